@@ -1,0 +1,104 @@
+/**
+ * Classification metrics for evaluation: accuracy, macro-F1, confusion matrix and per-class precision/recall/F1,
+ * plus the row-wise softmax and cross-entropy the evaluator and the predictor share.
+ * Conventions follow scikit-learn with `zero_division=0`: a class never predicted has precision 0, a class absent
+ * from the truth has recall 0, and macro-F1 averages over every label of the model (so a class the model never
+ * predicts pulls the average down, as it should).
+ */
+import type { ClassMetrics } from '../../trainer/protocol';
+
+export interface ClassificationReport {
+  accuracy: number;
+  macro_f1: number;
+  labels: string[];
+  /** confusion[true][predicted], indexed like `labels`. */
+  confusion: number[][];
+  per_class: Record<string, ClassMetrics>;
+}
+
+export function classificationReport(trueIds: ArrayLike<number>, predictedIds: ArrayLike<number>, labels: string[]): ClassificationReport {
+  if (trueIds.length !== predictedIds.length) {
+    throw new Error(`classificationReport: ${trueIds.length} true labels but ${predictedIds.length} predictions`);
+  }
+  const k = labels.length;
+  const confusion = labels.map(() => new Array<number>(k).fill(0));
+  let correct = 0;
+  for (let i = 0; i < trueIds.length; i++) {
+    const t = trueIds[i];
+    const p = predictedIds[i];
+    if (!(t >= 0 && t < k && p >= 0 && p < k)) throw new Error(`classificationReport: label id out of range at ${i}`);
+    confusion[t][p]++;
+    if (t === p) correct++;
+  }
+  const perClass: Record<string, ClassMetrics> = {};
+  let f1Sum = 0;
+  for (let c = 0; c < k; c++) {
+    const tp = confusion[c][c];
+    const support = confusion[c].reduce((a, b) => a + b, 0);
+    let predicted = 0;
+    for (let r = 0; r < k; r++) predicted += confusion[r][c];
+    const precision = predicted === 0 ? 0 : tp / predicted;
+    const recall = support === 0 ? 0 : tp / support;
+    const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+    perClass[labels[c]] = { precision, recall, f1, support };
+    f1Sum += f1;
+  }
+  return {
+    accuracy: trueIds.length === 0 ? 0 : correct / trueIds.length,
+    macro_f1: k === 0 ? 0 : f1Sum / k,
+    labels: [...labels],
+    confusion,
+    per_class: perClass,
+  };
+}
+
+/** Row-wise softmax of `[rows, numLabels]` logits (numerically stable). */
+export function softmaxRows(logits: ArrayLike<number>, numLabels: number): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let r = 0; r * numLabels < logits.length; r++) {
+    const o = r * numLabels;
+    let max = -Infinity;
+    for (let c = 0; c < numLabels; c++) max = Math.max(max, logits[o + c]);
+    let sum = 0;
+    for (let c = 0; c < numLabels; c++) {
+      const e = Math.exp(logits[o + c] - max);
+      out[o + c] = e;
+      sum += e;
+    }
+    for (let c = 0; c < numLabels; c++) out[o + c] /= sum;
+  }
+  return out;
+}
+
+export function argmaxRows(values: ArrayLike<number>, numLabels: number): Int32Array {
+  const rows = Math.floor(values.length / numLabels);
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let c = 1; c < numLabels; c++) if (values[r * numLabels + c] > values[r * numLabels + best]) best = c;
+    out[r] = best;
+  }
+  return out;
+}
+
+/**
+ * Mean cross-entropy of `[rows, numLabels]` logits against class ids. With class weights it is the weighted mean
+ * (sum of w[y]·loss / sum of w[y]), as torch's CrossEntropyLoss(weight=…) computes it.
+ */
+export function meanCrossEntropy(logits: ArrayLike<number>, targets: ArrayLike<number>, numLabels: number,
+  classWeights?: ArrayLike<number>): number {
+  let total = 0;
+  let weightSum = 0;
+  for (let r = 0; r < targets.length; r++) {
+    const o = r * numLabels;
+    let max = -Infinity;
+    for (let c = 0; c < numLabels; c++) max = Math.max(max, logits[o + c]);
+    let sum = 0;
+    for (let c = 0; c < numLabels; c++) sum += Math.exp(logits[o + c] - max);
+    const nll = max + Math.log(sum) - logits[o + targets[r]];
+    const w = classWeights ? classWeights[targets[r]] : 1;
+    total += w * nll;
+    weightSum += w;
+  }
+  return weightSum === 0 ? 0 : total / weightSum;
+}
