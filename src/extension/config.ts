@@ -1,0 +1,26 @@
+import * as vscode from 'vscode';
+
+/** Where training and inference run. 'auto' picks the fastest available (cuda, then webgpu, then cpu). */
+export type DeviceSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu';
+
+/** The extension's settings (`bert.*` in package.json `contributes.configuration`), read fresh on every call. */
+export interface BertSettings {
+  /** Hugging Face model id or a local folder used when no model is chosen with "BERT: Select Model". */
+  model: string;
+  device: DeviceSetting;
+  /** Folder (relative to the workspace folder) where training runs are written. */
+  runsDirectory: string;
+}
+
+const DEVICES: readonly DeviceSetting[] = ['auto', 'cpu', 'cuda', 'webgpu'];
+
+export function readSettings(scope?: vscode.ConfigurationScope): BertSettings {
+  const c = vscode.workspace.getConfiguration('bert', scope);
+  const device = c.get<string>('device', 'auto');
+  return {
+    model: c.get<string>('model', '').trim(),
+    // A hand-edited settings.json can hold anything; fall back instead of failing later in the trainer.
+    device: (DEVICES as readonly string[]).includes(device) ? (device as DeviceSetting) : 'auto',
+    runsDirectory: c.get<string>('runsDirectory', '.bert/runs').trim() || '.bert/runs',
+  };
+}
