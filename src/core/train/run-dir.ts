@@ -8,9 +8,10 @@
  *   <run>/checkpoints/step-N/  resumable training state (see checkpoint.ts)
  *   <run>/best/             the best model so far in Hugging Face layout, ready for inference
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic as writeWithHandleAtomic } from '../model/safetensors';
 import { isTrainerEvent, type DoneEvent, type EvalEvent, type StartedEvent, type TrainerEvent } from '../../trainer/protocol';
 
 export interface RunPaths {
@@ -31,17 +32,9 @@ export function runPaths(root: string): RunPaths {
   };
 }
 
-/** Write `data` to `file` through a temporary sibling and a rename (atomic on POSIX and NTFS). */
+/** Write text or bytes to `file` through a temporary sibling and a rename. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const handle = await fs.promises.open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.promises.rename(tmp, file);
+  await writeWithHandleAtomic(file, (fh) => fh.writeFile(data));
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
@@ -82,7 +75,7 @@ export async function recoverRunDir(root: string): Promise<void> {
         const final = full.slice(0, -'.old'.length);
         if (fs.existsSync(final)) await fs.promises.rm(full, { recursive: true, force: true });
         else await fs.promises.rename(full, final);
-      } else if (name.endsWith('.tmp') || /\.tmp-\d+-[0-9a-f]+$/.test(name)) {
+      } else if (name.endsWith('.tmp')) {
         await fs.promises.rm(full, { recursive: true, force: true });
       }
     }
