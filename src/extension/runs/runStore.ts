@@ -1,0 +1,115 @@
+/**
+ * The runs in a workspace's run folder, read from disk alone (no VS Code): each sub-folder with a metrics.jsonl or
+ * run.json is a run; its status comes from folding metrics.jsonl and, for an unfinished run, whether its process lives.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { applyEvents, bestEvalRow, emptyDashboardState, type DashboardState, type RunPhase } from '../protocol/dashboardState';
+import { METRICS_FILE, parseMetricsLines } from './metricsFile';
+
+export interface RunInfo {
+  dir: string;
+  name: string;
+  phase: RunPhase;
+  /** ISO time the run (last) started, else the folder's modification time. */
+  date: string;
+  step: number;
+  totalSteps: number;
+  bestAccuracy?: number;
+  bestMacroF1?: number;
+  bestStep?: number;
+  /** `<run>/best` when it exists: the model to classify with. */
+  bestModelDir?: string;
+  errorMessage?: string;
+}
+
+/** Whether a process with this id exists (EPERM means it exists but belongs to someone else). */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A run whose events say it is still training, but whose process is gone, was interrupted (crash, kill, reboot).
+ * `isAlive` is injectable for tests.
+ */
+export function livePhase(state: DashboardState, isAlive: (pid: number) => boolean = isProcessAlive): RunPhase {
+  if (state.phase !== 'training') return state.phase;
+  return state.pid !== undefined && isAlive(state.pid) ? 'training' : 'interrupted';
+}
+
+/** Folds a run's metrics.jsonl (missing file: an empty state) and corrects the phase for a dead process. */
+export function readRunState(runDir: string, isAlive: (pid: number) => boolean = isProcessAlive): DashboardState {
+  const state = emptyDashboardState(runDir);
+  let text = '';
+  try {
+    text = fs.readFileSync(path.join(runDir, METRICS_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  applyEvents(state, parseMetricsLines(text).events);
+  state.phase = livePhase(state, isAlive);
+  return state;
+}
+
+export function isRunDir(dir: string): boolean {
+  return fs.existsSync(path.join(dir, METRICS_FILE)) || fs.existsSync(path.join(dir, 'run.json'));
+}
+
+/** Every run under `runsRoot`, newest first. A missing folder has no runs. */
+export function listRuns(runsRoot: string, isAlive: (pid: number) => boolean = isProcessAlive): RunInfo[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(runsRoot);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const runs: RunInfo[] = [];
+  for (const name of names) {
+    const dir = path.join(runsRoot, name);
+    if (name.startsWith('.') || !isDirectory(dir) || !isRunDir(dir)) continue;
+    runs.push(runInfo(dir, readRunState(dir, isAlive)));
+  }
+  return runs.sort((a, b) => b.date.localeCompare(a.date) || a.name.localeCompare(b.name));
+}
+
+export function runInfo(dir: string, state: DashboardState): RunInfo {
+  const best = bestEvalRow(state);
+  const bestDir = path.join(dir, 'best');
+  return {
+    dir,
+    name: path.basename(dir),
+    phase: state.phase,
+    date: state.startedAt ?? fs.statSync(dir).mtime.toISOString(),
+    step: state.step,
+    totalSteps: state.totalSteps,
+    bestAccuracy: best?.accuracy,
+    bestMacroF1: best?.macroF1,
+    bestStep: best?.step,
+    bestModelDir: fs.existsSync(bestDir) ? bestDir : undefined,
+    errorMessage: state.error?.message,
+  };
+}
+
+/** One line for the runs view: `done · acc 0.94 · 2026-11-25 08:12`. */
+export function describeRun(run: RunInfo): string {
+  const parts: string[] = [run.phase];
+  if (run.phase === 'training' && run.totalSteps > 0) parts[0] = `training ${run.step}/${run.totalSteps}`;
+  if (run.bestAccuracy !== undefined) parts.push(`acc ${run.bestAccuracy.toFixed(2)}`);
+  parts.push(run.date.slice(0, 16).replace('T', ' '));
+  return parts.join(' · ');
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
