@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { add, mul, scale, sub, tanh } from '../../../src/core/graph/ops/elementwise';
+import { linear, matmul } from '../../../src/core/graph/ops/linear';
+import { softmax } from '../../../src/core/graph/ops/softmax';
+import { layerNorm } from '../../../src/core/graph/ops/layernorm';
+import { gelu } from '../../../src/core/graph/ops/gelu';
+import { embedding } from '../../../src/core/graph/ops/embedding';
+import { reshape, selectIndex, transpose } from '../../../src/core/graph/ops/shape';
+import { crossEntropy } from '../../../src/core/graph/ops/loss';
+import { gradCheck, randn } from './gradcheck';
+
+const TOL = 1e-2;
+const f = (name: string, dims: number[], seed: number, shape: (number | string)[] = dims) => ({
+  name, shape, dims, data: randn(dims.reduce((a, b) => a * b, 1), seed),
+});
+
+test('elementwise add/sub/mul with broadcasting: gradients match finite differences', async () => {
+  const r = await gradCheck([f('a', [2, 3], 1), f('b', [3], 2)], (g, [a, b]) => mul(g, sub(g, add(g, a, b), b), add(g, a, b)), [2, 3]);
+  assert.ok(r.worst < TOL, `worst relative error ${r.worst}`);
+});
+
+test('scale and tanh gradients', async () => {
+  const r = await gradCheck([f('x', [2, 4], 3)], (g, [x]) => tanh(g, scale(g, x, 0.7)), [2, 4]);
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+});
+
+test('linear over symbolic [batch, seq, in] inputs', async () => {
+  const r = await gradCheck(
+    [f('x', [2, 3, 4], 4, ['batch', 'seq', 4]), f('W', [5, 4], 5), f('b', [5], 6)],
+    (g, [x, W, b]) => linear(g, x, W, b),
+    [2, 3, 5],
+  );
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+});
+
+test('batched matmul', async () => {
+  const r = await gradCheck([f('a', [2, 3, 4], 7), f('b', [2, 4, 2], 8)], (g, [a, b]) => matmul(g, a, b), [2, 3, 2]);
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+});
+
+test('softmax over the last axis', async () => {
+  const r = await gradCheck([f('x', [3, 5], 9)], (g, [x]) => softmax(g, x), [3, 5]);
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+});
+
+test('layerNorm: x, gamma and beta', async () => {
+  const r = await gradCheck([f('x', [2, 3, 6], 10), f('gamma', [6], 11), f('beta', [6], 12)], (g, [x, ga, be]) => layerNorm(g, x, ga, be, 1e-12), [2, 3, 6]);
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+});
+
+test('exact GELU', async () => {
+  const r = await gradCheck([f('x', [3, 4], 13)], (g, [x]) => gelu(g, x), [3, 4]);
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+});
+
+test('embedding with repeated ids accumulates gradients', async () => {
+  const ids = { name: 'ids', shape: ['batch', 'seq'], dims: [2, 3], data: BigInt64Array.from([1, 4, 1, 0, 4, 4], BigInt) };
+  const r = await gradCheck([f('table', [5, 3], 14), ids], (g, [t, i]) => embedding(g, t, i), [2, 3, 3], { maxCoords: 15 });
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+});
+
+test('reshape, transpose and selectIndex on symbolic shapes', async () => {
+  const r = await gradCheck(
+    [f('x', [2, 3, 4], 15, ['batch', 'seq', 4])],
+    (g, [x]) => selectIndex(g, transpose(g, reshape(g, x, ['batch', 'seq', 2, 2]), [0, 2, 1, 3]), 2, 1),
+    [2, 2, 2],
+  );
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+});
+
+test('cross-entropy, plain and class-weighted', async () => {
+  const labels = { name: 'labels', shape: ['batch'], dims: [4], data: BigInt64Array.from([0, 2, 1, 2], BigInt) };
+  const plain = await gradCheck([f('logits', [4, 3], 16, ['batch', 3]), labels], (g, [l, y]) => crossEntropy(g, l, y, null), [], {});
+  assert.ok(plain.worst < TOL, `plain worst ${plain.worst}`);
+  const weights = { name: 'w', shape: [3], dims: [3], data: Float32Array.from([0.5, 2, 1]), differentiable: false };
+  const weighted = await gradCheck([f('logits', [4, 3], 17, ['batch', 3]), labels, weights], (g, [l, y, w]) => crossEntropy(g, l, y, w), []);
+  assert.ok(weighted.worst < TOL, `weighted worst ${weighted.worst}`);
+});
