@@ -1,0 +1,103 @@
+/**
+ * The `bertft` commands, their flags and help text, and the translation of train flags into TrainOverrides.
+ * Kept free of heavy imports so that a usage mistake is reported instantly.
+ */
+import type { TrainOverrides } from '../core/train/presets';
+import { getBool, getNumber, getString, requireString, type FlagSpec, type ParsedArgs } from './args';
+
+const DATA_FLAGS: FlagSpec[] = [
+  { name: 'data', kind: 'string', help: 'training data: .csv, .tsv, .jsonl, .json or a folder per class' },
+  { name: 'valid', kind: 'string', help: 'validation file (default: a stratified split of --data)' },
+  { name: 'text-column', kind: 'string', help: 'column holding the text (default: detected)' },
+  { name: 'label-column', kind: 'string', help: 'column holding the label (default: detected)' },
+];
+
+const JSON_FLAG: FlagSpec = { name: 'json', kind: 'boolean', help: 'print one JSON object per line (for machines)' };
+const DEVICE_FLAG: FlagSpec = { name: 'device', kind: 'string', choices: ['auto', 'cpu', 'cuda', 'webgpu'], help: 'where to run (default auto)' };
+
+export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = {
+  check: {
+    summary: 'check a dataset before training (exit 1 on fatal problems)',
+    flags: [...DATA_FLAGS, { name: 'max-length', kind: 'int', min: 8, max: 8192, help: 'report the share of texts longer than this' },
+      { name: 'model', kind: 'string', help: 'model whose tokenizer counts tokens (default: the bundled BERT vocab)' }, JSON_FLAG],
+  },
+  train: {
+    summary: 'fine-tune a model; writes a run directory (--out)',
+    flags: [
+      ...DATA_FLAGS,
+      { name: 'model', kind: 'string', help: 'hub id, model folder, run folder, or random:tiny|mini|small|base (default random:tiny)' },
+      { name: 'out', kind: 'string', help: 'run directory to create (or resume)' },
+      { name: 'preset', kind: 'string', choices: ['fast', 'tutorial'], help: 'starting recipe (default fast)' },
+      { name: 'epochs', kind: 'number', above: 0, max: 1000, help: 'passes over the training data' },
+      { name: 'batch-size', kind: 'int', min: 1, max: 4096, help: 'examples per optimizer step' },
+      { name: 'lr', kind: 'number', above: 0, max: 1, help: 'peak learning rate' },
+      { name: 'max-length', kind: 'int', min: 8, max: 512, help: 'tokens per example (default: from the data)' },
+      { name: 'truncation', kind: 'string', choices: ['head', 'head+tail', 'window'], help: 'how long texts are cut' },
+      { name: 'warmup-steps', kind: 'int', min: 0, help: 'linear warmup, in steps' },
+      { name: 'warmup-ratio', kind: 'number', min: 0, max: 1, help: 'linear warmup, as a share of all steps' },
+      { name: 'weight-decay', kind: 'number', min: 0, max: 1, help: 'AdamW weight decay' },
+      { name: 'eval-steps', kind: 'int', min: 1, help: 'evaluate every N steps (always at each epoch end)' },
+      { name: 'metric', kind: 'string', choices: ['loss', 'accuracy', 'macro_f1'], help: 'what picks the best model (default loss)' },
+      { name: 'early-stopping', kind: 'int', min: 1, help: 'stop after N evaluations without improvement' },
+      { name: 'early-stopping-threshold', kind: 'number', min: 0, help: 'least change that counts as an improvement' },
+      { name: 'class-weights', kind: 'boolean', help: 'weight the loss by inverse class frequency' },
+      { name: 'max-steps', kind: 'int', min: 1, help: 'stop after this many optimizer steps' },
+      { name: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for init, split, shuffling and dropout' },
+      { name: 'valid-ratio', kind: 'number', above: 0, max: 0.9, help: 'share held out for validation without --valid' },
+      { name: 'save-total-limit', kind: 'int', min: 1, help: 'checkpoints kept besides the best (default 2)' },
+      { name: 'no-dropout', kind: 'boolean', help: 'train without dropout' },
+      DEVICE_FLAG,
+      { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last checkpoint' },
+      JSON_FLAG,
+    ],
+  },
+  eval: {
+    summary: 'evaluate a trained model on a labelled file',
+    flags: [{ name: 'model', kind: 'string', help: 'model folder or run folder (its best/)' }, ...DATA_FLAGS.filter((f) => f.name !== 'valid'),
+      { name: 'batch-size', kind: 'int', min: 1, max: 4096, help: 'examples per forward pass (default 32)' }, DEVICE_FLAG, JSON_FLAG],
+  },
+  predict: {
+    summary: 'classify texts with a trained model',
+    flags: [
+      { name: 'model', kind: 'string', help: 'model folder or run folder (its best/)' },
+      { name: 'text', kind: 'repeat', help: 'a text to classify (repeatable)' },
+      { name: 'file', kind: 'string', help: 'texts: one per line (.txt), JSONL with a "text" field, or CSV' },
+      { name: 'text-column', kind: 'string', help: 'column holding the text in a CSV/JSONL --file (default: detected)' },
+      DEVICE_FLAG, JSON_FLAG,
+    ],
+  },
+};
+
+/** Train flags → the user's explicit choices (undefined where the preset decides). */
+export function trainOverridesFromArgs(args: ParsedArgs): TrainOverrides & { resume: boolean; json: boolean } {
+  return {
+    data: requireString(args, 'data', 'train', 'examples/spam-ham.csv'),
+    out: requireString(args, 'out', 'train', 'runs/my-run'),
+    valid: getString(args, 'valid'),
+    textColumn: getString(args, 'text-column'),
+    labelColumn: getString(args, 'label-column'),
+    model: getString(args, 'model'),
+    preset: getString(args, 'preset') as TrainOverrides['preset'],
+    epochs: getNumber(args, 'epochs'),
+    batchSize: getNumber(args, 'batch-size'),
+    lr: getNumber(args, 'lr'),
+    maxLength: getNumber(args, 'max-length'),
+    truncation: getString(args, 'truncation') as TrainOverrides['truncation'],
+    warmupSteps: getNumber(args, 'warmup-steps'),
+    warmupRatio: getNumber(args, 'warmup-ratio'),
+    weightDecay: getNumber(args, 'weight-decay'),
+    evalSteps: getNumber(args, 'eval-steps'),
+    metric: getString(args, 'metric') as TrainOverrides['metric'],
+    earlyStoppingPatience: getNumber(args, 'early-stopping'),
+    earlyStoppingThreshold: getNumber(args, 'early-stopping-threshold'),
+    classWeights: args.flags.has('class-weights') ? getBool(args, 'class-weights') : undefined,
+    maxSteps: getNumber(args, 'max-steps'),
+    seed: getNumber(args, 'seed'),
+    validRatio: getNumber(args, 'valid-ratio'),
+    saveTotalLimit: getNumber(args, 'save-total-limit'),
+    dropout: getBool(args, 'no-dropout') ? false : undefined,
+    device: getString(args, 'device') as TrainOverrides['device'],
+    resume: getBool(args, 'resume'),
+    json: getBool(args, 'json'),
+  };
+}

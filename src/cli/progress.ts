@@ -1,0 +1,80 @@
+/**
+ * How `bertft train` shows its events: a one-line progress bar redrawn in place on a terminal (stderr only, so
+ * stdout stays clean), plain lines for evaluations and the end of the run, or — with --json — every event as one
+ * JSON object per line on stdout.
+ */
+import type { TrainerEvent } from '../trainer/protocol';
+import type { CliIo } from './main';
+
+const BAR_WIDTH = 24;
+const REDRAW_MS = 100;
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
+}
+
+export function progressLine(step: number, total: number, loss: number, etaS: number, examplesPerS: number): string {
+  const frac = total > 0 ? Math.min(1, step / total) : 0;
+  const filled = Math.round(frac * BAR_WIDTH);
+  return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(Math.floor(frac * 100)).padStart(3)}% `
+    + `step ${step}/${total}  loss ${loss.toFixed(4)}  ${examplesPerS.toFixed(1)} ex/s  eta ${formatDuration(etaS)}`;
+}
+
+export class TrainReporter {
+  private lastDraw = 0;
+  private barShown = false;
+
+  constructor(private readonly io: CliIo, private readonly json: boolean, private readonly now: () => number = Date.now) {}
+
+  report(e: TrainerEvent): void {
+    if (this.json) {
+      this.io.stdout(JSON.stringify(e) + '\n');
+      return;
+    }
+    switch (e.event) {
+      case 'step':
+        if (!this.io.stderrIsTTY) return;
+        if (this.now() - this.lastDraw < REDRAW_MS && e.step < e.total_steps) return;
+        this.lastDraw = this.now();
+        this.io.stderr(`\r${progressLine(e.step, e.total_steps, e.loss, e.eta_s, e.examples_per_s)}\x1b[K`);
+        this.barShown = true;
+        return;
+      case 'started':
+        this.line(`Training on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} validation rows, `
+          + `labels ${e.dataset.labels.join(', ')}, ${e.total_steps} steps`
+          + (e.resumed_from_step !== undefined ? `, resuming from step ${e.resumed_from_step}` : '') + `\nRun: ${e.run_dir}`);
+        return;
+      case 'eval':
+        this.line(`eval @ step ${e.step} (epoch ${e.epoch.toFixed(2)}): loss ${e.loss.toFixed(4)}  accuracy ${e.accuracy.toFixed(4)}  `
+          + `macro-F1 ${e.macro_f1.toFixed(4)}${e.is_best ? '  (best so far)' : ''}`);
+        return;
+      case 'checkpoint':
+        return;
+      case 'done':
+        this.line(e.stopped
+          ? `Stopped at step ${e.final_step}; checkpoint saved. Continue with --resume.`
+          : `Done at step ${e.final_step}. Best ${e.metric_name} ${e.best_metric.toFixed(4)} at step ${e.best_step}: ${e.best_dir}`);
+        return;
+      case 'error':
+        this.line(`error: ${e.message}`);
+        return;
+      case 'log':
+        if (e.level === 'warn') this.line(`warning: ${e.message}`);
+        return;
+    }
+  }
+
+  /** A whole line on stderr, below the progress bar. */
+  private line(text: string): void {
+    if (this.barShown) {
+      this.io.stderr('\n');
+      this.barShown = false;
+    }
+    this.io.stderr(text + '\n');
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The resolved training configuration and the presets it starts from. `tutorial` repeats the Hugging Face course
+ * recipe; `fast` (the default) sizes the run to the data: max length from the token-length histogram (p95 rounded
+ * up to a multiple of 8, capped at 512), dynamic padding, length-grouped batches and a warmup ratio instead of a
+ * fixed warmup. Anything the user sets explicitly wins over the preset.
+ */
+import { UserError } from '../errors';
+
+export type PresetName = 'fast' | 'tutorial';
+export type Truncation = 'head' | 'head+tail' | 'window';
+export type SelectionMetric = 'loss' | 'accuracy' | 'macro_f1';
+export type DeviceName = 'auto' | 'cpu' | 'cuda' | 'webgpu';
+
+export interface TrainConfig {
+  preset: PresetName;
+  data: string;
+  valid?: string;
+  textColumn?: string;
+  labelColumn?: string;
+  /** Hub id, model directory, run directory, or random:SIZE. */
+  model: string;
+  out: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  maxLength: number;
+  truncation: Truncation;
+  warmupSteps?: number;
+  warmupRatio: number;
+  weightDecay: number;
+  /** Evaluate every N optimizer steps (and always at each epoch end); undefined = only at epoch ends. */
+  evalSteps?: number;
+  metric: SelectionMetric;
+  /** Stop after this many evaluations without improvement; undefined = no early stopping. */
+  earlyStoppingPatience?: number;
+  /** The least change of the metric that counts as an improvement. */
+  earlyStoppingThreshold: number;
+  classWeights: boolean;
+  maxSteps?: number;
+  seed: number;
+  device: DeviceName;
+  dynamicPadding: boolean;
+  groupByLength: boolean;
+  /** Fraction of the data held out for validation when no --valid file is given. */
+  validRatio: number;
+  /** Checkpoints kept besides the best one. */
+  saveTotalLimit: number;
+  /** Dropout during training (the model config's rates). */
+  dropout: boolean;
+  evalBatchSize: number;
+}
+
+/** What the user chose explicitly (CLI flags, extension settings); every field optional but data/out/model. */
+export type TrainOverrides = Partial<TrainConfig> & Pick<TrainConfig, 'data' | 'out'>;
+
+const COMMON = {
+  model: 'random:tiny',
+  truncation: 'head' as Truncation,
+  metric: 'loss' as SelectionMetric,
+  earlyStoppingThreshold: 0,
+  classWeights: false,
+  seed: 42,
+  device: 'auto' as DeviceName,
+  validRatio: 0.1,
+  saveTotalLimit: 2,
+  dropout: true,
+  evalBatchSize: 32,
+};
+
+export const PRESETS: Record<PresetName, Omit<TrainConfig, 'data' | 'out' | 'preset' | 'maxLength'> & { maxLength?: number }> = {
+  tutorial: {
+    ...COMMON, maxLength: 512, epochs: 3, batchSize: 8, lr: 5e-5, warmupSteps: 500, warmupRatio: 0, weightDecay: 0.01,
+    evalSteps: 400, dynamicPadding: false, groupByLength: false,
+  },
+  fast: {
+    ...COMMON, epochs: 3, batchSize: 16, lr: 5e-5, warmupRatio: 0.1, weightDecay: 0.01, dynamicPadding: true, groupByLength: true,
+  },
+};
+
+/** p95 of the token lengths rounded up to a multiple of 8, at least 16, at most `cap`. */
+export function maxLengthFromLengths(tokenLengths: readonly number[], cap = 512): number {
+  if (tokenLengths.length === 0) return Math.min(128, cap);
+  const sorted = [...tokenLengths].sort((a, b) => a - b);
+  const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)];
+  return Math.min(cap, Math.max(16, Math.ceil(p95 / 8) * 8));
+}
+
+/**
+ * Merge the preset with the user's choices. `tokenLengths` (untruncated token counts of the training texts) sets
+ * the fast preset's max length when the user gave none; `modelMaxLength` caps it (position embeddings).
+ */
+export function resolveTrainConfig(overrides: TrainOverrides, tokenLengths: readonly number[] = [], modelMaxLength = 512): TrainConfig {
+  const preset = overrides.preset ?? 'fast';
+  const base = PRESETS[preset];
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as TrainOverrides;
+  const maxLength = defined.maxLength ?? base.maxLength ?? maxLengthFromLengths(tokenLengths, modelMaxLength);
+  const config: TrainConfig = { ...base, ...defined, preset, maxLength };
+  // An explicit warmup in steps replaces the preset's ratio, and an explicit ratio replaces the preset's steps.
+  if (defined.warmupSteps !== undefined && defined.warmupRatio === undefined) config.warmupRatio = 0;
+  if (defined.warmupRatio !== undefined && defined.warmupSteps === undefined) config.warmupSteps = undefined;
+  if (config.maxLength > modelMaxLength) {
+    throw new UserError(`max length ${config.maxLength} is more than the model's ${modelMaxLength} positions.`,
+      { code: 'CONFIG_MAX_LENGTH', fix: `Use --max-length ${modelMaxLength} or less.` });
+  }
+  return config;
+}
+
+/** Optimizer steps of the whole run: epochs × batches per epoch, capped by max steps. */
+export function totalSteps(config: Pick<TrainConfig, 'epochs' | 'maxSteps'>, batchesPerEpoch: number): number {
+  const full = config.epochs * batchesPerEpoch;
+  return config.maxSteps !== undefined ? Math.min(full, config.maxSteps) : full;
+}
+
+export function warmupStepsFor(config: Pick<TrainConfig, 'warmupSteps' | 'warmupRatio'>, total: number): number {
+  return config.warmupSteps ?? Math.ceil(config.warmupRatio * total);
+}
