@@ -1,0 +1,338 @@
+/**
+ * Turns a model spec into a folder holding config.json, the tokenizer files and model.safetensors.
+ *
+ * Specs: a local folder (returned as is); `random:<size>` (returned as a marker: building random weights is the
+ * model module's job); a Hugging Face Hub id `name` or `org/name`, optionally `@revision` (branch, tag or commit).
+ *
+ * Hub downloads use the same cache as the Python `huggingface_hub` library, so models are shared with it:
+ * `<hub cache>/models--org--name/{blobs/<etag>, snapshots/<commit>/<file> → ../../blobs/<etag>, refs/<revision>}`.
+ * The hub cache is $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else
+ * ~/.cache/huggingface/hub. A model whose snapshot is complete in the cache is used without any request, so a
+ * training run is reproducible and works offline; pin `@<commit>` or clear the cache to pick up upstream changes.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { UserError } from '../errors';
+import { ChecksumError, downloadFile, gitBlobSha1, hashFile } from '../net/download';
+import { AbortedError, ConnectionError, HttpStatusError, headerValue, request } from '../net/http';
+
+export type ResolvedModel =
+  | { kind: 'local'; dir: string }
+  | { kind: 'hub'; dir: string; repoId: string; revision: string; commit: string; files: string[] }
+  | { kind: 'random'; size: string };
+
+export interface HubProgress {
+  file: string;
+  bytes: number;
+  /** Undefined when the server did not say. */
+  total: number | undefined;
+}
+
+export interface ResolveModelOptions {
+  /** Hub token for gated or private models; default $HF_TOKEN, else the token file `huggingface-cli login` wrote. */
+  token?: string;
+  /** Default $HF_ENDPOINT, else https://huggingface.co. */
+  endpoint?: string;
+  /** The hub cache folder (the one holding models--*); default as described at the top of this file. */
+  cacheDir?: string;
+  /** Use the cache only; default true when $HF_HUB_OFFLINE is 1/true/yes/on. */
+  offline?: boolean;
+  onProgress?: (p: HubProgress) => void;
+  signal?: AbortSignal;
+  /** Environment to read HF_* variables from; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+type HubSpec = { repoId: string; revision: string };
+
+const COMMIT_HASH = /^[0-9a-f]{40}$/;
+const REPO_ID = /^(?:[A-Za-z0-9][A-Za-z0-9._-]*\/)?[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const TOKEN_FIX =
+  'Create a read token at https://huggingface.co/settings/tokens, accept the model\'s terms on its Hub page if it is gated, ' +
+  'then set the HF_TOKEN environment variable (or store the token in the extension when it asks).';
+
+/** Besides config.json and model.safetensors: `tokenizer.json` is preferred, `vocab.txt` the fallback. */
+const TOKENIZER_FILES = ['tokenizer.json', 'vocab.txt'];
+const OPTIONAL = ['tokenizer_config.json'];
+
+export async function resolveModel(spec: string, opts: ResolveModelOptions = {}): Promise<ResolvedModel> {
+  const parsed = parseModelSpec(spec);
+  if (parsed.kind !== 'hub') return parsed;
+  const env = opts.env ?? process.env;
+  const repoDir = path.join(opts.cacheDir ?? hubCacheDir(env), `models--${parsed.repoId.replace(/\//g, '--')}`);
+
+  const cached = findCachedSnapshot(repoDir, parsed.revision);
+  if (cached) return { kind: 'hub', repoId: parsed.repoId, revision: parsed.revision, ...cached };
+
+  if (opts.offline ?? isTruthy(env.HF_HUB_OFFLINE)) {
+    throw new UserError(`Offline mode (HF_HUB_OFFLINE) is on and ${spec} is not in the model cache (${repoDir}).`, {
+      code: 'HUB_NOT_CACHED',
+      fix: 'Unset HF_HUB_OFFLINE and connect to download it once, or give the path of a local model folder instead.',
+    });
+  }
+  return download(parsed, repoDir, opts, env);
+}
+
+/** Classifies a spec without touching the network. Throws UserError for a spec that is none of the three kinds. */
+export function parseModelSpec(spec: string): { kind: 'local'; dir: string } | { kind: 'random'; size: string } | ({ kind: 'hub' } & HubSpec) {
+  const trimmed = spec.trim();
+  if (trimmed.startsWith('random:')) return { kind: 'random', size: trimmed.slice('random:'.length) };
+  const expanded = trimmed.startsWith('~/') ? path.join(os.homedir(), trimmed.slice(2)) : trimmed;
+  const looksLikePath = path.isAbsolute(expanded) || /^\.\.?([/\\]|$)/.test(expanded) || expanded !== trimmed;
+  if (looksLikePath || isDirectory(expanded)) {
+    if (!isDirectory(expanded)) {
+      throw new UserError(`Model folder ${expanded} does not exist.`, { code: 'MODEL_FOLDER_MISSING', file: expanded });
+    }
+    return { kind: 'local', dir: path.resolve(expanded) };
+  }
+  const at = trimmed.indexOf('@');
+  const repoId = at < 0 ? trimmed : trimmed.slice(0, at);
+  const revision = at < 0 ? 'main' : trimmed.slice(at + 1);
+  if (!REPO_ID.test(repoId) || repoId.includes('--') || repoId.includes('..') || revision === '') {
+    throw new UserError(`"${spec}" is neither a local folder nor a Hugging Face model id.`, {
+      code: 'MODEL_SPEC_INVALID',
+      fix: 'Use a folder path, a Hub id such as bert-base-uncased or org/name (optionally @revision), or random:<size>.',
+    });
+  }
+  return { kind: 'hub', repoId, revision };
+}
+
+export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
+  return path.join(hfHome(env), 'hub');
+}
+
+function hfHome(env: NodeJS.ProcessEnv): string {
+  if (env.HF_HOME) return env.HF_HOME;
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'huggingface');
+}
+
+/** The token from options, $HF_TOKEN, or the file `huggingface-cli login` writes; undefined when there is none. */
+export function hubToken(opts: ResolveModelOptions, env: NodeJS.ProcessEnv): string | undefined {
+  if (opts.token) return opts.token;
+  if (env.HF_TOKEN) return env.HF_TOKEN;
+  try {
+    const fromFile = fs.readFileSync(env.HF_TOKEN_PATH || path.join(hfHome(env), 'token'), 'utf8').trim();
+    return fromFile || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function findCachedSnapshot(repoDir: string, revision: string): { dir: string; commit: string; files: string[] } | undefined {
+  let commit = revision;
+  if (!COMMIT_HASH.test(revision)) {
+    try {
+      commit = fs.readFileSync(path.join(repoDir, 'refs', revision), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  }
+  const dir = path.join(repoDir, 'snapshots', commit);
+  const present = (f: string) => fs.existsSync(path.join(dir, f)); // follows the symlink: the blob must exist too
+  const tokenizer = TOKENIZER_FILES.find(present);
+  if (!tokenizer || !present('config.json') || !present('model.safetensors')) return undefined;
+  const files = ['config.json', tokenizer, ...OPTIONAL.filter(present), 'model.safetensors']; // download order
+  return { dir, commit, files };
+}
+
+interface FileMeta {
+  commit: string;
+  etag: string;
+  size: number | undefined;
+}
+
+async function download(spec: HubSpec, repoDir: string, opts: ResolveModelOptions, env: NodeJS.ProcessEnv): Promise<ResolvedModel> {
+  const endpoint = (opts.endpoint ?? env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+  const token = hubToken(opts, env);
+  const headers: Record<string, string> = { 'user-agent': 'bertft' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const fileUrl = (name: string) => `${endpoint}/${spec.repoId}/resolve/${encodeURIComponent(spec.revision)}/${name}`;
+  const ctx = { spec, token, endpoint };
+
+  const metas = new Map<string, FileMeta>();
+  const fetchMeta = async (name: string, optional: boolean): Promise<boolean> => {
+    try {
+      metas.set(name, await fileMetadata(fileUrl(name), headers, opts.signal));
+      return true;
+    } catch (err) {
+      if (optional && err instanceof HttpStatusError && err.status === 404 && err.header('x-error-code') === 'EntryNotFound') return false;
+      throw toUserError(err, ctx, name);
+    }
+  };
+  await fetchMeta('config.json', false);
+  if (!(await fetchMeta('tokenizer.json', true)) && !(await fetchMeta('vocab.txt', true))) {
+    throw new UserError(`${spec.repoId} has neither tokenizer.json nor vocab.txt.`, {
+      code: 'HUB_NO_TOKENIZER',
+      fix: 'Pick a BERT-family model that ships a tokenizer, or download it into a folder and add one.',
+    });
+  }
+  for (const name of OPTIONAL) await fetchMeta(name, true);
+  try {
+    await fetchMeta('model.safetensors', false);
+  } catch (err) {
+    if (err instanceof UserError && err.code === 'HUB_NO_SUCH_FILE') {
+      throw new UserError(`${spec.repoId} has no model.safetensors (only safetensors weights are supported).`, {
+        code: 'HUB_NO_SAFETENSORS',
+        fix: 'Pick a model that publishes model.safetensors (most do; see the "Files" tab on the Hub), or convert the weights.',
+      });
+    }
+    throw err;
+  }
+
+  const commit = metas.get('config.json')!.commit;
+  const snapshotDir = path.join(repoDir, 'snapshots', commit);
+  for (const [name, meta] of metas) {
+    const blob = path.join(repoDir, 'blobs', meta.etag);
+    if (!fs.existsSync(blob)) {
+      try {
+        await downloadFile(fileUrl(name), blob, {
+          headers,
+          expectedSize: meta.size,
+          verify: (file) => verifyEtag(file, meta.etag),
+          onProgress: (bytes, total) => opts.onProgress?.({ file: name, bytes, total }),
+          signal: opts.signal,
+        });
+      } catch (err) {
+        throw toUserError(err, ctx, name);
+      }
+    }
+    await linkIntoSnapshot(blob, path.join(snapshotDir, name));
+  }
+  if (!COMMIT_HASH.test(spec.revision)) await writeFileAtomic(path.join(repoDir, 'refs', spec.revision), commit);
+  return { kind: 'hub', ...spec, dir: snapshotDir, commit, files: [...metas.keys()] };
+}
+
+/** HEAD on the resolve URL: the Hub puts commit, checksum and size in the headers (of the 302 for LFS files). */
+async function fileMetadata(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<FileMeta> {
+  const res = await request(url, {
+    method: 'HEAD',
+    headers: { ...headers, 'accept-encoding': 'identity' },
+    followRedirects: 'relative', // a renamed repo redirects within the Hub; LFS files redirect to a CDN we do not need yet
+    signal,
+  });
+  res.body.resume();
+  if (res.status >= 400) throw new HttpStatusError(res.status, res.url, res.headers);
+  const etag = normalizeEtag(headerValue(res.headers, 'x-linked-etag') ?? headerValue(res.headers, 'etag'));
+  const size = Number(headerValue(res.headers, 'x-linked-size') ?? headerValue(res.headers, 'content-length'));
+  const commit = headerValue(res.headers, 'x-repo-commit');
+  if (!etag || !commit || !/^[\w.-]+$/.test(etag) || !/^[\w.-]+$/.test(commit)) {
+    throw new UserError(`The server at ${new URL(url).origin} did not answer like the Hugging Face Hub (no ETag or X-Repo-Commit).`, {
+      code: 'HUB_BAD_SERVER',
+      fix: 'Check HF_ENDPOINT: it must point at the Hub or a mirror of its API.',
+    });
+  }
+  return { commit, etag, size: Number.isFinite(size) && size > 0 ? size : undefined };
+}
+
+function normalizeEtag(raw: string | undefined): string | undefined {
+  return raw?.replace(/^W\//, '').replace(/"/g, '');
+}
+
+/** LFS files carry their sha256 as ETag; other files their git blob sha1. Anything else cannot be checked. */
+async function verifyEtag(file: string, etag: string): Promise<void> {
+  const actual = /^[0-9a-f]{64}$/.test(etag) ? await hashFile(file, 'sha256') : /^[0-9a-f]{40}$/.test(etag) ? await gitBlobSha1(file) : etag;
+  if (actual !== etag) throw new ChecksumError(file, etag, actual);
+}
+
+/** snapshots/<commit>/<name> → ../../blobs/<etag>, as huggingface_hub does; a copy where symlinks are not allowed. */
+async function linkIntoSnapshot(blob: string, target: string): Promise<void> {
+  await fs.promises.mkdir(path.dirname(target), { recursive: true });
+  const tmp = `${target}.${process.pid}.tmp`;
+  await fs.promises.rm(tmp, { force: true });
+  try {
+    await fs.promises.symlink(path.relative(path.dirname(target), blob), tmp);
+  } catch {
+    await fs.promises.copyFile(blob, tmp);
+  }
+  await fs.promises.rename(tmp, target);
+}
+
+async function writeFileAtomic(file: string, content: string): Promise<void> {
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.promises.writeFile(tmp, content);
+  await fs.promises.rename(tmp, file);
+}
+
+function toUserError(err: unknown, ctx: { spec: HubSpec; token: string | undefined; endpoint: string }, file: string): unknown {
+  const { repoId, revision } = ctx.spec;
+  const page = `${ctx.endpoint}/${repoId}`;
+  if (err instanceof UserError) return err;
+  if (err instanceof AbortedError) return new UserError(`Download of ${repoId} was cancelled.`, { code: 'HUB_CANCELLED', cause: err });
+  if (err instanceof ConnectionError) {
+    return new UserError(`Cannot reach ${new URL(ctx.endpoint).host} to download ${repoId} (${err.code}): you seem to be offline.`, {
+      code: 'HUB_OFFLINE',
+      cause: err,
+      fix: 'Connect and try again (a partial download resumes), or give the path of a local model folder instead.',
+    });
+  }
+  if (err instanceof ChecksumError) {
+    return new UserError(`The download of ${repoId}/${file} was corrupted (${err.message}) and has been deleted.`, {
+      code: 'HUB_CHECKSUM',
+      cause: err,
+      fix: 'Try again; if it keeps failing, check for a proxy or disk that alters files.',
+    });
+  }
+  if (err instanceof HttpStatusError) {
+    const errorCode = err.header('x-error-code');
+    if (err.status === 401 || err.status === 403) {
+      if (errorCode === 'RepoNotFound') return noSuchModel(repoId, err);
+      const why = ctx.token
+        ? `your token does not give access to ${repoId}: it is gated (accept its terms at ${page}) or private`
+        : `${repoId} is gated or private, so a Hugging Face token is needed`;
+      return new UserError(`Cannot download ${repoId}: ${why}.`, { code: 'HUB_GATED', cause: err, fix: TOKEN_FIX });
+    }
+    if (err.status === 404) {
+      if (errorCode === 'RevisionNotFound') {
+        return new UserError(`${repoId} has no revision "${revision}".`, {
+          code: 'HUB_NO_SUCH_REVISION',
+          cause: err,
+          fix: `Use a branch, tag or commit listed at ${page}/tree/main, or leave out @revision.`,
+        });
+      }
+      if (errorCode === 'EntryNotFound') {
+        return new UserError(`${repoId} has no file ${file} (no such model or file).`, {
+          code: 'HUB_NO_SUCH_FILE',
+          cause: err,
+          fix: `Check the files listed at ${page}.`,
+        });
+      }
+      return noSuchModel(repoId, err);
+    }
+    if (err.status === 429) {
+      return new UserError(`The Hub is rate-limiting downloads of ${repoId} (HTTP 429).`, {
+        code: 'HUB_RATE_LIMITED',
+        cause: err,
+        fix: `Wait a few minutes and try again; logged-in requests (HF_TOKEN) get a higher limit.`,
+      });
+    }
+    return new UserError(`The Hub answered HTTP ${err.status} for ${repoId}/${file}.`, {
+      code: 'HUB_HTTP_ERROR',
+      cause: err,
+      fix: 'Try again later; https://status.huggingface.co shows outages.',
+    });
+  }
+  return err;
+}
+
+function noSuchModel(repoId: string, cause: unknown): UserError {
+  return new UserError(`No such model or file: ${repoId} is not on the Hugging Face Hub (or it is private).`, {
+    code: 'HUB_NO_SUCH_MODEL',
+    cause,
+    fix: 'Check the spelling (e.g. bert-base-uncased or google-bert/bert-base-uncased); for a private model set HF_TOKEN.',
+  });
+}
+
+function isTruthy(value: string | undefined): boolean {
+  return ['1', 'true', 'yes', 'on'].includes((value ?? '').trim().toLowerCase());
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
