@@ -1,0 +1,99 @@
+/**
+ * Turning parsed rows (CSV records, JSON objects) into Examples: one place that decides what a missing text or label
+ * is, which label types are allowed, and whether a bad row stops reading (strict) or is recorded and skipped
+ * (lenient, used by the dataset check so that it can list every bad row at once).
+ */
+import { DataError } from '../errors';
+import type { ColumnChoice } from './columns';
+import { canonicalLabel, labelKindOf } from './labels';
+import type { DataProblem, Example, LabelKind } from './types';
+
+export interface RawRow {
+  fields: Record<string, unknown>;
+  line: number;
+}
+
+/** Lenient mode keeps at most this many row problems of one kind, then one summary line. */
+const MAX_PROBLEMS_PER_CODE = 50;
+
+export class ExampleCollector {
+  readonly examples: Example[] = [];
+  readonly problems: DataProblem[] = [];
+  private readonly problemCounts = new Map<string, number>();
+  private firstLabelType: { type: 'number' | 'string'; line: number } | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly columns: ColumnChoice,
+    private readonly lenient: boolean,
+  ) {}
+
+  /** Report a row-level error: throw when strict, record and go on when lenient. */
+  rowError(message: string, line: number, code: string, fix: string): void {
+    if (!this.lenient) throw new DataError(message, { file: this.file, line, code, fix });
+    const count = (this.problemCounts.get(code) ?? 0) + 1;
+    this.problemCounts.set(code, count);
+    if (count <= MAX_PROBLEMS_PER_CODE) this.problems.push({ severity: 'error', message, file: this.file, line, fix, code });
+  }
+
+  add(row: RawRow): void {
+    const { text: textKey, label: labelKey } = this.columns;
+    const rawText = row.fields[textKey];
+    const rawLabel = row.fields[labelKey];
+    let text: string;
+    if (rawText === undefined || rawText === null || rawText === '') {
+      return this.rowError(`Row has no text (column "${textKey}" is empty or missing).`, row.line, 'DATA_MISSING_TEXT',
+        'Fill in the text or delete the row.');
+    } else if (typeof rawText === 'string') {
+      text = rawText;
+    } else if (typeof rawText === 'number') {
+      text = String(rawText);
+    } else {
+      return this.rowError(`The text ("${textKey}") must be a string, found ${describeType(rawText)}.`, row.line,
+        'DATA_BAD_TEXT', 'Make the text a JSON string.');
+    }
+    let label: string;
+    if (rawLabel === undefined || rawLabel === null || (typeof rawLabel === 'string' && rawLabel.trim() === '')) {
+      return this.rowError(`Row has no label (column "${labelKey}" is empty or missing).`, row.line, 'DATA_MISSING_LABEL',
+        'Give every row a label, or delete unlabelled rows.');
+    } else if (typeof rawLabel === 'number' && Number.isInteger(rawLabel)) {
+      label = String(rawLabel);
+    } else if (typeof rawLabel === 'string') {
+      label = rawLabel;
+    } else {
+      return this.rowError(
+        `The label ("${labelKey}") must be a string or an integer, found ${describeType(rawLabel)}.`, row.line,
+        'DATA_BAD_LABEL', 'Use class names (strings) or class numbers (integers) as labels.');
+    }
+    const type = typeof rawLabel === 'number' ? 'number' : 'string';
+    if (this.firstLabelType === undefined) {
+      this.firstLabelType = { type, line: row.line };
+    } else if (this.firstLabelType.type !== type) {
+      return this.rowError(
+        `Mixed label types: this label is a ${type} (${JSON.stringify(rawLabel)}) but the label on line ` +
+          `${this.firstLabelType.line} is a ${this.firstLabelType.type}.`,
+        row.line, 'DATA_MIXED_LABEL_TYPES',
+        'Write all labels the same way: all as strings ("spam") or all as integers (1).');
+    }
+    this.examples.push({ text, label, file: this.file, line: row.line });
+  }
+
+  /** The label kind, after turning integer labels into their one canonical spelling. */
+  finish(): LabelKind {
+    for (const [code, count] of this.problemCounts) {
+      if (count > MAX_PROBLEMS_PER_CODE) {
+        this.problems.push({ severity: 'error', message: `…and ${count - MAX_PROBLEMS_PER_CODE} more rows with the same problem (${code}).`,
+          file: this.file, line: null, code });
+      }
+    }
+    const kind = labelKindOf(new Set(this.examples.map((e) => e.label)));
+    if (kind === 'integer') for (const e of this.examples) e.label = canonicalLabel(e.label);
+    return kind;
+  }
+}
+
+function describeType(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'number') return `the number ${v}`;
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
