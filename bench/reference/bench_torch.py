@@ -1,0 +1,50 @@
+"""PyTorch side of `npm run bench:train-step`: times full training steps (forward, backward, clipping, AdamW) of
+the reference BERT classifier and reports peak RSS. One JSON object on the last stdout line.
+
+  OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/reference/bench_torch.py '{"config": {...HF config...},
+      "numLabels": 2, "batch": 16, "seq": 128, "warmup": 2, "steps": 10, "threads": 1}'
+"""
+import json
+import statistics
+import sys
+import time
+
+import torch
+
+import bert_torch as bt
+
+
+def peak_rss_mb():
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) / 1024
+    return float('nan')
+
+
+def main():
+    args = json.loads(sys.argv[1])
+    cfg, num_labels, B, S = args['config'], args['numLabels'], args['batch'], args['seq']
+    torch.set_num_threads(args['threads'])
+    g = torch.Generator().manual_seed(0)
+    p = bt.init_params(cfg, num_labels, g)
+    total = args['warmup'] + args['steps']
+    trainer = bt.Trainer(p, cfg, num_labels, lr=5e-5, weight_decay=0.01, warmup=0, total=total + 1)
+    batch = (torch.randint(1, cfg['vocab_size'], (B, S), generator=g), torch.zeros(B, S, dtype=torch.long),
+             torch.ones(B, S), torch.randint(0, num_labels, (B,), generator=g))
+    times, losses = [], []
+    for _ in range(total):
+        t0 = time.perf_counter()
+        loss, _, _ = trainer.step(batch)
+        times.append(time.perf_counter() - t0)
+        losses.append(loss)
+    measured = times[args['warmup']:]
+    print(json.dumps({'engine': f'torch {torch.__version__} cpu', 'threads': args['threads'],
+                      'params': sum(t.numel() for t in p.values()),
+                      'median_step_s': statistics.median(measured), 'mean_step_s': statistics.fmean(measured),
+                      'steps': len(measured), 'first_loss': losses[0], 'last_loss': losses[-1],
+                      'peak_rss_mb': peak_rss_mb()}))
+
+
+if __name__ == '__main__':
+    main()

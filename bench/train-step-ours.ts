@@ -1,0 +1,100 @@
+/**
+ * Our side of `npm run bench:train-step`, run in its own process so its peak RSS is its own: times full training
+ * steps (forward, backward, clipping, AdamW in one ONNX run) on onnxruntime-node CPU. Last stdout line: JSON.
+ *
+ *   node out/bench/train-step-ours.js '{"size":"mini","numLabels":2,"batch":16,"seq":128,"warmup":2,"steps":10}'
+ */
+import { readFileSync } from 'node:fs';
+import { presetConfig } from '../src/core/model/config';
+import { bertClassifierParamSpecs, initWeights } from '../src/core/model/params';
+import type { Batch } from '../src/core/tokenize/batch';
+import { createTrainEngine } from '../src/core/train/engine';
+
+interface Args {
+  size: 'tiny' | 'mini' | 'small' | 'base';
+  numLabels: number;
+  batch: number;
+  seq: number;
+  warmup: number;
+  steps: number;
+  threads?: number;
+}
+
+function peakRssMb(): number {
+  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  return line ? Number(line.split(/\s+/)[1]) / 1024 : NaN;
+}
+
+/** A full-length batch of random ids (no padding), like the PyTorch side. */
+function randomBatch(vocab: number, numLabels: number, b: number, s: number): Batch {
+  let state = 12345;
+  const next = (mod: number): bigint => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return BigInt(state % mod);
+  };
+  return {
+    batchSize: b,
+    seqLen: s,
+    inputIds: BigInt64Array.from({ length: b * s }, () => 1n + next(vocab - 1)),
+    attentionMask: new BigInt64Array(b * s).fill(1n),
+    tokenTypeIds: new BigInt64Array(b * s),
+    labels: BigInt64Array.from({ length: b }, () => next(numLabels)),
+    docIndex: Int32Array.from({ length: b }, (_, i) => i),
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function main(): Promise<void> {
+  const args = JSON.parse(process.argv[2]) as Args;
+  const config = presetConfig(args.size);
+  const specs = bertClassifierParamSpecs(config, args.numLabels);
+  const weights = initWeights(specs, 0, config.initializerRange);
+  const total = args.warmup + args.steps;
+  const t0 = performance.now();
+  const engine = await createTrainEngine({
+    config,
+    numLabels: args.numLabels,
+    weights,
+    hyper: { lr: 5e-5, weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1, warmupSteps: 0, totalSteps: total + 1 },
+    device: 'cpu',
+    dropout: false,
+    seed: 0,
+    threads: args.threads,
+  });
+  const setupS = (performance.now() - t0) / 1000;
+  const batch = randomBatch(config.vocabSize, args.numLabels, args.batch, args.seq);
+  const times: number[] = [];
+  const losses: number[] = [];
+  for (let i = 0; i < total; i++) {
+    const s = performance.now();
+    const r = await engine.trainStep(batch);
+    times.push((performance.now() - s) / 1000);
+    losses.push(r.loss);
+  }
+  await engine.dispose();
+  const measured = times.slice(args.warmup);
+  console.log(
+    JSON.stringify({
+      engine: 'ours (onnxruntime-node cpu)',
+      threads: args.threads ?? null,
+      params: specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0),
+      setup_s: setupS,
+      median_step_s: median(measured),
+      mean_step_s: measured.reduce((a, b) => a + b, 0) / measured.length,
+      steps: measured.length,
+      first_loss: losses[0],
+      last_loss: losses[losses.length - 1],
+      peak_rss_mb: peakRssMb(),
+    }),
+  );
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,99 @@
+/**
+ * `npm run bench:train-step`: our train step vs PyTorch 1.13 (Debian, CPU) on BERT-mini (seq 128, batch 16) and
+ * BERT-base (seq 128, batch 8). Each measurement runs in its own process (peak RSS = that process's VmHWM);
+ * warmup steps are excluded; the median step time is compared. PyTorch gets its fastest thread setting here:
+ * OPENBLAS_NUM_THREADS=2 with torch.set_num_threads(1) and (2), the faster one counts.
+ *
+ * Env: BENCH_SKIP_BASE=1 skips BERT-base; BENCH_STEPS / BENCH_BASE_STEPS set the measured steps (default 8 / 3).
+ * Last stdout line: one JSON object with ratio (mini, ours/PyTorch time), ratio_base, rss_ratio and the raw figures.
+ */
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { presetConfig } from '../src/core/model/config';
+import { hfConfigJson } from '../src/core/model/load';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const PYTHON = '/usr/bin/python3';
+const NUM_LABELS = 2;
+
+interface StepFigures {
+  median_step_s: number;
+  mean_step_s: number;
+  steps: number;
+  peak_rss_mb: number;
+  threads: number | null;
+  [key: string]: unknown;
+}
+
+interface Case {
+  size: 'mini' | 'base';
+  batch: number;
+  seq: number;
+  warmup: number;
+  steps: number;
+}
+
+function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): StepFigures {
+  const r = spawnSync(cmd, args, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args[0]} failed with exit code ${r.status}`);
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as StepFigures;
+}
+
+function ours(c: Case): StepFigures {
+  const args = { size: c.size, numLabels: NUM_LABELS, batch: c.batch, seq: c.seq, warmup: c.warmup, steps: c.steps };
+  return runJson(process.execPath, [path.join(__dirname, 'train-step-ours.js'), JSON.stringify(args)]);
+}
+
+function torch(c: Case, threads: number): StepFigures {
+  const labels = Array.from({ length: NUM_LABELS }, (_, i) => `label${i}`);
+  const args = {
+    config: hfConfigJson(presetConfig(c.size), labels),
+    numLabels: NUM_LABELS,
+    batch: c.batch,
+    seq: c.seq,
+    warmup: c.warmup,
+    steps: c.steps,
+    threads,
+  };
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: '2' };
+  return runJson(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bench_torch.py'), JSON.stringify(args)], env);
+}
+
+function measure(c: Case): { ours: StepFigures; torch: StepFigures; torch_tried: StepFigures[] } {
+  const label = `BERT-${c.size} seq ${c.seq} batch ${c.batch}`;
+  const tried = [1, 2].map((t) => {
+    const f = torch(c, t);
+    console.log(`${label}: PyTorch threads ${t}: ${f.median_step_s.toFixed(3)} s/step, peak RSS ${f.peak_rss_mb.toFixed(0)} MB`);
+    return f;
+  });
+  const best = tried.reduce((a, b) => (b.median_step_s < a.median_step_s ? b : a));
+  const o = ours(c);
+  console.log(`${label}: ours: ${o.median_step_s.toFixed(3)} s/step, peak RSS ${o.peak_rss_mb.toFixed(0)} MB`);
+  return { ours: o, torch: best, torch_tried: tried };
+}
+
+function main(): void {
+  const cpu = os.cpus();
+  const machine = `${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.platform()} ${os.release()}`;
+  console.log(`machine: ${machine}; node ${process.version}`);
+  const mini = measure({ size: 'mini', batch: 16, seq: 128, warmup: 2, steps: Number(process.env.BENCH_STEPS ?? 8) });
+  const base =
+    process.env.BENCH_SKIP_BASE === '1'
+      ? undefined
+      : measure({ size: 'base', batch: 8, seq: 128, warmup: 1, steps: Number(process.env.BENCH_BASE_STEPS ?? 3) });
+  const result = {
+    ratio: mini.ours.median_step_s / mini.torch.median_step_s,
+    ratio_base: base ? base.ours.median_step_s / base.torch.median_step_s : null,
+    rss_ratio: mini.ours.peak_rss_mb / mini.torch.peak_rss_mb,
+    rss_ratio_base: base ? base.ours.peak_rss_mb / base.torch.peak_rss_mb : null,
+    mini,
+    base: base ?? null,
+    machine,
+    date: new Date().toISOString(),
+  };
+  console.log(JSON.stringify(result));
+}
+
+main();
