@@ -1,0 +1,74 @@
+/**
+ * Pure helpers the dashboard webview uses to turn a DashboardState into what it draws (chart columns, confusion cells,
+ * numbers). They live here, not in webview/, so they are unit-tested from Node; they import nothing at run time.
+ */
+import type { EvalEvent, MisclassifiedExample } from '../../trainer/protocol';
+import type { DashboardState } from '../protocol/dashboardState';
+
+/** uPlot's aligned data: one shared x column, then one y column per series, null where a series has no point. */
+export type AlignedColumns = [number[], ...(number | null)[][]];
+
+/**
+ * Merges two step-indexed series onto one x axis (both inputs sorted by step, as the trainer emits them).
+ * The train loss has a point every step and the validation loss one per eval, so one chart shows both.
+ */
+export function alignByStep(
+  a: { step: readonly number[]; values: readonly (readonly number[])[] },
+  b: { step: readonly number[]; values: readonly (readonly number[])[] },
+): AlignedColumns {
+  const x: number[] = [];
+  const columns: (number | null)[][] = [...a.values.map(() => []), ...b.values.map(() => [])];
+  let i = 0;
+  let j = 0;
+  while (i < a.step.length || j < b.step.length) {
+    const sa = i < a.step.length ? a.step[i] : Infinity;
+    const sb = j < b.step.length ? b.step[j] : Infinity;
+    const s = Math.min(sa, sb);
+    x.push(s);
+    a.values.forEach((col, k) => columns[k].push(sa === s ? col[i] : null));
+    b.values.forEach((col, k) => columns[a.values.length + k].push(sb === s ? col[j] : null));
+    if (sa === s) i++;
+    if (sb === s) j++;
+  }
+  return [x, ...columns];
+}
+
+export interface ChartColumns {
+  loss: AlignedColumns;
+  lr: AlignedColumns;
+  quality: AlignedColumns;
+}
+
+export function chartColumns(state: DashboardState): ChartColumns {
+  const evalSteps = state.evals.map((e) => e.step);
+  return {
+    loss: alignByStep(
+      { step: state.train.step, values: [state.train.loss] },
+      { step: evalSteps, values: [state.evals.map((e) => e.loss)] },
+    ),
+    lr: [state.train.step.slice(), state.train.lr.slice()],
+    quality: [evalSteps, state.evals.map((e) => e.accuracy), state.evals.map((e) => e.macroF1)],
+  };
+}
+
+/** The misclassified examples the trainer sampled for one confusion cell (true label → predicted label). */
+export function examplesForCell(evaluation: EvalEvent, trueLabel: string, predicted: string): MisclassifiedExample[] {
+  return evaluation.misclassified.filter((m) => m.label === trueLabel && m.predicted === predicted);
+}
+
+/** Row-normalised share of a confusion cell, 0..1 (for the cell's shading); 0 for an empty row. */
+export function cellShare(confusion: readonly (readonly number[])[], row: number, col: number): number {
+  const total = confusion[row]?.reduce((s, n) => s + n, 0) ?? 0;
+  return total > 0 ? (confusion[row][col] ?? 0) / total : 0;
+}
+
+export function formatMetric(value: number | undefined, digits = 3): string {
+  return value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
+}
+
+/** Config values as short display strings; nested objects as compact JSON. */
+export function formatConfigValue(value: unknown): string {
+  if (value === null || value === undefined) return '–';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}

@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { RunWatcher, RunWatchers } from '../../../src/extension/runs/runWatcher';
+import type { RunPhase } from '../../../src/extension/protocol/dashboardState';
+import type { TrainerEvent } from '../../../src/trainer/protocol';
+import { done, started, step, toJsonl } from './sampleRun';
+
+function runDir(events: TrainerEvent[]): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-watch-'));
+  fs.writeFileSync(path.join(dir, 'metrics.jsonl'), toJsonl(events));
+  return dir;
+}
+
+test('a watcher snapshots the file, folds appended events and tells its listeners', () => {
+  const dir = runDir([started({ pid: 7 }), step(1)]);
+  const watcher = new RunWatcher(dir, { isAlive: () => true });
+  assert.equal(watcher.state.step, 1);
+  const seen: TrainerEvent[] = [];
+  watcher.subscribe({ events: (e) => seen.push(...e) });
+  fs.appendFileSync(path.join(dir, 'metrics.jsonl'), toJsonl([step(2), done()]));
+  watcher.poll();
+  assert.deepEqual(seen.map((e) => e.event), ['step', 'done']);
+  assert.equal(watcher.state.phase, 'done');
+  watcher.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a training run whose process dies becomes interrupted, once', () => {
+  const dir = runDir([started({ pid: 99 }), step(1)]);
+  let alive = true;
+  const watcher = new RunWatcher(dir, { isAlive: () => alive });
+  const phases: RunPhase[] = [];
+  watcher.subscribe({ phase: (p) => phases.push(p) });
+  assert.equal(watcher.checkLiveness(), 'training');
+  alive = false;
+  assert.equal(watcher.checkLiveness(), 'interrupted');
+  assert.equal(watcher.checkLiveness(), 'interrupted');
+  assert.deepEqual(phases, ['interrupted']);
+  watcher.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a process that wrote done before dying is done, not interrupted', () => {
+  const dir = runDir([started({ pid: 99 }), step(1)]);
+  let alive = true;
+  const watcher = new RunWatcher(dir, { isAlive: () => alive });
+  fs.appendFileSync(path.join(dir, 'metrics.jsonl'), toJsonl([done()]));
+  alive = false;
+  assert.equal(watcher.checkLiveness(), 'done');
+  watcher.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('RunWatchers shares one watcher per folder and disposes it with its last user', () => {
+  const dir = runDir([started()]);
+  const watchers = new RunWatchers({ isAlive: () => true });
+  const a = watchers.acquire(dir);
+  const b = watchers.acquire(path.join(dir, '.'));
+  assert.equal(a.watcher, b.watcher);
+  assert.equal(watchers.size, 1);
+  a.release();
+  a.release();
+  assert.equal(watchers.size, 1);
+  b.release();
+  assert.equal(watchers.size, 0);
+  watchers.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -1,0 +1,91 @@
+/**
+ * The three live charts (loss, learning rate, accuracy/macro-F1 against steps), drawn with uPlot in theme colours.
+ * Charts are created once and fed new columns; a theme change rebuilds them because uPlot bakes colours in.
+ */
+import uPlot from 'uplot';
+import type { ChartColumns } from '../src/extension/dashboard/viewModel';
+
+interface ChartSpec {
+  key: keyof ChartColumns;
+  title: string;
+  series: { label: string; color: string; dash?: number[] }[];
+  /** A fixed y range (accuracy and F1 live in 0..1); otherwise uPlot fits the data. */
+  range?: [number, number];
+}
+
+const SPECS: ChartSpec[] = [
+  { key: 'loss', title: 'Loss', series: [{ label: 'train', color: '--vscode-charts-blue' }, { label: 'validation', color: '--vscode-charts-orange' }] },
+  { key: 'quality', title: 'Validation accuracy / macro-F1', range: [0, 1], series: [{ label: 'accuracy', color: '--vscode-charts-green' }, { label: 'macro-F1', color: '--vscode-charts-purple', dash: [6, 3] }] },
+  { key: 'lr', title: 'Learning rate', series: [{ label: 'lr', color: '--vscode-charts-yellow' }] },
+];
+
+function cssVar(name: string, fallback: string): string {
+  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+}
+
+export class Charts {
+  private plots = new Map<keyof ChartColumns, uPlot>();
+  private last: ChartColumns | undefined;
+  private readonly resize = new ResizeObserver(() => this.fit());
+
+  constructor(private readonly container: HTMLElement) {
+    this.build();
+    this.resize.observe(container);
+    // VS Code switches the body's theme class (vscode-dark / vscode-light / vscode-high-contrast…) on theme change.
+    new MutationObserver(() => this.rebuild()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+  }
+
+  update(columns: ChartColumns): void {
+    this.last = columns;
+    for (const [key, plot] of this.plots) plot.setData(columns[key] as uPlot.AlignedData);
+  }
+
+  private rebuild(): void {
+    for (const plot of this.plots.values()) plot.destroy();
+    this.plots.clear();
+    this.container.replaceChildren();
+    this.build();
+    if (this.last) this.update(this.last);
+  }
+
+  private build(): void {
+    const axisColor = cssVar('--vscode-foreground', '#888');
+    const gridColor = cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', 'rgba(128,128,128,0.3)'));
+    const font = `11px ${cssVar('--vscode-font-family', 'sans-serif')}`;
+    for (const spec of SPECS) {
+      const box = document.createElement('div');
+      box.className = 'chart';
+      box.dataset.chart = spec.key;
+      this.container.appendChild(box);
+      const axis: uPlot.Axis = { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor, width: 1 }, font };
+      const plot = new uPlot({
+        title: spec.title,
+        width: this.chartWidth(),
+        height: 180,
+        scales: { x: { time: false }, y: spec.range ? { range: spec.range } : {} },
+        axes: [{ ...axis, label: 'step', labelFont: font }, { ...axis, size: 60 }],
+        series: [
+          { label: 'step' },
+          ...spec.series.map((s) => ({
+            label: s.label, stroke: cssVar(s.color, axisColor), width: 1.5, dash: s.dash, spanGaps: true,
+            points: { show: spec.key !== 'loss' || s.label !== 'train' },
+          })),
+        ],
+        legend: { show: true },
+        cursor: { drag: { x: true, y: false } },
+      }, [[], ...spec.series.map(() => [])] as uPlot.AlignedData, box);
+      this.plots.set(spec.key, plot);
+    }
+  }
+
+  private chartWidth(): number {
+    const width = this.container.clientWidth || 600;
+    // Two charts side by side when there is room, else one per row.
+    return width >= 900 ? Math.floor(width / 2) - 16 : width - 8;
+  }
+
+  private fit(): void {
+    const width = this.chartWidth();
+    for (const plot of this.plots.values()) if (Math.abs(plot.width - width) > 2) plot.setSize({ width, height: 180 });
+  }
+}

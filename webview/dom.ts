@@ -1,0 +1,36 @@
+/**
+ * The one way the dashboard builds DOM: every string becomes a text node or an attribute value, never markup, so a
+ * dataset label like `<img src=x onerror=alert(1)>` shows as text. Nothing in webview/ uses innerHTML.
+ */
+export type Child = Node | string | number | null | undefined | false;
+
+export interface Attrs {
+  class?: string;
+  title?: string;
+  [attribute: string]: string | number | boolean | undefined | ((event: Event) => void);
+}
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Attrs, ...children: Child[]): HTMLElementTagNameMap[K];
+export function h(tag: string, attrs?: Attrs, ...children: Child[]): HTMLElement;
+export function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLElement {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === false) continue;
+    if (typeof value === 'function') element.addEventListener(name.replace(/^on/, ''), value);
+    else element.setAttribute(name, value === true ? '' : String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+export function append(parent: Node, children: Child[]): void {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    parent.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+  }
+}
+
+export function replaceChildren(parent: Element, ...children: Child[]): void {
+  parent.replaceChildren();
+  append(parent, children);
+}

@@ -1,0 +1,85 @@
+/**
+ * The training dashboard's script (bundled to dist/webview.js). It renders a DashboardState and keeps it current:
+ * `ready` → snapshot from the extension → deltas. The state is saved with setState so a hidden or reloaded panel
+ * draws at once (then the extension's fresh snapshot replaces it).
+ */
+import 'uplot/dist/uPlot.min.css';
+import './styles.css';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import { applyEvents, type DashboardState } from '../src/extension/protocol/dashboardState';
+import {
+  isDashboardWebviewState, type DashboardWebviewState, type ExtensionToWebview, type WebviewToExtension,
+} from '../src/extension/protocol/messages';
+import { chartColumns } from '../src/extension/dashboard/viewModel';
+import { Charts } from './charts';
+import { h } from './dom';
+import { renderAll, type Sections, type UiState } from './render';
+
+interface VsCodeApi {
+  postMessage(message: WebviewToExtension): void;
+  getState(): unknown;
+  setState(state: DashboardWebviewState & { ui?: UiState }): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const saved = vscode.getState();
+let state: DashboardState | undefined = isDashboardWebviewState(saved) ? saved.state : undefined;
+const ui: UiState = (saved as { ui?: UiState } | undefined)?.ui ?? {};
+
+const app = document.getElementById('app')!;
+const sections: Sections = {
+  header: h('header', { id: 'header' }),
+  actions: h('div', { class: 'actions', id: 'actions' }),
+  problem: h('div', { id: 'problem' }),
+  evals: h('section', { id: 'evals' }),
+  confusion: h('section', { id: 'confusion-section' }),
+  perClass: h('section', { id: 'per-class' }),
+  config: h('section', { id: 'config' }),
+};
+const chartBox = h('div', { class: 'charts', id: 'charts' });
+app.replaceChildren(
+  sections.header, sections.actions, sections.problem, chartBox,
+  h('div', { class: 'grid' }, sections.evals, sections.confusion, sections.perClass, sections.config),
+);
+const charts = new Charts(chartBox);
+
+let frame = 0;
+function scheduleRender(): void {
+  if (frame !== 0) return;
+  frame = requestAnimationFrame(() => {
+    frame = 0;
+    if (!state) return;
+    renderAll(sections, state, { post: (m) => vscode.postMessage(m), ui, rerender: () => { save(); scheduleRender(); } });
+    charts.update(chartColumns(state));
+  });
+}
+
+function save(): void {
+  if (state) vscode.setState({ runDir: state.runDir, state, ui });
+}
+
+window.addEventListener('message', (event: MessageEvent<ExtensionToWebview>) => {
+  const message = event.data;
+  switch (message.type) {
+    case 'snapshot':
+      if (state?.runDir !== message.state.runDir) ui.cell = undefined;
+      state = message.state;
+      break;
+    case 'events':
+      if (!state) return; // a delta before the snapshot cannot be applied; the snapshot will include it
+      applyEvents(state, message.events);
+      break;
+    case 'phase':
+      if (!state) return;
+      state.phase = message.phase;
+      break;
+    default:
+      return;
+  }
+  save();
+  scheduleRender();
+});
+
+if (state) scheduleRender();
+vscode.postMessage({ type: 'ready' });

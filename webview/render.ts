@@ -1,0 +1,194 @@
+/**
+ * Draws every part of the dashboard except the charts from a DashboardState. Called at most a few times a second;
+ * it rebuilds the sections from scratch, which is simpler than diffing and cheap at this size.
+ */
+import { bestEvalRow, runName, type DashboardState } from '../src/extension/protocol/dashboardState';
+import type { WebviewToExtension } from '../src/extension/protocol/messages';
+import { cellShare, examplesForCell, formatConfigValue, formatMetric } from '../src/extension/dashboard/viewModel';
+import { formatDuration, formatPercent } from '../src/extension/dashboard/statusText';
+import { h, replaceChildren } from './dom';
+
+export interface UiState {
+  /** The selected confusion-matrix cell: [true label index, predicted label index]. */
+  cell?: [number, number];
+}
+
+export interface Sections {
+  header: HTMLElement;
+  actions: HTMLElement;
+  problem: HTMLElement;
+  evals: HTMLElement;
+  confusion: HTMLElement;
+  perClass: HTMLElement;
+  config: HTMLElement;
+}
+
+export interface RenderContext {
+  post: (message: WebviewToExtension) => void;
+  ui: UiState;
+  /** Re-render after a UI-only change (a cell was selected). */
+  rerender: () => void;
+}
+
+const PHASE_TEXT: Record<DashboardState['phase'], string> = {
+  waiting: 'starting', training: 'training', done: 'finished', stopped: 'stopped', failed: 'failed', interrupted: 'interrupted',
+};
+
+export function renderAll(sections: Sections, state: DashboardState, ctx: RenderContext): void {
+  renderHeader(sections.header, state);
+  renderActions(sections.actions, state, ctx);
+  renderProblem(sections.problem, state);
+  renderEvals(sections.evals, state);
+  renderConfusion(sections.confusion, state, ctx);
+  renderPerClass(sections.perClass, state);
+  renderConfig(sections.config, state);
+}
+
+function renderHeader(root: HTMLElement, state: DashboardState): void {
+  const facts: string[] = [];
+  if (state.totalSteps > 0) facts.push(`step ${state.step} / ${state.totalSteps}`, `epoch ${state.epoch}`);
+  if (state.device) facts.push(`device ${state.device}`);
+  if (state.phase === 'training' && state.examplesPerS !== undefined) facts.push(`${state.examplesPerS.toFixed(1)} examples/s`);
+  if (state.phase === 'training' && state.etaS !== undefined) facts.push(`ETA ${formatDuration(state.etaS)}`);
+  const best = bestEvalRow(state);
+  if (best) facts.push(`best accuracy ${formatMetric(best.accuracy)} at step ${best.step}`);
+  const percent = formatPercent(state.step, state.totalSteps);
+  replaceChildren(root,
+    h('h1', {}, runName(state.runDir), ' ', h('span', { class: `phase phase-${state.phase}`, id: 'phase' }, PHASE_TEXT[state.phase])),
+    h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': state.totalSteps, 'aria-valuenow': state.step, title: percent },
+      bar(percent)),
+    h('p', { class: 'facts', id: 'facts' }, facts.join(' · ')),
+  );
+}
+
+/** The progress bar's fill, sized by a class-free width set through CSSOM (allowed by the CSP, unlike style="…"). */
+function bar(percent: string): HTMLElement {
+  const fill = h('div', { class: 'progress-fill' });
+  fill.style.width = percent;
+  return fill;
+}
+
+function renderActions(root: HTMLElement, state: DashboardState, ctx: RenderContext): void {
+  const running = state.phase === 'training' || state.phase === 'waiting';
+  const canResume = state.phase === 'interrupted' || state.phase === 'stopped' || state.phase === 'failed';
+  const hasModel = state.bestEval !== undefined || state.done !== undefined;
+  const button = (id: string, label: string, enabled: boolean, message: WebviewToExtension, secondary = true) =>
+    h('vscode-button', { id, secondary, disabled: !enabled, onclick: () => { if (enabled) ctx.post(message); } }, label);
+  replaceChildren(root,
+    button('stop', 'Stop', running, { type: 'stop' }, false),
+    button('resume', 'Resume', canResume, { type: 'resume' }),
+    button('open-model', 'Open model folder', hasModel, { type: 'openModelFolder' }),
+    button('classify', 'Classify with this model', hasModel, { type: 'classifyWithModel' }),
+  );
+}
+
+function renderProblem(root: HTMLElement, state: DashboardState): void {
+  if (state.phase === 'failed' && state.error) {
+    const where = state.error.file ? `${state.error.file}${state.error.line ? `:${state.error.line}` : ''}: ` : '';
+    replaceChildren(root, h('div', { class: 'banner error', role: 'alert' }, `Training failed. ${where}${state.error.message}`));
+  } else if (state.phase === 'interrupted') {
+    replaceChildren(root, h('div', { class: 'banner warning', role: 'status' },
+      'The training process ended without finishing (closed window, crash or kill). Resume continues from the last checkpoint.'));
+  } else {
+    replaceChildren(root);
+  }
+}
+
+function table(headers: string[], rows: (string | number | Node)[][], caption?: string, className = ''): HTMLElement {
+  return h('table', { class: className },
+    caption ? h('caption', {}, caption) : null,
+    h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, ...rows.map((row) => h('tr', {}, ...row.map((cell) => h('td', {}, cell))))),
+  );
+}
+
+function renderEvals(root: HTMLElement, state: DashboardState): void {
+  if (state.evals.length === 0) {
+    replaceChildren(root, h('h2', {}, 'Evaluations'), h('p', { class: 'muted' }, 'No evaluation yet.'));
+    return;
+  }
+  const rows = state.evals.slice().reverse().map((e) => [
+    e.step, e.epoch, formatMetric(e.loss), formatMetric(e.accuracy), formatMetric(e.macroF1), e.isBest ? '★ best' : '',
+  ]);
+  replaceChildren(root, h('h2', {}, 'Evaluations'),
+    table(['step', 'epoch', 'val loss', 'accuracy', 'macro-F1', ''], rows, undefined, 'numeric'));
+}
+
+function renderConfusion(root: HTMLElement, state: DashboardState, ctx: RenderContext): void {
+  const evaluation = state.latestEval;
+  if (!evaluation) {
+    replaceChildren(root, h('h2', {}, 'Confusion matrix'), h('p', { class: 'muted' }, 'Shown after the first evaluation.'));
+    return;
+  }
+  const labels = evaluation.labels;
+  const selected = ctx.ui.cell;
+  const header = h('tr', {}, h('th', { class: 'corner', scope: 'col' }, 'true ↓ / predicted →'),
+    ...labels.map((label) => h('th', { scope: 'col', title: label }, label)));
+  const rows = labels.map((trueLabel, r) => h('tr', {},
+    h('th', { scope: 'row', title: trueLabel }, trueLabel),
+    ...labels.map((predicted, c) => {
+      const count = evaluation.confusion[r]?.[c] ?? 0;
+      const isSelected = selected?.[0] === r && selected[1] === c;
+      const cell = h('button', {
+        class: `cell ${r === c ? 'diagonal' : 'off'}${isSelected ? ' selected' : ''}`,
+        title: `${count} with true label “${trueLabel}” predicted as “${predicted}”`,
+        'aria-pressed': isSelected ? 'true' : 'false',
+        onclick: () => { ctx.ui.cell = isSelected ? undefined : [r, c]; ctx.rerender(); },
+      }, count);
+      // Shade by the row share so large and small classes read alike; opacity is set through CSSOM.
+      cell.style.setProperty('--share', cellShare(evaluation.confusion, r, c).toFixed(3));
+      return h('td', {}, cell);
+    })));
+  const matrix = h('table', { class: 'confusion', id: 'confusion' }, h('thead', {}, header), h('tbody', {}, ...rows));
+  replaceChildren(root, h('h2', {}, `Confusion matrix (step ${evaluation.step})`), h('div', { class: 'scroll' }, matrix),
+    selected ? renderExamples(state, selected, ctx) : h('p', { class: 'muted' }, 'Select a cell to list its misclassified validation examples.'));
+}
+
+function renderExamples(state: DashboardState, [r, c]: [number, number], ctx: RenderContext): HTMLElement {
+  const evaluation = state.latestEval!;
+  const trueLabel = evaluation.labels[r];
+  const predicted = evaluation.labels[c];
+  if (trueLabel === undefined || predicted === undefined) return h('p', {});
+  const heading = h('h3', {}, `True “${trueLabel}”, predicted “${predicted}”`);
+  if (r === c) return h('div', { id: 'examples' }, heading, h('p', { class: 'muted' }, 'Correct predictions: no examples are kept for these.'));
+  const examples = examplesForCell(evaluation, trueLabel, predicted);
+  if (examples.length === 0) return h('div', { id: 'examples' }, heading, h('p', { class: 'muted' }, 'No examples were sampled for this cell.'));
+  return h('div', { id: 'examples' }, heading, h('ul', { class: 'examples' }, ...examples.map((m) => h('li', {},
+    h('a', {
+      href: '#', class: 'location', title: `Open ${m.file} at line ${m.line}`,
+      onclick: (event: Event) => { event.preventDefault(); ctx.post({ type: 'openExample', file: m.file, line: m.line }); },
+    }, `${baseName(m.file)}:${m.line}`),
+    ' ',
+    h('span', { class: 'example-text' }, m.text)))));
+}
+
+function baseName(file: string): string {
+  return file.split(/[\\/]/).pop() ?? file;
+}
+
+function renderPerClass(root: HTMLElement, state: DashboardState): void {
+  const evaluation = state.latestEval;
+  if (!evaluation) {
+    replaceChildren(root);
+    return;
+  }
+  const rows = evaluation.labels.map((label) => {
+    const m = evaluation.per_class[label];
+    return [label, formatMetric(m?.precision), formatMetric(m?.recall), formatMetric(m?.f1), m?.support ?? '–'];
+  });
+  replaceChildren(root, h('h2', {}, 'Per class'), table(['label', 'precision', 'recall', 'F1', 'support'], rows, undefined, 'numeric'));
+}
+
+function renderConfig(root: HTMLElement, state: DashboardState): void {
+  const rows: (string | number)[][] = [];
+  if (state.dataset) {
+    rows.push(['dataset', state.dataset.files.join(', ')]);
+    rows.push(['train / validation rows', `${state.dataset.train_rows} / ${state.dataset.valid_rows}`]);
+    rows.push(['labels', state.dataset.labels.join(', ')]);
+  }
+  if (state.startedAt) rows.push(['started', state.startedAt.replace('T', ' ').slice(0, 19)]);
+  if (state.resumedFromStep !== undefined) rows.push(['resumed from step', state.resumedFromStep]);
+  for (const [key, value] of Object.entries(state.config ?? {})) rows.push([key, formatConfigValue(value)]);
+  rows.push(['run folder', state.runDir]);
+  replaceChildren(root, h('h2', {}, 'Run configuration'), table(['setting', 'value'], rows, undefined, 'config'));
+}
