@@ -224,3 +224,28 @@ test('an existing file is replaced whole', async () => {
   assert.deepEqual([...back.keys()], ['b']);
   assert.deepEqual(await fs.readdir(dir), ['m.safetensors']);
 });
+
+/** Written by the official safetensors package (test/unit/formats/golden/make_golden.py). */
+const GOLDEN = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'unit', 'formats', 'golden');
+
+test('reads files written by the official safetensors writer (F32 + F16) to the exact values numpy gives', async () => {
+  const values = JSON.parse(await fs.readFile(path.join(GOLDEN, 'official-values.json'), 'utf8')) as Record<
+    string,
+    { shape: number[]; values: number[] }
+  >;
+  for (const file of ['official-mixed.safetensors', 'official-f32.safetensors']) {
+    const t = await readSafetensors(path.join(GOLDEN, file));
+    assert.deepEqual([...t.keys()].sort(), Object.keys(values).sort(), file);
+    for (const [name, v] of Object.entries(values)) {
+      assert.deepEqual(t.get(name)!.shape, v.shape, `${file} ${name}`);
+      assert.deepEqual([...t.get(name)!.data], v.values, `${file} ${name}`);
+    }
+  }
+});
+
+test('writes the same bytes as the official safetensors writer', async () => {
+  const official = path.join(GOLDEN, 'official-f32.safetensors');
+  const ours = path.join(await tempDir(), 'ours.safetensors');
+  await writeSafetensors(ours, await readSafetensors(official), { format: 'pt' });
+  assert.deepEqual(await fs.readFile(ours), await fs.readFile(official));
+});
