@@ -4,7 +4,14 @@ import { createLog } from './log';
 import { TrainingStatusBar } from './statusBar';
 import { registerTrainingCommands } from './training';
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What activate() returns (`extension.exports`): lets the integration tests observe the running extension. */
+export interface BertExtensionApi {
+  statusBar: TrainingStatusBar;
+  /** Folder of this extension's log files; the "BERT" channel writes `BERT.log` there. */
+  logUri: vscode.Uri;
+}
+
+export function activate(context: vscode.ExtensionContext): BertExtensionApi {
   const log = createLog(context);
   const statusBar = new TrainingStatusBar();
   context.subscriptions.push(statusBar);
@@ -12,6 +19,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerCommands(context, services);
   registerTrainingCommands(context, services);
   log.info(`BERT Fine-tune ${String(context.extension.packageJSON.version)} activated (VS Code ${vscode.version})`);
+  return { statusBar, logUri: context.logUri };
 }
 
 export function deactivate(): void {

@@ -1,0 +1,122 @@
+/**
+ * End to end, as a user gets it: package the VSIX with vsce, install it into code-server (VS Code 1.100.3) with its
+ * CLI, open a workspace in Debian's Chromium and use the workbench. Screenshots go to test-output/e2e/.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchChromium, type Browser } from './harness/browser';
+import { REPO_ROOT, TEST_OUTPUT, codeServerCli, startCodeServer, type CodeServer } from './harness/codeServer';
+
+const OUT = path.join(TEST_OUTPUT, 'e2e');
+const VSIX = path.join(OUT, 'bert-finetune-linux-x64.vsix');
+const EXTENSION_ID = 'bertft.bert-finetune';
+const UI_TIMEOUT = 60_000;
+
+const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+const temps: string[] = [];
+let extensionsDir: string;
+let server: CodeServer | undefined;
+let browser: Browser | undefined;
+
+before(() => {
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.rmSync(VSIX, { force: true });
+  // vsce runs the vscode:prepublish script (the production build) before packing.
+  const vsce = path.join(REPO_ROOT, 'node_modules', '.bin', 'vsce');
+  const packLog = execFileSync(vsce, ['package', '--target', 'linux-x64', '--allow-missing-repository', '-o', VSIX], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  fs.writeFileSync(path.join(OUT, 'vsce-package.log'), packLog);
+  extensionsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-ext-'));
+  temps.push(extensionsDir);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** Entry names inside the VSIX (a zip), read with Python's zipfile so the test needs no unzip library. */
+function vsixEntries(): string[] {
+  const script = 'import sys, zipfile; print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))';
+  return execFileSync('python3', ['-c', script, VSIX], { encoding: 'utf8' }).trim().split('\n');
+}
+
+test('the VSIX holds the bundle, the manifest and only the linux-x64 runtime of onnxruntime-node', () => {
+  const entries = vsixEntries();
+  for (const needed of [
+    'extension/package.json',
+    'extension/readme.md',
+    'extension/LICENSE.txt',
+    'extension/dist/extension.js',
+    'extension/node_modules/onnxruntime-node/dist/index.js',
+    'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',
+    'extension/node_modules/onnxruntime-common/dist/cjs/index.js',
+  ]) {
+    assert.ok(entries.includes(needed), `${needed} missing from the VSIX`);
+  }
+  const unwanted = entries.filter(
+    (e) =>
+      /\/(darwin|win32)\/|\/linux\/arm64\/|\.map$|\.ts$|^extension\/(src|test|out|scripts|bench|webview|examples)\//.test(e) ||
+      (e.startsWith('extension/node_modules/') && !/^extension\/node_modules\/onnxruntime-(node|common)\//.test(e)),
+  );
+  assert.deepEqual(unwanted, []);
+  const megabytes = fs.statSync(VSIX).size / 2 ** 20;
+  assert.ok(megabytes < 30, `VSIX is ${megabytes.toFixed(1)} MB`);
+});
+
+test('the VSIX installs into code-server', () => {
+  codeServerCli(extensionsDir, ['--install-extension', VSIX]);
+  const listed = codeServerCli(extensionsDir, ['--list-extensions', '--show-versions']);
+  assert.match(listed, new RegExp(`^${EXTENSION_ID.replace('.', '\\.')}@${manifest.version}$`, 'm'));
+});
+
+test('in the workbench the extension activates: status bar item, BERT commands in the palette, placeholder message', async () => {
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-ws-'));
+  temps.push(workspace);
+  fs.copyFileSync(path.join(REPO_ROOT, 'test', 'integration', 'workspace', 'reviews.csv'), path.join(workspace, 'reviews.csv'));
+  server = await startCodeServer({ extensionsDir, logFile: path.join(OUT, 'code-server.log') });
+  browser = await launchChromium();
+  const { page } = browser;
+  try {
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
+    await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: UI_TIMEOUT });
+
+    // The status bar item appears once the extension has activated (onStartupFinished).
+    const item = page.locator('.statusbar-item', { hasText: /^\s*BERT\s*$/ });
+    await item.waitFor({ timeout: UI_TIMEOUT });
+    assert.match((await item.getAttribute('aria-label')) ?? '', /BERT/);
+
+    // Command palette: the four commands that need no editor selection are listed under the BERT category.
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await page.keyboard.type('BERT:');
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await rows.filter({ hasText: 'BERT: Fine-tune BERT' }).first().waitFor({ timeout: UI_TIMEOUT });
+    const labels = (await rows.allInnerTexts()).map((t) => t.split('\n')[0]!.trim());
+    for (const title of ['BERT: Fine-tune BERT', 'BERT: Open Training Dashboard', 'BERT: Stop Training', 'BERT: Select Model']) {
+      assert.ok(labels.some((l) => l.startsWith(title)), `"${title}" not in the palette: ${labels.join(' | ')}`);
+    }
+    assert.ok(!labels.some((l) => l.startsWith('BERT: Classify Selection')), 'Classify Selection listed without a selection');
+    await page.screenshot({ path: path.join(OUT, 'command-palette.png') });
+
+    // A command that has not landed yet says so in a notification.
+    await page.keyboard.type(' Select Model');
+    await rows.filter({ hasText: 'BERT: Select Model' }).first().waitFor({ timeout: UI_TIMEOUT });
+    await page.keyboard.press('Enter');
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Select Model is not available yet' });
+    await toast.waitFor({ timeout: UI_TIMEOUT });
+    await page.screenshot({ path: path.join(OUT, 'workbench.png') });
+  } catch (e) {
+    await page.screenshot({ path: path.join(OUT, 'failure.png') }).catch(() => undefined);
+    throw e;
+  }
+});

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import type { BertExtensionApi } from '../../../src/extension/extension';
+
+const EXTENSION_ID = 'bertft.bert-finetune';
+
+async function activated(): Promise<BertExtensionApi> {
+  const ext = vscode.extensions.getExtension<BertExtensionApi>(EXTENSION_ID);
+  assert.ok(ext, `${EXTENSION_ID} is not loaded`);
+  return ext.activate();
+}
+
+/** Polls `read` until `accept` holds or `ms` pass; returns the last value read. */
+async function eventually<T>(read: () => T, accept: (v: T) => boolean, ms = 5000): Promise<T> {
+  const until = Date.now() + ms;
+  let value = read();
+  while (!accept(value) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    value = read();
+  }
+  return value;
+}
+
+suite('BERT extension in the VS Code extension host', () => {
+  test('runs in the Node extension host of VS Code 1.100 and activates', async () => {
+    assert.match(vscode.version, /^1\.100\./);
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext);
+    await ext.activate();
+    assert.equal(ext.isActive, true);
+    assert.equal(ext.extensionKind, vscode.ExtensionKind.Workspace);
+  });
+
+  test('every command in package.json is registered', async () => {
+    await activated();
+    const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as {
+      contributes: { commands: { command: string }[] };
+    };
+    const declared = manifest.contributes.commands.map((c) => c.command);
+    assert.deepEqual(
+      [...declared].sort(),
+      ['bert.classifySelection', 'bert.fineTune', 'bert.openDashboard', 'bert.selectModel', 'bert.stopTraining'],
+    );
+    const registered = new Set(await vscode.commands.getCommands(true));
+    assert.deepEqual(declared.filter((c) => !registered.has(c)), [], 'declared but not registered');
+  });
+
+  test('commands that have not landed answer "not available yet" and log it', async () => {
+    const api = await activated();
+    for (const [id, title] of [['bert.classifySelection', 'Classify Selection'], ['bert.selectModel', 'Select Model']]) {
+      const message = await vscode.commands.executeCommand<string>(id);
+      assert.equal(message, `BERT: ${title} is not available yet in this version of the extension.`);
+    }
+    const logFile = path.join(api.logUri.fsPath, 'BERT.log');
+    const log = await eventually(
+      () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : ''),
+      (text) => text.includes('bert.selectModel: BERT: Select Model is not available yet'),
+    );
+    assert.match(log, /activated \(VS Code 1\.100\.\d+\)/);
+    assert.match(log, /bert\.classifySelection: BERT: Classify Selection is not available yet/);
+    assert.match(log, /bert\.selectModel: BERT: Select Model is not available yet/);
+  });
+
+  test('status bar item starts idle and shows busy and error states', async () => {
+    const { statusBar } = await activated();
+    assert.deepEqual(statusBar.state, { kind: 'idle' });
+    assert.equal(statusBar.text, '$(beaker) BERT');
+    try {
+      statusBar.set({ kind: 'busy', text: 'epoch 1/3', tooltip: 'Training reviews.csv' });
+      assert.equal(statusBar.text, '$(sync~spin) BERT: epoch 1/3');
+      statusBar.set({ kind: 'error', text: 'failed' });
+      assert.equal(statusBar.text, '$(error) BERT: failed');
+    } finally {
+      statusBar.set({ kind: 'idle' });
+    }
+    assert.equal(statusBar.text, '$(beaker) BERT');
+  });
+
+  test('the workspace is trusted here, so Fine-tune BERT is enabled (it is gated on isWorkspaceTrusted)', async () => {
+    await activated();
+    assert.equal(vscode.workspace.isTrusted, true);
+    const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as {
+      contributes: { commands: { command: string; enablement?: string }[] };
+    };
+    const fineTune = manifest.contributes.commands.find((c) => c.command === 'bert.fineTune');
+    assert.equal(fineTune?.enablement, 'isWorkspaceTrusted');
+  });
+
+  test('opens the workspace folder with the sample dataset', async () => {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    assert.equal(folders.length, 1);
+    const files = await vscode.workspace.findFiles('*.csv');
+    assert.deepEqual(files.map((f) => path.basename(f.fsPath)), ['reviews.csv']);
+  });
+});
