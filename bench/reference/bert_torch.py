@@ -181,3 +181,16 @@ def batch_to_torch(b):
             torch.tensor(b['tokenTypeIds'], dtype=torch.long).view(B, S),
             torch.tensor(b['attentionMask'], dtype=torch.float32).view(B, S),
             torch.tensor(b['labels'], dtype=torch.long))
+
+
+if __name__ == '__main__':
+    # /usr/bin/python3 bert_torch.py logits MODEL_DIR BATCH_JSON: logits of a saved model folder, as one JSON list.
+    import sys
+    if len(sys.argv) == 4 and sys.argv[1] == 'logits':
+        torch.set_num_threads(1)
+        cfg, params, _ = load_model_dir(sys.argv[2])
+        ids, types, mask, _ = batch_to_torch(json.load(open(sys.argv[3])))
+        with torch.no_grad():
+            print(json.dumps(logits_fn(params, cfg, ids, types, mask).ravel().tolist()))
+    else:
+        sys.exit(__doc__)

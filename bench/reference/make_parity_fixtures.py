@@ -21,7 +21,7 @@ CONFIG = {
     'architectures': ['BertForSequenceClassification'], 'model_type': 'bert', 'hidden_act': 'gelu',
     'vocab_size': 100, 'hidden_size': 32, 'num_hidden_layers': 2, 'num_attention_heads': 4, 'intermediate_size': 64,
     'max_position_embeddings': 32, 'type_vocab_size': 2, 'hidden_dropout_prob': 0.1, 'attention_probs_dropout_prob': 0.1,
-    'layer_norm_eps': 1e-12, 'initializer_range': 0.02, 'pad_token_id': 0,
+    'layer_norm_eps': 1e-12, 'initializer_range': 0.2, 'pad_token_id': 0,
     'id2label': {'0': 'neg', '1': 'neu', '2': 'pos'}, 'label2id': {'neg': 0, 'neu': 1, 'pos': 2},
 }
 NUM_LABELS, BATCH, SEQ = 3, 4, 12
@@ -49,7 +49,7 @@ def make_batch(rng):
 
 
 def initial_params(seed):
-    """HF init, then biases and LayerNorm parameters moved off 0/1 so that every gradient path is exercised."""
+    """HF init (with a large initializer_range so activations vary between rows), then biases and LayerNorm parameters moved off 0/1 so that every gradient path is exercised."""
     g = torch.Generator().manual_seed(seed)
     p = bt.init_params(CONFIG, NUM_LABELS, g)
     for n, t in p.items():
