@@ -1,0 +1,216 @@
+/**
+ * Loading a tokenizer (tokenizer.json, or a BERT vocab.txt + tokenizer_config.json) and turning text into content
+ * token ids. Tokenization itself is @huggingface/tokenizers (pure JS, no native code in the product); special tokens
+ * are added by truncation.ts so that every strategy places them the same way.
+ */
+import { existsSync, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { ModelError } from '../errors';
+import { bertTokenizerJson, parseVocabTxt } from './bertTokenizerJson';
+
+/**
+ * Long texts are tokenized only as far as needed for the head (or tail): a cut at whitespace leaves every complete
+ * word's tokens unchanged (BERT normalisation and pre-tokenisation are local to words). Characters per token
+ * allowed before giving up and tokenizing the whole text.
+ */
+const CHARS_PER_TOKEN_BOUND = 16;
+
+export class TextTokenizer {
+  private readonly tokenizer: Tokenizer;
+  /** Ids the tokenizer puts before / after a single sequence (BERT: [CLS] / [SEP]). */
+  readonly prefixIds: number[];
+  readonly suffixIds: number[];
+  readonly padId: number;
+  readonly vocabSize: number;
+
+  constructor(
+    /** The tokenizer.json object; saved with a run so that inference uses exactly the same tokenizer. */
+    readonly tokenizerJson: Record<string, unknown>,
+    readonly tokenizerConfig: Record<string, unknown>,
+    /** Where it was loaded from, for messages. */
+    readonly source: string,
+  ) {
+    this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    const probe = 'hello';
+    const plain = this.tokenizer.encode(probe, { add_special_tokens: false }).ids;
+    const full = this.tokenizer.encode(probe).ids;
+    const at = indexOfSequence(full, plain);
+    this.prefixIds = at < 0 ? [] : full.slice(0, at);
+    this.suffixIds = at < 0 ? [] : full.slice(at + plain.length);
+    const padding = tokenizerJson.padding as { pad_id?: number } | null | undefined;
+    this.padId = padding?.pad_id ?? this.tokenizer.token_to_id('[PAD]') ?? this.tokenizer.token_to_id('<pad>') ?? 0;
+    this.vocabSize = this.tokenizer.get_vocab(true).size;
+  }
+
+  /** Number of special tokens around one sequence. */
+  get specialCount(): number {
+    return this.prefixIds.length + this.suffixIds.length;
+  }
+
+  /** All content token ids of `text` (no special tokens). */
+  tokenIds(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /** The first `n` content ids of `text`, without tokenizing all of a very long text. */
+  headIds(text: string, n: number): number[] {
+    const limit = n * CHARS_PER_TOKEN_BOUND;
+    if (text.length > limit) {
+      const cut = lastWhitespace(text, limit);
+      if (cut > 0) {
+        const ids = this.tokenIds(text.slice(0, cut));
+        if (ids.length >= n) return ids.slice(0, n);
+      }
+    }
+    return this.tokenIds(text).slice(0, n);
+  }
+
+  /** The last `n` content ids of `text`, without tokenizing all of a very long text. */
+  tailIds(text: string, n: number): number[] {
+    if (n <= 0) return [];
+    const from = text.length - n * CHARS_PER_TOKEN_BOUND;
+    if (from > 0) {
+      const cut = firstWhitespace(text, from);
+      if (cut > 0) {
+        const ids = this.tokenIds(text.slice(cut));
+        if (ids.length >= n) return ids.slice(ids.length - n);
+      }
+    }
+    const ids = this.tokenIds(text);
+    return ids.slice(Math.max(0, ids.length - n));
+  }
+
+  /** Token strings, for display and debugging. */
+  tokens(text: string): string[] {
+    return this.tokenizer.encode(text).tokens;
+  }
+
+  /** tokenizer.json and tokenizer_config.json contents, for saving with a trained model. */
+  files(): Record<'tokenizer.json' | 'tokenizer_config.json', string> {
+    return {
+      'tokenizer.json': JSON.stringify(this.tokenizerJson),
+      'tokenizer_config.json': JSON.stringify(this.tokenizerConfig, null, 2),
+    };
+  }
+}
+
+/** Write tokenizer.json and tokenizer_config.json into `dir` (temp name, then rename). */
+export async function saveTokenizer(tokenizer: TextTokenizer, dir: string): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true });
+  for (const [name, content] of Object.entries(tokenizer.files())) {
+    const target = path.join(dir, name);
+    const temp = `${target}.tmp-${process.pid}`;
+    await fsp.writeFile(temp, content);
+    await fsp.rename(temp, target);
+  }
+}
+
+function indexOfSequence(haystack: number[], needle: number[]): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let k = 0; k < needle.length; k++) if (haystack[i + k] !== needle[k]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+const WHITESPACE = /\s/;
+function lastWhitespace(text: string, before: number): number {
+  for (let i = Math.min(before, text.length - 1); i > 0; i--) if (WHITESPACE.test(text[i])) return i;
+  return -1;
+}
+function firstWhitespace(text: string, from: number): number {
+  const re = /\s/g;
+  re.lastIndex = from;
+  return re.exec(text)?.index ?? -1;
+}
+
+/** The folder holding the shipped bert-base-uncased vocab.txt and tokenizer.json (found from compiled or bundled code). */
+export function assetsDir(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'assets');
+    if (existsSync(path.join(candidate, 'tokenizer.json'))) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`assets/tokenizer.json not found above ${__dirname}`);
+  }
+}
+
+async function readJson(file: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    throw new ModelError(`Cannot read ${path.basename(file)}.`, { file, code: 'MODEL_TOKENIZER_UNREADABLE', cause: e,
+      fix: 'Check that the model folder is complete (download it again if needed).' });
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
+    return value as Record<string, unknown>;
+  } catch (e) {
+    throw new ModelError(`${path.basename(file)} is not a valid JSON object.`, { file, code: 'MODEL_TOKENIZER_INVALID', cause: e,
+      fix: 'Download the model files again; the file may be truncated.' });
+  }
+}
+
+/**
+ * A tokenizer from `source`: undefined or 'default' → the shipped bert-base-uncased tokenizer; a folder with
+ * tokenizer.json (preferred) or vocab.txt (+ tokenizer_config.json `do_lower_case`, default true); or the path of
+ * a tokenizer.json / vocab.txt file itself.
+ */
+export async function loadTokenizer(source?: string): Promise<TextTokenizer> {
+  let dir: string;
+  let tokenizerFile: string | undefined;
+  let vocabFile: string | undefined;
+  if (source === undefined || source === 'default') {
+    dir = assetsDir();
+  } else if (/\.txt$/i.test(source)) {
+    dir = path.dirname(source);
+    vocabFile = source;
+  } else if (/\.json$/i.test(source)) {
+    dir = path.dirname(source);
+    tokenizerFile = source;
+  } else {
+    dir = source;
+  }
+  if (tokenizerFile === undefined && vocabFile === undefined) {
+    if (existsSync(path.join(dir, 'tokenizer.json'))) tokenizerFile = path.join(dir, 'tokenizer.json');
+    else if (existsSync(path.join(dir, 'vocab.txt'))) vocabFile = path.join(dir, 'vocab.txt');
+    else {
+      throw new ModelError('No tokenizer.json or vocab.txt in the model folder.', {
+        file: dir,
+        code: 'MODEL_NO_TOKENIZER',
+        fix: 'Use a model folder that includes its tokenizer (tokenizer.json or vocab.txt), or download the model again.',
+      });
+    }
+  }
+  const configFile = path.join(dir, 'tokenizer_config.json');
+  const config = existsSync(configFile) ? await readJson(configFile) : {};
+  if (tokenizerFile !== undefined) {
+    const json = await readJson(tokenizerFile);
+    try {
+      return new TextTokenizer(json, config, tokenizerFile);
+    } catch (e) {
+      throw new ModelError(`This tokenizer.json cannot be used: ${e instanceof Error ? e.message : String(e)}.`, {
+        file: tokenizerFile, code: 'MODEL_TOKENIZER_INVALID', cause: e,
+        fix: 'Use a tokenizer.json written by Hugging Face tokenizers, or a vocab.txt for a BERT model.',
+      });
+    }
+  }
+  const file = vocabFile as string;
+  let vocab: string[];
+  try {
+    vocab = parseVocabTxt(await fsp.readFile(file, 'utf8'));
+  } catch (e) {
+    throw new ModelError('Cannot read vocab.txt.', { file, code: 'MODEL_TOKENIZER_UNREADABLE', cause: e,
+      fix: 'Check that the model folder is complete (download it again if needed).' });
+  }
+  const lowercase = config.do_lower_case === undefined ? true : config.do_lower_case === true;
+  try {
+    return new TextTokenizer(bertTokenizerJson(vocab, { lowercase }), { do_lower_case: lowercase, ...config }, file);
+  } catch (e) {
+    throw new ModelError(`This vocab.txt cannot be used: ${e instanceof Error ? e.message : String(e)}.`, {
+      file, code: 'MODEL_TOKENIZER_INVALID', cause: e,
+      fix: 'A BERT vocab.txt has one token per line and includes [PAD], [UNK], [CLS], [SEP] and [MASK].',
+    });
+  }
+}
