@@ -36,6 +36,8 @@ export interface Faults {
   ignoreRange?: boolean;
   /** Files (url paths ending with one of these) whose served bytes are altered, headers unchanged. */
   corrupt?: string[];
+  /** Wait this long before answering the next request (to trigger a client timeout). */
+  delayMs?: number;
 }
 
 export class LoopbackServer {
@@ -73,6 +75,16 @@ export class LoopbackServer {
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     this.requests.push({ method: req.method ?? 'GET', path: urlPath, headers: req.headers });
+    if (this.faults.delayMs) {
+      const delayMs = this.faults.delayMs;
+      this.faults = { ...this.faults, delayMs: undefined };
+      setTimeout(() => this.route(req, res, urlPath), delayMs);
+      return;
+    }
+    this.route(req, res, urlPath);
+  }
+
+  private route(req: http.IncomingMessage, res: http.ServerResponse, urlPath: string): void {
     const hub = /^\/(.+)\/resolve\/([^/]+)\/(.+)$/.exec(urlPath);
     if (hub) return this.resolve(req, res, hub[1], hub[2], hub[3]);
     const lfs = /^\/lfs\/(.+)$/.exec(urlPath);

@@ -52,6 +52,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     } catch (err) {
       const resumable = err instanceof ConnectionError && (await sizeOf(partial)) > 0;
       if (!resumable || attempt >= retries) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
     }
   }
   const size = await sizeOf(partial);

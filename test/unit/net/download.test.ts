@@ -1,6 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { ChecksumError, downloadFile, hashFile, incompletePath } from '../../../src/core/net/download';
 import { AbortedError, ConnectionError, HttpStatusError } from '../../../src/core/net/http';
@@ -94,4 +96,33 @@ test('an aborted signal cancels the download', async () => {
   ctrl.abort();
   await assert.rejects(downloadFile(`${server.url}/blob.bin`, dest, { signal: ctrl.signal }), AbortedError);
   assert.ok(!fs.existsSync(dest));
+});
+
+test('a server that does not answer in time gives a ConnectionError (ETIMEDOUT)', async () => {
+  const dest = fresh();
+  server.faults = { delayMs: 400 };
+  await assert.rejects(
+    downloadFile(`${server.url}/blob.bin`, dest, { timeoutMs: 100 }),
+    (e: unknown) => e instanceof ConnectionError && e.code === 'ETIMEDOUT',
+  );
+});
+
+test('a redirect to another origin is followed without the Authorization header', async () => {
+  const dest = fresh();
+  const seen: (string | undefined)[] = [];
+  const redirector = http.createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    res.writeHead(302, { location: `${server.url}/blob.bin` }).end();
+  });
+  await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
+  try {
+    const port = (redirector.address() as AddressInfo).port;
+    await downloadFile(`http://127.0.0.1:${port}/resolve/blob.bin`, dest, { headers: { authorization: 'Bearer hf_secret' }, verify: verifySha });
+  } finally {
+    await new Promise<void>((r) => redirector.close(() => r()));
+  }
+  assert.deepEqual(seen, ['Bearer hf_secret']);
+  assert.equal(server.requests.length, 1);
+  assert.equal(server.requests[0].headers.authorization, undefined);
+  assert.ok(fs.readFileSync(dest).equals(payload));
 });
