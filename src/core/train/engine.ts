@@ -1,0 +1,387 @@
+/**
+ * The training engine: compiles the train-step graph for a model config, runs it with onnxruntime-node, and keeps
+ * the state (parameters, AdamW moments) in JS Float32Arrays between runs. A separate forward-only session serves
+ * evaluation and prediction; a gradients-only session serves parity tests.
+ */
+import * as ort from 'onnxruntime-node';
+import { DataError, ModelError, UserError } from '../errors';
+import { dropoutKeyData } from '../graph/ops/dropout';
+import { BertConfig } from '../model/config';
+import { bertFamily } from '../model/bert';
+import { ParamSpec, Weights, numel } from '../model/params';
+import { Batch } from '../tokenize/batch';
+import { AdamWConstants, adamwStepScalars } from './optimizer';
+import { Device, DeviceChoice, createSession, defaultThreads } from './providers';
+import { linearScheduleLr } from './schedule';
+import { STEP_IO, StepGraphOptions, buildStepGraph } from './step-graph';
+
+export type { DeviceChoice } from './providers';
+
+export interface Hyper {
+  lr: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  maxGradNorm: number;
+  /** Linear warmup then linear decay to 0 (HF get_linear_schedule_with_warmup). */
+  warmupSteps: number;
+  totalSteps: number;
+}
+
+export interface EngineOptions {
+  config: BertConfig;
+  numLabels: number;
+  weights: Weights;
+  hyper: Hyper;
+  device: DeviceChoice;
+  dropout: boolean;
+  seed: number;
+  classWeights?: Float32Array;
+  /** K optimizer steps per session run (ONNX Loop), default 1. */
+  stepsPerRun?: number;
+  threads?: number;
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  log?: (line: string) => void;
+}
+
+export interface StepResult {
+  loss: number;
+  gradNorm: number;
+  lr: number;
+  step: number;
+}
+
+export interface TrainEngine {
+  /** What it actually got. */
+  readonly device: Device;
+  /** Optimizer steps taken. */
+  readonly step: number;
+  /** One AdamW step (labels required). */
+  trainStep(batch: Batch): Promise<StepResult>;
+  /** K steps per run() when stepsPerRun = K and the K batches share batch size and seqLen, else one by one. */
+  trainSteps(batches: Batch[]): Promise<StepResult[]>;
+  /** Logits [batchSize, numLabels], no dropout, forward-only session. */
+  forward(batch: Batch): Promise<Float32Array>;
+  /** No dropout; for parity tests. */
+  lossAndGradients(batch: Batch): Promise<{ loss: number; grads: Weights }>;
+  /** The current parameters. The engine never writes into arrays it has handed out. */
+  getWeights(): Weights;
+  getOptimizerState(): { step: number; m: Weights; v: Weights };
+  setOptimizerState(s: { step: number; m: Weights; v: Weights }): void;
+  dispose(): Promise<void>;
+}
+
+type Level = NonNullable<EngineOptions['graphOptimizationLevel']>;
+type Feeds = Record<string, ort.Tensor>;
+type SessionKind = 'train' | 'loop' | 'forward' | 'grads';
+
+function checkWeights(specs: ParamSpec[], weights: Weights, what: string): Float32Array[] {
+  return specs.map((s) => {
+    const t = weights.get(s.name);
+    if (!t) {
+      throw new ModelError(`The ${what} has no tensor '${s.name}'.`, { fix: 'Load weights that match this BERT config (HF BertForSequenceClassification names).' });
+    }
+    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i]) || t.data.length !== numel(s.shape)) {
+      throw new ModelError(`Tensor '${s.name}' in the ${what} has shape [${t.shape.join(', ')}]; the config needs [${s.shape.join(', ')}].`, {
+        fix: 'Use the config.json that belongs to these weights.',
+      });
+    }
+    return t.data;
+  });
+}
+
+function checkHyper(h: Hyper): void {
+  const bad = (key: string, why: string): never => {
+    throw new UserError(`Training setting ${key} = ${String((h as unknown as Record<string, unknown>)[key])} is invalid: ${why}.`, {
+      fix: `Change ${key}.`,
+      code: 'ENGINE_BAD_HYPER',
+    });
+  };
+  if (!(h.lr > 0 && Number.isFinite(h.lr))) bad('lr', 'it must be a positive number');
+  if (!(h.weightDecay >= 0)) bad('weightDecay', 'it must be >= 0');
+  if (!(h.beta1 >= 0 && h.beta1 < 1)) bad('beta1', 'it must be in [0, 1)');
+  if (!(h.beta2 >= 0 && h.beta2 < 1)) bad('beta2', 'it must be in [0, 1)');
+  if (!(h.eps > 0)) bad('eps', 'it must be > 0');
+  if (!(h.totalSteps >= 1)) bad('totalSteps', 'it must be at least 1');
+  if (!(h.warmupSteps >= 0)) bad('warmupSteps', 'it must be >= 0');
+}
+
+class OrtTrainEngine implements TrainEngine {
+  device: Device;
+  step = 0;
+  private params: Float32Array[];
+  private m: Float32Array[];
+  private v: Float32Array[];
+  private readonly sessions = new Map<SessionKind, ort.InferenceSession>();
+  private readonly dropoutSites = new Map<SessionKind, number>();
+  private readonly classWeights: Float32Array;
+  private readonly threads: number;
+  private readonly level: Level;
+  private readonly log: (line: string) => void;
+  private readonly adam: AdamWConstants;
+  private proven = false;
+
+  constructor(
+    private readonly opts: EngineOptions,
+    private readonly specs: ParamSpec[],
+    device: Device,
+  ) {
+    this.device = device;
+    this.params = checkWeights(specs, opts.weights, 'model weights');
+    this.m = specs.map((s) => new Float32Array(numel(s.shape)));
+    this.v = specs.map((s) => new Float32Array(numel(s.shape)));
+    this.classWeights = opts.classWeights ?? new Float32Array(opts.numLabels).fill(1);
+    this.threads = opts.threads ?? defaultThreads();
+    this.level = opts.graphOptimizationLevel ?? 'all';
+    this.log = opts.log ?? (() => undefined);
+    this.adam = { beta1: opts.hyper.beta1, beta2: opts.hyper.beta2, eps: opts.hyper.eps };
+  }
+
+  graphOptions(kind: SessionKind): StepGraphOptions {
+    return {
+      family: bertFamily(this.opts.config),
+      numLabels: this.opts.numLabels,
+      mode: kind === 'forward' ? 'forward' : kind === 'grads' ? 'grads' : 'train',
+      dropout: this.opts.dropout && (kind === 'train' || kind === 'loop'),
+      stepsPerRun: kind === 'loop' ? this.opts.stepsPerRun : 1,
+      adam: this.adam,
+      maxGradNorm: this.opts.hyper.maxGradNorm,
+    };
+  }
+
+  /** Build and open the session of one kind on the engine's device (CPU if that fails). */
+  async open(kind: SessionKind, choice: DeviceChoice = this.device): Promise<void> {
+    const built = buildStepGraph(this.graphOptions(kind));
+    const { session, device } = await createSession(built.bytes, choice, this.threads, this.level, this.log);
+    if (device !== this.device && this.sessions.size > 0) {
+      await session.release();
+      await this.fallBackToCpu(`${this.device} could not open the ${kind} session`);
+      return this.open(kind);
+    }
+    this.device = device;
+    this.sessions.set(kind, session);
+    this.dropoutSites.set(kind, built.dropoutSites);
+  }
+
+  private async fallBackToCpu(reason: string): Promise<void> {
+    this.log(`engine: ${reason}; falling back to cpu`);
+    const kinds = [...this.sessions.keys()];
+    for (const s of this.sessions.values()) await s.release();
+    this.sessions.clear();
+    this.device = 'cpu';
+    for (const k of kinds) await this.open(k, 'cpu');
+  }
+
+  private async session(kind: SessionKind): Promise<ort.InferenceSession> {
+    if (!this.sessions.has(kind)) await this.open(kind);
+    return this.sessions.get(kind)!;
+  }
+
+  /** Run a session; a GPU that fails on its first run is replaced by CPU, with the reason logged. */
+  private async run(kind: SessionKind, feeds: Feeds): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const session = await this.session(kind);
+    try {
+      const out = await session.run(feeds);
+      this.proven = true;
+      return out;
+    } catch (e) {
+      if (this.device === 'cpu' || this.proven) throw e;
+      await this.fallBackToCpu(`${this.device} failed on its first run (${String(e instanceof Error ? e.message : e).split('\n')[0]})`);
+      return this.run(kind, feeds);
+    }
+  }
+
+  private checkBatch(b: Batch, needLabels: boolean): void {
+    const cfg = this.opts.config;
+    const n = b.batchSize * b.seqLen;
+    if (b.inputIds.length !== n || b.attentionMask.length !== n || b.tokenTypeIds.length !== n) {
+      throw new DataError(`A batch of ${b.batchSize}x${b.seqLen} has tensors of the wrong length.`, { code: 'ENGINE_BAD_BATCH' });
+    }
+    if (b.seqLen > cfg.maxPositionEmbeddings) {
+      throw new DataError(`Sequences of ${b.seqLen} tokens are longer than the model's ${cfg.maxPositionEmbeddings} positions.`, {
+        fix: `Set the maximum sequence length to at most ${cfg.maxPositionEmbeddings}.`,
+        code: 'ENGINE_SEQ_TOO_LONG',
+      });
+    }
+    for (let i = 0; i < n; i++) {
+      const id = b.inputIds[i];
+      if (id < 0n || id >= BigInt(cfg.vocabSize)) {
+        throw new DataError(`Token id ${id} is outside the model's vocabulary of ${cfg.vocabSize}.`, {
+          fix: "Use the tokenizer that belongs to the model (the tokenizer's vocabulary is larger than the model's).",
+          code: 'ENGINE_BAD_TOKEN',
+        });
+      }
+      const tt = b.tokenTypeIds[i];
+      if (tt < 0n || tt >= BigInt(cfg.typeVocabSize)) {
+        throw new DataError(`Token type id ${tt} is outside the model's ${cfg.typeVocabSize} token types.`, { code: 'ENGINE_BAD_TOKEN' });
+      }
+    }
+    if (!needLabels) return;
+    if (!b.labels || b.labels.length !== b.batchSize) {
+      throw new DataError('A training batch has no labels (or the wrong number of them).', { code: 'ENGINE_NO_LABELS' });
+    }
+    for (const y of b.labels) {
+      if (y < 0n || y >= BigInt(this.opts.numLabels)) {
+        throw new DataError(`Label id ${y} is outside 0..${this.opts.numLabels - 1}.`, { code: 'ENGINE_BAD_LABEL' });
+      }
+    }
+  }
+
+  private batchFeeds(batches: Batch[], stacked: boolean, withLabels: boolean): Feeds {
+    const { batchSize: B, seqLen: S } = batches[0];
+    const lead = stacked ? [batches.length] : [];
+    const cat = (pick: (b: Batch) => BigInt64Array): BigInt64Array => {
+      if (batches.length === 1) return pick(batches[0]);
+      const out = new BigInt64Array(batches.length * pick(batches[0]).length);
+      batches.forEach((b, k) => out.set(pick(b), k * pick(b).length));
+      return out;
+    };
+    const feeds: Feeds = {
+      [STEP_IO.inputIds]: new ort.Tensor('int64', cat((b) => b.inputIds), [...lead, B, S]),
+      [STEP_IO.attentionMask]: new ort.Tensor('int64', cat((b) => b.attentionMask), [...lead, B, S]),
+      [STEP_IO.tokenTypeIds]: new ort.Tensor('int64', cat((b) => b.tokenTypeIds), [...lead, B, S]),
+    };
+    if (withLabels) {
+      feeds[STEP_IO.labels] = new ort.Tensor('int64', cat((b) => b.labels!), [...lead, B]);
+      feeds[STEP_IO.classWeights] = new ort.Tensor('float32', this.classWeights, [this.opts.numLabels]);
+    }
+    return feeds;
+  }
+
+  private paramFeeds(feeds: Feeds, withMoments: boolean): void {
+    this.specs.forEach((s, i) => {
+      feeds[s.name] = new ort.Tensor('float32', this.params[i], s.shape);
+      if (withMoments) {
+        feeds[STEP_IO.m(s.name)] = new ort.Tensor('float32', this.m[i], s.shape);
+        feeds[STEP_IO.v(s.name)] = new ort.Tensor('float32', this.v[i], s.shape);
+      }
+    });
+  }
+
+  /** Scalars and dropout keys for the steps this.step .. this.step + count - 1. */
+  private stepFeeds(feeds: Feeds, count: number, kind: SessionKind): number[] {
+    const h = this.opts.hyper;
+    const lrs: number[] = [];
+    const stepSize = new Float32Array(count);
+    const sqrtBc2 = new Float32Array(count);
+    const decay = new Float32Array(count);
+    for (let k = 0; k < count; k++) {
+      const lr = linearScheduleLr(this.step + k, h.lr, h.warmupSteps, h.totalSteps);
+      const s = adamwStepScalars(this.step + k + 1, lr, h.weightDecay, this.adam);
+      lrs.push(lr);
+      stepSize[k] = s.stepSize;
+      sqrtBc2[k] = s.sqrtBc2;
+      decay[k] = s.decayFactor;
+    }
+    const shape = kind === 'loop' ? [count] : [];
+    feeds[STEP_IO.stepSize] = new ort.Tensor('float32', stepSize, shape);
+    feeds[STEP_IO.sqrtBc2] = new ort.Tensor('float32', sqrtBc2, shape);
+    feeds[STEP_IO.decayFactor] = new ort.Tensor('float32', decay, shape);
+    if (this.opts.dropout) {
+      const sites = this.dropoutSites.get(kind) ?? 0;
+      const per = dropoutKeyData(this.opts.seed, 0, sites).length;
+      const keys = new BigInt64Array(count * per);
+      for (let k = 0; k < count; k++) keys.set(dropoutKeyData(this.opts.seed, this.step + k, sites), k * per);
+      feeds[STEP_IO.dropoutKeys] = new ort.Tensor('int64', keys, kind === 'loop' ? [count, per] : [per]);
+    }
+    return lrs;
+  }
+
+  private async runSteps(batches: Batch[], kind: 'train' | 'loop'): Promise<StepResult[]> {
+    batches.forEach((b) => this.checkBatch(b, true));
+    await this.session(kind);
+    const feeds = this.batchFeeds(batches, kind === 'loop', true);
+    this.paramFeeds(feeds, true);
+    const lrs = this.stepFeeds(feeds, batches.length, kind);
+    const out = await this.run(kind, feeds);
+    this.params = this.specs.map((s) => out[STEP_IO.newParam(s.name)].data as Float32Array);
+    this.m = this.specs.map((s) => out[STEP_IO.newM(s.name)].data as Float32Array);
+    this.v = this.specs.map((s) => out[STEP_IO.newV(s.name)].data as Float32Array);
+    const losses = out[STEP_IO.loss].data as Float32Array;
+    const norms = out[STEP_IO.gradNorm].data as Float32Array;
+    return lrs.map((lr, k) => ({ loss: losses[k], gradNorm: norms[k], lr, step: ++this.step }));
+  }
+
+  async trainStep(batch: Batch): Promise<StepResult> {
+    return (await this.runSteps([batch], 'train'))[0];
+  }
+
+  async trainSteps(batches: Batch[]): Promise<StepResult[]> {
+    const K = this.opts.stepsPerRun ?? 1;
+    const results: StepResult[] = [];
+    let i = 0;
+    while (i < batches.length) {
+      const chunk = batches.slice(i, i + K);
+      const stackable = K > 1 && chunk.length === K && chunk.every((b) => b.batchSize === chunk[0].batchSize && b.seqLen === chunk[0].seqLen);
+      if (stackable) {
+        results.push(...(await this.runSteps(chunk, 'loop')));
+        i += K;
+      } else {
+        results.push(await this.trainStep(batches[i]));
+        i += 1;
+      }
+    }
+    return results;
+  }
+
+  async forward(batch: Batch): Promise<Float32Array> {
+    this.checkBatch(batch, false);
+    const feeds = this.batchFeeds([batch], false, false);
+    this.paramFeeds(feeds, false);
+    return (await this.run('forward', feeds))[STEP_IO.logits].data as Float32Array;
+  }
+
+  async lossAndGradients(batch: Batch): Promise<{ loss: number; grads: Weights }> {
+    this.checkBatch(batch, true);
+    const feeds = this.batchFeeds([batch], false, true);
+    this.paramFeeds(feeds, false);
+    const out = await this.run('grads', feeds);
+    const grads: Weights = new Map(this.specs.map((s) => [s.name, { shape: [...s.shape], data: out[STEP_IO.grad(s.name)].data as Float32Array }]));
+    return { loss: (out[STEP_IO.loss].data as Float32Array)[0], grads };
+  }
+
+  private asWeights(arrays: Float32Array[]): Weights {
+    return new Map(this.specs.map((s, i) => [s.name, { shape: [...s.shape], data: arrays[i] }]));
+  }
+
+  getWeights(): Weights {
+    return this.asWeights(this.params);
+  }
+
+  getOptimizerState(): { step: number; m: Weights; v: Weights } {
+    return { step: this.step, m: this.asWeights(this.m), v: this.asWeights(this.v) };
+  }
+
+  setOptimizerState(s: { step: number; m: Weights; v: Weights }): void {
+    if (!(Number.isInteger(s.step) && s.step >= 0)) {
+      throw new ModelError(`Optimizer state has an invalid step count ${s.step}.`, { fix: 'Resume from an intact checkpoint.' });
+    }
+    this.m = checkWeights(this.specs, s.m, 'optimizer state (first moments)');
+    this.v = checkWeights(this.specs, s.v, 'optimizer state (second moments)');
+    this.step = s.step;
+  }
+
+  async dispose(): Promise<void> {
+    for (const s of this.sessions.values()) await s.release();
+    this.sessions.clear();
+  }
+}
+
+export async function createTrainEngine(opts: EngineOptions): Promise<TrainEngine> {
+  if (!(Number.isInteger(opts.numLabels) && opts.numLabels >= 2)) {
+    throw new UserError(`A classifier needs at least 2 labels; got ${opts.numLabels}.`, { fix: 'Check the label column of the dataset.', code: 'ENGINE_BAD_LABELS' });
+  }
+  if (opts.classWeights && opts.classWeights.length !== opts.numLabels) {
+    throw new UserError(`There are ${opts.classWeights.length} class weights for ${opts.numLabels} labels.`, { fix: 'Give one weight per label.', code: 'ENGINE_BAD_HYPER' });
+  }
+  if (opts.stepsPerRun !== undefined && !(Number.isInteger(opts.stepsPerRun) && opts.stepsPerRun >= 1)) {
+    throw new UserError(`stepsPerRun must be a positive integer; got ${opts.stepsPerRun}.`, { fix: 'Set stepsPerRun to 1 or more.', code: 'ENGINE_BAD_HYPER' });
+  }
+  checkHyper(opts.hyper);
+  const specs = bertFamily(opts.config).paramSpecs(opts.numLabels);
+  const engine = new OrtTrainEngine(opts, specs, 'cpu');
+  await engine.open('train', opts.device);
+  if ((opts.stepsPerRun ?? 1) > 1) await engine.open('loop');
+  return engine;
+}

@@ -1,0 +1,85 @@
+/**
+ * Execution-provider choice. 'auto' tries CUDA, then WebGPU, then CPU, and logs which one it got and why the others
+ * were refused. A GPU provider that fails at session creation falls back to CPU with a logged reason, never silently.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+
+export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | 'webgpu';
+export type Device = 'cpu' | 'cuda' | 'webgpu';
+
+/** The folder holding onnxruntime_binding.node, where the CUDA provider libraries must be installed. */
+export function ortBinaryDir(): string {
+  const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
+  return path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/** Why a device cannot be used before even trying it, or null when it is worth a try. */
+export function refusalReason(device: Device): string | null {
+  if (device === 'cpu') return null;
+  const backend = ort.listSupportedBackends().find((b) => b.name === device);
+  if (!backend) return `this onnxruntime-node build (${process.platform}/${process.arch}) has no ${device} backend`;
+  if (device === 'cuda') {
+    const lib = path.join(ortBinaryDir(), process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so');
+    if (!fs.existsSync(lib)) {
+      return `${lib} is missing (onnxruntime-node downloads the CUDA provider at install time; reinstall it with network access and ONNXRUNTIME_NODE_INSTALL=cuda12; it needs CUDA 12)`;
+    }
+  }
+  return null;
+}
+
+/** Devices to try, in order, for a choice. CPU is always the last resort. */
+export function devicesToTry(choice: DeviceChoice): Device[] {
+  if (choice === 'auto') return ['cuda', 'webgpu', 'cpu'];
+  return choice === 'cpu' ? ['cpu'] : [choice, 'cpu'];
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+export function sessionOptions(
+  device: Device,
+  threads: number,
+  level: 'disabled' | 'basic' | 'extended' | 'all',
+): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [device],
+    graphOptimizationLevel: level,
+    intraOpNumThreads: device === 'cpu' ? threads : undefined,
+    interOpNumThreads: 1,
+  };
+}
+
+/**
+ * Create a session on the first device of `choice` that works. Returns the session and the device it runs on;
+ * every refusal and failure is logged.
+ */
+export async function createSession(
+  model: Uint8Array,
+  choice: DeviceChoice,
+  threads: number,
+  level: 'disabled' | 'basic' | 'extended' | 'all',
+  log: (line: string) => void,
+): Promise<{ session: ort.InferenceSession; device: Device }> {
+  let lastError: unknown;
+  for (const device of devicesToTry(choice)) {
+    const refused = refusalReason(device);
+    if (refused) {
+      log(`engine: not using ${device}: ${refused}`);
+      continue;
+    }
+    try {
+      const session = await ort.InferenceSession.create(model, sessionOptions(device, threads, level));
+      log(`engine: running on ${device}${device === 'cpu' ? ` with ${threads} threads` : ''}`);
+      return { session, device };
+    } catch (e) {
+      lastError = e;
+      const first = String(e instanceof Error ? e.message : e).split('\n')[0];
+      log(`engine: ${device} failed at session creation, ${device === 'cpu' ? 'giving up' : 'falling back'}: ${first}`);
+    }
+  }
+  throw lastError;
+}

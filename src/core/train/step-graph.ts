@@ -1,0 +1,173 @@
+/**
+ * The train-step compiler: one ONNX graph = forward + backward + global-norm clipping + AdamW.
+ * Parameters and AdamW moments are graph inputs and outputs; the engine keeps them in JS between runs.
+ * With stepsPerRun K > 1 the step becomes the body of an ONNX Loop over K stacked batches ([K, batch, seq]), so the
+ * state crosses the JS/ORT boundary once per K steps.
+ *
+ * Graph I/O (names in STEP_IO): params by HF name, `m.<name>`, `v.<name>`, input_ids / attention_mask /
+ * token_type_ids (int64 [batch, seq]), labels (int64 [batch]), class_weights (float [numLabels]), the AdamW scalars,
+ * dropout_keys (int64, when dropout is on). Outputs: loss, grad_norm, `new.<name>`, `new.m.<name>`, `new.v.<name>`.
+ * With K > 1 every per-step input gains a leading K axis and loss / grad_norm are [K].
+ */
+import { Dim } from '../graph/dims';
+import { Graph, Value } from '../graph/graph';
+import { DropoutKeys } from '../graph/ops/dropout';
+import { crossEntropy } from '../graph/ops/loss';
+import { loop } from '../graph/ops/loop';
+import { toModelBytes } from '../graph/serialize';
+import { EncoderFamily, EncoderInputs } from '../model/bert';
+import { ParamSpec } from '../model/params';
+import { AdamWConstants, AdamWStepInputs, adamwUpdate, clipByGlobalNorm } from './optimizer';
+
+export const STEP_IO = {
+  inputIds: 'input_ids',
+  attentionMask: 'attention_mask',
+  tokenTypeIds: 'token_type_ids',
+  labels: 'labels',
+  classWeights: 'class_weights',
+  stepSize: 'step_size',
+  sqrtBc2: 'sqrt_bc2',
+  decayFactor: 'decay_factor',
+  dropoutKeys: 'dropout_keys',
+  loss: 'loss',
+  gradNorm: 'grad_norm',
+  logits: 'logits',
+  m: (name: string) => `m.${name}`,
+  v: (name: string) => `v.${name}`,
+  newParam: (name: string) => `new.${name}`,
+  newM: (name: string) => `new.m.${name}`,
+  newV: (name: string) => `new.v.${name}`,
+  grad: (name: string) => `grad.${name}`,
+} as const;
+
+export interface StepGraphOptions {
+  family: EncoderFamily;
+  numLabels: number;
+  /** train: AdamW step; grads: loss + raw gradients; forward: logits only (no dropout, no labels). */
+  mode: 'train' | 'grads' | 'forward';
+  dropout: boolean;
+  stepsPerRun?: number;
+  adam: AdamWConstants;
+  maxGradNorm: number;
+}
+
+export interface StepGraph {
+  bytes: Uint8Array;
+  specs: ParamSpec[];
+  /** Number of dropout sites; dropout_keys has dropoutSites * KEYS_PER_SITE entries per step. */
+  dropoutSites: number;
+  nodeCount: number;
+}
+
+const BATCH: Dim[] = ['batch', 'seq'];
+
+interface StepIO {
+  params: Value[];
+  m: Value[];
+  v: Value[];
+  inputs: EncoderInputs;
+  labels: Value;
+  classWeights: Value;
+  scalars: AdamWStepInputs;
+  keys: DropoutKeys | null;
+}
+
+/** Forward, loss, backward, clipping and AdamW for one batch, built into `g`. */
+function trainStep(g: Graph, specs: ParamSpec[], io: StepIO, opts: StepGraphOptions) {
+  const params = new Map(specs.map((s, i) => [s.name, io.params[i]]));
+  const logits = opts.family.logits({ g, params, dropout: io.keys }, io.inputs);
+  const loss = crossEntropy(g, logits, io.labels, io.classWeights);
+  const { grads, norm } = clipByGlobalNorm(g, g.gradients(loss, io.params), opts.maxGradNorm);
+  const updated = specs.map((s, i) => adamwUpdate(g, io.params[i], grads[i], io.m[i], io.v[i], s.decay, opts.adam, io.scalars));
+  return { loss, norm, updated };
+}
+
+export function buildStepGraph(opts: StepGraphOptions): StepGraph {
+  const specs = opts.family.paramSpecs(opts.numLabels);
+  const g = new Graph();
+  const K = opts.stepsPerRun ?? 1;
+  const looped = opts.mode === 'train' && K > 1;
+  const lead: Dim[] = looped ? [K] : [];
+  const params = specs.map((s) => g.input(s.name, 'float32', s.shape, opts.mode !== 'forward'));
+  const ids = g.input(STEP_IO.inputIds, 'int64', [...lead, ...BATCH]);
+  const mask = g.input(STEP_IO.attentionMask, 'int64', [...lead, ...BATCH]);
+  const types = g.input(STEP_IO.tokenTypeIds, 'int64', [...lead, ...BATCH]);
+  let dropoutSites = 0;
+
+  if (opts.mode === 'forward') {
+    const logits = opts.family.logits({ g, params: new Map(specs.map((s, i) => [s.name, params[i]])), dropout: null }, {
+      inputIds: ids,
+      attentionMask: mask,
+      tokenTypeIds: types,
+    });
+    g.output(logits, STEP_IO.logits);
+    return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length };
+  }
+
+  const labels = g.input(STEP_IO.labels, 'int64', [...lead, 'batch']);
+  const classWeights = g.input(STEP_IO.classWeights, 'float32', [opts.numLabels]);
+  if (opts.mode === 'grads') {
+    const paramMap = new Map(specs.map((s, i) => [s.name, params[i]]));
+    const logits = opts.family.logits({ g, params: paramMap, dropout: null }, { inputIds: ids, attentionMask: mask, tokenTypeIds: types });
+    const loss = crossEntropy(g, logits, labels, classWeights);
+    g.output(loss, STEP_IO.loss);
+    g.gradients(loss, params).forEach((gr, i) => g.output(gr, STEP_IO.grad(specs[i].name)));
+    return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length };
+  }
+
+  const m = specs.map((s) => g.input(STEP_IO.m(s.name), 'float32', s.shape));
+  const v = specs.map((s) => g.input(STEP_IO.v(s.name), 'float32', s.shape));
+  const stepSize = g.input(STEP_IO.stepSize, 'float32', lead);
+  const sqrtBc2 = g.input(STEP_IO.sqrtBc2, 'float32', lead);
+  const decayFactor = g.input(STEP_IO.decayFactor, 'float32', lead);
+  const keysAll = opts.dropout ? g.input(STEP_IO.dropoutKeys, 'int64', [...lead, 'dropout_keys']) : null;
+
+  if (!looped) {
+    const keys = keysAll ? new DropoutKeys(keysAll) : null;
+    const io: StepIO = {
+      params, m, v, labels, classWeights, keys,
+      inputs: { inputIds: ids, attentionMask: mask, tokenTypeIds: types },
+      scalars: { stepSize, sqrtBc2, decayFactor },
+    };
+    const r = trainStep(g, specs, io, opts);
+    dropoutSites = keys?.siteCount ?? 0;
+    g.output(r.loss, STEP_IO.loss);
+    g.output(r.norm, STEP_IO.gradNorm);
+    emitState(g, specs, r.updated);
+    return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length };
+  }
+
+  const n = specs.length;
+  const out = loop(g, K, [...params, ...m, ...v], (body, iter, carried) => {
+    const pick = (x: Value, shape: Dim[]): Value => body.node1('Gather', [x, iter], { dtype: x.dtype, shape }, { axis: 0 });
+    const bodyParams = carried.slice(0, n);
+    bodyParams.forEach((p) => (p.requiresGrad = true));
+    const keys = keysAll ? new DropoutKeys(pick(keysAll, ['dropout_keys'])) : null;
+    const io: StepIO = {
+      params: bodyParams,
+      m: carried.slice(n, 2 * n),
+      v: carried.slice(2 * n),
+      labels: pick(labels, ['batch']),
+      classWeights,
+      keys,
+      inputs: { inputIds: pick(ids, BATCH), attentionMask: pick(mask, BATCH), tokenTypeIds: pick(types, BATCH) },
+      scalars: { stepSize: pick(stepSize, []), sqrtBc2: pick(sqrtBc2, []), decayFactor: pick(decayFactor, []) },
+    };
+    const r = trainStep(body, specs, io, opts);
+    dropoutSites = keys?.siteCount ?? 0;
+    return { carried: [...r.updated.map((u) => u.p), ...r.updated.map((u) => u.m), ...r.updated.map((u) => u.v)], scans: [r.loss, r.norm] };
+  });
+  // Loop outputs are node outputs of the outer graph, so they take their final names without Identity nodes.
+  g.output(out.scans[0], STEP_IO.loss);
+  g.output(out.scans[1], STEP_IO.gradNorm);
+  emitState(g, specs, specs.map((_, i) => ({ p: out.carried[i], m: out.carried[n + i], v: out.carried[2 * n + i] })));
+  return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length };
+}
+
+function emitState(g: Graph, specs: ParamSpec[], updated: { p: Value; m: Value; v: Value }[]): void {
+  specs.forEach((s, i) => {
+    g.output(updated[i].p, STEP_IO.newParam(s.name));
+    g.output(updated[i].m, STEP_IO.newM(s.name));
+    g.output(updated[i].v, STEP_IO.newV(s.name));
+  });
+}
