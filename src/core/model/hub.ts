@@ -157,7 +157,8 @@ async function download(spec: HubSpec, repoDir: string, opts: ResolveModelOption
       metas.set(name, await fileMetadata(fileUrl(name), headers, opts.signal));
       return true;
     } catch (err) {
-      if (optional && err instanceof HttpStatusError && err.status === 404 && err.header('x-error-code') === 'EntryNotFound') return false;
+      const absent = err instanceof HttpStatusError && err.status === 404 && (err.header('x-error-code') ?? 'EntryNotFound') === 'EntryNotFound';
+      if (optional && absent) return false;
       throw toUserError(err, ctx, name);
     }
   };
@@ -175,7 +176,7 @@ async function download(spec: HubSpec, repoDir: string, opts: ResolveModelOption
     if (err instanceof UserError && err.code === 'HUB_NO_SUCH_FILE') {
       throw new UserError(`${spec.repoId} has no model.safetensors (only safetensors weights are supported).`, {
         code: 'HUB_NO_SAFETENSORS',
-        fix: 'Pick a model that publishes model.safetensors (most do; see the "Files" tab on the Hub), or convert the weights.',
+        fix: 'Pick a model that publishes a single model.safetensors (most BERT-size models do; sharded and .bin-only checkpoints are not supported).',
       });
     }
     throw err;
