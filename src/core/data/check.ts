@@ -1,0 +1,274 @@
+/**
+ * The dataset check behind `bertft check` and the extension's pre-flight: reads the data leniently (so every bad row
+ * is listed), then reports size, classes, imbalance, blank texts, duplicates, train/validation leakage, label
+ * spelling variants and token lengths. A report is `fatal` exactly when it has an 'error' problem: the same
+ * conditions under which training would stop (see read.ts for which those are).
+ */
+import { isUserError } from '../errors';
+import { loadTokenizer, type TextTokenizer } from '../tokenize/tokenizer';
+import { tokenLength } from '../tokenize/truncation';
+import { buildLabelMap } from './labels';
+import { readDataset, type ReadOptions } from './read';
+import type { DataFormat, DataProblem, Dataset, Example } from './types';
+
+export interface CheckOptions extends ReadOptions {
+  /** A separate validation file (read with the same column choices). */
+  validationFile?: string;
+  /** Max sequence length training will use, for the truncation share. Default 128. */
+  maxLength?: number;
+  /** A loaded tokenizer, a tokenizer source for loadTokenizer, or null to skip token lengths. Default: shipped BERT. */
+  tokenizer?: TextTokenizer | string | null;
+}
+
+export interface TokenLengthStats {
+  maxLength: number;
+  /** Bins of token length (special tokens included): `upTo` inclusive; the last bin has upTo null (longer). */
+  histogram: Array<{ upTo: number | null; count: number }>;
+  median: number;
+  p90: number;
+  /** Share of texts longer than maxLength, in [0, 1]. */
+  truncatedShare: number;
+}
+
+export interface CheckReport {
+  path: string;
+  validationPath?: string;
+  format?: DataFormat;
+  textColumn?: string;
+  labelColumn?: string;
+  /** Readable rows of the main file. */
+  rows: number;
+  /** Label → count in the main file, in label-id order. */
+  labels: Record<string, number>;
+  validationRows?: number;
+  validationLabels?: Record<string, number>;
+  /** Largest class count / smallest class count; null with fewer than two classes. */
+  imbalanceRatio: number | null;
+  blankTexts: number;
+  /** Rows whose exact text occurred earlier in the same file. */
+  duplicateRows: number;
+  /** Validation rows whose exact text is also in the training file. */
+  leakedRows: number;
+  tokenLengths?: TokenLengthStats;
+  problems: DataProblem[];
+  fatal: boolean;
+}
+
+/** At most this many individual rows are listed per kind of finding; the rest are counted. */
+const MAX_LISTED = 10;
+
+function countLabels(examples: Example[]): Record<string, number> {
+  const map = buildLabelMap(examples.map((e) => e.label));
+  const counts: Record<string, number> = {};
+  for (const l of map.labels) counts[l] = 0;
+  for (const e of examples) counts[e.label]++;
+  return counts;
+}
+
+function where(e: Example): string {
+  return `${e.file}:${e.line}`;
+}
+
+async function readForCheck(file: string, options: CheckOptions, problems: DataProblem[]): Promise<Dataset | undefined> {
+  try {
+    const data = await readDataset(file, { ...options, lenient: true });
+    problems.push(...data.problems);
+    return data;
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    problems.push({ severity: 'error', message: e.message, file: e.file ?? file, line: e.line ?? null, fix: e.fix, code: e.code });
+    return undefined;
+  }
+}
+
+function percentile(sorted: number[], q: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+export function tokenLengthStats(tokenizer: TextTokenizer, texts: string[], maxLength: number): TokenLengthStats {
+  const cap = Math.max(1024, 2 * maxLength);
+  const lengths = texts.map((t) => tokenLength(tokenizer, t, cap + 1)).sort((a, b) => a - b);
+  const edges: number[] = [];
+  for (let e = 16; e <= cap; e *= 2) edges.push(e);
+  const histogram: TokenLengthStats['histogram'] = edges.map((upTo) => ({ upTo, count: 0 }));
+  histogram.push({ upTo: null, count: 0 });
+  for (const n of lengths) {
+    const bin = edges.findIndex((e) => n <= e);
+    histogram[bin === -1 ? histogram.length - 1 : bin].count++;
+  }
+  const truncated = lengths.filter((n) => n > maxLength).length;
+  return {
+    maxLength,
+    histogram,
+    median: percentile(lengths, 0.5),
+    p90: percentile(lengths, 0.9),
+    truncatedShare: lengths.length === 0 ? 0 : truncated / lengths.length,
+  };
+}
+
+export async function checkDataset(file: string, options: CheckOptions = {}): Promise<CheckReport> {
+  const problems: DataProblem[] = [];
+  const add = (severity: DataProblem['severity'], message: string, at: { file: string; line: number | null }, fix?: string, code?: string) =>
+    problems.push({ severity, message, file: at.file, line: at.line, ...(fix ? { fix } : {}), ...(code ? { code } : {}) });
+  const data = await readForCheck(file, options, problems);
+  const validation = options.validationFile ? await readForCheck(options.validationFile, options, problems) : undefined;
+  const examples = data?.examples ?? [];
+  const labels = countLabels(examples);
+  const classCounts = Object.values(labels);
+  const whole = { file, line: null };
+
+  if (data && examples.length === 0) {
+    add('error', 'No usable rows: every row has a problem.', whole, 'Fix the rows listed above.', 'DATA_NO_ROWS');
+  }
+  if (classCounts.length === 1) {
+    add('error', `Only one class was found ("${Object.keys(labels)[0]}"); a classifier needs at least two.`, whole,
+      'Add examples of the other class(es), or check that the right column was used as the label.', 'DATA_ONE_CLASS');
+  }
+  const imbalanceRatio = classCounts.length >= 2 ? Math.max(...classCounts) / Math.min(...classCounts) : null;
+  if (imbalanceRatio !== null && imbalanceRatio >= 3) {
+    add(imbalanceRatio >= 10 ? 'warning' : 'info', `Classes are imbalanced: the largest is ${imbalanceRatio.toFixed(1)}× the smallest.`, whole,
+      'Collect more examples of the small classes, and judge the model by macro-F1 rather than accuracy.', 'DATA_IMBALANCE');
+  }
+  if (!options.validationFile) {
+    for (const [label, n] of Object.entries(labels)) {
+      if (n === 1) {
+        const only = examples.find((e) => e.label === label) as Example;
+        add('error', `The label "${label}" has a single example, so the stratified split cannot put it in both training and validation.`,
+          only, 'Add more examples of this label, remove it, or give a separate validation file.', 'DATA_SINGLE_EXAMPLE_LABEL');
+      }
+    }
+  }
+  for (const [label, n] of Object.entries(labels)) {
+    if (n > 1 && n < 10) add('warning', `The label "${label}" has only ${n} examples.`, whole, 'Aim for at least a few dozen examples per class.', 'DATA_FEW_EXAMPLES');
+  }
+
+  // Label spellings that differ only in case or spaces are almost always one class typed two ways.
+  const variants = new Map<string, string[]>();
+  for (const l of Object.keys(labels)) {
+    const key = l.trim().replace(/\s+/g, ' ').toLowerCase();
+    variants.set(key, [...(variants.get(key) ?? []), l]);
+  }
+  for (const spellings of variants.values()) {
+    if (spellings.length > 1) {
+      add('warning', `Labels ${spellings.map((s) => `${JSON.stringify(s)} (${labels[s]})`).join(', ')} differ only in case or spaces and are treated as different classes.`,
+        whole, 'Spell each label one way.', 'DATA_LABEL_VARIANTS');
+    }
+  }
+
+  let blankTexts = 0;
+  let duplicateRows = 0;
+  const firstSeen = new Map<string, Example>();
+  for (const e of examples) {
+    if (e.text.trim() === '') {
+      if (++blankTexts <= MAX_LISTED) add('warning', 'The text is only whitespace.', e, 'Delete the row or give it text.', 'DATA_BLANK_TEXT');
+      continue;
+    }
+    const earlier = firstSeen.get(e.text);
+    if (earlier === undefined) {
+      firstSeen.set(e.text, e);
+    } else {
+      duplicateRows++;
+      if (earlier.label !== e.label) {
+        add('warning', `Same text as ${where(earlier)} but a different label ("${e.label}" vs "${earlier.label}").`, e,
+          'Decide on one label and delete the other row.', 'DATA_CONFLICTING_DUPLICATE');
+      } else if (duplicateRows <= MAX_LISTED) {
+        add('info', `Exact duplicate of ${where(earlier)}.`, e, 'Remove duplicates: they weigh those texts twice and can leak into validation.', 'DATA_DUPLICATE');
+      }
+    }
+  }
+  if (blankTexts > MAX_LISTED) add('warning', `…${blankTexts - MAX_LISTED} more whitespace-only texts.`, whole, undefined, 'DATA_BLANK_TEXT');
+  if (duplicateRows > MAX_LISTED) add('info', `${duplicateRows} duplicate rows in all.`, whole, undefined, 'DATA_DUPLICATE');
+
+  let leakedRows = 0;
+  let validationLabels: Record<string, number> | undefined;
+  if (validation) {
+    validationLabels = countLabels(validation.examples);
+    for (const e of validation.examples) {
+      const inTrain = firstSeen.get(e.text);
+      if (inTrain !== undefined && ++leakedRows <= MAX_LISTED) {
+        add('warning', `This validation text is also in the training data (${where(inTrain)}).`, e,
+          'Remove it from one of the two files, or validation scores will be too optimistic.', 'DATA_LEAKAGE');
+      }
+    }
+    if (leakedRows > MAX_LISTED) add('warning', `${leakedRows} validation rows in all also occur in training.`, { file: validation.path, line: null }, undefined, 'DATA_LEAKAGE');
+    for (const label of Object.keys(validationLabels)) {
+      if (labels[label] === undefined && examples.length > 0) {
+        const first = validation.examples.find((e) => e.label === label) as Example;
+        add('error', `The label "${label}" occurs in the validation data but not in the training data.`, first,
+          'Add training examples with this label, or fix its spelling.', 'DATA_LABEL_ONLY_IN_VALIDATION');
+      }
+    }
+  }
+
+  let tokenLengths: TokenLengthStats | undefined;
+  if (options.tokenizer !== null && examples.length > 0) {
+    const tokenizer = typeof options.tokenizer === 'object' ? options.tokenizer : await loadTokenizer(options.tokenizer);
+    tokenLengths = tokenLengthStats(tokenizer, examples.map((e) => e.text), options.maxLength ?? 128);
+    if (tokenLengths.truncatedShare > 0) {
+      add(tokenLengths.truncatedShare > 0.2 ? 'warning' : 'info',
+        `${(tokenLengths.truncatedShare * 100).toFixed(1)}% of texts are longer than ${tokenLengths.maxLength} tokens and will be truncated.`,
+        whole, 'Raise the max length, or use the head+tail or window truncation strategy for long documents.', 'DATA_TRUNCATION');
+    }
+  }
+
+  return {
+    path: file,
+    ...(options.validationFile ? { validationPath: options.validationFile } : {}),
+    format: data?.format,
+    textColumn: data?.textColumn,
+    labelColumn: data?.labelColumn,
+    rows: examples.length,
+    labels,
+    ...(validation ? { validationRows: validation.examples.length, validationLabels } : {}),
+    imbalanceRatio,
+    blankTexts,
+    duplicateRows,
+    leakedRows,
+    tokenLengths,
+    problems,
+    fatal: problems.some((p) => p.severity === 'error'),
+  };
+}
+
+/** The report for people: summary first, then problems, errors first. */
+export function formatCheckReport(report: CheckReport): string {
+  const out: string[] = [];
+  const columns = report.textColumn ? ` (text: "${report.textColumn}", label: "${report.labelColumn}")` : '';
+  out.push(`${report.path}: ${report.rows} rows${report.format ? `, ${report.format}` : ''}${columns}`);
+  if (report.validationPath) out.push(`${report.validationPath}: ${report.validationRows ?? 0} validation rows`);
+  const labelNames = Object.keys(report.labels);
+  if (labelNames.length > 0) {
+    const width = Math.max(...labelNames.map((l) => l.length));
+    out.push(`Classes (${labelNames.length}):`);
+    for (const l of labelNames) {
+      const n = report.labels[l];
+      const share = report.rows === 0 ? 0 : (100 * n) / report.rows;
+      const v = report.validationLabels ? `  validation ${report.validationLabels[l] ?? 0}` : '';
+      out.push(`  ${l.padEnd(width)}  ${String(n).padStart(7)}  ${share.toFixed(1).padStart(5)}%${v}`);
+    }
+  }
+  if (report.imbalanceRatio !== null) out.push(`Imbalance (largest / smallest): ${report.imbalanceRatio.toFixed(2)}`);
+  out.push(`Whitespace-only texts: ${report.blankTexts}   Duplicate rows: ${report.duplicateRows}${report.validationPath ? `   In both train and validation: ${report.leakedRows}` : ''}`);
+  const t = report.tokenLengths;
+  if (t) {
+    out.push(`Token lengths: median ${t.median}, p90 ${t.p90}; ${(t.truncatedShare * 100).toFixed(1)}% longer than ${t.maxLength}`);
+    const most = Math.max(1, ...t.histogram.map((b) => b.count));
+    let from = 1;
+    for (const b of t.histogram) {
+      const range = b.upTo === null ? `> ${from - 1}` : `${from}–${b.upTo}`;
+      out.push(`  ${range.padStart(11)}  ${String(b.count).padStart(7)}  ${'█'.repeat(Math.round((30 * b.count) / most))}`);
+      if (b.upTo !== null) from = b.upTo + 1;
+    }
+  }
+  const order = { error: 0, warning: 1, info: 2 } as const;
+  const problems = [...report.problems].sort((a, b) => order[a.severity] - order[b.severity]);
+  if (problems.length > 0) {
+    out.push(`Problems (${problems.length}):`);
+    for (const p of problems) {
+      const at = p.line === null ? p.file : `${p.file}:${p.line}`;
+      out.push(`  ${p.severity.toUpperCase().padEnd(7)} ${at}: ${p.message}${p.fix ? `\n          Fix: ${p.fix}` : ''}`);
+    }
+  }
+  out.push(report.fatal ? 'Result: NOT usable for training (fix the errors above).' : problems.some((p) => p.severity === 'warning') ? 'Result: usable, with warnings.' : 'Result: OK.');
+  return out.join('\n');
+}
