@@ -29,7 +29,7 @@ export function registerNotAvailableYet(
 }
 
 export function notAvailableYetMessage(title: string): string {
-  return `BERT: ${title} is not available yet in this version of the extension.`;
+  return `BERT: ${title} is not available yet.`;
 }
 
 /** Inference commands (classify, model choice). Training commands live in ./training. */

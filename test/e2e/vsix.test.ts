@@ -78,7 +78,7 @@ test('the VSIX installs into code-server', () => {
   assert.match(listed, new RegExp(`^${EXTENSION_ID.replace('.', '\\.')}@${manifest.version}$`, 'm'));
 });
 
-test('in the workbench the extension activates: status bar item, BERT commands in the palette, placeholder message', async () => {
+test('in the workbench the extension activates: status bar item, BERT commands in the palette and the editor menu, placeholder message', async () => {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-ws-'));
   temps.push(workspace);
   fs.copyFileSync(path.join(REPO_ROOT, 'test', 'integration', 'workspace', 'reviews.csv'), path.join(workspace, 'reviews.csv'));
@@ -108,12 +108,30 @@ test('in the workbench the extension activates: status bar item, BERT commands i
     assert.ok(!labels.some((l) => l.startsWith('BERT: Classify Selection')), 'Classify Selection listed without a selection');
     await page.screenshot({ path: path.join(OUT, 'command-palette.png') });
 
-    // A command that has not landed yet says so in a notification.
-    await page.keyboard.type(' Select Model');
-    await rows.filter({ hasText: 'BERT: Select Model' }).first().waitFor({ timeout: UI_TIMEOUT });
+    await page.keyboard.press('Escape');
+
+    // Classify Selection is offered in the editor's context menu once text is selected.
+    await page.keyboard.press('Control+P');
+    await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await page.keyboard.type('reviews.csv');
+    await rows.filter({ hasText: 'reviews.csv' }).first().waitFor({ timeout: UI_TIMEOUT });
     await page.keyboard.press('Enter');
-    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Select Model is not available yet' });
+    const word = page.locator('.view-lines .view-line span span', { hasText: 'soundtrack' }).first();
+    await word.waitFor({ timeout: UI_TIMEOUT });
+    const box = await word.boundingBox();
+    assert.ok(box, 'the editor line with "soundtrack" is not rendered');
+    await page.mouse.click(box.x + 4, box.y + box.height / 2);
+    await page.keyboard.press('Shift+End');
+    await page.mouse.click(box.x + 40, box.y + box.height / 2, { button: 'right' });
+    const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Classify Selection' });
+    await menuItem.waitFor({ timeout: UI_TIMEOUT });
+    await page.screenshot({ path: path.join(OUT, 'editor-context-menu.png') });
+
+    // A command that has not landed yet says so in a notification.
+    await menuItem.click();
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Classify Selection is not available yet' });
     await toast.waitFor({ timeout: UI_TIMEOUT });
+    await page.waitForTimeout(500); // the toast slides in
     await page.screenshot({ path: path.join(OUT, 'workbench.png') });
   } catch (e) {
     await page.screenshot({ path: path.join(OUT, 'failure.png') }).catch(() => undefined);

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `npm test`: every test layer, in order, each in a fresh process:
+#   1. type check + compile (tsc -> out/)   2. unit tests (node --test)
+#   3. integration tests inside the extension host of a real VS Code (code-server)
+#   4. e2e: the packaged VSIX installed into code-server and driven with Chromium (screenshots in test-output/e2e/)
+# Layers 3 and 4 install code-server first (scripts/vscode/setup.sh; skipped when already there).
+# Every layer runs even when an earlier one fails, so one run shows everything; the exit code is 1 if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "test: Chromium is missing (${CHROMIUM:-/usr/bin/chromium}); the VS Code layers need it." >&2
+  echo "test: run .ci/run on a fresh Debian machine, or: apt-get install chromium ripgrep libkrb5-dev build-essential python3" >&2
+  exit 1
+fi
+
+failed=()
+declare -A seconds
+layer() {
+  local name="$1"; shift
+  echo; echo "=== $name: $*"
+  local start=$SECONDS
+  if "$@"; then echo "=== $name: passed"; else echo "=== $name: FAILED"; failed+=("$name"); fi
+  seconds[$name]=$((SECONDS - start))
+}
+
+layer typecheck npx tsc -p .
+# tsc emits out/ even when it reports errors, so the tests still run and show what works.
+layer unit node --test out/test/unit
+layer build node scripts/build.mjs
+layer vscode-setup bash scripts/vscode/setup.sh
+layer integration node out/test/integration/runInVsCode.js
+layer e2e node --test out/test/e2e/*.test.js
+
+echo; echo "=== summary"
+for name in typecheck unit build vscode-setup integration e2e; do
+  printf '  %-13s %4ss\n' "$name" "${seconds[$name]:-0}"
+done
+if [ ${#failed[@]} -gt 0 ]; then echo "FAILED: ${failed[*]}"; exit 1; fi
+echo "all layers passed"

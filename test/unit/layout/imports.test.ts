@@ -1,0 +1,103 @@
+/**
+ * The layering rules from DEVELOPERS.md, checked on the sources: src/core is plain Node (no `vscode`, and nothing from
+ * the extension, the trainer or the CLI), so the CLI and the trainer child process can run it without VS Code.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+const REPO = path.resolve(__dirname, '..', '..', '..', '..');
+
+/** Module specifiers a TypeScript file imports: static and type imports, re-exports, import() and require(). */
+export function importSpecifiers(source: string): string[] {
+  const withoutComments = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  const patterns = [
+    /\b(?:import|export)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*['"]([^'"]+)['"]/g,
+    /\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ];
+  const found: string[] = [];
+  for (const p of patterns) for (const m of withoutComments.matchAll(p)) found.push(m[1]!);
+  return found;
+}
+
+function typeScriptFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) return typeScriptFiles(full);
+    return e.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+/** Every (file, specifier) in `dir` that breaks `forbidden`, as "file: specifier" lines. */
+function violations(dir: string, forbidden: (specifier: string, resolved: string | undefined) => boolean): string[] {
+  const bad: string[] = [];
+  for (const file of typeScriptFiles(dir)) {
+    for (const spec of importSpecifiers(fs.readFileSync(file, 'utf8'))) {
+      const resolved = spec.startsWith('.') ? path.relative(REPO, path.resolve(path.dirname(file), spec)) : undefined;
+      if (forbidden(spec, resolved)) bad.push(`${path.relative(REPO, file)}: ${spec}`);
+    }
+  }
+  return bad;
+}
+
+const isVscode = (spec: string): boolean => spec === 'vscode';
+const under = (resolved: string | undefined, ...dirs: string[]): boolean =>
+  resolved !== undefined && dirs.some((d) => resolved === d || resolved.startsWith(`${d}${path.sep}`));
+
+test('the import scanner finds every form of import', () => {
+  const source = [
+    "import * as vscode from 'vscode';",
+    "import type { Batch } from '../tokenize/batch';",
+    "export { x } from '../../extension/log';",
+    "import './side-effect';",
+    "const m = await import('../../trainer/main');",
+    "const r = require('node:fs');",
+    "// import { commented } from 'vscode-commented-out';",
+    "/* import { blocked } from 'blocked'; */",
+    "const url = 'http://example.invalid'; // a string, not an import",
+  ].join('\n');
+  assert.deepEqual(importSpecifiers(source).sort(), [
+    '../../extension/log',
+    '../../trainer/main',
+    '../tokenize/batch',
+    './side-effect',
+    'node:fs',
+    'vscode',
+  ]);
+});
+
+test('src/core exists and has sources to check', () => {
+  assert.ok(typeScriptFiles(path.join(REPO, 'src', 'core')).length > 0);
+});
+
+test('src/core never imports vscode', () => {
+  assert.deepEqual(violations(path.join(REPO, 'src', 'core'), isVscode), []);
+});
+
+/**
+ * The one sanctioned exception: src/trainer/protocol.ts, the event contract that the training loop in src/core/train
+ * emits. It is allowed only while it imports nothing, so core never pulls in trainer code through it.
+ */
+const PROTOCOL = path.join('src', 'trainer', 'protocol');
+
+test('src/core never imports from src/extension, src/trainer or the CLI (except the leaf event protocol)', () => {
+  const outward = (_: string, resolved: string | undefined): boolean =>
+    resolved !== PROTOCOL && (under(resolved, 'src/extension', 'src/trainer', 'src/cli') || resolved === 'src/cli');
+  assert.deepEqual(violations(path.join(REPO, 'src', 'core'), outward), []);
+});
+
+test('src/trainer/protocol.ts, which src/core may import, imports nothing itself', () => {
+  const file = `${path.join(REPO, PROTOCOL)}.ts`;
+  if (fs.existsSync(file)) assert.deepEqual(importSpecifiers(fs.readFileSync(file, 'utf8')), []);
+});
+
+test('the trainer child process, the CLI and the webview never import vscode', () => {
+  const dirs = ['src/trainer', 'src/cli', 'webview'].map((d) => path.join(REPO, d));
+  const files = [path.join(REPO, 'src', 'cli.ts')].filter((f) => fs.existsSync(f));
+  const bad = dirs.flatMap((d) => violations(d, isVscode));
+  for (const f of files) if (importSpecifiers(fs.readFileSync(f, 'utf8')).some(isVscode)) bad.push(path.relative(REPO, f));
+  assert.deepEqual(bad, []);
+});
