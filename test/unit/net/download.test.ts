@@ -5,7 +5,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { ChecksumError, downloadFile, hashFile, incompletePath } from '../../../src/core/net/download';
-import { AbortedError, ConnectionError, HttpStatusError } from '../../../src/core/net/http';
+import { AbortedError, ConnectionError, HttpStatusError, request } from '../../../src/core/net/http';
 import { LoopbackServer, startLoopbackServer } from '../../helpers/loopback-server';
 import { sha256, tempDir, tinySafetensors } from './tiny-hub';
 
@@ -125,4 +125,21 @@ test('a redirect to another origin is followed without the Authorization header'
   assert.equal(server.requests.length, 1);
   assert.equal(server.requests[0].headers.authorization, undefined);
   assert.ok(fs.readFileSync(dest).equals(payload));
+});
+
+test("'relative' redirects follow a relative Location (a renamed Hub repo) but stop at an absolute one (the CDN)", async () => {
+  const redirector = http.createServer((req, res) => {
+    if (req.url === '/old/resolve/main/f') return void res.writeHead(307, { location: '/new/resolve/main/f' }).end();
+    res.writeHead(302, { location: 'https://cdn.example/f', 'x-linked-etag': '"abc"' }).end();
+  });
+  await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
+  try {
+    const base = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`;
+    const res = await request(`${base}/old/resolve/main/f`, { method: 'HEAD', followRedirects: 'relative' });
+    assert.equal(res.status, 302);
+    assert.equal(res.url, `${base}/new/resolve/main/f`);
+    assert.equal(res.headers['x-linked-etag'], '"abc"');
+  } finally {
+    await new Promise<void>((r) => redirector.close(() => r()));
+  }
 });
