@@ -1,0 +1,49 @@
+/** `bertft eval`: accuracy, macro-F1, loss, confusion matrix and per-class scores of a model on a labelled file. */
+import { DataError } from '../core/errors';
+import { readDataset } from '../core/data/read';
+import { loadPredictor } from '../core/infer/predictor';
+import { classificationReport, meanCrossEntropy } from '../core/train/metrics';
+import { getNumber, getString, requireString, type ParsedArgs } from './args';
+import { EXIT_OK, type CliIo } from './main';
+
+export async function evalCommand(args: ParsedArgs, io: CliIo): Promise<number> {
+  const modelDir = requireString(args, 'model', 'eval', 'runs/my-run');
+  const data = requireString(args, 'data', 'eval', 'test.csv');
+  const dataset = await readDataset(data, { textColumn: getString(args, 'text-column'), labelColumn: getString(args, 'label-column') });
+  const predictor = await loadPredictor(modelDir, { device: getString(args, 'device') as 'cpu' | undefined, batchSize: getNumber(args, 'batch-size') });
+  try {
+    const labels = predictor.labels;
+    const ids = new Map(labels.map((l, i) => [l, i]));
+    const unknown = dataset.examples.find((e) => !ids.has(e.label));
+    if (unknown) {
+      throw new DataError(`The label "${unknown.label}" is not one the model was trained on (${labels.join(', ')}).`, {
+        file: unknown.file, line: unknown.line, code: 'DATA_UNKNOWN_LABEL', fix: 'Evaluate on data with the same labels as the training data.' });
+    }
+    const targets = Int32Array.from(dataset.examples, (e) => ids.get(e.label) as number);
+    const logits = await predictor.logits(dataset.examples.map((e) => e.text));
+    const k = labels.length;
+    const predicted = new Int32Array(targets.length);
+    for (let d = 0; d < targets.length; d++) {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (logits[d * k + c] > logits[d * k + best]) best = c;
+      predicted[d] = best;
+    }
+    const report = classificationReport(targets, predicted, labels);
+    const loss = meanCrossEntropy(logits, targets, k);
+    if (args.flags.get('json') === true) {
+      io.stdout(JSON.stringify({ accuracy: report.accuracy, macro_f1: report.macro_f1, loss, labels, confusion: report.confusion, per_class: report.per_class }) + '\n');
+    } else {
+      io.stdout(`${dataset.examples.length} examples: accuracy ${report.accuracy.toFixed(4)}  macro-F1 ${report.macro_f1.toFixed(4)}  loss ${loss.toFixed(4)}\n\n`);
+      io.stdout(`${'label'.padEnd(16)}precision  recall     f1         support\n`);
+      for (const l of labels) {
+        const c = report.per_class[l];
+        io.stdout(`${l.slice(0, 15).padEnd(16)}${c.precision.toFixed(4).padEnd(11)}${c.recall.toFixed(4).padEnd(11)}${c.f1.toFixed(4).padEnd(11)}${c.support}\n`);
+      }
+      io.stdout(`\nconfusion (rows: true, columns: predicted; ${labels.join(', ')}):\n`);
+      for (const row of report.confusion) io.stdout(`  ${row.map((n) => String(n).padStart(6)).join('')}\n`);
+    }
+  } finally {
+    await predictor.dispose();
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,149 @@
+/**
+ * Inference with a trained model folder: one onnxruntime session on its model.onnx (created once, reused), the
+ * same tokenizer, truncation and chunk pooling as training (see preprocess.ts), softmax over the pooled logits.
+ * A Hugging Face folder without model.onnx (e.g. downloaded from the Hub) gets one built from its safetensors.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { ModelError } from '../errors';
+import { parseBertConfig } from '../model/config';
+import { loadModelDir } from '../model/load';
+import { buildInferenceModel } from '../model/export-onnx';
+import type { Batch } from '../tokenize/batch';
+import { softmaxRows } from '../train/metrics';
+import { loadPreprocessor, type PreprocessSettings } from './preprocess';
+
+export interface Prediction {
+  label: string;
+  /** Probability of `label`. */
+  score: number;
+  /** Probability of every label. */
+  scores: Record<string, number>;
+}
+
+export interface Predictor {
+  readonly labels: string[];
+  readonly settings: PreprocessSettings;
+  predict(texts: string[]): Promise<Prediction[]>;
+  /** Raw pooled logits per text, [texts, labels] row-major (for evaluation). */
+  logits(texts: string[]): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export interface PredictorOptions {
+  device?: 'auto' | 'cpu' | 'cuda' | 'webgpu';
+  /** Rows per forward pass (default 32). */
+  batchSize?: number;
+  threads?: number;
+}
+
+/** Inference settings written next to the model by the trainer. */
+export const INFERENCE_SETTINGS_FILE = 'bertft.json';
+
+/** A run directory stands for its best/ model. */
+export function modelDirOf(dir: string): string {
+  const best = path.join(dir, 'best');
+  return fs.existsSync(path.join(dir, 'run.json')) && fs.existsSync(best) ? best : dir;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new ModelError(`Cannot read ${path.basename(file)}: ${(e as Error).message}`, {
+      file, code: 'MODEL_BAD_JSON', cause: e, fix: 'Point --model at a folder written by `bertft train` (or its run folder).' });
+  }
+}
+
+function labelsFromConfig(config: Record<string, unknown>, file: string): string[] {
+  const id2label = config.id2label as Record<string, string> | undefined;
+  if (!id2label || typeof id2label !== 'object' || Object.keys(id2label).length === 0) {
+    throw new ModelError('config.json has no id2label, so the labels of this classifier are unknown.', {
+      file, code: 'MODEL_NO_LABELS', fix: 'Use a model fine-tuned for classification (e.g. the best/ folder of a bertft run).' });
+  }
+  return Object.keys(id2label).map(Number).sort((a, b) => a - b).map((i) => String(id2label[String(i)]));
+}
+
+function executionProviders(device: PredictorOptions['device']): string[] {
+  return device === 'cuda' ? ['cuda', 'cpu'] : device === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'];
+}
+
+export async function loadPredictor(modelDir: string, options: PredictorOptions = {}): Promise<Predictor> {
+  const dir = modelDirOf(modelDir);
+  const configFile = path.join(dir, 'config.json');
+  if (!fs.existsSync(configFile)) {
+    throw new ModelError(`${dir} is not a model folder (no config.json).`, {
+      file: dir, code: 'MODEL_NOT_FOUND', fix: 'Give the --out folder of a bertft run, its best/ folder, or a Hugging Face model folder.' });
+  }
+  const configJson = readJson(configFile);
+  const labels = labelsFromConfig(configJson, configFile);
+  const bertConfig = parseBertConfig(configJson, configFile);
+  const settingsFile = path.join(dir, INFERENCE_SETTINGS_FILE);
+  const saved = fs.existsSync(settingsFile) ? readJson(settingsFile) : {};
+  const settings: PreprocessSettings = {
+    maxLength: typeof saved.max_length === 'number' ? saved.max_length : Math.min(512, bertConfig.maxPositionEmbeddings),
+    truncation: (saved.truncation as PreprocessSettings['truncation'] | undefined) ?? 'head',
+  };
+  const pre = await loadPreprocessor(dir);
+  const onnxFile = path.join(dir, 'model.onnx');
+  let model: string | Uint8Array = onnxFile;
+  if (!fs.existsSync(onnxFile)) {
+    const { config, weights } = await loadModelDir(dir, labels.length, 0);
+    model = buildInferenceModel(config, labels.length, weights);
+  }
+  const session = await ort.InferenceSession.create(model as Uint8Array, {
+    executionProviders: executionProviders(options.device),
+    graphOptimizationLevel: 'all',
+    ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+  });
+  const k = labels.length;
+  const batchSize = options.batchSize ?? 32;
+
+  const forward = async (b: Batch): Promise<Float32Array> => {
+    const shape = [b.batchSize, b.seqLen];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', b.inputIds, shape),
+      attention_mask: new ort.Tensor('int64', b.attentionMask, shape),
+      token_type_ids: new ort.Tensor('int64', b.tokenTypeIds, shape),
+    };
+    const out = await session.run(feeds);
+    return out.logits.data as Float32Array;
+  };
+
+  const logits = async (texts: string[]): Promise<Float32Array> => {
+    if (texts.length === 0) return new Float32Array(0);
+    const batches = pre.evalBatches(pre.encode(texts, settings), { ...settings, evalBatchSize: batchSize });
+    const rows = batches.reduce((n, b) => n + b.batchSize, 0);
+    const all = new Float32Array(rows * k);
+    const docIndex = new Int32Array(rows);
+    let offset = 0;
+    for (const b of batches) {
+      all.set(await forward(b), offset * k);
+      docIndex.set(b.docIndex, offset);
+      offset += b.batchSize;
+    }
+    return pre.poolLogits(all, docIndex, texts.length, k);
+  };
+
+  return {
+    labels,
+    settings,
+    logits,
+    async predict(texts: string[]): Promise<Prediction[]> {
+      const probs = softmaxRows(await logits(texts), k);
+      return texts.map((_, d) => {
+        const scores: Record<string, number> = {};
+        let best = 0;
+        for (let c = 0; c < k; c++) {
+          scores[labels[c]] = probs[d * k + c];
+          if (probs[d * k + c] > probs[d * k + best]) best = c;
+        }
+        return { label: labels[best], score: probs[d * k + best], scores };
+      });
+    },
+    async dispose(): Promise<void> {
+      await session.release();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Text → Batch, the one way training, evaluation and prediction all go: the model folder's tokenizer (or the
+ * bundled bert-base-uncased one), the truncation strategy, padding and batching of core/tokenize. Keeping the
+ * three callers on this one object is what makes prediction see exactly what training saw.
+ */
+import type { Batch } from '../tokenize/batch';
+import {
+  encodeDocuments, loadTokenizer, makeBatches, poolLogits, saveTokenizer, tokenLength, type EncodedRow, type TextTokenizer,
+  type TruncationStrategy,
+} from '../tokenize';
+
+export interface PreprocessSettings {
+  /** Tokens per row, special tokens included. */
+  maxLength: number;
+  truncation: TruncationStrategy;
+}
+
+export interface TrainBatchSettings extends PreprocessSettings {
+  batchSize: number;
+  seed: number;
+  groupByLength: boolean;
+  /** Pad to the longest row of each batch (rounded up to 8) rather than to maxLength. */
+  dynamicPadding: boolean;
+}
+
+export interface EvalBatchSettings extends PreprocessSettings {
+  evalBatchSize: number;
+}
+
+const PAD_MULTIPLE = 8;
+
+export class Preprocessor {
+  constructor(readonly tokenizer: TextTokenizer) {}
+
+  /** Token counts (special tokens included, counted up to `cap`), for choosing max length. */
+  tokenLengths(texts: readonly string[], cap = 512): number[] {
+    return texts.map((t) => tokenLength(this.tokenizer, t, cap));
+  }
+
+  /** Rows (several per text with 'window') with each text's class id, or -1 without labels. */
+  encode(texts: readonly string[], settings: PreprocessSettings, labelIds?: ArrayLike<number>): EncodedRow[] {
+    return encodeDocuments(this.tokenizer, texts, { maxLength: settings.maxLength, strategy: settings.truncation }, labelIds);
+  }
+
+  /** The training batches of `epoch`, shuffled by (seed, epoch): the same call always gives the same order. */
+  trainBatches(rows: readonly EncodedRow[], settings: TrainBatchSettings, epoch: number): Batch[] {
+    return [...makeBatches(rows, {
+      mode: 'train', batchSize: settings.batchSize, seed: settings.seed, epoch, lengthGrouped: settings.groupByLength,
+      padId: this.tokenizer.padId, padToMultipleOf: settings.dynamicPadding ? PAD_MULTIPLE : settings.maxLength,
+    })];
+  }
+
+  /** Batches in row order (rows of a document stay together), padded to the longest row of each batch. */
+  evalBatches(rows: readonly EncodedRow[], settings: EvalBatchSettings): Batch[] {
+    return [...makeBatches(rows, { mode: 'eval', batchSize: settings.evalBatchSize, padId: this.tokenizer.padId, padToMultipleOf: PAD_MULTIPLE })];
+  }
+
+  readonly poolLogits = poolLogits;
+
+  /** Write the tokenizer files next to a saved model. */
+  async save(dir: string): Promise<void> {
+    await saveTokenizer(this.tokenizer, dir);
+  }
+}
+
+/** The tokenizer of a model folder, or the bundled bert-base-uncased one when `dir` is undefined. */
+export async function loadPreprocessor(dir?: string): Promise<Preprocessor> {
+  return new Preprocessor(await loadTokenizer(dir));
+}

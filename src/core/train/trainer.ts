@@ -1,0 +1,169 @@
+/**
+ * The training loop, read top to bottom: for each epoch, the batches in that epoch's seeded order; one AdamW step
+ * per batch; evaluation every `evalSteps` steps and at each epoch end; the best model (by the selection metric)
+ * exported on improvement; a checkpoint at each evaluation and when asked to stop; early stopping.
+ * Everything it needs arrives through LoopContext, so the same loop runs in the CLI, the extension's child
+ * process and tests. Resume = start from a checkpoint's TrainerState: the loop skips the batches of the current
+ * epoch already consumed, so the data order (a function of seed and epoch) is replayed exactly.
+ */
+import type { Batch } from '../tokenize/batch';
+import type { TrainEngine } from './engine';
+import type { EvalEvent, MisclassifiedExample, TrainerEvent } from '../../trainer/protocol';
+import { argmaxRows, classificationReport, meanCrossEntropy, type ClassificationReport } from './metrics';
+import { pruneCheckpoints, saveCheckpoint, type TrainerState } from './checkpoint';
+import type { RunPaths } from './run-dir';
+import type { SelectionMetric, TrainConfig } from './presets';
+
+export type PoolLogits = (logits: Float32Array, docIndex: Int32Array, numDocs: number, numLabels: number) => Float32Array;
+
+/** A labelled evaluation set, already tokenized (several rows per document with window truncation). */
+export interface EvalSet {
+  batches: Batch[];
+  /** Class id per document. */
+  targets: Int32Array;
+  /** Per document, for the misclassified sample. */
+  examples: { text: string; file: string; line: number }[];
+}
+
+export interface EvalResult extends ClassificationReport {
+  loss: number;
+  misclassified: MisclassifiedExample[];
+  /** Class id predicted per document. */
+  predictions: Int32Array;
+}
+
+const MISCLASSIFIED_SAMPLE = 50;
+
+/** Forward every batch, pool rows into documents, and score the documents. */
+export async function evaluateSet(forward: (b: Batch) => Promise<Float32Array>, set: EvalSet, labels: string[],
+  poolLogits: PoolLogits): Promise<EvalResult> {
+  const k = labels.length;
+  const numDocs = set.targets.length;
+  const rows = set.batches.reduce((n, b) => n + b.batchSize, 0);
+  const logits = new Float32Array(rows * k);
+  const docIndex = new Int32Array(rows);
+  let offset = 0;
+  for (const b of set.batches) {
+    logits.set(await forward(b), offset * k);
+    docIndex.set(b.docIndex, offset);
+    offset += b.batchSize;
+  }
+  const docLogits = poolLogits(logits, docIndex, numDocs, k);
+  const predictions = argmaxRows(docLogits, k);
+  const report = classificationReport(set.targets, predictions, labels);
+  const misclassified: MisclassifiedExample[] = [];
+  for (let d = 0; d < numDocs && misclassified.length < MISCLASSIFIED_SAMPLE; d++) {
+    if (predictions[d] === set.targets[d]) continue;
+    const ex = set.examples[d];
+    misclassified.push({ text: ex.text.slice(0, 500), label: labels[set.targets[d]], predicted: labels[predictions[d]], file: ex.file, line: ex.line });
+  }
+  return { ...report, loss: meanCrossEntropy(docLogits, set.targets, k), misclassified, predictions };
+}
+
+export interface LoopContext {
+  engine: TrainEngine;
+  config: TrainConfig;
+  labels: string[];
+  paths: RunPaths;
+  totalSteps: number;
+  /** Where to start: a fresh state, or the one from a checkpoint (engine already holds its weights and moments). */
+  state: TrainerState;
+  /** Training batches of an epoch, in that epoch's order (deterministic for (seed, epoch)). */
+  batchesForEpoch(epoch: number): Batch[];
+  /** Number of training examples per epoch, for throughput. */
+  evaluate(): Promise<EvalResult>;
+  /** Write the best model (called on every improvement). */
+  saveBest(result: EvalResult, step: number): Promise<void>;
+  emit(event: TrainerEvent): void;
+  /** Polled after every step; when true the loop checkpoints and returns stopped. */
+  shouldStop(): boolean;
+  now?: () => number;
+}
+
+export interface LoopResult {
+  stopped: boolean;
+  state: TrainerState;
+  earlyStopped: boolean;
+}
+
+export function isImprovement(metric: SelectionMetric, value: number, best: number | null, threshold: number): boolean {
+  if (best === null) return true;
+  return metric === 'loss' ? value < best - threshold : value > best + threshold;
+}
+
+export function metricValue(metric: SelectionMetric, r: { loss: number; accuracy: number; macro_f1: number }): number {
+  return metric === 'loss' ? r.loss : metric === 'accuracy' ? r.accuracy : r.macro_f1;
+}
+
+export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
+  const { engine, config, totalSteps } = ctx;
+  const now = ctx.now ?? Date.now;
+  const state: TrainerState = { ...ctx.state };
+  const startTime = now();
+  const startStep = state.step;
+  let examplesSeen = 0;
+  let lastCheckpointStep = -1;
+
+  const checkpoint = async (): Promise<void> => {
+    if (lastCheckpointStep === state.step) return;
+    const dir = await saveCheckpoint(ctx.paths.checkpoints, { weights: engine.getWeights(), optimizer: engine.getOptimizerState(), state: { ...state } });
+    lastCheckpointStep = state.step;
+    ctx.emit({ event: 'checkpoint', time: new Date().toISOString(), step: state.step, path: dir });
+    await pruneCheckpoints(ctx.paths.checkpoints, config.saveTotalLimit, state.bestStep > 0 ? state.bestStep : undefined);
+  };
+
+  while (state.step < totalSteps) {
+    const batches = ctx.batchesForEpoch(state.epoch);
+    if (batches.length === 0) throw new Error('trainLoop: an epoch without batches');
+    for (let i = state.batchInEpoch; i < batches.length && state.step < totalSteps; i++) {
+      const batch = batches[i];
+      const r = await engine.trainStep(batch);
+      state.step++;
+      state.batchInEpoch = i + 1;
+      examplesSeen += batch.batchSize;
+      const epochEnd = i + 1 === batches.length;
+      const epochFloat = state.epoch + state.batchInEpoch / batches.length;
+      if (epochEnd) {
+        state.epoch++;
+        state.batchInEpoch = 0;
+      }
+      const elapsed = Math.max(1e-3, (now() - startTime) / 1000);
+      const stepsPerS = (state.step - startStep) / elapsed;
+      ctx.emit({
+        event: 'step', time: new Date().toISOString(), step: state.step, total_steps: totalSteps, epoch: epochFloat, loss: r.loss,
+        lr: r.lr, grad_norm: r.gradNorm, examples_per_s: examplesSeen / elapsed, eta_s: (totalSteps - state.step) / Math.max(stepsPerS, 1e-9),
+      });
+      const last = state.step >= totalSteps;
+      const due = epochEnd || last || (config.evalSteps !== undefined && state.step % config.evalSteps === 0);
+      if (due) {
+        const result = await ctx.evaluate();
+        const value = metricValue(config.metric, result);
+        const improved = isImprovement(config.metric, value, state.bestMetric, config.earlyStoppingThreshold);
+        if (improved) {
+          state.bestMetric = value;
+          state.bestStep = state.step;
+          state.evalsWithoutImprovement = 0;
+          await ctx.saveBest(result, state.step);
+        } else {
+          state.evalsWithoutImprovement++;
+        }
+        const evalEvent: EvalEvent = {
+          event: 'eval', time: new Date().toISOString(), step: state.step, epoch: epochFloat, loss: result.loss,
+          accuracy: result.accuracy, macro_f1: result.macro_f1, labels: result.labels, confusion: result.confusion,
+          per_class: result.per_class, misclassified: result.misclassified, is_best: improved,
+        };
+        ctx.emit(evalEvent);
+        await checkpoint();
+        if (config.earlyStoppingPatience !== undefined && state.evalsWithoutImprovement >= config.earlyStoppingPatience) {
+          return { stopped: false, state, earlyStopped: true };
+        }
+      }
+      if (ctx.shouldStop()) {
+        await checkpoint();
+        return { stopped: true, state, earlyStopped: false };
+      }
+    }
+  }
+  await checkpoint();
+  return { stopped: false, state, earlyStopped: false };
+}

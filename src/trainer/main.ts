@@ -1,0 +1,48 @@
+/**
+ * Entry of the trainer child process: `node main.js --options '<SessionOptions JSON>'`. Sends every TrainerEvent to
+ * the parent over IPC (and prints nothing). A `stop` message, SIGTERM or SIGINT asks for a graceful stop
+ * (checkpoint, `done` with stopped: true, exit 130); a second one exits at once; losing the parent stops too.
+ * Exit codes as the CLI: 0 done, 1 bad input, 2 internal error, 130 stopped.
+ */
+import type { TrainerEvent } from './protocol';
+import { runTrainingSession, sessionErrorEvent, type SessionOptions } from './session';
+
+let stopRequests = 0;
+function requestStop(): void {
+  stopRequests++;
+  if (stopRequests > 1) process.exit(130);
+}
+
+function send(event: TrainerEvent): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    process.send(event, undefined, {}, () => resolve());
+  });
+}
+
+async function main(): Promise<number> {
+  const at = process.argv.indexOf('--options');
+  const options = JSON.parse(process.argv[at + 1] ?? '{}') as SessionOptions;
+  process.on('SIGTERM', requestStop);
+  process.on('SIGINT', requestStop);
+  process.on('disconnect', requestStop);
+  process.on('message', (m: unknown) => {
+    if ((m as { command?: unknown })?.command === 'stop') requestStop();
+  });
+  const pending: Promise<void>[] = [];
+  try {
+    const done = await runTrainingSession(options, { emit: (e) => { pending.push(send(e)); }, shouldStop: () => stopRequests > 0 });
+    await Promise.all(pending);
+    return done.stopped ? 130 : 0;
+  } catch (e) {
+    const { event, exitCode } = sessionErrorEvent(e);
+    await Promise.all(pending);
+    await send(event);
+    return exitCode;
+  }
+}
+
+main().then((code) => {
+  process.exitCode = code;
+  if (process.connected) process.disconnect();
+});

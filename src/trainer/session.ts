@@ -1,0 +1,252 @@
+/**
+ * One training run, from flags to a finished run directory: read and split the data, resolve the model (hub id,
+ * folder, run folder, random:SIZE), tokenize, resolve the preset, create the engine, then hand over to the loop in
+ * core/train/trainer.ts. Used in-process by `bertft train` and inside the extension's trainer child (main.ts).
+ * Every event goes to metrics.jsonl (except `log`) and then to the caller's sink.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError, isUserError } from '../core/errors';
+import { readDataset } from '../core/data/read';
+import { splitDataset } from '../core/data/split';
+import type { Example } from '../core/data/types';
+import { presetConfig, type BertConfig } from '../core/model/config';
+import { bertClassifierParamSpecs, initWeights, type Weights } from '../core/model/params';
+import { loadModelDir, saveHfModel } from '../core/model/load';
+import { resolveModel, type HubProgress } from '../core/model/hub';
+import { buildInferenceModel } from '../core/model/export-onnx';
+import { createTrainEngine, type TrainEngine } from '../core/train/engine';
+import { loadLatestCheckpoint, type TrainerState } from '../core/train/checkpoint';
+import { resolveTrainConfig, totalSteps as countSteps, warmupStepsFor, type TrainConfig, type TrainOverrides } from '../core/train/presets';
+import { appendMetric, commitDir, prepareTempDir, recoverRunDir, runPaths, sha256File, writeFileAtomic, writeJsonAtomic, type RunPaths } from '../core/train/run-dir';
+import { evaluateSet, trainLoop, type EvalResult, type EvalSet } from '../core/train/trainer';
+import type { DoneEvent, ErrorEvent, TrainerEvent } from './protocol';
+import { INFERENCE_SETTINGS_FILE, modelDirOf } from '../core/infer/predictor';
+import { loadPreprocessor } from '../core/infer/preprocess';
+
+export interface SessionOptions extends TrainOverrides {
+  /** Continue the run in `out` from its last complete checkpoint. */
+  resume?: boolean;
+}
+
+export interface SessionSink {
+  emit(event: TrainerEvent): void;
+  /** Polled after every step. */
+  shouldStop(): boolean;
+  onDownload?(progress: HubProgress): void;
+}
+
+export interface RunJson {
+  format: 1;
+  created: string;
+  package_version: string;
+  config: TrainConfig;
+  seed: number;
+  data: { file: string; sha256: string }[];
+  labels: string[];
+  model: { spec: string; dir?: string; model_config: Record<string, unknown> };
+  device: string;
+  device_notes: string[];
+  node: string;
+}
+
+const now = () => new Date().toISOString();
+
+function packageVersion(): string {
+  for (const candidate of [path.join(__dirname, '..', '..', 'package.json'), path.join(__dirname, '..', '..', '..', 'package.json')]) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'bert-finetune' && pkg.version) return pkg.version;
+    } catch {
+      // try the next layout (out/src/trainer vs dist/)
+    }
+  }
+  return 'unknown';
+}
+
+interface PreparedModel {
+  config: BertConfig;
+  weights: Weights;
+  /** Folder with the tokenizer files, or undefined for the bundled bert-base-uncased tokenizer. */
+  dir?: string;
+}
+
+const RANDOM_SIZES = ['tiny', 'mini', 'small', 'base'] as const;
+
+async function prepareModel(spec: string, numLabels: number, seed: number, sink: SessionSink): Promise<PreparedModel> {
+  const resolved = await resolveModel(spec, { onProgress: sink.onDownload });
+  if (resolved.kind === 'random') {
+    const size = resolved.size as (typeof RANDOM_SIZES)[number];
+    if (!RANDOM_SIZES.includes(size)) {
+      throw new UserError(`Unknown random model size "${resolved.size}".`, { code: 'MODEL_RANDOM_SIZE', fix: `Use random:${RANDOM_SIZES.join(', random:')}.` });
+    }
+    const config = presetConfig(size);
+    return { config, weights: initWeights(bertClassifierParamSpecs(config, numLabels), seed, config.initializerRange) };
+  }
+  const dir = modelDirOf(resolved.dir);
+  const { config, weights } = await loadModelDir(dir, numLabels, seed);
+  return { config, weights, dir };
+}
+
+interface PreparedData {
+  train: Example[];
+  valid: Example[];
+  labels: string[];
+  files: string[];
+}
+
+async function prepareData(config: Pick<TrainConfig, 'data' | 'valid' | 'textColumn' | 'labelColumn' | 'validRatio' | 'seed'>): Promise<PreparedData> {
+  const columns = { textColumn: config.textColumn, labelColumn: config.labelColumn };
+  const train = await readDataset(config.data, columns);
+  const valid = config.valid !== undefined ? await readDataset(config.valid, columns) : undefined;
+  const split = splitDataset(train.examples, { validationRatio: config.validRatio, seed: config.seed, validation: valid?.examples });
+  const files = [config.data, ...(config.valid !== undefined ? [config.valid] : [])];
+  return { train: split.train, valid: split.validation, labels: split.labelMap.labels, files };
+}
+
+async function hashInputs(files: string[]): Promise<{ file: string; sha256: string }[]> {
+  const out: { file: string; sha256: string }[] = [];
+  for (const file of files) {
+    const stat = fs.statSync(file);
+    out.push({ file: path.resolve(file), sha256: stat.isDirectory() ? 'folder' : await sha256File(file) });
+  }
+  return out;
+}
+
+/** sklearn's "balanced" weights: n / (k · count(c)). */
+export function balancedClassWeights(labelIds: ArrayLike<number>, numLabels: number): Float32Array {
+  const counts = new Array<number>(numLabels).fill(0);
+  for (let i = 0; i < labelIds.length; i++) counts[labelIds[i]]++;
+  return Float32Array.from(counts, (c) => (c === 0 ? 0 : labelIds.length / (numLabels * c)));
+}
+
+function labelCounts(examples: Example[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const e of examples) counts[e.label] = (counts[e.label] ?? 0) + 1;
+  return counts;
+}
+
+async function startOrResume(options: SessionOptions, paths: RunPaths): Promise<{ overrides: TrainOverrides; previous?: RunJson }> {
+  const hasRun = fs.existsSync(paths.runJson);
+  if (options.resume) {
+    if (!hasRun) {
+      throw new UserError(`There is no run to resume in ${paths.root}.`, { file: paths.root, code: 'RUN_NOT_FOUND',
+        fix: 'Give the --out folder of an earlier run, or start a new run without --resume.' });
+    }
+    const previous = JSON.parse(fs.readFileSync(paths.runJson, 'utf8')) as RunJson;
+    // The run continues exactly as configured; only where it runs may change.
+    return { overrides: { ...previous.config, device: options.device ?? previous.config.device }, previous };
+  }
+  if (hasRun || fs.existsSync(paths.metrics)) {
+    throw new UserError(`${paths.root} already holds a training run.`, { file: paths.root, code: 'RUN_EXISTS',
+      fix: 'Add --resume to continue it, or choose another --out folder.' });
+  }
+  // Paths are stored absolute so that --resume works from any working directory.
+  const { resume: _resume, ...fresh } = options;
+  return { overrides: { ...fresh, data: path.resolve(options.data), valid: options.valid === undefined ? undefined : path.resolve(options.valid), out: paths.root } };
+}
+
+export async function runTrainingSession(options: SessionOptions, sink: SessionSink): Promise<DoneEvent> {
+  const paths = runPaths(path.resolve(options.out));
+  const { overrides, previous } = await startOrResume(options, paths);
+  const emit = (event: TrainerEvent): void => {
+    appendMetric(paths.metrics, event);
+    sink.emit(event);
+  };
+  let engine: TrainEngine | undefined;
+  try {
+    fs.mkdirSync(paths.root, { recursive: true });
+    await recoverRunDir(paths.root);
+    const seed = overrides.seed ?? 42;
+    const data = await prepareData({ ...overrides, validRatio: overrides.validRatio ?? 0.1, seed });
+    const dataHashes = await hashInputs(data.files);
+    if (previous) {
+      const changed = dataHashes.find((h, i) => previous.data[i]?.sha256 !== h.sha256);
+      if (changed) {
+        throw new UserError(`${changed.file} changed since the run started, so the run cannot be resumed exactly.`, {
+          file: changed.file, code: 'RUN_DATA_CHANGED', fix: 'Restore the original file, or start a new run with another --out.' });
+      }
+    }
+    const numLabels = data.labels.length;
+    const model = await prepareModel(overrides.model ?? 'random:tiny', numLabels, seed, sink);
+    const tokenizer = await loadPreprocessor(model.dir);
+    const config = resolveTrainConfig(overrides, tokenizer.tokenLengths(data.train.map((e) => e.text), model.config.maxPositionEmbeddings), model.config.maxPositionEmbeddings);
+    const label2id = new Map(data.labels.map((l, i) => [l, i]));
+    const trainIds = Int32Array.from(data.train, (e) => label2id.get(e.label) as number);
+    const validIds = Int32Array.from(data.valid, (e) => label2id.get(e.label) as number);
+    const encodedTrain = tokenizer.encode(data.train.map((e) => e.text), config, trainIds);
+    const evalSet: EvalSet = {
+      batches: tokenizer.evalBatches(tokenizer.encode(data.valid.map((e) => e.text), config, validIds), config),
+      targets: validIds,
+      examples: data.valid,
+    };
+    const batchesForEpoch = (epoch: number) => tokenizer.trainBatches(encodedTrain, { ...config, seed }, epoch);
+    const total = countSteps(config, batchesForEpoch(0).length);
+
+    const checkpoint = previous ? await loadLatestCheckpoint(paths.checkpoints) : undefined;
+    const weights = checkpoint?.weights ?? model.weights;
+    engine = await createTrainEngine({
+      config: model.config, numLabels, weights, device: config.device, dropout: config.dropout, seed,
+      hyper: { lr: config.lr, weightDecay: config.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1,
+        warmupSteps: warmupStepsFor(config, total), totalSteps: total },
+      classWeights: config.classWeights ? balancedClassWeights(trainIds, numLabels) : undefined,
+      log: (line: string) => sink.emit({ event: 'log', time: now(), level: 'info', message: line }),
+    });
+    if (checkpoint) engine.setOptimizerState(checkpoint.optimizer);
+    const liveEngine = engine;
+
+    const state: TrainerState = checkpoint?.state ?? {
+      step: 0, epoch: 0, batchInEpoch: 0, totalSteps: total, seed, metricName: config.metric, bestMetric: null, bestStep: 0,
+      evalsWithoutImprovement: 0,
+    };
+    const runJson: RunJson = previous ?? {
+      format: 1, created: now(), package_version: packageVersion(), config, seed, data: dataHashes, labels: data.labels,
+      model: { spec: config.model, dir: model.dir, model_config: { ...model.config.raw } }, device: engine.device, device_notes: [],
+      node: process.version,
+    };
+    await writeJsonAtomic(paths.runJson, { ...runJson, device: engine.device });
+    emit({
+      event: 'started', time: now(), run_dir: paths.root, pid: process.pid, config: { ...config }, device: engine.device,
+      device_notes: [], total_steps: total, resumed_from_step: checkpoint ? checkpoint.state.step : undefined,
+      dataset: { train_rows: data.train.length, valid_rows: data.valid.length, labels: data.labels, label_counts: labelCounts(data.train), files: data.files },
+    });
+
+    const saveBest = async (result: EvalResult, step: number): Promise<void> => {
+      const tmp = await prepareTempDir(paths.best);
+      const current = liveEngine.getWeights();
+      await saveHfModel(tmp, { config: model.config, weights: current, id2label: data.labels });
+      await writeFileAtomic(path.join(tmp, 'model.onnx'), buildInferenceModel(model.config, numLabels, current));
+      await tokenizer.save(tmp);
+      await writeJsonAtomic(path.join(tmp, INFERENCE_SETTINGS_FILE), { max_length: config.maxLength, truncation: config.truncation });
+      const { predictions: _p, misclassified: _m, ...report } = result;
+      await writeJsonAtomic(path.join(tmp, 'eval.json'), { step, metric: config.metric, ...report });
+      await commitDir(tmp, paths.best);
+    };
+
+    const result = await trainLoop({
+      engine, config, labels: data.labels, paths, totalSteps: total, state, batchesForEpoch,
+      evaluate: () => evaluateSet((b) => liveEngine.forward(b), evalSet, data.labels, tokenizer.poolLogits),
+      saveBest, emit, shouldStop: sink.shouldStop,
+    });
+    const done: DoneEvent = {
+      event: 'done', time: now(), stopped: result.stopped, best_step: result.state.bestStep, best_metric: result.state.bestMetric ?? NaN,
+      metric_name: config.metric, best_dir: paths.best, run_dir: paths.root, final_step: result.state.step,
+    };
+    emit(done);
+    return done;
+  } catch (e) {
+    if (fs.existsSync(paths.root)) appendMetric(paths.metrics, sessionErrorEvent(e).event);
+    throw e;
+  } finally {
+    await engine?.dispose();
+  }
+}
+
+/** The protocol event and exit code for a failure: 1 for bad input the user can fix, 2 for a bug. */
+export function sessionErrorEvent(e: unknown): { event: ErrorEvent; exitCode: number } {
+  if (isUserError(e)) {
+    return { event: { event: 'error', time: now(), message: e.describe(), detail: e.stack, file: e.file, line: e.line }, exitCode: 1 };
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { event: { event: 'error', time: now(), message: `Internal error: ${err.message}`, detail: err.stack }, exitCode: 2 };
+}
