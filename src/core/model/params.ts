@@ -1,4 +1,5 @@
 /** The parameter list of BertForSequenceClassification (HF tensor names and layouts) and seeded initialisation. */
+import { ModelError } from '../errors';
 import { BertConfig } from './config';
 
 export interface Tensor {
@@ -77,4 +78,20 @@ export function initWeights(specs: ParamSpec[], seed: number, std: number): Weig
     out.set(s.name, { shape: [...s.shape], data });
   }
   return out;
+}
+
+/** The weights' arrays in spec order; ModelError naming the tensor when one is missing or has the wrong shape. */
+export function checkWeightsMatch(specs: ParamSpec[], weights: Weights, what: string): Float32Array[] {
+  return specs.map((s) => {
+    const t = weights.get(s.name);
+    if (!t) {
+      throw new ModelError(`The ${what} has no tensor '${s.name}'.`, { fix: 'Load weights that match this BERT config (HF BertForSequenceClassification names).' });
+    }
+    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i]) || t.data.length !== numel(s.shape)) {
+      throw new ModelError(`Tensor '${s.name}' in the ${what} has shape [${t.shape.join(', ')}]; the config needs [${s.shape.join(', ')}].`, {
+        fix: 'Use the config.json that belongs to these weights.',
+      });
+    }
+    return t.data;
+  });
 }

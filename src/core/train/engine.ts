@@ -8,7 +8,7 @@ import { DataError, ModelError, UserError } from '../errors';
 import { dropoutKeyData } from '../graph/ops/dropout';
 import { BertConfig } from '../model/config';
 import { bertFamily } from '../model/bert';
-import { ParamSpec, Weights, numel } from '../model/params';
+import { ParamSpec, Weights, checkWeightsMatch, numel } from '../model/params';
 import { Batch } from '../tokenize/batch';
 import { AdamWConstants, adamwStepScalars } from './optimizer';
 import { Device, DeviceChoice, createSession, defaultThreads } from './providers';
@@ -76,21 +76,6 @@ type Level = NonNullable<EngineOptions['graphOptimizationLevel']>;
 type Feeds = Record<string, ort.Tensor>;
 type SessionKind = 'train' | 'loop' | 'forward' | 'grads';
 
-function checkWeights(specs: ParamSpec[], weights: Weights, what: string): Float32Array[] {
-  return specs.map((s) => {
-    const t = weights.get(s.name);
-    if (!t) {
-      throw new ModelError(`The ${what} has no tensor '${s.name}'.`, { fix: 'Load weights that match this BERT config (HF BertForSequenceClassification names).' });
-    }
-    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i]) || t.data.length !== numel(s.shape)) {
-      throw new ModelError(`Tensor '${s.name}' in the ${what} has shape [${t.shape.join(', ')}]; the config needs [${s.shape.join(', ')}].`, {
-        fix: 'Use the config.json that belongs to these weights.',
-      });
-    }
-    return t.data;
-  });
-}
-
 function checkHyper(h: Hyper): void {
   const bad = (key: string, why: string): never => {
     throw new UserError(`Training setting ${key} = ${String((h as unknown as Record<string, unknown>)[key])} is invalid: ${why}.`, {
@@ -128,7 +113,7 @@ class OrtTrainEngine implements TrainEngine {
     device: Device,
   ) {
     this.device = device;
-    this.params = checkWeights(specs, opts.weights, 'model weights');
+    this.params = checkWeightsMatch(specs, opts.weights, 'model weights');
     this.m = specs.map((s) => new Float32Array(numel(s.shape)));
     this.v = specs.map((s) => new Float32Array(numel(s.shape)));
     this.classWeights = opts.classWeights ?? new Float32Array(opts.numLabels).fill(1);
@@ -357,8 +342,8 @@ class OrtTrainEngine implements TrainEngine {
     if (!(Number.isInteger(s.step) && s.step >= 0)) {
       throw new ModelError(`Optimizer state has an invalid step count ${s.step}.`, { fix: 'Resume from an intact checkpoint.' });
     }
-    this.m = checkWeights(this.specs, s.m, 'optimizer state (first moments)');
-    this.v = checkWeights(this.specs, s.v, 'optimizer state (second moments)');
+    this.m = checkWeightsMatch(this.specs, s.m, 'optimizer state (first moments)');
+    this.v = checkWeightsMatch(this.specs, s.v, 'optimizer state (second moments)');
     this.step = s.step;
   }
 
