@@ -81,6 +81,20 @@ export class RunWatcher {
     return this.state.phase;
   }
 
+  /**
+   * The trainer we started has exited: read its last events; a run it left unfinished is interrupted, and one that
+   * never got to `started` failed to start. Returns the final phase.
+   */
+  processEnded(): RunPhase {
+    this.follower.check();
+    const phase = this.state.phase === 'waiting' ? 'failed' : this.state.phase === 'training' ? 'interrupted' : this.state.phase;
+    if (phase !== this.state.phase) {
+      this.state.phase = phase;
+      for (const l of this.listeners) l.phase?.(phase);
+    }
+    return phase;
+  }
+
   dispose(): void {
     this.follower.dispose();
     if (this.liveness !== undefined) clearInterval(this.liveness);
@@ -131,6 +145,11 @@ export class RunWatchers {
         }
       },
     };
+  }
+
+  /** The watcher of `runDir` if someone holds one (does not create or hold it). */
+  find(runDir: string): RunWatcher | undefined {
+    return this.watchers.get(path.resolve(runDir))?.watcher;
   }
 
   get size(): number {

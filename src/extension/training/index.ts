@@ -1,16 +1,95 @@
-import * as vscode from 'vscode';
-import { registerNotAvailableYet } from '../commands';
-import type { TrainingStatusBar } from '../statusBar';
-
 /**
- * Training commands: Fine-tune BERT, Open Training Dashboard, Stop Training.
- * Placeholders until the training UI lands; each shows a "not available yet" message.
+ * Training commands: Fine-tune BERT, Open Training Dashboard, Stop Training, and the Runs view's commands.
+ * Each command returns what it did (a run folder, or undefined) so integration tests can check it.
  */
-export function registerTrainingCommands(
-  context: vscode.ExtensionContext,
-  services: { log: vscode.LogOutputChannel; statusBar: TrainingStatusBar },
-): void {
-  registerNotAvailableYet(context, services.log, 'bert.fineTune', 'Fine-tune BERT');
-  registerNotAvailableYet(context, services.log, 'bert.openDashboard', 'Open Training Dashboard');
-  registerNotAvailableYet(context, services.log, 'bert.stopTraining', 'Stop Training');
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { RunInfo } from '../runs/runStore';
+import { runFolders } from '../runs/view';
+import { readSettings } from '../config';
+import { TrainingController, describeError, type TrainingServices } from './controller';
+import { fineTuneFlow } from './flow';
+import { runFolderName, sessionOptions } from './options';
+
+/** A run argument as commands receive it: a RunInfo from the Runs view, a run folder path or Uri, or nothing. */
+type RunArgument = RunInfo | string | vscode.Uri | undefined;
+
+function runDirOf(arg: RunArgument): string | undefined {
+  if (arg === undefined) return undefined;
+  if (typeof arg === 'string') return arg;
+  if (arg instanceof vscode.Uri) return arg.fsPath;
+  return typeof arg.dir === 'string' ? arg.dir : undefined;
+}
+
+export function registerTrainingCommands(context: vscode.ExtensionContext, services: TrainingServices): TrainingController {
+  const controller = new TrainingController(context, services);
+  const { log } = services;
+  const command = (id: string, handler: (...args: never[]) => unknown) =>
+    context.subscriptions.push(vscode.commands.registerCommand(id, async (...args: never[]) => {
+      try {
+        return await handler(...args);
+      } catch (error) {
+        log.error(`${id} failed: ${describeError(error)}`);
+        void vscode.window.showErrorMessage(`BERT: ${describeError(error)}`);
+        return undefined;
+      }
+    }));
+
+  context.subscriptions.push(controller, vscode.window.createTreeView('bert.runs', { treeDataProvider: controller.runs, showCollapseAll: false }));
+
+  command('bert.fineTune', async (target?: vscode.Uri) => {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showErrorMessage('BERT: Fine-tuning reads workspace files and starts a training process, so it is disabled in an untrusted workspace. Trust the workspace (Manage Workspace Trust) and try again.');
+      return undefined;
+    }
+    const choices = await fineTuneFlow(context, log, target);
+    if (!choices) return undefined;
+    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(choices.data)) ?? vscode.workspace.workspaceFolders?.[0];
+    const root = folder ? path.resolve(folder.uri.fsPath, readSettings(folder).runsDirectory) : path.join(path.dirname(choices.data), '.bert', 'runs');
+    return controller.start(sessionOptions(choices, path.join(root, runFolderName(new Date(), choices.data))));
+  });
+
+  command('bert.openDashboard', async (arg?: RunArgument) => {
+    const runDir = runDirOf(arg) ?? controller.currentRun() ?? controller.runs.list()[0]?.dir;
+    if (!runDir) {
+      const choice = await vscode.window.showInformationMessage('BERT: There are no training runs yet.', 'Fine-tune BERT');
+      if (choice) await vscode.commands.executeCommand('bert.fineTune');
+      return undefined;
+    }
+    controller.dashboards.show(runDir);
+    return runDir;
+  });
+
+  command('bert.stopTraining', (arg?: RunArgument) => {
+    const runDir = runDirOf(arg) ?? controller.currentRun();
+    if (!runDir) {
+      void vscode.window.showInformationMessage('BERT: No training is running.');
+      return undefined;
+    }
+    controller.stop(runDir);
+    return runDir;
+  });
+
+  command('bert.runs.refresh', () => controller.runs.refresh());
+  command('bert.runs.openDashboard', (arg: RunArgument) => vscode.commands.executeCommand('bert.openDashboard', runDirOf(arg)));
+  command('bert.runs.stop', (arg: RunArgument) => vscode.commands.executeCommand('bert.stopTraining', runDirOf(arg)));
+  command('bert.runs.resume', (arg: RunArgument) => {
+    const runDir = runDirOf(arg);
+    if (runDir) controller.resume(runDir);
+    return runDir;
+  });
+  command('bert.runs.delete', async (arg: RunArgument) => {
+    const runDir = runDirOf(arg);
+    return runDir ? controller.deleteRun(runDir) : false;
+  });
+  command('bert.runs.reveal', async (arg: RunArgument) => {
+    const runDir = runDirOf(arg);
+    if (!runDir) return;
+    const uri = vscode.Uri.file(runDir);
+    await vscode.commands.executeCommand(vscode.workspace.getWorkspaceFolder(uri) ? 'revealInExplorer' : 'revealFileInOS', uri);
+  });
+
+  log.info(`Runs are read from: ${runFolders().join(', ') || '(no workspace folder)'}`);
+  controller.reattach();
+  return controller;
 }

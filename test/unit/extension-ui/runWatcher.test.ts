@@ -69,3 +69,18 @@ test('RunWatchers shares one watcher per folder and disposes it with its last us
   watchers.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('when our trainer exits, an unfinished run is interrupted and one that never started failed', () => {
+  const training = runDir([started({ pid: 5 }), step(1)]);
+  const a = new RunWatcher(training, { isAlive: () => true });
+  assert.equal(a.processEnded(), 'interrupted');
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-watch-'));
+  const b = new RunWatcher(empty, { isAlive: () => true });
+  assert.equal(b.state.phase, 'waiting');
+  assert.equal(b.processEnded(), 'failed');
+  const finished = runDir([started({ pid: 5 }), done()]);
+  const c = new RunWatcher(finished, { isAlive: () => false });
+  assert.equal(c.processEnded(), 'done');
+  for (const w of [a, b, c]) w.dispose();
+  for (const d of [training, empty, finished]) fs.rmSync(d, { recursive: true, force: true });
+});

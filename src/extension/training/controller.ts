@@ -1,0 +1,190 @@
+/**
+ * Owns the training side of the extension: trainer child processes started here, the shared run watchers, the
+ * dashboards, the status bar driver and the Runs view. Commands (./index.ts) and the dashboard's buttons call it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { startTrainer, type TrainerHandle } from '../../trainer/client';
+import type { SessionOptions } from '../../trainer/session';
+import { isUserError } from '../../core/errors';
+import { DashboardPanels } from '../dashboard/panel';
+import { StatusDriver } from '../dashboard/statusDriver';
+import { isProcessAlive, readRunState } from '../runs/runStore';
+import { RunsTreeProvider } from '../runs/view';
+import { RunWatchers } from '../runs/runWatcher';
+import type { TrainingStatusBar } from '../statusBar';
+import { resumeOptions } from './options';
+
+export interface TrainingServices {
+  log: vscode.LogOutputChannel;
+  statusBar: TrainingStatusBar;
+}
+
+export class TrainingController implements vscode.Disposable {
+  readonly watchers: RunWatchers;
+  readonly dashboards: DashboardPanels;
+  readonly status: StatusDriver;
+  readonly runs: RunsTreeProvider;
+  /** Trainer processes this window started, by run folder. */
+  private readonly children = new Map<string, TrainerHandle>();
+  private readonly log: vscode.LogOutputChannel;
+
+  constructor(private readonly context: vscode.ExtensionContext, services: TrainingServices) {
+    this.log = services.log;
+    this.watchers = new RunWatchers({ onError: (e) => this.log.warn(`Following a run failed: ${String(e)}`) });
+    this.dashboards = new DashboardPanels(context.extensionUri, this.watchers, {
+      stop: (runDir) => this.stop(runDir),
+      resume: (runDir) => this.resume(runDir),
+      classifyWithModel: (modelDir) => this.classifyWithModel(modelDir),
+    }, this.log);
+    this.dashboards.register(context);
+    this.status = new StatusDriver(this.watchers, (s) => services.statusBar.set(s));
+    this.runs = new RunsTreeProvider(this.log);
+  }
+
+  /** After a window reload: follow the newest run that is still training (its process alive) in the status bar. */
+  reattach(): void {
+    const live = this.runs.list().find((r) => r.phase === 'training');
+    if (live) {
+      this.log.info(`Reattached to the training run ${live.dir}`);
+      this.status.follow(live.dir);
+    }
+  }
+
+  /** Starts the trainer child for `options` (never blocks the extension host), follows it and opens its dashboard. */
+  start(options: SessionOptions): string {
+    const runDir = path.resolve(options.out);
+    if (this.children.has(runDir)) throw new Error(`A trainer is already running for ${runDir}.`);
+    fs.mkdirSync(runDir, { recursive: true });
+    this.log.info(`Starting the trainer for ${runDir}: ${JSON.stringify(options)}`);
+    const handle = startTrainer({
+      options,
+      entry: path.join(this.context.extensionPath, 'dist', 'trainer.js'),
+      onStderr: (text) => this.log.warn(`[trainer] ${text.trimEnd()}`),
+    });
+    this.children.set(runDir, handle);
+    handle.events.on('event', (event: { event: string; message?: string; level?: string }) => {
+      if (event.event === 'log') this.log.info(`[trainer] ${event.message ?? ''}`);
+      if (event.event === 'error') void this.reportFailure(runDir, event.message ?? 'Training failed.');
+      // The child appends each event to metrics.jsonl before sending it: read now rather than at the next poll.
+      this.watchers.find(runDir)?.poll();
+    });
+    void handle.exited.then((exit) => {
+      this.children.delete(runDir);
+      this.log.info(`Trainer for ${runDir} exited (code ${exit.code}, signal ${exit.signal})`);
+      const watcher = this.watchers.find(runDir);
+      const before = watcher?.state.phase;
+      const phase = watcher?.processEnded();
+      if (before === 'waiting' && phase === 'failed') {
+        void this.reportFailure(runDir, `the trainer process exited (code ${exit.code}, signal ${exit.signal}) before it started. See the BERT log for details.`);
+      }
+      this.runs.refresh();
+    });
+    this.status.follow(runDir);
+    this.dashboards.show(runDir);
+    this.runs.refresh();
+    return runDir;
+  }
+
+  /** Asks the run's trainer to stop gracefully (checkpoint, then `done` with stopped). */
+  stop(runDir: string): void {
+    const key = path.resolve(runDir);
+    const child = this.children.get(key);
+    if (child) {
+      child.stop();
+      this.log.info(`Asked the trainer for ${key} to stop`);
+      return;
+    }
+    // A run started by an earlier window: the trainer treats SIGTERM as a stop request.
+    const state = readRunState(key);
+    if (state.phase === 'training' && state.pid !== undefined && isProcessAlive(state.pid)) {
+      process.kill(state.pid, 'SIGTERM');
+      this.log.info(`Sent SIGTERM to trainer ${state.pid} for ${key}`);
+      return;
+    }
+    void vscode.window.showInformationMessage(`BERT: ${path.basename(key)} is not training.`);
+  }
+
+  /** The run the status bar shows, else the single running child. */
+  currentRun(): string | undefined {
+    return this.status.runDir ?? [...this.children.keys()].at(-1);
+  }
+
+  isRunning(runDir: string): boolean {
+    const key = path.resolve(runDir);
+    return this.children.has(key) || readRunState(key).phase === 'training';
+  }
+
+  resume(runDir: string): void {
+    const key = path.resolve(runDir);
+    if (this.isRunning(key)) {
+      void vscode.window.showInformationMessage(`BERT: ${path.basename(key)} is already training.`);
+      return;
+    }
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showErrorMessage('BERT: Training is disabled in an untrusted workspace. Trust the workspace to resume this run.');
+      return;
+    }
+    let runJson: unknown;
+    try {
+      runJson = JSON.parse(fs.readFileSync(path.join(key, 'run.json'), 'utf8'));
+    } catch (error) {
+      void vscode.window.showErrorMessage(`BERT: Cannot resume ${path.basename(key)}: its run.json cannot be read (${(error as Error).message}). Start a new run instead.`);
+      return;
+    }
+    const options = resumeOptions(runJson, key);
+    if (!options) {
+      void vscode.window.showErrorMessage(`BERT: Cannot resume ${path.basename(key)}: its run.json has no training configuration. Start a new run instead.`);
+      return;
+    }
+    this.start(options);
+  }
+
+  async classifyWithModel(modelDir: string): Promise<void> {
+    if (!fs.existsSync(modelDir)) {
+      void vscode.window.showInformationMessage('BERT: This run has not saved a model yet; it is saved at the first evaluation.');
+      return;
+    }
+    await vscode.commands.executeCommand('bert.selectModel', vscode.Uri.file(modelDir));
+  }
+
+  async deleteRun(runDir: string): Promise<boolean> {
+    const key = path.resolve(runDir);
+    if (this.isRunning(key)) {
+      void vscode.window.showWarningMessage(`BERT: ${path.basename(key)} is training. Stop it before deleting it.`);
+      return false;
+    }
+    const answer = await vscode.window.showWarningMessage(
+      `Delete the run "${path.basename(key)}"?`,
+      { modal: true, detail: `This deletes ${key} with its checkpoints and its saved model. It cannot be undone.` },
+      'Delete',
+    );
+    if (answer !== 'Delete') return false;
+    this.dashboards.get(key)?.panel.dispose();
+    if (this.status.runDir === key) this.status.clear();
+    await fs.promises.rm(key, { recursive: true, force: true });
+    this.log.info(`Deleted run ${key}`);
+    this.runs.refresh();
+    return true;
+  }
+
+  private async reportFailure(runDir: string, message: string): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(`BERT: Training ${path.basename(runDir)} failed: ${message}`, 'Open Dashboard', 'Show Log');
+    if (choice === 'Open Dashboard') this.dashboards.show(runDir);
+    if (choice === 'Show Log') this.log.show();
+  }
+
+  dispose(): void {
+    // Closing the window stops our trainers gracefully (they also stop when the IPC channel goes).
+    for (const child of this.children.values()) child.stop();
+    this.dashboards.dispose();
+    this.status.dispose();
+    this.runs.dispose();
+    this.watchers.dispose();
+  }
+}
+
+export function describeError(error: unknown): string {
+  return isUserError(error) ? error.describe() : error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,228 @@
+/**
+ * The "Fine-tune BERT" guided flow: a few quick picks, each pre-filled with the likely answer. It reads and checks
+ * the dataset first (problems are shown with a choice to continue or stop) and returns the user's choices, or
+ * undefined when they cancel at any step. Starting the trainer is the controller's job.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { DataError } from '../../core/errors';
+import { readDataset } from '../../core/data/read';
+import type { Dataset } from '../../core/data/types';
+import type { DeviceName, PresetName } from '../../core/train/presets';
+import { readSettings } from '../config';
+import { validatePositive, type FineTuneChoices } from './options';
+
+const DATA_GLOB = '**/*.{csv,tsv,jsonl,json}';
+const RECENT_MODELS_KEY = 'bert.recentModels';
+const TITLE = 'Fine-tune BERT';
+
+type Item<T> = vscode.QuickPickItem & { value: T };
+
+export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, target?: vscode.Uri): Promise<FineTuneChoices | undefined> {
+  const data = target?.scheme === 'file' ? target.fsPath : await pickDataset();
+  if (!data) return undefined;
+  const dataset = await readWithColumns(data, log);
+  if (!dataset) return undefined;
+  if (!(await acceptProblems(dataset))) return undefined;
+  const scope = vscode.Uri.file(data);
+  const settings = readSettings(scope);
+  const model = await pickModel(context, settings.model);
+  if (!model) return undefined;
+  const preset = await pickPreset();
+  if (!preset) return undefined;
+  const device = await pickDevice(settings.device);
+  if (!device) return undefined;
+  const config = vscode.workspace.getConfiguration('bert', scope);
+  const choices: FineTuneChoices = {
+    data, model, preset: preset.name, device,
+    textColumn: dataset.textColumn, labelColumn: dataset.labelColumn,
+    maxLength: config.get<number | null>('maxLength') ?? undefined,
+    batchSize: config.get<number | null>('batchSize') ?? undefined,
+    ...preset.custom,
+  };
+  await rememberModel(context, model);
+  return choices;
+}
+
+async function pickDataset(): Promise<string | undefined> {
+  const files = await vscode.workspace.findFiles(DATA_GLOB, '{**/node_modules/**,**/.bert/**,**/.git/**}', 200);
+  const browse: Item<string | undefined> = { label: '$(folder-opened) Browse…', description: 'a file, or a folder with one sub-folder per class', value: undefined };
+  const items: Item<string | undefined>[] = files
+    .map((uri) => ({ label: vscode.workspace.asRelativePath(uri), value: uri.fsPath as string | undefined }))
+    .sort((a, b) => a.label.localeCompare(b.label));
+  const picked = await vscode.window.showQuickPick([...items, browse], {
+    title: `${TITLE} (1/5): dataset`, placeHolder: 'The labelled examples to train on (CSV, TSV, JSONL, JSON, or a folder per class)', ignoreFocusOut: true,
+  });
+  if (!picked) return undefined;
+  if (picked.value) return picked.value;
+  const chosen = await vscode.window.showOpenDialog({
+    title: `${TITLE}: dataset`, canSelectFiles: true, canSelectFolders: true, canSelectMany: false,
+    filters: { 'Datasets': ['csv', 'tsv', 'jsonl', 'json'], 'All files': ['*'] },
+  });
+  return chosen?.[0]?.fsPath;
+}
+
+const COLUMN_CODES = new Set(['DATA_NO_TEXT_COLUMN', 'DATA_NO_LABEL_COLUMN', 'DATA_UNKNOWN_COLUMN']);
+
+/** Reads the dataset (lenient: every bad row becomes a problem), letting the user confirm or fix the columns. */
+async function readWithColumns(data: string, log: vscode.LogOutputChannel): Promise<Dataset | undefined> {
+  let columns: { textColumn?: string; labelColumn?: string } = {};
+  for (;;) {
+    let dataset: Dataset;
+    try {
+      dataset = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `BERT: checking ${path.basename(data)}…` },
+        () => readDataset(data, { lenient: true, ...columns }),
+      );
+    } catch (error) {
+      if (error instanceof DataError && COLUMN_CODES.has(error.code)) {
+        const typed = await askColumns(error.message);
+        if (!typed) return undefined;
+        columns = typed;
+        continue;
+      }
+      await showDataError(error, log);
+      return undefined;
+    }
+    if (dataset.format === 'folder' || columns.textColumn !== undefined) return dataset;
+    const confirmed = await confirmColumns(dataset);
+    if (confirmed === undefined) return undefined;
+    if (confirmed === 'ok') return dataset;
+    columns = confirmed;
+  }
+}
+
+async function confirmColumns(dataset: Dataset): Promise<'ok' | { textColumn: string; labelColumn: string } | undefined> {
+  const use: Item<'ok' | 'choose'> = {
+    label: `$(check) Text: "${dataset.textColumn}", label: "${dataset.labelColumn}"`,
+    description: `${dataset.examples.length} examples`, value: 'ok',
+  };
+  const choose: Item<'ok' | 'choose'> = { label: '$(list-selection) Choose other columns…', description: dataset.columns.join(', '), value: 'choose' };
+  const picked = await vscode.window.showQuickPick([use, choose], { title: `${TITLE} (2/5): columns`, ignoreFocusOut: true });
+  if (!picked) return undefined;
+  if (picked.value === 'ok') return 'ok';
+  const text = await vscode.window.showQuickPick(dataset.columns, { title: `${TITLE}: text column`, placeHolder: 'The column holding the text to classify', ignoreFocusOut: true });
+  if (!text) return undefined;
+  const label = await vscode.window.showQuickPick(dataset.columns.filter((c) => c !== text), { title: `${TITLE}: label column`, placeHolder: 'The column holding the class label', ignoreFocusOut: true });
+  if (!label) return undefined;
+  return { textColumn: text, labelColumn: label };
+}
+
+/** When the columns cannot be detected, the error lists the columns found; the user types the two names. */
+async function askColumns(problem: string): Promise<{ textColumn: string; labelColumn: string } | undefined> {
+  const textColumn = await vscode.window.showInputBox({ title: `${TITLE}: text column`, prompt: problem, placeHolder: 'name of the text column', ignoreFocusOut: true });
+  if (!textColumn) return undefined;
+  const labelColumn = await vscode.window.showInputBox({ title: `${TITLE}: label column`, prompt: problem, placeHolder: 'name of the label column', ignoreFocusOut: true });
+  if (!labelColumn) return undefined;
+  return { textColumn, labelColumn };
+}
+
+async function showDataError(error: unknown, log: vscode.LogOutputChannel): Promise<void> {
+  if (!(error instanceof DataError)) throw error;
+  log.warn(`Dataset check: ${error.describe()}`);
+  const open = error.file ? ['Open File'] : [];
+  const choice = await vscode.window.showErrorMessage(`BERT: ${error.describe()}`, ...open);
+  if (choice === 'Open File' && error.file) await openAt(error.file, error.line);
+}
+
+async function openAt(file: string, line: number | undefined): Promise<void> {
+  const position = new vscode.Position(Math.max(0, (line ?? 1) - 1), 0);
+  await vscode.window.showTextDocument(vscode.Uri.file(file), { selection: new vscode.Range(position, position) });
+}
+
+/** Shows what the check found (if anything) and asks whether to train anyway. */
+async function acceptProblems(dataset: Dataset): Promise<boolean> {
+  const problems = dataset.problems.filter((p) => p.severity !== 'info');
+  if (problems.length === 0) return true;
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  const lines = problems.slice(0, 8).map((p) => `• ${path.basename(p.file)}${p.line ? `:${p.line}` : ''}: ${p.message}${p.fix ? ` ${p.fix}` : ''}`);
+  if (problems.length > 8) lines.push(`… and ${problems.length - 8} more.`);
+  const summary = errors > 0
+    ? `${errors} row${errors === 1 ? '' : 's'} cannot be used and will be skipped`
+    : `${problems.length} warning${problems.length === 1 ? '' : 's'}`;
+  const choice = await vscode.window.showWarningMessage(
+    `The dataset check found problems in ${path.basename(dataset.path)}: ${summary}.`,
+    { modal: true, detail: lines.join('\n') },
+    'Train Anyway', 'Open First Problem',
+  );
+  if (choice === 'Open First Problem') {
+    await openAt(problems[0].file, problems[0].line ?? undefined);
+    return false;
+  }
+  return choice === 'Train Anyway';
+}
+
+async function pickModel(context: vscode.ExtensionContext, configured: string): Promise<string | undefined> {
+  const recent = context.globalState.get<string[]>(RECENT_MODELS_KEY, []);
+  const items: Item<string>[] = [];
+  const seen = new Set<string>();
+  const add = (value: string, label: string, description?: string, detail?: string) => {
+    if (seen.has(value)) return;
+    seen.add(value);
+    items.push({ label, description, detail, value });
+  };
+  if (configured) add(configured, configured, 'from the bert.model setting');
+  for (const m of recent) add(m, m, 'recent');
+  add('bert-base-uncased', 'bert-base-uncased', 'Hugging Face Hub', '110M parameters; downloaded once, then cached. Slow on CPU.');
+  add('random:tiny', 'Small random model', 'try-out', 'A tiny BERT with random weights: trains in seconds, proves the pipeline, predicts poorly.');
+  items.push({ label: '$(cloud-download) Other Hugging Face model…', description: 'e.g. google/bert_uncased_L-4_H-256_A-4', value: '<hub>' });
+  items.push({ label: '$(folder-opened) Local model folder…', description: 'config.json + model.safetensors + tokenizer', value: '<folder>' });
+  const picked = await vscode.window.showQuickPick(items, { title: `${TITLE} (3/5): model`, ignoreFocusOut: true });
+  if (!picked) return undefined;
+  if (picked.value === '<hub>') {
+    return (await vscode.window.showInputBox({
+      title: `${TITLE}: Hugging Face model id`, placeHolder: 'owner/name', ignoreFocusOut: true,
+      validateInput: (v) => (/^[\w.-]+(\/[\w.-]+)?$/.test(v.trim()) ? undefined : 'A model id looks like owner/name.'),
+    }))?.trim() || undefined;
+  }
+  if (picked.value === '<folder>') {
+    const folder = await vscode.window.showOpenDialog({ title: `${TITLE}: model folder`, canSelectFolders: true, canSelectFiles: false });
+    return folder?.[0]?.fsPath;
+  }
+  return picked.value;
+}
+
+async function rememberModel(context: vscode.ExtensionContext, model: string): Promise<void> {
+  const recent = context.globalState.get<string[]>(RECENT_MODELS_KEY, []).filter((m) => m !== model);
+  await context.globalState.update(RECENT_MODELS_KEY, [model, ...recent].slice(0, 5));
+}
+
+interface PresetChoice {
+  name: PresetName;
+  custom?: { epochs: number; batchSize: number; lr: number };
+}
+
+async function pickPreset(): Promise<PresetChoice | undefined> {
+  const items: Item<'fast' | 'tutorial' | 'custom'>[] = [
+    { label: 'Fast', description: 'default', detail: 'Max length from your data, dynamic padding, length-grouped batches, 3 epochs.', value: 'fast' },
+    { label: 'Tutorial settings', detail: 'The Hugging Face course recipe: max length 512, batch 8, lr 5e-5, 3 epochs.', value: 'tutorial' },
+    { label: 'Custom…', detail: 'Fast, with your epochs, batch size and learning rate.', value: 'custom' },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: `${TITLE} (4/5): settings`, ignoreFocusOut: true });
+  if (!picked) return undefined;
+  if (picked.value !== 'custom') return { name: picked.value };
+  const ask = async (title: string, value: string, integer: boolean) => {
+    const typed = await vscode.window.showInputBox({ title: `${TITLE}: ${title}`, value, ignoreFocusOut: true, validateInput: (v) => validatePositive(v, integer) });
+    return typed === undefined ? undefined : Number(typed.trim());
+  };
+  const epochs = await ask('epochs', '3', true);
+  if (epochs === undefined) return undefined;
+  const batchSize = await ask('batch size', '16', true);
+  if (batchSize === undefined) return undefined;
+  const lr = await ask('learning rate', '5e-5', false);
+  if (lr === undefined) return undefined;
+  return { name: 'fast', custom: { epochs, batchSize, lr } };
+}
+
+async function pickDevice(configured: DeviceName): Promise<DeviceName | undefined> {
+  const all: { value: DeviceName; label: string; detail: string }[] = [
+    { value: 'auto', label: 'Automatic', detail: 'CUDA, then WebGPU, then CPU: the first that works' },
+    { value: 'cpu', label: 'CPU', detail: 'Works everywhere' },
+    { value: 'cuda', label: 'CUDA', detail: 'NVIDIA GPU' },
+    { value: 'webgpu', label: 'WebGPU', detail: 'GPU through Vulkan, Metal or Direct3D 12' },
+  ];
+  const items: Item<DeviceName>[] = all.map((d) => ({ ...d, description: d.value === configured ? 'from settings' : undefined }));
+  items.sort((a, b) => Number(b.value === configured) - Number(a.value === configured));
+  const picked = await vscode.window.showQuickPick(items, { title: `${TITLE} (5/5): device`, ignoreFocusOut: true });
+  return picked?.value;
+}

@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { StatusDriver } from '../../../src/extension/dashboard/statusDriver';
+import { RunWatchers } from '../../../src/extension/runs/runWatcher';
+import type { StatusBarState } from '../../../src/extension/statusBar';
+import { done, evaluation, started, step, toJsonl } from './sampleRun';
+
+test('the status bar follows a run from training to done, then goes idle on clear', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-status-'));
+  const file = path.join(dir, 'metrics.jsonl');
+  fs.writeFileSync(file, toJsonl([started({ pid: process.pid }), step(37, { loss: 0.41, eta_s: 720 })]));
+  const watchers = new RunWatchers({ pollMs: 20 });
+  const shown: StatusBarState[] = [];
+  const driver = new StatusDriver(watchers, (s) => shown.push(s), 10);
+  driver.follow(dir);
+  assert.deepEqual(shown.at(-1), { kind: 'busy', text: '37% · loss 0.41 · ETA 12m', tooltip: (shown.at(-1) as { tooltip: string }).tooltip });
+  fs.appendFileSync(file, toJsonl([step(100), evaluation(100, 0.94, true), done()]));
+  const deadline = Date.now() + 5000;
+  while (shown.at(-1)?.kind !== 'done' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(shown.at(-1)?.kind, 'done');
+  assert.equal((shown.at(-1) as { text: string }).text, 'acc 0.94');
+  driver.clear();
+  assert.deepEqual(shown.at(-1), { kind: 'idle' });
+  assert.equal(watchers.size, 0, 'the watcher is released');
+  driver.dispose();
+  watchers.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
