@@ -73,12 +73,18 @@ export async function* readCsvRows(file: string, header: { columns: string[] }, 
   const feed = (async () => {
     try {
       let next: IteratorResult<{ bytes: Buffer; start: number }> = first;
-      while (!next.done) {
+      while (!next.done && !parser.destroyed) {
         lines.add(next.value.bytes, next.value.start);
-        if (!parser.write(next.value.bytes)) await new Promise((resolve) => parser.once('drain', resolve));
+        if (!parser.write(next.value.bytes)) {
+          await new Promise((resolve) => {
+            parser.once('drain', resolve);
+            parser.once('close', resolve);
+          });
+        }
         next = await chunks.next();
       }
-      parser.end();
+      if (parser.destroyed) await chunks.return(undefined);
+      else parser.end();
     } catch (e) {
       parser.destroy(e as Error);
     }
@@ -108,8 +114,8 @@ export async function* readCsvRows(file: string, header: { columns: string[] }, 
       cause: e,
     });
   } finally {
-    await feed;
     parser.destroy();
+    await feed;
   }
 }
 
