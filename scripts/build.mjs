@@ -10,7 +10,7 @@
 // usage: node scripts/build.mjs [--production] [--watch]
 //   --production  minified, no source maps (used by `vsce package` through the vscode:prepublish script)
 //   --watch       rebuild on change
-import { chmodSync, existsSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -23,15 +23,16 @@ const node = { platform: 'node', target: 'node20', format: 'cjs', external: ['vs
 const targets = [
   { name: 'extension', entry: 'src/extension/extension.ts', outfile: 'dist/extension.js', ...node },
   { name: 'trainer', entry: 'src/trainer/main.ts', outfile: 'dist/trainer.js', ...node },
-  {
-    name: 'cli', entry: 'src/cli.ts', outfile: 'dist/cli.js', ...node,
-    banner: { js: '#!/usr/bin/env node' },
-  },
+  { name: 'cli', entry: 'src/cli.ts', outfile: 'dist/cli.js', ...node, shebang: true },
   { name: 'webview', entry: 'webview/main.ts', outfile: 'dist/webview.js', platform: 'browser', target: 'es2022', format: 'iife' },
 ];
 
-function options({ entry, outfile, name: _name, ...rest }) {
+function options({ entry, outfile, name: _name, shebang, ...rest }) {
+  // esbuild keeps a shebang that the source starts with; add one only when it does not.
+  const source = readFileSync(path.join(root, entry), 'utf8');
+  const banner = shebang && !source.startsWith('#!') ? { banner: { js: '#!/usr/bin/env node' } } : {};
   return {
+    ...banner,
     entryPoints: [path.join(root, entry)],
     outfile: path.join(root, outfile),
     bundle: true,

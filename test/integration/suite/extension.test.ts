@@ -39,10 +39,9 @@ suite('BERT extension in the VS Code extension host', () => {
       contributes: { commands: { command: string }[] };
     };
     const declared = manifest.contributes.commands.map((c) => c.command);
-    assert.deepEqual(
-      [...declared].sort(),
-      ['bert.classifySelection', 'bert.fineTune', 'bert.openDashboard', 'bert.selectModel', 'bert.stopTraining'],
-    );
+    for (const id of ['bert.fineTune', 'bert.classifySelection', 'bert.openDashboard', 'bert.stopTraining', 'bert.selectModel']) {
+      assert.ok(declared.includes(id), `${id} is not declared`);
+    }
     const registered = new Set(await vscode.commands.getCommands(true));
     assert.deepEqual(declared.filter((c) => !registered.has(c)), [], 'declared but not registered');
   });
