@@ -8,11 +8,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
-  echo "test: Chromium is missing (${CHROMIUM:-/usr/bin/chromium}); the VS Code layers need it." >&2
+chromium_present() {
+  [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && return 0
+  echo "test: Chromium is missing (${CHROMIUM:-/usr/bin/chromium}); the VS Code layers drive the workbench with it." >&2
   echo "test: run .ci/run on a fresh Debian machine, or: apt-get install chromium ripgrep libkrb5-dev build-essential python3" >&2
-  exit 1
-fi
+  return 1
+}
 
 failed=()
 declare -A seconds
@@ -28,12 +29,13 @@ layer typecheck npx tsc -p .
 # tsc emits out/ even when it reports errors, so the tests still run and show what works.
 layer unit node --test out/test/unit
 layer build node scripts/build.mjs
+layer chromium chromium_present
 layer vscode-setup bash scripts/vscode/setup.sh
 layer integration node out/test/integration/runInVsCode.js
 layer e2e node --test out/test/e2e/*.test.js
 
 echo; echo "=== summary"
-for name in typecheck unit build vscode-setup integration e2e; do
+for name in typecheck unit build chromium vscode-setup integration e2e; do
   printf '  %-13s %4ss\n' "$name" "${seconds[$name]:-0}"
 done
 if [ ${#failed[@]} -gt 0 ]; then echo "FAILED: ${failed[*]}"; exit 1; fi
