@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Batch } from '../../../src/core/tokenize/batch';
-import { loadModelDir } from '../../../src/core/model/load';
+import { loadModelDir, saveHfModel } from '../../../src/core/model/load';
 import type { Tensor, Weights } from '../../../src/core/model/params';
 import { readSafetensors } from '../../../src/core/model/safetensors';
 import { createTrainEngine, Hyper } from '../../../src/core/train/engine';
@@ -24,13 +24,13 @@ const PYTHON = '/usr/bin/python3';
 const GRAD_TOL = 1e-5;
 const LOSS_TOL = 1e-6; // absolute, single batch
 const LOGITS_TOL = 1e-5; // absolute
-const TRAJ_LOSS_TOL = 2e-5; // absolute, worst of 50 steps
-const FINAL_WEIGHT_TOL = 1e-4;
+const TRAJ_LOSS_TOL = 5e-6; // absolute, worst of 50 steps
+const FINAL_WEIGHT_TOL = 1e-5;
 /**
- * Key biases have an exactly-zero true gradient (softmax is shift invariant), so both sides hold float32 noise
- * there; a tensor's error is measured against max(its own norm, this fraction of the global gradient norm).
+ * Attention key biases have an exactly-zero true gradient (softmax is shift invariant), so both sides hold float32
+ * noise there: they are held to "negligible next to the global gradient norm" instead of a relative error.
  */
-const GRAD_FLOOR = 1e-3;
+const KEY_BIAS_GRAD_TOL = 1e-6;
 
 interface BatchJson {
   batchSize: number;
@@ -65,11 +65,17 @@ function diffNorm(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(s);
 }
 
-/** Worst norm-relative error over tensors, with the tensor it occurs in. */
-function worstRelative(ours: Weights, ref: Map<string, Tensor>, floor: number): { err: number; name: string } {
+/** Worst norm-relative error over tensors (those `skip` names aside), with the tensor it occurs in. */
+function worstRelative(
+  ours: Weights,
+  ref: Map<string, Tensor>,
+  floor: number,
+  skip: (name: string) => boolean = () => false,
+): { err: number; name: string } {
   assert.deepEqual([...ours.keys()].sort(), [...ref.keys()].sort(), 'same tensor names');
   let worst = { err: 0, name: '' };
   for (const [name, r] of ref) {
+    if (skip(name)) continue;
     const o = ours.get(name) as Tensor;
     assert.deepEqual(o.shape, r.shape, `${name} shape`);
     const err = diffNorm(o.data, r.data) / Math.max(norm(r.data), floor);
@@ -111,12 +117,16 @@ async function checkParity(dir: string, log: (line: string) => void): Promise<vo
     const logitsErr = Math.max(...expected.logits.map((x, i) => Math.abs(x - logits[i])));
     const { loss, grads } = await engine.lossAndGradients(batch);
     const refGrads = await readSafetensors(path.join(dir, 'grads.safetensors'));
-    const g = worstRelative(grads, refGrads, GRAD_FLOOR * expected.gradNorm);
+    const g = worstRelative(grads, refGrads, 1e-30, isKeyBias);
+    const keyBias = Math.max(
+      ...[...refGrads.keys()].filter(isKeyBias).flatMap((n) => [norm(refGrads.get(n)!.data), norm(grads.get(n)!.data)]),
+    );
     log(`loss ours ${loss.toFixed(8)} torch ${expected.loss.toFixed(8)}; max |Δlogit| ${logitsErr.toExponential(2)}; ` +
-      `worst gradient error ${g.err.toExponential(2)} (${g.name})`);
+      `worst gradient error ${g.err.toExponential(2)} (${g.name}); key-bias gradient norms ≤ ${(keyBias / expected.gradNorm).toExponential(2)} of the global norm`);
     assert.ok(logitsErr <= LOGITS_TOL, `logits differ by ${logitsErr}`);
     assert.ok(Math.abs(loss - expected.loss) <= LOSS_TOL, `loss ${loss} vs ${expected.loss}`);
     assert.ok(g.err <= GRAD_TOL, `gradient ${g.name} differs by ${g.err} (norm-relative)`);
+    assert.ok(keyBias <= KEY_BIAS_GRAD_TOL * expected.gradNorm, `a key-bias gradient is not negligible: ${keyBias}`);
   } finally {
     await engine.dispose();
   }
@@ -130,14 +140,30 @@ async function checkParity(dir: string, log: (line: string) => void): Promise<vo
       losses.push(r.loss);
     }
     const lossErr = Math.max(...losses.map((l, i) => Math.abs(l - trajectory.losses[i])));
-    const final = worstRelative(trainer.getWeights(), await readSafetensors(path.join(dir, 'final.safetensors')), 1e-12);
+    const ours = trainer.getWeights();
+    const ref = await readSafetensors(path.join(dir, 'final.safetensors'));
+    const final = worstRelative(ours, ref, 1e-12, isKeyBias);
+    // Key biases: Adam turns the float32 noise of their zero gradient into full-size steps of random sign on
+    // both sides, so they can only be held to Adam's step bound: each element moves at most ~lr per step.
+    const lrSum = trajectory.lrs.reduce((a, b) => a + b, 0);
+    let keyBiasErr = 0;
+    for (const [name, r] of ref) {
+      if (!isKeyBias(name)) continue;
+      const o = (ours.get(name) as Tensor).data;
+      for (let i = 0; i < r.data.length; i++) keyBiasErr = Math.max(keyBiasErr, Math.abs(o[i] - r.data[i]));
+    }
     log(`${losses.length}-step trajectory: max |Δloss| ${lossErr.toExponential(2)}, ` +
-      `worst final weight error ${final.err.toExponential(2)} (${final.name})`);
+      `worst final weight error ${final.err.toExponential(2)} (${final.name}); key biases max |Δ| ${keyBiasErr.toExponential(2)}`);
     assert.ok(lossErr <= TRAJ_LOSS_TOL, `loss trajectory differs by up to ${lossErr}`);
     assert.ok(final.err <= FINAL_WEIGHT_TOL, `final weight ${final.name} differs by ${final.err} (norm-relative)`);
+    assert.ok(keyBiasErr <= 2 * lrSum, `key biases moved apart by ${keyBiasErr}, more than Adam's bound ${2 * lrSum}`);
   } finally {
     await trainer.dispose();
   }
+}
+
+function isKeyBias(name: string): boolean {
+  return name.endsWith('attention.self.key.bias');
 }
 
 function torchAvailable(): boolean {
@@ -159,4 +185,33 @@ test('engine matches a fresh PyTorch run with a random seed', async (t) => {
   execFileSync(PYTHON, [GENERATOR, '--out', dir, '--seed', String(seed)], { stdio: 'pipe', env: { ...process.env, OMP_NUM_THREADS: '1' } });
   await checkParity(dir, (line) => t.diagnostic(line));
   await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('a model we train and save is read by the PyTorch reference to the same logits', async (t) => {
+  if (!torchAvailable()) {
+    t.skip(`${PYTHON} cannot import torch (apt-get install python3-torch libopenblas0-pthread)`);
+    return;
+  }
+  const trajectory = await readJson<{ hyper: Hyper; batches: BatchJson[] }>(path.join(FIXTURES, 'trajectory.json'));
+  const { config, weights } = await loadModelDir(FIXTURES, 3, 0);
+  const engine = await createTrainEngine({
+    config, numLabels: 3, weights, hyper: trajectory.hyper, device: 'cpu', dropout: false, seed: 0, threads: 1,
+    graphOptimizationLevel: 'basic',
+  });
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bertft-saved-'));
+  try {
+    for (const b of trajectory.batches.slice(0, 8)) await engine.trainStep(toBatch(b));
+    await saveHfModel(dir, { config, weights: engine.getWeights(), id2label: ['neg', 'neu', 'pos'] });
+    const batchFile = path.join(FIXTURES, 'batch.json');
+    const ours = await engine.forward(toBatch(await readJson<BatchJson>(batchFile)));
+    const out = execFileSync(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bert_torch.py'), 'logits', dir, batchFile], { encoding: 'utf8' });
+    const theirs = JSON.parse(out.trim().split('\n').pop() as string) as number[];
+    const err = Math.max(...theirs.map((x, i) => Math.abs(x - ours[i])));
+    t.diagnostic(`max |Δlogit| after save → PyTorch load: ${err.toExponential(2)}`);
+    assert.equal(theirs.length, ours.length);
+    assert.ok(err <= LOGITS_TOL, `logits differ by ${err}`);
+  } finally {
+    await engine.dispose();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });
