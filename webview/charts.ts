@@ -11,12 +11,14 @@ interface ChartSpec {
   series: { label: string; color: string; dash?: number[] }[];
   /** A fixed y range (accuracy and F1 live in 0..1); otherwise uPlot fits the data. */
   range?: [number, number];
+  /** Tick labels for the y axis; the learning rate needs exponents (5e-5 would show as 0). */
+  tick?: (value: number) => string;
 }
 
 const SPECS: ChartSpec[] = [
   { key: 'loss', title: 'Loss', series: [{ label: 'train', color: '--vscode-charts-blue' }, { label: 'validation', color: '--vscode-charts-orange' }] },
   { key: 'quality', title: 'Validation accuracy / macro-F1', range: [0, 1], series: [{ label: 'accuracy', color: '--vscode-charts-green' }, { label: 'macro-F1', color: '--vscode-charts-purple', dash: [6, 3] }] },
-  { key: 'lr', title: 'Learning rate', series: [{ label: 'lr', color: '--vscode-charts-yellow' }] },
+  { key: 'lr', title: 'Learning rate', tick: (v) => (v === 0 ? '0' : v.toExponential(1)), series: [{ label: 'lr', color: '--vscode-charts-yellow' }] },
 ];
 
 function cssVar(name: string, fallback: string): string {
@@ -63,12 +65,16 @@ export class Charts {
         width: this.chartWidth(),
         height: 180,
         scales: { x: { time: false }, y: spec.range ? { range: spec.range } : {} },
-        axes: [{ ...axis, label: 'step', labelFont: font }, { ...axis, size: 60 }],
+        axes: [
+          { ...axis, label: 'step', labelFont: font },
+          { ...axis, size: 60, values: spec.tick ? (_u: uPlot, splits: number[]) => splits.map((v) => (v == null ? '' : spec.tick!(v))) : undefined },
+        ],
         series: [
           { label: 'step' },
           ...spec.series.map((s) => ({
             label: s.label, stroke: cssVar(s.color, axisColor), width: 1.5, dash: s.dash, spanGaps: true,
-            points: { show: spec.key !== 'loss' || s.label !== 'train' },
+            // Per-step series have too many points for markers; evaluations are few and worth marking.
+            points: { show: spec.key === 'quality' || s.label === 'validation' },
           })),
         ],
         legend: { show: true },

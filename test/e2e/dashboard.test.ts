@@ -1,0 +1,176 @@
+/**
+ * The training dashboard, end to end in VS Code 1.100 (code-server) driven by Chromium, with this repository loaded
+ * as the development extension. The workspace holds two runs written from the trainer's event types: a "live" one
+ * whose pid is a process this test owns, and a finished one whose labels include HTML. Checks: reattach after
+ * (re)load, status bar, live updates from metrics.jsonl, interrupted when the process dies, Runs view, confusion
+ * matrix examples opening the dataset at the line, untrusted labels rendered as text, no CSP violations; screenshots
+ * in dark, light and high-contrast themes go to test-output/e2e/.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import type { FrameLocator, Page } from 'playwright-core';
+import { launchChromium, type Browser } from './harness/browser';
+import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer } from './harness/codeServer';
+import { LABELS, evaluation, finishedRun, started, step, toJsonl } from '../unit/extension-ui/sampleRun';
+
+const OUT = path.join(TEST_OUTPUT, 'e2e');
+const UI_TIMEOUT = 60_000;
+const LIVE_RUN = '20261125-090000-live';
+const DONE_RUN = '20261125-080000-done';
+
+let server: CodeServer | undefined;
+let browser: Browser | undefined;
+let sleeper: ChildProcess | undefined;
+const temps: string[] = [];
+
+after(async () => {
+  if (sleeper && sleeper.exitCode === null) sleeper.kill('SIGKILL');
+  await browser?.close();
+  await server?.stop();
+  for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function makeWorkspace(livePid: number): string {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-dash-'));
+  temps.push(ws);
+  const data = path.join(ws, 'data.csv');
+  fs.writeFileSync(data, ['text,label', 'hello there,ham', 'win money now,ham', 'meeting at noon,ham', ...Array.from({ length: 40 }, (_, i) => `row ${i},spam`), '<b>bold</b>,x'].join('\n') + '\n');
+  const runs = path.join(ws, '.bert', 'runs');
+  const write = (name: string, text: string) => {
+    fs.mkdirSync(path.join(runs, name), { recursive: true });
+    fs.writeFileSync(path.join(runs, name, 'metrics.jsonl'), text);
+  };
+  // The finished run's misclassified examples point into this workspace's data.csv.
+  const done = finishedRun().map((e) => (e.event === 'eval'
+    ? { ...e, misclassified: e.misclassified.map((m) => ({ ...m, file: data, line: m.line === 12 ? 3 : 45 })) }
+    : e.event === 'started' ? { ...e, dataset: { ...e.dataset, files: [data] }, run_dir: path.join(runs, DONE_RUN) } : e));
+  write(DONE_RUN, toJsonl(done));
+  fs.mkdirSync(path.join(runs, DONE_RUN, 'best'));
+  write(LIVE_RUN, toJsonl([
+    started({ pid: livePid, time: '2026-11-25T09:00:00.000Z', run_dir: path.join(runs, LIVE_RUN) }),
+    ...Array.from({ length: 37 }, (_, i) => step(i + 1, { loss: 0.41, eta_s: 720 })),
+  ]));
+  return ws;
+}
+
+function dashboard(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+/** Picks a colour theme the way a user does: Command Palette → Preferences: Color Theme. */
+async function setTheme(page: Page, theme: string): Promise<void> {
+  await page.locator('.part.statusbar').hover();
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+  await input.fill('>Preferences: Color Theme');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preferences: Color Theme' }).first().click();
+  await input.fill(theme);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: UI_TIMEOUT });
+  await page.keyboard.press('Enter');
+}
+
+test('dashboard: reattach, live updates, interrupted run, confusion examples, untrusted labels, themes', async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'webview.js')) || !fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js'))) {
+    execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
+  }
+  sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
+  const ws = makeWorkspace(sleeper.pid!);
+  const liveMetrics = path.join(ws, '.bert', 'runs', LIVE_RUN, 'metrics.jsonl');
+
+  server = await startCodeServer({ logFile: path.join(OUT, 'dashboard-code-server.log') });
+  browser = await launchChromium();
+  const { page } = browser;
+  const cspViolations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to (load|apply|execute|connect)/.test(m.text())) cspViolations.push(`${m.location().url}: ${m.text()}`);
+  });
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+  try {
+    const host = new URL(server.url).host;
+    const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${REPO_ROOT}`], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
+    await page.goto(`${server.url}/?${new URLSearchParams({ folder: ws, payload: JSON.stringify(payload) })}`);
+    await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: UI_TIMEOUT });
+
+    // Reattach: the live run (its pid is alive) drives the status bar as soon as the extension activates.
+    const status = page.locator('.statusbar-item', { hasText: /BERT: \d+%/ });
+    await status.waitFor({ timeout: UI_TIMEOUT });
+    await setTheme(page, 'Dark Modern');
+    assert.match(await status.innerText(), /BERT: 37% · loss 0\.41 · ETA 12m/);
+
+    // Clicking the item opens that run's dashboard.
+    await status.click();
+    const view = dashboard(page);
+    await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: UI_TIMEOUT });
+    assert.match(await view.locator('h1').innerText(), new RegExp(LIVE_RUN));
+    await view.locator('#facts', { hasText: 'step 37 / 100' }).waitFor({ timeout: UI_TIMEOUT });
+
+    // Live: lines appended to metrics.jsonl reach the dashboard and the status bar.
+    fs.appendFileSync(liveMetrics, toJsonl([...Array.from({ length: 23 }, (_, i) => step(38 + i, { loss: 0.3, eta_s: 300 })), evaluation(60, 0.75, true)]));
+    await view.locator('#facts', { hasText: 'step 60 / 100' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.locator('.statusbar-item', { hasText: /BERT: 60% · loss 0\.30 · ETA 5m/ }).waitFor({ timeout: UI_TIMEOUT });
+    await view.locator('#evals td', { hasText: '0.750' }).first().waitFor({ timeout: UI_TIMEOUT });
+    assert.equal(await view.locator('#stop').getAttribute('disabled'), null, 'Stop is enabled while training');
+
+    // The process dies without a `done`: interrupted, with Resume offered.
+    sleeper.kill('SIGKILL');
+    await view.locator('#phase', { hasText: 'interrupted' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.locator('.statusbar-item', { hasText: 'BERT: training interrupted' }).waitFor({ timeout: UI_TIMEOUT });
+    assert.equal(await view.locator('#resume').getAttribute('disabled'), null, 'Resume is enabled');
+    assert.notEqual(await view.locator('#stop').getAttribute('disabled'), null, 'Stop is disabled');
+
+    // The Runs view lists both runs; clicking the finished one opens its dashboard.
+    await page.locator('.activitybar .action-item a[aria-label^="BERT Fine-tune"]').click();
+    const row = page.locator('.monaco-list-row', { hasText: DONE_RUN });
+    await row.waitFor({ timeout: UI_TIMEOUT });
+    assert.match(await row.innerText(), /done · acc 0\.90/);
+    assert.match(await page.locator('.monaco-list-row', { hasText: LIVE_RUN }).innerText(), /interrupted/);
+    await row.click();
+    await page.locator('.tab', { hasText: `BERT: ${DONE_RUN}` }).waitFor({ timeout: UI_TIMEOUT });
+    const done = dashboard(page);
+    await done.locator('#phase', { hasText: 'finished' }).waitFor({ timeout: UI_TIMEOUT });
+
+    // An HTML label is text: the header cell reads it literally and the page holds no <img>.
+    const evil = LABELS[2];
+    await done.locator('#confusion th', { hasText: evil }).first().waitFor({ timeout: UI_TIMEOUT });
+    assert.equal(await done.locator('img').count(), 0);
+    assert.deepEqual(dialogs, [], 'no script ran from a label');
+
+    // A confusion cell lists its misclassified examples; a link opens the dataset at the example's line.
+    await done.locator('#confusion tbody tr').nth(2).locator('button.cell').nth(0).click();
+    const example = done.locator('#examples li', { hasText: '<b>bold</b>' });
+    await example.waitFor({ timeout: UI_TIMEOUT });
+    assert.equal(await done.locator('#examples b').count(), 0, 'example text is not parsed as HTML');
+    assert.equal(await done.locator('body.vscode-dark').count(), 1, 'the dark theme is on');
+    await example.scrollIntoViewIfNeeded();
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(OUT, 'dashboard-dark.png') });
+    await example.locator('a.location').click();
+    await page.locator('.tab', { hasText: 'data.csv' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.locator('.statusbar-item', { hasText: /Ln 45, Col 1/ }).waitFor({ timeout: UI_TIMEOUT });
+
+    // Back to the dashboard (its state comes back after being hidden), then the light and high-contrast themes.
+    await page.locator('.tab', { hasText: `BERT: ${DONE_RUN}` }).click();
+    await dashboard(page).locator('#examples li', { hasText: '<b>bold</b>' }).waitFor({ timeout: UI_TIMEOUT });
+    for (const [theme, file, bodyClass] of [
+      ['Light Modern', 'dashboard-light.png', 'vscode-light'],
+      ['Dark High Contrast', 'dashboard-hc.png', 'vscode-high-contrast'],
+    ]) {
+      await setTheme(page, theme);
+      // VS Code puts the theme kind on the webview's body; the charts rebuild in the new colours.
+      await dashboard(page).locator(`body.${bodyClass}`).waitFor({ timeout: UI_TIMEOUT });
+      await page.waitForTimeout(800);
+      await page.screenshot({ path: path.join(OUT, file) });
+    }
+    assert.deepEqual(cspViolations, [], 'no Content-Security-Policy violations');
+  } catch (e) {
+    await page.screenshot({ path: path.join(OUT, 'dashboard-failure.png') }).catch(() => undefined);
+    throw e;
+  }
+});
