@@ -2,8 +2,8 @@
  * Hugging Face model folders: `config.json` + `model.safetensors` in, the same (plus labels) out.
  *
  * Loading follows BertForSequenceClassification.from_pretrained: checkpoint names may carry the `bert.` prefix or
- * not (a bare BertModel), old TF-style `LayerNorm.gamma/beta` are renamed, pretraining heads (`cls.*`) and integer
- * buffers (`position_ids`) are ignored, and the pooler / classifier are freshly initialised (normal, std =
+ * not (a bare BertModel), old TF-style `LayerNorm.gamma/beta` are renamed, other models' task heads (`cls.*`,
+ * `qa_outputs.*`) and integer buffers (`position_ids`) are ignored, and the pooler / classifier are freshly initialised (normal, std =
  * initializer_range; zero bias) when the checkpoint has none or its label count differs. Anything else missing,
  * unexpected or of the wrong shape is a ModelError, because training on a silently half-loaded encoder wastes hours.
  */
@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { ModelError } from '../errors';
 import { BertConfig, parseBertConfig } from './config';
 import { bertClassifierParamSpecs, initWeights, ParamSpec, Tensor, Weights } from './params';
-import { readSafetensors, writeFileAtomic, writeSafetensors } from './safetensors';
+import { readSafetensors, readSafetensorsHeader, writeFileAtomic, writeSafetensors } from './safetensors';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -20,12 +20,18 @@ export const WEIGHTS_FILE = 'model.safetensors';
 /** Parameters from_pretrained re-initialises instead of failing when the checkpoint lacks them. */
 const FRESH_IF_MISSING = ['bert.pooler.', 'classifier.'];
 
-/** Checkpoint name → our (HF BertForSequenceClassification) name, or undefined for tensors a classifier ignores. */
-function canonicalName(name: string): string | undefined {
-  if (name.startsWith('cls.') || name.endsWith('position_ids')) return undefined;
-  let n = name.startsWith('bert.') || name.startsWith('classifier.') ? name : `bert.${name}`;
-  n = n.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
-  return n;
+/**
+ * Checkpoint name → our (HF BertForSequenceClassification) name, or undefined for tensors a classifier ignores.
+ * As in from_pretrained: in a checkpoint that uses the `bert.` prefix, other un-prefixed names are task heads of
+ * another model class (qa_outputs, cls.*) and are ignored; in one that does not, every name is the encoder's.
+ */
+function canonicalName(name: string, prefixed: boolean): string | undefined {
+  if (name.endsWith('position_ids') || name.startsWith('cls.')) return undefined;
+  let n: string;
+  if (name.startsWith('bert.') || name.startsWith('classifier.')) n = name;
+  else if (prefixed) return undefined;
+  else n = `bert.${name}`;
+  return n.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
 }
 
 function sameShape(a: number[], b: number[]): boolean {
@@ -86,10 +92,11 @@ export async function loadModelDir(
   const config = parseBertConfig(await readConfigJson(configFile), configFile);
   const weightsFile = path.join(dir, WEIGHTS_FILE);
   await assertWeightsFileExists(dir, weightsFile);
-  const raw = await readSafetensors(weightsFile, { include: (n) => canonicalName(n) !== undefined });
+  const prefixed = (await readSafetensorsHeader(weightsFile)).entries.some((e) => e.name.startsWith('bert.'));
+  const raw = await readSafetensors(weightsFile, { include: (n) => canonicalName(n, prefixed) !== undefined });
 
   const found = new Map<string, Tensor>();
-  for (const [name, t] of raw) found.set(canonicalName(name) as string, t);
+  for (const [name, t] of raw) found.set(canonicalName(name, prefixed) as string, t);
 
   const specs = bertClassifierParamSpecs(config, numLabels);
   const expected = new Set(specs.map((s) => s.name));

@@ -119,19 +119,20 @@ test('a bare BertModel checkpoint (no bert. prefix, no classifier) gets a fresh 
   assert.notDeepEqual([...other.weights.get('classifier.weight')!.data], [...a.weights.get('classifier.weight')!.data]);
 });
 
-test('a classifier with a different label count is replaced; pretraining heads, position_ids and gamma/beta are handled', async () => {
+test('a classifier with a different label count is replaced; other heads, position_ids and gamma/beta are handled', async () => {
   const config = tinyConfig();
   const weights = tinyWeights(config, 5, 3);
   const tensors = new Map<string, Tensor>();
   for (const [name, t] of weights) tensors.set(name.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta'), t);
   tensors.set('cls.predictions.bias', { shape: [50], data: new Float32Array(50) });
   tensors.set('bert.embeddings.position_ids', { shape: [1, 24], data: new Float32Array(24) });
+  tensors.set('qa_outputs.weight', { shape: [2, 16], data: new Float32Array(32) });
   const dir = await modelDir(tensors);
 
   const loaded = await loadModelDir(dir, 2, 1);
   assert.equal(loaded.addedHead, true);
   assert.deepEqual(loaded.weights.get('classifier.weight')!.shape, [2, 16]);
-  assert.ok(!loaded.weights.has('cls.predictions.bias'));
+  assert.ok(!loaded.weights.has('cls.predictions.bias') && !loaded.weights.has('bert.qa_outputs.weight'));
   assertSameTensor(loaded.weights.get('bert.embeddings.LayerNorm.weight'), weights.get('bert.embeddings.LayerNorm.weight'), 'gamma → weight');
   assertSameTensor(loaded.weights.get('bert.encoder.layer.1.output.LayerNorm.bias'), weights.get('bert.encoder.layer.1.output.LayerNorm.bias'), 'beta → bias');
 
