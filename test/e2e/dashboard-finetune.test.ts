@@ -1,0 +1,108 @@
+/**
+ * "BERT: Fine-tune BERT" end to end, as a user does it in VS Code 1.100 (code-server) through Chromium: the guided
+ * quick picks (dataset, detected columns, model, preset, device), the trainer child process starting, and the
+ * dashboard following the run to its end. Screenshot: test-output/e2e/dashboard-finetune.png.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { launchChromium, type Browser } from './harness/browser';
+import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer } from './harness/codeServer';
+
+const OUT = path.join(TEST_OUTPUT, 'e2e');
+const UI_TIMEOUT = 60_000;
+/** The trainer itself may take a while on 2 shared cores. */
+const TRAIN_TIMEOUT = 240_000;
+
+let server: CodeServer | undefined;
+let browser: Browser | undefined;
+const temps: string[] = [];
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** 128 short reviews, two classes, deterministic. */
+function writeDataset(file: string): void {
+  const good = ['great', 'wonderful', 'funny', 'warm', 'brilliant', 'lovely'];
+  const bad = ['awful', 'boring', 'flat', 'dull', 'terrible', 'weak'];
+  const rows = ['text,label'];
+  for (let i = 0; i < 128; i++) {
+    const positive = i % 2 === 0;
+    const words = positive ? good : bad;
+    rows.push(`"a ${words[i % 6]} and ${words[(i + 2) % 6]} film number ${i}",${positive ? 'positive' : 'negative'}`);
+  }
+  fs.writeFileSync(file, rows.join('\n') + '\n');
+}
+
+async function pick(page: Page, title: RegExp, typed: string, row: string | RegExp): Promise<void> {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ timeout: UI_TIMEOUT });
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.fill(typed);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout: UI_TIMEOUT });
+  await page.keyboard.press('Enter');
+}
+
+test('Fine-tune BERT: guided flow → trainer child → live dashboard until the run ends', async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'trainer.js')) || !fs.existsSync(path.join(REPO_ROOT, 'dist', 'webview.js'))) {
+    execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
+  }
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-finetune-'));
+  temps.push(ws);
+  writeDataset(path.join(ws, 'reviews.csv'));
+  server = await startCodeServer({ logFile: path.join(OUT, 'finetune-code-server.log') });
+  browser = await launchChromium();
+  const { page } = browser;
+  try {
+    const host = new URL(server.url).host;
+    const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${REPO_ROOT}`], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
+    await page.goto(`${server.url}/?${new URLSearchParams({ folder: ws, payload: JSON.stringify(payload) })}`);
+    await page.locator('.statusbar-item', { hasText: /^\s*BERT\s*$/ }).waitFor({ timeout: UI_TIMEOUT });
+
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await input.fill('>BERT: Fine-tune BERT');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Fine-tune BERT' }).first().click();
+
+    await pick(page, /dataset/, 'reviews.csv', 'reviews.csv');
+    await pick(page, /columns/, '', /Text: "text", label: "label"/);
+    await pick(page, /model/, 'Small random model', 'Small random model');
+    await pick(page, /settings/, 'Fast', 'Fast');
+    await pick(page, /device/, 'CPU', 'CPU');
+
+    // The dashboard opens on the new run and follows it to its end.
+    await page.locator('.tab', { hasText: /BERT: \d{8}-\d{6}-reviews/ }).waitFor({ timeout: UI_TIMEOUT });
+    const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await view.locator('#config td', { hasText: 'random:tiny' }).first().waitFor({ timeout: UI_TIMEOUT });
+    const phase = view.locator('#phase', { hasText: /^(finished|failed)$/ });
+    await phase.waitFor({ timeout: TRAIN_TIMEOUT });
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: path.join(OUT, 'dashboard-finetune.png') });
+
+    const runs = fs.readdirSync(path.join(ws, '.bert', 'runs'));
+    assert.equal(runs.length, 1, 'one run folder under the default bert.runsDirectory');
+    const metrics = fs.readFileSync(path.join(ws, '.bert', 'runs', runs[0]!, 'metrics.jsonl'), 'utf8');
+    assert.match(metrics, /"event":"started"/);
+    const status = page.locator('.statusbar-item', { hasText: /BERT: (acc \d\.\d\d|training failed)/ });
+    await status.waitFor({ timeout: UI_TIMEOUT });
+    if ((await phase.innerText()) === 'failed') {
+      // The UI side worked; the trainer reported an error, which the dashboard must show.
+      await view.locator('#problem .banner.error').waitFor({ timeout: UI_TIMEOUT });
+      assert.match(metrics, /"event":"error"/);
+    } else {
+      assert.match(metrics, /"event":"done"/);
+      await view.locator('#evals td').first().waitFor({ timeout: UI_TIMEOUT });
+    }
+  } catch (e) {
+    await page.screenshot({ path: path.join(OUT, 'dashboard-finetune-failure.png') }).catch(() => undefined);
+    throw e;
+  }
+});
