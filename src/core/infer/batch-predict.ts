@@ -1,0 +1,208 @@
+/**
+ * Predict a whole dataset file (CSV/TSV, JSONL, JSON array) or class folder with a trained model: one
+ * predictions CSV next to the input (text, true label when present, predicted label, its score, every class's
+ * probability), and, when the input has labels, accuracy and the confusion matrix. Labels are optional here, unlike
+ * for training: an unlabelled file is simply predicted.
+ */
+import * as path from 'node:path';
+import { TEXT_COLUMN_NAMES, LABEL_COLUMN_NAMES, canonicalLabel, detectFormat, readDataset, splitDataset, type Example } from '../data';
+import { readCsvRows } from '../data/csv';
+import { readJsonArrayRows, readJsonlRows } from '../data/json';
+import type { RawRow } from '../data/rows';
+import { statInput } from '../data/source';
+import { DataError, UserError } from '../errors';
+import { writeFileAtomic } from '../train/run-dir';
+import type { Prediction } from './predictor';
+
+/** What batch prediction needs of a model: the in-process Predictor or the extension's worker proxy. */
+export interface PredictFn {
+  readonly labels: readonly string[];
+  predict(texts: string[]): Promise<Prediction[]>;
+}
+
+export interface InputRow {
+  text: string;
+  /** The true label, when the input has a label column (or is a class folder). */
+  label?: string;
+  file: string;
+  line: number;
+}
+
+export interface ReadInputOptions {
+  textColumn?: string;
+  labelColumn?: string;
+}
+
+function findColumn(columns: string[], wanted: string): string | undefined {
+  const key = wanted.trim().toLowerCase();
+  return columns.find((c) => c === wanted) ?? columns.find((c) => c.trim().toLowerCase() === key);
+}
+
+function labelOf(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isInteger(value)) return String(value);
+  if (typeof value === 'string' && value.trim() !== '') return canonicalLabel(value);
+  return undefined;
+}
+
+/** Rows of a dataset file or folder; the label column is used when there is one. */
+export async function readInputRows(input: string, options: ReadInputOptions = {}): Promise<{ rows: InputRow[]; labelled: boolean }> {
+  if ((await statInput(input)).isDirectory()) {
+    const dataset = await readDataset(input, { format: 'folder' });
+    return { rows: dataset.examples.map((e) => ({ ...e })), labelled: true };
+  }
+  const format = await detectFormat(input);
+  const header = { columns: [] as string[] };
+  const source: AsyncGenerator<RawRow> =
+    format === 'csv' || format === 'tsv' ? readCsvRows(input, header, { defaultDelimiter: format === 'tsv' ? '\t' : ',' })
+      : format === 'jsonl' ? readJsonlRows(input, header) : readJsonArrayRows(input, header);
+  const rows: InputRow[] = [];
+  let textKey: string | undefined;
+  let labelKey: string | undefined;
+  for await (const row of source) {
+    if (textKey === undefined) {
+      const pick = (wanted: string | undefined, names: string[], role: string): string | undefined => {
+        if (wanted === undefined) return names.map((n) => findColumn(header.columns, n)).find((c) => c !== undefined);
+        const found = findColumn(header.columns, wanted);
+        if (found === undefined) {
+          throw new DataError(`There is no ${role} column named "${wanted}". Columns found: ${header.columns.map((c) => `"${c}"`).join(', ')}.`, {
+            file: input, line: 1, code: 'DATA_UNKNOWN_COLUMN', fix: `Choose one of the columns found as the ${role} column.` });
+        }
+        return found;
+      };
+      textKey = pick(options.textColumn, TEXT_COLUMN_NAMES, 'text');
+      if (textKey === undefined) {
+        throw new DataError(`Cannot tell which column holds the text. Columns found: ${header.columns.map((c) => `"${c}"`).join(', ')}.`, {
+          file: input, line: 1, code: 'DATA_NO_TEXT_COLUMN', fix: `Rename the text column to "text", or choose it explicitly (textColumn).` });
+      }
+      labelKey = pick(options.labelColumn, LABEL_COLUMN_NAMES, 'label');
+    }
+    const text = row.fields[textKey];
+    if (typeof text !== 'string' && typeof text !== 'number') {
+      throw new DataError(`Row has no text (column "${textKey}" is empty, missing or not a string).`, {
+        file: input, line: row.line, code: 'DATA_MISSING_TEXT', fix: 'Fill in the text or delete the row.' });
+    }
+    rows.push({ text: String(text), label: labelKey === undefined ? undefined : labelOf(row.fields[labelKey]), file: input, line: row.line });
+  }
+  return { rows, labelled: labelKey !== undefined && rows.some((r) => r.label !== undefined) };
+}
+
+export interface ConfusionMatrix {
+  /** Row labels: true labels (the model's, then any the model does not know). */
+  trueLabels: string[];
+  /** Column labels: the model's labels. */
+  predictedLabels: string[];
+  /** counts[t][p]: rows with true label trueLabels[t] predicted as predictedLabels[p]. */
+  counts: number[][];
+}
+
+export interface Evaluation {
+  /** Rows with a true label. */
+  evaluated: number;
+  correct: number;
+  accuracy: number;
+  confusion: ConfusionMatrix;
+  /** True labels the model cannot predict (always counted wrong). */
+  unknownLabels: string[];
+}
+
+/** Accuracy and confusion matrix over the rows that have a true label. */
+export function evaluatePredictions(labels: readonly string[], truth: readonly (string | undefined)[], predicted: readonly string[]): Evaluation {
+  const unknown = [...new Set(truth.filter((t): t is string => t !== undefined && !labels.includes(t)))].sort();
+  const trueLabels = [...labels, ...unknown];
+  const counts = trueLabels.map(() => labels.map(() => 0));
+  let evaluated = 0;
+  let correct = 0;
+  truth.forEach((t, i) => {
+    if (t === undefined) return;
+    evaluated++;
+    if (t === predicted[i]) correct++;
+    counts[trueLabels.indexOf(t)][labels.indexOf(predicted[i])]++;
+  });
+  return { evaluated, correct, accuracy: evaluated === 0 ? 0 : correct / evaluated, unknownLabels: unknown,
+    confusion: { trueLabels, predictedLabels: [...labels], counts } };
+}
+
+export interface PredictDatasetOptions extends ReadInputOptions {
+  /** Output CSV; default `<input>.predictions.csv` next to the input. */
+  out?: string;
+  /** Texts per predict() call, between progress reports and cancellation checks (default 64). */
+  chunkSize?: number;
+  onProgress?(done: number, total: number): void;
+  /** Checked between chunks; when aborted, nothing is written and a UserError with code CANCELLED is thrown. */
+  signal?: AbortSignal;
+}
+
+export interface DatasetPredictionReport {
+  input: string;
+  output: string;
+  rows: number;
+  labelled: boolean;
+  /** Present when the input has labels. */
+  evaluation?: Evaluation;
+}
+
+export function defaultPredictionsFile(input: string): string {
+  const resolved = path.resolve(input);
+  const ext = path.extname(resolved);
+  return `${ext ? resolved.slice(0, -ext.length) : resolved}.predictions.csv`;
+}
+
+function csvField(value: string | number): string {
+  const s = String(value);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export class CancelledError extends UserError {
+  constructor(what: string) {
+    super(`${what} was cancelled.`, { code: 'CANCELLED' });
+    this.name = 'CancelledError';
+  }
+}
+
+export async function predictDataset(model: PredictFn, input: string, options: PredictDatasetOptions = {}): Promise<DatasetPredictionReport> {
+  const { rows, labelled } = await readInputRows(input, options);
+  if (rows.length === 0) {
+    throw new DataError('There is nothing to predict: the input has no rows.', { file: input, code: 'DATA_EMPTY_FILE', fix: 'Choose a file with at least one text.' });
+  }
+  const chunk = options.chunkSize ?? 64;
+  const predictions: Prediction[] = [];
+  options.onProgress?.(0, rows.length);
+  for (let i = 0; i < rows.length; i += chunk) {
+    if (options.signal?.aborted) throw new CancelledError('Prediction');
+    predictions.push(...(await model.predict(rows.slice(i, i + chunk).map((r) => r.text))));
+    options.onProgress?.(predictions.length, rows.length);
+  }
+  if (options.signal?.aborted) throw new CancelledError('Prediction');
+
+  const folder = rows[0].file !== input;
+  const header = [...(folder ? ['file'] : ['line']), 'text', ...(labelled ? ['label'] : []), 'predicted', 'score', ...model.labels.map((l) => `p_${l}`)];
+  const lines = [header.map(csvField).join(',')];
+  rows.forEach((r, i) => {
+    const p = predictions[i];
+    lines.push([
+      folder ? path.relative(input, r.file) : r.line, r.text, ...(labelled ? [r.label ?? ''] : []), p.label, p.score.toFixed(6),
+      ...model.labels.map((l) => (p.scores[l] ?? 0).toFixed(6)),
+    ].map(csvField).join(','));
+  });
+  const output = options.out ?? defaultPredictionsFile(input);
+  await writeFileAtomic(output, lines.join('\n') + '\n');
+  return {
+    input, output, rows: rows.length, labelled,
+    evaluation: labelled ? evaluatePredictions(model.labels, rows.map((r) => r.label), predictions.map((p) => p.label)) : undefined,
+  };
+}
+
+/** The validation examples a run was evaluated on, rebuilt from run.json (same files, columns, ratio and seed). */
+export async function runValidationExamples(runJson: { config?: Record<string, unknown>; seed?: number }): Promise<Example[]> {
+  const c = runJson.config ?? {};
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const data = str(c.data);
+  if (data === undefined) throw new UserError('run.json does not name the training data.', { code: 'RUN_NO_DATA' });
+  const columns = { textColumn: str(c.textColumn), labelColumn: str(c.labelColumn) };
+  const train = await readDataset(data, columns);
+  const valid = str(c.valid) !== undefined ? await readDataset(str(c.valid) as string, columns) : undefined;
+  const seed = typeof runJson.seed === 'number' ? runJson.seed : typeof c.seed === 'number' ? c.seed : undefined;
+  return splitDataset(train.examples, {
+    validationRatio: typeof c.validRatio === 'number' ? c.validRatio : undefined, seed, validation: valid?.examples,
+  }).validation;
+}

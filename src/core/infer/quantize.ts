@@ -1,0 +1,182 @@
+/**
+ * Int8 dynamic quantization of an exported inference model, as a graph transform on the ONNX protobuf.
+ *
+ * Every Gemm whose weight is an initializer (all dense layers of BERT: Q/K/V, attention output, FFN, pooler,
+ * classifier) gets its weight stored as int8 with one symmetric scale per output column; activations are quantized
+ * at run time per tensor. Two encodings, both run by onnxruntime on CPU:
+ *  - 'dynamic-quantize-matmul': one com.microsoft DynamicQuantizeMatMul node per layer (bias fused);
+ *  - 'matmul-integer': standard ONNX DynamicQuantizeLinear → MatMulInteger → Cast → Mul → Add, which ORT fuses at
+ *    graph optimization level 'all'.
+ * bench/infer measures which is faster; DEFAULT_QUANT_FORMAT is the winner. Attention's activation × activation
+ * MatMuls, embeddings, LayerNorm and Softmax stay float32.
+ *
+ * `writeQuantizedModelDir` writes a sibling model folder (config, tokenizer, inference settings copied, model.onnx
+ * int8) so `loadPredictor` loads it like any model folder.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { onnx } from 'onnx-proto';
+import { ModelError } from '../errors';
+import { writeFileAtomic } from '../train/run-dir';
+import { modelDirOf } from './predictor';
+
+export type QuantFormat = 'dynamic-quantize-matmul' | 'matmul-integer';
+export const QUANT_FORMATS: readonly QuantFormat[] = ['dynamic-quantize-matmul', 'matmul-integer'];
+export const DEFAULT_QUANT_FORMAT: QuantFormat = 'dynamic-quantize-matmul';
+
+/** Name of the int8 model folder written inside a model folder (`<run>/best/int8/`). */
+export const INT8_DIR = 'int8';
+
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const INT8 = onnx.TensorProto.DataType.INT8;
+const A = onnx.AttributeProto.AttributeType;
+
+export interface QuantizeResult {
+  bytes: Uint8Array;
+  /** Gemm layers whose weights became int8. */
+  quantizedLayers: number;
+  /** Weight bytes before (float32) and after (int8 + scales) for those layers. */
+  weightBytesBefore: number;
+  weightBytesAfter: number;
+}
+
+/** The float32 values of an initializer, whichever of raw_data / float_data holds them. */
+function floatValues(t: onnx.ITensorProto): Float32Array {
+  if (t.rawData && t.rawData.length > 0) {
+    const raw = t.rawData;
+    // Copy: raw_data's offset inside the decoded buffer need not be 4-byte aligned.
+    const copy = new Uint8Array(raw.length);
+    copy.set(raw);
+    return new Float32Array(copy.buffer);
+  }
+  return Float32Array.from(t.floatData ?? []);
+}
+
+function intAttr(node: onnx.INodeProto, name: string, fallback: number): number {
+  const a = node.attribute?.find((x) => x.name === name);
+  return a ? Number(a.i ?? fallback) : fallback;
+}
+
+function floatAttr(node: onnx.INodeProto, name: string, fallback: number): number {
+  const a = node.attribute?.find((x) => x.name === name);
+  return a ? Number(a.f ?? fallback) : fallback;
+}
+
+/**
+ * W in torch layout [N out, K in] → int8 Wt [K, N] (row-major, ready for x · Wt) and per-column scales [N]:
+ * scale = max|w| / 127 over the column, zero point 0.
+ */
+export function quantizeWeightTransposed(w: Float32Array, n: number, k: number): { q: Int8Array; scales: Float32Array } {
+  const q = new Int8Array(k * n);
+  const scales = new Float32Array(n);
+  for (let o = 0; o < n; o++) {
+    let max = 0;
+    for (let i = 0; i < k; i++) max = Math.max(max, Math.abs(w[o * k + i]));
+    const scale = max > 0 ? max / 127 : 1;
+    scales[o] = scale;
+    for (let i = 0; i < k; i++) q[i * n + o] = Math.max(-127, Math.min(127, Math.round(w[o * k + i] / scale)));
+  }
+  return { q, scales };
+}
+
+function tensor(name: string, dataType: number, dims: number[], data: ArrayBufferView): onnx.ITensorProto {
+  return { name, dataType, dims, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/** Quantize the Gemm weights of a serialized model; throws ModelError when there is nothing to quantize. */
+export function quantizeModel(modelBytes: Uint8Array, format: QuantFormat = DEFAULT_QUANT_FORMAT): QuantizeResult {
+  const model = onnx.ModelProto.decode(modelBytes);
+  const graph = model.graph;
+  if (!graph) throw new ModelError('The ONNX model has no graph.', { code: 'MODEL_BAD_ONNX' });
+  const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const uses = new Map<string, number>();
+  for (const node of graph.node ?? []) for (const i of node.input ?? []) uses.set(i, (uses.get(i) ?? 0) + 1);
+
+  const nodes: onnx.INodeProto[] = [];
+  const newInits: onnx.ITensorProto[] = [];
+  const dropped = new Set<string>();
+  let quantizedLayers = 0;
+  let before = 0;
+  let after = 0;
+  for (const node of graph.node ?? []) {
+    const [x, wName, bias] = node.input ?? [];
+    const w = node.opType === 'Gemm' && (node.domain ?? '') === '' ? inits.get(wName ?? '') : undefined;
+    const quantizable = w !== undefined && w.dataType === FLOAT && w.dims?.length === 2 && intAttr(node, 'transA', 0) === 0 &&
+      intAttr(node, 'transB', 0) === 1 && floatAttr(node, 'alpha', 1) === 1 && floatAttr(node, 'beta', 1) === 1 &&
+      uses.get(wName) === 1;
+    if (!quantizable) {
+      nodes.push(node);
+      continue;
+    }
+    const [n, k] = (w.dims ?? []).map(Number);
+    const { q, scales } = quantizeWeightTransposed(floatValues(w), n, k);
+    const base = wName;
+    const out = (node.output ?? [])[0];
+    newInits.push(
+      tensor(`${base}.int8`, INT8, [k, n], q),
+      tensor(`${base}.scale`, FLOAT, [n], scales),
+      tensor(`${base}.zero_point`, INT8, [n], new Int8Array(n)),
+    );
+    dropped.add(wName);
+    quantizedLayers++;
+    before += n * k * 4;
+    after += n * k + n * 5;
+    const name = node.name ?? base;
+    if (format === 'dynamic-quantize-matmul') {
+      nodes.push({
+        opType: 'DynamicQuantizeMatMul', domain: 'com.microsoft', name: `${name}_q`,
+        input: [x, `${base}.int8`, `${base}.scale`, `${base}.zero_point`, ...(bias ? [bias] : [])], output: [out],
+      });
+    } else {
+      const t = (s: string) => `${name}_q_${s}`;
+      nodes.push(
+        { opType: 'DynamicQuantizeLinear', domain: '', name: t('dql'), input: [x], output: [t('x'), t('xs'), t('xzp')] },
+        { opType: 'MatMulInteger', domain: '', name: t('mmi'), input: [t('x'), `${base}.int8`, t('xzp'), `${base}.zero_point`], output: [t('acc')] },
+        { opType: 'Cast', domain: '', name: t('cast'), input: [t('acc')], output: [t('accf')], attribute: [{ name: 'to', type: A.INT, i: FLOAT }] },
+        { opType: 'Mul', domain: '', name: t('scale_x'), input: [t('accf'), t('xs')], output: [t('sx')] },
+        { opType: 'Mul', domain: '', name: t('scale_w'), input: [t('sx'), `${base}.scale`], output: [bias ? t('sw') : out] },
+        ...(bias ? [{ opType: 'Add', domain: '', name: t('bias'), input: [t('sw'), bias], output: [out] }] : []),
+      );
+    }
+  }
+  if (quantizedLayers === 0) {
+    throw new ModelError('The model has no dense layer with constant weights to quantize.', {
+      code: 'MODEL_NOTHING_TO_QUANTIZE', fix: 'Quantize the model.onnx written by bertft training (best/model.onnx).' });
+  }
+  graph.node = nodes;
+  graph.initializer = [...(graph.initializer ?? []).filter((t) => !dropped.has(t.name ?? '')), ...newInits];
+  if (format === 'dynamic-quantize-matmul' && !(model.opsetImport ?? []).some((o) => o.domain === 'com.microsoft')) {
+    model.opsetImport = [...(model.opsetImport ?? []), { domain: 'com.microsoft', version: 1 }];
+  }
+  return { bytes: onnx.ModelProto.encode(model).finish(), quantizedLayers, weightBytesBefore: before, weightBytesAfter: after };
+}
+
+/** The int8 folder gets every file of the model folder except these (its weights live in its own model.onnx). */
+function copiedToInt8(name: string): boolean {
+  return name !== 'model.onnx' && !name.endsWith('.safetensors') && !name.startsWith(INT8_DIR);
+}
+
+/**
+ * Write `<modelDir>/int8/` (a complete model folder whose model.onnx is quantized) and return its path. The folder
+ * is filled under a temporary name and renamed, so a failure never leaves half a model behind.
+ */
+export async function writeQuantizedModelDir(modelDir: string, format: QuantFormat = DEFAULT_QUANT_FORMAT): Promise<{ dir: string; result: QuantizeResult }> {
+  const dir = modelDirOf(modelDir);
+  const onnxFile = path.join(dir, 'model.onnx');
+  if (!fs.existsSync(onnxFile)) {
+    throw new ModelError(`${dir} has no model.onnx to quantize.`, {
+      file: dir, code: 'MODEL_NO_ONNX', fix: 'Quantize the best/ folder of a bertft run, which holds model.onnx.' });
+  }
+  const result = quantizeModel(await fs.promises.readFile(onnxFile), format);
+  const finalDir = path.join(dir, INT8_DIR);
+  const tmp = `${finalDir}.tmp`;
+  await fs.promises.rm(tmp, { recursive: true, force: true });
+  await fs.promises.mkdir(tmp, { recursive: true });
+  for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
+    if (entry.isFile() && copiedToInt8(entry.name)) await fs.promises.copyFile(path.join(dir, entry.name), path.join(tmp, entry.name));
+  }
+  await writeFileAtomic(path.join(tmp, 'model.onnx'), result.bytes);
+  await fs.promises.rm(finalDir, { recursive: true, force: true });
+  await fs.promises.rename(tmp, finalDir);
+  return { dir: finalDir, result };
+}
