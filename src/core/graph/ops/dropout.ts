@@ -4,16 +4,18 @@
  * an uninterrupted run would have drawn. ORT's own Dropout/RandomUniform keep hidden generator state between runs,
  * which would break that.
  *
- * Hash: h0 = (index + k0) mod P, then ROUNDS times h = (h*h + k_r) mod P with P = 2^31 - 1 (h*h < 2^62 fits int64).
- * Squaring makes the map non-linear in the index, so neighbouring elements and different sites are uncorrelated
- * enough for dropout. An element is dropped when h < p*P.
+ * Hash: h = index + k0, then ROUNDS times h = (h*h + k_r) mod P with P = 2^31 - 1. Keeping index and k0 below 2^30
+ * makes the first square fit int64 without a Mod (so up to 2^30 elements per tensor); later values are below P, so
+ * h*h < 2^62. Squaring makes the map non-linear in the index, so neighbouring elements and different sites are
+ * uncorrelated enough for dropout. An element is dropped when h < p*P. (Mod is the costly op here: two per element.)
  */
 import { GraphError } from '../../errors';
 import { Graph, Value, expectDType } from '../graph';
-import { binary, cast } from '../raw';
+import { binary } from '../raw';
 
 export const DROPOUT_PRIME = 2147483647;
-export const DROPOUT_ROUNDS = 3;
+export const DROPOUT_ROUNDS = 2;
+const FIRST_KEY_LIMIT = 2 ** 30;
 /** Keys per dropout site: one for the offset, one per squaring round. */
 export const KEYS_PER_SITE = DROPOUT_ROUNDS + 1;
 
@@ -45,11 +47,10 @@ export function dropout(g: Graph, x: Value, p: number, keys: DropoutKeys | null)
   const shape = g.node1('Shape', [x], { dtype: 'int64', shape: [x.shape.length] });
   const count = g.node1('ReduceProd', [shape], { dtype: 'int64', shape: [] }, { keepdims: 0 });
   const index = g.node1('Range', [g.constInt64([0], []), count, g.constInt64([1], [])], { dtype: 'int64', shape: ['dropout_n'] });
-  let h = binary(g, 'Mod', binary(g, 'Add', index, key(0)), prime);
+  let h = binary(g, 'Add', index, key(0));
   for (let r = 1; r <= DROPOUT_ROUNDS; r++) h = binary(g, 'Mod', binary(g, 'Add', binary(g, 'Mul', h, h), key(r)), prime);
   const dropped = g.node1('Less', [h, g.constInt64([Math.floor(p * DROPOUT_PRIME)], [])], { dtype: 'bool', shape: h.shape });
-  const keep = cast(g, g.node1('Not', [dropped], { dtype: 'bool', shape: h.shape }), 'float32');
-  const flatMask = binary(g, 'Mul', keep, g.constFloat(1 / (1 - p)));
+  const flatMask = g.node1('Where', [dropped, g.constFloat(0), g.constFloat(1 / (1 - p))], { dtype: 'float32', shape: h.shape });
   const mask = g.node1('Reshape', [flatMask, shape], { dtype: 'float32', shape: x.shape });
   const y = binary(g, 'Mul', x, mask);
   g.record([x], [y], ([dy]) => [binary(g, 'Mul', dy!, mask)]);
@@ -68,7 +69,7 @@ export function dropoutKeyData(seed: number, step: number, sites: number): BigIn
   const out = new BigInt64Array(Math.max(1, sites * KEYS_PER_SITE));
   for (let i = 0; i < sites * KEYS_PER_SITE; i++) {
     const h = mix32(mix32(mix32(seed >>> 0) ^ Math.imul(step + 1, 0x9e3779b9)) ^ Math.imul(i + 1, 0x27d4eb2f));
-    out[i] = BigInt(h % DROPOUT_PRIME);
+    out[i] = BigInt(i % KEYS_PER_SITE === 0 ? h % FIRST_KEY_LIMIT : h % DROPOUT_PRIME);
   }
   return out;
 }
