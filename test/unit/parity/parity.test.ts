@@ -215,3 +215,28 @@ test('a model we train and save is read by the PyTorch reference to the same log
     await fs.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the K-step Loop (stepsPerRun 5) follows the same 50-step PyTorch trajectory', async (t) => {
+  const trajectory = await readJson<{ hyper: Hyper; losses: number[]; batches: BatchJson[] }>(path.join(FIXTURES, 'trajectory.json'));
+  const { config, weights } = await loadModelDir(FIXTURES, 3, 0);
+  const K = 5;
+  const engine = await createTrainEngine({
+    config, numLabels: 3, weights, hyper: trajectory.hyper, device: 'cpu', dropout: false, seed: 0, threads: 1,
+    graphOptimizationLevel: 'basic', stepsPerRun: K,
+  });
+  try {
+    const losses: number[] = [];
+    for (let i = 0; i < trajectory.batches.length; i += K) {
+      const results = await engine.trainSteps(trajectory.batches.slice(i, i + K).map(toBatch));
+      losses.push(...results.map((r) => r.loss));
+    }
+    assert.equal(engine.step, trajectory.batches.length);
+    const lossErr = Math.max(...losses.map((l, i) => Math.abs(l - trajectory.losses[i])));
+    const final = worstRelative(engine.getWeights(), await readSafetensors(path.join(FIXTURES, 'final.safetensors')), 1e-12, isKeyBias);
+    t.diagnostic(`K=${K}: max |Δloss| ${lossErr.toExponential(2)}, worst final weight error ${final.err.toExponential(2)} (${final.name})`);
+    assert.ok(lossErr <= TRAJ_LOSS_TOL, `loss trajectory differs by up to ${lossErr}`);
+    assert.ok(final.err <= FINAL_WEIGHT_TOL, `final weight ${final.name} differs by ${final.err} (norm-relative)`);
+  } finally {
+    await engine.dispose();
+  }
+});
