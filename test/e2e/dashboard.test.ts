@@ -118,8 +118,11 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
     await view.locator('#evals td', { hasText: '0.750' }).first().waitFor({ timeout: UI_TIMEOUT });
     assert.equal(await view.locator('#stop').getAttribute('disabled'), null, 'Stop is enabled while training');
 
-    // The process dies without a `done`: interrupted, with Resume offered.
-    sleeper.kill('SIGKILL');
+    // Stop on a run this window did not start sends the trainer SIGTERM; the process ends without a `done`, so the
+    // run shows as interrupted, with Resume offered.
+    const sleeperExit = new Promise<NodeJS.Signals | null>((resolve) => sleeper!.once('exit', (_code, signal) => resolve(signal)));
+    await view.locator('#stop').click();
+    assert.equal(await sleeperExit, 'SIGTERM');
     await view.locator('#phase', { hasText: 'interrupted' }).waitFor({ timeout: UI_TIMEOUT });
     await page.locator('.statusbar-item', { hasText: 'BERT: training interrupted' }).waitFor({ timeout: UI_TIMEOUT });
     assert.equal(await view.locator('#resume').getAttribute('disabled'), null, 'Resume is enabled');
@@ -169,6 +172,22 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
       await page.screenshot({ path: path.join(OUT, file) });
     }
     assert.deepEqual(cspViolations, [], 'no Content-Security-Policy violations');
+
+    // Delete asks first, then removes the run folder and its row.
+    const liveRow = page.locator('.monaco-list-row', { hasText: LIVE_RUN });
+    // The activity bar item toggles the side bar: click it only when the Runs view is not showing.
+    if (!(await liveRow.isVisible())) await page.locator('.activitybar .action-item a[aria-label^="BERT Fine-tune"]').click();
+    await liveRow.click({ button: 'right' });
+    // Monaco menus act on keyboard selection reliably under automation: hover the item, then Enter.
+    await page.locator('.monaco-menu .action-label', { hasText: 'Delete Run…' }).hover();
+    await page.keyboard.press('Enter');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: UI_TIMEOUT });
+    assert.match(await dialog.innerText(), /cannot be undone/);
+    await dialog.locator('.monaco-button', { hasText: /^Delete$/ }).click();
+    await liveRow.waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+    assert.equal(fs.existsSync(path.join(ws, '.bert', 'runs', LIVE_RUN)), false);
+    assert.equal(fs.existsSync(path.join(ws, '.bert', 'runs', DONE_RUN)), true);
   } catch (e) {
     await page.screenshot({ path: path.join(OUT, 'dashboard-failure.png') }).catch(() => undefined);
     throw e;
