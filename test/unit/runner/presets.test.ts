@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { maxLengthFromLengths, resolveTrainConfig, totalSteps, warmupStepsFor } from '../../../src/core/train/presets';
+import { isImprovement, metricValue } from '../../../src/core/train/trainer';
+import { balancedClassWeights } from '../../../src/trainer/session';
+
+test('tutorial preset is the Hugging Face course recipe', () => {
+  const c = resolveTrainConfig({ data: 'd', out: 'o', preset: 'tutorial' });
+  assert.equal(c.maxLength, 512);
+  assert.equal(c.epochs, 3);
+  assert.equal(c.batchSize, 8);
+  assert.equal(c.lr, 5e-5);
+  assert.equal(c.warmupSteps, 500);
+  assert.equal(c.weightDecay, 0.01);
+  assert.equal(c.evalSteps, 400);
+  assert.equal(c.dynamicPadding, false);
+  assert.equal(warmupStepsFor(c, 10_000), 500);
+});
+
+test('fast preset: max length = p95 of token lengths rounded up to 8, capped; warmup ratio 0.1; dynamic padding', () => {
+  const lengths = Array.from({ length: 100 }, (_, i) => i + 1);   // p95 = 95 → 96
+  const c = resolveTrainConfig({ data: 'd', out: 'o' }, lengths);
+  assert.equal(c.preset, 'fast');
+  assert.equal(c.maxLength, 96);
+  assert.equal(c.dynamicPadding, true);
+  assert.equal(c.groupByLength, true);
+  assert.equal(warmupStepsFor(c, 95), 10);                         // ceil(0.1 · 95)
+  assert.equal(maxLengthFromLengths([2000, 3000]), 512);
+  assert.equal(maxLengthFromLengths([3, 4]), 16);
+  assert.equal(resolveTrainConfig({ data: 'd', out: 'o' }, [700], 128).maxLength, 128);
+});
+
+test('explicit choices win over the preset; warmup steps replace the ratio and the other way round', () => {
+  const c = resolveTrainConfig({ data: 'd', out: 'o', preset: 'tutorial', lr: 1e-3, maxLength: 64, warmupRatio: 0.2, epochs: undefined });
+  assert.equal(c.lr, 1e-3);
+  assert.equal(c.maxLength, 64);
+  assert.equal(c.epochs, 3);
+  assert.equal(warmupStepsFor(c, 100), 20);
+  const f = resolveTrainConfig({ data: 'd', out: 'o', warmupSteps: 7 });
+  assert.equal(warmupStepsFor(f, 1000), 7);
+  assert.throws(() => resolveTrainConfig({ data: 'd', out: 'o', maxLength: 600 }, [], 512), /more than the model's 512 positions/);
+});
+
+test('total steps: epochs × batches, capped by max steps', () => {
+  assert.equal(totalSteps({ epochs: 3, maxSteps: undefined }, 10), 30);
+  assert.equal(totalSteps({ epochs: 3, maxSteps: 12 }, 10), 12);
+  assert.equal(totalSteps({ epochs: 0.5, maxSteps: undefined }, 10), 5);
+});
+
+test('improvement: lower loss, higher accuracy/macro-F1, by more than the threshold', () => {
+  assert.equal(isImprovement('loss', 0.5, null, 0), true);
+  assert.equal(isImprovement('loss', 0.5, 0.6, 0), true);
+  assert.equal(isImprovement('loss', 0.59, 0.6, 0.05), false);
+  assert.equal(isImprovement('accuracy', 0.8, 0.7, 0), true);
+  assert.equal(isImprovement('macro_f1', 0.7, 0.7, 0), false);
+  assert.equal(metricValue('macro_f1', { loss: 1, accuracy: 2, macro_f1: 3 }), 3);
+});
+
+test('balanced class weights: n / (k · count)', () => {
+  assert.deepEqual([...balancedClassWeights([0, 0, 0, 1], 2)], [Math.fround(4 / 6), 2]);
+});
