@@ -17,7 +17,7 @@ import { loop } from '../graph/ops/loop';
 import { toModelBytes } from '../graph/serialize';
 import { EncoderFamily, EncoderInputs } from '../model/bert';
 import { ParamSpec } from '../model/params';
-import { AdamWConstants, AdamWStepInputs, adamwUpdate, clipByGlobalNorm } from './optimizer';
+import { AdamWConstants, AdamWStepInputs, adamwUpdate, foldAdamWScalars, globalNormClip } from './optimizer';
 
 export const STEP_IO = {
   inputIds: 'input_ids',
@@ -77,8 +77,10 @@ function trainStep(g: Graph, specs: ParamSpec[], io: StepIO, opts: StepGraphOpti
   const params = new Map(specs.map((s, i) => [s.name, io.params[i]]));
   const logits = opts.family.logits({ g, params, dropout: io.keys }, io.inputs);
   const loss = crossEntropy(g, logits, io.labels, io.classWeights);
-  const { grads, norm } = clipByGlobalNorm(g, g.gradients(loss, io.params), opts.maxGradNorm);
-  const updated = specs.map((s, i) => adamwUpdate(g, io.params[i], grads[i], io.m[i], io.v[i], s.decay, opts.adam, io.scalars));
+  const grads = g.gradients(loss, io.params);
+  const { norm, coef } = globalNormClip(g, grads, opts.maxGradNorm);
+  const folded = foldAdamWScalars(g, opts.adam, io.scalars, coef);
+  const updated = specs.map((s, i) => adamwUpdate(g, io.params[i], grads[i], io.m[i], io.v[i], s.decay, opts.adam, folded));
   return { loss, norm, updated };
 }
 
