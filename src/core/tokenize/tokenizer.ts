@@ -16,6 +16,14 @@ import { bertTokenizerJson, parseVocabTxt } from './bertTokenizerJson';
  */
 const CHARS_PER_TOKEN_BOUND = 16;
 
+/**
+ * CJK ideographs outside the BMP (Extensions B–F, compatibility supplement), which BertNormalizer surrounds with
+ * spaces. @huggingface/tokenizers 0.2.0 tests UTF-16 code units and so misses them (ids then differ from HF's Rust
+ * tokenizer, e.g. on mojibake in SpamAssassin); padding them here gives the same result as the Rust normalizer.
+ */
+const ASTRAL_CJK = /[\u{20000}-\u{2A6DF}\u{2A700}-\u{2B73F}\u{2B740}-\u{2B81F}\u{2B820}-\u{2CEAF}\u{2F800}-\u{2FA1F}]/gu;
+const ASTRAL_PLANE_2 = /[\uD840-\uD87E]/;
+
 export class TextTokenizer {
   private readonly tokenizer: Tokenizer;
   /** Ids the tokenizer puts before / after a single sequence (BERT: [CLS] / [SEP]). */
@@ -23,6 +31,8 @@ export class TextTokenizer {
   readonly suffixIds: number[];
   readonly padId: number;
   readonly vocabSize: number;
+  /** Whether CJK ideographs outside the BMP must be split off here (see ASTRAL_CJK). */
+  private readonly padsAstralCjk: boolean;
 
   constructor(
     /** The tokenizer.json object; saved with a run so that inference uses exactly the same tokenizer. */
@@ -41,6 +51,8 @@ export class TextTokenizer {
     const padding = tokenizerJson.padding as { pad_id?: number } | null | undefined;
     this.padId = padding?.pad_id ?? this.tokenizer.token_to_id('[PAD]') ?? this.tokenizer.token_to_id('<pad>') ?? 0;
     this.vocabSize = this.tokenizer.get_vocab(true).size;
+    const normalizer = tokenizerJson.normalizer as { type?: string; handle_chinese_chars?: boolean } | null | undefined;
+    this.padsAstralCjk = normalizer?.type === 'BertNormalizer' && normalizer.handle_chinese_chars !== false;
   }
 
   /** Number of special tokens around one sequence. */
@@ -50,6 +62,7 @@ export class TextTokenizer {
 
   /** All content token ids of `text` (no special tokens). */
   tokenIds(text: string): number[] {
+    if (this.padsAstralCjk && ASTRAL_PLANE_2.test(text)) text = text.replace(ASTRAL_CJK, ' $& ');
     return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
 

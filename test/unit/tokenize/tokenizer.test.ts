@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { ModelError } from '../../../src/core/errors';
 import { bertTokenizerJson, parseVocabTxt, vocabFromSentencePieceSpelling } from '../../../src/core/tokenize/bertTokenizerJson';
 import { assetsDir, loadTokenizer, saveTokenizer } from '../../../src/core/tokenize/tokenizer';
-import { assertDataError, tempDir, writeFiles } from '../data/helpers';
+import { assertDataError, spamAssassin, tempDir, writeFiles } from '../data/helpers';
 
 const ASSETS = path.resolve(__dirname, '../../../../assets');
 
@@ -74,4 +74,19 @@ test('tokenizer errors name the file and what to do', async () => {
   await assertDataError(() => loadTokenizer(noSpecials), { code: 'MODEL_TOKENIZER_INVALID', message: ['[PAD]'] }, ModelError);
   const badConfig = writeFiles({ 'vocab.txt': readFileSync(path.join(ASSETS, 'vocab.txt')), 'tokenizer_config.json': '[1,' });
   await assertDataError(() => loadTokenizer(badConfig), { code: 'MODEL_TOKENIZER_INVALID', file: 'tokenizer_config.json' }, ModelError);
+});
+
+test('ids identical to Hugging Face\'s Rust tokenizers on SpamAssassin mails and tricky strings', async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Tokenizer: RustTokenizer } = require('tokenizers') as typeof import('tokenizers');
+  const rust = RustTokenizer.fromFile(path.join(ASSETS, 'tokenizer.json'));
+  const tok = await loadTokenizer();
+  const tricky = [
+    '𠀀𠀁 𪜀x', // CJK Extension B/C ideographs outside the BMP
+    '東京タワー 한국어 中文', 'Ünïcödé ÀÉÎ ﬁ ligature', 'emoji 😀👍🏽 and \u0000 control\u0007 chars', 'tabs\tand\r\nnewlines',
+    'a'.repeat(150), 'don\'t stop-believing... (really?!)', '$1,000.50 + 3.14% @user #tag', '\u00A0nbsp\u2003em space',
+  ];
+  const texts = [...tricky, ...spamAssassin().map((m) => m.body).filter((_, i) => i % 12 === 0)];
+  const expected = await rust.encodeBatch(texts);
+  texts.forEach((text, i) => assert.deepEqual([...tok.prefixIds, ...tok.tokenIds(text), ...tok.suffixIds], expected[i].getIds(), `text ${i}: ${text.slice(0, 40)}`));
 });
