@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runTrainingSession, type SessionOptions } from '../../../src/trainer/session';
+import { listCheckpoints } from '../../../src/core/train/checkpoint';
+import type { EvalEvent, TrainerEvent } from '../../../src/trainer/protocol';
+import { tempDir, writeSentimentCsv } from './fixtures';
+
+async function train(overrides: Partial<SessionOptions>): Promise<{ out: string; events: TrainerEvent[] }> {
+  const dir = tempDir('loop');
+  const out = path.join(dir, 'run');
+  const events: TrainerEvent[] = [];
+  await runTrainingSession({ data: writeSentimentCsv(dir), out, model: 'random:tiny', batchSize: 4, maxLength: 32, lr: 1e-3, device: 'cpu',
+    validRatio: 0.25, epochs: 5, ...overrides }, { emit: (e) => events.push(e), shouldStop: () => false });
+  return { out, events };
+}
+
+test('early stopping: with an unreachable threshold the run ends after `patience` evaluations without improvement', async () => {
+  const { events } = await train({ evalSteps: 2, maxSteps: 40, earlyStoppingPatience: 2, earlyStoppingThreshold: 100 });
+  const evals = events.filter((e): e is EvalEvent => e.event === 'eval');
+  assert.deepEqual(evals.map((e) => e.step), [2, 4, 6]);
+  assert.deepEqual(evals.map((e) => e.is_best), [true, false, false]);
+  const done = events[events.length - 1];
+  assert.ok(done.event === 'done' && !done.stopped && done.final_step === 6 && done.best_step === 2);
+});
+
+test('accuracy as the selection metric: best/ holds the evaluation with the highest accuracy; checkpoints pruned to best + last 1', async () => {
+  const { out, events } = await train({ evalSteps: 3, maxSteps: 18, metric: 'accuracy', saveTotalLimit: 1, classWeights: true });
+  const evals = events.filter((e): e is EvalEvent => e.event === 'eval');
+  const bestAccuracy = Math.max(...evals.map((e) => e.accuracy));
+  const firstBest = evals.find((e) => e.accuracy === bestAccuracy)!;
+  const done = events[events.length - 1];
+  assert.ok(done.event === 'done');
+  assert.equal(done.metric_name, 'accuracy');
+  assert.equal(done.best_metric, bestAccuracy);
+  assert.equal(done.best_step, firstBest.step);
+  const saved = JSON.parse(fs.readFileSync(path.join(out, 'best', 'eval.json'), 'utf8'));
+  assert.equal(saved.step, firstBest.step);
+  assert.equal(saved.accuracy, bestAccuracy);
+  const config = JSON.parse(fs.readFileSync(path.join(out, 'best', 'config.json'), 'utf8'));
+  assert.deepEqual(config.id2label, { 0: 'neg', 1: 'pos' });
+  const kept = listCheckpoints(path.join(out, 'checkpoints'));
+  assert.deepEqual(kept, [...new Set([firstBest.step, 18])].sort((a, b) => a - b));
+  const run = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
+  assert.equal(run.config.classWeights, true);
+  assert.match(run.data[0].sha256, /^[0-9a-f]{64}$/);
+  assert.equal(run.package_version, '0.1.0');
+});
