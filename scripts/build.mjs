@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Bundles the four programs with esbuild into dist/:
+// Bundles the five programs with esbuild into dist/:
 //   src/extension/extension.ts -> dist/extension.js  (Node, CommonJS, `vscode` provided by the host)
 //   src/trainer/main.ts        -> dist/trainer.js    (Node child process forked by the extension and the CLI)
+//   src/extension/inference/worker.ts -> dist/inferenceWorker.js (worker thread of the extension: model sessions)
 //   src/cli.ts                 -> dist/cli.js        (Node, `bertft` bin, with a shebang)
 //   webview/main.ts            -> dist/webview.js    (browser; CSS it imports goes to dist/webview.css)
 // onnxruntime-node is a native module: it stays external and ships in the VSIX next to dist/ (see .vscodeignore).
@@ -23,6 +24,7 @@ const node = { platform: 'node', target: 'node20', format: 'cjs', external: ['vs
 const targets = [
   { name: 'extension', entry: 'src/extension/extension.ts', outfile: 'dist/extension.js', ...node },
   { name: 'trainer', entry: 'src/trainer/main.ts', outfile: 'dist/trainer.js', ...node },
+  { name: 'inferenceWorker', entry: 'src/extension/inference/worker.ts', outfile: 'dist/inferenceWorker.js', ...node },
   { name: 'cli', entry: 'src/cli.ts', outfile: 'dist/cli.js', ...node, shebang: true },
   { name: 'webview', entry: 'webview/main.ts', outfile: 'dist/webview.js', platform: 'browser', target: 'es2022', format: 'iife' },
 ];

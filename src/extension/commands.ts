@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { registerInferenceCommands } from './inference';
 import type { TrainingStatusBar } from './statusBar';
 
 /** What every command module receives from `activate`. */
@@ -32,8 +33,7 @@ export function notAvailableYetMessage(title: string): string {
   return `BERT: ${title} is not available yet.`;
 }
 
-/** Inference commands (classify, model choice). Training commands live in ./training. */
+/** Inference commands (classify, model choice, hover: see ./inference). Training commands live in ./training. */
 export function registerCommands(context: vscode.ExtensionContext, services: ExtensionServices): void {
-  registerNotAvailableYet(context, services.log, 'bert.classifySelection', 'Classify Selection');
-  registerNotAvailableYet(context, services.log, 'bert.selectModel', 'Select Model');
+  registerInferenceCommands(context, services);
 }

@@ -11,14 +11,16 @@
  * MatMuls, embeddings, LayerNorm and Softmax stay float32.
  *
  * `writeQuantizedModelDir` writes a sibling model folder (config, tokenizer, inference settings copied, model.onnx
- * int8) so `loadPredictor` loads it like any model folder.
+ * int8) so `loadPredictor` loads it like any model folder; `compareQuantized` measures what int8 costs in accuracy
+ * and gains in speed, for the user to see before choosing it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { ModelError } from '../errors';
 import { writeFileAtomic } from '../train/run-dir';
-import { modelDirOf } from './predictor';
+import { evaluatePredictions } from './batch-predict';
+import { loadPredictor, modelDirOf, type Predictor } from './predictor';
 
 export type QuantFormat = 'dynamic-quantize-matmul' | 'matmul-integer';
 export const QUANT_FORMATS: readonly QuantFormat[] = ['dynamic-quantize-matmul', 'matmul-integer'];
@@ -179,4 +181,72 @@ export async function writeQuantizedModelDir(modelDir: string, format: QuantForm
   await fs.promises.rm(finalDir, { recursive: true, force: true });
   await fs.promises.rename(tmp, finalDir);
   return { dir: finalDir, result };
+}
+
+export interface QuantizedComparison {
+  int8Dir: string;
+  texts: number;
+  /** Texts with a true label; accuracies are over these. */
+  labelled: number;
+  fp32Accuracy?: number;
+  int8Accuracy?: number;
+  /** Share of texts whose top-1 label is the same with both models. */
+  agreement: number;
+  maxLogitDiff: number;
+  /** Median time of one single-text prediction (first texts, up to LATENCY_SAMPLES). */
+  fp32MsPerText: number;
+  int8MsPerText: number;
+  fp32Bytes: number;
+  int8Bytes: number;
+}
+
+const LATENCY_SAMPLES = 20;
+
+async function medianLatencyMs(p: Predictor, texts: string[]): Promise<number> {
+  const sample = texts.slice(0, LATENCY_SAMPLES);
+  if (sample.length === 0) return 0;
+  await p.logits([sample[0]]);
+  const times: number[] = [];
+  for (const t of sample) {
+    const start = process.hrtime.bigint();
+    await p.logits([t]);
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return times.sort((a, b) => a - b)[times.length >> 1];
+}
+
+/** fp32 vs int8 on `texts` (e.g. the run's validation set): accuracy (where `truth` has labels), agreement, speed. */
+export async function compareQuantized(fp32Dir: string, int8Dir: string, texts: string[], truth: readonly (string | undefined)[] = []): Promise<QuantizedComparison> {
+  const fp32 = await loadPredictor(fp32Dir, { device: 'cpu' });
+  let int8: Predictor | undefined;
+  try {
+    int8 = await loadPredictor(int8Dir, { device: 'cpu' });
+    const k = fp32.labels.length;
+    const a = await fp32.logits(texts);
+    const b = await int8.logits(texts);
+    let maxLogitDiff = 0;
+    for (let i = 0; i < a.length; i++) maxLogitDiff = Math.max(maxLogitDiff, Math.abs(a[i] - b[i]));
+    const top = (l: Float32Array) => texts.map((_, d) => {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (l[d * k + c] > l[d * k + best]) best = c;
+      return fp32.labels[best];
+    });
+    const topA = top(a);
+    const topB = top(b);
+    const labelled = truth.filter((t) => t !== undefined).length;
+    const size = (dir: string) => fs.statSync(path.join(modelDirOf(dir), 'model.onnx')).size;
+    return {
+      int8Dir, texts: texts.length, labelled,
+      fp32Accuracy: labelled > 0 ? evaluatePredictions(fp32.labels, truth, topA).accuracy : undefined,
+      int8Accuracy: labelled > 0 ? evaluatePredictions(fp32.labels, truth, topB).accuracy : undefined,
+      agreement: texts.length === 0 ? 1 : topA.filter((l, i) => l === topB[i]).length / texts.length,
+      maxLogitDiff,
+      fp32MsPerText: await medianLatencyMs(fp32, texts),
+      int8MsPerText: await medianLatencyMs(int8, texts),
+      fp32Bytes: size(fp32Dir), int8Bytes: size(int8Dir),
+    };
+  } finally {
+    await fp32.dispose();
+    await int8?.dispose();
+  }
 }

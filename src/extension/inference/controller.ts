@@ -1,0 +1,102 @@
+/**
+ * The active model and its shared session: reads `bert.activeModel`, loads it into the inference worker on first
+ * use (one load at a time), and drops the session and the cached results when the model or device changes.
+ */
+import * as vscode from 'vscode';
+import type { Prediction } from '../../core/infer/predictor';
+import { readSettings } from '../config';
+import { LruCache } from './cache';
+import { InferenceClient } from './client';
+import { modelName, modelSettingValue, resolveModelSetting } from './models';
+import type { Device, ModelInfo } from './protocol';
+
+export interface ActiveModel extends ModelInfo {
+  name: string;
+}
+
+const CACHE_ENTRIES = 512;
+
+function workspaceRoot(): string | undefined {
+  return vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
+}
+
+export class InferenceController implements vscode.Disposable {
+  readonly client = new InferenceClient();
+  private readonly cache = new LruCache<string, Prediction>(CACHE_ENTRIES);
+  private loading: { dir: string; device: Device; promise: Promise<ActiveModel> } | undefined;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('bert.activeModel') || e.affectsConfiguration('bert.device')) this.reset();
+    });
+  }
+
+  /** The folder `bert.activeModel` names, if any. */
+  activeModelDir(): string | undefined {
+    return resolveModelSetting(vscode.workspace.getConfiguration('bert').get<string>('activeModel', ''), workspaceRoot());
+  }
+
+  private device(): Device {
+    const d = readSettings().device;
+    // 'auto' means the fastest for training; for one text at a time the CPU session starts fastest and needs no GPU.
+    return d === 'auto' ? 'cpu' : d;
+  }
+
+  /** The loaded active model, loading it when needed; undefined when none is set. */
+  async model(): Promise<ActiveModel | undefined> {
+    const dir = this.activeModelDir();
+    if (dir === undefined) return undefined;
+    const device = this.device();
+    if (this.loading?.dir !== dir || this.loading.device !== device) {
+      this.cache.clear();
+      const started = Date.now();
+      const promise = this.client.load(dir, device).then((info) => {
+        this.log.info(`Loaded model ${dir} (${info.labels.length} labels, max ${info.maxLength} tokens, ${info.truncation}) on ${device} in ${Date.now() - started} ms`);
+        return { ...info, name: modelName(dir) };
+      });
+      this.loading = { dir, device, promise };
+      promise.catch(() => {
+        if (this.loading?.promise === promise) this.loading = undefined;
+      });
+    }
+    return this.loading.promise;
+  }
+
+  /** Make `dir` the active model (workspace setting when a folder is open) and load it. */
+  async setActiveModel(dir: string): Promise<ActiveModel> {
+    const root = workspaceRoot();
+    const target = root ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    await vscode.workspace.getConfiguration('bert').update('activeModel', modelSettingValue(dir, root), target);
+    this.reset();
+    const model = await this.model();
+    if (!model) throw new Error('The active model setting did not take effect.');
+    return model;
+  }
+
+  /** Predictions for `texts` with the active model; cached per text for the hover. */
+  async predict(texts: string[], signal?: AbortSignal): Promise<{ model: ActiveModel; predictions: Prediction[] } | undefined> {
+    const model = await this.model();
+    if (!model) return undefined;
+    const predictions = await this.client.predict(texts, signal);
+    texts.forEach((t, i) => this.cache.set(t, predictions[i]));
+    return { model, predictions };
+  }
+
+  cached(text: string): Prediction | undefined {
+    return this.cache.get(text);
+  }
+
+  private reset(): void {
+    this.cache.clear();
+    if (this.loading) {
+      this.loading = undefined;
+      // The next request loads the new model; the worker disposes the old session then.
+    }
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    void this.client.dispose();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Hover classification, opt-in (`bert.hover.enabled`, per language id in `bert.hover.languages`). It classifies the
+ * selection under the mouse, or the sentence/paragraph there (`bert.hover.scope`). Typing must never feel slow:
+ * results are cached per text, inference runs in the worker, the request is cancelled with the hover's token, and
+ * after `bert.hover.timeBudgetMs` the hover shows nothing (a late result still lands in the cache).
+ */
+import * as vscode from 'vscode';
+import type { InferenceController } from './controller';
+import { runDirOfModel } from './models';
+import { HOVER_SCOPES, hoverMarkdown, hoverTarget, type HoverScope } from './text';
+
+export interface HoverSettings {
+  enabled: boolean;
+  languages: string[];
+  scope: HoverScope;
+  timeBudgetMs: number;
+}
+
+export function readHoverSettings(scope?: vscode.ConfigurationScope): HoverSettings {
+  const c = vscode.workspace.getConfiguration('bert.hover', scope);
+  const s = c.get<string>('scope', 'sentence');
+  return {
+    enabled: c.get<boolean>('enabled', false),
+    languages: c.get<string[]>('languages', ['plaintext', 'markdown']),
+    scope: (HOVER_SCOPES as readonly string[]).includes(s) ? (s as HoverScope) : 'sentence',
+    timeBudgetMs: Math.max(10, c.get<number>('timeBudgetMs', 300)),
+  };
+}
+
+export class ClassifyHoverProvider implements vscode.HoverProvider {
+  constructor(private readonly controller: InferenceController, private readonly log: vscode.LogOutputChannel) {}
+
+  async provideHover(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
+    const settings = readHoverSettings(document);
+    if (!settings.enabled || !settings.languages.includes(document.languageId)) return undefined;
+    const target = this.target(document, position, settings.scope);
+    if (!target) return undefined;
+    const modelDir = this.controller.activeModelDir();
+    if (modelDir === undefined) return undefined;
+
+    let prediction = this.controller.cached(target.text);
+    if (!prediction) {
+      const abort = new AbortController();
+      const cancel = token.onCancellationRequested(() => abort.abort());
+      const timer = setTimeout(() => abort.abort(), settings.timeBudgetMs);
+      try {
+        const budget = new Promise<undefined>((resolve) => abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+        const result = await Promise.race([this.controller.predict([target.text], abort.signal), budget]);
+        prediction = result?.predictions[0];
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'CANCELLED') this.log.warn(`hover: ${(e as Error).message}`);
+      } finally {
+        clearTimeout(timer);
+        cancel.dispose();
+      }
+    }
+    if (!prediction || token.isCancellationRequested) return undefined;
+    const name = (await this.controller.model().catch(() => undefined))?.name ?? '';
+    const run = runDirOfModel(modelDir);
+    const dashboard = run ? `command:bert.openDashboard?${encodeURIComponent(JSON.stringify([run]))}` : undefined;
+    const md = new vscode.MarkdownString(hoverMarkdown(prediction, name, dashboard));
+    md.isTrusted = { enabledCommands: ['bert.openDashboard'] };
+    return new vscode.Hover(md, target.range);
+  }
+
+  private target(document: vscode.TextDocument, position: vscode.Position, scope: HoverScope): { text: string; range: vscode.Range } | undefined {
+    const editor = vscode.window.activeTextEditor;
+    const selection = editor?.document === document ? editor.selections.find((s) => !s.isEmpty && s.contains(position)) : undefined;
+    if (selection) {
+      const text = document.getText(selection).trim();
+      return text ? { text, range: selection } : undefined;
+    }
+    if (scope === 'selection') return undefined;
+    const found = hoverTarget(document.getText(), document.offsetAt(position), scope);
+    return found ? { text: found.text, range: new vscode.Range(document.positionAt(found.start), document.positionAt(found.end)) } : undefined;
+  }
+}

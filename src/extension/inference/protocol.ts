@@ -1,0 +1,40 @@
+/**
+ * Messages between the extension host and the inference worker (worker.ts). One request in, one response out,
+ * matched by id; the worker answers requests in the order they came.
+ */
+import type { Prediction } from '../../core/infer/predictor';
+import type { QuantFormat, QuantizedComparison } from '../../core/infer/quantize';
+
+export type Device = 'cpu' | 'cuda' | 'webgpu';
+
+/** What the host knows about the loaded model. */
+export interface ModelInfo {
+  /** The folder given to load (a run folder, its best/, a HF folder). */
+  dir: string;
+  labels: string[];
+  maxLength: number;
+  truncation: string;
+}
+
+export type WorkerRequest =
+  | { id: number; op: 'load'; modelDir: string; device: Device }
+  | { id: number; op: 'predict'; texts: string[] }
+  | { id: number; op: 'logits'; texts: string[] }
+  | { id: number; op: 'quantize'; modelDir: string; format?: QuantFormat; texts: string[]; truth: (string | undefined)[] }
+  /** Skip request `target` if it has not started yet. */
+  | { id: number; op: 'cancel'; target: number };
+
+export type WorkerResult = ModelInfo | Prediction[] | Float32Array | QuantizedComparison | null;
+
+/** A UserError crossing the thread boundary (classes do not survive structured clone). */
+export interface WorkerError {
+  name: string;
+  message: string;
+  user: boolean;
+  code?: string;
+  fix?: string;
+  file?: string;
+  line?: number;
+}
+
+export type WorkerResponse = { id: number; ok: true; result: WorkerResult } | { id: number; ok: false; error: WorkerError };

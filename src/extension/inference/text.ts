@@ -1,0 +1,85 @@
+/**
+ * Pure text helpers of the inference UI (no `vscode`): which text a hover classifies, and how a result is written
+ * (notification line, hover markdown with bars).
+ */
+import type { Prediction } from '../../core/infer/predictor';
+
+export type HoverScope = 'selection' | 'sentence' | 'paragraph';
+export const HOVER_SCOPES: readonly HoverScope[] = ['selection', 'sentence', 'paragraph'];
+
+/** [start, end) offsets of the paragraph (text between blank lines) around `offset`. */
+export function paragraphAt(text: string, offset: number): [number, number] {
+  const blank = /\n[ \t]*\r?\n/g;
+  let start = 0;
+  let end = text.length;
+  for (let m = blank.exec(text); m; m = blank.exec(text)) {
+    if (m.index + m[0].length <= offset) start = m.index + m[0].length;
+    else if (m.index >= offset) {
+      end = m.index;
+      break;
+    }
+  }
+  return [start, end];
+}
+
+/** [start, end) of the sentence around `offset`: ends at . ! ? (followed by space) or a paragraph break. */
+export function sentenceAt(text: string, offset: number): [number, number] {
+  const [pStart, pEnd] = paragraphAt(text, offset);
+  const para = text.slice(pStart, pEnd);
+  const local = offset - pStart;
+  const boundary = /[.!?]+["')\]]*(?=\s)|\n/g;
+  let start = 0;
+  let end = para.length;
+  for (let m = boundary.exec(para); m; m = boundary.exec(para)) {
+    const after = m.index + m[0].length;
+    if (after <= local) start = after;
+    else {
+      end = after;
+      break;
+    }
+  }
+  return [pStart + start, pStart + end];
+}
+
+/** The trimmed text the hover classifies for `scope` at `offset`, with its range; undefined when blank. */
+export function hoverTarget(text: string, offset: number, scope: Exclude<HoverScope, 'selection'>): { text: string; start: number; end: number } | undefined {
+  const [s, e] = scope === 'sentence' ? sentenceAt(text, offset) : paragraphAt(text, offset);
+  const raw = text.slice(s, e);
+  const lead = raw.length - raw.trimStart().length;
+  const trimmed = raw.trim();
+  return trimmed === '' ? undefined : { text: trimmed, start: s + lead, end: s + lead + trimmed.length };
+}
+
+/** Labels by falling probability, at most `k`. */
+export function topK(p: Prediction, k: number): [string, number][] {
+  return Object.entries(p.scores).sort((a, b) => b[1] - a[1]).slice(0, k);
+}
+
+export function percent(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+/** `pos 92.1% · neg 7.9%` */
+export function describePrediction(p: Prediction, k = 5): string {
+  return topK(p, k).map(([l, s]) => `${l} ${percent(s)}`).join(' · ');
+}
+
+const BAR_WIDTH = 20;
+
+/** Labels come from the user's dataset: escape everything Markdown would interpret. */
+export function escapeMarkdown(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Hover markdown: the label in bold, one bar per label (█ blocks, the trusted part), the model's name and a command
+ * link to the dashboard. `dashboardCommand` is a command URI the caller builds (and marks trusted for that command).
+ */
+export function hoverMarkdown(p: Prediction, modelName: string, dashboardCommand: string | undefined, k = 5): string {
+  const rows = topK(p, k).map(([label, score]) => {
+    const filled = Math.round(score * BAR_WIDTH);
+    return `\`${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}\` ${percent(score)} ${escapeMarkdown(label)}`;
+  });
+  const footer = `*${escapeMarkdown(modelName)}*${dashboardCommand ? ` · [Dashboard](${dashboardCommand})` : ''}`;
+  return [`**${escapeMarkdown(p.label)}** ${percent(p.score)}`, '', ...rows.map((r) => `${r}  `), '', footer].join('\n');
+}

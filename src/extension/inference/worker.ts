@@ -1,0 +1,74 @@
+/**
+ * The inference worker (worker_threads): owns the one onnxruntime session of the active model, so that tokenizing and
+ * `session.run` never block the extension host's thread. Loading another model disposes the previous session.
+ * Requests run one at a time, in order; a cancelled request that has not started is skipped.
+ */
+import { parentPort } from 'node:worker_threads';
+import { isUserError } from '../../core/errors';
+import { loadPredictor, type Predictor } from '../../core/infer/predictor';
+import { compareQuantized, writeQuantizedModelDir } from '../../core/infer/quantize';
+import type { WorkerError, WorkerRequest, WorkerResponse, WorkerResult } from './protocol';
+
+const port = parentPort;
+if (!port) throw new Error('worker.ts must run as a worker thread');
+
+let predictor: Predictor | undefined;
+let loaded: string | undefined;
+const cancelled = new Set<number>();
+let queue: Promise<void> = Promise.resolve();
+
+function needPredictor(): Predictor {
+  if (!predictor) throw new Error('No model is loaded in the inference worker.');
+  return predictor;
+}
+
+async function handle(req: Exclude<WorkerRequest, { op: 'cancel' }>): Promise<WorkerResult> {
+  switch (req.op) {
+    case 'load': {
+      if (predictor && loaded === req.modelDir) return { dir: loaded, labels: predictor.labels, ...predictor.settings };
+      const previous = predictor;
+      predictor = undefined;
+      loaded = undefined;
+      await previous?.dispose();
+      predictor = await loadPredictor(req.modelDir, { device: req.device });
+      loaded = req.modelDir;
+      return { dir: req.modelDir, labels: predictor.labels, ...predictor.settings };
+    }
+    case 'predict':
+      return needPredictor().predict(req.texts);
+    case 'logits':
+      return needPredictor().logits(req.texts);
+    case 'quantize': {
+      const { dir } = await writeQuantizedModelDir(req.modelDir, req.format);
+      return compareQuantized(req.modelDir, dir, req.texts, req.truth);
+    }
+  }
+}
+
+function toWorkerError(e: unknown): WorkerError {
+  if (isUserError(e)) return { name: e.name, message: e.message, user: true, code: e.code, fix: e.fix, file: e.file, line: e.line };
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { name: err.name, message: err.message, user: false };
+}
+
+port.on('message', (req: WorkerRequest) => {
+  if (req.op === 'cancel') {
+    cancelled.add(req.target);
+    return;
+  }
+  queue = queue.then(async () => {
+    // Let 'cancel' messages that arrived while the previous request ran be seen before starting this one.
+    await new Promise((r) => setImmediate(r));
+    let response: WorkerResponse;
+    if (cancelled.delete(req.id)) {
+      response = { id: req.id, ok: false, error: { name: 'CancelledError', message: 'Cancelled.', user: true, code: 'CANCELLED' } };
+    } else {
+      try {
+        response = { id: req.id, ok: true, result: await handle(req) };
+      } catch (e) {
+        response = { id: req.id, ok: false, error: toWorkerError(e) };
+      }
+    }
+    port.postMessage(response);
+  });
+});

@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LruCache } from '../../../src/extension/inference/cache';
+import { modelName, modelSettingValue, resolveModelSetting, runDirOfModel } from '../../../src/extension/inference/models';
+import { describePrediction, escapeMarkdown, hoverMarkdown, hoverTarget, paragraphAt, sentenceAt } from '../../../src/extension/inference/text';
+import { tempDir } from './fixtures';
+
+const DOC = 'First sentence here. Second one? Yes!\nSame paragraph.\n\n  Next paragraph, one sentence.\n';
+
+test('sentence and paragraph under an offset', () => {
+  const at = (needle: string) => DOC.indexOf(needle);
+  assert.equal(DOC.slice(...sentenceAt(DOC, at('sentence here'))).trim(), 'First sentence here.');
+  assert.equal(DOC.slice(...sentenceAt(DOC, at('one?'))).trim(), 'Second one?');
+  assert.equal(DOC.slice(...sentenceAt(DOC, at('Same'))).trim(), 'Same paragraph.');
+  assert.equal(DOC.slice(...paragraphAt(DOC, at('Second'))), 'First sentence here. Second one? Yes!\nSame paragraph.');
+  const t = hoverTarget(DOC, at('paragraph,'), 'paragraph');
+  assert.deepEqual(t && { text: t.text, start: t.start }, { text: 'Next paragraph, one sentence.', start: at('Next') });
+  assert.equal(hoverTarget('a.\n\n\n\nb', 4, 'sentence'), undefined);
+});
+
+test('hover markdown: bars in proportion, labels escaped, dashboard link', () => {
+  const p = { label: '*bold*', score: 0.75, scores: { '*bold*': 0.75, other: 0.25 } };
+  const md = hoverMarkdown(p, 'run_1', 'command:bert.openDashboard?x');
+  assert.match(md, /^\*\*\\\*bold\\\*\*\* 75\.0%/);
+  assert.ok(md.includes(`\`${'█'.repeat(15)}${'░'.repeat(5)}\` 75.0% \\*bold\\*`));
+  assert.ok(md.includes(`\`${'█'.repeat(5)}${'░'.repeat(15)}\` 25.0% other`));
+  assert.ok(md.endsWith('*run\\_1* · [Dashboard](command:bert.openDashboard?x)'));
+  assert.equal(escapeMarkdown('[x](y)'), '\\[x\\]\\(y\\)');
+  assert.equal(describePrediction({ label: 'b', score: 0.6, scores: { a: 0.1, b: 0.6, c: 0.3 } }, 2), 'b 60.0% · c 30.0%');
+});
+
+test('LRU cache evicts the least recently used entry', () => {
+  const c = new LruCache<string, number>(2);
+  c.set('a', 1);
+  c.set('b', 2);
+  assert.equal(c.get('a'), 1);
+  c.set('c', 3);
+  assert.equal(c.get('b'), undefined);
+  assert.deepEqual([c.get('a'), c.get('c'), c.size], [1, 3, 2]);
+});
+
+test('model names and settings: run name for run/best/int8, relative setting inside the workspace', () => {
+  const root = tempDir('names');
+  const run = path.join(root, '.bert', 'runs', 'run-7');
+  fs.mkdirSync(path.join(run, 'best', 'int8'), { recursive: true });
+  fs.writeFileSync(path.join(run, 'run.json'), '{}');
+  fs.writeFileSync(path.join(run, 'best', 'config.json'), '{}');
+  fs.writeFileSync(path.join(run, 'best', 'int8', 'config.json'), '{}');
+  assert.equal(modelName(run), 'run-7');
+  assert.equal(modelName(path.join(run, 'best')), 'run-7');
+  assert.equal(modelName(path.join(run, 'best', 'int8')), 'run-7 (int8)');
+  assert.equal(runDirOfModel(path.join(run, 'best', 'int8')), run);
+  assert.equal(runDirOfModel(root), undefined);
+  assert.equal(modelName(path.join(root, 'hf-model')), 'hf-model');
+  assert.equal(modelSettingValue(path.join(run, 'best'), root), '.bert/runs/run-7/best');
+  assert.equal(modelSettingValue('/elsewhere/model', root), '/elsewhere/model');
+  assert.equal(resolveModelSetting('.bert/runs/run-7/best', root), path.join(run, 'best'));
+  assert.equal(resolveModelSetting('  ', root), undefined);
+  fs.rmSync(root, { recursive: true, force: true });
+});
