@@ -158,7 +158,18 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
     await page.locator('.tab', { hasText: 'data.csv' }).waitFor({ timeout: UI_TIMEOUT });
     await page.locator('.statusbar-item', { hasText: /Ln 45, Col 1/ }).waitFor({ timeout: UI_TIMEOUT });
 
-    // Back to the dashboard (its state comes back after being hidden), then the light and high-contrast themes.
+    // A window reload brings the dashboard back (serializer + saved state) with its run.
+    await page.waitForTimeout(2000); // the workbench saves its editor layout shortly after changes
+    await page.reload();
+    await page.locator('.tab', { hasText: `BERT: ${DONE_RUN}` }).waitFor({ timeout: UI_TIMEOUT });
+    await page.locator('.tab', { hasText: `BERT: ${DONE_RUN}` }).click();
+    await dashboard(page).locator('#phase', { hasText: 'finished' }).waitFor({ timeout: UI_TIMEOUT });
+    // The selected confusion cell was saved with the webview state, so its examples are listed again.
+    await dashboard(page).locator('#examples li', { hasText: '<b>bold</b>' }).waitFor({ timeout: UI_TIMEOUT });
+
+    // Hidden behind another editor and shown again, it restores the same way; then the light and high-contrast themes.
+    await page.locator('.tab', { hasText: `BERT: ${LIVE_RUN}` }).click();
+    await dashboard(page).locator('#phase', { hasText: 'interrupted' }).waitFor({ timeout: UI_TIMEOUT });
     await page.locator('.tab', { hasText: `BERT: ${DONE_RUN}` }).click();
     await dashboard(page).locator('#examples li', { hasText: '<b>bold</b>' }).waitFor({ timeout: UI_TIMEOUT });
     for (const [theme, file, bodyClass] of [
