@@ -7,6 +7,8 @@ import { DataError } from '../errors';
 import type { RawRow } from './rows';
 import { LineIndex, readCheckedChunks, UTF8_BOM } from './source';
 
+const CHUNK_SIZE = 1 << 20;
+
 export const DELIMITER_CANDIDATES = [',', '\t', ';', '|'] as const;
 
 /** The candidate that occurs most often outside quotes in the first line; `fallback` on a tie at zero. */
@@ -37,12 +39,12 @@ export interface CsvOptions {
 
 /** Reads a header-first CSV. `header.columns` is filled before the first row is yielded. */
 export async function* readCsvRows(file: string, header: { columns: string[] }, options: CsvOptions = {}): AsyncGenerator<RawRow> {
-  const chunks = readCheckedChunks(file);
+  const chunks = readCheckedChunks(file, CHUNK_SIZE);
   const first = await chunks.next();
   const firstBytes = first.done ? Buffer.alloc(0) : first.value.bytes;
   const body = firstBytes.subarray(firstBytes.subarray(0, 3).equals(UTF8_BOM) ? 3 : 0);
-  if (first.done || body.toString('utf8').trim() === '') {
-    // A file that is only whitespace can still be large; look at one more chunk before calling it empty.
+  const wholeFileInFirstChunk = first.done || firstBytes.length < CHUNK_SIZE;
+  if (first.done || (wholeFileInFirstChunk && body.toString('utf8').trim() === '')) {
     throw new DataError('The file is empty.', {
       file, line: 1, code: 'DATA_EMPTY_FILE', fix: 'Add a header line (e.g. "text,label") and one row per example.',
     });
@@ -60,6 +62,8 @@ export async function* readCsvRows(file: string, header: { columns: string[] }, 
   const parser = parse({
     delimiter,
     bom: true,
+    // A quote inside an unquoted field (5" screen) is kept as a character, as Python's csv module and spreadsheets do.
+    relax_quotes: true,
     skip_empty_lines: true,
     info: false,
     on_record: (record: string[], context) => {

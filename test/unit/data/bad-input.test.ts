@@ -63,7 +63,7 @@ const cases: ReadCase[] = [
   { name: 'CSV row with too many fields', files: { 'd.csv': 'text,label\na,x\nb,y,z\n' }, expect: { code: 'DATA_CSV_SYNTAX', line: 3 } },
   { name: 'CSV row with too few fields', files: { 'd.csv': 'text,label\na,x\nb\nc,z\n' }, expect: { code: 'DATA_CSV_SYNTAX', line: 3 } },
   { name: 'CSV quote never closed', files: { 'd.csv': 'text,label\na,x\n"b,y\nc,z\n' }, expect: { code: 'DATA_CSV_SYNTAX', line: 3, message: ['Quote'] } },
-  { name: 'CSV stray quote inside a quoted field', files: { 'd.csv': 'text,label\r\na,x\r\n"b"c,y\r\n' }, expect: { code: 'DATA_CSV_SYNTAX', line: 3 } },
+  { name: 'CSV doubled quote at the end of a quoted field leaves it open', files: { 'd.csv': 'text,label\r\na,x\r\n"b"",y\r\nc,y\r\n' }, expect: { code: 'DATA_CSV_SYNTAX', line: 3 } },
   { name: 'CSV error after multi-line fields has the right line', files: { 'd.csv': 'text,label\r\n"1\r\n2",x\r\n\r\n"3\n4",y\r\nbad,row,here\r\n' }, expect: { code: 'DATA_CSV_SYNTAX', line: 7 } },
   { name: 'invalid JSON on line 3', files: { 'd.jsonl': '{"text":"a","label":"x"}\n{"text":"b","label":"y"}\n{"text":"c", "label":"z",}\n' }, expect: { code: 'DATA_JSON_SYNTAX', line: 3, message: ['line 3'] } },
   { name: 'JSONL truncated last line', files: { 'd.jsonl': '{"text":"a","label":"x"}\n{"text":"b","lab' }, expect: { code: 'DATA_JSON_SYNTAX', line: 2 } },

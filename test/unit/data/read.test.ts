@@ -46,6 +46,11 @@ test('an explicit delimiter overrides sniffing', async () => {
   assert.deepEqual(rows(data), [['a;b;c', 'spam', 2]]);
 });
 
+test('quotes inside unquoted fields are kept as characters (as Python\'s csv module does)', async () => {
+  const dir = writeFiles({ 'd.csv': 'text,label\n5" screen,x\n"b"c,y\n' });
+  assert.deepEqual(rows(await readDataset(path.join(dir, 'd.csv'))), [['5" screen', 'x', 2], ['"b"c', 'y', 3]]);
+});
+
 test('a UTF-8 BOM does not end up in the first column name (CSV and JSONL)', async () => {
   const dir = writeFiles({ 'd.csv': '\uFEFFtext,label\nhi,x\n', 'd.jsonl': '\uFEFF{"text":"hi","label":"x"}\n' });
   for (const f of ['d.csv', 'd.jsonl']) {
