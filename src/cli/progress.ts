@@ -26,7 +26,7 @@ export function progressLine(step: number, total: number, loss: number, etaS: nu
 }
 
 export class TrainReporter {
-  private lastDraw = 0;
+  private lastDraw = -Infinity;
   private barShown = false;
 
   constructor(private readonly io: CliIo, private readonly json: boolean, private readonly now: () => number = Date.now) {}

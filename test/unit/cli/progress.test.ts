@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatDuration, progressLine, TrainReporter } from '../../../src/cli/progress';
+import type { CliIo } from '../../../src/cli/main';
+import type { TrainerEvent } from '../../../src/trainer/protocol';
+
+function io(tty: boolean): CliIo & { out: string; err: string } {
+  const o = { out: '', err: '', stderrIsTTY: tty, stdout: (t: string) => { o.out += t; }, stderr: (t: string) => { o.err += t; } };
+  return o;
+}
+
+const step = (n: number): TrainerEvent => ({ event: 'step', time: '', step: n, total_steps: 10, epoch: n / 10, loss: 0.5, lr: 1e-4,
+  grad_norm: 1, examples_per_s: 12.34, eta_s: 75 });
+const done: TrainerEvent = { event: 'done', time: '', stopped: false, best_step: 10, best_metric: 0.25, metric_name: 'loss', best_dir: '/r/best',
+  run_dir: '/r', final_step: 10 };
+
+test('progress line and durations', () => {
+  assert.equal(progressLine(5, 10, 0.5, 75, 12.34), '[############............]  50% step 5/10  loss 0.5000  12.3 ex/s  eta 1m15s');
+  assert.equal(formatDuration(3725), '1h02m');
+  assert.equal(formatDuration(9), '9s');
+  assert.equal(formatDuration(Infinity), '?');
+});
+
+test('TTY: the bar is redrawn in place on stderr (throttled), whole lines follow below it; stdout stays empty', () => {
+  let clock = 0;
+  const t = io(true);
+  const r = new TrainReporter(t, false, () => clock);
+  r.report(step(1));
+  clock += 10;
+  r.report(step(2));          // within 100 ms: skipped
+  clock += 200;
+  r.report(step(3));
+  r.report(done);
+  assert.equal(t.out, '');
+  assert.equal((t.err.match(/\r\[/g) ?? []).length, 2);
+  assert.match(t.err, /step 3\/10/);
+  assert.doesNotMatch(t.err, /step 2\/10/);
+  assert.match(t.err, /\x1b\[K\nDone at step 10\. Best loss 0\.2500 at step 10: \/r\/best\n$/);
+});
+
+test('not a TTY: no bar at all; --json: every event verbatim on stdout, nothing on stderr', () => {
+  const plain = io(false);
+  const r = new TrainReporter(plain, false);
+  r.report(step(1));
+  r.report(done);
+  assert.doesNotMatch(plain.err, /\[#|\r/);
+  assert.match(plain.err, /^Done at step 10/);
+  const json = io(true);
+  const j = new TrainReporter(json, true);
+  j.report(step(1));
+  j.report(done);
+  assert.equal(json.err, '');
+  assert.deepEqual(json.out.trim().split('\n').map((l) => JSON.parse(l)), [step(1), done]);
+});
