@@ -47,3 +47,22 @@ test('accuracy as the selection metric: best/ holds the evaluation with the high
   assert.match(run.data[0].sha256, /^[0-9a-f]{64}$/);
   assert.equal(run.package_version, '0.1.0');
 });
+
+test('--model of a run folder starts from its best/ (weights, tokenizer); a different label set gets a fresh head', async () => {
+  const first = await train({ maxSteps: 3, evalSteps: 3 });
+  const dir = tempDir('loop-from-model');
+  const data = path.join(dir, 'three.csv');
+  const rows = ['text,label'];
+  for (let i = 0; i < 30; i++) rows.push(`"item ${i} is ${['red', 'green', 'blue'][i % 3]}",${['r', 'g', 'b'][i % 3]}`);
+  fs.writeFileSync(data, rows.join('\n') + '\n');
+  const out = path.join(dir, 'run');
+  const events: TrainerEvent[] = [];
+  await runTrainingSession({ data, out, model: first.out, batchSize: 4, maxLength: 16, maxSteps: 2, device: 'cpu', validRatio: 0.3 },
+    { emit: (e) => events.push(e), shouldStop: () => false });
+  const config = JSON.parse(fs.readFileSync(path.join(out, 'best', 'config.json'), 'utf8'));
+  assert.equal(config.hidden_size, 64);
+  assert.deepEqual(config.id2label, { 0: 'b', 1: 'g', 2: 'r' });
+  const run = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
+  assert.equal(run.model.dir, path.join(first.out, 'best'));
+  assert.ok(fs.existsSync(path.join(out, 'best', 'tokenizer.json')));
+});
