@@ -54,6 +54,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunInfo>, vscod
       }
     }
     this.runs = runs.sort((a, b) => b.date.localeCompare(a.date));
+    // A training run can die without touching its files; look again soon so it shows as interrupted.
+    if (this.runs.some((r) => r.phase === 'training')) this.refreshSoon(5000);
     return this.runs;
   }
 
@@ -99,11 +101,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunInfo>, vscod
   }
 
   /** metrics.jsonl changes every step; one refresh a second is plenty for a list. */
-  private refreshSoon(): void {
+  private refreshSoon(delayMs = 1000): void {
     if (this.debounce !== undefined) return;
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
       this.refresh();
-    }, 1000);
+    }, delayMs);
   }
 }
