@@ -1,0 +1,99 @@
+/**
+ * `npm run bench:infer`: classification latency (one text, p50/p95) and batch throughput of a BERT classifier with
+ * random weights, 128 tokens, BERT-mini and BERT-base: ours (loadPredictor on our exported model.onnx, fp32 and both
+ * int8 encodings of core/infer/quantize) vs the same model in PyTorch 1.13 (bench/reference/bert_infer_torch.py,
+ * torch.inference_mode) on the same CPU, each in its own process, one after the other. Every side gets its faster
+ * thread setting (1 or 2 intra-op threads). Ours is end to end (tokenization included); PyTorch gets token ids.
+ *
+ * Env: BENCH_SKIP_BASE=1 skips BERT-base.
+ * Last stdout line: JSON with ratio (BERT-base fp32 p50, ours / PyTorch), ratio_int8 (BERT-base, our fastest int8
+ * p50 / PyTorch fp32 p50), the same for mini, and every figure.
+ */
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { QUANT_FORMATS } from '../src/core/infer/quantize';
+import { presetConfig } from '../src/core/model/config';
+import { hfConfigJson } from '../src/core/model/load';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const PYTHON = '/usr/bin/python3';
+const SEQ = 128;
+
+interface Figures {
+  p50_ms: number;
+  p95_ms: number;
+  throughput_per_s: number;
+  threads: number;
+  [key: string]: unknown;
+}
+
+interface Case {
+  size: 'mini' | 'base';
+  batch: number;
+  runs: number;
+  batchRuns: number;
+}
+
+function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Figures {
+  const r = spawnSync(cmd, args, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args[0]} failed with exit code ${r.status}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Figures;
+}
+
+function ours(c: Case, quant: string, threads: number): Figures {
+  const args = { size: c.size, seq: SEQ, batch: c.batch, warmup: 3, runs: c.runs, batchRuns: c.batchRuns, threads, quant };
+  return runJson(process.execPath, [path.join(__dirname, 'infer-ours.js'), JSON.stringify(args)]);
+}
+
+function torch(c: Case, threads: number): Figures {
+  const args = {
+    config: hfConfigJson(presetConfig(c.size), ['label0', 'label1']), numLabels: 2, seq: SEQ, batch: c.batch, warmup: 3,
+    runs: c.runs, batchRuns: c.batchRuns, threads,
+  };
+  return runJson(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bert_infer_torch.py'), JSON.stringify(args)], { ...process.env, OPENBLAS_NUM_THREADS: String(threads) });
+}
+
+function best(label: string, run: (threads: number) => Figures): Figures {
+  const tried = [1, 2].map((t) => {
+    const f = run(t);
+    console.log(`  ${label.padEnd(34)} threads ${t}: p50 ${f.p50_ms.toFixed(1)} ms, p95 ${f.p95_ms.toFixed(1)} ms, ${f.throughput_per_s.toFixed(1)} texts/s`);
+    return f;
+  });
+  return tried.reduce((a, b) => (b.p50_ms < a.p50_ms ? b : a));
+}
+
+function measure(c: Case) {
+  console.log(`BERT-${c.size}, ${SEQ} tokens (throughput: batches of ${c.batch})`);
+  const pytorch = best('PyTorch fp32', (t) => torch(c, t));
+  const fp32 = best('ours fp32', (t) => ours(c, 'fp32', t));
+  const int8 = Object.fromEntries(QUANT_FORMATS.map((q) => [q, best(`ours int8 ${q}`, (t) => ours(c, q, t))]));
+  const fastest = Object.entries(int8).reduce((a, b) => (b[1].p50_ms < a[1].p50_ms ? b : a));
+  return {
+    ratio: fp32.p50_ms / pytorch.p50_ms,
+    ratio_int8: fastest[1].p50_ms / pytorch.p50_ms,
+    int8_vs_fp32: fastest[1].p50_ms / fp32.p50_ms,
+    fastest_int8: fastest[0],
+    pytorch, fp32, int8,
+  };
+}
+
+function main(): void {
+  const cpu = os.cpus();
+  const machine = `${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.platform()} ${os.release()}`;
+  console.log(`machine: ${machine}; node ${process.version}`);
+  const loadBefore = os.loadavg()[0];
+  const mini = measure({ size: 'mini', batch: 32, runs: 40, batchRuns: 5 });
+  const base = process.env.BENCH_SKIP_BASE === '1' ? undefined : measure({ size: 'base', batch: 16, runs: 15, batchRuns: 2 });
+  console.log(JSON.stringify({
+    ratio: base ? base.ratio : null,
+    ratio_int8: base ? base.ratio_int8 : null,
+    ratio_mini: mini.ratio,
+    ratio_int8_mini: mini.ratio_int8,
+    mini, base: base ?? null, machine,
+    load_average_1min: { before: loadBefore, after: os.loadavg()[0] },
+    date: new Date().toISOString(),
+  }));
+}
+
+main();
