@@ -84,7 +84,36 @@ export class TrainingController implements vscode.Disposable {
     this.status.follow(runDir);
     this.dashboards.show(runDir);
     this.runs.refresh();
+    this.showStartup(runDir, handle);
     return runDir;
+  }
+
+  /**
+   * A cancellable notification while the trainer starts (model download, tokenization, graph compilation), until its
+   * first step. Cancelling kills the trainer: nothing has been trained yet, so nothing is lost.
+   */
+  private showStartup(runDir: string, handle: TrainerHandle): void {
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `BERT: starting ${path.basename(runDir)}`, cancellable: true },
+      (progress, token) => new Promise<void>((resolve) => {
+        const onEvent = (event: { event: string; message?: string }) => {
+          if (event.event === 'log' && event.message) progress.report({ message: event.message });
+          if (event.event === 'started') progress.report({ message: 'preparing the first step…' });
+          if (event.event === 'step' || event.event === 'done' || event.event === 'error') finish();
+        };
+        const finish = () => {
+          handle.events.off('event', onEvent);
+          resolve();
+        };
+        handle.events.on('event', onEvent);
+        void handle.exited.then(finish);
+        token.onCancellationRequested(() => {
+          this.log.info(`Start-up of ${runDir} cancelled: killing the trainer`);
+          handle.kill();
+          finish();
+        });
+      }),
+    );
   }
 
   /** Asks the run's trainer to stop gracefully (checkpoint, then `done` with stopped). */
