@@ -56,6 +56,10 @@ test('the VSIX holds the bundle, the manifest and only the linux-x64 runtime of 
     'extension/readme.md',
     'extension/LICENSE.txt',
     'extension/dist/extension.js',
+    'extension/dist/trainer.js',
+    'extension/dist/cli.js',
+    'extension/dist/webview.js',
+    'extension/assets/vocab.txt',
     'extension/node_modules/onnxruntime-node/dist/index.js',
     'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',
     'extension/node_modules/onnxruntime-common/dist/cjs/index.js',
@@ -78,7 +82,7 @@ test('the VSIX installs into code-server', () => {
   assert.match(listed, new RegExp(`^${EXTENSION_ID.replace('.', '\\.')}@${manifest.version}$`, 'm'));
 });
 
-test('in the workbench the extension activates: status bar item, BERT commands in the palette and the editor menu, placeholder message', async () => {
+test('in the workbench the extension activates: status bar item, BERT commands in the palette and the editor menu, BERT log channel', async () => {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-ws-'));
   temps.push(workspace);
   fs.copyFileSync(path.join(REPO_ROOT, 'test', 'integration', 'workspace', 'reviews.csv'), path.join(workspace, 'reviews.csv'));
@@ -127,11 +131,20 @@ test('in the workbench the extension activates: status bar item, BERT commands i
     await menuItem.waitFor({ timeout: UI_TIMEOUT });
     await page.screenshot({ path: path.join(OUT, 'editor-context-menu.png') });
 
-    // A command that has not landed yet says so in a notification.
-    await menuItem.click();
-    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Classify Selection is not available yet' });
-    await toast.waitFor({ timeout: UI_TIMEOUT });
-    await page.waitForTimeout(500); // the toast slides in
+    await page.keyboard.press('Escape');
+
+    // The extension's log channel "BERT" is listed in the Output view and holds the activation line.
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await page.keyboard.type('Output: Show Output Channels');
+    await rows.filter({ hasText: 'Show Output Channels' }).first().waitFor({ timeout: UI_TIMEOUT });
+    await page.keyboard.press('Enter');
+    await rows.filter({ hasText: /^BERT$/ }).first().waitFor({ timeout: UI_TIMEOUT });
+    await rows.filter({ hasText: /^BERT$/ }).first().click();
+    // The editor renders spaces as no-break spaces: match them with \s.
+    const logLine = page.locator('.part.panel .view-line', { hasText: /BERT\sFine-tune\s[\d.]+\sactivated/ });
+    await logLine.waitFor({ timeout: UI_TIMEOUT });
+    await page.waitForTimeout(300);
     await page.screenshot({ path: path.join(OUT, 'workbench.png') });
   } catch (e) {
     await page.screenshot({ path: path.join(OUT, 'failure.png') }).catch(() => undefined);

@@ -19,7 +19,7 @@ import { REPO_ROOT, TEST_OUTPUT, startCodeServer } from '../e2e/harness/codeServ
 const TIMEOUT_MS = Number(process.env.BERTFT_INTEGRATION_TIMEOUT_MS ?? 180_000);
 /** Workbench chatter that is expected offline or under automation (BERTFT_VERBOSE=1 shows it). */
 const NOISE =
-  /^(Creating a socket|Resolv(ing|ed) connection token|Updating additional builtin|ChatSessionStore|Overwriting extension|The web worker extension host is started|An iframe which has both|Found unexpected service worker|\[Service Worker\] registered)|Failed to load resource|open-vsx\.org/;
+  /^(Creation of workbench contribution|Creating a socket|Resolv(ing|ed) connection token|Updating additional builtin|ChatSessionStore|Overwriting extension|The web worker extension host is started|An iframe which has both|Found unexpected service worker|\[Service Worker\] registered)|Failed to load resource|open-vsx\.org/;
 
 async function main(): Promise<number> {
   const started = Date.now();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { registerNotAvailableYet } from '../../../src/extension/commands';
 import type { BertExtensionApi } from '../../../src/extension/extension';
 
 const EXTENSION_ID = 'bertft.bert-finetune';
@@ -46,20 +47,29 @@ suite('BERT extension in the VS Code extension host', () => {
     assert.deepEqual(declared.filter((c) => !registered.has(c)), [], 'declared but not registered');
   });
 
-  test('commands that have not landed answer "not available yet" and log it', async () => {
+  test('the activation line is written to the BERT log channel', async () => {
     const api = await activated();
-    for (const [id, title] of [['bert.classifySelection', 'Classify Selection'], ['bert.selectModel', 'Select Model']]) {
-      const message = await vscode.commands.executeCommand<string>(id);
-      assert.equal(message, `BERT: ${title} is not available yet.`);
-    }
     const logFile = path.join(api.logUri.fsPath, 'BERT.log');
     const log = await eventually(
       () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : ''),
-      (text) => text.includes('bert.selectModel: BERT: Select Model is not available yet'),
+      (text) => text.includes('activated'),
     );
-    assert.match(log, /activated \(VS Code 1\.100\.\d+\)/);
-    assert.match(log, /bert\.classifySelection: BERT: Classify Selection is not available yet/);
-    assert.match(log, /bert\.selectModel: BERT: Select Model is not available yet/);
+    assert.match(log, /\[info\] BERT Fine-tune \d+\.\d+\.\d+ activated \(VS Code 1\.100\.\d+\)/);
+  });
+
+  test('a command that has not landed says so, returns the message and logs it', async () => {
+    const context = { subscriptions: [] as vscode.Disposable[] } as unknown as vscode.ExtensionContext;
+    const logged: string[] = [];
+    const log = { info: (message: string) => logged.push(message) } as unknown as vscode.LogOutputChannel;
+    try {
+      registerNotAvailableYet(context, log, 'bert.test.placeholder', 'Placeholder Feature');
+      const message = await vscode.commands.executeCommand<string>('bert.test.placeholder');
+      assert.equal(message, 'BERT: Placeholder Feature is not available yet.');
+      assert.deepEqual(logged, ['bert.test.placeholder: BERT: Placeholder Feature is not available yet.']);
+    } finally {
+      for (const d of context.subscriptions) d.dispose();
+    }
+    assert.ok(!(await vscode.commands.getCommands(true)).includes('bert.test.placeholder'), 'command not disposed');
   });
 
   test('status bar item starts idle and shows busy and error states', async () => {

@@ -1,0 +1,113 @@
+/**
+ * Inference in the real extension host: a tiny model trained here, made active with bert.useModel, then Classify
+ * Selection, the hover (off by default, on by setting), Predict Dataset and Make Int8 Model, each checked against
+ * the in-process predictor.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { loadPredictor } from '../../../src/core/infer/predictor';
+import type { DatasetPredictionReport } from '../../../src/core/infer/batch-predict';
+import type { ClassifyResult, QuantizeChoice } from '../../../src/extension/inference';
+import { runTrainingSession } from '../../../src/trainer/session';
+import { writeSentimentCsv } from '../../unit/runner/fixtures';
+
+const TEXT = 'the plot was wonderful and superb, truly lovely';
+
+suite('inference: classify, hover, predict dataset, int8', function () {
+  this.timeout(120_000);
+  const root = (): string => vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+  const bert = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('bert');
+  let run: string;
+  let data: string;
+
+  suiteSetup(async () => {
+    await vscode.extensions.getExtension('bertft.bert-finetune')!.activate();
+    const dir = path.join(root(), 'inference-data');
+    fs.mkdirSync(dir, { recursive: true });
+    data = writeSentimentCsv(dir, 96);
+    run = path.join(root(), '.bert', 'runs', 'inference-run');
+    await runTrainingSession(
+      { data, out: run, model: 'random:tiny', maxSteps: 60, batchSize: 8, evalSteps: 30, maxLength: 32, lr: 2e-3, dropout: false,
+        seed: 3, device: 'cpu', validRatio: 0.25, epochs: 10 },
+      { emit: () => {}, shouldStop: () => false },
+    );
+  });
+
+  suiteTeardown(async () => {
+    for (const key of ['activeModel', 'hover.enabled', 'hover.timeBudgetMs']) await bert().update(key, undefined, vscode.ConfigurationTarget.Workspace);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  async function selectText(text: string): Promise<vscode.TextEditor> {
+    const doc = await vscode.workspace.openTextDocument({ language: 'plaintext', content: `${text}\n\nrain.` });
+    const editor = await vscode.window.showTextDocument(doc);
+    editor.selection = new vscode.Selection(0, 0, 0, text.length);
+    return editor;
+  }
+
+  async function hoverTexts(editor: vscode.TextEditor): Promise<string> {
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(0, 5));
+    return hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+  }
+
+  test('bert.useModel makes a run the active model (stored relative to the workspace)', async () => {
+    const dir = await vscode.commands.executeCommand<string>('bert.useModel', run);
+    assert.equal(dir, run);
+    assert.equal(bert().get('activeModel'), '.bert/runs/inference-run');
+  });
+
+  test('Classify Selection gives the same probabilities as the predictor (and so as `bertft predict`)', async () => {
+    await selectText(TEXT);
+    const result = await vscode.commands.executeCommand<ClassifyResult>('bert.classifySelection');
+    assert.ok(result, 'no result');
+    assert.equal(result.model, 'inference-run');
+    assert.deepEqual(result.texts, [TEXT]);
+    const predictor = await loadPredictor(run, { device: 'cpu' });
+    const [expected] = await predictor.predict([TEXT]);
+    await predictor.dispose();
+    assert.equal(result.predictions[0].label, expected.label);
+    assert.equal(expected.label, 'pos');
+    for (const label of ['neg', 'pos']) assert.ok(Math.abs(result.predictions[0].scores[label] - expected.scores[label]) < 1e-6);
+  });
+
+  test('no hover while bert.hover.enabled is off (the default); label and bars once it is on', async () => {
+    const editor = await selectText(TEXT);
+    assert.equal(bert().get('hover.enabled'), false);
+    assert.doesNotMatch(await hoverTexts(editor), /█|inference-run/);
+    await bert().update('hover.timeBudgetMs', 5000, vscode.ConfigurationTarget.Workspace);
+    await bert().update('hover.enabled', true, vscode.ConfigurationTarget.Workspace);
+    const shown = await hoverTexts(editor);
+    assert.match(shown, /\*\*pos\*\* \d+\.\d%/);
+    assert.match(shown, /█/);
+    assert.match(shown, /inference-run/);
+    assert.match(shown, /command:bert\.openDashboard/);
+    await bert().update('hover.enabled', undefined, vscode.ConfigurationTarget.Workspace);
+    assert.doesNotMatch(await hoverTexts(editor), /█/);
+  });
+
+  test('Predict Dataset writes predictions next to the file and reports accuracy and the confusion matrix', async () => {
+    const report = await vscode.commands.executeCommand<DatasetPredictionReport>('bert.predictDataset', vscode.Uri.file(data));
+    assert.ok(report, 'no report');
+    assert.equal(report.output, data.replace(/\.csv$/, '.predictions.csv'));
+    assert.equal(report.rows, 96);
+    assert.ok(fs.existsSync(report.output));
+    assert.ok(report.evaluation && report.evaluation.accuracy > 0.9, `accuracy ${report.evaluation?.accuracy}`);
+    assert.equal(report.evaluation.confusion.counts.flat().reduce((a, b) => a + b, 0), 96);
+  });
+
+  test('Make Int8 Model measures it on the validation set, and the int8 model then classifies', async () => {
+    const choice = await vscode.commands.executeCommand<QuantizeChoice>('bert.quantizeModel', { use: true });
+    assert.ok(choice, 'no result');
+    const c = choice.comparison;
+    assert.equal(c.labelled, 24);
+    assert.ok(c.agreement >= 0.95, `agreement ${c.agreement}`);
+    assert.ok(c.int8Bytes < c.fp32Bytes);
+    assert.equal(choice.active, path.join(run, 'best', 'int8'));
+    await selectText(TEXT);
+    const result = await vscode.commands.executeCommand<ClassifyResult>('bert.classifySelection');
+    assert.equal(result?.model, 'inference-run (int8)');
+    assert.equal(result?.predictions[0].label, 'pos');
+  });
+});
