@@ -47,9 +47,13 @@ export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode
 async function pickDataset(): Promise<string | undefined> {
   const files = await vscode.workspace.findFiles(DATA_GLOB, '{**/node_modules/**,**/.bert/**,**/.git/**}', 200);
   const browse: Item<string | undefined> = { label: '$(folder-opened) Browse…', description: 'a file, or a folder with one sub-folder per class', value: undefined };
+  // The file open in the editor, when it is a dataset, is the likely answer: offer it first.
+  const active = vscode.window.activeTextEditor?.document.uri;
+  const activeData = active?.scheme === 'file' && /\.(csv|tsv|jsonl|json)$/i.test(active.fsPath) ? active.fsPath : undefined;
   const items: Item<string | undefined>[] = files
     .map((uri) => ({ label: vscode.workspace.asRelativePath(uri), value: uri.fsPath as string | undefined }))
-    .sort((a, b) => a.label.localeCompare(b.label));
+    .sort((a, b) => Number(b.value === activeData) - Number(a.value === activeData) || a.label.localeCompare(b.label));
+  if (activeData && items[0]?.value === activeData) items[0].description = 'open in the editor';
   const picked = await vscode.window.showQuickPick([...items, browse], {
     title: `${TITLE} (1/5): dataset`, placeHolder: 'The labelled examples to train on (CSV, TSV, JSONL, JSON, or a folder per class)', ignoreFocusOut: true,
   });
