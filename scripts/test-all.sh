@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: every test layer, in order, each in a fresh process:
-#   1. type check + compile (tsc -> out/)   2. unit tests (node --test)
+#   1. type check + compile (tsc -> out/; the webview has its own tsconfig)   2. unit tests (node --test)
 #   3. integration tests inside the extension host of a real VS Code (code-server)
 #   4. e2e: the packaged VSIX installed into code-server and driven with Chromium (screenshots in test-output/e2e/)
 # Layers 3 and 4 install code-server first (scripts/vscode/setup.sh; skipped when already there).
@@ -26,6 +26,7 @@ layer() {
 }
 
 layer typecheck npx tsc -p .
+layer typecheck-webview npx tsc -p webview --noEmit
 # tsc emits out/ even when it reports errors, so the tests still run and show what works.
 layer unit node --test out/test/unit
 layer build node scripts/build.mjs
@@ -35,8 +36,8 @@ layer integration node out/test/integration/runInVsCode.js
 layer e2e node --test out/test/e2e/*.test.js
 
 echo; echo "=== summary"
-for name in typecheck unit build chromium vscode-setup integration e2e; do
-  printf '  %-13s %4ss\n' "$name" "${seconds[$name]:-0}"
+for name in typecheck typecheck-webview unit build chromium vscode-setup integration e2e; do
+  printf '  %-18s %4ss\n' "$name" "${seconds[$name]:-0}"
 done
 if [ ${#failed[@]} -gt 0 ]; then echo "FAILED: ${failed[*]}"; exit 1; fi
 echo "all layers passed"
