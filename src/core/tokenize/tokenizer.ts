@@ -11,10 +11,11 @@ import { bertTokenizerJson, parseVocabTxt } from './bertTokenizerJson';
 
 /**
  * Long texts are tokenized only as far as needed for the head (or tail): a cut at whitespace leaves every complete
- * word's tokens unchanged (BERT normalisation and pre-tokenisation are local to words). Characters per token
- * allowed before giving up and tokenizing the whole text.
+ * word's tokens unchanged (BERT normalisation and pre-tokenisation are local to words). The first try takes this
+ * many characters per wanted token (English averages 4–5), and each retry takes this many times more.
  */
-const CHARS_PER_TOKEN_BOUND = 16;
+const FIRST_CHARS_PER_TOKEN = 6;
+const GROWTH = 4;
 
 /**
  * CJK ideographs outside the BMP (Extensions B–F, compatibility supplement), which BertNormalizer surrounds with
@@ -68,13 +69,11 @@ export class TextTokenizer {
 
   /** The first `n` content ids of `text`, without tokenizing all of a very long text. */
   headIds(text: string, n: number): number[] {
-    const limit = n * CHARS_PER_TOKEN_BOUND;
-    if (text.length > limit) {
-      const cut = lastWhitespace(text, limit);
-      if (cut > 0) {
-        const ids = this.tokenIds(text.slice(0, cut));
-        if (ids.length >= n) return ids.slice(0, n);
-      }
+    for (let chars = n * FIRST_CHARS_PER_TOKEN; chars < text.length; chars *= GROWTH) {
+      const cut = lastWhitespace(text, chars);
+      if (cut <= 0) break;
+      const ids = this.tokenIds(text.slice(0, cut));
+      if (ids.length >= n) return ids.slice(0, n);
     }
     return this.tokenIds(text).slice(0, n);
   }
@@ -82,13 +81,11 @@ export class TextTokenizer {
   /** The last `n` content ids of `text`, without tokenizing all of a very long text. */
   tailIds(text: string, n: number): number[] {
     if (n <= 0) return [];
-    const from = text.length - n * CHARS_PER_TOKEN_BOUND;
-    if (from > 0) {
-      const cut = firstWhitespace(text, from);
-      if (cut > 0) {
-        const ids = this.tokenIds(text.slice(cut));
-        if (ids.length >= n) return ids.slice(ids.length - n);
-      }
+    for (let chars = n * FIRST_CHARS_PER_TOKEN; chars < text.length; chars *= GROWTH) {
+      const cut = firstWhitespace(text, text.length - chars);
+      if (cut <= 0) break;
+      const ids = this.tokenIds(text.slice(cut));
+      if (ids.length >= n) return ids.slice(ids.length - n);
     }
     const ids = this.tokenIds(text);
     return ids.slice(Math.max(0, ids.length - n));
