@@ -21,8 +21,18 @@ export interface FolderRead {
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+async function listDir(dir: string): Promise<import('node:fs').Dirent[]> {
+  try {
+    return (await fsp.readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
+  } catch (e) {
+    throw new DataError(`The folder cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}).`, {
+      file: dir, code: 'DATA_UNREADABLE', cause: e, fix: 'Check that the folder exists and that you have permission to read it.',
+    });
+  }
+}
+
 export async function readFolder(root: string): Promise<FolderRead> {
-  const entries = (await fsp.readdir(root, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
+  const entries = await listDir(root);
   const classDirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort(byName);
   const problems: DataProblem[] = [];
   if (classDirs.length === 0) {
@@ -47,7 +57,7 @@ export async function readFolder(root: string): Promise<FolderRead> {
   for (const dir of classDirs) {
     const label = kind === 'integer' ? canonicalLabel(dir) : dir;
     const dirPath = path.join(root, dir);
-    const docs = (await fsp.readdir(dirPath, { withFileTypes: true })).filter((e) => !e.name.startsWith('.')).sort((a, b) => byName(a.name, b.name));
+    const docs = (await listDir(dirPath)).sort((a, b) => byName(a.name, b.name));
     for (const doc of docs) {
       const file = path.join(dirPath, doc.name);
       if (!doc.isFile()) {

@@ -52,9 +52,28 @@ export async function detectFormat(file: string): Promise<Exclude<DataFormat, 'f
   return ext === '.json' ? 'json' : 'csv';
 }
 
+/** Formats people often try, with what to do instead. */
+const UNSUPPORTED: Record<string, string> = {
+  '.xlsx': 'Excel workbooks', '.xls': 'Excel workbooks', '.ods': 'spreadsheets', '.parquet': 'Parquet files',
+  '.arrow': 'Arrow files', '.feather': 'Feather files', '.pkl': 'pickles', '.zip': 'zip archives', '.gz': 'compressed files',
+};
+
 export async function readDataset(input: string, options: ReadOptions = {}): Promise<Dataset> {
   const stat = await statInput(input);
-  if (stat.isDirectory() || options.format === 'folder') {
+  const ext = path.extname(input).toLowerCase();
+  if (stat.isFile() && UNSUPPORTED[ext] && options.format === undefined) {
+    throw new DataError(`${UNSUPPORTED[ext]} (${ext}) cannot be read directly.`, {
+      file: input,
+      code: 'DATA_UNSUPPORTED_FORMAT',
+      fix: 'Export or convert the data to CSV (with a header row), JSON Lines, or a folder per class.',
+    });
+  }
+  if (options.format === 'folder' && !stat.isDirectory()) {
+    throw new DataError('Folder-per-class data must be a folder, but this is a file.', {
+      file: input, code: 'DATA_NOT_A_FOLDER', fix: 'Pick the folder that holds one subfolder per class.',
+    });
+  }
+  if (stat.isDirectory()) {
     const { examples, labelKind, problems } = await readFolder(input);
     return { path: input, format: 'folder', examples, labelKind, columns: [], problems };
   }

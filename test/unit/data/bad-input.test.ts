@@ -77,6 +77,8 @@ const cases: ReadCase[] = [
   { name: 'Latin-1 byte far into a large CSV', files: { 'd.csv': Buffer.concat([Buffer.from('text,label\n' + 'some text,x\n'.repeat(200_000)), latin1('na\xefve,y\n')]) }, expect: { code: 'DATA_NOT_UTF8', line: 200_002 } },
   { name: 'Windows-1252 quote in JSONL', files: { 'd.jsonl': Buffer.concat([Buffer.from('{"text":"a","label":"x"}\n'), latin1('{"text":"\x93hi\x94","label":"y"}\n')]) }, expect: { code: 'DATA_NOT_UTF8', line: 2 } },
   { name: 'UTF-16 JSON array', files: { 'd.json': Buffer.from('\ufeff[{"text":"a","label":"x"}]', 'utf16le') }, expect: { code: 'DATA_NOT_UTF8', line: 1 } },
+  { name: 'an Excel workbook', files: { 'd.xlsx': Buffer.from([0x50, 0x4b, 3, 4, 0]) }, expect: { code: 'DATA_UNSUPPORTED_FORMAT', file: 'd.xlsx', message: ['Excel'] } },
+  { name: 'folder format forced on a file', files: { 'd.csv': 'text,label\na,b\n' }, options: { format: 'folder' }, expect: { code: 'DATA_NOT_A_FOLDER' } },
   // --- folders
   { name: 'folder with no class subfolders', files: { 'root/a.txt': 'hello', 'root/b.txt': 'world' }, input: 'root', expect: { code: 'DATA_NO_CLASS_FOLDERS', file: 'root' } },
   { name: 'folder with only hidden subfolders', files: { 'root/.git/x': 'y' }, input: 'root', expect: { code: 'DATA_NO_CLASS_FOLDERS' } },
