@@ -13,7 +13,7 @@ import { embedding } from '../graph/ops/embedding';
 import { gelu } from '../graph/ops/gelu';
 import { layerNorm } from '../graph/ops/layernorm';
 import { linear, matmul } from '../graph/ops/linear';
-import { reshape, selectIndex, transpose } from '../graph/ops/shape';
+import { concat, reshape, selectIndex, split, transpose } from '../graph/ops/shape';
 import { softmax } from '../graph/ops/softmax';
 import { binary, cast, reshapeTo } from '../graph/raw';
 import { BertConfig, classifierDropout } from './config';
@@ -32,6 +32,8 @@ export interface ForwardContext {
   params: Map<string, Value>;
   /** Dropout keys when training with dropout; null for evaluation (dropout off). */
   dropout: DropoutKeys | null;
+  /** Compute query, key and value with one Gemm on the concatenated weights. */
+  fusedQkv?: boolean;
 }
 
 /** What the train-step compiler needs from a model family. */
@@ -82,15 +84,27 @@ export function bertEmbeddings(ctx: ForwardContext, cfg: BertConfig, inputs: Enc
 export function bertSelfAttention(ctx: ForwardContext, cfg: BertConfig, x: Value, maskAdd: Value, prefix: string): Value {
   const { g } = ctx;
   const [B, S, H] = x.shape;
-  const heads = cfg.numAttentionHeads;
-  const headSize = cfg.hiddenSize / heads;
-  const split = (t: Value, perm: number[]): Value => transpose(g, reshape(g, t, [B, S, heads, headSize]), perm);
-  const q = split(dense(ctx, x, `${prefix}.query`), [0, 2, 1, 3]); // [B, heads, S, d]
-  const kT = split(dense(ctx, x, `${prefix}.key`), [0, 2, 3, 1]); // [B, heads, d, S]
-  const v = split(dense(ctx, x, `${prefix}.value`), [0, 2, 1, 3]); // [B, heads, S, d]
+  const headCount = cfg.numAttentionHeads;
+  const headSize = cfg.hiddenSize / headCount;
+  const heads = (t: Value, perm: number[]): Value => transpose(g, reshape(g, t, [B, S, headCount, headSize]), perm);
+  const [qx, kx, vx] = ctx.fusedQkv
+    ? splitLast(g, linear(g, x, concatQkv(ctx, prefix, 'weight'), concatQkv(ctx, prefix, 'bias')), [H as number, H as number, H as number])
+    : [dense(ctx, x, `${prefix}.query`), dense(ctx, x, `${prefix}.key`), dense(ctx, x, `${prefix}.value`)];
+  const q = heads(qx, [0, 2, 1, 3]); // [B, heads, S, d]
+  const kT = heads(kx, [0, 2, 3, 1]); // [B, heads, d, S]
+  const v = heads(vx, [0, 2, 1, 3]); // [B, heads, S, d]
   const scores = add(g, scale(g, matmul(g, q, kT), 1 / Math.sqrt(headSize)), maskAdd);
   const probs = dropout(g, softmax(g, scores), cfg.attentionProbsDropoutProb, ctx.dropout);
   return reshape(g, transpose(g, matmul(g, probs, v), [0, 2, 1, 3]), [B, S, H]);
+}
+
+/** The HF query, key and value tensors joined into one [3H, ...] tensor, so one Gemm computes all three. */
+function concatQkv(ctx: ForwardContext, prefix: string, kind: 'weight' | 'bias'): Value {
+  return concat(ctx.g, ['query', 'key', 'value'].map((n) => param(ctx, `${prefix}.${n}.${kind}`)), 0);
+}
+
+function splitLast(g: Graph, x: Value, sizes: number[]): Value[] {
+  return split(g, x, -1, sizes);
 }
 
 /** One post-LN encoder layer: attention -> add & norm -> GELU MLP -> add & norm. */
@@ -112,10 +126,11 @@ export function bertClassifierHead(ctx: ForwardContext, cfg: BertConfig, hidden:
   return dense(ctx, dropout(g, pooled, classifierDropout(cfg), ctx.dropout), 'classifier');
 }
 
-export function bertFamily(cfg: BertConfig): EncoderFamily {
+export function bertFamily(cfg: BertConfig, options: { fusedQkv?: boolean } = {}): EncoderFamily {
   return {
     paramSpecs: (numLabels) => bertClassifierParamSpecs(cfg, numLabels),
-    logits(ctx, inputs) {
+    logits(outer, inputs) {
+      const ctx: ForwardContext = { ...outer, fusedQkv: options.fusedQkv ?? outer.fusedQkv };
       const maskAdd = extendedAttentionMask(ctx.g, inputs.attentionMask);
       let x = bertEmbeddings(ctx, cfg, inputs);
       for (let l = 0; l < cfg.numHiddenLayers; l++) x = bertLayer(ctx, cfg, x, maskAdd, l);

@@ -105,7 +105,8 @@ class OrtTrainEngine implements TrainEngine {
   private readonly level: Level;
   private readonly log: (line: string) => void;
   private readonly adam: AdamWConstants;
-  private proven = false;
+  /** Sessions that have completed a run: a later failure there is a real error, not a GPU that cannot run it. */
+  private readonly proven = new Set<SessionKind>();
 
   constructor(
     private readonly opts: EngineOptions,
@@ -168,10 +169,10 @@ class OrtTrainEngine implements TrainEngine {
     const session = await this.session(kind);
     try {
       const out = await session.run(feeds);
-      this.proven = true;
+      this.proven.add(kind);
       return out;
     } catch (e) {
-      if (this.device === 'cpu' || this.proven) throw e;
+      if (this.device === 'cpu' || this.proven.has(kind)) throw e;
       await this.fallBackToCpu(`${this.device} failed on its first run (${String(e instanceof Error ? e.message : e).split('\n')[0]})`);
       return this.run(kind, feeds);
     }

@@ -6,7 +6,7 @@ import { softmax } from '../../../src/core/graph/ops/softmax';
 import { layerNorm } from '../../../src/core/graph/ops/layernorm';
 import { gelu } from '../../../src/core/graph/ops/gelu';
 import { embedding } from '../../../src/core/graph/ops/embedding';
-import { reshape, selectIndex, transpose } from '../../../src/core/graph/ops/shape';
+import { concat, reshape, selectIndex, split, transpose } from '../../../src/core/graph/ops/shape';
 import { crossEntropy } from '../../../src/core/graph/ops/loss';
 import { gradCheck, randn } from './gradcheck';
 
@@ -76,4 +76,17 @@ test('cross-entropy, plain and class-weighted', async () => {
   const weights = { name: 'w', shape: [3], dims: [3], data: Float32Array.from([0.5, 2, 1]), differentiable: false };
   const weighted = await gradCheck([f('logits', [4, 3], 17, ['batch', 3]), labels, weights], (g, [l, y, w]) => crossEntropy(g, l, y, w), []);
   assert.ok(weighted.worst < TOL, `weighted worst ${weighted.worst}`);
+});
+
+test('concat and split (an unused piece gets a zero gradient)', async () => {
+  const r = await gradCheck(
+    [f('a', [2, 3], 18), f('b', [2, 1], 19), f('x', [2, 5], 20)],
+    (g, [a, b, x]) => {
+      const [, second, third] = split(g, x, 1, [1, 3, 1]);
+      return mul(g, concat(g, [a, b], 1), concat(g, [second, third], -1));
+    },
+    [2, 4],
+    { maxCoords: 15 },
+  );
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
 });

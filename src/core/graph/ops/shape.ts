@@ -1,7 +1,8 @@
-/** Ops that only move elements around: reshape, transpose, picking one index of an axis. */
-import { Shape } from '../dims';
+/** Ops that only move elements around: reshape, transpose, picking one index of an axis, concat and split. */
+import { GraphError } from '../../errors';
+import { Shape, sameDim } from '../dims';
 import { Graph, Value } from '../graph';
-import { binary, reshapeTo, transposeRaw } from '../raw';
+import { binary, reshapeTo, transposeRaw, zerosLike } from '../raw';
 
 /** y = x viewed as `shape`;  dx = dy viewed as x's shape. */
 export function reshape(g: Graph, x: Value, shape: Shape): Value {
@@ -43,4 +44,40 @@ export function selectIndex(g: Graph, x: Value, axis: number, index: number): Va
     return [g.node1('Pad', [dy1, pads], { dtype: x.dtype, shape: x.shape }, { mode: 'constant' })];
   });
   return y;
+}
+
+function staticSizeAlong(op: string, v: Value, axis: number): number {
+  const d = v.shape[axis];
+  if (typeof d !== 'number') throw new GraphError(`${op}: ${v.toString()} needs a static size along axis ${axis}.`);
+  return d;
+}
+
+/** y = the inputs joined along `axis` (static sizes there);  dx_i = the matching slice of dy (Split). */
+export function concat(g: Graph, xs: Value[], axis: number): Value {
+  const a = g.axis(xs[0], axis, 'concat');
+  const sizes = xs.map((x) => staticSizeAlong('concat', x, a));
+  for (const x of xs) {
+    if (x.shape.length !== xs[0].shape.length || x.shape.some((d, i) => i !== a && !sameDim(d, xs[0].shape[i])) || x.dtype !== xs[0].dtype) {
+      throw new GraphError(`concat: ${x.toString()} does not fit ${xs[0].toString()} along axis ${axis}.`);
+    }
+  }
+  const shape = xs[0].shape.map((d, i) => (i === a ? sizes.reduce((s, n) => s + n, 0) : d));
+  const y = g.node1('Concat', xs, { dtype: xs[0].dtype, shape }, { axis: a });
+  g.record(xs, [y], ([dy]) =>
+    g.node('Split', [dy!, g.constInt64(sizes)], xs.map((x) => ({ dtype: x.dtype, shape: x.shape })), { axis: a }),
+  );
+  return y;
+}
+
+/** Split along `axis` into pieces of `sizes`;  dx = the pieces' gradients joined again (zeros for unused pieces). */
+export function split(g: Graph, x: Value, axis: number, sizes: number[]): Value[] {
+  const a = g.axis(x, axis, 'split');
+  if (sizes.reduce((s, n) => s + n, 0) !== staticSizeAlong('split', x, a)) {
+    throw new GraphError(`split: sizes [${sizes.join(', ')}] do not add up to axis ${axis} of ${x.toString()}.`);
+  }
+  const ys = g.node('Split', [x, g.constInt64(sizes)], sizes.map((n) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === a ? n : d)) })), { axis: a });
+  g.record([x], ys, (dys) => [
+    g.node1('Concat', dys.map((d, i) => d ?? zerosLike(g, ys[i])), { dtype: x.dtype, shape: x.shape }, { axis: a }),
+  ]);
+  return ys;
 }
