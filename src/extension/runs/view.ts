@@ -68,7 +68,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunInfo>, vscod
     item.id = run.dir;
     item.description = describeRun(run);
     item.iconPath = new vscode.ThemeIcon(ICONS[run.phase]);
-    item.contextValue = `bertRun.${run.phase}`;
+    // e.g. `bertRun.done+model`: the phase drives Stop/Resume/Delete, `+model` offers Classify with This Model.
+    item.contextValue = `bertRun.${run.phase}${run.bestModelDir ? '+model' : ''}`;
     item.resourceUri = vscode.Uri.file(run.dir);
     const tooltip = new vscode.MarkdownString();
     tooltip.appendText(`${run.name}\n${run.dir}\nStatus: ${run.phase}`);

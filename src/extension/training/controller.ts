@@ -175,7 +175,7 @@ export class TrainingController implements vscode.Disposable {
       void vscode.window.showInformationMessage('BERT: This run has not saved a model yet; it is saved at the first evaluation.');
       return;
     }
-    await vscode.commands.executeCommand('bert.selectModel', vscode.Uri.file(modelDir));
+    await vscode.commands.executeCommand('bert.useModel', modelDir);
   }
 
   async deleteRun(runDir: string): Promise<boolean> {
