@@ -241,11 +241,16 @@ export class Graph {
     return this.node1('Concat', pieces, { dtype: 'int64', shape: [shape.length] }, { axis: 0 });
   }
 
-  /** int64 scalar-like [1] tensor for dim `d` of a shape (constant when known). */
+  /** int64 [1] tensor holding the runtime size of dim `d` (a constant when known, a product for 'batch*seq'). */
   dimValue(d: Dim): Value {
     if (typeof d === 'number') return this.constInt64([d]);
     if (isSymbol(d)) return this.dimTensor(d);
-    return this.node1('ReduceProd', [this.shapeTensor([d])], { dtype: 'int64', shape: [1] }, { keepdims: 1 });
+    let acc: Value | null = null;
+    for (const part of (d as string).split('*')) {
+      const factor = /^\d+$/.test(part) ? this.constInt64([Number(part)]) : this.dimTensor(part);
+      acc = acc ? this.node1('Mul', [acc, factor], { dtype: 'int64', shape: [1] }) : factor;
+    }
+    return acc!;
   }
 
   // ---- autodiff ----

@@ -79,3 +79,17 @@ test('outputs keep their final names without Identity nodes, and a Loop runs its
   assert.deepEqual([...(r.sums.data as Float32Array)], [6, 6, 6, 6]);
   await s.release();
 });
+
+test('runtime dim values: symbols, numbers and products such as 2*batch*seq', async () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', ['batch', 'seq', 3]);
+  const flat = reshape(g, x, ['batch*seq', 3]);
+  g.output(g.dimValue(flat.shape[0]), 'rows');
+  g.output(g.dimValue('2*batch*seq'), 'double');
+  g.output(g.dimValue('seq'), 'seq');
+  g.output(g.dimValue(7), 'seven');
+  const s = await ort.InferenceSession.create(toModelBytes(g));
+  const r = await s.run({ x: new ort.Tensor('float32', new Float32Array(2 * 5 * 3), [2, 5, 3]) });
+  assert.deepEqual([r.rows.data[0], r.double.data[0], r.seq.data[0], r.seven.data[0]], [10n, 20n, 5n, 7n]);
+  await s.release();
+});
