@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelError } from '../errors';
 import { bertTokenizerJson, parseVocabTxt } from './bertTokenizerJson';
+import { makeWordPieceEncoder } from './wordpiece';
 
 /**
  * Long texts are tokenized only as far as needed for the head (or tail): a cut at whitespace leaves every complete
@@ -24,6 +25,15 @@ const GROWTH = 4;
  */
 const ASTRAL_CJK = /[\u{20000}-\u{2A6DF}\u{2A700}-\u{2B73F}\u{2B740}-\u{2B81F}\u{2B820}-\u{2CEAF}\u{2F800}-\u{2FA1F}]/gu;
 const ASTRAL_PLANE_2 = /[\uD840-\uD87E]/;
+
+/** The fields of @huggingface/tokenizers' WordPiece model that the faster encoder replaces and reads. */
+interface WordPieceModel {
+  encode: (words: string[]) => string[];
+  tokens_to_ids: Map<string, number>;
+  unk_token: string;
+  max_input_chars_per_word: number;
+  config: { continuing_subword_prefix?: string };
+}
 
 export class TextTokenizer {
   private readonly tokenizer: Tokenizer;
@@ -43,6 +53,15 @@ export class TextTokenizer {
     readonly source: string,
   ) {
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    const model = this.tokenizer.model as unknown as WordPieceModel | null;
+    if ((tokenizerJson.model as { type?: string } | undefined)?.type === 'WordPiece' && model) {
+      model.encode = makeWordPieceEncoder({
+        vocab: model.tokens_to_ids,
+        unkToken: model.unk_token,
+        continuingPrefix: model.config.continuing_subword_prefix ?? '##',
+        maxInputCharsPerWord: model.max_input_chars_per_word,
+      });
+    }
     const probe = 'hello';
     const plain = this.tokenizer.encode(probe, { add_special_tokens: false }).ids;
     const full = this.tokenizer.encode(probe).ids;
