@@ -20,6 +20,7 @@ const TRAIN_TIMEOUT = 240_000;
 
 let server: CodeServer | undefined;
 let browser: Browser | undefined;
+let workspace = '';
 const temps: string[] = [];
 
 after(async () => {
@@ -49,12 +50,26 @@ async function pick(page: Page, title: RegExp, typed: string, row: string | RegE
   await page.keyboard.press('Enter');
 }
 
+async function startFineTune(page: Page, preset: () => Promise<void>): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+  await input.fill('>BERT: Fine-tune BERT');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Fine-tune BERT' }).first().click();
+  await pick(page, /dataset/, 'reviews.csv', 'reviews.csv');
+  await pick(page, /columns/, '', /Text: "text", label: "label"/);
+  await pick(page, /model/, 'Small random model', 'Small random model');
+  await preset();
+  await pick(page, /device/, 'CPU', 'CPU');
+}
+
 test('Fine-tune BERT: guided flow → trainer child → live dashboard until the run ends', async () => {
   fs.mkdirSync(OUT, { recursive: true });
   if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'trainer.js')) || !fs.existsSync(path.join(REPO_ROOT, 'dist', 'webview.js'))) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-finetune-'));
+  workspace = ws;
   temps.push(ws);
   writeDataset(path.join(ws, 'reviews.csv'));
   server = await startCodeServer({ logFile: path.join(OUT, 'finetune-code-server.log') });
@@ -66,17 +81,7 @@ test('Fine-tune BERT: guided flow → trainer child → live dashboard until the
     await page.goto(`${server.url}/?${new URLSearchParams({ folder: ws, payload: JSON.stringify(payload) })}`);
     await page.locator('.statusbar-item', { hasText: /^\s*BERT\s*$/ }).waitFor({ timeout: UI_TIMEOUT });
 
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-    await input.fill('>BERT: Fine-tune BERT');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Fine-tune BERT' }).first().click();
-
-    await pick(page, /dataset/, 'reviews.csv', 'reviews.csv');
-    await pick(page, /columns/, '', /Text: "text", label: "label"/);
-    await pick(page, /model/, 'Small random model', 'Small random model');
-    await pick(page, /settings/, 'Fast', 'Fast');
-    await pick(page, /device/, 'CPU', 'CPU');
+    await startFineTune(page, async () => pick(page, /settings/, 'Fast', 'Fast'));
 
     // The dashboard opens on the new run and follows it to its end.
     await page.locator('.tab', { hasText: /BERT: \d{8}-\d{6}-reviews/ }).waitFor({ timeout: UI_TIMEOUT });
@@ -104,6 +109,46 @@ test('Fine-tune BERT: guided flow → trainer child → live dashboard until the
     await page.locator('.notifications-toasts .notification-toast', { hasText: 'classifying with' }).waitFor({ timeout: UI_TIMEOUT });
   } catch (e) {
     await page.screenshot({ path: path.join(OUT, 'dashboard-finetune-failure.png') }).catch(() => undefined);
+    throw e;
+  }
+});
+
+test('Stop, then Resume: the run stops at a checkpoint and continues to the end', async () => {
+  assert.ok(server && browser, 'the first test started the workbench');
+  const { page } = browser;
+  try {
+    // Custom settings: enough epochs that there is time to press Stop.
+    await startFineTune(page, async () => {
+      await pick(page, /settings/, 'Custom', 'Custom');
+      for (const value of ['20', '16', '5e-5']) {
+        await page.locator('.quick-input-widget .quick-input-box input').fill(value);
+        await page.keyboard.press('Enter');
+        await page.waitForTimeout(300);
+      }
+    });
+    const runs = () => fs.readdirSync(path.join(workspace, '.bert', 'runs')).sort();
+    const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: TRAIN_TIMEOUT });
+    await view.locator('#facts', { hasText: /step ([5-9]|\d\d+) \/ 160/ }).waitFor({ timeout: TRAIN_TIMEOUT });
+    await view.locator('#stop').click();
+    await view.locator('#phase', { hasText: 'stopped' }).waitFor({ timeout: TRAIN_TIMEOUT });
+    await page.locator('.statusbar-item', { hasText: /BERT: stopped/ }).waitFor({ timeout: UI_TIMEOUT });
+    const runDir = path.join(workspace, '.bert', 'runs', runs().at(-1)!);
+    const stoppedAt = JSON.parse(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!) as { event: string; stopped: boolean; final_step: number };
+    assert.deepEqual([stoppedAt.event, stoppedAt.stopped], ['done', true]);
+    assert.ok(stoppedAt.final_step < 160);
+
+    await view.locator('#resume').click();
+    await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: UI_TIMEOUT });
+    await view.locator('#phase', { hasText: 'finished' }).waitFor({ timeout: TRAIN_TIMEOUT });
+    await view.locator('#config td', { hasText: 'resumed from step' }).waitFor({ timeout: UI_TIMEOUT });
+    const events = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; final_step?: number });
+    assert.equal(events.filter((e) => e.event === 'started').length, 2, 'started, then started again on resume');
+    assert.equal(events.at(-1)?.event, 'done');
+    assert.equal(events.at(-1)?.final_step, 160);
+    await page.screenshot({ path: path.join(OUT, 'dashboard-resumed.png') });
+  } catch (e) {
+    await page.screenshot({ path: path.join(OUT, 'dashboard-resume-failure.png') }).catch(() => undefined);
     throw e;
   }
 });

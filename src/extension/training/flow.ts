@@ -160,15 +160,19 @@ async function pickModel(context: vscode.ExtensionContext, configured: string): 
   const recent = context.globalState.get<string[]>(RECENT_MODELS_KEY, []);
   const items: Item<string>[] = [];
   const seen = new Set<string>();
-  const add = (value: string, label: string, description?: string, detail?: string) => {
+  const known: Record<string, { label: string; description: string; detail: string }> = {
+    'bert-base-uncased': { label: 'bert-base-uncased', description: 'Hugging Face Hub', detail: '110M parameters; downloaded once, then cached. Slow on CPU.' },
+    'random:tiny': { label: 'Small random model', description: 'try-out', detail: 'A tiny BERT with random weights: trains in seconds, proves the pipeline, predicts poorly.' },
+  };
+  const add = (value: string, why?: string) => {
     if (seen.has(value)) return;
     seen.add(value);
-    items.push({ label, description, detail, value });
+    const k = known[value];
+    items.push({ label: k?.label ?? value, description: why ?? k?.description, detail: k?.detail, value });
   };
-  if (configured) add(configured, configured, 'from the bert.model setting');
-  for (const m of recent) add(m, m, 'recent');
-  add('bert-base-uncased', 'bert-base-uncased', 'Hugging Face Hub', '110M parameters; downloaded once, then cached. Slow on CPU.');
-  add('random:tiny', 'Small random model', 'try-out', 'A tiny BERT with random weights: trains in seconds, proves the pipeline, predicts poorly.');
+  if (configured) add(configured, 'from the bert.model setting');
+  for (const m of recent) add(m, 'recent');
+  for (const m of Object.keys(known)) add(m);
   items.push({ label: '$(cloud-download) Other Hugging Face model…', description: 'e.g. google/bert_uncased_L-4_H-256_A-4', value: '<hub>' });
   items.push({ label: '$(folder-opened) Local model folder…', description: 'config.json + model.safetensors + tokenizer', value: '<folder>' });
   const picked = await vscode.window.showQuickPick(items, { title: `${TITLE} (3/5): model`, ignoreFocusOut: true });
