@@ -66,3 +66,23 @@ test('--model of a run folder starts from its best/ (weights, tokenizer); a diff
   assert.equal(run.model.dir, path.join(first.out, 'best'));
   assert.ok(fs.existsSync(path.join(out, 'best', 'tokenizer.json')));
 });
+
+test('window truncation: long texts become several rows in training; evaluation and prediction pool them per document', async () => {
+  const { out, events } = await train({ truncation: 'window', maxLength: 12, maxSteps: 4, evalSteps: 4 });
+  const ev = events.find((e): e is EvalEvent => e.event === 'eval')!;
+  const started = events.find((e) => e.event === 'started');
+  assert.ok(started?.event === 'started');
+  // one prediction per validation document, not per window
+  assert.equal(ev.confusion.flat().reduce((a, b) => a + b, 0), started.dataset.valid_rows);
+  const settings = JSON.parse(fs.readFileSync(path.join(out, 'best', 'bertft.json'), 'utf8'));
+  assert.deepEqual(settings, { max_length: 12, truncation: 'window' });
+  const { loadPredictor } = await import('../../../src/core/infer/predictor');
+  const predictor = await loadPredictor(out, { device: 'cpu' });
+  const long = 'the film was great and wonderful and the music was superb and the acting was lovely and the ending was excellent too';
+  const { loadPreprocessor } = await import('../../../src/core/infer/preprocess');
+  const pre = await loadPreprocessor(path.join(out, 'best'));
+  assert.ok(pre.encode([long], predictor.settings).length > 1, 'the long text is split into several windows');
+  const p = await predictor.predict([long, 'short']);
+  assert.equal(p.length, 2);
+  await predictor.dispose();
+});
