@@ -62,6 +62,11 @@ export function labelId(map: LabelMap, label: string, file = '', line?: number):
   return id;
 }
 
+/** Class ids of `examples` (for encodeDocuments); a label the map lacks is a DataError naming its file and line. */
+export function labelIdsOf(map: LabelMap, examples: ReadonlyArray<{ label: string; file: string; line: number }>): Int32Array {
+  return Int32Array.from(examples, (e) => labelId(map, e.label, e.file, e.line));
+}
+
 /** Restore a map saved with a run (id2label as in config.json); checks that ids are 0..n-1. */
 export function labelMapFromId2Label(id2label: Record<string, string>, source = ''): LabelMap {
   const n = Object.keys(id2label).length;

@@ -151,9 +151,9 @@ test('a 10 MB single-line text reads completely (CSV and JSONL)', async () => {
 });
 
 test('a file larger than one read chunk keeps exact rows and lines across chunk boundaries', async () => {
-  const n = 30_000;
+  const n = 60_000; // ≈2.3 MB: several 1 MB read chunks, with multi-byte characters across their boundaries
   const lines = ['text,label'];
-  for (let i = 0; i < n; i++) lines.push(i % 1000 === 0 ? `"multi\nline ${i} é"",",c${i % 3}` : `row ${i} ünïcödé,c${i % 3}`);
+  for (let i = 0; i < n; i++) lines.push(i % 1000 === 0 ? `"multi\nline ${i} é"",",c${i % 3}` : `row ${i} ünïcödé ✓ 東京,c${i % 3}`);
   const dir = writeFiles({ 'big.csv': lines.join('\r\n') + '\r\n' });
   const data = await readDataset(path.join(dir, 'big.csv'));
   assert.equal(data.examples.length, n);
@@ -163,6 +163,8 @@ test('a file larger than one read chunk keeps exact rows and lines across chunk 
     expectedLine += i % 1000 === 0 ? 2 : 1;
   });
   assert.equal(data.examples[29_000].text, 'multi\nline 29000 é",');
+  assert.equal(data.examples[59_999].text, 'row 59999 ünïcödé ✓ 東京');
+  assert.ok(data.examples.every((e) => !e.text.includes('\uFFFD')));
 });
 
 test('SpamAssassin as CSV, JSONL and folder per class reads to the same examples', async () => {

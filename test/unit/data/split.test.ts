@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { splitDataset } from '../../../src/core/data/split';
-import { buildLabelMap, labelId, labelMapFromId2Label } from '../../../src/core/data/labels';
+import { buildLabelMap, labelId, labelIdsOf, labelMapFromId2Label } from '../../../src/core/data/labels';
 import { createRng, epochRng, shuffleInPlace } from '../../../src/core/data/random';
 import type { Example } from '../../../src/core/data/types';
 import { spamAssassin } from './helpers';
@@ -80,6 +80,8 @@ test('label maps: integers sort numerically, strings by code point, round-trip t
   assert.deepEqual(strings.labels, ['10', '9', 'Ham', 'ham', 'spam']);
   assert.equal(labelId(strings, 'ham'), 3);
   assert.throws(() => labelId(strings, 'eggs', 'x.csv', 4), (e: Error & { line?: number }) => e.line === 4 && /"eggs"/.test(e.message));
+  assert.deepEqual([...labelIdsOf(ints, [{ label: '10', file: 'f', line: 2 }, { label: '-1', file: 'f', line: 3 }])], [3, 0]);
+  assert.throws(() => labelIdsOf(ints, [{ label: '0', file: 'f', line: 2 }, { label: '7', file: 'v.csv', line: 9 }]), (e: Error & { line?: number; file?: string }) => e.line === 9 && e.file === 'v.csv');
   const back = labelMapFromId2Label(ints.id2label);
   assert.deepEqual(back.labels, ints.labels);
   assert.deepEqual(back.label2id, ints.label2id);
