@@ -11,7 +11,7 @@
 import { GraphError } from '../errors';
 import { Dim, Shape, formatShape, isStaticShape, isSymbol, normAxis } from './dims';
 
-export type DType = 'float32' | 'int64' | 'int32' | 'bool';
+export type DType = 'float32' | 'int64' | 'int32' | 'uint32' | 'bool';
 
 export type AttrValue =
   | number // INT
@@ -47,7 +47,7 @@ export interface GraphNode {
 
 export interface Initializer {
   value: Value;
-  data: Float32Array | BigInt64Array | Int32Array | Uint8Array;
+  data: Float32Array | BigInt64Array | Int32Array | Uint32Array | Uint8Array;
 }
 
 export interface OutSpec {
@@ -143,6 +143,14 @@ export class Graph {
     const arr = typeof values === 'number' ? [values] : values;
     const sh = shape ?? (typeof values === 'number' ? [] : [arr.length]);
     return this.cachedConst(`f32:${sh.join(',')}:${arr.join(',')}`, 'float32', sh, () => Float32Array.from(arr));
+  }
+
+  constInt32(value: number): Value {
+    return this.cachedConst(`i32:${value}`, 'int32', [], () => Int32Array.of(value));
+  }
+
+  constUint32(value: number): Value {
+    return this.cachedConst(`u32:${value}`, 'uint32', [], () => Uint32Array.of(value));
   }
 
   constBool(value: boolean): Value {

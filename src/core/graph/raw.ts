@@ -35,7 +35,7 @@ export function scaleBy(g: Graph, x: Value, c: number): Value {
 }
 
 export function cast(g: Graph, x: Value, to: DType): Value {
-  const code = { float32: 1, int32: 6, int64: 7, bool: 9 }[to];
+  const code = { float32: 1, int32: 6, int64: 7, uint32: 12, bool: 9 }[to];
   return g.node1('Cast', [x], { dtype: to, shape: x.shape }, { to: code });
 }
 

@@ -3,7 +3,7 @@ import { onnx } from 'onnx-proto';
 import { AttrValue, DType, Graph, Value } from './graph';
 
 export const OPSET = 18;
-const DTYPE_CODE: Record<DType, number> = { float32: 1, int32: 6, int64: 7, bool: 9 };
+const DTYPE_CODE: Record<DType, number> = { float32: 1, int32: 6, int64: 7, uint32: 12, bool: 9 };
 const A = onnx.AttributeProto.AttributeType;
 
 function valueInfo(v: Value): onnx.IValueInfoProto {

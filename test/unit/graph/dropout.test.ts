@@ -13,7 +13,7 @@ async function dropoutSession(p: number) {
   g.output(dropout(g, x, p, keys), 'y');
   const s = await ort.InferenceSession.create(toModelBytes(g));
   const sites = keys.siteCount;
-  return async (seed: number, step: number, n = 20000) => {
+  return async (seed: number, step: number, n = 200000) => {
     const r = await s.run({
       x: new ort.Tensor('float32', new Float32Array(n).fill(1), [n / 100, 100]),
       keys: new ort.Tensor('int64', dropoutKeyData(seed, step, sites), [dropoutKeyData(seed, step, sites).length]),
@@ -28,10 +28,14 @@ test('dropout drops about p of the elements and rescales the rest by 1/(1-p)', a
   const dropped = y.filter((v) => v === 0).length / y.length;
   assert.ok(Math.abs(dropped - 0.25) < 0.015, `dropped fraction ${dropped}`);
   assert.ok(y.every((v) => v === 0 || Math.abs(v - 1 / 0.75) < 1e-6));
-  // neighbouring elements are not correlated: P(both dropped) ~ p^2
-  let both = 0;
-  for (let i = 1; i < y.length; i++) if (y[i] === 0 && y[i - 1] === 0) both++;
-  assert.ok(Math.abs(both / (y.length - 1) - 0.0625) < 0.01, `pair rate ${both / (y.length - 1)}`);
+  // elements at distance 1, 2, 64 and 4096 are not correlated: P(both dropped) ~ rate^2 (within 4.5 sigma)
+  for (const lag of [1, 2, 64, 4096]) {
+    let both = 0;
+    for (let i = lag; i < y.length; i++) if (y[i] === 0 && y[i - lag] === 0) both++;
+    const n = y.length - lag;
+    const sigma = Math.sqrt((dropped ** 2 * (1 - dropped ** 2)) / n);
+    assert.ok(Math.abs(both / n - dropped ** 2) < 4.5 * sigma, `lag ${lag}: pair rate ${both / n} vs ${dropped ** 2}`);
+  }
 });
 
 test('the mask is a pure function of seed and step', async () => {
