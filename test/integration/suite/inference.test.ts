@@ -72,6 +72,17 @@ suite('inference: classify, hover, predict dataset, int8', function () {
     for (const label of ['neg', 'pos']) assert.ok(Math.abs(result.predictions[0].scores[label] - expected.scores[label]) < 1e-6);
   });
 
+  test('a long multi-line selection is classified as one text (the model\'s truncation applies)', async () => {
+    const long = Array.from({ length: 400 }, (_, i) => `line ${i}: the music was superb and lovely`).join('\n');
+    const doc = await vscode.workspace.openTextDocument({ language: 'plaintext', content: long });
+    const editor = await vscode.window.showTextDocument(doc);
+    editor.selection = new vscode.Selection(0, 0, doc.lineCount - 1, 1000);
+    const result = await vscode.commands.executeCommand<ClassifyResult>('bert.classifySelection');
+    assert.equal(result?.predictions.length, 1);
+    assert.equal(result?.texts[0].length, long.length);
+    assert.equal(result?.predictions[0].label, 'pos');
+  });
+
   test('no hover while bert.hover.enabled is off (the default); label and bars once it is on', async () => {
     const editor = await selectText(TEXT);
     assert.equal(bert().get('hover.enabled'), false);
@@ -85,6 +96,21 @@ suite('inference: classify, hover, predict dataset, int8', function () {
     assert.match(shown, /command:bert\.openDashboard/);
     await bert().update('hover.enabled', undefined, vscode.ConfigurationTarget.Workspace);
     assert.doesNotMatch(await hoverTexts(editor), /█/);
+  });
+
+  test('hover time budget: while a newly chosen model loads, the hover shows nothing at once; later it shows', async () => {
+    const editor = await selectText(TEXT);
+    await bert().update('hover.enabled', true, vscode.ConfigurationTarget.Workspace);
+    await bert().update('hover.timeBudgetMs', 10, vscode.ConfigurationTarget.Workspace);
+    // Another folder of the same model: the worker must load it first, which takes far longer than 10 ms.
+    await bert().update('activeModel', path.join(run, 'best'), vscode.ConfigurationTarget.Workspace);
+    const started = Date.now();
+    assert.doesNotMatch(await hoverTexts(editor), /█/);
+    assert.ok(Date.now() - started < 2000, `the hover took ${Date.now() - started} ms`);
+    await vscode.commands.executeCommand('bert.useModel', path.join(run, 'best'));
+    await bert().update('hover.timeBudgetMs', 5000, vscode.ConfigurationTarget.Workspace);
+    assert.match(await hoverTexts(editor), /█/);
+    await bert().update('hover.enabled', undefined, vscode.ConfigurationTarget.Workspace);
   });
 
   test('Predict Dataset writes predictions next to the file and reports accuracy and the confusion matrix', async () => {
