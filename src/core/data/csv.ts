@@ -65,7 +65,6 @@ export async function* readCsvRows(file: string, header: { columns: string[] }, 
     // A quote inside an unquoted field (5" screen) is kept as a character, as Python's csv module and spreadsheets do.
     relax_quotes: true,
     skip_empty_lines: true,
-    info: false,
     on_record: (record: string[], context) => {
       const line = lines.lineAt(prevEnd) + (context.empty_lines - prevEmpty);
       prevEnd = context.bytes;
