@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { registerNotAvailableYet } from '../../../src/extension/commands';
 import type { BertExtensionApi } from '../../../src/extension/extension';
 
 const EXTENSION_ID = 'bertft.bert-finetune';
@@ -55,21 +54,6 @@ suite('BERT extension in the VS Code extension host', () => {
       (text) => text.includes('activated'),
     );
     assert.match(log, /\[info\] BERT Fine-tune \d+\.\d+\.\d+ activated \(VS Code 1\.100\.\d+\)/);
-  });
-
-  test('a command that has not landed says so, returns the message and logs it', async () => {
-    const context = { subscriptions: [] as vscode.Disposable[] } as unknown as vscode.ExtensionContext;
-    const logged: string[] = [];
-    const log = { info: (message: string) => logged.push(message) } as unknown as vscode.LogOutputChannel;
-    try {
-      registerNotAvailableYet(context, log, 'bert.test.placeholder', 'Placeholder Feature');
-      const message = await vscode.commands.executeCommand<string>('bert.test.placeholder');
-      assert.equal(message, 'BERT: Placeholder Feature is not available yet.');
-      assert.deepEqual(logged, ['bert.test.placeholder: BERT: Placeholder Feature is not available yet.']);
-    } finally {
-      for (const d of context.subscriptions) d.dispose();
-    }
-    assert.ok(!(await vscode.commands.getCommands(true)).includes('bert.test.placeholder'), 'command not disposed');
   });
 
   test('status bar item starts idle and shows busy and error states', async () => {
