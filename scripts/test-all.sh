@@ -33,7 +33,8 @@ layer build node scripts/build.mjs
 layer chromium chromium_present
 layer vscode-setup bash scripts/vscode/setup.sh
 layer integration node out/test/integration/runInVsCode.js
-layer e2e node --test out/test/e2e/*.test.js
+# One file at a time: the VSIX test rebuilds dist/ (vscode:prepublish) that the other e2e tests load.
+layer e2e node --test --test-concurrency=1 out/test/e2e/*.test.js
 
 echo; echo "=== summary"
 for name in typecheck typecheck-webview unit build chromium vscode-setup integration e2e; do
