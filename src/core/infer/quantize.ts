@@ -24,7 +24,8 @@ import { loadPredictor, modelDirOf, type Predictor } from './predictor';
 
 export type QuantFormat = 'dynamic-quantize-matmul' | 'matmul-integer';
 export const QUANT_FORMATS: readonly QuantFormat[] = ['dynamic-quantize-matmul', 'matmul-integer'];
-export const DEFAULT_QUANT_FORMAT: QuantFormat = 'dynamic-quantize-matmul';
+/** Faster in bench:infer for one text on CPU (BERT-mini 5.7 vs 12.9 ms, BERT-base 151 vs 177 ms), and standard ONNX. */
+export const DEFAULT_QUANT_FORMAT: QuantFormat = 'matmul-integer';
 
 /** Name of the int8 model folder written inside a model folder (`<run>/best/int8/`). */
 export const INT8_DIR = 'int8';
