@@ -87,12 +87,12 @@ export class InferenceController implements vscode.Disposable {
     return this.cache.get(text);
   }
 
+  /** The model or device changed: the next request loads the new model, which disposes the old session. */
   private reset(): void {
     this.cache.clear();
-    if (this.loading) {
-      this.loading = undefined;
-      // The next request loads the new model; the worker disposes the old session then.
-    }
+    this.loading = undefined;
+    // No model any more: free the session (and the worker) now rather than at the next load.
+    if (this.activeModelDir() === undefined) void this.client.dispose();
   }
 
   dispose(): void {
