@@ -152,3 +152,32 @@ test('Stop, then Resume: the run stops at a checkpoint and continues to the end'
     throw e;
   }
 });
+
+test('a dataset the trainer would refuse stops the flow with its problems, and opens the first one at its line', async () => {
+  assert.ok(server && browser, 'the first test started the workbench');
+  const { page } = browser;
+  const bad = path.join(workspace, 'broken.csv');
+  fs.writeFileSync(bad, 'text,label\n"a fine film",positive\n"a dull film",\n"a warm film",positive\n"a flat film",negative\n');
+  try {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await input.fill('>BERT: Fine-tune BERT');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Fine-tune BERT' }).first().click();
+    await pick(page, /dataset/, 'broken.csv', 'broken.csv');
+    await pick(page, /columns/, '', /Text: "text", label: "label"/);
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: UI_TIMEOUT });
+    const text = await dialog.innerText();
+    assert.match(text, /broken\.csv cannot be trained on yet/);
+    assert.match(text, /broken\.csv:3/);
+    await page.screenshot({ path: path.join(OUT, 'finetune-check-problems.png') });
+    await dialog.locator('.monaco-button', { hasText: 'Open First Problem' }).click();
+    await page.locator('.tab', { hasText: 'broken.csv' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.locator('.statusbar-item', { hasText: /Ln 3, Col 1/ }).waitFor({ timeout: UI_TIMEOUT });
+    assert.equal(fs.readdirSync(path.join(workspace, '.bert', 'runs')).length, 2, 'no run was started');
+  } catch (e) {
+    await page.screenshot({ path: path.join(OUT, 'finetune-check-failure.png') }).catch(() => undefined);
+    throw e;
+  }
+});

@@ -1,13 +1,11 @@
 /**
- * The "Fine-tune BERT" guided flow: a few quick picks, each pre-filled with the likely answer. It reads and checks
- * the dataset first (problems are shown with a choice to continue or stop) and returns the user's choices, or
+ * The "Fine-tune BERT" guided flow: a few quick picks, each pre-filled with the likely answer. It runs the dataset
+ * check first (errors stop it; warnings are shown with a choice to continue or stop) and returns the user's choices, or
  * undefined when they cancel at any step. Starting the trainer is the controller's job.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DataError } from '../../core/errors';
-import { readDataset } from '../../core/data/read';
-import type { Dataset } from '../../core/data/types';
+import { checkDataset, formatCheckReport, readDataset, type CheckReport } from '../../core/data';
 import type { DeviceName, PresetName } from '../../core/train/presets';
 import { readSettings } from '../config';
 import { validatePositive, type FineTuneChoices } from './options';
@@ -21,10 +19,12 @@ type Item<T> = vscode.QuickPickItem & { value: T };
 export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, target?: vscode.Uri): Promise<FineTuneChoices | undefined> {
   const data = target?.scheme === 'file' ? target.fsPath : await pickDataset();
   if (!data) return undefined;
-  const dataset = await readWithColumns(data, log);
-  if (!dataset) return undefined;
-  if (!(await acceptProblems(dataset))) return undefined;
   const scope = vscode.Uri.file(data);
+  const config = vscode.workspace.getConfiguration('bert', scope);
+  const maxLength = config.get<number | null>('maxLength') ?? undefined;
+  const checked = await checkWithColumns(data, maxLength);
+  if (!checked) return undefined;
+  if (!(await acceptProblems(checked.report, log))) return undefined;
   const settings = readSettings(scope);
   const model = await pickModel(context, settings.model);
   if (!model) return undefined;
@@ -32,11 +32,10 @@ export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode
   if (!preset) return undefined;
   const device = await pickDevice(settings.device);
   if (!device) return undefined;
-  const config = vscode.workspace.getConfiguration('bert', scope);
   const choices: FineTuneChoices = {
     data, model, preset: preset.name, device,
-    textColumn: dataset.textColumn, labelColumn: dataset.labelColumn,
-    maxLength: config.get<number | null>('maxLength') ?? undefined,
+    textColumn: checked.textColumn, labelColumn: checked.labelColumn,
+    maxLength,
     batchSize: config.get<number | null>('batchSize') ?? undefined,
     ...preset.custom,
   };
@@ -68,51 +67,60 @@ async function pickDataset(): Promise<string | undefined> {
 
 const COLUMN_CODES = new Set(['DATA_NO_TEXT_COLUMN', 'DATA_NO_LABEL_COLUMN', 'DATA_UNKNOWN_COLUMN']);
 
-/** Reads the dataset (lenient: every bad row becomes a problem), letting the user confirm or fix the columns. */
-async function readWithColumns(data: string, log: vscode.LogOutputChannel): Promise<Dataset | undefined> {
+interface CheckedData {
+  report: CheckReport;
+  textColumn?: string;
+  labelColumn?: string;
+}
+
+/**
+ * Runs the dataset check (the same one as `bertft check`), letting the user confirm the detected columns or pick
+ * others, and name them when they cannot be detected.
+ */
+async function checkWithColumns(data: string, maxLength: number | undefined): Promise<CheckedData | undefined> {
   let columns: { textColumn?: string; labelColumn?: string } = {};
   for (;;) {
-    let dataset: Dataset;
-    try {
-      dataset = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `BERT: checking ${path.basename(data)}…` },
-        () => readDataset(data, { lenient: true, ...columns }),
-      );
-    } catch (error) {
-      if (error instanceof DataError && COLUMN_CODES.has(error.code)) {
-        const typed = await askColumns(error.message);
-        if (!typed) return undefined;
-        columns = typed;
-        continue;
-      }
-      await showDataError(error, log);
-      return undefined;
+    const report = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `BERT: checking ${path.basename(data)}…` },
+      () => checkDataset(data, { ...columns, maxLength }),
+    );
+    const columnProblem = report.problems.find((p) => p.code !== undefined && COLUMN_CODES.has(p.code));
+    if (columnProblem) {
+      const typed = await askColumns(columnProblem.message);
+      if (!typed) return undefined;
+      columns = typed;
+      continue;
     }
-    if (dataset.format === 'folder' || columns.textColumn !== undefined) return dataset;
-    const confirmed = await confirmColumns(dataset);
+    if (report.format === 'folder' || report.textColumn === undefined || columns.textColumn !== undefined) {
+      return { report, ...columns };
+    }
+    const confirmed = await confirmColumns(data, report);
     if (confirmed === undefined) return undefined;
-    if (confirmed === 'ok') return dataset;
+    if (confirmed === 'ok') return { report, textColumn: report.textColumn, labelColumn: report.labelColumn };
     columns = confirmed;
   }
 }
 
-async function confirmColumns(dataset: Dataset): Promise<'ok' | { textColumn: string; labelColumn: string } | undefined> {
+async function confirmColumns(data: string, report: CheckReport): Promise<'ok' | { textColumn: string; labelColumn: string } | undefined> {
+  const classes = Object.keys(report.labels).length;
   const use: Item<'ok' | 'choose'> = {
-    label: `$(check) Text: "${dataset.textColumn}", label: "${dataset.labelColumn}"`,
-    description: `${dataset.examples.length} examples`, value: 'ok',
+    label: `$(check) Text: "${report.textColumn}", label: "${report.labelColumn}"`,
+    description: `${report.rows} rows, ${classes} classes`, value: 'ok',
   };
-  const choose: Item<'ok' | 'choose'> = { label: '$(list-selection) Choose other columns…', description: dataset.columns.join(', '), value: 'choose' };
+  const choose: Item<'ok' | 'choose'> = { label: '$(list-selection) Choose other columns…', value: 'choose' };
   const picked = await vscode.window.showQuickPick([use, choose], { title: `${TITLE} (2/5): columns`, ignoreFocusOut: true });
   if (!picked) return undefined;
   if (picked.value === 'ok') return 'ok';
-  const text = await vscode.window.showQuickPick(dataset.columns, { title: `${TITLE}: text column`, placeHolder: 'The column holding the text to classify', ignoreFocusOut: true });
+  // Only this path needs the full column list; the check reports just the two it chose.
+  const all = (await readDataset(data, { lenient: true, textColumn: report.textColumn, labelColumn: report.labelColumn })).columns;
+  const text = await vscode.window.showQuickPick(all, { title: `${TITLE}: text column`, placeHolder: 'The column holding the text to classify', ignoreFocusOut: true });
   if (!text) return undefined;
-  const label = await vscode.window.showQuickPick(dataset.columns.filter((c) => c !== text), { title: `${TITLE}: label column`, placeHolder: 'The column holding the class label', ignoreFocusOut: true });
+  const label = await vscode.window.showQuickPick(all.filter((c) => c !== text), { title: `${TITLE}: label column`, placeHolder: 'The column holding the class label', ignoreFocusOut: true });
   if (!label) return undefined;
   return { textColumn: text, labelColumn: label };
 }
 
-/** When the columns cannot be detected, the error lists the columns found; the user types the two names. */
+/** When the columns cannot be detected, the problem lists the columns found; the user types the two names. */
 async function askColumns(problem: string): Promise<{ textColumn: string; labelColumn: string } | undefined> {
   const textColumn = await vscode.window.showInputBox({ title: `${TITLE}: text column`, prompt: problem, placeHolder: 'name of the text column', ignoreFocusOut: true });
   if (!textColumn) return undefined;
@@ -121,36 +129,38 @@ async function askColumns(problem: string): Promise<{ textColumn: string; labelC
   return { textColumn, labelColumn };
 }
 
-async function showDataError(error: unknown, log: vscode.LogOutputChannel): Promise<void> {
-  if (!(error instanceof DataError)) throw error;
-  log.warn(`Dataset check: ${error.describe()}`);
-  const open = error.file ? ['Open File'] : [];
-  const choice = await vscode.window.showErrorMessage(`BERT: ${error.describe()}`, ...open);
-  if (choice === 'Open File' && error.file) await openAt(error.file, error.line);
-}
-
 async function openAt(file: string, line: number | undefined): Promise<void> {
   const position = new vscode.Position(Math.max(0, (line ?? 1) - 1), 0);
   await vscode.window.showTextDocument(vscode.Uri.file(file), { selection: new vscode.Range(position, position) });
 }
 
-/** Shows what the check found (if anything) and asks whether to train anyway. */
-async function acceptProblems(dataset: Dataset): Promise<boolean> {
-  const problems = dataset.problems.filter((p) => p.severity !== 'info');
+/**
+ * Shows what the check found. Errors are what would stop training, so they only offer to open the first one;
+ * warnings (imbalance, duplicates, leakage, truncation…) ask whether to train anyway.
+ */
+async function acceptProblems(report: CheckReport, log: vscode.LogOutputChannel): Promise<boolean> {
+  const problems = report.problems.filter((p) => p.severity !== 'info');
   if (problems.length === 0) return true;
-  const errors = problems.filter((p) => p.severity === 'error').length;
+  log.info(`Dataset check of ${report.path}:\n${formatCheckReport(report)}`);
   const lines = problems.slice(0, 8).map((p) => `• ${path.basename(p.file)}${p.line ? `:${p.line}` : ''}: ${p.message}${p.fix ? ` ${p.fix}` : ''}`);
-  if (problems.length > 8) lines.push(`… and ${problems.length - 8} more.`);
-  const summary = errors > 0
-    ? `${errors} row${errors === 1 ? '' : 's'} cannot be used and will be skipped`
-    : `${problems.length} warning${problems.length === 1 ? '' : 's'}`;
+  if (problems.length > 8) lines.push(`… and ${problems.length - 8} more (full report in the BERT log).`);
+  const first = problems.find((p) => p.severity === 'error') ?? problems[0];
+  const open = first.file && first.line !== null ? ['Open First Problem'] : [];
+  if (report.fatal) {
+    const errors = problems.filter((p) => p.severity === 'error').length;
+    const choice = await vscode.window.showErrorMessage(
+      `BERT: ${path.basename(report.path)} cannot be trained on yet: ${errors} problem${errors === 1 ? '' : 's'} to fix.`,
+      { modal: true, detail: lines.join('\n') }, ...open);
+    if (choice === 'Open First Problem') await openAt(first.file, first.line ?? undefined);
+    return false;
+  }
   const choice = await vscode.window.showWarningMessage(
-    `The dataset check found problems in ${path.basename(dataset.path)}: ${summary}.`,
+    `The dataset check found ${problems.length} warning${problems.length === 1 ? '' : 's'} in ${path.basename(report.path)}.`,
     { modal: true, detail: lines.join('\n') },
-    'Train Anyway', 'Open First Problem',
+    'Train Anyway', ...open,
   );
   if (choice === 'Open First Problem') {
-    await openAt(problems[0].file, problems[0].line ?? undefined);
+    await openAt(first.file, first.line ?? undefined);
     return false;
   }
   return choice === 'Train Anyway';
