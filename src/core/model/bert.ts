@@ -88,7 +88,7 @@ export function bertSelfAttention(ctx: ForwardContext, cfg: BertConfig, x: Value
   const headSize = cfg.hiddenSize / headCount;
   const heads = (t: Value, perm: number[]): Value => transpose(g, reshape(g, t, [B, S, headCount, headSize]), perm);
   const [qx, kx, vx] = ctx.fusedQkv
-    ? splitLast(g, linear(g, x, concatQkv(ctx, prefix, 'weight'), concatQkv(ctx, prefix, 'bias')), [H as number, H as number, H as number])
+    ? split(g, linear(g, x, concatQkv(ctx, prefix, 'weight'), concatQkv(ctx, prefix, 'bias')), -1, [cfg.hiddenSize, cfg.hiddenSize, cfg.hiddenSize])
     : [dense(ctx, x, `${prefix}.query`), dense(ctx, x, `${prefix}.key`), dense(ctx, x, `${prefix}.value`)];
   const q = heads(qx, [0, 2, 1, 3]); // [B, heads, S, d]
   const kT = heads(kx, [0, 2, 3, 1]); // [B, heads, d, S]
@@ -101,10 +101,6 @@ export function bertSelfAttention(ctx: ForwardContext, cfg: BertConfig, x: Value
 /** The HF query, key and value tensors joined into one [3H, ...] tensor, so one Gemm computes all three. */
 function concatQkv(ctx: ForwardContext, prefix: string, kind: 'weight' | 'bias'): Value {
   return concat(ctx.g, ['query', 'key', 'value'].map((n) => param(ctx, `${prefix}.${n}.${kind}`)), 0);
-}
-
-function splitLast(g: Graph, x: Value, sizes: number[]): Value[] {
-  return split(g, x, -1, sizes);
 }
 
 /** One post-LN encoder layer: attention -> add & norm -> GELU MLP -> add & norm. */
