@@ -16,17 +16,21 @@ export function alignByStep(
   a: { step: readonly number[]; values: readonly (readonly number[])[] },
   b: { step: readonly number[]; values: readonly (readonly number[])[] },
 ): AlignedColumns {
+  // Plain indexed loops: this runs on every dashboard refresh, over every step of the run.
   const x: number[] = [];
-  const columns: (number | null)[][] = [...a.values.map(() => []), ...b.values.map(() => [])];
+  const columns: (number | null)[][] = [];
+  for (let k = 0; k < a.values.length + b.values.length; k++) columns.push([]);
+  const na = a.step.length;
+  const nb = b.step.length;
   let i = 0;
   let j = 0;
-  while (i < a.step.length || j < b.step.length) {
-    const sa = i < a.step.length ? a.step[i] : Infinity;
-    const sb = j < b.step.length ? b.step[j] : Infinity;
-    const s = Math.min(sa, sb);
+  while (i < na || j < nb) {
+    const sa = i < na ? a.step[i] : Infinity;
+    const sb = j < nb ? b.step[j] : Infinity;
+    const s = sa < sb ? sa : sb;
     x.push(s);
-    a.values.forEach((col, k) => columns[k].push(sa === s ? col[i] : null));
-    b.values.forEach((col, k) => columns[a.values.length + k].push(sb === s ? col[j] : null));
+    for (let k = 0; k < a.values.length; k++) columns[k].push(sa === s ? a.values[k][i] : null);
+    for (let k = 0; k < b.values.length; k++) columns[a.values.length + k].push(sb === s ? b.values[k][j] : null);
     if (sa === s) i++;
     if (sb === s) j++;
   }
