@@ -56,7 +56,15 @@ function scheduleRender(): void {
 }
 
 function save(): void {
+  if (saveTimer !== undefined) clearTimeout(saveTimer);
+  saveTimer = undefined;
   if (state) vscode.setState({ runDir: state.runDir, state, ui });
+}
+
+/** A long run's state is megabytes of JSON: during training, save it every few seconds rather than on every delta. */
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+function saveSoon(): void {
+  saveTimer ??= setTimeout(save, 2000);
 }
 
 window.addEventListener('message', (event: MessageEvent<ExtensionToWebview>) => {
@@ -69,7 +77,9 @@ window.addEventListener('message', (event: MessageEvent<ExtensionToWebview>) => 
     case 'events':
       if (!state) return; // a delta before the snapshot cannot be applied; the snapshot will include it
       applyEvents(state, message.events);
-      break;
+      saveSoon();
+      scheduleRender();
+      return;
     case 'phase':
       if (!state) return;
       state.phase = message.phase;
