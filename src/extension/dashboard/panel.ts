@@ -93,8 +93,6 @@ export class DashboardPanel {
   private readonly batcher: Batcher<TrainerEvent>;
   private readonly held: ReturnType<RunWatchers['acquire']>;
   private ready = false;
-  /** Messages posted to the webview, kept for tests (a bounded tail). */
-  readonly sent: ExtensionToWebview[] = [];
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -189,8 +187,6 @@ export class DashboardPanel {
   }
 
   private post(message: ExtensionToWebview): void {
-    this.sent.push(message);
-    if (this.sent.length > 50) this.sent.splice(0, this.sent.length - 50);
     void this.panel.webview.postMessage(message);
   }
 
