@@ -5,9 +5,10 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { checkDataset, formatCheckReport, readDataset, type CheckReport } from '../../core/data';
+import { formatCheckReport, readDataset, type CheckReport } from '../../core/data';
 import type { DeviceName, PresetName } from '../../core/train/presets';
 import { readSettings } from '../config';
+import { CheckFailedError, runCheck } from './check';
 import { validatePositive, type FineTuneChoices } from './options';
 
 const DATA_GLOB = '**/*.{csv,tsv,jsonl,json}';
@@ -22,7 +23,7 @@ export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode
   const scope = vscode.Uri.file(data);
   const config = vscode.workspace.getConfiguration('bert', scope);
   const maxLength = config.get<number | null>('maxLength') ?? undefined;
-  const checked = await checkWithColumns(data, maxLength);
+  const checked = await checkWithColumns(path.join(context.extensionPath, 'dist', 'cli.js'), data, maxLength, log);
   if (!checked) return undefined;
   if (!(await acceptProblems(checked.report, log))) return undefined;
   const settings = readSettings(scope);
@@ -77,13 +78,24 @@ interface CheckedData {
  * Runs the dataset check (the same one as `bertft check`), letting the user confirm the detected columns or pick
  * others, and name them when they cannot be detected.
  */
-async function checkWithColumns(data: string, maxLength: number | undefined): Promise<CheckedData | undefined> {
+async function checkWithColumns(cli: string, data: string, maxLength: number | undefined, log: vscode.LogOutputChannel): Promise<CheckedData | undefined> {
   let columns: { textColumn?: string; labelColumn?: string } = {};
   for (;;) {
     const report = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `BERT: checking ${path.basename(data)}…` },
-      () => checkDataset(data, { ...columns, maxLength }),
+      { location: vscode.ProgressLocation.Notification, title: `BERT: checking ${path.basename(data)}…`, cancellable: true },
+      async (_progress, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        try {
+          return await runCheck({ cli, data, ...columns, maxLength, signal: abort.signal });
+        } catch (error) {
+          if (abort.signal.aborted) return undefined;
+          if (error instanceof CheckFailedError) log.error(`Dataset check output:\n${error.output}`);
+          throw error;
+        }
+      },
     );
+    if (!report) return undefined;
     const columnProblem = report.problems.find((p) => p.code !== undefined && COLUMN_CODES.has(p.code));
     if (columnProblem) {
       const typed = await askColumns(columnProblem.message);
