@@ -24,4 +24,5 @@ test('CPU sessions use every available core by default', () => {
   const o = sessionOptions('cpu', defaultThreads(), 'all');
   assert.equal(o.intraOpNumThreads, defaultThreads());
   assert.deepEqual(o.executionProviders, ['cpu']);
+  assert.equal(o.enableCpuMemArena, false);
 });
