@@ -2,7 +2,7 @@
 import { DataError } from '../core/errors';
 import { readDataset } from '../core/data/read';
 import { loadPredictor } from '../core/infer/predictor';
-import { classificationReport, meanCrossEntropy } from '../core/train/metrics';
+import { argmaxRows, classificationReport, meanCrossEntropy } from '../core/train/metrics';
 import { getNumber, getString, requireString, type ParsedArgs } from './args';
 import { EXIT_OK, type CliIo } from './main';
 
@@ -22,13 +22,7 @@ export async function evalCommand(args: ParsedArgs, io: CliIo): Promise<number> 
     const targets = Int32Array.from(dataset.examples, (e) => ids.get(e.label) as number);
     const logits = await predictor.logits(dataset.examples.map((e) => e.text));
     const k = labels.length;
-    const predicted = new Int32Array(targets.length);
-    for (let d = 0; d < targets.length; d++) {
-      let best = 0;
-      for (let c = 1; c < k; c++) if (logits[d * k + c] > logits[d * k + best]) best = c;
-      predicted[d] = best;
-    }
-    const report = classificationReport(targets, predicted, labels);
+    const report = classificationReport(targets, argmaxRows(logits, k), labels);
     const loss = meanCrossEntropy(logits, targets, k);
     if (args.flags.get('json') === true) {
       io.stdout(JSON.stringify({ accuracy: report.accuracy, macro_f1: report.macro_f1, loss, labels, confusion: report.confusion, per_class: report.per_class }) + '\n');

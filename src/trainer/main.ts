@@ -44,5 +44,6 @@ async function main(): Promise<number> {
 
 main().then((code) => {
   process.exitCode = code;
+  process.off('disconnect', requestStop);
   if (process.connected) process.disconnect();
 });

@@ -184,16 +184,22 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
     const total = countSteps(config, batchesForEpoch(0).length);
 
     const checkpoint = previous ? await loadLatestCheckpoint(paths.checkpoints) : undefined;
+    const engineLog: string[] = [];
     const weights = checkpoint?.weights ?? model.weights;
     engine = await createTrainEngine({
       config: model.config, numLabels, weights, device: config.device, dropout: config.dropout, seed,
       hyper: { lr: config.lr, weightDecay: config.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1,
         warmupSteps: warmupStepsFor(config, total), totalSteps: total },
       classWeights: config.classWeights ? balancedClassWeights(trainIds, numLabels) : undefined,
-      log: (line: string) => sink.emit({ event: 'log', time: now(), level: 'info', message: line }),
+      log: (line: string) => {
+        engineLog.push(line);
+        sink.emit({ event: 'log', time: now(), level: 'info', message: line });
+      },
     });
     if (checkpoint) engine.setOptimizerState(checkpoint.optimizer);
     const liveEngine = engine;
+    // What the engine said while choosing its device (refused providers, fallbacks) goes into run.json and `started`.
+    const deviceNotes = [...engineLog];
 
     const state: TrainerState = checkpoint?.state ?? {
       step: 0, epoch: 0, batchInEpoch: 0, totalSteps: total, seed, metricName: config.metric, bestMetric: null, bestStep: 0,
@@ -201,13 +207,13 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
     };
     const runJson: RunJson = previous ?? {
       format: 1, created: now(), package_version: packageVersion(), config, seed, data: dataHashes, labels: data.labels,
-      model: { spec: config.model, dir: model.dir, model_config: { ...model.config.raw } }, device: engine.device, device_notes: [],
+      model: { spec: config.model, dir: model.dir, model_config: { ...model.config.raw } }, device: engine.device, device_notes: deviceNotes,
       node: process.version,
     };
-    await writeJsonAtomic(paths.runJson, { ...runJson, device: engine.device });
+    await writeJsonAtomic(paths.runJson, { ...runJson, device: engine.device, device_notes: deviceNotes });
     emit({
       event: 'started', time: now(), run_dir: paths.root, pid: process.pid, config: { ...config }, device: engine.device,
-      device_notes: [], total_steps: total, resumed_from_step: checkpoint ? checkpoint.state.step : undefined,
+      device_notes: deviceNotes, total_steps: total, resumed_from_step: checkpoint ? checkpoint.state.step : undefined,
       dataset: { train_rows: data.train.length, valid_rows: data.valid.length, labels: data.labels, label_counts: labelCounts(data.train), files: data.files },
     });
 

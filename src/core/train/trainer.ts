@@ -70,7 +70,7 @@ export interface LoopContext {
   state: TrainerState;
   /** Training batches of an epoch, in that epoch's order (deterministic for (seed, epoch)). */
   batchesForEpoch(epoch: number): Batch[];
-  /** Number of training examples per epoch, for throughput. */
+  /** Score the current weights on the validation set. */
   evaluate(): Promise<EvalResult>;
   /** Write the best model (called on every improvement). */
   saveBest(result: EvalResult, step: number): Promise<void>;
