@@ -7,14 +7,21 @@
  * Env: BENCH_SKIP_BASE=1 skips BERT-base; BENCH_STEPS / BENCH_BASE_STEPS set the measured steps (default 8 / 3);
  * BENCH_ROUNDS (default 1) repeats the BERT-mini pair and keeps each side's best round.
  * Last stdout line: one JSON object with ratio (mini, ours/PyTorch time), ratio_base, rss_ratio and the raw figures.
+ * On a machine where others rebuild out/ meanwhile, compile to a private folder first:
+ *   npx tsc -p . --outDir bench/out/build && node bench/out/build/bench/train-step.js
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { presetConfig } from '../src/core/model/config';
 import { hfConfigJson } from '../src/core/model/load';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+/** The repository root: the first folder above this script with a package.json (works from any tsc outDir). */
+function findRoot(dir: string): string {
+  return existsSync(path.join(dir, 'package.json')) || path.dirname(dir) === dir ? dir : findRoot(path.dirname(dir));
+}
+const ROOT = findRoot(__dirname);
 const PYTHON = '/usr/bin/python3';
 const NUM_LABELS = 2;
 
