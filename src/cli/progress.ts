@@ -58,7 +58,7 @@ export class TrainReporter {
       case 'done':
         this.line(e.stopped
           ? `Stopped at step ${e.final_step}; checkpoint saved. Continue with --resume.`
-          : `Done at step ${e.final_step}. Best ${e.metric_name} ${e.best_metric.toFixed(4)} at step ${e.best_step}: ${e.best_dir}`);
+          : `${e.early_stopped ? 'Stopped early (no improvement)' : 'Done'} at step ${e.final_step}. Best ${e.metric_name} ${e.best_metric.toFixed(4)} at step ${e.best_step}: ${e.best_dir}`);
         return;
       case 'error':
         this.line(`error: ${e.message}`);

@@ -92,6 +92,8 @@ export interface DoneEvent {
   best_dir: string;
   run_dir: string;
   final_step: number;
+  /** True when early stopping ended the run (patience evaluations without improvement). */
+  early_stopped?: boolean;
 }
 
 export interface ErrorEvent {

@@ -237,6 +237,7 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
     const done: DoneEvent = {
       event: 'done', time: now(), stopped: result.stopped, best_step: result.state.bestStep, best_metric: result.state.bestMetric ?? NaN,
       metric_name: config.metric, best_dir: paths.best, run_dir: paths.root, final_step: result.state.step,
+      ...(result.earlyStopped ? { early_stopped: true } : {}),
     };
     emit(done);
     return done;

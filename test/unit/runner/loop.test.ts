@@ -22,7 +22,7 @@ test('early stopping: with an unreachable threshold the run ends after `patience
   assert.deepEqual(evals.map((e) => e.step), [2, 4, 6]);
   assert.deepEqual(evals.map((e) => e.is_best), [true, false, false]);
   const done = events[events.length - 1];
-  assert.ok(done.event === 'done' && !done.stopped && done.final_step === 6 && done.best_step === 2);
+  assert.ok(done.event === 'done' && !done.stopped && done.early_stopped === true && done.final_step === 6 && done.best_step === 2);
 });
 
 test('accuracy as the selection metric: best/ holds the evaluation with the highest accuracy; checkpoints pruned to best + last 1', async () => {
