@@ -52,13 +52,14 @@ export interface RunJson {
 
 const now = () => new Date().toISOString();
 
+/** Our package.json is above this file: out/src/trainer/ when compiled, dist/ when bundled. */
 function packageVersion(): string {
-  for (const candidate of [path.join(__dirname, '..', '..', 'package.json'), path.join(__dirname, '..', '..', '..', 'package.json')]) {
+  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
     try {
-      const pkg = JSON.parse(fs.readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'bert-finetune' && pkg.version) return pkg.version;
     } catch {
-      // try the next layout (out/src/trainer vs dist/)
+      // no (readable) package.json here; look further up
     }
   }
   return 'unknown';
