@@ -138,10 +138,12 @@ async function startOrResume(options: SessionOptions, paths: RunPaths): Promise<
     // The run continues exactly as configured; only where it runs may change.
     return { overrides: { ...previous.config, device: options.device ?? previous.config.device }, previous };
   }
-  if (hasRun || fs.existsSync(paths.metrics)) {
+  if (hasRun) {
     throw new UserError(`${paths.root} already holds a training run.`, { file: paths.root, code: 'RUN_EXISTS',
       fix: 'Add --resume to continue it, or choose another --out folder.' });
   }
+  // Without run.json, a metrics.jsonl only records a start that failed (e.g. bad data): begin a clean log.
+  fs.rmSync(paths.metrics, { force: true });
   // Paths are stored absolute so that --resume works from any working directory.
   const { resume: _resume, ...fresh } = options;
   return { overrides: { ...fresh, data: path.resolve(options.data), valid: options.valid === undefined ? undefined : path.resolve(options.valid), out: paths.root } };

@@ -75,3 +75,18 @@ test('a second run into the same folder is refused; --resume without a run is re
   fs.appendFileSync(data, '"one more row",pos\n');
   await assert.rejects(runTrainingSession({ data, out, resume: true }, { emit: () => {}, shouldStop: () => false }), /changed since the run started/);
 });
+
+test('a start that failed on bad data does not block the corrected retry into the same folder', async () => {
+  const dir = tempDir('retry');
+  const out = path.join(dir, 'run');
+  const bad = path.join(dir, 'bad.csv');
+  fs.writeFileSync(bad, 'text,label\nonly one class,a\nstill one,a\n');
+  await assert.rejects(runTrainingSession({ ...options(bad, out, false), maxSteps: 1 }, { emit: () => {}, shouldStop: () => false }), /one class/i);
+  assert.equal(summarizeRun(readMetricsLog(path.join(out, 'metrics.jsonl'))).state, 'failed');
+  const good = writeSentimentCsv(dir, 24);
+  const done = await runTrainingSession({ ...options(good, out, false), maxSteps: 1 }, { emit: () => {}, shouldStop: () => false });
+  assert.equal(done.final_step, 1);
+  const events = readMetricsLog(path.join(out, 'metrics.jsonl'));
+  assert.equal(events[0].event, 'started');
+  assert.equal(summarizeRun(events).state, 'finished');
+});
