@@ -127,6 +127,16 @@ function labelCounts(examples: Example[]): Record<string, number> {
   return counts;
 }
 
+/** Settings given with --resume that differ from the run's own (they are ignored: the run continues as it began). */
+export function ignoredOnResume(options: SessionOptions, previous: TrainConfig): string[] {
+  const ignored: string[] = [];
+  for (const [key, value] of Object.entries(options)) {
+    if (['data', 'valid', 'out', 'resume', 'device'].includes(key) || value === undefined) continue;
+    if (JSON.stringify(value) !== JSON.stringify((previous as unknown as Record<string, unknown>)[key])) ignored.push(key);
+  }
+  return ignored;
+}
+
 async function startOrResume(options: SessionOptions, paths: RunPaths): Promise<{ overrides: TrainOverrides; previous?: RunJson }> {
   const hasRun = fs.existsSync(paths.runJson);
   if (options.resume) {
@@ -201,6 +211,11 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
     });
     if (checkpoint) engine.setOptimizerState(checkpoint.optimizer);
     const liveEngine = engine;
+    const ignored = previous ? ignoredOnResume(options, previous.config) : [];
+    if (ignored.length > 0) {
+      sink.emit({ event: 'log', time: now(), level: 'warn',
+        message: `Resuming with the run's own settings; ignored: ${ignored.join(', ')} (start a new run to change them).` });
+    }
     // What the engine said while choosing its device (refused providers, fallbacks) goes into run.json and `started`.
     const deviceNotes = [...engineLog];
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { maxLengthFromLengths, resolveTrainConfig, totalSteps, warmupStepsFor } from '../../../src/core/train/presets';
 import { isImprovement, metricValue } from '../../../src/core/train/trainer';
-import { balancedClassWeights } from '../../../src/trainer/session';
+import { balancedClassWeights, ignoredOnResume } from '../../../src/trainer/session';
 
 test('tutorial preset is the Hugging Face course recipe', () => {
   const c = resolveTrainConfig({ data: 'd', out: 'o', preset: 'tutorial' });
@@ -58,4 +58,10 @@ test('improvement: lower loss, higher accuracy/macro-F1, by more than the thresh
 
 test('balanced class weights: n / (k · count)', () => {
   assert.deepEqual([...balancedClassWeights([0, 0, 0, 1], 2)], [Math.fround(4 / 6), 2]);
+});
+
+test('--resume reports the settings it ignores (only the device may change)', () => {
+  const previous = resolveTrainConfig({ data: '/d.csv', out: '/o', lr: 1e-3 });
+  assert.deepEqual(ignoredOnResume({ data: 'd.csv', out: 'o', resume: true, lr: 1e-3, device: 'cpu' }, previous), []);
+  assert.deepEqual(ignoredOnResume({ data: 'd.csv', out: 'o', resume: true, lr: 2e-3, epochs: 9, seed: undefined }, previous), ['lr', 'epochs']);
 });
