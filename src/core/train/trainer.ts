@@ -6,6 +6,7 @@
  * process and tests. Resume = start from a checkpoint's TrainerState: the loop skips the batches of the current
  * epoch already consumed, so the data order (a function of seed and epoch) is replayed exactly.
  */
+import { UserError } from '../errors';
 import type { Batch } from '../tokenize/batch';
 import type { TrainEngine } from './engine';
 import type { EvalEvent, MisclassifiedExample, TrainerEvent } from '../../trainer/protocol';
@@ -118,6 +119,11 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
     for (let i = state.batchInEpoch; i < batches.length && state.step < totalSteps; i++) {
       const batch = batches[i];
       const r = await engine.trainStep(batch);
+      if (!Number.isFinite(r.loss)) {
+        throw new UserError(`Training diverged: the loss became ${r.loss} at step ${state.step + 1}.`, {
+          code: 'TRAIN_DIVERGED', file: ctx.paths.root,
+          fix: `Start a new run with a lower learning rate (e.g. --lr ${(config.lr / 4).toPrecision(2)}) or more warmup.` });
+      }
       state.step++;
       state.batchInEpoch = i + 1;
       examplesSeen += batch.batchSize;
