@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { presetConfig } from '../src/core/model/config';
-import { bertClassifierParamSpecs, initWeights } from '../src/core/model/params';
+import { bertClassifierParamSpecs, initWeights, seededRandom } from '../src/core/model/params';
 import type { Batch } from '../src/core/tokenize/batch';
 import { createTrainEngine } from '../src/core/train/engine';
 
@@ -25,13 +25,10 @@ function peakRssMb(): number {
   return line ? Number(line.split(/\s+/)[1]) / 1024 : NaN;
 }
 
-/** A full-length batch of random ids (no padding), like the PyTorch side. */
+/** A full-length batch of random ids (no padding) and random labels, like the PyTorch side. */
 function randomBatch(vocab: number, numLabels: number, b: number, s: number): Batch {
-  let state = 12345;
-  const next = (mod: number): bigint => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return BigInt(state % mod);
-  };
+  const rand = seededRandom(1);
+  const next = (mod: number): bigint => BigInt(Math.floor(rand() * mod));
   return {
     batchSize: b,
     seqLen: s,

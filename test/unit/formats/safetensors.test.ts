@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ModelError } from '../../../src/core/errors';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../../src/core/model/safetensors';
-import type { Tensor } from '../../../src/core/model/params';
+import { seededRandom, Tensor } from '../../../src/core/model/params';
 
 async function tempDir(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'bertft-st-'));
@@ -13,13 +13,8 @@ async function tempDir(): Promise<string> {
 
 function randomTensor(shape: number[], seed: number): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    data[i] = (s / 2 ** 31 - 0.5) * 4;
-  }
-  return { shape, data };
+  const rand = seededRandom(seed);
+  return { shape, data: Float32Array.from({ length: n }, () => (rand() - 0.5) * 4) };
 }
 
 /** Builds a safetensors file by hand: header object (serialized as given) followed by raw data bytes. */
