@@ -19,6 +19,8 @@ export async function readTexts(file: string, textColumn?: string): Promise<stri
   return content.replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim() !== '');
 }
 
+const PREDICT_CHUNK = 256;
+
 export async function predictCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const modelDir = requireString(args, 'model', 'predict', 'runs/my-run');
   const file = getString(args, 'file');
@@ -27,11 +29,14 @@ export async function predictCommand(args: ParsedArgs, io: CliIo): Promise<numbe
   const predictor = await loadPredictor(modelDir, { device: getString(args, 'device') as 'cpu' | undefined });
   try {
     const json = args.flags.get('json') === true;
-    const predictions = await predictor.predict(texts);
-    predictions.forEach((p, i) => {
-      if (json) io.stdout(JSON.stringify({ label: p.label, score: p.score, scores: p.scores }) + '\n');
-      else io.stdout(`${p.label}\t${p.score.toFixed(4)}\t${texts[i].replace(/\s+/g, ' ').slice(0, 80)}\n`);
-    });
+    // In chunks, so that results of a long file appear as they are computed and memory stays bounded.
+    for (let start = 0; start < texts.length; start += PREDICT_CHUNK) {
+      const chunk = texts.slice(start, start + PREDICT_CHUNK);
+      (await predictor.predict(chunk)).forEach((p, i) => {
+        if (json) io.stdout(JSON.stringify({ label: p.label, score: p.score, scores: p.scores }) + '\n');
+        else io.stdout(`${p.label}\t${p.score.toFixed(4)}\t${chunk[i].replace(/\s+/g, ' ').slice(0, 80)}\n`);
+      });
+    }
   } finally {
     await predictor.dispose();
   }

@@ -114,6 +114,14 @@ async function hashInputs(files: string[]): Promise<{ file: string; sha256: stri
   return out;
 }
 
+const LENGTH_SAMPLE = 5000;
+
+/** At most `n` items, evenly spread over `items` (deterministic). */
+export function spreadSample<T>(items: T[], n: number): T[] {
+  if (items.length <= n) return items;
+  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / n)]);
+}
+
 /** sklearn's "balanced" weights: n / (k · count(c)). */
 export function balancedClassWeights(labelIds: ArrayLike<number>, numLabels: number): Float32Array {
   const counts = new Array<number>(numLabels).fill(0);
@@ -183,7 +191,11 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
     const numLabels = data.labels.length;
     const model = await prepareModel(overrides.model ?? 'random:tiny', numLabels, seed, sink);
     const tokenizer = await loadPreprocessor(model.dir);
-    const config = resolveTrainConfig(overrides, tokenizer.tokenLengths(data.train.map((e) => e.text), model.config.maxPositionEmbeddings), model.config.maxPositionEmbeddings);
+    const positions = model.config.maxPositionEmbeddings;
+    // Only the fast preset without --max-length needs the length distribution; a spread sample estimates its p95.
+    const needLengths = overrides.maxLength === undefined && (overrides.preset ?? 'fast') === 'fast';
+    const lengths = needLengths ? tokenizer.tokenLengths(spreadSample(data.train.map((e) => e.text), LENGTH_SAMPLE), positions) : [];
+    const config = resolveTrainConfig(overrides, lengths, positions);
     const label2id = new Map(data.labels.map((l, i) => [l, i]));
     const trainIds = Int32Array.from(data.train, (e) => label2id.get(e.label) as number);
     const validIds = Int32Array.from(data.valid, (e) => label2id.get(e.label) as number);

@@ -86,3 +86,11 @@ test('window truncation: long texts become several rows in training; evaluation 
   assert.equal(p.length, 2);
   await predictor.dispose();
 });
+
+test('fast preset without --max-length sizes it from the training texts (p95 of token counts, multiple of 8)', async () => {
+  const { out } = await train({ maxLength: undefined, maxSteps: 1 });
+  const run = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
+  // The fixture's reviews are 12–15 tokens with [CLS]/[SEP]: p95 rounds up to 16.
+  assert.equal(run.config.maxLength, 16);
+  assert.equal(run.config.dynamicPadding, true);
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { maxLengthFromLengths, resolveTrainConfig, totalSteps, warmupStepsFor } from '../../../src/core/train/presets';
 import { isImprovement, metricValue } from '../../../src/core/train/trainer';
-import { balancedClassWeights, ignoredOnResume } from '../../../src/trainer/session';
+import { balancedClassWeights, ignoredOnResume, spreadSample } from '../../../src/trainer/session';
 
 test('tutorial preset is the Hugging Face course recipe', () => {
   const c = resolveTrainConfig({ data: 'd', out: 'o', preset: 'tutorial' });
@@ -64,4 +64,9 @@ test('--resume reports the settings it ignores (only the device may change)', ()
   const previous = resolveTrainConfig({ data: '/d.csv', out: '/o', lr: 1e-3 });
   assert.deepEqual(ignoredOnResume({ data: 'd.csv', out: 'o', resume: true, lr: 1e-3, device: 'cpu' }, previous), []);
   assert.deepEqual(ignoredOnResume({ data: 'd.csv', out: 'o', resume: true, lr: 2e-3, epochs: 9, seed: undefined }, previous), ['lr', 'epochs']);
+});
+
+test('spreadSample keeps small lists whole and spreads a large one evenly', () => {
+  assert.deepEqual(spreadSample([1, 2, 3], 5), [1, 2, 3]);
+  assert.deepEqual(spreadSample(Array.from({ length: 10 }, (_, i) => i), 5), [0, 2, 4, 6, 8]);
 });
