@@ -115,7 +115,8 @@ export class MetricsFollower {
       if (size === this.offset) return;
       const events = this.readNew();
       if (events.length > 0) this.onEvents(events);
-      if (this.watcher === undefined) this.watch();
+      // Only a started follower watches (a file created after start() could not be watched before).
+      if (this.poller !== undefined && this.watcher === undefined) this.watch();
     } catch (error) {
       this.options.onError?.(error);
     } finally {

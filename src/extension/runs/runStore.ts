@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { applyEvents, bestEvalRow, emptyDashboardState, type DashboardState, type RunPhase } from '../protocol/dashboardState';
-import { METRICS_FILE, parseMetricsLines } from './metricsFile';
+import { METRICS_FILE, MetricsFollower } from './metricsFile';
 
 export interface RunInfo {
   dir: string;
@@ -45,24 +45,52 @@ export function livePhase(state: DashboardState, isAlive: (pid: number) => boole
 
 /** Folds a run's metrics.jsonl (missing file: an empty state) and corrects the phase for a dead process. */
 export function readRunState(runDir: string, isAlive: (pid: number) => boolean = isProcessAlive): DashboardState {
-  const state = emptyDashboardState(runDir);
-  let text = '';
-  try {
-    text = fs.readFileSync(path.join(runDir, METRICS_FILE), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  return new RunStateCache().read(runDir, isAlive);
+}
+
+/**
+ * Run states kept between listings: each read folds only the lines appended since the last one, so re-listing a
+ * folder with a long run in training costs little. The phase of the result reflects the process as of this read.
+ */
+export class RunStateCache {
+  private readonly entries = new Map<string, { follower: MetricsFollower; state: DashboardState }>();
+
+  read(runDir: string, isAlive: (pid: number) => boolean = isProcessAlive): DashboardState {
+    let entry = this.entries.get(runDir);
+    if (!entry) {
+      const state = emptyDashboardState(runDir);
+      const created: { follower: MetricsFollower; state: DashboardState } = {
+        state,
+        follower: new MetricsFollower(
+          path.join(runDir, METRICS_FILE),
+          (events) => applyEvents(created.state, events),
+          (events) => {
+            created.state = emptyDashboardState(runDir);
+            applyEvents(created.state, events);
+          },
+        ),
+      };
+      applyEvents(state, created.follower.readAll());
+      this.entries.set(runDir, created);
+      entry = created;
+    } else {
+      entry.follower.check();
+    }
+    return { ...entry.state, phase: livePhase(entry.state, isAlive) };
   }
-  applyEvents(state, parseMetricsLines(text).events);
-  state.phase = livePhase(state, isAlive);
-  return state;
+
+  /** Forgets runs not in `keep` (deleted folders). */
+  prune(keep: ReadonlySet<string>): void {
+    for (const dir of this.entries.keys()) if (!keep.has(dir)) this.entries.delete(dir);
+  }
 }
 
 export function isRunDir(dir: string): boolean {
   return fs.existsSync(path.join(dir, METRICS_FILE)) || fs.existsSync(path.join(dir, 'run.json'));
 }
 
-/** Every run under `runsRoot`, newest first. A missing folder has no runs. */
-export function listRuns(runsRoot: string, isAlive: (pid: number) => boolean = isProcessAlive): RunInfo[] {
+/** Every run under `runsRoot`, newest first. A missing folder has no runs. Pass a cache when listing repeatedly. */
+export function listRuns(runsRoot: string, isAlive: (pid: number) => boolean = isProcessAlive, cache = new RunStateCache()): RunInfo[] {
   let names: string[];
   try {
     names = fs.readdirSync(runsRoot);
@@ -74,7 +102,7 @@ export function listRuns(runsRoot: string, isAlive: (pid: number) => boolean = i
   for (const name of names) {
     const dir = path.join(runsRoot, name);
     if (name.startsWith('.') || !isDirectory(dir) || !isRunDir(dir)) continue;
-    runs.push(runInfo(dir, readRunState(dir, isAlive)));
+    runs.push(runInfo(dir, cache.read(dir, isAlive)));
   }
   return runs.sort((a, b) => b.date.localeCompare(a.date) || a.name.localeCompare(b.name));
 }

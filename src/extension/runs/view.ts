@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readSettings } from '../config';
-import { describeRun, listRuns, type RunInfo } from './runStore';
+import { RunStateCache, describeRun, isProcessAlive, listRuns, type RunInfo } from './runStore';
 
 const ICONS: Record<RunInfo['phase'], string> = {
   waiting: 'clock', training: 'sync~spin', done: 'pass', stopped: 'debug-stop', failed: 'error', interrupted: 'warning',
@@ -25,6 +25,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunInfo>, vscod
   private watchers: vscode.FileSystemWatcher[] = [];
   private debounce: ReturnType<typeof setTimeout> | undefined;
   private runs: RunInfo[] = [];
+  private readonly cache = new RunStateCache();
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     this.watchFolders();
@@ -48,12 +49,13 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunInfo>, vscod
     const runs: RunInfo[] = [];
     for (const folder of runFolders()) {
       try {
-        runs.push(...listRuns(folder));
+        runs.push(...listRuns(folder, isProcessAlive, this.cache));
       } catch (error) {
         this.log.warn(`Runs view: cannot read ${folder}: ${String(error)}`);
       }
     }
     this.runs = runs.sort((a, b) => b.date.localeCompare(a.date));
+    this.cache.prune(new Set(this.runs.map((r) => r.dir)));
     // A training run can die without touching its files; look again soon so it shows as interrupted.
     if (this.runs.some((r) => r.phase === 'training')) this.refreshSoon(5000);
     return this.runs;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describeRun, isProcessAlive, listRuns, readRunState } from '../../../src/extension/runs/runStore';
+import { RunStateCache, describeRun, isProcessAlive, listRuns, readRunState } from '../../../src/extension/runs/runStore';
 import { failure, finishedRun, started, step, toJsonl } from './sampleRun';
 
 function makeRuns(): string {
@@ -48,4 +48,27 @@ test('isProcessAlive knows this process and refuses nonsense ids', () => {
   assert.equal(isProcessAlive(process.pid), true);
   assert.equal(isProcessAlive(0), false);
   assert.equal(isProcessAlive(-1), false);
+});
+
+test('a cache folds only what was appended and still notices a dead process', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-cache-'));
+  const dir = path.join(root, 'run');
+  fs.mkdirSync(dir);
+  const file = path.join(dir, 'metrics.jsonl');
+  fs.writeFileSync(file, toJsonl([started({ pid: 5 }), step(1)]));
+  const cache = new RunStateCache();
+  let alive = true;
+  assert.equal(cache.read(dir, () => alive).step, 1);
+  fs.appendFileSync(file, toJsonl([step(2), step(3)]));
+  const state = cache.read(dir, () => alive);
+  assert.deepEqual(state.train.step, [1, 2, 3], 'no step folded twice');
+  assert.equal(state.phase, 'training');
+  alive = false;
+  assert.equal(cache.read(dir, () => alive).phase, 'interrupted');
+  alive = true;
+  assert.equal(cache.read(dir, () => alive).phase, 'training', 'the derived phase is not stored');
+  fs.writeFileSync(file, toJsonl([started({ pid: 5 })]));
+  assert.deepEqual(cache.read(dir, () => alive).train.step, [], 'a replaced file starts over');
+  assert.equal(listRuns(root, () => alive, cache)[0]?.name, 'run');
+  fs.rmSync(root, { recursive: true, force: true });
 });
