@@ -159,8 +159,14 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
     await page.locator('.statusbar-item', { hasText: /Ln 45, Col 1/ }).waitFor({ timeout: UI_TIMEOUT });
 
     // A window reload brings the dashboard back (serializer + saved state) with its run.
-    await page.waitForTimeout(2000); // the workbench saves its editor layout shortly after changes
-    await page.reload();
+    // Developer: Reload Window, as a user would: the workbench saves its editors before reloading (a bare page
+    // reload may cut that short).
+    await page.keyboard.press('F1');
+    const paletteInput = page.locator('.quick-input-widget .quick-input-box input');
+    await paletteInput.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await paletteInput.fill('>Developer: Reload Window');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Developer: Reload Window' }).first().waitFor({ timeout: UI_TIMEOUT });
+    await Promise.all([page.waitForEvent('load', { timeout: UI_TIMEOUT }), page.keyboard.press('Enter')]);
     await page.locator('.tab', { hasText: `BERT: ${DONE_RUN}` }).waitFor({ timeout: UI_TIMEOUT });
     await page.locator('.tab', { hasText: `BERT: ${DONE_RUN}` }).click();
     await dashboard(page).locator('#phase', { hasText: 'finished' }).waitFor({ timeout: UI_TIMEOUT });
