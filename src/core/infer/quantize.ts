@@ -24,7 +24,10 @@ import { loadPredictor, modelDirOf, type Predictor } from './predictor';
 
 export type QuantFormat = 'dynamic-quantize-matmul' | 'matmul-integer';
 export const QUANT_FORMATS: readonly QuantFormat[] = ['dynamic-quantize-matmul', 'matmul-integer'];
-/** Faster in bench:infer for one text on CPU (BERT-mini 5.7 vs 12.9 ms, BERT-base 151 vs 177 ms), and standard ONNX. */
+/**
+ * The two encodings are within noise of each other in bench:infer on the shared 2-core VM (each won some runs);
+ * MatMulInteger is standard ONNX (ORT fuses it into MatMulIntegerToFloat), so it is the default.
+ */
 export const DEFAULT_QUANT_FORMAT: QuantFormat = 'matmul-integer';
 
 /** Name of the int8 model folder written inside a model folder (`<run>/best/int8/`). */
