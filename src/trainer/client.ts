@@ -3,6 +3,10 @@
  * src/trainer/main.ts (compiled or bundled), forked with an IPC channel: it sends TrainerEvents, the parent sends `stop`.
  * stop() asks for a graceful stop (finish the step, checkpoint, `done` with stopped: true) and kills the child if
  * it has not exited within `stopTimeoutMs`; kill() ends it at once (the run stays resumable from its last checkpoint).
+ *
+ * With `keepAliveWithoutParent` the child is detached (its own process group) and its stderr goes to a log file, so
+ * it keeps training when the parent goes away (a VS Code window reload restarts the extension host); a new window
+ * reattaches from `<run>/metrics.jsonl` and stops it by pid with SIGTERM.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -19,9 +23,17 @@ export interface StartTrainerOptions {
   env?: NodeJS.ProcessEnv;
   /** How long stop() waits for a graceful exit before killing; default 60 s. */
   stopTimeoutMs?: number;
-  /** Receives the child's stderr (native warnings, crashes). */
+  /** Receives the child's stderr (native warnings, crashes). Not used with `keepAliveWithoutParent`. */
   onStderr?: (text: string) => void;
+  /**
+   * Keep training when this process exits: the child is detached and ignores the loss of its IPC channel. Its stderr
+   * is appended to this file instead of a pipe, which would break when the parent goes.
+   */
+  keepAliveWithoutParent?: { stderrFile: string };
 }
+
+/** The child's flag for `keepAliveWithoutParent`. */
+export const KEEP_ALIVE_FLAG = '--keep-alive-without-parent';
 
 export interface TrainerExit {
   code: number | null;
@@ -41,11 +53,16 @@ export interface TrainerHandle {
 export const TRAINER_ENTRY = fs.existsSync(path.join(__dirname, 'main.js')) ? path.join(__dirname, 'main.js') : path.join(__dirname, 'trainer.js');
 
 export function startTrainer(opts: StartTrainerOptions): TrainerHandle {
-  const child: ChildProcess = fork(opts.entry ?? TRAINER_ENTRY, ['--options', JSON.stringify(opts.options)], {
+  const keepAlive = opts.keepAliveWithoutParent;
+  const stderrFd = keepAlive ? fs.openSync(keepAlive.stderrFile, 'a') : undefined;
+  const args = ['--options', JSON.stringify(opts.options), ...(keepAlive ? [KEEP_ALIVE_FLAG] : [])];
+  const child: ChildProcess = fork(opts.entry ?? TRAINER_ENTRY, args, {
     env: opts.env ?? process.env,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    stdio: ['ignore', 'ignore', stderrFd ?? 'pipe', 'ipc'],
     serialization: 'json',
+    detached: keepAlive !== undefined,
   });
+  if (stderrFd !== undefined) fs.closeSync(stderrFd);
   const emitter = new EventEmitter();
   const queue: TrainerEvent[] = [];
   const waiters: ((r: IteratorResult<TrainerEvent>) => void)[] = [];

@@ -1,9 +1,11 @@
 /**
  * Entry of the trainer child process: `node main.js --options '<SessionOptions JSON>'`. Sends every TrainerEvent to
  * the parent over IPC (and prints nothing). A `stop` message, SIGTERM or SIGINT asks for a graceful stop
- * (checkpoint, `done` with stopped: true, exit 130); a second one exits at once; losing the parent stops too.
+ * (checkpoint, `done` with stopped: true, exit 130); a second one exits at once. Losing the parent stops too, unless
+ * the parent started it with KEEP_ALIVE_FLAG (the extension does, so training outlives a window reload).
  * Exit codes as the CLI: 0 done, 1 bad input, 2 internal error, 130 stopped.
  */
+import { KEEP_ALIVE_FLAG } from './client';
 import type { TrainerEvent } from './protocol';
 import { runTrainingSession, sessionErrorEvent, type SessionOptions } from './session';
 
@@ -25,7 +27,8 @@ async function main(): Promise<number> {
   const options = JSON.parse(process.argv[at + 1] ?? '{}') as SessionOptions;
   process.on('SIGTERM', requestStop);
   process.on('SIGINT', requestStop);
-  process.on('disconnect', requestStop);
+  const keepAlive = process.argv.includes(KEEP_ALIVE_FLAG);
+  if (!keepAlive) process.on('disconnect', requestStop);
   process.on('message', (m: unknown) => {
     if ((m as { command?: unknown })?.command === 'stop') requestStop();
   });

@@ -61,8 +61,10 @@ export class TrainingController implements vscode.Disposable {
     const handle = startTrainer({
       options,
       entry: path.join(this.context.extensionPath, 'dist', 'trainer.js'),
-      onStderr: (text) => this.log.warn(`[trainer] ${text.trimEnd()}`),
+      // Training outlives this extension host (a window reload restarts it); the next window reattaches.
+      keepAliveWithoutParent: { stderrFile: path.join(runDir, 'trainer.log') },
     });
+    this.log.info(`Trainer pid ${handle.pid}; its stderr goes to ${path.join(runDir, 'trainer.log')}`);
     this.children.set(runDir, handle);
     handle.events.on('event', (event: { event: string; message?: string; level?: string }) => {
       if (event.event === 'log') this.log.info(`[trainer] ${event.message ?? ''}`);
@@ -205,8 +207,8 @@ export class TrainingController implements vscode.Disposable {
   }
 
   dispose(): void {
-    // Closing the window stops our trainers gracefully (they also stop when the IPC channel goes).
-    for (const child of this.children.values()) child.stop();
+    // Our trainers keep going (a reload must not stop training); the next window reattaches from metrics.jsonl.
+    this.children.clear();
     this.dashboards.dispose();
     this.status.dispose();
     this.runs.dispose();
