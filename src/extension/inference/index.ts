@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { predictDataset, runValidationExamples, type DatasetPredictionReport, type Evaluation } from '../../core/infer/batch-predict';
+import { predictDataset, runValidationExamples, type DatasetPredictionReport } from '../../core/infer/batch-predict';
 import type { Prediction } from '../../core/infer/predictor';
 import type { QuantizedComparison } from '../../core/infer/quantize';
 import { resolveModel } from '../../core/model/hub';
@@ -17,7 +17,7 @@ import { describeError } from '../training/controller';
 import { InferenceController } from './controller';
 import { ClassifyHoverProvider, readHoverSettings } from './hover';
 import { runDirOfModel } from './models';
-import { describePrediction, percent } from './text';
+import { describePrediction, formatConfusion, percent } from './text';
 
 export interface ClassifyResult {
   model: string;
@@ -30,15 +30,6 @@ export interface QuantizeChoice {
   comparison: QuantizedComparison;
   /** The model now active (the int8 folder when the user chose it). */
   active: string;
-}
-
-/** A text table of a confusion matrix for the log. */
-export function formatConfusion(e: Evaluation): string {
-  const { trueLabels, predictedLabels, counts } = e.confusion;
-  const width = Math.max(6, ...trueLabels.map((l) => l.length), ...predictedLabels.map((l) => l.length));
-  const cell = (s: string | number) => String(s).padStart(width);
-  const head = `${cell('true\\pred')} ${predictedLabels.map(cell).join(' ')}`;
-  return [head, ...trueLabels.map((t, i) => `${cell(t)} ${counts[i].map(cell).join(' ')}`)].join('\n');
 }
 
 export function registerInferenceCommands(context: vscode.ExtensionContext, services: ExtensionServices): InferenceController {

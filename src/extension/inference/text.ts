@@ -2,6 +2,7 @@
  * Pure text helpers of the inference UI (no `vscode`): which text a hover classifies, and how a result is written
  * (notification line, hover markdown with bars).
  */
+import type { Evaluation } from '../../core/infer/batch-predict';
 import type { Prediction } from '../../core/infer/predictor';
 
 export type HoverScope = 'selection' | 'sentence' | 'paragraph';
@@ -82,4 +83,13 @@ export function hoverMarkdown(p: Prediction, modelName: string, dashboardCommand
   });
   const footer = `*${escapeMarkdown(modelName)}*${dashboardCommand ? ` · [Dashboard](${dashboardCommand})` : ''}`;
   return [`**${escapeMarkdown(p.label)}** ${percent(p.score)}`, '', ...rows.map((r) => `${r}  `), '', footer].join('\n');
+}
+
+/** A plain-text confusion matrix for the log (rows: true label, columns: predicted). */
+export function formatConfusion(e: Evaluation): string {
+  const { trueLabels, predictedLabels, counts } = e.confusion;
+  const width = Math.max(9, ...trueLabels.map((l) => l.length), ...predictedLabels.map((l) => l.length));
+  const cell = (s: string | number) => String(s).padStart(width);
+  const head = `${cell('true\\pred')} ${predictedLabels.map(cell).join(' ')}`;
+  return [head, ...trueLabels.map((t, i) => `${cell(t)} ${counts[i].map(cell).join(' ')}`)].join('\n');
 }

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LruCache } from '../../../src/extension/inference/cache';
 import { modelName, modelSettingValue, resolveModelSetting, runDirOfModel } from '../../../src/extension/inference/models';
-import { describePrediction, escapeMarkdown, hoverMarkdown, hoverTarget, paragraphAt, sentenceAt } from '../../../src/extension/inference/text';
+import { describePrediction, escapeMarkdown, formatConfusion, hoverMarkdown, hoverTarget, paragraphAt, sentenceAt } from '../../../src/extension/inference/text';
+import { evaluatePredictions } from '../../../src/core/infer/batch-predict';
 import { tempDir } from './fixtures';
 
 const DOC = 'First sentence here. Second one? Yes!\nSame paragraph.\n\n  Next paragraph, one sentence.\n';
@@ -59,4 +60,14 @@ test('model names and settings: run name for run/best/int8, relative setting ins
   assert.equal(resolveModelSetting('.bert/runs/run-7/best', root), path.join(run, 'best'));
   assert.equal(resolveModelSetting('  ', root), undefined);
   fs.rmSync(root, { recursive: true, force: true });
+});
+
+test('confusion matrix as aligned text, unknown true labels as extra rows', () => {
+  const table = formatConfusion(evaluatePredictions(['neg', 'pos'], ['neg', 'pos', 'pos', 'meh'], ['neg', 'neg', 'pos', 'pos']));
+  assert.equal(table, [
+    'true\\pred       neg       pos',
+    '      neg         1         0',
+    '      pos         1         1',
+    '      meh         0         1',
+  ].join('\n'));
 });
