@@ -54,8 +54,8 @@ function torch(c: Case, threads: number): Figures {
   return runJson(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bert_infer_torch.py'), JSON.stringify(args)], { ...process.env, OPENBLAS_NUM_THREADS: String(threads) });
 }
 
-function best(label: string, run: (threads: number) => Figures, threadCounts = [1, 2]): Figures {
-  const tried = threadCounts.map((t) => {
+function best(label: string, run: (threads: number) => Figures): Figures {
+  const tried = [1, 2].map((t) => {
     const f = run(t);
     console.log(`  ${label.padEnd(34)} threads ${t}: p50 ${f.p50_ms.toFixed(1)} ms, p95 ${f.p95_ms.toFixed(1)} ms, ${f.throughput_per_s.toFixed(1)} texts/s`);
     return f;
@@ -72,11 +72,11 @@ function measure(c: Case, rounds: number) {
   console.log(`BERT-${c.size}, ${SEQ} tokens (throughput: batches of ${c.batch})`);
   let pytorch = best('PyTorch fp32', (t) => torch(c, t));
   let fp32 = best('ours fp32', (t) => ours(c, 'fp32', t));
-  // The headline comparison again, alternating, each side at its faster thread count: on a shared machine the
-  // best of several rounds is the least disturbed figure for both.
+  // The headline comparison again, alternating, both thread counts each round: on a shared machine the best of
+  // several rounds is the least disturbed figure for both sides.
   for (let r = 1; r < rounds; r++) {
-    pytorch = faster(pytorch, best(`PyTorch fp32 (round ${r + 1})`, (t) => torch(c, t), [pytorch.threads]));
-    fp32 = faster(fp32, best(`ours fp32 (round ${r + 1})`, (t) => ours(c, 'fp32', t), [fp32.threads]));
+    pytorch = faster(pytorch, best(`PyTorch fp32 (round ${r + 1})`, (t) => torch(c, t)));
+    fp32 = faster(fp32, best(`ours fp32 (round ${r + 1})`, (t) => ours(c, 'fp32', t)));
   }
   const int8 = Object.fromEntries(QUANT_FORMATS.map((q) => [q, best(`ours int8 ${q}`, (t) => ours(c, q, t))]));
   const fastest = Object.entries(int8).reduce((a, b) => (b[1].p50_ms < a[1].p50_ms ? b : a));
