@@ -63,8 +63,9 @@ export class InferenceController implements vscode.Disposable {
     return this.loading.promise;
   }
 
-  /** Make `dir` the active model (workspace setting when a folder is open) and load it. */
+  /** Load `dir` and make it the active model (workspace setting when a folder is open); a bad folder changes nothing. */
   async setActiveModel(dir: string): Promise<ActiveModel> {
+    await this.client.load(dir, this.device());
     const root = workspaceRoot();
     const target = root ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
     await vscode.workspace.getConfiguration('bert').update('activeModel', modelSettingValue(dir, root), target);

@@ -49,17 +49,17 @@ export function registerInferenceCommands(context: vscode.ExtensionContext, serv
       }
     }));
 
-  const useModel = async (arg: string | vscode.Uri | { dir?: string; bestModelDir?: string }): Promise<string> => {
-    const dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : arg.bestModelDir ?? arg.dir;
-    if (!dir) throw new Error('bert.useModel needs a model folder.');
+  async function useModel(arg: string | vscode.Uri | { dir?: string; bestModelDir?: string } | undefined): Promise<string | undefined> {
+    const dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : arg?.bestModelDir ?? arg?.dir;
+    if (!dir) return selectModel();
     const model = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `BERT: loading ${path.basename(dir)}` },
       () => controller.setActiveModel(dir));
     log.info(`Active model: ${model.name} (${dir})`);
     void vscode.window.showInformationMessage(`BERT: classifying with ${model.name} (${model.labels.length} labels).`);
     return dir;
-  };
+  }
 
-  const selectModel = async (): Promise<string | undefined> => {
+  async function selectModel(): Promise<string | undefined> {
     type Item = vscode.QuickPickItem & { dir?: string; action?: 'folder' | 'hub' };
     const active = controller.activeModelDir();
     const runs = runFolders().flatMap((root) => listRuns(root)).filter((r) => r.bestModelDir !== undefined);
@@ -93,7 +93,7 @@ export function registerInferenceCommands(context: vscode.ExtensionContext, serv
       });
     if (resolved.kind === 'random') throw new Error('A random model cannot classify; train it first.');
     return useModel(resolved.dir);
-  };
+  }
 
   /** The active model, asking the user to pick one when none is set. */
   const requireModel = async (): Promise<boolean> => controller.activeModelDir() !== undefined || (await selectModel()) !== undefined;

@@ -58,6 +58,12 @@ suite('inference: classify, hover, predict dataset, int8', function () {
     assert.equal(bert().get('activeModel'), '.bert/runs/inference-run');
   });
 
+  test('a folder that is not a model is refused and leaves the active model as it was', async () => {
+    const notAModel = path.join(root(), 'inference-data');
+    assert.equal(await vscode.commands.executeCommand('bert.useModel', notAModel), undefined);
+    assert.equal(bert().get('activeModel'), '.bert/runs/inference-run');
+  });
+
   test('Classify Selection gives the same probabilities as the predictor (and so as `bertft predict`)', async () => {
     await selectText(TEXT);
     const result = await vscode.commands.executeCommand<ClassifyResult>('bert.classifySelection');
