@@ -5,7 +5,7 @@
  * from the truth has recall 0, and macro-F1 averages over every label of the model (so a class the model never
  * predicts pulls the average down, as it should).
  */
-import type { ClassMetrics } from '../../trainer/protocol';
+import type { ClassMetrics } from './events';
 
 export interface ClassificationReport {
   accuracy: number;

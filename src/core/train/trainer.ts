@@ -9,7 +9,7 @@
 import { UserError } from '../errors';
 import type { Batch } from '../tokenize/batch';
 import type { TrainEngine } from './engine';
-import type { EvalEvent, MisclassifiedExample, TrainerEvent } from '../../trainer/protocol';
+import type { EvalEvent, MisclassifiedExample, TrainerEvent } from './events';
 import { argmaxRows, classificationReport, meanCrossEntropy, type ClassificationReport } from './metrics';
 import { pruneCheckpoints, saveCheckpoint, type TrainerState } from './checkpoint';
 import type { RunPaths } from './run-dir';

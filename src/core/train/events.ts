@@ -1,0 +1,128 @@
+/**
+ * The training events: what a training run (the trainer child process or the CLI) reports while it trains.
+ * They live in core because the training loop emits them; src/trainer/protocol.ts is the child-process contract
+ * built on them.
+ * Every event is one JSON object `{ "event": "<name>", ... }`. The child process sends each event to its parent with
+ * `process.send` and appends it, as one line, to `<run>/metrics.jsonl`, so a UI can reattach to a running or finished
+ * run from the file alone. `bertft train --json` prints the same objects, one per line. Field names are snake_case
+ * because they are a file and CLI contract other tools rely on.
+ */
+
+export interface ClassMetrics {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface DatasetSummary {
+  train_rows: number;
+  valid_rows: number;
+  labels: string[];
+  /** label → count in the training split */
+  label_counts: Record<string, number>;
+  files: string[];
+}
+
+export interface StartedEvent {
+  event: 'started';
+  time: string;
+  run_dir: string;
+  pid: number;
+  /** The full resolved training configuration (also in run.json). */
+  config: Record<string, unknown>;
+  device: string;
+  /** Why other devices were refused, for the log. */
+  device_notes: string[];
+  dataset: DatasetSummary;
+  total_steps: number;
+  resumed_from_step?: number;
+}
+
+export interface StepEvent {
+  event: 'step';
+  time: string;
+  step: number;
+  total_steps: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  grad_norm: number;
+  examples_per_s: number;
+  eta_s: number;
+}
+
+export interface MisclassifiedExample {
+  text: string;
+  label: string;
+  predicted: string;
+  file: string;
+  line: number;
+}
+
+export interface EvalEvent {
+  event: 'eval';
+  time: string;
+  step: number;
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  macro_f1: number;
+  labels: string[];
+  /** confusion[true][predicted], indexed like `labels` */
+  confusion: number[][];
+  per_class: Record<string, ClassMetrics>;
+  /** A bounded sample of misclassified validation examples (for the confusion-matrix cells). */
+  misclassified: MisclassifiedExample[];
+  is_best: boolean;
+}
+
+export interface CheckpointEvent {
+  event: 'checkpoint';
+  time: string;
+  step: number;
+  path: string;
+}
+
+export interface DoneEvent {
+  event: 'done';
+  time: string;
+  stopped: boolean;
+  best_step: number;
+  best_metric: number;
+  metric_name: string;
+  best_dir: string;
+  run_dir: string;
+  final_step: number;
+  /** True when early stopping ended the run (patience evaluations without improvement). */
+  early_stopped?: boolean;
+}
+
+export interface ErrorEvent {
+  event: 'error';
+  time: string;
+  /** What the user should read: what went wrong and what to do. */
+  message: string;
+  /** Technical detail (stack, native message) for the log. */
+  detail?: string;
+  file?: string;
+  line?: number;
+}
+
+/** A free-form line for the log (device selection, warnings). Not appended to metrics.jsonl. */
+export interface LogEvent {
+  event: 'log';
+  time: string;
+  level: 'info' | 'warn';
+  message: string;
+}
+
+export type TrainerEvent = StartedEvent | StepEvent | EvalEvent | CheckpointEvent | DoneEvent | ErrorEvent | LogEvent;
+
+
+export function isTrainerEvent(value: unknown): value is TrainerEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const name = (value as { event?: unknown }).event;
+  return name === 'started' || name === 'step' || name === 'eval' || name === 'checkpoint' || name === 'done'
+    || name === 'error' || name === 'log';
+}
