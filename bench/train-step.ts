@@ -1,8 +1,8 @@
 /**
  * `npm run bench:train-step`: our train step vs PyTorch 1.13 (Debian, CPU) on BERT-mini (seq 128, batch 16) and
  * BERT-base (seq 128, batch 8). Each measurement runs in its own process (peak RSS = that process's VmHWM);
- * warmup steps are excluded; the median step time is compared. PyTorch gets its fastest thread setting here:
- * OPENBLAS_NUM_THREADS=2 with torch.set_num_threads(1) and (2), the faster one counts.
+ * warmup steps are excluded; the median step time is compared. Each side gets its fastest thread setting here:
+ * PyTorch with OPENBLAS_NUM_THREADS=2 and torch.set_num_threads(1) or (2), ours with 1 or 2 ORT intra-op threads.
  *
  * Env: BENCH_SKIP_BASE=1 skips BERT-base; BENCH_STEPS / BENCH_BASE_STEPS set the measured steps (default 8 / 3);
  * BENCH_ROUNDS (default 1) repeats the BERT-mini pair and keeps each side's best round.
@@ -49,8 +49,8 @@ function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.e
   return JSON.parse(last) as StepFigures;
 }
 
-function ours(c: Case): StepFigures {
-  const args = { size: c.size, numLabels: NUM_LABELS, batch: c.batch, seq: c.seq, warmup: c.warmup, steps: c.steps };
+function ours(c: Case, threads: number): StepFigures {
+  const args = { size: c.size, numLabels: NUM_LABELS, batch: c.batch, seq: c.seq, warmup: c.warmup, steps: c.steps, threads };
   return runJson(process.execPath, [path.join(__dirname, 'train-step-ours.js'), JSON.stringify(args)]);
 }
 
@@ -72,24 +72,32 @@ function torch(c: Case, threads: number): StepFigures {
 const faster = (a: StepFigures, b: StepFigures): StepFigures => (b.median_step_s < a.median_step_s ? b : a);
 
 /**
- * Round 1 tries both PyTorch thread settings; further rounds (BENCH_ROUNDS) alternate ours and PyTorch's faster
- * setting, and each side keeps its best round, so that load from other processes on a shared machine is less
- * likely to decide the ratio.
+ * Round 1 tries 1 and 2 threads on both sides; further rounds (BENCH_ROUNDS) alternate the two sides at their
+ * faster setting, and each side keeps its best round, so that load from other processes on a shared machine is
+ * less likely to decide the ratio.
  */
-function measure(c: Case, rounds: number): { ours: StepFigures; torch: StepFigures; torch_tried: StepFigures[] } {
+function measure(
+  c: Case,
+  rounds: number,
+): { ours: StepFigures; torch: StepFigures; ours_tried: StepFigures[]; torch_tried: StepFigures[] } {
   const label = `BERT-${c.size} seq ${c.seq} batch ${c.batch}`;
   const show = (who: string, f: StepFigures): StepFigures => {
     console.log(`${label}: ${who}: ${f.median_step_s.toFixed(3)} s/step, peak RSS ${f.peak_rss_mb.toFixed(0)} MB (load ${os.loadavg()[0].toFixed(1)})`);
     return f;
   };
-  const tried = [1, 2].map((t) => show(`PyTorch threads ${t}`, torch(c, t)));
-  let best = tried.reduce(faster);
-  let o = show('ours', ours(c));
+  const torchTried: StepFigures[] = [];
+  const oursTried: StepFigures[] = [];
+  for (const t of [1, 2]) {
+    torchTried.push(show(`PyTorch threads ${t}`, torch(c, t)));
+    oursTried.push(show(`ours threads ${t}`, ours(c, t)));
+  }
+  let best = torchTried.reduce(faster);
+  let o = oursTried.reduce(faster);
   for (let r = 1; r < rounds; r++) {
     best = faster(best, show(`PyTorch threads ${best.threads}`, torch(c, best.threads ?? 1)));
-    o = faster(o, show('ours', ours(c)));
+    o = faster(o, show(`ours threads ${o.threads}`, ours(c, o.threads ?? 2)));
   }
-  return { ours: o, torch: best, torch_tried: tried };
+  return { ours: o, torch: best, ours_tried: oursTried, torch_tried: torchTried };
 }
 
 function main(): void {
