@@ -181,3 +181,58 @@ test('a dataset the trainer would refuse stops the flow with its problems, and o
     throw e;
   }
 });
+
+test('a window reload mid-run: the trainer keeps training, the status bar and dashboard reattach; Stop still works', async () => {
+  assert.ok(server && browser, 'the first test started the workbench');
+  const { page } = browser;
+  const runsRoot = path.join(workspace, '.bert', 'runs');
+  const before = new Set(fs.readdirSync(runsRoot));
+  try {
+    await startFineTune(page, async () => {
+      await pick(page, /settings/, 'Custom', 'Custom');
+      for (const value of ['40', '16', '5e-5']) {
+        await page.locator('.quick-input-widget .quick-input-box input').fill(value);
+        await page.keyboard.press('Enter');
+        await page.waitForTimeout(300);
+      }
+    });
+    const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await view.locator('#facts', { hasText: /step ([5-9]|\d\d+) \/ 320/ }).waitFor({ timeout: TRAIN_TIMEOUT });
+    const runName = fs.readdirSync(runsRoot).find((d) => !before.has(d));
+    assert.ok(runName, 'a new run folder');
+    const metricsFile = path.join(runsRoot, runName, 'metrics.jsonl');
+    const readEvents = () => fs.readFileSync(metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; pid?: number; step?: number; stopped?: boolean });
+    const pid = readEvents().find((e) => e.event === 'started')?.pid;
+    assert.ok(pid, 'the started event names the trainer pid');
+    const lastStep = () => Math.max(0, ...readEvents().filter((e) => e.event === 'step').map((e) => e.step ?? 0));
+
+    await page.keyboard.press('F1');
+    const paletteInput = page.locator('.quick-input-widget .quick-input-box input');
+    await paletteInput.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await paletteInput.fill('>Developer: Reload Window');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Developer: Reload Window' }).first().waitFor({ timeout: UI_TIMEOUT });
+    await Promise.all([page.waitForEvent('load', { timeout: UI_TIMEOUT }), page.keyboard.press('Enter')]);
+    const stepAtReload = lastStep();
+
+    // The same trainer process goes on stepping after the extension host that started it is gone.
+    await page.locator('.statusbar-item', { hasText: /BERT: \d+%/ }).waitFor({ timeout: UI_TIMEOUT });
+    const until = Date.now() + TRAIN_TIMEOUT;
+    while (lastStep() <= stepAtReload + 3 && Date.now() < until) await page.waitForTimeout(500);
+    assert.ok(lastStep() > stepAtReload + 3, `training went on after the reload (step ${stepAtReload} → ${lastStep()})`);
+    process.kill(pid, 0); // throws if the trainer died
+    const started = readEvents().filter((e) => e.event === 'started');
+    assert.equal(started.length, 1, 'not restarted: the original trainer kept going');
+    await page.locator('.tab', { hasText: `BERT: ${runName}` }).first().click();
+    await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.screenshot({ path: path.join(OUT, 'dashboard-after-reload.png') });
+
+    // Stop from the new window reaches the trainer by pid: checkpoint, done stopped:true.
+    await view.locator('#stop').click();
+    await view.locator('#phase', { hasText: 'stopped' }).waitFor({ timeout: TRAIN_TIMEOUT });
+    const done = readEvents().at(-1);
+    assert.deepEqual([done?.event, done?.stopped], ['done', true]);
+  } catch (e) {
+    await page.screenshot({ path: path.join(OUT, 'dashboard-reload-failure.png') }).catch(() => undefined);
+    throw e;
+  }
+});
