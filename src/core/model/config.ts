@@ -1,9 +1,38 @@
-/** BERT hyper-parameters, read from a Hugging Face config.json (or a named preset for models trained from scratch). */
+/**
+ * Encoder hyper-parameters read from a Hugging Face config.json (or a named preset for models trained from scratch).
+ * The model family is chosen from `model_type` (else `architectures`); each family's own config keys (DistilBERT's
+ * `dim`, `n_layers` …) are read into the one shape below, and written back under the same keys on export.
+ */
 import { ModelError } from '../errors';
 
+/** The encoder families the graph code implements. xlm-roberta is the roberta family with another name. */
+export type ModelFamily = 'bert' | 'distilbert' | 'roberta' | 'electra';
+
+/** model_type → family and the HF class a saved classifier declares. */
+const MODEL_TYPES: Record<string, { family: ModelFamily; architecture: string }> = {
+  bert: { family: 'bert', architecture: 'BertForSequenceClassification' },
+  distilbert: { family: 'distilbert', architecture: 'DistilBertForSequenceClassification' },
+  roberta: { family: 'roberta', architecture: 'RobertaForSequenceClassification' },
+  'xlm-roberta': { family: 'roberta', architecture: 'XLMRobertaForSequenceClassification' },
+  electra: { family: 'electra', architecture: 'ElectraForSequenceClassification' },
+};
+
+/** Architecture class-name prefixes, for configs without model_type (longest first: XLMRoberta before Roberta). */
+const ARCHITECTURE_PREFIXES: [string, string][] = [
+  ['XLMRoberta', 'xlm-roberta'],
+  ['DistilBert', 'distilbert'],
+  ['Roberta', 'roberta'],
+  ['Electra', 'electra'],
+  ['Bert', 'bert'],
+];
+
+export const SUPPORTED_MODEL_TYPES: readonly string[] = Object.keys(MODEL_TYPES);
+
 export interface BertConfig {
-  modelType: 'bert';
+  modelType: ModelFamily;
   vocabSize: number;
+  /** Width of the token embeddings: hidden_size, except ELECTRA's embedding_size (then projected to hidden_size). */
+  embeddingSize: number;
   hiddenSize: number;
   numHiddenLayers: number;
   numAttentionHeads: number;
@@ -19,23 +48,100 @@ export interface BertConfig {
   raw: Record<string, unknown>;
 }
 
-/** Defaults of transformers.BertConfig, used for keys a config.json leaves out (as HF does). */
-const HF_DEFAULTS = {
-  vocab_size: 30522,
-  hidden_size: 768,
-  num_hidden_layers: 12,
-  num_attention_heads: 12,
-  intermediate_size: 3072,
-  max_position_embeddings: 512,
-  type_vocab_size: 2,
-  hidden_dropout_prob: 0.1,
-  attention_probs_dropout_prob: 0.1,
-  layer_norm_eps: 1e-12,
-  initializer_range: 0.02,
-  pad_token_id: 0,
-} as const;
+type Field = Exclude<keyof BertConfig, 'modelType' | 'raw'>;
+type Kind = 'count' | 'prob' | 'positive' | 'index';
 
-type NumericKey = keyof typeof HF_DEFAULTS;
+const KINDS: Record<Field, Kind> = {
+  vocabSize: 'count',
+  embeddingSize: 'count',
+  hiddenSize: 'count',
+  numHiddenLayers: 'count',
+  numAttentionHeads: 'count',
+  intermediateSize: 'count',
+  maxPositionEmbeddings: 'count',
+  typeVocabSize: 'count',
+  hiddenDropoutProb: 'prob',
+  attentionProbsDropoutProb: 'prob',
+  layerNormEps: 'positive',
+  initializerRange: 'positive',
+  padTokenId: 'index',
+};
+
+const BERT_KEYS: Partial<Record<Field, string>> = {
+  vocabSize: 'vocab_size',
+  hiddenSize: 'hidden_size',
+  numHiddenLayers: 'num_hidden_layers',
+  numAttentionHeads: 'num_attention_heads',
+  intermediateSize: 'intermediate_size',
+  maxPositionEmbeddings: 'max_position_embeddings',
+  typeVocabSize: 'type_vocab_size',
+  hiddenDropoutProb: 'hidden_dropout_prob',
+  attentionProbsDropoutProb: 'attention_probs_dropout_prob',
+  layerNormEps: 'layer_norm_eps',
+  initializerRange: 'initializer_range',
+  padTokenId: 'pad_token_id',
+};
+
+/** Defaults of transformers.BertConfig, used for keys a config.json leaves out (as HF does). */
+const BERT_DEFAULTS: Record<Field, number> = {
+  vocabSize: 30522,
+  embeddingSize: 768,
+  hiddenSize: 768,
+  numHiddenLayers: 12,
+  numAttentionHeads: 12,
+  intermediateSize: 3072,
+  maxPositionEmbeddings: 512,
+  typeVocabSize: 2,
+  hiddenDropoutProb: 0.1,
+  attentionProbsDropoutProb: 0.1,
+  layerNormEps: 1e-12,
+  initializerRange: 0.02,
+  padTokenId: 0,
+};
+
+interface Schema {
+  /** Config key per field; a field without a key is fixed at its default (or tied to hidden_size for embeddingSize). */
+  keys: Partial<Record<Field, string>>;
+  defaults: Record<Field, number>;
+  /** The key naming the activation; it must be exact 'gelu'. */
+  activationKey: string;
+}
+
+/** Per family: HF's config keys and the defaults of its config class. */
+const SCHEMAS: Record<ModelFamily, Schema> = {
+  bert: { keys: BERT_KEYS, defaults: BERT_DEFAULTS, activationKey: 'hidden_act' },
+  roberta: { keys: BERT_KEYS, defaults: { ...BERT_DEFAULTS, vocabSize: 50265, padTokenId: 1 }, activationKey: 'hidden_act' },
+  electra: {
+    keys: { ...BERT_KEYS, embeddingSize: 'embedding_size' },
+    defaults: { ...BERT_DEFAULTS, embeddingSize: 128, hiddenSize: 256, numAttentionHeads: 4, intermediateSize: 1024 },
+    activationKey: 'hidden_act',
+  },
+  distilbert: {
+    // DistilBERT has no token types (fixed at 1 unused row, never a parameter) and a fixed LayerNorm eps of 1e-12.
+    keys: {
+      vocabSize: 'vocab_size',
+      hiddenSize: 'dim',
+      numHiddenLayers: 'n_layers',
+      numAttentionHeads: 'n_heads',
+      intermediateSize: 'hidden_dim',
+      maxPositionEmbeddings: 'max_position_embeddings',
+      hiddenDropoutProb: 'dropout',
+      attentionProbsDropoutProb: 'attention_dropout',
+      initializerRange: 'initializer_range',
+      padTokenId: 'pad_token_id',
+    },
+    defaults: { ...BERT_DEFAULTS, numHiddenLayers: 6, typeVocabSize: 1 },
+    activationKey: 'activation',
+  },
+};
+
+/** The model_type a config declares, or the one its architectures name; undefined when neither says. */
+function declaredModelType(raw: Record<string, unknown>): string | undefined {
+  if (typeof raw.model_type === 'string') return raw.model_type;
+  const arch = Array.isArray(raw.architectures) ? raw.architectures[0] : undefined;
+  if (typeof arch !== 'string') return undefined;
+  return ARCHITECTURE_PREFIXES.find(([prefix]) => arch.startsWith(prefix))?.[1] ?? arch;
+}
 
 export function parseBertConfig(json: unknown, file?: string): BertConfig {
   const where = file ?? 'config.json';
@@ -43,20 +149,33 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
     throw new ModelError(message, { file, fix, code: 'MODEL_BAD_CONFIG' });
   };
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return fail(`${where} is not a JSON object.`, 'Point to the model folder that contains the config.json of a BERT model.');
+    return fail(`${where} is not a JSON object.`, 'Point to the model folder that contains the config.json of a BERT-family model.');
   }
   const raw = json as Record<string, unknown>;
-  const modelType = raw.model_type ?? 'bert';
-  if (modelType !== 'bert') {
-    fail(`model_type is '${String(modelType)}'; only 'bert' models are supported.`, 'Choose a BERT model (model_type "bert"), e.g. bert-base-uncased.');
+  const modelType = declaredModelType(raw) ?? 'bert';
+  const known = MODEL_TYPES[modelType];
+  if (!known) {
+    return fail(
+      `model_type '${modelType}' is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(', ')} (and BERT-architecture checkpoints such as MiniLM, which declare model_type "bert").`,
+      'Choose a model of a supported family, e.g. bert-base-uncased, distilbert-base-uncased, roberta-base or google/electra-small-discriminator.',
+    );
   }
-  const act = raw.hidden_act ?? 'gelu';
-  if (act !== 'gelu') fail(`hidden_act '${String(act)}' is not supported (only exact 'gelu').`, 'Use a BERT model with hidden_act "gelu".');
+  const family = known.family;
+  const schema = SCHEMAS[family];
+  const act = raw[schema.activationKey] ?? 'gelu';
+  if (act !== 'gelu') fail(`${schema.activationKey} '${String(act)}' is not supported (only exact 'gelu').`, `Use a model with ${schema.activationKey} "gelu".`);
   const pos = raw.position_embedding_type ?? 'absolute';
-  if (pos !== 'absolute') fail(`position_embedding_type '${String(pos)}' is not supported.`, 'Use a BERT model with absolute position embeddings.');
+  if (pos !== 'absolute') fail(`position_embedding_type '${String(pos)}' is not supported.`, 'Use a model with absolute position embeddings.');
+  if (family === 'distilbert' && raw.sinusoidal_pos_embds === true) {
+    fail('sinusoidal_pos_embds is true; only learned position embeddings are supported.', `Set "sinusoidal_pos_embds": false in ${where} or choose another model.`);
+  }
 
-  const num = (key: NumericKey, kind: 'count' | 'prob' | 'positive' | 'index'): number => {
-    const v = raw[key] ?? HF_DEFAULTS[key];
+  const num = (field: Field): number => {
+    const key = schema.keys[field];
+    const fallback = field === 'embeddingSize' && key === undefined ? undefined : schema.defaults[field];
+    if (key === undefined) return fallback as number;
+    const v = raw[key] ?? fallback;
+    const kind = KINDS[field];
     const ok =
       typeof v === 'number' &&
       Number.isFinite(v) &&
@@ -67,34 +186,53 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
     }
     return v as number;
   };
+  const hiddenSize = num('hiddenSize');
   const cfg: BertConfig = {
-    modelType: 'bert',
-    vocabSize: num('vocab_size', 'count'),
-    hiddenSize: num('hidden_size', 'count'),
-    numHiddenLayers: num('num_hidden_layers', 'count'),
-    numAttentionHeads: num('num_attention_heads', 'count'),
-    intermediateSize: num('intermediate_size', 'count'),
-    maxPositionEmbeddings: num('max_position_embeddings', 'count'),
-    typeVocabSize: num('type_vocab_size', 'count'),
-    hiddenDropoutProb: num('hidden_dropout_prob', 'prob'),
-    attentionProbsDropoutProb: num('attention_probs_dropout_prob', 'prob'),
-    layerNormEps: num('layer_norm_eps', 'positive'),
-    initializerRange: num('initializer_range', 'positive'),
-    padTokenId: num('pad_token_id', 'index'),
+    modelType: family,
+    vocabSize: num('vocabSize'),
+    embeddingSize: schema.keys.embeddingSize ? num('embeddingSize') : hiddenSize,
+    hiddenSize,
+    numHiddenLayers: num('numHiddenLayers'),
+    numAttentionHeads: num('numAttentionHeads'),
+    intermediateSize: num('intermediateSize'),
+    maxPositionEmbeddings: num('maxPositionEmbeddings'),
+    typeVocabSize: num('typeVocabSize'),
+    hiddenDropoutProb: num('hiddenDropoutProb'),
+    attentionProbsDropoutProb: num('attentionProbsDropoutProb'),
+    layerNormEps: num('layerNormEps'),
+    initializerRange: num('initializerRange'),
+    padTokenId: num('padTokenId'),
     raw: { ...raw },
   };
   if (cfg.hiddenSize % cfg.numAttentionHeads !== 0) {
     fail(
-      `hidden_size ${cfg.hiddenSize} is not a multiple of num_attention_heads ${cfg.numAttentionHeads}.`,
-      `Fix "hidden_size" or "num_attention_heads" in ${where}.`,
+      `hidden size ${cfg.hiddenSize} is not a multiple of the attention head count ${cfg.numAttentionHeads}.`,
+      `Fix the hidden size or head count in ${where}.`,
     );
+  }
+  if (family === 'roberta' && cfg.maxPositionEmbeddings <= cfg.padTokenId + 1) {
+    fail(`max_position_embeddings ${cfg.maxPositionEmbeddings} leaves no positions after the offset pad_token_id + 1.`, `Fix "max_position_embeddings" in ${where}.`);
   }
   return cfg;
 }
 
-/** Dropout before the classifier: HF's classifier_dropout when set, else hidden_dropout_prob. */
+/** The config.json keys this config covers, under the family's HF names (they win over stale copies in `raw`). */
+export function hfConfigValues(cfg: BertConfig): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [field, key] of Object.entries(SCHEMAS[cfg.modelType].keys) as [Field, string][]) out[key] = cfg[field];
+  return out;
+}
+
+/** The HF sequence-classification class and model_type a saved classifier of this config declares. */
+export function hfClassifierIdentity(cfg: BertConfig): { modelType: string; architecture: string; activationKey: string } {
+  const declared = declaredModelType(cfg.raw);
+  const modelType = declared !== undefined && MODEL_TYPES[declared]?.family === cfg.modelType ? declared : cfg.modelType;
+  return { modelType, architecture: MODEL_TYPES[modelType].architecture, activationKey: SCHEMAS[cfg.modelType].activationKey };
+}
+
+/** Dropout before the classifier: DistilBERT's seq_classif_dropout; else HF's classifier_dropout when set, else hidden_dropout_prob. */
 export function classifierDropout(cfg: BertConfig): number {
-  const v = cfg.raw.classifier_dropout;
+  const v = cfg.modelType === 'distilbert' ? (cfg.raw.seq_classif_dropout ?? 0.2) : cfg.raw.classifier_dropout;
   return typeof v === 'number' ? v : cfg.hiddenDropoutProb;
 }
 
@@ -107,11 +245,17 @@ const PRESETS = {
 
 /** A randomly initialised model's config (vocab 30522, 512 positions, 2 token types: bert-base-uncased's tokenizer). */
 export function presetConfig(size: 'tiny' | 'mini' | 'small' | 'base'): BertConfig {
+  const defaults = Object.fromEntries((Object.entries(BERT_KEYS) as [Field, string][]).map(([field, key]) => [key, BERT_DEFAULTS[field]]));
   return parseBertConfig({
     architectures: ['BertForSequenceClassification'],
     model_type: 'bert',
     hidden_act: 'gelu',
-    ...HF_DEFAULTS,
+    ...defaults,
     ...PRESETS[size],
   });
+}
+
+/** The longest input the position table allows: RoBERTa's positions start after padding_idx + 1. */
+export function maxSequenceLength(cfg: BertConfig): number {
+  return cfg.modelType === 'roberta' ? cfg.maxPositionEmbeddings - cfg.padTokenId - 1 : cfg.maxPositionEmbeddings;
 }

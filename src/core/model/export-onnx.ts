@@ -4,12 +4,12 @@
  */
 import { Graph } from '../graph/graph';
 import { toModelBytes } from '../graph/serialize';
-import { bertFamily } from './bert';
+import { encoderFamily } from './families';
 import { BertConfig } from './config';
 import { Weights, checkWeightsMatch } from './params';
 
 export function buildInferenceModel(cfg: BertConfig, numLabels: number, weights: Weights): Uint8Array {
-  const family = bertFamily(cfg);
+  const family = encoderFamily(cfg);
   const specs = family.paramSpecs(numLabels);
   const arrays = checkWeightsMatch(specs, weights, 'model weights');
   const g = new Graph();

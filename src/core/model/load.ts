@@ -1,36 +1,50 @@
 /**
  * Hugging Face model folders: `config.json` + `model.safetensors` in, the same (plus labels) out.
  *
- * Loading follows BertForSequenceClassification.from_pretrained: checkpoint names may carry the `bert.` prefix or
- * not (a bare BertModel), old TF-style `LayerNorm.gamma/beta` are renamed, other models' task heads (`cls.*`,
- * `qa_outputs.*`) and integer buffers (`position_ids`) are ignored, and the pooler / classifier are freshly initialised (normal, std =
+ * Loading follows <Family>ForSequenceClassification.from_pretrained (family from config.json): checkpoint names may
+ * carry the base prefix (`bert.`, `distilbert.`, `roberta.`, `electra.`) or not (a bare base model), old TF-style
+ * `LayerNorm.gamma/beta` are renamed, other models' task heads (`cls.*`, `lm_head.*`, `qa_outputs.*`) and integer
+ * buffers (`position_ids`) are ignored, and the task head (BERT's pooler too) is freshly initialised (normal, std =
  * initializer_range; zero bias) when the checkpoint has none or its label count differs. Anything else missing,
  * unexpected or of the wrong shape is a ModelError, because training on a silently half-loaded encoder wastes hours.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
-import { BertConfig, parseBertConfig } from './config';
-import { bertClassifierParamSpecs, initWeights, ParamSpec, Tensor, Weights } from './params';
+import { BertConfig, ModelFamily, hfClassifierIdentity, hfConfigValues, parseBertConfig } from './config';
+import { BASE_PREFIX, CLASSIFIER_OUTPUT, classifierParamSpecs, initWeights, ParamSpec, Tensor, Weights } from './params';
 import { readSafetensors, readSafetensorsHeader, writeFileAtomic, writeSafetensors } from './safetensors';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
 
-/** Parameters from_pretrained re-initialises instead of failing when the checkpoint lacks them. */
-const FRESH_IF_MISSING = ['bert.pooler.', 'classifier.'];
+/** Parameters from_pretrained re-initialises instead of failing when the checkpoint lacks them: the task head. */
+const FRESH_IF_MISSING: Record<ModelFamily, string[]> = {
+  bert: ['bert.pooler.', 'classifier.'],
+  distilbert: ['pre_classifier.', 'classifier.'],
+  roberta: ['classifier.'],
+  electra: ['classifier.'],
+};
+
+/** Head tensors of this family's classifier, which sit outside the base prefix. */
+function isClassifierHead(name: string): boolean {
+  return name.startsWith('classifier.') || name.startsWith('pre_classifier.');
+}
 
 /**
- * Checkpoint name → our (HF BertForSequenceClassification) name, or undefined for tensors a classifier ignores.
- * As in from_pretrained: in a checkpoint that uses the `bert.` prefix, other un-prefixed names are task heads of
- * another model class (qa_outputs, cls.*) and are ignored; in one that does not, every name is the encoder's.
+ * Checkpoint name → our (HF *ForSequenceClassification) name, or undefined for tensors a classifier ignores.
+ * As in from_pretrained: in a checkpoint that uses the base prefix (`bert.`, `roberta.` …), other un-prefixed names
+ * are task heads of another model class (qa_outputs, cls.*, lm_head.*) and are ignored; in one that does not, every
+ * name is the encoder's. A RoBERTa / ELECTRA base model's pooler is not part of their classifiers and is ignored too.
  */
-function canonicalName(name: string, prefixed: boolean): string | undefined {
+function canonicalName(name: string, prefixed: boolean, family: ModelFamily): string | undefined {
+  const base = BASE_PREFIX[family];
   if (name.endsWith('position_ids') || name.startsWith('cls.')) return undefined;
   let n: string;
-  if (name.startsWith('bert.') || name.startsWith('classifier.')) n = name;
+  if (name.startsWith(`${base}.`) || isClassifierHead(name)) n = name;
   else if (prefixed) return undefined;
-  else n = `bert.${name}`;
+  else n = `${base}.${name}`;
+  if (family !== 'bert' && n.startsWith(`${base}.pooler.`)) return undefined;
   return n.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
 }
 
@@ -92,22 +106,25 @@ export async function loadModelDir(
   const config = parseBertConfig(await readConfigJson(configFile), configFile);
   const weightsFile = path.join(dir, WEIGHTS_FILE);
   await assertWeightsFileExists(dir, weightsFile);
-  const prefixed = (await readSafetensorsHeader(weightsFile)).entries.some((e) => e.name.startsWith('bert.'));
-  const raw = await readSafetensors(weightsFile, { include: (n) => canonicalName(n, prefixed) !== undefined });
+  const family = config.modelType;
+  const base = `${BASE_PREFIX[family]}.`;
+  const prefixed = (await readSafetensorsHeader(weightsFile)).entries.some((e) => e.name.startsWith(base));
+  const raw = await readSafetensors(weightsFile, { include: (n) => canonicalName(n, prefixed, family) !== undefined });
 
   const found = new Map<string, Tensor>();
-  for (const [name, t] of raw) found.set(canonicalName(name, prefixed) as string, t);
+  for (const [name, t] of raw) found.set(canonicalName(name, prefixed, family) as string, t);
 
-  const specs = bertClassifierParamSpecs(config, numLabels);
+  const specs = classifierParamSpecs(config, numLabels);
+  const outputWeight = `${CLASSIFIER_OUTPUT[family]}.weight`;
   const expected = new Set(specs.map((s) => s.name));
   const unexpected = [...found.keys()].filter((n) => !expected.has(n));
   const fresh: ParamSpec[] = [];
   const missing: string[] = [];
-  for (const prefix of FRESH_IF_MISSING) {
+  for (const prefix of FRESH_IF_MISSING[family]) {
     const group = specs.filter((s) => s.name.startsWith(prefix));
     const present = group.filter((s) => found.has(s.name));
-    const labelCountDiffers =
-      prefix === 'classifier.' && present.some((s) => (found.get(s.name) as Tensor).shape[0] !== numLabels);
+    const output = found.get(outputWeight);
+    const labelCountDiffers = prefix === 'classifier.' && output !== undefined && output.shape[0] !== numLabels;
     if (present.length === 0 || labelCountDiffers) {
       fresh.push(...group);
       for (const s of group) found.delete(s.name);
@@ -120,10 +137,10 @@ export async function loadModelDir(
     const parts: string[] = [];
     if (missing.length > 0) parts.push(`missing ${missing.length} tensor(s): ${listForMessage(missing)}`);
     if (unexpected.length > 0) parts.push(`unexpected ${unexpected.length} tensor(s): ${listForMessage(unexpected)}`);
-    throw new ModelError(`${WEIGHTS_FILE} does not match config.json for a BERT classifier: ${parts.join('; ')}.`, {
+    throw new ModelError(`${WEIGHTS_FILE} does not match config.json for a ${family} classifier: ${parts.join('; ')}.`, {
       file: weightsFile,
       code: 'MODEL_TENSOR_NAMES',
-      fix: 'Use a BERT model (model_type "bert") whose config.json belongs to this checkpoint.',
+      fix: `Use the config.json that belongs to this checkpoint (its model_type decides the tensor names; this one says "${family}").`,
     });
   }
 
@@ -139,46 +156,29 @@ export async function loadModelDir(
     }
     weights.set(s.name, t);
   }
-  return { config, weights, addedHead: freshNames.has('classifier.weight') };
-}
-
-/** The config.json keys BertConfig covers, under their HF names (they win over stale copies in `raw`). */
-function hfConfigKeys(c: BertConfig): Record<string, unknown> {
-  return {
-    vocab_size: c.vocabSize,
-    hidden_size: c.hiddenSize,
-    num_hidden_layers: c.numHiddenLayers,
-    num_attention_heads: c.numAttentionHeads,
-    intermediate_size: c.intermediateSize,
-    max_position_embeddings: c.maxPositionEmbeddings,
-    type_vocab_size: c.typeVocabSize,
-    hidden_dropout_prob: c.hiddenDropoutProb,
-    attention_probs_dropout_prob: c.attentionProbsDropoutProb,
-    layer_norm_eps: c.layerNormEps,
-    initializer_range: c.initializerRange,
-    pad_token_id: c.padTokenId,
-  };
+  return { config, weights, addedHead: freshNames.has(outputWeight) };
 }
 
 /** Builds the config.json object saveHfModel writes: original keys kept, label maps and architecture set. */
 export function hfConfigJson(config: BertConfig, id2label: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...config.raw, ...hfConfigKeys(config) };
+  const out: Record<string, unknown> = { ...config.raw, ...hfConfigValues(config) };
   // transformers derives num_labels from id2label; a stale num_labels would contradict it.
   delete out.num_labels;
-  out.architectures = ['BertForSequenceClassification'];
-  out.model_type = 'bert';
-  if (out.hidden_act === undefined) out.hidden_act = 'gelu';
+  const identity = hfClassifierIdentity(config);
+  out.architectures = [identity.architecture];
+  out.model_type = identity.modelType;
+  if (out[identity.activationKey] === undefined) out[identity.activationKey] = 'gelu';
   out.id2label = Object.fromEntries(id2label.map((label, i) => [String(i), label]));
   out.label2id = Object.fromEntries(id2label.map((label, i) => [label, i]));
   return out;
 }
 
-/** Writes a folder transformers can load with BertForSequenceClassification.from_pretrained (and we can reload). */
+/** Writes a folder transformers can load with the family's *ForSequenceClassification.from_pretrained (and we can reload). */
 export async function saveHfModel(
   dir: string,
   opts: { config: BertConfig; weights: Weights; id2label: string[] },
 ): Promise<void> {
-  const classifier = opts.weights.get('classifier.weight');
+  const classifier = opts.weights.get(`${CLASSIFIER_OUTPUT[opts.config.modelType]}.weight`);
   if (classifier && classifier.shape[0] !== opts.id2label.length) {
     throw new ModelError(
       `Cannot save: the classifier has ${classifier.shape[0]} outputs but ${opts.id2label.length} labels were given.`,

@@ -1,6 +1,6 @@
-/** The parameter list of BertForSequenceClassification (HF tensor names and layouts) and seeded initialisation. */
+/** The parameter lists of the encoder families' classifiers (HF tensor names and layouts) and seeded initialisation. */
 import { ModelError } from '../errors';
-import { BertConfig } from './config';
+import { BertConfig, ModelFamily } from './config';
 
 export interface Tensor {
   shape: number[];
@@ -21,39 +21,95 @@ export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Linear weights are in torch layout [out, in]. */
-export function bertClassifierParamSpecs(cfg: BertConfig, numLabels: number): ParamSpec[] {
-  const H = cfg.hiddenSize;
-  const specs: ParamSpec[] = [];
-  const weight = (name: string, shape: number[]): void => void specs.push({ name, shape, decay: true, init: 'normal' });
-  const bias = (name: string, n: number): void => void specs.push({ name, shape: [n], decay: false, init: 'zeros' });
-  const layerNorm = (prefix: string): void => {
-    specs.push({ name: `${prefix}.weight`, shape: [H], decay: false, init: 'ones' });
-    bias(`${prefix}.bias`, H);
-  };
-  const dense = (prefix: string, out: number, inp: number): void => {
-    weight(`${prefix}.weight`, [out, inp]);
-    bias(`${prefix}.bias`, out);
-  };
-  weight('bert.embeddings.word_embeddings.weight', [cfg.vocabSize, H]);
-  weight('bert.embeddings.position_embeddings.weight', [cfg.maxPositionEmbeddings, H]);
-  weight('bert.embeddings.token_type_embeddings.weight', [cfg.typeVocabSize, H]);
-  layerNorm('bert.embeddings.LayerNorm');
-  for (let l = 0; l < cfg.numHiddenLayers; l++) {
-    const p = `bert.encoder.layer.${l}`;
-    dense(`${p}.attention.self.query`, H, H);
-    dense(`${p}.attention.self.key`, H, H);
-    dense(`${p}.attention.self.value`, H, H);
-    dense(`${p}.attention.output.dense`, H, H);
-    layerNorm(`${p}.attention.output.LayerNorm`);
-    dense(`${p}.intermediate.dense`, cfg.intermediateSize, H);
-    dense(`${p}.output.dense`, H, cfg.intermediateSize);
-    layerNorm(`${p}.output.LayerNorm`);
+/** The tensor names a family's encoder lives under (HF's base_model_prefix). */
+export const BASE_PREFIX: Record<ModelFamily, string> = { bert: 'bert', distilbert: 'distilbert', roberta: 'roberta', electra: 'electra' };
+
+/** The head's output layer (numLabels rows) of each family's sequence classifier. */
+export const CLASSIFIER_OUTPUT: Record<ModelFamily, string> = {
+  bert: 'classifier',
+  distilbert: 'classifier',
+  roberta: 'classifier.out_proj',
+  electra: 'classifier.out_proj',
+};
+
+/** Builds a spec list in HF's order; linear weights are in torch layout [out, in]. */
+class SpecList {
+  readonly specs: ParamSpec[] = [];
+  weight(name: string, shape: number[]): void {
+    this.specs.push({ name, shape, decay: true, init: 'normal' });
   }
-  dense('bert.pooler.dense', H, H);
-  dense('classifier', numLabels, H);
-  return specs;
+  bias(name: string, n: number): void {
+    this.specs.push({ name, shape: [n], decay: false, init: 'zeros' });
+  }
+  layerNorm(prefix: string, n: number): void {
+    this.specs.push({ name: `${prefix}.weight`, shape: [n], decay: false, init: 'ones' });
+    this.bias(`${prefix}.bias`, n);
+  }
+  dense(prefix: string, out: number, inp: number): void {
+    this.weight(`${prefix}.weight`, [out, inp]);
+    this.bias(`${prefix}.bias`, out);
+  }
 }
+
+/** Embeddings and encoder layers of the BERT layout (bert, roberta, electra), under `base`. */
+function bertEncoderSpecs(list: SpecList, cfg: BertConfig, base: string): void {
+  const H = cfg.hiddenSize;
+  const E = cfg.embeddingSize;
+  list.weight(`${base}.embeddings.word_embeddings.weight`, [cfg.vocabSize, E]);
+  list.weight(`${base}.embeddings.position_embeddings.weight`, [cfg.maxPositionEmbeddings, E]);
+  list.weight(`${base}.embeddings.token_type_embeddings.weight`, [cfg.typeVocabSize, E]);
+  list.layerNorm(`${base}.embeddings.LayerNorm`, E);
+  if (E !== H) list.dense(`${base}.embeddings_project`, H, E);
+  for (let l = 0; l < cfg.numHiddenLayers; l++) {
+    const p = `${base}.encoder.layer.${l}`;
+    list.dense(`${p}.attention.self.query`, H, H);
+    list.dense(`${p}.attention.self.key`, H, H);
+    list.dense(`${p}.attention.self.value`, H, H);
+    list.dense(`${p}.attention.output.dense`, H, H);
+    list.layerNorm(`${p}.attention.output.LayerNorm`, H);
+    list.dense(`${p}.intermediate.dense`, cfg.intermediateSize, H);
+    list.dense(`${p}.output.dense`, H, cfg.intermediateSize);
+    list.layerNorm(`${p}.output.LayerNorm`, H);
+  }
+}
+
+function distilbertEncoderSpecs(list: SpecList, cfg: BertConfig): void {
+  const H = cfg.hiddenSize;
+  list.weight('distilbert.embeddings.word_embeddings.weight', [cfg.vocabSize, H]);
+  list.weight('distilbert.embeddings.position_embeddings.weight', [cfg.maxPositionEmbeddings, H]);
+  list.layerNorm('distilbert.embeddings.LayerNorm', H);
+  for (let l = 0; l < cfg.numHiddenLayers; l++) {
+    const p = `distilbert.transformer.layer.${l}`;
+    for (const n of ['q_lin', 'k_lin', 'v_lin', 'out_lin']) list.dense(`${p}.attention.${n}`, H, H);
+    list.layerNorm(`${p}.sa_layer_norm`, H);
+    list.dense(`${p}.ffn.lin1`, cfg.intermediateSize, H);
+    list.dense(`${p}.ffn.lin2`, H, cfg.intermediateSize);
+    list.layerNorm(`${p}.output_layer_norm`, H);
+  }
+}
+
+/** The parameters of the family's encoder alone (HF names), as a base model or MLM checkpoint holds them. */
+export function encoderParamSpecs(cfg: BertConfig): ParamSpec[] {
+  const list = new SpecList();
+  if (cfg.modelType === 'distilbert') distilbertEncoderSpecs(list, cfg);
+  else bertEncoderSpecs(list, cfg, BASE_PREFIX[cfg.modelType]);
+  return list.specs;
+}
+
+/** The parameter list of the family's *ForSequenceClassification (HF tensor names and layouts). */
+export function classifierParamSpecs(cfg: BertConfig, numLabels: number): ParamSpec[] {
+  const list = new SpecList();
+  list.specs.push(...encoderParamSpecs(cfg));
+  const H = cfg.hiddenSize;
+  if (cfg.modelType === 'bert') list.dense('bert.pooler.dense', H, H);
+  if (cfg.modelType === 'distilbert') list.dense('pre_classifier', H, H);
+  if (cfg.modelType === 'roberta' || cfg.modelType === 'electra') list.dense('classifier.dense', H, H);
+  list.dense(CLASSIFIER_OUTPUT[cfg.modelType], numLabels, H);
+  return list.specs;
+}
+
+/** The same list as classifierParamSpecs (kept under the name the BERT-only code used). */
+export const bertClassifierParamSpecs = classifierParamSpecs;
 
 /** mulberry32: small, fast, seeded. */
 export function seededRandom(seed: number): () => number {
@@ -85,7 +141,7 @@ export function checkWeightsMatch(specs: ParamSpec[], weights: Weights, what: st
   return specs.map((s) => {
     const t = weights.get(s.name);
     if (!t) {
-      throw new ModelError(`The ${what} has no tensor '${s.name}'.`, { fix: 'Load weights that match this BERT config (HF BertForSequenceClassification names).' });
+      throw new ModelError(`The ${what} has no tensor '${s.name}'.`, { fix: 'Load weights that match this config (the HF *ForSequenceClassification tensor names of its model_type).' });
     }
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i]) || t.data.length !== numel(s.shape)) {
       throw new ModelError(`Tensor '${s.name}' in the ${what} has shape [${t.shape.join(', ')}]; the config needs [${s.shape.join(', ')}].`, {

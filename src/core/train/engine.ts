@@ -6,8 +6,8 @@
 import * as ort from 'onnxruntime-node';
 import { DataError, ModelError, UserError } from '../errors';
 import { dropoutKeyData } from '../graph/ops/dropout';
-import { BertConfig } from '../model/config';
-import { bertFamily } from '../model/bert';
+import { BertConfig, maxSequenceLength } from '../model/config';
+import { encoderFamily } from '../model/families';
 import { ParamSpec, Weights, checkWeightsMatch, numel } from '../model/params';
 import { Batch } from '../tokenize/batch';
 import { AdamWConstants, adamwStepScalars } from './optimizer';
@@ -126,7 +126,7 @@ class OrtTrainEngine implements TrainEngine {
 
   graphOptions(kind: SessionKind): StepGraphOptions {
     return {
-      family: bertFamily(this.opts.config),
+      family: encoderFamily(this.opts.config),
       numLabels: this.opts.numLabels,
       mode: kind === 'forward' ? 'forward' : kind === 'grads' ? 'grads' : 'train',
       dropout: this.opts.dropout && (kind === 'train' || kind === 'loop'),
@@ -184,9 +184,10 @@ class OrtTrainEngine implements TrainEngine {
     if (b.inputIds.length !== n || b.attentionMask.length !== n || b.tokenTypeIds.length !== n) {
       throw new DataError(`A batch of ${b.batchSize}x${b.seqLen} has tensors of the wrong length.`, { code: 'ENGINE_BAD_BATCH' });
     }
-    if (b.seqLen > cfg.maxPositionEmbeddings) {
-      throw new DataError(`Sequences of ${b.seqLen} tokens are longer than the model's ${cfg.maxPositionEmbeddings} positions.`, {
-        fix: `Set the maximum sequence length to at most ${cfg.maxPositionEmbeddings}.`,
+    const positions = maxSequenceLength(cfg);
+    if (b.seqLen > positions) {
+      throw new DataError(`Sequences of ${b.seqLen} tokens are longer than the model's ${positions} positions.`, {
+        fix: `Set the maximum sequence length to at most ${positions}.`,
         code: 'ENGINE_SEQ_TOO_LONG',
       });
     }
@@ -365,7 +366,7 @@ export async function createTrainEngine(opts: EngineOptions): Promise<TrainEngin
     throw new UserError(`stepsPerRun must be a positive integer; got ${opts.stepsPerRun}.`, { fix: 'Set stepsPerRun to 1 or more.', code: 'ENGINE_BAD_HYPER' });
   }
   checkHyper(opts.hyper);
-  const specs = bertFamily(opts.config).paramSpecs(opts.numLabels);
+  const specs = encoderFamily(opts.config).paramSpecs(opts.numLabels);
   const engine = new OrtTrainEngine(opts, specs, 'cpu');
   await engine.open('train', opts.device);
   if ((opts.stepsPerRun ?? 1) > 1) await engine.open('loop');

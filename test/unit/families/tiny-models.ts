@@ -1,0 +1,138 @@
+/** Tiny configs, batches and tokenizers of each encoder family, shared by the family tests (no tests in this file). */
+import * as ort from 'onnxruntime-node';
+import { BertConfig, ModelFamily, parseBertConfig } from '../../../src/core/model/config';
+import { encoderFamily } from '../../../src/core/model/families';
+import { Weights } from '../../../src/core/model/params';
+import { Batch } from '../../../src/core/tokenize/batch';
+import { STEP_IO, buildStepGraph } from '../../../src/core/train/step-graph';
+import { HYPER, makeBatch } from '../engine/fixtures';
+
+/** HF-style config.json objects of tiny models, in each family's own keys. */
+export function tinyConfigJson(family: ModelFamily | 'xlm-roberta' | 'electra-projected', overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const bertKeys = {
+    vocab_size: 50, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32,
+    max_position_embeddings: 20, type_vocab_size: 2, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,
+    layer_norm_eps: 1e-12, initializer_range: 0.02, pad_token_id: 0, hidden_act: 'gelu',
+  };
+  const base: Record<string, Record<string, unknown>> = {
+    bert: { model_type: 'bert', architectures: ['BertForMaskedLM'], ...bertKeys },
+    distilbert: {
+      model_type: 'distilbert', architectures: ['DistilBertForMaskedLM'], vocab_size: 50, dim: 16, n_layers: 2, n_heads: 2,
+      hidden_dim: 32, max_position_embeddings: 20, dropout: 0.1, attention_dropout: 0.1, seq_classif_dropout: 0.2,
+      activation: 'gelu', initializer_range: 0.02, pad_token_id: 0, sinusoidal_pos_embds: false,
+    },
+    roberta: { model_type: 'roberta', architectures: ['RobertaForMaskedLM'], ...bertKeys, type_vocab_size: 1, pad_token_id: 1, bos_token_id: 0, eos_token_id: 2, max_position_embeddings: 22, layer_norm_eps: 1e-5 },
+    'xlm-roberta': { model_type: 'xlm-roberta', architectures: ['XLMRobertaForMaskedLM'], ...bertKeys, type_vocab_size: 1, pad_token_id: 1, max_position_embeddings: 22 },
+    electra: { model_type: 'electra', architectures: ['ElectraForPreTraining'], ...bertKeys, embedding_size: 16 },
+    'electra-projected': { model_type: 'electra', architectures: ['ElectraForPreTraining'], ...bertKeys, embedding_size: 8 },
+  };
+  return { ...base[family], ...overrides };
+}
+
+export function tinyFamilyConfig(family: Parameters<typeof tinyConfigJson>[0], overrides: Record<string, unknown> = {}): BertConfig {
+  return parseBertConfig(tinyConfigJson(family, overrides));
+}
+
+/**
+ * The engine tests' learnable batch (label 1 when token 7 appears; [CLS]-like id 1 first, padding id 0 after the
+ * row's length), in the family's conventions: RoBERTa's <s> is 0 and <pad> 1, so those two ids swap; token types
+ * are all 0 where the family has one type or none.
+ */
+export function familyBatch(cfg: BertConfig, seed: number, batchSize = 8, seqLen = 8): Batch {
+  const b = makeBatch(seed, batchSize, seqLen, cfg.vocabSize);
+  if (cfg.modelType === 'roberta') b.inputIds = b.inputIds.map((id) => (id === 0n ? 1n : id === 1n ? 0n : id));
+  if (cfg.typeVocabSize === 1 || cfg.modelType === 'distilbert') b.tokenTypeIds = new BigInt64Array(b.tokenTypeIds.length);
+  return b;
+}
+
+/** Largest relative error between the analytic gradient and central finite differences (two entries per tensor). */
+export async function worstGradientError(cfg: BertConfig, weights: Weights, batch: Batch): Promise<{ worst: number; at: string }> {
+  const family = encoderFamily(cfg);
+  const built = buildStepGraph({ family, numLabels: 2, mode: 'grads', dropout: false, adam: HYPER, maxGradNorm: 1 });
+  const session = await ort.InferenceSession.create(built.bytes, { graphOptimizationLevel: 'basic', intraOpNumThreads: 1 });
+  const shape = [batch.batchSize, batch.seqLen];
+  const feeds = (override?: [string, Float32Array]) => {
+    const f: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', batch.inputIds, shape),
+      attention_mask: new ort.Tensor('int64', batch.attentionMask, shape),
+      token_type_ids: new ort.Tensor('int64', batch.tokenTypeIds, shape),
+      labels: new ort.Tensor('int64', batch.labels!, [batch.batchSize]),
+      class_weights: new ort.Tensor('float32', Float32Array.of(1, 1), [2]),
+    };
+    for (const s of built.specs) f[s.name] = new ort.Tensor('float32', override && override[0] === s.name ? override[1] : weights.get(s.name)!.data, s.shape);
+    return f;
+  };
+  const base = await session.run(feeds());
+  const eps = 1e-2;
+  let worst = 0;
+  let at = '';
+  for (const s of built.specs) {
+    const grad = base[STEP_IO.grad(s.name)].data as Float32Array;
+    let argmax = 0;
+    grad.forEach((g, i) => (Math.abs(g) > Math.abs(grad[argmax]) ? (argmax = i) : 0));
+    for (const i of new Set([argmax, Math.floor(grad.length / 3)])) {
+      const plus = Float32Array.from(weights.get(s.name)!.data);
+      plus[i] += eps;
+      const minus = Float32Array.from(weights.get(s.name)!.data);
+      minus[i] -= eps;
+      const lp = (await session.run(feeds([s.name, plus]))).loss.data[0] as number;
+      const lm = (await session.run(feeds([s.name, minus]))).loss.data[0] as number;
+      const fd = (lp - lm) / (2 * eps);
+      const err = Math.abs(fd - grad[i]) / Math.max(1e-2, Math.abs(fd) + Math.abs(grad[i]));
+      if (err > worst) [worst, at] = [err, `${s.name}[${i}] fd=${fd} analytic=${grad[i]}`];
+    }
+  }
+  await session.release();
+  return { worst, at };
+}
+
+/** GPT-2's byte → printable character map, which byte-level BPE vocabularies are written in. */
+function bytesToUnicode(): string[] {
+  const printable = new Set<number>();
+  for (let b = 33; b <= 126; b++) printable.add(b);
+  for (let b = 161; b <= 172; b++) printable.add(b);
+  for (let b = 174; b <= 255; b++) printable.add(b);
+  const out: string[] = [];
+  let n = 0;
+  for (let b = 0; b < 256; b++) out.push(String.fromCodePoint(printable.has(b) ? b : 256 + n++));
+  return out;
+}
+
+/**
+ * A RoBERTa-style byte-level BPE tokenizer.json: <s>=0 <pad>=1 </s>=2 <unk>=3 <mask>=4, all 256 byte symbols, and
+ * merges that build the given words, then each word after the leading-space symbol Ġ.
+ */
+export function byteLevelBpeTokenizerJson(words: string[]): Record<string, unknown> {
+  const specials = ['<s>', '<pad>', '</s>', '<unk>', '<mask>'];
+  const vocab = new Map<string, number>();
+  for (const t of [...specials, ...bytesToUnicode()]) if (!vocab.has(t)) vocab.set(t, vocab.size);
+  const merges: string[] = [];
+  const merge = (a: string, b: string): void => {
+    if (vocab.has(a + b)) return;
+    merges.push(`${a} ${b}`);
+    vocab.set(a + b, vocab.size);
+  };
+  for (const word of words) {
+    let acc = word[0];
+    for (const ch of word.slice(1)) {
+      merge(acc, ch);
+      acc += ch;
+    }
+    merge('Ġ', word);
+  }
+  const added = specials.map((content, id) => ({ id, content, single_word: false, lstrip: content === '<mask>', rstrip: false, normalized: false, special: true }));
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: { type: 'RobertaProcessing', sep: ['</s>', 2], cls: ['<s>', 0], trim_offsets: true, add_prefix_space: false },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false,
+      byte_fallback: false, ignore_merges: false, vocab: Object.fromEntries(vocab), merges,
+    },
+  };
+}
