@@ -1,5 +1,6 @@
 """Plain-PyTorch BertForSequenceClassification with Hugging Face semantics (no `transformers`): the reference our
-ONNX train step is checked and timed against.
+ONNX train step is checked and timed against. The same for DistilBERT, RoBERTa (XLM-R) and ELECTRA classifiers, chosen
+by the config's model_type.
 
 It reads and writes HF-named `model.safetensors` + `config.json` (the safetensors format is parsed here directly:
 8-byte little-endian header length, JSON header, raw tensor bytes). The model is the post-LayerNorm BERT encoder,
@@ -63,24 +64,67 @@ def write_safetensors(path, tensors, metadata=None):
             f.write(b)
 
 
+BASE_PREFIX = {'bert': 'bert', 'distilbert': 'distilbert', 'roberta': 'roberta', 'electra': 'electra'}
+
+
+def family(cfg):
+    """The encoder family of a config.json: bert (also MiniLM-style configs), distilbert, roberta (also xlm-roberta), electra."""
+    mt = cfg.get('model_type', 'bert')
+    return 'roberta' if mt == 'xlm-roberta' else mt
+
+
+def dims(cfg):
+    """Sizes under one set of names, whatever the family's config keys."""
+    if family(cfg) == 'distilbert':
+        H = cfg.get('dim', 768)
+        return {'V': cfg.get('vocab_size', 30522), 'H': H, 'E': H, 'L': cfg.get('n_layers', 6), 'nh': cfg.get('n_heads', 12),
+                'I': cfg.get('hidden_dim', 3072), 'P': cfg.get('max_position_embeddings', 512), 'T': 0, 'eps': 1e-12}
+    H = cfg['hidden_size']
+    return {'V': cfg['vocab_size'], 'H': H, 'E': cfg.get('embedding_size', H) if family(cfg) == 'electra' else H,
+            'L': cfg['num_hidden_layers'], 'nh': cfg['num_attention_heads'], 'I': cfg['intermediate_size'],
+            'P': cfg['max_position_embeddings'], 'T': cfg['type_vocab_size'], 'eps': cfg.get('layer_norm_eps', 1e-12)}
+
+
+def output_layer(cfg):
+    """The head's last linear (num_labels rows)."""
+    return 'classifier.out_proj' if family(cfg) in ('roberta', 'electra') else 'classifier'
+
+
 def param_specs(cfg, num_labels):
-    """(HF name, shape, init, decay) in the order BertForSequenceClassification registers its parameters."""
-    V, H, P, T, I = cfg['vocab_size'], cfg['hidden_size'], cfg['max_position_embeddings'], cfg['type_vocab_size'], cfg['intermediate_size']
-    s = [('bert.embeddings.word_embeddings.weight', [V, H], 'normal'),
-         ('bert.embeddings.position_embeddings.weight', [P, H], 'normal'),
-         ('bert.embeddings.token_type_embeddings.weight', [T, H], 'normal'),
-         ('bert.embeddings.LayerNorm.weight', [H], 'ones'), ('bert.embeddings.LayerNorm.bias', [H], 'zeros')]
-    for l in range(cfg['num_hidden_layers']):
-        p = f'bert.encoder.layer.{l}.'
-        for n in ('attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense'):
-            s += [(p + n + '.weight', [H, H], 'normal'), (p + n + '.bias', [H], 'zeros')]
-        s += [(p + 'attention.output.LayerNorm.weight', [H], 'ones'), (p + 'attention.output.LayerNorm.bias', [H], 'zeros'),
-              (p + 'intermediate.dense.weight', [I, H], 'normal'), (p + 'intermediate.dense.bias', [I], 'zeros'),
-              (p + 'output.dense.weight', [H, I], 'normal'), (p + 'output.dense.bias', [H], 'zeros'),
-              (p + 'output.LayerNorm.weight', [H], 'ones'), (p + 'output.LayerNorm.bias', [H], 'zeros')]
-    s += [('bert.pooler.dense.weight', [H, H], 'normal'), ('bert.pooler.dense.bias', [H], 'zeros'),
-          ('classifier.weight', [num_labels, H], 'normal'), ('classifier.bias', [num_labels], 'zeros')]
-    return [(n, shape, init, not (n.endswith('.bias') or n.endswith('LayerNorm.weight'))) for n, shape, init in s]
+    """(HF name, shape, init, decay) in the order the family's *ForSequenceClassification registers its parameters."""
+    d = dims(cfg)
+    V, H, E, P, T, I = d['V'], d['H'], d['E'], d['P'], d['T'], d['I']
+    fam = family(cfg)
+    lin = lambda n, o, i: [(n + '.weight', [o, i], 'normal'), (n + '.bias', [o], 'zeros')]  # noqa: E731
+    ln = lambda n, k: [(n + '.weight', [k], 'ones'), (n + '.bias', [k], 'zeros')]  # noqa: E731
+    if fam == 'distilbert':
+        s = [('distilbert.embeddings.word_embeddings.weight', [V, H], 'normal'),
+             ('distilbert.embeddings.position_embeddings.weight', [P, H], 'normal')] + ln('distilbert.embeddings.LayerNorm', H)
+        for l in range(d['L']):
+            p = f'distilbert.transformer.layer.{l}.'
+            for n in ('q_lin', 'k_lin', 'v_lin', 'out_lin'):
+                s += lin(p + 'attention.' + n, H, H)
+            s += ln(p + 'sa_layer_norm', H) + lin(p + 'ffn.lin1', I, H) + lin(p + 'ffn.lin2', H, I) + ln(p + 'output_layer_norm', H)
+        s += lin('pre_classifier', H, H) + lin('classifier', num_labels, H)
+    else:
+        b = BASE_PREFIX[fam]
+        s = [(f'{b}.embeddings.word_embeddings.weight', [V, E], 'normal'),
+             (f'{b}.embeddings.position_embeddings.weight', [P, E], 'normal'),
+             (f'{b}.embeddings.token_type_embeddings.weight', [T, E], 'normal')] + ln(f'{b}.embeddings.LayerNorm', E)
+        if E != H:
+            s += lin(f'{b}.embeddings_project', H, E)
+        for l in range(d['L']):
+            p = f'{b}.encoder.layer.{l}.'
+            for n in ('attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense'):
+                s += lin(p + n, H, H)
+            s += ln(p + 'attention.output.LayerNorm', H) + lin(p + 'intermediate.dense', I, H) + lin(p + 'output.dense', H, I)
+            s += ln(p + 'output.LayerNorm', H)
+        if fam == 'bert':
+            s += lin('bert.pooler.dense', H, H) + lin('classifier', num_labels, H)
+        else:
+            s += lin('classifier.dense', H, H) + lin('classifier.out_proj', num_labels, H)
+    no_decay = lambda n: n.endswith('.bias') or n.endswith('LayerNorm.weight') or n.endswith('layer_norm.weight')  # noqa: E731
+    return [(n, shape, init, not no_decay(n)) for n, shape, init in s]
 
 
 def init_params(cfg, num_labels, generator):
@@ -97,17 +141,31 @@ def init_params(cfg, num_labels, generator):
 
 def logits_fn(p, cfg, ids, types, mask, dropout=0.0):
     """ids, types: int64 [B, S]; mask: float [B, S] of 0/1. dropout > 0 only in training."""
+    if family(cfg) == 'distilbert':
+        return distilbert_logits_fn(p, cfg, ids, mask, dropout)
+    fam = family(cfg)
+    b = BASE_PREFIX[fam]
     B, S = ids.shape
-    H, nh, eps = cfg['hidden_size'], cfg['num_attention_heads'], cfg.get('layer_norm_eps', 1e-12)
+    d = dims(cfg)
+    H, E, nh, eps = d['H'], d['E'], d['nh'], d['eps']
     dh = H // nh
+    pad = cfg.get('pad_token_id', 0)
     drop = (lambda t: F.dropout(t, dropout, True)) if dropout > 0 else (lambda t: t)
-    x = (F.embedding(ids, p['bert.embeddings.word_embeddings.weight'], padding_idx=cfg.get('pad_token_id', 0))
-         + p['bert.embeddings.token_type_embeddings.weight'][types]
-         + p['bert.embeddings.position_embeddings.weight'][:S])
-    x = drop(F.layer_norm(x, (H,), p['bert.embeddings.LayerNorm.weight'], p['bert.embeddings.LayerNorm.bias'], eps))
+    if fam == 'roberta':
+        # HF create_position_ids_from_input_ids: pads at padding_idx, real tokens count up from padding_idx + 1.
+        real = ids.ne(pad).long()
+        positions = torch.cumsum(real, dim=1) * real + pad
+    else:
+        positions = torch.arange(S)
+    x = (F.embedding(ids, p[f'{b}.embeddings.word_embeddings.weight'], padding_idx=pad)
+         + p[f'{b}.embeddings.token_type_embeddings.weight'][types]
+         + p[f'{b}.embeddings.position_embeddings.weight'][positions])
+    x = drop(F.layer_norm(x, (E,), p[f'{b}.embeddings.LayerNorm.weight'], p[f'{b}.embeddings.LayerNorm.bias'], eps))
+    if E != H:
+        x = F.linear(x, p[f'{b}.embeddings_project.weight'], p[f'{b}.embeddings_project.bias'])
     madd = (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float32).min
-    for l in range(cfg['num_hidden_layers']):
-        pre = f'bert.encoder.layer.{l}.'
+    for l in range(d['L']):
+        pre = f'{b}.encoder.layer.{l}.'
 
         def lin(t, n):
             return F.linear(t, p[pre + n + '.weight'], p[pre + n + '.bias'])
@@ -122,7 +180,47 @@ def logits_fn(p, cfg, ids, types, mask, dropout=0.0):
         h = F.gelu(lin(x1, 'intermediate.dense'))
         o = drop(lin(h, 'output.dense'))
         x = F.layer_norm(o + x1, (H,), p[pre + 'output.LayerNorm.weight'], p[pre + 'output.LayerNorm.bias'], eps)
-    pooled = drop(torch.tanh(F.linear(x[:, 0], p['bert.pooler.dense.weight'], p['bert.pooler.dense.bias'])))
+    if fam == 'bert':
+        pooled = drop(torch.tanh(F.linear(x[:, 0], p['bert.pooler.dense.weight'], p['bert.pooler.dense.bias'])))
+        return F.linear(pooled, p['classifier.weight'], p['classifier.bias'])
+    # RobertaClassificationHead (tanh) / ElectraClassificationHead (GELU): dropout, dense, activation, dropout, out_proj.
+    h = F.linear(drop(x[:, 0]), p['classifier.dense.weight'], p['classifier.dense.bias'])
+    h = torch.tanh(h) if fam == 'roberta' else F.gelu(h)
+    return F.linear(drop(h), p['classifier.out_proj.weight'], p['classifier.out_proj.bias'])
+
+
+def distilbert_logits_fn(p, cfg, ids, mask, dropout=0.0):
+    """DistilBertForSequenceClassification as HF writes it: q scaled before q·k, masked_fill with finfo.min, no
+    dropout after out_lin, pre_classifier + ReLU on the first token."""
+    B, S = ids.shape
+    d = dims(cfg)
+    H, nh, eps = d['H'], d['nh'], d['eps']
+    dh = H // nh
+    drop = (lambda t: F.dropout(t, dropout, True)) if dropout > 0 else (lambda t: t)
+    x = (F.embedding(ids, p['distilbert.embeddings.word_embeddings.weight'], padding_idx=cfg.get('pad_token_id', 0))
+         + p['distilbert.embeddings.position_embeddings.weight'][torch.arange(S)])
+    x = drop(F.layer_norm(x, (H,), p['distilbert.embeddings.LayerNorm.weight'], p['distilbert.embeddings.LayerNorm.bias'], eps))
+    masked = (mask == 0).view(B, 1, 1, S)
+    for l in range(d['L']):
+        pre = f'distilbert.transformer.layer.{l}.'
+
+        def lin(t, n):
+            return F.linear(t, p[pre + n + '.weight'], p[pre + n + '.bias'])
+
+        def heads(t):
+            return t.view(B, S, nh, dh).transpose(1, 2)
+
+        q = heads(lin(x, 'attention.q_lin')) / math.sqrt(dh)
+        k, v = heads(lin(x, 'attention.k_lin')), heads(lin(x, 'attention.v_lin'))
+        scores = (q @ k.transpose(2, 3)).masked_fill(masked, torch.finfo(torch.float32).min)
+        probs = drop(torch.softmax(scores, -1))
+        sa = lin((probs @ v).transpose(1, 2).reshape(B, S, H), 'attention.out_lin')
+        sa = F.layer_norm(sa + x, (H,), p[pre + 'sa_layer_norm.weight'], p[pre + 'sa_layer_norm.bias'], eps)
+        ffn = drop(lin(F.gelu(lin(sa, 'ffn.lin1')), 'ffn.lin2'))
+        x = F.layer_norm(ffn + sa, (H,), p[pre + 'output_layer_norm.weight'], p[pre + 'output_layer_norm.bias'], eps)
+    pooled = F.relu(F.linear(x[:, 0], p['pre_classifier.weight'], p['pre_classifier.bias']))
+    head_dropout = cfg.get('seq_classif_dropout', 0.2) if dropout > 0 else 0.0
+    pooled = F.dropout(pooled, head_dropout, True) if head_dropout > 0 else pooled
     return F.linear(pooled, p['classifier.weight'], p['classifier.bias'])
 
 
@@ -167,11 +265,13 @@ class Trainer:
 
 
 def load_model_dir(d):
-    """config.json + model.safetensors of a BertForSequenceClassification folder → (cfg, params, num_labels)."""
+    """config.json + model.safetensors of a *ForSequenceClassification folder → (cfg, params, num_labels)."""
     cfg = json.load(open(f'{d}/config.json'))
     tensors, _ = read_safetensors(f'{d}/model.safetensors')
-    p = {(n if n.startswith('bert.') or n.startswith('classifier.') else 'bert.' + n): t for n, t in tensors.items()}
-    num_labels = p['classifier.weight'].shape[0]
+    b = BASE_PREFIX[family(cfg)] + '.'
+    head = lambda n: n.startswith('classifier.') or n.startswith('pre_classifier.')  # noqa: E731
+    p = {(n if n.startswith(b) or head(n) else b + n): t for n, t in tensors.items()}
+    num_labels = p[output_layer(cfg) + '.weight'].shape[0]
     return cfg, p, num_labels
 
 

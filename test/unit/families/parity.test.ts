@@ -1,0 +1,117 @@
+/**
+ * DistilBERT, RoBERTa and ELECTRA train steps against the plain-PyTorch reference (bench/reference/bert_torch.py):
+ * committed fixtures from `make_parity_fixtures.py --family <f>` (logits, loss, gradients, 20 AdamW steps), and, where
+ * Debian's torch is installed, a model we train and save read back by the reference to the same logits.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Batch } from '../../../src/core/tokenize/batch';
+import { loadModelDir, saveHfModel } from '../../../src/core/model/load';
+import type { Tensor, Weights } from '../../../src/core/model/params';
+import { readSafetensors } from '../../../src/core/model/safetensors';
+import { createTrainEngine, Hyper } from '../../../src/core/train/engine';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+const PYTHON = '/usr/bin/python3';
+const LOGITS_TOL = 1e-5; // absolute
+const LOSS_TOL = 1e-6; // absolute
+const GRAD_TOL = 1e-5; // norm-relative per tensor
+const TRAJ_LOSS_TOL = 5e-6; // absolute, worst step
+const FINAL_WEIGHT_TOL = 1e-5; // norm-relative per tensor
+
+interface BatchJson { batchSize: number; seqLen: number; inputIds: number[]; attentionMask: number[]; tokenTypeIds: number[]; labels: number[] }
+
+const toBatch = (b: BatchJson): Batch => ({
+  batchSize: b.batchSize,
+  seqLen: b.seqLen,
+  inputIds: BigInt64Array.from(b.inputIds, BigInt),
+  attentionMask: BigInt64Array.from(b.attentionMask, BigInt),
+  tokenTypeIds: BigInt64Array.from(b.tokenTypeIds, BigInt),
+  labels: BigInt64Array.from(b.labels, BigInt),
+  docIndex: Int32Array.from({ length: b.batchSize }, (_, i) => i),
+});
+const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+const l2 = (a: Float32Array, b?: Float32Array) => Math.sqrt(a.reduce((s, x, i) => s + (x - (b ? b[i] : 0)) ** 2, 0));
+/** Attention key biases have an exactly-zero true gradient (softmax shift invariance): float32 noise on both sides. */
+const isKeyBias = (n: string) => /(key|k_lin)\.bias$/.test(n);
+
+function worstRelative(ours: Weights, ref: Map<string, Tensor>, floor: number): { err: number; name: string } {
+  assert.deepEqual([...ours.keys()].sort(), [...ref.keys()].sort(), 'same tensor names');
+  let worst = { err: 0, name: '' };
+  for (const [name, r] of ref) {
+    if (isKeyBias(name)) continue;
+    const err = l2(ours.get(name)!.data, r.data) / Math.max(l2(r.data), floor);
+    if (err > worst.err) worst = { err, name };
+  }
+  return worst;
+}
+
+const torchAvailable = () => spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+
+for (const family of ['distilbert', 'roberta', 'electra']) {
+  const dir = path.join(ROOT, 'test', 'fixtures', `parity-${family}`);
+
+  test(`${family}: engine matches the committed PyTorch fixtures (logits, loss, gradients, 20 AdamW steps)`, async (t) => {
+    const expected = readJson<{ loss: number; logits: number[] }>(path.join(dir, 'expected.json'));
+    const trajectory = readJson<{ hyper: Hyper; losses: number[]; batches: BatchJson[] }>(path.join(dir, 'trajectory.json'));
+    const batchJson = readJson<BatchJson>(path.join(dir, 'batch.json'));
+    const numLabels = expected.logits.length / batchJson.batchSize;
+    const initial = await loadModelDir(dir, numLabels, 0);
+    assert.equal(initial.config.modelType, family);
+    assert.equal(initial.addedHead, false);
+    const engineFor = () => createTrainEngine({ config: initial.config, numLabels, weights: initial.weights, hyper: trajectory.hyper, device: 'cpu',
+      dropout: false, seed: 0, threads: 1, graphOptimizationLevel: 'basic' });
+
+    const engine = await engineFor();
+    const batch = toBatch(batchJson);
+    const logits = await engine.forward(batch);
+    const logitsErr = Math.max(...expected.logits.map((x, i) => Math.abs(x - logits[i])));
+    const { loss, grads } = await engine.lossAndGradients(batch);
+    const g = worstRelative(grads, await readSafetensors(path.join(dir, 'grads.safetensors')), 1e-30);
+    await engine.dispose();
+    t.diagnostic(`max |Δlogit| ${logitsErr.toExponential(2)}; |Δloss| ${Math.abs(loss - expected.loss).toExponential(2)}; worst gradient error ${g.err.toExponential(2)} (${g.name})`);
+    assert.ok(logitsErr <= LOGITS_TOL, `logits differ by ${logitsErr}`);
+    assert.ok(Math.abs(loss - expected.loss) <= LOSS_TOL, `loss ${loss} vs ${expected.loss}`);
+    assert.ok(g.err <= GRAD_TOL, `gradient ${g.name} differs by ${g.err}`);
+
+    const trainer = await engineFor();
+    const losses: number[] = [];
+    for (const b of trajectory.batches) losses.push((await trainer.trainStep(toBatch(b))).loss);
+    const lossErr = Math.max(...losses.map((l, i) => Math.abs(l - trajectory.losses[i])));
+    const final = worstRelative(trainer.getWeights(), await readSafetensors(path.join(dir, 'final.safetensors')), 1e-12);
+    await trainer.dispose();
+    t.diagnostic(`${losses.length} steps: max |Δloss| ${lossErr.toExponential(2)}, worst final weight error ${final.err.toExponential(2)} (${final.name})`);
+    assert.ok(lossErr <= TRAJ_LOSS_TOL, `loss trajectory differs by up to ${lossErr}`);
+    assert.ok(final.err <= FINAL_WEIGHT_TOL, `final weight ${final.name} differs by ${final.err}`);
+  });
+
+  test(`${family}: a model we train and save is read by the PyTorch reference to the same logits`, async (t) => {
+    if (!torchAvailable()) {
+      t.skip(`${PYTHON} cannot import torch (apt-get install python3-torch libopenblas0-pthread)`);
+      return;
+    }
+    const trajectory = readJson<{ hyper: Hyper; batches: BatchJson[] }>(path.join(dir, 'trajectory.json'));
+    const { config, weights } = await loadModelDir(dir, 3, 0);
+    const engine = await createTrainEngine({ config, numLabels: 3, weights, hyper: trajectory.hyper, device: 'cpu', dropout: false, seed: 0, threads: 1 });
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), `bertft-saved-${family}-`));
+    try {
+      for (const b of trajectory.batches.slice(0, 5)) await engine.trainStep(toBatch(b));
+      await saveHfModel(out, { config, weights: engine.getWeights(), id2label: ['neg', 'neu', 'pos'] });
+      const batchFile = path.join(dir, 'batch.json');
+      const ours = await engine.forward(toBatch(readJson<BatchJson>(batchFile)));
+      const stdout = execFileSync(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bert_torch.py'), 'logits', out, batchFile], { encoding: 'utf8' });
+      const theirs = JSON.parse(stdout.trim().split('\n').pop() as string) as number[];
+      const err = Math.max(...theirs.map((x, i) => Math.abs(x - ours[i])));
+      t.diagnostic(`max |Δlogit| after save → PyTorch load: ${err.toExponential(2)}`);
+      assert.equal(theirs.length, ours.length);
+      assert.ok(err <= LOGITS_TOL, `logits differ by ${err}`);
+    } finally {
+      await engine.dispose();
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+}
