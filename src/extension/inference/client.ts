@@ -86,9 +86,8 @@ export class InferenceClient {
     });
   }
 
-  /** Load `modelDir` (a run folder, its best/, or a model folder), replacing the current model. */
+  /** Load `modelDir` (a run folder, its best/, or a model folder), replacing the current model; on failure it stays. */
   async load(modelDir: string, device: Device = 'cpu'): Promise<ModelInfo> {
-    this.current = undefined;
     const info = (await this.request({ op: 'load', modelDir, device })) as ModelInfo;
     this.current = info;
     return info;

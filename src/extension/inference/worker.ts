@@ -1,6 +1,7 @@
 /**
  * The inference worker (worker_threads): owns the one onnxruntime session of the active model, so that tokenizing and
- * `session.run` never block the extension host's thread. Loading another model disposes the previous session.
+ * `session.run` never block the extension host's thread. Loading another model disposes the previous session once
+ * the new one is up.
  * Requests run one at a time, in order; a cancelled request that has not started is skipped.
  */
 import { parentPort } from 'node:worker_threads';
@@ -26,13 +27,13 @@ async function handle(req: Exclude<WorkerRequest, { op: 'cancel' }>): Promise<Wo
   switch (req.op) {
     case 'load': {
       if (predictor && loaded === req.modelDir) return { dir: loaded, labels: predictor.labels, ...predictor.settings };
+      // Load first: a folder that fails to load leaves the current model working.
+      const next = await loadPredictor(req.modelDir, { device: req.device });
       const previous = predictor;
-      predictor = undefined;
-      loaded = undefined;
-      await previous?.dispose();
-      predictor = await loadPredictor(req.modelDir, { device: req.device });
+      predictor = next;
       loaded = req.modelDir;
-      return { dir: req.modelDir, labels: predictor.labels, ...predictor.settings };
+      await previous?.dispose();
+      return { dir: req.modelDir, labels: next.labels, ...next.settings };
     }
     case 'predict':
       return needPredictor().predict(req.texts);

@@ -102,6 +102,9 @@ test('changing the model replaces the session; dispose stops the worker and a la
     const b = await client.load(path.join(run, 'best'));
     assert.equal(b.dir, path.join(run, 'best'));
     assert.deepEqual(a.labels, b.labels);
+    await assert.rejects(client.load(tempDir('not-a-model')), (e: Error & { code?: string }) => e.code === 'MODEL_NOT_FOUND');
+    assert.equal(client.model?.dir, path.join(run, 'best'), 'a failed load keeps the current model');
+    assert.equal((await client.predict([TEXTS[0]]))[0].label, 'pos');
     await client.dispose();
     assert.equal(client.model, undefined);
     await client.load(run);
