@@ -56,6 +56,37 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
     flags: [{ name: 'model', kind: 'string', help: 'model folder or run folder (its best/)' }, ...DATA_FLAGS.filter((f) => f.name !== 'valid'),
       { name: 'batch-size', kind: 'int', min: 1, max: 4096, help: 'examples per forward pass (default 32)' }, DEVICE_FLAG, JSON_FLAG],
   },
+  gpu: {
+    summary: 'show GPU support (ORT providers, CUDA libraries); --install-cuda fetches the CUDA provider',
+    flags: [
+      { name: 'install-cuda', kind: 'boolean', help: 'download the CUDA execution provider matching the bundled onnxruntime-node' },
+      { name: 'cache', kind: 'string', help: 'download folder (default ~/.cache/bertft)' },
+      { name: 'feed', kind: 'string', help: 'NuGet v3 service index (default nuget.org; for mirrors)' },
+      { name: 'target-dir', kind: 'string', help: 'where the provider libraries go (default: onnxruntime-node\'s binary folder)' },
+      JSON_FLAG,
+    ],
+  },
+  pretrain: {
+    summary: 'continue masked-LM pre-training of a BERT model on unlabelled text; writes <out>/best/',
+    flags: [
+      { name: 'data', kind: 'string', help: 'unlabelled text: a folder of .txt files, a .txt file, or .csv / .jsonl with a text column' },
+      { name: 'text-column', kind: 'string', help: 'column holding the text (default: detected)' },
+      { name: 'model', kind: 'string', help: 'hub id, model folder, or random:tiny|mini|small|base (default random:tiny)' },
+      { name: 'out', kind: 'string', help: 'run directory to create' },
+      { name: 'epochs', kind: 'number', above: 0, max: 1000, help: 'passes over the text (default 1)' },
+      { name: 'max-steps', kind: 'int', min: 1, help: 'stop after this many optimizer steps' },
+      { name: 'batch-size', kind: 'int', min: 1, max: 4096, help: 'windows per optimizer step (default 16)' },
+      { name: 'lr', kind: 'number', above: 0, max: 1, help: 'peak learning rate (default 5e-4 from random, 5e-5 from a checkpoint)' },
+      { name: 'max-length', kind: 'int', min: 8, max: 512, help: 'tokens per window (default 128)' },
+      { name: 'mask-prob', kind: 'number', above: 0, max: 0.9, help: 'share of tokens chosen for prediction (default 0.15)' },
+      { name: 'whole-word', kind: 'boolean', help: 'choose whole words (all their ## pieces) instead of single tokens' },
+      { name: 'eval-steps', kind: 'int', min: 1, help: 'evaluate every N steps (default: 10 evaluations)' },
+      { name: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for init, order, masks and dropout' },
+      { name: 'no-dropout', kind: 'boolean', help: 'train without dropout' },
+      DEVICE_FLAG,
+      JSON_FLAG,
+    ],
+  },
   predict: {
     summary: 'classify texts with a trained model',
     flags: [

@@ -62,6 +62,8 @@ async function dispatch(command: string, args: ParsedArgs, io: CliIo): Promise<n
     case 'train': return (await import('./train')).trainCommand(args, io);
     case 'eval': return (await import('./eval')).evalCommand(args, io);
     case 'predict': return (await import('./predict')).predictCommand(args, io);
+    case 'pretrain': return (await import('./pretrain')).pretrainCommand(args, io);
+    case 'gpu': return (await import('./gpu')).gpuCommand(args, io);
     default: throw new UsageError(`Unknown command "${command}".`);
   }
 }

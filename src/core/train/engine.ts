@@ -8,6 +8,8 @@ import { DataError, ModelError, UserError } from '../errors';
 import { dropoutKeyData } from '../graph/ops/dropout';
 import { BertConfig, maxSequenceLength } from '../model/config';
 import { encoderFamily } from '../model/families';
+import type { EncoderFamily } from '../model/bert';
+import { IGNORE_LABEL, mlmFamily } from '../pretrain/mlm-model';
 import { ParamSpec, Weights, checkWeightsMatch, numel } from '../model/params';
 import { Batch } from '../tokenize/batch';
 import { AdamWConstants, adamwStepScalars } from './optimizer';
@@ -31,7 +33,13 @@ export interface Hyper {
 
 export interface EngineOptions {
   config: BertConfig;
+  /** Classifier labels; ignored for the mlm task. */
   numLabels: number;
+  /**
+   * classify (default): the family's *ForSequenceClassification, labels [batch]. mlm: BertForMaskedLM; batch labels
+   * are per token ([batch*seq], IGNORE_LABEL where not predicted) and forward() gives [batch*seq, vocab] scores.
+   */
+  task?: 'classify' | 'mlm';
   weights: Weights;
   hyper: Hyper;
   device: DeviceChoice;
@@ -117,7 +125,7 @@ class OrtTrainEngine implements TrainEngine {
     this.params = checkWeightsMatch(specs, opts.weights, 'model weights');
     this.m = specs.map((s) => new Float32Array(numel(s.shape)));
     this.v = specs.map((s) => new Float32Array(numel(s.shape)));
-    this.classWeights = opts.classWeights ?? new Float32Array(opts.numLabels).fill(1);
+    this.classWeights = opts.classWeights ?? new Float32Array(opts.task === 'mlm' ? 0 : opts.numLabels).fill(1);
     this.threads = opts.threads ?? defaultThreads();
     this.level = opts.graphOptimizationLevel ?? 'all';
     this.log = opts.log ?? (() => undefined);
@@ -126,8 +134,9 @@ class OrtTrainEngine implements TrainEngine {
 
   graphOptions(kind: SessionKind): StepGraphOptions {
     return {
-      family: encoderFamily(this.opts.config),
+      family: familyFor(this.opts),
       numLabels: this.opts.numLabels,
+      task: this.opts.task,
       mode: kind === 'forward' ? 'forward' : kind === 'grads' ? 'grads' : 'train',
       dropout: this.opts.dropout && (kind === 'train' || kind === 'loop'),
       stepsPerRun: kind === 'loop' ? this.opts.stepsPerRun : 1,
@@ -205,6 +214,15 @@ class OrtTrainEngine implements TrainEngine {
       }
     }
     if (!needLabels) return;
+    if (this.opts.task === 'mlm') {
+      if (!b.labels || b.labels.length !== n) throw new DataError('A masked-LM batch needs one label per token.', { code: 'ENGINE_NO_LABELS' });
+      for (const y of b.labels) {
+        if (y !== BigInt(IGNORE_LABEL) && (y < 0n || y >= BigInt(cfg.vocabSize))) {
+          throw new DataError(`Masked-LM label ${y} is outside the vocabulary.`, { code: 'ENGINE_BAD_LABEL' });
+        }
+      }
+      return;
+    }
     if (!b.labels || b.labels.length !== b.batchSize) {
       throw new DataError('A training batch has no labels (or the wrong number of them).', { code: 'ENGINE_NO_LABELS' });
     }
@@ -229,7 +247,9 @@ class OrtTrainEngine implements TrainEngine {
       [STEP_IO.attentionMask]: new ort.Tensor('int64', cat((b) => b.attentionMask), [...lead, B, S]),
       [STEP_IO.tokenTypeIds]: new ort.Tensor('int64', cat((b) => b.tokenTypeIds), [...lead, B, S]),
     };
-    if (withLabels) {
+    if (withLabels && this.opts.task === 'mlm') {
+      feeds[STEP_IO.labels] = new ort.Tensor('int64', cat((b) => b.labels!), [...lead, B, S]);
+    } else if (withLabels) {
       feeds[STEP_IO.labels] = new ort.Tensor('int64', cat((b) => b.labels!), [...lead, B]);
       feeds[STEP_IO.classWeights] = new ort.Tensor('float32', this.classWeights, [this.opts.numLabels]);
     }
@@ -355,8 +375,12 @@ class OrtTrainEngine implements TrainEngine {
   }
 }
 
+function familyFor(opts: EngineOptions): EncoderFamily {
+  return opts.task === 'mlm' ? mlmFamily(opts.config) : encoderFamily(opts.config);
+}
+
 export async function createTrainEngine(opts: EngineOptions): Promise<TrainEngine> {
-  if (!(Number.isInteger(opts.numLabels) && opts.numLabels >= 2)) {
+  if (opts.task !== 'mlm' && !(Number.isInteger(opts.numLabels) && opts.numLabels >= 2)) {
     throw new UserError(`A classifier needs at least 2 labels; got ${opts.numLabels}.`, { fix: 'Check the label column of the dataset.', code: 'ENGINE_BAD_LABELS' });
   }
   if (opts.classWeights && opts.classWeights.length !== opts.numLabels) {
@@ -366,7 +390,7 @@ export async function createTrainEngine(opts: EngineOptions): Promise<TrainEngin
     throw new UserError(`stepsPerRun must be a positive integer; got ${opts.stepsPerRun}.`, { fix: 'Set stepsPerRun to 1 or more.', code: 'ENGINE_BAD_HYPER' });
   }
   checkHyper(opts.hyper);
-  const specs = encoderFamily(opts.config).paramSpecs(opts.numLabels);
+  const specs = familyFor(opts).paramSpecs(opts.numLabels);
   const engine = new OrtTrainEngine(opts, specs, 'cpu');
   await engine.open('train', opts.device);
   if ((opts.stepsPerRun ?? 1) > 1) await engine.open('loop');

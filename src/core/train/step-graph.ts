@@ -16,6 +16,7 @@ import { crossEntropy } from '../graph/ops/loss';
 import { loop } from '../graph/ops/loop';
 import { toModelBytes } from '../graph/serialize';
 import { EncoderFamily, EncoderInputs } from '../model/bert';
+import { maskedLmLoss } from '../pretrain/mlm-model';
 import { ParamSpec } from '../model/params';
 import { AdamWConstants, AdamWStepInputs, adamwUpdate, foldAdamWScalars, globalNormClip } from './optimizer';
 
@@ -43,6 +44,11 @@ export const STEP_IO = {
 export interface StepGraphOptions {
   family: EncoderFamily;
   numLabels: number;
+  /**
+   * classify (default): labels [batch], class_weights [numLabels], weighted cross-entropy. mlm: the family's logits
+   * are [batch*seq, vocab], labels are [batch, seq] with IGNORE_LABEL where nothing is predicted, no class weights.
+   */
+  task?: 'classify' | 'mlm';
   /** train: AdamW step; grads: loss + raw gradients; forward: logits only (no dropout, no labels). */
   mode: 'train' | 'grads' | 'forward';
   dropout: boolean;
@@ -67,7 +73,7 @@ interface StepIO {
   v: Value[];
   inputs: EncoderInputs;
   labels: Value;
-  classWeights: Value;
+  classWeights: Value | null;
   scalars: AdamWStepInputs;
   keys: DropoutKeys | null;
 }
@@ -76,12 +82,16 @@ interface StepIO {
 function trainStep(g: Graph, specs: ParamSpec[], io: StepIO, opts: StepGraphOptions) {
   const params = new Map(specs.map((s, i) => [s.name, io.params[i]]));
   const logits = opts.family.logits({ g, params, dropout: io.keys }, io.inputs);
-  const loss = crossEntropy(g, logits, io.labels, io.classWeights);
+  const loss = taskLoss(g, logits, io.labels, io.classWeights, opts);
   const grads = g.gradients(loss, io.params);
   const { norm, coef } = globalNormClip(g, grads, opts.maxGradNorm);
   const folded = foldAdamWScalars(g, opts.adam, io.scalars, coef);
   const updated = specs.map((s, i) => adamwUpdate(g, io.params[i], grads[i], io.m[i], io.v[i], s.decay, opts.adam, folded));
   return { loss, norm, updated };
+}
+
+function taskLoss(g: Graph, logits: Value, labels: Value, classWeights: Value | null, opts: StepGraphOptions): Value {
+  return opts.task === 'mlm' ? maskedLmLoss(g, logits, labels) : crossEntropy(g, logits, labels, classWeights);
 }
 
 export function buildStepGraph(opts: StepGraphOptions): StepGraph {
@@ -106,12 +116,13 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
     return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length };
   }
 
-  const labels = g.input(STEP_IO.labels, 'int64', [...lead, 'batch']);
-  const classWeights = g.input(STEP_IO.classWeights, 'float32', [opts.numLabels]);
+  const mlm = opts.task === 'mlm';
+  const labels = g.input(STEP_IO.labels, 'int64', mlm ? [...lead, ...BATCH] : [...lead, 'batch']);
+  const classWeights = mlm ? null : g.input(STEP_IO.classWeights, 'float32', [opts.numLabels]);
   if (opts.mode === 'grads') {
     const paramMap = new Map(specs.map((s, i) => [s.name, params[i]]));
     const logits = opts.family.logits({ g, params: paramMap, dropout: null }, { inputIds: ids, attentionMask: mask, tokenTypeIds: types });
-    const loss = crossEntropy(g, logits, labels, classWeights);
+    const loss = taskLoss(g, logits, labels, classWeights, opts);
     g.output(loss, STEP_IO.loss);
     g.gradients(loss, params).forEach((gr, i) => g.output(gr, STEP_IO.grad(specs[i].name)));
     return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length };
@@ -149,7 +160,7 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
       params: bodyParams,
       m: carried.slice(n, 2 * n),
       v: carried.slice(2 * n),
-      labels: pick(labels, ['batch']),
+      labels: pick(labels, mlm ? BATCH : ['batch']),
       classWeights,
       keys,
       inputs: { inputIds: pick(ids, BATCH), attentionMask: pick(mask, BATCH), tokenTypeIds: pick(types, BATCH) },
