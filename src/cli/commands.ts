@@ -56,6 +56,16 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
     flags: [{ name: 'model', kind: 'string', help: 'model folder or run folder (its best/)' }, ...DATA_FLAGS.filter((f) => f.name !== 'valid'),
       { name: 'batch-size', kind: 'int', min: 1, max: 4096, help: 'examples per forward pass (default 32)' }, DEVICE_FLAG, JSON_FLAG],
   },
+  gpu: {
+    summary: 'show GPU support (ORT providers, CUDA libraries); --install-cuda fetches the CUDA provider',
+    flags: [
+      { name: 'install-cuda', kind: 'boolean', help: 'download the CUDA execution provider matching the bundled onnxruntime-node' },
+      { name: 'cache', kind: 'string', help: 'download folder (default ~/.cache/bertft)' },
+      { name: 'feed', kind: 'string', help: 'NuGet v3 service index (default nuget.org; for mirrors)' },
+      { name: 'target-dir', kind: 'string', help: 'where the provider libraries go (default: onnxruntime-node\'s binary folder)' },
+      JSON_FLAG,
+    ],
+  },
   pretrain: {
     summary: 'continue masked-LM pre-training of a BERT model on unlabelled text; writes <out>/best/',
     flags: [

@@ -63,6 +63,7 @@ async function dispatch(command: string, args: ParsedArgs, io: CliIo): Promise<n
     case 'eval': return (await import('./eval')).evalCommand(args, io);
     case 'predict': return (await import('./predict')).predictCommand(args, io);
     case 'pretrain': return (await import('./pretrain')).pretrainCommand(args, io);
+    case 'gpu': return (await import('./gpu')).gpuCommand(args, io);
     default: throw new UsageError(`Unknown command "${command}".`);
   }
 }

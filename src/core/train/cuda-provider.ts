@@ -314,7 +314,14 @@ function roleOf(soname: string): string {
 /** The CUDA-related sonames the provider needs: from its ELF header when installed, else the CUDA 12 default set. */
 function neededCudaLibraries(providerLibrary: string | undefined): string[] {
   if (!providerLibrary || !exists(providerLibrary)) return DEFAULT_NEEDED;
-  const fromElf = readElfNeeded(providerLibrary).filter((n) => ROLES.some(([p]) => p.test(n)));
+  let linked: string[];
+  try {
+    linked = readElfNeeded(providerLibrary);
+  } catch {
+    // A damaged provider file: ORT will say so when it loads it; the runtime check falls back to the default list.
+    return DEFAULT_NEEDED;
+  }
+  const fromElf = linked.filter((n) => ROLES.some(([p]) => p.test(n)));
   // The driver is loaded by the CUDA runtime rather than linked, so it never shows in DT_NEEDED.
   return ['libcuda.so.1', ...fromElf.filter((n) => n !== 'libcuda.so.1')];
 }

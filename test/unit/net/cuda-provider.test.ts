@@ -1,7 +1,5 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import AdmZip from 'adm-zip';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../../src/core/errors';
@@ -17,42 +15,18 @@ import {
   parseLdconfig,
   readElfNeeded,
 } from '../../../src/core/train/cuda-provider';
+import { FAKE_ORT_VERSION, fakeNupkg, fakeProviderLibraries, publishFakeFeed } from '../../helpers/fake-nuget';
 import { LoopbackServer, startLoopbackServer } from '../../helpers/loopback-server';
 import { tempDir } from './tiny-hub';
 
-const VERSION = '1.30.0';
+const VERSION = FAKE_ORT_VERSION;
 const ID = CUDA_PACKAGE_ID.toLowerCase();
 let root: string;
 let server: LoopbackServer;
-/** Library name → the bytes the fake package holds for it. */
-const libs = new Map<string, Buffer>(CUDA_PROVIDER_FILES.map((f) => [f.name, Buffer.concat([Buffer.from(`fake ${f.name}`), crypto.randomBytes(20_000)])]));
+const libs = fakeProviderLibraries;
 
-/** A .nupkg is a zip; entries are stored uncompressed so a test can damage one entry's bytes. */
-function fakeNupkg(): Buffer {
-  const zip = new AdmZip();
-  zip.addFile(`${ID}.nuspec`, Buffer.from('<package/>'));
-  for (const f of CUDA_PROVIDER_FILES) {
-    zip.addFile(f.pathInPackage, libs.get(f.name)!);
-    zip.getEntry(f.pathInPackage)!.header.method = 0;
-  }
-  return zip.toBuffer();
-}
-
-/** Publishes a fake feed at `<server>/<feed>/index.json`, with or without a catalog entry carrying the sha512. */
 function publishFeed(feed: string, nupkg: Buffer, withCatalog: boolean, version = VERSION): string {
-  const base = `${server.url}/${feed}`;
-  const write = (rel: string, content: string | Buffer) => {
-    fs.mkdirSync(path.dirname(path.join(root, feed, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, feed, rel), content);
-  };
-  const resources = [{ '@id': `${base}/flat/`, '@type': 'PackageBaseAddress/3.0.0' }];
-  if (withCatalog) resources.push({ '@id': `${base}/reg/`, '@type': 'RegistrationsBaseUrl/3.6.0' });
-  write('index.json', JSON.stringify({ version: '3.0.0', resources }));
-  write(`flat/${ID}/${version}/${ID}.${version}.nupkg`, nupkg);
-  write(`reg/${ID}/${version}.json`, JSON.stringify({ catalogEntry: `${base}/catalog/entry.json` }));
-  const sha512 = crypto.createHash('sha512').update(nupkg).digest('base64');
-  write('catalog/entry.json', JSON.stringify({ packageHash: sha512, packageHashAlgorithm: 'SHA512', packageSize: nupkg.length }));
-  return `${base}/index.json`;
+  return publishFakeFeed(root, server.url, feed, nupkg, withCatalog, version);
 }
 
 before(async () => {
