@@ -1,5 +1,6 @@
 /**
- * Training commands: Fine-tune BERT, Open Training Dashboard, Stop Training, and the Runs view's commands.
+ * Training commands: Fine-tune BERT, Pre-train on Workspace Text, Open Training Dashboard, Stop Training, and the Runs
+ * view's commands.
  * Each command returns what it did (a run folder, or undefined) so integration tests can check it.
  */
 import * as path from 'node:path';
@@ -10,6 +11,7 @@ import { readSettings } from '../config';
 import { TrainingController, describeError, type TrainingServices } from './controller';
 import { fineTuneFlow } from './flow';
 import { runFolderName, sessionOptions } from './options';
+import { pretrainFlow } from './pretrain';
 
 /** A run argument as commands receive it: a RunInfo from the Runs view, a run folder path or Uri, or nothing. */
 type RunArgument = RunInfo | string | vscode.Uri | undefined;
@@ -48,6 +50,8 @@ export function registerTrainingCommands(context: vscode.ExtensionContext, servi
     const root = folder ? path.resolve(folder.uri.fsPath, readSettings(folder).runsDirectory) : path.join(path.dirname(choices.data), '.bert', 'runs');
     return controller.start(sessionOptions(choices, path.join(root, runFolderName(new Date(), choices.data))));
   });
+
+  command('bert.pretrain', () => pretrainFlow(context));
 
   command('bert.openDashboard', async (arg?: RunArgument) => {
     const runDir = runDirOf(arg) ?? controller.currentRun() ?? controller.runs.list()[0]?.dir;
