@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { registerGpuCommands } from './gpu';
 import { registerInferenceCommands } from './inference';
 import type { TrainingStatusBar } from './statusBar';
 
@@ -8,7 +9,8 @@ export interface ExtensionServices {
   statusBar: TrainingStatusBar;
 }
 
-/** Inference commands (classify, model choice, hover: see ./inference). Training commands live in ./training. */
+/** Inference commands (classify, model choice, hover: see ./inference) and GPU set-up. Training commands live in ./training. */
 export function registerCommands(context: vscode.ExtensionContext, services: ExtensionServices): void {
   registerInferenceCommands(context, services);
+  registerGpuCommands(context, services);
 }

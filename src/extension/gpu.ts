@@ -1,0 +1,66 @@
+/**
+ * "BERT: Install CUDA Support": a VSIX never runs onnxruntime-node's install script, so the CUDA execution provider
+ * (matching the bundled ORT) is fetched here on the user's request, with progress and cancellation, into the
+ * extension's global storage and placed beside onnxruntime-node's binding, where ORT loads it from.
+ */
+import * as vscode from 'vscode';
+import { detectCudaRuntime, installCudaProvider, ortBinaryDir, type InstalledCudaProvider } from '../core/train/cuda-provider';
+import { isUserError } from '../core/errors';
+import type { ExtensionServices } from './commands';
+
+/** Arguments a caller (or a test) may pass; a user runs the command without any. */
+export interface InstallCudaArgs {
+  /** NuGet v3 service index (a mirror, or a loopback feed in tests). */
+  feed?: string;
+  /** Where the provider libraries go; default onnxruntime-node's binary folder. */
+  targetDir?: string;
+}
+
+export interface InstallCudaResult {
+  installed: InstalledCudaProvider;
+  /** The CUDA runtime check after installing: what is still missing on this machine. */
+  runtimeMessage: string;
+  runtimeOk: boolean;
+}
+
+export function registerGpuCommands(context: vscode.ExtensionContext, { log }: ExtensionServices): void {
+  context.subscriptions.push(
+    vscode.commands.registerCommand('bert.installCuda', async (args: InstallCudaArgs = {}): Promise<InstallCudaResult | undefined> => {
+      const targetDir = args.targetDir ?? ortBinaryDir();
+      try {
+        const installed = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: 'BERT: downloading the CUDA execution provider', cancellable: true },
+          async (progress, token) => {
+            const abort = new AbortController();
+            token.onCancellationRequested(() => abort.abort());
+            let reported = 0;
+            return installCudaProvider({
+              targetDir,
+              cacheDir: context.globalStorageUri.fsPath,
+              feedIndexUrl: args.feed,
+              signal: abort.signal,
+              onProgress: (bytes, total) => {
+                if (!total) return;
+                const percent = (100 * bytes) / total;
+                progress.report({ increment: percent - reported, message: `${(bytes / 1e6).toFixed(0)} of ${(total / 1e6).toFixed(0)} MB` });
+                reported = percent;
+              },
+            });
+          },
+        );
+        const runtime = detectCudaRuntime({ providerLibrary: installed.files.find((f) => f.endsWith('providers_cuda.so')) });
+        log.info(`CUDA provider installed in ${targetDir} (verified by ${installed.verifiedBy}). ${runtime.message}`);
+        const message = runtime.ok
+          ? 'BERT: CUDA support is installed. Choose device "cuda" (or "auto") to train on the GPU.'
+          : `BERT: the CUDA provider is installed, but this machine cannot use it yet. ${runtime.message}`;
+        void (runtime.ok ? vscode.window.showInformationMessage(message) : vscode.window.showWarningMessage(message));
+        return { installed, runtimeMessage: runtime.message, runtimeOk: runtime.ok };
+      } catch (e) {
+        const message = isUserError(e) ? e.describe() : e instanceof Error ? e.message : String(e);
+        log.error(`Install CUDA Support failed: ${e instanceof Error ? (e.stack ?? message) : message}`);
+        void vscode.window.showErrorMessage(`BERT: could not install CUDA support. ${message}`);
+        return undefined;
+      }
+    }),
+  );
+}
