@@ -29,11 +29,12 @@ function bertft(args, title) {
 
 rmSync(out, { recursive: true, force: true });
 const started = Date.now();
-bertft(['check', '--data', data], 'Check the dataset');
+const maxLength = '256';
+bertft(['check', '--data', data, '--max-length', maxLength], 'Check the dataset');
 // A 2-layer, 64-wide BERT from scratch learns fastest with a high learning rate and short sequences; a quarter of
 // the rows is held out so the validation accuracy means something; the CPU is named to skip GPU probing.
 bertft(['train', '--data', data, '--model', 'random:tiny', '--out', out, '--epochs', '6', '--batch-size', '16', '--lr', '2e-3',
-  '--max-length', '256', '--warmup-ratio', '0.1', '--metric', 'macro_f1', '--seed', '42', '--no-dropout', '--valid-ratio', '0.25', '--device', 'cpu'], 'Fine-tune random:tiny');
+  '--max-length', maxLength, '--warmup-ratio', '0.1', '--metric', 'macro_f1', '--seed', '42', '--no-dropout', '--valid-ratio', '0.25', '--device', 'cpu'], 'Fine-tune random:tiny');
 bertft(['eval', '--model', out, '--data', data], 'Evaluate the best model (on all rows: training + validation)');
 
 const best = JSON.parse(readFileSync(path.join(out, 'best', 'eval.json'), 'utf8'));
