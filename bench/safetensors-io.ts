@@ -6,17 +6,14 @@
  *   npx tsc -p . && node out/bench/safetensors-io.js [base|mini]
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { presetConfig } from '../src/core/model/config';
 import { bertClassifierParamSpecs, initWeights } from '../src/core/model/params';
 import { readSafetensors, writeSafetensors } from '../src/core/model/safetensors';
+import { peakRssMb } from './peak-rss';
 
-function peakRssMb(): number {
-  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
-  return line ? Number(line.split(/\s+/)[1]) / 1024 : NaN;
-}
 
 async function readMode(file: string): Promise<void> {
   const baseline = peakRssMb();

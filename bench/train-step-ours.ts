@@ -4,11 +4,11 @@
  *
  *   node out/bench/train-step-ours.js '{"size":"mini","numLabels":2,"batch":16,"seq":128,"warmup":2,"steps":10}'
  */
-import { readFileSync } from 'node:fs';
 import { presetConfig } from '../src/core/model/config';
 import { bertClassifierParamSpecs, initWeights, seededRandom } from '../src/core/model/params';
 import type { Batch } from '../src/core/tokenize/batch';
 import { createTrainEngine } from '../src/core/train/engine';
+import { peakRssMb } from './peak-rss';
 
 interface Args {
   size: 'tiny' | 'mini' | 'small' | 'base';
@@ -20,10 +20,6 @@ interface Args {
   threads?: number;
 }
 
-function peakRssMb(): number {
-  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
-  return line ? Number(line.split(/\s+/)[1]) / 1024 : NaN;
-}
 
 /** A full-length batch of random ids (no padding) and random labels, like the PyTorch side. */
 function randomBatch(vocab: number, numLabels: number, b: number, s: number): Batch {
