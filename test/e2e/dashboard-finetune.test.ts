@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { launchChromium, type Browser } from './harness/browser';
+import { launchChromium, reloadWindow, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer } from './harness/codeServer';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
@@ -206,12 +206,7 @@ test('a window reload mid-run: the trainer keeps training, the status bar and da
     assert.ok(pid, 'the started event names the trainer pid');
     const lastStep = () => Math.max(0, ...readEvents().filter((e) => e.event === 'step').map((e) => e.step ?? 0));
 
-    await page.keyboard.press('F1');
-    const paletteInput = page.locator('.quick-input-widget .quick-input-box input');
-    await paletteInput.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-    await paletteInput.fill('>Developer: Reload Window');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Developer: Reload Window' }).first().waitFor({ timeout: UI_TIMEOUT });
-    await Promise.all([page.waitForEvent('load', { timeout: UI_TIMEOUT }), page.keyboard.press('Enter')]);
+    await reloadWindow(page, UI_TIMEOUT);
     const stepAtReload = lastStep();
 
     // The same trainer process goes on stepping after the extension host that started it is gone.

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
-import { launchChromium, type Browser } from './harness/browser';
+import { launchChromium, reloadWindow, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer } from './harness/codeServer';
 import { LABELS, evaluation, finishedRun, started, step, toJsonl } from '../unit/extension-ui/sampleRun';
 
@@ -159,14 +159,7 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
     await page.locator('.statusbar-item', { hasText: /Ln 45, Col 1/ }).waitFor({ timeout: UI_TIMEOUT });
 
     // A window reload brings the dashboard back (serializer + saved state) with its run.
-    // Developer: Reload Window, as a user would: the workbench saves its editors before reloading (a bare page
-    // reload may cut that short).
-    await page.keyboard.press('F1');
-    const paletteInput = page.locator('.quick-input-widget .quick-input-box input');
-    await paletteInput.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-    await paletteInput.fill('>Developer: Reload Window');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Developer: Reload Window' }).first().waitFor({ timeout: UI_TIMEOUT });
-    await Promise.all([page.waitForEvent('load', { timeout: UI_TIMEOUT }), page.keyboard.press('Enter')]);
+    await reloadWindow(page, UI_TIMEOUT);
     await page.locator('.tab', { hasText: `BERT: ${DONE_RUN}` }).waitFor({ timeout: UI_TIMEOUT });
     await page.locator('.tab', { hasText: `BERT: ${DONE_RUN}` }).click();
     await dashboard(page).locator('#phase', { hasText: 'finished' }).waitFor({ timeout: UI_TIMEOUT });

@@ -15,7 +15,8 @@ export interface ColumnOverrides {
   labelColumn?: string;
 }
 
-function findByName(columns: string[], wanted: string): string | undefined {
+/** The column named `wanted`: an exact match first, else one equal ignoring case and surrounding spaces. */
+export function findColumn(columns: string[], wanted: string): string | undefined {
   const key = wanted.trim().toLowerCase();
   return columns.find((c) => c === wanted) ?? columns.find((c) => c.trim().toLowerCase() === key);
 }
@@ -31,7 +32,7 @@ function listColumns(columns: string[]): string {
 export function detectColumns(columns: string[], overrides: ColumnOverrides = {}, file = ''): ColumnChoice {
   const pick = (role: 'text' | 'label', override: string | undefined, names: string[]): string => {
     if (override !== undefined) {
-      const found = findByName(columns, override);
+      const found = findColumn(columns, override);
       if (found === undefined) {
         throw new DataError(`There is no ${role} column named "${override}". Columns found: ${listColumns(columns)}.`, {
           file,
@@ -43,7 +44,7 @@ export function detectColumns(columns: string[], overrides: ColumnOverrides = {}
       return found;
     }
     for (const name of names) {
-      const found = findByName(columns, name);
+      const found = findColumn(columns, name);
       if (found !== undefined) return found;
     }
     throw new DataError(

@@ -6,6 +6,7 @@
  */
 import * as path from 'node:path';
 import { TEXT_COLUMN_NAMES, LABEL_COLUMN_NAMES, canonicalLabel, detectFormat, readDataset, splitDataset, type Example } from '../data';
+import { findColumn } from '../data/columns';
 import { readCsvRows } from '../data/csv';
 import { readJsonArrayRows, readJsonlRows } from '../data/json';
 import type { RawRow } from '../data/rows';
@@ -31,11 +32,6 @@ export interface InputRow {
 export interface ReadInputOptions {
   textColumn?: string;
   labelColumn?: string;
-}
-
-function findColumn(columns: string[], wanted: string): string | undefined {
-  const key = wanted.trim().toLowerCase();
-  return columns.find((c) => c === wanted) ?? columns.find((c) => c.trim().toLowerCase() === key);
 }
 
 function labelOf(value: unknown): string | undefined {

@@ -38,3 +38,16 @@ export async function launchChromium(): Promise<Browser> {
     },
   };
 }
+
+/**
+ * Developer: Reload Window through the Command Palette, as a user would (the workbench saves its editors before
+ * reloading; a bare page reload may cut that short). Resolves when the new page has loaded.
+ */
+export async function reloadWindow(page: import('playwright-core').Page, timeout: number): Promise<void> {
+  await page.keyboard.press('F1');
+  const paletteInput = page.locator('.quick-input-widget .quick-input-box input');
+  await paletteInput.waitFor({ state: 'visible', timeout });
+  await paletteInput.fill('>Developer: Reload Window');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Developer: Reload Window' }).first().waitFor({ timeout });
+  await Promise.all([page.waitForEvent('load', { timeout }), page.keyboard.press('Enter')]);
+}
