@@ -84,6 +84,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
       { name: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for init, order, masks and dropout' },
       { name: 'no-dropout', kind: 'boolean', help: 'train without dropout' },
       DEVICE_FLAG,
+      { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last checkpoint (its settings are kept)' },
       JSON_FLAG,
     ],
   },

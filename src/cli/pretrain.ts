@@ -1,4 +1,7 @@
-/** `bertft pretrain`: masked-LM pre-training in this process; Ctrl-C stops after the current step and keeps best/. */
+/**
+ * `bertft pretrain`: masked-LM pre-training in this process. Ctrl-C stops after the current step with a checkpoint
+ * (and best/ kept); `--resume --out <run>` continues it.
+ */
 import { runPretrainSession, type PretrainEvent } from '../core/pretrain/session';
 import type { DeviceChoice } from '../core/train/engine';
 import { getBool, getNumber, getString, requireString, type ParsedArgs } from './args';
@@ -19,6 +22,7 @@ function describe(e: PretrainEvent): string | undefined {
 
 export async function pretrainCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const json = getBool(args, 'json');
+  const resume = getBool(args, 'resume');
   let signals = 0;
   const onSignal = (): void => {
     if (++signals > 1) process.exit(EXIT_CANCELLED);
@@ -28,7 +32,9 @@ export async function pretrainCommand(args: ParsedArgs, io: CliIo): Promise<numb
   try {
     const done = await runPretrainSession(
       {
-        data: requireString(args, 'data', 'pretrain', 'notes/'),
+        // --resume takes every setting from the run's run.json.
+        data: resume ? '' : requireString(args, 'data', 'pretrain', 'notes/'),
+        resume,
         out: requireString(args, 'out', 'pretrain', 'runs/pretrained'),
         model: getString(args, 'model'),
         textColumn: getString(args, 'text-column'),

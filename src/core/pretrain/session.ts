@@ -3,7 +3,8 @@
  * resolve the model (hub id, folder, random:SIZE), cut the text into full-length windows, train BertForMaskedLM with
  * the train-step compiler, evaluate MLM loss / perplexity / masked-token accuracy on held-out windows with fixed
  * masks, and keep the best model as an HF folder in `<out>/best/` (so `train --model <out>` fine-tunes from it).
- * Events go to `<out>/metrics.jsonl` and to the caller's sink.
+ * Events go to `<out>/metrics.jsonl` and to the caller's sink. A checkpoint (weights, AdamW moments, loop position)
+ * is written at every evaluation and on stop; `resume` continues from it with the same data order and masks.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,6 +20,7 @@ import type { Batch } from '../tokenize/batch';
 import { createTrainEngine, type DeviceChoice, type TrainEngine } from '../train/engine';
 import { resolveWarmupSteps } from '../train/schedule';
 import { commitDir, prepareTempDir, writeJsonAtomic } from '../train/run-dir';
+import { listCheckpoints, loadLatestCheckpoint, saveCheckpoint, type TrainerState } from '../train/checkpoint';
 import { maskBatch, maskSeed, type MaskingOptions } from './masking';
 import { IGNORE_LABEL, mlmParamSpecs } from './mlm-model';
 import { loadMlmModelDir, saveMlmModel } from './model-io';
@@ -43,6 +45,8 @@ export interface PretrainOptions {
   seed?: number;
   device?: DeviceChoice;
   dropout?: boolean;
+  /** Continue the run in `out` from its last checkpoint, with the settings stored in its run.json. */
+  resume?: boolean;
 }
 
 export type PretrainEvent =
@@ -121,7 +125,23 @@ export async function evaluateMlm(engine: TrainEngine, batches: Batch[], vocabSi
   return { loss, perplexity: Math.exp(loss), accuracy: correct / Math.max(1, tokens), tokens };
 }
 
-export async function runPretrainSession(options: PretrainOptions, sink: PretrainSink): Promise<Extract<PretrainEvent, { event: 'done' }>> {
+/** The settings of the run in `out` (its run.json), for --resume. */
+function storedOptions(out: string): PretrainOptions {
+  const file = path.join(out, 'run.json');
+  let run: { kind?: string; options?: PretrainOptions };
+  try {
+    run = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof run;
+  } catch (e) {
+    throw new UserError(`Cannot resume: ${file} is missing or unreadable.`, { file, code: 'RUN_NOT_RESUMABLE', cause: e, fix: 'Give the --out folder of an earlier `bertft pretrain` run, or start a new run without --resume.' });
+  }
+  if (run.kind !== 'pretrain' || !run.options) {
+    throw new UserError(`Cannot resume: ${out} is not a pre-training run.`, { file, code: 'RUN_NOT_RESUMABLE', fix: 'Resume fine-tuning runs with `bertft train --resume`.' });
+  }
+  return { ...run.options, out };
+}
+
+export async function runPretrainSession(requested: PretrainOptions, sink: PretrainSink): Promise<Extract<PretrainEvent, { event: 'done' }>> {
+  const options = requested.resume ? storedOptions(requested.out) : requested;
   const seed = options.seed ?? 42;
   const maxLength = options.maxLength ?? 128;
   const batchSize = options.batchSize ?? 16;
@@ -143,62 +163,85 @@ export async function runPretrainSession(options: PretrainOptions, sink: Pretrai
   const lr = options.lr ?? (model.random ? 5e-4 : 5e-5);
   const masking = maskingFor(tokenizer, config.vocabSize, { probability: options.maskProbability, wholeWord: options.wholeWordMasking });
 
+  const checkpoints = path.join(options.out, 'checkpoints');
+  const resumed = requested.resume ? await loadLatestCheckpoint(checkpoints) : undefined;
+  if (requested.resume && !resumed) {
+    throw new UserError(`Cannot resume: ${options.out} has no complete checkpoint.`, { file: checkpoints, code: 'RUN_NOT_RESUMABLE', fix: 'Start the run again without --resume.' });
+  }
   fs.mkdirSync(options.out, { recursive: true });
   const metricsFile = path.join(options.out, 'metrics.jsonl');
-  fs.writeFileSync(metricsFile, '');
+  if (!resumed) fs.writeFileSync(metricsFile, '');
   const emit = (e: PretrainEvent): void => {
     fs.appendFileSync(metricsFile, `${JSON.stringify(e)}\n`);
     sink.emit(e);
   };
-  await writeJsonAtomic(path.join(options.out, 'run.json'), {
-    format: 1, kind: 'pretrain', created: new Date().toISOString(), seed,
-    config: { ...options, model: spec, maxLength, batchSize, lr, totalSteps, maskProbability: masking.probability ?? 0.15 },
-    data: [{ file: path.resolve(options.data) }], model: { spec, model_config: config.raw },
-  });
+  if (!resumed) {
+    const { resume: _, ...stored } = options;
+    await writeJsonAtomic(path.join(options.out, 'run.json'), {
+      format: 1, kind: 'pretrain', created: new Date().toISOString(), seed, options: stored,
+      resolved: { model: spec, maxLength, batchSize, lr, totalSteps, maskProbability: masking.probability ?? 0.15 },
+      data: [{ file: path.resolve(options.data) }], model: { spec, model_config: config.raw },
+    });
+  }
 
   const engine = await createTrainEngine({
-    config, numLabels: 0, task: 'mlm', weights: model.weights, device: options.device ?? 'cpu', dropout: options.dropout ?? true, seed,
+    config, numLabels: 0, task: 'mlm', weights: resumed?.weights ?? model.weights, device: options.device ?? 'cpu', dropout: options.dropout ?? true, seed,
     hyper: { lr, weightDecay: options.weightDecay ?? 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1,
       warmupSteps: resolveWarmupSteps({ warmupRatio: options.warmupRatio ?? 0.06 }, totalSteps), totalSteps },
   });
+  if (resumed) engine.setOptimizerState(resumed.optimizer);
   const evalBatches = planBatches(evalRows.map((r) => r.ids.length), { batchSize: EVAL_BATCH, mode: 'eval' })
     .map((idx, i) => maskBatch(collate(evalRows, idx, { padId: tokenizer.padId }), masking, maskSeed(seed + EVAL_SEED_OFFSET, i)));
   const evalSteps = options.evalSteps ?? Math.max(1, Math.ceil(totalSteps / 10));
   const bestDir = path.join(options.out, 'best');
-  let best = { step: 0, loss: Infinity };
-  let step = 0;
+  let best = { step: resumed?.state.bestStep ?? 0, loss: resumed?.state.bestMetric ?? Infinity };
+  let step = resumed?.state.step ?? 0;
+  let position = { epoch: resumed?.state.epoch ?? 0, batchInEpoch: resumed?.state.batchInEpoch ?? 0 };
   let stopped = false;
+  const checkpoint = async (): Promise<void> => {
+    const state: TrainerState = { step, ...position, totalSteps, seed, metricName: 'mlm_loss', bestMetric: Number.isFinite(best.loss) ? best.loss : null,
+      bestStep: best.step, evalsWithoutImprovement: 0 };
+    const { m, v } = engine.getOptimizerState();
+    await saveCheckpoint(checkpoints, { weights: engine.getWeights(), optimizer: { step, m, v }, state });
+    for (const old of listCheckpoints(checkpoints)) if (old < step) fs.rmSync(path.join(checkpoints, `step-${old}`), { recursive: true, force: true });
+  };
+  const saveBest = async (): Promise<void> => {
+    const tmp = await prepareTempDir(bestDir);
+    await saveMlmModel(tmp, config, engine.getWeights());
+    await saveTokenizer(tokenizer, tmp);
+    await commitDir(tmp, bestDir);
+  };
   try {
     emit({ event: 'started', kind: 'pretrain', model: spec, device: engine.device, train_windows: trainRows.length, eval_windows: evalRows.length, total_steps: totalSteps, max_length: maxLength });
     const evaluate = async (): Promise<void> => {
-      if (evalBatches.length === 0) return;
-      const r = await evaluateMlm(engine, evalBatches, config.vocabSize);
-      const isBest = r.loss < best.loss;
-      if (isBest) {
-        best = { step, loss: r.loss };
-        const tmp = await prepareTempDir(bestDir);
-        await saveMlmModel(tmp, config, engine.getWeights());
-        await saveTokenizer(tokenizer, tmp);
-        await commitDir(tmp, bestDir);
+      if (evalBatches.length > 0) {
+        const r = await evaluateMlm(engine, evalBatches, config.vocabSize);
+        const isBest = r.loss < best.loss;
+        if (isBest) {
+          best = { step, loss: r.loss };
+          await saveBest();
+        }
+        emit({ event: 'eval', step, mlm_loss: r.loss, perplexity: r.perplexity, masked_accuracy: r.accuracy, masked_tokens: r.tokens, is_best: isBest });
       }
-      emit({ event: 'eval', step, mlm_loss: r.loss, perplexity: r.perplexity, masked_accuracy: r.accuracy, masked_tokens: r.tokens, is_best: isBest });
+      await checkpoint();
     };
-    for (let epoch = 0; step < totalSteps && !stopped; epoch++) {
-      for (const idx of planBatches(trainRows.map((r) => r.ids.length), { batchSize, mode: 'train', seed, epoch })) {
+    // The order of an epoch is a function of (seed, epoch) and the masks of (seed, step): a resumed run replays both.
+    while (step < totalSteps && !stopped) {
+      const plan = planBatches(trainRows.map((r) => r.ids.length), { batchSize, mode: 'train', seed, epoch: position.epoch });
+      for (const idx of plan.slice(position.batchInEpoch)) {
         if (step >= totalSteps || (stopped = sink.shouldStop?.() ?? false)) break;
         const batch = maskBatch(collate(trainRows, idx, { padId: tokenizer.padId }), masking, maskSeed(seed, step));
         const r = await engine.trainStep(batch);
         step = r.step;
+        position = { epoch: position.epoch, batchInEpoch: position.batchInEpoch + 1 };
         emit({ event: 'step', step, loss: r.loss, lr: r.lr });
         if (step % evalSteps === 0 || step === totalSteps) await evaluate();
       }
+      if (position.batchInEpoch >= plan.length) position = { epoch: position.epoch + 1, batchInEpoch: 0 };
     }
-    if (step % evalSteps !== 0 && step !== totalSteps) await evaluate();
+    if (stopped && step % evalSteps !== 0) await checkpoint();
     if (evalBatches.length === 0) {
-      const tmp = await prepareTempDir(bestDir);
-      await saveMlmModel(tmp, config, engine.getWeights());
-      await saveTokenizer(tokenizer, tmp);
-      await commitDir(tmp, bestDir);
+      await saveBest();
       best = { step, loss: NaN };
     }
   } finally {

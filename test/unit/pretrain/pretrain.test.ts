@@ -187,3 +187,27 @@ test('bertft pretrain --json runs and reports usage errors', () => {
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--out/);
 });
+
+test('a stopped pre-training run resumed from its checkpoint ends with the same losses and weights as an uninterrupted one', async () => {
+  const dir = tempDir('pretrain-resume');
+  const text = path.join(dir, 'mail.csv');
+  fs.copyFileSync(SPAM, text);
+  const settings = { data: text, model: 'random:tiny', maxSteps: 8, batchSize: 4, maxLength: 16, evalSteps: 3, lr: 1e-3, seed: 5 };
+  const straight: PretrainEvent[] = [];
+  await runPretrainSession({ ...settings, out: path.join(dir, 'a') }, { emit: (e) => straight.push(e) });
+
+  const first: PretrainEvent[] = [];
+  let steps = 0;
+  const stopped = await runPretrainSession({ ...settings, out: path.join(dir, 'b') }, { emit: (e) => { first.push(e); if (e.event === 'step') steps++; }, shouldStop: () => steps >= 5 });
+  assert.equal(stopped.stopped, true);
+  assert.equal(stopped.step, 5);
+  const rest: PretrainEvent[] = [];
+  const done = await runPretrainSession({ data: '', out: path.join(dir, 'b'), resume: true }, { emit: (e) => rest.push(e) });
+  assert.equal(done.step, 8);
+  const losses = (events: PretrainEvent[]) => events.filter((e) => e.event === 'step').map((e) => (e as { loss: number }).loss);
+  assert.deepEqual([...losses(first), ...losses(rest)], losses(straight));
+  const a = await loadMlmModelDir(path.join(dir, 'a', 'best'), 0);
+  const b = await loadMlmModelDir(path.join(dir, 'b', 'best'), 0);
+  for (const [n, t] of a.weights) assert.deepEqual(b.weights.get(n)!.data, t.data, n);
+  await assert.rejects(runPretrainSession({ data: '', out: path.join(dir, 'nothing'), resume: true }, { emit: () => undefined }), /Cannot resume/);
+});
