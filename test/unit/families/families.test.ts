@@ -208,4 +208,10 @@ test('a byte-level BPE tokenizer.json (RoBERTa layout) loads: <s> … </s> aroun
   assert.equal(tok.padId, 1);
   assert.deepEqual(tok.tokens('hello world'), ['<s>', 'hello', 'Ġworld', '</s>']);
   assert.equal(tok.tokenIds('hello spam!').length, 3);
+  // Newer tokenizer.json files store merges as pairs instead of "a b" strings.
+  const pairs = byteLevelBpeTokenizerJson(['hello', 'world']);
+  const model = pairs.model as { merges: unknown[] };
+  model.merges = (model.merges as string[]).map((m) => m.split(' '));
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(pairs));
+  assert.deepEqual((await loadTokenizer(dir)).tokens('hello world'), ['<s>', 'hello', 'Ġworld', '</s>']);
 });
