@@ -10,7 +10,7 @@ import { UserError, isUserError } from '../core/errors';
 import { readDataset } from '../core/data/read';
 import { splitDataset } from '../core/data/split';
 import type { Example } from '../core/data/types';
-import { presetConfig, type BertConfig } from '../core/model/config';
+import { maxSequenceLength, presetConfig, type BertConfig } from '../core/model/config';
 import { bertClassifierParamSpecs, initWeights, type Weights } from '../core/model/params';
 import { loadModelDir, saveHfModel } from '../core/model/load';
 import { resolveModel, type HubProgress } from '../core/model/hub';
@@ -191,7 +191,8 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
     const numLabels = data.labels.length;
     const model = await prepareModel(overrides.model ?? 'random:tiny', numLabels, seed, sink);
     const tokenizer = await loadPreprocessor(model.dir);
-    const positions = model.config.maxPositionEmbeddings;
+    // RoBERTa-style position ids start after the padding index, so fewer tokens fit than the position table has.
+    const positions = maxSequenceLength(model.config);
     // Only the fast preset without --max-length needs the length distribution; a spread sample estimates its p95.
     const needLengths = overrides.maxLength === undefined && (overrides.preset ?? 'fast') === 'fast';
     const lengths = needLengths ? tokenizer.tokenLengths(spreadSample(data.train.map((e) => e.text), LENGTH_SAMPLE), positions) : [];

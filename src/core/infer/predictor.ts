@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../errors';
-import { parseBertConfig } from '../model/config';
+import { maxSequenceLength, parseBertConfig } from '../model/config';
 import { loadModelDir } from '../model/load';
 import { buildInferenceModel } from '../model/export-onnx';
 import type { Batch } from '../tokenize/batch';
@@ -82,7 +82,7 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
   const settingsFile = path.join(dir, INFERENCE_SETTINGS_FILE);
   const saved = fs.existsSync(settingsFile) ? readJson(settingsFile) : {};
   const settings: PreprocessSettings = {
-    maxLength: typeof saved.max_length === 'number' ? saved.max_length : Math.min(512, bertConfig.maxPositionEmbeddings),
+    maxLength: typeof saved.max_length === 'number' ? saved.max_length : Math.min(512, maxSequenceLength(bertConfig)),
     truncation: (saved.truncation as PreprocessSettings['truncation'] | undefined) ?? 'head',
   };
   const pre = await loadPreprocessor(dir);

@@ -47,12 +47,14 @@ export class Preprocessor {
     return [...makeBatches(rows, {
       mode: 'train', batchSize: settings.batchSize, seed: settings.seed, epoch, lengthGrouped: settings.groupByLength,
       padId: this.tokenizer.padId, padToMultipleOf: settings.dynamicPadding ? PAD_MULTIPLE : settings.maxLength,
+      maxPaddedLength: settings.maxLength,
     })];
   }
 
   /** Batches in row order (rows of a document stay together), padded to the longest row of each batch. */
   evalBatches(rows: readonly EncodedRow[], settings: EvalBatchSettings): Batch[] {
-    return [...makeBatches(rows, { mode: 'eval', batchSize: settings.evalBatchSize, padId: this.tokenizer.padId, padToMultipleOf: PAD_MULTIPLE })];
+    return [...makeBatches(rows, { mode: 'eval', batchSize: settings.evalBatchSize, padId: this.tokenizer.padId, padToMultipleOf: PAD_MULTIPLE,
+      maxPaddedLength: settings.maxLength })];
   }
 
   readonly poolLogits = poolLogits;

@@ -24,6 +24,8 @@ export interface CollateOptions {
   padId: number;
   /** Round the padded length up to a multiple of this (e.g. 8). */
   padToMultipleOf?: number;
+  /** The rounding never pads beyond this (the model's max length: position ids past it do not exist). */
+  maxPaddedLength?: number;
 }
 
 export type BatchOptions = BatchPlanOptions & CollateOptions;
@@ -62,7 +64,7 @@ export function collate(rows: readonly EncodedRow[], indices: readonly number[],
   let seqLen = 0;
   for (const i of indices) seqLen = Math.max(seqLen, rows[i].ids.length);
   const multiple = options.padToMultipleOf ?? 1;
-  seqLen = Math.ceil(seqLen / multiple) * multiple;
+  seqLen = Math.max(seqLen, Math.min(Math.ceil(seqLen / multiple) * multiple, options.maxPaddedLength ?? Infinity));
   const batchSize = indices.length;
   const inputIds = new BigInt64Array(batchSize * seqLen).fill(BigInt(options.padId));
   const attentionMask = new BigInt64Array(batchSize * seqLen);

@@ -91,3 +91,30 @@ for (const family of ['distilbert', 'roberta', 'electra'] as const) {
     for (const p of predictions) assert.ok(['pos', 'neg'].includes(p.label), JSON.stringify(p));
   });
 }
+
+test('bertft train on a RoBERTa whose position table is the limit: texts longer than it fit max_position_embeddings − pad − 1 tokens', async () => {
+  const dir = tempDir('cli-roberta-positions');
+  // 60-word texts: longer than the 40-entry position table, so the fast preset's length estimate hits the cap.
+  const rows = ['text,label'];
+  for (let i = 0; i < 48; i++) {
+    const good = i % 2 === 0;
+    const words = Array.from({ length: 60 }, (_, k) => WORDS[(i * 7 + k * (good ? 3 : 5)) % (good ? 18 : WORDS.length)]);
+    rows.push(`"${words.join(' ')}",${good ? 'pos' : 'neg'}`);
+  }
+  const data = path.join(dir, 'long.csv');
+  fs.writeFileSync(data, rows.join('\n') + '\n');
+  const hubRoot = path.join(dir, 'hub');
+  const id = await publish(hubRoot, 'roberta');
+  const server = await startLoopbackServer({ root: hubRoot });
+  const out = path.join(dir, 'run');
+  let train;
+  try {
+    train = await bertftAsync({ HF_ENDPOINT: server.url, HF_HUB_CACHE: path.join(dir, 'cache'), HF_HOME: path.join(dir, 'home'), HF_HUB_OFFLINE: '' },
+      'train', '--json', '--data', data, '--out', out, '--model', id, '--max-steps', '4', '--batch-size', '8', '--no-dropout', '--device', 'cpu');
+  } finally {
+    await server.close();
+  }
+  assert.equal(train.status, 0, train.stderr);
+  const started = train.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).find((e) => e.event === 'started');
+  assert.equal(started?.config.max_length ?? started?.config.maxLength, 38);
+});

@@ -24,6 +24,9 @@ test('collate: dynamic padding to the longest row, masks, labels, docIndex, mult
   const padded = collate(small, [2, 0], { padId: 7, padToMultipleOf: 8 });
   assert.equal(padded.seqLen, 8);
   assert.equal(padded.inputIds[4], 7n);
+  // Rounding up stops at the model's max length (position ids beyond it do not exist), never below the longest row.
+  assert.equal(collate(small, [2, 0], { padId: 7, padToMultipleOf: 8, maxPaddedLength: 6 }).seqLen, 6);
+  assert.equal(collate(small, [1], { padId: 7, padToMultipleOf: 8, maxPaddedLength: 5 }).seqLen, 5);
   const unlabelled = collate([{ ids: Int32Array.of(101, 102), docIndex: 0, label: -1 }], [0], { padId: 0 });
   assert.equal(unlabelled.labels, undefined);
 });
