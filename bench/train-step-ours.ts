@@ -1,13 +1,15 @@
 /**
  * Our side of `npm run bench:train-step`, run in its own process so its peak RSS is its own: times full training
- * steps (forward, backward, clipping, AdamW in one ONNX run) on onnxruntime-node CPU. Last stdout line: JSON.
+ * steps (forward, backward, clipping, AdamW in one ONNX run) on onnxruntime-node (CPU unless `device` says otherwise;
+ * the figures name the device the engine actually got). Last stdout line: JSON, with every step's loss.
  *
  *   node out/bench/train-step-ours.js '{"size":"mini","numLabels":2,"batch":16,"seq":128,"warmup":2,"steps":10}'
  */
+import * as ort from 'onnxruntime-node';
 import { presetConfig } from '../src/core/model/config';
 import { bertClassifierParamSpecs, initWeights, seededRandom } from '../src/core/model/params';
 import type { Batch } from '../src/core/tokenize/batch';
-import { createTrainEngine } from '../src/core/train/engine';
+import { createTrainEngine, type DeviceChoice, type EngineOptions } from '../src/core/train/engine';
 import { peakRssMb } from './peak-rss';
 
 interface Args {
@@ -18,6 +20,8 @@ interface Args {
   warmup: number;
   steps: number;
   threads?: number;
+  device?: DeviceChoice;
+  optLevel?: EngineOptions['graphOptimizationLevel'];
 }
 
 
@@ -44,6 +48,8 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2]) as Args;
+  // ORT_LOG_LEVEL=verbose makes ORT log, among much else, which execution provider each node was placed on.
+  if (process.env.ORT_LOG_LEVEL) ort.env.logLevel = process.env.ORT_LOG_LEVEL as typeof ort.env.logLevel;
   const config = presetConfig(args.size);
   const specs = bertClassifierParamSpecs(config, args.numLabels);
   const weights = initWeights(specs, 0, config.initializerRange);
@@ -54,10 +60,12 @@ async function main(): Promise<void> {
     numLabels: args.numLabels,
     weights,
     hyper: { lr: 5e-5, weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1, warmupSteps: 0, totalSteps: total + 1 },
-    device: 'cpu',
+    device: args.device ?? 'cpu',
     dropout: false,
     seed: 0,
     threads: args.threads,
+    graphOptimizationLevel: args.optLevel,
+    log: (line) => console.error(line),
   });
   const setupS = (performance.now() - t0) / 1000;
   const batch = randomBatch(config.vocabSize, args.numLabels, args.batch, args.seq);
@@ -73,7 +81,8 @@ async function main(): Promise<void> {
   const measured = times.slice(args.warmup);
   console.log(
     JSON.stringify({
-      engine: 'ours (onnxruntime-node cpu)',
+      engine: `ours (onnxruntime-node ${engine.device})`,
+      device: engine.device,
       threads: args.threads ?? null,
       params: specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0),
       setup_s: setupS,
@@ -82,6 +91,7 @@ async function main(): Promise<void> {
       steps: measured.length,
       first_loss: losses[0],
       last_loss: losses[losses.length - 1],
+      losses,
       peak_rss_mb: peakRssMb(),
     }),
   );

@@ -10,17 +10,12 @@
  * On a machine where others rebuild out/ meanwhile, compile to a private folder first:
  *   npx tsc -p . --outDir bench/out/build && node bench/out/build/bench/train-step.js
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { presetConfig } from '../src/core/model/config';
 import { hfConfigJson } from '../src/core/model/load';
+import { findRoot, runJson as runChild } from './child-process';
 
-/** The repository root: the first folder above this script with a package.json (works from any tsc outDir). */
-function findRoot(dir: string): string {
-  return existsSync(path.join(dir, 'package.json')) || path.dirname(dir) === dir ? dir : findRoot(path.dirname(dir));
-}
 const ROOT = findRoot(__dirname);
 const PYTHON = '/usr/bin/python3';
 const NUM_LABELS = 2;
@@ -43,10 +38,7 @@ interface Case {
 }
 
 function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): StepFigures {
-  const r = spawnSync(cmd, args, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error(`${cmd} ${args[0]} failed with exit code ${r.status}`);
-  const last = r.stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(last) as StepFigures;
+  return runChild<StepFigures>(ROOT, cmd, args, env);
 }
 
 function ours(c: Case, threads: number): StepFigures {

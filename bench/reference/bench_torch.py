@@ -2,7 +2,9 @@
 the reference BERT classifier and reports peak RSS. One JSON object on the last stdout line.
 
   OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/reference/bench_torch.py '{"config": {...HF config...},
-      "numLabels": 2, "batch": 16, "seq": 128, "warmup": 2, "steps": 10, "threads": 1}'
+      "numLabels": 2, "batch": 16, "seq": 128, "warmup": 2, "steps": 10, "threads": 1, "device": "cpu"}'
+
+"device": "cuda" runs the same steps on the GPU (bench/gpu-check.ts uses it on a GPU machine; not run here yet).
 """
 import json
 import statistics
@@ -29,20 +31,26 @@ def main():
     g = torch.Generator().manual_seed(0)
     p = bt.init_params(cfg, num_labels, g)
     total = args['warmup'] + args['steps']
+    device = torch.device(args.get('device', 'cpu'))
+    p = {k: v.to(device) for k, v in p.items()}
     trainer = bt.Trainer(p, cfg, num_labels, lr=5e-5, weight_decay=0.01, warmup=0, total=total + 1)
     batch = (torch.randint(1, cfg['vocab_size'], (B, S), generator=g), torch.zeros(B, S, dtype=torch.long),
              torch.ones(B, S), torch.randint(0, num_labels, (B,), generator=g))
+    batch = tuple(t.to(device) for t in batch)
+    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
     times, losses = [], []
     for _ in range(total):
+        sync()
         t0 = time.perf_counter()
-        loss, _, _ = trainer.step(batch)
+        loss, _, _ = trainer.step(batch)  # .item() inside waits for the GPU
+        sync()
         times.append(time.perf_counter() - t0)
         losses.append(loss)
     measured = times[args['warmup']:]
-    print(json.dumps({'engine': f'torch {torch.__version__} cpu', 'threads': args['threads'],
+    print(json.dumps({'engine': f'torch {torch.__version__} {device.type}', 'threads': args['threads'],
                       'params': sum(t.numel() for t in p.values()),
                       'median_step_s': statistics.median(measured), 'mean_step_s': statistics.fmean(measured),
-                      'steps': len(measured), 'first_loss': losses[0], 'last_loss': losses[-1],
+                      'steps': len(measured), 'first_loss': losses[0], 'last_loss': losses[-1], 'losses': losses,
                       'peak_rss_mb': peak_rss_mb()}))
 
 

@@ -24,7 +24,7 @@ export function refusalReason(device: Device): string | null {
   if (device === 'cuda') {
     const lib = path.join(ortBinaryDir(), process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so');
     if (!fs.existsSync(lib)) {
-      return `${lib} is missing (onnxruntime-node downloads the CUDA provider at install time; reinstall it with network access and ONNXRUNTIME_NODE_INSTALL=cuda12; it needs CUDA 12)`;
+      return `${lib} is missing: fetch the CUDA provider with \`bertft gpu --install-cuda\` or the command "BERT: Install CUDA Support" (\`bertft gpu\` lists the CUDA libraries it needs)`;
     }
   }
   return null;

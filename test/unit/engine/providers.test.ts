@@ -11,11 +11,11 @@ test('auto tries CUDA, then WebGPU, then CPU; an explicit GPU still falls back t
   assert.deepEqual(devicesToTry('cpu'), ['cpu']);
 });
 
-test('CUDA is refused with the missing provider library named when it is not installed', () => {
+test('CUDA is refused with the missing provider library named, and how to install it, when it is not installed', () => {
   const lib = path.join(ortBinaryDir(), 'libonnxruntime_providers_cuda.so');
   const reason = refusalReason('cuda');
   if (fs.existsSync(lib)) assert.equal(reason, null);
-  else assert.ok(reason && reason.includes(lib) && /ONNXRUNTIME_NODE_INSTALL=cuda12/.test(reason), String(reason));
+  else assert.ok(reason && reason.includes(lib) && /bertft gpu --install-cuda/.test(reason), String(reason));
   assert.equal(refusalReason('cpu'), null);
 });
 
