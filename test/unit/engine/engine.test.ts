@@ -7,6 +7,7 @@ import { bertClassifierParamSpecs, initWeights, Weights } from '../../../src/cor
 import { EngineOptions, Hyper, createTrainEngine } from '../../../src/core/train/engine';
 import { bertFamily } from '../../../src/core/model/bert';
 import { buildStepGraph, STEP_IO } from '../../../src/core/train/step-graph';
+import { worstStepGradientError } from '../../helpers/step-gradcheck';
 import { HYPER, makeBatch, tinyConfig } from './fixtures';
 
 const config = tinyConfig();
@@ -21,41 +22,9 @@ const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => M
 
 test('whole tiny model: analytic gradients match finite differences (with padding and token types)', async () => {
   const built = buildStepGraph({ family: bertFamily(config), numLabels: 2, mode: 'grads', dropout: false, adam: HYPER, maxGradNorm: 1 });
-  const session = await ort.InferenceSession.create(built.bytes, { graphOptimizationLevel: 'basic', intraOpNumThreads: 1 });
   const w = weights0(7, 0.5); // large weights so gradients are far from zero
   const batch = makeBatch(3, 4, 6);
-  const feeds = (override?: [string, Float32Array]) => {
-    const f: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', batch.inputIds, [4, 6]),
-      attention_mask: new ort.Tensor('int64', batch.attentionMask, [4, 6]),
-      token_type_ids: new ort.Tensor('int64', batch.tokenTypeIds, [4, 6]),
-      labels: new ort.Tensor('int64', batch.labels!, [4]),
-      class_weights: new ort.Tensor('float32', Float32Array.of(1, 1), [2]),
-    };
-    for (const s of specs) f[s.name] = new ort.Tensor('float32', override && override[0] === s.name ? override[1] : w.get(s.name)!.data, s.shape);
-    return f;
-  };
-  const base = await session.run(feeds());
-  const eps = 1e-2;
-  let worst = 0;
-  let worstAt = '';
-  for (const s of specs) {
-    const grad = base[STEP_IO.grad(s.name)].data as Float32Array;
-    let argmax = 0;
-    grad.forEach((g, i) => (Math.abs(g) > Math.abs(grad[argmax]) ? (argmax = i) : 0));
-    for (const i of new Set([argmax, Math.floor(grad.length / 3)])) {
-      const plus = Float32Array.from(w.get(s.name)!.data);
-      plus[i] += eps;
-      const minus = Float32Array.from(w.get(s.name)!.data);
-      minus[i] -= eps;
-      const lp = (await session.run(feeds([s.name, plus]))).loss.data[0] as number;
-      const lm = (await session.run(feeds([s.name, minus]))).loss.data[0] as number;
-      const fd = (lp - lm) / (2 * eps);
-      const err = Math.abs(fd - grad[i]) / Math.max(1e-2, Math.abs(fd) + Math.abs(grad[i]));
-      if (err > worst) [worst, worstAt] = [err, `${s.name}[${i}] fd=${fd} analytic=${grad[i]}`];
-    }
-  }
-  await session.release();
+  const { worst, at: worstAt } = await worstStepGradientError(built, w, batch, { class_weights: new ort.Tensor('float32', Float32Array.of(1, 1), [2]) });
   assert.ok(worst < 2e-2, `worst relative error ${worst} at ${worstAt}`);
 });
 

@@ -4,7 +4,8 @@ import { BertConfig, ModelFamily, parseBertConfig } from '../../../src/core/mode
 import { encoderFamily } from '../../../src/core/model/families';
 import { Weights } from '../../../src/core/model/params';
 import { Batch } from '../../../src/core/tokenize/batch';
-import { STEP_IO, buildStepGraph } from '../../../src/core/train/step-graph';
+import { buildStepGraph } from '../../../src/core/train/step-graph';
+import { worstStepGradientError } from '../../helpers/step-gradcheck';
 import { HYPER, makeBatch } from '../engine/fixtures';
 
 /** HF-style config.json objects of tiny models, in each family's own keys. */
@@ -49,41 +50,7 @@ export function familyBatch(cfg: BertConfig, seed: number, batchSize = 8, seqLen
 export async function worstGradientError(cfg: BertConfig, weights: Weights, batch: Batch): Promise<{ worst: number; at: string }> {
   const family = encoderFamily(cfg);
   const built = buildStepGraph({ family, numLabels: 2, mode: 'grads', dropout: false, adam: HYPER, maxGradNorm: 1 });
-  const session = await ort.InferenceSession.create(built.bytes, { graphOptimizationLevel: 'basic', intraOpNumThreads: 1 });
-  const shape = [batch.batchSize, batch.seqLen];
-  const feeds = (override?: [string, Float32Array]) => {
-    const f: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', batch.inputIds, shape),
-      attention_mask: new ort.Tensor('int64', batch.attentionMask, shape),
-      token_type_ids: new ort.Tensor('int64', batch.tokenTypeIds, shape),
-      labels: new ort.Tensor('int64', batch.labels!, [batch.batchSize]),
-      class_weights: new ort.Tensor('float32', Float32Array.of(1, 1), [2]),
-    };
-    for (const s of built.specs) f[s.name] = new ort.Tensor('float32', override && override[0] === s.name ? override[1] : weights.get(s.name)!.data, s.shape);
-    return f;
-  };
-  const base = await session.run(feeds());
-  const eps = 1e-2;
-  let worst = 0;
-  let at = '';
-  for (const s of built.specs) {
-    const grad = base[STEP_IO.grad(s.name)].data as Float32Array;
-    let argmax = 0;
-    grad.forEach((g, i) => (Math.abs(g) > Math.abs(grad[argmax]) ? (argmax = i) : 0));
-    for (const i of new Set([argmax, Math.floor(grad.length / 3)])) {
-      const plus = Float32Array.from(weights.get(s.name)!.data);
-      plus[i] += eps;
-      const minus = Float32Array.from(weights.get(s.name)!.data);
-      minus[i] -= eps;
-      const lp = (await session.run(feeds([s.name, plus]))).loss.data[0] as number;
-      const lm = (await session.run(feeds([s.name, minus]))).loss.data[0] as number;
-      const fd = (lp - lm) / (2 * eps);
-      const err = Math.abs(fd - grad[i]) / Math.max(1e-2, Math.abs(fd) + Math.abs(grad[i]));
-      if (err > worst) [worst, at] = [err, `${s.name}[${i}] fd=${fd} analytic=${grad[i]}`];
-    }
-  }
-  await session.release();
-  return { worst, at };
+  return worstStepGradientError(built, weights, batch, { class_weights: new ort.Tensor('float32', Float32Array.of(1, 1), [2]) });
 }
 
 /** GPT-2's byte → printable character map, which byte-level BPE vocabularies are written in. */

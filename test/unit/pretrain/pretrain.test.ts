@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { ModelError } from '../../../src/core/errors';
 import { parseBertConfig } from '../../../src/core/model/config';
 import { loadModelDir } from '../../../src/core/model/load';
@@ -17,7 +16,8 @@ import { evaluateMlm, runPretrainSession, type PretrainEvent } from '../../../sr
 import { readUnlabelledTexts } from '../../../src/core/pretrain/texts';
 import type { Batch } from '../../../src/core/tokenize/batch';
 import { createTrainEngine } from '../../../src/core/train/engine';
-import { STEP_IO, buildStepGraph } from '../../../src/core/train/step-graph';
+import { buildStepGraph } from '../../../src/core/train/step-graph';
+import { worstStepGradientError } from '../../helpers/step-gradcheck';
 import { HYPER, makeBatch, tinyConfig } from '../engine/fixtures';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
@@ -84,39 +84,8 @@ function mlmBatch(seed: number, B = 4, S = 6): Batch {
 test('MLM: analytic gradients match finite differences (tied decoder, loss on chosen tokens only)', async () => {
   const cfg = tinyConfig();
   const built = buildStepGraph({ family: mlmFamily(cfg), numLabels: 0, task: 'mlm', mode: 'grads', dropout: false, adam: HYPER, maxGradNorm: 1 });
-  const session = await ort.InferenceSession.create(built.bytes, { graphOptimizationLevel: 'basic', intraOpNumThreads: 1 });
   const w = initWeights(built.specs, 7, 0.5);
-  const b = mlmBatch(3);
-  const shape = [b.batchSize, b.seqLen];
-  const feeds = (override?: [string, Float32Array]) => {
-    const f: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', b.inputIds, shape),
-      attention_mask: new ort.Tensor('int64', b.attentionMask, shape),
-      token_type_ids: new ort.Tensor('int64', b.tokenTypeIds, shape),
-      labels: new ort.Tensor('int64', b.labels!, shape),
-    };
-    for (const s of built.specs) f[s.name] = new ort.Tensor('float32', override?.[0] === s.name ? override[1] : w.get(s.name)!.data, s.shape);
-    return f;
-  };
-  const base = await session.run(feeds());
-  const eps = 1e-2;
-  let worst = 0;
-  let at = '';
-  for (const s of built.specs) {
-    const grad = base[STEP_IO.grad(s.name)].data as Float32Array;
-    let argmax = 0;
-    grad.forEach((g, i) => (Math.abs(g) > Math.abs(grad[argmax]) ? (argmax = i) : 0));
-    for (const i of new Set([argmax, Math.floor(grad.length / 3)])) {
-      const plus = Float32Array.from(w.get(s.name)!.data);
-      plus[i] += eps;
-      const minus = Float32Array.from(w.get(s.name)!.data);
-      minus[i] -= eps;
-      const fd = (((await session.run(feeds([s.name, plus]))).loss.data[0] as number) - ((await session.run(feeds([s.name, minus]))).loss.data[0] as number)) / (2 * eps);
-      const err = Math.abs(fd - grad[i]) / Math.max(1e-2, Math.abs(fd) + Math.abs(grad[i]));
-      if (err > worst) [worst, at] = [err, `${s.name}[${i}] fd=${fd} analytic=${grad[i]}`];
-    }
-  }
-  await session.release();
+  const { worst, at } = await worstStepGradientError(built, w, mlmBatch(3));
   assert.ok(worst < 2e-2, `worst relative error ${worst} at ${at}`);
 });
 
