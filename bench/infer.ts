@@ -9,14 +9,14 @@
  * Last stdout line: JSON with ratio (BERT-base fp32 p50, ours / PyTorch), ratio_int8 (BERT-base, our fastest int8
  * p50 / PyTorch fp32 p50), the same for mini, and every figure.
  */
-import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { QUANT_FORMATS } from '../src/core/infer/quantize';
 import { presetConfig } from '../src/core/model/config';
 import { hfConfigJson } from '../src/core/model/load';
+import { findRoot, runJson as runChild } from './child-process';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = findRoot(__dirname);
 const PYTHON = '/usr/bin/python3';
 const SEQ = 128;
 
@@ -36,9 +36,7 @@ interface Case {
 }
 
 function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Figures {
-  const r = spawnSync(cmd, args, { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error(`${cmd} ${args[0]} failed with exit code ${r.status}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Figures;
+  return runChild<Figures>(ROOT, cmd, args, env);
 }
 
 function ours(c: Case, quant: string, threads: number): Figures {

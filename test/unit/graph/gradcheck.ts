@@ -9,6 +9,7 @@ import { Graph, Value } from '../../../src/core/graph/graph';
 import { mul } from '../../../src/core/graph/ops/elementwise';
 import { sumAll } from '../../../src/core/graph/ops/reduce';
 import { toModelBytes } from '../../../src/core/graph/serialize';
+import { seededRandom } from '../../../src/core/model/params';
 
 export interface CheckInput {
   name: string;
@@ -19,15 +20,8 @@ export interface CheckInput {
   differentiable?: boolean;
 }
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32), under the short name these tests use. */
+export const rng = seededRandom;
 
 export function randn(n: number, seed: number, std = 1): Float32Array {
   const r = rng(seed);

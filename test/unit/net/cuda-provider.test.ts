@@ -2,7 +2,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../../../src/core/errors';
 import {
   bundledOrtVersion,
   CUDA_PACKAGE_ID,
@@ -18,6 +17,7 @@ import {
 import { FAKE_ORT_VERSION, fakeNupkg, fakeProviderLibraries, publishFakeFeed } from '../../helpers/fake-nuget';
 import { LoopbackServer, startLoopbackServer } from '../../helpers/loopback-server';
 import { tempDir } from './tiny-hub';
+import { rejectsWithCode } from '../../helpers/rejects';
 
 const VERSION = FAKE_ORT_VERSION;
 const ID = CUDA_PACKAGE_ID.toLowerCase();
@@ -43,17 +43,6 @@ function dirs() {
   server.faults = {};
   server.requests.length = 0;
   return { targetDir: tempDir('ort-bin'), cacheDir: tempDir('cuda-cache') };
-}
-
-async function rejectsWithCode(p: Promise<unknown>, code: string): Promise<UserError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected rejection with ${code}`);
 }
 
 test('the package, files and feed match what onnxruntime-node\'s own install script uses', () => {

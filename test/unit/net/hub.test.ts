@@ -8,6 +8,7 @@ import { UserError } from '../../../src/core/errors';
 import { HubProgress, hubCacheDir, parseModelSpec, resolveModel } from '../../../src/core/model/hub';
 import { LoopbackServer, startLoopbackServer } from '../../helpers/loopback-server';
 import { sha256, tempDir, TinyRepo, writeTinyRepo } from './tiny-hub';
+import { rejectsWithCode } from '../../helpers/rejects';
 
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 let root: string;
@@ -36,17 +37,6 @@ function setup(extraEnv: NodeJS.ProcessEnv = {}) {
   server.faults = {};
   const env = { HF_HOME: home, HF_ENDPOINT: server.url, ...extraEnv };
   return { home, env, cache: path.join(home, 'hub') };
-}
-
-async function rejectsWithCode(p: Promise<unknown>, code: string): Promise<UserError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected rejection with ${code}`);
 }
 
 test('downloads config, tokenizer.json and weights into the HF cache layout, with progress', async () => {
