@@ -1,31 +1,23 @@
 /**
- * `bertft pretrain`: masked-LM pre-training in this process. Ctrl-C stops after the current step with a checkpoint
+ * `bertft pretrain`: masked-LM pre-training in this process, reported like `bertft train` (progress bar, evaluation
+ * lines; with --json the same event objects, one per line). Ctrl-C stops after the current step with a checkpoint
  * (and best/ kept); `--resume --out <run>` continues it.
  */
-import { runPretrainSession, type PretrainEvent } from '../core/pretrain/session';
+import { runPretrainSession } from '../core/pretrain/session';
+import { sessionErrorEvent } from '../core/train/events';
 import type { DeviceChoice } from '../core/train/engine';
 import { getBool, getNumber, getString, requireString, type ParsedArgs } from './args';
 import { EXIT_CANCELLED, EXIT_OK, type CliIo } from './main';
-
-function describe(e: PretrainEvent): string | undefined {
-  switch (e.event) {
-    case 'started':
-      return `pre-training ${e.model} on ${e.device}: ${e.train_windows} windows of ≤${e.max_length} tokens (${e.eval_windows} held out), ${e.total_steps} steps\n`;
-    case 'step':
-      return undefined;
-    case 'eval':
-      return `step ${e.step}: MLM loss ${e.mlm_loss.toFixed(4)}, perplexity ${e.perplexity.toFixed(1)}, masked-token accuracy ${(100 * e.masked_accuracy).toFixed(1)}%${e.is_best ? ' (best)' : ''}\n`;
-    case 'done':
-      return `${e.stopped ? 'stopped' : 'done'} after ${e.step} steps; model (best at step ${e.best_step}) in ${e.model_dir}\n`;
-  }
-}
+import { TrainReporter } from './progress';
 
 export async function pretrainCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const json = getBool(args, 'json');
   const resume = getBool(args, 'resume');
+  const reporter = new TrainReporter(io, json);
   let signals = 0;
   const onSignal = (): void => {
     if (++signals > 1) process.exit(EXIT_CANCELLED);
+    if (!json) io.stderr('\nStopping after this step (press Ctrl-C again to quit at once)...\n');
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -50,15 +42,12 @@ export async function pretrainCommand(args: ParsedArgs, io: CliIo): Promise<numb
         dropout: getBool(args, 'no-dropout') ? false : undefined,
         device: getString(args, 'device') as DeviceChoice | undefined,
       },
-      {
-        emit: (e) => {
-          const line = json ? `${JSON.stringify(e)}\n` : describe(e);
-          if (line) io.stdout(line);
-        },
-        shouldStop: () => signals > 0,
-      },
+      { emit: (e) => reporter.report(e), shouldStop: () => signals > 0 },
     );
     return done.stopped ? EXIT_CANCELLED : EXIT_OK;
+  } catch (e) {
+    if (json) io.stdout(JSON.stringify(sessionErrorEvent(e).event) + '\n');
+    throw e;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -1,5 +1,5 @@
 /**
- * How `bertft train` shows its events: a one-line progress bar redrawn in place on a terminal (stderr only, so
+ * How `bertft train` and `bertft pretrain` show their events: a one-line progress bar redrawn in place on a terminal (stderr only, so
  * stdout stays clean), plain lines for evaluations and the end of the run, or — with --json — every event as one
  * JSON object per line on stdout.
  */
@@ -44,15 +44,21 @@ export class TrainReporter {
         this.io.stderr(`\r${progressLine(e.step, e.total_steps, e.loss, e.eta_s, e.examples_per_s)}\x1b[K`);
         this.barShown = true;
         return;
-      case 'started':
-        this.line(`Training on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} validation rows, `
-          + `labels ${e.dataset.labels.join(', ')}, ${e.total_steps} steps`
+      case 'started': {
+        const what = e.task === 'mlm'
+          ? `Pre-training (masked LM) on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} held-out windows`
+          : `Training on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} validation rows, labels ${e.dataset.labels.join(', ')}`;
+        this.line(`${what}, ${e.total_steps} steps`
           + (e.resumed_from_step !== undefined ? `, resuming from step ${e.resumed_from_step}` : '') + `\nRun: ${e.run_dir}`);
         return;
-      case 'eval':
-        this.line(`eval @ step ${e.step} (epoch ${e.epoch.toFixed(2)}): loss ${e.loss.toFixed(4)}  accuracy ${e.accuracy.toFixed(4)}  `
-          + `macro-F1 ${e.macro_f1.toFixed(4)}${e.is_best ? '  (best so far)' : ''}`);
+      }
+      case 'eval': {
+        const scores = e.task === 'mlm'
+          ? `MLM loss ${e.loss.toFixed(4)}  perplexity ${e.perplexity.toFixed(1)}  masked-token accuracy ${e.accuracy.toFixed(4)}`
+          : `loss ${e.loss.toFixed(4)}  accuracy ${e.accuracy.toFixed(4)}  macro-F1 ${e.macro_f1.toFixed(4)}`;
+        this.line(`eval @ step ${e.step} (epoch ${e.epoch.toFixed(2)}): ${scores}${e.is_best ? '  (best so far)' : ''}`);
         return;
+      }
       case 'checkpoint':
         return;
       case 'done':

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError, isUserError } from '../core/errors';
+import { UserError } from '../core/errors';
 import { readDataset } from '../core/data/read';
 import { splitDataset } from '../core/data/split';
 import type { Example } from '../core/data/types';
@@ -19,8 +19,8 @@ import { createTrainEngine, type TrainEngine } from '../core/train/engine';
 import { loadLatestCheckpoint, type TrainerState } from '../core/train/checkpoint';
 import { resolveTrainConfig, totalSteps as countSteps, warmupStepsFor, type TrainConfig, type TrainOverrides } from '../core/train/presets';
 import { appendMetric, commitDir, prepareTempDir, recoverRunDir, runPaths, sha256File, writeFileAtomic, writeJsonAtomic, type RunPaths } from '../core/train/run-dir';
-import { evaluateSet, trainLoop, type EvalResult, type EvalSet } from '../core/train/trainer';
-import type { DoneEvent, ErrorEvent, TrainerEvent } from './protocol';
+import { classifyEvaluation, evaluateSet, trainLoop, type ClassifyEvaluation, type EvalSet } from '../core/train/trainer';
+import { sessionErrorEvent, type DoneEvent, type TrainerEvent } from './protocol';
 import { INFERENCE_SETTINGS_FILE, modelDirOf } from '../core/infer/predictor';
 import { loadPreprocessor } from '../core/infer/preprocess';
 
@@ -243,12 +243,12 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
     };
     await writeJsonAtomic(paths.runJson, { ...runJson, device: engine.device, device_notes: deviceNotes });
     emit({
-      event: 'started', time: now(), run_dir: paths.root, pid: process.pid, config: { ...config }, device: engine.device,
+      event: 'started', time: now(), run_dir: paths.root, pid: process.pid, config: { ...config }, task: 'classify', device: engine.device,
       device_notes: deviceNotes, total_steps: total, resumed_from_step: checkpoint ? checkpoint.state.step : undefined,
       dataset: { train_rows: data.train.length, valid_rows: data.valid.length, labels: data.labels, label_counts: labelCounts(data.train), files: data.files },
     });
 
-    const saveBest = async (result: EvalResult, step: number): Promise<void> => {
+    const saveBest = async ({ result }: ClassifyEvaluation, step: number): Promise<void> => {
       const tmp = await prepareTempDir(paths.best);
       const current = liveEngine.getWeights();
       await saveHfModel(tmp, { config: model.config, weights: current, id2label: data.labels });
@@ -261,8 +261,8 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
     };
 
     const result = await trainLoop({
-      engine, config, labels: data.labels, paths, totalSteps: total, state, batchesForEpoch,
-      evaluate: () => evaluateSet((b) => liveEngine.forward(b), evalSet, data.labels, tokenizer.poolLogits),
+      engine, config, paths, totalSteps: total, state, batchesForEpoch,
+      evaluate: async () => classifyEvaluation(config.metric, await evaluateSet((b) => liveEngine.forward(b), evalSet, data.labels, tokenizer.poolLogits)),
       saveBest, emit, shouldStop: sink.shouldStop,
     });
     const done: DoneEvent = {
@@ -280,11 +280,5 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
   }
 }
 
-/** The protocol event and exit code for a failure: 1 for bad input the user can fix, 2 for a bug. */
-export function sessionErrorEvent(e: unknown): { event: ErrorEvent; exitCode: number } {
-  if (isUserError(e)) {
-    return { event: { event: 'error', time: now(), message: e.describe(), detail: e.stack, file: e.file, line: e.line }, exitCode: 1 };
-  }
-  const err = e instanceof Error ? e : new Error(String(e));
-  return { event: { event: 'error', time: now(), message: `Internal error: ${err.message}`, detail: err.stack }, exitCode: 2 };
-}
+/** Moved beside the events; kept here for the callers that import it with the session. */
+export { sessionErrorEvent } from '../core/train/events';

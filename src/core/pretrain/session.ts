@@ -3,12 +3,15 @@
  * resolve the model (hub id, folder, random:SIZE), cut the text into full-length windows, train BertForMaskedLM with
  * the train-step compiler, evaluate MLM loss / perplexity / masked-token accuracy on held-out windows with fixed
  * masks, and keep the best model as an HF folder in `<out>/best/` (so `train --model <out>` fine-tunes from it).
- * Events go to `<out>/metrics.jsonl` and to the caller's sink. A checkpoint (weights, AdamW moments, loop position)
- * is written at every evaluation and on stop; `resume` continues from it with the same data order and masks.
+ * It is the fine-tuning run machinery with another task: the same loop (core/train/trainer.ts, with MLM masks as the
+ * batch preparation and MLM scores as the evaluation), the same TrainerEvents (`task: 'mlm'`) in `<out>/metrics.jsonl`
+ * and to the caller's sink, the same run folder (run.json, checkpoints/, best/). A checkpoint (weights, AdamW moments,
+ * loop position) is written at every evaluation and on stop; `resume` continues from it with the same data order
+ * and masks.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../errors';
+import { DataError, UserError } from '../errors';
 import { resolveModel, type HubProgress } from '../model/hub';
 import { presetConfig, type BertConfig } from '../model/config';
 import { initWeights, type Weights } from '../model/params';
@@ -19,8 +22,10 @@ import { collate, planBatches } from '../tokenize/batching';
 import type { Batch } from '../tokenize/batch';
 import { createTrainEngine, type DeviceChoice, type TrainEngine } from '../train/engine';
 import { resolveWarmupSteps } from '../train/schedule';
-import { commitDir, prepareTempDir, writeJsonAtomic } from '../train/run-dir';
-import { listCheckpoints, loadLatestCheckpoint, saveCheckpoint, type TrainerState } from '../train/checkpoint';
+import { appendMetric, commitDir, prepareTempDir, recoverRunDir, runPaths, writeJsonAtomic } from '../train/run-dir';
+import { loadLatestCheckpoint, type TrainerState } from '../train/checkpoint';
+import { sessionErrorEvent, type DoneEvent, type TrainerEvent } from '../train/events';
+import { trainLoop, type Evaluation, type LoopSettings } from '../train/trainer';
 import { maskBatch, maskSeed, type MaskingOptions } from './masking';
 import { IGNORE_LABEL, mlmParamSpecs } from './mlm-model';
 import { loadMlmModelDir, saveMlmModel } from './model-io';
@@ -49,17 +54,16 @@ export interface PretrainOptions {
   resume?: boolean;
 }
 
-export type PretrainEvent =
-  | { event: 'started'; kind: 'pretrain'; model: string; device: string; train_windows: number; eval_windows: number; total_steps: number; max_length: number }
-  | { event: 'step'; step: number; loss: number; lr: number }
-  | { event: 'eval'; step: number; mlm_loss: number; perplexity: number; masked_accuracy: number; masked_tokens: number; is_best: boolean }
-  | { event: 'done'; step: number; best_step: number; best_mlm_loss: number; model_dir: string; stopped: boolean };
-
 export interface PretrainSink {
-  emit(event: PretrainEvent): void;
+  /** Every event of the run, the same TrainerEvents fine-tuning emits (all but `log` also go to metrics.jsonl). */
+  emit(event: TrainerEvent): void;
+  /** Polled after every step; when true the run checkpoints and ends with `done` (stopped). */
   shouldStop?(): boolean;
   onDownload?(progress: HubProgress): void;
 }
+
+/** The `done` event, plus the best MLM loss under the name bench/pretrain-benefit.ts reads. */
+export type PretrainDone = DoneEvent & { best_mlm_loss: number };
 
 const RANDOM_SIZES = ['tiny', 'mini', 'small', 'base'] as const;
 const EVAL_BATCH = 4;
@@ -140,114 +144,126 @@ function storedOptions(out: string): PretrainOptions {
   return { ...run.options, out };
 }
 
-export async function runPretrainSession(requested: PretrainOptions, sink: PretrainSink): Promise<Extract<PretrainEvent, { event: 'done' }>> {
-  const options = requested.resume ? storedOptions(requested.out) : requested;
-  const seed = options.seed ?? 42;
-  const maxLength = options.maxLength ?? 128;
-  const batchSize = options.batchSize ?? 16;
-  const spec = options.model ?? 'random:tiny';
-  const texts = await readUnlabelledTexts(options.data, { textColumn: options.textColumn });
-  const model = await prepare(spec, seed, sink);
-  const { config, tokenizer } = model;
-  if (maxLength > config.maxPositionEmbeddings) {
-    throw new UserError(`--max-length ${maxLength} is longer than the model's ${config.maxPositionEmbeddings} positions.`, {
-      code: 'MLM_MAX_LENGTH', fix: `Use --max-length ${config.maxPositionEmbeddings} or less.` });
+/** The options of a fresh run with absolute paths (run.json is read from any working directory on --resume). */
+function freshOptions(requested: PretrainOptions, out: string): PretrainOptions {
+  if (fs.existsSync(path.join(out, 'run.json'))) {
+    throw new UserError(`${out} already holds a run.`, { file: out, code: 'RUN_EXISTS', fix: 'Add --resume to continue it, or choose another --out folder.' });
   }
-  // Full windows over every document (no overlap), so all the text is used.
-  const rows: EncodedRow[] = encodeDocuments(tokenizer, texts, { maxLength, strategy: 'window', stride: 0 });
-  const evalRows = rows.length >= 2 ? rows.filter((_, i) => i % 20 === 19 || (rows.length < 20 && i === rows.length - 1)).slice(0, 64) : [];
-  const evalSet = new Set(evalRows);
-  const trainRows = rows.filter((r) => !evalSet.has(r));
-  const stepsPerEpoch = Math.ceil(trainRows.length / batchSize);
-  const totalSteps = options.maxSteps ?? Math.max(1, Math.round(stepsPerEpoch * (options.epochs ?? 1)));
-  const lr = options.lr ?? (model.random ? 5e-4 : 5e-5);
-  const masking = maskingFor(tokenizer, config.vocabSize, { probability: options.maskProbability, wholeWord: options.wholeWordMasking });
+  const { resume: _, ...options } = requested;
+  return { ...options, data: path.resolve(options.data), out };
+}
 
-  const checkpoints = path.join(options.out, 'checkpoints');
-  const resumed = requested.resume ? await loadLatestCheckpoint(checkpoints) : undefined;
-  if (requested.resume && !resumed) {
-    throw new UserError(`Cannot resume: ${options.out} has no complete checkpoint.`, { file: checkpoints, code: 'RUN_NOT_RESUMABLE', fix: 'Start the run again without --resume.' });
-  }
-  fs.mkdirSync(options.out, { recursive: true });
-  const metricsFile = path.join(options.out, 'metrics.jsonl');
-  if (!resumed) fs.writeFileSync(metricsFile, '');
-  const emit = (e: PretrainEvent): void => {
-    fs.appendFileSync(metricsFile, `${JSON.stringify(e)}\n`);
-    sink.emit(e);
-  };
-  if (!resumed) {
-    const { resume: _, ...stored } = options;
-    await writeJsonAtomic(path.join(options.out, 'run.json'), {
-      format: 1, kind: 'pretrain', created: new Date().toISOString(), seed, options: stored,
-      resolved: { model: spec, maxLength, batchSize, lr, totalSteps, maskProbability: masking.probability ?? 0.15 },
-      data: [{ file: path.resolve(options.data) }], model: { spec, model_config: config.raw },
-    });
-  }
+const MLM_SCORES_EMPTY = { labels: [], confusion: [], per_class: {}, misclassified: [] };
 
-  const engine = await createTrainEngine({
-    config, numLabels: 0, task: 'mlm', weights: resumed?.weights ?? model.weights, device: options.device ?? 'cpu', dropout: options.dropout ?? true, seed,
-    hyper: { lr, weightDecay: options.weightDecay ?? 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1,
-      warmupSteps: resolveWarmupSteps({ warmupRatio: options.warmupRatio ?? 0.06 }, totalSteps), totalSteps },
-  });
-  if (resumed) engine.setOptimizerState(resumed.optimizer);
-  const evalBatches = planBatches(evalRows.map((r) => r.ids.length), { batchSize: EVAL_BATCH, mode: 'eval' })
-    .map((idx, i) => maskBatch(collate(evalRows, idx, { padId: tokenizer.padId }), masking, maskSeed(seed + EVAL_SEED_OFFSET, i)));
-  const evalSteps = options.evalSteps ?? Math.max(1, Math.ceil(totalSteps / 10));
-  const bestDir = path.join(options.out, 'best');
-  let best = { step: resumed?.state.bestStep ?? 0, loss: resumed?.state.bestMetric ?? Infinity };
-  let step = resumed?.state.step ?? 0;
-  let position = { epoch: resumed?.state.epoch ?? 0, batchInEpoch: resumed?.state.batchInEpoch ?? 0 };
-  let stopped = false;
-  const checkpoint = async (): Promise<void> => {
-    const state: TrainerState = { step, ...position, totalSteps, seed, metricName: 'mlm_loss', bestMetric: Number.isFinite(best.loss) ? best.loss : null,
-      bestStep: best.step, evalsWithoutImprovement: 0 };
-    const { m, v } = engine.getOptimizerState();
-    await saveCheckpoint(checkpoints, { weights: engine.getWeights(), optimizer: { step, m, v }, state });
-    for (const old of listCheckpoints(checkpoints)) if (old < step) fs.rmSync(path.join(checkpoints, `step-${old}`), { recursive: true, force: true });
+export async function runPretrainSession(requested: PretrainOptions, sink: PretrainSink): Promise<PretrainDone> {
+  const paths = runPaths(path.resolve(requested.out));
+  const options = requested.resume ? storedOptions(paths.root) : freshOptions(requested, paths.root);
+  const emit = (event: TrainerEvent): void => {
+    appendMetric(paths.metrics, event);
+    sink.emit(event);
   };
-  const saveBest = async (): Promise<void> => {
-    const tmp = await prepareTempDir(bestDir);
-    await saveMlmModel(tmp, config, engine.getWeights());
-    await saveTokenizer(tokenizer, tmp);
-    await commitDir(tmp, bestDir);
-  };
+  let engine: TrainEngine | undefined;
   try {
-    emit({ event: 'started', kind: 'pretrain', model: spec, device: engine.device, train_windows: trainRows.length, eval_windows: evalRows.length, total_steps: totalSteps, max_length: maxLength });
-    const evaluate = async (): Promise<void> => {
-      if (evalBatches.length > 0) {
-        const r = await evaluateMlm(engine, evalBatches, config.vocabSize);
-        const isBest = r.loss < best.loss;
-        if (isBest) {
-          best = { step, loss: r.loss };
-          await saveBest();
-        }
-        emit({ event: 'eval', step, mlm_loss: r.loss, perplexity: r.perplexity, masked_accuracy: r.accuracy, masked_tokens: r.tokens, is_best: isBest });
-      }
-      await checkpoint();
+    fs.mkdirSync(paths.root, { recursive: true });
+    await recoverRunDir(paths.root);
+    // A metrics.jsonl without run.json only records a start that failed: begin a clean log.
+    if (!requested.resume) fs.rmSync(paths.metrics, { force: true });
+    const seed = options.seed ?? 42;
+    const maxLength = options.maxLength ?? 128;
+    const batchSize = options.batchSize ?? 16;
+    const spec = options.model ?? 'random:tiny';
+    const texts = await readUnlabelledTexts(options.data, { textColumn: options.textColumn });
+    const model = await prepare(spec, seed, sink);
+    const { config, tokenizer } = model;
+    if (maxLength > config.maxPositionEmbeddings) {
+      throw new UserError(`--max-length ${maxLength} is longer than the model's ${config.maxPositionEmbeddings} positions.`, {
+        code: 'MLM_MAX_LENGTH', fix: `Use --max-length ${config.maxPositionEmbeddings} or less.` });
+    }
+    // Full windows over every document (no overlap), so all the text is used.
+    const rows: EncodedRow[] = encodeDocuments(tokenizer, texts, { maxLength, strategy: 'window', stride: 0 });
+    if (rows.length < 2) {
+      throw new DataError(`The text makes ${rows.length} window of up to ${maxLength} tokens; pre-training needs at least 2 (one is held out to measure progress).`, {
+        file: options.data, code: 'DATA_TOO_LITTLE_TEXT', fix: 'Add more text, or lower --max-length.' });
+    }
+    const evalRows = rows.filter((_, i) => i % 20 === 19 || (rows.length < 20 && i === rows.length - 1)).slice(0, 64);
+    const evalSet = new Set(evalRows);
+    const trainRows = rows.filter((r) => !evalSet.has(r));
+    const stepsPerEpoch = Math.ceil(trainRows.length / batchSize);
+    const totalSteps = options.maxSteps ?? Math.max(1, Math.round(stepsPerEpoch * (options.epochs ?? 1)));
+    const lr = options.lr ?? (model.random ? 5e-4 : 5e-5);
+    const masking = maskingFor(tokenizer, config.vocabSize, { probability: options.maskProbability, wholeWord: options.wholeWordMasking });
+    const settings: LoopSettings = {
+      lr, evalSteps: options.evalSteps ?? Math.max(1, Math.ceil(totalSteps / 10)), metric: 'loss', earlyStoppingThreshold: 0,
+      earlyStoppingPatience: undefined, saveTotalLimit: 1,
+    };
+
+    const checkpoint = requested.resume ? await loadLatestCheckpoint(paths.checkpoints) : undefined;
+    if (requested.resume && !checkpoint) {
+      throw new UserError(`Cannot resume: ${paths.root} has no complete checkpoint.`, { file: paths.checkpoints, code: 'RUN_NOT_RESUMABLE', fix: 'Start the run again without --resume.' });
+    }
+    const engineLog: string[] = [];
+    engine = await createTrainEngine({
+      config, numLabels: 0, task: 'mlm', weights: checkpoint?.weights ?? model.weights, device: options.device ?? 'cpu', dropout: options.dropout ?? true, seed,
+      hyper: { lr, weightDecay: options.weightDecay ?? 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1,
+        warmupSteps: resolveWarmupSteps({ warmupRatio: options.warmupRatio ?? 0.06 }, totalSteps), totalSteps },
+      log: (line: string) => {
+        engineLog.push(line);
+        sink.emit({ event: 'log', time: new Date().toISOString(), level: 'info', message: line });
+      },
+    });
+    if (checkpoint) engine.setOptimizerState(checkpoint.optimizer);
+    const liveEngine = engine;
+    // What the engine said while choosing its device goes into run.json and `started` (it logs more later).
+    const deviceNotes = [...engineLog];
+    const resolved = { model: spec, maxLength, batchSize, lr, totalSteps, evalSteps: settings.evalSteps, maskProbability: masking.probability ?? 0.15,
+      wholeWordMasking: options.wholeWordMasking ?? false, seed, device: options.device ?? 'cpu' };
+    if (!checkpoint) {
+      const { resume: _, ...stored } = options;
+      await writeJsonAtomic(paths.runJson, {
+        format: 1, kind: 'pretrain', created: new Date().toISOString(), seed, options: stored, resolved,
+        data: [{ file: path.resolve(options.data) }], model: { spec, model_config: config.raw }, device: engine.device, device_notes: deviceNotes,
+      });
+    }
+    emit({
+      event: 'started', time: new Date().toISOString(), run_dir: paths.root, pid: process.pid, config: resolved, task: 'mlm', device: engine.device,
+      device_notes: deviceNotes, total_steps: totalSteps, resumed_from_step: checkpoint?.state.step,
+      dataset: { train_rows: trainRows.length, valid_rows: evalRows.length, train_windows: trainRows.length, valid_windows: evalRows.length,
+        labels: [], label_counts: {}, files: [path.resolve(options.data)] },
+    });
+
+    const evalBatches = planBatches(evalRows.map((r) => r.ids.length), { batchSize: EVAL_BATCH, mode: 'eval' })
+      .map((idx, i) => maskBatch(collate(evalRows, idx, { padId: tokenizer.padId }), masking, maskSeed(seed + EVAL_SEED_OFFSET, i)));
+    const evaluate = async (): Promise<Evaluation> => {
+      const r = await evaluateMlm(liveEngine, evalBatches, config.vocabSize);
+      return { metric: r.loss, scores: { task: 'mlm', loss: r.loss, accuracy: r.accuracy, perplexity: r.perplexity, masked_tokens: r.tokens, ...MLM_SCORES_EMPTY } };
+    };
+    const saveBest = async (): Promise<void> => {
+      const tmp = await prepareTempDir(paths.best);
+      await saveMlmModel(tmp, config, liveEngine.getWeights());
+      await saveTokenizer(tokenizer, tmp);
+      await commitDir(tmp, paths.best);
+    };
+    const state: TrainerState = checkpoint?.state ?? {
+      step: 0, epoch: 0, batchInEpoch: 0, totalSteps, seed, metricName: 'mlm_loss', bestMetric: null, bestStep: 0, evalsWithoutImprovement: 0,
     };
     // The order of an epoch is a function of (seed, epoch) and the masks of (seed, step): a resumed run replays both.
-    while (step < totalSteps && !stopped) {
-      const plan = planBatches(trainRows.map((r) => r.ids.length), { batchSize, mode: 'train', seed, epoch: position.epoch });
-      for (const idx of plan.slice(position.batchInEpoch)) {
-        if (step >= totalSteps || (stopped = sink.shouldStop?.() ?? false)) break;
-        const batch = maskBatch(collate(trainRows, idx, { padId: tokenizer.padId }), masking, maskSeed(seed, step));
-        const r = await engine.trainStep(batch);
-        step = r.step;
-        position = { epoch: position.epoch, batchInEpoch: position.batchInEpoch + 1 };
-        emit({ event: 'step', step, loss: r.loss, lr: r.lr });
-        if (step % evalSteps === 0 || step === totalSteps) await evaluate();
-      }
-      if (position.batchInEpoch >= plan.length) position = { epoch: position.epoch + 1, batchInEpoch: 0 };
-    }
-    if (stopped && step % evalSteps !== 0) await checkpoint();
-    if (evalBatches.length === 0) {
-      await saveBest();
-      best = { step, loss: NaN };
-    }
+    const result = await trainLoop({
+      engine, config: settings, paths, totalSteps, state, emit, saveBest, evaluate,
+      batchesForEpoch: (epoch) => planBatches(trainRows.map((r) => r.ids.length), { batchSize, mode: 'train', seed, epoch })
+        .map((idx) => collate(trainRows, idx, { padId: tokenizer.padId })),
+      prepareBatch: (batch, step) => maskBatch(batch, masking, maskSeed(seed, step)),
+      shouldStop: () => sink.shouldStop?.() ?? false,
+    });
+    const done: DoneEvent = {
+      event: 'done', time: new Date().toISOString(), stopped: result.stopped, best_step: result.state.bestStep,
+      best_metric: result.state.bestMetric ?? NaN, metric_name: 'mlm_loss', best_dir: paths.best, run_dir: paths.root, final_step: result.state.step,
+    };
+    emit(done);
+    return { ...done, best_mlm_loss: done.best_metric };
+  } catch (e) {
+    if (fs.existsSync(paths.root)) appendMetric(paths.metrics, sessionErrorEvent(e).event);
+    throw e;
   } finally {
-    await engine.dispose();
+    await engine?.dispose();
   }
-  const done = { event: 'done' as const, step, best_step: best.step, best_mlm_loss: best.loss, model_dir: bestDir, stopped };
-  emit(done);
-  return done;
 }

@@ -7,6 +7,7 @@
  * run from the file alone. `bertft train --json` prints the same objects, one per line. Field names are snake_case
  * because they are a file and CLI contract other tools rely on.
  */
+import { isUserError } from '../errors';
 
 export interface ClassMetrics {
   precision: number;
@@ -15,9 +16,16 @@ export interface ClassMetrics {
   support: number;
 }
 
+/** What a run trains: a text classifier (fine-tuning) or the masked-LM head (pre-training). */
+export type TrainTask = 'classify' | 'mlm';
+
+/** Rows are labelled examples when fine-tuning; when pre-training they are token windows (and `labels` is empty). */
 export interface DatasetSummary {
   train_rows: number;
   valid_rows: number;
+  /** Pre-training: the windows of ≤ max_length tokens trained on and held out (the same counts as the rows). */
+  train_windows?: number;
+  valid_windows?: number;
   labels: string[];
   /** label → count in the training split */
   label_counts: Record<string, number>;
@@ -31,6 +39,8 @@ export interface StartedEvent {
   pid: number;
   /** The full resolved training configuration (also in run.json). */
   config: Record<string, unknown>;
+  /** Absent in runs written before pre-training used this contract: 'classify'. */
+  task?: TrainTask;
   device: string;
   /** Why other devices were refused, for the log. */
   device_notes: string[];
@@ -60,14 +70,13 @@ export interface MisclassifiedExample {
   line: number;
 }
 
-export interface EvalEvent {
+interface EvalEventBase {
   event: 'eval';
   time: string;
   step: number;
   epoch: number;
   loss: number;
   accuracy: number;
-  macro_f1: number;
   labels: string[];
   /** confusion[true][predicted], indexed like `labels` */
   confusion: number[][];
@@ -76,6 +85,30 @@ export interface EvalEvent {
   misclassified: MisclassifiedExample[];
   is_best: boolean;
 }
+
+/** A classifier's evaluation on the validation split. */
+export interface ClassifyEvalEvent extends EvalEventBase {
+  task?: 'classify';
+  macro_f1: number;
+}
+
+/**
+ * A masked-LM evaluation on the held-out windows with fixed masks: `loss` is the MLM loss and `accuracy` the share of
+ * masked tokens predicted right; there are no classes, so labels, confusion, per_class and misclassified are empty.
+ */
+export interface MlmEvalEvent extends EvalEventBase {
+  task: 'mlm';
+  /** exp(loss). */
+  perplexity: number;
+  /** How many tokens the loss and accuracy count. */
+  masked_tokens: number;
+}
+
+export type EvalEvent = ClassifyEvalEvent | MlmEvalEvent;
+
+/** An eval event without the parts the loop fills in (time, step, epoch, is_best): what an evaluation produces. */
+export type EvalScores = DistributiveOmit<EvalEvent, 'event' | 'time' | 'step' | 'epoch' | 'is_best'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export interface CheckpointEvent {
   event: 'checkpoint';
@@ -90,6 +123,7 @@ export interface DoneEvent {
   stopped: boolean;
   best_step: number;
   best_metric: number;
+  /** 'loss' | 'accuracy' | 'macro_f1' when fine-tuning; 'mlm_loss' when pre-training. */
   metric_name: string;
   best_dir: string;
   run_dir: string;
@@ -116,13 +150,27 @@ export interface LogEvent {
   level: 'info' | 'warn';
   message: string;
 }
-
 export type TrainerEvent = StartedEvent | StepEvent | EvalEvent | CheckpointEvent | DoneEvent | ErrorEvent | LogEvent;
 
+
+/** The task of a run from its `started` event (runs written before the field existed are classifiers). */
+export function taskOf(started: Pick<StartedEvent, 'task'> | undefined): TrainTask {
+  return started?.task ?? 'classify';
+}
 
 export function isTrainerEvent(value: unknown): value is TrainerEvent {
   if (typeof value !== 'object' || value === null) return false;
   const name = (value as { event?: unknown }).event;
   return name === 'started' || name === 'step' || name === 'eval' || name === 'checkpoint' || name === 'done'
     || name === 'error' || name === 'log';
+}
+
+/** The `error` event and exit code for a failure: 1 for bad input the user can fix, 2 for a bug. */
+export function sessionErrorEvent(e: unknown): { event: ErrorEvent; exitCode: number } {
+  const time = new Date().toISOString();
+  if (isUserError(e)) {
+    return { event: { event: 'error', time, message: e.describe(), detail: e.stack, file: e.file, line: e.line }, exitCode: 1 };
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { event: { event: 'error', time, message: `Internal error: ${err.message}`, detail: err.stack }, exitCode: 2 };
 }

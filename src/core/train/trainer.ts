@@ -2,14 +2,15 @@
  * The training loop, read top to bottom: for each epoch, the batches in that epoch's seeded order; one AdamW step
  * per batch; evaluation every `evalSteps` steps and at each epoch end; the best model (by the selection metric)
  * exported on improvement; a checkpoint at each evaluation and when asked to stop; early stopping.
- * Everything it needs arrives through LoopContext, so the same loop runs in the CLI, the extension's child
- * process and tests. Resume = start from a checkpoint's TrainerState: the loop skips the batches of the current
+ * Everything it needs arrives through LoopContext, so the same loop runs fine-tuning and masked-LM pre-training, in
+ * the CLI, the extension's child process and tests: the task decides only how a batch is prepared for its step
+ * (`prepareBatch`: MLM masks) and how the weights are scored (`evaluate`: a classification report or MLM loss). Resume = start from a checkpoint's TrainerState: the loop skips the batches of the current
  * epoch already consumed, so the data order (a function of seed and epoch) is replayed exactly.
  */
 import { UserError } from '../errors';
 import type { Batch } from '../tokenize/batch';
 import type { TrainEngine } from './engine';
-import type { EvalEvent, MisclassifiedExample, TrainerEvent } from './events';
+import type { EvalEvent, EvalScores, MisclassifiedExample, TrainerEvent } from './events';
 import { argmaxRows, classificationReport, meanCrossEntropy, type ClassificationReport } from './metrics';
 import { pruneCheckpoints, saveCheckpoint, type TrainerState } from './checkpoint';
 import type { RunPaths } from './run-dir';
@@ -61,20 +62,45 @@ export async function evaluateSet(forward: (b: Batch) => Promise<Float32Array>, 
   return { ...report, loss: meanCrossEntropy(docLogits, set.targets, k), misclassified, predictions };
 }
 
-export interface LoopContext {
+/** The settings the loop reads (a fine-tuning TrainConfig has them all; pre-training fills them in itself). */
+export type LoopSettings = Pick<TrainConfig, 'evalSteps' | 'metric' | 'earlyStoppingPatience' | 'earlyStoppingThreshold' | 'saveTotalLimit' | 'lr'>;
+
+/** What an evaluation hands the loop: the selection metric's value and the scores for the `eval` event. */
+export interface Evaluation {
+  /** The value of `settings.metric` (lower is better for 'loss'). */
+  metric: number;
+  scores: EvalScores;
+}
+
+export interface ClassifyEvaluation extends Evaluation {
+  result: EvalResult;
+}
+
+/** A classifier's evaluation for the loop: the metric chosen in the config, and the full report as the event. */
+export function classifyEvaluation(metric: SelectionMetric, result: EvalResult): ClassifyEvaluation {
+  return {
+    result,
+    metric: metricValue(metric, result),
+    scores: { loss: result.loss, accuracy: result.accuracy, macro_f1: result.macro_f1, labels: result.labels, confusion: result.confusion,
+      per_class: result.per_class, misclassified: result.misclassified },
+  };
+}
+
+export interface LoopContext<E extends Evaluation = Evaluation> {
   engine: TrainEngine;
-  config: TrainConfig;
-  labels: string[];
+  config: LoopSettings;
   paths: RunPaths;
   totalSteps: number;
   /** Where to start: a fresh state, or the one from a checkpoint (engine already holds its weights and moments). */
   state: TrainerState;
   /** Training batches of an epoch, in that epoch's order (deterministic for (seed, epoch)). */
   batchesForEpoch(epoch: number): Batch[];
-  /** Score the current weights on the validation set. */
-  evaluate(): Promise<EvalResult>;
+  /** The batch as the step at `step` (steps taken before it) trains on it, e.g. with that step's MLM masks. */
+  prepareBatch?(batch: Batch, step: number): Batch;
+  /** Score the current weights on the held-out data. */
+  evaluate(): Promise<E>;
   /** Write the best model (called on every improvement). */
-  saveBest(result: EvalResult, step: number): Promise<void>;
+  saveBest(evaluation: E, step: number): Promise<void>;
   emit(event: TrainerEvent): void;
   /** Polled after every step; when true the loop checkpoints and returns stopped. */
   shouldStop(): boolean;
@@ -96,7 +122,7 @@ export function metricValue(metric: SelectionMetric, r: { loss: number; accuracy
   return metric === 'loss' ? r.loss : metric === 'accuracy' ? r.accuracy : r.macro_f1;
 }
 
-export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
+export async function trainLoop<E extends Evaluation>(ctx: LoopContext<E>): Promise<LoopResult> {
   const { engine, config, totalSteps } = ctx;
   const now = ctx.now ?? Date.now;
   const state: TrainerState = { ...ctx.state };
@@ -117,7 +143,7 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
     const batches = ctx.batchesForEpoch(state.epoch);
     if (batches.length === 0) throw new Error('trainLoop: an epoch without batches');
     for (let i = state.batchInEpoch; i < batches.length && state.step < totalSteps; i++) {
-      const batch = batches[i];
+      const batch = ctx.prepareBatch ? ctx.prepareBatch(batches[i], state.step) : batches[i];
       const r = await engine.trainStep(batch);
       if (!Number.isFinite(r.loss)) {
         throw new UserError(`Training diverged: the loss became ${r.loss} at step ${state.step + 1}.`, {
@@ -142,22 +168,17 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
       const last = state.step >= totalSteps;
       const due = epochEnd || last || (config.evalSteps !== undefined && state.step % config.evalSteps === 0);
       if (due) {
-        const result = await ctx.evaluate();
-        const value = metricValue(config.metric, result);
-        const improved = isImprovement(config.metric, value, state.bestMetric, config.earlyStoppingThreshold);
+        const evaluation = await ctx.evaluate();
+        const improved = isImprovement(config.metric, evaluation.metric, state.bestMetric, config.earlyStoppingThreshold);
         if (improved) {
-          state.bestMetric = value;
+          state.bestMetric = evaluation.metric;
           state.bestStep = state.step;
           state.evalsWithoutImprovement = 0;
-          await ctx.saveBest(result, state.step);
+          await ctx.saveBest(evaluation, state.step);
         } else {
           state.evalsWithoutImprovement++;
         }
-        const evalEvent: EvalEvent = {
-          event: 'eval', time: new Date().toISOString(), step: state.step, epoch: epochFloat, loss: result.loss,
-          accuracy: result.accuracy, macro_f1: result.macro_f1, labels: result.labels, confusion: result.confusion,
-          per_class: result.per_class, misclassified: result.misclassified, is_best: improved,
-        };
+        const evalEvent = { event: 'eval', time: new Date().toISOString(), step: state.step, epoch: epochFloat, ...evaluation.scores, is_best: improved } as EvalEvent;
         ctx.emit(evalEvent);
         await checkpoint();
         if (config.earlyStoppingPatience !== undefined && state.evalsWithoutImprovement >= config.earlyStoppingPatience) {

@@ -1,5 +1,5 @@
 /** What the status bar item says about a run: pure (a type-only import of the item), so it unit-tests without VS Code. */
-import { bestEvalRow, runName, type DashboardState } from '../protocol/dashboardState';
+import { bestEvalRow, runName, type DashboardState, type EvalRow } from '../protocol/dashboardState';
 import type { StatusBarState } from '../statusBar';
 
 /**
@@ -32,15 +32,28 @@ export function formatStatus(state: DashboardState): StatusBarState {
 
 function formatBestMetric(state: DashboardState): string | undefined {
   const best = bestEvalRow(state);
-  return best ? `acc ${best.accuracy.toFixed(2)}` : undefined;
+  if (!best) return undefined;
+  return best.perplexity !== undefined ? `perplexity ${formatPerplexity(best.perplexity)}` : `acc ${best.accuracy.toFixed(2)}`;
+}
+
+/** Perplexity spans 1 to the vocabulary size: a few significant digits, never exponent notation below a million. */
+export function formatPerplexity(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value.toPrecision(3);
+}
+
+/** The best evaluation in words: a classifier's accuracy and macro-F1, a pre-training run's MLM loss and perplexity. */
+export function describeBest(best: EvalRow): string {
+  return best.perplexity !== undefined
+    ? `MLM loss ${best.loss.toFixed(3)}, perplexity ${formatPerplexity(best.perplexity)}, masked-token accuracy ${best.accuracy.toFixed(3)} at step ${best.step}`
+    : `accuracy ${best.accuracy.toFixed(3)}, macro-F1 ${(best.macroF1 ?? 0).toFixed(3)} at step ${best.step}`;
 }
 
 function formatTooltip(state: DashboardState): string {
-  const lines = [`Run: ${runName(state.runDir)}`];
+  const lines = [`${state.task === 'mlm' ? 'Pre-training run' : 'Run'}: ${runName(state.runDir)}`];
   if (state.device) lines.push(`Device: ${state.device}`);
   if (state.totalSteps > 0) lines.push(`Step ${state.step} of ${state.totalSteps} (epoch ${state.epoch})`);
   const best = bestEvalRow(state);
-  if (best) lines.push(`Best: accuracy ${best.accuracy.toFixed(3)}, macro-F1 ${best.macroF1.toFixed(3)} at step ${best.step}`);
+  if (best) lines.push(`Best: ${describeBest(best)}`);
   if (state.phase === 'failed' && state.error) lines.push(`Error: ${state.error.message}`);
   if (state.phase === 'interrupted') lines.push('The training process ended without finishing. Resume it from the Runs view or the dashboard.');
   lines.push('Click to open the training dashboard.');

@@ -40,18 +40,25 @@ export function alignByStep(
 export interface ChartColumns {
   loss: AlignedColumns;
   lr: AlignedColumns;
+  /** Fine-tuning: accuracy and macro-F1. Pre-training: masked-token accuracy. */
   quality: AlignedColumns;
+  /** Pre-training only (empty when fine-tuning): validation perplexity. */
+  perplexity: AlignedColumns;
 }
 
 export function chartColumns(state: DashboardState): ChartColumns {
   const evalSteps = state.evals.map((e) => e.step);
+  const mlm = state.task === 'mlm';
   return {
     loss: alignByStep(
       { step: state.train.step, values: [state.train.loss] },
       { step: evalSteps, values: [state.evals.map((e) => e.loss)] },
     ),
     lr: [state.train.step.slice(), state.train.lr.slice()],
-    quality: [evalSteps, state.evals.map((e) => e.accuracy), state.evals.map((e) => e.macroF1)],
+    quality: mlm
+      ? [evalSteps, state.evals.map((e) => e.accuracy)]
+      : [evalSteps, state.evals.map((e) => e.accuracy), state.evals.map((e) => e.macroF1 ?? null)],
+    perplexity: mlm ? [evalSteps, state.evals.map((e) => e.perplexity ?? null)] : [[]],
   };
 }
 

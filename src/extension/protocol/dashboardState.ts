@@ -5,7 +5,7 @@
  * Imports types only, so the webview bundle carries no Node code.
  */
 import type {
-  DatasetSummary, DoneEvent, ErrorEvent, EvalEvent, StartedEvent, StepEvent, TrainerEvent,
+  DatasetSummary, DoneEvent, ErrorEvent, EvalEvent, StartedEvent, StepEvent, TrainerEvent, TrainTask,
 } from '../../trainer/protocol';
 
 /**
@@ -19,14 +19,20 @@ export interface EvalRow {
   step: number;
   epoch: number;
   loss: number;
+  /** Classification accuracy, or the masked-token accuracy of a pre-training run. */
   accuracy: number;
-  macroF1: number;
+  /** Fine-tuning only. */
+  macroF1?: number;
+  /** Pre-training only. */
+  perplexity?: number;
   isBest: boolean;
 }
 
 export interface DashboardState {
   runDir: string;
   phase: RunPhase;
+  /** From the `started` event: 'mlm' for a pre-training run (no classes: no confusion matrix, perplexity instead). */
+  task: TrainTask;
   startedAt?: string;
   pid?: number;
   device?: string;
@@ -53,7 +59,7 @@ export interface DashboardState {
 }
 
 export function emptyDashboardState(runDir: string): DashboardState {
-  return { runDir, phase: 'waiting', totalSteps: 0, step: 0, epoch: 0, train: { step: [], loss: [], lr: [] }, evals: [] };
+  return { runDir, phase: 'waiting', task: 'classify', totalSteps: 0, step: 0, epoch: 0, train: { step: [], loss: [], lr: [] }, evals: [] };
 }
 
 /** Folds one event into `state`, in place (a run can have tens of thousands of steps; copying each time is waste). */
@@ -87,6 +93,7 @@ export function applyEvents(state: DashboardState, events: readonly TrainerEvent
 
 function applyStarted(state: DashboardState, event: StartedEvent): void {
   state.phase = 'training';
+  state.task = event.task ?? 'classify';
   state.startedAt = event.time;
   state.pid = event.pid;
   state.device = event.device;
@@ -124,8 +131,8 @@ function applyStep(state: DashboardState, event: StepEvent): void {
 
 function applyEval(state: DashboardState, event: EvalEvent): void {
   state.evals.push({
-    step: event.step, epoch: event.epoch, loss: event.loss, accuracy: event.accuracy, macroF1: event.macro_f1,
-    isBest: event.is_best,
+    step: event.step, epoch: event.epoch, loss: event.loss, accuracy: event.accuracy, isBest: event.is_best,
+    ...(event.task === 'mlm' ? { perplexity: event.perplexity } : { macroF1: event.macro_f1 }),
   });
   state.latestEval = event;
   if (event.is_best) state.bestEval = event;

@@ -12,7 +12,10 @@ import { readSafetensorsHeader } from '../../../src/core/model/safetensors';
 import { maskBatch, maskSeed, type MaskingOptions } from '../../../src/core/pretrain/masking';
 import { IGNORE_LABEL, mlmFamily, mlmParamSpecs } from '../../../src/core/pretrain/mlm-model';
 import { loadMlmModelDir } from '../../../src/core/pretrain/model-io';
-import { evaluateMlm, runPretrainSession, type PretrainEvent } from '../../../src/core/pretrain/session';
+import { evaluateMlm, runPretrainSession } from '../../../src/core/pretrain/session';
+import { isTrainerEvent, type MlmEvalEvent, type StepEvent, type TrainerEvent } from '../../../src/core/train/events';
+import { readMetricsLog, summarizeRun } from '../../../src/core/train/run-dir';
+import { applyEvents, emptyDashboardState } from '../../../src/extension/protocol/dashboardState';
 import { readUnlabelledTexts } from '../../../src/core/pretrain/texts';
 import type { Batch } from '../../../src/core/tokenize/batch';
 import { createTrainEngine } from '../../../src/core/train/engine';
@@ -116,18 +119,45 @@ test('unlabelled text: folders of .txt, .txt paragraphs, and the text column of 
   await assert.rejects(readUnlabelledTexts(path.join(dir, 'empty.txt')), /no text to pre-train on/);
 });
 
-test('pre-training on real text (SpamAssassin mail) lowers the held-out MLM loss; best/ is a BertForMaskedLM that train accepts', async () => {
+test('pre-training on real text (SpamAssassin mail) lowers the held-out MLM loss; its events are the fine-tuning TrainerEvents; best/ is a BertForMaskedLM that train accepts', async () => {
   const out = path.join(tempDir('pretrain'), 'run');
-  const events: PretrainEvent[] = [];
+  const events: TrainerEvent[] = [];
   const done = await runPretrainSession({ data: SPAM, out, model: 'random:tiny', maxSteps: 40, batchSize: 8, maxLength: 32, evalSteps: 20, lr: 2e-3, seed: 3 },
     { emit: (e) => events.push(e) });
-  const evals = events.filter((e): e is Extract<PretrainEvent, { event: 'eval' }> => e.event === 'eval');
-  assert.equal(done.step, 40);
+  const evals = events.filter((e): e is MlmEvalEvent => e.event === 'eval' && e.task === 'mlm');
+  assert.equal(done.final_step, 40);
+  assert.deepEqual([done.metric_name, done.best_dir, done.run_dir], ['mlm_loss', path.join(out, 'best'), out]);
   assert.equal(evals.length, 2);
-  const firstStep = events.find((e) => e.event === 'step') as Extract<PretrainEvent, { event: 'step' }>;
-  assert.ok(evals[1].mlm_loss < firstStep.loss - 1, `held-out MLM loss ${evals[1].mlm_loss} vs first training loss ${firstStep.loss}`);
-  assert.ok(Math.abs(evals[1].perplexity - Math.exp(evals[1].mlm_loss)) < 1e-6 * evals[1].perplexity);
-  assert.equal(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, events.length);
+  assert.deepEqual(evals.map((e) => e.step), [20, 40]);
+  const steps = events.filter((e): e is StepEvent => e.event === 'step');
+  assert.deepEqual(steps.map((e) => e.step), Array.from({ length: 40 }, (_, i) => i + 1));
+  for (const e of steps) {
+    assert.ok(e.total_steps === 40 && e.grad_norm > 0 && e.examples_per_s > 0 && e.eta_s >= 0 && e.epoch > 0, JSON.stringify(e));
+  }
+  assert.ok(evals[1].loss < steps[0].loss - 1, `held-out MLM loss ${evals[1].loss} vs first training loss ${steps[0].loss}`);
+  assert.ok(Math.abs(evals[1].perplexity - Math.exp(evals[1].loss)) < 1e-6 * evals[1].perplexity);
+  assert.ok(evals[1].masked_tokens > 0 && evals[1].accuracy > 0 && evals[1].accuracy < 1);
+  assert.deepEqual([evals[0].labels, evals[0].confusion, evals[0].per_class, evals[0].misclassified], [[], [], {}, []]);
+  assert.equal(done.best_step, evals.reduce((a, b) => (b.loss < a.loss ? b : a)).step);
+  assert.equal(done.best_metric, Math.min(...evals.map((e) => e.loss)));
+
+  // Every event is a TrainerEvent; metrics.jsonl holds them all but `log`, and folds like a fine-tuning run.
+  for (const e of events) assert.ok(isTrainerEvent(e), JSON.stringify(e));
+  const started = events.find((e) => e.event !== 'log')!;
+  assert.ok(started.event === 'started' && started.task === 'mlm' && started.run_dir === out);
+  assert.ok(started.dataset.train_windows! > 0 && started.dataset.valid_windows! > 0 && started.dataset.labels.length === 0);
+  const logged = readMetricsLog(path.join(out, 'metrics.jsonl'));
+  assert.deepEqual(logged, JSON.parse(JSON.stringify(events.filter((e) => e.event !== 'log'))));
+  assert.deepEqual(logged.map((e) => e.event).filter((n, i, a) => n !== a[i - 1]).slice(0, 2), ['started', 'step']);
+  assert.equal(logged.filter((e) => e.event === 'checkpoint').length, 2);
+  const summary = summarizeRun(logged);
+  assert.equal(summary.state, 'finished');
+  assert.equal(summary.best?.step, done.best_step);
+  const dashboard = emptyDashboardState(out);
+  applyEvents(dashboard, logged);
+  assert.equal(dashboard.task, 'mlm');
+  assert.equal(dashboard.phase, 'done');
+  assert.deepEqual(dashboard.evals.map((r) => [r.perplexity, r.macroF1]), evals.map((e) => [e.perplexity, undefined]));
 
   const best = path.join(out, 'best');
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(best, 'config.json'), 'utf8')).architectures, ['BertForMaskedLM']);
@@ -150,8 +180,16 @@ test('bertft pretrain --json runs and reports usage errors', () => {
   fs.writeFileSync(path.join(dir, 'text.txt'), 'the quick brown fox jumps over the lazy dog\n\nfree money now, click here to claim\n\nmeeting moved to friday afternoon\n');
   const r = spawnSync(process.execPath, [CLI, 'pretrain', '--json', '--data', path.join(dir, 'text.txt'), '--out', path.join(dir, 'run'), '--max-steps', '2', '--batch-size', '2', '--max-length', '16', '--whole-word'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as PretrainEvent);
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as TrainerEvent).filter((e) => e.event !== 'log');
   assert.deepEqual([events[0].event, events[events.length - 1].event], ['started', 'done']);
+  assert.ok(events.every(isTrainerEvent));
+  assert.deepEqual(events, readMetricsLog(path.join(dir, 'run', 'metrics.jsonl')), 'stdout carries the events of metrics.jsonl');
+  assert.ok(events.some((e) => e.event === 'eval' && e.task === 'mlm'));
+  const human = spawnSync(process.execPath, [CLI, 'pretrain', '--data', path.join(dir, 'text.txt'), '--out', path.join(dir, 'run2'), '--max-steps', '2', '--batch-size', '2', '--max-length', '16'], { encoding: 'utf8' });
+  assert.equal(human.status, 0, human.stderr);
+  assert.match(human.stderr, /Pre-training \(masked LM\) on cpu: \d+ train \/ \d+ held-out windows, 2 steps/);
+  assert.match(human.stderr, /eval @ step 2 .*MLM loss \d+\.\d+  perplexity \d+/);
+  assert.match(human.stderr, /Done at step 2\. Best mlm_loss/);
   const bad = spawnSync(process.execPath, [CLI, 'pretrain', '--data', path.join(dir, 'text.txt')], { encoding: 'utf8' });
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--out/);
@@ -162,21 +200,24 @@ test('a stopped pre-training run resumed from its checkpoint ends with the same 
   const text = path.join(dir, 'mail.csv');
   fs.copyFileSync(SPAM, text);
   const settings = { data: text, model: 'random:tiny', maxSteps: 8, batchSize: 4, maxLength: 16, evalSteps: 3, lr: 1e-3, seed: 5 };
-  const straight: PretrainEvent[] = [];
+  const straight: TrainerEvent[] = [];
   await runPretrainSession({ ...settings, out: path.join(dir, 'a') }, { emit: (e) => straight.push(e) });
 
-  const first: PretrainEvent[] = [];
+  const first: TrainerEvent[] = [];
   let steps = 0;
   const stopped = await runPretrainSession({ ...settings, out: path.join(dir, 'b') }, { emit: (e) => { first.push(e); if (e.event === 'step') steps++; }, shouldStop: () => steps >= 5 });
   assert.equal(stopped.stopped, true);
-  assert.equal(stopped.step, 5);
-  const rest: PretrainEvent[] = [];
+  assert.equal(stopped.final_step, 5);
+  const rest: TrainerEvent[] = [];
   const done = await runPretrainSession({ data: '', out: path.join(dir, 'b'), resume: true }, { emit: (e) => rest.push(e) });
-  assert.equal(done.step, 8);
-  const losses = (events: PretrainEvent[]) => events.filter((e) => e.event === 'step').map((e) => (e as { loss: number }).loss);
+  assert.equal(done.final_step, 8);
+  const restarted = rest.find((e) => e.event === 'started');
+  assert.ok(restarted?.event === 'started' && restarted.resumed_from_step === 5 && restarted.task === 'mlm');
+  const losses = (events: TrainerEvent[]) => events.filter((e) => e.event === 'step').map((e) => (e as { loss: number }).loss);
   assert.deepEqual([...losses(first), ...losses(rest)], losses(straight));
   const a = await loadMlmModelDir(path.join(dir, 'a', 'best'), 0);
   const b = await loadMlmModelDir(path.join(dir, 'b', 'best'), 0);
   for (const [n, t] of a.weights) assert.deepEqual(b.weights.get(n)!.data, t.data, n);
   await assert.rejects(runPretrainSession({ data: '', out: path.join(dir, 'nothing'), resume: true }, { emit: () => undefined }), /Cannot resume/);
+  await assert.rejects(runPretrainSession({ ...settings, out: path.join(dir, 'a') }, { emit: () => undefined }), /already holds a run/);
 });

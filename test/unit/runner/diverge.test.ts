@@ -21,7 +21,7 @@ test('a non-finite loss stops the loop with a UserError suggesting a lower learn
   const root = tempDir('diverge');
   const config = resolveTrainConfig({ data: 'd', out: root, lr: 1e-3, maxLength: 16 });
   await assert.rejects(trainLoop({
-    engine, config, labels: ['a', 'b'], paths: runPaths(root), totalSteps: 10,
+    engine, config, paths: runPaths(root), totalSteps: 10,
     state: { step: 0, epoch: 0, batchInEpoch: 0, totalSteps: 10, seed: 1, metricName: 'loss', bestMetric: null, bestStep: 0, evalsWithoutImprovement: 0 },
     batchesForEpoch: () => Array.from({ length: 10 }, () => batch),
     evaluate: async () => { throw new Error('not reached'); },
