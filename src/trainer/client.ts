@@ -12,12 +12,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isTrainerEvent, type TrainerCommand, type TrainerEvent } from './protocol';
-import type { SessionOptions } from './session';
+import { isTrainerEvent, type TrainerCommand, type TrainerEvent, type TrainerRequest } from './protocol';
 
 export interface StartTrainerOptions {
-  /** The training request: what `bertft train` flags would say. */
-  options: SessionOptions;
+  /** The training request: what `bertft train` flags would say, or `bertft pretrain` flags with `task: 'mlm'`. */
+  options: TrainerRequest;
   /** The child's entry script; default main.js next to this file. */
   entry?: string;
   env?: NodeJS.ProcessEnv;

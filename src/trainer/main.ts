@@ -1,13 +1,15 @@
 /**
- * Entry of the trainer child process: `node main.js --options '<SessionOptions JSON>'`. Sends every TrainerEvent to
+ * Entry of the trainer child process: `node main.js --options '<TrainerRequest JSON>'` (fine-tuning, or pre-training
+ * with `task: 'mlm'`). Sends every TrainerEvent to
  * the parent over IPC (and prints nothing). A `stop` message, SIGTERM or SIGINT asks for a graceful stop
  * (checkpoint, `done` with stopped: true, exit 130); a second one exits at once. Losing the parent stops too, unless
  * the parent started it with KEEP_ALIVE_FLAG (the extension does, so training outlives a window reload).
  * Exit codes as the CLI: 0 done, 1 bad input, 2 internal error, 130 stopped.
  */
 import { KEEP_ALIVE_FLAG } from './client';
-import type { TrainerEvent } from './protocol';
-import { runTrainingSession, sessionErrorEvent, type SessionOptions } from './session';
+import { runPretrainSession } from '../core/pretrain/session';
+import type { DoneEvent, TrainerEvent, TrainerRequest } from './protocol';
+import { runTrainingSession, sessionErrorEvent, type SessionSink } from './session';
 
 let stopRequests = 0;
 function requestStop(): void {
@@ -22,9 +24,18 @@ function send(event: TrainerEvent): Promise<void> {
   });
 }
 
+function run(request: TrainerRequest, sink: SessionSink): Promise<DoneEvent> {
+  if (request.task === 'mlm') {
+    const { task: _, ...options } = request;
+    return runPretrainSession(options, sink);
+  }
+  const { task: _, ...options } = request;
+  return runTrainingSession(options, sink);
+}
+
 async function main(): Promise<number> {
   const at = process.argv.indexOf('--options');
-  const options = JSON.parse(process.argv[at + 1] ?? '{}') as SessionOptions;
+  const request = JSON.parse(process.argv[at + 1] ?? '{}') as TrainerRequest;
   process.on('SIGTERM', requestStop);
   process.on('SIGINT', requestStop);
   const keepAlive = process.argv.includes(KEEP_ALIVE_FLAG);
@@ -34,7 +45,7 @@ async function main(): Promise<number> {
   });
   const pending: Promise<void>[] = [];
   try {
-    const done = await runTrainingSession(options, { emit: (e) => { pending.push(send(e)); }, shouldStop: () => stopRequests > 0 });
+    const done = await run(request, { emit: (e) => { pending.push(send(e)); }, shouldStop: () => stopRequests > 0 });
     await Promise.all(pending);
     return done.stopped ? 130 : 0;
   } catch (e) {
