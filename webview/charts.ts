@@ -1,8 +1,11 @@
 /**
- * The three live charts (loss, learning rate, accuracy/macro-F1 against steps), drawn with uPlot in theme colours.
- * Charts are created once and fed new columns; a theme change rebuilds them because uPlot bakes colours in.
+ * The live charts against steps, drawn with uPlot in theme colours: loss, accuracy/macro-F1 and learning rate for a
+ * fine-tuning run; loss, masked-token accuracy, perplexity and learning rate for a pre-training (MLM) run.
+ * Charts are created once and fed new columns; a theme change or another task rebuilds them (uPlot bakes in colours
+ * and series).
  */
 import uPlot from 'uplot';
+import type { TrainTask } from '../src/trainer/protocol';
 import type { ChartColumns } from '../src/extension/dashboard/viewModel';
 
 interface ChartSpec {
@@ -15,11 +18,21 @@ interface ChartSpec {
   tick?: (value: number) => string;
 }
 
-const SPECS: ChartSpec[] = [
-  { key: 'loss', title: 'Loss', series: [{ label: 'train', color: '--vscode-charts-blue' }, { label: 'validation', color: '--vscode-charts-orange' }] },
-  { key: 'quality', title: 'Validation accuracy / macro-F1', range: [0, 1], series: [{ label: 'accuracy', color: '--vscode-charts-green' }, { label: 'macro-F1', color: '--vscode-charts-purple', dash: [6, 3] }] },
-  { key: 'lr', title: 'Learning rate', tick: (v) => (v === 0 ? '0' : v.toExponential(1)), series: [{ label: 'lr', color: '--vscode-charts-yellow' }] },
-];
+const LR: ChartSpec = { key: 'lr', title: 'Learning rate', tick: (v) => (v === 0 ? '0' : v.toExponential(1)), series: [{ label: 'lr', color: '--vscode-charts-yellow' }] };
+
+const SPECS: Record<TrainTask, ChartSpec[]> = {
+  classify: [
+    { key: 'loss', title: 'Loss', series: [{ label: 'train', color: '--vscode-charts-blue' }, { label: 'validation', color: '--vscode-charts-orange' }] },
+    { key: 'quality', title: 'Validation accuracy / macro-F1', range: [0, 1], series: [{ label: 'accuracy', color: '--vscode-charts-green' }, { label: 'macro-F1', color: '--vscode-charts-purple', dash: [6, 3] }] },
+    LR,
+  ],
+  mlm: [
+    { key: 'loss', title: 'MLM loss', series: [{ label: 'train', color: '--vscode-charts-blue' }, { label: 'held-out', color: '--vscode-charts-orange' }] },
+    { key: 'quality', title: 'Masked-token accuracy (held-out)', range: [0, 1], series: [{ label: 'masked acc.', color: '--vscode-charts-green' }] },
+    { key: 'perplexity', title: 'Perplexity (held-out)', series: [{ label: 'perplexity', color: '--vscode-charts-purple' }] },
+    LR,
+  ],
+};
 
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
@@ -28,6 +41,7 @@ function cssVar(name: string, fallback: string): string {
 export class Charts {
   private plots = new Map<keyof ChartColumns, uPlot>();
   private last: ChartColumns | undefined;
+  private task: TrainTask = 'classify';
   private readonly resize = new ResizeObserver(() => this.fit());
 
   constructor(private readonly container: HTMLElement) {
@@ -37,8 +51,13 @@ export class Charts {
     new MutationObserver(() => this.rebuild()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
   }
 
-  update(columns: ChartColumns): void {
+  update(columns: ChartColumns, task: TrainTask): void {
     this.last = columns;
+    if (task !== this.task) {
+      this.task = task;
+      this.rebuild();
+      return;
+    }
     for (const [key, plot] of this.plots) plot.setData(columns[key] as uPlot.AlignedData);
   }
 
@@ -47,14 +66,14 @@ export class Charts {
     this.plots.clear();
     this.container.replaceChildren();
     this.build();
-    if (this.last) this.update(this.last);
+    if (this.last) for (const [key, plot] of this.plots) plot.setData(this.last[key] as uPlot.AlignedData);
   }
 
   private build(): void {
     const axisColor = cssVar('--vscode-foreground', '#888');
     const gridColor = cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', 'rgba(128,128,128,0.3)'));
     const font = `11px ${cssVar('--vscode-font-family', 'sans-serif')}`;
-    for (const spec of SPECS) {
+    for (const spec of SPECS[this.task]) {
       const box = document.createElement('div');
       box.className = 'chart';
       box.dataset.chart = spec.key;
@@ -74,7 +93,7 @@ export class Charts {
           ...spec.series.map((s) => ({
             label: s.label, stroke: cssVar(s.color, axisColor), width: 1.5, dash: s.dash, spanGaps: true,
             // Per-step series have too many points for markers; evaluations are few and worth marking.
-            points: { show: spec.key === 'quality' || s.label === 'validation' },
+            points: { show: spec.key !== 'lr' && (spec.key !== 'loss' || s.label !== 'train') },
           })),
         ],
         legend: { show: true },

@@ -51,7 +51,7 @@ function scheduleRender(): void {
     frame = 0;
     if (!state) return;
     renderAll(sections, state, { post: (m) => vscode.postMessage(m), ui, rerender: () => { save(); scheduleRender(); } });
-    charts.update(chartColumns(state));
+    charts.update(chartColumns(state), state.task ?? 'classify');
   });
 }
 

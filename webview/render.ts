@@ -5,7 +5,7 @@
 import { bestEvalRow, runName, type DashboardState } from '../src/extension/protocol/dashboardState';
 import type { WebviewToExtension } from '../src/extension/protocol/messages';
 import { cellShare, examplesForCell, formatConfigValue, formatMetric } from '../src/extension/dashboard/viewModel';
-import { formatDuration, formatPercent } from '../src/extension/dashboard/statusText';
+import { formatDuration, formatPercent, formatPerplexity } from '../src/extension/dashboard/statusText';
 import { h, replaceChildren } from './dom';
 
 export interface UiState {
@@ -51,10 +51,14 @@ function renderHeader(root: HTMLElement, state: DashboardState): void {
   if (state.phase === 'training' && state.examplesPerS !== undefined) facts.push(`${state.examplesPerS.toFixed(1)} examples/s`);
   if (state.phase === 'training' && state.etaS !== undefined) facts.push(`ETA ${formatDuration(state.etaS)}`);
   const best = bestEvalRow(state);
-  if (best) facts.push(`best accuracy ${formatMetric(best.accuracy)} at step ${best.step}`);
+  if (best) {
+    facts.push(best.perplexity !== undefined
+      ? `best perplexity ${formatPerplexity(best.perplexity)} (MLM loss ${formatMetric(best.loss)}) at step ${best.step}`
+      : `best accuracy ${formatMetric(best.accuracy)} at step ${best.step}`);
+  }
   const percent = formatPercent(state.step, state.totalSteps);
   replaceChildren(root,
-    h('h1', {}, runName(state.runDir), ' ', h('span', { class: `phase phase-${state.phase}`, id: 'phase' }, PHASE_TEXT[state.phase])),
+    h('h1', {}, runName(state.runDir), ' ', state.task === 'mlm' ? h('span', { class: 'task', id: 'task' }, 'masked-LM pre-training') : null, ' ', h('span', { class: `phase phase-${state.phase}`, id: 'phase' }, PHASE_TEXT[state.phase])),
     h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': state.totalSteps, 'aria-valuenow': state.step, title: percent },
       bar(percent)),
     h('p', { class: 'facts', id: 'facts' }, facts.join(' · ')),
@@ -78,7 +82,10 @@ function renderActions(root: HTMLElement, state: DashboardState, ctx: RenderCont
     button('stop', 'Stop', running, { type: 'stop' }, false),
     button('resume', 'Resume', canResume, { type: 'resume' }),
     button('open-model', 'Open model folder', hasModel, { type: 'openModelFolder' }),
-    button('classify', 'Classify with this model', hasModel, { type: 'classifyWithModel' }),
+    // A pre-trained model has no classes to predict: it is the start of a fine-tuning run.
+    state.task === 'mlm'
+      ? button('fine-tune', 'Fine-tune from this model', hasModel, { type: 'fineTuneFromModel' })
+      : button('classify', 'Classify with this model', hasModel, { type: 'classifyWithModel' }),
   );
 }
 
@@ -107,14 +114,21 @@ function renderEvals(root: HTMLElement, state: DashboardState): void {
     replaceChildren(root, h('h2', {}, 'Evaluations'), h('p', { class: 'muted' }, 'No evaluation yet.'));
     return;
   }
+  const mlm = state.task === 'mlm';
   const rows = state.evals.slice().reverse().map((e) => [
-    e.step, e.epoch, formatMetric(e.loss), formatMetric(e.accuracy), formatMetric(e.macroF1), e.isBest ? '★ best' : '',
+    e.step, e.epoch, formatMetric(e.loss), mlm ? formatPerplexity(e.perplexity ?? NaN) : formatMetric(e.accuracy),
+    mlm ? formatMetric(e.accuracy) : formatMetric(e.macroF1), e.isBest ? '★ best' : '',
   ]);
-  replaceChildren(root, h('h2', {}, 'Evaluations'),
-    table(['step', 'epoch', 'val loss', 'accuracy', 'macro-F1', ''], rows, undefined, 'numeric'));
+  const headers = mlm ? ['step', 'epoch', 'MLM loss', 'perplexity', 'masked acc.', ''] : ['step', 'epoch', 'val loss', 'accuracy', 'macro-F1', ''];
+  replaceChildren(root, h('h2', {}, 'Evaluations'), table(headers, rows, undefined, 'numeric'));
 }
 
 function renderConfusion(root: HTMLElement, state: DashboardState, ctx: RenderContext): void {
+  // Masked-LM pre-training has no classes: no confusion matrix (nor per-class table).
+  if (state.task === 'mlm') {
+    replaceChildren(root);
+    return;
+  }
   const evaluation = state.latestEval;
   if (!evaluation) {
     replaceChildren(root, h('h2', {}, 'Confusion matrix'), h('p', { class: 'muted' }, 'Shown after the first evaluation.'));
@@ -168,7 +182,7 @@ function baseName(file: string): string {
 
 function renderPerClass(root: HTMLElement, state: DashboardState): void {
   const evaluation = state.latestEval;
-  if (!evaluation) {
+  if (!evaluation || state.task === 'mlm') {
     replaceChildren(root);
     return;
   }
@@ -181,7 +195,10 @@ function renderPerClass(root: HTMLElement, state: DashboardState): void {
 
 function renderConfig(root: HTMLElement, state: DashboardState): void {
   const rows: (string | number)[][] = [];
-  if (state.dataset) {
+  if (state.dataset && state.task === 'mlm') {
+    rows.push(['text', state.dataset.files.join(', ')]);
+    rows.push(['train / held-out windows', `${state.dataset.train_rows} / ${state.dataset.valid_rows}`]);
+  } else if (state.dataset) {
     rows.push(['dataset', state.dataset.files.join(', ')]);
     rows.push(['train / validation rows', `${state.dataset.train_rows} / ${state.dataset.valid_rows}`]);
     rows.push(['labels', state.dataset.labels.join(', ')]);

@@ -19,6 +19,7 @@ export interface DashboardActions {
   stop(runDir: string): Promise<void> | void;
   resume(runDir: string): Promise<void> | void;
   classifyWithModel(modelDir: string): Promise<void> | void;
+  fineTuneFromModel(modelDir: string): Promise<void> | void;
 }
 
 /** Deltas go out at most 4 times a second. */
@@ -156,6 +157,8 @@ export class DashboardPanel {
         return revealFolder(this.modelDir());
       case 'classifyWithModel':
         return this.actions.classifyWithModel(this.modelDir());
+      case 'fineTuneFromModel':
+        return this.actions.fineTuneFromModel(this.modelDir());
       case 'openExample':
         return this.openExample(message.file, message.line);
     }

@@ -22,6 +22,8 @@ export type WebviewToExtension =
   | { type: 'resume' }
   | { type: 'openModelFolder' }
   | { type: 'classifyWithModel' }
+  /** A pre-training run's model as the start of a fine-tuning run. */
+  | { type: 'fineTuneFromModel' }
   | { type: 'openExample'; file: string; line: number };
 
 /** What the webview keeps with `setState`, so a hidden or reloaded panel can draw at once and find its run again. */
@@ -40,6 +42,7 @@ export function parseWebviewMessage(value: unknown): WebviewToExtension | undefi
     case 'resume':
     case 'openModelFolder':
     case 'classifyWithModel':
+    case 'fineTuneFromModel':
       return { type: message.type };
     case 'openExample':
       if (typeof message.file === 'string' && message.file.length > 0

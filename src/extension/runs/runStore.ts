@@ -4,19 +4,26 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { TrainTask } from '../../trainer/protocol';
 import { applyEvents, bestEvalRow, emptyDashboardState, type DashboardState, type RunPhase } from '../protocol/dashboardState';
+import { formatPerplexity } from '../dashboard/statusText';
 import { METRICS_FILE, MetricsFollower } from './metricsFile';
 
 export interface RunInfo {
   dir: string;
   name: string;
   phase: RunPhase;
+  /** 'mlm' for a pre-training run: its best/ is a model to fine-tune from, not a classifier. */
+  task: TrainTask;
   /** ISO time the run (last) started, else the folder's modification time. */
   date: string;
   step: number;
   totalSteps: number;
   bestAccuracy?: number;
   bestMacroF1?: number;
+  /** Pre-training runs: the best evaluation's MLM loss and perplexity (bestAccuracy is the masked-token accuracy). */
+  bestLoss?: number;
+  bestPerplexity?: number;
   bestStep?: number;
   /** `<run>/best` when it exists: the model to classify with. */
   bestModelDir?: string;
@@ -114,22 +121,28 @@ export function runInfo(dir: string, state: DashboardState): RunInfo {
     dir,
     name: path.basename(dir),
     phase: state.phase,
+    task: state.task,
     date: state.startedAt ?? fs.statSync(dir).mtime.toISOString(),
     step: state.step,
     totalSteps: state.totalSteps,
     bestAccuracy: best?.accuracy,
     bestMacroF1: best?.macroF1,
+    bestLoss: best?.loss,
+    bestPerplexity: best?.perplexity,
     bestStep: best?.step,
     bestModelDir: fs.existsSync(bestDir) ? bestDir : undefined,
     errorMessage: state.error?.message,
   };
 }
 
-/** One line for the runs view: `done · acc 0.94 · 2026-11-25 08:12`. */
+/** One line for the runs view: `done · acc 0.94 · 2026-11-25 08:12`, `pre-train · done · perplexity 41.2 · …`. */
 export function describeRun(run: RunInfo): string {
   const parts: string[] = [run.phase];
   if (run.phase === 'training' && run.totalSteps > 0) parts[0] = `training ${run.step}/${run.totalSteps}`;
-  if (run.bestAccuracy !== undefined) parts.push(`acc ${run.bestAccuracy.toFixed(2)}`);
+  if (run.task === 'mlm') {
+    parts.unshift('pre-train');
+    if (run.bestPerplexity !== undefined) parts.push(`perplexity ${formatPerplexity(run.bestPerplexity)}`);
+  } else if (run.bestAccuracy !== undefined) parts.push(`acc ${run.bestAccuracy.toFixed(2)}`);
   parts.push(run.date.slice(0, 16).replace('T', ' '));
   return parts.join(' · ');
 }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { startTrainer, type TrainerHandle } from '../../trainer/client';
-import type { SessionOptions } from '../../trainer/session';
+import type { TrainerRequest } from '../../trainer/protocol';
 import { isUserError } from '../../core/errors';
 import { DashboardPanels } from '../dashboard/panel';
 import { StatusDriver } from '../dashboard/statusDriver';
@@ -37,6 +37,7 @@ export class TrainingController implements vscode.Disposable {
       stop: (runDir) => this.stop(runDir),
       resume: (runDir) => this.resume(runDir),
       classifyWithModel: (modelDir) => this.classifyWithModel(modelDir),
+      fineTuneFromModel: (modelDir) => this.fineTuneFromModel(modelDir),
     }, this.log);
     this.dashboards.register(context);
     this.status = new StatusDriver(this.watchers, (s) => services.statusBar.set(s));
@@ -52,8 +53,11 @@ export class TrainingController implements vscode.Disposable {
     }
   }
 
-  /** Starts the trainer child for `options` (never blocks the extension host), follows it and opens its dashboard. */
-  start(options: SessionOptions): string {
+  /**
+   * Starts the trainer child for `options`, fine-tuning or pre-training (never blocks the extension host), follows
+   * it and opens its dashboard.
+   */
+  start(options: TrainerRequest): string {
     const runDir = path.resolve(options.out);
     if (this.children.has(runDir)) throw new Error(`A trainer is already running for ${runDir}.`);
     fs.mkdirSync(runDir, { recursive: true });
@@ -178,6 +182,15 @@ export class TrainingController implements vscode.Disposable {
       return;
     }
     await vscode.commands.executeCommand('bert.useModel', modelDir);
+  }
+
+  /** Starts the Fine-tune flow with a pre-training run's model as the model (it asks for the dataset and the rest). */
+  async fineTuneFromModel(modelDir: string): Promise<void> {
+    if (!fs.existsSync(modelDir)) {
+      void vscode.window.showInformationMessage('BERT: This run has not saved a model yet; it is saved at the first evaluation.');
+      return;
+    }
+    await vscode.commands.executeCommand('bert.fineTune', undefined, { model: modelDir });
   }
 
   async deleteRun(runDir: string): Promise<boolean> {

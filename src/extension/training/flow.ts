@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { formatCheckReport, readDataset, type CheckReport } from '../../core/data';
 import type { DeviceName, PresetName } from '../../core/train/presets';
 import { readSettings } from '../config';
+import { describeRun, type RunInfo } from '../runs/runStore';
 import { CheckFailedError, runCheck } from './check';
 import { validatePositive, type FineTuneChoices } from './options';
 
@@ -17,7 +18,15 @@ const TITLE = 'Fine-tune BERT';
 
 type Item<T> = vscode.QuickPickItem & { value: T };
 
-export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, target?: vscode.Uri): Promise<FineTuneChoices | undefined> {
+export interface FineTuneGiven {
+  /** The model to start from (skips the model question), e.g. a pre-training run's best/ folder. */
+  model?: string;
+  /** Finished pre-training runs of the workspace, offered as models. */
+  pretrained?: readonly RunInfo[];
+}
+
+export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, target?: vscode.Uri,
+  given: FineTuneGiven = {}): Promise<FineTuneChoices | undefined> {
   const data = target?.scheme === 'file' ? target.fsPath : await pickDataset();
   if (!data) return undefined;
   const scope = vscode.Uri.file(data);
@@ -27,7 +36,7 @@ export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode
   if (!checked) return undefined;
   if (!(await acceptProblems(checked.report, log))) return undefined;
   const settings = readSettings(scope);
-  const model = await pickModel(context, settings.model);
+  const model = given.model ?? await pickModel(context, settings.model, given.pretrained ?? []);
   if (!model) return undefined;
   const preset = await pickPreset();
   if (!preset) return undefined;
@@ -178,7 +187,7 @@ async function acceptProblems(report: CheckReport, log: vscode.LogOutputChannel)
   return choice === 'Train Anyway';
 }
 
-async function pickModel(context: vscode.ExtensionContext, configured: string): Promise<string | undefined> {
+async function pickModel(context: vscode.ExtensionContext, configured: string, pretrained: readonly RunInfo[]): Promise<string | undefined> {
   const recent = context.globalState.get<string[]>(RECENT_MODELS_KEY, []);
   const items: Item<string>[] = [];
   const seen = new Set<string>();
@@ -190,9 +199,11 @@ async function pickModel(context: vscode.ExtensionContext, configured: string): 
     if (seen.has(value)) return;
     seen.add(value);
     const k = known[value];
-    items.push({ label: k?.label ?? value, description: why ?? k?.description, detail: k?.detail, value });
+    const label = k?.label ?? (path.isAbsolute(value) ? vscode.workspace.asRelativePath(value) : value);
+    items.push({ label, description: why ?? k?.description, detail: k?.detail, value });
   };
   if (configured) add(configured, 'from the bert.model setting');
+  for (const run of pretrained) if (run.bestModelDir) add(run.bestModelDir, `pre-trained here: ${describeRun(run)}`);
   for (const m of recent) add(m, 'recent');
   for (const m of Object.keys(known)) add(m);
   items.push({ label: '$(cloud-download) Other Hugging Face model…', description: 'e.g. google/bert_uncased_L-4_H-256_A-4', value: '<hub>' });

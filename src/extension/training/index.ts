@@ -10,8 +10,8 @@ import { runFolders } from '../runs/view';
 import { readSettings } from '../config';
 import { TrainingController, describeError, type TrainingServices } from './controller';
 import { fineTuneFlow } from './flow';
-import { runFolderName, sessionOptions } from './options';
-import { pretrainFlow } from './pretrain';
+import { pretrainRequest, runFolderName, sessionOptions } from './options';
+import { pretrainFlow, type PretrainChoices } from './pretrain';
 
 /** A run argument as commands receive it: a RunInfo from the Runs view, a run folder path or Uri, or nothing. */
 type RunArgument = RunInfo | string | vscode.Uri | undefined;
@@ -39,19 +39,41 @@ export function registerTrainingCommands(context: vscode.ExtensionContext, servi
 
   context.subscriptions.push(controller, vscode.window.createTreeView('bert.runs', { treeDataProvider: controller.runs, showCollapseAll: false }));
 
-  command('bert.fineTune', async (target?: vscode.Uri) => {
+  /** The runs folder for data in (or else beside) a workspace folder: one place for fine-tuning and pre-training runs. */
+  const runsRootFor = (data: string): string => {
+    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(data)) ?? vscode.workspace.workspaceFolders?.[0];
+    return folder ? path.resolve(folder.uri.fsPath, readSettings(folder).runsDirectory) : path.join(path.dirname(data), '.bert', 'runs');
+  };
+
+  // `model` (e.g. a pre-training run's best/ folder, from its dashboard) skips the model question.
+  command('bert.fineTune', async (target?: vscode.Uri, given?: { model?: string }) => {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showErrorMessage('BERT: Fine-tuning reads workspace files and starts a training process, so it is disabled in an untrusted workspace. Trust the workspace (Manage Workspace Trust) and try again.');
       return undefined;
     }
-    const choices = await fineTuneFlow(context, log, target);
+    const pretrained = controller.runs.list().filter((r) => r.task === 'mlm' && r.bestModelDir !== undefined && r.phase !== 'training');
+    const choices = await fineTuneFlow(context, log, target instanceof vscode.Uri ? target : undefined, { model: given?.model, pretrained });
     if (!choices) return undefined;
-    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(choices.data)) ?? vscode.workspace.workspaceFolders?.[0];
-    const root = folder ? path.resolve(folder.uri.fsPath, readSettings(folder).runsDirectory) : path.join(path.dirname(choices.data), '.bert', 'runs');
-    return controller.start(sessionOptions(choices, path.join(root, runFolderName(new Date(), choices.data))));
+    return controller.start(sessionOptions(choices, path.join(runsRootFor(choices.data), runFolderName(new Date(), choices.data))));
   });
 
-  command('bert.pretrain', () => pretrainFlow(context));
+  // Arguments answer the questions (tests, other commands): { data, model }.
+  command('bert.pretrain', async (given?: Partial<PretrainChoices>) => {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showErrorMessage('BERT: Pre-training reads workspace files and starts a training process, so it is disabled in an untrusted workspace. Trust the workspace (Manage Workspace Trust) and try again.');
+      return undefined;
+    }
+    const choices = await pretrainFlow(given);
+    if (!choices) return undefined;
+    const scope = vscode.Uri.file(choices.data);
+    const config = vscode.workspace.getConfiguration('bert', scope);
+    const out = path.join(runsRootFor(choices.data), `${runFolderName(new Date(), choices.data)}-pretrain`);
+    return controller.start(pretrainRequest(choices, out, {
+      device: readSettings(scope).device,
+      maxLength: config.get<number | null>('maxLength') ?? undefined,
+      batchSize: config.get<number | null>('batchSize') ?? undefined,
+    }));
+  });
 
   command('bert.openDashboard', async (arg?: RunArgument) => {
     const runDir = runDirOf(arg) ?? controller.currentRun() ?? controller.runs.list()[0]?.dir;

@@ -1,9 +1,10 @@
 /**
- * From the Fine-tune flow's answers to the trainer's SessionOptions, and the run folder's name. Pure (no VS Code),
- * so the mapping is unit-tested; the flow only asks questions.
+ * From the Fine-tune and Pre-train flows' answers to the trainer's request, and the run folder's name. Pure (no VS
+ * Code), so the mapping is unit-tested; the flows only ask questions.
  */
 import * as path from 'node:path';
 import type { DeviceName, PresetName } from '../../core/train/presets';
+import type { TrainerRequest } from '../../trainer/protocol';
 import type { SessionOptions } from '../../trainer/session';
 
 export interface FineTuneChoices {
@@ -47,12 +48,26 @@ export function sessionOptions(choices: FineTuneChoices, out: string): SessionOp
   return options;
 }
 
+/** A pre-training request from the flow's answers and the settings that apply to it (empty settings: the defaults). */
+export function pretrainRequest(choices: { data: string; model: string }, out: string,
+  settings: { device: DeviceName; maxLength?: number; batchSize?: number }): TrainerRequest {
+  const request: TrainerRequest = { task: 'mlm', data: choices.data, model: choices.model, out, device: settings.device };
+  if (settings.maxLength !== undefined) request.maxLength = settings.maxLength;
+  if (settings.batchSize !== undefined) request.batchSize = settings.batchSize;
+  return request;
+}
+
 /**
- * Options that continue an existing run: its run.json config with `resume`. Returns undefined when run.json is
- * missing the fields a resume needs.
+ * The request that continues an existing run: a fine-tuning run's run.json config, or a pre-training run's (kind
+ * 'pretrain') stored options, with `resume`. Returns undefined when run.json is missing the fields a resume needs.
  */
-export function resumeOptions(runJson: unknown, runDir: string): SessionOptions | undefined {
-  const config = (runJson as { config?: Record<string, unknown> } | undefined)?.config;
+export function resumeOptions(runJson: unknown, runDir: string): TrainerRequest | undefined {
+  const run = runJson as { kind?: unknown; config?: Record<string, unknown>; options?: Record<string, unknown> } | undefined;
+  if (run?.kind === 'pretrain') {
+    // The pre-training session reads every setting from run.json itself.
+    return run.options && typeof run.options.data === 'string' ? { task: 'mlm', data: run.options.data, out: runDir, resume: true } : undefined;
+  }
+  const config = run?.config;
   if (!config || typeof config.data !== 'string') return undefined;
   return { ...(config as unknown as SessionOptions), out: runDir, resume: true };
 }

@@ -1,15 +1,21 @@
 /**
- * "BERT: Pre-train on Workspace Text": quick picks for the unlabelled text and the model, then `bertft pretrain` in a
- * terminal (progress lines, Ctrl-C stops after the step and keeps best/). The result folder is what the
- * fine-tune flow accepts as a model ("Other model…" → the folder).
+ * The "BERT: Pre-train on Workspace Text" flow: quick picks for the unlabelled text and the model. It returns the
+ * choices, or undefined when the user cancels; the controller starts the trainer child with them, like a fine-tuning
+ * run (status bar, dashboard, Runs view). A finished run's best/ folder is offered as a model by the fine-tune flow.
  */
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readSettings } from '../config';
 
 const TITLE = 'Pre-train on Workspace Text';
 
 type Item<T> = vscode.QuickPickItem & { value: T };
+
+/** What the user picked (or what a caller passed to the command, which skips the questions it answers). */
+export interface PretrainChoices {
+  /** Absolute file or folder of unlabelled text. */
+  data: string;
+  /** Hub id, model folder or random:SIZE. */
+  model: string;
+}
 
 async function pickText(): Promise<string | undefined> {
   const folders = (vscode.workspace.workspaceFolders ?? []).map<Item<string | null>>((f) => ({ label: f.name, description: 'every .txt / .md file in this folder', value: f.uri.fsPath }));
@@ -37,29 +43,11 @@ async function pickModel(): Promise<string | undefined> {
   return typed?.trim() || undefined;
 }
 
-/** Asks for text and model, starts the pre-training terminal, and returns the output folder (undefined if cancelled). */
-export async function pretrainFlow(context: vscode.ExtensionContext): Promise<string | undefined> {
-  if (!vscode.workspace.isTrusted) {
-    void vscode.window.showErrorMessage('BERT: Pre-training reads workspace files and starts a process, so it is disabled in an untrusted workspace.');
-    return undefined;
-  }
-  const data = await pickText();
+/** Asks for what `given` does not say; undefined when the user cancels. */
+export async function pretrainFlow(given: Partial<PretrainChoices> = {}): Promise<PretrainChoices | undefined> {
+  const data = given.data ?? await pickText();
   if (!data) return undefined;
-  const model = await pickModel();
+  const model = given.model ?? await pickModel();
   if (!model) return undefined;
-  const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(data)) ?? vscode.workspace.workspaceFolders?.[0];
-  const runs = folder ? path.resolve(folder.uri.fsPath, readSettings(folder).runsDirectory) : path.join(path.dirname(data), '.bert', 'runs');
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  // Beside the fine-tuning runs, not among them: the Runs view lists classifier runs.
-  const out = path.join(path.dirname(runs), 'pretrained', `${path.basename(data).replace(/\.[^.]+$/, '')}-${stamp}`);
-  const cli = path.join(context.extensionPath, 'dist', 'cli.js');
-  const terminal = vscode.window.createTerminal({
-    name: 'BERT pre-training',
-    shellPath: process.execPath,
-    shellArgs: [cli, 'pretrain', '--data', data, '--model', model, '--out', out],
-    env: { ELECTRON_RUN_AS_NODE: '1' },
-  });
-  terminal.show();
-  void vscode.window.showInformationMessage(`BERT: Pre-training into ${out}. When it is done, fine-tune with that folder as the model.`);
-  return out;
+  return { data, model };
 }

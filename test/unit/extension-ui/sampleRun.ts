@@ -62,3 +62,22 @@ export function finishedRun(): TrainerEvent[] {
 export function toJsonl(events: readonly TrainerEvent[]): string {
   return events.map((e) => JSON.stringify(e) + '\n').join('');
 }
+
+/** A finished masked-LM pre-training run: started (task mlm), 20 steps, evals at 10 (best) and 20, done. */
+export function mlmRun(): TrainerEvent[] {
+  const events: TrainerEvent[] = [started({
+    task: 'mlm', total_steps: 20, config: { model: 'random:tiny', maxLength: 128 },
+    dataset: { train_rows: 38, valid_rows: 2, train_windows: 38, valid_windows: 2, labels: [], label_counts: {}, files: ['/ws/notes'] },
+  })];
+  const mlmEval = (n: number, loss: number, isBest: boolean): TrainerEvent => ({
+    event: 'eval', task: 'mlm', time: '2026-11-25T08:00:02.000Z', step: n, epoch: n / 20, loss, accuracy: 0.1 * (n / 10),
+    perplexity: Math.exp(loss), masked_tokens: 30, labels: [], confusion: [], per_class: {}, misclassified: [], is_best: isBest,
+  });
+  for (let n = 1; n <= 20; n++) {
+    events.push(step(n, { total_steps: 20, loss: 10 - n / 4 }));
+    if (n === 10) events.push(mlmEval(10, 6, true));
+    if (n === 20) events.push(mlmEval(20, 6.5, false));
+  }
+  events.push(done({ best_step: 10, best_metric: 6, metric_name: 'mlm_loss', final_step: 20 }));
+  return events;
+}
