@@ -82,6 +82,7 @@ export interface TrainEngine {
 
 type Level = NonNullable<EngineOptions['graphOptimizationLevel']>;
 type Feeds = Record<string, ort.Tensor>;
+type Fetches = Record<string, ort.Tensor | null>;
 type SessionKind = 'train' | 'loop' | 'forward' | 'grads';
 
 function checkHyper(h: Hyper): void {
@@ -115,6 +116,13 @@ class OrtTrainEngine implements TrainEngine {
   private readonly adam: AdamWConstants;
   /** Sessions that have completed a run: a later failure there is a real error, not a GPU that cannot run it. */
   private readonly proven = new Set<SessionKind>();
+  /**
+   * True while params / m / v are arrays only this engine holds (ORT's copies of its last outputs). Then a CPU train
+   * run writes the new state straight into them (see inPlaceFetches). Arrays that came from a caller or were handed
+   * out (getWeights, getOptimizerState) are never written: the next run allocates fresh ones instead.
+   */
+  private stateOwned = false;
+  private loggedInPlace = false;
 
   constructor(
     private readonly opts: EngineOptions,
@@ -174,10 +182,10 @@ class OrtTrainEngine implements TrainEngine {
   }
 
   /** Run a session; a GPU that fails on its first run is replaced by CPU, with the reason logged. */
-  private async run(kind: SessionKind, feeds: Feeds): Promise<ort.InferenceSession.OnnxValueMapType> {
+  private async run(kind: SessionKind, feeds: Feeds, fetches?: Fetches): Promise<ort.InferenceSession.OnnxValueMapType> {
     const session = await this.session(kind);
     try {
-      const out = await session.run(feeds);
+      const out = fetches ? await session.run(feeds, fetches) : await session.run(feeds);
       this.proven.add(kind);
       return out;
     } catch (e) {
@@ -185,6 +193,26 @@ class OrtTrainEngine implements TrainEngine {
       await this.fallBackToCpu(`${this.device} failed on its first run (${String(e instanceof Error ? e.message : e).split('\n')[0]})`);
       return this.run(kind, feeds);
     }
+  }
+
+  /**
+   * Fetches that make ORT write the new state into the input state's own arrays (pre-allocated outputs), so a step
+   * holds one copy of the state instead of old state + ORT's outputs. Safe because every write of new.x comes after
+   * the last read of x: each update depends on the clipping factor, which depends on every gradient, so the whole
+   * forward and backward pass runs before any update, and each update reads only its own x, m, v and gradient
+   * (checked for the built graph by checkInPlaceUpdates in step-graph.ts). CPU only: GPU runs are not verified.
+   */
+  private inPlaceFetches(feeds: Feeds): Fetches | undefined {
+    if (!this.stateOwned || this.device !== 'cpu') return undefined;
+    if (!this.loggedInPlace) this.log('engine: updating the parameters and AdamW moments in place');
+    this.loggedInPlace = true;
+    const fetches: Fetches = { [STEP_IO.loss]: null, [STEP_IO.gradNorm]: null };
+    for (const s of this.specs) {
+      fetches[STEP_IO.newParam(s.name)] = feeds[s.name];
+      fetches[STEP_IO.newM(s.name)] = feeds[STEP_IO.m(s.name)];
+      fetches[STEP_IO.newV(s.name)] = feeds[STEP_IO.v(s.name)];
+    }
+    return fetches;
   }
 
   private checkBatch(b: Batch, needLabels: boolean): void {
@@ -301,10 +329,15 @@ class OrtTrainEngine implements TrainEngine {
     const feeds = this.batchFeeds(batches, kind === 'loop', true);
     this.paramFeeds(feeds, true);
     const lrs = this.stepFeeds(feeds, batches.length, kind);
-    const out = await this.run(kind, feeds);
-    this.params = this.specs.map((s) => out[STEP_IO.newParam(s.name)].data as Float32Array);
-    this.m = this.specs.map((s) => out[STEP_IO.newM(s.name)].data as Float32Array);
-    this.v = this.specs.map((s) => out[STEP_IO.newV(s.name)].data as Float32Array);
+    const fetches = this.inPlaceFetches(feeds);
+    const out = await this.run(kind, feeds, fetches);
+    if (!fetches) {
+      // ORT's outputs are fresh copies that nobody else holds: from now on the state can be updated in place.
+      this.params = this.specs.map((s) => out[STEP_IO.newParam(s.name)].data as Float32Array);
+      this.m = this.specs.map((s) => out[STEP_IO.newM(s.name)].data as Float32Array);
+      this.v = this.specs.map((s) => out[STEP_IO.newV(s.name)].data as Float32Array);
+      this.stateOwned = true;
+    }
     const losses = out[STEP_IO.loss].data as Float32Array;
     const norms = out[STEP_IO.gradNorm].data as Float32Array;
     return lrs.map((lr, k) => ({ loss: losses[k], gradNorm: norms[k], lr, step: ++this.step }));
@@ -353,10 +386,12 @@ class OrtTrainEngine implements TrainEngine {
   }
 
   getWeights(): Weights {
+    this.stateOwned = false;
     return this.asWeights(this.params);
   }
 
   getOptimizerState(): { step: number; m: Weights; v: Weights } {
+    this.stateOwned = false;
     return { step: this.step, m: this.asWeights(this.m), v: this.asWeights(this.v) };
   }
 
@@ -367,6 +402,7 @@ class OrtTrainEngine implements TrainEngine {
     this.m = checkWeightsMatch(this.specs, s.m, 'optimizer state (first moments)');
     this.v = checkWeightsMatch(this.specs, s.v, 'optimizer state (second moments)');
     this.step = s.step;
+    this.stateOwned = false;
   }
 
   async dispose(): Promise<void> {

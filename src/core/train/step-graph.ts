@@ -4,6 +4,8 @@
  * With stepsPerRun K > 1 the step becomes the body of an ONNX Loop over K stacked batches ([K, batch, seq]), so the
  * state crosses the JS/ORT boundary once per K steps.
  *
+ * The single-step graph may have its state outputs written over its state inputs (checked: checkInPlaceOutputs).
+ *
  * Graph I/O (names in STEP_IO): params by HF name, `m.<name>`, `v.<name>`, input_ids / attention_mask /
  * token_type_ids (int64 [batch, seq]), labels (int64 [batch]), class_weights (float [numLabels]), the AdamW scalars,
  * dropout_keys (int64, when dropout is on). Outputs: loss, grad_norm, `new.<name>`, `new.m.<name>`, `new.v.<name>`.
@@ -11,6 +13,7 @@
  */
 import { Dim } from '../graph/dims';
 import { Graph, Value } from '../graph/graph';
+import { checkInPlaceOutputs } from '../graph/in-place';
 import { DropoutKeys } from '../graph/ops/dropout';
 import { crossEntropy } from '../graph/ops/loss';
 import { loop } from '../graph/ops/loop';
@@ -87,7 +90,7 @@ function trainStep(g: Graph, specs: ParamSpec[], io: StepIO, opts: StepGraphOpti
   const { norm, coef } = globalNormClip(g, grads, opts.maxGradNorm);
   const folded = foldAdamWScalars(g, opts.adam, io.scalars, coef);
   const updated = specs.map((s, i) => adamwUpdate(g, io.params[i], grads[i], io.m[i], io.v[i], s.decay, opts.adam, folded));
-  return { loss, norm, updated };
+  return { loss, norm, coef, updated };
 }
 
 function taskLoss(g: Graph, logits: Value, labels: Value, classWeights: Value | null, opts: StepGraphOptions): Value {
@@ -147,6 +150,8 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
     g.output(r.loss, STEP_IO.loss);
     g.output(r.norm, STEP_IO.gradNorm);
     emitState(g, specs, r.updated);
+    // The engine writes new.x over x (pre-allocated outputs); prove here that no read of x can come after that write.
+    checkInPlaceOutputs(g, r.coef, specs.flatMap((_, i) => [[params[i], r.updated[i].p], [m[i], r.updated[i].m], [v[i], r.updated[i].v]] as const));
     return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length };
   }
 
