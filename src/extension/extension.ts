@@ -3,12 +3,15 @@ import { registerCommands } from './commands';
 import { createLog } from './log';
 import { TrainingStatusBar } from './statusBar';
 import { registerTrainingCommands } from './training';
+import type { RunInfo } from './runs/runStore';
 
 /** What activate() returns (`extension.exports`): lets the integration tests observe the running extension. */
 export interface BertExtensionApi {
   statusBar: TrainingStatusBar;
   /** Folder of this extension's log files; the "BERT" channel writes `BERT.log` there. */
   logUri: vscode.Uri;
+  /** The runs the Runs view lists now (fine-tuning and pre-training), newest first. */
+  listRuns(): RunInfo[];
 }
 
 export function activate(context: vscode.ExtensionContext): BertExtensionApi {
@@ -17,9 +20,9 @@ export function activate(context: vscode.ExtensionContext): BertExtensionApi {
   context.subscriptions.push(statusBar);
   const services = { log, statusBar };
   registerCommands(context, services);
-  registerTrainingCommands(context, services);
+  const training = registerTrainingCommands(context, services);
   log.info(`BERT Fine-tune ${String(context.extension.packageJSON.version)} activated (VS Code ${vscode.version})`);
-  return { statusBar, logUri: context.logUri };
+  return { statusBar, logUri: context.logUri, listRuns: () => training.runs.list() };
 }
 
 export function deactivate(): void {

@@ -1,0 +1,81 @@
+/**
+ * Pre-training in the real extension host: "BERT: Pre-train on Workspace Text" (its questions answered by the
+ * command's arguments) starts the trainer child through the training controller; the run finishes in the runs folder
+ * with the fine-tuning events, its dashboard opens, the Runs view lists it as a pre-training run, and its best/ folder
+ * starts a fine-tuning run.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import type { BertExtensionApi } from '../../../src/extension/extension';
+import { describeRun } from '../../../src/extension/runs/runStore';
+import { readMetricsLog } from '../../../src/core/train/run-dir';
+import { runTrainingSession } from '../../../src/trainer/session';
+import { writeSentimentCsv } from '../../unit/runner/fixtures';
+
+const SETTINGS: [string, unknown][] = [['maxLength', 32], ['batchSize', 2], ['device', 'cpu']];
+
+async function eventually<T>(read: () => T, accept: (v: T) => boolean, ms: number): Promise<T> {
+  const until = Date.now() + ms;
+  let value = read();
+  while (!accept(value) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 250));
+    value = read();
+  }
+  return value;
+}
+
+suite('pre-training through the training controller', function () {
+  this.timeout(180_000);
+  const root = (): string => vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+  const bert = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('bert');
+  let api: BertExtensionApi;
+  let notes: string;
+
+  suiteSetup(async () => {
+    api = await vscode.extensions.getExtension<BertExtensionApi>('bertft.bert-finetune')!.activate();
+    notes = path.join(root(), 'notes');
+    fs.mkdirSync(notes, { recursive: true });
+    const topics = ['budget', 'roadmap', 'hiring', 'release', 'security', 'support', 'design', 'pricing', 'travel', 'training', 'offsite', 'audit'];
+    topics.forEach((t, i) => fs.writeFileSync(path.join(notes, `${t}.txt`),
+      `The ${t} meeting moved to Friday. We agreed to review the ${t} plan next week and to send notes to the team by Monday ${i}.`));
+    for (const [key, value] of SETTINGS) await bert().update(key, value, vscode.ConfigurationTarget.Workspace);
+  });
+
+  suiteTeardown(async () => {
+    for (const [key] of SETTINGS) await bert().update(key, undefined, vscode.ConfigurationTarget.Workspace);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  test('Pre-train on Workspace Text runs to the end in the runs folder; dashboard, Runs view and best/ as a fine-tuning model', async () => {
+    const runDir = await vscode.commands.executeCommand<string>('bert.pretrain', { data: notes, model: 'random:tiny' });
+    assert.ok(runDir, 'the command returns the run folder');
+    assert.equal(path.dirname(runDir), path.join(root(), '.bert', 'runs'), 'pre-training runs live with the fine-tuning runs');
+
+    const events = await eventually(() => readMetricsLog(path.join(runDir, 'metrics.jsonl')),
+      (e) => e.some((x) => x.event === 'done' || x.event === 'error'), 150_000);
+    const last = events[events.length - 1];
+    assert.ok(last?.event === 'done', `the run ends with done: ${JSON.stringify(last)}`);
+    assert.equal(last.stopped, false);
+    assert.equal(last.metric_name, 'mlm_loss');
+    const started = events.find((e) => e.event === 'started');
+    assert.ok(started?.event === 'started' && started.task === 'mlm' && started.config.maxLength === 32 && started.config.batchSize === 2);
+    assert.ok(events.some((e) => e.event === 'eval' && e.task === 'mlm' && e.perplexity > 1));
+
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview);
+    assert.ok(tabs.some((t) => t.label === `BERT: ${path.basename(runDir)}`), `dashboard tab: ${tabs.map((t) => t.label).join(', ')}`);
+
+    const listed = await eventually(() => api.listRuns().find((r) => r.dir === runDir), (r) => r?.phase === 'done', 10_000);
+    assert.ok(listed, 'the Runs view lists the run');
+    assert.equal(listed.task, 'mlm');
+    assert.match(describeRun(listed), /^pre-train · done · perplexity \d/);
+    assert.equal(listed.bestModelDir, path.join(runDir, 'best'));
+
+    const data = writeSentimentCsv(fs.mkdtempSync(path.join(root(), 'ft-')), 24);
+    const done = await runTrainingSession({ data, out: path.join(root(), '.bert', 'runs', 'from-pretrained'), model: listed.bestModelDir!, maxSteps: 2,
+      batchSize: 4, maxLength: 32, device: 'cpu' }, { emit: () => {}, shouldStop: () => false });
+    assert.equal(done.final_step, 2);
+    assert.ok(fs.existsSync(path.join(done.best_dir, 'model.onnx')));
+  });
+});
