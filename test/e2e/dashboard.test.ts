@@ -15,12 +15,13 @@ import { after, test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
 import { launchChromium, reloadWindow, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer } from './harness/codeServer';
-import { LABELS, evaluation, finishedRun, started, step, toJsonl } from '../unit/extension-ui/sampleRun';
+import { LABELS, evaluation, finishedRun, mlmRun, started, step, toJsonl } from '../unit/extension-ui/sampleRun';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
 const LIVE_RUN = '20261125-090000-live';
 const DONE_RUN = '20261125-080000-done';
+const MLM_RUN = '20261125-070000-notes-pretrain';
 
 let server: CodeServer | undefined;
 let browser: Browser | undefined;
@@ -50,6 +51,8 @@ function makeWorkspace(livePid: number): string {
     : e.event === 'started' ? { ...e, dataset: { ...e.dataset, files: [data] }, run_dir: path.join(runs, DONE_RUN) } : e));
   write(DONE_RUN, toJsonl(done));
   fs.mkdirSync(path.join(runs, DONE_RUN, 'best'));
+  write(MLM_RUN, toJsonl(mlmRun().map((e) => (e.event === 'started' ? { ...e, time: '2026-11-25T07:00:00.000Z', run_dir: path.join(runs, MLM_RUN) } : e))));
+  fs.mkdirSync(path.join(runs, MLM_RUN, 'best'));
   write(LIVE_RUN, toJsonl([
     started({ pid: livePid, time: '2026-11-25T09:00:00.000Z', run_dir: path.join(runs, LIVE_RUN) }),
     ...Array.from({ length: 37 }, (_, i) => step(i + 1, { loss: 0.41, eta_s: 720 })),
@@ -198,6 +201,28 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
     await liveRow.waitFor({ state: 'detached', timeout: UI_TIMEOUT });
     assert.equal(fs.existsSync(path.join(ws, '.bert', 'runs', LIVE_RUN)), false);
     assert.equal(fs.existsSync(path.join(ws, '.bert', 'runs', DONE_RUN)), true);
+
+    // A pre-training run: marked in the Runs view; its dashboard shows perplexity and masked accuracy, no confusion
+    // matrix, and offers fine-tuning from its model instead of classifying with it.
+    await setTheme(page, 'Dark Modern');
+    await page.locator('.tab', { hasText: `BERT: ${DONE_RUN}` }).waitFor({ timeout: UI_TIMEOUT });
+    await dashboard(page).locator('body.vscode-dark').waitFor({ timeout: UI_TIMEOUT });
+    const mlmRow = page.locator('.monaco-list-row', { hasText: MLM_RUN });
+    await mlmRow.waitFor({ timeout: UI_TIMEOUT });
+    assert.match(await mlmRow.innerText(), /pre-train · done · perplexity 403/);
+    await mlmRow.click();
+    await page.locator('.tab.active', { hasText: `BERT: ${MLM_RUN}` }).waitFor({ timeout: UI_TIMEOUT });
+    const mlm = dashboard(page);
+    await mlm.locator('#task', { hasText: 'masked-LM pre-training' }).waitFor({ timeout: UI_TIMEOUT });
+    await mlm.locator('#facts', { hasText: 'best perplexity 403 (MLM loss 6.000) at step 10' }).waitFor({ timeout: UI_TIMEOUT });
+    assert.equal(await mlm.locator('#confusion').count(), 0, 'no confusion matrix for a pre-training run');
+    assert.equal(await mlm.locator('#per-class table').count(), 0, 'no per-class table');
+    assert.equal(await mlm.locator('.chart[data-chart="perplexity"]').count(), 1, 'a perplexity chart');
+    assert.equal(await mlm.locator('#classify').count(), 0);
+    assert.equal(await mlm.locator('#fine-tune').getAttribute('disabled'), null, 'Fine-tune from this model is enabled');
+    assert.match(await mlm.locator('#evals thead').innerText(), /MLM loss\s+perplexity\s+masked acc\./);
+    await page.waitForTimeout(800);
+    await page.screenshot({ path: path.join(OUT, 'dashboard-mlm.png') });
   } catch (e) {
     await page.screenshot({ path: path.join(OUT, 'dashboard-failure.png') }).catch(() => undefined);
     throw e;
