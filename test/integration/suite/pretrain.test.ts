@@ -78,4 +78,29 @@ suite('pre-training through the training controller', function () {
     assert.equal(done.final_step, 2);
     assert.ok(fs.existsSync(path.join(done.best_dir, 'model.onnx')));
   });
+
+  test('Stop Training stops a pre-training run with a checkpoint; Resume Run finishes it', async () => {
+    const many = path.join(root(), 'many-notes.txt');
+    fs.writeFileSync(many, Array.from({ length: 1000 }, (_, i) => `note ${i}: the release review moved to room ${i % 9} on day ${i % 5}`).join('\n\n'));
+    const runDir = await vscode.commands.executeCommand<string>('bert.pretrain', { data: many, model: 'random:tiny' });
+    const metrics = path.join(runDir, 'metrics.jsonl');
+    await eventually(() => readMetricsLog(metrics), (e) => e.some((x) => x.event === 'step'), 60_000);
+    assert.equal(await vscode.commands.executeCommand<string>('bert.stopTraining', runDir), runDir);
+    const stopped = await eventually(() => readMetricsLog(metrics), (e) => e.some((x) => x.event === 'done'), 60_000);
+    const done = stopped.find((e) => e.event === 'done');
+    assert.ok(done?.event === 'done' && done.stopped, `stopped: ${JSON.stringify(done)}`);
+    assert.ok(stopped.some((e) => e.event === 'checkpoint' && e.step === done.final_step));
+    const listed = await eventually(() => api.listRuns().find((r) => r.dir === runDir), (r) => r?.phase === 'stopped', 10_000);
+    assert.equal(listed?.phase, 'stopped');
+
+    // The trainer exits right after its `done`; resume once it has.
+    await new Promise((r) => setTimeout(r, 2000));
+    await vscode.commands.executeCommand('bert.runs.resume', runDir);
+    const finished = await eventually(() => readMetricsLog(metrics).filter((e) => e.event === 'done'), (d) => d.length === 2, 150_000);
+    const last = finished[1];
+    assert.ok(last?.event === 'done' && !last.stopped, JSON.stringify(last));
+    const restarted = readMetricsLog(metrics).filter((e) => e.event === 'started');
+    assert.ok(restarted[1]?.event === 'started' && restarted[1].resumed_from_step === done.final_step && restarted[1].task === 'mlm');
+    assert.equal(last.final_step, restarted[1].total_steps);
+  });
 });
