@@ -195,15 +195,15 @@ async function pickModel(context: vscode.ExtensionContext, configured: string, p
     'bert-base-uncased': { label: 'bert-base-uncased', description: 'Hugging Face Hub', detail: '110M parameters; downloaded once, then cached. Slow on CPU.' },
     'random:tiny': { label: 'Small random model', description: 'try-out', detail: 'A tiny BERT with random weights: trains in seconds, proves the pipeline, predicts poorly.' },
   };
-  const add = (value: string, why?: string) => {
+  const add = (value: string, why?: string, detail?: string) => {
     if (seen.has(value)) return;
     seen.add(value);
     const k = known[value];
     const label = k?.label ?? (path.isAbsolute(value) ? vscode.workspace.asRelativePath(value) : value);
-    items.push({ label, description: why ?? k?.description, detail: k?.detail, value });
+    items.push({ label, description: why ?? k?.description, detail: detail ?? k?.detail, value });
   };
   if (configured) add(configured, 'from the bert.model setting');
-  for (const run of pretrained) if (run.bestModelDir) add(run.bestModelDir, `pre-trained here: ${describeRun(run)}`);
+  for (const run of pretrained) if (run.bestModelDir) add(run.bestModelDir, 'pre-trained in this workspace', describeRun(run));
   for (const m of recent) add(m, 'recent');
   for (const m of Object.keys(known)) add(m);
   items.push({ label: '$(cloud-download) Other Hugging Face model…', description: 'e.g. google/bert_uncased_L-4_H-256_A-4', value: '<hub>' });
