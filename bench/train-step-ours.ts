@@ -52,13 +52,13 @@ async function main(): Promise<void> {
   if (process.env.ORT_LOG_LEVEL) ort.env.logLevel = process.env.ORT_LOG_LEVEL as typeof ort.env.logLevel;
   const config = presetConfig(args.size);
   const specs = bertClassifierParamSpecs(config, args.numLabels);
-  const weights = initWeights(specs, 0, config.initializerRange);
   const total = args.warmup + args.steps;
   const t0 = performance.now();
   const engine = await createTrainEngine({
     config,
     numLabels: args.numLabels,
-    weights,
+    // Not kept here: the engine trains its own copy, and (as in a training run) nothing else holds the initial weights.
+    weights: initWeights(specs, 0, config.initializerRange),
     hyper: { lr: 5e-5, weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1, warmupSteps: 0, totalSteps: total + 1 },
     device: args.device ?? 'cpu',
     dropout: false,

@@ -15,6 +15,7 @@ import { Batch } from '../tokenize/batch';
 import { AdamWConstants, adamwStepScalars } from './optimizer';
 import { Device, DeviceChoice, createSession, defaultThreads } from './providers';
 import { linearScheduleLr } from './schedule';
+import { collectGarbage } from './collect-garbage';
 import { STEP_IO, StepGraphOptions, buildStepGraph } from './step-graph';
 
 export type { DeviceChoice } from './providers';
@@ -81,6 +82,8 @@ export interface TrainEngine {
 }
 
 type Level = NonNullable<EngineOptions['graphOptimizationLevel']>;
+/** Below this much state a step's output copies are small, and a full collection per step would cost more than it saves. */
+const COLLECT_GARBAGE_ABOVE_BYTES = 64 * 1024 * 1024;
 type Feeds = Record<string, ort.Tensor>;
 type Fetches = Record<string, ort.Tensor | null>;
 type SessionKind = 'train' | 'loop' | 'forward' | 'grads';
@@ -117,20 +120,29 @@ class OrtTrainEngine implements TrainEngine {
   /** Sessions that have completed a run: a later failure there is a real error, not a GPU that cannot run it. */
   private readonly proven = new Set<SessionKind>();
   /**
-   * True while params / m / v are arrays only this engine holds (ORT's copies of its last outputs). Then a CPU train
-   * run writes the new state straight into them (see inPlaceFetches). Arrays that came from a caller or were handed
-   * out (getWeights, getOptimizerState) are never written: the next run allocates fresh ones instead.
+   * Which state arrays only this engine holds (its copy of the initial weights, its zeroed moments, ORT's copies of
+   * earlier outputs). A CPU train run writes the new values of those straight into them (see inPlaceFetches). Arrays
+   * that came from a caller or were handed out (getWeights, getOptimizerState) are never written: the next run gives
+   * fresh ones instead.
    */
-  private stateOwned = false;
+  private readonly owned = { params: true, moments: true };
   private loggedInPlace = false;
+  /** Parameters and both moments, in bytes. */
+  private readonly stateBytes: number;
+
+  /** The options without the initial weights, which must not stay reachable once training has replaced them. */
+  private readonly opts: Omit<EngineOptions, 'weights'>;
 
   constructor(
-    private readonly opts: EngineOptions,
+    options: EngineOptions,
     private readonly specs: ParamSpec[],
     device: Device,
   ) {
+    const { weights, ...opts } = options;
+    this.opts = opts;
     this.device = device;
-    this.params = checkWeightsMatch(specs, opts.weights, 'model weights');
+    // A copy, so that training can update it in place from the first step (the caller's arrays stay as they were).
+    this.params = checkWeightsMatch(specs, weights, 'model weights').map((a) => a.slice());
     this.m = specs.map((s) => new Float32Array(numel(s.shape)));
     this.v = specs.map((s) => new Float32Array(numel(s.shape)));
     this.classWeights = opts.classWeights ?? new Float32Array(opts.task === 'mlm' ? 0 : opts.numLabels).fill(1);
@@ -138,6 +150,7 @@ class OrtTrainEngine implements TrainEngine {
     this.level = opts.graphOptimizationLevel ?? 'all';
     this.log = opts.log ?? (() => undefined);
     this.adam = { beta1: opts.hyper.beta1, beta2: opts.hyper.beta2, eps: opts.hyper.eps };
+    this.stateBytes = 3 * 4 * specs.reduce((n, s) => n + numel(s.shape), 0);
   }
 
   graphOptions(kind: SessionKind): StepGraphOptions {
@@ -200,17 +213,20 @@ class OrtTrainEngine implements TrainEngine {
    * holds one copy of the state instead of old state + ORT's outputs. Safe because every write of new.x comes after
    * the last read of x: each update depends on the clipping factor, which depends on every gradient, so the whole
    * forward and backward pass runs before any update, and each update reads only its own x, m, v and gradient
-   * (checked for the built graph by checkInPlaceUpdates in step-graph.ts). CPU only: GPU runs are not verified.
+   * (checked for the built graph by checkInPlaceOutputs in step-graph.ts). Only the one-step graph on CPU: the
+   * K-step Loop graph and GPU runs are not verified, so they get fresh outputs.
    */
-  private inPlaceFetches(feeds: Feeds): Fetches | undefined {
-    if (!this.stateOwned || this.device !== 'cpu') return undefined;
-    if (!this.loggedInPlace) this.log('engine: updating the parameters and AdamW moments in place');
-    this.loggedInPlace = true;
+  private inPlaceFetches(feeds: Feeds, kind: 'train' | 'loop'): Fetches {
+    const { params, moments } = this.device === 'cpu' && kind === 'train' ? this.owned : { params: false, moments: false };
+    if (params && moments && !this.loggedInPlace) {
+      this.log('engine: updating the parameters and AdamW moments in place');
+      this.loggedInPlace = true;
+    }
     const fetches: Fetches = { [STEP_IO.loss]: null, [STEP_IO.gradNorm]: null };
     for (const s of this.specs) {
-      fetches[STEP_IO.newParam(s.name)] = feeds[s.name];
-      fetches[STEP_IO.newM(s.name)] = feeds[STEP_IO.m(s.name)];
-      fetches[STEP_IO.newV(s.name)] = feeds[STEP_IO.v(s.name)];
+      fetches[STEP_IO.newParam(s.name)] = params ? feeds[s.name] : null;
+      fetches[STEP_IO.newM(s.name)] = moments ? feeds[STEP_IO.m(s.name)] : null;
+      fetches[STEP_IO.newV(s.name)] = moments ? feeds[STEP_IO.v(s.name)] : null;
     }
     return fetches;
   }
@@ -326,17 +342,22 @@ class OrtTrainEngine implements TrainEngine {
   private async runSteps(batches: Batch[], kind: 'train' | 'loop'): Promise<StepResult[]> {
     batches.forEach((b) => this.checkBatch(b, true));
     await this.session(kind);
+    // The previous run's output copies are garbage by now; free them before this run needs the memory.
+    if (this.stateBytes >= COLLECT_GARBAGE_ABOVE_BYTES) collectGarbage();
     const feeds = this.batchFeeds(batches, kind === 'loop', true);
     this.paramFeeds(feeds, true);
     const lrs = this.stepFeeds(feeds, batches.length, kind);
-    const fetches = this.inPlaceFetches(feeds);
+    const fetches = this.inPlaceFetches(feeds, kind);
     const out = await this.run(kind, feeds, fetches);
-    if (!fetches) {
-      // ORT's outputs are fresh copies that nobody else holds: from now on the state can be updated in place.
+    // ORT's outputs are fresh copies that nobody else holds: from now on those arrays can be updated in place.
+    if (fetches[STEP_IO.newParam(this.specs[0].name)] === null) {
       this.params = this.specs.map((s) => out[STEP_IO.newParam(s.name)].data as Float32Array);
+      this.owned.params = true;
+    }
+    if (fetches[STEP_IO.newM(this.specs[0].name)] === null) {
       this.m = this.specs.map((s) => out[STEP_IO.newM(s.name)].data as Float32Array);
       this.v = this.specs.map((s) => out[STEP_IO.newV(s.name)].data as Float32Array);
-      this.stateOwned = true;
+      this.owned.moments = true;
     }
     const losses = out[STEP_IO.loss].data as Float32Array;
     const norms = out[STEP_IO.gradNorm].data as Float32Array;
@@ -386,12 +407,12 @@ class OrtTrainEngine implements TrainEngine {
   }
 
   getWeights(): Weights {
-    this.stateOwned = false;
+    this.owned.params = false;
     return this.asWeights(this.params);
   }
 
   getOptimizerState(): { step: number; m: Weights; v: Weights } {
-    this.stateOwned = false;
+    this.owned.moments = false;
     return { step: this.step, m: this.asWeights(this.m), v: this.asWeights(this.v) };
   }
 
@@ -402,7 +423,7 @@ class OrtTrainEngine implements TrainEngine {
     this.m = checkWeightsMatch(this.specs, s.m, 'optimizer state (first moments)');
     this.v = checkWeightsMatch(this.specs, s.v, 'optimizer state (second moments)');
     this.step = s.step;
-    this.stateOwned = false;
+    this.owned.moments = false;
   }
 
   async dispose(): Promise<void> {
@@ -411,7 +432,7 @@ class OrtTrainEngine implements TrainEngine {
   }
 }
 
-function familyFor(opts: EngineOptions): EncoderFamily {
+function familyFor(opts: Pick<EngineOptions, 'task' | 'config'>): EncoderFamily {
   return opts.task === 'mlm' ? mlmFamily(opts.config) : encoderFamily(opts.config);
 }
 

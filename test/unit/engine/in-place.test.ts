@@ -13,14 +13,17 @@ function engine(overrides: Partial<EngineOptions> = {}) {
 
 const snapshot = (w: Weights): Map<string, Float32Array> => new Map([...w].map(([k, t]) => [k, Float32Array.from(t.data)]));
 
-/** Losses and final state of 6 steps; `handOut` reads the weights after every step, which forbids in-place updates. */
+/** Losses and final state of 6 steps; `handOut` reads the whole state before every step, which forbids in-place updates. */
 async function trajectory(level: EngineOptions['graphOptimizationLevel'], handOut: boolean) {
   const log: string[] = [];
   const e = await engine({ graphOptimizationLevel: level, log: (l) => log.push(l) });
   const losses: number[] = [];
   for (let i = 0; i < 6; i++) {
+    if (handOut) {
+      e.getWeights();
+      e.getOptimizerState();
+    }
     losses.push((await e.trainStep(makeBatch(40 + i))).loss);
-    if (handOut) e.getWeights();
   }
   const weights = snapshot(e.getWeights());
   const { m, v } = e.getOptimizerState();
