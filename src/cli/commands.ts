@@ -80,7 +80,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
       { name: 'max-length', kind: 'int', min: 8, max: 512, help: 'tokens per window (default 128)' },
       { name: 'mask-prob', kind: 'number', above: 0, max: 0.9, help: 'share of tokens chosen for prediction (default 0.15)' },
       { name: 'whole-word', kind: 'boolean', help: 'choose whole words (all their ## pieces) instead of single tokens' },
-      { name: 'eval-steps', kind: 'int', min: 1, help: 'evaluate every N steps (default: 10 evaluations)' },
+      { name: 'eval-steps', kind: 'int', min: 1, help: 'evaluate every N steps and at each epoch end (default N: a tenth of the steps)' },
       { name: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for init, order, masks and dropout' },
       { name: 'no-dropout', kind: 'boolean', help: 'train without dropout' },
       DEVICE_FLAG,
