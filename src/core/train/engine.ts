@@ -51,6 +51,11 @@ export interface EngineOptions {
   stepsPerRun?: number;
   threads?: number;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * CPU train steps write the new state into the engine's own state arrays (default true). false: fresh arrays every
+   * step, as on GPUs; the same numbers at the cost of one more copy of the state, for comparisons and debugging.
+   */
+  inPlaceUpdates?: boolean;
   log?: (line: string) => void;
 }
 
@@ -74,8 +79,9 @@ export interface TrainEngine {
   forward(batch: Batch): Promise<Float32Array>;
   /** No dropout; for parity tests. */
   lossAndGradients(batch: Batch): Promise<{ loss: number; grads: Weights }>;
-  /** The current parameters. The engine never writes into arrays it has handed out. */
+  /** A copy of the current parameters (the engine's own arrays are updated in place by later steps). */
   getWeights(): Weights;
+  /** A copy of the AdamW state. */
   getOptimizerState(): { step: number; m: Weights; v: Weights };
   setOptimizerState(s: { step: number; m: Weights; v: Weights }): void;
   dispose(): Promise<void>;
@@ -119,13 +125,6 @@ class OrtTrainEngine implements TrainEngine {
   private readonly adam: AdamWConstants;
   /** Sessions that have completed a run: a later failure there is a real error, not a GPU that cannot run it. */
   private readonly proven = new Set<SessionKind>();
-  /**
-   * Which state arrays only this engine holds (its copy of the initial weights, its zeroed moments, ORT's copies of
-   * earlier outputs). A CPU train run writes the new values of those straight into them (see inPlaceFetches). Arrays
-   * that came from a caller or were handed out (getWeights, getOptimizerState) are never written: the next run gives
-   * fresh ones instead.
-   */
-  private readonly owned = { params: true, moments: true };
   private loggedInPlace = false;
   /** Parameters and both moments, in bytes. */
   private readonly stateBytes: number;
@@ -141,7 +140,7 @@ class OrtTrainEngine implements TrainEngine {
     const { weights, ...opts } = options;
     this.opts = opts;
     this.device = device;
-    // A copy, so that training can update it in place from the first step (the caller's arrays stay as they were).
+    // The state arrays are the engine's own (copies in, copies out), so that CPU steps can update them in place.
     this.params = checkWeightsMatch(specs, weights, 'model weights').map((a) => a.slice());
     this.m = specs.map((s) => new Float32Array(numel(s.shape)));
     this.v = specs.map((s) => new Float32Array(numel(s.shape)));
@@ -214,19 +213,18 @@ class OrtTrainEngine implements TrainEngine {
    * the last read of x: each update depends on the clipping factor, which depends on every gradient, so the whole
    * forward and backward pass runs before any update, and each update reads only its own x, m, v and gradient
    * (checked for the built graph by checkInPlaceOutputs in step-graph.ts). Only the one-step graph on CPU: the
-   * K-step Loop graph and GPU runs are not verified, so they get fresh outputs.
+   * K-step Loop graph and GPU runs are not verified, so they get fresh outputs. A run that fails may leave the state
+   * half updated; training then stops with the error and resumes from its last checkpoint.
    */
-  private inPlaceFetches(feeds: Feeds, kind: 'train' | 'loop'): Fetches {
-    const { params, moments } = this.device === 'cpu' && kind === 'train' ? this.owned : { params: false, moments: false };
-    if (params && moments && !this.loggedInPlace) {
-      this.log('engine: updating the parameters and AdamW moments in place');
-      this.loggedInPlace = true;
-    }
+  private inPlaceFetches(feeds: Feeds, kind: 'train' | 'loop'): Fetches | undefined {
+    if (this.device !== 'cpu' || kind !== 'train' || this.opts.inPlaceUpdates === false) return undefined;
+    if (!this.loggedInPlace) this.log('engine: updating the parameters and AdamW moments in place');
+    this.loggedInPlace = true;
     const fetches: Fetches = { [STEP_IO.loss]: null, [STEP_IO.gradNorm]: null };
     for (const s of this.specs) {
-      fetches[STEP_IO.newParam(s.name)] = params ? feeds[s.name] : null;
-      fetches[STEP_IO.newM(s.name)] = moments ? feeds[STEP_IO.m(s.name)] : null;
-      fetches[STEP_IO.newV(s.name)] = moments ? feeds[STEP_IO.v(s.name)] : null;
+      fetches[STEP_IO.newParam(s.name)] = feeds[s.name];
+      fetches[STEP_IO.newM(s.name)] = feeds[STEP_IO.m(s.name)];
+      fetches[STEP_IO.newV(s.name)] = feeds[STEP_IO.v(s.name)];
     }
     return fetches;
   }
@@ -349,15 +347,10 @@ class OrtTrainEngine implements TrainEngine {
     const lrs = this.stepFeeds(feeds, batches.length, kind);
     const fetches = this.inPlaceFetches(feeds, kind);
     const out = await this.run(kind, feeds, fetches);
-    // ORT's outputs are fresh copies that nobody else holds: from now on those arrays can be updated in place.
-    if (fetches[STEP_IO.newParam(this.specs[0].name)] === null) {
+    if (!fetches) {
       this.params = this.specs.map((s) => out[STEP_IO.newParam(s.name)].data as Float32Array);
-      this.owned.params = true;
-    }
-    if (fetches[STEP_IO.newM(this.specs[0].name)] === null) {
       this.m = this.specs.map((s) => out[STEP_IO.newM(s.name)].data as Float32Array);
       this.v = this.specs.map((s) => out[STEP_IO.newV(s.name)].data as Float32Array);
-      this.owned.moments = true;
     }
     const losses = out[STEP_IO.loss].data as Float32Array;
     const norms = out[STEP_IO.gradNorm].data as Float32Array;
@@ -402,28 +395,25 @@ class OrtTrainEngine implements TrainEngine {
     return { loss: (out[STEP_IO.loss].data as Float32Array)[0], grads };
   }
 
-  private asWeights(arrays: Float32Array[]): Weights {
-    return new Map(this.specs.map((s, i) => [s.name, { shape: [...s.shape], data: arrays[i] }]));
+  private copyOf(arrays: Float32Array[]): Weights {
+    return new Map(this.specs.map((s, i) => [s.name, { shape: [...s.shape], data: arrays[i].slice() }]));
   }
 
   getWeights(): Weights {
-    this.owned.params = false;
-    return this.asWeights(this.params);
+    return this.copyOf(this.params);
   }
 
   getOptimizerState(): { step: number; m: Weights; v: Weights } {
-    this.owned.moments = false;
-    return { step: this.step, m: this.asWeights(this.m), v: this.asWeights(this.v) };
+    return { step: this.step, m: this.copyOf(this.m), v: this.copyOf(this.v) };
   }
 
   setOptimizerState(s: { step: number; m: Weights; v: Weights }): void {
     if (!(Number.isInteger(s.step) && s.step >= 0)) {
       throw new ModelError(`Optimizer state has an invalid step count ${s.step}.`, { fix: 'Resume from an intact checkpoint.' });
     }
-    this.m = checkWeightsMatch(this.specs, s.m, 'optimizer state (first moments)');
-    this.v = checkWeightsMatch(this.specs, s.v, 'optimizer state (second moments)');
+    this.m = checkWeightsMatch(this.specs, s.m, 'optimizer state (first moments)').map((a) => a.slice());
+    this.v = checkWeightsMatch(this.specs, s.v, 'optimizer state (second moments)').map((a) => a.slice());
     this.step = s.step;
-    this.owned.moments = false;
   }
 
   async dispose(): Promise<void> {
