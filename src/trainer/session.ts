@@ -223,6 +223,8 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
       },
     });
     if (checkpoint) engine.setOptimizerState(checkpoint.optimizer);
+    // The engine trains its own copies: empty ours so that their memory (a whole model, or model + moments) is freed.
+    for (const tensors of [model.weights, checkpoint?.weights, checkpoint?.optimizer.m, checkpoint?.optimizer.v]) tensors?.clear();
     const liveEngine = engine;
     const ignored = previous ? ignoredOnResume(options, previous.config) : [];
     if (ignored.length > 0) {

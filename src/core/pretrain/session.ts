@@ -212,6 +212,8 @@ export async function runPretrainSession(requested: PretrainOptions, sink: Pretr
       },
     });
     if (checkpoint) engine.setOptimizerState(checkpoint.optimizer);
+    // The engine trains its own copies: empty ours so that their memory (a whole model, or model + moments) is freed.
+    for (const tensors of [model.weights, checkpoint?.weights, checkpoint?.optimizer.m, checkpoint?.optimizer.v]) tensors?.clear();
     const liveEngine = engine;
     // What the engine said while choosing its device goes into run.json and `started` (it logs more later).
     const deviceNotes = [...engineLog];
