@@ -15,7 +15,6 @@ import * as path from 'node:path';
 import { presetConfig } from '../src/core/model/config';
 import { hfConfigJson } from '../src/core/model/load';
 import { findRoot, runJson as runChild } from './child-process';
-import { TRAINER_PROCESS_ENV } from '../src/trainer/client';
 
 const ROOT = findRoot(__dirname);
 const PYTHON = '/usr/bin/python3';
@@ -44,8 +43,7 @@ function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.e
 
 function ours(c: Case, threads: number): StepFigures {
   const args = { size: c.size, numLabels: NUM_LABELS, batch: c.batch, seq: c.seq, warmup: c.warmup, steps: c.steps, threads };
-  // The process settings of the trainer child that trains for the extension (`bertft train` trains in its own process).
-  return runJson(process.execPath, [path.join(__dirname, 'train-step-ours.js'), JSON.stringify(args)], { ...TRAINER_PROCESS_ENV, ...process.env });
+  return runJson(process.execPath, [path.join(__dirname, 'train-step-ours.js'), JSON.stringify(args)]);
 }
 
 function torch(c: Case, threads: number): StepFigures {

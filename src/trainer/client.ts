@@ -48,14 +48,6 @@ export interface TrainerHandle {
   kill(): void;
 }
 
-/**
- * glibc malloc settings for the trainer process (a setting the user gives wins): every allocation of 128 KiB or more
- * gets its own mapping, which goes back to the system when freed. onnxruntime frees a step's activations and
- * gradients as the step ends; with glibc's default (a threshold that grows up to 32 MiB) much of that memory stays
- * in the process, which raised BERT-base's peak RSS by 350 MB at about the same step time (BENCHMARKS.md).
- */
-export const TRAINER_PROCESS_ENV: NodeJS.ProcessEnv = { MALLOC_MMAP_THRESHOLD_: '131072' };
-
 /** main.js next to this file when compiled by tsc (out/), trainer.js when bundled by esbuild (dist/). */
 export const TRAINER_ENTRY = fs.existsSync(path.join(__dirname, 'main.js')) ? path.join(__dirname, 'main.js') : path.join(__dirname, 'trainer.js');
 
@@ -64,7 +56,7 @@ export function startTrainer(opts: StartTrainerOptions): TrainerHandle {
   const stderrFd = keepAlive ? fs.openSync(keepAlive.stderrFile, 'a') : undefined;
   const args = ['--options', JSON.stringify(opts.options), ...(keepAlive ? [KEEP_ALIVE_FLAG] : [])];
   const child: ChildProcess = fork(opts.entry ?? TRAINER_ENTRY, args, {
-    env: { ...TRAINER_PROCESS_ENV, ...(opts.env ?? process.env) },
+    env: opts.env ?? process.env,
     stdio: ['ignore', 'ignore', stderrFd ?? 'pipe', 'ipc'],
     serialization: 'json',
     detached: keepAlive !== undefined,

@@ -52,24 +52,3 @@ test('startTrainer: a child that ignores stop is killed after the timeout', asyn
   assert.equal(exit.signal, 'SIGKILL');
   assert.ok(Date.now() - t0 >= 150);
 });
-
-/** A child that reports its glibc malloc setting in a log event and exits. */
-function envReportingEntry(): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-client-')), 'child.js');
-  fs.writeFileSync(file, `process.send({ event: 'log', time: '', level: 'info', message: String(process.env.MALLOC_MMAP_THRESHOLD_) }, () => process.disconnect());`);
-  return file;
-}
-
-async function reportedThreshold(env?: NodeJS.ProcessEnv): Promise<string> {
-  const handle = startTrainer({ options: { data: 'd.csv', out: 'run-env' }, entry: envReportingEntry(), env });
-  let message = '';
-  for await (const e of handle.events) if (e.event === 'log') message = e.message;
-  await handle.exited;
-  return message;
-}
-
-test('startTrainer: the child returns freed memory to the system (glibc mmap threshold) unless the caller set it', async () => {
-  const { MALLOC_MMAP_THRESHOLD_: _, ...inherited } = process.env;
-  assert.equal(await reportedThreshold(inherited), '131072');
-  assert.equal(await reportedThreshold({ ...inherited, MALLOC_MMAP_THRESHOLD_: '65536' }), '65536');
-});
