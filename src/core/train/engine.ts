@@ -56,6 +56,8 @@ export interface EngineOptions {
    * step, as on GPUs; the same numbers at the cost of one more copy of the state, for comparisons and debugging.
    */
   inPlaceUpdates?: boolean;
+  /** ORT profiling: each session writes its per-node timings to `<profilePrefix>_<date>.json` when disposed. */
+  profilePrefix?: string;
   log?: (line: string) => void;
 }
 
@@ -168,7 +170,7 @@ class OrtTrainEngine implements TrainEngine {
   /** Build and open the session of one kind on the engine's device (CPU if that fails). */
   async open(kind: SessionKind, choice: DeviceChoice = this.device): Promise<void> {
     const built = buildStepGraph(this.graphOptions(kind));
-    const { session, device } = await createSession(built.bytes, choice, this.threads, this.level, this.log);
+    const { session, device } = await createSession(built.bytes, choice, { threads: this.threads, level: this.level, log: this.log, profilePrefix: this.opts.profilePrefix });
     if (device !== this.device && this.sessions.size > 0) {
       await session.release();
       await this.fallBackToCpu(`${this.device} could not open the ${kind} session`);
@@ -417,6 +419,7 @@ class OrtTrainEngine implements TrainEngine {
   }
 
   async dispose(): Promise<void> {
+    if (this.opts.profilePrefix) for (const s of this.sessions.values()) s.endProfiling();
     for (const s of this.sessions.values()) await s.release();
     this.sessions.clear();
   }

@@ -40,12 +40,11 @@ export function defaultThreads(): number {
   return Math.max(1, os.availableParallelism());
 }
 
-export function sessionOptions(
-  device: Device,
-  threads: number,
-  level: 'disabled' | 'basic' | 'extended' | 'all',
-): ort.InferenceSession.SessionOptions {
+export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+export function sessionOptions(device: Device, threads: number, level: OptimizationLevel, profilePrefix?: string): ort.InferenceSession.SessionOptions {
   return {
+    ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
     executionProviders: [device],
     graphOptimizationLevel: level,
     // The arena keeps every peak allocation for the session's lifetime: without it BERT-base training peaks at
@@ -63,10 +62,9 @@ export function sessionOptions(
 export async function createSession(
   model: Uint8Array,
   choice: DeviceChoice,
-  threads: number,
-  level: 'disabled' | 'basic' | 'extended' | 'all',
-  log: (line: string) => void,
+  opts: { threads: number; level: OptimizationLevel; log: (line: string) => void; profilePrefix?: string },
 ): Promise<{ session: ort.InferenceSession; device: Device }> {
+  const { threads, level, log } = opts;
   let lastError: unknown;
   for (const device of devicesToTry(choice)) {
     const refused = refusalReason(device);
@@ -75,7 +73,7 @@ export async function createSession(
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(model, sessionOptions(device, threads, level));
+      const session = await ort.InferenceSession.create(model, sessionOptions(device, threads, level, opts.profilePrefix));
       log(`engine: running on ${device}${device === 'cpu' ? ` with ${threads} threads` : ''}`);
       return { session, device };
     } catch (e) {

@@ -66,6 +66,8 @@ export interface StepGraph {
   /** Number of dropout sites; dropout_keys has dropoutSites * KEYS_PER_SITE entries per step. */
   dropoutSites: number;
   nodeCount: number;
+  /** Node index where each phase of a one-step train graph starts (nodes are named `<op>_<index>`), for profiling. */
+  phases?: { forward: number; loss: number; backward: number; clip: number; optimizer: number };
 }
 
 const BATCH: Dim[] = ['batch', 'seq'];
@@ -84,13 +86,18 @@ interface StepIO {
 /** Forward, loss, backward, clipping and AdamW for one batch, built into `g`. */
 function trainStep(g: Graph, specs: ParamSpec[], io: StepIO, opts: StepGraphOptions) {
   const params = new Map(specs.map((s, i) => [s.name, io.params[i]]));
+  const forward = g.nodes.length;
   const logits = opts.family.logits({ g, params, dropout: io.keys }, io.inputs);
+  const lossStart = g.nodes.length;
   const loss = taskLoss(g, logits, io.labels, io.classWeights, opts);
+  const backward = g.nodes.length;
   const grads = g.gradients(loss, io.params);
+  const clip = g.nodes.length;
   const { norm, coef } = globalNormClip(g, grads, opts.maxGradNorm);
+  const optimizer = g.nodes.length;
   const folded = foldAdamWScalars(g, opts.adam, io.scalars, coef);
   const updated = specs.map((s, i) => adamwUpdate(g, io.params[i], grads[i], io.m[i], io.v[i], s.decay, opts.adam, folded));
-  return { loss, norm, coef, updated };
+  return { loss, norm, coef, updated, phases: { forward, loss: lossStart, backward, clip, optimizer } };
 }
 
 function taskLoss(g: Graph, logits: Value, labels: Value, classWeights: Value | null, opts: StepGraphOptions): Value {
@@ -152,7 +159,7 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
     emitState(g, specs, r.updated);
     // The engine writes new.x over x (pre-allocated outputs); prove here that no read of x can come after that write.
     checkInPlaceOutputs(g, r.coef, specs.flatMap((_, i) => [[params[i], r.updated[i].p], [m[i], r.updated[i].m], [v[i], r.updated[i].v]] as const));
-    return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length };
+    return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length, phases: r.phases };
   }
 
   const n = specs.length;
