@@ -4,8 +4,12 @@
  * warmup steps are excluded; the median step time is compared. Each side gets its fastest thread setting here:
  * PyTorch with OPENBLAS_NUM_THREADS=2 and torch.set_num_threads(1) or (2), ours with 1 or 2 ORT intra-op threads.
  *
+ * Ours runs with the malloc settings of a training process (src/core/train/allocator.ts; BERTFT_ALLOCATOR picks the
+ * mode, default lean); PyTorch is tried both with glibc's defaults and with those same settings, and keeps its faster.
+ *
  * Env: BENCH_SKIP_BASE=1 skips BERT-base; BENCH_STEPS / BENCH_BASE_STEPS set the measured steps (default 8 / 3);
- * BENCH_ROUNDS (default 1) repeats the BERT-mini pair and keeps each side's best round.
+ * BENCH_ROUNDS (default 1) repeats the BERT-mini pair and keeps each side's best round; BENCH_OTHER_ALLOCATORS
+ * (e.g. "fast,system") also measures ours in those modes, reported beside the ratio, not in it.
  * Last stdout line: one JSON object with ratio (mini, ours/PyTorch time), ratio_base, rss_ratio and the raw figures.
  * On a machine where others rebuild out/ meanwhile, compile to a private folder first:
  *   npx tsc -p . --outDir bench/out/build && node bench/out/build/bench/train-step.js
@@ -14,6 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { presetConfig } from '../src/core/model/config';
 import { hfConfigJson } from '../src/core/model/load';
+import { ALLOCATOR_MODE_VAR, allocatorMode, trainingProcessEnv, type AllocatorMode } from '../src/core/train/allocator';
 import { findRoot, runJson as runChild } from './child-process';
 
 const ROOT = findRoot(__dirname);
@@ -26,6 +31,8 @@ interface StepFigures {
   steps: number;
   peak_rss_mb: number;
   threads: number | null;
+  /** glibc malloc settings the process ran with: a mode of allocator.ts, 'system' = glibc's defaults. */
+  allocator?: AllocatorMode;
   [key: string]: unknown;
 }
 
@@ -41,12 +48,19 @@ function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.e
   return runChild<StepFigures>(ROOT, cmd, args, env);
 }
 
-function ours(c: Case, threads: number): StepFigures {
-  const args = { size: c.size, numLabels: NUM_LABELS, batch: c.batch, seq: c.seq, warmup: c.warmup, steps: c.steps, threads };
-  return runJson(process.execPath, [path.join(__dirname, 'train-step-ours.js'), JSON.stringify(args)]);
+const OUR_MODE = allocatorMode(process.env);
+
+/** The environment of a process with the given malloc mode (the user's own GLIBC_TUNABLES / MALLOC_* still win). */
+function envFor(mode: AllocatorMode, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return trainingProcessEnv({ ...base, [ALLOCATOR_MODE_VAR]: mode });
 }
 
-function torch(c: Case, threads: number): StepFigures {
+function ours(c: Case, threads: number, mode: AllocatorMode = OUR_MODE): StepFigures {
+  const args = { size: c.size, numLabels: NUM_LABELS, batch: c.batch, seq: c.seq, warmup: c.warmup, steps: c.steps, threads };
+  return { ...runJson(process.execPath, [path.join(__dirname, 'train-step-ours.js'), JSON.stringify(args)], envFor(mode)), allocator: mode };
+}
+
+function torch(c: Case, threads: number, mode: AllocatorMode): StepFigures {
   const labels = Array.from({ length: NUM_LABELS }, (_, i) => `label${i}`);
   const args = {
     config: hfConfigJson(presetConfig(c.size), labels),
@@ -57,21 +71,25 @@ function torch(c: Case, threads: number): StepFigures {
     steps: c.steps,
     threads,
   };
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: '2' };
-  return runJson(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bench_torch.py'), JSON.stringify(args)], env);
+  const env = envFor(mode, { ...process.env, OPENBLAS_NUM_THREADS: '2' });
+  return { ...runJson(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bench_torch.py'), JSON.stringify(args)], env), allocator: mode };
 }
+
+/** PyTorch's settings: intra-op threads x (glibc defaults, our training process's malloc settings). */
+const TORCH_SETTINGS: [number, AllocatorMode][] = [[1, 'system'], [2, 'system'], ...(OUR_MODE === 'system' ? [] : ([[1, OUR_MODE], [2, OUR_MODE]] as [number, AllocatorMode][]))];
 
 const faster = (a: StepFigures, b: StepFigures): StepFigures => (b.median_step_s < a.median_step_s ? b : a);
 
 /**
- * Round 1 tries 1 and 2 threads on both sides; further rounds (BENCH_ROUNDS) alternate the two sides at their
- * faster setting, and each side keeps its best round, so that load from other processes on a shared machine is
- * less likely to decide the ratio.
+ * Round 1 tries every setting on both sides (PyTorch: TORCH_SETTINGS; ours: 1 and 2 threads); further rounds
+ * (BENCH_ROUNDS) alternate the two sides at their faster setting, and each side keeps its best round, so that load
+ * from other processes on a shared machine is less likely to decide the ratio. Modes in BENCH_OTHER_ALLOCATORS are
+ * measured once at our faster thread count.
  */
 function measure(
   c: Case,
   rounds: number,
-): { ours: StepFigures; torch: StepFigures; ours_tried: StepFigures[]; torch_tried: StepFigures[] } {
+): { ours: StepFigures; torch: StepFigures; ours_tried: StepFigures[]; torch_tried: StepFigures[]; ours_other_allocators: StepFigures[] } {
   const label = `BERT-${c.size} seq ${c.seq} batch ${c.batch}`;
   const show = (who: string, f: StepFigures): StepFigures => {
     console.log(`${label}: ${who}: ${f.median_step_s.toFixed(3)} s/step, peak RSS ${f.peak_rss_mb.toFixed(0)} MB (load ${os.loadavg()[0].toFixed(1)})`);
@@ -79,17 +97,17 @@ function measure(
   };
   const torchTried: StepFigures[] = [];
   const oursTried: StepFigures[] = [];
-  for (const t of [1, 2]) {
-    torchTried.push(show(`PyTorch threads ${t}`, torch(c, t)));
-    oursTried.push(show(`ours threads ${t}`, ours(c, t)));
-  }
+  for (const [t, mode] of TORCH_SETTINGS) torchTried.push(show(`PyTorch threads ${t}, malloc ${mode}`, torch(c, t, mode)));
+  for (const t of [1, 2]) oursTried.push(show(`ours threads ${t}, malloc ${OUR_MODE}`, ours(c, t)));
   let best = torchTried.reduce(faster);
   let o = oursTried.reduce(faster);
   for (let r = 1; r < rounds; r++) {
-    best = faster(best, show(`PyTorch threads ${best.threads}`, torch(c, best.threads ?? 1)));
-    o = faster(o, show(`ours threads ${o.threads}`, ours(c, o.threads ?? 2)));
+    best = faster(best, show(`PyTorch threads ${best.threads}, malloc ${best.allocator}`, torch(c, best.threads ?? 1, best.allocator ?? 'system')));
+    o = faster(o, show(`ours threads ${o.threads}, malloc ${OUR_MODE}`, ours(c, o.threads ?? 2)));
   }
-  return { ours: o, torch: best, ours_tried: oursTried, torch_tried: torchTried };
+  const others = (process.env.BENCH_OTHER_ALLOCATORS ?? '').split(',').filter((m): m is AllocatorMode => m === 'lean' || m === 'fast' || m === 'system');
+  const other = others.filter((m) => m !== OUR_MODE).map((m) => show(`ours threads ${o.threads}, malloc ${m}`, ours(c, o.threads ?? 2, m)));
+  return { ours: o, torch: best, ours_tried: oursTried, torch_tried: torchTried, ours_other_allocators: other };
 }
 
 function main(): void {
@@ -108,6 +126,7 @@ function main(): void {
     ratio_base: base ? base.ours.median_step_s / base.torch.median_step_s : null,
     rss_ratio: mini.ours.peak_rss_mb / mini.torch.peak_rss_mb,
     rss_ratio_base: base ? base.ours.peak_rss_mb / base.torch.peak_rss_mb : null,
+    allocator: OUR_MODE,
     mini,
     base: base ?? null,
     machine,

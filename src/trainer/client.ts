@@ -12,6 +12,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { trainingProcessEnv } from '../core/train/allocator';
 import { isTrainerEvent, type TrainerCommand, type TrainerEvent, type TrainerRequest } from './protocol';
 
 export interface StartTrainerOptions {
@@ -56,7 +57,8 @@ export function startTrainer(opts: StartTrainerOptions): TrainerHandle {
   const stderrFd = keepAlive ? fs.openSync(keepAlive.stderrFile, 'a') : undefined;
   const args = ['--options', JSON.stringify(opts.options), ...(keepAlive ? [KEEP_ALIVE_FLAG] : [])];
   const child: ChildProcess = fork(opts.entry ?? TRAINER_ENTRY, args, {
-    env: opts.env ?? process.env,
+    // The malloc settings of a training process (core/train/allocator.ts) take effect only at its start.
+    env: trainingProcessEnv(opts.env ?? process.env),
     stdio: ['ignore', 'ignore', stderrFd ?? 'pipe', 'ipc'],
     serialization: 'json',
     detached: keepAlive !== undefined,

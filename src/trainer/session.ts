@@ -15,6 +15,7 @@ import { bertClassifierParamSpecs, initWeights, type Weights } from '../core/mod
 import { loadModelDir, saveHfModel } from '../core/model/load';
 import { resolveModel, type HubProgress } from '../core/model/hub';
 import { buildInferenceModel } from '../core/model/export-onnx';
+import { describeAllocator } from '../core/train/allocator';
 import { createTrainEngine, type TrainEngine } from '../core/train/engine';
 import { loadLatestCheckpoint, type TrainerState } from '../core/train/checkpoint';
 import { resolveTrainConfig, totalSteps as countSteps, warmupStepsFor, type TrainConfig, type TrainOverrides } from '../core/train/presets';
@@ -231,8 +232,9 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
       sink.emit({ event: 'log', time: now(), level: 'warn',
         message: `Resuming with the run's own settings; ignored: ${ignored.join(', ')} (start a new run to change them).` });
     }
-    // What the engine said while choosing its device (refused providers, fallbacks) goes into run.json and `started`.
-    const deviceNotes = [...engineLog];
+    // What the engine said while choosing its device (refused providers, fallbacks) goes into run.json and `started`,
+    // with the malloc settings of this process, which change the step time severalfold (core/train/allocator.ts).
+    const deviceNotes = [...engineLog, describeAllocator()];
 
     const state: TrainerState = checkpoint?.state ?? {
       step: 0, epoch: 0, batchInEpoch: 0, totalSteps: total, seed, metricName: config.metric, bestMetric: null, bestStep: 0,

@@ -15,8 +15,8 @@ function trainArgs(data: string, out: string): string[] {
 }
 
 /** Run the CLI, calling `onEvent` for each JSON line; resolves with the exit status and every event. */
-function runCli(args: string[], onEvent: (e: Record<string, unknown>, child: ReturnType<typeof spawn>) => void = () => {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function runCli(args: string[], onEvent: (e: Record<string, unknown>, child: ReturnType<typeof spawn>) => void = () => {}, options: { ownProcessGroup?: boolean } = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: options.ownProcessGroup });
   const events: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
@@ -30,7 +30,7 @@ function runCli(args: string[], onEvent: (e: Record<string, unknown>, child: Ret
   });
 }
 
-test('SIGTERM: finishes the step, checkpoints, prints done stopped:true and exits 130; --resume completes the run', async () => {
+test('SIGTERM (relayed to the training process): finishes the step, checkpoints, prints done stopped:true and exits 130; --resume completes the run', async () => {
   const dir = tempDir('sigterm');
   const data = writeSentimentCsv(dir);
   const out = path.join(dir, 'run');
@@ -49,6 +49,8 @@ test('SIGTERM: finishes the step, checkpoints, prints done stopped:true and exit
   assert.ok(stoppedAt >= 3 && stoppedAt < 60);
   assert.ok(listCheckpoints(path.join(out, 'checkpoints')).includes(stoppedAt));
   assert.ok(first.events.every((e) => typeof e.event === 'string'), 'every stdout line is an event object');
+  const notes = first.events.find((e) => e.event === 'started')!.device_notes as string[];
+  assert.ok(notes.some((n) => n.startsWith('malloc: lean (GLIBC_TUNABLES=')), `trained in a process with the training malloc settings: ${notes.join('; ')}`);
 
   const second = await runCli([...trainArgs(data, out), '--resume']);
   assert.equal(second.code, 0, second.stderr);
@@ -58,6 +60,24 @@ test('SIGTERM: finishes the step, checkpoints, prints done stopped:true and exit
   assert.equal(end.event, 'done');
   assert.equal(end.stopped, false);
   assert.equal(end.final_step, 60);
+});
+
+test('Ctrl-C at a terminal (SIGINT to the whole process group) stops gracefully once, with a checkpoint, not at once', async () => {
+  const dir = tempDir('sigint');
+  const data = writeSentimentCsv(dir);
+  const out = path.join(dir, 'run');
+  let signalled = false;
+  const r = await runCli(trainArgs(data, out), (e, child) => {
+    if (e.event === 'step' && (e.step as number) >= 3 && !signalled) {
+      signalled = true;
+      process.kill(-child.pid!, 'SIGINT');
+    }
+  }, { ownProcessGroup: true });
+  assert.equal(r.code, 130, r.stderr);
+  const done = r.events[r.events.length - 1];
+  assert.equal(done.event, 'done', 'a graceful stop ends with done (a second signal would have quit without it)');
+  assert.equal(done.stopped, true);
+  assert.ok(listCheckpoints(path.join(out, 'checkpoints')).includes(done.final_step as number));
 });
 
 test('kill -9 at random moments leaves a resumable run and never a half-written best/', async () => {

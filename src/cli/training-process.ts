@@ -1,0 +1,49 @@
+/**
+ * `bertft train` and `bertft pretrain` train in a child process started with the malloc settings of
+ * core/train/allocator.ts (they only take effect at process start). The parent relays SIGINT / SIGTERM to it and exits
+ * with its exit code; the child shares stdin, stdout and stderr, so output and exit codes are those of the command.
+ * The child runs in its own process group, so that a Ctrl-C at a terminal reaches it once (relayed), not twice (the
+ * second would mean "quit at once"); and it exits at once when the parent dies (kill -9), as the parent did.
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { needsTrainingEnv, trainingProcessEnv } from '../core/train/allocator';
+
+const TRAINING_COMMANDS = new Set(['train', 'pretrain']);
+/** Set in the child, so that it does not restart itself again. */
+const CHILD_MARK = 'BERTFT_TRAINING_CHILD';
+
+function wantsRestart(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  if (!TRAINING_COMMANDS.has(argv[0] ?? '') || env[CHILD_MARK] === '1') return false;
+  if (argv.includes('--help') || argv.includes('-h')) return false;
+  return needsTrainingEnv(env);
+}
+
+/** In the parent: run the command in a child with the training environment; resolves with its exit code. Undefined when no restart is needed. */
+export function runInTrainingProcess(argv: readonly string[], script: string): Promise<number> | undefined {
+  if (!wantsRestart(argv, process.env)) return undefined;
+  const child = spawn(process.execPath, [...process.execArgv, script, ...argv], {
+    env: { ...trainingProcessEnv(process.env), [CHILD_MARK]: '1' },
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    detached: true,
+  });
+  const relay = (signal: NodeJS.Signals) => (): void => {
+    child.kill(signal);
+  };
+  process.on('SIGINT', relay('SIGINT'));
+  process.on('SIGTERM', relay('SIGTERM'));
+  return new Promise((resolve) => {
+    child.on('error', (e) => {
+      process.stderr.write(`bertft: cannot start the training process: ${e.message}\n`);
+      resolve(2);
+    });
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+  });
+}
+
+/** In the child: end at once when the parent is gone (its IPC channel closes); the channel itself keeps nothing alive. */
+export function watchTrainingParent(): void {
+  if (process.env[CHILD_MARK] !== '1' || !process.channel) return;
+  process.channel.unref();
+  process.on('disconnect', () => process.exit(137));
+}

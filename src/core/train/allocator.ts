@@ -1,0 +1,57 @@
+/**
+ * glibc malloc settings for a process that trains: the trainer child, `bertft train` / `bertft pretrain`, the
+ * benchmarks. They are environment variables, so they only take effect in a process started with them.
+ *
+ * Why: with its CPU arena off, onnxruntime mallocs every node's output afresh, and onnxruntime-node copies every
+ * graph output (the whole new training state) into fresh ArrayBuffers. With glibc's defaults that memory goes back
+ * to the kernel after each step and is page-faulted in again during the next, 4 KiB at a time: on a BERT-base
+ * step that was most of the time (8-9 s instead of 3-5 s; BENCHMARKS.md). The modes:
+ * - lean (default): big blocks (2 MiB and up) are mapped with transparent huge pages (one fault per 2 MiB instead
+ *   of 512) and still returned when freed, so the peak memory stays that of the live tensors.
+ * - fast: nothing is ever returned to the kernel (one arena, no mmap, no trimming), so after the first step there
+ *   are no page faults at all; the process keeps its peak plus fragmentation (about 20% more for BERT-base).
+ * - system: glibc's defaults.
+ * A user's own GLIBC_TUNABLES or MALLOC_* variables win over all of these. Elsewhere than glibc Linux they are unused.
+ */
+
+export type AllocatorMode = 'lean' | 'fast' | 'system';
+
+/** The variable that chooses the mode. */
+export const ALLOCATOR_MODE_VAR = 'BERTFT_ALLOCATOR';
+
+const NEVER_TRIM = String(2 ** 36);
+const TUNABLES: Record<Exclude<AllocatorMode, 'system'>, string> = {
+  lean: 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=2097152',
+  fast: `glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=${NEVER_TRIM}`,
+};
+
+export function allocatorMode(env: NodeJS.ProcessEnv): AllocatorMode {
+  const v = env[ALLOCATOR_MODE_VAR];
+  return v === 'fast' || v === 'system' ? v : 'lean';
+}
+
+/** Whether the user tuned glibc malloc themselves (then we leave it alone). */
+function userTunedMalloc(env: NodeJS.ProcessEnv): boolean {
+  return env.GLIBC_TUNABLES !== undefined || Object.keys(env).some((k) => k.startsWith('MALLOC_'));
+}
+
+/** The environment for a training process started from `env`: `env` plus the mode's malloc tunables. */
+export function trainingProcessEnv(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): NodeJS.ProcessEnv {
+  const mode = allocatorMode(env);
+  if (platform !== 'linux' || mode === 'system' || userTunedMalloc(env)) return env;
+  return { ...env, GLIBC_TUNABLES: TUNABLES[mode] };
+}
+
+/** Whether starting a process with trainingProcessEnv(env) would change anything. */
+export function needsTrainingEnv(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): boolean {
+  return trainingProcessEnv(env, platform) !== env;
+}
+
+/** One line for a run's device notes: which malloc settings this process runs with. */
+export function describeAllocator(env: NodeJS.ProcessEnv = process.env): string {
+  const tunables = env.GLIBC_TUNABLES;
+  const mode = (Object.entries(TUNABLES) as [AllocatorMode, string][]).find(([, t]) => t === tunables)?.[0];
+  if (mode) return `malloc: ${mode} (GLIBC_TUNABLES=${tunables})`;
+  const own = Object.keys(env).filter((k) => k.startsWith('MALLOC_') || k === 'GLIBC_TUNABLES');
+  return own.length > 0 ? `malloc: the environment's own settings (${own.map((k) => `${k}=${env[k]}`).join(' ')})` : 'malloc: glibc defaults';
+}
