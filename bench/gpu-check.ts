@@ -12,6 +12,7 @@
 import * as path from 'node:path';
 import { presetConfig } from '../src/core/model/config';
 import { hfConfigJson } from '../src/core/model/load';
+import { trainingProcessEnv } from '../src/core/train/allocator';
 import { findRoot, runJson } from './child-process';
 
 const ROOT = findRoot(__dirname);
@@ -33,7 +34,9 @@ interface Case {
 
 function ours(c: Case, device: string): Run {
   const args = { size: c.size, numLabels: 2, batch: c.batch, seq: c.seq, warmup: WARMUP, steps: STEPS, device, optLevel: 'basic' };
-  const env = process.env.ORT_VERBOSE === '1' ? { ...process.env, ORT_LOG_LEVEL: 'verbose' } : process.env;
+  // As the product trains: with the training process's malloc settings.
+  const base = trainingProcessEnv(process.env);
+  const env = process.env.ORT_VERBOSE === '1' ? { ...base, ORT_LOG_LEVEL: 'verbose' } : base;
   return runJson<Run>(ROOT, process.execPath, [path.join(__dirname, 'train-step-ours.js'), JSON.stringify(args)], env);
 }
 
