@@ -13,6 +13,7 @@
  * - system: glibc's defaults.
  * A user's own GLIBC_TUNABLES or MALLOC_* variables win over all of these. Elsewhere than glibc Linux they are unused.
  */
+import * as fs from 'node:fs';
 
 export type AllocatorMode = 'lean' | 'fast' | 'system';
 
@@ -35,16 +36,38 @@ function userTunedMalloc(env: NodeJS.ProcessEnv): boolean {
   return env.GLIBC_TUNABLES !== undefined || Object.keys(env).some((k) => k.startsWith('MALLOC_'));
 }
 
-/** The environment for a training process started from `env`: `env` plus the mode's malloc tunables. */
-export function trainingProcessEnv(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): NodeJS.ProcessEnv {
+const THP_SETTING = '/sys/kernel/mm/transparent_hugepage/enabled';
+
+/** Whether the kernel gives transparent huge pages to a process that asks (its setting is "always" or "madvise"). */
+export function hugePagesAvailable(settingFile = THP_SETTING): boolean {
+  try {
+    return !/\[never\]/.test(fs.readFileSync(settingFile, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+interface Machine {
+  platform: NodeJS.Platform;
+  hugePages: boolean;
+}
+
+const thisMachine = (): Machine => ({ platform: process.platform, hugePages: process.platform === 'linux' && hugePagesAvailable() });
+
+/**
+ * The environment for a training process started from `env`: `env` plus the mode's malloc tunables. Without huge
+ * pages, lean would fault every big block in 4 KiB pages on every step, slower than glibc's defaults: it keeps those.
+ */
+export function trainingProcessEnv(env: NodeJS.ProcessEnv, machine: Machine = thisMachine()): NodeJS.ProcessEnv {
   const mode = allocatorMode(env);
-  if (platform !== 'linux' || mode === 'system' || userTunedMalloc(env)) return env;
+  if (machine.platform !== 'linux' || mode === 'system' || userTunedMalloc(env)) return env;
+  if (mode === 'lean' && !machine.hugePages) return env;
   return { ...env, GLIBC_TUNABLES: TUNABLES[mode] };
 }
 
 /** Whether starting a process with trainingProcessEnv(env) would change anything. */
-export function needsTrainingEnv(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): boolean {
-  return trainingProcessEnv(env, platform) !== env;
+export function needsTrainingEnv(env: NodeJS.ProcessEnv, machine: Machine = thisMachine()): boolean {
+  return trainingProcessEnv(env, machine) !== env;
 }
 
 /** One line for a run's device notes: which malloc settings this process runs with. */
