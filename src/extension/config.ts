@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { AllocatorMode } from '../core/train/allocator';
 
 /** Where training and inference run. 'auto' picks the fastest available (cuda, then webgpu, then cpu). */
 export type DeviceSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu';
@@ -10,9 +11,12 @@ export interface BertSettings {
   device: DeviceSetting;
   /** Folder (relative to the workspace folder) where training runs are written. */
   runsDirectory: string;
+  /** The trainer process's malloc settings (core/train/allocator.ts): lean, fast or system. */
+  trainingMemory: AllocatorMode;
 }
 
 const DEVICES: readonly DeviceSetting[] = ['auto', 'cpu', 'cuda', 'webgpu'];
+const MEMORY_MODES: readonly AllocatorMode[] = ['lean', 'fast', 'system'];
 
 export function readSettings(scope?: vscode.ConfigurationScope): BertSettings {
   const c = vscode.workspace.getConfiguration('bert', scope);
@@ -20,7 +24,12 @@ export function readSettings(scope?: vscode.ConfigurationScope): BertSettings {
   return {
     model: c.get<string>('model', '').trim(),
     // A hand-edited settings.json can hold anything; fall back instead of failing later in the trainer.
-    device: (DEVICES as readonly string[]).includes(device) ? (device as DeviceSetting) : 'auto',
+    device: pick(DEVICES, device, 'auto'),
     runsDirectory: c.get<string>('runsDirectory', '.bert/runs').trim() || '.bert/runs',
+    trainingMemory: pick(MEMORY_MODES, c.get<string>('trainingMemory', 'lean'), 'lean'),
   };
+}
+
+function pick<T extends string>(allowed: readonly T[], value: string, fallback: T): T {
+  return (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
 }

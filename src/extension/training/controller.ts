@@ -5,7 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { ALLOCATOR_MODE_VAR } from '../../core/train/allocator';
 import { startTrainer, type TrainerHandle } from '../../trainer/client';
+import { readSettings } from '../config';
 import type { TrainerRequest } from '../../trainer/protocol';
 import { isUserError } from '../../core/errors';
 import { DashboardPanels } from '../dashboard/panel';
@@ -64,6 +66,7 @@ export class TrainingController implements vscode.Disposable {
     this.log.info(`Starting the trainer for ${runDir}: ${JSON.stringify(options)}`);
     const handle = startTrainer({
       options,
+      env: { ...process.env, [ALLOCATOR_MODE_VAR]: readSettings().trainingMemory },
       entry: path.join(this.context.extensionPath, 'dist', 'trainer.js'),
       // Training outlives this extension host (a window reload restarts it); the next window reattaches.
       keepAliveWithoutParent: { stderrFile: path.join(runDir, 'trainer.log') },
