@@ -1,8 +1,14 @@
 /** The graph code of a config's model family (chosen in config.ts from model_type / architectures). */
-import { EncoderFamily, bertFamily } from './bert';
+import { Value } from '../graph/graph';
+import { EncoderFamily, EncoderInputs, ForwardContext, bertEncoder, bertFamily } from './bert';
 import { BertConfig } from './config';
-import { distilbertFamily } from './distilbert';
+import { distilbertEncoder, distilbertFamily } from './distilbert';
 
 export function encoderFamily(cfg: BertConfig, options: { fusedQkv?: boolean } = {}): EncoderFamily {
   return cfg.modelType === 'distilbert' ? distilbertFamily(cfg, options) : bertFamily(cfg, options);
+}
+
+/** The family's final hidden states [batch, seq, hidden] (the encoder without any head), for task heads built on it. */
+export function encoderHiddenStates(ctx: ForwardContext, cfg: BertConfig, inputs: EncoderInputs): Value {
+  return cfg.modelType === 'distilbert' ? distilbertEncoder(ctx, cfg, inputs) : bertEncoder(ctx, cfg, inputs);
 }

@@ -81,7 +81,7 @@ async function readConfigJson(file: string): Promise<unknown> {
   }
 }
 
-async function assertWeightsFileExists(dir: string, file: string): Promise<void> {
+export async function assertWeightsFileExists(dir: string, file: string): Promise<void> {
   try {
     await fs.access(file);
   } catch (e) {

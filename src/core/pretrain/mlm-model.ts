@@ -1,7 +1,8 @@
 /**
- * BertForMaskedLM as graph ops, with HF semantics: the BERT encoder, then cls.predictions.transform (dense -> GELU ->
- * LayerNorm) and a decoder tied to the word embeddings with its own bias (cls.predictions.bias). Logits come for every
- * position ([batch*seq, vocab]); the loss counts only chosen positions (label != IGNORE_LABEL, torch's ignore_index).
+ * <Family>ForMaskedLM as graph ops, with HF semantics: the family's encoder, then its MLM head: a dense layer (hidden
+ * -> embedding width), GELU, LayerNorm, and a decoder tied to the word embeddings with its own bias. Logits come for
+ * every position ([batch*seq, vocab]); the loss counts only chosen positions (label != IGNORE_LABEL, torch's
+ * ignore_index). The heads differ only in their tensor names (MLM_HEADS).
  */
 import { ModelError } from '../errors';
 import { Graph, Value } from '../graph/graph';
@@ -10,52 +11,120 @@ import { linear } from '../graph/ops/linear';
 import { reshape } from '../graph/ops/shape';
 import { dimProduct } from '../graph/dims';
 import { binary, cast, reduce, reshapeTo, unary } from '../graph/raw';
-import { EncoderFamily, bertEncoder, dense, norm, param } from '../model/bert';
-import { BertConfig } from '../model/config';
-import { ParamSpec, encoderParamSpecs } from '../model/params';
+import { EncoderFamily, ForwardContext, dense, norm, param } from '../model/bert';
+import { BertConfig, hfClassifierIdentity } from '../model/config';
+import { encoderHiddenStates } from '../model/families';
+import { BASE_PREFIX, ParamSpec, encoderParamSpecs } from '../model/params';
 
 /** Label of positions that are not predicted (torch CrossEntropyLoss ignore_index). */
 export const IGNORE_LABEL = -100;
 
-export const MLM_HEAD = {
-  transformDense: 'cls.predictions.transform.dense',
-  transformNorm: 'cls.predictions.transform.LayerNorm',
-  bias: 'cls.predictions.bias',
-} as const;
-
-export function assertPretrainable(cfg: BertConfig): void {
-  if (cfg.modelType !== 'bert') {
-    throw new ModelError(`Masked-LM pre-training supports BERT-architecture models; this one is model_type '${cfg.modelType}'.`, {
-      code: 'MODEL_MLM_FAMILY',
-      fix: 'Pre-train a BERT model (e.g. bert-base-uncased, a MiniLM, or random:tiny); the other families can be fine-tuned.',
-    });
-  }
+/** The tensor names of one family's masked-LM head (HF's), and the class a saved model declares. */
+export interface MlmHead {
+  /** config.json `architectures` of a saved model. */
+  architecture: string;
+  /** hidden -> embedding width linear (then GELU). */
+  transformDense: string;
+  /** LayerNorm over the embedding width (eps: layer_norm_eps; DistilBERT's fixed 1e-12). */
+  transformNorm: string;
+  /** The decoder's own bias [vocab]. */
+  bias: string;
+  /** The decoder's weight: tied to the word embeddings, so never a parameter and never written; ignored when a checkpoint has it. */
+  tiedDecoder: string;
+  /** Checkpoint names that hold one of our tensors under another name (RoBERTa's lm_head.decoder.bias is lm_head.bias). */
+  aliases: Readonly<Record<string, string>>;
 }
 
-/** The parameters of BertForMaskedLM (HF names; the tied decoder weight is the word embedding table). */
-export function mlmParamSpecs(cfg: BertConfig): ParamSpec[] {
-  assertPretrainable(cfg);
-  const H = cfg.hiddenSize;
+const ROBERTA_HEAD: MlmHead = {
+  architecture: 'RobertaForMaskedLM',
+  transformDense: 'lm_head.dense',
+  transformNorm: 'lm_head.layer_norm',
+  bias: 'lm_head.bias',
+  tiedDecoder: 'lm_head.decoder.weight',
+  aliases: { 'lm_head.decoder.bias': 'lm_head.bias' },
+};
+
+/** Keyed by HF model_type (xlm-roberta: the RoBERTa head under its own class name). */
+export const MLM_HEADS: Readonly<Record<string, MlmHead>> = {
+  bert: {
+    architecture: 'BertForMaskedLM',
+    transformDense: 'cls.predictions.transform.dense',
+    transformNorm: 'cls.predictions.transform.LayerNorm',
+    bias: 'cls.predictions.bias',
+    tiedDecoder: 'cls.predictions.decoder.weight',
+    aliases: { 'cls.predictions.decoder.bias': 'cls.predictions.bias' },
+  },
+  roberta: ROBERTA_HEAD,
+  'xlm-roberta': { ...ROBERTA_HEAD, architecture: 'XLMRobertaForMaskedLM' },
+  distilbert: {
+    architecture: 'DistilBertForMaskedLM',
+    transformDense: 'vocab_transform',
+    transformNorm: 'vocab_layer_norm',
+    bias: 'vocab_projector.bias',
+    tiedDecoder: 'vocab_projector.weight',
+    aliases: {},
+  },
+  // ElectraForMaskedLM is the generator: its head narrows hidden_size to embedding_size, the width of the tied table.
+  electra: {
+    architecture: 'ElectraForMaskedLM',
+    transformDense: 'generator_predictions.dense',
+    transformNorm: 'generator_predictions.LayerNorm',
+    bias: 'generator_lm_head.bias',
+    tiedDecoder: 'generator_lm_head.weight',
+    aliases: {},
+  },
+};
+
+/** BERT's head names (kept under the name the BERT-only code exported). */
+export const MLM_HEAD = MLM_HEADS.bert;
+
+/** The masked-LM head of the config's model type; a ModelError listing the supported ones for any other. */
+export function mlmHead(cfg: BertConfig): MlmHead {
+  const { modelType } = hfClassifierIdentity(cfg);
+  const head = MLM_HEADS[modelType];
+  if (!head) {
+    throw new ModelError(`Masked-LM pre-training has no head for model_type '${modelType}'; supported: ${Object.keys(MLM_HEADS).join(', ')}.`, {
+      code: 'MODEL_MLM_FAMILY',
+      fix: 'Pre-train a model of a supported family (e.g. bert-base-uncased, distilbert-base-uncased, roberta-base, an ELECTRA, or random:tiny).',
+    });
+  }
+  return head;
+}
+
+/** The name of the family's word embedding table, which the decoder's weight is tied to. */
+export function wordEmbeddingsName(cfg: BertConfig): string {
+  return `${BASE_PREFIX[cfg.modelType]}.embeddings.word_embeddings.weight`;
+}
+
+/** The head's parameters alone (HF names and order), as from_pretrained initialises them when a checkpoint lacks them. */
+export function mlmHeadParamSpecs(cfg: BertConfig): ParamSpec[] {
+  const head = mlmHead(cfg);
+  const E = cfg.embeddingSize;
   return [
-    ...encoderParamSpecs(cfg),
-    { name: `${MLM_HEAD.transformDense}.weight`, shape: [H, H], decay: true, init: 'normal' },
-    { name: `${MLM_HEAD.transformDense}.bias`, shape: [H], decay: false, init: 'zeros' },
-    { name: `${MLM_HEAD.transformNorm}.weight`, shape: [H], decay: false, init: 'ones' },
-    { name: `${MLM_HEAD.transformNorm}.bias`, shape: [H], decay: false, init: 'zeros' },
-    { name: MLM_HEAD.bias, shape: [cfg.vocabSize], decay: false, init: 'zeros' },
+    { name: `${head.transformDense}.weight`, shape: [E, cfg.hiddenSize], decay: true, init: 'normal' },
+    { name: `${head.transformDense}.bias`, shape: [E], decay: false, init: 'zeros' },
+    { name: `${head.transformNorm}.weight`, shape: [E], decay: false, init: 'ones' },
+    { name: `${head.transformNorm}.bias`, shape: [E], decay: false, init: 'zeros' },
+    { name: head.bias, shape: [cfg.vocabSize], decay: false, init: 'zeros' },
   ];
 }
 
+/** The parameters of <Family>ForMaskedLM (HF names; the tied decoder weight is the word embedding table). */
+export function mlmParamSpecs(cfg: BertConfig): ParamSpec[] {
+  return [...encoderParamSpecs(cfg), ...mlmHeadParamSpecs(cfg)];
+}
+
 /** The MLM model as an EncoderFamily whose "logits" are the vocabulary scores of every position, [batch*seq, vocab]. */
-export function mlmFamily(cfg: BertConfig): EncoderFamily {
-  assertPretrainable(cfg);
+export function mlmFamily(cfg: BertConfig, options: { fusedQkv?: boolean } = {}): EncoderFamily {
+  const head = mlmHead(cfg);
   return {
     paramSpecs: () => mlmParamSpecs(cfg),
-    logits(ctx, inputs) {
+    logits(outer, inputs) {
+      const ctx: ForwardContext = { ...outer, fusedQkv: options.fusedQkv ?? outer.fusedQkv };
       const { g } = ctx;
-      const hidden = bertEncoder(ctx, cfg, inputs);
-      const h = norm(ctx, cfg, gelu(g, dense(ctx, hidden, MLM_HEAD.transformDense)), MLM_HEAD.transformNorm);
-      const scores = linear(g, h, param(ctx, 'bert.embeddings.word_embeddings.weight'), param(ctx, MLM_HEAD.bias));
+      const hidden = encoderHiddenStates(ctx, cfg, inputs);
+      const h = norm(ctx, cfg, gelu(g, dense(ctx, hidden, head.transformDense)), head.transformNorm);
+      const scores = linear(g, h, param(ctx, wordEmbeddingsName(cfg)), param(ctx, head.bias));
       const [B, S] = hidden.shape;
       return reshape(g, scores, [dimProduct([B, S]), cfg.vocabSize]);
     },

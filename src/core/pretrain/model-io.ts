@@ -1,21 +1,33 @@
 /**
- * BertForMaskedLM folders: a BERT checkpoint (any head) in, with the MLM head freshly initialised when it has none;
- * out, config.json (architectures BertForMaskedLM) + model.safetensors in HF names, which `train --model` accepts
- * (its classifier head then starts fresh) and transformers' BertForMaskedLM.from_pretrained loads (decoder tied).
+ * <Family>ForMaskedLM folders (BERT, DistilBERT, RoBERTa / XLM-R, ELECTRA). In: a checkpoint of the family with or
+ * without its base prefix (`bert.`, `roberta.` …) and with or without the MLM head (any other head is ignored; a
+ * missing MLM head is freshly initialised, as from_pretrained does, e.g. for an ELECTRA discriminator). Out:
+ * config.json (architectures <Family>ForMaskedLM, tie_word_embeddings) + model.safetensors in HF names without the
+ * tied decoder weight, which `train --model` accepts (its classifier head then starts fresh) and transformers'
+ * <Family>ForMaskedLM.from_pretrained loads (decoder tied to the word embeddings).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
-import { BertConfig, hfConfigValues, parseBertConfig } from '../model/config';
-import { CONFIG_FILE, WEIGHTS_FILE } from '../model/load';
-import { Tensor, Weights, initWeights } from '../model/params';
-import { readSafetensors, writeSafetensors } from '../model/safetensors';
-import { mlmParamSpecs } from './mlm-model';
+import { BertConfig, hfClassifierIdentity, hfConfigValues, parseBertConfig } from '../model/config';
+import { CONFIG_FILE, WEIGHTS_FILE, assertWeightsFileExists } from '../model/load';
+import { BASE_PREFIX, Tensor, Weights, initWeights } from '../model/params';
+import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../model/safetensors';
+import { mlmHead, mlmHeadParamSpecs, mlmParamSpecs } from './mlm-model';
 
-/** Checkpoint names → ours: the `bert.` prefix added to a bare BertModel's names, TF-style gamma/beta renamed. */
-function canonical(name: string): string {
-  const n = name.startsWith('bert.') || name.startsWith('cls.') ? name : `bert.${name}`;
-  return n.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
+/**
+ * Checkpoint name → ours, or undefined when the MLM model has no use for it. TF-style LayerNorm gamma/beta are
+ * renamed; the head's names (and their aliases) stay at the top level; in a checkpoint that uses the base prefix any
+ * other top-level name is another model's head (pooler-less classifiers, NSP, discriminator), in one that does not,
+ * every other name is the encoder's.
+ */
+function canonicalName(name: string, cfg: BertConfig, prefixed: boolean, wanted: ReadonlySet<string>): string | undefined {
+  if (name.endsWith('position_ids')) return undefined;
+  const n = name.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
+  const head = mlmHead(cfg);
+  const base = `${BASE_PREFIX[cfg.modelType]}.`;
+  const ours = head.aliases[n] ?? (n.startsWith(base) || wanted.has(n) ? n : prefixed ? undefined : `${base}${n}`);
+  return ours !== undefined && wanted.has(ours) ? ours : undefined;
 }
 
 export async function loadMlmModelDir(dir: string, seed: number): Promise<{ config: BertConfig; weights: Weights; freshHead: boolean }> {
@@ -24,39 +36,53 @@ export async function loadMlmModelDir(dir: string, seed: number): Promise<{ conf
   try {
     json = JSON.parse(await fs.readFile(configFile, 'utf8'));
   } catch (e) {
-    throw new ModelError(`Cannot read ${CONFIG_FILE} of the model.`, { file: configFile, code: 'MODEL_NO_CONFIG', cause: e, fix: 'Point --model to a BERT model folder (config.json + model.safetensors).' });
+    throw new ModelError(`Cannot read ${CONFIG_FILE} of the model.`, { file: configFile, code: 'MODEL_NO_CONFIG', cause: e,
+      fix: 'Point --model to a BERT, DistilBERT, RoBERTa / XLM-R or ELECTRA model folder (config.json + model.safetensors).' });
   }
   const config = parseBertConfig(json, configFile);
+  const weightsFile = path.join(dir, WEIGHTS_FILE);
+  await assertWeightsFileExists(dir, weightsFile);
   const specs = mlmParamSpecs(config);
+  const wanted = new Set(specs.map((s) => s.name));
+  const base = `${BASE_PREFIX[config.modelType]}.`;
+  const prefixed = (await readSafetensorsHeader(weightsFile)).entries.some((e) => e.name.startsWith(base));
   const found = new Map<string, Tensor>();
-  for (const [name, t] of await readSafetensors(path.join(dir, WEIGHTS_FILE))) found.set(canonical(name), t);
-  const head = specs.filter((s) => s.name.startsWith('cls.'));
+  for (const [name, t] of await readSafetensors(weightsFile, { include: (n) => canonicalName(n, config, prefixed, wanted) !== undefined })) {
+    const ours = canonicalName(name, config, prefixed, wanted) as string;
+    // A tensor under its own name wins over an alias of it (lm_head.bias over lm_head.decoder.bias).
+    if (ours === name || !found.has(ours)) found.set(ours, t);
+  }
+  const head = mlmHeadParamSpecs(config);
+  const headNames = new Set(head.map((s) => s.name));
   const freshHead = head.some((s) => !found.has(s.name));
   const fresh = freshHead ? initWeights(head, seed, config.initializerRange) : new Map<string, Tensor>();
   const weights: Weights = new Map();
   const missing: string[] = [];
   for (const s of specs) {
-    const t = (freshHead && s.name.startsWith('cls.') ? fresh.get(s.name) : found.get(s.name)) as Tensor | undefined;
+    const t = freshHead && headNames.has(s.name) ? fresh.get(s.name) : found.get(s.name);
     if (!t) missing.push(s.name);
     else if (t.shape.join() !== s.shape.join()) {
       throw new ModelError(`Tensor ${s.name} has shape [${t.shape.join(', ')}]; config.json implies [${s.shape.join(', ')}].`, {
-        file: path.join(dir, WEIGHTS_FILE), code: 'MODEL_TENSOR_SHAPE', fix: 'Use the config.json that was saved with this checkpoint.' });
+        file: weightsFile, code: 'MODEL_TENSOR_SHAPE', fix: 'Use the config.json that was saved with this checkpoint.' });
     } else weights.set(s.name, t);
   }
   if (missing.length > 0) {
-    throw new ModelError(`${WEIGHTS_FILE} lacks ${missing.length} BERT encoder tensor(s), e.g. ${missing.slice(0, 3).join(', ')}.`, {
-      file: path.join(dir, WEIGHTS_FILE), code: 'MODEL_TENSOR_NAMES', fix: 'Use a BERT checkpoint whose config.json belongs to it.' });
+    const family = hfClassifierIdentity(config).modelType;
+    throw new ModelError(`${WEIGHTS_FILE} lacks ${missing.length} ${family} encoder tensor(s), e.g. ${missing.slice(0, 3).join(', ')}.`, {
+      file: weightsFile, code: 'MODEL_TENSOR_NAMES',
+      fix: `Use a ${family} checkpoint whose config.json belongs to it (its model_type decides the tensor names; this one says "${family}").` });
   }
   return { config, weights, freshHead };
 }
 
-/** config.json of a BertForMaskedLM: the original keys, sizes under HF names, no classifier labels. */
+/** config.json of a <Family>ForMaskedLM: the original keys, sizes under HF names, no classifier labels. */
 export function mlmConfigJson(config: BertConfig): Record<string, unknown> {
   const out: Record<string, unknown> = { ...config.raw, ...hfConfigValues(config) };
   for (const k of ['id2label', 'label2id', 'num_labels', 'problem_type']) delete out[k];
-  out.architectures = ['BertForMaskedLM'];
-  out.model_type = 'bert';
-  out.hidden_act ??= 'gelu';
+  const identity = hfClassifierIdentity(config);
+  out.architectures = [mlmHead(config).architecture];
+  out.model_type = identity.modelType;
+  out[identity.activationKey] ??= 'gelu';
   out.tie_word_embeddings = true;
   return out;
 }
