@@ -1,8 +1,9 @@
 /**
  * One masked-LM pre-training run ("Don't Stop Pretraining": continued MLM on domain text): read unlabelled text,
- * resolve the model (hub id, folder, random:SIZE), cut the text into full-length windows, train BertForMaskedLM with
- * the train-step compiler, evaluate MLM loss / perplexity / masked-token accuracy on held-out windows with fixed
- * masks, and keep the best model as an HF folder in `<out>/best/` (so `train --model <out>` fine-tunes from it).
+ * resolve the model (hub id, folder, random:SIZE), cut the text into full-length windows, train the family's
+ * <Family>ForMaskedLM (BERT, DistilBERT, RoBERTa / XLM-R, ELECTRA's generator head) with the train-step compiler,
+ * evaluate MLM loss / perplexity / masked-token accuracy on held-out windows with fixed masks, and keep the best model
+ * as an HF folder in `<out>/best/` (so `train --model <out>` fine-tunes from it).
  * It is the fine-tuning run machinery with another task: the same loop (core/train/trainer.ts, with MLM masks as the
  * batch preparation and MLM scores as the evaluation), the same TrainerEvents (`task: 'mlm'`) in `<out>/metrics.jsonl`
  * and to the caller's sink, the same run folder (run.json, checkpoints/, best/). A checkpoint (weights, AdamW moments,
@@ -13,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError, UserError } from '../errors';
 import { resolveModel, type HubProgress } from '../model/hub';
-import { presetConfig, type BertConfig } from '../model/config';
+import { maxSequenceLength, presetConfig, type BertConfig } from '../model/config';
 import { initWeights, type Weights } from '../model/params';
 import { modelDirOf } from '../infer/predictor';
 import { loadTokenizer, saveTokenizer, type TextTokenizer } from '../tokenize/tokenizer';
@@ -26,7 +27,7 @@ import { appendMetric, commitDir, prepareTempDir, recoverRunDir, runPaths, write
 import { loadLatestCheckpoint, type TrainerState } from '../train/checkpoint';
 import { sessionErrorEvent, type DoneEvent, type TrainerEvent } from '../train/events';
 import { trainLoop, type Evaluation, type LoopSettings } from '../train/trainer';
-import { maskBatch, maskSeed, type MaskingOptions } from './masking';
+import { maskBatch, maskSeed, maskTokenId, specialTokenIds, wordContinuationIds, type MaskingOptions } from './masking';
 import { IGNORE_LABEL, mlmParamSpecs } from './mlm-model';
 import { loadMlmModelDir, saveMlmModel } from './model-io';
 import { readUnlabelledTexts } from './texts';
@@ -85,21 +86,28 @@ async function prepare(spec: string, seed: number, sink: PretrainSink): Promise<
   return { config, weights, tokenizer: await loadTokenizer(dir), random: false };
 }
 
-/** Masking settings from the tokenizer: its [MASK] id, special ids, and "##" continuations for whole-word masking. */
+/**
+ * Masking settings from the tokenizer: its mask token ([MASK] or <mask>), the ids never chosen (its special tokens and
+ * the ones it adds around a text), and for whole-word masking which tokens continue a word (WordPiece "##"; byte-level
+ * BPE: no leading "Ġ"; SentencePiece: no leading "▁").
+ */
 export function maskingFor(tokenizer: TextTokenizer, vocabSize: number, options: { probability?: number; wholeWord?: boolean }): MaskingOptions {
-  const vocab = (tokenizer.tokenizerJson.model as { vocab?: Record<string, number> } | undefined)?.vocab ?? {};
-  const maskTokenId = vocab['[MASK]'] ?? vocab['<mask>'];
-  if (maskTokenId === undefined) {
-    throw new UserError(`The tokenizer (${tokenizer.source}) has no [MASK] token, so it cannot be used for masked-LM pre-training.`, {
-      code: 'MLM_NO_MASK_TOKEN', fix: 'Use a BERT model whose tokenizer has [MASK].' });
+  const maskId = maskTokenId(tokenizer.tokenizerJson);
+  if (maskId === undefined) {
+    throw new UserError(`The tokenizer (${tokenizer.source}) has no [MASK] or <mask> token, so it cannot be used for masked-LM pre-training.`, {
+      code: 'MLM_NO_MASK_TOKEN', fix: 'Use a model whose tokenizer has a mask token (BERT, DistilBERT, RoBERTa / XLM-R and ELECTRA tokenizers do).' });
   }
-  const continuation = new Set(Object.entries(vocab).filter(([t]) => t.startsWith('##')).map(([, id]) => id));
+  const continuation = options.wholeWord ? wordContinuationIds(tokenizer.tokenizerJson) : undefined;
+  if (options.wholeWord && !continuation) {
+    throw new UserError(`Whole-word masking cannot tell where words start in this tokenizer's vocabulary (${tokenizer.source}).`, {
+      code: 'MLM_WHOLE_WORD', fix: 'Leave out --whole-word, or use a WordPiece ("##"), byte-level BPE ("Ġ") or SentencePiece ("▁") tokenizer.' });
+  }
   return {
-    maskTokenId,
+    maskTokenId: maskId,
     vocabSize,
-    specialIds: new Set([...tokenizer.prefixIds, ...tokenizer.suffixIds, tokenizer.padId]),
+    specialIds: new Set([...specialTokenIds(tokenizer.tokenizerJson), ...tokenizer.prefixIds, ...tokenizer.suffixIds, tokenizer.padId]),
     probability: options.probability,
-    isContinuation: options.wholeWord ? (id) => continuation.has(id) : undefined,
+    isContinuation: continuation ? (id) => continuation.has(id) : undefined,
   };
 }
 
@@ -175,9 +183,10 @@ export async function runPretrainSession(requested: PretrainOptions, sink: Pretr
     const texts = await readUnlabelledTexts(options.data, { textColumn: options.textColumn });
     const model = await prepare(spec, seed, sink);
     const { config, tokenizer } = model;
-    if (maxLength > config.maxPositionEmbeddings) {
-      throw new UserError(`--max-length ${maxLength} is longer than the model's ${config.maxPositionEmbeddings} positions.`, {
-        code: 'MLM_MAX_LENGTH', fix: `Use --max-length ${config.maxPositionEmbeddings} or less.` });
+    const longest = maxSequenceLength(config);
+    if (maxLength > longest) {
+      throw new UserError(`--max-length ${maxLength} is longer than the model's ${longest} usable positions.`, {
+        code: 'MLM_MAX_LENGTH', fix: `Use --max-length ${longest} or less.` });
     }
     // Full windows over every document (no overlap), so all the text is used.
     const rows: EncodedRow[] = encodeDocuments(tokenizer, texts, { maxLength, strategy: 'window', stride: 0 });
