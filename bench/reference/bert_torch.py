@@ -1,6 +1,7 @@
 """Plain-PyTorch BertForSequenceClassification with Hugging Face semantics (no `transformers`): the reference our
 ONNX train step is checked and timed against. The same for DistilBERT, RoBERTa (XLM-R) and ELECTRA classifiers, chosen
-by the config's model_type.
+by the config's model_type, and for each family's *ForMaskedLM (task 'mlm': the same encoder, the family's MLM head
+with the decoder tied to the word embeddings, cross-entropy with ignore_index -100).
 
 It reads and writes HF-named `model.safetensors` + `config.json` (the safetensors format is parsed here directly:
 8-byte little-endian header length, JSON header, raw tensor bytes). The model is the post-LayerNorm BERT encoder,
@@ -90,13 +91,25 @@ def output_layer(cfg):
     return 'classifier.out_proj' if family(cfg) in ('roberta', 'electra') else 'classifier'
 
 
-def param_specs(cfg, num_labels):
-    """(HF name, shape, init, decay) in the order the family's *ForSequenceClassification registers its parameters."""
+def _lin(n, o, i):
+    return [(n + '.weight', [o, i], 'normal'), (n + '.bias', [o], 'zeros')]
+
+
+def _ln(n, k):
+    return [(n + '.weight', [k], 'ones'), (n + '.bias', [k], 'zeros')]
+
+
+def _with_decay(specs):
+    no_decay = lambda n: n.endswith('.bias') or n.endswith('LayerNorm.weight') or n.endswith('layer_norm.weight')  # noqa: E731
+    return [(n, shape, init, not no_decay(n)) for n, shape, init in specs]
+
+
+def encoder_specs(cfg):
+    """(HF name, shape, init) of the family's encoder (embeddings and layers, no head), in HF's order."""
     d = dims(cfg)
     V, H, E, P, T, I = d['V'], d['H'], d['E'], d['P'], d['T'], d['I']
     fam = family(cfg)
-    lin = lambda n, o, i: [(n + '.weight', [o, i], 'normal'), (n + '.bias', [o], 'zeros')]  # noqa: E731
-    ln = lambda n, k: [(n + '.weight', [k], 'ones'), (n + '.bias', [k], 'zeros')]  # noqa: E731
+    lin, ln = _lin, _ln
     if fam == 'distilbert':
         s = [('distilbert.embeddings.word_embeddings.weight', [V, H], 'normal'),
              ('distilbert.embeddings.position_embeddings.weight', [P, H], 'normal')] + ln('distilbert.embeddings.LayerNorm', H)
@@ -105,33 +118,62 @@ def param_specs(cfg, num_labels):
             for n in ('q_lin', 'k_lin', 'v_lin', 'out_lin'):
                 s += lin(p + 'attention.' + n, H, H)
             s += ln(p + 'sa_layer_norm', H) + lin(p + 'ffn.lin1', I, H) + lin(p + 'ffn.lin2', H, I) + ln(p + 'output_layer_norm', H)
-        s += lin('pre_classifier', H, H) + lin('classifier', num_labels, H)
+        return s
+    b = BASE_PREFIX[fam]
+    s = [(f'{b}.embeddings.word_embeddings.weight', [V, E], 'normal'),
+         (f'{b}.embeddings.position_embeddings.weight', [P, E], 'normal'),
+         (f'{b}.embeddings.token_type_embeddings.weight', [T, E], 'normal')] + ln(f'{b}.embeddings.LayerNorm', E)
+    if E != H:
+        s += lin(f'{b}.embeddings_project', H, E)
+    for l in range(d['L']):
+        p = f'{b}.encoder.layer.{l}.'
+        for n in ('attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense'):
+            s += lin(p + n, H, H)
+        s += ln(p + 'attention.output.LayerNorm', H) + lin(p + 'intermediate.dense', I, H) + lin(p + 'output.dense', H, I)
+        s += ln(p + 'output.LayerNorm', H)
+    return s
+
+
+def param_specs(cfg, num_labels):
+    """(HF name, shape, init, decay) in the order the family's *ForSequenceClassification registers its parameters."""
+    H = dims(cfg)['H']
+    fam = family(cfg)
+    s = encoder_specs(cfg)
+    if fam == 'distilbert':
+        s += _lin('pre_classifier', H, H) + _lin('classifier', num_labels, H)
+    elif fam == 'bert':
+        s += _lin('bert.pooler.dense', H, H) + _lin('classifier', num_labels, H)
     else:
-        b = BASE_PREFIX[fam]
-        s = [(f'{b}.embeddings.word_embeddings.weight', [V, E], 'normal'),
-             (f'{b}.embeddings.position_embeddings.weight', [P, E], 'normal'),
-             (f'{b}.embeddings.token_type_embeddings.weight', [T, E], 'normal')] + ln(f'{b}.embeddings.LayerNorm', E)
-        if E != H:
-            s += lin(f'{b}.embeddings_project', H, E)
-        for l in range(d['L']):
-            p = f'{b}.encoder.layer.{l}.'
-            for n in ('attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense'):
-                s += lin(p + n, H, H)
-            s += ln(p + 'attention.output.LayerNorm', H) + lin(p + 'intermediate.dense', I, H) + lin(p + 'output.dense', H, I)
-            s += ln(p + 'output.LayerNorm', H)
-        if fam == 'bert':
-            s += lin('bert.pooler.dense', H, H) + lin('classifier', num_labels, H)
-        else:
-            s += lin('classifier.dense', H, H) + lin('classifier.out_proj', num_labels, H)
-    no_decay = lambda n: n.endswith('.bias') or n.endswith('LayerNorm.weight') or n.endswith('layer_norm.weight')  # noqa: E731
-    return [(n, shape, init, not no_decay(n)) for n, shape, init in s]
+        s += _lin('classifier.dense', H, H) + _lin('classifier.out_proj', num_labels, H)
+    return _with_decay(s)
 
 
-def init_params(cfg, num_labels, generator):
+# Per family: the MLM head's dense (hidden -> embedding width, then GELU), its LayerNorm, and the decoder's own bias.
+# The decoder's weight is tied to the word embeddings (never a parameter of its own).
+MLM_HEADS = {
+    'bert': ('cls.predictions.transform.dense', 'cls.predictions.transform.LayerNorm', 'cls.predictions.bias'),
+    'roberta': ('lm_head.dense', 'lm_head.layer_norm', 'lm_head.bias'),
+    'distilbert': ('vocab_transform', 'vocab_layer_norm', 'vocab_projector.bias'),
+    'electra': ('generator_predictions.dense', 'generator_predictions.LayerNorm', 'generator_lm_head.bias'),
+}
+
+
+def mlm_param_specs(cfg):
+    """(HF name, shape, init, decay) of the family's *ForMaskedLM: the encoder, then the MLM head."""
+    d = dims(cfg)
+    dense, norm, bias = MLM_HEADS[family(cfg)]
+    return _with_decay(encoder_specs(cfg) + _lin(dense, d['E'], d['H']) + _ln(norm, d['E']) + [(bias, [d['V']], 'zeros')])
+
+
+def specs_for(cfg, num_labels, task='classify'):
+    return mlm_param_specs(cfg) if task == 'mlm' else param_specs(cfg, num_labels)
+
+
+def init_params(cfg, num_labels, generator, task='classify'):
     """HF _init_weights: normal(0, initializer_range) for matrices and embeddings, LayerNorm 1/0, biases 0."""
     std = cfg['initializer_range']
     p = {}
-    for n, shape, init, _ in param_specs(cfg, num_labels):
+    for n, shape, init, _ in specs_for(cfg, num_labels, task):
         if init == 'normal':
             p[n] = torch.randn(shape, generator=generator) * std
         else:
@@ -139,10 +181,15 @@ def init_params(cfg, num_labels, generator):
     return p
 
 
-def logits_fn(p, cfg, ids, types, mask, dropout=0.0):
-    """ids, types: int64 [B, S]; mask: float [B, S] of 0/1. dropout > 0 only in training."""
+def hidden_states_fn(p, cfg, ids, types, mask, dropout=0.0):
+    """The family's final hidden states [B, S, H] (no head). ids, types: int64 [B, S]; mask: float [B, S] of 0/1."""
     if family(cfg) == 'distilbert':
-        return distilbert_logits_fn(p, cfg, ids, mask, dropout)
+        return distilbert_encoder_fn(p, cfg, ids, mask, dropout)
+    return encoder_fn(p, cfg, ids, types, mask, dropout)
+
+
+def encoder_fn(p, cfg, ids, types, mask, dropout=0.0):
+    """The BERT-layout encoder (bert, roberta, electra): embeddings, post-LN layers; hidden states [B, S, H]."""
     fam = family(cfg)
     b = BASE_PREFIX[fam]
     B, S = ids.shape
@@ -180,6 +227,16 @@ def logits_fn(p, cfg, ids, types, mask, dropout=0.0):
         h = F.gelu(lin(x1, 'intermediate.dense'))
         o = drop(lin(h, 'output.dense'))
         x = F.layer_norm(o + x1, (H,), p[pre + 'output.LayerNorm.weight'], p[pre + 'output.LayerNorm.bias'], eps)
+    return x
+
+
+def logits_fn(p, cfg, ids, types, mask, dropout=0.0):
+    """ids, types: int64 [B, S]; mask: float [B, S] of 0/1. dropout > 0 only in training."""
+    if family(cfg) == 'distilbert':
+        return distilbert_logits_fn(p, cfg, ids, mask, dropout)
+    fam = family(cfg)
+    drop = (lambda t: F.dropout(t, dropout, True)) if dropout > 0 else (lambda t: t)
+    x = encoder_fn(p, cfg, ids, types, mask, dropout)
     if fam == 'bert':
         pooled = drop(torch.tanh(F.linear(x[:, 0], p['bert.pooler.dense.weight'], p['bert.pooler.dense.bias'])))
         return F.linear(pooled, p['classifier.weight'], p['classifier.bias'])
@@ -189,9 +246,9 @@ def logits_fn(p, cfg, ids, types, mask, dropout=0.0):
     return F.linear(drop(h), p['classifier.out_proj.weight'], p['classifier.out_proj.bias'])
 
 
-def distilbert_logits_fn(p, cfg, ids, mask, dropout=0.0):
-    """DistilBertForSequenceClassification as HF writes it: q scaled before q·k, masked_fill with finfo.min, no
-    dropout after out_lin, pre_classifier + ReLU on the first token."""
+def distilbert_encoder_fn(p, cfg, ids, mask, dropout=0.0):
+    """DistilBERT's encoder as HF writes it: q scaled before q·k, masked_fill with finfo.min, no dropout after out_lin;
+    hidden states [B, S, H]."""
     B, S = ids.shape
     d = dims(cfg)
     H, nh, eps = d['H'], d['nh'], d['eps']
@@ -218,10 +275,38 @@ def distilbert_logits_fn(p, cfg, ids, mask, dropout=0.0):
         sa = F.layer_norm(sa + x, (H,), p[pre + 'sa_layer_norm.weight'], p[pre + 'sa_layer_norm.bias'], eps)
         ffn = drop(lin(F.gelu(lin(sa, 'ffn.lin1')), 'ffn.lin2'))
         x = F.layer_norm(ffn + sa, (H,), p[pre + 'output_layer_norm.weight'], p[pre + 'output_layer_norm.bias'], eps)
+    return x
+
+
+def distilbert_logits_fn(p, cfg, ids, mask, dropout=0.0):
+    """DistilBertForSequenceClassification: the encoder, then pre_classifier + ReLU on the first token."""
+    x = distilbert_encoder_fn(p, cfg, ids, mask, dropout)
     pooled = F.relu(F.linear(x[:, 0], p['pre_classifier.weight'], p['pre_classifier.bias']))
     head_dropout = cfg.get('seq_classif_dropout', 0.2) if dropout > 0 else 0.0
     pooled = F.dropout(pooled, head_dropout, True) if head_dropout > 0 else pooled
     return F.linear(pooled, p['classifier.weight'], p['classifier.bias'])
+
+
+def mlm_logits_fn(p, cfg, ids, types, mask, dropout=0.0):
+    """<Family>ForMaskedLM: the encoder's hidden states -> dense -> GELU -> LayerNorm -> decoder tied to the word
+    embeddings (+ its own bias); scores [B, S, V]. (BERT's transform uses hidden_act, DistilBERT its `activation`,
+    RoBERTa and ELECTRA's generator plain gelu: all exact GELU here, as the configs must say 'gelu'.)"""
+    d = dims(cfg)
+    dense, norm, bias = MLM_HEADS[family(cfg)]
+    x = hidden_states_fn(p, cfg, ids, types, mask, dropout)
+    h = F.gelu(F.linear(x, p[dense + '.weight'], p[dense + '.bias']))
+    h = F.layer_norm(h, (d['E'],), p[norm + '.weight'], p[norm + '.bias'], d['eps'])
+    return F.linear(h, p[BASE_PREFIX[family(cfg)] + '.embeddings.word_embeddings.weight'], p[bias])
+
+
+IGNORE_INDEX = -100
+
+
+def mlm_loss_fn(p, cfg, batch, dropout=0.0):
+    """Mean cross-entropy over the positions whose label is not -100 (labels int64 [B, S])."""
+    ids, types, mask, labels = batch
+    scores = mlm_logits_fn(p, cfg, ids, types, mask, dropout)
+    return F.cross_entropy(scores.view(-1, scores.shape[-1]), labels.view(-1), ignore_index=IGNORE_INDEX)
 
 
 def loss_fn(p, cfg, batch, dropout=0.0):
@@ -242,11 +327,12 @@ class Trainer:
     """AdamW + clipping + linear schedule over a dict of leaf tensors, one optimizer step per call."""
 
     def __init__(self, p, cfg, num_labels, lr, weight_decay, warmup, total, max_grad_norm=1.0,
-                 betas=(0.9, 0.999), eps=1e-8, dropout=0.0):
+                 betas=(0.9, 0.999), eps=1e-8, dropout=0.0, task='classify'):
         self.p, self.cfg, self.dropout, self.max_grad_norm = p, cfg, dropout, max_grad_norm
+        self.loss_fn = mlm_loss_fn if task == 'mlm' else loss_fn
         for t in p.values():
             t.requires_grad_(True)
-        decay = {n for n, _, _, d in param_specs(cfg, num_labels) if d}
+        decay = {n for n, _, _, d in specs_for(cfg, num_labels, task) if d}
         groups = [{'params': [t for n, t in p.items() if n in decay], 'weight_decay': weight_decay},
                   {'params': [t for n, t in p.items() if n not in decay], 'weight_decay': 0.0}]
         self.opt = torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps)
@@ -255,7 +341,7 @@ class Trainer:
     def step(self, batch):
         """Returns (loss, grad norm before clipping, lr used)."""
         self.opt.zero_grad(set_to_none=True)
-        loss = loss_fn(self.p, self.cfg, batch, self.dropout)
+        loss = self.loss_fn(self.p, self.cfg, batch, self.dropout)
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(list(self.p.values()), self.max_grad_norm)
         lr = self.opt.param_groups[0]['lr']
@@ -275,6 +361,26 @@ def load_model_dir(d):
     return cfg, p, num_labels
 
 
+def load_mlm_model_dir(d):
+    """config.json + model.safetensors of a *ForMaskedLM folder (as transformers' from_pretrained reads it: names with
+    or without the base prefix, the decoder tied to the word embeddings, RoBERTa's lm_head.decoder.bias = lm_head.bias)
+    → (cfg, params of mlm_param_specs)."""
+    cfg = json.load(open(f'{d}/config.json'))
+    tensors, _ = read_safetensors(f'{d}/model.safetensors')
+    wanted = {n for n, _, _, _ in mlm_param_specs(cfg)}
+    b = BASE_PREFIX[family(cfg)] + '.'
+    aliases = {'lm_head.decoder.bias': 'lm_head.bias', 'cls.predictions.decoder.bias': 'cls.predictions.bias'}
+    p = {}
+    for n, t in tensors.items():
+        name = aliases.get(n, n if n.startswith(b) or n in wanted else b + n)
+        if name in wanted and (name == n or name not in p):
+            p[name] = t
+    missing = wanted - set(p)
+    if missing:
+        raise SystemExit(f'{d}: missing {sorted(missing)}')
+    return cfg, p
+
+
 def batch_to_torch(b):
     B, S = b['batchSize'], b['seqLen']
     return (torch.tensor(b['inputIds'], dtype=torch.long).view(B, S),
@@ -284,13 +390,15 @@ def batch_to_torch(b):
 
 
 if __name__ == '__main__':
-    # /usr/bin/python3 bert_torch.py logits MODEL_DIR BATCH_JSON: logits of a saved model folder, as one JSON list.
+    # /usr/bin/python3 bert_torch.py logits MODEL_DIR BATCH_JSON: logits of a saved classifier folder, as one JSON list.
+    # /usr/bin/python3 bert_torch.py mlm-logits MODEL_DIR BATCH_JSON: the same for a *ForMaskedLM folder ([B*S*V]).
     import sys
-    if len(sys.argv) == 4 and sys.argv[1] == 'logits':
+    if len(sys.argv) == 4 and sys.argv[1] in ('logits', 'mlm-logits'):
         torch.set_num_threads(1)
-        cfg, params, _ = load_model_dir(sys.argv[2])
+        mlm = sys.argv[1] == 'mlm-logits'
+        cfg, params = load_mlm_model_dir(sys.argv[2]) if mlm else load_model_dir(sys.argv[2])[:2]
         ids, types, mask, _ = batch_to_torch(json.load(open(sys.argv[3])))
         with torch.no_grad():
-            print(json.dumps(logits_fn(params, cfg, ids, types, mask).ravel().tolist()))
+            print(json.dumps((mlm_logits_fn if mlm else logits_fn)(params, cfg, ids, types, mask).ravel().tolist()))
     else:
         sys.exit(__doc__)

@@ -1,13 +1,21 @@
 """Writes the PyTorch parity fixtures for a tiny BERT classifier (default: test/fixtures/parity/), or with --family
-for a tiny DistilBERT / RoBERTa / ELECTRA classifier (default: test/fixtures/parity-<family>/, 20 steps).
+for a tiny DistilBERT / RoBERTa / ELECTRA classifier (default: test/fixtures/parity-<family>/, 20 steps), or with
+--task mlm for the family's *ForMaskedLM (default: test/fixtures/parity-mlm-<family>/, 20 steps).
 
-  /usr/bin/python3 bench/reference/make_parity_fixtures.py [--family bert|distilbert|roberta|electra] [--out DIR] [--seed N]
+  /usr/bin/python3 bench/reference/make_parity_fixtures.py [--family bert|distilbert|roberta|electra] [--task classify|mlm]
+                                                           [--out DIR] [--seed N]
 
 Files: config.json + model.safetensors (initial weights, HF names), batch.json (one padded batch with token types),
 expected.json (loss, gradient norm and logits of that batch), grads.safetensors (d loss / d weight), trajectory.json
 (the 50 stored batches, hyper-parameters, and loss / lr / grad norm per AdamW step), final.safetensors (weights
 after the 50 steps). Everything float32 on CPU with one thread, dropout off, so a rerun with the same seed is
-bit-identical and the TypeScript parity test can rerun it with a fresh seed.
+bit-identical and the TypeScript parity test can rerun it with a fresh seed. Bit-identical across machines only with
+the same OpenBLAS kernels: the committed fixtures were written with OPENBLAS_CORETYPE=SkylakeX (other kernels change
+the last bits, well inside the tests' tolerances).
+
+With --task mlm the batches are masked (labels per token, -100 where not predicted; 80% of the chosen tokens become
+the mask id, 10% a random token, 10% stay), the weights include the MLM head (no decoder weight: it is the word
+embedding table), and expected.json holds the score rows of the predicted positions only (`rows`, `logits`).
 """
 import argparse
 import json
@@ -42,7 +50,18 @@ FAMILY_CONFIGS = {
     'electra': {'architectures': ['ElectraForSequenceClassification'], 'model_type': 'electra', **_BERT_LAYOUT,
                 'embedding_size': 16, 'type_vocab_size': 2, 'layer_norm_eps': 1e-12, 'pad_token_id': 0},
 }
+MLM_ARCHITECTURES = {'bert': 'BertForMaskedLM', 'distilbert': 'DistilBertForMaskedLM', 'roberta': 'RobertaForMaskedLM',
+                     'electra': 'ElectraForMaskedLM'}
+
+
+def mlm_config(fam):
+    """The family's tiny config as a *ForMaskedLM declares it (no labels; decoder tied to the word embeddings)."""
+    c = {k: v for k, v in FAMILY_CONFIGS[fam].items() if k not in ('id2label', 'label2id')}
+    return {**c, 'architectures': [MLM_ARCHITECTURES[fam]], 'tie_word_embeddings': True}
+
+
 NUM_LABELS, BATCH, SEQ = 3, 4, 12
+MLM_PROBABILITY = 0.3
 HYPER = {'lr': 1e-3, 'weightDecay': 0.01, 'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-8, 'maxGradNorm': 1.0,
          'warmupSteps': 5, 'totalSteps': 50}
 
@@ -70,10 +89,29 @@ def make_batch(rng, config=CONFIG):
             'tokenTypeIds': types.ravel().tolist(), 'labels': labels.tolist()}
 
 
-def initial_params(seed, config=CONFIG):
+def mask_batch(rng, batch, config):
+    """DataCollatorForLanguageModeling's corruption of a make_batch batch: real tokens (not the first, not padding)
+    chosen with MLM_PROBABILITY (at least one per batch); of those 80% become the mask id (the last id), 10% a random
+    id, 10% stay; labels are the original ids there and -100 elsewhere."""
+    V = config['vocab_size']
+    ids = np.array(batch['inputIds']).reshape(BATCH, SEQ)
+    mask = np.array(batch['attentionMask']).reshape(BATCH, SEQ)
+    eligible = (mask == 1)
+    eligible[:, 0] = False
+    chosen = eligible & (rng.rand(BATCH, SEQ) < MLM_PROBABILITY)
+    if not chosen.any():
+        chosen[0, 1] = True
+    labels = np.where(chosen, ids, bt.IGNORE_INDEX)
+    r = rng.rand(BATCH, SEQ)
+    random_ids = rng.randint(0, V, size=(BATCH, SEQ))
+    ids = np.where(chosen & (r < 0.8), V - 1, np.where(chosen & (r >= 0.8) & (r < 0.9), random_ids, ids))
+    return {**batch, 'inputIds': ids.ravel().tolist(), 'labels': labels.ravel().tolist()}
+
+
+def initial_params(seed, config=CONFIG, task='classify'):
     """HF init (with a large initializer_range so activations vary between rows), then biases and LayerNorm parameters moved off 0/1 so that every gradient path is exercised."""
     g = torch.Generator().manual_seed(seed)
-    p = bt.init_params(config, NUM_LABELS, g)
+    p = bt.init_params(config, NUM_LABELS, g, task)
     for n, t in p.items():
         if n.endswith('.bias'):
             t += torch.randn(t.shape, generator=g) * 0.02
@@ -85,42 +123,52 @@ def initial_params(seed, config=CONFIG):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--family', choices=sorted(FAMILY_CONFIGS), default='bert')
+    ap.add_argument('--task', choices=['classify', 'mlm'], default='classify')
     ap.add_argument('--out')
     ap.add_argument('--seed', type=int, default=0)
     args = ap.parse_args()
-    config = FAMILY_CONFIGS[args.family]
-    hyper = HYPER if args.family == 'bert' else {**HYPER, 'warmupSteps': 2, 'totalSteps': 20}
+    mlm = args.task == 'mlm'
+    config = mlm_config(args.family) if mlm else FAMILY_CONFIGS[args.family]
+    hyper = HYPER if args.family == 'bert' and not mlm else {**HYPER, 'warmupSteps': 2, 'totalSteps': 20}
     fixtures = os.path.join(os.path.dirname(__file__), '..', '..', 'test', 'fixtures')
-    args.out = args.out or os.path.join(fixtures, 'parity' if args.family == 'bert' else f'parity-{args.family}')
+    default_dir = f'parity-mlm-{args.family}' if mlm else 'parity' if args.family == 'bert' else f'parity-{args.family}'
+    args.out = args.out or os.path.join(fixtures, default_dir)
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     out = lambda name: os.path.join(args.out, name)  # noqa: E731
+    make = (lambda: mask_batch(rng, make_batch(rng, config), config)) if mlm else (lambda: make_batch(rng, config))  # noqa: E731
 
     rng = np.random.RandomState(args.seed)
-    p = initial_params(args.seed, config)
+    p = initial_params(args.seed, config, args.task)
     with open(out('config.json'), 'w') as f:
         json.dump(config, f, indent=2)
     bt.write_safetensors(out('model.safetensors'), p, {'format': 'pt'})
 
-    batch = make_batch(rng, config)
+    batch = make()
     with open(out('batch.json'), 'w') as f:
         json.dump(batch, f)
     leaves = {n: t.clone().requires_grad_(True) for n, t in p.items()}
     tb = bt.batch_to_torch(batch)
-    logits = bt.logits_fn(leaves, config, tb[0], tb[1], tb[2])
-    loss = torch.nn.functional.cross_entropy(logits, tb[3])
+    if mlm:
+        scores = bt.mlm_logits_fn(leaves, config, tb[0], tb[1], tb[2]).view(BATCH * SEQ, -1)
+        loss = torch.nn.functional.cross_entropy(scores, tb[3], ignore_index=bt.IGNORE_INDEX)
+        rows = [i for i, y in enumerate(batch['labels']) if y != bt.IGNORE_INDEX]
+        logits = scores[rows]
+    else:
+        logits = bt.logits_fn(leaves, config, tb[0], tb[1], tb[2])
+        loss = torch.nn.functional.cross_entropy(logits, tb[3])
     loss.backward()
     grads = {n: t.grad for n, t in leaves.items()}
     grad_norm = float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads.values())))
     bt.write_safetensors(out('grads.safetensors'), grads, {'format': 'pt'})
     with open(out('expected.json'), 'w') as f:
         json.dump({'seed': args.seed, 'torch': torch.__version__, 'loss': loss.item(), 'gradNorm': grad_norm,
-                   'logits': logits.detach().ravel().tolist()}, f, indent=1)
+                   **({'rows': rows} if mlm else {}), 'logits': logits.detach().ravel().tolist()}, f, indent=1)
 
-    batches = [make_batch(rng, config) for _ in range(hyper['totalSteps'])]
+    batches = [make() for _ in range(hyper['totalSteps'])]
     trainer = bt.Trainer({n: t.clone() for n, t in p.items()}, config, NUM_LABELS, hyper['lr'], hyper['weightDecay'],
                          hyper['warmupSteps'], hyper['totalSteps'], hyper['maxGradNorm'],
-                         (hyper['beta1'], hyper['beta2']), hyper['eps'])
+                         (hyper['beta1'], hyper['beta2']), hyper['eps'], task=args.task)
     losses, lrs, norms = [], [], []
     for b in batches:
         loss_v, norm, lr = trainer.step(bt.batch_to_torch(b))
