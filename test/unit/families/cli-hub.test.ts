@@ -1,57 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encoderParamSpecs, initWeights, Weights } from '../../../src/core/model/params';
-import { readSafetensorsHeader, writeSafetensors } from '../../../src/core/model/safetensors';
-import { parseBertConfig } from '../../../src/core/model/config';
+import { readSafetensorsHeader } from '../../../src/core/model/safetensors';
 import { startLoopbackServer } from '../../helpers/loopback-server';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
-import { byteLevelBpeTokenizerJson, tinyConfigJson } from './tiny-models';
+import { WORDS, bertftAsync, publishTinyCheckpoint as publish } from './tiny-models';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
-
-const WORDS = ['the', 'movie', 'film', 'story', 'acting', 'ending', 'music', 'plot', 'cast', 'was', 'and', 'truly', 'great', 'wonderful',
-  'excellent', 'lovely', 'superb', 'enjoyable', 'awful', 'terrible', 'boring', 'dreadful', 'poor', 'horrible'];
-
-/** Publishes a tiny random pre-trained checkpoint of `family` as Hub repo root/org/tiny-<family>, as real ones look: encoder + pre-training head, no classifier. */
-async function publish(root: string, family: 'distilbert' | 'roberta' | 'electra'): Promise<string> {
-  const repo = path.join(root, 'org', `tiny-${family}`);
-  fs.mkdirSync(repo, { recursive: true });
-  let vocabSize: number;
-  if (family === 'roberta') {
-    const tokenizer = byteLevelBpeTokenizerJson(WORDS);
-    vocabSize = Object.keys((tokenizer.model as { vocab: object }).vocab).length;
-    fs.writeFileSync(path.join(repo, 'tokenizer.json'), JSON.stringify(tokenizer));
-  } else {
-    const digits = [...'0123456789'];
-    const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ',', ...digits, ...digits.map((d) => `##${d}`), ...WORDS];
-    vocabSize = vocab.length;
-    fs.writeFileSync(path.join(repo, 'vocab.txt'), vocab.join('\n') + '\n');
-    fs.writeFileSync(path.join(repo, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: true }));
-  }
-  const json = tinyConfigJson(family, { vocab_size: vocabSize, max_position_embeddings: 40 });
-  fs.writeFileSync(path.join(repo, 'config.json'), JSON.stringify(json));
-  const weights: Weights = initWeights(encoderParamSpecs(parseBertConfig(json)), 3, 0.02);
-  const headName = { distilbert: 'vocab_projector.bias', roberta: 'lm_head.bias', electra: 'discriminator_predictions.dense_prediction.bias' }[family];
-  weights.set(headName, { shape: [1], data: new Float32Array(1) });
-  await writeSafetensors(path.join(repo, 'model.safetensors'), weights, { format: 'pt' });
-  return `org/tiny-${family}`;
-}
-
-/** Runs the CLI without blocking this process (the loopback Hub server lives in it). */
-function bertftAsync(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 const ARCH = { distilbert: 'DistilBertForSequenceClassification', roberta: 'RobertaForSequenceClassification', electra: 'ElectraForSequenceClassification' };
 

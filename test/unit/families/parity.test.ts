@@ -5,52 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Batch } from '../../../src/core/tokenize/batch';
 import { loadModelDir, saveHfModel } from '../../../src/core/model/load';
-import type { Tensor, Weights } from '../../../src/core/model/params';
 import { readSafetensors } from '../../../src/core/model/safetensors';
 import { createTrainEngine, Hyper } from '../../../src/core/train/engine';
+import { BatchJson, PYTHON, TOL, readJson, toBatch, torchAvailable, worstRelative } from '../../helpers/parity';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-const PYTHON = '/usr/bin/python3';
-const LOGITS_TOL = 1e-5; // absolute
-const LOSS_TOL = 1e-6; // absolute
-const GRAD_TOL = 1e-5; // norm-relative per tensor
-const TRAJ_LOSS_TOL = 5e-6; // absolute, worst step
-const FINAL_WEIGHT_TOL = 1e-5; // norm-relative per tensor
-
-interface BatchJson { batchSize: number; seqLen: number; inputIds: number[]; attentionMask: number[]; tokenTypeIds: number[]; labels: number[] }
-
-const toBatch = (b: BatchJson): Batch => ({
-  batchSize: b.batchSize,
-  seqLen: b.seqLen,
-  inputIds: BigInt64Array.from(b.inputIds, BigInt),
-  attentionMask: BigInt64Array.from(b.attentionMask, BigInt),
-  tokenTypeIds: BigInt64Array.from(b.tokenTypeIds, BigInt),
-  labels: BigInt64Array.from(b.labels, BigInt),
-  docIndex: Int32Array.from({ length: b.batchSize }, (_, i) => i),
-});
-const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-const l2 = (a: Float32Array, b?: Float32Array) => Math.sqrt(a.reduce((s, x, i) => s + (x - (b ? b[i] : 0)) ** 2, 0));
-/** Attention key biases have an exactly-zero true gradient (softmax shift invariance): float32 noise on both sides. */
-const isKeyBias = (n: string) => /(key|k_lin)\.bias$/.test(n);
-
-function worstRelative(ours: Weights, ref: Map<string, Tensor>, floor: number): { err: number; name: string } {
-  assert.deepEqual([...ours.keys()].sort(), [...ref.keys()].sort(), 'same tensor names');
-  let worst = { err: 0, name: '' };
-  for (const [name, r] of ref) {
-    if (isKeyBias(name)) continue;
-    const err = l2(ours.get(name)!.data, r.data) / Math.max(l2(r.data), floor);
-    if (err > worst.err) worst = { err, name };
-  }
-  return worst;
-}
-
-const torchAvailable = () => spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
 for (const family of ['distilbert', 'roberta', 'electra']) {
   const dir = path.join(ROOT, 'test', 'fixtures', `parity-${family}`);
@@ -74,9 +38,9 @@ for (const family of ['distilbert', 'roberta', 'electra']) {
     const g = worstRelative(grads, await readSafetensors(path.join(dir, 'grads.safetensors')), 1e-30);
     await engine.dispose();
     t.diagnostic(`max |Δlogit| ${logitsErr.toExponential(2)}; |Δloss| ${Math.abs(loss - expected.loss).toExponential(2)}; worst gradient error ${g.err.toExponential(2)} (${g.name})`);
-    assert.ok(logitsErr <= LOGITS_TOL, `logits differ by ${logitsErr}`);
-    assert.ok(Math.abs(loss - expected.loss) <= LOSS_TOL, `loss ${loss} vs ${expected.loss}`);
-    assert.ok(g.err <= GRAD_TOL, `gradient ${g.name} differs by ${g.err}`);
+    assert.ok(logitsErr <= TOL.logits, `logits differ by ${logitsErr}`);
+    assert.ok(Math.abs(loss - expected.loss) <= TOL.loss, `loss ${loss} vs ${expected.loss}`);
+    assert.ok(g.err <= TOL.grad, `gradient ${g.name} differs by ${g.err}`);
 
     const trainer = await engineFor();
     const losses: number[] = [];
@@ -85,8 +49,8 @@ for (const family of ['distilbert', 'roberta', 'electra']) {
     const final = worstRelative(trainer.getWeights(), await readSafetensors(path.join(dir, 'final.safetensors')), 1e-12);
     await trainer.dispose();
     t.diagnostic(`${losses.length} steps: max |Δloss| ${lossErr.toExponential(2)}, worst final weight error ${final.err.toExponential(2)} (${final.name})`);
-    assert.ok(lossErr <= TRAJ_LOSS_TOL, `loss trajectory differs by up to ${lossErr}`);
-    assert.ok(final.err <= FINAL_WEIGHT_TOL, `final weight ${final.name} differs by ${final.err}`);
+    assert.ok(lossErr <= TOL.trajectoryLoss, `loss trajectory differs by up to ${lossErr}`);
+    assert.ok(final.err <= TOL.finalWeight, `final weight ${final.name} differs by ${final.err}`);
   });
 
   test(`${family}: a model we train and save is read by the PyTorch reference to the same logits`, async (t) => {
@@ -108,7 +72,7 @@ for (const family of ['distilbert', 'roberta', 'electra']) {
       const err = Math.max(...theirs.map((x, i) => Math.abs(x - ours[i])));
       t.diagnostic(`max |Δlogit| after save → PyTorch load: ${err.toExponential(2)}`);
       assert.equal(theirs.length, ours.length);
-      assert.ok(err <= LOGITS_TOL, `logits differ by ${err}`);
+      assert.ok(err <= TOL.logits, `logits differ by ${err}`);
     } finally {
       await engine.dispose();
       fs.rmSync(out, { recursive: true, force: true });

@@ -1,12 +1,20 @@
 /** Tiny configs, batches and tokenizers of each encoder family, shared by the family tests (no tests in this file). */
 import * as ort from 'onnxruntime-node';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { BertConfig, ModelFamily, parseBertConfig } from '../../../src/core/model/config';
 import { encoderFamily } from '../../../src/core/model/families';
-import { Weights } from '../../../src/core/model/params';
+import { encoderParamSpecs, initWeights, Weights } from '../../../src/core/model/params';
+import { writeSafetensors } from '../../../src/core/model/safetensors';
+import { maskBatch } from '../../../src/core/pretrain/masking';
+import { mlmFamily, mlmHead, mlmHeadParamSpecs, wordEmbeddingsName } from '../../../src/core/pretrain/mlm-model';
 import { Batch } from '../../../src/core/tokenize/batch';
 import { buildStepGraph } from '../../../src/core/train/step-graph';
 import { worstStepGradientError } from '../../helpers/step-gradcheck';
 import { HYPER, makeBatch } from '../engine/fixtures';
+
+const CLI = path.join(__dirname, '..', '..', '..', '..', 'out', 'src', 'cli.js');
 
 /** HF-style config.json objects of tiny models, in each family's own keys. */
 export function tinyConfigJson(family: ModelFamily | 'xlm-roberta' | 'electra-projected', overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -51,6 +59,20 @@ export async function worstGradientError(cfg: BertConfig, weights: Weights, batc
   const family = encoderFamily(cfg);
   const built = buildStepGraph({ family, numLabels: 2, mode: 'grads', dropout: false, adam: HYPER, maxGradNorm: 1 });
   return worstStepGradientError(built, weights, batch, { class_weights: new ort.Tensor('float32', Float32Array.of(1, 1), [2]) });
+}
+
+/**
+ * familyBatch corrupted for masked-LM training (40% of the real tokens chosen, id 4 playing the mask token); labels
+ * per token. Both ids the family's batches use for the first token and padding (0 and 1) are special.
+ */
+export function familyMlmBatch(cfg: BertConfig, seed: number, batchSize = 4, seqLen = 6): Batch {
+  return maskBatch(familyBatch(cfg, seed, batchSize, seqLen), { maskTokenId: 4, vocabSize: cfg.vocabSize, specialIds: new Set([0, 1]), probability: 0.4 }, seed);
+}
+
+/** The same finite-difference check for the family's masked-LM step graph. */
+export async function worstMlmGradientError(cfg: BertConfig, weights: Weights, batch: Batch): Promise<{ worst: number; at: string }> {
+  const built = buildStepGraph({ family: mlmFamily(cfg), numLabels: 0, task: 'mlm', mode: 'grads', dropout: false, adam: HYPER, maxGradNorm: 1 });
+  return worstStepGradientError(built, weights, batch);
 }
 
 /** GPT-2's byte → printable character map, which byte-level BPE vocabularies are written in. */
@@ -102,4 +124,61 @@ export function byteLevelBpeTokenizerJson(words: string[]): Record<string, unkno
       byte_fallback: false, ignore_merges: false, vocab: Object.fromEntries(vocab), merges,
     },
   };
+}
+
+/** The words of the tiny tokenizers' vocabularies (and of test/unit/runner/fixtures.ts's writeSentimentCsv reviews). */
+export const WORDS = ['the', 'movie', 'film', 'story', 'acting', 'ending', 'music', 'plot', 'cast', 'was', 'and', 'truly', 'great', 'wonderful',
+  'excellent', 'lovely', 'superb', 'enjoyable', 'awful', 'terrible', 'boring', 'dreadful', 'poor', 'horrible'];
+
+export type HubFamily = 'distilbert' | 'roberta' | 'electra';
+
+/**
+ * Publishes a tiny random pre-trained checkpoint of `family` as Hub repo root/org/tiny-<family>, as real ones look:
+ * encoder + a pre-training head, no classifier. Without `mlmHead` the head is a one-tensor stand-in
+ * (lm_head.bias / vocab_projector.bias / discriminator_predictions.dense_prediction.bias, shape [1]); with it
+ * (RoBERTa, DistilBERT) the whole MLM head, including the tied decoder's copy of the word embeddings that real
+ * checkpoints carry (and RoBERTa's lm_head.decoder.bias). An ELECTRA checkpoint is always a discriminator.
+ */
+export async function publishTinyCheckpoint(root: string, family: HubFamily, options: { mlmHead?: boolean } = {}): Promise<string> {
+  const repo = path.join(root, 'org', `tiny-${family}`);
+  fs.mkdirSync(repo, { recursive: true });
+  let vocabSize: number;
+  if (family === 'roberta') {
+    const tokenizer = byteLevelBpeTokenizerJson(WORDS);
+    vocabSize = Object.keys((tokenizer.model as { vocab: object }).vocab).length;
+    fs.writeFileSync(path.join(repo, 'tokenizer.json'), JSON.stringify(tokenizer));
+  } else {
+    const digits = [...'0123456789'];
+    const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ',', ...digits, ...digits.map((d) => `##${d}`), ...WORDS];
+    vocabSize = vocab.length;
+    fs.writeFileSync(path.join(repo, 'vocab.txt'), vocab.join('\n') + '\n');
+    fs.writeFileSync(path.join(repo, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: true }));
+  }
+  const json = tinyConfigJson(family, { vocab_size: vocabSize, max_position_embeddings: 40 });
+  fs.writeFileSync(path.join(repo, 'config.json'), JSON.stringify(json));
+  const cfg = parseBertConfig(json);
+  const weights: Weights = initWeights(encoderParamSpecs(cfg), 3, 0.02);
+  if (options.mlmHead && family !== 'electra') {
+    for (const [name, t] of initWeights(mlmHeadParamSpecs(cfg), 4, 0.02)) weights.set(name, t);
+    const head = mlmHead(cfg);
+    weights.set(head.tiedDecoder, weights.get(wordEmbeddingsName(cfg))!);
+    for (const [alias, name] of Object.entries(head.aliases)) weights.set(alias, weights.get(name)!);
+  } else {
+    const headName = { distilbert: 'vocab_projector.bias', roberta: 'lm_head.bias', electra: 'discriminator_predictions.dense_prediction.bias' }[family];
+    weights.set(headName, { shape: [1], data: new Float32Array(1) });
+  }
+  await writeSafetensors(path.join(repo, 'model.safetensors'), weights, { format: 'pt' });
+  return `org/tiny-${family}`;
+}
+
+/** Runs the bertft CLI (out/src/cli.js) without blocking this process (a loopback Hub server may live in it). */
+export function bertftAsync(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }

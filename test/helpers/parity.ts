@@ -1,0 +1,54 @@
+/**
+ * Reading the PyTorch parity fixtures (bench/reference/make_parity_fixtures.py) and comparing our tensors with them,
+ * shared by the family and masked-LM parity tests.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import type { Tensor, Weights } from '../../src/core/model/params';
+import type { Batch } from '../../src/core/tokenize/batch';
+
+export const PYTHON = '/usr/bin/python3';
+
+export interface BatchJson { batchSize: number; seqLen: number; inputIds: number[]; attentionMask: number[]; tokenTypeIds: number[]; labels: number[] }
+
+export const toBatch = (b: BatchJson): Batch => ({
+  batchSize: b.batchSize,
+  seqLen: b.seqLen,
+  inputIds: BigInt64Array.from(b.inputIds, BigInt),
+  attentionMask: BigInt64Array.from(b.attentionMask, BigInt),
+  tokenTypeIds: BigInt64Array.from(b.tokenTypeIds, BigInt),
+  labels: BigInt64Array.from(b.labels, BigInt),
+  docIndex: Int32Array.from({ length: b.batchSize }, (_, i) => i),
+});
+
+export const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+
+/** ‖a − b‖₂ (‖a‖₂ without b). */
+export const l2 = (a: Float32Array, b?: Float32Array): number => Math.sqrt(a.reduce((s, x, i) => s + (x - (b ? b[i] : 0)) ** 2, 0));
+
+/** Attention key biases have an exactly-zero true gradient (softmax shift invariance): float32 noise on both sides. */
+export const isKeyBias = (n: string): boolean => /(key|k_lin)\.bias$/.test(n);
+
+/** Worst norm-relative error over the tensors (key biases aside), with the tensor it occurs in; both sides must have the same names. */
+export function worstRelative(ours: Weights, ref: Map<string, Tensor>, floor: number): { err: number; name: string } {
+  assert.deepEqual([...ours.keys()].sort(), [...ref.keys()].sort(), 'same tensor names');
+  let worst = { err: 0, name: '' };
+  for (const [name, r] of ref) {
+    if (isKeyBias(name)) continue;
+    const err = l2(ours.get(name)!.data, r.data) / Math.max(l2(r.data), floor);
+    if (err > worst.err) worst = { err, name };
+  }
+  return worst;
+}
+
+export const torchAvailable = (): boolean => spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+
+/** The tolerances of the parity tests (the BERT classifier's test/unit/parity has the same figures). */
+export const TOL = {
+  logits: 1e-5, // absolute
+  loss: 1e-6, // absolute
+  grad: 1e-5, // norm-relative per tensor
+  trajectoryLoss: 5e-6, // absolute, worst step
+  finalWeight: 1e-5, // norm-relative per tensor
+} as const;
