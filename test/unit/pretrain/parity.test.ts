@@ -1,0 +1,93 @@
+/**
+ * Masked-LM train steps of every family (BertForMaskedLM, DistilBertForMaskedLM, RobertaForMaskedLM,
+ * ElectraForMaskedLM) against the plain-PyTorch reference (bench/reference/bert_torch.py, mlm_loss_fn): committed
+ * fixtures from `make_parity_fixtures.py --task mlm --family <f>` (scores of the predicted positions, loss, gradients,
+ * 20 AdamW steps on masked batches), and, where Debian's torch is installed, a model we pre-train and save read back
+ * by the reference (as from_pretrained would: decoder tied to the word embeddings) to the same scores.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readSafetensors } from '../../../src/core/model/safetensors';
+import { IGNORE_LABEL } from '../../../src/core/pretrain/mlm-model';
+import { loadMlmModelDir, saveMlmModel } from '../../../src/core/pretrain/model-io';
+import { createTrainEngine, Hyper } from '../../../src/core/train/engine';
+import { BatchJson, PYTHON, TOL, isKeyBias, l2, readJson, toBatch, torchAvailable, worstRelative } from '../../helpers/parity';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+
+for (const family of ['bert', 'distilbert', 'roberta', 'electra'] as const) {
+  const dir = path.join(ROOT, 'test', 'fixtures', `parity-mlm-${family}`);
+
+  test(`${family} MLM: engine matches the committed PyTorch fixtures (scores, loss, gradients, 20 AdamW steps)`, async (t) => {
+    const expected = readJson<{ loss: number; gradNorm: number; rows: number[]; logits: number[] }>(path.join(dir, 'expected.json'));
+    const trajectory = readJson<{ hyper: Hyper; losses: number[]; lrs: number[]; batches: BatchJson[] }>(path.join(dir, 'trajectory.json'));
+    const batch = toBatch(readJson<BatchJson>(path.join(dir, 'batch.json')));
+    const initial = await loadMlmModelDir(dir, 0);
+    assert.equal(initial.config.modelType, family);
+    assert.equal(initial.freshHead, false, 'the fixture has its MLM head');
+    const V = initial.config.vocabSize;
+    const engineFor = () => createTrainEngine({ config: initial.config, numLabels: 0, task: 'mlm', weights: initial.weights, hyper: trajectory.hyper,
+      device: 'cpu', dropout: false, seed: 0, threads: 1, graphOptimizationLevel: 'basic' });
+
+    const engine = await engineFor();
+    const scores = await engine.forward(batch);
+    assert.equal(scores.length, batch.batchSize * batch.seqLen * V);
+    assert.deepEqual(expected.rows, [...batch.labels!.keys()].filter((i) => batch.labels![i] !== BigInt(IGNORE_LABEL)));
+    const logitsErr = Math.max(...expected.rows.flatMap((row, r) => Array.from({ length: V }, (_, k) => Math.abs(scores[row * V + k] - expected.logits[r * V + k]))));
+    const { loss, grads } = await engine.lossAndGradients(batch);
+    const refGrads = await readSafetensors(path.join(dir, 'grads.safetensors'));
+    const g = worstRelative(grads, refGrads, 1e-30);
+    const keyBias = Math.max(...[...refGrads.keys()].filter(isKeyBias).flatMap((n) => [l2(refGrads.get(n)!.data), l2(grads.get(n)!.data)]));
+    await engine.dispose();
+    t.diagnostic(`loss ours ${loss.toFixed(8)} torch ${expected.loss.toFixed(8)} (|Δ| ${Math.abs(loss - expected.loss).toExponential(2)}); ` +
+      `max |Δscore| ${logitsErr.toExponential(2)}; worst gradient error ${g.err.toExponential(2)} (${g.name}); key-bias gradients ≤ ${(keyBias / expected.gradNorm).toExponential(2)} of the norm`);
+    assert.ok(logitsErr <= TOL.logits, `scores differ by ${logitsErr}`);
+    assert.ok(Math.abs(loss - expected.loss) <= TOL.loss, `loss ${loss} vs ${expected.loss}`);
+    assert.ok(g.err <= TOL.grad, `gradient ${g.name} differs by ${g.err}`);
+    assert.ok(keyBias <= 1e-6 * expected.gradNorm, `a key-bias gradient is not negligible: ${keyBias}`);
+
+    const trainer = await engineFor();
+    const losses: number[] = [];
+    for (const [i, b] of trajectory.batches.entries()) {
+      const r = await trainer.trainStep(toBatch(b));
+      assert.ok(Math.abs(r.lr - trajectory.lrs[i]) <= 1e-9 * Math.max(1, trajectory.lrs[i]), `lr at step ${i + 1}: ${r.lr} vs ${trajectory.lrs[i]}`);
+      losses.push(r.loss);
+    }
+    const lossErr = Math.max(...losses.map((l, i) => Math.abs(l - trajectory.losses[i])));
+    const final = worstRelative(trainer.getWeights(), await readSafetensors(path.join(dir, 'final.safetensors')), 1e-12);
+    await trainer.dispose();
+    t.diagnostic(`${losses.length} steps: max |Δloss| ${lossErr.toExponential(2)}, worst final weight error ${final.err.toExponential(2)} (${final.name})`);
+    assert.ok(lossErr <= TOL.trajectoryLoss, `loss trajectory differs by up to ${lossErr}`);
+    assert.ok(final.err <= TOL.finalWeight, `final weight ${final.name} differs by ${final.err}`);
+  });
+
+  test(`${family} MLM: a model we pre-train and save is read by the PyTorch reference to the same scores`, async (t) => {
+    if (!torchAvailable()) {
+      t.skip(`${PYTHON} cannot import torch (apt-get install python3-torch libopenblas0-pthread)`);
+      return;
+    }
+    const trajectory = readJson<{ hyper: Hyper; batches: BatchJson[] }>(path.join(dir, 'trajectory.json'));
+    const { config, weights } = await loadMlmModelDir(dir, 0);
+    const engine = await createTrainEngine({ config, numLabels: 0, task: 'mlm', weights, hyper: trajectory.hyper, device: 'cpu', dropout: false, seed: 0, threads: 1 });
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), `bertft-saved-mlm-${family}-`));
+    try {
+      for (const b of trajectory.batches.slice(0, 5)) await engine.trainStep(toBatch(b));
+      await saveMlmModel(out, config, engine.getWeights());
+      const batchFile = path.join(dir, 'batch.json');
+      const ours = await engine.forward(toBatch(readJson<BatchJson>(batchFile)));
+      const stdout = execFileSync(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bert_torch.py'), 'mlm-logits', out, batchFile], { encoding: 'utf8' });
+      const theirs = JSON.parse(stdout.trim().split('\n').pop() as string) as number[];
+      assert.equal(theirs.length, ours.length);
+      const err = Math.max(...theirs.map((x, i) => Math.abs(x - ours[i])));
+      t.diagnostic(`max |Δscore| after save → PyTorch load: ${err.toExponential(2)}`);
+      assert.ok(err <= TOL.logits, `scores differ by ${err}`);
+    } finally {
+      await engine.dispose();
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+}
