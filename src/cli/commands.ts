@@ -67,7 +67,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
     ],
   },
   pretrain: {
-    summary: 'continue masked-LM pre-training of a BERT model on unlabelled text; writes <out>/best/',
+    summary: 'continue masked-LM pre-training (BERT, DistilBERT, RoBERTa / XLM-R, ELECTRA) on unlabelled text; writes <out>/best/',
     flags: [
       { name: 'data', kind: 'string', help: 'unlabelled text: a folder of .txt files, a .txt file, or .csv / .jsonl with a text column' },
       { name: 'text-column', kind: 'string', help: 'column holding the text (default: detected)' },
@@ -79,7 +79,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
       { name: 'lr', kind: 'number', above: 0, max: 1, help: 'peak learning rate (default 5e-4 from random, 5e-5 from a checkpoint)' },
       { name: 'max-length', kind: 'int', min: 8, max: 512, help: 'tokens per window (default 128)' },
       { name: 'mask-prob', kind: 'number', above: 0, max: 0.9, help: 'share of tokens chosen for prediction (default 0.15)' },
-      { name: 'whole-word', kind: 'boolean', help: 'choose whole words (all their ## pieces) instead of single tokens' },
+      { name: 'whole-word', kind: 'boolean', help: 'choose whole words (WordPiece ## pieces, BPE pieces up to the next Ġ) instead of single tokens' },
       { name: 'eval-steps', kind: 'int', min: 1, help: 'evaluate every N steps and at each epoch end (default N: a tenth of the steps)' },
       { name: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for init, order, masks and dropout' },
       { name: 'no-dropout', kind: 'boolean', help: 'train without dropout' },

@@ -32,6 +32,8 @@ async function pickText(): Promise<string | undefined> {
 async function pickModel(): Promise<string | undefined> {
   const items: Item<string | null>[] = [
     { label: 'bert-base-uncased', description: 'continue pre-training the original BERT (slow on CPU)', value: 'bert-base-uncased' },
+    { label: 'distilbert-base-uncased', description: 'DistilBERT: 6 layers, about twice as fast as BERT-base', value: 'distilbert-base-uncased' },
+    { label: 'roberta-base', description: 'continue pre-training RoBERTa (slow on CPU)', value: 'roberta-base' },
     { label: 'random:mini', description: 'a small model from scratch (4 layers, 256 wide)', value: 'random:mini' },
     { label: 'random:tiny', description: 'a tiny model from scratch (2 layers, 64 wide): quick to try', value: 'random:tiny' },
     { label: 'Other Hub id or folder…', value: null },
@@ -39,7 +41,7 @@ async function pickModel(): Promise<string | undefined> {
   const picked = await vscode.window.showQuickPick(items, { title: `${TITLE} (2/2): model`, ignoreFocusOut: true });
   if (!picked) return undefined;
   if (picked.value) return picked.value;
-  const typed = await vscode.window.showInputBox({ title: TITLE, prompt: 'Hub id (org/name) or a BERT model folder', ignoreFocusOut: true });
+  const typed = await vscode.window.showInputBox({ title: TITLE, prompt: 'Hub id (org/name) or model folder: BERT, DistilBERT, RoBERTa / XLM-R or ELECTRA', ignoreFocusOut: true });
   return typed?.trim() || undefined;
 }
 
