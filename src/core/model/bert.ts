@@ -91,7 +91,7 @@ export function robertaPositionIds(g: Graph, inputIds: Value, padTokenId: number
 export function bertEmbeddings(ctx: ForwardContext, cfg: BertConfig, inputs: EncoderInputs, base = 'bert'): Value {
   const { g } = ctx;
   const positionIds = cfg.modelType === 'roberta' ? robertaPositionIds(g, inputs.inputIds, cfg.padTokenId) : rangePositionIds(g, inputs.inputIds);
-  const words = embedding(g, param(ctx, `${base}.embeddings.word_embeddings.weight`), inputs.inputIds);
+  const words = embedding(g, param(ctx, `${base}.embeddings.word_embeddings.weight`), inputs.inputIds, cfg.padTokenId);
   const types = embedding(g, param(ctx, `${base}.embeddings.token_type_embeddings.weight`), inputs.tokenTypeIds);
   const positions = embedding(g, param(ctx, `${base}.embeddings.position_embeddings.weight`), positionIds);
   const x = norm(ctx, cfg, add(g, add(g, words, types), positions), `${base}.embeddings.LayerNorm`);

@@ -29,7 +29,7 @@ export function relu(g: Graph, x: Value): Value {
 export function distilbertEncoder(ctx: ForwardContext, cfg: BertConfig, inputs: EncoderInputs): Value {
   const { g } = ctx;
   const maskAdd = extendedAttentionMask(g, inputs.attentionMask);
-  const words = embedding(g, param(ctx, 'distilbert.embeddings.word_embeddings.weight'), inputs.inputIds);
+  const words = embedding(g, param(ctx, 'distilbert.embeddings.word_embeddings.weight'), inputs.inputIds, cfg.padTokenId);
   const positions = embedding(g, param(ctx, 'distilbert.embeddings.position_embeddings.weight'), rangePositionIds(g, inputs.inputIds));
   let x = dropout(g, norm(ctx, cfg, add(g, words, positions), 'distilbert.embeddings.LayerNorm'), cfg.hiddenDropoutProb, ctx.dropout);
   for (let l = 0; l < cfg.numHiddenLayers; l++) {

@@ -64,6 +64,33 @@ test('embedding with repeated ids accumulates gradients', async () => {
   assert.ok(r.worst < TOL, `worst ${r.worst}`);
 });
 
+test('embedding with a padding index: that row gets no gradient (torch padding_idx), every other row the same as without', async () => {
+  const ids = BigInt64Array.from([1, 4, 1, 0, 4, 4], BigInt);
+  const tableData = randn(15, 14);
+  const probe = randn(18, 3);
+  const gradFor = async (paddingIdx?: number): Promise<Float32Array> => {
+    const g = new Graph();
+    const table = g.input('table', 'float32', [5, 3], true);
+    const idValue = g.input('ids', 'int64', [2, 3]);
+    const probeValue = g.input('probe', 'float32', [2, 3, 3]);
+    const loss = sumAll(g, mul(g, embedding(g, table, idValue, paddingIdx), probeValue));
+    g.output(g.gradients(loss, [table])[0], 'grad');
+    const session = await ort.InferenceSession.create(toModelBytes(g));
+    const out = await session.run({
+      table: new ort.Tensor('float32', tableData, [5, 3]), ids: new ort.Tensor('int64', ids, [2, 3]), probe: new ort.Tensor('float32', probe, [2, 3, 3]),
+    });
+    await session.release();
+    return out.grad.data as Float32Array;
+  };
+  const plain = await gradFor();
+  const padded = await gradFor(4);
+  assert.ok(plain.subarray(12).some((x) => x !== 0), 'without a padding index row 4 has a gradient');
+  assert.deepEqual([...padded.subarray(12)], [0, 0, 0]);
+  assert.deepEqual([...padded.subarray(0, 12)], [...plain.subarray(0, 12)]);
+  const g = new Graph();
+  assert.throws(() => embedding(g, g.input('t', 'float32', [5, 3], true), g.input('i', 'int64', [2]), 5), /padding index 5 is not a row/);
+});
+
 test('reshape, transpose and selectIndex on symbolic shapes', async () => {
   const r = await gradCheck(
     [f('x', [2, 3, 4], 15, ['batch', 'seq', 4])],
