@@ -21,6 +21,7 @@ import { loadTokenizer, saveTokenizer, type TextTokenizer } from '../tokenize/to
 import { encodeDocuments, type EncodedRow } from '../tokenize/truncation';
 import { collate, planBatches } from '../tokenize/batching';
 import type { Batch } from '../tokenize/batch';
+import { describeAllocator } from '../train/allocator';
 import { createTrainEngine, type DeviceChoice, type TrainEngine } from '../train/engine';
 import { resolveWarmupSteps } from '../train/schedule';
 import { appendMetric, commitDir, prepareTempDir, recoverRunDir, runPaths, writeJsonAtomic } from '../train/run-dir';
@@ -225,7 +226,7 @@ export async function runPretrainSession(requested: PretrainOptions, sink: Pretr
     for (const tensors of [model.weights, checkpoint?.weights, checkpoint?.optimizer.m, checkpoint?.optimizer.v]) tensors?.clear();
     const liveEngine = engine;
     // What the engine said while choosing its device goes into run.json and `started` (it logs more later).
-    const deviceNotes = [...engineLog];
+    const deviceNotes = [...engineLog, describeAllocator()];
     const resolved = { model: spec, maxLength, batchSize, lr, totalSteps, evalSteps: settings.evalSteps, maskProbability: masking.probability ?? 0.15,
       wholeWordMasking: options.wholeWordMasking ?? false, seed, device: options.device ?? 'cpu' };
     if (!checkpoint) {

@@ -37,7 +37,7 @@ export interface EngineOptions {
   /** Classifier labels; ignored for the mlm task. */
   numLabels: number;
   /**
-   * classify (default): the family's *ForSequenceClassification, labels [batch]. mlm: BertForMaskedLM; batch labels
+   * classify (default): the family's *ForSequenceClassification, labels [batch]. mlm: the family's *ForMaskedLM; batch labels
    * are per token ([batch*seq], IGNORE_LABEL where not predicted) and forward() gives [batch*seq, vocab] scores.
    */
   task?: 'classify' | 'mlm';

@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import type { BertExtensionApi } from '../../../src/extension/extension';
 import { describeRun } from '../../../src/extension/runs/runStore';
 import { readMetricsLog } from '../../../src/core/train/run-dir';
+import { describeAllocator, hugePagesAvailable, trainingProcessEnv } from '../../../src/core/train/allocator';
 import { runTrainingSession } from '../../../src/trainer/session';
 import { writeSentimentCsv } from '../../unit/runner/fixtures';
 
@@ -61,6 +62,10 @@ suite('pre-training through the training controller', function () {
     assert.equal(last.metric_name, 'mlm_loss');
     const started = events.find((e) => e.event === 'started');
     assert.ok(started?.event === 'started' && started.task === 'mlm' && started.config.maxLength === 32 && started.config.batchSize === 2);
+    // The trainer process runs with the bert.trainingMemory mode (lean by default; glibc's defaults where the kernel has no huge pages).
+    const malloc = describeAllocator(trainingProcessEnv({ ...process.env, BERTFT_ALLOCATOR: 'lean' }));
+    if (hugePagesAvailable()) assert.match(malloc, /^malloc: lean \(GLIBC_TUNABLES=/);
+    assert.ok(started.device_notes.includes(malloc), `${malloc} in ${started.device_notes.join('; ')}`);
     assert.ok(events.some((e) => e.event === 'eval' && e.task === 'mlm' && e.perplexity > 1));
 
     const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview);
