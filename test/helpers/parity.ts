@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { Tensor, Weights } from '../../src/core/model/params';
+import { readSafetensors } from '../../src/core/model/safetensors';
+import type { Hyper, TrainEngine } from '../../src/core/train/engine';
 import type { Batch } from '../../src/core/tokenize/batch';
 
 export const PYTHON = '/usr/bin/python3';
@@ -36,7 +38,9 @@ export function worstRelative(ours: Weights, ref: Map<string, Tensor>, floor: nu
   let worst = { err: 0, name: '' };
   for (const [name, r] of ref) {
     if (isKeyBias(name)) continue;
-    const err = l2(ours.get(name)!.data, r.data) / Math.max(l2(r.data), floor);
+    const o = ours.get(name)!;
+    assert.deepEqual(o.shape, r.shape, `${name} shape`);
+    const err = l2(o.data, r.data) / Math.max(l2(r.data), floor);
     if (err > worst.err) worst = { err, name };
   }
   return worst;
@@ -52,3 +56,34 @@ export const TOL = {
   trajectoryLoss: 5e-6, // absolute, worst step
   finalWeight: 1e-5, // norm-relative per tensor
 } as const;
+
+/** trajectory.json of a fixture: the hyper-parameters, the stored batches and PyTorch's loss (and lr) per AdamW step. */
+export interface TrajectoryJson { hyper: Hyper; losses: number[]; lrs?: number[]; batches: BatchJson[] }
+
+/** Trains `trainer` on the fixture's batches, checking every step's learning rate where the fixture has them; the worst |Δloss| against PyTorch's. */
+export async function replayTrajectory(trainer: TrainEngine, trajectory: TrajectoryJson): Promise<{ losses: number[]; lossErr: number }> {
+  const losses: number[] = [];
+  for (const [i, b] of trajectory.batches.entries()) {
+    const r = await trainer.trainStep(toBatch(b));
+    const lr = trajectory.lrs?.[i];
+    if (lr !== undefined) assert.ok(Math.abs(r.lr - lr) <= 1e-9 * Math.max(1, lr), `lr at step ${i + 1}: ${r.lr} vs ${lr}`);
+    losses.push(r.loss);
+  }
+  return { losses, lossErr: Math.max(...losses.map((l, i) => Math.abs(l - trajectory.losses[i]))) };
+}
+
+/**
+ * Replays the fixture's AdamW steps on `trainer` (then disposes it) and asserts the losses and the final weights
+ * (`finalFile`, key biases aside) match PyTorch's within TOL; `log` gets one line of figures.
+ */
+export async function assertTrajectoryParity(trainer: TrainEngine, trajectory: TrajectoryJson, finalFile: string, log: (line: string) => void): Promise<void> {
+  try {
+    const { losses, lossErr } = await replayTrajectory(trainer, trajectory);
+    const final = worstRelative(trainer.getWeights(), await readSafetensors(finalFile), 1e-12);
+    log(`${losses.length} steps: max |Δloss| ${lossErr.toExponential(2)}, worst final weight error ${final.err.toExponential(2)} (${final.name})`);
+    assert.ok(lossErr <= TOL.trajectoryLoss, `loss trajectory differs by up to ${lossErr}`);
+    assert.ok(final.err <= TOL.finalWeight, `final weight ${final.name} differs by ${final.err}`);
+  } finally {
+    await trainer.dispose();
+  }
+}

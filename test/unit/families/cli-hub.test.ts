@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { readSafetensorsHeader } from '../../../src/core/model/safetensors';
 import { startLoopbackServer } from '../../helpers/loopback-server';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
-import { WORDS, bertftAsync, publishTinyCheckpoint as publish } from './tiny-models';
+import { WORDS, bertftAsync, hubEnv, publishTinyCheckpoint as publish } from './tiny-models';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
@@ -23,7 +23,7 @@ for (const family of ['distilbert', 'roberta', 'electra'] as const) {
     const out = path.join(dir, 'run');
     let train;
     try {
-      train = await bertftAsync({ HF_ENDPOINT: server.url, HF_HUB_CACHE: path.join(dir, 'cache'), HF_HOME: path.join(dir, 'home'), HF_HUB_OFFLINE: '' },
+      train = await bertftAsync(hubEnv(server.url, dir),
         'train', '--json', '--data', data, '--out', out, '--model', id, '--max-steps', '40', '--batch-size', '8', '--max-length', '24',
         '--lr', '3e-3', '--no-dropout', '--seed', '1', '--device', 'cpu');
     } finally {
@@ -67,7 +67,7 @@ test('bertft train on a RoBERTa whose position table is the limit: texts longer 
   const out = path.join(dir, 'run');
   let train;
   try {
-    train = await bertftAsync({ HF_ENDPOINT: server.url, HF_HUB_CACHE: path.join(dir, 'cache'), HF_HOME: path.join(dir, 'home'), HF_HUB_OFFLINE: '' },
+    train = await bertftAsync(hubEnv(server.url, dir),
       'train', '--json', '--data', data, '--out', out, '--model', id, '--max-steps', '4', '--batch-size', '8', '--no-dropout', '--device', 'cpu');
   } finally {
     await server.close();

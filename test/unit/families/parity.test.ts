@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { loadModelDir, saveHfModel } from '../../../src/core/model/load';
 import { readSafetensors } from '../../../src/core/model/safetensors';
 import { createTrainEngine, Hyper } from '../../../src/core/train/engine';
-import { BatchJson, PYTHON, TOL, readJson, toBatch, torchAvailable, worstRelative } from '../../helpers/parity';
+import { BatchJson, PYTHON, TOL, TrajectoryJson, assertTrajectoryParity, readJson, toBatch, torchAvailable, worstRelative } from '../../helpers/parity';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
@@ -21,7 +21,7 @@ for (const family of ['distilbert', 'roberta', 'electra']) {
 
   test(`${family}: engine matches the committed PyTorch fixtures (logits, loss, gradients, 20 AdamW steps)`, async (t) => {
     const expected = readJson<{ loss: number; logits: number[] }>(path.join(dir, 'expected.json'));
-    const trajectory = readJson<{ hyper: Hyper; losses: number[]; batches: BatchJson[] }>(path.join(dir, 'trajectory.json'));
+    const trajectory = readJson<TrajectoryJson>(path.join(dir, 'trajectory.json'));
     const batchJson = readJson<BatchJson>(path.join(dir, 'batch.json'));
     const numLabels = expected.logits.length / batchJson.batchSize;
     const initial = await loadModelDir(dir, numLabels, 0);
@@ -42,15 +42,7 @@ for (const family of ['distilbert', 'roberta', 'electra']) {
     assert.ok(Math.abs(loss - expected.loss) <= TOL.loss, `loss ${loss} vs ${expected.loss}`);
     assert.ok(g.err <= TOL.grad, `gradient ${g.name} differs by ${g.err}`);
 
-    const trainer = await engineFor();
-    const losses: number[] = [];
-    for (const b of trajectory.batches) losses.push((await trainer.trainStep(toBatch(b))).loss);
-    const lossErr = Math.max(...losses.map((l, i) => Math.abs(l - trajectory.losses[i])));
-    const final = worstRelative(trainer.getWeights(), await readSafetensors(path.join(dir, 'final.safetensors')), 1e-12);
-    await trainer.dispose();
-    t.diagnostic(`${losses.length} steps: max |Δloss| ${lossErr.toExponential(2)}, worst final weight error ${final.err.toExponential(2)} (${final.name})`);
-    assert.ok(lossErr <= TOL.trajectoryLoss, `loss trajectory differs by up to ${lossErr}`);
-    assert.ok(final.err <= TOL.finalWeight, `final weight ${final.name} differs by ${final.err}`);
+    await assertTrajectoryParity(await engineFor(), trajectory, path.join(dir, 'final.safetensors'), (line) => t.diagnostic(line));
   });
 
   test(`${family}: a model we train and save is read by the PyTorch reference to the same logits`, async (t) => {

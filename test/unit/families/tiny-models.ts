@@ -171,6 +171,11 @@ export async function publishTinyCheckpoint(root: string, family: HubFamily, opt
   return `org/tiny-${family}`;
 }
 
+/** The environment that points the CLI at a loopback Hub server, with its caches in `dir` and online. */
+export function hubEnv(serverUrl: string, dir: string): NodeJS.ProcessEnv {
+  return { HF_ENDPOINT: serverUrl, HF_HUB_CACHE: path.join(dir, 'cache'), HF_HOME: path.join(dir, 'home'), HF_HUB_OFFLINE: '' };
+}
+
 /** Runs the bertft CLI (out/src/cli.js) without blocking this process (a loopback Hub server may live in it). */
 export function bertftAsync(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -5,92 +5,31 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Batch } from '../../../src/core/tokenize/batch';
 import { loadModelDir, saveHfModel } from '../../../src/core/model/load';
 import type { Tensor, Weights } from '../../../src/core/model/params';
 import { readSafetensors } from '../../../src/core/model/safetensors';
-import { createTrainEngine, Hyper } from '../../../src/core/train/engine';
+import { createTrainEngine } from '../../../src/core/train/engine';
+import { BatchJson, PYTHON, TOL, TrajectoryJson, isKeyBias, l2, readJson, replayTrajectory, toBatch, torchAvailable, worstRelative } from '../../helpers/parity';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'parity');
 const GENERATOR = path.join(ROOT, 'bench', 'reference', 'make_parity_fixtures.py');
-const PYTHON = '/usr/bin/python3';
-
-/** Tolerances (norm-relative per tensor unless said otherwise). */
-const GRAD_TOL = 1e-5;
-const LOSS_TOL = 1e-6; // absolute, single batch
-const LOGITS_TOL = 1e-5; // absolute
-const TRAJ_LOSS_TOL = 5e-6; // absolute, worst of 50 steps
-const FINAL_WEIGHT_TOL = 1e-5;
+/** Tolerances: the shared ones (test/helpers/parity.ts), plus the key-bias bound below. */
+const { grad: GRAD_TOL, loss: LOSS_TOL, logits: LOGITS_TOL, trajectoryLoss: TRAJ_LOSS_TOL, finalWeight: FINAL_WEIGHT_TOL } = TOL;
 /**
  * Attention key biases have an exactly-zero true gradient (softmax is shift invariant), so both sides hold float32
  * noise there: they are held to "negligible next to the global gradient norm" instead of a relative error.
  */
 const KEY_BIAS_GRAD_TOL = 1e-6;
-
-interface BatchJson {
-  batchSize: number;
-  seqLen: number;
-  inputIds: number[];
-  attentionMask: number[];
-  tokenTypeIds: number[];
-  labels: number[];
-}
-
-function toBatch(b: BatchJson): Batch {
-  return {
-    batchSize: b.batchSize,
-    seqLen: b.seqLen,
-    inputIds: BigInt64Array.from(b.inputIds.map(BigInt)),
-    attentionMask: BigInt64Array.from(b.attentionMask.map(BigInt)),
-    tokenTypeIds: BigInt64Array.from(b.tokenTypeIds.map(BigInt)),
-    labels: BigInt64Array.from(b.labels.map(BigInt)),
-    docIndex: Int32Array.from({ length: b.batchSize }, (_, i) => i),
-  };
-}
-
-function norm(a: Float32Array): number {
-  let s = 0;
-  for (const x of a) s += x * x;
-  return Math.sqrt(s);
-}
-
-function diffNorm(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
-  return Math.sqrt(s);
-}
-
-/** Worst norm-relative error over tensors (those `skip` names aside), with the tensor it occurs in. */
-function worstRelative(
-  ours: Weights,
-  ref: Map<string, Tensor>,
-  floor: number,
-  skip: (name: string) => boolean = () => false,
-): { err: number; name: string } {
-  assert.deepEqual([...ours.keys()].sort(), [...ref.keys()].sort(), 'same tensor names');
-  let worst = { err: 0, name: '' };
-  for (const [name, r] of ref) {
-    if (skip(name)) continue;
-    const o = ours.get(name) as Tensor;
-    assert.deepEqual(o.shape, r.shape, `${name} shape`);
-    const err = diffNorm(o.data, r.data) / Math.max(norm(r.data), floor);
-    if (err > worst.err) worst = { err, name };
-  }
-  return worst;
-}
-
-async function readJson<T>(file: string): Promise<T> {
-  return JSON.parse(await fs.readFile(file, 'utf8')) as T;
-}
+const norm = (a: Float32Array): number => l2(a);
 
 async function checkParity(dir: string, log: (line: string) => void): Promise<void> {
   const expected = await readJson<{ loss: number; gradNorm: number; logits: number[] }>(path.join(dir, 'expected.json'));
-  const trajectory = await readJson<{ hyper: Hyper; losses: number[]; lrs: number[]; batches: BatchJson[] }>(
+  const trajectory = await readJson<TrajectoryJson & { lrs: number[] }>(
     path.join(dir, 'trajectory.json'),
   );
   const numLabels = expected.logits.length / (await readJson<BatchJson>(path.join(dir, 'batch.json'))).batchSize;
@@ -117,7 +56,7 @@ async function checkParity(dir: string, log: (line: string) => void): Promise<vo
     const logitsErr = Math.max(...expected.logits.map((x, i) => Math.abs(x - logits[i])));
     const { loss, grads } = await engine.lossAndGradients(batch);
     const refGrads = await readSafetensors(path.join(dir, 'grads.safetensors'));
-    const g = worstRelative(grads, refGrads, 1e-30, isKeyBias);
+    const g = worstRelative(grads, refGrads, 1e-30);
     const keyBias = Math.max(
       ...[...refGrads.keys()].filter(isKeyBias).flatMap((n) => [norm(refGrads.get(n)!.data), norm(grads.get(n)!.data)]),
     );
@@ -133,16 +72,10 @@ async function checkParity(dir: string, log: (line: string) => void): Promise<vo
 
   const trainer = await engineFor(initial.weights);
   try {
-    const losses: number[] = [];
-    for (const [i, b] of trajectory.batches.entries()) {
-      const r = await trainer.trainStep(toBatch(b));
-      assert.ok(Math.abs(r.lr - trajectory.lrs[i]) <= 1e-9 * Math.max(1, trajectory.lrs[i]), `lr at step ${i + 1}: ${r.lr} vs ${trajectory.lrs[i]}`);
-      losses.push(r.loss);
-    }
-    const lossErr = Math.max(...losses.map((l, i) => Math.abs(l - trajectory.losses[i])));
+    const { losses, lossErr } = await replayTrajectory(trainer, trajectory);
     const ours = trainer.getWeights();
     const ref = await readSafetensors(path.join(dir, 'final.safetensors'));
-    const final = worstRelative(ours, ref, 1e-12, isKeyBias);
+    const final = worstRelative(ours, ref, 1e-12);
     // Key biases: Adam turns the float32 noise of their zero gradient into full-size steps of random sign on
     // both sides, so they can only be held to Adam's step bound: each element moves at most ~lr per step.
     const lrSum = trajectory.lrs.reduce((a, b) => a + b, 0);
@@ -160,14 +93,6 @@ async function checkParity(dir: string, log: (line: string) => void): Promise<vo
   } finally {
     await trainer.dispose();
   }
-}
-
-function isKeyBias(name: string): boolean {
-  return name.endsWith('attention.self.key.bias');
-}
-
-function torchAvailable(): boolean {
-  return spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 }
 
 test('engine matches the committed PyTorch fixtures: logits, loss, gradients, 50 AdamW steps', async (t) => {
@@ -192,7 +117,7 @@ test('a model we train and save is read by the PyTorch reference to the same log
     t.skip(`${PYTHON} cannot import torch (apt-get install python3-torch libopenblas0-pthread)`);
     return;
   }
-  const trajectory = await readJson<{ hyper: Hyper; batches: BatchJson[] }>(path.join(FIXTURES, 'trajectory.json'));
+  const trajectory = await readJson<TrajectoryJson>(path.join(FIXTURES, 'trajectory.json'));
   const { config, weights } = await loadModelDir(FIXTURES, 3, 0);
   const engine = await createTrainEngine({
     config, numLabels: 3, weights, hyper: trajectory.hyper, device: 'cpu', dropout: false, seed: 0, threads: 1,
@@ -217,7 +142,7 @@ test('a model we train and save is read by the PyTorch reference to the same log
 });
 
 test('the K-step Loop (stepsPerRun 5) follows the same 50-step PyTorch trajectory', async (t) => {
-  const trajectory = await readJson<{ hyper: Hyper; losses: number[]; batches: BatchJson[] }>(path.join(FIXTURES, 'trajectory.json'));
+  const trajectory = await readJson<TrajectoryJson>(path.join(FIXTURES, 'trajectory.json'));
   const { config, weights } = await loadModelDir(FIXTURES, 3, 0);
   const K = 5;
   const engine = await createTrainEngine({
@@ -232,7 +157,7 @@ test('the K-step Loop (stepsPerRun 5) follows the same 50-step PyTorch trajector
     }
     assert.equal(engine.step, trajectory.batches.length);
     const lossErr = Math.max(...losses.map((l, i) => Math.abs(l - trajectory.losses[i])));
-    const final = worstRelative(engine.getWeights(), await readSafetensors(path.join(FIXTURES, 'final.safetensors')), 1e-12, isKeyBias);
+    const final = worstRelative(engine.getWeights(), await readSafetensors(path.join(FIXTURES, 'final.safetensors')), 1e-12);
     t.diagnostic(`K=${K}: max |Δloss| ${lossErr.toExponential(2)}, worst final weight error ${final.err.toExponential(2)} (${final.name})`);
     assert.ok(lossErr <= TRAJ_LOSS_TOL, `loss trajectory differs by up to ${lossErr}`);
     assert.ok(final.err <= FINAL_WEIGHT_TOL, `final weight ${final.name} differs by ${final.err} (norm-relative)`);

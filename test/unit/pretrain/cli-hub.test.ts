@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { readSafetensorsHeader } from '../../../src/core/model/safetensors';
 import { startLoopbackServer } from '../../helpers/loopback-server';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
-import { bertftAsync, publishTinyCheckpoint, type HubFamily } from '../families/tiny-models';
+import { bertftAsync, hubEnv, publishTinyCheckpoint, type HubFamily } from '../families/tiny-models';
 
 const EXPECTED: Record<HubFamily, { mlm: string; classifier: string; head: string[] }> = {
   roberta: { mlm: 'RobertaForMaskedLM', classifier: 'RobertaForSequenceClassification', head: ['lm_head.bias', 'lm_head.dense.bias', 'lm_head.dense.weight', 'lm_head.layer_norm.bias', 'lm_head.layer_norm.weight'] },
@@ -32,7 +32,7 @@ for (const family of ['roberta', 'distilbert', 'electra'] as const) {
     const run = path.join(dir, 'mlm');
     let pretrain;
     try {
-      pretrain = await bertftAsync({ HF_ENDPOINT: server.url, HF_HUB_CACHE: path.join(dir, 'cache'), HF_HOME: path.join(dir, 'home'), HF_HUB_OFFLINE: '' },
+      pretrain = await bertftAsync(hubEnv(server.url, dir),
         'pretrain', '--json', '--data', data, '--out', run, '--model', id, '--max-steps', '6', '--eval-steps', '3', '--batch-size', '8',
         '--max-length', '24', '--whole-word', '--lr', '1e-3', '--seed', '1', '--device', 'cpu');
     } finally {

@@ -15,7 +15,7 @@ import { readSafetensors } from '../../../src/core/model/safetensors';
 import { IGNORE_LABEL } from '../../../src/core/pretrain/mlm-model';
 import { loadMlmModelDir, saveMlmModel } from '../../../src/core/pretrain/model-io';
 import { createTrainEngine, Hyper } from '../../../src/core/train/engine';
-import { BatchJson, PYTHON, TOL, isKeyBias, l2, readJson, toBatch, torchAvailable, worstRelative } from '../../helpers/parity';
+import { BatchJson, PYTHON, TOL, TrajectoryJson, assertTrajectoryParity, isKeyBias, l2, readJson, toBatch, torchAvailable, worstRelative } from '../../helpers/parity';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
@@ -24,7 +24,7 @@ for (const family of ['bert', 'distilbert', 'roberta', 'electra'] as const) {
 
   test(`${family} MLM: engine matches the committed PyTorch fixtures (scores, loss, gradients, 20 AdamW steps)`, async (t) => {
     const expected = readJson<{ loss: number; gradNorm: number; rows: number[]; logits: number[] }>(path.join(dir, 'expected.json'));
-    const trajectory = readJson<{ hyper: Hyper; losses: number[]; lrs: number[]; batches: BatchJson[] }>(path.join(dir, 'trajectory.json'));
+    const trajectory = readJson<TrajectoryJson>(path.join(dir, 'trajectory.json'));
     const batch = toBatch(readJson<BatchJson>(path.join(dir, 'batch.json')));
     const initial = await loadMlmModelDir(dir, 0);
     assert.equal(initial.config.modelType, family);
@@ -50,19 +50,7 @@ for (const family of ['bert', 'distilbert', 'roberta', 'electra'] as const) {
     assert.ok(g.err <= TOL.grad, `gradient ${g.name} differs by ${g.err}`);
     assert.ok(keyBias <= 1e-6 * expected.gradNorm, `a key-bias gradient is not negligible: ${keyBias}`);
 
-    const trainer = await engineFor();
-    const losses: number[] = [];
-    for (const [i, b] of trajectory.batches.entries()) {
-      const r = await trainer.trainStep(toBatch(b));
-      assert.ok(Math.abs(r.lr - trajectory.lrs[i]) <= 1e-9 * Math.max(1, trajectory.lrs[i]), `lr at step ${i + 1}: ${r.lr} vs ${trajectory.lrs[i]}`);
-      losses.push(r.loss);
-    }
-    const lossErr = Math.max(...losses.map((l, i) => Math.abs(l - trajectory.losses[i])));
-    const final = worstRelative(trainer.getWeights(), await readSafetensors(path.join(dir, 'final.safetensors')), 1e-12);
-    await trainer.dispose();
-    t.diagnostic(`${losses.length} steps: max |Δloss| ${lossErr.toExponential(2)}, worst final weight error ${final.err.toExponential(2)} (${final.name})`);
-    assert.ok(lossErr <= TOL.trajectoryLoss, `loss trajectory differs by up to ${lossErr}`);
-    assert.ok(final.err <= TOL.finalWeight, `final weight ${final.name} differs by ${final.err}`);
+    await assertTrajectoryParity(await engineFor(), trajectory, path.join(dir, 'final.safetensors'), (line) => t.diagnostic(line));
   });
 
   test(`${family} MLM: a model we pre-train and save is read by the PyTorch reference to the same scores`, async (t) => {
