@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { restartInTrainingProcess, watchTrainingParent } from '../src/cli/training-process';
 import { runPretrainSession } from '../src/core/pretrain/session';
 import { runTrainingSession } from '../src/trainer/session';
 import type { TrainerEvent } from '../src/trainer/protocol';
@@ -21,7 +22,8 @@ interface Args { pretrainSteps: number; fineTuneSteps: number; seeds: number[]; 
 const args: Args = { pretrainSteps: 100, fineTuneSteps: 60, seeds: [1, 2], maxLength: 64, batchSize: 16, ...JSON.parse(process.argv[2] ?? '{}') };
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-bench-pretrain-'));
+/** Created by main() only, so that the parent of a restarted benchmark leaves nothing behind. */
+let work = '';
 
 function splitCorpus(): { unlabelled: string; labelled: string } {
   const lines = fs.readFileSync(path.join(ROOT, 'examples', 'spam-ham.csv'), 'utf8');
@@ -63,6 +65,7 @@ async function fineTune(data: string, model: string, steps: number, seed: number
 }
 
 async function main(): Promise<void> {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-bench-pretrain-'));
   const { unlabelled, labelled } = splitCorpus();
   const rows: Record<string, unknown>[] = [];
   for (const seed of args.seeds) {
@@ -82,4 +85,8 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ args, cpus: os.cpus().length, rows }));
 }
 
-main().then(() => fs.rmSync(work, { recursive: true, force: true }));
+// It trains in this process, so it runs with a training process's malloc settings, as bertft does (src/core/train/allocator.ts).
+watchTrainingParent();
+const restarted = restartInTrainingProcess(__filename, process.argv.slice(2));
+if (restarted) void restarted.then((code) => { process.exitCode = code; });
+else void main().then(() => fs.rmSync(work, { recursive: true, force: true }));

@@ -13,15 +13,19 @@ const TRAINING_COMMANDS = new Set(['train', 'pretrain']);
 /** Set in the child, so that it does not restart itself again. */
 const CHILD_MARK = 'BERTFT_TRAINING_CHILD';
 
-function wantsRestart(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
-  if (!TRAINING_COMMANDS.has(argv[0] ?? '') || env[CHILD_MARK] === '1') return false;
-  if (argv.includes('--help') || argv.includes('-h')) return false;
-  return needsTrainingEnv(env);
-}
-
 /** In the parent: run the command in a child with the training environment; resolves with its exit code. Undefined when no restart is needed. */
 export function runInTrainingProcess(argv: readonly string[], script: string): Promise<number> | undefined {
-  if (!wantsRestart(argv, process.env)) return undefined;
+  if (!TRAINING_COMMANDS.has(argv[0] ?? '') || argv.includes('--help') || argv.includes('-h')) return undefined;
+  return restartInTrainingProcess(script, argv);
+}
+
+/**
+ * Runs `node <script> <argv>` again in a child with the training environment (for any script that trains in its own
+ * process: the CLI's training commands, the benchmarks); resolves with its exit code. Undefined when this process
+ * already has that environment (or is such a child).
+ */
+export function restartInTrainingProcess(script: string, argv: readonly string[]): Promise<number> | undefined {
+  if (process.env[CHILD_MARK] === '1' || !needsTrainingEnv(process.env)) return undefined;
   const child = spawn(process.execPath, [...process.execArgv, script, ...argv], {
     env: { ...trainingProcessEnv(process.env), [CHILD_MARK]: '1' },
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
@@ -41,7 +45,7 @@ export function runInTrainingProcess(argv: readonly string[], script: string): P
   });
 }
 
-/** In the child: end at once when the parent is gone (its IPC channel closes); the channel itself keeps nothing alive. */
+/** In the child (call it first thing in a script that restarts itself): end at once when the parent is gone (its IPC channel closes); the channel itself keeps nothing alive. */
 export function watchTrainingParent(): void {
   if (process.env[CHILD_MARK] !== '1' || !process.channel) return;
   process.channel.unref();
