@@ -11,7 +11,7 @@ import { linear } from '../graph/ops/linear';
 import { reshape } from '../graph/ops/shape';
 import { dimProduct } from '../graph/dims';
 import { binary, cast, reduce, reshapeTo, unary } from '../graph/raw';
-import { EncoderFamily, ForwardContext, dense, norm, param } from '../model/bert';
+import { EncoderFamily, dense, norm, param } from '../model/bert';
 import { BertConfig, hfClassifierIdentity } from '../model/config';
 import { encoderHiddenStates } from '../model/families';
 import { BASE_PREFIX, ParamSpec, encoderParamSpecs } from '../model/params';
@@ -75,9 +75,6 @@ export const MLM_HEADS: Readonly<Record<string, MlmHead>> = {
   },
 };
 
-/** BERT's head names (kept under the name the BERT-only code exported). */
-export const MLM_HEAD = MLM_HEADS.bert;
-
 /** The masked-LM head of the config's model type; a ModelError listing the supported ones for any other. */
 export function mlmHead(cfg: BertConfig): MlmHead {
   const { modelType } = hfClassifierIdentity(cfg);
@@ -115,12 +112,11 @@ export function mlmParamSpecs(cfg: BertConfig): ParamSpec[] {
 }
 
 /** The MLM model as an EncoderFamily whose "logits" are the vocabulary scores of every position, [batch*seq, vocab]. */
-export function mlmFamily(cfg: BertConfig, options: { fusedQkv?: boolean } = {}): EncoderFamily {
+export function mlmFamily(cfg: BertConfig): EncoderFamily {
   const head = mlmHead(cfg);
   return {
     paramSpecs: () => mlmParamSpecs(cfg),
-    logits(outer, inputs) {
-      const ctx: ForwardContext = { ...outer, fusedQkv: options.fusedQkv ?? outer.fusedQkv };
+    logits(ctx, inputs) {
       const { g } = ctx;
       const hidden = encoderHiddenStates(ctx, cfg, inputs);
       const h = norm(ctx, cfg, gelu(g, dense(ctx, hidden, head.transformDense)), head.transformNorm);

@@ -13,7 +13,7 @@ import { BertConfig } from '../../../src/core/model/config';
 import { loadModelDir } from '../../../src/core/model/load';
 import { Weights, encoderParamSpecs, initWeights } from '../../../src/core/model/params';
 import { readSafetensorsHeader, writeSafetensors } from '../../../src/core/model/safetensors';
-import { IGNORE_LABEL, MLM_HEAD, mlmParamSpecs } from '../../../src/core/pretrain/mlm-model';
+import { IGNORE_LABEL, MLM_HEADS, mlmParamSpecs } from '../../../src/core/pretrain/mlm-model';
 import { maskBatch, wordContinuationIds } from '../../../src/core/pretrain/masking';
 import { loadMlmModelDir, saveMlmModel } from '../../../src/core/pretrain/model-io';
 import { maskingFor, runPretrainSession } from '../../../src/core/pretrain/session';
@@ -57,7 +57,7 @@ test('each family\'s MLM model has HF *ForMaskedLM names: encoder + head, no dec
   const shape = (n: string) => electra.find((s) => s.name === n)?.shape;
   assert.deepEqual([shape('generator_predictions.dense.weight'), shape('generator_predictions.LayerNorm.weight'), shape('generator_lm_head.bias'), shape('electra.embeddings.word_embeddings.weight')],
     [[8, 16], [8], [50], [50, 8]]);
-  assert.equal(MLM_HEAD.bias, 'cls.predictions.bias');
+  assert.equal(MLM_HEADS.bert.bias, 'cls.predictions.bias');
 });
 
 for (const family of ['bert', 'distilbert', 'roberta', 'electra-projected'] as const) {
