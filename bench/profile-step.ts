@@ -10,6 +10,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { restartInTrainingProcess, watchTrainingParent } from '../src/cli/training-process';
 import { presetConfig } from '../src/core/model/config';
 import { encoderFamily } from '../src/core/model/families';
 import { classifierParamSpecs, initWeights } from '../src/core/model/params';
@@ -132,7 +133,13 @@ async function newestProfile(prefix: string): Promise<string> {
   return path.join(dir, files.sort().pop()!);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+// Profile what the product runs: a training process's malloc settings (src/core/train/allocator.ts) change the picture.
+watchTrainingParent();
+const restarted = restartInTrainingProcess(__filename, process.argv.slice(2));
+if (restarted) void restarted.then((code) => { process.exitCode = code; });
+else {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
