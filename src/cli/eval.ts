@@ -2,6 +2,8 @@
 import { DataError } from '../core/errors';
 import { readDataset } from '../core/data/read';
 import { loadPredictor } from '../core/infer/predictor';
+import type { ClassMetrics } from '../core/train/events';
+import { ownValue } from '../core/util/records';
 import { argmaxRows, classificationReport, meanCrossEntropy } from '../core/train/metrics';
 import { getNumber, getString, requireString, type ParsedArgs } from './args';
 import { EXIT_OK, type CliIo } from './main';
@@ -30,7 +32,7 @@ export async function evalCommand(args: ParsedArgs, io: CliIo): Promise<number> 
       io.stdout(`${dataset.examples.length} examples: accuracy ${report.accuracy.toFixed(4)}  macro-F1 ${report.macro_f1.toFixed(4)}  loss ${loss.toFixed(4)}\n\n`);
       io.stdout(`${'label'.padEnd(16)}precision  recall     f1         support\n`);
       for (const l of labels) {
-        const c = report.per_class[l];
+        const c = ownValue(report.per_class, l) as ClassMetrics;
         io.stdout(`${l.slice(0, 15).padEnd(16)}${c.precision.toFixed(4).padEnd(11)}${c.recall.toFixed(4).padEnd(11)}${c.f1.toFixed(4).padEnd(11)}${c.support}\n`);
       }
       io.stdout(`\nconfusion (rows: true, columns: predicted; ${labels.join(', ')}):\n`);

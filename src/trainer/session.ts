@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
+import { recordOf } from '../core/util/records';
 import { readDataset } from '../core/data/read';
 import { splitDataset } from '../core/data/split';
 import type { Example } from '../core/data/types';
@@ -131,9 +132,9 @@ export function balancedClassWeights(labelIds: ArrayLike<number>, numLabels: num
 }
 
 function labelCounts(examples: Example[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const e of examples) counts[e.label] = (counts[e.label] ?? 0) + 1;
-  return counts;
+  const counts = new Map<string, number>();
+  for (const e of examples) counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
+  return recordOf(counts);
 }
 
 /** Settings given with --resume that differ from the run's own (they are ignored: the run continues as it began). */

@@ -7,6 +7,7 @@
 import { isUserError } from '../errors';
 import { loadTokenizer, type TextTokenizer } from '../tokenize/tokenizer';
 import { tokenLength } from '../tokenize/truncation';
+import { mapOfRecord, ownValue, recordOf } from '../util/records';
 import { buildLabelMap } from './labels';
 import { readDataset, type ReadOptions } from './read';
 import type { DataFormat, DataProblem, Dataset, Example } from './types';
@@ -38,7 +39,7 @@ export interface CheckReport {
   labelColumn?: string;
   /** Readable rows of the main file. */
   rows: number;
-  /** Label → count in the main file, in label-id order. */
+  /** Label → count in the main file, in label-id order (read it with ownValue / mapOfRecord: labels are data). */
   labels: Record<string, number>;
   validationRows?: number;
   validationLabels?: Record<string, number>;
@@ -57,11 +58,10 @@ export interface CheckReport {
 /** At most this many individual rows are listed per kind of finding; the rest are counted. */
 const MAX_LISTED = 10;
 
-function countLabels(examples: Example[]): Record<string, number> {
-  const map = buildLabelMap(examples.map((e) => e.label));
-  const counts: Record<string, number> = {};
-  for (const l of map.labels) counts[l] = 0;
-  for (const e of examples) counts[e.label]++;
+/** Label → count, in label-id order. */
+function countLabels(examples: Example[]): Map<string, number> {
+  const counts = new Map(buildLabelMap(examples.map((e) => e.label)).labels.map((l) => [l, 0]));
+  for (const e of examples) counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
   return counts;
 }
 
@@ -114,14 +114,14 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
   const validation = options.validationFile ? await readForCheck(options.validationFile, options, problems) : undefined;
   const examples = data?.examples ?? [];
   const labels = countLabels(examples);
-  const classCounts = Object.values(labels);
+  const classCounts = [...labels.values()];
   const whole = { file, line: null };
 
   if (data && examples.length === 0) {
     add('error', 'No usable rows: every row has a problem.', whole, 'Fix the rows listed above.', 'DATA_NO_ROWS');
   }
   if (classCounts.length === 1) {
-    add('error', `Only one class was found ("${Object.keys(labels)[0]}"); a classifier needs at least two.`, whole,
+    add('error', `Only one class was found ("${[...labels.keys()][0]}"); a classifier needs at least two.`, whole,
       'Add examples of the other class(es), or check that the right column was used as the label.', 'DATA_ONE_CLASS');
   }
   const imbalanceRatio = classCounts.length >= 2 ? Math.max(...classCounts) / Math.min(...classCounts) : null;
@@ -130,7 +130,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
       'Collect more examples of the small classes, and judge the model by macro-F1 rather than accuracy.', 'DATA_IMBALANCE');
   }
   if (!options.validationFile) {
-    for (const [label, n] of Object.entries(labels)) {
+    for (const [label, n] of labels) {
       if (n === 1) {
         const only = examples.find((e) => e.label === label) as Example;
         add('error', `The label "${label}" has a single example, so the stratified split cannot put it in both training and validation.`,
@@ -138,19 +138,19 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
       }
     }
   }
-  for (const [label, n] of Object.entries(labels)) {
+  for (const [label, n] of labels) {
     if (n > 1 && n < 10) add('warning', `The label "${label}" has only ${n} examples.`, whole, 'Aim for at least a few dozen examples per class.', 'DATA_FEW_EXAMPLES');
   }
 
   // Label spellings that differ only in case or spaces are almost always one class typed two ways.
   const variants = new Map<string, string[]>();
-  for (const l of Object.keys(labels)) {
+  for (const l of labels.keys()) {
     const key = l.trim().replace(/\s+/g, ' ').toLowerCase();
     variants.set(key, [...(variants.get(key) ?? []), l]);
   }
   for (const spellings of variants.values()) {
     if (spellings.length > 1) {
-      add('warning', `Labels ${spellings.map((s) => `${JSON.stringify(s)} (${labels[s]})`).join(', ')} differ only in case or spaces and are treated as different classes.`,
+      add('warning', `Labels ${spellings.map((s) => `${JSON.stringify(s)} (${labels.get(s)})`).join(', ')} differ only in case or spaces and are treated as different classes.`,
         whole, 'Spell each label one way.', 'DATA_LABEL_VARIANTS');
     }
   }
@@ -180,7 +180,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
   if (duplicateRows > MAX_LISTED) add('info', `${duplicateRows} duplicate rows in all.`, whole, undefined, 'DATA_DUPLICATE');
 
   let leakedRows = 0;
-  let validationLabels: Record<string, number> | undefined;
+  let validationLabels: Map<string, number> | undefined;
   if (validation) {
     validationLabels = countLabels(validation.examples);
     for (const e of validation.examples) {
@@ -191,8 +191,8 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
       }
     }
     if (leakedRows > MAX_LISTED) add('warning', `${leakedRows} validation rows in all also occur in training.`, { file: validation.path, line: null }, undefined, 'DATA_LEAKAGE');
-    for (const label of Object.keys(validationLabels)) {
-      if (labels[label] === undefined && examples.length > 0) {
+    for (const label of validationLabels.keys()) {
+      if (!labels.has(label) && examples.length > 0) {
         const first = validation.examples.find((e) => e.label === label) as Example;
         add('error', `The label "${label}" occurs in the validation data but not in the training data.`, first,
           'Add training examples with this label, or fix its spelling.', 'DATA_LABEL_ONLY_IN_VALIDATION');
@@ -218,8 +218,8 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     textColumn: data?.textColumn,
     labelColumn: data?.labelColumn,
     rows: examples.length,
-    labels,
-    ...(validation ? { validationRows: validation.examples.length, validationLabels } : {}),
+    labels: recordOf(labels),
+    ...(validation && validationLabels ? { validationRows: validation.examples.length, validationLabels: recordOf(validationLabels) } : {}),
     imbalanceRatio,
     blankTexts,
     duplicateRows,
@@ -236,14 +236,13 @@ export function formatCheckReport(report: CheckReport): string {
   const columns = report.textColumn ? ` (text: "${report.textColumn}", label: "${report.labelColumn}")` : '';
   out.push(`${report.path}: ${report.rows} rows${report.format ? `, ${report.format}` : ''}${columns}`);
   if (report.validationPath) out.push(`${report.validationPath}: ${report.validationRows ?? 0} validation rows`);
-  const labelNames = Object.keys(report.labels);
-  if (labelNames.length > 0) {
-    const width = Math.max(...labelNames.map((l) => l.length));
-    out.push(`Classes (${labelNames.length}):`);
-    for (const l of labelNames) {
-      const n = report.labels[l];
+  const labels = mapOfRecord(report.labels);
+  if (labels.size > 0) {
+    const width = Math.max(...[...labels.keys()].map((l) => l.length));
+    out.push(`Classes (${labels.size}):`);
+    for (const [l, n] of labels) {
       const share = report.rows === 0 ? 0 : (100 * n) / report.rows;
-      const v = report.validationLabels ? `  validation ${report.validationLabels[l] ?? 0}` : '';
+      const v = report.validationLabels ? `  validation ${ownValue(report.validationLabels, l) ?? 0}` : '';
       out.push(`  ${l.padEnd(width)}  ${String(n).padStart(7)}  ${share.toFixed(1).padStart(5)}%${v}`);
     }
   }

@@ -6,6 +6,7 @@ import { parse, type CsvError } from 'csv-parse';
 import { DataError } from '../errors';
 import type { RawRow } from './rows';
 import { LineIndex, readCheckedChunks, UTF8_BOM } from './source';
+import { recordOf } from '../util/records';
 
 const CHUNK_SIZE = 1 << 20;
 
@@ -100,9 +101,7 @@ export async function* readCsvRows(file: string, header: { columns: string[] }, 
         isHeader = false;
         continue;
       }
-      const fields: Record<string, unknown> = {};
-      header.columns.forEach((c, i) => (fields[c] = item.record[i]));
-      yield { fields, line: item.line };
+      yield { fields: recordOf(header.columns.map((c, i) => [c, item.record[i]])), line: item.line };
     }
   } catch (e) {
     if (e instanceof DataError) throw e;

@@ -4,11 +4,13 @@
  * (lenient, used by the dataset check so that it can list every bad row at once).
  */
 import { DataError } from '../errors';
+import { ownValue } from '../util/records';
 import type { ColumnChoice } from './columns';
 import { canonicalLabel, labelKindOf } from './labels';
 import type { DataProblem, Example, LabelKind } from './types';
 
 export interface RawRow {
+  /** Column (or JSON key) → value; keys are data: read with ownValue. */
   fields: Record<string, unknown>;
   line: number;
 }
@@ -38,8 +40,8 @@ export class ExampleCollector {
 
   add(row: RawRow): void {
     const { text: textKey, label: labelKey } = this.columns;
-    const rawText = row.fields[textKey];
-    const rawLabel = row.fields[labelKey];
+    const rawText = ownValue(row.fields, textKey);
+    const rawLabel = ownValue(row.fields, labelKey);
     let text: string;
     if (rawText === undefined || rawText === null || rawText === '') {
       return this.rowError(`Row has no text (column "${textKey}" is empty or missing).`, row.line, 'DATA_MISSING_TEXT',

@@ -44,7 +44,7 @@ export function splitDataset(examples: Example[], options: SplitOptions = {}): S
   if (options.validation !== undefined) {
     const labelMap = buildLabelMap(examples.map((e) => e.label));
     requireTwoClasses(examples, labelMap);
-    const unseen = [...new Set(options.validation.map((e) => e.label))].filter((l) => labelMap.label2id[l] === undefined);
+    const unseen = [...new Set(options.validation.map((e) => e.label))].filter((l) => !labelMap.label2id.has(l));
     if (unseen.length > 0) {
       const where = firstOf(options.validation, unseen[0]);
       throw new DataError(

@@ -13,6 +13,7 @@ import type { RawRow } from '../data/rows';
 import { statInput } from '../data/source';
 import { DataError, UserError } from '../errors';
 import { writeFileAtomic } from '../train/run-dir';
+import { ownValue } from '../util/records';
 import type { Prediction } from './predictor';
 
 /** What batch prediction needs of a model: the in-process Predictor or the extension's worker proxy. */
@@ -72,12 +73,12 @@ export async function readInputRows(input: string, options: ReadInputOptions = {
       }
       labelKey = pick(options.labelColumn, LABEL_COLUMN_NAMES, 'label');
     }
-    const text = row.fields[textKey];
+    const text = ownValue(row.fields, textKey);
     if (typeof text !== 'string' && typeof text !== 'number') {
       throw new DataError(`Row has no text (column "${textKey}" is empty, missing or not a string).`, {
         file: input, line: row.line, code: 'DATA_MISSING_TEXT', fix: 'Fill in the text or delete the row.' });
     }
-    rows.push({ text: String(text), label: labelKey === undefined ? undefined : labelOf(row.fields[labelKey]), file: input, line: row.line });
+    rows.push({ text: String(text), label: labelKey === undefined ? undefined : labelOf(ownValue(row.fields, labelKey)), file: input, line: row.line });
   }
   return { rows, labelled: labelKey !== undefined && rows.some((r) => r.label !== undefined) };
 }
@@ -177,7 +178,7 @@ export async function predictDataset(model: PredictFn, input: string, options: P
     const p = predictions[i];
     lines.push([
       folder ? path.relative(input, r.file) : r.line, r.text, ...(labelled ? [r.label ?? ''] : []), p.label, p.score.toFixed(6),
-      ...model.labels.map((l) => (p.scores[l] ?? 0).toFixed(6)),
+      ...model.labels.map((l) => (ownValue(p.scores, l) ?? 0).toFixed(6)),
     ].map(csvField).join(','));
   });
   const output = options.out ?? defaultPredictionsFile(input);

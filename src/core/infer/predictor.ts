@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ModelError } from '../errors';
+import { ModelError, type DataError } from '../errors';
+import { labelsFromId2Label } from '../data/labels';
+import { recordOf } from '../util/records';
 import { maxSequenceLength, parseBertConfig } from '../model/config';
 import { loadModelDir } from '../model/load';
 import { buildInferenceModel } from '../model/export-onnx';
@@ -18,7 +20,7 @@ export interface Prediction {
   label: string;
   /** Probability of `label`. */
   score: number;
-  /** Probability of every label. */
+  /** Probability of every label, in the model's label order (a JSON record: read it with ownValue). */
   scores: Record<string, number>;
 }
 
@@ -57,12 +59,16 @@ function readJson(file: string): Record<string, unknown> {
 }
 
 function labelsFromConfig(config: Record<string, unknown>, file: string): string[] {
-  const id2label = config.id2label as Record<string, string> | undefined;
+  const id2label = config.id2label;
   if (!id2label || typeof id2label !== 'object' || Object.keys(id2label).length === 0) {
     throw new ModelError('config.json has no id2label, so the labels of this classifier are unknown.', {
       file, code: 'MODEL_NO_LABELS', fix: 'Use a model fine-tuned for classification (e.g. the best/ folder of a bertft run).' });
   }
-  return Object.keys(id2label).map(Number).sort((a, b) => a - b).map((i) => String(id2label[String(i)]));
+  try {
+    return labelsFromId2Label(id2label, file);
+  } catch (e) {
+    throw new ModelError((e as Error).message, { file, code: 'MODEL_BAD_LABELS', cause: e, fix: (e as DataError).fix });
+  }
 }
 
 function executionProviders(device: PredictorOptions['device']): string[] {
@@ -133,12 +139,9 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
     async predict(texts: string[]): Promise<Prediction[]> {
       const probs = softmaxRows(await logits(texts), k);
       return texts.map((_, d) => {
-        const scores: Record<string, number> = {};
         let best = 0;
-        for (let c = 0; c < k; c++) {
-          scores[labels[c]] = probs[d * k + c];
-          if (probs[d * k + c] > probs[d * k + best]) best = c;
-        }
+        for (let c = 1; c < k; c++) if (probs[d * k + c] > probs[d * k + best]) best = c;
+        const scores = recordOf(labels.map((label, c) => [label, probs[d * k + c]]));
         return { label: labels[best], score: probs[d * k + best], scores };
       });
     },

@@ -11,6 +11,7 @@ import { readJsonArrayRows, readJsonlRows } from '../data/json';
 import { detectFormat } from '../data/read';
 import type { RawRow } from '../data/rows';
 import { statInput } from '../data/source';
+import { ownValue } from '../util/records';
 
 const TEXT_FILE = /\.(txt|md|text)$/i;
 
@@ -57,7 +58,7 @@ export async function readUnlabelledTexts(input: string, options: { textColumn?:
     let column: string | undefined;
     for await (const row of rows) {
       column ??= pickTextColumn(header.columns, options.textColumn, input);
-      const v = row.fields[column];
+      const v = ownValue(row.fields, column);
       if (typeof v === 'string' && v.trim() !== '') texts.push(v.trim());
     }
   }

@@ -5,6 +5,7 @@
  * from the truth has recall 0, and macro-F1 averages over every label of the model (so a class the model never
  * predicts pulls the average down, as it should).
  */
+import { recordOf } from '../util/records';
 import type { ClassMetrics } from './events';
 
 export interface ClassificationReport {
@@ -13,6 +14,7 @@ export interface ClassificationReport {
   labels: string[];
   /** confusion[true][predicted], indexed like `labels`. */
   confusion: number[][];
+  /** label → metrics (a JSON record: read it with ownValue, labels are data). */
   per_class: Record<string, ClassMetrics>;
 }
 
@@ -30,7 +32,7 @@ export function classificationReport(trueIds: ArrayLike<number>, predictedIds: A
     confusion[t][p]++;
     if (t === p) correct++;
   }
-  const perClass: Record<string, ClassMetrics> = {};
+  const perClass: [string, ClassMetrics][] = [];
   let f1Sum = 0;
   for (let c = 0; c < k; c++) {
     const tp = confusion[c][c];
@@ -40,7 +42,7 @@ export function classificationReport(trueIds: ArrayLike<number>, predictedIds: A
     const precision = predicted === 0 ? 0 : tp / predicted;
     const recall = support === 0 ? 0 : tp / support;
     const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
-    perClass[labels[c]] = { precision, recall, f1, support };
+    perClass.push([labels[c], { precision, recall, f1, support }]);
     f1Sum += f1;
   }
   return {
@@ -48,7 +50,7 @@ export function classificationReport(trueIds: ArrayLike<number>, predictedIds: A
     macro_f1: k === 0 ? 0 : f1Sum / k,
     labels: [...labels],
     confusion,
-    per_class: perClass,
+    per_class: recordOf(perClass),
   };
 }
 
