@@ -1,7 +1,12 @@
 /**
  * The one way the dashboard builds DOM: every string becomes a text node or an attribute value, never markup, so a
- * dataset label like `<img src=x onerror=alert(1)>` shows as text. Nothing in webview/ uses innerHTML.
+ * dataset label like `<img src=x onerror=alert(1)>` shows as text. Nothing in webview/ uses innerHTML. Strings pass
+ * through `visible` too: a bidi override or a zero-width character in a label shows as an escape, not as effect.
  */
+import { visible } from '../src/extension/display/text';
+
+const shown = (s: string) => visible(s, { keepLineBreaks: true });
+
 export type Child = Node | string | number | null | undefined | false;
 
 export interface Attrs {
@@ -17,7 +22,7 @@ export function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLEle
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === false) continue;
     if (typeof value === 'function') element.addEventListener(name.replace(/^on/, ''), value);
-    else element.setAttribute(name, value === true ? '' : String(value));
+    else element.setAttribute(name, value === true ? '' : shown(String(value)));
   }
   append(element, children);
   return element;
@@ -26,7 +31,7 @@ export function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLEle
 export function append(parent: Node, children: Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    parent.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+    parent.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(shown(String(child))) : child);
   }
 }
 

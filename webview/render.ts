@@ -6,6 +6,8 @@ import { bestEvalRow, runName, type DashboardState } from '../src/extension/prot
 import type { WebviewToExtension } from '../src/extension/protocol/messages';
 import { cellShare, examplesForCell, formatConfigValue, formatMetric } from '../src/extension/dashboard/viewModel';
 import { formatDuration, formatPercent, formatPerplexity } from '../src/extension/dashboard/statusText';
+import { ownValue } from '../src/core/util/records';
+import { cut } from '../src/extension/display/text';
 import { h, replaceChildren } from './dom';
 
 export interface UiState {
@@ -101,6 +103,13 @@ function renderProblem(root: HTMLElement, state: DashboardState): void {
   }
 }
 
+/** Labels are data of any length: at most LABEL_CHARS shown, the whole label in the tooltip. */
+const LABEL_CHARS = 40;
+
+function labelText(label: string): HTMLElement {
+  return h('span', { class: 'label', title: label }, cut(label, LABEL_CHARS));
+}
+
 function table(headers: string[], rows: (string | number | Node)[][], caption?: string, className = ''): HTMLElement {
   return h('table', { class: className },
     caption ? h('caption', {}, caption) : null,
@@ -137,9 +146,9 @@ function renderConfusion(root: HTMLElement, state: DashboardState, ctx: RenderCo
   const labels = evaluation.labels;
   const selected = ctx.ui.cell;
   const header = h('tr', {}, h('th', { class: 'corner', scope: 'col' }, 'true ↓ / predicted →'),
-    ...labels.map((label) => h('th', { scope: 'col', title: label }, label)));
+    ...labels.map((label) => h('th', { scope: 'col' }, labelText(label))));
   const rows = labels.map((trueLabel, r) => h('tr', {},
-    h('th', { scope: 'row', title: trueLabel }, trueLabel),
+    h('th', { scope: 'row' }, labelText(trueLabel)),
     ...labels.map((predicted, c) => {
       const count = evaluation.confusion[r]?.[c] ?? 0;
       const isSelected = selected?.[0] === r && selected[1] === c;
@@ -163,7 +172,7 @@ function renderExamples(state: DashboardState, [r, c]: [number, number], ctx: Re
   const trueLabel = evaluation.labels[r];
   const predicted = evaluation.labels[c];
   if (trueLabel === undefined || predicted === undefined) return h('p', {});
-  const heading = h('h3', {}, `True “${trueLabel}”, predicted “${predicted}”`);
+  const heading = h('h3', {}, 'True “', labelText(trueLabel), '”, predicted “', labelText(predicted), '”');
   if (r === c) return h('div', { id: 'examples' }, heading, h('p', { class: 'muted' }, 'Correct predictions: no examples are kept for these.'));
   const examples = examplesForCell(evaluation, trueLabel, predicted);
   if (examples.length === 0) return h('div', { id: 'examples' }, heading, h('p', { class: 'muted' }, 'No examples were sampled for this cell.'));
@@ -187,8 +196,8 @@ function renderPerClass(root: HTMLElement, state: DashboardState): void {
     return;
   }
   const rows = evaluation.labels.map((label) => {
-    const m = evaluation.per_class[label];
-    return [label, formatMetric(m?.precision), formatMetric(m?.recall), formatMetric(m?.f1), m?.support ?? '–'];
+    const m = ownValue(evaluation.per_class, label);
+    return [labelText(label), formatMetric(m?.precision), formatMetric(m?.recall), formatMetric(m?.f1), m?.support ?? '–'];
   });
   replaceChildren(root, h('h2', {}, 'Per class'), table(['label', 'precision', 'recall', 'F1', 'support'], rows, undefined, 'numeric'));
 }
@@ -201,7 +210,7 @@ function renderConfig(root: HTMLElement, state: DashboardState): void {
   } else if (state.dataset) {
     rows.push(['dataset', state.dataset.files.join(', ')]);
     rows.push(['train / validation rows', `${state.dataset.train_rows} / ${state.dataset.valid_rows}`]);
-    rows.push(['labels', state.dataset.labels.join(', ')]);
+    rows.push(['labels', state.dataset.labels.map((l) => cut(l, LABEL_CHARS)).join(', ')]);
   }
   if (state.startedAt) rows.push(['started', state.startedAt.replace('T', ' ').slice(0, 19)]);
   if (state.resumedFromStep !== undefined) rows.push(['resumed from step', state.resumedFromStep]);

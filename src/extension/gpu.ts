@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { detectCudaRuntime, installCudaProvider, ortBinaryDir, type InstalledCudaProvider } from '../core/train/cuda-provider';
 import { isUserError } from '../core/errors';
 import type { ExtensionServices } from './commands';
+import { error as showError, info, long, say, warn, withProgress } from './display/ui';
 
 /** Arguments a caller (or a test) may pass; a user runs the command without any. */
 export interface InstallCudaArgs {
@@ -28,9 +29,9 @@ export function registerGpuCommands(context: vscode.ExtensionContext, { log }: E
     vscode.commands.registerCommand('bert.installCuda', async (args: InstallCudaArgs = {}): Promise<InstallCudaResult | undefined> => {
       const targetDir = args.targetDir ?? ortBinaryDir();
       try {
-        const installed = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: 'BERT: downloading the CUDA execution provider', cancellable: true },
-          async (progress, token) => {
+        const installed = await withProgress(
+          { location: vscode.ProgressLocation.Notification, title: say`BERT: downloading the CUDA execution provider`, cancellable: true },
+          async (report, token) => {
             const abort = new AbortController();
             token.onCancellationRequested(() => abort.abort());
             let reported = 0;
@@ -42,7 +43,7 @@ export function registerGpuCommands(context: vscode.ExtensionContext, { log }: E
               onProgress: (bytes, total) => {
                 if (!total) return;
                 const percent = (100 * bytes) / total;
-                progress.report({ increment: percent - reported, message: `${(bytes / 1e6).toFixed(0)} of ${(total / 1e6).toFixed(0)} MB` });
+                report({ increment: percent - reported, message: say`${(bytes / 1e6).toFixed(0)} of ${(total / 1e6).toFixed(0)} MB` });
                 reported = percent;
               },
             });
@@ -50,15 +51,14 @@ export function registerGpuCommands(context: vscode.ExtensionContext, { log }: E
         );
         const runtime = detectCudaRuntime({ providerLibrary: installed.files.find((f) => f.endsWith('providers_cuda.so')) });
         log.info(`CUDA provider installed in ${targetDir} (verified by ${installed.verifiedBy}). ${runtime.message}`);
-        const message = runtime.ok
-          ? 'BERT: CUDA support is installed. Choose device "cuda" (or "auto") to train on the GPU.'
-          : `BERT: the CUDA provider is installed, but this machine cannot use it yet. ${runtime.message}`;
-        void (runtime.ok ? vscode.window.showInformationMessage(message) : vscode.window.showWarningMessage(message));
+        void (runtime.ok
+          ? info(say`BERT: CUDA support is installed. Choose device "cuda" (or "auto") to train on the GPU.`)
+          : warn(say`BERT: the CUDA provider is installed, but this machine cannot use it yet. ${long(runtime.message)}`));
         return { installed, runtimeMessage: runtime.message, runtimeOk: runtime.ok };
       } catch (e) {
         const message = isUserError(e) ? e.describe() : e instanceof Error ? e.message : String(e);
         log.error(`Install CUDA Support failed: ${e instanceof Error ? (e.stack ?? message) : message}`);
-        void vscode.window.showErrorMessage(`BERT: could not install CUDA support. ${message}`);
+        void showError(say`BERT: could not install CUDA support. ${long(message)}`);
         return undefined;
       }
     }),

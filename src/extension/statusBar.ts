@@ -1,15 +1,16 @@
 import * as vscode from 'vscode';
+import { say, setStatusBarItem, type Message } from './display/ui';
 
-/** What the single BERT status bar item shows. `text` is short (it sits in the status bar). */
+/** What the single BERT status bar item shows. `text` is short (it sits in the status bar); both may hold data. */
 export type StatusBarState =
   | { kind: 'idle' }
-  | { kind: 'busy'; text: string; tooltip?: string }
-  | { kind: 'done'; text: string; tooltip?: string }
-  | { kind: 'error'; text: string; tooltip?: string };
+  | { kind: 'busy'; text: Message; tooltip?: Message }
+  | { kind: 'done'; text: Message; tooltip?: Message }
+  | { kind: 'error'; text: Message; tooltip?: Message };
 
-const ICONS = { busy: '$(sync~spin)', done: '$(check)', error: '$(error)' } as const;
-const IDLE_TEXT = '$(beaker) BERT';
-const IDLE_TOOLTIP = 'BERT Fine-tune: no training running. Click to open the training dashboard.';
+const IDLE_TEXT = say`$(beaker) BERT`;
+const IDLE_TOOLTIP = say`BERT Fine-tune: no training running. Click to open the training dashboard.`;
+const RESTRICTED_TOOLTIP = say`BERT Fine-tune in Restricted Mode: classifying with a model from your user settings works; training and the dashboards wait until you trust the workspace.`;
 
 /** The extension's one status bar item; a click opens the training dashboard. */
 export class TrainingStatusBar implements vscode.Disposable {
@@ -22,17 +23,19 @@ export class TrainingStatusBar implements vscode.Disposable {
     this.item.command = 'bert.openDashboard';
     this.set({ kind: 'idle' });
     this.item.show();
+    this.trust = vscode.workspace.onDidGrantWorkspaceTrust(() => this.set(this.current));
   }
+
+  private readonly trust: vscode.Disposable;
 
   set(state: StatusBarState): void {
     this.current = state;
     if (state.kind === 'idle') {
-      this.item.text = IDLE_TEXT;
-      this.item.tooltip = IDLE_TOOLTIP;
-    } else {
-      this.item.text = `${ICONS[state.kind]} BERT: ${state.text}`;
-      this.item.tooltip = state.tooltip ?? state.text;
+      setStatusBarItem(this.item, IDLE_TEXT, vscode.workspace.isTrusted ? IDLE_TOOLTIP : RESTRICTED_TOOLTIP);
+      return;
     }
+    const text = state.kind === 'busy' ? say`$(sync~spin) BERT: ${state.text}` : state.kind === 'done' ? say`$(check) BERT: ${state.text}` : say`$(error) BERT: ${state.text}`;
+    setStatusBarItem(this.item, text, state.tooltip ?? state.text);
   }
 
   get state(): StatusBarState {
@@ -44,7 +47,13 @@ export class TrainingStatusBar implements vscode.Disposable {
     return this.item.text;
   }
 
+  /** The tooltip as rendered. */
+  get tooltip(): string {
+    return typeof this.item.tooltip === 'string' ? this.item.tooltip : (this.item.tooltip?.value ?? '');
+  }
+
   dispose(): void {
+    this.trust.dispose();
     this.item.dispose();
   }
 }

@@ -11,6 +11,7 @@ import {
   DASHBOARD_VIEW_TYPE, isDashboardWebviewState, parseWebviewMessage, type ExtensionToWebview, type WebviewToExtension,
 } from '../protocol/messages';
 import type { RunWatchers } from '../runs/runWatcher';
+import { createWebviewPanel, error as showError, long, plainTitle, say } from '../display/ui';
 import { Batcher } from './batcher';
 import { buildDashboardHtml, createNonce } from './html';
 
@@ -56,7 +57,7 @@ export class DashboardPanels implements vscode.Disposable {
       open.panel.reveal(column);
       return open;
     }
-    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, `BERT: ${runName(key)}`, column, panelOptions(this.extensionUri));
+    const panel = createWebviewPanel(DASHBOARD_VIEW_TYPE, say`BERT: ${runName(key)}`, column, panelOptions(this.extensionUri));
     return this.adopt(panel, key);
   }
 
@@ -111,7 +112,7 @@ export class DashboardPanel {
       nonce: createNonce(),
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js')).toString(),
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.css')).toString(),
-      title: `BERT: ${runName(runDir)}`,
+      title: plainTitle(say`BERT: ${runName(runDir)}`),
     });
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'dashboard.svg');
     this.disposables.push(
@@ -139,7 +140,7 @@ export class DashboardPanel {
     }
     void this.handle(message).catch((error: unknown) => {
       this.log.error(`Dashboard action ${message.type} failed: ${String(error)}`);
-      void vscode.window.showErrorMessage(`BERT: ${error instanceof Error ? error.message : String(error)}`);
+      void showError(say`BERT: ${long(error instanceof Error ? error.message : String(error))}`);
     });
   }
 

@@ -1,4 +1,5 @@
 /** What the status bar item says about a run: pure (a type-only import of the item), so it unit-tests without VS Code. */
+import { join, long, say, type Message } from '../display/text';
 import { bestEvalRow, runName, type DashboardState, type EvalRow } from '../protocol/dashboardState';
 import type { StatusBarState } from '../statusBar';
 
@@ -10,23 +11,23 @@ export function formatStatus(state: DashboardState): StatusBarState {
   const tooltip = formatTooltip(state);
   switch (state.phase) {
     case 'waiting':
-      return { kind: 'busy', text: 'starting…', tooltip };
+      return { kind: 'busy', text: say`starting…`, tooltip };
     case 'training': {
       const parts = [formatPercent(state.step, state.totalSteps)];
       if (state.loss !== undefined) parts.push(`loss ${state.loss.toFixed(2)}`);
       if (state.etaS !== undefined && Number.isFinite(state.etaS)) parts.push(`ETA ${formatDuration(state.etaS)}`);
-      return { kind: 'busy', text: parts.join(' · '), tooltip };
+      return { kind: 'busy', text: say`${parts.join(' · ')}`, tooltip };
     }
     case 'done':
-      return { kind: 'done', text: formatBestMetric(state) ?? 'done', tooltip };
+      return { kind: 'done', text: say`${formatBestMetric(state) ?? 'done'}`, tooltip };
     case 'stopped': {
       const metric = formatBestMetric(state);
-      return { kind: 'done', text: metric ? `stopped · ${metric}` : 'stopped', tooltip };
+      return { kind: 'done', text: metric ? say`stopped · ${metric}` : say`stopped`, tooltip };
     }
     case 'failed':
-      return { kind: 'error', text: 'training failed', tooltip };
+      return { kind: 'error', text: say`training failed`, tooltip };
     case 'interrupted':
-      return { kind: 'error', text: 'training interrupted', tooltip };
+      return { kind: 'error', text: say`training interrupted`, tooltip };
   }
 }
 
@@ -48,16 +49,22 @@ export function describeBest(best: EvalRow): string {
     : `accuracy ${best.accuracy.toFixed(3)}, macro-F1 ${(best.macroF1 ?? 0).toFixed(3)} at step ${best.step}`;
 }
 
-function formatTooltip(state: DashboardState): string {
-  const lines = [`${state.task === 'mlm' ? 'Pre-training run' : 'Run'}: ${runName(state.runDir)}`];
-  if (state.device) lines.push(`Device: ${state.device}`);
-  if (state.totalSteps > 0) lines.push(`Step ${state.step} of ${state.totalSteps} (epoch ${state.epoch})`);
+/** The tooltip: the run's name and error message are data (a folder name, a message quoting the dataset). */
+function formatTooltip(state: DashboardState): Message {
+  const lines: Message[] = [say`${state.task === 'mlm' ? 'Pre-training run' : 'Run'}: ${runName(state.runDir)}`];
+  if (state.device) lines.push(say`Device: ${state.device}`);
+  if (state.totalSteps > 0) lines.push(say`Step ${state.step} of ${state.totalSteps} (epoch ${formatEpoch(state.epoch)})`);
   const best = bestEvalRow(state);
-  if (best) lines.push(`Best: ${describeBest(best)}`);
-  if (state.phase === 'failed' && state.error) lines.push(`Error: ${state.error.message}`);
-  if (state.phase === 'interrupted') lines.push('The training process ended without finishing. Resume it from the Runs view or the dashboard.');
-  lines.push('Click to open the training dashboard.');
-  return lines.join('\n');
+  if (best) lines.push(say`Best: ${describeBest(best)}`);
+  if (state.phase === 'failed' && state.error) lines.push(say`Error: ${long(state.error.message)}`);
+  if (state.phase === 'interrupted') lines.push(say`The training process ended without finishing. Resume it from the Runs view or the dashboard.`);
+  lines.push(say`Click to open the training dashboard.`);
+  return join(lines, '\n');
+}
+
+/** An epoch position as people read it: 0.9130434782608695 → "0.91". */
+export function formatEpoch(epoch: number): string {
+  return Number.isInteger(epoch) ? String(epoch) : epoch.toFixed(2);
 }
 
 /** Whole percent, floored so 100% only shows when the last step is done. */

@@ -5,6 +5,7 @@
  * after `bert.hover.timeBudgetMs` the hover shows nothing (a late result still lands in the cache).
  */
 import * as vscode from 'vscode';
+import { markdown } from '../display/ui';
 import type { InferenceController } from './controller';
 import { runDirOfModel } from './models';
 import { HOVER_SCOPES, hoverMarkdown, hoverTarget, type HoverScope } from './text';
@@ -56,11 +57,7 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
     }
     if (!prediction || token.isCancellationRequested) return undefined;
     const name = (await this.controller.model().catch(() => undefined))?.name ?? '';
-    const run = runDirOfModel(modelDir);
-    const dashboard = run ? `command:bert.openDashboard?${encodeURIComponent(JSON.stringify([run]))}` : undefined;
-    const md = new vscode.MarkdownString(hoverMarkdown(prediction, name, dashboard));
-    md.isTrusted = { enabledCommands: ['bert.openDashboard'] };
-    return new vscode.Hover(md, target.range);
+    return new vscode.Hover(markdown(hoverMarkdown(prediction, name, runDirOfModel(modelDir)), ['bert.openDashboard']), target.range);
   }
 
   private target(document: vscode.TextDocument, position: vscode.Position, scope: HoverScope): { text: string; range: vscode.Range } | undefined {

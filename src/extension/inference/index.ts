@@ -17,7 +17,9 @@ import { describeError } from '../training/controller';
 import { InferenceController } from './controller';
 import { ClassifyHoverProvider, readHoverSettings } from './hover';
 import { runDirOfModel } from './models';
-import { describePrediction, formatConfusion, percent } from './text';
+import { asLog, error as showError, info, input, long, notify, pick, say, snippet, withProgress, type PickItem } from '../display/ui';
+import { requireTrust } from '../trust';
+import { describePrediction, describePredictions, formatConfusion, percent } from './text';
 
 export interface ClassifyResult {
   model: string;
@@ -44,7 +46,7 @@ export function registerInferenceCommands(context: vscode.ExtensionContext, serv
       } catch (error) {
         if ((error as { code?: string }).code === 'CANCELLED') return undefined;
         log.error(`${id} failed: ${describeError(error)}`);
-        void vscode.window.showErrorMessage(`BERT: ${describeError(error)}`);
+        void showError(say`BERT: ${long(describeError(error))}`);
         return undefined;
       }
     }));
@@ -52,43 +54,46 @@ export function registerInferenceCommands(context: vscode.ExtensionContext, serv
   async function useModel(arg: string | vscode.Uri | { dir?: string; bestModelDir?: string } | undefined): Promise<string | undefined> {
     const dir = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : arg?.bestModelDir ?? arg?.dir;
     if (!dir) return selectModel();
-    const model = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `BERT: loading ${path.basename(dir)}` },
+    const model = await withProgress({ location: vscode.ProgressLocation.Window, title: say`BERT: loading ${path.basename(dir)}` },
       () => controller.setActiveModel(dir));
     log.info(`Active model: ${model.name} (${dir})`);
-    void vscode.window.showInformationMessage(`BERT: classifying with ${model.name} (${model.labels.length} labels).`);
+    void info(say`BERT: classifying with ${model.name} (${model.labels.length} labels).`);
     return dir;
   }
 
   async function selectModel(): Promise<string | undefined> {
-    type Item = vscode.QuickPickItem & { dir?: string; action?: 'folder' | 'hub' };
+    type Choice = { dir: string } | { action: 'folder' | 'hub' } | undefined;
     const active = controller.activeModelDir();
-    const runs = runFolders().flatMap((root) => listRuns(root)).filter((r) => r.bestModelDir !== undefined);
-    const items: Item[] = [
-      ...(runs.length ? [{ label: 'Runs in this workspace', kind: vscode.QuickPickItemKind.Separator } as Item] : []),
-      ...runs.map((r) => ({ label: r.name, description: describeRun(r), detail: r.bestModelDir, dir: r.bestModelDir,
+    // Restricted Mode: the workspace's runs are not listed (a model folder or a Hub id the user picks still is).
+    const runs = vscode.workspace.isTrusted ? runFolders().flatMap((root) => listRuns(root)).filter((r) => r.bestModelDir !== undefined) : [];
+    const items: PickItem<Choice>[] = [
+      ...(runs.length ? [{ label: say`Runs in this workspace`, separator: true, value: undefined }] : []),
+      ...runs.map((r) => ({ label: say`${r.name}`, description: say`${describeRun(r)}`, detail: say`${long(r.bestModelDir ?? '')}`,
+        value: { dir: r.bestModelDir as string },
         picked: active !== undefined && path.resolve(active) === path.resolve(r.bestModelDir as string) })),
-      { label: 'Other', kind: vscode.QuickPickItemKind.Separator },
-      { label: '$(folder-opened) Model folder…', description: 'a folder with config.json (Hugging Face layout)', action: 'folder' },
-      { label: '$(cloud-download) Hugging Face Hub model…', description: 'a Hub id such as org/name', action: 'hub' },
+      { label: say`Other`, separator: true, value: undefined },
+      { label: say`$(folder-opened) Model folder…`, description: say`a folder with config.json (Hugging Face layout)`, value: { action: 'folder' } },
+      { label: say`$(cloud-download) Hugging Face Hub model…`, description: say`a Hub id such as org/name`, value: { action: 'hub' } },
     ];
-    const pick = await vscode.window.showQuickPick(items, { title: 'BERT: Select the model to classify with', placeHolder: active ? `Active: ${active}` : 'No model is active' });
-    if (!pick) return undefined;
-    if (pick.dir) return useModel(pick.dir);
-    if (pick.action === 'folder') {
+    const chosen = (await pick(items, {
+      title: say`BERT: Select the model to classify with`, placeHolder: active ? say`Active: ${long(active)}` : say`No model is active` }))?.value;
+    if (!chosen) return undefined;
+    if ('dir' in chosen) return useModel(chosen.dir);
+    if (chosen.action === 'folder') {
       const uri = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model' });
       return uri?.[0] ? useModel(uri[0].fsPath) : undefined;
     }
-    const spec = await vscode.window.showInputBox({ title: 'Hugging Face model id', placeHolder: 'org/name or org/name@revision',
-      prompt: 'A model fine-tuned for sequence classification (its config.json has id2label).' });
+    const spec = await input({ title: say`Hugging Face model id`, placeHolder: say`org/name or org/name@revision`,
+      prompt: say`A model fine-tuned for sequence classification (its config.json has id2label).` });
     if (!spec?.trim()) return undefined;
-    const resolved = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `BERT: downloading ${spec.trim()}`, cancellable: true },
-      (progress, token) => {
+    const resolved = await withProgress(
+      { location: vscode.ProgressLocation.Notification, title: say`BERT: downloading ${spec.trim()}`, cancellable: true },
+      (report, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
         return resolveModel(spec.trim(), {
           signal: abort.signal,
-          onProgress: (p) => progress.report({ message: `${p.file} ${(p.bytes / 1e6).toFixed(1)}${p.total ? ` / ${(p.total / 1e6).toFixed(1)}` : ''} MB` }),
+          onProgress: (p) => report({ message: say`${p.file} ${(p.bytes / 1e6).toFixed(1)}${p.total ? ` / ${(p.total / 1e6).toFixed(1)}` : ''} MB` }),
         });
       });
     if (resolved.kind === 'random') throw new Error('A random model cannot classify; train it first.');
@@ -105,48 +110,46 @@ export function registerInferenceCommands(context: vscode.ExtensionContext, serv
     const editor = vscode.window.activeTextEditor;
     const texts = (editor?.selections ?? []).filter((s) => !s.isEmpty).map((s) => editor!.document.getText(s)).filter((t) => t.trim() !== '');
     if (texts.length === 0) {
-      void vscode.window.showInformationMessage('BERT: select the text to classify first.');
+      void info(say`BERT: select the text to classify first.`);
       return undefined;
     }
     if (!(await requireModel())) return undefined;
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'BERT: classifying' }, () => controller.predict(texts));
+    const result = await withProgress({ location: vscode.ProgressLocation.Window, title: say`BERT: classifying` }, () => controller.predict(texts));
     if (!result) return undefined;
     const { model, predictions } = result;
-    predictions.forEach((p, i) => log.info(`classify (${model.name}): ${describePrediction(p)} ← ${texts[i].replace(/\s+/g, ' ').slice(0, 80)}`));
-    const message = predictions.length === 1
-      ? `${predictions[0].label} (${percent(predictions[0].score)}) — ${describePrediction(predictions[0])}`
-      : `${predictions.length} selections: ${predictions.map((p) => `${p.label} ${percent(p.score)}`).join(', ')}`;
-    void vscode.window.showInformationMessage(`BERT ${model.name}: ${message}`);
+    predictions.forEach((p, i) => log.info(asLog(say`classify (${model.name}): ${describePrediction(p)} ← ${snippet(texts[i])}`)));
+    void info(say`BERT ${model.name}: ${describePredictions(predictions)}`);
     return { model: model.name, modelDir: model.dir, texts, predictions };
   });
 
   command('bert.predictDataset', async (target?: vscode.Uri, options?: { out?: string }): Promise<DatasetPredictionReport | undefined> => {
-    const input = target?.fsPath ?? (await vscode.window.showOpenDialog({
+    if (!requireTrust('Predict Dataset')) return undefined;
+    const dataFile = target?.fsPath ?? (await vscode.window.showOpenDialog({
       canSelectFiles: true, canSelectFolders: true, openLabel: 'Predict',
       filters: { Datasets: ['csv', 'tsv', 'jsonl', 'ndjson', 'json'] },
     }))?.[0]?.fsPath;
-    if (!input || !(await requireModel())) return undefined;
-    const report = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `BERT: predicting ${path.basename(input)}`, cancellable: true },
+    if (!dataFile || !(await requireModel())) return undefined;
+    const report = await withProgress(
+      { location: vscode.ProgressLocation.Notification, title: say`BERT: predicting ${path.basename(dataFile)}`, cancellable: true },
       async (progress, token) => {
         const model = await controller.model();
         if (!model) return undefined;
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
         let last = 0;
-        return predictDataset({ labels: model.labels, predict: (texts) => controller.client.predict(texts, abort.signal) }, input, {
+        return predictDataset({ labels: model.labels, predict: (texts) => controller.client.predict(texts, abort.signal) }, dataFile, {
           out: options?.out, signal: abort.signal,
           onProgress: (done, total) => {
-            progress.report({ message: `${done} / ${total}`, increment: ((done - last) / total) * 100 });
+            progress({ message: say`${done} / ${total}`, increment: ((done - last) / total) * 100 });
             last = done;
           },
         });
       });
     if (!report) return undefined;
     const accuracy = report.evaluation ? ` Accuracy ${percent(report.evaluation.accuracy)} on ${report.evaluation.evaluated} labelled rows.` : '';
-    log.info(`Predicted ${report.rows} rows of ${input} → ${report.output}.${accuracy}`);
+    log.info(`Predicted ${report.rows} rows of ${dataFile} → ${report.output}.${accuracy}`);
     if (report.evaluation) log.info(`Confusion matrix (rows: true label, columns: predicted):\n${formatConfusion(report.evaluation)}`);
-    void vscode.window.showInformationMessage(`BERT: wrote ${path.basename(report.output)} (${report.rows} rows).${accuracy}`, 'Open', 'Show Confusion Matrix')
+    void info(say`BERT: wrote ${path.basename(report.output)} (${report.rows} rows).${accuracy}`, 'Open', 'Show Confusion Matrix')
       .then((choice) => {
         if (choice === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(report.output));
         if (choice === 'Show Confusion Matrix') log.show(true);
@@ -155,22 +158,22 @@ export function registerInferenceCommands(context: vscode.ExtensionContext, serv
   });
 
   command('bert.quantizeModel', async (options?: { use?: boolean }): Promise<QuantizeChoice | undefined> => {
+    if (!requireTrust('Make Int8 Model')) return undefined;
     if (!(await requireModel())) return undefined;
     const model = await controller.model();
     if (!model) return undefined;
     const run = runDirOfModel(model.dir);
     const examples = run ? await runValidationExamples(JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8'))) : [];
-    const comparison = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `BERT: making an int8 model of ${model.name} and measuring it` },
+    const comparison = await withProgress(
+      { location: vscode.ProgressLocation.Notification, title: say`BERT: making an int8 model of ${model.name} and measuring it` },
       () => controller.client.quantize(model.dir, examples.map((e) => e.text), examples.map((e) => e.label)));
     const c = comparison;
     const accuracy = c.fp32Accuracy !== undefined && c.int8Accuracy !== undefined
       ? `accuracy ${percent(c.fp32Accuracy)} → ${percent(c.int8Accuracy)} on ${c.labelled} validation texts (same label for ${percent(c.agreement)})`
       : 'no validation set to measure accuracy on';
-    const summary = `Int8 model of ${model.name}: ${accuracy}; ${c.fp32MsPerText.toFixed(1)} → ${c.int8MsPerText.toFixed(1)} ms per text; ` +
-      `${(c.fp32Bytes / 1e6).toFixed(0)} → ${(c.int8Bytes / 1e6).toFixed(0)} MB.`;
-    log.info(summary);
-    const use = options?.use ?? (await vscode.window.showInformationMessage(summary, { modal: true }, 'Use Int8 Model', 'Keep Float32')) === 'Use Int8 Model';
+    const summary = say`Int8 model of ${model.name}: ${accuracy}; ${c.fp32MsPerText.toFixed(1)} → ${c.int8MsPerText.toFixed(1)} ms per text; ${(c.fp32Bytes / 1e6).toFixed(0)} → ${(c.int8Bytes / 1e6).toFixed(0)} MB.`;
+    log.info(asLog(summary));
+    const use = options?.use ?? (await notify('info', summary, { modal: true }, 'Use Int8 Model', 'Keep Float32')) === 'Use Int8 Model';
     if (use) await controller.setActiveModel(c.int8Dir);
     return { comparison, active: use ? c.int8Dir : model.dir };
   });

@@ -1,9 +1,10 @@
 /**
  * Pure text helpers of the inference UI (no `vscode`): which text a hover classifies, and how a result is written
- * (notification line, hover markdown with bars).
+ * (notification line, hover markdown with bars). Labels and model names are data: they go into Messages as values.
  */
 import type { Evaluation } from '../../core/infer/batch-predict';
 import type { Prediction } from '../../core/infer/predictor';
+import { commandLink, join, say, type Message } from '../display/text';
 
 export type HoverScope = 'selection' | 'sentence' | 'paragraph';
 export const HOVER_SCOPES: readonly HoverScope[] = ['selection', 'sentence', 'paragraph'];
@@ -61,28 +62,32 @@ export function percent(x: number): string {
 }
 
 /** `pos 92.1% · neg 7.9%` */
-export function describePrediction(p: Prediction, k = 5): string {
-  return topK(p, k).map(([l, s]) => `${l} ${percent(s)}`).join(' · ');
+export function describePrediction(p: Prediction, k = 5): Message {
+  return join(topK(p, k).map(([l, s]) => say`${l} ${percent(s)}`), ' · ');
+}
+
+/** One line for a notification: `spam (97.1%) — spam 97.1% · ham 2.9%`, or one label per text. */
+export function describePredictions(predictions: readonly Prediction[]): Message {
+  if (predictions.length === 1) {
+    const [p] = predictions;
+    return say`${p.label} (${percent(p.score)}) — ${describePrediction(p)}`;
+  }
+  return say`${predictions.length} selections: ${join(predictions.map((p) => say`${p.label} ${percent(p.score)}`), ', ')}`;
 }
 
 const BAR_WIDTH = 20;
 
-/** Labels come from the user's dataset: escape everything Markdown would interpret. */
-export function escapeMarkdown(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (c) => `\\${c}`);
-}
-
 /**
- * Hover markdown: the label in bold, one bar per label (█ blocks, the trusted part), the model's name and a command
- * link to the dashboard. `dashboardCommand` is a command URI the caller builds (and marks trusted for that command).
+ * Hover markdown: the label in bold, one bar per label (█ blocks), the model's name and a link to the run's dashboard
+ * (`runDir`, when the model belongs to a run). Labels and the model name are values, escaped by asMarkdown.
  */
-export function hoverMarkdown(p: Prediction, modelName: string, dashboardCommand: string | undefined, k = 5): string {
+export function hoverMarkdown(p: Prediction, modelName: string, runDir: string | undefined, k = 5): Message {
   const rows = topK(p, k).map(([label, score]) => {
     const filled = Math.round(score * BAR_WIDTH);
-    return `\`${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}\` ${percent(score)} ${escapeMarkdown(label)}`;
+    return say`\`${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}\` ${percent(score)} ${label}  `;
   });
-  const footer = `*${escapeMarkdown(modelName)}*${dashboardCommand ? ` · [Dashboard](${dashboardCommand})` : ''}`;
-  return [`**${escapeMarkdown(p.label)}** ${percent(p.score)}`, '', ...rows.map((r) => `${r}  `), '', footer].join('\n');
+  const dashboard = runDir ? say` · ${commandLink('Dashboard', 'bert.openDashboard', [runDir])}` : say``;
+  return join([say`**${p.label}** ${percent(p.score)}`, say``, ...rows, say``, say`*${modelName}*${dashboard}`], '\n');
 }
 
 /** A plain-text confusion matrix for the log (rows: true label, columns: predicted). */

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { TrainTask } from '../../trainer/protocol';
 import { applyEvents, bestEvalRow, emptyDashboardState, type DashboardState, type RunPhase } from '../protocol/dashboardState';
 import { formatPerplexity } from '../dashboard/statusText';
+import { join, long, say, type Message } from '../display/text';
 import { METRICS_FILE, MetricsFollower } from './metricsFile';
 
 export interface RunInfo {
@@ -145,6 +146,23 @@ export function describeRun(run: RunInfo): string {
   } else if (run.bestAccuracy !== undefined) parts.push(`acc ${run.bestAccuracy.toFixed(2)}`);
   parts.push(run.date.slice(0, 16).replace('T', ' '));
   return parts.join(' · ');
+}
+
+/** The Runs view's tooltip of a run (markdown: one line each). */
+export function describeRunTooltip(run: RunInfo): Message {
+  const lines: Message[] = [say`${run.name}${run.task === 'mlm' ? ' (masked-LM pre-training)' : ''}`, say`${run.dir}`, say`Status: ${run.phase}`];
+  if (run.totalSteps > 0) lines.push(say`Step ${run.step} of ${run.totalSteps}`);
+  if (run.task === 'mlm') {
+    if (run.bestLoss !== undefined) {
+      lines.push(say`Best: MLM loss ${run.bestLoss.toFixed(3)}, perplexity ${formatPerplexity(run.bestPerplexity ?? Math.exp(run.bestLoss))}, masked-token accuracy ${(run.bestAccuracy ?? 0).toFixed(3)} at step ${run.bestStep ?? 0}`);
+    }
+    if (run.bestModelDir) lines.push(say`Fine-tune BERT offers its best/ folder as a model.`);
+  } else if (run.bestAccuracy !== undefined) {
+    lines.push(say`Best: accuracy ${run.bestAccuracy.toFixed(3)}, macro-F1 ${(run.bestMacroF1 ?? 0).toFixed(3)} at step ${run.bestStep ?? 0}`);
+  }
+  if (run.errorMessage) lines.push(say`Error: ${long(run.errorMessage)}`);
+  // Two spaces before a newline: a line break in markdown.
+  return join(lines, '  \n');
 }
 
 function isDirectory(p: string): boolean {

@@ -5,8 +5,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readSettings } from '../config';
-import { formatPerplexity } from '../dashboard/statusText';
-import { RunStateCache, describeRun, isProcessAlive, listRuns, type RunInfo } from './runStore';
+import { say, treeItem } from '../display/ui';
+import { RunStateCache, describeRun, describeRunTooltip, isProcessAlive, listRuns, type RunInfo } from './runStore';
 
 const ICONS: Record<RunInfo['phase'], string> = {
   waiting: 'clock', training: 'sync~spin', done: 'pass', stopped: 'debug-stop', failed: 'error', interrupted: 'warning',
@@ -47,6 +47,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunInfo>, vscod
 
   /** Lists the runs now (also what getChildren uses). */
   list(): RunInfo[] {
+    // Restricted Mode: run folders are workspace files, read only once the workspace is trusted.
+    if (!vscode.workspace.isTrusted) return (this.runs = []);
     const runs: RunInfo[] = [];
     for (const folder of runFolders()) {
       try {
@@ -67,27 +69,13 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunInfo>, vscod
   }
 
   getTreeItem(run: RunInfo): vscode.TreeItem {
-    const item = new vscode.TreeItem(run.name, vscode.TreeItemCollapsibleState.None);
+    const item = treeItem(say`${run.name}`, { description: say`${describeRun(run)}`, tooltip: describeRunTooltip(run) });
     item.id = run.dir;
-    item.description = describeRun(run);
     item.iconPath = new vscode.ThemeIcon(run.task === 'mlm' && run.phase === 'done' ? 'book' : ICONS[run.phase]);
     // e.g. `bertRun.done+model`: the phase drives Stop/Resume/Delete, `+model` offers Classify with This Model (not for
     // a pre-training run, whose model has no classes: the fine-tune flow offers it as a starting model instead).
     item.contextValue = `bertRun.${run.phase}${run.bestModelDir && run.task !== 'mlm' ? '+model' : ''}`;
     item.resourceUri = vscode.Uri.file(run.dir);
-    const tooltip = new vscode.MarkdownString();
-    tooltip.appendText(`${run.name}${run.task === 'mlm' ? ' (masked-LM pre-training)' : ''}\n${run.dir}\nStatus: ${run.phase}`);
-    if (run.totalSteps > 0) tooltip.appendText(`\nStep ${run.step} of ${run.totalSteps}`);
-    if (run.task === 'mlm') {
-      if (run.bestLoss !== undefined) {
-        tooltip.appendText(`\nBest: MLM loss ${run.bestLoss.toFixed(3)}, perplexity ${formatPerplexity(run.bestPerplexity ?? Math.exp(run.bestLoss))}, masked-token accuracy ${(run.bestAccuracy ?? 0).toFixed(3)} at step ${run.bestStep}`);
-      }
-      if (run.bestModelDir) tooltip.appendText('\nFine-tune BERT offers its best/ folder as a model.');
-    } else if (run.bestAccuracy !== undefined) {
-      tooltip.appendText(`\nBest: accuracy ${run.bestAccuracy.toFixed(3)}, macro-F1 ${(run.bestMacroF1 ?? 0).toFixed(3)} at step ${run.bestStep}`);
-    }
-    if (run.errorMessage) tooltip.appendText(`\nError: ${run.errorMessage}`);
-    item.tooltip = tooltip;
     item.command = { command: 'bert.runs.openDashboard', title: 'Open Dashboard', arguments: [run] };
     return item;
   }

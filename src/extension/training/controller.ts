@@ -16,6 +16,8 @@ import { isProcessAlive, readRunState } from '../runs/runStore';
 import { RunsTreeProvider } from '../runs/view';
 import { RunWatchers } from '../runs/runWatcher';
 import type { TrainingStatusBar } from '../statusBar';
+import { error as showError, info, long, notify, say, warn, withProgress } from '../display/ui';
+import { requireTrust } from '../trust';
 import { resumeOptions } from './options';
 
 export interface TrainingServices {
@@ -102,12 +104,12 @@ export class TrainingController implements vscode.Disposable {
    * first step. Cancelling kills the trainer: nothing has been trained yet, so nothing is lost.
    */
   private showStartup(runDir: string, handle: TrainerHandle): void {
-    void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `BERT: starting ${path.basename(runDir)}`, cancellable: true },
-      (progress, token) => new Promise<void>((resolve) => {
+    void withProgress(
+      { location: vscode.ProgressLocation.Notification, title: say`BERT: starting ${path.basename(runDir)}`, cancellable: true },
+      (report, token) => new Promise<void>((resolve) => {
         const onEvent = (event: { event: string; message?: string }) => {
-          if (event.event === 'log' && event.message) progress.report({ message: event.message });
-          if (event.event === 'started') progress.report({ message: 'preparing the first step…' });
+          if (event.event === 'log' && event.message) report({ message: say`${long(event.message)}` });
+          if (event.event === 'started') report({ message: say`preparing the first step…` });
           if (event.event === 'step' || event.event === 'done' || event.event === 'error') finish();
         };
         const finish = () => {
@@ -141,7 +143,7 @@ export class TrainingController implements vscode.Disposable {
       this.log.info(`Sent SIGTERM to trainer ${state.pid} for ${key}`);
       return;
     }
-    void vscode.window.showInformationMessage(`BERT: ${path.basename(key)} is not training.`);
+    void info(say`BERT: ${path.basename(key)} is not training.`);
   }
 
   /** The run the status bar shows, else the single running child. */
@@ -157,23 +159,20 @@ export class TrainingController implements vscode.Disposable {
   resume(runDir: string): void {
     const key = path.resolve(runDir);
     if (this.isRunning(key)) {
-      void vscode.window.showInformationMessage(`BERT: ${path.basename(key)} is already training.`);
+      void info(say`BERT: ${path.basename(key)} is already training.`);
       return;
     }
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showErrorMessage('BERT: Training is disabled in an untrusted workspace. Trust the workspace to resume this run.');
-      return;
-    }
+    if (!requireTrust('Resuming a run')) return;
     let runJson: unknown;
     try {
       runJson = JSON.parse(fs.readFileSync(path.join(key, 'run.json'), 'utf8'));
     } catch (error) {
-      void vscode.window.showErrorMessage(`BERT: Cannot resume ${path.basename(key)}: its run.json cannot be read (${(error as Error).message}). Start a new run instead.`);
+      void showError(say`BERT: Cannot resume ${path.basename(key)}: its run.json cannot be read (${long((error as Error).message)}). Start a new run instead.`);
       return;
     }
     const options = resumeOptions(runJson, key);
     if (!options) {
-      void vscode.window.showErrorMessage(`BERT: Cannot resume ${path.basename(key)}: its run.json has no training configuration. Start a new run instead.`);
+      void showError(say`BERT: Cannot resume ${path.basename(key)}: its run.json has no training configuration. Start a new run instead.`);
       return;
     }
     this.start(options);
@@ -181,7 +180,7 @@ export class TrainingController implements vscode.Disposable {
 
   async classifyWithModel(modelDir: string): Promise<void> {
     if (!fs.existsSync(modelDir)) {
-      void vscode.window.showInformationMessage('BERT: This run has not saved a model yet; it is saved at the first evaluation.');
+      void info(say`BERT: This run has not saved a model yet; it is saved at the first evaluation.`);
       return;
     }
     await vscode.commands.executeCommand('bert.useModel', modelDir);
@@ -190,7 +189,7 @@ export class TrainingController implements vscode.Disposable {
   /** Starts the Fine-tune flow with a pre-training run's model as the model (it asks for the dataset and the rest). */
   async fineTuneFromModel(modelDir: string): Promise<void> {
     if (!fs.existsSync(modelDir)) {
-      void vscode.window.showInformationMessage('BERT: This run has not saved a model yet; it is saved at the first evaluation.');
+      void info(say`BERT: This run has not saved a model yet; it is saved at the first evaluation.`);
       return;
     }
     await vscode.commands.executeCommand('bert.fineTune', undefined, { model: modelDir });
@@ -199,14 +198,11 @@ export class TrainingController implements vscode.Disposable {
   async deleteRun(runDir: string): Promise<boolean> {
     const key = path.resolve(runDir);
     if (this.isRunning(key)) {
-      void vscode.window.showWarningMessage(`BERT: ${path.basename(key)} is training. Stop it before deleting it.`);
+      void warn(say`BERT: ${path.basename(key)} is training. Stop it before deleting it.`);
       return false;
     }
-    const answer = await vscode.window.showWarningMessage(
-      `Delete the run "${path.basename(key)}"?`,
-      { modal: true, detail: `This deletes ${key} with its checkpoints and its saved model. It cannot be undone.` },
-      'Delete',
-    );
+    const answer = await notify('warning', say`Delete the run "${path.basename(key)}"?`,
+      { modal: true, detail: say`This deletes ${long(key)} with its checkpoints and its saved model. It cannot be undone.` }, 'Delete');
     if (answer !== 'Delete') return false;
     this.dashboards.get(key)?.panel.dispose();
     if (this.status.runDir === key) this.status.clear();
@@ -217,7 +213,7 @@ export class TrainingController implements vscode.Disposable {
   }
 
   private async reportFailure(runDir: string, message: string): Promise<void> {
-    const choice = await vscode.window.showErrorMessage(`BERT: Training ${path.basename(runDir)} failed: ${message}`, 'Open Dashboard', 'Show Log');
+    const choice = await showError(say`BERT: Training ${path.basename(runDir)} failed: ${long(message)}`, 'Open Dashboard', 'Show Log');
     if (choice === 'Open Dashboard') this.dashboards.show(runDir);
     if (choice === 'Show Log') this.log.show();
   }

@@ -9,14 +9,14 @@ import { formatCheckReport, readDataset, type CheckReport } from '../../core/dat
 import type { DeviceName, PresetName } from '../../core/train/presets';
 import { readSettings } from '../config';
 import { describeRun, type RunInfo } from '../runs/runStore';
+import { input, join, long, notify, pick, say, withProgress, type Message, type PickItem } from '../display/ui';
+import { mapOfRecord } from '../../core/util/records';
 import { CheckFailedError, runCheck } from './check';
 import { validatePositive, type FineTuneChoices } from './options';
 
 const DATA_GLOB = '**/*.{csv,tsv,jsonl,json}';
 const RECENT_MODELS_KEY = 'bert.recentModels';
 const TITLE = 'Fine-tune BERT';
-
-type Item<T> = vscode.QuickPickItem & { value: T };
 
 export interface FineTuneGiven {
   /** The model to start from (skips the model question), e.g. a pre-training run's best/ folder. */
@@ -55,16 +55,16 @@ export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode
 
 async function pickDataset(): Promise<string | undefined> {
   const files = await vscode.workspace.findFiles(DATA_GLOB, '{**/node_modules/**,**/.bert/**,**/.git/**}', 200);
-  const browse: Item<string | undefined> = { label: '$(folder-opened) Browse…', description: 'a file, or a folder with one sub-folder per class', value: undefined };
+  const browse: PickItem<string | undefined> = { label: say`$(folder-opened) Browse…`, description: say`a file, or a folder with one sub-folder per class`, value: undefined };
   // The file open in the editor, when it is a dataset, is the likely answer: offer it first.
   const active = vscode.window.activeTextEditor?.document.uri;
   const activeData = active?.scheme === 'file' && /\.(csv|tsv|jsonl|json)$/i.test(active.fsPath) ? active.fsPath : undefined;
-  const items: Item<string | undefined>[] = files
-    .map((uri) => ({ label: vscode.workspace.asRelativePath(uri), value: uri.fsPath as string | undefined }))
-    .sort((a, b) => Number(b.value === activeData) - Number(a.value === activeData) || a.label.localeCompare(b.label));
-  if (activeData && items[0]?.value === activeData) items[0].description = 'open in the editor';
-  const picked = await vscode.window.showQuickPick([...items, browse], {
-    title: `${TITLE} (1/5): dataset`, placeHolder: 'The labelled examples to train on (CSV, TSV, JSONL, JSON, or a folder per class)', ignoreFocusOut: true,
+  const items: PickItem<string | undefined>[] = files
+    .map((uri) => ({ name: vscode.workspace.asRelativePath(uri), value: uri.fsPath }))
+    .sort((a, b) => Number(b.value === activeData) - Number(a.value === activeData) || a.name.localeCompare(b.name))
+    .map(({ name, value }) => ({ label: say`${name}`, value, ...(value === activeData ? { description: say`open in the editor` } : {}) }));
+  const picked = await pick([...items, browse], {
+    title: say`${TITLE} (1/5): dataset`, placeHolder: say`The labelled examples to train on (CSV, TSV, JSONL, JSON, or a folder per class)`, ignoreFocusOut: true,
   });
   if (!picked) return undefined;
   if (picked.value) return picked.value;
@@ -90,9 +90,9 @@ interface CheckedData {
 async function checkWithColumns(cli: string, data: string, maxLength: number | undefined, log: vscode.LogOutputChannel): Promise<CheckedData | undefined> {
   let columns: { textColumn?: string; labelColumn?: string } = {};
   for (;;) {
-    const report = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `BERT: checking ${path.basename(data)}…`, cancellable: true },
-      async (_progress, token) => {
+    const report = await withProgress(
+      { location: vscode.ProgressLocation.Notification, title: say`BERT: checking ${path.basename(data)}…`, cancellable: true },
+      async (_report, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
         try {
@@ -123,29 +123,32 @@ async function checkWithColumns(cli: string, data: string, maxLength: number | u
 }
 
 async function confirmColumns(data: string, report: CheckReport): Promise<'ok' | { textColumn: string; labelColumn: string } | undefined> {
-  const classes = Object.keys(report.labels).length;
-  const use: Item<'ok' | 'choose'> = {
-    label: `$(check) Text: "${report.textColumn}", label: "${report.labelColumn}"`,
-    description: `${report.rows} rows, ${classes} classes`, value: 'ok',
+  const classes = mapOfRecord(report.labels).size;
+  const use: PickItem<'ok' | 'choose'> = {
+    label: say`$(check) Text: "${report.textColumn ?? ''}", label: "${report.labelColumn ?? ''}"`,
+    description: say`${report.rows} rows, ${classes} classes`, value: 'ok',
   };
-  const choose: Item<'ok' | 'choose'> = { label: '$(list-selection) Choose other columns…', value: 'choose' };
-  const picked = await vscode.window.showQuickPick([use, choose], { title: `${TITLE} (2/5): columns`, ignoreFocusOut: true });
+  const choose: PickItem<'ok' | 'choose'> = { label: say`$(list-selection) Choose other columns…`, value: 'choose' };
+  const picked = await pick([use, choose], { title: say`${TITLE} (2/5): columns`, ignoreFocusOut: true });
   if (!picked) return undefined;
   if (picked.value === 'ok') return 'ok';
   // Only this path needs the full column list; the check reports just the two it chose.
   const all = (await readDataset(data, { lenient: true, textColumn: report.textColumn, labelColumn: report.labelColumn })).columns;
-  const text = await vscode.window.showQuickPick(all, { title: `${TITLE}: text column`, placeHolder: 'The column holding the text to classify', ignoreFocusOut: true });
+  const columnItems = (columns: string[]): PickItem<string>[] => columns.map((c) => ({ label: say`${c}`, value: c }));
+  const text = await pick(columnItems(all), { title: say`${TITLE}: text column`, placeHolder: say`The column holding the text to classify`, ignoreFocusOut: true });
   if (!text) return undefined;
-  const label = await vscode.window.showQuickPick(all.filter((c) => c !== text), { title: `${TITLE}: label column`, placeHolder: 'The column holding the class label', ignoreFocusOut: true });
+  const label = await pick(columnItems(all.filter((c) => c !== text.value)),
+    { title: say`${TITLE}: label column`, placeHolder: say`The column holding the class label`, ignoreFocusOut: true });
   if (!label) return undefined;
-  return { textColumn: text, labelColumn: label };
+  return { textColumn: text.value, labelColumn: label.value };
 }
 
 /** When the columns cannot be detected, the problem lists the columns found; the user types the two names. */
 async function askColumns(problem: string): Promise<{ textColumn: string; labelColumn: string } | undefined> {
-  const textColumn = await vscode.window.showInputBox({ title: `${TITLE}: text column`, prompt: problem, placeHolder: 'name of the text column', ignoreFocusOut: true });
+  const prompt = say`${long(problem)}`;
+  const textColumn = await input({ title: say`${TITLE}: text column`, prompt, placeHolder: say`name of the text column`, ignoreFocusOut: true });
   if (!textColumn) return undefined;
-  const labelColumn = await vscode.window.showInputBox({ title: `${TITLE}: label column`, prompt: problem, placeHolder: 'name of the label column', ignoreFocusOut: true });
+  const labelColumn = await input({ title: say`${TITLE}: label column`, prompt, placeHolder: say`name of the label column`, ignoreFocusOut: true });
   if (!labelColumn) return undefined;
   return { textColumn, labelColumn };
 }
@@ -163,23 +166,23 @@ async function acceptProblems(report: CheckReport, log: vscode.LogOutputChannel)
   const problems = report.problems.filter((p) => p.severity !== 'info');
   if (problems.length === 0) return true;
   log.info(`Dataset check of ${report.path}:\n${formatCheckReport(report)}`);
-  const lines = problems.slice(0, 8).map((p) => `• ${path.basename(p.file)}${p.line ? `:${p.line}` : ''}: ${p.message}${p.fix ? ` ${p.fix}` : ''}`);
-  if (problems.length > 8) lines.push(`… and ${problems.length - 8} more (full report in the BERT log).`);
+  const lines: Message[] = problems.slice(0, 8).map((p) =>
+    say`• ${path.basename(p.file)}${p.line ? `:${p.line}` : ''}: ${long(p.message, 300)}${p.fix ? say` ${long(p.fix, 300)}` : ''}`);
+  if (problems.length > 8) lines.push(say`… and ${problems.length - 8} more (full report in the BERT log).`);
+  const detail = join(lines, '\n');
   const first = problems.find((p) => p.severity === 'error') ?? problems[0];
-  const open = first.file && first.line !== null ? ['Open First Problem'] : [];
+  const open: 'Open First Problem'[] = first.file && first.line !== null ? ['Open First Problem'] : [];
   if (report.fatal) {
     const errors = problems.filter((p) => p.severity === 'error').length;
-    const choice = await vscode.window.showErrorMessage(
-      `BERT: ${path.basename(report.path)} cannot be trained on yet: ${errors} problem${errors === 1 ? '' : 's'} to fix.`,
-      { modal: true, detail: lines.join('\n') }, ...open);
+    const choice = await notify('error',
+      say`BERT: ${path.basename(report.path)} cannot be trained on yet: ${errors} problem${errors === 1 ? '' : 's'} to fix.`,
+      { modal: true, detail }, ...open);
     if (choice === 'Open First Problem') await openAt(first.file, first.line ?? undefined);
     return false;
   }
-  const choice = await vscode.window.showWarningMessage(
-    `The dataset check found ${problems.length} warning${problems.length === 1 ? '' : 's'} in ${path.basename(report.path)}.`,
-    { modal: true, detail: lines.join('\n') },
-    'Train Anyway', ...open,
-  );
+  const choice = await notify('warning',
+    say`The dataset check found ${problems.length} warning${problems.length === 1 ? '' : 's'} in ${path.basename(report.path)}.`,
+    { modal: true, detail }, 'Train Anyway', ...open);
   if (choice === 'Open First Problem') {
     await openAt(first.file, first.line ?? undefined);
     return false;
@@ -189,31 +192,31 @@ async function acceptProblems(report: CheckReport, log: vscode.LogOutputChannel)
 
 async function pickModel(context: vscode.ExtensionContext, configured: string, pretrained: readonly RunInfo[]): Promise<string | undefined> {
   const recent = context.globalState.get<string[]>(RECENT_MODELS_KEY, []);
-  const items: Item<string>[] = [];
+  const items: PickItem<string>[] = [];
   const seen = new Set<string>();
-  const known: Record<string, { label: string; description: string; detail: string }> = {
-    'bert-base-uncased': { label: 'bert-base-uncased', description: 'Hugging Face Hub', detail: '110M parameters; downloaded once, then cached. Slow on CPU.' },
-    'random:tiny': { label: 'Small random model', description: 'try-out', detail: 'A tiny BERT with random weights: trains in seconds, proves the pipeline, predicts poorly.' },
-  };
-  const add = (value: string, why?: string, detail?: string) => {
+  const known = new Map<string, { label: Message; description: Message; detail: Message }>([
+    ['bert-base-uncased', { label: say`bert-base-uncased`, description: say`Hugging Face Hub`, detail: say`110M parameters; downloaded once, then cached. Slow on CPU.` }],
+    ['random:tiny', { label: say`Small random model`, description: say`try-out`, detail: say`A tiny BERT with random weights: trains in seconds, proves the pipeline, predicts poorly.` }],
+  ]);
+  const add = (value: string, why?: Message, detail?: Message) => {
     if (seen.has(value)) return;
     seen.add(value);
-    const k = known[value];
-    const label = k?.label ?? (path.isAbsolute(value) ? vscode.workspace.asRelativePath(value) : value);
+    const k = known.get(value);
+    const label = k?.label ?? say`${path.isAbsolute(value) ? vscode.workspace.asRelativePath(value) : value}`;
     items.push({ label, description: why ?? k?.description, detail: detail ?? k?.detail, value });
   };
-  if (configured) add(configured, 'from the bert.model setting');
-  for (const run of pretrained) if (run.bestModelDir) add(run.bestModelDir, 'pre-trained in this workspace', describeRun(run));
-  for (const m of recent) add(m, 'recent');
-  for (const m of Object.keys(known)) add(m);
-  items.push({ label: '$(cloud-download) Other Hugging Face model…', description: 'e.g. google/bert_uncased_L-4_H-256_A-4', value: '<hub>' });
-  items.push({ label: '$(folder-opened) Local model folder…', description: 'config.json + model.safetensors + tokenizer', value: '<folder>' });
-  const picked = await vscode.window.showQuickPick(items, { title: `${TITLE} (3/5): model`, ignoreFocusOut: true });
+  if (configured) add(configured, say`from the bert.model setting`);
+  for (const run of pretrained) if (run.bestModelDir) add(run.bestModelDir, say`pre-trained in this workspace`, say`${describeRun(run)}`);
+  for (const m of recent) add(m, say`recent`);
+  for (const m of known.keys()) add(m);
+  items.push({ label: say`$(cloud-download) Other Hugging Face model…`, description: say`e.g. google/bert_uncased_L-4_H-256_A-4`, value: '<hub>' });
+  items.push({ label: say`$(folder-opened) Local model folder…`, description: say`config.json + model.safetensors + tokenizer`, value: '<folder>' });
+  const picked = await pick(items, { title: say`${TITLE} (3/5): model`, ignoreFocusOut: true });
   if (!picked) return undefined;
   if (picked.value === '<hub>') {
-    return (await vscode.window.showInputBox({
-      title: `${TITLE}: Hugging Face model id`, placeHolder: 'owner/name', ignoreFocusOut: true,
-      validateInput: (v) => (/^[\w.-]+(\/[\w.-]+)?$/.test(v.trim()) ? undefined : 'A model id looks like owner/name.'),
+    return (await input({
+      title: say`${TITLE}: Hugging Face model id`, placeHolder: say`owner/name`, ignoreFocusOut: true,
+      validate: (v) => (/^[\w.-]+(\/[\w.-]+)?$/.test(v.trim()) ? undefined : say`A model id looks like owner/name.`),
     }))?.trim() || undefined;
   }
   if (picked.value === '<folder>') {
@@ -234,16 +237,19 @@ interface PresetChoice {
 }
 
 async function pickPreset(): Promise<PresetChoice | undefined> {
-  const items: Item<'fast' | 'tutorial' | 'custom'>[] = [
-    { label: 'Fast', description: 'default', detail: 'Max length from your data, dynamic padding, length-grouped batches, 3 epochs.', value: 'fast' },
-    { label: 'Tutorial settings', detail: 'The Hugging Face course recipe: max length 512, batch 8, lr 5e-5, 3 epochs.', value: 'tutorial' },
-    { label: 'Custom…', detail: 'Fast, with your epochs, batch size and learning rate.', value: 'custom' },
+  const items: PickItem<'fast' | 'tutorial' | 'custom'>[] = [
+    { label: say`Fast`, description: say`default`, detail: say`Max length from your data, dynamic padding, length-grouped batches, 3 epochs.`, value: 'fast' },
+    { label: say`Tutorial settings`, detail: say`The Hugging Face course recipe: max length 512, batch 8, lr 5e-5, 3 epochs.`, value: 'tutorial' },
+    { label: say`Custom…`, detail: say`Fast, with your epochs, batch size and learning rate.`, value: 'custom' },
   ];
-  const picked = await vscode.window.showQuickPick(items, { title: `${TITLE} (4/5): settings`, ignoreFocusOut: true });
+  const picked = await pick(items, { title: say`${TITLE} (4/5): settings`, ignoreFocusOut: true });
   if (!picked) return undefined;
   if (picked.value !== 'custom') return { name: picked.value };
   const ask = async (title: string, value: string, integer: boolean) => {
-    const typed = await vscode.window.showInputBox({ title: `${TITLE}: ${title}`, value, ignoreFocusOut: true, validateInput: (v) => validatePositive(v, integer) });
+    const typed = await input({ title: say`${TITLE}: ${title}`, value, ignoreFocusOut: true, validate: (v) => {
+      const why = validatePositive(v, integer);
+      return why === undefined ? undefined : say`${why}`;
+    } });
     return typed === undefined ? undefined : Number(typed.trim());
   };
   const epochs = await ask('epochs', '3', true);
@@ -256,14 +262,14 @@ async function pickPreset(): Promise<PresetChoice | undefined> {
 }
 
 async function pickDevice(configured: DeviceName): Promise<DeviceName | undefined> {
-  const all: { value: DeviceName; label: string; detail: string }[] = [
-    { value: 'auto', label: 'Automatic', detail: 'CUDA, then WebGPU, then CPU: the first that works' },
-    { value: 'cpu', label: 'CPU', detail: 'Works everywhere' },
-    { value: 'cuda', label: 'CUDA', detail: 'NVIDIA GPU' },
-    { value: 'webgpu', label: 'WebGPU', detail: 'GPU through Vulkan, Metal or Direct3D 12' },
+  const all: { value: DeviceName; label: Message; detail: Message }[] = [
+    { value: 'auto', label: say`Automatic`, detail: say`CUDA, then WebGPU, then CPU: the first that works` },
+    { value: 'cpu', label: say`CPU`, detail: say`Works everywhere` },
+    { value: 'cuda', label: say`CUDA`, detail: say`NVIDIA GPU` },
+    { value: 'webgpu', label: say`WebGPU`, detail: say`GPU through Vulkan, Metal or Direct3D 12` },
   ];
-  const items: Item<DeviceName>[] = all.map((d) => ({ ...d, description: d.value === configured ? 'from settings' : undefined }));
+  const items: PickItem<DeviceName>[] = all.map((d) => ({ ...d, description: d.value === configured ? say`from settings` : undefined }));
   items.sort((a, b) => Number(b.value === configured) - Number(a.value === configured));
-  const picked = await vscode.window.showQuickPick(items, { title: `${TITLE} (5/5): device`, ignoreFocusOut: true });
+  const picked = await pick(items, { title: say`${TITLE} (5/5): device`, ignoreFocusOut: true });
   return picked?.value;
 }

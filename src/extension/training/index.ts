@@ -8,6 +8,8 @@ import * as vscode from 'vscode';
 import type { RunInfo } from '../runs/runStore';
 import { runFolders } from '../runs/view';
 import { readSettings } from '../config';
+import { error as showError, info, long, say } from '../display/ui';
+import { requireTrust } from '../trust';
 import { TrainingController, describeError, type TrainingServices } from './controller';
 import { fineTuneFlow } from './flow';
 import { pretrainRequest, runFolderName, sessionOptions } from './options';
@@ -32,7 +34,7 @@ export function registerTrainingCommands(context: vscode.ExtensionContext, servi
         return await handler(...args);
       } catch (error) {
         log.error(`${id} failed: ${describeError(error)}`);
-        void vscode.window.showErrorMessage(`BERT: ${describeError(error)}`);
+        void showError(say`BERT: ${long(describeError(error))}`);
         return undefined;
       }
     }));
@@ -47,10 +49,7 @@ export function registerTrainingCommands(context: vscode.ExtensionContext, servi
 
   // `model` (e.g. a pre-training run's best/ folder, from its dashboard) skips the model question.
   command('bert.fineTune', async (target?: vscode.Uri, given?: { model?: string }) => {
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showErrorMessage('BERT: Fine-tuning reads workspace files and starts a training process, so it is disabled in an untrusted workspace. Trust the workspace (Manage Workspace Trust) and try again.');
-      return undefined;
-    }
+    if (!requireTrust('Fine-tuning')) return undefined;
     const pretrained = controller.runs.list().filter((r) => r.task === 'mlm' && r.bestModelDir !== undefined && r.phase !== 'training');
     const choices = await fineTuneFlow(context, log, target instanceof vscode.Uri ? target : undefined, { model: given?.model, pretrained });
     if (!choices) return undefined;
@@ -59,10 +58,7 @@ export function registerTrainingCommands(context: vscode.ExtensionContext, servi
 
   // Arguments answer the questions (tests, other commands): { data, model }.
   command('bert.pretrain', async (given?: Partial<PretrainChoices>) => {
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showErrorMessage('BERT: Pre-training reads workspace files and starts a training process, so it is disabled in an untrusted workspace. Trust the workspace (Manage Workspace Trust) and try again.');
-      return undefined;
-    }
+    if (!requireTrust('Pre-training')) return undefined;
     const choices = await pretrainFlow(given);
     if (!choices) return undefined;
     const scope = vscode.Uri.file(choices.data);
@@ -76,9 +72,10 @@ export function registerTrainingCommands(context: vscode.ExtensionContext, servi
   });
 
   command('bert.openDashboard', async (arg?: RunArgument) => {
+    if (!requireTrust('The training dashboard')) return undefined;
     const runDir = runDirOf(arg) ?? controller.currentRun() ?? controller.runs.list()[0]?.dir;
     if (!runDir) {
-      const choice = await vscode.window.showInformationMessage('BERT: There are no training runs yet.', 'Fine-tune BERT');
+      const choice = await info(say`BERT: There are no training runs yet.`, 'Fine-tune BERT');
       if (choice) await vscode.commands.executeCommand('bert.fineTune');
       return undefined;
     }
@@ -87,9 +84,10 @@ export function registerTrainingCommands(context: vscode.ExtensionContext, servi
   });
 
   command('bert.stopTraining', (arg?: RunArgument) => {
+    if (!requireTrust('Stop Training')) return undefined;
     const runDir = runDirOf(arg) ?? controller.currentRun();
     if (!runDir) {
-      void vscode.window.showInformationMessage('BERT: No training is running.');
+      void info(say`BERT: No training is running.`);
       return undefined;
     }
     controller.stop(runDir);
@@ -100,11 +98,13 @@ export function registerTrainingCommands(context: vscode.ExtensionContext, servi
   command('bert.runs.openDashboard', (arg: RunArgument) => vscode.commands.executeCommand('bert.openDashboard', runDirOf(arg)));
   command('bert.runs.stop', (arg: RunArgument) => vscode.commands.executeCommand('bert.stopTraining', runDirOf(arg)));
   command('bert.runs.resume', (arg: RunArgument) => {
+    if (!requireTrust('Resuming a run')) return undefined;
     const runDir = runDirOf(arg);
     if (runDir) controller.resume(runDir);
     return runDir;
   });
   command('bert.runs.delete', async (arg: RunArgument) => {
+    if (!requireTrust('Deleting a run')) return false;
     const runDir = runDirOf(arg);
     return runDir ? controller.deleteRun(runDir) : false;
   });
@@ -116,6 +116,11 @@ export function registerTrainingCommands(context: vscode.ExtensionContext, servi
   });
 
   log.info(`Runs are read from: ${runFolders().join(', ') || '(no workspace folder)'}`);
-  controller.reattach();
+  // In Restricted Mode nothing reads the run folders; once the workspace is trusted, the Runs view and status bar do.
+  if (vscode.workspace.isTrusted) controller.reattach();
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => {
+    controller.runs.refresh();
+    controller.reattach();
+  }));
   return controller;
 }

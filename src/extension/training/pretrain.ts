@@ -4,10 +4,9 @@
  * run (status bar, dashboard, Runs view). A finished run's best/ folder is offered as a model by the fine-tune flow.
  */
 import * as vscode from 'vscode';
+import { input, pick, say, type PickItem } from '../display/ui';
 
 const TITLE = 'Pre-train on Workspace Text';
-
-type Item<T> = vscode.QuickPickItem & { value: T };
 
 /** What the user picked (or what a caller passed to the command, which skips the questions it answers). */
 export interface PretrainChoices {
@@ -18,10 +17,11 @@ export interface PretrainChoices {
 }
 
 async function pickText(): Promise<string | undefined> {
-  const folders = (vscode.workspace.workspaceFolders ?? []).map<Item<string | null>>((f) => ({ label: f.name, description: 'every .txt / .md file in this folder', value: f.uri.fsPath }));
-  const picked = await vscode.window.showQuickPick<Item<string | null>>(
-    [...folders, { label: 'Choose a file or folder…', description: '.txt, .csv, .jsonl, or a folder of .txt files', value: null }],
-    { title: `${TITLE} (1/2): unlabelled text`, ignoreFocusOut: true },
+  const folders = (vscode.workspace.workspaceFolders ?? []).map<PickItem<string | null>>((f) => ({
+    label: say`${f.name}`, description: say`every .txt / .md file in this folder`, value: f.uri.fsPath }));
+  const picked = await pick<string | null>(
+    [...folders, { label: say`Choose a file or folder…`, description: say`.txt, .csv, .jsonl, or a folder of .txt files`, value: null }],
+    { title: say`${TITLE} (1/2): unlabelled text`, ignoreFocusOut: true },
   );
   if (!picked) return undefined;
   if (picked.value) return picked.value;
@@ -30,18 +30,18 @@ async function pickText(): Promise<string | undefined> {
 }
 
 async function pickModel(): Promise<string | undefined> {
-  const items: Item<string | null>[] = [
-    { label: 'bert-base-uncased', description: 'continue pre-training the original BERT (slow on CPU)', value: 'bert-base-uncased' },
-    { label: 'distilbert-base-uncased', description: 'DistilBERT: 6 layers, about twice as fast as BERT-base', value: 'distilbert-base-uncased' },
-    { label: 'roberta-base', description: 'continue pre-training RoBERTa (slow on CPU)', value: 'roberta-base' },
-    { label: 'random:mini', description: 'a small model from scratch (4 layers, 256 wide)', value: 'random:mini' },
-    { label: 'random:tiny', description: 'a tiny model from scratch (2 layers, 64 wide): quick to try', value: 'random:tiny' },
-    { label: 'Other Hub id or folder…', value: null },
+  const items: PickItem<string | null>[] = [
+    { label: say`bert-base-uncased`, description: say`continue pre-training the original BERT (slow on CPU)`, value: 'bert-base-uncased' },
+    { label: say`distilbert-base-uncased`, description: say`DistilBERT: 6 layers, about twice as fast as BERT-base`, value: 'distilbert-base-uncased' },
+    { label: say`roberta-base`, description: say`continue pre-training RoBERTa (slow on CPU)`, value: 'roberta-base' },
+    { label: say`random:mini`, description: say`a small model from scratch (4 layers, 256 wide)`, value: 'random:mini' },
+    { label: say`random:tiny`, description: say`a tiny model from scratch (2 layers, 64 wide): quick to try`, value: 'random:tiny' },
+    { label: say`Other Hub id or folder…`, value: null },
   ];
-  const picked = await vscode.window.showQuickPick(items, { title: `${TITLE} (2/2): model`, ignoreFocusOut: true });
+  const picked = await pick(items, { title: say`${TITLE} (2/2): model`, ignoreFocusOut: true });
   if (!picked) return undefined;
   if (picked.value) return picked.value;
-  const typed = await vscode.window.showInputBox({ title: TITLE, prompt: 'Hub id (org/name) or model folder: BERT, DistilBERT, RoBERTa / XLM-R or ELECTRA', ignoreFocusOut: true });
+  const typed = await input({ title: say`${TITLE}`, prompt: say`Hub id (org/name) or model folder: BERT, DistilBERT, RoBERTa / XLM-R or ELECTRA`, ignoreFocusOut: true });
   return typed?.trim() || undefined;
 }
 

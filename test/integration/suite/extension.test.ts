@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { BertExtensionApi } from '../../../src/extension/extension';
+import { say } from '../../../src/extension/display/text';
 
 const EXTENSION_ID = 'bertft.bert-finetune';
 
@@ -61,9 +62,9 @@ suite('BERT extension in the VS Code extension host', () => {
     assert.deepEqual(statusBar.state, { kind: 'idle' });
     assert.equal(statusBar.text, '$(beaker) BERT');
     try {
-      statusBar.set({ kind: 'busy', text: 'epoch 1/3', tooltip: 'Training reviews.csv' });
+      statusBar.set({ kind: 'busy', text: say`epoch 1/3`, tooltip: say`Training reviews.csv` });
       assert.equal(statusBar.text, '$(sync~spin) BERT: epoch 1/3');
-      statusBar.set({ kind: 'error', text: 'failed' });
+      statusBar.set({ kind: 'error', text: say`failed` });
       assert.equal(statusBar.text, '$(error) BERT: failed');
     } finally {
       statusBar.set({ kind: 'idle' });

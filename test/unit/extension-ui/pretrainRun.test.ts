@@ -11,6 +11,7 @@ import { parseMetricsLines } from '../../../src/extension/runs/metricsFile';
 import { describeRun, listRuns } from '../../../src/extension/runs/runStore';
 import { pretrainRequest, resumeOptions } from '../../../src/extension/training/options';
 import { finishedRun, mlmRun, toJsonl } from './sampleRun';
+import { asLabel, asPlain } from '../../../src/extension/display/text';
 
 test('a pre-training run folds into a dashboard state marked mlm, with perplexity and no macro-F1', () => {
   const { events, badLines } = parseMetricsLines(toJsonl(mlmRun()));
@@ -43,9 +44,10 @@ test('status bar and Runs view describe a pre-training run by perplexity and mar
   applyEvents(state, mlmRun());
   const status = formatStatus(state);
   assert.ok(status.kind === 'done');
-  assert.equal(status.text, 'perplexity 403');
-  assert.match(status.tooltip ?? '', /^Pre-training run: p\n/);
-  assert.match(status.tooltip ?? '', /Best: MLM loss 6\.000, perplexity 403, masked-token accuracy 0\.100 at step 10/);
+  assert.equal(asLabel(status.text), 'perplexity 403');
+  const tooltip = status.tooltip ? asPlain(status.tooltip) : '';
+  assert.match(tooltip, /^Pre-training run: p\n/);
+  assert.match(tooltip, /Best: MLM loss 6\.000, perplexity 403, masked-token accuracy 0\.100 at step 10/);
 
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-runs-mlm-'));
   fs.mkdirSync(path.join(root, 'p', 'best'), { recursive: true });

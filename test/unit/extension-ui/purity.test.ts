@@ -11,7 +11,8 @@ const PURE = [
   'src/extension/dashboard/statusText.ts', 'src/extension/dashboard/batcher.ts', 'src/extension/dashboard/html.ts',
   'src/extension/dashboard/viewModel.ts', 'src/extension/dashboard/statusDriver.ts',
   'src/extension/runs/metricsFile.ts', 'src/extension/runs/runStore.ts', 'src/extension/runs/runWatcher.ts',
-  'src/extension/training/options.ts', 'src/extension/training/check.ts',
+  'src/extension/training/options.ts', 'src/extension/training/check.ts', 'src/extension/display/text.ts',
+  'src/extension/inference/text.ts',
 ];
 
 test('pure UI modules import VS Code at most as types', () => {

@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import { applyEvents, emptyDashboardState } from '../../../src/extension/protocol/dashboardState';
 import { formatDuration, formatPercent, formatStatus } from '../../../src/extension/dashboard/statusText';
 import { done, evaluation, failure, started, step } from './sampleRun';
+import { asLabel, asPlain } from '../../../src/extension/display/text';
 
 function show(state: Parameters<typeof formatStatus>[0]): { kind: string; text: string; tooltip: string } {
   const status = formatStatus(state);
-  return status.kind === 'idle' ? { kind: 'idle', text: '', tooltip: '' } : { kind: status.kind, text: status.text, tooltip: status.tooltip ?? '' };
+  if (status.kind === 'idle') return { kind: 'idle', text: '', tooltip: '' };
+  return { kind: status.kind, text: asLabel(status.text), tooltip: status.tooltip ? asPlain(status.tooltip) : '' };
 }
 
 test('while training: percent, loss and ETA', () => {
