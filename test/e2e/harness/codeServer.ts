@@ -59,6 +59,13 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Where the server's output goes (kept after stop). */
   logFile: string;
+  /**
+   * Workspace trust on, without the start-up prompt: a folder opens in Restricted Mode. Default off (every test
+   * workspace trusted).
+   */
+  workspaceTrust?: boolean;
+  /** More user settings (merged over the quiet ones). */
+  userSettings?: Record<string, unknown>;
 }
 
 export async function startCodeServer(options: StartOptions): Promise<CodeServer> {
@@ -72,7 +79,8 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
   const userDataDir = tempDir('bertft-vscode-user-');
   const extensionsDir = options.extensionsDir ?? tempDir('bertft-vscode-ext-');
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
-  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(QUIET_SETTINGS, null, 2));
+  const trust = options.workspaceTrust ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' } : {};
+  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...trust, ...options.userSettings }, null, 2));
   fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
   const out = fs.openSync(options.logFile, 'w');
   const port = await freePort();
@@ -81,7 +89,7 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
     '--config', '/dev/null', // never read or write ~/.config/code-server/config.yaml
     '--auth', 'none',
     '--bind-addr', `127.0.0.1:${port}`,
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+    '--disable-telemetry', '--disable-update-check', ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override', '--ignore-last-opened',
     '--user-data-dir', userDataDir,
     '--extensions-dir', extensionsDir,
