@@ -6,7 +6,7 @@ import { softmax } from '../../../src/core/graph/ops/softmax';
 import { layerNorm } from '../../../src/core/graph/ops/layernorm';
 import { gelu } from '../../../src/core/graph/ops/gelu';
 import { embedding } from '../../../src/core/graph/ops/embedding';
-import { concat, reshape, selectIndex, split, transpose } from '../../../src/core/graph/ops/shape';
+import { concat, gatherRows, reshape, selectIndex, split, transpose } from '../../../src/core/graph/ops/shape';
 import { crossEntropy } from '../../../src/core/graph/ops/loss';
 import { gradCheck, randn } from './gradcheck';
 import * as ort from 'onnxruntime-node';
@@ -98,6 +98,32 @@ test('reshape, transpose and selectIndex on symbolic shapes', async () => {
     [2, 2, 2],
   );
   assert.ok(r.worst < TOL, `worst ${r.worst}`);
+});
+
+test('gatherRows of flattened symbolic [batch, seq, hidden] states: repeated rows accumulate, rows not picked get zero gradient', async () => {
+  const idx = { name: 'idx', shape: ['masked'], dims: [4], data: BigInt64Array.from([5, 0, 5, 2], BigInt) };
+  const r = await gradCheck(
+    [f('x', [2, 3, 3], 21, ['batch', 'seq', 3]), idx],
+    (g, [x, i]) => gatherRows(g, reshape(g, x, ['batch*seq', 3]), i),
+    [4, 3],
+    { maxCoords: 18 },
+  );
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+  assert.equal(r.checked, 18, 'every element of x, picked or not, is checked');
+  // The same gradient in closed form: row k of x gets the sum of the probe rows that picked it.
+  const g = new Graph();
+  const x = g.input('x', 'float32', ['rows', 2], true);
+  const probe = g.input('probe', 'float32', ['masked', 2]);
+  const loss = sumAll(g, mul(g, gatherRows(g, x, g.input('idx', 'int64', ['masked'])), probe));
+  g.output(g.gradients(loss, [x])[0], 'grad');
+  const session = await ort.InferenceSession.create(toModelBytes(g));
+  const out = await session.run({
+    x: new ort.Tensor('float32', new Float32Array(8), [4, 2]), idx: new ort.Tensor('int64', BigInt64Array.from([3, 1, 3], BigInt), [3]),
+    probe: new ort.Tensor('float32', Float32Array.from([1, 2, 10, 20, 100, 200]), [3, 2]),
+  });
+  await session.release();
+  assert.deepEqual([...(out.grad.data as Float32Array)], [0, 0, 10, 20, 0, 0, 101, 202]);
+  assert.throws(() => gatherRows(g, x, g.input('i32', 'float32', [2])), /expected int64/);
 });
 
 test('cross-entropy, plain and class-weighted', async () => {

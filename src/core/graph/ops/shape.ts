@@ -1,7 +1,7 @@
-/** Ops that only move elements around: reshape, transpose, picking one index of an axis, concat and split. */
+/** Ops that only move elements around: reshape, transpose, picking one index of an axis, concat and split, gathering rows. */
 import { GraphError } from '../../errors';
 import { Shape, sameDim } from '../dims';
-import { Graph, Value } from '../graph';
+import { Graph, Value, expectDType, expectRank } from '../graph';
 import { binary, reshapeTo, transposeRaw, zerosLike } from '../raw';
 
 /** y = x viewed as `shape`;  dx = dy viewed as x's shape. */
@@ -80,4 +80,29 @@ export function split(g: Graph, x: Value, axis: number, sizes: number[]): Value[
     g.node1('Concat', dys.map((d, i) => d ?? zerosLike(g, ys[i])), { dtype: x.dtype, shape: x.shape }, { axis: a }),
   ]);
   return ys;
+}
+
+/**
+ * y = x[idx, :]: the rows `idx` (int64 [n], in that order, repeats allowed) of a [rows, width] x, e.g. the masked
+ * positions of the flattened [batch*seq, hidden] states, so that a head runs on those rows only.
+ * Backward: dx = zeros of x's (runtime) shape with row i of dy added into row idx[i]. ScatterElements with reduction
+ * 'add' over idx broadcast along the row, so repeated rows accumulate (not ScatterND, which loses updates of repeated
+ * indices on several threads: see embedding.ts).
+ */
+export function gatherRows(g: Graph, x: Value, idx: Value): Value {
+  expectRank('gatherRows', x, 2);
+  expectDType('gatherRows', x, 'float32');
+  expectRank('gatherRows', idx, 1);
+  expectDType('gatherRows', idx, 'int64');
+  const [n] = idx.shape;
+  const width = x.shape[1];
+  const y = g.node1('Gather', [x, idx], { dtype: x.dtype, shape: [n, width] }, { axis: 0 });
+  // x's runtime shape is read in the forward pass, so that x itself need not live on until the backward pass.
+  const xShape = x.requiresGrad ? g.node1('Shape', [x], { dtype: 'int64', shape: [2] }) : null;
+  g.record([x, idx], [y], ([dy]) => {
+    const zeros = g.node1('ConstantOfShape', [xShape!], { dtype: x.dtype, shape: x.shape });
+    const index = g.node1('Expand', [reshapeTo(g, idx, [n, 1]), g.node1('Shape', [dy!], { dtype: 'int64', shape: [2] })], { dtype: 'int64', shape: [n, width] });
+    return [g.node1('ScatterElements', [zeros, index, dy!], { dtype: x.dtype, shape: x.shape }, { axis: 0, reduction: 'add' }), null];
+  });
+  return y;
 }
