@@ -5,6 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import type { ParamSpec, Weights } from '../../src/core/model/params';
 import type { Batch } from '../../src/core/tokenize/batch';
+import { labelledPositions } from '../../src/core/pretrain/mlm-model';
 import { STEP_IO } from '../../src/core/train/step-graph';
 
 export async function worstStepGradientError(
@@ -28,6 +29,11 @@ export async function worstStepGradientError(
       labels: new ort.Tensor('int64', labels, labelShape),
       ...extraFeeds,
     };
+    // A masked-LM graph scores the labelled positions only.
+    if (session.inputNames.includes(STEP_IO.maskedPositions)) {
+      const positions = labelledPositions(labels);
+      f[STEP_IO.maskedPositions] = new ort.Tensor('int64', positions, [positions.length]);
+    }
     for (const s of built.specs) f[s.name] = new ort.Tensor('float32', override?.[0] === s.name ? override[1] : weights.get(s.name)!.data, s.shape);
     return f;
   };

@@ -23,6 +23,11 @@ export interface EncoderInputs {
   inputIds: Value;
   attentionMask: Value;
   tokenTypeIds: Value;
+  /**
+   * int64 [n]: the positions, flattened over batch x seq, at which a per-token head is evaluated (the masked-LM head:
+   * the positions that carry a label). Sequence classifiers ignore it.
+   */
+  positions?: Value;
 }
 
 export interface ForwardContext {

@@ -1,14 +1,20 @@
 /**
  * <Family>ForMaskedLM as graph ops, with HF semantics: the family's encoder, then its MLM head: a dense layer (hidden
- * -> embedding width), GELU, LayerNorm, and a decoder tied to the word embeddings with its own bias. Logits come for
- * every position ([batch*seq, vocab]); the loss counts only chosen positions (label != IGNORE_LABEL, torch's
- * ignore_index). The heads differ only in their tensor names (MLM_HEADS).
+ * -> embedding width), GELU, LayerNorm, and a decoder tied to the word embeddings with its own bias. The heads differ
+ * only in their tensor names (MLM_HEADS).
+ *
+ * The head runs only where it is needed: given the positions that carry a label (`EncoderInputs.positions`, flattened
+ * over batch x seq), it gathers those rows of the final hidden states and scores them alone ([positions, vocab]), so the
+ * transform and the 30k-wide tied decoder, forward and backward, cost ~15% of scoring every position. The loss over
+ * those rows is torch's full-vocabulary MLM loss (cross-entropy with ignore_index -100, mean over the labelled tokens):
+ * unlabelled positions contribute nothing to it, so leaving them out changes neither the loss nor any gradient.
+ * Without positions every position is scored ([batch*seq, vocab]), and the loss skips label IGNORE_LABEL.
  */
 import { ModelError } from '../errors';
 import { Graph, Value } from '../graph/graph';
 import { gelu } from '../graph/ops/gelu';
 import { linear } from '../graph/ops/linear';
-import { reshape } from '../graph/ops/shape';
+import { gatherRows, reshape } from '../graph/ops/shape';
 import { dimProduct } from '../graph/dims';
 import { binary, cast, reduce, reshapeTo, unary } from '../graph/raw';
 import { EncoderFamily, dense, norm, param } from '../model/bert';
@@ -111,7 +117,10 @@ export function mlmParamSpecs(cfg: BertConfig): ParamSpec[] {
   return [...encoderParamSpecs(cfg), ...mlmHeadParamSpecs(cfg)];
 }
 
-/** The MLM model as an EncoderFamily whose "logits" are the vocabulary scores of every position, [batch*seq, vocab]. */
+/**
+ * The MLM model as an EncoderFamily whose "logits" are vocabulary scores: [n, vocab] for the n rows of
+ * `inputs.positions` (the masked positions), else [batch*seq, vocab] for every position.
+ */
 export function mlmFamily(cfg: BertConfig): EncoderFamily {
   const head = mlmHead(cfg);
   return {
@@ -119,17 +128,37 @@ export function mlmFamily(cfg: BertConfig): EncoderFamily {
     logits(ctx, inputs) {
       const { g } = ctx;
       const hidden = encoderHiddenStates(ctx, cfg, inputs);
-      const h = norm(ctx, cfg, gelu(g, dense(ctx, hidden, head.transformDense)), head.transformNorm);
-      const scores = linear(g, h, param(ctx, wordEmbeddingsName(cfg)), param(ctx, head.bias));
-      const [B, S] = hidden.shape;
-      return reshape(g, scores, [dimProduct([B, S]), cfg.vocabSize]);
+      const [B, S, H] = hidden.shape;
+      const rows = reshape(g, hidden, [dimProduct([B, S]), H]);
+      const x = inputs.positions ? gatherRows(g, rows, inputs.positions) : rows;
+      const h = norm(ctx, cfg, gelu(g, dense(ctx, x, head.transformDense)), head.transformNorm);
+      return linear(g, h, param(ctx, wordEmbeddingsName(cfg)), param(ctx, head.bias));
     },
   };
 }
 
+/** Labels [batch, seq] at the flattened positions `positions` ([n]): the targets of the rows the head scored. */
+export function labelsAt(g: Graph, labels: Value, positions: Value): Value {
+  const flat = reshapeTo(g, labels, [dimProduct(labels.shape)]);
+  return g.node1('Gather', [flat, positions], { dtype: 'int64', shape: positions.shape }, { axis: 0 });
+}
+
+/** The positions (flattened over batch x seq) whose label is not IGNORE_LABEL, in order: what the head is scored at. */
+export function labelledPositions(labels: BigInt64Array): BigInt64Array {
+  let n = 0;
+  for (const y of labels) if (y !== BigInt(IGNORE_LABEL)) n++;
+  const out = new BigInt64Array(n);
+  let k = 0;
+  labels.forEach((y, i) => {
+    if (y !== BigInt(IGNORE_LABEL)) out[k++] = BigInt(i);
+  });
+  return out;
+}
+
 /**
- * Mean cross-entropy over the positions whose label is not IGNORE_LABEL (torch: ignore_index=-100, reduction mean).
- * `labels` is [batch, seq]. Backward: (softmax - onehot) * valid / count(valid).
+ * Mean cross-entropy over the rows whose label is not IGNORE_LABEL (torch: ignore_index=-100, reduction mean).
+ * `labels` has one label per row of `logits` ([batch, seq] for every position, [n] for gathered positions).
+ * Backward: (softmax - onehot) * valid / count(valid).
  */
 export function maskedLmLoss(g: Graph, logits: Value, labels: Value): Value {
   const [N, C] = logits.shape;

@@ -112,16 +112,21 @@ export function maskingFor(tokenizer: TextTokenizer, vocabSize: number, options:
   };
 }
 
-/** MLM loss, perplexity and accuracy over the chosen tokens of (already masked) batches. */
+/**
+ * MLM loss, perplexity and accuracy over the chosen tokens of (already masked) batches. The engine scores those
+ * positions only: row r of forward() is the r-th labelled position.
+ */
 export async function evaluateMlm(engine: TrainEngine, batches: Batch[], vocabSize: number): Promise<{ loss: number; perplexity: number; accuracy: number; tokens: number }> {
   let nll = 0;
   let correct = 0;
   let tokens = 0;
   for (const b of batches) {
     const scores = await engine.forward(b);
-    const labels = b.labels as BigInt64Array;
+    const labels = (b.labels as BigInt64Array).filter((y) => y !== BigInt(IGNORE_LABEL));
+    if (scores.length !== labels.length * vocabSize) {
+      throw new Error(`evaluateMlm: ${scores.length / vocabSize} score rows for ${labels.length} masked tokens.`);
+    }
     for (let i = 0; i < labels.length; i++) {
-      if (labels[i] === BigInt(IGNORE_LABEL)) continue;
       const row = scores.subarray(i * vocabSize, (i + 1) * vocabSize);
       let max = -Infinity;
       let argmax = 0;

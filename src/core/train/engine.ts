@@ -9,7 +9,7 @@ import { dropoutKeyData } from '../graph/ops/dropout';
 import { BertConfig, maxSequenceLength } from '../model/config';
 import { encoderFamily } from '../model/families';
 import type { EncoderFamily } from '../model/bert';
-import { IGNORE_LABEL, mlmFamily } from '../pretrain/mlm-model';
+import { IGNORE_LABEL, labelledPositions, mlmFamily } from '../pretrain/mlm-model';
 import { ParamSpec, Weights, checkWeightsMatch, numel } from '../model/params';
 import { Batch } from '../tokenize/batch';
 import { AdamWConstants, adamwStepScalars } from './optimizer';
@@ -37,10 +37,14 @@ export interface EngineOptions {
   /** Classifier labels; ignored for the mlm task. */
   numLabels: number;
   /**
-   * classify (default): the family's *ForSequenceClassification, labels [batch]. mlm: the family's *ForMaskedLM; batch labels
-   * are per token ([batch*seq], IGNORE_LABEL where not predicted) and forward() gives [batch*seq, vocab] scores.
+   * classify (default): the family's *ForSequenceClassification, labels [batch]. mlm: the family's *ForMaskedLM; batch
+   * labels are per token ([batch*seq], IGNORE_LABEL where not predicted); the head scores only the labelled positions,
+   * and forward() gives their scores, [labelled positions, vocab] in position order (every position's, [batch*seq,
+   * vocab], for a batch without labels).
    */
   task?: 'classify' | 'mlm';
+  /** mlm: 'every' trains with the head on every position (StepGraphOptions.mlmScoring), for comparisons only. */
+  mlmScoring?: 'masked' | 'every';
   weights: Weights;
   hyper: Hyper;
   device: DeviceChoice;
@@ -75,9 +79,9 @@ export interface TrainEngine {
   readonly step: number;
   /** One AdamW step (labels required). */
   trainStep(batch: Batch): Promise<StepResult>;
-  /** K steps per run() when stepsPerRun = K and the K batches share batch size and seqLen, else one by one. */
+  /** K steps per run() when stepsPerRun = K and the K batches share batch size and seqLen (mlm: and masked count), else one by one. */
   trainSteps(batches: Batch[]): Promise<StepResult[]>;
-  /** Logits [batchSize, numLabels], no dropout, forward-only session. */
+  /** Logits [batchSize, numLabels] (mlm: see EngineOptions.task), no dropout, forward-only session. */
   forward(batch: Batch): Promise<Float32Array>;
   /** No dropout; for parity tests. */
   lossAndGradients(batch: Batch): Promise<{ loss: number; grads: Weights }>;
@@ -159,6 +163,7 @@ class OrtTrainEngine implements TrainEngine {
       family: familyFor(this.opts),
       numLabels: this.opts.numLabels,
       task: this.opts.task,
+      mlmScoring: this.opts.mlmScoring,
       mode: kind === 'forward' ? 'forward' : kind === 'grads' ? 'grads' : 'train',
       dropout: this.opts.dropout && (kind === 'train' || kind === 'loop'),
       stepsPerRun: kind === 'loop' ? this.opts.stepsPerRun : 1,
@@ -291,6 +296,13 @@ class OrtTrainEngine implements TrainEngine {
       [STEP_IO.attentionMask]: new ort.Tensor('int64', cat((b) => b.attentionMask), [...lead, B, S]),
       [STEP_IO.tokenTypeIds]: new ort.Tensor('int64', cat((b) => b.tokenTypeIds), [...lead, B, S]),
     };
+    if (this.opts.task === 'mlm' && (!withLabels || this.opts.mlmScoring !== 'every')) {
+      // The rows the head scores: the labelled positions (K stacked batches have equally many), else every position.
+      const positions = batches.map((b) => (b.labels ? labelledPositions(b.labels) : BigInt64Array.from({ length: B * S }, (_, i) => BigInt(i))));
+      const all = new BigInt64Array(positions.length * positions[0].length);
+      positions.forEach((p, k) => all.set(p, k * p.length));
+      feeds[STEP_IO.maskedPositions] = new ort.Tensor('int64', all, [...lead, positions[0].length]);
+    }
     if (withLabels && this.opts.task === 'mlm') {
       feeds[STEP_IO.labels] = new ort.Tensor('int64', cat((b) => b.labels!), [...lead, B, S]);
     } else if (withLabels) {
@@ -369,7 +381,7 @@ class OrtTrainEngine implements TrainEngine {
     let i = 0;
     while (i < batches.length) {
       const chunk = batches.slice(i, i + K);
-      const stackable = K > 1 && chunk.length === K && chunk.every((b) => b.batchSize === chunk[0].batchSize && b.seqLen === chunk[0].seqLen);
+      const stackable = K > 1 && chunk.length === K && chunk.every((b) => b.batchSize === chunk[0].batchSize && b.seqLen === chunk[0].seqLen && this.maskedCount(b) === this.maskedCount(chunk[0]));
       if (stackable) {
         results.push(...(await this.runSteps(chunk, 'loop')));
         i += K;
@@ -381,8 +393,16 @@ class OrtTrainEngine implements TrainEngine {
     return results;
   }
 
+  /** mlm: how many positions the head scores in a batch (stacked batches need as many); 0 for classification. */
+  private maskedCount(b: Batch): number {
+    return this.opts.task === 'mlm' && b.labels ? labelledPositions(b.labels).length : 0;
+  }
+
   async forward(batch: Batch): Promise<Float32Array> {
     this.checkBatch(batch, false);
+    if (this.opts.task === 'mlm' && batch.labels && batch.labels.length !== batch.batchSize * batch.seqLen) {
+      throw new DataError('A masked-LM batch needs one label per token.', { code: 'ENGINE_NO_LABELS' });
+    }
     const feeds = this.batchFeeds([batch], false, false);
     this.paramFeeds(feeds, false);
     return (await this.run('forward', feeds))[STEP_IO.logits].data as Float32Array;
