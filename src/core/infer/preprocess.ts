@@ -5,9 +5,10 @@
  */
 import type { Batch } from '../tokenize/batch';
 import {
-  encodeDocuments, loadTokenizer, makeBatches, poolLogits, saveTokenizer, tokenLength, type EncodedRow, type TextTokenizer,
+  encodeDocuments, loadTokenizer, makeBatches, poolLogits, saveTokenizer, tokenLength, type BatchOptions, type EncodedRow, type TextTokenizer,
   type TruncationStrategy,
 } from '../tokenize';
+import { batchShapes } from '../tokenize/batching';
 
 export interface PreprocessSettings {
   /** Tokens per row, special tokens included. */
@@ -44,11 +45,20 @@ export class Preprocessor {
 
   /** The training batches of `epoch`, shuffled by (seed, epoch): the same call always gives the same order. */
   trainBatches(rows: readonly EncodedRow[], settings: TrainBatchSettings, epoch: number): Batch[] {
-    return [...makeBatches(rows, {
+    return [...makeBatches(rows, this.trainBatchOptions(settings, epoch))];
+  }
+
+  /** The [batchSize, seqLen] of each of trainBatches(rows, settings, epoch), without building them (for the run estimate). */
+  trainBatchShapes(rows: readonly EncodedRow[], settings: TrainBatchSettings, epoch: number): { batchSize: number; seqLen: number }[] {
+    return batchShapes(rows.map((r) => r.ids.length), this.trainBatchOptions(settings, epoch));
+  }
+
+  private trainBatchOptions(settings: TrainBatchSettings, epoch: number): BatchOptions {
+    return {
       mode: 'train', batchSize: settings.batchSize, seed: settings.seed, epoch, lengthGrouped: settings.groupByLength,
       padId: this.tokenizer.padId, padToMultipleOf: settings.dynamicPadding ? PAD_MULTIPLE : settings.maxLength,
       maxPaddedLength: settings.maxLength,
-    })];
+    };
   }
 
   /** Batches in row order (rows of a document stay together), padded to the longest row of each batch. */

@@ -59,12 +59,26 @@ export function planBatches(lengths: ArrayLike<number>, options: BatchPlanOption
   return batches;
 }
 
+/** The padded length of a batch whose longest row has `longest` tokens. */
+export function paddedLength(longest: number, options: Pick<CollateOptions, 'padToMultipleOf' | 'maxPaddedLength'>): number {
+  const multiple = options.padToMultipleOf ?? 1;
+  return Math.max(longest, Math.min(Math.ceil(longest / multiple) * multiple, options.maxPaddedLength ?? Infinity));
+}
+
+/** The [batchSize, seqLen] of every batch of one epoch, without building the tensors (as makeBatches would pad them). */
+export function batchShapes(lengths: ArrayLike<number>, options: BatchOptions): { batchSize: number; seqLen: number }[] {
+  return planBatches(lengths, options).map((indices) => {
+    let longest = 0;
+    for (const i of indices) longest = Math.max(longest, lengths[i]);
+    return { batchSize: indices.length, seqLen: paddedLength(longest, options) };
+  });
+}
+
 /** One padded Batch from the rows at `indices`. Labels are included when every row has one. */
 export function collate(rows: readonly EncodedRow[], indices: readonly number[], options: CollateOptions): Batch {
-  let seqLen = 0;
-  for (const i of indices) seqLen = Math.max(seqLen, rows[i].ids.length);
-  const multiple = options.padToMultipleOf ?? 1;
-  seqLen = Math.max(seqLen, Math.min(Math.ceil(seqLen / multiple) * multiple, options.maxPaddedLength ?? Infinity));
+  let longest = 0;
+  for (const i of indices) longest = Math.max(longest, rows[i].ids.length);
+  const seqLen = paddedLength(longest, options);
   const batchSize = indices.length;
   const inputIds = new BigInt64Array(batchSize * seqLen).fill(BigInt(options.padId));
   const attentionMask = new BigInt64Array(batchSize * seqLen);
