@@ -5,7 +5,7 @@
 import { bestEvalRow, runName, type DashboardState } from '../src/extension/protocol/dashboardState';
 import type { WebviewToExtension } from '../src/extension/protocol/messages';
 import { cellShare, examplesForCell, formatConfigValue, formatMetric } from '../src/extension/dashboard/viewModel';
-import { formatDuration, formatPercent, formatPerplexity } from '../src/extension/dashboard/statusText';
+import { formatDuration, formatEpoch, formatPercent, formatPerplexity } from '../src/extension/dashboard/statusText';
 import { ownValue } from '../src/core/util/records';
 import { cut } from '../src/extension/display/text';
 import { h, replaceChildren } from './dom';
@@ -48,7 +48,7 @@ export function renderAll(sections: Sections, state: DashboardState, ctx: Render
 
 function renderHeader(root: HTMLElement, state: DashboardState): void {
   const facts: string[] = [];
-  if (state.totalSteps > 0) facts.push(`step ${state.step} / ${state.totalSteps}`, `epoch ${state.epoch}`);
+  if (state.totalSteps > 0) facts.push(`step ${state.step} / ${state.totalSteps}`, `epoch ${formatEpoch(state.epoch, state.config?.epochs)}`);
   if (state.device) facts.push(`device ${state.device}`);
   if (state.phase === 'training' && state.examplesPerS !== undefined) facts.push(`${state.examplesPerS.toFixed(1)} examples/s`);
   if (state.phase === 'training' && state.etaS !== undefined) facts.push(`ETA ${formatDuration(state.etaS)}`);
@@ -78,16 +78,18 @@ function renderActions(root: HTMLElement, state: DashboardState, ctx: RenderCont
   const running = state.phase === 'training' || state.phase === 'waiting';
   const canResume = state.phase === 'interrupted' || state.phase === 'stopped' || state.phase === 'failed';
   const hasModel = state.bestEval !== undefined || state.done !== undefined;
-  const button = (id: string, label: string, enabled: boolean, message: WebviewToExtension, secondary = true) =>
-    h('vscode-button', { id, secondary, disabled: !enabled, onclick: () => { if (enabled) ctx.post(message); } }, label);
+  // The primary button is what the run's state calls for: Stop while it trains, Resume when it can go on, else the model.
+  const primary = running ? 'stop' : canResume ? 'resume' : hasModel ? 'use-model' : '';
+  const button = (id: string, role: string, label: string, enabled: boolean, message: WebviewToExtension) =>
+    h('vscode-button', { id, secondary: role !== primary, disabled: !enabled, onclick: () => { if (enabled) ctx.post(message); } }, label);
   replaceChildren(root,
-    button('stop', 'Stop', running, { type: 'stop' }, false),
-    button('resume', 'Resume', canResume, { type: 'resume' }),
-    button('open-model', 'Open model folder', hasModel, { type: 'openModelFolder' }),
+    button('stop', 'stop', 'Stop', running, { type: 'stop' }),
+    button('resume', 'resume', 'Resume', canResume, { type: 'resume' }),
     // A pre-trained model has no classes to predict: it is the start of a fine-tuning run.
     state.task === 'mlm'
-      ? button('fine-tune', 'Fine-tune from this model', hasModel, { type: 'fineTuneFromModel' })
-      : button('classify', 'Classify with this model', hasModel, { type: 'classifyWithModel' }),
+      ? button('fine-tune', 'use-model', 'Fine-tune from this model', hasModel, { type: 'fineTuneFromModel' })
+      : button('classify', 'use-model', 'Classify with this model', hasModel, { type: 'classifyWithModel' }),
+    button('open-model', 'open-model', 'Open model folder', hasModel, { type: 'openModelFolder' }),
   );
 }
 
@@ -124,9 +126,11 @@ function renderEvals(root: HTMLElement, state: DashboardState): void {
     return;
   }
   const mlm = state.task === 'mlm';
+  // One marker: the evaluation whose model was kept (each improvement was "best" only until the next one).
+  const best = bestEvalRow(state);
   const rows = state.evals.slice().reverse().map((e) => [
-    e.step, e.epoch, formatMetric(e.loss), mlm ? formatPerplexity(e.perplexity ?? NaN) : formatMetric(e.accuracy),
-    mlm ? formatMetric(e.accuracy) : formatMetric(e.macroF1), e.isBest ? '★ best' : '',
+    e.step, formatEpoch(e.epoch, state.config?.epochs), formatMetric(e.loss), mlm ? formatPerplexity(e.perplexity ?? NaN) : formatMetric(e.accuracy),
+    mlm ? formatMetric(e.accuracy) : formatMetric(e.macroF1), e === best ? '★ best' : '',
   ]);
   const headers = mlm ? ['step', 'epoch', 'MLM loss', 'perplexity', 'masked acc.', ''] : ['step', 'epoch', 'val loss', 'accuracy', 'macro-F1', ''];
   replaceChildren(root, h('h2', {}, 'Evaluations'), table(headers, rows, undefined, 'numeric'));

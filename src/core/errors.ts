@@ -33,7 +33,9 @@ export class UserError extends Error {
 
   /** One human-readable paragraph: where, what, and what to do. */
   describe(): string {
-    const where = this.file ? `${this.file}${this.line !== undefined ? `:${this.line}` : ''}: ` : '';
+    // A message that already names its file (e.g. one quoting a parser's error) is not prefixed with it again.
+    const named = this.file !== undefined && this.line === undefined && this.message.includes(this.file);
+    const where = this.file && !named ? `${this.file}${this.line !== undefined ? `:${this.line}` : ''}: ` : '';
     return `${where}${this.message}${this.fix ? `\nFix: ${this.fix}` : ''}`;
   }
 }

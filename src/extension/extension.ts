@@ -12,6 +12,8 @@ export interface BertExtensionApi {
   logUri: vscode.Uri;
   /** The runs the Runs view lists now (fine-tuning and pre-training), newest first. */
   listRuns(): RunInfo[];
+  /** The folder of the model Classify Selection and the hover use, if any. */
+  activeModelDir(): string | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): BertExtensionApi {
@@ -19,10 +21,10 @@ export function activate(context: vscode.ExtensionContext): BertExtensionApi {
   const statusBar = new TrainingStatusBar();
   context.subscriptions.push(statusBar);
   const services = { log, statusBar };
-  registerCommands(context, services);
+  const inference = registerCommands(context, services);
   const training = registerTrainingCommands(context, services);
   log.info(`BERT Fine-tune ${String(context.extension.packageJSON.version)} activated (VS Code ${vscode.version})`);
-  return { statusBar, logUri: context.logUri, listRuns: () => training.runs.list() };
+  return { statusBar, logUri: context.logUri, listRuns: () => training.runs.list(), activeModelDir: () => inference.activeModelDir() };
 }
 
 export function deactivate(): void {

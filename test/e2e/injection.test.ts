@@ -307,7 +307,7 @@ test('payload dataset → Fine-tune BERT → every surface shows the data as ine
     }
     await page.mouse.move(5, 5);
 
-    // Predict Dataset on a file whose columns cannot be detected: the error lists the payload column names.
+    // Predict Dataset on a file whose columns cannot be detected: a quick pick offers its payload column names.
     fs.writeFileSync(path.join(ws, 'unlabelled.csv'), `${[textColumn, labelColumn].map(csvField).join(',')}\n"a","b"\n`);
     await runCommand(page, 'View: Show Explorer');
     const fileRow = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'unlabelled.csv' }).first();
@@ -316,12 +316,13 @@ test('payload dataset → Fine-tune BERT → every surface shows the data as ine
     const menuItem = page.locator('.monaco-menu .action-item', { hasText: 'Predict Dataset' }).first();
     await menuItem.hover();
     await page.keyboard.press('Enter');
-    const errorToast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Columns found' }).first();
-    await errorToast.waitFor({ timeout: UI_TIMEOUT });
-    findings.push({ surface: 'Predict Dataset error', payloadsShown: 2,
-      foreign: await foreignElements(errorToast.locator('.notification-list-item-message'), origin, []) });
-    await page.waitForTimeout(800);
-    await page.screenshot({ path: path.join(OUT, 'injection-predict-error.png') });
+    await quickInput.locator('.quick-input-title', { hasText: /text column/ }).waitFor({ timeout: UI_TIMEOUT });
+    const columnList = quickInput.locator('.quick-input-list');
+    await columnList.locator('.monaco-list-row', { hasText: '[t] (command' }).first().waitFor({ timeout: UI_TIMEOUT });
+    findings.push({ surface: 'Predict Dataset column pick', payloadsShown: await shownCount(columnList, [textColumn, labelColumn].map((c) => c.replace('](', '] ('))),
+      foreign: [...await foreignElements(columnList, origin, []), ...(await columnList.locator('.codicon-zap').count() ? ['a $(zap) icon from a column name'] : [])] });
+    await page.screenshot({ path: path.join(OUT, 'injection-predict-columns.png') });
+    await page.keyboard.press('Escape');
 
     const pairs = findings.reduce((n, f) => n + f.payloadsShown, 0);
     const foreign = findings.flatMap((f) => f.foreign.map((e) => `${f.surface}: ${e}`));

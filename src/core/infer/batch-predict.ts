@@ -41,17 +41,30 @@ function labelOf(value: unknown): string | undefined {
   return undefined;
 }
 
+/** The rows of a dataset file, without deciding which column is which (a class folder has none). */
+function rowSource(input: string, format: string, header: { columns: string[] }): AsyncGenerator<RawRow> {
+  return format === 'csv' || format === 'tsv' ? readCsvRows(input, header, { defaultDelimiter: format === 'tsv' ? '\t' : ',' })
+    : format === 'jsonl' ? readJsonlRows(input, header) : readJsonArrayRows(input, header);
+}
+
+/** The column (or key) names of a dataset file, from its first row: what a user chooses the text column among. */
+export async function readColumns(input: string): Promise<string[]> {
+  if ((await statInput(input)).isDirectory()) return [];
+  const header = { columns: [] as string[] };
+  const rows = rowSource(input, await detectFormat(input), header);
+  await rows.next();
+  await rows.return(undefined);
+  return header.columns;
+}
+
 /** Rows of a dataset file or folder; the label column is used when there is one. */
 export async function readInputRows(input: string, options: ReadInputOptions = {}): Promise<{ rows: InputRow[]; labelled: boolean }> {
   if ((await statInput(input)).isDirectory()) {
     const dataset = await readDataset(input, { format: 'folder' });
     return { rows: dataset.examples.map((e) => ({ ...e })), labelled: true };
   }
-  const format = await detectFormat(input);
   const header = { columns: [] as string[] };
-  const source: AsyncGenerator<RawRow> =
-    format === 'csv' || format === 'tsv' ? readCsvRows(input, header, { defaultDelimiter: format === 'tsv' ? '\t' : ',' })
-      : format === 'jsonl' ? readJsonlRows(input, header) : readJsonArrayRows(input, header);
+  const source = rowSource(input, await detectFormat(input), header);
   const rows: InputRow[] = [];
   let textKey: string | undefined;
   let labelKey: string | undefined;

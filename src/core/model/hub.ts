@@ -74,6 +74,41 @@ export async function resolveModel(spec: string, opts: ResolveModelOptions = {})
   return download(parsed, repoDir, opts, env);
 }
 
+/** The folder of a Hub model spec already in the cache (usable offline), or undefined. */
+export function cachedHubModel(spec: string, opts: Pick<ResolveModelOptions, 'cacheDir' | 'env'> = {}): string | undefined {
+  let parsed: ReturnType<typeof parseModelSpec>;
+  try {
+    parsed = parseModelSpec(spec);
+  } catch {
+    return undefined;
+  }
+  if (parsed.kind !== 'hub') return undefined;
+  const repoDir = path.join(opts.cacheDir ?? hubCacheDir(opts.env ?? process.env), `models--${parsed.repoId.replace(/\//g, '--')}`);
+  return findCachedSnapshot(repoDir, parsed.revision)?.dir;
+}
+
+/**
+ * Whether the Hub (HF_ENDPOINT or huggingface.co) answers within `timeoutMs`: any HTTP answer counts, a connection
+ * error, a DNS failure or silence does not. HF_HUB_OFFLINE counts as unreachable without asking.
+ */
+export async function probeHub(opts: { endpoint?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {})
+  : Promise<{ reachable: boolean; reason?: string }> {
+  const env = opts.env ?? process.env;
+  if (isTruthy(env.HF_HUB_OFFLINE)) return { reachable: false, reason: 'HF_HUB_OFFLINE is set' };
+  const endpoint = (opts.endpoint ?? env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), opts.timeoutMs ?? 2500);
+  try {
+    const res = await request(`${endpoint}/api/models/bert-base-uncased`, { method: 'HEAD', signal: abort.signal, timeoutMs: opts.timeoutMs ?? 2500, followRedirects: 'none' });
+    res.body.resume();
+    return { reachable: true };
+  } catch (err) {
+    return { reachable: false, reason: abort.signal.aborted ? `no answer from ${endpoint} within ${(opts.timeoutMs ?? 2500) / 1000} s` : (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Classifies a spec without touching the network. Throws UserError for a spec that is none of the three kinds. */
 export function parseModelSpec(spec: string): { kind: 'local'; dir: string } | { kind: 'random'; size: string } | ({ kind: 'hub' } & HubSpec) {
   const trimmed = spec.trim();

@@ -81,6 +81,17 @@ async function readConfigJson(file: string): Promise<unknown> {
   }
 }
 
+/**
+ * Checks that `dir` is a model folder we can train from (a config.json of a supported family and its weights file),
+ * without reading the weights: what a UI does before starting a run with it.
+ */
+export async function checkModelDir(dir: string): Promise<BertConfig> {
+  const configFile = path.join(dir, CONFIG_FILE);
+  const config = parseBertConfig(await readConfigJson(configFile), configFile);
+  await assertWeightsFileExists(dir, path.join(dir, WEIGHTS_FILE));
+  return config;
+}
+
 export async function assertWeightsFileExists(dir: string, file: string): Promise<void> {
   try {
     await fs.access(file);

@@ -53,7 +53,7 @@ export function describeBest(best: EvalRow): string {
 function formatTooltip(state: DashboardState): Message {
   const lines: Message[] = [say`${state.task === 'mlm' ? 'Pre-training run' : 'Run'}: ${runName(state.runDir)}`];
   if (state.device) lines.push(say`Device: ${state.device}`);
-  if (state.totalSteps > 0) lines.push(say`Step ${state.step} of ${state.totalSteps} (epoch ${formatEpoch(state.epoch)})`);
+  if (state.totalSteps > 0) lines.push(say`Step ${state.step} of ${state.totalSteps} (epoch ${formatEpoch(state.epoch, state.config?.epochs)})`);
   const best = bestEvalRow(state);
   if (best) lines.push(say`Best: ${describeBest(best)}`);
   if (state.phase === 'failed' && state.error) lines.push(say`Error: ${long(state.error.message)}`);
@@ -62,9 +62,9 @@ function formatTooltip(state: DashboardState): Message {
   return join(lines, '\n');
 }
 
-/** An epoch position as people read it: 0.9130434782608695 → "0.91". */
-export function formatEpoch(epoch: number): string {
-  return Number.isInteger(epoch) ? String(epoch) : epoch.toFixed(2);
+/** An epoch position as people read it, out of the run's epochs when known: 0.9130434782608695 of 3 → "0.9 / 3". */
+export function formatEpoch(epoch: number, epochs?: unknown): string {
+  return `${epoch.toFixed(1)}${typeof epochs === 'number' ? ` / ${epochs}` : ''}`;
 }
 
 /** Whole percent, floored so 100% only shows when the last step is done. */

@@ -1,13 +1,16 @@
 /**
- * The active model and its shared session: reads `bert.activeModel`, loads it into the inference worker on first
- * use (one load at a time), and drops the session and the cached results when the model or device changes.
+ * The active model and its shared session: the model chosen with Select Model / Classify with This Model (kept in
+ * the workspace's state, so choosing one never writes the user's settings.json), else the `bert.activeModel`
+ * setting; loaded into the inference worker on first use (one load at a time); the session and the cached results
+ * are dropped when the model or device changes. Editing the setting replaces the chosen model.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Prediction } from '../../core/infer/predictor';
 import { readSettings } from '../config';
 import { LruCache } from './cache';
 import { InferenceClient } from './client';
-import { modelName, modelSettingValue, resolveModelSetting } from './models';
+import { modelName, resolveModelSetting } from './models';
 import type { Device, ModelInfo } from './protocol';
 
 export interface ActiveModel extends ModelInfo {
@@ -15,6 +18,8 @@ export interface ActiveModel extends ModelInfo {
 }
 
 const CACHE_ENTRIES = 512;
+/** workspaceState key of the model chosen in this workspace (an absolute folder). */
+const CHOSEN_MODEL_KEY = 'bert.chosenModel';
 
 function workspaceRoot(): string | undefined {
   return vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
@@ -26,15 +31,23 @@ export class InferenceController implements vscode.Disposable {
   private loading: { dir: string; device: Device; promise: Promise<ActiveModel> } | undefined;
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly log: vscode.LogOutputChannel) {
+  constructor(private readonly log: vscode.LogOutputChannel, private readonly state: vscode.Memento) {
     this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('bert.activeModel') || e.affectsConfiguration('bert.device')) this.reset();
+      if (e.affectsConfiguration('bert.activeModel')) void this.state.update(CHOSEN_MODEL_KEY, undefined).then(() => this.reset());
+      else if (e.affectsConfiguration('bert.device')) this.reset();
     });
+    this.updateContext();
   }
 
-  /** The folder `bert.activeModel` names, if any. */
+  /** `bert.modelSelected`, which the palette's `when` clauses read (Make Int8 Model). */
+  private updateContext(): void {
+    void vscode.commands.executeCommand('setContext', 'bert.modelSelected', this.activeModelDir() !== undefined);
+  }
+
+  /** The chosen model's folder, else the one `bert.activeModel` names, if any. */
   activeModelDir(): string | undefined {
-    return resolveModelSetting(vscode.workspace.getConfiguration('bert').get<string>('activeModel', ''), workspaceRoot());
+    return this.state.get<string>(CHOSEN_MODEL_KEY)
+      ?? resolveModelSetting(vscode.workspace.getConfiguration('bert').get<string>('activeModel', ''), workspaceRoot());
   }
 
   private device(): Device {
@@ -63,15 +76,19 @@ export class InferenceController implements vscode.Disposable {
     return this.loading.promise;
   }
 
-  /** Load `dir` and make it the active model (workspace setting when a folder is open); a bad folder changes nothing. */
+  /** Load `dir` and make it the active model of this workspace; a folder that fails to load changes nothing. */
   async setActiveModel(dir: string): Promise<ActiveModel> {
-    await this.client.load(dir, this.device());
-    const root = workspaceRoot();
-    const target = root ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
-    await vscode.workspace.getConfiguration('bert').update('activeModel', modelSettingValue(dir, root), target);
-    this.reset();
-    const model = await this.model();
-    if (!model) throw new Error('The active model setting did not take effect.');
+    const absolute = path.resolve(dir);
+    const device = this.device();
+    const started = Date.now();
+    const info = await this.client.load(absolute, device);
+    this.log.info(`Loaded model ${absolute} (${info.labels.length} labels, max ${info.maxLength} tokens, ${info.truncation}) on ${device} in ${Date.now() - started} ms`);
+    await this.state.update(CHOSEN_MODEL_KEY, absolute);
+    this.updateContext();
+    this.cache.clear();
+    // The worker holds this model now: the next request uses it without loading it again.
+    const model = { ...info, name: modelName(absolute) };
+    this.loading = { dir: absolute, device, promise: Promise.resolve(model) };
     return model;
   }
 
@@ -90,6 +107,7 @@ export class InferenceController implements vscode.Disposable {
 
   /** The model or device changed: the next request loads the new model, which disposes the old session. */
   private reset(): void {
+    this.updateContext();
     this.cache.clear();
     this.loading = undefined;
     // No model any more: free the session (and the worker) now rather than at the next load.

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { predictDataset, runValidationExamples, type DatasetPredictionReport } from '../../core/infer/batch-predict';
+import { predictDataset, readColumns, runValidationExamples, type DatasetPredictionReport } from '../../core/infer/batch-predict';
 import type { Prediction } from '../../core/infer/predictor';
 import type { QuantizedComparison } from '../../core/infer/quantize';
 import { resolveModel } from '../../core/model/hub';
@@ -36,7 +36,7 @@ export interface QuantizeChoice {
 
 export function registerInferenceCommands(context: vscode.ExtensionContext, services: ExtensionServices): InferenceController {
   const { log } = services;
-  const controller = new InferenceController(log);
+  const controller = new InferenceController(log, context.workspaceState);
   context.subscriptions.push(controller);
 
   const command = (id: string, handler: (...args: never[]) => unknown) =>
@@ -122,14 +122,30 @@ export function registerInferenceCommands(context: vscode.ExtensionContext, serv
     return { model: model.name, modelDir: model.dir, texts, predictions };
   });
 
-  command('bert.predictDataset', async (target?: vscode.Uri, options?: { out?: string }): Promise<DatasetPredictionReport | undefined> => {
+  /** The text column (and an optional label column) of a file whose columns cannot be detected. */
+  async function pickColumns(file: string): Promise<{ textColumn: string; labelColumn?: string } | undefined> {
+    const all = await readColumns(file);
+    const text = await pick(all.map((c) => ({ label: say`${c}`, value: c })), {
+      title: say`BERT: Predict Dataset: text column`, placeHolder: say`The column of ${path.basename(file)} holding the texts to classify` });
+    if (!text) return undefined;
+    const label = await pick<string | undefined>([
+      { label: say`No label column`, description: say`predict only`, value: undefined },
+      ...all.filter((c) => c !== text.value).map((c) => ({ label: say`${c}`, description: say`true labels: accuracy and a confusion matrix`, value: c })),
+    ], { title: say`BERT: Predict Dataset: label column (optional)` });
+    if (!label) return undefined;
+    return { textColumn: text.value, ...(label.value !== undefined ? { labelColumn: label.value } : {}) };
+  }
+
+  command('bert.predictDataset', async (target?: vscode.Uri, options?: { out?: string; textColumn?: string; labelColumn?: string })
+    : Promise<DatasetPredictionReport | undefined> => {
     if (!requireTrust('Predict Dataset')) return undefined;
     const dataFile = target?.fsPath ?? (await vscode.window.showOpenDialog({
       canSelectFiles: true, canSelectFolders: true, openLabel: 'Predict',
       filters: { Datasets: ['csv', 'tsv', 'jsonl', 'ndjson', 'json'] },
     }))?.[0]?.fsPath;
     if (!dataFile || !(await requireModel())) return undefined;
-    const report = await withProgress(
+    let columns: { textColumn?: string; labelColumn?: string } = { textColumn: options?.textColumn, labelColumn: options?.labelColumn };
+    const predict = () => withProgress(
       { location: vscode.ProgressLocation.Notification, title: say`BERT: predicting ${path.basename(dataFile)}`, cancellable: true },
       async (progress, token) => {
         const model = await controller.model();
@@ -138,13 +154,24 @@ export function registerInferenceCommands(context: vscode.ExtensionContext, serv
         token.onCancellationRequested(() => abort.abort());
         let last = 0;
         return predictDataset({ labels: model.labels, predict: (texts) => controller.client.predict(texts, abort.signal) }, dataFile, {
-          out: options?.out, signal: abort.signal,
+          ...columns, out: options?.out, signal: abort.signal,
           onProgress: (done, total) => {
             progress({ message: say`${done} / ${total}`, increment: ((done - last) / total) * 100 });
             last = done;
           },
         });
       });
+    let report: DatasetPredictionReport | undefined;
+    try {
+      report = await predict();
+    } catch (error) {
+      // The text column could not be detected: let the user choose it among the file's columns, then go on.
+      if ((error as { code?: string }).code !== 'DATA_NO_TEXT_COLUMN') throw error;
+      const chosen = await pickColumns(dataFile);
+      if (!chosen) return undefined;
+      columns = chosen;
+      report = await predict();
+    }
     if (!report) return undefined;
     const accuracy = report.evaluation ? ` Accuracy ${percent(report.evaluation.accuracy)} on ${report.evaluation.evaluated} labelled rows.` : '';
     log.info(`Predicted ${report.rows} rows of ${dataFile} → ${report.output}.${accuracy}`);

@@ -34,11 +34,3 @@ export function resolveModelSetting(value: string, workspaceRoot: string | undef
   if (v === '') return undefined;
   return path.isAbsolute(v) || workspaceRoot === undefined ? path.resolve(v) : path.resolve(workspaceRoot, v);
 }
-
-/** Stored relative to the workspace folder when inside it, so a committed settings.json works for everyone. */
-export function modelSettingValue(dir: string, workspaceRoot: string | undefined): string {
-  const abs = path.resolve(dir);
-  if (workspaceRoot === undefined) return abs;
-  const rel = path.relative(workspaceRoot, abs);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : abs;
-}

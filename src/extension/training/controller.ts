@@ -48,6 +48,17 @@ export class TrainingController implements vscode.Disposable {
     this.runs = new RunsTreeProvider(this.log);
   }
 
+  /**
+   * The context keys the command palette's `when` clauses read: `bert.hasRuns` (Open Training Dashboard) and
+   * `bert.trainingActive` (Stop Training).
+   */
+  updateContext(): void {
+    const runs = this.runs.list();
+    const active = this.children.size > 0 || runs.some((r) => r.phase === 'training' || r.phase === 'waiting');
+    void vscode.commands.executeCommand('setContext', 'bert.hasRuns', runs.length > 0);
+    void vscode.commands.executeCommand('setContext', 'bert.trainingActive', active);
+  }
+
   /** After a window reload: follow the newest run that is still training (its process alive) in the status bar. */
   reattach(): void {
     const live = this.runs.list().find((r) => r.phase === 'training');
@@ -78,6 +89,11 @@ export class TrainingController implements vscode.Disposable {
     handle.events.on('event', (event: { event: string; message?: string; level?: string }) => {
       if (event.event === 'log') this.log.info(`[trainer] ${event.message ?? ''}`);
       if (event.event === 'error') void this.reportFailure(runDir, event.message ?? 'Training failed.');
+      // The Runs view and the palette show the new phase now, not at their next poll.
+      if (event.event === 'started' || event.event === 'done' || event.event === 'error') {
+        this.runs.refresh();
+        this.updateContext();
+      }
       // The child appends each event to metrics.jsonl before sending it: read now rather than at the next poll.
       this.watchers.find(runDir)?.poll();
     });
@@ -91,11 +107,13 @@ export class TrainingController implements vscode.Disposable {
         void this.reportFailure(runDir, `the trainer process exited (code ${exit.code}, signal ${exit.signal}) before it started. See the BERT log for details.`);
       }
       this.runs.refresh();
+      this.updateContext();
     });
     this.status.follow(runDir);
     this.dashboards.show(runDir);
     this.runs.refresh();
     this.showStartup(runDir, handle);
+    this.updateContext();
     return runDir;
   }
 
@@ -125,6 +143,24 @@ export class TrainingController implements vscode.Disposable {
         });
       }),
     );
+  }
+
+  /** Resolves true once the run's trainer has started training (its `started` event), false if it ended before. */
+  started(runDir: string): Promise<boolean> {
+    const handle = this.children.get(path.resolve(runDir));
+    if (!handle) return Promise.resolve(readRunState(runDir).phase !== 'waiting');
+    return new Promise((resolve) => {
+      const onEvent = (event: { event: string }) => {
+        if (event.event === 'started') done(true);
+        if (event.event === 'error') done(false);
+      };
+      const done = (ok: boolean) => {
+        handle.events.off('event', onEvent);
+        resolve(ok);
+      };
+      handle.events.on('event', onEvent);
+      void handle.exited.then(() => done(false));
+    });
   }
 
   /** Asks the run's trainer to stop gracefully (checkpoint, then `done` with stopped). */
@@ -209,6 +245,7 @@ export class TrainingController implements vscode.Disposable {
     await fs.promises.rm(key, { recursive: true, force: true });
     this.log.info(`Deleted run ${key}`);
     this.runs.refresh();
+    this.updateContext();
     return true;
   }
 

@@ -10,6 +10,11 @@ import type { DeviceName, PresetName } from '../../core/train/presets';
 import { readSettings } from '../config';
 import { describeRun, type RunInfo } from '../runs/runStore';
 import { input, join, long, notify, pick, say, withProgress, type Message, type PickItem } from '../display/ui';
+import { isUserError } from '../../core/errors';
+import { modelDirOf } from '../../core/infer/predictor';
+import { checkModelDir } from '../../core/model/load';
+import { cachedHubModel, parseModelSpec, probeHub, resolveModel } from '../../core/model/hub';
+import { FROM_SCRATCH, isFromScratch, type Truncation } from '../../core/train/presets';
 import { mapOfRecord } from '../../core/util/records';
 import { CheckFailedError, runCheck } from './check';
 import { validatePositive, type FineTuneChoices } from './options';
@@ -27,35 +32,46 @@ export interface FineTuneGiven {
 
 export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, target?: vscode.Uri,
   given: FineTuneGiven = {}): Promise<FineTuneChoices | undefined> {
-  const data = target?.scheme === 'file' ? target.fsPath : await pickDataset();
+  const data = target?.scheme === 'file' ? target.fsPath : await pickDataset(context);
   if (!data) return undefined;
   const scope = vscode.Uri.file(data);
   const config = vscode.workspace.getConfiguration('bert', scope);
-  const maxLength = config.get<number | null>('maxLength') ?? undefined;
-  const checked = await checkWithColumns(path.join(context.extensionPath, 'dist', 'cli.js'), data, maxLength, log);
+  const settingLength = config.get<number | null>('maxLength') ?? undefined;
+  const settingTruncation = config.get<Truncation | null>('truncation') ?? undefined;
+  const checked = await checkWithColumns(path.join(context.extensionPath, 'dist', 'cli.js'), data, settingLength, log);
   if (!checked) return undefined;
   if (!(await acceptProblems(checked.report, log))) return undefined;
   const settings = readSettings(scope);
-  const model = given.model ?? await pickModel(context, settings.model, given.pretrained ?? []);
+  const model = given.model ?? await pickModel(context, settings.model, given.pretrained ?? [], log);
   if (!model) return undefined;
+  const length = settingLength === undefined && settingTruncation === undefined
+    ? await pickLength(checked.report, isFromScratch(model)) : { maxLength: settingLength, truncation: settingTruncation };
+  if (!length) return undefined;
   const preset = await pickPreset();
   if (!preset) return undefined;
   const device = await pickDevice(settings.device);
   if (!device) return undefined;
-  const choices: FineTuneChoices = {
+  return {
     data, model, preset: preset.name, device,
     textColumn: checked.textColumn, labelColumn: checked.labelColumn,
-    maxLength,
+    ...length,
     batchSize: config.get<number | null>('batchSize') ?? undefined,
     ...preset.custom,
   };
-  await rememberModel(context, model);
-  return choices;
 }
 
-async function pickDataset(): Promise<string | undefined> {
+/** The dataset shipped with the extension: 400 SpamAssassin mails, spam or ham (CC0, examples/README.md). */
+function bundledExample(context: vscode.ExtensionContext): string {
+  return context.asAbsolutePath(path.join('examples', 'spam-ham.csv'));
+}
+
+async function pickDataset(context: vscode.ExtensionContext): Promise<string | undefined> {
   const files = await vscode.workspace.findFiles(DATA_GLOB, '{**/node_modules/**,**/.bert/**,**/.git/**}', 200);
   const browse: PickItem<string | undefined> = { label: say`$(folder-opened) Browse…`, description: say`a file, or a folder with one sub-folder per class`, value: undefined };
+  const example: PickItem<string | undefined> = {
+    label: say`$(beaker) Use the bundled example`, description: say`400 real e-mails labelled spam or ham`,
+    detail: say`SpamAssassin public corpus (CC0): a first run in about half a minute`, value: bundledExample(context),
+  };
   // The file open in the editor, when it is a dataset, is the likely answer: offer it first.
   const active = vscode.window.activeTextEditor?.document.uri;
   const activeData = active?.scheme === 'file' && /\.(csv|tsv|jsonl|json)$/i.test(active.fsPath) ? active.fsPath : undefined;
@@ -63,9 +79,10 @@ async function pickDataset(): Promise<string | undefined> {
     .map((uri) => ({ name: vscode.workspace.asRelativePath(uri), value: uri.fsPath }))
     .sort((a, b) => Number(b.value === activeData) - Number(a.value === activeData) || a.name.localeCompare(b.name))
     .map(({ name, value }) => ({ label: say`${name}`, value, ...(value === activeData ? { description: say`open in the editor` } : {}) }));
-  const picked = await pick([...items, browse], {
-    title: say`${TITLE} (1/5): dataset`, placeHolder: say`The labelled examples to train on (CSV, TSV, JSONL, JSON, or a folder per class)`, ignoreFocusOut: true,
-  });
+  const placeHolder = items.length > 0
+    ? say`The labelled examples to train on (CSV, TSV, JSONL, JSON, or a folder per class)`
+    : say`No CSV, TSV, JSONL or JSON file in this workspace: browse for one (a text and a label column) or a folder per class, or try the example`;
+  const picked = await pick([...items, browse, example], { title: say`${TITLE} (1/5): dataset`, placeHolder, ignoreFocusOut: true });
   if (!picked) return undefined;
   if (picked.value) return picked.value;
   const chosen = await vscode.window.showOpenDialog({
@@ -190,45 +207,149 @@ async function acceptProblems(report: CheckReport, log: vscode.LogOutputChannel)
   return choice === 'Train Anyway';
 }
 
-async function pickModel(context: vscode.ExtensionContext, configured: string, pretrained: readonly RunInfo[]): Promise<string | undefined> {
+/** Whether the Hub answered, asked once per window (a quick probe: a dead network must not stall the flow). */
+let hubProbe: Promise<{ reachable: boolean; reason?: string }> | undefined;
+
+async function pickModel(context: vscode.ExtensionContext, configured: string, pretrained: readonly RunInfo[],
+  log: vscode.LogOutputChannel): Promise<string | undefined> {
+  hubProbe ??= probeHub();
+  const hub = await hubProbe;
+  if (!hub.reachable) log.info(`The Hugging Face Hub cannot be reached (${hub.reason ?? 'no answer'}): local and random-init models are listed first.`);
   const recent = context.globalState.get<string[]>(RECENT_MODELS_KEY, []);
   const items: PickItem<string>[] = [];
   const seen = new Set<string>();
+  /** A Hub model that must be downloaded (not in the cache) while the Hub cannot be reached. */
+  const unavailable = (value: string) => !hub.reachable && !value.startsWith('random:') && !path.isAbsolute(value) && cachedHubModel(value) === undefined;
   const known = new Map<string, { label: Message; description: Message; detail: Message }>([
-    ['bert-base-uncased', { label: say`bert-base-uncased`, description: say`Hugging Face Hub`, detail: say`110M parameters; downloaded once, then cached. Slow on CPU.` }],
-    ['random:tiny', { label: say`Small random model`, description: say`try-out`, detail: say`A tiny BERT with random weights: trains in seconds, proves the pipeline, predicts poorly.` }],
+    ['random:tiny', { label: say`Small random model`, description: say`from scratch, works offline`,
+      detail: say`A 2-layer BERT trained from random weights: about half a minute on the example, good on plain topics` }],
+    ['bert-base-uncased', { label: say`bert-base-uncased`, description: say`Hugging Face Hub`, detail: say`110M parameters, pre-trained: best on subtle text; downloaded once, then cached. Slow on CPU.` }],
   ]);
   const add = (value: string, why?: Message, detail?: Message) => {
     if (seen.has(value)) return;
     seen.add(value);
     const k = known.get(value);
     const label = k?.label ?? say`${path.isAbsolute(value) ? vscode.workspace.asRelativePath(value) : value}`;
-    items.push({ label, description: why ?? k?.description, detail: detail ?? k?.detail, value });
+    const offline = unavailable(value);
+    items.push({ label, description: offline ? say`needs a download: the Hub cannot be reached` : why ?? k?.description,
+      detail: offline ? say`${hub.reason ?? 'no answer'}` : detail ?? k?.detail, value });
   };
   if (configured) add(configured, say`from the bert.model setting`);
   for (const run of pretrained) if (run.bestModelDir) add(run.bestModelDir, say`pre-trained in this workspace`, say`${describeRun(run)}`);
   for (const m of recent) add(m, say`recent`);
   for (const m of known.keys()) add(m);
+  // Offline, what works comes first; online, the order above (the setting, this workspace's models, recent ones).
+  if (!hub.reachable) items.sort((a, b) => Number(unavailable(a.value)) - Number(unavailable(b.value)));
   items.push({ label: say`$(cloud-download) Other Hugging Face model…`, description: say`e.g. google/bert_uncased_L-4_H-256_A-4`, value: '<hub>' });
   items.push({ label: say`$(folder-opened) Local model folder…`, description: say`config.json + model.safetensors + tokenizer`, value: '<folder>' });
-  const picked = await pick(items, { title: say`${TITLE} (3/5): model`, ignoreFocusOut: true });
+  const picked = await pick(items, {
+    title: say`${TITLE} (3/5): model`, ignoreFocusOut: true,
+    ...(hub.reachable ? {} : { placeHolder: say`Offline: the Hugging Face Hub cannot be reached, so models that need a download are listed last` }),
+  });
   if (!picked) return undefined;
+  let model: string | undefined = picked.value;
   if (picked.value === '<hub>') {
-    return (await input({
+    model = (await input({
       title: say`${TITLE}: Hugging Face model id`, placeHolder: say`owner/name`, ignoreFocusOut: true,
       validate: (v) => (/^[\w.-]+(\/[\w.-]+)?$/.test(v.trim()) ? undefined : say`A model id looks like owner/name.`),
     }))?.trim() || undefined;
-  }
-  if (picked.value === '<folder>') {
+  } else if (picked.value === '<folder>') {
     const folder = await vscode.window.showOpenDialog({ title: `${TITLE}: model folder`, canSelectFolders: true, canSelectFiles: false });
-    return folder?.[0]?.fsPath;
+    model = folder?.[0]?.fsPath;
   }
-  return picked.value;
+  return model === undefined ? undefined : await usableModel(model, log);
 }
 
-async function rememberModel(context: vscode.ExtensionContext, model: string): Promise<void> {
+/**
+ * The model, made ready before any run exists: a local folder must hold a model's config.json, and a Hub model is
+ * downloaded now (with progress, cancellable). A model that cannot be had leaves no run behind and is not "recent".
+ */
+async function usableModel(model: string, log: vscode.LogOutputChannel): Promise<string | undefined> {
+  try {
+    const spec = parseModelSpec(model);
+    if (spec.kind === 'random') return model;
+    if (spec.kind === 'local') {
+      await checkModelDir(modelDirOf(spec.dir));
+      return model;
+    }
+    if (cachedHubModel(model) !== undefined) return model;
+    await withProgress({ location: vscode.ProgressLocation.Notification, title: say`BERT: downloading ${model}`, cancellable: true },
+      (report, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        return resolveModel(model, {
+          signal: abort.signal,
+          onProgress: (p) => report({ message: say`${p.file} ${(p.bytes / 1e6).toFixed(1)}${p.total ? ` / ${(p.total / 1e6).toFixed(1)}` : ''} MB` }),
+        });
+      });
+    return model;
+  } catch (error) {
+    const message = isUserError(error) ? error.describe() : (error as Error).message;
+    log.error(`Model ${model} cannot be used: ${message}`);
+    void notify('error', say`BERT: ${model} cannot be used: ${long(message)}`);
+    return undefined;
+  }
+}
+
+/** Remembered for the model step once a run with it has started. */
+export async function rememberModel(context: vscode.ExtensionContext, model: string): Promise<void> {
   const recent = context.globalState.get<string[]>(RECENT_MODELS_KEY, []).filter((m) => m !== model);
   await context.globalState.update(RECENT_MODELS_KEY, [model, ...recent].slice(0, 5));
+}
+
+interface LengthChoice {
+  maxLength?: number;
+  truncation?: Truncation;
+}
+
+/** Share of texts longer than `length` tokens, from the check's histogram (exact at its bin edges). */
+function longerThan(report: CheckReport, length: number): number {
+  const t = report.tokenLengths;
+  if (!t) return 0;
+  const total = t.histogram.reduce((n, b) => n + b.count, 0);
+  const longer = t.histogram.filter((b) => b.upTo === null || b.upTo > length).reduce((n, b) => n + b.count, 0);
+  return total === 0 ? 0 : longer / total;
+}
+
+/** Tokens a run processes per text at `length` (window: every window), relative to `base`: its time, roughly. */
+function relativeCost(report: CheckReport, length: number, base: number, window = false): number {
+  const t = report.tokenLengths;
+  if (!t) return 1;
+  let from = 1;
+  let tokens = 0;
+  let baseTokens = 0;
+  for (const b of t.histogram) {
+    const mid = b.upTo === null ? Math.max(from, 2 * from) : (from + b.upTo) / 2;
+    tokens += b.count * (window ? Math.ceil(mid / (0.75 * length)) * length : Math.min(mid, length));
+    baseTokens += b.count * Math.min(mid, base);
+    if (b.upTo !== null) from = b.upTo + 1;
+  }
+  return baseTokens === 0 ? 1 : tokens / baseTokens;
+}
+
+/**
+ * When the check finds many texts longer than training will read, the choice it advises, in the flow: a longer
+ * maximum, head+tail (the start and the end), or windows over the whole text, each with its share cut and its cost.
+ */
+async function pickLength(report: CheckReport, scratch: boolean): Promise<LengthChoice | undefined> {
+  const cap = scratch ? FROM_SCRATCH.maxLengthCap : 512;
+  const base = Math.min(cap, report.tokenLengths ? Math.max(16, Math.ceil(report.tokenLengths.p90 / 8) * 8) : cap);
+  if (longerThan(report, cap) < 0.2) return {};
+  const percentCut = (length: number) => `${(100 * longerThan(report, length)).toFixed(0)}% of texts cut`;
+  const times = (x: number) => (x < 1.05 ? 'about the same time' : `about ${x.toFixed(1)}× the time`);
+  const items: PickItem<LengthChoice>[] = [
+    { label: say`Default: the first ${cap} tokens`, description: say`${percentCut(cap)}`, detail: say`The fastest: most of a long text is not read.`, value: {} },
+    { label: say`Head + tail`, description: say`${percentCut(cap)}, ${times(1)}`, detail: say`Reads the start and the end of long texts (a quarter from the start): often better for mail and reviews.`, value: { truncation: 'head+tail' } },
+    ...(cap < 512 ? [{ label: say`The first 512 tokens`, description: say`${percentCut(512)}, ${times(relativeCost(report, 512, cap))}`,
+      detail: say`Reads more of each text; longer sequences cost more than linearly.`, value: { maxLength: 512 } }] : []),
+    { label: say`Windows over the whole text`, description: say`nothing cut, ${times(relativeCost(report, cap, cap, true))}`,
+      detail: say`Every part of a long text is read as its own window; the windows' predictions are averaged.`, value: { truncation: 'window' } },
+  ];
+  const picked = await pick(items, {
+    title: say`${TITLE}: long texts`, ignoreFocusOut: true,
+    placeHolder: say`${percentCut(cap)} at ${cap} tokens (median ${report.tokenLengths?.median ?? 0}, p90 ${report.tokenLengths?.p90 ?? base}). Settings: bert.maxLength, bert.truncation.`,
+  });
+  return picked?.value;
 }
 
 interface PresetChoice {

@@ -11,7 +11,7 @@ import { readSettings } from '../config';
 import { error as showError, info, long, say } from '../display/ui';
 import { requireTrust } from '../trust';
 import { TrainingController, describeError, type TrainingServices } from './controller';
-import { fineTuneFlow } from './flow';
+import { fineTuneFlow, rememberModel } from './flow';
 import { pretrainRequest, runFolderName, sessionOptions } from './options';
 import { pretrainFlow, type PretrainChoices } from './pretrain';
 
@@ -53,7 +53,10 @@ export function registerTrainingCommands(context: vscode.ExtensionContext, servi
     const pretrained = controller.runs.list().filter((r) => r.task === 'mlm' && r.bestModelDir !== undefined && r.phase !== 'training');
     const choices = await fineTuneFlow(context, log, target instanceof vscode.Uri ? target : undefined, { model: given?.model, pretrained });
     if (!choices) return undefined;
-    return controller.start(sessionOptions(choices, path.join(runsRootFor(choices.data), runFolderName(new Date(), choices.data))));
+    const runDir = controller.start(sessionOptions(choices, path.join(runsRootFor(choices.data), runFolderName(new Date(), choices.data))));
+    // "Recent" lists only models a run has started with.
+    void controller.started(runDir).then((ok) => (ok ? rememberModel(context, choices.model) : undefined));
+    return runDir;
   });
 
   // Arguments answer the questions (tests, other commands): { data, model }.
@@ -118,9 +121,11 @@ export function registerTrainingCommands(context: vscode.ExtensionContext, servi
   log.info(`Runs are read from: ${runFolders().join(', ') || '(no workspace folder)'}`);
   // In Restricted Mode nothing reads the run folders; once the workspace is trusted, the Runs view and status bar do.
   if (vscode.workspace.isTrusted) controller.reattach();
+  controller.updateContext();
   context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => {
     controller.runs.refresh();
     controller.reattach();
+    controller.updateContext();
   }));
   return controller;
 }

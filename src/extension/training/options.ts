@@ -3,7 +3,7 @@
  * Code), so the mapping is unit-tested; the flows only ask questions.
  */
 import * as path from 'node:path';
-import type { DeviceName, PresetName } from '../../core/train/presets';
+import type { DeviceName, PresetName, Truncation } from '../../core/train/presets';
 import type { TrainerRequest } from '../../trainer/protocol';
 import type { SessionOptions } from '../../trainer/session';
 
@@ -21,6 +21,7 @@ export interface FineTuneChoices {
   batchSize?: number;
   lr?: number;
   maxLength?: number;
+  truncation?: Truncation;
 }
 
 /** `20261125-081502-reviews`: sortable by time, recognisable by dataset. */
@@ -45,6 +46,7 @@ export function sessionOptions(choices: FineTuneChoices, out: string): SessionOp
   if (choices.batchSize !== undefined) options.batchSize = choices.batchSize;
   if (choices.lr !== undefined) options.lr = choices.lr;
   if (choices.maxLength !== undefined) options.maxLength = choices.maxLength;
+  if (choices.truncation !== undefined) options.truncation = choices.truncation;
   return options;
 }
 

@@ -12,6 +12,7 @@ import type { DatasetPredictionReport } from '../../../src/core/infer/batch-pred
 import type { ClassifyResult, QuantizeChoice } from '../../../src/extension/inference';
 import { runTrainingSession } from '../../../src/trainer/session';
 import { writeSentimentCsv } from '../../unit/runner/fixtures';
+import type { BertExtensionApi } from '../../../src/extension/extension';
 
 const TEXT = 'the plot was wonderful and superb, truly lovely';
 
@@ -52,16 +53,19 @@ suite('inference: classify, hover, predict dataset, int8', function () {
     return hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
   }
 
-  test('bert.useModel makes a run the active model (stored relative to the workspace)', async () => {
+  const api = (): BertExtensionApi => vscode.extensions.getExtension<BertExtensionApi>('bertft.bert-finetune')!.exports;
+
+  test('bert.useModel makes a run the active model of the workspace without writing its settings', async () => {
     const dir = await vscode.commands.executeCommand<string>('bert.useModel', run);
     assert.equal(dir, run);
-    assert.equal(bert().get('activeModel'), '.bert/runs/inference-run');
+    assert.equal(api().activeModelDir(), run);
+    assert.equal(bert().inspect('activeModel')?.workspaceValue, undefined, 'no bert.activeModel written to .vscode/settings.json');
   });
 
   test('a folder that is not a model is refused and leaves the active model as it was', async () => {
     const notAModel = path.join(root(), 'inference-data');
     assert.equal(await vscode.commands.executeCommand('bert.useModel', notAModel), undefined);
-    assert.equal(bert().get('activeModel'), '.bert/runs/inference-run');
+    assert.equal(api().activeModelDir(), run);
   });
 
   test('Classify Selection gives the same probabilities as the predictor (and so as `bertft predict`)', async () => {

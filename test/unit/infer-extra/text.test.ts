@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LruCache } from '../../../src/extension/inference/cache';
-import { modelName, modelSettingValue, resolveModelSetting, runDirOfModel } from '../../../src/extension/inference/models';
+import { modelName, resolveModelSetting, runDirOfModel } from '../../../src/extension/inference/models';
 import { describePrediction, formatConfusion, hoverMarkdown, hoverTarget, paragraphAt, sentenceAt } from '../../../src/extension/inference/text';
 import { asMarkdown, asPlain } from '../../../src/extension/display/text';
 import { evaluatePredictions } from '../../../src/core/infer/batch-predict';
@@ -56,8 +56,6 @@ test('model names and settings: run name for run/best/int8, relative setting ins
   assert.equal(runDirOfModel(path.join(run, 'best', 'int8')), run);
   assert.equal(runDirOfModel(root), undefined);
   assert.equal(modelName(path.join(root, 'hf-model')), 'hf-model');
-  assert.equal(modelSettingValue(path.join(run, 'best'), root), '.bert/runs/run-7/best');
-  assert.equal(modelSettingValue('/elsewhere/model', root), '/elsewhere/model');
   assert.equal(resolveModelSetting('.bert/runs/run-7/best', root), path.join(run, 'best'));
   assert.equal(resolveModelSetting('  ', root), undefined);
   fs.rmSync(root, { recursive: true, force: true });
