@@ -22,7 +22,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
       { name: 'model', kind: 'string', help: 'model whose tokenizer counts tokens (default: the bundled BERT vocab)' }, JSON_FLAG],
   },
   train: {
-    summary: 'fine-tune a model; writes a run directory (--out)',
+    summary: 'fine-tune a model; writes a run directory (--out). With --estimate: the expected time and peak memory, nothing trained or written',
     flags: [
       ...DATA_FLAGS,
       { name: 'model', kind: 'string', help: 'hub id, model folder, run folder, or random:tiny|mini|small|base (default random:tiny)' },
@@ -48,6 +48,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
       { name: 'no-dropout', kind: 'boolean', help: 'train without dropout' },
       DEVICE_FLAG,
       { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last checkpoint' },
+      { name: 'estimate', kind: 'boolean', help: 'print the expected run time and peak memory from a few warm-up steps; trains nothing, writes nothing (--out optional)' },
       JSON_FLAG,
     ],
   },
@@ -102,9 +103,18 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
 
 /** Train flags → the user's explicit choices (undefined where the preset decides). */
 export function trainOverridesFromArgs(args: ParsedArgs): TrainOverrides & { resume: boolean; json: boolean } {
+  const data = requireString(args, 'data', 'train', 'examples/spam-ham.csv');
+  return { data, out: requireString(args, 'out', 'train', 'runs/my-run'), ...trainChoices(args) };
+}
+
+/** `bertft train --estimate`: the same flags, but --out is optional (the estimate writes nothing; a given --out is checked). */
+export function estimateOptionsFromArgs(args: ParsedArgs): Omit<TrainOverrides, 'out'> & { out?: string; resume: boolean; json: boolean } {
+  const data = requireString(args, 'data', 'train', 'examples/spam-ham.csv');
+  return { data, out: getString(args, 'out'), ...trainChoices(args) };
+}
+
+function trainChoices(args: ParsedArgs): Omit<TrainOverrides, 'data' | 'out'> & { resume: boolean; json: boolean } {
   return {
-    data: requireString(args, 'data', 'train', 'examples/spam-ham.csv'),
-    out: requireString(args, 'out', 'train', 'runs/my-run'),
     valid: getString(args, 'valid'),
     textColumn: getString(args, 'text-column'),
     labelColumn: getString(args, 'label-column'),

@@ -12,6 +12,14 @@ import { needsTrainingEnv, trainingProcessEnv } from '../core/train/allocator';
 const TRAINING_COMMANDS = new Set(['train', 'pretrain']);
 /** Set in the child, so that it does not restart itself again. */
 const CHILD_MARK = 'BERTFT_TRAINING_CHILD';
+/** Set in the child: when the parent process started (ms since the epoch), so that the child knows the command's start. */
+const STARTED_MARK = 'BERTFT_COMMAND_STARTED';
+
+/** When the command started, in ms since the epoch: the parent's start in a restarted training child, else this process's. */
+export function commandStartedAt(env: NodeJS.ProcessEnv = process.env): number {
+  const parent = Number(env[STARTED_MARK]);
+  return env[CHILD_MARK] === '1' && Number.isFinite(parent) && parent > 0 ? parent : performance.timeOrigin;
+}
 
 /** In the parent: run the command in a child with the training environment; resolves with its exit code. Undefined when no restart is needed. */
 export function runInTrainingProcess(argv: readonly string[], script: string): Promise<number> | undefined {
@@ -27,7 +35,7 @@ export function runInTrainingProcess(argv: readonly string[], script: string): P
 export function restartInTrainingProcess(script: string, argv: readonly string[]): Promise<number> | undefined {
   if (process.env[CHILD_MARK] === '1' || !needsTrainingEnv(process.env)) return undefined;
   const child = spawn(process.execPath, [...process.execArgv, script, ...argv], {
-    env: { ...trainingProcessEnv(process.env), [CHILD_MARK]: '1' },
+    env: { ...trainingProcessEnv(process.env), [CHILD_MARK]: '1', [STARTED_MARK]: String(performance.timeOrigin) },
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     detached: true,
   });

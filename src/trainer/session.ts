@@ -5,6 +5,7 @@
  * Every event goes to metrics.jsonl (except `log`) and then to the caller's sink.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { recordOf } from '../core/util/records';
@@ -18,13 +19,15 @@ import { resolveModel, type HubProgress } from '../core/model/hub';
 import { buildInferenceModel } from '../core/model/export-onnx';
 import { describeAllocator } from '../core/train/allocator';
 import { createTrainEngine, type TrainEngine } from '../core/train/engine';
-import { loadLatestCheckpoint, type TrainerState } from '../core/train/checkpoint';
+import { loadLatestCheckpoint, saveCheckpoint, type Checkpoint, type TrainerState } from '../core/train/checkpoint';
+import { buildEstimateEvent, estimateTime, measureWarmup, peakRssBytes, planRun, shapeOf, type EstimateEvent } from '../core/train/estimate';
+import type { Batch } from '../core/tokenize/batch';
 import { resolveTrainConfig, totalSteps as countSteps, warmupStepsFor, type TrainConfig, type TrainOverrides } from '../core/train/presets';
 import { appendMetric, commitDir, prepareTempDir, recoverRunDir, runPaths, sha256File, writeFileAtomic, writeJsonAtomic, type RunPaths } from '../core/train/run-dir';
 import { classifyEvaluation, evaluateSet, trainLoop, type ClassifyEvaluation, type EvalSet } from '../core/train/trainer';
-import { sessionErrorEvent, type DoneEvent, type TrainerEvent } from './protocol';
+import { sessionErrorEvent, type DoneEvent, type LogEvent, type TrainerEvent } from './protocol';
 import { INFERENCE_SETTINGS_FILE, modelDirOf } from '../core/infer/predictor';
-import { loadPreprocessor } from '../core/infer/preprocess';
+import { loadPreprocessor, type Preprocessor } from '../core/infer/preprocess';
 
 export interface SessionOptions extends TrainOverrides {
   /** Continue the run in `out` from its last complete checkpoint. */
@@ -76,7 +79,7 @@ interface PreparedModel {
 
 const RANDOM_SIZES = ['tiny', 'mini', 'small', 'base'] as const;
 
-async function prepareModel(spec: string, numLabels: number, seed: number, sink: SessionSink): Promise<PreparedModel> {
+async function prepareModel(spec: string, numLabels: number, seed: number, sink: Pick<SessionSink, 'onDownload'>): Promise<PreparedModel> {
   const resolved = await resolveModel(spec, { onProgress: sink.onDownload });
   if (resolved.kind === 'random') {
     const size = resolved.size as (typeof RANDOM_SIZES)[number];
@@ -147,7 +150,12 @@ export function ignoredOnResume(options: SessionOptions, previous: TrainConfig):
   return ignored;
 }
 
-async function startOrResume(options: SessionOptions, paths: RunPaths): Promise<{ overrides: TrainOverrides; previous?: RunJson }> {
+/**
+ * What a run in `paths` starts from: the settings of the run to resume, or the new run's (paths made absolute).
+ * Read-only: refuses an existing run without --resume and --resume without a run, and writes nothing (the estimate
+ * checks the same).
+ */
+function runStart(options: SessionOptions, paths: RunPaths): { overrides: TrainOverrides; previous?: RunJson } {
   const hasRun = fs.existsSync(paths.runJson);
   if (options.resume) {
     if (!hasRun) {
@@ -162,16 +170,131 @@ async function startOrResume(options: SessionOptions, paths: RunPaths): Promise<
     throw new UserError(`${paths.root} already holds a training run.`, { file: paths.root, code: 'RUN_EXISTS',
       fix: 'Add --resume to continue it, or choose another --out folder.' });
   }
-  // Without run.json, a metrics.jsonl only records a start that failed (e.g. bad data): begin a clean log.
-  fs.rmSync(paths.metrics, { force: true });
-  // Paths are stored absolute so that --resume works from any working directory.
+  return { overrides: freshOverrides(options, paths.root) };
+}
+
+/** A new run's settings; paths are stored absolute so that --resume works from any working directory. */
+function freshOverrides(options: Omit<SessionOptions, 'out'>, out: string): TrainOverrides {
   const { resume: _resume, ...fresh } = options;
-  return { overrides: { ...fresh, data: path.resolve(options.data), valid: options.valid === undefined ? undefined : path.resolve(options.valid), out: paths.root } };
+  return { ...fresh, data: path.resolve(options.data), valid: options.valid === undefined ? undefined : path.resolve(options.valid), out };
+}
+
+/** Everything a run needs before its first step: data, model, tokenized batches, the resolved config and the engine. */
+interface PreparedRun {
+  data: PreparedData;
+  dataHashes: { file: string; sha256: string }[];
+  numLabels: number;
+  model: PreparedModel;
+  tokenizer: Preprocessor;
+  config: TrainConfig;
+  seed: number;
+  evalSet: EvalSet;
+  batchesForEpoch(epoch: number): Batch[];
+  /** The padded shape of each of batchesForEpoch(epoch), without building the batches. */
+  shapesForEpoch(epoch: number): { batchSize: number; seqLen: number }[];
+  total: number;
+  checkpoint?: Checkpoint;
+  engine: TrainEngine;
+  /** What the engine said while choosing its device. */
+  engineLog: string[];
+  parameters: number;
+  /** Seconds spent downloading the model (not part of a later run's start-up). */
+  downloadSeconds: number;
+}
+
+/**
+ * Read and split the data, resolve the model, tokenize, resolve the config (resolveTrainConfig, from the data's token
+ * lengths) and create the engine (with the checkpoint's state when resuming). Writes nothing: the run and its estimate
+ * both start here, so that the estimate measures the same work and memory.
+ */
+async function prepareRun(overrides: TrainOverrides, previous: RunJson | undefined, checkpointsDir: string | undefined,
+  sink: Pick<SessionSink, 'emit' | 'onDownload'>): Promise<PreparedRun> {
+  const seed = overrides.seed ?? 42;
+  const data = await prepareData({ ...overrides, validRatio: overrides.validRatio ?? 0.1, seed });
+  const dataHashes = await hashInputs(data.files);
+  if (previous) {
+    const changed = dataHashes.find((h, i) => previous.data[i]?.sha256 !== h.sha256);
+    if (changed) {
+      throw new UserError(`${changed.file} changed since the run started, so the run cannot be resumed exactly.`, {
+        file: changed.file, code: 'RUN_DATA_CHANGED', fix: 'Restore the original file, or start a new run with another --out.' });
+    }
+  }
+  const numLabels = data.labels.length;
+  let downloaded = false;
+  const modelStart = performance.now();
+  const model = await prepareModel(overrides.model ?? 'random:tiny', numLabels, seed, {
+    onDownload: (p) => {
+      downloaded = true;
+      sink.onDownload?.(p);
+    },
+  });
+  const downloadSeconds = downloaded ? (performance.now() - modelStart) / 1000 : 0;
+  const tokenizer = await loadPreprocessor(model.dir);
+  // RoBERTa-style position ids start after the padding index, so fewer tokens fit than the position table has.
+  const positions = maxSequenceLength(model.config);
+  // Only the fast preset without --max-length needs the length distribution; a spread sample estimates its p95.
+  const needLengths = overrides.maxLength === undefined && (overrides.preset ?? 'fast') === 'fast';
+  const lengths = needLengths ? tokenizer.tokenLengths(spreadSample(data.train.map((e) => e.text), LENGTH_SAMPLE), positions) : [];
+  const config = resolveTrainConfig(overrides, lengths, positions);
+  const label2id = new Map(data.labels.map((l, i) => [l, i]));
+  const trainIds = Int32Array.from(data.train, (e) => label2id.get(e.label) as number);
+  const validIds = Int32Array.from(data.valid, (e) => label2id.get(e.label) as number);
+  const encodedTrain = tokenizer.encode(data.train.map((e) => e.text), config, trainIds);
+  const evalSet: EvalSet = {
+    batches: tokenizer.evalBatches(tokenizer.encode(data.valid.map((e) => e.text), config, validIds), config),
+    targets: validIds,
+    examples: data.valid,
+  };
+  const batchesForEpoch = (epoch: number) => tokenizer.trainBatches(encodedTrain, { ...config, seed }, epoch);
+  const shapesForEpoch = (epoch: number) => tokenizer.trainBatchShapes(encodedTrain, { ...config, seed }, epoch);
+  const total = countSteps(config, shapesForEpoch(0).length);
+
+  const checkpoint = previous && checkpointsDir ? await loadLatestCheckpoint(checkpointsDir) : undefined;
+  const engineLog: string[] = [];
+  const weights = checkpoint?.weights ?? model.weights;
+  let parameters = 0;
+  for (const t of weights.values()) parameters += t.data.length;
+  const engine = await createTrainEngine({
+    config: model.config, numLabels, weights, device: config.device, dropout: config.dropout, seed,
+    hyper: { lr: config.lr, weightDecay: config.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1,
+      warmupSteps: warmupStepsFor(config, total), totalSteps: total },
+    classWeights: config.classWeights ? balancedClassWeights(trainIds, numLabels) : undefined,
+    log: (line: string) => {
+      engineLog.push(line);
+      sink.emit({ event: 'log', time: now(), level: 'info', message: line });
+    },
+  });
+  try {
+    if (checkpoint) engine.setOptimizerState(checkpoint.optimizer);
+  } catch (e) {
+    await engine.dispose();
+    throw e;
+  }
+  // The engine trains its own copies: empty ours so that their memory (a whole model, or model + moments) is freed.
+  for (const tensors of [model.weights, checkpoint?.weights, checkpoint?.optimizer.m, checkpoint?.optimizer.v]) tensors?.clear();
+  return {
+    data, dataHashes, numLabels, model, tokenizer, config, seed, evalSet, batchesForEpoch, shapesForEpoch, total, checkpoint, engine, engineLog,
+    parameters, downloadSeconds,
+  };
+}
+
+/** Write the best model into `dir` (through `<dir>.tmp` and a rename): HF layout, model.onnx, tokenizer, inference settings, eval.json. */
+async function writeBestModel(dir: string, run: Pick<PreparedRun, 'model' | 'numLabels' | 'tokenizer' | 'config' | 'data'>, weights: Weights,
+  evalJson: Record<string, unknown>): Promise<void> {
+  const tmp = await prepareTempDir(dir);
+  await saveHfModel(tmp, { config: run.model.config, weights, id2label: run.data.labels });
+  await writeFileAtomic(path.join(tmp, 'model.onnx'), buildInferenceModel(run.model.config, run.numLabels, weights));
+  await run.tokenizer.save(tmp);
+  await writeJsonAtomic(path.join(tmp, INFERENCE_SETTINGS_FILE), { max_length: run.config.maxLength, truncation: run.config.truncation });
+  await writeJsonAtomic(path.join(tmp, 'eval.json'), evalJson);
+  await commitDir(tmp, dir);
 }
 
 export async function runTrainingSession(options: SessionOptions, sink: SessionSink): Promise<DoneEvent> {
   const paths = runPaths(path.resolve(options.out));
-  const { overrides, previous } = await startOrResume(options, paths);
+  const { overrides, previous } = runStart(options, paths);
+  // Without run.json, a metrics.jsonl only records a start that failed (e.g. bad data): begin a clean log.
+  if (!previous) fs.rmSync(paths.metrics, { force: true });
   const emit = (event: TrainerEvent): void => {
     appendMetric(paths.metrics, event);
     sink.emit(event);
@@ -180,53 +303,9 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
   try {
     fs.mkdirSync(paths.root, { recursive: true });
     await recoverRunDir(paths.root);
-    const seed = overrides.seed ?? 42;
-    const data = await prepareData({ ...overrides, validRatio: overrides.validRatio ?? 0.1, seed });
-    const dataHashes = await hashInputs(data.files);
-    if (previous) {
-      const changed = dataHashes.find((h, i) => previous.data[i]?.sha256 !== h.sha256);
-      if (changed) {
-        throw new UserError(`${changed.file} changed since the run started, so the run cannot be resumed exactly.`, {
-          file: changed.file, code: 'RUN_DATA_CHANGED', fix: 'Restore the original file, or start a new run with another --out.' });
-      }
-    }
-    const numLabels = data.labels.length;
-    const model = await prepareModel(overrides.model ?? 'random:tiny', numLabels, seed, sink);
-    const tokenizer = await loadPreprocessor(model.dir);
-    // RoBERTa-style position ids start after the padding index, so fewer tokens fit than the position table has.
-    const positions = maxSequenceLength(model.config);
-    // Only the fast preset without --max-length needs the length distribution; a spread sample estimates its p95.
-    const needLengths = overrides.maxLength === undefined && (overrides.preset ?? 'fast') === 'fast';
-    const lengths = needLengths ? tokenizer.tokenLengths(spreadSample(data.train.map((e) => e.text), LENGTH_SAMPLE), positions) : [];
-    const config = resolveTrainConfig(overrides, lengths, positions);
-    const label2id = new Map(data.labels.map((l, i) => [l, i]));
-    const trainIds = Int32Array.from(data.train, (e) => label2id.get(e.label) as number);
-    const validIds = Int32Array.from(data.valid, (e) => label2id.get(e.label) as number);
-    const encodedTrain = tokenizer.encode(data.train.map((e) => e.text), config, trainIds);
-    const evalSet: EvalSet = {
-      batches: tokenizer.evalBatches(tokenizer.encode(data.valid.map((e) => e.text), config, validIds), config),
-      targets: validIds,
-      examples: data.valid,
-    };
-    const batchesForEpoch = (epoch: number) => tokenizer.trainBatches(encodedTrain, { ...config, seed }, epoch);
-    const total = countSteps(config, batchesForEpoch(0).length);
-
-    const checkpoint = previous ? await loadLatestCheckpoint(paths.checkpoints) : undefined;
-    const engineLog: string[] = [];
-    const weights = checkpoint?.weights ?? model.weights;
-    engine = await createTrainEngine({
-      config: model.config, numLabels, weights, device: config.device, dropout: config.dropout, seed,
-      hyper: { lr: config.lr, weightDecay: config.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1,
-        warmupSteps: warmupStepsFor(config, total), totalSteps: total },
-      classWeights: config.classWeights ? balancedClassWeights(trainIds, numLabels) : undefined,
-      log: (line: string) => {
-        engineLog.push(line);
-        sink.emit({ event: 'log', time: now(), level: 'info', message: line });
-      },
-    });
-    if (checkpoint) engine.setOptimizerState(checkpoint.optimizer);
-    // The engine trains its own copies: empty ours so that their memory (a whole model, or model + moments) is freed.
-    for (const tensors of [model.weights, checkpoint?.weights, checkpoint?.optimizer.m, checkpoint?.optimizer.v]) tensors?.clear();
+    const run = await prepareRun(overrides, previous, paths.checkpoints, sink);
+    const { data, dataHashes, model, tokenizer, config, seed, evalSet, batchesForEpoch, total, checkpoint, engineLog } = run;
+    engine = run.engine;
     const liveEngine = engine;
     const ignored = previous ? ignoredOnResume(options, previous.config) : [];
     if (ignored.length > 0) {
@@ -254,15 +333,8 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
     });
 
     const saveBest = async ({ result }: ClassifyEvaluation, step: number): Promise<void> => {
-      const tmp = await prepareTempDir(paths.best);
-      const current = liveEngine.getWeights();
-      await saveHfModel(tmp, { config: model.config, weights: current, id2label: data.labels });
-      await writeFileAtomic(path.join(tmp, 'model.onnx'), buildInferenceModel(model.config, numLabels, current));
-      await tokenizer.save(tmp);
-      await writeJsonAtomic(path.join(tmp, INFERENCE_SETTINGS_FILE), { max_length: config.maxLength, truncation: config.truncation });
       const { predictions: _p, misclassified: _m, ...report } = result;
-      await writeJsonAtomic(path.join(tmp, 'eval.json'), { step, metric: config.metric, ...report });
-      await commitDir(tmp, paths.best);
+      await writeBestModel(paths.best, run, liveEngine.getWeights(), { step, metric: config.metric, ...report });
     };
 
     const result = await trainLoop({
@@ -282,6 +354,80 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
     throw e;
   } finally {
     await engine?.dispose();
+  }
+}
+
+export interface EstimateOptions extends Omit<SessionOptions, 'out'> {
+  /** The run folder the run would use: checked (an existing run, --resume) but never written. Optional. */
+  out?: string;
+}
+
+export interface EstimateSink {
+  /** The engine's device choice and warnings. */
+  log?(event: LogEvent): void;
+  /** Polled between warm-up steps; true cancels the estimate (EstimateCancelled). */
+  shouldStop?(): boolean;
+  onDownload?(progress: HubProgress): void;
+  /** When the command started, in ms since the epoch (the CLI: its process start); default: when the estimate was called. */
+  startedAt?: number;
+}
+
+/**
+ * `bertft train --estimate`: everything a run does before its first step (the same code: prepareRun), then a few
+ * warm-up steps and evaluation passes on the chosen device, one checkpoint and one best-model write into a temporary
+ * folder that is deleted, and the arithmetic of core/train/estimate.ts. Nothing is written to `out` (or anywhere else
+ * that stays); the warm-up steps change only the engine's in-memory copy of the weights, which is then thrown away.
+ */
+export async function estimateTrainingSession(options: EstimateOptions, sink: EstimateSink = {}): Promise<EstimateEvent> {
+  const startedAt = sink.startedAt ?? Date.now();
+  const paths = options.out !== undefined ? runPaths(path.resolve(options.out)) : undefined;
+  if (!paths && options.resume) {
+    throw new UserError('--resume needs the --out folder of the run to continue.', { code: 'RUN_NOT_FOUND', fix: 'Add --out <run folder>.' });
+  }
+  const { overrides, previous } = paths ? runStart({ ...options, out: paths.root }, paths) : { overrides: freshOverrides(options, ''), previous: undefined };
+  let engine: TrainEngine | undefined;
+  let scratch: string | undefined;
+  try {
+    const run = await prepareRun(overrides, previous, paths?.checkpoints, { emit: (e) => { if (e.event === 'log') sink.log?.(e); }, onDownload: sink.onDownload });
+    engine = run.engine;
+    const liveEngine = engine;
+    // As the run's `started` event and run.json have them (the warm-up's own lines come later).
+    const deviceNotes = [...run.engineLog, describeAllocator()];
+    const startupSeconds = Math.max(0, (Date.now() - startedAt) / 1000 - run.downloadSeconds);
+    const { config, seed, total } = run;
+    const state: TrainerState = run.checkpoint?.state ?? {
+      step: 0, epoch: 0, batchInEpoch: 0, totalSteps: total, seed, metricName: config.metric, bestMetric: null, bestStep: 0, evalsWithoutImprovement: 0,
+    };
+    const plan = planRun({ totalSteps: total, evalSteps: config.evalSteps, start: state, shapesForEpoch: run.shapesForEpoch });
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-estimate-'));
+    const scratchDir = scratch;
+    // The batches the run would take first, in its order (its first is the epoch's longest when length-grouped).
+    const trainBatches = run.batchesForEpoch(state.epoch).slice(state.batchInEpoch);
+    const measurements = await measureWarmup(liveEngine, {
+      trainBatches: plan.steps > 0 ? trainBatches : [],
+      evalBatches: run.evalSet.batches,
+      writeCheckpoint: async () => {
+        await saveCheckpoint(path.join(scratchDir, 'checkpoints'), { weights: liveEngine.getWeights(), optimizer: liveEngine.getOptimizerState(), state });
+      },
+      writeBest: () => writeBestModel(path.join(scratchDir, 'best'), run, liveEngine.getWeights(), { step: 0, metric: config.metric, estimate: true }),
+      shouldStop: sink.shouldStop,
+    });
+    const peak = peakRssBytes();
+    const device = liveEngine.device;
+    const released = performance.now();
+    engine = undefined;
+    await liveEngine.dispose();
+    const teardownSeconds = (performance.now() - released) / 1000;
+    const time = estimateTime({ plan, evalShapes: run.evalSet.batches.map(shapeOf), measurements, startupSeconds, teardownSeconds });
+    return buildEstimateEvent({
+      plan, time, measurements, peakRssBytes: peak, parameters: run.parameters, device, deviceNotes, allocator: describeAllocator(),
+      config: { ...config }, dataset: { train_rows: run.data.train.length, valid_rows: run.data.valid.length, labels: run.data.labels },
+      resumedFromStep: run.checkpoint ? state.step : undefined,
+      estimateSeconds: (Date.now() - startedAt) / 1000,
+    });
+  } finally {
+    await engine?.dispose();
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   }
 }
 

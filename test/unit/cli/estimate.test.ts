@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tempDir, writeSentimentCsv } from '../runner/fixtures';
+
+const CLI = path.join(__dirname, '..', '..', '..', 'src', 'cli.js');
+
+/** Every file under `dir` with its size and mtime, to show that nothing changed. */
+function snapshot(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).sort().map((f) => {
+    const st = fs.statSync(path.join(dir, f));
+    return `${f} ${st.isDirectory() ? 'dir' : st.size} ${st.mtimeMs}`;
+  });
+}
+
+/** The estimate's scratch folders left in `tmp` (other files there come from native libraries' own logs). */
+const scratchLeft = (tmp: string): string[] => fs.readdirSync(tmp).filter((f) => f.startsWith('bertft-estimate-'));
+
+test('bertft train --estimate --json: one estimate object, nothing written to --out (or left in the temp folder), and the counts the real run then has', () => {
+  const dir = tempDir('estimate-cli');
+  const data = writeSentimentCsv(dir);
+  const out = path.join(dir, 'run');
+  // The estimate's scratch checkpoint goes to the temp folder; a private one shows that it is removed.
+  const tmp = path.join(dir, 'tmp');
+  fs.mkdirSync(tmp);
+  const env = { ...process.env, TMPDIR: tmp };
+  const flags = ['--data', data, '--out', out, '--model', 'random:tiny', '--batch-size', '4', '--max-length', '32', '--max-steps', '9', '--eval-steps', '4',
+    '--epochs', '5', '--lr', '1e-3', '--seed', '3', '--device', 'cpu'];
+  const bertft = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env });
+
+  const r = bertft('train', '--estimate', '--json', ...flags);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, 'exactly one JSON object on stdout');
+  const e = JSON.parse(lines[0]) as Record<string, any>;
+  assert.equal(e.event, 'estimate');
+  assert.equal(e.version, 1);
+  for (const key of ['total_seconds', 'startup_seconds', 'train_seconds', 'eval_seconds', 'save_seconds', 'seconds_per_step', 'peak_rss_bytes',
+    'state_bytes', 'parameters', 'total_steps', 'steps', 'steps_per_epoch', 'epochs', 'batch_size', 'max_length', 'evaluations', 'checkpoints']) {
+    assert.equal(typeof e[key], 'number', key);
+    assert.ok(Number.isFinite(e[key]) && e[key] >= 0, `${key} = ${e[key]}`);
+  }
+  assert.ok(e.total_seconds > 0 && e.train_seconds > 0 && e.seconds_per_step > 0);
+  assert.ok(Math.abs(e.total_seconds - (e.startup_seconds + e.train_seconds + e.eval_seconds + e.save_seconds)) < 0.01);
+  assert.ok(e.peak_rss_bytes > 2 * e.state_bytes, 'the peak holds at least the state twice');
+  assert.match(e.summary, /^about \d+ (s|min), \d+ MB peak memory$/);
+  assert.equal(e.device, 'cpu');
+  assert.deepEqual([e.batch_size, e.max_length, e.total_steps, e.steps], [4, 32, 9, 9]);
+  assert.ok(e.based_on.warmup_steps >= 1 && e.based_on.eval_forwards >= 1);
+  assert.deepEqual(e.dataset.labels, ['neg', 'pos']);
+  assert.ok(!fs.existsSync(out), '--out is not created');
+  assert.deepEqual(scratchLeft(tmp), [], 'the scratch checkpoint is removed');
+
+  // The real run with the same flags: the same config, steps, evaluations and checkpoints.
+  const t = bertft('train', '--json', ...flags);
+  assert.equal(t.status, 0, t.stderr);
+  const events = t.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  const started = events.find((x) => x.event === 'started')!;
+  assert.deepEqual(e.config, started.config);
+  assert.equal(e.total_steps, started.total_steps);
+  assert.equal(e.evaluations, events.filter((x) => x.event === 'eval').length);
+  assert.equal(e.checkpoints, events.filter((x) => x.event === 'checkpoint').length);
+  assert.deepEqual([e.dataset.train_rows, e.dataset.valid_rows], [started.dataset.train_rows, started.dataset.valid_rows]);
+
+  // An existing run: the same refusal as `bertft train` (an error event with --json), and the run stays as it was.
+  const before = snapshot(out);
+  const exists = bertft('train', '--estimate', '--json', ...flags);
+  assert.equal(exists.status, 1);
+  assert.match(exists.stderr, /already holds a training run/);
+  assert.equal(JSON.parse(exists.stdout.trim()).event, 'error');
+  // --resume of the finished run: nothing left to train, the run folder untouched.
+  const resumed = bertft('train', '--estimate', '--json', ...flags, '--resume');
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const re = JSON.parse(resumed.stdout.trim()) as Record<string, any>;
+  assert.deepEqual([re.resumed_from_step, re.steps, re.total_steps], [9, 0, 9]);
+  assert.deepEqual(snapshot(out), before, 'nothing in the run folder changed');
+  assert.deepEqual(scratchLeft(tmp), []);
+});
+
+test('bertft train --estimate without --out, for people: the summary on stdout; --help documents the flag', () => {
+  const dir = tempDir('estimate-text');
+  const data = writeSentimentCsv(dir);
+  const r = spawnSync(process.execPath, [CLI, 'train', '--estimate', '--data', data, '--model', 'random:tiny', '--max-length', '32', '--batch-size', '8',
+    '--device', 'cpu'], { encoding: 'utf8', cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^Estimate: about \d+ (s|min), \d+ MB peak memory\n/);
+  assert.match(r.stdout, /steps \(\d+ epochs × \d+ steps, batch 8, max length 32\) on cpu/);
+  assert.match(r.stdout, /nothing was trained\./);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['reviews.csv'], 'nothing written beside the data either');
+  const noOut = spawnSync(process.execPath, [CLI, 'train', '--data', data], { encoding: 'utf8' });
+  assert.equal(noOut.status, 1);
+  assert.match(noOut.stderr, /needs --out/);
+  const help = spawnSync(process.execPath, [CLI, 'train', '--help'], { encoding: 'utf8' });
+  assert.match(help.stdout, /--estimate +print the expected run time and peak memory/);
+});
