@@ -60,6 +60,7 @@ test('the VSIX holds the bundle, the manifest and only the linux-x64 runtime of 
     'extension/dist/cli.js',
     'extension/dist/webview.js',
     'extension/assets/vocab.txt',
+    'extension/examples/spam-ham.csv',
     'extension/node_modules/onnxruntime-node/dist/index.js',
     'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',
     'extension/node_modules/onnxruntime-common/dist/cjs/index.js',
@@ -68,7 +69,7 @@ test('the VSIX holds the bundle, the manifest and only the linux-x64 runtime of 
   }
   const unwanted = entries.filter(
     (e) =>
-      /\/(darwin|win32)\/|\/linux\/arm64\/|\.map$|\.ts$|^extension\/(src|test|out|scripts|bench|webview|examples)\//.test(e) ||
+      /\/(darwin|win32)\/|\/linux\/arm64\/|\.map$|\.ts$|^extension\/(src|test|out|scripts|bench|webview)\/|^extension\/examples\/(?!spam-ham\.csv$|README\.md$)/.test(e) ||
       (e.startsWith('extension/node_modules/') && !/^extension\/node_modules\/onnxruntime-(node|common)\//.test(e)),
   );
   assert.deepEqual(unwanted, []);
@@ -98,7 +99,8 @@ test('in the workbench the extension activates: status bar item, BERT commands i
     await item.waitFor({ timeout: UI_TIMEOUT });
     assert.match((await item.getAttribute('aria-label')) ?? '', /BERT/);
 
-    // Command palette: the four commands that need no editor selection are listed under the BERT category.
+    // Command palette: the commands that can act in a workspace without runs are listed under the BERT category; those
+    // that cannot (no run to stop or show, no selection to classify) are not.
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
@@ -106,10 +108,12 @@ test('in the workbench the extension activates: status bar item, BERT commands i
     const rows = page.locator('.quick-input-list .monaco-list-row');
     await rows.filter({ hasText: 'BERT: Fine-tune BERT' }).first().waitFor({ timeout: UI_TIMEOUT });
     const labels = (await rows.allInnerTexts()).map((t) => t.split('\n')[0]!.trim());
-    for (const title of ['BERT: Fine-tune BERT', 'BERT: Open Training Dashboard', 'BERT: Stop Training', 'BERT: Select Model']) {
+    for (const title of ['BERT: Fine-tune BERT', 'BERT: Select Model', 'BERT: Predict Dataset']) {
       assert.ok(labels.some((l) => l.startsWith(title)), `"${title}" not in the palette: ${labels.join(' | ')}`);
     }
-    assert.ok(!labels.some((l) => l.startsWith('BERT: Classify Selection')), 'Classify Selection listed without a selection');
+    for (const title of ['BERT: Classify Selection', 'BERT: Stop Training', 'BERT: Open Training Dashboard', 'BERT: Make Int8 Model', 'BERT: Refresh Runs']) {
+      assert.ok(!labels.some((l) => l.startsWith(title)), `"${title}" listed where it cannot act: ${labels.join(' | ')}`);
+    }
     await page.screenshot({ path: path.join(OUT, 'command-palette.png') });
 
     await page.keyboard.press('Escape');

@@ -180,7 +180,8 @@ async function openAt(file: string, line: number | undefined): Promise<void> {
  * warnings (imbalance, duplicates, leakage, truncation…) ask whether to train anyway.
  */
 async function acceptProblems(report: CheckReport, log: vscode.LogOutputChannel): Promise<boolean> {
-  const problems = report.problems.filter((p) => p.severity !== 'info');
+  // Long texts are not a warning here: the flow's long-text step offers what to do about them, with its cost.
+  const problems = report.problems.filter((p) => p.severity !== 'info' && p.code !== 'DATA_TRUNCATION');
   if (problems.length === 0) return true;
   log.info(`Dataset check of ${report.path}:\n${formatCheckReport(report)}`);
   const lines: Message[] = problems.slice(0, 8).map((p) =>

@@ -1,0 +1,172 @@
+/**
+ * The first five minutes, as a new user walks them in the real workbench (VS Code 1.100 in code-server, Chromium),
+ * offline: an empty workspace → Fine-tune BERT → the bundled example → every default accepted (Enter at each step) →
+ * the dashboard shows a validation accuracy of at least 0.90 → Classify with this model → Classify Selection on an
+ * obvious spam sentence says "spam" → the hover (switched on in the settings) says so too. No network: the Hub is
+ * pointed at a closed loopback port, as on a machine without internet. Screenshots of every step
+ * (test-output/e2e/newcomer-*.png); the time each step took is printed.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { launchChromium, type Browser } from './harness/browser';
+import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer } from './harness/codeServer';
+
+const OUT = path.join(TEST_OUTPUT, 'e2e');
+const UI_TIMEOUT = 60_000;
+const TRAIN_TIMEOUT = 300_000;
+const SPAM = 'Congratulations! You have won a FREE prize. Click here now to claim your cash reward, limited time offer, order today!!!';
+
+let server: CodeServer | undefined;
+let browser: Browser | undefined;
+const temps: string[] = [];
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A loopback port nothing listens on: connections to it are refused at once, like a machine without a network. */
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Classify Selection and the hover say spam', async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js')) || !fs.existsSync(path.join(REPO_ROOT, 'dist', 'webview.js'))) {
+    execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
+  }
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-newcomer-'));
+  temps.push(ws);
+  const hfHome = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-hf-'));
+  temps.push(hfHome);
+  server = await startCodeServer({
+    logFile: path.join(OUT, 'newcomer-code-server.log'),
+    env: { HF_ENDPOINT: `http://127.0.0.1:${await closedPort()}`, HF_HOME: hfHome },
+  });
+  browser = await launchChromium();
+  const { page } = browser;
+  const timings: [string, number][] = [];
+  let stepStart = Date.now();
+  let shot = 0;
+  const done = async (name: string) => {
+    timings.push([name, (Date.now() - stepStart) / 1000]);
+    await page.screenshot({ path: path.join(OUT, `newcomer-${String(++shot).padStart(2, '0')}-${name}.png`) });
+    stepStart = Date.now();
+  };
+  const quickInput = page.locator('.quick-input-widget');
+  const acceptDefault = async (title: RegExp, expectFirst?: RegExp) => {
+    await quickInput.locator('.quick-input-title', { hasText: title }).waitFor({ timeout: UI_TIMEOUT });
+    const first = quickInput.locator('.quick-input-list .monaco-list-row').first();
+    await first.waitFor({ timeout: UI_TIMEOUT });
+    if (expectFirst) assert.match(await first.innerText(), expectFirst);
+    await page.waitForTimeout(300);
+  };
+  try {
+    const host = new URL(server.url).host;
+    const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${REPO_ROOT}`], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
+    await page.goto(`${server.url}/?${new URLSearchParams({ folder: ws, payload: JSON.stringify(payload) })}`);
+    await page.locator('.statusbar-item', { hasText: /BERT/ }).first().waitFor({ timeout: UI_TIMEOUT });
+    await done('empty-workspace');
+
+    await page.keyboard.press('F1');
+    await quickInput.locator('.quick-input-box input').fill('>BERT: Fine-tune BERT');
+    await quickInput.locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Fine-tune BERT' }).first().click();
+    // No dataset in the workspace: the step says which formats it reads and offers the bundled example.
+    await quickInput.locator('.quick-input-title', { hasText: /dataset/ }).waitFor({ timeout: UI_TIMEOUT });
+    const placeholder = (await quickInput.locator('.quick-input-box input').getAttribute('placeholder')) ?? '';
+    assert.match(placeholder, /CSV, TSV, JSONL or JSON/);
+    const example = quickInput.locator('.quick-input-list .monaco-list-row', { hasText: 'Use the bundled example' });
+    await example.waitFor({ timeout: UI_TIMEOUT });
+    await done('dataset-step');
+    await example.click();
+
+    await acceptDefault(/columns/, /Text: "text", label: "label"/);
+    await done('columns-step');
+    await page.keyboard.press('Enter');
+
+    // Offline: what works without a download comes first.
+    await acceptDefault(/model/, /Small random model/);
+    assert.match(await quickInput.locator('.quick-input-box input').getAttribute('placeholder') ?? '', /Offline/);
+    await done('model-step-offline');
+    await page.keyboard.press('Enter');
+
+    // The long-text step (most mails are longer than the default length), its default first.
+    await acceptDefault(/long texts|settings/);
+    if (await quickInput.locator('.quick-input-title', { hasText: /long texts/ }).count()) {
+      await done('long-text-step');
+      await page.keyboard.press('Enter');
+      await acceptDefault(/settings/);
+    }
+    await done('settings-step');
+    await page.keyboard.press('Enter');
+    await acceptDefault(/device/);
+    await done('device-step');
+    await page.keyboard.press('Enter');
+
+    const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: UI_TIMEOUT });
+    await done('training');
+    await view.locator('#phase', { hasText: /^(finished|failed)$/ }).waitFor({ timeout: TRAIN_TIMEOUT });
+    assert.equal(await view.locator('#problem').innerText(), '', 'the run finished');
+    const facts = await view.locator('#facts').innerText();
+    const accuracy = Number(/best accuracy (\d\.\d+)/.exec(facts)?.[1]);
+    assert.ok(accuracy >= 0.9, `validation accuracy ${accuracy} (${facts})`);
+    await done('dashboard-finished');
+
+    await view.locator('#classify').click();
+    await page.locator('.notifications-toasts .notification-toast', { hasText: 'classifying with' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.keyboard.press('F1');
+    await quickInput.locator('.quick-input-box input').fill('>Notifications: Clear All Notifications');
+    await page.keyboard.press('Enter');
+
+    // An obvious spam sentence in a text file, selected, classified.
+    fs.writeFileSync(path.join(ws, 'mail.txt'), `${SPAM}\n`);
+    await page.keyboard.press('Control+P');
+    await quickInput.locator('.quick-input-box input').fill('mail.txt');
+    await quickInput.locator('.quick-input-list .monaco-list-row', { hasText: 'mail.txt' }).first().waitFor({ timeout: UI_TIMEOUT });
+    await page.keyboard.press('Enter');
+    await page.locator('.tab.active', { hasText: 'mail.txt' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('F1');
+    await quickInput.locator('.quick-input-box input').fill('>BERT: Classify Selection');
+    await quickInput.locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Classify Selection' }).first().click();
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: /BERT .*: (spam|ham) \(/ }).first();
+    await toast.waitFor({ timeout: UI_TIMEOUT });
+    await page.waitForTimeout(600);
+    assert.match(await toast.innerText(), /: spam \(/, 'the obvious spam sentence is classified as spam');
+    await done('classify-selection');
+
+    // The hover, once switched on.
+    fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'bert.hover.enabled': true, 'bert.hover.timeBudgetMs': 5000 }));
+    await page.keyboard.press('Escape');
+    const word = page.locator('.view-lines .view-line span span', { hasText: 'prize' }).first();
+    const box = await word.boundingBox();
+    assert.ok(box);
+    const hover = page.locator('.monaco-hover', { hasText: '█' }).first();
+    // The settings file is new: hover again until the workbench has read it and the provider is registered.
+    for (let attempt = 0; attempt < 10 && !(await hover.isVisible()); attempt++) {
+      await page.mouse.move(5, 5);
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
+      await hover.waitFor({ state: 'visible', timeout: 3000 }).catch(() => undefined);
+    }
+    await hover.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    assert.match(await hover.innerText(), /^spam \d+\.\d%/, 'the hover says spam');
+    await done('hover');
+    console.log(`newcomer journey: ${timings.map(([n, s]) => `${n} ${s.toFixed(1)} s`).join(' · ')}; validation accuracy ${accuracy}`);
+  } catch (e) {
+    await page.screenshot({ path: path.join(OUT, 'newcomer-failure.png') }).catch(() => undefined);
+    throw e;
+  }
+});
