@@ -406,6 +406,8 @@ export async function estimateTrainingSession(options: EstimateOptions, sink: Es
     const measurements = await measureWarmup(liveEngine, {
       trainBatches: plan.steps > 0 ? trainBatches : [],
       evalBatches: run.evalSet.batches,
+      runShapes: plan.shapeCounts,
+      evaluations: plan.evaluations,
       writeCheckpoint: async () => {
         await saveCheckpoint(path.join(scratchDir, 'checkpoints'), { weights: liveEngine.getWeights(), optimizer: liveEngine.getOptimizerState(), state });
       },

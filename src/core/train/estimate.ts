@@ -215,11 +215,21 @@ export interface WarmupOptions {
   /** Write a checkpoint / the best model somewhere that is thrown away (timed once each). */
   writeCheckpoint(): Promise<void>;
   writeBest(): Promise<void>;
-  /** Seconds of train steps to time beyond one of each chosen shape (default 3). */
+  /**
+   * Seconds of train steps to time beyond the first three shapes: `budgetShare` (default 5%) of the training time
+   * that the steps timed so far predict for `runShapes`, at least `budgetSeconds` (default 3) and at most
+   * `maxBudgetSeconds` (default 20); evaluation passes get a third of that. More samples for longer runs even out
+   * the moment-to-moment noise of a busy machine.
+   */
   budgetSeconds?: number;
+  maxBudgetSeconds?: number;
+  budgetShare?: number;
+  /** The run's steps by shape (plan.shapeCounts) and its evaluations, for sizing the budget. */
+  runShapes?: readonly { shape: BatchShape; count: number }[];
+  evaluations?: number;
   /** Distinct shapes timed at most (default 6), train and evaluation each. */
   maxShapes?: number;
-  /** Train steps timed at most (default 24). */
+  /** Train steps (and evaluation batches) timed at most (default 40). */
   maxSteps?: number;
   /** Polled between steps; true ends the warm-up with EstimateCancelled. */
   shouldStop?: () => boolean;
@@ -251,15 +261,25 @@ function representatives(batches: readonly Batch[], shapes: readonly BatchShape[
 }
 
 /**
- * Time the first step, then one step of each chosen shape (largest, smallest, between), then more rounds while
- * `budgetSeconds` lasts; the same for evaluation forward passes (a third of the budget); then one checkpoint and one
+ * Time the first step, then one step of each chosen shape (largest, smallest, between), then more rounds while the
+ * budget lasts (see WarmupOptions.budgetSeconds); the same for evaluation forward passes; then one checkpoint and one
  * best-model write. Optional shapes beyond the first three are skipped once the budget is spent (large models).
  */
 export async function measureWarmup(target: WarmupTarget, options: WarmupOptions): Promise<WarmupMeasurements> {
   const clock = options.clock ?? (() => performance.now() / 1000);
-  const budget = options.budgetSeconds ?? 3;
+  const least = options.budgetSeconds ?? 3;
+  const most = Math.max(least, options.maxBudgetSeconds ?? 20);
+  const share = options.budgetShare ?? 0.05;
+  const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
+  const predicted = (timings: Timing[], shapes: readonly { shape: BatchShape; count: number }[]): number => {
+    const model = fitCostModel(timings);
+    return shapes.reduce((sum, c) => sum + c.count * predictSeconds(model, c.shape), 0);
+  };
+  const trainBudget = (timings: Timing[]): number => clamp(share * predicted(timings, options.runShapes ?? []), least, most);
+  const evalShapes = options.evalBatches.map((b) => ({ shape: shapeOf(b), count: options.evaluations ?? 1 }));
+  const evalBudget = (timings: Timing[]): number => clamp(share * predicted(timings, evalShapes), least / 3, most / 3);
   const maxShapes = options.maxShapes ?? 6;
-  const maxSteps = options.maxSteps ?? 24;
+  const maxSteps = options.maxSteps ?? 40;
   const check = (): void => {
     if (options.shouldStop?.()) throw new EstimateCancelled();
   };
@@ -272,12 +292,12 @@ export async function measureWarmup(target: WarmupTarget, options: WarmupOptions
   const began = clock();
 
   /** Rounds over the chosen batches: the first three always, the rest and repeats while the budget lasts. */
-  const rounds = async (run: (b: Batch) => Promise<unknown>, chosen: Batch[], seconds: number, most: number): Promise<Timing[]> => {
+  const rounds = async (run: (b: Batch) => Promise<unknown>, chosen: Batch[], budget: (timings: Timing[]) => number, limit: number): Promise<Timing[]> => {
     const out: Timing[] = [];
     const t0 = clock();
-    for (let round = 0; out.length < most && chosen.length > 0; round++) {
-      for (let i = 0; i < chosen.length && out.length < most; i++) {
-        if ((round > 0 || i >= 3) && clock() - t0 >= seconds) return out;
+    for (let round = 0; out.length < limit && chosen.length > 0; round++) {
+      for (let i = 0; i < chosen.length && out.length < limit; i++) {
+        if ((round > 0 || i >= 3) && clock() - t0 >= budget(out)) return out;
         out.push(await time(run, chosen[i]));
       }
     }
@@ -290,12 +310,12 @@ export async function measureWarmup(target: WarmupTarget, options: WarmupOptions
   if (options.trainBatches.length > 0) {
     result.firstStep = await time(train, options.trainBatches[0]);
     const chosen = representatives(options.trainBatches, pickShapes(options.trainBatches, maxShapes));
-    result.steps = await rounds(train, chosen, budget, maxSteps);
+    result.steps = await rounds(train, chosen, trainBudget, maxSteps);
   }
   if (options.evalBatches.length > 0) {
     const chosen = representatives(options.evalBatches, pickShapes(options.evalBatches, maxShapes));
     result.firstForward = await time(forward, chosen[0]);
-    result.forwards = await rounds(forward, chosen, budget / 3, maxSteps);
+    result.forwards = await rounds(forward, chosen, evalBudget, maxSteps);
   }
   check();
   let t0 = clock();

@@ -156,6 +156,16 @@ test('measureWarmup times the first step apart, each chosen shape at least once,
   assert.equal(few.steps.length, 3);
   assert.equal(few.firstForward, undefined);
 
+  // A longer run earns a longer warm-up: 5% of the predicted training time (1000 steps of 0.125 s: 6.25 s), at most 20 s.
+  const steady = (budget: Partial<Parameters<typeof measureWarmup>[1]>) => {
+    const c = stubbed({ base: 0.125, perToken: 0, perTokenSq: 0 }, forwardCost);
+    return measureWarmup(c.target, { trainBatches: train, evalBatches: [], clock: c.clock, maxSteps: 1000,
+      writeCheckpoint: c.write(0, 'c'), writeBest: c.write(0, 'b'), ...budget });
+  };
+  assert.equal((await steady({})).steps.length, 24, '3 s without the run\'s shapes');
+  assert.equal((await steady({ runShapes: [{ shape: shape(8, 64), count: 1000 }] })).steps.length, 50);
+  assert.equal((await steady({ runShapes: [{ shape: shape(8, 64), count: 100000 }] })).steps.length, 160);
+
   let polls = 0;
   await assert.rejects(measureWarmup(s.target, { trainBatches: train, evalBatches, clock: s.clock, shouldStop: () => ++polls > 3,
     writeCheckpoint: s.write(0, 'c'), writeBest: s.write(0, 'b') }), EstimateCancelled);
