@@ -2,7 +2,7 @@
  * `bertft` without VS Code: parse the command line, run the command, map the outcome to an exit code
  * (0 ok, 1 bad input — the message says what to fix, 2 internal error, 130 cancelled).
  */
-import { isUserError } from '../core/errors';
+import { asUserFacing, isUserError } from '../core/errors';
 import { formatFlagHelp, parseArgs, UsageError, type ParsedArgs } from './args';
 import { COMMANDS } from './commands';
 
@@ -68,7 +68,8 @@ async function dispatch(command: string, args: ParsedArgs, io: CliIo): Promise<n
   }
 }
 
-export function reportError(e: unknown, io: CliIo): number {
+export function reportError(error: unknown, io: CliIo): number {
+  const e = asUserFacing(error);
   if (isUserError(e)) {
     io.stderr(`bertft: ${e.describe()}\n`);
     return EXIT_BAD_INPUT;

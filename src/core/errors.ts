@@ -16,6 +16,8 @@ export interface UserErrorDetails {
   cause?: unknown;
 }
 
+const MAX_MESSAGE = 2000;
+
 export class UserError extends Error {
   readonly fix?: string;
   readonly file?: string;
@@ -23,7 +25,9 @@ export class UserError extends Error {
   readonly code: string;
 
   constructor(message: string, details: UserErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    // A message quoting data (a field, a parser's excerpt) must stay readable: megabytes of it help nobody.
+    super(message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}… (${message.length - MAX_MESSAGE} more characters)` : message,
+      details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'UserError';
     this.fix = details.fix;
     this.file = details.file;
@@ -66,4 +70,39 @@ export class GraphError extends Error {
 
 export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError;
+}
+
+/** What the machine said (errno codes) and what the user can do about it. */
+const ENVIRONMENT_FIXES: Readonly<Record<string, [what: string, fix: string]>> = {
+  EACCES: ['Permission denied', 'Choose a folder you can write to, or change its permissions.'],
+  EPERM: ['Operation not permitted', 'Choose a folder you can write to, or change its permissions.'],
+  EROFS: ['The file system is read-only', 'Choose a folder on a writable disk.'],
+  ENOSPC: ['The disk is full', 'Free some space (checkpoints of large models take gigabytes), then resume the run with --resume.'],
+  EDQUOT: ['The disk quota is used up', 'Free some space, then resume the run with --resume.'],
+  ENOTDIR: ['A file stands where a folder is needed', 'Choose another path, or move that file away.'],
+  EISDIR: ['A folder stands where a file is needed', 'Choose another path, or move that folder away.'],
+  EEXIST: ['Something already exists there', 'Choose another path, or move it away.'],
+  EMFILE: ['Too many open files', 'Raise the open-file limit (ulimit -n) or close other programs, then try again.'],
+  ENFILE: ['Too many open files on the system', 'Close other programs, then try again.'],
+};
+
+/**
+ * An error of the machine's environment (a read-only or full disk, a file where a folder should be, missing
+ * permissions) as a UserError naming the path and the fix; undefined for anything else, which stays a bug.
+ */
+export function environmentError(e: unknown): UserError | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const err = e as NodeJS.ErrnoException;
+  const known = err.code !== undefined ? ENVIRONMENT_FIXES[err.code] : undefined;
+  if (!known) return undefined;
+  const [what, fix] = known;
+  const where = err.path ?? (err as { dest?: string }).dest;
+  return new UserError(`${what}${where ? `: ${where}` : ''} (${err.code}${err.syscall ? ` in ${err.syscall}` : ''}).`, {
+    code: `ENV_${err.code}`, file: where, fix, cause: e,
+  });
+}
+
+/** The error a user should see: a UserError as it is, an environment error as one, anything else unchanged. */
+export function asUserFacing(e: unknown): unknown {
+  return isUserError(e) ? e : (environmentError(e) ?? e);
 }

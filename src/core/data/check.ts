@@ -10,6 +10,7 @@ import { tokenLength } from '../tokenize/truncation';
 import { mapOfRecord, ownValue, recordOf } from '../util/records';
 import { buildLabelMap } from './labels';
 import { readDataset, type ReadOptions } from './read';
+import { quoteForMessage } from './rows';
 import type { DataFormat, DataProblem, Dataset, Example } from './types';
 
 export interface CheckOptions extends ReadOptions {
@@ -121,7 +122,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     add('error', 'No usable rows: every row has a problem.', whole, 'Fix the rows listed above.', 'DATA_NO_ROWS');
   }
   if (classCounts.length === 1) {
-    add('error', `Only one class was found ("${[...labels.keys()][0]}"); a classifier needs at least two.`, whole,
+    add('error', `Only one class was found (${quoteForMessage([...labels.keys()][0] ?? '')}); a classifier needs at least two.`, whole,
       'Add examples of the other class(es), or check that the right column was used as the label.', 'DATA_ONE_CLASS');
   }
   const imbalanceRatio = classCounts.length >= 2 ? Math.max(...classCounts) / Math.min(...classCounts) : null;
@@ -133,13 +134,13 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     for (const [label, n] of labels) {
       if (n === 1) {
         const only = examples.find((e) => e.label === label) as Example;
-        add('error', `The label "${label}" has a single example, so the stratified split cannot put it in both training and validation.`,
+        add('error', `The label ${quoteForMessage(label)} has a single example, so the stratified split cannot put it in both training and validation.`,
           only, 'Add more examples of this label, remove it, or give a separate validation file.', 'DATA_SINGLE_EXAMPLE_LABEL');
       }
     }
   }
   for (const [label, n] of labels) {
-    if (n > 1 && n < 10) add('warning', `The label "${label}" has only ${n} examples.`, whole, 'Aim for at least a few dozen examples per class.', 'DATA_FEW_EXAMPLES');
+    if (n > 1 && n < 10) add('warning', `The label ${quoteForMessage(label)} has only ${n} examples.`, whole, 'Aim for at least a few dozen examples per class.', 'DATA_FEW_EXAMPLES');
   }
 
   // Label spellings that differ only in case or spaces are almost always one class typed two ways.
@@ -150,7 +151,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
   }
   for (const spellings of variants.values()) {
     if (spellings.length > 1) {
-      add('warning', `Labels ${spellings.map((s) => `${JSON.stringify(s)} (${labels.get(s)})`).join(', ')} differ only in case or spaces and are treated as different classes.`,
+      add('warning', `Labels ${spellings.map((s) => `${quoteForMessage(s)} (${labels.get(s)})`).join(', ')} differ only in case or spaces and are treated as different classes.`,
         whole, 'Spell each label one way.', 'DATA_LABEL_VARIANTS');
     }
   }
@@ -169,7 +170,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     } else {
       duplicateRows++;
       if (earlier.label !== e.label) {
-        add('warning', `Same text as ${where(earlier)} but a different label ("${e.label}" vs "${earlier.label}").`, e,
+        add('warning', `Same text as ${where(earlier)} but a different label (${quoteForMessage(e.label)} vs ${quoteForMessage(earlier.label)}).`, e,
           'Decide on one label and delete the other row.', 'DATA_CONFLICTING_DUPLICATE');
       } else if (duplicateRows <= MAX_LISTED) {
         add('info', `Exact duplicate of ${where(earlier)}.`, e, 'Remove duplicates: they weigh those texts twice and can leak into validation.', 'DATA_DUPLICATE');
@@ -194,7 +195,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     for (const label of validationLabels.keys()) {
       if (!labels.has(label) && examples.length > 0) {
         const first = validation.examples.find((e) => e.label === label) as Example;
-        add('error', `The label "${label}" occurs in the validation data but not in the training data.`, first,
+        add('error', `The label ${quoteForMessage(label)} occurs in the validation data but not in the training data.`, first,
           'Add training examples with this label, or fix its spelling.', 'DATA_LABEL_ONLY_IN_VALIDATION');
       }
     }

@@ -58,6 +58,7 @@ export async function readFolder(root: string): Promise<FolderRead> {
     const label = kind === 'integer' ? canonicalLabel(dir) : dir;
     const dirPath = path.join(root, dir);
     const docs = (await listDir(dirPath)).sort((a, b) => byName(a.name, b.name));
+    const before = examples.length;
     for (const doc of docs) {
       const file = path.join(dirPath, doc.name);
       if (!doc.isFile()) {
@@ -82,6 +83,10 @@ export async function readFolder(root: string): Promise<FolderRead> {
         continue;
       }
       examples.push({ text, label, file, line: 1 });
+    }
+    if (examples.length === before) {
+      problems.push({ severity: 'warning', message: `The class folder "${dir}" has no readable documents, so there is no class "${label}".`,
+        file: dirPath, line: null, code: 'DATA_EMPTY_CLASS_FOLDER', fix: 'Put its documents in it, or remove the folder.' });
     }
   }
   if (examples.length === 0) {

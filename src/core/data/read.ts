@@ -22,6 +22,7 @@ import { readJsonArrayRows, readJsonlRows } from './json';
 import { ExampleCollector, type RawRow } from './rows';
 import { readCheckedChunks, statInput } from './source';
 import type { DataFormat, Dataset } from './types';
+import * as fsp from 'node:fs/promises';
 
 export interface ReadOptions extends ColumnOverrides {
   /** Force a format instead of deciding from the extension (and, for unknown extensions, the first character). */
@@ -53,19 +54,59 @@ export async function detectFormat(file: string): Promise<Exclude<DataFormat, 'f
 }
 
 /** Formats people often try, with what to do instead. */
-const UNSUPPORTED: Record<string, string> = {
-  '.xlsx': 'Excel workbooks', '.xls': 'Excel workbooks', '.ods': 'spreadsheets', '.parquet': 'Parquet files',
-  '.arrow': 'Arrow files', '.feather': 'Feather files', '.pkl': 'pickles', '.zip': 'zip archives', '.gz': 'compressed files',
-};
+const CONVERT = 'Export or convert the data to CSV (with a header row), JSON Lines, or a folder per class.';
+const UNSUPPORTED = new Map<string, [what: string, fix: string]>([
+  ...(['.xlsx', '.xls'] as const).map((e) => [e, ['Excel workbooks', CONVERT]] as [string, [string, string]]),
+  ['.ods', ['spreadsheets', CONVERT]], ['.parquet', ['Parquet files', CONVERT]], ['.arrow', ['Arrow files', CONVERT]],
+  ['.feather', ['Feather files', CONVERT]], ['.pkl', ['pickles', CONVERT]], ['.zip', ['zip archives', CONVERT]],
+  ['.gz', ['compressed files', CONVERT]],
+]);
+
+/** A .json file that is one object rather than a list of examples (e.g. {"data": [...]}) is refused, not read as one row. */
+async function refuseSingleObject(file: string): Promise<void> {
+  const stat = await fsp.stat(file);
+  if (stat.size > 64 * 1024 * 1024) return;
+  let value: unknown;
+  try {
+    value = JSON.parse((await fsp.readFile(file, 'utf8')).replace(/^\uFEFF/, ''));
+  } catch {
+    return; // several objects, one per line: JSON Lines
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const lists = Object.entries(value).filter(([, v]) => Array.isArray(v)).map(([k]) => JSON.stringify(k));
+    throw new DataError('This .json file holds one JSON object, not a list of examples.', {
+      file, line: 1, code: 'DATA_JSON_SINGLE_OBJECT',
+      fix: `Save the examples as a JSON array ([{"text": …, "label": …}, …]) or as JSON Lines (one object per line, .jsonl)${lists.length ? `; the list under ${lists.slice(0, 3).join(', ')} may be it` : ''}.`,
+    });
+  }
+}
+
+/**
+ * A .txt file is read as a delimited table only when its header names a text and a label column; a plain text file
+ * (sentences, no labels: the usual mistake) is refused as such rather than reported as a CSV without columns.
+ */
+function detectTxtColumns<T>(input: string, ext: string, detect: () => T): T {
+  try {
+    return detect();
+  } catch (e) {
+    const code = (e as DataError).code;
+    if (ext !== '.txt' || (code !== 'DATA_NO_TEXT_COLUMN' && code !== 'DATA_NO_LABEL_COLUMN')) throw e;
+    throw new DataError('A plain-text file has no labels, so it cannot be trained on.', {
+      file: input, code: 'DATA_UNSUPPORTED_FORMAT', cause: e,
+      fix: 'Use a CSV with a text and a label column, or a folder per class holding .txt documents (data/spam/1.txt, data/ham/2.txt).',
+    });
+  }
+}
 
 export async function readDataset(input: string, options: ReadOptions = {}): Promise<Dataset> {
   const stat = await statInput(input);
   const ext = path.extname(input).toLowerCase();
-  if (stat.isFile() && UNSUPPORTED[ext] && options.format === undefined) {
-    throw new DataError(`${UNSUPPORTED[ext]} (${ext}) cannot be read directly.`, {
+  const unsupported = UNSUPPORTED.get(ext);
+  if (stat.isFile() && unsupported && options.format === undefined) {
+    throw new DataError(`${unsupported[0]} (${ext}) cannot be read as a labelled dataset.`, {
       file: input,
       code: 'DATA_UNSUPPORTED_FORMAT',
-      fix: 'Export or convert the data to CSV (with a header row), JSON Lines, or a folder per class.',
+      fix: unsupported[1],
     });
   }
   if (options.format === 'folder' && !stat.isDirectory()) {
@@ -78,6 +119,7 @@ export async function readDataset(input: string, options: ReadOptions = {}): Pro
     return { path: input, format: 'folder', examples, labelKind, columns: [], problems };
   }
   const format = options.format ?? (await detectFormat(input));
+  if (format === 'jsonl' && ext === '.json') await refuseSingleObject(input);
   const header = { columns: [] as string[] };
   const rows: AsyncGenerator<RawRow> =
     format === 'csv' || format === 'tsv'
@@ -89,7 +131,7 @@ export async function readDataset(input: string, options: ReadOptions = {}): Pro
   let columns = { text: '', label: '' };
   for await (const row of rows) {
     if (collector === undefined) {
-      columns = detectColumns(header.columns, options, input);
+      columns = detectTxtColumns(input, ext, () => detectColumns(header.columns, options, input));
       collector = new ExampleCollector(input, columns, options.lenient ?? false);
     }
     collector.add(row);

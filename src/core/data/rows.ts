@@ -61,6 +61,12 @@ export class ExampleCollector {
     } else if (typeof rawLabel === 'number' && Number.isInteger(rawLabel)) {
       label = String(rawLabel);
     } else if (typeof rawLabel === 'string') {
+      // A newline, tab or NUL in a label is almost always a broken export, and it would show as something else.
+      const control = /[\u0000-\u001f\u007f-\u009f]/.exec(rawLabel);
+      if (control) {
+        return this.rowError(`The label ${quoteForMessage(rawLabel)} contains a control character (U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}).`,
+          row.line, 'DATA_LABEL_CONTROL_CHARACTER', 'Remove line breaks, tabs and other control characters from the label.');
+      }
       label = rawLabel;
     } else {
       return this.rowError(
@@ -72,7 +78,7 @@ export class ExampleCollector {
       this.firstLabelType = { type, line: row.line };
     } else if (this.firstLabelType.type !== type) {
       return this.rowError(
-        `Mixed label types: this label is a ${type} (${JSON.stringify(rawLabel)}) but the label on line ` +
+        `Mixed label types: this label is a ${type} (${quoteForMessage(JSON.stringify(rawLabel))}) but the label on line ` +
           `${this.firstLabelType.line} is a ${this.firstLabelType.type}.`,
         row.line, 'DATA_MIXED_LABEL_TYPES',
         'Write all labels the same way: all as strings ("spam") or all as integers (1).');
@@ -92,6 +98,12 @@ export class ExampleCollector {
     if (kind === 'integer') for (const e of this.examples) e.label = canonicalLabel(e.label);
     return kind;
   }
+}
+
+/** A value quoted in a message: JSON-quoted, and cut (a data file's field can be megabytes long). */
+export function quoteForMessage(value: string, max = 80): string {
+  const quoted = JSON.stringify(value);
+  return quoted.length <= max ? quoted : `${quoted.slice(0, max - 2)}…" (${value.length} characters)`;
 }
 
 function describeType(v: unknown): string {

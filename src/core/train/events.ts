@@ -7,7 +7,7 @@
  * run from the file alone. `bertft train --json` prints the same objects, one per line. Field names are snake_case
  * because they are a file and CLI contract other tools rely on.
  */
-import { isUserError } from '../errors';
+import { asUserFacing, isUserError } from '../errors';
 
 export interface ClassMetrics {
   precision: number;
@@ -166,8 +166,9 @@ export function isTrainerEvent(value: unknown): value is TrainerEvent {
 }
 
 /** The `error` event and exit code for a failure: 1 for bad input the user can fix, 2 for a bug. */
-export function sessionErrorEvent(e: unknown): { event: ErrorEvent; exitCode: number } {
+export function sessionErrorEvent(error: unknown): { event: ErrorEvent; exitCode: number } {
   const time = new Date().toISOString();
+  const e = asUserFacing(error);
   if (isUserError(e)) {
     return { event: { event: 'error', time, message: e.describe(), detail: e.stack, file: e.file, line: e.line }, exitCode: 1 };
   }

@@ -9,7 +9,7 @@ import { ALLOCATOR_MODE_VAR } from '../../core/train/allocator';
 import { startTrainer, type TrainerHandle } from '../../trainer/client';
 import { readSettings } from '../config';
 import type { TrainerRequest } from '../../trainer/protocol';
-import { isUserError } from '../../core/errors';
+import { asUserFacing, isUserError } from '../../core/errors';
 import { DashboardPanels } from '../dashboard/panel';
 import { StatusDriver } from '../dashboard/statusDriver';
 import { isProcessAlive, readRunState } from '../runs/runStore';
@@ -266,5 +266,6 @@ export class TrainingController implements vscode.Disposable {
 }
 
 export function describeError(error: unknown): string {
-  return isUserError(error) ? error.describe() : error instanceof Error ? error.message : String(error);
+  const e = asUserFacing(error);
+  return isUserError(e) ? e.describe() : e instanceof Error ? e.message : String(e);
 }

@@ -35,6 +35,17 @@ const cases: ReadCase[] = [
   { name: 'CSV header only, CRLF and BOM', files: { 'd.csv': `${BOM}text,label\r\n\r\n` }, expect: { code: 'DATA_NO_ROWS' } },
   { name: 'TSV header only', files: { 'd.tsv': 'text\tlabel' }, expect: { code: 'DATA_NO_ROWS' } },
   { name: 'JSON empty array', files: { 'd.json': '[ ]' }, expect: { code: 'DATA_NO_ROWS', message: ['empty'] } },
+  // --- found by the crash-safety battery (#22): each refused where it starts, with its line and a fix
+  { name: 'duplicate header names for the text column', files: { 'd.csv': 'text,text,label\na,b,x\n' },
+    expect: { code: 'DATA_DUPLICATE_COLUMN', line: 1, message: ['"text" 2 times', 'columns 1, 2'] } },
+  { name: 'a label with a newline', files: { 'd.csv': 'text,label\na,"sp\nam"\nb,ham\n' }, expect: { code: 'DATA_LABEL_CONTROL_CHARACTER', line: 2, message: ['U+000A'] } },
+  { name: 'a label with a NUL byte', files: { 'd.jsonl': '{"text":"a","label":"x\\u0000y"}\n' }, expect: { code: 'DATA_LABEL_CONTROL_CHARACTER', line: 1, message: ['U+0000'] } },
+  { name: 'one JSON object in a .json file', files: { 'd.json': '{\n  "data": [{"text": "a", "label": "x"}]\n}\n' },
+    expect: { code: 'DATA_JSON_SINGLE_OBJECT', line: 1, message: ['one JSON object'] } },
+  { name: 'one JSON object on one line in a .json file', files: { 'd.json': '{"text": "a", "label": "x"}\n' }, expect: { code: 'DATA_JSON_SINGLE_OBJECT' } },
+  { name: 'a plain .txt file of sentences', files: { 'notes.txt': 'The first sentence.\nThe second one.\n' }, expect: { code: 'DATA_UNSUPPORTED_FORMAT', file: 'notes.txt', message: ['no labels'] } },
+  { name: 'a megabyte-long label is cut in the message', files: { 'd.jsonl': `{"text":"a","label":1}\n{"text":"b","label":"${'x'.repeat(1_000_000)}"}\n` },
+    expect: { code: 'DATA_MIXED_LABEL_TYPES', line: 2, message: [/\(1000002 characters\)/] } },
   // --- columns
   { name: 'no text column, columns listed', files: { 'd.csv': 'foo,label\na,b\n' }, expect: { code: 'DATA_NO_TEXT_COLUMN', message: ['"foo"', '"label"'] } },
   { name: 'no label column, columns listed', files: { 'd.csv': 'text,stars\na,5\n' }, expect: { code: 'DATA_NO_LABEL_COLUMN', message: ['"stars"'] } },
