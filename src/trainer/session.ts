@@ -235,7 +235,7 @@ async function prepareRun(overrides: TrainOverrides, previous: RunJson | undefin
   // Only the fast preset without --max-length needs the length distribution; a spread sample estimates its p95.
   const needLengths = overrides.maxLength === undefined && (overrides.preset ?? 'fast') === 'fast';
   const lengths = needLengths ? tokenizer.tokenLengths(spreadSample(data.train.map((e) => e.text), LENGTH_SAMPLE), positions) : [];
-  const config = resolveTrainConfig(overrides, lengths, positions);
+  const config = resolveTrainConfig(overrides, lengths, positions, { hiddenSize: model.config.hiddenSize });
   const label2id = new Map(data.labels.map((l, i) => [l, i]));
   const trainIds = Int32Array.from(data.train, (e) => label2id.get(e.label) as number);
   const validIds = Int32Array.from(data.valid, (e) => label2id.get(e.label) as number);
