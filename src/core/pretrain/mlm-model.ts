@@ -158,7 +158,9 @@ export function labelledPositions(labels: BigInt64Array): BigInt64Array {
 /**
  * Mean cross-entropy over the rows whose label is not IGNORE_LABEL (torch: ignore_index=-100, reduction mean).
  * `labels` has one label per row of `logits` ([batch, seq] for every position, [n] for gathered positions).
- * Backward: (softmax - onehot) * valid / count(valid).
+ * Backward: (softmax - onehot) * valid / count(valid) * dLoss, in three passes over [rows, vocab]: exp(log-softmax)
+ * times the per-row factor, then the factor subtracted at each row's label (ScatterElements 'add', one element per
+ * row) instead of building a one-hot matrix.
  */
 export function maskedLmLoss(g: Graph, logits: Value, labels: Value): Value {
   const [N, C] = logits.shape;
@@ -171,11 +173,12 @@ export function maskedLmLoss(g: Graph, logits: Value, labels: Value): Value {
     const isIgnored = g.node1('Equal', [flat, g.constInt64([IGNORE_LABEL], [])], { dtype: 'bool', shape: [N] });
     const valid = g.node1('Not', [isIgnored], { dtype: 'bool', shape: [N] });
     const validF = cast(g, valid, 'float32');
-    const safe = binary(g, 'Mul', flat, cast(g, valid, 'int64'));
-    const onehot = g.node1('OneHot', [safe, g.constInt64([C as number], []), g.constFloat([0, 1])], { dtype: 'float32', shape: [N, C] }, { axis: -1 });
-    const weight = reshapeTo(g, binary(g, 'Div', validF, reduce(g, 'ReduceSum', validF, [0], false)), [N, 1]);
-    const dLogits = binary(g, 'Mul', binary(g, 'Sub', unary(g, 'Exp', logProb), onehot), weight);
-    return [binary(g, 'Mul', dLogits, dLoss!), null];
+    // Ignored rows get factor 0 and "label" 0: their gradient row is 0 * softmax, minus 0 at column 0.
+    const safe = reshapeTo(g, binary(g, 'Mul', flat, cast(g, valid, 'int64')), [N, 1]);
+    const factor = reshapeTo(g, binary(g, 'Mul', binary(g, 'Div', validF, reduce(g, 'ReduceSum', validF, [0], false)), dLoss!), [N, 1]);
+    const scaled = binary(g, 'Mul', unary(g, 'Exp', logProb), factor);
+    const minusFactor = unary(g, 'Neg', factor);
+    return [g.node1('ScatterElements', [scaled, safe, minusFactor], { dtype: 'float32', shape: [N, C] }, { axis: 1, reduction: 'add' }), null];
   });
   return loss;
 }

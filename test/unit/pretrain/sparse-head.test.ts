@@ -15,6 +15,7 @@ import { IGNORE_LABEL, labelledPositions, labelsAt, maskedLmLoss, mlmFamily, mlm
 import type { Batch } from '../../../src/core/tokenize/batch';
 import { createTrainEngine, type EngineOptions } from '../../../src/core/train/engine';
 import { HYPER } from '../engine/fixtures';
+import { gradCheck, randn } from '../graph/gradcheck';
 import { familyMlmBatch, tinyFamilyConfig } from '../families/tiny-models';
 
 const FAMILIES = ['bert', 'distilbert', 'roberta', 'electra-projected'] as const;
@@ -76,6 +77,14 @@ for (const family of FAMILIES) {
   });
 }
 
+test('maskedLmLoss: gradient of the mean over the labelled rows (ignored rows get none) matches finite differences, with dLoss ≠ 1', async () => {
+  const labels = { name: 'labels', shape: ['masked'], dims: [5], data: BigInt64Array.from([3, -100, 0, 6, -100], BigInt) };
+  const logits = { name: 'logits', shape: ['masked', 7], dims: [5, 7], data: randn(35, 41, 2) };
+  const r = await gradCheck([logits, labels], (g, [l, y]) => maskedLmLoss(g, l, y), [], { maxCoords: 35 });
+  assert.ok(r.worst < 1e-2, `worst ${r.worst}`);
+  assert.equal(r.checked, 35);
+});
+
 /** The loss and all its gradients of the MLM model built as the step graph builds it; the value of every node. */
 function mlmLossGraph(cfg: BertConfig, positions: boolean): { g: Graph; logits: Value } {
   const g = new Graph();
@@ -93,7 +102,7 @@ function mlmLossGraph(cfg: BertConfig, positions: boolean): { g: Graph; logits: 
   return { g, logits };
 }
 
-test('MLM step graph: with masked positions no tensor is [batch*seq, vocab] (scores, softmax, one-hot and their gradients are [masked, vocab]); the dense head has them', () => {
+test('MLM step graph: with masked positions no tensor is [batch*seq, vocab] (scores, log-softmax and their gradients are [masked, vocab]); the dense head has them', () => {
   // A vocabulary size no other dimension has, so that every vocabulary-wide tensor is recognised.
   const cfg = tinyFamilyConfig('bert', { vocab_size: 97 });
   const vocabWide = (g: Graph): string[] =>
