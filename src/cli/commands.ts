@@ -47,7 +47,8 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
       { name: 'save-total-limit', kind: 'int', min: 1, help: 'checkpoints kept besides the best (default 2)' },
       { name: 'no-dropout', kind: 'boolean', help: 'train without dropout' },
       DEVICE_FLAG,
-      { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last checkpoint' },
+      { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last checkpoint; every setting comes from its run.json (--data not needed)' },
+      { name: 'restart', kind: 'boolean', help: 'train the run in --out again from step 0 with its settings, when it has no readable checkpoint (its best/ stays until replaced)' },
       { name: 'estimate', kind: 'boolean', help: 'print the expected run time and peak memory from a few warm-up steps; trains nothing, writes nothing (--out optional)' },
       JSON_FLAG,
     ],
@@ -102,9 +103,11 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
 };
 
 /** Train flags → the user's explicit choices (undefined where the preset decides). */
-export function trainOverridesFromArgs(args: ParsedArgs): TrainOverrides & { resume: boolean; json: boolean } {
-  const data = requireString(args, 'data', 'train', 'examples/spam-ham.csv');
-  return { data, out: requireString(args, 'out', 'train', 'runs/my-run'), ...trainChoices(args) };
+export function trainOverridesFromArgs(args: ParsedArgs): TrainOverrides & { resume: boolean; restart: boolean; json: boolean } {
+  // Resuming (or restarting) reads the data and every other setting from the run's run.json.
+  const continues = getBool(args, 'resume') || getBool(args, 'restart');
+  const data = continues ? (getString(args, 'data') ?? '') : requireString(args, 'data', 'train', 'examples/spam-ham.csv');
+  return { data, out: requireString(args, 'out', 'train', 'runs/my-run'), ...trainChoices(args), restart: getBool(args, 'restart') };
 }
 
 /** `bertft train --estimate`: the same flags, but --out is optional (the estimate writes nothing; a given --out is checked). */

@@ -23,15 +23,20 @@ import { loadLatestCheckpoint, saveCheckpoint, type Checkpoint, type TrainerStat
 import { buildEstimateEvent, estimateTime, measureWarmup, peakRssBytes, planRun, shapeOf, type EstimateEvent } from '../core/train/estimate';
 import type { Batch } from '../core/tokenize/batch';
 import { resolveTrainConfig, totalSteps as countSteps, warmupStepsFor, type TrainConfig, type TrainOverrides } from '../core/train/presets';
-import { appendMetric, commitDir, prepareTempDir, recoverRunDir, runPaths, sha256File, writeFileAtomic, writeJsonAtomic, type RunPaths } from '../core/train/run-dir';
+import { acquireRunLock, appendMetric, claimRunDir, commitDir, prepareTempDir, recoverRunDir, runPaths, sha256File, writeFileAtomic, writeJsonAtomic, type RunPaths } from '../core/train/run-dir';
 import { classifyEvaluation, evaluateSet, trainLoop, type ClassifyEvaluation, type EvalSet } from '../core/train/trainer';
 import { sessionErrorEvent, type DoneEvent, type LogEvent, type TrainerEvent } from './protocol';
 import { INFERENCE_SETTINGS_FILE, modelDirOf } from '../core/infer/predictor';
 import { loadPreprocessor, type Preprocessor } from '../core/infer/preprocess';
 
 export interface SessionOptions extends TrainOverrides {
-  /** Continue the run in `out` from its last complete checkpoint. */
+  /** Continue the run in `out` from its last complete checkpoint (every setting comes from its run.json). */
   resume?: boolean;
+  /**
+   * Train the run in `out` again from step 0 with its own settings (when its checkpoints are gone); its best/ stays
+   * until the new run's first evaluation replaces it.
+   */
+  restart?: boolean;
 }
 
 export interface SessionSink {
@@ -140,14 +145,35 @@ function labelCounts(examples: Example[]): Record<string, number> {
   return recordOf(counts);
 }
 
-/** Settings given with --resume that differ from the run's own (they are ignored: the run continues as it began). */
+/**
+ * Settings given with --resume that differ from the run's own, as `name (run: X, given: Y)`. A resumed run continues
+ * exactly as it began, so these are refused rather than ignored; only the device may change. Paths compare resolved.
+ */
 export function ignoredOnResume(options: SessionOptions, previous: TrainConfig): string[] {
-  const ignored: string[] = [];
+  const differ: string[] = [];
+  const run = previous as unknown as Record<string, unknown>;
   for (const [key, value] of Object.entries(options)) {
-    if (['data', 'valid', 'out', 'resume', 'device'].includes(key) || value === undefined) continue;
-    if (JSON.stringify(value) !== JSON.stringify((previous as unknown as Record<string, unknown>)[key])) ignored.push(key);
+    if (['out', 'resume', 'restart', 'device'].includes(key) || value === undefined || value === '') continue;
+    const given = key === 'data' || key === 'valid' ? path.resolve(String(value)) : value;
+    if (JSON.stringify(given) !== JSON.stringify(run[key])) differ.push(`${key} (run: ${JSON.stringify(run[key])}, given: ${JSON.stringify(given)})`);
   }
-  return ignored;
+  return differ;
+}
+
+/** run.json of an existing run, checked enough to resume from; a damaged one is the user's to restore, not a bug. */
+function readRunJson(file: string): RunJson {
+  let value: Partial<RunJson>;
+  try {
+    value = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<RunJson>;
+  } catch (e) {
+    throw new UserError(`${file} cannot be read: ${(e as Error).message}`, { file, code: 'RUN_JSON_UNREADABLE', cause: e,
+      fix: 'Restore run.json from a backup, or start a new run in another --out folder.' });
+  }
+  if (typeof value !== 'object' || value === null || typeof value.config?.data !== 'string' || !Array.isArray(value.data)) {
+    throw new UserError(`${file} is not the run.json of a bertft training run (it has no training configuration).`, { file, code: 'RUN_JSON_UNREADABLE',
+      fix: 'Restore run.json from a backup, or start a new run in another --out folder.' });
+  }
+  return value as RunJson;
 }
 
 /**
@@ -157,12 +183,18 @@ export function ignoredOnResume(options: SessionOptions, previous: TrainConfig):
  */
 function runStart(options: SessionOptions, paths: RunPaths): { overrides: TrainOverrides; previous?: RunJson } {
   const hasRun = fs.existsSync(paths.runJson);
-  if (options.resume) {
+  if (options.resume || options.restart) {
     if (!hasRun) {
-      throw new UserError(`There is no run to resume in ${paths.root}.`, { file: paths.root, code: 'RUN_NOT_FOUND',
+      throw new UserError(`There is no run to ${options.restart ? 'restart' : 'resume'} in ${paths.root}.`, { file: paths.root, code: 'RUN_NOT_FOUND',
         fix: 'Give the --out folder of an earlier run, or start a new run without --resume.' });
     }
-    const previous = JSON.parse(fs.readFileSync(paths.runJson, 'utf8')) as RunJson;
+    const previous = readRunJson(paths.runJson);
+    const differ = ignoredOnResume(options, previous.config);
+    if (differ.length > 0) {
+      throw new UserError(`A resumed run continues with its own settings, and these differ: ${differ.join('; ')}.`, {
+        file: paths.runJson, code: 'RUN_RESUME_DIFFERS',
+        fix: `Leave them out (\`bertft train --resume --out ${paths.root}\` reads every setting from run.json), or start a new run in another --out folder.` });
+    }
     // The run continues exactly as configured; only where it runs may change.
     return { overrides: { ...previous.config, device: options.device ?? previous.config.device }, previous };
   }
@@ -293,6 +325,9 @@ async function writeBestModel(dir: string, run: Pick<PreparedRun, 'model' | 'num
 export async function runTrainingSession(options: SessionOptions, sink: SessionSink): Promise<DoneEvent> {
   const paths = runPaths(path.resolve(options.out));
   const { overrides, previous } = runStart(options, paths);
+  // --out must be new, empty or a run of ours: a folder of the user's is refused before anything is written to it.
+  await claimRunDir(paths.root);
+  const lock = acquireRunLock(paths.root);
   // Without run.json, a metrics.jsonl only records a start that failed (e.g. bad data): begin a clean log.
   if (!previous) fs.rmSync(paths.metrics, { force: true });
   const emit = (event: TrainerEvent): void => {
@@ -301,16 +336,15 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
   };
   let engine: TrainEngine | undefined;
   try {
-    fs.mkdirSync(paths.root, { recursive: true });
     await recoverRunDir(paths.root);
-    const run = await prepareRun(overrides, previous, paths.checkpoints, sink);
+    const run = await prepareRun(overrides, previous, options.restart ? undefined : paths.checkpoints, sink);
     const { data, dataHashes, model, tokenizer, config, seed, evalSet, batchesForEpoch, total, checkpoint, engineLog } = run;
     engine = run.engine;
     const liveEngine = engine;
-    const ignored = previous ? ignoredOnResume(options, previous.config) : [];
-    if (ignored.length > 0) {
-      sink.emit({ event: 'log', time: now(), level: 'warn',
-        message: `Resuming with the run's own settings; ignored: ${ignored.join(', ')} (start a new run to change them).` });
+    if (previous && !checkpoint && !options.restart && (fs.existsSync(paths.best) || fs.existsSync(paths.checkpoints))) {
+      // Starting over would overwrite best/: only on request.
+      throw new UserError(`${paths.root} has no readable checkpoint to resume from.`, { file: paths.checkpoints, code: 'RUN_NO_CHECKPOINT',
+        fix: `Add --restart to train this run again from step 0 with its settings (its best/ stays until the new run's first evaluation replaces it), or start a new run in another --out folder.` });
     }
     // What the engine said while choosing its device (refused providers, fallbacks) goes into run.json and `started`,
     // with the malloc settings of this process, which change the step time severalfold (core/train/allocator.ts).
@@ -328,7 +362,7 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
     await writeJsonAtomic(paths.runJson, { ...runJson, device: engine.device, device_notes: deviceNotes });
     emit({
       event: 'started', time: now(), run_dir: paths.root, pid: process.pid, config: { ...config }, task: 'classify', device: engine.device,
-      device_notes: deviceNotes, total_steps: total, resumed_from_step: checkpoint ? checkpoint.state.step : undefined,
+      device_notes: deviceNotes, total_steps: total, resumed_from_step: checkpoint ? checkpoint.state.step : options.restart ? 0 : undefined,
       dataset: { train_rows: data.train.length, valid_rows: data.valid.length, labels: data.labels, label_counts: labelCounts(data.train), files: data.files },
     });
 
@@ -354,6 +388,7 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
     throw e;
   } finally {
     await engine?.dispose();
+    lock.release();
   }
 }
 

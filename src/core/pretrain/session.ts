@@ -10,6 +10,7 @@
  * loop position) is written at every evaluation and on stop; `resume` continues from it with the same data order
  * and masks.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError, UserError } from '../errors';
@@ -24,7 +25,7 @@ import type { Batch } from '../tokenize/batch';
 import { describeAllocator } from '../train/allocator';
 import { createTrainEngine, type DeviceChoice, type TrainEngine } from '../train/engine';
 import { resolveWarmupSteps } from '../train/schedule';
-import { appendMetric, commitDir, prepareTempDir, recoverRunDir, runPaths, writeJsonAtomic } from '../train/run-dir';
+import { acquireRunLock, appendMetric, claimRunDir, commitDir, prepareTempDir, recoverRunDir, runPaths, writeJsonAtomic } from '../train/run-dir';
 import { loadLatestCheckpoint, type TrainerState } from '../train/checkpoint';
 import { sessionErrorEvent, type DoneEvent, type TrainerEvent } from '../train/events';
 import { trainLoop, type Evaluation, type LoopSettings } from '../train/trainer';
@@ -143,15 +144,20 @@ export async function evaluateMlm(engine: TrainEngine, batches: Batch[], vocabSi
   return { loss, perplexity: Math.exp(loss), accuracy: correct / Math.max(1, tokens), tokens };
 }
 
-/** The settings of the run in `out` (its run.json), for --resume. */
-function storedOptions(out: string): PretrainOptions {
+/** What an earlier run's run.json says (its settings and data); refuses a missing or damaged one. */
+function readStoredRun(out: string): { kind?: string; options?: PretrainOptions; data?: { file: string; texts_sha256?: string }[] } {
   const file = path.join(out, 'run.json');
-  let run: { kind?: string; options?: PretrainOptions };
   try {
-    run = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof run;
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as ReturnType<typeof readStoredRun>;
   } catch (e) {
     throw new UserError(`Cannot resume: ${file} is missing or unreadable.`, { file, code: 'RUN_NOT_RESUMABLE', cause: e, fix: 'Give the --out folder of an earlier `bertft pretrain` run, or start a new run without --resume.' });
   }
+}
+
+/** The settings of the run in `out` (its run.json), for --resume. */
+function storedOptions(out: string): PretrainOptions {
+  const file = path.join(out, 'run.json');
+  const run = readStoredRun(out);
   if (run.kind !== 'pretrain' || !run.options) {
     throw new UserError(`Cannot resume: ${out} is not a pre-training run.`, { file, code: 'RUN_NOT_RESUMABLE', fix: 'Resume fine-tuning runs with `bertft train --resume`.' });
   }
@@ -172,6 +178,9 @@ const MLM_SCORES_EMPTY = { labels: [], confusion: [], per_class: {}, misclassifi
 export async function runPretrainSession(requested: PretrainOptions, sink: PretrainSink): Promise<PretrainDone> {
   const paths = runPaths(path.resolve(requested.out));
   const options = requested.resume ? storedOptions(paths.root) : freshOptions(requested, paths.root);
+  // --out must be new, empty or a run of ours, and one process writes to it at a time.
+  await claimRunDir(paths.root);
+  const lock = acquireRunLock(paths.root);
   const emit = (event: TrainerEvent): void => {
     appendMetric(paths.metrics, event);
     sink.emit(event);
@@ -187,6 +196,13 @@ export async function runPretrainSession(requested: PretrainOptions, sink: Pretr
     const batchSize = options.batchSize ?? 16;
     const spec = options.model ?? 'random:tiny';
     const texts = await readUnlabelledTexts(options.data, { textColumn: options.textColumn });
+    // The text is hashed as read: a resumed run must see the same text to continue the same data order and masks.
+    const textsSha256 = createHash('sha256').update(texts.join('\u0000')).digest('hex');
+    const storedSha256 = requested.resume ? (readStoredRun(paths.root).data?.[0]?.texts_sha256) : undefined;
+    if (storedSha256 !== undefined && storedSha256 !== textsSha256) {
+      throw new UserError(`The text in ${options.data} changed since the run started, so it cannot be resumed exactly.`, {
+        file: options.data, code: 'RUN_DATA_CHANGED', fix: 'Restore the original text, or start a new run in another --out folder.' });
+    }
     const model = await prepare(spec, seed, sink);
     const { config, tokenizer } = model;
     const longest = maxSequenceLength(config);
@@ -213,8 +229,11 @@ export async function runPretrainSession(requested: PretrainOptions, sink: Pretr
     };
 
     const checkpoint = requested.resume ? await loadLatestCheckpoint(paths.checkpoints) : undefined;
-    if (requested.resume && !checkpoint) {
-      throw new UserError(`Cannot resume: ${paths.root} has no complete checkpoint.`, { file: paths.checkpoints, code: 'RUN_NOT_RESUMABLE', fix: 'Start the run again without --resume.' });
+    // Killed before its first checkpoint, a run resumes from step 0 (same settings, seed, order and masks); but a run
+    // with a best/ and no readable checkpoint is not silently trained over.
+    if (requested.resume && !checkpoint && fs.existsSync(paths.best)) {
+      throw new UserError(`Cannot resume: ${paths.root} has a best/ model but no readable checkpoint.`, { file: paths.checkpoints, code: 'RUN_NO_CHECKPOINT',
+        fix: 'Keep its best/ as it is, and start a new run in another --out folder to train again.' });
     }
     const engineLog: string[] = [];
     engine = await createTrainEngine({
@@ -238,7 +257,7 @@ export async function runPretrainSession(requested: PretrainOptions, sink: Pretr
       const { resume: _, ...stored } = options;
       await writeJsonAtomic(paths.runJson, {
         format: 1, kind: 'pretrain', created: new Date().toISOString(), seed, options: stored, resolved,
-        data: [{ file: path.resolve(options.data) }], model: { spec, model_config: config.raw }, device: engine.device, device_notes: deviceNotes,
+        data: [{ file: path.resolve(options.data), texts_sha256: textsSha256 }], model: { spec, model_config: config.raw }, device: engine.device, device_notes: deviceNotes,
       });
     }
     emit({
@@ -282,5 +301,6 @@ export async function runPretrainSession(requested: PretrainOptions, sink: Pretr
     throw e;
   } finally {
     await engine?.dispose();
+    lock.release();
   }
 }

@@ -10,7 +10,9 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { UserError } from '../errors';
 import { writeFileAtomic as writeWithHandleAtomic } from '../model/safetensors';
 import { isTrainerEvent, type DoneEvent, type EvalEvent, type StartedEvent, type TrainerEvent } from './events';
 
@@ -61,25 +63,134 @@ export async function commitDir(tmpDir: string, finalDir: string): Promise<void>
   await fs.promises.rm(old, { recursive: true, force: true });
 }
 
+/** The names recovery may touch: what commitDir and writeFileAtomic create, and nothing of anyone else's. */
+const OUR_TEMPORARIES: Record<'root' | 'checkpoints', RegExp> = {
+  root: /^(best\.(tmp|old)|\..+\.\d+\.[0-9a-f]{8}\.tmp)$/,
+  checkpoints: /^(step-\d+\.(tmp|old)|\..+\.\d+\.[0-9a-f]{8}\.tmp)$/,
+};
+
 /**
- * Tidy a run directory left by a killed process: put back a `best/` that was moved aside, and delete half-written
- * `.tmp` directories and files. Safe to call on a healthy run.
+ * Tidy a run directory of ours left by a killed process: put back a `best/` (or checkpoint) that was moved aside, and
+ * delete our half-written temporary directories and files. Only names we create are touched, and only in a folder
+ * claimRunDir has accepted. Safe to call on a healthy run.
  */
 export async function recoverRunDir(root: string): Promise<void> {
   const p = runPaths(root);
-  for (const dir of [root, p.checkpoints]) {
+  for (const [dir, ours] of [[root, OUR_TEMPORARIES.root], [p.checkpoints, OUR_TEMPORARIES.checkpoints]] as const) {
     if (!fs.existsSync(dir)) continue;
     for (const name of await fs.promises.readdir(dir)) {
+      if (!ours.test(name)) continue;
       const full = path.join(dir, name);
       if (name.endsWith('.old')) {
         const final = full.slice(0, -'.old'.length);
         if (fs.existsSync(final)) await fs.promises.rm(full, { recursive: true, force: true });
         else await fs.promises.rename(full, final);
-      } else if (name.endsWith('.tmp')) {
+      } else {
         await fs.promises.rm(full, { recursive: true, force: true });
       }
     }
   }
+}
+
+/** Written first into a run folder we create: the folder is ours even before run.json exists. */
+export const RUN_MARKER = '.bertft-run';
+
+/**
+ * Makes `root` a run folder of ours, or refuses it: it may be absent (created), empty, or a run folder of ours (its
+ * run.json or marker). A folder holding anything else is the user's and is not touched.
+ */
+export async function claimRunDir(root: string): Promise<void> {
+  let entries: string[];
+  try {
+    const stat = await fs.promises.stat(root);
+    if (!stat.isDirectory()) {
+      throw new UserError(`The output path ${root} is a file, not a folder.`, { file: root, code: 'RUN_OUT_NOT_FOLDER',
+        fix: 'Choose a folder for --out: a new one (it is created), an empty one, or the folder of an earlier run with --resume.' });
+    }
+    entries = await fs.promises.readdir(root);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await fs.promises.mkdir(root, { recursive: true });
+    entries = [];
+  }
+  const ours = entries.includes(RUN_MARKER) || entries.includes('run.json');
+  if (!ours && entries.length > 0) {
+    const shown = entries.slice(0, 5).map((n) => JSON.stringify(n)).join(', ');
+    throw new UserError(`${root} already holds files that are not a bertft run (${shown}${entries.length > 5 ? ', …' : ''}).`, {
+      file: root, code: 'RUN_OUT_NOT_OURS',
+      fix: 'Choose a new --out folder (it is created) or an empty one; nothing in this folder was changed.' });
+  }
+  if (!entries.includes(RUN_MARKER)) {
+    await writeJsonAtomic(path.join(root, RUN_MARKER), { tool: 'bertft', created: new Date().toISOString() });
+  }
+}
+
+/** The lock file of a run folder: one writer (a training process) at a time; readers never need it. */
+export const RUN_LOCK = '.lock';
+
+export interface RunLock {
+  readonly file: string;
+  release(): void;
+}
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  time: string;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the run folder's lock for this process: a lock file holding its pid and host, created exclusively. A lock
+ * whose process is gone (same host; after kill -9, a crash or a reboot) is stale and taken over; one held by a live
+ * process, or by another host (which cannot be checked), is refused naming its owner. Released on release() and on
+ * process exit.
+ */
+export function acquireRunLock(root: string, host = os.hostname()): RunLock {
+  const file = path.join(root, RUN_LOCK);
+  const mine: LockOwner = { pid: process.pid, host, time: new Date().toISOString() };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(file, 'wx');
+      fs.writeSync(fd, JSON.stringify(mine));
+      fs.closeSync(fd);
+      const release = (): void => {
+        process.off('exit', release);
+        try {
+          const owner = JSON.parse(fs.readFileSync(file, 'utf8')) as LockOwner;
+          if (owner.pid === mine.pid && owner.host === mine.host) fs.rmSync(file, { force: true });
+        } catch {
+          // already gone
+        }
+      };
+      process.on('exit', release);
+      return { file, release };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let owner: LockOwner | undefined;
+    try {
+      owner = JSON.parse(fs.readFileSync(file, 'utf8')) as LockOwner;
+    } catch {
+      owner = undefined; // torn by a kill between create and write: nobody holds it
+    }
+    const stale = owner === undefined || (owner.host === host && owner.pid !== process.pid && !processAlive(owner.pid));
+    if (!stale || owner?.pid === process.pid) {
+      throw new UserError(`${root} is in use by pid ${owner?.pid} on ${owner?.host} (since ${owner?.time}).`, {
+        file: root, code: 'RUN_LOCKED',
+        fix: `Wait for that run to end or stop it (Stop Training, or Ctrl-C where it runs). If that process no longer exists, delete ${file}.` });
+    }
+    fs.rmSync(file, { force: true });
+  }
+  throw new UserError(`${root} is being locked by another process at the same moment.`, { file: root, code: 'RUN_LOCKED', fix: 'Try again.' });
 }
 
 export async function sha256File(file: string): Promise<string> {

@@ -60,10 +60,13 @@ test('balanced class weights: n / (k · count)', () => {
   assert.deepEqual([...balancedClassWeights([0, 0, 0, 1], 2)], [Math.fround(4 / 6), 2]);
 });
 
-test('--resume reports the settings it ignores (only the device may change)', () => {
+test('--resume names the given settings that differ from the run\'s (only the device may change; paths compare resolved)', () => {
   const previous = resolveTrainConfig({ data: '/d.csv', out: '/o', lr: 1e-3 });
-  assert.deepEqual(ignoredOnResume({ data: 'd.csv', out: 'o', resume: true, lr: 1e-3, device: 'cpu' }, previous), []);
-  assert.deepEqual(ignoredOnResume({ data: 'd.csv', out: 'o', resume: true, lr: 2e-3, epochs: 9, seed: undefined }, previous), ['lr', 'epochs']);
+  assert.deepEqual(ignoredOnResume({ data: '/d.csv', out: 'o', resume: true, lr: 1e-3, device: 'cpu' }, previous), []);
+  assert.deepEqual(ignoredOnResume({ data: '', out: 'o', resume: true }, previous), [], 'no --data given');
+  assert.deepEqual(ignoredOnResume({ data: '/d.csv', out: 'o', resume: true, lr: 2e-3, epochs: 9, seed: undefined }, previous),
+    ['lr (run: 0.001, given: 0.002)', 'epochs (run: 6, given: 9)']);
+  assert.deepEqual(ignoredOnResume({ data: '/other.csv', out: 'o', resume: true }, previous), ['data (run: "/d.csv", given: "/other.csv")']);
 });
 
 test('spreadSample keeps small lists whole and spreads a large one evenly', () => {
