@@ -326,7 +326,7 @@ export async function runTrainingSession(options: SessionOptions, sink: SessionS
   const paths = runPaths(path.resolve(options.out));
   const { overrides, previous } = runStart(options, paths);
   // --out must be new, empty or a run of ours: a folder of the user's is refused before anything is written to it.
-  await claimRunDir(paths.root);
+  claimRunDir(paths.root);
   const lock = acquireRunLock(paths.root);
   // Without run.json, a metrics.jsonl only records a start that failed (e.g. bad data): begin a clean log.
   if (!previous) fs.rmSync(paths.metrics, { force: true });

@@ -179,7 +179,7 @@ export async function runPretrainSession(requested: PretrainOptions, sink: Pretr
   const paths = runPaths(path.resolve(requested.out));
   const options = requested.resume ? storedOptions(paths.root) : freshOptions(requested, paths.root);
   // --out must be new, empty or a run of ours, and one process writes to it at a time.
-  await claimRunDir(paths.root);
+  claimRunDir(paths.root);
   const lock = acquireRunLock(paths.root);
   const emit = (event: TrainerEvent): void => {
     appendMetric(paths.metrics, event);

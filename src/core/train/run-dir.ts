@@ -99,18 +99,18 @@ export const RUN_MARKER = '.bertft-run';
  * Makes `root` a run folder of ours, or refuses it: it may be absent (created), empty, or a run folder of ours (its
  * run.json or marker). A folder holding anything else is the user's and is not touched.
  */
-export async function claimRunDir(root: string): Promise<void> {
+export function claimRunDir(root: string): void {
   let entries: string[];
   try {
-    const stat = await fs.promises.stat(root);
+    const stat = fs.statSync(root);
     if (!stat.isDirectory()) {
       throw new UserError(`The output path ${root} is a file, not a folder.`, { file: root, code: 'RUN_OUT_NOT_FOLDER',
         fix: 'Choose a folder for --out: a new one (it is created), an empty one, or the folder of an earlier run with --resume.' });
     }
-    entries = await fs.promises.readdir(root);
+    entries = fs.readdirSync(root);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    await fs.promises.mkdir(root, { recursive: true });
+    fs.mkdirSync(root, { recursive: true });
     entries = [];
   }
   const ours = entries.includes(RUN_MARKER) || entries.includes('run.json');
@@ -121,7 +121,7 @@ export async function claimRunDir(root: string): Promise<void> {
       fix: 'Choose a new --out folder (it is created) or an empty one; nothing in this folder was changed.' });
   }
   if (!entries.includes(RUN_MARKER)) {
-    await writeJsonAtomic(path.join(root, RUN_MARKER), { tool: 'bertft', created: new Date().toISOString() });
+    fs.writeFileSync(path.join(root, RUN_MARKER), `${JSON.stringify({ tool: 'bertft', created: new Date().toISOString() })}\n`);
   }
 }
 

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ALLOCATOR_MODE_VAR } from '../../core/train/allocator';
+import { claimRunDir } from '../../core/train/run-dir';
 import { startTrainer, type TrainerHandle } from '../../trainer/client';
 import { readSettings } from '../config';
 import type { TrainerRequest } from '../../trainer/protocol';
@@ -75,7 +76,8 @@ export class TrainingController implements vscode.Disposable {
   start(options: TrainerRequest): string {
     const runDir = path.resolve(options.out);
     if (this.children.has(runDir)) throw new Error(`A trainer is already running for ${runDir}.`);
-    fs.mkdirSync(runDir, { recursive: true });
+    // Ours before anything is written into it (trainer.log): the trainer accepts only a run folder of ours.
+    claimRunDir(runDir);
     this.log.info(`Starting the trainer for ${runDir}: ${JSON.stringify(options)}`);
     const handle = startTrainer({
       options,

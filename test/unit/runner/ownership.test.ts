@@ -53,7 +53,7 @@ test('--out holding the user\'s files is refused (exit 1) and nothing in it chan
 
 test('recovery touches only our temporary names, in our folders', async () => {
   const root = tempDir('own-recover');
-  await claimRunDir(root);
+  claimRunDir(root);
   fs.mkdirSync(path.join(root, 'best.old'));
   fs.mkdirSync(path.join(root, 'report.old'));
   fs.writeFileSync(path.join(root, 'notes.tmp'), 'theirs');
