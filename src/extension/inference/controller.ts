@@ -33,8 +33,11 @@ export class InferenceController implements vscode.Disposable {
 
   constructor(private readonly log: vscode.LogOutputChannel, private readonly state: vscode.Memento) {
     this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('bert.activeModel')) void this.state.update(CHOSEN_MODEL_KEY, undefined).then(() => this.reset());
-      else if (e.affectsConfiguration('bert.device')) this.reset();
+      if (e.affectsConfiguration('bert.activeModel')) {
+        // A memento's value changes at once (it is persisted later): the next request already uses the setting's model.
+        void this.state.update(CHOSEN_MODEL_KEY, undefined);
+        this.reset();
+      } else if (e.affectsConfiguration('bert.device')) this.reset();
     });
     this.updateContext();
   }
