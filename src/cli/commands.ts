@@ -111,9 +111,10 @@ export function trainOverridesFromArgs(args: ParsedArgs): TrainOverrides & { res
 }
 
 /** `bertft train --estimate`: the same flags, but --out is optional (the estimate writes nothing; a given --out is checked). */
-export function estimateOptionsFromArgs(args: ParsedArgs): Omit<TrainOverrides, 'out'> & { out?: string; resume: boolean; json: boolean } {
-  const data = requireString(args, 'data', 'train', 'examples/spam-ham.csv');
-  return { data, out: getString(args, 'out'), ...trainChoices(args) };
+export function estimateOptionsFromArgs(args: ParsedArgs): Omit<TrainOverrides, 'out'> & { out?: string; resume: boolean; restart: boolean; json: boolean } {
+  const continues = getBool(args, 'resume') || getBool(args, 'restart');
+  const data = continues ? (getString(args, 'data') ?? '') : requireString(args, 'data', 'train', 'examples/spam-ham.csv');
+  return { data, out: getString(args, 'out'), ...trainChoices(args), restart: getBool(args, 'restart') };
 }
 
 function trainChoices(args: ParsedArgs): Omit<TrainOverrides, 'data' | 'out'> & { resume: boolean; json: boolean } {

@@ -23,7 +23,7 @@ import { loadLatestCheckpoint, saveCheckpoint, type Checkpoint, type TrainerStat
 import { buildEstimateEvent, estimateTime, measureWarmup, peakRssBytes, planRun, shapeOf, type EstimateEvent } from '../core/train/estimate';
 import type { Batch } from '../core/tokenize/batch';
 import { resolveTrainConfig, totalSteps as countSteps, warmupStepsFor, type TrainConfig, type TrainOverrides } from '../core/train/presets';
-import { acquireRunLock, appendMetric, claimRunDir, commitDir, prepareTempDir, recoverRunDir, runPaths, sha256File, writeFileAtomic, writeJsonAtomic, type RunPaths } from '../core/train/run-dir';
+import { acquireRunLock, appendMetric, checkRunDir, claimRunDir, commitDir, prepareTempDir, recoverRunDir, runPaths, sha256File, writeFileAtomic, writeJsonAtomic, type RunPaths } from '../core/train/run-dir';
 import { classifyEvaluation, evaluateSet, trainLoop, type ClassifyEvaluation, type EvalSet } from '../core/train/trainer';
 import { sessionErrorEvent, type DoneEvent, type LogEvent, type TrainerEvent } from './protocol';
 import { INFERENCE_SETTINGS_FILE, modelDirOf } from '../core/infer/predictor';
@@ -207,7 +207,7 @@ function runStart(options: SessionOptions, paths: RunPaths): { overrides: TrainO
 
 /** A new run's settings; paths are stored absolute so that --resume works from any working directory. */
 function freshOverrides(options: Omit<SessionOptions, 'out'>, out: string): TrainOverrides {
-  const { resume: _resume, ...fresh } = options;
+  const { resume: _resume, restart: _restart, ...fresh } = options;
   return { ...fresh, data: path.resolve(options.data), valid: options.valid === undefined ? undefined : path.resolve(options.valid), out };
 }
 
@@ -416,16 +416,23 @@ export interface EstimateSink {
 export async function estimateTrainingSession(options: EstimateOptions, sink: EstimateSink = {}): Promise<EstimateEvent> {
   const startedAt = sink.startedAt ?? Date.now();
   const paths = options.out !== undefined ? runPaths(path.resolve(options.out)) : undefined;
-  if (!paths && options.resume) {
-    throw new UserError('--resume needs the --out folder of the run to continue.', { code: 'RUN_NOT_FOUND', fix: 'Add --out <run folder>.' });
+  if (!paths && (options.resume || options.restart)) {
+    throw new UserError(`--${options.restart ? 'restart' : 'resume'} needs the --out folder of the run.`, { code: 'RUN_NOT_FOUND', fix: 'Add --out <run folder>.' });
   }
+  // The refusals of runTrainingSession, read-only: an existing run without --resume, a folder that is not a run.
   const { overrides, previous } = paths ? runStart({ ...options, out: paths.root }, paths) : { overrides: freshOverrides(options, ''), previous: undefined };
+  if (paths) checkRunDir(paths.root);
   let engine: TrainEngine | undefined;
   let scratch: string | undefined;
   try {
-    const run = await prepareRun(overrides, previous, paths?.checkpoints, { emit: (e) => { if (e.event === 'log') sink.log?.(e); }, onDownload: sink.onDownload });
+    const run = await prepareRun(overrides, previous, paths && !options.restart ? paths.checkpoints : undefined,
+      { emit: (e) => { if (e.event === 'log') sink.log?.(e); }, onDownload: sink.onDownload });
     engine = run.engine;
     const liveEngine = engine;
+    if (paths && previous && !run.checkpoint && !options.restart && (fs.existsSync(paths.best) || fs.existsSync(paths.checkpoints))) {
+      throw new UserError(`${paths.root} has no readable checkpoint to resume from.`, { file: paths.checkpoints, code: 'RUN_NO_CHECKPOINT',
+        fix: 'Add --restart to estimate training this run again from step 0 with its settings, or estimate a new run in another --out folder.' });
+    }
     // As the run's `started` event and run.json have them (the warm-up's own lines come later).
     const deviceNotes = [...run.engineLog, describeAllocator()];
     const startupSeconds = Math.max(0, (Date.now() - startedAt) / 1000 - run.downloadSeconds);
@@ -459,7 +466,7 @@ export async function estimateTrainingSession(options: EstimateOptions, sink: Es
     return buildEstimateEvent({
       plan, time, measurements, peakRssBytes: peak, parameters: run.parameters, device, deviceNotes, allocator: describeAllocator(),
       config: { ...config }, dataset: { train_rows: run.data.train.length, valid_rows: run.data.valid.length, labels: run.data.labels },
-      resumedFromStep: run.checkpoint ? state.step : undefined,
+      resumedFromStep: run.checkpoint ? state.step : options.restart ? 0 : undefined,
       estimateSeconds: (Date.now() - startedAt) / 1000,
     });
   } finally {

@@ -100,6 +100,18 @@ export const RUN_MARKER = '.bertft-run';
  * run.json or marker). A folder holding anything else is the user's and is not touched.
  */
 export function claimRunDir(root: string): void {
+  const entries = checkRunDir(root);
+  if (entries === undefined) fs.mkdirSync(root, { recursive: true });
+  if (!entries?.includes(RUN_MARKER)) {
+    fs.writeFileSync(path.join(root, RUN_MARKER), `${JSON.stringify({ tool: 'bertft', created: new Date().toISOString() })}\n`);
+  }
+}
+
+/**
+ * claimRunDir's refusals without writing anything (the run estimate checks --out with it): the folder's entries, or
+ * undefined when it does not exist yet.
+ */
+export function checkRunDir(root: string): string[] | undefined {
   let entries: string[];
   try {
     const stat = fs.statSync(root);
@@ -110,8 +122,7 @@ export function claimRunDir(root: string): void {
     entries = fs.readdirSync(root);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    fs.mkdirSync(root, { recursive: true });
-    entries = [];
+    return undefined;
   }
   const ours = entries.includes(RUN_MARKER) || entries.includes('run.json');
   if (!ours && entries.length > 0) {
@@ -120,9 +131,7 @@ export function claimRunDir(root: string): void {
       file: root, code: 'RUN_OUT_NOT_OURS',
       fix: 'Choose a new --out folder (it is created) or an empty one; nothing in this folder was changed.' });
   }
-  if (!entries.includes(RUN_MARKER)) {
-    fs.writeFileSync(path.join(root, RUN_MARKER), `${JSON.stringify({ tool: 'bertft', created: new Date().toISOString() })}\n`);
-  }
+  return entries;
 }
 
 /** The lock file of a run folder: one writer (a training process) at a time; readers never need it. */

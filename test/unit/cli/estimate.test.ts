@@ -71,13 +71,22 @@ test('bertft train --estimate --json: one estimate object, nothing written to --
   assert.equal(exists.status, 1);
   assert.match(exists.stderr, /already holds a training run/);
   assert.equal(JSON.parse(exists.stdout.trim()).event, 'error');
-  // --resume of the finished run: nothing left to train, the run folder untouched.
-  const resumed = bertft('train', '--estimate', '--json', ...flags, '--resume');
+  // --resume of the finished run (its settings from run.json): nothing left to train, the run folder untouched.
+  const resumed = bertft('train', '--estimate', '--json', '--resume', '--out', out);
   assert.equal(resumed.status, 0, resumed.stderr);
   const re = JSON.parse(resumed.stdout.trim()) as Record<string, any>;
   assert.deepEqual([re.resumed_from_step, re.steps, re.total_steps], [9, 0, 9]);
   assert.deepEqual(snapshot(out), before, 'nothing in the run folder changed');
   assert.deepEqual(scratchLeft(tmp), []);
+
+  // A folder of the user's is refused as `bertft train` refuses it, and nothing is added to it.
+  const mine = path.join(dir, 'mine');
+  fs.mkdirSync(mine);
+  fs.writeFileSync(path.join(mine, 'notes.txt'), 'mine\n');
+  const refused = bertft('train', '--estimate', '--json', ...flags.map((f) => (f === out ? mine : f)));
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /not a bertft run/);
+  assert.deepEqual(fs.readdirSync(mine), ['notes.txt']);
 });
 
 test('bertft train --estimate without --out, for people: the summary on stdout; --help documents the flag', () => {
