@@ -4,7 +4,9 @@
  * every position (mlmScoring 'every', the dense head it had before: the same loss and gradients). All three engines
  * live in this one process and take turns (round-robin, `rounds` x `steps` timed steps each after `warmup`), so the
  * ratios come from one run under the same load. Full-length batches of random ids, 15% of the tokens masked (80/10/10)
- * with fresh masks every step, dropout on as in pre-training, default ORT threads, the training malloc settings.
+ * with fresh masks every step, dropout on as in pre-training, the training malloc settings. Each step's wall time and
+ * the process's CPU time during it are recorded: on a machine shared with other jobs the wall time depends on what
+ * else runs, the CPU time of a one-thread session (`threads`, default 1: no spinning workers) much less so.
  *
  * Cases: random:tiny seq 64 batch 16 (bench:pretrain's model), BERT-mini seq 128 batch 16; BERT-base seq 128 batch 8
  * with BENCH_BASE=1. Last stdout line: one JSON object (per case: median s/step of each engine and the ratios).
@@ -22,9 +24,9 @@ import { createTrainEngine, type TrainEngine } from '../src/core/train/engine';
 
 type Size = 'tiny' | 'mini' | 'small' | 'base';
 interface Case { size: Size; batch: number; seq: number }
-interface Args { rounds: number; steps: number; warmup: number; cases?: Case[] }
+interface Args { rounds: number; steps: number; warmup: number; threads: number; cases?: Case[] }
 
-const args: Args = { rounds: 3, steps: 5, warmup: 2, ...JSON.parse(process.argv[2] ?? '{}') };
+const args: Args = { rounds: 3, steps: 5, warmup: 2, threads: 1, ...JSON.parse(process.argv[2] ?? '{}') };
 const CASES: Case[] = args.cases ?? [
   { size: 'tiny', batch: 16, seq: 64 },
   { size: 'mini', batch: 16, seq: 128 },
@@ -51,13 +53,14 @@ async function measure(c: Case) {
   const config = presetConfig(c.size);
   const hyper = { lr: 1e-4, weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1, warmupSteps: 0, totalSteps: 1_000_000 };
   const masking: MaskingOptions = { maskTokenId: 103, vocabSize: config.vocabSize, specialIds: new Set([0, 101, 102]) };
-  const common = { config, hyper, device: 'cpu' as const, dropout: true, seed: 1 };
+  const common = { config, hyper, device: 'cpu' as const, dropout: true, seed: 1, threads: args.threads };
   const engines: Record<'classify' | 'mlm_every' | 'mlm_masked', TrainEngine> = {
     classify: await createTrainEngine({ ...common, numLabels: 2, weights: initWeights(bertClassifierParamSpecs(config, 2), 1, config.initializerRange) }),
     mlm_every: await createTrainEngine({ ...common, numLabels: 0, task: 'mlm', mlmScoring: 'every', weights: initWeights(mlmParamSpecs(config), 1, config.initializerRange) }),
     mlm_masked: await createTrainEngine({ ...common, numLabels: 0, task: 'mlm', weights: initWeights(mlmParamSpecs(config), 1, config.initializerRange) }),
   };
   const times: Record<keyof typeof engines, number[]> = { classify: [], mlm_every: [], mlm_masked: [] };
+  const cpu: Record<keyof typeof engines, number[]> = { classify: [], mlm_every: [], mlm_masked: [] };
   const masked: number[] = [];
   let step = 0;
   for (let r = 0; r < args.rounds; r++) {
@@ -67,23 +70,31 @@ async function measure(c: Case) {
         const batch = name === 'classify' ? plain : maskBatch(plain, masking, maskSeed(1, step));
         if (name === 'mlm_masked') masked.push(labelledPositions(batch.labels!).length);
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         await engine.trainStep(batch);
-        if (r > 0 || i >= args.warmup) times[name].push((performance.now() - t0) / 1000);
+        const used = process.cpuUsage(c0);
+        if (r > 0 || i >= args.warmup) {
+          times[name].push((performance.now() - t0) / 1000);
+          cpu[name].push((used.user + used.system) / 1e6);
+        }
       }
     }
   }
   for (const e of Object.values(engines)) await e.dispose();
-  const s = { classify: median(times.classify), mlm_every: median(times.mlm_every), mlm_masked: median(times.mlm_masked) };
-  const row = {
-    ...c, masked_tokens_mean: masked.reduce((a, b) => a + b, 0) / masked.length, tokens: c.batch * c.seq, steps_per_engine: times.classify.length,
-    median_step_s: s,
-    ratio_mlm_every_vs_classify: s.mlm_every / s.classify,
-    ratio_mlm_masked_vs_classify: s.mlm_masked / s.classify,
-    speedup_masked_vs_every: s.mlm_every / s.mlm_masked,
+  const ratios = (t: Record<keyof typeof engines, number[]>) => {
+    const s = { classify: median(t.classify), mlm_every: median(t.mlm_every), mlm_masked: median(t.mlm_masked) };
+    return { median_step_s: s, mlm_every_vs_classify: s.mlm_every / s.classify, mlm_masked_vs_classify: s.mlm_masked / s.classify, masked_speedup: s.mlm_every / s.mlm_masked };
   };
-  console.log(`${c.size} seq ${c.seq} batch ${c.batch}: classify ${s.classify.toFixed(3)} s, MLM every position ${s.mlm_every.toFixed(3)} s ` +
-    `(${row.ratio_mlm_every_vs_classify.toFixed(2)}x), MLM masked positions ${s.mlm_masked.toFixed(3)} s (${row.ratio_mlm_masked_vs_classify.toFixed(2)}x); ` +
-    `masked head ${row.speedup_masked_vs_every.toFixed(2)}x faster (load ${os.loadavg()[0].toFixed(1)})`);
+  const row = {
+    ...c, threads: args.threads, masked_tokens_mean: masked.reduce((a, b) => a + b, 0) / masked.length, tokens: c.batch * c.seq,
+    steps_per_engine: times.classify.length, wall: ratios(times), cpu: ratios(cpu),
+  };
+  for (const [clock, r] of [['wall', row.wall], ['cpu', row.cpu]] as const) {
+    const s = r.median_step_s;
+    console.log(`${c.size} seq ${c.seq} batch ${c.batch}, ${clock} time: classify ${s.classify.toFixed(3)} s, MLM every position ${s.mlm_every.toFixed(3)} s ` +
+      `(${r.mlm_every_vs_classify.toFixed(2)}x), MLM masked positions ${s.mlm_masked.toFixed(3)} s (${r.mlm_masked_vs_classify.toFixed(2)}x); ` +
+      `masked head ${r.masked_speedup.toFixed(2)}x faster (load ${os.loadavg()[0].toFixed(1)})`);
+  }
   return row;
 }
 
