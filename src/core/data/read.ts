@@ -42,6 +42,15 @@ async function firstNonSpaceChar(file: string): Promise<string> {
 }
 
 /** The format of a file, from its extension; JSON-looking content decides for .json and unknown extensions. */
+/**
+ * The raw rows of a dataset file in `format`, fields by column (or key) name, `header.columns` filled from the first
+ * row: the one dispatch over the file readers, for labelled data, prediction input and pre-training text alike.
+ */
+export function readRows(input: string, format: Exclude<DataFormat, 'folder'>, header: { columns: string[] }, delimiter?: string): AsyncGenerator<RawRow> {
+  if (format === 'csv' || format === 'tsv') return readCsvRows(input, header, { delimiter, defaultDelimiter: format === 'tsv' ? '\t' : ',' });
+  return format === 'jsonl' ? readJsonlRows(input, header) : readJsonArrayRows(input, header);
+}
+
 export async function detectFormat(file: string): Promise<Exclude<DataFormat, 'folder'>> {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.csv') return 'csv';
@@ -118,15 +127,11 @@ export async function readDataset(input: string, options: ReadOptions = {}): Pro
     const { examples, labelKind, problems } = await readFolder(input);
     return { path: input, format: 'folder', examples, labelKind, columns: [], problems };
   }
-  const format = options.format ?? (await detectFormat(input));
+  // (A 'folder' format for a file was refused above.)
+  const format = options.format !== undefined && options.format !== 'folder' ? options.format : await detectFormat(input);
   if (format === 'jsonl' && ext === '.json') await refuseSingleObject(input);
   const header = { columns: [] as string[] };
-  const rows: AsyncGenerator<RawRow> =
-    format === 'csv' || format === 'tsv'
-      ? readCsvRows(input, header, { delimiter: options.delimiter, defaultDelimiter: format === 'tsv' ? '\t' : ',' })
-      : format === 'jsonl'
-        ? readJsonlRows(input, header)
-        : readJsonArrayRows(input, header);
+  const rows = readRows(input, format, header, options.delimiter);
   let collector: ExampleCollector | undefined;
   let columns = { text: '', label: '' };
   for await (const row of rows) {

@@ -7,9 +7,7 @@
 import * as path from 'node:path';
 import { TEXT_COLUMN_NAMES, LABEL_COLUMN_NAMES, canonicalLabel, detectFormat, readDataset, splitDataset, type Example } from '../data';
 import { findColumn } from '../data/columns';
-import { readCsvRows } from '../data/csv';
-import { readJsonArrayRows, readJsonlRows } from '../data/json';
-import type { RawRow } from '../data/rows';
+import { readRows } from '../data/read';
 import { statInput } from '../data/source';
 import { DataError, UserError } from '../errors';
 import { writeFileAtomic } from '../train/run-dir';
@@ -41,17 +39,11 @@ function labelOf(value: unknown): string | undefined {
   return undefined;
 }
 
-/** The rows of a dataset file, without deciding which column is which (a class folder has none). */
-function rowSource(input: string, format: string, header: { columns: string[] }): AsyncGenerator<RawRow> {
-  return format === 'csv' || format === 'tsv' ? readCsvRows(input, header, { defaultDelimiter: format === 'tsv' ? '\t' : ',' })
-    : format === 'jsonl' ? readJsonlRows(input, header) : readJsonArrayRows(input, header);
-}
-
 /** The column (or key) names of a dataset file, from its first row: what a user chooses the text column among. */
 export async function readColumns(input: string): Promise<string[]> {
   if ((await statInput(input)).isDirectory()) return [];
   const header = { columns: [] as string[] };
-  const rows = rowSource(input, await detectFormat(input), header);
+  const rows = readRows(input, await detectFormat(input), header);
   await rows.next();
   await rows.return(undefined);
   return header.columns;
@@ -64,7 +56,7 @@ export async function readInputRows(input: string, options: ReadInputOptions = {
     return { rows: dataset.examples.map((e) => ({ ...e })), labelled: true };
   }
   const header = { columns: [] as string[] };
-  const source = rowSource(input, await detectFormat(input), header);
+  const source = readRows(input, await detectFormat(input), header);
   const rows: InputRow[] = [];
   let textKey: string | undefined;
   let labelKey: string | undefined;

@@ -6,10 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../errors';
 import { TEXT_COLUMN_NAMES } from '../data/columns';
-import { readCsvRows } from '../data/csv';
-import { readJsonArrayRows, readJsonlRows } from '../data/json';
-import { detectFormat } from '../data/read';
-import type { RawRow } from '../data/rows';
+import { detectFormat, readRows } from '../data/read';
 import { statInput } from '../data/source';
 import { ownValue } from '../util/records';
 
@@ -49,12 +46,8 @@ export async function readUnlabelledTexts(input: string, options: { textColumn?:
   } else if (TEXT_FILE.test(input)) {
     texts = paragraphs(await fs.readFile(input, 'utf8'));
   } else {
-    const format = await detectFormat(input);
     const header = { columns: [] as string[] };
-    const rows: AsyncGenerator<RawRow> =
-      format === 'csv' || format === 'tsv'
-        ? readCsvRows(input, header, { defaultDelimiter: format === 'tsv' ? '\t' : ',' })
-        : format === 'jsonl' ? readJsonlRows(input, header) : readJsonArrayRows(input, header);
+    const rows = readRows(input, await detectFormat(input), header);
     let column: string | undefined;
     for await (const row of rows) {
       column ??= pickTextColumn(header.columns, options.textColumn, input);

@@ -153,11 +153,6 @@ export interface LogEvent {
 export type TrainerEvent = StartedEvent | StepEvent | EvalEvent | CheckpointEvent | DoneEvent | ErrorEvent | LogEvent;
 
 
-/** The task of a run from its `started` event (runs written before the field existed are classifiers). */
-export function taskOf(started: Pick<StartedEvent, 'task'> | undefined): TrainTask {
-  return started?.task ?? 'classify';
-}
-
 export function isTrainerEvent(value: unknown): value is TrainerEvent {
   if (typeof value !== 'object' || value === null) return false;
   const name = (value as { event?: unknown }).event;
