@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchChromium, reloadWindow, type Browser } from './harness/browser';
-import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer } from './harness/codeServer';
+import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -76,9 +76,7 @@ test('Fine-tune BERT: guided flow → trainer child → live dashboard until the
   browser = await launchChromium();
   const { page } = browser;
   try {
-    const host = new URL(server.url).host;
-    const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${REPO_ROOT}`], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
-    await page.goto(`${server.url}/?${new URLSearchParams({ folder: ws, payload: JSON.stringify(payload) })}`);
+    await page.goto(devWorkbenchUrl(server, ws));
     await page.locator('.statusbar-item', { hasText: /^\s*BERT\s*$/ }).waitFor({ timeout: UI_TIMEOUT });
 
     await startFineTune(page, async () => pick(page, /settings/, 'Fast', 'Fast'));

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
 import { launchChromium, reloadWindow, type Browser } from './harness/browser';
-import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer } from './harness/codeServer';
+import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { LABELS, evaluation, finishedRun, mlmRun, started, step, toJsonl } from '../unit/extension-ui/sampleRun';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
@@ -96,9 +96,7 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
   const dialogs: string[] = [];
   page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
   try {
-    const host = new URL(server.url).host;
-    const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${REPO_ROOT}`], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
-    await page.goto(`${server.url}/?${new URLSearchParams({ folder: ws, payload: JSON.stringify(payload) })}`);
+    await page.goto(devWorkbenchUrl(server, ws));
     await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: UI_TIMEOUT });
 
     // Reattach: the live run (its pid is alive) drives the status bar as soon as the extension activates.

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { launchChromium, type Browser } from './harness/browser';
-import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer } from './harness/codeServer';
+import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { runTrainingSession } from '../../src/trainer/session';
 import { writeSentimentCsv } from '../unit/runner/fixtures';
 
@@ -51,9 +51,7 @@ test('hover over a sentence shows label, probability bars, model name and dashbo
   server = await startCodeServer({ logFile: path.join(OUT, 'hover-code-server.log') });
   browser = await launchChromium();
   const { page } = browser;
-  const host = new URL(server.url).host;
-  const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${REPO_ROOT}`], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
-  await page.goto(`${server.url}/?${new URLSearchParams({ folder: ws, payload: JSON.stringify(payload) })}`);
+  await page.goto(devWorkbenchUrl(server, ws));
   await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: UI_TIMEOUT });
   await page.locator('.statusbar-item', { hasText: /BERT/ }).first().waitFor({ timeout: UI_TIMEOUT });
 

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { launchChromium, type Browser } from './harness/browser';
-import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer } from './harness/codeServer';
+import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { LoopbackServer } from '../helpers/loopback-server';
 import { isPosixFileName, payloads } from '../helpers/payloads';
 
@@ -153,9 +153,7 @@ test('payload dataset → Fine-tune BERT → every surface shows the data as ine
   browser = await launchChromium();
   const { page } = browser;
   try {
-    const host = new URL(server.url).host;
-    const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${REPO_ROOT}`], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
-    await page.goto(`${server.url}/?${new URLSearchParams({ folder: ws, payload: JSON.stringify(payload) })}`);
+    await page.goto(devWorkbenchUrl(server, ws));
     await page.locator('.statusbar-item', { hasText: /BERT/ }).first().waitFor({ timeout: UI_TIMEOUT });
 
     // Fine-tune BERT: the dataset quick pick shows the payload file name.
@@ -362,9 +360,7 @@ test('Restricted Mode: a planted workspace is not read; classifying with a model
   browser = await launchChromium();
   const { page } = browser;
   try {
-    const host = new URL(server.url).host;
-    const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${REPO_ROOT}`], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
-    await page.goto(`${server.url}/?${new URLSearchParams({ folder: ws, payload: JSON.stringify(payload) })}`);
+    await page.goto(devWorkbenchUrl(server, ws));
     await page.locator('.statusbar-item', { hasText: /BERT/ }).first().waitFor({ timeout: UI_TIMEOUT });
     await page.locator('.statusbar-item', { hasText: /Restricted Mode/ }).first().waitFor({ timeout: UI_TIMEOUT });
     await page.waitForTimeout(2000);

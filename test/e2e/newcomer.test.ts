@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { launchChromium, type Browser } from './harness/browser';
-import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer } from './harness/codeServer';
+import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -72,9 +72,7 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     await page.waitForTimeout(300);
   };
   try {
-    const host = new URL(server.url).host;
-    const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${REPO_ROOT}`], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
-    await page.goto(`${server.url}/?${new URLSearchParams({ folder: ws, payload: JSON.stringify(payload) })}`);
+    await page.goto(devWorkbenchUrl(server, ws));
     await page.locator('.statusbar-item', { hasText: /BERT/ }).first().waitFor({ timeout: UI_TIMEOUT });
     await done('empty-workspace');
 

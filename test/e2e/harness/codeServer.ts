@@ -150,3 +150,13 @@ function httpStatus(url: string): Promise<number> {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * The workbench URL that opens `folder` with this repository as the development extension (no welcome page, no
+ * release notes): what every e2e test that runs the extension from source navigates to.
+ */
+export function devWorkbenchUrl(server: CodeServer, folder: string): string {
+  const host = new URL(server.url).host;
+  const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${REPO_ROOT}`], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
+  return `${server.url}/?${new URLSearchParams({ folder, payload: JSON.stringify(payload) })}`;
+}
