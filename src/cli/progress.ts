@@ -48,8 +48,11 @@ export class TrainReporter {
         const what = e.task === 'mlm'
           ? `Pre-training (masked LM) on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} held-out windows`
           : `Training on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} validation rows, labels ${e.dataset.labels.join(', ')}`;
+        // A device that was asked for but refused is said with its reason: the fallback is never silent.
+        const refused = e.device_notes.filter((n) => /not using|falling back|fell back/i.test(n));
         this.line(`${what}, ${e.total_steps} steps`
-          + (e.resumed_from_step !== undefined ? `, resuming from step ${e.resumed_from_step}` : '') + `\nRun: ${e.run_dir}`);
+          + (e.resumed_from_step !== undefined ? `, resuming from step ${e.resumed_from_step}` : '') + `\nRun: ${e.run_dir}`
+          + refused.map((n) => `\n${n}`).join(''));
         return;
       }
       case 'eval': {

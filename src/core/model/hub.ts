@@ -292,16 +292,32 @@ async function writeFileAtomic(file: string, content: string): Promise<void> {
   await fs.promises.rename(tmp, file);
 }
 
+/** What a socket error code means, in words. */
+const NETWORK_FAILURES: Readonly<Record<string, string>> = {
+  ENOTFOUND: 'the host name cannot be resolved (DNS): this machine seems to be offline',
+  EAI_AGAIN: 'the name server did not answer (DNS): this machine seems to be offline',
+  ECONNREFUSED: 'the connection was refused',
+  ECONNRESET: 'the connection was reset during the transfer',
+  ETIMEDOUT: 'the server stopped answering (timeout)',
+  EPIPE: 'the connection broke during the transfer',
+  ENETUNREACH: 'the network is unreachable: this machine seems to be offline',
+  EHOSTUNREACH: 'the host is unreachable',
+};
+
 function toUserError(err: unknown, ctx: { spec: HubSpec; token: string | undefined; endpoint: string }, file: string): unknown {
   const { repoId, revision } = ctx.spec;
   const page = `${ctx.endpoint}/${repoId}`;
   if (err instanceof UserError) return err;
   if (err instanceof AbortedError) return new UserError(`Download of ${repoId} was cancelled.`, { code: 'HUB_CANCELLED', cause: err });
   if (err instanceof ConnectionError) {
-    return new UserError(`Cannot reach ${new URL(ctx.endpoint).host} to download ${repoId} (${err.code}): you seem to be offline.`, {
-      code: 'HUB_OFFLINE',
+    const host = new URL(ctx.endpoint).host;
+    // Named for what happened: a dropped transfer is not "offline".
+    const what = NETWORK_FAILURES[err.code ?? ''] ?? `the connection to ${host} failed`;
+    const local = !fs.existsSync(repoId) ? ` (There is no folder "${repoId}" in ${process.cwd()} either; a local model is a folder path such as ./${repoId}.)` : '';
+    return new UserError(`Cannot download ${repoId} from ${host}: ${what} (${err.code}).${local}`, {
+      code: err.code === 'ENOTFOUND' || err.code === 'ECONNREFUSED' || err.code === 'EAI_AGAIN' ? 'HUB_OFFLINE' : 'HUB_NETWORK',
       cause: err,
-      fix: 'Connect and try again (a partial download resumes), or give the path of a local model folder instead.',
+      fix: 'Check the connection (or HF_ENDPOINT) and try again: a partial download resumes. Or give the path of a local model folder instead.',
     });
   }
   if (err instanceof ChecksumError) {
