@@ -4,7 +4,7 @@ training and validation rows, the resolved training settings and the seeds) and 
 initialised classifier (bert_torch.init_params: HF _init_weights, with torch's generator seeded by the seed):
 
 - order: RandomSampler with a torch.Generator seeded once per run (a new permutation each epoch), or with
-  group_by_length HF's LengthGroupedSampler (mega-batches of 50 batches sorted by length, the longest first);
+  group_by_length HF's LengthGroupedSampler (mega-batches of up to 50 batches sorted by length, in that order);
 - batches padded to their longest row (DataCollatorWithPadding), attention mask, token types 0;
 - AdamW (no decay on biases and LayerNorm weights), global-norm clipping at 1.0, linear warmup (ceil(ratio × total))
   then linear decay, dropout 0.1 in training when the settings say so;
@@ -26,9 +26,10 @@ from bert_torch import Trainer, init_params, logits_fn
 
 
 def length_grouped_order(lengths, batch_size, generator):
-    """transformers' get_length_grouped_indices."""
+    """transformers' get_length_grouped_indices: mega-batches of min(n // (4 × batch), 50) batches, each sorted by
+    length (longest first) and not shuffled inside, the longest row of all moved to the front."""
     order = torch.randperm(len(lengths), generator=generator).tolist()
-    mega = batch_size * 50
+    mega = batch_size * max(1, min(len(lengths) // (batch_size * 4), 50))
     groups = [sorted(order[i:i + mega], key=lambda j: -lengths[j]) for i in range(0, len(order), mega)]
     longest = max(range(len(groups)), key=lambda k: lengths[groups[k][0]])
     groups[0][0], groups[longest][0] = groups[longest][0], groups[0][0]
