@@ -117,7 +117,8 @@ export function parseModelSpec(spec: string): { kind: 'local'; dir: string } | {
   const looksLikePath = path.isAbsolute(expanded) || /^\.\.?([/\\]|$)/.test(expanded) || expanded !== trimmed;
   if (looksLikePath || isDirectory(expanded)) {
     if (!isDirectory(expanded)) {
-      throw new UserError(`Model folder ${expanded} does not exist.`, { code: 'MODEL_FOLDER_MISSING', file: expanded });
+      throw new UserError(`Model folder ${expanded} does not exist.`, { code: 'MODEL_FOLDER_MISSING', file: expanded,
+        fix: 'Check the path (relative to the current folder), or give a Hub id such as bert-base-uncased, or random:tiny.' });
     }
     return { kind: 'local', dir: path.resolve(expanded) };
   }
