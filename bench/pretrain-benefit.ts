@@ -122,6 +122,8 @@ interface Arm {
   /** CPU seconds per step between the first and the last step (evaluations included): the run's cost without its setup. */
   cpuPerStep: number;
   validLoss: number; accuracy: number; macro_f1: number;
+  /** The step of the kept checkpoint (lowest validation loss). */
+  bestStep: number;
 }
 
 const cpuSeconds = (): number => {
@@ -159,10 +161,11 @@ async function fineTune(data: string, test: string, model: string, steps: number
   );
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds() - c0;
-  const evals = events.filter((e) => e.event === 'eval') as unknown as { loss: number }[];
-  const validLoss = Math.min(...evals.map((e) => e.loss));
+  const evals = events.filter((e) => e.event === 'eval') as unknown as { loss: number; step: number }[];
+  const best = evals.reduce((x, y) => (y.loss < x.loss ? y : x));
+  const validLoss = best.loss;
   const cpuPerStep = (stepCpu[stepCpu.length - 1] - stepCpu[0]) / Math.max(1, stepCpu.length - 1);
-  return { seconds, cpuSeconds: cpu, steps, cpuPerStep, validLoss, ...(await scoreOnTest(out, test)) };
+  return { seconds, cpuSeconds: cpu, steps, cpuPerStep, validLoss, bestStep: best.step, ...(await scoreOnTest(out, test)) };
 }
 
 /** Two-sided 95% Student t quantiles by degrees of freedom (bench/quality.ts has the same table). */
