@@ -148,6 +148,9 @@ test('payload dataset → Fine-tune BERT → every surface shows the data as ine
   assert.ok(isPosixFileName(dataName));
   fs.writeFileSync(path.join(ws, `${dataName}.csv`), rows.join('\n') + '\n');
   fs.writeFileSync(path.join(ws, 'sample.txt'), 'please classify this sentence about money and prizes.\n');
+  // The workspace settings file exists from the start, so that the change written later is seen at once.
+  fs.mkdirSync(path.join(ws, '.vscode'));
+  fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), '{}\n');
 
   server = await startCodeServer({ logFile: path.join(OUT, 'injection-code-server.log') });
   browser = await launchChromium();
@@ -259,15 +262,19 @@ test('payload dataset → Fine-tune BERT → every surface shows the data as ine
     fs.cpSync(path.join(runsRoot, runName, 'best'), path.join(ws, modelDirName), { recursive: true });
     modelOutside = path.join(tempDir('bertft-e2e-model-'), 'payload-model');
     fs.cpSync(path.join(runsRoot, runName, 'best'), modelOutside, { recursive: true });
-    fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
     fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({
       'bert.activeModel': modelDirName, 'bert.hover.enabled': true, 'bert.hover.timeBudgetMs': 5000,
     }));
-    await page.waitForTimeout(1500);
-    await page.locator('.monaco-editor .view-lines').first().click();
-    await page.keyboard.press('Control+A');
-    await runCommand(page, 'BERT: Classify Selection');
     const toast2 = page.locator('.notifications-toasts .notification-toast', { hasText: '[m]' }).first();
+    // Classify until the workbench has read the new setting (the toast then names the payload-named model).
+    for (let attempt = 0; attempt < 8 && !(await toast2.isVisible()); attempt++) {
+      await page.waitForTimeout(1500);
+      await clearNotifications(page);
+      await page.locator('.monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+A');
+      await runCommand(page, 'BERT: Classify Selection');
+      await toast2.waitFor({ timeout: 5000 }).catch(() => undefined);
+    }
     await toast2.waitFor({ timeout: UI_TIMEOUT });
     findings.push({ surface: 'Classify Selection toast (payload model folder)', payloadsShown: 1 + await shownCount(toast2, labels),
       foreign: await foreignElements(toast2.locator('.notification-list-item-message'), origin, []) });
@@ -291,7 +298,7 @@ test('payload dataset → Fine-tune BERT → every surface shows the data as ine
     // The Runs view: a run folder named with a payload, its row and its tooltip.
     const runPayloadName = '$(zap) [r](command:workbench.action.terminal.new) \u202Enur';
     fs.cpSync(path.join(runsRoot, runName), path.join(runsRoot, runPayloadName), { recursive: true });
-    await runCommand(page, 'BERT: Refresh Runs');
+    // The Runs view watches its folder: the copied run appears without a refresh.
     await page.locator('.activitybar .action-item a[aria-label*="BERT"]').first().click().catch(() => undefined);
     const runRow = page.locator('.monaco-list-row', { hasText: '[r] (command' }).first();
     await runRow.waitFor({ timeout: UI_TIMEOUT });
