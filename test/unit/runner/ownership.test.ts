@@ -70,7 +70,10 @@ test('one writer per run folder: a second is refused naming the first; a lock le
   assert.equal(fs.existsSync(path.join(root, RUN_LOCK)), false);
   // A process that took the lock and was killed with SIGKILL (no exit handler ran).
   const holder = spawn(process.execPath, ['-e', `require(${JSON.stringify(path.join(ROOT, 'out', 'src', 'core', 'train', 'run-dir.js'))}).acquireRunLock(${JSON.stringify(root)}); setInterval(() => {}, 1000);`]);
-  for (let i = 0; i < 100 && !fs.existsSync(path.join(root, RUN_LOCK)); i++) await new Promise((r) => setTimeout(r, 50));
+  // A loaded machine can take seconds to start a node process.
+  for (let i = 0; i < 600 && !fs.existsSync(path.join(root, RUN_LOCK)); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(fs.existsSync(path.join(root, RUN_LOCK)), 'the other process holds the lock');
+  await new Promise((r) => setTimeout(r, 100)); // its pid is written right after the file is created
   assert.throws(() => acquireRunLock(root), /in use by pid/);
   holder.kill('SIGKILL');
   await new Promise((r) => holder.once('exit', r));
