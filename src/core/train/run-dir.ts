@@ -189,9 +189,12 @@ export function acquireRunLock(root: string, host = os.hostname()): RunLock {
     try {
       owner = JSON.parse(fs.readFileSync(file, 'utf8')) as LockOwner;
     } catch {
-      owner = undefined; // torn by a kill between create and write: nobody holds it
+      owner = undefined; // being written this instant, or torn by a kill between create and write
     }
-    const stale = owner === undefined || (owner.host === host && owner.pid !== process.pid && !processAlive(owner.pid));
+    // An empty lock is another process's first microseconds, unless it is old: then a kill tore it.
+    const torn = owner === undefined && Date.now() - (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 5000;
+    const stale = torn || (owner !== undefined && owner.host === host && owner.pid !== process.pid && !processAlive(owner.pid));
+    if (owner === undefined && !torn) break;
     if (!stale || owner?.pid === process.pid) {
       throw new UserError(`${root} is in use by pid ${owner?.pid} on ${owner?.host} (since ${owner?.time}).`, {
         file: root, code: 'RUN_LOCKED',
