@@ -42,6 +42,8 @@ interface Args {
   pretrainText: 'even-rows' | 'spamassassin';
   /** false: skip C (for a long pre-training run whose question is A − B: better features at the same fine-tuning). */
   equalCompute: boolean;
+  /** A's fine-tuning learning rate when it should differ from B's and C's (a pre-trained model may want a lower one). */
+  fineTuneLrA?: number;
 }
 const args: Args = {
   pretrainSteps: 800, fineTuneSteps: 120, seeds: [1, 2, 3, 4, 5], maxLength: 64, batchSize: 16, pretrainLr: 1e-3, fineTuneLr: 2e-3, testRatio: 0.3, pretrainText: 'even-rows', equalCompute: true,
@@ -146,7 +148,7 @@ async function scoreOnTest(runDir: string, test: string): Promise<{ accuracy: nu
   }
 }
 
-async function fineTune(data: string, test: string, model: string, steps: number, seed: number, name: string): Promise<Arm> {
+async function fineTune(data: string, test: string, model: string, steps: number, seed: number, name: string, lr = args.fineTuneLr): Promise<Arm> {
   const events: TrainerEvent[] = [];
   const t0 = performance.now();
   const c0 = cpuSeconds();
@@ -155,7 +157,7 @@ async function fineTune(data: string, test: string, model: string, steps: number
   await runTrainingSession(
     // epochs high so that maxSteps alone ends the run; no early stopping. Explicit settings, so that the pre-trained
     // folder (A) and random:tiny (B, C) train alike (the from-scratch defaults); best/ = lowest validation loss.
-    { data, out, model, maxSteps: steps, epochs: 1000, batchSize: args.batchSize, maxLength: args.maxLength, lr: args.fineTuneLr,
+    { data, out, model, maxSteps: steps, epochs: 1000, batchSize: args.batchSize, maxLength: args.maxLength, lr,
       warmupRatio: 0.1, dropout: false, metric: 'loss', validRatio: 0.3, seed, device: 'cpu', evalSteps: Math.max(1, Math.floor(steps / 6)) },
     { emit: (e) => { events.push(e); if (e.event === 'step') stepCpu.push(cpuSeconds()); }, shouldStop: () => false },
   );
@@ -204,7 +206,7 @@ async function main(): Promise<void> {
       { emit: (e) => { if (e.event === 'eval') mlmEvals.push({ step: e.step, loss: e.loss, accuracy: e.accuracy }); } });
     const pretrainSeconds = (performance.now() - t0) / 1000;
     const pretrainCpuSeconds = cpuSeconds() - c0;
-    const a = await fineTune(labelled, test, pre, args.fineTuneSteps, seed, `a-${seed}`);
+    const a = await fineTune(labelled, test, pre, args.fineTuneSteps, seed, `a-${seed}`, args.fineTuneLrA ?? args.fineTuneLr);
     const b = await fineTune(labelled, test, 'random:tiny', args.fineTuneSteps, seed, `b-${seed}`);
     // C's steps: A's CPU time less B's setup (B's time beyond its steps), at B's cost per step.
     const setup = b.cpuSeconds - b.steps * b.cpuPerStep;
