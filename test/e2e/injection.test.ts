@@ -108,6 +108,19 @@ async function runCommand(page: Page, title: string): Promise<void> {
   await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
 }
 
+/** Runs a palette command if the palette offers it (a disabled command may be hidden); either way nothing else. */
+async function runIfOffered(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+  await input.fill(`>${title}`);
+  await page.waitForTimeout(800);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  if (await row.count()) await row.click();
+  else await page.keyboard.press('Escape');
+  await page.waitForTimeout(1500);
+}
+
 async function openFile(page: Page, name: string): Promise<void> {
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget .quick-input-box input');
@@ -374,26 +387,12 @@ test('Restricted Mode: a planted workspace is not read; classifying with a model
     assert.doesNotMatch(await page.locator('.statusbar').innerText(), /BERT: \d+%|training/, 'the planted run is not followed');
 
     // Fine-tune BERT is not offered (or refuses); no run is started.
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-    await input.fill('>BERT: Fine-tune BERT');
-    await page.waitForTimeout(800);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Fine-tune BERT' }).first();
-    if (await row.count()) await row.click();
-    else await page.keyboard.press('Escape');
-    await page.waitForTimeout(1500);
+    await runIfOffered(page, 'BERT: Fine-tune BERT');
     assert.equal(await page.locator('.quick-input-widget .quick-input-title', { hasText: /dataset/ }).count(), 0, 'the flow did not start');
     assert.deepEqual(fs.readdirSync(path.join(ws, '.bert', 'runs')), ['planted']);
 
     // Stop Training through the palette (if offered) does not reach the planted pid.
-    await page.keyboard.press('F1');
-    await input.fill('>BERT: Stop Training');
-    await page.waitForTimeout(800);
-    const stop = page.locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Stop Training' }).first();
-    if (await stop.count()) await stop.click();
-    else await page.keyboard.press('Escape');
-    await page.waitForTimeout(1500);
+    await runIfOffered(page, 'BERT: Stop Training');
     assert.equal(victim.exitCode, null, 'the planted pid is alive');
     assert.equal(victim.signalCode, null);
 
