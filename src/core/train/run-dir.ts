@@ -109,7 +109,7 @@ export function claimRunDir(root: string): void {
 
 /**
  * claimRunDir's refusals without writing anything (the run estimate checks --out with it): the folder's entries, or
- * undefined when it does not exist yet.
+ * undefined when it does not exist yet. A run folder whose lock a live process holds is refused here too, read-only.
  */
 export function checkRunDir(root: string): string[] | undefined {
   let entries: string[];
@@ -131,6 +131,7 @@ export function checkRunDir(root: string): string[] | undefined {
       file: root, code: 'RUN_OUT_NOT_OURS',
       fix: 'Choose a new --out folder (it is created) or an empty one; nothing in this folder was changed.' });
   }
+  if (entries.includes(RUN_LOCK)) refuseLiveLock(root);
   return entries;
 }
 
@@ -185,24 +186,42 @@ export function acquireRunLock(root: string, host = os.hostname()): RunLock {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    let owner: LockOwner | undefined;
-    try {
-      owner = JSON.parse(fs.readFileSync(file, 'utf8')) as LockOwner;
-    } catch {
-      owner = undefined; // being written this instant, or torn by a kill between create and write
-    }
-    // An empty lock is another process's first microseconds, unless it is old: then a kill tore it.
-    const torn = owner === undefined && Date.now() - (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 5000;
-    const stale = torn || (owner !== undefined && owner.host === host && owner.pid !== process.pid && !processAlive(owner.pid));
-    if (owner === undefined && !torn) break;
-    if (!stale || owner?.pid === process.pid) {
-      throw new UserError(`${root} is in use by pid ${owner?.pid} on ${owner?.host} (since ${owner?.time}).`, {
-        file: root, code: 'RUN_LOCKED',
-        fix: `Wait for that run to end or stop it (Stop Training, or Ctrl-C where it runs). If that process no longer exists, delete ${file}.` });
-    }
+    const { owner, stale } = lockState(file, host);
+    if (!stale || owner?.pid === process.pid) throw lockedError(root, file, owner);
     fs.rmSync(file, { force: true });
   }
-  throw new UserError(`${root} is being locked by another process at the same moment.`, { file: root, code: 'RUN_LOCKED', fix: 'Try again.' });
+  throw lockedError(root, file, undefined);
+}
+
+/** acquireRunLock's refusal without taking the lock or removing a stale one: for checks that only read the folder. */
+function refuseLiveLock(root: string, host = os.hostname()): void {
+  const file = path.join(root, RUN_LOCK);
+  const { owner, stale } = lockState(file, host);
+  if (!stale) throw lockedError(root, file, owner);
+}
+
+/** The lock's owner as its file says, and whether the lock is stale: its process gone (same host) or torn by a kill. */
+function lockState(file: string, host: string): { owner: LockOwner | undefined; stale: boolean } {
+  let owner: LockOwner | undefined;
+  try {
+    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<LockOwner> | null;
+    if (typeof parsed?.pid === 'number' && typeof parsed.host === 'string') owner = parsed as LockOwner;
+  } catch {
+    owner = undefined; // being written this instant, or torn by a kill between create and write
+  }
+  // An empty lock is another process's first microseconds, unless it is old: then a kill tore it.
+  const torn = owner === undefined && Date.now() - (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 5000;
+  const gone = owner !== undefined && owner.host === host && owner.pid !== process.pid && !processAlive(owner.pid);
+  return { owner, stale: torn || gone };
+}
+
+function lockedError(root: string, file: string, owner: LockOwner | undefined): UserError {
+  if (owner === undefined) {
+    return new UserError(`${root} is being locked by another process at the same moment.`, { file: root, code: 'RUN_LOCKED', fix: 'Try again.' });
+  }
+  return new UserError(`${root} is in use by pid ${owner.pid} on ${owner.host} (since ${owner.time}).`, {
+    file: root, code: 'RUN_LOCKED',
+    fix: `Wait for that run to end or stop it (Stop Training, or Ctrl-C where it runs). If that process no longer exists, delete ${file}.` });
 }
 
 export async function sha256File(file: string): Promise<string> {

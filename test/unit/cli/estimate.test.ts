@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { RUN_LOCK } from '../../../src/core/train/run-dir';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
 
 const CLI = path.join(__dirname, '..', '..', '..', 'src', 'cli.js');
@@ -78,6 +80,27 @@ test('bertft train --estimate --json: one estimate object, nothing written to --
   assert.deepEqual([re.resumed_from_step, re.steps, re.total_steps], [9, 0, 9]);
   assert.deepEqual(snapshot(out), before, 'nothing in the run folder changed');
   assert.deepEqual(scratchLeft(tmp), []);
+
+  // The run in use by a live process (a training run holds its lock): refused as a second `bertft train` is, before
+  // any warm-up, and the lock is only read.
+  const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  try {
+    const lock = JSON.stringify({ pid: holder.pid, host: os.hostname(), time: '2026-12-06T00:00:00.000Z' });
+    fs.writeFileSync(path.join(out, RUN_LOCK), lock);
+    const lockedBefore = snapshot(out);
+    const locked = bertft('train', '--estimate', '--json', '--resume', '--out', out);
+    assert.equal(locked.status, 1, locked.stderr);
+    assert.match(locked.stderr.split('\n')[0], new RegExp(`in use by pid ${holder.pid} on ${os.hostname()}`));
+    assert.doesNotMatch(locked.stderr, /internal error/);
+    const refusal = JSON.parse(locked.stdout.trim()) as Record<string, any>;
+    assert.deepEqual([refusal.event, refusal.file], ['error', out], 'an error event, not an estimate');
+    assert.deepEqual(snapshot(out), lockedBefore, 'nothing in the run folder changed');
+    assert.equal(fs.readFileSync(path.join(out, RUN_LOCK), 'utf8'), lock, 'the lock is left to its owner');
+    assert.deepEqual(scratchLeft(tmp), []);
+  } finally {
+    holder.kill();
+  }
+  fs.rmSync(path.join(out, RUN_LOCK));
 
   // A folder of the user's is refused as `bertft train` refuses it, and nothing is added to it.
   const mine = path.join(dir, 'mine');
