@@ -8,7 +8,7 @@ import {
   encodeDocuments, loadTokenizer, makeBatches, poolLogits, saveTokenizer, tokenLength, type BatchOptions, type EncodedRow, type TextTokenizer,
   type TruncationStrategy,
 } from '../tokenize';
-import { batchShapes } from '../tokenize/batching';
+import { batchShapes, planBatches } from '../tokenize/batching';
 
 export interface PreprocessSettings {
   /** Tokens per row, special tokens included. */
@@ -51,6 +51,11 @@ export class Preprocessor {
   /** The [batchSize, seqLen] of each of trainBatches(rows, settings, epoch), without building them (for the run estimate). */
   trainBatchShapes(rows: readonly EncodedRow[], settings: TrainBatchSettings, epoch: number): { batchSize: number; seqLen: number }[] {
     return batchShapes(rows.map((r) => r.ids.length), this.trainBatchOptions(settings, epoch));
+  }
+
+  /** The row indices of each of trainBatches(rows, settings, epoch), in its order (a reference trainer replays them). */
+  trainBatchIndices(rows: readonly EncodedRow[], settings: TrainBatchSettings, epoch: number): number[][] {
+    return planBatches(rows.map((r) => r.ids.length), this.trainBatchOptions(settings, epoch));
   }
 
   private trainBatchOptions(settings: TrainBatchSettings, epoch: number): BatchOptions {
