@@ -10,6 +10,7 @@ import { getBool, type ParsedArgs } from './args';
 import { estimateOptionsFromArgs, trainOverridesFromArgs } from './commands';
 import { EXIT_CANCELLED, EXIT_OK, type CliIo } from './main';
 import { TrainReporter } from './progress';
+import type { HubProgress } from '../core/model/hub';
 import { commandStartedAt } from './training-process';
 
 export async function trainCommand(args: ParsedArgs, io: CliIo): Promise<number> {
@@ -27,17 +28,11 @@ export async function trainCommand(args: ParsedArgs, io: CliIo): Promise<number>
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let lastDownload = 0;
   try {
     const done = await runTrainingSession(options, {
       emit: (e) => reporter.report(e),
       shouldStop: () => signals > 0,
-      onDownload: (p) => {
-        if (json || Date.now() - lastDownload < 500) return;
-        lastDownload = Date.now();
-        const total = p.total ? ` of ${(p.total / 1e6).toFixed(1)} MB` : '';
-        io.stderr(`downloading ${p.file}: ${(p.bytes / 1e6).toFixed(1)} MB${total}\n`);
-      },
+      onDownload: downloadPrinter(json, io),
     });
     return done.stopped ? EXIT_CANCELLED : EXIT_OK;
   } catch (e) {
@@ -57,7 +52,6 @@ async function estimateCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let lastDownload = 0;
   try {
     if (!json) io.stderr('Estimating: reading the data, building the model and timing a few warm-up steps...\n');
     const estimate = await estimateTrainingSession(options, {
@@ -66,12 +60,7 @@ async function estimateCommand(args: ParsedArgs, io: CliIo): Promise<number> {
       log: (e) => {
         if (!json && e.level === 'warn') io.stderr(`warning: ${e.message}\n`);
       },
-      onDownload: (p) => {
-        if (json || Date.now() - lastDownload < 500) return;
-        lastDownload = Date.now();
-        const total = p.total ? ` of ${(p.total / 1e6).toFixed(1)} MB` : '';
-        io.stderr(`downloading ${p.file}: ${(p.bytes / 1e6).toFixed(1)} MB${total}\n`);
-      },
+      onDownload: downloadPrinter(json, io),
     });
     io.stdout(json ? JSON.stringify(estimate) + '\n' : formatEstimate(estimate, options.out));
     return EXIT_OK;
@@ -83,4 +72,17 @@ async function estimateCommand(args: ParsedArgs, io: CliIo): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Model download progress on stderr, at most twice a second; a damaged cached copy being replaced is always said. */
+function downloadPrinter(json: boolean, io: CliIo): (p: HubProgress) => void {
+  let last = 0;
+  return (p) => {
+    if (json) return;
+    if (p.replacing) io.stderr(`warning: the cached ${p.file} is damaged (${p.replacing}); downloading it again\n`);
+    if (Date.now() - last < 500) return;
+    last = Date.now();
+    const total = p.total ? ` of ${(p.total / 1e6).toFixed(1)} MB` : '';
+    io.stderr(`downloading ${p.file}: ${(p.bytes / 1e6).toFixed(1)} MB${total}\n`);
+  };
 }

@@ -5,7 +5,8 @@
  *   X-Linked-Etag = sha256 and X-Linked-Size; X-Error-Code on 401/404).
  * - Static: any other path → `root/<path>`.
  * Both honour Range requests. Knobs simulate failures: cut a transfer off after N bytes, ignore Range, corrupt a
- * file's bytes while keeping its advertised checksum, require a token for gated repos.
+ * file's bytes while keeping its advertised checksum, require a token for gated repos, answer like a plain mirror
+ * (an opaque ETag, bodies without Content-Length).
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -38,6 +39,13 @@ export interface Faults {
   corrupt?: string[];
   /** Wait this long before answering the next request (to trigger a client timeout). */
   delayMs?: number;
+  /**
+   * Send bodies and HEAD answers without Content-Length: 'chunked', or 'close' (the body ends when the connection
+   * closes, so a cut-off transfer looks complete to the client).
+   */
+  unsized?: 'chunked' | 'close';
+  /** Hub resolve answers like a plain mirror: the file itself (no LFS redirect) with an opaque ETag and no size. */
+  opaqueEtag?: boolean;
 }
 
 export class LoopbackServer {
@@ -103,6 +111,10 @@ export class LoopbackServer {
     if (!isFile(file)) return this.fail(res, 404, 'EntryNotFound');
     const content = fs.readFileSync(file);
     const common = { 'x-repo-commit': this.commit };
+    if (this.faults.opaqueEtag) {
+      const opaque = `mirror-${crypto.createHash('md5').update(content).digest('hex').slice(0, 12)}`;
+      return this.sendFile(req, res, file, req.url ?? '', { ...common, etag: `"${opaque}"` });
+    }
     const isLfs = this.opts.isLfs ?? ((f: string) => /\.(safetensors|nupkg|bin)$/.test(f));
     if (isLfs(name)) {
       const sha256 = crypto.createHash('sha256').update(content).digest('hex');
@@ -133,6 +145,9 @@ export class LoopbackServer {
     }
     let start = 0;
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const unsized = this.faults.unsized;
+    if (unsized === 'close') res.useChunkedEncodingByDefault = false;
+    const length = (n: number): http.OutgoingHttpHeaders => (unsized ? {} : { 'content-length': String(n) });
     if (range && !this.faults.ignoreRange) {
       start = Number(range[1]);
       if (start >= content.length) {
@@ -141,11 +156,11 @@ export class LoopbackServer {
       }
       res.writeHead(206, {
         ...headers,
-        'content-length': String(content.length - start),
+        ...length(content.length - start),
         'content-range': `bytes ${start}-${content.length - 1}/${content.length}`,
       });
     } else {
-      res.writeHead(200, { ...headers, 'content-length': String(content.length) });
+      res.writeHead(200, { ...headers, ...length(content.length) });
     }
     if (req.method === 'HEAD') return void res.end();
     const body = content.subarray(start);

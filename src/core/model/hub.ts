@@ -9,6 +9,8 @@
  * The hub cache is $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else
  * ~/.cache/huggingface/hub. A model whose snapshot is complete in the cache is used without any request, so a
  * training run is reproducible and works offline; pin `@<commit>` or clear the cache to pick up upstream changes.
+ * A cached file that is visibly damaged (weights shorter than their header says, JSON cut off) sends us to the Hub
+ * instead, and a blob that does not match what the Hub announces (size, checksum) is replaced.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,6 +18,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import { ChecksumError, downloadFile, gitBlobSha1, hashFile } from '../net/download';
 import { AbortedError, ConnectionError, HttpStatusError, headerValue, request } from '../net/http';
+import { readSafetensorsHeader } from './safetensors';
 
 export type ResolvedModel =
   | { kind: 'local'; dir: string }
@@ -27,6 +30,8 @@ export interface HubProgress {
   bytes: number;
   /** Undefined when the server did not say. */
   total: number | undefined;
+  /** Set once, before the download, when the copy in the cache was damaged: what was wrong with it. */
+  replacing?: string;
 }
 
 export interface ResolveModelOptions {
@@ -62,10 +67,14 @@ export async function resolveModel(spec: string, opts: ResolveModelOptions = {})
   const env = opts.env ?? process.env;
   const repoDir = path.join(opts.cacheDir ?? hubCacheDir(env), `models--${parsed.repoId.replace(/\//g, '--')}`);
 
+  const offline = opts.offline ?? isTruthy(env.HF_HUB_OFFLINE);
   const cached = findCachedSnapshot(repoDir, parsed.revision);
-  if (cached) return { kind: 'hub', repoId: parsed.repoId, revision: parsed.revision, ...cached };
+  // A damaged file is fetched again when the Hub can be asked; offline, loading it names the file.
+  if (cached && (offline || !(await anyDamaged(cached.dir, cached.files)))) {
+    return { kind: 'hub', repoId: parsed.repoId, revision: parsed.revision, ...cached };
+  }
 
-  if (opts.offline ?? isTruthy(env.HF_HUB_OFFLINE)) {
+  if (offline) {
     throw new UserError(`Offline mode (HF_HUB_OFFLINE) is on and ${spec} is not in the model cache (${repoDir}).`, {
       code: 'HUB_NOT_CACHED',
       fix: 'Unset HF_HUB_OFFLINE and connect to download it once, or give the path of a local model folder instead.',
@@ -222,12 +231,18 @@ async function download(spec: HubSpec, repoDir: string, opts: ResolveModelOption
   const snapshotDir = path.join(repoDir, 'snapshots', commit);
   for (const [name, meta] of metas) {
     const blob = path.join(repoDir, 'blobs', meta.etag);
+    const damage = fs.existsSync(blob) ? await blobDamage(name, blob, meta) : undefined;
+    if (damage) {
+      // A cache entry (ours or huggingface_hub's) that is not the announced file: replaced, as a forced download does.
+      opts.onProgress?.({ file: name, bytes: 0, total: meta.size, replacing: damage });
+      await fs.promises.rm(blob, { force: true });
+    }
     if (!fs.existsSync(blob)) {
       try {
         await downloadFile(fileUrl(name), blob, {
           headers,
           expectedSize: meta.size,
-          verify: (file) => verifyEtag(file, meta.etag),
+          verify: (file) => verifyBlob(name, file, meta),
           onProgress: (bytes, total) => opts.onProgress?.({ file: name, bytes, total }),
           signal: opts.signal,
         });
@@ -267,10 +282,49 @@ function normalizeEtag(raw: string | undefined): string | undefined {
   return raw?.replace(/^W\//, '').replace(/"/g, '');
 }
 
-/** LFS files carry their sha256 as ETag; other files their git blob sha1. Anything else cannot be checked. */
-async function verifyEtag(file: string, etag: string): Promise<void> {
-  const actual = /^[0-9a-f]{64}$/.test(etag) ? await hashFile(file, 'sha256') : /^[0-9a-f]{40}$/.test(etag) ? await gitBlobSha1(file) : etag;
-  if (actual !== etag) throw new ChecksumError(file, etag, actual);
+/**
+ * Throws ChecksumError unless `file` can be the one the Hub announced: its size (when announced) and its checksum (LFS
+ * files carry their sha256 as ETag, others their git blob sha1). When a mirror announces neither (an opaque ETag, no
+ * Content-Length), the file's own structure is the only guard: a transfer without Content-Length that the server
+ * cuts by closing the connection looks complete.
+ */
+async function verifyBlob(name: string, file: string, meta: FileMeta): Promise<void> {
+  const size = (await fs.promises.stat(file)).size;
+  if (meta.size !== undefined && size !== meta.size) throw new ChecksumError(file, `${meta.size} bytes`, `${size} bytes`);
+  const etag = meta.etag;
+  const hashed = /^[0-9a-f]{64}$/.test(etag) ? await hashFile(file, 'sha256') : /^[0-9a-f]{40}$/.test(etag) ? await gitBlobSha1(file) : undefined;
+  if (hashed !== undefined && hashed !== etag) throw new ChecksumError(file, etag, hashed);
+  if (hashed !== undefined || meta.size !== undefined) return;
+  const problem = await structureProblem(name, file);
+  if (problem) throw new ChecksumError(file, `a complete ${name}`, problem);
+}
+
+/** What verifyBlob finds wrong with a blob already in the cache, in words, or undefined. */
+async function blobDamage(name: string, blob: string, meta: FileMeta): Promise<string | undefined> {
+  try {
+    await verifyBlob(name, blob, meta);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof ChecksumError)) throw e;
+    return `expected ${e.expected}, found ${e.actual}`;
+  }
+}
+
+/** Whether any of a cached snapshot's files is visibly damaged. */
+async function anyDamaged(dir: string, files: string[]): Promise<boolean> {
+  for (const name of files) if (await structureProblem(name, path.join(dir, name))) return true;
+  return false;
+}
+
+/** What is wrong with a file on its own terms (weights shorter than their header says, JSON cut off), or undefined. */
+async function structureProblem(name: string, file: string): Promise<string | undefined> {
+  try {
+    if (name.endsWith('.safetensors')) await readSafetensorsHeader(file);
+    else if (name.endsWith('.json')) JSON.parse(await fs.promises.readFile(file, 'utf8'));
+    return undefined;
+  } catch (e) {
+    return e instanceof SyntaxError ? `not valid JSON (${e.message})` : (e as Error).message;
+  }
 }
 
 /** snapshots/<commit>/<name> → ../../blobs/<etag>, as huggingface_hub does; a copy where symlinks are not allowed. */

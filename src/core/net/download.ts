@@ -13,7 +13,11 @@ export interface DownloadOptions {
   headers?: Record<string, string>;
   /** Size the finished file must have, when the server told us beforehand. */
   expectedSize?: number;
-  /** Checks the complete file (at its temporary path); throws ChecksumError when it is wrong. */
+  /**
+   * Checks the complete file (at its temporary path); throws ChecksumError when it is wrong. Without `expectedSize`,
+   * it is the only guard against a body without Content-Length that the server cut by closing the connection: such a
+   * body looks complete (a cut chunked body does not: it is resumed).
+   */
   verify?: (file: string) => Promise<void>;
   /** Called as bytes arrive (at most every 100 ms, and once at the end); `total` is undefined when unknown. */
   onProgress?: (bytes: number, total: number | undefined) => void;

@@ -79,6 +79,27 @@ test('a failed verification deletes the partial file and places nothing', async 
   assert.ok(!fs.existsSync(incompletePath(dest)));
 });
 
+test('a body without Content-Length cut mid-way (chunked) is resumed, never placed short', async () => {
+  const dest = fresh();
+  server.faults = { unsized: 'chunked', cutAfterBytes: { bytes: 70_000, count: 1 } };
+  await assert.rejects(downloadFile(`${server.url}/blob.bin`, dest, { retries: 0 }), ConnectionError);
+  assert.ok(!fs.existsSync(dest), 'a cut chunked body is not taken as the whole file');
+  await downloadFile(`${server.url}/blob.bin`, dest);
+  assert.equal(server.requests.at(-1)?.headers.range, 'bytes=70000-');
+  assert.ok(fs.readFileSync(dest).equals(payload));
+});
+
+test('a body without Content-Length that the server ends by closing early looks complete: verify is what refuses it', async () => {
+  const dest = fresh();
+  server.faults = { unsized: 'close', cutAfterBytes: { bytes: 70_000, count: 2 } };
+  await downloadFile(`${server.url}/blob.bin`, dest);
+  assert.equal(fs.statSync(dest).size, 70_000, 'no transport check can tell: the connection closed cleanly');
+  const checked = fresh().replace('out.bin', 'checked.bin');
+  server.faults = { unsized: 'close', cutAfterBytes: { bytes: 70_000, count: 1 } };
+  await assert.rejects(downloadFile(`${server.url}/blob.bin`, checked, { verify: verifySha }), ChecksumError);
+  assert.ok(!fs.existsSync(checked) && !fs.existsSync(incompletePath(checked)));
+});
+
 test('a wrong size is rejected like a wrong checksum', async () => {
   const dest = fresh();
   await assert.rejects(downloadFile(`${server.url}/blob.bin`, dest, { expectedSize: payload.length - 1 }), ChecksumError);

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { UserError } from '../../../src/core/errors';
 import { HubProgress, hubCacheDir, parseModelSpec, resolveModel } from '../../../src/core/model/hub';
+import { readSafetensors } from '../../../src/core/model/safetensors';
 import { LoopbackServer, startLoopbackServer } from '../../helpers/loopback-server';
 import { sha256, tempDir, TinyRepo, writeTinyRepo } from './tiny-hub';
 import { rejectsWithCode } from '../../helpers/rejects';
@@ -181,12 +182,101 @@ test('an incomplete snapshot in the cache is completed, not used', async () => {
   assert.ok(first.kind === 'hub');
   fs.rmSync(path.join(first.dir, 'model.safetensors'));
   server.requests.length = 0;
-  const second = await resolveModel('org/tiny-bert', { env });
+  const events: HubProgress[] = [];
+  const second = await resolveModel('org/tiny-bert', { env, onProgress: (p) => events.push(p) });
   assert.ok(second.kind === 'hub');
   assert.ok(fs.existsSync(path.join(second.dir, 'model.safetensors')));
   assert.ok(server.requests.length > 0);
-  // The blob was still in the cache, so nothing was downloaded again.
-  assert.equal(server.requestsFor('/lfs/').length, 0);
+  // Every blob was still in the cache and verified against the Hub's answer, so nothing was downloaded again.
+  assert.deepEqual(server.requests.filter((r) => r.method !== 'HEAD'), []);
+  assert.deepEqual(events, []);
+});
+
+/** The blob behind a snapshot file, for tests that damage the cache as a short transfer or a bad disk would. */
+const blobOf = (dir: string, name: string) => fs.realpathSync(path.join(dir, name));
+
+test('a truncated weights blob in the cache is noticed, fetched again (once) and the weights load', async () => {
+  const { env } = setup();
+  const first = await resolveModel('org/tiny-bert', { env });
+  assert.ok(first.kind === 'hub');
+  const weights = bert.files['model.safetensors'];
+  fs.truncateSync(blobOf(first.dir, 'model.safetensors'), 10_000);
+  server.requests.length = 0;
+  const events: HubProgress[] = [];
+  const second = await resolveModel('org/tiny-bert', { env, onProgress: (p) => events.push(p) });
+  assert.ok(second.kind === 'hub');
+  assert.deepEqual(events.filter((e) => e.replacing !== undefined),
+    [{ file: 'model.safetensors', bytes: 0, total: weights.length, replacing: `expected ${weights.length} bytes, found 10000 bytes` }]);
+  assert.equal(server.requestsFor('/lfs/org/tiny-bert/model.safetensors').length, 1);
+  assert.deepEqual(server.requests.filter((r) => r.method === 'GET' && !r.path.endsWith('/model.safetensors')), [], 'the other blobs were right');
+  assert.ok(fs.readFileSync(path.join(second.dir, 'model.safetensors')).equals(weights));
+  const loaded = await readSafetensors(path.join(second.dir, 'model.safetensors'));
+  assert.deepEqual(loaded.get('classifier.weight')?.shape, [2, 8192]);
+  server.requests.length = 0;
+  assert.deepEqual(await resolveModel('org/tiny-bert', { env }), second);
+  assert.equal(server.requests.length, 0, 'whole again: a cache hit without any request');
+});
+
+test('a blob whose content does not match its checksum (sha256 or git sha1) is fetched again when the Hub is asked', async () => {
+  const { env } = setup();
+  const first = await resolveModel('org/tiny-bert', { env });
+  assert.ok(first.kind === 'hub');
+  for (const name of ['model.safetensors', 'config.json']) {
+    const blob = blobOf(first.dir, name);
+    const bytes = fs.readFileSync(blob);
+    bytes[bytes.length - 2] ^= 0x01; // same size, still well-formed: only the checksum can tell
+    fs.writeFileSync(blob, bytes);
+    fs.rmSync(path.join(first.dir, name)); // an incomplete snapshot: the Hub is asked, and its answer checks the blob
+  }
+  server.requests.length = 0;
+  const events: HubProgress[] = [];
+  const second = await resolveModel('org/tiny-bert', { env, onProgress: (p) => events.push(p) });
+  assert.ok(second.kind === 'hub');
+  const replaced = events.filter((e) => e.replacing !== undefined);
+  assert.deepEqual(replaced.map((e) => e.file), ['config.json', 'model.safetensors']);
+  assert.match(replaced[1].replacing ?? '', new RegExp(`^expected ${sha256(bert.files['model.safetensors'])}, found [0-9a-f]{64}$`));
+  assert.equal(server.requestsFor('/lfs/org/tiny-bert/model.safetensors').length, 1);
+  assert.equal(server.requestsFor('/org/tiny-bert/resolve/main/config.json').filter((r) => r.method === 'GET').length, 1);
+  for (const name of ['model.safetensors', 'config.json']) {
+    assert.ok(fs.readFileSync(path.join(second.dir, name)).equals(bert.files[name]), name);
+  }
+});
+
+test('a mirror with opaque ETags and no sizes: a download cut short is never placed, the next one is; a short blob left by an earlier version is replaced', async () => {
+  const { env, cache } = setup();
+  const repoDir = path.join(cache, 'models--org--tiny-bert');
+  server.faults = { opaqueEtag: true, unsized: 'close', cutAfterBytes: { bytes: 10_000, count: 1 } };
+  const err = await rejectsWithCode(resolveModel('org/tiny-bert', { env }), 'HUB_CHECKSUM');
+  assert.match(err.message, /model\.safetensors was corrupted/);
+  const blobs = () => fs.readdirSync(path.join(repoDir, 'blobs'));
+  assert.deepEqual(blobs().filter((f) => f.endsWith('.incomplete')), []);
+  assert.ok(!fs.existsSync(path.join(repoDir, 'snapshots', COMMIT, 'model.safetensors')));
+  assert.ok(!fs.existsSync(path.join(repoDir, 'refs', 'main')));
+
+  server.faults = { opaqueEtag: true, unsized: 'close' };
+  const result = await resolveModel('org/tiny-bert', { env });
+  assert.ok(result.kind === 'hub');
+  const weights = bert.files['model.safetensors'];
+  assert.ok(fs.readFileSync(path.join(result.dir, 'model.safetensors')).equals(weights));
+  assert.match(path.basename(blobOf(result.dir, 'model.safetensors')), /^mirror-/);
+
+  // What the opaque-ETag bug used to leave: a short blob, a complete snapshot and refs/main.
+  fs.truncateSync(blobOf(result.dir, 'model.safetensors'), 10_000);
+  const events: HubProgress[] = [];
+  const again = await resolveModel('org/tiny-bert', { env, onProgress: (p) => events.push(p) });
+  assert.ok(again.kind === 'hub');
+  assert.match(events.find((e) => e.replacing)?.replacing ?? '', /^expected a complete model\.safetensors, found .*truncated/);
+  assert.ok(fs.readFileSync(path.join(again.dir, 'model.safetensors')).equals(weights));
+});
+
+test('offline, a damaged cached file is used as it is (loading it names the file) rather than refused as missing', async () => {
+  const { env } = setup();
+  const first = await resolveModel('org/tiny-bert', { env });
+  assert.ok(first.kind === 'hub');
+  fs.truncateSync(blobOf(first.dir, 'model.safetensors'), 10_000);
+  server.requests.length = 0;
+  assert.deepEqual(await resolveModel('org/tiny-bert', { env: { ...env, HF_HUB_OFFLINE: '1' } }), first);
+  assert.equal(server.requests.length, 0);
 });
 
 test('specs: local folders, random markers, hub ids and invalid input', () => {
