@@ -27,7 +27,7 @@ import { seededRandom } from '../src/core/model/params';
 import { loadPredictor } from '../src/core/infer/predictor';
 import { runPretrainSession } from '../src/core/pretrain/session';
 import { argmaxRows, classificationReport } from '../src/core/train/metrics';
-import { runTrainingSession } from '../src/trainer/session';
+import { runTrainingSession } from '../src/core/finetune/session';
 import type { TrainerEvent } from '../src/trainer/protocol';
 
 interface Args {

@@ -30,7 +30,7 @@ import { loadPreprocessor } from '../src/core/infer/preprocess';
 import { presetConfig } from '../src/core/model/config';
 import type { TrainConfig, TrainOverrides } from '../src/core/train/presets';
 import type { EvalEvent, StartedEvent, TrainerEvent } from '../src/trainer/protocol';
-import { runTrainingSession } from '../src/trainer/session';
+import { runTrainingSession } from '../src/core/finetune/session';
 import { findRoot } from './child-process';
 
 const ROOT = findRoot(__dirname);

@@ -13,6 +13,7 @@ import { TrainReporter } from './progress';
 export async function pretrainCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const json = getBool(args, 'json');
   const resume = getBool(args, 'resume');
+  const restart = getBool(args, 'restart');
   const reporter = new TrainReporter(io, json);
   let signals = 0;
   const onSignal = (): void => {
@@ -25,8 +26,9 @@ export async function pretrainCommand(args: ParsedArgs, io: CliIo): Promise<numb
     const done = await runPretrainSession(
       {
         // --resume takes every setting from the run's run.json.
-        data: resume ? '' : requireString(args, 'data', 'pretrain', 'notes/'),
+        data: resume || restart ? '' : requireString(args, 'data', 'pretrain', 'notes/'),
         resume,
+        restart,
         out: requireString(args, 'out', 'pretrain', 'runs/pretrained'),
         model: getString(args, 'model'),
         textColumn: getString(args, 'text-column'),

@@ -5,7 +5,8 @@
  * or written; with --json one `{"event":"estimate",...}` object on stdout (or an `error` event).
  */
 import { EstimateCancelled, formatEstimate } from '../core/train/estimate';
-import { estimateTrainingSession, runTrainingSession, sessionErrorEvent } from '../trainer/session';
+import { estimateTrainingSession, runTrainingSession } from '../core/finetune/session';
+import { sessionErrorEvent } from '../core/train/events';
 import { getBool, type ParsedArgs } from './args';
 import { estimateOptionsFromArgs, trainOverridesFromArgs } from './commands';
 import { EXIT_CANCELLED, EXIT_OK, type CliIo } from './main';

@@ -9,7 +9,9 @@
 import { KEEP_ALIVE_FLAG } from './client';
 import { runPretrainSession } from '../core/pretrain/session';
 import type { DoneEvent, TrainerEvent, TrainerRequest } from './protocol';
-import { runTrainingSession, sessionErrorEvent, type SessionSink } from './session';
+import { runTrainingSession } from '../core/finetune/session';
+import { sessionErrorEvent } from '../core/train/events';
+import type { SessionSink } from '../core/train/session';
 
 let stopRequests = 0;
 function requestStop(): void {

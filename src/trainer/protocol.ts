@@ -3,7 +3,7 @@
  * one JSON object each (also appended to `<run>/metrics.jsonl`). Parent → child: TrainerCommand.
  */
 import type { PretrainOptions } from '../core/pretrain/session';
-import type { SessionOptions } from './session';
+import type { SessionOptions } from '../core/finetune/session';
 
 export * from '../core/train/events';
 

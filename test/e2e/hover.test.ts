@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { launchChromium, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
-import { runTrainingSession } from '../../src/trainer/session';
+import { runTrainingSession } from '../../src/core/finetune/session';
 import { writeSentimentCsv } from '../unit/runner/fixtures';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');

@@ -1,6 +1,6 @@
 /**
  * The inputs of the long-run parity test (test/unit/parity/long-run.test.ts), made the way `bertft train` makes them
- * (src/trainer/session.ts): the rows of examples/spam-ham.csv split 90/10 by the seed, tokenized by our bundled
+ * (src/core/finetune/task.ts): the rows of examples/spam-ham.csv split 90/10 by the seed, tokenized by our bundled
  * bert-base-uncased tokenizer (the real 30,522-token vocabulary), head-truncated, shuffled per epoch, grouped by
  * length and dynamically padded; a random:tiny model (2 layers, hidden 64) with that vocabulary, initialised by our
  * initializer from the seed; the session's AdamW, clipping and linear warmup/decay settings over the run's steps.
@@ -83,7 +83,7 @@ export async function longRunInputs(seed: number): Promise<LongRunInputs> {
   batches.length = total;
   const config = presetConfig('tiny');
   const weights = initWeights(bertClassifierParamSpecs(config, labels.length), seed, config.initializerRange);
-  // The session's hyper-parameters (src/trainer/session.ts).
+  // The session's hyper-parameters (src/core/finetune/task.ts).
   const hyper: Hyper = {
     lr: train.lr, weightDecay: train.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1,
     warmupSteps: warmupStepsFor(train, total), totalSteps: total,

@@ -10,7 +10,7 @@ import { findColumn } from '../data/columns';
 import { readRows } from '../data/read';
 import { statInput } from '../data/source';
 import { DataError, UserError } from '../errors';
-import { writeFileAtomic } from '../train/run-dir';
+import { writeFileAtomic } from '../util/files';
 import { ownValue } from '../util/records';
 import type { Prediction } from './predictor';
 

@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { ModelError } from '../errors';
-import { writeFileAtomic } from '../train/run-dir';
+import { writeFileAtomic } from '../util/files';
 import { evaluatePredictions } from './batch-predict';
 import { loadPredictor, modelDirOf, type Predictor } from './predictor';
 

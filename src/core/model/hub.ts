@@ -19,6 +19,7 @@ import { UserError } from '../errors';
 import { ChecksumError, downloadFile, gitBlobSha1, hashFile } from '../net/download';
 import { AbortedError, ConnectionError, HttpStatusError, headerValue, request } from '../net/http';
 import { readSafetensorsHeader } from './safetensors';
+import { writeFileAtomic } from '../util/files';
 
 export type ResolvedModel =
   | { kind: 'local'; dir: string }
@@ -252,7 +253,11 @@ async function download(spec: HubSpec, repoDir: string, opts: ResolveModelOption
     }
     await linkIntoSnapshot(blob, path.join(snapshotDir, name));
   }
-  if (!COMMIT_HASH.test(spec.revision)) await writeFileAtomic(path.join(repoDir, 'refs', spec.revision), commit);
+  if (!COMMIT_HASH.test(spec.revision)) {
+    const ref = path.join(repoDir, 'refs', spec.revision);
+    await fs.promises.mkdir(path.dirname(ref), { recursive: true });
+    await writeFileAtomic(ref, commit);
+  }
   return { kind: 'hub', ...spec, dir: snapshotDir, commit, files: [...metas.keys()] };
 }
 
@@ -338,13 +343,6 @@ async function linkIntoSnapshot(blob: string, target: string): Promise<void> {
     await fs.promises.copyFile(blob, tmp);
   }
   await fs.promises.rename(tmp, target);
-}
-
-async function writeFileAtomic(file: string, content: string): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fs.promises.writeFile(tmp, content);
-  await fs.promises.rename(tmp, file);
 }
 
 /** What a socket error code means, in words. */

@@ -13,7 +13,8 @@ import * as path from 'node:path';
 import { ModelError } from '../errors';
 import { BertConfig, ModelFamily, hfClassifierIdentity, hfConfigValues, parseBertConfig } from './config';
 import { BASE_PREFIX, CLASSIFIER_OUTPUT, classifierParamSpecs, initWeights, ParamSpec, Tensor, Weights } from './params';
-import { readSafetensors, readSafetensorsHeader, writeFileAtomic, writeSafetensors } from './safetensors';
+import { writeFileAtomicWith } from '../util/files';
+import { readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -205,7 +206,7 @@ export async function saveHfModel(
   await fs.mkdir(dir, { recursive: true });
   await writeSafetensors(path.join(dir, WEIGHTS_FILE), opts.weights, { format: 'pt' });
   const json = `${JSON.stringify(hfConfigJson(opts.config, opts.id2label), null, 2)}\n`;
-  await writeFileAtomic(path.join(dir, CONFIG_FILE), async (fh) => {
+  await writeFileAtomicWith(path.join(dir, CONFIG_FILE), async (fh) => {
     await fh.writeFile(json, 'utf8');
   });
 }

@@ -9,8 +9,8 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ModelError } from '../errors';
+import { writeFileAtomicWith } from '../util/files';
 import type { Tensor } from './params';
 
 /** dtypes we turn into float32, with their size in bytes. */
@@ -247,27 +247,6 @@ export async function readSafetensors(file: string, options: ReadSafetensorsOpti
   }
 }
 
-/** Writes `data` to `file` through a temp file in the same folder and a rename, so `file` is never half-written. */
-export async function writeFileAtomic(file: string, write: (fh: fs.FileHandle) => Promise<void>): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await fs.open(tmp, 'w');
-  try {
-    await write(fh);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  try {
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-}
-
 async function writeAll(fh: fs.FileHandle, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.byteLength) {
@@ -307,7 +286,7 @@ export async function writeSafetensors(
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(json.byteLength));
 
-  await writeFileAtomic(file, async (fh) => {
+  await writeFileAtomicWith(file, async (fh) => {
     await writeAll(fh, len);
     await writeAll(fh, json);
     for (const name of names) {

@@ -11,7 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Weights } from '../model/params';
 import { readSafetensors, writeSafetensors } from '../model/safetensors';
-import { commitDir, prepareTempDir, writeJsonAtomic } from './run-dir';
+import { writeJsonAtomic } from '../util/files';
+import { commitDir, prepareTempDir } from './run-dir';
 
 export interface TrainerState {
   /** Optimizer steps taken. */

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { writeFileAtomic as writeWithHandleAtomic } from '../model/safetensors';
+import { createFileExclusive, isTempSibling } from '../util/files';
 import { isTrainerEvent, type DoneEvent, type EvalEvent, type StartedEvent, type TrainerEvent } from './events';
 
 export interface RunPaths {
@@ -32,15 +32,6 @@ export function runPaths(root: string): RunPaths {
     checkpoints: path.join(root, 'checkpoints'),
     best: path.join(root, 'best'),
   };
-}
-
-/** Write text or bytes to `file` through a temporary sibling and a rename. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await writeWithHandleAtomic(file, (fh) => fh.writeFile(data));
-}
-
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
 /** A fresh, empty `<final>.tmp` directory to fill before `commitDir`. */
@@ -64,9 +55,9 @@ export async function commitDir(tmpDir: string, finalDir: string): Promise<void>
 }
 
 /** The names recovery may touch: what commitDir and writeFileAtomic create, and nothing of anyone else's. */
-const OUR_TEMPORARIES: Record<'root' | 'checkpoints', RegExp> = {
-  root: /^(best\.(tmp|old)|\..+\.\d+\.[0-9a-f]{8}\.tmp)$/,
-  checkpoints: /^(step-\d+\.(tmp|old)|\..+\.\d+\.[0-9a-f]{8}\.tmp)$/,
+const OUR_TEMPORARIES: Record<'root' | 'checkpoints', (name: string) => boolean> = {
+  root: (name) => /^best\.(tmp|old)$/.test(name) || isTempSibling(name),
+  checkpoints: (name) => /^step-\d+\.(tmp|old)$/.test(name) || isTempSibling(name),
 };
 
 /**
@@ -79,7 +70,7 @@ export async function recoverRunDir(root: string): Promise<void> {
   for (const [dir, ours] of [[root, OUR_TEMPORARIES.root], [p.checkpoints, OUR_TEMPORARIES.checkpoints]] as const) {
     if (!fs.existsSync(dir)) continue;
     for (const name of await fs.promises.readdir(dir)) {
-      if (!ours.test(name)) continue;
+      if (!ours(name)) continue;
       const full = path.join(dir, name);
       if (name.endsWith('.old')) {
         const final = full.slice(0, -'.old'.length);
@@ -168,10 +159,7 @@ export function acquireRunLock(root: string, host = os.hostname()): RunLock {
   const file = path.join(root, RUN_LOCK);
   const mine: LockOwner = { pid: process.pid, host, time: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = fs.openSync(file, 'wx');
-      fs.writeSync(fd, JSON.stringify(mine));
-      fs.closeSync(fd);
+    if (createFileExclusive(file, JSON.stringify(mine))) {
       const release = (): void => {
         process.off('exit', release);
         try {
@@ -183,8 +171,6 @@ export function acquireRunLock(root: string, host = os.hostname()): RunLock {
       };
       process.on('exit', release);
       return { file, release };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const { owner, stale } = lockState(file, host);
     if (!stale || owner?.pid === process.pid) throw lockedError(root, file, owner);
@@ -207,7 +193,7 @@ function lockState(file: string, host: string): { owner: LockOwner | undefined; 
     const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<LockOwner> | null;
     if (typeof parsed?.pid === 'number' && typeof parsed.host === 'string') owner = parsed as LockOwner;
   } catch {
-    owner = undefined; // being written this instant, or torn by a kill between create and write
+    owner = undefined; // only where hard links are unsupported: being written this instant, or torn by a kill
   }
   // An empty lock is another process's first microseconds, unless it is old: then a kill tore it.
   const torn = owner === undefined && Date.now() - (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 5000;
@@ -253,6 +239,16 @@ export function readMetricsLog(file: string): TrainerEvent[] {
     }
   }
   return events;
+}
+
+/**
+ * True when the run once completed a checkpoint (its metrics log records one). Called when no checkpoint can be read:
+ * a run killed before its first checkpoint completed loses nothing by resuming from step 0 (the same settings, seed
+ * and order reproduce its best/ exactly), but a run whose checkpoints were written and are now gone or damaged would
+ * have a later best/ trained over.
+ */
+export function hadCheckpoint(paths: RunPaths): boolean {
+  return readMetricsLog(paths.metrics).some((e) => e.event === 'checkpoint');
 }
 
 /** What a UI needs to redraw a run from its metrics.jsonl alone. */

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import type { DeviceName, PresetName, Truncation } from '../../core/train/presets';
 import type { TrainerRequest } from '../../trainer/protocol';
-import type { SessionOptions } from '../../trainer/session';
+import type { SessionOptions } from '../../core/finetune/session';
 
 export interface FineTuneChoices {
   /** Absolute dataset file or folder. */

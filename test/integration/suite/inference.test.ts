@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { loadPredictor } from '../../../src/core/infer/predictor';
 import type { DatasetPredictionReport } from '../../../src/core/infer/batch-predict';
 import type { ClassifyResult, QuantizeChoice } from '../../../src/extension/inference';
-import { runTrainingSession } from '../../../src/trainer/session';
+import { runTrainingSession } from '../../../src/core/finetune/session';
 import { writeSentimentCsv } from '../../unit/runner/fixtures';
 import type { BertExtensionApi } from '../../../src/extension/extension';
 

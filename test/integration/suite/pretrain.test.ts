@@ -12,7 +12,7 @@ import type { BertExtensionApi } from '../../../src/extension/extension';
 import { describeRun } from '../../../src/extension/runs/runStore';
 import { readMetricsLog } from '../../../src/core/train/run-dir';
 import { describeAllocator, hugePagesAvailable, trainingProcessEnv } from '../../../src/core/train/allocator';
-import { runTrainingSession } from '../../../src/trainer/session';
+import { runTrainingSession } from '../../../src/core/finetune/session';
 import { writeSentimentCsv } from '../../unit/runner/fixtures';
 
 const SETTINGS: [string, unknown][] = [['maxLength', 32], ['batchSize', 2], ['device', 'cpu']];

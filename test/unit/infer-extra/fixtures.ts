@@ -1,7 +1,7 @@
 /** A small trained run (random:tiny on a learnable sentiment CSV) shared by the inference tests. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runTrainingSession } from '../../../src/trainer/session';
+import { runTrainingSession } from '../../../src/core/finetune/session';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
 
 export { tempDir };

@@ -7,7 +7,7 @@ import { loadPreprocessor } from '../../../src/core/infer/preprocess';
 import { loadModelDir } from '../../../src/core/model/load';
 import { createTrainEngine } from '../../../src/core/train/engine';
 import { ModelError } from '../../../src/core/errors';
-import { runTrainingSession } from '../../../src/trainer/session';
+import { runTrainingSession } from '../../../src/core/finetune/session';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
 
 const TEXTS = ['the film was wonderful and superb', 'the plot was awful, truly boring', 'music', 'x'.repeat(3000) + ' dreadful ending'];

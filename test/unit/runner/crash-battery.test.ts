@@ -19,9 +19,9 @@ const ENV = { ...process.env, BERTFT_TRAINING_CHILD: '1' };
 const ARGS = ['--model', 'random:tiny', '--epochs', '3', '--batch-size', '8', '--max-length', '16', '--eval-steps', '2',
   '--seed', '5', '--device', 'cpu', '--save-total-limit', '1'];
 
-function train(data: string, out: string, resume: boolean): number | null {
+function train(data: string, out: string, resume: boolean): { status: number | null; stderr: string } {
   const args = resume ? ['train', '--out', out, '--resume'] : ['train', '--data', data, '--out', out, ...ARGS];
-  return spawnSync(process.execPath, [CLI, ...args], { env: ENV, encoding: 'utf8' }).status;
+  return spawnSync(process.execPath, [CLI, ...args], { env: ENV, encoding: 'utf8' });
 }
 
 /** Starts a run (or a resume) and SIGKILLs it when `when` says so; resolves whether it was killed before it ended. */
@@ -44,11 +44,13 @@ async function killDuring(data: string, out: string, resume: boolean, when: (ela
 
 /** Finishes a killed run: resume while it has run.json, else start it again in its (claimed) folder. */
 function finish(data: string, out: string): void {
+  const errors: string[] = [];
   for (let i = 0; i < 4; i++) {
-    const code = train(data, out, fs.existsSync(path.join(out, 'run.json')));
-    if (code === 0) return;
+    const r = train(data, out, fs.existsSync(path.join(out, 'run.json')));
+    if (r.status === 0) return;
+    errors.push(r.stderr.trim());
   }
-  assert.fail(`the run in ${out} could not be finished`);
+  assert.fail(`the run in ${out} could not be finished (left: ${fs.readdirSync(out).join(', ')}):\n${errors.join('\n---\n')}`);
 }
 
 /** True while a checkpoint or best/ is being written (its temporary folder exists). */
@@ -62,7 +64,7 @@ test('kill -9 at 20 points (random, inside checkpoint and best writes, twice in 
   const data = writeSentimentCsv(dir, 48);
   const reference = path.join(dir, 'reference');
   const t0 = Date.now();
-  assert.equal(train(data, reference, false), 0);
+  assert.equal(train(data, reference, false).status, 0);
   const duration = Date.now() - t0;
   const expected = fs.readFileSync(path.join(reference, 'best', 'model.safetensors'));
   const rng = createRng(20261206, 1);

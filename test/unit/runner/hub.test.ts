@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startLoopbackServer } from '../../helpers/loopback-server';
-import { runTrainingSession } from '../../../src/trainer/session';
+import { runTrainingSession } from '../../../src/core/finetune/session';
 import type { HubProgress } from '../../../src/core/model/hub';
 import { tempDir, writeSentimentCsv } from './fixtures';
 

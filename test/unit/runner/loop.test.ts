@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runTrainingSession, type SessionOptions } from '../../../src/trainer/session';
+import { runTrainingSession, type SessionOptions } from '../../../src/core/finetune/session';
 import { listCheckpoints } from '../../../src/core/train/checkpoint';
 import type { EvalEvent, TrainerEvent } from '../../../src/trainer/protocol';
 import { tempDir, writeSentimentCsv } from './fixtures';

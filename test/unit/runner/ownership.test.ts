@@ -22,6 +22,14 @@ function bertft(...args: string[]) {
 }
 
 /** Every file under `dir` with its content hash: what "untouched" means. */
+/** metrics.jsonl as it was before the run's first checkpoint completed (what a kill at that moment leaves). */
+function cutLogBeforeFirstCheckpoint(out: string): void {
+  const lines = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').split('\n');
+  const first = lines.findIndex((l) => l.includes('"event":"checkpoint"'));
+  assert.ok(first > 0, 'the run wrote a checkpoint');
+  fs.writeFileSync(path.join(out, 'metrics.jsonl'), lines.slice(0, first).join('\n') + '\n');
+}
+
 function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
@@ -73,7 +81,8 @@ test('one writer per run folder: a second is refused naming the first; a lock le
   // A loaded machine can take seconds to start a node process.
   for (let i = 0; i < 600 && !fs.existsSync(path.join(root, RUN_LOCK)); i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(fs.existsSync(path.join(root, RUN_LOCK)), 'the other process holds the lock');
-  await new Promise((r) => setTimeout(r, 100)); // its pid is written right after the file is created
+  // The lock appears whole (a hard link of a written file), never empty: a kill cannot leave a torn one.
+  assert.match(fs.readFileSync(path.join(root, RUN_LOCK), 'utf8'), /^\{"pid":\d+/);
   assert.throws(() => acquireRunLock(root), /in use by pid/);
   holder.kill('SIGKILL');
   await new Promise((r) => holder.once('exit', r));
@@ -121,6 +130,22 @@ test('no readable checkpoint: --resume is refused (best/ kept); --restart trains
   assert.equal(started?.resumed_from_step, 0);
 });
 
+test('killed after its first best/ and before its first checkpoint, a run resumes from step 0 and ends byte-identical', () => {
+  const dir = tempDir('own-first-best');
+  const data = writeSentimentCsv(dir, 24);
+  const reference = path.join(dir, 'reference');
+  assert.equal(bertft('train', '--data', data, '--out', reference, ...TINY).status, 0);
+  // The state such a kill leaves: run.json, best/, no checkpoint, a metrics log that never reached a checkpoint.
+  const out = path.join(dir, 'run');
+  fs.cpSync(reference, out, { recursive: true });
+  fs.rmSync(path.join(out, 'checkpoints'), { recursive: true });
+  fs.rmSync(path.join(out, RUN_LOCK), { force: true });
+  cutLogBeforeFirstCheckpoint(out);
+  const resumed = bertft('train', '--out', out, '--resume');
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.deepEqual(snapshot(path.join(out, 'best')), snapshot(path.join(reference, 'best')));
+});
+
 test('a corrupted run.json on --resume is a clear error, not a bug', () => {
   const dir = tempDir('own-corrupt');
   const out = path.join(dir, 'run');
@@ -142,7 +167,10 @@ test('a pre-training run killed after run.json but before its first checkpoint r
   // What a kill before the first checkpoint leaves: run.json (and the log), no checkpoint, no best/.
   fs.rmSync(path.join(out, 'checkpoints'), { recursive: true, force: true });
   fs.rmSync(path.join(out, 'best'), { recursive: true, force: true });
-  assert.match(bertft('pretrain', '--data', data, '--out', out, ...args).stderr, /already holds a run/);
+  cutLogBeforeFirstCheckpoint(out);
+  assert.match(bertft('pretrain', '--data', data, '--out', out, ...args).stderr, /already holds a training run/);
+  // Resume reads the run: a flag given again that differs is refused by name, as for fine-tuning.
+  assert.match(bertft('pretrain', '--out', out, '--resume', '--batch-size', '8').stderr, /batchSize \(run: 4, given: 8\)/);
   const resumed = bertft('pretrain', '--out', out, '--resume', '--data', data);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.ok(fs.existsSync(path.join(out, 'best')));

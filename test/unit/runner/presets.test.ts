@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { maxLengthFromLengths, resolveTrainConfig, totalSteps, warmupStepsFor } from '../../../src/core/train/presets';
 import { isImprovement, metricValue } from '../../../src/core/train/trainer';
-import { balancedClassWeights, ignoredOnResume, spreadSample } from '../../../src/trainer/session';
+import { balancedClassWeights, ignoredOnResume, spreadSample } from '../../../src/core/finetune/task';
 
 test('tutorial preset is the Hugging Face course recipe', () => {
   const c = resolveTrainConfig({ data: 'd', out: 'o', preset: 'tutorial' });

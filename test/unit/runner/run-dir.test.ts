@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  appendMetric, commitDir, prepareTempDir, readMetricsLog, recoverRunDir, runPaths, sha256File, summarizeRun, writeFileAtomic,
-} from '../../../src/core/train/run-dir';
+import { appendMetric, commitDir, prepareTempDir, readMetricsLog, recoverRunDir, runPaths, sha256File, summarizeRun } from '../../../src/core/train/run-dir';
+import { createFileExclusive, writeFileAtomic } from '../../../src/core/util/files';
 import type { TrainerEvent } from '../../../src/trainer/protocol';
 
 const tmpRoot = () => fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-rundir-'));
@@ -19,6 +18,15 @@ test('writeFileAtomic replaces the file and leaves no temporary sibling', async 
   assert.equal(fs.readFileSync(file, 'utf8'), 'two');
   assert.deepEqual(fs.readdirSync(dir), ['a.json']);
   assert.equal(await sha256File(file), '3fc4ccfe745870e2c0d99f71f30ff0656c8dedd41cc1d7d3d376b0dbe685e2f3');
+});
+
+test('createFileExclusive creates a file whole or reports that it exists, leaving no temporary sibling', () => {
+  const dir = tmpRoot();
+  const file = path.join(dir, '.lock');
+  assert.equal(createFileExclusive(file, 'first'), true);
+  assert.equal(createFileExclusive(file, 'second'), false);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'first');
+  assert.deepEqual(fs.readdirSync(dir), ['.lock']);
 });
 
 test('commitDir swaps a completed directory in; recoverRunDir restores best/ after a crash between renames', async () => {

@@ -1,0 +1,266 @@
+/**
+ * Fine-tuning a classifier, as a task of the session skeleton (core/train/session.ts): read and split the data,
+ * resolve the model (hub id, folder, run folder, random:SIZE), tokenize, resolve the preset from the data's token
+ * lengths, and score and export the classifier. The skeleton does the rest (run folder, lock, checkpoints, the loop).
+ * Its run.json stores the resolved TrainConfig, the seed, the data files' hashes and the labels.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors';
+import { recordOf } from '../util/records';
+import { writeFileAtomic, writeJsonAtomic } from '../util/files';
+import { readDataset } from '../data/read';
+import { splitDataset } from '../data/split';
+import type { Example } from '../data/types';
+import { maxSequenceLength, presetConfig, type BertConfig } from '../model/config';
+import { bertClassifierParamSpecs, initWeights, type Weights } from '../model/params';
+import { loadModelDir, saveHfModel } from '../model/load';
+import { resolveModel } from '../model/hub';
+import { buildInferenceModel } from '../model/export-onnx';
+import { resolveTrainConfig, totalSteps as countSteps, warmupStepsFor, type TrainConfig, type TrainOverrides } from '../train/presets';
+import { commitDir, prepareTempDir, sha256File } from '../train/run-dir';
+import { differingOnResume, refuseDiffering, type PreparedTask, type SessionRequest, type SessionSink, type TrainingTask } from '../train/session';
+import { classifyEvaluation, evaluateSet, type ClassifyEvaluation, type EvalSet } from '../train/trainer';
+import { INFERENCE_SETTINGS_FILE, modelDirOf } from '../infer/predictor';
+import { loadPreprocessor, type Preprocessor } from '../infer/preprocess';
+
+/** `bertft train`'s options: the run's settings, where it goes, and how it starts. */
+export interface SessionOptions extends TrainOverrides, Omit<SessionRequest, 'out'> {}
+
+export interface RunJson {
+  format: 1;
+  created: string;
+  package_version: string;
+  config: TrainConfig;
+  seed: number;
+  data: { file: string; sha256: string }[];
+  labels: string[];
+  model: { spec: string; dir?: string; model_config: Record<string, unknown> };
+  device: string;
+  device_notes: string[];
+  node: string;
+}
+
+const now = () => new Date().toISOString();
+
+/** Our package.json is above this file: out/src/trainer/ when compiled, dist/ when bundled. */
+function packageVersion(): string {
+  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'bert-finetune' && pkg.version) return pkg.version;
+    } catch {
+      // no (readable) package.json here; look further up
+    }
+  }
+  return 'unknown';
+}
+
+interface PreparedModel {
+  config: BertConfig;
+  weights: Weights;
+  /** Folder with the tokenizer files, or undefined for the bundled bert-base-uncased tokenizer. */
+  dir?: string;
+}
+
+const RANDOM_SIZES = ['tiny', 'mini', 'small', 'base'] as const;
+
+async function prepareModel(spec: string, numLabels: number, seed: number, sink: Pick<SessionSink, 'onDownload'>): Promise<PreparedModel> {
+  const resolved = await resolveModel(spec, { onProgress: sink.onDownload });
+  if (resolved.kind === 'random') {
+    const size = resolved.size as (typeof RANDOM_SIZES)[number];
+    if (!RANDOM_SIZES.includes(size)) {
+      throw new UserError(`Unknown random model size "${resolved.size}".`, { code: 'MODEL_RANDOM_SIZE', fix: `Use random:${RANDOM_SIZES.join(', random:')}.` });
+    }
+    const config = presetConfig(size);
+    return { config, weights: initWeights(bertClassifierParamSpecs(config, numLabels), seed, config.initializerRange) };
+  }
+  const dir = modelDirOf(resolved.dir);
+  const { config, weights } = await loadModelDir(dir, numLabels, seed);
+  return { config, weights, dir };
+}
+
+interface PreparedData {
+  train: Example[];
+  valid: Example[];
+  labels: string[];
+  files: string[];
+}
+
+async function prepareData(config: Pick<TrainConfig, 'data' | 'valid' | 'textColumn' | 'labelColumn' | 'validRatio' | 'seed'>): Promise<PreparedData> {
+  const columns = { textColumn: config.textColumn, labelColumn: config.labelColumn };
+  const train = await readDataset(config.data, columns);
+  const valid = config.valid !== undefined ? await readDataset(config.valid, columns) : undefined;
+  const split = splitDataset(train.examples, { validationRatio: config.validRatio, seed: config.seed, validation: valid?.examples });
+  const files = [config.data, ...(config.valid !== undefined ? [config.valid] : [])];
+  return { train: split.train, valid: split.validation, labels: split.labelMap.labels, files };
+}
+
+async function hashInputs(files: string[]): Promise<{ file: string; sha256: string }[]> {
+  const out: { file: string; sha256: string }[] = [];
+  for (const file of files) {
+    const stat = fs.statSync(file);
+    out.push({ file: path.resolve(file), sha256: stat.isDirectory() ? 'folder' : await sha256File(file) });
+  }
+  return out;
+}
+
+const LENGTH_SAMPLE = 5000;
+
+/** At most `n` items, evenly spread over `items` (deterministic). */
+export function spreadSample<T>(items: T[], n: number): T[] {
+  if (items.length <= n) return items;
+  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / n)]);
+}
+
+/** sklearn's "balanced" weights: n / (k · count(c)). */
+export function balancedClassWeights(labelIds: ArrayLike<number>, numLabels: number): Float32Array {
+  const counts = new Array<number>(numLabels).fill(0);
+  for (let i = 0; i < labelIds.length; i++) counts[labelIds[i]]++;
+  return Float32Array.from(counts, (c) => (c === 0 ? 0 : labelIds.length / (numLabels * c)));
+}
+
+function labelCounts(examples: Example[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const e of examples) counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
+  return recordOf(counts);
+}
+
+/** Settings given with --resume that differ from the run's own (see differingOnResume); data files compare resolved. */
+export function ignoredOnResume(options: Omit<SessionOptions, 'out'> & { out?: string }, previous: TrainConfig): string[] {
+  return differingOnResume(options, previous, ['data', 'valid']);
+}
+
+/** run.json of an existing fine-tuning run, checked enough to resume from; a damaged one is the user's to restore. */
+function asRunJson(value: unknown, file: string): RunJson {
+  const run = value as Partial<RunJson> | null;
+  if (typeof run !== 'object' || run === null || typeof run.config?.data !== 'string' || !Array.isArray(run.data)) {
+    throw new UserError(`${file} is not the run.json of a bertft training run (it has no training configuration).`, { file, code: 'RUN_JSON_UNREADABLE',
+      fix: 'Restore run.json from a backup, or start a new run in another --out folder.' });
+  }
+  return run as RunJson;
+}
+
+/** A new run's settings; paths are stored absolute so that --resume works from any working directory. */
+export function freshOverrides(options: Omit<SessionOptions, 'out'>, out: string): TrainOverrides {
+  const { resume: _resume, restart: _restart, ...fresh } = options;
+  return { ...fresh, data: path.resolve(options.data), valid: options.valid === undefined ? undefined : path.resolve(options.valid), out };
+}
+
+/** Everything a fine-tuning run needs before its engine, with what the estimate measures besides. */
+export interface PreparedClassify extends PreparedTask<ClassifyEvaluation> {
+  data: PreparedData;
+  numLabels: number;
+  model: PreparedModel;
+  tokenizer: Preprocessor;
+  config: TrainConfig;
+  evalSet: EvalSet;
+  /** The padded shape of each of batchesForEpoch(epoch), without building the batches. */
+  shapesForEpoch(epoch: number): { batchSize: number; seqLen: number }[];
+  parameters: number;
+  /** Seconds spent downloading the model (not part of a later run's start-up). */
+  downloadSeconds: number;
+}
+
+/**
+ * Read and split the data (unchanged since `previous` started), resolve the model, tokenize and resolve the config
+ * (resolveTrainConfig, from the data's token lengths). Writes nothing: the run and its estimate both start here, so
+ * that the estimate measures the same work and memory.
+ */
+export async function prepareClassify(overrides: TrainOverrides, previous: RunJson | undefined,
+  sink: Pick<SessionSink, 'onDownload'>): Promise<PreparedClassify> {
+  const seed = overrides.seed ?? 42;
+  const data = await prepareData({ ...overrides, validRatio: overrides.validRatio ?? 0.1, seed });
+  const dataHashes = await hashInputs(data.files);
+  if (previous) {
+    const changed = dataHashes.find((h, i) => previous.data[i]?.sha256 !== h.sha256);
+    if (changed) {
+      throw new UserError(`${changed.file} changed since the run started, so the run cannot be resumed exactly.`, {
+        file: changed.file, code: 'RUN_DATA_CHANGED', fix: 'Restore the original file, or start a new run with another --out.' });
+    }
+  }
+  const numLabels = data.labels.length;
+  let downloaded = false;
+  const modelStart = performance.now();
+  const model = await prepareModel(overrides.model ?? 'random:tiny', numLabels, seed, {
+    onDownload: (p) => {
+      downloaded = true;
+      sink.onDownload?.(p);
+    },
+  });
+  const downloadSeconds = downloaded ? (performance.now() - modelStart) / 1000 : 0;
+  const tokenizer = await loadPreprocessor(model.dir);
+  // RoBERTa-style position ids start after the padding index, so fewer tokens fit than the position table has.
+  const positions = maxSequenceLength(model.config);
+  // Only the fast preset without --max-length needs the length distribution; a spread sample estimates its p95.
+  const needLengths = overrides.maxLength === undefined && (overrides.preset ?? 'fast') === 'fast';
+  const lengths = needLengths ? tokenizer.tokenLengths(spreadSample(data.train.map((e) => e.text), LENGTH_SAMPLE), positions) : [];
+  const config = resolveTrainConfig(overrides, lengths, positions, { hiddenSize: model.config.hiddenSize });
+  const label2id = new Map(data.labels.map((l, i) => [l, i]));
+  const trainIds = Int32Array.from(data.train, (e) => label2id.get(e.label) as number);
+  const validIds = Int32Array.from(data.valid, (e) => label2id.get(e.label) as number);
+  const encodedTrain = tokenizer.encode(data.train.map((e) => e.text), config, trainIds);
+  const evalSet: EvalSet = {
+    batches: tokenizer.evalBatches(tokenizer.encode(data.valid.map((e) => e.text), config, validIds), config),
+    targets: validIds,
+    examples: data.valid,
+  };
+  const total = countSteps(config, tokenizer.trainBatchShapes(encodedTrain, { ...config, seed }, 0).length);
+  let parameters = 0;
+  for (const t of model.weights.values()) parameters += t.data.length;
+  const prepared: PreparedClassify = {
+    data, numLabels, model, tokenizer, config, evalSet, parameters, downloadSeconds, seed, totalSteps: total, loop: config,
+    metricName: config.metric, weights: model.weights,
+    engine: {
+      config: model.config, numLabels, device: config.device, dropout: config.dropout, seed,
+      hyper: { lr: config.lr, weightDecay: config.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1,
+        warmupSteps: warmupStepsFor(config, total), totalSteps: total },
+      classWeights: config.classWeights ? balancedClassWeights(trainIds, numLabels) : undefined,
+    },
+    started: {
+      config: { ...config },
+      dataset: { train_rows: data.train.length, valid_rows: data.valid.length, labels: data.labels, label_counts: labelCounts(data.train), files: data.files },
+    },
+    runJson: (device, deviceNotes): RunJson & Record<string, unknown> => ({
+      format: 1, created: now(), package_version: packageVersion(), config, seed, data: dataHashes, labels: data.labels,
+      model: { spec: config.model, dir: model.dir, model_config: { ...model.config.raw } }, device, device_notes: deviceNotes,
+      node: process.version,
+    }),
+    batchesForEpoch: (epoch) => tokenizer.trainBatches(encodedTrain, { ...config, seed }, epoch),
+    shapesForEpoch: (epoch) => tokenizer.trainBatchShapes(encodedTrain, { ...config, seed }, epoch),
+    evaluate: async (engine) => classifyEvaluation(config.metric, await evaluateSet((b) => engine.forward(b), evalSet, data.labels, tokenizer.poolLogits)),
+    saveBest: async (engine, { result }, step, dir) => {
+      const { predictions: _p, misclassified: _m, ...report } = result;
+      await writeBestModel(dir, prepared, engine.getWeights(), { step, metric: config.metric, ...report });
+    },
+  };
+  return prepared;
+}
+
+/** Write the best model into `dir` (through `<dir>.tmp` and a rename): HF layout, model.onnx, tokenizer, inference settings, eval.json. */
+export async function writeBestModel(dir: string, run: Pick<PreparedClassify, 'model' | 'numLabels' | 'tokenizer' | 'config' | 'data'>,
+  weights: Weights, evalJson: Record<string, unknown>): Promise<void> {
+  const tmp = await prepareTempDir(dir);
+  await saveHfModel(tmp, { config: run.model.config, weights, id2label: run.data.labels });
+  await writeFileAtomic(path.join(tmp, 'model.onnx'), buildInferenceModel(run.model.config, run.numLabels, weights));
+  await run.tokenizer.save(tmp);
+  await writeJsonAtomic(path.join(tmp, INFERENCE_SETTINGS_FILE), { max_length: run.config.maxLength, truncation: run.config.truncation });
+  await writeJsonAtomic(path.join(tmp, 'eval.json'), evalJson);
+  await commitDir(tmp, dir);
+}
+
+/** Fine-tuning with `options` (the flags given): a new run's settings, or a resumed run's own, checked against them. */
+export function classifyTask(options: Omit<SessionOptions, 'out'>): TrainingTask<TrainOverrides, ClassifyEvaluation> {
+  return {
+    kind: 'classify',
+    command: 'bertft train',
+    fresh: (out) => freshOverrides(options, out),
+    resumed: (stored, file) => {
+      const previous = asRunJson(stored, file);
+      refuseDiffering(ignoredOnResume(options, previous.config), file, 'bertft train');
+      // The run continues exactly as configured; only where it runs may change.
+      return { ...previous.config, device: options.device ?? previous.config.device };
+    },
+    prepare: (overrides, previous, sink) => prepareClassify(overrides, previous === undefined ? undefined : (previous as RunJson), sink),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * Writing files so that a process killed at any moment leaves either the old version or the new one, never half of
+ * one: the content goes to a temporary sibling (a name recovery recognises as ours) and is renamed into place.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** `.<name>.<pid>.<8 hex>.tmp` beside `file`: unique per process and call, and recognisable by `isTempSibling`. */
+export function tempSibling(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+const TEMP_SIBLING = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
+
+/** Whether a file name is one `tempSibling` makes (so a crashed writer's leftover may be deleted). */
+export function isTempSibling(name: string): boolean {
+  return TEMP_SIBLING.test(name);
+}
+
+/** Writes `file` through `write` on a temporary sibling, flushed to disk, then renamed over `file`. */
+export async function writeFileAtomicWith(file: string, write: (fh: fs.promises.FileHandle) => Promise<void>): Promise<void> {
+  const tmp = tempSibling(file);
+  const fh = await fs.promises.open(tmp, 'w');
+  try {
+    await write(fh);
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  try {
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Writes text or bytes to `file` through a temporary sibling and a rename. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  await writeFileAtomicWith(file, (fh) => fh.writeFile(data));
+}
+
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Creates `file` holding `content` only if it does not exist, atomically: other processes see no file or the whole
+ * content, never an empty one (a temporary sibling is hard-linked into place, which fails when `file` exists).
+ * Returns false when `file` exists. Where hard links are not supported (some network and FAT drives), an exclusive
+ * create and write is used instead, which a kill can leave empty.
+ */
+export function createFileExclusive(file: string, content: string): boolean {
+  const tmp = tempSibling(file);
+  fs.writeFileSync(tmp, content);
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // ENOENT: our sibling was tidied away by the process that holds `file`.
+    if (code === 'EEXIST' || code === 'ENOENT') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EXDEV') throw e;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  try {
+    const fd = fs.openSync(file, 'wx');
+    try {
+      fs.writeSync(fd, content);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+}
