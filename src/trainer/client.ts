@@ -1,6 +1,7 @@
 /**
  * The parent side of the trainer child process (used by the extension; the CLI trains in-process). The child is
  * src/trainer/main.ts (compiled or bundled), forked with an IPC channel: it sends TrainerEvents, the parent sends `stop`.
+ * estimateInChild() asks a child for a run's estimate instead (the model and its warm-up steps never run in the parent).
  * stop() asks for a graceful stop (finish the step, checkpoint, `done` with stopped: true) and kills the child if
  * it has not exited within `stopTimeoutMs`; kill() ends it at once (the run stays resumable from its last checkpoint).
  *
@@ -13,7 +14,12 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { trainingProcessEnv } from '../core/train/allocator';
-import { isTrainerEvent, type TrainerCommand, type TrainerEvent, type TrainerRequest } from './protocol';
+import { EstimateCancelled, type EstimateEvent } from '../core/train/estimate';
+import {
+  isEstimateEvent, isTrainerEvent, type ChildRequest, type EstimateReply, type LogEvent, type TrainerCommand, type TrainerEvent,
+  type TrainerRequest,
+} from './protocol';
+import type { EstimateOptions } from '../core/finetune/session';
 
 export interface StartTrainerOptions {
   /** The training request: what `bertft train` flags would say, or `bertft pretrain` flags with `task: 'mlm'`. */
@@ -52,17 +58,23 @@ export interface TrainerHandle {
 /** main.js next to this file when compiled by tsc (out/), trainer.js when bundled by esbuild (dist/). */
 export const TRAINER_ENTRY = fs.existsSync(path.join(__dirname, 'main.js')) ? path.join(__dirname, 'main.js') : path.join(__dirname, 'trainer.js');
 
-export function startTrainer(opts: StartTrainerOptions): TrainerHandle {
-  const keepAlive = opts.keepAliveWithoutParent;
-  const stderrFd = keepAlive ? fs.openSync(keepAlive.stderrFile, 'a') : undefined;
-  const args = ['--options', JSON.stringify(opts.options), ...(keepAlive ? [KEEP_ALIVE_FLAG] : [])];
-  const child: ChildProcess = fork(opts.entry ?? TRAINER_ENTRY, args, {
+/** Forks the trainer child for `request`; its stderr goes to `stderrFd` (a file) or a pipe. */
+function forkTrainer(request: ChildRequest, entry: string | undefined, env: NodeJS.ProcessEnv | undefined,
+  keepAlive?: { stderrFd: number }): ChildProcess {
+  const args = ['--options', JSON.stringify(request), ...(keepAlive ? [KEEP_ALIVE_FLAG] : [])];
+  return fork(entry ?? TRAINER_ENTRY, args, {
     // The malloc settings of a training process (core/train/allocator.ts) take effect only at its start.
-    env: trainingProcessEnv(opts.env ?? process.env),
-    stdio: ['ignore', 'ignore', stderrFd ?? 'pipe', 'ipc'],
+    env: trainingProcessEnv(env ?? process.env),
+    stdio: ['ignore', 'ignore', keepAlive?.stderrFd ?? 'pipe', 'ipc'],
     serialization: 'json',
     detached: keepAlive !== undefined,
   });
+}
+
+export function startTrainer(opts: StartTrainerOptions): TrainerHandle {
+  const keepAlive = opts.keepAliveWithoutParent;
+  const stderrFd = keepAlive ? fs.openSync(keepAlive.stderrFile, 'a') : undefined;
+  const child = forkTrainer(opts.options, opts.entry, opts.env, stderrFd !== undefined ? { stderrFd } : undefined);
   if (stderrFd !== undefined) fs.closeSync(stderrFd);
   const emitter = new EventEmitter();
   const queue: TrainerEvent[] = [];
@@ -118,4 +130,68 @@ export function startTrainer(opts: StartTrainerOptions): TrainerHandle {
     },
     kill,
   };
+}
+
+export interface EstimateInChildOptions {
+  /** The run to estimate: what `bertft train --estimate` flags would say. */
+  options: EstimateOptions;
+  /** The child's entry script; default main.js next to this file. */
+  entry?: string;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Cancels: the promise rejects with EstimateCancelled at once; the child is asked to stop (it ends at its next
+   * warm-up step and deletes its scratch folder) and killed if it has not exited within `stopTimeoutMs`.
+   */
+  signal?: AbortSignal;
+  /** Default 10 s. */
+  stopTimeoutMs?: number;
+  /** The child's `log` events (device choice, warnings) as they come. */
+  onLog?: (event: LogEvent) => void;
+}
+
+/** The child's `error` answer: `message` is for the user (a UserError's message and fix), `detail` for the log. */
+export class EstimateFailed extends Error {
+  constructor(message: string, readonly detail?: string) {
+    super(message);
+    this.name = 'EstimateFailed';
+  }
+}
+
+/**
+ * The expected time and peak memory of a fine-tuning run, measured in a trainer child with the same environment as
+ * the run's (startTrainer's): it prepares the run, times a few warm-up steps, answers once and exits. Rejects with
+ * EstimateFailed when the child answers with an error (bad data, no model) or ends without an answer.
+ */
+export function estimateInChild(opts: EstimateInChildOptions): Promise<EstimateEvent> {
+  return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) return reject(new EstimateCancelled());
+    const child = forkTrainer({ ...opts.options, task: 'estimate' }, opts.entry, opts.env);
+    let answer: EstimateReply | undefined;
+    let stderr = '';
+    let killTimer: NodeJS.Timeout | undefined;
+    child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString('utf8')).slice(-4000); });
+    child.on('message', (message: unknown) => {
+      if (isEstimateEvent(message)) answer = message;
+      else if (isTrainerEvent(message) && message.event === 'error') answer = message;
+      else if (isTrainerEvent(message) && message.event === 'log') opts.onLog?.(message);
+    });
+    const cancel = (): void => {
+      reject(new EstimateCancelled());
+      const command: TrainerCommand = { command: 'stop' };
+      if (child.connected) child.send(command);
+      killTimer = setTimeout(() => child.kill('SIGKILL'), opts.stopTimeoutMs ?? 10_000);
+    };
+    opts.signal?.addEventListener('abort', cancel, { once: true });
+    child.once('error', (error) => reject(error));
+    child.once('exit', (code, signal) => {
+      clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', cancel);
+      if (answer?.event === 'estimate') resolve(answer);
+      else if (answer?.event === 'error') reject(new EstimateFailed(answer.message, answer.detail));
+      else {
+        const why = `The estimate process exited (code ${code}, signal ${signal}) without an answer.`;
+        reject(new EstimateFailed(why, stderr.trim() || undefined));
+      }
+    });
+  });
 }

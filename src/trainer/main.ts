@@ -1,15 +1,17 @@
 /**
- * Entry of the trainer child process: `node main.js --options '<TrainerRequest JSON>'` (fine-tuning, or pre-training
- * with `task: 'mlm'`). Sends every TrainerEvent to
- * the parent over IPC (and prints nothing). A `stop` message, SIGTERM or SIGINT asks for a graceful stop
- * (checkpoint, `done` with stopped: true, exit 130); a second one exits at once. Losing the parent stops too, unless
+ * Entry of the trainer child process: `node main.js --options '<ChildRequest JSON>'` (fine-tuning, pre-training
+ * with `task: 'mlm'`, or an estimate with `task: 'estimate'`). Sends every TrainerEvent to the parent over IPC (and
+ * prints nothing); an estimate is answered with one `estimate` (or `error`) message, then the child exits.
+ * A `stop` message, SIGTERM or SIGINT asks for a graceful stop (checkpoint, `done` with stopped: true, exit 130; an
+ * estimate ends at its next warm-up step, exit 130); a second one exits at once. Losing the parent stops too, unless
  * the parent started it with KEEP_ALIVE_FLAG (the extension does, so training outlives a window reload).
  * Exit codes as the CLI: 0 done, 1 bad input, 2 internal error, 130 stopped.
  */
 import { KEEP_ALIVE_FLAG } from './client';
+import { EstimateCancelled } from '../core/train/estimate';
 import { runPretrainSession } from '../core/pretrain/session';
-import type { DoneEvent, TrainerEvent, TrainerRequest } from './protocol';
-import { runTrainingSession } from '../core/finetune/session';
+import type { ChildRequest, DoneEvent, EstimateEvent, EstimateRequest, TrainerEvent, TrainerRequest } from './protocol';
+import { estimateTrainingSession, runTrainingSession } from '../core/finetune/session';
 import { sessionErrorEvent } from '../core/train/events';
 import type { SessionSink } from '../core/train/session';
 
@@ -19,7 +21,7 @@ function requestStop(): void {
   if (stopRequests > 1) process.exit(130);
 }
 
-function send(event: TrainerEvent): Promise<void> {
+function send(event: TrainerEvent | EstimateEvent): Promise<void> {
   return new Promise((resolve) => {
     if (!process.send || !process.connected) return resolve();
     process.send(event, undefined, {}, () => resolve());
@@ -35,9 +37,18 @@ function run(request: TrainerRequest, sink: SessionSink): Promise<DoneEvent> {
   return runTrainingSession(options, sink);
 }
 
+/** The estimate's one answer; its start-up time counts from this process's start, as a training child's would. */
+async function estimate(request: EstimateRequest, sink: SessionSink): Promise<number> {
+  const { task: _, ...options } = request;
+  const answer = await estimateTrainingSession(options,
+    { log: sink.emit, shouldStop: sink.shouldStop, startedAt: performance.timeOrigin });
+  await send(answer);
+  return 0;
+}
+
 async function main(): Promise<number> {
   const at = process.argv.indexOf('--options');
-  const request = JSON.parse(process.argv[at + 1] ?? '{}') as TrainerRequest;
+  const request = JSON.parse(process.argv[at + 1] ?? '{}') as ChildRequest;
   process.on('SIGTERM', requestStop);
   process.on('SIGINT', requestStop);
   const keepAlive = process.argv.includes(KEEP_ALIVE_FLAG);
@@ -46,13 +57,20 @@ async function main(): Promise<number> {
     if ((m as { command?: unknown })?.command === 'stop') requestStop();
   });
   const pending: Promise<void>[] = [];
+  const sink: SessionSink = { emit: (e) => { pending.push(send(e)); }, shouldStop: () => stopRequests > 0 };
   try {
-    const done = await run(request, { emit: (e) => { pending.push(send(e)); }, shouldStop: () => stopRequests > 0 });
+    if (request.task === 'estimate') {
+      const code = await estimate(request, sink);
+      await Promise.all(pending);
+      return code;
+    }
+    const done = await run(request, sink);
     await Promise.all(pending);
     return done.stopped ? 130 : 0;
   } catch (e) {
-    const { event, exitCode } = sessionErrorEvent(e);
     await Promise.all(pending);
+    if (e instanceof EstimateCancelled) return 130;
+    const { event, exitCode } = sessionErrorEvent(e);
     await send(event);
     return exitCode;
   }

@@ -1,6 +1,6 @@
 /**
  * "BERT: Fine-tune BERT" end to end, as a user does it in VS Code 1.100 (code-server) through Chromium: the guided
- * quick picks (dataset, detected columns, model, preset, device), the trainer child process starting, and the
+ * quick picks (dataset, detected columns, model, preset, device, the estimate and Start training), the trainer child process starting, and the
  * dashboard following the run to its end. Screenshot: test-output/e2e/dashboard-finetune.png.
  */
 import assert from 'node:assert/strict';
@@ -50,7 +50,8 @@ async function pick(page: Page, title: RegExp, typed: string, row: string | RegE
   await page.keyboard.press('Enter');
 }
 
-async function startFineTune(page: Page, preset: () => Promise<void>): Promise<void> {
+/** The flow with reviews.csv, the small random model and CPU; `cancelEstimate` presses Cancel on the estimate. */
+async function startFineTune(page: Page, preset: () => Promise<void>, cancelEstimate = false): Promise<void> {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
@@ -61,6 +62,15 @@ async function startFineTune(page: Page, preset: () => Promise<void>): Promise<v
   await pick(page, /model/, 'Small random model', 'Small random model');
   await preset();
   await pick(page, /device/, 'CPU', 'CPU');
+  // The run's estimate (a few warm-up steps in a trainer child), then Start training.
+  if (cancelEstimate) {
+    const progress = page.locator('.notifications-toasts .notification-toast', { hasText: /estimating the run's time and memory/ });
+    await progress.locator('.monaco-button', { hasText: 'Cancel' }).click({ timeout: UI_TIMEOUT });
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: /start training/ }).waitFor({ timeout: UI_TIMEOUT });
+    const prompt = await page.locator('.quick-input-widget .quick-input-box input').getAttribute('placeholder');
+    assert.equal(prompt, 'Estimate skipped. Enter starts training.');
+  }
+  await pick(page, /start training/, '', 'Start training');
 }
 
 test('Fine-tune BERT: guided flow → trainer child → live dashboard until the run ends', async () => {
@@ -111,11 +121,11 @@ test('Fine-tune BERT: guided flow → trainer child → live dashboard until the
   }
 });
 
-test('Stop, then Resume: the run stops at a checkpoint and continues to the end', async () => {
+test('Stop, then Resume: the run stops at a checkpoint and continues to the end (its estimate cancelled)', async () => {
   assert.ok(server && browser, 'the first test started the workbench');
   const { page } = browser;
   try {
-    // Custom settings: enough epochs that there is time to press Stop.
+    // Custom settings: enough epochs that there is time to press Stop. Cancelling the estimate still lets it start.
     await startFineTune(page, async () => {
       await pick(page, /settings/, 'Custom', 'Custom');
       for (const value of ['20', '16', '5e-5']) {
@@ -123,7 +133,7 @@ test('Stop, then Resume: the run stops at a checkpoint and continues to the end'
         await page.keyboard.press('Enter');
         await page.waitForTimeout(300);
       }
-    });
+    }, true);
     const runs = () => fs.readdirSync(path.join(workspace, '.bert', 'runs')).sort();
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: TRAIN_TIMEOUT });

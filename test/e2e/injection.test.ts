@@ -217,6 +217,7 @@ test('payload dataset → Fine-tune BERT → every surface shows the data as ine
     await pick(/model/, 'Small random model');
     await pick(/settings/, 'Fast');
     await pick(/device/, 'CPU');
+    await pick(/start training/, 'Start training');
 
     // The dashboard: every label in the confusion matrix, the per-class table and the configuration.
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');

@@ -1,7 +1,7 @@
 /**
  * The first five minutes, as a new user walks them in the real workbench (VS Code 1.100 in code-server, Chromium),
- * offline: an empty workspace → Fine-tune BERT → the bundled example → every default accepted (Enter at each step) →
- * the dashboard shows a validation accuracy of at least 0.90 → Classify with this model → Classify Selection on an
+ * offline: an empty workspace → Fine-tune BERT → the bundled example → every default accepted (Enter at each step;
+ * the last one shows the run's estimated time and peak memory, also screenshotted in the dark theme) → the dashboard shows a validation accuracy of at least 0.90 → Classify with this model → Classify Selection on an
  * obvious spam sentence says "spam" → the hover (switched on in the settings) says so too. No network: the Hub is
  * pointed at a closed loopback port, as on a machine without internet. Screenshots of every step
  * (test-output/e2e/newcomer-*.png); the time each step took is printed.
@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { launchChromium, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 
@@ -38,6 +39,26 @@ async function closedPort(): Promise<number> {
   const port = (s.address() as net.AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+const THEME_KINDS = ['vs', 'vs-dark', 'hc-black', 'hc-light'];
+
+/**
+ * Runs `act` in a colour theme set in the workspace settings (the palette would close an open quick pick), then goes
+ * back to the theme before. `kind` is the workbench's class for the theme: vs, vs-dark, hc-black or hc-light.
+ */
+async function inTheme(page: Page, ws: string, theme: string, kind: string, act: () => Promise<unknown>): Promise<void> {
+  const workbench = page.locator('.monaco-workbench');
+  const before = ((await workbench.getAttribute('class')) ?? '').split(/\s+/).find((c) => THEME_KINDS.includes(c));
+  assert.ok(before && before !== kind, `the workbench is in another theme kind than ${kind}`);
+  const settings = path.join(ws, '.vscode', 'settings.json');
+  fs.mkdirSync(path.dirname(settings), { recursive: true });
+  fs.writeFileSync(settings, JSON.stringify({ 'workbench.colorTheme': theme }));
+  await page.locator(`.monaco-workbench.${kind}`).waitFor({ timeout: UI_TIMEOUT });
+  await page.waitForTimeout(500);
+  await act();
+  fs.writeFileSync(settings, '{}');
+  await page.locator(`.monaco-workbench.${before}`).waitFor({ timeout: UI_TIMEOUT });
 }
 
 test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Classify Selection and the hover say spam', async () => {
@@ -109,6 +130,21 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     await page.keyboard.press('Enter');
     await acceptDefault(/device/);
     await done('device-step');
+    await page.keyboard.press('Enter');
+
+    // Before the run starts: its expected time and peak memory, from a few warm-up steps in a trainer child (with
+    // cancellable progress meanwhile); Enter starts training.
+    const estimating = page.locator('.notifications-toasts .notification-toast', { hasText: /estimating the run's time and memory/ });
+    await estimating.waitFor({ timeout: UI_TIMEOUT });
+    assert.equal(await estimating.locator('.monaco-button', { hasText: 'Cancel' }).count(), 1, 'the estimate can be cancelled');
+    await page.waitForTimeout(800);
+    await done('estimating');
+    await acceptDefault(/start training/, /Start training\s*about \d+ (s|min), \d+(\.\d)? (MB|GB) peak/);
+    const prompt = await quickInput.locator('.quick-input-box input').getAttribute('placeholder') ?? '';
+    assert.match(prompt, /^About \d+ (s|min) on CPU, peak memory about \d+(\.\d)? (MB|GB) \(measured from \d+ warm-up steps\)$/);
+    await done('confirm-step');
+    // The workbench's default here is light (headless Chromium prefers it): the same step in the dark theme.
+    await inTheme(page, ws, 'Default Dark Modern', 'vs-dark', () => page.screenshot({ path: path.join(OUT, 'newcomer-confirm-step-dark.png') }));
     await page.keyboard.press('Enter');
 
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');

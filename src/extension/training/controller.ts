@@ -7,9 +7,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ALLOCATOR_MODE_VAR } from '../../core/train/allocator';
 import { claimRunDir } from '../../core/train/run-dir';
-import { startTrainer, type TrainerHandle } from '../../trainer/client';
+import { estimateInChild, startTrainer, type TrainerHandle } from '../../trainer/client';
 import { readSettings } from '../config';
-import type { TrainerRequest } from '../../trainer/protocol';
+import type { EstimateEvent, TrainerRequest } from '../../trainer/protocol';
+import type { EstimateOptions } from '../../core/finetune/session';
 import { asUserFacing, isUserError } from '../../core/errors';
 import { DashboardPanels } from '../dashboard/panel';
 import { StatusDriver } from '../dashboard/statusDriver';
@@ -81,8 +82,7 @@ export class TrainingController implements vscode.Disposable {
     this.log.info(`Starting the trainer for ${runDir}: ${JSON.stringify(options)}`);
     const handle = startTrainer({
       options,
-      env: { ...process.env, [ALLOCATOR_MODE_VAR]: readSettings().trainingMemory },
-      entry: path.join(this.context.extensionPath, 'dist', 'trainer.js'),
+      ...this.trainerProcess(),
       // Training outlives this extension host (a window reload restarts it); the next window reattaches.
       keepAliveWithoutParent: { stderrFile: path.join(runDir, 'trainer.log') },
     });
@@ -117,6 +117,24 @@ export class TrainingController implements vscode.Disposable {
     this.showStartup(runDir, handle);
     this.updateContext();
     return runDir;
+  }
+
+  /** The trainer child's entry and environment (the training memory setting), the same for a run and its estimate. */
+  private trainerProcess(): { entry: string; env: NodeJS.ProcessEnv } {
+    return {
+      entry: path.join(this.context.extensionPath, 'dist', 'trainer.js'),
+      env: { ...process.env, [ALLOCATOR_MODE_VAR]: readSettings().trainingMemory },
+    };
+  }
+
+  /**
+   * The expected time and peak memory of a fine-tuning run, measured in a trainer child started as start() starts
+   * one (the model and its warm-up steps never run in the extension host); the child answers and exits. `signal`
+   * cancels it.
+   */
+  estimate(options: EstimateOptions, signal: AbortSignal): Promise<EstimateEvent> {
+    this.log.info(`Estimating a run: ${JSON.stringify(options)}`);
+    return estimateInChild({ options, signal, ...this.trainerProcess(), onLog: (e) => this.log.info(`[estimate] ${e.message}`) });
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * The "Fine-tune BERT" guided flow: a few quick picks, each pre-filled with the likely answer. It runs the dataset
- * check first (errors stop it; warnings are shown with a choice to continue or stop) and returns the user's choices, or
- * undefined when they cancel at any step. Starting the trainer is the controller's job.
+ * check first (errors stop it; warnings are shown with a choice to continue or stop), then, once everything is
+ * chosen, measures the run's expected time and peak memory (a trainer child's warm-up steps) and asks to start. It
+ * returns the user's choices, or undefined when they cancel at any step. Starting the trainer is the controller's job.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -9,14 +10,16 @@ import { formatCheckReport, readDataset, type CheckReport } from '../../core/dat
 import type { DeviceName, PresetName } from '../../core/train/presets';
 import { readSettings } from '../config';
 import { describeRun, type RunInfo } from '../runs/runStore';
-import { input, join, long, notify, pick, say, withProgress, type Message, type PickItem } from '../display/ui';
+import { asLog, input, join, long, notify, pick, say, withProgress, type Message, type PickItem } from '../display/ui';
 import { isUserError } from '../../core/errors';
 import { modelDirOf } from '../../core/infer/predictor';
 import { checkModelDir } from '../../core/model/load';
 import { cachedHubModel, parseModelSpec, probeHub, resolveModel } from '../../core/model/hub';
 import { FROM_SCRATCH, isFromScratch, type Truncation } from '../../core/train/presets';
 import { mapOfRecord } from '../../core/util/records';
+import type { EstimateEvent } from '../../core/train/estimate';
 import { CheckFailedError, runCheck } from './check';
+import { confirmationText, estimateSummary, type EstimateOutcome } from './estimateText';
 import { validatePositive, type FineTuneChoices } from './options';
 
 const DATA_GLOB = '**/*.{csv,tsv,jsonl,json}';
@@ -30,8 +33,11 @@ export interface FineTuneGiven {
   pretrained?: readonly RunInfo[];
 }
 
-export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, target?: vscode.Uri,
-  given: FineTuneGiven = {}): Promise<FineTuneChoices | undefined> {
+/** Measures the run `choices` describe (in a trainer child); rejects when it fails or `signal` cancels it. */
+export type Estimator = (choices: FineTuneChoices, signal: AbortSignal) => Promise<EstimateEvent>;
+
+export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, estimate: Estimator,
+  target?: vscode.Uri, given: FineTuneGiven = {}): Promise<FineTuneChoices | undefined> {
   const data = target?.scheme === 'file' ? target.fsPath : await pickDataset(context);
   if (!data) return undefined;
   const scope = vscode.Uri.file(data);
@@ -51,13 +57,14 @@ export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode
   if (!preset) return undefined;
   const device = await pickDevice(settings.device);
   if (!device) return undefined;
-  return {
+  const choices: FineTuneChoices = {
     data, model, preset: preset.name, device,
     textColumn: checked.textColumn, labelColumn: checked.labelColumn,
     ...length,
     batchSize: config.get<number | null>('batchSize') ?? undefined,
     ...preset.custom,
   };
+  return (await confirmStart(await estimateRun(choices, estimate, log))) ? choices : undefined;
 }
 
 /** The dataset shipped with the extension: 400 SpamAssassin mails, spam or ham (CC0, examples/README.md). */
@@ -394,4 +401,42 @@ async function pickDevice(configured: DeviceName): Promise<DeviceName | undefine
   items.sort((a, b) => Number(b.value === configured) - Number(a.value === configured));
   const picked = await pick(items, { title: say`${TITLE} (5/5): device`, ignoreFocusOut: true });
   return picked?.value;
+}
+
+/**
+ * The run's estimate, with cancellable progress: a few seconds (the child loads the model, reads the data and times
+ * warm-up steps). Cancelling skips it; a failure is logged and shown in the next step, which still offers to start.
+ */
+async function estimateRun(choices: FineTuneChoices, estimate: Estimator, log: vscode.LogOutputChannel): Promise<EstimateOutcome> {
+  return withProgress(
+    { location: vscode.ProgressLocation.Notification, title: say`BERT: estimating the run's time and memory`, cancellable: true },
+    async (report, token): Promise<EstimateOutcome> => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      report({ message: say`loading the model and timing a few warm-up steps (Cancel skips this)` });
+      try {
+        const result = await estimate(choices, abort.signal);
+        log.info(`Estimate: ${asLog(estimateSummary(result))}`);
+        return { estimate: result };
+      } catch (error) {
+        if (abort.signal.aborted) return { skipped: true };
+        const message = isUserError(error) ? error.describe() : (error as Error).message;
+        const detail = (error as { detail?: unknown }).detail;
+        log.warn(`The estimate failed: ${message}${typeof detail === 'string' ? `\n${detail}` : ''}`);
+        return { failed: message };
+      }
+    },
+  );
+}
+
+/** The last step: what the run will cost, then Start training (the default: Enter) or Cancel. */
+async function confirmStart(outcome: EstimateOutcome): Promise<boolean> {
+  const text = confirmationText(outcome);
+  const items: PickItem<boolean>[] = [
+    { label: say`$(play) Start training`, description: text.startDescription, detail: text.startDetail, value: true },
+    { label: say`$(close) Cancel`, description: say`no run is created`, value: false },
+  ];
+  const picked = await pick(items, { title: say`${TITLE}: start training?`, placeHolder: text.placeHolder,
+    ignoreFocusOut: true });
+  return picked?.value === true;
 }

@@ -12,7 +12,7 @@ import { error as showError, info, long, say } from '../display/ui';
 import { requireTrust } from '../trust';
 import { TrainingController, describeError, type TrainingServices } from './controller';
 import { fineTuneFlow, rememberModel } from './flow';
-import { pretrainRequest, runFolderName, sessionOptions } from './options';
+import { estimateOptions, pretrainRequest, runFolderName, sessionOptions, type FineTuneChoices } from './options';
 import { pretrainFlow, type PretrainChoices } from './pretrain';
 
 /** A run argument as commands receive it: a RunInfo from the Runs view, a run folder path or Uri, or nothing. */
@@ -51,7 +51,9 @@ export function registerTrainingCommands(context: vscode.ExtensionContext, servi
   command('bert.fineTune', async (target?: vscode.Uri, given?: { model?: string }) => {
     if (!requireTrust('Fine-tuning')) return undefined;
     const pretrained = controller.runs.list().filter((r) => r.task === 'mlm' && r.bestModelDir !== undefined && r.phase !== 'training');
-    const choices = await fineTuneFlow(context, log, target instanceof vscode.Uri ? target : undefined, { model: given?.model, pretrained });
+    const estimate = (c: FineTuneChoices, signal: AbortSignal) => controller.estimate(estimateOptions(c), signal);
+    const choices = await fineTuneFlow(context, log, estimate, target instanceof vscode.Uri ? target : undefined,
+      { model: given?.model, pretrained });
     if (!choices) return undefined;
     const runDir = controller.start(sessionOptions(choices, path.join(runsRootFor(choices.data), runFolderName(new Date(), choices.data))));
     // "Recent" lists only models a run has started with.

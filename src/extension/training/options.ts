@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import type { DeviceName, PresetName, Truncation } from '../../core/train/presets';
 import type { TrainerRequest } from '../../trainer/protocol';
-import type { SessionOptions } from '../../core/finetune/session';
+import type { EstimateOptions, SessionOptions } from '../../core/finetune/session';
 
 export interface FineTuneChoices {
   /** Absolute dataset file or folder. */
@@ -33,9 +33,13 @@ export function runFolderName(date: Date, data: string): string {
 }
 
 export function sessionOptions(choices: FineTuneChoices, out: string): SessionOptions {
-  const options: SessionOptions = {
+  return { ...estimateOptions(choices), out };
+}
+
+/** The same run's estimate (`bertft train --estimate`): no run folder yet. */
+export function estimateOptions(choices: FineTuneChoices): EstimateOptions {
+  const options: EstimateOptions = {
     data: choices.data,
-    out,
     model: choices.model,
     preset: choices.preset,
     device: choices.device,
