@@ -102,6 +102,16 @@ export function environmentError(e: unknown): UserError | undefined {
   });
 }
 
+/**
+ * `e` with `file` as its path when it is an errno error without one: Node reports a failed write to an open file (a
+ * full disk) with no path, and the user needs to know which file, or at least which folder, to make room for.
+ */
+export function namingFile(e: unknown, file: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof err.code === 'string' && err.path === undefined) err.path = file;
+  return e;
+}
+
 /** The error a user should see: a UserError as it is, an environment error as one, anything else unchanged. */
 export function asUserFacing(e: unknown): unknown {
   return isUserError(e) ? e : (environmentError(e) ?? e);

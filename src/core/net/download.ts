@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { namingFile } from '../errors';
 import { ConnectionError, HttpStatusError, headerValue, request, toNetError } from './http';
 
 export interface DownloadOptions {
@@ -40,6 +41,7 @@ export class ChecksumError extends Error {
 }
 
 const PROGRESS_INTERVAL_MS = 100;
+const FILE_SYSCALLS = new Set(['open', 'write', 'writev', 'close', 'fsync']);
 
 export function incompletePath(dest: string): string {
   return `${dest}.incomplete`;
@@ -125,6 +127,8 @@ async function transfer(url: string, partial: string, opts: DownloadOptions): Pr
   try {
     await pipeline(res.body, report, fs.createWriteStream(partial, { flags: 'a' }));
   } catch (err) {
+    // Writing the file failed (a full disk): this machine's error, not the network's, and it names the file.
+    if (FILE_SYSCALLS.has((err as NodeJS.ErrnoException).syscall ?? '')) throw namingFile(err, partial);
     throw toNetError(err, url, opts.signal);
   }
   // A server that closes the connection early without an error still leaves us short.

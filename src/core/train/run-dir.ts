@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { UserError } from '../errors';
+import { namingFile, UserError } from '../errors';
 import { createFileExclusive, isTempSibling } from '../util/files';
 import { isTrainerEvent, type DoneEvent, type EvalEvent, type StartedEvent, type TrainerEvent } from './events';
 
@@ -92,9 +92,30 @@ export const RUN_MARKER = '.bertft-run';
  */
 export function claimRunDir(root: string): void {
   const entries = checkRunDir(root);
-  if (entries === undefined) fs.mkdirSync(root, { recursive: true });
+  if (entries === undefined) makeFolders(root);
   if (!entries?.includes(RUN_MARKER)) {
-    fs.writeFileSync(path.join(root, RUN_MARKER), `${JSON.stringify({ tool: 'bertft', created: new Date().toISOString() })}\n`);
+    const marker = path.join(root, RUN_MARKER);
+    try {
+      fs.writeFileSync(marker, `${JSON.stringify({ tool: 'bertft', created: new Date().toISOString() })}\n`);
+    } catch (e) {
+      throw namingFile(e, marker);
+    }
+  }
+}
+
+/**
+ * `mkdir -p` that fails with the real reason: on a read-only file system Node's recursive mkdir says ENOENT, while
+ * creating the first missing folder alone says EROFS (or EACCES).
+ */
+function makeFolders(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    let first = dir;
+    while (path.dirname(first) !== first && !fs.existsSync(path.dirname(first))) first = path.dirname(first);
+    fs.mkdirSync(first);
+    throw e;
   }
 }
 
@@ -222,7 +243,13 @@ export async function sha256File(file: string): Promise<string> {
  */
 export function appendMetric(file: string, event: TrainerEvent): void {
   if (event.event === 'log') return;
-  fs.appendFileSync(file, JSON.stringify(event) + '\n');
+  try {
+    fs.appendFileSync(file, JSON.stringify(event) + '\n');
+  } catch (e) {
+    // The error event is written on the way out of a failed run (a full disk): not writing it must not hide that error.
+    if (event.event === 'error') return;
+    throw namingFile(e, file);
+  }
 }
 
 /** Every complete event in a metrics.jsonl file; a torn or foreign line is skipped. */

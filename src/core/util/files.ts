@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { namingFile } from '../errors';
 
 /** `.<name>.<pid>.<8 hex>.tmp` beside `file`: unique per process and call, and recognisable by `isTempSibling`. */
 export function tempSibling(file: string): string {
@@ -28,7 +29,7 @@ export async function writeFileAtomicWith(file: string, write: (fh: fs.promises.
   } catch (e) {
     await fh.close();
     await fs.promises.rm(tmp, { force: true });
-    throw e;
+    throw namingFile(e, file);
   }
   await fh.close();
   try {

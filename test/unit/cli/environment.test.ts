@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asUserFacing, environmentError, isUserError } from '../../../src/core/errors';
+import { asUserFacing, environmentError, isUserError, namingFile } from '../../../src/core/errors';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
@@ -30,6 +30,17 @@ test('errno errors of the environment become user errors with the path and a fix
   const bug = new RangeError('bad index');
   assert.equal(asUserFacing(bug), bug);
   assert.ok(isUserError(asUserFacing(errno('EROFS', '/ro'))));
+});
+
+test('a failed write to an open file (Node gives no path) is named by the file being written; other errors are left alone', () => {
+  const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+  assert.equal(environmentError(full)?.describe().split('\n')[0].includes('/run/x'), false);
+  assert.equal(namingFile(full, '/run/x'), full);
+  assert.match(environmentError(full)?.message ?? '', /^The disk is full: \/run\/x \(ENOSPC in write\)\.$/);
+  const named = errno('EROFS', '/ro/a');
+  assert.equal((namingFile(named, '/other') as NodeJS.ErrnoException).path, '/ro/a', 'a path Node gave is kept');
+  const bug = new TypeError('x is undefined');
+  assert.equal((namingFile(bug, '/run/x') as NodeJS.ErrnoException).path, undefined, 'not an errno error: untouched');
 });
 
 test('bertft train --out below a file: exit 1 naming the file and the fix, not an internal error', () => {
