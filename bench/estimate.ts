@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRng, shuffleInPlace } from '../src/core/data/random';
+import { createRng, shuffleInPlace } from '../src/core/util/random';
 import type { EstimateEvent } from '../src/core/train/estimate';
 import { findRoot } from './child-process';
 

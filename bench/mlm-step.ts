@@ -17,7 +17,7 @@ import { restartInTrainingProcess, watchTrainingParent } from '../src/cli/traini
 import { presetConfig } from '../src/core/model/config';
 import { bertClassifierParamSpecs, initWeights, seededRandom } from '../src/core/model/params';
 import { maskBatch, maskSeed, type MaskingOptions } from '../src/core/pretrain/masking';
-import { labelledPositions, mlmParamSpecs } from '../src/core/pretrain/mlm-model';
+import { labelledPositions, mlmParamSpecs } from '../src/core/model/mlm-head';
 import type { Batch } from '../src/core/tokenize/batch';
 import { describeAllocator } from '../src/core/train/allocator';
 import { createTrainEngine, type TrainEngine } from '../src/core/train/engine';

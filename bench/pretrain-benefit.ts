@@ -26,7 +26,7 @@ import { readDataset } from '../src/core/data/read';
 import { seededRandom } from '../src/core/model/params';
 import { loadPredictor } from '../src/core/infer/predictor';
 import { runPretrainSession } from '../src/core/pretrain/session';
-import { argmaxRows, classificationReport } from '../src/core/train/metrics';
+import { argmaxRows, classificationReport } from '../src/core/util/metrics';
 import { runTrainingSession } from '../src/core/finetune/session';
 import type { TrainerEvent } from '../src/trainer/protocol';
 

@@ -23,7 +23,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { restartInTrainingProcess, watchTrainingParent } from '../src/cli/training-process';
-import { createRng, shuffleInPlace } from '../src/core/data/random';
+import { createRng, shuffleInPlace } from '../src/core/util/random';
 import { readDataset } from '../src/core/data/read';
 import { buildLabelMap } from '../src/core/data/labels';
 import { loadPreprocessor } from '../src/core/infer/preprocess';

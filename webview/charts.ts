@@ -58,7 +58,7 @@ export class Charts {
       this.rebuild();
       return;
     }
-    for (const [key, plot] of this.plots) plot.setData(columns[key] as uPlot.AlignedData);
+    for (const [key, plot] of this.plots) plot.setData(columns[key]);
   }
 
   private rebuild(): void {
@@ -66,7 +66,7 @@ export class Charts {
     this.plots.clear();
     this.container.replaceChildren();
     this.build();
-    if (this.last) for (const [key, plot] of this.plots) plot.setData(this.last[key] as uPlot.AlignedData);
+    if (this.last) for (const [key, plot] of this.plots) plot.setData(this.last[key]);
   }
 
   private build(): void {

@@ -5,7 +5,8 @@
 import { bestEvalRow, runName, type DashboardState } from '../src/extension/protocol/dashboardState';
 import type { WebviewToExtension } from '../src/extension/protocol/messages';
 import { cellShare, examplesForCell, formatConfigValue, formatMetric } from '../src/extension/dashboard/viewModel';
-import { formatDuration, formatEpoch, formatPercent, formatPerplexity } from '../src/extension/dashboard/statusText';
+import { formatDuration } from '../src/core/util/duration';
+import { formatEpoch, formatPercent, formatPerplexity } from '../src/extension/dashboard/statusText';
 import { ownValue } from '../src/core/util/records';
 import { cut } from '../src/extension/display/text';
 import { h, replaceChildren } from './dom';

@@ -1,8 +1,8 @@
 /** `bertft check`: the dataset report (text, or one JSON object with --json); exit 1 when a problem is fatal. */
 import { checkDataset, formatCheckReport } from '../core/data/check';
-import { modelDirOf } from '../core/infer/predictor';
-import { getNumber, getString, requireString, type ParsedArgs } from './args';
-import { EXIT_BAD_INPUT, EXIT_OK, type CliIo } from './main';
+import { modelDirOf } from '../core/run/paths';
+import { getBool, getNumber, getString, requireString, type ParsedArgs } from './args';
+import { EXIT_BAD_INPUT, EXIT_OK, Output, type CliIo } from './output';
 
 export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const data = requireString(args, 'data', 'check', 'examples/spam-ham.csv');
@@ -14,7 +14,6 @@ export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<number>
     maxLength: getNumber(args, 'max-length'),
     tokenizer: model === undefined || model.startsWith('random:') ? undefined : modelDirOf(model),
   });
-  if (args.flags.get('json') === true) io.stdout(JSON.stringify(report) + '\n');
-  else io.stdout(formatCheckReport(report) + '\n');
+  new Output(io, getBool(args, 'json')).result(report, () => formatCheckReport(report) + '\n');
   return report.fatal ? EXIT_BAD_INPUT : EXIT_OK;
 }

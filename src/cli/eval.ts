@@ -2,11 +2,11 @@
 import { DataError } from '../core/errors';
 import { readDataset } from '../core/data/read';
 import { loadPredictor } from '../core/infer/predictor';
-import type { ClassMetrics } from '../core/train/events';
+import type { ClassMetrics } from '../core/run/events';
 import { ownValue } from '../core/util/records';
-import { argmaxRows, classificationReport, meanCrossEntropy } from '../core/train/metrics';
+import { argmaxRows, classificationReport, meanCrossEntropy } from '../core/util/metrics';
 import { getNumber, getString, requireString, type ParsedArgs } from './args';
-import { EXIT_OK, type CliIo } from './main';
+import { EXIT_OK, Output, type CliIo } from './output';
 
 export async function evalCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const modelDir = requireString(args, 'model', 'eval', 'runs/my-run');
@@ -26,18 +26,18 @@ export async function evalCommand(args: ParsedArgs, io: CliIo): Promise<number> 
     const k = labels.length;
     const report = classificationReport(targets, argmaxRows(logits, k), labels);
     const loss = meanCrossEntropy(logits, targets, k);
-    if (args.flags.get('json') === true) {
-      io.stdout(JSON.stringify({ accuracy: report.accuracy, macro_f1: report.macro_f1, loss, labels, confusion: report.confusion, per_class: report.per_class }) + '\n');
-    } else {
-      io.stdout(`${dataset.examples.length} examples: accuracy ${report.accuracy.toFixed(4)}  macro-F1 ${report.macro_f1.toFixed(4)}  loss ${loss.toFixed(4)}\n\n`);
-      io.stdout(`${'label'.padEnd(16)}precision  recall     f1         support\n`);
+    const result = { accuracy: report.accuracy, macro_f1: report.macro_f1, loss, labels, confusion: report.confusion, per_class: report.per_class };
+    new Output(io, args.flags.get('json') === true).result(result, () => {
+      const lines = [`${dataset.examples.length} examples: accuracy ${report.accuracy.toFixed(4)}  macro-F1 ${report.macro_f1.toFixed(4)}  loss ${loss.toFixed(4)}`, '',
+        `${'label'.padEnd(16)}precision  recall     f1         support`];
       for (const l of labels) {
         const c = ownValue(report.per_class, l) as ClassMetrics;
-        io.stdout(`${l.slice(0, 15).padEnd(16)}${c.precision.toFixed(4).padEnd(11)}${c.recall.toFixed(4).padEnd(11)}${c.f1.toFixed(4).padEnd(11)}${c.support}\n`);
+        lines.push(`${l.slice(0, 15).padEnd(16)}${c.precision.toFixed(4).padEnd(11)}${c.recall.toFixed(4).padEnd(11)}${c.f1.toFixed(4).padEnd(11)}${c.support}`);
       }
-      io.stdout(`\nconfusion (rows: true, columns: predicted; ${labels.join(', ')}):\n`);
-      for (const row of report.confusion) io.stdout(`  ${row.map((n) => String(n).padStart(6)).join('')}\n`);
-    }
+      lines.push('', `confusion (rows: true, columns: predicted; ${labels.join(', ')}):`);
+      for (const row of report.confusion) lines.push(`  ${row.map((n) => String(n).padStart(6)).join('')}`);
+      return lines.join('\n') + '\n';
+    });
   } finally {
     await predictor.dispose();
   }

@@ -16,7 +16,7 @@ import {
   type CudaRuntimeReport,
 } from '../core/train/cuda-provider';
 import { getString, type ParsedArgs } from './args';
-import { EXIT_OK, type CliIo } from './main';
+import { EXIT_OK, Output, type CliIo } from './output';
 
 export interface GpuStatus {
   ort_version: string;
@@ -69,6 +69,6 @@ export async function gpuCommand(args: ParsedArgs, io: CliIo): Promise<number> {
     io.stderr(`Installed ${installed.files.map((f) => path.basename(f)).join(', ')} (verified by ${installed.verifiedBy}).\n`);
   }
   const status = gpuStatus(providerDir);
-  io.stdout((args.flags.get('json') === true ? JSON.stringify(status) : formatStatus(status)) + '\n');
+  new Output(io, args.flags.get('json') === true).result(status, () => formatStatus(status) + '\n');
   return EXIT_OK;
 }

@@ -1,28 +1,10 @@
 /**
- * `bertft` without VS Code: parse the command line, run the command, map the outcome to an exit code
- * (0 ok, 1 bad input — the message says what to fix, 2 internal error, 130 cancelled).
+ * `bertft` without VS Code: parse the command line, run the command, map the outcome to an exit code (output.ts).
+ * Each command lives in its own module, loaded on demand; none imports this one.
  */
-import { asUserFacing, isUserError } from '../core/errors';
 import { formatFlagHelp, parseArgs, UsageError, type ParsedArgs } from './args';
 import { COMMANDS } from './commands';
-
-export const EXIT_OK = 0;
-export const EXIT_BAD_INPUT = 1;
-export const EXIT_INTERNAL = 2;
-export const EXIT_CANCELLED = 130;
-
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  /** Draw a progress bar (only for a human at a terminal). */
-  stderrIsTTY: boolean;
-}
-
-export const processIo: CliIo = {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-  stderrIsTTY: process.stderr.isTTY === true,
-};
+import { EXIT_BAD_INPUT, EXIT_OK, processIo, reportError, type CliIo } from './output';
 
 export function usage(): string {
   const lines = ['Usage: bertft <command> [flags]', '', 'Commands:'];
@@ -66,15 +48,4 @@ async function dispatch(command: string, args: ParsedArgs, io: CliIo): Promise<n
     case 'gpu': return (await import('./gpu')).gpuCommand(args, io);
     default: throw new UsageError(`Unknown command "${command}".`);
   }
-}
-
-export function reportError(error: unknown, io: CliIo): number {
-  const e = asUserFacing(error);
-  if (isUserError(e)) {
-    io.stderr(`bertft: ${e.describe()}\n`);
-    return EXIT_BAD_INPUT;
-  }
-  const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);
-  io.stderr(`bertft: internal error: ${detail}\nThis is a bug in bertft; please report it with the command you ran.\n`);
-  return EXIT_INTERNAL;
 }

@@ -5,7 +5,7 @@ import { DataError } from '../core/errors';
 import { readInputRows } from '../core/infer/batch-predict';
 import { loadPredictor } from '../core/infer/predictor';
 import { getList, getString, requireString, UsageError, type ParsedArgs } from './args';
-import { EXIT_OK, type CliIo } from './main';
+import { EXIT_OK, Output, type CliIo } from './output';
 
 /** Texts of a --file: a .txt file holds one text per line; CSV/TSV/JSONL/JSON use their text column. */
 export async function readTexts(file: string, textColumn?: string): Promise<string[]> {
@@ -28,13 +28,13 @@ export async function predictCommand(args: ParsedArgs, io: CliIo): Promise<numbe
   if (texts.length === 0) throw new UsageError('`bertft predict` needs texts to classify.', 'Add --text "some text" (repeatable) or --file texts.txt.');
   const predictor = await loadPredictor(modelDir, { device: getString(args, 'device') as 'cpu' | undefined });
   try {
-    const json = args.flags.get('json') === true;
+    const output = new Output(io, args.flags.get('json') === true);
     // In chunks, so that results of a long file appear as they are computed and memory stays bounded.
     for (let start = 0; start < texts.length; start += PREDICT_CHUNK) {
       const chunk = texts.slice(start, start + PREDICT_CHUNK);
       (await predictor.predict(chunk)).forEach((p, i) => {
-        if (json) io.stdout(JSON.stringify({ label: p.label, score: p.score, scores: p.scores }) + '\n');
-        else io.stdout(`${p.label}\t${p.score.toFixed(4)}\t${chunk[i].replace(/\s+/g, ' ').slice(0, 80)}\n`);
+        output.result({ label: p.label, score: p.score, scores: p.scores },
+          () => `${p.label}\t${p.score.toFixed(4)}\t${chunk[i].replace(/\s+/g, ' ').slice(0, 80)}\n`);
       });
     }
   } finally {

@@ -4,24 +4,18 @@
  * (and best/ kept); `--resume --out <run>` continues it.
  */
 import { runPretrainSession } from '../core/pretrain/session';
-import { sessionErrorEvent } from '../core/train/events';
 import type { DeviceChoice } from '../core/train/engine';
 import { getBool, getNumber, getString, requireString, type ParsedArgs } from './args';
-import { EXIT_CANCELLED, EXIT_OK, type CliIo } from './main';
+import { EXIT_CANCELLED, EXIT_OK, Output, stopOnSignal, type CliIo } from './output';
 import { TrainReporter } from './progress';
 
 export async function pretrainCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const json = getBool(args, 'json');
   const resume = getBool(args, 'resume');
   const restart = getBool(args, 'restart');
+  const output = new Output(io, json);
   const reporter = new TrainReporter(io, json);
-  let signals = 0;
-  const onSignal = (): void => {
-    if (++signals > 1) process.exit(EXIT_CANCELLED);
-    if (!json) io.stderr('\nStopping after this step (press Ctrl-C again to quit at once)...\n');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = stopOnSignal(output, '\nStopping after this step (press Ctrl-C again to quit at once)...\n');
   try {
     const done = await runPretrainSession(
       {
@@ -44,14 +38,13 @@ export async function pretrainCommand(args: ParsedArgs, io: CliIo): Promise<numb
         dropout: getBool(args, 'no-dropout') ? false : undefined,
         device: getString(args, 'device') as DeviceChoice | undefined,
       },
-      { emit: (e) => reporter.report(e), shouldStop: () => signals > 0 },
+      { emit: (e) => reporter.report(e), shouldStop: stop.requested },
     );
     return done.stopped ? EXIT_CANCELLED : EXIT_OK;
   } catch (e) {
-    if (json) io.stdout(JSON.stringify(sessionErrorEvent(e).event) + '\n');
+    output.failed(e);
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }

@@ -4,19 +4,11 @@
  * JSON object per line on stdout.
  */
 import type { TrainerEvent } from '../trainer/protocol';
-import type { CliIo } from './main';
+import { formatDuration } from '../core/util/duration';
+import type { CliIo } from './output';
 
 const BAR_WIDTH = 24;
 const REDRAW_MS = 100;
-
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
-}
 
 export function progressLine(step: number, total: number, loss: number, etaS: number, examplesPerS: number): string {
   const frac = total > 0 ? Math.min(1, step / total) : 0;

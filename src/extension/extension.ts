@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
-import { registerCommands } from './commands';
+import { Ctx } from './context';
+import { registerGpuCommands } from './gpu';
+import { registerInference } from './inference';
 import { createLog } from './log';
 import { TrainingStatusBar } from './statusBar';
 import { registerTrainingCommands } from './training';
@@ -20,10 +22,11 @@ export function activate(context: vscode.ExtensionContext): BertExtensionApi {
   const log = createLog(context);
   const statusBar = new TrainingStatusBar();
   context.subscriptions.push(statusBar);
-  const services = { log, statusBar };
-  const inference = registerCommands(context, services);
-  const training = registerTrainingCommands(context, services);
-  log.info(`BERT Fine-tune ${String(context.extension.packageJSON.version)} activated (VS Code ${vscode.version})`);
+  const ctx = new Ctx(context, log, statusBar);
+  registerGpuCommands(ctx);
+  const inference = registerInference(ctx);
+  const training = registerTrainingCommands(ctx);
+  log.info(`BERT Fine-tune ${String((context.extension.packageJSON as { version?: string }).version)} activated (VS Code ${vscode.version})`);
   return { statusBar, logUri: context.logUri, listRuns: () => training.runs.list(), activeModelDir: () => inference.activeModelDir() };
 }
 

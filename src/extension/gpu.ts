@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { detectCudaRuntime, installCudaProvider, ortBinaryDir, type InstalledCudaProvider } from '../core/train/cuda-provider';
 import { isUserError } from '../core/errors';
-import type { ExtensionServices } from './commands';
+import type { Ctx } from './context';
 import { error as showError, info, long, say, warn, withProgress } from './display/ui';
 
 /** Arguments a caller (or a test) may pass; a user runs the command without any. */
@@ -24,8 +24,9 @@ export interface InstallCudaResult {
   runtimeOk: boolean;
 }
 
-export function registerGpuCommands(context: vscode.ExtensionContext, { log }: ExtensionServices): void {
-  context.subscriptions.push(
+export function registerGpuCommands(ctx: Ctx): void {
+  const { log, extension: context } = ctx;
+  ctx.own(
     vscode.commands.registerCommand('bert.installCuda', async (args: InstallCudaArgs = {}): Promise<InstallCudaResult | undefined> => {
       const targetDir = args.targetDir ?? ortBinaryDir();
       try {

@@ -12,7 +12,7 @@ import { EstimateCancelled } from '../core/train/estimate';
 import { runPretrainSession } from '../core/pretrain/session';
 import type { ChildRequest, DoneEvent, EstimateEvent, EstimateRequest, TrainerEvent, TrainerRequest } from './protocol';
 import { estimateTrainingSession, runTrainingSession } from '../core/finetune/session';
-import { sessionErrorEvent } from '../core/train/events';
+import { sessionErrorEvent } from '../core/run/events';
 import type { SessionSink } from '../core/train/session';
 
 let stopRequests = 0;
@@ -76,7 +76,7 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => {
+void main().then((code) => {
   process.exitCode = code;
   process.off('disconnect', requestStop);
   if (process.connected) process.disconnect();

@@ -6,10 +6,10 @@
  */
 import type { EstimateEvent } from '../core/train/estimate';
 import type { PretrainOptions } from '../core/pretrain/session';
-import type { ErrorEvent } from '../core/train/events';
+import type { ErrorEvent } from '../core/run/events';
 import type { EstimateOptions, SessionOptions } from '../core/finetune/session';
 
-export * from '../core/train/events';
+export * from '../core/run/events';
 export type { EstimateEvent } from '../core/train/estimate';
 
 /**

@@ -5,7 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import type { ParamSpec, Weights } from '../../src/core/model/params';
 import type { Batch } from '../../src/core/tokenize/batch';
-import { labelledPositions } from '../../src/core/pretrain/mlm-model';
+import { labelledPositions } from '../../src/core/model/mlm-head';
 import { STEP_IO } from '../../src/core/train/step-graph';
 
 export async function worstStepGradientError(

@@ -5,4 +5,4 @@ export { detectColumns, TEXT_COLUMN_NAMES, LABEL_COLUMN_NAMES, type ColumnChoice
 export { buildLabelMap, labelId, labelIdsOf, labelMapFromId2Label, labelKindOf, canonicalLabel, type LabelMap } from './labels';
 export { splitDataset, DEFAULT_SEED, DEFAULT_VALIDATION_RATIO, type Split, type SplitOptions } from './split';
 export { checkDataset, formatCheckReport, tokenLengthStats, type CheckOptions, type CheckReport, type TokenLengthStats } from './check';
-export { createRng, epochRng, shuffleInPlace, randomInt, RNG_STREAM, type Rng } from './random';
+export { createRng, epochRng, shuffleInPlace, randomInt, RNG_STREAM, type Rng } from '../util/random';

@@ -62,6 +62,7 @@ export class ExampleCollector {
       label = String(rawLabel);
     } else if (typeof rawLabel === 'string') {
       // A newline, tab or NUL in a label is almost always a broken export, and it would show as something else.
+      // eslint-disable-next-line no-control-regex -- finding control characters is the point
       const control = /[\u0000-\u001f\u007f-\u009f]/.exec(rawLabel);
       if (control) {
         return this.rowError(`The label ${quoteForMessage(rawLabel)} contains a control character (U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}).`,

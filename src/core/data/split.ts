@@ -4,7 +4,7 @@
  */
 import { DataError } from '../errors';
 import { buildLabelMap, type LabelMap } from './labels';
-import { createRng, RNG_STREAM, shuffleInPlace } from './random';
+import { createRng, RNG_STREAM, shuffleInPlace } from '../util/random';
 import type { Example } from './types';
 
 export const DEFAULT_VALIDATION_RATIO = 0.1;

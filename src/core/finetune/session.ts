@@ -11,8 +11,9 @@ import { describeAllocator } from '../train/allocator';
 import { saveCheckpoint } from '../train/checkpoint';
 import type { TrainEngine } from '../train/engine';
 import { buildEstimateEvent, estimateTime, measureWarmup, peakRssBytes, planRun, shapeOf, type EstimateEvent } from '../train/estimate';
-import type { DoneEvent, LogEvent } from '../train/events';
-import { checkRunDir, runPaths } from '../train/run-dir';
+import type { DoneEvent, LogEvent } from '../run/events';
+import { checkRunDir } from '../run/folder';
+import { runPaths } from '../run/paths';
 import { checkpointToResume, freshState, openEngine, runSession, sessionStart, type SessionSink } from '../train/session';
 import { classifyTask, freshOverrides, prepareClassify, writeBestModel, type RunJson, type SessionOptions } from './task';
 
@@ -30,10 +31,10 @@ export interface EstimateOptions extends Omit<SessionOptions, 'out'> {
 
 export interface EstimateSink {
   /** The engine's device choice and warnings. */
-  log?(event: LogEvent): void;
+  log?: (event: LogEvent) => void;
   /** Polled between warm-up steps; true cancels the estimate (EstimateCancelled). */
-  shouldStop?(): boolean;
-  onDownload?(progress: HubProgress): void;
+  shouldStop?: () => boolean;
+  onDownload?: (progress: HubProgress) => void;
   /** When the command started, in ms since the epoch (the CLI: its process start); default: when the estimate was called. */
   startedAt?: number;
 }
@@ -82,9 +83,9 @@ export async function estimateTrainingSession(options: EstimateOptions, sink: Es
       runShapes: plan.shapeCounts,
       evaluations: plan.evaluations,
       writeCheckpoint: async () => {
-        await saveCheckpoint(path.join(scratchDir, 'checkpoints'), { weights: liveEngine.getWeights(), optimizer: liveEngine.getOptimizerState(), state });
+        await saveCheckpoint(runPaths(scratchDir).checkpoints, { weights: liveEngine.getWeights(), optimizer: liveEngine.getOptimizerState(), state });
       },
-      writeBest: () => writeBestModel(path.join(scratchDir, 'best'), run, liveEngine.getWeights(), { step: 0, metric: config.metric, estimate: true }),
+      writeBest: () => writeBestModel(runPaths(scratchDir).best, run, liveEngine.getWeights(), { step: 0, metric: config.metric, estimate: true }),
       shouldStop: sink.shouldStop,
     });
     const peak = peakRssBytes();

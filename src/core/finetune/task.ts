@@ -18,10 +18,12 @@ import { loadModelDir, saveHfModel } from '../model/load';
 import { resolveModel } from '../model/hub';
 import { buildInferenceModel } from '../model/export-onnx';
 import { resolveTrainConfig, totalSteps as countSteps, warmupStepsFor, type TrainConfig, type TrainOverrides } from '../train/presets';
-import { commitDir, prepareTempDir, sha256File } from '../train/run-dir';
+import { commitDir, prepareTempDir } from '../run/folder';
+import { sha256File } from '../util/files';
 import { differingOnResume, refuseDiffering, type PreparedTask, type SessionRequest, type SessionSink, type TrainingTask } from '../train/session';
 import { classifyEvaluation, evaluateSet, type ClassifyEvaluation, type EvalSet } from '../train/trainer';
-import { INFERENCE_SETTINGS_FILE, modelDirOf } from '../infer/predictor';
+import { INFERENCE_SETTINGS_FILE } from '../infer/predictor';
+import { modelDirOf } from '../run/paths';
 import { loadPreprocessor, type Preprocessor } from '../infer/preprocess';
 
 /** `bertft train`'s options: the run's settings, where it goes, and how it starts. */
@@ -156,7 +158,7 @@ export interface PreparedClassify extends PreparedTask<ClassifyEvaluation> {
   config: TrainConfig;
   evalSet: EvalSet;
   /** The padded shape of each of batchesForEpoch(epoch), without building the batches. */
-  shapesForEpoch(epoch: number): { batchSize: number; seqLen: number }[];
+  shapesForEpoch: (epoch: number) => { batchSize: number; seqLen: number }[];
   parameters: number;
   /** Seconds spent downloading the model (not part of a later run's start-up). */
   downloadSeconds: number;

@@ -174,8 +174,13 @@ export class Graph {
   use(v: Value | null, op: string): void {
     if (v === null) return;
     if (!(v instanceof Value)) throw new GraphError(`${op}: input is not a graph value (got ${String(v)}).`);
-    for (let g: Graph | undefined = this; g; g = g.parent) if (v.graph === g) return;
+    if (this.encloses(v.graph)) return;
     throw new GraphError(`${op}: value '${v.name}' belongs to another graph and cannot be used here.`);
+  }
+
+  /** Whether `graph` is this graph or one it is nested in (a Loop body sees its parents' values). */
+  private encloses(graph: Graph): boolean {
+    return graph === this || (this.parent?.encloses(graph) ?? false);
   }
 
   /** Emit one ONNX node (no gradient). Output dtype/shape are given by the caller, who has checked them. */

@@ -11,6 +11,7 @@ import { readRows } from '../data/read';
 import { statInput } from '../data/source';
 import { DataError, UserError } from '../errors';
 import { writeFileAtomic } from '../util/files';
+import { confusionCounts } from '../util/metrics';
 import { ownValue } from '../util/records';
 import type { Prediction } from './predictor';
 
@@ -111,15 +112,11 @@ export interface Evaluation {
 export function evaluatePredictions(labels: readonly string[], truth: readonly (string | undefined)[], predicted: readonly string[]): Evaluation {
   const unknown = [...new Set(truth.filter((t): t is string => t !== undefined && !labels.includes(t)))].sort();
   const trueLabels = [...labels, ...unknown];
-  const counts = trueLabels.map(() => labels.map(() => 0));
-  let evaluated = 0;
-  let correct = 0;
-  truth.forEach((t, i) => {
-    if (t === undefined) return;
-    evaluated++;
-    if (t === predicted[i]) correct++;
-    counts[trueLabels.indexOf(t)][labels.indexOf(predicted[i])]++;
-  });
+  const rows = truth.flatMap((t, i) => (t === undefined ? [] : [i]));
+  const counts = confusionCounts(rows.map((i) => trueLabels.indexOf(truth[i]!)), rows.map((i) => labels.indexOf(predicted[i])),
+    trueLabels.length, labels.length);
+  const evaluated = rows.length;
+  const correct = rows.filter((i) => truth[i] === predicted[i]).length;
   return { evaluated, correct, accuracy: evaluated === 0 ? 0 : correct / evaluated, unknownLabels: unknown,
     confusion: { trueLabels, predictedLabels: [...labels], counts } };
 }
@@ -195,7 +192,8 @@ export async function predictDataset(model: PredictFn, input: string, options: P
 }
 
 /** The validation examples a run was evaluated on, rebuilt from run.json (same files, columns, ratio and seed). */
-export async function runValidationExamples(runJson: { config?: Record<string, unknown>; seed?: number }): Promise<Example[]> {
+export async function runValidationExamples(runJsonValue: unknown): Promise<Example[]> {
+  const runJson = (typeof runJsonValue === 'object' && runJsonValue !== null ? runJsonValue : {}) as { config?: Record<string, unknown>; seed?: unknown };
   const c = runJson.config ?? {};
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   const data = str(c.data);

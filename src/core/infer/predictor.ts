@@ -13,7 +13,8 @@ import { maxSequenceLength, parseBertConfig } from '../model/config';
 import { loadModelDir } from '../model/load';
 import { buildInferenceModel } from '../model/export-onnx';
 import type { Batch } from '../tokenize/batch';
-import { softmaxRows } from '../train/metrics';
+import { softmaxRows } from '../util/metrics';
+import { modelDirOf } from '../run/paths';
 import { loadPreprocessor, type PreprocessSettings } from './preprocess';
 
 export interface Prediction {
@@ -42,12 +43,6 @@ export interface PredictorOptions {
 
 /** Inference settings written next to the model by the trainer. */
 export const INFERENCE_SETTINGS_FILE = 'bertft.json';
-
-/** A run directory stands for its best/ model. */
-export function modelDirOf(dir: string): string {
-  const best = path.join(dir, 'best');
-  return fs.existsSync(path.join(dir, 'run.json')) && fs.existsSync(best) ? best : dir;
-}
 
 function readJson(file: string): Record<string, unknown> {
   try {

@@ -20,7 +20,8 @@ import { onnx } from 'onnx-proto';
 import { ModelError } from '../errors';
 import { writeFileAtomic } from '../util/files';
 import { evaluatePredictions } from './batch-predict';
-import { loadPredictor, modelDirOf, type Predictor } from './predictor';
+import { modelDirOf } from '../run/paths';
+import { loadPredictor, type Predictor } from './predictor';
 
 export type QuantFormat = 'dynamic-quantize-matmul' | 'matmul-integer';
 export const QUANT_FORMATS: readonly QuantFormat[] = ['dynamic-quantize-matmul', 'matmul-integer'];

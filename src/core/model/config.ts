@@ -138,7 +138,7 @@ const SCHEMAS: Record<ModelFamily, Schema> = {
 /** The model_type a config declares, or the one its architectures name; undefined when neither says. */
 function declaredModelType(raw: Record<string, unknown>): string | undefined {
   if (typeof raw.model_type === 'string') return raw.model_type;
-  const arch = Array.isArray(raw.architectures) ? raw.architectures[0] : undefined;
+  const arch: unknown = Array.isArray(raw.architectures) ? (raw.architectures as unknown[])[0] : undefined;
   if (typeof arch !== 'string') return undefined;
   return ARCHITECTURE_PREFIXES.find(([prefix]) => arch.startsWith(prefix))?.[1] ?? arch;
 }
@@ -163,9 +163,9 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
   const family = known.family;
   const schema = SCHEMAS[family];
   const act = raw[schema.activationKey] ?? 'gelu';
-  if (act !== 'gelu') fail(`${schema.activationKey} '${String(act)}' is not supported (only exact 'gelu').`, `Use a model with ${schema.activationKey} "gelu".`);
+  if (act !== 'gelu') fail(`${schema.activationKey} ${JSON.stringify(act)} is not supported (only exact 'gelu').`, `Use a model with ${schema.activationKey} "gelu".`);
   const pos = raw.position_embedding_type ?? 'absolute';
-  if (pos !== 'absolute') fail(`position_embedding_type '${String(pos)}' is not supported.`, 'Use a model with absolute position embeddings.');
+  if (pos !== 'absolute') fail(`position_embedding_type ${JSON.stringify(pos)} is not supported.`, 'Use a model with absolute position embeddings.');
   if (family === 'distilbert' && raw.sinusoidal_pos_embds === true) {
     fail('sinusoidal_pos_embds is true; only learned position embeddings are supported.', `Set "sinusoidal_pos_embds": false in ${where} or choose another model.`);
   }

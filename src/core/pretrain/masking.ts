@@ -7,7 +7,7 @@
  */
 import { seededRandom } from '../model/params';
 import { Batch } from '../tokenize/batch';
-import { IGNORE_LABEL } from './mlm-model';
+import { IGNORE_LABEL } from '../model/mlm-head';
 
 export interface MaskingOptions {
   maskTokenId: number;

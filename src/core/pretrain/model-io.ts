@@ -13,7 +13,7 @@ import { BertConfig, hfClassifierIdentity, hfConfigValues, parseBertConfig } fro
 import { CONFIG_FILE, WEIGHTS_FILE, assertWeightsFileExists } from '../model/load';
 import { BASE_PREFIX, Tensor, Weights, initWeights } from '../model/params';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../model/safetensors';
-import { mlmHead, mlmHeadParamSpecs, mlmParamSpecs } from './mlm-model';
+import { mlmHead, mlmHeadParamSpecs, mlmParamSpecs } from '../model/mlm-head';
 
 /**
  * Checkpoint name → ours, or undefined when the MLM model has no use for it. TF-style LayerNorm gamma/beta are

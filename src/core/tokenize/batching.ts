@@ -4,7 +4,7 @@
  * 1), so padding is small but order still random. Evaluation order: rows as given, so a document's window rows stay
  * together. Padding goes to the longest row in the batch, optionally rounded up to a multiple (8 suits tensor cores).
  */
-import { epochRng, shuffleInPlace } from '../data/random';
+import { epochRng, shuffleInPlace } from '../util/random';
 import type { Batch } from './batch';
 import type { EncodedRow } from './truncation';
 

@@ -9,10 +9,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Weights } from '../model/params';
+import type { Tensor, Weights } from '../model/params';
 import { readSafetensors, writeSafetensors } from '../model/safetensors';
 import { writeJsonAtomic } from '../util/files';
-import { commitDir, prepareTempDir } from './run-dir';
+import { checkpointDir, CHECKPOINT_NAME } from '../run/paths';
+import { commitDir, prepareTempDir } from '../run/folder';
 
 export interface TrainerState {
   /** Optimizer steps taken. */
@@ -44,17 +45,13 @@ export interface Checkpoint {
   state: TrainerState;
 }
 
-const STEP_DIR = /^step-(\d+)$/;
 
-export function checkpointDir(checkpointsDir: string, step: number): string {
-  return path.join(checkpointsDir, `step-${step}`);
-}
 
 export async function saveCheckpoint(checkpointsDir: string, data: Omit<Checkpoint, 'dir'>): Promise<string> {
   const final = checkpointDir(checkpointsDir, data.state.step);
   const tmp = await prepareTempDir(final);
   await writeSafetensors(path.join(tmp, 'model.safetensors'), data.weights);
-  const moments = new Map();
+  const moments = new Map<string, Tensor>();
   for (const [name, t] of data.optimizer.m) moments.set(`m.${name}`, t);
   for (const [name, t] of data.optimizer.v) moments.set(`v.${name}`, t);
   await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), moments, { step: String(data.optimizer.step) });
@@ -67,7 +64,7 @@ export async function saveCheckpoint(checkpointsDir: string, data: Omit<Checkpoi
 export function listCheckpoints(checkpointsDir: string): number[] {
   if (!fs.existsSync(checkpointsDir)) return [];
   return fs.readdirSync(checkpointsDir)
-    .map((name) => STEP_DIR.exec(name))
+    .map((name) => CHECKPOINT_NAME.exec(name))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);

@@ -52,7 +52,7 @@ export interface InstalledCudaProvider {
 
 /** The installed onnxruntime-node version. */
 export function bundledOrtVersion(): string {
-  return (require('onnxruntime-node/package.json') as { version: string }).version;
+  return (JSON.parse(fs.readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** Where onnxruntime-node keeps its native binding (and loads provider libraries from) on this platform. */

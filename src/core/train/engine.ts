@@ -9,7 +9,7 @@ import { dropoutKeyData } from '../graph/ops/dropout';
 import { BertConfig, maxSequenceLength } from '../model/config';
 import { encoderFamily } from '../model/families';
 import type { EncoderFamily } from '../model/bert';
-import { IGNORE_LABEL, labelledPositions, mlmFamily } from '../pretrain/mlm-model';
+import { IGNORE_LABEL, labelledPositions, mlmFamily } from '../model/mlm-head';
 import { ParamSpec, Weights, checkWeightsMatch, numel } from '../model/params';
 import { Batch } from '../tokenize/batch';
 import { AdamWConstants, adamwStepScalars } from './optimizer';

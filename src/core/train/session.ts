@@ -19,10 +19,13 @@ import type { Batch } from '../tokenize/batch';
 import { describeAllocator } from './allocator';
 import { loadLatestCheckpoint, type Checkpoint, type TrainerState } from './checkpoint';
 import { createTrainEngine, type EngineOptions, type TrainEngine } from './engine';
-import { sessionErrorEvent, type DatasetSummary, type DoneEvent, type TrainerEvent, type TrainTask } from './events';
-import { acquireRunLock, appendMetric, claimRunDir, hadCheckpoint, recoverRunDir, runPaths, type RunPaths } from './run-dir';
+import { sessionErrorEvent, type DatasetSummary, type DoneEvent, type TrainerEvent, type TrainTask } from '../run/events';
+import { acquireRunLock } from '../run/lock';
+import { appendMetric, hadCheckpoint } from '../run/metrics-log';
+import { claimRunDir, recoverRunDir } from '../run/folder';
+import { runPaths, type RunPaths } from '../run/paths';
 import { trainLoop, type Evaluation, type LoopSettings } from './trainer';
-import { writeJsonAtomic } from '../util/files';
+import { readRunJson, writeRunJson } from '../run/run-json';
 
 /** Where a run goes and how it starts; the task's own settings travel beside it. */
 export interface SessionRequest {
@@ -37,10 +40,10 @@ export interface SessionRequest {
 }
 
 export interface SessionSink {
-  emit(event: TrainerEvent): void;
+  emit: (event: TrainerEvent) => void;
   /** Polled after every step; when true the run checkpoints and ends with `done` (stopped). */
-  shouldStop?(): boolean;
-  onDownload?(progress: HubProgress): void;
+  shouldStop?: () => boolean;
+  onDownload?: (progress: HubProgress) => void;
 }
 
 /** What a task has prepared before the engine exists: everything the skeleton needs to run it. */
@@ -80,16 +83,6 @@ export interface TrainingTask<S, E extends Evaluation> {
 
 const now = (): string => new Date().toISOString();
 
-/** run.json as JSON; a damaged one is the user's to restore, not a bug. */
-export function readRunJsonValue(file: string): unknown {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-  } catch (e) {
-    throw new UserError(`${file} cannot be read: ${(e as Error).message}`, { file, code: 'RUN_JSON_UNREADABLE', cause: e,
-      fix: 'Restore run.json from a backup, or start a new run in another --out folder.' });
-  }
-}
-
 /**
  * Settings given again with --resume that differ from the run's own, as `name (run: X, given: Y)`. A resumed run
  * continues exactly as it began, so these are refused rather than ignored; only the device may change. The values
@@ -98,9 +91,9 @@ export function readRunJsonValue(file: string): unknown {
 export function differingOnResume(given: object, stored: object, pathKeys: readonly string[]): string[] {
   const differ: string[] = [];
   const run = stored as Record<string, unknown>;
-  for (const [key, value] of Object.entries(given)) {
+  for (const [key, value] of Object.entries(given as Record<string, unknown>)) {
     if (['out', 'resume', 'restart', 'device'].includes(key) || value === undefined || value === '') continue;
-    const wanted = pathKeys.includes(key) ? path.resolve(String(value)) : value;
+    const wanted = pathKeys.includes(key) && typeof value === 'string' ? path.resolve(value) : value;
     if (JSON.stringify(wanted) !== JSON.stringify(run[key])) differ.push(`${key} (run: ${JSON.stringify(run[key])}, given: ${JSON.stringify(wanted)})`);
   }
   return differ;
@@ -125,7 +118,7 @@ export function sessionStart<S>(task: TrainingTask<S, Evaluation>, request: Sess
       throw new UserError(`There is no run to ${request.restart ? 'restart' : 'resume'} in ${paths.root} (it has no run.json).`, { file: paths.runJson, code: 'RUN_NOT_FOUND',
         fix: `Give the --out folder of an earlier \`${task.command}\` run, or start a new run without --resume.` });
     }
-    const previous = readRunJsonValue(paths.runJson);
+    const previous = readRunJson(paths.runJson);
     return { settings: task.resumed(previous, paths.runJson), previous };
   }
   if (hasRun) {
@@ -205,7 +198,7 @@ export async function runSession<S, E extends Evaluation>(task: TrainingTask<S, 
     // A resumed run keeps its run.json; only where it runs now is updated.
     const runJson = previous === undefined ? prepared.runJson(engine.device, deviceNotes)
       : { ...(previous as Record<string, unknown>), device: engine.device, device_notes: deviceNotes };
-    await writeJsonAtomic(paths.runJson, runJson);
+    await writeRunJson(paths.runJson, runJson);
     emit({
       event: 'started', time: now(), run_dir: paths.root, pid: process.pid, config: prepared.started.config, task: task.kind, device: engine.device,
       device_notes: deviceNotes, total_steps: prepared.totalSteps,

@@ -22,7 +22,7 @@ import { crossEntropy } from '../graph/ops/loss';
 import { loop } from '../graph/ops/loop';
 import { toModelBytes } from '../graph/serialize';
 import { EncoderFamily, EncoderInputs } from '../model/bert';
-import { labelsAt, maskedLmLoss } from '../pretrain/mlm-model';
+import { labelsAt, maskedLmLoss } from '../model/mlm-head';
 import { ParamSpec } from '../model/params';
 import { AdamWConstants, AdamWStepInputs, adamwUpdate, foldAdamWScalars, globalNormClip } from './optimizer';
 

@@ -10,10 +10,10 @@
 import { UserError } from '../errors';
 import type { Batch } from '../tokenize/batch';
 import type { TrainEngine } from './engine';
-import type { EvalEvent, EvalScores, MisclassifiedExample, TrainerEvent } from './events';
-import { argmaxRows, classificationReport, meanCrossEntropy, type ClassificationReport } from './metrics';
+import type { EvalEvent, EvalScores, MisclassifiedExample, TrainerEvent } from '../run/events';
+import { argmaxRows, classificationReport, meanCrossEntropy, type ClassificationReport } from '../util/metrics';
 import { pruneCheckpoints, saveCheckpoint, type TrainerState } from './checkpoint';
-import type { RunPaths } from './run-dir';
+import type { RunPaths } from '../run/paths';
 import type { SelectionMetric, TrainConfig } from './presets';
 
 export type PoolLogits = (logits: Float32Array, docIndex: Int32Array, numDocs: number, numLabels: number) => Float32Array;

@@ -2,7 +2,7 @@
  * Writing files so that a process killed at any moment leaves either the old version or the new one, never half of
  * one: the content goes to a temporary sibling (a name recovery recognises as ours) and is renamed into place.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { namingFile } from '../errors';
@@ -81,4 +81,11 @@ export function createFileExclusive(file: string, content: string): boolean {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
   }
+}
+
+/** The sha256 of a file, read as a stream. */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

@@ -11,7 +11,7 @@
  * JSON.parse gives for its JSON text.
  */
 export function recordOf<T>(entries: Iterable<readonly [string, T]>): Record<string, T> {
-  return Object.fromEntries(entries) as Record<string, T>;
+  return Object.fromEntries(entries);
 }
 
 /** `record[key]` when `key` is the record's own key (never something inherited from Object.prototype). */

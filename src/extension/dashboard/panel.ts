@@ -14,6 +14,7 @@ import type { RunWatchers } from '../runs/runWatcher';
 import { createWebviewPanel, error as showError, long, plainTitle, say } from '../display/ui';
 import { Batcher } from './batcher';
 import { buildDashboardHtml, createNonce } from './html';
+import { runPaths } from '../../core/run/paths';
 
 /** What the dashboard's buttons do; implemented by the training commands. */
 export interface DashboardActions {
@@ -39,12 +40,10 @@ export class DashboardPanels implements vscode.Disposable {
   /** Registers the serializer that brings dashboards back after a window reload. */
   register(context: vscode.ExtensionContext): void {
     context.subscriptions.push(vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel, state: unknown) => {
-        if (!isDashboardWebviewState(state)) {
-          panel.dispose();
-          return;
-        }
-        this.adopt(panel, state.runDir);
+      deserializeWebviewPanel: (panel, state: unknown) => {
+        if (isDashboardWebviewState(state)) this.adopt(panel, state.runDir);
+        else panel.dispose();
+        return Promise.resolve();
       },
     }));
   }
@@ -166,7 +165,7 @@ export class DashboardPanel {
   }
 
   private modelDir(): string {
-    return this.state.done?.best_dir ?? path.join(this.runDir, 'best');
+    return this.state.done?.best_dir ?? runPaths(this.runDir).best;
   }
 
   /** Opens only files this run's events named (the webview is not trusted to pick arbitrary paths). */

@@ -1,4 +1,5 @@
 /** What the status bar item says about a run: pure (a type-only import of the item), so it unit-tests without VS Code. */
+import { formatDuration } from '../../core/util/duration';
 import { join, long, say, type Message } from '../display/text';
 import { bestEvalRow, runName, type DashboardState, type EvalRow } from '../protocol/dashboardState';
 import type { StatusBarState } from '../statusBar';
@@ -74,11 +75,3 @@ export function formatPercent(step: number, total: number): string {
 }
 
 /** 45s, 12m, 1h 05m. */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  const minutes = Math.round(s / 60);
-  if (minutes < 60) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  return `${hours}h ${String(minutes % 60).padStart(2, '0')}m`;
-}

@@ -80,6 +80,7 @@ export function formatMetric(value: number | undefined, digits = 3): string {
 /** Config values as short display strings; nested objects as compact JSON. */
 export function formatConfigValue(value: unknown): string {
   if (value === null || value === undefined) return '–';
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value) ?? typeof value;
 }

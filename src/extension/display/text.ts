@@ -16,6 +16,7 @@
 
 /** Characters that change or hide what text shows: C0/C1 controls, bidi controls, zero-width and other invisibles. */
 const INVISIBLE =
+  // eslint-disable-next-line no-control-regex, no-misleading-character-class -- matching these characters (lone surrogates too) is the point
   /[\u0000-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]|[\udb40][\udc00-\udc7f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };

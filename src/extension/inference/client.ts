@@ -80,7 +80,7 @@ export class InferenceClient {
       const done = () => signal?.removeEventListener('abort', onAbort);
       this.pending.set(id, { resolve: (v) => { done(); resolve(v); }, reject: (e) => { done(); reject(e); } });
       worker.ref();
-      worker.postMessage({ ...body, id } as WorkerRequest);
+      worker.postMessage({ ...body, id });
     }).finally(() => {
       if (this.pending.size === 0) this.worker?.unref();
     });

@@ -5,9 +5,10 @@
  * after `bert.hover.timeBudgetMs` the hover shows nothing (a late result still lands in the cache).
  */
 import * as vscode from 'vscode';
+import type { Ctx } from '../context';
 import { markdown } from '../display/ui';
 import type { InferenceController } from './controller';
-import { runDirOfModel } from './models';
+import { runDirOfModel } from '../../core/run/paths';
 import { HOVER_SCOPES, hoverMarkdown, hoverTarget, type HoverScope } from './text';
 
 export interface HoverSettings {
@@ -71,4 +72,22 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
     const found = hoverTarget(document.getText(), document.offsetAt(position), scope);
     return found ? { text: found.text, range: new vscode.Range(document.positionAt(found.start), document.positionAt(found.end)) } : undefined;
   }
+}
+
+/** The hover, registered only while enabled and for the configured languages: when off, VS Code never calls us. */
+export function registerHover(ctx: Ctx, controller: InferenceController): void {
+  const hoverProvider = new ClassifyHoverProvider(controller, ctx.log);
+  let hoverRegistration: vscode.Disposable | undefined;
+  const update = (): void => {
+    hoverRegistration?.dispose();
+    const settings = readHoverSettings();
+    hoverRegistration = settings.enabled && settings.languages.length > 0
+      ? vscode.languages.registerHoverProvider(settings.languages.map((language) => ({ language })), hoverProvider)
+      : undefined;
+  };
+  update();
+  ctx.own(
+    vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('bert.hover')) update(); }),
+    { dispose: () => { hoverRegistration?.dispose(); } },
+  );
 }

@@ -1,23 +1,6 @@
 /** Names and folders of models as the inference UI shows them (no `vscode`). */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-
-/**
- * A quantized copy lives inside the model folder it was made from (`best/int8/`, see core/infer/quantize.ts).
- * Decided from the layout, not the name, so this module does not load onnxruntime into the extension host.
- */
-function isQuantizedCopy(dir: string): boolean {
-  return fs.existsSync(path.join(path.dirname(dir), 'config.json')) && fs.existsSync(path.join(dir, 'config.json'));
-}
-
-/** The run folder a model folder belongs to (`<run>`, `<run>/best`, `<run>/best/int8`), if any. */
-export function runDirOfModel(dir: string): string | undefined {
-  let d = path.resolve(dir);
-  if (isQuantizedCopy(d)) d = path.dirname(d);
-  if (fs.existsSync(path.join(d, 'run.json'))) return d;
-  if (path.basename(d) === 'best' && fs.existsSync(path.join(path.dirname(d), 'run.json'))) return path.dirname(d);
-  return undefined;
-}
+import { isQuantizedCopy, runDirOfModel } from '../../core/run/paths';
 
 /** What the user calls a model: its run's folder name, else the folder name; "(int8)" for a quantized one. */
 export function modelName(dir: string): string {

@@ -8,7 +8,8 @@ import type { TrainTask } from '../../trainer/protocol';
 import { applyEvents, bestEvalRow, emptyDashboardState, type DashboardState, type RunPhase } from '../protocol/dashboardState';
 import { formatPerplexity } from '../dashboard/statusText';
 import { join, long, say, type Message } from '../display/text';
-import { METRICS_FILE, MetricsFollower } from './metricsFile';
+import { hasRun, runPaths } from '../../core/run/paths';
+import { MetricsFollower } from '../../core/run/metrics-log';
 
 export interface RunInfo {
   dir: string;
@@ -70,7 +71,7 @@ export class RunStateCache {
       const created: { follower: MetricsFollower; state: DashboardState } = {
         state,
         follower: new MetricsFollower(
-          path.join(runDir, METRICS_FILE),
+          runPaths(runDir).metrics,
           (events) => applyEvents(created.state, events),
           (events) => {
             created.state = emptyDashboardState(runDir);
@@ -94,7 +95,7 @@ export class RunStateCache {
 }
 
 export function isRunDir(dir: string): boolean {
-  return fs.existsSync(path.join(dir, METRICS_FILE)) || fs.existsSync(path.join(dir, 'run.json'));
+  return fs.existsSync(runPaths(dir).metrics) || hasRun(dir);
 }
 
 /** Every run under `runsRoot`, newest first. A missing folder has no runs. Pass a cache when listing repeatedly. */
@@ -117,7 +118,7 @@ export function listRuns(runsRoot: string, isAlive: (pid: number) => boolean = i
 
 export function runInfo(dir: string, state: DashboardState): RunInfo {
   const best = bestEvalRow(state);
-  const bestDir = path.join(dir, 'best');
+  const bestDir = runPaths(dir).best;
   return {
     dir,
     name: path.basename(dir),

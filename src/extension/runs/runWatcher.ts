@@ -6,7 +6,8 @@
 import * as path from 'node:path';
 import type { TrainerEvent } from '../../trainer/protocol';
 import { applyEvents, emptyDashboardState, type DashboardState, type RunPhase } from '../protocol/dashboardState';
-import { METRICS_FILE, MetricsFollower } from './metricsFile';
+import { runPaths } from '../../core/run/paths';
+import { MetricsFollower } from '../../core/run/metrics-log';
 import { isProcessAlive, livePhase } from './runStore';
 
 export interface RunWatcherListener {
@@ -36,7 +37,7 @@ export class RunWatcher {
     this.isAlive = options.isAlive ?? isProcessAlive;
     this.state = emptyDashboardState(runDir);
     this.follower = new MetricsFollower(
-      path.join(runDir, METRICS_FILE),
+      runPaths(runDir).metrics,
       (events) => this.received(events),
       (events) => this.rebuild(events),
       { pollMs: options.pollMs, onError: options.onError },

@@ -6,26 +6,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ALLOCATOR_MODE_VAR } from '../../core/train/allocator';
-import { claimRunDir } from '../../core/train/run-dir';
+import { claimRunDir } from '../../core/run/folder';
 import { estimateInChild, startTrainer, type TrainerHandle } from '../../trainer/client';
 import { readSettings } from '../config';
 import type { EstimateEvent, TrainerRequest } from '../../trainer/protocol';
 import type { EstimateOptions } from '../../core/finetune/session';
-import { asUserFacing, isUserError } from '../../core/errors';
 import { DashboardPanels } from '../dashboard/panel';
 import { StatusDriver } from '../dashboard/statusDriver';
 import { isProcessAlive, readRunState } from '../runs/runStore';
 import { RunsTreeProvider } from '../runs/view';
 import { RunWatchers } from '../runs/runWatcher';
-import type { TrainingStatusBar } from '../statusBar';
+import type { Ctx } from '../context';
 import { error as showError, info, long, notify, say, warn, withProgress } from '../display/ui';
 import { requireTrust } from '../trust';
 import { resumeOptions } from './options';
-
-export interface TrainingServices {
-  log: vscode.LogOutputChannel;
-  statusBar: TrainingStatusBar;
-}
+import { runPaths } from '../../core/run/paths';
+import { readRunJson } from '../../core/run/run-json';
 
 export class TrainingController implements vscode.Disposable {
   readonly watchers: RunWatchers;
@@ -36,17 +32,20 @@ export class TrainingController implements vscode.Disposable {
   private readonly children = new Map<string, TrainerHandle>();
   private readonly log: vscode.LogOutputChannel;
 
-  constructor(private readonly context: vscode.ExtensionContext, services: TrainingServices) {
-    this.log = services.log;
+  private readonly context: vscode.ExtensionContext;
+
+  constructor(ctx: Ctx) {
+    this.context = ctx.extension;
+    this.log = ctx.log;
     this.watchers = new RunWatchers({ onError: (e) => this.log.warn(`Following a run failed: ${String(e)}`) });
-    this.dashboards = new DashboardPanels(context.extensionUri, this.watchers, {
+    this.dashboards = new DashboardPanels(this.context.extensionUri, this.watchers, {
       stop: (runDir) => this.stop(runDir),
       resume: (runDir) => this.resume(runDir),
       classifyWithModel: (modelDir) => this.classifyWithModel(modelDir),
       fineTuneFromModel: (modelDir) => this.fineTuneFromModel(modelDir),
     }, this.log);
-    this.dashboards.register(context);
-    this.status = new StatusDriver(this.watchers, (s) => services.statusBar.set(s));
+    this.dashboards.register(this.context);
+    this.status = new StatusDriver(this.watchers, (s) => ctx.statusBar.set(s));
     this.runs = new RunsTreeProvider(this.log);
   }
 
@@ -221,7 +220,7 @@ export class TrainingController implements vscode.Disposable {
     if (!requireTrust('Resuming a run')) return;
     let runJson: unknown;
     try {
-      runJson = JSON.parse(fs.readFileSync(path.join(key, 'run.json'), 'utf8'));
+      runJson = readRunJson(runPaths(key).runJson);
     } catch (error) {
       void showError(say`BERT: Cannot resume ${path.basename(key)}: its run.json cannot be read (${long((error as Error).message)}). Start a new run instead.`);
       return;
@@ -283,9 +282,4 @@ export class TrainingController implements vscode.Disposable {
     this.runs.dispose();
     this.watchers.dispose();
   }
-}
-
-export function describeError(error: unknown): string {
-  const e = asUserFacing(error);
-  return isUserError(e) ? e.describe() : e instanceof Error ? e.message : String(e);
 }

@@ -12,7 +12,7 @@ import { readSettings } from '../config';
 import { describeRun, type RunInfo } from '../runs/runStore';
 import { asLog, input, join, long, notify, pick, say, withProgress, type Message, type PickItem } from '../display/ui';
 import { isUserError } from '../../core/errors';
-import { modelDirOf } from '../../core/infer/predictor';
+import { modelDirOf } from '../../core/run/paths';
 import { checkModelDir } from '../../core/model/load';
 import { cachedHubModel, parseModelSpec, probeHub, resolveModel } from '../../core/model/hub';
 import { FROM_SCRATCH, isFromScratch, type Truncation } from '../../core/train/presets';

@@ -8,9 +8,10 @@ import * as vscode from 'vscode';
 import type { RunInfo } from '../runs/runStore';
 import { runFolders } from '../runs/view';
 import { readSettings } from '../config';
-import { error as showError, info, long, say } from '../display/ui';
+import { info, say } from '../display/ui';
 import { requireTrust } from '../trust';
-import { TrainingController, describeError, type TrainingServices } from './controller';
+import type { Ctx } from '../context';
+import { TrainingController } from './controller';
 import { fineTuneFlow, rememberModel } from './flow';
 import { estimateOptions, pretrainRequest, runFolderName, sessionOptions, type FineTuneChoices } from './options';
 import { pretrainFlow, type PretrainChoices } from './pretrain';
@@ -25,21 +26,12 @@ function runDirOf(arg: RunArgument): string | undefined {
   return typeof arg.dir === 'string' ? arg.dir : undefined;
 }
 
-export function registerTrainingCommands(context: vscode.ExtensionContext, services: TrainingServices): TrainingController {
-  const controller = new TrainingController(context, services);
-  const { log } = services;
-  const command = (id: string, handler: (...args: never[]) => unknown) =>
-    context.subscriptions.push(vscode.commands.registerCommand(id, async (...args: never[]) => {
-      try {
-        return await handler(...args);
-      } catch (error) {
-        log.error(`${id} failed: ${describeError(error)}`);
-        void showError(say`BERT: ${long(describeError(error))}`);
-        return undefined;
-      }
-    }));
+export function registerTrainingCommands(ctx: Ctx): TrainingController {
+  const controller = new TrainingController(ctx);
+  const { log, extension: context } = ctx;
+  const command = ctx.command.bind(ctx);
 
-  context.subscriptions.push(controller, vscode.window.createTreeView('bert.runs', { treeDataProvider: controller.runs, showCollapseAll: false }));
+  ctx.own(controller, vscode.window.createTreeView('bert.runs', { treeDataProvider: controller.runs, showCollapseAll: false }));
 
   /** The runs folder for data in (or else beside) a workspace folder: one place for fine-tuning and pre-training runs. */
   const runsRootFor = (data: string): string => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { BertExtensionApi } from '../../../src/extension/extension';
 import { describeRun } from '../../../src/extension/runs/runStore';
-import { readMetricsLog } from '../../../src/core/train/run-dir';
+import { readMetricsLog } from '../../../src/core/run/metrics-log';
 import { describeAllocator, hugePagesAvailable, trainingProcessEnv } from '../../../src/core/train/allocator';
 import { runTrainingSession } from '../../../src/core/finetune/session';
 import { writeSentimentCsv } from '../../unit/runner/fixtures';

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArgs, UsageError, type FlagSpec } from '../../../src/cli/args';
-import { runCli, type CliIo } from '../../../src/cli/main';
+import { runCli } from '../../../src/cli/main';
+import type { CliIo } from '../../../src/cli/output';
 import { COMMANDS, trainOverridesFromArgs } from '../../../src/cli/commands';
 
 function capture(): CliIo & { out: string; err: string } {

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runCli, type CliIo } from '../../../src/cli/main';
+import { runCli } from '../../../src/cli/main';
+import type { CliIo } from '../../../src/cli/output';
 import { tempDir } from '../runner/fixtures';
 
 const DATA = path.join(__dirname, '..', '..', '..', '..', 'examples', 'spam-ham.csv');

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RUN_LOCK } from '../../../src/core/train/run-dir';
+import { RUN_LOCK } from '../../../src/core/run/paths';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
 
 const CLI = path.join(__dirname, '..', '..', '..', 'src', 'cli.js');

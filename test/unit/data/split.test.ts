@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { splitDataset } from '../../../src/core/data/split';
 import { buildLabelMap, labelId, labelIdsOf, labelMapFromId2Label } from '../../../src/core/data/labels';
-import { createRng, epochRng, shuffleInPlace } from '../../../src/core/data/random';
+import { createRng, epochRng, shuffleInPlace } from '../../../src/core/util/random';
 import type { Example } from '../../../src/core/data/types';
 import { spamAssassin } from './helpers';
 

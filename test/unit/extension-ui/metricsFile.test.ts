@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MetricsFollower, MetricsLineReader, parseMetricsLines } from '../../../src/extension/runs/metricsFile';
+import { MetricsFollower, MetricsLineReader, parseMetricsLines } from '../../../src/core/run/metrics-log';
 import type { TrainerEvent } from '../../../src/trainer/protocol';
 import { finishedRun, started, step, toJsonl } from './sampleRun';
 

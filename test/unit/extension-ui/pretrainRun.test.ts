@@ -7,7 +7,7 @@ import { applyEvents, emptyDashboardState } from '../../../src/extension/protoco
 import { parseWebviewMessage } from '../../../src/extension/protocol/messages';
 import { chartColumns } from '../../../src/extension/dashboard/viewModel';
 import { formatStatus } from '../../../src/extension/dashboard/statusText';
-import { parseMetricsLines } from '../../../src/extension/runs/metricsFile';
+import { parseMetricsLines } from '../../../src/core/run/metrics-log';
 import { describeRun, listRuns } from '../../../src/extension/runs/runStore';
 import { pretrainRequest, resumeOptions } from '../../../src/extension/training/options';
 import { finishedRun, mlmRun, toJsonl } from './sampleRun';

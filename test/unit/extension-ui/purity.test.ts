@@ -10,7 +10,7 @@ const PURE = [
   'src/extension/protocol/dashboardState.ts', 'src/extension/protocol/messages.ts',
   'src/extension/dashboard/statusText.ts', 'src/extension/dashboard/batcher.ts', 'src/extension/dashboard/html.ts',
   'src/extension/dashboard/viewModel.ts', 'src/extension/dashboard/statusDriver.ts',
-  'src/extension/runs/metricsFile.ts', 'src/extension/runs/runStore.ts', 'src/extension/runs/runWatcher.ts',
+  'src/extension/runs/runStore.ts', 'src/extension/runs/runWatcher.ts',
   'src/extension/training/options.ts', 'src/extension/training/check.ts', 'src/extension/training/estimateText.ts', 'src/extension/display/text.ts',
   'src/extension/inference/text.ts',
 ];

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyEvents, emptyDashboardState } from '../../../src/extension/protocol/dashboardState';
-import { formatDuration, formatPercent, formatStatus } from '../../../src/extension/dashboard/statusText';
+import { formatPercent, formatStatus } from '../../../src/extension/dashboard/statusText';
 import { done, evaluation, failure, started, step } from './sampleRun';
 import { asLabel, asPlain } from '../../../src/extension/display/text';
 
@@ -47,8 +47,4 @@ test('percent is floored and clamped; durations read naturally', () => {
   assert.equal(formatPercent(999, 1000), '99%');
   assert.equal(formatPercent(1200, 1000), '100%');
   assert.equal(formatPercent(5, 0), '0%');
-  assert.equal(formatDuration(45), '45s');
-  assert.equal(formatDuration(720), '12m');
-  assert.equal(formatDuration(3900), '1h 05m');
-  assert.equal(formatDuration(-3), '0s');
 });

@@ -8,7 +8,7 @@ import { encoderFamily } from '../../../src/core/model/families';
 import { encoderParamSpecs, initWeights, Weights } from '../../../src/core/model/params';
 import { writeSafetensors } from '../../../src/core/model/safetensors';
 import { maskBatch } from '../../../src/core/pretrain/masking';
-import { mlmFamily, mlmHead, mlmHeadParamSpecs, wordEmbeddingsName } from '../../../src/core/pretrain/mlm-model';
+import { mlmFamily, mlmHead, mlmHeadParamSpecs, wordEmbeddingsName } from '../../../src/core/model/mlm-head';
 import { Batch } from '../../../src/core/tokenize/batch';
 import { buildStepGraph } from '../../../src/core/train/step-graph';
 import { worstStepGradientError } from '../../helpers/step-gradcheck';

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadPredictor } from '../../../src/core/infer/predictor';
 import { loadPreprocessor } from '../../../src/core/infer/preprocess';
-import { softmaxRows } from '../../../src/core/train/metrics';
+import { softmaxRows } from '../../../src/core/util/metrics';
 import { InferenceClient } from '../../../src/extension/inference/client';
 import { trainedRun, tempDir } from './fixtures';
 

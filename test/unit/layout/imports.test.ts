@@ -90,3 +90,77 @@ test('the trainer child process, the CLI and the webview never import vscode', (
   for (const f of files) if (importSpecifiers(fs.readFileSync(f, 'utf8')).some(isVscode)) bad.push(path.relative(REPO, f));
   assert.deepEqual(bad, []);
 });
+
+/** Runtime imports of a file (type-only imports and re-exports are erased by the compiler, so they load nothing). */
+function runtimeImports(file: string): string[] {
+  const source = fs.readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  const typeOnly = /\b(?:import|export)\s+type\s[^'"`;]*?\bfrom\s*['"][^'"]+['"]/g;
+  return importSpecifiers(source.replace(typeOnly, ''));
+}
+
+/** Every source file `entry` loads at run time, following relative imports. */
+function loadedFrom(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const spec of runtimeImports(file)) {
+      if (!spec.startsWith('.')) continue;
+      const base = path.resolve(path.dirname(file), spec);
+      const next = [`${base}.ts`, path.join(base, 'index.ts')].find((f) => fs.existsSync(f));
+      if (next) visit(next);
+    }
+  };
+  visit(entry);
+  return seen;
+}
+
+test('the extension host never loads onnxruntime: only the inference worker and the trainer child do', () => {
+  const loaded = loadedFrom(path.join(REPO, 'src', 'extension', 'extension.ts'));
+  assert.ok(loaded.size > 20, `the import walk found only ${loaded.size} files`);
+  const ort = [...loaded].filter((f) => runtimeImports(f).includes('onnxruntime-node')).map((f) => path.relative(REPO, f));
+  assert.deepEqual(ort, []);
+  // The walk does see onnxruntime where it is loaded.
+  const worker = loadedFrom(path.join(REPO, 'src', 'extension', 'inference', 'worker.ts'));
+  assert.ok([...worker].some((f) => runtimeImports(f).includes('onnxruntime-node')));
+});
+
+/**
+ * The layers inside src/core, lowest first (ARCHITECTURE.md): a folder imports only from its own layer or lower ones.
+ * Folders of one layer do not import each other.
+ */
+const CORE_LAYERS: readonly string[][] = [
+  ['errors.ts'],
+  ['util'],
+  ['net', 'tokenize', 'graph', 'run'],
+  ['data', 'model'],
+  ['train'],
+  ['infer'],
+  ['finetune', 'pretrain'],
+];
+
+function coreUnit(resolved: string): string | undefined {
+  const rel = path.relative(path.join('src', 'core'), resolved);
+  if (rel.startsWith('..')) return undefined;
+  const first = rel.split(path.sep)[0]!;
+  return first === 'errors' ? 'errors.ts' : first;
+}
+
+test('inside src/core, imports point down the layers: errors → util → net, tokenize, graph, run → data, model → train → infer → finetune, pretrain', () => {
+  const rank = new Map(CORE_LAYERS.flatMap((layer, i) => layer.map((unit) => [unit, i] as const)));
+  const bad: string[] = [];
+  for (const file of typeScriptFiles(path.join(REPO, 'src', 'core'))) {
+    const from = coreUnit(path.relative(REPO, file));
+    if (from === undefined || !rank.has(from)) {
+      bad.push(`${path.relative(REPO, file)}: not in a layer of CORE_LAYERS`);
+      continue;
+    }
+    for (const spec of importSpecifiers(fs.readFileSync(file, 'utf8'))) {
+      if (!spec.startsWith('.')) continue;
+      const to = coreUnit(path.relative(REPO, path.resolve(path.dirname(file), spec)));
+      if (to === undefined || to === from) continue;
+      if (!rank.has(to) || rank.get(to)! >= rank.get(from)!) bad.push(`${path.relative(REPO, file)}: ${spec}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});

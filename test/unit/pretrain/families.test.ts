@@ -13,7 +13,7 @@ import { BertConfig } from '../../../src/core/model/config';
 import { loadModelDir } from '../../../src/core/model/load';
 import { Weights, encoderParamSpecs, initWeights } from '../../../src/core/model/params';
 import { readSafetensorsHeader, writeSafetensors } from '../../../src/core/model/safetensors';
-import { IGNORE_LABEL, MLM_HEADS, mlmParamSpecs } from '../../../src/core/pretrain/mlm-model';
+import { IGNORE_LABEL, MLM_HEADS, mlmParamSpecs } from '../../../src/core/model/mlm-head';
 import { maskBatch, wordContinuationIds } from '../../../src/core/pretrain/masking';
 import { loadMlmModelDir, saveMlmModel } from '../../../src/core/pretrain/model-io';
 import { maskingFor, runPretrainSession } from '../../../src/core/pretrain/session';

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readSafetensors } from '../../../src/core/model/safetensors';
-import { IGNORE_LABEL } from '../../../src/core/pretrain/mlm-model';
+import { IGNORE_LABEL } from '../../../src/core/model/mlm-head';
 import { loadMlmModelDir, saveMlmModel } from '../../../src/core/pretrain/model-io';
 import { createTrainEngine, Hyper } from '../../../src/core/train/engine';
 import { BatchJson, PYTHON, TOL, TrajectoryJson, assertTrajectoryParity, isKeyBias, l2, readJson, toBatch, torchAvailable, worstRelative } from '../../helpers/parity';
@@ -54,7 +54,9 @@ async function checkMlmParity(family: Family, dir: string, log: (line: string) =
   log(`loss ours ${loss.toFixed(8)} torch ${expected.loss.toFixed(8)} (|Δ| ${Math.abs(loss - expected.loss).toExponential(2)}); ` +
     `max |Δscore| ${logitsErr.toExponential(2)}; worst gradient error ${g.err.toExponential(2)} (${g.name}); key-bias gradients ≤ ${(keyBias / expected.gradNorm).toExponential(2)} of the norm`);
   assert.ok(logitsErr <= TOL.logits, `scores differ by ${logitsErr}`);
-  assert.ok(Math.abs(loss - expected.loss) <= TOL.loss, `loss ${loss} vs ${expected.loss}`);
+  // A mean over 30,522-way log-sum-exps in float32: the rounding grows with the loss itself (a random seed gave
+  // |Δ| 1.4e-6 at a loss of 5.1, 2.8e-7 relative), so the bound is relative above a loss of 1.
+  assert.ok(Math.abs(loss - expected.loss) <= TOL.loss * Math.max(1, Math.abs(expected.loss)), `loss ${loss} vs ${expected.loss}`);
   assert.ok(g.err <= TOL.grad, `gradient ${g.name} differs by ${g.err}`);
   assert.ok(keyBias <= 1e-6 * expected.gradNorm, `a key-bias gradient is not negligible: ${keyBias}`);
 

@@ -11,7 +11,7 @@ import { Graph, Value } from '../../../src/core/graph/graph';
 import { BertConfig } from '../../../src/core/model/config';
 import { EncoderInputs } from '../../../src/core/model/bert';
 import { Weights, initWeights } from '../../../src/core/model/params';
-import { IGNORE_LABEL, labelledPositions, labelsAt, maskedLmLoss, mlmFamily, mlmParamSpecs } from '../../../src/core/pretrain/mlm-model';
+import { IGNORE_LABEL, labelledPositions, labelsAt, maskedLmLoss, mlmFamily, mlmParamSpecs } from '../../../src/core/model/mlm-head';
 import type { Batch } from '../../../src/core/tokenize/batch';
 import { createTrainEngine, type EngineOptions } from '../../../src/core/train/engine';
 import { HYPER } from '../engine/fixtures';

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import {
   listCheckpoints, loadCheckpoint, loadLatestCheckpoint, pruneCheckpoints, saveCheckpoint, type TrainerState,
 } from '../../../src/core/train/checkpoint';
-import { recoverRunDir, runPaths } from '../../../src/core/train/run-dir';
+import { recoverRunDir } from '../../../src/core/run/folder';
+import { runPaths } from '../../../src/core/run/paths';
 import type { Weights } from '../../../src/core/model/params';
 
 function weightsFilled(value: number, size = 6): Weights {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startTrainer, TRAINER_ENTRY } from '../../../src/trainer/client';
-import { readMetricsLog } from '../../../src/core/train/run-dir';
+import { readMetricsLog } from '../../../src/core/run/metrics-log';
 import type { TrainerEvent, TrainerRequest } from '../../../src/trainer/protocol';
 import { tempDir, writeSentimentCsv } from './fixtures';
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRng } from '../../../src/core/data/random';
+import { createRng } from '../../../src/core/util/random';
 import { tempDir, writeSentimentCsv } from './fixtures';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');

@@ -5,7 +5,7 @@ import { UserError } from '../../../src/core/errors';
 import type { TrainEngine } from '../../../src/core/train/engine';
 import { listCheckpoints } from '../../../src/core/train/checkpoint';
 import { resolveTrainConfig } from '../../../src/core/train/presets';
-import { runPaths } from '../../../src/core/train/run-dir';
+import { runPaths } from '../../../src/core/run/paths';
 import { trainLoop } from '../../../src/core/train/trainer';
 import type { Batch } from '../../../src/core/tokenize/batch';
 import { tempDir } from './fixtures';

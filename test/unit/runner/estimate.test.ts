@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TrainEngine } from '../../../src/core/train/engine';
-import type { TrainerEvent } from '../../../src/core/train/events';
-import { runPaths } from '../../../src/core/train/run-dir';
+import type { TrainerEvent } from '../../../src/core/run/events';
+import { runPaths } from '../../../src/core/run/paths';
 import { trainLoop } from '../../../src/core/train/trainer';
 import type { Batch } from '../../../src/core/tokenize/batch';
 import { batchShapes, makeBatches } from '../../../src/core/tokenize/batching';

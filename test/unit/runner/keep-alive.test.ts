@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readMetricsLog } from '../../../src/core/train/run-dir';
+import { readMetricsLog } from '../../../src/core/run/metrics-log';
 import { tempDir, writeSentimentCsv } from './fixtures';
 
 const CLIENT = path.join(__dirname, '../../../src/trainer/client.js');

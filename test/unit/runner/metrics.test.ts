@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { argmaxRows, classificationReport, meanCrossEntropy, softmaxRows } from '../../../src/core/train/metrics';
+import { argmaxRows, classificationReport, meanCrossEntropy, softmaxRows } from '../../../src/core/util/metrics';
 
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
 

@@ -10,7 +10,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { acquireRunLock, claimRunDir, recoverRunDir, RUN_LOCK } from '../../../src/core/train/run-dir';
+import { acquireRunLock } from '../../../src/core/run/lock';
+import { claimRunDir, recoverRunDir } from '../../../src/core/run/folder';
+import { RUN_LOCK } from '../../../src/core/run/paths';
 import { tempDir, writeSentimentCsv } from './fixtures';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');

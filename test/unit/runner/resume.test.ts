@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runTrainingSession, type SessionOptions } from '../../../src/core/finetune/session';
 import { listCheckpoints } from '../../../src/core/train/checkpoint';
-import { readMetricsLog, summarizeRun } from '../../../src/core/train/run-dir';
+import { readMetricsLog } from '../../../src/core/run/metrics-log';
+import { foldRun } from '../../helpers/fold-run';
 import type { TrainerEvent } from '../../../src/trainer/protocol';
 import { UserError } from '../../../src/core/errors';
 import { tempDir, writeSentimentCsv } from './fixtures';
@@ -54,12 +55,12 @@ for (const dropout of [false, true]) {
     assert.equal(resumed.best_metric, done.best_metric);
 
     // metrics.jsonl alone tells the story of both sessions.
-    const summary = summarizeRun(readMetricsLog(path.join(split, 'metrics.jsonl')));
-    assert.equal(summary.state, 'finished');
-    assert.deepEqual(summary.losses.map((l) => l.step), Array.from({ length: MAX_STEPS }, (_, i) => i + 1));
+    const summary = foldRun(readMetricsLog(path.join(split, 'metrics.jsonl')));
+    assert.equal(summary.phase, 'done');
+    assert.deepEqual(summary.train.step, Array.from({ length: MAX_STEPS }, (_, i) => i + 1));
     assert.deepEqual(summary.evals.map((e) => e.step), [4, 8, 9, 10]);   // every 4 steps, epoch end (9 batches), last step
-    const straightLosses = summarizeRun(readMetricsLog(path.join(straight, 'metrics.jsonl'))).losses.map((l) => l.loss);
-    assert.deepEqual(summary.losses.map((l) => l.loss), straightLosses);
+    const straightLosses = foldRun(readMetricsLog(path.join(straight, 'metrics.jsonl'))).train.loss;
+    assert.deepEqual(summary.train.loss, straightLosses);
   });
 }
 
@@ -82,11 +83,11 @@ test('a start that failed on bad data does not block the corrected retry into th
   const bad = path.join(dir, 'bad.csv');
   fs.writeFileSync(bad, 'text,label\nonly one class,a\nstill one,a\n');
   await assert.rejects(runTrainingSession({ ...options(bad, out, false), maxSteps: 1 }, { emit: () => {}, shouldStop: () => false }), /one class/i);
-  assert.equal(summarizeRun(readMetricsLog(path.join(out, 'metrics.jsonl'))).state, 'failed');
+  assert.equal(foldRun(readMetricsLog(path.join(out, 'metrics.jsonl'))).phase, 'failed');
   const good = writeSentimentCsv(dir, 24);
   const done = await runTrainingSession({ ...options(good, out, false), maxSteps: 1 }, { emit: () => {}, shouldStop: () => false });
   assert.equal(done.final_step, 1);
   const events = readMetricsLog(path.join(out, 'metrics.jsonl'));
   assert.equal(events[0].event, 'started');
-  assert.equal(summarizeRun(events).state, 'finished');
+  assert.equal(foldRun(events).phase, 'done');
 });

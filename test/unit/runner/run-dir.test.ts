@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { appendMetric, commitDir, prepareTempDir, readMetricsLog, recoverRunDir, runPaths, sha256File, summarizeRun } from '../../../src/core/train/run-dir';
+import { appendMetric, readMetricsLog } from '../../../src/core/run/metrics-log';
+import { commitDir, prepareTempDir, recoverRunDir } from '../../../src/core/run/folder';
+import { runPaths } from '../../../src/core/run/paths';
+import { sha256File } from '../../../src/core/util/files';
+import { foldRun } from '../../helpers/fold-run';
 import { createFileExclusive, writeFileAtomic } from '../../../src/core/util/files';
 import type { TrainerEvent } from '../../../src/trainer/protocol';
 
@@ -80,13 +84,14 @@ test('metrics.jsonl: log events are not stored, a torn last line is skipped, and
   const read = readMetricsLog(file);
   assert.equal(read.length, events.length - 1);
   assert.ok(!read.some((e) => e.event === 'log'));
-  const s = summarizeRun(read);
-  assert.equal(s.state, 'running');
+  // The state the Runs view and the dashboard fold from the log.
+  const s = foldRun(read);
+  assert.equal(s.phase, 'training');
   assert.equal(s.done, undefined);
-  assert.equal(s.lastStep, 3);
-  assert.deepEqual(s.losses.map((l) => l.step), [1, 2, 3]);
+  assert.equal(s.step, 3);
+  assert.deepEqual(s.train.step, [1, 2, 3]);
   assert.deepEqual(s.evals.map((e) => e.step), [2, 4]);
-  assert.equal(s.best?.step, 2);
-  assert.deepEqual(s.checkpoints, [2]);
-  assert.equal(summarizeRun(read.slice(0, 6)).state, 'stopped');
+  assert.equal(s.bestEval?.step, 2);
+  assert.equal(s.lastCheckpoint?.step, 2);
+  assert.equal(foldRun(read.slice(0, 6)).phase, 'stopped');
 });

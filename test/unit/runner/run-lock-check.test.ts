@@ -9,7 +9,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { acquireRunLock, checkRunDir, claimRunDir, RUN_LOCK, RUN_MARKER } from '../../../src/core/train/run-dir';
+import { acquireRunLock } from '../../../src/core/run/lock';
+import { checkRunDir, claimRunDir } from '../../../src/core/run/folder';
+import { RUN_LOCK, RUN_MARKER } from '../../../src/core/run/paths';
 import { tempDir } from './fixtures';
 
 /** A run folder of ours holding `lock` as its lock file. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { collate, makeBatches, planBatches } from '../../../src/core/tokenize/batching';
 import type { EncodedRow } from '../../../src/core/tokenize/truncation';
-import { createRng } from '../../../src/core/data/random';
+import { createRng } from '../../../src/core/util/random';
 
 function rowsOfLengths(lengths: number[]): EncodedRow[] {
   return lengths.map((n, i) => ({ ids: Int32Array.from({ length: n }, (_, k) => (k === 0 ? 101 : k === n - 1 ? 102 : 1000 + k)), docIndex: i, label: i % 3 }));

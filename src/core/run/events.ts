@@ -8,13 +8,9 @@
  * because they are a file and CLI contract other tools rely on.
  */
 import { asUserFacing, isUserError } from '../errors';
+import type { ClassMetrics } from '../util/metrics';
 
-export interface ClassMetrics {
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
+export type { ClassMetrics } from '../util/metrics';
 
 /** What a run trains: a text classifier (fine-tuning) or the masked-LM head (pre-training). */
 export type TrainTask = 'classify' | 'mlm';

@@ -17,10 +17,10 @@ import { linear } from '../graph/ops/linear';
 import { gatherRows, reshape } from '../graph/ops/shape';
 import { dimProduct } from '../graph/dims';
 import { binary, cast, reduce, reshapeTo, unary } from '../graph/raw';
-import { EncoderFamily, dense, norm, param } from '../model/bert';
-import { BertConfig, hfClassifierIdentity } from '../model/config';
-import { encoderHiddenStates } from '../model/families';
-import { BASE_PREFIX, ParamSpec, encoderParamSpecs } from '../model/params';
+import { EncoderFamily, dense, norm, param } from './bert';
+import { BertConfig, hfClassifierIdentity } from './config';
+import { encoderHiddenStates } from './families';
+import { BASE_PREFIX, ParamSpec, encoderParamSpecs } from './params';
 
 /** Label of positions that are not predicted (torch CrossEntropyLoss ignore_index). */
 export const IGNORE_LABEL = -100;

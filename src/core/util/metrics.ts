@@ -5,8 +5,15 @@
  * from the truth has recall 0, and macro-F1 averages over every label of the model (so a class the model never
  * predicts pulls the average down, as it should).
  */
-import { recordOf } from '../util/records';
-import type { ClassMetrics } from './events';
+import { recordOf } from './records';
+
+/** One class's scores; the events (core/train/events.ts) carry them per label. */
+export interface ClassMetrics {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
 
 export interface ClassificationReport {
   accuracy: number;
@@ -18,20 +25,25 @@ export interface ClassificationReport {
   per_class: Record<string, ClassMetrics>;
 }
 
+/** counts[t][p]: how many items with true class t were predicted as p (`rows` true classes, `cols` predicted). */
+export function confusionCounts(trueIds: ArrayLike<number>, predictedIds: ArrayLike<number>, rows: number, cols: number): number[][] {
+  const counts = Array.from({ length: rows }, () => new Array<number>(cols).fill(0));
+  for (let i = 0; i < trueIds.length; i++) counts[trueIds[i]][predictedIds[i]]++;
+  return counts;
+}
+
 export function classificationReport(trueIds: ArrayLike<number>, predictedIds: ArrayLike<number>, labels: string[]): ClassificationReport {
   if (trueIds.length !== predictedIds.length) {
     throw new Error(`classificationReport: ${trueIds.length} true labels but ${predictedIds.length} predictions`);
   }
   const k = labels.length;
-  const confusion = labels.map(() => new Array<number>(k).fill(0));
-  let correct = 0;
   for (let i = 0; i < trueIds.length; i++) {
-    const t = trueIds[i];
-    const p = predictedIds[i];
+    const [t, p] = [trueIds[i], predictedIds[i]];
     if (!(t >= 0 && t < k && p >= 0 && p < k)) throw new Error(`classificationReport: label id out of range at ${i}`);
-    confusion[t][p]++;
-    if (t === p) correct++;
   }
+  const confusion = confusionCounts(trueIds, predictedIds, k, k);
+  let correct = 0;
+  for (let c = 0; c < k; c++) correct += confusion[c][c];
   const perClass: [string, ClassMetrics][] = [];
   let f1Sum = 0;
   for (let c = 0; c < k; c++) {

@@ -1,11 +1,12 @@
 /**
- * Reading `<run>/metrics.jsonl`, the trainer's append-only event log: the whole file once (the snapshot), then only
- * the bytes appended since (following a live run). Works the same for a live run, a finished one and after a reload.
+ * `<run>/metrics.jsonl`, the run's append-only event log: one TrainerEvent per line (all but `log`), appended by the
+ * writer as they happen; read whole (readMetricsLog), or the whole file once and then only the bytes appended since
+ * (MetricsFollower, following a live run). Works the same for a live run, a finished one and after a reload.
  */
 import * as fs from 'node:fs';
-import { isTrainerEvent, type TrainerEvent } from '../../trainer/protocol';
-
-export const METRICS_FILE = 'metrics.jsonl';
+import { namingFile } from '../errors';
+import { isTrainerEvent, type TrainerEvent } from './events';
+import type { RunPaths } from './paths';
 
 export interface ParsedLines {
   events: TrainerEvent[];
@@ -172,4 +173,35 @@ function fileSize(file: string): number {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw error;
   }
+}
+
+/**
+ * Append one event per line. Synchronous so that events land in the order they happen even when the process is
+ * killed right after; a kill during the write can only tear the last line, which `readMetricsLog` skips.
+ */
+export function appendMetric(file: string, event: TrainerEvent): void {
+  if (event.event === 'log') return;
+  try {
+    fs.appendFileSync(file, JSON.stringify(event) + '\n');
+  } catch (e) {
+    // The error event is written on the way out of a failed run (a full disk): not writing it must not hide that error.
+    if (event.event === 'error') return;
+    throw namingFile(e, file);
+  }
+}
+
+/** Every complete event in a metrics.jsonl file; a torn or foreign line is skipped. */
+export function readMetricsLog(file: string): TrainerEvent[] {
+  if (!fs.existsSync(file)) return [];
+  return parseMetricsLines(fs.readFileSync(file, 'utf8')).events;
+}
+
+/**
+ * True when the run once completed a checkpoint (its metrics log records one). Called when no checkpoint can be read:
+ * a run killed before its first checkpoint completed loses nothing by resuming from step 0 (the same settings, seed
+ * and order reproduce its best/ exactly), but a run whose checkpoints were written and are now gone or damaged would
+ * have a later best/ trained over.
+ */
+export function hadCheckpoint(paths: RunPaths): boolean {
+  return readMetricsLog(paths.metrics).some((e) => e.event === 'checkpoint');
 }

@@ -1,0 +1,74 @@
+/**
+ * The names in a run folder, in one place, and how a model folder relates to its run:
+ *
+ *   <run>/run.json             resolved settings, seed, data hashes, package version, device
+ *   <run>/metrics.jsonl        one TrainerEvent per line, appended as they happen
+ *   <run>/checkpoints/step-N/  resumable training state (core/train/checkpoint.ts)
+ *   <run>/best/                the best model so far in Hugging Face layout (`best/int8/`: its quantized copy)
+ *   <run>/.bertft-run          written first: the folder is ours even before run.json exists
+ *   <run>/.lock                the one writer's pid and host
+ *
+ * Nothing here reads more than directory entries (and loads no onnxruntime), so the extension host uses it freely.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const RUN_JSON = 'run.json';
+export const METRICS_FILE = 'metrics.jsonl';
+export const CHECKPOINTS_DIR = 'checkpoints';
+export const BEST_DIR = 'best';
+export const RUN_MARKER = '.bertft-run';
+export const RUN_LOCK = '.lock';
+
+export interface RunPaths {
+  root: string;
+  runJson: string;
+  metrics: string;
+  checkpoints: string;
+  best: string;
+}
+
+export function runPaths(root: string): RunPaths {
+  return {
+    root,
+    runJson: path.join(root, RUN_JSON),
+    metrics: path.join(root, METRICS_FILE),
+    checkpoints: path.join(root, CHECKPOINTS_DIR),
+    best: path.join(root, BEST_DIR),
+  };
+}
+
+/** A complete checkpoint's folder name (`step-N`); `step-N.tmp` is one being written. */
+export const CHECKPOINT_NAME = /^step-(\d+)$/;
+
+export function checkpointDir(checkpointsDir: string, step: number): string {
+  return path.join(checkpointsDir, `step-${step}`);
+}
+
+/** Whether `dir` is a run folder with a run (its run.json). */
+export function hasRun(dir: string): boolean {
+  return fs.existsSync(path.join(dir, RUN_JSON));
+}
+
+/** A run folder stands for its best/ model; any other folder for itself. */
+export function modelDirOf(dir: string): string {
+  const best = path.join(dir, BEST_DIR);
+  return hasRun(dir) && fs.existsSync(best) ? best : dir;
+}
+
+/**
+ * A quantized copy lives inside the model folder it was made from (`best/int8/`, see core/infer/quantize.ts).
+ * Decided from the layout, not the name.
+ */
+export function isQuantizedCopy(dir: string): boolean {
+  return fs.existsSync(path.join(path.dirname(dir), 'config.json')) && fs.existsSync(path.join(dir, 'config.json'));
+}
+
+/** The run folder a model folder belongs to (`<run>`, `<run>/best`, `<run>/best/int8`), if any. */
+export function runDirOfModel(dir: string): string | undefined {
+  let d = path.resolve(dir);
+  if (isQuantizedCopy(d)) d = path.dirname(d);
+  if (hasRun(d)) return d;
+  if (path.basename(d) === BEST_DIR && hasRun(path.dirname(d))) return path.dirname(d);
+  return undefined;
+}
