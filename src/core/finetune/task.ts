@@ -214,7 +214,7 @@ export async function prepareClassify(overrides: TrainOverrides, previous: RunJs
     data, numLabels, model, tokenizer, config, evalSet, parameters, downloadSeconds, seed, totalSteps: total, loop: config,
     metricName: config.metric, weights: model.weights,
     engine: {
-      config: model.config, numLabels, device: config.device, dropout: config.dropout, seed,
+      config: model.config, numLabels, device: config.device, dropout: config.dropout, seed, stepsPerRun: config.stepsPerRun,
       hyper: { lr: config.lr, weightDecay: config.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1,
         warmupSteps: warmupStepsFor(config, total), totalSteps: total },
       classWeights: config.classWeights ? balancedClassWeights(trainIds, numLabels) : undefined,

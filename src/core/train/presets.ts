@@ -48,6 +48,11 @@ export interface TrainConfig {
   /** Dropout during training (the model config's rates). */
   dropout: boolean;
   evalBatchSize: number;
+  /**
+   * Optimizer steps per engine call: K > 1 runs K steps inside one ONNX Loop (fewer session calls and host/device
+   * copies, which pays on a GPU); the numbers equal K single steps. Unset (older runs) = 1.
+   */
+  stepsPerRun?: number;
 }
 
 /** What the user chose explicitly (CLI flags, extension settings); every field optional but data/out/model. */

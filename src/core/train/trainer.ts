@@ -63,7 +63,7 @@ export async function evaluateSet(forward: (b: Batch) => Promise<Float32Array>, 
 }
 
 /** The settings the loop reads (a fine-tuning TrainConfig has them all; pre-training fills them in itself). */
-export type LoopSettings = Pick<TrainConfig, 'evalSteps' | 'metric' | 'earlyStoppingPatience' | 'earlyStoppingThreshold' | 'saveTotalLimit' | 'lr'>;
+export type LoopSettings = Pick<TrainConfig, 'evalSteps' | 'metric' | 'earlyStoppingPatience' | 'earlyStoppingThreshold' | 'saveTotalLimit' | 'lr' | 'stepsPerRun'>;
 
 /** What an evaluation hands the loop: the selection metric's value and the scores for the `eval` event. */
 export interface Evaluation {
@@ -142,29 +142,37 @@ export async function trainLoop<E extends Evaluation>(ctx: LoopContext<E>): Prom
   while (state.step < totalSteps) {
     const batches = ctx.batchesForEpoch(state.epoch);
     if (batches.length === 0) throw new Error('trainLoop: an epoch without batches');
-    for (let i = state.batchInEpoch; i < batches.length && state.step < totalSteps; i++) {
-      const batch = ctx.prepareBatch ? ctx.prepareBatch(batches[i], state.step) : batches[i];
-      const r = await engine.trainStep(batch);
-      if (!Number.isFinite(r.loss)) {
-        throw new UserError(`Training diverged: the loss became ${r.loss} at step ${state.step + 1}.`, {
-          code: 'TRAIN_DIVERGED', file: ctx.paths.root,
-          fix: `Start a new run with a lower learning rate (e.g. --lr ${(config.lr / 4).toPrecision(2)}) or more warmup.` });
+    for (let i = state.batchInEpoch; i < batches.length && state.step < totalSteps; ) {
+      // Up to stepsPerRun steps in one engine call, never past an evaluation, the epoch's end or the run's end: a
+      // chunk ends wherever the loop evaluates, checkpoints or may stop, so the state it saves matches the engine's.
+      const count = Math.min(config.stepsPerRun ?? 1, batches.length - i, totalSteps - state.step,
+        config.evalSteps !== undefined ? config.evalSteps - (state.step % config.evalSteps) : Infinity);
+      const chunk = batches.slice(i, i + count).map((b, k) => (ctx.prepareBatch ? ctx.prepareBatch(b, state.step + k) : b));
+      const results = count === 1 ? [await engine.trainStep(chunk[0])] : await engine.trainSteps(chunk);
+      for (const [k, r] of results.entries()) {
+        if (!Number.isFinite(r.loss)) {
+          throw new UserError(`Training diverged: the loss became ${r.loss} at step ${state.step + 1}.`, {
+            code: 'TRAIN_DIVERGED', file: ctx.paths.root,
+            fix: `Start a new run with a lower learning rate (e.g. --lr ${(config.lr / 4).toPrecision(2)}) or more warmup.` });
+        }
+        state.step++;
+        state.batchInEpoch = i + k + 1;
+        examplesSeen += chunk[k].batchSize;
+        const epochFloat = state.epoch + state.batchInEpoch / batches.length;
+        const elapsed = Math.max(1e-3, (now() - startTime) / 1000);
+        const stepsPerS = (state.step - startStep) / elapsed;
+        ctx.emit({
+          event: 'step', time: new Date().toISOString(), step: state.step, total_steps: totalSteps, epoch: epochFloat, loss: r.loss,
+          lr: r.lr, grad_norm: r.gradNorm, examples_per_s: examplesSeen / elapsed, eta_s: (totalSteps - state.step) / Math.max(stepsPerS, 1e-9),
+        });
       }
-      state.step++;
-      state.batchInEpoch = i + 1;
-      examplesSeen += batch.batchSize;
-      const epochEnd = i + 1 === batches.length;
+      i += results.length;
       const epochFloat = state.epoch + state.batchInEpoch / batches.length;
+      const epochEnd = i === batches.length;
       if (epochEnd) {
         state.epoch++;
         state.batchInEpoch = 0;
       }
-      const elapsed = Math.max(1e-3, (now() - startTime) / 1000);
-      const stepsPerS = (state.step - startStep) / elapsed;
-      ctx.emit({
-        event: 'step', time: new Date().toISOString(), step: state.step, total_steps: totalSteps, epoch: epochFloat, loss: r.loss,
-        lr: r.lr, grad_norm: r.gradNorm, examples_per_s: examplesSeen / elapsed, eta_s: (totalSteps - state.step) / Math.max(stepsPerS, 1e-9),
-      });
       const last = state.step >= totalSteps;
       const due = epochEnd || last || (config.evalSteps !== undefined && state.step % config.evalSteps === 0);
       if (due) {
