@@ -9,7 +9,8 @@ import * as ort from 'onnxruntime-node';
 import { presetConfig } from '../src/core/model/config';
 import { bertClassifierParamSpecs, initWeights, seededRandom } from '../src/core/model/params';
 import type { Batch } from '../src/core/tokenize/batch';
-import { createTrainEngine, type DeviceChoice, type EngineOptions } from '../src/core/train/engine';
+import type { DeviceChoice } from '../src/core/runtime/devices';
+import { createTrainEngine, type EngineOptions } from '../src/core/train/engine';
 import { peakRssMb } from './peak-rss';
 
 interface Args {

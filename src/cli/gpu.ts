@@ -8,13 +8,12 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
   CUDA_PROVIDER_FILES,
-  bundledOrtVersion,
   detectCudaRuntime,
   installCudaProvider,
   missingCudaProviderFiles,
-  ortBinaryDir,
   type CudaRuntimeReport,
-} from '../core/train/cuda-provider';
+} from '../core/runtime/cuda-provider';
+import { bundledOrtVersion, ortBinaryDir } from '../core/runtime/devices';
 import { getString, type ParsedArgs } from './args';
 import { EXIT_OK, Output, type CliIo } from './output';
 

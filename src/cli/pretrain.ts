@@ -4,7 +4,7 @@
  * (and best/ kept); `--resume --out <run>` continues it.
  */
 import { runPretrainSession } from '../core/pretrain/session';
-import type { DeviceChoice } from '../core/train/engine';
+import type { DeviceChoice } from '../core/runtime/devices';
 import { getBool, getNumber, getString, requireString, type ParsedArgs } from './args';
 import { EXIT_CANCELLED, EXIT_OK, Output, stopOnSignal, type CliIo } from './output';
 import { TrainReporter } from './progress';

@@ -1,8 +1,9 @@
 import * as vscode from 'vscode';
+import type { DeviceChoice } from '../core/runtime/devices';
 import type { AllocatorMode } from '../core/train/allocator';
 
-/** Where training and inference run. 'auto' picks the fastest available (cuda, then webgpu, then cpu). */
-export type DeviceSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu';
+/** The `bert.device` setting: where training and inference run; 'auto' picks cuda, then webgpu, then cpu. */
+export type DeviceSetting = DeviceChoice;
 
 /** The extension's settings (`bert.*` in package.json `contributes.configuration`), read fresh on every call. */
 export interface BertSettings {

@@ -4,7 +4,8 @@
  * extension's global storage and placed beside onnxruntime-node's binding, where ORT loads it from.
  */
 import * as vscode from 'vscode';
-import { detectCudaRuntime, installCudaProvider, ortBinaryDir, type InstalledCudaProvider } from '../core/train/cuda-provider';
+import { detectCudaRuntime, installCudaProvider, type InstalledCudaProvider } from '../core/runtime/cuda-provider';
+import { ortBinaryDir } from '../core/runtime/devices';
 import { isUserError } from '../core/errors';
 import type { Ctx } from './context';
 import { error as showError, info, long, say, warn, withProgress } from './display/ui';

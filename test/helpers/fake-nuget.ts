@@ -3,7 +3,7 @@ import AdmZip from 'adm-zip';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CUDA_PACKAGE_ID, CUDA_PROVIDER_FILES } from '../../src/core/train/cuda-provider';
+import { CUDA_PACKAGE_ID, CUDA_PROVIDER_FILES } from '../../src/core/runtime/cuda-provider';
 
 export const FAKE_ORT_VERSION = '1.30.0';
 const ID = CUDA_PACKAGE_ID.toLowerCase();

@@ -15,6 +15,7 @@ import { buildInferenceModel } from '../model/export-onnx';
 import type { Batch } from '../tokenize/batch';
 import { softmaxRows } from '../util/metrics';
 import { modelDirOf } from '../run/paths';
+import type { DeviceChoice } from '../runtime/devices';
 import { loadPreprocessor, type PreprocessSettings } from './preprocess';
 
 export interface Prediction {
@@ -35,7 +36,7 @@ export interface Predictor {
 }
 
 export interface PredictorOptions {
-  device?: 'auto' | 'cpu' | 'cuda' | 'webgpu';
+  device?: DeviceChoice;
   /** Rows per forward pass (default 32). */
   batchSize?: number;
   threads?: number;

@@ -20,7 +20,8 @@ import { loadTokenizer, saveTokenizer, type TextTokenizer } from '../tokenize/to
 import { encodeDocuments, type EncodedRow } from '../tokenize/truncation';
 import { collate, planBatches } from '../tokenize/batching';
 import type { Batch } from '../tokenize/batch';
-import type { DeviceChoice, TrainEngine } from '../train/engine';
+import type { DeviceChoice } from '../runtime/devices';
+import type { TrainEngine } from '../train/engine';
 import { resolveWarmupSteps } from '../train/schedule';
 import { commitDir, prepareTempDir } from '../run/folder';
 import type { DoneEvent } from '../run/events';

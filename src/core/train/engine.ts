@@ -13,12 +13,12 @@ import { IGNORE_LABEL, labelledPositions, mlmFamily } from '../model/mlm-head';
 import { ParamSpec, Weights, checkWeightsMatch, numel } from '../model/params';
 import { Batch } from '../tokenize/batch';
 import { AdamWConstants, adamwStepScalars } from './optimizer';
-import { Device, DeviceChoice, createSession, defaultThreads } from './providers';
+import type { Device, DeviceChoice } from '../runtime/devices';
+import { createSession, defaultThreads } from '../runtime/providers';
 import { linearScheduleLr } from './schedule';
 import { collectGarbage } from './collect-garbage';
 import { STEP_IO, StepGraphOptions, buildStepGraph } from './step-graph';
 
-export type { DeviceChoice } from './providers';
 
 export interface Hyper {
   lr: number;

@@ -5,11 +5,11 @@
  * fixed warmup. Anything the user sets explicitly wins over the preset.
  */
 import { UserError } from '../errors';
+import type { DeviceChoice } from '../runtime/devices';
 
 export type PresetName = 'fast' | 'tutorial';
 export type Truncation = 'head' | 'head+tail' | 'window';
 export type SelectionMetric = 'loss' | 'accuracy' | 'macro_f1';
-export type DeviceName = 'auto' | 'cpu' | 'cuda' | 'webgpu';
 
 export interface TrainConfig {
   preset: PresetName;
@@ -38,7 +38,7 @@ export interface TrainConfig {
   classWeights: boolean;
   maxSteps?: number;
   seed: number;
-  device: DeviceName;
+  device: DeviceChoice;
   dynamicPadding: boolean;
   groupByLength: boolean;
   /** Fraction of the data held out for validation when no --valid file is given. */
@@ -65,7 +65,7 @@ const COMMON = {
   earlyStoppingThreshold: 0,
   classWeights: false,
   seed: 42,
-  device: 'auto' as DeviceName,
+  device: 'auto' as DeviceChoice,
   validRatio: 0.1,
   saveTotalLimit: 2,
   dropout: true,

@@ -5,7 +5,9 @@
 import type { Prediction } from '../../core/infer/predictor';
 import type { QuantFormat, QuantizedComparison } from '../../core/infer/quantize';
 
-export type Device = 'cpu' | 'cuda' | 'webgpu';
+import type { Device } from '../../core/runtime/devices';
+
+export type { Device };
 
 /** What the host knows about the loaded model. */
 export interface ModelInfo {

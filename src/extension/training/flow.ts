@@ -7,7 +7,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatCheckReport, readDataset, type CheckReport } from '../../core/data';
-import type { DeviceName, PresetName } from '../../core/train/presets';
+import type { DeviceChoice } from '../../core/runtime/devices';
+import type { PresetName } from '../../core/train/presets';
 import { readSettings } from '../config';
 import { describeRun, type RunInfo } from '../runs/runStore';
 import { asLog, input, join, long, notify, pick, say, withProgress, type Message, type PickItem } from '../display/ui';
@@ -390,14 +391,14 @@ async function pickPreset(): Promise<PresetChoice | undefined> {
   return { name: 'fast', custom: { epochs, batchSize, lr } };
 }
 
-async function pickDevice(configured: DeviceName): Promise<DeviceName | undefined> {
-  const all: { value: DeviceName; label: Message; detail: Message }[] = [
+async function pickDevice(configured: DeviceChoice): Promise<DeviceChoice | undefined> {
+  const all: { value: DeviceChoice; label: Message; detail: Message }[] = [
     { value: 'auto', label: say`Automatic`, detail: say`CUDA, then WebGPU, then CPU: the first that works` },
     { value: 'cpu', label: say`CPU`, detail: say`Works everywhere` },
     { value: 'cuda', label: say`CUDA`, detail: say`NVIDIA GPU` },
     { value: 'webgpu', label: say`WebGPU`, detail: say`GPU through Vulkan, Metal or Direct3D 12` },
   ];
-  const items: PickItem<DeviceName>[] = all.map((d) => ({ ...d, description: d.value === configured ? say`from settings` : undefined }));
+  const items: PickItem<DeviceChoice>[] = all.map((d) => ({ ...d, description: d.value === configured ? say`from settings` : undefined }));
   items.sort((a, b) => Number(b.value === configured) - Number(a.value === configured));
   const picked = await pick(items, { title: say`${TITLE} (5/5): device`, ignoreFocusOut: true });
   return picked?.value;

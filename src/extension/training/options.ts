@@ -3,7 +3,8 @@
  * Code), so the mapping is unit-tested; the flows only ask questions.
  */
 import * as path from 'node:path';
-import type { DeviceName, PresetName, Truncation } from '../../core/train/presets';
+import type { DeviceChoice } from '../../core/runtime/devices';
+import type { PresetName, Truncation } from '../../core/train/presets';
 import type { TrainerRequest } from '../../trainer/protocol';
 import type { EstimateOptions, SessionOptions } from '../../core/finetune/session';
 
@@ -15,7 +16,7 @@ export interface FineTuneChoices {
   /** Hub id, local folder or random:SIZE. */
   model: string;
   preset: PresetName;
-  device: DeviceName;
+  device: DeviceChoice;
   /** Custom preset values and settings; undefined = the preset's. */
   epochs?: number;
   batchSize?: number;
@@ -56,7 +57,7 @@ export function estimateOptions(choices: FineTuneChoices): EstimateOptions {
 
 /** A pre-training request from the flow's answers and the settings that apply to it (empty settings: the defaults). */
 export function pretrainRequest(choices: { data: string; model: string }, out: string,
-  settings: { device: DeviceName; maxLength?: number; batchSize?: number }): TrainerRequest {
+  settings: { device: DeviceChoice; maxLength?: number; batchSize?: number }): TrainerRequest {
   const request: TrainerRequest = { task: 'mlm', data: choices.data, model: choices.model, out, device: settings.device };
   if (settings.maxLength !== undefined) request.maxLength = settings.maxLength;
   if (settings.batchSize !== undefined) request.batchSize = settings.batchSize;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { InstallCudaResult } from '../../../src/extension/gpu';
-import { CUDA_PROVIDER_FILES } from '../../../src/core/train/cuda-provider';
+import { CUDA_PROVIDER_FILES } from '../../../src/core/runtime/cuda-provider';
 import { fakeNupkg, fakeProviderLibraries, publishFakeFeed } from '../../helpers/fake-nuget';
 import { startLoopbackServer, type LoopbackServer } from '../../helpers/loopback-server';
 

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../../src/cli/main';
 import type { CliIo } from '../../../src/cli/output';
-import { CUDA_PROVIDER_FILES } from '../../../src/core/train/cuda-provider';
+import { CUDA_PROVIDER_FILES } from '../../../src/core/runtime/cuda-provider';
 import { FAKE_ORT_VERSION, fakeNupkg, fakeProviderLibraries, publishFakeFeed } from '../../helpers/fake-nuget';
 import { startLoopbackServer, type LoopbackServer } from '../../helpers/loopback-server';
 

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defaultThreads, devicesToTry, ortBinaryDir, refusalReason, sessionOptions } from '../../../src/core/train/providers';
+import { ortBinaryDir } from '../../../src/core/runtime/devices';
+import { defaultThreads, devicesToTry, refusalReason, sessionOptions } from '../../../src/core/runtime/providers';
 
 test('auto tries CUDA, then WebGPU, then CPU; an explicit GPU still falls back to CPU', () => {
   assert.deepEqual(devicesToTry('auto'), ['cuda', 'webgpu', 'cpu']);

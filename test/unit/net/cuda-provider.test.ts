@@ -2,18 +2,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { bundledOrtVersion, ortBinaryDir } from '../../../src/core/runtime/devices';
 import {
-  bundledOrtVersion,
   CUDA_PACKAGE_ID,
   CUDA_PROVIDER_FILES,
   detectCudaRuntime,
   installCudaProvider,
   missingCudaProviderFiles,
   NUGET_INDEX_URL,
-  ortBinaryDir,
   parseLdconfig,
   readElfNeeded,
-} from '../../../src/core/train/cuda-provider';
+} from '../../../src/core/runtime/cuda-provider';
 import { FAKE_ORT_VERSION, fakeNupkg, fakeProviderLibraries, publishFakeFeed } from '../../helpers/fake-nuget';
 import { LoopbackServer, startLoopbackServer } from '../../helpers/loopback-server';
 import { tempDir } from './tiny-hub';

@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import { ChecksumError, downloadFile, hashFile } from '../net/download';
 import { AbortedError, ConnectionError, HttpStatusError, getJson } from '../net/http';
+import { bundledOrtVersion } from './devices';
 
 export const CUDA_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
 export const NUGET_INDEX_URL = 'https://api.nuget.org/v3/index.json';
@@ -48,17 +49,6 @@ export interface InstalledCudaProvider {
   files: string[];
   packageUrl: string;
   verifiedBy: 'sha512' | 'zip-crc32';
-}
-
-/** The installed onnxruntime-node version. */
-export function bundledOrtVersion(): string {
-  return (JSON.parse(fs.readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
-}
-
-/** Where onnxruntime-node keeps its native binding (and loads provider libraries from) on this platform. */
-export function ortBinaryDir(): string {
-  const pkgDir = path.dirname(require.resolve('onnxruntime-node/package.json'));
-  return path.join(pkgDir, 'bin', 'napi-v6', process.platform, process.arch);
 }
 
 /** The provider libraries not yet in `targetDir` (empty when the CUDA provider is installed). */

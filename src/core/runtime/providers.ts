@@ -7,14 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
-export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | 'webgpu';
-export type Device = 'cpu' | 'cuda' | 'webgpu';
-
-/** The folder holding onnxruntime_binding.node, where the CUDA provider libraries must be installed. */
-export function ortBinaryDir(): string {
-  const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
-  return path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
-}
+import { ortBinaryDir, type Device, type DeviceChoice } from './devices';
 
 /** Why a device cannot be used before even trying it, or null when it is worth a try. */
 export function refusalReason(device: Device): string | null {
