@@ -65,16 +65,10 @@ interface PreparedModel {
   dir?: string;
 }
 
-const RANDOM_SIZES = ['tiny', 'mini', 'small', 'base'] as const;
-
 async function prepareModel(spec: string, numLabels: number, seed: number, sink: Pick<SessionSink, 'onDownload'>): Promise<PreparedModel> {
   const resolved = await resolveModel(spec, { onProgress: sink.onDownload });
   if (resolved.kind === 'random') {
-    const size = resolved.size as (typeof RANDOM_SIZES)[number];
-    if (!RANDOM_SIZES.includes(size)) {
-      throw new UserError(`Unknown random model size "${resolved.size}".`, { code: 'MODEL_RANDOM_SIZE', fix: `Use random:${RANDOM_SIZES.join(', random:')}.` });
-    }
-    const config = presetConfig(size);
+    const config = presetConfig(resolved.size);
     return { config, weights: initWeights(bertClassifierParamSpecs(config, numLabels), seed, config.initializerRange) };
   }
   const dir = modelDirOf(resolved.dir);

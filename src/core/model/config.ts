@@ -243,15 +243,21 @@ const PRESETS = {
   base: { num_hidden_layers: 12, hidden_size: 768, num_attention_heads: 12, intermediate_size: 3072 },
 } as const;
 
-/** A randomly initialised model's config (vocab 30522, 512 positions, 2 token types: bert-base-uncased's tokenizer). */
-export function presetConfig(size: 'tiny' | 'mini' | 'small' | 'base'): BertConfig {
+/**
+ * The config of `random:<size>`, a randomly initialised model (vocab 30522, 512 positions, 2 token types:
+ * bert-base-uncased's tokenizer); an unknown size is the user's to fix.
+ */
+export function presetConfig(size: string): BertConfig {
+  if (!Object.hasOwn(PRESETS, size)) {
+    throw new ModelError(`Unknown random model size "${size}".`, { code: 'MODEL_RANDOM_SIZE', fix: `Use random:${Object.keys(PRESETS).join(', random:')}.` });
+  }
   const defaults = Object.fromEntries((Object.entries(BERT_KEYS) as [Field, string][]).map(([field, key]) => [key, BERT_DEFAULTS[field]]));
   return parseBertConfig({
     architectures: ['BertForSequenceClassification'],
     model_type: 'bert',
     hidden_act: 'gelu',
     ...defaults,
-    ...PRESETS[size],
+    ...PRESETS[size as keyof typeof PRESETS],
   });
 }
 

@@ -63,7 +63,6 @@ export type PretrainSink = SessionSink;
 /** The `done` event, plus the best MLM loss under the name bench/pretrain-benefit.ts reads. */
 export type PretrainDone = DoneEvent & { best_mlm_loss: number };
 
-const RANDOM_SIZES = ['tiny', 'mini', 'small', 'base'] as const;
 const EVAL_BATCH = 4;
 /** Seeds of the fixed evaluation masks live apart from the training steps'. */
 const EVAL_SEED_OFFSET = 0x5eed;
@@ -71,11 +70,7 @@ const EVAL_SEED_OFFSET = 0x5eed;
 async function prepare(spec: string, seed: number, sink: Pick<PretrainSink, 'onDownload'>): Promise<{ config: BertConfig; weights: Weights; tokenizer: TextTokenizer; random: boolean }> {
   const resolved = await resolveModel(spec, { onProgress: sink.onDownload });
   if (resolved.kind === 'random') {
-    const size = resolved.size as (typeof RANDOM_SIZES)[number];
-    if (!RANDOM_SIZES.includes(size)) {
-      throw new UserError(`Unknown random model size "${resolved.size}".`, { code: 'MODEL_RANDOM_SIZE', fix: `Use random:${RANDOM_SIZES.join(', random:')}.` });
-    }
-    const config = presetConfig(size);
+    const config = presetConfig(resolved.size);
     return { config, weights: initWeights(mlmParamSpecs(config), seed, config.initializerRange), tokenizer: await loadTokenizer(), random: true };
   }
   const dir = modelDirOf(resolved.dir);
