@@ -20,7 +20,9 @@ import { onnx } from 'onnx-proto';
 import { ModelError } from '../errors';
 import { writeFileAtomic } from '../util/files';
 import { evaluatePredictions } from './batch-predict';
-import { modelDirOf } from '../run/paths';
+import { commitDir, prepareTempDir } from '../run/folder';
+import { refuseLiveLock } from '../run/lock';
+import { modelDirOf, runDirOfModel } from '../run/paths';
 import { loadPredictor, type Predictor } from './predictor';
 
 export type QuantFormat = 'dynamic-quantize-matmul' | 'matmul-integer';
@@ -170,6 +172,9 @@ function copiedToInt8(name: string): boolean {
  */
 export async function writeQuantizedModelDir(modelDir: string, format: QuantFormat = DEFAULT_QUANT_FORMAT): Promise<{ dir: string; result: QuantizeResult }> {
   const dir = modelDirOf(modelDir);
+  // A run still training replaces its best/ at every improvement: its int8 copy waits until the run has ended.
+  const run = runDirOfModel(dir);
+  if (run !== undefined) refuseLiveLock(run);
   const onnxFile = path.join(dir, 'model.onnx');
   if (!fs.existsSync(onnxFile)) {
     throw new ModelError(`${dir} has no model.onnx to quantize.`, {
@@ -177,15 +182,12 @@ export async function writeQuantizedModelDir(modelDir: string, format: QuantForm
   }
   const result = quantizeModel(await fs.promises.readFile(onnxFile), format);
   const finalDir = path.join(dir, INT8_DIR);
-  const tmp = `${finalDir}.tmp`;
-  await fs.promises.rm(tmp, { recursive: true, force: true });
-  await fs.promises.mkdir(tmp, { recursive: true });
+  const tmp = await prepareTempDir(finalDir);
   for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
     if (entry.isFile() && copiedToInt8(entry.name)) await fs.promises.copyFile(path.join(dir, entry.name), path.join(tmp, entry.name));
   }
   await writeFileAtomic(path.join(tmp, 'model.onnx'), result.bytes);
-  await fs.promises.rm(finalDir, { recursive: true, force: true });
-  await fs.promises.rename(tmp, finalDir);
+  await commitDir(tmp, finalDir);
   return { dir: finalDir, result };
 }
 
