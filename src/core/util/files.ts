@@ -57,7 +57,13 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
  */
 export function createFileExclusive(file: string, content: string): boolean {
   const tmp = tempSibling(file);
-  fs.writeFileSync(tmp, content);
+  try {
+    fs.writeFileSync(tmp, content);
+  } catch (e) {
+    // A read-only or full disk is reported for the file the caller asked for, not our temporary sibling.
+    if (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string') (e as NodeJS.ErrnoException).path = file;
+    throw e;
+  }
   try {
     fs.linkSync(tmp, file);
     return true;
