@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # `npm test`: every test layer, in order, each in a fresh process:
+#   0. lint (ESLint, type-checked, with the layer rules) and the format check (Prettier): first, and a failure stops
+#      the run at once (they take a minute; the layers below take many)
 #   1. type check + compile (tsc -> out/; the webview has its own tsconfig)   2. unit tests (node --test)
 #   3. integration tests inside the extension host of a real VS Code (code-server)
 #   4. e2e: the packaged VSIX installed into code-server and driven with Chromium (screenshots in test-output/e2e/)
 # Layers 3 and 4 install code-server first (scripts/vscode/setup.sh; skipped when already there).
-# Every layer runs even when an earlier one fails, so one run shows everything; the exit code is 1 if any failed.
+# From layer 1 on every layer runs even when an earlier one fails, so one run shows everything; the exit code is 1
+# if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +28,12 @@ layer() {
   seconds[$name]=$((SECONDS - start))
 }
 
+layer lint npx eslint --max-warnings 0 .
+layer format npx prettier --check .
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED: ${failed[*]} (fix with \`npm run format\` and the lint findings above; the other layers were not run)"
+  exit 1
+fi
 layer typecheck npx tsc -p .
 layer typecheck-webview npx tsc -p webview --noEmit
 # tsc emits out/ even when it reports errors, so the tests still run and show what works.
@@ -37,7 +46,7 @@ layer integration node out/test/integration/runInVsCode.js
 layer e2e node --test --test-concurrency=1 out/test/e2e/*.test.js
 
 echo; echo "=== summary"
-for name in typecheck typecheck-webview unit build chromium vscode-setup integration e2e; do
+for name in lint format typecheck typecheck-webview unit build chromium vscode-setup integration e2e; do
   printf '  %-18s %4ss\n' "$name" "${seconds[$name]:-0}"
 done
 if [ ${#failed[@]} -gt 0 ]; then echo "FAILED: ${failed[*]}"; exit 1; fi
