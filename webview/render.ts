@@ -5,6 +5,7 @@
 import { bestEvalRow, runName, type DashboardState } from '../src/extension/protocol/dashboardState';
 import type { WebviewToExtension } from '../src/extension/protocol/messages';
 import { cellShare, examplesForCell, formatConfigValue, formatMetric } from '../src/extension/dashboard/viewModel';
+import { fromScratchSpreadNote, isFromScratch } from '../src/core/train/presets';
 import { formatDuration } from '../src/core/util/duration';
 import { formatEpoch, formatPercent, formatPerplexity } from '../src/extension/dashboard/statusText';
 import { ownValue } from '../src/core/util/records';
@@ -65,6 +66,10 @@ function renderHeader(root: HTMLElement, state: DashboardState): void {
     h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': state.totalSteps, 'aria-valuenow': state.step, title: percent },
       bar(percent)),
     h('p', { class: 'facts', id: 'facts' }, facts.join(' · ')),
+    // A finished from-scratch run says how much of its result is the seed's doing.
+    state.phase === 'done' && state.task !== 'mlm' && isFromScratch(typeof state.config?.model === 'string' ? state.config.model : undefined)
+      ? h('p', { class: 'muted', id: 'seed-note' }, fromScratchSpreadNote())
+      : null,
   );
 }
 

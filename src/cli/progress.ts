@@ -4,6 +4,7 @@
  * JSON object per line on stdout.
  */
 import type { TrainerEvent } from '../trainer/protocol';
+import { fromScratchSpreadNote, isFromScratch } from '../core/train/presets';
 import { formatDuration } from '../core/util/duration';
 import type { CliIo } from './output';
 
@@ -20,6 +21,8 @@ export function progressLine(step: number, total: number, loss: number, etaS: nu
 export class TrainReporter {
   private lastDraw = -Infinity;
   private barShown = false;
+  /** The run trains a random:* model, whose result depends on the seed (said at the end). */
+  private fromScratch = false;
 
   constructor(private readonly io: CliIo, private readonly json: boolean, private readonly now: () => number = Date.now) {}
 
@@ -37,6 +40,7 @@ export class TrainReporter {
         this.barShown = true;
         return;
       case 'started': {
+        this.fromScratch = e.task !== 'mlm' && isFromScratch(typeof e.config.model === 'string' ? e.config.model : undefined);
         const what = e.task === 'mlm'
           ? `Pre-training (masked LM) on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} held-out windows`
           : `Training on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} validation rows, labels ${e.dataset.labels.join(', ')}`;
@@ -60,6 +64,7 @@ export class TrainReporter {
         this.line(e.stopped
           ? `Stopped at step ${e.final_step}; checkpoint saved. Continue with --resume.`
           : `${e.early_stopped ? 'Stopped early (no improvement)' : 'Done'} at step ${e.final_step}. Best ${e.metric_name} ${e.best_metric.toFixed(4)} at step ${e.best_step}: ${e.best_dir}`);
+        if (!e.stopped && this.fromScratch) this.line(fromScratchSpreadNote());
         return;
       case 'error':
         this.line(`error: ${e.message}`);

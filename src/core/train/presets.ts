@@ -110,6 +110,20 @@ export function isFromScratch(model: string | undefined): boolean {
   return (model ?? PRESETS.fast.model).startsWith('random:');
 }
 
+/**
+ * How far a from-scratch run's result moves with the seed alone: the standard deviation of the best validation
+ * accuracy over 10 seeds of the defaults, in points, on bench:quality's corpora (BENCHMARKS.md, 2026-12-06): spam
+ * 0.7, names 2.2, sotu 6.2.
+ */
+export const FROM_SCRATCH_SEED_SD_POINTS = { low: 0.7, high: 6.2 } as const;
+
+/** What a finished from-scratch run tells its user about luck (the CLI's summary, the dashboard). */
+export function fromScratchSpreadNote(): string {
+  const { low, high } = FROM_SCRATCH_SEED_SD_POINTS;
+  return `Trained from scratch, a model depends on its seed: the same run's accuracy varied by ${low}–${high} points `
+    + '(one standard deviation) from seed to seed on our benchmark corpora. Compare settings over several seeds (--seed), not one run.';
+}
+
 /** p95 of the token lengths rounded up to a multiple of 8, at least 16, at most `cap`. */
 export function maxLengthFromLengths(tokenLengths: readonly number[], cap = 512): number {
   if (tokenLengths.length === 0) return Math.min(128, cap);
