@@ -9,8 +9,10 @@
  * EROFS and EACCES refuse every change below the folder (create, write, rename, remove); reads work. The errors carry
  * Node's code, errno, syscall and path (none for a write to an open file, as from Node itself).
  */
-import fs = require('node:fs');
-import path = require('node:path');
+// The default import is Node's own module object (a namespace import would be a copy): the wrappers must replace its
+// functions for every caller.
+import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 type Fault = 'ENOSPC' | 'EROFS' | 'EMFILE' | 'EACCES';
@@ -51,6 +53,13 @@ const WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_RDWR | fs.constants.O
 function writes(flags: unknown): boolean {
   if (typeof flags === 'number') return (flags & WRITE_FLAGS) !== 0;
   return typeof flags === 'string' && /[wa+]/.test(flags);
+}
+
+/** The encoding and flag of a write's options argument (a string names the encoding). */
+function writeOptions(options: unknown): { encoding?: unknown; flag?: unknown } {
+  if (typeof options === 'string') return { encoding: options };
+  if (typeof options === 'object' && options !== null) return options;
+  return {};
 }
 
 function byteCount(data: unknown, encoding?: unknown): number {
@@ -94,21 +103,31 @@ function spend(bytes: number): void {
 const fds = new Set<number>();
 let depth = 0; // inside one of our wrappers: Node's own nested calls (appendFileSync → writeFileSync) pass through
 
-type AnyFn = (...args: any[]) => any;
-function wrap<T extends object>(target: T, name: string, check: (args: any[]) => void, after?: (result: any, args: any[]) => any): void {
-  const original = (target as Record<string, AnyFn>)[name];
-  if (typeof original !== 'function') return;
-  (target as Record<string, AnyFn>)[name] = function (this: unknown, ...args: any[]) {
+/** Any function of fs: what it takes and returns is looked at only through the checks below. */
+type FsFunction = (...args: unknown[]) => unknown;
+function wrap(
+  target: object,
+  name: string,
+  check: (args: unknown[]) => void,
+  after?: (result: unknown, args: unknown[]) => unknown,
+): void {
+  const functions = target as Record<string, unknown>;
+  const found = functions[name];
+  if (typeof found !== 'function') return;
+  const original = found as FsFunction;
+  functions[name] = function (this: unknown, ...args: unknown[]): unknown {
     if (depth > 0) return original.apply(this, args);
     depth++;
     try {
       try {
         check(args);
       } catch (e) {
-        // As the call itself would fail: thrown (…Sync), to the callback, or as a rejected promise.
-        if (target !== fs) return Promise.reject(e);
-        if (name.endsWith('Sync')) throw e;
-        return void process.nextTick(args.at(-1) as AnyFn, e);
+        // As the call itself would fail: thrown (…Sync), to the callback, or as a rejected promise. The checks throw
+        // only errnoError()s, or what the real fs threw.
+        const error = e as NodeJS.ErrnoException;
+        if (target !== fs) return Promise.reject(error);
+        if (name.endsWith('Sync')) throw error;
+        return void process.nextTick(args.at(-1) as FsFunction, error);
       }
       const result = original.apply(this, args);
       return after ? after(result, args) : result;
@@ -118,29 +137,34 @@ function wrap<T extends object>(target: T, name: string, check: (args: any[]) =>
   };
 }
 
-const pathWrite = (args: any[], flag: string) => {
+/** Whether `fd` is a descriptor opened below the folder. */
+const tracked = (fd: unknown): boolean => typeof fd === 'number' && fds.has(fd);
+
+const pathWrite = (args: unknown[], flag: string) => {
   const [target, data, options] = args;
-  const encoding = typeof options === 'string' ? options : options?.encoding;
+  const { encoding, flag: givenFlag } = writeOptions(options);
   if (typeof target === 'number') {
     if (fds.has(target)) spend(byteCount(data, encoding));
     return;
   }
-  open(target, options?.flag ?? flag);
-  if (!inside(target)) return;
+  const openFlag = typeof givenFlag === 'string' || typeof givenFlag === 'number' ? givenFlag : flag;
+  open(target, openFlag);
+  const file = asPath(target);
+  if (file === undefined || !inside(file)) return;
   try {
     spend(byteCount(data, encoding));
   } catch (e) {
-    fs.closeSync(fs.openSync(target, options?.flag ?? flag)); // created (or emptied) before the write fails, as on a full disk
+    fs.closeSync(fs.openSync(file, openFlag)); // created (or emptied) before the write fails, as on a full disk
     throw e;
   }
 };
 
 /** A FileHandle opened below the folder: its writes count. */
 function watchHandle(fh: fs.promises.FileHandle): fs.promises.FileHandle {
-  wrap(fh, 'write', ([data, a, b]) => spend(typeof data === 'string' ? byteCount(data, b) : typeof b === 'number' ? b : byteCount(data) - (a ?? 0)));
+  wrap(fh, 'write', ([data, a, b]) => spend(typeof data === 'string' ? byteCount(data, b) : typeof b === 'number' ? b : byteCount(data) - (typeof a === 'number' ? a : 0)));
   wrap(fh, 'writev', ([buffers]) => spend(byteCount(buffers)));
-  wrap(fh, 'writeFile', ([data, options]) => spend(byteCount(data, typeof options === 'string' ? options : options?.encoding)));
-  wrap(fh, 'appendFile', ([data, options]) => spend(byteCount(data, typeof options === 'string' ? options : options?.encoding)));
+  wrap(fh, 'writeFile', ([data, options]) => spend(byteCount(data, writeOptions(options).encoding)));
+  wrap(fh, 'appendFile', ([data, options]) => spend(byteCount(data, writeOptions(options).encoding)));
   return fh;
 }
 
@@ -155,28 +179,31 @@ if (fault !== undefined && root !== undefined) {
     wrap(fs, `${name}Sync`, ([src, dest]) => change(syscall, src, dest));
     wrap(fs.promises, name, ([src, dest]) => change(syscall, src, dest));
   }
-  const track = (fd: number, [p]: any[]) => {
-    if (inside(p)) fds.add(fd);
+  const track = (fd: unknown, [p]: unknown[]): unknown => {
+    if (typeof fd === 'number' && inside(p)) fds.add(fd);
     return fd;
   };
   wrap(fs, 'openSync', ([p, flags]) => open(p, flags ?? 'r'), track);
   wrap(fs, 'open', ([p, flags]) => open(p, typeof flags === 'function' ? 'r' : flags ?? 'r'));
-  const checkedOpen = fs.open as AnyFn; // its descriptor arrives in the callback, to be tracked there
-  (fs as unknown as Record<string, AnyFn>).open = function (p: unknown, ...rest: any[]) {
-    const callback = rest.pop() as AnyFn;
+  const checkedOpen = fs.open as unknown as FsFunction; // its descriptor arrives in the callback, to be tracked there
+  (fs as unknown as Record<string, FsFunction>).open = function (p: unknown, ...rest: unknown[]) {
+    const callback = rest.pop() as FsFunction;
     return checkedOpen.call(fs, p, ...rest, (err: Error | null, fd: number) => callback(err, err ? fd : track(fd, [p])));
   };
-  wrap(fs.promises, 'open', ([p, flags]) => open(p, flags ?? 'r'), (result: Promise<fs.promises.FileHandle>, [p]) =>
-    inside(p) ? result.then(watchHandle) : result);
-  wrap(fs, 'closeSync', ([fd]) => fds.delete(fd));
-  wrap(fs, 'close', ([fd]) => fds.delete(fd));
-  const fdWrite = ([fd, data, a, b]: any[]) => {
-    if (fds.has(fd)) spend(typeof data === 'string' ? byteCount(data, b) : typeof b === 'number' ? b : byteCount(data) - (typeof a === 'number' ? a : 0));
+  wrap(fs.promises, 'open', ([p, flags]) => open(p, flags ?? 'r'), (result, [p]) =>
+    inside(p) ? (result as Promise<fs.promises.FileHandle>).then(watchHandle) : result);
+  const untrack = ([fd]: unknown[]) => {
+    if (typeof fd === 'number') fds.delete(fd);
+  };
+  wrap(fs, 'closeSync', untrack);
+  wrap(fs, 'close', untrack);
+  const fdWrite = ([fd, data, a, b]: unknown[]) => {
+    if (tracked(fd)) spend(typeof data === 'string' ? byteCount(data, b) : typeof b === 'number' ? b : byteCount(data) - (typeof a === 'number' ? a : 0));
   };
   wrap(fs, 'writeSync', fdWrite);
   wrap(fs, 'write', fdWrite);
-  wrap(fs, 'writevSync', ([fd, buffers]) => fds.has(fd) && spend(byteCount(buffers)));
-  wrap(fs, 'writev', ([fd, buffers]) => fds.has(fd) && spend(byteCount(buffers)));
+  wrap(fs, 'writevSync', ([fd, buffers]) => tracked(fd) && spend(byteCount(buffers)));
+  wrap(fs, 'writev', ([fd, buffers]) => tracked(fd) && spend(byteCount(buffers)));
   for (const [name, flag] of [['writeFile', 'w'], ['appendFile', 'a']]) {
     wrap(fs, `${name}Sync`, (args) => pathWrite(args, flag));
     wrap(fs, name, (args) => pathWrite(args, flag));

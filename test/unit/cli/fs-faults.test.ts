@@ -12,7 +12,7 @@ import { tempDir } from '../runner/fixtures';
 const FAULTS = path.join(__dirname, '..', '..', 'helpers', 'fs-faults.js');
 
 /** Runs `script` (CommonJS, `dir` and `outside` defined; `dir` holds `seed.txt`) under the fault; returns its result. */
-function underFault(fault: string, after: number, script: string): { dir: string; outside: string; result: any } {
+function underFault(fault: string, after: number, script: string): { dir: string; outside: string; result: unknown } {
   const dir = tempDir('fs-faults');
   fs.writeFileSync(path.join(dir, 'seed.txt'), 'seed');
   const outside = tempDir('fs-faults-outside');
@@ -22,7 +22,7 @@ function underFault(fault: string, after: number, script: string): { dir: string
   const r = spawnSync(process.execPath, ['--require', FAULTS, '-e', code],
     { env: { ...process.env, BERTFT_FS_FAULT: fault, BERTFT_FS_FAULT_DIR: dir, BERTFT_FS_FAULT_AFTER: String(after) }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  return { dir, outside, result: JSON.parse(r.stdout) };
+  return { dir, outside, result: JSON.parse(r.stdout) as unknown };
 }
 
 test('EROFS: every change below the folder fails with a path, as on a read-only mount; reads and other folders work', () => {
