@@ -31,7 +31,7 @@ const PEAK_HOOK = path.join(__dirname, 'peak-at-exit.js');
 
 interface Args { runs: string[] }
 const RUNS = ['spam-tiny', 'spam-mini', 'sotu-small'];
-const args: Args = { runs: RUNS, ...JSON.parse(process.argv[2] ?? '{}') };
+const args: Args = { runs: RUNS, ...(JSON.parse(process.argv[2] ?? '{}') as Partial<Args>) };
 
 const csvField = (s: string) => `"${s.replace(/"/g, '""')}"`;
 

@@ -26,7 +26,7 @@ type Size = 'tiny' | 'mini' | 'small' | 'base';
 interface Case { size: Size; batch: number; seq: number }
 interface Args { rounds: number; steps: number; warmup: number; threads: number; cases?: Case[] }
 
-const args: Args = { rounds: 3, steps: 5, warmup: 2, threads: 1, ...JSON.parse(process.argv[2] ?? '{}') };
+const args: Args = { rounds: 3, steps: 5, warmup: 2, threads: 1, ...(JSON.parse(process.argv[2] ?? '{}') as Partial<Args>) };
 const CASES: Case[] = args.cases ?? [
   { size: 'tiny', batch: 16, seq: 64 },
   { size: 'mini', batch: 16, seq: 128 },

@@ -47,7 +47,7 @@ interface Args {
 }
 const args: Args = {
   pretrainSteps: 800, fineTuneSteps: 120, seeds: [1, 2, 3, 4, 5], maxLength: 64, batchSize: 16, pretrainLr: 1e-3, fineTuneLr: 2e-3, testRatio: 0.3, pretrainText: 'even-rows', equalCompute: true,
-  ...JSON.parse(process.argv[2] ?? '{}'),
+  ...(JSON.parse(process.argv[2] ?? '{}') as Partial<Args>),
 };
 
 const ROOT = path.resolve(__dirname, '..', '..');

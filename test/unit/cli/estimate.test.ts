@@ -4,7 +4,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { StartedEvent, TrainerEvent } from '../../../src/core/run/events';
 import { RUN_LOCK } from '../../../src/core/run/paths';
+import type { EstimateEvent } from '../../../src/core/train/estimate';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
 
 const CLI = path.join(__dirname, '..', '..', '..', 'src', 'cli.js');
@@ -37,11 +39,11 @@ test('bertft train --estimate --json: one estimate object, nothing written to --
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 1, 'exactly one JSON object on stdout');
-  const e = JSON.parse(lines[0]) as Record<string, any>;
+  const e = JSON.parse(lines[0]) as EstimateEvent;
   assert.equal(e.event, 'estimate');
   assert.equal(e.version, 1);
   for (const key of ['total_seconds', 'startup_seconds', 'train_seconds', 'eval_seconds', 'save_seconds', 'seconds_per_step', 'peak_rss_bytes',
-    'state_bytes', 'parameters', 'total_steps', 'steps', 'steps_per_epoch', 'epochs', 'batch_size', 'max_length', 'evaluations', 'checkpoints']) {
+    'state_bytes', 'parameters', 'total_steps', 'steps', 'steps_per_epoch', 'epochs', 'batch_size', 'max_length', 'evaluations', 'checkpoints'] as const) {
     assert.equal(typeof e[key], 'number', key);
     assert.ok(Number.isFinite(e[key]) && e[key] >= 0, `${key} = ${e[key]}`);
   }
@@ -59,8 +61,8 @@ test('bertft train --estimate --json: one estimate object, nothing written to --
   // The real run with the same flags: the same config, steps, evaluations and checkpoints.
   const t = bertft('train', '--json', ...flags);
   assert.equal(t.status, 0, t.stderr);
-  const events = t.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
-  const started = events.find((x) => x.event === 'started')!;
+  const events = t.stdout.trim().split('\n').map((l) => JSON.parse(l) as TrainerEvent);
+  const started = events.find((x): x is StartedEvent => x.event === 'started')!;
   assert.deepEqual(e.config, started.config);
   assert.equal(e.total_steps, started.total_steps);
   assert.equal(e.evaluations, events.filter((x) => x.event === 'eval').length);
@@ -72,11 +74,11 @@ test('bertft train --estimate --json: one estimate object, nothing written to --
   const exists = bertft('train', '--estimate', '--json', ...flags);
   assert.equal(exists.status, 1);
   assert.match(exists.stderr, /already holds a training run/);
-  assert.equal(JSON.parse(exists.stdout.trim()).event, 'error');
+  assert.equal((JSON.parse(exists.stdout.trim()) as { event: string }).event, 'error');
   // --resume of the finished run (its settings from run.json): nothing left to train, the run folder untouched.
   const resumed = bertft('train', '--estimate', '--json', '--resume', '--out', out);
   assert.equal(resumed.status, 0, resumed.stderr);
-  const re = JSON.parse(resumed.stdout.trim()) as Record<string, any>;
+  const re = JSON.parse(resumed.stdout.trim()) as EstimateEvent;
   assert.deepEqual([re.resumed_from_step, re.steps, re.total_steps], [9, 0, 9]);
   assert.deepEqual(snapshot(out), before, 'nothing in the run folder changed');
   assert.deepEqual(scratchLeft(tmp), []);
@@ -92,7 +94,7 @@ test('bertft train --estimate --json: one estimate object, nothing written to --
     assert.equal(locked.status, 1, locked.stderr);
     assert.match(locked.stderr.split('\n')[0], new RegExp(`in use by pid ${holder.pid} on ${os.hostname()}`));
     assert.doesNotMatch(locked.stderr, /internal error/);
-    const refusal = JSON.parse(locked.stdout.trim()) as Record<string, any>;
+    const refusal = JSON.parse(locked.stdout.trim()) as { event: string; file?: string };
     assert.deepEqual([refusal.event, refusal.file], ['error', out], 'an error event, not an estimate');
     assert.deepEqual(snapshot(out), lockedBefore, 'nothing in the run folder changed');
     assert.equal(fs.readFileSync(path.join(out, RUN_LOCK), 'utf8'), lock, 'the lock is left to its owner');

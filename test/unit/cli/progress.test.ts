@@ -32,6 +32,7 @@ test('TTY: the bar is redrawn in place on stderr (throttled), whole lines follow
   assert.equal((t.err.match(/\r\[/g) ?? []).length, 2);
   assert.match(t.err, /step 3\/10/);
   assert.doesNotMatch(t.err, /step 2\/10/);
+  // eslint-disable-next-line no-control-regex -- the escape sequence that clears the bar's line is what this checks
   assert.match(t.err, /\x1b\[K\nDone at step 10\. Best loss 0\.2500 at step 10: \/r\/best\n$/);
 });
 
@@ -47,5 +48,5 @@ test('not a TTY: no bar at all; --json: every event verbatim on stdout, nothing 
   j.report(step(1));
   j.report(done);
   assert.equal(json.err, '');
-  assert.deepEqual(json.out.trim().split('\n').map((l) => JSON.parse(l)), [step(1), done]);
+  assert.deepEqual(json.out.trim().split('\n').map((l) => JSON.parse(l) as unknown), [step(1), done]);
 });

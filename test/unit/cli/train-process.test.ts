@@ -20,8 +20,8 @@ function runCli(args: string[], onEvent: (e: Record<string, unknown>, child: Ret
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: options.ownProcessGroup });
   const events: Record<string, unknown>[] = [];
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  createInterface({ input: child.stdout }).on('line', (line) => {
     const e = JSON.parse(line) as Record<string, unknown>;
     events.push(e);
     onEvent(e, child);
@@ -109,7 +109,7 @@ test('kill -9 at random moments leaves a resumable run and never a half-written 
   assert.ok(!fs.readdirSync(out).some((n) => n.endsWith('.tmp') || n.endsWith('.old')), 'no temporary folders left');
   const predict = spawnSync(process.execPath, [CLI, 'predict', '--model', out, '--json', '--text', 'a wonderful film'], { encoding: 'utf8' });
   assert.equal(predict.status, 0, predict.stderr);
-  assert.ok(['pos', 'neg'].includes(JSON.parse(predict.stdout).label));
+  assert.ok(['pos', 'neg'].includes((JSON.parse(predict.stdout) as { label: string }).label));
 });
 
 test('bad input exits 1 naming the file; --json also prints an error event', async () => {

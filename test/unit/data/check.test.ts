@@ -23,7 +23,7 @@ test('check of SpamAssassin: counts, imbalance, duplicates, token lengths, usabl
   const text = formatCheckReport(report);
   assert.match(text, /6046 rows/);
   assert.match(text, /ham\s+4150\s+68\.6%/);
-  assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(report))).filter((k) => ['rows', 'labels', 'problems', 'fatal'].includes(k)).sort(), ['fatal', 'labels', 'problems', 'rows']);
+  assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(report)) as object).filter((k) => ['rows', 'labels', 'problems', 'fatal'].includes(k)).sort(), ['fatal', 'labels', 'problems', 'rows']);
 });
 
 test('check: token-length histogram and truncated share on 600 SpamAssassin mails', async () => {

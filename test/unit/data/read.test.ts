@@ -92,7 +92,7 @@ test('JSON array element spans respect strings and nesting', () => {
   const text = '[{"a":"],{"}, {"b":[1,{"c":2}]} ,{"d":"\\"]"}]';
   const spans = arrayElementSpans(text);
   assert.ok(spans);
-  assert.deepEqual(spans.map(([s, e]) => JSON.parse(text.slice(s, e))), [{ a: '],{' }, { b: [1, { c: 2 }] }, { d: '"]' }]);
+  assert.deepEqual(spans.map(([s, e]) => JSON.parse(text.slice(s, e)) as unknown), [{ a: '],{' }, { b: [1, { c: 2 }] }, { d: '"]' }]);
   assert.equal(arrayElementSpans('{"a":1}'), null);
 });
 

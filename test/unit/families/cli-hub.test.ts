@@ -30,12 +30,12 @@ for (const family of ['distilbert', 'roberta', 'electra'] as const) {
       await server.close();
     }
     assert.equal(train.status, 0, train.stderr);
-    const events = train.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const events = train.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string });
     assert.equal(events[events.length - 1].event, 'done');
     assert.ok(events.some((e) => e.event === 'eval'));
 
     const best = path.join(out, 'best');
-    const config = JSON.parse(fs.readFileSync(path.join(best, 'config.json'), 'utf8'));
+    const config = JSON.parse(fs.readFileSync(path.join(best, 'config.json'), 'utf8')) as { architectures: string[]; model_type: string };
     assert.deepEqual(config.architectures, [ARCH[family]]);
     assert.equal(config.model_type, family);
     const names = (await readSafetensorsHeader(path.join(best, 'model.safetensors'))).entries.map((e) => e.name);
@@ -44,7 +44,7 @@ for (const family of ['distilbert', 'roberta', 'electra'] as const) {
 
     const predict = spawnSync(process.execPath, [CLI, 'predict', '--model', out, '--json', '--text', 'the movie was great', '--text', 'the plot was awful'], { encoding: 'utf8' });
     assert.equal(predict.status, 0, predict.stderr);
-    const predictions = predict.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const predictions = predict.stdout.trim().split('\n').map((l) => JSON.parse(l) as { label: string });
     assert.equal(predictions.length, 2);
     for (const p of predictions) assert.ok(['pos', 'neg'].includes(p.label), JSON.stringify(p));
   });
@@ -73,6 +73,7 @@ test('bertft train on a RoBERTa whose position table is the limit: texts longer 
     await server.close();
   }
   assert.equal(train.status, 0, train.stderr);
-  const started = train.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).find((e) => e.event === 'started');
+  const started = train.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; config: Record<string, unknown> })
+    .find((e) => e.event === 'started');
   assert.equal(started?.config.max_length ?? started?.config.maxLength, 38);
 });

@@ -114,7 +114,7 @@ for (const family of FAMILIES) {
     const dir = tempDir(`save-${family}`);
     const trained = engine.getWeights();
     await saveHfModel(dir, { config: cfg, weights: trained, id2label: ['no', 'yes'] });
-    const json = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     const expectedArch = { distilbert: 'DistilBertForSequenceClassification', roberta: 'RobertaForSequenceClassification', electra: 'ElectraForSequenceClassification' }[cfg.modelType as Exclude<ModelFamily, 'bert'>];
     assert.deepEqual(json.architectures, [expectedArch]);
     assert.equal(json.model_type, cfg.modelType);
@@ -158,13 +158,13 @@ test('RoBERTa: a right-padded row gives the same logits as the row alone (positi
   const ids = [0n, 9n, 17n, 23n, 2n];
   const row = (pad: number): Batch => ({
     batchSize: 1, seqLen: ids.length + pad, docIndex: Int32Array.of(0),
-    inputIds: BigInt64Array.from([...ids, ...Array(pad).fill(1n)]),
-    attentionMask: BigInt64Array.from([...ids.map(() => 1n), ...Array(pad).fill(0n)]),
+    inputIds: BigInt64Array.from([...ids, ...new Array<bigint>(pad).fill(1n)]),
+    attentionMask: BigInt64Array.from([...ids.map(() => 1n), ...new Array<bigint>(pad).fill(0n)]),
     tokenTypeIds: new BigInt64Array(ids.length + pad),
   });
   const alone = await exportedLogits(cfg, weights, row(0));
   const padded = await exportedLogits(cfg, weights, row(3));
-  assert.ok(maxAbsDiff(alone, padded) < 1e-5, `alone ${alone} padded ${padded}`);
+  assert.ok(maxAbsDiff(alone, padded) < 1e-5, `alone ${alone.join(',')} padded ${padded.join(',')}`);
 });
 
 test('loading a base or pre-training checkpoint: the head is fresh, lm_head / pooler / discriminator tensors are ignored', async () => {

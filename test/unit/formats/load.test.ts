@@ -78,7 +78,7 @@ test('saveHfModel then loadModelDir returns the same weights and a complete HF c
   await saveHfModel(dir, { config, weights, id2label: ['neg', 'neu', 'pos'] });
   assert.deepEqual((await fs.readdir(dir)).sort(), ['config.json', 'model.safetensors']);
 
-  const json = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8'));
+  const json = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual(json.architectures, ['BertForSequenceClassification']);
   assert.equal(json.model_type, 'bert');
   assert.deepEqual(json.id2label, { 0: 'neg', 1: 'neu', 2: 'pos' });

@@ -46,7 +46,11 @@ function dirs() {
 
 test('the package, files and feed match what onnxruntime-node\'s own install script uses', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const meta = require('onnxruntime-node/script/install-metadata.js');
+  const meta = require('onnxruntime-node/script/install-metadata.js') as {
+    manifests: Record<string, Record<string, { path: string; package: string }>>;
+    packages: Record<string, { name: string; versions: Array<{ version: string }> }>;
+    feeds: Record<string, { index: string }>;
+  };
   const manifest = meta.manifests['linux/x64:cuda12'];
   for (const f of CUDA_PROVIDER_FILES) {
     assert.equal(manifest[`./${f.name}`].path, f.pathInPackage);

@@ -20,7 +20,18 @@ const EXPECTED: Record<HubFamily, { mlm: string; classifier: string; head: strin
     head: ['generator_lm_head.bias', 'generator_predictions.LayerNorm.bias', 'generator_predictions.LayerNorm.weight', 'generator_predictions.dense.bias', 'generator_predictions.dense.weight'] },
 };
 
-const events = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).filter((e) => e.event !== 'log');
+/** The fields of the `--json` events read below: `task` and `config` on started, `metric_name`, `final_step` on done. */
+interface CliEvent {
+  event: string;
+  task?: string;
+  config: Record<string, unknown>;
+  step: number;
+  loss: number;
+  masked_tokens: number;
+  metric_name: string;
+  final_step: number;
+}
+const events = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as CliEvent).filter((e) => e.event !== 'log');
 
 for (const family of ['roberta', 'distilbert', 'electra'] as const) {
   test(`bertft pretrain --model <hub id> of a tiny ${family}, then train --model <that run> and predict`, async () => {
@@ -49,7 +60,7 @@ for (const family of ['roberta', 'distilbert', 'electra'] as const) {
     assert.deepEqual([done.event, done.metric_name, done.final_step], ['done', 'mlm_loss', 6]);
 
     const best = path.join(run, 'best');
-    const config = JSON.parse(fs.readFileSync(path.join(best, 'config.json'), 'utf8'));
+    const config = JSON.parse(fs.readFileSync(path.join(best, 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual([config.architectures, config.model_type, config.tie_word_embeddings], [[EXPECTED[family].mlm], family, true]);
     const names = (await readSafetensorsHeader(path.join(best, 'model.safetensors'))).entries.map((e) => e.name);
     assert.deepEqual(names.filter((n) => !n.startsWith(`${family}.`)).sort(), EXPECTED[family].head);
@@ -61,12 +72,12 @@ for (const family of ['roberta', 'distilbert', 'electra'] as const) {
       '--max-length', '24', '--no-dropout', '--seed', '1', '--device', 'cpu');
     assert.equal(train.status, 0, train.stderr);
     assert.equal(events(train.stdout).pop()?.event, 'done');
-    const ftConfig = JSON.parse(fs.readFileSync(path.join(ft, 'best', 'config.json'), 'utf8'));
+    const ftConfig = JSON.parse(fs.readFileSync(path.join(ft, 'best', 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual([ftConfig.architectures, ftConfig.model_type], [[EXPECTED[family].classifier], family]);
 
     const predict = await bertftAsync({}, 'predict', '--model', ft, '--json', '--text', 'the movie was great', '--text', 'the plot was awful');
     assert.equal(predict.status, 0, predict.stderr);
-    const predictions = predict.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const predictions = predict.stdout.trim().split('\n').map((l) => JSON.parse(l) as { label: string });
     assert.equal(predictions.length, 2);
     for (const p of predictions) assert.ok(['pos', 'neg'].includes(p.label), JSON.stringify(p));
   });

@@ -170,7 +170,7 @@ test('saving: config.json declares the family\'s *ForMaskedLM (XLM-R keeps its m
     const weights = initWeights(mlmParamSpecs(cfg), 9, 0.1);
     const dir = tempDir(`mlm-save-${family}`);
     await saveMlmModel(dir, cfg, weights);
-    const json = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     const modelType = family === 'electra-projected' ? 'electra' : family;
     assert.deepEqual([json.architectures, json.model_type, json.tie_word_embeddings], [[HEADS[family].architecture], modelType, true], family);
     assert.equal(json[family === 'distilbert' ? 'activation' : 'hidden_act'], 'gelu', family);

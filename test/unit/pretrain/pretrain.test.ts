@@ -158,7 +158,8 @@ test('pre-training on real text (SpamAssassin mail) lowers the held-out MLM loss
   assert.deepEqual(dashboard.evals.map((r) => [r.perplexity, r.macroF1]), evals.map((e) => [e.perplexity, undefined]));
 
   const best = path.join(out, 'best');
-  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(best, 'config.json'), 'utf8')).architectures, ['BertForMaskedLM']);
+  const config = JSON.parse(fs.readFileSync(path.join(best, 'config.json'), 'utf8')) as { architectures: string[] };
+  assert.deepEqual(config.architectures, ['BertForMaskedLM']);
   const names = (await readSafetensorsHeader(path.join(best, 'model.safetensors'))).entries.map((e) => e.name);
   assert.ok(names.includes('cls.predictions.bias') && !names.some((n) => n.startsWith('classifier') || n.includes('pooler')));
   const asMlm = await loadMlmModelDir(best, 0);
@@ -170,7 +171,7 @@ test('pre-training on real text (SpamAssassin mail) lowers the held-out MLM loss
   const ft = spawnSync(process.execPath, [CLI, 'train', '--json', '--data', SPAM, '--model', out, '--out', path.join(out, '..', 'ft'), '--max-steps', '3',
     '--max-length', '32', '--batch-size', '8', '--device', 'cpu'], { encoding: 'utf8' });
   assert.equal(ft.status, 0, ft.stderr);
-  assert.equal(JSON.parse(ft.stdout.trim().split('\n').pop()!).event, 'done');
+  assert.equal((JSON.parse(ft.stdout.trim().split('\n').pop()!) as { event: string }).event, 'done');
 });
 
 test('bertft pretrain --json runs and reports usage errors', () => {
@@ -186,7 +187,7 @@ test('bertft pretrain --json runs and reports usage errors', () => {
   const human = spawnSync(process.execPath, [CLI, 'pretrain', '--data', path.join(dir, 'text.txt'), '--out', path.join(dir, 'run2'), '--max-steps', '2', '--batch-size', '2', '--max-length', '16'], { encoding: 'utf8' });
   assert.equal(human.status, 0, human.stderr);
   assert.match(human.stderr, /Pre-training \(masked LM\) on cpu: \d+ train \/ \d+ held-out windows, 2 steps/);
-  assert.match(human.stderr, /eval @ step 2 .*MLM loss \d+\.\d+  perplexity \d+/);
+  assert.match(human.stderr, /eval @ step 2 .*MLM loss \d+\.\d+ {2}perplexity \d+/);
   assert.match(human.stderr, /Done at step 2\. Best mlm_loss/);
   const bad = spawnSync(process.execPath, [CLI, 'pretrain', '--data', path.join(dir, 'text.txt')], { encoding: 'utf8' });
   assert.notEqual(bad.status, 0);

@@ -60,7 +60,7 @@ test('the real trainer child pre-trains with task "mlm": the same events and run
   assert.ok(started?.event === 'started' && started.task === 'mlm' && started.dataset.labels.length === 0);
   const stopped = first.events[first.events.length - 1];
   assert.ok(stopped.event === 'done' && stopped.stopped && stopped.metric_name === 'mlm_loss');
-  assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')).kind, 'pretrain');
+  assert.equal((JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as { kind: string }).kind, 'pretrain');
 
   const rest = await run({ task: 'mlm', data: '', out, resume: true });
   assert.equal(rest.exit.code, 0);

@@ -31,10 +31,11 @@ test('--model <hub id> downloads through the Hub client (progress reported, HF c
     assert.equal(done.final_step, 2);
     assert.ok(progress.some((p) => p.file === 'model.safetensors'), 'download progress is reported');
     assert.ok(fs.existsSync(path.join(cache, 'models--org--tiny-bert', 'snapshots')));
-    const run = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
+    const run = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as { model: { spec: string; dir: string } };
     assert.equal(run.model.spec, 'org/tiny-bert');
     assert.match(run.model.dir, /models--org--tiny-bert[\\/]snapshots[\\/]/);
-    assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'best', 'config.json'), 'utf8')).hidden_size, 64);
+    const config = JSON.parse(fs.readFileSync(path.join(out, 'best', 'config.json'), 'utf8')) as { hidden_size: number };
+    assert.equal(config.hidden_size, 64);
   } finally {
     await server.close();
     delete process.env.HF_ENDPOINT;

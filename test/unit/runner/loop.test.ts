@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runTrainingSession, type SessionOptions } from '../../../src/core/finetune/session';
+import type { RunJson } from '../../../src/core/finetune/task';
 import { listCheckpoints } from '../../../src/core/train/checkpoint';
 import type { EvalEvent, TrainerEvent } from '../../../src/trainer/protocol';
 import { tempDir, writeSentimentCsv } from './fixtures';
@@ -35,14 +36,14 @@ test('accuracy as the selection metric: best/ holds the evaluation with the high
   assert.equal(done.metric_name, 'accuracy');
   assert.equal(done.best_metric, bestAccuracy);
   assert.equal(done.best_step, firstBest.step);
-  const saved = JSON.parse(fs.readFileSync(path.join(out, 'best', 'eval.json'), 'utf8'));
+  const saved = JSON.parse(fs.readFileSync(path.join(out, 'best', 'eval.json'), 'utf8')) as { step: number; accuracy: number };
   assert.equal(saved.step, firstBest.step);
   assert.equal(saved.accuracy, bestAccuracy);
-  const config = JSON.parse(fs.readFileSync(path.join(out, 'best', 'config.json'), 'utf8'));
+  const config = JSON.parse(fs.readFileSync(path.join(out, 'best', 'config.json'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual(config.id2label, { 0: 'neg', 1: 'pos' });
   const kept = listCheckpoints(path.join(out, 'checkpoints'));
   assert.deepEqual(kept, [...new Set([firstBest.step, 18])].sort((a, b) => a - b));
-  const run = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
+  const run = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as RunJson;
   assert.equal(run.config.classWeights, true);
   assert.match(run.data[0].sha256, /^[0-9a-f]{64}$/);
   assert.equal(run.package_version, '0.1.0');
@@ -59,10 +60,10 @@ test('--model of a run folder starts from its best/ (weights, tokenizer); a diff
   const events: TrainerEvent[] = [];
   await runTrainingSession({ data, out, model: first.out, batchSize: 4, maxLength: 16, maxSteps: 2, device: 'cpu', validRatio: 0.3 },
     { emit: (e) => events.push(e), shouldStop: () => false });
-  const config = JSON.parse(fs.readFileSync(path.join(out, 'best', 'config.json'), 'utf8'));
+  const config = JSON.parse(fs.readFileSync(path.join(out, 'best', 'config.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(config.hidden_size, 64);
   assert.deepEqual(config.id2label, { 0: 'b', 1: 'g', 2: 'r' });
-  const run = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
+  const run = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as RunJson;
   assert.equal(run.model.dir, path.join(first.out, 'best'));
   assert.ok(fs.existsSync(path.join(out, 'best', 'tokenizer.json')));
 });
@@ -74,7 +75,7 @@ test('window truncation: long texts become several rows in training; evaluation 
   assert.ok(started?.event === 'started');
   // one prediction per validation document, not per window
   assert.equal(ev.confusion.flat().reduce((a, b) => a + b, 0), started.dataset.valid_rows);
-  const settings = JSON.parse(fs.readFileSync(path.join(out, 'best', 'bertft.json'), 'utf8'));
+  const settings = JSON.parse(fs.readFileSync(path.join(out, 'best', 'bertft.json'), 'utf8')) as unknown;
   assert.deepEqual(settings, { max_length: 12, truncation: 'window' });
   const { loadPredictor } = await import('../../../src/core/infer/predictor');
   const predictor = await loadPredictor(out, { device: 'cpu' });
@@ -89,7 +90,7 @@ test('window truncation: long texts become several rows in training; evaluation 
 
 test('fast preset without --max-length sizes it from the training texts (p95 of token counts, multiple of 8)', async () => {
   const { out } = await train({ maxLength: undefined, maxSteps: 1 });
-  const run = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
+  const run = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as RunJson;
   // The fixture's reviews are 12–15 tokens with [CLS]/[SEP]: p95 rounds up to 16.
   assert.equal(run.config.maxLength, 16);
   assert.equal(run.config.dynamicPadding, true);

@@ -20,10 +20,18 @@ const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
 const LABELS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
 
-function bertft(...args: string[]): Record<string, any>[] {
+/** bertft's --json output: one object a line, typed by the caller as the fields it reads. */
+function bertft<T>(...args: string[]): T[] {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, `bertft ${args[0]} failed:\n${r.stderr}`);
-  return r.stdout.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, any>);
+  return r.stdout.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T);
+}
+
+/** The fields of `bertft train --json` events read below (`dataset` on started, `per_class` on eval). */
+interface TrainEvent {
+  event: string;
+  dataset: { label_counts: Record<string, number> };
+  per_class: Record<string, { f1: number }>;
 }
 
 /** 12 rows per label; each label's texts share a word, so a tiny model can learn them. */
@@ -65,11 +73,11 @@ test('bertft check, train, eval and predict with labels named like Object.protot
   const report = await checkDataset(data, { labelColumn: '__proto__', tokenizer: null });
   assert.deepEqual(mapOfRecord(report.labels), new Map(LABELS.slice().sort().map((l) => [l, 12])), 'four classes of 12');
   assert.equal(report.fatal, false);
-  const [checked] = bertft('check', '--json', '--data', data, '--label-column', '__proto__');
+  const [checked] = bertft<{ labels: Record<string, number> }>('check', '--json', '--data', data, '--label-column', '__proto__');
   assert.deepEqual(Object.keys(checked.labels).sort(), [...LABELS].sort());
 
   const out = path.join(dir, 'run');
-  const events = bertft('train', '--json', '--data', data, '--label-column', '__proto__', '--out', out, '--model', 'random:tiny',
+  const events = bertft<TrainEvent>('train', '--json', '--data', data, '--label-column', '__proto__', '--out', out, '--model', 'random:tiny',
     '--epochs', '6', '--batch-size', '8', '--lr', '3e-3', '--max-length', '16', '--no-dropout', '--seed', '1', '--device', 'cpu');
   const started = events.find((e) => e.event === 'started')!;
   assert.deepEqual(Object.keys(started.dataset.label_counts).sort(), [...LABELS].sort());
@@ -86,15 +94,16 @@ test('bertft check, train, eval and predict with labels named like Object.protot
   assert.deepEqual(predictor.labels, sorted);
   await predictor.dispose();
 
-  const [evaluation] = bertft('eval', '--json', '--model', out, '--data', data, '--label-column', '__proto__');
+  const [evaluation] = bertft<{ per_class: Record<string, { support: number }>; accuracy: number }>(
+    'eval', '--json', '--model', out, '--data', data, '--label-column', '__proto__');
   assert.equal(LABELS.reduce((n, l) => n + evaluation.per_class[l].support, 0), 48);
   assert.ok(evaluation.accuracy > 0.5, `a learnable task: accuracy ${evaluation.accuracy}`);
   const textFile = path.join(dir, 'texts.txt');
   fs.writeFileSync(textFile, 'alpha alpha item 99\ndelta delta item 99\n');
-  const predictions = bertft('predict', '--json', '--model', out, '--file', textFile);
+  const predictions = bertft<{ label: string; scores: Record<string, number> }>('predict', '--json', '--model', out, '--file', textFile);
   for (const p of predictions) {
     assert.deepEqual(Object.keys(p.scores).sort(), sorted);
-    assert.ok(Math.abs(Object.values(p.scores as Record<string, number>).reduce((a, b) => a + b, 0) - 1) < 1e-5);
+    assert.ok(Math.abs(Object.values(p.scores).reduce((a, b) => a + b, 0) - 1) < 1e-5);
     assert.ok(LABELS.includes(p.label));
   }
 });

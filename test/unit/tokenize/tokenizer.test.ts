@@ -32,7 +32,7 @@ test('assets/vocab.txt is the real bert-base-uncased vocab (sha256) and equals t
 
 test('assets/tokenizer.json is exactly the BERT tokenizer built from assets/vocab.txt', () => {
   const vocab = parseVocabTxt(readFileSync(path.join(ASSETS, 'vocab.txt'), 'utf8'));
-  const shipped = JSON.parse(readFileSync(path.join(ASSETS, 'tokenizer.json'), 'utf8'));
+  const shipped = JSON.parse(readFileSync(path.join(ASSETS, 'tokenizer.json'), 'utf8')) as unknown;
   assert.deepEqual(shipped, bertTokenizerJson(vocab, { lowercase: true }));
   assert.equal(assetsDir(), ASSETS);
 });
@@ -62,7 +62,8 @@ test('saveTokenizer writes files that load back to the same tokenizer', async ()
   await saveTokenizer(tok, dir);
   const back = await loadTokenizer(dir);
   for (const [text] of PUBLISHED) assert.deepEqual(back.tokenIds(text), tok.tokenIds(text));
-  assert.equal(JSON.parse(readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')).do_lower_case, true);
+  const config = JSON.parse(readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')) as { do_lower_case: boolean };
+  assert.equal(config.do_lower_case, true);
 });
 
 test('tokenizer errors name the file and what to do', async () => {
