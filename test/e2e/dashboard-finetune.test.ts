@@ -104,7 +104,7 @@ test('Fine-tune BERT: guided flow → trainer child → live dashboard until the
 
     const runs = fs.readdirSync(path.join(ws, '.bert', 'runs'));
     assert.equal(runs.length, 1, 'one run folder under the default bert.runsDirectory');
-    const runDir = path.join(ws, '.bert', 'runs', runs[0]!);
+    const runDir = path.join(ws, '.bert', 'runs', runs[0]);
     assert.match(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8'), /"event":"done"/);
     await page.locator('.statusbar-item', { hasText: /BERT: acc \d\.\d\d/ }).waitFor({ timeout: UI_TIMEOUT });
     assert.ok((await view.locator('#evals tbody tr').count()) >= 1, 'the eval table has rows');

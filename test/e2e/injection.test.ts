@@ -69,7 +69,7 @@ interface Finding {
  * `allowed` describes the elements that are ours (e.g. the dashboard's `a.location[href="#"]`).
  */
 async function foreignElements(root: Locator, origin: string, allowed: string[]): Promise<string[]> {
-  return root.evaluate((node, { origin, allowed }) => {
+  return root.evaluate((node: DomElement, { origin, allowed }) => {
     const out: string[] = [];
     const visit = (el: DomElement) => {
       const tag = el.tagName.toLowerCase();
@@ -89,7 +89,7 @@ async function foreignElements(root: Locator, origin: string, allowed: string[])
       for (const child of [...el.children]) visit(child);
       if (el.shadowRoot) for (const child of [...el.shadowRoot.children]) visit(child);
     };
-    visit(node as unknown as DomElement);
+    visit(node);
     return out;
   }, { origin, allowed });
 }
@@ -226,8 +226,8 @@ test('payload dataset → Fine-tune BERT → every surface shows the data as ine
     const body = view.locator('body');
     findings.push({ surface: 'dashboard', payloadsShown: await shownCount(body, labels),
       foreign: await foreignElements(body, origin, ['a.location[href="#"]', 'script[nonce]']) });
-    const perClass = await view.locator('#per-class tbody').evaluate((tbody) =>
-      [...(tbody as unknown as DomElement).children].map((tr) => [...tr.children].map((td) => td.textContent ?? '')));
+    const perClass = await view.locator('#per-class tbody').evaluate((tbody: DomElement) =>
+      [...tbody.children].map((tr) => [...tr.children].map((td) => td.textContent ?? '')));
     for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
       const row = perClass.find((cells) => cells[0] === name);
       assert.ok(row, `the ${name} label has its own row`);

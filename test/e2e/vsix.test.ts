@@ -107,7 +107,7 @@ test('in the workbench the extension activates: status bar item, BERT commands i
     await page.keyboard.type('BERT:');
     const rows = page.locator('.quick-input-list .monaco-list-row');
     await rows.filter({ hasText: 'BERT: Fine-tune BERT' }).first().waitFor({ timeout: UI_TIMEOUT });
-    const labels = (await rows.allInnerTexts()).map((t) => t.split('\n')[0]!.trim());
+    const labels = (await rows.allInnerTexts()).map((t) => t.split('\n')[0].trim());
     for (const title of ['BERT: Fine-tune BERT', 'BERT: Select Model', 'BERT: Predict Dataset']) {
       assert.ok(labels.some((l) => l.startsWith(title)), `"${title}" not in the palette: ${labels.join(' | ')}`);
     }

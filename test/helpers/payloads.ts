@@ -64,4 +64,5 @@ export const VSCODE_LINK = /\[([^\]]+)\]\(((?:https?:\/\/|command:|file:)[^)\s]+
 export const VSCODE_ICON = /(\\)?\$\(([A-Za-z0-9-]+(?:~[A-Za-z]+)?)\)/g;
 
 /** Characters that must never reach the screen as themselves (they reorder or hide text). */
+// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
 export const SPOOFING = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;

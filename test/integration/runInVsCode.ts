@@ -65,7 +65,7 @@ async function main(): Promise<number> {
       ['skipReleaseNotes', 'true'],
     ];
     const query = new URLSearchParams({ folder: workspace, payload: JSON.stringify(payload) });
-    await page.goto(`${server.url}/?${query}`);
+    await page.goto(`${server.url}/?${query.toString()}`);
     const code = await Promise.race([exitCode, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), TIMEOUT_MS).unref())]);
     if (code === 'timeout') {
       say(`no result after ${TIMEOUT_MS} ms`);

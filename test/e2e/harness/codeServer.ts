@@ -158,5 +158,5 @@ export function sleep(ms: number): Promise<void> {
 export function devWorkbenchUrl(server: CodeServer, folder: string): string {
   const host = new URL(server.url).host;
   const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${REPO_ROOT}`], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
-  return `${server.url}/?${new URLSearchParams({ folder, payload: JSON.stringify(payload) })}`;
+  return `${server.url}/?${new URLSearchParams({ folder, payload: JSON.stringify(payload) }).toString()}`;
 }

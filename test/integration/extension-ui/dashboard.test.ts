@@ -30,7 +30,7 @@ suite('Training UI in the extension host', () => {
 
   suiteSetup(async () => {
     await vscode.extensions.getExtension(EXTENSION_ID)!.activate();
-    const root = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+    const root = vscode.workspace.workspaceFolders![0].uri.fsPath;
     runDir = path.join(root, '.bert', 'runs', 'it-finished');
     fs.mkdirSync(runDir, { recursive: true });
     fs.writeFileSync(path.join(runDir, 'metrics.jsonl'), toJsonl(finishedRun()));
@@ -46,7 +46,7 @@ suite('Training UI in the extension host', () => {
     assert.equal(opened, runDir);
     const tabs = await eventually(dashboardTabs, (t) => t.length === 1);
     assert.equal(tabs.length, 1);
-    assert.equal(tabs[0]!.label, 'BERT: it-finished');
+    assert.equal(tabs[0].label, 'BERT: it-finished');
     await vscode.commands.executeCommand('bert.openDashboard', runDir);
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(dashboardTabs().length, 1, 'the same run reuses its panel');
@@ -59,7 +59,7 @@ suite('Training UI in the extension host', () => {
     const opened = await vscode.commands.executeCommand<string>('bert.openDashboard');
     assert.equal(path.dirname(opened), path.dirname(runDir));
     await eventually(dashboardTabs, (t) => t.length === 1);
-    assert.equal(dashboardTabs()[0]!.label, `BERT: ${path.basename(opened)}`);
+    assert.equal(dashboardTabs()[0].label, `BERT: ${path.basename(opened)}`);
   });
 
   test('Stop Training on a finished run changes nothing', async () => {

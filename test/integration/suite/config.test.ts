@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { readSettings } from '../../../src/extension/config';
 
 suite('settings (bert.*)', () => {
-  const folder = (): vscode.WorkspaceFolder => vscode.workspace.workspaceFolders![0]!;
+  const folder = (): vscode.WorkspaceFolder => vscode.workspace.workspaceFolders![0];
   const bert = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('bert', folder());
   const keys = ['model', 'device', 'runsDirectory'];
 

@@ -18,7 +18,7 @@ const TEXT = 'the plot was wonderful and superb, truly lovely';
 
 suite('inference: classify, hover, predict dataset, int8', function () {
   this.timeout(120_000);
-  const root = (): string => vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+  const root = (): string => vscode.workspace.workspaceFolders![0].uri.fsPath;
   const bert = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('bert');
   let run: string;
   let data: string;

@@ -29,7 +29,7 @@ async function eventually<T>(read: () => T, accept: (v: T) => boolean, ms: numbe
 
 suite('pre-training through the training controller', function () {
   this.timeout(180_000);
-  const root = (): string => vscode.workspace.workspaceFolders![0]!.uri.fsPath;
+  const root = (): string => vscode.workspace.workspaceFolders![0].uri.fsPath;
   const bert = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('bert');
   let api: BertExtensionApi;
   let notes: string;
@@ -78,7 +78,7 @@ suite('pre-training through the training controller', function () {
     assert.equal(listed.bestModelDir, path.join(runDir, 'best'));
 
     const data = writeSentimentCsv(fs.mkdtempSync(path.join(root(), 'ft-')), 24);
-    const done = await runTrainingSession({ data, out: path.join(root(), '.bert', 'runs', 'from-pretrained'), model: listed.bestModelDir!, maxSteps: 2,
+    const done = await runTrainingSession({ data, out: path.join(root(), '.bert', 'runs', 'from-pretrained'), model: listed.bestModelDir, maxSteps: 2,
       batchSize: 4, maxLength: 32, device: 'cpu' }, { emit: () => {}, shouldStop: () => false });
     assert.equal(done.final_step, 2);
     assert.ok(fs.existsSync(path.join(done.best_dir, 'model.onnx')));

@@ -338,7 +338,7 @@ test('malformed-input battery: every case exits 1 with what, where and a fix, no
     }
     const problems: string[] = [];
     const fault = applyFault(dir, c);
-    let stderr = '';
+    let stderr: string;
     try {
       const before = snapshot(dir);
       const r = await bertft(c.args.map((a) => a.replace(/^@/, dir)), fault.nodeArgs, fault.env);

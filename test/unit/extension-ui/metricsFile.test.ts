@@ -28,7 +28,7 @@ test('the line reader waits for the newline and never splits a multi-byte charac
   assert.equal((events[0] as { message: string }).message, 'héllo 日本');
 });
 
-test('the follower reads a finished run, then only what is appended', async () => {
+test('the follower reads a finished run, then only what is appended', () => {
   const dir = tempDir();
   const file = path.join(dir, 'metrics.jsonl');
   fs.writeFileSync(file, toJsonl([started(), step(1)]));

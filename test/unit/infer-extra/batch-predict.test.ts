@@ -14,18 +14,18 @@ import { tempDir, trainedRun } from './fixtures';
 function fakeModel(calls: string[][] = []): PredictFn {
   return {
     labels: ['neg', 'pos'],
-    async predict(texts: string[]): Promise<Prediction[]> {
+    predict(texts: string[]): Promise<Prediction[]> {
       calls.push(texts);
-      return texts.map((t) => {
+      return Promise.resolve(texts.map((t) => {
         const p = t.includes('good') ? 0.9 : 0.2;
         return { label: p > 0.5 ? 'pos' : 'neg', score: Math.max(p, 1 - p), scores: { neg: 1 - p, pos: p } };
-      });
+      }));
     },
   };
 }
 
 function readCsv(file: string): Record<string, string>[] {
-  return parse(fs.readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[];
+  return parse<Record<string, string>>(fs.readFileSync(file, 'utf8'), { columns: true });
 }
 
 test('evaluatePredictions: accuracy and confusion, unknown true labels as extra rows, unlabelled rows skipped', () => {

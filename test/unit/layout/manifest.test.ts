@@ -68,9 +68,9 @@ test('entry points are the esbuild bundles, and @types/vscode is not newer than 
   const build = fs.readFileSync(path.join(REPO, 'scripts', 'build.mjs'), 'utf8');
   for (const out of ['dist/extension.js', 'dist/trainer.js', 'dist/cli.js', 'dist/webview.js']) assert.ok(build.includes(`'${out}'`), out);
   const version = (v: string): number[] => v.replace(/^[\^~]/, '').split('.').map(Number);
-  const engine = version(manifest.engines.vscode!);
-  const types = version(manifest.devDependencies['@types/vscode']!);
-  assert.ok(types[0]! < engine[0]! || (types[0] === engine[0] && types[1]! <= engine[1]!), 'vsce refuses @types/vscode newer than engines.vscode');
+  const engine = version(manifest.engines.vscode);
+  const types = version(manifest.devDependencies['@types/vscode']);
+  assert.ok(types[0] < engine[0] || (types[0] === engine[0] && types[1] <= engine[1]), 'vsce refuses @types/vscode newer than engines.vscode');
 });
 
 test('.vscodeignore is an allow-list', () => {

@@ -28,12 +28,12 @@ const KEY_BIAS_GRAD_TOL = 1e-6;
 const norm = (a: Float32Array): number => l2(a);
 
 async function checkParity(dir: string, log: (line: string) => void): Promise<void> {
-  const expected = await readJson<{ loss: number; gradNorm: number; logits: number[] }>(path.join(dir, 'expected.json'));
-  const trajectory = await readJson<TrajectoryJson & { lrs: number[] }>(
+  const expected = readJson<{ loss: number; gradNorm: number; logits: number[] }>(path.join(dir, 'expected.json'));
+  const trajectory = readJson<TrajectoryJson & { lrs: number[] }>(
     path.join(dir, 'trajectory.json'),
   );
-  const numLabels = expected.logits.length / (await readJson<BatchJson>(path.join(dir, 'batch.json'))).batchSize;
-  const batch = toBatch(await readJson<BatchJson>(path.join(dir, 'batch.json')));
+  const numLabels = expected.logits.length / readJson<BatchJson>(path.join(dir, 'batch.json')).batchSize;
+  const batch = toBatch(readJson<BatchJson>(path.join(dir, 'batch.json')));
   const initial = await loadModelDir(dir, numLabels, 0);
   assert.equal(initial.addedHead, false, 'the fixture has its classifier');
 
@@ -117,7 +117,7 @@ test('a model we train and save is read by the PyTorch reference to the same log
     t.skip(`${PYTHON} cannot import torch (apt-get install python3-torch libopenblas0-pthread)`);
     return;
   }
-  const trajectory = await readJson<TrajectoryJson>(path.join(FIXTURES, 'trajectory.json'));
+  const trajectory = readJson<TrajectoryJson>(path.join(FIXTURES, 'trajectory.json'));
   const { config, weights } = await loadModelDir(FIXTURES, 3, 0);
   const engine = await createTrainEngine({
     config, numLabels: 3, weights, hyper: trajectory.hyper, device: 'cpu', dropout: false, seed: 0, threads: 1,
@@ -128,7 +128,7 @@ test('a model we train and save is read by the PyTorch reference to the same log
     for (const b of trajectory.batches.slice(0, 8)) await engine.trainStep(toBatch(b));
     await saveHfModel(dir, { config, weights: engine.getWeights(), id2label: ['neg', 'neu', 'pos'] });
     const batchFile = path.join(FIXTURES, 'batch.json');
-    const ours = await engine.forward(toBatch(await readJson<BatchJson>(batchFile)));
+    const ours = await engine.forward(toBatch(readJson<BatchJson>(batchFile)));
     const out = execFileSync(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bert_torch.py'), 'logits', dir, batchFile], { encoding: 'utf8' });
     const theirs = JSON.parse(out.trim().split('\n').pop() as string) as number[];
     const err = Math.max(...theirs.map((x, i) => Math.abs(x - ours[i])));
@@ -142,7 +142,7 @@ test('a model we train and save is read by the PyTorch reference to the same log
 });
 
 test('the K-step Loop (stepsPerRun 5) follows the same 50-step PyTorch trajectory', async (t) => {
-  const trajectory = await readJson<TrajectoryJson>(path.join(FIXTURES, 'trajectory.json'));
+  const trajectory = readJson<TrajectoryJson>(path.join(FIXTURES, 'trajectory.json'));
   const { config, weights } = await loadModelDir(FIXTURES, 3, 0);
   const K = 5;
   const engine = await createTrainEngine({

@@ -22,9 +22,9 @@ async function loopCounts(epochShapes: BatchShape[][], totalSteps: number, evalS
   const steps = new Map<string, number>();
   const engine = {
     device: 'cpu',
-    trainStep: async (b: Batch) => {
+    trainStep: (b: Batch) => {
       steps.set(`${b.batchSize}x${b.seqLen}`, (steps.get(`${b.batchSize}x${b.seqLen}`) ?? 0) + 1);
-      return { loss: 1, gradNorm: 1, lr: 1e-3, step: 0 };
+      return Promise.resolve({ loss: 1, gradNorm: 1, lr: 1e-3, step: 0 });
     },
     getWeights: () => new Map(), getOptimizerState: () => ({ step: 0, m: new Map(), v: new Map() }),
   } as unknown as TrainEngine;
@@ -35,8 +35,8 @@ async function loopCounts(epochShapes: BatchShape[][], totalSteps: number, evalS
     config: { lr: 1e-3, evalSteps, metric: 'loss', earlyStoppingThreshold: 0, earlyStoppingPatience: undefined, saveTotalLimit: 1 },
     state: { ...start, totalSteps, seed: 1, metricName: 'loss', bestMetric: null, bestStep: 0, evalsWithoutImprovement: 0 },
     batchesForEpoch: (e) => epochShapes[e % epochShapes.length].map(fakeBatch),
-    evaluate: async () => ({ metric: metric--, scores: { loss: 0, accuracy: 0, macro_f1: 0, labels: [], confusion: [], per_class: {}, misclassified: [] } }),
-    saveBest: async () => undefined, emit: (e) => events.push(e), shouldStop: () => false,
+    evaluate: () => Promise.resolve({ metric: metric--, scores: { loss: 0, accuracy: 0, macro_f1: 0, labels: [], confusion: [], per_class: {}, misclassified: [] } }),
+    saveBest: () => Promise.resolve(), emit: (e) => events.push(e), shouldStop: () => false,
   });
   return { steps, evals: events.filter((e) => e.event === 'eval').length, checkpoints: events.filter((e) => e.event === 'checkpoint').length };
 }
@@ -121,10 +121,22 @@ function stubbed(stepCost: CostModel, forwardCost: CostModel, firstExtra = 0) {
     clock: () => t,
     calls,
     target: {
-      trainStep: async (b: Batch) => { t += predictSeconds(stepCost, b) + (steps++ === 0 ? firstExtra : 0); calls.push(`step ${b.seqLen}`); },
-      forward: async (b: Batch) => { t += predictSeconds(forwardCost, b) + (forwards++ === 0 ? firstExtra / 2 : 0); calls.push(`forward ${b.seqLen}`); },
+      trainStep: (b: Batch) => {
+        t += predictSeconds(stepCost, b) + (steps++ === 0 ? firstExtra : 0);
+        calls.push(`step ${b.seqLen}`);
+        return Promise.resolve();
+      },
+      forward: (b: Batch) => {
+        t += predictSeconds(forwardCost, b) + (forwards++ === 0 ? firstExtra / 2 : 0);
+        calls.push(`forward ${b.seqLen}`);
+        return Promise.resolve();
+      },
     },
-    write: (seconds: number, name: string) => async () => { t += seconds; calls.push(name); },
+    write: (seconds: number, name: string) => () => {
+      t += seconds;
+      calls.push(name);
+      return Promise.resolve();
+    },
   };
 }
 

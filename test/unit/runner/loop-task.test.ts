@@ -12,7 +12,7 @@ test('trainLoop with a pluggable task: prepareBatch gets each step number (also 
   let trained = 0;
   const engine = {
     device: 'cpu',
-    trainStep: async (b: Batch) => ({ loss: Number(b.seqLen), gradNorm: 1, lr: 1e-3, step: ++trained }),
+    trainStep: (b: Batch) => Promise.resolve({ loss: Number(b.seqLen), gradNorm: 1, lr: 1e-3, step: ++trained }),
     getWeights: () => new Map(), getOptimizerState: () => ({ step: 0, m: new Map(), v: new Map() }),
   } as unknown as TrainEngine;
   const root = tempDir('loop-task');
@@ -26,11 +26,11 @@ test('trainLoop with a pluggable task: prepareBatch gets each step number (also 
     state: { step: 1, epoch: 0, batchInEpoch: 1, totalSteps: 6, seed: 1, metricName: 'mlm_loss', bestMetric: null, bestStep: 0, evalsWithoutImprovement: 0 },
     batchesForEpoch: () => Array.from({ length: 10 }, () => ({ batchSize: 2, seqLen: 0 }) as Batch),
     prepareBatch: (b, step) => { seenSteps.push(step); return { ...b, seqLen: 100 + step }; },
-    evaluate: async () => {
+    evaluate: () => {
       const loss = losses.shift()!;
-      return { metric: loss, scores: { task: 'mlm', loss, accuracy: 0.5, perplexity: Math.exp(loss), masked_tokens: 7, labels: [], confusion: [], per_class: {}, misclassified: [] } };
+      return Promise.resolve({ metric: loss, scores: { task: 'mlm', loss, accuracy: 0.5, perplexity: Math.exp(loss), masked_tokens: 7, labels: [], confusion: [], per_class: {}, misclassified: [] } });
     },
-    saveBest: async (_e, step) => { saved.push(step); }, emit: (e) => events.push(e), shouldStop: () => false,
+    saveBest: (_e, step) => { saved.push(step); return Promise.resolve(); }, emit: (e) => events.push(e), shouldStop: () => false,
   });
   assert.deepEqual(seenSteps, [1, 2, 3, 4, 5]);
   assert.deepEqual(events.filter((e) => e.event === 'step').map((e) => e.event === 'step' && e.loss), [101, 102, 103, 104, 105]);
