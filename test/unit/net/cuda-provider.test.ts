@@ -45,7 +45,7 @@ function dirs() {
 }
 
 test('the package, files and feed match what onnxruntime-node\'s own install script uses', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- onnxruntime-node's install script data: plain CommonJS, no types
   const meta = require('onnxruntime-node/script/install-metadata.js') as {
     manifests: Record<string, Record<string, { path: string; package: string }>>;
     packages: Record<string, { name: string; versions: Array<{ version: string }> }>;

