@@ -136,6 +136,11 @@ const SCHEMAS: Record<ModelFamily, Schema> = {
 };
 
 /** The model_type a config declares, or the one its architectures name; undefined when neither says. */
+/** A config value as a message shows it: a string in single quotes, anything else as JSON. */
+function quoted(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+}
+
 function declaredModelType(raw: Record<string, unknown>): string | undefined {
   if (typeof raw.model_type === 'string') return raw.model_type;
   const arch: unknown = Array.isArray(raw.architectures) ? (raw.architectures as unknown[])[0] : undefined;
@@ -163,9 +168,9 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
   const family = known.family;
   const schema = SCHEMAS[family];
   const act = raw[schema.activationKey] ?? 'gelu';
-  if (act !== 'gelu') fail(`${schema.activationKey} ${JSON.stringify(act)} is not supported (only exact 'gelu').`, `Use a model with ${schema.activationKey} "gelu".`);
+  if (act !== 'gelu') fail(`${schema.activationKey} ${quoted(act)} is not supported (only exact 'gelu').`, `Use a model with ${schema.activationKey} "gelu".`);
   const pos = raw.position_embedding_type ?? 'absolute';
-  if (pos !== 'absolute') fail(`position_embedding_type ${JSON.stringify(pos)} is not supported.`, 'Use a model with absolute position embeddings.');
+  if (pos !== 'absolute') fail(`position_embedding_type ${quoted(pos)} is not supported.`, 'Use a model with absolute position embeddings.');
   if (family === 'distilbert' && raw.sinusoidal_pos_embds === true) {
     fail('sinusoidal_pos_embds is true; only learned position embeddings are supported.', `Set "sinusoidal_pos_embds": false in ${where} or choose another model.`);
   }
