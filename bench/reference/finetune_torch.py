@@ -1,28 +1,41 @@
 """A plain-PyTorch fine-tuning loop with Hugging Face Trainer semantics, the reference bench:quality compares whole
 runs against (bench/quality.ts). It reads one job (JSON: the model config, the token ids our tokenizer made for the
 training and validation rows, the resolved training settings and the seeds) and for every seed trains a freshly
-initialised classifier (bert_torch.init_params: HF _init_weights, with torch's generator seeded by the seed):
+initialised classifier (bert_torch.init_params: HF _init_weights, with torch's generator seeded by the seed; with
+--init-dir DIR the weights in DIR/<seed>.safetensors instead: our own initialisation for that seed):
 
-- order: RandomSampler with a torch.Generator seeded once per run (a new permutation each epoch), or with
-  group_by_length HF's LengthGroupedSampler (mega-batches of up to 50 batches sorted by length, in that order);
+- order: with --batch-order FILE, exactly the batches our trainer takes (FILE: {"<seed>": [epoch: [batch: [row
+  indices]]]}, exported by bench/quality.ts from our own sampler), so that only initialisation and arithmetic differ;
+  without it, RandomSampler with a torch.Generator seeded once per run (a new permutation each epoch), or with
+  group_by_length HF's LengthGroupedSampler (mega-batches of min(n / (4 × batch), 50) batches sorted by length, in
+  that order);
 - batches padded to their longest row (DataCollatorWithPadding), attention mask, token types 0;
 - AdamW (no decay on biases and LayerNorm weights), global-norm clipping at 1.0, linear warmup (ceil(ratio × total))
   then linear decay, dropout 0.1 in training when the settings say so;
 - evaluation at every epoch end (and every eval_steps when set), best model by the selection metric
   (load_best_model_at_end): its validation accuracy and macro-F1 (every label counts, zero_division=0) are reported.
 
-One JSON line per seed on stdout: {"seed", "accuracy", "macro_f1", "loss", "seconds", "steps"}.
-usage: /usr/bin/python3 bench/reference/finetune_torch.py JOB.json
+Weight averages (--average-evals K,… and --average-tail F,…; a measurement, not HF behaviour): the mean of the
+weights at the last K evaluations, and the uniform mean of the weights after every step of the last fraction F of
+the steps (SWA-like on the decaying tail), each scored once on the validation rows after training.
+
+One JSON line per seed on stdout: {"seed", "accuracy", "macro_f1", "loss", "seconds", "steps", "order", "last",
+"averages": {"evals<K>" | "tail<F>": scores}} (accuracy … loss: the best evaluation's; last: the final weights').
+usage: /usr/bin/python3 bench/reference/finetune_torch.py JOB.json [--batch-order FILE] [--init-dir DIR]
+       [--average-evals 2,3] [--average-tail 0.33,0.5]
 """
+import argparse
 import json
 import math
 import sys
 import time
 
+import os
+
 import torch
 import torch.nn.functional as F
 
-from bert_torch import Trainer, init_params, logits_fn
+from bert_torch import Trainer, init_params, logits_fn, read_safetensors
 
 
 def length_grouped_order(lengths, batch_size, generator):
@@ -74,13 +87,34 @@ def better(metric, value, best):
     return best is None or (value < best if metric == 'loss' else value > best)
 
 
-def run(job, seed):
+def snapshot(p):
+    return {n: t.detach().clone() for n, t in p.items()}
+
+
+def mean_of(snapshots):
+    return {n: sum(s[n] for s in snapshots) / len(snapshots) for n in snapshots[0]}
+
+
+def initial_weights(cfg, num_labels, seed, generator, init_dir):
+    """HF's initialisation from torch's generator, or the weights in init_dir/<seed>.safetensors (the same names and
+    shapes, nothing missing or extra)."""
+    p = init_params(cfg, num_labels, generator)
+    if init_dir is None:
+        return p
+    file = os.path.join(init_dir, f'{seed}.safetensors')
+    given, _ = read_safetensors(file)
+    if set(given) != set(p) or any(given[n].shape != p[n].shape for n in p):
+        raise SystemExit(f'{file}: names or shapes differ from the model\'s parameters')
+    return {n: given[n].contiguous() for n in p}
+
+
+def run(job, seed, batch_order=None, average_evals=(), average_tail=(), init_dir=None):
     cfg, s, num_labels = job['model_config'], job['settings'], job['num_labels']
     train, valid, pad_id = job['train'], job['valid'], job['pad_id']
     started = time.time()
     torch.manual_seed(seed)  # dropout masks
     generator = torch.Generator().manual_seed(seed)
-    p = init_params(cfg, num_labels, generator)
+    p = initial_weights(cfg, num_labels, seed, generator, init_dir)
     bs = s['batch_size']
     steps_per_epoch = math.ceil(len(train) / bs)
     total = s['epochs'] * steps_per_epoch
@@ -92,30 +126,70 @@ def run(job, seed):
     order_generator = torch.Generator().manual_seed(seed)
     lengths = [len(r[0]) for r in train]
     best, best_scores, step = None, None, 0
-    for _epoch in range(s['epochs']):
-        order = (length_grouped_order(lengths, bs, order_generator) if s['group_by_length']
-                 else torch.randperm(len(train), generator=order_generator).tolist())
-        for b in range(steps_per_epoch):
+    at_evals = []  # the weights at each evaluation, for the eval averages
+    # The tail averages: fraction → (its first step, the running sum of the weights after each step from there).
+    tails = {f: (max(0, total - round(f * total)), None) for f in average_tail}
+    for epoch in range(s['epochs']):
+        if batch_order is not None:
+            batches = batch_order[epoch]
+            if len(batches) != steps_per_epoch:
+                raise SystemExit(f'batch order: epoch {epoch} has {len(batches)} batches, not {steps_per_epoch}')
+        else:
+            order = (length_grouped_order(lengths, bs, order_generator) if s['group_by_length']
+                     else torch.randperm(len(train), generator=order_generator).tolist())
+            batches = [order[b * bs:(b + 1) * bs] for b in range(steps_per_epoch)]
+        for b, indices in enumerate(batches):
             if step >= total:
                 break
-            trainer.step(collate(train, order[b * bs:(b + 1) * bs], pad_id))
+            trainer.step(collate(train, indices, pad_id))
             step += 1
-            epoch_end = b + 1 == steps_per_epoch or step == total
+            for f, (first, acc) in tails.items():
+                if step > first and acc is None:
+                    tails[f] = (first, snapshot(p))
+                elif step > first:
+                    for n, t in acc.items():
+                        t.add_(p[n].detach())
+            epoch_end = b + 1 == len(batches) or step == total
             if epoch_end or (s.get('eval_steps') and step % s['eval_steps'] == 0):
                 scores = evaluate(p, cfg, valid, num_labels, pad_id)
+                if average_evals:
+                    at_evals = (at_evals + [snapshot(p)])[-max(average_evals):]
                 value = scores[s['metric']]
                 if better(s['metric'], value, best):
                     best, best_scores = value, scores
         if step >= total:
             break
-    return {'seed': seed, **best_scores, 'seconds': time.time() - started, 'steps': step}
+    seconds = time.time() - started
+    last = evaluate(p, cfg, valid, num_labels, pad_id)
+    averages = {}
+    for k in average_evals:
+        averages[f'evals{k}'] = evaluate(mean_of(at_evals[-k:]), cfg, valid, num_labels, pad_id)
+    for f, (first, acc) in tails.items():
+        mean = {n: t / (total - first) for n, t in acc.items()}
+        averages[f'tail{f}'] = evaluate(mean, cfg, valid, num_labels, pad_id)
+    return {'seed': seed, **best_scores, 'seconds': seconds, 'steps': step,
+            'order': 'ours' if batch_order is not None else 'hf', 'init': 'ours' if init_dir else 'torch', 'last': last,
+            'averages': averages}
 
 
 def main():
-    job = json.load(open(sys.argv[1]))
+    parser = argparse.ArgumentParser()
+    parser.add_argument('job')
+    parser.add_argument('--batch-order', help='JSON {"<seed>": [epoch: [batch: [row indices]]]}: replay these batches')
+    parser.add_argument('--init-dir', help='folder of <seed>.safetensors: start from these weights')
+    parser.add_argument('--average-evals', default='', help='K,…: score the mean of the last K evaluations\' weights')
+    parser.add_argument('--average-tail', default='', help='F,…: score the mean weights over the last F of the steps')
+    a = parser.parse_args()
+    job = json.load(open(a.job))
+    orders = json.load(open(a.batch_order)) if a.batch_order else None
     torch.set_num_threads(job.get('threads', 1))
+    average_evals = [int(k) for k in a.average_evals.split(',') if k]
+    average_tail = [float(f) for f in a.average_tail.split(',') if f]
     for seed in job['seeds']:
-        print(json.dumps(run(job, seed)), flush=True)
+        if orders is not None and str(seed) not in orders:
+            raise SystemExit(f'{a.batch_order}: no batch order for seed {seed}')
+        order = orders[str(seed)] if orders is not None else None
+        print(json.dumps(run(job, seed, order, average_evals, average_tail, a.init_dir)), flush=True)
 
 
 if __name__ == '__main__':
