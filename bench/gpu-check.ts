@@ -33,7 +33,16 @@ interface Case {
 }
 
 function ours(c: Case, device: string): Run {
-  const args = { size: c.size, numLabels: 2, batch: c.batch, seq: c.seq, warmup: WARMUP, steps: STEPS, device, optLevel: 'basic' };
+  const args = {
+    size: c.size,
+    numLabels: 2,
+    batch: c.batch,
+    seq: c.seq,
+    warmup: WARMUP,
+    steps: STEPS,
+    device,
+    optLevel: 'basic',
+  };
   // As the product trains: with the training process's malloc settings.
   const base = trainingProcessEnv(process.env);
   const env = process.env.ORT_VERBOSE === '1' ? { ...base, ORT_LOG_LEVEL: 'verbose' } : base;
@@ -41,9 +50,20 @@ function ours(c: Case, device: string): Run {
 }
 
 function torch(c: Case, device: string): Run {
-  const args = { config: hfConfigJson(presetConfig(c.size), ['label0', 'label1']), numLabels: 2, batch: c.batch, seq: c.seq,
-    warmup: WARMUP, steps: STEPS, threads: 1, device };
-  return runJson<Run>(ROOT, process.env.TORCH_PYTHON ?? 'python3', [path.join(ROOT, 'bench', 'reference', 'bench_torch.py'), JSON.stringify(args)]);
+  const args = {
+    config: hfConfigJson(presetConfig(c.size), ['label0', 'label1']),
+    numLabels: 2,
+    batch: c.batch,
+    seq: c.seq,
+    warmup: WARMUP,
+    steps: STEPS,
+    threads: 1,
+    device,
+  };
+  return runJson<Run>(ROOT, process.env.TORCH_PYTHON ?? 'python3', [
+    path.join(ROOT, 'bench', 'reference', 'bench_torch.py'),
+    JSON.stringify(args),
+  ]);
 }
 
 /** Largest |Δloss| over the steps the two runs share (warmup steps included: the trajectories start together). */
@@ -65,13 +85,22 @@ function check(c: Case): Record<string, unknown> {
       continue;
     }
     if (run.device !== device) {
-      console.log(`${c.size}: ${device} refused (the engine fell back to ${run.device}; its reason is on stderr above)`);
+      console.log(
+        `${c.size}: ${device} refused (the engine fell back to ${run.device}; its reason is on stderr above)`,
+      );
       result[device] = { refused: true, got: run.device };
       continue;
     }
     const diff = maxLossDiff(cpu.losses, run.losses);
-    console.log(`${c.size}: ${device} ${run.median_step_s.toFixed(3)} s/step (${(run.median_step_s / cpu.median_step_s).toFixed(2)}x CPU), max |Δloss| vs CPU over ${run.losses.length} steps ${diff.toExponential(2)}`);
-    result[device] = { step_s: run.median_step_s, ratio_to_cpu: run.median_step_s / cpu.median_step_s, max_abs_dloss: diff, peak_rss_mb: run.peak_rss_mb };
+    console.log(
+      `${c.size}: ${device} ${run.median_step_s.toFixed(3)} s/step (${(run.median_step_s / cpu.median_step_s).toFixed(2)}x CPU), max |Δloss| vs CPU over ${run.losses.length} steps ${diff.toExponential(2)}`,
+    );
+    result[device] = {
+      step_s: run.median_step_s,
+      ratio_to_cpu: run.median_step_s / cpu.median_step_s,
+      max_abs_dloss: diff,
+      peak_rss_mb: run.peak_rss_mb,
+    };
   }
   const torchDevice = process.env.TORCH_DEVICE;
   if (torchDevice) {

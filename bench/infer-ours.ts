@@ -41,7 +41,10 @@ async function main(): Promise<void> {
     const config = presetConfig(args.size);
     const weights = initWeights(bertClassifierParamSpecs(config, NUM_LABELS), 0, config.initializerRange);
     const fp32 = buildInferenceModel(config, NUM_LABELS, weights);
-    fs.writeFileSync(path.join(dir, 'model.onnx'), args.quant === 'fp32' ? fp32 : quantizeModel(fp32, args.quant).bytes);
+    fs.writeFileSync(
+      path.join(dir, 'model.onnx'),
+      args.quant === 'fp32' ? fp32 : quantizeModel(fp32, args.quant).bytes,
+    );
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(hfConfigJson(config, ['label0', 'label1'])));
     fs.writeFileSync(path.join(dir, 'bertft.json'), JSON.stringify({ max_length: args.seq, truncation: 'head' }));
     await (await loadPreprocessor()).save(dir);
@@ -50,7 +53,8 @@ async function main(): Promise<void> {
     const words = ['alpha', 'river', 'stone', 'music', 'garden', 'window', 'yellow', 'market', 'silver', 'forest'];
     const text = (i: number) => Array.from({ length: args.seq }, (_, j) => words[(i + j * 7) % words.length]).join(' ');
     const rows = (await loadPreprocessor(dir)).encode([text(0)], predictor.settings);
-    if (rows.length !== 1 || rows[0].ids.length !== args.seq) throw new Error(`the bench text should encode to one row of ${args.seq} tokens`);
+    if (rows.length !== 1 || rows[0].ids.length !== args.seq)
+      throw new Error(`the bench text should encode to one row of ${args.seq} tokens`);
     for (let i = 0; i < args.warmup; i++) await predictor.logits([text(i)]);
     const times: number[] = [];
     for (let i = 0; i < args.runs; i++) {
@@ -68,11 +72,18 @@ async function main(): Promise<void> {
       batchTimes.push(Number(process.hrtime.bigint() - start) / 1e9);
     }
     await predictor.dispose();
-    console.log(JSON.stringify({
-      p50_ms: percentile(times, 0.5), p95_ms: percentile(times, 0.95), runs: times.length,
-      throughput_per_s: args.batch / percentile(batchTimes, 0.5), batch: args.batch, threads: args.threads, quant: args.quant,
-      model_mb: fs.statSync(path.join(dir, 'model.onnx')).size / 1e6,
-    }));
+    console.log(
+      JSON.stringify({
+        p50_ms: percentile(times, 0.5),
+        p95_ms: percentile(times, 0.95),
+        runs: times.length,
+        throughput_per_s: args.batch / percentile(batchTimes, 0.5),
+        batch: args.batch,
+        threads: args.threads,
+        quant: args.quant,
+        model_mb: fs.statSync(path.join(dir, 'model.onnx')).size / 1e6,
+      }),
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

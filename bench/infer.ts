@@ -40,22 +40,42 @@ function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.e
 }
 
 function ours(c: Case, quant: string, threads: number): Figures {
-  const args = { size: c.size, seq: SEQ, batch: c.batch, warmup: 3, runs: c.runs, batchRuns: c.batchRuns, threads, quant };
+  const args = {
+    size: c.size,
+    seq: SEQ,
+    batch: c.batch,
+    warmup: 3,
+    runs: c.runs,
+    batchRuns: c.batchRuns,
+    threads,
+    quant,
+  };
   return runJson(process.execPath, [path.join(__dirname, 'infer-ours.js'), JSON.stringify(args)]);
 }
 
 function torch(c: Case, threads: number): Figures {
   const args = {
-    config: hfConfigJson(presetConfig(c.size), ['label0', 'label1']), numLabels: 2, seq: SEQ, batch: c.batch, warmup: 3,
-    runs: c.runs, batchRuns: c.batchRuns, threads,
+    config: hfConfigJson(presetConfig(c.size), ['label0', 'label1']),
+    numLabels: 2,
+    seq: SEQ,
+    batch: c.batch,
+    warmup: 3,
+    runs: c.runs,
+    batchRuns: c.batchRuns,
+    threads,
   };
-  return runJson(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bert_infer_torch.py'), JSON.stringify(args)], { ...process.env, OPENBLAS_NUM_THREADS: String(threads) });
+  return runJson(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bert_infer_torch.py'), JSON.stringify(args)], {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: String(threads),
+  });
 }
 
 function best(label: string, run: (threads: number) => Figures): Figures {
   const tried = [1, 2].map((t) => {
     const f = run(t);
-    console.log(`  ${label.padEnd(34)} threads ${t}: p50 ${f.p50_ms.toFixed(1)} ms, p95 ${f.p95_ms.toFixed(1)} ms, ${f.throughput_per_s.toFixed(1)} texts/s`);
+    console.log(
+      `  ${label.padEnd(34)} threads ${t}: p50 ${f.p50_ms.toFixed(1)} ms, p95 ${f.p95_ms.toFixed(1)} ms, ${f.throughput_per_s.toFixed(1)} texts/s`,
+    );
     return f;
   });
   return tried.reduce((a, b) => (b.p50_ms < a.p50_ms ? b : a));
@@ -73,8 +93,14 @@ function measure(c: Case, rounds: number) {
   // The headline comparison again, alternating, both thread counts each round: on a shared machine the best of
   // several rounds is the least disturbed figure for both sides.
   for (let r = 1; r < rounds; r++) {
-    pytorch = faster(pytorch, best(`PyTorch fp32 (round ${r + 1})`, (t) => torch(c, t)));
-    fp32 = faster(fp32, best(`ours fp32 (round ${r + 1})`, (t) => ours(c, 'fp32', t)));
+    pytorch = faster(
+      pytorch,
+      best(`PyTorch fp32 (round ${r + 1})`, (t) => torch(c, t)),
+    );
+    fp32 = faster(
+      fp32,
+      best(`ours fp32 (round ${r + 1})`, (t) => ours(c, 'fp32', t)),
+    );
   }
   const int8 = Object.fromEntries(QUANT_FORMATS.map((q) => [q, best(`ours int8 ${q}`, (t) => ours(c, q, t))]));
   const fastest = Object.entries(int8).reduce((a, b) => (b[1].p50_ms < a[1].p50_ms ? b : a));
@@ -83,7 +109,9 @@ function measure(c: Case, rounds: number) {
     ratio_int8: fastest[1].p50_ms / pytorch.p50_ms,
     int8_vs_fp32: fastest[1].p50_ms / fp32.p50_ms,
     fastest_int8: fastest[0],
-    pytorch, fp32, int8,
+    pytorch,
+    fp32,
+    int8,
   };
 }
 
@@ -94,16 +122,23 @@ function main(): void {
   const loadBefore = os.loadavg()[0];
   const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
   const mini = measure({ size: 'mini', batch: 32, runs: 40, batchRuns: 5 }, rounds);
-  const base = process.env.BENCH_SKIP_BASE === '1' ? undefined : measure({ size: 'base', batch: 16, runs: 15, batchRuns: 2 }, rounds);
-  console.log(JSON.stringify({
-    ratio: base ? base.ratio : null,
-    ratio_int8: base ? base.ratio_int8 : null,
-    ratio_mini: mini.ratio,
-    ratio_int8_mini: mini.ratio_int8,
-    mini, base: base ?? null, machine,
-    load_average_1min: { before: loadBefore, after: os.loadavg()[0] },
-    date: new Date().toISOString(),
-  }));
+  const base =
+    process.env.BENCH_SKIP_BASE === '1'
+      ? undefined
+      : measure({ size: 'base', batch: 16, runs: 15, batchRuns: 2 }, rounds);
+  console.log(
+    JSON.stringify({
+      ratio: base ? base.ratio : null,
+      ratio_int8: base ? base.ratio_int8 : null,
+      ratio_mini: mini.ratio,
+      ratio_int8_mini: mini.ratio_int8,
+      mini,
+      base: base ?? null,
+      machine,
+      load_average_1min: { before: loadBefore, after: os.loadavg()[0] },
+      date: new Date().toISOString(),
+    }),
+  );
 }
 
 main();

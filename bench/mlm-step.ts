@@ -23,10 +23,26 @@ import { describeAllocator } from '../src/core/train/allocator';
 import { createTrainEngine, type TrainEngine } from '../src/core/train/engine';
 
 type Size = 'tiny' | 'mini' | 'small' | 'base';
-interface Case { size: Size; batch: number; seq: number }
-interface Args { rounds: number; steps: number; warmup: number; threads: number; cases?: Case[] }
+interface Case {
+  size: Size;
+  batch: number;
+  seq: number;
+}
+interface Args {
+  rounds: number;
+  steps: number;
+  warmup: number;
+  threads: number;
+  cases?: Case[];
+}
 
-const args: Args = { rounds: 3, steps: 5, warmup: 2, threads: 1, ...(JSON.parse(process.argv[2] ?? '{}') as Partial<Args>) };
+const args: Args = {
+  rounds: 3,
+  steps: 5,
+  warmup: 2,
+  threads: 1,
+  ...(JSON.parse(process.argv[2] ?? '{}') as Partial<Args>),
+};
 const CASES: Case[] = args.cases ?? [
   { size: 'tiny', batch: 16, seq: 64 },
   { size: 'mini', batch: 16, seq: 128 },
@@ -36,10 +52,17 @@ const CASES: Case[] = args.cases ?? [
 /** A full-length batch of random ids ([CLS] … [SEP], no padding) with random class labels. */
 function randomBatch(vocab: number, b: number, s: number, seed: number): Batch {
   const rand = seededRandom(seed);
-  const inputIds = BigInt64Array.from({ length: b * s }, (_, i) => (i % s === 0 ? 101n : i % s === s - 1 ? 102n : BigInt(1000 + Math.floor(rand() * (vocab - 1000)))));
+  const inputIds = BigInt64Array.from({ length: b * s }, (_, i) =>
+    i % s === 0 ? 101n : i % s === s - 1 ? 102n : BigInt(1000 + Math.floor(rand() * (vocab - 1000))),
+  );
   return {
-    batchSize: b, seqLen: s, inputIds, attentionMask: new BigInt64Array(b * s).fill(1n), tokenTypeIds: new BigInt64Array(b * s),
-    labels: BigInt64Array.from({ length: b }, () => BigInt(Math.floor(rand() * 2))), docIndex: Int32Array.from({ length: b }, (_, i) => i),
+    batchSize: b,
+    seqLen: s,
+    inputIds,
+    attentionMask: new BigInt64Array(b * s).fill(1n),
+    tokenTypeIds: new BigInt64Array(b * s),
+    labels: BigInt64Array.from({ length: b }, () => BigInt(Math.floor(rand() * 2))),
+    docIndex: Int32Array.from({ length: b }, (_, i) => i),
   };
 }
 
@@ -51,13 +74,37 @@ const median = (xs: number[]): number => {
 
 async function measure(c: Case) {
   const config = presetConfig(c.size);
-  const hyper = { lr: 1e-4, weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1, warmupSteps: 0, totalSteps: 1_000_000 };
+  const hyper = {
+    lr: 1e-4,
+    weightDecay: 0.01,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    maxGradNorm: 1,
+    warmupSteps: 0,
+    totalSteps: 1_000_000,
+  };
   const masking: MaskingOptions = { maskTokenId: 103, vocabSize: config.vocabSize, specialIds: new Set([0, 101, 102]) };
   const common = { config, hyper, device: 'cpu' as const, dropout: true, seed: 1, threads: args.threads };
   const engines: Record<'classify' | 'mlm_every' | 'mlm_masked', TrainEngine> = {
-    classify: await createTrainEngine({ ...common, numLabels: 2, weights: initWeights(bertClassifierParamSpecs(config, 2), 1, config.initializerRange) }),
-    mlm_every: await createTrainEngine({ ...common, numLabels: 0, task: 'mlm', mlmScoring: 'every', weights: initWeights(mlmParamSpecs(config), 1, config.initializerRange) }),
-    mlm_masked: await createTrainEngine({ ...common, numLabels: 0, task: 'mlm', weights: initWeights(mlmParamSpecs(config), 1, config.initializerRange) }),
+    classify: await createTrainEngine({
+      ...common,
+      numLabels: 2,
+      weights: initWeights(bertClassifierParamSpecs(config, 2), 1, config.initializerRange),
+    }),
+    mlm_every: await createTrainEngine({
+      ...common,
+      numLabels: 0,
+      task: 'mlm',
+      mlmScoring: 'every',
+      weights: initWeights(mlmParamSpecs(config), 1, config.initializerRange),
+    }),
+    mlm_masked: await createTrainEngine({
+      ...common,
+      numLabels: 0,
+      task: 'mlm',
+      weights: initWeights(mlmParamSpecs(config), 1, config.initializerRange),
+    }),
   };
   const times: Record<keyof typeof engines, number[]> = { classify: [], mlm_every: [], mlm_masked: [] };
   const cpu: Record<keyof typeof engines, number[]> = { classify: [], mlm_every: [], mlm_masked: [] };
@@ -83,17 +130,32 @@ async function measure(c: Case) {
   for (const e of Object.values(engines)) await e.dispose();
   const ratios = (t: Record<keyof typeof engines, number[]>) => {
     const s = { classify: median(t.classify), mlm_every: median(t.mlm_every), mlm_masked: median(t.mlm_masked) };
-    return { median_step_s: s, mlm_every_vs_classify: s.mlm_every / s.classify, mlm_masked_vs_classify: s.mlm_masked / s.classify, masked_speedup: s.mlm_every / s.mlm_masked };
+    return {
+      median_step_s: s,
+      mlm_every_vs_classify: s.mlm_every / s.classify,
+      mlm_masked_vs_classify: s.mlm_masked / s.classify,
+      masked_speedup: s.mlm_every / s.mlm_masked,
+    };
   };
   const row = {
-    ...c, threads: args.threads, masked_tokens_mean: masked.reduce((a, b) => a + b, 0) / masked.length, tokens: c.batch * c.seq,
-    steps_per_engine: times.classify.length, wall: ratios(times), cpu: ratios(cpu),
+    ...c,
+    threads: args.threads,
+    masked_tokens_mean: masked.reduce((a, b) => a + b, 0) / masked.length,
+    tokens: c.batch * c.seq,
+    steps_per_engine: times.classify.length,
+    wall: ratios(times),
+    cpu: ratios(cpu),
   };
-  for (const [clock, r] of [['wall', row.wall], ['cpu', row.cpu]] as const) {
+  for (const [clock, r] of [
+    ['wall', row.wall],
+    ['cpu', row.cpu],
+  ] as const) {
     const s = r.median_step_s;
-    console.log(`${c.size} seq ${c.seq} batch ${c.batch}, ${clock} time: classify ${s.classify.toFixed(3)} s, MLM every position ${s.mlm_every.toFixed(3)} s ` +
-      `(${r.mlm_every_vs_classify.toFixed(2)}x), MLM masked positions ${s.mlm_masked.toFixed(3)} s (${r.mlm_masked_vs_classify.toFixed(2)}x); ` +
-      `masked head ${r.masked_speedup.toFixed(2)}x faster (load ${os.loadavg()[0].toFixed(1)})`);
+    console.log(
+      `${c.size} seq ${c.seq} batch ${c.batch}, ${clock} time: classify ${s.classify.toFixed(3)} s, MLM every position ${s.mlm_every.toFixed(3)} s ` +
+        `(${r.mlm_every_vs_classify.toFixed(2)}x), MLM masked positions ${s.mlm_masked.toFixed(3)} s (${r.mlm_masked_vs_classify.toFixed(2)}x); ` +
+        `masked head ${r.masked_speedup.toFixed(2)}x faster (load ${os.loadavg()[0].toFixed(1)})`,
+    );
   }
   return row;
 }
@@ -105,11 +167,22 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg()[0];
   const cases = [];
   for (const c of CASES) cases.push(await measure(c));
-  console.log(JSON.stringify({ args, cases, machine, load_average_1min: { before: loadBefore, after: os.loadavg()[0] }, date: new Date().toISOString() }));
+  console.log(
+    JSON.stringify({
+      args,
+      cases,
+      machine,
+      load_average_1min: { before: loadBefore, after: os.loadavg()[0] },
+      date: new Date().toISOString(),
+    }),
+  );
 }
 
 // It trains in this process, so it runs with a training process's malloc settings, as bertft does (src/core/train/allocator.ts).
 watchTrainingParent();
 const restarted = restartInTrainingProcess(__filename, process.argv.slice(2));
-if (restarted) void restarted.then((code) => { process.exitCode = code; });
+if (restarted)
+  void restarted.then((code) => {
+    process.exitCode = code;
+  });
 else void main();

@@ -7,6 +7,9 @@ import { appendFileSync } from 'node:fs';
 const file = process.env.BERTFT_BENCH_PEAK_FILE;
 if (file) {
   process.on('exit', () => {
-    appendFileSync(file, JSON.stringify({ pid: process.pid, peak_bytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
+    appendFileSync(
+      file,
+      JSON.stringify({ pid: process.pid, peak_bytes: process.resourceUsage().maxRSS * 1024 }) + '\n',
+    );
   });
 }

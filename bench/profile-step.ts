@@ -44,7 +44,14 @@ async function main(): Promise<void> {
   const numLabels = 2;
   const adam = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
   // The engine's train graph (same options, so the same node indices), built here only for its phase boundaries.
-  const built = buildStepGraph({ family: encoderFamily(config), numLabels, mode: 'train', dropout: false, adam, maxGradNorm: 1 });
+  const built = buildStepGraph({
+    family: encoderFamily(config),
+    numLabels,
+    mode: 'train',
+    dropout: false,
+    adam,
+    maxGradNorm: 1,
+  });
   const prefix = path.join(os.tmpdir(), `bertft-profile-${process.pid}`);
   const specs = classifierParamSpecs(config, numLabels);
   const engine = await createTrainEngine({
@@ -103,7 +110,9 @@ async function main(): Promise<void> {
       const cur = acc.get(k) ?? [0, 0];
       acc.set(k, [cur[0] + e.dur, cur[1] + 1]);
     }
-    return [...acc.entries()].map(([k, [us, count]]): [string, number, number] => [k, us / 1000 / args.steps, count / args.steps]).sort((a, b) => b[1] - a[1]);
+    return [...acc.entries()]
+      .map(([k, [us, count]]): [string, number, number] => [k, us / 1000 / args.steps, count / args.steps])
+      .sort((a, b) => b[1] - a[1]);
   };
   const kernelMs = nodes.reduce((a, e) => a + e.dur, 0) / 1000 / args.steps;
   const runMs = runs.slice(warmup).reduce((a, e) => a + e.dur, 0) / 1000 / args.steps;
@@ -111,18 +120,32 @@ async function main(): Promise<void> {
   const show = (title: string, rows: [string, number, number][]): void => {
     console.log(`\n${title}`);
     for (const [k, ms, count] of rows.slice(0, args.top ?? 25)) {
-      console.log(`  ${k.padEnd(34)} ${ms.toFixed(1).padStart(9)} ms ${((100 * ms) / kernelMs).toFixed(1).padStart(5)}%  ${count.toFixed(0).padStart(5)} nodes`);
+      console.log(
+        `  ${k.padEnd(34)} ${ms.toFixed(1).padStart(9)} ms ${((100 * ms) / kernelMs).toFixed(1).padStart(5)}%  ${count.toFixed(0).padStart(5)} nodes`,
+      );
     }
   };
-  console.log(`BERT-${args.size} batch ${args.batch} seq ${args.seq}, ${args.threads} threads, level ${args.level ?? 'all'}: ${built.nodeCount} nodes built`);
-  console.log(`per step: wall ${wallMs.toFixed(0)} ms (JS run() call), ORT model_run ${runMs.toFixed(0)} ms, kernels ${kernelMs.toFixed(0)} ms`);
+  console.log(
+    `BERT-${args.size} batch ${args.batch} seq ${args.seq}, ${args.threads} threads, level ${args.level ?? 'all'}: ${built.nodeCount} nodes built`,
+  );
+  console.log(
+    `per step: wall ${wallMs.toFixed(0)} ms (JS run() call), ORT model_run ${runMs.toFixed(0)} ms, kernels ${kernelMs.toFixed(0)} ms`,
+  );
   const byPhase = sum((e) => phaseOf(e.name));
   const byOp = sum((e) => e.args?.op_name ?? '?');
   const byPhaseOp = sum((e) => `${phaseOf(e.name)} ${e.args?.op_name ?? '?'}`);
   show('by phase', byPhase);
   show('by op', byOp);
   show('by phase and op', byPhaseOp);
-  console.log(JSON.stringify({ wall_ms: wallMs, run_ms: runMs, kernel_ms: kernelMs, by_phase: Object.fromEntries(byPhase.map(([k, ms]) => [k, ms])), by_op: Object.fromEntries(byOp.map(([k, ms]) => [k, ms])) }));
+  console.log(
+    JSON.stringify({
+      wall_ms: wallMs,
+      run_ms: runMs,
+      kernel_ms: kernelMs,
+      by_phase: Object.fromEntries(byPhase.map(([k, ms]) => [k, ms])),
+      by_op: Object.fromEntries(byOp.map(([k, ms]) => [k, ms])),
+    }),
+  );
 }
 
 async function newestProfile(prefix: string): Promise<string> {
@@ -136,7 +159,10 @@ async function newestProfile(prefix: string): Promise<string> {
 // Profile what the product runs: a training process's malloc settings (src/core/train/allocator.ts) change the picture.
 watchTrainingParent();
 const restarted = restartInTrainingProcess(__filename, process.argv.slice(2));
-if (restarted) void restarted.then((code) => { process.exitCode = code; });
+if (restarted)
+  void restarted.then((code) => {
+    process.exitCode = code;
+  });
 else {
   main().catch((e) => {
     console.error(e);

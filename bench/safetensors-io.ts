@@ -14,7 +14,6 @@ import { bertClassifierParamSpecs, initWeights } from '../src/core/model/params'
 import { readSafetensors, writeSafetensors } from '../src/core/model/safetensors';
 import { peakRssMb } from './peak-rss';
 
-
 async function readMode(file: string): Promise<void> {
   const baseline = peakRssMb();
   const t = performance.now();
@@ -22,7 +21,9 @@ async function readMode(file: string): Promise<void> {
   const readS = (performance.now() - t) / 1000;
   let bytes = 0;
   for (const v of tensors.values()) bytes += v.data.byteLength;
-  console.log(JSON.stringify({ read_s: readS, tensor_mb: bytes / 2 ** 20, baseline_rss_mb: baseline, peak_rss_mb: peakRssMb() }));
+  console.log(
+    JSON.stringify({ read_s: readS, tensor_mb: bytes / 2 ** 20, baseline_rss_mb: baseline, peak_rss_mb: peakRssMb() }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -37,7 +38,10 @@ async function main(): Promise<void> {
     await writeSafetensors(file, weights, { format: 'pt' });
     const writeS = (performance.now() - t) / 1000;
     const fileMb = (await fs.stat(file)).size / 2 ** 20;
-    const child = spawnSync(process.execPath, [__filename, 'read', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnSync(process.execPath, [__filename, 'read', file], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const read = JSON.parse(child.stdout.trim().split('\n').pop() as string) as Record<string, number>;
     console.log(
       JSON.stringify({

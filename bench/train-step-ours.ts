@@ -25,7 +25,6 @@ interface Args {
   optLevel?: EngineOptions['graphOptimizationLevel'];
 }
 
-
 /** A full-length batch of random ids (no padding) and random labels, like the PyTorch side. */
 function randomBatch(vocab: number, numLabels: number, b: number, s: number): Batch {
   const rand = seededRandom(1);
@@ -60,7 +59,16 @@ async function main(): Promise<void> {
     numLabels: args.numLabels,
     // Not kept here: the engine trains its own copy, and (as in a training run) nothing else holds the initial weights.
     weights: initWeights(specs, 0, config.initializerRange),
-    hyper: { lr: 5e-5, weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1, warmupSteps: 0, totalSteps: total + 1 },
+    hyper: {
+      lr: 5e-5,
+      weightDecay: 0.01,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      maxGradNorm: 1,
+      warmupSteps: 0,
+      totalSteps: total + 1,
+    },
     device: args.device ?? 'cpu',
     dropout: false,
     seed: 0,

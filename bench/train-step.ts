@@ -56,8 +56,19 @@ function envFor(mode: AllocatorMode, base: NodeJS.ProcessEnv = process.env): Nod
 }
 
 function ours(c: Case, threads: number, mode: AllocatorMode = OUR_MODE): StepFigures {
-  const args = { size: c.size, numLabels: NUM_LABELS, batch: c.batch, seq: c.seq, warmup: c.warmup, steps: c.steps, threads };
-  return { ...runJson(process.execPath, [path.join(__dirname, 'train-step-ours.js'), JSON.stringify(args)], envFor(mode)), allocator: mode };
+  const args = {
+    size: c.size,
+    numLabels: NUM_LABELS,
+    batch: c.batch,
+    seq: c.seq,
+    warmup: c.warmup,
+    steps: c.steps,
+    threads,
+  };
+  return {
+    ...runJson(process.execPath, [path.join(__dirname, 'train-step-ours.js'), JSON.stringify(args)], envFor(mode)),
+    allocator: mode,
+  };
 }
 
 function torch(c: Case, threads: number, mode: AllocatorMode): StepFigures {
@@ -72,11 +83,23 @@ function torch(c: Case, threads: number, mode: AllocatorMode): StepFigures {
     threads,
   };
   const env = envFor(mode, { ...process.env, OPENBLAS_NUM_THREADS: '2' });
-  return { ...runJson(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bench_torch.py'), JSON.stringify(args)], env), allocator: mode };
+  return {
+    ...runJson(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bench_torch.py'), JSON.stringify(args)], env),
+    allocator: mode,
+  };
 }
 
 /** PyTorch's settings: intra-op threads x (glibc defaults, our training process's malloc settings). */
-const TORCH_SETTINGS: [number, AllocatorMode][] = [[1, 'system'], [2, 'system'], ...(OUR_MODE === 'system' ? [] : ([[1, OUR_MODE], [2, OUR_MODE]] as [number, AllocatorMode][]))];
+const TORCH_SETTINGS: [number, AllocatorMode][] = [
+  [1, 'system'],
+  [2, 'system'],
+  ...(OUR_MODE === 'system'
+    ? []
+    : ([
+        [1, OUR_MODE],
+        [2, OUR_MODE],
+      ] as [number, AllocatorMode][])),
+];
 
 const faster = (a: StepFigures, b: StepFigures): StepFigures => (b.median_step_s < a.median_step_s ? b : a);
 
@@ -89,24 +112,43 @@ const faster = (a: StepFigures, b: StepFigures): StepFigures => (b.median_step_s
 function measure(
   c: Case,
   rounds: number,
-): { ours: StepFigures; torch: StepFigures; ours_tried: StepFigures[]; torch_tried: StepFigures[]; ours_other_allocators: StepFigures[] } {
+): {
+  ours: StepFigures;
+  torch: StepFigures;
+  ours_tried: StepFigures[];
+  torch_tried: StepFigures[];
+  ours_other_allocators: StepFigures[];
+} {
   const label = `BERT-${c.size} seq ${c.seq} batch ${c.batch}`;
   const show = (who: string, f: StepFigures): StepFigures => {
-    console.log(`${label}: ${who}: ${f.median_step_s.toFixed(3)} s/step, peak RSS ${f.peak_rss_mb.toFixed(0)} MB (load ${os.loadavg()[0].toFixed(1)})`);
+    console.log(
+      `${label}: ${who}: ${f.median_step_s.toFixed(3)} s/step, peak RSS ${f.peak_rss_mb.toFixed(0)} MB (load ${os.loadavg()[0].toFixed(1)})`,
+    );
     return f;
   };
   const torchTried: StepFigures[] = [];
   const oursTried: StepFigures[] = [];
-  for (const [t, mode] of TORCH_SETTINGS) torchTried.push(show(`PyTorch threads ${t}, malloc ${mode}`, torch(c, t, mode)));
+  for (const [t, mode] of TORCH_SETTINGS)
+    torchTried.push(show(`PyTorch threads ${t}, malloc ${mode}`, torch(c, t, mode)));
   for (const t of [1, 2]) oursTried.push(show(`ours threads ${t}, malloc ${OUR_MODE}`, ours(c, t)));
   let best = torchTried.reduce(faster);
   let o = oursTried.reduce(faster);
   for (let r = 1; r < rounds; r++) {
-    best = faster(best, show(`PyTorch threads ${best.threads}, malloc ${best.allocator}`, torch(c, best.threads ?? 1, best.allocator ?? 'system')));
+    best = faster(
+      best,
+      show(
+        `PyTorch threads ${best.threads}, malloc ${best.allocator}`,
+        torch(c, best.threads ?? 1, best.allocator ?? 'system'),
+      ),
+    );
     o = faster(o, show(`ours threads ${o.threads}, malloc ${OUR_MODE}`, ours(c, o.threads ?? 2)));
   }
-  const others = (process.env.BENCH_OTHER_ALLOCATORS ?? '').split(',').filter((m): m is AllocatorMode => m === 'lean' || m === 'fast' || m === 'system');
-  const other = others.filter((m) => m !== OUR_MODE).map((m) => show(`ours threads ${o.threads}, malloc ${m}`, ours(c, o.threads ?? 2, m)));
+  const others = (process.env.BENCH_OTHER_ALLOCATORS ?? '')
+    .split(',')
+    .filter((m): m is AllocatorMode => m === 'lean' || m === 'fast' || m === 'system');
+  const other = others
+    .filter((m) => m !== OUR_MODE)
+    .map((m) => show(`ours threads ${o.threads}, malloc ${m}`, ours(c, o.threads ?? 2, m)));
   return { ours: o, torch: best, ours_tried: oursTried, torch_tried: torchTried, ours_other_allocators: other };
 }
 
@@ -116,7 +158,10 @@ function main(): void {
   console.log(`machine: ${machine}; node ${process.version}`);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
   const loadBefore = os.loadavg()[0];
-  const mini = measure({ size: 'mini', batch: 16, seq: 128, warmup: 2, steps: Number(process.env.BENCH_STEPS ?? 8) }, rounds);
+  const mini = measure(
+    { size: 'mini', batch: 16, seq: 128, warmup: 2, steps: Number(process.env.BENCH_STEPS ?? 8) },
+    rounds,
+  );
   const base =
     process.env.BENCH_SKIP_BASE === '1'
       ? undefined

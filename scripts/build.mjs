@@ -26,7 +26,14 @@ const targets = [
   { name: 'trainer', entry: 'src/trainer/main.ts', outfile: 'dist/trainer.js', ...node },
   { name: 'inferenceWorker', entry: 'src/extension/inference/worker.ts', outfile: 'dist/inferenceWorker.js', ...node },
   { name: 'cli', entry: 'src/cli.ts', outfile: 'dist/cli.js', ...node, shebang: true },
-  { name: 'webview', entry: 'webview/main.ts', outfile: 'dist/webview.js', platform: 'browser', target: 'es2022', format: 'iife' },
+  {
+    name: 'webview',
+    entry: 'webview/main.ts',
+    outfile: 'dist/webview.js',
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+  },
 ];
 
 function options({ entry, outfile, name: _name, shebang, ...rest }) {
@@ -72,6 +79,8 @@ if (watch) {
   // The CLI's shebang only works when the file is executable; esbuild writes it 0644.
   const cli = path.join(root, 'dist/cli.js');
   if (existsSync(cli)) chmodSync(cli, 0o755);
-  console.log(`build: ${present.length - failed}/${present.length} bundles in ${Date.now() - started} ms${production ? ' (production)' : ''}`);
+  console.log(
+    `build: ${present.length - failed}/${present.length} bundles in ${Date.now() - started} ms${production ? ' (production)' : ''}`,
+  );
   if (failed) process.exit(1);
 }

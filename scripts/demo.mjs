@@ -37,11 +37,22 @@ bertft(['eval', '--model', out, '--data', data], 'Evaluate the best model (on al
 const best = JSON.parse(readFileSync(path.join(out, 'best', 'eval.json'), 'utf8'));
 const counts = Object.values(best.per_class).map((c) => c.support);
 const majority = Math.max(...counts) / counts.reduce((a, b) => a + b, 0);
-console.log(`\nValidation accuracy of the best model: ${best.accuracy.toFixed(3)} (majority-class rate ${majority.toFixed(3)}), macro-F1 ${best.macro_f1.toFixed(3)}`);
+console.log(
+  `\nValidation accuracy of the best model: ${best.accuracy.toFixed(3)} (majority-class rate ${majority.toFixed(3)}), macro-F1 ${best.macro_f1.toFixed(3)}`,
+);
 
-bertft(['predict', '--model', out,
-  '--text', 'Congratulations! You have been selected to receive a FREE $1000 gift card. Click here now to claim your prize, limited time offer!!!',
-  '--text', 'Hi Tom, the patch for the kernel build is attached. Can you review it before the meeting on Thursday? Thanks, Alan',
-  '--text', 'Make money fast from home. No experience needed. Reply with your bank details to start earning cash today.'],
-'Classify three texts');
+bertft(
+  [
+    'predict',
+    '--model',
+    out,
+    '--text',
+    'Congratulations! You have been selected to receive a FREE $1000 gift card. Click here now to claim your prize, limited time offer!!!',
+    '--text',
+    'Hi Tom, the patch for the kernel build is attached. Can you review it before the meeting on Thursday? Thanks, Alan',
+    '--text',
+    'Make money fast from home. No experience needed. Reply with your bank details to start earning cash today.',
+  ],
+  'Classify three texts',
+);
 console.log(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(0)} s. The run is in ${out}`);

@@ -31,7 +31,10 @@ for (const m of mails) {
   const text = body(m);
   if (text === '' || seen.has(text)) continue;
   seen.add(text);
-  byLabel[m.group.startsWith('spam') ? 'spam' : 'ham'].push({ key: createHash('sha256').update(String(m.id)).digest('hex'), text });
+  byLabel[m.group.startsWith('spam') ? 'spam' : 'ham'].push({
+    key: createHash('sha256').update(String(m.id)).digest('hex'),
+    text,
+  });
 }
 const total = byLabel.ham.length + byLabel.spam.length;
 const rows = [];

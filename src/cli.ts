@@ -6,6 +6,11 @@ import { runInTrainingProcess, watchTrainingParent } from './cli/training-proces
 const argv = process.argv.slice(2);
 watchTrainingParent();
 (runInTrainingProcess(argv, process.argv[1]) ?? runCli(argv)).then(
-  (code) => { process.exitCode = code; },
-  (e: unknown) => { process.stderr.write(`bertft: internal error: ${String(e)}\n`); process.exitCode = 2; },
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`bertft: internal error: ${String(e)}\n`);
+    process.exitCode = 2;
+  },
 );

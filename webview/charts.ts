@@ -18,18 +18,54 @@ interface ChartSpec {
   tick?: (value: number) => string;
 }
 
-const LR: ChartSpec = { key: 'lr', title: 'Learning rate', tick: (v) => (v === 0 ? '0' : v.toExponential(1)), series: [{ label: 'lr', color: '--vscode-charts-yellow' }] };
+const LR: ChartSpec = {
+  key: 'lr',
+  title: 'Learning rate',
+  tick: (v) => (v === 0 ? '0' : v.toExponential(1)),
+  series: [{ label: 'lr', color: '--vscode-charts-yellow' }],
+};
 
 const SPECS: Record<TrainTask, ChartSpec[]> = {
   classify: [
-    { key: 'loss', title: 'Loss', series: [{ label: 'train', color: '--vscode-charts-blue' }, { label: 'validation', color: '--vscode-charts-orange' }] },
-    { key: 'quality', title: 'Validation accuracy / macro-F1', range: [0, 1], series: [{ label: 'accuracy', color: '--vscode-charts-green' }, { label: 'macro-F1', color: '--vscode-charts-purple', dash: [6, 3] }] },
+    {
+      key: 'loss',
+      title: 'Loss',
+      series: [
+        { label: 'train', color: '--vscode-charts-blue' },
+        { label: 'validation', color: '--vscode-charts-orange' },
+      ],
+    },
+    {
+      key: 'quality',
+      title: 'Validation accuracy / macro-F1',
+      range: [0, 1],
+      series: [
+        { label: 'accuracy', color: '--vscode-charts-green' },
+        { label: 'macro-F1', color: '--vscode-charts-purple', dash: [6, 3] },
+      ],
+    },
     LR,
   ],
   mlm: [
-    { key: 'loss', title: 'MLM loss', series: [{ label: 'train', color: '--vscode-charts-blue' }, { label: 'held-out', color: '--vscode-charts-orange' }] },
-    { key: 'quality', title: 'Masked-token accuracy (held-out)', range: [0, 1], series: [{ label: 'masked acc.', color: '--vscode-charts-green' }] },
-    { key: 'perplexity', title: 'Perplexity (held-out)', series: [{ label: 'perplexity', color: '--vscode-charts-purple' }] },
+    {
+      key: 'loss',
+      title: 'MLM loss',
+      series: [
+        { label: 'train', color: '--vscode-charts-blue' },
+        { label: 'held-out', color: '--vscode-charts-orange' },
+      ],
+    },
+    {
+      key: 'quality',
+      title: 'Masked-token accuracy (held-out)',
+      range: [0, 1],
+      series: [{ label: 'masked acc.', color: '--vscode-charts-green' }],
+    },
+    {
+      key: 'perplexity',
+      title: 'Perplexity (held-out)',
+      series: [{ label: 'perplexity', color: '--vscode-charts-purple' }],
+    },
     LR,
   ],
 };
@@ -78,27 +114,46 @@ export class Charts {
       box.className = 'chart';
       box.dataset.chart = spec.key;
       this.container.appendChild(box);
-      const axis: uPlot.Axis = { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor, width: 1 }, font };
-      const plot = new uPlot({
-        title: spec.title,
-        width: this.chartWidth(),
-        height: 180,
-        scales: { x: { time: false }, y: spec.range ? { range: spec.range } : {} },
-        axes: [
-          { ...axis, label: 'step', labelFont: font },
-          { ...axis, size: 60, values: spec.tick ? (_u: uPlot, splits: number[]) => splits.map((v) => (v == null ? '' : spec.tick!(v))) : undefined },
-        ],
-        series: [
-          { label: 'step' },
-          ...spec.series.map((s) => ({
-            label: s.label, stroke: cssVar(s.color, axisColor), width: 1.5, dash: s.dash, spanGaps: true,
-            // Per-step series have too many points for markers; evaluations are few and worth marking.
-            points: { show: spec.key !== 'lr' && (spec.key !== 'loss' || s.label !== 'train') },
-          })),
-        ],
-        legend: { show: true },
-        cursor: { drag: { x: true, y: false } },
-      }, [[], ...spec.series.map(() => [])] as uPlot.AlignedData, box);
+      const axis: uPlot.Axis = {
+        stroke: axisColor,
+        grid: { stroke: gridColor, width: 1 },
+        ticks: { stroke: gridColor, width: 1 },
+        font,
+      };
+      const plot = new uPlot(
+        {
+          title: spec.title,
+          width: this.chartWidth(),
+          height: 180,
+          scales: { x: { time: false }, y: spec.range ? { range: spec.range } : {} },
+          axes: [
+            { ...axis, label: 'step', labelFont: font },
+            {
+              ...axis,
+              size: 60,
+              values: spec.tick
+                ? (_u: uPlot, splits: number[]) => splits.map((v) => (v == null ? '' : spec.tick!(v)))
+                : undefined,
+            },
+          ],
+          series: [
+            { label: 'step' },
+            ...spec.series.map((s) => ({
+              label: s.label,
+              stroke: cssVar(s.color, axisColor),
+              width: 1.5,
+              dash: s.dash,
+              spanGaps: true,
+              // Per-step series have too many points for markers; evaluations are few and worth marking.
+              points: { show: spec.key !== 'lr' && (spec.key !== 'loss' || s.label !== 'train') },
+            })),
+          ],
+          legend: { show: true },
+          cursor: { drag: { x: true, y: false } },
+        },
+        [[], ...spec.series.map(() => [])] as uPlot.AlignedData,
+        box,
+      );
       this.plots.set(spec.key, plot);
     }
   }

@@ -8,7 +8,10 @@ import './styles.css';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { applyEvents, type DashboardState } from '../src/extension/protocol/dashboardState';
 import {
-  isDashboardWebviewState, type DashboardWebviewState, type ExtensionToWebview, type WebviewToExtension,
+  isDashboardWebviewState,
+  type DashboardWebviewState,
+  type ExtensionToWebview,
+  type WebviewToExtension,
 } from '../src/extension/protocol/messages';
 import { chartColumns } from '../src/extension/dashboard/viewModel';
 import { Charts } from './charts';
@@ -39,7 +42,10 @@ const sections: Sections = {
 };
 const chartBox = h('div', { class: 'charts', id: 'charts' });
 app.replaceChildren(
-  sections.header, sections.actions, sections.problem, chartBox,
+  sections.header,
+  sections.actions,
+  sections.problem,
+  chartBox,
   h('div', { class: 'grid' }, sections.evals, sections.confusion, sections.perClass, sections.config),
 );
 const charts = new Charts(chartBox);
@@ -50,7 +56,14 @@ function scheduleRender(): void {
   frame = requestAnimationFrame(() => {
     frame = 0;
     if (!state) return;
-    renderAll(sections, state, { post: (m) => vscode.postMessage(m), ui, rerender: () => { save(); scheduleRender(); } });
+    renderAll(sections, state, {
+      post: (m) => vscode.postMessage(m),
+      ui,
+      rerender: () => {
+        save();
+        scheduleRender();
+      },
+    });
     charts.update(chartColumns(state), state.task ?? 'classify');
   });
 }

@@ -35,7 +35,12 @@ export interface RenderContext {
 }
 
 const PHASE_TEXT: Record<DashboardState['phase'], string> = {
-  waiting: 'starting', training: 'training', done: 'finished', stopped: 'stopped', failed: 'failed', interrupted: 'interrupted',
+  waiting: 'starting',
+  training: 'training',
+  done: 'finished',
+  stopped: 'stopped',
+  failed: 'failed',
+  interrupted: 'interrupted',
 };
 
 export function renderAll(sections: Sections, state: DashboardState, ctx: RenderContext): void {
@@ -50,24 +55,49 @@ export function renderAll(sections: Sections, state: DashboardState, ctx: Render
 
 function renderHeader(root: HTMLElement, state: DashboardState): void {
   const facts: string[] = [];
-  if (state.totalSteps > 0) facts.push(`step ${state.step} / ${state.totalSteps}`, `epoch ${formatEpoch(state.epoch, state.config?.epochs)}`);
+  if (state.totalSteps > 0)
+    facts.push(`step ${state.step} / ${state.totalSteps}`, `epoch ${formatEpoch(state.epoch, state.config?.epochs)}`);
   if (state.device) facts.push(`device ${state.device}`);
-  if (state.phase === 'training' && state.examplesPerS !== undefined) facts.push(`${state.examplesPerS.toFixed(1)} examples/s`);
+  if (state.phase === 'training' && state.examplesPerS !== undefined)
+    facts.push(`${state.examplesPerS.toFixed(1)} examples/s`);
   if (state.phase === 'training' && state.etaS !== undefined) facts.push(`ETA ${formatDuration(state.etaS)}`);
   const best = bestEvalRow(state);
   if (best) {
-    facts.push(best.perplexity !== undefined
-      ? `best perplexity ${formatPerplexity(best.perplexity)} (MLM loss ${formatMetric(best.loss)}) at step ${best.step}`
-      : `best accuracy ${formatMetric(best.accuracy)} at step ${best.step}`);
+    facts.push(
+      best.perplexity !== undefined
+        ? `best perplexity ${formatPerplexity(best.perplexity)} (MLM loss ${formatMetric(best.loss)}) at step ${best.step}`
+        : `best accuracy ${formatMetric(best.accuracy)} at step ${best.step}`,
+    );
   }
   const percent = formatPercent(state.step, state.totalSteps);
-  replaceChildren(root,
-    h('h1', {}, runName(state.runDir), ' ', state.task === 'mlm' ? h('span', { class: 'task', id: 'task' }, 'masked-LM pre-training') : null, ' ', h('span', { class: `phase phase-${state.phase}`, id: 'phase' }, PHASE_TEXT[state.phase])),
-    h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': state.totalSteps, 'aria-valuenow': state.step, title: percent },
-      bar(percent)),
+  replaceChildren(
+    root,
+    h(
+      'h1',
+      {},
+      runName(state.runDir),
+      ' ',
+      state.task === 'mlm' ? h('span', { class: 'task', id: 'task' }, 'masked-LM pre-training') : null,
+      ' ',
+      h('span', { class: `phase phase-${state.phase}`, id: 'phase' }, PHASE_TEXT[state.phase]),
+    ),
+    h(
+      'div',
+      {
+        class: 'progress',
+        role: 'progressbar',
+        'aria-valuemin': 0,
+        'aria-valuemax': state.totalSteps,
+        'aria-valuenow': state.step,
+        title: percent,
+      },
+      bar(percent),
+    ),
     h('p', { class: 'facts', id: 'facts' }, facts.join(' · ')),
     // A finished from-scratch run says how much of its result is the seed's doing.
-    state.phase === 'done' && state.task !== 'mlm' && isFromScratch(typeof state.config?.model === 'string' ? state.config.model : undefined)
+    state.phase === 'done' &&
+      state.task !== 'mlm' &&
+      isFromScratch(typeof state.config?.model === 'string' ? state.config.model : undefined)
       ? h('p', { class: 'muted', id: 'seed-note' }, fromScratchSpreadNote())
       : null,
   );
@@ -87,8 +117,20 @@ function renderActions(root: HTMLElement, state: DashboardState, ctx: RenderCont
   // The primary button is what the run's state calls for: Stop while it trains, Resume when it can go on, else the model.
   const primary = running ? 'stop' : canResume ? 'resume' : hasModel ? 'use-model' : '';
   const button = (id: string, role: string, label: string, enabled: boolean, message: WebviewToExtension) =>
-    h('vscode-button', { id, secondary: role !== primary, disabled: !enabled, onclick: () => { if (enabled) ctx.post(message); } }, label);
-  replaceChildren(root,
+    h(
+      'vscode-button',
+      {
+        id,
+        secondary: role !== primary,
+        disabled: !enabled,
+        onclick: () => {
+          if (enabled) ctx.post(message);
+        },
+      },
+      label,
+    );
+  replaceChildren(
+    root,
     button('stop', 'stop', 'Stop', running, { type: 'stop' }),
     button('resume', 'resume', 'Resume', canResume, { type: 'resume' }),
     // A pre-trained model has no classes to predict: it is the start of a fine-tuning run.
@@ -102,10 +144,19 @@ function renderActions(root: HTMLElement, state: DashboardState, ctx: RenderCont
 function renderProblem(root: HTMLElement, state: DashboardState): void {
   if (state.phase === 'failed' && state.error) {
     const where = state.error.file ? `${state.error.file}${state.error.line ? `:${state.error.line}` : ''}: ` : '';
-    replaceChildren(root, h('div', { class: 'banner error', role: 'alert' }, `Training failed. ${where}${state.error.message}`));
+    replaceChildren(
+      root,
+      h('div', { class: 'banner error', role: 'alert' }, `Training failed. ${where}${state.error.message}`),
+    );
   } else if (state.phase === 'interrupted') {
-    replaceChildren(root, h('div', { class: 'banner warning', role: 'status' },
-      'The training process ended without finishing (closed window, crash or kill). Resume continues from the last checkpoint.'));
+    replaceChildren(
+      root,
+      h(
+        'div',
+        { class: 'banner warning', role: 'status' },
+        'The training process ended without finishing (closed window, crash or kill). Resume continues from the last checkpoint.',
+      ),
+    );
   } else {
     replaceChildren(root);
   }
@@ -119,7 +170,9 @@ function labelText(label: string): HTMLElement {
 }
 
 function table(headers: string[], rows: (string | number | Node)[][], caption?: string, className = ''): HTMLElement {
-  return h('table', { class: className },
+  return h(
+    'table',
+    { class: className },
     caption ? h('caption', {}, caption) : null,
     h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, ...rows.map((row) => h('tr', {}, ...row.map((cell) => h('td', {}, cell))))),
@@ -134,11 +187,20 @@ function renderEvals(root: HTMLElement, state: DashboardState): void {
   const mlm = state.task === 'mlm';
   // One marker: the evaluation whose model was kept (each improvement was "best" only until the next one).
   const best = bestEvalRow(state);
-  const rows = state.evals.slice().reverse().map((e) => [
-    e.step, formatEpoch(e.epoch, state.config?.epochs), formatMetric(e.loss), mlm ? formatPerplexity(e.perplexity ?? NaN) : formatMetric(e.accuracy),
-    mlm ? formatMetric(e.accuracy) : formatMetric(e.macroF1), e === best ? '★ best' : '',
-  ]);
-  const headers = mlm ? ['step', 'epoch', 'MLM loss', 'perplexity', 'masked acc.', ''] : ['step', 'epoch', 'val loss', 'accuracy', 'macro-F1', ''];
+  const rows = state.evals
+    .slice()
+    .reverse()
+    .map((e) => [
+      e.step,
+      formatEpoch(e.epoch, state.config?.epochs),
+      formatMetric(e.loss),
+      mlm ? formatPerplexity(e.perplexity ?? NaN) : formatMetric(e.accuracy),
+      mlm ? formatMetric(e.accuracy) : formatMetric(e.macroF1),
+      e === best ? '★ best' : '',
+    ]);
+  const headers = mlm
+    ? ['step', 'epoch', 'MLM loss', 'perplexity', 'masked acc.', '']
+    : ['step', 'epoch', 'val loss', 'accuracy', 'macro-F1', ''];
   replaceChildren(root, h('h2', {}, 'Evaluations'), table(headers, rows, undefined, 'numeric'));
 }
 
@@ -150,31 +212,57 @@ function renderConfusion(root: HTMLElement, state: DashboardState, ctx: RenderCo
   }
   const evaluation = state.latestEval;
   if (!evaluation) {
-    replaceChildren(root, h('h2', {}, 'Confusion matrix'), h('p', { class: 'muted' }, 'Shown after the first evaluation.'));
+    replaceChildren(
+      root,
+      h('h2', {}, 'Confusion matrix'),
+      h('p', { class: 'muted' }, 'Shown after the first evaluation.'),
+    );
     return;
   }
   const labels = evaluation.labels;
   const selected = ctx.ui.cell;
-  const header = h('tr', {}, h('th', { class: 'corner', scope: 'col' }, 'true ↓ / predicted →'),
-    ...labels.map((label) => h('th', { scope: 'col' }, labelText(label))));
-  const rows = labels.map((trueLabel, r) => h('tr', {},
-    h('th', { scope: 'row' }, labelText(trueLabel)),
-    ...labels.map((predicted, c) => {
-      const count = evaluation.confusion[r]?.[c] ?? 0;
-      const isSelected = selected?.[0] === r && selected[1] === c;
-      const cell = h('button', {
-        class: `cell ${r === c ? 'diagonal' : 'off'}${isSelected ? ' selected' : ''}`,
-        title: `${count} with true label “${trueLabel}” predicted as “${predicted}”`,
-        'aria-pressed': isSelected ? 'true' : 'false',
-        onclick: () => { ctx.ui.cell = isSelected ? undefined : [r, c]; ctx.rerender(); },
-      }, count);
-      // Shade by the row share so large and small classes read alike; opacity is set through CSSOM.
-      cell.style.setProperty('--share', cellShare(evaluation.confusion, r, c).toFixed(3));
-      return h('td', {}, cell);
-    })));
+  const header = h(
+    'tr',
+    {},
+    h('th', { class: 'corner', scope: 'col' }, 'true ↓ / predicted →'),
+    ...labels.map((label) => h('th', { scope: 'col' }, labelText(label))),
+  );
+  const rows = labels.map((trueLabel, r) =>
+    h(
+      'tr',
+      {},
+      h('th', { scope: 'row' }, labelText(trueLabel)),
+      ...labels.map((predicted, c) => {
+        const count = evaluation.confusion[r]?.[c] ?? 0;
+        const isSelected = selected?.[0] === r && selected[1] === c;
+        const cell = h(
+          'button',
+          {
+            class: `cell ${r === c ? 'diagonal' : 'off'}${isSelected ? ' selected' : ''}`,
+            title: `${count} with true label “${trueLabel}” predicted as “${predicted}”`,
+            'aria-pressed': isSelected ? 'true' : 'false',
+            onclick: () => {
+              ctx.ui.cell = isSelected ? undefined : [r, c];
+              ctx.rerender();
+            },
+          },
+          count,
+        );
+        // Shade by the row share so large and small classes read alike; opacity is set through CSSOM.
+        cell.style.setProperty('--share', cellShare(evaluation.confusion, r, c).toFixed(3));
+        return h('td', {}, cell);
+      }),
+    ),
+  );
   const matrix = h('table', { class: 'confusion', id: 'confusion' }, h('thead', {}, header), h('tbody', {}, ...rows));
-  replaceChildren(root, h('h2', {}, `Confusion matrix (step ${evaluation.step})`), h('div', { class: 'scroll' }, matrix),
-    selected ? renderExamples(state, selected, ctx) : h('p', { class: 'muted' }, 'Select a cell to list its misclassified validation examples.'));
+  replaceChildren(
+    root,
+    h('h2', {}, `Confusion matrix (step ${evaluation.step})`),
+    h('div', { class: 'scroll' }, matrix),
+    selected
+      ? renderExamples(state, selected, ctx)
+      : h('p', { class: 'muted' }, 'Select a cell to list its misclassified validation examples.'),
+  );
 }
 
 function renderExamples(state: DashboardState, [r, c]: [number, number], ctx: RenderContext): HTMLElement {
@@ -183,16 +271,46 @@ function renderExamples(state: DashboardState, [r, c]: [number, number], ctx: Re
   const predicted = evaluation.labels[c];
   if (trueLabel === undefined || predicted === undefined) return h('p', {});
   const heading = h('h3', {}, 'True “', labelText(trueLabel), '”, predicted “', labelText(predicted), '”');
-  if (r === c) return h('div', { id: 'examples' }, heading, h('p', { class: 'muted' }, 'Correct predictions: no examples are kept for these.'));
+  if (r === c)
+    return h(
+      'div',
+      { id: 'examples' },
+      heading,
+      h('p', { class: 'muted' }, 'Correct predictions: no examples are kept for these.'),
+    );
   const examples = examplesForCell(evaluation, trueLabel, predicted);
-  if (examples.length === 0) return h('div', { id: 'examples' }, heading, h('p', { class: 'muted' }, 'No examples were sampled for this cell.'));
-  return h('div', { id: 'examples' }, heading, h('ul', { class: 'examples' }, ...examples.map((m) => h('li', {},
-    h('a', {
-      href: '#', class: 'location', title: `Open ${m.file} at line ${m.line}`,
-      onclick: (event: Event) => { event.preventDefault(); ctx.post({ type: 'openExample', file: m.file, line: m.line }); },
-    }, `${baseName(m.file)}:${m.line}`),
-    ' ',
-    h('span', { class: 'example-text' }, m.text)))));
+  if (examples.length === 0)
+    return h('div', { id: 'examples' }, heading, h('p', { class: 'muted' }, 'No examples were sampled for this cell.'));
+  return h(
+    'div',
+    { id: 'examples' },
+    heading,
+    h(
+      'ul',
+      { class: 'examples' },
+      ...examples.map((m) =>
+        h(
+          'li',
+          {},
+          h(
+            'a',
+            {
+              href: '#',
+              class: 'location',
+              title: `Open ${m.file} at line ${m.line}`,
+              onclick: (event: Event) => {
+                event.preventDefault();
+                ctx.post({ type: 'openExample', file: m.file, line: m.line });
+              },
+            },
+            `${baseName(m.file)}:${m.line}`,
+          ),
+          ' ',
+          h('span', { class: 'example-text' }, m.text),
+        ),
+      ),
+    ),
+  );
 }
 
 function baseName(file: string): string {
@@ -207,9 +325,19 @@ function renderPerClass(root: HTMLElement, state: DashboardState): void {
   }
   const rows = evaluation.labels.map((label) => {
     const m = ownValue(evaluation.per_class, label);
-    return [labelText(label), formatMetric(m?.precision), formatMetric(m?.recall), formatMetric(m?.f1), m?.support ?? '–'];
+    return [
+      labelText(label),
+      formatMetric(m?.precision),
+      formatMetric(m?.recall),
+      formatMetric(m?.f1),
+      m?.support ?? '–',
+    ];
   });
-  replaceChildren(root, h('h2', {}, 'Per class'), table(['label', 'precision', 'recall', 'F1', 'support'], rows, undefined, 'numeric'));
+  replaceChildren(
+    root,
+    h('h2', {}, 'Per class'),
+    table(['label', 'precision', 'recall', 'F1', 'support'], rows, undefined, 'numeric'),
+  );
 }
 
 function renderConfig(root: HTMLElement, state: DashboardState): void {

@@ -52,20 +52,29 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], c
     const name = arg.slice(2, eq === -1 ? undefined : eq);
     const spec = byName.get(name);
     if (!spec) {
-      throw new UsageError(`Unknown flag --${name} for \`bertft ${command}\`.`,
-        `Use one of: ${specs.map((s) => `--${s.name}`).join(', ')}.`);
+      throw new UsageError(
+        `Unknown flag --${name} for \`bertft ${command}\`.`,
+        `Use one of: ${specs.map((s) => `--${s.name}`).join(', ')}.`,
+      );
     }
     let raw: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
     if (spec.kind === 'boolean') {
       if (raw === undefined || raw === 'true') flags.set(name, true);
       else if (raw === 'false') flags.set(name, false);
-      else throw new UsageError(`--${name} is a switch; it takes no value (got "${raw}").`, `Write --${name} alone, or --${name}=false.`);
+      else
+        throw new UsageError(
+          `--${name} is a switch; it takes no value (got "${raw}").`,
+          `Write --${name} alone, or --${name}=false.`,
+        );
       continue;
     }
     if (raw === undefined) {
       const next = argv[i + 1];
       if (next === undefined || (next.startsWith('--') && next.length > 2)) {
-        throw new UsageError(`--${name} needs a value.`, `Write --${name} <${spec.kind === 'int' || spec.kind === 'number' ? 'number' : 'value'}>.`);
+        throw new UsageError(
+          `--${name} needs a value.`,
+          `Write --${name} <${spec.kind === 'int' || spec.kind === 'number' ? 'number' : 'value'}>.`,
+        );
       }
       raw = next;
       i++;
@@ -82,7 +91,10 @@ function convert(spec: FlagSpec, raw: string, previous: FlagValue | undefined): 
       return [...((previous as string[] | undefined) ?? []), raw];
     case 'string':
       if (spec.choices && !spec.choices.includes(raw)) {
-        throw new UsageError(`${name} must be one of ${spec.choices.join(', ')} (got "${raw}").`, `Write ${name} ${spec.choices[0]}.`);
+        throw new UsageError(
+          `${name} must be one of ${spec.choices.join(', ')} (got "${raw}").`,
+          `Write ${name} ${spec.choices[0]}.`,
+        );
       }
       if (raw === '') throw new UsageError(`${name} needs a non-empty value.`);
       return raw;
@@ -91,12 +103,17 @@ function convert(spec: FlagSpec, raw: string, previous: FlagValue | undefined): 
       const value = raw.trim() === '' ? NaN : Number(raw);
       const wantInt = spec.kind === 'int';
       if (!Number.isFinite(value) || (wantInt && !Number.isInteger(value))) {
-        throw new UsageError(`${name} must be ${wantInt ? 'a whole number' : 'a number'} (got "${raw}").`,
-          `Write ${name} ${spec.min ?? 1}${wantInt ? '' : ' or a decimal such as 5e-5'}.`);
+        throw new UsageError(
+          `${name} must be ${wantInt ? 'a whole number' : 'a number'} (got "${raw}").`,
+          `Write ${name} ${spec.min ?? 1}${wantInt ? '' : ' or a decimal such as 5e-5'}.`,
+        );
       }
-      if (spec.min !== undefined && value < spec.min) throw new UsageError(`${name} must be at least ${spec.min} (got ${raw}).`);
-      if (spec.above !== undefined && value <= spec.above) throw new UsageError(`${name} must be greater than ${spec.above} (got ${raw}).`);
-      if (spec.max !== undefined && value > spec.max) throw new UsageError(`${name} must be at most ${spec.max} (got ${raw}).`);
+      if (spec.min !== undefined && value < spec.min)
+        throw new UsageError(`${name} must be at least ${spec.min} (got ${raw}).`);
+      if (spec.above !== undefined && value <= spec.above)
+        throw new UsageError(`${name} must be greater than ${spec.above} (got ${raw}).`);
+      if (spec.max !== undefined && value > spec.max)
+        throw new UsageError(`${name} must be at most ${spec.max} (got ${raw}).`);
       return value;
     }
     case 'boolean':
@@ -127,8 +144,17 @@ export function requireString(args: ParsedArgs, name: string, command: string, e
 }
 
 export function formatFlagHelp(specs: readonly FlagSpec[]): string {
-  return specs.map((s) => {
-    const value = s.kind === 'boolean' ? '' : s.choices ? ` <${s.choices.join('|')}>` : s.kind === 'int' || s.kind === 'number' ? ' <n>' : ' <value>';
-    return `  --${s.name}${value}`.padEnd(36) + s.help;
-  }).join('\n');
+  return specs
+    .map((s) => {
+      const value =
+        s.kind === 'boolean'
+          ? ''
+          : s.choices
+            ? ` <${s.choices.join('|')}>`
+            : s.kind === 'int' || s.kind === 'number'
+              ? ' <n>'
+              : ' <value>';
+      return `  --${s.name}${value}`.padEnd(36) + s.help;
+    })
+    .join('\n');
 }

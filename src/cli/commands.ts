@@ -13,19 +13,33 @@ const DATA_FLAGS: FlagSpec[] = [
 ];
 
 const JSON_FLAG: FlagSpec = { name: 'json', kind: 'boolean', help: 'print one JSON object per line (for machines)' };
-const DEVICE_FLAG: FlagSpec = { name: 'device', kind: 'string', choices: ['auto', 'cpu', 'cuda', 'webgpu'], help: 'where to run (default auto)' };
+const DEVICE_FLAG: FlagSpec = {
+  name: 'device',
+  kind: 'string',
+  choices: ['auto', 'cpu', 'cuda', 'webgpu'],
+  help: 'where to run (default auto)',
+};
 
 export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = {
   check: {
     summary: 'check a dataset before training (exit 1 on fatal problems)',
-    flags: [...DATA_FLAGS, { name: 'max-length', kind: 'int', min: 8, max: 8192, help: 'report the share of texts longer than this' },
-      { name: 'model', kind: 'string', help: 'model whose tokenizer counts tokens (default: the bundled BERT vocab)' }, JSON_FLAG],
-  },
-  train: {
-    summary: 'fine-tune a model; writes a run directory (--out). With --estimate: the expected time and peak memory, nothing trained or written',
     flags: [
       ...DATA_FLAGS,
-      { name: 'model', kind: 'string', help: 'hub id, model folder, run folder, or random:tiny|mini|small|base (default random:tiny)' },
+      { name: 'max-length', kind: 'int', min: 8, max: 8192, help: 'report the share of texts longer than this' },
+      { name: 'model', kind: 'string', help: 'model whose tokenizer counts tokens (default: the bundled BERT vocab)' },
+      JSON_FLAG,
+    ],
+  },
+  train: {
+    summary:
+      'fine-tune a model; writes a run directory (--out). With --estimate: the expected time and peak memory, nothing trained or written',
+    flags: [
+      ...DATA_FLAGS,
+      {
+        name: 'model',
+        kind: 'string',
+        help: 'hub id, model folder, run folder, or random:tiny|mini|small|base (default random:tiny)',
+      },
       { name: 'out', kind: 'string', help: 'run directory to create (or resume)' },
       { name: 'preset', kind: 'string', choices: ['fast', 'tutorial'], help: 'starting recipe (default fast)' },
       { name: 'epochs', kind: 'number', above: 0, max: 1000, help: 'passes over the training data' },
@@ -37,58 +51,138 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
       { name: 'warmup-ratio', kind: 'number', min: 0, max: 1, help: 'linear warmup, as a share of all steps' },
       { name: 'weight-decay', kind: 'number', min: 0, max: 1, help: 'AdamW weight decay' },
       { name: 'eval-steps', kind: 'int', min: 1, help: 'evaluate every N steps (always at each epoch end)' },
-      { name: 'metric', kind: 'string', choices: ['loss', 'accuracy', 'macro_f1'], help: 'what picks the best model (default loss)' },
+      {
+        name: 'metric',
+        kind: 'string',
+        choices: ['loss', 'accuracy', 'macro_f1'],
+        help: 'what picks the best model (default loss)',
+      },
       { name: 'early-stopping', kind: 'int', min: 1, help: 'stop after N evaluations without improvement' },
       { name: 'early-stopping-threshold', kind: 'number', min: 0, help: 'least change that counts as an improvement' },
       { name: 'class-weights', kind: 'boolean', help: 'weight the loss by inverse class frequency' },
       { name: 'max-steps', kind: 'int', min: 1, help: 'stop after this many optimizer steps' },
       { name: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for init, split, shuffling and dropout' },
-      { name: 'valid-ratio', kind: 'number', above: 0, max: 0.9, help: 'share held out for validation without --valid' },
+      {
+        name: 'valid-ratio',
+        kind: 'number',
+        above: 0,
+        max: 0.9,
+        help: 'share held out for validation without --valid',
+      },
       { name: 'save-total-limit', kind: 'int', min: 1, help: 'checkpoints kept besides the best (default 2)' },
       { name: 'no-dropout', kind: 'boolean', help: 'train without dropout' },
-      { name: 'steps-per-run', kind: 'int', min: 1, max: 64, help: 'optimizer steps per engine call, in one ONNX Loop (default 1; more saves host/device round trips on a GPU, same numbers)' },
+      {
+        name: 'steps-per-run',
+        kind: 'int',
+        min: 1,
+        max: 64,
+        help: 'optimizer steps per engine call, in one ONNX Loop (default 1; more saves host/device round trips on a GPU, same numbers)',
+      },
       DEVICE_FLAG,
-      { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last checkpoint; every setting comes from its run.json (--data not needed)' },
-      { name: 'restart', kind: 'boolean', help: 'train the run in --out again from step 0 with its settings, when it has no readable checkpoint (its best/ stays until replaced)' },
-      { name: 'estimate', kind: 'boolean', help: 'print the expected run time and peak memory from a few warm-up steps; trains nothing, writes nothing (--out optional)' },
+      {
+        name: 'resume',
+        kind: 'boolean',
+        help: 'continue the run in --out from its last checkpoint; every setting comes from its run.json (--data not needed)',
+      },
+      {
+        name: 'restart',
+        kind: 'boolean',
+        help: 'train the run in --out again from step 0 with its settings, when it has no readable checkpoint (its best/ stays until replaced)',
+      },
+      {
+        name: 'estimate',
+        kind: 'boolean',
+        help: 'print the expected run time and peak memory from a few warm-up steps; trains nothing, writes nothing (--out optional)',
+      },
       JSON_FLAG,
     ],
   },
   eval: {
     summary: 'evaluate a trained model on a labelled file',
-    flags: [{ name: 'model', kind: 'string', help: 'model folder or run folder (its best/)' }, ...DATA_FLAGS.filter((f) => f.name !== 'valid'),
-      { name: 'batch-size', kind: 'int', min: 1, max: 4096, help: 'examples per forward pass (default 32)' }, DEVICE_FLAG, JSON_FLAG],
+    flags: [
+      { name: 'model', kind: 'string', help: 'model folder or run folder (its best/)' },
+      ...DATA_FLAGS.filter((f) => f.name !== 'valid'),
+      { name: 'batch-size', kind: 'int', min: 1, max: 4096, help: 'examples per forward pass (default 32)' },
+      DEVICE_FLAG,
+      JSON_FLAG,
+    ],
   },
   gpu: {
     summary: 'show GPU support (ORT providers, CUDA libraries); --install-cuda fetches the CUDA provider',
     flags: [
-      { name: 'install-cuda', kind: 'boolean', help: 'download the CUDA execution provider matching the bundled onnxruntime-node' },
+      {
+        name: 'install-cuda',
+        kind: 'boolean',
+        help: 'download the CUDA execution provider matching the bundled onnxruntime-node',
+      },
       { name: 'cache', kind: 'string', help: 'download folder (default ~/.cache/bertft)' },
       { name: 'feed', kind: 'string', help: 'NuGet v3 service index (default nuget.org; for mirrors)' },
-      { name: 'target-dir', kind: 'string', help: 'where the provider libraries go (default: onnxruntime-node\'s binary folder)' },
+      {
+        name: 'target-dir',
+        kind: 'string',
+        help: "where the provider libraries go (default: onnxruntime-node's binary folder)",
+      },
       JSON_FLAG,
     ],
   },
   pretrain: {
-    summary: 'continue masked-LM pre-training (BERT, DistilBERT, RoBERTa / XLM-R, ELECTRA) on unlabelled text; writes <out>/best/',
+    summary:
+      'continue masked-LM pre-training (BERT, DistilBERT, RoBERTa / XLM-R, ELECTRA) on unlabelled text; writes <out>/best/',
     flags: [
-      { name: 'data', kind: 'string', help: 'unlabelled text: a folder of .txt files, a .txt file, or .csv / .jsonl with a text column' },
+      {
+        name: 'data',
+        kind: 'string',
+        help: 'unlabelled text: a folder of .txt files, a .txt file, or .csv / .jsonl with a text column',
+      },
       { name: 'text-column', kind: 'string', help: 'column holding the text (default: detected)' },
-      { name: 'model', kind: 'string', help: 'hub id, model folder, or random:tiny|mini|small|base (default random:tiny)' },
+      {
+        name: 'model',
+        kind: 'string',
+        help: 'hub id, model folder, or random:tiny|mini|small|base (default random:tiny)',
+      },
       { name: 'out', kind: 'string', help: 'run directory to create' },
       { name: 'epochs', kind: 'number', above: 0, max: 1000, help: 'passes over the text (default 1)' },
       { name: 'max-steps', kind: 'int', min: 1, help: 'stop after this many optimizer steps' },
       { name: 'batch-size', kind: 'int', min: 1, max: 4096, help: 'windows per optimizer step (default 16)' },
-      { name: 'lr', kind: 'number', above: 0, max: 1, help: 'peak learning rate (default 5e-4 from random, 5e-5 from a checkpoint)' },
+      {
+        name: 'lr',
+        kind: 'number',
+        above: 0,
+        max: 1,
+        help: 'peak learning rate (default 5e-4 from random, 5e-5 from a checkpoint)',
+      },
       { name: 'max-length', kind: 'int', min: 8, max: 512, help: 'tokens per window (default 128)' },
-      { name: 'mask-prob', kind: 'number', above: 0, max: 0.9, help: 'share of tokens chosen for prediction (default 0.15)' },
-      { name: 'whole-word', kind: 'boolean', help: 'choose whole words (WordPiece ## pieces, BPE pieces up to the next Ġ) instead of single tokens' },
-      { name: 'eval-steps', kind: 'int', min: 1, help: 'evaluate every N steps and at each epoch end (default N: a tenth of the steps)' },
+      {
+        name: 'mask-prob',
+        kind: 'number',
+        above: 0,
+        max: 0.9,
+        help: 'share of tokens chosen for prediction (default 0.15)',
+      },
+      {
+        name: 'whole-word',
+        kind: 'boolean',
+        help: 'choose whole words (WordPiece ## pieces, BPE pieces up to the next Ġ) instead of single tokens',
+      },
+      {
+        name: 'eval-steps',
+        kind: 'int',
+        min: 1,
+        help: 'evaluate every N steps and at each epoch end (default N: a tenth of the steps)',
+      },
       { name: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for init, order, masks and dropout' },
       { name: 'no-dropout', kind: 'boolean', help: 'train without dropout' },
       DEVICE_FLAG,
-      { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last checkpoint; every setting comes from its run.json (--data not needed)' },
-      { name: 'restart', kind: 'boolean', help: 'train the run in --out again from step 0 with its settings, when it has no readable checkpoint (its best/ stays until replaced)' },
+      {
+        name: 'resume',
+        kind: 'boolean',
+        help: 'continue the run in --out from its last checkpoint; every setting comes from its run.json (--data not needed)',
+      },
+      {
+        name: 'restart',
+        kind: 'boolean',
+        help: 'train the run in --out again from step 0 with its settings, when it has no readable checkpoint (its best/ stays until replaced)',
+      },
       JSON_FLAG,
     ],
   },
@@ -98,24 +192,42 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
       { name: 'model', kind: 'string', help: 'model folder or run folder (its best/)' },
       { name: 'text', kind: 'repeat', help: 'a text to classify (repeatable)' },
       { name: 'file', kind: 'string', help: 'texts: one per line (.txt), JSONL with a "text" field, or CSV' },
-      { name: 'text-column', kind: 'string', help: 'column holding the text in a CSV/JSONL --file (default: detected)' },
-      DEVICE_FLAG, JSON_FLAG,
+      {
+        name: 'text-column',
+        kind: 'string',
+        help: 'column holding the text in a CSV/JSONL --file (default: detected)',
+      },
+      DEVICE_FLAG,
+      JSON_FLAG,
     ],
   },
 };
 
 /** Train flags → the user's explicit choices (undefined where the preset decides). */
-export function trainOverridesFromArgs(args: ParsedArgs): TrainOverrides & { resume: boolean; restart: boolean; json: boolean } {
+export function trainOverridesFromArgs(
+  args: ParsedArgs,
+): TrainOverrides & { resume: boolean; restart: boolean; json: boolean } {
   // Resuming (or restarting) reads the data and every other setting from the run's run.json.
   const continues = getBool(args, 'resume') || getBool(args, 'restart');
-  const data = continues ? (getString(args, 'data') ?? '') : requireString(args, 'data', 'train', 'examples/spam-ham.csv');
-  return { data, out: requireString(args, 'out', 'train', 'runs/my-run'), ...trainChoices(args), restart: getBool(args, 'restart') };
+  const data = continues
+    ? (getString(args, 'data') ?? '')
+    : requireString(args, 'data', 'train', 'examples/spam-ham.csv');
+  return {
+    data,
+    out: requireString(args, 'out', 'train', 'runs/my-run'),
+    ...trainChoices(args),
+    restart: getBool(args, 'restart'),
+  };
 }
 
 /** `bertft train --estimate`: the same flags, but --out is optional (the estimate writes nothing; a given --out is checked). */
-export function estimateOptionsFromArgs(args: ParsedArgs): Omit<TrainOverrides, 'out'> & { out?: string; resume: boolean; restart: boolean; json: boolean } {
+export function estimateOptionsFromArgs(
+  args: ParsedArgs,
+): Omit<TrainOverrides, 'out'> & { out?: string; resume: boolean; restart: boolean; json: boolean } {
   const continues = getBool(args, 'resume') || getBool(args, 'restart');
-  const data = continues ? (getString(args, 'data') ?? '') : requireString(args, 'data', 'train', 'examples/spam-ham.csv');
+  const data = continues
+    ? (getString(args, 'data') ?? '')
+    : requireString(args, 'data', 'train', 'examples/spam-ham.csv');
   return { data, out: getString(args, 'out'), ...trainChoices(args), restart: getBool(args, 'restart') };
 }
 

@@ -11,28 +11,50 @@ import { EXIT_OK, Output, type CliIo } from './output';
 export async function evalCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const modelDir = requireString(args, 'model', 'eval', 'runs/my-run');
   const data = requireString(args, 'data', 'eval', 'test.csv');
-  const dataset = await readDataset(data, { textColumn: getString(args, 'text-column'), labelColumn: getString(args, 'label-column') });
-  const predictor = await loadPredictor(modelDir, { device: getString(args, 'device') as 'cpu' | undefined, batchSize: getNumber(args, 'batch-size') });
+  const dataset = await readDataset(data, {
+    textColumn: getString(args, 'text-column'),
+    labelColumn: getString(args, 'label-column'),
+  });
+  const predictor = await loadPredictor(modelDir, {
+    device: getString(args, 'device') as 'cpu' | undefined,
+    batchSize: getNumber(args, 'batch-size'),
+  });
   try {
     const labels = predictor.labels;
     const ids = new Map(labels.map((l, i) => [l, i]));
     const unknown = dataset.examples.find((e) => !ids.has(e.label));
     if (unknown) {
       throw new DataError(`The label "${unknown.label}" is not one the model was trained on (${labels.join(', ')}).`, {
-        file: unknown.file, line: unknown.line, code: 'DATA_UNKNOWN_LABEL', fix: 'Evaluate on data with the same labels as the training data.' });
+        file: unknown.file,
+        line: unknown.line,
+        code: 'DATA_UNKNOWN_LABEL',
+        fix: 'Evaluate on data with the same labels as the training data.',
+      });
     }
     const targets = Int32Array.from(dataset.examples, (e) => ids.get(e.label) as number);
     const logits = await predictor.logits(dataset.examples.map((e) => e.text));
     const k = labels.length;
     const report = classificationReport(targets, argmaxRows(logits, k), labels);
     const loss = meanCrossEntropy(logits, targets, k);
-    const result = { accuracy: report.accuracy, macro_f1: report.macro_f1, loss, labels, confusion: report.confusion, per_class: report.per_class };
+    const result = {
+      accuracy: report.accuracy,
+      macro_f1: report.macro_f1,
+      loss,
+      labels,
+      confusion: report.confusion,
+      per_class: report.per_class,
+    };
     new Output(io, args.flags.get('json') === true).result(result, () => {
-      const lines = [`${dataset.examples.length} examples: accuracy ${report.accuracy.toFixed(4)}  macro-F1 ${report.macro_f1.toFixed(4)}  loss ${loss.toFixed(4)}`, '',
-        `${'label'.padEnd(16)}precision  recall     f1         support`];
+      const lines = [
+        `${dataset.examples.length} examples: accuracy ${report.accuracy.toFixed(4)}  macro-F1 ${report.macro_f1.toFixed(4)}  loss ${loss.toFixed(4)}`,
+        '',
+        `${'label'.padEnd(16)}precision  recall     f1         support`,
+      ];
       for (const l of labels) {
         const c = ownValue(report.per_class, l) as ClassMetrics;
-        lines.push(`${l.slice(0, 15).padEnd(16)}${c.precision.toFixed(4).padEnd(11)}${c.recall.toFixed(4).padEnd(11)}${c.f1.toFixed(4).padEnd(11)}${c.support}`);
+        lines.push(
+          `${l.slice(0, 15).padEnd(16)}${c.precision.toFixed(4).padEnd(11)}${c.recall.toFixed(4).padEnd(11)}${c.f1.toFixed(4).padEnd(11)}${c.support}`,
+        );
       }
       lines.push('', `confusion (rows: true, columns: predicted; ${labels.join(', ')}):`);
       for (const row of report.confusion) lines.push(`  ${row.map((n) => String(n).padStart(6)).join('')}`);

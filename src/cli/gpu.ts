@@ -35,7 +35,9 @@ export function gpuStatus(providerDir: string): GpuStatus {
     provider_dir: providerDir,
     cuda_provider_installed: missing.length === 0,
     cuda_provider_missing: missing,
-    cuda_runtime: detectCudaRuntime({ providerLibrary: missing.length === 0 ? path.join(providerDir, cudaLib) : undefined }),
+    cuda_runtime: detectCudaRuntime({
+      providerLibrary: missing.length === 0 ? path.join(providerDir, cudaLib) : undefined,
+    }),
   };
 }
 
@@ -53,7 +55,8 @@ function formatStatus(s: GpuStatus): string {
 export async function gpuCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const providerDir = getString(args, 'target-dir') ?? ortBinaryDir();
   if (args.flags.get('install-cuda') === true) {
-    const cacheDir = getString(args, 'cache') ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'bertft');
+    const cacheDir =
+      getString(args, 'cache') ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'bertft');
     let lastPercent = -1;
     const installed = await installCudaProvider({
       targetDir: providerDir,
@@ -61,11 +64,14 @@ export async function gpuCommand(args: ParsedArgs, io: CliIo): Promise<number> {
       feedIndexUrl: getString(args, 'feed'),
       onProgress: (bytes, total) => {
         const percent = total ? Math.floor((100 * bytes) / total) : -1;
-        if (percent !== lastPercent && percent % 10 === 0) io.stderr(`CUDA provider download: ${percent}% of ${((total ?? 0) / 1e6).toFixed(0)} MB\n`);
+        if (percent !== lastPercent && percent % 10 === 0)
+          io.stderr(`CUDA provider download: ${percent}% of ${((total ?? 0) / 1e6).toFixed(0)} MB\n`);
         lastPercent = percent;
       },
     });
-    io.stderr(`Installed ${installed.files.map((f) => path.basename(f)).join(', ')} (verified by ${installed.verifiedBy}).\n`);
+    io.stderr(
+      `Installed ${installed.files.map((f) => path.basename(f)).join(', ')} (verified by ${installed.verifiedBy}).\n`,
+    );
   }
   const status = gpuStatus(providerDir);
   new Output(io, args.flags.get('json') === true).result(status, () => formatStatus(status) + '\n');

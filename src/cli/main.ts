@@ -21,15 +21,18 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   }
   const spec = COMMANDS[command];
   try {
-    if (!spec) throw new UsageError(`Unknown command "${command}".`, `Use one of: ${Object.keys(COMMANDS).join(', ')}.`);
+    if (!spec)
+      throw new UsageError(`Unknown command "${command}".`, `Use one of: ${Object.keys(COMMANDS).join(', ')}.`);
     if (rest.includes('--help') || rest.includes('-h')) {
       io.stdout(`Usage: bertft ${command} [flags]\n${spec.summary}\n\n${formatFlagHelp(spec.flags)}\n`);
       return EXIT_OK;
     }
     const args = parseArgs(rest, spec.flags, command);
     if (args.positionals.length > 0) {
-      throw new UsageError(`Unexpected argument "${args.positionals[0]}" for \`bertft ${command}\`.`,
-        'Every value goes after its flag, e.g. --data file.csv; quote texts that contain spaces.');
+      throw new UsageError(
+        `Unexpected argument "${args.positionals[0]}" for \`bertft ${command}\`.`,
+        'Every value goes after its flag, e.g. --data file.csv; quote texts that contain spaces.',
+      );
     }
     return await dispatch(command, args, io);
   } catch (e) {
@@ -40,12 +43,19 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
 async function dispatch(command: string, args: ParsedArgs, io: CliIo): Promise<number> {
   // Imported on demand so that usage errors never pay for loading onnxruntime.
   switch (command) {
-    case 'check': return (await import('./check')).checkCommand(args, io);
-    case 'train': return (await import('./train')).trainCommand(args, io);
-    case 'eval': return (await import('./eval')).evalCommand(args, io);
-    case 'predict': return (await import('./predict')).predictCommand(args, io);
-    case 'pretrain': return (await import('./pretrain')).pretrainCommand(args, io);
-    case 'gpu': return (await import('./gpu')).gpuCommand(args, io);
-    default: throw new UsageError(`Unknown command "${command}".`);
+    case 'check':
+      return (await import('./check')).checkCommand(args, io);
+    case 'train':
+      return (await import('./train')).trainCommand(args, io);
+    case 'eval':
+      return (await import('./eval')).evalCommand(args, io);
+    case 'predict':
+      return (await import('./predict')).predictCommand(args, io);
+    case 'pretrain':
+      return (await import('./pretrain')).pretrainCommand(args, io);
+    case 'gpu':
+      return (await import('./gpu')).gpuCommand(args, io);
+    default:
+      throw new UsageError(`Unknown command "${command}".`);
   }
 }

@@ -26,7 +26,10 @@ export const processIo: CliIo = {
 
 /** A command's output: machine-readable with --json, for a person without. */
 export class Output {
-  constructor(readonly io: CliIo, readonly json: boolean) {}
+  constructor(
+    readonly io: CliIo,
+    readonly json: boolean,
+  ) {}
 
   /** A result: its JSON form with --json (one line), else the text `human` gives. */
   result(value: unknown, human: () => string): void {

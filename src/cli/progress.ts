@@ -14,8 +14,10 @@ const REDRAW_MS = 100;
 export function progressLine(step: number, total: number, loss: number, etaS: number, examplesPerS: number): string {
   const frac = total > 0 ? Math.min(1, step / total) : 0;
   const filled = Math.round(frac * BAR_WIDTH);
-  return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(Math.floor(frac * 100)).padStart(3)}% `
-    + `step ${step}/${total}  loss ${loss.toFixed(4)}  ${examplesPerS.toFixed(1)} ex/s  eta ${formatDuration(etaS)}`;
+  return (
+    `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(Math.floor(frac * 100)).padStart(3)}% ` +
+    `step ${step}/${total}  loss ${loss.toFixed(4)}  ${examplesPerS.toFixed(1)} ex/s  eta ${formatDuration(etaS)}`
+  );
 }
 
 export class TrainReporter {
@@ -24,7 +26,11 @@ export class TrainReporter {
   /** The run trains a random:* model, whose result depends on the seed (said at the end). */
   private fromScratch = false;
 
-  constructor(private readonly io: CliIo, private readonly json: boolean, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly io: CliIo,
+    private readonly json: boolean,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   report(e: TrainerEvent): void {
     if (this.json) {
@@ -40,30 +46,40 @@ export class TrainReporter {
         this.barShown = true;
         return;
       case 'started': {
-        this.fromScratch = e.task !== 'mlm' && isFromScratch(typeof e.config.model === 'string' ? e.config.model : undefined);
-        const what = e.task === 'mlm'
-          ? `Pre-training (masked LM) on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} held-out windows`
-          : `Training on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} validation rows, labels ${e.dataset.labels.join(', ')}`;
+        this.fromScratch =
+          e.task !== 'mlm' && isFromScratch(typeof e.config.model === 'string' ? e.config.model : undefined);
+        const what =
+          e.task === 'mlm'
+            ? `Pre-training (masked LM) on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} held-out windows`
+            : `Training on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} validation rows, labels ${e.dataset.labels.join(', ')}`;
         // A device that was asked for but refused is said with its reason: the fallback is never silent.
         const refused = e.device_notes.filter((n) => /not using|falling back|fell back/i.test(n));
-        this.line(`${what}, ${e.total_steps} steps`
-          + (e.resumed_from_step !== undefined ? `, resuming from step ${e.resumed_from_step}` : '') + `\nRun: ${e.run_dir}`
-          + refused.map((n) => `\n${n}`).join(''));
+        this.line(
+          `${what}, ${e.total_steps} steps` +
+            (e.resumed_from_step !== undefined ? `, resuming from step ${e.resumed_from_step}` : '') +
+            `\nRun: ${e.run_dir}` +
+            refused.map((n) => `\n${n}`).join(''),
+        );
         return;
       }
       case 'eval': {
-        const scores = e.task === 'mlm'
-          ? `MLM loss ${e.loss.toFixed(4)}  perplexity ${e.perplexity.toFixed(1)}  masked-token accuracy ${e.accuracy.toFixed(4)}`
-          : `loss ${e.loss.toFixed(4)}  accuracy ${e.accuracy.toFixed(4)}  macro-F1 ${e.macro_f1.toFixed(4)}`;
-        this.line(`eval @ step ${e.step} (epoch ${e.epoch.toFixed(2)}): ${scores}${e.is_best ? '  (best so far)' : ''}`);
+        const scores =
+          e.task === 'mlm'
+            ? `MLM loss ${e.loss.toFixed(4)}  perplexity ${e.perplexity.toFixed(1)}  masked-token accuracy ${e.accuracy.toFixed(4)}`
+            : `loss ${e.loss.toFixed(4)}  accuracy ${e.accuracy.toFixed(4)}  macro-F1 ${e.macro_f1.toFixed(4)}`;
+        this.line(
+          `eval @ step ${e.step} (epoch ${e.epoch.toFixed(2)}): ${scores}${e.is_best ? '  (best so far)' : ''}`,
+        );
         return;
       }
       case 'checkpoint':
         return;
       case 'done':
-        this.line(e.stopped
-          ? `Stopped at step ${e.final_step}; checkpoint saved. Continue with --resume.`
-          : `${e.early_stopped ? 'Stopped early (no improvement)' : 'Done'} at step ${e.final_step}. Best ${e.metric_name} ${e.best_metric.toFixed(4)} at step ${e.best_step}: ${e.best_dir}`);
+        this.line(
+          e.stopped
+            ? `Stopped at step ${e.final_step}; checkpoint saved. Continue with --resume.`
+            : `${e.early_stopped ? 'Stopped early (no improvement)' : 'Done'} at step ${e.final_step}. Best ${e.metric_name} ${e.best_metric.toFixed(4)} at step ${e.best_step}: ${e.best_dir}`,
+        );
         if (!e.stopped && this.fromScratch) this.line(fromScratchSpreadNote());
         return;
       case 'error':

@@ -26,8 +26,12 @@ export class UserError extends Error {
 
   constructor(message: string, details: UserErrorDetails = {}) {
     // A message quoting data (a field, a parser's excerpt) must stay readable: megabytes of it help nobody.
-    super(message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}… (${message.length - MAX_MESSAGE} more characters)` : message,
-      details.cause === undefined ? undefined : { cause: details.cause });
+    super(
+      message.length > MAX_MESSAGE
+        ? `${message.slice(0, MAX_MESSAGE)}… (${message.length - MAX_MESSAGE} more characters)`
+        : message,
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.name = 'UserError';
     this.fix = details.fix;
     this.file = details.file;
@@ -77,7 +81,10 @@ const ENVIRONMENT_FIXES: Readonly<Record<string, [what: string, fix: string]>> =
   EACCES: ['Permission denied', 'Choose a folder you can write to, or change its permissions.'],
   EPERM: ['Operation not permitted', 'Choose a folder you can write to, or change its permissions.'],
   EROFS: ['The file system is read-only', 'Choose a folder on a writable disk.'],
-  ENOSPC: ['The disk is full', 'Free some space (checkpoints of large models take gigabytes), then resume the run with --resume.'],
+  ENOSPC: [
+    'The disk is full',
+    'Free some space (checkpoints of large models take gigabytes), then resume the run with --resume.',
+  ],
   EDQUOT: ['The disk quota is used up', 'Free some space, then resume the run with --resume.'],
   ENOTDIR: ['A file stands where a folder is needed', 'Choose another path, or move that file away.'],
   EISDIR: ['A folder stands where a file is needed', 'Choose another path, or move that folder away.'],
@@ -98,7 +105,10 @@ export function environmentError(e: unknown): UserError | undefined {
   const [what, fix] = known;
   const where = err.path ?? (err as { dest?: string }).dest;
   return new UserError(`${what}${where ? `: ${where}` : ''} (${err.code}${err.syscall ? ` in ${err.syscall}` : ''}).`, {
-    code: `ENV_${err.code}`, file: where, fix, cause: e,
+    code: `ENV_${err.code}`,
+    file: where,
+    fix,
+    cause: e,
   });
 }
 

@@ -31,15 +31,19 @@ export class Ctx {
    * with its details and shown once as an error message, never left unhandled. A cancelled step returns undefined.
    */
   command(id: string, handler: (...args: never[]) => unknown): void {
-    this.own(vscode.commands.registerCommand(id, async (...args: never[]) => {
-      try {
-        return await handler(...args);
-      } catch (error) {
-        if ((error as { code?: string }).code === 'CANCELLED') return undefined;
-        this.log.error(`${id} failed: ${error instanceof Error && !isUserError(asUserFacing(error)) ? (error.stack ?? describeError(error)) : describeError(error)}`);
-        void showError(say`BERT: ${long(describeError(error))}`);
-        return undefined;
-      }
-    }));
+    this.own(
+      vscode.commands.registerCommand(id, async (...args: never[]) => {
+        try {
+          return await handler(...args);
+        } catch (error) {
+          if ((error as { code?: string }).code === 'CANCELLED') return undefined;
+          this.log.error(
+            `${id} failed: ${error instanceof Error && !isUserError(asUserFacing(error)) ? (error.stack ?? describeError(error)) : describeError(error)}`,
+          );
+          void showError(say`BERT: ${long(describeError(error))}`);
+          return undefined;
+        }
+      }),
+    );
   }
 }

@@ -26,8 +26,15 @@ export function activate(context: vscode.ExtensionContext): BertExtensionApi {
   registerGpuCommands(ctx);
   const inference = registerInference(ctx);
   const training = registerTrainingCommands(ctx);
-  log.info(`BERT Fine-tune ${String((context.extension.packageJSON as { version?: string }).version)} activated (VS Code ${vscode.version})`);
-  return { statusBar, logUri: context.logUri, listRuns: () => training.runs.list(), activeModelDir: () => inference.activeModelDir() };
+  log.info(
+    `BERT Fine-tune ${String((context.extension.packageJSON as { version?: string }).version)} activated (VS Code ${vscode.version})`,
+  );
+  return {
+    statusBar,
+    logUri: context.logUri,
+    listRuns: () => training.runs.list(),
+    activeModelDir: () => inference.activeModelDir(),
+  };
 }
 
 export function deactivate(): void {

@@ -28,41 +28,55 @@ export interface InstallCudaResult {
 export function registerGpuCommands(ctx: Ctx): void {
   const { log, extension: context } = ctx;
   ctx.own(
-    vscode.commands.registerCommand('bert.installCuda', async (args: InstallCudaArgs = {}): Promise<InstallCudaResult | undefined> => {
-      const targetDir = args.targetDir ?? ortBinaryDir();
-      try {
-        const installed = await withProgress(
-          { location: vscode.ProgressLocation.Notification, title: say`BERT: downloading the CUDA execution provider`, cancellable: true },
-          async (report, token) => {
-            const abort = new AbortController();
-            token.onCancellationRequested(() => abort.abort());
-            let reported = 0;
-            return installCudaProvider({
-              targetDir,
-              cacheDir: context.globalStorageUri.fsPath,
-              feedIndexUrl: args.feed,
-              signal: abort.signal,
-              onProgress: (bytes, total) => {
-                if (!total) return;
-                const percent = (100 * bytes) / total;
-                report({ increment: percent - reported, message: say`${(bytes / 1e6).toFixed(0)} of ${(total / 1e6).toFixed(0)} MB` });
-                reported = percent;
-              },
-            });
-          },
-        );
-        const runtime = detectCudaRuntime({ providerLibrary: installed.files.find((f) => f.endsWith('providers_cuda.so')) });
-        log.info(`CUDA provider installed in ${targetDir} (verified by ${installed.verifiedBy}). ${runtime.message}`);
-        void (runtime.ok
-          ? info(say`BERT: CUDA support is installed. Choose device "cuda" (or "auto") to train on the GPU.`)
-          : warn(say`BERT: the CUDA provider is installed, but this machine cannot use it yet. ${long(runtime.message)}`));
-        return { installed, runtimeMessage: runtime.message, runtimeOk: runtime.ok };
-      } catch (e) {
-        const message = isUserError(e) ? e.describe() : e instanceof Error ? e.message : String(e);
-        log.error(`Install CUDA Support failed: ${e instanceof Error ? (e.stack ?? message) : message}`);
-        void showError(say`BERT: could not install CUDA support. ${long(message)}`);
-        return undefined;
-      }
-    }),
+    vscode.commands.registerCommand(
+      'bert.installCuda',
+      async (args: InstallCudaArgs = {}): Promise<InstallCudaResult | undefined> => {
+        const targetDir = args.targetDir ?? ortBinaryDir();
+        try {
+          const installed = await withProgress(
+            {
+              location: vscode.ProgressLocation.Notification,
+              title: say`BERT: downloading the CUDA execution provider`,
+              cancellable: true,
+            },
+            async (report, token) => {
+              const abort = new AbortController();
+              token.onCancellationRequested(() => abort.abort());
+              let reported = 0;
+              return installCudaProvider({
+                targetDir,
+                cacheDir: context.globalStorageUri.fsPath,
+                feedIndexUrl: args.feed,
+                signal: abort.signal,
+                onProgress: (bytes, total) => {
+                  if (!total) return;
+                  const percent = (100 * bytes) / total;
+                  report({
+                    increment: percent - reported,
+                    message: say`${(bytes / 1e6).toFixed(0)} of ${(total / 1e6).toFixed(0)} MB`,
+                  });
+                  reported = percent;
+                },
+              });
+            },
+          );
+          const runtime = detectCudaRuntime({
+            providerLibrary: installed.files.find((f) => f.endsWith('providers_cuda.so')),
+          });
+          log.info(`CUDA provider installed in ${targetDir} (verified by ${installed.verifiedBy}). ${runtime.message}`);
+          void (runtime.ok
+            ? info(say`BERT: CUDA support is installed. Choose device "cuda" (or "auto") to train on the GPU.`)
+            : warn(
+                say`BERT: the CUDA provider is installed, but this machine cannot use it yet. ${long(runtime.message)}`,
+              ));
+          return { installed, runtimeMessage: runtime.message, runtimeOk: runtime.ok };
+        } catch (e) {
+          const message = isUserError(e) ? e.describe() : e instanceof Error ? e.message : String(e);
+          log.error(`Install CUDA Support failed: ${e instanceof Error ? (e.stack ?? message) : message}`);
+          void showError(say`BERT: could not install CUDA support. ${long(message)}`);
+          return undefined;
+        }
+      },
+    ),
   );
 }

@@ -34,7 +34,12 @@ export class TrainingStatusBar implements vscode.Disposable {
       setStatusBarItem(this.item, IDLE_TEXT, vscode.workspace.isTrusted ? IDLE_TOOLTIP : RESTRICTED_TOOLTIP);
       return;
     }
-    const text = state.kind === 'busy' ? say`$(sync~spin) BERT: ${state.text}` : state.kind === 'done' ? say`$(check) BERT: ${state.text}` : say`$(error) BERT: ${state.text}`;
+    const text =
+      state.kind === 'busy'
+        ? say`$(sync~spin) BERT: ${state.text}`
+        : state.kind === 'done'
+          ? say`$(check) BERT: ${state.text}`
+          : say`$(error) BERT: ${state.text}`;
     setStatusBarItem(this.item, text, state.tooltip ?? state.text);
   }
 

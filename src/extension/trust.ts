@@ -12,6 +12,8 @@ import { error as showError, say } from './display/ui';
 /** Whether `what` may run now; in Restricted Mode says why not and returns false. */
 export function requireTrust(what: string): boolean {
   if (vscode.workspace.isTrusted) return true;
-  void showError(say`BERT: ${what} is off in Restricted Mode: it reads files of this workspace. Trust the workspace (Manage Workspace Trust) to use it.`);
+  void showError(
+    say`BERT: ${what} is off in Restricted Mode: it reads files of this workspace. Trust the workspace (Manage Workspace Trust) to use it.`,
+  );
   return false;
 }

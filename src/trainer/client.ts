@@ -16,7 +16,13 @@ import * as path from 'node:path';
 import { trainingProcessEnv } from '../core/train/allocator';
 import { EstimateCancelled, type EstimateEvent } from '../core/train/estimate';
 import {
-  isEstimateEvent, isTrainerEvent, type ChildRequest, type EstimateReply, type LogEvent, type TrainerCommand, type TrainerEvent,
+  isEstimateEvent,
+  isTrainerEvent,
+  type ChildRequest,
+  type EstimateReply,
+  type LogEvent,
+  type TrainerCommand,
+  type TrainerEvent,
   type TrainerRequest,
 } from './protocol';
 import type { EstimateOptions } from '../core/finetune/session';
@@ -56,11 +62,17 @@ export interface TrainerHandle {
 }
 
 /** main.js next to this file when compiled by tsc (out/), trainer.js when bundled by esbuild (dist/). */
-export const TRAINER_ENTRY = fs.existsSync(path.join(__dirname, 'main.js')) ? path.join(__dirname, 'main.js') : path.join(__dirname, 'trainer.js');
+export const TRAINER_ENTRY = fs.existsSync(path.join(__dirname, 'main.js'))
+  ? path.join(__dirname, 'main.js')
+  : path.join(__dirname, 'trainer.js');
 
 /** Forks the trainer child for `request`; its stderr goes to `stderrFd` (a file) or a pipe. */
-function forkTrainer(request: ChildRequest, entry: string | undefined, env: NodeJS.ProcessEnv | undefined,
-  keepAlive?: { stderrFd: number }): ChildProcess {
+function forkTrainer(
+  request: ChildRequest,
+  entry: string | undefined,
+  env: NodeJS.ProcessEnv | undefined,
+  keepAlive?: { stderrFd: number },
+): ChildProcess {
   const args = ['--options', JSON.stringify(request), ...(keepAlive ? [KEEP_ALIVE_FLAG] : [])];
   return fork(entry ?? TRAINER_ENTRY, args, {
     // The malloc settings of a training process (core/train/allocator.ts) take effect only at its start.
@@ -151,7 +163,10 @@ export interface EstimateInChildOptions {
 
 /** The child's `error` answer: `message` is for the user (a UserError's message and fix), `detail` for the log. */
 export class EstimateFailed extends Error {
-  constructor(message: string, readonly detail?: string) {
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
     super(message);
     this.name = 'EstimateFailed';
   }
@@ -169,7 +184,9 @@ export function estimateInChild(opts: EstimateInChildOptions): Promise<EstimateE
     let answer: EstimateReply | undefined;
     let stderr = '';
     let killTimer: NodeJS.Timeout | undefined;
-    child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString('utf8')).slice(-4000); });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+    });
     child.on('message', (message: unknown) => {
       if (isEstimateEvent(message)) answer = message;
       else if (isTrainerEvent(message) && message.event === 'error') answer = message;

@@ -40,8 +40,11 @@ function run(request: TrainerRequest, sink: SessionSink): Promise<DoneEvent> {
 /** The estimate's one answer; its start-up time counts from this process's start, as a training child's would. */
 async function estimate(request: EstimateRequest, sink: SessionSink): Promise<number> {
   const { task: _, ...options } = request;
-  const answer = await estimateTrainingSession(options,
-    { log: sink.emit, shouldStop: sink.shouldStop, startedAt: performance.timeOrigin });
+  const answer = await estimateTrainingSession(options, {
+    log: sink.emit,
+    shouldStop: sink.shouldStop,
+    startedAt: performance.timeOrigin,
+  });
   await send(answer);
   return 0;
 }
@@ -57,7 +60,12 @@ async function main(): Promise<number> {
     if ((m as { command?: unknown })?.command === 'stop') requestStop();
   });
   const pending: Promise<void>[] = [];
-  const sink: SessionSink = { emit: (e) => { pending.push(send(e)); }, shouldStop: () => stopRequests > 0 };
+  const sink: SessionSink = {
+    emit: (e) => {
+      pending.push(send(e));
+    },
+    shouldStop: () => stopRequests > 0,
+  };
   try {
     if (request.task === 'estimate') {
       const code = await estimate(request, sink);

@@ -64,9 +64,13 @@ async function startFineTune(page: Page, preset: () => Promise<void>, cancelEsti
   await pick(page, /device/, 'CPU', 'CPU');
   // The run's estimate (a few warm-up steps in a trainer child), then Start training.
   if (cancelEstimate) {
-    const progress = page.locator('.notifications-toasts .notification-toast', { hasText: /estimating the run's time and memory/ });
+    const progress = page.locator('.notifications-toasts .notification-toast', {
+      hasText: /estimating the run's time and memory/,
+    });
     await progress.locator('.monaco-button', { hasText: 'Cancel' }).click({ timeout: UI_TIMEOUT });
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: /start training/ }).waitFor({ timeout: UI_TIMEOUT });
+    await page
+      .locator('.quick-input-widget .quick-input-title', { hasText: /start training/ })
+      .waitFor({ timeout: UI_TIMEOUT });
     const prompt = await page.locator('.quick-input-widget .quick-input-box input').getAttribute('placeholder');
     assert.equal(prompt, 'Estimate skipped. Enter starts training.');
   }
@@ -75,7 +79,10 @@ async function startFineTune(page: Page, preset: () => Promise<void>, cancelEsti
 
 test('Fine-tune BERT: guided flow → trainer child → live dashboard until the run ends', async () => {
   fs.mkdirSync(OUT, { recursive: true });
-  if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'trainer.js')) || !fs.existsSync(path.join(REPO_ROOT, 'dist', 'webview.js'))) {
+  if (
+    !fs.existsSync(path.join(REPO_ROOT, 'dist', 'trainer.js')) ||
+    !fs.existsSync(path.join(REPO_ROOT, 'dist', 'webview.js'))
+  ) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-finetune-'));
@@ -112,9 +119,13 @@ test('Fine-tune BERT: guided flow → trainer child → live dashboard until the
 
     // The buttons: the model folder shows in the Explorer; Classify with this model makes it the active model.
     await view.locator('#open-model').click();
-    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^best$/ }).waitFor({ timeout: UI_TIMEOUT });
+    await page
+      .locator('.explorer-folders-view .monaco-list-row', { hasText: /^best$/ })
+      .waitFor({ timeout: UI_TIMEOUT });
     await view.locator('#classify').click();
-    await page.locator('.notifications-toasts .notification-toast', { hasText: 'classifying with' }).waitFor({ timeout: UI_TIMEOUT });
+    await page
+      .locator('.notifications-toasts .notification-toast', { hasText: 'classifying with' })
+      .waitFor({ timeout: UI_TIMEOUT });
   } catch (e) {
     await page.screenshot({ path: path.join(OUT, 'dashboard-finetune-failure.png') }).catch(() => undefined);
     throw e;
@@ -126,14 +137,18 @@ test('Stop, then Resume: the run stops at a checkpoint and continues to the end 
   const { page } = browser;
   try {
     // Custom settings: enough epochs that there is time to press Stop. Cancelling the estimate still lets it start.
-    await startFineTune(page, async () => {
-      await pick(page, /settings/, 'Custom', 'Custom');
-      for (const value of ['20', '16', '5e-5']) {
-        await page.locator('.quick-input-widget .quick-input-box input').fill(value);
-        await page.keyboard.press('Enter');
-        await page.waitForTimeout(300);
-      }
-    }, true);
+    await startFineTune(
+      page,
+      async () => {
+        await pick(page, /settings/, 'Custom', 'Custom');
+        for (const value of ['20', '16', '5e-5']) {
+          await page.locator('.quick-input-widget .quick-input-box input').fill(value);
+          await page.keyboard.press('Enter');
+          await page.waitForTimeout(300);
+        }
+      },
+      true,
+    );
     const runs = () => fs.readdirSync(path.join(workspace, '.bert', 'runs')).sort();
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: TRAIN_TIMEOUT });
@@ -142,7 +157,9 @@ test('Stop, then Resume: the run stops at a checkpoint and continues to the end 
     await view.locator('#phase', { hasText: 'stopped' }).waitFor({ timeout: TRAIN_TIMEOUT });
     await page.locator('.statusbar-item', { hasText: /BERT: stopped/ }).waitFor({ timeout: UI_TIMEOUT });
     const runDir = path.join(workspace, '.bert', 'runs', runs().at(-1)!);
-    const stoppedAt = JSON.parse(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!) as { event: string; stopped: boolean; final_step: number };
+    const stoppedAt = JSON.parse(
+      fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!,
+    ) as { event: string; stopped: boolean; final_step: number };
     assert.deepEqual([stoppedAt.event, stoppedAt.stopped], ['done', true]);
     assert.ok(stoppedAt.final_step < 160);
 
@@ -150,7 +167,11 @@ test('Stop, then Resume: the run stops at a checkpoint and continues to the end 
     await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: UI_TIMEOUT });
     await view.locator('#phase', { hasText: 'finished' }).waitFor({ timeout: TRAIN_TIMEOUT });
     await view.locator('#config td', { hasText: 'resumed from step' }).waitFor({ timeout: UI_TIMEOUT });
-    const events = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; final_step?: number });
+    const events = fs
+      .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; final_step?: number });
     assert.equal(events.filter((e) => e.event === 'started').length, 2, 'started, then started again on resume');
     assert.equal(events.at(-1)?.event, 'done');
     assert.equal(events.at(-1)?.final_step, 160);
@@ -165,7 +186,10 @@ test('a dataset the trainer would refuse stops the flow with its problems, and o
   assert.ok(server && browser, 'the first test started the workbench');
   const { page } = browser;
   const bad = path.join(workspace, 'broken.csv');
-  fs.writeFileSync(bad, 'text,label\n"a fine film",positive\n"a dull film",\n"a warm film",positive\n"a flat film",negative\n');
+  fs.writeFileSync(
+    bad,
+    'text,label\n"a fine film",positive\n"a dull film",\n"a warm film",positive\n"a flat film",negative\n',
+  );
   try {
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget .quick-input-box input');
@@ -209,10 +233,21 @@ test('a window reload mid-run: the trainer keeps training, the status bar and da
     const runName = fs.readdirSync(runsRoot).find((d) => !before.has(d));
     assert.ok(runName, 'a new run folder');
     const metricsFile = path.join(runsRoot, runName, 'metrics.jsonl');
-    const readEvents = () => fs.readFileSync(metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; pid?: number; step?: number; stopped?: boolean });
+    const readEvents = () =>
+      fs
+        .readFileSync(metricsFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { event: string; pid?: number; step?: number; stopped?: boolean });
     const pid = readEvents().find((e) => e.event === 'started')?.pid;
     assert.ok(pid, 'the started event names the trainer pid');
-    const lastStep = () => Math.max(0, ...readEvents().filter((e) => e.event === 'step').map((e) => e.step ?? 0));
+    const lastStep = () =>
+      Math.max(
+        0,
+        ...readEvents()
+          .filter((e) => e.event === 'step')
+          .map((e) => e.step ?? 0),
+      );
 
     await reloadWindow(page, UI_TIMEOUT);
     const stepAtReload = lastStep();
@@ -221,11 +256,17 @@ test('a window reload mid-run: the trainer keeps training, the status bar and da
     await page.locator('.statusbar-item', { hasText: /BERT: \d+%/ }).waitFor({ timeout: UI_TIMEOUT });
     const until = Date.now() + TRAIN_TIMEOUT;
     while (lastStep() <= stepAtReload + 3 && Date.now() < until) await page.waitForTimeout(500);
-    assert.ok(lastStep() > stepAtReload + 3, `training went on after the reload (step ${stepAtReload} → ${lastStep()})`);
+    assert.ok(
+      lastStep() > stepAtReload + 3,
+      `training went on after the reload (step ${stepAtReload} → ${lastStep()})`,
+    );
     process.kill(pid, 0); // throws if the trainer died
     const started = readEvents().filter((e) => e.event === 'started');
     assert.equal(started.length, 1, 'not restarted: the original trainer kept going');
-    await page.locator('.tab', { hasText: `BERT: ${runName}` }).first().click();
+    await page
+      .locator('.tab', { hasText: `BERT: ${runName}` })
+      .first()
+      .click();
     await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: UI_TIMEOUT });
     await page.screenshot({ path: path.join(OUT, 'dashboard-after-reload.png') });
 

@@ -39,24 +39,48 @@ function makeWorkspace(livePid: number): string {
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-dash-'));
   temps.push(ws);
   const data = path.join(ws, 'data.csv');
-  fs.writeFileSync(data, ['text,label', 'hello there,ham', 'win money now,ham', 'meeting at noon,ham', ...Array.from({ length: 40 }, (_, i) => `row ${i},spam`), '<b>bold</b>,x'].join('\n') + '\n');
+  fs.writeFileSync(
+    data,
+    [
+      'text,label',
+      'hello there,ham',
+      'win money now,ham',
+      'meeting at noon,ham',
+      ...Array.from({ length: 40 }, (_, i) => `row ${i},spam`),
+      '<b>bold</b>,x',
+    ].join('\n') + '\n',
+  );
   const runs = path.join(ws, '.bert', 'runs');
   const write = (name: string, text: string) => {
     fs.mkdirSync(path.join(runs, name), { recursive: true });
     fs.writeFileSync(path.join(runs, name, 'metrics.jsonl'), text);
   };
   // The finished run's misclassified examples point into this workspace's data.csv.
-  const done = finishedRun().map((e) => (e.event === 'eval'
-    ? { ...e, misclassified: e.misclassified.map((m) => ({ ...m, file: data, line: m.line === 12 ? 3 : 45 })) }
-    : e.event === 'started' ? { ...e, dataset: { ...e.dataset, files: [data] }, run_dir: path.join(runs, DONE_RUN) } : e));
+  const done = finishedRun().map((e) =>
+    e.event === 'eval'
+      ? { ...e, misclassified: e.misclassified.map((m) => ({ ...m, file: data, line: m.line === 12 ? 3 : 45 })) }
+      : e.event === 'started'
+        ? { ...e, dataset: { ...e.dataset, files: [data] }, run_dir: path.join(runs, DONE_RUN) }
+        : e,
+  );
   write(DONE_RUN, toJsonl(done));
   fs.mkdirSync(path.join(runs, DONE_RUN, 'best'));
-  write(MLM_RUN, toJsonl(mlmRun().map((e) => (e.event === 'started' ? { ...e, time: '2026-11-25T07:00:00.000Z', run_dir: path.join(runs, MLM_RUN) } : e))));
+  write(
+    MLM_RUN,
+    toJsonl(
+      mlmRun().map((e) =>
+        e.event === 'started' ? { ...e, time: '2026-11-25T07:00:00.000Z', run_dir: path.join(runs, MLM_RUN) } : e,
+      ),
+    ),
+  );
   fs.mkdirSync(path.join(runs, MLM_RUN, 'best'));
-  write(LIVE_RUN, toJsonl([
-    started({ pid: livePid, time: '2026-11-25T09:00:00.000Z', run_dir: path.join(runs, LIVE_RUN) }),
-    ...Array.from({ length: 37 }, (_, i) => step(i + 1, { loss: 0.41, eta_s: 720 })),
-  ]));
+  write(
+    LIVE_RUN,
+    toJsonl([
+      started({ pid: livePid, time: '2026-11-25T09:00:00.000Z', run_dir: path.join(runs, LIVE_RUN) }),
+      ...Array.from({ length: 37 }, (_, i) => step(i + 1, { loss: 0.41, eta_s: 720 })),
+    ]),
+  );
   return ws;
 }
 
@@ -79,7 +103,10 @@ async function setTheme(page: Page, theme: string): Promise<void> {
 
 test('dashboard: reattach, live updates, interrupted run, confusion examples, untrusted labels, themes', async () => {
   fs.mkdirSync(OUT, { recursive: true });
-  if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'webview.js')) || !fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js'))) {
+  if (
+    !fs.existsSync(path.join(REPO_ROOT, 'dist', 'webview.js')) ||
+    !fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js'))
+  ) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
   sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
@@ -91,10 +118,14 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
   const { page } = browser;
   const cspViolations: string[] = [];
   page.on('console', (m) => {
-    if (/Content Security Policy|Refused to (load|apply|execute|connect)/.test(m.text())) cspViolations.push(`${m.location().url}: ${m.text()}`);
+    if (/Content Security Policy|Refused to (load|apply|execute|connect)/.test(m.text()))
+      cspViolations.push(`${m.location().url}: ${m.text()}`);
   });
   const dialogs: string[] = [];
-  page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
   try {
     await page.goto(devWorkbenchUrl(server, ws));
     await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: UI_TIMEOUT });
@@ -113,15 +144,25 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
     await view.locator('#facts', { hasText: 'step 37 / 100' }).waitFor({ timeout: UI_TIMEOUT });
 
     // Live: lines appended to metrics.jsonl reach the dashboard and the status bar.
-    fs.appendFileSync(liveMetrics, toJsonl([...Array.from({ length: 23 }, (_, i) => step(38 + i, { loss: 0.3, eta_s: 300 })), evaluation(60, 0.75, true)]));
+    fs.appendFileSync(
+      liveMetrics,
+      toJsonl([
+        ...Array.from({ length: 23 }, (_, i) => step(38 + i, { loss: 0.3, eta_s: 300 })),
+        evaluation(60, 0.75, true),
+      ]),
+    );
     await view.locator('#facts', { hasText: 'step 60 / 100' }).waitFor({ timeout: UI_TIMEOUT });
-    await page.locator('.statusbar-item', { hasText: /BERT: 60% · loss 0\.30 · ETA 5m/ }).waitFor({ timeout: UI_TIMEOUT });
+    await page
+      .locator('.statusbar-item', { hasText: /BERT: 60% · loss 0\.30 · ETA 5m/ })
+      .waitFor({ timeout: UI_TIMEOUT });
     await view.locator('#evals td', { hasText: '0.750' }).first().waitFor({ timeout: UI_TIMEOUT });
     assert.equal(await view.locator('#stop').getAttribute('disabled'), null, 'Stop is enabled while training');
 
     // Stop on a run this window did not start sends the trainer SIGTERM; the process ends without a `done`, so the
     // run shows as interrupted, with Resume offered.
-    const sleeperExit = new Promise<NodeJS.Signals | null>((resolve) => sleeper!.once('exit', (_code, signal) => resolve(signal)));
+    const sleeperExit = new Promise<NodeJS.Signals | null>((resolve) =>
+      sleeper!.once('exit', (_code, signal) => resolve(signal)),
+    );
     await view.locator('#stop').click();
     assert.equal(await sleeperExit, 'SIGTERM');
     await view.locator('#phase', { hasText: 'interrupted' }).waitFor({ timeout: UI_TIMEOUT });
@@ -187,7 +228,8 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
     // Delete asks first, then removes the run folder and its row.
     const liveRow = page.locator('.monaco-list-row', { hasText: LIVE_RUN });
     // The activity bar item toggles the side bar: click it only when the Runs view is not showing.
-    if (!(await liveRow.isVisible())) await page.locator('.activitybar .action-item a[aria-label^="BERT Fine-tune"]').click();
+    if (!(await liveRow.isVisible()))
+      await page.locator('.activitybar .action-item a[aria-label^="BERT Fine-tune"]').click();
     await liveRow.click({ button: 'right' });
     // Monaco menus act on keyboard selection reliably under automation: hover the item, then Enter.
     await page.locator('.monaco-menu .action-label', { hasText: 'Delete Run…' }).hover();
@@ -212,12 +254,18 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
     await page.locator('.tab.active', { hasText: `BERT: ${MLM_RUN}` }).waitFor({ timeout: UI_TIMEOUT });
     const mlm = dashboard(page);
     await mlm.locator('#task', { hasText: 'masked-LM pre-training' }).waitFor({ timeout: UI_TIMEOUT });
-    await mlm.locator('#facts', { hasText: 'best perplexity 403 (MLM loss 6.000) at step 10' }).waitFor({ timeout: UI_TIMEOUT });
+    await mlm
+      .locator('#facts', { hasText: 'best perplexity 403 (MLM loss 6.000) at step 10' })
+      .waitFor({ timeout: UI_TIMEOUT });
     assert.equal(await mlm.locator('#confusion').count(), 0, 'no confusion matrix for a pre-training run');
     assert.equal(await mlm.locator('#per-class table').count(), 0, 'no per-class table');
     assert.equal(await mlm.locator('.chart[data-chart="perplexity"]').count(), 1, 'a perplexity chart');
     assert.equal(await mlm.locator('#classify').count(), 0);
-    assert.equal(await mlm.locator('#fine-tune').getAttribute('disabled'), null, 'Fine-tune from this model is enabled');
+    assert.equal(
+      await mlm.locator('#fine-tune').getAttribute('disabled'),
+      null,
+      'Fine-tune from this model is enabled',
+    );
     assert.match(await mlm.locator('#evals thead').innerText(), /MLM loss\s+perplexity\s+masked acc\./);
     await page.waitForTimeout(800);
     await page.screenshot({ path: path.join(OUT, 'dashboard-mlm.png') });

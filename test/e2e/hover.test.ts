@@ -30,23 +30,47 @@ after(async () => {
 
 test('hover over a sentence shows label, probability bars, model name and dashboard link', async () => {
   fs.mkdirSync(OUT, { recursive: true });
-  if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'inferenceWorker.js')) || !fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js'))) {
+  if (
+    !fs.existsSync(path.join(REPO_ROOT, 'dist', 'inferenceWorker.js')) ||
+    !fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js'))
+  ) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-hover-'));
   temps.push(ws);
   const data = writeSentimentCsv(fs.mkdtempSync(path.join(ws, 'data-')), 96);
   await runTrainingSession(
-    { data, out: path.join(ws, '.bert', 'runs', 'hover-run'), model: 'random:tiny', maxSteps: 60, batchSize: 8, evalSteps: 30, maxLength: 32,
-      lr: 2e-3, dropout: false, seed: 3, device: 'cpu', validRatio: 0.25, epochs: 10 },
+    {
+      data,
+      out: path.join(ws, '.bert', 'runs', 'hover-run'),
+      model: 'random:tiny',
+      maxSteps: 60,
+      batchSize: 8,
+      evalSteps: 30,
+      maxLength: 32,
+      lr: 2e-3,
+      dropout: false,
+      seed: 3,
+      device: 'cpu',
+      validRatio: 0.25,
+      epochs: 10,
+    },
     { emit: () => {}, shouldStop: () => false },
   );
   fs.mkdirSync(path.join(ws, '.vscode'));
   // A generous budget: the first hover also loads the model into the worker.
-  fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({
-    'bert.activeModel': '.bert/runs/hover-run', 'bert.hover.enabled': true, 'bert.hover.timeBudgetMs': 5000,
-  }));
-  fs.writeFileSync(path.join(ws, 'notes.txt'), 'The ending was wonderful and superb, truly lovely.\n\nThe acting was awful and boring.\n');
+  fs.writeFileSync(
+    path.join(ws, '.vscode', 'settings.json'),
+    JSON.stringify({
+      'bert.activeModel': '.bert/runs/hover-run',
+      'bert.hover.enabled': true,
+      'bert.hover.timeBudgetMs': 5000,
+    }),
+  );
+  fs.writeFileSync(
+    path.join(ws, 'notes.txt'),
+    'The ending was wonderful and superb, truly lovely.\n\nThe acting was awful and boring.\n',
+  );
 
   server = await startCodeServer({ logFile: path.join(OUT, 'hover-code-server.log') });
   browser = await launchChromium();
@@ -59,7 +83,10 @@ test('hover over a sentence shows label, probability bars, model name and dashbo
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
   await page.keyboard.type('notes.txt');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'notes.txt' }).first().waitFor({ timeout: UI_TIMEOUT });
+  await page
+    .locator('.quick-input-list .monaco-list-row', { hasText: 'notes.txt' })
+    .first()
+    .waitFor({ timeout: UI_TIMEOUT });
   await page.keyboard.press('Enter');
 
   const hover = page.locator('.monaco-hover', { hasText: '█' });

@@ -20,7 +20,8 @@ import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchU
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
 const TRAIN_TIMEOUT = 300_000;
-const SPAM = 'Congratulations! You have won a FREE prize. Click here now to claim your cash reward, limited time offer, order today!!!';
+const SPAM =
+  'Congratulations! You have won a FREE prize. Click here now to claim your cash reward, limited time offer, order today!!!';
 
 let server: CodeServer | undefined;
 let browser: Browser | undefined;
@@ -47,7 +48,13 @@ const THEME_KINDS = ['vs', 'vs-dark', 'hc-black', 'hc-light'];
  * Runs `act` in a colour theme set in the workspace settings (the palette would close an open quick pick), then goes
  * back to the theme before. `kind` is the workbench's class for the theme: vs, vs-dark, hc-black or hc-light.
  */
-async function inTheme(page: Page, ws: string, theme: string, kind: string, act: () => Promise<unknown>): Promise<void> {
+async function inTheme(
+  page: Page,
+  ws: string,
+  theme: string,
+  kind: string,
+  act: () => Promise<unknown>,
+): Promise<void> {
   const workbench = page.locator('.monaco-workbench');
   const before = ((await workbench.getAttribute('class')) ?? '').split(/\s+/).find((c) => THEME_KINDS.includes(c));
   assert.ok(before && before !== kind, `the workbench is in another theme kind than ${kind}`);
@@ -63,7 +70,10 @@ async function inTheme(page: Page, ws: string, theme: string, kind: string, act:
 
 test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Classify Selection and the hover say spam', async () => {
   fs.mkdirSync(OUT, { recursive: true });
-  if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js')) || !fs.existsSync(path.join(REPO_ROOT, 'dist', 'webview.js'))) {
+  if (
+    !fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js')) ||
+    !fs.existsSync(path.join(REPO_ROOT, 'dist', 'webview.js'))
+  ) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-newcomer-'));
@@ -115,7 +125,7 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
 
     // Offline: what works without a download comes first.
     await acceptDefault(/model/, /Small random model/);
-    assert.match(await quickInput.locator('.quick-input-box input').getAttribute('placeholder') ?? '', /Offline/);
+    assert.match((await quickInput.locator('.quick-input-box input').getAttribute('placeholder')) ?? '', /Offline/);
     await done('model-step-offline');
     await page.keyboard.press('Enter');
 
@@ -134,17 +144,28 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
 
     // Before the run starts: its expected time and peak memory, from a few warm-up steps in a trainer child (with
     // cancellable progress meanwhile); Enter starts training.
-    const estimating = page.locator('.notifications-toasts .notification-toast', { hasText: /estimating the run's time and memory/ });
+    const estimating = page.locator('.notifications-toasts .notification-toast', {
+      hasText: /estimating the run's time and memory/,
+    });
     await estimating.waitFor({ timeout: UI_TIMEOUT });
-    assert.equal(await estimating.locator('.monaco-button', { hasText: 'Cancel' }).count(), 1, 'the estimate can be cancelled');
+    assert.equal(
+      await estimating.locator('.monaco-button', { hasText: 'Cancel' }).count(),
+      1,
+      'the estimate can be cancelled',
+    );
     await page.waitForTimeout(800);
     await done('estimating');
     await acceptDefault(/start training/, /Start training\s*about \d+ (s|min), \d+(\.\d)? (MB|GB) peak/);
-    const prompt = await quickInput.locator('.quick-input-box input').getAttribute('placeholder') ?? '';
-    assert.match(prompt, /^About \d+ (s|min) on CPU, peak memory about \d+(\.\d)? (MB|GB) \(measured from \d+ warm-up steps\)$/);
+    const prompt = (await quickInput.locator('.quick-input-box input').getAttribute('placeholder')) ?? '';
+    assert.match(
+      prompt,
+      /^About \d+ (s|min) on CPU, peak memory about \d+(\.\d)? (MB|GB) \(measured from \d+ warm-up steps\)$/,
+    );
     await done('confirm-step');
     // The workbench's default here is light (headless Chromium prefers it): the same step in the dark theme.
-    await inTheme(page, ws, 'Default Dark Modern', 'vs-dark', () => page.screenshot({ path: path.join(OUT, 'newcomer-confirm-step-dark.png') }));
+    await inTheme(page, ws, 'Default Dark Modern', 'vs-dark', () =>
+      page.screenshot({ path: path.join(OUT, 'newcomer-confirm-step-dark.png') }),
+    );
     await page.keyboard.press('Enter');
 
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
@@ -158,7 +179,9 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     await done('dashboard-finished');
 
     await view.locator('#classify').click();
-    await page.locator('.notifications-toasts .notification-toast', { hasText: 'classifying with' }).waitFor({ timeout: UI_TIMEOUT });
+    await page
+      .locator('.notifications-toasts .notification-toast', { hasText: 'classifying with' })
+      .waitFor({ timeout: UI_TIMEOUT });
     await page.keyboard.press('F1');
     await quickInput.locator('.quick-input-box input').fill('>Notifications: Clear All Notifications');
     await page.keyboard.press('Enter');
@@ -167,15 +190,23 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     fs.writeFileSync(path.join(ws, 'mail.txt'), `${SPAM}\n`);
     await page.keyboard.press('Control+P');
     await quickInput.locator('.quick-input-box input').fill('mail.txt');
-    await quickInput.locator('.quick-input-list .monaco-list-row', { hasText: 'mail.txt' }).first().waitFor({ timeout: UI_TIMEOUT });
+    await quickInput
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'mail.txt' })
+      .first()
+      .waitFor({ timeout: UI_TIMEOUT });
     await page.keyboard.press('Enter');
     await page.locator('.tab.active', { hasText: 'mail.txt' }).waitFor({ timeout: UI_TIMEOUT });
     await page.locator('.monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+A');
     await page.keyboard.press('F1');
     await quickInput.locator('.quick-input-box input').fill('>BERT: Classify Selection');
-    await quickInput.locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Classify Selection' }).first().click();
-    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: /BERT .*: (spam|ham) \(/ }).first();
+    await quickInput
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Classify Selection' })
+      .first()
+      .click();
+    const toast = page
+      .locator('.notifications-toasts .notification-toast', { hasText: /BERT .*: (spam|ham) \(/ })
+      .first();
     await toast.waitFor({ timeout: UI_TIMEOUT });
     await page.waitForTimeout(600);
     assert.match(await toast.innerText(), /: spam \(/, 'the obvious spam sentence is classified as spam');
@@ -183,7 +214,10 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
 
     // The hover, once switched on.
     fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
-    fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'bert.hover.enabled': true, 'bert.hover.timeBudgetMs': 5000 }));
+    fs.writeFileSync(
+      path.join(ws, '.vscode', 'settings.json'),
+      JSON.stringify({ 'bert.hover.enabled': true, 'bert.hover.timeBudgetMs': 5000 }),
+    );
     await page.keyboard.press('Escape');
     const word = page.locator('.view-lines .view-line span span', { hasText: 'prize' }).first();
     const box = await word.boundingBox();
@@ -198,7 +232,9 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     await hover.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     assert.match(await hover.innerText(), /^spam \d+\.\d%/, 'the hover says spam');
     await done('hover');
-    console.log(`newcomer journey: ${timings.map(([n, s]) => `${n} ${s.toFixed(1)} s`).join(' · ')}; validation accuracy ${accuracy}`);
+    console.log(
+      `newcomer journey: ${timings.map(([n, s]) => `${n} ${s.toFixed(1)} s`).join(' · ')}; validation accuracy ${accuracy}`,
+    );
   } catch (e) {
     await page.screenshot({ path: path.join(OUT, 'newcomer-failure.png') }).catch(() => undefined);
     throw e;

@@ -69,7 +69,9 @@ test('the VSIX holds the bundle, the manifest and only the linux-x64 runtime of 
   }
   const unwanted = entries.filter(
     (e) =>
-      /\/(darwin|win32)\/|\/linux\/arm64\/|\.map$|\.ts$|^extension\/(src|test|out|scripts|bench|webview)\/|^extension\/examples\/(?!spam-ham\.csv$|README\.md$)/.test(e) ||
+      /\/(darwin|win32)\/|\/linux\/arm64\/|\.map$|\.ts$|^extension\/(src|test|out|scripts|bench|webview)\/|^extension\/examples\/(?!spam-ham\.csv$|README\.md$)/.test(
+        e,
+      ) ||
       (e.startsWith('extension/node_modules/') && !/^extension\/node_modules\/onnxruntime-(node|common)\//.test(e)),
   );
   assert.deepEqual(unwanted, []);
@@ -86,7 +88,10 @@ test('the VSIX installs into code-server', () => {
 test('in the workbench the extension activates: status bar item, BERT commands in the palette and the editor menu, BERT log channel', async () => {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-ws-'));
   temps.push(workspace);
-  fs.copyFileSync(path.join(REPO_ROOT, 'test', 'integration', 'workspace', 'reviews.csv'), path.join(workspace, 'reviews.csv'));
+  fs.copyFileSync(
+    path.join(REPO_ROOT, 'test', 'integration', 'workspace', 'reviews.csv'),
+    path.join(workspace, 'reviews.csv'),
+  );
   server = await startCodeServer({ extensionsDir, logFile: path.join(OUT, 'code-server.log') });
   browser = await launchChromium();
   const { page } = browser;
@@ -109,10 +114,22 @@ test('in the workbench the extension activates: status bar item, BERT commands i
     await rows.filter({ hasText: 'BERT: Fine-tune BERT' }).first().waitFor({ timeout: UI_TIMEOUT });
     const labels = (await rows.allInnerTexts()).map((t) => t.split('\n')[0].trim());
     for (const title of ['BERT: Fine-tune BERT', 'BERT: Select Model', 'BERT: Predict Dataset']) {
-      assert.ok(labels.some((l) => l.startsWith(title)), `"${title}" not in the palette: ${labels.join(' | ')}`);
+      assert.ok(
+        labels.some((l) => l.startsWith(title)),
+        `"${title}" not in the palette: ${labels.join(' | ')}`,
+      );
     }
-    for (const title of ['BERT: Classify Selection', 'BERT: Stop Training', 'BERT: Open Training Dashboard', 'BERT: Make Int8 Model', 'BERT: Refresh Runs']) {
-      assert.ok(!labels.some((l) => l.startsWith(title)), `"${title}" listed where it cannot act: ${labels.join(' | ')}`);
+    for (const title of [
+      'BERT: Classify Selection',
+      'BERT: Stop Training',
+      'BERT: Open Training Dashboard',
+      'BERT: Make Int8 Model',
+      'BERT: Refresh Runs',
+    ]) {
+      assert.ok(
+        !labels.some((l) => l.startsWith(title)),
+        `"${title}" listed where it cannot act: ${labels.join(' | ')}`,
+      );
     }
     await page.screenshot({ path: path.join(OUT, 'command-palette.png') });
 
@@ -143,8 +160,14 @@ test('in the workbench the extension activates: status bar item, BERT commands i
     await page.keyboard.type('Output: Show Output Channels');
     await rows.filter({ hasText: 'Show Output Channels' }).first().waitFor({ timeout: UI_TIMEOUT });
     await page.keyboard.press('Enter');
-    await rows.filter({ hasText: /^BERT$/ }).first().waitFor({ timeout: UI_TIMEOUT });
-    await rows.filter({ hasText: /^BERT$/ }).first().click();
+    await rows
+      .filter({ hasText: /^BERT$/ })
+      .first()
+      .waitFor({ timeout: UI_TIMEOUT });
+    await rows
+      .filter({ hasText: /^BERT$/ })
+      .first()
+      .click();
     // The editor renders spaces as no-break spaces: match them with \s.
     const logLine = page.locator('.part.panel .view-line', { hasText: /BERT\sFine-tune\s[\d.]+\sactivated/ });
     await logLine.waitFor({ timeout: UI_TIMEOUT });

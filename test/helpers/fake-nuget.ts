@@ -33,7 +33,14 @@ export function nupkgPath(root: string, feed: string, version = FAKE_ORT_VERSION
  * Writes a feed under `<root>/<feed>/` for a server at `serverUrl` that serves `root`, with or without a catalog entry
  * carrying the sha512; returns the service index URL.
  */
-export function publishFakeFeed(root: string, serverUrl: string, feed: string, nupkg: Buffer, withCatalog: boolean, version = FAKE_ORT_VERSION): string {
+export function publishFakeFeed(
+  root: string,
+  serverUrl: string,
+  feed: string,
+  nupkg: Buffer,
+  withCatalog: boolean,
+  version = FAKE_ORT_VERSION,
+): string {
   const base = `${serverUrl}/${feed}`;
   const write = (rel: string, content: string | Buffer) => {
     fs.mkdirSync(path.dirname(path.join(root, feed, rel)), { recursive: true });
@@ -45,6 +52,9 @@ export function publishFakeFeed(root: string, serverUrl: string, feed: string, n
   write(`flat/${ID}/${version}/${ID}.${version}.nupkg`, nupkg);
   write(`reg/${ID}/${version}.json`, JSON.stringify({ catalogEntry: `${base}/catalog/entry.json` }));
   const sha512 = crypto.createHash('sha512').update(nupkg).digest('base64');
-  write('catalog/entry.json', JSON.stringify({ packageHash: sha512, packageHashAlgorithm: 'SHA512', packageSize: nupkg.length }));
+  write(
+    'catalog/entry.json',
+    JSON.stringify({ packageHash: sha512, packageHashAlgorithm: 'SHA512', packageSize: nupkg.length }),
+  );
   return `${base}/index.json`;
 }

@@ -30,7 +30,12 @@ let left = Number(process.env.BERTFT_FS_FAULT_AFTER ?? 0);
 function errnoError(code: Fault, syscall: string, file?: string, dest?: string): NodeJS.ErrnoException {
   const where = file === undefined ? '' : ` '${file}'${dest === undefined ? '' : ` -> '${dest}'`}`;
   const e: NodeJS.ErrnoException = new Error(`${code}: ${FAULTS[code].words}, ${syscall}${where}`);
-  Object.assign(e, { errno: FAULTS[code].errno, code, syscall }, file === undefined ? {} : { path: file }, dest === undefined ? {} : { dest });
+  Object.assign(
+    e,
+    { errno: FAULTS[code].errno, code, syscall },
+    file === undefined ? {} : { path: file },
+    dest === undefined ? {} : { dest },
+  );
   return e;
 }
 
@@ -49,7 +54,8 @@ function inside(p: unknown): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
-const WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_APPEND | fs.constants.O_TRUNC;
+const WRITE_FLAGS =
+  fs.constants.O_WRONLY | fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_APPEND | fs.constants.O_TRUNC;
 function writes(flags: unknown): boolean {
   if (typeof flags === 'number') return (flags & WRITE_FLAGS) !== 0;
   return typeof flags === 'string' && /[wa+]/.test(flags);
@@ -63,7 +69,8 @@ function writeOptions(options: unknown): { encoding?: unknown; flag?: unknown } 
 }
 
 function byteCount(data: unknown, encoding?: unknown): number {
-  if (typeof data === 'string') return Buffer.byteLength(data, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  if (typeof data === 'string')
+    return Buffer.byteLength(data, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
   if (ArrayBuffer.isView(data)) return data.byteLength;
   if (Array.isArray(data)) return data.reduce((sum: number, d) => sum + byteCount(d), 0);
   return 0;
@@ -161,7 +168,15 @@ const pathWrite = (args: unknown[], flag: string) => {
 
 /** A FileHandle opened below the folder: its writes count. */
 function watchHandle(fh: fs.promises.FileHandle): fs.promises.FileHandle {
-  wrap(fh, 'write', ([data, a, b]) => spend(typeof data === 'string' ? byteCount(data, b) : typeof b === 'number' ? b : byteCount(data) - (typeof a === 'number' ? a : 0)));
+  wrap(fh, 'write', ([data, a, b]) =>
+    spend(
+      typeof data === 'string'
+        ? byteCount(data, b)
+        : typeof b === 'number'
+          ? b
+          : byteCount(data) - (typeof a === 'number' ? a : 0),
+    ),
+  );
   wrap(fh, 'writev', ([buffers]) => spend(byteCount(buffers)));
   wrap(fh, 'writeFile', ([data, options]) => spend(byteCount(data, writeOptions(options).encoding)));
   wrap(fh, 'appendFile', ([data, options]) => spend(byteCount(data, writeOptions(options).encoding)));
@@ -169,12 +184,25 @@ function watchHandle(fh: fs.promises.FileHandle): fs.promises.FileHandle {
 }
 
 if (fault !== undefined && root !== undefined) {
-  for (const [name, syscall] of [['mkdir', 'mkdir'], ['rmdir', 'rmdir'], ['rm', 'rm'], ['unlink', 'unlink'], ['truncate', 'open'], ['mkdtemp', 'mkdtemp']]) {
+  for (const [name, syscall] of [
+    ['mkdir', 'mkdir'],
+    ['rmdir', 'rmdir'],
+    ['rm', 'rm'],
+    ['unlink', 'unlink'],
+    ['truncate', 'open'],
+    ['mkdtemp', 'mkdtemp'],
+  ]) {
     wrap(fs, name, ([p]) => change(syscall, p));
     wrap(fs, `${name}Sync`, ([p]) => change(syscall, p));
     wrap(fs.promises, name, ([p]) => change(syscall, p));
   }
-  for (const [name, syscall] of [['rename', 'rename'], ['link', 'link'], ['symlink', 'symlink'], ['copyFile', 'copyfile'], ['cp', 'cp']]) {
+  for (const [name, syscall] of [
+    ['rename', 'rename'],
+    ['link', 'link'],
+    ['symlink', 'symlink'],
+    ['copyFile', 'copyfile'],
+    ['cp', 'cp'],
+  ]) {
     wrap(fs, name, ([src, dest]) => change(syscall, src, dest));
     wrap(fs, `${name}Sync`, ([src, dest]) => change(syscall, src, dest));
     wrap(fs.promises, name, ([src, dest]) => change(syscall, src, dest));
@@ -184,27 +212,43 @@ if (fault !== undefined && root !== undefined) {
     return fd;
   };
   wrap(fs, 'openSync', ([p, flags]) => open(p, flags ?? 'r'), track);
-  wrap(fs, 'open', ([p, flags]) => open(p, typeof flags === 'function' ? 'r' : flags ?? 'r'));
+  wrap(fs, 'open', ([p, flags]) => open(p, typeof flags === 'function' ? 'r' : (flags ?? 'r')));
   const checkedOpen = fs.open as unknown as FsFunction; // its descriptor arrives in the callback, to be tracked there
   (fs as unknown as Record<string, FsFunction>).open = function (p: unknown, ...rest: unknown[]) {
     const callback = rest.pop() as FsFunction;
-    return checkedOpen.call(fs, p, ...rest, (err: Error | null, fd: number) => callback(err, err ? fd : track(fd, [p])));
+    return checkedOpen.call(fs, p, ...rest, (err: Error | null, fd: number) =>
+      callback(err, err ? fd : track(fd, [p])),
+    );
   };
-  wrap(fs.promises, 'open', ([p, flags]) => open(p, flags ?? 'r'), (result, [p]) =>
-    inside(p) ? (result as Promise<fs.promises.FileHandle>).then(watchHandle) : result);
+  wrap(
+    fs.promises,
+    'open',
+    ([p, flags]) => open(p, flags ?? 'r'),
+    (result, [p]) => (inside(p) ? (result as Promise<fs.promises.FileHandle>).then(watchHandle) : result),
+  );
   const untrack = ([fd]: unknown[]) => {
     if (typeof fd === 'number') fds.delete(fd);
   };
   wrap(fs, 'closeSync', untrack);
   wrap(fs, 'close', untrack);
   const fdWrite = ([fd, data, a, b]: unknown[]) => {
-    if (tracked(fd)) spend(typeof data === 'string' ? byteCount(data, b) : typeof b === 'number' ? b : byteCount(data) - (typeof a === 'number' ? a : 0));
+    if (tracked(fd))
+      spend(
+        typeof data === 'string'
+          ? byteCount(data, b)
+          : typeof b === 'number'
+            ? b
+            : byteCount(data) - (typeof a === 'number' ? a : 0),
+      );
   };
   wrap(fs, 'writeSync', fdWrite);
   wrap(fs, 'write', fdWrite);
   wrap(fs, 'writevSync', ([fd, buffers]) => tracked(fd) && spend(byteCount(buffers)));
   wrap(fs, 'writev', ([fd, buffers]) => tracked(fd) && spend(byteCount(buffers)));
-  for (const [name, flag] of [['writeFile', 'w'], ['appendFile', 'a']]) {
+  for (const [name, flag] of [
+    ['writeFile', 'w'],
+    ['appendFile', 'a'],
+  ]) {
     wrap(fs, `${name}Sync`, (args) => pathWrite(args, flag));
     wrap(fs, name, (args) => pathWrite(args, flag));
     wrap(fs.promises, name, (args) => pathWrite(args, flag));

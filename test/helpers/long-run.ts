@@ -75,20 +75,40 @@ export async function longRunInputs(seed: number): Promise<LongRunInputs> {
   const train = resolveTrainConfig({ data: LONG_RUN_DATA, out: '', seed, ...LONG_RUN_SETTINGS }, [], 512);
   const preprocessor = await loadPreprocessor();
   const label2id = new Map(labels.map((l, i) => [l, i]));
-  const rows = preprocessor.encode(split.train.map((e) => e.text), train, Int32Array.from(split.train, (e) => label2id.get(e.label) as number));
+  const rows = preprocessor.encode(
+    split.train.map((e) => e.text),
+    train,
+    Int32Array.from(split.train, (e) => label2id.get(e.label) as number),
+  );
   const perEpoch = preprocessor.trainBatches(rows, { ...train, seed }, 0).length;
   const total = totalSteps(train, perEpoch);
   const batches: Batch[] = [];
-  for (let epoch = 0; batches.length < total; epoch++) batches.push(...preprocessor.trainBatches(rows, { ...train, seed }, epoch));
+  for (let epoch = 0; batches.length < total; epoch++)
+    batches.push(...preprocessor.trainBatches(rows, { ...train, seed }, epoch));
   batches.length = total;
   const config = presetConfig('tiny');
   const weights = initWeights(bertClassifierParamSpecs(config, labels.length), seed, config.initializerRange);
   // The session's hyper-parameters (src/core/finetune/task.ts).
   const hyper: Hyper = {
-    lr: train.lr, weightDecay: train.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1,
-    warmupSteps: warmupStepsFor(train, total), totalSteps: total,
+    lr: train.lr,
+    weightDecay: train.weightDecay,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    maxGradNorm: 1,
+    warmupSteps: warmupStepsFor(train, total),
+    totalSteps: total,
   };
-  return { seed, config, labels, weights, batches, hyper, train, sha256: { weights: weightsSha256(weights), batches: batchesSha256(batches) } };
+  return {
+    seed,
+    config,
+    labels,
+    weights,
+    batches,
+    hyper,
+    train,
+    sha256: { weights: weightsSha256(weights), batches: batchesSha256(batches) },
+  };
 }
 
 export const toBatchJson = (b: Batch): BatchJson => ({
@@ -105,9 +125,21 @@ export async function writeLongRunInputs(dir: string, inputs: LongRunInputs): Pr
   await saveHfModel(dir, { config: inputs.config, weights: inputs.weights, id2label: inputs.labels });
   await fs.writeFile(path.join(dir, 'batches.json'), JSON.stringify(inputs.batches.map(toBatchJson)));
   const { seed, hyper, labels, sha256, train } = inputs;
-  const settings = { data: path.relative(ROOT, LONG_RUN_DATA), validRatio: 0.1, maxLength: train.maxLength, batchSize: train.batchSize,
-    epochs: train.epochs, truncation: train.truncation, dynamicPadding: train.dynamicPadding, groupByLength: train.groupByLength, dropout: train.dropout };
-  await fs.writeFile(path.join(dir, 'inputs.json'), `${JSON.stringify({ seed, model: 'random:tiny', labels, settings, hyper, sha256 }, null, 1)}\n`);
+  const settings = {
+    data: path.relative(ROOT, LONG_RUN_DATA),
+    validRatio: 0.1,
+    maxLength: train.maxLength,
+    batchSize: train.batchSize,
+    epochs: train.epochs,
+    truncation: train.truncation,
+    dynamicPadding: train.dynamicPadding,
+    groupByLength: train.groupByLength,
+    dropout: train.dropout,
+  };
+  await fs.writeFile(
+    path.join(dir, 'inputs.json'),
+    `${JSON.stringify({ seed, model: 'random:tiny', labels, settings, hyper, sha256 }, null, 1)}\n`,
+  );
 }
 
 if (require.main === module) {

@@ -12,7 +12,14 @@ import type { Batch } from '../../src/core/tokenize/batch';
 
 export const PYTHON = '/usr/bin/python3';
 
-export interface BatchJson { batchSize: number; seqLen: number; inputIds: number[]; attentionMask: number[]; tokenTypeIds: number[]; labels: number[] }
+export interface BatchJson {
+  batchSize: number;
+  seqLen: number;
+  inputIds: number[];
+  attentionMask: number[];
+  tokenTypeIds: number[];
+  labels: number[];
+}
 
 export const toBatch = (b: BatchJson): Batch => ({
   batchSize: b.batchSize,
@@ -27,7 +34,8 @@ export const toBatch = (b: BatchJson): Batch => ({
 export const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 
 /** ‖a − b‖₂ (‖a‖₂ without b). */
-export const l2 = (a: Float32Array, b?: Float32Array): number => Math.sqrt(a.reduce((s, x, i) => s + (x - (b ? b[i] : 0)) ** 2, 0));
+export const l2 = (a: Float32Array, b?: Float32Array): number =>
+  Math.sqrt(a.reduce((s, x, i) => s + (x - (b ? b[i] : 0)) ** 2, 0));
 
 /** Attention key biases have an exactly-zero true gradient (softmax shift invariance): float32 noise on both sides. */
 export const isKeyBias = (n: string): boolean => /(key|k_lin)\.bias$/.test(n);
@@ -46,7 +54,8 @@ export function worstRelative(ours: Weights, ref: Map<string, Tensor>, floor: nu
   return worst;
 }
 
-export const torchAvailable = (): boolean => spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+export const torchAvailable = (): boolean =>
+  spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
 /** The tolerances of the parity tests (the BERT classifier's test/unit/parity has the same figures). */
 export const TOL = {
@@ -58,15 +67,24 @@ export const TOL = {
 } as const;
 
 /** trajectory.json of a fixture: the hyper-parameters, the stored batches and PyTorch's loss (and lr) per AdamW step. */
-export interface TrajectoryJson { hyper: Hyper; losses: number[]; lrs?: number[]; batches: BatchJson[] }
+export interface TrajectoryJson {
+  hyper: Hyper;
+  losses: number[];
+  lrs?: number[];
+  batches: BatchJson[];
+}
 
 /** Trains `trainer` on the fixture's batches, checking every step's learning rate where the fixture has them; the worst |Δloss| against PyTorch's. */
-export async function replayTrajectory(trainer: TrainEngine, trajectory: TrajectoryJson): Promise<{ losses: number[]; lossErr: number }> {
+export async function replayTrajectory(
+  trainer: TrainEngine,
+  trajectory: TrajectoryJson,
+): Promise<{ losses: number[]; lossErr: number }> {
   const losses: number[] = [];
   for (const [i, b] of trajectory.batches.entries()) {
     const r = await trainer.trainStep(toBatch(b));
     const lr = trajectory.lrs?.[i];
-    if (lr !== undefined) assert.ok(Math.abs(r.lr - lr) <= 1e-9 * Math.max(1, lr), `lr at step ${i + 1}: ${r.lr} vs ${lr}`);
+    if (lr !== undefined)
+      assert.ok(Math.abs(r.lr - lr) <= 1e-9 * Math.max(1, lr), `lr at step ${i + 1}: ${r.lr} vs ${lr}`);
     losses.push(r.loss);
   }
   return { losses, lossErr: Math.max(...losses.map((l, i) => Math.abs(l - trajectory.losses[i]))) };
@@ -76,11 +94,18 @@ export async function replayTrajectory(trainer: TrainEngine, trajectory: Traject
  * Replays the fixture's AdamW steps on `trainer` (then disposes it) and asserts the losses and the final weights
  * (`finalFile`, key biases aside) match PyTorch's within TOL; `log` gets one line of figures.
  */
-export async function assertTrajectoryParity(trainer: TrainEngine, trajectory: TrajectoryJson, finalFile: string, log: (line: string) => void): Promise<void> {
+export async function assertTrajectoryParity(
+  trainer: TrainEngine,
+  trajectory: TrajectoryJson,
+  finalFile: string,
+  log: (line: string) => void,
+): Promise<void> {
   try {
     const { losses, lossErr } = await replayTrajectory(trainer, trajectory);
     const final = worstRelative(trainer.getWeights(), await readSafetensors(finalFile), 1e-12);
-    log(`${losses.length} steps: max |Δloss| ${lossErr.toExponential(2)}, worst final weight error ${final.err.toExponential(2)} (${final.name})`);
+    log(
+      `${losses.length} steps: max |Δloss| ${lossErr.toExponential(2)}, worst final weight error ${final.err.toExponential(2)} (${final.name})`,
+    );
     assert.ok(lossErr <= TOL.trajectoryLoss, `loss trajectory differs by up to ${lossErr}`);
     assert.ok(final.err <= TOL.finalWeight, `final weight ${final.name} differs by ${final.err}`);
   } finally {

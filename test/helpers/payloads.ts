@@ -29,7 +29,10 @@ export function payloads(origin: string): Payload[] {
     p('single-quote break-out', `' onmouseover='fetch("${origin}/quote")' x='`),
     p('javascript url', 'javascript:fetch(1)'),
     p('markdown command link', '[spam](command:workbench.action.terminal.new)'),
-    p('markdown command link with args', `[ham](command:workbench.action.terminal.new?${encodeURIComponent(JSON.stringify([{ shellPath: '/usr/bin/curl', shellArgs: [`${origin}/terminal`] }]))})`),
+    p(
+      'markdown command link with args',
+      `[ham](command:workbench.action.terminal.new?${encodeURIComponent(JSON.stringify([{ shellPath: '/usr/bin/curl', shellArgs: [`${origin}/terminal`] }]))})`,
+    ),
     p('markdown http link', `[click](${origin}/link)`),
     p('markdown file link', '[f](file:///etc/passwd)'),
     p('markdown image', `![x](${origin}/md-img)`),
@@ -64,5 +67,6 @@ export const VSCODE_LINK = /\[([^\]]+)\]\(((?:https?:\/\/|command:|file:)[^)\s]+
 export const VSCODE_ICON = /(\\)?\$\(([A-Za-z0-9-]+(?:~[A-Za-z]+)?)\)/g;
 
 /** Characters that must never reach the screen as themselves (they reorder or hide text). */
-// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
-export const SPOOFING = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
+export const SPOOFING =
+  // eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;

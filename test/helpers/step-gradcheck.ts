@@ -16,7 +16,10 @@ export async function worstStepGradientError(
   extraFeeds: Record<string, ort.Tensor> = {},
   eps = 1e-2,
 ): Promise<{ worst: number; at: string }> {
-  const session = await ort.InferenceSession.create(built.bytes, { graphOptimizationLevel: 'basic', intraOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(built.bytes, {
+    graphOptimizationLevel: 'basic',
+    intraOpNumThreads: 1,
+  });
   const shape = [batch.batchSize, batch.seqLen];
   const labels = batch.labels!;
   // Classification labels are one per row; masked-LM labels one per token.
@@ -34,10 +37,16 @@ export async function worstStepGradientError(
       const positions = labelledPositions(labels);
       f[STEP_IO.maskedPositions] = new ort.Tensor('int64', positions, [positions.length]);
     }
-    for (const s of built.specs) f[s.name] = new ort.Tensor('float32', override?.[0] === s.name ? override[1] : weights.get(s.name)!.data, s.shape);
+    for (const s of built.specs)
+      f[s.name] = new ort.Tensor(
+        'float32',
+        override?.[0] === s.name ? override[1] : weights.get(s.name)!.data,
+        s.shape,
+      );
     return f;
   };
-  const lossWith = async (name: string, values: Float32Array): Promise<number> => (await session.run(feeds([name, values]))).loss.data[0] as number;
+  const lossWith = async (name: string, values: Float32Array): Promise<number> =>
+    (await session.run(feeds([name, values]))).loss.data[0] as number;
   const base = await session.run(feeds());
   let worst = 0;
   let at = '';

@@ -23,7 +23,8 @@ const NOISE =
 
 async function main(): Promise<number> {
   const started = Date.now();
-  const say = (...m: unknown[]): void => console.log(`[integration +${((Date.now() - started) / 1000).toFixed(1)}s]`, ...m);
+  const say = (...m: unknown[]): void =>
+    console.log(`[integration +${((Date.now() - started) / 1000).toFixed(1)}s]`, ...m);
   if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js'))) {
     throw new Error('dist/extension.js is missing. Run: npm run build');
   }
@@ -31,7 +32,10 @@ async function main(): Promise<number> {
   const outputDir = path.join(TEST_OUTPUT, 'integration');
   fs.mkdirSync(outputDir, { recursive: true });
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-integration-ws-'));
-  fs.copyFileSync(path.join(REPO_ROOT, 'test', 'integration', 'workspace', 'reviews.csv'), path.join(workspace, 'reviews.csv'));
+  fs.copyFileSync(
+    path.join(REPO_ROOT, 'test', 'integration', 'workspace', 'reviews.csv'),
+    path.join(workspace, 'reviews.csv'),
+  );
 
   const server = await startCodeServer({ logFile: path.join(outputDir, 'code-server.log') });
   say('code-server up at', server.url);
@@ -66,7 +70,10 @@ async function main(): Promise<number> {
     ];
     const query = new URLSearchParams({ folder: workspace, payload: JSON.stringify(payload) });
     await page.goto(`${server.url}/?${query.toString()}`);
-    const code = await Promise.race([exitCode, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), TIMEOUT_MS).unref())]);
+    const code = await Promise.race([
+      exitCode,
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), TIMEOUT_MS).unref()),
+    ]);
     if (code === 'timeout') {
       say(`no result after ${TIMEOUT_MS} ms`);
       await page.screenshot({ path: path.join(outputDir, 'timeout.png') }).catch(() => undefined);

@@ -70,14 +70,25 @@ function where(e: Example): string {
   return `${e.file}:${e.line}`;
 }
 
-async function readForCheck(file: string, options: CheckOptions, problems: DataProblem[]): Promise<Dataset | undefined> {
+async function readForCheck(
+  file: string,
+  options: CheckOptions,
+  problems: DataProblem[],
+): Promise<Dataset | undefined> {
   try {
     const data = await readDataset(file, { ...options, lenient: true });
     problems.push(...data.problems);
     return data;
   } catch (e) {
     if (!isUserError(e)) throw e;
-    problems.push({ severity: 'error', message: e.message, file: e.file ?? file, line: e.line ?? null, fix: e.fix, code: e.code });
+    problems.push({
+      severity: 'error',
+      message: e.message,
+      file: e.file ?? file,
+      line: e.line ?? null,
+      fix: e.fix,
+      code: e.code,
+    });
     return undefined;
   }
 }
@@ -109,8 +120,21 @@ export function tokenLengthStats(tokenizer: TextTokenizer, texts: string[], maxL
 
 export async function checkDataset(file: string, options: CheckOptions = {}): Promise<CheckReport> {
   const problems: DataProblem[] = [];
-  const add = (severity: DataProblem['severity'], message: string, at: { file: string; line: number | null }, fix?: string, code?: string) =>
-    problems.push({ severity, message, file: at.file, line: at.line, ...(fix ? { fix } : {}), ...(code ? { code } : {}) });
+  const add = (
+    severity: DataProblem['severity'],
+    message: string,
+    at: { file: string; line: number | null },
+    fix?: string,
+    code?: string,
+  ) =>
+    problems.push({
+      severity,
+      message,
+      file: at.file,
+      line: at.line,
+      ...(fix ? { fix } : {}),
+      ...(code ? { code } : {}),
+    });
   const data = await readForCheck(file, options, problems);
   const validation = options.validationFile ? await readForCheck(options.validationFile, options, problems) : undefined;
   const examples = data?.examples ?? [];
@@ -122,25 +146,47 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     add('error', 'No usable rows: every row has a problem.', whole, 'Fix the rows listed above.', 'DATA_NO_ROWS');
   }
   if (classCounts.length === 1) {
-    add('error', `Only one class was found (${quoteForMessage([...labels.keys()][0] ?? '')}); a classifier needs at least two.`, whole,
-      'Add examples of the other class(es), or check that the right column was used as the label.', 'DATA_ONE_CLASS');
+    add(
+      'error',
+      `Only one class was found (${quoteForMessage([...labels.keys()][0] ?? '')}); a classifier needs at least two.`,
+      whole,
+      'Add examples of the other class(es), or check that the right column was used as the label.',
+      'DATA_ONE_CLASS',
+    );
   }
   const imbalanceRatio = classCounts.length >= 2 ? Math.max(...classCounts) / Math.min(...classCounts) : null;
   if (imbalanceRatio !== null && imbalanceRatio >= 3) {
-    add(imbalanceRatio >= 10 ? 'warning' : 'info', `Classes are imbalanced: the largest is ${imbalanceRatio.toFixed(1)}× the smallest.`, whole,
-      'Collect more examples of the small classes, and judge the model by macro-F1 rather than accuracy.', 'DATA_IMBALANCE');
+    add(
+      imbalanceRatio >= 10 ? 'warning' : 'info',
+      `Classes are imbalanced: the largest is ${imbalanceRatio.toFixed(1)}× the smallest.`,
+      whole,
+      'Collect more examples of the small classes, and judge the model by macro-F1 rather than accuracy.',
+      'DATA_IMBALANCE',
+    );
   }
   if (!options.validationFile) {
     for (const [label, n] of labels) {
       if (n === 1) {
         const only = examples.find((e) => e.label === label) as Example;
-        add('error', `The label ${quoteForMessage(label)} has a single example, so the stratified split cannot put it in both training and validation.`,
-          only, 'Add more examples of this label, remove it, or give a separate validation file.', 'DATA_SINGLE_EXAMPLE_LABEL');
+        add(
+          'error',
+          `The label ${quoteForMessage(label)} has a single example, so the stratified split cannot put it in both training and validation.`,
+          only,
+          'Add more examples of this label, remove it, or give a separate validation file.',
+          'DATA_SINGLE_EXAMPLE_LABEL',
+        );
       }
     }
   }
   for (const [label, n] of labels) {
-    if (n > 1 && n < 10) add('warning', `The label ${quoteForMessage(label)} has only ${n} examples.`, whole, 'Aim for at least a few dozen examples per class.', 'DATA_FEW_EXAMPLES');
+    if (n > 1 && n < 10)
+      add(
+        'warning',
+        `The label ${quoteForMessage(label)} has only ${n} examples.`,
+        whole,
+        'Aim for at least a few dozen examples per class.',
+        'DATA_FEW_EXAMPLES',
+      );
   }
 
   // Label spellings that differ only in case or spaces are almost always one class typed two ways.
@@ -151,8 +197,13 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
   }
   for (const spellings of variants.values()) {
     if (spellings.length > 1) {
-      add('warning', `Labels ${spellings.map((s) => `${quoteForMessage(s)} (${labels.get(s)})`).join(', ')} differ only in case or spaces and are treated as different classes.`,
-        whole, 'Spell each label one way.', 'DATA_LABEL_VARIANTS');
+      add(
+        'warning',
+        `Labels ${spellings.map((s) => `${quoteForMessage(s)} (${labels.get(s)})`).join(', ')} differ only in case or spaces and are treated as different classes.`,
+        whole,
+        'Spell each label one way.',
+        'DATA_LABEL_VARIANTS',
+      );
     }
   }
 
@@ -161,7 +212,8 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
   const firstSeen = new Map<string, Example>();
   for (const e of examples) {
     if (e.text.trim() === '') {
-      if (++blankTexts <= MAX_LISTED) add('warning', 'The text is only whitespace.', e, 'Delete the row or give it text.', 'DATA_BLANK_TEXT');
+      if (++blankTexts <= MAX_LISTED)
+        add('warning', 'The text is only whitespace.', e, 'Delete the row or give it text.', 'DATA_BLANK_TEXT');
       continue;
     }
     const earlier = firstSeen.get(e.text);
@@ -170,15 +222,28 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     } else {
       duplicateRows++;
       if (earlier.label !== e.label) {
-        add('warning', `Same text as ${where(earlier)} but a different label (${quoteForMessage(e.label)} vs ${quoteForMessage(earlier.label)}).`, e,
-          'Decide on one label and delete the other row.', 'DATA_CONFLICTING_DUPLICATE');
+        add(
+          'warning',
+          `Same text as ${where(earlier)} but a different label (${quoteForMessage(e.label)} vs ${quoteForMessage(earlier.label)}).`,
+          e,
+          'Decide on one label and delete the other row.',
+          'DATA_CONFLICTING_DUPLICATE',
+        );
       } else if (duplicateRows <= MAX_LISTED) {
-        add('info', `Exact duplicate of ${where(earlier)}.`, e, 'Remove duplicates: they weigh those texts twice and can leak into validation.', 'DATA_DUPLICATE');
+        add(
+          'info',
+          `Exact duplicate of ${where(earlier)}.`,
+          e,
+          'Remove duplicates: they weigh those texts twice and can leak into validation.',
+          'DATA_DUPLICATE',
+        );
       }
     }
   }
-  if (blankTexts > MAX_LISTED) add('warning', `…${blankTexts - MAX_LISTED} more whitespace-only texts.`, whole, undefined, 'DATA_BLANK_TEXT');
-  if (duplicateRows > MAX_LISTED) add('info', `${duplicateRows} duplicate rows in all.`, whole, undefined, 'DATA_DUPLICATE');
+  if (blankTexts > MAX_LISTED)
+    add('warning', `…${blankTexts - MAX_LISTED} more whitespace-only texts.`, whole, undefined, 'DATA_BLANK_TEXT');
+  if (duplicateRows > MAX_LISTED)
+    add('info', `${duplicateRows} duplicate rows in all.`, whole, undefined, 'DATA_DUPLICATE');
 
   let leakedRows = 0;
   let validationLabels: Map<string, number> | undefined;
@@ -187,28 +252,54 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     for (const e of validation.examples) {
       const inTrain = firstSeen.get(e.text);
       if (inTrain !== undefined && ++leakedRows <= MAX_LISTED) {
-        add('warning', `This validation text is also in the training data (${where(inTrain)}).`, e,
-          'Remove it from one of the two files, or validation scores will be too optimistic.', 'DATA_LEAKAGE');
+        add(
+          'warning',
+          `This validation text is also in the training data (${where(inTrain)}).`,
+          e,
+          'Remove it from one of the two files, or validation scores will be too optimistic.',
+          'DATA_LEAKAGE',
+        );
       }
     }
-    if (leakedRows > MAX_LISTED) add('warning', `${leakedRows} validation rows in all also occur in training.`, { file: validation.path, line: null }, undefined, 'DATA_LEAKAGE');
+    if (leakedRows > MAX_LISTED)
+      add(
+        'warning',
+        `${leakedRows} validation rows in all also occur in training.`,
+        { file: validation.path, line: null },
+        undefined,
+        'DATA_LEAKAGE',
+      );
     for (const label of validationLabels.keys()) {
       if (!labels.has(label) && examples.length > 0) {
         const first = validation.examples.find((e) => e.label === label) as Example;
-        add('error', `The label ${quoteForMessage(label)} occurs in the validation data but not in the training data.`, first,
-          'Add training examples with this label, or fix its spelling.', 'DATA_LABEL_ONLY_IN_VALIDATION');
+        add(
+          'error',
+          `The label ${quoteForMessage(label)} occurs in the validation data but not in the training data.`,
+          first,
+          'Add training examples with this label, or fix its spelling.',
+          'DATA_LABEL_ONLY_IN_VALIDATION',
+        );
       }
     }
   }
 
   let tokenLengths: TokenLengthStats | undefined;
   if (options.tokenizer !== null && examples.length > 0) {
-    const tokenizer = typeof options.tokenizer === 'object' ? options.tokenizer : await loadTokenizer(options.tokenizer);
-    tokenLengths = tokenLengthStats(tokenizer, examples.map((e) => e.text), options.maxLength ?? 128);
+    const tokenizer =
+      typeof options.tokenizer === 'object' ? options.tokenizer : await loadTokenizer(options.tokenizer);
+    tokenLengths = tokenLengthStats(
+      tokenizer,
+      examples.map((e) => e.text),
+      options.maxLength ?? 128,
+    );
     if (tokenLengths.truncatedShare > 0) {
-      add(tokenLengths.truncatedShare > 0.2 ? 'warning' : 'info',
+      add(
+        tokenLengths.truncatedShare > 0.2 ? 'warning' : 'info',
         `${(tokenLengths.truncatedShare * 100).toFixed(1)}% of texts are longer than ${tokenLengths.maxLength} tokens and will be truncated.`,
-        whole, 'Raise the max length, or use the head+tail or window truncation strategy for long documents.', 'DATA_TRUNCATION');
+        whole,
+        'Raise the max length, or use the head+tail or window truncation strategy for long documents.',
+        'DATA_TRUNCATION',
+      );
     }
   }
 
@@ -220,7 +311,9 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     labelColumn: data?.labelColumn,
     rows: examples.length,
     labels: recordOf(labels),
-    ...(validation && validationLabels ? { validationRows: validation.examples.length, validationLabels: recordOf(validationLabels) } : {}),
+    ...(validation && validationLabels
+      ? { validationRows: validation.examples.length, validationLabels: recordOf(validationLabels) }
+      : {}),
     imbalanceRatio,
     blankTexts,
     duplicateRows,
@@ -248,15 +341,21 @@ export function formatCheckReport(report: CheckReport): string {
     }
   }
   if (report.imbalanceRatio !== null) out.push(`Imbalance (largest / smallest): ${report.imbalanceRatio.toFixed(2)}`);
-  out.push(`Whitespace-only texts: ${report.blankTexts}   Duplicate rows: ${report.duplicateRows}${report.validationPath ? `   In both train and validation: ${report.leakedRows}` : ''}`);
+  out.push(
+    `Whitespace-only texts: ${report.blankTexts}   Duplicate rows: ${report.duplicateRows}${report.validationPath ? `   In both train and validation: ${report.leakedRows}` : ''}`,
+  );
   const t = report.tokenLengths;
   if (t) {
-    out.push(`Token lengths: median ${t.median}, p90 ${t.p90}; ${(t.truncatedShare * 100).toFixed(1)}% longer than ${t.maxLength}`);
+    out.push(
+      `Token lengths: median ${t.median}, p90 ${t.p90}; ${(t.truncatedShare * 100).toFixed(1)}% longer than ${t.maxLength}`,
+    );
     const most = Math.max(1, ...t.histogram.map((b) => b.count));
     let from = 1;
     for (const b of t.histogram) {
       const range = b.upTo === null ? `> ${from - 1}` : `${from}–${b.upTo}`;
-      out.push(`  ${range.padStart(11)}  ${String(b.count).padStart(7)}  ${'█'.repeat(Math.round((30 * b.count) / most))}`);
+      out.push(
+        `  ${range.padStart(11)}  ${String(b.count).padStart(7)}  ${'█'.repeat(Math.round((30 * b.count) / most))}`,
+      );
       if (b.upTo !== null) from = b.upTo + 1;
     }
   }
@@ -266,9 +365,17 @@ export function formatCheckReport(report: CheckReport): string {
     out.push(`Problems (${problems.length}):`);
     for (const p of problems) {
       const at = p.line === null ? p.file : `${p.file}:${p.line}`;
-      out.push(`  ${p.severity.toUpperCase().padEnd(7)} ${at}: ${p.message}${p.fix ? `\n          Fix: ${p.fix}` : ''}`);
+      out.push(
+        `  ${p.severity.toUpperCase().padEnd(7)} ${at}: ${p.message}${p.fix ? `\n          Fix: ${p.fix}` : ''}`,
+      );
     }
   }
-  out.push(report.fatal ? 'Result: NOT usable for training (fix the errors above).' : problems.some((p) => p.severity === 'warning') ? 'Result: usable, with warnings.' : 'Result: OK.');
+  out.push(
+    report.fatal
+      ? 'Result: NOT usable for training (fix the errors above).'
+      : problems.some((p) => p.severity === 'warning')
+        ? 'Result: usable, with warnings.'
+        : 'Result: OK.',
+  );
   return out.join('\n');
 }

@@ -60,12 +60,21 @@ export function detectColumns(columns: string[], overrides: ColumnOverrides = {}
   };
   const text = pick('text', overrides.textColumn, TEXT_COLUMN_NAMES);
   const label = pick('label', overrides.labelColumn, LABEL_COLUMN_NAMES);
-  for (const [role, name] of [['text', text], ['label', label]] as const) {
+  for (const [role, name] of [
+    ['text', text],
+    ['label', label],
+  ] as const) {
     const at = columns.flatMap((c, i) => (c === name ? [i + 1] : []));
     if (at.length > 1) {
-      throw new DataError(`The header names the ${role} column "${name}" ${at.length} times (columns ${at.join(', ')}), so it is not clear which one holds the ${role}.`, {
-        file, line: 1, code: 'DATA_DUPLICATE_COLUMN', fix: 'Rename the columns so that each name is used once.',
-      });
+      throw new DataError(
+        `The header names the ${role} column "${name}" ${at.length} times (columns ${at.join(', ')}), so it is not clear which one holds the ${role}.`,
+        {
+          file,
+          line: 1,
+          code: 'DATA_DUPLICATE_COLUMN',
+          fix: 'Rename the columns so that each name is used once.',
+        },
+      );
     }
   }
   if (text === label) {

@@ -18,7 +18,8 @@ export function sniffDelimiter(firstLine: string, fallback: string): string {
   let inQuotes = false;
   for (const ch of firstLine) {
     if (ch === '"') inQuotes = !inQuotes;
-    else if (!inQuotes && (DELIMITER_CANDIDATES as readonly string[]).includes(ch)) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    else if (!inQuotes && (DELIMITER_CANDIDATES as readonly string[]).includes(ch))
+      counts.set(ch, (counts.get(ch) ?? 0) + 1);
   }
   let best = fallback;
   let bestCount = counts.get(fallback) ?? 0;
@@ -39,7 +40,11 @@ export interface CsvOptions {
 }
 
 /** Reads a header-first CSV. `header.columns` is filled before the first row is yielded. */
-export async function* readCsvRows(file: string, header: { columns: string[] }, options: CsvOptions = {}): AsyncGenerator<RawRow> {
+export async function* readCsvRows(
+  file: string,
+  header: { columns: string[] },
+  options: CsvOptions = {},
+): AsyncGenerator<RawRow> {
   const chunks = readCheckedChunks(file, CHUNK_SIZE);
   const first = await chunks.next();
   const firstBytes = first.done ? Buffer.alloc(0) : first.value.bytes;
@@ -47,7 +52,10 @@ export async function* readCsvRows(file: string, header: { columns: string[] }, 
   const wholeFileInFirstChunk = first.done || firstBytes.length < CHUNK_SIZE;
   if (first.done || (wholeFileInFirstChunk && body.toString('utf8').trim() === '')) {
     throw new DataError('The file is empty.', {
-      file, line: 1, code: 'DATA_EMPTY_FILE', fix: 'Add a header line (e.g. "text,label") and one row per example.',
+      file,
+      line: 1,
+      code: 'DATA_EMPTY_FILE',
+      fix: 'Add a header line (e.g. "text,label") and one row per example.',
     });
   }
   const newline = body.indexOf(0x0a);

@@ -26,14 +26,20 @@ async function listDir(dir: string): Promise<import('node:fs').Dirent[]> {
     return (await fsp.readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
   } catch (e) {
     throw new DataError(`The folder cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}).`, {
-      file: dir, code: 'DATA_UNREADABLE', cause: e, fix: 'Check that the folder exists and that you have permission to read it.',
+      file: dir,
+      code: 'DATA_UNREADABLE',
+      cause: e,
+      fix: 'Check that the folder exists and that you have permission to read it.',
     });
   }
 }
 
 export async function readFolder(root: string): Promise<FolderRead> {
   const entries = await listDir(root);
-  const classDirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort(byName);
+  const classDirs = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort(byName);
   const problems: DataProblem[] = [];
   if (classDirs.length === 0) {
     throw new DataError('The folder has no class subfolders.', {
@@ -62,19 +68,33 @@ export async function readFolder(root: string): Promise<FolderRead> {
     for (const doc of docs) {
       const file = path.join(dirPath, doc.name);
       if (!doc.isFile()) {
-        problems.push({ severity: 'warning', message: 'Subfolders inside a class folder are not read.', file, line: null, code: 'DATA_NESTED_FOLDER',
-          fix: 'Move its documents up into the class folder if they belong to this class.' });
+        problems.push({
+          severity: 'warning',
+          message: 'Subfolders inside a class folder are not read.',
+          file,
+          line: null,
+          code: 'DATA_NESTED_FOLDER',
+          fix: 'Move its documents up into the class folder if they belong to this class.',
+        });
         continue;
       }
       const bytes = await fsp.readFile(file);
       const skip = (message: string, code: string, fix: string) =>
         problems.push({ severity: 'warning', message: `${message} Skipped.`, file, line: null, code, fix });
       if (bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0)) {
-        skip('This looks like a binary file, not text.', 'DATA_BINARY_FILE', 'Remove it from the class folder, or convert it to plain text.');
+        skip(
+          'This looks like a binary file, not text.',
+          'DATA_BINARY_FILE',
+          'Remove it from the class folder, or convert it to plain text.',
+        );
         continue;
       }
       if (!isCompleteUtf8(bytes)) {
-        skip('This file is not valid UTF-8.', 'DATA_NOT_UTF8', 'Re-save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`).');
+        skip(
+          'This file is not valid UTF-8.',
+          'DATA_NOT_UTF8',
+          'Re-save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`).',
+        );
         continue;
       }
       const text = bytes.subarray(bytes.subarray(0, 3).equals(UTF8_BOM) ? 3 : 0).toString('utf8');
@@ -85,8 +105,14 @@ export async function readFolder(root: string): Promise<FolderRead> {
       examples.push({ text, label, file, line: 1 });
     }
     if (examples.length === before) {
-      problems.push({ severity: 'warning', message: `The class folder "${dir}" has no readable documents, so there is no class "${label}".`,
-        file: dirPath, line: null, code: 'DATA_EMPTY_CLASS_FOLDER', fix: 'Put its documents in it, or remove the folder.' });
+      problems.push({
+        severity: 'warning',
+        message: `The class folder "${dir}" has no readable documents, so there is no class "${label}".`,
+        file: dirPath,
+        line: null,
+        code: 'DATA_EMPTY_CLASS_FOLDER',
+        fix: 'Put its documents in it, or remove the folder.',
+      });
     }
   }
   if (examples.length === 0) {

@@ -14,7 +14,10 @@ export const MAX_JSON_ARRAY_BYTES = 512 * 1024 * 1024;
 function describeJsonError(e: unknown): { reason: string; position?: number } {
   const message = e instanceof Error ? e.message : String(e);
   const pos = /at position (\d+)/.exec(message);
-  const reason = message.replace(/, ".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '').slice(0, 200);
+  const reason = message
+    .replace(/, ".*" is not valid JSON$/s, '')
+    .replace(/ in JSON at position \d+.*$/s, '')
+    .slice(0, 200);
   return { reason, position: pos ? Number(pos[1]) : undefined };
 }
 
@@ -36,12 +39,15 @@ function invalidJson(file: string, line: number, reason: string, jsonl: boolean)
 }
 
 function notAnObject(file: string, line: number, value: unknown): DataError {
-  return new DataError(`Expected a JSON object with text and label, found ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'null' : `a ${typeof value}`}.`, {
-    file,
-    line,
-    code: 'DATA_JSON_NOT_OBJECT',
-    fix: 'Write each example as an object, e.g. {"text": "…", "label": "spam"}.',
-  });
+  return new DataError(
+    `Expected a JSON object with text and label, found ${Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'null' : `a ${typeof value}`}.`,
+    {
+      file,
+      line,
+      code: 'DATA_JSON_NOT_OBJECT',
+      fix: 'Write each example as an object, e.g. {"text": "…", "label": "spam"}.',
+    },
+  );
 }
 
 function emptyFile(file: string): DataError {
@@ -73,7 +79,10 @@ export async function* readJsonlRows(file: string, header: { columns: string[] }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       if (lineNo === 1 && Array.isArray(value)) {
         throw new DataError('This file holds a JSON array, not JSON Lines.', {
-          file, line: 1, code: 'DATA_JSON_NOT_OBJECT', fix: 'Name the file .json (array of objects) or write one object per line (.jsonl).',
+          file,
+          line: 1,
+          code: 'DATA_JSON_NOT_OBJECT',
+          fix: 'Name the file .json (array of objects) or write one object per line (.jsonl).',
         });
       }
       throw notAnObject(file, lineNo, value);
@@ -137,9 +146,14 @@ export function arrayElementSpans(text: string): Array<[number, number]> | null 
 export async function* readJsonArrayRows(file: string, header: { columns: string[] }): AsyncGenerator<RawRow> {
   const stat = await fsp.stat(file);
   if (stat.size > MAX_JSON_ARRAY_BYTES) {
-    throw new DataError(`The JSON file is ${(stat.size / 2 ** 20).toFixed(0)} MB; JSON arrays over ${MAX_JSON_ARRAY_BYTES / 2 ** 20} MB are not read whole.`, {
-      file, code: 'DATA_JSON_TOO_LARGE', fix: 'Convert it to JSON Lines (.jsonl, one object per line), which is read as a stream.',
-    });
+    throw new DataError(
+      `The JSON file is ${(stat.size / 2 ** 20).toFixed(0)} MB; JSON arrays over ${MAX_JSON_ARRAY_BYTES / 2 ** 20} MB are not read whole.`,
+      {
+        file,
+        code: 'DATA_JSON_TOO_LARGE',
+        fix: 'Convert it to JSON Lines (.jsonl, one object per line), which is read as a stream.',
+      },
+    );
   }
   const bytes = await fsp.readFile(file);
   let text: string;
@@ -153,7 +167,10 @@ export async function* readJsonArrayRows(file: string, header: { columns: string
   const spans = arrayElementSpans(text);
   if (spans === null) {
     throw new DataError('Expected a JSON array of objects ([{"text": …, "label": …}, …]).', {
-      file, line: 1, code: 'DATA_JSON_NOT_ARRAY', fix: 'Wrap the objects in [ ], or write one object per line and name the file .jsonl.',
+      file,
+      line: 1,
+      code: 'DATA_JSON_NOT_ARRAY',
+      fix: 'Wrap the objects in [ ], or write one object per line and name the file .jsonl.',
     });
   }
   // One parse of the whole text catches syntax errors between elements too; elements are then parsed one by one

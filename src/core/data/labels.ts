@@ -68,7 +68,10 @@ export function labelId(map: LabelMap, label: string, file = '', line?: number):
 }
 
 /** Class ids of `examples` (for encodeDocuments); a label the map lacks is a DataError naming its file and line. */
-export function labelIdsOf(map: LabelMap, examples: ReadonlyArray<{ label: string; file: string; line: number }>): Int32Array {
+export function labelIdsOf(
+  map: LabelMap,
+  examples: ReadonlyArray<{ label: string; file: string; line: number }>,
+): Int32Array {
   return Int32Array.from(examples, (e) => labelId(map, e.label, e.file, e.line));
 }
 
@@ -77,15 +80,21 @@ export function labelIdsOf(map: LabelMap, examples: ReadonlyArray<{ label: strin
  * comes from a model file: it must map exactly the ids 0..n-1 to strings (integer labels are kept as text).
  */
 export function labelsFromId2Label(id2label: unknown, source = ''): string[] {
-  const bad = (message: string) => new DataError(message, {
-    file: source, code: 'DATA_BAD_LABEL_MAP', fix: 'Fix id2label in the model\'s config.json (ids 0..n-1, one label each), or train again.' });
-  if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label)) throw bad('id2label is not an object of id → label.');
+  const bad = (message: string) =>
+    new DataError(message, {
+      file: source,
+      code: 'DATA_BAD_LABEL_MAP',
+      fix: "Fix id2label in the model's config.json (ids 0..n-1, one label each), or train again.",
+    });
+  if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label))
+    throw bad('id2label is not an object of id → label.');
   const byId = new Map(Object.entries(id2label as Record<string, unknown>));
   const labels: string[] = [];
   for (let i = 0; i < byId.size; i++) {
     if (!byId.has(String(i))) throw bad(`id2label has no entry for id ${i}; ids must be 0..${byId.size - 1}.`);
     const value = byId.get(String(i));
-    if (typeof value !== 'string' && typeof value !== 'number') throw bad(`id2label's entry for id ${i} is not a label (a string).`);
+    if (typeof value !== 'string' && typeof value !== 'number')
+      throw bad(`id2label's entry for id ${i} is not a label (a string).`);
     labels.push(String(value));
   }
   if (new Set(labels).size !== labels.length) throw bad('id2label names the same label twice.');

@@ -35,7 +35,10 @@ export interface ReadOptions extends ColumnOverrides {
 
 async function firstNonSpaceChar(file: string): Promise<string> {
   for await (const { bytes } of readCheckedChunks(file, 64 * 1024)) {
-    const text = bytes.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+    const text = bytes
+      .toString('utf8')
+      .replace(/^\uFEFF/, '')
+      .trimStart();
     if (text.length > 0) return text[0];
   }
   return '';
@@ -46,8 +49,14 @@ async function firstNonSpaceChar(file: string): Promise<string> {
  * The raw rows of a dataset file in `format`, fields by column (or key) name, `header.columns` filled from the first
  * row: the one dispatch over the file readers, for labelled data, prediction input and pre-training text alike.
  */
-export function readRows(input: string, format: Exclude<DataFormat, 'folder'>, header: { columns: string[] }, delimiter?: string): AsyncGenerator<RawRow> {
-  if (format === 'csv' || format === 'tsv') return readCsvRows(input, header, { delimiter, defaultDelimiter: format === 'tsv' ? '\t' : ',' });
+export function readRows(
+  input: string,
+  format: Exclude<DataFormat, 'folder'>,
+  header: { columns: string[] },
+  delimiter?: string,
+): AsyncGenerator<RawRow> {
+  if (format === 'csv' || format === 'tsv')
+    return readCsvRows(input, header, { delimiter, defaultDelimiter: format === 'tsv' ? '\t' : ',' });
   return format === 'jsonl' ? readJsonlRows(input, header) : readJsonArrayRows(input, header);
 }
 
@@ -66,8 +75,12 @@ export async function detectFormat(file: string): Promise<Exclude<DataFormat, 'f
 const CONVERT = 'Export or convert the data to CSV (with a header row), JSON Lines, or a folder per class.';
 const UNSUPPORTED = new Map<string, [what: string, fix: string]>([
   ...(['.xlsx', '.xls'] as const).map((e) => [e, ['Excel workbooks', CONVERT]] as [string, [string, string]]),
-  ['.ods', ['spreadsheets', CONVERT]], ['.parquet', ['Parquet files', CONVERT]], ['.arrow', ['Arrow files', CONVERT]],
-  ['.feather', ['Feather files', CONVERT]], ['.pkl', ['pickles', CONVERT]], ['.zip', ['zip archives', CONVERT]],
+  ['.ods', ['spreadsheets', CONVERT]],
+  ['.parquet', ['Parquet files', CONVERT]],
+  ['.arrow', ['Arrow files', CONVERT]],
+  ['.feather', ['Feather files', CONVERT]],
+  ['.pkl', ['pickles', CONVERT]],
+  ['.zip', ['zip archives', CONVERT]],
   ['.gz', ['compressed files', CONVERT]],
 ]);
 
@@ -82,9 +95,13 @@ async function refuseSingleObject(file: string): Promise<void> {
     return; // several objects, one per line: JSON Lines
   }
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const lists = Object.entries(value).filter(([, v]) => Array.isArray(v)).map(([k]) => JSON.stringify(k));
+    const lists = Object.entries(value)
+      .filter(([, v]) => Array.isArray(v))
+      .map(([k]) => JSON.stringify(k));
     throw new DataError('This .json file holds one JSON object, not a list of examples.', {
-      file, line: 1, code: 'DATA_JSON_SINGLE_OBJECT',
+      file,
+      line: 1,
+      code: 'DATA_JSON_SINGLE_OBJECT',
       fix: `Save the examples as a JSON array ([{"text": …, "label": …}, …]) or as JSON Lines (one object per line, .jsonl)${lists.length ? `; the list under ${lists.slice(0, 3).join(', ')} may be it` : ''}.`,
     });
   }
@@ -101,7 +118,9 @@ function detectTxtColumns<T>(input: string, ext: string, detect: () => T): T {
     const code = (e as DataError).code;
     if (ext !== '.txt' || (code !== 'DATA_NO_TEXT_COLUMN' && code !== 'DATA_NO_LABEL_COLUMN')) throw e;
     throw new DataError('A plain-text file has no labels, so it cannot be trained on.', {
-      file: input, code: 'DATA_UNSUPPORTED_FORMAT', cause: e,
+      file: input,
+      code: 'DATA_UNSUPPORTED_FORMAT',
+      cause: e,
       fix: 'Use a CSV with a text and a label column, or a folder per class holding .txt documents (data/spam/1.txt, data/ham/2.txt).',
     });
   }
@@ -120,7 +139,9 @@ export async function readDataset(input: string, options: ReadOptions = {}): Pro
   }
   if (options.format === 'folder' && !stat.isDirectory()) {
     throw new DataError('Folder-per-class data must be a folder, but this is a file.', {
-      file: input, code: 'DATA_NOT_A_FOLDER', fix: 'Pick the folder that holds one subfolder per class.',
+      file: input,
+      code: 'DATA_NOT_A_FOLDER',
+      fix: 'Pick the folder that holds one subfolder per class.',
     });
   }
   if (stat.isDirectory()) {
@@ -128,7 +149,8 @@ export async function readDataset(input: string, options: ReadOptions = {}): Pro
     return { path: input, format: 'folder', examples, labelKind, columns: [], problems };
   }
   // (A 'folder' format for a file was refused above.)
-  const format = options.format !== undefined && options.format !== 'folder' ? options.format : await detectFormat(input);
+  const format =
+    options.format !== undefined && options.format !== 'folder' ? options.format : await detectFormat(input);
   if (format === 'jsonl' && ext === '.json') await refuseSingleObject(input);
   const header = { columns: [] as string[] };
   const rows = readRows(input, format, header, options.delimiter);

@@ -35,7 +35,8 @@ export class ExampleCollector {
     if (!this.lenient) throw new DataError(message, { file: this.file, line, code, fix });
     const count = (this.problemCounts.get(code) ?? 0) + 1;
     this.problemCounts.set(code, count);
-    if (count <= MAX_PROBLEMS_PER_CODE) this.problems.push({ severity: 'error', message, file: this.file, line, fix, code });
+    if (count <= MAX_PROBLEMS_PER_CODE)
+      this.problems.push({ severity: 'error', message, file: this.file, line, fix, code });
   }
 
   add(row: RawRow): void {
@@ -44,20 +45,32 @@ export class ExampleCollector {
     const rawLabel = ownValue(row.fields, labelKey);
     let text: string;
     if (rawText === undefined || rawText === null || rawText === '') {
-      return this.rowError(`Row has no text (column "${textKey}" is empty or missing).`, row.line, 'DATA_MISSING_TEXT',
-        'Fill in the text or delete the row.');
+      return this.rowError(
+        `Row has no text (column "${textKey}" is empty or missing).`,
+        row.line,
+        'DATA_MISSING_TEXT',
+        'Fill in the text or delete the row.',
+      );
     } else if (typeof rawText === 'string') {
       text = rawText;
     } else if (typeof rawText === 'number') {
       text = String(rawText);
     } else {
-      return this.rowError(`The text ("${textKey}") must be a string, found ${describeType(rawText)}.`, row.line,
-        'DATA_BAD_TEXT', 'Make the text a JSON string.');
+      return this.rowError(
+        `The text ("${textKey}") must be a string, found ${describeType(rawText)}.`,
+        row.line,
+        'DATA_BAD_TEXT',
+        'Make the text a JSON string.',
+      );
     }
     let label: string;
     if (rawLabel === undefined || rawLabel === null || (typeof rawLabel === 'string' && rawLabel.trim() === '')) {
-      return this.rowError(`Row has no label (column "${labelKey}" is empty or missing).`, row.line, 'DATA_MISSING_LABEL',
-        'Give every row a label, or delete unlabelled rows.');
+      return this.rowError(
+        `Row has no label (column "${labelKey}" is empty or missing).`,
+        row.line,
+        'DATA_MISSING_LABEL',
+        'Give every row a label, or delete unlabelled rows.',
+      );
     } else if (typeof rawLabel === 'number' && Number.isInteger(rawLabel)) {
       label = String(rawLabel);
     } else if (typeof rawLabel === 'string') {
@@ -65,14 +78,21 @@ export class ExampleCollector {
       // eslint-disable-next-line no-control-regex -- finding control characters is the point
       const control = /[\u0000-\u001f\u007f-\u009f]/.exec(rawLabel);
       if (control) {
-        return this.rowError(`The label ${quoteForMessage(rawLabel)} contains a control character (U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}).`,
-          row.line, 'DATA_LABEL_CONTROL_CHARACTER', 'Remove line breaks, tabs and other control characters from the label.');
+        return this.rowError(
+          `The label ${quoteForMessage(rawLabel)} contains a control character (U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}).`,
+          row.line,
+          'DATA_LABEL_CONTROL_CHARACTER',
+          'Remove line breaks, tabs and other control characters from the label.',
+        );
       }
       label = rawLabel;
     } else {
       return this.rowError(
-        `The label ("${labelKey}") must be a string or an integer, found ${describeType(rawLabel)}.`, row.line,
-        'DATA_BAD_LABEL', 'Use class names (strings) or class numbers (integers) as labels.');
+        `The label ("${labelKey}") must be a string or an integer, found ${describeType(rawLabel)}.`,
+        row.line,
+        'DATA_BAD_LABEL',
+        'Use class names (strings) or class numbers (integers) as labels.',
+      );
     }
     const type = typeof rawLabel === 'number' ? 'number' : 'string';
     if (this.firstLabelType === undefined) {
@@ -81,8 +101,10 @@ export class ExampleCollector {
       return this.rowError(
         `Mixed label types: this label is a ${type} (${quoteForMessage(JSON.stringify(rawLabel))}) but the label on line ` +
           `${this.firstLabelType.line} is a ${this.firstLabelType.type}.`,
-        row.line, 'DATA_MIXED_LABEL_TYPES',
-        'Write all labels the same way: all as strings ("spam") or all as integers (1).');
+        row.line,
+        'DATA_MIXED_LABEL_TYPES',
+        'Write all labels the same way: all as strings ("spam") or all as integers (1).',
+      );
     }
     this.examples.push({ text, label, file: this.file, line: row.line });
   }
@@ -91,8 +113,13 @@ export class ExampleCollector {
   finish(): LabelKind {
     for (const [code, count] of this.problemCounts) {
       if (count > MAX_PROBLEMS_PER_CODE) {
-        this.problems.push({ severity: 'error', message: `…and ${count - MAX_PROBLEMS_PER_CODE} more rows with the same problem (${code}).`,
-          file: this.file, line: null, code });
+        this.problems.push({
+          severity: 'error',
+          message: `…and ${count - MAX_PROBLEMS_PER_CODE} more rows with the same problem (${code}).`,
+          file: this.file,
+          line: null,
+          code,
+        });
       }
     }
     const kind = labelKindOf(new Set(this.examples.map((e) => e.label)));

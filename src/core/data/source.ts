@@ -40,7 +40,8 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
   while (i < buf.length && i < 3 && (buf[i] & 0xc0) === 0x80) i++; // tail of a character begun in the previous chunk
   while (i < buf.length) {
     const b = buf[i];
-    const need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    const need =
+      b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
     if (need < 0) return i;
     for (let k = 1; k <= need; k++) {
       if (i + k >= buf.length) return -1;

@@ -76,12 +76,15 @@ export function splitDataset(examples: Example[], options: SplitOptions = {}): S
   for (const [label, indices] of byLabel) {
     if (indices.length < 2) {
       const only = examples[indices[0]];
-      throw new DataError(`The label "${label}" has a single example, so it cannot be in both training and validation.`, {
-        file: only.file,
-        line: only.line,
-        code: 'DATA_SINGLE_EXAMPLE_LABEL',
-        fix: 'Add more examples of this label, remove it, or give a separate validation file.',
-      });
+      throw new DataError(
+        `The label "${label}" has a single example, so it cannot be in both training and validation.`,
+        {
+          file: only.file,
+          line: only.line,
+          code: 'DATA_SINGLE_EXAMPLE_LABEL',
+          fix: 'Add more examples of this label, remove it, or give a separate validation file.',
+        },
+      );
     }
     const take = Math.min(indices.length - 1, Math.max(1, Math.round(indices.length * ratio)));
     for (const i of shuffleInPlace(indices, rng).slice(0, take)) isValidation[i] = 1;

@@ -10,12 +10,34 @@ import type { HubProgress } from '../model/hub';
 import { describeAllocator } from '../train/allocator';
 import { saveCheckpoint } from '../train/checkpoint';
 import type { TrainEngine } from '../train/engine';
-import { buildEstimateEvent, estimateTime, measureWarmup, peakRssBytes, planRun, shapeOf, type EstimateEvent } from '../train/estimate';
+import {
+  buildEstimateEvent,
+  estimateTime,
+  measureWarmup,
+  peakRssBytes,
+  planRun,
+  shapeOf,
+  type EstimateEvent,
+} from '../train/estimate';
 import type { DoneEvent, LogEvent } from '../run/events';
 import { checkRunDir } from '../run/folder';
 import { runPaths } from '../run/paths';
-import { checkpointToResume, freshState, openEngine, runSession, sessionStart, type SessionSink } from '../train/session';
-import { classifyTask, freshOverrides, prepareClassify, writeBestModel, type RunJson, type SessionOptions } from './task';
+import {
+  checkpointToResume,
+  freshState,
+  openEngine,
+  runSession,
+  sessionStart,
+  type SessionSink,
+} from '../train/session';
+import {
+  classifyTask,
+  freshOverrides,
+  prepareClassify,
+  writeBestModel,
+  type RunJson,
+  type SessionOptions,
+} from './task';
 
 export type { SessionOptions } from './task';
 
@@ -45,22 +67,36 @@ export interface EstimateSink {
  * folder that is deleted, and the arithmetic of core/train/estimate.ts. Nothing is written to `out` (or anywhere else
  * that stays); the warm-up steps change only the engine's in-memory copy of the weights, which is then thrown away.
  */
-export async function estimateTrainingSession(options: EstimateOptions, sink: EstimateSink = {}): Promise<EstimateEvent> {
+export async function estimateTrainingSession(
+  options: EstimateOptions,
+  sink: EstimateSink = {},
+): Promise<EstimateEvent> {
   const startedAt = sink.startedAt ?? Date.now();
   const paths = options.out !== undefined ? runPaths(path.resolve(options.out)) : undefined;
   if (!paths && (options.resume || options.restart)) {
-    throw new UserError(`--${options.restart ? 'restart' : 'resume'} needs the --out folder of the run.`, { code: 'RUN_NOT_FOUND', fix: 'Add --out <run folder>.' });
+    throw new UserError(`--${options.restart ? 'restart' : 'resume'} needs the --out folder of the run.`, {
+      code: 'RUN_NOT_FOUND',
+      fix: 'Add --out <run folder>.',
+    });
   }
   // The refusals of runTrainingSession, read-only: an existing run without --resume, a folder that is not a run.
   const task = classifyTask(options);
-  const { settings, previous } = paths ? sessionStart(task, { ...options, out: paths.root }, paths) : { settings: freshOverrides(options, ''), previous: undefined };
+  const { settings, previous } = paths
+    ? sessionStart(task, { ...options, out: paths.root }, paths)
+    : { settings: freshOverrides(options, ''), previous: undefined };
   if (paths) checkRunDir(paths.root);
   let engine: TrainEngine | undefined;
   let scratch: string | undefined;
   try {
     const run = await prepareClassify(settings, previous as RunJson | undefined, { onDownload: sink.onDownload });
-    const checkpoint = paths ? await checkpointToResume(paths, options, previous,
-      'Add --restart to estimate training this run again from step 0 with its settings, or estimate a new run in another --out folder.') : undefined;
+    const checkpoint = paths
+      ? await checkpointToResume(
+          paths,
+          options,
+          previous,
+          'Add --restart to estimate training this run again from step 0 with its settings, or estimate a new run in another --out folder.',
+        )
+      : undefined;
     const engineLog: string[] = [];
     engine = await openEngine(run, checkpoint, (line) => {
       engineLog.push(line);
@@ -72,7 +108,12 @@ export async function estimateTrainingSession(options: EstimateOptions, sink: Es
     const startupSeconds = Math.max(0, (Date.now() - startedAt) / 1000 - run.downloadSeconds);
     const { config } = run;
     const state = checkpoint?.state ?? freshState(run);
-    const plan = planRun({ totalSteps: run.totalSteps, evalSteps: config.evalSteps, start: state, shapesForEpoch: run.shapesForEpoch });
+    const plan = planRun({
+      totalSteps: run.totalSteps,
+      evalSteps: config.evalSteps,
+      start: state,
+      shapesForEpoch: run.shapesForEpoch,
+    });
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-estimate-'));
     const scratchDir = scratch;
     // The batches the run would take first, in its order (its first is the epoch's longest when length-grouped).
@@ -83,9 +124,18 @@ export async function estimateTrainingSession(options: EstimateOptions, sink: Es
       runShapes: plan.shapeCounts,
       evaluations: plan.evaluations,
       writeCheckpoint: async () => {
-        await saveCheckpoint(runPaths(scratchDir).checkpoints, { weights: liveEngine.getWeights(), optimizer: liveEngine.getOptimizerState(), state });
+        await saveCheckpoint(runPaths(scratchDir).checkpoints, {
+          weights: liveEngine.getWeights(),
+          optimizer: liveEngine.getOptimizerState(),
+          state,
+        });
       },
-      writeBest: () => writeBestModel(runPaths(scratchDir).best, run, liveEngine.getWeights(), { step: 0, metric: config.metric, estimate: true }),
+      writeBest: () =>
+        writeBestModel(runPaths(scratchDir).best, run, liveEngine.getWeights(), {
+          step: 0,
+          metric: config.metric,
+          estimate: true,
+        }),
       shouldStop: sink.shouldStop,
     });
     const peak = peakRssBytes();
@@ -94,10 +144,24 @@ export async function estimateTrainingSession(options: EstimateOptions, sink: Es
     engine = undefined;
     await liveEngine.dispose();
     const teardownSeconds = (performance.now() - released) / 1000;
-    const time = estimateTime({ plan, evalShapes: run.evalSet.batches.map(shapeOf), measurements, startupSeconds, teardownSeconds });
+    const time = estimateTime({
+      plan,
+      evalShapes: run.evalSet.batches.map(shapeOf),
+      measurements,
+      startupSeconds,
+      teardownSeconds,
+    });
     return buildEstimateEvent({
-      plan, time, measurements, peakRssBytes: peak, parameters: run.parameters, device, deviceNotes, allocator: describeAllocator(),
-      config: { ...config }, dataset: { train_rows: run.data.train.length, valid_rows: run.data.valid.length, labels: run.data.labels },
+      plan,
+      time,
+      measurements,
+      peakRssBytes: peak,
+      parameters: run.parameters,
+      device,
+      deviceNotes,
+      allocator: describeAllocator(),
+      config: { ...config },
+      dataset: { train_rows: run.data.train.length, valid_rows: run.data.valid.length, labels: run.data.labels },
       resumedFromStep: checkpoint ? state.step : options.restart ? 0 : undefined,
       estimateSeconds: (Date.now() - startedAt) / 1000,
     });
@@ -106,4 +170,3 @@ export async function estimateTrainingSession(options: EstimateOptions, sink: Es
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   }
 }
-

@@ -17,10 +17,23 @@ import { bertClassifierParamSpecs, initWeights, type Weights } from '../model/pa
 import { loadModelDir, saveHfModel } from '../model/load';
 import { resolveModel } from '../model/hub';
 import { buildInferenceModel } from '../model/export-onnx';
-import { resolveTrainConfig, totalSteps as countSteps, warmupStepsFor, type TrainConfig, type TrainOverrides } from '../train/presets';
+import {
+  resolveTrainConfig,
+  totalSteps as countSteps,
+  warmupStepsFor,
+  type TrainConfig,
+  type TrainOverrides,
+} from '../train/presets';
 import { commitDir, prepareTempDir } from '../run/folder';
 import { sha256File } from '../util/files';
-import { differingOnResume, refuseDiffering, type PreparedTask, type SessionRequest, type SessionSink, type TrainingTask } from '../train/session';
+import {
+  differingOnResume,
+  refuseDiffering,
+  type PreparedTask,
+  type SessionRequest,
+  type SessionSink,
+  type TrainingTask,
+} from '../train/session';
 import { classifyEvaluation, evaluateSet, type ClassifyEvaluation, type EvalSet } from '../train/trainer';
 import { INFERENCE_SETTINGS_FILE } from '../infer/predictor';
 import { modelDirOf } from '../run/paths';
@@ -49,7 +62,10 @@ const now = () => new Date().toISOString();
 function packageVersion(): string {
   for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
     try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'bert-finetune' && pkg.version) return pkg.version;
     } catch {
       // no (readable) package.json here; look further up
@@ -65,7 +81,12 @@ interface PreparedModel {
   dir?: string;
 }
 
-async function prepareModel(spec: string, numLabels: number, seed: number, sink: Pick<SessionSink, 'onDownload'>): Promise<PreparedModel> {
+async function prepareModel(
+  spec: string,
+  numLabels: number,
+  seed: number,
+  sink: Pick<SessionSink, 'onDownload'>,
+): Promise<PreparedModel> {
   const resolved = await resolveModel(spec, { onProgress: sink.onDownload });
   if (resolved.kind === 'random') {
     const config = presetConfig(resolved.size);
@@ -83,11 +104,17 @@ interface PreparedData {
   files: string[];
 }
 
-async function prepareData(config: Pick<TrainConfig, 'data' | 'valid' | 'textColumn' | 'labelColumn' | 'validRatio' | 'seed'>): Promise<PreparedData> {
+async function prepareData(
+  config: Pick<TrainConfig, 'data' | 'valid' | 'textColumn' | 'labelColumn' | 'validRatio' | 'seed'>,
+): Promise<PreparedData> {
   const columns = { textColumn: config.textColumn, labelColumn: config.labelColumn };
   const train = await readDataset(config.data, columns);
   const valid = config.valid !== undefined ? await readDataset(config.valid, columns) : undefined;
-  const split = splitDataset(train.examples, { validationRatio: config.validRatio, seed: config.seed, validation: valid?.examples });
+  const split = splitDataset(train.examples, {
+    validationRatio: config.validRatio,
+    seed: config.seed,
+    validation: valid?.examples,
+  });
   const files = [config.data, ...(config.valid !== undefined ? [config.valid] : [])];
   return { train: split.train, valid: split.validation, labels: split.labelMap.labels, files };
 }
@@ -123,7 +150,10 @@ function labelCounts(examples: Example[]): Record<string, number> {
 }
 
 /** Settings given with --resume that differ from the run's own (see differingOnResume); data files compare resolved. */
-export function ignoredOnResume(options: Omit<SessionOptions, 'out'> & { out?: string }, previous: TrainConfig): string[] {
+export function ignoredOnResume(
+  options: Omit<SessionOptions, 'out'> & { out?: string },
+  previous: TrainConfig,
+): string[] {
   return differingOnResume(options, previous, ['data', 'valid']);
 }
 
@@ -131,8 +161,11 @@ export function ignoredOnResume(options: Omit<SessionOptions, 'out'> & { out?: s
 function asRunJson(value: unknown, file: string): RunJson {
   const run = value as Partial<RunJson> | null;
   if (typeof run !== 'object' || run === null || typeof run.config?.data !== 'string' || !Array.isArray(run.data)) {
-    throw new UserError(`${file} is not the run.json of a bertft training run (it has no training configuration).`, { file, code: 'RUN_JSON_UNREADABLE',
-      fix: 'Restore run.json from a backup, or start a new run in another --out folder.' });
+    throw new UserError(`${file} is not the run.json of a bertft training run (it has no training configuration).`, {
+      file,
+      code: 'RUN_JSON_UNREADABLE',
+      fix: 'Restore run.json from a backup, or start a new run in another --out folder.',
+    });
   }
   return run as RunJson;
 }
@@ -140,7 +173,12 @@ function asRunJson(value: unknown, file: string): RunJson {
 /** A new run's settings; paths are stored absolute so that --resume works from any working directory. */
 export function freshOverrides(options: Omit<SessionOptions, 'out'>, out: string): TrainOverrides {
   const { resume: _resume, restart: _restart, ...fresh } = options;
-  return { ...fresh, data: path.resolve(options.data), valid: options.valid === undefined ? undefined : path.resolve(options.valid), out };
+  return {
+    ...fresh,
+    data: path.resolve(options.data),
+    valid: options.valid === undefined ? undefined : path.resolve(options.valid),
+    out,
+  };
 }
 
 /** Everything a fine-tuning run needs before its engine, with what the estimate measures besides. */
@@ -163,8 +201,11 @@ export interface PreparedClassify extends PreparedTask<ClassifyEvaluation> {
  * (resolveTrainConfig, from the data's token lengths). Writes nothing: the run and its estimate both start here, so
  * that the estimate measures the same work and memory.
  */
-export async function prepareClassify(overrides: TrainOverrides, previous: RunJson | undefined,
-  sink: Pick<SessionSink, 'onDownload'>): Promise<PreparedClassify> {
+export async function prepareClassify(
+  overrides: TrainOverrides,
+  previous: RunJson | undefined,
+  sink: Pick<SessionSink, 'onDownload'>,
+): Promise<PreparedClassify> {
   const seed = overrides.seed ?? 42;
   const data = await prepareData({ ...overrides, validRatio: overrides.validRatio ?? 0.1, seed });
   const dataHashes = await hashInputs(data.files);
@@ -172,7 +213,10 @@ export async function prepareClassify(overrides: TrainOverrides, previous: RunJs
     const changed = dataHashes.find((h, i) => previous.data[i]?.sha256 !== h.sha256);
     if (changed) {
       throw new UserError(`${changed.file} changed since the run started, so the run cannot be resumed exactly.`, {
-        file: changed.file, code: 'RUN_DATA_CHANGED', fix: 'Restore the original file, or start a new run with another --out.' });
+        file: changed.file,
+        code: 'RUN_DATA_CHANGED',
+        fix: 'Restore the original file, or start a new run with another --out.',
+      });
     }
   }
   const numLabels = data.labels.length;
@@ -190,14 +234,33 @@ export async function prepareClassify(overrides: TrainOverrides, previous: RunJs
   const positions = maxSequenceLength(model.config);
   // Only the fast preset without --max-length needs the length distribution; a spread sample estimates its p95.
   const needLengths = overrides.maxLength === undefined && (overrides.preset ?? 'fast') === 'fast';
-  const lengths = needLengths ? tokenizer.tokenLengths(spreadSample(data.train.map((e) => e.text), LENGTH_SAMPLE), positions) : [];
+  const lengths = needLengths
+    ? tokenizer.tokenLengths(
+        spreadSample(
+          data.train.map((e) => e.text),
+          LENGTH_SAMPLE,
+        ),
+        positions,
+      )
+    : [];
   const config = resolveTrainConfig(overrides, lengths, positions, { hiddenSize: model.config.hiddenSize });
   const label2id = new Map(data.labels.map((l, i) => [l, i]));
   const trainIds = Int32Array.from(data.train, (e) => label2id.get(e.label) as number);
   const validIds = Int32Array.from(data.valid, (e) => label2id.get(e.label) as number);
-  const encodedTrain = tokenizer.encode(data.train.map((e) => e.text), config, trainIds);
+  const encodedTrain = tokenizer.encode(
+    data.train.map((e) => e.text),
+    config,
+    trainIds,
+  );
   const evalSet: EvalSet = {
-    batches: tokenizer.evalBatches(tokenizer.encode(data.valid.map((e) => e.text), config, validIds), config),
+    batches: tokenizer.evalBatches(
+      tokenizer.encode(
+        data.valid.map((e) => e.text),
+        config,
+        validIds,
+      ),
+      config,
+    ),
     targets: validIds,
     examples: data.valid,
   };
@@ -205,26 +268,68 @@ export async function prepareClassify(overrides: TrainOverrides, previous: RunJs
   let parameters = 0;
   for (const t of model.weights.values()) parameters += t.data.length;
   const prepared: PreparedClassify = {
-    data, numLabels, model, tokenizer, config, evalSet, parameters, downloadSeconds, seed, totalSteps: total, loop: config,
-    metricName: config.metric, weights: model.weights,
+    data,
+    numLabels,
+    model,
+    tokenizer,
+    config,
+    evalSet,
+    parameters,
+    downloadSeconds,
+    seed,
+    totalSteps: total,
+    loop: config,
+    metricName: config.metric,
+    weights: model.weights,
     engine: {
-      config: model.config, numLabels, device: config.device, dropout: config.dropout, seed, stepsPerRun: config.stepsPerRun,
-      hyper: { lr: config.lr, weightDecay: config.weightDecay, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1,
-        warmupSteps: warmupStepsFor(config, total), totalSteps: total },
+      config: model.config,
+      numLabels,
+      device: config.device,
+      dropout: config.dropout,
+      seed,
+      stepsPerRun: config.stepsPerRun,
+      hyper: {
+        lr: config.lr,
+        weightDecay: config.weightDecay,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        maxGradNorm: 1,
+        warmupSteps: warmupStepsFor(config, total),
+        totalSteps: total,
+      },
       classWeights: config.classWeights ? balancedClassWeights(trainIds, numLabels) : undefined,
     },
     started: {
       config: { ...config },
-      dataset: { train_rows: data.train.length, valid_rows: data.valid.length, labels: data.labels, label_counts: labelCounts(data.train), files: data.files },
+      dataset: {
+        train_rows: data.train.length,
+        valid_rows: data.valid.length,
+        labels: data.labels,
+        label_counts: labelCounts(data.train),
+        files: data.files,
+      },
     },
     runJson: (device, deviceNotes): RunJson & Record<string, unknown> => ({
-      format: 1, created: now(), package_version: packageVersion(), config, seed, data: dataHashes, labels: data.labels,
-      model: { spec: config.model, dir: model.dir, model_config: { ...model.config.raw } }, device, device_notes: deviceNotes,
+      format: 1,
+      created: now(),
+      package_version: packageVersion(),
+      config,
+      seed,
+      data: dataHashes,
+      labels: data.labels,
+      model: { spec: config.model, dir: model.dir, model_config: { ...model.config.raw } },
+      device,
+      device_notes: deviceNotes,
       node: process.version,
     }),
     batchesForEpoch: (epoch) => tokenizer.trainBatches(encodedTrain, { ...config, seed }, epoch),
     shapesForEpoch: (epoch) => tokenizer.trainBatchShapes(encodedTrain, { ...config, seed }, epoch),
-    evaluate: async (engine) => classifyEvaluation(config.metric, await evaluateSet((b) => engine.forward(b), evalSet, data.labels, tokenizer.poolLogits)),
+    evaluate: async (engine) =>
+      classifyEvaluation(
+        config.metric,
+        await evaluateSet((b) => engine.forward(b), evalSet, data.labels, tokenizer.poolLogits),
+      ),
     saveBest: async (engine, { result }, step, dir) => {
       const { predictions: _p, misclassified: _m, ...report } = result;
       await writeBestModel(dir, prepared, engine.getWeights(), { step, metric: config.metric, ...report });
@@ -234,13 +339,20 @@ export async function prepareClassify(overrides: TrainOverrides, previous: RunJs
 }
 
 /** Write the best model into `dir` (through `<dir>.tmp` and a rename): HF layout, model.onnx, tokenizer, inference settings, eval.json. */
-export async function writeBestModel(dir: string, run: Pick<PreparedClassify, 'model' | 'numLabels' | 'tokenizer' | 'config' | 'data'>,
-  weights: Weights, evalJson: Record<string, unknown>): Promise<void> {
+export async function writeBestModel(
+  dir: string,
+  run: Pick<PreparedClassify, 'model' | 'numLabels' | 'tokenizer' | 'config' | 'data'>,
+  weights: Weights,
+  evalJson: Record<string, unknown>,
+): Promise<void> {
   const tmp = await prepareTempDir(dir);
   await saveHfModel(tmp, { config: run.model.config, weights, id2label: run.data.labels });
   await writeFileAtomic(path.join(tmp, 'model.onnx'), buildInferenceModel(run.model.config, run.numLabels, weights));
   await run.tokenizer.save(tmp);
-  await writeJsonAtomic(path.join(tmp, INFERENCE_SETTINGS_FILE), { max_length: run.config.maxLength, truncation: run.config.truncation });
+  await writeJsonAtomic(path.join(tmp, INFERENCE_SETTINGS_FILE), {
+    max_length: run.config.maxLength,
+    truncation: run.config.truncation,
+  });
   await writeJsonAtomic(path.join(tmp, 'eval.json'), evalJson);
   await commitDir(tmp, dir);
 }
@@ -257,6 +369,7 @@ export function classifyTask(options: Omit<SessionOptions, 'out'>): TrainingTask
       // The run continues exactly as configured; only where it runs may change.
       return { ...previous.config, device: options.device ?? previous.config.device };
     },
-    prepare: (overrides, previous, sink) => prepareClassify(overrides, previous === undefined ? undefined : (previous as RunJson), sink),
+    prepare: (overrides, previous, sink) =>
+      prepareClassify(overrides, previous === undefined ? undefined : (previous as RunJson), sink),
   };
 }

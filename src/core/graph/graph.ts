@@ -184,7 +184,13 @@ export class Graph {
   }
 
   /** Emit one ONNX node (no gradient). Output dtype/shape are given by the caller, who has checked them. */
-  node(op: string, inputs: (Value | null)[], outs: OutSpec[], attrs: Record<string, AttrValue> = {}, domain = ''): Value[] {
+  node(
+    op: string,
+    inputs: (Value | null)[],
+    outs: OutSpec[],
+    attrs: Record<string, AttrValue> = {},
+    domain = '',
+  ): Value[] {
     inputs.forEach((v) => this.use(v, op));
     const outputs = outs.map((o) => new Value(this, this.freshName(op), o.dtype, o.shape, 'node'));
     this.nodes.push({ op, domain, inputs, outputs, attrs });

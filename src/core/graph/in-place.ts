@@ -45,7 +45,8 @@ function ancestors(from: GraphNode, producedBy: Map<Value, GraphNode>, stop: Set
 export function checkInPlaceOutputs(g: Graph, barrier: Value, pairs: readonly (readonly [Value, Value])[]): void {
   const producedBy = producers(g);
   const barrierNode = producedBy.get(barrier);
-  if (!barrierNode) throw new GraphError(`in-place check: the barrier ${barrier.toString()} is not computed by a node.`);
+  if (!barrierNode)
+    throw new GraphError(`in-place check: the barrier ${barrier.toString()} is not computed by a node.`);
   const beforeBarrier = ancestors(barrierNode, producedBy, new Set());
   const readers = new Map<Value, GraphNode[]>();
   for (const node of g.nodes) {
@@ -59,19 +60,27 @@ export function checkInPlaceOutputs(g: Graph, barrier: Value, pairs: readonly (r
   for (const [input, output] of pairs) {
     const writer = producedBy.get(output);
     if (input.kind !== 'input' || !writer) {
-      throw new GraphError(`in-place check: ${output.toString()} must be computed by a node from the graph input ${input.toString()}.`);
+      throw new GraphError(
+        `in-place check: ${output.toString()} must be computed by a node from the graph input ${input.toString()}.`,
+      );
     }
     const upstream = ancestors(writer, producedBy, beforeBarrier);
     if (!upstream.has(barrierNode)) {
-      throw new GraphError(`in-place check: ${output.toString()} does not depend on the barrier ${barrier.toString()}.`);
+      throw new GraphError(
+        `in-place check: ${output.toString()} does not depend on the barrier ${barrier.toString()}.`,
+      );
     }
     for (const reader of readers.get(input) ?? []) {
       if (reader === writer) {
         if (ELEMENTWISE_IN_PLACE.has(writer.op) && sameShape(output.shape, input.shape)) continue;
-        throw new GraphError(`in-place check: ${writer.op} writes ${output.name} while reading ${input.name} and is not elementwise.`);
+        throw new GraphError(
+          `in-place check: ${writer.op} writes ${output.name} while reading ${input.name} and is not elementwise.`,
+        );
       }
       if (!beforeBarrier.has(reader) && !upstream.has(reader)) {
-        throw new GraphError(`in-place check: ${reader.op} reads ${input.name} but may run after ${output.name} is written over it.`);
+        throw new GraphError(
+          `in-place check: ${reader.op} reads ${input.name} but may run after ${output.name} is written over it.`,
+        );
       }
     }
   }

@@ -23,7 +23,12 @@ export type BinaryOp = 'Add' | 'Sub' | 'Mul' | 'Div' | 'Pow' | 'Mod';
 
 export function binary(g: Graph, op: BinaryOp, a: Value, b: Value): Value {
   if (a.dtype !== b.dtype) throw new GraphError(`${op}: dtypes differ: ${a.toString()} vs ${b.toString()}.`);
-  return g.node1(op, [a, b], { dtype: a.dtype, shape: broadcastShape(op, a.shape, b.shape) }, op === 'Mod' ? { fmod: 0 } : {});
+  return g.node1(
+    op,
+    [a, b],
+    { dtype: a.dtype, shape: broadcastShape(op, a.shape, b.shape) },
+    op === 'Mod' ? { fmod: 0 } : {},
+  );
 }
 
 export function unary(g: Graph, op: string, x: Value, domain = ''): Value {

@@ -5,7 +5,15 @@
  * for training: an unlabelled file is simply predicted.
  */
 import * as path from 'node:path';
-import { TEXT_COLUMN_NAMES, LABEL_COLUMN_NAMES, canonicalLabel, detectFormat, readDataset, splitDataset, type Example } from '../data';
+import {
+  TEXT_COLUMN_NAMES,
+  LABEL_COLUMN_NAMES,
+  canonicalLabel,
+  detectFormat,
+  readDataset,
+  splitDataset,
+  type Example,
+} from '../data';
 import { findColumn } from '../data/columns';
 import { readRows } from '../data/read';
 import { statInput } from '../data/source';
@@ -51,7 +59,10 @@ export async function readColumns(input: string): Promise<string[]> {
 }
 
 /** Rows of a dataset file or folder; the label column is used when there is one. */
-export async function readInputRows(input: string, options: ReadInputOptions = {}): Promise<{ rows: InputRow[]; labelled: boolean }> {
+export async function readInputRows(
+  input: string,
+  options: ReadInputOptions = {},
+): Promise<{ rows: InputRow[]; labelled: boolean }> {
   if ((await statInput(input)).isDirectory()) {
     const dataset = await readDataset(input, { format: 'folder' });
     return { rows: dataset.examples.map((e) => ({ ...e })), labelled: true };
@@ -67,24 +78,47 @@ export async function readInputRows(input: string, options: ReadInputOptions = {
         if (wanted === undefined) return names.map((n) => findColumn(header.columns, n)).find((c) => c !== undefined);
         const found = findColumn(header.columns, wanted);
         if (found === undefined) {
-          throw new DataError(`There is no ${role} column named "${wanted}". Columns found: ${header.columns.map((c) => `"${c}"`).join(', ')}.`, {
-            file: input, line: 1, code: 'DATA_UNKNOWN_COLUMN', fix: `Choose one of the columns found as the ${role} column.` });
+          throw new DataError(
+            `There is no ${role} column named "${wanted}". Columns found: ${header.columns.map((c) => `"${c}"`).join(', ')}.`,
+            {
+              file: input,
+              line: 1,
+              code: 'DATA_UNKNOWN_COLUMN',
+              fix: `Choose one of the columns found as the ${role} column.`,
+            },
+          );
         }
         return found;
       };
       textKey = pick(options.textColumn, TEXT_COLUMN_NAMES, 'text');
       if (textKey === undefined) {
-        throw new DataError(`Cannot tell which column holds the text. Columns found: ${header.columns.map((c) => `"${c}"`).join(', ')}.`, {
-          file: input, line: 1, code: 'DATA_NO_TEXT_COLUMN', fix: `Rename the text column to "text", or choose it explicitly (textColumn).` });
+        throw new DataError(
+          `Cannot tell which column holds the text. Columns found: ${header.columns.map((c) => `"${c}"`).join(', ')}.`,
+          {
+            file: input,
+            line: 1,
+            code: 'DATA_NO_TEXT_COLUMN',
+            fix: `Rename the text column to "text", or choose it explicitly (textColumn).`,
+          },
+        );
       }
       labelKey = pick(options.labelColumn, LABEL_COLUMN_NAMES, 'label');
     }
     const text = ownValue(row.fields, textKey);
     if (typeof text !== 'string' && typeof text !== 'number') {
       throw new DataError(`Row has no text (column "${textKey}" is empty, missing or not a string).`, {
-        file: input, line: row.line, code: 'DATA_MISSING_TEXT', fix: 'Fill in the text or delete the row.' });
+        file: input,
+        line: row.line,
+        code: 'DATA_MISSING_TEXT',
+        fix: 'Fill in the text or delete the row.',
+      });
     }
-    rows.push({ text: String(text), label: labelKey === undefined ? undefined : labelOf(ownValue(row.fields, labelKey)), file: input, line: row.line });
+    rows.push({
+      text: String(text),
+      label: labelKey === undefined ? undefined : labelOf(ownValue(row.fields, labelKey)),
+      file: input,
+      line: row.line,
+    });
   }
   return { rows, labelled: labelKey !== undefined && rows.some((r) => r.label !== undefined) };
 }
@@ -109,16 +143,29 @@ export interface Evaluation {
 }
 
 /** Accuracy and confusion matrix over the rows that have a true label. */
-export function evaluatePredictions(labels: readonly string[], truth: readonly (string | undefined)[], predicted: readonly string[]): Evaluation {
+export function evaluatePredictions(
+  labels: readonly string[],
+  truth: readonly (string | undefined)[],
+  predicted: readonly string[],
+): Evaluation {
   const unknown = [...new Set(truth.filter((t): t is string => t !== undefined && !labels.includes(t)))].sort();
   const trueLabels = [...labels, ...unknown];
   const rows = truth.flatMap((t, i) => (t === undefined ? [] : [i]));
-  const counts = confusionCounts(rows.map((i) => trueLabels.indexOf(truth[i]!)), rows.map((i) => labels.indexOf(predicted[i])),
-    trueLabels.length, labels.length);
+  const counts = confusionCounts(
+    rows.map((i) => trueLabels.indexOf(truth[i]!)),
+    rows.map((i) => labels.indexOf(predicted[i])),
+    trueLabels.length,
+    labels.length,
+  );
   const evaluated = rows.length;
   const correct = rows.filter((i) => truth[i] === predicted[i]).length;
-  return { evaluated, correct, accuracy: evaluated === 0 ? 0 : correct / evaluated, unknownLabels: unknown,
-    confusion: { trueLabels, predictedLabels: [...labels], counts } };
+  return {
+    evaluated,
+    correct,
+    accuracy: evaluated === 0 ? 0 : correct / evaluated,
+    unknownLabels: unknown,
+    confusion: { trueLabels, predictedLabels: [...labels], counts },
+  };
 }
 
 export interface PredictDatasetOptions extends ReadInputOptions {
@@ -158,10 +205,18 @@ export class CancelledError extends UserError {
   }
 }
 
-export async function predictDataset(model: PredictFn, input: string, options: PredictDatasetOptions = {}): Promise<DatasetPredictionReport> {
+export async function predictDataset(
+  model: PredictFn,
+  input: string,
+  options: PredictDatasetOptions = {},
+): Promise<DatasetPredictionReport> {
   const { rows, labelled } = await readInputRows(input, options);
   if (rows.length === 0) {
-    throw new DataError('There is nothing to predict: the input has no rows.', { file: input, code: 'DATA_EMPTY_FILE', fix: 'Choose a file with at least one text.' });
+    throw new DataError('There is nothing to predict: the input has no rows.', {
+      file: input,
+      code: 'DATA_EMPTY_FILE',
+      fix: 'Choose a file with at least one text.',
+    });
   }
   const chunk = options.chunkSize ?? 64;
   const predictions: Prediction[] = [];
@@ -174,26 +229,53 @@ export async function predictDataset(model: PredictFn, input: string, options: P
   if (options.signal?.aborted) throw new CancelledError('Prediction');
 
   const folder = rows[0].file !== input;
-  const header = [...(folder ? ['file'] : ['line']), 'text', ...(labelled ? ['label'] : []), 'predicted', 'score', ...model.labels.map((l) => `p_${l}`)];
+  const header = [
+    ...(folder ? ['file'] : ['line']),
+    'text',
+    ...(labelled ? ['label'] : []),
+    'predicted',
+    'score',
+    ...model.labels.map((l) => `p_${l}`),
+  ];
   const lines = [header.map(csvField).join(',')];
   rows.forEach((r, i) => {
     const p = predictions[i];
-    lines.push([
-      folder ? path.relative(input, r.file) : r.line, r.text, ...(labelled ? [r.label ?? ''] : []), p.label, p.score.toFixed(6),
-      ...model.labels.map((l) => (ownValue(p.scores, l) ?? 0).toFixed(6)),
-    ].map(csvField).join(','));
+    lines.push(
+      [
+        folder ? path.relative(input, r.file) : r.line,
+        r.text,
+        ...(labelled ? [r.label ?? ''] : []),
+        p.label,
+        p.score.toFixed(6),
+        ...model.labels.map((l) => (ownValue(p.scores, l) ?? 0).toFixed(6)),
+      ]
+        .map(csvField)
+        .join(','),
+    );
   });
   const output = options.out ?? defaultPredictionsFile(input);
   await writeFileAtomic(output, lines.join('\n') + '\n');
   return {
-    input, output, rows: rows.length, labelled,
-    evaluation: labelled ? evaluatePredictions(model.labels, rows.map((r) => r.label), predictions.map((p) => p.label)) : undefined,
+    input,
+    output,
+    rows: rows.length,
+    labelled,
+    evaluation: labelled
+      ? evaluatePredictions(
+          model.labels,
+          rows.map((r) => r.label),
+          predictions.map((p) => p.label),
+        )
+      : undefined,
   };
 }
 
 /** The validation examples a run was evaluated on, rebuilt from run.json (same files, columns, ratio and seed). */
 export async function runValidationExamples(runJsonValue: unknown): Promise<Example[]> {
-  const runJson = (typeof runJsonValue === 'object' && runJsonValue !== null ? runJsonValue : {}) as { config?: Record<string, unknown>; seed?: unknown };
+  const runJson = (typeof runJsonValue === 'object' && runJsonValue !== null ? runJsonValue : {}) as {
+    config?: Record<string, unknown>;
+    seed?: unknown;
+  };
   const c = runJson.config ?? {};
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   const data = str(c.data);
@@ -203,6 +285,8 @@ export async function runValidationExamples(runJsonValue: unknown): Promise<Exam
   const valid = str(c.valid) !== undefined ? await readDataset(str(c.valid) as string, columns) : undefined;
   const seed = typeof runJson.seed === 'number' ? runJson.seed : typeof c.seed === 'number' ? c.seed : undefined;
   return splitDataset(train.examples, {
-    validationRatio: typeof c.validRatio === 'number' ? c.validRatio : undefined, seed, validation: valid?.examples,
+    validationRatio: typeof c.validRatio === 'number' ? c.validRatio : undefined,
+    seed,
+    validation: valid?.examples,
   }).validation;
 }

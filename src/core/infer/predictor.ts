@@ -50,7 +50,11 @@ function readJson(file: string): Record<string, unknown> {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (e) {
     throw new ModelError(`Cannot read ${path.basename(file)}: ${(e as Error).message}`, {
-      file, code: 'MODEL_BAD_JSON', cause: e, fix: 'Point --model at a folder written by `bertft train` (or its run folder).' });
+      file,
+      code: 'MODEL_BAD_JSON',
+      cause: e,
+      fix: 'Point --model at a folder written by `bertft train` (or its run folder).',
+    });
   }
 }
 
@@ -58,7 +62,10 @@ function labelsFromConfig(config: Record<string, unknown>, file: string): string
   const id2label = config.id2label;
   if (!id2label || typeof id2label !== 'object' || Object.keys(id2label).length === 0) {
     throw new ModelError('config.json has no id2label, so the labels of this classifier are unknown.', {
-      file, code: 'MODEL_NO_LABELS', fix: 'Use a model fine-tuned for classification (e.g. the best/ folder of a bertft run).' });
+      file,
+      code: 'MODEL_NO_LABELS',
+      fix: 'Use a model fine-tuned for classification (e.g. the best/ folder of a bertft run).',
+    });
   }
   try {
     return labelsFromId2Label(id2label, file);
@@ -76,7 +83,10 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
   const configFile = path.join(dir, 'config.json');
   if (!fs.existsSync(configFile)) {
     throw new ModelError(`${dir} is not a model folder (no config.json).`, {
-      file: dir, code: 'MODEL_NOT_FOUND', fix: 'Give the --out folder of a bertft run, its best/ folder, or a Hugging Face model folder.' });
+      file: dir,
+      code: 'MODEL_NOT_FOUND',
+      fix: 'Give the --out folder of a bertft run, its best/ folder, or a Hugging Face model folder.',
+    });
   }
   const configJson = readJson(configFile);
   const labels = labelsFromConfig(configJson, configFile);

@@ -5,7 +5,15 @@
  */
 import type { Batch } from '../tokenize/batch';
 import {
-  encodeDocuments, loadTokenizer, makeBatches, poolLogits, saveTokenizer, tokenLength, type BatchOptions, type EncodedRow, type TextTokenizer,
+  encodeDocuments,
+  loadTokenizer,
+  makeBatches,
+  poolLogits,
+  saveTokenizer,
+  tokenLength,
+  type BatchOptions,
+  type EncodedRow,
+  type TextTokenizer,
   type TruncationStrategy,
 } from '../tokenize';
 import { batchShapes, planBatches } from '../tokenize/batching';
@@ -40,7 +48,12 @@ export class Preprocessor {
 
   /** Rows (several per text with 'window') with each text's class id, or -1 without labels. */
   encode(texts: readonly string[], settings: PreprocessSettings, labelIds?: ArrayLike<number>): EncodedRow[] {
-    return encodeDocuments(this.tokenizer, texts, { maxLength: settings.maxLength, strategy: settings.truncation }, labelIds);
+    return encodeDocuments(
+      this.tokenizer,
+      texts,
+      { maxLength: settings.maxLength, strategy: settings.truncation },
+      labelIds,
+    );
   }
 
   /** The training batches of `epoch`, shuffled by (seed, epoch): the same call always gives the same order. */
@@ -49,27 +62,49 @@ export class Preprocessor {
   }
 
   /** The [batchSize, seqLen] of each of trainBatches(rows, settings, epoch), without building them (for the run estimate). */
-  trainBatchShapes(rows: readonly EncodedRow[], settings: TrainBatchSettings, epoch: number): { batchSize: number; seqLen: number }[] {
-    return batchShapes(rows.map((r) => r.ids.length), this.trainBatchOptions(settings, epoch));
+  trainBatchShapes(
+    rows: readonly EncodedRow[],
+    settings: TrainBatchSettings,
+    epoch: number,
+  ): { batchSize: number; seqLen: number }[] {
+    return batchShapes(
+      rows.map((r) => r.ids.length),
+      this.trainBatchOptions(settings, epoch),
+    );
   }
 
   /** The row indices of each of trainBatches(rows, settings, epoch), in its order (a reference trainer replays them). */
   trainBatchIndices(rows: readonly EncodedRow[], settings: TrainBatchSettings, epoch: number): number[][] {
-    return planBatches(rows.map((r) => r.ids.length), this.trainBatchOptions(settings, epoch));
+    return planBatches(
+      rows.map((r) => r.ids.length),
+      this.trainBatchOptions(settings, epoch),
+    );
   }
 
   private trainBatchOptions(settings: TrainBatchSettings, epoch: number): BatchOptions {
     return {
-      mode: 'train', batchSize: settings.batchSize, seed: settings.seed, epoch, lengthGrouped: settings.groupByLength,
-      padId: this.tokenizer.padId, padToMultipleOf: settings.dynamicPadding ? PAD_MULTIPLE : settings.maxLength,
+      mode: 'train',
+      batchSize: settings.batchSize,
+      seed: settings.seed,
+      epoch,
+      lengthGrouped: settings.groupByLength,
+      padId: this.tokenizer.padId,
+      padToMultipleOf: settings.dynamicPadding ? PAD_MULTIPLE : settings.maxLength,
       maxPaddedLength: settings.maxLength,
     };
   }
 
   /** Batches in row order (rows of a document stay together), padded to the longest row of each batch. */
   evalBatches(rows: readonly EncodedRow[], settings: EvalBatchSettings): Batch[] {
-    return [...makeBatches(rows, { mode: 'eval', batchSize: settings.evalBatchSize, padId: this.tokenizer.padId, padToMultipleOf: PAD_MULTIPLE,
-      maxPaddedLength: settings.maxLength })];
+    return [
+      ...makeBatches(rows, {
+        mode: 'eval',
+        batchSize: settings.evalBatchSize,
+        padId: this.tokenizer.padId,
+        padToMultipleOf: PAD_MULTIPLE,
+        maxPaddedLength: settings.maxLength,
+      }),
+    ];
   }
 
   readonly poolLogits = poolLogits;

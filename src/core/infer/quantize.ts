@@ -76,7 +76,11 @@ function floatAttr(node: onnx.INodeProto, name: string, fallback: number): numbe
  * W in torch layout [N out, K in] → int8 Wt [K, N] (row-major, ready for x · Wt) and per-column scales [N]:
  * scale = max|w| / 127 over the column, zero point 0.
  */
-export function quantizeWeightTransposed(w: Float32Array, n: number, k: number): { q: Int8Array; scales: Float32Array } {
+export function quantizeWeightTransposed(
+  w: Float32Array,
+  n: number,
+  k: number,
+): { q: Int8Array; scales: Float32Array } {
   const q = new Int8Array(k * n);
   const scales = new Float32Array(n);
   for (let o = 0; o < n; o++) {
@@ -111,8 +115,14 @@ export function quantizeModel(modelBytes: Uint8Array, format: QuantFormat = DEFA
   for (const node of graph.node ?? []) {
     const [x, wName, bias] = node.input ?? [];
     const w = node.opType === 'Gemm' && (node.domain ?? '') === '' ? inits.get(wName ?? '') : undefined;
-    const quantizable = w !== undefined && w.dataType === FLOAT && w.dims?.length === 2 && intAttr(node, 'transA', 0) === 0 &&
-      intAttr(node, 'transB', 0) === 1 && floatAttr(node, 'alpha', 1) === 1 && floatAttr(node, 'beta', 1) === 1 &&
+    const quantizable =
+      w !== undefined &&
+      w.dataType === FLOAT &&
+      w.dims?.length === 2 &&
+      intAttr(node, 'transA', 0) === 0 &&
+      intAttr(node, 'transB', 0) === 1 &&
+      floatAttr(node, 'alpha', 1) === 1 &&
+      floatAttr(node, 'beta', 1) === 1 &&
       uses.get(wName) === 1;
     if (!quantizable) {
       nodes.push(node);
@@ -134,31 +144,66 @@ export function quantizeModel(modelBytes: Uint8Array, format: QuantFormat = DEFA
     const name = node.name ?? base;
     if (format === 'dynamic-quantize-matmul') {
       nodes.push({
-        opType: 'DynamicQuantizeMatMul', domain: 'com.microsoft', name: `${name}_q`,
-        input: [x, `${base}.int8`, `${base}.scale`, `${base}.zero_point`, ...(bias ? [bias] : [])], output: [out],
+        opType: 'DynamicQuantizeMatMul',
+        domain: 'com.microsoft',
+        name: `${name}_q`,
+        input: [x, `${base}.int8`, `${base}.scale`, `${base}.zero_point`, ...(bias ? [bias] : [])],
+        output: [out],
       });
     } else {
       const t = (s: string) => `${name}_q_${s}`;
       nodes.push(
-        { opType: 'DynamicQuantizeLinear', domain: '', name: t('dql'), input: [x], output: [t('x'), t('xs'), t('xzp')] },
-        { opType: 'MatMulInteger', domain: '', name: t('mmi'), input: [t('x'), `${base}.int8`, t('xzp'), `${base}.zero_point`], output: [t('acc')] },
-        { opType: 'Cast', domain: '', name: t('cast'), input: [t('acc')], output: [t('accf')], attribute: [{ name: 'to', type: A.INT, i: FLOAT }] },
+        {
+          opType: 'DynamicQuantizeLinear',
+          domain: '',
+          name: t('dql'),
+          input: [x],
+          output: [t('x'), t('xs'), t('xzp')],
+        },
+        {
+          opType: 'MatMulInteger',
+          domain: '',
+          name: t('mmi'),
+          input: [t('x'), `${base}.int8`, t('xzp'), `${base}.zero_point`],
+          output: [t('acc')],
+        },
+        {
+          opType: 'Cast',
+          domain: '',
+          name: t('cast'),
+          input: [t('acc')],
+          output: [t('accf')],
+          attribute: [{ name: 'to', type: A.INT, i: FLOAT }],
+        },
         { opType: 'Mul', domain: '', name: t('scale_x'), input: [t('accf'), t('xs')], output: [t('sx')] },
-        { opType: 'Mul', domain: '', name: t('scale_w'), input: [t('sx'), `${base}.scale`], output: [bias ? t('sw') : out] },
+        {
+          opType: 'Mul',
+          domain: '',
+          name: t('scale_w'),
+          input: [t('sx'), `${base}.scale`],
+          output: [bias ? t('sw') : out],
+        },
         ...(bias ? [{ opType: 'Add', domain: '', name: t('bias'), input: [t('sw'), bias], output: [out] }] : []),
       );
     }
   }
   if (quantizedLayers === 0) {
     throw new ModelError('The model has no dense layer with constant weights to quantize.', {
-      code: 'MODEL_NOTHING_TO_QUANTIZE', fix: 'Quantize the model.onnx written by bertft training (best/model.onnx).' });
+      code: 'MODEL_NOTHING_TO_QUANTIZE',
+      fix: 'Quantize the model.onnx written by bertft training (best/model.onnx).',
+    });
   }
   graph.node = nodes;
   graph.initializer = [...(graph.initializer ?? []).filter((t) => !dropped.has(t.name ?? '')), ...newInits];
   if (format === 'dynamic-quantize-matmul' && !(model.opsetImport ?? []).some((o) => o.domain === 'com.microsoft')) {
     model.opsetImport = [...(model.opsetImport ?? []), { domain: 'com.microsoft', version: 1 }];
   }
-  return { bytes: onnx.ModelProto.encode(model).finish(), quantizedLayers, weightBytesBefore: before, weightBytesAfter: after };
+  return {
+    bytes: onnx.ModelProto.encode(model).finish(),
+    quantizedLayers,
+    weightBytesBefore: before,
+    weightBytesAfter: after,
+  };
 }
 
 /** The int8 folder gets every file of the model folder except these (its weights live in its own model.onnx). */
@@ -170,7 +215,10 @@ function copiedToInt8(name: string): boolean {
  * Write `<modelDir>/int8/` (a complete model folder whose model.onnx is quantized) and return its path. The folder
  * is filled under a temporary name and renamed, so a failure never leaves half a model behind.
  */
-export async function writeQuantizedModelDir(modelDir: string, format: QuantFormat = DEFAULT_QUANT_FORMAT): Promise<{ dir: string; result: QuantizeResult }> {
+export async function writeQuantizedModelDir(
+  modelDir: string,
+  format: QuantFormat = DEFAULT_QUANT_FORMAT,
+): Promise<{ dir: string; result: QuantizeResult }> {
   const dir = modelDirOf(modelDir);
   // A run still training replaces its best/ at every improvement: its int8 copy waits until the run has ended.
   const run = runDirOfModel(dir);
@@ -178,13 +226,17 @@ export async function writeQuantizedModelDir(modelDir: string, format: QuantForm
   const onnxFile = path.join(dir, 'model.onnx');
   if (!fs.existsSync(onnxFile)) {
     throw new ModelError(`${dir} has no model.onnx to quantize.`, {
-      file: dir, code: 'MODEL_NO_ONNX', fix: 'Quantize the best/ folder of a bertft run, which holds model.onnx.' });
+      file: dir,
+      code: 'MODEL_NO_ONNX',
+      fix: 'Quantize the best/ folder of a bertft run, which holds model.onnx.',
+    });
   }
   const result = quantizeModel(await fs.promises.readFile(onnxFile), format);
   const finalDir = path.join(dir, INT8_DIR);
   const tmp = await prepareTempDir(finalDir);
   for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
-    if (entry.isFile() && copiedToInt8(entry.name)) await fs.promises.copyFile(path.join(dir, entry.name), path.join(tmp, entry.name));
+    if (entry.isFile() && copiedToInt8(entry.name))
+      await fs.promises.copyFile(path.join(dir, entry.name), path.join(tmp, entry.name));
   }
   await writeFileAtomic(path.join(tmp, 'model.onnx'), result.bytes);
   await commitDir(tmp, finalDir);
@@ -224,7 +276,12 @@ async function medianLatencyMs(p: Predictor, texts: string[]): Promise<number> {
 }
 
 /** fp32 vs int8 on `texts` (e.g. the run's validation set): accuracy (where `truth` has labels), agreement, speed. */
-export async function compareQuantized(fp32Dir: string, int8Dir: string, texts: string[], truth: readonly (string | undefined)[] = []): Promise<QuantizedComparison> {
+export async function compareQuantized(
+  fp32Dir: string,
+  int8Dir: string,
+  texts: string[],
+  truth: readonly (string | undefined)[] = [],
+): Promise<QuantizedComparison> {
   const fp32 = await loadPredictor(fp32Dir, { device: 'cpu' });
   let int8: Predictor | undefined;
   try {
@@ -234,24 +291,28 @@ export async function compareQuantized(fp32Dir: string, int8Dir: string, texts: 
     const b = await int8.logits(texts);
     let maxLogitDiff = 0;
     for (let i = 0; i < a.length; i++) maxLogitDiff = Math.max(maxLogitDiff, Math.abs(a[i] - b[i]));
-    const top = (l: Float32Array) => texts.map((_, d) => {
-      let best = 0;
-      for (let c = 1; c < k; c++) if (l[d * k + c] > l[d * k + best]) best = c;
-      return fp32.labels[best];
-    });
+    const top = (l: Float32Array) =>
+      texts.map((_, d) => {
+        let best = 0;
+        for (let c = 1; c < k; c++) if (l[d * k + c] > l[d * k + best]) best = c;
+        return fp32.labels[best];
+      });
     const topA = top(a);
     const topB = top(b);
     const labelled = truth.filter((t) => t !== undefined).length;
     const size = (dir: string) => fs.statSync(path.join(modelDirOf(dir), 'model.onnx')).size;
     return {
-      int8Dir, texts: texts.length, labelled,
+      int8Dir,
+      texts: texts.length,
+      labelled,
       fp32Accuracy: labelled > 0 ? evaluatePredictions(fp32.labels, truth, topA).accuracy : undefined,
       int8Accuracy: labelled > 0 ? evaluatePredictions(fp32.labels, truth, topB).accuracy : undefined,
       agreement: texts.length === 0 ? 1 : topA.filter((l, i) => l === topB[i]).length / texts.length,
       maxLogitDiff,
       fp32MsPerText: await medianLatencyMs(fp32, texts),
       int8MsPerText: await medianLatencyMs(int8, texts),
-      fp32Bytes: size(fp32Dir), int8Bytes: size(int8Dir),
+      fp32Bytes: size(fp32Dir),
+      int8Bytes: size(int8Dir),
     };
   } finally {
     await fp32.dispose();

@@ -95,7 +95,10 @@ export function robertaPositionIds(g: Graph, inputIds: Value, padTokenId: number
 /** Embeddings of the BERT layout under `base` (bert / roberta / electra), ELECTRA's projection included. */
 export function bertEmbeddings(ctx: ForwardContext, cfg: BertConfig, inputs: EncoderInputs, base = 'bert'): Value {
   const { g } = ctx;
-  const positionIds = cfg.modelType === 'roberta' ? robertaPositionIds(g, inputs.inputIds, cfg.padTokenId) : rangePositionIds(g, inputs.inputIds);
+  const positionIds =
+    cfg.modelType === 'roberta'
+      ? robertaPositionIds(g, inputs.inputIds, cfg.padTokenId)
+      : rangePositionIds(g, inputs.inputIds);
   const words = embedding(g, param(ctx, `${base}.embeddings.word_embeddings.weight`), inputs.inputIds, cfg.padTokenId);
   const types = embedding(g, param(ctx, `${base}.embeddings.token_type_embeddings.weight`), inputs.tokenTypeIds);
   const positions = embedding(g, param(ctx, `${base}.embeddings.position_embeddings.weight`), positionIds);
@@ -105,14 +108,24 @@ export function bertEmbeddings(ctx: ForwardContext, cfg: BertConfig, inputs: Enc
 }
 
 /** Multi-head self-attention; `qkv` are the prefixes of the query, key and value linears. */
-export function selfAttention(ctx: ForwardContext, cfg: BertConfig, x: Value, maskAdd: Value, qkv: [string, string, string]): Value {
+export function selfAttention(
+  ctx: ForwardContext,
+  cfg: BertConfig,
+  x: Value,
+  maskAdd: Value,
+  qkv: [string, string, string],
+): Value {
   const { g } = ctx;
   const [B, S, H] = x.shape;
   const headCount = cfg.numAttentionHeads;
   const headSize = cfg.hiddenSize / headCount;
   const heads = (t: Value, perm: number[]): Value => transpose(g, reshape(g, t, [B, S, headCount, headSize]), perm);
   const [qx, kx, vx] = ctx.fusedQkv
-    ? split(g, linear(g, x, concatQkv(ctx, qkv, 'weight'), concatQkv(ctx, qkv, 'bias')), -1, [cfg.hiddenSize, cfg.hiddenSize, cfg.hiddenSize])
+    ? split(g, linear(g, x, concatQkv(ctx, qkv, 'weight'), concatQkv(ctx, qkv, 'bias')), -1, [
+        cfg.hiddenSize,
+        cfg.hiddenSize,
+        cfg.hiddenSize,
+      ])
     : qkv.map((p) => dense(ctx, x, p));
   const q = heads(qx, [0, 2, 1, 3]); // [B, heads, S, d]
   const kT = heads(kx, [0, 2, 3, 1]); // [B, heads, d, S]
@@ -124,11 +137,22 @@ export function selfAttention(ctx: ForwardContext, cfg: BertConfig, x: Value, ma
 
 /** The query, key and value tensors joined into one [3H, ...] tensor, so one Gemm computes all three. */
 function concatQkv(ctx: ForwardContext, qkv: [string, string, string], kind: 'weight' | 'bias'): Value {
-  return concat(ctx.g, qkv.map((p) => param(ctx, `${p}.${kind}`)), 0);
+  return concat(
+    ctx.g,
+    qkv.map((p) => param(ctx, `${p}.${kind}`)),
+    0,
+  );
 }
 
 /** One post-LN encoder layer of the BERT layout: attention -> add & norm -> GELU MLP -> add & norm. */
-export function bertLayer(ctx: ForwardContext, cfg: BertConfig, x: Value, maskAdd: Value, layer: number, base = 'bert'): Value {
+export function bertLayer(
+  ctx: ForwardContext,
+  cfg: BertConfig,
+  x: Value,
+  maskAdd: Value,
+  layer: number,
+  base = 'bert',
+): Value {
   const { g } = ctx;
   const p = `${base}.encoder.layer.${layer}`;
   const a = `${p}.attention.self`;
@@ -160,7 +184,12 @@ export function bertClassifierHead(ctx: ForwardContext, cfg: BertConfig, hidden:
  * RoBERTa (tanh) and ELECTRA (GELU) heads: first token -> dropout -> classifier.dense -> activation -> dropout ->
  * classifier.out_proj.
  */
-export function denseOutProjHead(ctx: ForwardContext, cfg: BertConfig, hidden: Value, activation: 'tanh' | 'gelu'): Value {
+export function denseOutProjHead(
+  ctx: ForwardContext,
+  cfg: BertConfig,
+  hidden: Value,
+  activation: 'tanh' | 'gelu',
+): Value {
   const { g } = ctx;
   const p = classifierDropout(cfg);
   const first = dropout(g, selectIndex(g, hidden, 1, 0), p, ctx.dropout);

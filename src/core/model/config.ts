@@ -110,7 +110,11 @@ interface Schema {
 /** Per family: HF's config keys and the defaults of its config class. */
 const SCHEMAS: Record<ModelFamily, Schema> = {
   bert: { keys: BERT_KEYS, defaults: BERT_DEFAULTS, activationKey: 'hidden_act' },
-  roberta: { keys: BERT_KEYS, defaults: { ...BERT_DEFAULTS, vocabSize: 50265, padTokenId: 1 }, activationKey: 'hidden_act' },
+  roberta: {
+    keys: BERT_KEYS,
+    defaults: { ...BERT_DEFAULTS, vocabSize: 50265, padTokenId: 1 },
+    activationKey: 'hidden_act',
+  },
   electra: {
     keys: { ...BERT_KEYS, embeddingSize: 'embedding_size' },
     defaults: { ...BERT_DEFAULTS, embeddingSize: 128, hiddenSize: 256, numAttentionHeads: 4, intermediateSize: 1024 },
@@ -154,7 +158,10 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
     throw new ModelError(message, { file, fix, code: 'MODEL_BAD_CONFIG' });
   };
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return fail(`${where} is not a JSON object.`, 'Point to the model folder that contains the config.json of a BERT-family model.');
+    return fail(
+      `${where} is not a JSON object.`,
+      'Point to the model folder that contains the config.json of a BERT-family model.',
+    );
   }
   const raw = json as Record<string, unknown>;
   const modelType = declaredModelType(raw) ?? 'bert';
@@ -168,11 +175,19 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
   const family = known.family;
   const schema = SCHEMAS[family];
   const act = raw[schema.activationKey] ?? 'gelu';
-  if (act !== 'gelu') fail(`${schema.activationKey} ${quoted(act)} is not supported (only exact 'gelu').`, `Use a model with ${schema.activationKey} "gelu".`);
+  if (act !== 'gelu')
+    fail(
+      `${schema.activationKey} ${quoted(act)} is not supported (only exact 'gelu').`,
+      `Use a model with ${schema.activationKey} "gelu".`,
+    );
   const pos = raw.position_embedding_type ?? 'absolute';
-  if (pos !== 'absolute') fail(`position_embedding_type ${quoted(pos)} is not supported.`, 'Use a model with absolute position embeddings.');
+  if (pos !== 'absolute')
+    fail(`position_embedding_type ${quoted(pos)} is not supported.`, 'Use a model with absolute position embeddings.');
   if (family === 'distilbert' && raw.sinusoidal_pos_embds === true) {
-    fail('sinusoidal_pos_embds is true; only learned position embeddings are supported.', `Set "sinusoidal_pos_embds": false in ${where} or choose another model.`);
+    fail(
+      'sinusoidal_pos_embds is true; only learned position embeddings are supported.',
+      `Set "sinusoidal_pos_embds": false in ${where} or choose another model.`,
+    );
   }
 
   const num = (field: Field): number => {
@@ -184,9 +199,20 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
     const ok =
       typeof v === 'number' &&
       Number.isFinite(v) &&
-      (kind === 'count' ? Number.isInteger(v) && v > 0 : kind === 'index' ? Number.isInteger(v) && v >= 0 : kind === 'prob' ? v >= 0 && v < 1 : v > 0);
+      (kind === 'count'
+        ? Number.isInteger(v) && v > 0
+        : kind === 'index'
+          ? Number.isInteger(v) && v >= 0
+          : kind === 'prob'
+            ? v >= 0 && v < 1
+            : v > 0);
     if (!ok) {
-      const want = { count: 'a positive integer', index: 'a non-negative integer', prob: 'a number in [0, 1)', positive: 'a positive number' }[kind];
+      const want = {
+        count: 'a positive integer',
+        index: 'a non-negative integer',
+        prob: 'a number in [0, 1)',
+        positive: 'a positive number',
+      }[kind];
       fail(`"${key}" in ${where} is ${JSON.stringify(v)}; it must be ${want}.`, `Fix "${key}" in ${where}.`);
     }
     return v as number;
@@ -216,7 +242,10 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
     );
   }
   if (family === 'roberta' && cfg.maxPositionEmbeddings <= cfg.padTokenId + 1) {
-    fail(`max_position_embeddings ${cfg.maxPositionEmbeddings} leaves no positions after the offset pad_token_id + 1.`, `Fix "max_position_embeddings" in ${where}.`);
+    fail(
+      `max_position_embeddings ${cfg.maxPositionEmbeddings} leaves no positions after the offset pad_token_id + 1.`,
+      `Fix "max_position_embeddings" in ${where}.`,
+    );
   }
   return cfg;
 }
@@ -229,10 +258,19 @@ export function hfConfigValues(cfg: BertConfig): Record<string, number> {
 }
 
 /** The HF sequence-classification class and model_type a saved classifier of this config declares. */
-export function hfClassifierIdentity(cfg: BertConfig): { modelType: string; architecture: string; activationKey: string } {
+export function hfClassifierIdentity(cfg: BertConfig): {
+  modelType: string;
+  architecture: string;
+  activationKey: string;
+} {
   const declared = declaredModelType(cfg.raw);
-  const modelType = declared !== undefined && MODEL_TYPES[declared]?.family === cfg.modelType ? declared : cfg.modelType;
-  return { modelType, architecture: MODEL_TYPES[modelType].architecture, activationKey: SCHEMAS[cfg.modelType].activationKey };
+  const modelType =
+    declared !== undefined && MODEL_TYPES[declared]?.family === cfg.modelType ? declared : cfg.modelType;
+  return {
+    modelType,
+    architecture: MODEL_TYPES[modelType].architecture,
+    activationKey: SCHEMAS[cfg.modelType].activationKey,
+  };
 }
 
 /** Dropout before the classifier: DistilBERT's seq_classif_dropout; else HF's classifier_dropout when set, else hidden_dropout_prob. */
@@ -254,9 +292,14 @@ const PRESETS = {
  */
 export function presetConfig(size: string): BertConfig {
   if (!Object.hasOwn(PRESETS, size)) {
-    throw new ModelError(`Unknown random model size "${size}".`, { code: 'MODEL_RANDOM_SIZE', fix: `Use random:${Object.keys(PRESETS).join(', random:')}.` });
+    throw new ModelError(`Unknown random model size "${size}".`, {
+      code: 'MODEL_RANDOM_SIZE',
+      fix: `Use random:${Object.keys(PRESETS).join(', random:')}.`,
+    });
   }
-  const defaults = Object.fromEntries((Object.entries(BERT_KEYS) as [Field, string][]).map(([field, key]) => [key, BERT_DEFAULTS[field]]));
+  const defaults = Object.fromEntries(
+    (Object.entries(BERT_KEYS) as [Field, string][]).map(([field, key]) => [key, BERT_DEFAULTS[field]]),
+  );
   return parseBertConfig({
     architectures: ['BertForSequenceClassification'],
     model_type: 'bert',

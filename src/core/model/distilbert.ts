@@ -11,7 +11,17 @@ import { embedding } from '../graph/ops/embedding';
 import { gelu } from '../graph/ops/gelu';
 import { selectIndex } from '../graph/ops/shape';
 import { binary, cast, unary } from '../graph/raw';
-import { EncoderFamily, EncoderInputs, ForwardContext, dense, extendedAttentionMask, norm, param, rangePositionIds, selfAttention } from './bert';
+import {
+  EncoderFamily,
+  EncoderInputs,
+  ForwardContext,
+  dense,
+  extendedAttentionMask,
+  norm,
+  param,
+  rangePositionIds,
+  selfAttention,
+} from './bert';
 import { BertConfig, classifierDropout } from './config';
 import { classifierParamSpecs } from './params';
 
@@ -29,15 +39,34 @@ export function relu(g: Graph, x: Value): Value {
 export function distilbertEncoder(ctx: ForwardContext, cfg: BertConfig, inputs: EncoderInputs): Value {
   const { g } = ctx;
   const maskAdd = extendedAttentionMask(g, inputs.attentionMask);
-  const words = embedding(g, param(ctx, 'distilbert.embeddings.word_embeddings.weight'), inputs.inputIds, cfg.padTokenId);
-  const positions = embedding(g, param(ctx, 'distilbert.embeddings.position_embeddings.weight'), rangePositionIds(g, inputs.inputIds));
-  let x = dropout(g, norm(ctx, cfg, add(g, words, positions), 'distilbert.embeddings.LayerNorm'), cfg.hiddenDropoutProb, ctx.dropout);
+  const words = embedding(
+    g,
+    param(ctx, 'distilbert.embeddings.word_embeddings.weight'),
+    inputs.inputIds,
+    cfg.padTokenId,
+  );
+  const positions = embedding(
+    g,
+    param(ctx, 'distilbert.embeddings.position_embeddings.weight'),
+    rangePositionIds(g, inputs.inputIds),
+  );
+  let x = dropout(
+    g,
+    norm(ctx, cfg, add(g, words, positions), 'distilbert.embeddings.LayerNorm'),
+    cfg.hiddenDropoutProb,
+    ctx.dropout,
+  );
   for (let l = 0; l < cfg.numHiddenLayers; l++) {
     const p = `distilbert.transformer.layer.${l}`;
     const a = `${p}.attention`;
     const context = selfAttention(ctx, cfg, x, maskAdd, [`${a}.q_lin`, `${a}.k_lin`, `${a}.v_lin`]);
     const h1 = norm(ctx, cfg, add(g, dense(ctx, context, `${a}.out_lin`), x), `${p}.sa_layer_norm`);
-    const ffn = dropout(g, dense(ctx, gelu(g, dense(ctx, h1, `${p}.ffn.lin1`)), `${p}.ffn.lin2`), cfg.hiddenDropoutProb, ctx.dropout);
+    const ffn = dropout(
+      g,
+      dense(ctx, gelu(g, dense(ctx, h1, `${p}.ffn.lin1`)), `${p}.ffn.lin2`),
+      cfg.hiddenDropoutProb,
+      ctx.dropout,
+    );
     x = norm(ctx, cfg, add(g, ffn, h1), `${p}.output_layer_norm`);
   }
   return x;

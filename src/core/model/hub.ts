@@ -55,7 +55,7 @@ type HubSpec = { repoId: string; revision: string };
 const COMMIT_HASH = /^[0-9a-f]{40}$/;
 const REPO_ID = /^(?:[A-Za-z0-9][A-Za-z0-9._-]*\/)?[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const TOKEN_FIX =
-  'Create a read token at https://huggingface.co/settings/tokens, accept the model\'s terms on its Hub page if it is gated, ' +
+  "Create a read token at https://huggingface.co/settings/tokens, accept the model's terms on its Hub page if it is gated, " +
   'then set the HF_TOKEN environment variable (or store the token in the extension when it asks).';
 
 /** Besides config.json and model.safetensors: `tokenizer.json` is preferred, `vocab.txt` the fallback. */
@@ -85,7 +85,10 @@ export async function resolveModel(spec: string, opts: ResolveModelOptions = {})
 }
 
 /** The folder of a Hub model spec already in the cache (usable offline), or undefined. */
-export function cachedHubModel(spec: string, opts: Pick<ResolveModelOptions, 'cacheDir' | 'env'> = {}): string | undefined {
+export function cachedHubModel(
+  spec: string,
+  opts: Pick<ResolveModelOptions, 'cacheDir' | 'env'> = {},
+): string | undefined {
   let parsed: ReturnType<typeof parseModelSpec>;
   try {
     parsed = parseModelSpec(spec);
@@ -93,7 +96,10 @@ export function cachedHubModel(spec: string, opts: Pick<ResolveModelOptions, 'ca
     return undefined;
   }
   if (parsed.kind !== 'hub') return undefined;
-  const repoDir = path.join(opts.cacheDir ?? hubCacheDir(opts.env ?? process.env), `models--${parsed.repoId.replace(/\//g, '--')}`);
+  const repoDir = path.join(
+    opts.cacheDir ?? hubCacheDir(opts.env ?? process.env),
+    `models--${parsed.repoId.replace(/\//g, '--')}`,
+  );
   return findCachedSnapshot(repoDir, parsed.revision)?.dir;
 }
 
@@ -101,34 +107,50 @@ export function cachedHubModel(spec: string, opts: Pick<ResolveModelOptions, 'ca
  * Whether the Hub (HF_ENDPOINT or huggingface.co) answers within `timeoutMs`: any HTTP answer counts, a connection
  * error, a DNS failure or silence does not. HF_HUB_OFFLINE counts as unreachable without asking.
  */
-export async function probeHub(opts: { endpoint?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {})
-  : Promise<{ reachable: boolean; reason?: string }> {
+export async function probeHub(
+  opts: { endpoint?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ reachable: boolean; reason?: string }> {
   const env = opts.env ?? process.env;
   if (isTruthy(env.HF_HUB_OFFLINE)) return { reachable: false, reason: 'HF_HUB_OFFLINE is set' };
   const endpoint = (opts.endpoint ?? env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), opts.timeoutMs ?? 2500);
   try {
-    const res = await request(`${endpoint}/api/models/bert-base-uncased`, { method: 'HEAD', signal: abort.signal, timeoutMs: opts.timeoutMs ?? 2500, followRedirects: 'none' });
+    const res = await request(`${endpoint}/api/models/bert-base-uncased`, {
+      method: 'HEAD',
+      signal: abort.signal,
+      timeoutMs: opts.timeoutMs ?? 2500,
+      followRedirects: 'none',
+    });
     res.body.resume();
     return { reachable: true };
   } catch (err) {
-    return { reachable: false, reason: abort.signal.aborted ? `no answer from ${endpoint} within ${(opts.timeoutMs ?? 2500) / 1000} s` : (err as Error).message };
+    return {
+      reachable: false,
+      reason: abort.signal.aborted
+        ? `no answer from ${endpoint} within ${(opts.timeoutMs ?? 2500) / 1000} s`
+        : (err as Error).message,
+    };
   } finally {
     clearTimeout(timer);
   }
 }
 
 /** Classifies a spec without touching the network. Throws UserError for a spec that is none of the three kinds. */
-export function parseModelSpec(spec: string): { kind: 'local'; dir: string } | { kind: 'random'; size: string } | ({ kind: 'hub' } & HubSpec) {
+export function parseModelSpec(
+  spec: string,
+): { kind: 'local'; dir: string } | { kind: 'random'; size: string } | ({ kind: 'hub' } & HubSpec) {
   const trimmed = spec.trim();
   if (trimmed.startsWith('random:')) return { kind: 'random', size: trimmed.slice('random:'.length) };
   const expanded = trimmed.startsWith('~/') ? path.join(os.homedir(), trimmed.slice(2)) : trimmed;
   const looksLikePath = path.isAbsolute(expanded) || /^\.\.?([/\\]|$)/.test(expanded) || expanded !== trimmed;
   if (looksLikePath || isDirectory(expanded)) {
     if (!isDirectory(expanded)) {
-      throw new UserError(`Model folder ${expanded} does not exist.`, { code: 'MODEL_FOLDER_MISSING', file: expanded,
-        fix: 'Check the path (relative to the current folder), or give a Hub id such as bert-base-uncased, or random:tiny.' });
+      throw new UserError(`Model folder ${expanded} does not exist.`, {
+        code: 'MODEL_FOLDER_MISSING',
+        file: expanded,
+        fix: 'Check the path (relative to the current folder), or give a Hub id such as bert-base-uncased, or random:tiny.',
+      });
     }
     return { kind: 'local', dir: path.resolve(expanded) };
   }
@@ -166,7 +188,10 @@ export function hubToken(opts: ResolveModelOptions, env: NodeJS.ProcessEnv): str
   }
 }
 
-function findCachedSnapshot(repoDir: string, revision: string): { dir: string; commit: string; files: string[] } | undefined {
+function findCachedSnapshot(
+  repoDir: string,
+  revision: string,
+): { dir: string; commit: string; files: string[] } | undefined {
   let commit = revision;
   if (!COMMIT_HASH.test(revision)) {
     try {
@@ -189,7 +214,12 @@ interface FileMeta {
   size: number | undefined;
 }
 
-async function download(spec: HubSpec, repoDir: string, opts: ResolveModelOptions, env: NodeJS.ProcessEnv): Promise<ResolvedModel> {
+async function download(
+  spec: HubSpec,
+  repoDir: string,
+  opts: ResolveModelOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<ResolvedModel> {
   const endpoint = (opts.endpoint ?? env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
   const token = hubToken(opts, env);
   const headers: Record<string, string> = { 'user-agent': 'bertft' };
@@ -203,7 +233,10 @@ async function download(spec: HubSpec, repoDir: string, opts: ResolveModelOption
       metas.set(name, await fileMetadata(fileUrl(name), headers, opts.signal));
       return true;
     } catch (err) {
-      const absent = err instanceof HttpStatusError && err.status === 404 && (err.header('x-error-code') ?? 'EntryNotFound') === 'EntryNotFound';
+      const absent =
+        err instanceof HttpStatusError &&
+        err.status === 404 &&
+        (err.header('x-error-code') ?? 'EntryNotFound') === 'EntryNotFound';
       if (optional && absent) return false;
       throw toUserError(err, ctx, name);
     }
@@ -275,10 +308,13 @@ async function fileMetadata(url: string, headers: Record<string, string>, signal
   const size = Number(headerValue(res.headers, 'x-linked-size') ?? headerValue(res.headers, 'content-length'));
   const commit = headerValue(res.headers, 'x-repo-commit');
   if (!etag || !commit || !/^[\w.-]+$/.test(etag) || !/^[\w.-]+$/.test(commit)) {
-    throw new UserError(`The server at ${new URL(url).origin} did not answer like the Hugging Face Hub (no ETag or X-Repo-Commit).`, {
-      code: 'HUB_BAD_SERVER',
-      fix: 'Check HF_ENDPOINT: it must point at the Hub or a mirror of its API.',
-    });
+    throw new UserError(
+      `The server at ${new URL(url).origin} did not answer like the Hugging Face Hub (no ETag or X-Repo-Commit).`,
+      {
+        code: 'HUB_BAD_SERVER',
+        fix: 'Check HF_ENDPOINT: it must point at the Hub or a mirror of its API.',
+      },
+    );
   }
   return { commit, etag, size: Number.isFinite(size) && size > 0 ? size : undefined };
 }
@@ -295,9 +331,14 @@ function normalizeEtag(raw: string | undefined): string | undefined {
  */
 async function verifyBlob(name: string, file: string, meta: FileMeta): Promise<void> {
   const size = (await fs.promises.stat(file)).size;
-  if (meta.size !== undefined && size !== meta.size) throw new ChecksumError(file, `${meta.size} bytes`, `${size} bytes`);
+  if (meta.size !== undefined && size !== meta.size)
+    throw new ChecksumError(file, `${meta.size} bytes`, `${size} bytes`);
   const etag = meta.etag;
-  const hashed = /^[0-9a-f]{64}$/.test(etag) ? await hashFile(file, 'sha256') : /^[0-9a-f]{40}$/.test(etag) ? await gitBlobSha1(file) : undefined;
+  const hashed = /^[0-9a-f]{64}$/.test(etag)
+    ? await hashFile(file, 'sha256')
+    : /^[0-9a-f]{40}$/.test(etag)
+      ? await gitBlobSha1(file)
+      : undefined;
   if (hashed !== undefined && hashed !== etag) throw new ChecksumError(file, etag, hashed);
   if (hashed !== undefined || meta.size !== undefined) return;
   const problem = await structureProblem(name, file);
@@ -357,18 +398,28 @@ const NETWORK_FAILURES: Readonly<Record<string, string>> = {
   EHOSTUNREACH: 'the host is unreachable',
 };
 
-function toUserError(err: unknown, ctx: { spec: HubSpec; token: string | undefined; endpoint: string }, file: string): unknown {
+function toUserError(
+  err: unknown,
+  ctx: { spec: HubSpec; token: string | undefined; endpoint: string },
+  file: string,
+): unknown {
   const { repoId, revision } = ctx.spec;
   const page = `${ctx.endpoint}/${repoId}`;
   if (err instanceof UserError) return err;
-  if (err instanceof AbortedError) return new UserError(`Download of ${repoId} was cancelled.`, { code: 'HUB_CANCELLED', cause: err });
+  if (err instanceof AbortedError)
+    return new UserError(`Download of ${repoId} was cancelled.`, { code: 'HUB_CANCELLED', cause: err });
   if (err instanceof ConnectionError) {
     const host = new URL(ctx.endpoint).host;
     // Named for what happened: a dropped transfer is not "offline".
     const what = NETWORK_FAILURES[err.code ?? ''] ?? `the connection to ${host} failed`;
-    const local = !fs.existsSync(repoId) ? ` (There is no folder "${repoId}" in ${process.cwd()} either; a local model is a folder path such as ./${repoId}.)` : '';
+    const local = !fs.existsSync(repoId)
+      ? ` (There is no folder "${repoId}" in ${process.cwd()} either; a local model is a folder path such as ./${repoId}.)`
+      : '';
     return new UserError(`Cannot download ${repoId} from ${host}: ${what} (${err.code}).${local}`, {
-      code: err.code === 'ENOTFOUND' || err.code === 'ECONNREFUSED' || err.code === 'EAI_AGAIN' ? 'HUB_OFFLINE' : 'HUB_NETWORK',
+      code:
+        err.code === 'ENOTFOUND' || err.code === 'ECONNREFUSED' || err.code === 'EAI_AGAIN'
+          ? 'HUB_OFFLINE'
+          : 'HUB_NETWORK',
       cause: err,
       fix: 'Check the connection (or HF_ENDPOINT) and try again: a partial download resumes. Or give the path of a local model folder instead.',
     });

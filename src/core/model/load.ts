@@ -12,7 +12,15 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
 import { BertConfig, ModelFamily, hfClassifierIdentity, hfConfigValues, parseBertConfig } from './config';
-import { BASE_PREFIX, CLASSIFIER_OUTPUT, classifierParamSpecs, initWeights, ParamSpec, Tensor, Weights } from './params';
+import {
+  BASE_PREFIX,
+  CLASSIFIER_OUTPUT,
+  classifierParamSpecs,
+  initWeights,
+  ParamSpec,
+  Tensor,
+  Weights,
+} from './params';
 import { writeFileAtomicWith } from '../util/files';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors';
 
@@ -97,7 +105,10 @@ export async function assertWeightsFileExists(dir: string, file: string): Promis
   try {
     await fs.access(file);
   } catch (e) {
-    const hasBin = await fs.access(path.join(dir, 'pytorch_model.bin')).then(() => true, () => false);
+    const hasBin = await fs.access(path.join(dir, 'pytorch_model.bin')).then(
+      () => true,
+      () => false,
+    );
     throw new ModelError(`The model folder has no ${WEIGHTS_FILE}.`, {
       file,
       code: 'MODEL_NO_WEIGHTS',
@@ -149,11 +160,14 @@ export async function loadModelDir(
     const parts: string[] = [];
     if (missing.length > 0) parts.push(`missing ${missing.length} tensor(s): ${listForMessage(missing)}`);
     if (unexpected.length > 0) parts.push(`unexpected ${unexpected.length} tensor(s): ${listForMessage(unexpected)}`);
-    throw new ModelError(`${WEIGHTS_FILE} does not match config.json for a ${family} classifier: ${parts.join('; ')}.`, {
-      file: weightsFile,
-      code: 'MODEL_TENSOR_NAMES',
-      fix: `Use the config.json that belongs to this checkpoint (its model_type decides the tensor names; this one says "${family}").`,
-    });
+    throw new ModelError(
+      `${WEIGHTS_FILE} does not match config.json for a ${family} classifier: ${parts.join('; ')}.`,
+      {
+        file: weightsFile,
+        code: 'MODEL_TENSOR_NAMES',
+        fix: `Use the config.json that belongs to this checkpoint (its model_type decides the tensor names; this one says "${family}").`,
+      },
+    );
   }
 
   const freshWeights = fresh.length > 0 ? initWeights(fresh, seed, config.initializerRange) : new Map<string, Tensor>();
@@ -163,7 +177,11 @@ export async function loadModelDir(
     if (!sameShape(t.shape, s.shape)) {
       throw new ModelError(
         `Tensor ${s.name} in ${WEIGHTS_FILE} has shape [${t.shape.join(', ')}], but config.json implies [${s.shape.join(', ')}].`,
-        { file: weightsFile, code: 'MODEL_TENSOR_SHAPE', fix: 'Use the config.json that was saved with this checkpoint.' },
+        {
+          file: weightsFile,
+          code: 'MODEL_TENSOR_SHAPE',
+          fix: 'Use the config.json that was saved with this checkpoint.',
+        },
       );
     }
     weights.set(s.name, t);

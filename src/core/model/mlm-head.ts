@@ -86,10 +86,13 @@ export function mlmHead(cfg: BertConfig): MlmHead {
   const { modelType } = hfClassifierIdentity(cfg);
   const head = MLM_HEADS[modelType];
   if (!head) {
-    throw new ModelError(`Masked-LM pre-training has no head for model_type '${modelType}'; supported: ${Object.keys(MLM_HEADS).join(', ')}.`, {
-      code: 'MODEL_MLM_FAMILY',
-      fix: 'Pre-train a model of a supported family (e.g. bert-base-uncased, distilbert-base-uncased, roberta-base, an ELECTRA, or random:tiny).',
-    });
+    throw new ModelError(
+      `Masked-LM pre-training has no head for model_type '${modelType}'; supported: ${Object.keys(MLM_HEADS).join(', ')}.`,
+      {
+        code: 'MODEL_MLM_FAMILY',
+        fix: 'Pre-train a model of a supported family (e.g. bert-base-uncased, distilbert-base-uncased, roberta-base, an ELECTRA, or random:tiny).',
+      },
+    );
   }
   return head;
 }
@@ -165,20 +168,40 @@ export function labelledPositions(labels: BigInt64Array): BigInt64Array {
 export function maskedLmLoss(g: Graph, logits: Value, labels: Value): Value {
   const [N, C] = logits.shape;
   const flat = reshapeTo(g, labels, [N]);
-  const [loss, logProb] = g.node('SoftmaxCrossEntropyLoss', [logits, flat], [{ dtype: 'float32', shape: [] }, { dtype: 'float32', shape: [N, C] }], {
-    reduction: 'mean',
-    ignore_index: IGNORE_LABEL,
-  });
+  const [loss, logProb] = g.node(
+    'SoftmaxCrossEntropyLoss',
+    [logits, flat],
+    [
+      { dtype: 'float32', shape: [] },
+      { dtype: 'float32', shape: [N, C] },
+    ],
+    {
+      reduction: 'mean',
+      ignore_index: IGNORE_LABEL,
+    },
+  );
   g.record([logits, flat], [loss], ([dLoss]) => {
     const isIgnored = g.node1('Equal', [flat, g.constInt64([IGNORE_LABEL], [])], { dtype: 'bool', shape: [N] });
     const valid = g.node1('Not', [isIgnored], { dtype: 'bool', shape: [N] });
     const validF = cast(g, valid, 'float32');
     // Ignored rows get factor 0 and "label" 0: their gradient row is 0 * softmax, minus 0 at column 0.
     const safe = reshapeTo(g, binary(g, 'Mul', flat, cast(g, valid, 'int64')), [N, 1]);
-    const factor = reshapeTo(g, binary(g, 'Mul', binary(g, 'Div', validF, reduce(g, 'ReduceSum', validF, [0], false)), dLoss!), [N, 1]);
+    const factor = reshapeTo(
+      g,
+      binary(g, 'Mul', binary(g, 'Div', validF, reduce(g, 'ReduceSum', validF, [0], false)), dLoss!),
+      [N, 1],
+    );
     const scaled = binary(g, 'Mul', unary(g, 'Exp', logProb), factor);
     const minusFactor = unary(g, 'Neg', factor);
-    return [g.node1('ScatterElements', [scaled, safe, minusFactor], { dtype: 'float32', shape: [N, C] }, { axis: 1, reduction: 'add' }), null];
+    return [
+      g.node1(
+        'ScatterElements',
+        [scaled, safe, minusFactor],
+        { dtype: 'float32', shape: [N, C] },
+        { axis: 1, reduction: 'add' },
+      ),
+      null,
+    ];
   });
   return loss;
 }

@@ -22,7 +22,12 @@ export function numel(shape: readonly number[]): number {
 }
 
 /** The tensor names a family's encoder lives under (HF's base_model_prefix). */
-export const BASE_PREFIX: Record<ModelFamily, string> = { bert: 'bert', distilbert: 'distilbert', roberta: 'roberta', electra: 'electra' };
+export const BASE_PREFIX: Record<ModelFamily, string> = {
+  bert: 'bert',
+  distilbert: 'distilbert',
+  roberta: 'roberta',
+  electra: 'electra',
+};
 
 /** The head's output layer (numLabels rows) of each family's sequence classifier. */
 export const CLASSIFIER_OUTPUT: Record<ModelFamily, string> = {
@@ -141,12 +146,21 @@ export function checkWeightsMatch(specs: ParamSpec[], weights: Weights, what: st
   return specs.map((s) => {
     const t = weights.get(s.name);
     if (!t) {
-      throw new ModelError(`The ${what} has no tensor '${s.name}'.`, { fix: 'Load weights that match this config (the HF *ForSequenceClassification tensor names of its model_type).' });
-    }
-    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i]) || t.data.length !== numel(s.shape)) {
-      throw new ModelError(`Tensor '${s.name}' in the ${what} has shape [${t.shape.join(', ')}]; the config needs [${s.shape.join(', ')}].`, {
-        fix: 'Use the config.json that belongs to these weights.',
+      throw new ModelError(`The ${what} has no tensor '${s.name}'.`, {
+        fix: 'Load weights that match this config (the HF *ForSequenceClassification tensor names of its model_type).',
       });
+    }
+    if (
+      t.shape.length !== s.shape.length ||
+      t.shape.some((d, i) => d !== s.shape[i]) ||
+      t.data.length !== numel(s.shape)
+    ) {
+      throw new ModelError(
+        `Tensor '${s.name}' in the ${what} has shape [${t.shape.join(', ')}]; the config needs [${s.shape.join(', ')}].`,
+        {
+          fix: 'Use the config.json that belongs to these weights.',
+        },
+      );
     }
     return t.data;
   });

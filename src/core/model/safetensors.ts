@@ -200,7 +200,12 @@ function float16Table(): Float32Array {
   return halfTable;
 }
 
-async function readTensor(fh: fs.FileHandle, file: string, header: SafetensorsHeader, e: SafetensorsEntry): Promise<Tensor> {
+async function readTensor(
+  fh: fs.FileHandle,
+  file: string,
+  header: SafetensorsHeader,
+  e: SafetensorsEntry,
+): Promise<Tensor> {
   const numel = numelOf(e.shape);
   const out = new Float32Array(numel);
   const position = header.dataStart + e.begin;
@@ -225,7 +230,10 @@ async function readTensor(fh: fs.FileHandle, file: string, header: SafetensorsHe
 }
 
 /** Reads every (or every included) tensor as float32. Throws ModelError naming the file and the problem. */
-export async function readSafetensors(file: string, options: ReadSafetensorsOptions = {}): Promise<Map<string, Tensor>> {
+export async function readSafetensors(
+  file: string,
+  options: ReadSafetensorsOptions = {},
+): Promise<Map<string, Tensor>> {
   assertLittleEndianHost();
   const fh = await openForRead(file);
   try {

@@ -157,7 +157,11 @@ async function truncate(file: string): Promise<0> {
 }
 
 /** Hex (or base64) digest of a file, streamed. */
-export async function hashFile(file: string, algorithm: 'sha256' | 'sha512', encoding: 'hex' | 'base64' = 'hex'): Promise<string> {
+export async function hashFile(
+  file: string,
+  algorithm: 'sha256' | 'sha512',
+  encoding: 'hex' | 'base64' = 'hex',
+): Promise<string> {
   const hash = crypto.createHash(algorithm);
   for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest(encoding);

@@ -32,14 +32,19 @@ export function maskBatch(batch: Batch, options: MaskingOptions, seed: number): 
   const n = batch.batchSize * batch.seqLen;
   const inputIds = BigInt64Array.from(batch.inputIds);
   const labels = new BigInt64Array(n).fill(BigInt(IGNORE_LABEL));
-  const eligible = (i: number): boolean => batch.attentionMask[i] !== 0n && !options.specialIds.has(Number(batch.inputIds[i]));
+  const eligible = (i: number): boolean =>
+    batch.attentionMask[i] !== 0n && !options.specialIds.has(Number(batch.inputIds[i]));
   const chosen = new Uint8Array(n);
   let any = -1;
   let count = 0;
   for (let i = 0; i < n; i++) {
     if (!eligible(i)) continue;
     if (any < 0) any = i;
-    const continues = options.isContinuation !== undefined && i % batch.seqLen > 0 && eligible(i - 1) && options.isContinuation(Number(batch.inputIds[i]));
+    const continues =
+      options.isContinuation !== undefined &&
+      i % batch.seqLen > 0 &&
+      eligible(i - 1) &&
+      options.isContinuation(Number(batch.inputIds[i]));
     chosen[i] = continues ? chosen[i - 1] : rand() < p ? 1 : 0;
     count += chosen[i];
   }
@@ -63,15 +68,20 @@ interface AddedToken {
 
 /** token → id of a tokenizer.json: its model's vocabulary (an object, or Unigram's [piece, score] list) and added tokens. */
 export function vocabularyOf(tokenizerJson: Record<string, unknown>): Map<string, number> {
-  const vocab = (tokenizerJson.model as { vocab?: Record<string, number> | [string, number][] } | undefined)?.vocab ?? {};
-  const out = new Map<string, number>(Array.isArray(vocab) ? vocab.map(([t], id) => [t, id] as [string, number]) : Object.entries(vocab));
+  const vocab =
+    (tokenizerJson.model as { vocab?: Record<string, number> | [string, number][] } | undefined)?.vocab ?? {};
+  const out = new Map<string, number>(
+    Array.isArray(vocab) ? vocab.map(([t], id) => [t, id] as [string, number]) : Object.entries(vocab),
+  );
   for (const t of (tokenizerJson.added_tokens as AddedToken[] | undefined) ?? []) out.set(t.content, t.id);
   return out;
 }
 
 /** Ids of the tokenizer's special tokens ([CLS], [SEP], [PAD], [UNK], [MASK], <s>, </s>, <pad> …), which are never chosen. */
 export function specialTokenIds(tokenizerJson: Record<string, unknown>): Set<number> {
-  return new Set(((tokenizerJson.added_tokens as AddedToken[] | undefined) ?? []).filter((t) => t.special).map((t) => t.id));
+  return new Set(
+    ((tokenizerJson.added_tokens as AddedToken[] | undefined) ?? []).filter((t) => t.special).map((t) => t.id),
+  );
 }
 
 /** The id of the mask token ([MASK], else <mask>), or undefined. */

@@ -21,7 +21,12 @@ import { mlmHead, mlmHeadParamSpecs, mlmParamSpecs } from '../model/mlm-head';
  * other top-level name is another model's head (pooler-less classifiers, NSP, discriminator), in one that does not,
  * every other name is the encoder's.
  */
-function canonicalName(name: string, cfg: BertConfig, prefixed: boolean, wanted: ReadonlySet<string>): string | undefined {
+function canonicalName(
+  name: string,
+  cfg: BertConfig,
+  prefixed: boolean,
+  wanted: ReadonlySet<string>,
+): string | undefined {
   if (name.endsWith('position_ids')) return undefined;
   const n = name.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
   const head = mlmHead(cfg);
@@ -30,14 +35,21 @@ function canonicalName(name: string, cfg: BertConfig, prefixed: boolean, wanted:
   return ours !== undefined && wanted.has(ours) ? ours : undefined;
 }
 
-export async function loadMlmModelDir(dir: string, seed: number): Promise<{ config: BertConfig; weights: Weights; freshHead: boolean }> {
+export async function loadMlmModelDir(
+  dir: string,
+  seed: number,
+): Promise<{ config: BertConfig; weights: Weights; freshHead: boolean }> {
   const configFile = path.join(dir, CONFIG_FILE);
   let json: unknown;
   try {
     json = JSON.parse(await fs.readFile(configFile, 'utf8'));
   } catch (e) {
-    throw new ModelError(`Cannot read ${CONFIG_FILE} of the model.`, { file: configFile, code: 'MODEL_NO_CONFIG', cause: e,
-      fix: 'Point --model to a BERT, DistilBERT, RoBERTa / XLM-R or ELECTRA model folder (config.json + model.safetensors).' });
+    throw new ModelError(`Cannot read ${CONFIG_FILE} of the model.`, {
+      file: configFile,
+      code: 'MODEL_NO_CONFIG',
+      cause: e,
+      fix: 'Point --model to a BERT, DistilBERT, RoBERTa / XLM-R or ELECTRA model folder (config.json + model.safetensors).',
+    });
   }
   const config = parseBertConfig(json, configFile);
   const weightsFile = path.join(dir, WEIGHTS_FILE);
@@ -47,7 +59,9 @@ export async function loadMlmModelDir(dir: string, seed: number): Promise<{ conf
   const base = `${BASE_PREFIX[config.modelType]}.`;
   const prefixed = (await readSafetensorsHeader(weightsFile)).entries.some((e) => e.name.startsWith(base));
   const found = new Map<string, Tensor>();
-  for (const [name, t] of await readSafetensors(weightsFile, { include: (n) => canonicalName(n, config, prefixed, wanted) !== undefined })) {
+  for (const [name, t] of await readSafetensors(weightsFile, {
+    include: (n) => canonicalName(n, config, prefixed, wanted) !== undefined,
+  })) {
     const ours = canonicalName(name, config, prefixed, wanted) as string;
     // A tensor under its own name wins over an alias of it (lm_head.bias over lm_head.decoder.bias).
     if (ours === name || !found.has(ours)) found.set(ours, t);
@@ -62,15 +76,26 @@ export async function loadMlmModelDir(dir: string, seed: number): Promise<{ conf
     const t = freshHead && headNames.has(s.name) ? fresh.get(s.name) : found.get(s.name);
     if (!t) missing.push(s.name);
     else if (t.shape.join() !== s.shape.join()) {
-      throw new ModelError(`Tensor ${s.name} has shape [${t.shape.join(', ')}]; config.json implies [${s.shape.join(', ')}].`, {
-        file: weightsFile, code: 'MODEL_TENSOR_SHAPE', fix: 'Use the config.json that was saved with this checkpoint.' });
+      throw new ModelError(
+        `Tensor ${s.name} has shape [${t.shape.join(', ')}]; config.json implies [${s.shape.join(', ')}].`,
+        {
+          file: weightsFile,
+          code: 'MODEL_TENSOR_SHAPE',
+          fix: 'Use the config.json that was saved with this checkpoint.',
+        },
+      );
     } else weights.set(s.name, t);
   }
   if (missing.length > 0) {
     const family = hfClassifierIdentity(config).modelType;
-    throw new ModelError(`${WEIGHTS_FILE} lacks ${missing.length} ${family} encoder tensor(s), e.g. ${missing.slice(0, 3).join(', ')}.`, {
-      file: weightsFile, code: 'MODEL_TENSOR_NAMES',
-      fix: `Use a ${family} checkpoint whose config.json belongs to it (its model_type decides the tensor names; this one says "${family}").` });
+    throw new ModelError(
+      `${WEIGHTS_FILE} lacks ${missing.length} ${family} encoder tensor(s), e.g. ${missing.slice(0, 3).join(', ')}.`,
+      {
+        file: weightsFile,
+        code: 'MODEL_TENSOR_NAMES',
+        fix: `Use a ${family} checkpoint whose config.json belongs to it (its model_type decides the tensor names; this one says "${family}").`,
+      },
+    );
   }
   return { config, weights, freshHead };
 }

@@ -25,7 +25,14 @@ import type { TrainEngine } from '../train/engine';
 import { resolveWarmupSteps } from '../train/schedule';
 import { commitDir, prepareTempDir } from '../run/folder';
 import type { DoneEvent } from '../run/events';
-import { differingOnResume, refuseDiffering, runSession, type PreparedTask, type SessionSink, type TrainingTask } from '../train/session';
+import {
+  differingOnResume,
+  refuseDiffering,
+  runSession,
+  type PreparedTask,
+  type SessionSink,
+  type TrainingTask,
+} from '../train/session';
 import type { Evaluation, LoopSettings } from '../train/trainer';
 import { maskBatch, maskSeed, maskTokenId, specialTokenIds, wordContinuationIds, type MaskingOptions } from './masking';
 import { IGNORE_LABEL, mlmParamSpecs } from '../model/mlm-head';
@@ -67,11 +74,20 @@ const EVAL_BATCH = 4;
 /** Seeds of the fixed evaluation masks live apart from the training steps'. */
 const EVAL_SEED_OFFSET = 0x5eed;
 
-async function prepare(spec: string, seed: number, sink: Pick<PretrainSink, 'onDownload'>): Promise<{ config: BertConfig; weights: Weights; tokenizer: TextTokenizer; random: boolean }> {
+async function prepare(
+  spec: string,
+  seed: number,
+  sink: Pick<PretrainSink, 'onDownload'>,
+): Promise<{ config: BertConfig; weights: Weights; tokenizer: TextTokenizer; random: boolean }> {
   const resolved = await resolveModel(spec, { onProgress: sink.onDownload });
   if (resolved.kind === 'random') {
     const config = presetConfig(resolved.size);
-    return { config, weights: initWeights(mlmParamSpecs(config), seed, config.initializerRange), tokenizer: await loadTokenizer(), random: true };
+    return {
+      config,
+      weights: initWeights(mlmParamSpecs(config), seed, config.initializerRange),
+      tokenizer: await loadTokenizer(),
+      random: true,
+    };
   }
   const dir = modelDirOf(resolved.dir);
   const { config, weights } = await loadMlmModelDir(dir, seed);
@@ -83,21 +99,40 @@ async function prepare(spec: string, seed: number, sink: Pick<PretrainSink, 'onD
  * the ones it adds around a text), and for whole-word masking which tokens continue a word (WordPiece "##"; byte-level
  * BPE: no leading "Ġ"; SentencePiece: no leading "▁").
  */
-export function maskingFor(tokenizer: TextTokenizer, vocabSize: number, options: { probability?: number; wholeWord?: boolean }): MaskingOptions {
+export function maskingFor(
+  tokenizer: TextTokenizer,
+  vocabSize: number,
+  options: { probability?: number; wholeWord?: boolean },
+): MaskingOptions {
   const maskId = maskTokenId(tokenizer.tokenizerJson);
   if (maskId === undefined) {
-    throw new UserError(`The tokenizer (${tokenizer.source}) has no [MASK] or <mask> token, so it cannot be used for masked-LM pre-training.`, {
-      code: 'MLM_NO_MASK_TOKEN', fix: 'Use a model whose tokenizer has a mask token (BERT, DistilBERT, RoBERTa / XLM-R and ELECTRA tokenizers do).' });
+    throw new UserError(
+      `The tokenizer (${tokenizer.source}) has no [MASK] or <mask> token, so it cannot be used for masked-LM pre-training.`,
+      {
+        code: 'MLM_NO_MASK_TOKEN',
+        fix: 'Use a model whose tokenizer has a mask token (BERT, DistilBERT, RoBERTa / XLM-R and ELECTRA tokenizers do).',
+      },
+    );
   }
   const continuation = options.wholeWord ? wordContinuationIds(tokenizer.tokenizerJson) : undefined;
   if (options.wholeWord && !continuation) {
-    throw new UserError(`Whole-word masking cannot tell where words start in this tokenizer's vocabulary (${tokenizer.source}).`, {
-      code: 'MLM_WHOLE_WORD', fix: 'Leave out --whole-word, or use a WordPiece ("##"), byte-level BPE ("Ġ") or SentencePiece ("▁") tokenizer.' });
+    throw new UserError(
+      `Whole-word masking cannot tell where words start in this tokenizer's vocabulary (${tokenizer.source}).`,
+      {
+        code: 'MLM_WHOLE_WORD',
+        fix: 'Leave out --whole-word, or use a WordPiece ("##"), byte-level BPE ("Ġ") or SentencePiece ("▁") tokenizer.',
+      },
+    );
   }
   return {
     maskTokenId: maskId,
     vocabSize,
-    specialIds: new Set([...specialTokenIds(tokenizer.tokenizerJson), ...tokenizer.prefixIds, ...tokenizer.suffixIds, tokenizer.padId]),
+    specialIds: new Set([
+      ...specialTokenIds(tokenizer.tokenizerJson),
+      ...tokenizer.prefixIds,
+      ...tokenizer.suffixIds,
+      tokenizer.padId,
+    ]),
     probability: options.probability,
     isContinuation: continuation ? (id) => continuation.has(id) : undefined,
   };
@@ -107,7 +142,11 @@ export function maskingFor(tokenizer: TextTokenizer, vocabSize: number, options:
  * MLM loss, perplexity and accuracy over the chosen tokens of (already masked) batches. The engine scores those
  * positions only: row r of forward() is the r-th labelled position.
  */
-export async function evaluateMlm(engine: TrainEngine, batches: Batch[], vocabSize: number): Promise<{ loss: number; perplexity: number; accuracy: number; tokens: number }> {
+export async function evaluateMlm(
+  engine: TrainEngine,
+  batches: Batch[],
+  vocabSize: number,
+): Promise<{ loss: number; perplexity: number; accuracy: number; tokens: number }> {
   let nll = 0;
   let correct = 0;
   let tokens = 0;
@@ -153,7 +192,11 @@ const MLM_SCORES_EMPTY = { labels: [], confusion: [], per_class: {}, misclassifi
  * Everything a pre-training run needs before its engine: the text (unchanged since `previous` started), the model and
  * tokenizer, full-length windows (1 in 20 held out, with fixed masks), the settings, and the MLM evaluation.
  */
-async function preparePretrain(options: PretrainOptions, previous: PretrainRunJson | undefined, sink: Pick<PretrainSink, 'onDownload'>): Promise<PreparedTask<Evaluation>> {
+async function preparePretrain(
+  options: PretrainOptions,
+  previous: PretrainRunJson | undefined,
+  sink: Pick<PretrainSink, 'onDownload'>,
+): Promise<PreparedTask<Evaluation>> {
   const seed = options.seed ?? 42;
   const maxLength = options.maxLength ?? 128;
   const batchSize = options.batchSize ?? 16;
@@ -164,20 +207,31 @@ async function preparePretrain(options: PretrainOptions, previous: PretrainRunJs
   const storedSha256 = previous?.data?.[0]?.texts_sha256;
   if (storedSha256 !== undefined && storedSha256 !== textsSha256) {
     throw new UserError(`The text in ${options.data} changed since the run started, so it cannot be resumed exactly.`, {
-      file: options.data, code: 'RUN_DATA_CHANGED', fix: 'Restore the original text, or start a new run in another --out folder.' });
+      file: options.data,
+      code: 'RUN_DATA_CHANGED',
+      fix: 'Restore the original text, or start a new run in another --out folder.',
+    });
   }
   const model = await prepare(spec, seed, sink);
   const { config, tokenizer } = model;
   const longest = maxSequenceLength(config);
   if (maxLength > longest) {
     throw new UserError(`--max-length ${maxLength} is longer than the model's ${longest} usable positions.`, {
-      code: 'MLM_MAX_LENGTH', fix: `Use --max-length ${longest} or less.` });
+      code: 'MLM_MAX_LENGTH',
+      fix: `Use --max-length ${longest} or less.`,
+    });
   }
   // Full windows over every document (no overlap), so all the text is used.
   const rows: EncodedRow[] = encodeDocuments(tokenizer, texts, { maxLength, strategy: 'window', stride: 0 });
   if (rows.length < 2) {
-    throw new DataError(`The text makes ${rows.length} window of up to ${maxLength} tokens; pre-training needs at least 2 (one is held out to measure progress).`, {
-      file: options.data, code: 'DATA_TOO_LITTLE_TEXT', fix: 'Add more text, or lower --max-length.' });
+    throw new DataError(
+      `The text makes ${rows.length} window of up to ${maxLength} tokens; pre-training needs at least 2 (one is held out to measure progress).`,
+      {
+        file: options.data,
+        code: 'DATA_TOO_LITTLE_TEXT',
+        fix: 'Add more text, or lower --max-length.',
+      },
+    );
   }
   const evalRows = rows.filter((_, i) => i % 20 === 19 || (rows.length < 20 && i === rows.length - 1)).slice(0, 64);
   const evalSet = new Set(evalRows);
@@ -185,43 +239,108 @@ async function preparePretrain(options: PretrainOptions, previous: PretrainRunJs
   const stepsPerEpoch = Math.ceil(trainRows.length / batchSize);
   const totalSteps = options.maxSteps ?? Math.max(1, Math.round(stepsPerEpoch * (options.epochs ?? 1)));
   const lr = options.lr ?? (model.random ? 5e-4 : 5e-5);
-  const masking = maskingFor(tokenizer, config.vocabSize, { probability: options.maskProbability, wholeWord: options.wholeWordMasking });
+  const masking = maskingFor(tokenizer, config.vocabSize, {
+    probability: options.maskProbability,
+    wholeWord: options.wholeWordMasking,
+  });
   const loop: LoopSettings = {
-    lr, evalSteps: options.evalSteps ?? Math.max(1, Math.ceil(totalSteps / 10)), metric: 'loss', earlyStoppingThreshold: 0,
-    earlyStoppingPatience: undefined, saveTotalLimit: 1,
+    lr,
+    evalSteps: options.evalSteps ?? Math.max(1, Math.ceil(totalSteps / 10)),
+    metric: 'loss',
+    earlyStoppingThreshold: 0,
+    earlyStoppingPatience: undefined,
+    saveTotalLimit: 1,
   };
   const device = options.device ?? 'cpu';
-  const resolved = { model: spec, maxLength, batchSize, lr, totalSteps, evalSteps: loop.evalSteps, maskProbability: masking.probability ?? 0.15,
-    wholeWordMasking: options.wholeWordMasking ?? false, seed, device };
-  const evalBatches = planBatches(evalRows.map((r) => r.ids.length), { batchSize: EVAL_BATCH, mode: 'eval' })
-    .map((idx, i) => maskBatch(collate(evalRows, idx, { padId: tokenizer.padId }), masking, maskSeed(seed + EVAL_SEED_OFFSET, i)));
+  const resolved = {
+    model: spec,
+    maxLength,
+    batchSize,
+    lr,
+    totalSteps,
+    evalSteps: loop.evalSteps,
+    maskProbability: masking.probability ?? 0.15,
+    wholeWordMasking: options.wholeWordMasking ?? false,
+    seed,
+    device,
+  };
+  const evalBatches = planBatches(
+    evalRows.map((r) => r.ids.length),
+    { batchSize: EVAL_BATCH, mode: 'eval' },
+  ).map((idx, i) =>
+    maskBatch(collate(evalRows, idx, { padId: tokenizer.padId }), masking, maskSeed(seed + EVAL_SEED_OFFSET, i)),
+  );
   return {
-    seed, totalSteps, loop, metricName: 'mlm_loss', weights: model.weights,
+    seed,
+    totalSteps,
+    loop,
+    metricName: 'mlm_loss',
+    weights: model.weights,
     engine: {
-      config, numLabels: 0, task: 'mlm', device, dropout: options.dropout ?? true, seed,
-      hyper: { lr, weightDecay: options.weightDecay ?? 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1,
-        warmupSteps: resolveWarmupSteps({ warmupRatio: options.warmupRatio ?? 0.06 }, totalSteps), totalSteps },
+      config,
+      numLabels: 0,
+      task: 'mlm',
+      device,
+      dropout: options.dropout ?? true,
+      seed,
+      hyper: {
+        lr,
+        weightDecay: options.weightDecay ?? 0.01,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        maxGradNorm: 1,
+        warmupSteps: resolveWarmupSteps({ warmupRatio: options.warmupRatio ?? 0.06 }, totalSteps),
+        totalSteps,
+      },
     },
     started: {
       config: resolved,
-      dataset: { train_rows: trainRows.length, valid_rows: evalRows.length, train_windows: trainRows.length, valid_windows: evalRows.length,
-        labels: [], label_counts: {}, files: [path.resolve(options.data)] },
+      dataset: {
+        train_rows: trainRows.length,
+        valid_rows: evalRows.length,
+        train_windows: trainRows.length,
+        valid_windows: evalRows.length,
+        labels: [],
+        label_counts: {},
+        files: [path.resolve(options.data)],
+      },
     },
     runJson: (engineDevice, deviceNotes) => {
       const { resume: _resume, restart: _restart, ...stored } = options;
       return {
-        format: 1, kind: 'pretrain', created: new Date().toISOString(), seed, options: stored, resolved,
-        data: [{ file: path.resolve(options.data), texts_sha256: textsSha256 }], model: { spec, model_config: config.raw }, device: engineDevice,
+        format: 1,
+        kind: 'pretrain',
+        created: new Date().toISOString(),
+        seed,
+        options: stored,
+        resolved,
+        data: [{ file: path.resolve(options.data), texts_sha256: textsSha256 }],
+        model: { spec, model_config: config.raw },
+        device: engineDevice,
         device_notes: deviceNotes,
       };
     },
     // The order of an epoch is a function of (seed, epoch) and the masks of (seed, step): a resumed run replays both.
-    batchesForEpoch: (epoch) => planBatches(trainRows.map((r) => r.ids.length), { batchSize, mode: 'train', seed, epoch })
-      .map((idx) => collate(trainRows, idx, { padId: tokenizer.padId })),
+    batchesForEpoch: (epoch) =>
+      planBatches(
+        trainRows.map((r) => r.ids.length),
+        { batchSize, mode: 'train', seed, epoch },
+      ).map((idx) => collate(trainRows, idx, { padId: tokenizer.padId })),
     prepareBatch: (batch, step) => maskBatch(batch, masking, maskSeed(seed, step)),
     evaluate: async (engine) => {
       const r = await evaluateMlm(engine, evalBatches, config.vocabSize);
-      return { metric: r.loss, scores: { task: 'mlm', loss: r.loss, accuracy: r.accuracy, perplexity: r.perplexity, masked_tokens: r.tokens, ...MLM_SCORES_EMPTY } };
+      return {
+        metric: r.loss,
+        scores: {
+          task: 'mlm',
+          loss: r.loss,
+          accuracy: r.accuracy,
+          perplexity: r.perplexity,
+          masked_tokens: r.tokens,
+          ...MLM_SCORES_EMPTY,
+        },
+      };
     },
     saveBest: async (engine, _evaluation, _step, dir) => {
       const tmp = await prepareTempDir(dir);
@@ -241,8 +360,11 @@ export function pretrainTask(requested: PretrainOptions): TrainingTask<PretrainO
     resumed: (stored, file) => {
       const run = stored as Partial<PretrainRunJson> | null;
       if (typeof run !== 'object' || run === null || run.kind !== 'pretrain' || typeof run.options?.data !== 'string') {
-        throw new UserError(`Cannot resume: ${path.dirname(file)} is not a pre-training run.`, { file, code: 'RUN_NOT_RESUMABLE',
-          fix: 'Resume fine-tuning runs with `bertft train --resume`.' });
+        throw new UserError(`Cannot resume: ${path.dirname(file)} is not a pre-training run.`, {
+          file,
+          code: 'RUN_NOT_RESUMABLE',
+          fix: 'Resume fine-tuning runs with `bertft train --resume`.',
+        });
       }
       refuseDiffering(differingOnResume(requested, run.options, ['data']), file, 'bertft pretrain');
       // The run continues exactly as configured; only where it runs may change.

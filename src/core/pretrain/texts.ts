@@ -23,15 +23,26 @@ async function filesBelow(dir: string): Promise<string[]> {
 }
 
 function paragraphs(text: string): string[] {
-  return text.split(/\r?\n\s*\r?\n/).map((p) => p.trim()).filter((p) => p.length > 0);
+  return text
+    .split(/\r?\n\s*\r?\n/)
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
 }
 
 function pickTextColumn(columns: string[], override: string | undefined, file: string): string {
   const lower = new Map(columns.map((c) => [c.toLowerCase(), c]));
-  const found = override !== undefined ? lower.get(override.toLowerCase()) : columns.length === 1 ? columns[0] : TEXT_COLUMN_NAMES.map((n) => lower.get(n)).find((c) => c !== undefined);
+  const found =
+    override !== undefined
+      ? lower.get(override.toLowerCase())
+      : columns.length === 1
+        ? columns[0]
+        : TEXT_COLUMN_NAMES.map((n) => lower.get(n)).find((c) => c !== undefined);
   if (found === undefined) {
     throw new DataError(`Cannot tell which column holds the text. Columns found: ${columns.join(', ')}.`, {
-      file, line: 1, code: 'DATA_NO_TEXT_COLUMN', fix: `Name the text column "text", or choose it with --text-column.`,
+      file,
+      line: 1,
+      code: 'DATA_NO_TEXT_COLUMN',
+      fix: `Name the text column "text", or choose it with --text-column.`,
     });
   }
   return found;
@@ -58,7 +69,9 @@ export async function readUnlabelledTexts(input: string, options: { textColumn?:
   texts = texts.filter((t) => t.length > 0);
   if (texts.length === 0) {
     throw new DataError('There is no text to pre-train on.', {
-      file: input, code: 'DATA_NO_TEXT', fix: 'Point --data to a folder of .txt files, a .txt file, or a CSV / JSONL file with a text column.',
+      file: input,
+      code: 'DATA_NO_TEXT',
+      fix: 'Point --data to a folder of .txt files, a .txt file, or a CSV / JSONL file with a text column.',
     });
   }
   return texts;

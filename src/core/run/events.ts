@@ -148,12 +148,18 @@ export interface LogEvent {
 }
 export type TrainerEvent = StartedEvent | StepEvent | EvalEvent | CheckpointEvent | DoneEvent | ErrorEvent | LogEvent;
 
-
 export function isTrainerEvent(value: unknown): value is TrainerEvent {
   if (typeof value !== 'object' || value === null) return false;
   const name = (value as { event?: unknown }).event;
-  return name === 'started' || name === 'step' || name === 'eval' || name === 'checkpoint' || name === 'done'
-    || name === 'error' || name === 'log';
+  return (
+    name === 'started' ||
+    name === 'step' ||
+    name === 'eval' ||
+    name === 'checkpoint' ||
+    name === 'done' ||
+    name === 'error' ||
+    name === 'log'
+  );
 }
 
 /** The `error` event and exit code for a failure: 1 for bad input the user can fix, 2 for a bug. */
@@ -161,7 +167,10 @@ export function sessionErrorEvent(error: unknown): { event: ErrorEvent; exitCode
   const time = new Date().toISOString();
   const e = asUserFacing(error);
   if (isUserError(e)) {
-    return { event: { event: 'error', time, message: e.describe(), detail: e.stack, file: e.file, line: e.line }, exitCode: 1 };
+    return {
+      event: { event: 'error', time, message: e.describe(), detail: e.stack, file: e.file, line: e.line },
+      exitCode: 1,
+    };
   }
   const err = e instanceof Error ? e : new Error(String(e));
   return { event: { event: 'error', time, message: `Internal error: ${err.message}`, detail: err.stack }, exitCode: 2 };

@@ -35,7 +35,8 @@ export async function commitDir(tmpDir: string, finalDir: string): Promise<void>
 /** The names recovery may touch: what commitDir and writeFileAtomic create, and nothing of anyone else's. */
 const OUR_TEMPORARIES: Record<'root' | 'checkpoints', (name: string) => boolean> = {
   root: (name) => name === `${BEST_DIR}.tmp` || name === `${BEST_DIR}.old` || isTempSibling(name),
-  checkpoints: (name) => CHECKPOINT_NAME.test(name.replace(/\.(tmp|old)$/, '')) && /\.(tmp|old)$/.test(name) || isTempSibling(name),
+  checkpoints: (name) =>
+    (CHECKPOINT_NAME.test(name.replace(/\.(tmp|old)$/, '')) && /\.(tmp|old)$/.test(name)) || isTempSibling(name),
 };
 
 /**
@@ -45,7 +46,10 @@ const OUR_TEMPORARIES: Record<'root' | 'checkpoints', (name: string) => boolean>
  */
 export async function recoverRunDir(root: string): Promise<void> {
   const p = runPaths(root);
-  for (const [dir, ours] of [[root, OUR_TEMPORARIES.root], [p.checkpoints, OUR_TEMPORARIES.checkpoints]] as const) {
+  for (const [dir, ours] of [
+    [root, OUR_TEMPORARIES.root],
+    [p.checkpoints, OUR_TEMPORARIES.checkpoints],
+  ] as const) {
     if (!fs.existsSync(dir)) continue;
     for (const name of await fs.promises.readdir(dir)) {
       if (!ours(name)) continue;
@@ -103,8 +107,11 @@ export function checkRunDir(root: string): string[] | undefined {
   try {
     const stat = fs.statSync(root);
     if (!stat.isDirectory()) {
-      throw new UserError(`The output path ${root} is a file, not a folder.`, { file: root, code: 'RUN_OUT_NOT_FOLDER',
-        fix: 'Choose a folder for --out: a new one (it is created), an empty one, or the folder of an earlier run with --resume.' });
+      throw new UserError(`The output path ${root} is a file, not a folder.`, {
+        file: root,
+        code: 'RUN_OUT_NOT_FOLDER',
+        fix: 'Choose a folder for --out: a new one (it is created), an empty one, or the folder of an earlier run with --resume.',
+      });
     }
     entries = fs.readdirSync(root);
   } catch (e) {
@@ -113,12 +120,19 @@ export function checkRunDir(root: string): string[] | undefined {
   }
   const ours = entries.includes(RUN_MARKER) || entries.includes(RUN_JSON);
   if (!ours && entries.length > 0) {
-    const shown = entries.slice(0, 5).map((n) => JSON.stringify(n)).join(', ');
-    throw new UserError(`${root} already holds files that are not a bertft run (${shown}${entries.length > 5 ? ', …' : ''}).`, {
-      file: root, code: 'RUN_OUT_NOT_OURS',
-      fix: 'Choose a new --out folder (it is created) or an empty one; nothing in this folder was changed.' });
+    const shown = entries
+      .slice(0, 5)
+      .map((n) => JSON.stringify(n))
+      .join(', ');
+    throw new UserError(
+      `${root} already holds files that are not a bertft run (${shown}${entries.length > 5 ? ', …' : ''}).`,
+      {
+        file: root,
+        code: 'RUN_OUT_NOT_OURS',
+        fix: 'Choose a new --out folder (it is created) or an empty one; nothing in this folder was changed.',
+      },
+    );
   }
   if (entries.includes(RUN_LOCK)) refuseLiveLock(root);
   return entries;
 }
-

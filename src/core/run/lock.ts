@@ -84,9 +84,15 @@ function lockState(file: string, host: string): { owner: LockOwner | undefined; 
 
 function lockedError(root: string, file: string, owner: LockOwner | undefined): UserError {
   if (owner === undefined) {
-    return new UserError(`${root} is being locked by another process at the same moment.`, { file: root, code: 'RUN_LOCKED', fix: 'Try again.' });
+    return new UserError(`${root} is being locked by another process at the same moment.`, {
+      file: root,
+      code: 'RUN_LOCKED',
+      fix: 'Try again.',
+    });
   }
   return new UserError(`${root} is in use by pid ${owner.pid} on ${owner.host} (since ${owner.time}).`, {
-    file: root, code: 'RUN_LOCKED',
-    fix: `Wait for that run to end or stop it (Stop Training, or Ctrl-C where it runs). If that process no longer exists, delete ${file}.` });
+    file: root,
+    code: 'RUN_LOCKED',
+    fix: `Wait for that run to end or stop it (Stop Training, or Ctrl-C where it runs). If that process no longer exists, delete ${file}.`,
+  });
 }

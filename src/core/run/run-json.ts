@@ -12,8 +12,12 @@ export function readRunJson(file: string): unknown {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
   } catch (e) {
-    throw new UserError(`${file} cannot be read: ${(e as Error).message}`, { file, code: 'RUN_JSON_UNREADABLE', cause: e,
-      fix: 'Restore run.json from a backup, or start a new run in another --out folder.' });
+    throw new UserError(`${file} cannot be read: ${(e as Error).message}`, {
+      file,
+      code: 'RUN_JSON_UNREADABLE',
+      cause: e,
+      fix: 'Restore run.json from a backup, or start a new run in another --out folder.',
+    });
   }
 }
 

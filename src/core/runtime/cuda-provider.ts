@@ -27,8 +27,14 @@ export const NUGET_INDEX_URL = 'https://api.nuget.org/v3/index.json';
 
 /** What we take from the package, in placing order: `shared` first, so a present `cuda` library implies both. */
 export const CUDA_PROVIDER_FILES = [
-  { name: 'libonnxruntime_providers_shared.so', pathInPackage: 'runtimes/linux-x64/native/libonnxruntime_providers_shared.so' },
-  { name: 'libonnxruntime_providers_cuda.so', pathInPackage: 'runtimes/linux-x64/native/libonnxruntime_providers_cuda.so' },
+  {
+    name: 'libonnxruntime_providers_shared.so',
+    pathInPackage: 'runtimes/linux-x64/native/libonnxruntime_providers_shared.so',
+  },
+  {
+    name: 'libonnxruntime_providers_cuda.so',
+    pathInPackage: 'runtimes/linux-x64/native/libonnxruntime_providers_cuda.so',
+  },
 ] as const;
 
 export interface InstallCudaProviderOptions {
@@ -107,10 +113,16 @@ async function resolvePackage(feedIndexUrl: string, version: string, signal?: Ab
   const registration = resource('RegistrationsBaseUrl/3.6.0') ?? resource('RegistrationsBaseUrl');
   if (!registration) return { url };
   try {
-    const leaf = (await getJson(`${registration}${id}/${version}.json`, { signal })) as { catalogEntry?: string | { '@id': string } };
+    const leaf = (await getJson(`${registration}${id}/${version}.json`, { signal })) as {
+      catalogEntry?: string | { '@id': string };
+    };
     const entryUrl = typeof leaf.catalogEntry === 'string' ? leaf.catalogEntry : leaf.catalogEntry?.['@id'];
     if (!entryUrl) return { url };
-    const entry = (await getJson(entryUrl, { signal })) as { packageHash?: string; packageHashAlgorithm?: string; packageSize?: number };
+    const entry = (await getJson(entryUrl, { signal })) as {
+      packageHash?: string;
+      packageHashAlgorithm?: string;
+      packageSize?: number;
+    };
     const sha512 = entry.packageHashAlgorithm?.toUpperCase() === 'SHA512' ? entry.packageHash : undefined;
     return { url, sha512, size: typeof entry.packageSize === 'number' ? entry.packageSize : undefined };
   } catch (err) {
@@ -129,12 +141,15 @@ async function verifySha512(file: string, expectedBase64: string): Promise<void>
 async function extractProviders(nupkg: string, targetDir: string): Promise<string[]> {
   const corrupt = async (cause: unknown) => {
     await fs.promises.rm(nupkg, { force: true });
-    return new UserError(`The downloaded CUDA provider package is damaged (${String((cause as Error)?.message ?? cause)}); it has been deleted.`, {
-      code: 'CUDA_PACKAGE_CORRUPT',
-      file: nupkg,
-      cause,
-      fix: 'Run the CUDA provider download again.',
-    });
+    return new UserError(
+      `The downloaded CUDA provider package is damaged (${String((cause as Error)?.message ?? cause)}); it has been deleted.`,
+      {
+        code: 'CUDA_PACKAGE_CORRUPT',
+        file: nupkg,
+        cause,
+        fix: 'Run the CUDA provider download again.',
+      },
+    );
   };
   let zip: AdmZip;
   try {
@@ -180,13 +195,17 @@ async function withUserErrors<T>(url: string, work: () => Promise<T>): Promise<T
     return await work();
   } catch (err) {
     if (err instanceof UserError) throw err;
-    if (err instanceof AbortedError) throw new UserError('The CUDA provider download was cancelled.', { code: 'CUDA_CANCELLED', cause: err });
+    if (err instanceof AbortedError)
+      throw new UserError('The CUDA provider download was cancelled.', { code: 'CUDA_CANCELLED', cause: err });
     if (err instanceof ConnectionError) {
-      throw new UserError(`Cannot reach ${new URL(url).host} to download the CUDA provider (${err.code}): you seem to be offline.`, {
-        code: 'CUDA_OFFLINE',
-        cause: err,
-        fix: `Connect and try again (a partial download resumes), or place ${CUDA_PROVIDER_FILES.map((f) => f.name).join(' and ')} from ${CUDA_PACKAGE_ID} yourself.`,
-      });
+      throw new UserError(
+        `Cannot reach ${new URL(url).host} to download the CUDA provider (${err.code}): you seem to be offline.`,
+        {
+          code: 'CUDA_OFFLINE',
+          cause: err,
+          fix: `Connect and try again (a partial download resumes), or place ${CUDA_PROVIDER_FILES.map((f) => f.name).join(' and ')} from ${CUDA_PACKAGE_ID} yourself.`,
+        },
+      );
     }
     if (err instanceof ChecksumError) {
       throw new UserError(`The CUDA provider package failed verification (${err.message}) and has been deleted.`, {
@@ -253,7 +272,15 @@ const ROLES: [RegExp, string][] = [
   [/^libcudnn\.so\.(\d+)/, 'cuDNN $1'],
   [/^libnvrtc\.so/, 'NVRTC'],
 ];
-const DEFAULT_NEEDED = ['libcuda.so.1', 'libcudart.so.12', 'libcublas.so.12', 'libcublasLt.so.12', 'libcufft.so.11', 'libcurand.so.10', 'libcudnn.so.9'];
+const DEFAULT_NEEDED = [
+  'libcuda.so.1',
+  'libcudart.so.12',
+  'libcublas.so.12',
+  'libcublasLt.so.12',
+  'libcufft.so.11',
+  'libcurand.so.10',
+  'libcudnn.so.9',
+];
 
 export function detectCudaRuntime(opts: DetectCudaOptions = {}): CudaRuntimeReport {
   const env = opts.env ?? process.env;
@@ -282,14 +309,21 @@ export function detectCudaRuntime(opts: DetectCudaOptions = {}): CudaRuntimeRepo
 function describe(libraries: CudaLibraryStatus[]): string {
   const absent = libraries.filter((l) => !l.loadablePath);
   if (absent.length === 0) return 'All CUDA libraries the ONNX Runtime CUDA provider needs were found.';
-  const parts = absent.map((l) => `${l.soname} (${l.role})${l.offPathCopy ? ` is in ${path.dirname(l.offPathCopy)} but not on the loader path` : ''}`);
+  const parts = absent.map(
+    (l) =>
+      `${l.soname} (${l.role})${l.offPathCopy ? ` is in ${path.dirname(l.offPathCopy)} but not on the loader path` : ''}`,
+  );
   const fixes: string[] = [];
-  if (absent.some((l) => l.offPathCopy)) fixes.push('add the folders named above to LD_LIBRARY_PATH (or run ldconfig for them)');
+  if (absent.some((l) => l.offPathCopy))
+    fixes.push('add the folders named above to LD_LIBRARY_PATH (or run ldconfig for them)');
   if (absent.some((l) => l.soname.startsWith('libcuda.so'))) fixes.push('install the NVIDIA driver');
   if (absent.some((l) => !l.offPathCopy && /^lib(cudart|cublas|cufft|curand|nvrtc)/.test(l.soname))) {
-    fixes.push('install the CUDA runtime libraries of the version named (e.g. the cuda-libraries-12-x package from NVIDIA)');
+    fixes.push(
+      'install the CUDA runtime libraries of the version named (e.g. the cuda-libraries-12-x package from NVIDIA)',
+    );
   }
-  if (absent.some((l) => !l.offPathCopy && l.soname.startsWith('libcudnn'))) fixes.push('install cuDNN (e.g. libcudnn9-cuda-12)');
+  if (absent.some((l) => !l.offPathCopy && l.soname.startsWith('libcudnn')))
+    fixes.push('install cuDNN (e.g. libcudnn9-cuda-12)');
   return `CUDA cannot be used: missing ${parts.join('; ')}. To fix: ${fixes.join('; ')}. Until then, use device cpu.`;
 }
 
@@ -374,7 +408,12 @@ export function readElfNeeded(file: string): string[] {
     const phnum = header.readUInt16LE(0x38);
     const segments = [...Array(phnum).keys()].map((i) => {
       const ph = read(phoff + i * phentsize, 56);
-      return { type: ph.readUInt32LE(0), offset: Number(ph.readBigUInt64LE(8)), vaddr: Number(ph.readBigUInt64LE(16)), filesz: Number(ph.readBigUInt64LE(32)) };
+      return {
+        type: ph.readUInt32LE(0),
+        offset: Number(ph.readBigUInt64LE(8)),
+        vaddr: Number(ph.readBigUInt64LE(16)),
+        filesz: Number(ph.readBigUInt64LE(32)),
+      };
     });
     const dynamic = segments.find((s) => s.type === 2 /* PT_DYNAMIC */);
     if (!dynamic) return [];

@@ -17,7 +17,8 @@ function ortPackageDir(): string {
 
 /** The installed onnxruntime-node version. */
 export function bundledOrtVersion(): string {
-  return (JSON.parse(fs.readFileSync(path.join(ortPackageDir(), 'package.json'), 'utf8')) as { version: string }).version;
+  return (JSON.parse(fs.readFileSync(path.join(ortPackageDir(), 'package.json'), 'utf8')) as { version: string })
+    .version;
 }
 
 /** The folder holding onnxruntime_binding.node on this platform, where ORT loads provider libraries from. */

@@ -15,7 +15,10 @@ export function refusalReason(device: Device): string | null {
   const backend = ort.listSupportedBackends().find((b) => b.name === device);
   if (!backend) return `this onnxruntime-node build (${process.platform}/${process.arch}) has no ${device} backend`;
   if (device === 'cuda') {
-    const lib = path.join(ortBinaryDir(), process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so');
+    const lib = path.join(
+      ortBinaryDir(),
+      process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so',
+    );
     if (!fs.existsSync(lib)) {
       return `${lib} is missing: fetch the CUDA provider with \`bertft gpu --install-cuda\` or the command "BERT: Install CUDA Support" (\`bertft gpu\` lists the CUDA libraries it needs)`;
     }
@@ -35,7 +38,12 @@ export function defaultThreads(): number {
 
 export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
-export function sessionOptions(device: Device, threads: number, level: OptimizationLevel, profilePrefix?: string): ort.InferenceSession.SessionOptions {
+export function sessionOptions(
+  device: Device,
+  threads: number,
+  level: OptimizationLevel,
+  profilePrefix?: string,
+): ort.InferenceSession.SessionOptions {
   return {
     ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
     executionProviders: [device],
@@ -66,7 +74,10 @@ export async function createSession(
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(model, sessionOptions(device, threads, level, opts.profilePrefix));
+      const session = await ort.InferenceSession.create(
+        model,
+        sessionOptions(device, threads, level, opts.profilePrefix),
+      );
       log(`engine: running on ${device}${device === 'cpu' ? ` with ${threads} threads` : ''}`);
       return { session, device };
     } catch (e) {

@@ -33,7 +33,8 @@ export type BatchOptions = BatchPlanOptions & CollateOptions;
 /** Row indices of every batch of one epoch; deterministic in (lengths, options). */
 export function planBatches(lengths: ArrayLike<number>, options: BatchPlanOptions): number[][] {
   const { batchSize } = options;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const order = Array.from({ length: lengths.length }, (_, i) => i);
   const cut = (indices: number[]) => {
     const batches: number[][] = [];
@@ -60,13 +61,19 @@ export function planBatches(lengths: ArrayLike<number>, options: BatchPlanOption
 }
 
 /** The padded length of a batch whose longest row has `longest` tokens. */
-export function paddedLength(longest: number, options: Pick<CollateOptions, 'padToMultipleOf' | 'maxPaddedLength'>): number {
+export function paddedLength(
+  longest: number,
+  options: Pick<CollateOptions, 'padToMultipleOf' | 'maxPaddedLength'>,
+): number {
   const multiple = options.padToMultipleOf ?? 1;
   return Math.max(longest, Math.min(Math.ceil(longest / multiple) * multiple, options.maxPaddedLength ?? Infinity));
 }
 
 /** The [batchSize, seqLen] of every batch of one epoch, without building the tensors (as makeBatches would pad them). */
-export function batchShapes(lengths: ArrayLike<number>, options: BatchOptions): { batchSize: number; seqLen: number }[] {
+export function batchShapes(
+  lengths: ArrayLike<number>,
+  options: BatchOptions,
+): { batchSize: number; seqLen: number }[] {
   return planBatches(lengths, options).map((indices) => {
     let longest = 0;
     for (const i of indices) longest = Math.max(longest, lengths[i]);
@@ -101,6 +108,9 @@ export function collate(rows: readonly EncodedRow[], indices: readonly number[],
 
 /** The batches of one epoch, collated lazily (only one batch of tensors alive at a time). */
 export function* makeBatches(rows: readonly EncodedRow[], options: BatchOptions): Generator<Batch> {
-  const plan = planBatches(rows.map((r) => r.ids.length), options);
+  const plan = planBatches(
+    rows.map((r) => r.ids.length),
+    options,
+  );
   for (const indices of plan) yield collate(rows, indices, options);
 }

@@ -8,7 +8,10 @@ export const BERT_SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'
 
 /** vocab.txt text → tokens in id order (one per line; a final newline does not add a token). */
 export function parseVocabTxt(text: string): string[] {
-  const lines = text.replace(/^\uFEFF/, '').split('\n').map((l) => l.replace(/\r$/, ''));
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''));
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   return lines;
 }
@@ -18,7 +21,9 @@ export function parseVocabTxt(text: string): string[] {
  * "▁" continues one ("##piece"), "[…]" specials stay; the lone "▁" at id 1 is "[unused0]".
  */
 export function vocabFromSentencePieceSpelling(pieces: string[]): string[] {
-  return pieces.map((t) => (/^\[.*\]$/.test(t) ? t : t === '\u2581' ? '[unused0]' : t.startsWith('\u2581') ? t.slice(1) : `##${t}`));
+  return pieces.map((t) =>
+    /^\[.*\]$/.test(t) ? t : t === '\u2581' ? '[unused0]' : t.startsWith('\u2581') ? t.slice(1) : `##${t}`,
+  );
 }
 
 export interface BertTokenizerOptions {
@@ -42,14 +47,32 @@ export function bertTokenizerJson(vocab: string[], options: BertTokenizerOptions
     truncation: null,
     padding: null,
     added_tokens: BERT_SPECIAL_TOKENS.map((t) => ({
-      id: id(t), content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+      id: id(t),
+      content: t,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
     })).sort((a, b) => a.id - b.id),
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: options.lowercase },
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: options.lowercase,
+    },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
       single: [special('[CLS]', 0), { Sequence: { id: 'A', type_id: 0 } }, special('[SEP]', 0)],
-      pair: [special('[CLS]', 0), { Sequence: { id: 'A', type_id: 0 } }, special('[SEP]', 0), { Sequence: { id: 'B', type_id: 1 } }, special('[SEP]', 1)],
+      pair: [
+        special('[CLS]', 0),
+        { Sequence: { id: 'A', type_id: 0 } },
+        special('[SEP]', 0),
+        { Sequence: { id: 'B', type_id: 1 } },
+        special('[SEP]', 1),
+      ],
       special_tokens: {
         '[CLS]': { id: '[CLS]', ids: [id('[CLS]')], tokens: ['[CLS]'] },
         '[SEP]': { id: '[SEP]', ids: [id('[SEP]')], tokens: ['[SEP]'] },

@@ -3,8 +3,23 @@ export type { Batch } from './batch';
 export { bertTokenizerJson, parseVocabTxt, vocabFromSentencePieceSpelling } from './bertTokenizerJson';
 export { loadTokenizer, saveTokenizer, assetsDir, TextTokenizer } from './tokenizer';
 export {
-  encodeText, encodeDocuments, tokenLength, contentBudget, windowStarts, TRUNCATION_STRATEGIES,
-  type TruncationOptions, type TruncationStrategy, type EncodedRow,
+  encodeText,
+  encodeDocuments,
+  tokenLength,
+  contentBudget,
+  windowStarts,
+  TRUNCATION_STRATEGIES,
+  type TruncationOptions,
+  type TruncationStrategy,
+  type EncodedRow,
 } from './truncation';
-export { planBatches, collate, makeBatches, LENGTH_GROUP_BATCHES, type BatchOptions, type BatchPlanOptions, type CollateOptions } from './batching';
+export {
+  planBatches,
+  collate,
+  makeBatches,
+  LENGTH_GROUP_BATCHES,
+  type BatchOptions,
+  type BatchPlanOptions,
+  type CollateOptions,
+} from './batching';
 export { poolLogits } from './pool';

@@ -4,7 +4,12 @@
  * Mean of the logits of each document's rows. `logits` is row-major [rows, numLabels], `docIndex[r]` the document of
  * row r (0 ≤ docIndex < numDocs). Returns row-major [numDocs, numLabels]. A document without rows is an error.
  */
-export function poolLogits(logits: Float32Array, docIndex: Int32Array, numDocs: number, numLabels: number): Float32Array {
+export function poolLogits(
+  logits: Float32Array,
+  docIndex: Int32Array,
+  numDocs: number,
+  numLabels: number,
+): Float32Array {
   const rows = docIndex.length;
   if (logits.length !== rows * numLabels) {
     throw new RangeError(`logits has ${logits.length} values, expected ${rows} rows × ${numLabels} labels`);

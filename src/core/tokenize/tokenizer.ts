@@ -23,7 +23,8 @@ const GROWTH = 4;
  * spaces. @huggingface/tokenizers 0.2.0 tests UTF-16 code units and so misses them (ids then differ from HF's Rust
  * tokenizer, e.g. on mojibake in SpamAssassin); padding them here gives the same result as the Rust normalizer.
  */
-const ASTRAL_CJK = /[\u{20000}-\u{2A6DF}\u{2A700}-\u{2B73F}\u{2B740}-\u{2B81F}\u{2B820}-\u{2CEAF}\u{2F800}-\u{2FA1F}]/gu;
+const ASTRAL_CJK =
+  /[\u{20000}-\u{2A6DF}\u{2A700}-\u{2B73F}\u{2B740}-\u{2B81F}\u{2B820}-\u{2CEAF}\u{2F800}-\u{2FA1F}]/gu;
 const ASTRAL_PLANE_2 = /[\uD840-\uD87E]/;
 
 /** The fields of @huggingface/tokenizers' WordPiece model that the faster encoder replaces and reads. */
@@ -168,16 +169,24 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (e) {
-    throw new ModelError(`Cannot read ${path.basename(file)}.`, { file, code: 'MODEL_TOKENIZER_UNREADABLE', cause: e,
-      fix: 'Check that the model folder is complete (download it again if needed).' });
+    throw new ModelError(`Cannot read ${path.basename(file)}.`, {
+      file,
+      code: 'MODEL_TOKENIZER_UNREADABLE',
+      cause: e,
+      fix: 'Check that the model folder is complete (download it again if needed).',
+    });
   }
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
     return value as Record<string, unknown>;
   } catch (e) {
-    throw new ModelError(`${path.basename(file)} is not a valid JSON object.`, { file, code: 'MODEL_TOKENIZER_INVALID', cause: e,
-      fix: 'Download the model files again; the file may be truncated.' });
+    throw new ModelError(`${path.basename(file)} is not a valid JSON object.`, {
+      file,
+      code: 'MODEL_TOKENIZER_INVALID',
+      cause: e,
+      fix: 'Download the model files again; the file may be truncated.',
+    });
   }
 }
 
@@ -220,7 +229,9 @@ export async function loadTokenizer(source?: string): Promise<TextTokenizer> {
       return new TextTokenizer(json, config, tokenizerFile);
     } catch (e) {
       throw new ModelError(`This tokenizer.json cannot be used: ${e instanceof Error ? e.message : String(e)}.`, {
-        file: tokenizerFile, code: 'MODEL_TOKENIZER_INVALID', cause: e,
+        file: tokenizerFile,
+        code: 'MODEL_TOKENIZER_INVALID',
+        cause: e,
         fix: 'Use a tokenizer.json written by Hugging Face tokenizers, or a vocab.txt for a BERT model.',
       });
     }
@@ -230,15 +241,21 @@ export async function loadTokenizer(source?: string): Promise<TextTokenizer> {
   try {
     vocab = parseVocabTxt(await fsp.readFile(file, 'utf8'));
   } catch (e) {
-    throw new ModelError('Cannot read vocab.txt.', { file, code: 'MODEL_TOKENIZER_UNREADABLE', cause: e,
-      fix: 'Check that the model folder is complete (download it again if needed).' });
+    throw new ModelError('Cannot read vocab.txt.', {
+      file,
+      code: 'MODEL_TOKENIZER_UNREADABLE',
+      cause: e,
+      fix: 'Check that the model folder is complete (download it again if needed).',
+    });
   }
   const lowercase = config.do_lower_case === undefined ? true : config.do_lower_case === true;
   try {
     return new TextTokenizer(bertTokenizerJson(vocab, { lowercase }), { do_lower_case: lowercase, ...config }, file);
   } catch (e) {
     throw new ModelError(`This vocab.txt cannot be used: ${e instanceof Error ? e.message : String(e)}.`, {
-      file, code: 'MODEL_TOKENIZER_INVALID', cause: e,
+      file,
+      code: 'MODEL_TOKENIZER_INVALID',
+      cause: e,
       fix: 'A BERT vocab.txt has one token per line and includes [PAD], [UNK], [CLS], [SEP] and [MASK].',
     });
   }

@@ -53,7 +53,8 @@ export function windowStarts(n: number, budget: number, stride: number, maxChunk
   const step = budget - stride;
   if (step < 1) throw new RangeError(`stride (${stride}) must be smaller than the content budget (${budget})`);
   const starts = [0];
-  while (starts[starts.length - 1] + budget < n && starts.length < maxChunks) starts.push(starts[starts.length - 1] + step);
+  while (starts[starts.length - 1] + budget < n && starts.length < maxChunks)
+    starts.push(starts[starts.length - 1] + step);
   return starts;
 }
 
@@ -71,7 +72,9 @@ export function encodeText(tokenizer: TextTokenizer, text: string, options: Trun
   }
   const ids = tokenizer.tokenIds(text);
   const stride = options.stride ?? Math.floor(budget / 4);
-  return windowStarts(ids.length, budget, stride, options.maxChunks).map((s) => withSpecials(tokenizer, ids.slice(s, s + budget)));
+  return windowStarts(ids.length, budget, stride, options.maxChunks).map((s) =>
+    withSpecials(tokenizer, ids.slice(s, s + budget)),
+  );
 }
 
 /**
@@ -97,6 +100,8 @@ export function encodeDocuments(
 
 /** Token count of `text` with special tokens, counting at most up to `cap` (enough to tell "longer than cap"). */
 export function tokenLength(tokenizer: TextTokenizer, text: string, cap = Infinity): number {
-  const content = Number.isFinite(cap) ? tokenizer.headIds(text, Math.max(0, cap - tokenizer.specialCount) + 1).length : tokenizer.tokenIds(text).length;
+  const content = Number.isFinite(cap)
+    ? tokenizer.headIds(text, Math.max(0, cap - tokenizer.specialCount) + 1).length
+    : tokenizer.tokenIds(text).length;
   return content + tokenizer.specialCount;
 }

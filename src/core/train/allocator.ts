@@ -52,7 +52,10 @@ interface Machine {
   hugePages: boolean;
 }
 
-const thisMachine = (): Machine => ({ platform: process.platform, hugePages: process.platform === 'linux' && hugePagesAvailable() });
+const thisMachine = (): Machine => ({
+  platform: process.platform,
+  hugePages: process.platform === 'linux' && hugePagesAvailable(),
+});
 
 /**
  * The environment for a training process started from `env`: `env` plus the mode's malloc tunables. Without huge
@@ -76,5 +79,7 @@ export function describeAllocator(env: NodeJS.ProcessEnv = process.env): string 
   const mode = (Object.entries(TUNABLES) as [AllocatorMode, string][]).find(([, t]) => t === tunables)?.[0];
   if (mode) return `malloc: ${mode} (GLIBC_TUNABLES=${tunables})`;
   const own = Object.keys(env).filter((k) => k.startsWith('MALLOC_') || k === 'GLIBC_TUNABLES');
-  return own.length > 0 ? `malloc: the environment's own settings (${own.map((k) => `${k}=${env[k]}`).join(' ')})` : 'malloc: glibc defaults';
+  return own.length > 0
+    ? `malloc: the environment's own settings (${own.map((k) => `${k}=${env[k]}`).join(' ')})`
+    : 'malloc: glibc defaults';
 }

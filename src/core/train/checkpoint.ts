@@ -45,8 +45,6 @@ export interface Checkpoint {
   state: TrainerState;
 }
 
-
-
 export async function saveCheckpoint(checkpointsDir: string, data: Omit<Checkpoint, 'dir'>): Promise<string> {
   const final = checkpointDir(checkpointsDir, data.state.step);
   const tmp = await prepareTempDir(final);
@@ -63,7 +61,8 @@ export async function saveCheckpoint(checkpointsDir: string, data: Omit<Checkpoi
 /** Steps of the complete checkpoints, ascending. */
 export function listCheckpoints(checkpointsDir: string): number[] {
   if (!fs.existsSync(checkpointsDir)) return [];
-  return fs.readdirSync(checkpointsDir)
+  return fs
+    .readdirSync(checkpointsDir)
     .map((name) => CHECKPOINT_NAME.exec(name))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]))

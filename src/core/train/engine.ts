@@ -19,7 +19,6 @@ import { linearScheduleLr } from './schedule';
 import { collectGarbage } from './collect-garbage';
 import { STEP_IO, StepGraphOptions, buildStepGraph } from './step-graph';
 
-
 export interface Hyper {
   lr: number;
   weightDecay: number;
@@ -102,10 +101,13 @@ type SessionKind = 'train' | 'loop' | 'forward' | 'grads';
 
 function checkHyper(h: Hyper): void {
   const bad = (key: string, why: string): never => {
-    throw new UserError(`Training setting ${key} = ${String((h as unknown as Record<string, unknown>)[key])} is invalid: ${why}.`, {
-      fix: `Change ${key}.`,
-      code: 'ENGINE_BAD_HYPER',
-    });
+    throw new UserError(
+      `Training setting ${key} = ${String((h as unknown as Record<string, unknown>)[key])} is invalid: ${why}.`,
+      {
+        fix: `Change ${key}.`,
+        code: 'ENGINE_BAD_HYPER',
+      },
+    );
   };
   if (!(h.lr > 0 && Number.isFinite(h.lr))) bad('lr', 'it must be a positive number');
   if (!(h.weightDecay >= 0)) bad('weightDecay', 'it must be >= 0');
@@ -175,7 +177,12 @@ class OrtTrainEngine implements TrainEngine {
   /** Build and open the session of one kind on the engine's device (CPU if that fails). */
   async open(kind: SessionKind, choice: DeviceChoice = this.device): Promise<void> {
     const built = buildStepGraph(this.graphOptions(kind));
-    const { session, device } = await createSession(built.bytes, choice, { threads: this.threads, level: this.level, log: this.log, profilePrefix: this.opts.profilePrefix });
+    const { session, device } = await createSession(built.bytes, choice, {
+      threads: this.threads,
+      level: this.level,
+      log: this.log,
+      profilePrefix: this.opts.profilePrefix,
+    });
     if (device !== this.device && this.sessions.size > 0) {
       await session.release();
       await this.fallBackToCpu(`${this.device} could not open the ${kind} session`);
@@ -201,7 +208,11 @@ class OrtTrainEngine implements TrainEngine {
   }
 
   /** Run a session; a GPU that fails on its first run is replaced by CPU, with the reason logged. */
-  private async run(kind: SessionKind, feeds: Feeds, fetches?: Fetches): Promise<ort.InferenceSession.OnnxValueMapType> {
+  private async run(
+    kind: SessionKind,
+    feeds: Feeds,
+    fetches?: Fetches,
+  ): Promise<ort.InferenceSession.OnnxValueMapType> {
     const session = await this.session(kind);
     try {
       const out = fetches ? await session.run(feeds, fetches) : await session.run(feeds);
@@ -209,7 +220,9 @@ class OrtTrainEngine implements TrainEngine {
       return out;
     } catch (e) {
       if (this.device === 'cpu' || this.proven.has(kind)) throw e;
-      await this.fallBackToCpu(`${this.device} failed on its first run (${String(e instanceof Error ? e.message : e).split('\n')[0]})`);
+      await this.fallBackToCpu(
+        `${this.device} failed on its first run (${String(e instanceof Error ? e.message : e).split('\n')[0]})`,
+      );
       return this.run(kind, feeds);
     }
   }
@@ -240,7 +253,9 @@ class OrtTrainEngine implements TrainEngine {
     const cfg = this.opts.config;
     const n = b.batchSize * b.seqLen;
     if (b.inputIds.length !== n || b.attentionMask.length !== n || b.tokenTypeIds.length !== n) {
-      throw new DataError(`A batch of ${b.batchSize}x${b.seqLen} has tensors of the wrong length.`, { code: 'ENGINE_BAD_BATCH' });
+      throw new DataError(`A batch of ${b.batchSize}x${b.seqLen} has tensors of the wrong length.`, {
+        code: 'ENGINE_BAD_BATCH',
+      });
     }
     const positions = maxSequenceLength(cfg);
     if (b.seqLen > positions) {
@@ -259,12 +274,15 @@ class OrtTrainEngine implements TrainEngine {
       }
       const tt = b.tokenTypeIds[i];
       if (tt < 0n || tt >= BigInt(cfg.typeVocabSize)) {
-        throw new DataError(`Token type id ${tt} is outside the model's ${cfg.typeVocabSize} token types.`, { code: 'ENGINE_BAD_TOKEN' });
+        throw new DataError(`Token type id ${tt} is outside the model's ${cfg.typeVocabSize} token types.`, {
+          code: 'ENGINE_BAD_TOKEN',
+        });
       }
     }
     if (!needLabels) return;
     if (this.opts.task === 'mlm') {
-      if (!b.labels || b.labels.length !== n) throw new DataError('A masked-LM batch needs one label per token.', { code: 'ENGINE_NO_LABELS' });
+      if (!b.labels || b.labels.length !== n)
+        throw new DataError('A masked-LM batch needs one label per token.', { code: 'ENGINE_NO_LABELS' });
       for (const y of b.labels) {
         if (y !== BigInt(IGNORE_LABEL) && (y < 0n || y >= BigInt(cfg.vocabSize))) {
           throw new DataError(`Masked-LM label ${y} is outside the vocabulary.`, { code: 'ENGINE_BAD_LABEL' });
@@ -273,7 +291,9 @@ class OrtTrainEngine implements TrainEngine {
       return;
     }
     if (!b.labels || b.labels.length !== b.batchSize) {
-      throw new DataError('A training batch has no labels (or the wrong number of them).', { code: 'ENGINE_NO_LABELS' });
+      throw new DataError('A training batch has no labels (or the wrong number of them).', {
+        code: 'ENGINE_NO_LABELS',
+      });
     }
     for (const y of b.labels) {
       if (y < 0n || y >= BigInt(this.opts.numLabels)) {
@@ -292,21 +312,43 @@ class OrtTrainEngine implements TrainEngine {
       return out;
     };
     const feeds: Feeds = {
-      [STEP_IO.inputIds]: new ort.Tensor('int64', cat((b) => b.inputIds), [...lead, B, S]),
-      [STEP_IO.attentionMask]: new ort.Tensor('int64', cat((b) => b.attentionMask), [...lead, B, S]),
-      [STEP_IO.tokenTypeIds]: new ort.Tensor('int64', cat((b) => b.tokenTypeIds), [...lead, B, S]),
+      [STEP_IO.inputIds]: new ort.Tensor(
+        'int64',
+        cat((b) => b.inputIds),
+        [...lead, B, S],
+      ),
+      [STEP_IO.attentionMask]: new ort.Tensor(
+        'int64',
+        cat((b) => b.attentionMask),
+        [...lead, B, S],
+      ),
+      [STEP_IO.tokenTypeIds]: new ort.Tensor(
+        'int64',
+        cat((b) => b.tokenTypeIds),
+        [...lead, B, S],
+      ),
     };
     if (this.opts.task === 'mlm' && (!withLabels || this.opts.mlmScoring !== 'every')) {
       // The rows the head scores: the labelled positions (K stacked batches have equally many), else every position.
-      const positions = batches.map((b) => (b.labels ? labelledPositions(b.labels) : BigInt64Array.from({ length: B * S }, (_, i) => BigInt(i))));
+      const positions = batches.map((b) =>
+        b.labels ? labelledPositions(b.labels) : BigInt64Array.from({ length: B * S }, (_, i) => BigInt(i)),
+      );
       const all = new BigInt64Array(positions.length * positions[0].length);
       positions.forEach((p, k) => all.set(p, k * p.length));
       feeds[STEP_IO.maskedPositions] = new ort.Tensor('int64', all, [...lead, positions[0].length]);
     }
     if (withLabels && this.opts.task === 'mlm') {
-      feeds[STEP_IO.labels] = new ort.Tensor('int64', cat((b) => b.labels!), [...lead, B, S]);
+      feeds[STEP_IO.labels] = new ort.Tensor(
+        'int64',
+        cat((b) => b.labels!),
+        [...lead, B, S],
+      );
     } else if (withLabels) {
-      feeds[STEP_IO.labels] = new ort.Tensor('int64', cat((b) => b.labels!), [...lead, B]);
+      feeds[STEP_IO.labels] = new ort.Tensor(
+        'int64',
+        cat((b) => b.labels!),
+        [...lead, B],
+      );
       feeds[STEP_IO.classWeights] = new ort.Tensor('float32', this.classWeights, [this.opts.numLabels]);
     }
     return feeds;
@@ -381,7 +423,15 @@ class OrtTrainEngine implements TrainEngine {
     let i = 0;
     while (i < batches.length) {
       const chunk = batches.slice(i, i + K);
-      const stackable = K > 1 && chunk.length === K && chunk.every((b) => b.batchSize === chunk[0].batchSize && b.seqLen === chunk[0].seqLen && this.maskedCount(b) === this.maskedCount(chunk[0]));
+      const stackable =
+        K > 1 &&
+        chunk.length === K &&
+        chunk.every(
+          (b) =>
+            b.batchSize === chunk[0].batchSize &&
+            b.seqLen === chunk[0].seqLen &&
+            this.maskedCount(b) === this.maskedCount(chunk[0]),
+        );
       if (stackable) {
         results.push(...(await this.runSteps(chunk, 'loop')));
         i += K;
@@ -413,7 +463,9 @@ class OrtTrainEngine implements TrainEngine {
     const feeds = this.batchFeeds([batch], false, true);
     this.paramFeeds(feeds, false);
     const out = await this.run('grads', feeds);
-    const grads: Weights = new Map(this.specs.map((s) => [s.name, { shape: [...s.shape], data: out[STEP_IO.grad(s.name)].data as Float32Array }]));
+    const grads: Weights = new Map(
+      this.specs.map((s) => [s.name, { shape: [...s.shape], data: out[STEP_IO.grad(s.name)].data as Float32Array }]),
+    );
     return { loss: (out[STEP_IO.loss].data as Float32Array)[0], grads };
   }
 
@@ -431,7 +483,9 @@ class OrtTrainEngine implements TrainEngine {
 
   setOptimizerState(s: { step: number; m: Weights; v: Weights }): void {
     if (!(Number.isInteger(s.step) && s.step >= 0)) {
-      throw new ModelError(`Optimizer state has an invalid step count ${s.step}.`, { fix: 'Resume from an intact checkpoint.' });
+      throw new ModelError(`Optimizer state has an invalid step count ${s.step}.`, {
+        fix: 'Resume from an intact checkpoint.',
+      });
     }
     this.m = checkWeightsMatch(this.specs, s.m, 'optimizer state (first moments)').map((a) => a.slice());
     this.v = checkWeightsMatch(this.specs, s.v, 'optimizer state (second moments)').map((a) => a.slice());
@@ -451,13 +505,22 @@ function familyFor(opts: Pick<EngineOptions, 'task' | 'config'>): EncoderFamily 
 
 export async function createTrainEngine(opts: EngineOptions): Promise<TrainEngine> {
   if (opts.task !== 'mlm' && !(Number.isInteger(opts.numLabels) && opts.numLabels >= 2)) {
-    throw new UserError(`A classifier needs at least 2 labels; got ${opts.numLabels}.`, { fix: 'Check the label column of the dataset.', code: 'ENGINE_BAD_LABELS' });
+    throw new UserError(`A classifier needs at least 2 labels; got ${opts.numLabels}.`, {
+      fix: 'Check the label column of the dataset.',
+      code: 'ENGINE_BAD_LABELS',
+    });
   }
   if (opts.classWeights && opts.classWeights.length !== opts.numLabels) {
-    throw new UserError(`There are ${opts.classWeights.length} class weights for ${opts.numLabels} labels.`, { fix: 'Give one weight per label.', code: 'ENGINE_BAD_HYPER' });
+    throw new UserError(`There are ${opts.classWeights.length} class weights for ${opts.numLabels} labels.`, {
+      fix: 'Give one weight per label.',
+      code: 'ENGINE_BAD_HYPER',
+    });
   }
   if (opts.stepsPerRun !== undefined && !(Number.isInteger(opts.stepsPerRun) && opts.stepsPerRun >= 1)) {
-    throw new UserError(`stepsPerRun must be a positive integer; got ${opts.stepsPerRun}.`, { fix: 'Set stepsPerRun to 1 or more.', code: 'ENGINE_BAD_HYPER' });
+    throw new UserError(`stepsPerRun must be a positive integer; got ${opts.stepsPerRun}.`, {
+      fix: 'Set stepsPerRun to 1 or more.',
+      code: 'ENGINE_BAD_HYPER',
+    });
   }
   checkHyper(opts.hyper);
   const specs = familyFor(opts).paramSpecs(opts.numLabels);

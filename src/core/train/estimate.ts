@@ -84,7 +84,8 @@ export function planRun(input: RunPlanInput): RunPlan {
       counts.set(key, entry);
       step++;
       const epochEnd = i + 1 === shapes.length;
-      if (epochEnd || step >= input.totalSteps || (input.evalSteps !== undefined && step % input.evalSteps === 0)) evaluations++;
+      if (epochEnd || step >= input.totalSteps || (input.evalSteps !== undefined && step % input.evalSteps === 0))
+        evaluations++;
     }
     epochs += (i - from) / shapes.length;
     from = 0;
@@ -94,7 +95,12 @@ export function planRun(input: RunPlanInput): RunPlan {
   // Every evaluation is followed by a checkpoint; the last step is always evaluated, and a run with nothing left to do
   // still writes its final checkpoint.
   return {
-    totalSteps: input.totalSteps, stepsPerEpoch, steps, epochs, evaluations, checkpoints: Math.max(1, evaluations),
+    totalSteps: input.totalSteps,
+    stepsPerEpoch,
+    steps,
+    epochs,
+    evaluations,
+    checkpoints: Math.max(1, evaluations),
     shapeCounts: [...counts.values()].sort((a, b) => cost(a.shape) - cost(b.shape)),
   };
 }
@@ -161,12 +167,16 @@ export function fitCostModel(timings: readonly Timing[]): CostModel {
   let best: { coef: number[]; sse: number } | undefined;
   for (const terms of TERM_SETS) {
     if (terms.length > points.length) continue;
-    const a = terms.map((j) => terms.map((k) => points.reduce((s, p) => s + (p.x[j] / scale[j]) * (p.x[k] / scale[k]), 0)));
+    const a = terms.map((j) =>
+      terms.map((k) => points.reduce((s, p) => s + (p.x[j] / scale[j]) * (p.x[k] / scale[k]), 0)),
+    );
     const b = terms.map((j) => points.reduce((s, p) => s + (p.x[j] / scale[j]) * p.y, 0));
     const x = solve(a, b);
     if (!x || x.some((v) => v < 0 || !Number.isFinite(v))) continue;
     const coef = [0, 0, 0];
-    terms.forEach((j, i) => { coef[j] = x[i] / scale[j]; });
+    terms.forEach((j, i) => {
+      coef[j] = x[i] / scale[j];
+    });
     const sse = points.reduce((s, p) => s + (p.y - (coef[0] * p.x[0] + coef[1] * p.x[1] + coef[2] * p.x[2])) ** 2, 0);
     // An extra term has to earn its place: at least 10% less squared error (relative to the spread of the times).
     if (!best || sse < best.sse - 0.1 * Math.max(best.sse, 1e-6 * meanY * meanY)) best = { coef, sse };
@@ -186,7 +196,9 @@ function median(values: readonly number[]): number {
  * between (in the order they are worth timing: the middle first).
  */
 export function pickShapes(shapes: readonly BatchShape[], max: number): BatchShape[] {
-  const distinct = [...new Map(shapes.map((s) => [shapeKey(s), shapeOf(s)])).values()].sort((a, b) => cost(a) - cost(b));
+  const distinct = [...new Map(shapes.map((s) => [shapeKey(s), shapeOf(s)])).values()].sort(
+    (a, b) => cost(a) - cost(b),
+  );
   const n = Math.min(max, distinct.length);
   const picked: number[] = [];
   const add = (index: number): void => {
@@ -275,7 +287,8 @@ export async function measureWarmup(target: WarmupTarget, options: WarmupOptions
     const model = fitCostModel(timings);
     return shapes.reduce((sum, c) => sum + c.count * predictSeconds(model, c.shape), 0);
   };
-  const trainBudget = (timings: Timing[]): number => clamp(share * predicted(timings, options.runShapes ?? []), least, most);
+  const trainBudget = (timings: Timing[]): number =>
+    clamp(share * predicted(timings, options.runShapes ?? []), least, most);
   const evalShapes = options.evalBatches.map((b) => ({ shape: shapeOf(b), count: options.evaluations ?? 1 }));
   const evalBudget = (timings: Timing[]): number => clamp(share * predicted(timings, evalShapes), least / 3, most / 3);
   const maxShapes = options.maxShapes ?? 6;
@@ -292,7 +305,12 @@ export async function measureWarmup(target: WarmupTarget, options: WarmupOptions
   const began = clock();
 
   /** Rounds over the chosen batches: the first three always, the rest and repeats while the budget lasts. */
-  const rounds = async (run: (b: Batch) => Promise<unknown>, chosen: Batch[], budget: (timings: Timing[]) => number, limit: number): Promise<Timing[]> => {
+  const rounds = async (
+    run: (b: Batch) => Promise<unknown>,
+    chosen: Batch[],
+    budget: (timings: Timing[]) => number,
+    limit: number,
+  ): Promise<Timing[]> => {
     const out: Timing[] = [];
     const t0 = clock();
     for (let round = 0; out.length < limit && chosen.length > 0; round++) {
@@ -367,12 +385,23 @@ export function estimateTime(input: TimeEstimateInput): TimeEstimate {
   const evaluations = input.evalShapes.length > 0 ? plan.evaluations : 0;
   const evalSeconds = evaluations * evalPassSeconds;
   const saveSeconds = plan.checkpoints * m.checkpointSeconds + (input.bestWrites ?? plan.evaluations) * m.bestSeconds;
-  const extra = (t: Timing | undefined, model: CostModel): number => (t ? Math.max(0, t.seconds - predictSeconds(model, t)) : 0);
-  const startupSeconds = input.startupSeconds + (plan.steps > 0 ? extra(m.firstStep, stepModel) : 0)
-    + (evaluations > 0 ? extra(m.firstForward, evalModel) : 0) + (input.teardownSeconds ?? 0);
+  const extra = (t: Timing | undefined, model: CostModel): number =>
+    t ? Math.max(0, t.seconds - predictSeconds(model, t)) : 0;
+  const startupSeconds =
+    input.startupSeconds +
+    (plan.steps > 0 ? extra(m.firstStep, stepModel) : 0) +
+    (evaluations > 0 ? extra(m.firstForward, evalModel) : 0) +
+    (input.teardownSeconds ?? 0);
   return {
-    secondsPerStep: plan.steps > 0 ? trainSeconds / plan.steps : 0, trainSeconds, evalPassSeconds, evalSeconds, saveSeconds, startupSeconds,
-    totalSeconds: startupSeconds + trainSeconds + evalSeconds + saveSeconds, stepModel, evalModel,
+    secondsPerStep: plan.steps > 0 ? trainSeconds / plan.steps : 0,
+    trainSeconds,
+    evalPassSeconds,
+    evalSeconds,
+    saveSeconds,
+    startupSeconds,
+    totalSeconds: startupSeconds + trainSeconds + evalSeconds + saveSeconds,
+    stepModel,
+    evalModel,
   };
 }
 
@@ -463,7 +492,13 @@ export interface BuildEstimateInput {
   device: string;
   deviceNotes: string[];
   allocator: string;
-  config: Record<string, unknown> & { model: string; batchSize: number; maxLength: number; evalBatchSize: number; earlyStoppingPatience?: number };
+  config: Record<string, unknown> & {
+    model: string;
+    batchSize: number;
+    maxLength: number;
+    evalBatchSize: number;
+    earlyStoppingPatience?: number;
+  };
   dataset: { train_rows: number; valid_rows: number; labels: string[] };
   resumedFromStep?: number;
   estimateSeconds: number;
@@ -474,33 +509,64 @@ export function buildEstimateEvent(input: BuildEstimateInput): EstimateEvent {
   const { plan, time, measurements: m, config } = input;
   const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
   const assumptions = [
-    'The whole run: every step to total_steps' + (config.earlyStoppingPatience !== undefined ? '; early stopping may end it sooner' : '') + '.',
+    'The whole run: every step to total_steps' +
+      (config.earlyStoppingPatience !== undefined ? '; early stopping may end it sooner' : '') +
+      '.',
     'Every evaluation writes best/ (an upper bound).',
     'Step times as measured now: other work on the machine slows the run as it comes and goes.',
   ];
   if (input.device !== 'cpu') assumptions.push(`peak_rss_bytes is host memory; ${input.device} memory is not counted.`);
   const peak = Math.round(input.peakRssBytes);
-  const warmupShapes = [...new Map(m.steps.map((t) => [shapeKey(t), [t.batchSize, t.seqLen] as [number, number]])).values()];
+  const warmupShapes = [
+    ...new Map(m.steps.map((t) => [shapeKey(t), [t.batchSize, t.seqLen] as [number, number]])).values(),
+  ];
   return {
-    event: 'estimate', version: 1, time: (input.now ?? new Date()).toISOString(),
+    event: 'estimate',
+    version: 1,
+    time: (input.now ?? new Date()).toISOString(),
     summary: `about ${formatApproxDuration(time.totalSeconds)}, ${formatBytes(peak)} peak memory`,
-    total_seconds: round(time.totalSeconds), startup_seconds: round(time.startupSeconds), train_seconds: round(time.trainSeconds),
-    eval_seconds: round(time.evalSeconds), save_seconds: round(time.saveSeconds), seconds_per_step: round(time.secondsPerStep, 4),
-    peak_rss_bytes: peak, state_bytes: 12 * input.parameters, parameters: input.parameters,
-    device: input.device, device_notes: input.deviceNotes, model: config.model,
-    total_steps: plan.totalSteps, steps: plan.steps, steps_per_epoch: plan.stepsPerEpoch, epochs: round(plan.epochs),
-    batch_size: config.batchSize, max_length: config.maxLength, eval_batch_size: config.evalBatchSize,
-    evaluations: plan.evaluations, eval_seconds_per_pass: round(time.evalPassSeconds), checkpoints: plan.checkpoints, best_model_writes: plan.evaluations,
+    total_seconds: round(time.totalSeconds),
+    startup_seconds: round(time.startupSeconds),
+    train_seconds: round(time.trainSeconds),
+    eval_seconds: round(time.evalSeconds),
+    save_seconds: round(time.saveSeconds),
+    seconds_per_step: round(time.secondsPerStep, 4),
+    peak_rss_bytes: peak,
+    state_bytes: 12 * input.parameters,
+    parameters: input.parameters,
+    device: input.device,
+    device_notes: input.deviceNotes,
+    model: config.model,
+    total_steps: plan.totalSteps,
+    steps: plan.steps,
+    steps_per_epoch: plan.stepsPerEpoch,
+    epochs: round(plan.epochs),
+    batch_size: config.batchSize,
+    max_length: config.maxLength,
+    eval_batch_size: config.evalBatchSize,
+    evaluations: plan.evaluations,
+    eval_seconds_per_pass: round(time.evalPassSeconds),
+    checkpoints: plan.checkpoints,
+    best_model_writes: plan.evaluations,
     dataset: input.dataset,
     ...(input.resumedFromStep !== undefined ? { resumed_from_step: input.resumedFromStep } : {}),
     config,
     based_on: {
-      warmup_steps: m.steps.length, warmup_shapes: warmupShapes, eval_forwards: m.forwards.length + (m.firstForward ? 1 : 0),
+      warmup_steps: m.steps.length,
+      warmup_shapes: warmupShapes,
+      eval_forwards: m.forwards.length + (m.firstForward ? 1 : 0),
       distinct_shapes: plan.shapeCounts.length,
       padded_tokens: plan.shapeCounts.reduce((s, c) => s + c.count * c.shape.batchSize * c.shape.seqLen, 0),
-      step_model: { base: time.stepModel.base, per_token: time.stepModel.perToken, per_token_sq: time.stepModel.perTokenSq },
-      estimate_seconds: round(input.estimateSeconds), warmup_seconds: round(m.seconds), allocator: input.allocator,
-      load_average: round(os.loadavg()[0], 2), cpus: os.availableParallelism(),
+      step_model: {
+        base: time.stepModel.base,
+        per_token: time.stepModel.perToken,
+        per_token_sq: time.stepModel.perTokenSq,
+      },
+      estimate_seconds: round(input.estimateSeconds),
+      warmup_seconds: round(m.seconds),
+      allocator: input.allocator,
+      load_average: round(os.loadavg()[0], 2),
+      cpus: os.availableParallelism(),
     },
     assumptions,
   };
@@ -529,15 +595,15 @@ export function formatEstimate(e: EstimateEvent, out?: string): string {
   const epochs = Number.isInteger(e.epochs) ? String(e.epochs) : e.epochs.toFixed(2);
   const lines = [
     `Estimate: ${e.summary}`,
-    `  run      ${e.steps} steps (${epochs} epochs × ${e.steps_per_epoch} steps, batch ${e.batch_size}, max length ${e.max_length}`
-      + `${e.resumed_from_step !== undefined ? `, resuming from step ${e.resumed_from_step}` : ''}) on ${e.device}`,
-    `  time     ${formatApproxDuration(e.total_seconds)}: start-up ${s(e.startup_seconds)}, training ${s(e.train_seconds)} (${e.seconds_per_step.toPrecision(2)} s/step), `
-      + `${e.evaluations} evaluation${e.evaluations === 1 ? '' : 's'} of ${e.dataset.valid_rows} rows ${s(e.eval_seconds)}, `
-      + `${e.checkpoints} checkpoint${e.checkpoints === 1 ? '' : 's'} and best-model writes ${s(e.save_seconds)}`,
+    `  run      ${e.steps} steps (${epochs} epochs × ${e.steps_per_epoch} steps, batch ${e.batch_size}, max length ${e.max_length}` +
+      `${e.resumed_from_step !== undefined ? `, resuming from step ${e.resumed_from_step}` : ''}) on ${e.device}`,
+    `  time     ${formatApproxDuration(e.total_seconds)}: start-up ${s(e.startup_seconds)}, training ${s(e.train_seconds)} (${e.seconds_per_step.toPrecision(2)} s/step), ` +
+      `${e.evaluations} evaluation${e.evaluations === 1 ? '' : 's'} of ${e.dataset.valid_rows} rows ${s(e.eval_seconds)}, ` +
+      `${e.checkpoints} checkpoint${e.checkpoints === 1 ? '' : 's'} and best-model writes ${s(e.save_seconds)}`,
     `  memory   ${formatBytes(e.peak_rss_bytes)} peak resident (parameters and AdamW moments ${formatBytes(e.state_bytes)})`,
-    `Based on ${e.based_on.warmup_steps + 1} warm-up steps (${e.based_on.warmup_shapes.length} batch shapes of the run's ${e.based_on.distinct_shapes}) and `
-      + `${e.based_on.eval_forwards} evaluation batches, measured in ${s(e.based_on.estimate_seconds)}; nothing was trained`
-      + `${out ? ` or written to ${out}` : ''}.`,
+    `Based on ${e.based_on.warmup_steps + 1} warm-up steps (${e.based_on.warmup_shapes.length} batch shapes of the run's ${e.based_on.distinct_shapes}) and ` +
+      `${e.based_on.eval_forwards} evaluation batches, measured in ${s(e.based_on.estimate_seconds)}; nothing was trained` +
+      `${out ? ` or written to ${out}` : ''}.`,
     ...e.assumptions.map((a) => `  - ${a}`),
   ];
   return lines.join('\n') + '\n';

@@ -23,7 +23,12 @@ export interface AdamWStepInputs {
 }
 
 /** The JS numbers behind AdamWStepInputs for optimizer step t (1-based) at learning rate lr. */
-export function adamwStepScalars(t: number, lr: number, weightDecay: number, c: AdamWConstants): { stepSize: number; sqrtBc2: number; decayFactor: number } {
+export function adamwStepScalars(
+  t: number,
+  lr: number,
+  weightDecay: number,
+  c: AdamWConstants,
+): { stepSize: number; sqrtBc2: number; decayFactor: number } {
   return { stepSize: lr / (1 - c.beta1 ** t), sqrtBc2: Math.sqrt(1 - c.beta2 ** t), decayFactor: 1 - lr * weightDecay };
 }
 
@@ -38,10 +43,14 @@ export function globalNormClip(g: Graph, grads: Value[], maxNorm: number): { nor
   const total = squares.length === 1 ? squares[0] : g.node1('Sum', squares, { dtype: 'float32', shape: [] });
   const norm = unary(g, 'Sqrt', total);
   if (!(maxNorm > 0 && Number.isFinite(maxNorm))) return { norm, coef: g.constFloat(1) };
-  const coef = g.node1('Min', [binary(g, 'Div', g.constFloat(maxNorm), binary(g, 'Add', norm, g.constFloat(1e-6))), g.constFloat(1)], {
-    dtype: 'float32',
-    shape: [],
-  });
+  const coef = g.node1(
+    'Min',
+    [binary(g, 'Div', g.constFloat(maxNorm), binary(g, 'Add', norm, g.constFloat(1e-6))), g.constFloat(1)],
+    {
+      dtype: 'float32',
+      shape: [],
+    },
+  );
   return { norm, coef };
 }
 
@@ -73,7 +82,16 @@ export function foldAdamWScalars(g: Graph, c: AdamWConstants, s: AdamWStepInputs
  * m <- b1 m + (1-b1) coef g;  v <- b2 v + (1-b2) coef^2 g^2;  p <- p * decayFactor (if decay);
  * p <- p - stepSize * m / (sqrt(v) / sqrtBc2 + eps)  =  p - (stepSize sqrtBc2) * m / (sqrt(v) + eps sqrtBc2).
  */
-export function adamwUpdate(g: Graph, p: Value, grad: Value, m: Value, v: Value, decay: boolean, c: AdamWConstants, f: AdamWFolded): { p: Value; m: Value; v: Value } {
+export function adamwUpdate(
+  g: Graph,
+  p: Value,
+  grad: Value,
+  m: Value,
+  v: Value,
+  decay: boolean,
+  c: AdamWConstants,
+  f: AdamWFolded,
+): { p: Value; m: Value; v: Value } {
   const m2 = binary(g, 'Add', scaleBy(g, m, c.beta1), binary(g, 'Mul', grad, f.gradScaleM));
   const v2 = binary(g, 'Add', scaleBy(g, v, c.beta2), binary(g, 'Mul', binary(g, 'Mul', grad, grad), f.gradScaleV));
   const ratio = binary(g, 'Div', m2, binary(g, 'Add', unary(g, 'Sqrt', v2), f.epsScaled));

@@ -72,13 +72,32 @@ const COMMON = {
   evalBatchSize: 32,
 };
 
-export const PRESETS: Record<PresetName, Omit<TrainConfig, 'data' | 'out' | 'preset' | 'maxLength'> & { maxLength?: number }> = {
+export const PRESETS: Record<
+  PresetName,
+  Omit<TrainConfig, 'data' | 'out' | 'preset' | 'maxLength'> & { maxLength?: number }
+> = {
   tutorial: {
-    ...COMMON, maxLength: 512, epochs: 3, batchSize: 8, lr: 5e-5, warmupSteps: 500, warmupRatio: 0, weightDecay: 0.01,
-    evalSteps: 400, dynamicPadding: false, groupByLength: false,
+    ...COMMON,
+    maxLength: 512,
+    epochs: 3,
+    batchSize: 8,
+    lr: 5e-5,
+    warmupSteps: 500,
+    warmupRatio: 0,
+    weightDecay: 0.01,
+    evalSteps: 400,
+    dynamicPadding: false,
+    groupByLength: false,
   },
   fast: {
-    ...COMMON, epochs: 3, batchSize: 16, lr: 5e-5, warmupRatio: 0.1, weightDecay: 0.01, dynamicPadding: true, groupByLength: true,
+    ...COMMON,
+    epochs: 3,
+    batchSize: 16,
+    lr: 5e-5,
+    warmupRatio: 0.1,
+    weightDecay: 0.01,
+    dynamicPadding: true,
+    groupByLength: true,
   },
 };
 
@@ -120,8 +139,10 @@ export const FROM_SCRATCH_SEED_SD_POINTS = { low: 0.7, high: 6.2 } as const;
 /** What a finished from-scratch run tells its user about luck (the CLI's summary, the dashboard). */
 export function fromScratchSpreadNote(): string {
   const { low, high } = FROM_SCRATCH_SEED_SD_POINTS;
-  return `Trained from scratch, a model depends on its seed: the same run's accuracy varied by ${low}–${high} points `
-    + '(one standard deviation) from seed to seed on our benchmark corpora. Compare settings over several seeds (--seed), not one run.';
+  return (
+    `Trained from scratch, a model depends on its seed: the same run's accuracy varied by ${low}–${high} points ` +
+    '(one standard deviation) from seed to seed on our benchmark corpora. Compare settings over several seeds (--seed), not one run.'
+  );
 }
 
 /** p95 of the token lengths rounded up to a multiple of 8, at least 16, at most `cap`. */
@@ -136,13 +157,23 @@ export function maxLengthFromLengths(tokenLengths: readonly number[], cap = 512)
  * Merge the preset with the user's choices. `tokenLengths` (untruncated token counts of the training texts) sets
  * the fast preset's max length when the user gave none; `modelMaxLength` caps it (position embeddings).
  */
-export function resolveTrainConfig(overrides: TrainOverrides, tokenLengths: readonly number[] = [], modelMaxLength = 512,
-  model: { hiddenSize?: number } = {}): TrainConfig {
+export function resolveTrainConfig(
+  overrides: TrainOverrides,
+  tokenLengths: readonly number[] = [],
+  modelMaxLength = 512,
+  model: { hiddenSize?: number } = {},
+): TrainConfig {
   const preset = overrides.preset ?? 'fast';
   const scratch = preset === 'fast' && isFromScratch(overrides.model);
   const base = scratch
-    ? { ...PRESETS.fast, epochs: FROM_SCRATCH.epochs, dropout: FROM_SCRATCH.dropout, metric: FROM_SCRATCH.metric,
-      warmupRatio: FROM_SCRATCH.warmupRatio, lr: fromScratchLr(model.hiddenSize ?? 64) }
+    ? {
+        ...PRESETS.fast,
+        epochs: FROM_SCRATCH.epochs,
+        dropout: FROM_SCRATCH.dropout,
+        metric: FROM_SCRATCH.metric,
+        warmupRatio: FROM_SCRATCH.warmupRatio,
+        lr: fromScratchLr(model.hiddenSize ?? 64),
+      }
     : PRESETS[preset];
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as TrainOverrides;
   const lengthCap = scratch ? Math.min(modelMaxLength, FROM_SCRATCH.maxLengthCap) : modelMaxLength;
@@ -152,8 +183,10 @@ export function resolveTrainConfig(overrides: TrainOverrides, tokenLengths: read
   if (defined.warmupSteps !== undefined && defined.warmupRatio === undefined) config.warmupRatio = 0;
   if (defined.warmupRatio !== undefined && defined.warmupSteps === undefined) config.warmupSteps = undefined;
   if (config.maxLength > modelMaxLength) {
-    throw new UserError(`max length ${config.maxLength} is more than the model's ${modelMaxLength} positions.`,
-      { code: 'CONFIG_MAX_LENGTH', fix: `Use --max-length ${modelMaxLength} or less.` });
+    throw new UserError(`max length ${config.maxLength} is more than the model's ${modelMaxLength} positions.`, {
+      code: 'CONFIG_MAX_LENGTH',
+      fix: `Use --max-length ${modelMaxLength} or less.`,
+    });
   }
   return config;
 }

@@ -19,7 +19,13 @@ import type { Batch } from '../tokenize/batch';
 import { describeAllocator } from './allocator';
 import { loadLatestCheckpoint, type Checkpoint, type TrainerState } from './checkpoint';
 import { createTrainEngine, type EngineOptions, type TrainEngine } from './engine';
-import { sessionErrorEvent, type DatasetSummary, type DoneEvent, type TrainerEvent, type TrainTask } from '../run/events';
+import {
+  sessionErrorEvent,
+  type DatasetSummary,
+  type DoneEvent,
+  type TrainerEvent,
+  type TrainTask,
+} from '../run/events';
 import { acquireRunLock } from '../run/lock';
 import { appendMetric, hadCheckpoint } from '../run/metrics-log';
 import { claimRunDir, recoverRunDir } from '../run/folder';
@@ -94,7 +100,8 @@ export function differingOnResume(given: object, stored: object, pathKeys: reado
   for (const [key, value] of Object.entries(given as Record<string, unknown>)) {
     if (['out', 'resume', 'restart', 'device'].includes(key) || value === undefined || value === '') continue;
     const wanted = pathKeys.includes(key) && typeof value === 'string' ? path.resolve(value) : value;
-    if (JSON.stringify(wanted) !== JSON.stringify(run[key])) differ.push(`${key} (run: ${JSON.stringify(run[key])}, given: ${JSON.stringify(wanted)})`);
+    if (JSON.stringify(wanted) !== JSON.stringify(run[key]))
+      differ.push(`${key} (run: ${JSON.stringify(run[key])}, given: ${JSON.stringify(wanted)})`);
   }
   return differ;
 }
@@ -103,27 +110,42 @@ export function differingOnResume(given: object, stored: object, pathKeys: reado
 export function refuseDiffering(differ: string[], runJson: string, command: string): void {
   if (differ.length === 0) return;
   throw new UserError(`A resumed run continues with its own settings, and these differ: ${differ.join('; ')}.`, {
-    file: runJson, code: 'RUN_RESUME_DIFFERS',
-    fix: `Leave them out (\`${command} --resume --out ${path.dirname(runJson)}\` reads every setting from run.json), or start a new run in another --out folder.` });
+    file: runJson,
+    code: 'RUN_RESUME_DIFFERS',
+    fix: `Leave them out (\`${command} --resume --out ${path.dirname(runJson)}\` reads every setting from run.json), or start a new run in another --out folder.`,
+  });
 }
 
 /**
  * What a run in `paths` starts from: the settings of the run to resume, or the new run's. Read-only: refuses an
  * existing run without --resume and --resume without a run, and writes nothing (the estimate checks the same).
  */
-export function sessionStart<S>(task: TrainingTask<S, Evaluation>, request: SessionRequest, paths: RunPaths): { settings: S; previous?: unknown } {
+export function sessionStart<S>(
+  task: TrainingTask<S, Evaluation>,
+  request: SessionRequest,
+  paths: RunPaths,
+): { settings: S; previous?: unknown } {
   const hasRun = fs.existsSync(paths.runJson);
   if (request.resume || request.restart) {
     if (!hasRun) {
-      throw new UserError(`There is no run to ${request.restart ? 'restart' : 'resume'} in ${paths.root} (it has no run.json).`, { file: paths.runJson, code: 'RUN_NOT_FOUND',
-        fix: `Give the --out folder of an earlier \`${task.command}\` run, or start a new run without --resume.` });
+      throw new UserError(
+        `There is no run to ${request.restart ? 'restart' : 'resume'} in ${paths.root} (it has no run.json).`,
+        {
+          file: paths.runJson,
+          code: 'RUN_NOT_FOUND',
+          fix: `Give the --out folder of an earlier \`${task.command}\` run, or start a new run without --resume.`,
+        },
+      );
     }
     const previous = readRunJson(paths.runJson);
     return { settings: task.resumed(previous, paths.runJson), previous };
   }
   if (hasRun) {
-    throw new UserError(`${paths.root} already holds a training run.`, { file: paths.root, code: 'RUN_EXISTS',
-      fix: 'Add --resume to continue it, or choose another --out folder.' });
+    throw new UserError(`${paths.root} already holds a training run.`, {
+      file: paths.root,
+      code: 'RUN_EXISTS',
+      fix: 'Add --resume to continue it, or choose another --out folder.',
+    });
   }
   return { settings: task.fresh(paths.root) };
 }
@@ -133,11 +155,20 @@ export function sessionStart<S>(task: TrainingTask<S, Evaluation>, request: Sess
  * once completed a checkpoint and can read none is refused: starting over would train over a later best/. Killed
  * before its first checkpoint, a run starts again from step 0 and reproduces what it had.
  */
-export async function checkpointToResume(paths: RunPaths, request: Pick<SessionRequest, 'restart'>, previous: unknown, restartFix: string): Promise<Checkpoint | undefined> {
+export async function checkpointToResume(
+  paths: RunPaths,
+  request: Pick<SessionRequest, 'restart'>,
+  previous: unknown,
+  restartFix: string,
+): Promise<Checkpoint | undefined> {
   if (previous === undefined || request.restart) return undefined;
   const checkpoint = await loadLatestCheckpoint(paths.checkpoints);
   if (!checkpoint && hadCheckpoint(paths)) {
-    throw new UserError(`${paths.root} has no readable checkpoint to resume from.`, { file: paths.checkpoints, code: 'RUN_NO_CHECKPOINT', fix: restartFix });
+    throw new UserError(`${paths.root} has no readable checkpoint to resume from.`, {
+      file: paths.checkpoints,
+      code: 'RUN_NO_CHECKPOINT',
+      fix: restartFix,
+    });
   }
   return checkpoint;
 }
@@ -146,8 +177,11 @@ export async function checkpointToResume(paths: RunPaths, request: Pick<SessionR
  * The engine of a prepared task, with the checkpoint's weights and optimizer moments when resuming. Our copies of
  * the weights are emptied afterwards: the engine trains its own, so their memory (a model, or model + moments) is freed.
  */
-export async function openEngine(prepared: PreparedTask<Evaluation>, checkpoint: Checkpoint | undefined,
-  log: (line: string) => void): Promise<TrainEngine> {
+export async function openEngine(
+  prepared: PreparedTask<Evaluation>,
+  checkpoint: Checkpoint | undefined,
+  log: (line: string) => void,
+): Promise<TrainEngine> {
   const engine = await createTrainEngine({ ...prepared.engine, weights: checkpoint?.weights ?? prepared.weights, log });
   try {
     if (checkpoint) engine.setOptimizerState(checkpoint.optimizer);
@@ -155,20 +189,34 @@ export async function openEngine(prepared: PreparedTask<Evaluation>, checkpoint:
     await engine.dispose();
     throw e;
   }
-  for (const tensors of [prepared.weights, checkpoint?.weights, checkpoint?.optimizer.m, checkpoint?.optimizer.v]) tensors?.clear();
+  for (const tensors of [prepared.weights, checkpoint?.weights, checkpoint?.optimizer.m, checkpoint?.optimizer.v])
+    tensors?.clear();
   return engine;
 }
 
 /** The loop state of a new run. */
-export function freshState(prepared: Pick<PreparedTask<Evaluation>, 'seed' | 'totalSteps' | 'metricName'>): TrainerState {
+export function freshState(
+  prepared: Pick<PreparedTask<Evaluation>, 'seed' | 'totalSteps' | 'metricName'>,
+): TrainerState {
   return {
-    step: 0, epoch: 0, batchInEpoch: 0, totalSteps: prepared.totalSteps, seed: prepared.seed, metricName: prepared.metricName,
-    bestMetric: null, bestStep: 0, evalsWithoutImprovement: 0,
+    step: 0,
+    epoch: 0,
+    batchInEpoch: 0,
+    totalSteps: prepared.totalSteps,
+    seed: prepared.seed,
+    metricName: prepared.metricName,
+    bestMetric: null,
+    bestStep: 0,
+    evalsWithoutImprovement: 0,
   };
 }
 
 /** Runs `task` into the run folder `request.out`, from the start or from its last checkpoint, to `done`. */
-export async function runSession<S, E extends Evaluation>(task: TrainingTask<S, E>, request: SessionRequest, sink: SessionSink): Promise<DoneEvent> {
+export async function runSession<S, E extends Evaluation>(
+  task: TrainingTask<S, E>,
+  request: SessionRequest,
+  sink: SessionSink,
+): Promise<DoneEvent> {
   const paths = runPaths(path.resolve(request.out));
   const { settings, previous } = sessionStart(task, request, paths);
   // --out must be new, empty or a run of ours: a folder of the user's is refused before anything is written to it.
@@ -184,8 +232,12 @@ export async function runSession<S, E extends Evaluation>(task: TrainingTask<S, 
   try {
     await recoverRunDir(paths.root);
     const prepared = await task.prepare(settings, previous, { emit, onDownload: sink.onDownload });
-    const checkpoint = await checkpointToResume(paths, request, previous,
-      `Add --restart to train this run again from step 0 with its settings (its best/ stays until the new run's first evaluation replaces it), or start a new run in another --out folder.`);
+    const checkpoint = await checkpointToResume(
+      paths,
+      request,
+      previous,
+      `Add --restart to train this run again from step 0 with its settings (its best/ stays until the new run's first evaluation replaces it), or start a new run in another --out folder.`,
+    );
     const engineLog: string[] = [];
     engine = await openEngine(prepared, checkpoint, (line) => {
       engineLog.push(line);
@@ -196,16 +248,31 @@ export async function runSession<S, E extends Evaluation>(task: TrainingTask<S, 
     // with the malloc settings of this process, which change the step time severalfold (core/train/allocator.ts).
     const deviceNotes = [...engineLog, describeAllocator()];
     // A resumed run keeps its run.json; only where it runs now is updated.
-    const runJson = previous === undefined ? prepared.runJson(engine.device, deviceNotes)
-      : { ...(previous as Record<string, unknown>), device: engine.device, device_notes: deviceNotes };
+    const runJson =
+      previous === undefined
+        ? prepared.runJson(engine.device, deviceNotes)
+        : { ...(previous as Record<string, unknown>), device: engine.device, device_notes: deviceNotes };
     await writeRunJson(paths.runJson, runJson);
     emit({
-      event: 'started', time: now(), run_dir: paths.root, pid: process.pid, config: prepared.started.config, task: task.kind, device: engine.device,
-      device_notes: deviceNotes, total_steps: prepared.totalSteps,
-      resumed_from_step: checkpoint ? checkpoint.state.step : request.restart ? 0 : undefined, dataset: prepared.started.dataset,
+      event: 'started',
+      time: now(),
+      run_dir: paths.root,
+      pid: process.pid,
+      config: prepared.started.config,
+      task: task.kind,
+      device: engine.device,
+      device_notes: deviceNotes,
+      total_steps: prepared.totalSteps,
+      resumed_from_step: checkpoint ? checkpoint.state.step : request.restart ? 0 : undefined,
+      dataset: prepared.started.dataset,
     });
     const result = await trainLoop({
-      engine, config: prepared.loop, paths, totalSteps: prepared.totalSteps, state: checkpoint?.state ?? freshState(prepared), emit,
+      engine,
+      config: prepared.loop,
+      paths,
+      totalSteps: prepared.totalSteps,
+      state: checkpoint?.state ?? freshState(prepared),
+      emit,
       batchesForEpoch: (epoch) => prepared.batchesForEpoch(epoch),
       prepareBatch: prepared.prepareBatch ? (batch, step) => prepared.prepareBatch!(batch, step) : undefined,
       evaluate: () => prepared.evaluate(liveEngine),
@@ -213,9 +280,16 @@ export async function runSession<S, E extends Evaluation>(task: TrainingTask<S, 
       shouldStop: () => sink.shouldStop?.() ?? false,
     });
     const done: DoneEvent = {
-      event: 'done', time: now(), stopped: result.stopped, best_step: result.state.bestStep, best_metric: result.state.bestMetric ?? NaN,
-      metric_name: prepared.metricName, best_dir: paths.best,
-      run_dir: paths.root, final_step: result.state.step, ...(result.earlyStopped ? { early_stopped: true } : {}),
+      event: 'done',
+      time: now(),
+      stopped: result.stopped,
+      best_step: result.state.bestStep,
+      best_metric: result.state.bestMetric ?? NaN,
+      metric_name: prepared.metricName,
+      best_dir: paths.best,
+      run_dir: paths.root,
+      final_step: result.state.step,
+      ...(result.earlyStopped ? { early_stopped: true } : {}),
     };
     emit(done);
     return done;

@@ -103,7 +103,10 @@ interface StepIO {
 function trainStep(g: Graph, specs: ParamSpec[], io: StepIO, opts: StepGraphOptions) {
   const params = new Map(specs.map((s, i) => [s.name, io.params[i]]));
   const forward = g.nodes.length;
-  const logits = opts.family.logits({ g, params, dropout: io.keys }, { ...io.inputs, positions: io.positions ?? undefined });
+  const logits = opts.family.logits(
+    { g, params, dropout: io.keys },
+    { ...io.inputs, positions: io.positions ?? undefined },
+  );
   const lossStart = g.nodes.length;
   const loss = taskLoss(g, logits, io.labels, io.positions, io.classWeights, opts);
   const backward = g.nodes.length;
@@ -112,11 +115,20 @@ function trainStep(g: Graph, specs: ParamSpec[], io: StepIO, opts: StepGraphOpti
   const { norm, coef } = globalNormClip(g, grads, opts.maxGradNorm);
   const optimizer = g.nodes.length;
   const folded = foldAdamWScalars(g, opts.adam, io.scalars, coef);
-  const updated = specs.map((s, i) => adamwUpdate(g, io.params[i], grads[i], io.m[i], io.v[i], s.decay, opts.adam, folded));
+  const updated = specs.map((s, i) =>
+    adamwUpdate(g, io.params[i], grads[i], io.m[i], io.v[i], s.decay, opts.adam, folded),
+  );
   return { loss, norm, coef, updated, phases: { forward, loss: lossStart, backward, clip, optimizer } };
 }
 
-function taskLoss(g: Graph, logits: Value, labels: Value, positions: Value | null, classWeights: Value | null, opts: StepGraphOptions): Value {
+function taskLoss(
+  g: Graph,
+  logits: Value,
+  labels: Value,
+  positions: Value | null,
+  classWeights: Value | null,
+  opts: StepGraphOptions,
+): Value {
   if (opts.task !== 'mlm') return crossEntropy(g, logits, labels, classWeights);
   return maskedLmLoss(g, logits, positions ? labelsAt(g, labels, positions) : labels);
 }
@@ -132,16 +144,22 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
   const mask = g.input(STEP_IO.attentionMask, 'int64', [...lead, ...BATCH]);
   const types = g.input(STEP_IO.tokenTypeIds, 'int64', [...lead, ...BATCH]);
   const mlm = opts.task === 'mlm';
-  const positions = mlm && (opts.mode === 'forward' || opts.mlmScoring !== 'every') ? g.input(STEP_IO.maskedPositions, 'int64', [...lead, MASKED]) : null;
+  const positions =
+    mlm && (opts.mode === 'forward' || opts.mlmScoring !== 'every')
+      ? g.input(STEP_IO.maskedPositions, 'int64', [...lead, MASKED])
+      : null;
   let dropoutSites = 0;
 
   if (opts.mode === 'forward') {
-    const logits = opts.family.logits({ g, params: new Map(specs.map((s, i) => [s.name, params[i]])), dropout: null }, {
-      inputIds: ids,
-      attentionMask: mask,
-      tokenTypeIds: types,
-      positions: positions ?? undefined,
-    });
+    const logits = opts.family.logits(
+      { g, params: new Map(specs.map((s, i) => [s.name, params[i]])), dropout: null },
+      {
+        inputIds: ids,
+        attentionMask: mask,
+        tokenTypeIds: types,
+        positions: positions ?? undefined,
+      },
+    );
     g.output(logits, STEP_IO.logits);
     return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length };
   }
@@ -150,7 +168,10 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
   const classWeights = mlm ? null : g.input(STEP_IO.classWeights, 'float32', [opts.numLabels]);
   if (opts.mode === 'grads') {
     const paramMap = new Map(specs.map((s, i) => [s.name, params[i]]));
-    const logits = opts.family.logits({ g, params: paramMap, dropout: null }, { inputIds: ids, attentionMask: mask, tokenTypeIds: types, positions: positions ?? undefined });
+    const logits = opts.family.logits(
+      { g, params: paramMap, dropout: null },
+      { inputIds: ids, attentionMask: mask, tokenTypeIds: types, positions: positions ?? undefined },
+    );
     const loss = taskLoss(g, logits, labels, positions, classWeights, opts);
     g.output(loss, STEP_IO.loss);
     g.gradients(loss, params).forEach((gr, i) => g.output(gr, STEP_IO.grad(specs[i].name)));
@@ -167,7 +188,13 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
   if (!looped) {
     const keys = keysAll ? new DropoutKeys(keysAll) : null;
     const io: StepIO = {
-      params, m, v, labels, positions, classWeights, keys,
+      params,
+      m,
+      v,
+      labels,
+      positions,
+      classWeights,
+      keys,
       inputs: { inputIds: ids, attentionMask: mask, tokenTypeIds: types },
       scalars: { stepSize, sqrtBc2, decayFactor },
     };
@@ -177,13 +204,25 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
     g.output(r.norm, STEP_IO.gradNorm);
     emitState(g, specs, r.updated);
     // The engine writes new.x over x (pre-allocated outputs); prove here that no read of x can come after that write.
-    checkInPlaceOutputs(g, r.coef, specs.flatMap((_, i) => [[params[i], r.updated[i].p], [m[i], r.updated[i].m], [v[i], r.updated[i].v]] as const));
+    checkInPlaceOutputs(
+      g,
+      r.coef,
+      specs.flatMap(
+        (_, i) =>
+          [
+            [params[i], r.updated[i].p],
+            [m[i], r.updated[i].m],
+            [v[i], r.updated[i].v],
+          ] as const,
+      ),
+    );
     return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length, phases: r.phases };
   }
 
   const n = specs.length;
   const out = loop(g, K, [...params, ...m, ...v], (body, iter, carried) => {
-    const pick = (x: Value, shape: Dim[]): Value => body.node1('Gather', [x, iter], { dtype: x.dtype, shape }, { axis: 0 });
+    const pick = (x: Value, shape: Dim[]): Value =>
+      body.node1('Gather', [x, iter], { dtype: x.dtype, shape }, { axis: 0 });
     const bodyParams = carried.slice(0, n);
     bodyParams.forEach((p) => (p.requiresGrad = true));
     const keys = keysAll ? new DropoutKeys(pick(keysAll, ['dropout_keys'])) : null;
@@ -200,12 +239,19 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
     };
     const r = trainStep(body, specs, io, opts);
     dropoutSites = keys?.siteCount ?? 0;
-    return { carried: [...r.updated.map((u) => u.p), ...r.updated.map((u) => u.m), ...r.updated.map((u) => u.v)], scans: [r.loss, r.norm] };
+    return {
+      carried: [...r.updated.map((u) => u.p), ...r.updated.map((u) => u.m), ...r.updated.map((u) => u.v)],
+      scans: [r.loss, r.norm],
+    };
   });
   // Loop outputs are node outputs of the outer graph, so they take their final names without Identity nodes.
   g.output(out.scans[0], STEP_IO.loss);
   g.output(out.scans[1], STEP_IO.gradNorm);
-  emitState(g, specs, specs.map((_, i) => ({ p: out.carried[i], m: out.carried[n + i], v: out.carried[2 * n + i] })));
+  emitState(
+    g,
+    specs,
+    specs.map((_, i) => ({ p: out.carried[i], m: out.carried[n + i], v: out.carried[2 * n + i] })),
+  );
   return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length };
 }
 

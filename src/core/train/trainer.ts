@@ -16,7 +16,12 @@ import { pruneCheckpoints, saveCheckpoint, type TrainerState } from './checkpoin
 import type { RunPaths } from '../run/paths';
 import type { SelectionMetric, TrainConfig } from './presets';
 
-export type PoolLogits = (logits: Float32Array, docIndex: Int32Array, numDocs: number, numLabels: number) => Float32Array;
+export type PoolLogits = (
+  logits: Float32Array,
+  docIndex: Int32Array,
+  numDocs: number,
+  numLabels: number,
+) => Float32Array;
 
 /** A labelled evaluation set, already tokenized (several rows per document with window truncation). */
 export interface EvalSet {
@@ -37,8 +42,12 @@ export interface EvalResult extends ClassificationReport {
 const MISCLASSIFIED_SAMPLE = 50;
 
 /** Forward every batch, pool rows into documents, and score the documents. */
-export async function evaluateSet(forward: (b: Batch) => Promise<Float32Array>, set: EvalSet, labels: string[],
-  poolLogits: PoolLogits): Promise<EvalResult> {
+export async function evaluateSet(
+  forward: (b: Batch) => Promise<Float32Array>,
+  set: EvalSet,
+  labels: string[],
+  poolLogits: PoolLogits,
+): Promise<EvalResult> {
   const k = labels.length;
   const numDocs = set.targets.length;
   const rows = set.batches.reduce((n, b) => n + b.batchSize, 0);
@@ -57,13 +66,22 @@ export async function evaluateSet(forward: (b: Batch) => Promise<Float32Array>, 
   for (let d = 0; d < numDocs && misclassified.length < MISCLASSIFIED_SAMPLE; d++) {
     if (predictions[d] === set.targets[d]) continue;
     const ex = set.examples[d];
-    misclassified.push({ text: ex.text.slice(0, 500), label: labels[set.targets[d]], predicted: labels[predictions[d]], file: ex.file, line: ex.line });
+    misclassified.push({
+      text: ex.text.slice(0, 500),
+      label: labels[set.targets[d]],
+      predicted: labels[predictions[d]],
+      file: ex.file,
+      line: ex.line,
+    });
   }
   return { ...report, loss: meanCrossEntropy(docLogits, set.targets, k), misclassified, predictions };
 }
 
 /** The settings the loop reads (a fine-tuning TrainConfig has them all; pre-training fills them in itself). */
-export type LoopSettings = Pick<TrainConfig, 'evalSteps' | 'metric' | 'earlyStoppingPatience' | 'earlyStoppingThreshold' | 'saveTotalLimit' | 'lr' | 'stepsPerRun'>;
+export type LoopSettings = Pick<
+  TrainConfig,
+  'evalSteps' | 'metric' | 'earlyStoppingPatience' | 'earlyStoppingThreshold' | 'saveTotalLimit' | 'lr' | 'stepsPerRun'
+>;
 
 /** What an evaluation hands the loop: the selection metric's value and the scores for the `eval` event. */
 export interface Evaluation {
@@ -81,8 +99,15 @@ export function classifyEvaluation(metric: SelectionMetric, result: EvalResult):
   return {
     result,
     metric: metricValue(metric, result),
-    scores: { loss: result.loss, accuracy: result.accuracy, macro_f1: result.macro_f1, labels: result.labels, confusion: result.confusion,
-      per_class: result.per_class, misclassified: result.misclassified },
+    scores: {
+      loss: result.loss,
+      accuracy: result.accuracy,
+      macro_f1: result.macro_f1,
+      labels: result.labels,
+      confusion: result.confusion,
+      per_class: result.per_class,
+      misclassified: result.misclassified,
+    },
   };
 }
 
@@ -133,27 +158,43 @@ export async function trainLoop<E extends Evaluation>(ctx: LoopContext<E>): Prom
 
   const checkpoint = async (): Promise<void> => {
     if (lastCheckpointStep === state.step) return;
-    const dir = await saveCheckpoint(ctx.paths.checkpoints, { weights: engine.getWeights(), optimizer: engine.getOptimizerState(), state: { ...state } });
+    const dir = await saveCheckpoint(ctx.paths.checkpoints, {
+      weights: engine.getWeights(),
+      optimizer: engine.getOptimizerState(),
+      state: { ...state },
+    });
     lastCheckpointStep = state.step;
     ctx.emit({ event: 'checkpoint', time: new Date().toISOString(), step: state.step, path: dir });
-    await pruneCheckpoints(ctx.paths.checkpoints, config.saveTotalLimit, state.bestStep > 0 ? state.bestStep : undefined);
+    await pruneCheckpoints(
+      ctx.paths.checkpoints,
+      config.saveTotalLimit,
+      state.bestStep > 0 ? state.bestStep : undefined,
+    );
   };
 
   while (state.step < totalSteps) {
     const batches = ctx.batchesForEpoch(state.epoch);
     if (batches.length === 0) throw new Error('trainLoop: an epoch without batches');
-    for (let i = state.batchInEpoch; i < batches.length && state.step < totalSteps; ) {
+    for (let i = state.batchInEpoch; i < batches.length && state.step < totalSteps;) {
       // Up to stepsPerRun steps in one engine call, never past an evaluation, the epoch's end or the run's end: a
       // chunk ends wherever the loop evaluates, checkpoints or may stop, so the state it saves matches the engine's.
-      const count = Math.min(config.stepsPerRun ?? 1, batches.length - i, totalSteps - state.step,
-        config.evalSteps !== undefined ? config.evalSteps - (state.step % config.evalSteps) : Infinity);
-      const chunk = batches.slice(i, i + count).map((b, k) => (ctx.prepareBatch ? ctx.prepareBatch(b, state.step + k) : b));
+      const count = Math.min(
+        config.stepsPerRun ?? 1,
+        batches.length - i,
+        totalSteps - state.step,
+        config.evalSteps !== undefined ? config.evalSteps - (state.step % config.evalSteps) : Infinity,
+      );
+      const chunk = batches
+        .slice(i, i + count)
+        .map((b, k) => (ctx.prepareBatch ? ctx.prepareBatch(b, state.step + k) : b));
       const results = count === 1 ? [await engine.trainStep(chunk[0])] : await engine.trainSteps(chunk);
       for (const [k, r] of results.entries()) {
         if (!Number.isFinite(r.loss)) {
           throw new UserError(`Training diverged: the loss became ${r.loss} at step ${state.step + 1}.`, {
-            code: 'TRAIN_DIVERGED', file: ctx.paths.root,
-            fix: `Start a new run with a lower learning rate (e.g. --lr ${(config.lr / 4).toPrecision(2)}) or more warmup.` });
+            code: 'TRAIN_DIVERGED',
+            file: ctx.paths.root,
+            fix: `Start a new run with a lower learning rate (e.g. --lr ${(config.lr / 4).toPrecision(2)}) or more warmup.`,
+          });
         }
         state.step++;
         state.batchInEpoch = i + k + 1;
@@ -162,8 +203,16 @@ export async function trainLoop<E extends Evaluation>(ctx: LoopContext<E>): Prom
         const elapsed = Math.max(1e-3, (now() - startTime) / 1000);
         const stepsPerS = (state.step - startStep) / elapsed;
         ctx.emit({
-          event: 'step', time: new Date().toISOString(), step: state.step, total_steps: totalSteps, epoch: epochFloat, loss: r.loss,
-          lr: r.lr, grad_norm: r.gradNorm, examples_per_s: examplesSeen / elapsed, eta_s: (totalSteps - state.step) / Math.max(stepsPerS, 1e-9),
+          event: 'step',
+          time: new Date().toISOString(),
+          step: state.step,
+          total_steps: totalSteps,
+          epoch: epochFloat,
+          loss: r.loss,
+          lr: r.lr,
+          grad_norm: r.gradNorm,
+          examples_per_s: examplesSeen / elapsed,
+          eta_s: (totalSteps - state.step) / Math.max(stepsPerS, 1e-9),
         });
       }
       i += results.length;
@@ -177,7 +226,12 @@ export async function trainLoop<E extends Evaluation>(ctx: LoopContext<E>): Prom
       const due = epochEnd || last || (config.evalSteps !== undefined && state.step % config.evalSteps === 0);
       if (due) {
         const evaluation = await ctx.evaluate();
-        const improved = isImprovement(config.metric, evaluation.metric, state.bestMetric, config.earlyStoppingThreshold);
+        const improved = isImprovement(
+          config.metric,
+          evaluation.metric,
+          state.bestMetric,
+          config.earlyStoppingThreshold,
+        );
         if (improved) {
           state.bestMetric = evaluation.metric;
           state.bestStep = state.step;
@@ -186,10 +240,20 @@ export async function trainLoop<E extends Evaluation>(ctx: LoopContext<E>): Prom
         } else {
           state.evalsWithoutImprovement++;
         }
-        const evalEvent = { event: 'eval', time: new Date().toISOString(), step: state.step, epoch: epochFloat, ...evaluation.scores, is_best: improved } as EvalEvent;
+        const evalEvent = {
+          event: 'eval',
+          time: new Date().toISOString(),
+          step: state.step,
+          epoch: epochFloat,
+          ...evaluation.scores,
+          is_best: improved,
+        } as EvalEvent;
         ctx.emit(evalEvent);
         await checkpoint();
-        if (config.earlyStoppingPatience !== undefined && state.evalsWithoutImprovement >= config.earlyStoppingPatience) {
+        if (
+          config.earlyStoppingPatience !== undefined &&
+          state.evalsWithoutImprovement >= config.earlyStoppingPatience
+        ) {
           return { stopped: false, state, earlyStopped: true };
         }
       }

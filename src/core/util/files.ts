@@ -20,7 +20,10 @@ export function isTempSibling(name: string): boolean {
 }
 
 /** Writes `file` through `write` on a temporary sibling, flushed to disk, then renamed over `file`. */
-export async function writeFileAtomicWith(file: string, write: (fh: fs.promises.FileHandle) => Promise<void>): Promise<void> {
+export async function writeFileAtomicWith(
+  file: string,
+  write: (fh: fs.promises.FileHandle) => Promise<void>,
+): Promise<void> {
   const tmp = tempSibling(file);
   const fh = await fs.promises.open(tmp, 'w');
   try {
@@ -61,7 +64,8 @@ export function createFileExclusive(file: string, content: string): boolean {
     fs.writeFileSync(tmp, content);
   } catch (e) {
     // A read-only or full disk is reported for the file the caller asked for, not our temporary sibling.
-    if (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string') (e as NodeJS.ErrnoException).path = file;
+    if (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string')
+      (e as NodeJS.ErrnoException).path = file;
     throw e;
   }
   try {

@@ -26,13 +26,22 @@ export interface ClassificationReport {
 }
 
 /** counts[t][p]: how many items with true class t were predicted as p (`rows` true classes, `cols` predicted). */
-export function confusionCounts(trueIds: ArrayLike<number>, predictedIds: ArrayLike<number>, rows: number, cols: number): number[][] {
+export function confusionCounts(
+  trueIds: ArrayLike<number>,
+  predictedIds: ArrayLike<number>,
+  rows: number,
+  cols: number,
+): number[][] {
   const counts = Array.from({ length: rows }, () => new Array<number>(cols).fill(0));
   for (let i = 0; i < trueIds.length; i++) counts[trueIds[i]][predictedIds[i]]++;
   return counts;
 }
 
-export function classificationReport(trueIds: ArrayLike<number>, predictedIds: ArrayLike<number>, labels: string[]): ClassificationReport {
+export function classificationReport(
+  trueIds: ArrayLike<number>,
+  predictedIds: ArrayLike<number>,
+  labels: string[],
+): ClassificationReport {
   if (trueIds.length !== predictedIds.length) {
     throw new Error(`classificationReport: ${trueIds.length} true labels but ${predictedIds.length} predictions`);
   }
@@ -99,8 +108,12 @@ export function argmaxRows(values: ArrayLike<number>, numLabels: number): Int32A
  * Mean cross-entropy of `[rows, numLabels]` logits against class ids. With class weights it is the weighted mean
  * (sum of w[y]·loss / sum of w[y]), as torch's CrossEntropyLoss(weight=…) computes it.
  */
-export function meanCrossEntropy(logits: ArrayLike<number>, targets: ArrayLike<number>, numLabels: number,
-  classWeights?: ArrayLike<number>): number {
+export function meanCrossEntropy(
+  logits: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  numLabels: number,
+  classWeights?: ArrayLike<number>,
+): number {
   let total = 0;
   let weightSum = 0;
   for (let r = 0; r < targets.length; r++) {

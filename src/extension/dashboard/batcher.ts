@@ -8,7 +8,10 @@ export class Batcher<T> {
   private lastFlush = -Infinity;
   private disposed = false;
 
-  constructor(private readonly deliver: (items: T[]) => void, private readonly intervalMs = 250) {}
+  constructor(
+    private readonly deliver: (items: T[]) => void,
+    private readonly intervalMs = 250,
+  ) {}
 
   push(item: T): void {
     if (this.disposed) return;

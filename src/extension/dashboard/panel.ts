@@ -8,7 +8,11 @@ import * as vscode from 'vscode';
 import type { TrainerEvent } from '../../trainer/protocol';
 import { runName } from '../protocol/dashboardState';
 import {
-  DASHBOARD_VIEW_TYPE, isDashboardWebviewState, parseWebviewMessage, type ExtensionToWebview, type WebviewToExtension,
+  DASHBOARD_VIEW_TYPE,
+  isDashboardWebviewState,
+  parseWebviewMessage,
+  type ExtensionToWebview,
+  type WebviewToExtension,
 } from '../protocol/messages';
 import type { RunWatchers } from '../runs/runWatcher';
 import { createWebviewPanel, error as showError, long, plainTitle, say } from '../display/ui';
@@ -39,13 +43,15 @@ export class DashboardPanels implements vscode.Disposable {
 
   /** Registers the serializer that brings dashboards back after a window reload. */
   register(context: vscode.ExtensionContext): void {
-    context.subscriptions.push(vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
-      deserializeWebviewPanel: (panel, state: unknown) => {
-        if (isDashboardWebviewState(state)) this.adopt(panel, state.runDir);
-        else panel.dispose();
-        return Promise.resolve();
-      },
-    }));
+    context.subscriptions.push(
+      vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
+        deserializeWebviewPanel: (panel, state: unknown) => {
+          if (isDashboardWebviewState(state)) this.adopt(panel, state.runDir);
+          else panel.dispose();
+          return Promise.resolve();
+        },
+      }),
+    );
   }
 
   /** Shows the dashboard of `runDir`, creating it or bringing an open one to the front. */
@@ -56,7 +62,12 @@ export class DashboardPanels implements vscode.Disposable {
       open.panel.reveal(column);
       return open;
     }
-    const panel = createWebviewPanel(DASHBOARD_VIEW_TYPE, say`BERT: ${runName(key)}`, column, panelOptions(this.extensionUri));
+    const panel = createWebviewPanel(
+      DASHBOARD_VIEW_TYPE,
+      say`BERT: ${runName(key)}`,
+      column,
+      panelOptions(this.extensionUri),
+    );
     return this.adopt(panel, key);
   }
 
@@ -117,12 +128,21 @@ export class DashboardPanel {
     this.disposables.push(
       webview.onDidReceiveMessage((raw: unknown) => this.received(raw)),
       this.held.watcher.subscribe({
-        events: (events) => { if (this.ready) for (const e of events) this.batcher.push(e); },
+        events: (events) => {
+          if (this.ready) for (const e of events) this.batcher.push(e);
+        },
         reset: () => this.sendSnapshot(),
-        phase: (phase) => { if (this.ready) { this.batcher.flush(); this.post({ type: 'phase', phase }); } },
+        phase: (phase) => {
+          if (this.ready) {
+            this.batcher.flush();
+            this.post({ type: 'phase', phase });
+          }
+        },
       }),
       // A hidden webview is torn down; it says `ready` again when shown and gets a snapshot then.
-      panel.onDidChangeViewState(() => { if (!panel.visible) this.ready = false; }),
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) this.ready = false;
+      }),
       panel.onDidDispose(() => this.dispose()),
     );
   }
@@ -170,16 +190,19 @@ export class DashboardPanel {
 
   /** Opens only files this run's events named (the webview is not trusted to pick arbitrary paths). */
   private async openExample(file: string, line: number): Promise<void> {
-    const known = this.state.latestEval?.misclassified.some((m) => m.file === file)
-      || this.state.bestEval?.misclassified.some((m) => m.file === file)
-      || this.state.dataset?.files.includes(file);
+    const known =
+      this.state.latestEval?.misclassified.some((m) => m.file === file) ||
+      this.state.bestEval?.misclassified.some((m) => m.file === file) ||
+      this.state.dataset?.files.includes(file);
     if (!known) {
       this.log.warn(`Dashboard: refused to open ${file}, which this run does not use.`);
       return;
     }
     const position = new vscode.Position(line - 1, 0);
     await vscode.window.showTextDocument(vscode.Uri.file(file), {
-      selection: new vscode.Range(position, position), preview: true, viewColumn: vscode.ViewColumn.Beside,
+      selection: new vscode.Range(position, position),
+      preview: true,
+      viewColumn: vscode.ViewColumn.Beside,
     });
   }
 

@@ -12,7 +12,11 @@ export class StatusDriver {
   private subscription: { dispose(): void } | undefined;
   private readonly batcher: Batcher<true>;
 
-  constructor(private readonly watchers: RunWatchers, private readonly setStatus: (state: StatusBarState) => void, intervalMs = 250) {
+  constructor(
+    private readonly watchers: RunWatchers,
+    private readonly setStatus: (state: StatusBarState) => void,
+    intervalMs = 250,
+  ) {
     this.batcher = new Batcher(() => this.refresh(), intervalMs);
   }
 

@@ -35,7 +35,9 @@ export function formatStatus(state: DashboardState): StatusBarState {
 function formatBestMetric(state: DashboardState): string | undefined {
   const best = bestEvalRow(state);
   if (!best) return undefined;
-  return best.perplexity !== undefined ? `perplexity ${formatPerplexity(best.perplexity)}` : `acc ${best.accuracy.toFixed(2)}`;
+  return best.perplexity !== undefined
+    ? `perplexity ${formatPerplexity(best.perplexity)}`
+    : `acc ${best.accuracy.toFixed(2)}`;
 }
 
 /** Perplexity spans 1 to the vocabulary size: a few significant digits, never exponent notation below a million. */
@@ -54,11 +56,15 @@ export function describeBest(best: EvalRow): string {
 function formatTooltip(state: DashboardState): Message {
   const lines: Message[] = [say`${state.task === 'mlm' ? 'Pre-training run' : 'Run'}: ${runName(state.runDir)}`];
   if (state.device) lines.push(say`Device: ${state.device}`);
-  if (state.totalSteps > 0) lines.push(say`Step ${state.step} of ${state.totalSteps} (epoch ${formatEpoch(state.epoch, state.config?.epochs)})`);
+  if (state.totalSteps > 0)
+    lines.push(
+      say`Step ${state.step} of ${state.totalSteps} (epoch ${formatEpoch(state.epoch, state.config?.epochs)})`,
+    );
   const best = bestEvalRow(state);
   if (best) lines.push(say`Best: ${describeBest(best)}`);
   if (state.phase === 'failed' && state.error) lines.push(say`Error: ${long(state.error.message)}`);
-  if (state.phase === 'interrupted') lines.push(say`The training process ended without finishing. Resume it from the Runs view or the dashboard.`);
+  if (state.phase === 'interrupted')
+    lines.push(say`The training process ended without finishing. Resume it from the Runs view or the dashboard.`);
   lines.push(say`Click to open the training dashboard.`);
   return join(lines, '\n');
 }

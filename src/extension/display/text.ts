@@ -34,7 +34,9 @@ function escapeCodePoint(ch: string): string {
  * `keepLineBreaks` leaves newlines and tabs alone, for surfaces that show them as whitespace (the webview).
  */
 export function visible(value: string, options: { keepLineBreaks?: boolean } = {}): string {
-  return value.replace(INVISIBLE, (ch) => (options.keepLineBreaks && (ch === '\n' || ch === '\t') ? ch : escapeCodePoint(ch)));
+  return value.replace(INVISIBLE, (ch) =>
+    options.keepLineBreaks && (ch === '\n' || ch === '\t') ? ch : escapeCodePoint(ch),
+  );
 }
 
 /** Document text for a one-line display: whitespace runs (newlines too) become one space, then `visible`. */
@@ -126,7 +128,10 @@ export function commandLink(label: string, command: string, args: readonly unkno
  * `~` alone, and a `)` would end the markdown link.
  */
 export function commandUri(command: string, args: readonly unknown[]): string {
-  const encoded = encodeURIComponent(JSON.stringify(args)).replace(/[()'!*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const encoded = encodeURIComponent(JSON.stringify(args)).replace(
+    /[()'!*~]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
   return `command:${command}?${encoded}`;
 }
 
@@ -155,14 +160,17 @@ function render(message: Message, r: Renderer): string {
 }
 
 function isMessage(value: Value): value is Message {
-  return typeof value === 'object' && Array.isArray((value as Message).parts) && Array.isArray((value as Message).values);
+  return (
+    typeof value === 'object' && Array.isArray((value as Message).parts) && Array.isArray((value as Message).values)
+  );
 }
 
 function renderValue(value: Value, r: Renderer): string {
   const { escape, limit } = r;
   if (isMessage(value)) return render(value, r);
   if (typeof value === 'number') return String(value);
-  if (typeof value === 'object' && 'command' in value) return r.links ? `[${escape(value.label)}](${commandUri(value.command, value.args)})` : escape(value.label);
+  if (typeof value === 'object' && 'command' in value)
+    return r.links ? `[${escape(value.label)}](${commandUri(value.command, value.args)})` : escape(value.label);
   const shown = typeof value === 'string' ? { text: value, max: DEFAULT_MAX, oneLine: false } : value;
   const text = shown.oneLine ? oneLine(shown.text) : visible(shown.text);
   return escape(limit ? cut(text, shown.max) : text);

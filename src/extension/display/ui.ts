@@ -19,9 +19,17 @@ export interface NotifyOptions {
 }
 
 /** A notification (or a modal dialog) with our own button titles; resolves to the button chosen. */
-export function notify<A extends string>(severity: Severity, message: Message, options: NotifyOptions = {}, ...actions: A[]): Thenable<A | undefined> {
+export function notify<A extends string>(
+  severity: Severity,
+  message: Message,
+  options: NotifyOptions = {},
+  ...actions: A[]
+): Thenable<A | undefined> {
   const text = asPlain(message);
-  const opts: vscode.MessageOptions = { modal: options.modal, ...(options.detail ? { detail: asPlain(options.detail) } : {}) };
+  const opts: vscode.MessageOptions = {
+    modal: options.modal,
+    ...(options.detail ? { detail: asPlain(options.detail) } : {}),
+  };
   switch (severity) {
     case 'info':
       return vscode.window.showInformationMessage(text, opts, ...actions);
@@ -48,12 +56,17 @@ export interface ProgressOptions {
 }
 
 /** vscode.window.withProgress with a Message title and Message updates. */
-export function withProgress<R>(options: ProgressOptions,
-  task: (report: (update: ProgressUpdate) => void, token: vscode.CancellationToken) => Thenable<R>): Thenable<R> {
+export function withProgress<R>(
+  options: ProgressOptions,
+  task: (report: (update: ProgressUpdate) => void, token: vscode.CancellationToken) => Thenable<R>,
+): Thenable<R> {
   // In the status bar (window progress) icons are drawn; in a notification they are not.
   const render = options.location === vscode.ProgressLocation.Window ? asLabel : asPlain;
-  return vscode.window.withProgress({ location: options.location, title: render(options.title), cancellable: options.cancellable },
-    (progress, token) => task((u) => progress.report({ increment: u.increment, message: u.message && render(u.message) }), token));
+  return vscode.window.withProgress(
+    { location: options.location, title: render(options.title), cancellable: options.cancellable },
+    (progress, token) =>
+      task((u) => progress.report({ increment: u.increment, message: u.message && render(u.message) }), token),
+  );
 }
 
 /** A quick-pick item: what it shows (Messages) and the value it stands for. */
@@ -85,7 +98,9 @@ export async function pick<T>(items: readonly PickItem<T>[], options: PickOption
     ...(item.separator ? { kind: vscode.QuickPickItemKind.Separator } : {}),
   }));
   const chosen = await vscode.window.showQuickPick(shown, {
-    title: asLabel(options.title), placeHolder: options.placeHolder && asLabel(options.placeHolder), ignoreFocusOut: options.ignoreFocusOut,
+    title: asLabel(options.title),
+    placeHolder: options.placeHolder && asLabel(options.placeHolder),
+    ignoreFocusOut: options.ignoreFocusOut,
   });
   return chosen?.item;
 }
@@ -108,10 +123,12 @@ export function input(options: InputOptions): Thenable<string | undefined> {
     placeHolder: options.placeHolder && asLabel(options.placeHolder),
     value: options.value,
     ignoreFocusOut: options.ignoreFocusOut,
-    validateInput: options.validate && ((v) => {
-      const why = options.validate?.(v);
-      return why && asLabel(why);
-    }),
+    validateInput:
+      options.validate &&
+      ((v) => {
+        const why = options.validate?.(v);
+        return why && asLabel(why);
+      }),
   });
 }
 
@@ -141,8 +158,12 @@ export function treeItem(label: Message, options: { description?: Message; toolt
 }
 
 /** A webview panel titled with a Message. */
-export function createWebviewPanel(viewType: string, title: Message, column: vscode.ViewColumn,
-  options: vscode.WebviewPanelOptions & vscode.WebviewOptions): vscode.WebviewPanel {
+export function createWebviewPanel(
+  viewType: string,
+  title: Message,
+  column: vscode.ViewColumn,
+  options: vscode.WebviewPanelOptions & vscode.WebviewOptions,
+): vscode.WebviewPanel {
   return vscode.window.createWebviewPanel(viewType, asPlain(title), column, options);
 }
 

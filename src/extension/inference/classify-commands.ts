@@ -20,21 +20,32 @@ export interface ClassifyResult {
   predictions: Prediction[];
 }
 
-export function registerClassifyCommands(ctx: Ctx, controller: InferenceController, { requireModel }: ModelChoice): void {
+export function registerClassifyCommands(
+  ctx: Ctx,
+  controller: InferenceController,
+  { requireModel }: ModelChoice,
+): void {
   const { log } = ctx;
 
   ctx.command('bert.classifySelection', async (): Promise<ClassifyResult | undefined> => {
     const editor = vscode.window.activeTextEditor;
-    const texts = (editor?.selections ?? []).filter((s) => !s.isEmpty).map((s) => editor!.document.getText(s)).filter((t) => t.trim() !== '');
+    const texts = (editor?.selections ?? [])
+      .filter((s) => !s.isEmpty)
+      .map((s) => editor!.document.getText(s))
+      .filter((t) => t.trim() !== '');
     if (texts.length === 0) {
       void info(say`BERT: select the text to classify first.`);
       return undefined;
     }
     if (!(await requireModel())) return undefined;
-    const result = await withProgress({ location: vscode.ProgressLocation.Window, title: say`BERT: classifying` }, () => controller.predict(texts));
+    const result = await withProgress({ location: vscode.ProgressLocation.Window, title: say`BERT: classifying` }, () =>
+      controller.predict(texts),
+    );
     if (!result) return undefined;
     const { model, predictions } = result;
-    predictions.forEach((p, i) => log.info(asLog(say`classify (${model.name}): ${describePrediction(p)} ← ${snippet(texts[i])}`)));
+    predictions.forEach((p, i) =>
+      log.info(asLog(say`classify (${model.name}): ${describePrediction(p)} ← ${snippet(texts[i])}`)),
+    );
     void info(say`BERT ${model.name}: ${describePredictions(predictions)}`);
     return { model: model.name, modelDir: model.dir, texts, predictions };
   });
@@ -42,62 +53,104 @@ export function registerClassifyCommands(ctx: Ctx, controller: InferenceControll
   /** The text column (and an optional label column) of a file whose columns cannot be detected. */
   async function pickColumns(file: string): Promise<{ textColumn: string; labelColumn?: string } | undefined> {
     const all = await readColumns(file);
-    const text = await pick(all.map((c) => ({ label: say`${c}`, value: c })), {
-      title: say`BERT: Predict Dataset: text column`, placeHolder: say`The column of ${path.basename(file)} holding the texts to classify` });
+    const text = await pick(
+      all.map((c) => ({ label: say`${c}`, value: c })),
+      {
+        title: say`BERT: Predict Dataset: text column`,
+        placeHolder: say`The column of ${path.basename(file)} holding the texts to classify`,
+      },
+    );
     if (!text) return undefined;
-    const label = await pick<string | undefined>([
-      { label: say`No label column`, description: say`predict only`, value: undefined },
-      ...all.filter((c) => c !== text.value).map((c) => ({ label: say`${c}`, description: say`true labels: accuracy and a confusion matrix`, value: c })),
-    ], { title: say`BERT: Predict Dataset: label column (optional)` });
+    const label = await pick<string | undefined>(
+      [
+        { label: say`No label column`, description: say`predict only`, value: undefined },
+        ...all
+          .filter((c) => c !== text.value)
+          .map((c) => ({ label: say`${c}`, description: say`true labels: accuracy and a confusion matrix`, value: c })),
+      ],
+      { title: say`BERT: Predict Dataset: label column (optional)` },
+    );
     if (!label) return undefined;
     return { textColumn: text.value, ...(label.value !== undefined ? { labelColumn: label.value } : {}) };
   }
 
-  ctx.command('bert.predictDataset', async (target?: vscode.Uri, options?: { out?: string; textColumn?: string; labelColumn?: string })
-    : Promise<DatasetPredictionReport | undefined> => {
-    if (!requireTrust('Predict Dataset')) return undefined;
-    const dataFile = target?.fsPath ?? (await vscode.window.showOpenDialog({
-      canSelectFiles: true, canSelectFolders: true, openLabel: 'Predict',
-      filters: { Datasets: ['csv', 'tsv', 'jsonl', 'ndjson', 'json'] },
-    }))?.[0]?.fsPath;
-    if (!dataFile || !(await requireModel())) return undefined;
-    let columns: { textColumn?: string; labelColumn?: string } = { textColumn: options?.textColumn, labelColumn: options?.labelColumn };
-    const predict = () => withProgress(
-      { location: vscode.ProgressLocation.Notification, title: say`BERT: predicting ${path.basename(dataFile)}`, cancellable: true },
-      async (progress, token) => {
-        const model = await controller.model();
-        if (!model) return undefined;
-        const abort = new AbortController();
-        token.onCancellationRequested(() => abort.abort());
-        let last = 0;
-        return predictDataset({ labels: model.labels, predict: (texts) => controller.client.predict(texts, abort.signal) }, dataFile, {
-          ...columns, out: options?.out, signal: abort.signal,
-          onProgress: (done, total) => {
-            progress({ message: say`${done} / ${total}`, increment: ((done - last) / total) * 100 });
-            last = done;
+  ctx.command(
+    'bert.predictDataset',
+    async (
+      target?: vscode.Uri,
+      options?: { out?: string; textColumn?: string; labelColumn?: string },
+    ): Promise<DatasetPredictionReport | undefined> => {
+      if (!requireTrust('Predict Dataset')) return undefined;
+      const dataFile =
+        target?.fsPath ??
+        (
+          await vscode.window.showOpenDialog({
+            canSelectFiles: true,
+            canSelectFolders: true,
+            openLabel: 'Predict',
+            filters: { Datasets: ['csv', 'tsv', 'jsonl', 'ndjson', 'json'] },
+          })
+        )?.[0]?.fsPath;
+      if (!dataFile || !(await requireModel())) return undefined;
+      let columns: { textColumn?: string; labelColumn?: string } = {
+        textColumn: options?.textColumn,
+        labelColumn: options?.labelColumn,
+      };
+      const predict = () =>
+        withProgress(
+          {
+            location: vscode.ProgressLocation.Notification,
+            title: say`BERT: predicting ${path.basename(dataFile)}`,
+            cancellable: true,
           },
-        });
-      });
-    let report: DatasetPredictionReport | undefined;
-    try {
-      report = await predict();
-    } catch (error) {
-      // The text column could not be detected: let the user choose it among the file's columns, then go on.
-      if ((error as { code?: string }).code !== 'DATA_NO_TEXT_COLUMN') throw error;
-      const chosen = await pickColumns(dataFile);
-      if (!chosen) return undefined;
-      columns = chosen;
-      report = await predict();
-    }
-    if (!report) return undefined;
-    const accuracy = report.evaluation ? ` Accuracy ${percent(report.evaluation.accuracy)} on ${report.evaluation.evaluated} labelled rows.` : '';
-    log.info(`Predicted ${report.rows} rows of ${dataFile} → ${report.output}.${accuracy}`);
-    if (report.evaluation) log.info(`Confusion matrix (rows: true label, columns: predicted):\n${formatConfusion(report.evaluation)}`);
-    void info(say`BERT: wrote ${path.basename(report.output)} (${report.rows} rows).${accuracy}`, 'Open', 'Show Confusion Matrix')
-      .then((choice) => {
+          async (progress, token) => {
+            const model = await controller.model();
+            if (!model) return undefined;
+            const abort = new AbortController();
+            token.onCancellationRequested(() => abort.abort());
+            let last = 0;
+            return predictDataset(
+              { labels: model.labels, predict: (texts) => controller.client.predict(texts, abort.signal) },
+              dataFile,
+              {
+                ...columns,
+                out: options?.out,
+                signal: abort.signal,
+                onProgress: (done, total) => {
+                  progress({ message: say`${done} / ${total}`, increment: ((done - last) / total) * 100 });
+                  last = done;
+                },
+              },
+            );
+          },
+        );
+      let report: DatasetPredictionReport | undefined;
+      try {
+        report = await predict();
+      } catch (error) {
+        // The text column could not be detected: let the user choose it among the file's columns, then go on.
+        if ((error as { code?: string }).code !== 'DATA_NO_TEXT_COLUMN') throw error;
+        const chosen = await pickColumns(dataFile);
+        if (!chosen) return undefined;
+        columns = chosen;
+        report = await predict();
+      }
+      if (!report) return undefined;
+      const accuracy = report.evaluation
+        ? ` Accuracy ${percent(report.evaluation.accuracy)} on ${report.evaluation.evaluated} labelled rows.`
+        : '';
+      log.info(`Predicted ${report.rows} rows of ${dataFile} → ${report.output}.${accuracy}`);
+      if (report.evaluation)
+        log.info(`Confusion matrix (rows: true label, columns: predicted):\n${formatConfusion(report.evaluation)}`);
+      void info(
+        say`BERT: wrote ${path.basename(report.output)} (${report.rows} rows).${accuracy}`,
+        'Open',
+        'Show Confusion Matrix',
+      ).then((choice) => {
         if (choice === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(report.output));
         if (choice === 'Show Confusion Matrix') log.show(true);
       });
-    return report;
-  });
+      return report;
+    },
+  );
 }

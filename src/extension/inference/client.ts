@@ -78,7 +78,16 @@ export class InferenceClient {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => signal?.removeEventListener('abort', onAbort);
-      this.pending.set(id, { resolve: (v) => { done(); resolve(v); }, reject: (e) => { done(); reject(e); } });
+      this.pending.set(id, {
+        resolve: (v) => {
+          done();
+          resolve(v);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      });
       worker.ref();
       worker.postMessage({ ...body, id });
     }).finally(() => {
@@ -102,7 +111,12 @@ export class InferenceClient {
   }
 
   /** Write `<model>/int8/` and compare it with the fp32 model on `texts` (the worker's loaded model stays). */
-  async quantize(modelDir: string, texts: string[], truth: (string | undefined)[], format?: QuantFormat): Promise<QuantizedComparison> {
+  async quantize(
+    modelDir: string,
+    texts: string[],
+    truth: (string | undefined)[],
+    format?: QuantFormat,
+  ): Promise<QuantizedComparison> {
     return (await this.request({ op: 'quantize', modelDir, texts, truth, format })) as QuantizedComparison;
   }
 

@@ -31,7 +31,10 @@ export class InferenceController implements vscode.Disposable {
   private loading: { dir: string; device: Device; promise: Promise<ActiveModel> } | undefined;
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly log: vscode.LogOutputChannel, private readonly state: vscode.Memento) {
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    private readonly state: vscode.Memento,
+  ) {
     this.subscription = vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('bert.activeModel')) {
         // A memento's value changes at once (it is persisted later): the next request already uses the setting's model.
@@ -49,8 +52,10 @@ export class InferenceController implements vscode.Disposable {
 
   /** The chosen model's folder, else the one `bert.activeModel` names, if any. */
   activeModelDir(): string | undefined {
-    return this.state.get<string>(CHOSEN_MODEL_KEY)
-      ?? resolveModelSetting(vscode.workspace.getConfiguration('bert').get<string>('activeModel', ''), workspaceRoot());
+    return (
+      this.state.get<string>(CHOSEN_MODEL_KEY) ??
+      resolveModelSetting(vscode.workspace.getConfiguration('bert').get<string>('activeModel', ''), workspaceRoot())
+    );
   }
 
   private device(): Device {
@@ -68,7 +73,9 @@ export class InferenceController implements vscode.Disposable {
       this.cache.clear();
       const started = Date.now();
       const promise = this.client.load(dir, device).then((info) => {
-        this.log.info(`Loaded model ${dir} (${info.labels.length} labels, max ${info.maxLength} tokens, ${info.truncation}) on ${device} in ${Date.now() - started} ms`);
+        this.log.info(
+          `Loaded model ${dir} (${info.labels.length} labels, max ${info.maxLength} tokens, ${info.truncation}) on ${device} in ${Date.now() - started} ms`,
+        );
         return { ...info, name: modelName(dir) };
       });
       this.loading = { dir, device, promise };
@@ -85,7 +92,9 @@ export class InferenceController implements vscode.Disposable {
     const device = this.device();
     const started = Date.now();
     const info = await this.client.load(absolute, device);
-    this.log.info(`Loaded model ${absolute} (${info.labels.length} labels, max ${info.maxLength} tokens, ${info.truncation}) on ${device} in ${Date.now() - started} ms`);
+    this.log.info(
+      `Loaded model ${absolute} (${info.labels.length} labels, max ${info.maxLength} tokens, ${info.truncation}) on ${device} in ${Date.now() - started} ms`,
+    );
     await this.state.update(CHOSEN_MODEL_KEY, absolute);
     this.updateContext();
     this.cache.clear();
@@ -96,7 +105,10 @@ export class InferenceController implements vscode.Disposable {
   }
 
   /** Predictions for `texts` with the active model; cached per text for the hover. */
-  async predict(texts: string[], signal?: AbortSignal): Promise<{ model: ActiveModel; predictions: Prediction[] } | undefined> {
+  async predict(
+    texts: string[],
+    signal?: AbortSignal,
+  ): Promise<{ model: ActiveModel; predictions: Prediction[] } | undefined> {
     const model = await this.model();
     if (!model) return undefined;
     const predictions = await this.client.predict(texts, signal);

@@ -30,9 +30,16 @@ export function readHoverSettings(scope?: vscode.ConfigurationScope): HoverSetti
 }
 
 export class ClassifyHoverProvider implements vscode.HoverProvider {
-  constructor(private readonly controller: InferenceController, private readonly log: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly controller: InferenceController,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
 
-  async provideHover(document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
+  async provideHover(
+    document: vscode.TextDocument,
+    position: vscode.Position,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.Hover | undefined> {
     const settings = readHoverSettings(document);
     if (!settings.enabled || !settings.languages.includes(document.languageId)) return undefined;
     const target = this.target(document, position, settings.scope);
@@ -46,7 +53,9 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
       const cancel = token.onCancellationRequested(() => abort.abort());
       const timer = setTimeout(() => abort.abort(), settings.timeBudgetMs);
       try {
-        const budget = new Promise<undefined>((resolve) => abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+        const budget = new Promise<undefined>((resolve) =>
+          abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }),
+        );
         const result = await Promise.race([this.controller.predict([target.text], abort.signal), budget]);
         prediction = result?.predictions[0];
       } catch (e) {
@@ -58,19 +67,29 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
     }
     if (!prediction || token.isCancellationRequested) return undefined;
     const name = (await this.controller.model().catch(() => undefined))?.name ?? '';
-    return new vscode.Hover(markdown(hoverMarkdown(prediction, name, runDirOfModel(modelDir)), ['bert.openDashboard']), target.range);
+    return new vscode.Hover(
+      markdown(hoverMarkdown(prediction, name, runDirOfModel(modelDir)), ['bert.openDashboard']),
+      target.range,
+    );
   }
 
-  private target(document: vscode.TextDocument, position: vscode.Position, scope: HoverScope): { text: string; range: vscode.Range } | undefined {
+  private target(
+    document: vscode.TextDocument,
+    position: vscode.Position,
+    scope: HoverScope,
+  ): { text: string; range: vscode.Range } | undefined {
     const editor = vscode.window.activeTextEditor;
-    const selection = editor?.document === document ? editor.selections.find((s) => !s.isEmpty && s.contains(position)) : undefined;
+    const selection =
+      editor?.document === document ? editor.selections.find((s) => !s.isEmpty && s.contains(position)) : undefined;
     if (selection) {
       const text = document.getText(selection).trim();
       return text ? { text, range: selection } : undefined;
     }
     if (scope === 'selection') return undefined;
     const found = hoverTarget(document.getText(), document.offsetAt(position), scope);
-    return found ? { text: found.text, range: new vscode.Range(document.positionAt(found.start), document.positionAt(found.end)) } : undefined;
+    return found
+      ? { text: found.text, range: new vscode.Range(document.positionAt(found.start), document.positionAt(found.end)) }
+      : undefined;
   }
 }
 
@@ -81,13 +100,23 @@ export function registerHover(ctx: Ctx, controller: InferenceController): void {
   const update = (): void => {
     hoverRegistration?.dispose();
     const settings = readHoverSettings();
-    hoverRegistration = settings.enabled && settings.languages.length > 0
-      ? vscode.languages.registerHoverProvider(settings.languages.map((language) => ({ language })), hoverProvider)
-      : undefined;
+    hoverRegistration =
+      settings.enabled && settings.languages.length > 0
+        ? vscode.languages.registerHoverProvider(
+            settings.languages.map((language) => ({ language })),
+            hoverProvider,
+          )
+        : undefined;
   };
   update();
   ctx.own(
-    vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('bert.hover')) update(); }),
-    { dispose: () => { hoverRegistration?.dispose(); } },
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('bert.hover')) update();
+    }),
+    {
+      dispose: () => {
+        hoverRegistration?.dispose();
+      },
+    },
   );
 }

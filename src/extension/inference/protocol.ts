@@ -22,7 +22,14 @@ export type WorkerRequest =
   | { id: number; op: 'load'; modelDir: string; device: Device }
   | { id: number; op: 'predict'; texts: string[] }
   | { id: number; op: 'logits'; texts: string[] }
-  | { id: number; op: 'quantize'; modelDir: string; format?: QuantFormat; texts: string[]; truth: (string | undefined)[] }
+  | {
+      id: number;
+      op: 'quantize';
+      modelDir: string;
+      format?: QuantFormat;
+      texts: string[];
+      truth: (string | undefined)[];
+    }
   /** Skip request `target` if it has not started yet. */
   | { id: number; op: 'cancel'; target: number };
 
@@ -39,4 +46,5 @@ export interface WorkerError {
   line?: number;
 }
 
-export type WorkerResponse = { id: number; ok: true; result: WorkerResult } | { id: number; ok: false; error: WorkerError };
+export type WorkerResponse =
+  { id: number; ok: true; result: WorkerResult } | { id: number; ok: false; error: WorkerError };

@@ -44,7 +44,11 @@ export function sentenceAt(text: string, offset: number): [number, number] {
 }
 
 /** The trimmed text the hover classifies for `scope` at `offset`, with its range; undefined when blank. */
-export function hoverTarget(text: string, offset: number, scope: Exclude<HoverScope, 'selection'>): { text: string; start: number; end: number } | undefined {
+export function hoverTarget(
+  text: string,
+  offset: number,
+  scope: Exclude<HoverScope, 'selection'>,
+): { text: string; start: number; end: number } | undefined {
   const [s, e] = scope === 'sentence' ? sentenceAt(text, offset) : paragraphAt(text, offset);
   const raw = text.slice(s, e);
   const lead = raw.length - raw.trimStart().length;
@@ -54,7 +58,9 @@ export function hoverTarget(text: string, offset: number, scope: Exclude<HoverSc
 
 /** Labels by falling probability, at most `k`. */
 export function topK(p: Prediction, k: number): [string, number][] {
-  return Object.entries(p.scores).sort((a, b) => b[1] - a[1]).slice(0, k);
+  return Object.entries(p.scores)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, k);
 }
 
 export function percent(x: number): string {
@@ -63,7 +69,10 @@ export function percent(x: number): string {
 
 /** `pos 92.1% · neg 7.9%` */
 export function describePrediction(p: Prediction, k = 5): Message {
-  return join(topK(p, k).map(([l, s]) => say`${l} ${percent(s)}`), ' · ');
+  return join(
+    topK(p, k).map(([l, s]) => say`${l} ${percent(s)}`),
+    ' · ',
+  );
 }
 
 /** One line for a notification: `spam (97.1%) — spam 97.1% · ham 2.9%`, or one label per text. */
@@ -72,7 +81,10 @@ export function describePredictions(predictions: readonly Prediction[]): Message
     const [p] = predictions;
     return say`${p.label} (${percent(p.score)}) — ${describePrediction(p)}`;
   }
-  return say`${predictions.length} selections: ${join(predictions.map((p) => say`${p.label} ${percent(p.score)}`), ', ')}`;
+  return say`${predictions.length} selections: ${join(
+    predictions.map((p) => say`${p.label} ${percent(p.score)}`),
+    ', ',
+  )}`;
 }
 
 const BAR_WIDTH = 20;

@@ -47,7 +47,8 @@ async function handle(req: Exclude<WorkerRequest, { op: 'cancel' }>): Promise<Wo
 }
 
 function toWorkerError(e: unknown): WorkerError {
-  if (isUserError(e)) return { name: e.name, message: e.message, user: true, code: e.code, fix: e.fix, file: e.file, line: e.line };
+  if (isUserError(e))
+    return { name: e.name, message: e.message, user: true, code: e.code, fix: e.fix, file: e.file, line: e.line };
   const err = e instanceof Error ? e : new Error(String(e));
   return { name: err.name, message: err.message, user: false };
 }
@@ -62,7 +63,11 @@ port.on('message', (req: WorkerRequest) => {
     await new Promise((r) => setImmediate(r));
     let response: WorkerResponse;
     if (cancelled.delete(req.id)) {
-      response = { id: req.id, ok: false, error: { name: 'CancelledError', message: 'Cancelled.', user: true, code: 'CANCELLED' } };
+      response = {
+        id: req.id,
+        ok: false,
+        error: { name: 'CancelledError', message: 'Cancelled.', user: true, code: 'CANCELLED' },
+      };
     } else {
       try {
         response = { id: req.id, ok: true, result: await handle(req) };

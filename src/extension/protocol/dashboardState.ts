@@ -5,7 +5,14 @@
  * Imports types only, so the webview bundle carries no Node code.
  */
 import type {
-  DatasetSummary, DoneEvent, ErrorEvent, EvalEvent, StartedEvent, StepEvent, TrainerEvent, TrainTask,
+  DatasetSummary,
+  DoneEvent,
+  ErrorEvent,
+  EvalEvent,
+  StartedEvent,
+  StepEvent,
+  TrainerEvent,
+  TrainTask,
 } from '../../trainer/protocol';
 
 /**
@@ -59,15 +66,27 @@ export interface DashboardState {
 }
 
 export function emptyDashboardState(runDir: string): DashboardState {
-  return { runDir, phase: 'waiting', task: 'classify', totalSteps: 0, step: 0, epoch: 0, train: { step: [], loss: [], lr: [] }, evals: [] };
+  return {
+    runDir,
+    phase: 'waiting',
+    task: 'classify',
+    totalSteps: 0,
+    step: 0,
+    epoch: 0,
+    train: { step: [], loss: [], lr: [] },
+    evals: [],
+  };
 }
 
 /** Folds one event into `state`, in place (a run can have tens of thousands of steps; copying each time is waste). */
 export function applyEvent(state: DashboardState, event: TrainerEvent): void {
   switch (event.event) {
-    case 'started': return applyStarted(state, event);
-    case 'step': return applyStep(state, event);
-    case 'eval': return applyEval(state, event);
+    case 'started':
+      return applyStarted(state, event);
+    case 'step':
+      return applyStep(state, event);
+    case 'eval':
+      return applyEval(state, event);
     case 'checkpoint':
       state.lastCheckpoint = { step: event.step, path: event.path };
       return;
@@ -131,7 +150,11 @@ function applyStep(state: DashboardState, event: StepEvent): void {
 
 function applyEval(state: DashboardState, event: EvalEvent): void {
   state.evals.push({
-    step: event.step, epoch: event.epoch, loss: event.loss, accuracy: event.accuracy, isBest: event.is_best,
+    step: event.step,
+    epoch: event.epoch,
+    loss: event.loss,
+    accuracy: event.accuracy,
+    isBest: event.is_best,
     ...(event.task === 'mlm' ? { perplexity: event.perplexity } : { macroF1: event.macro_f1 }),
   });
   state.latestEval = event;

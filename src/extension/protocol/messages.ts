@@ -45,8 +45,13 @@ export function parseWebviewMessage(value: unknown): WebviewToExtension | undefi
     case 'fineTuneFromModel':
       return { type: message.type };
     case 'openExample':
-      if (typeof message.file === 'string' && message.file.length > 0
-        && typeof message.line === 'number' && Number.isInteger(message.line) && message.line >= 1) {
+      if (
+        typeof message.file === 'string' &&
+        message.file.length > 0 &&
+        typeof message.line === 'number' &&
+        Number.isInteger(message.line) &&
+        message.line >= 1
+      ) {
         return { type: 'openExample', file: message.file, line: message.line };
       }
       return undefined;

@@ -5,7 +5,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TrainTask } from '../../trainer/protocol';
-import { applyEvents, bestEvalRow, emptyDashboardState, type DashboardState, type RunPhase } from '../protocol/dashboardState';
+import {
+  applyEvents,
+  bestEvalRow,
+  emptyDashboardState,
+  type DashboardState,
+  type RunPhase,
+} from '../protocol/dashboardState';
 import { formatPerplexity } from '../dashboard/statusText';
 import { join, long, say, type Message } from '../display/text';
 import { hasRun, runPaths } from '../../core/run/paths';
@@ -99,7 +105,11 @@ export function isRunDir(dir: string): boolean {
 }
 
 /** Every run under `runsRoot`, newest first. A missing folder has no runs. Pass a cache when listing repeatedly. */
-export function listRuns(runsRoot: string, isAlive: (pid: number) => boolean = isProcessAlive, cache = new RunStateCache()): RunInfo[] {
+export function listRuns(
+  runsRoot: string,
+  isAlive: (pid: number) => boolean = isProcessAlive,
+  cache = new RunStateCache(),
+): RunInfo[] {
   let names: string[];
   try {
     names = fs.readdirSync(runsRoot);
@@ -151,15 +161,23 @@ export function describeRun(run: RunInfo): string {
 
 /** The Runs view's tooltip of a run (markdown: one line each). */
 export function describeRunTooltip(run: RunInfo): Message {
-  const lines: Message[] = [say`${run.name}${run.task === 'mlm' ? ' (masked-LM pre-training)' : ''}`, say`${run.dir}`, say`Status: ${run.phase}`];
+  const lines: Message[] = [
+    say`${run.name}${run.task === 'mlm' ? ' (masked-LM pre-training)' : ''}`,
+    say`${run.dir}`,
+    say`Status: ${run.phase}`,
+  ];
   if (run.totalSteps > 0) lines.push(say`Step ${run.step} of ${run.totalSteps}`);
   if (run.task === 'mlm') {
     if (run.bestLoss !== undefined) {
-      lines.push(say`Best: MLM loss ${run.bestLoss.toFixed(3)}, perplexity ${formatPerplexity(run.bestPerplexity ?? Math.exp(run.bestLoss))}, masked-token accuracy ${(run.bestAccuracy ?? 0).toFixed(3)} at step ${run.bestStep ?? 0}`);
+      lines.push(
+        say`Best: MLM loss ${run.bestLoss.toFixed(3)}, perplexity ${formatPerplexity(run.bestPerplexity ?? Math.exp(run.bestLoss))}, masked-token accuracy ${(run.bestAccuracy ?? 0).toFixed(3)} at step ${run.bestStep ?? 0}`,
+      );
     }
     if (run.bestModelDir) lines.push(say`Fine-tune BERT offers its best/ folder as a model.`);
   } else if (run.bestAccuracy !== undefined) {
-    lines.push(say`Best: accuracy ${run.bestAccuracy.toFixed(3)}, macro-F1 ${(run.bestMacroF1 ?? 0).toFixed(3)} at step ${run.bestStep ?? 0}`);
+    lines.push(
+      say`Best: accuracy ${run.bestAccuracy.toFixed(3)}, macro-F1 ${(run.bestMacroF1 ?? 0).toFixed(3)} at step ${run.bestStep ?? 0}`,
+    );
   }
   if (run.errorMessage) lines.push(say`Error: ${long(run.errorMessage)}`);
   // Two spaces before a newline: a line break in markdown.

@@ -33,7 +33,10 @@ export class RunWatcher {
   private liveness: ReturnType<typeof setInterval> | undefined;
   private readonly isAlive: (pid: number) => boolean;
 
-  constructor(readonly runDir: string, private readonly options: RunWatcherOptions = {}) {
+  constructor(
+    readonly runDir: string,
+    private readonly options: RunWatcherOptions = {},
+  ) {
     this.isAlive = options.isAlive ?? isProcessAlive;
     this.state = emptyDashboardState(runDir);
     this.follower = new MetricsFollower(
@@ -88,7 +91,8 @@ export class RunWatcher {
    */
   processEnded(): RunPhase {
     this.follower.check();
-    const phase = this.state.phase === 'waiting' ? 'failed' : this.state.phase === 'training' ? 'interrupted' : this.state.phase;
+    const phase =
+      this.state.phase === 'waiting' ? 'failed' : this.state.phase === 'training' ? 'interrupted' : this.state.phase;
     if (phase !== this.state.phase) {
       this.state.phase = phase;
       for (const l of this.listeners) l.phase?.(phase);

@@ -9,7 +9,12 @@ import { say, treeItem } from '../display/ui';
 import { RunStateCache, describeRun, describeRunTooltip, isProcessAlive, listRuns, type RunInfo } from './runStore';
 
 const ICONS: Record<RunInfo['phase'], string> = {
-  waiting: 'clock', training: 'sync~spin', done: 'pass', stopped: 'debug-stop', failed: 'error', interrupted: 'warning',
+  waiting: 'clock',
+  training: 'sync~spin',
+  done: 'pass',
+  stopped: 'debug-stop',
+  failed: 'error',
+  interrupted: 'warning',
 };
 
 /** The absolute run folder of each workspace folder. */
@@ -31,8 +36,16 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunInfo>, vscod
   constructor(private readonly log: vscode.LogOutputChannel) {
     this.watchFolders();
     this.disposables.push(
-      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('bert.runsDirectory')) { this.watchFolders(); this.refresh(); } }),
-      vscode.workspace.onDidChangeWorkspaceFolders(() => { this.watchFolders(); this.refresh(); }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('bert.runsDirectory')) {
+          this.watchFolders();
+          this.refresh();
+        }
+      }),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => {
+        this.watchFolders();
+        this.refresh();
+      }),
     );
   }
 
@@ -69,7 +82,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunInfo>, vscod
   }
 
   getTreeItem(run: RunInfo): vscode.TreeItem {
-    const item = treeItem(say`${run.name}`, { description: say`${describeRun(run)}`, tooltip: describeRunTooltip(run) });
+    const item = treeItem(say`${run.name}`, {
+      description: say`${describeRun(run)}`,
+      tooltip: describeRunTooltip(run),
+    });
     item.id = run.dir;
     item.iconPath = new vscode.ThemeIcon(run.task === 'mlm' && run.phase === 'done' ? 'book' : ICONS[run.phase]);
     // e.g. `bertRun.done+model`: the phase drives Stop/Resume/Delete, `+model` offers Classify with This Model (not for
@@ -89,7 +105,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunInfo>, vscod
   private watchFolders(): void {
     for (const w of this.watchers) w.dispose();
     this.watchers = runFolders().map((folder) => {
-      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(folder), '*/{metrics.jsonl,run.json}'));
+      const watcher = vscode.workspace.createFileSystemWatcher(
+        new vscode.RelativePattern(vscode.Uri.file(folder), '*/{metrics.jsonl,run.json}'),
+      );
       const later = () => this.refreshSoon();
       watcher.onDidCreate(later);
       watcher.onDidChange(later);

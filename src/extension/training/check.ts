@@ -18,7 +18,10 @@ export interface CheckRequest {
 }
 
 export class CheckFailedError extends Error {
-  constructor(message: string, readonly output: string) {
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
     super(message);
     this.name = 'CheckFailedError';
   }
@@ -34,7 +37,10 @@ export function checkArgs(request: Omit<CheckRequest, 'cli' | 'signal'>): string
 
 /** The report is the last line that parses as a JSON object with `problems` (anything else is ignored). */
 export function parseCheckOutput(stdout: string): CheckReport | undefined {
-  const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{'));
+  const lines = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('{'));
   for (let i = lines.length - 1; i >= 0; i--) {
     try {
       const value = JSON.parse(lines[i]) as Partial<CheckReport>;
@@ -52,13 +58,23 @@ export function runCheck(request: CheckRequest): Promise<CheckReport> {
     const child = fork(request.cli, checkArgs(request), { silent: true, signal: request.signal });
     let stdout = '';
     let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
-    child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
     child.on('error', (error) => reject(error));
     child.on('exit', (code, signal) => {
       const report = parseCheckOutput(stdout);
       if (report) resolve(report);
-      else reject(new CheckFailedError(`The dataset check stopped (exit code ${code}, signal ${signal}) without a report.`, `${stderr}${stdout}`.slice(-4000)));
+      else
+        reject(
+          new CheckFailedError(
+            `The dataset check stopped (exit code ${code}, signal ${signal}) without a report.`,
+            `${stderr}${stdout}`.slice(-4000),
+          ),
+        );
     });
   });
 }

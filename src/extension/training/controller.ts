@@ -38,12 +38,17 @@ export class TrainingController implements vscode.Disposable {
     this.context = ctx.extension;
     this.log = ctx.log;
     this.watchers = new RunWatchers({ onError: (e) => this.log.warn(`Following a run failed: ${String(e)}`) });
-    this.dashboards = new DashboardPanels(this.context.extensionUri, this.watchers, {
-      stop: (runDir) => this.stop(runDir),
-      resume: (runDir) => this.resume(runDir),
-      classifyWithModel: (modelDir) => this.classifyWithModel(modelDir),
-      fineTuneFromModel: (modelDir) => this.fineTuneFromModel(modelDir),
-    }, this.log);
+    this.dashboards = new DashboardPanels(
+      this.context.extensionUri,
+      this.watchers,
+      {
+        stop: (runDir) => this.stop(runDir),
+        resume: (runDir) => this.resume(runDir),
+        classifyWithModel: (modelDir) => this.classifyWithModel(modelDir),
+        fineTuneFromModel: (modelDir) => this.fineTuneFromModel(modelDir),
+      },
+      this.log,
+    );
     this.dashboards.register(this.context);
     this.status = new StatusDriver(this.watchers, (s) => ctx.statusBar.set(s));
     this.runs = new RunsTreeProvider(this.log);
@@ -105,7 +110,10 @@ export class TrainingController implements vscode.Disposable {
       const before = watcher?.state.phase;
       const phase = watcher?.processEnded();
       if (before === 'waiting' && phase === 'failed') {
-        void this.reportFailure(runDir, `the trainer process exited (code ${exit.code}, signal ${exit.signal}) before it started. See the BERT log for details.`);
+        void this.reportFailure(
+          runDir,
+          `the trainer process exited (code ${exit.code}, signal ${exit.signal}) before it started. See the BERT log for details.`,
+        );
       }
       this.runs.refresh();
       this.updateContext();
@@ -133,7 +141,12 @@ export class TrainingController implements vscode.Disposable {
    */
   estimate(options: EstimateOptions, signal: AbortSignal): Promise<EstimateEvent> {
     this.log.info(`Estimating a run: ${JSON.stringify(options)}`);
-    return estimateInChild({ options, signal, ...this.trainerProcess(), onLog: (e) => this.log.info(`[estimate] ${e.message}`) });
+    return estimateInChild({
+      options,
+      signal,
+      ...this.trainerProcess(),
+      onLog: (e) => this.log.info(`[estimate] ${e.message}`),
+    });
   }
 
   /**
@@ -142,25 +155,30 @@ export class TrainingController implements vscode.Disposable {
    */
   private showStartup(runDir: string, handle: TrainerHandle): void {
     void withProgress(
-      { location: vscode.ProgressLocation.Notification, title: say`BERT: starting ${path.basename(runDir)}`, cancellable: true },
-      (report, token) => new Promise<void>((resolve) => {
-        const onEvent = (event: { event: string; message?: string }) => {
-          if (event.event === 'log' && event.message) report({ message: say`${long(event.message)}` });
-          if (event.event === 'started') report({ message: say`preparing the first step…` });
-          if (event.event === 'step' || event.event === 'done' || event.event === 'error') finish();
-        };
-        const finish = () => {
-          handle.events.off('event', onEvent);
-          resolve();
-        };
-        handle.events.on('event', onEvent);
-        void handle.exited.then(finish);
-        token.onCancellationRequested(() => {
-          this.log.info(`Start-up of ${runDir} cancelled: killing the trainer`);
-          handle.kill();
-          finish();
-        });
-      }),
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: say`BERT: starting ${path.basename(runDir)}`,
+        cancellable: true,
+      },
+      (report, token) =>
+        new Promise<void>((resolve) => {
+          const onEvent = (event: { event: string; message?: string }) => {
+            if (event.event === 'log' && event.message) report({ message: say`${long(event.message)}` });
+            if (event.event === 'started') report({ message: say`preparing the first step…` });
+            if (event.event === 'step' || event.event === 'done' || event.event === 'error') finish();
+          };
+          const finish = () => {
+            handle.events.off('event', onEvent);
+            resolve();
+          };
+          handle.events.on('event', onEvent);
+          void handle.exited.then(finish);
+          token.onCancellationRequested(() => {
+            this.log.info(`Start-up of ${runDir} cancelled: killing the trainer`);
+            handle.kill();
+            finish();
+          });
+        }),
     );
   }
 
@@ -222,12 +240,16 @@ export class TrainingController implements vscode.Disposable {
     try {
       runJson = readRunJson(runPaths(key).runJson);
     } catch (error) {
-      void showError(say`BERT: Cannot resume ${path.basename(key)}: its run.json cannot be read (${long((error as Error).message)}). Start a new run instead.`);
+      void showError(
+        say`BERT: Cannot resume ${path.basename(key)}: its run.json cannot be read (${long((error as Error).message)}). Start a new run instead.`,
+      );
       return;
     }
     const options = resumeOptions(runJson, key);
     if (!options) {
-      void showError(say`BERT: Cannot resume ${path.basename(key)}: its run.json has no training configuration. Start a new run instead.`);
+      void showError(
+        say`BERT: Cannot resume ${path.basename(key)}: its run.json has no training configuration. Start a new run instead.`,
+      );
       return;
     }
     this.start(options);
@@ -256,8 +278,15 @@ export class TrainingController implements vscode.Disposable {
       void warn(say`BERT: ${path.basename(key)} is training. Stop it before deleting it.`);
       return false;
     }
-    const answer = await notify('warning', say`Delete the run "${path.basename(key)}"?`,
-      { modal: true, detail: say`This deletes ${long(key)} with its checkpoints and its saved model. It cannot be undone.` }, 'Delete');
+    const answer = await notify(
+      'warning',
+      say`Delete the run "${path.basename(key)}"?`,
+      {
+        modal: true,
+        detail: say`This deletes ${long(key)} with its checkpoints and its saved model. It cannot be undone.`,
+      },
+      'Delete',
+    );
     if (answer !== 'Delete') return false;
     this.dashboards.get(key)?.panel.dispose();
     if (this.status.runDir === key) this.status.clear();
@@ -269,7 +298,11 @@ export class TrainingController implements vscode.Disposable {
   }
 
   private async reportFailure(runDir: string, message: string): Promise<void> {
-    const choice = await showError(say`BERT: Training ${path.basename(runDir)} failed: ${long(message)}`, 'Open Dashboard', 'Show Log');
+    const choice = await showError(
+      say`BERT: Training ${path.basename(runDir)} failed: ${long(message)}`,
+      'Open Dashboard',
+      'Show Log',
+    );
     if (choice === 'Open Dashboard') this.dashboards.show(runDir);
     if (choice === 'Show Log') this.log.show();
   }

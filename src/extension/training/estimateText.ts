@@ -17,10 +17,14 @@ export interface ConfirmationText {
 
 function deviceName(device: string): string {
   switch (device) {
-    case 'cpu': return 'CPU';
-    case 'cuda': return 'CUDA';
-    case 'webgpu': return 'WebGPU';
-    default: return device;
+    case 'cpu':
+      return 'CPU';
+    case 'cuda':
+      return 'CUDA';
+    case 'webgpu':
+      return 'WebGPU';
+    default:
+      return device;
   }
 }
 

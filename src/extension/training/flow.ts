@@ -37,8 +37,13 @@ export interface FineTuneGiven {
 /** Measures the run `choices` describe (in a trainer child); rejects when it fails or `signal` cancels it. */
 export type Estimator = (choices: FineTuneChoices, signal: AbortSignal) => Promise<EstimateEvent>;
 
-export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, estimate: Estimator,
-  target?: vscode.Uri, given: FineTuneGiven = {}): Promise<FineTuneChoices | undefined> {
+export async function fineTuneFlow(
+  context: vscode.ExtensionContext,
+  log: vscode.LogOutputChannel,
+  estimate: Estimator,
+  target?: vscode.Uri,
+  given: FineTuneGiven = {},
+): Promise<FineTuneChoices | undefined> {
   const data = target?.scheme === 'file' ? target.fsPath : await pickDataset(context);
   if (!data) return undefined;
   const scope = vscode.Uri.file(data);
@@ -49,18 +54,24 @@ export async function fineTuneFlow(context: vscode.ExtensionContext, log: vscode
   if (!checked) return undefined;
   if (!(await acceptProblems(checked.report, log))) return undefined;
   const settings = readSettings(scope);
-  const model = given.model ?? await pickModel(context, settings.model, given.pretrained ?? [], log);
+  const model = given.model ?? (await pickModel(context, settings.model, given.pretrained ?? [], log));
   if (!model) return undefined;
-  const length = settingLength === undefined && settingTruncation === undefined
-    ? await pickLength(checked.report, isFromScratch(model)) : { maxLength: settingLength, truncation: settingTruncation };
+  const length =
+    settingLength === undefined && settingTruncation === undefined
+      ? await pickLength(checked.report, isFromScratch(model))
+      : { maxLength: settingLength, truncation: settingTruncation };
   if (!length) return undefined;
   const preset = await pickPreset();
   if (!preset) return undefined;
   const device = await pickDevice(settings.device);
   if (!device) return undefined;
   const choices: FineTuneChoices = {
-    data, model, preset: preset.name, device,
-    textColumn: checked.textColumn, labelColumn: checked.labelColumn,
+    data,
+    model,
+    preset: preset.name,
+    device,
+    textColumn: checked.textColumn,
+    labelColumn: checked.labelColumn,
     ...length,
     batchSize: config.get<number | null>('batchSize') ?? undefined,
     ...preset.custom,
@@ -75,27 +86,46 @@ function bundledExample(context: vscode.ExtensionContext): string {
 
 async function pickDataset(context: vscode.ExtensionContext): Promise<string | undefined> {
   const files = await vscode.workspace.findFiles(DATA_GLOB, '{**/node_modules/**,**/.bert/**,**/.git/**}', 200);
-  const browse: PickItem<string | undefined> = { label: say`$(folder-opened) Browse…`, description: say`a file, or a folder with one sub-folder per class`, value: undefined };
+  const browse: PickItem<string | undefined> = {
+    label: say`$(folder-opened) Browse…`,
+    description: say`a file, or a folder with one sub-folder per class`,
+    value: undefined,
+  };
   const example: PickItem<string | undefined> = {
-    label: say`$(beaker) Use the bundled example`, description: say`400 real e-mails labelled spam or ham`,
-    detail: say`SpamAssassin public corpus (CC0): a first run in about half a minute`, value: bundledExample(context),
+    label: say`$(beaker) Use the bundled example`,
+    description: say`400 real e-mails labelled spam or ham`,
+    detail: say`SpamAssassin public corpus (CC0): a first run in about half a minute`,
+    value: bundledExample(context),
   };
   // The file open in the editor, when it is a dataset, is the likely answer: offer it first.
   const active = vscode.window.activeTextEditor?.document.uri;
-  const activeData = active?.scheme === 'file' && /\.(csv|tsv|jsonl|json)$/i.test(active.fsPath) ? active.fsPath : undefined;
+  const activeData =
+    active?.scheme === 'file' && /\.(csv|tsv|jsonl|json)$/i.test(active.fsPath) ? active.fsPath : undefined;
   const items: PickItem<string | undefined>[] = files
     .map((uri) => ({ name: vscode.workspace.asRelativePath(uri), value: uri.fsPath }))
     .sort((a, b) => Number(b.value === activeData) - Number(a.value === activeData) || a.name.localeCompare(b.name))
-    .map(({ name, value }) => ({ label: say`${name}`, value, ...(value === activeData ? { description: say`open in the editor` } : {}) }));
-  const placeHolder = items.length > 0
-    ? say`The labelled examples to train on (CSV, TSV, JSONL, JSON, or a folder per class)`
-    : say`No CSV, TSV, JSONL or JSON file in this workspace: browse for one (a text and a label column) or a folder per class, or try the example`;
-  const picked = await pick([...items, browse, example], { title: say`${TITLE} (1/5): dataset`, placeHolder, ignoreFocusOut: true });
+    .map(({ name, value }) => ({
+      label: say`${name}`,
+      value,
+      ...(value === activeData ? { description: say`open in the editor` } : {}),
+    }));
+  const placeHolder =
+    items.length > 0
+      ? say`The labelled examples to train on (CSV, TSV, JSONL, JSON, or a folder per class)`
+      : say`No CSV, TSV, JSONL or JSON file in this workspace: browse for one (a text and a label column) or a folder per class, or try the example`;
+  const picked = await pick([...items, browse, example], {
+    title: say`${TITLE} (1/5): dataset`,
+    placeHolder,
+    ignoreFocusOut: true,
+  });
   if (!picked) return undefined;
   if (picked.value) return picked.value;
   const chosen = await vscode.window.showOpenDialog({
-    title: `${TITLE}: dataset`, canSelectFiles: true, canSelectFolders: true, canSelectMany: false,
-    filters: { 'Datasets': ['csv', 'tsv', 'jsonl', 'json'], 'All files': ['*'] },
+    title: `${TITLE}: dataset`,
+    canSelectFiles: true,
+    canSelectFolders: true,
+    canSelectMany: false,
+    filters: { Datasets: ['csv', 'tsv', 'jsonl', 'json'], 'All files': ['*'] },
   });
   return chosen?.[0]?.fsPath;
 }
@@ -112,11 +142,20 @@ interface CheckedData {
  * Runs the dataset check (the same one as `bertft check`), letting the user confirm the detected columns or pick
  * others, and name them when they cannot be detected.
  */
-async function checkWithColumns(cli: string, data: string, maxLength: number | undefined, log: vscode.LogOutputChannel): Promise<CheckedData | undefined> {
+async function checkWithColumns(
+  cli: string,
+  data: string,
+  maxLength: number | undefined,
+  log: vscode.LogOutputChannel,
+): Promise<CheckedData | undefined> {
   let columns: { textColumn?: string; labelColumn?: string } = {};
   for (;;) {
     const report = await withProgress(
-      { location: vscode.ProgressLocation.Notification, title: say`BERT: checking ${path.basename(data)}…`, cancellable: true },
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: say`BERT: checking ${path.basename(data)}…`,
+        cancellable: true,
+      },
       async (_report, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
@@ -147,23 +186,36 @@ async function checkWithColumns(cli: string, data: string, maxLength: number | u
   }
 }
 
-async function confirmColumns(data: string, report: CheckReport): Promise<'ok' | { textColumn: string; labelColumn: string } | undefined> {
+async function confirmColumns(
+  data: string,
+  report: CheckReport,
+): Promise<'ok' | { textColumn: string; labelColumn: string } | undefined> {
   const classes = mapOfRecord(report.labels).size;
   const use: PickItem<'ok' | 'choose'> = {
     label: say`$(check) Text: "${report.textColumn ?? ''}", label: "${report.labelColumn ?? ''}"`,
-    description: say`${report.rows} rows, ${classes} classes`, value: 'ok',
+    description: say`${report.rows} rows, ${classes} classes`,
+    value: 'ok',
   };
   const choose: PickItem<'ok' | 'choose'> = { label: say`$(list-selection) Choose other columns…`, value: 'choose' };
   const picked = await pick([use, choose], { title: say`${TITLE} (2/5): columns`, ignoreFocusOut: true });
   if (!picked) return undefined;
   if (picked.value === 'ok') return 'ok';
   // Only this path needs the full column list; the check reports just the two it chose.
-  const all = (await readDataset(data, { lenient: true, textColumn: report.textColumn, labelColumn: report.labelColumn })).columns;
+  const all = (
+    await readDataset(data, { lenient: true, textColumn: report.textColumn, labelColumn: report.labelColumn })
+  ).columns;
   const columnItems = (columns: string[]): PickItem<string>[] => columns.map((c) => ({ label: say`${c}`, value: c }));
-  const text = await pick(columnItems(all), { title: say`${TITLE}: text column`, placeHolder: say`The column holding the text to classify`, ignoreFocusOut: true });
+  const text = await pick(columnItems(all), {
+    title: say`${TITLE}: text column`,
+    placeHolder: say`The column holding the text to classify`,
+    ignoreFocusOut: true,
+  });
   if (!text) return undefined;
-  const label = await pick(columnItems(all.filter((c) => c !== text.value)),
-    { title: say`${TITLE}: label column`, placeHolder: say`The column holding the class label`, ignoreFocusOut: true });
+  const label = await pick(columnItems(all.filter((c) => c !== text.value)), {
+    title: say`${TITLE}: label column`,
+    placeHolder: say`The column holding the class label`,
+    ignoreFocusOut: true,
+  });
   if (!label) return undefined;
   return { textColumn: text.value, labelColumn: label.value };
 }
@@ -171,9 +223,19 @@ async function confirmColumns(data: string, report: CheckReport): Promise<'ok' |
 /** When the columns cannot be detected, the problem lists the columns found; the user types the two names. */
 async function askColumns(problem: string): Promise<{ textColumn: string; labelColumn: string } | undefined> {
   const prompt = say`${long(problem)}`;
-  const textColumn = await input({ title: say`${TITLE}: text column`, prompt, placeHolder: say`name of the text column`, ignoreFocusOut: true });
+  const textColumn = await input({
+    title: say`${TITLE}: text column`,
+    prompt,
+    placeHolder: say`name of the text column`,
+    ignoreFocusOut: true,
+  });
   if (!textColumn) return undefined;
-  const labelColumn = await input({ title: say`${TITLE}: label column`, prompt, placeHolder: say`name of the label column`, ignoreFocusOut: true });
+  const labelColumn = await input({
+    title: say`${TITLE}: label column`,
+    prompt,
+    placeHolder: say`name of the label column`,
+    ignoreFocusOut: true,
+  });
   if (!labelColumn) return undefined;
   return { textColumn, labelColumn };
 }
@@ -192,23 +254,34 @@ async function acceptProblems(report: CheckReport, log: vscode.LogOutputChannel)
   const problems = report.problems.filter((p) => p.severity !== 'info' && p.code !== 'DATA_TRUNCATION');
   if (problems.length === 0) return true;
   log.info(`Dataset check of ${report.path}:\n${formatCheckReport(report)}`);
-  const lines: Message[] = problems.slice(0, 8).map((p) =>
-    say`• ${path.basename(p.file)}${p.line ? `:${p.line}` : ''}: ${long(p.message, 300)}${p.fix ? say` ${long(p.fix, 300)}` : ''}`);
+  const lines: Message[] = problems
+    .slice(0, 8)
+    .map(
+      (p) =>
+        say`• ${path.basename(p.file)}${p.line ? `:${p.line}` : ''}: ${long(p.message, 300)}${p.fix ? say` ${long(p.fix, 300)}` : ''}`,
+    );
   if (problems.length > 8) lines.push(say`… and ${problems.length - 8} more (full report in the BERT log).`);
   const detail = join(lines, '\n');
   const first = problems.find((p) => p.severity === 'error') ?? problems[0];
   const open: 'Open First Problem'[] = first.file && first.line !== null ? ['Open First Problem'] : [];
   if (report.fatal) {
     const errors = problems.filter((p) => p.severity === 'error').length;
-    const choice = await notify('error',
+    const choice = await notify(
+      'error',
       say`BERT: ${path.basename(report.path)} cannot be trained on yet: ${errors} problem${errors === 1 ? '' : 's'} to fix.`,
-      { modal: true, detail }, ...open);
+      { modal: true, detail },
+      ...open,
+    );
     if (choice === 'Open First Problem') await openAt(first.file, first.line ?? undefined);
     return false;
   }
-  const choice = await notify('warning',
+  const choice = await notify(
+    'warning',
     say`The dataset check found ${problems.length} warning${problems.length === 1 ? '' : 's'} in ${path.basename(report.path)}.`,
-    { modal: true, detail }, 'Train Anyway', ...open);
+    { modal: true, detail },
+    'Train Anyway',
+    ...open,
+  );
   if (choice === 'Open First Problem') {
     await openAt(first.file, first.line ?? undefined);
     return false;
@@ -219,20 +292,41 @@ async function acceptProblems(report: CheckReport, log: vscode.LogOutputChannel)
 /** Whether the Hub answered, asked once per window (a quick probe: a dead network must not stall the flow). */
 let hubProbe: Promise<{ reachable: boolean; reason?: string }> | undefined;
 
-async function pickModel(context: vscode.ExtensionContext, configured: string, pretrained: readonly RunInfo[],
-  log: vscode.LogOutputChannel): Promise<string | undefined> {
+async function pickModel(
+  context: vscode.ExtensionContext,
+  configured: string,
+  pretrained: readonly RunInfo[],
+  log: vscode.LogOutputChannel,
+): Promise<string | undefined> {
   hubProbe ??= probeHub();
   const hub = await hubProbe;
-  if (!hub.reachable) log.info(`The Hugging Face Hub cannot be reached (${hub.reason ?? 'no answer'}): local and random-init models are listed first.`);
+  if (!hub.reachable)
+    log.info(
+      `The Hugging Face Hub cannot be reached (${hub.reason ?? 'no answer'}): local and random-init models are listed first.`,
+    );
   const recent = context.globalState.get<string[]>(RECENT_MODELS_KEY, []);
   const items: PickItem<string>[] = [];
   const seen = new Set<string>();
   /** A Hub model that must be downloaded (not in the cache) while the Hub cannot be reached. */
-  const unavailable = (value: string) => !hub.reachable && !value.startsWith('random:') && !path.isAbsolute(value) && cachedHubModel(value) === undefined;
+  const unavailable = (value: string) =>
+    !hub.reachable && !value.startsWith('random:') && !path.isAbsolute(value) && cachedHubModel(value) === undefined;
   const known = new Map<string, { label: Message; description: Message; detail: Message }>([
-    ['random:tiny', { label: say`Small random model`, description: say`from scratch, works offline`,
-      detail: say`A 2-layer BERT trained from random weights: about half a minute on the example, good on plain topics` }],
-    ['bert-base-uncased', { label: say`bert-base-uncased`, description: say`Hugging Face Hub`, detail: say`110M parameters, pre-trained: best on subtle text; downloaded once, then cached. Slow on CPU.` }],
+    [
+      'random:tiny',
+      {
+        label: say`Small random model`,
+        description: say`from scratch, works offline`,
+        detail: say`A 2-layer BERT trained from random weights: about half a minute on the example, good on plain topics`,
+      },
+    ],
+    [
+      'bert-base-uncased',
+      {
+        label: say`bert-base-uncased`,
+        description: say`Hugging Face Hub`,
+        detail: say`110M parameters, pre-trained: best on subtle text; downloaded once, then cached. Slow on CPU.`,
+      },
+    ],
   ]);
   const add = (value: string, why?: Message, detail?: Message) => {
     if (seen.has(value)) return;
@@ -240,30 +334,58 @@ async function pickModel(context: vscode.ExtensionContext, configured: string, p
     const k = known.get(value);
     const label = k?.label ?? say`${path.isAbsolute(value) ? vscode.workspace.asRelativePath(value) : value}`;
     const offline = unavailable(value);
-    items.push({ label, description: offline ? say`needs a download: the Hub cannot be reached` : why ?? k?.description,
-      detail: offline ? say`${hub.reason ?? 'no answer'}` : detail ?? k?.detail, value });
+    items.push({
+      label,
+      description: offline ? say`needs a download: the Hub cannot be reached` : (why ?? k?.description),
+      detail: offline ? say`${hub.reason ?? 'no answer'}` : (detail ?? k?.detail),
+      value,
+    });
   };
   if (configured) add(configured, say`from the bert.model setting`);
-  for (const run of pretrained) if (run.bestModelDir) add(run.bestModelDir, say`pre-trained in this workspace`, say`${describeRun(run)}`);
+  for (const run of pretrained)
+    if (run.bestModelDir) add(run.bestModelDir, say`pre-trained in this workspace`, say`${describeRun(run)}`);
   for (const m of recent) add(m, say`recent`);
   for (const m of known.keys()) add(m);
   // Offline, what works comes first; online, the order above (the setting, this workspace's models, recent ones).
   if (!hub.reachable) items.sort((a, b) => Number(unavailable(a.value)) - Number(unavailable(b.value)));
-  items.push({ label: say`$(cloud-download) Other Hugging Face model…`, description: say`e.g. google/bert_uncased_L-4_H-256_A-4`, value: '<hub>' });
-  items.push({ label: say`$(folder-opened) Local model folder…`, description: say`config.json + model.safetensors + tokenizer`, value: '<folder>' });
+  items.push({
+    label: say`$(cloud-download) Other Hugging Face model…`,
+    description: say`e.g. google/bert_uncased_L-4_H-256_A-4`,
+    value: '<hub>',
+  });
+  items.push({
+    label: say`$(folder-opened) Local model folder…`,
+    description: say`config.json + model.safetensors + tokenizer`,
+    value: '<folder>',
+  });
   const picked = await pick(items, {
-    title: say`${TITLE} (3/5): model`, ignoreFocusOut: true,
-    ...(hub.reachable ? {} : { placeHolder: say`Offline: the Hugging Face Hub cannot be reached, so models that need a download are listed last` }),
+    title: say`${TITLE} (3/5): model`,
+    ignoreFocusOut: true,
+    ...(hub.reachable
+      ? {}
+      : {
+          placeHolder: say`Offline: the Hugging Face Hub cannot be reached, so models that need a download are listed last`,
+        }),
   });
   if (!picked) return undefined;
   let model: string | undefined = picked.value;
   if (picked.value === '<hub>') {
-    model = (await input({
-      title: say`${TITLE}: Hugging Face model id`, placeHolder: say`owner/name`, ignoreFocusOut: true,
-      validate: (v) => (/^[\w.-]+(\/[\w.-]+)?$/.test(v.trim()) ? undefined : say`A model id looks like owner/name.`),
-    }))?.trim() || undefined;
+    model =
+      (
+        await input({
+          title: say`${TITLE}: Hugging Face model id`,
+          placeHolder: say`owner/name`,
+          ignoreFocusOut: true,
+          validate: (v) =>
+            /^[\w.-]+(\/[\w.-]+)?$/.test(v.trim()) ? undefined : say`A model id looks like owner/name.`,
+        })
+      )?.trim() || undefined;
   } else if (picked.value === '<folder>') {
-    const folder = await vscode.window.showOpenDialog({ title: `${TITLE}: model folder`, canSelectFolders: true, canSelectFiles: false });
+    const folder = await vscode.window.showOpenDialog({
+      title: `${TITLE}: model folder`,
+      canSelectFolders: true,
+      canSelectFiles: false,
+    });
     model = folder?.[0]?.fsPath;
   }
   return model === undefined ? undefined : await usableModel(model, log);
@@ -282,15 +404,20 @@ async function usableModel(model: string, log: vscode.LogOutputChannel): Promise
       return model;
     }
     if (cachedHubModel(model) !== undefined) return model;
-    await withProgress({ location: vscode.ProgressLocation.Notification, title: say`BERT: downloading ${model}`, cancellable: true },
+    await withProgress(
+      { location: vscode.ProgressLocation.Notification, title: say`BERT: downloading ${model}`, cancellable: true },
       (report, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
         return resolveModel(model, {
           signal: abort.signal,
-          onProgress: (p) => report({ message: say`${p.file} ${(p.bytes / 1e6).toFixed(1)}${p.total ? ` / ${(p.total / 1e6).toFixed(1)}` : ''} MB` }),
+          onProgress: (p) =>
+            report({
+              message: say`${p.file} ${(p.bytes / 1e6).toFixed(1)}${p.total ? ` / ${(p.total / 1e6).toFixed(1)}` : ''} MB`,
+            }),
         });
-      });
+      },
+    );
     return model;
   } catch (error) {
     const message = isUserError(error) ? error.describe() : (error as Error).message;
@@ -347,15 +474,38 @@ async function pickLength(report: CheckReport, scratch: boolean): Promise<Length
   const percentCut = (length: number) => `${(100 * longerThan(report, length)).toFixed(0)}% of texts cut`;
   const times = (x: number) => (x < 1.05 ? 'about the same time' : `about ${x.toFixed(1)}× the time`);
   const items: PickItem<LengthChoice>[] = [
-    { label: say`Default: the first ${cap} tokens`, description: say`${percentCut(cap)}`, detail: say`The fastest: most of a long text is not read.`, value: {} },
-    { label: say`Head + tail`, description: say`${percentCut(cap)}, ${times(1)}`, detail: say`Reads the start and the end of long texts (a quarter from the start): often better for mail and reviews.`, value: { truncation: 'head+tail' } },
-    ...(cap < 512 ? [{ label: say`The first 512 tokens`, description: say`${percentCut(512)}, ${times(relativeCost(report, 512, cap))}`,
-      detail: say`Reads more of each text; longer sequences cost more than linearly.`, value: { maxLength: 512 } }] : []),
-    { label: say`Windows over the whole text`, description: say`nothing cut, ${times(relativeCost(report, cap, cap, true))}`,
-      detail: say`Every part of a long text is read as its own window; the windows' predictions are averaged.`, value: { truncation: 'window' } },
+    {
+      label: say`Default: the first ${cap} tokens`,
+      description: say`${percentCut(cap)}`,
+      detail: say`The fastest: most of a long text is not read.`,
+      value: {},
+    },
+    {
+      label: say`Head + tail`,
+      description: say`${percentCut(cap)}, ${times(1)}`,
+      detail: say`Reads the start and the end of long texts (a quarter from the start): often better for mail and reviews.`,
+      value: { truncation: 'head+tail' },
+    },
+    ...(cap < 512
+      ? [
+          {
+            label: say`The first 512 tokens`,
+            description: say`${percentCut(512)}, ${times(relativeCost(report, 512, cap))}`,
+            detail: say`Reads more of each text; longer sequences cost more than linearly.`,
+            value: { maxLength: 512 },
+          },
+        ]
+      : []),
+    {
+      label: say`Windows over the whole text`,
+      description: say`nothing cut, ${times(relativeCost(report, cap, cap, true))}`,
+      detail: say`Every part of a long text is read as its own window; the windows' predictions are averaged.`,
+      value: { truncation: 'window' },
+    },
   ];
   const picked = await pick(items, {
-    title: say`${TITLE}: long texts`, ignoreFocusOut: true,
+    title: say`${TITLE}: long texts`,
+    ignoreFocusOut: true,
     placeHolder: say`${percentCut(cap)} at ${cap} tokens (median ${report.tokenLengths?.median ?? 0}, p90 ${report.tokenLengths?.p90 ?? base}). Settings: bert.maxLength, bert.truncation.`,
   });
   return picked?.value;
@@ -368,18 +518,32 @@ interface PresetChoice {
 
 async function pickPreset(): Promise<PresetChoice | undefined> {
   const items: PickItem<'fast' | 'tutorial' | 'custom'>[] = [
-    { label: say`Fast`, description: say`default`, detail: say`Max length from your data, dynamic padding, length-grouped batches, 3 epochs.`, value: 'fast' },
-    { label: say`Tutorial settings`, detail: say`The Hugging Face course recipe: max length 512, batch 8, lr 5e-5, 3 epochs.`, value: 'tutorial' },
+    {
+      label: say`Fast`,
+      description: say`default`,
+      detail: say`Max length from your data, dynamic padding, length-grouped batches, 3 epochs.`,
+      value: 'fast',
+    },
+    {
+      label: say`Tutorial settings`,
+      detail: say`The Hugging Face course recipe: max length 512, batch 8, lr 5e-5, 3 epochs.`,
+      value: 'tutorial',
+    },
     { label: say`Custom…`, detail: say`Fast, with your epochs, batch size and learning rate.`, value: 'custom' },
   ];
   const picked = await pick(items, { title: say`${TITLE} (4/5): settings`, ignoreFocusOut: true });
   if (!picked) return undefined;
   if (picked.value !== 'custom') return { name: picked.value };
   const ask = async (title: string, value: string, integer: boolean) => {
-    const typed = await input({ title: say`${TITLE}: ${title}`, value, ignoreFocusOut: true, validate: (v) => {
-      const why = validatePositive(v, integer);
-      return why === undefined ? undefined : say`${why}`;
-    } });
+    const typed = await input({
+      title: say`${TITLE}: ${title}`,
+      value,
+      ignoreFocusOut: true,
+      validate: (v) => {
+        const why = validatePositive(v, integer);
+        return why === undefined ? undefined : say`${why}`;
+      },
+    });
     return typed === undefined ? undefined : Number(typed.trim());
   };
   const epochs = await ask('epochs', '3', true);
@@ -398,7 +562,10 @@ async function pickDevice(configured: DeviceChoice): Promise<DeviceChoice | unde
     { value: 'cuda', label: say`CUDA`, detail: say`NVIDIA GPU` },
     { value: 'webgpu', label: say`WebGPU`, detail: say`GPU through Vulkan, Metal or Direct3D 12` },
   ];
-  const items: PickItem<DeviceChoice>[] = all.map((d) => ({ ...d, description: d.value === configured ? say`from settings` : undefined }));
+  const items: PickItem<DeviceChoice>[] = all.map((d) => ({
+    ...d,
+    description: d.value === configured ? say`from settings` : undefined,
+  }));
   items.sort((a, b) => Number(b.value === configured) - Number(a.value === configured));
   const picked = await pick(items, { title: say`${TITLE} (5/5): device`, ignoreFocusOut: true });
   return picked?.value;
@@ -408,9 +575,17 @@ async function pickDevice(configured: DeviceChoice): Promise<DeviceChoice | unde
  * The run's estimate, with cancellable progress: a few seconds (the child loads the model, reads the data and times
  * warm-up steps). Cancelling skips it; a failure is logged and shown in the next step, which still offers to start.
  */
-async function estimateRun(choices: FineTuneChoices, estimate: Estimator, log: vscode.LogOutputChannel): Promise<EstimateOutcome> {
+async function estimateRun(
+  choices: FineTuneChoices,
+  estimate: Estimator,
+  log: vscode.LogOutputChannel,
+): Promise<EstimateOutcome> {
   return withProgress(
-    { location: vscode.ProgressLocation.Notification, title: say`BERT: estimating the run's time and memory`, cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: say`BERT: estimating the run's time and memory`,
+      cancellable: true,
+    },
     async (report, token): Promise<EstimateOutcome> => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
@@ -437,7 +612,10 @@ async function confirmStart(outcome: EstimateOutcome): Promise<boolean> {
     { label: say`$(play) Start training`, description: text.startDescription, detail: text.startDetail, value: true },
     { label: say`$(close) Cancel`, description: say`no run is created`, value: false },
   ];
-  const picked = await pick(items, { title: say`${TITLE}: start training?`, placeHolder: text.placeHolder,
-    ignoreFocusOut: true });
+  const picked = await pick(items, {
+    title: say`${TITLE}: start training?`,
+    placeHolder: text.placeHolder,
+    ignoreFocusOut: true,
+  });
   return picked?.value === true;
 }

@@ -31,23 +31,34 @@ export function registerTrainingCommands(ctx: Ctx): TrainingController {
   const { log, extension: context } = ctx;
   const command = ctx.command.bind(ctx);
 
-  ctx.own(controller, vscode.window.createTreeView('bert.runs', { treeDataProvider: controller.runs, showCollapseAll: false }));
+  ctx.own(
+    controller,
+    vscode.window.createTreeView('bert.runs', { treeDataProvider: controller.runs, showCollapseAll: false }),
+  );
 
   /** The runs folder for data in (or else beside) a workspace folder: one place for fine-tuning and pre-training runs. */
   const runsRootFor = (data: string): string => {
     const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(data)) ?? vscode.workspace.workspaceFolders?.[0];
-    return folder ? path.resolve(folder.uri.fsPath, readSettings(folder).runsDirectory) : path.join(path.dirname(data), '.bert', 'runs');
+    return folder
+      ? path.resolve(folder.uri.fsPath, readSettings(folder).runsDirectory)
+      : path.join(path.dirname(data), '.bert', 'runs');
   };
 
   // `model` (e.g. a pre-training run's best/ folder, from its dashboard) skips the model question.
   command('bert.fineTune', async (target?: vscode.Uri, given?: { model?: string }) => {
     if (!requireTrust('Fine-tuning')) return undefined;
-    const pretrained = controller.runs.list().filter((r) => r.task === 'mlm' && r.bestModelDir !== undefined && r.phase !== 'training');
+    const pretrained = controller.runs
+      .list()
+      .filter((r) => r.task === 'mlm' && r.bestModelDir !== undefined && r.phase !== 'training');
     const estimate = (c: FineTuneChoices, signal: AbortSignal) => controller.estimate(estimateOptions(c), signal);
-    const choices = await fineTuneFlow(context, log, estimate, target instanceof vscode.Uri ? target : undefined,
-      { model: given?.model, pretrained });
+    const choices = await fineTuneFlow(context, log, estimate, target instanceof vscode.Uri ? target : undefined, {
+      model: given?.model,
+      pretrained,
+    });
     if (!choices) return undefined;
-    const runDir = controller.start(sessionOptions(choices, path.join(runsRootFor(choices.data), runFolderName(new Date(), choices.data))));
+    const runDir = controller.start(
+      sessionOptions(choices, path.join(runsRootFor(choices.data), runFolderName(new Date(), choices.data))),
+    );
     // "Recent" lists only models a run has started with.
     void controller.started(runDir).then((ok) => (ok ? rememberModel(context, choices.model) : undefined));
     return runDir;
@@ -61,11 +72,13 @@ export function registerTrainingCommands(ctx: Ctx): TrainingController {
     const scope = vscode.Uri.file(choices.data);
     const config = vscode.workspace.getConfiguration('bert', scope);
     const out = path.join(runsRootFor(choices.data), `${runFolderName(new Date(), choices.data)}-pretrain`);
-    return controller.start(pretrainRequest(choices, out, {
-      device: readSettings(scope).device,
-      maxLength: config.get<number | null>('maxLength') ?? undefined,
-      batchSize: config.get<number | null>('batchSize') ?? undefined,
-    }));
+    return controller.start(
+      pretrainRequest(choices, out, {
+        device: readSettings(scope).device,
+        maxLength: config.get<number | null>('maxLength') ?? undefined,
+        batchSize: config.get<number | null>('batchSize') ?? undefined,
+      }),
+    );
   });
 
   command('bert.openDashboard', async (arg?: RunArgument) => {
@@ -92,7 +105,9 @@ export function registerTrainingCommands(ctx: Ctx): TrainingController {
   });
 
   command('bert.runs.refresh', () => controller.runs.refresh());
-  command('bert.runs.openDashboard', (arg: RunArgument) => vscode.commands.executeCommand('bert.openDashboard', runDirOf(arg)));
+  command('bert.runs.openDashboard', (arg: RunArgument) =>
+    vscode.commands.executeCommand('bert.openDashboard', runDirOf(arg)),
+  );
   command('bert.runs.stop', (arg: RunArgument) => vscode.commands.executeCommand('bert.stopTraining', runDirOf(arg)));
   command('bert.runs.resume', (arg: RunArgument) => {
     if (!requireTrust('Resuming a run')) return undefined;
@@ -109,17 +124,22 @@ export function registerTrainingCommands(ctx: Ctx): TrainingController {
     const runDir = runDirOf(arg);
     if (!runDir) return;
     const uri = vscode.Uri.file(runDir);
-    await vscode.commands.executeCommand(vscode.workspace.getWorkspaceFolder(uri) ? 'revealInExplorer' : 'revealFileInOS', uri);
+    await vscode.commands.executeCommand(
+      vscode.workspace.getWorkspaceFolder(uri) ? 'revealInExplorer' : 'revealFileInOS',
+      uri,
+    );
   });
 
   log.info(`Runs are read from: ${runFolders().join(', ') || '(no workspace folder)'}`);
   // In Restricted Mode nothing reads the run folders; once the workspace is trusted, the Runs view and status bar do.
   if (vscode.workspace.isTrusted) controller.reattach();
   controller.updateContext();
-  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => {
-    controller.runs.refresh();
-    controller.reattach();
-    controller.updateContext();
-  }));
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      controller.runs.refresh();
+      controller.reattach();
+      controller.updateContext();
+    }),
+  );
   return controller;
 }

@@ -29,7 +29,12 @@ export interface FineTuneChoices {
 export function runFolderName(date: Date, data: string): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   const stamp = `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}-${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`;
-  const base = path.basename(data, path.extname(data)).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  const base = path
+    .basename(data, path.extname(data))
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
   return base ? `${stamp}-${base}` : stamp;
 }
 
@@ -56,9 +61,18 @@ export function estimateOptions(choices: FineTuneChoices): EstimateOptions {
 }
 
 /** A pre-training request from the flow's answers and the settings that apply to it (empty settings: the defaults). */
-export function pretrainRequest(choices: { data: string; model: string }, out: string,
-  settings: { device: DeviceChoice; maxLength?: number; batchSize?: number }): TrainerRequest {
-  const request: TrainerRequest = { task: 'mlm', data: choices.data, model: choices.model, out, device: settings.device };
+export function pretrainRequest(
+  choices: { data: string; model: string },
+  out: string,
+  settings: { device: DeviceChoice; maxLength?: number; batchSize?: number },
+): TrainerRequest {
+  const request: TrainerRequest = {
+    task: 'mlm',
+    data: choices.data,
+    model: choices.model,
+    out,
+    device: settings.device,
+  };
   if (settings.maxLength !== undefined) request.maxLength = settings.maxLength;
   if (settings.batchSize !== undefined) request.batchSize = settings.batchSize;
   return request;
@@ -69,10 +83,13 @@ export function pretrainRequest(choices: { data: string; model: string }, out: s
  * 'pretrain') stored options, with `resume`. Returns undefined when run.json is missing the fields a resume needs.
  */
 export function resumeOptions(runJson: unknown, runDir: string): TrainerRequest | undefined {
-  const run = runJson as { kind?: unknown; config?: Record<string, unknown>; options?: Record<string, unknown> } | undefined;
+  const run = runJson as
+    { kind?: unknown; config?: Record<string, unknown>; options?: Record<string, unknown> } | undefined;
   if (run?.kind === 'pretrain') {
     // The pre-training session reads every setting from run.json itself.
-    return run.options && typeof run.options.data === 'string' ? { task: 'mlm', data: run.options.data, out: runDir, resume: true } : undefined;
+    return run.options && typeof run.options.data === 'string'
+      ? { task: 'mlm', data: run.options.data, out: runDir, resume: true }
+      : undefined;
   }
   const config = run?.config;
   if (!config || typeof config.data !== 'string') return undefined;

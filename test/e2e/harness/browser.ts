@@ -8,7 +8,9 @@ export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 export function assertChromiumInstalled(): void {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}. Run .ci/run, or: apt-get install chromium (or set CHROMIUM=<path>)`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}. Run .ci/run, or: apt-get install chromium (or set CHROMIUM=<path>)`,
+    );
   }
 }
 
@@ -25,8 +27,15 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 850 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const page = context.pages()[0] ?? (await context.newPage());
   return {
@@ -48,6 +57,9 @@ export async function reloadWindow(page: import('playwright-core').Page, timeout
   const paletteInput = page.locator('.quick-input-widget .quick-input-box input');
   await paletteInput.waitFor({ state: 'visible', timeout });
   await paletteInput.fill('>Developer: Reload Window');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Developer: Reload Window' }).first().waitFor({ timeout });
+  await page
+    .locator('.quick-input-list .monaco-list-row', { hasText: 'Developer: Reload Window' })
+    .first()
+    .waitFor({ timeout });
   await Promise.all([page.waitForEvent('load', { timeout }), page.keyboard.press('Enter')]);
 }

@@ -12,7 +12,15 @@ import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 export const VSCODE_HOME = process.env.BERTFT_VSCODE_HOME ?? path.join(REPO_ROOT, '.vscode-test');
-export const CODE_SERVER_ENTRY = path.join(VSCODE_HOME, 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+export const CODE_SERVER_ENTRY = path.join(
+  VSCODE_HOME,
+  'code-server',
+  'node_modules',
+  'code-server',
+  'out',
+  'node',
+  'entry.js',
+);
 /** Screenshots, VSIX and logs from test runs (gitignored). */
 export const TEST_OUTPUT = path.join(REPO_ROOT, 'test-output');
 
@@ -38,10 +46,14 @@ export function assertCodeServerInstalled(): void {
 /** Runs code-server's CLI (e.g. --install-extension) against the given extensions folder; returns its stdout. */
 export function codeServerCli(extensionsDir: string, args: string[]): string {
   assertCodeServerInstalled();
-  return execFileSync(process.execPath, [CODE_SERVER_ENTRY, '--config', '/dev/null', '--extensions-dir', extensionsDir, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return execFileSync(
+    process.execPath,
+    [CODE_SERVER_ENTRY, '--config', '/dev/null', '--extensions-dir', extensionsDir, ...args],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
 }
 
 export interface CodeServer {
@@ -79,20 +91,33 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
   const userDataDir = tempDir('bertft-vscode-user-');
   const extensionsDir = options.extensionsDir ?? tempDir('bertft-vscode-ext-');
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
-  const trust = options.workspaceTrust ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' } : {};
-  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...trust, ...options.userSettings }, null, 2));
+  const trust = options.workspaceTrust
+    ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' }
+    : {};
+  fs.writeFileSync(
+    path.join(userDataDir, 'User', 'settings.json'),
+    JSON.stringify({ ...QUIET_SETTINGS, ...trust, ...options.userSettings }, null, 2),
+  );
   fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
   const out = fs.openSync(options.logFile, 'w');
   const port = await freePort();
   const args = [
     CODE_SERVER_ENTRY,
-    '--config', '/dev/null', // never read or write ~/.config/code-server/config.yaml
-    '--auth', 'none',
-    '--bind-addr', `127.0.0.1:${port}`,
-    '--disable-telemetry', '--disable-update-check', ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
-    '--disable-getting-started-override', '--ignore-last-opened',
-    '--user-data-dir', userDataDir,
-    '--extensions-dir', extensionsDir,
+    '--config',
+    '/dev/null', // never read or write ~/.config/code-server/config.yaml
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--disable-telemetry',
+    '--disable-update-check',
+    ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
+    '--disable-getting-started-override',
+    '--ignore-last-opened',
+    '--user-data-dir',
+    userDataDir,
+    '--extensions-dir',
+    extensionsDir,
   ];
   // The VS Code server leaves IPC sockets in TMPDIR: give it a private one that stop() removes.
   const proc: ChildProcess = spawn(process.execPath, args, {
@@ -102,8 +127,10 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
   const url = `http://127.0.0.1:${port}`;
   const started = Date.now();
   while ((await httpStatus(`${url}/healthz`)) !== 200) {
-    if (proc.exitCode !== null) throw new Error(`code-server exited early (code ${proc.exitCode}); see ${options.logFile}`);
-    if (Date.now() - started > 60_000) throw new Error(`code-server did not answer /healthz within 60 s; see ${options.logFile}`);
+    if (proc.exitCode !== null)
+      throw new Error(`code-server exited early (code ${proc.exitCode}); see ${options.logFile}`);
+    if (Date.now() - started > 60_000)
+      throw new Error(`code-server did not answer /healthz within 60 s; see ${options.logFile}`);
     await sleep(200);
   }
 
@@ -131,7 +158,9 @@ function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -157,6 +186,10 @@ export function sleep(ms: number): Promise<void> {
  */
 export function devWorkbenchUrl(server: CodeServer, folder: string): string {
   const host = new URL(server.url).host;
-  const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${REPO_ROOT}`], ['skipWelcome', 'true'], ['skipReleaseNotes', 'true']];
+  const payload = [
+    ['extensionDevelopmentPath', `vscode-remote://${host}${REPO_ROOT}`],
+    ['skipWelcome', 'true'],
+    ['skipReleaseNotes', 'true'],
+  ];
   return `${server.url}/?${new URLSearchParams({ folder, payload: JSON.stringify(payload) }).toString()}`;
 }

@@ -21,7 +21,8 @@ async function eventually<T>(read: () => T, accept: (v: T) => boolean, ms = 5000
 }
 
 function dashboardTabs(): vscode.Tab[] {
-  return vscode.window.tabGroups.all.flatMap((g) => g.tabs)
+  return vscode.window.tabGroups.all
+    .flatMap((g) => g.tabs)
     .filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('bert.dashboard'));
 }
 

@@ -14,13 +14,23 @@ suite('settings (bert.*)', () => {
   });
 
   test('defaults come from package.json', () => {
-    assert.deepEqual(readSettings(folder()), { model: '', device: 'auto', runsDirectory: '.bert/runs', trainingMemory: 'lean' });
+    assert.deepEqual(readSettings(folder()), {
+      model: '',
+      device: 'auto',
+      runsDirectory: '.bert/runs',
+      trainingMemory: 'lean',
+    });
   });
 
   test('workspace values are read, trimmed, and a bad device or blank folder falls back', async () => {
     await bert().update('model', '  google/bert_uncased_L-2_H-128_A-2 ', vscode.ConfigurationTarget.Workspace);
     await bert().update('device', 'cuda', vscode.ConfigurationTarget.Workspace);
-    assert.deepEqual(readSettings(folder()), { model: 'google/bert_uncased_L-2_H-128_A-2', device: 'cuda', runsDirectory: '.bert/runs', trainingMemory: 'lean' });
+    assert.deepEqual(readSettings(folder()), {
+      model: 'google/bert_uncased_L-2_H-128_A-2',
+      device: 'cuda',
+      runsDirectory: '.bert/runs',
+      trainingMemory: 'lean',
+    });
 
     await bert().update('device', 'tpu', vscode.ConfigurationTarget.Workspace);
     await bert().update('runsDirectory', '   ', vscode.ConfigurationTarget.Workspace);

@@ -40,11 +40,21 @@ suite('BERT extension in the VS Code extension host', () => {
       contributes: { commands: { command: string }[] };
     };
     const declared = manifest.contributes.commands.map((c) => c.command);
-    for (const id of ['bert.fineTune', 'bert.classifySelection', 'bert.openDashboard', 'bert.stopTraining', 'bert.selectModel']) {
+    for (const id of [
+      'bert.fineTune',
+      'bert.classifySelection',
+      'bert.openDashboard',
+      'bert.stopTraining',
+      'bert.selectModel',
+    ]) {
       assert.ok(declared.includes(id), `${id} is not declared`);
     }
     const registered = new Set(await vscode.commands.getCommands(true));
-    assert.deepEqual(declared.filter((c) => !registered.has(c)), [], 'declared but not registered');
+    assert.deepEqual(
+      declared.filter((c) => !registered.has(c)),
+      [],
+      'declared but not registered',
+    );
   });
 
   test('the activation line is written to the BERT log channel', async () => {
@@ -86,6 +96,9 @@ suite('BERT extension in the VS Code extension host', () => {
     const folders = vscode.workspace.workspaceFolders ?? [];
     assert.equal(folders.length, 1);
     const files = await vscode.workspace.findFiles('*.csv');
-    assert.deepEqual(files.map((f) => path.basename(f.fsPath)), ['reviews.csv']);
+    assert.deepEqual(
+      files.map((f) => path.basename(f.fsPath)),
+      ['reviews.csv'],
+    );
   });
 });

@@ -26,10 +26,14 @@ suite('Install CUDA Support (from a loopback NuGet feed)', () => {
   test('downloads, verifies and places the provider libraries, then reports what the CUDA runtime still lacks', async () => {
     const targetDir = fs.mkdtempSync(path.join(root, 'ort-bin-'));
     const feed = publishFakeFeed(root, server.url, 'feed', fakeNupkg(), true);
-    const result = await vscode.commands.executeCommand<InstallCudaResult | undefined>('bert.installCuda', { feed, targetDir });
+    const result = await vscode.commands.executeCommand<InstallCudaResult | undefined>('bert.installCuda', {
+      feed,
+      targetDir,
+    });
     assert.ok(result, 'the command reported a failure');
     assert.equal(result.installed.verifiedBy, 'sha512');
-    for (const f of CUDA_PROVIDER_FILES) assert.ok(fs.readFileSync(path.join(targetDir, f.name)).equals(fakeProviderLibraries.get(f.name)!));
+    for (const f of CUDA_PROVIDER_FILES)
+      assert.ok(fs.readFileSync(path.join(targetDir, f.name)).equals(fakeProviderLibraries.get(f.name)!));
     // This test machine has no NVIDIA driver: the check says what is missing instead of claiming success.
     assert.equal(result.runtimeOk, false);
     assert.match(result.runtimeMessage, /libcuda\.so\.1/);
@@ -40,7 +44,10 @@ suite('Install CUDA Support (from a loopback NuGet feed)', () => {
     const closed = await startLoopbackServer({ root });
     const feed = `${closed.url}/index.json`;
     await closed.close();
-    const result = await vscode.commands.executeCommand<InstallCudaResult | undefined>('bert.installCuda', { feed, targetDir });
+    const result = await vscode.commands.executeCommand<InstallCudaResult | undefined>('bert.installCuda', {
+      feed,
+      targetDir,
+    });
     assert.equal(result, undefined);
     assert.deepEqual(fs.readdirSync(targetDir), []);
   });

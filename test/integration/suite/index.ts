@@ -11,7 +11,11 @@ export function run(): Promise<void> {
   // This folder's suites, then the training UI's (test/integration/extension-ui).
   for (const dir of [__dirname, path.join(__dirname, '..', 'extension-ui')]) {
     if (!fs.existsSync(dir)) continue;
-    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort()) mocha.addFile(path.join(dir, file));
+    for (const file of fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.test.js'))
+      .sort())
+      mocha.addFile(path.join(dir, file));
   }
   return new Promise((resolve, reject) => {
     mocha.run((failures) => (failures ? reject(new Error(`${failures} integration test(s) failed`)) : resolve()));

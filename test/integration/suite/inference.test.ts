@@ -30,14 +30,28 @@ suite('inference: classify, hover, predict dataset, int8', function () {
     data = writeSentimentCsv(dir, 96);
     run = path.join(root(), '.bert', 'runs', 'inference-run');
     await runTrainingSession(
-      { data, out: run, model: 'random:tiny', maxSteps: 60, batchSize: 8, evalSteps: 30, maxLength: 32, lr: 2e-3, dropout: false,
-        seed: 3, device: 'cpu', validRatio: 0.25, epochs: 10 },
+      {
+        data,
+        out: run,
+        model: 'random:tiny',
+        maxSteps: 60,
+        batchSize: 8,
+        evalSteps: 30,
+        maxLength: 32,
+        lr: 2e-3,
+        dropout: false,
+        seed: 3,
+        device: 'cpu',
+        validRatio: 0.25,
+        epochs: 10,
+      },
       { emit: () => {}, shouldStop: () => false },
     );
   });
 
   suiteTeardown(async () => {
-    for (const key of ['activeModel', 'hover.enabled', 'hover.timeBudgetMs']) await bert().update(key, undefined, vscode.ConfigurationTarget.Workspace);
+    for (const key of ['activeModel', 'hover.enabled', 'hover.timeBudgetMs'])
+      await bert().update(key, undefined, vscode.ConfigurationTarget.Workspace);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
@@ -49,7 +63,11 @@ suite('inference: classify, hover, predict dataset, int8', function () {
   }
 
   async function hoverTexts(editor: vscode.TextEditor): Promise<string> {
-    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(0, 5));
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      editor.document.uri,
+      new vscode.Position(0, 5),
+    );
     return hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
   }
 
@@ -59,7 +77,11 @@ suite('inference: classify, hover, predict dataset, int8', function () {
     const dir = await vscode.commands.executeCommand<string>('bert.useModel', run);
     assert.equal(dir, run);
     assert.equal(api().activeModelDir(), run);
-    assert.equal(bert().inspect('activeModel')?.workspaceValue, undefined, 'no bert.activeModel written to .vscode/settings.json');
+    assert.equal(
+      bert().inspect('activeModel')?.workspaceValue,
+      undefined,
+      'no bert.activeModel written to .vscode/settings.json',
+    );
   });
 
   test('a folder that is not a model is refused and leaves the active model as it was', async () => {
@@ -79,10 +101,11 @@ suite('inference: classify, hover, predict dataset, int8', function () {
     await predictor.dispose();
     assert.equal(result.predictions[0].label, expected.label);
     assert.equal(expected.label, 'pos');
-    for (const label of ['neg', 'pos']) assert.ok(Math.abs(result.predictions[0].scores[label] - expected.scores[label]) < 1e-6);
+    for (const label of ['neg', 'pos'])
+      assert.ok(Math.abs(result.predictions[0].scores[label] - expected.scores[label]) < 1e-6);
   });
 
-  test('a long multi-line selection is classified as one text (the model\'s truncation applies)', async () => {
+  test("a long multi-line selection is classified as one text (the model's truncation applies)", async () => {
     const long = Array.from({ length: 400 }, (_, i) => `line ${i}: the music was superb and lovely`).join('\n');
     const doc = await vscode.workspace.openTextDocument({ language: 'plaintext', content: long });
     const editor = await vscode.window.showTextDocument(doc);
@@ -125,13 +148,19 @@ suite('inference: classify, hover, predict dataset, int8', function () {
   });
 
   test('Predict Dataset writes predictions next to the file and reports accuracy and the confusion matrix', async () => {
-    const report = await vscode.commands.executeCommand<DatasetPredictionReport>('bert.predictDataset', vscode.Uri.file(data));
+    const report = await vscode.commands.executeCommand<DatasetPredictionReport>(
+      'bert.predictDataset',
+      vscode.Uri.file(data),
+    );
     assert.ok(report, 'no report');
     assert.equal(report.output, data.replace(/\.csv$/, '.predictions.csv'));
     assert.equal(report.rows, 96);
     assert.ok(fs.existsSync(report.output));
     assert.ok(report.evaluation && report.evaluation.accuracy > 0.9, `accuracy ${report.evaluation?.accuracy}`);
-    assert.equal(report.evaluation.confusion.counts.flat().reduce((a, b) => a + b, 0), 96);
+    assert.equal(
+      report.evaluation.confusion.counts.flat().reduce((a, b) => a + b, 0),
+      96,
+    );
   });
 
   test('Make Int8 Model measures it on the validation set, and the int8 model then classifies', async () => {

@@ -6,7 +6,17 @@ import type { CliIo } from '../../../src/cli/output';
 import { COMMANDS, trainOverridesFromArgs } from '../../../src/cli/commands';
 
 function capture(): CliIo & { out: string; err: string } {
-  const io = { out: '', err: '', stderrIsTTY: false, stdout: (t: string) => { io.out += t; }, stderr: (t: string) => { io.err += t; } };
+  const io = {
+    out: '',
+    err: '',
+    stderrIsTTY: false,
+    stdout: (t: string) => {
+      io.out += t;
+    },
+    stderr: (t: string) => {
+      io.err += t;
+    },
+  };
   return io;
 }
 
@@ -25,7 +35,11 @@ const specs: FlagSpec[] = [
 ];
 
 test('parseArgs: values, --name=value, switches and repeatable flags', () => {
-  const a = parseArgs(['--lr', '5e-5', '--epochs=3', '--json', '--text', 'a b', '--text=c', '--metric', 'accuracy'], specs, 'x');
+  const a = parseArgs(
+    ['--lr', '5e-5', '--epochs=3', '--json', '--text', 'a b', '--text=c', '--metric', 'accuracy'],
+    specs,
+    'x',
+  );
   assert.equal(a.flags.get('lr'), 5e-5);
   assert.equal(a.flags.get('epochs'), 3);
   assert.equal(a.flags.get('json'), true);
@@ -48,7 +62,11 @@ test('parseArgs: every mistake is a UsageError naming the flag', () => {
     [['--json=yes'], /--json is a switch/],
   ];
   for (const [argv, pattern] of cases) {
-    assert.throws(() => parseArgs(argv, specs, 'x'), (e: unknown) => e instanceof UsageError && pattern.test(e.message), argv.join(' '));
+    assert.throws(
+      () => parseArgs(argv, specs, 'x'),
+      (e: unknown) => e instanceof UsageError && pattern.test(e.message),
+      argv.join(' '),
+    );
   }
 });
 
@@ -61,7 +79,10 @@ test('bertft: usage errors exit 1 with the flag named and a fix', async () => {
     [['train', '--data', 'x.csv', '--out', 'r', '--epochs', '-1'], /--epochs must be greater than 0/],
     [['train', '--data', 'x.csv', '--out', 'r', '--batch-size', '0'], /--batch-size must be at least 1/],
     [['train', '--data', 'x.csv', '--out', 'r', '--max-length', '100000'], /--max-length must be at most 512/],
-    [['train', '--data', 'x.csv', '--out', 'r', '--truncation', 'tail'], /--truncation must be one of head, head\+tail, window/],
+    [
+      ['train', '--data', 'x.csv', '--out', 'r', '--truncation', 'tail'],
+      /--truncation must be one of head, head\+tail, window/,
+    ],
     [['train', '--data', 'x.csv', '--out', 'r', '--metric', 'f1'], /--metric must be one of loss, accuracy, macro_f1/],
     [['train', '--data', 'x.csv', '--out', 'r', '--device', 'tpu'], /--device must be one of/],
     [['train', '--data', 'x.csv', '--out', 'r', '--warmup-ratio', '2'], /--warmup-ratio must be at most 1/],
@@ -78,7 +99,7 @@ test('bertft: usage errors exit 1 with the flag named and a fix', async () => {
   }
 });
 
-test('bertft: help prints the commands and each command\'s flags', async () => {
+test("bertft: help prints the commands and each command's flags", async () => {
   const r = await cli('help');
   assert.equal(r.code, 0);
   for (const c of Object.keys(COMMANDS)) assert.match(r.out, new RegExp(`\\b${c}\\b`));
@@ -89,8 +110,11 @@ test('bertft: help prints the commands and each command\'s flags', async () => {
 });
 
 test('train flags map to overrides; unset flags stay undefined for the preset to fill', () => {
-  const args = parseArgs(['--data', 'd.csv', '--out', 'o', '--lr', '1e-3', '--early-stopping', '2', '--class-weights', '--no-dropout'],
-    COMMANDS.train.flags, 'train');
+  const args = parseArgs(
+    ['--data', 'd.csv', '--out', 'o', '--lr', '1e-3', '--early-stopping', '2', '--class-weights', '--no-dropout'],
+    COMMANDS.train.flags,
+    'train',
+  );
   const o = trainOverridesFromArgs(args);
   assert.equal(o.data, 'd.csv');
   assert.equal(o.lr, 1e-3);

@@ -8,7 +8,17 @@ import { tempDir } from '../runner/fixtures';
 const DATA = path.join(__dirname, '..', '..', '..', '..', 'examples', 'spam-ham.csv');
 
 async function cli(...argv: string[]) {
-  const io = { out: '', err: '', stderrIsTTY: false, stdout: (t: string) => { io.out += t; }, stderr: (t: string) => { io.err += t; } };
+  const io = {
+    out: '',
+    err: '',
+    stderrIsTTY: false,
+    stdout: (t: string) => {
+      io.out += t;
+    },
+    stderr: (t: string) => {
+      io.err += t;
+    },
+  };
   const code = await runCli(argv, io);
   return { code, out: io.out, err: io.err };
 }

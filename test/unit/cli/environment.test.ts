@@ -13,10 +13,22 @@ import { tempDir, writeSentimentCsv } from '../runner/fixtures';
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
 
-const errno = (code: string, file: string, syscall = 'open') => Object.assign(new Error(`${code}: ${syscall} '${file}'`), { code, path: file, syscall });
+const errno = (code: string, file: string, syscall = 'open') =>
+  Object.assign(new Error(`${code}: ${syscall} '${file}'`), { code, path: file, syscall });
 
 test('errno errors of the environment become user errors with the path and a fix; others stay bugs', () => {
-  for (const code of ['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ENOTDIR', 'EISDIR', 'EEXIST', 'EMFILE', 'ENFILE']) {
+  for (const code of [
+    'EACCES',
+    'EPERM',
+    'EROFS',
+    'ENOSPC',
+    'EDQUOT',
+    'ENOTDIR',
+    'EISDIR',
+    'EEXIST',
+    'EMFILE',
+    'ENFILE',
+  ]) {
     const e = environmentError(errno(code, '/data/run/model.safetensors'));
     assert.ok(e, code);
     assert.equal(e.code, `ENV_${code}`);
@@ -47,8 +59,11 @@ test('bertft train --out below a file: exit 1 naming the file and the fix, not a
   const dir = tempDir('env');
   const data = writeSentimentCsv(dir, 24);
   fs.writeFileSync(path.join(dir, 'afile'), 'not a folder');
-  const r = spawnSync(process.execPath, [CLI, 'train', '--data', data, '--out', path.join(dir, 'afile', 'run'), '--model', 'random:tiny', '--epochs', '1'],
-    { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'train', '--data', data, '--out', path.join(dir, 'afile', 'run'), '--model', 'random:tiny', '--epochs', '1'],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /A file stands where a folder is needed: .*afile/);
   assert.match(r.stderr, /Fix: /);

@@ -31,8 +31,30 @@ test('bertft train --estimate --json: one estimate object, nothing written to --
   const tmp = path.join(dir, 'tmp');
   fs.mkdirSync(tmp);
   const env = { ...process.env, TMPDIR: tmp };
-  const flags = ['--data', data, '--out', out, '--model', 'random:tiny', '--batch-size', '4', '--max-length', '32', '--max-steps', '9', '--eval-steps', '4',
-    '--epochs', '5', '--lr', '1e-3', '--seed', '3', '--device', 'cpu'];
+  const flags = [
+    '--data',
+    data,
+    '--out',
+    out,
+    '--model',
+    'random:tiny',
+    '--batch-size',
+    '4',
+    '--max-length',
+    '32',
+    '--max-steps',
+    '9',
+    '--eval-steps',
+    '4',
+    '--epochs',
+    '5',
+    '--lr',
+    '1e-3',
+    '--seed',
+    '3',
+    '--device',
+    'cpu',
+  ];
   const bertft = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env });
 
   const r = bertft('train', '--estimate', '--json', ...flags);
@@ -42,8 +64,25 @@ test('bertft train --estimate --json: one estimate object, nothing written to --
   const e = JSON.parse(lines[0]) as EstimateEvent;
   assert.equal(e.event, 'estimate');
   assert.equal(e.version, 1);
-  for (const key of ['total_seconds', 'startup_seconds', 'train_seconds', 'eval_seconds', 'save_seconds', 'seconds_per_step', 'peak_rss_bytes',
-    'state_bytes', 'parameters', 'total_steps', 'steps', 'steps_per_epoch', 'epochs', 'batch_size', 'max_length', 'evaluations', 'checkpoints'] as const) {
+  for (const key of [
+    'total_seconds',
+    'startup_seconds',
+    'train_seconds',
+    'eval_seconds',
+    'save_seconds',
+    'seconds_per_step',
+    'peak_rss_bytes',
+    'state_bytes',
+    'parameters',
+    'total_steps',
+    'steps',
+    'steps_per_epoch',
+    'epochs',
+    'batch_size',
+    'max_length',
+    'evaluations',
+    'checkpoints',
+  ] as const) {
     assert.equal(typeof e[key], 'number', key);
     assert.ok(Number.isFinite(e[key]) && e[key] >= 0, `${key} = ${e[key]}`);
   }
@@ -61,13 +100,19 @@ test('bertft train --estimate --json: one estimate object, nothing written to --
   // The real run with the same flags: the same config, steps, evaluations and checkpoints.
   const t = bertft('train', '--json', ...flags);
   assert.equal(t.status, 0, t.stderr);
-  const events = t.stdout.trim().split('\n').map((l) => JSON.parse(l) as TrainerEvent);
+  const events = t.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as TrainerEvent);
   const started = events.find((x): x is StartedEvent => x.event === 'started')!;
   assert.deepEqual(e.config, started.config);
   assert.equal(e.total_steps, started.total_steps);
   assert.equal(e.evaluations, events.filter((x) => x.event === 'eval').length);
   assert.equal(e.checkpoints, events.filter((x) => x.event === 'checkpoint').length);
-  assert.deepEqual([e.dataset.train_rows, e.dataset.valid_rows], [started.dataset.train_rows, started.dataset.valid_rows]);
+  assert.deepEqual(
+    [e.dataset.train_rows, e.dataset.valid_rows],
+    [started.dataset.train_rows, started.dataset.valid_rows],
+  );
 
   // An existing run: the same refusal as `bertft train` (an error event with --json), and the run stays as it was.
   const before = snapshot(out);
@@ -117,8 +162,25 @@ test('bertft train --estimate --json: one estimate object, nothing written to --
 test('bertft train --estimate without --out, for people: the summary on stdout; --help documents the flag', () => {
   const dir = tempDir('estimate-text');
   const data = writeSentimentCsv(dir);
-  const r = spawnSync(process.execPath, [CLI, 'train', '--estimate', '--data', data, '--model', 'random:tiny', '--max-length', '32', '--batch-size', '8',
-    '--device', 'cpu'], { encoding: 'utf8', cwd: dir });
+  const r = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'train',
+      '--estimate',
+      '--data',
+      data,
+      '--model',
+      'random:tiny',
+      '--max-length',
+      '32',
+      '--batch-size',
+      '8',
+      '--device',
+      'cpu',
+    ],
+    { encoding: 'utf8', cwd: dir },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^Estimate: about \d+ (s|min), \d+ MB peak memory\n/);
   assert.match(r.stdout, /steps \(\d+ epochs × \d+ steps, batch 8, max length 32\) on cpu/);

@@ -23,8 +23,17 @@ after(async () => {
 });
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io: CliIo & { out: string; err: string } = { out: '', err: '', stderrIsTTY: false,
-    stdout: (t) => { io.out += t; }, stderr: (t) => { io.err += t; } };
+  const io: CliIo & { out: string; err: string } = {
+    out: '',
+    err: '',
+    stderrIsTTY: false,
+    stdout: (t) => {
+      io.out += t;
+    },
+    stderr: (t) => {
+      io.err += t;
+    },
+  };
   const code = await runCli(argv, io);
   return { code, out: io.out, err: io.err };
 }
@@ -39,11 +48,20 @@ test('bertft gpu --json reports the ORT providers, the missing CUDA provider and
   const { target } = freshDirs();
   const r = await cli('gpu', '--json', '--target-dir', target);
   assert.equal(r.code, 0, r.err);
-  const status = JSON.parse(r.out) as { ort_version: string; backends: string[]; cuda_provider_installed: boolean; cuda_provider_missing: string[]; cuda_runtime: { ok: boolean; message: string } };
+  const status = JSON.parse(r.out) as {
+    ort_version: string;
+    backends: string[];
+    cuda_provider_installed: boolean;
+    cuda_provider_missing: string[];
+    cuda_runtime: { ok: boolean; message: string };
+  };
   assert.equal(status.ort_version, FAKE_ORT_VERSION);
   assert.ok(status.backends.includes('cpu'));
   assert.equal(status.cuda_provider_installed, false);
-  assert.deepEqual(status.cuda_provider_missing, CUDA_PROVIDER_FILES.map((f) => f.name));
+  assert.deepEqual(
+    status.cuda_provider_missing,
+    CUDA_PROVIDER_FILES.map((f) => f.name),
+  );
   assert.equal(typeof status.cuda_runtime.message, 'string');
   assert.ok(status.cuda_runtime.message.length > 0);
 });
@@ -55,7 +73,8 @@ test('bertft gpu --install-cuda downloads from the feed, verifies and places the
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, /CUDA provider download: 100%/);
   assert.match(r.err, /verified by sha512/);
-  for (const f of CUDA_PROVIDER_FILES) assert.ok(fs.readFileSync(path.join(target, f.name)).equals(fakeProviderLibraries.get(f.name)!));
+  for (const f of CUDA_PROVIDER_FILES)
+    assert.ok(fs.readFileSync(path.join(target, f.name)).equals(fakeProviderLibraries.get(f.name)!));
   assert.equal((JSON.parse(r.out) as { cuda_provider_installed: boolean }).cuda_provider_installed, true);
 });
 

@@ -21,7 +21,11 @@ let data: string;
 let server: LoopbackServer;
 
 /** bertft in a child process (asynchronously: the loopback Hub answers from this process). */
-async function bertft(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<{ status: number | null; stderr: string }> {
+async function bertft(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs: string[] = [],
+): Promise<{ status: number | null; stderr: string }> {
   const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
     env: { ...process.env, BERTFT_TRAINING_CHILD: '1', HF_ENDPOINT: server?.url ?? '', HF_HUB_OFFLINE: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -35,7 +39,16 @@ before(async () => {
   dir = tempDir('hub-cache-cli');
   data = writeSentimentCsv(dir);
   // A small trained model, published as the Hub repo org/tiny-bert.
-  const seed = await bertft(['train', '--data', data, '--out', path.join(dir, 'seed'), '--model', 'random:tiny', ...FLAGS]);
+  const seed = await bertft([
+    'train',
+    '--data',
+    data,
+    '--out',
+    path.join(dir, 'seed'),
+    '--model',
+    'random:tiny',
+    ...FLAGS,
+  ]);
   assert.equal(seed.status, 0, seed.stderr);
   const repo = path.join(dir, 'hub', 'org', 'tiny-bert');
   fs.mkdirSync(repo, { recursive: true });
@@ -53,7 +66,16 @@ after(async () => {
 test('a full disk while downloading the model: exit 1 naming the cache file, not "offline"; with room again it resumes and trains', async () => {
   const cache = path.join(dir, 'cache-full');
   fs.mkdirSync(cache);
-  const train = (out: string) => ['train', '--data', data, '--out', path.join(dir, out), '--model', 'org/tiny-bert', ...FLAGS];
+  const train = (out: string) => [
+    'train',
+    '--data',
+    data,
+    '--out',
+    path.join(dir, out),
+    '--model',
+    'org/tiny-bert',
+    ...FLAGS,
+  ];
   // Room for the small files and a part of the weights.
   const full = { BERTFT_FS_FAULT: 'ENOSPC', BERTFT_FS_FAULT_DIR: cache, BERTFT_FS_FAULT_AFTER: '2000000' };
   const r = await bertft(train('run-full'), { HF_HUB_CACHE: cache, ...full }, ['--require', FS_FAULTS]);
@@ -77,7 +99,16 @@ test('a full disk while downloading the model: exit 1 naming the cache file, not
 test('a truncated weights blob in the cache: the warning is printed, the blob is fetched again and the run trains', async () => {
   const cache = path.join(dir, 'cache-damaged');
   const env = { HF_HUB_CACHE: cache };
-  const train = (out: string) => ['train', '--data', data, '--out', path.join(dir, out), '--model', 'org/tiny-bert', ...FLAGS];
+  const train = (out: string) => [
+    'train',
+    '--data',
+    data,
+    '--out',
+    path.join(dir, out),
+    '--model',
+    'org/tiny-bert',
+    ...FLAGS,
+  ];
   assert.equal((await bertft(train('run-first'), env)).status, 0);
   const snapshots = path.join(cache, 'models--org--tiny-bert', 'snapshots');
   const blob = fs.realpathSync(path.join(snapshots, fs.readdirSync(snapshots)[0], 'model.safetensors'));
@@ -86,6 +117,9 @@ test('a truncated weights blob in the cache: the warning is printed, the blob is
 
   const r = await bertft(train('run-again'), env);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /^warning: the cached model\.safetensors is damaged \(expected \d+ bytes, found \d+ bytes\); downloading it again$/m);
+  assert.match(
+    r.stderr,
+    /^warning: the cached model\.safetensors is damaged \(expected \d+ bytes, found \d+ bytes\); downloading it again$/m,
+  );
   assert.ok(fs.readFileSync(blob).equals(whole));
 });

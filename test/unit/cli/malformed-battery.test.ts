@@ -46,7 +46,18 @@ interface Case {
 
 type Fault = 'ENOSPC' | 'EROFS' | 'EMFILE' | 'EACCES';
 
-const train = (data: string, ...more: string[]) => ['train', '--data', `@/${data}`, '--out', '@/out', '--model', 'random:tiny', '--epochs', '1', ...more];
+const train = (data: string, ...more: string[]) => [
+  'train',
+  '--data',
+  `@/${data}`,
+  '--out',
+  '@/out',
+  '--model',
+  'random:tiny',
+  '--epochs',
+  '1',
+  ...more,
+];
 
 const DATA_CASES: [string, Record<string, string | Buffer | null>, string][] = [
   ['empty CSV', { 'd.csv': '' }, 'd.csv'],
@@ -73,7 +84,11 @@ const DATA_CASES: [string, Record<string, string | Buffer | null>, string][] = [
   ['mixed label types (JSONL)', { 'd.jsonl': '{"text":"a","label":1}\n{"text":"b","label":"x"}\n' }, 'd.jsonl'],
   ['label is a list (JSONL)', { 'd.jsonl': '{"text":"a","label":["x"]}\n{"text":"b","label":"y"}\n' }, 'd.jsonl'],
   ['label is an object (JSONL)', { 'd.jsonl': '{"text":"a","label":{"x":1}}\n{"text":"b","label":"y"}\n' }, 'd.jsonl'],
-  ['text is a number array (JSONL)', { 'd.jsonl': '{"text":[1,2],"label":"x"}\n{"text":"b","label":"y"}\n' }, 'd.jsonl'],
+  [
+    'text is a number array (JSONL)',
+    { 'd.jsonl': '{"text":[1,2],"label":"x"}\n{"text":"b","label":"y"}\n' },
+    'd.jsonl',
+  ],
   ['broken JSONL line', { 'd.jsonl': '{"text":"a","label":"x"}\n{"text": oops}\n' }, 'd.jsonl'],
   ['JSONL line that is an array', { 'd.jsonl': '["a","x"]\n' }, 'd.jsonl'],
   ['JSONL line that is a string', { 'd.jsonl': '{"text":"a","label":"x"}\n"just text"\n' }, 'd.jsonl'],
@@ -91,12 +106,20 @@ const DATA_CASES: [string, Record<string, string | Buffer | null>, string][] = [
   ['missing data file', { 'x.csv': GOOD }, 'nope.csv'],
   ['empty class folder tree', { 'folder/spam': null, 'folder/ham': null }, 'folder'],
   ['folder without class subfolders', { 'folder/a.txt': 'hello' }, 'folder'],
-  ['class folders of binary files', { 'folder/spam/a.bin': Buffer.from([0, 1, 2]), 'folder/ham/b.bin': Buffer.from([0, 3]) }, 'folder'],
+  [
+    'class folders of binary files',
+    { 'folder/spam/a.bin': Buffer.from([0, 1, 2]), 'folder/ham/b.bin': Buffer.from([0, 3]) },
+    'folder',
+  ],
   ['one class folder', { 'folder/spam/a.txt': 'a', 'folder/spam/b.txt': 'b' }, 'folder'],
   ['CSV with a single column', { 'd.csv': 'text\na\nb\n' }, 'd.csv'],
   ['every label blank', { 'd.csv': 'text,label\na,\nb, \n' }, 'd.csv'],
   ['JSON array of arrays', { 'd.json': '[["a","x"],["b","y"]]' }, 'd.json'],
-  ['JSONL with a BOM and a broken third line', { 'd.jsonl': `${BOM}{"text":"a","label":"x"}\n{"text":"b","label":"y"}\n{"text":\n` }, 'd.jsonl'],
+  [
+    'JSONL with a BOM and a broken third line',
+    { 'd.jsonl': `${BOM}{"text":"a","label":"x"}\n{"text":"b","label":"y"}\n{"text":\n` },
+    'd.jsonl',
+  ],
 ];
 
 const FLAG_CASES: [string, string[]][] = [
@@ -133,43 +156,145 @@ const FLAG_CASES: [string, string[]][] = [
 
 const MODEL_CASES: [string, Record<string, string | Buffer | null>, string[], string][] = [
   ['model folder missing', {}, [...train('d.csv').slice(0, -4), '--model', '@/nomodel'], 'nomodel'],
-  ['model folder without config.json', { 'm/model.safetensors': 'x' }, [...train('d.csv').slice(0, -4), '--model', '@/m'], 'config.json'],
-  ['config.json not JSON', { 'm/config.json': '{oops' }, [...train('d.csv').slice(0, -4), '--model', '@/m'], 'config.json'],
-  ['unsupported model_type', { 'm/config.json': '{"model_type":"gpt2"}' }, [...train('d.csv').slice(0, -4), '--model', '@/m'], 'config.json'],
-  ['config.json without weights', { 'm/config.json': '{"model_type":"bert","hidden_size":64,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":128,"vocab_size":30522}' },
-    [...train('d.csv').slice(0, -4), '--model', '@/m'], 'model.safetensors'],
-  ['only pytorch_model.bin', { 'm/config.json': '{"model_type":"bert","hidden_size":64,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":128,"vocab_size":30522}', 'm/pytorch_model.bin': 'x' },
-    [...train('d.csv').slice(0, -4), '--model', '@/m'], 'model.safetensors'],
-  ['safetensors with a garbage header', { 'm/config.json': '{"model_type":"bert","hidden_size":64,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":128,"vocab_size":30522}',
-    'm/model.safetensors': Buffer.concat([Buffer.from([16, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('not json at all!')]) }, [...train('d.csv').slice(0, -4), '--model', '@/m'], 'model.safetensors'],
-  ['safetensors truncated', { 'm/config.json': '{"model_type":"bert","hidden_size":64,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":128,"vocab_size":30522}',
-    'm/model.safetensors': Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 123]) }, [...train('d.csv').slice(0, -4), '--model', '@/m'], 'model.safetensors'],
-  ['predict with a folder that is not a model', { 'm/readme.txt': 'hi' }, ['predict', '--model', '@/m', '--text', 'hello'], 'm'],
-  ['predict with config.json without id2label', { 'm/config.json': '{"model_type":"bert"}' }, ['predict', '--model', '@/m', '--text', 'hello'], 'config.json'],
-  ['predict with a broken id2label', { 'm/config.json': '{"model_type":"bert","id2label":{"0":"a","5":"b"}}' }, ['predict', '--model', '@/m', '--text', 'hello'], 'config.json'],
-  ['eval with a folder that is not a model', { 'm/readme.txt': 'hi' }, ['eval', '--model', '@/m', '--data', '@/d.csv'], 'm'],
+  [
+    'model folder without config.json',
+    { 'm/model.safetensors': 'x' },
+    [...train('d.csv').slice(0, -4), '--model', '@/m'],
+    'config.json',
+  ],
+  [
+    'config.json not JSON',
+    { 'm/config.json': '{oops' },
+    [...train('d.csv').slice(0, -4), '--model', '@/m'],
+    'config.json',
+  ],
+  [
+    'unsupported model_type',
+    { 'm/config.json': '{"model_type":"gpt2"}' },
+    [...train('d.csv').slice(0, -4), '--model', '@/m'],
+    'config.json',
+  ],
+  [
+    'config.json without weights',
+    {
+      'm/config.json':
+        '{"model_type":"bert","hidden_size":64,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":128,"vocab_size":30522}',
+    },
+    [...train('d.csv').slice(0, -4), '--model', '@/m'],
+    'model.safetensors',
+  ],
+  [
+    'only pytorch_model.bin',
+    {
+      'm/config.json':
+        '{"model_type":"bert","hidden_size":64,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":128,"vocab_size":30522}',
+      'm/pytorch_model.bin': 'x',
+    },
+    [...train('d.csv').slice(0, -4), '--model', '@/m'],
+    'model.safetensors',
+  ],
+  [
+    'safetensors with a garbage header',
+    {
+      'm/config.json':
+        '{"model_type":"bert","hidden_size":64,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":128,"vocab_size":30522}',
+      'm/model.safetensors': Buffer.concat([Buffer.from([16, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('not json at all!')]),
+    },
+    [...train('d.csv').slice(0, -4), '--model', '@/m'],
+    'model.safetensors',
+  ],
+  [
+    'safetensors truncated',
+    {
+      'm/config.json':
+        '{"model_type":"bert","hidden_size":64,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":128,"vocab_size":30522}',
+      'm/model.safetensors': Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 123]),
+    },
+    [...train('d.csv').slice(0, -4), '--model', '@/m'],
+    'model.safetensors',
+  ],
+  [
+    'predict with a folder that is not a model',
+    { 'm/readme.txt': 'hi' },
+    ['predict', '--model', '@/m', '--text', 'hello'],
+    'm',
+  ],
+  [
+    'predict with config.json without id2label',
+    { 'm/config.json': '{"model_type":"bert"}' },
+    ['predict', '--model', '@/m', '--text', 'hello'],
+    'config.json',
+  ],
+  [
+    'predict with a broken id2label',
+    { 'm/config.json': '{"model_type":"bert","id2label":{"0":"a","5":"b"}}' },
+    ['predict', '--model', '@/m', '--text', 'hello'],
+    'config.json',
+  ],
+  [
+    'eval with a folder that is not a model',
+    { 'm/readme.txt': 'hi' },
+    ['eval', '--model', '@/m', '--data', '@/d.csv'],
+    'm',
+  ],
 ];
 
 const RUN_CASES: [string, Record<string, string | Buffer | null>, string[], string][] = [
   ['--out is a file', { out: 'a file' }, train('d.csv'), 'out'],
-  ['--out below a file', { afile: 'a file' }, [...train('d.csv').slice(0, 4), '@/afile/run', ...train('d.csv').slice(5)], 'afile'],
-  ['--out holds the user\'s files', { 'out/notes.txt': 'mine', 'out/old.tmp': 'mine too' }, train('d.csv'), 'out'],
+  [
+    '--out below a file',
+    { afile: 'a file' },
+    [...train('d.csv').slice(0, 4), '@/afile/run', ...train('d.csv').slice(5)],
+    'afile',
+  ],
+  ["--out holds the user's files", { 'out/notes.txt': 'mine', 'out/old.tmp': 'mine too' }, train('d.csv'), 'out'],
   ['--resume without a run', { 'out/.bertft-run': '{}' }, ['train', '--out', '@/out', '--resume'], 'out'],
   ['--restart without a run', {}, ['train', '--out', '@/out', '--restart'], 'out'],
   ['run.json not JSON', { 'out/run.json': '{"config": ' }, ['train', '--out', '@/out', '--resume'], 'run.json'],
   ['run.json empty object', { 'out/run.json': '{}' }, ['train', '--out', '@/out', '--resume'], 'run.json'],
   ['a new run into a finished run', { 'out/run.json': '{}' }, train('d.csv'), 'out'],
   ['pretrain --resume without a run', {}, ['pretrain', '--out', '@/out', '--resume', '--data', '@/d.csv'], 'run.json'],
-  ['pretrain into the user\'s folder', { 'out/notes.txt': 'mine' }, ['pretrain', '--data', '@/d.csv', '--out', '@/out', '--max-steps', '1'], 'out'],
-  ['a run folder in use by a live process', { 'out/.bertft-run': '{}', 'out/.lock': JSON.stringify({ pid: process.pid, host: os.hostname(), time: 'now' }) },
-    train('d.csv'), 'in use by pid'],
-  ['a run folder locked on another host', { 'out/.bertft-run': '{}', 'out/.lock': JSON.stringify({ pid: 1, host: 'elsewhere', time: 'now' }) },
-    train('d.csv'), 'elsewhere'],
+  [
+    "pretrain into the user's folder",
+    { 'out/notes.txt': 'mine' },
+    ['pretrain', '--data', '@/d.csv', '--out', '@/out', '--max-steps', '1'],
+    'out',
+  ],
+  [
+    'a run folder in use by a live process',
+    { 'out/.bertft-run': '{}', 'out/.lock': JSON.stringify({ pid: process.pid, host: os.hostname(), time: 'now' }) },
+    train('d.csv'),
+    'in use by pid',
+  ],
+  [
+    'a run folder locked on another host',
+    { 'out/.bertft-run': '{}', 'out/.lock': JSON.stringify({ pid: 1, host: 'elsewhere', time: 'now' }) },
+    train('d.csv'),
+    'elsewhere',
+  ],
 ];
 
 /** A run that fills the disk and is resumed: these settings, its data, and the same run uninterrupted. */
-const RUN_ARGS = ['--model', 'random:tiny', '--epochs', '3', '--batch-size', '8', '--max-length', '16', '--eval-steps', '2',
-  '--seed', '5', '--device', 'cpu', '--save-total-limit', '1', '--metric', 'loss'];
+const RUN_ARGS = [
+  '--model',
+  'random:tiny',
+  '--epochs',
+  '3',
+  '--batch-size',
+  '8',
+  '--max-length',
+  '16',
+  '--eval-steps',
+  '2',
+  '--seed',
+  '5',
+  '--device',
+  'cpu',
+  '--save-total-limit',
+  '1',
+  '--metric',
+  'loss',
+];
 const REVIEWS = fs.readFileSync(writeSentimentCsv(tempDir('battery-data'), 48), 'utf8');
 const fullRun = (out: string) => ['train', '--data', '@/reviews.csv', '--out', `@/${out}`, ...RUN_ARGS];
 
@@ -194,34 +319,85 @@ async function uninterrupted(): Promise<Reference> {
 }
 
 function folderBytes(dir: string): number {
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).reduce(
+    (sum, f) => sum + fs.statSync(path.join(dir, f)).size,
+    0,
+  );
 }
 
 /** The environment rows: each failure through the stubbed `fs`, and on a real tmpfs where one can be mounted. */
 function environmentCases(): Case[] {
   const rows = (via: 'stub' | 'tmpfs'): Case[] => [
-    { name: 'a new run into a read-only folder', files: { 'd.csv': GOOD, 'ro/': null }, args: train('d.csv').map((a) => (a === '@/out' ? '@/ro/out' : a)),
-      fault: { kind: 'EROFS', dir: 'ro', via }, names: path.join('ro', 'out') },
-    { name: 'an empty --out folder on a read-only disk', files: { 'd.csv': GOOD, 'ro/out': null },
-      args: train('d.csv').map((a) => (a === '@/out' ? '@/ro/out' : a)), fault: { kind: 'EROFS', dir: 'ro', via }, names: path.join('ro', 'out') },
-    { name: 'resuming a run on a read-only disk', files: { 'ro/': null }, args: ['train', '--out', '@/ro/out', '--resume'],
+    {
+      name: 'a new run into a read-only folder',
+      files: { 'd.csv': GOOD, 'ro/': null },
+      args: train('d.csv').map((a) => (a === '@/out' ? '@/ro/out' : a)),
+      fault: { kind: 'EROFS', dir: 'ro', via },
+      names: path.join('ro', 'out'),
+    },
+    {
+      name: 'an empty --out folder on a read-only disk',
+      files: { 'd.csv': GOOD, 'ro/out': null },
+      args: train('d.csv').map((a) => (a === '@/out' ? '@/ro/out' : a)),
+      fault: { kind: 'EROFS', dir: 'ro', via },
+      names: path.join('ro', 'out'),
+    },
+    {
+      name: 'resuming a run on a read-only disk',
+      files: { 'ro/': null },
+      args: ['train', '--out', '@/ro/out', '--resume'],
       setup: (dir) => fs.cpSync(reference!.run, path.join(dir, 'ro', 'out'), { recursive: true }),
-      fault: { kind: 'EROFS', dir: 'ro', via }, names: path.join('ro', 'out') },
-    { name: 'the disk fills during training, then the run resumes', files: { 'reviews.csv': REVIEWS, 'full/': null }, args: fullRun('full/out'),
-      fault: { kind: 'ENOSPC', dir: 'full', via, after: reference!.fullAfter }, names: path.join('full', 'out'), ours: /^full\/out\//,
-      resumes: 'full/out' },
-    ...(via === 'tmpfs' ? [] : [
-      { name: 'a run folder without write permission', files: { 'd.csv': GOOD, 'ro/': null }, args: train('d.csv').map((a) => (a === '@/out' ? '@/ro/out' : a)),
-        fault: { kind: 'EACCES' as const, dir: 'ro', via }, names: path.join('ro', 'out') },
-      { name: 'out of file descriptors', files: { 'd.csv': GOOD, 'lim/': null }, args: train('d.csv').map((a) => (a === '@/out' ? '@/lim/out' : a)),
-        fault: { kind: 'EMFILE' as const, dir: 'lim', via, after: 0 }, names: path.join('lim', 'out', '.bertft-run'), ours: /^lim\/out\/\.bertft-run$/ },
-      { name: 'a full disk before anything is written', files: { 'd.csv': GOOD, 'full/': null }, args: train('d.csv').map((a) => (a === '@/out' ? '@/full/out' : a)),
-        fault: { kind: 'ENOSPC' as const, dir: 'full', via, after: 0 }, names: path.join('full', 'out', '.bertft-run'), ours: /^full\/out\/\.bertft-run$/ },
-      { name: 'pretraining into a read-only folder', files: { 'd.csv': GOOD, 'ro/': null },
-        args: ['pretrain', '--data', '@/d.csv', '--out', '@/ro/out', '--max-steps', '1'], fault: { kind: 'EROFS' as const, dir: 'ro', via }, names: path.join('ro', 'out') },
-    ]),
+      fault: { kind: 'EROFS', dir: 'ro', via },
+      names: path.join('ro', 'out'),
+    },
+    {
+      name: 'the disk fills during training, then the run resumes',
+      files: { 'reviews.csv': REVIEWS, 'full/': null },
+      args: fullRun('full/out'),
+      fault: { kind: 'ENOSPC', dir: 'full', via, after: reference!.fullAfter },
+      names: path.join('full', 'out'),
+      ours: /^full\/out\//,
+      resumes: 'full/out',
+    },
+    ...(via === 'tmpfs'
+      ? []
+      : [
+          {
+            name: 'a run folder without write permission',
+            files: { 'd.csv': GOOD, 'ro/': null },
+            args: train('d.csv').map((a) => (a === '@/out' ? '@/ro/out' : a)),
+            fault: { kind: 'EACCES' as const, dir: 'ro', via },
+            names: path.join('ro', 'out'),
+          },
+          {
+            name: 'out of file descriptors',
+            files: { 'd.csv': GOOD, 'lim/': null },
+            args: train('d.csv').map((a) => (a === '@/out' ? '@/lim/out' : a)),
+            fault: { kind: 'EMFILE' as const, dir: 'lim', via, after: 0 },
+            names: path.join('lim', 'out', '.bertft-run'),
+            ours: /^lim\/out\/\.bertft-run$/,
+          },
+          {
+            name: 'a full disk before anything is written',
+            files: { 'd.csv': GOOD, 'full/': null },
+            args: train('d.csv').map((a) => (a === '@/out' ? '@/full/out' : a)),
+            fault: { kind: 'ENOSPC' as const, dir: 'full', via, after: 0 },
+            names: path.join('full', 'out', '.bertft-run'),
+            ours: /^full\/out\/\.bertft-run$/,
+          },
+          {
+            name: 'pretraining into a read-only folder',
+            files: { 'd.csv': GOOD, 'ro/': null },
+            args: ['pretrain', '--data', '@/d.csv', '--out', '@/ro/out', '--max-steps', '1'],
+            fault: { kind: 'EROFS' as const, dir: 'ro', via },
+            names: path.join('ro', 'out'),
+          },
+        ]),
   ];
-  return [...rows('stub'), ...(tmpfsMountable() ? rows('tmpfs') : [])].map((c) => ({ ...c, name: `environment (${c.fault!.via}): ${c.name}` }));
+  return [...rows('stub'), ...(tmpfsMountable() ? rows('tmpfs') : [])].map((c) => ({
+    ...c,
+    name: `environment (${c.fault!.via}): ${c.name}`,
+  }));
 }
 
 let mountable: boolean | undefined;
@@ -239,11 +415,18 @@ function mount(dir: string, options: string): boolean {
 }
 
 function remount(dir: string, options: string): void {
-  assert.equal(spawnSync('mount', ['-o', `remount,${options}`, dir], { encoding: 'utf8' }).status, 0, `remount ${options} ${dir}`);
+  assert.equal(
+    spawnSync('mount', ['-o', `remount,${options}`, dir], { encoding: 'utf8' }).status,
+    0,
+    `remount ${options} ${dir}`,
+  );
 }
 
 /** Sets up a case's fault; returns what bertft's node needs and how to lift the fault (the cause gone). */
-function applyFault(dir: string, c: Case): { nodeArgs: string[]; env: NodeJS.ProcessEnv; lift: () => void; cleanup: () => void } {
+function applyFault(
+  dir: string,
+  c: Case,
+): { nodeArgs: string[]; env: NodeJS.ProcessEnv; lift: () => void; cleanup: () => void } {
   const none = { nodeArgs: [], env: {}, lift: () => {}, cleanup: () => {} };
   if (!c.fault) {
     c.setup?.(dir);
@@ -252,7 +435,11 @@ function applyFault(dir: string, c: Case): { nodeArgs: string[]; env: NodeJS.Pro
   const target = path.join(dir, c.fault.dir);
   if (c.fault.via === 'stub') {
     c.setup?.(dir);
-    const env = { BERTFT_FS_FAULT: c.fault.kind, BERTFT_FS_FAULT_DIR: target, BERTFT_FS_FAULT_AFTER: String(c.fault.after ?? 0) };
+    const env = {
+      BERTFT_FS_FAULT: c.fault.kind,
+      BERTFT_FS_FAULT_DIR: target,
+      BERTFT_FS_FAULT_AFTER: String(c.fault.after ?? 0),
+    };
     return { ...none, nodeArgs: ['--require', FS_FAULTS], env };
   }
   // A tmpfs over the folder: filled with the case's files again, then made read-only or left small.
@@ -270,8 +457,15 @@ function applyFault(dir: string, c: Case): { nodeArgs: string[]; env: NodeJS.Pro
   };
 }
 
-async function bertft(args: string[], nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...ENV, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+async function bertft(
+  args: string[],
+  nodeArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+    env: { ...ENV, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
@@ -287,7 +481,11 @@ function snapshot(dir: string): Map<string, string> {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const full = path.join(d, e.name);
       if (e.isDirectory()) walk(full);
-      else out.set(path.relative(dir, full).split(path.sep).join('/'), createHash('sha256').update(fs.readFileSync(full)).digest('hex'));
+      else
+        out.set(
+          path.relative(dir, full).split(path.sep).join('/'),
+          createHash('sha256').update(fs.readFileSync(full)).digest('hex'),
+        );
     }
   };
   walk(dir);
@@ -314,14 +512,29 @@ async function halfWritten(run: string): Promise<string[]> {
 function cases(): Case[] {
   return [
     ...environmentCases(),
-    ...DATA_CASES.map(([name, files, file]) => ({ name: `data: ${name}`, files: { ...files }, args: train(file), names: file })),
+    ...DATA_CASES.map(([name, files, file]) => ({
+      name: `data: ${name}`,
+      files: { ...files },
+      args: train(file),
+      names: file,
+    })),
     ...FLAG_CASES.map(([name, args]) => ({ name: `flags: ${name}`, files: { 'd.csv': GOOD }, args })),
-    ...MODEL_CASES.map(([name, files, args, names]) => ({ name: `model: ${name}`, files: { 'd.csv': GOOD, ...files }, args, names })),
-    ...RUN_CASES.map(([name, files, args, names]) => ({ name: `run folder: ${name}`, files: { 'd.csv': GOOD, ...files }, args, names })),
+    ...MODEL_CASES.map(([name, files, args, names]) => ({
+      name: `model: ${name}`,
+      files: { 'd.csv': GOOD, ...files },
+      args,
+      names,
+    })),
+    ...RUN_CASES.map(([name, files, args, names]) => ({
+      name: `run folder: ${name}`,
+      files: { 'd.csv': GOOD, ...files },
+      args,
+      names,
+    })),
   ];
 }
 
-test('malformed-input battery: every case exits 1 with what, where and a fix, no internal error, nothing of the user\'s changed', async () => {
+test("malformed-input battery: every case exits 1 with what, where and a fix, no internal error, nothing of the user's changed", async () => {
   await uninterrupted();
   const all = cases();
   const failures: string[] = [];
@@ -341,7 +554,11 @@ test('malformed-input battery: every case exits 1 with what, where and a fix, no
     let stderr: string;
     try {
       const before = snapshot(dir);
-      const r = await bertft(c.args.map((a) => a.replace(/^@/, dir)), fault.nodeArgs, fault.env);
+      const r = await bertft(
+        c.args.map((a) => a.replace(/^@/, dir)),
+        fault.nodeArgs,
+        fault.env,
+      );
       stderr = r.stderr;
       // A run that fails mid-way has printed its progress first: the error's own first line counts.
       const lines = r.stderr.split('\n');
@@ -353,7 +570,8 @@ test('malformed-input battery: every case exits 1 with what, where and a fix, no
       if (c.names && !first.includes(c.names)) problems.push(`first line does not name ${c.names}`);
       const after = snapshot(dir);
       const ours = c.ours ?? /^out\/(\.bertft-run|metrics\.jsonl|\.lock)$/;
-      for (const [name, hash] of before) if (after.get(name) !== hash && !ours.test(name)) problems.push(`${name} changed`);
+      for (const [name, hash] of before)
+        if (after.get(name) !== hash && !ours.test(name)) problems.push(`${name} changed`);
       for (const name of after.keys()) if (!before.has(name) && !ours.test(name)) problems.push(`${name} appeared`);
       if (c.resumes) {
         const run = path.join(dir, c.resumes);
@@ -361,19 +579,26 @@ test('malformed-input battery: every case exits 1 with what, where and a fix, no
         fault.lift();
         const resumed = await bertft(['train', '--out', run, '--resume']);
         if (resumed.status !== 0) problems.push(`resume: exit ${resumed.status}: ${resumed.stderr.slice(0, 300)}`);
-        else if (!fs.readFileSync(path.join(run, 'best', 'model.safetensors')).equals(fs.readFileSync(path.join(reference!.run, 'best', 'model.safetensors')))) {
-          problems.push('the resumed best/model.safetensors differs from the uninterrupted run\'s');
+        else if (
+          !fs
+            .readFileSync(path.join(run, 'best', 'model.safetensors'))
+            .equals(fs.readFileSync(path.join(reference!.run, 'best', 'model.safetensors')))
+        ) {
+          problems.push("the resumed best/model.safetensors differs from the uninterrupted run's");
         }
       }
     } finally {
       fault.cleanup();
     }
-    if (problems.length > 0) failures.push(`${c.name}: ${problems.join(', ')}\n    ${stderr.slice(0, 300).replace(/\n/g, '\n    ')}`);
+    if (problems.length > 0)
+      failures.push(`${c.name}: ${problems.join(', ')}\n    ${stderr.slice(0, 300).replace(/\n/g, '\n    ')}`);
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const environment = all.filter((c) => c.fault).length;
-  console.log(`malformed-input battery: ${all.length - failures.length}/${all.length} clear (${environment} environment rows, ` +
-    `tmpfs ${tmpfsMountable() ? 'mounted' : 'not mountable here: stubbed fs only'}); internal-error exits: ${internal}`);
+  console.log(
+    `malformed-input battery: ${all.length - failures.length}/${all.length} clear (${environment} environment rows, ` +
+      `tmpfs ${tmpfsMountable() ? 'mounted' : 'not mountable here: stubbed fs only'}); internal-error exits: ${internal}`,
+  );
   assert.deepEqual(failures, []);
   assert.equal(internal, 0);
   assert.ok(all.length >= 100, `${all.length} cases`);

@@ -5,17 +5,49 @@ import type { CliIo } from '../../../src/cli/output';
 import type { TrainerEvent } from '../../../src/trainer/protocol';
 
 function io(tty: boolean): CliIo & { out: string; err: string } {
-  const o = { out: '', err: '', stderrIsTTY: tty, stdout: (t: string) => { o.out += t; }, stderr: (t: string) => { o.err += t; } };
+  const o = {
+    out: '',
+    err: '',
+    stderrIsTTY: tty,
+    stdout: (t: string) => {
+      o.out += t;
+    },
+    stderr: (t: string) => {
+      o.err += t;
+    },
+  };
   return o;
 }
 
-const step = (n: number): TrainerEvent => ({ event: 'step', time: '', step: n, total_steps: 10, epoch: n / 10, loss: 0.5, lr: 1e-4,
-  grad_norm: 1, examples_per_s: 12.34, eta_s: 75 });
-const done: TrainerEvent = { event: 'done', time: '', stopped: false, best_step: 10, best_metric: 0.25, metric_name: 'loss', best_dir: '/r/best',
-  run_dir: '/r', final_step: 10 };
+const step = (n: number): TrainerEvent => ({
+  event: 'step',
+  time: '',
+  step: n,
+  total_steps: 10,
+  epoch: n / 10,
+  loss: 0.5,
+  lr: 1e-4,
+  grad_norm: 1,
+  examples_per_s: 12.34,
+  eta_s: 75,
+});
+const done: TrainerEvent = {
+  event: 'done',
+  time: '',
+  stopped: false,
+  best_step: 10,
+  best_metric: 0.25,
+  metric_name: 'loss',
+  best_dir: '/r/best',
+  run_dir: '/r',
+  final_step: 10,
+};
 
 test('progress line', () => {
-  assert.equal(progressLine(5, 10, 0.5, 75, 12.34), '[############............]  50% step 5/10  loss 0.5000  12.3 ex/s  eta 1m 15s');
+  assert.equal(
+    progressLine(5, 10, 0.5, 75, 12.34),
+    '[############............]  50% step 5/10  loss 0.5000  12.3 ex/s  eta 1m 15s',
+  );
 });
 
 test('TTY: the bar is redrawn in place on stderr (throttled), whole lines follow below it; stdout stays empty', () => {
@@ -24,7 +56,7 @@ test('TTY: the bar is redrawn in place on stderr (throttled), whole lines follow
   const r = new TrainReporter(t, false, () => clock);
   r.report(step(1));
   clock += 10;
-  r.report(step(2));          // within 100 ms: skipped
+  r.report(step(2)); // within 100 ms: skipped
   clock += 200;
   r.report(step(3));
   r.report(done);
@@ -48,5 +80,11 @@ test('not a TTY: no bar at all; --json: every event verbatim on stdout, nothing 
   j.report(step(1));
   j.report(done);
   assert.equal(json.err, '');
-  assert.deepEqual(json.out.trim().split('\n').map((l) => JSON.parse(l) as unknown), [step(1), done]);
+  assert.deepEqual(
+    json.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown),
+    [step(1), done],
+  );
 });

@@ -6,14 +6,43 @@ import type { TrainerEvent } from '../../../src/core/run/events';
 import { FROM_SCRATCH_SEED_SD_POINTS } from '../../../src/core/train/presets';
 
 function capture(): CliIo & { err: string; out: string } {
-  const o = { out: '', err: '', stderrIsTTY: false, stdout: (t: string) => { o.out += t; }, stderr: (t: string) => { o.err += t; } };
+  const o = {
+    out: '',
+    err: '',
+    stderrIsTTY: false,
+    stdout: (t: string) => {
+      o.out += t;
+    },
+    stderr: (t: string) => {
+      o.err += t;
+    },
+  };
   return o;
 }
 
-const started = (model: string): TrainerEvent => ({ event: 'started', time: '', run_dir: '/r', pid: 1, config: { model }, task: 'classify',
-  device: 'cpu', device_notes: [], total_steps: 10, dataset: { train_rows: 8, valid_rows: 2, labels: ['a', 'b'], label_counts: { a: 4, b: 4 }, files: [] } });
-const done = (stopped: boolean): TrainerEvent => ({ event: 'done', time: '', stopped, best_step: 10, best_metric: 0.9, metric_name: 'accuracy',
-  best_dir: '/r/best', run_dir: '/r', final_step: 10 });
+const started = (model: string): TrainerEvent => ({
+  event: 'started',
+  time: '',
+  run_dir: '/r',
+  pid: 1,
+  config: { model },
+  task: 'classify',
+  device: 'cpu',
+  device_notes: [],
+  total_steps: 10,
+  dataset: { train_rows: 8, valid_rows: 2, labels: ['a', 'b'], label_counts: { a: 4, b: 4 }, files: [] },
+});
+const done = (stopped: boolean): TrainerEvent => ({
+  event: 'done',
+  time: '',
+  stopped,
+  best_step: 10,
+  best_metric: 0.9,
+  metric_name: 'accuracy',
+  best_dir: '/r/best',
+  run_dir: '/r',
+  final_step: 10,
+});
 
 test('a finished from-scratch run states how much its result depends on the seed; a pre-trained or stopped one does not', () => {
   const { low, high } = FROM_SCRATCH_SEED_SD_POINTS;
@@ -24,7 +53,10 @@ test('a finished from-scratch run states how much its result depends on the seed
   assert.match(scratch.err, new RegExp(`varied by ${low}–${high} points`));
   assert.match(scratch.err, /several seeds \(--seed\)/);
 
-  for (const [model, stopped] of [['bert-base-uncased', false], ['random:tiny', true]] as const) {
+  for (const [model, stopped] of [
+    ['bert-base-uncased', false],
+    ['random:tiny', true],
+  ] as const) {
     const other = capture();
     const reporter = new TrainReporter(other, false);
     reporter.report(started(model));

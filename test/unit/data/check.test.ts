@@ -6,7 +6,8 @@ import { checkDataset, formatCheckReport } from '../../../src/core/data/check';
 import { loadTokenizer } from '../../../src/core/tokenize/tokenizer';
 import { csvField, spamAssassin, tempDir, writeFiles } from './helpers';
 
-const codes = (r: { problems: Array<{ code?: string; severity: string }> }) => r.problems.map((p) => `${p.severity}:${p.code}`);
+const codes = (r: { problems: Array<{ code?: string; severity: string }> }) =>
+  r.problems.map((p) => `${p.severity}:${p.code}`);
 
 test('check of SpamAssassin: counts, imbalance, duplicates, token lengths, usable with warnings', async () => {
   const mails = spamAssassin();
@@ -23,7 +24,12 @@ test('check of SpamAssassin: counts, imbalance, duplicates, token lengths, usabl
   const text = formatCheckReport(report);
   assert.match(text, /6046 rows/);
   assert.match(text, /ham\s+4150\s+68\.6%/);
-  assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(report)) as object).filter((k) => ['rows', 'labels', 'problems', 'fatal'].includes(k)).sort(), ['fatal', 'labels', 'problems', 'rows']);
+  assert.deepEqual(
+    Object.keys(JSON.parse(JSON.stringify(report)) as object)
+      .filter((k) => ['rows', 'labels', 'problems', 'fatal'].includes(k))
+      .sort(),
+    ['fatal', 'labels', 'problems', 'rows'],
+  );
 });
 
 test('check: token-length histogram and truncated share on 600 SpamAssassin mails', async () => {
@@ -34,7 +40,10 @@ test('check: token-length histogram and truncated share on 600 SpamAssassin mail
   const report = await checkDataset(file, { maxLength: 128, tokenizer });
   const t = report.tokenLengths;
   assert.ok(t);
-  assert.equal(t.histogram.reduce((sum, b) => sum + b.count, 0), mails.length);
+  assert.equal(
+    t.histogram.reduce((sum, b) => sum + b.count, 0),
+    mails.length,
+  );
   const lengths = mails.map((m) => tokenizer.tokenIds(m.body).length + 2);
   const longer = lengths.filter((n) => n > 128).length / lengths.length;
   assert.ok(Math.abs(t.truncatedShare - longer) < 1e-12, `${t.truncatedShare} vs ${longer}`);
@@ -47,12 +56,15 @@ test('check: token-length histogram and truncated share on 600 SpamAssassin mail
   assert.match(text, /Result: usable, with warnings\./);
 });
 
-test('check: unreadable file is fatal with the reader\'s line', async () => {
+test("check: unreadable file is fatal with the reader's line", async () => {
   const dir = writeFiles({ 'd.csv': 'text,label\na,x\n"b,y\n' });
   const report = await checkDataset(path.join(dir, 'd.csv'), { tokenizer: null });
   assert.equal(report.fatal, true);
   assert.equal(report.rows, 0);
-  assert.deepEqual(report.problems.map((p) => [p.severity, p.code, p.line]), [['error', 'DATA_CSV_SYNTAX', 3]]);
+  assert.deepEqual(
+    report.problems.map((p) => [p.severity, p.code, p.line]),
+    [['error', 'DATA_CSV_SYNTAX', 3]],
+  );
   assert.match(formatCheckReport(report), /NOT usable/);
 });
 
@@ -69,17 +81,29 @@ test('check: lists every row with a missing text or label, fatal', async () => {
   const report = await checkDataset(path.join(dir, 'd.csv'), { tokenizer: null });
   assert.equal(report.fatal, true);
   assert.equal(report.rows, 4);
-  assert.deepEqual(report.problems.filter((p) => p.severity === 'error').map((p) => [p.code, p.line]), [['DATA_MISSING_TEXT', 3], ['DATA_MISSING_LABEL', 4]]);
+  assert.deepEqual(
+    report.problems.filter((p) => p.severity === 'error').map((p) => [p.code, p.line]),
+    [
+      ['DATA_MISSING_TEXT', 3],
+      ['DATA_MISSING_LABEL', 4],
+    ],
+  );
 });
 
 test('check: one class is fatal; single-example label is an error without a validation file', async () => {
-  const dir = writeFiles({ 'one.jsonl': '{"text":"a","label":"x"}\n{"text":"b","label":"x"}\n', 'few.csv': 'text,label\na,x\nb,x\nc,y\nd,y\ne,z\n' });
+  const dir = writeFiles({
+    'one.jsonl': '{"text":"a","label":"x"}\n{"text":"b","label":"x"}\n',
+    'few.csv': 'text,label\na,x\nb,x\nc,y\nd,y\ne,z\n',
+  });
   const one = await checkDataset(path.join(dir, 'one.jsonl'), { tokenizer: null });
   assert.equal(one.fatal, true);
   assert.ok(codes(one).includes('error:DATA_ONE_CLASS'));
   const few = await checkDataset(path.join(dir, 'few.csv'), { tokenizer: null });
   assert.equal(few.fatal, true);
-  assert.deepEqual(few.problems.filter((p) => p.severity === 'error').map((p) => [p.code, p.line]), [['DATA_SINGLE_EXAMPLE_LABEL', 6]]);
+  assert.deepEqual(
+    few.problems.filter((p) => p.severity === 'error').map((p) => [p.code, p.line]),
+    [['DATA_SINGLE_EXAMPLE_LABEL', 6]],
+  );
 });
 
 test('check: blank texts, duplicates (conflicting labels too) and label spelling variants', async () => {
@@ -90,9 +114,18 @@ test('check: blank texts, duplicates (conflicting labels too) and label spelling
   assert.equal(report.blankTexts, 1);
   assert.equal(report.duplicateRows, 2);
   const byCode = (code: string) => report.problems.filter((p) => p.code === code);
-  assert.deepEqual(byCode('DATA_BLANK_TEXT').map((p) => p.line), [3]);
-  assert.deepEqual(byCode('DATA_DUPLICATE').map((p) => p.line), [4]);
-  assert.deepEqual(byCode('DATA_CONFLICTING_DUPLICATE').map((p) => p.line), [5]);
+  assert.deepEqual(
+    byCode('DATA_BLANK_TEXT').map((p) => p.line),
+    [3],
+  );
+  assert.deepEqual(
+    byCode('DATA_DUPLICATE').map((p) => p.line),
+    [4],
+  );
+  assert.deepEqual(
+    byCode('DATA_CONFLICTING_DUPLICATE').map((p) => p.line),
+    [5],
+  );
   const variants = byCode('DATA_LABEL_VARIANTS');
   assert.equal(variants.length, 1);
   assert.match(variants[0].message, /" spam" \(1\), "Spam" \(1\), "spam" \(2\)/);
@@ -103,7 +136,10 @@ test('check: leakage between training and validation files, and labels only in v
     'train.jsonl': '{"text":"a","label":"x"}\n{"text":"b","label":"y"}\n{"text":"c","label":"y"}\n',
     'val.jsonl': '{"text":"b","label":"y"}\n{"text":"q","label":"z"}\n',
   });
-  const report = await checkDataset(path.join(dir, 'train.jsonl'), { validationFile: path.join(dir, 'val.jsonl'), tokenizer: null });
+  const report = await checkDataset(path.join(dir, 'train.jsonl'), {
+    validationFile: path.join(dir, 'val.jsonl'),
+    tokenizer: null,
+  });
   assert.equal(report.validationRows, 2);
   assert.equal(report.leakedRows, 1);
   const leak = report.problems.find((p) => p.code === 'DATA_LEAKAGE');
@@ -115,7 +151,14 @@ test('check: leakage between training and validation files, and labels only in v
 });
 
 test('check: imbalance over 10× is a warning', async () => {
-  const lines = ['text,label', ...Array.from({ length: 44 }, (_, i) => `t${i},big`), 'u1,small', 'u2,small', 'u3,small', 'u4,small'];
+  const lines = [
+    'text,label',
+    ...Array.from({ length: 44 }, (_, i) => `t${i},big`),
+    'u1,small',
+    'u2,small',
+    'u3,small',
+    'u4,small',
+  ];
   const dir = writeFiles({ 'd.csv': lines.join('\n') });
   const report = await checkDataset(path.join(dir, 'd.csv'), { tokenizer: null });
   assert.equal(report.imbalanceRatio, 11);

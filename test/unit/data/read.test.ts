@@ -10,7 +10,8 @@ import { csvField, spamAssassin, tempDir, writeFiles } from './helpers';
 
 const FIXTURES = path.resolve(__dirname, '../../../../test/fixtures/data');
 
-const rows = (d: { examples: Array<{ text: string; label: string; line: number }> }) => d.examples.map((e) => [e.text, e.label, e.line]);
+const rows = (d: { examples: Array<{ text: string; label: string; line: number }> }) =>
+  d.examples.map((e) => [e.text, e.label, e.line]);
 
 test('RFC 4180 CSV: quoted fields, embedded newlines and quotes, CRLF, BOM, blank lines; start line of each row', async () => {
   const data = await readDataset(path.join(FIXTURES, 'rfc4180.csv'));
@@ -30,8 +31,15 @@ test('delimiter sniffing: tab, semicolon and pipe; commas inside quotes do not c
   assert.equal(sniffDelimiter('"a,b,c";label', ','), ';');
   assert.equal(sniffDelimiter('text|label', ','), '|');
   assert.equal(sniffDelimiter('text', '\t'), '\t');
-  const dir = writeFiles({ 'semi.csv': 'text;label\n"a; b";x\nc;y\n', 'tabs.tsv': 'label\ttext\nx\thello, world\n', 'data.txt': 'review|class\ngood|1\nbad|0\n' });
-  assert.deepEqual(rows(await readDataset(path.join(dir, 'semi.csv'))), [['a; b', 'x', 2], ['c', 'y', 3]]);
+  const dir = writeFiles({
+    'semi.csv': 'text;label\n"a; b";x\nc;y\n',
+    'tabs.tsv': 'label\ttext\nx\thello, world\n',
+    'data.txt': 'review|class\ngood|1\nbad|0\n',
+  });
+  assert.deepEqual(rows(await readDataset(path.join(dir, 'semi.csv'))), [
+    ['a; b', 'x', 2],
+    ['c', 'y', 3],
+  ]);
   const tsv = await readDataset(path.join(dir, 'tabs.tsv'));
   assert.equal(tsv.format, 'tsv');
   assert.deepEqual(rows(tsv), [['hello, world', 'x', 2]]);
@@ -46,9 +54,12 @@ test('an explicit delimiter overrides sniffing', async () => {
   assert.deepEqual(rows(data), [['a;b;c', 'spam', 2]]);
 });
 
-test('quotes inside unquoted fields are kept as characters (as Python\'s csv module does)', async () => {
+test("quotes inside unquoted fields are kept as characters (as Python's csv module does)", async () => {
   const dir = writeFiles({ 'd.csv': 'text,label\n5" screen,x\n"b"c,y\n' });
-  assert.deepEqual(rows(await readDataset(path.join(dir, 'd.csv'))), [['5" screen', 'x', 2], ['"b"c', 'y', 3]]);
+  assert.deepEqual(rows(await readDataset(path.join(dir, 'd.csv'))), [
+    ['5" screen', 'x', 2],
+    ['"b"c', 'y', 3],
+  ]);
 });
 
 test('a UTF-8 BOM does not end up in the first column name (CSV and JSONL)', async () => {
@@ -66,11 +77,18 @@ test('JSONL and JSON arrays: lines of rows, integer labels sorted as integers', 
     'd.json': '[\n  {"content": "x", "category": "b"},\n  {\n    "content": "y",\n    "category": "a"\n  }\n]\n',
   });
   const jsonl = await readDataset(path.join(dir, 'd.jsonl'));
-  assert.deepEqual(rows(jsonl), [['a', '10', 1], ['b', '9', 3], ['c', '-1', 4]]);
+  assert.deepEqual(rows(jsonl), [
+    ['a', '10', 1],
+    ['b', '9', 3],
+    ['c', '-1', 4],
+  ]);
   assert.equal(jsonl.labelKind, 'integer');
   const json = await readDataset(path.join(dir, 'd.json'));
   assert.equal(json.format, 'json');
-  assert.deepEqual(rows(json), [['x', 'b', 2], ['y', 'a', 3]]);
+  assert.deepEqual(rows(json), [
+    ['x', 'b', 2],
+    ['y', 'a', 3],
+  ]);
   assert.equal(json.labelKind, 'string');
 });
 
@@ -85,14 +103,20 @@ test('integer labels written as strings are canonical ("01" and "1" are one clas
   const dir = writeFiles({ 'd.csv': 'text,label\na,01\nb,1\nc,+2\n' });
   const data = await readDataset(path.join(dir, 'd.csv'));
   assert.equal(data.labelKind, 'integer');
-  assert.deepEqual(data.examples.map((e) => e.label), ['1', '1', '2']);
+  assert.deepEqual(
+    data.examples.map((e) => e.label),
+    ['1', '1', '2'],
+  );
 });
 
 test('JSON array element spans respect strings and nesting', () => {
   const text = '[{"a":"],{"}, {"b":[1,{"c":2}]} ,{"d":"\\"]"}]';
   const spans = arrayElementSpans(text);
   assert.ok(spans);
-  assert.deepEqual(spans.map(([s, e]) => JSON.parse(text.slice(s, e)) as unknown), [{ a: '],{' }, { b: [1, { c: 2 }] }, { d: '"]' }]);
+  assert.deepEqual(
+    spans.map(([s, e]) => JSON.parse(text.slice(s, e)) as unknown),
+    [{ a: '],{' }, { b: [1, { c: 2 }] }, { d: '"]' }],
+  );
   assert.equal(arrayElementSpans('{"a":1}'), null);
 });
 
@@ -119,29 +143,47 @@ test('folder per class: labels from folder names, hidden files skipped, binary /
   });
   const data = await readDataset(path.join(dir, 'news'));
   assert.equal(data.format, 'folder');
-  assert.deepEqual(data.examples.map((e) => [e.label, e.text, path.basename(e.file)]), [
-    ['rec.autos', 'engine', 'a'],
-    ['sci.space', 'orbit', '1.txt'],
-    ['sci.space', 'launch window', '2.txt'],
-  ]);
+  assert.deepEqual(
+    data.examples.map((e) => [e.label, e.text, path.basename(e.file)]),
+    [
+      ['rec.autos', 'engine', 'a'],
+      ['sci.space', 'orbit', '1.txt'],
+      ['sci.space', 'launch window', '2.txt'],
+    ],
+  );
   const codes = data.problems.map((p) => `${p.code} ${path.basename(p.file)}`).sort();
-  assert.deepEqual(codes, ['DATA_BINARY_FILE photo.jpg', 'DATA_LOOSE_FILES news', 'DATA_MISSING_TEXT empty.txt', 'DATA_NESTED_FOLDER sub', 'DATA_NOT_UTF8 latin1.txt']);
+  assert.deepEqual(codes, [
+    'DATA_BINARY_FILE photo.jpg',
+    'DATA_LOOSE_FILES news',
+    'DATA_MISSING_TEXT empty.txt',
+    'DATA_NESTED_FOLDER sub',
+    'DATA_NOT_UTF8 latin1.txt',
+  ]);
 });
 
 test('lenient reading records every bad row and keeps the good ones', async () => {
   const dir = writeFiles({ 'd.csv': 'text,label\na,x\n,y\nb,\nc,y\n,\n' });
   const data = await readDataset(path.join(dir, 'd.csv'), { lenient: true });
-  assert.deepEqual(rows(data), [['a', 'x', 2], ['c', 'y', 5]]);
-  assert.deepEqual(data.problems.map((p) => [p.code, p.line, p.severity]), [
-    ['DATA_MISSING_TEXT', 3, 'error'],
-    ['DATA_MISSING_LABEL', 4, 'error'],
-    ['DATA_MISSING_TEXT', 6, 'error'],
+  assert.deepEqual(rows(data), [
+    ['a', 'x', 2],
+    ['c', 'y', 5],
   ]);
+  assert.deepEqual(
+    data.problems.map((p) => [p.code, p.line, p.severity]),
+    [
+      ['DATA_MISSING_TEXT', 3, 'error'],
+      ['DATA_MISSING_LABEL', 4, 'error'],
+      ['DATA_MISSING_TEXT', 6, 'error'],
+    ],
+  );
 });
 
 test('a 10 MB single-line text reads completely (CSV and JSONL)', async () => {
   const big = 'lorem ipsum '.repeat(900_000).trim(); // ≈10.8 MB
-  const dir = writeFiles({ 'big.csv': `text,label\n${csvField(big)},long\nshort,short\n`, 'big.jsonl': `${JSON.stringify({ text: big, label: 'long' })}\n{"text":"s","label":"short"}\n` });
+  const dir = writeFiles({
+    'big.csv': `text,label\n${csvField(big)},long\nshort,short\n`,
+    'big.jsonl': `${JSON.stringify({ text: big, label: 'long' })}\n{"text":"s","label":"short"}\n`,
+  });
   for (const f of ['big.csv', 'big.jsonl']) {
     const data = await readDataset(path.join(dir, f));
     assert.equal(data.examples.length, 2);
@@ -153,7 +195,8 @@ test('a 10 MB single-line text reads completely (CSV and JSONL)', async () => {
 test('a file larger than one read chunk keeps exact rows and lines across chunk boundaries', async () => {
   const n = 60_000; // ≈2.3 MB: several 1 MB read chunks, with multi-byte characters across their boundaries
   const lines = ['text,label'];
-  for (let i = 0; i < n; i++) lines.push(i % 1000 === 0 ? `"multi\nline ${i} é"",",c${i % 3}` : `row ${i} ünïcödé ✓ 東京,c${i % 3}`);
+  for (let i = 0; i < n; i++)
+    lines.push(i % 1000 === 0 ? `"multi\nline ${i} é"",",c${i % 3}` : `row ${i} ünïcödé ✓ 東京,c${i % 3}`);
   const dir = writeFiles({ 'big.csv': lines.join('\r\n') + '\r\n' });
   const data = await readDataset(path.join(dir, 'big.csv'));
   assert.equal(data.examples.length, n);
@@ -171,8 +214,14 @@ test('SpamAssassin as CSV, JSONL and folder per class reads to the same examples
   const mails = spamAssassin();
   assert.equal(mails.length, 6046);
   const dir = tempDir();
-  writeFileSync(path.join(dir, 'spam.csv'), 'text,label\r\n' + mails.map((m) => `${csvField(m.body)},${m.label}`).join('\r\n') + '\r\n');
-  writeFileSync(path.join(dir, 'spam.jsonl'), mails.map((m) => JSON.stringify({ text: m.body, label: m.label })).join('\n') + '\n');
+  writeFileSync(
+    path.join(dir, 'spam.csv'),
+    'text,label\r\n' + mails.map((m) => `${csvField(m.body)},${m.label}`).join('\r\n') + '\r\n',
+  );
+  writeFileSync(
+    path.join(dir, 'spam.jsonl'),
+    mails.map((m) => JSON.stringify({ text: m.body, label: m.label })).join('\n') + '\n',
+  );
   mails.forEach((m, i) => {
     const classDir = path.join(dir, 'folder', m.label);
     mkdirSync(classDir, { recursive: true });
@@ -186,8 +235,14 @@ test('SpamAssassin as CSV, JSONL and folder per class reads to the same examples
     assert.equal(data.examples.filter((e) => e.label === 'ham').length, 4150);
     assert.equal(data.examples.filter((e) => e.label === 'spam').length, 1896);
   }
-  assert.deepEqual(csv.examples.map((e) => e.text), mails.map((m) => m.body));
-  assert.deepEqual(jsonl.examples.map((e) => e.text), mails.map((m) => m.body));
+  assert.deepEqual(
+    csv.examples.map((e) => e.text),
+    mails.map((m) => m.body),
+  );
+  assert.deepEqual(
+    jsonl.examples.map((e) => e.text),
+    mails.map((m) => m.body),
+  );
   assert.deepEqual(jsonl.examples.map((e) => e.line).slice(0, 3), [1, 2, 3]);
   const sortedBodies = (list: string[]) => [...list].sort();
   assert.deepEqual(sortedBodies(folder.examples.map((e) => e.text)), sortedBodies(mails.map((m) => m.body)));

@@ -30,7 +30,10 @@ test('PRNG: values in [0, 1) and roughly uniform; shuffle is a permutation', () 
   const items = Array.from({ length: 1000 }, (_, i) => i);
   const shuffled = shuffleInPlace([...items], createRng(5));
   assert.notDeepEqual(shuffled, items);
-  assert.deepEqual([...shuffled].sort((a, b) => a - b), items);
+  assert.deepEqual(
+    [...shuffled].sort((a, b) => a - b),
+    items,
+  );
 });
 
 test('stratified split of SpamAssassin keeps class shares, is disjoint and complete, in file order', () => {
@@ -41,7 +44,8 @@ test('stratified split of SpamAssassin keeps class shares, is disjoint and compl
   assert.equal(validation.filter((e) => e.label === 'spam').length, Math.round(1896 * 0.2));
   const lines = new Set(train.map((e) => e.line));
   assert.ok(validation.every((e) => !lines.has(e.line)));
-  for (const part of [train, validation]) for (let i = 1; i < part.length; i++) assert.ok(part[i - 1].line < part[i].line);
+  for (const part of [train, validation])
+    for (let i = 1; i < part.length; i++) assert.ok(part[i - 1].line < part[i].line);
 });
 
 test('split is reproducible from the seed and changes with it', () => {
@@ -52,11 +56,24 @@ test('split is reproducible from the seed and changes with it', () => {
 
 test('small classes: at least one example on each side', () => {
   const ex = (label: string, i: number): Example => ({ text: `${label}${i}`, label, file: 'f', line: i });
-  const data = [ex('a', 1), ex('a', 2), ex('b', 3), ex('b', 4), ex('b', 5), ...Array.from({ length: 50 }, (_, i) => ex('c', 10 + i))];
+  const data = [
+    ex('a', 1),
+    ex('a', 2),
+    ex('b', 3),
+    ex('b', 4),
+    ex('b', 5),
+    ...Array.from({ length: 50 }, (_, i) => ex('c', 10 + i)),
+  ];
   const { train, validation } = splitDataset(data, { validationRatio: 0.1 });
   for (const l of ['a', 'b', 'c']) {
-    assert.ok(train.some((e) => e.label === l), `train has ${l}`);
-    assert.ok(validation.some((e) => e.label === l), `validation has ${l}`);
+    assert.ok(
+      train.some((e) => e.label === l),
+      `train has ${l}`,
+    );
+    assert.ok(
+      validation.some((e) => e.label === l),
+      `validation has ${l}`,
+    );
   }
   assert.equal(validation.filter((e) => e.label === 'c').length, 5);
 });
@@ -79,9 +96,27 @@ test('label maps: integers sort numerically, strings by code point, round-trip t
   assert.equal(strings.kind, 'string');
   assert.deepEqual(strings.labels, ['10', '9', 'Ham', 'ham', 'spam']);
   assert.equal(labelId(strings, 'ham'), 3);
-  assert.throws(() => labelId(strings, 'eggs', 'x.csv', 4), (e: Error & { line?: number }) => e.line === 4 && /"eggs"/.test(e.message));
-  assert.deepEqual([...labelIdsOf(ints, [{ label: '10', file: 'f', line: 2 }, { label: '-1', file: 'f', line: 3 }])], [3, 0]);
-  assert.throws(() => labelIdsOf(ints, [{ label: '0', file: 'f', line: 2 }, { label: '7', file: 'v.csv', line: 9 }]), (e: Error & { line?: number; file?: string }) => e.line === 9 && e.file === 'v.csv');
+  assert.throws(
+    () => labelId(strings, 'eggs', 'x.csv', 4),
+    (e: Error & { line?: number }) => e.line === 4 && /"eggs"/.test(e.message),
+  );
+  assert.deepEqual(
+    [
+      ...labelIdsOf(ints, [
+        { label: '10', file: 'f', line: 2 },
+        { label: '-1', file: 'f', line: 3 },
+      ]),
+    ],
+    [3, 0],
+  );
+  assert.throws(
+    () =>
+      labelIdsOf(ints, [
+        { label: '0', file: 'f', line: 2 },
+        { label: '7', file: 'v.csv', line: 9 },
+      ]),
+    (e: Error & { line?: number; file?: string }) => e.line === 9 && e.file === 'v.csv',
+  );
   const back = labelMapFromId2Label(ints.id2label);
   assert.deepEqual(back.labels, ints.labels);
   assert.deepEqual(back.label2id, ints.label2id);

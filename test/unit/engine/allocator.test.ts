@@ -4,7 +4,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describeAllocator, hugePagesAvailable, needsTrainingEnv, trainingProcessEnv } from '../../../src/core/train/allocator';
+import {
+  describeAllocator,
+  hugePagesAvailable,
+  needsTrainingEnv,
+  trainingProcessEnv,
+} from '../../../src/core/train/allocator';
 
 const LINUX = { platform: 'linux' as const, hugePages: true };
 
@@ -24,7 +29,11 @@ test('training processes get the lean malloc settings by default, fast or none o
   assert.equal(trainingProcessEnv(legacy, LINUX), legacy);
   assert.equal(needsTrainingEnv({}, { platform: 'darwin', hugePages: false }), false);
   assert.equal(needsTrainingEnv({}, LINUX), true);
-  assert.equal(needsTrainingEnv({}, { platform: 'linux', hugePages: false }), false, 'lean without huge pages keeps glibc defaults');
+  assert.equal(
+    needsTrainingEnv({}, { platform: 'linux', hugePages: false }),
+    false,
+    'lean without huge pages keeps glibc defaults',
+  );
   assert.equal(needsTrainingEnv({ BERTFT_ALLOCATOR: 'fast' }, { platform: 'linux', hugePages: false }), true);
   assert.match(describeAllocator(lean), /^malloc: lean \(GLIBC_TUNABLES=/);
   assert.match(describeAllocator(own), /environment's own settings \(GLIBC_TUNABLES=glibc\.malloc\.arena_max=2\)/);
@@ -36,8 +45,10 @@ test('glibc accepts every tunable of both modes (a misspelt tunable would be ign
     t.skip(`${LD_SO} is not here to list glibc's tunables`);
     return;
   }
-  const list = (env: NodeJS.ProcessEnv): string => spawnSync(LD_SO, ['--list-tunables'], { env, encoding: 'utf8' }).stdout;
-  const value = (listing: string, name: string): string | undefined => new RegExp(`^glibc\\.malloc\\.${name}: (\\S+)`, 'm').exec(listing)?.[1];
+  const list = (env: NodeJS.ProcessEnv): string =>
+    spawnSync(LD_SO, ['--list-tunables'], { env, encoding: 'utf8' }).stdout;
+  const value = (listing: string, name: string): string | undefined =>
+    new RegExp(`^glibc\\.malloc\\.${name}: (\\S+)`, 'm').exec(listing)?.[1];
   const lean = list(trainingProcessEnv({}, LINUX));
   assert.equal(value(lean, 'hugetlb'), '0x1');
   assert.equal(value(lean, 'mmap_threshold'), '0x200000');

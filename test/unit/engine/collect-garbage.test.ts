@@ -8,7 +8,11 @@ test('collectGarbage runs a full (major) collection at once', async () => {
   const majors: number[] = [];
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(entry.startTime);
+      if (
+        (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ===
+        constants.NODE_PERFORMANCE_GC_MAJOR
+      )
+        majors.push(entry.startTime);
     }
   });
   observer.observe({ entryTypes: ['gc'] });

@@ -6,7 +6,14 @@ import { bertClassifierParamSpecs, initWeights, numel } from '../../../src/core/
 import { linearScheduleLr, resolveWarmupSteps } from '../../../src/core/train/schedule';
 
 test('parseBertConfig reads HF keys, fills HF defaults and keeps the raw JSON', () => {
-  const cfg = parseBertConfig({ model_type: 'bert', hidden_size: 128, num_attention_heads: 2, num_hidden_layers: 2, intermediate_size: 512, id2label: { 0: 'a' } });
+  const cfg = parseBertConfig({
+    model_type: 'bert',
+    hidden_size: 128,
+    num_attention_heads: 2,
+    num_hidden_layers: 2,
+    intermediate_size: 512,
+    id2label: { 0: 'a' },
+  });
   assert.equal(cfg.hiddenSize, 128);
   assert.equal(cfg.vocabSize, 30522);
   assert.equal(cfg.layerNormEps, 1e-12);
@@ -29,7 +36,12 @@ test('presets have the agreed sizes', () => {
     const c = presetConfig(s);
     return [c.numHiddenLayers, c.hiddenSize, c.numAttentionHeads, c.intermediateSize];
   });
-  assert.deepEqual(sizes, [[2, 64, 2, 256], [4, 256, 4, 1024], [4, 512, 8, 2048], [12, 768, 12, 3072]]);
+  assert.deepEqual(sizes, [
+    [2, 64, 2, 256],
+    [4, 256, 4, 1024],
+    [4, 512, 8, 2048],
+    [12, 768, 12, 3072],
+  ]);
   assert.equal(presetConfig('tiny').vocabSize, 30522);
 });
 
@@ -47,7 +59,16 @@ test('bert-base parameter specs: HF names, count and decay flags', () => {
 });
 
 test('initWeights is deterministic per seed', () => {
-  const specs = bertClassifierParamSpecs(parseBertConfig({ vocab_size: 50, hidden_size: 16, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 32 }), 3);
+  const specs = bertClassifierParamSpecs(
+    parseBertConfig({
+      vocab_size: 50,
+      hidden_size: 16,
+      num_attention_heads: 2,
+      num_hidden_layers: 1,
+      intermediate_size: 32,
+    }),
+    3,
+  );
   const a = initWeights(specs, 1, 0.02);
   const b = initWeights(specs, 1, 0.02);
   const c = initWeights(specs, 2, 0.02);

@@ -15,16 +15,35 @@ const specs = bertClassifierParamSpecs(config, 2);
 const weights0 = (seed = 1, std = 0.02): Weights => initWeights(specs, seed, std);
 
 function engine(overrides: Partial<EngineOptions> = {}) {
-  return createTrainEngine({ config, numLabels: 2, weights: weights0(), hyper: HYPER, device: 'cpu', dropout: false, seed: 1, threads: 1, ...overrides });
+  return createTrainEngine({
+    config,
+    numLabels: 2,
+    weights: weights0(),
+    hyper: HYPER,
+    device: 'cpu',
+    dropout: false,
+    seed: 1,
+    threads: 1,
+    ...overrides,
+  });
 }
 
 const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 
 test('whole tiny model: analytic gradients match finite differences (with padding and token types)', async () => {
-  const built = buildStepGraph({ family: bertFamily(config), numLabels: 2, mode: 'grads', dropout: false, adam: HYPER, maxGradNorm: 1 });
+  const built = buildStepGraph({
+    family: bertFamily(config),
+    numLabels: 2,
+    mode: 'grads',
+    dropout: false,
+    adam: HYPER,
+    maxGradNorm: 1,
+  });
   const w = weights0(7, 0.5); // large weights so gradients are far from zero
   const batch = makeBatch(3, 4, 6);
-  const { worst, at: worstAt } = await worstStepGradientError(built, w, batch, { class_weights: new ort.Tensor('float32', Float32Array.of(1, 1), [2]) });
+  const { worst, at: worstAt } = await worstStepGradientError(built, w, batch, {
+    class_weights: new ort.Tensor('float32', Float32Array.of(1, 1), [2]),
+  });
   assert.ok(worst < 2e-2, `worst relative error ${worst} at ${worstAt}`);
 });
 
@@ -33,7 +52,9 @@ test('one and two AdamW steps equal a hand computation in JS (clipping, decouple
   const e = await engine({ hyper });
   const m = new Map(specs.map((s) => [s.name, new Float64Array(s.shape.reduce((a, b) => a * b, 1))]));
   const v = new Map(specs.map((s) => [s.name, new Float64Array(s.shape.reduce((a, b) => a * b, 1))]));
-  let expected: Map<string, Float64Array> = new Map([...e.getWeights()].map(([k, t]) => [k, Float64Array.from(t.data)]));
+  let expected: Map<string, Float64Array> = new Map(
+    [...e.getWeights()].map(([k, t]) => [k, Float64Array.from(t.data)]),
+  );
   for (let t = 1; t <= 2; t++) {
     const batch = makeBatch(10 + t);
     const { grads } = await e.lossAndGradients(batch);
@@ -74,7 +95,11 @@ test('one and two AdamW steps equal a hand computation in JS (clipping, decouple
 });
 
 test('a tiny model learns "label = token 7 appears" and the loss goes near zero', async () => {
-  const e = await engine({ config: tinyConfig({ hidden_size: 32, num_attention_heads: 2, intermediate_size: 64 }), weights: initWeights(bertClassifierParamSpecs(tinyConfig({ hidden_size: 32, intermediate_size: 64 }), 2), 3, 0.02), hyper: { ...HYPER, lr: 3e-3, totalSteps: 400 } });
+  const e = await engine({
+    config: tinyConfig({ hidden_size: 32, num_attention_heads: 2, intermediate_size: 64 }),
+    weights: initWeights(bertClassifierParamSpecs(tinyConfig({ hidden_size: 32, intermediate_size: 64 }), 2), 3, 0.02),
+    hyper: { ...HYPER, lr: 3e-3, totalSteps: 400 },
+  });
   const losses: number[] = [];
   for (let step = 0; step < 400; step++) losses.push((await e.trainStep(makeBatch(1000 + step, 16, 8))).loss);
   const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
@@ -146,8 +171,14 @@ test('K-step Loop equals K single steps at opt level basic (with dropout)', asyn
   for (const b of batches) a.push(await single.trainStep(b));
   const looped = await engine({ dropout: true, graphOptimizationLevel: 'basic', hyper, stepsPerRun: 3 });
   const b = await looped.trainSteps(batches);
-  assert.deepEqual(b.map((r) => r.step), [1, 2, 3, 4, 5, 6]);
-  assert.deepEqual(b.map((r) => r.lr), a.map((r) => r.lr));
+  assert.deepEqual(
+    b.map((r) => r.step),
+    [1, 2, 3, 4, 5, 6],
+  );
+  assert.deepEqual(
+    b.map((r) => r.lr),
+    a.map((r) => r.lr),
+  );
   for (let i = 0; i < 6; i++) {
     assert.ok(Math.abs(a[i].loss - b[i].loss) <= 1e-5, `step ${i + 1}: ${a[i].loss} vs ${b[i].loss}`);
     assert.ok(Math.abs(a[i].gradNorm - b[i].gradNorm) <= 1e-5, `grad norm step ${i + 1}`);
@@ -166,7 +197,10 @@ test('exported model.onnx logits equal engine.forward logits, for another batch 
   const s = await ort.InferenceSession.create(bytes);
   assert.deepEqual([...s.inputNames].sort(), ['attention_mask', 'input_ids', 'token_type_ids']);
   assert.deepEqual(s.outputNames, ['logits']);
-  for (const [B, S] of [[8, 8], [3, 5]]) {
+  for (const [B, S] of [
+    [8, 8],
+    [3, 5],
+  ]) {
     const batch = makeBatch(2, B, S);
     const out = await s.run({
       input_ids: new ort.Tensor('int64', batch.inputIds, [B, S]),
@@ -207,14 +241,20 @@ test('class weights change the loss to the weighted mean', async () => {
 test('bad inputs give typed errors that name the problem', async () => {
   const missing = weights0();
   missing.delete('bert.pooler.dense.weight');
-  await assert.rejects(engine({ weights: missing }), (e: unknown) => e instanceof ModelError && /bert\.pooler\.dense\.weight/.test(e.message));
+  await assert.rejects(
+    engine({ weights: missing }),
+    (e: unknown) => e instanceof ModelError && /bert\.pooler\.dense\.weight/.test(e.message),
+  );
   const wrong = weights0();
   wrong.set('classifier.weight', { shape: [3, 16], data: new Float32Array(48) });
   await assert.rejects(engine({ weights: wrong }), /shape \[3, 16\].*\[2, 16\]/);
   const e = await engine();
   const batch = makeBatch(1);
   batch.inputIds[3] = 50n;
-  await assert.rejects(e.trainStep(batch), (err: unknown) => err instanceof DataError && /Token id 50/.test(err.message));
+  await assert.rejects(
+    e.trainStep(batch),
+    (err: unknown) => err instanceof DataError && /Token id 50/.test(err.message),
+  );
   const unlabelled = { ...makeBatch(1), labels: undefined };
   await assert.rejects(e.trainStep(unlabelled), /no labels/);
   await assert.rejects(e.forward(makeBatch(1, 2, 17)), /longer than the model's 16 positions/);
@@ -226,9 +266,16 @@ test('a GPU device that is not available falls back to CPU with the reason logge
     const lines: string[] = [];
     const e = await engine({ device, log: (l) => lines.push(l) });
     if (e.device === 'cpu') {
-      assert.ok(lines.some((l) => /not using cuda|cuda failed/.test(l)) || device === 'webgpu', `${device}: ${lines.join(' | ')}`);
+      assert.ok(
+        lines.some((l) => /not using cuda|cuda failed/.test(l)) || device === 'webgpu',
+        `${device}: ${lines.join(' | ')}`,
+      );
       assert.ok(lines.some((l) => /running on cpu/.test(l)));
-      if (device !== 'cuda') assert.ok(lines.some((l) => /webgpu/.test(l)), `${device}: ${lines.join(' | ')}`);
+      if (device !== 'cuda')
+        assert.ok(
+          lines.some((l) => /webgpu/.test(l)),
+          `${device}: ${lines.join(' | ')}`,
+        );
     }
     assert.ok((await e.trainStep(makeBatch(1))).loss > 0);
     await e.dispose();
@@ -238,7 +285,14 @@ test('a GPU device that is not available falls back to CPU with the reason logge
 test('fused QKV (one Gemm on concatenated weights) gives the same loss and gradients as three Gemms', async () => {
   const batch = makeBatch(8, 4, 6);
   const run = async (fusedQkv: boolean) => {
-    const built = buildStepGraph({ family: bertFamily(config, { fusedQkv }), numLabels: 2, mode: 'grads', dropout: false, adam: HYPER, maxGradNorm: 1 });
+    const built = buildStepGraph({
+      family: bertFamily(config, { fusedQkv }),
+      numLabels: 2,
+      mode: 'grads',
+      dropout: false,
+      adam: HYPER,
+      maxGradNorm: 1,
+    });
     const s = await ort.InferenceSession.create(built.bytes, { graphOptimizationLevel: 'basic' });
     const w = weights0(4, 0.3);
     const feeds: Record<string, ort.Tensor> = {
@@ -255,8 +309,15 @@ test('fused QKV (one Gemm on concatenated weights) gives the same loss and gradi
   };
   const [plain, fused] = [await run(false), await run(true)];
   assert.ok(Math.abs((plain.loss.data[0] as number) - (fused.loss.data[0] as number)) < 1e-6);
-  for (const name of ['bert.encoder.layer.0.attention.self.key.weight', 'bert.encoder.layer.1.attention.self.value.bias', 'bert.embeddings.word_embeddings.weight']) {
-    const d = maxAbsDiff(plain[STEP_IO.grad(name)].data as Float32Array, fused[STEP_IO.grad(name)].data as Float32Array);
+  for (const name of [
+    'bert.encoder.layer.0.attention.self.key.weight',
+    'bert.encoder.layer.1.attention.self.value.bias',
+    'bert.embeddings.word_embeddings.weight',
+  ]) {
+    const d = maxAbsDiff(
+      plain[STEP_IO.grad(name)].data as Float32Array,
+      fused[STEP_IO.grad(name)].data as Float32Array,
+    );
     assert.ok(d < 1e-5, `${name}: ${d}`);
   }
 });

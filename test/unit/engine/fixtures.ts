@@ -6,13 +6,33 @@ import { seededRandom } from '../../../src/core/model/params';
 
 export function tinyConfig(overrides: Record<string, unknown> = {}): BertConfig {
   return parseBertConfig({
-    model_type: 'bert', vocab_size: 50, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2,
-    intermediate_size: 32, max_position_embeddings: 16, type_vocab_size: 2, hidden_dropout_prob: 0.1,
-    attention_probs_dropout_prob: 0.1, layer_norm_eps: 1e-12, initializer_range: 0.02, pad_token_id: 0, ...overrides,
+    model_type: 'bert',
+    vocab_size: 50,
+    hidden_size: 16,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 32,
+    max_position_embeddings: 16,
+    type_vocab_size: 2,
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    layer_norm_eps: 1e-12,
+    initializer_range: 0.02,
+    pad_token_id: 0,
+    ...overrides,
   });
 }
 
-export const HYPER: Hyper = { lr: 1e-3, weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1, warmupSteps: 0, totalSteps: 1000 };
+export const HYPER: Hyper = {
+  lr: 1e-3,
+  weightDecay: 0.01,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  maxGradNorm: 1,
+  warmupSteps: 0,
+  totalSteps: 1000,
+};
 
 /**
  * A learnable task: label 1 when token 7 appears in the unpadded part of the row. Rows have random lengths, so padding
@@ -41,5 +61,13 @@ export function makeBatch(seed: number, batchSize = 8, seqLen = 8, vocab = 50): 
     }
     labels[b] = positive ? 1n : 0n;
   }
-  return { batchSize, seqLen, inputIds, attentionMask, tokenTypeIds, labels, docIndex: Int32Array.from({ length: batchSize }, (_, i) => i) };
+  return {
+    batchSize,
+    seqLen,
+    inputIds,
+    attentionMask,
+    tokenTypeIds,
+    labels,
+    docIndex: Int32Array.from({ length: batchSize }, (_, i) => i),
+  };
 }

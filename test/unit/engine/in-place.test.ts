@@ -8,10 +8,21 @@ const config = tinyConfig();
 const specs = bertClassifierParamSpecs(config, 2);
 
 function engine(overrides: Partial<EngineOptions> = {}) {
-  return createTrainEngine({ config, numLabels: 2, weights: initWeights(specs, 4, 0.02), hyper: HYPER, device: 'cpu', dropout: true, seed: 3, threads: 1, ...overrides });
+  return createTrainEngine({
+    config,
+    numLabels: 2,
+    weights: initWeights(specs, 4, 0.02),
+    hyper: HYPER,
+    device: 'cpu',
+    dropout: true,
+    seed: 3,
+    threads: 1,
+    ...overrides,
+  });
 }
 
-const snapshot = (w: Weights): Map<string, Float32Array> => new Map([...w].map(([k, t]) => [k, Float32Array.from(t.data)]));
+const snapshot = (w: Weights): Map<string, Float32Array> =>
+  new Map([...w].map(([k, t]) => [k, Float32Array.from(t.data)]));
 
 /** Losses and final state of 6 steps, with the state updated in place or given fresh arrays every step. */
 async function trajectory(level: EngineOptions['graphOptimizationLevel'], inPlaceUpdates: boolean) {
@@ -51,7 +62,8 @@ test('arrays given to the engine or handed out by it are never written by later 
   for (let i = 0; i < 3; i++) await e.trainStep(makeBatch(70 + i));
   for (const [name, t] of given) assert.deepEqual(t.data, givenCopy.get(name), `given ${name}`);
   for (const [name, t] of handed) assert.deepEqual(t.data, handedCopy.get(name), `handed out ${name}`);
-  for (const [name, t] of moments.m) assert.deepEqual(t.data, mCopy.get(name), `moments handed out and given back ${name}`);
+  for (const [name, t] of moments.m)
+    assert.deepEqual(t.data, mCopy.get(name), `moments handed out and given back ${name}`);
   const now = e.getWeights();
   assert.notDeepEqual(now.get('classifier.weight')!.data, handed.get('classifier.weight')!.data, 'training moved on');
   await e.dispose();

@@ -9,8 +9,18 @@ const CLI = path.resolve(__dirname, '..', '..', '..', 'src', 'cli.js');
 
 test('check arguments carry only what was chosen', () => {
   assert.deepEqual(checkArgs({ data: '/d.csv' }), ['check', '--data', '/d.csv', '--json']);
-  assert.deepEqual(checkArgs({ data: '/d.csv', textColumn: 'body', labelColumn: 'y', maxLength: 64 }),
-    ['check', '--data', '/d.csv', '--json', '--text-column', 'body', '--label-column', 'y', '--max-length', '64']);
+  assert.deepEqual(checkArgs({ data: '/d.csv', textColumn: 'body', labelColumn: 'y', maxLength: 64 }), [
+    'check',
+    '--data',
+    '/d.csv',
+    '--json',
+    '--text-column',
+    'body',
+    '--label-column',
+    'y',
+    '--max-length',
+    '64',
+  ]);
 });
 
 test('the report is the last JSON line with problems', () => {
@@ -23,7 +33,10 @@ test('the report is the last JSON line with problems', () => {
 test('runCheck reports a fatal dataset through the real CLI, off this process', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-check-'));
   const file = path.join(dir, 'broken.csv');
-  fs.writeFileSync(file, 'text,label\n"a fine film",positive\n"a dull film",\n"a warm film",negative\n"a flat film",negative\n');
+  fs.writeFileSync(
+    file,
+    'text,label\n"a fine film",positive\n"a dull film",\n"a warm film",negative\n"a flat film",negative\n',
+  );
   const report = await runCheck({ cli: CLI, data: file });
   assert.equal(report.fatal, true);
   const missing = report.problems.find((p) => p.code === 'DATA_MISSING_LABEL');
@@ -33,5 +46,8 @@ test('runCheck reports a fatal dataset through the real CLI, off this process', 
 });
 
 test('runCheck fails with the output when there is no report', async () => {
-  await assert.rejects(runCheck({ cli: path.join(os.tmpdir(), 'no-such-cli.js'), data: 'x' }), (e: unknown) => e instanceof CheckFailedError);
+  await assert.rejects(
+    runCheck({ cli: path.join(os.tmpdir(), 'no-such-cli.js'), data: 'x' }),
+    (e: unknown) => e instanceof CheckFailedError,
+  );
 });

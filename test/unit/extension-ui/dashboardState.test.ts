@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyEvent, applyEvents, bestEvalRow, emptyDashboardState, runName } from '../../../src/extension/protocol/dashboardState';
+import {
+  applyEvent,
+  applyEvents,
+  bestEvalRow,
+  emptyDashboardState,
+  runName,
+} from '../../../src/extension/protocol/dashboardState';
 import { done, evaluation, failure, finishedRun, started, step } from './sampleRun';
 
 test('a finished run folds into series, eval rows, best eval and done', () => {
@@ -31,10 +37,21 @@ test('a stopped run and a failed run get their phases', () => {
 
 test('resuming drops the points of steps that are trained again', () => {
   const state = emptyDashboardState('r');
-  applyEvents(state, [started(), step(1), step(2), evaluation(2, 0.7, true), step(3), step(4), evaluation(4, 0.8, true)]);
+  applyEvents(state, [
+    started(),
+    step(1),
+    step(2),
+    evaluation(2, 0.7, true),
+    step(3),
+    step(4),
+    evaluation(4, 0.8, true),
+  ]);
   applyEvent(state, started({ resumed_from_step: 2 }));
   assert.deepEqual(state.train.step, [1, 2]);
-  assert.deepEqual(state.evals.map((e) => e.step), [2]);
+  assert.deepEqual(
+    state.evals.map((e) => e.step),
+    [2],
+  );
   assert.equal(state.phase, 'training');
   applyEvents(state, [step(3), step(4)]);
   assert.deepEqual(state.train.step, [1, 2, 3, 4]);

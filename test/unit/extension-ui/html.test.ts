@@ -24,8 +24,11 @@ test('escapeHtml neutralises markup and attribute quotes', () => {
 
 test('the shell puts the nonce on the script, escapes the title and loads only the given files', () => {
   const html = buildDashboardHtml({
-    cspSource: 'vscode-resource:', nonce: 'abc', scriptUri: 'vscode-resource:/dist/webview.js',
-    styleUri: 'vscode-resource:/dist/webview.css', title: '<script>alert(1)</script>',
+    cspSource: 'vscode-resource:',
+    nonce: 'abc',
+    scriptUri: 'vscode-resource:/dist/webview.js',
+    styleUri: 'vscode-resource:/dist/webview.css',
+    title: '<script>alert(1)</script>',
   });
   assert.match(html, /<script nonce="abc" src="vscode-resource:\/dist\/webview.js"><\/script>/);
   assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));

@@ -7,18 +7,28 @@ const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
 /** Modules the unit tests load in plain Node; they must not import VS Code (type-only imports are erased). */
 const PURE = [
-  'src/extension/protocol/dashboardState.ts', 'src/extension/protocol/messages.ts',
-  'src/extension/dashboard/statusText.ts', 'src/extension/dashboard/batcher.ts', 'src/extension/dashboard/html.ts',
-  'src/extension/dashboard/viewModel.ts', 'src/extension/dashboard/statusDriver.ts',
-  'src/extension/runs/runStore.ts', 'src/extension/runs/runWatcher.ts',
-  'src/extension/training/options.ts', 'src/extension/training/check.ts', 'src/extension/training/estimateText.ts', 'src/extension/display/text.ts',
+  'src/extension/protocol/dashboardState.ts',
+  'src/extension/protocol/messages.ts',
+  'src/extension/dashboard/statusText.ts',
+  'src/extension/dashboard/batcher.ts',
+  'src/extension/dashboard/html.ts',
+  'src/extension/dashboard/viewModel.ts',
+  'src/extension/dashboard/statusDriver.ts',
+  'src/extension/runs/runStore.ts',
+  'src/extension/runs/runWatcher.ts',
+  'src/extension/training/options.ts',
+  'src/extension/training/check.ts',
+  'src/extension/training/estimateText.ts',
+  'src/extension/display/text.ts',
   'src/extension/inference/text.ts',
 ];
 
 test('pure UI modules import VS Code at most as types', () => {
   for (const file of PURE) {
     const source = fs.readFileSync(path.join(ROOT, file), 'utf8');
-    const valueImports = source.split('\n').filter((l) => /^import\s+(?!type\b).*from\s+'(vscode|\.\.\/(statusBar|config|commands|extension))'/.test(l));
+    const valueImports = source
+      .split('\n')
+      .filter((l) => /^import\s+(?!type\b).*from\s+'(vscode|\.\.\/(statusBar|config|commands|extension))'/.test(l));
     assert.deepEqual(valueImports, [], file);
   }
 });
@@ -29,6 +39,10 @@ test('the webview never turns strings into markup', () => {
   assert.ok(files.includes('main.ts'));
   for (const file of files) {
     const source = fs.readFileSync(path.join(dir, file), 'utf8');
-    assert.doesNotMatch(source, /\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|DOMParser|createContextualFragment/, file);
+    assert.doesNotMatch(
+      source,
+      /\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|DOMParser|createContextualFragment/,
+      file,
+    );
   }
 });

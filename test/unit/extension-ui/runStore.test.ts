@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RunStateCache, describeRun, isProcessAlive, listRuns, readRunState } from '../../../src/extension/runs/runStore';
+import {
+  RunStateCache,
+  describeRun,
+  isProcessAlive,
+  listRuns,
+  readRunState,
+} from '../../../src/extension/runs/runStore';
 import { failure, finishedRun, started, step, toJsonl } from './sampleRun';
 
 function makeRuns(): string {
@@ -25,9 +31,15 @@ function makeRuns(): string {
 test('lists runs newest first with status, best metric and model folder', () => {
   const root = makeRuns();
   const runs = listRuns(root, (pid) => pid === 111);
-  assert.deepEqual(runs.map((r) => [r.name, r.phase]), [
-    ['run-live', 'training'], ['run-done', 'done'], ['run-dead', 'interrupted'], ['run-failed', 'failed'],
-  ]);
+  assert.deepEqual(
+    runs.map((r) => [r.name, r.phase]),
+    [
+      ['run-live', 'training'],
+      ['run-done', 'done'],
+      ['run-dead', 'interrupted'],
+      ['run-failed', 'failed'],
+    ],
+  );
   const finished = runs[1];
   assert.equal(finished.bestAccuracy, 0.9);
   assert.equal(finished.bestModelDir, path.join(root, 'run-done', 'best'));

@@ -22,7 +22,10 @@ test('a watcher snapshots the file, folds appended events and tells its listener
   watcher.subscribe({ events: (e) => seen.push(...e) });
   fs.appendFileSync(path.join(dir, 'metrics.jsonl'), toJsonl([step(2), done()]));
   watcher.poll();
-  assert.deepEqual(seen.map((e) => e.event), ['step', 'done']);
+  assert.deepEqual(
+    seen.map((e) => e.event),
+    ['step', 'done'],
+  );
   assert.equal(watcher.state.phase, 'done');
   watcher.dispose();
   fs.rmSync(dir, { recursive: true, force: true });

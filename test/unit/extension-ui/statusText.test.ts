@@ -27,7 +27,14 @@ test('before the first step it says starting', () => {
 
 test('done shows the best accuracy; stopped says so', () => {
   const state = emptyDashboardState('r');
-  applyEvents(state, [started(), step(50), evaluation(50, 0.9412, true), step(100), evaluation(100, 0.9, false), done()]);
+  applyEvents(state, [
+    started(),
+    step(50),
+    evaluation(50, 0.9412, true),
+    step(100),
+    evaluation(100, 0.9, false),
+    done(),
+  ]);
   assert.deepEqual([show(state).kind, show(state).text], ['done', 'acc 0.94']);
   state.phase = 'stopped';
   assert.equal(show(state).text, 'stopped · acc 0.94');

@@ -11,7 +11,11 @@ import { WORDS, bertftAsync, hubEnv, publishTinyCheckpoint as publish } from './
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
 
-const ARCH = { distilbert: 'DistilBertForSequenceClassification', roberta: 'RobertaForSequenceClassification', electra: 'ElectraForSequenceClassification' };
+const ARCH = {
+  distilbert: 'DistilBertForSequenceClassification',
+  roberta: 'RobertaForSequenceClassification',
+  electra: 'ElectraForSequenceClassification',
+};
 
 for (const family of ['distilbert', 'roberta', 'electra'] as const) {
   test(`bertft train --model <hub id> of a tiny ${family}, then predict`, async () => {
@@ -23,28 +27,65 @@ for (const family of ['distilbert', 'roberta', 'electra'] as const) {
     const out = path.join(dir, 'run');
     let train;
     try {
-      train = await bertftAsync(hubEnv(server.url, dir),
-        'train', '--json', '--data', data, '--out', out, '--model', id, '--max-steps', '40', '--batch-size', '8', '--max-length', '24',
-        '--lr', '3e-3', '--no-dropout', '--seed', '1', '--device', 'cpu');
+      train = await bertftAsync(
+        hubEnv(server.url, dir),
+        'train',
+        '--json',
+        '--data',
+        data,
+        '--out',
+        out,
+        '--model',
+        id,
+        '--max-steps',
+        '40',
+        '--batch-size',
+        '8',
+        '--max-length',
+        '24',
+        '--lr',
+        '3e-3',
+        '--no-dropout',
+        '--seed',
+        '1',
+        '--device',
+        'cpu',
+      );
     } finally {
       await server.close();
     }
     assert.equal(train.status, 0, train.stderr);
-    const events = train.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+    const events = train.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string });
     assert.equal(events[events.length - 1].event, 'done');
     assert.ok(events.some((e) => e.event === 'eval'));
 
     const best = path.join(out, 'best');
-    const config = JSON.parse(fs.readFileSync(path.join(best, 'config.json'), 'utf8')) as { architectures: string[]; model_type: string };
+    const config = JSON.parse(fs.readFileSync(path.join(best, 'config.json'), 'utf8')) as {
+      architectures: string[];
+      model_type: string;
+    };
     assert.deepEqual(config.architectures, [ARCH[family]]);
     assert.equal(config.model_type, family);
     const names = (await readSafetensorsHeader(path.join(best, 'model.safetensors'))).entries.map((e) => e.name);
-    assert.ok(names.every((n) => n.startsWith(`${family}.`) || n.startsWith('classifier.') || n.startsWith('pre_classifier.')), names.join(', '));
+    assert.ok(
+      names.every((n) => n.startsWith(`${family}.`) || n.startsWith('classifier.') || n.startsWith('pre_classifier.')),
+      names.join(', '),
+    );
     assert.ok(!names.some((n) => n.startsWith('lm_head') || n.startsWith('vocab_') || n.startsWith('discriminator')));
 
-    const predict = spawnSync(process.execPath, [CLI, 'predict', '--model', out, '--json', '--text', 'the movie was great', '--text', 'the plot was awful'], { encoding: 'utf8' });
+    const predict = spawnSync(
+      process.execPath,
+      [CLI, 'predict', '--model', out, '--json', '--text', 'the movie was great', '--text', 'the plot was awful'],
+      { encoding: 'utf8' },
+    );
     assert.equal(predict.status, 0, predict.stderr);
-    const predictions = predict.stdout.trim().split('\n').map((l) => JSON.parse(l) as { label: string });
+    const predictions = predict.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { label: string });
     assert.equal(predictions.length, 2);
     for (const p of predictions) assert.ok(['pos', 'neg'].includes(p.label), JSON.stringify(p));
   });
@@ -56,7 +97,10 @@ test('bertft train on a RoBERTa whose position table is the limit: texts longer 
   const rows = ['text,label'];
   for (let i = 0; i < 48; i++) {
     const good = i % 2 === 0;
-    const words = Array.from({ length: 60 }, (_, k) => WORDS[(i * 7 + k * (good ? 3 : 5)) % (good ? 18 : WORDS.length)]);
+    const words = Array.from(
+      { length: 60 },
+      (_, k) => WORDS[(i * 7 + k * (good ? 3 : 5)) % (good ? 18 : WORDS.length)],
+    );
     rows.push(`"${words.join(' ')}",${good ? 'pos' : 'neg'}`);
   }
   const data = path.join(dir, 'long.csv');
@@ -67,13 +111,32 @@ test('bertft train on a RoBERTa whose position table is the limit: texts longer 
   const out = path.join(dir, 'run');
   let train;
   try {
-    train = await bertftAsync(hubEnv(server.url, dir),
-      'train', '--json', '--data', data, '--out', out, '--model', id, '--max-steps', '4', '--batch-size', '8', '--no-dropout', '--device', 'cpu');
+    train = await bertftAsync(
+      hubEnv(server.url, dir),
+      'train',
+      '--json',
+      '--data',
+      data,
+      '--out',
+      out,
+      '--model',
+      id,
+      '--max-steps',
+      '4',
+      '--batch-size',
+      '8',
+      '--no-dropout',
+      '--device',
+      'cpu',
+    );
   } finally {
     await server.close();
   }
   assert.equal(train.status, 0, train.stderr);
-  const started = train.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; config: Record<string, unknown> })
+  const started = train.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; config: Record<string, unknown> })
     .find((e) => e.event === 'started');
   assert.equal(started?.config.max_length ?? started?.config.maxLength, 38);
 });

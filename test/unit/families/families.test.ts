@@ -17,14 +17,25 @@ import { Batch } from '../../../src/core/tokenize/batch';
 import { loadTokenizer } from '../../../src/core/tokenize/tokenizer';
 import { createTrainEngine } from '../../../src/core/train/engine';
 import { HYPER } from '../engine/fixtures';
-import { byteLevelBpeTokenizerJson, familyBatch, tinyConfigJson, tinyFamilyConfig, worstGradientError } from './tiny-models';
+import {
+  byteLevelBpeTokenizerJson,
+  familyBatch,
+  tinyConfigJson,
+  tinyFamilyConfig,
+  worstGradientError,
+} from './tiny-models';
 
 const FAMILIES = ['distilbert', 'roberta', 'electra', 'electra-projected'] as const;
 const tempDir = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), `bertft-${p}-`));
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 
 test('the family comes from model_type, else from architectures; MiniLM-style and XLM-R configs map to bert and roberta', () => {
-  assert.equal(parseBertConfig({ model_type: 'bert', architectures: ['BertModel'], hidden_size: 384, num_attention_heads: 12 }).modelType, 'bert');
+  assert.equal(
+    parseBertConfig({ model_type: 'bert', architectures: ['BertModel'], hidden_size: 384, num_attention_heads: 12 })
+      .modelType,
+    'bert',
+  );
   assert.equal(parseBertConfig({ architectures: ['DistilBertForMaskedLM'] }).modelType, 'distilbert');
   assert.equal(parseBertConfig({ architectures: ['XLMRobertaForMaskedLM'] }).modelType, 'roberta');
   assert.equal(parseBertConfig({ architectures: ['ElectraForPreTraining'] }).modelType, 'electra');
@@ -35,22 +46,53 @@ test('the family comes from model_type, else from architectures; MiniLM-style an
 });
 
 test('an unsupported model is refused with a ModelError that lists the supported types', () => {
-  for (const json of [{ model_type: 'gpt2' }, { architectures: ['T5ForConditionalGeneration'] }, { model_type: 'deberta-v2' }]) {
-    assert.throws(() => parseBertConfig(json, '/m/config.json'), (e: unknown) => {
-      assert.ok(e instanceof ModelError);
-      assert.match(e.message, /is not supported; supported: bert, distilbert, roberta, xlm-roberta, electra/);
-      return true;
-    });
+  for (const json of [
+    { model_type: 'gpt2' },
+    { architectures: ['T5ForConditionalGeneration'] },
+    { model_type: 'deberta-v2' },
+  ]) {
+    assert.throws(
+      () => parseBertConfig(json, '/m/config.json'),
+      (e: unknown) => {
+        assert.ok(e instanceof ModelError);
+        assert.match(e.message, /is not supported; supported: bert, distilbert, roberta, xlm-roberta, electra/);
+        return true;
+      },
+    );
   }
-  assert.throws(() => parseBertConfig({ model_type: 'distilbert', activation: 'relu' }), /activation 'relu' is not supported/);
+  assert.throws(
+    () => parseBertConfig({ model_type: 'distilbert', activation: 'relu' }),
+    /activation 'relu' is not supported/,
+  );
   assert.throws(() => parseBertConfig({ model_type: 'distilbert', sinusoidal_pos_embds: true }), /sinusoidal/);
 });
 
 test('DistilBERT keys (dim, n_layers, n_heads, hidden_dim, dropout, attention_dropout) are read; defaults as in DistilBertConfig', () => {
-  const c = parseBertConfig({ model_type: 'distilbert', dim: 32, n_layers: 3, n_heads: 4, hidden_dim: 64, dropout: 0.2, attention_dropout: 0.3 });
-  assert.deepEqual([c.hiddenSize, c.numHiddenLayers, c.numAttentionHeads, c.intermediateSize, c.hiddenDropoutProb, c.attentionProbsDropoutProb], [32, 3, 4, 64, 0.2, 0.3]);
+  const c = parseBertConfig({
+    model_type: 'distilbert',
+    dim: 32,
+    n_layers: 3,
+    n_heads: 4,
+    hidden_dim: 64,
+    dropout: 0.2,
+    attention_dropout: 0.3,
+  });
+  assert.deepEqual(
+    [
+      c.hiddenSize,
+      c.numHiddenLayers,
+      c.numAttentionHeads,
+      c.intermediateSize,
+      c.hiddenDropoutProb,
+      c.attentionProbsDropoutProb,
+    ],
+    [32, 3, 4, 64, 0.2, 0.3],
+  );
   assert.equal(parseBertConfig({ model_type: 'distilbert' }).numHiddenLayers, 6);
-  assert.throws(() => parseBertConfig({ model_type: 'distilbert', dim: 'wide' }, '/m/config.json'), /"dim" in \/m\/config.json/);
+  assert.throws(
+    () => parseBertConfig({ model_type: 'distilbert', dim: 'wide' }, '/m/config.json'),
+    /"dim" in \/m\/config.json/,
+  );
   const r = parseBertConfig({ model_type: 'roberta' });
   assert.deepEqual([r.vocabSize, r.padTokenId], [50265, 1]);
   const e = parseBertConfig({ model_type: 'electra' });
@@ -58,15 +100,32 @@ test('DistilBERT keys (dim, n_layers, n_heads, hidden_dim, dropout, attention_dr
 });
 
 test('each family has its HF classifier tensor names', () => {
-  const names = (f: Parameters<typeof tinyFamilyConfig>[0]) => classifierParamSpecs(tinyFamilyConfig(f), 3).map((s) => s.name);
+  const names = (f: Parameters<typeof tinyFamilyConfig>[0]) =>
+    classifierParamSpecs(tinyFamilyConfig(f), 3).map((s) => s.name);
   const d = names('distilbert');
-  for (const n of ['distilbert.embeddings.word_embeddings.weight', 'distilbert.embeddings.position_embeddings.weight', 'distilbert.embeddings.LayerNorm.weight',
-    'distilbert.transformer.layer.1.attention.q_lin.weight', 'distilbert.transformer.layer.1.attention.out_lin.bias', 'distilbert.transformer.layer.0.sa_layer_norm.weight',
-    'distilbert.transformer.layer.0.ffn.lin1.weight', 'distilbert.transformer.layer.0.ffn.lin2.bias', 'distilbert.transformer.layer.0.output_layer_norm.bias',
-    'pre_classifier.weight', 'classifier.weight']) assert.ok(d.includes(n), n);
+  for (const n of [
+    'distilbert.embeddings.word_embeddings.weight',
+    'distilbert.embeddings.position_embeddings.weight',
+    'distilbert.embeddings.LayerNorm.weight',
+    'distilbert.transformer.layer.1.attention.q_lin.weight',
+    'distilbert.transformer.layer.1.attention.out_lin.bias',
+    'distilbert.transformer.layer.0.sa_layer_norm.weight',
+    'distilbert.transformer.layer.0.ffn.lin1.weight',
+    'distilbert.transformer.layer.0.ffn.lin2.bias',
+    'distilbert.transformer.layer.0.output_layer_norm.bias',
+    'pre_classifier.weight',
+    'classifier.weight',
+  ])
+    assert.ok(d.includes(n), n);
   assert.ok(!d.some((n) => n.includes('token_type') || n.includes('pooler')));
   const r = names('roberta');
-  for (const n of ['roberta.embeddings.token_type_embeddings.weight', 'roberta.encoder.layer.1.attention.self.query.weight', 'classifier.dense.weight', 'classifier.out_proj.bias']) assert.ok(r.includes(n), n);
+  for (const n of [
+    'roberta.embeddings.token_type_embeddings.weight',
+    'roberta.encoder.layer.1.attention.self.query.weight',
+    'classifier.dense.weight',
+    'classifier.out_proj.bias',
+  ])
+    assert.ok(r.includes(n), n);
   assert.ok(!r.some((n) => n.includes('pooler')));
   assert.ok(names('electra').includes('electra.encoder.layer.0.output.LayerNorm.weight'));
   assert.ok(!names('electra').some((n) => n.includes('embeddings_project')));
@@ -86,7 +145,16 @@ for (const family of FAMILIES) {
 }
 
 async function engineFor(cfg: BertConfig, weights: Weights, lr = 1e-3) {
-  return createTrainEngine({ config: cfg, numLabels: 2, weights, hyper: { ...HYPER, lr }, device: 'cpu', dropout: false, seed: 1, threads: 1 });
+  return createTrainEngine({
+    config: cfg,
+    numLabels: 2,
+    weights,
+    hyper: { ...HYPER, lr },
+    device: 'cpu',
+    dropout: false,
+    seed: 1,
+    threads: 1,
+  });
 }
 
 async function exportedLogits(cfg: BertConfig, weights: Weights, b: Batch): Promise<Float32Array> {
@@ -115,13 +183,23 @@ for (const family of FAMILIES) {
     const trained = engine.getWeights();
     await saveHfModel(dir, { config: cfg, weights: trained, id2label: ['no', 'yes'] });
     const json = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    const expectedArch = { distilbert: 'DistilBertForSequenceClassification', roberta: 'RobertaForSequenceClassification', electra: 'ElectraForSequenceClassification' }[cfg.modelType as Exclude<ModelFamily, 'bert'>];
+    const expectedArch = {
+      distilbert: 'DistilBertForSequenceClassification',
+      roberta: 'RobertaForSequenceClassification',
+      electra: 'ElectraForSequenceClassification',
+    }[cfg.modelType as Exclude<ModelFamily, 'bert'>];
     assert.deepEqual(json.architectures, [expectedArch]);
     assert.equal(json.model_type, cfg.modelType);
-    if (family === 'distilbert') assert.deepEqual([json.dim, json.n_layers, json.hidden_dim, json.activation], [16, 2, 32, 'gelu']);
+    if (family === 'distilbert')
+      assert.deepEqual([json.dim, json.n_layers, json.hidden_dim, json.activation], [16, 2, 32, 'gelu']);
     if (family === 'electra-projected') assert.equal(json.embedding_size, 8);
     const saved = (await readSafetensorsHeader(path.join(dir, 'model.safetensors'))).entries.map((e) => e.name).sort();
-    assert.deepEqual(saved, classifierParamSpecs(cfg, 2).map((s) => s.name).sort());
+    assert.deepEqual(
+      saved,
+      classifierParamSpecs(cfg, 2)
+        .map((s) => s.name)
+        .sort(),
+    );
 
     const reloaded = await loadModelDir(dir, 2, 99);
     assert.equal(reloaded.addedHead, false);
@@ -141,8 +219,14 @@ test('RoBERTa position ids are HF create_position_ids_from_input_ids (pads at pa
   const ids = g.input('input_ids', 'int64', ['batch', 'seq']);
   g.output(robertaPositionIds(g, ids, 1), 'positions');
   const session = await ort.InferenceSession.create(toModelBytes(g));
-  const rows = [[0, 9, 17, 2, 1, 1], [1, 1, 0, 9, 2, 1], [0, 5, 6, 7, 8, 2]];
-  const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [3, 6]) });
+  const rows = [
+    [0, 9, 17, 2, 1, 1],
+    [1, 1, 0, 9, 2, 1],
+    [0, 5, 6, 7, 8, 2],
+  ];
+  const out = await session.run({
+    input_ids: new ort.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [3, 6]),
+  });
   // HF: mask = ids != pad; positions = cumsum(mask) * mask + pad.
   const expected = rows.flatMap((r) => {
     let count = 0;
@@ -157,7 +241,9 @@ test('RoBERTa: a right-padded row gives the same logits as the row alone (positi
   const weights = initWeights(classifierParamSpecs(cfg, 2), 4, 0.3);
   const ids = [0n, 9n, 17n, 23n, 2n];
   const row = (pad: number): Batch => ({
-    batchSize: 1, seqLen: ids.length + pad, docIndex: Int32Array.of(0),
+    batchSize: 1,
+    seqLen: ids.length + pad,
+    docIndex: Int32Array.of(0),
     inputIds: BigInt64Array.from([...ids, ...new Array<bigint>(pad).fill(1n)]),
     attentionMask: BigInt64Array.from([...ids.map(() => 1n), ...new Array<bigint>(pad).fill(0n)]),
     tokenTypeIds: new BigInt64Array(ids.length + pad),
@@ -183,12 +269,20 @@ test('loading a base or pre-training checkpoint: the head is fresh, lm_head / po
     await writeSafetensors(path.join(dir, 'model.safetensors'), file, { format: 'pt' });
     const loaded = await loadModelDir(dir, 3, 1);
     assert.equal(loaded.addedHead, true, family);
-    assert.deepEqual([...loaded.weights.keys()].sort(), classifierParamSpecs(cfg, 3).map((s) => s.name).sort(), family);
+    assert.deepEqual(
+      [...loaded.weights.keys()].sort(),
+      classifierParamSpecs(cfg, 3)
+        .map((s) => s.name)
+        .sort(),
+      family,
+    );
     for (const [name, t] of encoder) assert.deepEqual(loaded.weights.get(name)!.data, t.data, name);
   }
   // A bare (un-prefixed) RobertaModel checkpoint with its pooler loads too.
   const cfg = tinyFamilyConfig('roberta');
-  const bare: Weights = new Map([...initWeights(encoderParamSpecs(cfg), 8, 0.1)].map(([n, t]) => [n.replace(/^roberta\./, ''), t]));
+  const bare: Weights = new Map(
+    [...initWeights(encoderParamSpecs(cfg), 8, 0.1)].map(([n, t]) => [n.replace(/^roberta\./, ''), t]),
+  );
   bare.set('pooler.dense.bias', { shape: [16], data: new Float32Array(16) });
   const dir = tempDir('bare-roberta');
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(tinyConfigJson('roberta')));
@@ -201,7 +295,10 @@ test('loading a base or pre-training checkpoint: the head is fresh, lm_head / po
 
 test('a byte-level BPE tokenizer.json (RoBERTa layout) loads: <s> … </s> around content, <pad> = 1', async () => {
   const dir = tempDir('bpe');
-  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(byteLevelBpeTokenizerJson(['hello', 'world', 'spam'])));
+  fs.writeFileSync(
+    path.join(dir, 'tokenizer.json'),
+    JSON.stringify(byteLevelBpeTokenizerJson(['hello', 'world', 'spam'])),
+  );
   const tok = await loadTokenizer(dir);
   assert.deepEqual(tok.prefixIds, [0]);
   assert.deepEqual(tok.suffixIds, [2]);

@@ -17,28 +17,78 @@ import { HYPER, makeBatch } from '../engine/fixtures';
 const CLI = path.join(__dirname, '..', '..', '..', '..', 'out', 'src', 'cli.js');
 
 /** HF-style config.json objects of tiny models, in each family's own keys. */
-export function tinyConfigJson(family: ModelFamily | 'xlm-roberta' | 'electra-projected', overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function tinyConfigJson(
+  family: ModelFamily | 'xlm-roberta' | 'electra-projected',
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   const bertKeys = {
-    vocab_size: 50, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32,
-    max_position_embeddings: 20, type_vocab_size: 2, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,
-    layer_norm_eps: 1e-12, initializer_range: 0.02, pad_token_id: 0, hidden_act: 'gelu',
+    vocab_size: 50,
+    hidden_size: 16,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 32,
+    max_position_embeddings: 20,
+    type_vocab_size: 2,
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    layer_norm_eps: 1e-12,
+    initializer_range: 0.02,
+    pad_token_id: 0,
+    hidden_act: 'gelu',
   };
   const base: Record<string, Record<string, unknown>> = {
     bert: { model_type: 'bert', architectures: ['BertForMaskedLM'], ...bertKeys },
     distilbert: {
-      model_type: 'distilbert', architectures: ['DistilBertForMaskedLM'], vocab_size: 50, dim: 16, n_layers: 2, n_heads: 2,
-      hidden_dim: 32, max_position_embeddings: 20, dropout: 0.1, attention_dropout: 0.1, seq_classif_dropout: 0.2,
-      activation: 'gelu', initializer_range: 0.02, pad_token_id: 0, sinusoidal_pos_embds: false,
+      model_type: 'distilbert',
+      architectures: ['DistilBertForMaskedLM'],
+      vocab_size: 50,
+      dim: 16,
+      n_layers: 2,
+      n_heads: 2,
+      hidden_dim: 32,
+      max_position_embeddings: 20,
+      dropout: 0.1,
+      attention_dropout: 0.1,
+      seq_classif_dropout: 0.2,
+      activation: 'gelu',
+      initializer_range: 0.02,
+      pad_token_id: 0,
+      sinusoidal_pos_embds: false,
     },
-    roberta: { model_type: 'roberta', architectures: ['RobertaForMaskedLM'], ...bertKeys, type_vocab_size: 1, pad_token_id: 1, bos_token_id: 0, eos_token_id: 2, max_position_embeddings: 22, layer_norm_eps: 1e-5 },
-    'xlm-roberta': { model_type: 'xlm-roberta', architectures: ['XLMRobertaForMaskedLM'], ...bertKeys, type_vocab_size: 1, pad_token_id: 1, max_position_embeddings: 22 },
+    roberta: {
+      model_type: 'roberta',
+      architectures: ['RobertaForMaskedLM'],
+      ...bertKeys,
+      type_vocab_size: 1,
+      pad_token_id: 1,
+      bos_token_id: 0,
+      eos_token_id: 2,
+      max_position_embeddings: 22,
+      layer_norm_eps: 1e-5,
+    },
+    'xlm-roberta': {
+      model_type: 'xlm-roberta',
+      architectures: ['XLMRobertaForMaskedLM'],
+      ...bertKeys,
+      type_vocab_size: 1,
+      pad_token_id: 1,
+      max_position_embeddings: 22,
+    },
     electra: { model_type: 'electra', architectures: ['ElectraForPreTraining'], ...bertKeys, embedding_size: 16 },
-    'electra-projected': { model_type: 'electra', architectures: ['ElectraForPreTraining'], ...bertKeys, embedding_size: 8 },
+    'electra-projected': {
+      model_type: 'electra',
+      architectures: ['ElectraForPreTraining'],
+      ...bertKeys,
+      embedding_size: 8,
+    },
   };
   return { ...base[family], ...overrides };
 }
 
-export function tinyFamilyConfig(family: Parameters<typeof tinyConfigJson>[0], overrides: Record<string, unknown> = {}): BertConfig {
+export function tinyFamilyConfig(
+  family: Parameters<typeof tinyConfigJson>[0],
+  overrides: Record<string, unknown> = {},
+): BertConfig {
   return parseBertConfig(tinyConfigJson(family, overrides));
 }
 
@@ -50,15 +100,22 @@ export function tinyFamilyConfig(family: Parameters<typeof tinyConfigJson>[0], o
 export function familyBatch(cfg: BertConfig, seed: number, batchSize = 8, seqLen = 8): Batch {
   const b = makeBatch(seed, batchSize, seqLen, cfg.vocabSize);
   if (cfg.modelType === 'roberta') b.inputIds = b.inputIds.map((id) => (id === 0n ? 1n : id === 1n ? 0n : id));
-  if (cfg.typeVocabSize === 1 || cfg.modelType === 'distilbert') b.tokenTypeIds = new BigInt64Array(b.tokenTypeIds.length);
+  if (cfg.typeVocabSize === 1 || cfg.modelType === 'distilbert')
+    b.tokenTypeIds = new BigInt64Array(b.tokenTypeIds.length);
   return b;
 }
 
 /** Largest relative error between the analytic gradient and central finite differences (two entries per tensor). */
-export async function worstGradientError(cfg: BertConfig, weights: Weights, batch: Batch): Promise<{ worst: number; at: string }> {
+export async function worstGradientError(
+  cfg: BertConfig,
+  weights: Weights,
+  batch: Batch,
+): Promise<{ worst: number; at: string }> {
   const family = encoderFamily(cfg);
   const built = buildStepGraph({ family, numLabels: 2, mode: 'grads', dropout: false, adam: HYPER, maxGradNorm: 1 });
-  return worstStepGradientError(built, weights, batch, { class_weights: new ort.Tensor('float32', Float32Array.of(1, 1), [2]) });
+  return worstStepGradientError(built, weights, batch, {
+    class_weights: new ort.Tensor('float32', Float32Array.of(1, 1), [2]),
+  });
 }
 
 /**
@@ -66,12 +123,28 @@ export async function worstGradientError(cfg: BertConfig, weights: Weights, batc
  * per token. Both ids the family's batches use for the first token and padding (0 and 1) are special.
  */
 export function familyMlmBatch(cfg: BertConfig, seed: number, batchSize = 4, seqLen = 6): Batch {
-  return maskBatch(familyBatch(cfg, seed, batchSize, seqLen), { maskTokenId: 4, vocabSize: cfg.vocabSize, specialIds: new Set([0, 1]), probability: 0.4 }, seed);
+  return maskBatch(
+    familyBatch(cfg, seed, batchSize, seqLen),
+    { maskTokenId: 4, vocabSize: cfg.vocabSize, specialIds: new Set([0, 1]), probability: 0.4 },
+    seed,
+  );
 }
 
 /** The same finite-difference check for the family's masked-LM step graph. */
-export async function worstMlmGradientError(cfg: BertConfig, weights: Weights, batch: Batch): Promise<{ worst: number; at: string }> {
-  const built = buildStepGraph({ family: mlmFamily(cfg), numLabels: 0, task: 'mlm', mode: 'grads', dropout: false, adam: HYPER, maxGradNorm: 1 });
+export async function worstMlmGradientError(
+  cfg: BertConfig,
+  weights: Weights,
+  batch: Batch,
+): Promise<{ worst: number; at: string }> {
+  const built = buildStepGraph({
+    family: mlmFamily(cfg),
+    numLabels: 0,
+    task: 'mlm',
+    mode: 'grads',
+    dropout: false,
+    adam: HYPER,
+    maxGradNorm: 1,
+  });
   return worstStepGradientError(built, weights, batch);
 }
 
@@ -109,7 +182,15 @@ export function byteLevelBpeTokenizerJson(words: string[]): Record<string, unkno
     }
     merge('Ġ', word);
   }
-  const added = specials.map((content, id) => ({ id, content, single_word: false, lstrip: content === '<mask>', rstrip: false, normalized: false, special: true }));
+  const added = specials.map((content, id) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: content === '<mask>',
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
   return {
     version: '1.0',
     truncation: null,
@@ -117,18 +198,56 @@ export function byteLevelBpeTokenizerJson(words: string[]): Record<string, unkno
     added_tokens: added,
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: { type: 'RobertaProcessing', sep: ['</s>', 2], cls: ['<s>', 0], trim_offsets: true, add_prefix_space: false },
+    post_processor: {
+      type: 'RobertaProcessing',
+      sep: ['</s>', 2],
+      cls: ['<s>', 0],
+      trim_offsets: true,
+      add_prefix_space: false,
+    },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false,
-      byte_fallback: false, ignore_merges: false, vocab: Object.fromEntries(vocab), merges,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab: Object.fromEntries(vocab),
+      merges,
     },
   };
 }
 
 /** The words of the tiny tokenizers' vocabularies (and of test/unit/runner/fixtures.ts's writeSentimentCsv reviews). */
-export const WORDS = ['the', 'movie', 'film', 'story', 'acting', 'ending', 'music', 'plot', 'cast', 'was', 'and', 'truly', 'great', 'wonderful',
-  'excellent', 'lovely', 'superb', 'enjoyable', 'awful', 'terrible', 'boring', 'dreadful', 'poor', 'horrible'];
+export const WORDS = [
+  'the',
+  'movie',
+  'film',
+  'story',
+  'acting',
+  'ending',
+  'music',
+  'plot',
+  'cast',
+  'was',
+  'and',
+  'truly',
+  'great',
+  'wonderful',
+  'excellent',
+  'lovely',
+  'superb',
+  'enjoyable',
+  'awful',
+  'terrible',
+  'boring',
+  'dreadful',
+  'poor',
+  'horrible',
+];
 
 export type HubFamily = 'distilbert' | 'roberta' | 'electra';
 
@@ -139,7 +258,11 @@ export type HubFamily = 'distilbert' | 'roberta' | 'electra';
  * (RoBERTa, DistilBERT) the whole MLM head, including the tied decoder's copy of the word embeddings that real
  * checkpoints carry (and RoBERTa's lm_head.decoder.bias). An ELECTRA checkpoint is always a discriminator.
  */
-export async function publishTinyCheckpoint(root: string, family: HubFamily, options: { mlmHead?: boolean } = {}): Promise<string> {
+export async function publishTinyCheckpoint(
+  root: string,
+  family: HubFamily,
+  options: { mlmHead?: boolean } = {},
+): Promise<string> {
   const repo = path.join(root, 'org', `tiny-${family}`);
   fs.mkdirSync(repo, { recursive: true });
   let vocabSize: number;
@@ -149,7 +272,17 @@ export async function publishTinyCheckpoint(root: string, family: HubFamily, opt
     fs.writeFileSync(path.join(repo, 'tokenizer.json'), JSON.stringify(tokenizer));
   } else {
     const digits = [...'0123456789'];
-    const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ',', ...digits, ...digits.map((d) => `##${d}`), ...WORDS];
+    const vocab = [
+      '[PAD]',
+      '[UNK]',
+      '[CLS]',
+      '[SEP]',
+      '[MASK]',
+      ',',
+      ...digits,
+      ...digits.map((d) => `##${d}`),
+      ...WORDS,
+    ];
     vocabSize = vocab.length;
     fs.writeFileSync(path.join(repo, 'vocab.txt'), vocab.join('\n') + '\n');
     fs.writeFileSync(path.join(repo, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: true }));
@@ -164,7 +297,11 @@ export async function publishTinyCheckpoint(root: string, family: HubFamily, opt
     weights.set(head.tiedDecoder, weights.get(wordEmbeddingsName(cfg))!);
     for (const [alias, name] of Object.entries(head.aliases)) weights.set(alias, weights.get(name)!);
   } else {
-    const headName = { distilbert: 'vocab_projector.bias', roberta: 'lm_head.bias', electra: 'discriminator_predictions.dense_prediction.bias' }[family];
+    const headName = {
+      distilbert: 'vocab_projector.bias',
+      roberta: 'lm_head.bias',
+      electra: 'discriminator_predictions.dense_prediction.bias',
+    }[family];
     weights.set(headName, { shape: [1], data: new Float32Array(1) });
   }
   await writeSafetensors(path.join(repo, 'model.safetensors'), weights, { format: 'pt' });
@@ -173,11 +310,19 @@ export async function publishTinyCheckpoint(root: string, family: HubFamily, opt
 
 /** The environment that points the CLI at a loopback Hub server, with its caches in `dir` and online. */
 export function hubEnv(serverUrl: string, dir: string): NodeJS.ProcessEnv {
-  return { HF_ENDPOINT: serverUrl, HF_HUB_CACHE: path.join(dir, 'cache'), HF_HOME: path.join(dir, 'home'), HF_HUB_OFFLINE: '' };
+  return {
+    HF_ENDPOINT: serverUrl,
+    HF_HUB_CACHE: path.join(dir, 'cache'),
+    HF_HOME: path.join(dir, 'home'),
+    HF_HUB_OFFLINE: '',
+  };
 }
 
 /** Runs the bertft CLI (out/src/cli.js) without blocking this process (a loopback Hub server may live in it). */
-export function bertftAsync(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function bertftAsync(
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
     let stdout = '';

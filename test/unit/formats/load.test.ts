@@ -52,7 +52,11 @@ async function modelDir(tensors: Map<string, Tensor>, config: Record<string, unk
 function assertSameTensor(a: Tensor | undefined, b: Tensor | undefined, name: string): void {
   assert.ok(a && b, `${name} present`);
   assert.deepEqual(a.shape, b.shape, name);
-  assert.deepEqual(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength), Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength), name);
+  assert.deepEqual(
+    Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength),
+    Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength),
+    name,
+  );
 }
 
 function std(t: Tensor): number {
@@ -123,7 +127,8 @@ test('a classifier with a different label count is replaced; other heads, positi
   const config = tinyConfig();
   const weights = tinyWeights(config, 5, 3);
   const tensors = new Map<string, Tensor>();
-  for (const [name, t] of weights) tensors.set(name.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta'), t);
+  for (const [name, t] of weights)
+    tensors.set(name.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta'), t);
   tensors.set('cls.predictions.bias', { shape: [50], data: new Float32Array(50) });
   tensors.set('bert.embeddings.position_ids', { shape: [1, 24], data: new Float32Array(24) });
   tensors.set('qa_outputs.weight', { shape: [2, 16], data: new Float32Array(32) });
@@ -133,12 +138,24 @@ test('a classifier with a different label count is replaced; other heads, positi
   assert.equal(loaded.addedHead, true);
   assert.deepEqual(loaded.weights.get('classifier.weight')!.shape, [2, 16]);
   assert.ok(!loaded.weights.has('cls.predictions.bias') && !loaded.weights.has('bert.qa_outputs.weight'));
-  assertSameTensor(loaded.weights.get('bert.embeddings.LayerNorm.weight'), weights.get('bert.embeddings.LayerNorm.weight'), 'gamma → weight');
-  assertSameTensor(loaded.weights.get('bert.encoder.layer.1.output.LayerNorm.bias'), weights.get('bert.encoder.layer.1.output.LayerNorm.bias'), 'beta → bias');
+  assertSameTensor(
+    loaded.weights.get('bert.embeddings.LayerNorm.weight'),
+    weights.get('bert.embeddings.LayerNorm.weight'),
+    'gamma → weight',
+  );
+  assertSameTensor(
+    loaded.weights.get('bert.encoder.layer.1.output.LayerNorm.bias'),
+    weights.get('bert.encoder.layer.1.output.LayerNorm.bias'),
+    'beta → bias',
+  );
 
   const same = await loadModelDir(dir, 5, 1);
   assert.equal(same.addedHead, false);
-  assertSameTensor(same.weights.get('classifier.weight'), weights.get('classifier.weight'), 'kept when the label count matches');
+  assertSameTensor(
+    same.weights.get('classifier.weight'),
+    weights.get('classifier.weight'),
+    'kept when the label count matches',
+  );
 });
 
 test('a checkpoint without a pooler gets a fresh pooler (as from_pretrained does) but keeps its classifier', async () => {
@@ -167,7 +184,10 @@ test('missing and unexpected encoder tensors are listed in one ModelError', asyn
 test('a half-present pooler is an error, not a silent re-initialisation', async () => {
   const tensors = new Map(tinyWeights(tinyConfig(), 3, 6));
   tensors.delete('bert.pooler.dense.bias');
-  await expectModelError(loadModelDir(await modelDir(tensors), 3, 0), /missing 1 tensor\(s\): bert\.pooler\.dense\.bias/);
+  await expectModelError(
+    loadModelDir(await modelDir(tensors), 3, 0),
+    /missing 1 tensor\(s\): bert\.pooler\.dense\.bias/,
+  );
 });
 
 test('a shape mismatch names the tensor, the expected and the found shape', async () => {
@@ -199,7 +219,13 @@ test('missing config.json, bad config.json and missing model.safetensors are Mod
 test('saveHfModel refuses labels that do not match the classifier, and leaves no files', async () => {
   const config = tinyConfig();
   const dir = path.join(await tempDir(), 'out');
-  await expectModelError(saveHfModel(dir, { config, weights: tinyWeights(config, 3, 8), id2label: ['a', 'b'] }), /3 outputs but 2 labels/);
-  await expectModelError(saveHfModel(dir, { config, weights: tinyWeights(config, 2, 8), id2label: ['a', 'a'] }), /not unique/);
+  await expectModelError(
+    saveHfModel(dir, { config, weights: tinyWeights(config, 3, 8), id2label: ['a', 'b'] }),
+    /3 outputs but 2 labels/,
+  );
+  await expectModelError(
+    saveHfModel(dir, { config, weights: tinyWeights(config, 2, 8), id2label: ['a', 'a'] }),
+    /not unique/,
+  );
   await assert.rejects(fs.access(dir));
 });

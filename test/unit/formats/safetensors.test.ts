@@ -51,14 +51,21 @@ test('write then read gives identical values, shapes and metadata; rewriting giv
   for (const [name, t] of tensors) {
     const b = back.get(name)!;
     assert.deepEqual(b.shape, t.shape, name);
-    assert.deepEqual(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength), Buffer.from(t.data.buffer), name);
+    assert.deepEqual(
+      Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength),
+      Buffer.from(t.data.buffer),
+      name,
+    );
   }
   const header = await readSafetensorsHeader(file);
   assert.deepEqual(header.metadata, { format: 'pt' });
   assert.equal(header.dataStart % 8, 0, 'header padded to 8 bytes');
   // tensors laid out in name order
   assert.deepEqual(
-    [...header.entries].sort((a, b) => a.begin - b.begin || a.end - b.end).map((e) => e.name).filter((n) => n !== 'e.empty'),
+    [...header.entries]
+      .sort((a, b) => a.begin - b.begin || a.end - b.end)
+      .map((e) => e.name)
+      .filter((n) => n !== 'e.empty'),
     ['a.first', 'm.scalarish', 'z.last'],
   );
 
@@ -181,7 +188,10 @@ test('malformed: unsupported dtype', async () => {
 
 test('malformed: shape does not match the byte count', async () => {
   const file = path.join(await tempDir(), 'shape.safetensors');
-  await fs.writeFile(file, buildFile({ w: { dtype: 'F32', shape: [2, 3], data_offsets: [0, 20] } }, new Uint8Array(20)));
+  await fs.writeFile(
+    file,
+    buildFile({ w: { dtype: 'F32', shape: [2, 3], data_offsets: [0, 20] } }, new Uint8Array(20)),
+  );
   await expectModelError(file, /shape \[2, 3\] \(24 bytes of F32\) but its data_offsets span 20 bytes/);
 });
 

@@ -40,7 +40,12 @@ export async function gradCheck(
 ): Promise<{ worst: number; checked: number }> {
   const g = new Graph();
   const values = inputs.map((x) =>
-    g.input(x.name, x.data instanceof BigInt64Array ? 'int64' : 'float32', x.shape, x.differentiable !== false && x.data instanceof Float32Array),
+    g.input(
+      x.name,
+      x.data instanceof BigInt64Array ? 'int64' : 'float32',
+      x.shape,
+      x.differentiable !== false && x.data instanceof Float32Array,
+    ),
   );
   const out = build(g, values);
   const probe = g.input('probe', 'float32', out.shape);
@@ -48,8 +53,14 @@ export async function gradCheck(
   g.output(loss, 'loss');
   const wrt = values.filter((v) => v.requiresGrad);
   g.gradients(loss, wrt).forEach((gr, i) => g.output(gr, `grad_${wrt[i].name}`));
-  const session = await ort.InferenceSession.create(toModelBytes(g), { graphOptimizationLevel: 'basic', intraOpNumThreads: 1 });
-  const probeData = randn(outDims.reduce((a, b) => a * b, 1), opts.seed ?? 11);
+  const session = await ort.InferenceSession.create(toModelBytes(g), {
+    graphOptimizationLevel: 'basic',
+    intraOpNumThreads: 1,
+  });
+  const probeData = randn(
+    outDims.reduce((a, b) => a * b, 1),
+    opts.seed ?? 11,
+  );
   const feeds = (override?: { name: string; data: Float32Array }): Record<string, ort.Tensor> => {
     const f: Record<string, ort.Tensor> = { probe: new ort.Tensor('float32', probeData, outDims) };
     for (const x of inputs) f[x.name] = toTensor(x, override && override.name === x.name ? override.data : x.data);
@@ -65,7 +76,8 @@ export async function gradCheck(
     const data = x.data as Float32Array;
     const analytic = base[`grad_${v.name}`].data as Float32Array;
     const max = opts.maxCoords ?? 12;
-    const coords = data.length <= max ? [...data.keys()] : Array.from({ length: max }, () => Math.floor(pick() * data.length));
+    const coords =
+      data.length <= max ? [...data.keys()] : Array.from({ length: max }, () => Math.floor(pick() * data.length));
     for (const i of coords) {
       const plus = Float32Array.from(data);
       plus[i] += eps;

@@ -14,7 +14,8 @@ function base() {
   return { g, x, barrier, scaled };
 }
 
-const rejects = (fn: () => void, pattern: RegExp) => assert.throws(fn, (e: unknown) => e instanceof GraphError && pattern.test(e.message));
+const rejects = (fn: () => void, pattern: RegExp) =>
+  assert.throws(fn, (e: unknown) => e instanceof GraphError && pattern.test(e.message));
 
 test('an update whose readers all precede it may write over its input', () => {
   const { g, x, barrier, scaled } = base();
@@ -34,7 +35,14 @@ test('a reader of the input that may run after the write is refused', () => {
 
 test('a writer that reads its input and is not elementwise is refused', () => {
   const { g, x, barrier, scaled } = base();
-  const mixed = g.node1('MatMul', [g.node1('Reshape', [scaled, g.constInt64([4, 1])], { dtype: 'float32', shape: [4, 1] }), g.node1('Reshape', [x, g.constInt64([1, 4])], { dtype: 'float32', shape: [1, 4] })], { dtype: 'float32', shape: [4, 4] });
+  const mixed = g.node1(
+    'MatMul',
+    [
+      g.node1('Reshape', [scaled, g.constInt64([4, 1])], { dtype: 'float32', shape: [4, 1] }),
+      g.node1('Reshape', [x, g.constInt64([1, 4])], { dtype: 'float32', shape: [1, 4] }),
+    ],
+    { dtype: 'float32', shape: [4, 4] },
+  );
   const out = g.node1('ReduceSum', [mixed, x], { dtype: 'float32', shape: [4] }, { keepdims: 0 });
   g.output(out, 'new_x');
   rejects(() => checkInPlaceOutputs(g, barrier, [[x, out]]), /ReduceSum writes new_x while reading x/);

@@ -15,7 +15,10 @@ test('matmul with mismatched inner dims throws GraphError naming both shapes', (
   const g = new Graph();
   const a = g.input('a', 'float32', ['batch', 3, 4]);
   const b = g.input('b', 'float32', ['batch', 5, 2]);
-  assert.throws(() => matmul(g, a, b), (e: unknown) => e instanceof GraphError && /\[batch, 3, 4\].*\[batch, 5, 2\]/.test(e.message));
+  assert.throws(
+    () => matmul(g, a, b),
+    (e: unknown) => e instanceof GraphError && /\[batch, 3, 4\].*\[batch, 5, 2\]/.test(e.message),
+  );
 });
 
 test('linear checks the weight against the input features', () => {
@@ -68,13 +71,19 @@ test('outputs keep their final names without Identity nodes, and a Loop runs its
   const step = g.input('step', 'float32', [3]);
   const out = loop(g, 4, [x], (body, _iter, [acc]) => {
     const next = binary(body, 'Add', acc, step);
-    return { carried: [next], scans: [body.node1('ReduceSum', [next], { dtype: 'float32', shape: [] }, { keepdims: 0 })] };
+    return {
+      carried: [next],
+      scans: [body.node1('ReduceSum', [next], { dtype: 'float32', shape: [] }, { keepdims: 0 })],
+    };
   });
   g.output(out.carried[0], 'final');
   g.output(out.scans[0], 'sums');
   assert.equal(g.nodes.filter((n) => n.op === 'Identity').length, 0);
   const s = await ort.InferenceSession.create(toModelBytes(g));
-  const r = await s.run({ x: new ort.Tensor('float32', Float32Array.of(1, 2, 3), [3]), step: new ort.Tensor('float32', Float32Array.of(1, 0, -1), [3]) });
+  const r = await s.run({
+    x: new ort.Tensor('float32', Float32Array.of(1, 2, 3), [3]),
+    step: new ort.Tensor('float32', Float32Array.of(1, 0, -1), [3]),
+  });
   assert.deepEqual([...(r.final.data as Float32Array)], [5, 2, -1]);
   assert.deepEqual([...(r.sums.data as Float32Array)], [6, 6, 6, 6]);
   await s.release();

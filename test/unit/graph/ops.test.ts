@@ -16,11 +16,21 @@ import { toModelBytes } from '../../../src/core/graph/serialize';
 
 const TOL = 1e-2;
 const f = (name: string, dims: number[], seed: number, shape: (number | string)[] = dims) => ({
-  name, shape, dims, data: randn(dims.reduce((a, b) => a * b, 1), seed),
+  name,
+  shape,
+  dims,
+  data: randn(
+    dims.reduce((a, b) => a * b, 1),
+    seed,
+  ),
 });
 
 test('elementwise add/sub/mul with broadcasting: gradients match finite differences', async () => {
-  const r = await gradCheck([f('a', [2, 3], 1), f('b', [3], 2)], (g, [a, b]) => mul(g, sub(g, add(g, a, b), b), add(g, a, b)), [2, 3]);
+  const r = await gradCheck(
+    [f('a', [2, 3], 1), f('b', [3], 2)],
+    (g, [a, b]) => mul(g, sub(g, add(g, a, b), b), add(g, a, b)),
+    [2, 3],
+  );
   assert.ok(r.worst < TOL, `worst relative error ${r.worst}`);
 });
 
@@ -49,7 +59,11 @@ test('softmax over the last axis', async () => {
 });
 
 test('layerNorm: x, gamma and beta', async () => {
-  const r = await gradCheck([f('x', [2, 3, 6], 10), f('gamma', [6], 11), f('beta', [6], 12)], (g, [x, ga, be]) => layerNorm(g, x, ga, be, 1e-12), [2, 3, 6]);
+  const r = await gradCheck(
+    [f('x', [2, 3, 6], 10), f('gamma', [6], 11), f('beta', [6], 12)],
+    (g, [x, ga, be]) => layerNorm(g, x, ga, be, 1e-12),
+    [2, 3, 6],
+  );
   assert.ok(r.worst < TOL, `worst ${r.worst}`);
 });
 
@@ -59,8 +73,15 @@ test('exact GELU', async () => {
 });
 
 test('embedding with repeated ids accumulates gradients', async () => {
-  const ids = { name: 'ids', shape: ['batch', 'seq'], dims: [2, 3], data: BigInt64Array.from([1, 4, 1, 0, 4, 4], BigInt) };
-  const r = await gradCheck([f('table', [5, 3], 14), ids], (g, [t, i]) => embedding(g, t, i), [2, 3, 3], { maxCoords: 15 });
+  const ids = {
+    name: 'ids',
+    shape: ['batch', 'seq'],
+    dims: [2, 3],
+    data: BigInt64Array.from([1, 4, 1, 0, 4, 4], BigInt),
+  };
+  const r = await gradCheck([f('table', [5, 3], 14), ids], (g, [t, i]) => embedding(g, t, i), [2, 3, 3], {
+    maxCoords: 15,
+  });
   assert.ok(r.worst < TOL, `worst ${r.worst}`);
 });
 
@@ -77,18 +98,26 @@ test('embedding with a padding index: that row gets no gradient (torch padding_i
     g.output(g.gradients(loss, [table])[0], 'grad');
     const session = await ort.InferenceSession.create(toModelBytes(g));
     const out = await session.run({
-      table: new ort.Tensor('float32', tableData, [5, 3]), ids: new ort.Tensor('int64', ids, [2, 3]), probe: new ort.Tensor('float32', probe, [2, 3, 3]),
+      table: new ort.Tensor('float32', tableData, [5, 3]),
+      ids: new ort.Tensor('int64', ids, [2, 3]),
+      probe: new ort.Tensor('float32', probe, [2, 3, 3]),
     });
     await session.release();
     return out.grad.data as Float32Array;
   };
   const plain = await gradFor();
   const padded = await gradFor(4);
-  assert.ok(plain.subarray(12).some((x) => x !== 0), 'without a padding index row 4 has a gradient');
+  assert.ok(
+    plain.subarray(12).some((x) => x !== 0),
+    'without a padding index row 4 has a gradient',
+  );
   assert.deepEqual([...padded.subarray(12)], [0, 0, 0]);
   assert.deepEqual([...padded.subarray(0, 12)], [...plain.subarray(0, 12)]);
   const g = new Graph();
-  assert.throws(() => embedding(g, g.input('t', 'float32', [5, 3], true), g.input('i', 'int64', [2]), 5), /padding index 5 is not a row/);
+  assert.throws(
+    () => embedding(g, g.input('t', 'float32', [5, 3], true), g.input('i', 'int64', [2]), 5),
+    /padding index 5 is not a row/,
+  );
 });
 
 test('reshape, transpose and selectIndex on symbolic shapes', async () => {
@@ -118,7 +147,8 @@ test('gatherRows of flattened symbolic [batch, seq, hidden] states: repeated row
   g.output(g.gradients(loss, [x])[0], 'grad');
   const session = await ort.InferenceSession.create(toModelBytes(g));
   const out = await session.run({
-    x: new ort.Tensor('float32', new Float32Array(8), [4, 2]), idx: new ort.Tensor('int64', BigInt64Array.from([3, 1, 3], BigInt), [3]),
+    x: new ort.Tensor('float32', new Float32Array(8), [4, 2]),
+    idx: new ort.Tensor('int64', BigInt64Array.from([3, 1, 3], BigInt), [3]),
     probe: new ort.Tensor('float32', Float32Array.from([1, 2, 10, 20, 100, 200]), [3, 2]),
   });
   await session.release();
@@ -128,10 +158,19 @@ test('gatherRows of flattened symbolic [batch, seq, hidden] states: repeated row
 
 test('cross-entropy, plain and class-weighted', async () => {
   const labels = { name: 'labels', shape: ['batch'], dims: [4], data: BigInt64Array.from([0, 2, 1, 2], BigInt) };
-  const plain = await gradCheck([f('logits', [4, 3], 16, ['batch', 3]), labels], (g, [l, y]) => crossEntropy(g, l, y, null), [], {});
+  const plain = await gradCheck(
+    [f('logits', [4, 3], 16, ['batch', 3]), labels],
+    (g, [l, y]) => crossEntropy(g, l, y, null),
+    [],
+    {},
+  );
   assert.ok(plain.worst < TOL, `plain worst ${plain.worst}`);
   const weights = { name: 'w', shape: [3], dims: [3], data: Float32Array.from([0.5, 2, 1]), differentiable: false };
-  const weighted = await gradCheck([f('logits', [4, 3], 17, ['batch', 3]), labels, weights], (g, [l, y, w]) => crossEntropy(g, l, y, w), []);
+  const weighted = await gradCheck(
+    [f('logits', [4, 3], 17, ['batch', 3]), labels, weights],
+    (g, [l, y, w]) => crossEntropy(g, l, y, w),
+    [],
+  );
   assert.ok(weighted.worst < TOL, `weighted worst ${weighted.worst}`);
 });
 
@@ -162,10 +201,14 @@ test('embedding gradient of heavily repeated ids is exact on 4 threads (no lost 
   const idData = BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 3 === 2 ? 2 : i % 2));
   const expectedRowCounts = [0, 1, 2].map((row) => idData.filter((id) => id === BigInt(row)).length);
   for (let run = 0; run < 5; run++) {
-    const out = await session.run({ table: new ort.Tensor('float32', new Float32Array(3 * H), [3, H]), ids: new ort.Tensor('int64', idData, [n]) });
+    const out = await session.run({
+      table: new ort.Tensor('float32', new Float32Array(3 * H), [3, H]),
+      ids: new ort.Tensor('int64', idData, [n]),
+    });
     const grad = out.grad.data as Float32Array;
     for (let row = 0; row < 3; row++) {
-      for (let col = 0; col < H; col++) assert.equal(grad[row * H + col], expectedRowCounts[row], `run ${run}, row ${row}, column ${col}`);
+      for (let col = 0; col < H; col++)
+        assert.equal(grad[row * H + col], expectedRowCounts[row], `run ${run}, row ${row}, column ${col}`);
     }
   }
   await session.release();

@@ -4,7 +4,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import {
-  defaultPredictionsFile, evaluatePredictions, predictDataset, readInputRows, type PredictFn,
+  defaultPredictionsFile,
+  evaluatePredictions,
+  predictDataset,
+  readInputRows,
+  type PredictFn,
 } from '../../../src/core/infer/batch-predict';
 import { loadPredictor } from '../../../src/core/infer/predictor';
 import type { Prediction } from '../../../src/core/infer/predictor';
@@ -16,10 +20,12 @@ function fakeModel(calls: string[][] = []): PredictFn {
     labels: ['neg', 'pos'],
     predict(texts: string[]): Promise<Prediction[]> {
       calls.push(texts);
-      return Promise.resolve(texts.map((t) => {
-        const p = t.includes('good') ? 0.9 : 0.2;
-        return { label: p > 0.5 ? 'pos' : 'neg', score: Math.max(p, 1 - p), scores: { neg: 1 - p, pos: p } };
-      }));
+      return Promise.resolve(
+        texts.map((t) => {
+          const p = t.includes('good') ? 0.9 : 0.2;
+          return { label: p > 0.5 ? 'pos' : 'neg', score: Math.max(p, 1 - p), scores: { neg: 1 - p, pos: p } };
+        }),
+      );
     },
   };
 }
@@ -35,7 +41,11 @@ test('evaluatePredictions: accuracy and confusion, unknown true labels as extra 
   assert.equal(e.accuracy, 0.5);
   assert.deepEqual(e.unknownLabels, ['c']);
   assert.deepEqual(e.confusion.trueLabels, ['a', 'b', 'c']);
-  assert.deepEqual(e.confusion.counts, [[1, 0], [1, 1], [0, 1]]);
+  assert.deepEqual(e.confusion.counts, [
+    [1, 0],
+    [1, 1],
+    [0, 1],
+  ]);
 });
 
 test('labelled CSV: predictions CSV next to it (quoted texts kept), accuracy and confusion', async () => {
@@ -48,12 +58,21 @@ test('labelled CSV: predictions CSV next to it (quoted texts kept), accuracy and
   assert.deepEqual(progress, [0, 2, 4]);
   const rows = readCsv(report.output);
   assert.deepEqual(Object.keys(rows[0]), ['line', 'text', 'label', 'predicted', 'score', 'p_neg', 'p_pos']);
-  assert.deepEqual(rows.map((r) => [r.line, r.text, r.label, r.predicted]), [
-    ['2', 'good, really "good"', 'pos', 'pos'], ['3', 'bad', 'neg', 'neg'], ['4', 'multi\nline good', 'neg', 'pos'], ['6', 'meh', 'pos', 'neg'],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.line, r.text, r.label, r.predicted]),
+    [
+      ['2', 'good, really "good"', 'pos', 'pos'],
+      ['3', 'bad', 'neg', 'neg'],
+      ['4', 'multi\nline good', 'neg', 'pos'],
+      ['6', 'meh', 'pos', 'neg'],
+    ],
+  );
   assert.equal(Number(rows[0].p_pos), 0.9);
   assert.equal(report.evaluation?.accuracy, 0.5);
-  assert.deepEqual(report.evaluation?.confusion.counts, [[1, 1], [1, 1]]);
+  assert.deepEqual(report.evaluation?.confusion.counts, [
+    [1, 1],
+    [1, 1],
+  ]);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -65,23 +84,38 @@ test('unlabelled JSONL: predicted, no evaluation, no label column', async () => 
   assert.equal(report.labelled, false);
   assert.equal(report.evaluation, undefined);
   const rows = readCsv(report.output);
-  assert.deepEqual(rows.map((r) => [r.line, r.text, r.predicted, r.label]), [['1', 'good day', 'pos', undefined], ['3', 'rain', 'neg', undefined]]);
+  assert.deepEqual(
+    rows.map((r) => [r.line, r.text, r.predicted, r.label]),
+    [
+      ['1', 'good day', 'pos', undefined],
+      ['3', 'rain', 'neg', undefined],
+    ],
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('class folder: labelled by folder name, file column relative to the folder', async () => {
   const dir = tempDir('bp-folder');
   const root = path.join(dir, 'docs');
-  for (const [label, name, text] of [['pos', 'a.txt', 'good stuff'], ['neg', 'b.txt', 'good grief'], ['neg', 'c.txt', 'no']]) {
+  for (const [label, name, text] of [
+    ['pos', 'a.txt', 'good stuff'],
+    ['neg', 'b.txt', 'good grief'],
+    ['neg', 'c.txt', 'no'],
+  ]) {
     fs.mkdirSync(path.join(root, label), { recursive: true });
     fs.writeFileSync(path.join(root, label, name), text);
   }
   const report = await predictDataset(fakeModel(), root);
   assert.equal(report.output, path.join(dir, 'docs.predictions.csv'));
   const rows = readCsv(report.output).sort((x, y) => x.file.localeCompare(y.file));
-  assert.deepEqual(rows.map((r) => [r.file, r.label, r.predicted]), [
-    [path.join('neg', 'b.txt'), 'neg', 'pos'], [path.join('neg', 'c.txt'), 'neg', 'neg'], [path.join('pos', 'a.txt'), 'pos', 'pos'],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.file, r.label, r.predicted]),
+    [
+      [path.join('neg', 'b.txt'), 'neg', 'pos'],
+      [path.join('neg', 'c.txt'), 'neg', 'neg'],
+      [path.join('pos', 'a.txt'), 'pos', 'pos'],
+    ],
+  );
   assert.equal(report.evaluation?.correct, 2);
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -93,7 +127,13 @@ test('cancellation between chunks: CANCELLED error, nothing written, no further 
   const controller = new AbortController();
   const calls: string[][] = [];
   await assert.rejects(
-    predictDataset(fakeModel(calls), input, { chunkSize: 3, signal: controller.signal, onProgress: (done) => { if (done === 3) controller.abort(); } }),
+    predictDataset(fakeModel(calls), input, {
+      chunkSize: 3,
+      signal: controller.signal,
+      onProgress: (done) => {
+        if (done === 3) controller.abort();
+      },
+    }),
     (e: Error & { code?: string }) => e.code === 'CANCELLED',
   );
   assert.equal(calls.length, 1);
@@ -105,16 +145,25 @@ test('input errors name the file and line: no text column, unknown label column,
   const dir = tempDir('bp-bad');
   const noText = path.join(dir, 'a.csv');
   fs.writeFileSync(noText, 'foo,label\nx,y\n');
-  await assert.rejects(readInputRows(noText), (e: Error & { file?: string; line?: number; code?: string }) =>
-    e.code === 'DATA_NO_TEXT_COLUMN' && e.file === noText && e.line === 1 && /"foo"/.test(e.message));
-  await assert.rejects(readInputRows(noText, { textColumn: 'foo', labelColumn: 'cls' }), (e: Error & { code?: string }) => e.code === 'DATA_UNKNOWN_COLUMN');
+  await assert.rejects(
+    readInputRows(noText),
+    (e: Error & { file?: string; line?: number; code?: string }) =>
+      e.code === 'DATA_NO_TEXT_COLUMN' && e.file === noText && e.line === 1 && /"foo"/.test(e.message),
+  );
+  await assert.rejects(
+    readInputRows(noText, { textColumn: 'foo', labelColumn: 'cls' }),
+    (e: Error & { code?: string }) => e.code === 'DATA_UNKNOWN_COLUMN',
+  );
   const jsonl = path.join(dir, 'b.jsonl');
   fs.writeFileSync(jsonl, '{"text": "ok"}\n{"text": null}\n');
-  await assert.rejects(readInputRows(jsonl), (e: Error & { line?: number; code?: string }) => e.code === 'DATA_MISSING_TEXT' && e.line === 2);
+  await assert.rejects(
+    readInputRows(jsonl),
+    (e: Error & { line?: number; code?: string }) => e.code === 'DATA_MISSING_TEXT' && e.line === 2,
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('with a trained model: the report and CSV equal the predictor\'s own predictions', async () => {
+test("with a trained model: the report and CSV equal the predictor's own predictions", async () => {
   const { data } = await trainedRun();
   const { run } = await trainedRun();
   const dir = tempDir('bp-real');
@@ -132,7 +181,10 @@ test('with a trained model: the report and CSV equal the predictor\'s own predic
     });
     const correct = rows.filter((r, i) => r.label === direct[i].label).length;
     assert.equal(report.evaluation?.correct, correct);
-    assert.ok(correct / rows.length > 0.9, `a trained model should get most of its training data right (${correct}/${rows.length})`);
+    assert.ok(
+      correct / rows.length > 0.9,
+      `a trained model should get most of its training data right (${correct}/${rows.length})`,
+    );
   } finally {
     await predictor.dispose();
     fs.rmSync(dir, { recursive: true, force: true });

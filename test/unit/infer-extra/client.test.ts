@@ -26,8 +26,14 @@ test('worker, in-process predictor, `bertft predict --json` and the bare ONNX se
     await predictor.dispose();
     assert.deepEqual(Array.from(workerLogits), Array.from(inProcess));
 
-    const cli = execFileSync(process.execPath, [CLI, 'predict', '--model', run, ...TEXTS.flatMap((t) => ['--text', t]), '--json'], { encoding: 'utf8' })
-      .trim().split('\n').map((l) => JSON.parse(l) as { label: string; scores: Record<string, number> });
+    const cli = execFileSync(
+      process.execPath,
+      [CLI, 'predict', '--model', run, ...TEXTS.flatMap((t) => ['--text', t]), '--json'],
+      { encoding: 'utf8' },
+    )
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { label: string; scores: Record<string, number> });
     assert.equal(cli.length, TEXTS.length);
 
     // The exported model.onnx run directly, fed the model folder's tokenizer (short texts: one row each, no padding).
@@ -35,7 +41,11 @@ test('worker, in-process predictor, `bertft predict --json` and the bare ONNX se
     const session = await ort.InferenceSession.create(path.join(run, 'best', 'model.onnx'));
     const onnxProbs: number[][] = [];
     for (const text of TEXTS) {
-      const [b] = pre.evalBatches(pre.encode([text], { maxLength: info.maxLength, truncation: 'head' }), { maxLength: info.maxLength, truncation: 'head', evalBatchSize: 1 });
+      const [b] = pre.evalBatches(pre.encode([text], { maxLength: info.maxLength, truncation: 'head' }), {
+        maxLength: info.maxLength,
+        truncation: 'head',
+        evalBatchSize: 1,
+      });
       const valid = Array.from(b.attentionMask).filter((m) => m === 1n).length;
       const ids = b.inputIds.slice(0, valid);
       const out = await session.run({
@@ -65,8 +75,11 @@ test('a bad model folder fails with the UserError from the worker (code, fix and
   const client = new InferenceClient();
   const empty = tempDir('no-model');
   try {
-    await assert.rejects(client.load(empty), (e: Error & { code?: string; fix?: string; file?: string }) =>
-      e.name === 'ModelError' && e.code === 'MODEL_NOT_FOUND' && e.file === empty && typeof e.fix === 'string');
+    await assert.rejects(
+      client.load(empty),
+      (e: Error & { code?: string; fix?: string; file?: string }) =>
+        e.name === 'ModelError' && e.code === 'MODEL_NOT_FOUND' && e.file === empty && typeof e.fix === 'string',
+    );
     assert.equal(client.model, undefined);
     await assert.rejects(client.predict(['x']), /No model is loaded/);
   } finally {
@@ -87,7 +100,10 @@ test('cancellation: an aborted request rejects with CANCELLED and later requests
     assert.equal((await long).length, 200);
     const already = new AbortController();
     already.abort();
-    await assert.rejects(client.predict(['x'], already.signal), (e: Error & { code?: string }) => e.code === 'CANCELLED');
+    await assert.rejects(
+      client.predict(['x'], already.signal),
+      (e: Error & { code?: string }) => e.code === 'CANCELLED',
+    );
     assert.equal((await client.predict([TEXTS[0]]))[0].label, 'pos');
   } finally {
     await client.dispose();
@@ -102,7 +118,10 @@ test('changing the model replaces the session; dispose stops the worker and a la
     const b = await client.load(path.join(run, 'best'));
     assert.equal(b.dir, path.join(run, 'best'));
     assert.deepEqual(a.labels, b.labels);
-    await assert.rejects(client.load(tempDir('not-a-model')), (e: Error & { code?: string }) => e.code === 'MODEL_NOT_FOUND');
+    await assert.rejects(
+      client.load(tempDir('not-a-model')),
+      (e: Error & { code?: string }) => e.code === 'MODEL_NOT_FOUND',
+    );
     assert.equal(client.model?.dir, path.join(run, 'best'), 'a failed load keeps the current model');
     assert.equal((await client.predict([TEXTS[0]]))[0].label, 'pos');
     await client.dispose();

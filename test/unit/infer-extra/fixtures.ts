@@ -21,8 +21,21 @@ export function trainedRun(): Promise<TrainedRun> {
     const data = writeSentimentCsv(dir, 96);
     const run = path.join(dir, 'run');
     await runTrainingSession(
-      { data, out: run, model: 'random:tiny', maxSteps: 60, batchSize: 8, evalSteps: 30, maxLength: 32, lr: 2e-3, dropout: false,
-        seed: 3, device: 'cpu', validRatio: 0.25, epochs: 10 },
+      {
+        data,
+        out: run,
+        model: 'random:tiny',
+        maxSteps: 60,
+        batchSize: 8,
+        evalSteps: 30,
+        maxLength: 32,
+        lr: 2e-3,
+        dropout: false,
+        seed: 3,
+        device: 'cpu',
+        validRatio: 0.25,
+        epochs: 10,
+      },
       { emit: () => {}, shouldStop: () => false },
     );
     if (!fs.existsSync(path.join(run, 'best', 'model.onnx'))) throw new Error('training wrote no best/model.onnx');

@@ -15,11 +15,18 @@ test('Make Int8 Model refuses a run that is still training (its lock is live) an
   fs.cpSync(run, copy, { recursive: true });
   fs.rmSync(path.join(copy, 'best', INT8_DIR), { recursive: true, force: true });
   // Another live process holds the run's lock, as a training run does.
-  const holder = spawn(process.execPath, ['-e', `require(${JSON.stringify(path.join(ROOT, 'out', 'src', 'core', 'run', 'lock.js'))}).acquireRunLock(${JSON.stringify(copy)}); setInterval(() => {}, 1000);`]);
+  const holder = spawn(process.execPath, [
+    '-e',
+    `require(${JSON.stringify(path.join(ROOT, 'out', 'src', 'core', 'run', 'lock.js'))}).acquireRunLock(${JSON.stringify(copy)}); setInterval(() => {}, 1000);`,
+  ]);
   try {
-    for (let i = 0; i < 600 && !fs.existsSync(path.join(copy, RUN_LOCK)); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 600 && !fs.existsSync(path.join(copy, RUN_LOCK)); i++)
+      await new Promise((r) => setTimeout(r, 50));
     const before = fs.readdirSync(path.join(copy, 'best')).sort();
-    await assert.rejects(writeQuantizedModelDir(copy), (e: Error & { code?: string }) => e.code === 'RUN_LOCKED' && /in use by pid \d+/.test(e.message));
+    await assert.rejects(
+      writeQuantizedModelDir(copy),
+      (e: Error & { code?: string }) => e.code === 'RUN_LOCKED' && /in use by pid \d+/.test(e.message),
+    );
     assert.deepEqual(fs.readdirSync(path.join(copy, 'best')).sort(), before, 'nothing written into best/');
   } finally {
     holder.kill('SIGKILL');

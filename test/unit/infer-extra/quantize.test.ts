@@ -4,7 +4,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { loadPredictor } from '../../../src/core/infer/predictor';
-import { INT8_DIR, QUANT_FORMATS, quantizeModel, quantizeWeightTransposed, writeQuantizedModelDir } from '../../../src/core/infer/quantize';
+import {
+  INT8_DIR,
+  QUANT_FORMATS,
+  quantizeModel,
+  quantizeWeightTransposed,
+  writeQuantizedModelDir,
+} from '../../../src/core/infer/quantize';
 import { runValidationExamples } from '../../../src/core/infer/batch-predict';
 import { trainedRun } from './fixtures';
 
@@ -16,17 +22,27 @@ test('weights: int8 per output column, transposed, dequantizing within half a st
   const k = 4;
   const w = Float32Array.from([0.5, -1, 0.25, 0, 2, 1, -2, 0.1, 0, 0, 0, 0]);
   const { q, scales } = quantizeWeightTransposed(w, n, k);
-  assert.deepEqual(Array.from(scales).map((s) => +s.toFixed(6)), [+(1 / 127).toFixed(6), +(2 / 127).toFixed(6), 1]);
+  assert.deepEqual(
+    Array.from(scales).map((s) => +s.toFixed(6)),
+    [+(1 / 127).toFixed(6), +(2 / 127).toFixed(6), 1],
+  );
   for (let o = 0; o < n; o++) {
-    for (let i = 0; i < k; i++) assert.ok(Math.abs(q[i * n + o] * scales[o] - w[o * k + i]) <= scales[o] / 2 + 1e-7, `w[${o},${i}]`);
+    for (let i = 0; i < k; i++)
+      assert.ok(Math.abs(q[i * n + o] * scales[o] - w[o * k + i]) <= scales[o] / 2 + 1e-7, `w[${o},${i}]`);
   }
   assert.equal(q[1 * n + 0], -127);
 });
 
 test('a model without dense weights is refused with a ModelError', () => {
-  const bytes = onnx.ModelProto.encode({ irVersion: 8, opsetImport: [{ domain: '', version: 18 }],
-    graph: { name: 'g', node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] } }).finish();
-  assert.throws(() => quantizeModel(bytes), (e: Error) => e.name === 'ModelError' && /no dense layer/.test(e.message));
+  const bytes = onnx.ModelProto.encode({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 18 }],
+    graph: { name: 'g', node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] },
+  }).finish();
+  assert.throws(
+    () => quantizeModel(bytes),
+    (e: Error) => e.name === 'ModelError' && /no dense layer/.test(e.message),
+  );
 });
 
 for (const format of QUANT_FORMATS) {

@@ -5,7 +5,14 @@ import * as path from 'node:path';
 import { LruCache } from '../../../src/extension/inference/cache';
 import { runDirOfModel } from '../../../src/core/run/paths';
 import { modelName, resolveModelSetting } from '../../../src/extension/inference/models';
-import { describePrediction, formatConfusion, hoverMarkdown, hoverTarget, paragraphAt, sentenceAt } from '../../../src/extension/inference/text';
+import {
+  describePrediction,
+  formatConfusion,
+  hoverMarkdown,
+  hoverTarget,
+  paragraphAt,
+  sentenceAt,
+} from '../../../src/extension/inference/text';
 import { asMarkdown, asPlain } from '../../../src/extension/display/text';
 import { evaluatePredictions } from '../../../src/core/infer/batch-predict';
 import { tempDir } from './fixtures';
@@ -31,7 +38,10 @@ test('hover markdown: bars in proportion, labels escaped, dashboard link', () =>
   assert.ok(md.includes(`\`${'█'.repeat(5)}${'░'.repeat(15)}\` 25\\.0\\% other`));
   // The run folder's ")" is encoded: it cannot end the link early.
   assert.ok(md.endsWith('*run\\_1* · [Dashboard](command:bert.openDashboard?%5B%22%2Fruns%2Fa%20%281%29%22%5D)'), md);
-  assert.equal(asPlain(describePrediction({ label: 'b', score: 0.6, scores: { a: 0.1, b: 0.6, c: 0.3 } }, 2)), 'b 60.0% · c 30.0%');
+  assert.equal(
+    asPlain(describePrediction({ label: 'b', score: 0.6, scores: { a: 0.1, b: 0.6, c: 0.3 } }, 2)),
+    'b 60.0% · c 30.0%',
+  );
 });
 
 test('LRU cache evicts the least recently used entry', () => {
@@ -63,11 +73,16 @@ test('model names and settings: run name for run/best/int8, relative setting ins
 });
 
 test('confusion matrix as aligned text, unknown true labels as extra rows', () => {
-  const table = formatConfusion(evaluatePredictions(['neg', 'pos'], ['neg', 'pos', 'pos', 'meh'], ['neg', 'neg', 'pos', 'pos']));
-  assert.equal(table, [
-    'true\\pred       neg       pos',
-    '      neg         1         0',
-    '      pos         1         1',
-    '      meh         0         1',
-  ].join('\n'));
+  const table = formatConfusion(
+    evaluatePredictions(['neg', 'pos'], ['neg', 'pos', 'pos', 'meh'], ['neg', 'neg', 'pos', 'pos']),
+  );
+  assert.equal(
+    table,
+    [
+      'true\\pred       neg       pos',
+      '      neg         1         0',
+      '      pos         1         1',
+      '      meh         0         1',
+    ].join('\n'),
+  );
 });

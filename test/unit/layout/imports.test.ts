@@ -87,13 +87,17 @@ test('the trainer child process, the CLI and the webview never import vscode', (
   const dirs = ['src/trainer', 'src/cli', 'webview'].map((d) => path.join(REPO, d));
   const files = [path.join(REPO, 'src', 'cli.ts')].filter((f) => fs.existsSync(f));
   const bad = dirs.flatMap((d) => violations(d, isVscode));
-  for (const f of files) if (importSpecifiers(fs.readFileSync(f, 'utf8')).some(isVscode)) bad.push(path.relative(REPO, f));
+  for (const f of files)
+    if (importSpecifiers(fs.readFileSync(f, 'utf8')).some(isVscode)) bad.push(path.relative(REPO, f));
   assert.deepEqual(bad, []);
 });
 
 /** Runtime imports of a file (type-only imports and re-exports are erased by the compiler, so they load nothing). */
 function runtimeImports(file: string): string[] {
-  const source = fs.readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  const source = fs
+    .readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
   const typeOnly = /\b(?:import|export)\s+type\s[^'"`;]*?\bfrom\s*['"][^'"]+['"]/g;
   return importSpecifiers(source.replace(typeOnly, ''));
 }
@@ -118,7 +122,9 @@ function loadedFrom(entry: string): Set<string> {
 test('the extension host never loads onnxruntime: only the inference worker and the trainer child do', () => {
   const loaded = loadedFrom(path.join(REPO, 'src', 'extension', 'extension.ts'));
   assert.ok(loaded.size > 20, `the import walk found only ${loaded.size} files`);
-  const ort = [...loaded].filter((f) => runtimeImports(f).includes('onnxruntime-node')).map((f) => path.relative(REPO, f));
+  const ort = [...loaded]
+    .filter((f) => runtimeImports(f).includes('onnxruntime-node'))
+    .map((f) => path.relative(REPO, f));
   assert.deepEqual(ort, []);
   // The walk does see onnxruntime where it is loaded.
   const worker = loadedFrom(path.join(REPO, 'src', 'extension', 'inference', 'worker.ts'));

@@ -45,7 +45,9 @@ test('menus only name declared commands, and Classify Selection needs a selectio
     for (const item of items) assert.ok(declared.has(item.command), `${menu} names undeclared ${item.command}`);
   }
   const needsSelection = (menu: string): boolean =>
-    manifest.contributes.menus[menu]?.some((i) => i.command === 'bert.classifySelection' && /\beditorHasSelection\b/.test(i.when ?? '')) ?? false;
+    manifest.contributes.menus[menu]?.some(
+      (i) => i.command === 'bert.classifySelection' && /\beditorHasSelection\b/.test(i.when ?? ''),
+    ) ?? false;
   assert.ok(needsSelection('editor/context'), 'Classify Selection is not in editor/context when editorHasSelection');
   assert.ok(needsSelection('commandPalette'), 'Classify Selection is in the palette without a selection');
 });
@@ -66,15 +68,27 @@ test('entry points are the esbuild bundles, and @types/vscode is not newer than 
   assert.equal(manifest.main, './dist/extension.js');
   assert.equal(manifest.bin.bertft, './dist/cli.js');
   const build = fs.readFileSync(path.join(REPO, 'scripts', 'build.mjs'), 'utf8');
-  for (const out of ['dist/extension.js', 'dist/trainer.js', 'dist/cli.js', 'dist/webview.js']) assert.ok(build.includes(`'${out}'`), out);
-  const version = (v: string): number[] => v.replace(/^[\^~]/, '').split('.').map(Number);
+  for (const out of ['dist/extension.js', 'dist/trainer.js', 'dist/cli.js', 'dist/webview.js'])
+    assert.ok(build.includes(`'${out}'`), out);
+  const version = (v: string): number[] =>
+    v
+      .replace(/^[\^~]/, '')
+      .split('.')
+      .map(Number);
   const engine = version(manifest.engines.vscode);
   const types = version(manifest.devDependencies['@types/vscode']);
-  assert.ok(types[0] < engine[0] || (types[0] === engine[0] && types[1] <= engine[1]), 'vsce refuses @types/vscode newer than engines.vscode');
+  assert.ok(
+    types[0] < engine[0] || (types[0] === engine[0] && types[1] <= engine[1]),
+    'vsce refuses @types/vscode newer than engines.vscode',
+  );
 });
 
 test('.vscodeignore is an allow-list', () => {
-  const lines = fs.readFileSync(path.join(REPO, '.vscodeignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = fs
+    .readFileSync(path.join(REPO, '.vscodeignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   assert.equal(lines[0], '**');
   assert.ok(lines.includes('!dist/**'));
   assert.ok(!lines.some((l) => /^!node_modules\/\*\*/.test(l)), 'all of node_modules re-included');

@@ -102,13 +102,19 @@ test('a body without Content-Length that the server ends by closing early looks 
 
 test('a wrong size is rejected like a wrong checksum', async () => {
   const dest = fresh();
-  await assert.rejects(downloadFile(`${server.url}/blob.bin`, dest, { expectedSize: payload.length - 1 }), ChecksumError);
+  await assert.rejects(
+    downloadFile(`${server.url}/blob.bin`, dest, { expectedSize: payload.length - 1 }),
+    ChecksumError,
+  );
   assert.ok(!fs.existsSync(dest));
 });
 
 test('HTTP errors surface as HttpStatusError with the status', async () => {
   const dest = fresh();
-  await assert.rejects(downloadFile(`${server.url}/nope.bin`, dest), (e: unknown) => e instanceof HttpStatusError && e.status === 404);
+  await assert.rejects(
+    downloadFile(`${server.url}/nope.bin`, dest),
+    (e: unknown) => e instanceof HttpStatusError && e.status === 404,
+  );
 });
 
 test('an aborted signal cancels the download', async () => {
@@ -138,7 +144,10 @@ test('a redirect to another origin is followed without the Authorization header'
   await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
   try {
     const port = (redirector.address() as AddressInfo).port;
-    await downloadFile(`http://127.0.0.1:${port}/resolve/blob.bin`, dest, { headers: { authorization: 'Bearer hf_secret' }, verify: verifySha });
+    await downloadFile(`http://127.0.0.1:${port}/resolve/blob.bin`, dest, {
+      headers: { authorization: 'Bearer hf_secret' },
+      verify: verifySha,
+    });
   } finally {
     await new Promise<void>((r) => redirector.close(() => r()));
   }

@@ -54,9 +54,15 @@ test('downloads config, tokenizer.json and weights into the HF cache layout, wit
     assert.ok(fs.readFileSync(path.join(result.dir, name)).equals(content), name);
   }
   const weights = bert.files['model.safetensors'];
-  assert.equal(fs.readlinkSync(path.join(result.dir, 'model.safetensors')), path.join('..', '..', 'blobs', sha256(weights)));
+  assert.equal(
+    fs.readlinkSync(path.join(result.dir, 'model.safetensors')),
+    path.join('..', '..', 'blobs', sha256(weights)),
+  );
   assert.equal(fs.readFileSync(path.join(repoDir, 'refs', 'main'), 'utf8'), COMMIT);
-  assert.deepEqual(fs.readdirSync(path.join(repoDir, 'blobs')).filter((f) => f.endsWith('.incomplete')), []);
+  assert.deepEqual(
+    fs.readdirSync(path.join(repoDir, 'blobs')).filter((f) => f.endsWith('.incomplete')),
+    [],
+  );
 
   const last = events.filter((e) => e.file === 'model.safetensors').at(-1);
   assert.deepEqual(last, { file: 'model.safetensors', bytes: weights.length, total: weights.length });
@@ -86,7 +92,12 @@ test('without tokenizer.json, vocab.txt and tokenizer_config.json are fetched', 
   const { env } = setup();
   const result = await resolveModel('tiny-vocab', { env });
   assert.ok(result.kind === 'hub');
-  assert.deepEqual([...result.files].sort(), ['config.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt']);
+  assert.deepEqual([...result.files].sort(), [
+    'config.json',
+    'model.safetensors',
+    'tokenizer_config.json',
+    'vocab.txt',
+  ]);
   assert.ok(fs.readFileSync(path.join(result.dir, 'vocab.txt')).equals(vocabRepo.files['vocab.txt']));
 });
 
@@ -110,7 +121,10 @@ test('a corrupted download (sha256 mismatch) is rejected and nothing is placed',
   const repoDir = path.join(cache, 'models--org--tiny-bert');
   const blobs = fs.readdirSync(path.join(repoDir, 'blobs'));
   assert.ok(!blobs.includes(sha256(bert.files['model.safetensors'])));
-  assert.deepEqual(blobs.filter((f) => f.endsWith('.incomplete')), []);
+  assert.deepEqual(
+    blobs.filter((f) => f.endsWith('.incomplete')),
+    [],
+  );
   assert.ok(!fs.existsSync(path.join(repoDir, 'snapshots', COMMIT, 'model.safetensors')));
   assert.ok(!fs.existsSync(path.join(repoDir, 'refs', 'main')));
 });
@@ -188,7 +202,10 @@ test('an incomplete snapshot in the cache is completed, not used', async () => {
   assert.ok(fs.existsSync(path.join(second.dir, 'model.safetensors')));
   assert.ok(server.requests.length > 0);
   // Every blob was still in the cache and verified against the Hub's answer, so nothing was downloaded again.
-  assert.deepEqual(server.requests.filter((r) => r.method !== 'HEAD'), []);
+  assert.deepEqual(
+    server.requests.filter((r) => r.method !== 'HEAD'),
+    [],
+  );
   assert.deepEqual(events, []);
 });
 
@@ -205,10 +222,23 @@ test('a truncated weights blob in the cache is noticed, fetched again (once) and
   const events: HubProgress[] = [];
   const second = await resolveModel('org/tiny-bert', { env, onProgress: (p) => events.push(p) });
   assert.ok(second.kind === 'hub');
-  assert.deepEqual(events.filter((e) => e.replacing !== undefined),
-    [{ file: 'model.safetensors', bytes: 0, total: weights.length, replacing: `expected ${weights.length} bytes, found 10000 bytes` }]);
+  assert.deepEqual(
+    events.filter((e) => e.replacing !== undefined),
+    [
+      {
+        file: 'model.safetensors',
+        bytes: 0,
+        total: weights.length,
+        replacing: `expected ${weights.length} bytes, found 10000 bytes`,
+      },
+    ],
+  );
   assert.equal(server.requestsFor('/lfs/org/tiny-bert/model.safetensors').length, 1);
-  assert.deepEqual(server.requests.filter((r) => r.method === 'GET' && !r.path.endsWith('/model.safetensors')), [], 'the other blobs were right');
+  assert.deepEqual(
+    server.requests.filter((r) => r.method === 'GET' && !r.path.endsWith('/model.safetensors')),
+    [],
+    'the other blobs were right',
+  );
   assert.ok(fs.readFileSync(path.join(second.dir, 'model.safetensors')).equals(weights));
   const loaded = await readSafetensors(path.join(second.dir, 'model.safetensors'));
   assert.deepEqual(loaded.get('classifier.weight')?.shape, [2, 8192]);
@@ -233,10 +263,19 @@ test('a blob whose content does not match its checksum (sha256 or git sha1) is f
   const second = await resolveModel('org/tiny-bert', { env, onProgress: (p) => events.push(p) });
   assert.ok(second.kind === 'hub');
   const replaced = events.filter((e) => e.replacing !== undefined);
-  assert.deepEqual(replaced.map((e) => e.file), ['config.json', 'model.safetensors']);
-  assert.match(replaced[1].replacing ?? '', new RegExp(`^expected ${sha256(bert.files['model.safetensors'])}, found [0-9a-f]{64}$`));
+  assert.deepEqual(
+    replaced.map((e) => e.file),
+    ['config.json', 'model.safetensors'],
+  );
+  assert.match(
+    replaced[1].replacing ?? '',
+    new RegExp(`^expected ${sha256(bert.files['model.safetensors'])}, found [0-9a-f]{64}$`),
+  );
   assert.equal(server.requestsFor('/lfs/org/tiny-bert/model.safetensors').length, 1);
-  assert.equal(server.requestsFor('/org/tiny-bert/resolve/main/config.json').filter((r) => r.method === 'GET').length, 1);
+  assert.equal(
+    server.requestsFor('/org/tiny-bert/resolve/main/config.json').filter((r) => r.method === 'GET').length,
+    1,
+  );
   for (const name of ['model.safetensors', 'config.json']) {
     assert.ok(fs.readFileSync(path.join(second.dir, name)).equals(bert.files[name]), name);
   }
@@ -249,7 +288,10 @@ test('a mirror with opaque ETags and no sizes: a download cut short is never pla
   const err = await rejectsWithCode(resolveModel('org/tiny-bert', { env }), 'HUB_CHECKSUM');
   assert.match(err.message, /model\.safetensors was corrupted/);
   const blobs = () => fs.readdirSync(path.join(repoDir, 'blobs'));
-  assert.deepEqual(blobs().filter((f) => f.endsWith('.incomplete')), []);
+  assert.deepEqual(
+    blobs().filter((f) => f.endsWith('.incomplete')),
+    [],
+  );
   assert.ok(!fs.existsSync(path.join(repoDir, 'snapshots', COMMIT, 'model.safetensors')));
   assert.ok(!fs.existsSync(path.join(repoDir, 'refs', 'main')));
 
@@ -265,7 +307,10 @@ test('a mirror with opaque ETags and no sizes: a download cut short is never pla
   const events: HubProgress[] = [];
   const again = await resolveModel('org/tiny-bert', { env, onProgress: (p) => events.push(p) });
   assert.ok(again.kind === 'hub');
-  assert.match(events.find((e) => e.replacing)?.replacing ?? '', /^expected a complete model\.safetensors, found .*truncated/);
+  assert.match(
+    events.find((e) => e.replacing)?.replacing ?? '',
+    /^expected a complete model\.safetensors, found .*truncated/,
+  );
   assert.ok(fs.readFileSync(path.join(again.dir, 'model.safetensors')).equals(weights));
 });
 
@@ -289,9 +334,16 @@ test('specs: local folders, random markers, hub ids and invalid input', () => {
     repoId: 'google-bert/bert-base-uncased',
     revision: 'v1.0',
   });
-  assert.throws(() => parseModelSpec('./no/such/folder'), (e: unknown) => e instanceof UserError && e.code === 'MODEL_FOLDER_MISSING');
+  assert.throws(
+    () => parseModelSpec('./no/such/folder'),
+    (e: unknown) => e instanceof UserError && e.code === 'MODEL_FOLDER_MISSING',
+  );
   for (const bad of ['a/b/c', 'bad id', 'org--x/y', 'x@']) {
-    assert.throws(() => parseModelSpec(bad), (e: unknown) => e instanceof UserError && e.code === 'MODEL_SPEC_INVALID', bad);
+    assert.throws(
+      () => parseModelSpec(bad),
+      (e: unknown) => e instanceof UserError && e.code === 'MODEL_SPEC_INVALID',
+      bad,
+    );
   }
 });
 

@@ -28,10 +28,17 @@ export function writeTinyRepo(root: string, repoId: string, tokenizer: 'json' | 
   fs.mkdirSync(dir, { recursive: true });
   const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'hello', 'world'];
   const files: Record<string, Buffer> = {
-    'config.json': Buffer.from(JSON.stringify({ model_type: 'bert', hidden_size: 8, num_hidden_layers: 1, vocab_size: vocab.length })),
+    'config.json': Buffer.from(
+      JSON.stringify({ model_type: 'bert', hidden_size: 8, num_hidden_layers: 1, vocab_size: vocab.length }),
+    ),
   };
   if (tokenizer === 'json') {
-    files['tokenizer.json'] = Buffer.from(JSON.stringify({ version: '1.0', model: { type: 'WordPiece', vocab: Object.fromEntries(vocab.map((t, i) => [t, i])) } }));
+    files['tokenizer.json'] = Buffer.from(
+      JSON.stringify({
+        version: '1.0',
+        model: { type: 'WordPiece', vocab: Object.fromEntries(vocab.map((t, i) => [t, i])) },
+      }),
+    );
   } else {
     files['vocab.txt'] = Buffer.from(vocab.join('\n') + '\n');
     files['tokenizer_config.json'] = Buffer.from(JSON.stringify({ do_lower_case: true }));

@@ -68,8 +68,15 @@ interface Run {
 /** Our engine over the run's batches, one trainStep each, as the training loop calls it. */
 async function trainOurs(inputs: LongRunInputs): Promise<Run> {
   const engine = await createTrainEngine({
-    config: inputs.config, numLabels: inputs.labels.length, weights: inputs.weights, hyper: inputs.hyper, device: 'cpu', dropout: false,
-    seed: inputs.seed, threads: 1, graphOptimizationLevel: 'basic',
+    config: inputs.config,
+    numLabels: inputs.labels.length,
+    weights: inputs.weights,
+    hyper: inputs.hyper,
+    device: 'cpu',
+    dropout: false,
+    seed: inputs.seed,
+    threads: 1,
+    graphOptimizationLevel: 'basic',
   });
   try {
     const run: Run = { losses: [], lrs: [], gradNorms: [], weights: new Map() };
@@ -89,19 +96,33 @@ async function trainOurs(inputs: LongRunInputs): Promise<Run> {
 
 function checkInputs(inputs: LongRunInputs, expected: Expected): void {
   assert.deepEqual(inputs.hyper, expected.hyper, 'hyper-parameters');
-  assert.deepEqual(inputs.batches.map((b) => [b.batchSize, b.seqLen]), expected.shapes, 'batch shapes');
-  assert.deepEqual(inputs.sha256, expected.sha256,
-    'the inputs (initial weights, batches) differ from the fixture\'s: if the initializer, tokenizer or batching changed on purpose, regenerate it (npm run fixtures:parity-long)');
+  assert.deepEqual(
+    inputs.batches.map((b) => [b.batchSize, b.seqLen]),
+    expected.shapes,
+    'batch shapes',
+  );
+  assert.deepEqual(
+    inputs.sha256,
+    expected.sha256,
+    "the inputs (initial weights, batches) differ from the fixture's: if the initializer, tokenizer or batching changed on purpose, regenerate it (npm run fixtures:parity-long)",
+  );
   assert.ok(expected.losses.length >= 75, 'at least 75 steps');
 }
 
 function compare(inputs: LongRunInputs, ours: Run, expected: Expected, log: (line: string) => void): void {
   assert.equal(ours.losses.length, expected.losses.length, 'steps');
-  ours.lrs.forEach((lr, i) => assert.ok(Math.abs(lr - expected.lrs[i]) <= 1e-9 * Math.max(1, expected.lrs[i]), `lr at step ${i + 1}: ${lr} vs ${expected.lrs[i]}`));
+  ours.lrs.forEach((lr, i) =>
+    assert.ok(
+      Math.abs(lr - expected.lrs[i]) <= 1e-9 * Math.max(1, expected.lrs[i]),
+      `lr at step ${i + 1}: ${lr} vs ${expected.lrs[i]}`,
+    ),
+  );
   const lossErrs = ours.losses.map((l, i) => Math.abs(l - expected.losses[i]));
   const lossErr = Math.max(...lossErrs);
   const firstOver = lossErrs.findIndex((d) => d > LOSS_TOL) + 1;
-  const normErr = Math.max(...ours.gradNorms.map((n, i) => Math.abs(n - expected.gradNorms[i]) / Math.max(1, expected.gradNorms[i])));
+  const normErr = Math.max(
+    ...ours.gradNorms.map((n, i) => Math.abs(n - expected.gradNorms[i]) / Math.max(1, expected.gradNorms[i])),
+  );
   assert.deepEqual([...ours.weights.keys()].sort(), Object.keys(expected.finalNorms).sort(), 'tensor names');
   let finalErr = 0;
   let finalName = '';
@@ -111,12 +132,20 @@ function compare(inputs: LongRunInputs, ours: Run, expected: Expected, log: (lin
     if (err > finalErr) [finalErr, finalName] = [err, name];
   }
   const clipped = expected.gradNorms.filter((n) => n > inputs.hyper.maxGradNorm).length;
-  log(`${ours.losses.length} steps (${clipped} clipped), loss ${expected.losses[0].toFixed(4)} → ${expected.losses.at(-1)!.toFixed(4)}: ` +
-    `max |Δloss| ${Math.max(...lossErrs.slice(0, 75)).toExponential(2)} over steps 1–75, ${lossErr.toExponential(2)} over all; ` +
-    `max relative |Δ grad norm| ${normErr.toExponential(2)}; final norms ${finalErr.toExponential(2)} (${finalName})`);
-  assert.ok(lossErr <= LOSS_TOL, `losses differ from PyTorch's by up to ${lossErr} (first above ${LOSS_TOL} at step ${firstOver})`);
+  log(
+    `${ours.losses.length} steps (${clipped} clipped), loss ${expected.losses[0].toFixed(4)} → ${expected.losses.at(-1)!.toFixed(4)}: ` +
+      `max |Δloss| ${Math.max(...lossErrs.slice(0, 75)).toExponential(2)} over steps 1–75, ${lossErr.toExponential(2)} over all; ` +
+      `max relative |Δ grad norm| ${normErr.toExponential(2)}; final norms ${finalErr.toExponential(2)} (${finalName})`,
+  );
+  assert.ok(
+    lossErr <= LOSS_TOL,
+    `losses differ from PyTorch's by up to ${lossErr} (first above ${LOSS_TOL} at step ${firstOver})`,
+  );
   assert.ok(normErr <= GRAD_NORM_TOL, `gradient norms differ from PyTorch's by up to ${normErr} (relative)`);
-  assert.ok(finalErr <= FINAL_NORM_TOL, `the final norm of ${finalName} differs from PyTorch's by ${finalErr} (relative)`);
+  assert.ok(
+    finalErr <= FINAL_NORM_TOL,
+    `the final norm of ${finalName} differs from PyTorch's by ${finalErr} (relative)`,
+  );
 }
 
 test('92 AdamW steps on real text with the real vocabulary follow the committed PyTorch run', async (t) => {
@@ -139,7 +168,9 @@ test('92 AdamW steps on real text follow a fresh PyTorch run with a random seed'
     await writeLongRunInputs(dir, inputs);
     const out = path.join(dir, 'expected.json');
     // The reference (one thread) runs while our engine (one thread) trains.
-    const reference = execFileAsync(PYTHON, [GENERATOR, '--inputs', dir, '--out', out], { env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    const reference = execFileAsync(PYTHON, [GENERATOR, '--inputs', dir, '--out', out], {
+      env: { ...process.env, OMP_NUM_THREADS: '1' },
+    });
     const [ours] = await Promise.all([trainOurs(inputs), reference]);
     const expected = readJson<Expected>(out);
     checkInputs(inputs, expected);

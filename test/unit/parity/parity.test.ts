@@ -13,13 +13,31 @@ import { loadModelDir, saveHfModel } from '../../../src/core/model/load';
 import type { Tensor, Weights } from '../../../src/core/model/params';
 import { readSafetensors } from '../../../src/core/model/safetensors';
 import { createTrainEngine } from '../../../src/core/train/engine';
-import { BatchJson, PYTHON, TOL, TrajectoryJson, isKeyBias, l2, readJson, replayTrajectory, toBatch, torchAvailable, worstRelative } from '../../helpers/parity';
+import {
+  BatchJson,
+  PYTHON,
+  TOL,
+  TrajectoryJson,
+  isKeyBias,
+  l2,
+  readJson,
+  replayTrajectory,
+  toBatch,
+  torchAvailable,
+  worstRelative,
+} from '../../helpers/parity';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'parity');
 const GENERATOR = path.join(ROOT, 'bench', 'reference', 'make_parity_fixtures.py');
 /** Tolerances: the shared ones (test/helpers/parity.ts), plus the key-bias bound below. */
-const { grad: GRAD_TOL, loss: LOSS_TOL, logits: LOGITS_TOL, trajectoryLoss: TRAJ_LOSS_TOL, finalWeight: FINAL_WEIGHT_TOL } = TOL;
+const {
+  grad: GRAD_TOL,
+  loss: LOSS_TOL,
+  logits: LOGITS_TOL,
+  trajectoryLoss: TRAJ_LOSS_TOL,
+  finalWeight: FINAL_WEIGHT_TOL,
+} = TOL;
 /**
  * Attention key biases have an exactly-zero true gradient (softmax is shift invariant), so both sides hold float32
  * noise there: they are held to "negligible next to the global gradient norm" instead of a relative error.
@@ -29,9 +47,7 @@ const norm = (a: Float32Array): number => l2(a);
 
 async function checkParity(dir: string, log: (line: string) => void): Promise<void> {
   const expected = readJson<{ loss: number; gradNorm: number; logits: number[] }>(path.join(dir, 'expected.json'));
-  const trajectory = readJson<TrajectoryJson & { lrs: number[] }>(
-    path.join(dir, 'trajectory.json'),
-  );
+  const trajectory = readJson<TrajectoryJson & { lrs: number[] }>(path.join(dir, 'trajectory.json'));
   const numLabels = expected.logits.length / readJson<BatchJson>(path.join(dir, 'batch.json')).batchSize;
   const batch = toBatch(readJson<BatchJson>(path.join(dir, 'batch.json')));
   const initial = await loadModelDir(dir, numLabels, 0);
@@ -60,8 +76,10 @@ async function checkParity(dir: string, log: (line: string) => void): Promise<vo
     const keyBias = Math.max(
       ...[...refGrads.keys()].filter(isKeyBias).flatMap((n) => [norm(refGrads.get(n)!.data), norm(grads.get(n)!.data)]),
     );
-    log(`loss ours ${loss.toFixed(8)} torch ${expected.loss.toFixed(8)}; max |Δlogit| ${logitsErr.toExponential(2)}; ` +
-      `worst gradient error ${g.err.toExponential(2)} (${g.name}); key-bias gradient norms ≤ ${(keyBias / expected.gradNorm).toExponential(2)} of the global norm`);
+    log(
+      `loss ours ${loss.toFixed(8)} torch ${expected.loss.toFixed(8)}; max |Δlogit| ${logitsErr.toExponential(2)}; ` +
+        `worst gradient error ${g.err.toExponential(2)} (${g.name}); key-bias gradient norms ≤ ${(keyBias / expected.gradNorm).toExponential(2)} of the global norm`,
+    );
     assert.ok(logitsErr <= LOGITS_TOL, `logits differ by ${logitsErr}`);
     assert.ok(Math.abs(loss - expected.loss) <= LOSS_TOL, `loss ${loss} vs ${expected.loss}`);
     assert.ok(g.err <= GRAD_TOL, `gradient ${g.name} differs by ${g.err} (norm-relative)`);
@@ -85,8 +103,10 @@ async function checkParity(dir: string, log: (line: string) => void): Promise<vo
       const o = (ours.get(name) as Tensor).data;
       for (let i = 0; i < r.data.length; i++) keyBiasErr = Math.max(keyBiasErr, Math.abs(o[i] - r.data[i]));
     }
-    log(`${losses.length}-step trajectory: max |Δloss| ${lossErr.toExponential(2)}, ` +
-      `worst final weight error ${final.err.toExponential(2)} (${final.name}); key biases max |Δ| ${keyBiasErr.toExponential(2)}`);
+    log(
+      `${losses.length}-step trajectory: max |Δloss| ${lossErr.toExponential(2)}, ` +
+        `worst final weight error ${final.err.toExponential(2)} (${final.name}); key biases max |Δ| ${keyBiasErr.toExponential(2)}`,
+    );
     assert.ok(lossErr <= TRAJ_LOSS_TOL, `loss trajectory differs by up to ${lossErr}`);
     assert.ok(final.err <= FINAL_WEIGHT_TOL, `final weight ${final.name} differs by ${final.err} (norm-relative)`);
     assert.ok(keyBiasErr <= 2 * lrSum, `key biases moved apart by ${keyBiasErr}, more than Adam's bound ${2 * lrSum}`);
@@ -107,7 +127,10 @@ test('engine matches a fresh PyTorch run with a random seed', async (t) => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bertft-parity-'));
   const seed = 1 + Math.floor(Math.random() * 1_000_000);
   t.diagnostic(`seed ${seed}`);
-  execFileSync(PYTHON, [GENERATOR, '--out', dir, '--seed', String(seed)], { stdio: 'pipe', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  execFileSync(PYTHON, [GENERATOR, '--out', dir, '--seed', String(seed)], {
+    stdio: 'pipe',
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
+  });
   await checkParity(dir, (line) => t.diagnostic(line));
   await fs.rm(dir, { recursive: true, force: true });
 });
@@ -120,7 +143,14 @@ test('a model we train and save is read by the PyTorch reference to the same log
   const trajectory = readJson<TrajectoryJson>(path.join(FIXTURES, 'trajectory.json'));
   const { config, weights } = await loadModelDir(FIXTURES, 3, 0);
   const engine = await createTrainEngine({
-    config, numLabels: 3, weights, hyper: trajectory.hyper, device: 'cpu', dropout: false, seed: 0, threads: 1,
+    config,
+    numLabels: 3,
+    weights,
+    hyper: trajectory.hyper,
+    device: 'cpu',
+    dropout: false,
+    seed: 0,
+    threads: 1,
     graphOptimizationLevel: 'basic',
   });
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bertft-saved-'));
@@ -129,7 +159,11 @@ test('a model we train and save is read by the PyTorch reference to the same log
     await saveHfModel(dir, { config, weights: engine.getWeights(), id2label: ['neg', 'neu', 'pos'] });
     const batchFile = path.join(FIXTURES, 'batch.json');
     const ours = await engine.forward(toBatch(readJson<BatchJson>(batchFile)));
-    const out = execFileSync(PYTHON, [path.join(ROOT, 'bench', 'reference', 'bert_torch.py'), 'logits', dir, batchFile], { encoding: 'utf8' });
+    const out = execFileSync(
+      PYTHON,
+      [path.join(ROOT, 'bench', 'reference', 'bert_torch.py'), 'logits', dir, batchFile],
+      { encoding: 'utf8' },
+    );
     const theirs = JSON.parse(out.trim().split('\n').pop() as string) as number[];
     const err = Math.max(...theirs.map((x, i) => Math.abs(x - ours[i])));
     t.diagnostic(`max |Δlogit| after save → PyTorch load: ${err.toExponential(2)}`);
@@ -146,8 +180,16 @@ test('the K-step Loop (stepsPerRun 5) follows the same 50-step PyTorch trajector
   const { config, weights } = await loadModelDir(FIXTURES, 3, 0);
   const K = 5;
   const engine = await createTrainEngine({
-    config, numLabels: 3, weights, hyper: trajectory.hyper, device: 'cpu', dropout: false, seed: 0, threads: 1,
-    graphOptimizationLevel: 'basic', stepsPerRun: K,
+    config,
+    numLabels: 3,
+    weights,
+    hyper: trajectory.hyper,
+    device: 'cpu',
+    dropout: false,
+    seed: 0,
+    threads: 1,
+    graphOptimizationLevel: 'basic',
+    stepsPerRun: K,
   });
   try {
     const losses: number[] = [];
@@ -157,8 +199,14 @@ test('the K-step Loop (stepsPerRun 5) follows the same 50-step PyTorch trajector
     }
     assert.equal(engine.step, trajectory.batches.length);
     const lossErr = Math.max(...losses.map((l, i) => Math.abs(l - trajectory.losses[i])));
-    const final = worstRelative(engine.getWeights(), await readSafetensors(path.join(FIXTURES, 'final.safetensors')), 1e-12);
-    t.diagnostic(`K=${K}: max |Δloss| ${lossErr.toExponential(2)}, worst final weight error ${final.err.toExponential(2)} (${final.name})`);
+    const final = worstRelative(
+      engine.getWeights(),
+      await readSafetensors(path.join(FIXTURES, 'final.safetensors')),
+      1e-12,
+    );
+    t.diagnostic(
+      `K=${K}: max |Δloss| ${lossErr.toExponential(2)}, worst final weight error ${final.err.toExponential(2)} (${final.name})`,
+    );
     assert.ok(lossErr <= TRAJ_LOSS_TOL, `loss trajectory differs by up to ${lossErr}`);
     assert.ok(final.err <= FINAL_WEIGHT_TOL, `final weight ${final.name} differs by ${final.err} (norm-relative)`);
   } finally {

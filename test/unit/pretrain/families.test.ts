@@ -22,18 +22,70 @@ import { collate } from '../../../src/core/tokenize/batching';
 import { TextTokenizer } from '../../../src/core/tokenize/tokenizer';
 import { encodeDocuments } from '../../../src/core/tokenize/truncation';
 import { tempDir } from '../runner/fixtures';
-import { WORDS, byteLevelBpeTokenizerJson, familyMlmBatch, tinyConfigJson, tinyFamilyConfig, worstMlmGradientError } from '../families/tiny-models';
+import {
+  WORDS,
+  byteLevelBpeTokenizerJson,
+  familyMlmBatch,
+  tinyConfigJson,
+  tinyFamilyConfig,
+  worstMlmGradientError,
+} from '../families/tiny-models';
 
 type TinyFamily = Parameters<typeof tinyFamilyConfig>[0];
 
 /** Each family's MLM head in HF's names (the dense layer, its LayerNorm, the decoder's bias) and the tied decoder weight it never stores. */
-const HEADS: Record<string, { base: string; dense: string; norm: string; bias: string; decoder: string; architecture: string }> = {
-  bert: { base: 'bert', dense: 'cls.predictions.transform.dense', norm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias', decoder: 'cls.predictions.decoder.weight', architecture: 'BertForMaskedLM' },
-  distilbert: { base: 'distilbert', dense: 'vocab_transform', norm: 'vocab_layer_norm', bias: 'vocab_projector.bias', decoder: 'vocab_projector.weight', architecture: 'DistilBertForMaskedLM' },
-  roberta: { base: 'roberta', dense: 'lm_head.dense', norm: 'lm_head.layer_norm', bias: 'lm_head.bias', decoder: 'lm_head.decoder.weight', architecture: 'RobertaForMaskedLM' },
-  'xlm-roberta': { base: 'roberta', dense: 'lm_head.dense', norm: 'lm_head.layer_norm', bias: 'lm_head.bias', decoder: 'lm_head.decoder.weight', architecture: 'XLMRobertaForMaskedLM' },
-  electra: { base: 'electra', dense: 'generator_predictions.dense', norm: 'generator_predictions.LayerNorm', bias: 'generator_lm_head.bias', decoder: 'generator_lm_head.weight', architecture: 'ElectraForMaskedLM' },
-  'electra-projected': { base: 'electra', dense: 'generator_predictions.dense', norm: 'generator_predictions.LayerNorm', bias: 'generator_lm_head.bias', decoder: 'generator_lm_head.weight', architecture: 'ElectraForMaskedLM' },
+const HEADS: Record<
+  string,
+  { base: string; dense: string; norm: string; bias: string; decoder: string; architecture: string }
+> = {
+  bert: {
+    base: 'bert',
+    dense: 'cls.predictions.transform.dense',
+    norm: 'cls.predictions.transform.LayerNorm',
+    bias: 'cls.predictions.bias',
+    decoder: 'cls.predictions.decoder.weight',
+    architecture: 'BertForMaskedLM',
+  },
+  distilbert: {
+    base: 'distilbert',
+    dense: 'vocab_transform',
+    norm: 'vocab_layer_norm',
+    bias: 'vocab_projector.bias',
+    decoder: 'vocab_projector.weight',
+    architecture: 'DistilBertForMaskedLM',
+  },
+  roberta: {
+    base: 'roberta',
+    dense: 'lm_head.dense',
+    norm: 'lm_head.layer_norm',
+    bias: 'lm_head.bias',
+    decoder: 'lm_head.decoder.weight',
+    architecture: 'RobertaForMaskedLM',
+  },
+  'xlm-roberta': {
+    base: 'roberta',
+    dense: 'lm_head.dense',
+    norm: 'lm_head.layer_norm',
+    bias: 'lm_head.bias',
+    decoder: 'lm_head.decoder.weight',
+    architecture: 'XLMRobertaForMaskedLM',
+  },
+  electra: {
+    base: 'electra',
+    dense: 'generator_predictions.dense',
+    norm: 'generator_predictions.LayerNorm',
+    bias: 'generator_lm_head.bias',
+    decoder: 'generator_lm_head.weight',
+    architecture: 'ElectraForMaskedLM',
+  },
+  'electra-projected': {
+    base: 'electra',
+    dense: 'generator_predictions.dense',
+    norm: 'generator_predictions.LayerNorm',
+    bias: 'generator_lm_head.bias',
+    decoder: 'generator_lm_head.weight',
+    architecture: 'ElectraForMaskedLM',
+  },
 };
 const FAMILIES: TinyFamily[] = ['bert', 'distilbert', 'roberta', 'xlm-roberta', 'electra-projected'];
 
@@ -42,21 +94,42 @@ function headNames(family: TinyFamily): string[] {
   return [`${h.dense}.weight`, `${h.dense}.bias`, `${h.norm}.weight`, `${h.norm}.bias`, h.bias];
 }
 
-test('each family\'s MLM model has HF *ForMaskedLM names: encoder + head, no decoder weight, pooler or classifier; ELECTRA\'s head narrows to embedding_size', () => {
+test("each family's MLM model has HF *ForMaskedLM names: encoder + head, no decoder weight, pooler or classifier; ELECTRA's head narrows to embedding_size", () => {
   for (const family of FAMILIES) {
     const cfg = tinyFamilyConfig(family);
     const specs = mlmParamSpecs(cfg);
     const names = specs.map((s) => s.name);
-    assert.deepEqual(names.slice(0, -5), encoderParamSpecs(cfg).map((s) => s.name), family);
+    assert.deepEqual(
+      names.slice(0, -5),
+      encoderParamSpecs(cfg).map((s) => s.name),
+      family,
+    );
     assert.deepEqual(names.slice(-5), headNames(family), family);
     assert.ok(names.includes(`${HEADS[family].base}.embeddings.word_embeddings.weight`), family);
-    assert.ok(!names.some((n) => n.includes('decoder') || n.includes('pooler') || n.startsWith('classifier') || n.startsWith('pre_classifier')), family);
-    assert.deepEqual(specs.slice(-5).map((s) => s.decay), [true, false, false, false, false], `${family}: no decay on the head's biases and LayerNorm`);
+    assert.ok(
+      !names.some(
+        (n) =>
+          n.includes('decoder') || n.includes('pooler') || n.startsWith('classifier') || n.startsWith('pre_classifier'),
+      ),
+      family,
+    );
+    assert.deepEqual(
+      specs.slice(-5).map((s) => s.decay),
+      [true, false, false, false, false],
+      `${family}: no decay on the head's biases and LayerNorm`,
+    );
   }
   const electra = mlmParamSpecs(tinyFamilyConfig('electra-projected'));
   const shape = (n: string) => electra.find((s) => s.name === n)?.shape;
-  assert.deepEqual([shape('generator_predictions.dense.weight'), shape('generator_predictions.LayerNorm.weight'), shape('generator_lm_head.bias'), shape('electra.embeddings.word_embeddings.weight')],
-    [[8, 16], [8], [50], [50, 8]]);
+  assert.deepEqual(
+    [
+      shape('generator_predictions.dense.weight'),
+      shape('generator_predictions.LayerNorm.weight'),
+      shape('generator_lm_head.bias'),
+      shape('electra.embeddings.word_embeddings.weight'),
+    ],
+    [[8, 16], [8], [50], [50, 8]],
+  );
   assert.equal(MLM_HEADS.bert.bias, 'cls.predictions.bias');
 });
 
@@ -70,11 +143,18 @@ for (const family of ['bert', 'distilbert', 'roberta', 'electra-projected'] as c
 }
 
 /** Writes config.json + model.safetensors; `int64Buffer` adds an int64 `<base>.embeddings.position_ids` as real checkpoints have. */
-async function writeCheckpoint(dir: string, json: Record<string, unknown>, weights: Weights, int64Buffer = false): Promise<void> {
+async function writeCheckpoint(
+  dir: string,
+  json: Record<string, unknown>,
+  weights: Weights,
+  int64Buffer = false,
+): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(json));
   const file = path.join(dir, 'model.safetensors');
-  const buffer = [...weights.keys()].find((n) => n.endsWith('embeddings.word_embeddings.weight'))!.replace('word_embeddings.weight', 'position_ids');
+  const buffer = [...weights.keys()]
+    .find((n) => n.endsWith('embeddings.word_embeddings.weight'))!
+    .replace('word_embeddings.weight', 'position_ids');
   const all: Weights = new Map(weights);
   if (int64Buffer) all.set(buffer, { shape: [1, 20], data: new Float32Array(20) });
   await writeSafetensors(file, all, { format: 'pt' });
@@ -104,19 +184,38 @@ test('loading for pre-training: prefixed checkpoints with their MLM head (tied d
     await writeCheckpoint(path.join(dir, 'with-head'), json, file, true);
     const loaded = await loadMlmModelDir(path.join(dir, 'with-head'), 0);
     assert.equal(loaded.freshHead, false, family);
-    assert.deepEqual([...loaded.weights.keys()], mlmParamSpecs(cfg).map((s) => s.name), family);
+    assert.deepEqual(
+      [...loaded.weights.keys()],
+      mlmParamSpecs(cfg).map((s) => s.name),
+      family,
+    );
     for (const [n, t] of full) assert.deepEqual(loaded.weights.get(n)!.data, t.data, `${family} ${n}`);
 
     // A bare base model (no prefix, no head; TF-style LayerNorm names): the head starts as from_pretrained makes it.
-    const bare: Weights = new Map([...initWeights(encoderParamSpecs(cfg), 6, 0.1)].map(([n, t]) => [n.slice(h.base.length + 1).replace(/LayerNorm\.weight$/, 'LayerNorm.gamma'), t]));
+    const bare: Weights = new Map(
+      [...initWeights(encoderParamSpecs(cfg), 6, 0.1)].map(([n, t]) => [
+        n.slice(h.base.length + 1).replace(/LayerNorm\.weight$/, 'LayerNorm.gamma'),
+        t,
+      ]),
+    );
     await writeCheckpoint(path.join(dir, 'bare'), json, bare);
     const fresh = await loadMlmModelDir(path.join(dir, 'bare'), 0);
     assert.equal(fresh.freshHead, true, family);
-    assert.deepEqual([...fresh.weights.keys()], mlmParamSpecs(cfg).map((s) => s.name), family);
+    assert.deepEqual(
+      [...fresh.weights.keys()],
+      mlmParamSpecs(cfg).map((s) => s.name),
+      family,
+    );
     const [dense, denseBias, normW, normB, bias] = headNames(family).map((n) => fresh.weights.get(n)!.data);
     const std = Math.sqrt(dense.reduce((s, x) => s + x * x, 0) / dense.length);
     assert.ok(std > 0.01 && std < 0.03, `${family}: fresh dense std ${std} (initializer_range 0.02)`);
-    assert.ok(denseBias.every((x) => x === 0) && normB.every((x) => x === 0) && bias.every((x) => x === 0) && normW.every((x) => x === 1), family);
+    assert.ok(
+      denseBias.every((x) => x === 0) &&
+        normB.every((x) => x === 0) &&
+        bias.every((x) => x === 0) &&
+        normW.every((x) => x === 1),
+      family,
+    );
   }
 
   // An ELECTRA discriminator: its discriminator head is ignored and the generator head is initialised.
@@ -154,17 +253,33 @@ test('loading errors for pre-training name the file and the fix: missing encoder
   weights.delete('roberta.encoder.layer.1.output.dense.weight');
   const dir = tempDir('mlm-load-errors');
   await writeCheckpoint(dir, tinyConfigJson('roberta'), weights);
-  await assert.rejects(loadMlmModelDir(dir, 0), (e: unknown) => e instanceof ModelError && /lacks 1 roberta encoder tensor\(s\), e\.g\. roberta\.encoder\.layer\.1\.output\.dense\.weight/.test(e.message)
-    && e.file === path.join(dir, 'model.safetensors') && /roberta checkpoint/.test(e.fix ?? ''));
+  await assert.rejects(
+    loadMlmModelDir(dir, 0),
+    (e: unknown) =>
+      e instanceof ModelError &&
+      /lacks 1 roberta encoder tensor\(s\), e\.g\. roberta\.encoder\.layer\.1\.output\.dense\.weight/.test(e.message) &&
+      e.file === path.join(dir, 'model.safetensors') &&
+      /roberta checkpoint/.test(e.fix ?? ''),
+  );
   weights.set('roberta.encoder.layer.1.output.dense.weight', { shape: [3], data: new Float32Array(3) });
   await writeCheckpoint(dir, tinyConfigJson('roberta'), weights);
-  await assert.rejects(loadMlmModelDir(dir, 0), (e: unknown) => e instanceof ModelError && e.code === 'MODEL_TENSOR_SHAPE' && /config\.json/.test(e.fix ?? ''));
+  await assert.rejects(
+    loadMlmModelDir(dir, 0),
+    (e: unknown) => e instanceof ModelError && e.code === 'MODEL_TENSOR_SHAPE' && /config\.json/.test(e.fix ?? ''),
+  );
   fs.rmSync(path.join(dir, 'model.safetensors'));
-  await assert.rejects(loadMlmModelDir(dir, 0), (e: unknown) => e instanceof ModelError && e.code === 'MODEL_NO_WEIGHTS' && e.file === path.join(dir, 'model.safetensors'));
-  await assert.rejects(loadMlmModelDir(path.join(dir, 'nothing'), 0), (e: unknown) => e instanceof ModelError && e.code === 'MODEL_NO_CONFIG' && /DistilBERT, RoBERTa/.test(e.fix ?? ''));
+  await assert.rejects(
+    loadMlmModelDir(dir, 0),
+    (e: unknown) =>
+      e instanceof ModelError && e.code === 'MODEL_NO_WEIGHTS' && e.file === path.join(dir, 'model.safetensors'),
+  );
+  await assert.rejects(
+    loadMlmModelDir(path.join(dir, 'nothing'), 0),
+    (e: unknown) => e instanceof ModelError && e.code === 'MODEL_NO_CONFIG' && /DistilBERT, RoBERTa/.test(e.fix ?? ''),
+  );
 });
 
-test('saving: config.json declares the family\'s *ForMaskedLM (XLM-R keeps its model_type) with tied embeddings; weights in HF names without the decoder weight; reloads equal; `train --model` loads it with a fresh classifier', async () => {
+test("saving: config.json declares the family's *ForMaskedLM (XLM-R keeps its model_type) with tied embeddings; weights in HF names without the decoder weight; reloads equal; `train --model` loads it with a fresh classifier", async () => {
   for (const family of FAMILIES) {
     const cfg: BertConfig = tinyFamilyConfig(family, { id2label: { 0: 'a', 1: 'b' }, label2id: { a: 0, b: 1 } });
     const weights = initWeights(mlmParamSpecs(cfg), 9, 0.1);
@@ -172,13 +287,23 @@ test('saving: config.json declares the family\'s *ForMaskedLM (XLM-R keeps its m
     await saveMlmModel(dir, cfg, weights);
     const json = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     const modelType = family === 'electra-projected' ? 'electra' : family;
-    assert.deepEqual([json.architectures, json.model_type, json.tie_word_embeddings], [[HEADS[family].architecture], modelType, true], family);
+    assert.deepEqual(
+      [json.architectures, json.model_type, json.tie_word_embeddings],
+      [[HEADS[family].architecture], modelType, true],
+      family,
+    );
     assert.equal(json[family === 'distilbert' ? 'activation' : 'hidden_act'], 'gelu', family);
     assert.ok(json.id2label === undefined && json.label2id === undefined, family);
     if (family === 'distilbert') assert.deepEqual([json.dim, json.n_layers, json.hidden_dim], [16, 2, 32]);
     if (family === 'electra-projected') assert.deepEqual([json.embedding_size, json.hidden_size], [8, 16]);
     const names = (await readSafetensorsHeader(path.join(dir, 'model.safetensors'))).entries.map((e) => e.name).sort();
-    assert.deepEqual(names, mlmParamSpecs(cfg).map((s) => s.name).sort(), family);
+    assert.deepEqual(
+      names,
+      mlmParamSpecs(cfg)
+        .map((s) => s.name)
+        .sort(),
+      family,
+    );
     assert.ok(!names.includes(HEADS[family].decoder));
 
     const again = await loadMlmModelDir(dir, 1);
@@ -188,7 +313,8 @@ test('saving: config.json declares the family\'s *ForMaskedLM (XLM-R keeps its m
 
     const classifier = await loadModelDir(dir, 2, 0);
     assert.equal(classifier.addedHead, true, family);
-    for (const s of encoderParamSpecs(cfg)) assert.deepEqual(classifier.weights.get(s.name)!.data, weights.get(s.name)!.data, `${family} ${s.name}`);
+    for (const s of encoderParamSpecs(cfg))
+      assert.deepEqual(classifier.weights.get(s.name)!.data, weights.get(s.name)!.data, `${family} ${s.name}`);
     assert.ok(![...classifier.weights.keys()].some((n) => headNames(family).includes(n)), family);
   }
 });
@@ -198,11 +324,20 @@ test('pre-training refuses a --max-length beyond the usable positions (RoBERTa: 
   const tokenizer = byteLevelBpeTokenizerJson(WORDS);
   const vocabSize = Object.keys((tokenizer.model as { vocab: object }).vocab).length;
   const json = tinyConfigJson('roberta', { vocab_size: vocabSize, max_position_embeddings: 22 });
-  await writeCheckpoint(path.join(dir, 'model'), json, initWeights(encoderParamSpecs(tinyFamilyConfig('roberta', json)), 1, 0.02));
+  await writeCheckpoint(
+    path.join(dir, 'model'),
+    json,
+    initWeights(encoderParamSpecs(tinyFamilyConfig('roberta', json)), 1, 0.02),
+  );
   fs.writeFileSync(path.join(dir, 'model', 'tokenizer.json'), JSON.stringify(tokenizer));
   fs.writeFileSync(path.join(dir, 'text.txt'), 'the movie was great\n\nthe plot was awful\n\nthe cast was lovely\n');
-  await assert.rejects(runPretrainSession({ data: path.join(dir, 'text.txt'), out: path.join(dir, 'run'), model: path.join(dir, 'model'), maxLength: 21 }, { emit: () => undefined }),
-    /--max-length 21 is longer than the model's 20 usable positions/);
+  await assert.rejects(
+    runPretrainSession(
+      { data: path.join(dir, 'text.txt'), out: path.join(dir, 'run'), model: path.join(dir, 'model'), maxLength: 21 },
+      { emit: () => undefined },
+    ),
+    /--max-length 21 is longer than the model's 20 usable positions/,
+  );
 });
 
 test('whole-word masking on a byte-level BPE vocabulary: a word is its "Ġ" token and the pieces up to the next one; <mask> is the mask token; special tokens are never chosen', () => {
@@ -211,11 +346,23 @@ test('whole-word masking on a byte-level BPE vocabulary: a word is its "Ġ" toke
   assert.equal(masking.maskTokenId, 4);
   assert.deepEqual([...masking.specialIds].sort(), [0, 1, 2, 3, 4]);
   // "storyline" and "acting's" are not in the vocabulary: several pieces after their "Ġ" start.
-  const texts = Array.from({ length: 12 }, (_, i) => `the storyline was ${WORDS[12 + (i % 12)]}, truly the acting's ${WORDS[i % 12]} ${i * 37} and the cast`);
+  const texts = Array.from(
+    { length: 12 },
+    (_, i) => `the storyline was ${WORDS[12 + (i % 12)]}, truly the acting's ${WORDS[i % 12]} ${i * 37} and the cast`,
+  );
   assert.ok(tokenizer.tokens(texts[0]).includes('Ġstory'));
   const rows = encodeDocuments(tokenizer, texts, { maxLength: 32, strategy: 'window', stride: 0 });
-  const batch = collate(rows, rows.map((_, i) => i), { padId: tokenizer.padId });
-  const tokenOf = new Map(Object.entries((tokenizer.tokenizerJson.model as { vocab: Record<string, number> }).vocab).map(([t, id]) => [id, t]));
+  const batch = collate(
+    rows,
+    rows.map((_, i) => i),
+    { padId: tokenizer.padId },
+  );
+  const tokenOf = new Map(
+    Object.entries((tokenizer.tokenizerJson.model as { vocab: Record<string, number> }).vocab).map(([t, id]) => [
+      id,
+      t,
+    ]),
+  );
   let words = 0;
   let chosenWords = 0;
   let pieces = 0;
@@ -247,17 +394,39 @@ test('whole-word masking on a byte-level BPE vocabulary: a word is its "Ġ" toke
 });
 
 test('word continuations: WordPiece "##" pieces, byte-level BPE tokens without "Ġ", SentencePiece pieces without "▁"; none for other vocabularies', () => {
-  const wordPiece = bertTokenizerJson(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'play', '##ing', '##s', 'the'], { lowercase: true });
+  const wordPiece = bertTokenizerJson(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'play', '##ing', '##s', 'the'], {
+    lowercase: true,
+  });
   assert.deepEqual([...wordContinuationIds(wordPiece)!].sort(), [6, 7]);
   const bpe = byteLevelBpeTokenizerJson(['hello']);
   const bpeVocab = (bpe.model as { vocab: Record<string, number> }).vocab;
   const cont = wordContinuationIds(bpe)!;
-  assert.ok(!cont.has(bpeVocab['Ġhello']) && cont.has(bpeVocab.hello) && cont.has(bpeVocab.h) && !cont.has(0) && !cont.has(4));
+  assert.ok(
+    !cont.has(bpeVocab['Ġhello']) && cont.has(bpeVocab.hello) && cont.has(bpeVocab.h) && !cont.has(0) && !cont.has(4),
+  );
   const unigram = {
-    added_tokens: [{ id: 0, content: '<s>', special: true }, { id: 3, content: '<mask>', special: true }],
-    pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'Metaspace', replacement: '▁' }] },
-    model: { type: 'Unigram', vocab: [['<s>', 0], ['▁play', -1], ['ing', -2], ['<mask>', 0], ['▁', -3]] },
+    added_tokens: [
+      { id: 0, content: '<s>', special: true },
+      { id: 3, content: '<mask>', special: true },
+    ],
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'Metaspace', replacement: '▁' }],
+    },
+    model: {
+      type: 'Unigram',
+      vocab: [
+        ['<s>', 0],
+        ['▁play', -1],
+        ['ing', -2],
+        ['<mask>', 0],
+        ['▁', -3],
+      ],
+    },
   };
   assert.deepEqual([...wordContinuationIds(unigram)!], [2]);
-  assert.equal(wordContinuationIds({ model: { type: 'WordLevel', vocab: { a: 0 } }, pre_tokenizer: { type: 'Whitespace' } }), undefined);
+  assert.equal(
+    wordContinuationIds({ model: { type: 'WordLevel', vocab: { a: 0 } }, pre_tokenizer: { type: 'Whitespace' } }),
+    undefined,
+  );
 });

@@ -11,7 +11,14 @@ import { Graph, Value } from '../../../src/core/graph/graph';
 import { BertConfig } from '../../../src/core/model/config';
 import { EncoderInputs } from '../../../src/core/model/bert';
 import { Weights, initWeights } from '../../../src/core/model/params';
-import { IGNORE_LABEL, labelledPositions, labelsAt, maskedLmLoss, mlmFamily, mlmParamSpecs } from '../../../src/core/model/mlm-head';
+import {
+  IGNORE_LABEL,
+  labelledPositions,
+  labelsAt,
+  maskedLmLoss,
+  mlmFamily,
+  mlmParamSpecs,
+} from '../../../src/core/model/mlm-head';
 import type { Batch } from '../../../src/core/tokenize/batch';
 import { createTrainEngine, type EngineOptions } from '../../../src/core/train/engine';
 import { HYPER } from '../engine/fixtures';
@@ -20,7 +27,8 @@ import { familyMlmBatch, tinyFamilyConfig } from '../families/tiny-models';
 
 const FAMILIES = ['bert', 'distilbert', 'roberta', 'electra-projected'] as const;
 
-const l2 = (a: Float32Array, b?: Float32Array): number => Math.sqrt(a.reduce((s, x, i) => s + (x - (b ? b[i] : 0)) ** 2, 0));
+const l2 = (a: Float32Array, b?: Float32Array): number =>
+  Math.sqrt(a.reduce((s, x, i) => s + (x - (b ? b[i] : 0)) ** 2, 0));
 
 /** Worst norm-relative difference over the tensors of two weight maps with the same names. */
 function worstRelative(a: Weights, b: Weights): { err: number; name: string } {
@@ -35,8 +43,17 @@ function worstRelative(a: Weights, b: Weights): { err: number; name: string } {
 
 function engineFor(cfg: BertConfig, weights: Weights, extra: Partial<EngineOptions> = {}) {
   return createTrainEngine({
-    config: cfg, numLabels: 0, task: 'mlm', weights, hyper: { ...HYPER, lr: 3e-3, warmupSteps: 1, totalSteps: 10 }, device: 'cpu', dropout: false, seed: 3,
-    threads: 1, graphOptimizationLevel: 'basic', ...extra,
+    config: cfg,
+    numLabels: 0,
+    task: 'mlm',
+    weights,
+    hyper: { ...HYPER, lr: 3e-3, warmupSteps: 1, totalSteps: 10 },
+    device: 'cpu',
+    dropout: false,
+    seed: 3,
+    threads: 1,
+    graphOptimizationLevel: 'basic',
+    ...extra,
   });
 }
 
@@ -55,7 +72,9 @@ for (const family of FAMILIES) {
     const s = await sparse.lossAndGradients(batch);
     const d = await dense.lossAndGradients(batch);
     const g = worstRelative(s.grads, d.grads);
-    t.diagnostic(`loss sparse ${s.loss} dense ${d.loss}; worst gradient difference ${g.err.toExponential(2)} (${g.name})`);
+    t.diagnostic(
+      `loss sparse ${s.loss} dense ${d.loss}; worst gradient difference ${g.err.toExponential(2)} (${g.name})`,
+    );
     assert.ok(s.loss > 1, `an untrained model has a large loss (${s.loss})`);
     assert.ok(Math.abs(s.loss - d.loss) <= 1e-6 * d.loss, `loss ${s.loss} vs ${d.loss}`);
     assert.ok(g.err <= 1e-5, `gradient ${g.name} differs by ${g.err}`);
@@ -78,7 +97,12 @@ for (const family of FAMILIES) {
 }
 
 test('maskedLmLoss: gradient of the mean over the labelled rows (ignored rows get none) matches finite differences, with dLoss ≠ 1', async () => {
-  const labels = { name: 'labels', shape: ['masked'], dims: [5], data: BigInt64Array.from([3, -100, 0, 6, -100], BigInt) };
+  const labels = {
+    name: 'labels',
+    shape: ['masked'],
+    dims: [5],
+    data: BigInt64Array.from([3, -100, 0, 6, -100], BigInt),
+  };
   const logits = { name: 'logits', shape: ['masked', 7], dims: [5, 7], data: randn(35, 41, 2) };
   const r = await gradCheck([logits, labels], (g, [l, y]) => maskedLmLoss(g, l, y), [], { maxCoords: 35 });
   assert.ok(r.worst < 1e-2, `worst ${r.worst}`);
@@ -106,13 +130,19 @@ test('MLM step graph: with masked positions no tensor is [batch*seq, vocab] (sco
   // A vocabulary size no other dimension has, so that every vocabulary-wide tensor is recognised.
   const cfg = tinyFamilyConfig('bert', { vocab_size: 97 });
   const vocabWide = (g: Graph): string[] =>
-    g.nodes.flatMap((n) => n.outputs).filter((v) => v.shape.includes(97) && v.shape.some((d) => typeof d === 'string' && /batch|seq/.test(d))).map(String);
+    g.nodes
+      .flatMap((n) => n.outputs)
+      .filter((v) => v.shape.includes(97) && v.shape.some((d) => typeof d === 'string' && /batch|seq/.test(d)))
+      .map(String);
   const sparse = mlmLossGraph(cfg, true);
   assert.deepEqual(sparse.logits.shape, ['masked', 97]);
   assert.deepEqual(vocabWide(sparse.g), []);
   const dense = mlmLossGraph(cfg, false);
   assert.deepEqual(dense.logits.shape, ['batch*seq', 97]);
-  assert.ok(vocabWide(dense.g).length >= 4, `the dense head's [batch*seq, vocab] tensors: ${vocabWide(dense.g).join(', ')}`);
+  assert.ok(
+    vocabWide(dense.g).length >= 4,
+    `the dense head's [batch*seq, vocab] tensors: ${vocabWide(dense.g).join(', ')}`,
+  );
 });
 
 test('MLM forward(): the masked rows, in position order, of the every-position scores (a batch without labels); evaluation uses them', async () => {
@@ -125,7 +155,9 @@ test('MLM forward(): the masked rows, in position order, of the every-position s
   const positions = [...labelledPositions(batch.labels!)].map(Number);
   assert.equal(every.length, batch.batchSize * batch.seqLen * V);
   assert.equal(masked.length, positions.length * V);
-  const err = Math.max(...positions.flatMap((p, r) => Array.from({ length: V }, (_, k) => Math.abs(masked[r * V + k] - every[p * V + k]))));
+  const err = Math.max(
+    ...positions.flatMap((p, r) => Array.from({ length: V }, (_, k) => Math.abs(masked[r * V + k] - every[p * V + k]))),
+  );
   assert.ok(err <= 1e-5, `masked rows differ from the every-position scores by ${err}`);
   await assert.rejects(engine.forward({ ...batch, labels: batch.labels!.slice(1) }), /one label per token/);
   assert.equal(batch.labels!.filter((y) => y !== BigInt(IGNORE_LABEL)).length, positions.length);
@@ -137,8 +169,13 @@ test('MLM K-step Loop (stepsPerRun 2): stacks batches with as many masked tokens
   const weights = initWeights(mlmParamSpecs(cfg), 6, 0.3);
   const a = familyMlmBatch(cfg, 31, 4, 6);
   // Same masked count as a, other tokens and positions: the positions of a shifted by one row.
-  const b: Batch = { ...familyMlmBatch(cfg, 32, 4, 6), labels: BigInt64Array.from({ length: 24 }, (_, i) => a.labels![(i + 6) % 24]) };
-  const c = [31, 33, 34, 35, 36].map((s) => familyMlmBatch(cfg, s, 4, 6)).find((x) => maskedCount(x) !== maskedCount(a))!;
+  const b: Batch = {
+    ...familyMlmBatch(cfg, 32, 4, 6),
+    labels: BigInt64Array.from({ length: 24 }, (_, i) => a.labels![(i + 6) % 24]),
+  };
+  const c = [31, 33, 34, 35, 36]
+    .map((s) => familyMlmBatch(cfg, s, 4, 6))
+    .find((x) => maskedCount(x) !== maskedCount(a))!;
   assert.ok(c, 'a batch with another masked count');
   assert.equal(maskedCount(a), maskedCount(b));
   const batches = [a, b, c, a];
@@ -147,7 +184,10 @@ test('MLM K-step Loop (stepsPerRun 2): stacks batches with as many masked tokens
   const rl = await looped.trainSteps(batches);
   const rs: Awaited<ReturnType<typeof single.trainStep>>[] = [];
   for (const x of batches) rs.push(await single.trainStep(x));
-  assert.deepEqual(rl.map((r) => r.step), [1, 2, 3, 4]);
+  assert.deepEqual(
+    rl.map((r) => r.step),
+    [1, 2, 3, 4],
+  );
   const lossErr = Math.max(...rl.map((r, i) => Math.abs(r.loss - rs[i].loss)));
   const w = worstRelative(looped.getWeights(), single.getWeights());
   assert.ok(lossErr <= 1e-5, `losses differ by ${lossErr}`);

@@ -5,7 +5,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  listCheckpoints, loadCheckpoint, loadLatestCheckpoint, pruneCheckpoints, saveCheckpoint, type TrainerState,
+  listCheckpoints,
+  loadCheckpoint,
+  loadLatestCheckpoint,
+  pruneCheckpoints,
+  saveCheckpoint,
+  type TrainerState,
 } from '../../../src/core/train/checkpoint';
 import { recoverRunDir } from '../../../src/core/run/folder';
 import { runPaths } from '../../../src/core/run/paths';
@@ -19,16 +24,28 @@ function weightsFilled(value: number, size = 6): Weights {
 }
 
 function stateAt(step: number): TrainerState {
-  return { step, epoch: 1, batchInEpoch: 3, totalSteps: 10, seed: 42, metricName: 'loss', bestMetric: 0.5, bestStep: step,
-    evalsWithoutImprovement: 0 };
+  return {
+    step,
+    epoch: 1,
+    batchInEpoch: 3,
+    totalSteps: 10,
+    seed: 42,
+    metricName: 'loss',
+    bestMetric: 0.5,
+    bestStep: step,
+    evalsWithoutImprovement: 0,
+  };
 }
 
 test('saveCheckpoint round-trips weights, optimizer moments and trainer state; prune keeps best and last N', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-ckpt-'));
   const dir = runPaths(root).checkpoints;
   for (const step of [2, 4, 6, 8]) {
-    await saveCheckpoint(dir, { weights: weightsFilled(step), optimizer: { step, m: weightsFilled(step / 10), v: weightsFilled(step / 100) },
-      state: stateAt(step) });
+    await saveCheckpoint(dir, {
+      weights: weightsFilled(step),
+      optimizer: { step, m: weightsFilled(step / 10), v: weightsFilled(step / 100) },
+      state: stateAt(step),
+    });
   }
   assert.deepEqual(listCheckpoints(dir), [2, 4, 6, 8]);
   const c = await loadCheckpoint(path.join(dir, 'step-4'));
@@ -45,7 +62,11 @@ test('saveCheckpoint round-trips weights, optimizer moments and trainer state; p
 test('kill -9 while a checkpoint is being written leaves the previous one usable and the run recoverable', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-ckpt-kill-'));
   const dir = runPaths(root).checkpoints;
-  await saveCheckpoint(dir, { weights: weightsFilled(1), optimizer: { step: 1, m: weightsFilled(0), v: weightsFilled(0) }, state: stateAt(1) });
+  await saveCheckpoint(dir, {
+    weights: weightsFilled(1),
+    optimizer: { step: 1, m: weightsFilled(0), v: weightsFilled(0) },
+    state: stateAt(1),
+  });
   // A child process writes big checkpoints in a loop (steps 2, 3, ...); each is killed at a different moment.
   const moduleFile = require.resolve('../../../src/core/train/checkpoint');
   const script = `
@@ -61,7 +82,11 @@ test('kill -9 while a checkpoint is being written leaves the previous one usable
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     await recoverRunDir(root);
-    assert.deepEqual(fs.readdirSync(dir).filter((n) => !/^step-\d+$/.test(n)), [], 'no partial directories after recovery');
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((n) => !/^step-\d+$/.test(n)),
+      [],
+      'no partial directories after recovery',
+    );
     const latest = await loadLatestCheckpoint(dir);
     assert.ok(latest, 'a checkpoint survives');
     const expected = latest.state.step;

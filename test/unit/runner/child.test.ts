@@ -11,8 +11,19 @@ test('the real trainer child: events over IPC, stop() → checkpoint + done stop
   assert.match(TRAINER_ENTRY, /main\.js$/);
   const dir = tempDir('child');
   const out = path.join(dir, 'run');
-  const handle = startTrainer({ options: { data: writeSentimentCsv(dir), out, model: 'random:tiny', maxSteps: 200, batchSize: 4, maxLength: 32,
-    evalSteps: 50, device: 'cpu', epochs: 50 } });
+  const handle = startTrainer({
+    options: {
+      data: writeSentimentCsv(dir),
+      out,
+      model: 'random:tiny',
+      maxSteps: 200,
+      batchSize: 4,
+      maxLength: 32,
+      evalSteps: 50,
+      device: 'cpu',
+      epochs: 50,
+    },
+  });
   const events: TrainerEvent[] = [];
   for await (const e of handle.events) {
     events.push(e);
@@ -27,7 +38,10 @@ test('the real trainer child: events over IPC, stop() → checkpoint + done stop
   const started = events.find((e) => e.event === 'started');
   assert.ok(started?.event === 'started' && started.pid === handle.pid);
   const stored = readMetricsLog(path.join(out, 'metrics.jsonl'));
-  assert.deepEqual(stored, events.filter((e) => e.event !== 'log'));
+  assert.deepEqual(
+    stored,
+    events.filter((e) => e.event !== 'log'),
+  );
 });
 
 test('the real trainer child reports bad input as an error event and exit code 1', async () => {
@@ -44,7 +58,13 @@ test('the real trainer child pre-trains with task "mlm": the same events and run
   const dir = tempDir('child-mlm');
   const out = path.join(dir, 'run');
   const text = path.join(dir, 'notes.txt');
-  fs.writeFileSync(text, Array.from({ length: 30 }, (_, i) => `note ${i}: the meeting about the quarterly budget moved to room ${i % 7}`).join('\n\n'));
+  fs.writeFileSync(
+    text,
+    Array.from(
+      { length: 30 },
+      (_, i) => `note ${i}: the meeting about the quarterly budget moved to room ${i % 7}`,
+    ).join('\n\n'),
+  );
   const run = async (request: TrainerRequest, stopAtStep?: number) => {
     const handle = startTrainer({ options: request });
     const events: TrainerEvent[] = [];
@@ -54,7 +74,20 @@ test('the real trainer child pre-trains with task "mlm": the same events and run
     }
     return { events, exit: await handle.exited };
   };
-  const first = await run({ task: 'mlm', data: text, out, model: 'random:tiny', maxSteps: 6, batchSize: 2, maxLength: 16, evalSteps: 3, seed: 1 }, 2);
+  const first = await run(
+    {
+      task: 'mlm',
+      data: text,
+      out,
+      model: 'random:tiny',
+      maxSteps: 6,
+      batchSize: 2,
+      maxLength: 16,
+      evalSteps: 3,
+      seed: 1,
+    },
+    2,
+  );
   assert.equal(first.exit.code, 130);
   const started = first.events.find((e) => e.event === 'started');
   assert.ok(started?.event === 'started' && started.task === 'mlm' && started.dataset.labels.length === 0);
@@ -65,7 +98,12 @@ test('the real trainer child pre-trains with task "mlm": the same events and run
   const rest = await run({ task: 'mlm', data: '', out, resume: true });
   assert.equal(rest.exit.code, 0);
   const done = rest.events[rest.events.length - 1];
-  assert.ok(done.event === 'done' && !done.stopped && done.final_step === 6 && fs.existsSync(path.join(done.best_dir, 'config.json')));
+  assert.ok(
+    done.event === 'done' &&
+      !done.stopped &&
+      done.final_step === 6 &&
+      fs.existsSync(path.join(done.best_dir, 'config.json')),
+  );
   const evals = readMetricsLog(path.join(out, 'metrics.jsonl')).filter((e) => e.event === 'eval');
   assert.ok(evals.length >= 2 && evals.every((e) => e.event === 'eval' && e.task === 'mlm' && e.perplexity > 1));
 });

@@ -9,7 +9,9 @@ import type { TrainerEvent } from '../../../src/trainer/protocol';
 /** A stand-in child speaking the protocol: steps until told to stop; `stubborn` ignores stop requests. */
 function fakeEntry(stubborn: boolean): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-client-')), 'child.js');
-  fs.writeFileSync(file, `
+  fs.writeFileSync(
+    file,
+    `
     const opts = JSON.parse(process.argv[process.argv.indexOf('--options') + 1]);
     let stop = false, step = 0;
     process.on('message', (m) => { if (m.command === 'stop' && !${stubborn}) stop = true; });
@@ -20,7 +22,8 @@ function fakeEntry(stubborn: boolean): string {
       process.send({ event: 'step', time: '', step, total_steps: 1000, epoch: 0, loss: 1 / step, lr: 0, grad_norm: 0, examples_per_s: 1, eta_s: 1 });
       if (stop) { clearInterval(timer); process.send({ event: 'done', time: '', stopped: true, best_step: 0, best_metric: 0, metric_name: 'loss',
         best_dir: '', run_dir: opts.out, final_step: step }, () => { process.exitCode = 130; process.disconnect(); }); }
-    }, 5);`);
+    }, 5);`,
+  );
   return file;
 }
 
@@ -40,7 +43,10 @@ test('startTrainer: events arrive in order, stop() ends the child gracefully wit
   assert.equal(done.event, 'done');
   assert.equal(done.event === 'done' && done.stopped, true);
   const steps = seen.filter((e) => e.event === 'step').map((e) => (e as { step: number }).step);
-  assert.deepEqual(steps, steps.map((_, i) => i + 1));
+  assert.deepEqual(
+    steps,
+    steps.map((_, i) => i + 1),
+  );
 });
 
 test('startTrainer: a child that ignores stop is killed after the timeout', async () => {

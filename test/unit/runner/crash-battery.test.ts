@@ -16,8 +16,24 @@ const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
 // The training process itself (no restart into a child), so that SIGKILL hits the process that writes.
 const ENV = { ...process.env, BERTFT_TRAINING_CHILD: '1' };
-const ARGS = ['--model', 'random:tiny', '--epochs', '3', '--batch-size', '8', '--max-length', '16', '--eval-steps', '2',
-  '--seed', '5', '--device', 'cpu', '--save-total-limit', '1'];
+const ARGS = [
+  '--model',
+  'random:tiny',
+  '--epochs',
+  '3',
+  '--batch-size',
+  '8',
+  '--max-length',
+  '16',
+  '--eval-steps',
+  '2',
+  '--seed',
+  '5',
+  '--device',
+  'cpu',
+  '--save-total-limit',
+  '1',
+];
 
 function train(data: string, out: string, resume: boolean): { status: number | null; stderr: string } {
   const args = resume ? ['train', '--out', out, '--resume'] : ['train', '--data', data, '--out', out, ...ARGS];
@@ -25,7 +41,12 @@ function train(data: string, out: string, resume: boolean): { status: number | n
 }
 
 /** Starts a run (or a resume) and SIGKILLs it when `when` says so; resolves whether it was killed before it ended. */
-async function killDuring(data: string, out: string, resume: boolean, when: (elapsedMs: number) => boolean): Promise<boolean> {
+async function killDuring(
+  data: string,
+  out: string,
+  resume: boolean,
+  when: (elapsedMs: number) => boolean,
+): Promise<boolean> {
   const args = resume ? ['train', '--out', out, '--resume'] : ['train', '--data', data, '--out', out, ...ARGS];
   const child = spawn(process.execPath, [CLI, ...args], { env: ENV, stdio: 'ignore' });
   const started = Date.now();
@@ -50,13 +71,18 @@ function finish(data: string, out: string): void {
     if (r.status === 0) return;
     errors.push(r.stderr.trim());
   }
-  assert.fail(`the run in ${out} could not be finished (left: ${fs.readdirSync(out).join(', ')}):\n${errors.join('\n---\n')}`);
+  assert.fail(
+    `the run in ${out} could not be finished (left: ${fs.readdirSync(out).join(', ')}):\n${errors.join('\n---\n')}`,
+  );
 }
 
 /** True while a checkpoint or best/ is being written (its temporary folder exists). */
 function writing(out: string): boolean {
   const ck = path.join(out, 'checkpoints');
-  return fs.existsSync(path.join(out, 'best.tmp')) || (fs.existsSync(ck) && fs.readdirSync(ck).some((n) => n.endsWith('.tmp')));
+  return (
+    fs.existsSync(path.join(out, 'best.tmp')) ||
+    (fs.existsSync(ck) && fs.readdirSync(ck).some((n) => n.endsWith('.tmp')))
+  );
 }
 
 test('kill -9 at 20 points (random, inside checkpoint and best writes, twice in a row): every resumed run ends byte-identical', async () => {

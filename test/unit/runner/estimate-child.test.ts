@@ -40,7 +40,8 @@ test('estimateInChild: the real child answers with an estimate of the run, then 
   const logs: LogEvent[] = [];
   const e = await estimateInChild({
     options: { data, model: 'random:tiny', batchSize: 4, maxLength: 32, epochs: 2, device: 'cpu', seed: 3 },
-    env, onLog: (event) => logs.push(event),
+    env,
+    onLog: (event) => logs.push(event),
   });
   assert.equal(e.event, 'estimate');
   assert.equal(e.device, 'cpu');
@@ -50,18 +51,26 @@ test('estimateInChild: the real child answers with an estimate of the run, then 
   assert.equal(e.epochs, 2);
   assert.equal(e.steps, e.total_steps);
   assert.ok(e.based_on.warmup_steps >= 1);
-  assert.ok(logs.length >= 1 && logs.every((l) => l.event === 'log'), 'the engine\'s device lines come as log events');
+  assert.ok(logs.length >= 1 && logs.every((l) => l.event === 'log'), "the engine's device lines come as log events");
   assert.deepEqual(fs.readdirSync(dir).sort(), ['reviews.csv', 'tmp'], 'nothing written beside the data');
   assert.deepEqual(scratchLeft(tmp), [], 'the scratch checkpoint is removed');
 
   // What the Fine-tune flow's last step shows for it.
   const text = confirmationText({ estimate: e });
-  assert.match(asLabel(text.placeHolder), /^About \d+ (s|min) on CPU, peak memory about \d+(\.\d)? (MB|GB) \(measured from \d+ warm-up steps\)$/);
+  assert.match(
+    asLabel(text.placeHolder),
+    /^About \d+ (s|min) on CPU, peak memory about \d+(\.\d)? (MB|GB) \(measured from \d+ warm-up steps\)$/,
+  );
   assert.match(asLabel(text.startDescription!), /^about \d+ (s|min), \d+(\.\d)? (MB|GB) peak$/);
-  assert.match(asLabel(text.startDetail), new RegExp(`^${e.steps} steps \\(2 epochs × ${e.steps_per_epoch}, batch 4, max length 32\\), \\d+ evaluations? of ${e.dataset.valid_rows} rows$`));
+  assert.match(
+    asLabel(text.startDetail),
+    new RegExp(
+      `^${e.steps} steps \\(2 epochs × ${e.steps_per_epoch}, batch 4, max length 32\\), \\d+ evaluations? of ${e.dataset.valid_rows} rows$`,
+    ),
+  );
 });
 
-test('estimateInChild: bad input is the child\'s error answer (exit 1), rejected as EstimateFailed naming the file', async () => {
+test("estimateInChild: bad input is the child's error answer (exit 1), rejected as EstimateFailed naming the file", async () => {
   const dir = tempDir('estimate-child-bad');
   const missing = path.join(dir, 'nope.csv');
   await assert.rejects(estimateInChild({ options: { data: missing, model: 'random:tiny' } }), (error: unknown) => {
@@ -70,15 +79,30 @@ test('estimateInChild: bad input is the child\'s error answer (exit 1), rejected
     return true;
   });
   const text = confirmationText({ failed: 'D:\\data\\nope.csv was not found [x](command:evil) $(zap)' });
-  assert.match(asLabel(text.placeHolder), /^No estimate: .*nope\.csv was not found \[x\] \(command:evil\) \\\$\(zap\)$/, 'data stays inert');
+  assert.match(
+    asLabel(text.placeHolder),
+    /^No estimate: .*nope\.csv was not found \[x\] \(command:evil\) \\\$\(zap\)$/,
+    'data stays inert',
+  );
 });
 
 test('the real child: a stop message ends the estimate (exit 130, no answer) and its scratch folder is removed', async () => {
   const dir = tempDir('estimate-child-stop');
   const data = writeSentimentCsv(dir, 200);
   const { tmp, env } = privateTmp(dir);
-  const request: EstimateRequest = { task: 'estimate', data, model: 'random:tiny', batchSize: 4, maxLength: 32, device: 'cpu' };
-  const child = fork(TRAINER_ENTRY, ['--options', JSON.stringify(request)], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
+  const request: EstimateRequest = {
+    task: 'estimate',
+    data,
+    model: 'random:tiny',
+    batchSize: 4,
+    maxLength: 32,
+    device: 'cpu',
+  };
+  const child = fork(TRAINER_ENTRY, ['--options', JSON.stringify(request)], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'json',
+  });
   const messages: { event?: string }[] = [];
   child.on('message', (m: { event?: string }) => {
     // Asked once its engine is open (its device lines): it stops before its next warm-up step.
@@ -87,7 +111,11 @@ test('the real child: a stop message ends the estimate (exit 130, no answer) and
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   assert.equal(code, 130);
-  assert.deepEqual(messages.filter((m) => m.event === 'estimate' || m.event === 'error'), [], 'no answer');
+  assert.deepEqual(
+    messages.filter((m) => m.event === 'estimate' || m.event === 'error'),
+    [],
+    'no answer',
+  );
   assert.deepEqual(scratchLeft(tmp), []);
 });
 
@@ -96,8 +124,11 @@ test('estimateInChild: cancelling rejects at once with EstimateCancelled; a chil
   const pidFile = path.join(dir, 'pid');
   const entry = path.join(dir, 'stubborn.js');
   // Never answers, ignores stop, keeps its IPC channel open.
-  fs.writeFileSync(entry, `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
-    process.on('message', () => {}); setInterval(() => {}, 1000);`);
+  fs.writeFileSync(
+    entry,
+    `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
+    process.on('message', () => {}); setInterval(() => {}, 1000);`,
+  );
   const abort = new AbortController();
   const estimate = estimateInChild({ options: { data: 'd.csv' }, entry, signal: abort.signal, stopTimeoutMs: 300 });
   for (let i = 0; i < 200 && !fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
@@ -112,7 +143,10 @@ test('estimateInChild: cancelling rejects at once with EstimateCancelled; a chil
 
   const already = new AbortController();
   already.abort();
-  await assert.rejects(estimateInChild({ options: { data: 'd.csv' }, entry, signal: already.signal }), EstimateCancelled);
+  await assert.rejects(
+    estimateInChild({ options: { data: 'd.csv' }, entry, signal: already.signal }),
+    EstimateCancelled,
+  );
 });
 
 test('estimateInChild: a child that exits without an answer is a failure with its stderr as detail', async () => {

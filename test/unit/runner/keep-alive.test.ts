@@ -42,8 +42,17 @@ test('keepAliveWithoutParent: the trainer finishes the run after its parent exit
   const dir = tempDir('keep-alive');
   const out = path.join(dir, 'run');
   const stderrFile = path.join(dir, 'trainer.log');
-  const options = { data: writeSentimentCsv(dir), out, model: 'random:tiny', maxSteps: 30, batchSize: 4, maxLength: 32,
-    evalSteps: 15, device: 'cpu', epochs: 50 };
+  const options = {
+    data: writeSentimentCsv(dir),
+    out,
+    model: 'random:tiny',
+    maxSteps: 30,
+    batchSize: 4,
+    maxLength: 32,
+    evalSteps: 15,
+    device: 'cpu',
+    epochs: 50,
+  };
   const pid = startFromShortLivedParent(options, true, stderrFile);
   assert.ok(pid > 0);
   const metrics = path.join(out, 'metrics.jsonl');
@@ -59,8 +68,17 @@ test('keepAliveWithoutParent: the trainer finishes the run after its parent exit
 test('without keepAliveWithoutParent the trainer stops (checkpoint, done stopped:true) when its parent exits', async () => {
   const dir = tempDir('no-keep-alive');
   const out = path.join(dir, 'run');
-  const options = { data: writeSentimentCsv(dir), out, model: 'random:tiny', maxSteps: 5000, batchSize: 4, maxLength: 32,
-    evalSteps: 1000, device: 'cpu', epochs: 500 };
+  const options = {
+    data: writeSentimentCsv(dir),
+    out,
+    model: 'random:tiny',
+    maxSteps: 5000,
+    batchSize: 4,
+    maxLength: 32,
+    evalSteps: 1000,
+    device: 'cpu',
+    epochs: 500,
+  };
   const pid = startFromShortLivedParent(options, false, '');
   const metrics = path.join(out, 'metrics.jsonl');
   assert.ok(await waitFor(() => readMetricsLog(metrics).some((e) => e.event === 'done'), 120_000), 'no done event');

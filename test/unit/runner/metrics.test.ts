@@ -7,7 +7,11 @@ const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) < 
 test('classificationReport: accuracy, confusion and macro-F1 with a class never predicted (hand-computed)', () => {
   // truth a a b b c c, predicted a b b b a a: class c is never predicted.
   const r = classificationReport([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 0, 0], ['a', 'b', 'c']);
-  assert.deepEqual(r.confusion, [[1, 1, 0], [0, 2, 0], [2, 0, 0]]);
+  assert.deepEqual(r.confusion, [
+    [1, 1, 0],
+    [0, 2, 0],
+    [2, 0, 0],
+  ]);
   close(r.accuracy, 0.5);
   close(r.per_class.a.precision, 1 / 3);
   close(r.per_class.a.recall, 1 / 2);
@@ -22,10 +26,13 @@ test('classificationReport: accuracy, confusion and macro-F1 with a class never 
 
 test('classificationReport: a label absent from the truth has support 0 and recall 0', () => {
   const r = classificationReport([0, 0, 0], [0, 1, 0], ['x', 'y']);
-  assert.deepEqual(r.confusion, [[2, 1], [0, 0]]);
+  assert.deepEqual(r.confusion, [
+    [2, 1],
+    [0, 0],
+  ]);
   assert.equal(r.per_class.y.support, 0);
   assert.equal(r.per_class.y.precision, 0);
-  close(r.per_class.x.f1, 2 * 1 * (2 / 3) / (1 + 2 / 3));
+  close(r.per_class.x.f1, (2 * 1 * (2 / 3)) / (1 + 2 / 3));
   close(r.accuracy, 2 / 3);
 });
 

@@ -17,7 +17,20 @@ import { tempDir, writeSentimentCsv } from './fixtures';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
-const TINY = ['--model', 'random:tiny', '--epochs', '2', '--batch-size', '8', '--max-length', '16', '--seed', '1', '--device', 'cpu'];
+const TINY = [
+  '--model',
+  'random:tiny',
+  '--epochs',
+  '2',
+  '--batch-size',
+  '8',
+  '--max-length',
+  '16',
+  '--seed',
+  '1',
+  '--device',
+  'cpu',
+];
 
 function bertft(...args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -45,7 +58,7 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-test('--out holding the user\'s files is refused (exit 1) and nothing in it changes', () => {
+test("--out holding the user's files is refused (exit 1) and nothing in it changes", () => {
   const dir = tempDir('own');
   const data = writeSentimentCsv(dir, 24);
   const theirs = path.join(dir, 'mine');
@@ -57,7 +70,7 @@ test('--out holding the user\'s files is refused (exit 1) and nothing in it chan
   const r = bertft('train', '--data', data, '--out', theirs, ...TINY);
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /already holds files that are not a bertft run/);
-  assert.deepEqual(snapshot(theirs), before, 'the user\'s files are untouched');
+  assert.deepEqual(snapshot(theirs), before, "the user's files are untouched");
   assert.deepEqual(fs.readdirSync(theirs).sort(), ['draft.tmp', 'metrics.jsonl', 'notes.old']);
 });
 
@@ -75,13 +88,21 @@ test('recovery touches only our temporary names, in our folders', async () => {
 test('one writer per run folder: a second is refused naming the first; a lock left by a killed process is taken over', async () => {
   const root = tempDir('own-lock');
   const lock = acquireRunLock(root);
-  assert.throws(() => acquireRunLock(root), (e: Error & { code?: string }) => e.code === 'RUN_LOCKED' && e.message.includes(`pid ${process.pid} on ${os.hostname()}`));
+  assert.throws(
+    () => acquireRunLock(root),
+    (e: Error & { code?: string }) =>
+      e.code === 'RUN_LOCKED' && e.message.includes(`pid ${process.pid} on ${os.hostname()}`),
+  );
   lock.release();
   assert.equal(fs.existsSync(path.join(root, RUN_LOCK)), false);
   // A process that took the lock and was killed with SIGKILL (no exit handler ran).
-  const holder = spawn(process.execPath, ['-e', `require(${JSON.stringify(path.join(ROOT, 'out', 'src', 'core', 'train', 'run-dir.js'))}).acquireRunLock(${JSON.stringify(root)}); setInterval(() => {}, 1000);`]);
+  const holder = spawn(process.execPath, [
+    '-e',
+    `require(${JSON.stringify(path.join(ROOT, 'out', 'src', 'core', 'train', 'run-dir.js'))}).acquireRunLock(${JSON.stringify(root)}); setInterval(() => {}, 1000);`,
+  ]);
   // A loaded machine can take seconds to start a node process.
-  for (let i = 0; i < 600 && !fs.existsSync(path.join(root, RUN_LOCK)); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 600 && !fs.existsSync(path.join(root, RUN_LOCK)); i++)
+    await new Promise((r) => setTimeout(r, 50));
   assert.ok(fs.existsSync(path.join(root, RUN_LOCK)), 'the other process holds the lock');
   // The lock appears whole (a hard link of a written file), never empty: a kill cannot leave a torn one.
   assert.match(fs.readFileSync(path.join(root, RUN_LOCK), 'utf8'), /^\{"pid":\d+/);
@@ -96,7 +117,7 @@ test('one writer per run folder: a second is refused naming the first; a lock le
   assert.throws(() => acquireRunLock(root), /pid 1 on other-host/);
 });
 
-test('resume reads the run: README\'s `bertft train --out DIR --resume` works without --data; a differing flag is refused by name', () => {
+test("resume reads the run: README's `bertft train --out DIR --resume` works without --data; a differing flag is refused by name", () => {
   const dir = tempDir('own-resume');
   const data = writeSentimentCsv(dir, 24);
   const out = path.join(dir, 'run');
@@ -106,12 +127,15 @@ test('resume reads the run: README\'s `bertft train --out DIR --resume` works wi
   assert.match(differs.stderr, /lr \(run: .*, given: 0\.5\)/);
   const other = path.join(dir, 'other.csv');
   fs.copyFileSync(data, other);
-  assert.match(bertft('train', '--out', out, '--resume', '--data', other).stderr, /data \(run: .*reviews\.csv", given: .*other\.csv"\)/);
+  assert.match(
+    bertft('train', '--out', out, '--resume', '--data', other).stderr,
+    /data \(run: .*reviews\.csv", given: .*other\.csv"\)/,
+  );
   const resumed = bertft('train', '--out', out, '--resume');
   assert.equal(resumed.status, 0, resumed.stderr);
 });
 
-test('no readable checkpoint: --resume is refused (best/ kept); --restart trains again from step 0 with the run\'s settings', () => {
+test("no readable checkpoint: --resume is refused (best/ kept); --restart trains again from step 0 with the run's settings", () => {
   const dir = tempDir('own-restart');
   const data = writeSentimentCsv(dir, 24);
   const out = path.join(dir, 'run');
@@ -127,7 +151,10 @@ test('no readable checkpoint: --resume is refused (best/ kept); --restart trains
   assert.deepEqual(snapshot(path.join(out, 'best')), best, 'the finished best/ is untouched');
   const restarted = bertft('train', '--out', out, '--restart', '--json');
   assert.equal(restarted.status, 0, restarted.stderr);
-  const started = restarted.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; resumed_from_step?: number })
+  const started = restarted.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { event: string; resumed_from_step?: number })
     .find((e) => e.event === 'started');
   assert.equal(started?.resumed_from_step, 0);
 });
@@ -164,7 +191,18 @@ test('a pre-training run killed after run.json but before its first checkpoint r
   const dir = tempDir('own-pretrain');
   const data = writeSentimentCsv(dir, 40);
   const out = path.join(dir, 'mlm');
-  const args = ['--model', 'random:tiny', '--max-steps', '2', '--batch-size', '4', '--max-length', '16', '--device', 'cpu'];
+  const args = [
+    '--model',
+    'random:tiny',
+    '--max-steps',
+    '2',
+    '--batch-size',
+    '4',
+    '--max-length',
+    '16',
+    '--device',
+    'cpu',
+  ];
   assert.equal(bertft('pretrain', '--data', data, '--out', out, ...args).status, 0);
   // What a kill before the first checkpoint leaves: run.json (and the log), no checkpoint, no best/.
   fs.rmSync(path.join(out, 'checkpoints'), { recursive: true, force: true });
@@ -172,7 +210,10 @@ test('a pre-training run killed after run.json but before its first checkpoint r
   cutLogBeforeFirstCheckpoint(out);
   assert.match(bertft('pretrain', '--data', data, '--out', out, ...args).stderr, /already holds a training run/);
   // Resume reads the run: a flag given again that differs is refused by name, as for fine-tuning.
-  assert.match(bertft('pretrain', '--out', out, '--resume', '--batch-size', '8').stderr, /batchSize \(run: 4, given: 8\)/);
+  assert.match(
+    bertft('pretrain', '--out', out, '--resume', '--batch-size', '8').stderr,
+    /batchSize \(run: 4, given: 8\)/,
+  );
   const resumed = bertft('pretrain', '--out', out, '--resume', '--data', data);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.ok(fs.existsSync(path.join(out, 'best')));

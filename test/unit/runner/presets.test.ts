@@ -18,27 +18,38 @@ test('tutorial preset is the Hugging Face course recipe', () => {
 });
 
 test('fast preset: max length = p95 of token lengths rounded up to 8, capped; warmup ratio 0.1; dynamic padding', () => {
-  const lengths = Array.from({ length: 100 }, (_, i) => i + 1);   // p95 = 95 → 96
+  const lengths = Array.from({ length: 100 }, (_, i) => i + 1); // p95 = 95 → 96
   const c = resolveTrainConfig({ data: 'd', out: 'o' }, lengths);
   assert.equal(c.preset, 'fast');
   assert.equal(c.maxLength, 96);
   assert.equal(c.dynamicPadding, true);
   assert.equal(c.groupByLength, true);
-  assert.equal(warmupStepsFor(c, 95), 10);                         // ceil(0.1 · 95)
+  assert.equal(warmupStepsFor(c, 95), 10); // ceil(0.1 · 95)
   assert.equal(maxLengthFromLengths([2000, 3000]), 512);
   assert.equal(maxLengthFromLengths([3, 4]), 16);
   assert.equal(resolveTrainConfig({ data: 'd', out: 'o' }, [700], 128).maxLength, 128);
 });
 
 test('explicit choices win over the preset; warmup steps replace the ratio and the other way round', () => {
-  const c = resolveTrainConfig({ data: 'd', out: 'o', preset: 'tutorial', lr: 1e-3, maxLength: 64, warmupRatio: 0.2, epochs: undefined });
+  const c = resolveTrainConfig({
+    data: 'd',
+    out: 'o',
+    preset: 'tutorial',
+    lr: 1e-3,
+    maxLength: 64,
+    warmupRatio: 0.2,
+    epochs: undefined,
+  });
   assert.equal(c.lr, 1e-3);
   assert.equal(c.maxLength, 64);
   assert.equal(c.epochs, 3);
   assert.equal(warmupStepsFor(c, 100), 20);
   const f = resolveTrainConfig({ data: 'd', out: 'o', warmupSteps: 7 });
   assert.equal(warmupStepsFor(f, 1000), 7);
-  assert.throws(() => resolveTrainConfig({ data: 'd', out: 'o', maxLength: 600 }, [], 512), /more than the model's 512 positions/);
+  assert.throws(
+    () => resolveTrainConfig({ data: 'd', out: 'o', maxLength: 600 }, [], 512),
+    /more than the model's 512 positions/,
+  );
 });
 
 test('total steps: epochs × batches, capped by max steps', () => {
@@ -60,27 +71,57 @@ test('balanced class weights: n / (k · count)', () => {
   assert.deepEqual([...balancedClassWeights([0, 0, 0, 1], 2)], [Math.fround(4 / 6), 2]);
 });
 
-test('--resume names the given settings that differ from the run\'s (only the device may change; paths compare resolved)', () => {
+test("--resume names the given settings that differ from the run's (only the device may change; paths compare resolved)", () => {
   const previous = resolveTrainConfig({ data: '/d.csv', out: '/o', lr: 1e-3 });
   assert.deepEqual(ignoredOnResume({ data: '/d.csv', out: 'o', resume: true, lr: 1e-3, device: 'cpu' }, previous), []);
   assert.deepEqual(ignoredOnResume({ data: '', out: 'o', resume: true }, previous), [], 'no --data given');
-  assert.deepEqual(ignoredOnResume({ data: '/d.csv', out: 'o', resume: true, lr: 2e-3, epochs: 9, seed: undefined }, previous),
-    ['lr (run: 0.001, given: 0.002)', 'epochs (run: 6, given: 9)']);
-  assert.deepEqual(ignoredOnResume({ data: '/other.csv', out: 'o', resume: true }, previous), ['data (run: "/d.csv", given: "/other.csv")']);
+  assert.deepEqual(
+    ignoredOnResume({ data: '/d.csv', out: 'o', resume: true, lr: 2e-3, epochs: 9, seed: undefined }, previous),
+    ['lr (run: 0.001, given: 0.002)', 'epochs (run: 6, given: 9)'],
+  );
+  assert.deepEqual(ignoredOnResume({ data: '/other.csv', out: 'o', resume: true }, previous), [
+    'data (run: "/d.csv", given: "/other.csv")',
+  ]);
 });
 
 test('spreadSample keeps small lists whole and spreads a large one evenly', () => {
   assert.deepEqual(spreadSample([1, 2, 3], 5), [1, 2, 3]);
-  assert.deepEqual(spreadSample(Array.from({ length: 10 }, (_, i) => i), 5), [0, 2, 4, 6, 8]);
+  assert.deepEqual(
+    spreadSample(
+      Array.from({ length: 10 }, (_, i) => i),
+      5,
+    ),
+    [0, 2, 4, 6, 8],
+  );
 });
 
 test('a model from random initialisation gets the from-scratch values the user did not set; a pre-trained one does not', () => {
-  const scratch = resolveTrainConfig({ data: 'd', out: 'o', model: 'random:tiny' }, [2000, 3000], 512, { hiddenSize: 64 });
-  assert.deepEqual([scratch.lr, scratch.epochs, scratch.dropout, scratch.metric, scratch.maxLength], [2e-3, 6, false, 'macro_f1', 256]);
-  assert.equal(resolveTrainConfig({ data: 'd', out: 'o' }, [], 512, { hiddenSize: 256 }).lr, 1e-3, 'random:tiny is the default model; wider: ∝ 1/√hidden');
-  const mine = resolveTrainConfig({ data: 'd', out: 'o', model: 'random:mini', lr: 3e-4, dropout: true }, [], 512, { hiddenSize: 256 });
+  const scratch = resolveTrainConfig({ data: 'd', out: 'o', model: 'random:tiny' }, [2000, 3000], 512, {
+    hiddenSize: 64,
+  });
+  assert.deepEqual(
+    [scratch.lr, scratch.epochs, scratch.dropout, scratch.metric, scratch.maxLength],
+    [2e-3, 6, false, 'macro_f1', 256],
+  );
+  assert.equal(
+    resolveTrainConfig({ data: 'd', out: 'o' }, [], 512, { hiddenSize: 256 }).lr,
+    1e-3,
+    'random:tiny is the default model; wider: ∝ 1/√hidden',
+  );
+  const mine = resolveTrainConfig({ data: 'd', out: 'o', model: 'random:mini', lr: 3e-4, dropout: true }, [], 512, {
+    hiddenSize: 256,
+  });
   assert.deepEqual([mine.lr, mine.dropout, mine.epochs], [3e-4, true, 6], 'explicit choices win');
-  const pretrained = resolveTrainConfig({ data: 'd', out: 'o', model: 'bert-base-uncased' }, [2000], 512, { hiddenSize: 768 });
-  assert.deepEqual([pretrained.lr, pretrained.epochs, pretrained.dropout, pretrained.metric, pretrained.maxLength], [5e-5, 3, true, 'loss', 512]);
-  assert.equal(resolveTrainConfig({ data: 'd', out: 'o', model: 'random:tiny', preset: 'tutorial' }).lr, 5e-5, 'the tutorial preset is taken as it is');
+  const pretrained = resolveTrainConfig({ data: 'd', out: 'o', model: 'bert-base-uncased' }, [2000], 512, {
+    hiddenSize: 768,
+  });
+  assert.deepEqual(
+    [pretrained.lr, pretrained.epochs, pretrained.dropout, pretrained.metric, pretrained.maxLength],
+    [5e-5, 3, true, 'loss', 512],
+  );
+  assert.equal(
+    resolveTrainConfig({ data: 'd', out: 'o', model: 'random:tiny', preset: 'tutorial' }).lr,
+    5e-5,
+    'the tutorial preset is taken as it is',
+  );
 });

@@ -13,8 +13,21 @@ import { tempDir, writeSentimentCsv } from './fixtures';
 const MAX_STEPS = 10;
 
 function options(data: string, out: string, dropout: boolean): SessionOptions {
-  return { data, out, model: 'random:tiny', maxSteps: MAX_STEPS, batchSize: 4, evalSteps: 4, maxLength: 32, lr: 1e-3,
-    dropout, seed: 7, device: 'cpu', validRatio: 0.25, epochs: 3 };
+  return {
+    data,
+    out,
+    model: 'random:tiny',
+    maxSteps: MAX_STEPS,
+    batchSize: 4,
+    evalSteps: 4,
+    maxLength: 32,
+    lr: 1e-3,
+    dropout,
+    seed: 7,
+    device: 'cpu',
+    validRatio: 0.25,
+    epochs: 3,
+  };
 }
 
 function finalWeights(out: string): Buffer {
@@ -26,7 +39,10 @@ for (const dropout of [false, true]) {
     const dir = tempDir('resume');
     const data = writeSentimentCsv(dir);
     const straight = path.join(dir, 'straight');
-    const done = await runTrainingSession(options(data, straight, dropout), { emit: () => {}, shouldStop: () => false });
+    const done = await runTrainingSession(options(data, straight, dropout), {
+      emit: () => {},
+      shouldStop: () => false,
+    });
     assert.equal(done.stopped, false);
     assert.equal(done.final_step, MAX_STEPS);
 
@@ -34,16 +50,25 @@ for (const dropout of [false, true]) {
     const events: TrainerEvent[] = [];
     let steps = 0;
     const stopped = await runTrainingSession(options(data, split, dropout), {
-      emit: (e) => { events.push(e); if (e.event === 'step') steps = e.step; },
+      emit: (e) => {
+        events.push(e);
+        if (e.event === 'step') steps = e.step;
+      },
       shouldStop: () => steps >= 5,
     });
     assert.equal(stopped.stopped, true);
     assert.equal(stopped.final_step, 5);
     assert.ok(listCheckpoints(path.join(split, 'checkpoints')).includes(5), 'a checkpoint at the stop step');
-    assert.deepEqual(events.filter((e) => e.event === 'checkpoint').map((e) => (e as { step: number }).step), [4, 5]);
+    assert.deepEqual(
+      events.filter((e) => e.event === 'checkpoint').map((e) => (e as { step: number }).step),
+      [4, 5],
+    );
 
     const resumedEvents: TrainerEvent[] = [];
-    const resumed = await runTrainingSession({ data, out: split, resume: true }, { emit: (e) => resumedEvents.push(e), shouldStop: () => false });
+    const resumed = await runTrainingSession(
+      { data, out: split, resume: true },
+      { emit: (e) => resumedEvents.push(e), shouldStop: () => false },
+    );
     assert.equal(resumed.stopped, false);
     assert.equal(resumed.final_step, MAX_STEPS);
     const started = resumedEvents.find((e) => e.event === 'started');
@@ -57,8 +82,14 @@ for (const dropout of [false, true]) {
     // metrics.jsonl alone tells the story of both sessions.
     const summary = foldRun(readMetricsLog(path.join(split, 'metrics.jsonl')));
     assert.equal(summary.phase, 'done');
-    assert.deepEqual(summary.train.step, Array.from({ length: MAX_STEPS }, (_, i) => i + 1));
-    assert.deepEqual(summary.evals.map((e) => e.step), [4, 8, 9, 10]);   // every 4 steps, epoch end (9 batches), last step
+    assert.deepEqual(
+      summary.train.step,
+      Array.from({ length: MAX_STEPS }, (_, i) => i + 1),
+    );
+    assert.deepEqual(
+      summary.evals.map((e) => e.step),
+      [4, 8, 9, 10],
+    ); // every 4 steps, epoch end (9 batches), last step
     const straightLosses = foldRun(readMetricsLog(path.join(straight, 'metrics.jsonl'))).train.loss;
     assert.deepEqual(summary.train.loss, straightLosses);
   });
@@ -69,12 +100,22 @@ test('a second run into the same folder is refused; --resume without a run is re
   const data = writeSentimentCsv(dir, 24);
   const out = path.join(dir, 'run');
   await runTrainingSession({ ...options(data, out, false), maxSteps: 2 }, { emit: () => {}, shouldStop: () => false });
-  await assert.rejects(runTrainingSession(options(data, out, false), { emit: () => {}, shouldStop: () => false }), 
-    (e: unknown) => e instanceof UserError && /already holds a training run[\s\S]*--resume/.test(e.describe()));
-  await assert.rejects(runTrainingSession({ data, out: path.join(dir, 'none'), resume: true }, { emit: () => {}, shouldStop: () => false }),
-    /no run to resume/);
+  await assert.rejects(
+    runTrainingSession(options(data, out, false), { emit: () => {}, shouldStop: () => false }),
+    (e: unknown) => e instanceof UserError && /already holds a training run[\s\S]*--resume/.test(e.describe()),
+  );
+  await assert.rejects(
+    runTrainingSession(
+      { data, out: path.join(dir, 'none'), resume: true },
+      { emit: () => {}, shouldStop: () => false },
+    ),
+    /no run to resume/,
+  );
   fs.appendFileSync(data, '"one more row",pos\n');
-  await assert.rejects(runTrainingSession({ data, out, resume: true }, { emit: () => {}, shouldStop: () => false }), /changed since the run started/);
+  await assert.rejects(
+    runTrainingSession({ data, out, resume: true }, { emit: () => {}, shouldStop: () => false }),
+    /changed since the run started/,
+  );
 });
 
 test('a start that failed on bad data does not block the corrected retry into the same folder', async () => {
@@ -82,10 +123,16 @@ test('a start that failed on bad data does not block the corrected retry into th
   const out = path.join(dir, 'run');
   const bad = path.join(dir, 'bad.csv');
   fs.writeFileSync(bad, 'text,label\nonly one class,a\nstill one,a\n');
-  await assert.rejects(runTrainingSession({ ...options(bad, out, false), maxSteps: 1 }, { emit: () => {}, shouldStop: () => false }), /one class/i);
+  await assert.rejects(
+    runTrainingSession({ ...options(bad, out, false), maxSteps: 1 }, { emit: () => {}, shouldStop: () => false }),
+    /one class/i,
+  );
   assert.equal(foldRun(readMetricsLog(path.join(out, 'metrics.jsonl'))).phase, 'failed');
   const good = writeSentimentCsv(dir, 24);
-  const done = await runTrainingSession({ ...options(good, out, false), maxSteps: 1 }, { emit: () => {}, shouldStop: () => false });
+  const done = await runTrainingSession(
+    { ...options(good, out, false), maxSteps: 1 },
+    { emit: () => {}, shouldStop: () => false },
+  );
   assert.equal(done.final_step, 1);
   const events = readMetricsLog(path.join(out, 'metrics.jsonl'));
   assert.equal(events[0].event, 'started');

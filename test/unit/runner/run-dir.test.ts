@@ -61,26 +61,101 @@ test('metrics.jsonl: log events are not stored, a torn last line is skipped, and
   const root = tmpRoot();
   const file = runPaths(root).metrics;
   const evalAt = (step: number, loss: number, isBest: boolean): TrainerEvent => ({
-    event: 'eval', time, step, epoch: 1, loss, accuracy: 0.5, macro_f1: 0.4, labels: ['a', 'b'],
-    confusion: [[1, 1], [0, 2]], per_class: {}, misclassified: [], is_best: isBest,
+    event: 'eval',
+    time,
+    step,
+    epoch: 1,
+    loss,
+    accuracy: 0.5,
+    macro_f1: 0.4,
+    labels: ['a', 'b'],
+    confusion: [
+      [1, 1],
+      [0, 2],
+    ],
+    per_class: {},
+    misclassified: [],
+    is_best: isBest,
   });
   const events: TrainerEvent[] = [
-    { event: 'started', time, run_dir: root, pid: 1, config: {}, device: 'cpu', device_notes: [],
-      dataset: { train_rows: 4, valid_rows: 4, labels: ['a', 'b'], label_counts: { a: 2, b: 2 }, files: [] }, total_steps: 4 },
+    {
+      event: 'started',
+      time,
+      run_dir: root,
+      pid: 1,
+      config: {},
+      device: 'cpu',
+      device_notes: [],
+      dataset: { train_rows: 4, valid_rows: 4, labels: ['a', 'b'], label_counts: { a: 2, b: 2 }, files: [] },
+      total_steps: 4,
+    },
     { event: 'log', time, level: 'info', message: 'not stored' },
-    { event: 'step', time, step: 1, total_steps: 4, epoch: 0.25, loss: 0.9, lr: 1e-4, grad_norm: 1, examples_per_s: 5, eta_s: 3 },
-    { event: 'step', time, step: 2, total_steps: 4, epoch: 0.5, loss: 0.8, lr: 1e-4, grad_norm: 1, examples_per_s: 5, eta_s: 2 },
+    {
+      event: 'step',
+      time,
+      step: 1,
+      total_steps: 4,
+      epoch: 0.25,
+      loss: 0.9,
+      lr: 1e-4,
+      grad_norm: 1,
+      examples_per_s: 5,
+      eta_s: 3,
+    },
+    {
+      event: 'step',
+      time,
+      step: 2,
+      total_steps: 4,
+      epoch: 0.5,
+      loss: 0.8,
+      lr: 1e-4,
+      grad_norm: 1,
+      examples_per_s: 5,
+      eta_s: 2,
+    },
     evalAt(2, 0.7, true),
     { event: 'checkpoint', time, step: 2, path: 'checkpoints/step-2' },
-    { event: 'done', time, stopped: true, best_step: 2, best_metric: 0.7, metric_name: 'loss', best_dir: 'best', run_dir: root, final_step: 2 },
+    {
+      event: 'done',
+      time,
+      stopped: true,
+      best_step: 2,
+      best_metric: 0.7,
+      metric_name: 'loss',
+      best_dir: 'best',
+      run_dir: root,
+      final_step: 2,
+    },
     // resumed: the same steps again, then more
-    { event: 'started', time, run_dir: root, pid: 2, config: {}, device: 'cpu', device_notes: [],
-      dataset: { train_rows: 4, valid_rows: 4, labels: ['a', 'b'], label_counts: { a: 2, b: 2 }, files: [] }, total_steps: 4, resumed_from_step: 2 },
-    { event: 'step', time, step: 3, total_steps: 4, epoch: 0.75, loss: 0.6, lr: 5e-5, grad_norm: 1, examples_per_s: 5, eta_s: 1 },
+    {
+      event: 'started',
+      time,
+      run_dir: root,
+      pid: 2,
+      config: {},
+      device: 'cpu',
+      device_notes: [],
+      dataset: { train_rows: 4, valid_rows: 4, labels: ['a', 'b'], label_counts: { a: 2, b: 2 }, files: [] },
+      total_steps: 4,
+      resumed_from_step: 2,
+    },
+    {
+      event: 'step',
+      time,
+      step: 3,
+      total_steps: 4,
+      epoch: 0.75,
+      loss: 0.6,
+      lr: 5e-5,
+      grad_norm: 1,
+      examples_per_s: 5,
+      eta_s: 1,
+    },
     evalAt(4, 0.9, false),
   ];
   for (const e of events) appendMetric(file, e);
-  fs.appendFileSync(file, '{"event":"step","ti');   // torn by a kill
+  fs.appendFileSync(file, '{"event":"step","ti'); // torn by a kill
   const read = readMetricsLog(file);
   assert.equal(read.length, events.length - 1);
   assert.ok(!read.some((e) => e.event === 'log'));
@@ -90,7 +165,10 @@ test('metrics.jsonl: log events are not stored, a torn last line is skipped, and
   assert.equal(s.done, undefined);
   assert.equal(s.step, 3);
   assert.deepEqual(s.train.step, [1, 2, 3]);
-  assert.deepEqual(s.evals.map((e) => e.step), [2, 4]);
+  assert.deepEqual(
+    s.evals.map((e) => e.step),
+    [2, 4],
+  );
   assert.equal(s.bestEval?.step, 2);
   assert.equal(s.lastCheckpoint?.step, 2);
   assert.equal(foldRun(read.slice(0, 6)).phase, 'stopped');

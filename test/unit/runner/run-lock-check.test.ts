@@ -23,7 +23,8 @@ function lockedRun(lock: string): { root: string; file: string } {
   return { root, file };
 }
 
-const owner = (pid: number | undefined, host = os.hostname()) => JSON.stringify({ pid, host, time: '2026-12-06T00:00:00.000Z' });
+const owner = (pid: number | undefined, host = os.hostname()) =>
+  JSON.stringify({ pid, host, time: '2026-12-06T00:00:00.000Z' });
 const isLocked = (pattern: RegExp) => (e: unknown) =>
   (e as { code?: string }).code === 'RUN_LOCKED' && pattern.test((e as Error).message);
 

@@ -16,20 +16,32 @@ const dir = tempDir('steps-per-run');
 const data = writeSentimentCsv(dir);
 // Opt level basic: the Loop body and the single step are then the same kernels (engine.test.ts checks 1e-5).
 const SETTINGS: Omit<SessionOptions, 'out'> = {
-  data, model: 'random:tiny', batchSize: 4, maxLength: 32, lr: 1e-3, device: 'cpu', validRatio: 0.25, epochs: 2, evalSteps: 5,
-  dropout: false, seed: 3,
+  data,
+  model: 'random:tiny',
+  batchSize: 4,
+  maxLength: 32,
+  lr: 1e-3,
+  device: 'cpu',
+  validRatio: 0.25,
+  epochs: 2,
+  evalSteps: 5,
+  dropout: false,
+  seed: 3,
 };
 
 async function train(out: string, extra: Partial<SessionOptions>, stopAfter?: number): Promise<TrainerEvent[]> {
   const events: TrainerEvent[] = [];
   let steps = 0;
-  await runTrainingSession({ ...SETTINGS, out, ...extra }, {
-    emit: (e) => {
-      events.push(e);
-      if (e.event === 'step') steps++;
+  await runTrainingSession(
+    { ...SETTINGS, out, ...extra },
+    {
+      emit: (e) => {
+        events.push(e);
+        if (e.event === 'step') steps++;
+      },
+      shouldStop: () => stopAfter !== undefined && steps >= stopAfter,
     },
-    shouldStop: () => stopAfter !== undefined && steps >= stopAfter,
-  });
+  );
   return events;
 }
 
@@ -39,12 +51,29 @@ const evalsOf = (events: TrainerEvent[]) => events.filter((e): e is EvalEvent =>
 test('--steps-per-run 3 trains the same steps, evaluations and weights as single steps', async () => {
   const single = await train(path.join(dir, 'k1'), {});
   const looped = await train(path.join(dir, 'k3'), { stepsPerRun: 3 });
-  assert.deepEqual(stepsOf(looped).map((e) => e.step), stepsOf(single).map((e) => e.step));
-  assert.deepEqual(stepsOf(looped).map((e) => e.lr), stepsOf(single).map((e) => e.lr));
-  assert.deepEqual(stepsOf(looped).map((e) => e.epoch), stepsOf(single).map((e) => e.epoch));
+  assert.deepEqual(
+    stepsOf(looped).map((e) => e.step),
+    stepsOf(single).map((e) => e.step),
+  );
+  assert.deepEqual(
+    stepsOf(looped).map((e) => e.lr),
+    stepsOf(single).map((e) => e.lr),
+  );
+  assert.deepEqual(
+    stepsOf(looped).map((e) => e.epoch),
+    stepsOf(single).map((e) => e.epoch),
+  );
   // Evaluations at every 5th step and each epoch end, although 5 is not a multiple of 3: chunks stop there.
-  assert.deepEqual(evalsOf(looped).map((e) => e.step), evalsOf(single).map((e) => e.step));
-  stepsOf(single).forEach((e, i) => assert.ok(Math.abs(e.loss - stepsOf(looped)[i].loss) <= 1e-4, `step ${e.step}: ${e.loss} vs ${stepsOf(looped)[i].loss}`));
+  assert.deepEqual(
+    evalsOf(looped).map((e) => e.step),
+    evalsOf(single).map((e) => e.step),
+  );
+  stepsOf(single).forEach((e, i) =>
+    assert.ok(
+      Math.abs(e.loss - stepsOf(looped)[i].loss) <= 1e-4,
+      `step ${e.step}: ${e.loss} vs ${stepsOf(looped)[i].loss}`,
+    ),
+  );
   const a = await readSafetensors(path.join(dir, 'k1', 'best', 'model.safetensors'));
   const b = await readSafetensors(path.join(dir, 'k3', 'best', 'model.safetensors'));
   for (const [name, t] of a) {

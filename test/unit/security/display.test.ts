@@ -7,7 +7,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { marked } from 'marked';
-import { asLabel, asLog, asMarkdown, asPlain, long, say, snippet, visible, type Message } from '../../../src/extension/display/text';
+import {
+  asLabel,
+  asLog,
+  asMarkdown,
+  asPlain,
+  long,
+  say,
+  snippet,
+  visible,
+  type Message,
+} from '../../../src/extension/display/text';
 import { describePredictions, hoverMarkdown } from '../../../src/extension/inference/text';
 import { formatStatus } from '../../../src/extension/dashboard/statusText';
 import { describeRun, describeRunTooltip, type RunInfo } from '../../../src/extension/runs/runStore';
@@ -29,10 +39,26 @@ interface Surface {
   show(payload: string): string;
 }
 
-const prediction = (label: string): Prediction => ({ label, score: 0.9, scores: recordOf([[label, 0.9], ['other', 0.1]]) });
+const prediction = (label: string): Prediction => ({
+  label,
+  score: 0.9,
+  scores: recordOf([
+    [label, 0.9],
+    ['other', 0.1],
+  ]),
+});
 const run = (name: string, error?: string): RunInfo => ({
-  dir: `/ws/.bert/runs/${name}`, name, phase: error ? 'failed' : 'done', task: 'classify', date: '2026-12-06T10:00:00Z', step: 10, totalSteps: 10,
-  bestAccuracy: 0.9, bestMacroF1: 0.8, bestStep: 10, errorMessage: error,
+  dir: `/ws/.bert/runs/${name}`,
+  name,
+  phase: error ? 'failed' : 'done',
+  task: 'classify',
+  date: '2026-12-06T10:00:00Z',
+  step: 10,
+  totalSteps: 10,
+  bestAccuracy: 0.9,
+  bestMacroF1: 0.8,
+  bestStep: 10,
+  errorMessage: error,
 });
 const failedRunState = (name: string, message: string) => {
   const state = emptyDashboardState(`/ws/.bert/runs/${name.replace(/\//g, '_')}`);
@@ -49,13 +75,33 @@ const SURFACES: Surface[] = [
   { name: 'notification', kind: 'plain', show: (p) => asPlain(say`BERT: Training ${p} failed: ${long(p)}`) },
   { name: 'progress title', kind: 'plain', show: (p) => asPlain(say`BERT: checking ${p}…`) },
   { name: 'modal detail', kind: 'plain', show: (p) => asPlain(say`• ${p}: ${long(p, 300)}`) },
-  { name: 'classify notification', kind: 'plain', show: (p) => asPlain(say`BERT ${p}: ${describePredictions([prediction(p)])}`) },
-  { name: 'classify notification, several', kind: 'plain', show: (p) => asPlain(describePredictions([prediction(p), prediction(p)])) },
+  {
+    name: 'classify notification',
+    kind: 'plain',
+    show: (p) => asPlain(say`BERT ${p}: ${describePredictions([prediction(p)])}`),
+  },
+  {
+    name: 'classify notification, several',
+    kind: 'plain',
+    show: (p) => asPlain(describePredictions([prediction(p), prediction(p)])),
+  },
   { name: 'snippet of a text', kind: 'plain', show: (p) => asPlain(say`← ${snippet(p)}`) },
   { name: 'quick-pick label', kind: 'label', show: (p) => asLabel(say`$(check) Text: "${p}", label: "${p}"`) },
-  { name: 'input prompt', kind: 'label', show: (p) => asLabel(say`${long(`Cannot tell which column holds the text. Columns found: "${p}"`)}`) },
-  { name: 'status bar text', kind: 'label', show: (p) => asLabel(say`$(error) BERT: ${statusOf(failedRunState(p, p)).text}`) },
-  { name: 'status bar tooltip', kind: 'plain', show: (p) => asPlain(statusOf(failedRunState(p, p)).tooltip as Message) },
+  {
+    name: 'input prompt',
+    kind: 'label',
+    show: (p) => asLabel(say`${long(`Cannot tell which column holds the text. Columns found: "${p}"`)}`),
+  },
+  {
+    name: 'status bar text',
+    kind: 'label',
+    show: (p) => asLabel(say`$(error) BERT: ${statusOf(failedRunState(p, p)).text}`),
+  },
+  {
+    name: 'status bar tooltip',
+    kind: 'plain',
+    show: (p) => asPlain(statusOf(failedRunState(p, p)).tooltip as Message),
+  },
   { name: 'Runs view label and description', kind: 'plain', show: (p) => asPlain(say`${p} ${describeRun(run(p))}`) },
   { name: 'Runs view tooltip', kind: 'markdown', show: (p) => asMarkdown(describeRunTooltip(run(p, p))) },
   { name: 'hover', kind: 'markdown', show: (p) => asMarkdown(hoverMarkdown(prediction(p), p, `/ws/.bert/runs/${p}`)) },
@@ -79,7 +125,9 @@ function problemsOf(kind: Kind, shown: string, ownIcons: readonly string[] = [])
     if (icons.some((name) => !ownIcons.includes(name))) problems.push(`a drawn icon (${icons.join(', ')})`);
   }
   if (kind === 'markdown') {
-    const foreign = elementsFrom(shown).map((e) => e.replace(/^([a-z]+)\s*\/?$/, '$1').trim()).filter((e) => !OURS.test(e));
+    const foreign = elementsFrom(shown)
+      .map((e) => e.replace(/^([a-z]+)\s*\/?$/, '$1').trim())
+      .filter((e) => !OURS.test(e));
     if (foreign.length > 0) problems.push(`elements ${foreign.join(' | ')}`);
   }
   if (SPOOFING.test(shown)) problems.push('an invisible or reordering character');
@@ -108,11 +156,15 @@ test('injection battery: no payload becomes a link, an icon, markup or an invisi
       const problems = problemsOf(surface.kind, shown, ['check', 'error']);
       if (problems.length > 0) {
         live++;
-        failures.push(`${surface.name} × ${payload.name}: ${problems.join(', ')}\n    ${JSON.stringify(shown.slice(0, 300))}`);
+        failures.push(
+          `${surface.name} × ${payload.name}: ${problems.join(', ')}\n    ${JSON.stringify(shown.slice(0, 300))}`,
+        );
       }
     }
   }
-  console.log(`injection battery (display): ${PAYLOADS.length} payloads × ${SURFACES.length} surfaces = ${tried} tried; live links or elements from data: ${live}`);
+  console.log(
+    `injection battery (display): ${PAYLOADS.length} payloads × ${SURFACES.length} surfaces = ${tried} tried; live links or elements from data: ${live}`,
+  );
   assert.deepEqual(failures, []);
   assert.ok(PAYLOADS.length >= 25);
 });

@@ -24,7 +24,11 @@ const LABELS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
 function bertft<T>(...args: string[]): T[] {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, `bertft ${args[0]} failed:\n${r.stderr}`);
-  return r.stdout.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as T);
 }
 
 /** The fields of `bertft train --json` events read below (`dataset` on started, `per_class` on eval). */
@@ -58,7 +62,10 @@ test('label maps and records treat prototype names as plain labels', async () =>
 
   const dir = tempDir('protos');
   const jsonl = path.join(dir, 'data.jsonl');
-  fs.writeFileSync(jsonl, LABELS.flatMap((l) => [0, 1].map((k) => JSON.stringify({ text: `t ${k}`, label: l }))).join('\n') + '\n');
+  fs.writeFileSync(
+    jsonl,
+    LABELS.flatMap((l) => [0, 1].map((k) => JSON.stringify({ text: `t ${k}`, label: l }))).join('\n') + '\n',
+  );
   assert.deepEqual([...new Set((await readDataset(jsonl)).examples.map((e) => e.label))].sort(), [...LABELS].sort());
   // A CSV column named __proto__ is a column like any other.
   const csv = writeData(dir);
@@ -71,14 +78,52 @@ test('bertft check, train, eval and predict with labels named like Object.protot
   const dir = tempDir('protos-cli');
   const data = writeData(dir);
   const report = await checkDataset(data, { labelColumn: '__proto__', tokenizer: null });
-  assert.deepEqual(mapOfRecord(report.labels), new Map(LABELS.slice().sort().map((l) => [l, 12])), 'four classes of 12');
+  assert.deepEqual(
+    mapOfRecord(report.labels),
+    new Map(
+      LABELS.slice()
+        .sort()
+        .map((l) => [l, 12]),
+    ),
+    'four classes of 12',
+  );
   assert.equal(report.fatal, false);
-  const [checked] = bertft<{ labels: Record<string, number> }>('check', '--json', '--data', data, '--label-column', '__proto__');
+  const [checked] = bertft<{ labels: Record<string, number> }>(
+    'check',
+    '--json',
+    '--data',
+    data,
+    '--label-column',
+    '__proto__',
+  );
   assert.deepEqual(Object.keys(checked.labels).sort(), [...LABELS].sort());
 
   const out = path.join(dir, 'run');
-  const events = bertft<TrainEvent>('train', '--json', '--data', data, '--label-column', '__proto__', '--out', out, '--model', 'random:tiny',
-    '--epochs', '6', '--batch-size', '8', '--lr', '3e-3', '--max-length', '16', '--no-dropout', '--seed', '1', '--device', 'cpu');
+  const events = bertft<TrainEvent>(
+    'train',
+    '--json',
+    '--data',
+    data,
+    '--label-column',
+    '__proto__',
+    '--out',
+    out,
+    '--model',
+    'random:tiny',
+    '--epochs',
+    '6',
+    '--batch-size',
+    '8',
+    '--lr',
+    '3e-3',
+    '--max-length',
+    '16',
+    '--no-dropout',
+    '--seed',
+    '1',
+    '--device',
+    'cpu',
+  );
   const started = events.find((e) => e.event === 'started')!;
   assert.deepEqual(Object.keys(started.dataset.label_counts).sort(), [...LABELS].sort());
   const lastEval = events.filter((e) => e.event === 'eval').pop()!;
@@ -86,21 +131,45 @@ test('bertft check, train, eval and predict with labels named like Object.protot
   for (const l of LABELS) assert.equal(typeof lastEval.per_class[l].f1, 'number', l);
 
   // The HF config.json: id2label and label2id name every label, as own keys.
-  const config = JSON.parse(fs.readFileSync(path.join(out, 'best', 'config.json'), 'utf8')) as { id2label: Record<string, string>; label2id: Record<string, number> };
+  const config = JSON.parse(fs.readFileSync(path.join(out, 'best', 'config.json'), 'utf8')) as {
+    id2label: Record<string, string>;
+    label2id: Record<string, number>;
+  };
   const sorted = [...LABELS].sort();
   assert.deepEqual(labelsFromId2Label(config.id2label), sorted);
-  assert.deepEqual(sorted.map((l) => ownValue(config.label2id, l)), [0, 1, 2, 3]);
+  assert.deepEqual(
+    sorted.map((l) => ownValue(config.label2id, l)),
+    [0, 1, 2, 3],
+  );
   const predictor = await loadPredictor(out);
   assert.deepEqual(predictor.labels, sorted);
   await predictor.dispose();
 
   const [evaluation] = bertft<{ per_class: Record<string, { support: number }>; accuracy: number }>(
-    'eval', '--json', '--model', out, '--data', data, '--label-column', '__proto__');
-  assert.equal(LABELS.reduce((n, l) => n + evaluation.per_class[l].support, 0), 48);
+    'eval',
+    '--json',
+    '--model',
+    out,
+    '--data',
+    data,
+    '--label-column',
+    '__proto__',
+  );
+  assert.equal(
+    LABELS.reduce((n, l) => n + evaluation.per_class[l].support, 0),
+    48,
+  );
   assert.ok(evaluation.accuracy > 0.5, `a learnable task: accuracy ${evaluation.accuracy}`);
   const textFile = path.join(dir, 'texts.txt');
   fs.writeFileSync(textFile, 'alpha alpha item 99\ndelta delta item 99\n');
-  const predictions = bertft<{ label: string; scores: Record<string, number> }>('predict', '--json', '--model', out, '--file', textFile);
+  const predictions = bertft<{ label: string; scores: Record<string, number> }>(
+    'predict',
+    '--json',
+    '--model',
+    out,
+    '--file',
+    textFile,
+  );
   for (const p of predictions) {
     assert.deepEqual(Object.keys(p.scores).sort(), sorted);
     assert.ok(Math.abs(Object.values(p.scores).reduce((a, b) => a + b, 0) - 1) < 1e-5);

@@ -20,7 +20,10 @@ const DISPLAY_APIS: [RegExp, string][] = [
   [/\bMarkdownString\s*\(/, 'markdown'],
   [/\bTreeItem\s*\(/, 'a tree item'],
   [/\bwindow\s*\.\s*createWebviewPanel\b/, 'a panel title'],
-  [/\.(text|tooltip|description|message|title|label|detail|placeholder|placeHolder|prompt|validationMessage|badge)\s*=(?![=>])/, 'a displayed property'],
+  [
+    /\.(text|tooltip|description|message|title|label|detail|placeholder|placeHolder|prompt|validationMessage|badge)\s*=(?![=>])/,
+    'a displayed property',
+  ],
 ];
 
 function sources(dir: string): string[] {
@@ -34,12 +37,14 @@ test('only src/extension/display/ui.ts calls VS Code display APIs', () => {
   const found: string[] = [];
   for (const file of sources(EXTENSION)) {
     if (file === DOOR) continue;
-    fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-      if (/^\s*(\/\/|\*|\/\*)/.test(line)) return;
-      for (const [pattern, what] of DISPLAY_APIS) {
-        if (pattern.test(line)) found.push(`${path.relative(ROOT, file)}:${i + 1}: ${what}: ${line.trim()}`);
-      }
-    });
+    fs.readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (/^\s*(\/\/|\*|\/\*)/.test(line)) return;
+        for (const [pattern, what] of DISPLAY_APIS) {
+          if (pattern.test(line)) found.push(`${path.relative(ROOT, file)}:${i + 1}: ${what}: ${line.trim()}`);
+        }
+      });
   }
   assert.deepEqual(found, [], 'show it through src/extension/display/ui.ts (a Message built with say`…`)');
   // The door itself uses them (the scan would find nothing if the patterns were wrong).

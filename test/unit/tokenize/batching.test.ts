@@ -5,7 +5,11 @@ import type { EncodedRow } from '../../../src/core/tokenize/truncation';
 import { createRng } from '../../../src/core/util/random';
 
 function rowsOfLengths(lengths: number[]): EncodedRow[] {
-  return lengths.map((n, i) => ({ ids: Int32Array.from({ length: n }, (_, k) => (k === 0 ? 101 : k === n - 1 ? 102 : 1000 + k)), docIndex: i, label: i % 3 }));
+  return lengths.map((n, i) => ({
+    ids: Int32Array.from({ length: n }, (_, k) => (k === 0 ? 101 : k === n - 1 ? 102 : 1000 + k)),
+    docIndex: i,
+    label: i % 3,
+  }));
 }
 
 const rng = createRng(99);
@@ -16,7 +20,10 @@ test('collate: dynamic padding to the longest row, masks, labels, docIndex, mult
   const small = rowsOfLengths([3, 5, 4]);
   const b = collate(small, [0, 1, 2], { padId: 0 });
   assert.deepEqual([b.batchSize, b.seqLen], [3, 5]);
-  assert.deepEqual([...b.inputIds], [101n, 1001n, 102n, 0n, 0n, 101n, 1001n, 1002n, 1003n, 102n, 101n, 1001n, 1002n, 102n, 0n]);
+  assert.deepEqual(
+    [...b.inputIds],
+    [101n, 1001n, 102n, 0n, 0n, 101n, 1001n, 1002n, 1003n, 102n, 101n, 1001n, 1002n, 102n, 0n],
+  );
   assert.deepEqual([...b.attentionMask], [1n, 1n, 1n, 0n, 0n, 1n, 1n, 1n, 1n, 1n, 1n, 1n, 1n, 1n, 0n]);
   assert.ok(b.tokenTypeIds.every((x) => x === 0n));
   assert.deepEqual([...(b.labels ?? [])], [0n, 1n, 2n]);
@@ -33,14 +40,20 @@ test('collate: dynamic padding to the longest row, masks, labels, docIndex, mult
 
 test('eval batches keep row order', () => {
   const plan = planBatches(lengths, { batchSize: 32, mode: 'eval' });
-  assert.deepEqual(plan.flat(), lengths.map((_, i) => i));
+  assert.deepEqual(
+    plan.flat(),
+    lengths.map((_, i) => i),
+  );
   assert.equal(plan.length, Math.ceil(1000 / 32));
 });
 
 test('train batches: every row once per epoch, same (seed, epoch) same order, epochs differ', () => {
   const plan = (seed: number, epoch: number) => planBatches(lengths, { batchSize: 16, mode: 'train', seed, epoch });
   const a = plan(1, 0);
-  assert.deepEqual([...a.flat()].sort((x, y) => x - y), lengths.map((_, i) => i));
+  assert.deepEqual(
+    [...a.flat()].sort((x, y) => x - y),
+    lengths.map((_, i) => i),
+  );
   assert.ok(a.every((b) => b.length <= 16));
   assert.deepEqual(plan(1, 0), a);
   assert.notDeepEqual(plan(1, 1), a);
@@ -48,7 +61,11 @@ test('train batches: every row once per epoch, same (seed, epoch) same order, ep
 });
 
 test('length grouping cuts padding versus a plain shuffle, and puts the longest batch first', () => {
-  const padding = (plan: number[][]) => plan.reduce((sum, b) => sum + b.length * Math.max(...b.map((i) => lengths[i])) - b.reduce((s, i) => s + lengths[i], 0), 0);
+  const padding = (plan: number[][]) =>
+    plan.reduce(
+      (sum, b) => sum + b.length * Math.max(...b.map((i) => lengths[i])) - b.reduce((s, i) => s + lengths[i], 0),
+      0,
+    );
   const grouped = planBatches(lengths, { batchSize: 16, mode: 'train', seed: 3 });
   const plain = planBatches(lengths, { batchSize: 16, mode: 'train', seed: 3, lengthGrouped: false });
   assert.ok(padding(grouped) < padding(plain) / 3, `${padding(grouped)} vs ${padding(plain)}`);

@@ -41,13 +41,23 @@ export function dropout(g: Graph, x: Value, p: number, keys: DropoutKeys | null)
   if (!(p > 0 && p < 1)) throw new GraphError(`dropout: probability ${p} must be in [0, 1).`);
   const site = keys.nextSite();
   const key = (r: number): Value =>
-    g.node1('Gather', [keys.keys, g.constInt64([site * KEYS_PER_SITE + r], [])], { dtype: 'int64', shape: [] }, { axis: 0 });
+    g.node1(
+      'Gather',
+      [keys.keys, g.constInt64([site * KEYS_PER_SITE + r], [])],
+      { dtype: 'int64', shape: [] },
+      { axis: 0 },
+    );
   const u32 = (n: number): Value => g.constUint32(n);
-  const arith = (op: 'Mul' | 'Add', a: Value, b: Value): Value => g.node1(op, [a, b], { dtype: 'uint32', shape: a.shape });
+  const arith = (op: 'Mul' | 'Add', a: Value, b: Value): Value =>
+    g.node1(op, [a, b], { dtype: 'uint32', shape: a.shape });
 
   const shape = g.node1('Shape', [x], { dtype: 'int64', shape: [x.shape.length] });
   const count = cast(g, g.node1('ReduceProd', [shape], { dtype: 'int64', shape: [] }, { keepdims: 0 }), 'int32');
-  const index = cast(g, g.node1('Range', [g.constInt32(0), count, g.constInt32(1)], { dtype: 'int32', shape: ['dropout_n'] }), 'uint32');
+  const index = cast(
+    g,
+    g.node1('Range', [g.constInt32(0), count, g.constInt32(1)], { dtype: 'int32', shape: ['dropout_n'] }),
+    'uint32',
+  );
   const k = (r: number): Value => cast(g, key(r), 'uint32');
   let h = arith('Add', arith('Mul', index, k(0)), k(1));
   for (let r = 0; r < DROPOUT_ROUNDS; r++) {
@@ -57,7 +67,10 @@ export function dropout(g: Graph, x: Value, p: number, keys: DropoutKeys | null)
       h = g.node1('BitwiseXor', [h, shifted], { dtype: 'uint32', shape: h.shape });
     }
   }
-  const kept = g.node1('GreaterOrEqual', [h, u32(Math.min(2 ** 32 - 1, Math.floor(p * 2 ** 32)))], { dtype: 'bool', shape: h.shape });
+  const kept = g.node1('GreaterOrEqual', [h, u32(Math.min(2 ** 32 - 1, Math.floor(p * 2 ** 32)))], {
+    dtype: 'bool',
+    shape: h.shape,
+  });
   const flatMask = binary(g, 'Mul', cast(g, kept, 'float32'), g.constFloat(1 / (1 - p)));
   const mask = g.node1('Reshape', [flatMask, shape], { dtype: 'float32', shape: x.shape });
   const y = binary(g, 'Mul', x, mask);

@@ -28,14 +28,30 @@ export function embedding(g: Graph, table: Value, ids: Value, paddingIdx?: numbe
   g.record([table, ids], [y], ([dy]) => {
     const n = dimProduct(ids.shape);
     const flatIds = reshapeTo(g, ids, [n, 1]);
-    const zeros = g.node1('ConstantOfShape', [g.constInt64(table.shape as number[])], { dtype: 'float32', shape: table.shape });
+    const zeros = g.node1('ConstantOfShape', [g.constInt64(table.shape as number[])], {
+      dtype: 'float32',
+      shape: table.shape,
+    });
     const index = g.node1('Expand', [flatIds, g.constInt64([1, H])], { dtype: 'int64', shape: [n, H] });
     let updates = reshapeTo(g, dy!, [n, H]);
     if (paddingIdx !== undefined) {
       const isPad = g.node1('Equal', [flatIds, g.constInt64([paddingIdx], [])], { dtype: 'bool', shape: [n, 1] });
-      updates = binary(g, 'Mul', updates, cast(g, g.node1('Not', [isPad], { dtype: 'bool', shape: [n, 1] }), 'float32'));
+      updates = binary(
+        g,
+        'Mul',
+        updates,
+        cast(g, g.node1('Not', [isPad], { dtype: 'bool', shape: [n, 1] }), 'float32'),
+      );
     }
-    return [g.node1('ScatterElements', [zeros, index, updates], { dtype: 'float32', shape: table.shape }, { axis: 0, reduction: 'add' }), null];
+    return [
+      g.node1(
+        'ScatterElements',
+        [zeros, index, updates],
+        { dtype: 'float32', shape: table.shape },
+        { axis: 0, reduction: 'add' },
+      ),
+      null,
+    ];
   });
   return y;
 }

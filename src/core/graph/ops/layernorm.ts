@@ -14,13 +14,19 @@ export function layerNorm(g: Graph, x: Value, gamma: Value, beta: Value, eps: nu
   expectDType('layerNorm', x, 'float32');
   const H = x.shape[x.shape.length - 1];
   if (!sameShape(gamma.shape, [H]) || !sameShape(beta.shape, [H])) {
-    throw new GraphError(`layerNorm: gamma ${gamma.toString()} and beta ${beta.toString()} must have shape [${H}] for ${x.toString()}.`);
+    throw new GraphError(
+      `layerNorm: gamma ${gamma.toString()} and beta ${beta.toString()} must have shape [${H}] for ${x.toString()}.`,
+    );
   }
   const stat = [...x.shape.slice(0, -1), 1];
   const [y, mean, inv] = g.node(
     'LayerNormalization',
     [x, gamma, beta],
-    [{ dtype: 'float32', shape: x.shape }, { dtype: 'float32', shape: stat }, { dtype: 'float32', shape: stat }],
+    [
+      { dtype: 'float32', shape: x.shape },
+      { dtype: 'float32', shape: stat },
+      { dtype: 'float32', shape: stat },
+    ],
     { axis: -1, epsilon: { float: eps } },
   );
   g.record([x, gamma, beta], [y], ([dy]) => {

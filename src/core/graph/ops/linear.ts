@@ -15,7 +15,9 @@ export function linear(g: Graph, x: Value, W: Value, b: Value | null): Value {
   const [N, K] = W.shape;
   const lead = x.shape.slice(0, -1);
   if (x.shape.length < 1 || !sameDim(x.shape[x.shape.length - 1], K)) {
-    throw new GraphError(`linear: input ${x.toString()} does not match weight ${W.toString()} (last dim must be ${K}).`);
+    throw new GraphError(
+      `linear: input ${x.toString()} does not match weight ${W.toString()} (last dim must be ${K}).`,
+    );
   }
   if (b && !sameShape(b.shape, [N])) throw new GraphError(`linear: bias ${b.toString()} must have shape [${N}].`);
   const M = dimProduct(lead);
@@ -24,7 +26,9 @@ export function linear(g: Graph, x: Value, W: Value, b: Value | null): Value {
   const y = reshapeTo(g, y2, [...lead, N]);
   g.record([x, W, b], [y], ([dy]) => {
     const dy2 = reshapeTo(g, dy!, [M, N]);
-    const dx = x.requiresGrad ? reshapeTo(g, g.node1('Gemm', [dy2, W], { dtype: 'float32', shape: [M, K] }), x.shape) : null;
+    const dx = x.requiresGrad
+      ? reshapeTo(g, g.node1('Gemm', [dy2, W], { dtype: 'float32', shape: [M, K] }), x.shape)
+      : null;
     const dW = W.requiresGrad ? g.node1('Gemm', [dy2, x2], { dtype: 'float32', shape: [N, K] }, { transA: 1 }) : null;
     const db = b && b.requiresGrad ? reduce(g, 'ReduceSum', dy2, [0], false) : null;
     return [dx, dW, db];
@@ -40,14 +44,23 @@ export function matmul(g: Graph, a: Value, b: Value): Value {
   expectDType('matmul', a, 'float32');
   expectDType('matmul', b, 'float32');
   const r = a.shape.length;
-  if (r < 2 || b.shape.length !== r || !sameShape(a.shape.slice(0, -2), b.shape.slice(0, -2)) || !sameDim(a.shape[r - 1], b.shape[r - 2])) {
+  if (
+    r < 2 ||
+    b.shape.length !== r ||
+    !sameShape(a.shape.slice(0, -2), b.shape.slice(0, -2)) ||
+    !sameDim(a.shape[r - 1], b.shape[r - 2])
+  ) {
     throw new GraphError(`matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}.`);
   }
   const y = g.node1('MatMul', [a, b], { dtype: 'float32', shape: [...a.shape.slice(0, -1), b.shape[r - 1]] });
   const swapLast = [...Array(r - 2).keys(), r - 1, r - 2];
   g.record([a, b], [y], ([dy]) => [
-    a.requiresGrad ? g.node1('MatMul', [dy!, transposeRaw(g, b, swapLast)], { dtype: 'float32', shape: a.shape }) : null,
-    b.requiresGrad ? g.node1('MatMul', [transposeRaw(g, a, swapLast), dy!], { dtype: 'float32', shape: b.shape }) : null,
+    a.requiresGrad
+      ? g.node1('MatMul', [dy!, transposeRaw(g, b, swapLast)], { dtype: 'float32', shape: a.shape })
+      : null,
+    b.requiresGrad
+      ? g.node1('MatMul', [transposeRaw(g, a, swapLast), dy!], { dtype: 'float32', shape: b.shape })
+      : null,
   ]);
   return y;
 }

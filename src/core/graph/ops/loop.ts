@@ -28,7 +28,10 @@ export function loop(
   const outs = g.node(
     'Loop',
     [g.constInt64([tripCount], []), g.constBool(true), ...carried],
-    [...carried.map((c) => ({ dtype: c.dtype, shape: c.shape })), ...result.scans.map((s) => ({ dtype: s.dtype, shape: [K, ...s.shape] }))],
+    [
+      ...carried.map((c) => ({ dtype: c.dtype, shape: c.shape })),
+      ...result.scans.map((s) => ({ dtype: s.dtype, shape: [K, ...s.shape] })),
+    ],
     { body: { graph: body } },
   );
   return { carried: outs.slice(0, carried.length), scans: outs.slice(carried.length) };

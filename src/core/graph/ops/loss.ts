@@ -13,20 +13,30 @@ export function crossEntropy(g: Graph, logits: Value, labels: Value, classWeight
   expectDType('crossEntropy', labels, 'int64');
   expectRank('crossEntropy', labels, 1);
   const [B, C] = logits.shape;
-  if (!sameDim(labels.shape[0], B)) throw new GraphError(`crossEntropy: labels ${labels.toString()} do not match logits ${logits.toString()}.`);
-  if (typeof C !== 'number') throw new GraphError(`crossEntropy: the class count of ${logits.toString()} must be static.`);
+  if (!sameDim(labels.shape[0], B))
+    throw new GraphError(`crossEntropy: labels ${labels.toString()} do not match logits ${logits.toString()}.`);
+  if (typeof C !== 'number')
+    throw new GraphError(`crossEntropy: the class count of ${logits.toString()} must be static.`);
   if (classWeights && (classWeights.shape.length !== 1 || !sameDim(classWeights.shape[0], C))) {
     throw new GraphError(`crossEntropy: class weights ${classWeights.toString()} must have shape [${C}].`);
   }
   const [loss, logProb] = g.node(
     'SoftmaxCrossEntropyLoss',
     classWeights ? [logits, labels, classWeights] : [logits, labels],
-    [{ dtype: 'float32', shape: [] }, { dtype: 'float32', shape: [B, C] }],
+    [
+      { dtype: 'float32', shape: [] },
+      { dtype: 'float32', shape: [B, C] },
+    ],
     { reduction: 'mean' },
   );
   g.record([logits, labels, classWeights], [loss], ([dLoss]) => {
     const weights = classWeights ?? g.constFloat(new Array<number>(C).fill(1));
-    const onehot = g.node1('OneHot', [labels, g.constInt64([C], []), g.constFloat([0, 1])], { dtype: 'float32', shape: [B, C] }, { axis: -1 });
+    const onehot = g.node1(
+      'OneHot',
+      [labels, g.constInt64([C], []), g.constFloat([0, 1])],
+      { dtype: 'float32', shape: [B, C] },
+      { axis: -1 },
+    );
     const w = g.node1('Gather', [weights, labels], { dtype: 'float32', shape: [B] }, { axis: 0 });
     const wNorm = reshapeTo(g, binary(g, 'Div', w, reduce(g, 'ReduceSum', w, [0], false)), [B, 1]);
     const dLogits = binary(g, 'Mul', binary(g, 'Sub', unary(g, 'Exp', logProb), onehot), wNorm);

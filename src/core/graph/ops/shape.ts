@@ -37,7 +37,10 @@ export function selectIndex(g: Graph, x: Value, axis: number, index: number): Va
     const endsBefore = Array.from({ length: a }, () => 0);
     const endsAfter = Array.from({ length: rank - a - 1 }, () => 0);
     const d = x.shape[a];
-    const endAtAxis = typeof d === 'number' ? g.constInt64([d - index - 1]) : binary(g, 'Sub', g.dimValue(d), g.constInt64([index + 1]));
+    const endAtAxis =
+      typeof d === 'number'
+        ? g.constInt64([d - index - 1])
+        : binary(g, 'Sub', g.dimValue(d), g.constInt64([index + 1]));
     const pieces = [g.constInt64([...begins, ...endsBefore]), endAtAxis];
     if (endsAfter.length) pieces.push(g.constInt64(endsAfter));
     const pads = g.node1('Concat', pieces, { dtype: 'int64', shape: [2 * rank] }, { axis: 0 });
@@ -57,14 +60,23 @@ export function concat(g: Graph, xs: Value[], axis: number): Value {
   const a = g.axis(xs[0], axis, 'concat');
   const sizes = xs.map((x) => staticSizeAlong('concat', x, a));
   for (const x of xs) {
-    if (x.shape.length !== xs[0].shape.length || x.shape.some((d, i) => i !== a && !sameDim(d, xs[0].shape[i])) || x.dtype !== xs[0].dtype) {
+    if (
+      x.shape.length !== xs[0].shape.length ||
+      x.shape.some((d, i) => i !== a && !sameDim(d, xs[0].shape[i])) ||
+      x.dtype !== xs[0].dtype
+    ) {
       throw new GraphError(`concat: ${x.toString()} does not fit ${xs[0].toString()} along axis ${axis}.`);
     }
   }
   const shape = xs[0].shape.map((d, i) => (i === a ? sizes.reduce((s, n) => s + n, 0) : d));
   const y = g.node1('Concat', xs, { dtype: xs[0].dtype, shape }, { axis: a });
   g.record(xs, [y], ([dy]) =>
-    g.node('Split', [dy!, g.constInt64(sizes)], xs.map((x) => ({ dtype: x.dtype, shape: x.shape })), { axis: a }),
+    g.node(
+      'Split',
+      [dy!, g.constInt64(sizes)],
+      xs.map((x) => ({ dtype: x.dtype, shape: x.shape })),
+      { axis: a },
+    ),
   );
   return y;
 }
@@ -75,9 +87,19 @@ export function split(g: Graph, x: Value, axis: number, sizes: number[]): Value[
   if (sizes.reduce((s, n) => s + n, 0) !== staticSizeAlong('split', x, a)) {
     throw new GraphError(`split: sizes [${sizes.join(', ')}] do not add up to axis ${axis} of ${x.toString()}.`);
   }
-  const ys = g.node('Split', [x, g.constInt64(sizes)], sizes.map((n) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === a ? n : d)) })), { axis: a });
+  const ys = g.node(
+    'Split',
+    [x, g.constInt64(sizes)],
+    sizes.map((n) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === a ? n : d)) })),
+    { axis: a },
+  );
   g.record([x], ys, (dys) => [
-    g.node1('Concat', dys.map((d, i) => d ?? zerosLike(g, ys[i])), { dtype: x.dtype, shape: x.shape }, { axis: a }),
+    g.node1(
+      'Concat',
+      dys.map((d, i) => d ?? zerosLike(g, ys[i])),
+      { dtype: x.dtype, shape: x.shape },
+      { axis: a },
+    ),
   ]);
   return ys;
 }
@@ -101,8 +123,20 @@ export function gatherRows(g: Graph, x: Value, idx: Value): Value {
   const xShape = x.requiresGrad ? g.node1('Shape', [x], { dtype: 'int64', shape: [2] }) : null;
   g.record([x, idx], [y], ([dy]) => {
     const zeros = g.node1('ConstantOfShape', [xShape!], { dtype: x.dtype, shape: x.shape });
-    const index = g.node1('Expand', [reshapeTo(g, idx, [n, 1]), g.node1('Shape', [dy!], { dtype: 'int64', shape: [2] })], { dtype: 'int64', shape: [n, width] });
-    return [g.node1('ScatterElements', [zeros, index, dy!], { dtype: x.dtype, shape: x.shape }, { axis: 0, reduction: 'add' }), null];
+    const index = g.node1(
+      'Expand',
+      [reshapeTo(g, idx, [n, 1]), g.node1('Shape', [dy!], { dtype: 'int64', shape: [2] })],
+      { dtype: 'int64', shape: [n, width] },
+    );
+    return [
+      g.node1(
+        'ScatterElements',
+        [zeros, index, dy!],
+        { dtype: x.dtype, shape: x.shape },
+        { axis: 0, reduction: 'add' },
+      ),
+      null,
+    ];
   });
   return y;
 }
