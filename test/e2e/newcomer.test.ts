@@ -176,6 +176,11 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     const facts = await view.locator('#facts').innerText();
     const accuracy = Number(/best accuracy (\d\.\d+)/.exec(facts)?.[1]);
     assert.ok(accuracy >= 0.9, `validation accuracy ${accuracy} (${facts})`);
+    // Trained from scratch: the dashboard says how much of that number is the seed's doing.
+    assert.match(
+      await view.locator('#seed-note').innerText(),
+      /depends on its seed: .* varied by [\d.]+–[\d.]+ points/,
+    );
     await done('dashboard-finished');
 
     await view.locator('#classify').click();
