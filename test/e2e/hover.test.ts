@@ -14,6 +14,7 @@ import { launchChromium, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { runTrainingSession } from '../../src/core/finetune/session';
 import { writeSentimentCsv } from '../unit/runner/fixtures';
+import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -43,17 +44,7 @@ test('hover over a sentence shows label, probability bars, model name and dashbo
     {
       data,
       out: path.join(ws, '.bert', 'runs', 'hover-run'),
-      model: 'random:tiny',
-      maxSteps: 60,
-      batchSize: 8,
-      evalSteps: 30,
-      maxLength: 32,
-      lr: 2e-3,
-      dropout: false,
-      seed: 3,
-      device: 'cpu',
-      validRatio: 0.25,
-      epochs: 10,
+      ...TINY_RUN_SETTINGS,
     },
     { emit: () => {}, shouldStop: () => false },
   );

@@ -13,6 +13,7 @@ import type { ClassifyResult, QuantizeChoice } from '../../../src/extension/infe
 import { runTrainingSession } from '../../../src/core/finetune/session';
 import { writeSentimentCsv } from '../../unit/runner/fixtures';
 import type { BertExtensionApi } from '../../../src/extension/extension';
+import { TINY_RUN_SETTINGS } from '../../helpers/tiny-run';
 
 const TEXT = 'the plot was wonderful and superb, truly lovely';
 
@@ -33,17 +34,7 @@ suite('inference: classify, hover, predict dataset, int8', function () {
       {
         data,
         out: run,
-        model: 'random:tiny',
-        maxSteps: 60,
-        batchSize: 8,
-        evalSteps: 30,
-        maxLength: 32,
-        lr: 2e-3,
-        dropout: false,
-        seed: 3,
-        device: 'cpu',
-        validRatio: 0.25,
-        epochs: 10,
+        ...TINY_RUN_SETTINGS,
       },
       { emit: () => {}, shouldStop: () => false },
     );

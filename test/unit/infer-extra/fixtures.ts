@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runTrainingSession } from '../../../src/core/finetune/session';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
+import { TINY_RUN_SETTINGS } from '../../helpers/tiny-run';
 
 export { tempDir };
 
@@ -24,17 +25,7 @@ export function trainedRun(): Promise<TrainedRun> {
       {
         data,
         out: run,
-        model: 'random:tiny',
-        maxSteps: 60,
-        batchSize: 8,
-        evalSteps: 30,
-        maxLength: 32,
-        lr: 2e-3,
-        dropout: false,
-        seed: 3,
-        device: 'cpu',
-        validRatio: 0.25,
-        epochs: 10,
+        ...TINY_RUN_SETTINGS,
       },
       { emit: () => {}, shouldStop: () => false },
     );
