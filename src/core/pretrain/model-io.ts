@@ -9,6 +9,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
+import { writeJsonAtomic } from '../util/files';
 import { BertConfig, hfClassifierIdentity, hfConfigValues, parseBertConfig } from '../model/config';
 import { CONFIG_FILE, WEIGHTS_FILE, assertWeightsFileExists } from '../model/load';
 import { BASE_PREFIX, Tensor, Weights, initWeights } from '../model/params';
@@ -112,11 +113,9 @@ export function mlmConfigJson(config: BertConfig): Record<string, unknown> {
   return out;
 }
 
-/** Writes config.json + model.safetensors into `dir` (each to a temp name, then renamed). */
+/** Writes config.json + model.safetensors into `dir` (each through a temporary sibling, then renamed). */
 export async function saveMlmModel(dir: string, config: BertConfig, weights: Weights): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   await writeSafetensors(path.join(dir, WEIGHTS_FILE), weights, { format: 'pt' });
-  const tmp = path.join(dir, `${CONFIG_FILE}.tmp-${process.pid}`);
-  await fs.writeFile(tmp, `${JSON.stringify(mlmConfigJson(config), null, 2)}\n`);
-  await fs.rename(tmp, path.join(dir, CONFIG_FILE));
+  await writeJsonAtomic(path.join(dir, CONFIG_FILE), mlmConfigJson(config));
 }

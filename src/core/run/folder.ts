@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { namingFile, UserError } from '../errors';
-import { isTempSibling } from '../util/files';
+import { isTempSibling, renameWithRetry } from '../util/files';
 import { refuseLiveLock } from './lock';
 import { BEST_DIR, CHECKPOINT_NAME, RUN_JSON, RUN_LOCK, RUN_MARKER, runPaths } from './paths';
 
@@ -27,8 +27,8 @@ export async function prepareTempDir(finalDir: string): Promise<string> {
 export async function commitDir(tmpDir: string, finalDir: string): Promise<void> {
   const old = `${finalDir}.old`;
   await fs.promises.rm(old, { recursive: true, force: true });
-  if (fs.existsSync(finalDir)) await fs.promises.rename(finalDir, old);
-  await fs.promises.rename(tmpDir, finalDir);
+  if (fs.existsSync(finalDir)) await renameWithRetry(finalDir, old);
+  await renameWithRetry(tmpDir, finalDir);
   await fs.promises.rm(old, { recursive: true, force: true });
 }
 
@@ -57,7 +57,7 @@ export async function recoverRunDir(root: string): Promise<void> {
       if (name.endsWith('.old')) {
         const final = full.slice(0, -'.old'.length);
         if (fs.existsSync(final)) await fs.promises.rm(full, { recursive: true, force: true });
-        else await fs.promises.rename(full, final);
+        else await renameWithRetry(full, final);
       } else {
         await fs.promises.rm(full, { recursive: true, force: true });
       }

@@ -7,6 +7,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelError } from '../errors';
+import { writeFileAtomic } from '../util/files';
 import { bertTokenizerJson, parseVocabTxt } from './bertTokenizerJson';
 import { makeWordPieceEncoder } from './wordpiece';
 
@@ -125,15 +126,10 @@ export class TextTokenizer {
   }
 }
 
-/** Write tokenizer.json and tokenizer_config.json into `dir` (temp name, then rename). */
+/** Write tokenizer.json and tokenizer_config.json into `dir` (each through a temporary sibling and a rename). */
 export async function saveTokenizer(tokenizer: TextTokenizer, dir: string): Promise<void> {
   await fsp.mkdir(dir, { recursive: true });
-  for (const [name, content] of Object.entries(tokenizer.files())) {
-    const target = path.join(dir, name);
-    const temp = `${target}.tmp-${process.pid}`;
-    await fsp.writeFile(temp, content);
-    await fsp.rename(temp, target);
-  }
+  for (const [name, content] of Object.entries(tokenizer.files())) await writeFileAtomic(path.join(dir, name), content);
 }
 
 function indexOfSequence(haystack: number[], needle: number[]): number {

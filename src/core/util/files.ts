@@ -19,6 +19,43 @@ export function isTempSibling(name: string): boolean {
   return TEMP_SIBLING.test(name);
 }
 
+/**
+ * The errors a rename gives on Windows while another process briefly holds the source or the target open (an
+ * antivirus scan, the search indexer, a backup agent): they clear within moments. Elsewhere they are final.
+ */
+const LOCKED_BY_ANOTHER_PROCESS = new Set(['EPERM', 'EACCES', 'EBUSY']);
+
+/** The waits between rename attempts on Windows, about 1.3 s in all; after the last one the error stands. */
+export const RENAME_RETRY_DELAYS_MS: readonly number[] = [10, 20, 40, 80, 160, 320, 640];
+
+export interface RenameOptions {
+  /** Default fs.promises.rename. */
+  rename?: (from: string, to: string) => Promise<void>;
+  /** Default process.platform: only on win32 is a locked source or target retried. */
+  platform?: NodeJS.Platform;
+  /** Default RENAME_RETRY_DELAYS_MS. */
+  delaysMs?: readonly number[];
+}
+
+/**
+ * Renames `from` to `to`, replacing a file at `to`. On Windows a rename that fails because the file is briefly held
+ * open by another process is tried again after each of `delaysMs`.
+ */
+export async function renameWithRetry(from: string, to: string, options: RenameOptions = {}): Promise<void> {
+  const rename = options.rename ?? fs.promises.rename;
+  const delays = (options.platform ?? process.platform) === 'win32' ? (options.delaysMs ?? RENAME_RETRY_DELAYS_MS) : [];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rename(from, to);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (attempt >= delays.length || !LOCKED_BY_ANOTHER_PROCESS.has(code)) throw e;
+      await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
+    }
+  }
+}
+
 /** Writes `file` through `write` on a temporary sibling, flushed to disk, then renamed over `file`. */
 export async function writeFileAtomicWith(
   file: string,
@@ -36,7 +73,7 @@ export async function writeFileAtomicWith(
   }
   await fh.close();
   try {
-    await fs.promises.rename(tmp, file);
+    await renameWithRetry(tmp, file);
   } catch (e) {
     await fs.promises.rm(tmp, { force: true });
     throw e;
