@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,6 +14,7 @@ import { acquireRunLock } from '../../../src/core/run/lock';
 import { claimRunDir, recoverRunDir } from '../../../src/core/run/folder';
 import { RUN_LOCK } from '../../../src/core/run/paths';
 import { tempDir, writeSentimentCsv } from './fixtures';
+import { holdLockInAnotherProcess } from '../../helpers/lock-holder';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
@@ -96,19 +97,11 @@ test('one writer per run folder: a second is refused naming the first; a lock le
   lock.release();
   assert.equal(fs.existsSync(path.join(root, RUN_LOCK)), false);
   // A process that took the lock and was killed with SIGKILL (no exit handler ran).
-  const holder = spawn(process.execPath, [
-    '-e',
-    `require(${JSON.stringify(path.join(ROOT, 'out', 'src', 'core', 'train', 'run-dir.js'))}).acquireRunLock(${JSON.stringify(root)}); setInterval(() => {}, 1000);`,
-  ]);
-  // A loaded machine can take seconds to start a node process.
-  for (let i = 0; i < 600 && !fs.existsSync(path.join(root, RUN_LOCK)); i++)
-    await new Promise((r) => setTimeout(r, 50));
-  assert.ok(fs.existsSync(path.join(root, RUN_LOCK)), 'the other process holds the lock');
+  const holder = await holdLockInAnotherProcess(root);
   // The lock appears whole (a hard link of a written file), never empty: a kill cannot leave a torn one.
   assert.match(fs.readFileSync(path.join(root, RUN_LOCK), 'utf8'), /^\{"pid":\d+/);
   assert.throws(() => acquireRunLock(root), /in use by pid/);
-  holder.kill('SIGKILL');
-  await new Promise((r) => holder.once('exit', r));
+  await holder.kill();
   const taken = acquireRunLock(root);
   assert.match(fs.readFileSync(taken.file, 'utf8'), new RegExp(`"pid":${process.pid}`));
   taken.release();
