@@ -2,21 +2,15 @@
 # `npm test`: every test layer, in order, each in a fresh process:
 #   0. lint (ESLint, type-checked, with the layer rules) and the format check (Prettier): first, and a failure stops
 #      the run at once (they take a minute; the layers below take many)
-#   1. type check + compile (tsc -> out/; the webview has its own tsconfig)   2. unit tests (node --test)
+#   1. type check + compile (tsc -> a fresh out/; the webview has its own tsconfig)   2. unit tests (node --test)
 #   3. integration tests inside the extension host of a real VS Code (code-server)
 #   4. e2e: the packaged VSIX installed into code-server and driven with Chromium (screenshots in test-output/e2e/)
-# Layers 3 and 4 install code-server first (scripts/vscode/setup.sh; skipped when already there).
+# Before anything, the system packages are ensured (scripts/system-packages.sh). Layers 3 and 4 install code-server
+# first (scripts/vscode/setup.sh; skipped when already there).
 # From layer 1 on every layer runs even when an earlier one fails, so one run shows everything; the exit code is 1
 # if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-
-chromium_present() {
-  [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && return 0
-  echo "test: Chromium is missing (${CHROMIUM:-/usr/bin/chromium}); the VS Code layers drive the workbench with it." >&2
-  echo "test: run .ci/run on a fresh Debian machine, or: apt-get install chromium ripgrep libkrb5-dev build-essential python3" >&2
-  return 1
-}
 
 failed=()
 declare -A seconds
@@ -28,25 +22,31 @@ layer() {
   seconds[$name]=$((SECONDS - start))
 }
 
+# The system packages the VS Code layers need (Chromium, code-server's build tools): installed here when missing,
+# or the run stops at once with the command to run (scripts/system-packages.sh, shared with .ci/run).
+bash scripts/system-packages.sh || exit 1
+
 layer lint npx eslint --max-warnings 0 .
 layer format npx prettier --check .
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]} (fix with \`npm run format\` and the lint findings above; the other layers were not run)"
   exit 1
 fi
+# out/ is emptied first: a compiled file whose source was moved or deleted must not let a test pass here that fails
+# on a clean clone.
+rm -rf out
 layer typecheck npx tsc -p .
 layer typecheck-webview npx tsc -p webview --noEmit
 # tsc emits out/ even when it reports errors, so the tests still run and show what works.
 layer unit node --test out/test/unit
 layer build node scripts/build.mjs
-layer chromium chromium_present
 layer vscode-setup bash scripts/vscode/setup.sh
 layer integration node out/test/integration/runInVsCode.js
 # One file at a time: the VSIX test rebuilds dist/ (vscode:prepublish) that the other e2e tests load.
 layer e2e node --test --test-concurrency=1 out/test/e2e/*.test.js
 
 echo; echo "=== summary"
-for name in lint format typecheck typecheck-webview unit build chromium vscode-setup integration e2e; do
+for name in lint format typecheck typecheck-webview unit build vscode-setup integration e2e; do
   printf '  %-18s %4ss\n' "$name" "${seconds[$name]:-0}"
 done
 if [ ${#failed[@]} -gt 0 ]; then echo "FAILED: ${failed[*]}"; exit 1; fi
