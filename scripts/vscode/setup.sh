@@ -6,7 +6,7 @@
 #   BERTFT_VSCODE_HOME   cache folder (default: <repo>/.vscode-test, gitignored)
 #   CODE_SERVER_VERSION  default 4.100.3, the newest line whose engines.node is 20
 #
-# System packages it needs (installed by .ci/run): ripgrep, build-essential, python3, libkrb5-dev, Node headers.
+# System packages it needs (ensured by scripts/system-packages.sh): ripgrep, build-essential, python3, libkrb5-dev, Node headers.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 VSCODE_HOME="${BERTFT_VSCODE_HOME:-$REPO/.vscode-test}"
@@ -21,7 +21,7 @@ fi
 
 for tool in rg make g++ python3; do
   if ! command -v "$tool" >/dev/null; then
-    echo "setup: '$tool' is missing. Run .ci/run, or: apt-get install ripgrep build-essential python3 libkrb5-dev" >&2
+    echo "setup: '$tool' is missing. Run: bash scripts/system-packages.sh" >&2
     exit 1
   fi
 done
