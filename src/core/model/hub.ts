@@ -19,7 +19,7 @@ import { UserError } from '../errors';
 import { ChecksumError, downloadFile, gitBlobSha1, hashFile } from '../net/download';
 import { AbortedError, ConnectionError, HttpStatusError, headerValue, request } from '../net/http';
 import { readSafetensorsHeader } from './safetensors';
-import { writeFileAtomic } from '../util/files';
+import { renameWithRetry, writeFileAtomic } from '../util/files';
 
 export type ResolvedModel =
   | { kind: 'local'; dir: string }
@@ -48,6 +48,8 @@ export interface ResolveModelOptions {
   signal?: AbortSignal;
   /** Environment to read HF_* variables from; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** How a snapshot file is linked to its blob; default fs.promises.symlink (tests forbid it to exercise the copy). */
+  symlink?: (target: string, file: string) => Promise<void>;
 }
 
 type HubSpec = { repoId: string; revision: string };
@@ -284,7 +286,7 @@ async function download(
         throw toUserError(err, ctx, name);
       }
     }
-    await linkIntoSnapshot(blob, path.join(snapshotDir, name));
+    await linkIntoSnapshot(blob, path.join(snapshotDir, name), opts.symlink);
   }
   if (!COMMIT_HASH.test(spec.revision)) {
     const ref = path.join(repoDir, 'refs', spec.revision);
@@ -373,17 +375,24 @@ async function structureProblem(name: string, file: string): Promise<string | un
   }
 }
 
-/** snapshots/<commit>/<name> → ../../blobs/<etag>, as huggingface_hub does; a copy where symlinks are not allowed. */
-async function linkIntoSnapshot(blob: string, target: string): Promise<void> {
+/**
+ * snapshots/<commit>/<name> → ../../blobs/<etag>, as huggingface_hub does; a copy where symlinks are not allowed
+ * (Windows without Developer Mode says EPERM; some network and FAT drives have none), as huggingface_hub does too.
+ */
+async function linkIntoSnapshot(
+  blob: string,
+  target: string,
+  symlink: (target: string, file: string) => Promise<void> = (to, file) => fs.promises.symlink(to, file, 'file'),
+): Promise<void> {
   await fs.promises.mkdir(path.dirname(target), { recursive: true });
   const tmp = `${target}.${process.pid}.tmp`;
   await fs.promises.rm(tmp, { force: true });
   try {
-    await fs.promises.symlink(path.relative(path.dirname(target), blob), tmp);
+    await symlink(path.relative(path.dirname(target), blob), tmp);
   } catch {
     await fs.promises.copyFile(blob, tmp);
   }
-  await fs.promises.rename(tmp, target);
+  await renameWithRetry(tmp, target);
 }
 
 /** What a socket error code means, in words. */
