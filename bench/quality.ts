@@ -24,6 +24,12 @@
  * fraction F of the steps): each average's scores, their difference from the best evaluation's, and `kept` (what a
  * trainer keeping whichever of the best evaluation and the average the selection metric prefers would report).
  *
+ * Seed ensembles (`ensemble: k`, ours only): for each seed index i = 1..seeds, k runs with seeds i, i + seeds,
+ * i + 2·seeds, …; after each run, the validation rows' class probabilities of its best/ model (the product's predictor,
+ * src/core/infer/predictor.ts); ensemble i predicts the argmax of its k models' mean probabilities. It reports the
+ * single models (all k·seeds runs, and the first `seeds`), the ensembles, and ensemble i − single model i (paired).
+ * best/ is the evaluation the selection metric chose on these same validation rows, so both sides carry that choice.
+ *
  * node out/bench/quality.js '{"seeds":10,"corpora":["spam","sotu","names"],"configs":["defaults","tuned"],
  *   "torchOrder":"ours","torchInit":"torch","averageEvals":[2,3],"averageTail":[0.33]}'   (these are the defaults)
  * Last stdout line: JSON.
@@ -45,6 +51,9 @@ import type { SelectionMetric, TrainConfig, TrainOverrides } from '../src/core/t
 import { isImprovement, metricValue } from '../src/core/train/trainer';
 import type { EvalEvent, StartedEvent, TrainerEvent } from '../src/trainer/protocol';
 import { runTrainingSession } from '../src/core/finetune/session';
+import { loadPredictor } from '../src/core/infer/predictor';
+import { runPaths } from '../src/core/run/paths';
+import { argmaxRows, classificationReport, softmaxRows } from '../src/core/util/metrics';
 import { findRoot } from './child-process';
 
 const ROOT = findRoot(__dirname);
@@ -73,6 +82,8 @@ interface Args {
   torchInit: 'torch' | 'ours';
   averageEvals: number[];
   averageTail: number[];
+  /** Models per seed ensemble (ours only); unset: no ensembles. */
+  ensemble?: number;
 }
 const args: Args = {
   seeds: 10,
@@ -93,6 +104,9 @@ for (const [name, allowed] of [
   if (!(allowed as readonly string[]).includes(value)) {
     throw new Error(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
   }
+}
+if (args.ensemble !== undefined && !(Number.isInteger(args.ensemble) && args.ensemble >= 2 && args.oursOnly)) {
+  throw new Error(`ensemble must be an integer >= 2 and needs oursOnly, got ${JSON.stringify(args.ensemble)}`);
 }
 
 const csvField = (s: string) => `"${s.replace(/"/g, '""')}"`;
@@ -196,12 +210,57 @@ interface TorchScore extends Score, Scores {
   averages: Record<string, Scores>;
 }
 
+/** The validation rows: texts, and true label ids in `labels` order (sorted, as the trainer's label map). */
+interface Validation {
+  texts: string[];
+  labels: string[];
+  trueIds: Int32Array;
+}
+
+async function readValidation(file: string): Promise<Validation> {
+  const { examples } = await readDataset(file);
+  const { labels, label2id } = buildLabelMap(examples.map((e) => e.label));
+  return {
+    texts: examples.map((e) => e.text),
+    labels,
+    trueIds: Int32Array.from(examples, (e) => label2id.get(e.label) as number),
+  };
+}
+
+/** Class probabilities [rows, labels] of a run's best/ model on the validation rows, columns in `valid.labels` order. */
+async function bestProbabilities(runDir: string, valid: Validation): Promise<Float32Array> {
+  const predictor = await loadPredictor(runPaths(runDir).best);
+  try {
+    const k = valid.labels.length;
+    if (predictor.labels.length !== k) throw new Error(`best/ has ${predictor.labels.length} labels, expected ${k}`);
+    const own = softmaxRows(await predictor.logits(valid.texts), k);
+    // The model's column of each label, so that every run's probabilities line up by label name.
+    const column = valid.labels.map((label) => predictor.labels.indexOf(label));
+    if (column.includes(-1)) throw new Error(`best/ labels ${predictor.labels.join(', ')} differ from the data's`);
+    const probs = new Float32Array(own.length);
+    for (let r = 0; r < valid.texts.length; r++) for (let c = 0; c < k; c++) probs[r * k + c] = own[r * k + column[c]];
+    return probs;
+  } finally {
+    await predictor.dispose();
+  }
+}
+
+/** Accuracy and macro-F1 of the argmax of the mean of some models' probabilities. */
+function ensembleScores(members: Float32Array[], valid: Validation): { accuracy: number; macro_f1: number } {
+  const k = valid.labels.length;
+  const mean = new Float32Array(members[0].length);
+  for (const probs of members) for (let i = 0; i < mean.length; i++) mean[i] += probs[i] / members.length;
+  const report = classificationReport(valid.trueIds, argmaxRows(mean, k), valid.labels);
+  return { accuracy: report.accuracy, macro_f1: report.macro_f1 };
+}
+
 async function runOurs(
   files: { train: string; valid: string },
   overrides: Partial<TrainOverrides>,
   seed: number,
   out: string,
-): Promise<{ score: Score; config: TrainConfig }> {
+  valid?: Validation,
+): Promise<{ score: Score; config: TrainConfig; probabilities?: Float32Array }> {
   const events: TrainerEvent[] = [];
   const t0 = performance.now();
   await runTrainingSession(
@@ -215,10 +274,12 @@ async function runOurs(
     .pop();
   if (!best || best.task === 'mlm') throw new Error('no evaluation');
   const started = events.find((e) => e.event === 'started') as StartedEvent;
+  const probabilities = valid ? await bestProbabilities(out, valid) : undefined;
   fs.rmSync(out, { recursive: true, force: true });
   return {
     score: { seed, accuracy: best.accuracy, macro_f1: best.macro_f1, seconds },
     config: started.config as unknown as TrainConfig,
+    probabilities,
   };
 }
 
@@ -395,6 +456,42 @@ function averagesSummary(runs: TorchScore[], metric: SelectionMetric): Record<st
   );
 }
 
+/**
+ * Single models (scored from their best/ probabilities, as the ensembles are) against the seed ensembles: member j of
+ * ensemble i (0-based) is run i + j·seeds; `probabilities` holds the runs in seed order.
+ */
+function ensembleSummary(
+  probabilities: Float32Array[],
+  valid: Validation,
+  events: Score[],
+  seconds: number,
+): Record<string, unknown> {
+  const k = args.ensemble as number;
+  const n = args.seeds;
+  const single = probabilities.map((p) => ensembleScores([p], valid));
+  const ensembles = Array.from({ length: n }, (_, i) =>
+    ensembleScores(
+      Array.from({ length: k }, (_, j) => probabilities[i + j * n]),
+      valid,
+    ),
+  );
+  const first = single.slice(0, n);
+  const of = (xs: { accuracy: number; macro_f1: number }[], key: 'accuracy' | 'macro_f1') => xs.map((x) => x[key]);
+  return {
+    k,
+    seconds,
+    // The predictor on best/ against the run's own best evaluation (the same model, another code path).
+    max_abs_accuracy_vs_eval: Math.max(...events.map((e, i) => Math.abs(e.accuracy - first[i].accuracy))),
+    single_all: { accuracy: meanSd(of(single, 'accuracy')), macro_f1: meanSd(of(single, 'macro_f1')) },
+    single_first: { accuracy: meanSd(of(first, 'accuracy')), macro_f1: meanSd(of(first, 'macro_f1')) },
+    ensemble: { accuracy: meanSd(of(ensembles, 'accuracy')), macro_f1: meanSd(of(ensembles, 'macro_f1')) },
+    accuracy_vs_single: pairedInterval(of(ensembles, 'accuracy'), of(first, 'accuracy')),
+    macro_f1_vs_single: pairedInterval(of(ensembles, 'macro_f1'), of(first, 'macro_f1')),
+    ensemble_runs: ensembles,
+    single_runs: single,
+  };
+}
+
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-bench-quality-'));
   const seeds = Array.from({ length: args.seeds }, (_, i) => i + 1);
@@ -403,18 +500,25 @@ async function main(): Promise<void> {
   try {
     for (const corpus of args.corpora) {
       const files = buildCorpus(corpus, work);
+      const valid = args.ensemble ? await readValidation(files.valid) : undefined;
       for (const name of args.configs) {
         const overrides = { ...CONFIGS[name], ...args.overrides };
         const ours: Score[] = [];
+        const probabilities: Float32Array[] = [];
         let config: TrainConfig | undefined;
-        for (const seed of seeds) {
-          const r = await runOurs(files, overrides, seed, path.join(work, `run-${corpus}-${name}-${seed}`));
-          ours.push(r.score);
+        const configStart = performance.now();
+        // With ensembles, seeds 1..seeds first (the runs without ensembles), then the other members.
+        const trained = Array.from({ length: args.seeds * (args.ensemble ?? 1) }, (_, i) => i + 1);
+        for (const seed of trained) {
+          const r = await runOurs(files, overrides, seed, path.join(work, `run-${corpus}-${name}-${seed}`), valid);
+          if (seed <= args.seeds) ours.push(r.score);
+          if (r.probabilities) probabilities.push(r.probabilities);
           config ??= r.config;
           console.error(
             `${corpus}/${name} seed ${seed}: ours acc ${pct(r.score.accuracy)} f1 ${pct(r.score.macro_f1)} in ${r.score.seconds.toFixed(1)} s`,
           );
         }
+        const configSeconds = (performance.now() - configStart) / 1000;
         const torch = args.oursOnly
           ? []
           : await runTorch(files, config as TrainConfig, seeds, path.join(work, `job-${corpus}-${name}.json`));
@@ -458,6 +562,7 @@ async function main(): Promise<void> {
           row.time_ratio = (row.ours as { seconds: number }).seconds / (row.torch as { seconds: number }).seconds;
           row.torch_averages = averagesSummary(torch, (config as TrainConfig).metric);
         }
+        if (valid && args.ensemble) row.ensemble = ensembleSummary(probabilities, valid, ours, configSeconds);
         results.push(row);
         console.error(JSON.stringify({ ...row, ours_runs: undefined, torch_runs: undefined }));
       }
@@ -507,6 +612,35 @@ async function main(): Promise<void> {
       console.log(
         `${row} | ${variant} | ${ms(a.accuracy)} | ${ci(a.accuracy_vs_best)} | ${ms(a.macro_f1)} | ` +
           `${ci(a.macro_f1_vs_best)} | ${ms(a.kept_accuracy)} | ${ci(a.kept_accuracy_vs_best)} |`,
+      );
+    }
+  }
+  if (args.ensemble) {
+    console.log(
+      `\nSeed ensembles of ${args.ensemble} best/ models (mean probabilities; Δ: ensemble i − single model i)`,
+    );
+    console.log(
+      '| corpus | config | single acc (all) | single acc | ensemble acc | Δ acc, 95% CI | single macro-F1 | ' +
+        'ensemble macro-F1 | Δ macro-F1, 95% CI | wall time |',
+    );
+    console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of results) {
+      type Stat = { mean: number; sd: number };
+      type Interval = { mean: number; low: number; high: number };
+      const e = r.ensemble as {
+        seconds: number;
+        single_all: Record<'accuracy' | 'macro_f1', Stat>;
+        single_first: Record<'accuracy' | 'macro_f1', Stat>;
+        ensemble: Record<'accuracy' | 'macro_f1', Stat>;
+        accuracy_vs_single: Interval;
+        macro_f1_vs_single: Interval;
+      };
+      const ms = (m: Stat) => `${pct(m.mean)} ± ${pct(m.sd)}`;
+      const ci = (d: Interval) => `${pct(d.mean)} [${pct(d.low)}, ${pct(d.high)}]`;
+      console.log(
+        `| ${String(r.corpus)} | ${String(r.config)} | ${ms(e.single_all.accuracy)} | ${ms(e.single_first.accuracy)} | ` +
+          `${ms(e.ensemble.accuracy)} | ${ci(e.accuracy_vs_single)} | ${ms(e.single_first.macro_f1)} | ` +
+          `${ms(e.ensemble.macro_f1)} | ${ci(e.macro_f1_vs_single)} | ${(e.seconds / 60).toFixed(1)} min |`,
       );
     }
   }
