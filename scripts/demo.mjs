@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The demo: fine-tune a small randomly initialised BERT on a few hundred real SpamAssassin mails
 // (examples/spam-ham.csv), evaluate it, and classify three texts — all through the `bertft` CLI, as a user would.
-// usage: npm run demo   (builds dist/ first; about half a minute on 2 CPU cores)
+// usage: npm run demo   (builds dist/ first; about a minute on 2 CPU cores)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';

@@ -77,7 +77,7 @@ test("--resume names the given settings that differ from the run's (only the dev
   assert.deepEqual(ignoredOnResume({ data: '', out: 'o', resume: true }, previous), [], 'no --data given');
   assert.deepEqual(
     ignoredOnResume({ data: '/d.csv', out: 'o', resume: true, lr: 2e-3, epochs: 9, seed: undefined }, previous),
-    ['lr (run: 0.001, given: 0.002)', 'epochs (run: 6, given: 9)'],
+    ['lr (run: 0.001, given: 0.002)', 'epochs (run: 12, given: 9)'],
   );
   assert.deepEqual(ignoredOnResume({ data: '/other.csv', out: 'o', resume: true }, previous), [
     'data (run: "/d.csv", given: "/other.csv")',
@@ -101,7 +101,7 @@ test('a model from random initialisation gets the from-scratch values the user d
   });
   assert.deepEqual(
     [scratch.lr, scratch.epochs, scratch.dropout, scratch.metric, scratch.maxLength],
-    [2e-3, 6, false, 'macro_f1', 256],
+    [2e-3, 12, false, 'macro_f1', 256],
   );
   assert.equal(
     resolveTrainConfig({ data: 'd', out: 'o' }, [], 512, { hiddenSize: 256 }).lr,
@@ -111,7 +111,7 @@ test('a model from random initialisation gets the from-scratch values the user d
   const mine = resolveTrainConfig({ data: 'd', out: 'o', model: 'random:mini', lr: 3e-4, dropout: true }, [], 512, {
     hiddenSize: 256,
   });
-  assert.deepEqual([mine.lr, mine.dropout, mine.epochs], [3e-4, true, 6], 'explicit choices win');
+  assert.deepEqual([mine.lr, mine.dropout, mine.epochs], [3e-4, true, 12], 'explicit choices win');
   const pretrained = resolveTrainConfig({ data: 'd', out: 'o', model: 'bert-base-uncased' }, [2000], 512, {
     hiddenSize: 768,
   });
