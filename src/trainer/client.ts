@@ -7,12 +7,14 @@
  *
  * With `keepAliveWithoutParent` the child is detached (its own process group) and its stderr goes to a log file, so
  * it keeps training when the parent goes away (a VS Code window reload restarts the extension host); a new window
- * reattaches from `<run>/metrics.jsonl` and stops it by pid with SIGTERM.
+ * reattaches from `<run>/metrics.jsonl` and stops it with the run's stop request file (core/run/stop-request.ts).
+ * No signal is sent but the last-resort kill: on Windows a signal ends a process at once, without a checkpoint.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { requestRunStop } from '../core/run/stop-request';
 import { trainingProcessEnv } from '../core/train/allocator';
 import { EstimateCancelled, type EstimateEvent } from '../core/train/estimate';
 import {
@@ -137,7 +139,7 @@ export function startTrainer(opts: StartTrainerOptions): TrainerHandle {
       if (finished) return;
       const command: TrainerCommand = { command: 'stop' };
       if (child.connected) child.send(command);
-      else child.kill('SIGTERM');
+      else void requestRunStop(path.resolve(opts.options.out)).catch(() => undefined); // the kill below remains
       killTimer ??= setTimeout(kill, opts.stopTimeoutMs ?? 60_000);
     },
     kill,

@@ -3,8 +3,10 @@
  * with `task: 'mlm'`, or an estimate with `task: 'estimate'`). Sends every TrainerEvent to the parent over IPC (and
  * prints nothing); an estimate is answered with one `estimate` (or `error`) message, then the child exits.
  * A `stop` message, SIGTERM or SIGINT asks for a graceful stop (checkpoint, `done` with stopped: true, exit 130; an
- * estimate ends at its next warm-up step, exit 130); a second one exits at once. Losing the parent stops too, unless
- * the parent started it with KEEP_ALIVE_FLAG (the extension does, so training outlives a window reload).
+ * estimate ends at its next warm-up step, exit 130); a second one exits at once. A window that did not start the
+ * child (it has no IPC channel) asks with the run's stop request file, which the session polls after every step and
+ * honours the same way. Losing the parent stops too, unless the parent started it with KEEP_ALIVE_FLAG (the extension
+ * does, so training outlives a window reload).
  * Exit codes as the CLI: 0 done, 1 bad input, 2 internal error, 130 stopped.
  */
 import { KEEP_ALIVE_FLAG } from './client';

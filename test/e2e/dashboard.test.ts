@@ -35,9 +35,7 @@ after(async () => {
   for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function makeWorkspace(livePid: number): string {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-dash-'));
-  temps.push(ws);
+function makeWorkspace(ws: string, livePid: number): string {
   const data = path.join(ws, 'data.csv');
   fs.writeFileSync(
     data,
@@ -81,6 +79,7 @@ function makeWorkspace(livePid: number): string {
       ...Array.from({ length: 37 }, (_, i) => step(i + 1, { loss: 0.41, eta_s: 720 })),
     ]),
   );
+  fs.writeFileSync(path.join(runs, LIVE_RUN, '.bertft-run'), '{"tool":"bertft"}\n');
   return ws;
 }
 
@@ -109,8 +108,13 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
   ) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
-  sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
-  const ws = makeWorkspace(sleeper.pid!);
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-dash-'));
+  temps.push(ws);
+  // The live run's stand-in trainer: it exits with 130 once the run's stop request file appears.
+  const stopRequest = path.join(ws, '.bert', 'runs', LIVE_RUN, '.stop-request');
+  const standIn = `setInterval(() => { if (require('fs').existsSync(process.argv[1])) process.exit(130); }, 100);`;
+  sleeper = spawn(process.execPath, ['-e', standIn, stopRequest], { stdio: 'ignore' });
+  makeWorkspace(ws, sleeper.pid!);
   const liveMetrics = path.join(ws, '.bert', 'runs', LIVE_RUN, 'metrics.jsonl');
 
   server = await startCodeServer({ logFile: path.join(OUT, 'dashboard-code-server.log') });
@@ -158,13 +162,12 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
     await view.locator('#evals td', { hasText: '0.750' }).first().waitFor({ timeout: UI_TIMEOUT });
     assert.equal(await view.locator('#stop').getAttribute('disabled'), null, 'Stop is enabled while training');
 
-    // Stop on a run this window did not start sends the trainer SIGTERM; the process ends without a `done`, so the
-    // run shows as interrupted, with Resume offered.
-    const sleeperExit = new Promise<NodeJS.Signals | null>((resolve) =>
-      sleeper!.once('exit', (_code, signal) => resolve(signal)),
-    );
+    // Stop on a run this window did not start writes the run's stop request file (no signal: on Windows it would end
+    // the trainer without a checkpoint; the real trainer's answer is tested in test/unit/runner/stop-request.test.ts).
+    // The stand-in ends without a `done`, so the run shows as interrupted, with Resume offered.
+    const sleeperExit = new Promise<number | null>((resolve) => sleeper!.once('exit', (code) => resolve(code)));
     await view.locator('#stop').click();
-    assert.equal(await sleeperExit, 'SIGTERM');
+    assert.equal(await sleeperExit, 130);
     await view.locator('#phase', { hasText: 'interrupted' }).waitFor({ timeout: UI_TIMEOUT });
     await page.locator('.statusbar-item', { hasText: 'BERT: training interrupted' }).waitFor({ timeout: UI_TIMEOUT });
     assert.equal(await view.locator('#resume').getAttribute('disabled'), null, 'Resume is enabled');

@@ -7,6 +7,7 @@
  *   <run>/best/                the best model so far in Hugging Face layout (`best/int8/`: its quantized copy)
  *   <run>/.bertft-run          written first: the folder is ours even before run.json exists
  *   <run>/.lock                the one writer's pid and host
+ *   <run>/.stop-request        a stop asked for by a process with no channel to the trainer (stop-request.ts)
  *
  * Nothing here reads more than directory entries (and loads no onnxruntime), so the extension host uses it freely.
  */
@@ -19,6 +20,7 @@ export const CHECKPOINTS_DIR = 'checkpoints';
 export const BEST_DIR = 'best';
 export const RUN_MARKER = '.bertft-run';
 export const RUN_LOCK = '.lock';
+export const STOP_REQUEST = '.stop-request';
 
 export interface RunPaths {
   root: string;
@@ -26,6 +28,7 @@ export interface RunPaths {
   metrics: string;
   checkpoints: string;
   best: string;
+  stopRequest: string;
 }
 
 export function runPaths(root: string): RunPaths {
@@ -35,6 +38,7 @@ export function runPaths(root: string): RunPaths {
     metrics: path.join(root, METRICS_FILE),
     checkpoints: path.join(root, CHECKPOINTS_DIR),
     best: path.join(root, BEST_DIR),
+    stopRequest: path.join(root, STOP_REQUEST),
   };
 }
 

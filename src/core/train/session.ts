@@ -3,7 +3,8 @@
  *
  *   start (new run, --resume or --restart; refusals) → claim the folder → lock → recover → the task prepares its data,
  *   model and settings → restore the checkpoint → engine → run.json → `started` → the loop (steps, evaluations,
- *   checkpoints, best/, stop) → `done` (or an `error` event) → engine disposed, lock released.
+ *   checkpoints, best/, stop: the sink's shouldStop or the run's stop request file) → `done` (or an `error` event) →
+ *   engine disposed, lock released.
  *
  * A task (fine-tuning in core/finetune, masked-LM pre-training in core/pretrain) supplies only what differs: how its
  * run.json stores its settings, how data and model are prepared, how a batch is prepared for its step, how the
@@ -30,6 +31,7 @@ import { acquireRunLock } from '../run/lock';
 import { appendMetric, hadCheckpoint } from '../run/metrics-log';
 import { claimRunDir, recoverRunDir } from '../run/folder';
 import { runPaths, type RunPaths } from '../run/paths';
+import { clearRunStopRequest, runStopRequested } from '../run/stop-request';
 import { trainLoop, type Evaluation, type LoopSettings } from './trainer';
 import { readRunJson, writeRunJson } from '../run/run-json';
 
@@ -47,7 +49,10 @@ export interface SessionRequest {
 
 export interface SessionSink {
   emit: (event: TrainerEvent) => void;
-  /** Polled after every step; when true the run checkpoints and ends with `done` (stopped). */
+  /**
+   * Polled after every step; when true the run checkpoints and ends with `done` (stopped). The run's stop request
+   * file (core/run/stop-request.ts) is polled beside it.
+   */
   shouldStop?: () => boolean;
   onDownload?: (progress: HubProgress) => void;
 }
@@ -224,6 +229,8 @@ export async function runSession<S, E extends Evaluation>(
   const lock = acquireRunLock(paths.root);
   // Without run.json, a metrics.jsonl only records a start that failed (e.g. bad data): begin a clean log.
   if (previous === undefined) fs.rmSync(paths.metrics, { force: true });
+  // A stop asked of an earlier session (one that ended as it was written) is not a stop of this one.
+  clearRunStopRequest(paths.root);
   const emit = (event: TrainerEvent): void => {
     appendMetric(paths.metrics, event);
     sink.emit(event);
@@ -277,7 +284,8 @@ export async function runSession<S, E extends Evaluation>(
       prepareBatch: prepared.prepareBatch ? (batch, step) => prepared.prepareBatch!(batch, step) : undefined,
       evaluate: () => prepared.evaluate(liveEngine),
       saveBest: (evaluation, step) => prepared.saveBest(liveEngine, evaluation, step, paths.best),
-      shouldStop: () => sink.shouldStop?.() ?? false,
+      // The caller's stop (a `stop` message, a signal) or a stop request file from a process with no channel to us.
+      shouldStop: () => (sink.shouldStop?.() ?? false) || runStopRequested(paths.root),
     });
     const done: DoneEvent = {
       event: 'done',
@@ -298,6 +306,7 @@ export async function runSession<S, E extends Evaluation>(
     throw e;
   } finally {
     await engine?.dispose();
+    clearRunStopRequest(paths.root);
     lock.release();
   }
 }

@@ -21,6 +21,7 @@ import { error as showError, info, long, notify, say, warn, withProgress } from 
 import { requireTrust } from '../trust';
 import { resumeOptions } from './options';
 import { runPaths } from '../../core/run/paths';
+import { requestRunStop } from '../../core/run/stop-request';
 import { readRunJson } from '../../core/run/run-json';
 
 export class TrainingController implements vscode.Disposable {
@@ -209,11 +210,19 @@ export class TrainingController implements vscode.Disposable {
       this.log.info(`Asked the trainer for ${key} to stop`);
       return;
     }
-    // A run started by an earlier window: the trainer treats SIGTERM as a stop request.
+    // A run started by an earlier window (no IPC channel to it): its stop request file, which the trainer polls after
+    // every step. Not a signal: on Windows SIGTERM ends the process at once, without a checkpoint.
     const state = readRunState(key);
     if (state.phase === 'training' && state.pid !== undefined && isProcessAlive(state.pid)) {
-      process.kill(state.pid, 'SIGTERM');
-      this.log.info(`Sent SIGTERM to trainer ${state.pid} for ${key}`);
+      const pid = state.pid;
+      requestRunStop(key).then(
+        (asked) =>
+          asked
+            ? this.log.info(`Asked trainer ${pid} for ${key} to stop (its stop request file)`)
+            : void info(say`BERT: ${path.basename(key)} is not a run folder of this extension; nothing was changed.`),
+        (error: unknown) =>
+          void showError(say`BERT: Cannot ask ${path.basename(key)} to stop: ${long((error as Error).message)}`),
+      );
       return;
     }
     void info(say`BERT: ${path.basename(key)} is not training.`);
