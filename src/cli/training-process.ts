@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { needsTrainingEnv, trainingProcessEnv } from '../core/train/allocator';
+import { needsTrainingEnv, trainingProcessEnv, type Machine } from '../core/train/allocator';
 
 const TRAINING_COMMANDS = new Set(['train', 'pretrain']);
 /** Set in the child, so that it does not restart itself again. */
@@ -30,12 +30,17 @@ export function runInTrainingProcess(argv: readonly string[], script: string): P
 /**
  * Runs `node <script> <argv>` again in a child with the training environment (for any script that trains in its own
  * process: the CLI's training commands, the benchmarks); resolves with its exit code. Undefined when this process
- * already has that environment (or is such a child).
+ * already has that environment (or is such a child), and wherever the settings mean nothing (Windows, macOS): the
+ * relay of POSIX signals below is for Linux only. `env` and `machine` are this process's unless given (tests).
  */
-export function restartInTrainingProcess(script: string, argv: readonly string[]): Promise<number> | undefined {
-  if (process.env[CHILD_MARK] === '1' || !needsTrainingEnv(process.env)) return undefined;
+export function restartInTrainingProcess(
+  script: string,
+  argv: readonly string[],
+  { env = process.env, machine }: { env?: NodeJS.ProcessEnv; machine?: Machine } = {},
+): Promise<number> | undefined {
+  if (env[CHILD_MARK] === '1' || !needsTrainingEnv(env, machine)) return undefined;
   const child = spawn(process.execPath, [...process.execArgv, script, ...argv], {
-    env: { ...trainingProcessEnv(process.env), [CHILD_MARK]: '1', [STARTED_MARK]: String(performance.timeOrigin) },
+    env: { ...trainingProcessEnv(env, machine), [CHILD_MARK]: '1', [STARTED_MARK]: String(performance.timeOrigin) },
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     detached: true,
   });

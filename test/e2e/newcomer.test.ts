@@ -104,8 +104,9 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
   };
   try {
     await page.goto(devWorkbenchUrl(server, ws));
-    await page.locator('.statusbar-item', { hasText: /BERT/ }).first().waitFor({ timeout: UI_TIMEOUT });
+    await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: UI_TIMEOUT });
     await done('empty-workspace');
+    const bertStatus = page.locator('.statusbar-item', { hasText: /BERT/ });
 
     await page.keyboard.press('F1');
     await quickInput.locator('.quick-input-box input').fill('>BERT: Fine-tune BERT');
@@ -116,6 +117,8 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     assert.match(placeholder, /CSV, TSV, JSONL or JSON/);
     const example = quickInput.locator('.quick-input-list .monaco-list-row', { hasText: 'Use the bundled example' });
     await example.waitFor({ timeout: UI_TIMEOUT });
+    // The command activated the extension; with no run and no model it has nothing to say in the status bar.
+    assert.equal(await bertStatus.count(), 0, 'no BERT status bar item before a run');
     await done('dataset-step');
     await example.click();
 
@@ -170,6 +173,9 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
 
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: UI_TIMEOUT });
+    // During the run the status bar shows it, with an accessible name a screen reader can read.
+    await bertStatus.first().waitFor({ timeout: UI_TIMEOUT });
+    assert.match((await bertStatus.first().getAttribute('aria-label')) ?? '', /BERT/);
     await done('training');
     await view.locator('#phase', { hasText: /^(finished|failed)$/ }).waitFor({ timeout: TRAIN_TIMEOUT });
     assert.equal(await view.locator('#problem').innerText(), '', 'the run finished');

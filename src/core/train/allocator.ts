@@ -11,7 +11,8 @@
  * - fast: nothing is ever returned to the kernel (one arena, no mmap, no trimming), so after the first step there
  *   are no page faults at all; the process keeps its peak plus fragmentation (about 20% more for BERT-base).
  * - system: glibc's defaults.
- * A user's own GLIBC_TUNABLES or MALLOC_* variables win over all of these. Elsewhere than glibc Linux they are unused.
+ * A user's own GLIBC_TUNABLES or MALLOC_* variables win over all of these. They are glibc's: on Windows and macOS
+ * nothing is set (and the CLI trains in its own process, not restarted).
  */
 import * as fs from 'node:fs';
 
@@ -47,7 +48,8 @@ export function hugePagesAvailable(settingFile = THP_SETTING): boolean {
   }
 }
 
-interface Machine {
+/** What the settings depend on; injectable so that every platform's answer is tested on any. */
+export interface Machine {
   platform: NodeJS.Platform;
   hugePages: boolean;
 }
@@ -74,7 +76,11 @@ export function needsTrainingEnv(env: NodeJS.ProcessEnv, machine: Machine = this
 }
 
 /** One line for a run's device notes: which malloc settings this process runs with. */
-export function describeAllocator(env: NodeJS.ProcessEnv = process.env): string {
+export function describeAllocator(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
+  if (platform !== 'linux') return `malloc: the system allocator (${platform}; the glibc settings are Linux only)`;
   const tunables = env.GLIBC_TUNABLES;
   const mode = (Object.entries(TUNABLES) as [AllocatorMode, string][]).find(([, t]) => t === tunables)?.[0];
   if (mode) return `malloc: ${mode} (GLIBC_TUNABLES=${tunables})`;

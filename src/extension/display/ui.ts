@@ -112,6 +112,8 @@ export interface InputOptions {
   /** The initial text of the box: editable text, never rendered. */
   value?: string;
   ignoreFocusOut?: boolean;
+  /** Hide what is typed (a secret). */
+  password?: boolean;
   /** A reason the text is not accepted, or undefined. */
   validate?(value: string): Message | undefined;
 }
@@ -123,6 +125,7 @@ export function input(options: InputOptions): Thenable<string | undefined> {
     placeHolder: options.placeHolder && asLabel(options.placeHolder),
     value: options.value,
     ignoreFocusOut: options.ignoreFocusOut,
+    password: options.password,
     validateInput:
       options.validate &&
       ((v) => {
@@ -147,6 +150,8 @@ export function markdown(message: Message, commands: readonly string[] = []): vs
 export function setStatusBarItem(item: vscode.StatusBarItem, text: Message, tooltip: Message): void {
   item.text = asLabel(text);
   item.tooltip = asPlain(tooltip);
+  // A screen reader reads the tooltip's sentence rather than the icon syntax of the text.
+  item.accessibilityInformation = { label: asPlain(tooltip), role: 'button' };
 }
 
 /** A tree item whose label and description may hold data; the tooltip is markdown. */

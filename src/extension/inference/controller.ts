@@ -30,6 +30,9 @@ export class InferenceController implements vscode.Disposable {
   private readonly cache = new LruCache<string, Prediction>(CACHE_ENTRIES);
   private loading: { dir: string; device: Device; promise: Promise<ActiveModel> } | undefined;
   private readonly subscription: vscode.Disposable;
+  private readonly modelChanged = new vscode.EventEmitter<string | undefined>();
+  /** Fires with the active model's folder (undefined: none) whenever it may have changed. */
+  readonly onDidChangeActiveModel = this.modelChanged.event;
 
   constructor(
     private readonly log: vscode.LogOutputChannel,
@@ -45,9 +48,11 @@ export class InferenceController implements vscode.Disposable {
     this.updateContext();
   }
 
-  /** `bert.modelSelected`, which the palette's `when` clauses read (Make Int8 Model). */
+  /** `bert.modelSelected`, which the palette's `when` clauses read (Make Int8 Model), and the change event. */
   private updateContext(): void {
-    void vscode.commands.executeCommand('setContext', 'bert.modelSelected', this.activeModelDir() !== undefined);
+    const dir = this.activeModelDir();
+    void vscode.commands.executeCommand('setContext', 'bert.modelSelected', dir !== undefined);
+    this.modelChanged.fire(dir);
   }
 
   /** The chosen model's folder, else the one `bert.activeModel` names, if any. */
@@ -131,6 +136,7 @@ export class InferenceController implements vscode.Disposable {
 
   dispose(): void {
     this.subscription.dispose();
+    this.modelChanged.dispose();
     void this.client.dispose();
   }
 }

@@ -7,6 +7,7 @@ import { registerClassifyCommands } from './classify-commands';
 import { InferenceController } from './controller';
 import { registerHover } from './hover';
 import { registerModelCommands } from './model-commands';
+import { modelName } from './models';
 
 export type { ClassifyResult } from './classify-commands';
 export type { QuantizeChoice } from './model-commands';
@@ -14,6 +15,9 @@ export type { QuantizeChoice } from './model-commands';
 export function registerInference(ctx: Ctx): InferenceController {
   const controller = new InferenceController(ctx.log, ctx.extension.workspaceState);
   ctx.own(controller);
+  const showModel = (dir: string | undefined) => ctx.statusBar.setModel(dir === undefined ? undefined : modelName(dir));
+  ctx.own(controller.onDidChangeActiveModel(showModel));
+  showModel(controller.activeModelDir());
   const models = registerModelCommands(ctx, controller);
   registerClassifyCommands(ctx, controller, models);
   registerHover(ctx, controller);

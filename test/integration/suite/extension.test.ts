@@ -67,19 +67,31 @@ suite('BERT extension in the VS Code extension host', () => {
     assert.match(log, /\[info\] BERT Fine-tune \d+\.\d+\.\d+ activated \(VS Code 1\.100\.\d+\)/);
   });
 
-  test('status bar item starts idle and shows busy and error states', async () => {
+  test('status bar item: hidden while idle with no model, shown for busy and error states and for a selected model', async () => {
     const { statusBar } = await activated();
     assert.deepEqual(statusBar.state, { kind: 'idle' });
     assert.equal(statusBar.text, '$(beaker) BERT');
+    assert.equal(statusBar.visible, false, 'no run and no model: nothing to say');
     try {
       statusBar.set({ kind: 'busy', text: say`epoch 1/3`, tooltip: say`Training reviews.csv` });
       assert.equal(statusBar.text, '$(sync~spin) BERT: epoch 1/3');
+      assert.equal(statusBar.visible, true);
       statusBar.set({ kind: 'error', text: say`failed` });
       assert.equal(statusBar.text, '$(error) BERT: failed');
+      statusBar.set({ kind: 'idle' });
+      assert.equal(statusBar.visible, false);
+      statusBar.setModel('[evil](command:x) $(alert)');
+      assert.equal(statusBar.visible, true);
+      assert.equal(
+        statusBar.tooltip,
+        'BERT Fine-tune: classifying with [evil](command:x) $(alert). Click to choose another model.',
+      );
     } finally {
+      statusBar.setModel(undefined);
       statusBar.set({ kind: 'idle' });
     }
     assert.equal(statusBar.text, '$(beaker) BERT');
+    assert.equal(statusBar.visible, false);
   });
 
   test('the workspace is trusted here, so Fine-tune BERT is enabled (it is gated on isWorkspaceTrusted)', async () => {

@@ -64,10 +64,12 @@ suite('inference: classify, hover, predict dataset, int8', function () {
 
   const api = (): BertExtensionApi => vscode.extensions.getExtension<BertExtensionApi>('bertft.bert-finetune')!.exports;
 
-  test('bert.useModel makes a run the active model of the workspace without writing its settings', async () => {
+  test('bert.useModel makes a run the active model of the workspace without writing its settings; the status bar shows it', async () => {
     const dir = await vscode.commands.executeCommand<string>('bert.useModel', run);
     assert.equal(dir, run);
     assert.equal(api().activeModelDir(), run);
+    assert.equal(api().statusBar.visible, true, 'a selected model puts the item in the status bar');
+    assert.match(api().statusBar.tooltip, /classifying with inference-run/);
     assert.equal(
       bert().inspect('activeModel')?.workspaceValue,
       undefined,

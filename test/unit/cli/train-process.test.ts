@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { listCheckpoints } from '../../../src/core/train/checkpoint';
 import { describeAllocator, hugePagesAvailable, trainingProcessEnv } from '../../../src/core/train/allocator';
+import { restartInTrainingProcess } from '../../../src/cli/training-process';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
 
 const CLI = path.join(__dirname, '..', '..', '..', 'src', 'cli.js');
@@ -188,4 +189,24 @@ test('bad input exits 1 naming the file; --json also prints an error event', asy
   const e = spawnSync(process.execPath, [CLI, 'eval', '--model', dir], { encoding: 'utf8' });
   assert.equal(e.status, 1);
   assert.match(e.stderr, /needs --data/);
+});
+
+test('the training restart happens on Linux only: on Windows and macOS the command trains in its own process', async () => {
+  const dir = tempDir('restart-platform');
+  const script = path.join(dir, 'child.js');
+  // Exits 7 when it runs as the restarted training child with the fast mode's glibc settings.
+  fs.writeFileSync(
+    script,
+    `process.exit(process.env.BERTFT_TRAINING_CHILD === '1' && /mmap_max=0/.test(process.env.GLIBC_TUNABLES) ? 7 : 1);`,
+  );
+  const env = { BERTFT_ALLOCATOR: 'fast' };
+  for (const platform of ['win32', 'darwin'] as const) {
+    assert.equal(restartInTrainingProcess(script, [], { env, machine: { platform, hugePages: true } }), undefined);
+  }
+  const linux = { platform: 'linux' as const, hugePages: true };
+  assert.equal(
+    restartInTrainingProcess(script, [], { env: { ...env, BERTFT_TRAINING_CHILD: '1' }, machine: linux }),
+    undefined,
+  );
+  assert.equal(await restartInTrainingProcess(script, [], { env, machine: linux }), 7);
 });

@@ -40,6 +40,21 @@ test('training processes get the lean malloc settings by default, fast or none o
   assert.equal(describeAllocator({}), 'malloc: glibc defaults');
 });
 
+test('the glibc settings are Linux only: on Windows and macOS the environment is unchanged and the notes say so', () => {
+  for (const platform of ['win32', 'darwin'] as const) {
+    for (const env of [{}, { BERTFT_ALLOCATOR: 'fast' }, { BERTFT_ALLOCATOR: 'lean' }]) {
+      const machine = { platform, hugePages: true };
+      assert.equal(trainingProcessEnv(env, machine), env, `${platform} ${JSON.stringify(env)}`);
+      assert.equal(needsTrainingEnv(env, machine), false);
+    }
+    assert.equal(
+      describeAllocator({}, platform),
+      `malloc: the system allocator (${platform}; the glibc settings are Linux only)`,
+    );
+  }
+  assert.equal(describeAllocator({}, 'linux'), 'malloc: glibc defaults');
+});
+
 test('glibc accepts every tunable of both modes (a misspelt tunable would be ignored silently)', (t) => {
   if (process.platform !== 'linux' || !fs.existsSync(LD_SO)) {
     t.skip(`${LD_SO} is not here to list glibc's tunables`);
