@@ -142,19 +142,3 @@ export function requireString(args: ParsedArgs, name: string, command: string, e
   if (value === undefined) throw new UsageError(`\`bertft ${command}\` needs --${name}.`, `Add --${name} ${example}.`);
   return value;
 }
-
-export function formatFlagHelp(specs: readonly FlagSpec[]): string {
-  return specs
-    .map((s) => {
-      const value =
-        s.kind === 'boolean'
-          ? ''
-          : s.choices
-            ? ` <${s.choices.join('|')}>`
-            : s.kind === 'int' || s.kind === 'number'
-              ? ' <n>'
-              : ' <value>';
-      return `  --${s.name}${value}`.padEnd(36) + s.help;
-    })
-    .join('\n');
-}

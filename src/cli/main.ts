@@ -2,16 +2,11 @@
  * `bertft` without VS Code: parse the command line, run the command, map the outcome to an exit code (output.ts).
  * Each command lives in its own module, loaded on demand; none imports this one.
  */
-import { formatFlagHelp, parseArgs, UsageError, type ParsedArgs } from './args';
+import { packageVersion } from '../core/util/package-version';
+import { parseArgs, UsageError, type ParsedArgs } from './args';
 import { COMMANDS } from './commands';
+import { commandHelp, usage } from './help';
 import { EXIT_BAD_INPUT, EXIT_OK, processIo, reportError, type CliIo } from './output';
-
-export function usage(): string {
-  const lines = ['Usage: bertft <command> [flags]', '', 'Commands:'];
-  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)}${c.summary}`);
-  lines.push('', 'Run `bertft <command> --help` for its flags.');
-  return lines.join('\n') + '\n';
-}
 
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -19,12 +14,16 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     io.stdout(usage());
     return command === undefined ? EXIT_BAD_INPUT : EXIT_OK;
   }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    io.stdout(`${packageVersion()}\n`);
+    return EXIT_OK;
+  }
   const spec = COMMANDS[command];
   try {
     if (!spec)
       throw new UsageError(`Unknown command "${command}".`, `Use one of: ${Object.keys(COMMANDS).join(', ')}.`);
     if (rest.includes('--help') || rest.includes('-h')) {
-      io.stdout(`Usage: bertft ${command} [flags]\n${spec.summary}\n\n${formatFlagHelp(spec.flags)}\n`);
+      io.stdout(commandHelp(command));
       return EXIT_OK;
     }
     const args = parseArgs(rest, spec.flags, command);

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import { recordOf } from '../util/records';
 import { writeFileAtomic, writeJsonAtomic } from '../util/files';
+import { packageVersion } from '../util/package-version';
 import { readDataset } from '../data/read';
 import { splitDataset } from '../data/split';
 import type { Example } from '../data/types';
@@ -57,22 +58,6 @@ export interface RunJson {
 }
 
 const now = () => new Date().toISOString();
-
-/** Our package.json is above this file: out/src/trainer/ when compiled, dist/ when bundled. */
-function packageVersion(): string {
-  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'bert-finetune' && pkg.version) return pkg.version;
-    } catch {
-      // no (readable) package.json here; look further up
-    }
-  }
-  return 'unknown';
-}
 
 interface PreparedModel {
   config: BertConfig;
