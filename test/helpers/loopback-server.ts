@@ -6,11 +6,12 @@
  * - Static: any other path → `root/<path>`.
  * Both honour Range requests. Knobs simulate failures: cut a transfer off after N bytes, ignore Range, corrupt a
  * file's bytes while keeping its advertised checksum, require a token for gated repos, answer like a plain mirror
- * (an opaque ETag, bodies without Content-Length).
+ * (an opaque ETag, bodies without Content-Length). With `tls` it serves HTTPS (certificates: ./tls-cert.ts).
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
@@ -18,6 +19,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   headers: http.IncomingHttpHeaders;
+  /** The client's port: a proxy's test can tell the connections it made from direct ones. */
+  remotePort: number;
 }
 
 export interface LoopbackOptions {
@@ -28,6 +31,8 @@ export interface LoopbackOptions {
   isLfs?: (file: string) => boolean;
   /** Repo ids that answer 401 GatedRepo unless `Authorization: Bearer <token>` matches. */
   gated?: Record<string, string>;
+  /** Serve HTTPS with this key and certificate (PEM) instead of HTTP. */
+  tls?: { key: string; cert: string };
 }
 
 export interface Faults {
@@ -51,7 +56,7 @@ export interface Faults {
 export class LoopbackServer {
   readonly requests: RecordedRequest[] = [];
   faults: Faults = {};
-  private server?: http.Server;
+  private server?: http.Server | https.Server;
   private readonly commit: string;
 
   constructor(private readonly opts: LoopbackOptions) {
@@ -61,11 +66,12 @@ export class LoopbackServer {
   get url(): string {
     const addr = this.server?.address() as AddressInfo | null;
     if (!addr) throw new Error('server not started');
-    return `http://127.0.0.1:${addr.port}`;
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${addr.port}`;
   }
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => this.handle(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
+    this.server = this.opts.tls ? https.createServer(this.opts.tls, handler) : http.createServer(handler);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;
   }
@@ -82,7 +88,12 @@ export class LoopbackServer {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    this.requests.push({ method: req.method ?? 'GET', path: urlPath, headers: req.headers });
+    this.requests.push({
+      method: req.method ?? 'GET',
+      path: urlPath,
+      headers: req.headers,
+      remotePort: req.socket.remotePort ?? 0,
+    });
     if (this.faults.delayMs) {
       const delayMs = this.faults.delayMs;
       this.faults = { ...this.faults, delayMs: undefined };

@@ -407,6 +407,18 @@ const NETWORK_FAILURES: Readonly<Record<string, string>> = {
   EHOSTUNREACH: 'the host is unreachable',
 };
 
+/** TLS verification failures: a proxy that inspects HTTPS presents certificates of a CA that Node does not know. */
+const CERTIFICATE_FAILURES: Readonly<Record<string, string>> = {
+  SELF_SIGNED_CERT_IN_CHAIN: "the server's certificate is signed by a CA this machine does not trust",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "the server's certificate is signed by a CA this machine does not trust",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the server's certificate is self-signed",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the server's certificate cannot be verified",
+  CERT_HAS_EXPIRED: "the server's certificate has expired",
+  ERR_TLS_CERT_ALTNAME_INVALID: "the server's certificate is for another host name",
+};
+const CERTIFICATE_FIX =
+  "If a proxy or firewall inspects HTTPS, set NODE_EXTRA_CA_CERTS to its CA's certificate (a PEM file) before starting bertft or VS Code.";
+
 function toUserError(
   err: unknown,
   ctx: { spec: HubSpec; token: string | undefined; endpoint: string },
@@ -420,7 +432,7 @@ function toUserError(
   if (err instanceof ConnectionError) {
     const host = new URL(ctx.endpoint).host;
     // Named for what happened: a dropped transfer is not "offline".
-    const what = NETWORK_FAILURES[err.code ?? ''] ?? `the connection to ${host} failed`;
+    const what = NETWORK_FAILURES[err.code] ?? CERTIFICATE_FAILURES[err.code] ?? `the connection to ${host} failed`;
     const local = !fs.existsSync(repoId)
       ? ` (There is no folder "${repoId}" in ${process.cwd()} either; a local model is a folder path such as ./${repoId}.)`
       : '';
@@ -430,7 +442,9 @@ function toUserError(
           ? 'HUB_OFFLINE'
           : 'HUB_NETWORK',
       cause: err,
-      fix: 'Check the connection (or HF_ENDPOINT) and try again: a partial download resumes. Or give the path of a local model folder instead.',
+      fix: CERTIFICATE_FAILURES[err.code]
+        ? CERTIFICATE_FIX
+        : 'Check the connection, the proxy (HTTPS_PROXY, NO_PROXY) or HF_ENDPOINT and try again: a partial download resumes. Or give the path of a local model folder instead.',
     });
   }
   if (err instanceof ChecksumError) {

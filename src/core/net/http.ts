@@ -1,12 +1,25 @@
 /**
  * A minimal HTTP(S) client on node:http/https. We use these modules rather than `fetch` because the VS Code
- * extension host patches them to honour the user's proxy settings.
+ * extension host patches them to honour the user's proxy settings; elsewhere (the CLI, the trainer child) requests go
+ * through the proxy HTTPS_PROXY / HTTP_PROXY name, unless NO_PROXY lists the host (./proxy.ts).
  * Errors thrown here are internal (`HttpStatusError`, `ConnectionError`); each caller (Hub, CUDA provider) turns them
- * into a UserError that names its own fix.
+ * into a UserError that names its own fix. A proxy that cannot be used is a UserError already (PROXY_FAILED): its fix
+ * is the same for every caller.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
+import type { Socket } from 'node:net';
 import * as zlib from 'node:zlib';
+import { UserError } from '../errors';
+import {
+  openTunnel,
+  proxyAuthorization,
+  proxyError,
+  proxyFor,
+  proxyRefused,
+  tlsOverTunnel,
+  viaProxyOptions,
+} from './proxy';
 
 export interface RequestOptions {
   method?: 'GET' | 'HEAD';
@@ -66,6 +79,7 @@ export class AbortedError extends Error {
 }
 
 const MAX_REDIRECTS = 10;
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 export function headerValue(headers: http.IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name.toLowerCase()];
@@ -94,18 +108,67 @@ export async function request(url: string, opts: RequestOptions = {}): Promise<H
   }
 }
 
-function requestOnce(url: string, headers: Record<string, string>, opts: RequestOptions): Promise<HttpResponse> {
+/** Socket errors of a request sent to a proxy that mean the proxy itself could not be reached. */
+const PROXY_CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** One request, directly or through the proxy the environment names for its URL (./proxy.ts). */
+async function requestOnce(url: string, headers: Record<string, string>, opts: RequestOptions): Promise<HttpResponse> {
+  if (opts.signal?.aborted) throw new AbortedError();
+  const target = new URL(url);
+  const lib = target.protocol === 'https:' ? https : http;
+  const proxy = proxyFor(target);
+  if (!proxy) return send(url, { lib, target, options: {}, headers }, opts);
+  if (target.protocol === 'http:') {
+    // Plain HTTP goes to the proxy itself, which is asked for the absolute URL.
+    const via = viaProxyOptions(proxy, target);
+    const proxied = { ...headers, host: target.host, ...proxyAuthorization(proxy) };
+    const res = await send(url, { ...via, headers: proxied }, opts, (err) =>
+      PROXY_CONNECT_FAILURES.has(err.code ?? '')
+        ? proxyError(proxy, target, `it could not be reached (${err.code})`, err)
+        : undefined,
+    );
+    if (res.status !== 407) return res;
+    res.body.resume();
+    throw proxyRefused(proxy, target, res.status, res.body.statusMessage);
+  }
+  let tunnel: Socket;
+  try {
+    tunnel = await openTunnel(proxy, target, { signal: opts.signal, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  } catch (err) {
+    if (err instanceof UserError && !opts.signal?.aborted) throw err;
+    throw toNetError(err, url, opts.signal);
+  }
+  const options = { createConnection: () => tlsOverTunnel(tunnel, target) };
+  return send(url, { lib, target, options, headers }, opts);
+}
+
+interface Outgoing {
+  lib: typeof http | typeof https;
+  /** The URL to connect to; absent when `options` name the host (a request sent to a proxy). */
+  target?: URL;
+  options: https.RequestOptions;
+  headers: Record<string, string>;
+}
+
+/** Sends `out` and resolves at its status line; `proxyFailure` names errors that are the proxy's. */
+function send(
+  url: string,
+  out: Outgoing,
+  opts: RequestOptions,
+  proxyFailure?: (err: NodeJS.ErrnoException) => Error | undefined,
+): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) return reject(new AbortedError());
-    const parsed = new URL(url);
-    const lib = parsed.protocol === 'https:' ? https : http;
-    const req = lib.request(parsed, { method: opts.method ?? 'GET', headers, signal: opts.signal }, (res) => {
+    const options = { ...out.options, method: opts.method ?? 'GET', headers: out.headers, signal: opts.signal };
+    const onResponse = (res: http.IncomingMessage): void => {
       resolve({ status: res.statusCode ?? 0, headers: res.headers, url, body: res });
-    });
-    req.setTimeout(opts.timeoutMs ?? 30_000, () => {
+    };
+    const req = out.target ? out.lib.request(out.target, options, onResponse) : out.lib.request(options, onResponse);
+    req.setTimeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, () => {
       req.destroy(Object.assign(new Error('no data received'), { code: 'ETIMEDOUT' }));
     });
-    req.on('error', (err) => reject(toNetError(err, url, opts.signal)));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      reject((!opts.signal?.aborted && proxyFailure?.(err)) || toNetError(err, url, opts.signal));
+    });
     req.end();
   });
 }

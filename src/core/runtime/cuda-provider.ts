@@ -126,8 +126,9 @@ async function resolvePackage(feedIndexUrl: string, version: string, signal?: Ab
     const sha512 = entry.packageHashAlgorithm?.toUpperCase() === 'SHA512' ? entry.packageHash : undefined;
     return { url, sha512, size: typeof entry.packageSize === 'number' ? entry.packageSize : undefined };
   } catch (err) {
-    // Without the catalog we still have the zip's CRCs; a cancelled or offline run must not carry on, though.
-    if (err instanceof AbortedError || err instanceof ConnectionError) throw err;
+    // Without the catalog we still have the zip's CRCs; a cancelled or offline run (or a refusing proxy) must not
+    // carry on, though.
+    if (err instanceof AbortedError || err instanceof ConnectionError || err instanceof UserError) throw err;
     return { url };
   }
 }
