@@ -82,9 +82,10 @@ suite('BERT extension in the VS Code extension host', () => {
       assert.equal(statusBar.visible, false);
       statusBar.setModel('[evil](command:x) $(alert)');
       assert.equal(statusBar.visible, true);
+      // The model's name is data: shown through the display helper, inert (no link, no icon).
       assert.equal(
         statusBar.tooltip,
-        'BERT Fine-tune: classifying with [evil](command:x) $(alert). Click to choose another model.',
+        'BERT Fine-tune: classifying with [evil] (command:x) $(alert). Click to choose another model.',
       );
     } finally {
       statusBar.setModel(undefined);
