@@ -19,6 +19,7 @@ import { readRows } from '../data/read';
 import { statInput } from '../data/source';
 import { DataError, UserError } from '../errors';
 import { writeFileAtomic } from '../util/files';
+import { samePath } from '../util/same-path';
 import { confusionCounts } from '../util/metrics';
 import { ownValue } from '../util/records';
 import type { Prediction } from './predictor';
@@ -210,6 +211,13 @@ export async function predictDataset(
   input: string,
   options: PredictDatasetOptions = {},
 ): Promise<DatasetPredictionReport> {
+  if (options.out !== undefined && samePath(options.out, input)) {
+    throw new UserError(`The predictions would be written over the input file ${input}.`, {
+      file: input,
+      code: 'PREDICT_OUT_IS_INPUT',
+      fix: `Choose another output file, or leave it out to write ${path.basename(defaultPredictionsFile(input))} next to the input.`,
+    });
+  }
   const { rows, labelled } = await readInputRows(input, options);
   if (rows.length === 0) {
     throw new DataError('There is nothing to predict: the input has no rows.', {

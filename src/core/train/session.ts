@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
+import { samePath } from '../util/same-path';
 import type { HubProgress } from '../model/hub';
 import type { Weights } from '../model/params';
 import type { Batch } from '../tokenize/batch';
@@ -97,16 +98,26 @@ const now = (): string => new Date().toISOString();
 /**
  * Settings given again with --resume that differ from the run's own, as `name (run: X, given: Y)`. A resumed run
  * continues exactly as it began, so these are refused rather than ignored; only the device may change. The values
- * of `pathKeys` compare resolved.
+ * of `pathKeys` are files: they compare resolved, and without case where `platform`'s file systems ignore it.
  */
-export function differingOnResume(given: object, stored: object, pathKeys: readonly string[]): string[] {
+export function differingOnResume(
+  given: object,
+  stored: object,
+  pathKeys: readonly string[],
+  platform: NodeJS.Platform = process.platform,
+): string[] {
   const differ: string[] = [];
   const run = stored as Record<string, unknown>;
   for (const [key, value] of Object.entries(given as Record<string, unknown>)) {
     if (['out', 'resume', 'restart', 'device'].includes(key) || value === undefined || value === '') continue;
-    const wanted = pathKeys.includes(key) && typeof value === 'string' ? path.resolve(value) : value;
-    if (JSON.stringify(wanted) !== JSON.stringify(run[key]))
-      differ.push(`${key} (run: ${JSON.stringify(run[key])}, given: ${JSON.stringify(wanted)})`);
+    const own = run[key];
+    const isPath = pathKeys.includes(key) && typeof value === 'string';
+    const wanted = isPath ? path.resolve(value) : value;
+    const same =
+      isPath && typeof own === 'string'
+        ? samePath(value, own, platform)
+        : JSON.stringify(wanted) === JSON.stringify(own);
+    if (!same) differ.push(`${key} (run: ${JSON.stringify(own)}, given: ${JSON.stringify(wanted)})`);
   }
   return differ;
 }
