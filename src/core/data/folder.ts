@@ -1,7 +1,7 @@
 /**
  * Folder per class, the 20 Newsgroups / scikit-learn `load_files` layout: `root/<label>/<document>`. Hidden files and
- * folders (starting with '.') are skipped silently; binary, non-UTF-8 and empty documents are skipped with a warning
- * each, so one stray file does not stop training.
+ * folders (starting with '.') and those the operating system adds (isSystemEntry) are skipped silently; binary,
+ * non-UTF-8 and empty documents are skipped with a warning each, so one stray file does not stop training.
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -21,9 +21,18 @@ export interface FolderRead {
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * Entries that are never data: hidden ones (`.DS_Store`, macOS's `._name` copies on FAT and network drives, `.git`)
+ * and those macOS and Windows add by themselves (a zip's `__MACOSX` folder, Explorer's `Thumbs.db` and `desktop.ini`,
+ * in any case since the file systems there ignore it).
+ */
+export function isSystemEntry(name: string): boolean {
+  return name.startsWith('.') || /^(__MACOSX|Thumbs\.db|desktop\.ini)$/i.test(name);
+}
+
 async function listDir(dir: string): Promise<import('node:fs').Dirent[]> {
   try {
-    return (await fsp.readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
+    return (await fsp.readdir(dir, { withFileTypes: true })).filter((e) => !isSystemEntry(e.name));
   } catch (e) {
     throw new DataError(`The folder cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}).`, {
       file: dir,

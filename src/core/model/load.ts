@@ -22,6 +22,7 @@ import {
   Weights,
 } from './params';
 import { writeFileAtomicWith } from '../util/files';
+import { withoutBom } from '../util/text-file';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors';
 
 export const CONFIG_FILE = 'config.json';
@@ -79,7 +80,7 @@ async function readConfigJson(file: string): Promise<unknown> {
     });
   }
   try {
-    return JSON.parse(text);
+    return JSON.parse(withoutBom(text));
   } catch (e) {
     throw new ModelError(`${CONFIG_FILE} is not valid JSON: ${(e as Error).message}`, {
       file,

@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
 import { writeJsonAtomic } from '../util/files';
+import { withoutBom } from '../util/text-file';
 import { BertConfig, hfClassifierIdentity, hfConfigValues, parseBertConfig } from '../model/config';
 import { CONFIG_FILE, WEIGHTS_FILE, assertWeightsFileExists } from '../model/load';
 import { BASE_PREFIX, Tensor, Weights, initWeights } from '../model/params';
@@ -43,7 +44,7 @@ export async function loadMlmModelDir(
   const configFile = path.join(dir, CONFIG_FILE);
   let json: unknown;
   try {
-    json = JSON.parse(await fs.readFile(configFile, 'utf8'));
+    json = JSON.parse(withoutBom(await fs.readFile(configFile, 'utf8')));
   } catch (e) {
     throw new ModelError(`Cannot read ${CONFIG_FILE} of the model.`, {
       file: configFile,

@@ -1,11 +1,13 @@
 /**
- * Unlabelled text for pre-training: a folder (every .txt / .md file below it is a document), a .txt file (documents
- * separated by blank lines), or CSV / TSV / JSON Lines / JSON (the text column; labels, if any, are ignored).
+ * Unlabelled text for pre-training: a folder (every .txt / .md file below it is a document; hidden and system entries
+ * are skipped), a .txt file (documents separated by blank lines), or CSV / TSV / JSON Lines / JSON (the text column;
+ * labels, if any, are ignored).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../errors';
 import { TEXT_COLUMN_NAMES } from '../data/columns';
+import { isSystemEntry } from '../data/folder';
 import { detectFormat, readRows } from '../data/read';
 import { statInput } from '../data/source';
 import { ownValue } from '../util/records';
@@ -15,6 +17,7 @@ const TEXT_FILE = /\.(txt|md|text)$/i;
 async function filesBelow(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    if (isSystemEntry(entry.name)) continue;
     const p = path.join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await filesBelow(p)));
     else if (entry.isFile() && TEXT_FILE.test(entry.name)) out.push(p);
@@ -22,10 +25,11 @@ async function filesBelow(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Paragraphs with their line breaks as `\n`, as Python reads text files: a CRLF checkout gives the same documents. */
 function paragraphs(text: string): string[] {
   return text
     .split(/\r?\n\s*\r?\n/)
-    .map((p) => p.trim())
+    .map((p) => p.trim().replace(/\r\n?/g, '\n'))
     .filter((p) => p.length > 0);
 }
 

@@ -6,11 +6,12 @@
 import * as fs from 'node:fs';
 import { UserError } from '../errors';
 import { writeJsonAtomic } from '../util/files';
+import { withoutBom } from '../util/text-file';
 
 /** run.json as JSON; a damaged one is the user's to restore, not a bug. */
 export function readRunJson(file: string): unknown {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    return JSON.parse(withoutBom(fs.readFileSync(file, 'utf8'))) as unknown;
   } catch (e) {
     throw new UserError(`${file} cannot be read: ${(e as Error).message}`, {
       file,

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelError } from '../errors';
 import { writeFileAtomic } from '../util/files';
+import { withoutBom } from '../util/text-file';
 import { bertTokenizerJson, parseVocabTxt } from './bertTokenizerJson';
 import { makeWordPieceEncoder } from './wordpiece';
 
@@ -173,7 +174,7 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
     });
   }
   try {
-    const value: unknown = JSON.parse(text);
+    const value: unknown = JSON.parse(withoutBom(text));
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
     return value as Record<string, unknown>;
   } catch (e) {
