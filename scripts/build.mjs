@@ -8,9 +8,11 @@
 // onnxruntime-node is a native module: it stays external and ships in the VSIX next to dist/ (see .vscodeignore).
 // An entry point whose source does not exist yet is skipped with a note, so the build works while it is written.
 //
-// usage: node scripts/build.mjs [--production] [--watch]
+// usage: node scripts/build.mjs [--production] [--watch] [--into <folder>]
 //   --production  minified, no source maps (used by `vsce package` through the vscode:prepublish script)
 //   --watch       rebuild on change
+//   --into        write dist/ inside <folder> instead of the repository (scripts/package.mjs stages each VSIX there,
+//                 so packaging never replaces the dist/ that tests and a running VS Code load)
 import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,10 @@ import * as esbuild from 'esbuild';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
+const intoFlag = process.argv.indexOf('--into');
+const into = intoFlag === -1 ? undefined : process.argv[intoFlag + 1];
+if (intoFlag !== -1 && (!into || into.startsWith('--'))) throw new Error('build: --into needs a folder');
+const outRoot = into ? path.resolve(into) : root;
 
 const node = { platform: 'node', target: 'node20', format: 'cjs', external: ['vscode', 'onnxruntime-node'] };
 const targets = [
@@ -43,7 +49,7 @@ function options({ entry, outfile, name: _name, shebang, ...rest }) {
   return {
     ...banner,
     entryPoints: [path.join(root, entry)],
-    outfile: path.join(root, outfile),
+    outfile: path.join(outRoot, outfile),
     bundle: true,
     minify: production,
     sourcemap: production ? false : 'linked',
@@ -52,7 +58,7 @@ function options({ entry, outfile, name: _name, shebang, ...rest }) {
   };
 }
 
-if (!watch) rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+if (!watch) rmSync(path.join(outRoot, 'dist'), { recursive: true, force: true });
 
 const present = targets.filter((t) => {
   if (existsSync(path.join(root, t.entry))) return true;
@@ -77,7 +83,7 @@ if (watch) {
     }
   }
   // The CLI's shebang only works when the file is executable; esbuild writes it 0644.
-  const cli = path.join(root, 'dist/cli.js');
+  const cli = path.join(outRoot, 'dist/cli.js');
   if (existsSync(cli)) chmodSync(cli, 0o755);
   console.log(
     `build: ${present.length - failed}/${present.length} bundles in ${Date.now() - started} ms${production ? ' (production)' : ''}`,

@@ -2,6 +2,7 @@
  * The `bertft` commands, their flags and help text, and the translation of train flags into TrainOverrides.
  * Kept free of heavy imports so that a usage mistake is reported instantly.
  */
+import { ALL_DEVICES } from '../core/runtime/devices';
 import type { TrainOverrides } from '../core/train/presets';
 import { getBool, getNumber, getString, requireString, type FlagSpec, type ParsedArgs } from './args';
 
@@ -16,8 +17,8 @@ const JSON_FLAG: FlagSpec = { name: 'json', kind: 'boolean', help: 'print one JS
 const DEVICE_FLAG: FlagSpec = {
   name: 'device',
   kind: 'string',
-  choices: ['auto', 'cpu', 'cuda', 'webgpu'],
-  help: 'where to run (default auto)',
+  choices: ['auto', ...ALL_DEVICES],
+  help: 'where to run (default auto: the GPU providers of this platform, then cpu)',
 };
 
 export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = {

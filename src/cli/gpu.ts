@@ -13,13 +13,15 @@ import {
   missingCudaProviderFiles,
   type CudaRuntimeReport,
 } from '../core/runtime/cuda-provider';
-import { bundledOrtVersion, ortBinaryDir } from '../core/runtime/devices';
+import { bundledOrtVersion, ortBinaryDir, platformDevices } from '../core/runtime/devices';
 import { getString, type ParsedArgs } from './args';
 import { EXIT_OK, Output, type CliIo } from './output';
 
 export interface GpuStatus {
   ort_version: string;
   backends: string[];
+  /** The devices offered on this platform, in the order `--device auto` tries them. */
+  devices: string[];
   provider_dir: string;
   cuda_provider_installed: boolean;
   cuda_provider_missing: string[];
@@ -32,6 +34,7 @@ export function gpuStatus(providerDir: string): GpuStatus {
   return {
     ort_version: bundledOrtVersion(),
     backends: ort.listSupportedBackends().map((b) => `${b.name}${b.bundled ? '' : ' (not bundled)'}`),
+    devices: [...platformDevices(process.platform, process.arch)],
     provider_dir: providerDir,
     cuda_provider_installed: missing.length === 0,
     cuda_provider_missing: missing,
@@ -42,14 +45,27 @@ export function gpuStatus(providerDir: string): GpuStatus {
 }
 
 function formatStatus(s: GpuStatus): string {
-  return [
+  const lines = [
     `onnxruntime-node ${s.ort_version}; execution providers: ${s.backends.join(', ')}`,
-    s.cuda_provider_installed
-      ? `CUDA provider: installed in ${s.provider_dir}`
-      : `CUDA provider: not installed (missing ${s.cuda_provider_missing.join(', ')}). Run \`bertft gpu --install-cuda\` to fetch it.`,
-    `CUDA runtime: ${s.cuda_runtime.message}`,
-    'WebGPU: bundled; it needs a real GPU adapter (Vulkan on Linux), which `--device webgpu` or `auto` will try.',
-  ].join('\n');
+    `Devices offered on ${process.platform}/${process.arch}: ${s.devices.join(', ')} (\`--device auto\` tries them in this order)`,
+  ];
+  if (s.devices.includes('cuda')) {
+    lines.push(
+      s.cuda_provider_installed
+        ? `CUDA provider: installed in ${s.provider_dir}`
+        : `CUDA provider: not installed (missing ${s.cuda_provider_missing.join(', ')}). Run \`bertft gpu --install-cuda\` to fetch it.`,
+      `CUDA runtime: ${s.cuda_runtime.message}`,
+    );
+  }
+  if (s.devices.includes('directml')) {
+    lines.push('DirectML: bundled; it needs a Direct3D 12 GPU, which `--device directml` or `auto` will try.');
+  }
+  if (s.devices.includes('webgpu')) {
+    lines.push(
+      'WebGPU: bundled; it needs a real GPU adapter (Vulkan on Linux), which `--device webgpu` or `auto` will try.',
+    );
+  }
+  return lines.join('\n');
 }
 
 export async function gpuCommand(args: ParsedArgs, io: CliIo): Promise<number> {

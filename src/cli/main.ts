@@ -2,6 +2,7 @@
  * `bertft` without VS Code: parse the command line, run the command, map the outcome to an exit code (output.ts).
  * Each command lives in its own module, loaded on demand; none imports this one.
  */
+import { nativeRuntimeError } from '../core/runtime/devices';
 import { packageVersion } from '../core/util/package-version';
 import { parseArgs, UsageError, type ParsedArgs } from './args';
 import { COMMANDS } from './commands';
@@ -41,9 +42,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
 
 async function dispatch(command: string, args: ParsedArgs, io: CliIo): Promise<number> {
   // Imported on demand so that usage errors never pay for loading onnxruntime.
+  if (command === 'check') return (await import('./check')).checkCommand(args, io);
+  // Every other command loads onnxruntime-node: where it has no native library, say so instead of a require() failure.
+  const unsupported = nativeRuntimeError();
+  if (unsupported) throw unsupported;
   switch (command) {
-    case 'check':
-      return (await import('./check')).checkCommand(args, io);
     case 'train':
       return (await import('./train')).trainCommand(args, io);
     case 'eval':

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import type { DeviceChoice } from '../core/runtime/devices';
+import { ALL_DEVICES, type DeviceChoice } from '../core/runtime/devices';
 import type { AllocatorMode } from '../core/train/allocator';
 
-/** The `bert.device` setting: where training and inference run; 'auto' picks cuda, then webgpu, then cpu. */
+/** The `bert.device` setting: where training and inference run; 'auto' picks the platform's first GPU, else cpu. */
 export type DeviceSetting = DeviceChoice;
 
 /** The extension's settings (`bert.*` in package.json `contributes.configuration`), read fresh on every call. */
@@ -16,7 +16,7 @@ export interface BertSettings {
   trainingMemory: AllocatorMode;
 }
 
-const DEVICES: readonly DeviceSetting[] = ['auto', 'cpu', 'cuda', 'webgpu'];
+const DEVICES: readonly DeviceSetting[] = ['auto', ...ALL_DEVICES];
 const MEMORY_MODES: readonly AllocatorMode[] = ['lean', 'fast', 'system'];
 
 export function readSettings(scope?: vscode.ConfigurationScope): BertSettings {

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { nativeRuntimeError } from '../core/runtime/devices';
 import { Ctx } from './context';
 import { registerGpuCommands } from './gpu';
 import { registerInference } from './inference';
@@ -6,6 +7,7 @@ import { createLog } from './log';
 import { TrainingStatusBar } from './statusBar';
 import { registerTrainingCommands } from './training';
 import type { RunInfo } from './runs/runStore';
+import { registerUnsupported } from './unsupported';
 
 /** What activate() returns (`extension.exports`): lets the integration tests observe the running extension. */
 export interface BertExtensionApi {
@@ -18,11 +20,16 @@ export interface BertExtensionApi {
   activeModelDir(): string | undefined;
 }
 
-export function activate(context: vscode.ExtensionContext): BertExtensionApi {
+export function activate(context: vscode.ExtensionContext): BertExtensionApi | undefined {
   const log = createLog(context);
   const statusBar = new TrainingStatusBar();
   context.subscriptions.push(statusBar);
   const ctx = new Ctx(context, log, statusBar);
+  const unsupported = nativeRuntimeError();
+  if (unsupported) {
+    registerUnsupported(ctx, unsupported);
+    return undefined;
+  }
   registerGpuCommands(ctx);
   const inference = registerInference(ctx);
   const training = registerTrainingCommands(ctx);

@@ -16,6 +16,7 @@ import type { Batch } from '../tokenize/batch';
 import { softmaxRows } from '../util/metrics';
 import { modelDirOf } from '../run/paths';
 import type { DeviceChoice } from '../runtime/devices';
+import { providerOptions } from '../runtime/providers';
 import { loadPreprocessor, type PreprocessSettings } from './preprocess';
 
 export interface Prediction {
@@ -74,8 +75,11 @@ function labelsFromConfig(config: Record<string, unknown>, file: string): string
   }
 }
 
-function executionProviders(device: PredictorOptions['device']): string[] {
-  return device === 'cuda' ? ['cuda', 'cpu'] : device === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu'];
+/** A GPU device asked for by name, with the CPU for what it cannot run; 'auto' and 'cpu' classify on the CPU. */
+function deviceOptions(device: PredictorOptions['device']): ort.InferenceSession.SessionOptions {
+  if (device === undefined || device === 'auto' || device === 'cpu') return { executionProviders: ['cpu'] };
+  const gpu = providerOptions(device);
+  return { ...gpu, executionProviders: [...(gpu.executionProviders ?? []), 'cpu'] };
 }
 
 export async function loadPredictor(modelDir: string, options: PredictorOptions = {}): Promise<Predictor> {
@@ -105,7 +109,7 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
     model = buildInferenceModel(config, labels.length, weights);
   }
   const session = await ort.InferenceSession.create(model as Uint8Array, {
-    executionProviders: executionProviders(options.device),
+    ...deviceOptions(options.device),
     graphOptimizationLevel: 'all',
     ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
   });

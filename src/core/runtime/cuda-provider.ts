@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import { ChecksumError, downloadFile, hashFile } from '../net/download';
 import { AbortedError, ConnectionError, HttpStatusError, getJson } from '../net/http';
-import { bundledOrtVersion } from './devices';
+import { bundledOrtVersion, platformDevices } from './devices';
 
 export const CUDA_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
 export const NUGET_INDEX_URL = 'https://api.nuget.org/v3/index.json';
@@ -66,7 +66,7 @@ export async function installCudaProvider(opts: InstallCudaProviderOptions): Pro
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new UserError(`The CUDA provider download is for Linux x64; this is ${process.platform}/${process.arch}.`, {
       code: 'CUDA_UNSUPPORTED_PLATFORM',
-      fix: 'Use device cpu (or webgpu) here.',
+      fix: `Use a device this platform offers: ${platformDevices(process.platform, process.arch).join(', ') || 'none'}.`,
     });
   }
   const version = (opts.ortVersion ?? bundledOrtVersion()).toLowerCase();

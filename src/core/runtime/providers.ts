@@ -1,18 +1,22 @@
 /**
- * Execution-provider choice. 'auto' tries CUDA, then WebGPU, then CPU, and logs which one it got and why the others
- * were refused. A GPU provider that fails at session creation falls back to CPU with a logged reason, never silently.
+ * Execution-provider choice. 'auto' tries the GPU providers this platform's binding has (CUDA, DirectML, WebGPU:
+ * `platformDevices`), then CPU, and logs which one it got and why the others were refused. A GPU provider that fails at
+ * session creation falls back to CPU with a logged reason, never silently.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
-import { ortBinaryDir, type Device, type DeviceChoice } from './devices';
+import { ortBinaryDir, ortProviderName, platformDevices, type Device, type DeviceChoice } from './devices';
 
 /** Why a device cannot be used before even trying it, or null when it is worth a try. */
 export function refusalReason(device: Device): string | null {
   if (device === 'cpu') return null;
-  const backend = ort.listSupportedBackends().find((b) => b.name === device);
+  if (!platformDevices(process.platform, process.arch).includes(device)) {
+    return `onnxruntime-node has no ${device} provider for ${process.platform}/${process.arch}`;
+  }
+  const backend = ort.listSupportedBackends().find((b) => b.name === ortProviderName(device));
   if (!backend) return `this onnxruntime-node build (${process.platform}/${process.arch}) has no ${device} backend`;
   if (device === 'cuda') {
     const lib = path.join(
@@ -26,10 +30,30 @@ export function refusalReason(device: Device): string | null {
   return null;
 }
 
-/** Devices to try, in order, for a choice. CPU is always the last resort. */
-export function devicesToTry(choice: DeviceChoice): Device[] {
-  if (choice === 'auto') return ['cuda', 'webgpu', 'cpu'];
+/**
+ * Devices to try, in order, for a choice on a platform whose binding offers `offered` (`platformDevices`). 'auto' tries
+ * only those; a device asked for by name is tried even when not offered, so that the log says why it was refused. CPU
+ * is always the last resort.
+ */
+export function devicesToTry(
+  choice: DeviceChoice,
+  offered: readonly Device[] = platformDevices(process.platform, process.arch),
+): Device[] {
+  if (choice === 'auto') return [...offered.filter((d) => d !== 'cpu'), 'cpu'];
   return choice === 'cpu' ? ['cpu'] : [choice, 'cpu'];
+}
+
+/**
+ * The session options a device's execution provider needs: its onnxruntime name, and for DirectML no memory pattern
+ * and sequential execution (onnxruntime refuses a DirectML session otherwise).
+ */
+export function providerOptions(
+  device: Device,
+): Pick<ort.InferenceSession.SessionOptions, 'executionProviders' | 'enableMemPattern' | 'executionMode'> {
+  const executionProviders = [ortProviderName(device)];
+  return device === 'directml'
+    ? { executionProviders, enableMemPattern: false, executionMode: 'sequential' }
+    : { executionProviders };
 }
 
 export function defaultThreads(): number {
@@ -46,7 +70,7 @@ export function sessionOptions(
 ): ort.InferenceSession.SessionOptions {
   return {
     ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
-    executionProviders: [device],
+    ...providerOptions(device),
     graphOptimizationLevel: level,
     // The arena keeps every peak allocation for the session's lifetime: without it BERT-base training peaks at
     // 4.8 GB instead of 6.3 GB RSS (batch 16 x 128), at the same step time.

@@ -2,6 +2,7 @@
  * What the Fine-tune flow's last step says before a run starts: the run's expected time and peak memory (measured by
  * `bertft train --estimate`'s code in a trainer child), or why there is no estimate. Pure (no VS Code): unit-tested.
  */
+import { deviceName } from '../../core/runtime/devices';
 import { formatApproxDuration, formatBytes, type EstimateEvent } from '../../core/train/estimate';
 import { long, say, type Message } from '../display/text';
 
@@ -13,19 +14,6 @@ export interface ConfirmationText {
   placeHolder: Message;
   startDescription?: Message;
   startDetail: Message;
-}
-
-function deviceName(device: string): string {
-  switch (device) {
-    case 'cpu':
-      return 'CPU';
-    case 'cuda':
-      return 'CUDA';
-    case 'webgpu':
-      return 'WebGPU';
-    default:
-      return device;
-  }
 }
 
 /** "About 3 min on CPU, peak memory about 1.2 GB (measured from 8 warm-up steps)". */

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatCheckReport, readDataset, type CheckReport } from '../../core/data';
-import type { DeviceChoice } from '../../core/runtime/devices';
+import { deviceChoices, deviceName, platformDevices, type Device, type DeviceChoice } from '../../core/runtime/devices';
 import type { PresetName } from '../../core/train/presets';
 import { readSettings } from '../config';
 import { describeRun, type RunInfo } from '../runs/runStore';
@@ -555,16 +555,22 @@ async function pickPreset(): Promise<PresetChoice | undefined> {
   return { name: 'fast', custom: { epochs, batchSize, lr } };
 }
 
+const DEVICE_DETAILS: ReadonlyMap<Device, Message> = new Map([
+  ['cpu', say`Works everywhere`],
+  ['cuda', say`NVIDIA GPU`],
+  ['directml', say`Any Direct3D 12 GPU on Windows`],
+  ['webgpu', say`GPU through Vulkan, Metal or Direct3D 12`],
+]);
+
+/** The devices this platform's onnxruntime binding has (core/runtime/devices.ts), 'auto' first. */
 async function pickDevice(configured: DeviceChoice): Promise<DeviceChoice | undefined> {
-  const all: { value: DeviceChoice; label: Message; detail: Message }[] = [
-    { value: 'auto', label: say`Automatic`, detail: say`CUDA, then WebGPU, then CPU: the first that works` },
-    { value: 'cpu', label: say`CPU`, detail: say`Works everywhere` },
-    { value: 'cuda', label: say`CUDA`, detail: say`NVIDIA GPU` },
-    { value: 'webgpu', label: say`WebGPU`, detail: say`GPU through Vulkan, Metal or Direct3D 12` },
-  ];
-  const items: PickItem<DeviceChoice>[] = all.map((d) => ({
-    ...d,
-    description: d.value === configured ? say`from settings` : undefined,
+  const devices = platformDevices(process.platform, process.arch);
+  const order = devices.map(deviceName).join(', then ');
+  const items: PickItem<DeviceChoice>[] = deviceChoices(process.platform, process.arch).map((value) => ({
+    value,
+    label: value === 'auto' ? say`Automatic` : say`${deviceName(value)}`,
+    detail: value === 'auto' ? say`${order}: the first that works` : DEVICE_DETAILS.get(value),
+    description: value === configured ? say`from settings` : undefined,
   }));
   items.sort((a, b) => Number(b.value === configured) - Number(a.value === configured));
   const picked = await pick(items, { title: say`${TITLE} (5/5): device`, ignoreFocusOut: true });

@@ -2,14 +2,29 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ortBinaryDir } from '../../../src/core/runtime/devices';
+import { ortBinaryDir, platformDevices } from '../../../src/core/runtime/devices';
 import { defaultThreads, devicesToTry, refusalReason, sessionOptions } from '../../../src/core/runtime/providers';
 
-test('auto tries CUDA, then WebGPU, then CPU; an explicit GPU still falls back to CPU', () => {
-  assert.deepEqual(devicesToTry('auto'), ['cuda', 'webgpu', 'cpu']);
-  assert.deepEqual(devicesToTry('cuda'), ['cuda', 'cpu']);
-  assert.deepEqual(devicesToTry('webgpu'), ['webgpu', 'cpu']);
-  assert.deepEqual(devicesToTry('cpu'), ['cpu']);
+test('auto tries CUDA, then WebGPU, then CPU on Linux x64; an explicit GPU still falls back to CPU', () => {
+  const linux = platformDevices('linux', 'x64');
+  assert.deepEqual(devicesToTry('auto', linux), ['cuda', 'webgpu', 'cpu']);
+  assert.deepEqual(devicesToTry('cuda', linux), ['cuda', 'cpu']);
+  assert.deepEqual(devicesToTry('webgpu', linux), ['webgpu', 'cpu']);
+  assert.deepEqual(devicesToTry('cpu', linux), ['cpu']);
+  // Without an injected platform: this machine's.
+  assert.deepEqual(devicesToTry('auto'), devicesToTry('auto', platformDevices(process.platform, process.arch)));
+});
+
+test('a device the binding of this platform lacks is refused with the platform named', () => {
+  const missing = (['cuda', 'directml', 'webgpu'] as const).filter(
+    (d) => !platformDevices(process.platform, process.arch).includes(d),
+  );
+  for (const device of missing) {
+    assert.match(
+      refusalReason(device) ?? '',
+      new RegExp(`no ${device} provider for ${process.platform}/${process.arch}`),
+    );
+  }
 });
 
 test('CUDA is refused with the missing provider library named, and how to install it, when it is not installed', () => {
