@@ -1,11 +1,12 @@
 /**
  * The extension's one context object, made in activate() and handed to every module: VS Code's extension context
- * (whose subscriptions dispose everything at deactivation), the "BERT" log, the training status bar, and the one way
- * to register a command. Settings are read when needed (config.ts), because the user may change them at any time.
+ * (whose subscriptions dispose everything at deactivation), the "BERT" log, the training status bar, the Hugging Face
+ * token, and the one way to register a command. Settings are read when needed (config.ts), because the user may change them at any time.
  */
 import * as vscode from 'vscode';
 import { asUserFacing, isUserError } from '../core/errors';
 import { error as showError, long, say } from './display/ui';
+import type { HubTokenStore } from './network';
 import type { TrainingStatusBar } from './statusBar';
 
 /** An error as one line for people: a user error with its fix, else its message. */
@@ -19,6 +20,8 @@ export class Ctx {
     readonly extension: vscode.ExtensionContext,
     readonly log: vscode.LogOutputChannel,
     readonly statusBar: TrainingStatusBar,
+    /** The Hugging Face token from SecretStorage (./network.ts). */
+    readonly hubToken: HubTokenStore,
   ) {}
 
   /** Disposed when the extension deactivates. */

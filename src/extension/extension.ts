@@ -1,9 +1,11 @@
 import * as vscode from 'vscode';
+import { leaveProxiesToHost } from '../core/net/proxy';
 import { nativeRuntimeError } from '../core/runtime/devices';
 import { Ctx } from './context';
 import { registerGpuCommands } from './gpu';
 import { registerInference } from './inference';
 import { createLog } from './log';
+import { HubTokenStore, registerHubTokenCommands } from './network';
 import { TrainingStatusBar } from './statusBar';
 import { registerTrainingCommands } from './training';
 import type { RunInfo } from './runs/runStore';
@@ -24,12 +26,17 @@ export function activate(context: vscode.ExtensionContext): BertExtensionApi | u
   const log = createLog(context);
   const statusBar = new TrainingStatusBar();
   context.subscriptions.push(statusBar);
-  const ctx = new Ctx(context, log, statusBar);
+  // VS Code applies the user's proxy settings to this host's requests; the trainer child gets them as variables.
+  leaveProxiesToHost();
+  const hubToken = new HubTokenStore(context.secrets);
+  context.subscriptions.push(hubToken);
+  const ctx = new Ctx(context, log, statusBar, hubToken);
   const unsupported = nativeRuntimeError();
   if (unsupported) {
     registerUnsupported(ctx, unsupported);
     return undefined;
   }
+  registerHubTokenCommands(ctx);
   registerGpuCommands(ctx);
   const inference = registerInference(ctx);
   const training = registerTrainingCommands(ctx);

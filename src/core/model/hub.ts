@@ -58,7 +58,7 @@ const COMMIT_HASH = /^[0-9a-f]{40}$/;
 const REPO_ID = /^(?:[A-Za-z0-9][A-Za-z0-9._-]*\/)?[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const TOKEN_FIX =
   "Create a read token at https://huggingface.co/settings/tokens, accept the model's terms on its Hub page if it is gated, " +
-  'then set the HF_TOKEN environment variable (or store the token in the extension when it asks).';
+  'then set the HF_TOKEN environment variable (in VS Code: run "BERT: Set Hugging Face Token").';
 
 /** Besides config.json and model.safetensors: `tokenizer.json` is preferred, `vocab.txt` the fallback. */
 const TOKENIZER_FILES = ['tokenizer.json', 'vocab.txt'];

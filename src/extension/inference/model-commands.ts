@@ -101,6 +101,7 @@ export function registerModelCommands(ctx: Ctx, controller: InferenceController)
       prompt: say`A model fine-tuned for sequence classification (its config.json has id2label).`,
     });
     if (!spec?.trim()) return undefined;
+    const storedToken = await ctx.hubToken.get();
     const resolved = await withProgress(
       {
         location: vscode.ProgressLocation.Notification,
@@ -111,6 +112,7 @@ export function registerModelCommands(ctx: Ctx, controller: InferenceController)
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
         return resolveModel(spec.trim(), {
+          token: storedToken,
           signal: abort.signal,
           onProgress: (p) =>
             report({

@@ -9,6 +9,7 @@ import { ALLOCATOR_MODE_VAR } from '../../core/train/allocator';
 import { claimRunDir } from '../../core/run/folder';
 import { estimateInChild, startTrainer, type TrainerHandle } from '../../trainer/client';
 import { readSettings } from '../config';
+import { trainerEnv, type HubTokenStore } from '../network';
 import type { EstimateEvent, TrainerRequest } from '../../trainer/protocol';
 import type { EstimateOptions } from '../../core/finetune/session';
 import { DashboardPanels } from '../dashboard/panel';
@@ -34,9 +35,11 @@ export class TrainingController implements vscode.Disposable {
   private readonly log: vscode.LogOutputChannel;
 
   private readonly context: vscode.ExtensionContext;
+  private readonly hubToken: HubTokenStore;
 
   constructor(ctx: Ctx) {
     this.context = ctx.extension;
+    this.hubToken = ctx.hubToken;
     this.log = ctx.log;
     this.watchers = new RunWatchers({ onError: (e) => this.log.warn(`Following a run failed: ${String(e)}`) });
     this.dashboards = new DashboardPanels(
@@ -127,11 +130,14 @@ export class TrainingController implements vscode.Disposable {
     return runDir;
   }
 
-  /** The trainer child's entry and environment (the training memory setting), the same for a run and its estimate. */
+  /**
+   * The trainer child's entry and environment (the training memory setting, VS Code's proxy settings, the Hugging Face
+   * token), the same for a run and its estimate.
+   */
   private trainerProcess(): { entry: string; env: NodeJS.ProcessEnv } {
     return {
       entry: path.join(this.context.extensionPath, 'dist', 'trainer.js'),
-      env: { ...process.env, [ALLOCATOR_MODE_VAR]: readSettings().trainingMemory },
+      env: trainerEnv({ ...process.env, [ALLOCATOR_MODE_VAR]: readSettings().trainingMemory }, this.hubToken),
     };
   }
 

@@ -32,6 +32,8 @@ export interface FineTuneGiven {
   model?: string;
   /** Finished pre-training runs of the workspace, offered as models. */
   pretrained?: readonly RunInfo[];
+  /** The stored Hugging Face token, for a Hub model downloaded before the run. */
+  hubToken?: () => Promise<string | undefined>;
 }
 
 /** Measures the run `choices` describe (in a trainer child); rejects when it fails or `signal` cancels it. */
@@ -54,7 +56,7 @@ export async function fineTuneFlow(
   if (!checked) return undefined;
   if (!(await acceptProblems(checked.report, log))) return undefined;
   const settings = readSettings(scope);
-  const model = given.model ?? (await pickModel(context, settings.model, given.pretrained ?? [], log));
+  const model = given.model ?? (await pickModel(context, settings.model, given.pretrained ?? [], log, given.hubToken));
   if (!model) return undefined;
   const length =
     settingLength === undefined && settingTruncation === undefined
@@ -297,6 +299,7 @@ async function pickModel(
   configured: string,
   pretrained: readonly RunInfo[],
   log: vscode.LogOutputChannel,
+  hubToken?: () => Promise<string | undefined>,
 ): Promise<string | undefined> {
   hubProbe ??= probeHub();
   const hub = await hubProbe;
@@ -388,14 +391,18 @@ async function pickModel(
     });
     model = folder?.[0]?.fsPath;
   }
-  return model === undefined ? undefined : await usableModel(model, log);
+  return model === undefined ? undefined : await usableModel(model, log, hubToken);
 }
 
 /**
  * The model, made ready before any run exists: a local folder must hold a model's config.json, and a Hub model is
  * downloaded now (with progress, cancellable). A model that cannot be had leaves no run behind and is not "recent".
  */
-async function usableModel(model: string, log: vscode.LogOutputChannel): Promise<string | undefined> {
+async function usableModel(
+  model: string,
+  log: vscode.LogOutputChannel,
+  hubToken?: () => Promise<string | undefined>,
+): Promise<string | undefined> {
   try {
     const spec = parseModelSpec(model);
     if (spec.kind === 'random') return model;
@@ -404,12 +411,14 @@ async function usableModel(model: string, log: vscode.LogOutputChannel): Promise
       return model;
     }
     if (cachedHubModel(model) !== undefined) return model;
+    const storedToken = await hubToken?.();
     await withProgress(
       { location: vscode.ProgressLocation.Notification, title: say`BERT: downloading ${model}`, cancellable: true },
       (report, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
         return resolveModel(model, {
+          token: storedToken,
           signal: abort.signal,
           onProgress: (p) =>
             report({
@@ -422,7 +431,11 @@ async function usableModel(model: string, log: vscode.LogOutputChannel): Promise
   } catch (error) {
     const message = isUserError(error) ? error.describe() : (error as Error).message;
     log.error(`Model ${model} cannot be used: ${message}`);
-    void notify('error', say`BERT: ${model} cannot be used: ${long(message)}`);
+    // A gated or private model: the token is one command away.
+    const setToken = isUserError(error) && error.code === 'HUB_GATED' ? ['Set Hugging Face Token'] : [];
+    void notify('error', say`BERT: ${model} cannot be used: ${long(message)}`, {}, ...setToken).then((choice) =>
+      choice ? vscode.commands.executeCommand('bert.setHubToken') : undefined,
+    );
     return undefined;
   }
 }

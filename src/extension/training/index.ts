@@ -54,6 +54,7 @@ export function registerTrainingCommands(ctx: Ctx): TrainingController {
     const choices = await fineTuneFlow(context, log, estimate, target instanceof vscode.Uri ? target : undefined, {
       model: given?.model,
       pretrained,
+      hubToken: () => ctx.hubToken.get(),
     });
     if (!choices) return undefined;
     const runDir = controller.start(

@@ -21,6 +21,7 @@ const PURE = [
   'src/extension/training/estimateText.ts',
   'src/extension/display/text.ts',
   'src/extension/inference/text.ts',
+  'src/extension/networkEnv.ts',
 ];
 
 test('pure UI modules import VS Code at most as types', () => {
