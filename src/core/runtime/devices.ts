@@ -121,9 +121,13 @@ export function ortBinaryDir(): string {
   return path.join(ortPackageDir(), 'bin', 'napi-v6', process.platform, process.arch);
 }
 
-/** Whether this installation holds onnxruntime-node's native binding for this platform. */
+/** Whether this installation holds onnxruntime-node's native binding for this platform (false without the package). */
 export function ortBindingInstalled(): boolean {
-  return fs.existsSync(path.join(ortBinaryDir(), 'onnxruntime_binding.node'));
+  try {
+    return fs.existsSync(path.join(ortBinaryDir(), 'onnxruntime_binding.node'));
+  } catch {
+    return false;
+  }
 }
 
 /** Why nothing can train or classify here (no onnxruntime-node native library), or undefined when it can. */

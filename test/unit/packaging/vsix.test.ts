@@ -5,9 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { NATIVE_VSCODE_TARGETS } from '../../../src/core/runtime/devices';
+import AdmZip from 'adm-zip';
+import { NATIVE_VSCODE_TARGETS, platformDevices, vscodeTarget } from '../../../src/core/runtime/devices';
 import { REPO_ROOT, UNIVERSAL, Vsix, packagedVsixes } from '../../helpers/vsix';
 
 /** Each target's files of node_modules/onnxruntime-node/bin/napi-v6/<os>/<arch>/, as the VSIX must hold them. */
@@ -147,3 +150,45 @@ for (const target of TARGETS) {
     assert.ok(mib <= BUDGET_MIB.get(target)!, `${target} VSIX is ${mib.toFixed(1)} MiB`);
   });
 }
+
+/** Runs the `bertft` a VSIX carries, unpacked into a temporary folder, as an installed extension would run it. */
+function packagedCli(target: string, ...args: string[]): { code: number | null; out: string; err: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bertft-vsix-${target}-`));
+  try {
+    new AdmZip(vsixes.get(target)).extractAllTo(dir);
+    const r = spawnSync(process.execPath, [path.join(dir, 'extension', 'dist', 'cli.js'), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, BERTFT_TRAINING_CHILD: '1' },
+    });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const here = vscodeTarget(process.platform, process.arch);
+
+test(
+  `${here} (this machine): the bertft its VSIX carries loads the packaged binding and offers this platform's devices`,
+  {
+    skip: NATIVE_VSCODE_TARGETS.includes(here) ? false : `no VSIX for ${here}`,
+  },
+  () => {
+    const r = packagedCli(here, 'gpu', '--json');
+    assert.equal(r.code, 0, r.err);
+    const status = JSON.parse(r.out) as { devices: string[]; backends: string[] };
+    assert.deepEqual(status.devices, [...platformDevices(process.platform, process.arch)]);
+    assert.ok(status.backends.includes('cpu'));
+  },
+);
+
+test('universal: on this machine its bertft says the package has no native library for it and exits 1; check still works', () => {
+  const r = packagedCli(UNIVERSAL, 'gpu');
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /holds no onnxruntime-node native library for/);
+  assert.match(r.err, new RegExp(`\\(${here}\\)`));
+  assert.doesNotMatch(r.err, /Cannot find module|at .*\.js:\d+/, 'no missing-module error or stack trace');
+  const data = path.join(REPO_ROOT, 'examples', 'spam-ham.csv');
+  const check = packagedCli(UNIVERSAL, 'check', '--data', data);
+  assert.equal(check.code, 0, check.err);
+});
