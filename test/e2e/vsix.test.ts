@@ -86,6 +86,9 @@ test('in a workspace with a dataset the extension activates: BERT commands in th
   try {
     await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
     await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: UI_TIMEOUT });
+    // The extension's contributions are registered once its view container is in the activity bar; a palette opened
+    // before that lists no BERT command and does not refresh (there is no status bar item to wait for any more).
+    await page.locator('.activitybar .action-item a[aria-label^="BERT Fine-tune"]').waitFor({ timeout: UI_TIMEOUT });
 
     // Command palette: the commands that can act in a workspace without runs are listed under the BERT category; those
     // that cannot (no run to stop or show, no selection to classify) are not.
