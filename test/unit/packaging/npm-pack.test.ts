@@ -70,7 +70,7 @@ test('the tarball holds the bundled CLI, its tokenizer assets and the docs; no s
   const always = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
   const stray = files.filter((f) => !always.includes(f) && f !== 'dist/cli.js' && !f.startsWith('assets/'));
   assert.deepEqual(stray, [], 'files outside the allow-list');
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/cli.js', 'assets/tokenizer.json']) {
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/cli.js', 'assets/tokenizer.json']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
   const assets = fs.readdirSync(path.join(REPO_ROOT, 'assets')).map((f) => `assets/${f}`);
@@ -79,6 +79,11 @@ test('the tarball holds the bundled CLI, its tokenizer assets and the docs; no s
 
 test('package.json: public; the bertft bin executable with a node shebang; onnxruntime-node its one dependency', () => {
   assert.equal(packed.private, undefined);
+  assert.equal(
+    packed.files,
+    undefined,
+    'vsce refuses a "files" field beside .vscodeignore: .npmignore is the allow-list',
+  );
   assert.equal(path.posix.normalize(packed.bin?.bertft ?? ''), 'dist/cli.js');
   const cli = entries.get('package/dist/cli.js')!;
   assert.ok(cli.body.toString('utf8').startsWith('#!/usr/bin/env node\n'), 'shebang on the first line');
