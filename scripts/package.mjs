@@ -18,7 +18,17 @@
 //   --target   only these targets (win32-x64, win32-arm64, darwin-arm64, linux-x64, linux-arm64, universal)
 // The last stdout line is one JSON object: { "vsix": [{ "target", "file", "bytes" }] }.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,6 +147,18 @@ function ignoreFileFor(target) {
   return `${base.trimEnd()}\n# ${target} only:\n!node_modules/onnxruntime-node/bin/napi-v6/${platform}/${arch}/**\n`;
 }
 
+/** Renames `from` over `to`; across file systems (the temporary folder on another disk), copies then renames. */
+function moveFile(from, to) {
+  try {
+    renameSync(from, to);
+  } catch (e) {
+    if (e.code !== 'EXDEV') throw e;
+    const sibling = `${to}.${process.pid}.tmp`;
+    cpSync(from, sibling);
+    renameSync(sibling, to);
+  }
+}
+
 function main() {
   const { out, targets } = parseArgs(process.argv.slice(2));
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -153,14 +175,16 @@ function main() {
       const ignoreFile = path.join(temp, `${target}.vscodeignore`);
       writeFileSync(ignoreFile, ignoreFileFor(target));
       const file = path.join(out, `bert-${target}-${version}.vsix`);
-      rmSync(file, { force: true });
+      // Written under a temporary name, then renamed: a reader sees the old VSIX or the new one, never a partial one.
+      const partial = path.join(temp, path.basename(file));
       const targetArgs = target === UNIVERSAL ? [] : ['--target', target];
       console.log(`package: ${target} -> ${path.relative(root, file)}`);
       execFileSync(
         process.execPath,
-        [vsce, 'package', ...targetArgs, '--ignoreFile', ignoreFile, '--allow-missing-repository', '-o', file],
+        [vsce, 'package', ...targetArgs, '--ignoreFile', ignoreFile, '--allow-missing-repository', '-o', partial],
         { cwd: stage, stdio: ['ignore', 'inherit', 'inherit'] },
       );
+      moveFile(partial, file);
       built.push({ target, file, bytes: statSync(file).size });
     }
   } finally {
