@@ -181,7 +181,7 @@ function main() {
       console.log(`package: ${target} -> ${path.relative(root, file)}`);
       execFileSync(
         process.execPath,
-        [vsce, 'package', ...targetArgs, '--ignoreFile', ignoreFile, '--allow-missing-repository', '-o', partial],
+        [vsce, 'package', ...targetArgs, '--ignoreFile', ignoreFile, '-o', partial],
         { cwd: stage, stdio: ['ignore', 'inherit', 'inherit'] },
       );
       moveFile(partial, file);

@@ -12,6 +12,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# The tests talk to loopback servers only. A machine with HTTP(S)_PROXY set must not send those requests to its proxy
+# (loopback is not bypassed implicitly, as in curl).
+export NO_PROXY="${NO_PROXY:+$NO_PROXY,}127.0.0.1,localhost,::1" no_proxy="${no_proxy:+$no_proxy,}127.0.0.1,localhost,::1"
+
 failed=()
 declare -A seconds
 layer() {
@@ -42,7 +46,7 @@ layer unit node --test out/test/unit
 layer build node scripts/build.mjs
 layer vscode-setup bash scripts/vscode/setup.sh
 layer integration node out/test/integration/runInVsCode.js
-# One file at a time: the VSIX test rebuilds dist/ (vscode:prepublish) that the other e2e tests load.
+# One file at a time: each e2e test starts its own code-server and Chromium; together they would starve each other.
 layer e2e node --test --test-concurrency=1 out/test/e2e/*.test.js
 
 echo; echo "=== summary"
