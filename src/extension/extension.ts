@@ -10,6 +10,7 @@ import { TrainingStatusBar } from './statusBar';
 import { registerTrainingCommands } from './training';
 import type { RunInfo } from './runs/runStore';
 import { registerUnsupported } from './unsupported';
+import { registerWalkthrough } from './walkthrough';
 
 /** What activate() returns (`extension.exports`): lets the integration tests observe the running extension. */
 export interface BertExtensionApi {
@@ -40,6 +41,7 @@ export function activate(context: vscode.ExtensionContext): BertExtensionApi | u
   registerGpuCommands(ctx);
   const inference = registerInference(ctx);
   const training = registerTrainingCommands(ctx);
+  registerWalkthrough(ctx);
   log.info(
     `BERT Fine-tune ${String((context.extension.packageJSON as { version?: string }).version)} activated (VS Code ${vscode.version})`,
   );

@@ -34,6 +34,41 @@ after(async () => {
 });
 
 /** A loopback port nothing listens on: connections to it are refused at once, like a machine without a network. */
+/**
+ * Where the walkthrough's step pictures come from: element screenshots of this journey. Copy them to media/walkthrough/
+ * when the UI changes.
+ */
+const WALKTHROUGH_SHOTS = path.join(OUT, 'walkthrough');
+
+/** Help: Open Walkthrough…, ours; resolves with the number of its steps marked done. */
+async function openWalkthrough(page: Page): Promise<number> {
+  const quickInput = page.locator('.quick-input-widget');
+  await page.keyboard.press('F1');
+  await quickInput.locator('.quick-input-box input').fill('>Welcome: Open Walkthrough');
+  await quickInput.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Walkthrough' }).first().click();
+  await quickInput
+    .locator('.quick-input-list .monaco-list-row', { hasText: 'Fine-tune a BERT classifier' })
+    .first()
+    .click();
+  const steps = page.locator('.getting-started-step');
+  await steps.nth(4).waitFor({ timeout: UI_TIMEOUT });
+  assert.equal(await steps.count(), 5, 'pick, check, fine-tune, dashboard, classify');
+  // The open step's picture (media/walkthrough/, made by this test) is there.
+  const picture = page.locator('.getting-started-media img').first();
+  await picture.waitFor({ timeout: UI_TIMEOUT });
+  await page.waitForTimeout(500);
+  const width = await picture.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
+  assert.ok(width > 0, 'the step picture loads');
+  return page.locator('.getting-started-step .codicon-getting-started-step-checked').count();
+}
+
+async function closeEditors(page: Page): Promise<void> {
+  const quickInput = page.locator('.quick-input-widget');
+  await page.keyboard.press('F1');
+  await quickInput.locator('.quick-input-box input').fill('>View: Close All Editors');
+  await quickInput.locator('.quick-input-list .monaco-list-row', { hasText: 'Close All Editors' }).first().click();
+}
+
 async function closedPort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
@@ -106,6 +141,11 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     await page.goto(devWorkbenchUrl(server, ws));
     await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: UI_TIMEOUT });
     await done('empty-workspace');
+    // The getting-started walkthrough is there before the extension has started, every step still to do.
+    fs.mkdirSync(WALKTHROUGH_SHOTS, { recursive: true });
+    assert.equal(await openWalkthrough(page), 0, 'no step done yet');
+    await done('walkthrough');
+    await closeEditors(page);
     const bertStatus = page.locator('.statusbar-item', { hasText: /BERT/ });
 
     await page.keyboard.press('F1');
@@ -120,10 +160,12 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     // The command activated the extension; with no run and no model it has nothing to say in the status bar.
     assert.equal(await bertStatus.count(), 0, 'no BERT status bar item before a run');
     await done('dataset-step');
+    await quickInput.screenshot({ path: path.join(WALKTHROUGH_SHOTS, 'dataset.png') });
     await example.click();
 
     await acceptDefault(/columns/, /Text: "text", label: "label"/);
     await done('columns-step');
+    await quickInput.screenshot({ path: path.join(WALKTHROUGH_SHOTS, 'check.png') });
     await page.keyboard.press('Enter');
 
     // Offline: what works without a download comes first.
@@ -165,6 +207,7 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
       /^About \d+ (s|min) on CPU, peak memory about \d+(\.\d)? (MB|GB) \(measured from \d+ warm-up steps\)$/,
     );
     await done('confirm-step');
+    await quickInput.screenshot({ path: path.join(WALKTHROUGH_SHOTS, 'finetune.png') });
     // The workbench's default here is light (headless Chromium prefers it): the same step in the dark theme.
     await inTheme(page, ws, 'Default Dark Modern', 'vs-dark', () =>
       page.screenshot({ path: path.join(OUT, 'newcomer-confirm-step-dark.png') }),
@@ -188,6 +231,10 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
       /depends on its seed: .* varied by [\d.]+–[\d.]+ points/,
     );
     await done('dashboard-finished');
+    await page
+      .locator('iframe.webview.ready')
+      .first()
+      .screenshot({ path: path.join(WALKTHROUGH_SHOTS, 'dashboard.png') });
 
     await view.locator('#classify').click();
     await page
@@ -222,6 +269,7 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     await page.waitForTimeout(600);
     assert.match(await toast.innerText(), /: spam \(/, 'the obvious spam sentence is classified as spam');
     await done('classify-selection');
+    await toast.screenshot({ path: path.join(WALKTHROUGH_SHOTS, 'classify.png') });
 
     // The hover, once switched on.
     fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
@@ -243,6 +291,11 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     await hover.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     assert.match(await hover.innerText(), /^spam \d+\.\d%/, 'the hover says spam');
     await done('hover');
+
+    // The journey did every step of the walkthrough: each is marked done.
+    await page.keyboard.press('Escape');
+    assert.equal(await openWalkthrough(page), 5, 'every walkthrough step done');
+    await done('walkthrough-done');
     console.log(
       `newcomer journey: ${timings.map(([n, s]) => `${n} ${s.toFixed(1)} s`).join(' · ')}; validation accuracy ${accuracy}`,
     );

@@ -25,7 +25,15 @@ export function vsixPath(target: string, dir = VSIX_DIR): string {
  * so they do not force a rebuild here (`npm run package` and the e2e test always build afresh).
  */
 function newestInput(): number {
-  const files = ['package.json', '.vscodeignore', 'README.md', 'LICENSE', 'scripts/package.mjs', 'scripts/build.mjs'];
+  const files = [
+    'package.json',
+    '.vscodeignore',
+    'README.md',
+    'CHANGELOG.md',
+    'LICENSE',
+    'scripts/package.mjs',
+    'scripts/build.mjs',
+  ];
   const folders = ['media', 'assets', 'examples', 'node_modules/onnxruntime-node/bin'];
   let newest = Math.max(
     ...files.map((f) => fs.statSync(path.join(REPO_ROOT, f)).mtimeMs),

@@ -15,6 +15,7 @@ import {
   type WebviewToExtension,
 } from '../protocol/messages';
 import type { RunWatchers } from '../runs/runWatcher';
+import { markWalkthroughStep } from '../walkthrough';
 import { createWebviewPanel, error as showError, long, plainTitle, say } from '../display/ui';
 import { Batcher } from './batcher';
 import { buildDashboardHtml, createNonce } from './html';
@@ -68,6 +69,7 @@ export class DashboardPanels implements vscode.Disposable {
       column,
       panelOptions(this.extensionUri),
     );
+    markWalkthroughStep('bert.dashboardShown');
     return this.adopt(panel, key);
   }
 

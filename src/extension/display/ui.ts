@@ -150,8 +150,11 @@ export function markdown(message: Message, commands: readonly string[] = []): vs
 export function setStatusBarItem(item: vscode.StatusBarItem, text: Message, tooltip: Message): void {
   item.text = asLabel(text);
   item.tooltip = asPlain(tooltip);
-  // A screen reader reads the tooltip's sentence rather than the icon syntax of the text.
-  item.accessibilityInformation = { label: asPlain(tooltip), role: 'button' };
+  // A screen reader reads the text without its icon syntax, then the tooltip.
+  const spoken = asPlain(text)
+    .replace(/\$\([\w~-]+\)\s*/g, '')
+    .trim();
+  item.accessibilityInformation = { label: `${spoken}. ${asPlain(tooltip)}`, role: 'button' };
 }
 
 /** A tree item whose label and description may hold data; the tooltip is markdown. */

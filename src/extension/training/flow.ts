@@ -19,6 +19,7 @@ import { cachedHubModel, parseModelSpec, probeHub, resolveModel } from '../../co
 import { FROM_SCRATCH, isFromScratch, type Truncation } from '../../core/train/presets';
 import { mapOfRecord } from '../../core/util/records';
 import type { EstimateEvent } from '../../core/train/estimate';
+import { bundledExample, markWalkthroughStep } from '../walkthrough';
 import { CheckFailedError, runCheck } from './check';
 import { confirmationText, estimateSummary, type EstimateOutcome } from './estimateText';
 import { validatePositive, type FineTuneChoices } from './options';
@@ -54,6 +55,7 @@ export async function fineTuneFlow(
   const settingTruncation = config.get<Truncation | null>('truncation') ?? undefined;
   const checked = await checkWithColumns(path.join(context.extensionPath, 'dist', 'cli.js'), data, settingLength, log);
   if (!checked) return undefined;
+  markWalkthroughStep('bert.datasetChecked');
   if (!(await acceptProblems(checked.report, log))) return undefined;
   const settings = readSettings(scope);
   const model = given.model ?? (await pickModel(context, settings.model, given.pretrained ?? [], log, given.hubToken));
@@ -81,11 +83,6 @@ export async function fineTuneFlow(
   return (await confirmStart(await estimateRun(choices, estimate, log))) ? choices : undefined;
 }
 
-/** The dataset shipped with the extension: 400 SpamAssassin mails, spam or ham (CC0, examples/README.md). */
-function bundledExample(context: vscode.ExtensionContext): string {
-  return context.asAbsolutePath(path.join('examples', 'spam-ham.csv'));
-}
-
 async function pickDataset(context: vscode.ExtensionContext): Promise<string | undefined> {
   const files = await vscode.workspace.findFiles(DATA_GLOB, '{**/node_modules/**,**/.bert/**,**/.git/**}', 200);
   const browse: PickItem<string | undefined> = {
@@ -96,7 +93,7 @@ async function pickDataset(context: vscode.ExtensionContext): Promise<string | u
   const example: PickItem<string | undefined> = {
     label: say`$(beaker) Use the bundled example`,
     description: say`400 real e-mails labelled spam or ham`,
-    detail: say`SpamAssassin public corpus (CC0): a first run in about half a minute`,
+    detail: say`SpamAssassin public corpus (CC0): a first run in about a minute`,
     value: bundledExample(context),
   };
   // The file open in the editor, when it is a dataset, is the likely answer: offer it first.

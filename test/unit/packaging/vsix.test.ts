@@ -93,12 +93,13 @@ for (const target of TARGETS) {
     assert.ok(vsix.entries.includes(`${bin}napi-v6/${os}/${arch}/${path.posix.basename(linked)}`));
   });
 
-  test(`${target}: the bundles, manifest, icon and LICENSE; no source maps, sources, tests or other packages`, () => {
+  test(`${target}: the bundles, manifest, icon, LICENSE and CHANGELOG; no source maps, sources, tests or other packages`, () => {
     const vsix = new Vsix(vsixes.get(target)!);
     for (const needed of [
       'extension.vsixmanifest',
       'extension/package.json',
       'extension/readme.md',
+      'extension/changelog.md',
       'extension/LICENSE.txt',
       `extension/${manifest.icon}`,
       'extension/dist/extension.js',
