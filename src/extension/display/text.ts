@@ -151,12 +151,27 @@ interface Renderer {
   links: boolean;
 }
 
+/** A message's template: its literal parts joined with {0}, {1}… for its values (the key of its translation). */
+export function templateOf(parts: readonly string[]): string {
+  return parts.reduce((joined, part, i) => (i === 0 ? part : `${joined}{${i - 1}}${part}`), '');
+}
+
+/**
+ * How templates are translated: as they are until ./ui.ts installs vscode.l10n.t (this file stays pure). The
+ * translations live in l10n/bundle.*.json, keyed by template (scripts/l10n.mjs); one may reorder the placeholders.
+ */
+let translateTemplate: (template: string) => string = (template) => template;
+
+export function setTranslator(translate: (template: string) => string): void {
+  translateTemplate = translate;
+}
+
 function render(message: Message, r: Renderer): string {
-  let out = message.parts[0] ?? '';
-  message.values.forEach((value, i) => {
-    out += renderValue(value, r) + (message.parts[i + 1] ?? '');
+  // Values are inserted after translation, in one pass: text in a value is never read as a placeholder.
+  return translateTemplate(templateOf(message.parts)).replace(/\{(\d+)\}/g, (placeholder, index: string) => {
+    const value = message.values[Number(index)];
+    return value === undefined ? placeholder : renderValue(value, r);
   });
-  return out;
 }
 
 function isMessage(value: Value): value is Message {

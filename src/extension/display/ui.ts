@@ -5,9 +5,19 @@
  * APIs directly.
  */
 import * as vscode from 'vscode';
-import { asLabel, asMarkdown, asPlain, type Message } from './text';
+import { asLabel, asMarkdown, asPlain, setTranslator, type Message } from './text';
 
 export { say, long, snippet, join, commandLink, asLog, Message } from './text';
+
+/**
+ * Every message is translated by its template through VS Code's l10n (package.json `l10n`: l10n/bundle.l10n.json and
+ * the bundle.l10n.<locale>.json beside it). Each placeholder is passed as itself, so a translation hands them back in
+ * its own order and ./text.ts fills in the values.
+ */
+setTranslator((template) => {
+  const count = Math.max(-1, ...[...template.matchAll(/\{(\d+)\}/g)].map((m) => Number(m[1]))) + 1;
+  return vscode.l10n.t(template, ...Array.from({ length: count }, (_, i) => `{${i}}`));
+});
 
 type Severity = 'info' | 'warning' | 'error';
 

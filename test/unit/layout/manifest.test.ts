@@ -9,7 +9,7 @@ const REPO = path.resolve(__dirname, '..', '..', '..', '..');
 interface Command {
   command: string;
   title: string;
-  category?: string;
+  category: string;
   enablement?: string;
 }
 interface MenuItem {
@@ -29,13 +29,16 @@ interface Manifest {
 }
 
 const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as Manifest;
+/** The manifest's strings are %keys% of package.nls.json (test/unit/layout/l10n.test.ts). */
+const nls = JSON.parse(fs.readFileSync(path.join(REPO, 'package.nls.json'), 'utf8')) as Record<string, string>;
+const text = (value: string): string => nls[/^%([^%]+)%$/.exec(value)?.[1] ?? ''] ?? value;
 
 test('every command is a bert.* command in the BERT category', () => {
   assert.ok(manifest.contributes.commands.length >= 5);
   for (const c of manifest.contributes.commands) {
     assert.match(c.command, /^bert\.[a-zA-Z.]+$/);
-    assert.equal(c.category, 'BERT', `${c.command} has no "BERT" category`);
-    assert.ok(c.title.length > 0);
+    assert.equal(text(c.category), 'BERT', `${c.command} has no "BERT" category`);
+    assert.ok(text(c.title).length > 0 && !text(c.title).startsWith('%'));
   }
 });
 
