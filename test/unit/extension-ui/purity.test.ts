@@ -13,6 +13,7 @@ const PURE = [
   'src/extension/dashboard/batcher.ts',
   'src/extension/dashboard/html.ts',
   'src/extension/dashboard/viewModel.ts',
+  'src/extension/dashboard/accessibility.ts',
   'src/extension/dashboard/statusDriver.ts',
   'src/extension/runs/runStore.ts',
   'src/extension/runs/runWatcher.ts',
