@@ -3,15 +3,19 @@
  * fine-tuning run; loss, masked-token accuracy, perplexity and learning rate for a pre-training (MLM) run.
  * Charts are created once and fed new columns; a theme change or another task rebuilds them (uPlot bakes in colours
  * and series).
+ * A canvas says nothing to a screen reader, so each chart is a focusable figure named by a summary of its latest
+ * values (its aria-label), with a visually hidden table of those values; uPlot's own DOM is hidden from it.
  */
 import uPlot from 'uplot';
 import type { TrainTask } from '../src/trainer/protocol';
-import type { ChartColumns } from '../src/extension/dashboard/viewModel';
+import type { AlignedColumns, ChartColumns } from '../src/extension/dashboard/viewModel';
+import { chartSummary, latestValues, type ChartText, type ValueFormat } from '../src/extension/dashboard/accessibility';
+import { h, keepingFocus, replaceChildren } from './dom';
 
-interface ChartSpec {
+interface ChartSpec extends ChartText {
   key: keyof ChartColumns;
-  title: string;
-  series: { label: string; color: string; dash?: number[] }[];
+  /** label: the legend's short name; name: the series in words (the summary and the hidden table). */
+  series: { label: string; name: string; format: ValueFormat; color: string; dash?: number[] }[];
   /** A fixed y range (accuracy and F1 live in 0..1); otherwise uPlot fits the data. */
   range?: [number, number];
   /** Tick labels for the y axis; the learning rate needs exponents (5e-5 would show as 0). */
@@ -21,8 +25,9 @@ interface ChartSpec {
 const LR: ChartSpec = {
   key: 'lr',
   title: 'Learning rate',
+  unit: 'step',
   tick: (v) => (v === 0 ? '0' : v.toExponential(1)),
-  series: [{ label: 'lr', color: '--vscode-charts-yellow' }],
+  series: [{ label: 'lr', name: 'learning rate', format: 'rate', color: '--vscode-charts-yellow' }],
 };
 
 const SPECS: Record<TrainTask, ChartSpec[]> = {
@@ -30,18 +35,20 @@ const SPECS: Record<TrainTask, ChartSpec[]> = {
     {
       key: 'loss',
       title: 'Loss',
+      unit: 'step',
       series: [
-        { label: 'train', color: '--vscode-charts-blue' },
-        { label: 'validation', color: '--vscode-charts-orange' },
+        { label: 'train', name: 'train loss', format: 'metric', color: '--vscode-charts-blue' },
+        { label: 'validation', name: 'validation loss', format: 'metric', color: '--vscode-charts-orange' },
       ],
     },
     {
       key: 'quality',
       title: 'Validation accuracy / macro-F1',
+      unit: 'evaluation',
       range: [0, 1],
       series: [
-        { label: 'accuracy', color: '--vscode-charts-green' },
-        { label: 'macro-F1', color: '--vscode-charts-purple', dash: [6, 3] },
+        { label: 'accuracy', name: 'accuracy', format: 'metric', color: '--vscode-charts-green' },
+        { label: 'macro-F1', name: 'macro-F1', format: 'metric', color: '--vscode-charts-purple', dash: [6, 3] },
       ],
     },
     LR,
@@ -50,21 +57,26 @@ const SPECS: Record<TrainTask, ChartSpec[]> = {
     {
       key: 'loss',
       title: 'MLM loss',
+      unit: 'step',
       series: [
-        { label: 'train', color: '--vscode-charts-blue' },
-        { label: 'held-out', color: '--vscode-charts-orange' },
+        { label: 'train', name: 'train MLM loss', format: 'metric', color: '--vscode-charts-blue' },
+        { label: 'held-out', name: 'held-out MLM loss', format: 'metric', color: '--vscode-charts-orange' },
       ],
     },
     {
       key: 'quality',
       title: 'Masked-token accuracy (held-out)',
+      unit: 'evaluation',
       range: [0, 1],
-      series: [{ label: 'masked acc.', color: '--vscode-charts-green' }],
+      series: [
+        { label: 'masked acc.', name: 'masked-token accuracy', format: 'metric', color: '--vscode-charts-green' },
+      ],
     },
     {
       key: 'perplexity',
       title: 'Perplexity (held-out)',
-      series: [{ label: 'perplexity', color: '--vscode-charts-purple' }],
+      unit: 'evaluation',
+      series: [{ label: 'perplexity', name: 'perplexity', format: 'perplexity', color: '--vscode-charts-purple' }],
     },
     LR,
   ],
@@ -74,8 +86,16 @@ function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 }
 
+/** One chart's parts: the uPlot drawing, and the figure and hidden table that describe it in words. */
+interface Chart {
+  spec: ChartSpec;
+  plot: uPlot;
+  figure: HTMLElement;
+  values: HTMLElement;
+}
+
 export class Charts {
-  private plots = new Map<keyof ChartColumns, uPlot>();
+  private charts = new Map<keyof ChartColumns, Chart>();
   private last: ChartColumns | undefined;
   private task: TrainTask = 'classify';
   private readonly resize = new ResizeObserver(() => this.fit());
@@ -94,15 +114,44 @@ export class Charts {
       this.rebuild();
       return;
     }
-    for (const [key, plot] of this.plots) plot.setData(columns[key]);
+    for (const [key, chart] of this.charts) this.show(chart, columns[key]);
+  }
+
+  private show(chart: Chart, columns: AlignedColumns): void {
+    chart.plot.setData(columns);
+    chart.figure.setAttribute('aria-label', chartSummary(chart.spec, columns));
+    replaceChildren(
+      chart.values,
+      h('caption', {}, `${chart.spec.title}: latest values`),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'series'),
+          h('th', { scope: 'col' }, 'latest value'),
+          h('th', { scope: 'col' }, 'at step'),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        ...latestValues(chart.spec, columns).map((v) =>
+          h('tr', {}, h('th', { scope: 'row' }, v.name), h('td', {}, v.value), h('td', {}, v.step)),
+        ),
+      ),
+    );
   }
 
   private rebuild(): void {
-    for (const plot of this.plots.values()) plot.destroy();
-    this.plots.clear();
-    this.container.replaceChildren();
-    this.build();
-    if (this.last) for (const [key, plot] of this.plots) plot.setData(this.last[key]);
+    // A focused chart is replaced by its rebuilt self: focus follows it (see keepingFocus).
+    keepingFocus(this.container, () => {
+      for (const chart of this.charts.values()) chart.plot.destroy();
+      this.charts.clear();
+      this.container.replaceChildren();
+      this.build();
+    });
   }
 
   private build(): void {
@@ -110,10 +159,18 @@ export class Charts {
     const gridColor = cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', 'rgba(128,128,128,0.3)'));
     const font = `11px ${cssVar('--vscode-font-family', 'sans-serif')}`;
     for (const spec of SPECS[this.task]) {
-      const box = document.createElement('div');
-      box.className = 'chart';
-      box.dataset.chart = spec.key;
-      this.container.appendChild(box);
+      // The figure is a tab stop so that a keyboard-only screen reader user hears each chart's summary too.
+      const figure = h('figure', {
+        class: 'chart',
+        'data-chart': spec.key,
+        'data-focus-key': `chart-${spec.key}`,
+        tabindex: 0,
+      });
+      const drawing = h('div', { 'aria-hidden': 'true' });
+      // The class is on a wrapper: a table grows to fit its content whatever width it is given.
+      const values = h('table', {});
+      figure.append(h('figcaption', {}, spec.title), drawing, h('div', { class: 'visually-hidden' }, values));
+      this.container.appendChild(figure);
       const axis: uPlot.Axis = {
         stroke: axisColor,
         grid: { stroke: gridColor, width: 1 },
@@ -122,7 +179,6 @@ export class Charts {
       };
       const plot = new uPlot(
         {
-          title: spec.title,
           width: this.chartWidth(),
           height: 180,
           scales: { x: { time: false }, y: spec.range ? { range: spec.range } : {} },
@@ -152,9 +208,12 @@ export class Charts {
           cursor: { drag: { x: true, y: false } },
         },
         [[], ...spec.series.map(() => [])] as uPlot.AlignedData,
-        box,
+        drawing,
       );
-      this.plots.set(spec.key, plot);
+      for (const canvas of drawing.querySelectorAll('canvas')) canvas.setAttribute('aria-hidden', 'true');
+      const chart: Chart = { spec, plot, figure, values };
+      this.charts.set(spec.key, chart);
+      this.show(chart, this.last?.[spec.key] ?? ([[], ...spec.series.map(() => [])] as AlignedColumns));
     }
   }
 
@@ -166,6 +225,7 @@ export class Charts {
 
   private fit(): void {
     const width = this.chartWidth();
-    for (const plot of this.plots.values()) if (Math.abs(plot.width - width) > 2) plot.setSize({ width, height: 180 });
+    for (const { plot } of this.charts.values())
+      if (Math.abs(plot.width - width) > 2) plot.setSize({ width, height: 180 });
   }
 }

@@ -45,3 +45,18 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
   parent.replaceChildren();
   append(parent, children);
 }
+
+/**
+ * Runs `rebuild`, which replaces elements under `root`; when that took away the focused element, focus goes to its
+ * replacement: the element with the same `data-focus-key` (keys are ours, never data). The sections are rebuilt on
+ * every update, and without this a keyboard user on Stop or in the confusion matrix would lose their place.
+ */
+export function keepingFocus(root: Element, rebuild: () => void): void {
+  const active = document.activeElement;
+  const key = active instanceof HTMLElement && root.contains(active) ? active.dataset.focusKey : undefined;
+  rebuild();
+  if (key === undefined || active?.isConnected) return;
+  const next = root.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(key)}"]`);
+  // A button that became disabled is no place for focus (it shows no focus ring and does nothing).
+  if (next && !next.hasAttribute('disabled')) next.focus({ preventScroll: true });
+}

@@ -15,7 +15,7 @@ import {
 } from '../src/extension/protocol/messages';
 import { chartColumns } from '../src/extension/dashboard/viewModel';
 import { Charts } from './charts';
-import { h } from './dom';
+import { h, keepingFocus } from './dom';
 import { renderAll, type Sections, type UiState } from './render';
 
 interface VsCodeApi {
@@ -41,10 +41,11 @@ const sections: Sections = {
   config: h('section', { id: 'config' }),
 };
 const chartBox = h('div', { class: 'charts', id: 'charts' });
+// The reading and focus order: the run and its state (a failure first), the buttons, the charts, the tables.
 app.replaceChildren(
   sections.header,
-  sections.actions,
   sections.problem,
+  sections.actions,
   chartBox,
   h('div', { class: 'grid' }, sections.evals, sections.confusion, sections.perClass, sections.config),
 );
@@ -56,14 +57,17 @@ function scheduleRender(): void {
   frame = requestAnimationFrame(() => {
     frame = 0;
     if (!state) return;
-    renderAll(sections, state, {
-      post: (m) => vscode.postMessage(m),
-      ui,
-      rerender: () => {
-        save();
-        scheduleRender();
-      },
-    });
+    const current = state;
+    keepingFocus(app, () =>
+      renderAll(sections, current, {
+        post: (m) => vscode.postMessage(m),
+        ui,
+        rerender: () => {
+          save();
+          scheduleRender();
+        },
+      }),
+    );
     charts.update(chartColumns(state), state.task ?? 'classify');
   });
 }
@@ -84,7 +88,7 @@ window.addEventListener('message', (event: MessageEvent<ExtensionToWebview>) => 
   const message = event.data;
   switch (message.type) {
     case 'snapshot':
-      if (state?.runDir !== message.state.runDir) ui.cell = undefined;
+      if (state?.runDir !== message.state.runDir) ui.cell = ui.focusCell = undefined;
       state = message.state;
       break;
     case 'events':

@@ -10,11 +10,14 @@ import { formatDuration } from '../src/core/util/duration';
 import { formatEpoch, formatPercent, formatPerplexity } from '../src/extension/dashboard/statusText';
 import { ownValue } from '../src/core/util/records';
 import { cut } from '../src/extension/display/text';
+import { clampCell, confusionCellName, moveInGrid, type Cell } from '../src/extension/dashboard/accessibility';
 import { h, replaceChildren } from './dom';
 
 export interface UiState {
   /** The selected confusion-matrix cell: [true label index, predicted label index]. */
   cell?: [number, number];
+  /** The confusion matrix's one tab stop (roving tabindex): the cell that last had focus. */
+  focusCell?: [number, number];
 }
 
 export interface Sections {
@@ -89,6 +92,7 @@ function renderHeader(root: HTMLElement, state: DashboardState): void {
         'aria-valuemin': 0,
         'aria-valuemax': state.totalSteps,
         'aria-valuenow': state.step,
+        'aria-label': 'Training progress',
         title: percent,
       },
       bar(percent),
@@ -121,6 +125,7 @@ function renderActions(root: HTMLElement, state: DashboardState, ctx: RenderCont
       'vscode-button',
       {
         id,
+        'data-focus-key': id,
         secondary: role !== primary,
         disabled: !enabled,
         onclick: () => {
@@ -221,10 +226,12 @@ function renderConfusion(root: HTMLElement, state: DashboardState, ctx: RenderCo
   }
   const labels = evaluation.labels;
   const selected = ctx.ui.cell;
+  // One cell is in the tab order; the arrow keys move between cells (the ARIA grid pattern).
+  const tabStop = clampCell(ctx.ui.focusCell ?? selected ?? [0, 0], labels.length);
   const header = h(
     'tr',
     {},
-    h('th', { class: 'corner', scope: 'col' }, 'true ↓ / predicted →'),
+    h('th', { class: 'corner', scope: 'col', 'aria-label': 'true label by predicted label' }, 'true ↓ / predicted →'),
     ...labels.map((label) => h('th', { scope: 'col' }, labelText(label))),
   );
   const rows = labels.map((trueLabel, r) =>
@@ -240,7 +247,12 @@ function renderConfusion(root: HTMLElement, state: DashboardState, ctx: RenderCo
           {
             class: `cell ${r === c ? 'diagonal' : 'off'}${isSelected ? ' selected' : ''}`,
             title: `${count} with true label “${trueLabel}” predicted as “${predicted}”`,
+            'aria-label': confusionCellName(cut(trueLabel, LABEL_CHARS), cut(predicted, LABEL_CHARS), count),
             'aria-pressed': isSelected ? 'true' : 'false',
+            tabindex: r === tabStop[0] && c === tabStop[1] ? 0 : -1,
+            'data-row': r,
+            'data-col': c,
+            'data-focus-key': cellKey([r, c]),
             onclick: () => {
               ctx.ui.cell = isSelected ? undefined : [r, c];
               ctx.rerender();
@@ -254,15 +266,58 @@ function renderConfusion(root: HTMLElement, state: DashboardState, ctx: RenderCo
       }),
     ),
   );
-  const matrix = h('table', { class: 'confusion', id: 'confusion' }, h('thead', {}, header), h('tbody', {}, ...rows));
+  const matrix = h(
+    'table',
+    {
+      class: 'confusion',
+      id: 'confusion',
+      role: 'grid',
+      'aria-labelledby': 'confusion-heading',
+      onfocusin: (event: Event) => {
+        const at = cellOf(event.target);
+        if (at) moveTabStop(matrix, at, ctx.ui);
+      },
+      onkeydown: (event: Event) => {
+        const key = event as KeyboardEvent;
+        const from = cellOf(key.target);
+        const to = from && moveInGrid(from, key.key, labels.length, key.ctrlKey || key.metaKey);
+        if (!to) return;
+        key.preventDefault(); // the arrows would scroll the page
+        matrix.querySelector<HTMLElement>(`[data-focus-key="${cellKey(to)}"]`)?.focus();
+      },
+    },
+    h('thead', {}, header),
+    h('tbody', {}, ...rows),
+  );
   replaceChildren(
     root,
-    h('h2', {}, `Confusion matrix (step ${evaluation.step})`),
+    h('h2', { id: 'confusion-heading' }, `Confusion matrix (step ${evaluation.step})`),
     h('div', { class: 'scroll' }, matrix),
     selected
       ? renderExamples(state, selected, ctx)
-      : h('p', { class: 'muted' }, 'Select a cell to list its misclassified validation examples.'),
+      : h(
+          'p',
+          { class: 'muted' },
+          'Select a cell (or arrow keys, Enter) to list its misclassified validation examples.',
+        ),
   );
+}
+
+function cellKey([r, c]: Cell): string {
+  return `cell-${r}-${c}`;
+}
+
+function cellOf(target: EventTarget | null): [number, number] | undefined {
+  if (!(target instanceof HTMLElement) || !target.classList.contains('cell')) return undefined;
+  return [Number(target.dataset.row), Number(target.dataset.col)];
+}
+
+/** The focused cell becomes the matrix's one tab stop, remembered across the re-renders that rebuild the matrix. */
+function moveTabStop(matrix: HTMLElement, at: [number, number], ui: UiState): void {
+  ui.focusCell = at;
+  for (const cell of matrix.querySelectorAll<HTMLElement>('.cell[tabindex="0"]')) cell.tabIndex = -1;
+  const cell = matrix.querySelector<HTMLElement>(`[data-focus-key="${cellKey(at)}"]`);
+  if (cell) cell.tabIndex = 0;
 }
 
 function renderExamples(state: DashboardState, [r, c]: [number, number], ctx: RenderContext): HTMLElement {
@@ -288,7 +343,7 @@ function renderExamples(state: DashboardState, [r, c]: [number, number], ctx: Re
     h(
       'ul',
       { class: 'examples' },
-      ...examples.map((m) =>
+      ...examples.map((m, i) =>
         h(
           'li',
           {},
@@ -297,6 +352,7 @@ function renderExamples(state: DashboardState, [r, c]: [number, number], ctx: Re
             {
               href: '#',
               class: 'location',
+              'data-focus-key': `example-${i}`,
               title: `Open ${m.file} at line ${m.line}`,
               onclick: (event: Event) => {
                 event.preventDefault();

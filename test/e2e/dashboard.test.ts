@@ -3,8 +3,9 @@
  * as the development extension. The workspace holds two runs written from the trainer's event types: a "live" one
  * whose pid is a process this test owns, and a finished one whose labels include HTML. Checks: reattach after
  * (re)load, status bar, live updates from metrics.jsonl, interrupted when the process dies, Runs view, confusion
- * matrix examples opening the dataset at the line, untrusted labels rendered as text, no CSP violations; screenshots
- * in dark, light and high-contrast themes go to test-output/e2e/.
+ * matrix examples opening the dataset at the line, untrusted labels rendered as text, no CSP violations, the text
+ * alternatives of the charts and the keyboard path through the page and the confusion matrix; screenshots in dark,
+ * light and high-contrast themes (and of the keyboard focus in each) go to test-output/e2e/.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -87,6 +88,40 @@ function dashboard(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
 }
 
+/** The little of the page's DOM that the functions evaluated in the page use (the Node tsconfig has no DOM types). */
+interface PageNode {
+  tagName: string;
+  textContent: string | null;
+  children: ArrayLike<PageNode> & Iterable<PageNode>;
+  parentElement: PageNode | null;
+  ownerDocument: {
+    activeElement: PageNode | null;
+    defaultView: { getComputedStyle(node: PageNode): { display: string; visibility: string } } | null;
+  };
+  getAttribute(name: string): string | null;
+  closest(selector: string): PageNode | null;
+  getBoundingClientRect(): { width: number; height: number };
+}
+
+/** The focused element of the dashboard, by its focus key (ours: `cell-1-2`, `chart-loss`, `stop`…) or tag name. */
+async function focusedKey(view: FrameLocator): Promise<string> {
+  return view.locator('body').evaluate((body: PageNode) => {
+    const active = body.ownerDocument.activeElement;
+    return active?.getAttribute('data-focus-key') ?? active?.tagName ?? '';
+  });
+}
+
+/** Clicks the run's heading, then presses Tab until the confusion matrix has focus; returns the keys Tab visited. */
+async function tabToMatrix(page: Page, view: FrameLocator): Promise<string[]> {
+  await view.locator('h1').click();
+  const visited: string[] = [];
+  while (visited.length < 12 && !visited.at(-1)?.startsWith('cell-')) {
+    await page.keyboard.press('Tab');
+    visited.push(await focusedKey(view));
+  }
+  return visited;
+}
+
 /** Picks a colour theme the way a user does: Command Palette → Preferences: Color Theme. */
 async function setTheme(page: Page, theme: string): Promise<void> {
   await page.locator('.part.statusbar').hover();
@@ -146,6 +181,10 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
     await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: UI_TIMEOUT });
     assert.match(await view.locator('h1').innerText(), new RegExp(LIVE_RUN));
     await view.locator('#facts', { hasText: 'step 37 / 100' }).waitFor({ timeout: UI_TIMEOUT });
+    // The loss chart's text alternative names its latest values, and follows the run (below).
+    const lossSummary = (summary: string) =>
+      view.locator(`figure.chart[data-chart="loss"][aria-label="${summary}"]`).waitFor({ timeout: UI_TIMEOUT });
+    await lossSummary('Loss chart: 37 steps, train loss 0.410 at step 37, no validation loss yet');
 
     // Live: lines appended to metrics.jsonl reach the dashboard and the status bar.
     fs.appendFileSync(
@@ -160,6 +199,7 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
       .locator('.statusbar-item', { hasText: /BERT: 60% · loss 0\.30 · ETA 5m/ })
       .waitFor({ timeout: UI_TIMEOUT });
     await view.locator('#evals td', { hasText: '0.750' }).first().waitFor({ timeout: UI_TIMEOUT });
+    await lossSummary('Loss chart: 60 steps, train loss 0.300 at step 60, validation loss 0.500 at step 60');
     assert.equal(await view.locator('#stop').getAttribute('disabled'), null, 'Stop is enabled while training');
 
     // Stop on a run this window did not start writes the run's stop request file (no signal: on Windows it would end
@@ -189,6 +229,93 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
     await done.locator('#confusion th', { hasText: evil }).first().waitFor({ timeout: UI_TIMEOUT });
     assert.equal(await done.locator('img').count(), 0);
     assert.deepEqual(dialogs, [], 'no script ran from a label');
+
+    // Each chart is a figure named by its latest values, with a visually hidden table of them; the canvases and the
+    // rest of uPlot's drawing are hidden from screen readers.
+    const summaries = [
+      ['loss', 'Loss chart: 100 steps, train loss 0.010 at step 100, validation loss 0.500 at step 100'],
+      [
+        'quality',
+        'Validation accuracy / macro-F1 chart: 2 evaluations, accuracy 0.800 at step 100, macro-F1 0.750 at step 100',
+      ],
+      ['lr', 'Learning rate chart: 100 steps, learning rate 0 at step 100'],
+    ];
+    for (const [key, summary] of summaries)
+      assert.equal(await done.locator(`figure.chart[data-chart="${key}"]`).getAttribute('aria-label'), summary, key);
+    const lossTable = done.locator('figure.chart[data-chart="loss"] .visually-hidden table');
+    assert.equal(await lossTable.locator('caption').innerText(), 'Loss: latest values');
+    assert.deepEqual(
+      await lossTable
+        .locator('tbody tr')
+        .evaluateAll((rows: PageNode[]) => rows.map((row) => [...row.children].map((cell) => cell.textContent))),
+      [
+        ['train loss', '0.010', '100'],
+        ['validation loss', '0.500', '100'],
+      ],
+    );
+    assert.deepEqual(
+      await lossTable.evaluate((table: PageNode) => {
+        const style = table.ownerDocument.defaultView?.getComputedStyle(table);
+        const box = table.parentElement?.getBoundingClientRect();
+        return {
+          display: style?.display,
+          visibility: style?.visibility,
+          clipped: !!box && box.width <= 1 && box.height <= 1,
+        };
+      }),
+      { display: 'table', visibility: 'visible', clipped: true },
+      'the table is clipped, not display: none (screen readers skip that)',
+    );
+    const canvases = await done
+      .locator('figure.chart canvas')
+      .evaluateAll((all: PageNode[]) =>
+        all.map((c) => c.getAttribute('aria-hidden') === 'true' && !!c.closest('[aria-hidden]')),
+      );
+    assert.ok(
+      canvases.length >= 3 && canvases.every(Boolean),
+      `canvases hidden from screen readers: ${canvases.join(', ')}`,
+    );
+
+    // The keyboard: from the heading, Tab visits the enabled buttons (Stop and Resume are disabled on a finished
+    // run), the charts, then the confusion matrix's one tab stop; the arrows move between cells, each named by its
+    // labels and count; Enter does what a click does (lists the cell's examples) and focus stays on the cell.
+    assert.deepEqual(await tabToMatrix(page, done), [
+      'classify',
+      'open-model',
+      'chart-loss',
+      'chart-quality',
+      'chart-lr',
+      'cell-0-0',
+    ]);
+    assert.equal(await done.locator('#confusion').getAttribute('role'), 'grid');
+    assert.equal(await done.locator('#confusion .cell[tabindex="0"]').count(), 1, 'one tab stop in the matrix');
+    const focusedName = () =>
+      done.locator('body').evaluate((body: PageNode) => body.ownerDocument.activeElement?.getAttribute('aria-label'));
+    assert.equal(await focusedName(), 'true ham, predicted ham: 5 examples');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await focusedKey(done), 'cell-2-0');
+    assert.equal(await focusedName(), `true ${evil}, predicted ham: 1 example`);
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowUp'); // stops at the edge
+    assert.equal(await focusedKey(done), 'cell-0-1');
+    assert.equal(await focusedName(), 'true ham, predicted spam: 1 example');
+    await page.keyboard.press('Enter');
+    await done.locator('#examples li', { hasText: 'win money now' }).waitFor({ timeout: UI_TIMEOUT });
+    assert.equal(await done.locator('[data-focus-key="cell-0-1"]').getAttribute('aria-pressed'), 'true');
+    assert.equal(await focusedKey(done), 'cell-0-1', 'focus stays on the cell the redraw replaced');
+    // The focus ring (outer, VS Code's focus colour) beside the selected cell (inner ring).
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await focusedKey(done), 'cell-0-2');
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(OUT, 'dashboard-focus-dark.png') });
+    // Space on the selected cell clears the selection, as a second click does.
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press(' ');
+    await done.locator('#examples').waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+    assert.equal(await focusedKey(done), 'cell-0-1');
 
     // A confusion cell lists its misclassified examples; a link opens the dataset at the example's line.
     await done.locator('#confusion tbody tr').nth(2).locator('button.cell').nth(0).click();
@@ -225,6 +352,11 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
       await dashboard(page).locator(`body.${bodyClass}`).waitFor({ timeout: UI_TIMEOUT });
       await page.waitForTimeout(800);
       await page.screenshot({ path: path.join(OUT, file) });
+      // The keyboard focus in this theme: Tab into the matrix, then one cell to the right of the selected one.
+      assert.match((await tabToMatrix(page, dashboard(page))).at(-1) ?? '', /^cell-/);
+      await page.keyboard.press('ArrowRight');
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(OUT, file.replace('dashboard-', 'dashboard-focus-')) });
     }
     assert.deepEqual(cspViolations, [], 'no Content-Security-Policy violations');
 
@@ -263,6 +395,15 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
     assert.equal(await mlm.locator('#confusion').count(), 0, 'no confusion matrix for a pre-training run');
     assert.equal(await mlm.locator('#per-class table').count(), 0, 'no per-class table');
     assert.equal(await mlm.locator('.chart[data-chart="perplexity"]').count(), 1, 'a perplexity chart');
+    const mlmSummaries = await mlm
+      .locator('figure.chart')
+      .evaluateAll((all: PageNode[]) => all.map((figure) => figure.getAttribute('aria-label')));
+    assert.deepEqual(mlmSummaries, [
+      'MLM loss chart: 20 steps, train MLM loss 5.000 at step 20, held-out MLM loss 6.500 at step 20',
+      'Masked-token accuracy (held-out) chart: 2 evaluations, masked-token accuracy 0.200 at step 20',
+      `Perplexity (held-out) chart: 2 evaluations, perplexity ${Math.exp(6.5).toFixed(0)} at step 20`,
+      'Learning rate chart: 20 steps, learning rate 4.00e-5 at step 20',
+    ]);
     assert.equal(await mlm.locator('#classify').count(), 0);
     assert.equal(
       await mlm.locator('#fine-tune').getAttribute('disabled'),
