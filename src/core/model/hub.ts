@@ -1,5 +1,7 @@
 /**
- * Turns a model spec into a folder holding config.json, the tokenizer files and model.safetensors.
+ * Turns a model spec into a folder holding config.json, the tokenizer files and the weights: model.safetensors when the
+ * repository has it, else model.safetensors.index.json and its shards, else pytorch_model.bin, else
+ * pytorch_model.bin.index.json and its shards (the order of ./weights-file.ts, which reads them).
  *
  * Specs: a local folder (returned as is); `random:<size>` (returned as a marker: building random weights is the
  * model module's job); a Hugging Face Hub id `name` or `org/name`, optionally `@revision` (branch, tag or commit).
@@ -18,7 +20,9 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import { ChecksumError, downloadFile, gitBlobSha1, hashFile } from '../net/download';
 import { AbortedError, ConnectionError, HttpStatusError, headerValue, request } from '../net/http';
+import { readPytorchBinNames } from './pytorch-bin';
 import { readSafetensorsHeader } from './safetensors';
+import { WEIGHTS_CANDIDATES, isIndexFile, parseShardIndex, shardFiles } from './weights-file';
 import { renameWithRetry, writeFileAtomic } from '../util/files';
 
 export type ResolvedModel =
@@ -60,7 +64,7 @@ const TOKEN_FIX =
   "Create a read token at https://huggingface.co/settings/tokens, accept the model's terms on its Hub page if it is gated, " +
   'then set the HF_TOKEN environment variable (in VS Code: run "BERT: Set Hugging Face Token").';
 
-/** Besides config.json and model.safetensors: `tokenizer.json` is preferred, `vocab.txt` the fallback. */
+/** Besides config.json and the weights: `tokenizer.json` is preferred, `vocab.txt` the fallback. */
 const TOKENIZER_FILES = ['tokenizer.json', 'vocab.txt'];
 const OPTIONAL = ['tokenizer_config.json'];
 
@@ -205,9 +209,22 @@ function findCachedSnapshot(
   const dir = path.join(repoDir, 'snapshots', commit);
   const present = (f: string) => fs.existsSync(path.join(dir, f)); // follows the symlink: the blob must exist too
   const tokenizer = TOKENIZER_FILES.find(present);
-  if (!tokenizer || !present('config.json') || !present('model.safetensors')) return undefined;
-  const files = ['config.json', tokenizer, ...OPTIONAL.filter(present), 'model.safetensors']; // download order
+  const weights = cachedWeightFiles(dir, present);
+  if (!tokenizer || !present('config.json') || !weights) return undefined;
+  const files = ['config.json', tokenizer, ...OPTIONAL.filter(present), ...weights]; // download order
   return { dir, commit, files };
+}
+
+/** The weights a cached snapshot holds in full (an index with all its shards), in the order they are preferred. */
+function cachedWeightFiles(dir: string, present: (f: string) => boolean): string[] | undefined {
+  const name = WEIGHTS_CANDIDATES.find(present);
+  if (name === undefined || !isIndexFile(name)) return name === undefined ? undefined : [name];
+  try {
+    const shards = shardFiles(parseShardIndex(fs.readFileSync(path.join(dir, name), 'utf8'), path.join(dir, name)));
+    return shards.every(present) ? [name, ...shards] : undefined;
+  } catch {
+    return undefined; // a damaged index: fetched again
+  }
 }
 
 interface FileMeta {
@@ -251,21 +268,26 @@ async function download(
     });
   }
   for (const name of OPTIONAL) await fetchMeta(name, true);
-  try {
-    await fetchMeta('model.safetensors', false);
-  } catch (err) {
-    if (err instanceof UserError && err.code === 'HUB_NO_SUCH_FILE') {
-      throw new UserError(`${spec.repoId} has no model.safetensors (only safetensors weights are supported).`, {
-        code: 'HUB_NO_SAFETENSORS',
-        fix: 'Pick a model that publishes a single model.safetensors (most BERT-size models do; sharded and .bin-only checkpoints are not supported).',
-      });
+  let weights: string | undefined;
+  for (const name of WEIGHTS_CANDIDATES) {
+    if (await fetchMeta(name, true)) {
+      weights = name;
+      break;
     }
-    throw err;
+  }
+  if (weights === undefined) {
+    throw new UserError(`${spec.repoId} has no weights we can read: none of ${WEIGHTS_CANDIDATES.join(', ')}.`, {
+      code: 'HUB_NO_WEIGHTS',
+      fix: 'Pick a model that publishes PyTorch weights (model.safetensors or pytorch_model.bin, sharded or not); TensorFlow-, Flax- and ONNX-only repositories are not supported.',
+    });
   }
 
   const commit = metas.get('config.json')!.commit;
   const snapshotDir = path.join(repoDir, 'snapshots', commit);
-  for (const [name, meta] of metas) {
+  const placed = new Set<string>();
+  const place = async (name: string, meta: FileMeta): Promise<void> => {
+    if (placed.has(name)) return;
+    placed.add(name);
     const blob = path.join(repoDir, 'blobs', meta.etag);
     const damage = fs.existsSync(blob) ? await blobDamage(name, blob, meta) : undefined;
     if (damage) {
@@ -287,7 +309,16 @@ async function download(
       }
     }
     await linkIntoSnapshot(blob, path.join(snapshotDir, name), opts.symlink);
+  };
+  if (isIndexFile(weights)) {
+    // The shards are known once the index is here.
+    const index = path.join(snapshotDir, weights);
+    await place(weights, metas.get(weights)!);
+    for (const shard of shardFiles(parseShardIndex(await fs.promises.readFile(index, 'utf8'), index))) {
+      await fetchMeta(shard, false);
+    }
   }
+  for (const [name, meta] of metas) await place(name, meta);
   if (!COMMIT_HASH.test(spec.revision)) {
     const ref = path.join(repoDir, 'refs', spec.revision);
     await fs.promises.mkdir(path.dirname(ref), { recursive: true });
@@ -368,6 +399,7 @@ async function anyDamaged(dir: string, files: string[]): Promise<boolean> {
 async function structureProblem(name: string, file: string): Promise<string | undefined> {
   try {
     if (name.endsWith('.safetensors')) await readSafetensorsHeader(file);
+    else if (name.endsWith('.bin')) await readPytorchBinNames(file);
     else if (name.endsWith('.json')) JSON.parse(await fs.promises.readFile(file, 'utf8'));
     return undefined;
   } catch (e) {

@@ -1,5 +1,6 @@
 /**
- * Hugging Face model folders: `config.json` + `model.safetensors` in, the same (plus labels) out.
+ * Hugging Face model folders: `config.json` + weights in (model.safetensors, sharded safetensors, pytorch_model.bin:
+ * ./weights-file.ts), `config.json` + `model.safetensors` (plus labels) out.
  *
  * Loading follows <Family>ForSequenceClassification.from_pretrained (family from config.json): checkpoint names may
  * carry the base prefix (`bert.`, `distilbert.`, `roberta.`, `electra.`) or not (a bare base model), old TF-style
@@ -23,10 +24,12 @@ import {
 } from './params';
 import { writeFileAtomicWith } from '../util/files';
 import { withoutBom } from '../util/text-file';
-import { readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors';
+import { writeSafetensors } from './safetensors';
+import { SAFETENSORS_FILE, findWeights, readWeightNames, readWeights } from './weights-file';
 
 export const CONFIG_FILE = 'config.json';
-export const WEIGHTS_FILE = 'model.safetensors';
+/** The file the weights we write go to. */
+export const WEIGHTS_FILE = SAFETENSORS_FILE;
 
 /** Parameters from_pretrained re-initialises instead of failing when the checkpoint lacks them: the task head. */
 const FRESH_IF_MISSING: Record<ModelFamily, string[]> = {
@@ -92,33 +95,14 @@ async function readConfigJson(file: string): Promise<unknown> {
 }
 
 /**
- * Checks that `dir` is a model folder we can train from (a config.json of a supported family and its weights file),
- * without reading the weights: what a UI does before starting a run with it.
+ * Checks that `dir` is a model folder we can train from (a config.json of a supported family and its weights, every
+ * shard of a sharded one), without reading the weights: what a UI does before starting a run with it.
  */
 export async function checkModelDir(dir: string): Promise<BertConfig> {
   const configFile = path.join(dir, CONFIG_FILE);
   const config = parseBertConfig(await readConfigJson(configFile), configFile);
-  await assertWeightsFileExists(dir, path.join(dir, WEIGHTS_FILE));
+  await findWeights(dir);
   return config;
-}
-
-export async function assertWeightsFileExists(dir: string, file: string): Promise<void> {
-  try {
-    await fs.access(file);
-  } catch (e) {
-    const hasBin = await fs.access(path.join(dir, 'pytorch_model.bin')).then(
-      () => true,
-      () => false,
-    );
-    throw new ModelError(`The model folder has no ${WEIGHTS_FILE}.`, {
-      file,
-      code: 'MODEL_NO_WEIGHTS',
-      fix: hasBin
-        ? 'Only pytorch_model.bin is present: convert it once with transformers (model.save_pretrained(dir, safe_serialization=True)).'
-        : 'Download the model with its model.safetensors file.',
-      cause: e,
-    });
-  }
 }
 
 export async function loadModelDir(
@@ -128,12 +112,13 @@ export async function loadModelDir(
 ): Promise<{ config: BertConfig; weights: Weights; addedHead: boolean }> {
   const configFile = path.join(dir, CONFIG_FILE);
   const config = parseBertConfig(await readConfigJson(configFile), configFile);
-  const weightsFile = path.join(dir, WEIGHTS_FILE);
-  await assertWeightsFileExists(dir, weightsFile);
+  const source = await findWeights(dir);
+  const weightsFile = source.file;
+  const weightsName = path.basename(weightsFile);
   const family = config.modelType;
   const base = `${BASE_PREFIX[family]}.`;
-  const prefixed = (await readSafetensorsHeader(weightsFile)).entries.some((e) => e.name.startsWith(base));
-  const raw = await readSafetensors(weightsFile, { include: (n) => canonicalName(n, prefixed, family) !== undefined });
+  const prefixed = (await readWeightNames(source)).some((n) => n.startsWith(base));
+  const raw = await readWeights(source, { include: (n) => canonicalName(n, prefixed, family) !== undefined });
 
   const found = new Map<string, Tensor>();
   for (const [name, t] of raw) found.set(canonicalName(name, prefixed, family) as string, t);
@@ -161,14 +146,11 @@ export async function loadModelDir(
     const parts: string[] = [];
     if (missing.length > 0) parts.push(`missing ${missing.length} tensor(s): ${listForMessage(missing)}`);
     if (unexpected.length > 0) parts.push(`unexpected ${unexpected.length} tensor(s): ${listForMessage(unexpected)}`);
-    throw new ModelError(
-      `${WEIGHTS_FILE} does not match config.json for a ${family} classifier: ${parts.join('; ')}.`,
-      {
-        file: weightsFile,
-        code: 'MODEL_TENSOR_NAMES',
-        fix: `Use the config.json that belongs to this checkpoint (its model_type decides the tensor names; this one says "${family}").`,
-      },
-    );
+    throw new ModelError(`${weightsName} does not match config.json for a ${family} classifier: ${parts.join('; ')}.`, {
+      file: weightsFile,
+      code: 'MODEL_TENSOR_NAMES',
+      fix: `Use the config.json that belongs to this checkpoint (its model_type decides the tensor names; this one says "${family}").`,
+    });
   }
 
   const freshWeights = fresh.length > 0 ? initWeights(fresh, seed, config.initializerRange) : new Map<string, Tensor>();
@@ -177,7 +159,7 @@ export async function loadModelDir(
     const t = freshNames.has(s.name) ? (freshWeights.get(s.name) as Tensor) : (found.get(s.name) as Tensor);
     if (!sameShape(t.shape, s.shape)) {
       throw new ModelError(
-        `Tensor ${s.name} in ${WEIGHTS_FILE} has shape [${t.shape.join(', ')}], but config.json implies [${s.shape.join(', ')}].`,
+        `Tensor ${s.name} in ${weightsName} has shape [${t.shape.join(', ')}], but config.json implies [${s.shape.join(', ')}].`,
         {
           file: weightsFile,
           code: 'MODEL_TENSOR_SHAPE',

@@ -43,7 +43,7 @@ export interface ReadSafetensorsOptions {
   include?: (name: string) => boolean;
 }
 
-function assertLittleEndianHost(): void {
+export function assertLittleEndianHost(): void {
   // Tensor bytes are copied into typed arrays as-is, which is only right on a little-endian machine.
   if (os.endianness() !== 'LE') throw new Error('safetensors: big-endian hosts are not supported');
 }
@@ -186,7 +186,7 @@ async function readHeaderFrom(fh: fs.FileHandle, file: string): Promise<Safetens
 let halfTable: Float32Array | undefined;
 
 /** float16 bit pattern → float32 value, for all 65536 patterns (256 KB, built once). */
-function float16Table(): Float32Array {
+export function float16Table(): Float32Array {
   if (halfTable) return halfTable;
   halfTable = new Float32Array(65536);
   for (let h = 0; h < 65536; h++) {

@@ -12,9 +12,10 @@ import { ModelError } from '../errors';
 import { writeJsonAtomic } from '../util/files';
 import { withoutBom } from '../util/text-file';
 import { BertConfig, hfClassifierIdentity, hfConfigValues, parseBertConfig } from '../model/config';
-import { CONFIG_FILE, WEIGHTS_FILE, assertWeightsFileExists } from '../model/load';
+import { CONFIG_FILE, WEIGHTS_FILE } from '../model/load';
 import { BASE_PREFIX, Tensor, Weights, initWeights } from '../model/params';
-import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../model/safetensors';
+import { writeSafetensors } from '../model/safetensors';
+import { findWeights, readWeightNames, readWeights } from '../model/weights-file';
 import { mlmHead, mlmHeadParamSpecs, mlmParamSpecs } from '../model/mlm-head';
 
 /**
@@ -54,14 +55,14 @@ export async function loadMlmModelDir(
     });
   }
   const config = parseBertConfig(json, configFile);
-  const weightsFile = path.join(dir, WEIGHTS_FILE);
-  await assertWeightsFileExists(dir, weightsFile);
+  const source = await findWeights(dir);
+  const weightsFile = source.file;
   const specs = mlmParamSpecs(config);
   const wanted = new Set(specs.map((s) => s.name));
   const base = `${BASE_PREFIX[config.modelType]}.`;
-  const prefixed = (await readSafetensorsHeader(weightsFile)).entries.some((e) => e.name.startsWith(base));
+  const prefixed = (await readWeightNames(source)).some((n) => n.startsWith(base));
   const found = new Map<string, Tensor>();
-  for (const [name, t] of await readSafetensors(weightsFile, {
+  for (const [name, t] of await readWeights(source, {
     include: (n) => canonicalName(n, config, prefixed, wanted) !== undefined,
   })) {
     const ours = canonicalName(name, config, prefixed, wanted) as string;
@@ -91,7 +92,7 @@ export async function loadMlmModelDir(
   if (missing.length > 0) {
     const family = hfClassifierIdentity(config).modelType;
     throw new ModelError(
-      `${WEIGHTS_FILE} lacks ${missing.length} ${family} encoder tensor(s), e.g. ${missing.slice(0, 3).join(', ')}.`,
+      `${path.basename(weightsFile)} lacks ${missing.length} ${family} encoder tensor(s), e.g. ${missing.slice(0, 3).join(', ')}.`,
       {
         file: weightsFile,
         code: 'MODEL_TENSOR_NAMES',

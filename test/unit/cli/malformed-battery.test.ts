@@ -184,14 +184,14 @@ const MODEL_CASES: [string, Record<string, string | Buffer | null>, string[], st
     'model.safetensors',
   ],
   [
-    'only pytorch_model.bin',
+    'a pytorch_model.bin that is no checkpoint',
     {
       'm/config.json':
         '{"model_type":"bert","hidden_size":64,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":128,"vocab_size":30522}',
       'm/pytorch_model.bin': 'x',
     },
     [...train('d.csv').slice(0, -4), '--model', '@/m'],
-    'model.safetensors',
+    'pytorch_model.bin',
   ],
   [
     'safetensors with a garbage header',

@@ -200,7 +200,7 @@ test('a shape mismatch names the tensor, the expected and the found shape', asyn
   );
 });
 
-test('missing config.json, bad config.json and missing model.safetensors are ModelErrors with a fix', async () => {
+test('missing config.json, bad config.json and missing or unreadable weights are ModelErrors with a fix', async () => {
   const empty = await tempDir();
   const e1 = await expectModelError(loadModelDir(empty, 2, 0), /no readable config\.json/);
   assert.equal(e1.file, path.join(empty, 'config.json'));
@@ -209,11 +209,18 @@ test('missing config.json, bad config.json and missing model.safetensors are Mod
   await fs.writeFile(path.join(bad, 'config.json'), '{"hidden_size": 16,');
   await expectModelError(loadModelDir(bad, 2, 0), /config\.json is not valid JSON/);
 
-  const binOnly = await tempDir();
-  await fs.writeFile(path.join(binOnly, 'config.json'), JSON.stringify(HF_CONFIG));
-  await fs.writeFile(path.join(binOnly, 'pytorch_model.bin'), 'x');
-  const e3 = await expectModelError(loadModelDir(binOnly, 2, 0), /no model\.safetensors/);
-  assert.match(e3.fix ?? '', /safe_serialization/);
+  const noWeights = await tempDir();
+  await fs.writeFile(path.join(noWeights, 'config.json'), JSON.stringify(HF_CONFIG));
+  const e3 = await expectModelError(
+    loadModelDir(noWeights, 2, 0),
+    /has no weights: none of model\.safetensors, model\.safetensors\.index\.json, pytorch_model\.bin/,
+  );
+  assert.equal(e3.code, 'MODEL_NO_WEIGHTS');
+
+  // A pytorch_model.bin is read now (test/unit/formats/pytorch-bin.test.ts); one that is no checkpoint is named.
+  await fs.writeFile(path.join(noWeights, 'pytorch_model.bin'), 'x');
+  const e4 = await expectModelError(loadModelDir(noWeights, 2, 0), /pytorch_model\.bin is not a readable PyTorch/);
+  assert.equal(e4.file, path.join(noWeights, 'pytorch_model.bin'));
 });
 
 test('saveHfModel refuses labels that do not match the classifier, and leaves no files', async () => {

@@ -140,7 +140,7 @@ test('an unknown model, revision or missing weights give "no such" errors', asyn
   const missing = await rejectsWithCode(resolveModel('org/does-not-exist', { env }), 'HUB_NO_SUCH_MODEL');
   assert.match(missing.message, /No such model/);
   await rejectsWithCode(resolveModel('org/tiny-bert@v9', { env }), 'HUB_NO_SUCH_REVISION');
-  await rejectsWithCode(resolveModel('org/no-weights', { env }), 'HUB_NO_SAFETENSORS');
+  await rejectsWithCode(resolveModel('org/no-weights', { env }), 'HUB_NO_WEIGHTS');
 });
 
 test('a gated model needs a token: none, a wrong one, then the right one', async () => {
