@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { launchChromium, reloadWindow, type Browser } from './harness/browser';
+import { launchChromium, reloadWindow, waitForBertContributions, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
@@ -94,7 +94,7 @@ test('Fine-tune BERT: guided flow → trainer child → live dashboard until the
   const { page } = browser;
   try {
     await page.goto(devWorkbenchUrl(server, ws));
-    await page.locator('.statusbar-item', { hasText: /^\s*BERT\s*$/ }).waitFor({ timeout: UI_TIMEOUT });
+    await waitForBertContributions(page, UI_TIMEOUT);
 
     await startFineTune(page, async () => pick(page, /settings/, 'Fast', 'Fast'));
 

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
-import { launchChromium, type Browser } from './harness/browser';
+import { launchChromium, waitForBertContributions, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { LoopbackServer } from '../helpers/loopback-server';
 import { isPosixFileName, payloads } from '../helpers/payloads';
@@ -183,7 +183,7 @@ test('payload dataset → Fine-tune BERT → every surface shows the data as ine
   const { page } = browser;
   try {
     await page.goto(devWorkbenchUrl(server, ws));
-    await page.locator('.statusbar-item', { hasText: /BERT/ }).first().waitFor({ timeout: UI_TIMEOUT });
+    await waitForBertContributions(page, UI_TIMEOUT);
 
     // Fine-tune BERT: the dataset quick pick shows the payload file name.
     await runCommand(page, 'BERT: Fine-tune BERT');
@@ -496,7 +496,7 @@ test('Restricted Mode: a planted workspace is not read; classifying with a model
   const { page } = browser;
   try {
     await page.goto(devWorkbenchUrl(server, ws));
-    await page.locator('.statusbar-item', { hasText: /BERT/ }).first().waitFor({ timeout: UI_TIMEOUT });
+    await waitForBertContributions(page, UI_TIMEOUT);
     await page
       .locator('.statusbar-item', { hasText: /Restricted Mode/ })
       .first()

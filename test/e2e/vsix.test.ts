@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { launchChromium, type Browser } from './harness/browser';
+import { launchChromium, waitForBertContributions, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, codeServerCli, startCodeServer, type CodeServer } from './harness/codeServer';
 import { Vsix, buildVsixes, vsixPath } from '../helpers/vsix';
 
@@ -86,9 +86,8 @@ test('in a workspace with a dataset the extension activates: BERT commands in th
   try {
     await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
     await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: UI_TIMEOUT });
-    // The extension's contributions are registered once its view container is in the activity bar; a palette opened
-    // before that lists no BERT command and does not refresh (there is no status bar item to wait for any more).
-    await page.locator('.activitybar .action-item a[aria-label^="BERT Fine-tune"]').waitFor({ timeout: UI_TIMEOUT });
+    // A palette opened before the contributions are registered lists no BERT command and does not refresh.
+    await waitForBertContributions(page, UI_TIMEOUT);
 
     // Command palette: the commands that can act in a workspace without runs are listed under the BERT category; those
     // that cannot (no run to stop or show, no selection to classify) are not.

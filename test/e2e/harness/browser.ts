@@ -63,3 +63,12 @@ export async function reloadWindow(page: import('playwright-core').Page, timeout
     .waitFor({ timeout });
   await Promise.all([page.waitForEvent('load', { timeout }), page.keyboard.press('Enter')]);
 }
+
+/**
+ * Waits until the workbench has registered the extension's contributions (its view container is in the activity
+ * bar), so a command palette opened next lists the BERT commands. The extension itself starts only when needed (a
+ * command, a workspace with a dataset or a run), and shows no status bar item without a run or a model.
+ */
+export async function waitForBertContributions(page: import('playwright-core').Page, timeout: number): Promise<void> {
+  await page.locator('.activitybar .action-item a[aria-label^="BERT Fine-tune"]').waitFor({ timeout });
+}
