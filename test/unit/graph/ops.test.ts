@@ -174,6 +174,30 @@ test('cross-entropy, plain and class-weighted', async () => {
   assert.ok(weighted.worst < TOL, `weighted worst ${weighted.worst}`);
 });
 
+test('cross-entropy with label smoothing, plain and class-weighted', async () => {
+  const labels = { name: 'labels', shape: ['batch'], dims: [4], data: BigInt64Array.from([0, 2, 1, 2], BigInt) };
+  const weights = { name: 'w', shape: [3], dims: [3], data: Float32Array.from([0.5, 2, 1]), differentiable: false };
+  for (const eps of [0.1, 0.6, 1]) {
+    const plain = await gradCheck(
+      [f('logits', [4, 3], 21, ['batch', 3]), labels],
+      (g, [l, y]) => crossEntropy(g, l, y, null, eps),
+      [],
+    );
+    assert.ok(plain.worst < TOL, `ε ${eps} plain worst ${plain.worst}`);
+    const weighted = await gradCheck(
+      [f('logits', [4, 3], 22, ['batch', 3]), labels, weights],
+      (g, [l, y, w]) => crossEntropy(g, l, y, w, eps),
+      [],
+    );
+    assert.ok(weighted.worst < TOL, `ε ${eps} weighted worst ${weighted.worst}`);
+  }
+  const g = new Graph();
+  assert.throws(
+    () => crossEntropy(g, g.input('l', 'float32', [2, 3]), g.input('y', 'int64', [2]), null, 1.5),
+    /label smoothing 1.5 is outside \[0, 1\]/,
+  );
+});
+
 test('concat and split (an unused piece gets a zero gradient)', async () => {
   const r = await gradCheck(
     [f('a', [2, 3], 18), f('b', [2, 1], 19), f('x', [2, 5], 20)],

@@ -1,14 +1,24 @@
-/** Softmax cross-entropy, torch semantics (mean, or weighted mean with class weights). */
+/** Softmax cross-entropy, torch semantics (mean, or weighted mean with class weights; optional label smoothing). */
 import { GraphError } from '../../errors';
 import { sameDim } from '../dims';
 import { Graph, Value, expectDType, expectRank } from '../graph';
-import { binary, reduce, reshapeTo, unary } from '../raw';
+import { binary, reduce, reshapeTo, scaleBy, unary } from '../raw';
 
 /**
- * loss = sum_i w[y_i] * -log softmax(logits_i)[y_i]  /  sum_i w[y_i]   (w = 1 without class weights: the plain mean).
- * Backward: d logits_i = (softmax(logits_i) - onehot(y_i)) * w[y_i] / sum_j w[y_j]  (times d loss).
+ * torch.nn.CrossEntropyLoss(weight=w, label_smoothing=ε), reduction 'mean' (w = 1 without class weights):
+ *   nll    = sum_i w[y_i] * -log p_i[y_i]            / W,   W = sum_i w[y_i],  p_i = softmax(logits_i)
+ *   smooth = sum_i sum_c w[c] * -log p_i[c]          / W
+ *   loss   = (1 - ε) nll + (ε / C) smooth
+ * Backward: d logits_i = ((1 - ε) w[y_i] (p_i - onehot(y_i)) + (ε / C) (p_i sum_c w[c] - w)) / W  (times d loss).
+ * With ε = 0 the graph is the plain (weighted) cross-entropy, node for node.
  */
-export function crossEntropy(g: Graph, logits: Value, labels: Value, classWeights: Value | null): Value {
+export function crossEntropy(
+  g: Graph,
+  logits: Value,
+  labels: Value,
+  classWeights: Value | null,
+  labelSmoothing = 0,
+): Value {
   expectRank('crossEntropy', logits, 2);
   expectDType('crossEntropy', labels, 'int64');
   expectRank('crossEntropy', labels, 1);
@@ -20,7 +30,11 @@ export function crossEntropy(g: Graph, logits: Value, labels: Value, classWeight
   if (classWeights && (classWeights.shape.length !== 1 || !sameDim(classWeights.shape[0], C))) {
     throw new GraphError(`crossEntropy: class weights ${classWeights.toString()} must have shape [${C}].`);
   }
-  const [loss, logProb] = g.node(
+  if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
+    throw new GraphError(`crossEntropy: label smoothing ${labelSmoothing} is outside [0, 1].`);
+  }
+  const eps = labelSmoothing;
+  const [nll, logProb] = g.node(
     'SoftmaxCrossEntropyLoss',
     classWeights ? [logits, labels, classWeights] : [logits, labels],
     [
@@ -29,17 +43,35 @@ export function crossEntropy(g: Graph, logits: Value, labels: Value, classWeight
     ],
     { reduction: 'mean' },
   );
+  const weightsOf = (): Value => classWeights ?? g.constFloat(new Array<number>(C).fill(1));
+  /** w[y_i] per row, [B]. */
+  const labelWeights = (w: Value): Value =>
+    g.node1('Gather', [w, labels], { dtype: 'float32', shape: [B] }, { axis: 0 });
+  let loss = nll;
+  if (eps > 0) {
+    const w = weightsOf();
+    const total = reduce(g, 'ReduceSum', labelWeights(w), [0], false);
+    const smooth = unary(g, 'Neg', reduce(g, 'ReduceSum', binary(g, 'Mul', logProb, w), [0, 1], false));
+    loss = binary(g, 'Add', scaleBy(g, nll, 1 - eps), scaleBy(g, binary(g, 'Div', smooth, total), eps / C));
+  }
   g.record([logits, labels, classWeights], [loss], ([dLoss]) => {
-    const weights = classWeights ?? g.constFloat(new Array<number>(C).fill(1));
+    const w = weightsOf();
     const onehot = g.node1(
       'OneHot',
       [labels, g.constInt64([C], []), g.constFloat([0, 1])],
       { dtype: 'float32', shape: [B, C] },
       { axis: -1 },
     );
-    const w = g.node1('Gather', [weights, labels], { dtype: 'float32', shape: [B] }, { axis: 0 });
-    const wNorm = reshapeTo(g, binary(g, 'Div', w, reduce(g, 'ReduceSum', w, [0], false)), [B, 1]);
-    const dLogits = binary(g, 'Mul', binary(g, 'Sub', unary(g, 'Exp', logProb), onehot), wNorm);
+    const wY = labelWeights(w);
+    const total = reduce(g, 'ReduceSum', wY, [0], false);
+    const wNorm = reshapeTo(g, binary(g, 'Div', wY, total), [B, 1]);
+    const p = unary(g, 'Exp', logProb);
+    let dLogits = binary(g, 'Mul', binary(g, 'Sub', p, onehot), wNorm);
+    if (eps > 0) {
+      const sumW = reduce(g, 'ReduceSum', w, [0], false);
+      const spread = binary(g, 'Div', binary(g, 'Sub', binary(g, 'Mul', p, sumW), w), total);
+      dLogits = binary(g, 'Add', scaleBy(g, dLogits, 1 - eps), scaleBy(g, spread, eps / C));
+    }
     return [binary(g, 'Mul', dLogits, dLoss!), null, null];
   });
   return loss;
