@@ -309,9 +309,10 @@ def mlm_loss_fn(p, cfg, batch, dropout=0.0):
     return F.cross_entropy(scores.view(-1, scores.shape[-1]), labels.view(-1), ignore_index=IGNORE_INDEX)
 
 
-def loss_fn(p, cfg, batch, dropout=0.0):
+def loss_fn(p, cfg, batch, dropout=0.0, weight=None, label_smoothing=0.0):
     ids, types, mask, labels = batch
-    return F.cross_entropy(logits_fn(p, cfg, ids, types, mask, dropout), labels)
+    return F.cross_entropy(logits_fn(p, cfg, ids, types, mask, dropout), labels, weight=weight,
+                           label_smoothing=label_smoothing)
 
 
 def linear_schedule(warmup, total):
@@ -327,9 +328,10 @@ class Trainer:
     """AdamW + clipping + linear schedule over a dict of leaf tensors, one optimizer step per call."""
 
     def __init__(self, p, cfg, num_labels, lr, weight_decay, warmup, total, max_grad_norm=1.0,
-                 betas=(0.9, 0.999), eps=1e-8, dropout=0.0, task='classify'):
+                 betas=(0.9, 0.999), eps=1e-8, dropout=0.0, task='classify', weight=None, label_smoothing=0.0):
         self.p, self.cfg, self.dropout, self.max_grad_norm = p, cfg, dropout, max_grad_norm
-        self.loss_fn = mlm_loss_fn if task == 'mlm' else loss_fn
+        self.loss_fn = mlm_loss_fn if task == 'mlm' else (
+            lambda p_, cfg_, b, d: loss_fn(p_, cfg_, b, d, weight, label_smoothing))
         for t in p.values():
             t.requires_grad_(True)
         decay = {n for n, _, _, d in specs_for(cfg, num_labels, task) if d}

@@ -13,6 +13,10 @@ bit-identical and the TypeScript parity test can rerun it with a fresh seed. Bit
 the same OpenBLAS kernels: the committed fixtures were written with OPENBLAS_CORETYPE=SkylakeX (other kernels change
 the last bits, well inside the tests' tolerances).
 
+With --label-smoothing EPS (and optionally --class-weights W0,W1,W2) the classifier's loss is
+torch.nn.functional.cross_entropy(weight=W, label_smoothing=EPS) (default: test/fixtures/parity-smoothing/, 20 steps);
+expected.json records both.
+
 With --task mlm the batches are masked (labels per token, -100 where not predicted; 80% of the chosen tokens become
 the mask id, 10% a random token, 10% stay), the weights include the MLM head (no decoder weight: it is the word
 embedding table), and expected.json holds the score rows of the predicted positions only (`rows`, `logits`).
@@ -126,12 +130,20 @@ def main():
     ap.add_argument('--task', choices=['classify', 'mlm'], default='classify')
     ap.add_argument('--out')
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--label-smoothing', type=float, default=0.0)
+    ap.add_argument('--class-weights')
     args = ap.parse_args()
     mlm = args.task == 'mlm'
+    smoothing = args.label_smoothing
+    weights = [float(w) for w in args.class_weights.split(',')] if args.class_weights else None
+    weight = torch.tensor(weights, dtype=torch.float32) if weights else None
+    custom_loss = smoothing > 0 or weights is not None
     config = mlm_config(args.family) if mlm else FAMILY_CONFIGS[args.family]
-    hyper = HYPER if args.family == 'bert' and not mlm else {**HYPER, 'warmupSteps': 2, 'totalSteps': 20}
+    hyper = HYPER if args.family == 'bert' and not mlm and not custom_loss else {**HYPER, 'warmupSteps': 2, 'totalSteps': 20}
     fixtures = os.path.join(os.path.dirname(__file__), '..', '..', 'test', 'fixtures')
     default_dir = f'parity-mlm-{args.family}' if mlm else 'parity' if args.family == 'bert' else f'parity-{args.family}'
+    if custom_loss:
+        default_dir = 'parity-smoothing' if args.family == 'bert' else f'parity-smoothing-{args.family}'
     args.out = args.out or os.path.join(fixtures, default_dir)
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
@@ -156,19 +168,22 @@ def main():
         logits = scores[rows]
     else:
         logits = bt.logits_fn(leaves, config, tb[0], tb[1], tb[2])
-        loss = torch.nn.functional.cross_entropy(logits, tb[3])
+        loss = torch.nn.functional.cross_entropy(logits, tb[3], weight=weight, label_smoothing=smoothing)
     loss.backward()
     grads = {n: t.grad for n, t in leaves.items()}
     grad_norm = float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads.values())))
     bt.write_safetensors(out('grads.safetensors'), grads, {'format': 'pt'})
     with open(out('expected.json'), 'w') as f:
         json.dump({'seed': args.seed, 'torch': torch.__version__, 'loss': loss.item(), 'gradNorm': grad_norm,
-                   **({'rows': rows} if mlm else {}), 'logits': logits.detach().ravel().tolist()}, f, indent=1)
+                   **({'rows': rows} if mlm else {}),
+                   **({'labelSmoothing': smoothing, 'classWeights': weights} if custom_loss else {}),
+                   'logits': logits.detach().ravel().tolist()}, f, indent=1)
 
     batches = [make() for _ in range(hyper['totalSteps'])]
     trainer = bt.Trainer({n: t.clone() for n, t in p.items()}, config, NUM_LABELS, hyper['lr'], hyper['weightDecay'],
                          hyper['warmupSteps'], hyper['totalSteps'], hyper['maxGradNorm'],
-                         (hyper['beta1'], hyper['beta2']), hyper['eps'], task=args.task)
+                         (hyper['beta1'], hyper['beta2']), hyper['eps'], task=args.task, weight=weight,
+                         label_smoothing=smoothing)
     losses, lrs, norms = [], [], []
     for b in batches:
         loss_v, norm, lr = trainer.step(bt.batch_to_torch(b))

@@ -3,6 +3,7 @@
  * Kept free of heavy imports so that a usage mistake is reported instantly.
  */
 import { ALL_DEVICES } from '../core/runtime/devices';
+import { LR_SCHEDULES } from '../core/train/schedule';
 import type { TrainOverrides } from '../core/train/presets';
 import { getBool, getNumber, getString, requireString, type FlagSpec, type ParsedArgs } from './args';
 
@@ -50,7 +51,27 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
       { name: 'truncation', kind: 'string', choices: ['head', 'head+tail', 'window'], help: 'how long texts are cut' },
       { name: 'warmup-steps', kind: 'int', min: 0, help: 'linear warmup, in steps' },
       { name: 'warmup-ratio', kind: 'number', min: 0, max: 1, help: 'linear warmup, as a share of all steps' },
+      {
+        name: 'lr-schedule',
+        kind: 'string',
+        choices: LR_SCHEDULES,
+        help: 'learning rate after warmup: linear decay to 0, cosine decay to 0, or constant (default linear)',
+      },
       { name: 'weight-decay', kind: 'number', min: 0, max: 1, help: 'AdamW weight decay' },
+      {
+        name: 'gradient-accumulation-steps',
+        kind: 'int',
+        min: 1,
+        max: 1024,
+        help: 'batches per optimizer step (mean gradient): effective batch = batch size × N (default 1)',
+      },
+      {
+        name: 'label-smoothing',
+        kind: 'number',
+        min: 0,
+        max: 1,
+        help: 'cross-entropy label smoothing ε, as torch.nn.CrossEntropyLoss (default 0)',
+      },
       { name: 'eval-steps', kind: 'int', min: 1, help: 'evaluate every N steps (always at each epoch end)' },
       {
         name: 'metric',
@@ -247,6 +268,9 @@ function trainChoices(args: ParsedArgs): Omit<TrainOverrides, 'data' | 'out'> & 
     warmupSteps: getNumber(args, 'warmup-steps'),
     warmupRatio: getNumber(args, 'warmup-ratio'),
     weightDecay: getNumber(args, 'weight-decay'),
+    lrSchedule: getString(args, 'lr-schedule') as TrainOverrides['lrSchedule'],
+    gradientAccumulationSteps: getNumber(args, 'gradient-accumulation-steps'),
+    labelSmoothing: getNumber(args, 'label-smoothing'),
     evalSteps: getNumber(args, 'eval-steps'),
     metric: getString(args, 'metric') as TrainOverrides['metric'],
     earlyStoppingPatience: getNumber(args, 'early-stopping'),

@@ -111,6 +111,7 @@ export async function estimateTrainingSession(
     const plan = planRun({
       totalSteps: run.totalSteps,
       evalSteps: config.evalSteps,
+      gradientAccumulationSteps: config.gradientAccumulationSteps,
       start: state,
       shapesForEpoch: run.shapesForEpoch,
     });

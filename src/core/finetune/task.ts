@@ -273,6 +273,8 @@ export async function prepareClassify(
       dropout: config.dropout,
       seed,
       stepsPerRun: config.stepsPerRun,
+      gradientAccumulationSteps: config.gradientAccumulationSteps,
+      labelSmoothing: config.labelSmoothing,
       hyper: {
         lr: config.lr,
         weightDecay: config.weightDecay,
@@ -282,6 +284,7 @@ export async function prepareClassify(
         maxGradNorm: 1,
         warmupSteps: warmupStepsFor(config, total),
         totalSteps: total,
+        schedule: config.lrSchedule,
       },
       classWeights: config.classWeights ? balancedClassWeights(trainIds, numLabels) : undefined,
     },

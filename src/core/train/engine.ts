@@ -15,7 +15,7 @@ import { Batch } from '../tokenize/batch';
 import { AdamWConstants, adamwStepScalars } from './optimizer';
 import type { Device, DeviceChoice } from '../runtime/devices';
 import { createSession, defaultThreads } from '../runtime/providers';
-import { linearScheduleLr } from './schedule';
+import { scheduleLr, type LrSchedule } from './schedule';
 import { collectGarbage } from './collect-garbage';
 import { STEP_IO, StepGraphOptions, buildStepGraph } from './step-graph';
 
@@ -26,9 +26,10 @@ export interface Hyper {
   beta2: number;
   eps: number;
   maxGradNorm: number;
-  /** Linear warmup then linear decay to 0 (HF get_linear_schedule_with_warmup). */
+  /** Linear warmup over warmupSteps, then `schedule` (default linear decay to 0 at totalSteps; see schedule.ts). */
   warmupSteps: number;
   totalSteps: number;
+  schedule?: LrSchedule;
 }
 
 export interface EngineOptions {
@@ -52,6 +53,13 @@ export interface EngineOptions {
   classWeights?: Float32Array;
   /** K optimizer steps per session run (ONNX Loop), default 1. */
   stepsPerRun?: number;
+  /**
+   * Micro-batches per optimizer step in trainStepAccumulated (default 1); its dropout keys are numbered
+   * step * gradientAccumulationSteps + micro-batch.
+   */
+  gradientAccumulationSteps?: number;
+  /** torch CrossEntropyLoss's label_smoothing for the classifier's loss (default 0). */
+  labelSmoothing?: number;
   threads?: number;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /**
@@ -80,6 +88,12 @@ export interface TrainEngine {
   trainStep(batch: Batch): Promise<StepResult>;
   /** K steps per run() when stepsPerRun = K and the K batches share batch size and seqLen (mlm: and masked count), else one by one. */
   trainSteps(batches: Batch[]): Promise<StepResult[]>;
+  /**
+   * One AdamW step on the mean gradient of `microBatches` (gradient accumulation, HF Trainer semantics): each
+   * micro-batch's loss is scaled by 1 / microBatches.length before its backward pass, the summed gradient is clipped
+   * and applied once; the loss reported is the mean of the micro-batch losses.
+   */
+  trainStepAccumulated(microBatches: Batch[]): Promise<StepResult>;
   /** Logits [batchSize, numLabels] (mlm: see EngineOptions.task), no dropout, forward-only session. */
   forward(batch: Batch): Promise<Float32Array>;
   /** No dropout; for parity tests. */
@@ -97,7 +111,7 @@ type Level = NonNullable<EngineOptions['graphOptimizationLevel']>;
 const COLLECT_GARBAGE_ABOVE_BYTES = 64 * 1024 * 1024;
 type Feeds = Record<string, ort.Tensor>;
 type Fetches = Record<string, ort.Tensor | null>;
-type SessionKind = 'train' | 'loop' | 'forward' | 'grads';
+type SessionKind = 'train' | 'loop' | 'forward' | 'grads' | 'accumulate' | 'apply';
 
 function checkHyper(h: Hyper): void {
   const bad = (key: string, why: string): never => {
@@ -166,11 +180,12 @@ class OrtTrainEngine implements TrainEngine {
       numLabels: this.opts.numLabels,
       task: this.opts.task,
       mlmScoring: this.opts.mlmScoring,
-      mode: kind === 'forward' ? 'forward' : kind === 'grads' ? 'grads' : 'train',
-      dropout: this.opts.dropout && (kind === 'train' || kind === 'loop'),
+      mode: kind === 'loop' ? 'train' : kind,
+      dropout: this.opts.dropout && (kind === 'train' || kind === 'loop' || kind === 'accumulate'),
       stepsPerRun: kind === 'loop' ? this.opts.stepsPerRun : 1,
       adam: this.adam,
       maxGradNorm: this.opts.hyper.maxGradNorm,
+      labelSmoothing: this.opts.labelSmoothing,
     };
   }
 
@@ -236,11 +251,13 @@ class OrtTrainEngine implements TrainEngine {
    * K-step Loop graph and GPU runs are not verified, so they get fresh outputs. A run that fails may leave the state
    * half updated; training then stops with the error and resumes from its last checkpoint.
    */
-  private inPlaceFetches(feeds: Feeds, kind: 'train' | 'loop'): Fetches | undefined {
-    if (this.device !== 'cpu' || kind !== 'train' || this.opts.inPlaceUpdates === false) return undefined;
+  private inPlaceFetches(feeds: Feeds, kind: 'train' | 'loop' | 'apply'): Fetches | undefined {
+    if (this.device !== 'cpu' || kind === 'loop' || this.opts.inPlaceUpdates === false) return undefined;
     if (!this.loggedInPlace) this.log('engine: updating the parameters and AdamW moments in place');
     this.loggedInPlace = true;
-    const fetches: Fetches = { [STEP_IO.loss]: null, [STEP_IO.gradNorm]: null };
+    // The apply graph (gradient accumulation) has no loss: its micro-batches reported theirs.
+    const fetches: Fetches =
+      kind === 'apply' ? { [STEP_IO.gradNorm]: null } : { [STEP_IO.loss]: null, [STEP_IO.gradNorm]: null };
     for (const s of this.specs) {
       fetches[STEP_IO.newParam(s.name)] = feeds[s.name];
       fetches[STEP_IO.newM(s.name)] = feeds[STEP_IO.m(s.name)];
@@ -365,14 +382,14 @@ class OrtTrainEngine implements TrainEngine {
   }
 
   /** Scalars and dropout keys for the steps this.step .. this.step + count - 1. */
-  private stepFeeds(feeds: Feeds, count: number, kind: SessionKind): number[] {
+  private stepFeeds(feeds: Feeds, count: number, kind: 'train' | 'loop' | 'apply'): number[] {
     const h = this.opts.hyper;
     const lrs: number[] = [];
     const stepSize = new Float32Array(count);
     const sqrtBc2 = new Float32Array(count);
     const decay = new Float32Array(count);
     for (let k = 0; k < count; k++) {
-      const lr = linearScheduleLr(this.step + k, h.lr, h.warmupSteps, h.totalSteps);
+      const lr = scheduleLr(h.schedule ?? 'linear', this.step + k, h.lr, h.warmupSteps, h.totalSteps);
       const s = adamwStepScalars(this.step + k + 1, lr, h.weightDecay, this.adam);
       lrs.push(lr);
       stepSize[k] = s.stepSize;
@@ -383,7 +400,7 @@ class OrtTrainEngine implements TrainEngine {
     feeds[STEP_IO.stepSize] = new ort.Tensor('float32', stepSize, shape);
     feeds[STEP_IO.sqrtBc2] = new ort.Tensor('float32', sqrtBc2, shape);
     feeds[STEP_IO.decayFactor] = new ort.Tensor('float32', decay, shape);
-    if (this.opts.dropout) {
+    if (this.opts.dropout && kind !== 'apply') {
       const sites = this.dropoutSites.get(kind) ?? 0;
       const per = dropoutKeyData(this.opts.seed, 0, sites).length;
       const keys = new BigInt64Array(count * per);
@@ -441,6 +458,43 @@ class OrtTrainEngine implements TrainEngine {
       }
     }
     return results;
+  }
+
+  async trainStepAccumulated(microBatches: Batch[]): Promise<StepResult> {
+    if (microBatches.length === 0) throw new Error('trainStepAccumulated: no micro-batches');
+    microBatches.forEach((b) => this.checkBatch(b, true));
+    await this.session('accumulate');
+    if (this.stateBytes >= COLLECT_GARBAGE_ABOVE_BYTES) collectGarbage();
+    const perStep = this.opts.gradientAccumulationSteps ?? microBatches.length;
+    const lossScale = new ort.Tensor('float32', Float32Array.of(1 / microBatches.length), []);
+    let acc: Float32Array[] = this.specs.map((s) => new Float32Array(numel(s.shape)));
+    let lossSum = 0;
+    for (const [j, batch] of microBatches.entries()) {
+      const feeds = this.batchFeeds([batch], false, true);
+      this.paramFeeds(feeds, false);
+      this.specs.forEach((s, i) => (feeds[STEP_IO.acc(s.name)] = new ort.Tensor('float32', acc[i], s.shape)));
+      feeds[STEP_IO.lossScale] = lossScale;
+      if (this.opts.dropout) {
+        const keys = dropoutKeyData(this.opts.seed, this.step * perStep + j, this.dropoutSites.get('accumulate') ?? 0);
+        feeds[STEP_IO.dropoutKeys] = new ort.Tensor('int64', keys, [keys.length]);
+      }
+      const out = await this.run('accumulate', feeds);
+      acc = this.specs.map((s) => out[STEP_IO.newAcc(s.name)].data as Float32Array);
+      lossSum += (out[STEP_IO.loss].data as Float32Array)[0];
+    }
+    const feeds: Feeds = {};
+    this.paramFeeds(feeds, true);
+    this.specs.forEach((s, i) => (feeds[STEP_IO.grad(s.name)] = new ort.Tensor('float32', acc[i], s.shape)));
+    const [lr] = this.stepFeeds(feeds, 1, 'apply');
+    const fetches = this.inPlaceFetches(feeds, 'apply');
+    const out = await this.run('apply', feeds, fetches);
+    if (!fetches) {
+      this.params = this.specs.map((s) => out[STEP_IO.newParam(s.name)].data as Float32Array);
+      this.m = this.specs.map((s) => out[STEP_IO.newM(s.name)].data as Float32Array);
+      this.v = this.specs.map((s) => out[STEP_IO.newV(s.name)].data as Float32Array);
+    }
+    const gradNorm = (out[STEP_IO.gradNorm].data as Float32Array)[0];
+    return { loss: lossSum / microBatches.length, gradNorm, lr, step: ++this.step };
   }
 
   /** mlm: how many positions the head scores in a batch (stacked batches need as many); 0 for classification. */
@@ -522,10 +576,25 @@ export async function createTrainEngine(opts: EngineOptions): Promise<TrainEngin
       code: 'ENGINE_BAD_HYPER',
     });
   }
+  const accumulation = opts.gradientAccumulationSteps ?? 1;
+  if (!(Number.isInteger(accumulation) && accumulation >= 1)) {
+    throw new UserError(`gradientAccumulationSteps must be a positive integer; got ${accumulation}.`, {
+      fix: 'Set gradientAccumulationSteps to 1 or more.',
+      code: 'ENGINE_BAD_HYPER',
+    });
+  }
+  const smoothing = opts.labelSmoothing ?? 0;
+  if (!(smoothing >= 0 && smoothing <= 1)) {
+    throw new UserError(`labelSmoothing must be between 0 and 1; got ${smoothing}.`, {
+      fix: 'Set labelSmoothing to a value in [0, 1] (0.1 is usual).',
+      code: 'ENGINE_BAD_HYPER',
+    });
+  }
   checkHyper(opts.hyper);
   const specs = familyFor(opts).paramSpecs(opts.numLabels);
   const engine = new OrtTrainEngine(opts, specs, 'cpu');
-  await engine.open('train', opts.device);
-  if ((opts.stepsPerRun ?? 1) > 1) await engine.open('loop');
+  // The first session decides the device; an accumulating run never uses the one-step train graph.
+  await engine.open(accumulation > 1 ? 'accumulate' : 'train', opts.device);
+  if ((opts.stepsPerRun ?? 1) > 1 && accumulation === 1) await engine.open('loop');
   return engine;
 }

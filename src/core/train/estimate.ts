@@ -46,6 +46,8 @@ export interface RunPlanInput {
   /** Evaluate every N steps (besides each epoch end and the last step). */
   evalSteps?: number;
   start?: LoopPosition;
+  /** Batches per optimizer step (default 1); the last step of an epoch takes the batches left over. */
+  gradientAccumulationSteps?: number;
   /** The padded shape of every batch of an epoch, in the loop's order. */
   shapesForEpoch(epoch: number): readonly BatchShape[];
 }
@@ -59,7 +61,7 @@ export interface RunPlan {
   epochs: number;
   evaluations: number;
   checkpoints: number;
-  /** How many steps have each padded shape. */
+  /** How many batches (one per step without gradient accumulation) have each padded shape. */
   shapeCounts: { shape: BatchShape; count: number }[];
 }
 
@@ -70,20 +72,22 @@ export function planRun(input: RunPlanInput): RunPlan {
   let from = start.batchInEpoch;
   const counts = new Map<string, { shape: BatchShape; count: number }>();
   let evaluations = 0;
-  let stepsPerEpoch = input.shapesForEpoch(epoch).length;
+  let stepsPerEpoch = Math.ceil(input.shapesForEpoch(epoch).length / (input.gradientAccumulationSteps ?? 1));
   let epochs = 0;
   while (step < input.totalSteps) {
     const shapes = input.shapesForEpoch(epoch);
     if (shapes.length === 0) throw new Error('planRun: an epoch without batches');
-    stepsPerEpoch = shapes.length;
+    const perStep = input.gradientAccumulationSteps ?? 1;
+    stepsPerEpoch = Math.ceil(shapes.length / perStep);
     let i = from;
     for (; i < shapes.length && step < input.totalSteps; i++) {
       const key = shapeKey(shapes[i]);
       const entry = counts.get(key) ?? { shape: shapeOf(shapes[i]), count: 0 };
       entry.count++;
       counts.set(key, entry);
-      step++;
       const epochEnd = i + 1 === shapes.length;
+      if (!epochEnd && (i + 1 - from) % perStep !== 0) continue;
+      step++;
       if (epochEnd || step >= input.totalSteps || (input.evalSteps !== undefined && step % input.evalSteps === 0))
         evaluations++;
     }

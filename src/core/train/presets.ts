@@ -6,6 +6,7 @@
  */
 import { UserError } from '../errors';
 import type { DeviceChoice } from '../runtime/devices';
+import type { LrSchedule } from './schedule';
 
 export type PresetName = 'fast' | 'tutorial';
 export type Truncation = 'head' | 'head+tail' | 'window';
@@ -53,6 +54,16 @@ export interface TrainConfig {
    * copies, which pays on a GPU); the numbers equal K single steps. Unset (older runs) = 1.
    */
   stepsPerRun?: number;
+  /**
+   * Batches per optimizer step (HF gradient_accumulation_steps): the step takes the mean gradient of this many
+   * batches, so the effective batch is batchSize × this; steps, warmup, the schedule and evalSteps count optimizer
+   * steps. Unset (older runs) = 1.
+   */
+  gradientAccumulationSteps?: number;
+  /** The learning rate after warmup (HF get_*_schedule_with_warmup). Unset (older runs) = linear. */
+  lrSchedule?: LrSchedule;
+  /** torch CrossEntropyLoss's label_smoothing ε. Unset (older runs) = 0. */
+  labelSmoothing?: number;
 }
 
 /** What the user chose explicitly (CLI flags, extension settings); every field optional but data/out/model. */
@@ -70,6 +81,9 @@ const COMMON = {
   saveTotalLimit: 2,
   dropout: true,
   evalBatchSize: 32,
+  gradientAccumulationSteps: 1,
+  lrSchedule: 'linear' as LrSchedule,
+  labelSmoothing: 0,
 };
 
 export const PRESETS: Record<
@@ -186,6 +200,12 @@ export function resolveTrainConfig(
   // An explicit warmup in steps replaces the preset's ratio, and an explicit ratio replaces the preset's steps.
   if (defined.warmupSteps !== undefined && defined.warmupRatio === undefined) config.warmupRatio = 0;
   if (defined.warmupRatio !== undefined && defined.warmupSteps === undefined) config.warmupSteps = undefined;
+  if ((config.gradientAccumulationSteps ?? 1) > 1 && (config.stepsPerRun ?? 1) > 1) {
+    throw new UserError('Gradient accumulation and several steps per engine call cannot be combined.', {
+      code: 'CONFIG_ACCUMULATION_STEPS_PER_RUN',
+      fix: 'Leave out --steps-per-run (or --gradient-accumulation-steps).',
+    });
+  }
   if (config.maxLength > modelMaxLength) {
     throw new UserError(`max length ${config.maxLength} is more than the model's ${modelMaxLength} positions.`, {
       code: 'CONFIG_MAX_LENGTH',
@@ -195,9 +215,15 @@ export function resolveTrainConfig(
   return config;
 }
 
-/** Optimizer steps of the whole run: epochs × batches per epoch, capped by max steps. */
-export function totalSteps(config: Pick<TrainConfig, 'epochs' | 'maxSteps'>, batchesPerEpoch: number): number {
-  const full = config.epochs * batchesPerEpoch;
+/**
+ * Optimizer steps of the whole run: epochs × optimizer steps per epoch (batches ÷ gradient accumulation, the last
+ * step of an epoch taking the batches left over), capped by max steps.
+ */
+export function totalSteps(
+  config: Pick<TrainConfig, 'epochs' | 'maxSteps' | 'gradientAccumulationSteps'>,
+  batchesPerEpoch: number,
+): number {
+  const full = config.epochs * Math.ceil(batchesPerEpoch / (config.gradientAccumulationSteps ?? 1));
   return config.maxSteps !== undefined ? Math.min(full, config.maxSteps) : full;
 }
 

@@ -13,12 +13,19 @@
  * (int64 [masked]: the flattened positions whose label is not IGNORE_LABEL, in order), the rows its head scores; its
  * forward graph takes masked_positions too and gives logits [masked, vocab].
  * With K > 1 every per-step input gains a leading K axis and loss / grad_norm are [K].
+ *
+ * Gradient accumulation splits the step in two graphs: `accumulate` runs once per micro-batch (forward with dropout,
+ * backward of loss * loss_scale; inputs the running sum `acc.<name>`, outputs loss and `new.acc.<name>` = acc + the
+ * scaled gradient), and `apply` runs once per optimizer step (inputs params, moments, the summed gradient as
+ * `grad.<name>` and the AdamW scalars; outputs grad_norm and the new state, as the train graph does).
  */
 import { Dim } from '../graph/dims';
 import { Graph, Value } from '../graph/graph';
 import { checkInPlaceOutputs } from '../graph/in-place';
 import { DropoutKeys } from '../graph/ops/dropout';
+import { mul } from '../graph/ops/elementwise';
 import { crossEntropy } from '../graph/ops/loss';
+import { binary } from '../graph/raw';
 import { loop } from '../graph/ops/loop';
 import { toModelBytes } from '../graph/serialize';
 import { EncoderFamily, EncoderInputs } from '../model/bert';
@@ -37,6 +44,7 @@ export const STEP_IO = {
   sqrtBc2: 'sqrt_bc2',
   decayFactor: 'decay_factor',
   dropoutKeys: 'dropout_keys',
+  lossScale: 'loss_scale',
   loss: 'loss',
   gradNorm: 'grad_norm',
   logits: 'logits',
@@ -46,6 +54,8 @@ export const STEP_IO = {
   newM: (name: string) => `new.m.${name}`,
   newV: (name: string) => `new.v.${name}`,
   grad: (name: string) => `grad.${name}`,
+  acc: (name: string) => `acc.${name}`,
+  newAcc: (name: string) => `new.acc.${name}`,
 } as const;
 
 export interface StepGraphOptions {
@@ -64,12 +74,17 @@ export interface StepGraphOptions {
    * Forward graphs always take masked_positions.
    */
   mlmScoring?: 'masked' | 'every';
-  /** train: AdamW step; grads: loss + raw gradients; forward: logits only (no dropout, no labels). */
-  mode: 'train' | 'grads' | 'forward';
+  /**
+   * train: AdamW step; grads: loss + raw gradients; forward: logits only (no dropout, no labels); accumulate and
+   * apply: the two halves of a step with gradient accumulation (see the file comment).
+   */
+  mode: 'train' | 'grads' | 'forward' | 'accumulate' | 'apply';
   dropout: boolean;
   stepsPerRun?: number;
   adam: AdamWConstants;
   maxGradNorm: number;
+  /** classify: torch CrossEntropyLoss's label_smoothing (default 0). */
+  labelSmoothing?: number;
 }
 
 export interface StepGraph {
@@ -101,24 +116,67 @@ interface StepIO {
 
 /** Forward, loss, backward, clipping and AdamW for one batch, built into `g`. */
 function trainStep(g: Graph, specs: ParamSpec[], io: StepIO, opts: StepGraphOptions) {
-  const params = new Map(specs.map((s, i) => [s.name, io.params[i]]));
   const forward = g.nodes.length;
+  const { loss, lossStart } = forwardLoss(g, specs, io, opts);
+  const backward = g.nodes.length;
+  const grads = g.gradients(loss, io.params);
+  const clip = g.nodes.length;
+  const { norm, coef, updated, optimizer } = clipAndUpdate(g, specs, io, grads, opts);
+  return { loss, norm, coef, updated, phases: { forward, loss: lossStart, backward, clip, optimizer } };
+}
+
+/** The forward pass (with dropout where io.keys is given) and the task's loss. */
+function forwardLoss(
+  g: Graph,
+  specs: ParamSpec[],
+  io: Pick<StepIO, 'params' | 'inputs' | 'labels' | 'positions' | 'classWeights' | 'keys'>,
+  opts: StepGraphOptions,
+): { loss: Value; lossStart: number } {
+  const params = new Map(specs.map((s, i) => [s.name, io.params[i]]));
   const logits = opts.family.logits(
     { g, params, dropout: io.keys },
     { ...io.inputs, positions: io.positions ?? undefined },
   );
   const lossStart = g.nodes.length;
-  const loss = taskLoss(g, logits, io.labels, io.positions, io.classWeights, opts);
-  const backward = g.nodes.length;
-  const grads = g.gradients(loss, io.params);
-  const clip = g.nodes.length;
+  return { loss: taskLoss(g, logits, io.labels, io.positions, io.classWeights, opts), lossStart };
+}
+
+/** Global-norm clipping of `grads` and the AdamW update of every parameter. */
+function clipAndUpdate(
+  g: Graph,
+  specs: ParamSpec[],
+  io: Pick<StepIO, 'params' | 'm' | 'v' | 'scalars'>,
+  grads: Value[],
+  opts: StepGraphOptions,
+) {
   const { norm, coef } = globalNormClip(g, grads, opts.maxGradNorm);
   const optimizer = g.nodes.length;
   const folded = foldAdamWScalars(g, opts.adam, io.scalars, coef);
   const updated = specs.map((s, i) =>
     adamwUpdate(g, io.params[i], grads[i], io.m[i], io.v[i], s.decay, opts.adam, folded),
   );
-  return { loss, norm, coef, updated, phases: { forward, loss: lossStart, backward, clip, optimizer } };
+  return { norm, coef, updated, optimizer };
+}
+
+/** The one-step graph's state outputs may be written over its state inputs: prove it (see the engine's in-place fetches). */
+function checkStateInPlace(
+  g: Graph,
+  coef: Value,
+  state: { params: Value[]; m: Value[]; v: Value[] },
+  updated: { p: Value; m: Value; v: Value }[],
+): void {
+  checkInPlaceOutputs(
+    g,
+    coef,
+    updated.flatMap(
+      (u, i) =>
+        [
+          [state.params[i], u.p],
+          [state.m[i], u.m],
+          [state.v[i], u.v],
+        ] as const,
+    ),
+  );
 }
 
 function taskLoss(
@@ -129,7 +187,7 @@ function taskLoss(
   classWeights: Value | null,
   opts: StepGraphOptions,
 ): Value {
-  if (opts.task !== 'mlm') return crossEntropy(g, logits, labels, classWeights);
+  if (opts.task !== 'mlm') return crossEntropy(g, logits, labels, classWeights, opts.labelSmoothing ?? 0);
   return maskedLmLoss(g, logits, positions ? labelsAt(g, labels, positions) : labels);
 }
 
@@ -139,7 +197,10 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
   const K = opts.stepsPerRun ?? 1;
   const looped = opts.mode === 'train' && K > 1;
   const lead: Dim[] = looped ? [K] : [];
-  const params = specs.map((s) => g.input(s.name, 'float32', s.shape, opts.mode !== 'forward'));
+  const params = specs.map((s) =>
+    g.input(s.name, 'float32', s.shape, opts.mode !== 'forward' && opts.mode !== 'apply'),
+  );
+  if (opts.mode === 'apply') return buildApplyGraph(g, specs, params, opts);
   const ids = g.input(STEP_IO.inputIds, 'int64', [...lead, ...BATCH]);
   const mask = g.input(STEP_IO.attentionMask, 'int64', [...lead, ...BATCH]);
   const types = g.input(STEP_IO.tokenTypeIds, 'int64', [...lead, ...BATCH]);
@@ -178,6 +239,19 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
     return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length };
   }
 
+  if (opts.mode === 'accumulate') {
+    const acc = specs.map((s) => g.input(STEP_IO.acc(s.name), 'float32', s.shape));
+    const lossScale = g.input(STEP_IO.lossScale, 'float32', []);
+    const keys = opts.dropout ? new DropoutKeys(g.input(STEP_IO.dropoutKeys, 'int64', ['dropout_keys'])) : null;
+    const inputs = { inputIds: ids, attentionMask: mask, tokenTypeIds: types };
+    const { loss } = forwardLoss(g, specs, { params, inputs, labels, positions, classWeights, keys }, opts);
+    // HF Trainer: each micro-batch's loss is divided by the number of micro-batches before its backward pass.
+    const grads = g.gradients(mul(g, loss, lossScale), params);
+    g.output(loss, STEP_IO.loss);
+    grads.forEach((gr, i) => g.output(binary(g, 'Add', acc[i], gr), STEP_IO.newAcc(specs[i].name)));
+    return { bytes: toModelBytes(g), specs, dropoutSites: keys?.siteCount ?? 0, nodeCount: g.nodes.length };
+  }
+
   const m = specs.map((s) => g.input(STEP_IO.m(s.name), 'float32', s.shape));
   const v = specs.map((s) => g.input(STEP_IO.v(s.name), 'float32', s.shape));
   const stepSize = g.input(STEP_IO.stepSize, 'float32', lead);
@@ -204,18 +278,7 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
     g.output(r.norm, STEP_IO.gradNorm);
     emitState(g, specs, r.updated);
     // The engine writes new.x over x (pre-allocated outputs); prove here that no read of x can come after that write.
-    checkInPlaceOutputs(
-      g,
-      r.coef,
-      specs.flatMap(
-        (_, i) =>
-          [
-            [params[i], r.updated[i].p],
-            [m[i], r.updated[i].m],
-            [v[i], r.updated[i].v],
-          ] as const,
-      ),
-    );
+    checkStateInPlace(g, r.coef, { params, m, v }, r.updated);
     return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length, phases: r.phases };
   }
 
@@ -253,6 +316,23 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
     specs.map((_, i) => ({ p: out.carried[i], m: out.carried[n + i], v: out.carried[2 * n + i] })),
   );
   return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length };
+}
+
+/** The optimizer half of an accumulated step: clipping and AdamW on the summed gradient `grad.<name>`. */
+function buildApplyGraph(g: Graph, specs: ParamSpec[], params: Value[], opts: StepGraphOptions): StepGraph {
+  const grads = specs.map((s) => g.input(STEP_IO.grad(s.name), 'float32', s.shape));
+  const m = specs.map((s) => g.input(STEP_IO.m(s.name), 'float32', s.shape));
+  const v = specs.map((s) => g.input(STEP_IO.v(s.name), 'float32', s.shape));
+  const scalars = {
+    stepSize: g.input(STEP_IO.stepSize, 'float32', []),
+    sqrtBc2: g.input(STEP_IO.sqrtBc2, 'float32', []),
+    decayFactor: g.input(STEP_IO.decayFactor, 'float32', []),
+  };
+  const r = clipAndUpdate(g, specs, { params, m, v, scalars }, grads, opts);
+  g.output(r.norm, STEP_IO.gradNorm);
+  emitState(g, specs, r.updated);
+  checkStateInPlace(g, r.coef, { params, m, v }, r.updated);
+  return { bytes: toModelBytes(g), specs, dropoutSites: 0, nodeCount: g.nodes.length };
 }
 
 function emitState(g: Graph, specs: ParamSpec[], updated: { p: Value; m: Value; v: Value }[]): void {

@@ -80,7 +80,14 @@ export async function evaluateSet(
 /** The settings the loop reads (a fine-tuning TrainConfig has them all; pre-training fills them in itself). */
 export type LoopSettings = Pick<
   TrainConfig,
-  'evalSteps' | 'metric' | 'earlyStoppingPatience' | 'earlyStoppingThreshold' | 'saveTotalLimit' | 'lr' | 'stepsPerRun'
+  | 'evalSteps'
+  | 'metric'
+  | 'earlyStoppingPatience'
+  | 'earlyStoppingThreshold'
+  | 'saveTotalLimit'
+  | 'lr'
+  | 'stepsPerRun'
+  | 'gradientAccumulationSteps'
 >;
 
 /** What an evaluation hands the loop: the selection metric's value and the scores for the `eval` event. */
@@ -120,7 +127,10 @@ export interface LoopContext<E extends Evaluation = Evaluation> {
   state: TrainerState;
   /** Training batches of an epoch, in that epoch's order (deterministic for (seed, epoch)). */
   batchesForEpoch(epoch: number): Batch[];
-  /** The batch as the step at `step` (steps taken before it) trains on it, e.g. with that step's MLM masks. */
+  /**
+   * The batch as the step at `step` (steps taken before it) trains on it, e.g. with that step's MLM masks. With
+   * gradient accumulation `step` numbers micro-batches: step * gradientAccumulationSteps + the micro-batch's index.
+   */
   prepareBatch?(batch: Batch, step: number): Batch;
   /** Score the current weights on the held-out data. */
   evaluate(): Promise<E>;
@@ -172,22 +182,34 @@ export async function trainLoop<E extends Evaluation>(ctx: LoopContext<E>): Prom
     );
   };
 
+  const prepare = (b: Batch, index: number): Batch => (ctx.prepareBatch ? ctx.prepareBatch(b, index) : b);
+  const perStep = config.gradientAccumulationSteps ?? 1;
   while (state.step < totalSteps) {
     const batches = ctx.batchesForEpoch(state.epoch);
     if (batches.length === 0) throw new Error('trainLoop: an epoch without batches');
     for (let i = state.batchInEpoch; i < batches.length && state.step < totalSteps;) {
-      // Up to stepsPerRun steps in one engine call, never past an evaluation, the epoch's end or the run's end: a
-      // chunk ends wherever the loop evaluates, checkpoints or may stop, so the state it saves matches the engine's.
-      const count = Math.min(
-        config.stepsPerRun ?? 1,
-        batches.length - i,
-        totalSteps - state.step,
-        config.evalSteps !== undefined ? config.evalSteps - (state.step % config.evalSteps) : Infinity,
-      );
-      const chunk = batches
-        .slice(i, i + count)
-        .map((b, k) => (ctx.prepareBatch ? ctx.prepareBatch(b, state.step + k) : b));
-      const results = count === 1 ? [await engine.trainStep(chunk[0])] : await engine.trainSteps(chunk);
+      // The batches of each optimizer step this engine call takes: one step on the next gradientAccumulationSteps
+      // batches (fewer at the epoch's end), or up to stepsPerRun steps of one batch each, never past an evaluation,
+      // the epoch's end or the run's end: a call ends wherever the loop evaluates, checkpoints or may stop, so the
+      // state it saves matches the engine's.
+      let groups: Batch[][];
+      let results: Awaited<ReturnType<TrainEngine['trainStep']>>[];
+      if (perStep > 1) {
+        const group = batches.slice(i, i + perStep).map((b, j) => prepare(b, state.step * perStep + j));
+        groups = [group];
+        results = [await engine.trainStepAccumulated(group)];
+      } else {
+        const count = Math.min(
+          config.stepsPerRun ?? 1,
+          batches.length - i,
+          totalSteps - state.step,
+          config.evalSteps !== undefined ? config.evalSteps - (state.step % config.evalSteps) : Infinity,
+        );
+        const chunk = batches.slice(i, i + count).map((b, k) => prepare(b, state.step + k));
+        groups = chunk.map((b) => [b]);
+        results = count === 1 ? [await engine.trainStep(chunk[0])] : await engine.trainSteps(chunk);
+      }
+      let consumed = 0;
       for (const [k, r] of results.entries()) {
         if (!Number.isFinite(r.loss)) {
           throw new UserError(`Training diverged: the loss became ${r.loss} at step ${state.step + 1}.`, {
@@ -197,8 +219,9 @@ export async function trainLoop<E extends Evaluation>(ctx: LoopContext<E>): Prom
           });
         }
         state.step++;
-        state.batchInEpoch = i + k + 1;
-        examplesSeen += chunk[k].batchSize;
+        consumed += groups[k].length;
+        state.batchInEpoch = i + consumed;
+        examplesSeen += groups[k].reduce((n, b) => n + b.batchSize, 0);
         const epochFloat = state.epoch + state.batchInEpoch / batches.length;
         const elapsed = Math.max(1e-3, (now() - startTime) / 1000);
         const stepsPerS = (state.step - startStep) / elapsed;
@@ -215,7 +238,7 @@ export async function trainLoop<E extends Evaluation>(ctx: LoopContext<E>): Prom
           eta_s: (totalSteps - state.step) / Math.max(stepsPerS, 1e-9),
         });
       }
-      i += results.length;
+      i += consumed;
       const epochFloat = state.epoch + state.batchInEpoch / batches.length;
       const epochEnd = i === batches.length;
       if (epochEnd) {
