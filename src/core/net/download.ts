@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { namingFile } from '../errors';
+import { renameWithRetry } from '../util/files';
 import { ConnectionError, HttpStatusError, headerValue, request, toNetError } from './http';
 
 export interface DownloadOptions {
@@ -74,7 +75,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       throw err;
     }
   }
-  await fs.promises.rename(partial, dest);
+  await renameWithRetry(partial, dest);
 }
 
 /** Brings `partial` to the full file, appending to what an earlier attempt left. */
