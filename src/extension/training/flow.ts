@@ -355,7 +355,7 @@ async function pickModel(
   });
   items.push({
     label: say`$(folder-opened) Local model folder…`,
-    description: say`config.json + model.safetensors + tokenizer`,
+    description: say`config.json + safetensors or pytorch_model.bin + tokenizer`,
     value: '<folder>',
   });
   const picked = await pick(items, {
