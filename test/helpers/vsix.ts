@@ -30,11 +30,12 @@ function newestInput(): number {
     '.vscodeignore',
     'README.md',
     'CHANGELOG.md',
+    'package.nls.json',
     'LICENSE',
     'scripts/package.mjs',
     'scripts/build.mjs',
   ];
-  const folders = ['media', 'assets', 'examples', 'node_modules/onnxruntime-node/bin'];
+  const folders = ['media', 'assets', 'examples', 'l10n', 'node_modules/onnxruntime-node/bin'];
   let newest = Math.max(
     ...files.map((f) => fs.statSync(path.join(REPO_ROOT, f)).mtimeMs),
     fs.statSync(path.join(REPO_ROOT, 'node_modules', 'onnxruntime-node', 'package.json')).mtimeMs,

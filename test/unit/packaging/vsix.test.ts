@@ -100,6 +100,8 @@ for (const target of TARGETS) {
       'extension/package.json',
       'extension/readme.md',
       'extension/changelog.md',
+      'extension/package.nls.json',
+      'extension/l10n/bundle.l10n.json',
       'extension/LICENSE.txt',
       `extension/${manifest.icon}`,
       'extension/dist/extension.js',
