@@ -132,11 +132,13 @@ export async function estimateTrainingSession(
         });
       },
       writeBest: () =>
-        writeBestModel(runPaths(scratchDir).best, run, liveEngine.getWeights(), {
-          step: 0,
-          metric: config.metric,
-          estimate: true,
-        }),
+        writeBestModel(
+          runPaths(scratchDir).best,
+          run,
+          liveEngine.getWeights(),
+          { step: 0, metric: config.metric, estimate: true },
+          liveEngine.device,
+        ),
       shouldStop: sink.shouldStop,
     });
     const peak = peakRssBytes();

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { recordOf } from '../util/records';
+import { ownValue, recordOf } from '../util/records';
 import { writeFileAtomic, writeJsonAtomic } from '../util/files';
 import { packageVersion } from '../util/package-version';
 import { readDataset } from '../data/read';
@@ -17,6 +17,16 @@ import { maxSequenceLength, presetConfig, type BertConfig } from '../model/confi
 import { bertClassifierParamSpecs, initWeights, type Weights } from '../model/params';
 import { loadModelDir, saveHfModel } from '../model/load';
 import { resolveModel } from '../model/hub';
+import {
+  cardArchitecture,
+  cardBaseModel,
+  licenseOfModelDir,
+  MODEL_CARD_FILE,
+  renderModelCard,
+  type CardBaseModel,
+  type CardClassScores,
+  type ModelCard,
+} from '../model/model-card';
 import { buildInferenceModel } from '../model/export-onnx';
 import {
   resolveTrainConfig,
@@ -64,6 +74,9 @@ interface PreparedModel {
   weights: Weights;
   /** Folder with the tokenizer files, or undefined for the bundled bert-base-uncased tokenizer. */
   dir?: string;
+  /** Where the weights came from, and the licence its folder's card declares, for the model card. */
+  base: CardBaseModel;
+  baseLicense?: string;
 }
 
 async function prepareModel(
@@ -75,11 +88,13 @@ async function prepareModel(
   const resolved = await resolveModel(spec, { onProgress: sink.onDownload });
   if (resolved.kind === 'random') {
     const config = presetConfig(resolved.size);
-    return { config, weights: initWeights(bertClassifierParamSpecs(config, numLabels), seed, config.initializerRange) };
+    const weights = initWeights(bertClassifierParamSpecs(config, numLabels), seed, config.initializerRange);
+    return { config, weights, base: { kind: 'random', size: resolved.size } };
   }
   const dir = modelDirOf(resolved.dir);
   const { config, weights } = await loadModelDir(dir, numLabels, seed);
-  return { config, weights, dir };
+  const base = cardBaseModel(resolved, dir);
+  return { config, weights, dir, base, baseLicense: licenseOfModelDir(dir) };
 }
 
 interface PreparedData {
@@ -179,6 +194,8 @@ export interface PreparedClassify extends PreparedTask<ClassifyEvaluation> {
   parameters: number;
   /** Seconds spent downloading the model (not part of a later run's start-up). */
   downloadSeconds: number;
+  /** What the model card says besides the settings: the data's hashes, when this session began, whether it resumed. */
+  cardFacts: { dataHashes: { file: string; sha256: string }[]; startedAt: number; resumed: boolean };
 }
 
 /**
@@ -191,6 +208,7 @@ export async function prepareClassify(
   previous: RunJson | undefined,
   sink: Pick<SessionSink, 'onDownload'>,
 ): Promise<PreparedClassify> {
+  const startedAt = Date.now();
   const seed = overrides.seed ?? 42;
   const data = await prepareData({ ...overrides, validRatio: overrides.validRatio ?? 0.1, seed });
   const dataHashes = await hashInputs(data.files);
@@ -261,6 +279,7 @@ export async function prepareClassify(
     evalSet,
     parameters,
     downloadSeconds,
+    cardFacts: { dataHashes, startedAt, resumed: previous !== undefined },
     seed,
     totalSteps: total,
     loop: config,
@@ -320,18 +339,111 @@ export async function prepareClassify(
       ),
     saveBest: async (engine, { result }, step, dir) => {
       const { predictions: _p, misclassified: _m, ...report } = result;
-      await writeBestModel(dir, prepared, engine.getWeights(), { step, metric: config.metric, ...report });
+      await writeBestModel(
+        dir,
+        prepared,
+        engine.getWeights(),
+        { step, metric: config.metric, ...report },
+        engine.device,
+      );
     },
   };
   return prepared;
 }
 
-/** Write the best model into `dir` (through `<dir>.tmp` and a rename): HF layout, model.onnx, tokenizer, inference settings, eval.json. */
+type BestModelRun = Pick<
+  PreparedClassify,
+  'model' | 'numLabels' | 'tokenizer' | 'config' | 'data' | 'parameters' | 'totalSteps' | 'cardFacts'
+>;
+
+const finite = (value: unknown): number => (typeof value === 'number' ? value : NaN);
+
+/** The model card of a best/ folder: the run's settings, data and labels, and `evalJson`'s scores. */
+export function classifierCard(
+  run: BestModelRun,
+  evalJson: Record<string, unknown>,
+  device: string,
+  name: string,
+  hasOnnxFolder: boolean,
+): ModelCard {
+  const { config, data, model } = run;
+  const count = (rows: Example[], label: string) => rows.reduce((n, e) => n + (e.label === label ? 1 : 0), 0);
+  const perClassRecord = evalJson.per_class as Record<string, Partial<CardClassScores>> | undefined;
+  const perClass = data.labels.flatMap((label): CardClassScores[] => {
+    const c = ownValue(perClassRecord, label);
+    if (c === undefined) return [];
+    const { precision, recall, f1, support } = c;
+    return [{ label, precision: finite(precision), recall: finite(recall), f1: finite(f1), support: finite(support) }];
+  });
+  const step = typeof evalJson.step === 'number' ? evalJson.step : 0;
+  const evaluated = typeof evalJson.accuracy === 'number';
+  return {
+    name,
+    task: 'text-classification',
+    base: model.base,
+    baseLicense: model.baseLicense,
+    architecture: cardArchitecture(model.config, run.parameters),
+    labels: data.labels.map((l) => ({ name: l, train: count(data.train, l), valid: count(data.valid, l) })),
+    hyperparameters: [
+      ['preset', config.preset],
+      ['learning rate', config.lr],
+      ['epochs', config.epochs],
+      ['max steps', config.maxSteps],
+      ['batch size', config.batchSize],
+      ['gradient accumulation steps', config.gradientAccumulationSteps],
+      ['max length (tokens)', config.maxLength],
+      ['truncation', config.truncation],
+      ['warmup steps', warmupStepsFor(config, run.totalSteps)],
+      ['learning-rate schedule', config.lrSchedule],
+      ['label smoothing', config.labelSmoothing],
+      ['weight decay', config.weightDecay],
+      ['dropout', config.dropout],
+      ['class weights', config.classWeights],
+      ['selection metric', config.metric],
+      ['evaluation every (steps)', config.evalSteps],
+      ['early stopping patience', config.earlyStoppingPatience],
+      ['validation share', config.valid === undefined ? config.validRatio : undefined],
+      ['seed', config.seed],
+      ['device asked', config.device],
+    ],
+    data: run.cardFacts.dataHashes,
+    training: {
+      device,
+      seconds: (Date.now() - run.cardFacts.startedAt) / 1000,
+      resumed: run.cardFacts.resumed,
+      step,
+      totalSteps: run.totalSteps,
+    },
+    evaluation: evaluated
+      ? {
+          dataset: config.valid ?? config.data,
+          count: data.valid.length,
+          unit: 'rows',
+          heldOut: config.valid === undefined ? `a stratified share of ${config.validRatio}` : undefined,
+          metrics: [
+            { type: 'accuracy', name: 'Accuracy', value: finite(evalJson.accuracy) },
+            { type: 'f1', name: 'Macro F1', value: finite(evalJson.macro_f1) },
+            { type: 'loss', name: 'Loss (cross-entropy)', value: finite(evalJson.loss), bodyOnly: true },
+          ],
+          perClass,
+        }
+      : undefined,
+    inference: { maxLength: config.maxLength, truncation: config.truncation },
+    hasOnnxFolder,
+    generator: `bertft ${packageVersion()}`,
+  };
+}
+
+/**
+ * Write the best model into `dir` (through `<dir>.tmp` and a rename): HF layout, model.onnx, tokenizer, inference
+ * settings, eval.json, and last the model card (README.md), which describes what the folder holds.
+ */
 export async function writeBestModel(
   dir: string,
-  run: Pick<PreparedClassify, 'model' | 'numLabels' | 'tokenizer' | 'config' | 'data'>,
+  run: BestModelRun,
   weights: Weights,
   evalJson: Record<string, unknown>,
+  device: string,
 ): Promise<void> {
   const tmp = await prepareTempDir(dir);
   await saveHfModel(tmp, { config: run.model.config, weights, id2label: run.data.labels });
@@ -342,6 +454,10 @@ export async function writeBestModel(
     truncation: run.config.truncation,
   });
   await writeJsonAtomic(path.join(tmp, 'eval.json'), evalJson);
+  const hasOnnxFolder = fs.existsSync(path.join(tmp, 'onnx', 'model.onnx'));
+  const name = path.basename(path.dirname(path.resolve(dir)));
+  const card = classifierCard(run, evalJson, device, name, hasOnnxFolder);
+  await writeFileAtomic(path.join(tmp, MODEL_CARD_FILE), renderModelCard(card));
   await commitDir(tmp, dir);
 }
 

@@ -21,6 +21,7 @@ import { ModelError } from '../errors';
 import { writeFileAtomic } from '../util/files';
 import { evaluatePredictions } from './batch-predict';
 import { commitDir, prepareTempDir } from '../run/folder';
+import { int8ModelCard, MODEL_CARD_FILE, readBertftCard } from '../model/model-card';
 import { refuseLiveLock } from '../run/lock';
 import { modelDirOf, runDirOfModel } from '../run/paths';
 import { loadPredictor, type Predictor } from './predictor';
@@ -239,6 +240,12 @@ export async function writeQuantizedModelDir(
       await fs.promises.copyFile(path.join(dir, entry.name), path.join(tmp, entry.name));
   }
   await writeFileAtomic(path.join(tmp, 'model.onnx'), result.bytes);
+  // Our card describes the fp32 folder; the copy's says what differs. Someone else's card is copied as it is.
+  const card = readBertftCard(dir);
+  if (card !== undefined) {
+    const int8Card = int8ModelCard(card, { format, layers: result.quantizedLayers });
+    await writeFileAtomic(path.join(tmp, MODEL_CARD_FILE), int8Card);
+  }
   await commitDir(tmp, finalDir);
   return { dir: finalDir, result };
 }

@@ -13,6 +13,16 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { DataError, UserError } from '../errors';
 import { resolveModel } from '../model/hub';
+import {
+  cardArchitecture,
+  cardBaseModel,
+  licenseOfModelDir,
+  MODEL_CARD_FILE,
+  renderModelCard,
+  type CardBaseModel,
+} from '../model/model-card';
+import { writeFileAtomic } from '../util/files';
+import { packageVersion } from '../util/package-version';
 import { maxSequenceLength, presetConfig, type BertConfig } from '../model/config';
 import { initWeights, type Weights } from '../model/params';
 import { modelDirOf } from '../run/paths';
@@ -78,7 +88,14 @@ async function prepare(
   spec: string,
   seed: number,
   sink: Pick<PretrainSink, 'onDownload'>,
-): Promise<{ config: BertConfig; weights: Weights; tokenizer: TextTokenizer; random: boolean }> {
+): Promise<{
+  config: BertConfig;
+  weights: Weights;
+  tokenizer: TextTokenizer;
+  random: boolean;
+  base: CardBaseModel;
+  baseLicense?: string;
+}> {
   const resolved = await resolveModel(spec, { onProgress: sink.onDownload });
   if (resolved.kind === 'random') {
     const config = presetConfig(resolved.size);
@@ -87,11 +104,20 @@ async function prepare(
       weights: initWeights(mlmParamSpecs(config), seed, config.initializerRange),
       tokenizer: await loadTokenizer(),
       random: true,
+      base: { kind: 'random', size: resolved.size },
     };
   }
   const dir = modelDirOf(resolved.dir);
   const { config, weights } = await loadMlmModelDir(dir, seed);
-  return { config, weights, tokenizer: await loadTokenizer(dir), random: false };
+  const base = cardBaseModel(resolved, dir);
+  return {
+    config,
+    weights,
+    tokenizer: await loadTokenizer(dir),
+    random: false,
+    base,
+    baseLicense: licenseOfModelDir(dir),
+  };
 }
 
 /**
@@ -197,6 +223,7 @@ async function preparePretrain(
   previous: PretrainRunJson | undefined,
   sink: Pick<PretrainSink, 'onDownload'>,
 ): Promise<PreparedTask<Evaluation>> {
+  const startedAt = Date.now();
   const seed = options.seed ?? 42;
   const maxLength = options.maxLength ?? 128;
   const batchSize = options.batchSize ?? 16;
@@ -342,10 +369,59 @@ async function preparePretrain(
         },
       };
     },
-    saveBest: async (engine, _evaluation, _step, dir) => {
+    saveBest: async (engine, evaluation, step, dir) => {
       const tmp = await prepareTempDir(dir);
-      await saveMlmModel(tmp, config, engine.getWeights());
+      const weights = engine.getWeights();
+      await saveMlmModel(tmp, config, weights);
       await saveTokenizer(tokenizer, tmp);
+      let parameters = 0;
+      for (const t of weights.values()) parameters += t.data.length;
+      const scores = evaluation.scores as { loss: number; accuracy: number; perplexity?: number };
+      const card = renderModelCard({
+        name: path.basename(path.dirname(path.resolve(dir))),
+        task: 'fill-mask',
+        base: model.base,
+        baseLicense: model.baseLicense,
+        architecture: cardArchitecture(config, parameters),
+        labels: [],
+        hyperparameters: [
+          ['learning rate', lr],
+          ['steps', totalSteps],
+          ['batch size', batchSize],
+          ['max length (tokens)', maxLength],
+          ['warmup ratio', options.warmupRatio ?? 0.06],
+          ['weight decay', options.weightDecay ?? 0.01],
+          ['mask probability', resolved.maskProbability],
+          ['whole-word masking', resolved.wholeWordMasking],
+          ['dropout', options.dropout ?? true],
+          ['evaluation every (steps)', loop.evalSteps],
+          ['seed', seed],
+          ['device asked', device],
+        ],
+        data: [{ file: options.data, sha256: textsSha256, what: 'of the texts as read, joined by NUL' }],
+        training: {
+          device: engine.device,
+          seconds: (Date.now() - startedAt) / 1000,
+          resumed: previous !== undefined,
+          step,
+          totalSteps,
+        },
+        evaluation: {
+          dataset: options.data,
+          count: evalRows.length,
+          unit: `windows of up to ${maxLength} tokens`,
+          heldOut: 'every 20th window, 64 at most, with fixed masks',
+          metrics: [
+            { type: 'perplexity', name: 'Perplexity', value: scores.perplexity ?? NaN },
+            { type: 'accuracy', name: 'Masked-token accuracy', value: scores.accuracy },
+            { type: 'loss', name: 'MLM loss', value: scores.loss, bodyOnly: true },
+          ],
+          perClass: [],
+        },
+        hasOnnxFolder: false,
+        generator: `bertft ${packageVersion()}`,
+      });
+      await writeFileAtomic(path.join(tmp, MODEL_CARD_FILE), card);
       await commitDir(tmp, dir);
     },
   };
