@@ -28,7 +28,7 @@ import {
 } from '../util/zip';
 import { PickleCallable, PickleBuildable, PickleError, unpickle } from './pickle';
 import type { Tensor } from './params';
-import { assertLittleEndianHost, float16Table } from './safetensors';
+import { assertLittleEndianHost, float16Table, openWeightsFile } from './safetensors';
 
 export const PYTORCH_WEIGHTS_FILE = 'pytorch_model.bin';
 
@@ -187,19 +187,6 @@ interface Checkpoint {
   tensors: Map<string, TensorRef>;
 }
 
-async function openForRead(file: string): Promise<fs.FileHandle> {
-  try {
-    return await fs.open(file, 'r');
-  } catch (e) {
-    throw new ModelError(`Cannot open ${file}: ${(e as Error).message}`, {
-      file,
-      code: 'MODEL_FILE_UNREADABLE',
-      fix: `Check that the model folder contains ${PYTORCH_WEIGHTS_FILE} and that it is readable.`,
-      cause: e,
-    });
-  }
-}
-
 /** A file that is no zip: a checkpoint of PyTorch < 1.6, a bare pickle (refused by name if it calls anything), or neither. */
 async function notZip(fh: fs.FileHandle, file: string): Promise<never> {
   const head = await readAt(fh, SNIFF_BYTES, 0);
@@ -228,7 +215,7 @@ async function notZip(fh: fs.FileHandle, file: string): Promise<never> {
 
 async function openCheckpoint(file: string): Promise<Checkpoint> {
   assertLittleEndianHost();
-  const fh = await openForRead(file);
+  const fh = await openWeightsFile(file);
   try {
     const magic = await readAt(fh, 4, 0);
     if (!magic.equals(ZIP_MAGIC)) {

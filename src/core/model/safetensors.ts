@@ -92,7 +92,7 @@ function parseEntry(file: string, name: string, raw: unknown): SafetensorsEntry 
 
 /** Reads and validates the header only (names, dtypes, shapes, byte ranges); tensor data is not touched. */
 export async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
-  const fh = await openForRead(file);
+  const fh = await openWeightsFile(file);
   try {
     return await readHeaderFrom(fh, file);
   } finally {
@@ -100,14 +100,15 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
   }
 }
 
-async function openForRead(file: string): Promise<fs.FileHandle> {
+/** Opens a weights file for reading; a missing or unreadable one is a ModelError naming it. */
+export async function openWeightsFile(file: string): Promise<fs.FileHandle> {
   try {
     return await fs.open(file, 'r');
   } catch (e) {
     throw new ModelError(`Cannot open ${file}: ${(e as Error).message}`, {
       file,
       code: 'MODEL_FILE_UNREADABLE',
-      fix: 'Check that the model folder contains model.safetensors and that it is readable.',
+      fix: `Check that the model folder contains ${path.basename(file)} and that it is readable.`,
       cause: e,
     });
   }
@@ -235,7 +236,7 @@ export async function readSafetensors(
   options: ReadSafetensorsOptions = {},
 ): Promise<Map<string, Tensor>> {
   assertLittleEndianHost();
-  const fh = await openForRead(file);
+  const fh = await openWeightsFile(file);
   try {
     const header = await readHeaderFrom(fh, file);
     const wanted = header.entries.filter((e) => !options.include || options.include(e.name));
