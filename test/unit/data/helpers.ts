@@ -1,12 +1,12 @@
 /** Test helpers shared by the data and tokenize tests: temp files, SpamAssassin bodies, DataError assertions. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { tempFolder } from '../../helpers/temp';
 import { DataError, UserError } from '../../../src/core/errors';
 
 export function tempDir(prefix = 'bertft-data-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix));
+  return tempFolder(prefix);
 }
 
 /** Write `files` (relative name → content) under a new temp dir; returns the dir. */

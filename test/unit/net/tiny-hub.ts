@@ -1,8 +1,8 @@
 /** Builds a tiny model repository in Hub layout inside a temp folder, for the loopback server to serve. */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { tempFolder } from '../../helpers/temp';
 
 /** A valid safetensors file: 8-byte little-endian header length, JSON header padded to 8 bytes, then the data. */
 export function tinySafetensors(floats: number): Buffer {
@@ -53,5 +53,5 @@ export function sha256(buf: Buffer): string {
 }
 
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `bertft-${prefix}-`));
+  return tempFolder(`bertft-${prefix}-`);
 }

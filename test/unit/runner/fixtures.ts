@@ -1,10 +1,10 @@
 /** Small labelled datasets written to temp folders for the runner tests. */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { tempFolder } from '../../helpers/temp';
 
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `bertft-${prefix}-`));
+  return tempFolder(`bertft-${prefix}-`);
 }
 
 function csvField(s: string): string {
