@@ -22,7 +22,123 @@ const DEVICE_FLAG: FlagSpec = {
   help: 'where to run (default auto: the GPU providers of this platform, then cpu)',
 };
 
-export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = {
+const TRAIN_FLAGS: FlagSpec[] = [
+  ...DATA_FLAGS,
+  {
+    name: 'model',
+    kind: 'string',
+    help: 'hub id, model folder, run folder, or random:tiny|mini|small|base (default random:tiny)',
+  },
+  { name: 'out', kind: 'string', help: 'run directory to create (or resume)' },
+  { name: 'preset', kind: 'string', choices: ['fast', 'tutorial'], help: 'starting recipe (default fast)' },
+  { name: 'epochs', kind: 'number', above: 0, max: 1000, help: 'passes over the training data' },
+  { name: 'batch-size', kind: 'int', min: 1, max: 4096, help: 'examples per optimizer step' },
+  { name: 'lr', kind: 'number', above: 0, max: 1, help: 'peak learning rate' },
+  { name: 'max-length', kind: 'int', min: 8, max: 512, help: 'tokens per example (default: from the data)' },
+  { name: 'truncation', kind: 'string', choices: ['head', 'head+tail', 'window'], help: 'how long texts are cut' },
+  { name: 'warmup-steps', kind: 'int', min: 0, help: 'linear warmup, in steps' },
+  { name: 'warmup-ratio', kind: 'number', min: 0, max: 1, help: 'linear warmup, as a share of all steps' },
+  {
+    name: 'lr-schedule',
+    kind: 'string',
+    choices: LR_SCHEDULES,
+    help: 'learning rate after warmup: linear decay to 0, cosine decay to 0, or constant (default linear)',
+  },
+  { name: 'weight-decay', kind: 'number', min: 0, max: 1, help: 'AdamW weight decay' },
+  {
+    name: 'gradient-accumulation-steps',
+    kind: 'int',
+    min: 1,
+    max: 1024,
+    help: 'batches per optimizer step (mean gradient): effective batch = batch size × N (default 1)',
+  },
+  {
+    name: 'label-smoothing',
+    kind: 'number',
+    min: 0,
+    max: 1,
+    help: 'cross-entropy label smoothing ε, as torch.nn.CrossEntropyLoss (default 0)',
+  },
+  { name: 'eval-steps', kind: 'int', min: 1, help: 'evaluate every N steps (always at each epoch end)' },
+  {
+    name: 'metric',
+    kind: 'string',
+    choices: ['loss', 'accuracy', 'macro_f1'],
+    help: 'what picks the best model (default loss)',
+  },
+  { name: 'early-stopping', kind: 'int', min: 1, help: 'stop after N evaluations without improvement' },
+  { name: 'early-stopping-threshold', kind: 'number', min: 0, help: 'least change that counts as an improvement' },
+  { name: 'class-weights', kind: 'boolean', help: 'weight the loss by inverse class frequency' },
+  { name: 'max-steps', kind: 'int', min: 1, help: 'stop after this many optimizer steps' },
+  { name: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for init, split, shuffling and dropout' },
+  {
+    name: 'valid-ratio',
+    kind: 'number',
+    above: 0,
+    max: 0.9,
+    help: 'share held out for validation without --valid',
+  },
+  { name: 'save-total-limit', kind: 'int', min: 1, help: 'checkpoints kept besides the best (default 2)' },
+  { name: 'no-dropout', kind: 'boolean', help: 'train without dropout' },
+  {
+    name: 'steps-per-run',
+    kind: 'int',
+    min: 1,
+    max: 64,
+    help: 'optimizer steps per engine call, in one ONNX Loop (default 1; more saves host/device round trips on a GPU, same numbers)',
+  },
+  DEVICE_FLAG,
+  {
+    name: 'resume',
+    kind: 'boolean',
+    help: 'continue the run in --out from its last checkpoint; every setting comes from its run.json (--data not needed)',
+  },
+  {
+    name: 'restart',
+    kind: 'boolean',
+    help: 'train the run in --out again from step 0 with its settings, when it has no readable checkpoint (its best/ stays until replaced)',
+  },
+  {
+    name: 'estimate',
+    kind: 'boolean',
+    help: 'print the expected run time and peak memory from a few warm-up steps; trains nothing, writes nothing (--out optional)',
+  },
+  JSON_FLAG,
+];
+
+const SLURM_FLAGS: FlagSpec[] = [
+  { name: 'slurm', kind: 'boolean', help: 'submit to Slurm with sbatch (the only scheduler so far)' },
+  { name: 'partition', kind: 'string', help: 'Slurm partition (default: the cluster default)' },
+  { name: 'time', kind: 'string', help: 'wall-time limit: minutes, HH:MM:SS or D-HH:MM (the job requeues itself)' },
+  { name: 'gpus', kind: 'int', min: 1, max: 64, help: 'GPUs for the job (the device defaults to cuda)' },
+  { name: 'gres', kind: 'string', help: 'generic resources as sbatch --gres takes them, e.g. gpu:a100:1' },
+  { name: 'cpus', kind: 'int', min: 1, max: 1024, help: 'CPUs for the trainer (sbatch --cpus-per-task)' },
+  { name: 'mem', kind: 'string', help: 'memory per node, e.g. 16G' },
+  { name: 'account', kind: 'string', help: 'account to charge (sbatch --account)' },
+  { name: 'qos', kind: 'string', help: 'quality of service (sbatch --qos)' },
+  {
+    name: 'signal-lead',
+    kind: 'int',
+    min: 10,
+    max: 65535,
+    help: 'seconds before the time limit when the trainer checkpoints and the job requeues (default: a quarter of --time, 30 to 300)',
+  },
+  {
+    name: 'sbatch-arg',
+    kind: 'repeat',
+    help: 'one more sbatch option, as --sbatch-arg=--constraint=a100 (repeatable)',
+  },
+  { name: 'dry-run', kind: 'boolean', help: 'print the job script; write and submit nothing' },
+];
+
+export interface CommandSpec {
+  summary: string;
+  flags: FlagSpec[];
+  /** The flag a lone argument stands for (`bertft cancel RUN` is `bertft cancel --out RUN`). */
+  positional?: string;
+}
+
+export const COMMANDS: Record<string, CommandSpec> = {
   check: {
     summary: 'check a dataset before training (exit 1 on fatal problems)',
     flags: [
@@ -35,89 +151,7 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
   train: {
     summary:
       'fine-tune a model; writes a run directory (--out). With --estimate: the expected time and peak memory, nothing trained or written',
-    flags: [
-      ...DATA_FLAGS,
-      {
-        name: 'model',
-        kind: 'string',
-        help: 'hub id, model folder, run folder, or random:tiny|mini|small|base (default random:tiny)',
-      },
-      { name: 'out', kind: 'string', help: 'run directory to create (or resume)' },
-      { name: 'preset', kind: 'string', choices: ['fast', 'tutorial'], help: 'starting recipe (default fast)' },
-      { name: 'epochs', kind: 'number', above: 0, max: 1000, help: 'passes over the training data' },
-      { name: 'batch-size', kind: 'int', min: 1, max: 4096, help: 'examples per optimizer step' },
-      { name: 'lr', kind: 'number', above: 0, max: 1, help: 'peak learning rate' },
-      { name: 'max-length', kind: 'int', min: 8, max: 512, help: 'tokens per example (default: from the data)' },
-      { name: 'truncation', kind: 'string', choices: ['head', 'head+tail', 'window'], help: 'how long texts are cut' },
-      { name: 'warmup-steps', kind: 'int', min: 0, help: 'linear warmup, in steps' },
-      { name: 'warmup-ratio', kind: 'number', min: 0, max: 1, help: 'linear warmup, as a share of all steps' },
-      {
-        name: 'lr-schedule',
-        kind: 'string',
-        choices: LR_SCHEDULES,
-        help: 'learning rate after warmup: linear decay to 0, cosine decay to 0, or constant (default linear)',
-      },
-      { name: 'weight-decay', kind: 'number', min: 0, max: 1, help: 'AdamW weight decay' },
-      {
-        name: 'gradient-accumulation-steps',
-        kind: 'int',
-        min: 1,
-        max: 1024,
-        help: 'batches per optimizer step (mean gradient): effective batch = batch size × N (default 1)',
-      },
-      {
-        name: 'label-smoothing',
-        kind: 'number',
-        min: 0,
-        max: 1,
-        help: 'cross-entropy label smoothing ε, as torch.nn.CrossEntropyLoss (default 0)',
-      },
-      { name: 'eval-steps', kind: 'int', min: 1, help: 'evaluate every N steps (always at each epoch end)' },
-      {
-        name: 'metric',
-        kind: 'string',
-        choices: ['loss', 'accuracy', 'macro_f1'],
-        help: 'what picks the best model (default loss)',
-      },
-      { name: 'early-stopping', kind: 'int', min: 1, help: 'stop after N evaluations without improvement' },
-      { name: 'early-stopping-threshold', kind: 'number', min: 0, help: 'least change that counts as an improvement' },
-      { name: 'class-weights', kind: 'boolean', help: 'weight the loss by inverse class frequency' },
-      { name: 'max-steps', kind: 'int', min: 1, help: 'stop after this many optimizer steps' },
-      { name: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for init, split, shuffling and dropout' },
-      {
-        name: 'valid-ratio',
-        kind: 'number',
-        above: 0,
-        max: 0.9,
-        help: 'share held out for validation without --valid',
-      },
-      { name: 'save-total-limit', kind: 'int', min: 1, help: 'checkpoints kept besides the best (default 2)' },
-      { name: 'no-dropout', kind: 'boolean', help: 'train without dropout' },
-      {
-        name: 'steps-per-run',
-        kind: 'int',
-        min: 1,
-        max: 64,
-        help: 'optimizer steps per engine call, in one ONNX Loop (default 1; more saves host/device round trips on a GPU, same numbers)',
-      },
-      DEVICE_FLAG,
-      {
-        name: 'resume',
-        kind: 'boolean',
-        help: 'continue the run in --out from its last checkpoint; every setting comes from its run.json (--data not needed)',
-      },
-      {
-        name: 'restart',
-        kind: 'boolean',
-        help: 'train the run in --out again from step 0 with its settings, when it has no readable checkpoint (its best/ stays until replaced)',
-      },
-      {
-        name: 'estimate',
-        kind: 'boolean',
-        help: 'print the expected run time and peak memory from a few warm-up steps; trains nothing, writes nothing (--out optional)',
-      },
-      JSON_FLAG,
-    ],
+    flags: TRAIN_FLAGS,
   },
   eval: {
     summary: 'evaluate a trained model on a labelled file',
@@ -207,6 +241,31 @@ export const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = 
       },
       JSON_FLAG,
     ],
+  },
+  submit: {
+    summary:
+      'train on a cluster: writes <out>/job.sbatch and <out>/job.json and submits the job (preemption- and time-limit-safe: it checkpoints, requeues and resumes)',
+    flags: [
+      ...SLURM_FLAGS,
+      // --resume resubmits the run's own job script; --estimate and --restart are the trainer's business.
+      ...TRAIN_FLAGS.filter((f) => f.name !== 'estimate' && f.name !== 'restart').map((f) =>
+        f.name === 'resume'
+          ? { ...f, help: 'submit the run in --out again (after bertft cancel): its job.sbatch as written' }
+          : f.name === 'device'
+            ? { ...f, help: 'where the job trains (default cpu, or cuda with --gpus / --gres gpu:…; auto is refused)' }
+            : f,
+      ),
+    ],
+  },
+  jobs: {
+    summary: 'list the submitted runs under a folder (default .) with their scheduler state: bertft jobs [FOLDER]',
+    flags: [{ name: 'dir', kind: 'string', help: 'folder to look in, two levels deep (default .)' }, JSON_FLAG],
+    positional: 'dir',
+  },
+  cancel: {
+    summary: "cancel a run's job (scancel): the trainer writes a checkpoint first. bertft cancel RUN",
+    flags: [{ name: 'out', kind: 'string', help: 'the run folder (or give it as the only argument)' }, JSON_FLAG],
+    positional: 'out',
   },
   predict: {
     summary: 'classify texts with a trained model',

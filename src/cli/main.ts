@@ -28,6 +28,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       return EXIT_OK;
     }
     const args = parseArgs(rest, spec.flags, command);
+    // A command's one lone argument stands for its positional flag, unless that flag is given too.
+    if (spec.positional && args.positionals.length === 1 && !args.flags.has(spec.positional)) {
+      args.flags.set(spec.positional, args.positionals.shift()!);
+    }
     if (args.positionals.length > 0) {
       throw new UsageError(
         `Unexpected argument "${args.positionals[0]}" for \`bertft ${command}\`.`,
@@ -43,6 +47,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
 async function dispatch(command: string, args: ParsedArgs, io: CliIo): Promise<number> {
   // Imported on demand so that usage errors never pay for loading onnxruntime.
   if (command === 'check') return (await import('./check')).checkCommand(args, io);
+  // The scheduler commands run no model: they work where onnxruntime has no native library too (a login node).
+  if (command === 'submit') return (await import('./submit')).submitCommand(args, io);
+  if (command === 'jobs') return (await import('./jobs')).jobsCommand(args, io);
+  if (command === 'cancel') return (await import('./jobs')).cancelCommand(args, io);
   // Every other command loads onnxruntime-node: where it has no native library, say so instead of a require() failure.
   const unsupported = nativeRuntimeError();
   if (unsupported) throw unsupported;

@@ -70,14 +70,17 @@ export interface StopRequests {
 }
 
 /**
- * Ctrl-C or SIGTERM asks the command to stop at its next safe point (`message` tells the person so); a second one
- * exits at once with 130. Node maps Ctrl-C and Ctrl-Break to these names on Windows too.
+ * Ctrl-C or SIGTERM asks the command to stop at its next safe point (`message` tells the person so). A second Ctrl-C
+ * exits at once with 130; a second SIGTERM does not: a batch scheduler sends it to every process of a job (and the
+ * job script and the training-process parent relay it), so several may arrive for one stop, which must still write its
+ * checkpoint. Node maps Ctrl-C and Ctrl-Break to these names on Windows too.
  */
 export function stopOnSignal(output: Output, message?: string): StopRequests {
   let signals = 0;
-  const onSignal = (): void => {
-    if (++signals > 1) process.exit(EXIT_CANCELLED);
-    if (message) output.note(message);
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signal === 'SIGINT' && ++interrupts > 1) process.exit(EXIT_CANCELLED);
+    if (++signals === 1 && message) output.note(message);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -139,7 +139,7 @@ const CORE_LAYERS: readonly string[][] = [
   ['errors.ts'],
   ['util'],
   ['net', 'tokenize', 'graph', 'run'],
-  ['data', 'model', 'runtime'],
+  ['data', 'model', 'runtime', 'scheduler'],
   ['train'],
   ['infer'],
   ['finetune', 'pretrain'],
@@ -152,7 +152,7 @@ function coreUnit(resolved: string): string | undefined {
   return first === 'errors' ? 'errors.ts' : first;
 }
 
-test('inside src/core, imports point down the layers: errors → util → net, tokenize, graph, run → data, model, runtime → train → infer → finetune, pretrain', () => {
+test('inside src/core, imports point down the layers: errors → util → net, tokenize, graph, run → data, model, runtime, scheduler → train → infer → finetune, pretrain', () => {
   const rank = new Map(CORE_LAYERS.flatMap((layer, i) => layer.map((unit) => [unit, i] as const)));
   const bad: string[] = [];
   for (const file of typeScriptFiles(path.join(REPO, 'src', 'core'))) {
