@@ -10,6 +10,8 @@ import { ModelError } from '../errors';
 import { writeFileAtomic } from '../util/files';
 import { withoutBom } from '../util/text-file';
 import { bertTokenizerJson, parseVocabTxt } from './bertTokenizerJson';
+import { byteLevelBpeTokenizerJson, parseMergesTxt, parseVocabJson, type ByteLevelFamily } from './byteLevelBpe';
+import { parseSentencePieceModel, sentencePieceTokenizerJson, type SentencePieceFamily } from './sentencePiece';
 import { makeWordPieceEncoder } from './wordpiece';
 
 /**
@@ -187,53 +189,168 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
   }
 }
 
+/** Where a model folder's tokenizer comes from, in the order they are looked for. */
+type TokenizerFiles =
+  | { kind: 'tokenizer.json'; file: string }
+  | { kind: 'vocab.txt'; file: string }
+  | { kind: 'byte-level-bpe'; file: string; merges: string }
+  | { kind: 'sentencepiece'; file: string };
+
+/** SentencePiece model names, as DeBERTa-v2/v3 (spm.model) and XLM-R (sentencepiece.bpe.model) publish them. */
+const SENTENCEPIECE_FILES = ['spm.model', 'sentencepiece.bpe.model'];
+
+/** The tokenizer files of `dir`, or of the file `source` names (a tokenizer.json, vocab.txt, vocab.json, .model). */
+function findTokenizerFiles(source: string): { dir: string; files: TokenizerFiles } {
+  const name = path.basename(source).toLowerCase();
+  const dir = path.dirname(source);
+  if (name.endsWith('.txt')) return { dir, files: { kind: 'vocab.txt', file: source } };
+  if (name === 'vocab.json') {
+    return { dir, files: { kind: 'byte-level-bpe', file: source, merges: path.join(dir, 'merges.txt') } };
+  }
+  if (name.endsWith('.json')) return { dir, files: { kind: 'tokenizer.json', file: source } };
+  if (name.endsWith('.model')) return { dir, files: { kind: 'sentencepiece', file: source } };
+  const at = (n: string) => path.join(source, n);
+  if (existsSync(at('tokenizer.json')))
+    return { dir: source, files: { kind: 'tokenizer.json', file: at('tokenizer.json') } };
+  if (existsSync(at('vocab.txt'))) return { dir: source, files: { kind: 'vocab.txt', file: at('vocab.txt') } };
+  if (existsSync(at('vocab.json')) && existsSync(at('merges.txt'))) {
+    return { dir: source, files: { kind: 'byte-level-bpe', file: at('vocab.json'), merges: at('merges.txt') } };
+  }
+  const spm = SENTENCEPIECE_FILES.find((n) => existsSync(at(n)));
+  if (spm !== undefined) return { dir: source, files: { kind: 'sentencepiece', file: at(spm) } };
+  throw new ModelError('No tokenizer in the model folder.', {
+    file: source,
+    code: 'MODEL_NO_TOKENIZER',
+    fix:
+      'Use a model folder that includes its tokenizer: tokenizer.json, vocab.txt (BERT), vocab.json + merges.txt ' +
+      '(GPT-2, RoBERTa) or spm.model / sentencepiece.bpe.model (DeBERTa-v3, XLM-R); or download the model again.',
+  });
+}
+
+async function readBytes(file: string): Promise<Buffer> {
+  try {
+    return await fsp.readFile(file);
+  } catch (e) {
+    throw new ModelError(`Cannot read ${path.basename(file)}.`, {
+      file,
+      code: 'MODEL_TOKENIZER_UNREADABLE',
+      cause: e,
+      fix: 'Check that the model folder is complete (download it again if needed).',
+    });
+  }
+}
+
+/** tokenizer_config.json's `tokenizer_class`, else config.json's `model_type`, else ''. */
+async function tokenizerKind(dir: string, config: Record<string, unknown>): Promise<string> {
+  if (typeof config.tokenizer_class === 'string') return config.tokenizer_class;
+  const modelConfig = path.join(dir, 'config.json');
+  if (!existsSync(modelConfig)) return '';
+  const modelType = (await readJson(modelConfig)).model_type;
+  return typeof modelType === 'string' ? modelType : '';
+}
+
+/** A tokenizer.json for vocab.json + merges.txt: RoBERTa's (<s> … </s>) or GPT-2's, by the folder's tokenizer class. */
+async function byteLevelBpeJson(
+  files: { file: string; merges: string },
+  dir: string,
+  config: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const vocabText = (await readBytes(files.file)).toString('utf8');
+  const mergesText = (await readBytes(files.merges)).toString('utf8');
+  const kind = await tokenizerKind(dir, config);
+  try {
+    const vocab = parseVocabJson(vocabText);
+    const family: ByteLevelFamily = /^(roberta|longformer)/i.test(kind)
+      ? 'roberta'
+      : /^gpt2/i.test(kind)
+        ? 'gpt2'
+        : '<s>' in vocab && '</s>' in vocab
+          ? 'roberta'
+          : 'gpt2';
+    return byteLevelBpeTokenizerJson(vocab, parseMergesTxt(mergesText), family, config);
+  } catch (e) {
+    throw new ModelError(`vocab.json and merges.txt cannot be used: ${e instanceof Error ? e.message : String(e)}.`, {
+      file: files.file,
+      code: 'MODEL_TOKENIZER_INVALID',
+      cause: e,
+      fix: 'Download the model files again; vocab.json and merges.txt must be those of a GPT-2 or RoBERTa tokenizer.',
+    });
+  }
+}
+
+/** A tokenizer.json for a SentencePiece model: DeBERTa-v2/v3's or XLM-R's, by the folder's tokenizer class. */
+async function sentencePieceJson(
+  file: string,
+  dir: string,
+  config: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const bytes = await readBytes(file);
+  const kind = await tokenizerKind(dir, config);
+  const name = path.basename(file).toLowerCase();
+  const family: SentencePieceFamily | undefined = /^deberta-?v2/i.test(kind)
+    ? 'deberta-v2'
+    : /^xlm-?roberta/i.test(kind)
+      ? 'xlm-roberta'
+      : kind === '' && name === 'spm.model'
+        ? 'deberta-v2'
+        : kind === '' && name === 'sentencepiece.bpe.model'
+          ? 'xlm-roberta'
+          : undefined;
+  if (family === undefined) {
+    throw new ModelError(`A SentencePiece model of tokenizer class "${kind}" cannot be converted here.`, {
+      file,
+      code: 'MODEL_TOKENIZER_UNSUPPORTED',
+      fix: 'SentencePiece models are read for DeBERTa-v2/v3 and XLM-RoBERTa; for another model, use a folder with its tokenizer.json.',
+    });
+  }
+  try {
+    return sentencePieceTokenizerJson(parseSentencePieceModel(bytes), family, config);
+  } catch (e) {
+    throw new ModelError(`${path.basename(file)} cannot be used: ${e instanceof Error ? e.message : String(e)}.`, {
+      file,
+      code: 'MODEL_TOKENIZER_INVALID',
+      cause: e,
+      fix: 'Download the model files again; the file must be a SentencePiece model (ModelProto).',
+    });
+  }
+}
+
 /**
  * A tokenizer from `source`: undefined or 'default' → the shipped bert-base-uncased tokenizer; a folder with
- * tokenizer.json (preferred) or vocab.txt (+ tokenizer_config.json `do_lower_case`, default true); or the path of
- * a tokenizer.json / vocab.txt file itself.
+ * tokenizer.json (preferred), vocab.txt (+ tokenizer_config.json `do_lower_case`, default true), vocab.json +
+ * merges.txt, or a SentencePiece model; or the path of one of those files itself. A tokenizer built from other
+ * files than tokenizer.json lives in memory only (saved with a trained model, never into the model folder).
  */
 export async function loadTokenizer(source?: string): Promise<TextTokenizer> {
-  let dir: string;
-  let tokenizerFile: string | undefined;
-  let vocabFile: string | undefined;
-  if (source === undefined || source === 'default') {
-    dir = assetsDir();
-  } else if (/\.txt$/i.test(source)) {
-    dir = path.dirname(source);
-    vocabFile = source;
-  } else if (/\.json$/i.test(source)) {
-    dir = path.dirname(source);
-    tokenizerFile = source;
-  } else {
-    dir = source;
-  }
-  if (tokenizerFile === undefined && vocabFile === undefined) {
-    if (existsSync(path.join(dir, 'tokenizer.json'))) tokenizerFile = path.join(dir, 'tokenizer.json');
-    else if (existsSync(path.join(dir, 'vocab.txt'))) vocabFile = path.join(dir, 'vocab.txt');
-    else {
-      throw new ModelError('No tokenizer.json or vocab.txt in the model folder.', {
-        file: dir,
-        code: 'MODEL_NO_TOKENIZER',
-        fix: 'Use a model folder that includes its tokenizer (tokenizer.json or vocab.txt), or download the model again.',
-      });
-    }
-  }
+  const { dir, files } =
+    source === undefined || source === 'default'
+      ? { dir: assetsDir(), files: { kind: 'tokenizer.json', file: path.join(assetsDir(), 'tokenizer.json') } as const }
+      : findTokenizerFiles(source);
   const configFile = path.join(dir, 'tokenizer_config.json');
   const config = existsSync(configFile) ? await readJson(configFile) : {};
-  if (tokenizerFile !== undefined) {
-    const json = await readJson(tokenizerFile);
-    try {
-      return new TextTokenizer(json, config, tokenizerFile);
-    } catch (e) {
-      throw new ModelError(`This tokenizer.json cannot be used: ${e instanceof Error ? e.message : String(e)}.`, {
-        file: tokenizerFile,
+  if (files.kind === 'vocab.txt') return bertFromVocabTxt(files.file, config);
+  const json =
+    files.kind === 'tokenizer.json'
+      ? await readJson(files.file)
+      : files.kind === 'byte-level-bpe'
+        ? await byteLevelBpeJson(files, dir, config)
+        : await sentencePieceJson(files.file, dir, config);
+  try {
+    return new TextTokenizer(json, config, files.file);
+  } catch (e) {
+    throw new ModelError(
+      `This tokenizer (${path.basename(files.file)}) cannot be used: ${e instanceof Error ? e.message : String(e)}.`,
+      {
+        file: files.file,
         code: 'MODEL_TOKENIZER_INVALID',
         cause: e,
         fix: 'Use a tokenizer.json written by Hugging Face tokenizers, or a vocab.txt for a BERT model.',
-      });
-    }
+      },
+    );
   }
-  const file = vocabFile as string;
+}
+
+async function bertFromVocabTxt(file: string, config: Record<string, unknown>): Promise<TextTokenizer> {
   let vocab: string[];
   try {
     vocab = parseVocabTxt(await fsp.readFile(file, 'utf8'));
