@@ -4,7 +4,7 @@
  */
 import { ALL_DEVICES } from '../core/runtime/devices';
 import { LR_SCHEDULES } from '../core/train/schedule';
-import type { TrainOverrides } from '../core/train/presets';
+import { SELECTION_METRICS, type TrainOverrides } from '../core/train/presets';
 import { getBool, getNumber, getString, requireString, type FlagSpec, type ParsedArgs } from './args';
 
 const DATA_FLAGS: FlagSpec[] = [
@@ -63,7 +63,7 @@ const TRAIN_FLAGS: FlagSpec[] = [
   {
     name: 'metric',
     kind: 'string',
-    choices: ['loss', 'accuracy', 'macro_f1'],
+    choices: SELECTION_METRICS,
     help: 'what picks the best model (default loss)',
   },
   { name: 'early-stopping', kind: 'int', min: 1, help: 'stop after N evaluations without improvement' },

@@ -50,6 +50,25 @@ async function pick(page: Page, title: RegExp, typed: string, row: string | RegE
   await page.keyboard.press('Enter');
 }
 
+/** The settings step's Advanced…: each `label` (Epochs, Learning rate, …) set to its value, then Continue. */
+async function advanced(page: Page, values: Record<string, string>): Promise<void> {
+  await pick(page, /settings/, 'Advanced', 'Advanced');
+  for (const [label, value] of Object.entries(values)) {
+    await pick(page, /advanced settings/, label, new RegExp(`^${label}: `));
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: label.toLowerCase() }).waitFor({
+      timeout: UI_TIMEOUT,
+    });
+    await page.locator('.quick-input-widget .quick-input-box input').fill(value);
+    await page.keyboard.press('Enter');
+    // Back in the list, the setting shows its new value, marked as changed.
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: `${label}: ${value}` })
+      .first()
+      .waitFor({ timeout: UI_TIMEOUT });
+  }
+  await pick(page, /advanced settings/, 'Continue', 'Continue with these settings');
+}
+
 /** The flow with reviews.csv, the small random model and CPU; `cancelEstimate` presses Cancel on the estimate. */
 async function startFineTune(page: Page, preset: () => Promise<void>, cancelEstimate = false): Promise<void> {
   await page.keyboard.press('F1');
@@ -136,19 +155,8 @@ test('Stop, then Resume: the run stops at a checkpoint and continues to the end 
   assert.ok(server && browser, 'the first test started the workbench');
   const { page } = browser;
   try {
-    // Custom settings: enough epochs that there is time to press Stop. Cancelling the estimate still lets it start.
-    await startFineTune(
-      page,
-      async () => {
-        await pick(page, /settings/, 'Custom', 'Custom');
-        for (const value of ['20', '16', '5e-5']) {
-          await page.locator('.quick-input-widget .quick-input-box input').fill(value);
-          await page.keyboard.press('Enter');
-          await page.waitForTimeout(300);
-        }
-      },
-      true,
-    );
+    // Advanced settings: enough epochs that there is time to press Stop. Cancelling the estimate still lets it start.
+    await startFineTune(page, () => advanced(page, { Epochs: '20', 'Learning rate': '5e-5' }), true);
     const runs = () => fs.readdirSync(path.join(workspace, '.bert', 'runs')).sort();
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: TRAIN_TIMEOUT });
@@ -220,14 +228,7 @@ test('a window reload mid-run: the trainer keeps training, the status bar and da
   const runsRoot = path.join(workspace, '.bert', 'runs');
   const before = new Set(fs.readdirSync(runsRoot));
   try {
-    await startFineTune(page, async () => {
-      await pick(page, /settings/, 'Custom', 'Custom');
-      for (const value of ['40', '16', '5e-5']) {
-        await page.locator('.quick-input-widget .quick-input-box input').fill(value);
-        await page.keyboard.press('Enter');
-        await page.waitForTimeout(300);
-      }
-    });
+    await startFineTune(page, () => advanced(page, { Epochs: '40', 'Learning rate': '5e-5' }));
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await view.locator('#facts', { hasText: /step ([5-9]|\d\d+) \/ 320/ }).waitFor({ timeout: TRAIN_TIMEOUT });
     const runName = fs.readdirSync(runsRoot).find((d) => !before.has(d));

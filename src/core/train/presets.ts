@@ -10,7 +10,8 @@ import type { LrSchedule } from './schedule';
 
 export type PresetName = 'fast' | 'tutorial';
 export type Truncation = 'head' | 'head+tail' | 'window';
-export type SelectionMetric = 'loss' | 'accuracy' | 'macro_f1';
+export const SELECTION_METRICS = ['loss', 'accuracy', 'macro_f1'] as const;
+export type SelectionMetric = (typeof SELECTION_METRICS)[number];
 
 export interface TrainConfig {
   preset: PresetName;

@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatCheckReport, readDataset, type CheckReport } from '../../core/data';
 import { deviceChoices, deviceName, platformDevices, type Device, type DeviceChoice } from '../../core/runtime/devices';
-import type { PresetName } from '../../core/train/presets';
 import { readSettings } from '../config';
 import { describeRun, type RunInfo } from '../runs/runStore';
 import { asLog, input, join, long, notify, pick, say, withProgress, type Message, type PickItem } from '../display/ui';
@@ -16,13 +15,27 @@ import { isUserError } from '../../core/errors';
 import { modelDirOf } from '../../core/run/paths';
 import { checkModelDir } from '../../core/model/load';
 import { cachedHubModel, parseModelSpec, probeHub, resolveModel } from '../../core/model/hub';
-import { FROM_SCRATCH, isFromScratch, type Truncation } from '../../core/train/presets';
+import {
+  FROM_SCRATCH,
+  isFromScratch,
+  SELECTION_METRICS,
+  type PresetName,
+  type TrainOverrides,
+  type Truncation,
+} from '../../core/train/presets';
+import { LR_SCHEDULES } from '../../core/train/schedule';
 import { mapOfRecord } from '../../core/util/records';
 import type { EstimateEvent } from '../../core/train/estimate';
 import { bundledExample, markWalkthroughStep } from '../walkthrough';
 import { CheckFailedError, runCheck } from './check';
 import { confirmationText, estimateSummary, type EstimateOutcome } from './estimateText';
-import { validatePositive, type FineTuneChoices } from './options';
+import {
+  advancedDefaults,
+  changedSettings,
+  validateNumber,
+  type AdvancedSettings,
+  type FineTuneChoices,
+} from './options';
 
 const DATA_GLOB = '**/*.{csv,tsv,jsonl,json}';
 const RECENT_MODELS_KEY = 'bert.recentModels';
@@ -65,7 +78,7 @@ export async function fineTuneFlow(
       ? await pickLength(checked.report, isFromScratch(model))
       : { maxLength: settingLength, truncation: settingTruncation };
   if (!length) return undefined;
-  const preset = await pickPreset();
+  const preset = await pickPreset(model, config.get<number | null>('batchSize') ?? undefined);
   if (!preset) return undefined;
   const device = await pickDevice(settings.device);
   if (!device) return undefined;
@@ -78,7 +91,7 @@ export async function fineTuneFlow(
     labelColumn: checked.labelColumn,
     ...length,
     batchSize: config.get<number | null>('batchSize') ?? undefined,
-    ...preset.custom,
+    advanced: preset.advanced,
   };
   return (await confirmStart(await estimateRun(choices, estimate, log))) ? choices : undefined;
 }
@@ -523,15 +536,17 @@ async function pickLength(report: CheckReport, scratch: boolean): Promise<Length
 
 interface PresetChoice {
   name: PresetName;
-  custom?: { epochs: number; batchSize: number; lr: number };
+  /** The Advanced step's changes to the Fast preset. */
+  advanced?: Partial<TrainOverrides>;
 }
 
-async function pickPreset(): Promise<PresetChoice | undefined> {
-  const items: PickItem<'fast' | 'tutorial' | 'custom'>[] = [
+async function pickPreset(model: string, batchSizeSetting: number | undefined): Promise<PresetChoice | undefined> {
+  const fast = advancedDefaults(model);
+  const items: PickItem<'fast' | 'tutorial' | 'advanced'>[] = [
     {
       label: say`Fast`,
       description: say`default`,
-      detail: say`Max length from your data, dynamic padding, length-grouped batches, 3 epochs.`,
+      detail: say`Max length from your data, dynamic padding, length-grouped batches, ${fast.epochs} epochs at learning rate ${fast.lr}.`,
       value: 'fast',
     },
     {
@@ -539,30 +554,132 @@ async function pickPreset(): Promise<PresetChoice | undefined> {
       detail: say`The Hugging Face course recipe: max length 512, batch 8, lr 5e-5, 3 epochs.`,
       value: 'tutorial',
     },
-    { label: say`Custom…`, detail: say`Fast, with your epochs, batch size and learning rate.`, value: 'custom' },
+    {
+      label: say`Advanced…`,
+      detail: say`Fast, with your epochs, learning rate and schedule, batch size and accumulation, label smoothing, class weights, early stopping and best-model metric.`,
+      value: 'advanced',
+    },
   ];
   const picked = await pick(items, { title: say`${TITLE} (4/5): settings`, ignoreFocusOut: true });
   if (!picked) return undefined;
-  if (picked.value !== 'custom') return { name: picked.value };
-  const ask = async (title: string, value: string, integer: boolean) => {
-    const typed = await input({
-      title: say`${TITLE}: ${title}`,
-      value,
-      ignoreFocusOut: true,
-      validate: (v) => {
-        const why = validatePositive(v, integer);
-        return why === undefined ? undefined : say`${why}`;
+  if (picked.value !== 'advanced') return { name: picked.value };
+  const defaults = { ...fast, batchSize: batchSizeSetting ?? fast.batchSize };
+  const chosen = await editAdvanced(defaults);
+  return chosen && { name: 'fast', advanced: changedSettings(defaults, chosen) };
+}
+
+type NumberSetting = {
+  [K in keyof AdvancedSettings]: AdvancedSettings[K] extends number ? K : never;
+}[keyof AdvancedSettings];
+
+/** The Advanced step's numbers: the label, what a value may be, and a hint. */
+const NUMBER_SETTINGS: readonly {
+  key: NumberSetting;
+  label: string;
+  range: Parameters<typeof validateNumber>[1];
+  hint: string;
+  /** Shown as 2e-3 rather than 0.002. */
+  exponent?: boolean;
+}[] = [
+  { key: 'epochs', label: 'Epochs', range: { min: 0, integer: true }, hint: 'passes over the training data' },
+  { key: 'lr', label: 'Learning rate', range: { min: 0, max: 1 }, hint: 'peak, after warmup', exponent: true },
+  { key: 'batchSize', label: 'Batch size', range: { min: 0, integer: true }, hint: 'examples per batch' },
+  {
+    key: 'gradientAccumulationSteps',
+    label: 'Gradient accumulation',
+    range: { min: 0, integer: true },
+    hint: 'batches per optimizer step: the effective batch is batch size × this',
+  },
+  { key: 'warmupRatio', label: 'Warmup', range: { min: 0, max: 1, minIncluded: true }, hint: 'share of steps' },
+  {
+    key: 'labelSmoothing',
+    label: 'Label smoothing',
+    range: { min: 0, max: 1, minIncluded: true },
+    hint: 'ε of the cross-entropy; 0 = off',
+  },
+  {
+    key: 'earlyStoppingPatience',
+    label: 'Early stopping',
+    range: { min: 0, integer: true, minIncluded: true },
+    hint: 'evaluations without improvement before stopping; 0 = off',
+  },
+];
+
+type AdvancedItem =
+  | { kind: 'start' }
+  | { kind: 'number'; setting: (typeof NUMBER_SETTINGS)[number] }
+  | { kind: 'schedule' }
+  | { kind: 'metric' }
+  | { kind: 'classWeights' };
+
+function shownNumber(value: number, exponent = false): string {
+  return exponent ? value.toExponential() : String(value);
+}
+
+/** A list of the settings with their values; picking one edits it, "Continue" keeps them. */
+async function editAdvanced(defaults: AdvancedSettings): Promise<AdvancedSettings | undefined> {
+  const chosen = { ...defaults };
+  const mark = (changed: boolean) => (changed ? say`changed` : say`preset`);
+  for (;;) {
+    const items: PickItem<AdvancedItem>[] = [
+      { label: say`$(play) Continue with these settings`, value: { kind: 'start' } },
+      ...NUMBER_SETTINGS.map((setting) => ({
+        label: say`${setting.label}: ${shownNumber(chosen[setting.key], setting.exponent)}`,
+        description: mark(chosen[setting.key] !== defaults[setting.key]),
+        detail: say`${setting.hint}`,
+        value: { kind: 'number' as const, setting },
+      })),
+      {
+        label: say`Learning-rate schedule: ${chosen.lrSchedule}`,
+        description: mark(chosen.lrSchedule !== defaults.lrSchedule),
+        detail: say`after warmup: linear decay, cosine, or constant`,
+        value: { kind: 'schedule' },
       },
-    });
-    return typed === undefined ? undefined : Number(typed.trim());
-  };
-  const epochs = await ask('epochs', '3', true);
-  if (epochs === undefined) return undefined;
-  const batchSize = await ask('batch size', '16', true);
-  if (batchSize === undefined) return undefined;
-  const lr = await ask('learning rate', '5e-5', false);
-  if (lr === undefined) return undefined;
-  return { name: 'fast', custom: { epochs, batchSize, lr } };
+      {
+        label: say`Class weights: ${chosen.classWeights ? 'on' : 'off'}`,
+        description: mark(chosen.classWeights !== defaults.classWeights),
+        detail: say`weigh each class's loss by its rarity (imbalanced data)`,
+        value: { kind: 'classWeights' },
+      },
+      {
+        label: say`Best model by: ${chosen.metric}`,
+        description: mark(chosen.metric !== defaults.metric),
+        detail: say`the validation metric that picks best/ and drives early stopping`,
+        value: { kind: 'metric' },
+      },
+    ];
+    const picked = await pick(items, { title: say`${TITLE}: advanced settings`, ignoreFocusOut: true });
+    if (!picked) return undefined;
+    const item = picked.value;
+    if (item.kind === 'start') return chosen;
+    if (item.kind === 'number') {
+      const { key, label, range } = item.setting;
+      const typed = await input({
+        title: say`${TITLE}: ${label.toLowerCase()}`,
+        value: shownNumber(chosen[key], item.setting.exponent),
+        ignoreFocusOut: true,
+        validate: (v) => {
+          const why = validateNumber(v, range);
+          return why === undefined ? undefined : say`${why}`;
+        },
+      });
+      if (typed !== undefined) chosen[key] = Number(typed.trim());
+    } else if (item.kind === 'schedule') {
+      const schedule = await pick(
+        LR_SCHEDULES.map((value) => ({ label: say`${value}`, value })),
+        { title: say`${TITLE}: learning-rate schedule`, ignoreFocusOut: true },
+      );
+      if (schedule) chosen.lrSchedule = schedule.value;
+    } else if (item.kind === 'metric') {
+      const metric = await pick(
+        SELECTION_METRICS.map((value) => ({ label: say`${value}`, value })),
+        { title: say`${TITLE}: best model by`, ignoreFocusOut: true },
+      );
+      if (metric) chosen.metric = metric.value;
+    } else {
+      chosen.classWeights = !chosen.classWeights;
+    }
+  }
 }
 
 const DEVICE_DETAILS: ReadonlyMap<Device, Message> = new Map([

@@ -4,7 +4,16 @@
  */
 import * as path from 'node:path';
 import type { DeviceChoice } from '../../core/runtime/devices';
-import type { PresetName, Truncation } from '../../core/train/presets';
+import { presetConfig } from '../../core/model/config';
+import {
+  isFromScratch,
+  resolveTrainConfig,
+  type PresetName,
+  type SelectionMetric,
+  type TrainOverrides,
+  type Truncation,
+} from '../../core/train/presets';
+import type { LrSchedule } from '../../core/train/schedule';
 import type { TrainerRequest } from '../../trainer/protocol';
 import type { EstimateOptions, SessionOptions } from '../../core/finetune/session';
 
@@ -23,6 +32,8 @@ export interface FineTuneChoices {
   lr?: number;
   maxLength?: number;
   truncation?: Truncation;
+  /** The Advanced step's choices that differ from the preset's (changedSettings). */
+  advanced?: Partial<TrainOverrides>;
 }
 
 /** `20261125-081502-reviews`: sortable by time, recognisable by dataset. */
@@ -57,7 +68,7 @@ export function estimateOptions(choices: FineTuneChoices): EstimateOptions {
   if (choices.lr !== undefined) options.lr = choices.lr;
   if (choices.maxLength !== undefined) options.maxLength = choices.maxLength;
   if (choices.truncation !== undefined) options.truncation = choices.truncation;
-  return options;
+  return { ...options, ...choices.advanced };
 }
 
 /** A pre-training request from the flow's answers and the settings that apply to it (empty settings: the defaults). */
@@ -101,5 +112,66 @@ export function validatePositive(text: string, integer: boolean): string | undef
   const value = Number(text.trim());
   if (text.trim() === '' || !Number.isFinite(value) || value <= 0) return 'Enter a number greater than 0.';
   if (integer && !Number.isInteger(value)) return 'Enter a whole number.';
+  return undefined;
+}
+
+/**
+ * What the Fine-tune flow's Advanced step edits: the training options of `bertft train` a guided run wants. Early
+ * stopping's patience 0 means off.
+ */
+export interface AdvancedSettings {
+  epochs: number;
+  lr: number;
+  batchSize: number;
+  gradientAccumulationSteps: number;
+  lrSchedule: LrSchedule;
+  warmupRatio: number;
+  labelSmoothing: number;
+  classWeights: boolean;
+  earlyStoppingPatience: number;
+  metric: SelectionMetric;
+}
+
+/** The values a Fast run of `model` would use (from-scratch values for random:SIZE), as `bertft train` resolves them. */
+export function advancedDefaults(model: string): AdvancedSettings {
+  const hiddenSize = isFromScratch(model) ? presetConfig(model.slice('random:'.length)).hiddenSize : undefined;
+  const c = resolveTrainConfig({ data: '', out: '', model, preset: 'fast' }, [], 512, { hiddenSize });
+  return {
+    epochs: c.epochs,
+    lr: c.lr,
+    batchSize: c.batchSize,
+    gradientAccumulationSteps: c.gradientAccumulationSteps ?? 1,
+    lrSchedule: c.lrSchedule ?? 'linear',
+    warmupRatio: c.warmupRatio,
+    labelSmoothing: c.labelSmoothing ?? 0,
+    classWeights: c.classWeights,
+    earlyStoppingPatience: c.earlyStoppingPatience ?? 0,
+    metric: c.metric,
+  };
+}
+
+/** Only what the user changed goes into the request; the rest stays the preset's, resolved by the trainer. */
+export function changedSettings(defaults: AdvancedSettings, chosen: AdvancedSettings): Partial<TrainOverrides> {
+  const changed: Partial<TrainOverrides> = {};
+  for (const key of Object.keys(defaults) as (keyof AdvancedSettings)[]) {
+    if (chosen[key] === defaults[key]) continue;
+    if (key === 'earlyStoppingPatience') changed.earlyStoppingPatience = chosen[key] > 0 ? chosen[key] : undefined;
+    else Object.assign(changed, { [key]: chosen[key] });
+  }
+  return changed;
+}
+
+/** A number typed by the user in [min, max) (an integer when asked), or an explanation why not. */
+export function validateNumber(
+  text: string,
+  range: { min: number; max?: number; integer?: boolean; minIncluded?: boolean },
+): string | undefined {
+  const value = Number(text.trim());
+  const aboveMin = range.minIncluded ? value >= range.min : value > range.min;
+  if (text.trim() === '' || !Number.isFinite(value) || !aboveMin || (range.max !== undefined && value >= range.max)) {
+    const low = range.minIncluded ? `at least ${range.min}` : `greater than ${range.min}`;
+    return range.max === undefined ? `Enter a number ${low}.` : `Enter a number ${low} and below ${range.max}.`;
+  }
+  if (range.integer && !Number.isInteger(value)) return 'Enter a whole number.';
   return undefined;
 }

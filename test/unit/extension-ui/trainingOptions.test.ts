@@ -1,10 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { resolveTrainConfig, FROM_SCRATCH } from '../../../src/core/train/presets';
 import {
+  advancedDefaults,
+  changedSettings,
   resumeOptions,
   runFolderName,
   sessionOptions,
-  validatePositive,
+  validateNumber,
 } from '../../../src/extension/training/options';
 
 test('run folder names sort by time and name the dataset', () => {
@@ -43,10 +46,61 @@ test('resume options come from run.json and point at the run', () => {
   assert.equal(resumeOptions(undefined, 'r'), undefined);
 });
 
-test('validatePositive', () => {
-  assert.equal(validatePositive('3', true), undefined);
-  assert.equal(validatePositive('2e-5', false), undefined);
-  assert.match(validatePositive('1.5', true) ?? '', /whole/);
-  assert.match(validatePositive('-1', false) ?? '', /greater/);
-  assert.match(validatePositive('', false) ?? '', /greater/);
+test('validateNumber: ranges, whole numbers, and a message saying what is allowed', () => {
+  assert.equal(validateNumber('3', { min: 0, integer: true }), undefined);
+  assert.equal(validateNumber('2e-5', { min: 0, max: 1 }), undefined);
+  assert.match(validateNumber('1.5', { min: 0, integer: true }) ?? '', /whole/);
+  assert.match(validateNumber('-1', { min: 0 }) ?? '', /greater than 0/);
+  assert.match(validateNumber('', { min: 0 }) ?? '', /greater than 0/);
+  assert.equal(validateNumber('0', { min: 0, max: 1, minIncluded: true }), undefined);
+  assert.match(validateNumber('1', { min: 0, max: 1, minIncluded: true }) ?? '', /at least 0 and below 1/);
+});
+
+test('the Advanced step starts from what a Fast run of the chosen model would use', () => {
+  const scratch = advancedDefaults('random:tiny');
+  assert.deepEqual([scratch.epochs, scratch.lr, scratch.metric], [FROM_SCRATCH.epochs, 2e-3, 'macro_f1']);
+  assert.equal(advancedDefaults('random:mini').lr, 1e-3, 'from-scratch rate ∝ 1/√hidden');
+  const pretrained = advancedDefaults('bert-base-uncased');
+  assert.deepEqual([pretrained.epochs, pretrained.lr, pretrained.metric], [3, 5e-5, 'loss']);
+  assert.deepEqual(
+    [pretrained.gradientAccumulationSteps, pretrained.lrSchedule, pretrained.labelSmoothing],
+    [1, 'linear', 0],
+  );
+  assert.equal(pretrained.earlyStoppingPatience, 0, 'off');
+});
+
+test('only changed Advanced settings reach the run, and the trainer resolves them as the CLI flags would', () => {
+  const defaults = advancedDefaults('random:tiny');
+  assert.deepEqual(changedSettings(defaults, defaults), {});
+  const chosen = {
+    ...defaults,
+    epochs: 20,
+    gradientAccumulationSteps: 4,
+    lrSchedule: 'cosine' as const,
+    labelSmoothing: 0.1,
+    classWeights: true,
+    earlyStoppingPatience: 3,
+  };
+  const changed = changedSettings(defaults, chosen);
+  assert.deepEqual(changed, {
+    epochs: 20,
+    gradientAccumulationSteps: 4,
+    lrSchedule: 'cosine',
+    labelSmoothing: 0.1,
+    classWeights: true,
+    earlyStoppingPatience: 3,
+  });
+  const options = sessionOptions(
+    { data: 'd.csv', model: 'random:tiny', preset: 'fast', device: 'cpu', advanced: changed },
+    'out',
+  );
+  const config = resolveTrainConfig(options, [], 512, { hiddenSize: 64 });
+  assert.deepEqual(
+    [config.epochs, config.lr, config.gradientAccumulationSteps, config.lrSchedule, config.earlyStoppingPatience],
+    [20, 2e-3, 4, 'cosine', 3],
+  );
+  // Early stopping switched back off is no setting at all.
+  assert.deepEqual(changedSettings({ ...defaults, earlyStoppingPatience: 3 }, defaults), {
+    earlyStoppingPatience: undefined,
+  });
 });
