@@ -64,8 +64,18 @@ const TOKEN_FIX =
   "Create a read token at https://huggingface.co/settings/tokens, accept the model's terms on its Hub page if it is gated, " +
   'then set the HF_TOKEN environment variable (in VS Code: run "BERT: Set Hugging Face Token").';
 
-/** Besides config.json and the weights: `tokenizer.json` is preferred, `vocab.txt` the fallback. */
-const TOKENIZER_FILES = ['tokenizer.json', 'vocab.txt'];
+/**
+ * Besides config.json and the weights, the first of these a repository has in full, in the order the tokenizer
+ * loader (core/tokenize) prefers them: tokenizer.json; BERT's vocab.txt; GPT-2 / RoBERTa's vocab.json + merges.txt;
+ * a SentencePiece model (DeBERTa-v3, XLM-R), converted when it is loaded.
+ */
+const TOKENIZER_FILE_SETS: readonly (readonly string[])[] = [
+  ['tokenizer.json'],
+  ['vocab.txt'],
+  ['vocab.json', 'merges.txt'],
+  ['spm.model'],
+  ['sentencepiece.bpe.model'],
+];
 const OPTIONAL = ['tokenizer_config.json'];
 
 export async function resolveModel(spec: string, opts: ResolveModelOptions = {}): Promise<ResolvedModel> {
@@ -208,10 +218,10 @@ function findCachedSnapshot(
   }
   const dir = path.join(repoDir, 'snapshots', commit);
   const present = (f: string) => fs.existsSync(path.join(dir, f)); // follows the symlink: the blob must exist too
-  const tokenizer = TOKENIZER_FILES.find(present);
+  const tokenizer = TOKENIZER_FILE_SETS.find((set) => set.every(present));
   const weights = cachedWeightFiles(dir, present);
   if (!tokenizer || !present('config.json') || !weights) return undefined;
-  const files = ['config.json', tokenizer, ...OPTIONAL.filter(present), ...weights]; // download order
+  const files = ['config.json', ...tokenizer, ...OPTIONAL.filter(present), ...weights]; // download order
   return { dir, commit, files };
 }
 
@@ -261,8 +271,19 @@ async function download(
     }
   };
   await fetchMeta('config.json', false);
-  if (!(await fetchMeta('tokenizer.json', true)) && !(await fetchMeta('vocab.txt', true))) {
-    throw new UserError(`${spec.repoId} has neither tokenizer.json nor vocab.txt.`, {
+  let tokenizer: readonly string[] | undefined;
+  for (const set of TOKENIZER_FILE_SETS) {
+    const found: string[] = [];
+    for (const name of set) if (await fetchMeta(name, true)) found.push(name);
+    if (found.length === set.length) {
+      tokenizer = set;
+      break;
+    }
+    for (const name of found) metas.delete(name); // half a set (vocab.json without merges.txt) is not downloaded
+  }
+  if (tokenizer === undefined) {
+    const names = TOKENIZER_FILE_SETS.map((set) => set.join(' + ')).join(', ');
+    throw new UserError(`${spec.repoId} has no tokenizer we can read: none of ${names}.`, {
       code: 'HUB_NO_TOKENIZER',
       fix: 'Pick a BERT-family model that ships a tokenizer, or download it into a folder and add one.',
     });

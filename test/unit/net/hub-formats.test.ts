@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadModelDir } from '../../../src/core/model/load';
+import { loadTokenizer } from '../../../src/core/tokenize/tokenizer';
 import { HubProgress, resolveModel } from '../../../src/core/model/hub';
 import { Tensor, Weights } from '../../../src/core/model/params';
 import { readPytorchBinNames } from '../../../src/core/model/pytorch-bin';
@@ -17,6 +18,7 @@ import { rejectsWithCode } from '../../helpers/rejects';
 import { sha256, tempDir } from './tiny-hub';
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'torch-bin');
+const TOKENIZERS = path.join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'tokenizers');
 const COMMIT = 'fedcba9876543210fedcba9876543210fedcba98';
 const SHARDS = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
 const BIN_SHARD = 'pytorch_model-00001-of-00001.bin';
@@ -68,6 +70,24 @@ before(async () => {
   repo('org/evil-index', {
     'model.safetensors.index.json': JSON.stringify({ weight_map: { a: '../../org/sharded/' + SHARDS[0] } }),
   });
+
+  // Tokenizers without tokenizer.json or vocab.txt (test/fixtures/tokenizers): GPT-2/RoBERTa BPE files, a
+  // SentencePiece model; and half a BPE tokenizer, which is no tokenizer.
+  const tokenizerRepo = (id: string, files: Record<string, string>) => {
+    const dir = path.join(root, id);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(FIXTURES, 'config.json'), path.join(dir, 'config.json'));
+    fs.copyFileSync(path.join(FIXTURES, 'pytorch_model.bin'), path.join(dir, 'pytorch_model.bin'));
+    for (const [name, from] of Object.entries(files))
+      fs.copyFileSync(path.join(TOKENIZERS, from), path.join(dir, name));
+  };
+  tokenizerRepo('org/bpe-tokenizer', { 'vocab.json': 'roberta/vocab.json', 'merges.txt': 'roberta/merges.txt' });
+  tokenizerRepo('org/spm-tokenizer', { 'spm.model': 'deberta-v3/spm.model' });
+  fs.writeFileSync(
+    path.join(root, 'org', 'spm-tokenizer', 'tokenizer_config.json'),
+    JSON.stringify({ tokenizer_class: 'DebertaV2Tokenizer' }),
+  );
+  tokenizerRepo('org/half-tokenizer', { 'vocab.json': 'roberta/vocab.json' });
 
   const local = tempDir('hub-formats-local');
   for (const f of ['config.json', 'pytorch_model.bin']) fs.copyFileSync(path.join(FIXTURES, f), path.join(local, f));
@@ -199,4 +219,24 @@ test('an index that names a file outside the repository folder is refused before
   const err = await rejectsWithCode(resolveModel('org/evil-index', { env }), 'MODEL_BAD_INDEX');
   assert.match(err.message, /not a \.safetensors file of the same folder/);
   assert.equal(server.requestsFor('org/sharded').length, 0);
+});
+
+test('a tokenizer as vocab.json + merges.txt or a SentencePiece model is downloaded whole and loads; half of one is none', async () => {
+  const { env } = setup();
+  const bpe = await resolveModel('org/bpe-tokenizer', { env });
+  assert.ok(bpe.kind === 'hub');
+  assert.deepEqual(bpe.files, ['config.json', 'vocab.json', 'merges.txt', 'pytorch_model.bin']);
+  assert.ok((await loadTokenizer(bpe.dir)).tokenIds('The State of the Union is strong').length > 0);
+  const spm = await resolveModel('org/spm-tokenizer', { env });
+  assert.ok(spm.kind === 'hub');
+  assert.deepEqual(spm.files, ['config.json', 'spm.model', 'tokenizer_config.json', 'pytorch_model.bin']);
+  assert.ok((await loadTokenizer(spm.dir)).tokenIds('The State of the Union is strong').length > 0);
+  // Cache hits: the snapshot holds a whole tokenizer.
+  server.requests.length = 0;
+  assert.deepEqual(await resolveModel('org/spm-tokenizer', { env }), spm);
+  assert.equal(server.requests.length, 0);
+
+  const refused = await rejectsWithCode(resolveModel('org/half-tokenizer', { env }), 'HUB_NO_TOKENIZER');
+  assert.match(refused.message, /vocab\.json \+ merges\.txt/);
+  assert.equal(gets('org/half-tokenizer/resolve'), 0, 'nothing downloaded');
 });
