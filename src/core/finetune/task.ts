@@ -28,6 +28,7 @@ import {
   type ModelCard,
 } from '../model/model-card';
 import { buildInferenceModel } from '../model/export-onnx';
+import { TRANSFORMERS_JS_FP32, writeTransformersJsFiles } from '../model/transformers-js';
 import {
   resolveTrainConfig,
   totalSteps as countSteps,
@@ -435,8 +436,9 @@ export function classifierCard(
 }
 
 /**
- * Write the best model into `dir` (through `<dir>.tmp` and a rename): HF layout, model.onnx, tokenizer, inference
- * settings, eval.json, and last the model card (README.md), which describes what the folder holds.
+ * Write the best model into `dir` (through `<dir>.tmp` and a rename): HF layout, model.onnx (also as onnx/model.onnx
+ * for transformers.js), tokenizer, inference settings, eval.json, and last the model card (README.md), which
+ * describes what the folder holds.
  */
 export async function writeBestModel(
   dir: string,
@@ -447,8 +449,10 @@ export async function writeBestModel(
 ): Promise<void> {
   const tmp = await prepareTempDir(dir);
   await saveHfModel(tmp, { config: run.model.config, weights, id2label: run.data.labels });
-  await writeFileAtomic(path.join(tmp, 'model.onnx'), buildInferenceModel(run.model.config, run.numLabels, weights));
+  const onnxFile = path.join(tmp, 'model.onnx');
+  await writeFileAtomic(onnxFile, buildInferenceModel(run.model.config, run.numLabels, weights));
   await run.tokenizer.save(tmp);
+  await writeTransformersJsFiles(tmp, run.tokenizer.tokenizer, onnxFile, TRANSFORMERS_JS_FP32);
   await writeJsonAtomic(path.join(tmp, INFERENCE_SETTINGS_FILE), {
     max_length: run.config.maxLength,
     truncation: run.config.truncation,

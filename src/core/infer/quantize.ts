@@ -11,20 +11,28 @@
  * MatMuls, embeddings, LayerNorm and Softmax stay float32.
  *
  * `writeQuantizedModelDir` writes a sibling model folder (config, tokenizer, inference settings copied, model.onnx
- * int8) so `loadPredictor` loads it like any model folder; `compareQuantized` measures what int8 costs in accuracy
- * and gains in speed, for the user to see before choosing it.
+ * int8, also as onnx/model_quantized.onnx there and in the model folder for transformers.js) so `loadPredictor` loads
+ * it like any model folder; `compareQuantized` measures what int8 costs in accuracy and gains in speed, for the user
+ * to see before choosing it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { ModelError } from '../errors';
-import { writeFileAtomic } from '../util/files';
+import { linkOrCopyAtomic, writeFileAtomic } from '../util/files';
 import { evaluatePredictions } from './batch-predict';
 import { commitDir, prepareTempDir } from '../run/folder';
 import { int8ModelCard, MODEL_CARD_FILE, readBertftCard } from '../model/model-card';
 import { refuseLiveLock } from '../run/lock';
 import { modelDirOf, runDirOfModel } from '../run/paths';
 import { loadPredictor, type Predictor } from './predictor';
+import { loadPreprocessor } from './preprocess';
+import {
+  TRANSFORMERS_JS_DIR,
+  TRANSFORMERS_JS_FP32,
+  TRANSFORMERS_JS_Q8,
+  writeTransformersJsFiles,
+} from '../model/transformers-js';
 
 export type QuantFormat = 'dynamic-quantize-matmul' | 'matmul-integer';
 export const QUANT_FORMATS: readonly QuantFormat[] = ['dynamic-quantize-matmul', 'matmul-integer'];
@@ -239,7 +247,9 @@ export async function writeQuantizedModelDir(
     if (entry.isFile() && copiedToInt8(entry.name))
       await fs.promises.copyFile(path.join(dir, entry.name), path.join(tmp, entry.name));
   }
-  await writeFileAtomic(path.join(tmp, 'model.onnx'), result.bytes);
+  const int8Onnx = path.join(tmp, 'model.onnx');
+  await writeFileAtomic(int8Onnx, result.bytes);
+  await writeTransformersJsFiles(tmp, (await loadPreprocessor(tmp)).tokenizer, int8Onnx, TRANSFORMERS_JS_Q8);
   // Our card describes the fp32 folder; the copy's says what differs. Someone else's card is copied as it is.
   const card = readBertftCard(dir);
   if (card !== undefined) {
@@ -247,6 +257,12 @@ export async function writeQuantizedModelDir(
     await writeFileAtomic(path.join(tmp, MODEL_CARD_FILE), int8Card);
   }
   await commitDir(tmp, finalDir);
+  // transformers.js loads the model folder itself with dtype 'q8' from onnx/model_quantized.onnx (a folder written
+  // before bertft made onnx/ has none: it is left as it is).
+  const transformersJsDir = path.join(dir, TRANSFORMERS_JS_DIR);
+  if (fs.existsSync(path.join(transformersJsDir, TRANSFORMERS_JS_FP32))) {
+    await linkOrCopyAtomic(path.join(finalDir, 'model.onnx'), path.join(transformersJsDir, TRANSFORMERS_JS_Q8));
+  }
   return { dir: finalDir, result };
 }
 

@@ -433,7 +433,8 @@ function classifierHowTo(card: ModelCard): string[] {
       'truncation=True keeps the first tokens only, so results differ for long texts.'
     : '';
   const onnx = card.hasOnnxFolder
-    ? 'transformers.js loads onnx/model.onnx from this folder.'
+    ? "transformers.js loads onnx/model.onnx from this folder, and onnx/model_quantized.onnx (dtype: 'q8') once " +
+      'the int8 copy is made ("BERT: Make Int8 Model").'
     : 'transformers.js looks for onnx/model.onnx, and this folder has model.onnx at its top level (not yet in ' +
       'onnx/): copy it to onnx/model.onnx before loading the folder with transformers.js.';
   return [
@@ -541,7 +542,7 @@ export function int8ModelCard(fp32Card: string, info: { format: string; layers: 
     HOW_TO_USE,
     '',
     'This folder has no safetensors weights, so Python transformers cannot load it; onnxruntime, transformers.js ' +
-      '(once model.onnx is copied to onnx/model_quantized.onnx) and bertft can:',
+      "(onnx/model_quantized.onnx, with dtype: 'q8'; the model folder above loads it the same way) and bertft can:",
     '',
     '```sh',
     'bertft predict --model path/to/run/best/int8 --text "Some text to classify"',

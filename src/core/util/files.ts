@@ -85,6 +85,25 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   await writeFileAtomicWith(file, (fh) => fh.writeFile(data));
 }
 
+/**
+ * `to` becomes a second name of the existing file `from`: a hard link (no second copy on disk), or a copy where the
+ * file system has no hard links; through a temporary sibling and a rename, so `to` is never half there.
+ */
+export async function linkOrCopyAtomic(from: string, to: string): Promise<void> {
+  const tmp = tempSibling(to);
+  try {
+    await fs.promises.link(from, tmp);
+  } catch {
+    await fs.promises.copyFile(from, tmp);
+  }
+  try {
+    await renameWithRetry(tmp, to);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }

@@ -75,6 +75,7 @@ test('bertft train leaves best/README.md beside an unchanged HF layout; the int8
       'eval.json',
       'model.onnx',
       'model.safetensors',
+      'onnx',
       'tokenizer.json',
       'tokenizer_config.json',
     ]);
@@ -116,6 +117,7 @@ test('bertft train leaves best/README.md beside an unchanged HF layout; the int8
     const runJson = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')) as { data: { sha256: string }[] };
     assert.ok(card.includes(runJson.data[0].sha256), "the data file's SHA-256 from run.json");
     assert.match(card, new RegExp(`from step ${evalJson.step} of 60; training to it took \\S+ on cpu`));
+    assert.match(card, /transformers\.js loads onnx\/model\.onnx from this folder/, 'best/ has onnx/model.onnx');
 
     // The body: no element from a label or the file name, and every label shown as text.
     const html = toHtml(bodyOf(card));
