@@ -129,3 +129,70 @@ export function meanCrossEntropy(
   }
   return weightSum === 0 ? 0 : total / weightSum;
 }
+
+/** How well predicted numbers match true ones (a regression head's validation scores). */
+export interface RegressionReport {
+  mse: number;
+  mae: number;
+  /** Pearson's correlation; NaN when either side is constant. */
+  pearson: number;
+  /** Spearman's rank correlation (ties take their average rank); NaN when either side is constant. */
+  spearman: number;
+}
+
+export function meanSquaredError(predicted: ArrayLike<number>, actual: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < actual.length; i++) sum += (predicted[i] - actual[i]) ** 2;
+  return sum / actual.length;
+}
+
+export function meanAbsoluteError(predicted: ArrayLike<number>, actual: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < actual.length; i++) sum += Math.abs(predicted[i] - actual[i]);
+  return sum / actual.length;
+}
+
+export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  const n = x.length;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += x[i] / n;
+    my += y[i] / n;
+  }
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+    syy += (y[i] - my) ** 2;
+  }
+  return sxx === 0 || syy === 0 ? NaN : sxy / Math.sqrt(sxx * syy);
+}
+
+/** 1-based ranks, tied values sharing the mean of the ranks they span (scipy.stats.rankdata 'average'). */
+export function averageRanks(values: ArrayLike<number>): Float64Array {
+  const order = Array.from({ length: values.length }, (_, i) => i).sort((a, b) => values[a] - values[b]);
+  const ranks = new Float64Array(values.length);
+  for (let start = 0; start < order.length;) {
+    let end = start + 1;
+    while (end < order.length && values[order[end]] === values[order[start]]) end++;
+    for (let k = start; k < end; k++) ranks[order[k]] = (start + 1 + end) / 2;
+    start = end;
+  }
+  return ranks;
+}
+
+export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  return pearson(averageRanks(x), averageRanks(y));
+}
+
+export function regressionReport(predicted: ArrayLike<number>, actual: ArrayLike<number>): RegressionReport {
+  return {
+    mse: meanSquaredError(predicted, actual),
+    mae: meanAbsoluteError(predicted, actual),
+    pearson: pearson(predicted, actual),
+    spearman: spearman(predicted, actual),
+  };
+}

@@ -7,7 +7,7 @@ import { layerNorm } from '../../../src/core/graph/ops/layernorm';
 import { gelu } from '../../../src/core/graph/ops/gelu';
 import { embedding } from '../../../src/core/graph/ops/embedding';
 import { concat, gatherRows, reshape, selectIndex, split, transpose } from '../../../src/core/graph/ops/shape';
-import { crossEntropy } from '../../../src/core/graph/ops/loss';
+import { crossEntropy, mseLoss } from '../../../src/core/graph/ops/loss';
 import { gradCheck, randn } from './gradcheck';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../../../src/core/graph/graph';
@@ -195,6 +195,17 @@ test('cross-entropy with label smoothing, plain and class-weighted', async () =>
   assert.throws(
     () => crossEntropy(g, g.input('l', 'float32', [2, 3]), g.input('y', 'int64', [2]), null, 1.5),
     /label smoothing 1.5 is outside \[0, 1\]/,
+  );
+});
+
+test('mean squared error of a one-output head (torch MSELoss on logits.squeeze())', async () => {
+  const targets = { name: 'y', shape: ['batch'], dims: [5], data: randn(5, 31), differentiable: false };
+  const r = await gradCheck([f('logits', [5, 1], 30, ['batch', 1]), targets], (g, [l, y]) => mseLoss(g, l, y), []);
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+  const g = new Graph();
+  assert.throws(
+    () => mseLoss(g, g.input('l', 'float32', [2, 3]), g.input('y', 'float32', [2])),
+    /a regression head has one output/,
   );
 });
 

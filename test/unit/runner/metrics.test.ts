@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { argmaxRows, classificationReport, meanCrossEntropy, softmaxRows } from '../../../src/core/util/metrics';
+import {
+  argmaxRows,
+  averageRanks,
+  classificationReport,
+  meanCrossEntropy,
+  pearson,
+  regressionReport,
+  softmaxRows,
+  spearman,
+} from '../../../src/core/util/metrics';
 
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
 
@@ -52,4 +61,21 @@ test('softmaxRows, argmaxRows and meanCrossEntropy match hand-computed values', 
   close(meanCrossEntropy(logits, [1, 0], 2), (-Math.log(0.75) + Math.log(2)) / 2, 1e-9);
   // weighted: (1·(-ln .75) + 3·ln 2) / 4 with weights [3, 1]
   close(meanCrossEntropy(logits, [1, 0], 2, [3, 1]), (-Math.log(0.75) + 3 * Math.log(2)) / 4, 1e-9);
+});
+
+test('regression report: MSE, MAE, Pearson and Spearman against hand-computed values', () => {
+  // diffs 0, -1, 1, -1; Pearson 5.5 / sqrt(5 · 8.75); Spearman 1 - 6·2 / (4·15)
+  const r = regressionReport([1, 2, 3, 4], [1, 3, 2, 5]);
+  assert.equal(r.mse, 0.75);
+  assert.equal(r.mae, 0.75);
+  assert.ok(Math.abs(r.pearson - 5.5 / Math.sqrt(43.75)) < 1e-12, String(r.pearson));
+  assert.ok(Math.abs(r.spearman - 0.8) < 1e-12, String(r.spearman));
+});
+
+test('Spearman with ties uses average ranks (scipy rankdata "average")', () => {
+  assert.deepEqual([...averageRanks([3, 1, 3, 3, 2])], [4, 1, 4, 4, 2]);
+  // ranks [1, 2.5, 2.5, 4] vs [1, 2, 3, 4]: 4.5 / sqrt(4.5 · 5) = 3 / sqrt(10) (scipy.stats.spearmanr: 0.9486832980505138)
+  assert.ok(Math.abs(spearman([1, 2, 2, 3], [1, 2, 3, 4]) - 3 / Math.sqrt(10)) < 1e-12);
+  assert.ok(Math.abs(pearson([2, 4, 6], [1, 2, 3]) - 1) < 1e-12);
+  assert.ok(Number.isNaN(pearson([1, 1, 1], [1, 2, 3])), 'a constant side has no correlation');
 });

@@ -1,8 +1,11 @@
-/** Softmax cross-entropy, torch semantics (mean, or weighted mean with class weights; optional label smoothing). */
+/**
+ * Softmax cross-entropy, torch semantics (mean, or weighted mean with class weights; optional label smoothing), and
+ * the mean squared error of a regression head.
+ */
 import { GraphError } from '../../errors';
 import { sameDim } from '../dims';
 import { Graph, Value, expectDType, expectRank } from '../graph';
-import { binary, reduce, reshapeTo, scaleBy, unary } from '../raw';
+import { binary, cast, reduce, reshapeTo, scaleBy, unary } from '../raw';
 
 /**
  * torch.nn.CrossEntropyLoss(weight=w, label_smoothing=ε), reduction 'mean' (w = 1 without class weights):
@@ -73,6 +76,29 @@ export function crossEntropy(
       dLogits = binary(g, 'Add', scaleBy(g, dLogits, 1 - eps), scaleBy(g, spread, eps / C));
     }
     return [binary(g, 'Mul', dLogits, dLoss!), null, null];
+  });
+  return loss;
+}
+
+/**
+ * torch.nn.MSELoss() on a regression head, as HF BertForSequenceClassification with problem_type "regression"
+ * (num_labels 1): loss = mean_i (pred_i - y_i)^2 over pred = logits.squeeze(), logits [B, 1], targets float [B].
+ * Backward: d logits_i = 2 (pred_i - y_i) / B (times d loss); B is read at run time (the batch axis is symbolic).
+ */
+export function mseLoss(g: Graph, logits: Value, targets: Value): Value {
+  expectRank('mseLoss', logits, 2);
+  expectDType('mseLoss', targets, 'float32');
+  expectRank('mseLoss', targets, 1);
+  const [B, one] = logits.shape;
+  if (one !== 1) throw new GraphError(`mseLoss: a regression head has one output; got ${logits.toString()}.`);
+  if (!sameDim(targets.shape[0], B))
+    throw new GraphError(`mseLoss: targets ${targets.toString()} do not match logits ${logits.toString()}.`);
+  const diff = binary(g, 'Sub', reshapeTo(g, logits, [B]), targets);
+  const loss = reduce(g, 'ReduceMean', binary(g, 'Mul', diff, diff), [0], false);
+  g.record([logits, targets], [loss], ([dLoss]) => {
+    const rows = cast(g, g.node1('Shape', [diff], { dtype: 'int64', shape: [1] }), 'float32');
+    const dPred = binary(g, 'Mul', binary(g, 'Div', scaleBy(g, diff, 2), rows), dLoss!);
+    return [reshapeTo(g, dPred, [B, 1]), null];
   });
   return loss;
 }
