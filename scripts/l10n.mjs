@@ -7,11 +7,13 @@
 //     wants it ({ "message": "message" }). A template is the literal parts of a say`…` joined with {0}, {1}…
 //     for its values: the key src/extension/display/text.ts translates through vscode.l10n.t. (@vscode/l10n-dev's
 //     exporter only finds l10n.t(…) calls, not tagged templates, so this script reads them with TypeScript's parser.)
+//     The dashboard webview's t('…') templates are in it too (./l10n-dashboard.mjs).
 // usage: node scripts/l10n.mjs [--check]   (--check: write nothing, exit 1 when either file would change)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { dashboardTemplates } from './l10n-dashboard.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
@@ -112,7 +114,11 @@ const previous = fs.existsSync(nlsFile) ? JSON.parse(fs.readFileSync(nlsFile, 'u
 const nls = localizeManifest(manifest, previous);
 manifest.l10n = './l10n';
 fs.mkdirSync(path.dirname(bundleFile), { recursive: true });
-const bundle = Object.fromEntries(sayTemplates(path.join(root, 'src', 'extension')).map((t) => [t, t]));
+const extensionDir = path.join(root, 'src', 'extension');
+const dashboard = dashboardTemplates([extensionDir, path.join(root, 'webview')], root);
+const bundle = Object.fromEntries(
+  [...new Set([...sayTemplates(extensionDir), ...dashboard])].sort().map((t) => [t, t]),
+);
 const changed = [
   writeJson(manifestFile, manifest) && 'package.json',
   writeJson(nlsFile, nls) && 'package.nls.json',

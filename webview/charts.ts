@@ -10,6 +10,7 @@ import uPlot from 'uplot';
 import type { TrainTask } from '../src/trainer/protocol';
 import type { AlignedColumns, ChartColumns } from '../src/extension/dashboard/viewModel';
 import { chartSummary, latestValues, type ChartText, type ValueFormat } from '../src/extension/dashboard/accessibility';
+import { t } from '../src/extension/protocol/l10n';
 import { h, keepingFocus, replaceChildren } from './dom';
 
 interface ChartSpec extends ChartText {
@@ -22,65 +23,74 @@ interface ChartSpec extends ChartText {
   tick?: (value: number) => string;
 }
 
-const LR: ChartSpec = {
-  key: 'lr',
-  title: 'Learning rate',
-  unit: 'step',
-  tick: (v) => (v === 0 ? '0' : v.toExponential(1)),
-  series: [{ label: 'lr', name: 'learning rate', format: 'rate', color: '--vscode-charts-yellow' }],
-};
-
-const SPECS: Record<TrainTask, ChartSpec[]> = {
-  classify: [
+/** The charts of a task; built when drawn, so that their words come from the installed translations. */
+function specsOf(task: TrainTask): ChartSpec[] {
+  const lr: ChartSpec = {
+    key: 'lr',
+    title: t('Learning rate'),
+    unit: 'step',
+    tick: (v) => (v === 0 ? '0' : v.toExponential(1)),
+    series: [{ label: t('lr'), name: t('learning rate'), format: 'rate', color: '--vscode-charts-yellow' }],
+  };
+  if (task === 'classify')
+    return [
+      {
+        key: 'loss',
+        title: t('Loss'),
+        unit: 'step',
+        series: [
+          { label: t('train'), name: t('train loss'), format: 'metric', color: '--vscode-charts-blue' },
+          { label: t('validation'), name: t('validation loss'), format: 'metric', color: '--vscode-charts-orange' },
+        ],
+      },
+      {
+        key: 'quality',
+        title: t('Validation accuracy / macro-F1'),
+        unit: 'evaluation',
+        range: [0, 1],
+        series: [
+          { label: t('accuracy'), name: t('accuracy'), format: 'metric', color: '--vscode-charts-green' },
+          {
+            label: t('macro-F1'),
+            name: t('macro-F1'),
+            format: 'metric',
+            color: '--vscode-charts-purple',
+            dash: [6, 3],
+          },
+        ],
+      },
+      lr,
+    ];
+  return [
     {
       key: 'loss',
-      title: 'Loss',
+      title: t('MLM loss'),
       unit: 'step',
       series: [
-        { label: 'train', name: 'train loss', format: 'metric', color: '--vscode-charts-blue' },
-        { label: 'validation', name: 'validation loss', format: 'metric', color: '--vscode-charts-orange' },
+        { label: t('train'), name: t('train MLM loss'), format: 'metric', color: '--vscode-charts-blue' },
+        { label: t('held-out'), name: t('held-out MLM loss'), format: 'metric', color: '--vscode-charts-orange' },
       ],
     },
     {
       key: 'quality',
-      title: 'Validation accuracy / macro-F1',
+      title: t('Masked-token accuracy (held-out)'),
       unit: 'evaluation',
       range: [0, 1],
       series: [
-        { label: 'accuracy', name: 'accuracy', format: 'metric', color: '--vscode-charts-green' },
-        { label: 'macro-F1', name: 'macro-F1', format: 'metric', color: '--vscode-charts-purple', dash: [6, 3] },
-      ],
-    },
-    LR,
-  ],
-  mlm: [
-    {
-      key: 'loss',
-      title: 'MLM loss',
-      unit: 'step',
-      series: [
-        { label: 'train', name: 'train MLM loss', format: 'metric', color: '--vscode-charts-blue' },
-        { label: 'held-out', name: 'held-out MLM loss', format: 'metric', color: '--vscode-charts-orange' },
-      ],
-    },
-    {
-      key: 'quality',
-      title: 'Masked-token accuracy (held-out)',
-      unit: 'evaluation',
-      range: [0, 1],
-      series: [
-        { label: 'masked acc.', name: 'masked-token accuracy', format: 'metric', color: '--vscode-charts-green' },
+        { label: t('masked acc.'), name: t('masked-token accuracy'), format: 'metric', color: '--vscode-charts-green' },
       ],
     },
     {
       key: 'perplexity',
-      title: 'Perplexity (held-out)',
+      title: t('Perplexity (held-out)'),
       unit: 'evaluation',
-      series: [{ label: 'perplexity', name: 'perplexity', format: 'perplexity', color: '--vscode-charts-purple' }],
+      series: [
+        { label: t('perplexity'), name: t('perplexity'), format: 'perplexity', color: '--vscode-charts-purple' },
+      ],
     },
-    LR,
-  ],
-};
+    lr,
+  ];
+}
 
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
@@ -122,16 +132,16 @@ export class Charts {
     chart.figure.setAttribute('aria-label', chartSummary(chart.spec, columns));
     replaceChildren(
       chart.values,
-      h('caption', {}, `${chart.spec.title}: latest values`),
+      h('caption', {}, t('{0}: latest values', chart.spec.title)),
       h(
         'thead',
         {},
         h(
           'tr',
           {},
-          h('th', { scope: 'col' }, 'series'),
-          h('th', { scope: 'col' }, 'latest value'),
-          h('th', { scope: 'col' }, 'at step'),
+          h('th', { scope: 'col' }, t('series')),
+          h('th', { scope: 'col' }, t('latest value')),
+          h('th', { scope: 'col' }, t('at step')),
         ),
       ),
       h(
@@ -158,7 +168,7 @@ export class Charts {
     const axisColor = cssVar('--vscode-foreground', '#888');
     const gridColor = cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', 'rgba(128,128,128,0.3)'));
     const font = `11px ${cssVar('--vscode-font-family', 'sans-serif')}`;
-    for (const spec of SPECS[this.task]) {
+    for (const spec of specsOf(this.task)) {
       // The figure is a tab stop so that a keyboard-only screen reader user hears each chart's summary too.
       const figure = h('figure', {
         class: 'chart',
@@ -183,7 +193,7 @@ export class Charts {
           height: 180,
           scales: { x: { time: false }, y: spec.range ? { range: spec.range } : {} },
           axes: [
-            { ...axis, label: 'step', labelFont: font },
+            { ...axis, label: t('step'), labelFont: font },
             {
               ...axis,
               size: 60,
@@ -193,15 +203,16 @@ export class Charts {
             },
           ],
           series: [
-            { label: 'step' },
+            { label: t('step') },
             ...spec.series.map((s) => ({
               label: s.label,
               stroke: cssVar(s.color, axisColor),
               width: 1.5,
               dash: s.dash,
               spanGaps: true,
-              // Per-step series have too many points for markers; evaluations are few and worth marking.
-              points: { show: spec.key !== 'lr' && (spec.key !== 'loss' || s.label !== 'train') },
+              // Per-step series (the learning rate; train loss, the loss chart's first) have too many points for markers;
+              // evaluations are few and worth marking.
+              points: { show: spec.key !== 'lr' && (spec.key !== 'loss' || s !== spec.series[0]) },
             })),
           ],
           legend: { show: true },

@@ -14,6 +14,7 @@ import {
   type WebviewToExtension,
 } from '../src/extension/protocol/messages';
 import { chartColumns } from '../src/extension/dashboard/viewModel';
+import { parseTranslations, useTranslations } from '../src/extension/protocol/l10n';
 import { Charts } from './charts';
 import { h, keepingFocus } from './dom';
 import { renderAll, type Sections, type UiState } from './render';
@@ -31,6 +32,8 @@ let state: DashboardState | undefined = isDashboardWebviewState(saved) ? saved.s
 const ui: UiState = (saved as { ui?: UiState } | undefined)?.ui ?? {};
 
 const app = document.getElementById('app')!;
+// Before anything is drawn: every text of the page goes through t (the extension put the locale's bundle here).
+useTranslations(parseTranslations(app.dataset.l10n));
 const sections: Sections = {
   header: h('header', { id: 'header' }),
   actions: h('div', { class: 'actions', id: 'actions' }),

@@ -11,6 +11,7 @@ import { formatEpoch, formatPercent, formatPerplexity } from '../src/extension/d
 import { ownValue } from '../src/core/util/records';
 import { cut } from '../src/extension/display/text';
 import { clampCell, confusionCellName, moveInGrid, type Cell } from '../src/extension/dashboard/accessibility';
+import { t, tParts } from '../src/extension/protocol/l10n';
 import { h, replaceChildren } from './dom';
 
 export interface UiState {
@@ -37,14 +38,23 @@ export interface RenderContext {
   rerender: () => void;
 }
 
-const PHASE_TEXT: Record<DashboardState['phase'], string> = {
-  waiting: 'starting',
-  training: 'training',
-  done: 'finished',
-  stopped: 'stopped',
-  failed: 'failed',
-  interrupted: 'interrupted',
-};
+/** A function, not a table: the translations are installed after this module loads. */
+function phaseText(phase: DashboardState['phase']): string {
+  switch (phase) {
+    case 'waiting':
+      return t('starting');
+    case 'training':
+      return t('training');
+    case 'done':
+      return t('finished');
+    case 'stopped':
+      return t('stopped');
+    case 'failed':
+      return t('failed');
+    case 'interrupted':
+      return t('interrupted');
+  }
+}
 
 export function renderAll(sections: Sections, state: DashboardState, ctx: RenderContext): void {
   renderHeader(sections.header, state);
@@ -59,17 +69,25 @@ export function renderAll(sections: Sections, state: DashboardState, ctx: Render
 function renderHeader(root: HTMLElement, state: DashboardState): void {
   const facts: string[] = [];
   if (state.totalSteps > 0)
-    facts.push(`step ${state.step} / ${state.totalSteps}`, `epoch ${formatEpoch(state.epoch, state.config?.epochs)}`);
-  if (state.device) facts.push(`device ${state.device}`);
+    facts.push(
+      t('step {0} / {1}', state.step, state.totalSteps),
+      t('epoch {0}', formatEpoch(state.epoch, state.config?.epochs)),
+    );
+  if (state.device) facts.push(t('device {0}', state.device));
   if (state.phase === 'training' && state.examplesPerS !== undefined)
-    facts.push(`${state.examplesPerS.toFixed(1)} examples/s`);
-  if (state.phase === 'training' && state.etaS !== undefined) facts.push(`ETA ${formatDuration(state.etaS)}`);
+    facts.push(t('{0} examples/s', state.examplesPerS.toFixed(1)));
+  if (state.phase === 'training' && state.etaS !== undefined) facts.push(t('ETA {0}', formatDuration(state.etaS)));
   const best = bestEvalRow(state);
   if (best) {
     facts.push(
       best.perplexity !== undefined
-        ? `best perplexity ${formatPerplexity(best.perplexity)} (MLM loss ${formatMetric(best.loss)}) at step ${best.step}`
-        : `best accuracy ${formatMetric(best.accuracy)} at step ${best.step}`,
+        ? t(
+            'best perplexity {0} (MLM loss {1}) at step {2}',
+            formatPerplexity(best.perplexity),
+            formatMetric(best.loss),
+            best.step,
+          )
+        : t('best accuracy {0} at step {1}', formatMetric(best.accuracy), best.step),
     );
   }
   const percent = formatPercent(state.step, state.totalSteps);
@@ -80,9 +98,9 @@ function renderHeader(root: HTMLElement, state: DashboardState): void {
       {},
       runName(state.runDir),
       ' ',
-      state.task === 'mlm' ? h('span', { class: 'task', id: 'task' }, 'masked-LM pre-training') : null,
+      state.task === 'mlm' ? h('span', { class: 'task', id: 'task' }, t('masked-LM pre-training')) : null,
       ' ',
-      h('span', { class: `phase phase-${state.phase}`, id: 'phase' }, PHASE_TEXT[state.phase]),
+      h('span', { class: `phase phase-${state.phase}`, id: 'phase' }, phaseText(state.phase)),
     ),
     h(
       'div',
@@ -92,7 +110,7 @@ function renderHeader(root: HTMLElement, state: DashboardState): void {
         'aria-valuemin': 0,
         'aria-valuemax': state.totalSteps,
         'aria-valuenow': state.step,
-        'aria-label': 'Training progress',
+        'aria-label': t('Training progress'),
         title: percent,
       },
       bar(percent),
@@ -136,13 +154,13 @@ function renderActions(root: HTMLElement, state: DashboardState, ctx: RenderCont
     );
   replaceChildren(
     root,
-    button('stop', 'stop', 'Stop', running, { type: 'stop' }),
-    button('resume', 'resume', 'Resume', canResume, { type: 'resume' }),
+    button('stop', 'stop', t('Stop'), running, { type: 'stop' }),
+    button('resume', 'resume', t('Resume'), canResume, { type: 'resume' }),
     // A pre-trained model has no classes to predict: it is the start of a fine-tuning run.
     state.task === 'mlm'
-      ? button('fine-tune', 'use-model', 'Fine-tune from this model', hasModel, { type: 'fineTuneFromModel' })
-      : button('classify', 'use-model', 'Classify with this model', hasModel, { type: 'classifyWithModel' }),
-    button('open-model', 'open-model', 'Open model folder', hasModel, { type: 'openModelFolder' }),
+      ? button('fine-tune', 'use-model', t('Fine-tune from this model'), hasModel, { type: 'fineTuneFromModel' })
+      : button('classify', 'use-model', t('Classify with this model'), hasModel, { type: 'classifyWithModel' }),
+    button('open-model', 'open-model', t('Open model folder'), hasModel, { type: 'openModelFolder' }),
   );
 }
 
@@ -151,7 +169,7 @@ function renderProblem(root: HTMLElement, state: DashboardState): void {
     const where = state.error.file ? `${state.error.file}${state.error.line ? `:${state.error.line}` : ''}: ` : '';
     replaceChildren(
       root,
-      h('div', { class: 'banner error', role: 'alert' }, `Training failed. ${where}${state.error.message}`),
+      h('div', { class: 'banner error', role: 'alert' }, t('Training failed. {0}', `${where}${state.error.message}`)),
     );
   } else if (state.phase === 'interrupted') {
     replaceChildren(
@@ -159,7 +177,9 @@ function renderProblem(root: HTMLElement, state: DashboardState): void {
       h(
         'div',
         { class: 'banner warning', role: 'status' },
-        'The training process ended without finishing (closed window, crash or kill). Resume continues from the last checkpoint.',
+        t(
+          'The training process ended without finishing (closed window, crash or kill). Resume continues from the last checkpoint.',
+        ),
       ),
     );
   } else {
@@ -179,14 +199,14 @@ function table(headers: string[], rows: (string | number | Node)[][], caption?: 
     'table',
     { class: className },
     caption ? h('caption', {}, caption) : null,
-    h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ...headers.map((header) => h('th', { scope: 'col' }, header)))),
     h('tbody', {}, ...rows.map((row) => h('tr', {}, ...row.map((cell) => h('td', {}, cell))))),
   );
 }
 
 function renderEvals(root: HTMLElement, state: DashboardState): void {
   if (state.evals.length === 0) {
-    replaceChildren(root, h('h2', {}, 'Evaluations'), h('p', { class: 'muted' }, 'No evaluation yet.'));
+    replaceChildren(root, h('h2', {}, t('Evaluations')), h('p', { class: 'muted' }, t('No evaluation yet.')));
     return;
   }
   const mlm = state.task === 'mlm';
@@ -201,12 +221,12 @@ function renderEvals(root: HTMLElement, state: DashboardState): void {
       formatMetric(e.loss),
       mlm ? formatPerplexity(e.perplexity ?? NaN) : formatMetric(e.accuracy),
       mlm ? formatMetric(e.accuracy) : formatMetric(e.macroF1),
-      e === best ? '★ best' : '',
+      e === best ? t('★ best') : '',
     ]);
   const headers = mlm
-    ? ['step', 'epoch', 'MLM loss', 'perplexity', 'masked acc.', '']
-    : ['step', 'epoch', 'val loss', 'accuracy', 'macro-F1', ''];
-  replaceChildren(root, h('h2', {}, 'Evaluations'), table(headers, rows, undefined, 'numeric'));
+    ? [t('step'), t('epoch'), t('MLM loss'), t('perplexity'), t('masked acc.'), '']
+    : [t('step'), t('epoch'), t('val loss'), t('accuracy'), t('macro-F1'), ''];
+  replaceChildren(root, h('h2', {}, t('Evaluations')), table(headers, rows, undefined, 'numeric'));
 }
 
 function renderConfusion(root: HTMLElement, state: DashboardState, ctx: RenderContext): void {
@@ -219,8 +239,8 @@ function renderConfusion(root: HTMLElement, state: DashboardState, ctx: RenderCo
   if (!evaluation) {
     replaceChildren(
       root,
-      h('h2', {}, 'Confusion matrix'),
-      h('p', { class: 'muted' }, 'Shown after the first evaluation.'),
+      h('h2', {}, t('Confusion matrix')),
+      h('p', { class: 'muted' }, t('Shown after the first evaluation.')),
     );
     return;
   }
@@ -231,7 +251,11 @@ function renderConfusion(root: HTMLElement, state: DashboardState, ctx: RenderCo
   const header = h(
     'tr',
     {},
-    h('th', { class: 'corner', scope: 'col', 'aria-label': 'true label by predicted label' }, 'true ↓ / predicted →'),
+    h(
+      'th',
+      { class: 'corner', scope: 'col', 'aria-label': t('true label by predicted label') },
+      t('true ↓ / predicted →'),
+    ),
     ...labels.map((label) => h('th', { scope: 'col' }, labelText(label))),
   );
   const rows = labels.map((trueLabel, r) =>
@@ -246,7 +270,7 @@ function renderConfusion(root: HTMLElement, state: DashboardState, ctx: RenderCo
           'button',
           {
             class: `cell ${r === c ? 'diagonal' : 'off'}${isSelected ? ' selected' : ''}`,
-            title: `${count} with true label “${trueLabel}” predicted as “${predicted}”`,
+            title: t('{0} with true label “{1}” predicted as “{2}”', count, trueLabel, predicted),
             'aria-label': confusionCellName(cut(trueLabel, LABEL_CHARS), cut(predicted, LABEL_CHARS), count),
             'aria-pressed': isSelected ? 'true' : 'false',
             tabindex: r === tabStop[0] && c === tabStop[1] ? 0 : -1,
@@ -291,14 +315,14 @@ function renderConfusion(root: HTMLElement, state: DashboardState, ctx: RenderCo
   );
   replaceChildren(
     root,
-    h('h2', { id: 'confusion-heading' }, `Confusion matrix (step ${evaluation.step})`),
+    h('h2', { id: 'confusion-heading' }, t('Confusion matrix (step {0})', evaluation.step)),
     h('div', { class: 'scroll' }, matrix),
     selected
       ? renderExamples(state, selected, ctx)
       : h(
           'p',
           { class: 'muted' },
-          'Select a cell (or arrow keys, Enter) to list its misclassified validation examples.',
+          t('Select a cell (or arrow keys, Enter) to list its misclassified validation examples.'),
         ),
   );
 }
@@ -325,17 +349,22 @@ function renderExamples(state: DashboardState, [r, c]: [number, number], ctx: Re
   const trueLabel = evaluation.labels[r];
   const predicted = evaluation.labels[c];
   if (trueLabel === undefined || predicted === undefined) return h('p', {});
-  const heading = h('h3', {}, 'True “', labelText(trueLabel), '”, predicted “', labelText(predicted), '”');
+  const heading = h('h3', {}, ...tParts('True “{0}”, predicted “{1}”', labelText(trueLabel), labelText(predicted)));
   if (r === c)
     return h(
       'div',
       { id: 'examples' },
       heading,
-      h('p', { class: 'muted' }, 'Correct predictions: no examples are kept for these.'),
+      h('p', { class: 'muted' }, t('Correct predictions: no examples are kept for these.')),
     );
   const examples = examplesForCell(evaluation, trueLabel, predicted);
   if (examples.length === 0)
-    return h('div', { id: 'examples' }, heading, h('p', { class: 'muted' }, 'No examples were sampled for this cell.'));
+    return h(
+      'div',
+      { id: 'examples' },
+      heading,
+      h('p', { class: 'muted' }, t('No examples were sampled for this cell.')),
+    );
   return h(
     'div',
     { id: 'examples' },
@@ -353,7 +382,7 @@ function renderExamples(state: DashboardState, [r, c]: [number, number], ctx: Re
               href: '#',
               class: 'location',
               'data-focus-key': `example-${i}`,
-              title: `Open ${m.file} at line ${m.line}`,
+              title: t('Open {0} at line {1}', m.file, m.line),
               onclick: (event: Event) => {
                 event.preventDefault();
                 ctx.post({ type: 'openExample', file: m.file, line: m.line });
@@ -391,24 +420,28 @@ function renderPerClass(root: HTMLElement, state: DashboardState): void {
   });
   replaceChildren(
     root,
-    h('h2', {}, 'Per class'),
-    table(['label', 'precision', 'recall', 'F1', 'support'], rows, undefined, 'numeric'),
+    h('h2', {}, t('Per class')),
+    table([t('label'), t('precision'), t('recall'), t('F1'), t('support')], rows, undefined, 'numeric'),
   );
 }
 
 function renderConfig(root: HTMLElement, state: DashboardState): void {
   const rows: (string | number)[][] = [];
   if (state.dataset && state.task === 'mlm') {
-    rows.push(['text', state.dataset.files.join(', ')]);
-    rows.push(['train / held-out windows', `${state.dataset.train_rows} / ${state.dataset.valid_rows}`]);
+    rows.push([t('text'), state.dataset.files.join(', ')]);
+    rows.push([t('train / held-out windows'), `${state.dataset.train_rows} / ${state.dataset.valid_rows}`]);
   } else if (state.dataset) {
-    rows.push(['dataset', state.dataset.files.join(', ')]);
-    rows.push(['train / validation rows', `${state.dataset.train_rows} / ${state.dataset.valid_rows}`]);
-    rows.push(['labels', state.dataset.labels.map((l) => cut(l, LABEL_CHARS)).join(', ')]);
+    rows.push([t('dataset'), state.dataset.files.join(', ')]);
+    rows.push([t('train / validation rows'), `${state.dataset.train_rows} / ${state.dataset.valid_rows}`]);
+    rows.push([t('labels'), state.dataset.labels.map((l) => cut(l, LABEL_CHARS)).join(', ')]);
   }
-  if (state.startedAt) rows.push(['started', state.startedAt.replace('T', ' ').slice(0, 19)]);
-  if (state.resumedFromStep !== undefined) rows.push(['resumed from step', state.resumedFromStep]);
+  if (state.startedAt) rows.push([t('started'), state.startedAt.replace('T', ' ').slice(0, 19)]);
+  if (state.resumedFromStep !== undefined) rows.push([t('resumed from step'), state.resumedFromStep]);
   for (const [key, value] of Object.entries(state.config ?? {})) rows.push([key, formatConfigValue(value)]);
-  rows.push(['run folder', state.runDir]);
-  replaceChildren(root, h('h2', {}, 'Run configuration'), table(['setting', 'value'], rows, undefined, 'config'));
+  rows.push([t('run folder'), state.runDir]);
+  replaceChildren(
+    root,
+    h('h2', {}, t('Run configuration')),
+    table([t('setting'), t('value')], rows, undefined, 'config'),
+  );
 }

@@ -3,6 +3,7 @@
  * alternatives of the canvas charts (a summary for the chart's aria-label, the latest values for its hidden table),
  * the accessible name of a confusion cell, and the arrow-key moves between cells. Pure, so it is tested from Node.
  */
+import { t } from '../protocol/l10n';
 import { formatPerplexity } from './statusText';
 import { formatMetric, type AlignedColumns } from './viewModel';
 
@@ -48,16 +49,27 @@ export function latestValues(chart: ChartText, columns: AlignedColumns): LatestV
 /** The chart's aria-label: "Loss chart: 138 steps, train loss 0.020 at step 138, validation loss 0.121 at step 138". */
 export function chartSummary(chart: ChartText, columns: AlignedColumns): string {
   const points = columns[0].length;
-  if (points === 0) return `${chart.title} chart: no data yet`;
-  const parts = [`${points} ${chart.unit}${points === 1 ? '' : 's'}`];
+  if (points === 0) return t('{0} chart: no data yet', chart.title);
+  const parts = [pointCount(points, chart.unit)];
   for (const latest of latestValues(chart, columns))
-    parts.push(latest.step === '–' ? `no ${latest.name} yet` : `${latest.name} ${latest.value} at step ${latest.step}`);
-  return `${chart.title} chart: ${parts.join(', ')}`;
+    parts.push(
+      latest.step === '–'
+        ? t('no {0} yet', latest.name)
+        : t('{0} {1} at step {2}', latest.name, latest.value, latest.step),
+    );
+  return t('{0} chart: {1}', chart.title, parts.join(', '));
+}
+
+function pointCount(points: number, unit: ChartText['unit']): string {
+  if (unit === 'step') return points === 1 ? t('{0} step', points) : t('{0} steps', points);
+  return points === 1 ? t('{0} evaluation', points) : t('{0} evaluations', points);
 }
 
 /** A confusion cell's accessible name, e.g. "true ham, predicted spam: 1 example". Labels arrive already shortened. */
 export function confusionCellName(trueLabel: string, predicted: string, count: number): string {
-  return `true ${trueLabel}, predicted ${predicted}: ${count} example${count === 1 ? '' : 's'}`;
+  return count === 1
+    ? t('true {0}, predicted {1}: {2} example', trueLabel, predicted, count)
+    : t('true {0}, predicted {1}: {2} examples', trueLabel, predicted, count);
 }
 
 /** A cell of the n×n matrix as [row, column]. */

@@ -3,6 +3,7 @@
  * and nothing from the dataset (the webview script renders data with textContent).
  */
 import { randomBytes } from 'node:crypto';
+import { translate, type Translations } from '../protocol/l10n';
 
 /** 128 random bits, base64: a new one for every load of the webview. */
 export function createNonce(): string {
@@ -40,11 +41,21 @@ export interface DashboardHtmlOptions {
   scriptUri: string;
   styleUri: string;
   title: string;
+  /** The current locale's bundle (`vscode.l10n.bundle`), for the webview's `t`; undefined for English. */
+  translations?: Translations;
+  /** The page's language (`vscode.env.language`) when it has translations. */
+  lang?: string;
 }
 
+/**
+ * The translations travel as JSON in a data attribute of #app, escaped like any attribute value: data, not script
+ * (the CSP allows no inline script, and an attribute needs no exception).
+ */
 export function buildDashboardHtml(o: DashboardHtmlOptions): string {
+  const translations = o.translations ? ` data-l10n="${escapeHtml(JSON.stringify(o.translations))}"` : '';
+  const loading = translate(o.translations, 'Loading the dashboard…');
   return `<!DOCTYPE html>
-<html lang="en">
+<html lang="${escapeHtml(o.translations && o.lang ? o.lang : 'en')}">
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${escapeHtml(buildCsp(o.cspSource, o.nonce))}">
@@ -53,7 +64,7 @@ export function buildDashboardHtml(o: DashboardHtmlOptions): string {
 <title>${escapeHtml(o.title)}</title>
 </head>
 <body>
-<div id="app" data-nonce="${escapeHtml(o.nonce)}"><p class="muted">Loading the dashboard…</p></div>
+<div id="app" data-nonce="${escapeHtml(o.nonce)}"${translations}><p class="muted">${escapeHtml(loading)}</p></div>
 <script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
 </body>
 </html>`;

@@ -125,6 +125,8 @@ export class DashboardPanel {
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js')).toString(),
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.css')).toString(),
       title: plainTitle(say`BERT: ${runName(runDir)}`),
+      translations: vscode.l10n.bundle,
+      lang: vscode.env.language,
     });
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'dashboard.svg');
     this.disposables.push(

@@ -9,6 +9,7 @@ const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const PURE = [
   'src/extension/protocol/dashboardState.ts',
   'src/extension/protocol/messages.ts',
+  'src/extension/protocol/l10n.ts',
   'src/extension/dashboard/statusText.ts',
   'src/extension/dashboard/batcher.ts',
   'src/extension/dashboard/html.ts',

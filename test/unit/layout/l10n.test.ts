@@ -50,6 +50,23 @@ test('the bundle holds the templates of messages the extension shows', () => {
   assert.equal(templateOf(say`Training ${'a.csv'} on ${'cpu'}`.parts), 'Training {0} on {1}');
 });
 
+test("the bundle holds the dashboard webview's text", () => {
+  const bundle = read('l10n/bundle.l10n.json') as Record<string, string>;
+  const dashboard = [
+    'Stop',
+    'Resume',
+    'Classify with this model',
+    'Open model folder',
+    'Confusion matrix (step {0})',
+    'Learning rate',
+    '{0} chart: no data yet',
+    'true {0}, predicted {1}: {2} examples',
+    'True “{0}”, predicted “{1}”',
+    'Loading the dashboard…',
+  ];
+  for (const template of dashboard) assert.equal(bundle[template], template);
+});
+
 test('a translation reorders the values; data stays inert and is never read as a placeholder', () => {
   const german: Record<string, string> = { 'Training {0} on {1}': 'Auf {1} wird {0} trainiert' };
   setTranslator((template) => german[template] ?? template);
