@@ -11,7 +11,8 @@
 # accounting: none by default (sacct answers "Slurm accounting storage is disabled"; jobcomp/filetxt keeps a
 # completion log), or with SLURM_ACCOUNTING=1 a MariaDB on 127.0.0.1:${SLURM_DB_PORT:-3307} and slurmdbd.
 # Two partitions: batch (default, preemptible: REQUEUE, GraceTime 20) and urgent (preempts batch), with
-# preempt_send_user_signal, cred_expire=10 so that a requeued job restarts within seconds, and one fake GPU GRES
+# preempt_send_user_signal, cred_expire=10 so that a requeued job restarts within seconds, KillWait=30 (Slurm's
+# default: the time a cancelled trainer has for its checkpoint on a loaded machine), and one fake GPU GRES
 # (File=/dev/null: --gres=gpu:1 / --gpus=1 can be scheduled; it is NOT a GPU).
 set -euo pipefail
 BASE=${SLURM_SANDBOX:-${TMPDIR:-/tmp}/bertft-slurm}
@@ -110,7 +111,7 @@ JobAcctGatherType=jobacct_gather/linux
 JobCompType=jobcomp/filetxt
 JobCompLoc=$BASE/log/jobcomp.txt
 JobRequeue=0
-KillWait=10
+KillWait=30
 MinJobAge=600
 GresTypes=gpu
 PreemptType=preempt/partition_prio
