@@ -3,8 +3,9 @@
 //  1. package.nls.json: every user-facing string of the contributions (titles, categories, descriptions, enum
 //     descriptions, view names and welcome contents, the walkthrough), replaced in package.json by its %key%.
 //     A string already written as %key% keeps its text in package.nls.json.
-//  2. l10n/bundle.l10n.json: every `say` template of the extension (src/extension/**), as VS Code's l10n bundle format
-//     wants it ({ "message": "message" }). A template is the literal parts of a say`…` joined with {0}, {1}…
+//  2. l10n/bundle.l10n.json: every `say` template of the extension (src/extension/**) and every button title passed
+//     to the display helpers (notify, info, warn, error), as VS Code's l10n bundle format wants it
+//     ({ "message": "message" }). A template is the literal parts of a say`…` joined with {0}, {1}…
 //     for its values: the key src/extension/display/text.ts translates through vscode.l10n.t. (@vscode/l10n-dev's
 //     exporter only finds l10n.t(…) calls, not tagged templates, so this script reads them with TypeScript's parser.)
 //     The dashboard webview's t('…') templates are in it too (./l10n-dashboard.mjs).
@@ -98,6 +99,54 @@ export function sayTemplates(dir) {
   return [...found].sort();
 }
 
+/** The display helpers (src/extension/display/ui.ts) whose arguments after the message are button titles. */
+const BUTTON_CALLS = new Map([
+  ['notify', 3],
+  ['info', 1],
+  ['warn', 1],
+  ['error', 1],
+  ['showError', 1],
+]);
+
+/** Button titles passed to the display helpers: string literals, or spread arrays of them declared in the file. */
+export function buttonTitles(dir) {
+  const found = new Set();
+  const files = fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.ts'));
+  for (const file of files) {
+    const full = path.join(dir, file);
+    const source = ts.createSourceFile(full, fs.readFileSync(full, 'utf8'), ts.ScriptTarget.ES2022, true);
+    const arrays = new Map();
+    // The string elements of the array literals in a declaration (`cond ? ['Set Token'] : []`).
+    const strings = (node) => {
+      if (ts.isArrayLiteralExpression(node))
+        for (const e of node.elements) if (ts.isStringLiteral(e)) found.add(e.text);
+      ts.forEachChild(node, strings);
+    };
+    const collectArrays = (node) => {
+      if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer) {
+        arrays.set(node.name.text, node.initializer);
+      }
+      ts.forEachChild(node, collectArrays);
+    };
+    collectArrays(source);
+    const visit = (node) => {
+      const skip =
+        ts.isCallExpression(node) && ts.isIdentifier(node.expression) && BUTTON_CALLS.get(node.expression.text);
+      if (skip !== undefined && skip !== false) {
+        for (const arg of node.arguments.slice(skip)) {
+          if (ts.isStringLiteral(arg)) found.add(arg.text);
+          else if (ts.isSpreadElement(arg) && ts.isIdentifier(arg.expression) && arrays.has(arg.expression.text)) {
+            strings(arrays.get(arg.expression.text));
+          }
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  return [...found].sort();
+}
+
 function writeJson(file, value) {
   const text = `${JSON.stringify(value, null, 2)}\n`;
   const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
@@ -115,10 +164,9 @@ const nls = localizeManifest(manifest, previous);
 manifest.l10n = './l10n';
 fs.mkdirSync(path.dirname(bundleFile), { recursive: true });
 const extensionDir = path.join(root, 'src', 'extension');
+const messages = [...new Set([...sayTemplates(extensionDir), ...buttonTitles(extensionDir)])].sort();
 const dashboard = dashboardTemplates([extensionDir, path.join(root, 'webview')], root);
-const bundle = Object.fromEntries(
-  [...new Set([...sayTemplates(extensionDir), ...dashboard])].sort().map((t) => [t, t]),
-);
+const bundle = Object.fromEntries([...new Set([...messages, ...dashboard])].sort().map((t) => [t, t]));
 const changed = [
   writeJson(manifestFile, manifest) && 'package.json',
   writeJson(nlsFile, nls) && 'package.nls.json',

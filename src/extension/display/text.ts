@@ -138,6 +138,11 @@ export function setTranslator(translate: (template: string) => string): void {
   translateTemplate = translate;
 }
 
+/** Text of ours with no values, such as a button title, in the user's language. */
+export function translated(text: string): string {
+  return translateTemplate(text);
+}
+
 function render(message: Message, r: Renderer): string {
   // Values are inserted after translation, in one pass: text in a value is never read as a placeholder.
   return translateTemplate(templateOf(message.parts)).replace(/\{(\d+)\}/g, (placeholder, index: string) => {

@@ -5,7 +5,7 @@
  * APIs directly.
  */
 import * as vscode from 'vscode';
-import { asLabel, asMarkdown, asPlain, setTranslator, type Message } from './text';
+import { asLabel, asMarkdown, asPlain, setTranslator, translated, type Message } from './text';
 
 export { say, long, snippet, join, commandLink, asLog, Message } from './text';
 
@@ -28,26 +28,28 @@ export interface NotifyOptions {
   detail?: Message;
 }
 
-/** A notification (or a modal dialog) with our own button titles; resolves to the button chosen. */
-export function notify<A extends string>(
+/**
+ * A notification (or a modal dialog) with our own button titles; resolves to the button chosen, as given (the user
+ * sees it translated).
+ */
+export async function notify<A extends string>(
   severity: Severity,
   message: Message,
   options: NotifyOptions = {},
   ...actions: A[]
-): Thenable<A | undefined> {
+): Promise<A | undefined> {
   const text = asPlain(message);
   const opts: vscode.MessageOptions = {
     modal: options.modal,
     ...(options.detail ? { detail: asPlain(options.detail) } : {}),
   };
-  switch (severity) {
-    case 'info':
-      return vscode.window.showInformationMessage(text, opts, ...actions);
-    case 'warning':
-      return vscode.window.showWarningMessage(text, opts, ...actions);
-    case 'error':
-      return vscode.window.showErrorMessage(text, opts, ...actions);
-  }
+  const buttons = actions.map(translated);
+  const chosen = await (severity === 'info'
+    ? vscode.window.showInformationMessage(text, opts, ...buttons)
+    : severity === 'warning'
+      ? vscode.window.showWarningMessage(text, opts, ...buttons)
+      : vscode.window.showErrorMessage(text, opts, ...buttons));
+  return chosen === undefined ? undefined : actions[buttons.indexOf(chosen)];
 }
 
 export const info = <A extends string>(message: Message, ...actions: A[]) => notify('info', message, {}, ...actions);

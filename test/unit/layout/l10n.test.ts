@@ -43,10 +43,13 @@ test('every title, category, description and name the manifest contributes is a 
   assert.equal(nls['commands.bert.fineTune.title'], 'Fine-tune BERT');
 });
 
-test('the bundle holds the templates of messages the extension shows', () => {
+test('the bundle holds the templates of messages the extension shows and its button titles', () => {
   const bundle = read('l10n/bundle.l10n.json') as Record<string, string>;
   for (const template of ['$(beaker) BERT', '$(check) Text: "{0}", label: "{1}"', '$(sync~spin) BERT: {0}'])
     assert.equal(bundle[template], template);
+  // Button titles passed to the display helpers, literal or in an array spread into the call.
+  for (const button of ['Open First Problem', 'Use Int8 Model', 'Set Hugging Face Token'])
+    assert.equal(bundle[button], button);
   assert.equal(templateOf(say`Training ${'a.csv'} on ${'cpu'}`.parts), 'Training {0} on {1}');
 });
 
