@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import type { BertExtensionApi } from '../../../src/extension/extension';
 import { describeRun } from '../../../src/extension/runs/runStore';
 import { readMetricsLog } from '../../../src/core/run/metrics-log';
+import { RUN_LOCK } from '../../../src/core/run/paths';
 import { describeAllocator, hugePagesAvailable, trainingProcessEnv } from '../../../src/core/train/allocator';
 import { runTrainingSession } from '../../../src/core/finetune/session';
 import { writeSentimentCsv } from '../../unit/runner/fixtures';
@@ -168,8 +169,18 @@ suite('pre-training through the training controller', function () {
     );
     assert.equal(listed?.phase, 'stopped');
 
-    // The trainer exits right after its `done`; resume once it has.
-    await new Promise((r) => setTimeout(r, 2000));
+    // The trainer exits right after its `done` and releases the run's lock; resume once it has (on a loaded machine
+    // that can take seconds, and a resume before it is refused: the run is in use).
+    const lockFile = path.join(runDir, RUN_LOCK);
+    assert.equal(
+      await eventually(
+        () => fs.existsSync(lockFile),
+        (held) => !held,
+        60_000,
+      ),
+      false,
+      'the trainer exited',
+    );
     await vscode.commands.executeCommand('bert.runs.resume', runDir);
     const finished = await eventually(
       () => readMetricsLog(metrics).filter((e) => e.event === 'done'),
@@ -177,7 +188,7 @@ suite('pre-training through the training controller', function () {
       150_000,
     );
     const last = finished[1];
-    assert.ok(last?.event === 'done' && !last.stopped, JSON.stringify(last));
+    assert.ok(last?.event === 'done' && !last.stopped, `the resumed run's done: ${JSON.stringify(last)}`);
     const restarted = readMetricsLog(metrics).filter((e) => e.event === 'started');
     assert.ok(
       restarted[1]?.event === 'started' &&
