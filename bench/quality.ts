@@ -272,7 +272,7 @@ async function runOurs(
     .filter((e): e is EvalEvent => e.event === 'eval')
     .filter((e) => e.is_best)
     .pop();
-  if (!best || best.task === 'mlm') throw new Error('no evaluation');
+  if (!best || best.task === 'mlm' || best.task === 'regression') throw new Error('no classifier evaluation');
   const started = events.find((e) => e.event === 'started') as StartedEvent;
   const probabilities = valid ? await bestProbabilities(out, valid) : undefined;
   fs.rmSync(out, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  */
 import { ALL_DEVICES } from '../core/runtime/devices';
 import { LR_SCHEDULES } from '../core/train/schedule';
-import { SELECTION_METRICS, type TrainOverrides } from '../core/train/presets';
+import { FINE_TUNE_TASKS, SELECTION_METRICS, type TrainOverrides } from '../core/train/presets';
 import { getBool, getNumber, getString, requireString, type FlagSpec, type ParsedArgs } from './args';
 
 const DATA_FLAGS: FlagSpec[] = [
@@ -58,6 +58,12 @@ const TRAIN_FLAGS: FlagSpec[] = [
     min: 0,
     max: 1,
     help: 'cross-entropy label smoothing ε, as torch.nn.CrossEntropyLoss (default 0)',
+  },
+  {
+    name: 'task',
+    kind: 'string',
+    choices: FINE_TUNE_TASKS,
+    help: 'classification (default), or regression: the label column holds a number per text (one output, MSE loss)',
   },
   { name: 'eval-steps', kind: 'int', min: 1, help: 'evaluate every N steps (always at each epoch end)' },
   {
@@ -330,6 +336,7 @@ function trainChoices(args: ParsedArgs): Omit<TrainOverrides, 'data' | 'out'> & 
     lrSchedule: getString(args, 'lr-schedule') as TrainOverrides['lrSchedule'],
     gradientAccumulationSteps: getNumber(args, 'gradient-accumulation-steps'),
     labelSmoothing: getNumber(args, 'label-smoothing'),
+    problemType: getString(args, 'task') as TrainOverrides['problemType'],
     evalSteps: getNumber(args, 'eval-steps'),
     metric: getString(args, 'metric') as TrainOverrides['metric'],
     earlyStoppingPatience: getNumber(args, 'early-stopping'),

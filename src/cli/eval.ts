@@ -1,10 +1,14 @@
-/** `bertft eval`: accuracy, macro-F1, loss, confusion matrix and per-class scores of a model on a labelled file. */
+/**
+ * `bertft eval`: accuracy, macro-F1, loss, confusion matrix and per-class scores of a model on a labelled file; MSE,
+ * MAE, Pearson and Spearman for a regression model.
+ */
 import { DataError } from '../core/errors';
 import { readDataset } from '../core/data/read';
 import { loadPredictor } from '../core/infer/predictor';
 import type { ClassMetrics } from '../core/run/events';
 import { ownValue } from '../core/util/records';
-import { argmaxRows, classificationReport, meanCrossEntropy } from '../core/util/metrics';
+import { argmaxRows, classificationReport, meanCrossEntropy, regressionReport } from '../core/util/metrics';
+import { regressionTargets } from '../core/finetune/regression';
 import { getNumber, getString, requireString, type ParsedArgs } from './args';
 import { EXIT_OK, Output, type CliIo } from './output';
 
@@ -20,6 +24,17 @@ export async function evalCommand(args: ParsedArgs, io: CliIo): Promise<number> 
     batchSize: getNumber(args, 'batch-size'),
   });
   try {
+    if (predictor.regression) {
+      const targets = regressionTargets(dataset.examples);
+      const report = regressionReport(await predictor.logits(dataset.examples.map((e) => e.text)), targets);
+      new Output(io, args.flags.get('json') === true).result(
+        { task: 'regression', ...report },
+        () =>
+          `${dataset.examples.length} examples: MSE ${report.mse.toFixed(4)}  MAE ${report.mae.toFixed(4)}  ` +
+          `Pearson ${report.pearson.toFixed(4)}  Spearman ${report.spearman.toFixed(4)}\n`,
+      );
+      return EXIT_OK;
+    }
     const labels = predictor.labels;
     const ids = new Map(labels.map((l, i) => [l, i]));
     const unknown = dataset.examples.find((e) => !ids.has(e.label));

@@ -49,6 +49,13 @@ export async function predictCommand(args: ParsedArgs, io: CliIo): Promise<numbe
     for (let start = 0; start < texts.length; start += PREDICT_CHUNK) {
       const chunk = texts.slice(start, start + PREDICT_CHUNK);
       (await predictor.predict(chunk)).forEach((p, i) => {
+        if (p.value !== undefined) {
+          output.result(
+            { value: p.value },
+            () => `${p.value!.toFixed(4)}\t${chunk[i].replace(/\s+/g, ' ').slice(0, 80)}\n`,
+          );
+          return;
+        }
         output.result(
           { label: p.label, score: p.score, scores: p.scores },
           () => `${p.label}\t${p.score.toFixed(4)}\t${chunk[i].replace(/\s+/g, ' ').slice(0, 80)}\n`,

@@ -66,7 +66,9 @@ export class TrainReporter {
         const scores =
           e.task === 'mlm'
             ? `MLM loss ${e.loss.toFixed(4)}  perplexity ${e.perplexity.toFixed(1)}  masked-token accuracy ${e.accuracy.toFixed(4)}`
-            : `loss ${e.loss.toFixed(4)}  accuracy ${e.accuracy.toFixed(4)}  macro-F1 ${e.macro_f1.toFixed(4)}`;
+            : e.task === 'regression'
+              ? `MSE ${e.mse.toFixed(4)}  MAE ${e.mae.toFixed(4)}  Pearson ${e.pearson.toFixed(4)}  Spearman ${e.spearman.toFixed(4)}`
+              : `loss ${e.loss.toFixed(4)}  accuracy ${e.accuracy.toFixed(4)}  macro-F1 ${e.macro_f1.toFixed(4)}`;
         this.line(
           `eval @ step ${e.step} (epoch ${e.epoch.toFixed(2)}): ${scores}${e.is_best ? '  (best so far)' : ''}`,
         );

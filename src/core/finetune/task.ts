@@ -50,6 +50,13 @@ import { classifyEvaluation, evaluateSet, type ClassifyEvaluation, type EvalSet 
 import { INFERENCE_SETTINGS_FILE } from '../infer/predictor';
 import { modelDirOf } from '../run/paths';
 import { loadPreprocessor, type Preprocessor } from '../infer/preprocess';
+import {
+  evaluateRegression,
+  REGRESSION_LABELS,
+  regressionTargets,
+  splitRegression,
+  type RegressionEvaluation,
+} from './regression';
 
 /** `bertft train`'s options: the run's settings, where it goes, and how it starts. */
 export interface SessionOptions extends TrainOverrides, Omit<SessionRequest, 'out'> {}
@@ -103,14 +110,30 @@ interface PreparedData {
   valid: Example[];
   labels: string[];
   files: string[];
+  /** Regression: the target of each train and valid example (their labels hold the numbers). */
+  targets?: { train: Float32Array; valid: Float32Array };
 }
 
 async function prepareData(
+  problemType: TrainConfig['problemType'],
   config: Pick<TrainConfig, 'data' | 'valid' | 'textColumn' | 'labelColumn' | 'validRatio' | 'seed'>,
 ): Promise<PreparedData> {
   const columns = { textColumn: config.textColumn, labelColumn: config.labelColumn };
   const train = await readDataset(config.data, columns);
   const valid = config.valid !== undefined ? await readDataset(config.valid, columns) : undefined;
+  if (problemType === 'regression') {
+    // Parsed before the split, so that the first bad value is reported in file order.
+    regressionTargets(train.examples);
+    if (valid) regressionTargets(valid.examples);
+    const split = splitRegression(train.examples, {
+      validationRatio: config.validRatio,
+      seed: config.seed,
+      validation: valid?.examples,
+    });
+    const files = [config.data, ...(config.valid !== undefined ? [config.valid] : [])];
+    const targets = { train: regressionTargets(split.train), valid: regressionTargets(split.validation) };
+    return { train: split.train, valid: split.validation, labels: REGRESSION_LABELS, files, targets };
+  }
   const split = splitDataset(train.examples, {
     validationRatio: config.validRatio,
     seed: config.seed,
@@ -183,7 +206,7 @@ export function freshOverrides(options: Omit<SessionOptions, 'out'>, out: string
 }
 
 /** Everything a fine-tuning run needs before its engine, with what the estimate measures besides. */
-export interface PreparedClassify extends PreparedTask<ClassifyEvaluation> {
+export interface PreparedClassify extends PreparedTask<ClassifyEvaluation | RegressionEvaluation> {
   data: PreparedData;
   numLabels: number;
   model: PreparedModel;
@@ -211,7 +234,11 @@ export async function prepareClassify(
 ): Promise<PreparedClassify> {
   const startedAt = Date.now();
   const seed = overrides.seed ?? 42;
-  const data = await prepareData({ ...overrides, validRatio: overrides.validRatio ?? 0.1, seed });
+  const data = await prepareData(overrides.problemType, {
+    ...overrides,
+    validRatio: overrides.validRatio ?? 0.1,
+    seed,
+  });
   const dataHashes = await hashInputs(data.files);
   if (previous) {
     const changed = dataHashes.find((h, i) => previous.data[i]?.sha256 !== h.sha256);
@@ -223,6 +250,7 @@ export async function prepareClassify(
       });
     }
   }
+  const regression = data.targets !== undefined;
   const numLabels = data.labels.length;
   let downloaded = false;
   const modelStart = performance.now();
@@ -249,8 +277,11 @@ export async function prepareClassify(
     : [];
   const config = resolveTrainConfig(overrides, lengths, positions, { hiddenSize: model.config.hiddenSize });
   const label2id = new Map(data.labels.map((l, i) => [l, i]));
-  const trainIds = Int32Array.from(data.train, (e) => label2id.get(e.label) as number);
-  const validIds = Int32Array.from(data.valid, (e) => label2id.get(e.label) as number);
+  // Regression batches carry each row's index; the engine looks its target up (EngineOptions.regressionTargets).
+  const idsOf = (rows: Example[]) =>
+    Int32Array.from(rows, (e, i) => (regression ? i : (label2id.get(e.label) as number)));
+  const trainIds = idsOf(data.train);
+  const validIds = idsOf(data.valid);
   const encodedTrain = tokenizer.encode(
     data.train.map((e) => e.text),
     config,
@@ -289,6 +320,7 @@ export async function prepareClassify(
     engine: {
       config: model.config,
       numLabels,
+      ...(data.targets ? { task: 'regression' as const, regressionTargets: data.targets.train } : {}),
       device: config.device,
       dropout: config.dropout,
       seed,
@@ -314,7 +346,7 @@ export async function prepareClassify(
         train_rows: data.train.length,
         valid_rows: data.valid.length,
         labels: data.labels,
-        label_counts: labelCounts(data.train),
+        label_counts: regression ? {} : labelCounts(data.train),
         files: data.files,
       },
     },
@@ -334,12 +366,19 @@ export async function prepareClassify(
     batchesForEpoch: (epoch) => tokenizer.trainBatches(encodedTrain, { ...config, seed }, epoch),
     shapesForEpoch: (epoch) => tokenizer.trainBatchShapes(encodedTrain, { ...config, seed }, epoch),
     evaluate: async (engine) =>
-      classifyEvaluation(
-        config.metric,
-        await evaluateSet((b) => engine.forward(b), evalSet, data.labels, tokenizer.poolLogits),
-      ),
+      data.targets
+        ? evaluateRegression(
+            (b) => engine.forward(b),
+            { batches: evalSet.batches, targets: data.targets.valid },
+            tokenizer.poolLogits,
+          )
+        : classifyEvaluation(
+            config.metric,
+            await evaluateSet((b) => engine.forward(b), evalSet, data.labels, tokenizer.poolLogits),
+          ),
     saveBest: async (engine, { result }, step, dir) => {
-      const { predictions: _p, misclassified: _m, ...report } = result;
+      const { predictions: _p, ...rest } = result;
+      const { misclassified: _m, ...report } = 'misclassified' in rest ? rest : { ...rest, misclassified: [] };
       await writeBestModel(
         dir,
         prepared,
@@ -448,7 +487,12 @@ export async function writeBestModel(
   device: string,
 ): Promise<void> {
   const tmp = await prepareTempDir(dir);
-  await saveHfModel(tmp, { config: run.model.config, weights, id2label: run.data.labels });
+  await saveHfModel(tmp, {
+    config: run.model.config,
+    weights,
+    id2label: run.data.labels,
+    problemType: run.data.targets ? 'regression' : undefined,
+  });
   const onnxFile = path.join(tmp, 'model.onnx');
   await writeFileAtomic(onnxFile, buildInferenceModel(run.model.config, run.numLabels, weights));
   await run.tokenizer.save(tmp);
@@ -466,7 +510,9 @@ export async function writeBestModel(
 }
 
 /** Fine-tuning with `options` (the flags given): a new run's settings, or a resumed run's own, checked against them. */
-export function classifyTask(options: Omit<SessionOptions, 'out'>): TrainingTask<TrainOverrides, ClassifyEvaluation> {
+export function classifyTask(
+  options: Omit<SessionOptions, 'out'>,
+): TrainingTask<TrainOverrides, ClassifyEvaluation | RegressionEvaluation> {
   return {
     kind: 'classify',
     command: 'bertft train',

@@ -25,10 +25,14 @@ export interface Prediction {
   score: number;
   /** Probability of every label, in the model's label order (a JSON record: read it with ownValue). */
   scores: Record<string, number>;
+  /** A regression model's predicted number (then label is that number written out, score the number, scores {}). */
+  value?: number;
 }
 
 export interface Predictor {
   readonly labels: string[];
+  /** config.json's problem_type "regression": one output, a number per text instead of a class. */
+  readonly regression: boolean;
   readonly settings: PreprocessSettings;
   predict(texts: string[]): Promise<Prediction[]>;
   /** Raw pooled logits per text, [texts, labels] row-major (for evaluation). */
@@ -94,6 +98,7 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
   }
   const configJson = readJson(configFile);
   const labels = labelsFromConfig(configJson, configFile);
+  const regression = configJson.problem_type === 'regression' && labels.length === 1;
   const bertConfig = parseBertConfig(configJson, configFile);
   const settingsFile = path.join(dir, INFERENCE_SETTINGS_FILE);
   const saved = fs.existsSync(settingsFile) ? readJson(settingsFile) : {};
@@ -144,9 +149,14 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
 
   return {
     labels,
+    regression,
     settings,
     logits,
     async predict(texts: string[]): Promise<Prediction[]> {
+      if (regression) {
+        const values = await logits(texts);
+        return texts.map((_, d) => ({ label: String(values[d]), score: values[d], scores: {}, value: values[d] }));
+      }
       const probs = softmaxRows(await logits(texts), k);
       return texts.map((_, d) => {
         let best = 0;

@@ -172,8 +172,15 @@ export async function loadModelDir(
   return { config, weights, addedHead: freshNames.has(outputWeight) };
 }
 
-/** Builds the config.json object saveHfModel writes: original keys kept, label maps and architecture set. */
-export function hfConfigJson(config: BertConfig, id2label: string[]): Record<string, unknown> {
+/**
+ * Builds the config.json object saveHfModel writes: original keys kept, label maps and architecture set;
+ * `problemType` "regression" marks a one-output head that transformers trains with MSELoss.
+ */
+export function hfConfigJson(
+  config: BertConfig,
+  id2label: string[],
+  problemType?: 'regression',
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...config.raw, ...hfConfigValues(config) };
   // transformers derives num_labels from id2label; a stale num_labels would contradict it.
   delete out.num_labels;
@@ -183,13 +190,15 @@ export function hfConfigJson(config: BertConfig, id2label: string[]): Record<str
   if (out[identity.activationKey] === undefined) out[identity.activationKey] = 'gelu';
   out.id2label = Object.fromEntries(id2label.map((label, i) => [String(i), label]));
   out.label2id = Object.fromEntries(id2label.map((label, i) => [label, i]));
+  if (problemType !== undefined) out.problem_type = problemType;
+  else if (out.problem_type === 'regression') delete out.problem_type;
   return out;
 }
 
 /** Writes a folder transformers can load with the family's *ForSequenceClassification.from_pretrained (and we can reload). */
 export async function saveHfModel(
   dir: string,
-  opts: { config: BertConfig; weights: Weights; id2label: string[] },
+  opts: { config: BertConfig; weights: Weights; id2label: string[]; problemType?: 'regression' },
 ): Promise<void> {
   const classifier = opts.weights.get(`${CLASSIFIER_OUTPUT[opts.config.modelType]}.weight`);
   if (classifier && classifier.shape[0] !== opts.id2label.length) {
@@ -206,7 +215,7 @@ export async function saveHfModel(
   }
   await fs.mkdir(dir, { recursive: true });
   await writeSafetensors(path.join(dir, WEIGHTS_FILE), opts.weights, { format: 'pt' });
-  const json = `${JSON.stringify(hfConfigJson(opts.config, opts.id2label), null, 2)}\n`;
+  const json = `${JSON.stringify(hfConfigJson(opts.config, opts.id2label, opts.problemType), null, 2)}\n`;
   await writeFileAtomicWith(path.join(dir, CONFIG_FILE), async (fh) => {
     await fh.writeFile(json, 'utf8');
   });

@@ -100,7 +100,20 @@ export interface MlmEvalEvent extends EvalEventBase {
   masked_tokens: number;
 }
 
-export type EvalEvent = ClassifyEvalEvent | MlmEvalEvent;
+/**
+ * A regression head's evaluation (`loss` is the mean squared error): there are no classes, so accuracy is NaN (null in
+ * JSON) and labels, confusion, per_class and misclassified are empty. Pearson and Spearman are NaN when either side is
+ * constant.
+ */
+export interface RegressionEvalEvent extends EvalEventBase {
+  task: 'regression';
+  mse: number;
+  mae: number;
+  pearson: number;
+  spearman: number;
+}
+
+export type EvalEvent = ClassifyEvalEvent | MlmEvalEvent | RegressionEvalEvent;
 
 /** An eval event without the parts the loop fills in (time, step, epoch, is_best): what an evaluation produces. */
 export type EvalScores = DistributiveOmit<EvalEvent, 'event' | 'time' | 'step' | 'epoch' | 'is_best'>;

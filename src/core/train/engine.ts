@@ -40,9 +40,12 @@ export interface EngineOptions {
    * classify (default): the family's *ForSequenceClassification, labels [batch]. mlm: the family's *ForMaskedLM; batch
    * labels are per token ([batch*seq], IGNORE_LABEL where not predicted); the head scores only the labelled positions,
    * and forward() gives their scores, [labelled positions, vocab] in position order (every position's, [batch*seq,
-   * vocab], for a batch without labels).
+   * vocab], for a batch without labels). regression: one output (numLabels 1) trained with mean squared error; a batch's
+   * labels are row indices into `regressionTargets`, whose values the step takes as its float targets.
    */
-  task?: 'classify' | 'mlm';
+  task?: 'classify' | 'mlm' | 'regression';
+  /** regression: the target value of each training example, indexed by the batch labels. */
+  regressionTargets?: Float32Array;
   /** mlm: 'every' trains with the head on every position (StepGraphOptions.mlmScoring), for comparisons only. */
   mlmScoring?: 'masked' | 'every';
   weights: Weights;
@@ -166,7 +169,8 @@ class OrtTrainEngine implements TrainEngine {
     this.params = checkWeightsMatch(specs, weights, 'model weights').map((a) => a.slice());
     this.m = specs.map((s) => new Float32Array(numel(s.shape)));
     this.v = specs.map((s) => new Float32Array(numel(s.shape)));
-    this.classWeights = opts.classWeights ?? new Float32Array(opts.task === 'mlm' ? 0 : opts.numLabels).fill(1);
+    this.classWeights =
+      opts.classWeights ?? new Float32Array((opts.task ?? 'classify') === 'classify' ? opts.numLabels : 0).fill(1);
     this.threads = opts.threads ?? defaultThreads();
     this.level = opts.graphOptimizationLevel ?? 'all';
     this.log = opts.log ?? (() => undefined);
@@ -312,8 +316,12 @@ class OrtTrainEngine implements TrainEngine {
         code: 'ENGINE_NO_LABELS',
       });
     }
+    const ids = this.opts.task === 'regression' ? (this.opts.regressionTargets?.length ?? 0) : this.opts.numLabels;
     for (const y of b.labels) {
-      if (y < 0n || y >= BigInt(this.opts.numLabels)) {
+      if (y < 0n || y >= BigInt(ids)) {
+        if (this.opts.task === 'regression') {
+          throw new DataError(`Regression row ${y} has no target (there are ${ids}).`, { code: 'ENGINE_BAD_LABEL' });
+        }
         throw new DataError(`Label id ${y} is outside 0..${this.opts.numLabels - 1}.`, { code: 'ENGINE_BAD_LABEL' });
       }
     }
@@ -359,6 +367,16 @@ class OrtTrainEngine implements TrainEngine {
         'int64',
         cat((b) => b.labels!),
         [...lead, B, S],
+      );
+    } else if (withLabels && this.opts.task === 'regression') {
+      const targets = this.opts.regressionTargets!;
+      feeds[STEP_IO.labels] = new ort.Tensor(
+        'float32',
+        Float32Array.from(
+          cat((b) => b.labels!),
+          (row) => targets[Number(row)],
+        ),
+        [...lead, B],
       );
     } else if (withLabels) {
       feeds[STEP_IO.labels] = new ort.Tensor(
@@ -558,7 +576,13 @@ function familyFor(opts: Pick<EngineOptions, 'task' | 'config'>): EncoderFamily 
 }
 
 export async function createTrainEngine(opts: EngineOptions): Promise<TrainEngine> {
-  if (opts.task !== 'mlm' && !(Number.isInteger(opts.numLabels) && opts.numLabels >= 2)) {
+  if (opts.task === 'regression' && (opts.numLabels !== 1 || !opts.regressionTargets || opts.classWeights)) {
+    throw new UserError('A regression head has one output, its targets and no class weights.', {
+      fix: 'Give numLabels 1 and regressionTargets, without classWeights.',
+      code: 'ENGINE_BAD_LABELS',
+    });
+  }
+  if ((opts.task ?? 'classify') === 'classify' && !(Number.isInteger(opts.numLabels) && opts.numLabels >= 2)) {
     throw new UserError(`A classifier needs at least 2 labels; got ${opts.numLabels}.`, {
       fix: 'Check the label column of the dataset.',
       code: 'ENGINE_BAD_LABELS',

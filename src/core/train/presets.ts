@@ -65,7 +65,15 @@ export interface TrainConfig {
   lrSchedule?: LrSchedule;
   /** torch CrossEntropyLoss's label_smoothing ε. Unset (older runs) = 0. */
   labelSmoothing?: number;
+  /**
+   * `--task`: what the label column holds: classes (classification, the default; unset in older runs) or a number per text
+   * (regression: one output, mean squared error, selected by validation loss).
+   */
+  problemType?: FineTuneTask;
 }
+
+export const FINE_TUNE_TASKS = ['classification', 'regression'] as const;
+export type FineTuneTask = (typeof FINE_TUNE_TASKS)[number];
 
 /** What the user chose explicitly (CLI flags, extension settings); every field optional but data/out/model. */
 export type TrainOverrides = Partial<TrainConfig> & Pick<TrainConfig, 'data' | 'out'>;
@@ -207,6 +215,7 @@ export function resolveTrainConfig(
       fix: 'Leave out --steps-per-run (or --gradient-accumulation-steps).',
     });
   }
+  if (config.problemType === 'regression') refuseForRegression(config, defined);
   if (config.maxLength > modelMaxLength) {
     throw new UserError(`max length ${config.maxLength} is more than the model's ${modelMaxLength} positions.`, {
       code: 'CONFIG_MAX_LENGTH',
@@ -214,6 +223,22 @@ export function resolveTrainConfig(
     });
   }
   return config;
+}
+
+/** A regression run selects by its loss (MSE) and has no classes to weight or smooth. */
+function refuseForRegression(config: TrainConfig, defined: TrainOverrides): void {
+  const classOnly = [
+    defined.metric !== undefined && defined.metric !== 'loss' ? `--metric ${defined.metric}` : '',
+    config.classWeights ? '--class-weights' : '',
+    (config.labelSmoothing ?? 0) > 0 ? '--label-smoothing' : '',
+  ].filter((f) => f !== '');
+  if (classOnly.length > 0) {
+    throw new UserError(`${classOnly.join(', ')} applies to classes, which a regression run does not have.`, {
+      code: 'CONFIG_REGRESSION_CLASS_OPTION',
+      fix: 'Leave it out: a regression run keeps the model with the lowest validation loss (mean squared error).',
+    });
+  }
+  config.metric = 'loss';
 }
 
 /**

@@ -155,7 +155,11 @@ function applyEval(state: DashboardState, event: EvalEvent): void {
     loss: event.loss,
     accuracy: event.accuracy,
     isBest: event.is_best,
-    ...(event.task === 'mlm' ? { perplexity: event.perplexity } : { macroF1: event.macro_f1 }),
+    ...(event.task === 'mlm'
+      ? { perplexity: event.perplexity }
+      : event.task === 'regression'
+        ? {}
+        : { macroF1: event.macro_f1 }),
   });
   state.latestEval = event;
   if (event.is_best) state.bestEval = event;
