@@ -10,6 +10,7 @@ export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<number>
   const report = await checkDataset(data, {
     textColumn: getString(args, 'text-column'),
     labelColumn: getString(args, 'label-column'),
+    textPairColumn: getString(args, 'text-pair-column'),
     validationFile: getString(args, 'valid'),
     maxLength: getNumber(args, 'max-length'),
     tokenizer: model === undefined || model.startsWith('random:') ? undefined : modelDirOf(model),

@@ -12,6 +12,11 @@ const DATA_FLAGS: FlagSpec[] = [
   { name: 'valid', kind: 'string', help: 'validation file (default: a stratified split of --data)' },
   { name: 'text-column', kind: 'string', help: 'column holding the text (default: detected)' },
   { name: 'label-column', kind: 'string', help: 'column holding the label (default: detected)' },
+  {
+    name: 'text-pair-column',
+    kind: 'string',
+    help: 'column holding the second text of a pair task (default: detected for sentence1/sentence2, question/answer, premise/hypothesis, text_a/text_b)',
+  },
 ];
 
 const JSON_FLAG: FlagSpec = { name: 'json', kind: 'boolean', help: 'print one JSON object per line (for machines)' };
@@ -278,11 +283,21 @@ export const COMMANDS: Record<string, CommandSpec> = {
     flags: [
       { name: 'model', kind: 'string', help: 'model folder or run folder (its best/)' },
       { name: 'text', kind: 'repeat', help: 'a text to classify (repeatable)' },
+      {
+        name: 'text-pair',
+        kind: 'repeat',
+        help: 'the second text of a pair model, one per --text in the same order (repeatable)',
+      },
       { name: 'file', kind: 'string', help: 'texts: one per line (.txt), JSONL with a "text" field, or CSV' },
       {
         name: 'text-column',
         kind: 'string',
         help: 'column holding the text in a CSV/JSONL --file (default: detected)',
+      },
+      {
+        name: 'text-pair-column',
+        kind: 'string',
+        help: 'column holding the second text of a pair in a CSV/JSONL --file (default: detected)',
       },
       DEVICE_FLAG,
       JSON_FLAG,
@@ -323,6 +338,7 @@ function trainChoices(args: ParsedArgs): Omit<TrainOverrides, 'data' | 'out'> & 
     valid: getString(args, 'valid'),
     textColumn: getString(args, 'text-column'),
     labelColumn: getString(args, 'label-column'),
+    textPairColumn: getString(args, 'text-pair-column'),
     model: getString(args, 'model'),
     preset: getString(args, 'preset') as TrainOverrides['preset'],
     epochs: getNumber(args, 'epochs'),

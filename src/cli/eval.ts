@@ -18,6 +18,7 @@ export async function evalCommand(args: ParsedArgs, io: CliIo): Promise<number> 
   const dataset = await readDataset(data, {
     textColumn: getString(args, 'text-column'),
     labelColumn: getString(args, 'label-column'),
+    textPairColumn: getString(args, 'text-pair-column'),
   });
   const predictor = await loadPredictor(modelDir, {
     device: getString(args, 'device') as 'cpu' | undefined,
@@ -26,7 +27,14 @@ export async function evalCommand(args: ParsedArgs, io: CliIo): Promise<number> 
   try {
     if (predictor.regression) {
       const targets = regressionTargets(dataset.examples);
-      const report = regressionReport(await predictor.logits(dataset.examples.map((e) => e.text)), targets);
+      const pairs = dataset.textPairColumn === undefined ? undefined : dataset.examples.map((e) => e.textPair ?? '');
+      const report = regressionReport(
+        await predictor.logits(
+          dataset.examples.map((e) => e.text),
+          pairs,
+        ),
+        targets,
+      );
       new Output(io, args.flags.get('json') === true).result(
         { task: 'regression', ...report },
         () =>
@@ -47,7 +55,11 @@ export async function evalCommand(args: ParsedArgs, io: CliIo): Promise<number> 
       });
     }
     const targets = Int32Array.from(dataset.examples, (e) => ids.get(e.label) as number);
-    const logits = await predictor.logits(dataset.examples.map((e) => e.text));
+    const pairs = dataset.textPairColumn === undefined ? undefined : dataset.examples.map((e) => e.textPair ?? '');
+    const logits = await predictor.logits(
+      dataset.examples.map((e) => e.text),
+      pairs,
+    );
     const k = labels.length;
     const report = classificationReport(targets, argmaxRows(logits, k), labels);
     const loss = meanCrossEntropy(logits, targets, k);

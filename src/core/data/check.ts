@@ -7,6 +7,7 @@
 import { isUserError } from '../errors';
 import { loadTokenizer, type TextTokenizer } from '../tokenize/tokenizer';
 import { tokenLength } from '../tokenize/truncation';
+import { pairTokenLength } from '../tokenize/pairs';
 import { mapOfRecord, ownValue, recordOf } from '../util/records';
 import { buildLabelMap } from './labels';
 import { readDataset, type ReadOptions } from './read';
@@ -38,6 +39,8 @@ export interface CheckReport {
   format?: DataFormat;
   textColumn?: string;
   labelColumn?: string;
+  /** The second text's column of a text-pair dataset (given or detected); token lengths then count both texts. */
+  textPairColumn?: string;
   /** Readable rows of the main file. */
   rows: number;
   /** Label → count in the main file, in label-id order (read it with ownValue / mapOfRecord: labels are data). */
@@ -64,6 +67,11 @@ function countLabels(examples: Example[]): Map<string, number> {
   const counts = new Map(buildLabelMap(examples.map((e) => e.label)).labels.map((l) => [l, 0]));
   for (const e of examples) counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
   return counts;
+}
+
+/** What makes two rows the same: the text, and for a pair both texts. */
+function rowKey(e: Example): string {
+  return e.textPair === undefined ? e.text : JSON.stringify([e.text, e.textPair]);
 }
 
 function where(e: Example): string {
@@ -97,9 +105,17 @@ function percentile(sorted: number[], q: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-export function tokenLengthStats(tokenizer: TextTokenizer, texts: string[], maxLength: number): TokenLengthStats {
+/** Token lengths of `texts` (with `pairs`, of each pair with its special tokens), binned. */
+export function tokenLengthStats(
+  tokenizer: TextTokenizer,
+  texts: string[],
+  maxLength: number,
+  pairs?: string[],
+): TokenLengthStats {
   const cap = Math.max(1024, 2 * maxLength);
-  const lengths = texts.map((t) => tokenLength(tokenizer, t, cap + 1)).sort((a, b) => a - b);
+  const lengths = texts
+    .map((t, i) => (pairs ? pairTokenLength(tokenizer, t, pairs[i]) : tokenLength(tokenizer, t, cap + 1)))
+    .sort((a, b) => a - b);
   const edges: number[] = [];
   for (let e = 16; e <= cap; e *= 2) edges.push(e);
   const histogram: TokenLengthStats['histogram'] = edges.map((upTo) => ({ upTo, count: 0 }));
@@ -216,9 +232,9 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
         add('warning', 'The text is only whitespace.', e, 'Delete the row or give it text.', 'DATA_BLANK_TEXT');
       continue;
     }
-    const earlier = firstSeen.get(e.text);
+    const earlier = firstSeen.get(rowKey(e));
     if (earlier === undefined) {
-      firstSeen.set(e.text, e);
+      firstSeen.set(rowKey(e), e);
     } else {
       duplicateRows++;
       if (earlier.label !== e.label) {
@@ -250,7 +266,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
   if (validation) {
     validationLabels = countLabels(validation.examples);
     for (const e of validation.examples) {
-      const inTrain = firstSeen.get(e.text);
+      const inTrain = firstSeen.get(rowKey(e));
       if (inTrain !== undefined && ++leakedRows <= MAX_LISTED) {
         add(
           'warning',
@@ -291,13 +307,18 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
       tokenizer,
       examples.map((e) => e.text),
       options.maxLength ?? 128,
+      data?.textPairColumn === undefined ? undefined : examples.map((e) => e.textPair ?? ''),
     );
     if (tokenLengths.truncatedShare > 0) {
       add(
         tokenLengths.truncatedShare > 0.2 ? 'warning' : 'info',
-        `${(tokenLengths.truncatedShare * 100).toFixed(1)}% of texts are longer than ${tokenLengths.maxLength} tokens and will be truncated.`,
+        data?.textPairColumn === undefined
+          ? `${(tokenLengths.truncatedShare * 100).toFixed(1)}% of texts are longer than ${tokenLengths.maxLength} tokens and will be truncated.`
+          : `${(tokenLengths.truncatedShare * 100).toFixed(1)}% of pairs are longer than ${tokenLengths.maxLength} tokens together and will be truncated (the longer text first).`,
         whole,
-        'Raise the max length, or use the head+tail or window truncation strategy for long documents.',
+        data?.textPairColumn === undefined
+          ? 'Raise the max length, or use the head+tail or window truncation strategy for long documents.'
+          : 'Raise the max length if the cut parts matter.',
         'DATA_TRUNCATION',
       );
     }
@@ -309,6 +330,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     format: data?.format,
     textColumn: data?.textColumn,
     labelColumn: data?.labelColumn,
+    ...(data?.textPairColumn !== undefined ? { textPairColumn: data.textPairColumn } : {}),
     rows: examples.length,
     labels: recordOf(labels),
     ...(validation && validationLabels
@@ -327,7 +349,8 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
 /** The report for people: summary first, then problems, errors first. */
 export function formatCheckReport(report: CheckReport): string {
   const out: string[] = [];
-  const columns = report.textColumn ? ` (text: "${report.textColumn}", label: "${report.labelColumn}")` : '';
+  const pair = report.textPairColumn !== undefined ? `, second text: "${report.textPairColumn}"` : '';
+  const columns = report.textColumn ? ` (text: "${report.textColumn}"${pair}, label: "${report.labelColumn}")` : '';
   out.push(`${report.path}: ${report.rows} rows${report.format ? `, ${report.format}` : ''}${columns}`);
   if (report.validationPath) out.push(`${report.validationPath}: ${report.validationRows ?? 0} validation rows`);
   const labels = mapOfRecord(report.labels);
@@ -344,10 +367,15 @@ export function formatCheckReport(report: CheckReport): string {
   out.push(
     `Whitespace-only texts: ${report.blankTexts}   Duplicate rows: ${report.duplicateRows}${report.validationPath ? `   In both train and validation: ${report.leakedRows}` : ''}`,
   );
+  if (report.textPairColumn !== undefined) {
+    out.push(
+      `Text pairs: each row is "${report.textColumn}" with "${report.textPairColumn}" ([CLS] first [SEP] second [SEP], cut longest_first)`,
+    );
+  }
   const t = report.tokenLengths;
   if (t) {
     out.push(
-      `Token lengths: median ${t.median}, p90 ${t.p90}; ${(t.truncatedShare * 100).toFixed(1)}% longer than ${t.maxLength}`,
+      `${report.textPairColumn !== undefined ? 'Pair token lengths' : 'Token lengths'}: median ${t.median}, p90 ${t.p90}; ${(t.truncatedShare * 100).toFixed(1)}% longer than ${t.maxLength}`,
     );
     const most = Math.max(1, ...t.histogram.map((b) => b.count));
     let from = 1;

@@ -4,15 +4,46 @@ import { DataError } from '../errors';
 /** Accepted names, most likely first; compared case-insensitively, ignoring surrounding spaces. */
 export const TEXT_COLUMN_NAMES = ['text', 'sentence', 'content', 'body', 'review', 'message', 'document', 'tweet'];
 export const LABEL_COLUMN_NAMES = ['label', 'labels', 'category', 'class', 'target', 'y'];
+/** Column pairs that hold two texts to classify together (GLUE, NLI, QA), detected when no text column is found. */
+export const TEXT_PAIR_COLUMN_NAMES: ReadonlyArray<readonly [string, string]> = [
+  ['sentence1', 'sentence2'],
+  ['question', 'answer'],
+  ['premise', 'hypothesis'],
+  ['text_a', 'text_b'],
+];
 
 export interface ColumnChoice {
   text: string;
   label: string;
+  /** The second text of a pair task ([CLS] text [SEP] textPair [SEP]); undefined for single texts. */
+  textPair?: string;
 }
 
 export interface ColumnOverrides {
   textColumn?: string;
   labelColumn?: string;
+  textPairColumn?: string;
+}
+
+/**
+ * The pair of text columns among `columns` by common names (TEXT_PAIR_COLUMN_NAMES), when no single text column
+ * is chosen or found: the first whose both names are present (with `pairColumn` given, the one whose second it is).
+ */
+export function detectTextPairColumns(
+  columns: string[],
+  overrides: ColumnOverrides = {},
+): { text: string; textPair: string } | undefined {
+  if (overrides.textColumn !== undefined) return undefined;
+  if (overrides.textPairColumn === undefined && TEXT_COLUMN_NAMES.some((n) => findColumn(columns, n) !== undefined))
+    return undefined;
+  for (const [first, second] of TEXT_PAIR_COLUMN_NAMES) {
+    const text = findColumn(columns, first);
+    const textPair = findColumn(columns, second);
+    if (text === undefined || textPair === undefined) continue;
+    if (overrides.textPairColumn !== undefined && findColumn(columns, overrides.textPairColumn) !== textPair) continue;
+    return { text, textPair };
+  }
+  return undefined;
 }
 
 /** The column named `wanted`: an exact match first, else one equal ignoring case and surrounding spaces. */
@@ -30,7 +61,8 @@ function listColumns(columns: string[]): string {
  * otherwise the first common name found wins. Throws a DataError listing the columns found when either is missing.
  */
 export function detectColumns(columns: string[], overrides: ColumnOverrides = {}, file = ''): ColumnChoice {
-  const pick = (role: 'text' | 'label', override: string | undefined, names: string[]): string => {
+  const detectedPair = detectTextPairColumns(columns, overrides);
+  const pick = (role: 'text' | 'label' | 'second text', override: string | undefined, names: string[]): string => {
     if (override !== undefined) {
       const found = findColumn(columns, override);
       if (found === undefined) {
@@ -58,11 +90,15 @@ export function detectColumns(columns: string[], overrides: ColumnOverrides = {}
       },
     );
   };
-  const text = pick('text', overrides.textColumn, TEXT_COLUMN_NAMES);
+  const text = detectedPair?.text ?? pick('text', overrides.textColumn, TEXT_COLUMN_NAMES);
   const label = pick('label', overrides.labelColumn, LABEL_COLUMN_NAMES);
+  const textPair =
+    detectedPair?.textPair ??
+    (overrides.textPairColumn === undefined ? undefined : pick('second text', overrides.textPairColumn, []));
   for (const [role, name] of [
     ['text', text],
     ['label', label],
+    ...(textPair === undefined ? [] : [['second text', textPair] as const]),
   ] as const) {
     const at = columns.flatMap((c, i) => (c === name ? [i + 1] : []));
     if (at.length > 1) {
@@ -85,5 +121,16 @@ export function detectColumns(columns: string[], overrides: ColumnOverrides = {}
       fix: 'Choose two different columns for the text and the label.',
     });
   }
-  return { text, label };
+  if (textPair !== undefined && (textPair === text || textPair === label)) {
+    throw new DataError(
+      `The second text cannot be the column "${textPair}", which already holds the ${textPair === text ? 'text' : 'label'}.`,
+      {
+        file,
+        line: 1,
+        code: 'DATA_SAME_COLUMN',
+        fix: 'Choose a third column as the second text (--text-pair-column).',
+      },
+    );
+  }
+  return textPair === undefined ? { text, label } : { text, label, textPair };
 }

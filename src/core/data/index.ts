@@ -5,6 +5,8 @@ export {
   detectColumns,
   TEXT_COLUMN_NAMES,
   LABEL_COLUMN_NAMES,
+  TEXT_PAIR_COLUMN_NAMES,
+  detectTextPairColumns,
   type ColumnChoice,
   type ColumnOverrides,
 } from './columns';

@@ -15,7 +15,7 @@
  */
 import * as path from 'node:path';
 import { DataError } from '../errors';
-import { detectColumns, type ColumnOverrides } from './columns';
+import { detectColumns, type ColumnChoice, type ColumnOverrides } from './columns';
 import { readCsvRows } from './csv';
 import { readFolder } from './folder';
 import { readJsonArrayRows, readJsonlRows } from './json';
@@ -155,7 +155,7 @@ export async function readDataset(input: string, options: ReadOptions = {}): Pro
   const header = { columns: [] as string[] };
   const rows = readRows(input, format, header, options.delimiter);
   let collector: ExampleCollector | undefined;
-  let columns = { text: '', label: '' };
+  let columns: ColumnChoice = { text: '', label: '' };
   for await (const row of rows) {
     if (collector === undefined) {
       columns = detectTxtColumns(input, ext, () => detectColumns(header.columns, options, input));
@@ -180,6 +180,7 @@ export async function readDataset(input: string, options: ReadOptions = {}): Pro
     labelKind,
     textColumn: columns.text,
     labelColumn: columns.label,
+    ...(columns.textPair !== undefined ? { textPairColumn: columns.textPair } : {}),
     columns: header.columns,
     problems: collector.problems,
   };

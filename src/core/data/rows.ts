@@ -63,6 +63,30 @@ export class ExampleCollector {
         'Make the text a JSON string.',
       );
     }
+    let textPair: string | undefined;
+    if (this.columns.textPair !== undefined) {
+      const pairKey = this.columns.textPair;
+      const rawPair = ownValue(row.fields, pairKey);
+      if (rawPair === undefined || rawPair === null || rawPair === '') {
+        return this.rowError(
+          `Row has no second text (column "${pairKey}" is empty or missing).`,
+          row.line,
+          'DATA_MISSING_TEXT_PAIR',
+          `Fill in the second text ("${pairKey}") or delete the row; every row of a text-pair dataset needs both texts.`,
+        );
+      } else if (typeof rawPair === 'string') {
+        textPair = rawPair;
+      } else if (typeof rawPair === 'number') {
+        textPair = String(rawPair);
+      } else {
+        return this.rowError(
+          `The second text ("${pairKey}") must be a string, found ${describeType(rawPair)}.`,
+          row.line,
+          'DATA_BAD_TEXT',
+          'Make the second text a JSON string.',
+        );
+      }
+    }
     let label: string;
     if (rawLabel === undefined || rawLabel === null || (typeof rawLabel === 'string' && rawLabel.trim() === '')) {
       return this.rowError(
@@ -106,7 +130,11 @@ export class ExampleCollector {
         'Write all labels the same way: all as strings ("spam") or all as integers (1).',
       );
     }
-    this.examples.push({ text, label, file: this.file, line: row.line });
+    this.examples.push(
+      textPair === undefined
+        ? { text, label, file: this.file, line: row.line }
+        : { text, textPair, label, file: this.file, line: row.line },
+    );
   }
 
   /** The label kind, after turning integer labels into their one canonical spelling. */

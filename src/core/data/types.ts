@@ -3,6 +3,8 @@
 /** One labelled text, with where it came from so every later message can point at it. */
 export interface Example {
   text: string;
+  /** The second text of a pair (text-pair tasks: NLI, paraphrase, question/answer); absent for single texts. */
+  textPair?: string;
   /** Canonical label string: integers are written in decimal without leading zeros or '+' ("3", "-1"). */
   label: string;
   /** The file the example came from (for folder-per-class data, the document's own file). */
@@ -39,6 +41,8 @@ export interface Dataset {
   /** Column (or JSON key) names used; undefined for folder-per-class data. */
   textColumn?: string;
   labelColumn?: string;
+  /** The second text's column, for text-pair data. */
+  textPairColumn?: string;
   /** Every column / key found, in file order. */
   columns: string[];
   /** Problems found while reading that did not stop it (skipped files, and in lenient mode skipped rows). */

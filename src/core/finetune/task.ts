@@ -112,13 +112,19 @@ interface PreparedData {
   files: string[];
   /** Regression: the target of each train and valid example (their labels hold the numbers). */
   targets?: { train: Float32Array; valid: Float32Array };
+  /** The second text's column, for a text-pair task. */
+  textPairColumn?: string;
 }
 
 async function prepareData(
   problemType: TrainConfig['problemType'],
-  config: Pick<TrainConfig, 'data' | 'valid' | 'textColumn' | 'labelColumn' | 'validRatio' | 'seed'>,
+  config: Pick<TrainConfig, 'data' | 'valid' | 'textColumn' | 'labelColumn' | 'textPairColumn' | 'validRatio' | 'seed'>,
 ): Promise<PreparedData> {
-  const columns = { textColumn: config.textColumn, labelColumn: config.labelColumn };
+  const columns = {
+    textColumn: config.textColumn,
+    labelColumn: config.labelColumn,
+    textPairColumn: config.textPairColumn,
+  };
   const train = await readDataset(config.data, columns);
   const valid = config.valid !== undefined ? await readDataset(config.valid, columns) : undefined;
   if (problemType === 'regression') {
@@ -140,7 +146,13 @@ async function prepareData(
     validation: valid?.examples,
   });
   const files = [config.data, ...(config.valid !== undefined ? [config.valid] : [])];
-  return { train: split.train, valid: split.validation, labels: split.labelMap.labels, files };
+  return {
+    train: split.train,
+    valid: split.validation,
+    labels: split.labelMap.labels,
+    files,
+    ...(train.textPairColumn !== undefined ? { textPairColumn: train.textPairColumn } : {}),
+  };
 }
 
 async function hashInputs(files: string[]): Promise<{ file: string; sha256: string }[]> {
@@ -261,21 +273,26 @@ export async function prepareClassify(
     },
   });
   const downloadSeconds = downloaded ? (performance.now() - modelStart) / 1000 : 0;
-  const tokenizer = await loadPreprocessor(model.dir);
+  const tokenizer = await loadPreprocessor(model.dir, { typeVocabSize: model.config.typeVocabSize });
+  const pairsOf = pairTexts(data.textPairColumn, overrides.truncation);
   // RoBERTa-style position ids start after the padding index, so fewer tokens fit than the position table has.
   const positions = maxSequenceLength(model.config);
   // Only the fast preset without --max-length needs the length distribution; a spread sample estimates its p95.
   const needLengths = overrides.maxLength === undefined && (overrides.preset ?? 'fast') === 'fast';
   const lengths = needLengths
-    ? tokenizer.tokenLengths(
-        spreadSample(
-          data.train.map((e) => e.text),
-          LENGTH_SAMPLE,
-        ),
-        positions,
-      )
+    ? (() => {
+        const sample = spreadSample(data.train, LENGTH_SAMPLE);
+        return tokenizer.tokenLengths(
+          sample.map((e) => e.text),
+          positions,
+          pairsOf(sample),
+        );
+      })()
     : [];
-  const config = resolveTrainConfig(overrides, lengths, positions, { hiddenSize: model.config.hiddenSize });
+  // A detected pair column is recorded, so that --resume and the model card name it.
+  const withPair =
+    data.textPairColumn === undefined ? overrides : { ...overrides, textPairColumn: data.textPairColumn };
+  const config = resolveTrainConfig(withPair, lengths, positions, { hiddenSize: model.config.hiddenSize });
   const label2id = new Map(data.labels.map((l, i) => [l, i]));
   // Regression batches carry each row's index; the engine looks its target up (EngineOptions.regressionTargets).
   const idsOf = (rows: Example[]) =>
@@ -286,6 +303,7 @@ export async function prepareClassify(
     data.train.map((e) => e.text),
     config,
     trainIds,
+    pairsOf(data.train),
   );
   const evalSet: EvalSet = {
     batches: tokenizer.evalBatches(
@@ -293,6 +311,7 @@ export async function prepareClassify(
         data.valid.map((e) => e.text),
         config,
         validIds,
+        pairsOf(data.valid),
       ),
       config,
     ),
@@ -389,6 +408,27 @@ export async function prepareClassify(
     },
   };
   return prepared;
+}
+
+/**
+ * The second texts of examples when the data is a text-pair task (else undefined). Pairs are cut longest_first,
+ * so another truncation strategy is refused.
+ */
+function pairTexts(
+  textPairColumn: string | undefined,
+  truncation: TrainConfig['truncation'] | undefined,
+): (examples: Example[]) => string[] | undefined {
+  if (textPairColumn === undefined) return () => undefined;
+  if (truncation !== undefined && truncation !== 'head') {
+    throw new UserError(
+      `Text pairs are truncated longest_first (as Hugging Face does), not with --truncation ${truncation}.`,
+      {
+        code: 'CONFIG_PAIR_TRUNCATION',
+        fix: 'Leave out --truncation: the longer of the two texts loses tokens first.',
+      },
+    );
+  }
+  return (examples) => examples.map((e) => e.textPair ?? '');
 }
 
 type BestModelRun = Pick<

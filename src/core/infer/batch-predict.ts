@@ -14,7 +14,7 @@ import {
   splitDataset,
   type Example,
 } from '../data';
-import { findColumn } from '../data/columns';
+import { detectTextPairColumns, findColumn } from '../data/columns';
 import { readRows } from '../data/read';
 import { statInput } from '../data/source';
 import { DataError, UserError } from '../errors';
@@ -32,6 +32,8 @@ export interface PredictFn {
 
 export interface InputRow {
   text: string;
+  /** The second text, when the input has a text-pair column. */
+  textPair?: string;
   /** The true label, when the input has a label column (or is a class folder). */
   label?: string;
   file: string;
@@ -41,6 +43,7 @@ export interface InputRow {
 export interface ReadInputOptions {
   textColumn?: string;
   labelColumn?: string;
+  textPairColumn?: string;
 }
 
 function labelOf(value: unknown): string | undefined {
@@ -73,6 +76,7 @@ export async function readInputRows(
   const rows: InputRow[] = [];
   let textKey: string | undefined;
   let labelKey: string | undefined;
+  let pairKey: string | undefined;
   for await (const row of source) {
     if (textKey === undefined) {
       const pick = (wanted: string | undefined, names: string[], role: string): string | undefined => {
@@ -91,7 +95,11 @@ export async function readInputRows(
         }
         return found;
       };
-      textKey = pick(options.textColumn, TEXT_COLUMN_NAMES, 'text');
+      const pair = detectTextPairColumns(header.columns, options);
+      textKey = pair?.text ?? pick(options.textColumn, TEXT_COLUMN_NAMES, 'text');
+      pairKey =
+        pair?.textPair ??
+        (options.textPairColumn === undefined ? undefined : pick(options.textPairColumn, [], 'second text'));
       if (textKey === undefined) {
         throw new DataError(
           `Cannot tell which column holds the text. Columns found: ${header.columns.map((c) => `"${c}"`).join(', ')}.`,
@@ -114,8 +122,18 @@ export async function readInputRows(
         fix: 'Fill in the text or delete the row.',
       });
     }
+    const textPair = pairKey === undefined ? undefined : ownValue(row.fields, pairKey);
+    if (pairKey !== undefined && ((typeof textPair !== 'string' && typeof textPair !== 'number') || textPair === '')) {
+      throw new DataError(`Row has no second text (column "${pairKey}" is empty, missing or not a string).`, {
+        file: input,
+        line: row.line,
+        code: 'DATA_MISSING_TEXT_PAIR',
+        fix: `Fill in the second text ("${pairKey}") or delete the row.`,
+      });
+    }
     rows.push({
       text: String(text),
+      ...(pairKey === undefined ? {} : { textPair: String(textPair) }),
       label: labelKey === undefined ? undefined : labelOf(ownValue(row.fields, labelKey)),
       file: input,
       line: row.line,

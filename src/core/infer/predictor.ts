@@ -34,9 +34,10 @@ export interface Predictor {
   /** config.json's problem_type "regression": one output, a number per text instead of a class. */
   readonly regression: boolean;
   readonly settings: PreprocessSettings;
-  predict(texts: string[]): Promise<Prediction[]>;
-  /** Raw pooled logits per text, [texts, labels] row-major (for evaluation). */
-  logits(texts: string[]): Promise<Float32Array>;
+  /** With `pairs`, text i is classified together with pairs[i] (a text-pair model: NLI, paraphrase, QA). */
+  predict(texts: string[], pairs?: string[]): Promise<Prediction[]>;
+  /** Raw pooled logits per text (or pair), [texts, labels] row-major (for evaluation). */
+  logits(texts: string[], pairs?: string[]): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
 
@@ -106,7 +107,7 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
     maxLength: typeof saved.max_length === 'number' ? saved.max_length : Math.min(512, maxSequenceLength(bertConfig)),
     truncation: (saved.truncation as PreprocessSettings['truncation'] | undefined) ?? 'head',
   };
-  const pre = await loadPreprocessor(dir);
+  const pre = await loadPreprocessor(dir, { typeVocabSize: bertConfig.typeVocabSize });
   const onnxFile = path.join(dir, 'model.onnx');
   let model: string | Uint8Array = onnxFile;
   if (!fs.existsSync(onnxFile)) {
@@ -132,9 +133,13 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
     return out.logits.data as Float32Array;
   };
 
-  const logits = async (texts: string[]): Promise<Float32Array> => {
+  const logits = async (texts: string[], pairs?: string[]): Promise<Float32Array> => {
     if (texts.length === 0) return new Float32Array(0);
-    const batches = pre.evalBatches(pre.encode(texts, settings), { ...settings, evalBatchSize: batchSize });
+    // A pair has one row, cut longest_first; the saved strategy is for single texts.
+    const encoded = pairs
+      ? pre.encode(texts, { ...settings, truncation: 'head' }, undefined, pairs)
+      : pre.encode(texts, settings);
+    const batches = pre.evalBatches(encoded, { ...settings, evalBatchSize: batchSize });
     const rows = batches.reduce((n, b) => n + b.batchSize, 0);
     const all = new Float32Array(rows * k);
     const docIndex = new Int32Array(rows);
@@ -152,12 +157,12 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
     regression,
     settings,
     logits,
-    async predict(texts: string[]): Promise<Prediction[]> {
+    async predict(texts: string[], pairs?: string[]): Promise<Prediction[]> {
       if (regression) {
-        const values = await logits(texts);
+        const values = await logits(texts, pairs);
         return texts.map((_, d) => ({ label: String(values[d]), score: values[d], scores: {}, value: values[d] }));
       }
-      const probs = softmaxRows(await logits(texts), k);
+      const probs = softmaxRows(await logits(texts, pairs), k);
       return texts.map((_, d) => {
         let best = 0;
         for (let c = 1; c < k; c++) if (probs[d * k + c] > probs[d * k + best]) best = c;

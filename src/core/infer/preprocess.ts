@@ -17,6 +17,7 @@ import {
   type TruncationStrategy,
 } from '../tokenize';
 import { batchShapes, planBatches } from '../tokenize/batching';
+import { encodePairDocuments, pairTokenLength } from '../tokenize/pairs';
 
 export interface PreprocessSettings {
   /** Tokens per row, special tokens included. */
@@ -38,16 +39,43 @@ export interface EvalBatchSettings extends PreprocessSettings {
 
 const PAD_MULTIPLE = 8;
 
-export class Preprocessor {
-  constructor(readonly tokenizer: TextTokenizer) {}
+export interface PreprocessorOptions {
+  /** The model's token types (config type_vocab_size); with one, pairs get all-zero types as HF feeds them. */
+  typeVocabSize?: number;
+}
 
-  /** Token counts (special tokens included, counted up to `cap`), for choosing max length. */
-  tokenLengths(texts: readonly string[], cap = 512): number[] {
+export class Preprocessor {
+  constructor(
+    readonly tokenizer: TextTokenizer,
+    private readonly options: PreprocessorOptions = {},
+  ) {}
+
+  /** Token counts (special tokens included, counted up to `cap`), for choosing max length; `pairs` for pair tasks. */
+  tokenLengths(texts: readonly string[], cap = 512, pairs?: readonly string[]): number[] {
+    if (pairs !== undefined) return texts.map((t, i) => Math.min(cap, pairTokenLength(this.tokenizer, t, pairs[i])));
     return texts.map((t) => tokenLength(this.tokenizer, t, cap));
   }
 
-  /** Rows (several per text with 'window') with each text's class id, or -1 without labels. */
-  encode(texts: readonly string[], settings: PreprocessSettings, labelIds?: ArrayLike<number>): EncodedRow[] {
+  /**
+   * Rows (several per text with 'window') with each text's class id, or -1 without labels. With `pairs` (the second
+   * texts), one row per pair, cut by HF's longest_first (only with the 'head' strategy: a pair has no head+tail or
+   * windows).
+   */
+  encode(
+    texts: readonly string[],
+    settings: PreprocessSettings,
+    labelIds?: ArrayLike<number>,
+    pairs?: readonly string[],
+  ): EncodedRow[] {
+    if (pairs !== undefined) {
+      if (settings.truncation !== 'head') {
+        throw new RangeError(`text pairs are truncated longest_first, not with the '${settings.truncation}' strategy`);
+      }
+      return encodePairDocuments(this.tokenizer, texts, pairs, settings.maxLength, {
+        labels: labelIds,
+        tokenTypes: (this.options.typeVocabSize ?? 2) >= 2,
+      });
+    }
     return encodeDocuments(
       this.tokenizer,
       texts,
@@ -116,6 +144,6 @@ export class Preprocessor {
 }
 
 /** The tokenizer of a model folder, or the bundled bert-base-uncased one when `dir` is undefined. */
-export async function loadPreprocessor(dir?: string): Promise<Preprocessor> {
-  return new Preprocessor(await loadTokenizer(dir));
+export async function loadPreprocessor(dir?: string, options: PreprocessorOptions = {}): Promise<Preprocessor> {
+  return new Preprocessor(await loadTokenizer(dir), options);
 }

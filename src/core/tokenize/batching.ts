@@ -100,6 +100,7 @@ export function collate(rows: readonly EncodedRow[], indices: readonly number[],
       inputIds[base + t] = BigInt(row.ids[t]);
       attentionMask[base + t] = 1n;
     }
+    if (row.typeIds) for (let t = 0; t < row.typeIds.length; t++) tokenTypeIds[base + t] = BigInt(row.typeIds[t]);
     docIndex[b] = row.docIndex;
     if (labels) labels[b] = BigInt(row.label);
   });

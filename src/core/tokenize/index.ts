@@ -1,7 +1,7 @@
 /** Tokenization: tokenizer loading, the truncation policy, batching and logit pooling. */
 export type { Batch } from './batch';
 export { bertTokenizerJson, parseVocabTxt, vocabFromSentencePieceSpelling } from './bertTokenizerJson';
-export { loadTokenizer, saveTokenizer, assetsDir, TextTokenizer } from './tokenizer';
+export { loadTokenizer, saveTokenizer, assetsDir, TextTokenizer, type PairTemplate } from './tokenizer';
 export {
   encodeText,
   encodeDocuments,
@@ -23,3 +23,4 @@ export {
   type CollateOptions,
 } from './batching';
 export { poolLogits } from './pool';
+export { encodePair, encodePairDocuments, longestFirstLengths, pairContentBudget, pairTokenLength } from './pairs';

@@ -40,13 +40,31 @@ interface WordPieceModel {
   config: { continuing_subword_prefix?: string };
 }
 
+/**
+ * How the tokenizer's post-processor lays out a pair: prefix, A, middle, B, suffix, with each part's token types
+ * (BERT: [CLS] A [SEP] B [SEP], types 0 for [CLS] A [SEP] and 1 for B [SEP]; RoBERTa: <s> A </s></s> B </s>).
+ */
+export interface PairTemplate {
+  prefix: number[];
+  middle: number[];
+  suffix: number[];
+  prefixTypes: number[];
+  middleTypes: number[];
+  suffixTypes: number[];
+  firstType: number;
+  secondType: number;
+}
+
 export class TextTokenizer {
   private readonly tokenizer: Tokenizer;
   /** Ids the tokenizer puts before / after a single sequence (BERT: [CLS] / [SEP]). */
   readonly prefixIds: number[];
   readonly suffixIds: number[];
+  readonly pairTemplate: PairTemplate;
   readonly padId: number;
   readonly vocabSize: number;
+  /** WordPiece's continuing-subword prefix (##), or undefined for other models. */
+  private readonly continuingPrefix: string | undefined;
   /** Whether CJK ideographs outside the BMP must be split off here (see ASTRAL_CJK). */
   private readonly padsAstralCjk: boolean;
 
@@ -59,7 +77,9 @@ export class TextTokenizer {
   ) {
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
     const model = this.tokenizer.model as unknown as WordPieceModel | null;
-    if ((tokenizerJson.model as { type?: string } | undefined)?.type === 'WordPiece' && model) {
+    const isWordPiece = (tokenizerJson.model as { type?: string } | undefined)?.type === 'WordPiece';
+    this.continuingPrefix = isWordPiece ? (model?.config.continuing_subword_prefix ?? '##') : undefined;
+    if (isWordPiece && model) {
       model.encode = makeWordPieceEncoder({
         vocab: model.tokens_to_ids,
         unkToken: model.unk_token,
@@ -73,11 +93,65 @@ export class TextTokenizer {
     const at = indexOfSequence(full, plain);
     this.prefixIds = at < 0 ? [] : full.slice(0, at);
     this.suffixIds = at < 0 ? [] : full.slice(at + plain.length);
+    this.pairTemplate = this.probePairTemplate(probe, plain);
     const padding = tokenizerJson.padding as { pad_id?: number } | null | undefined;
     this.padId = padding?.pad_id ?? this.tokenizer.token_to_id('[PAD]') ?? this.tokenizer.token_to_id('<pad>') ?? 0;
     this.vocabSize = this.tokenizer.get_vocab(true).size;
     const normalizer = tokenizerJson.normalizer as { type?: string; handle_chinese_chars?: boolean } | null | undefined;
     this.padsAstralCjk = normalizer?.type === 'BertNormalizer' && normalizer.handle_chinese_chars !== false;
+  }
+
+  /** The pair layout, read off the post-processor's encoding of a probe pair. */
+  private probePairTemplate(first: string, firstIds: number[]): PairTemplate {
+    const second = 'world';
+    const secondIds = this.tokenizer.encode(second, { add_special_tokens: false }).ids;
+    const full = this.tokenizer.encode(first, { text_pair: second, return_token_type_ids: true });
+    const types = full.token_type_ids ?? full.ids.map(() => 0);
+    const a = indexOfSequence(full.ids, firstIds);
+    const b = a < 0 ? -1 : indexOfSequence(full.ids.slice(a + firstIds.length), secondIds);
+    if (b < 0) {
+      // A tokenizer without a pair template: single-sequence specials around each part, as HF would do without one.
+      const prefixTypes = this.prefixIds.map(() => 0);
+      return {
+        prefix: this.prefixIds,
+        middle: this.suffixIds,
+        suffix: this.suffixIds,
+        prefixTypes,
+        middleTypes: this.suffixIds.map(() => 0),
+        suffixTypes: this.suffixIds.map(() => 1),
+        firstType: 0,
+        secondType: 1,
+      };
+    }
+    const aEnd = a + firstIds.length;
+    const bStart = aEnd + b;
+    const bEnd = bStart + secondIds.length;
+    return {
+      prefix: full.ids.slice(0, a),
+      middle: full.ids.slice(aEnd, bStart),
+      suffix: full.ids.slice(bEnd),
+      prefixTypes: types.slice(0, a),
+      middleTypes: types.slice(aEnd, bStart),
+      suffixTypes: types.slice(bEnd),
+      firstType: types[a] ?? 0,
+      secondType: types[bStart] ?? 1,
+    };
+  }
+
+  /** Number of special tokens around a pair of sequences. */
+  get pairSpecialCount(): number {
+    const t = this.pairTemplate;
+    return t.prefix.length + t.middle.length + t.suffix.length;
+  }
+
+  /**
+   * Whether token `id` continues the word before it: a WordPiece `##` piece, or a byte-level / SentencePiece piece
+   * without its word-start mark (Ġ, ▁). Pair truncation needs word ends (see pairs.ts).
+   */
+  continuesWord(id: number): boolean {
+    const token = this.tokenizer.id_to_token(id) ?? '';
+    if (this.continuingPrefix !== undefined) return token.startsWith(this.continuingPrefix);
+    return !(token.startsWith('\u0120') || token.startsWith('\u2581'));
   }
 
   /** Number of special tokens around one sequence. */

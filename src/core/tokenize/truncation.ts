@@ -26,6 +26,8 @@ export interface TruncationOptions {
 /** One model row: a token sequence with its special tokens, the document it belongs to, and its class id. */
 export interface EncodedRow {
   ids: Int32Array;
+  /** Token type of each id (text pairs: 0 for the first text, 1 for the second); absent means all 0. */
+  typeIds?: Uint8Array;
   docIndex: number;
   /** Class id, or -1 for unlabelled (prediction) rows. */
   label: number;

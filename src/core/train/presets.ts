@@ -19,6 +19,8 @@ export interface TrainConfig {
   valid?: string;
   textColumn?: string;
   labelColumn?: string;
+  /** The second text's column of a text-pair task (given, or detected from common names); unset for single texts. */
+  textPairColumn?: string;
   /** Hub id, model directory, run directory, or random:SIZE. */
   model: string;
   out: string;
