@@ -20,6 +20,17 @@ const DATA_FLAGS: FlagSpec[] = [
 ];
 
 const JSON_FLAG: FlagSpec = { name: 'json', kind: 'boolean', help: 'print one JSON object per line (for machines)' };
+/** Training and pre-training continue or redo a run the same way. */
+const RESUME_FLAG: FlagSpec = {
+  name: 'resume',
+  kind: 'boolean',
+  help: 'continue the run in --out from its last checkpoint; every setting comes from its run.json (--data not needed)',
+};
+const RESTART_FLAG: FlagSpec = {
+  name: 'restart',
+  kind: 'boolean',
+  help: 'train the run in --out again from step 0 with its settings, when it has no readable checkpoint (its best/ stays until replaced)',
+};
 const DEVICE_FLAG: FlagSpec = {
   name: 'device',
   kind: 'string',
@@ -99,16 +110,8 @@ const TRAIN_FLAGS: FlagSpec[] = [
     help: 'optimizer steps per engine call, in one ONNX Loop (default 1; more saves host/device round trips on a GPU, same numbers)',
   },
   DEVICE_FLAG,
-  {
-    name: 'resume',
-    kind: 'boolean',
-    help: 'continue the run in --out from its last checkpoint; every setting comes from its run.json (--data not needed)',
-  },
-  {
-    name: 'restart',
-    kind: 'boolean',
-    help: 'train the run in --out again from step 0 with its settings, when it has no readable checkpoint (its best/ stays until replaced)',
-  },
+  RESUME_FLAG,
+  RESTART_FLAG,
   {
     name: 'estimate',
     kind: 'boolean',
@@ -240,16 +243,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       { name: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for init, order, masks and dropout' },
       { name: 'no-dropout', kind: 'boolean', help: 'train without dropout' },
       DEVICE_FLAG,
-      {
-        name: 'resume',
-        kind: 'boolean',
-        help: 'continue the run in --out from its last checkpoint; every setting comes from its run.json (--data not needed)',
-      },
-      {
-        name: 'restart',
-        kind: 'boolean',
-        help: 'train the run in --out again from step 0 with its settings, when it has no readable checkpoint (its best/ stays until replaced)',
-      },
+      RESUME_FLAG,
+      RESTART_FLAG,
       JSON_FLAG,
     ],
   },
