@@ -179,11 +179,10 @@ function main() {
       const partial = path.join(temp, path.basename(file));
       const targetArgs = target === UNIVERSAL ? [] : ['--target', target];
       console.log(`package: ${target} -> ${path.relative(root, file)}`);
-      execFileSync(
-        process.execPath,
-        [vsce, 'package', ...targetArgs, '--ignoreFile', ignoreFile, '-o', partial],
-        { cwd: stage, stdio: ['ignore', 'inherit', 'inherit'] },
-      );
+      execFileSync(process.execPath, [vsce, 'package', ...targetArgs, '--ignoreFile', ignoreFile, '-o', partial], {
+        cwd: stage,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
       moveFile(partial, file);
       built.push({ target, file, bytes: statSync(file).size });
     }
