@@ -2,9 +2,9 @@
 // per extension). The webview translates through src/extension/protocol/l10n.ts: the templates passed to t(…) and
 // tParts(…) (first argument) and translate(translations, …) (second), in webview/ and src/extension/. They must be
 // string literals: anything else would be missing from the bundle, so it stops the script with the places named.
-import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
+import { typeScriptSources } from './ts-sources.mjs';
 
 /** How each translation function takes its template: the argument's index. */
 const TEMPLATE_ARGUMENT = new Map([
@@ -18,12 +18,9 @@ export function dashboardTemplates(dirs, root) {
   const found = new Set();
   const problems = [];
   for (const dir of dirs) {
-    const files = fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.ts'));
-    for (const file of files) {
-      const full = path.join(dir, file);
+    for (const { full, source } of typeScriptSources(dir)) {
       // The definitions themselves pass their parameter on.
       if (full.endsWith(path.join('protocol', 'l10n.ts'))) continue;
-      const source = ts.createSourceFile(full, fs.readFileSync(full, 'utf8'), ts.ScriptTarget.ES2022, true);
       const visit = (node) => {
         const index =
           ts.isCallExpression(node) && ts.isIdentifier(node.expression)

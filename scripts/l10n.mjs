@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { dashboardTemplates } from './l10n-dashboard.mjs';
+import { typeScriptSources } from './ts-sources.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
@@ -79,10 +80,7 @@ export function localizeManifest(manifest, previous = {}) {
 /** The say`…` templates of the TypeScript files under `dir`. */
 export function sayTemplates(dir) {
   const found = new Set();
-  const files = fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.ts'));
-  for (const file of files) {
-    const full = path.join(dir, file);
-    const source = ts.createSourceFile(full, fs.readFileSync(full, 'utf8'), ts.ScriptTarget.ES2022, true);
+  for (const { source } of typeScriptSources(dir)) {
     const visit = (node) => {
       if (ts.isTaggedTemplateExpression(node) && node.tag.getText(source) === 'say') {
         const t = node.template;
@@ -111,10 +109,7 @@ const BUTTON_CALLS = new Map([
 /** Button titles passed to the display helpers: string literals, or spread arrays of them declared in the file. */
 export function buttonTitles(dir) {
   const found = new Set();
-  const files = fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.ts'));
-  for (const file of files) {
-    const full = path.join(dir, file);
-    const source = ts.createSourceFile(full, fs.readFileSync(full, 'utf8'), ts.ScriptTarget.ES2022, true);
+  for (const { source } of typeScriptSources(dir)) {
     const arrays = new Map();
     // The string elements of the array literals in a declaration (`cond ? ['Set Token'] : []`).
     const strings = (node) => {

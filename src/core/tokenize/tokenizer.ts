@@ -238,17 +238,7 @@ export function assetsDir(): string {
 }
 
 async function readJson(file: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (e) {
-    throw new ModelError(`Cannot read ${path.basename(file)}.`, {
-      file,
-      code: 'MODEL_TOKENIZER_UNREADABLE',
-      cause: e,
-      fix: 'Check that the model folder is complete (download it again if needed).',
-    });
-  }
+  const text = (await readBytes(file)).toString('utf8');
   try {
     const value: unknown = JSON.parse(withoutBom(text));
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
