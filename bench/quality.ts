@@ -84,6 +84,13 @@ interface Args {
   averageTail: number[];
   /** Models per seed ensemble (ours only); unset: no ensembles. */
   ensemble?: number;
+  /**
+   * With `ensemble: k`, seed screening from the same runs: candidate group i is the ensemble's k seeds; after E epochs
+   * the one with the best validation selection metric (or the lowest training loss) is kept and trains to the end.
+   * A run's first E epochs do not depend on how long it goes on (the schedule is the whole run's), so the kept
+   * candidate's result is its whole run's: exact, not simulated.
+   */
+  screenEpochs: number[];
 }
 const args: Args = {
   seeds: 10,
@@ -94,6 +101,7 @@ const args: Args = {
   torchInit: 'torch',
   averageEvals: [2, 3],
   averageTail: [0.33],
+  screenEpochs: [1, 2, 3],
   ...(JSON.parse(process.argv[2] ?? '{}') as Partial<Args>),
 };
 for (const [name, allowed] of [
@@ -202,6 +210,19 @@ interface Score {
   accuracy: number;
   macro_f1: number;
   seconds: number;
+  /** Validation loss of the best evaluation (ours only). */
+  best_loss?: number;
+  /** Each evaluation (ours only): what seed screening would have seen at that epoch. */
+  evals?: EpochScores[];
+}
+
+/** One evaluation of a run: validation scores and the mean training loss of the steps since the previous one. */
+interface EpochScores {
+  epoch: number;
+  accuracy: number;
+  macro_f1: number;
+  loss: number;
+  train_loss: number;
 }
 
 /** One PyTorch run: its best evaluation, its final weights' scores and each weight average's. */
@@ -274,10 +295,20 @@ async function runOurs(
     .pop();
   if (!best || best.task === 'mlm' || best.task === 'regression') throw new Error('no classifier evaluation');
   const started = events.find((e) => e.event === 'started') as StartedEvent;
+  const evals: EpochScores[] = [];
+  let trainLosses: number[] = [];
+  for (const e of events) {
+    if (e.event === 'step') trainLosses.push(e.loss);
+    if (e.event === 'eval' && e.task !== 'mlm' && e.task !== 'regression') {
+      const train_loss = trainLosses.reduce((a, b) => a + b, 0) / Math.max(1, trainLosses.length);
+      evals.push({ epoch: e.epoch, accuracy: e.accuracy, macro_f1: e.macro_f1, loss: e.loss, train_loss });
+      trainLosses = [];
+    }
+  }
   const probabilities = valid ? await bestProbabilities(out, valid) : undefined;
   fs.rmSync(out, { recursive: true, force: true });
   return {
-    score: { seed, accuracy: best.accuracy, macro_f1: best.macro_f1, seconds },
+    score: { seed, accuracy: best.accuracy, macro_f1: best.macro_f1, best_loss: best.loss, seconds, evals },
     config: started.config as unknown as TrainConfig,
     probabilities,
   };
@@ -492,6 +523,73 @@ function ensembleSummary(
   };
 }
 
+/**
+ * Seed screening (Dodge et al. 2020, "start many, stop early, continue some"): group i holds runs i, i + n, … (the
+ * ensemble's members); after `epoch` epochs keep the candidate with the best validation selection metric
+ * (`validation`) or the lowest mean training loss of its last epoch (`train_loss`: blind to the validation rows), and
+ * report that run's result. `oracle` keeps the candidate whose whole run ended best (an upper bound, not a method).
+ * Cost: k·E + (epochs − E) epochs against `epochs`.
+ */
+function screeningSummary(runs: Score[], metric: SelectionMetric, epochs: number): Record<string, unknown>[] {
+  const k = args.ensemble as number;
+  const n = args.seeds;
+  const groups = Array.from({ length: n }, (_, i) => Array.from({ length: k }, (_, j) => runs[i + j * n]));
+  const single = groups.map((g) => g[0]);
+  const of = (xs: Score[], key: 'accuracy' | 'macro_f1') => xs.map((x) => x[key]);
+  const summarise = (name: string, epoch: number | null, kept: Score[]) => ({
+    criterion: name,
+    epoch,
+    cost: epoch === null ? k : (k * epoch + (epochs - epoch)) / epochs,
+    accuracy: meanSd(of(kept, 'accuracy')),
+    macro_f1: meanSd(of(kept, 'macro_f1')),
+    accuracy_vs_single: pairedInterval(of(kept, 'accuracy'), of(single, 'accuracy')),
+    macro_f1_vs_single: pairedInterval(of(kept, 'macro_f1'), of(single, 'macro_f1')),
+    kept_seeds: kept.map((r) => r.seed),
+  });
+  const at = (r: Score, epoch: number) => {
+    const e = r.evals?.find((x) => x.epoch === epoch);
+    if (!e) throw new Error(`seed ${r.seed} has no evaluation at epoch ${epoch}`);
+    return e;
+  };
+  const rows = [summarise('single', null, single)];
+  rows[0].cost = 1;
+  for (const epoch of args.screenEpochs.filter((e) => e < epochs)) {
+    rows.push(
+      summarise(
+        'validation',
+        epoch,
+        groups.map((g) =>
+          g.reduce((best, r) =>
+            isImprovement(metric, metricValue(metric, at(r, epoch)), metricValue(metric, at(best, epoch)), 0)
+              ? r
+              : best,
+          ),
+        ),
+      ),
+    );
+    rows.push(
+      summarise(
+        'train_loss',
+        epoch,
+        groups.map((g) => g.reduce((best, r) => (at(r, epoch).train_loss < at(best, epoch).train_loss ? r : best))),
+      ),
+    );
+  }
+  rows.push(
+    summarise(
+      'oracle',
+      null,
+      groups.map((g) =>
+        g.reduce((best, r) => {
+          const final = (x: Score) => metricValue(metric, { ...x, loss: x.best_loss ?? NaN });
+          return isImprovement(metric, final(r), final(best), 0) ? r : best;
+        }),
+      ),
+    ),
+  );
+  return rows;
+}
+
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-bench-quality-'));
   const seeds = Array.from({ length: args.seeds }, (_, i) => i + 1);
@@ -504,6 +602,7 @@ async function main(): Promise<void> {
       for (const name of args.configs) {
         const overrides = { ...CONFIGS[name], ...args.overrides };
         const ours: Score[] = [];
+        const everyRun: Score[] = [];
         const probabilities: Float32Array[] = [];
         let config: TrainConfig | undefined;
         const configStart = performance.now();
@@ -512,6 +611,7 @@ async function main(): Promise<void> {
         for (const seed of trained) {
           const r = await runOurs(files, overrides, seed, path.join(work, `run-${corpus}-${name}-${seed}`), valid);
           if (seed <= args.seeds) ours.push(r.score);
+          everyRun.push(r.score);
           if (r.probabilities) probabilities.push(r.probabilities);
           config ??= r.config;
           console.error(
@@ -562,7 +662,10 @@ async function main(): Promise<void> {
           row.time_ratio = (row.ours as { seconds: number }).seconds / (row.torch as { seconds: number }).seconds;
           row.torch_averages = averagesSummary(torch, (config as TrainConfig).metric);
         }
-        if (valid && args.ensemble) row.ensemble = ensembleSummary(probabilities, valid, ours, configSeconds);
+        if (valid && args.ensemble) {
+          row.ensemble = ensembleSummary(probabilities, valid, ours, configSeconds);
+          row.screening = screeningSummary(everyRun, (config as TrainConfig).metric, (config as TrainConfig).epochs);
+        }
         results.push(row);
         console.error(JSON.stringify({ ...row, ours_runs: undefined, torch_runs: undefined }));
       }
@@ -642,6 +745,34 @@ async function main(): Promise<void> {
           `${ms(e.ensemble.accuracy)} | ${ci(e.accuracy_vs_single)} | ${ms(e.single_first.macro_f1)} | ` +
           `${ms(e.ensemble.macro_f1)} | ${ci(e.macro_f1_vs_single)} | ${(e.seconds / 60).toFixed(1)} min |`,
       );
+    }
+  }
+  if (args.ensemble) {
+    console.log(`\nSeed screening among the ${args.ensemble} seeds of each ensemble (Δ: kept run − single run i)`);
+    console.log(
+      '| corpus | config | kept by | after epoch | cost | acc | Δ acc, 95% CI | macro-F1 | Δ macro-F1, 95% CI |',
+    );
+    console.log('|---|---|---|---:|---:|---:|---:|---:|---:|');
+    for (const r of results) {
+      type Stat = { mean: number; sd: number };
+      type Interval = { mean: number; low: number; high: number };
+      const rows = r.screening as {
+        criterion: string;
+        epoch: number | null;
+        cost: number;
+        accuracy: Stat;
+        macro_f1: Stat;
+        accuracy_vs_single: Interval;
+        macro_f1_vs_single: Interval;
+      }[];
+      const ms = (m: Stat) => `${pct(m.mean)} ± ${pct(m.sd)}`;
+      const ci = (d: Interval) => `${pct(d.mean)} [${pct(d.low)}, ${pct(d.high)}]`;
+      for (const s of rows) {
+        console.log(
+          `| ${String(r.corpus)} | ${String(r.config)} | ${s.criterion} | ${s.epoch ?? '–'} | ${s.cost.toFixed(2)}× | ` +
+            `${ms(s.accuracy)} | ${ci(s.accuracy_vs_single)} | ${ms(s.macro_f1)} | ${ci(s.macro_f1_vs_single)} |`,
+        );
+      }
     }
   }
   console.log(JSON.stringify({ args, seconds: (performance.now() - t0) / 1000, results }));
