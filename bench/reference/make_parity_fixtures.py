@@ -17,6 +17,11 @@ With --label-smoothing EPS (and optionally --class-weights W0,W1,W2) the classif
 torch.nn.functional.cross_entropy(weight=W, label_smoothing=EPS) (default: test/fixtures/parity-smoothing/, 20 steps);
 expected.json records both.
 
+With --task multi-label (and optionally --pos-weight P0,P1,P2) the head has 3 sigmoid outputs trained with
+torch.nn.BCEWithLogitsLoss(pos_weight=P) (HF problem_type "multi_label_classification"; default:
+test/fixtures/parity-multi-label/, 20 steps): each batch's `labels` are its row numbers in the trajectory (0..3 for
+batch.json) and `targets` its 0/1 rows, flattened [batch * 3]; expected.json records the positive weights.
+
 With --task mlm the batches are masked (labels per token, -100 where not predicted; 80% of the chosen tokens become
 the mask id, 10% a random token, 10% stay), the weights include the MLM head (no decoder weight: it is the word
 embedding table), and expected.json holds the score rows of the predicted positions only (`rows`, `logits`).
@@ -127,12 +132,16 @@ def initial_params(seed, config=CONFIG, task='classify'):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--family', choices=sorted(FAMILY_CONFIGS), default='bert')
-    ap.add_argument('--task', choices=['classify', 'mlm'], default='classify')
+    ap.add_argument('--task', choices=['classify', 'mlm', 'multi-label'], default='classify')
     ap.add_argument('--out')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--label-smoothing', type=float, default=0.0)
     ap.add_argument('--class-weights')
+    ap.add_argument('--pos-weight')
     args = ap.parse_args()
+    multi = args.task == 'multi-label'
+    if multi:
+        return multi_label(args)
     mlm = args.task == 'mlm'
     smoothing = args.label_smoothing
     weights = [float(w) for w in args.class_weights.split(',')] if args.class_weights else None
@@ -187,6 +196,72 @@ def main():
     losses, lrs, norms = [], [], []
     for b in batches:
         loss_v, norm, lr = trainer.step(bt.batch_to_torch(b))
+        losses.append(loss_v)
+        lrs.append(lr)
+        norms.append(norm)
+    bt.write_safetensors(out('final.safetensors'), trainer.p, {'format': 'pt'})
+    with open(out('trajectory.json'), 'w') as f:
+        json.dump({'hyper': hyper, 'losses': losses, 'lrs': lrs, 'gradNorms': norms, 'batches': batches}, f)
+    print(json.dumps({'out': os.path.abspath(args.out), 'loss': loss.item(), 'firstLoss': losses[0], 'lastLoss': losses[-1]}))
+
+
+def multi_hot(rng, batch, offset):
+    """A make_batch batch with multi-label targets: label c is on when token 1 or 2 of the row, mod 3, is c (so a row
+    has one or two labels, learnable from its first tokens), and one in five labels is flipped at random (some rows
+    get none or all three). `labels` are the rows' numbers from `offset` on, as the engine indexes its targets."""
+    ids = np.array(batch['inputIds']).reshape(BATCH, SEQ)
+    t = np.zeros((BATCH, NUM_LABELS), np.float32)
+    for r in range(BATCH):
+        t[r, ids[r, 1] % NUM_LABELS] = 1
+        t[r, ids[r, 2] % NUM_LABELS] = 1
+    t = np.where(rng.rand(BATCH, NUM_LABELS) < 0.2, 1 - t, t)
+    return {**batch, 'labels': list(range(offset, offset + BATCH)), 'targets': t.ravel().tolist()}
+
+
+def multi_label(args):
+    """--task multi-label: loss, gradients and logits of one batch, then 20 AdamW steps, with BCEWithLogitsLoss."""
+    pos = [float(w) for w in args.pos_weight.split(',')] if args.pos_weight else None
+    pos_weight = torch.tensor(pos, dtype=torch.float32) if pos else None
+    bce = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    config = {**CONFIG, 'problem_type': 'multi_label_classification'}
+    hyper = {**HYPER, 'warmupSteps': 2, 'totalSteps': 20}
+    fixtures = os.path.join(os.path.dirname(__file__), '..', '..', 'test', 'fixtures')
+    args.out = args.out or os.path.join(fixtures, 'parity-multi-label')
+    torch.set_num_threads(1)
+    os.makedirs(args.out, exist_ok=True)
+    out = lambda name: os.path.join(args.out, name)  # noqa: E731
+    rng = np.random.RandomState(args.seed)
+    p = initial_params(args.seed, config)
+    with open(out('config.json'), 'w') as f:
+        json.dump(config, f, indent=2)
+    bt.write_safetensors(out('model.safetensors'), p, {'format': 'pt'})
+
+    def loss_of(params, b):
+        ids, types, mask, _ = bt.batch_to_torch(b)
+        logits = bt.logits_fn(params, config, ids, types, mask)
+        return bce(logits, torch.tensor(b['targets'], dtype=torch.float32).view(BATCH, NUM_LABELS)), logits
+
+    batch = multi_hot(rng, make_batch(rng, config), 0)
+    with open(out('batch.json'), 'w') as f:
+        json.dump(batch, f)
+    leaves = {n: t.clone().requires_grad_(True) for n, t in p.items()}
+    loss, logits = loss_of(leaves, batch)
+    loss.backward()
+    grads = {n: t.grad for n, t in leaves.items()}
+    grad_norm = float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads.values())))
+    bt.write_safetensors(out('grads.safetensors'), grads, {'format': 'pt'})
+    with open(out('expected.json'), 'w') as f:
+        json.dump({'seed': args.seed, 'torch': torch.__version__, 'loss': loss.item(), 'gradNorm': grad_norm,
+                   'posWeight': pos, 'logits': logits.detach().ravel().tolist()}, f, indent=1)
+
+    batches = [multi_hot(rng, make_batch(rng, config), k * BATCH) for k in range(hyper['totalSteps'])]
+    trainer = bt.Trainer({n: t.clone() for n, t in p.items()}, config, NUM_LABELS, hyper['lr'], hyper['weightDecay'],
+                         hyper['warmupSteps'], hyper['totalSteps'], hyper['maxGradNorm'],
+                         (hyper['beta1'], hyper['beta2']), hyper['eps'])
+    trainer.loss_fn = lambda p_, cfg_, b, d: loss_of(p_, b)[0]
+    losses, lrs, norms = [], [], []
+    for b in batches:
+        loss_v, norm, lr = trainer.step(b)
         losses.append(loss_v)
         lrs.append(lr)
         norms.append(norm)

@@ -41,11 +41,15 @@ export interface EngineOptions {
    * labels are per token ([batch*seq], IGNORE_LABEL where not predicted); the head scores only the labelled positions,
    * and forward() gives their scores, [labelled positions, vocab] in position order (every position's, [batch*seq,
    * vocab], for a batch without labels). regression: one output (numLabels 1) trained with mean squared error; a batch's
-   * labels are row indices into `regressionTargets`, whose values the step takes as its float targets.
+   * labels are row indices into `regressionTargets`, whose values the step takes as its float targets. multi-label:
+   * numLabels sigmoid outputs trained with binary cross-entropy; a batch's labels are row indices into
+   * `multiLabelTargets`; `classWeights` are the positive weights (BCEWithLogitsLoss pos_weight), default 1.
    */
-  task?: 'classify' | 'mlm' | 'regression';
+  task?: 'classify' | 'mlm' | 'regression' | 'multi-label';
   /** regression: the target value of each training example, indexed by the batch labels. */
   regressionTargets?: Float32Array;
+  /** multi-label: each training example's 0/1 targets, numLabels per example (row-major), indexed by the batch labels. */
+  multiLabelTargets?: Float32Array;
   /** mlm: 'every' trains with the head on every position (StepGraphOptions.mlmScoring), for comparisons only. */
   mlmScoring?: 'masked' | 'every';
   weights: Weights;
@@ -169,8 +173,7 @@ class OrtTrainEngine implements TrainEngine {
     this.params = checkWeightsMatch(specs, weights, 'model weights').map((a) => a.slice());
     this.m = specs.map((s) => new Float32Array(numel(s.shape)));
     this.v = specs.map((s) => new Float32Array(numel(s.shape)));
-    this.classWeights =
-      opts.classWeights ?? new Float32Array((opts.task ?? 'classify') === 'classify' ? opts.numLabels : 0).fill(1);
+    this.classWeights = opts.classWeights ?? new Float32Array(hasClassWeights(opts.task) ? opts.numLabels : 0).fill(1);
     this.threads = opts.threads ?? defaultThreads();
     this.level = opts.graphOptimizationLevel ?? 'all';
     this.log = opts.log ?? (() => undefined);
@@ -316,11 +319,17 @@ class OrtTrainEngine implements TrainEngine {
         code: 'ENGINE_NO_LABELS',
       });
     }
-    const ids = this.opts.task === 'regression' ? (this.opts.regressionTargets?.length ?? 0) : this.opts.numLabels;
+    const rows = this.opts.task === 'regression' || this.opts.task === 'multi-label';
+    const ids =
+      this.opts.task === 'regression'
+        ? (this.opts.regressionTargets?.length ?? 0)
+        : this.opts.task === 'multi-label'
+          ? (this.opts.multiLabelTargets?.length ?? 0) / this.opts.numLabels
+          : this.opts.numLabels;
     for (const y of b.labels) {
       if (y < 0n || y >= BigInt(ids)) {
-        if (this.opts.task === 'regression') {
-          throw new DataError(`Regression row ${y} has no target (there are ${ids}).`, { code: 'ENGINE_BAD_LABEL' });
+        if (rows) {
+          throw new DataError(`Training row ${y} has no target (there are ${ids}).`, { code: 'ENGINE_BAD_LABEL' });
         }
         throw new DataError(`Label id ${y} is outside 0..${this.opts.numLabels - 1}.`, { code: 'ENGINE_BAD_LABEL' });
       }
@@ -378,6 +387,14 @@ class OrtTrainEngine implements TrainEngine {
         ),
         [...lead, B],
       );
+    } else if (withLabels && this.opts.task === 'multi-label') {
+      const C = this.opts.numLabels;
+      const targets = this.opts.multiLabelTargets!;
+      const rowIds = cat((b) => b.labels!);
+      const multiHot = new Float32Array(rowIds.length * C);
+      rowIds.forEach((row, i) => multiHot.set(targets.subarray(Number(row) * C, (Number(row) + 1) * C), i * C));
+      feeds[STEP_IO.labels] = new ort.Tensor('float32', multiHot, [...lead, B, C]);
+      feeds[STEP_IO.classWeights] = new ort.Tensor('float32', this.classWeights, [C]);
     } else if (withLabels) {
       feeds[STEP_IO.labels] = new ort.Tensor(
         'int64',
@@ -571,6 +588,10 @@ class OrtTrainEngine implements TrainEngine {
   }
 }
 
+/** Tasks whose step graph takes class_weights (cross-entropy's class weights, BCE's positive weights). */
+const hasClassWeights = (task: EngineOptions['task']): boolean =>
+  (task ?? 'classify') === 'classify' || task === 'multi-label';
+
 function familyFor(opts: Pick<EngineOptions, 'task' | 'config'>): EncoderFamily {
   return opts.task === 'mlm' ? mlmFamily(opts.config) : encoderFamily(opts.config);
 }
@@ -579,6 +600,15 @@ export async function createTrainEngine(opts: EngineOptions): Promise<TrainEngin
   if (opts.task === 'regression' && (opts.numLabels !== 1 || !opts.regressionTargets || opts.classWeights)) {
     throw new UserError('A regression head has one output, its targets and no class weights.', {
       fix: 'Give numLabels 1 and regressionTargets, without classWeights.',
+      code: 'ENGINE_BAD_LABELS',
+    });
+  }
+  if (
+    opts.task === 'multi-label' &&
+    !(opts.numLabels >= 1 && opts.multiLabelTargets && opts.multiLabelTargets.length % opts.numLabels === 0)
+  ) {
+    throw new UserError('A multi-label head needs at least one label and numLabels targets per training row.', {
+      fix: 'Give multiLabelTargets with numLabels 0/1 values per row.',
       code: 'ENGINE_BAD_LABELS',
     });
   }

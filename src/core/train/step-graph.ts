@@ -7,7 +7,8 @@
  * The single-step graph may have its state outputs written over its state inputs (checked: checkInPlaceOutputs).
  *
  * Graph I/O (names in STEP_IO): params by HF name, `m.<name>`, `v.<name>`, input_ids / attention_mask /
- * token_type_ids (int64 [batch, seq]), labels (int64 [batch]; float32 for regression), class_weights (float [numLabels]), the AdamW scalars,
+ * token_type_ids (int64 [batch, seq]), labels (int64 [batch]; float32 for regression; float32 [batch, numLabels] for
+ * multi-label), class_weights (float [numLabels]; multi-label: the positive weights), the AdamW scalars,
  * dropout_keys (int64, when dropout is on). Outputs: loss, grad_norm, `new.<name>`, `new.m.<name>`, `new.v.<name>`.
  * The mlm task has labels [batch, seq] and no class weights, and (unless it scores every position) masked_positions
  * (int64 [masked]: the flattened positions whose label is not IGNORE_LABEL, in order), the rows its head scores; its
@@ -24,7 +25,7 @@ import { Graph, Value } from '../graph/graph';
 import { checkInPlaceOutputs } from '../graph/in-place';
 import { DropoutKeys } from '../graph/ops/dropout';
 import { mul } from '../graph/ops/elementwise';
-import { crossEntropy, mseLoss } from '../graph/ops/loss';
+import { bceWithLogits, crossEntropy, mseLoss } from '../graph/ops/loss';
 import { binary } from '../graph/raw';
 import { loop } from '../graph/ops/loop';
 import { toModelBytes } from '../graph/serialize';
@@ -65,9 +66,10 @@ export interface StepGraphOptions {
    * classify (default): labels [batch], class_weights [numLabels], weighted cross-entropy. mlm: labels are
    * [batch, seq] with IGNORE_LABEL where nothing is predicted, no class weights; the head scores the rows of
    * masked_positions ([masked, vocab]). regression: one output (numLabels 1), labels are float targets [batch], no
-   * class weights, mean squared error (HF problem_type "regression").
+   * class weights, mean squared error (HF problem_type "regression"). multi-label: labels are float 0/1 targets
+   * [batch, numLabels], class_weights are BCEWithLogitsLoss's pos_weight (HF problem_type "multi_label_classification").
    */
-  task?: 'classify' | 'mlm' | 'regression';
+  task?: 'classify' | 'mlm' | 'regression' | 'multi-label';
   /**
    * mlm only. 'masked' (default): the head and the loss run on the masked positions alone. 'every': the head scores
    * every position ([batch*seq, vocab], no masked_positions input) and the loss skips the unlabelled ones: the same
@@ -189,6 +191,7 @@ function taskLoss(
   opts: StepGraphOptions,
 ): Value {
   if (opts.task === 'regression') return mseLoss(g, logits, labels);
+  if (opts.task === 'multi-label') return bceWithLogits(g, logits, labels, classWeights);
   if (opts.task !== 'mlm') return crossEntropy(g, logits, labels, classWeights, opts.labelSmoothing ?? 0);
   return maskedLmLoss(g, logits, positions ? labelsAt(g, labels, positions) : labels);
 }
@@ -228,11 +231,9 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
   }
 
   const regression = opts.task === 'regression';
-  const labels = g.input(
-    STEP_IO.labels,
-    regression ? 'float32' : 'int64',
-    mlm ? [...lead, ...BATCH] : [...lead, 'batch'],
-  );
+  const multiLabel = opts.task === 'multi-label';
+  const labelDims: Dim[] = mlm ? BATCH : multiLabel ? ['batch', opts.numLabels] : ['batch'];
+  const labels = g.input(STEP_IO.labels, regression || multiLabel ? 'float32' : 'int64', [...lead, ...labelDims]);
   const classWeights = mlm || regression ? null : g.input(STEP_IO.classWeights, 'float32', [opts.numLabels]);
   if (opts.mode === 'grads') {
     const paramMap = new Map(specs.map((s, i) => [s.name, params[i]]));
@@ -300,7 +301,7 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
       params: bodyParams,
       m: carried.slice(n, 2 * n),
       v: carried.slice(2 * n),
-      labels: pick(labels, mlm ? BATCH : ['batch']),
+      labels: pick(labels, labelDims),
       positions: positions ? pick(positions, [MASKED]) : null,
       classWeights,
       keys,

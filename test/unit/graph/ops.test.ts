@@ -7,7 +7,7 @@ import { layerNorm } from '../../../src/core/graph/ops/layernorm';
 import { gelu } from '../../../src/core/graph/ops/gelu';
 import { embedding } from '../../../src/core/graph/ops/embedding';
 import { concat, gatherRows, reshape, selectIndex, split, transpose } from '../../../src/core/graph/ops/shape';
-import { crossEntropy, mseLoss } from '../../../src/core/graph/ops/loss';
+import { bceWithLogits, crossEntropy, mseLoss } from '../../../src/core/graph/ops/loss';
 import { gradCheck, randn } from './gradcheck';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../../../src/core/graph/graph';
@@ -206,6 +206,50 @@ test('mean squared error of a one-output head (torch MSELoss on logits.squeeze()
   assert.throws(
     () => mseLoss(g, g.input('l', 'float32', [2, 3]), g.input('y', 'float32', [2])),
     /a regression head has one output/,
+  );
+});
+
+test('binary cross-entropy with logits (torch BCEWithLogitsLoss), plain and with positive weights', async () => {
+  // Targets 0/1 and one soft target; logits up to ±40, where a naive log(sigmoid(x)) overflows to -inf.
+  const y = Float32Array.from([1, 0, 1, 0, 0, 1, 1, 0.3, 0, 0, 1, 0]);
+  const targets = { name: 'y', shape: ['batch', 3], dims: [4, 3], data: y, differentiable: false };
+  const logits = f('logits', [4, 3], 40, ['batch', 3]);
+  const plain = await gradCheck([logits, targets], (g, [l, t]) => bceWithLogits(g, l, t, null), []);
+  assert.ok(plain.worst < TOL, `plain worst ${plain.worst}`);
+  const pos = { name: 'p', shape: [3], dims: [3], data: Float32Array.from([0.5, 3, 1]), differentiable: false };
+  const weighted = await gradCheck([logits, targets, pos], (g, [l, t, p]) => bceWithLogits(g, l, t, p), []);
+  assert.ok(weighted.worst < TOL, `weighted worst ${weighted.worst}`);
+
+  // The forward value against the formula in float64, including logits far outside exp's float32 range.
+  const g = new Graph();
+  const l = g.input('l', 'float32', ['batch', 2]);
+  const t = g.input('t', 'float32', ['batch', 2]);
+  const p = g.input('p', 'float32', [2]);
+  g.output(bceWithLogits(g, l, t, null), 'plain');
+  g.output(bceWithLogits(g, l, t, p), 'weighted');
+  const session = await ort.InferenceSession.create(toModelBytes(g));
+  const x = [40, -40, 0.5, -100];
+  const yy = [0, 1, 1, 0];
+  const pw = [2, 0.25];
+  const out = await session.run({
+    l: new ort.Tensor('float32', Float32Array.from(x), [2, 2]),
+    t: new ort.Tensor('float32', Float32Array.from(yy), [2, 2]),
+    p: new ort.Tensor('float32', Float32Array.from(pw), [2]),
+  });
+  await session.release();
+  const softplus = (z: number) => Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
+  const mean = (w: (i: number) => number) =>
+    x.reduce((s, xi, i) => s + (1 - yy[i]) * xi + w(i) * softplus(-xi), 0) / x.length;
+  const expectPlain = mean(() => 1);
+  const expectWeighted = mean((i) => 1 + (pw[i % 2] - 1) * yy[i]);
+  assert.ok(Math.abs((out.plain.data as Float32Array)[0] - expectPlain) < 1e-5, `plain ${out.plain.data[0]}`);
+  assert.ok(
+    Math.abs((out.weighted.data as Float32Array)[0] - expectWeighted) < 1e-5,
+    `weighted ${out.weighted.data[0]}`,
+  );
+  assert.throws(
+    () => bceWithLogits(g, g.input('a', 'float32', [2, 3]), g.input('b', 'float32', [2, 2]), null),
+    /targets .* do not match logits/,
   );
 });
 

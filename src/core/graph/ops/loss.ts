@@ -1,6 +1,6 @@
 /**
- * Softmax cross-entropy, torch semantics (mean, or weighted mean with class weights; optional label smoothing), and
- * the mean squared error of a regression head.
+ * Softmax cross-entropy, torch semantics (mean, or weighted mean with class weights; optional label smoothing), the
+ * mean squared error of a regression head, and the binary cross-entropy with logits of a multi-label head.
  */
 import { GraphError } from '../../errors';
 import { sameDim } from '../dims';
@@ -99,6 +99,51 @@ export function mseLoss(g: Graph, logits: Value, targets: Value): Value {
     const rows = cast(g, g.node1('Shape', [diff], { dtype: 'int64', shape: [1] }), 'float32');
     const dPred = binary(g, 'Mul', binary(g, 'Div', scaleBy(g, diff, 2), rows), dLoss!);
     return [reshapeTo(g, dPred, [B, 1]), null];
+  });
+  return loss;
+}
+
+/**
+ * torch.nn.BCEWithLogitsLoss(pos_weight=p), reduction 'mean' over every (row, label), as HF
+ * BertForSequenceClassification with problem_type "multi_label_classification" (which uses no pos_weight: p = 1).
+ * Logits [B, C], targets float [B, C] (0/1, or soft), posWeight [C] or null. In the numerically stable form torch uses:
+ *   l = (1 - y) x + w (max(-x, 0) + log(1 + exp(-|x|))),   w = 1 + (p - 1) y
+ * which for p = 1 is max(x, 0) - x y + log(1 + exp(-|x|)): exp never sees a positive argument.
+ * Backward: d x = ((1 - y) - w sigmoid(-x)) / (B C) (times d loss); B is read at run time (the batch axis is symbolic).
+ */
+export function bceWithLogits(g: Graph, logits: Value, targets: Value, posWeight: Value | null): Value {
+  expectRank('bceWithLogits', logits, 2);
+  expectDType('bceWithLogits', targets, 'float32');
+  expectRank('bceWithLogits', targets, 2);
+  const [B, C] = logits.shape;
+  if (!sameDim(targets.shape[0], B) || !sameDim(targets.shape[1], C))
+    throw new GraphError(`bceWithLogits: targets ${targets.toString()} do not match logits ${logits.toString()}.`);
+  if (posWeight && (posWeight.shape.length !== 1 || !sameDim(posWeight.shape[0], C))) {
+    throw new GraphError(`bceWithLogits: positive weights ${posWeight.toString()} must have shape [${String(C)}].`);
+  }
+  const one = g.constFloat(1);
+  const softplusNegAbs = unary(
+    g,
+    'Log',
+    binary(g, 'Add', one, unary(g, 'Exp', unary(g, 'Neg', unary(g, 'Abs', logits)))),
+  );
+  // w = 1 + (p - 1) y, [B, C]; none without positive weights.
+  const w = posWeight ? binary(g, 'Add', one, binary(g, 'Mul', binary(g, 'Sub', posWeight, one), targets)) : null;
+  const elementwise = w
+    ? binary(
+        g,
+        'Add',
+        binary(g, 'Mul', binary(g, 'Sub', one, targets), logits),
+        binary(g, 'Mul', w, binary(g, 'Add', unary(g, 'Relu', unary(g, 'Neg', logits)), softplusNegAbs)),
+      )
+    : binary(g, 'Add', binary(g, 'Sub', unary(g, 'Relu', logits), binary(g, 'Mul', logits, targets)), softplusNegAbs);
+  const loss = reduce(g, 'ReduceMean', elementwise, [0, 1], false);
+  g.record([logits, targets, posWeight], [loss], ([dLoss]) => {
+    const dims = cast(g, g.node1('Shape', [logits], { dtype: 'int64', shape: [2] }), 'float32');
+    const count = reduce(g, 'ReduceProd', dims, [0], false);
+    const below = unary(g, 'Sigmoid', unary(g, 'Neg', logits));
+    const dx = binary(g, 'Sub', binary(g, 'Sub', one, targets), w ? binary(g, 'Mul', w, below) : below);
+    return [binary(g, 'Mul', binary(g, 'Div', dx, count), dLoss!), null, null];
   });
   return loss;
 }
