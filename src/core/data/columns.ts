@@ -14,7 +14,10 @@ export const TEXT_PAIR_COLUMN_NAMES: ReadonlyArray<readonly [string, string]> = 
 
 export interface ColumnChoice {
   text: string;
+  /** The label column; '' when labels are given as one 0/1 column per label (labelColumns). */
   label: string;
+  /** Multi-label data with one 0/1 column per label: those columns, in the order given (the labels' order). */
+  labelColumns?: string[];
   /** The second text of a pair task ([CLS] text [SEP] textPair [SEP]); undefined for single texts. */
   textPair?: string;
 }
@@ -23,6 +26,8 @@ export interface ColumnOverrides {
   textColumn?: string;
   labelColumn?: string;
   textPairColumn?: string;
+  /** Multi-label data as one 0/1 column per label (`--label-columns a,b,c`): the columns, each a label. */
+  labelColumns?: string[];
 }
 
 /**
@@ -91,7 +96,8 @@ export function detectColumns(columns: string[], overrides: ColumnOverrides = {}
     );
   };
   const text = detectedPair?.text ?? pick('text', overrides.textColumn, TEXT_COLUMN_NAMES);
-  const label = pick('label', overrides.labelColumn, LABEL_COLUMN_NAMES);
+  const labelColumns = overrides.labelColumns?.map((c) => pick('label', c, []));
+  const label = labelColumns ? '' : pick('label', overrides.labelColumn, LABEL_COLUMN_NAMES);
   const textPair =
     detectedPair?.textPair ??
     (overrides.textPairColumn === undefined ? undefined : pick('second text', overrides.textPairColumn, []));
@@ -99,6 +105,7 @@ export function detectColumns(columns: string[], overrides: ColumnOverrides = {}
     ['text', text],
     ['label', label],
     ...(textPair === undefined ? [] : [['second text', textPair] as const]),
+    ...(labelColumns ?? []).map((c) => ['label', c] as const),
   ] as const) {
     const at = columns.flatMap((c, i) => (c === name ? [i + 1] : []));
     if (at.length > 1) {
@@ -132,5 +139,21 @@ export function detectColumns(columns: string[], overrides: ColumnOverrides = {}
       },
     );
   }
-  return textPair === undefined ? { text, label } : { text, label, textPair };
+  if (labelColumns) {
+    const clash = labelColumns.find((c, i) => c === text || c === textPair || labelColumns.indexOf(c) !== i);
+    if (clash !== undefined) {
+      throw new DataError(`The label columns name "${clash}" twice, or as a text column as well.`, {
+        file,
+        line: 1,
+        code: 'DATA_SAME_COLUMN',
+        fix: 'List each 0/1 label column once in --label-columns, and none of the text columns.',
+      });
+    }
+  }
+  return {
+    text,
+    label,
+    ...(textPair === undefined ? {} : { textPair }),
+    ...(labelColumns ? { labelColumns } : {}),
+  };
 }

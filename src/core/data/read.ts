@@ -31,6 +31,13 @@ export interface ReadOptions extends ColumnOverrides {
   delimiter?: string;
   /** Record row errors as problems and skip the row, instead of throwing at the first one. */
   lenient?: boolean;
+  /**
+   * Each row has a set of labels (`--task multi-label`); also implied by labelSeparator and labelColumns, and
+   * detected without it when the first row's label is a JSON list.
+   */
+  multiLabel?: boolean;
+  /** The separator of a multi-label cell (`--label-separator`); detected in CSV/TSV when absent. */
+  labelSeparator?: string;
 }
 
 async function firstNonSpaceChar(file: string): Promise<string> {
@@ -145,6 +152,13 @@ export async function readDataset(input: string, options: ReadOptions = {}): Pro
     });
   }
   if (stat.isDirectory()) {
+    if (options.multiLabel || options.labelSeparator !== undefined || options.labelColumns !== undefined) {
+      throw new DataError('A folder per class gives each document one label, so it cannot hold multi-label data.', {
+        file: input,
+        code: 'DATA_MULTI_LABEL_FOLDER',
+        fix: 'Give a CSV/TSV (labels in one delimited cell, or one 0/1 column per label) or JSON Lines (labels as a list).',
+      });
+    }
     const { examples, labelKind, problems } = await readFolder(input);
     return { path: input, format: 'folder', examples, labelKind, columns: [], problems };
   }
@@ -159,7 +173,12 @@ export async function readDataset(input: string, options: ReadOptions = {}): Pro
   for await (const row of rows) {
     if (collector === undefined) {
       columns = detectTxtColumns(input, ext, () => detectColumns(header.columns, options, input));
-      collector = new ExampleCollector(input, columns, options.lenient ?? false);
+      const multi = options.multiLabel === true || options.labelSeparator !== undefined;
+      collector = new ExampleCollector(input, columns, options.lenient ?? false, {
+        mode: multi ? 'multi' : 'auto',
+        separator: options.labelSeparator,
+        lists: format === 'json' || format === 'jsonl',
+      });
     }
     collector.add(row);
   }
@@ -181,6 +200,7 @@ export async function readDataset(input: string, options: ReadOptions = {}): Pro
     textColumn: columns.text,
     labelColumn: columns.label,
     ...(columns.textPair !== undefined ? { textPairColumn: columns.textPair } : {}),
+    ...(collector.multiLabel !== undefined ? { multiLabel: collector.multiLabel } : {}),
     columns: header.columns,
     problems: collector.problems,
   };

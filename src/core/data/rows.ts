@@ -7,6 +7,7 @@ import { DataError } from '../errors';
 import { ownValue } from '../util/records';
 import type { ColumnChoice } from './columns';
 import { canonicalLabel, labelKindOf } from './labels';
+import { binaryLabelValue, detectLabelSeparator, splitLabelCell, type MultiLabelFormat } from './multi-label';
 import type { DataProblem, Example, LabelKind } from './types';
 
 export interface RawRow {
@@ -18,17 +19,42 @@ export interface RawRow {
 /** Lenient mode keeps at most this many row problems of one kind, then one summary line. */
 const MAX_PROBLEMS_PER_CODE = 50;
 
+/** How labels are read: one per row, or a set per row (multi-label), and how a set is written. */
+export interface LabelReading {
+  /** 'auto': one label per row, unless the first row's label is a JSON list. 'multi': a set of labels per row. */
+  mode: 'auto' | 'multi';
+  /** A delimited cell's separator (--label-separator); detected in CSV/TSV cells when absent. */
+  separator?: string;
+  /** JSON rows: without a separator, a multi-label row's labels must be a list. */
+  lists: boolean;
+}
+
+/** The key of a label set where one string stands for it (duplicate texts with different labels): sorted, as JSON. */
+export function labelSetKey(labels: readonly string[]): string {
+  return JSON.stringify([...labels].sort());
+}
+
 export class ExampleCollector {
   readonly examples: Example[] = [];
   readonly problems: DataProblem[] = [];
   private readonly problemCounts = new Map<string, number>();
-  private firstLabelType: { type: 'number' | 'string'; line: number } | undefined;
+  private firstLabelType: { type: 'number' | 'string' | 'list'; line: number } | undefined;
+  /** CSV/TSV multi-label cells read before the separator is known (detected in finish()). */
+  private readonly undelimited: { example: Example; cell: string }[] = [];
+  /** Set once the data is known to be multi-label: how its label sets are written. */
+  multiLabel: MultiLabelFormat | undefined;
 
   constructor(
     private readonly file: string,
     private readonly columns: ColumnChoice,
     private readonly lenient: boolean,
-  ) {}
+    private readonly reading: LabelReading = { mode: 'auto', lists: true },
+  ) {
+    if (columns.labelColumns) this.multiLabel = { source: 'columns', labelColumns: columns.labelColumns };
+    else if (reading.mode === 'multi' && reading.separator !== undefined)
+      this.multiLabel = { source: 'separator', separator: reading.separator };
+    else if (reading.mode === 'multi') this.multiLabel = { source: reading.lists ? 'list' : 'separator' };
+  }
 
   /** Report a row-level error: throw when strict, record and go on when lenient. */
   rowError(message: string, line: number, code: string, fix: string): void {
@@ -87,6 +113,16 @@ export class ExampleCollector {
         );
       }
     }
+    const pair = textPair === undefined ? {} : { textPair };
+    if (this.multiLabel !== undefined || Array.isArray(rawLabel)) {
+      const labels = this.readLabelSet(row, rawLabel);
+      if (labels === undefined) return;
+      const example: Example = { text, ...pair, label: '', labels: [], file: this.file, line: row.line };
+      if (typeof labels === 'string') this.undelimited.push({ example, cell: labels });
+      else Object.assign(example, { labels, label: labelSetKey(labels) });
+      this.examples.push(example);
+      return;
+    }
     let label: string;
     if (rawLabel === undefined || rawLabel === null || (typeof rawLabel === 'string' && rawLabel.trim() === '')) {
       return this.rowError(
@@ -130,15 +166,85 @@ export class ExampleCollector {
         'Write all labels the same way: all as strings ("spam") or all as integers (1).',
       );
     }
-    this.examples.push(
-      textPair === undefined
-        ? { text, label, file: this.file, line: row.line }
-        : { text, textPair, label, file: this.file, line: row.line },
+    this.examples.push({ text, ...pair, label, file: this.file, line: row.line });
+  }
+
+  /**
+   * A multi-label row's labels: a list, a delimited cell, or the 0/1 label columns; a CSV cell read before its
+   * separator is known comes back as it is (split in finish()). Undefined after a row error.
+   */
+  private readLabelSet(row: RawRow, rawLabel: unknown): string[] | string | undefined {
+    const labelColumns = this.columns.labelColumns;
+    if (labelColumns) {
+      const labels: string[] = [];
+      for (const column of labelColumns) {
+        const value = ownValue(row.fields, column);
+        const on = binaryLabelValue(value);
+        if (on === undefined) {
+          const shown = typeof value === 'string' ? quoteForMessage(value) : (JSON.stringify(value) ?? 'nothing');
+          return void this.rowError(
+            `The label column "${column}" holds ${shown}, not 0 or 1.`,
+            row.line,
+            'DATA_BAD_LABEL_COLUMN_VALUE',
+            `Write 1 in "${column}" where the label applies and 0 where it does not.`,
+          );
+        }
+        if (on) labels.push(column);
+      }
+      return labels;
+    }
+    const labelKey = this.columns.label;
+    if (Array.isArray(rawLabel)) {
+      if (this.firstLabelType !== undefined && this.firstLabelType.type !== 'list') {
+        return void this.rowError(
+          `This label is a list, but the label on line ${this.firstLabelType.line} is not.`,
+          row.line,
+          'DATA_MIXED_LABEL_TYPES',
+          'For multi-label data write every row\'s labels as a list (["billing"] for one label, [] for none).',
+        );
+      }
+      this.firstLabelType ??= { type: 'list', line: row.line };
+      this.multiLabel ??= { source: 'list' };
+      const labels = new Set<string>();
+      for (const [i, item] of (rawLabel as unknown[]).entries()) {
+        const name: unknown = typeof item === 'number' && Number.isInteger(item) ? String(item) : item;
+        // eslint-disable-next-line no-control-regex -- finding control characters is the point
+        if (typeof name !== 'string' || name.trim() === '' || /[\u0000-\u001f\u007f-\u009f]/.test(name)) {
+          return void this.rowError(
+            `Item ${i + 1} of the label list ("${labelKey}") is ${typeof name === 'string' ? quoteForMessage(name) : describeType(item)}, not a label.`,
+            row.line,
+            'DATA_BAD_LABEL',
+            'Make every item of the list a label name (a string without line breaks) or a class number.',
+          );
+        }
+        labels.add(name);
+      }
+      return [...labels];
+    }
+    const separator = this.multiLabel?.separator;
+    if (rawLabel === undefined || rawLabel === null || (typeof rawLabel === 'string' && rawLabel.trim() === '')) {
+      if (!this.reading.lists || separator !== undefined) return [];
+      return void this.rowError(
+        `Row has no labels (key "${labelKey}" is missing or null).`,
+        row.line,
+        'DATA_MISSING_LABEL',
+        `Give every row its labels as a list, [] for a text with none.`,
+      );
+    }
+    if (typeof rawLabel === 'string' && separator !== undefined) return splitLabelCell(rawLabel, separator);
+    if (typeof rawLabel === 'string' && !this.reading.lists) return rawLabel;
+    return void this.rowError(
+      `The labels ("${labelKey}") must be a list, found ${typeof rawLabel === 'string' ? quoteForMessage(rawLabel) : describeType(rawLabel)}.`,
+      row.line,
+      'DATA_LABEL_NOT_A_LIST',
+      'Write each row\'s labels as a JSON list (["billing", "urgent"]; [] for none), or give --label-separator when ' +
+        'they are one delimited string.',
     );
   }
 
   /** The label kind, after turning integer labels into their one canonical spelling. */
   finish(): LabelKind {
+    if (this.undelimited.length > 0) this.splitUndelimited();
     for (const [code, count] of this.problemCounts) {
       if (count > MAX_PROBLEMS_PER_CODE) {
         this.problems.push({
@@ -150,9 +256,39 @@ export class ExampleCollector {
         });
       }
     }
+    if (this.multiLabel) {
+      const kind = labelKindOf(new Set(this.examples.flatMap((e) => e.labels ?? [])));
+      if (kind === 'integer') {
+        for (const e of this.examples) {
+          e.labels = [...new Set((e.labels ?? []).map(canonicalLabel))];
+          e.label = labelSetKey(e.labels);
+        }
+      }
+      return kind;
+    }
     const kind = labelKindOf(new Set(this.examples.map((e) => e.label)));
     if (kind === 'integer') for (const e of this.examples) e.label = canonicalLabel(e.label);
     return kind;
+  }
+
+  /** CSV/TSV label cells without a given separator: split at the one detected (detectLabelSeparator). */
+  private splitUndelimited(): void {
+    let separator: string | undefined;
+    try {
+      separator = detectLabelSeparator(
+        this.undelimited.map(({ example, cell }) => ({ cell, line: example.line })),
+        this.file,
+      );
+    } catch (e) {
+      if (!this.lenient) throw e;
+      const error = e as DataError;
+      this.rowError(error.message, error.line ?? 1, error.code ?? 'DATA_AMBIGUOUS_LABEL_SEPARATOR', error.fix ?? '');
+    }
+    if (separator !== undefined) this.multiLabel = { source: 'separator', separator };
+    for (const { example, cell } of this.undelimited) {
+      example.labels = separator === undefined ? splitLabelCell(cell, '\u0000') : splitLabelCell(cell, separator);
+      example.label = labelSetKey(example.labels);
+    }
   }
 }
 

@@ -174,9 +174,11 @@ const cases: ReadCase[] = [
   },
   { name: 'boolean label', files: { 'd.jsonl': '{"text":"a","label":true}\n' }, expect: { code: 'DATA_BAD_LABEL' } },
   {
-    name: 'list label',
-    files: { 'd.jsonl': '{"text":"a","label":["x"]}\n' },
-    expect: { code: 'DATA_BAD_LABEL', message: ['a list'] },
+    // A list as the first label makes the data multi-label (test/unit/data/multi-label.test.ts); after a single label
+    // it is a mix.
+    name: 'list label after a single label',
+    files: { 'd.jsonl': '{"text":"a","label":"x"}\n{"text":"b","label":["x"]}\n' },
+    expect: { code: 'DATA_MIXED_LABEL_TYPES', line: 2, message: ['is a list'] },
   },
   {
     name: 'object text',
