@@ -4,6 +4,7 @@
  */
 import { ALL_DEVICES } from '../core/runtime/devices';
 import { LR_SCHEDULES } from '../core/train/schedule';
+import { RANKINGS } from '../core/finetune/confident-learning';
 import { FINE_TUNE_TASKS, SELECTION_METRICS, type TrainOverrides } from '../core/train/presets';
 import { getBool, getNumber, getString, requireString, type FlagSpec, type ParsedArgs } from './args';
 
@@ -154,11 +155,48 @@ export interface CommandSpec {
 
 export const COMMANDS: Record<string, CommandSpec> = {
   check: {
-    summary: 'check a dataset before training (exit 1 on fatal problems)',
+    summary:
+      'check a dataset before training (exit 1 on fatal problems); with --suspects, list its likely mislabeled rows',
     flags: [
       ...DATA_FLAGS,
-      { name: 'max-length', kind: 'int', min: 8, max: 8192, help: 'report the share of texts longer than this' },
-      { name: 'model', kind: 'string', help: 'model whose tokenizer counts tokens (default: the bundled BERT vocab)' },
+      {
+        name: 'max-length',
+        kind: 'int',
+        min: 8,
+        max: 8192,
+        help: 'report the share of texts longer than this (with --suspects: tokens per example, at most 512)',
+      },
+      {
+        name: 'model',
+        kind: 'string',
+        help: 'model whose tokenizer counts tokens (default: the bundled BERT vocab); with --suspects, the model each fold fine-tunes (default random:tiny)',
+      },
+      {
+        name: 'suspects',
+        kind: 'boolean',
+        help: 'list the likely mislabeled rows: fine-tunes one model per fold, then confident learning on the out-of-fold probabilities (slow: k trainings)',
+      },
+      { name: 'folds', kind: 'int', min: 2, max: 20, help: 'with --suspects: folds, one model each (default 5)' },
+      {
+        name: 'epochs',
+        kind: 'number',
+        above: 0,
+        max: 1000,
+        help: 'with --suspects: epochs per fold (default 6 from random weights, 2 from a pre-trained model)',
+      },
+      { name: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'with --suspects: seed for the folds and training' },
+      {
+        name: 'rank-by',
+        kind: 'string',
+        choices: RANKINGS,
+        help: 'with --suspects: self-confidence (p of the given label, lowest first; default) or margin (p given − best other)',
+      },
+      {
+        name: 'out',
+        kind: 'string',
+        help: 'with --suspects: a new folder that keeps the fold runs and suspects.json (default: a temporary one, deleted)',
+      },
+      DEVICE_FLAG,
       JSON_FLAG,
     ],
   },

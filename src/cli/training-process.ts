@@ -23,7 +23,8 @@ export function commandStartedAt(env: NodeJS.ProcessEnv = process.env): number {
 
 /** In the parent: run the command in a child with the training environment; resolves with its exit code. Undefined when no restart is needed. */
 export function runInTrainingProcess(argv: readonly string[], script: string): Promise<number> | undefined {
-  if (!TRAINING_COMMANDS.has(argv[0] ?? '') || argv.includes('--help') || argv.includes('-h')) return undefined;
+  const trains = TRAINING_COMMANDS.has(argv[0] ?? '') || (argv[0] === 'check' && argv.includes('--suspects'));
+  if (!trains || argv.includes('--help') || argv.includes('-h')) return undefined;
   return restartInTrainingProcess(script, argv);
 }
 

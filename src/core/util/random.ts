@@ -11,6 +11,8 @@ export type Rng = () => number;
 /** Well-known stream numbers, so two users of the same seed never share a sequence by accident. */
 export const RNG_STREAM = {
   split: 0x5eed0001,
+  /** The k-fold assignment of the likely-mislabeled-rows finder (data/folds.ts). */
+  folds: 0x5eed0002,
   /** Add the epoch number to this. */
   epochShuffle: 0x5eed1000,
 } as const;
