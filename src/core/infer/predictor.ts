@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { ModelError, type DataError } from '../errors';
 import { labelsFromId2Label } from '../data/labels';
 import { recordOf } from '../util/records';
-import { maxSequenceLength, parseBertConfig } from '../model/config';
+import { maxSequenceLength, parseBertConfig, type BertConfig } from '../model/config';
 import { loadModelDir } from '../model/load';
 import { buildInferenceModel } from '../model/export-onnx';
 import type { Batch } from '../tokenize/batch';
@@ -17,7 +17,7 @@ import { softmaxRows } from '../util/metrics';
 import { modelDirOf } from '../run/paths';
 import type { DeviceChoice } from '../runtime/devices';
 import { providerOptions } from '../runtime/providers';
-import { loadPreprocessor, type PreprocessSettings } from './preprocess';
+import { loadPreprocessor, type Preprocessor, type PreprocessSettings } from './preprocess';
 
 export interface Prediction {
   label: string;
@@ -87,7 +87,18 @@ function deviceOptions(device: PredictorOptions['device']): ort.InferenceSession
   return { ...gpu, executionProviders: [...(gpu.executionProviders ?? []), 'cpu'] };
 }
 
-export async function loadPredictor(modelDir: string, options: PredictorOptions = {}): Promise<Predictor> {
+/** What prediction and explanation read from a model folder before building a session. */
+export interface ModelFolder {
+  dir: string;
+  labels: string[];
+  regression: boolean;
+  bertConfig: BertConfig;
+  settings: PreprocessSettings;
+  pre: Preprocessor;
+}
+
+/** A trained model folder (or a run folder: its best/) with its labels, config, inference settings and tokenizer. */
+export async function openModelFolder(modelDir: string): Promise<ModelFolder> {
   const dir = modelDirOf(modelDir);
   const configFile = path.join(dir, 'config.json');
   if (!fs.existsSync(configFile)) {
@@ -108,6 +119,11 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
     truncation: (saved.truncation as PreprocessSettings['truncation'] | undefined) ?? 'head',
   };
   const pre = await loadPreprocessor(dir, { typeVocabSize: bertConfig.typeVocabSize });
+  return { dir, labels, regression, bertConfig, settings, pre };
+}
+
+export async function loadPredictor(modelDir: string, options: PredictorOptions = {}): Promise<Predictor> {
+  const { dir, labels, regression, settings, pre } = await openModelFolder(modelDir);
   const onnxFile = path.join(dir, 'model.onnx');
   let model: string | Uint8Array = onnxFile;
   if (!fs.existsSync(onnxFile)) {

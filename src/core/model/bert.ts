@@ -28,6 +28,12 @@ export interface EncoderInputs {
    * the positions that carry a label). Sequence classifiers ignore it.
    */
   positions?: Value;
+  /**
+   * float32 [batch, seq, embedding]: word embeddings to use instead of looking up inputIds (HF's inputs_embeds), so
+   * a graph can differentiate with respect to them (integrated gradients, core/infer/explain.ts). Position ids, token
+   * types and the attention mask still come from inputIds and the other inputs.
+   */
+  wordEmbeddings?: Value;
 }
 
 export interface ForwardContext {
@@ -99,7 +105,9 @@ export function bertEmbeddings(ctx: ForwardContext, cfg: BertConfig, inputs: Enc
     cfg.modelType === 'roberta'
       ? robertaPositionIds(g, inputs.inputIds, cfg.padTokenId)
       : rangePositionIds(g, inputs.inputIds);
-  const words = embedding(g, param(ctx, `${base}.embeddings.word_embeddings.weight`), inputs.inputIds, cfg.padTokenId);
+  const words =
+    inputs.wordEmbeddings ??
+    embedding(g, param(ctx, `${base}.embeddings.word_embeddings.weight`), inputs.inputIds, cfg.padTokenId);
   const types = embedding(g, param(ctx, `${base}.embeddings.token_type_embeddings.weight`), inputs.tokenTypeIds);
   const positions = embedding(g, param(ctx, `${base}.embeddings.position_embeddings.weight`), positionIds);
   const x = norm(ctx, cfg, add(g, add(g, words, types), positions), `${base}.embeddings.LayerNorm`);

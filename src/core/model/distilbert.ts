@@ -39,12 +39,9 @@ export function relu(g: Graph, x: Value): Value {
 export function distilbertEncoder(ctx: ForwardContext, cfg: BertConfig, inputs: EncoderInputs): Value {
   const { g } = ctx;
   const maskAdd = extendedAttentionMask(g, inputs.attentionMask);
-  const words = embedding(
-    g,
-    param(ctx, 'distilbert.embeddings.word_embeddings.weight'),
-    inputs.inputIds,
-    cfg.padTokenId,
-  );
+  const words =
+    inputs.wordEmbeddings ??
+    embedding(g, param(ctx, 'distilbert.embeddings.word_embeddings.weight'), inputs.inputIds, cfg.padTokenId);
   const positions = embedding(
     g,
     param(ctx, 'distilbert.embeddings.position_embeddings.weight'),

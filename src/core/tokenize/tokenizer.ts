@@ -189,6 +189,11 @@ export class TextTokenizer {
     return ids.slice(Math.max(0, ids.length - n));
   }
 
+  /** The vocabulary entry of `id` (with WordPiece's ## or byte-level BPE's Ġ as stored), '' for an unknown id. */
+  tokenText(id: number): string {
+    return this.tokenizer.id_to_token(id) ?? '';
+  }
+
   /** Token strings, for display and debugging. */
   tokens(text: string): string[] {
     return this.tokenizer.encode(text).tokens;

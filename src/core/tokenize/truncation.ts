@@ -60,6 +60,11 @@ export function windowStarts(n: number, budget: number, stride: number, maxChunk
   return starts;
 }
 
+/** 'head+tail': how many of a full row's `budget` content tokens come from the start of the text. */
+export function headTokenCount(budget: number, headShare = 0.25): number {
+  return Math.round(budget * headShare);
+}
+
 /** The rows (one, or several for 'window') for one text, special tokens included. */
 export function encodeText(tokenizer: TextTokenizer, text: string, options: TruncationOptions): Int32Array[] {
   const budget = contentBudget(tokenizer, options.maxLength);
@@ -68,7 +73,7 @@ export function encodeText(tokenizer: TextTokenizer, text: string, options: Trun
   if (strategy === 'head+tail') {
     const probe = tokenizer.headIds(text, budget + 1);
     if (probe.length <= budget) return [withSpecials(tokenizer, probe)];
-    const head = Math.round(budget * (options.headShare ?? 0.25));
+    const head = headTokenCount(budget, options.headShare);
     const ids = probe.slice(0, head).concat(tokenizer.tailIds(text, budget - head));
     return [withSpecials(tokenizer, ids)];
   }

@@ -1,0 +1,361 @@
+/**
+ * Token explanations by integrated gradients (Sundararajan et al. 2017), on the word embeddings.
+ *
+ * What is attributed: the word embeddings alone (Captum's LayerIntegratedGradients on
+ * `bert.embeddings.word_embeddings`). Position and token-type embeddings are the same for the input and the baseline,
+ * so the path of the word embeddings is also the path of the word + position + type sums: attributing to the sum
+ * would give the same numbers. The word embeddings are what a token *is*, and RoBERTa's position ids (which depend on
+ * where padding is) stay those of the input.
+ *
+ * Baseline: the input with every content token replaced by the padding token ([PAD], <pad>), special tokens ([CLS],
+ * [SEP], <s>, </s>) kept, as Captum's BERT tutorial builds its reference; same attention mask and token types. Special
+ * tokens are therefore equal in input and baseline and get exactly zero attribution.
+ *
+ * Path and rule: STEPS (50) intervals, alpha_k = k / steps for k = 0..steps, trapezoid weights (1/2 at both ends), so
+ * steps + 1 forward and backward passes run as batches of one graph; the two end rows are the baseline and the input
+ * themselves, whose logits give the completeness check for free. attribution(token) = sum over the embedding axis of
+ * (x - x0) * the weighted mean gradient. The error of the trapezoid rule falls as 1/steps^2 for a smooth model.
+ *
+ * The graph is built from the training ops with their own backward (Graph.gradients): forward logits, then the
+ * gradient of the chosen label's logit, summed over the batch, with respect to the word-embedding input. Weights are
+ * the folder's model.safetensors, as initializers; it runs on the CPU.
+ */
+import * as ort from 'onnxruntime-node';
+import { ModelError } from '../errors';
+import { Graph } from '../graph/graph';
+import { mul } from '../graph/ops/elementwise';
+import { sumAll } from '../graph/ops/reduce';
+import { toModelBytes } from '../graph/serialize';
+import type { BertConfig } from '../model/config';
+import { encoderFamily } from '../model/families';
+import { loadModelDir } from '../model/load';
+import { BASE_PREFIX, checkWeightsMatch, type Weights } from '../model/params';
+import { tokenOffsets } from '../tokenize/offsets';
+import { headTokenCount, type TruncationStrategy } from '../tokenize/truncation';
+import { openModelFolder } from './predictor';
+
+/** Path intervals of integrated gradients unless asked otherwise (Captum's default n_steps). */
+export const DEFAULT_IG_STEPS = 50;
+/** Path rows per onnxruntime run: bounds the memory of the backward pass (BERT-base: about 60 MB of it per row). */
+const DEFAULT_ROWS_PER_RUN = 13;
+
+/** Graph input and output names. */
+export const ATTRIBUTION_IO = {
+  inputIds: 'input_ids',
+  attentionMask: 'attention_mask',
+  tokenTypeIds: 'token_type_ids',
+  wordEmbeddings: 'word_embeddings',
+  /** float32 [numLabels]: weights of the logits whose sum is differentiated (one-hot: one label's logit). */
+  target: 'target',
+  logits: 'logits',
+  gradient: 'word_embeddings_grad',
+} as const;
+
+/**
+ * The attribution graph: inputs input_ids / attention_mask / token_type_ids (int64 [batch, seq]), word_embeddings
+ * (float32 [batch, seq, embedding]) and target; outputs logits [batch, numLabels] and d (sum over rows of
+ * logits . target) / d word_embeddings, which for independent rows is each row's own gradient.
+ */
+export function buildAttributionGraph(cfg: BertConfig, numLabels: number, weights: Weights): Uint8Array {
+  const family = encoderFamily(cfg);
+  const specs = family.paramSpecs(numLabels);
+  const arrays = checkWeightsMatch(specs, weights, 'model weights');
+  const g = new Graph();
+  const table = wordTableName(cfg);
+  // The word-embedding table is read in JS (AttributionModel.embed); the graph takes its rows as an input.
+  const params = new Map(
+    specs.flatMap((s, i) => (s.name === table ? [] : [[s.name, g.initializer(s.name, 'float32', s.shape, arrays[i])]])),
+  );
+  const io = ATTRIBUTION_IO;
+  const axes = ['batch', 'seq'];
+  const words = g.input(io.wordEmbeddings, 'float32', [...axes, wordTable(cfg, weights).shape[1]], true);
+  const logits = family.logits(
+    { g, params, dropout: null },
+    {
+      inputIds: g.input(io.inputIds, 'int64', axes),
+      attentionMask: g.input(io.attentionMask, 'int64', axes),
+      tokenTypeIds: g.input(io.tokenTypeIds, 'int64', axes),
+      wordEmbeddings: words,
+    },
+  );
+  const target = g.input(io.target, 'float32', [numLabels]);
+  const [gradient] = g.gradients(sumAll(g, mul(g, logits, target)), [words]);
+  g.output(logits, io.logits);
+  g.output(gradient, io.gradient);
+  return toModelBytes(g, 'bertft explain');
+}
+
+function wordTableName(cfg: BertConfig): string {
+  return `${BASE_PREFIX[cfg.modelType]}.embeddings.word_embeddings.weight`;
+}
+
+function wordTable(cfg: BertConfig, weights: Weights): { shape: number[]; data: Float32Array } {
+  const name = wordTableName(cfg);
+  const t = weights.get(name);
+  if (!t) throw new ModelError(`The model weights have no ${name}.`, { code: 'MODEL_TENSOR_NAMES' });
+  return t;
+}
+
+/** One model row to explain: ids with special tokens, their token types, and the baseline's ids. */
+export interface AttributionRow {
+  ids: ArrayLike<number>;
+  typeIds?: ArrayLike<number>;
+  baselineIds: ArrayLike<number>;
+}
+
+export interface Attribution {
+  /** Per position of the row (special tokens included): the integrated gradient summed over the embedding axis. */
+  scores: Float64Array;
+  /** The input's logits, every label. */
+  logits: Float32Array;
+  /** The target label's logit at the input and at the baseline. */
+  logit: number;
+  baselineLogit: number;
+  steps: number;
+}
+
+/** An attribution graph in an onnxruntime session, with the word-embedding table it reads rows from. */
+export class AttributionModel {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly table: { shape: number[]; data: Float32Array },
+    readonly numLabels: number,
+    private readonly rowsPerRun: number,
+  ) {}
+
+  static async create(
+    cfg: BertConfig,
+    numLabels: number,
+    weights: Weights,
+    options: { threads?: number; rowsPerRun?: number } = {},
+  ): Promise<AttributionModel> {
+    const session = await ort.InferenceSession.create(buildAttributionGraph(cfg, numLabels, weights), {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    });
+    return new AttributionModel(
+      session,
+      wordTable(cfg, weights),
+      numLabels,
+      options.rowsPerRun ?? DEFAULT_ROWS_PER_RUN,
+    );
+  }
+
+  /** The logits of one row (no gradient needed: the target is zero). */
+  async logits(row: Pick<AttributionRow, 'ids' | 'typeIds'>): Promise<Float32Array> {
+    const out = await this.run(row, [this.embed(row.ids)], new Float32Array(this.numLabels));
+    return out.logits.slice(0, this.numLabels);
+  }
+
+  /** Integrated gradients of label `target`'s logit along the straight path from the baseline to the row. */
+  async attribute(row: AttributionRow, target: number, steps = DEFAULT_IG_STEPS): Promise<Attribution> {
+    if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`steps must be a positive integer, got ${steps}`);
+    if (!Number.isInteger(target) || target < 0 || target >= this.numLabels) {
+      throw new RangeError(`target ${target} is not a label index below ${this.numLabels}`);
+    }
+    const S = row.ids.length;
+    const E = this.table.shape[1];
+    const x = this.embed(row.ids);
+    const x0 = this.embed(row.baselineIds);
+    const oneHot = new Float32Array(this.numLabels);
+    oneHot[target] = 1;
+    const meanGrad = new Float64Array(S * E);
+    const K = this.numLabels;
+    let logits = new Float32Array(K);
+    let baselineLogit = NaN;
+    for (let first = 0; first <= steps; first += this.rowsPerRun) {
+      const ks = Array.from({ length: Math.min(this.rowsPerRun, steps + 1 - first) }, (_, i) => first + i);
+      const path = ks.map((k) => (k === 0 ? x0 : k === steps ? x : interpolate(x0, x, k / steps)));
+      const out = await this.run(row, path, oneHot);
+      ks.forEach((k, r) => {
+        const w = (k === 0 || k === steps ? 0.5 : 1) / steps;
+        const grad = out.gradient.subarray(r * S * E, (r + 1) * S * E);
+        for (let i = 0; i < S * E; i++) meanGrad[i] += w * grad[i];
+        if (k === 0) baselineLogit = out.logits[r * K + target];
+        if (k === steps) logits = out.logits.slice(r * K, (r + 1) * K);
+      });
+    }
+    const scores = new Float64Array(S);
+    for (let s = 0; s < S; s++) {
+      let sum = 0;
+      for (let h = s * E; h < (s + 1) * E; h++) sum += (x[h] - x0[h]) * meanGrad[h];
+      scores[s] = sum;
+    }
+    return { scores, logits, logit: logits[target], baselineLogit, steps };
+  }
+
+  private async run(
+    row: Pick<AttributionRow, 'ids' | 'typeIds'>,
+    path: Float32Array[],
+    target: Float32Array,
+  ): Promise<{ logits: Float32Array; gradient: Float32Array }> {
+    const S = row.ids.length;
+    const B = path.length;
+    const E = this.table.shape[1];
+    const ids = new BigInt64Array(B * S);
+    const types = new BigInt64Array(B * S);
+    for (let b = 0; b < B; b++) {
+      for (let s = 0; s < S; s++) {
+        ids[b * S + s] = BigInt(row.ids[s]);
+        types[b * S + s] = BigInt(row.typeIds?.[s] ?? 0);
+      }
+    }
+    const words = new Float32Array(B * S * E);
+    path.forEach((p, b) => words.set(p, b * S * E));
+    const io = ATTRIBUTION_IO;
+    const out = await this.session.run({
+      [io.inputIds]: new ort.Tensor('int64', ids, [B, S]),
+      [io.attentionMask]: new ort.Tensor('int64', new BigInt64Array(B * S).fill(1n), [B, S]),
+      [io.tokenTypeIds]: new ort.Tensor('int64', types, [B, S]),
+      [io.wordEmbeddings]: new ort.Tensor('float32', words, [B, S, E]),
+      [io.target]: new ort.Tensor('float32', target, [this.numLabels]),
+    });
+    return { logits: out[io.logits].data as Float32Array, gradient: out[io.gradient].data as Float32Array };
+  }
+
+  /** The word-embedding rows of `ids`, [seq, embedding]. */
+  private embed(ids: ArrayLike<number>): Float32Array {
+    const [V, E] = this.table.shape;
+    const out = new Float32Array(ids.length * E);
+    for (let s = 0; s < ids.length; s++) {
+      const id = ids[s];
+      if (!(id >= 0 && id < V)) throw new RangeError(`token id ${id} is outside the vocabulary of ${V}`);
+      out.set(this.table.data.subarray(id * E, (id + 1) * E), s * E);
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function interpolate(x0: Float32Array, x: Float32Array, alpha: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x0[i] + alpha * (x[i] - x0[i]);
+  return out;
+}
+
+export interface TokenAttribution {
+  /** The vocabulary entry (WordPiece's ## pieces, byte-level BPE's Ġ as they are in the vocabulary). */
+  token: string;
+  id: number;
+  /** Character offsets [start, end) into the explained text (UTF-16 code units); null where no span was found. */
+  start: number | null;
+  end: number | null;
+  /** Integrated gradient toward the label's logit: positive pushes toward the label, negative away from it. */
+  score: number;
+}
+
+export interface Explanation {
+  label: string;
+  labelIndex: number;
+  /** Path intervals (trapezoid rule, steps + 1 passes). */
+  steps: number;
+  /** What the baseline was. */
+  baseline: 'pad';
+  /** The label's logit at the input and at the baseline; sum of scores ≈ logit − baselineLogit (completeness). */
+  logit: number;
+  baselineLogit: number;
+  /** The content tokens the model saw, in order (special tokens have zero attribution and are left out). */
+  tokens: TokenAttribution[];
+  /** Whether the text was longer than the model reads (tokens past its max length, or later windows, are not here). */
+  truncated: boolean;
+}
+
+export interface ExplainOptions {
+  /** The label to explain, by name; default the predicted one (for regression, the single output). */
+  label?: string;
+  steps?: number;
+}
+
+export interface Explainer {
+  readonly labels: string[];
+  explain(text: string, options?: ExplainOptions): Promise<Explanation>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Explanations with a trained folder: its best/ weights (model.safetensors), tokenizer and saved truncation. A text
+ * is explained over the row the model reads first: the whole row for 'head' and 'head+tail'; for 'window' models
+ * the first window (then `truncated` is set).
+ */
+export async function loadExplainer(
+  modelDir: string,
+  options: { threads?: number; rowsPerRun?: number } = {},
+): Promise<Explainer> {
+  const folder = await openModelFolder(modelDir);
+  const { labels, pre, settings } = folder;
+  const { config, weights, addedHead } = await loadModelDir(folder.dir, labels.length, 0);
+  if (addedHead) {
+    throw new ModelError(`${folder.dir} has no trained classifier head for its ${labels.length} label(s).`, {
+      file: folder.dir,
+      code: 'MODEL_NO_HEAD',
+      fix: 'Explain with the best/ folder of a bertft run (or a model fine-tuned for these labels).',
+    });
+  }
+  const model = await AttributionModel.create(config, labels.length, weights, options);
+  const tokenizer = pre.tokenizer;
+  const specials = tokenizer.prefixIds.length;
+  return {
+    labels,
+    async explain(text, explainOptions = {}) {
+      const rows = pre.encode([text], settings);
+      const first = rows[0];
+      const ids = Array.from(first.ids);
+      const content = ids.slice(specials, ids.length - tokenizer.suffixIds.length);
+      const baselineIds = ids.map((id, s) => (s < specials || s >= specials + content.length ? id : tokenizer.padId));
+      const row = { ids, typeIds: first.typeIds, baselineIds };
+      let labelIndex: number;
+      if (explainOptions.label !== undefined) {
+        labelIndex = labels.indexOf(explainOptions.label);
+        if (labelIndex < 0) {
+          throw new ModelError(`The model has no label "${explainOptions.label}".`, {
+            file: folder.dir,
+            code: 'MODEL_UNKNOWN_LABEL',
+            fix: `Use one of its labels: ${labels.join(', ')}.`,
+          });
+        }
+      } else labelIndex = argmax(await model.logits(row));
+      const a = await model.attribute(row, labelIndex, explainOptions.steps ?? DEFAULT_IG_STEPS);
+      const fullIds = tokenizer.tokenIds(text);
+      const offsets = tokenOffsets(tokenizer, text, fullIds);
+      const seen = contentPositions(fullIds.length, content.length, settings.truncation);
+      return {
+        label: labels[labelIndex],
+        labelIndex,
+        steps: a.steps,
+        baseline: 'pad',
+        logit: a.logit,
+        baselineLogit: a.baselineLogit,
+        tokens: content.map((id, i) => ({
+          token: tokenizer.tokenText(id),
+          id,
+          start: offsets[seen[i]]?.start ?? null,
+          end: offsets[seen[i]]?.end ?? null,
+          score: a.scores[specials + i],
+        })),
+        truncated: rows.length > 1 || content.length < fullIds.length,
+      };
+    },
+    async dispose() {
+      await model.dispose();
+    },
+  };
+}
+
+/**
+ * Where each of the first row's `seen` content tokens sits among the text's `total` tokens: in order, except for a
+ * cut 'head+tail' row, whose head is followed by the text's last tokens (as truncation.ts cuts it).
+ */
+function contentPositions(total: number, seen: number, strategy: TruncationStrategy): number[] {
+  const head = strategy === 'head+tail' && seen < total ? headTokenCount(seen) : seen;
+  return Array.from({ length: seen }, (_, i) => (i < head ? i : total - seen + i));
+}
+
+function argmax(xs: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
+  return best;
+}
