@@ -311,6 +311,26 @@ export const COMMANDS: Record<string, CommandSpec> = {
     flags: [{ name: 'out', kind: 'string', help: 'the run folder (or give it as the only argument)' }, JSON_FLAG],
     positional: 'out',
   },
+  push: {
+    summary:
+      'upload a model (a run folder: its best/) to a Hugging Face Hub repository, created if missing: bertft push RUN --repo user/name',
+    flags: [
+      {
+        name: 'model',
+        kind: 'string',
+        help: 'model folder or run folder (its best/); or give it as the only argument',
+      },
+      { name: 'repo', kind: 'string', help: 'the repository: user/name or org/name (name alone: your account)' },
+      {
+        name: 'private',
+        kind: 'boolean',
+        help: 'create the repository private (an existing one keeps its visibility)',
+      },
+      { name: 'message', kind: 'string', help: 'the commit message (default "Upload <folder> with bertft <version>")' },
+      JSON_FLAG,
+    ],
+    positional: 'model',
+  },
   predict: {
     summary: 'classify texts with a trained model',
     flags: [

@@ -128,7 +128,7 @@ export async function probeHub(
 ): Promise<{ reachable: boolean; reason?: string }> {
   const env = opts.env ?? process.env;
   if (isTruthy(env.HF_HUB_OFFLINE)) return { reachable: false, reason: 'HF_HUB_OFFLINE is set' };
-  const endpoint = (opts.endpoint ?? env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+  const endpoint = hubEndpoint(env, opts.endpoint);
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), opts.timeoutMs ?? 2500);
   try {
@@ -192,6 +192,11 @@ function hfHome(env: NodeJS.ProcessEnv): string {
   return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'huggingface');
 }
 
+/** The Hub's base URL without a trailing slash: `explicit`, else $HF_ENDPOINT, else https://huggingface.co. */
+export function hubEndpoint(env: NodeJS.ProcessEnv = process.env, explicit?: string): string {
+  return (explicit || env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
+}
+
 /** The token from options, $HF_TOKEN, or the file `huggingface-cli login` writes; undefined when there is none. */
 export function hubToken(opts: ResolveModelOptions, env: NodeJS.ProcessEnv): string | undefined {
   if (opts.token) return opts.token;
@@ -249,7 +254,7 @@ async function download(
   opts: ResolveModelOptions,
   env: NodeJS.ProcessEnv,
 ): Promise<ResolvedModel> {
-  const endpoint = (opts.endpoint ?? env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+  const endpoint = hubEndpoint(env, opts.endpoint);
   const token = hubToken(opts, env);
   const headers: Record<string, string> = { 'user-agent': 'bertft' };
   if (token) headers.authorization = `Bearer ${token}`;
@@ -448,8 +453,8 @@ async function linkIntoSnapshot(
   await renameWithRetry(tmp, target);
 }
 
-/** What a socket error code means, in words. */
-const NETWORK_FAILURES: Readonly<Record<string, string>> = {
+/** What a socket error code means, in words (downloads and pushes say it alike). */
+export const NETWORK_FAILURES: Readonly<Record<string, string>> = {
   ENOTFOUND: 'the host name cannot be resolved (DNS): this machine seems to be offline',
   EAI_AGAIN: 'the name server did not answer (DNS): this machine seems to be offline',
   ECONNREFUSED: 'the connection was refused',
@@ -461,7 +466,7 @@ const NETWORK_FAILURES: Readonly<Record<string, string>> = {
 };
 
 /** TLS verification failures: a proxy that inspects HTTPS presents certificates of a CA that Node does not know. */
-const CERTIFICATE_FAILURES: Readonly<Record<string, string>> = {
+export const CERTIFICATE_FAILURES: Readonly<Record<string, string>> = {
   SELF_SIGNED_CERT_IN_CHAIN: "the server's certificate is signed by a CA this machine does not trust",
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "the server's certificate is signed by a CA this machine does not trust",
   DEPTH_ZERO_SELF_SIGNED_CERT: "the server's certificate is self-signed",
@@ -469,7 +474,7 @@ const CERTIFICATE_FAILURES: Readonly<Record<string, string>> = {
   CERT_HAS_EXPIRED: "the server's certificate has expired",
   ERR_TLS_CERT_ALTNAME_INVALID: "the server's certificate is for another host name",
 };
-const CERTIFICATE_FIX =
+export const CERTIFICATE_FIX =
   "If a proxy or firewall inspects HTTPS, set NODE_EXTRA_CA_CERTS to its CA's certificate (a PEM file) before starting bertft or VS Code.";
 
 function toUserError(

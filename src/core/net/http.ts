@@ -9,6 +9,8 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import * as zlib from 'node:zlib';
 import { UserError } from '../errors';
 import {
@@ -21,9 +23,19 @@ import {
   viaProxyOptions,
 } from './proxy';
 
+/** What a request may send: a file's bytes go as a Blob (`fs.openAsBlob`), read as they are sent. */
+export type RequestBody = string | Uint8Array | Blob;
+
 export interface RequestOptions {
-  method?: 'GET' | 'HEAD';
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT';
   headers?: Record<string, string>;
+  /**
+   * Sent with its Content-Length (presigned storage URLs refuse chunked uploads). A request with a body follows no
+   * redirect: its answer, a 3xx included, goes to the caller.
+   */
+  body?: RequestBody;
+  /** Bytes of `body` handed to the connection so far, as they go. */
+  onBodyProgress?: (sent: number, total: number) => void;
   /**
    * 'all': follow every redirect (dropping Authorization when the origin changes); 'relative': only redirects whose
    * Location is a relative URL (how the Hub points a renamed repo at its new name, unlike its absolute CDN redirects).
@@ -89,12 +101,12 @@ export function headerValue(headers: http.IncomingHttpHeaders, name: string): st
 /** Sends one request and resolves once the status line and headers arrive; the body is left to the caller. */
 export async function request(url: string, opts: RequestOptions = {}): Promise<HttpResponse> {
   let current = url;
-  let headers = { ...(opts.headers ?? {}) };
+  let headers = { ...(opts.headers ?? {}), ...contentLength(opts.body) };
   for (let hop = 0; ; hop++) {
     const res = await requestOnce(current, headers, opts);
     const location = headerValue(res.headers, 'location');
     const isRedirect = res.status >= 300 && res.status < 400 && location !== undefined;
-    if (!isRedirect || opts.followRedirects === 'none' || hop >= MAX_REDIRECTS) return res;
+    if (!isRedirect || opts.followRedirects === 'none' || opts.body !== undefined || hop >= MAX_REDIRECTS) return res;
     const isRelative = !/^[a-z][a-z0-9+.-]*:|^\/\//i.test(location);
     if (opts.followRedirects === 'relative' && !isRelative) return res;
     const next = new URL(location, current);
@@ -106,6 +118,12 @@ export async function request(url: string, opts: RequestOptions = {}): Promise<H
     }
     current = next.toString();
   }
+}
+
+function contentLength(body: RequestBody | undefined): Record<string, string> {
+  if (body === undefined) return {};
+  const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Blob ? body.size : body.byteLength;
+  return { 'content-length': String(bytes) };
 }
 
 /** Socket errors of a request sent to a proxy that mean the proxy itself could not be reached. */
@@ -166,11 +184,37 @@ function send(
     req.setTimeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, () => {
       req.destroy(Object.assign(new Error('no data received'), { code: 'ETIMEDOUT' }));
     });
+    let bodyError: Error | undefined;
     req.on('error', (err: NodeJS.ErrnoException) => {
+      // A body that cannot be read (its file changed or vanished) is not a network failure.
+      if (bodyError !== undefined) return reject(bodyError);
       reject((!opts.signal?.aborted && proxyFailure?.(err)) || toNetError(err, url, opts.signal));
     });
-    req.end();
+    writeBody(req, opts, (err) => {
+      bodyError = err;
+      req.destroy(err);
+    });
   });
+}
+
+/** Sends `opts.body` (none: ends the request), reporting its progress; `fail` gets an error reading it. */
+function writeBody(req: http.ClientRequest, opts: RequestOptions, fail: (err: Error) => void): void {
+  const body = opts.body;
+  if (body === undefined) return void req.end();
+  if (!(body instanceof Blob)) {
+    const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    req.end(body, () => opts.onBodyProgress?.(bytes, bytes));
+    return;
+  }
+  const source = Readable.fromWeb(body.stream() as NodeReadableStream<Uint8Array>);
+  let sent = 0;
+  source.on('data', (chunk: Buffer) => {
+    sent += chunk.length;
+    opts.onBodyProgress?.(sent, body.size);
+  });
+  source.once('error', fail);
+  req.once('close', () => source.destroy());
+  source.pipe(req);
 }
 
 /** Maps a socket-level error to AbortedError or ConnectionError. */
