@@ -1,10 +1,14 @@
-/** `bertft predict`: classify --text values and/or the texts of a --file; one line per text (JSON with --json). */
+/**
+ * `bertft predict`: classify --text values and/or the texts of a --file; one line per text (JSON with --json). With
+ * --explain, each text's tokens by integrated gradient toward the predicted label (core/infer/explain.ts).
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../core/errors';
 import { readInputRows } from '../core/infer/batch-predict';
+import { DEFAULT_IG_STEPS, loadExplainer, type Explanation, type TokenAttribution } from '../core/infer/explain';
 import { loadPredictor } from '../core/infer/predictor';
-import { getList, getString, requireString, UsageError, type ParsedArgs } from './args';
+import { getBool, getList, getNumber, getString, requireString, UsageError, type ParsedArgs } from './args';
 import { EXIT_OK, Output, type CliIo } from './output';
 
 /** Texts of a --file, with second texts where it has a pair column. */
@@ -77,9 +81,36 @@ export async function predictCommand(args: ParsedArgs, io: CliIo): Promise<numbe
       '`bertft predict` needs texts to classify.',
       'Add --text "some text" (repeatable) or --file texts.txt.',
     );
+  const explain = getBool(args, 'explain');
+  if (!explain && (args.flags.has('explain-steps') || args.flags.has('top'))) {
+    throw new UsageError('--explain-steps and --top go with --explain.', 'Add --explain, or leave them out.');
+  }
+  if (explain && pairs) {
+    throw new UsageError(
+      '--explain explains single texts; it cannot explain a text pair yet.',
+      'Leave out --explain for pairs.',
+    );
+  }
   const predictor = await loadPredictor(modelDir, { device: getString(args, 'device') as 'cpu' | undefined });
+  const explainer = explain ? await loadExplainer(modelDir) : undefined;
+  const steps = getNumber(args, 'explain-steps') ?? DEFAULT_IG_STEPS;
+  const top = getNumber(args, 'top') ?? DEFAULT_TOP_TOKENS;
   try {
     const output = new Output(io, args.flags.get('json') === true);
+    if (explainer) {
+      for (const text of texts) {
+        const [p] = await predictor.predict([text]);
+        // The predicted label by name (a regression model has one output, explained as it is).
+        const e = await explainer.explain(text, { steps, label: p.value === undefined ? p.label : undefined });
+        const prediction =
+          p.value !== undefined ? { value: p.value } : { label: p.label, score: p.score, scores: p.scores };
+        output.result({ ...prediction, explanation: explanationJson(e) }, () => {
+          const head = p.value !== undefined ? p.value.toFixed(4) : `${p.label}\t${p.score.toFixed(4)}`;
+          return `${head}\t${oneLine(text)}\n${explanationText(text, e, top, p.value !== undefined)}`;
+        });
+      }
+      return EXIT_OK;
+    }
     // In chunks, so that results of a long file appear as they are computed and memory stays bounded.
     for (let start = 0; start < texts.length; start += PREDICT_CHUNK) {
       const chunk = texts.slice(start, start + PREDICT_CHUNK);
@@ -102,6 +133,47 @@ export async function predictCommand(args: ParsedArgs, io: CliIo): Promise<numbe
     }
   } finally {
     await predictor.dispose();
+    await explainer?.dispose();
   }
   return EXIT_OK;
+}
+
+const DEFAULT_TOP_TOKENS = 5;
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').slice(0, 80);
+}
+
+/** --json: everything explain.ts found, every token with its span in the text. */
+function explanationJson(e: Explanation) {
+  return {
+    label: e.label,
+    method: 'integrated-gradients',
+    steps: e.steps,
+    baseline: e.baseline,
+    logit: e.logit,
+    baselineLogit: e.baselineLogit,
+    truncated: e.truncated,
+    tokens: e.tokens.map((t) => ({ token: t.token, start: t.start, end: t.end, score: t.score })),
+  };
+}
+
+/** Two indented lines: the `top` tokens pushing toward the label, and those pushing away from it. */
+function explanationText(text: string, e: Explanation, top: number, regression: boolean): string {
+  const shown = (t: TokenAttribution) =>
+    `${JSON.stringify(t.start !== null && t.end !== null ? text.slice(t.start, t.end) : t.token)} ${t.score >= 0 ? '+' : ''}${t.score.toFixed(3)}`;
+  const ranked = [...e.tokens].sort((a, b) => b.score - a.score);
+  const toward = ranked.filter((t) => t.score > 0).slice(0, top);
+  const against = ranked
+    .filter((t) => t.score < 0)
+    .reverse()
+    .slice(0, top);
+  const [up, down] = regression
+    ? ['toward a higher value', 'toward a lower value']
+    : [`toward ${e.label}`, `against ${e.label}`];
+  const list = (ts: TokenAttribution[]) => (ts.length > 0 ? ts.map(shown).join(', ') : '(none)');
+  return (
+    `  ${up}: ${list(toward)}\n  ${down}: ${list(against)}\n` +
+    (e.truncated ? '  (only the part of the text the model reads is explained)\n' : '')
+  );
 }

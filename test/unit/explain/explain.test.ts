@@ -5,34 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadExplainer, type Explanation } from '../../../src/core/infer/explain';
 import { loadPredictor } from '../../../src/core/infer/predictor';
-import { runTrainingSession } from '../../../src/core/finetune/session';
 import { ModelError } from '../../../src/core/errors';
-import { tempDir, writeSentimentCsv } from '../runner/fixtures';
-
-let trained: Promise<string> | undefined;
-/** A random:tiny classifier trained briefly on word-list reviews (its best/ is what gets explained). */
-function trainedRun(): Promise<string> {
-  trained ??= (async () => {
-    const dir = tempDir('explain');
-    const out = path.join(dir, 'run');
-    await runTrainingSession(
-      {
-        data: writeSentimentCsv(dir),
-        out,
-        model: 'random:tiny',
-        maxSteps: 36,
-        batchSize: 8,
-        maxLength: 32,
-        lr: 3e-3,
-        device: 'cpu',
-        evalSteps: 36,
-      },
-      { emit: () => {}, shouldStop: () => false },
-    );
-    return out;
-  })();
-  return trained;
-}
+import { tempDir } from '../runner/fixtures';
+import { trainedRun } from './trained';
 
 const TEXT = 'The acting was wonderful, the ending superb and dreadful.';
 
@@ -50,7 +25,8 @@ test('completeness: attributions sum to logit(input) − logit(baseline), the er
     const delta = Math.abs(e50.logit - e50.baselineLogit);
     assert.ok(delta > 0.01, `the text moves the logit (${delta})`);
     // The trapezoid rule's error falls as 1/steps^2 on this smooth (GELU, tanh) model: measured gaps on 2026-12-06
-    // were 3.0e-3 (2 steps), 1.9e-4 (8), 5.0e-6 (50) of a logit difference of 0.046.
+    // were 4.9e-2 (2 steps), 2.0e-3 (8), 5.1e-5 (50) of a logit difference of 0.373 (50 steps: 1.4e-4 of it).
+    // Tolerance at 50 steps: 1e-3 of the difference.
     assert.ok(gap(e50) <= 1e-3 * delta + 1e-5, `50 steps: gap ${gap(e50)} vs ${delta}`);
     assert.ok(gap(byStep.get(8)!) < gap(byStep.get(2)!), 'more steps, smaller gap (2 → 8)');
     assert.ok(gap(e50) < gap(byStep.get(8)!), 'more steps, smaller gap (8 → 50)');
