@@ -100,8 +100,10 @@ export async function predictCommand(args: ParsedArgs, io: CliIo): Promise<numbe
     if (explainer) {
       for (const text of texts) {
         const [p] = await predictor.predict([text]);
-        // The predicted label by name (a regression model has one output, explained as it is).
-        const e = await explainer.explain(text, { steps, label: p.value === undefined ? p.label : undefined });
+        // The predicted label by name; a regression model's one output, or a multi-label model's labels joined into
+        // one name, leave the explainer its own choice: the largest logit.
+        const label = predictor.labels.includes(p.label) ? p.label : undefined;
+        const e = await explainer.explain(text, { steps, label });
         const prediction =
           p.value !== undefined ? { value: p.value } : { label: p.label, score: p.score, scores: p.scores };
         output.result({ ...prediction, explanation: explanationJson(e) }, () => {
