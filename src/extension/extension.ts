@@ -3,6 +3,7 @@ import { leaveProxiesToHost } from '../core/net/proxy';
 import { nativeRuntimeError } from '../core/runtime/devices';
 import { Ctx } from './context';
 import { registerGpuCommands } from './gpu';
+import { registerPushCommand } from './hub-push';
 import { registerInference } from './inference';
 import { createLog } from './log';
 import { HubTokenStore, registerHubTokenCommands } from './network';
@@ -40,6 +41,7 @@ export function activate(context: vscode.ExtensionContext): BertExtensionApi | u
   registerHubTokenCommands(ctx);
   registerGpuCommands(ctx);
   const inference = registerInference(ctx);
+  registerPushCommand(ctx, inference);
   const training = registerTrainingCommands(ctx);
   registerWalkthrough(ctx);
   log.info(

@@ -82,7 +82,7 @@ export function registerHubTokenCommands(ctx: Ctx): void {
       given?.token ??
       (await input({
         title: say`BERT: Hugging Face token`,
-        prompt: say`A read token from https://huggingface.co/settings/tokens, for gated and private models. It is kept in VS Code's secret storage.`,
+        prompt: say`A token from https://huggingface.co/settings/tokens: read access for gated and private models, write access to push models. It is kept in VS Code's secret storage.`,
         placeHolder: say`hf_…`,
         password: true,
         ignoreFocusOut: true,

@@ -11,6 +11,7 @@
  * for its own XMLHttpRequest path): it is called as the body goes out, never with 1 (the library says when a file is
  * done).
  */
+import { setMaxListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import { request, type RequestBody, type RequestOptions } from './http';
 
@@ -36,6 +37,9 @@ export async function nodeFetch(input: string | URL | Request, init: RequestInit
     typeof hint?.progressCallback === 'function'
       ? (sent: number, total: number) => hint.progressCallback!(total > 0 ? Math.min(sent / total, 0.999) : 0)
       : undefined;
+  // A library may run dozens of requests on one signal at once (@huggingface/hub: 5 files × 5 parts); each request's
+  // listener goes when it ends, so Node's leak warning at 11 would only be noise.
+  if (init.signal) setMaxListeners(100, init.signal);
   const res = await request(String(input), {
     method: method as RequestOptions['method'],
     headers,

@@ -31,6 +31,29 @@ export interface ModelChoice {
   requireModel: () => Promise<boolean>;
 }
 
+/**
+ * The workspace's runs that have a best/ model, as quick-pick items under a separator (none in Restricted Mode: the
+ * runs are workspace files; a model folder the user picks still works). Select Model and Push Model list them.
+ */
+export function runModelItems(active?: string): PickItem<{ dir: string } | undefined>[] {
+  const runs = vscode.workspace.isTrusted
+    ? runFolders()
+        .flatMap((root) => listRuns(root))
+        .filter((r) => r.bestModelDir !== undefined)
+    : [];
+  if (runs.length === 0) return [];
+  return [
+    { label: say`Runs in this workspace`, separator: true, value: undefined },
+    ...runs.map((r) => ({
+      label: say`${r.name}`,
+      description: say`${describeRun(r)}`,
+      detail: say`${long(r.bestModelDir ?? '')}`,
+      value: { dir: r.bestModelDir as string },
+      picked: active !== undefined && path.resolve(active) === path.resolve(r.bestModelDir as string),
+    })),
+  ];
+}
+
 export function registerModelCommands(ctx: Ctx, controller: InferenceController): ModelChoice {
   const { log } = ctx;
 
@@ -52,21 +75,8 @@ export function registerModelCommands(ctx: Ctx, controller: InferenceController)
   async function selectModel(): Promise<string | undefined> {
     type Choice = { dir: string } | { action: 'folder' | 'hub' } | undefined;
     const active = controller.activeModelDir();
-    // Restricted Mode: the workspace's runs are not listed (a model folder or a Hub id the user picks still is).
-    const runs = vscode.workspace.isTrusted
-      ? runFolders()
-          .flatMap((root) => listRuns(root))
-          .filter((r) => r.bestModelDir !== undefined)
-      : [];
     const items: PickItem<Choice>[] = [
-      ...(runs.length ? [{ label: say`Runs in this workspace`, separator: true, value: undefined }] : []),
-      ...runs.map((r) => ({
-        label: say`${r.name}`,
-        description: say`${describeRun(r)}`,
-        detail: say`${long(r.bestModelDir ?? '')}`,
-        value: { dir: r.bestModelDir as string },
-        picked: active !== undefined && path.resolve(active) === path.resolve(r.bestModelDir as string),
-      })),
+      ...runModelItems(active),
       { label: say`Other`, separator: true, value: undefined },
       {
         label: say`$(folder-opened) Model folder…`,
