@@ -1,7 +1,8 @@
 /**
  * The parent side of the trainer child process (used by the extension; the CLI trains in-process). The child is
  * src/trainer/main.ts (compiled or bundled), forked with an IPC channel: it sends TrainerEvents, the parent sends `stop`.
- * estimateInChild() asks a child for a run's estimate instead (the model and its warm-up steps never run in the parent).
+ * estimateInChild() asks a child for a run's estimate instead (the model and its warm-up steps never run in the parent),
+ * suspectsInChild() for a dataset's likely mislabeled rows (its k fold runs).
  * stop() asks for a graceful stop (finish the step, checkpoint, `done` with stopped: true) and kills the child if
  * it has not exited within `stopTimeoutMs`; kill() ends it at once (the run stays resumable from its last checkpoint).
  *
@@ -19,15 +20,19 @@ import { trainingProcessEnv } from '../core/train/allocator';
 import { EstimateCancelled, type EstimateEvent } from '../core/train/estimate';
 import {
   isEstimateEvent,
+  isSuspectsProgress,
+  isSuspectsReport,
   isTrainerEvent,
   type ChildRequest,
-  type EstimateReply,
   type LogEvent,
+  type SuspectsProgressEvent,
+  type SuspectsReport,
   type TrainerCommand,
   type TrainerEvent,
   type TrainerRequest,
 } from './protocol';
 import type { EstimateOptions } from '../core/finetune/session';
+import { SuspectsCancelled, type SuspectsOptions } from '../core/finetune/suspects-report';
 
 export interface StartTrainerOptions {
   /** The training request: what `bertft train` flags would say, or `bertft pretrain` flags with `task: 'mlm'`. */
@@ -163,15 +168,88 @@ export interface EstimateInChildOptions {
   onLog?: (event: LogEvent) => void;
 }
 
-/** The child's `error` answer: `message` is for the user (a UserError's message and fix), `detail` for the log. */
-export class EstimateFailed extends Error {
+/** A child's `error` answer: `message` is for the user (a UserError's message and fix), `detail` for the log. */
+export class ChildFailed extends Error {
   constructor(
     message: string,
     readonly detail?: string,
   ) {
     super(message);
+    this.name = 'ChildFailed';
+  }
+}
+
+/** The estimate child's `error` answer, or its end without an answer. */
+export class EstimateFailed extends ChildFailed {
+  constructor(message: string, detail?: string) {
+    super(message, detail);
     this.name = 'EstimateFailed';
   }
+}
+
+/** The finder child's `error` answer, or its end without an answer. */
+export class SuspectsFailed extends ChildFailed {
+  constructor(message: string, detail?: string) {
+    super(message, detail);
+    this.name = 'SuspectsFailed';
+  }
+}
+
+interface AskChild<A> {
+  request: ChildRequest;
+  entry?: string;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  stopTimeoutMs: number;
+  isAnswer: (message: unknown) => message is A;
+  /** Every other message but an `error` event. */
+  onMessage?: (message: unknown) => void;
+  cancelled: () => Error;
+  failed: (message: string, detail?: string) => ChildFailed;
+  /** What the process is called when it ends without an answer ("estimate"). */
+  what: string;
+}
+
+/**
+ * A trainer child that answers once (an estimate, the likely mislabeled rows): resolves with its answer, rejects with
+ * `failed` on its `error` event or an end without an answer, and with `cancelled` at once when `signal` aborts (the
+ * child is then asked to stop, and killed after `stopTimeoutMs`).
+ */
+function askChild<A>(opts: AskChild<A>): Promise<A> {
+  return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) return reject(opts.cancelled());
+    const child = forkTrainer(opts.request, opts.entry, opts.env);
+    let answer: A | undefined;
+    let failure: { message: string; detail?: string } | undefined;
+    let stderr = '';
+    let killTimer: NodeJS.Timeout | undefined;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+    });
+    child.on('message', (message: unknown) => {
+      if (opts.isAnswer(message)) answer = message;
+      else if (isTrainerEvent(message) && message.event === 'error') failure = message;
+      else opts.onMessage?.(message);
+    });
+    const cancel = (): void => {
+      reject(opts.cancelled());
+      const command: TrainerCommand = { command: 'stop' };
+      if (child.connected) child.send(command);
+      killTimer = setTimeout(() => child.kill('SIGKILL'), opts.stopTimeoutMs);
+    };
+    opts.signal?.addEventListener('abort', cancel, { once: true });
+    child.once('error', (error) => reject(error));
+    child.once('exit', (code, signal) => {
+      clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', cancel);
+      if (answer !== undefined) resolve(answer);
+      else if (failure) reject(opts.failed(failure.message, failure.detail));
+      else {
+        const why = `The ${opts.what} process exited (code ${code}, signal ${signal}) without an answer.`;
+        reject(opts.failed(why, stderr.trim() || undefined));
+      }
+    });
+  });
 }
 
 /**
@@ -180,37 +258,49 @@ export class EstimateFailed extends Error {
  * EstimateFailed when the child answers with an error (bad data, no model) or ends without an answer.
  */
 export function estimateInChild(opts: EstimateInChildOptions): Promise<EstimateEvent> {
-  return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) return reject(new EstimateCancelled());
-    const child = forkTrainer({ ...opts.options, task: 'estimate' }, opts.entry, opts.env);
-    let answer: EstimateReply | undefined;
-    let stderr = '';
-    let killTimer: NodeJS.Timeout | undefined;
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString('utf8')).slice(-4000);
-    });
-    child.on('message', (message: unknown) => {
-      if (isEstimateEvent(message)) answer = message;
-      else if (isTrainerEvent(message) && message.event === 'error') answer = message;
-      else if (isTrainerEvent(message) && message.event === 'log') opts.onLog?.(message);
-    });
-    const cancel = (): void => {
-      reject(new EstimateCancelled());
-      const command: TrainerCommand = { command: 'stop' };
-      if (child.connected) child.send(command);
-      killTimer = setTimeout(() => child.kill('SIGKILL'), opts.stopTimeoutMs ?? 10_000);
-    };
-    opts.signal?.addEventListener('abort', cancel, { once: true });
-    child.once('error', (error) => reject(error));
-    child.once('exit', (code, signal) => {
-      clearTimeout(killTimer);
-      opts.signal?.removeEventListener('abort', cancel);
-      if (answer?.event === 'estimate') resolve(answer);
-      else if (answer?.event === 'error') reject(new EstimateFailed(answer.message, answer.detail));
-      else {
-        const why = `The estimate process exited (code ${code}, signal ${signal}) without an answer.`;
-        reject(new EstimateFailed(why, stderr.trim() || undefined));
-      }
-    });
+  return askChild({
+    request: { ...opts.options, task: 'estimate' },
+    entry: opts.entry,
+    env: opts.env,
+    signal: opts.signal,
+    stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
+    isAnswer: isEstimateEvent,
+    onMessage: (message) => {
+      if (isTrainerEvent(message) && message.event === 'log') opts.onLog?.(message);
+    },
+    cancelled: () => new EstimateCancelled(),
+    failed: (message, detail) => new EstimateFailed(message, detail),
+    what: 'estimate',
+  });
+}
+
+export interface SuspectsInChildOptions {
+  /** What `bertft check --suspects` flags would say. */
+  options: SuspectsOptions;
+  entry?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Cancels: rejects with SuspectsCancelled at once; the child stops after its current step. */
+  signal?: AbortSignal;
+  /** Default 30 s (a fold's run writes a checkpoint when it stops). */
+  stopTimeoutMs?: number;
+  /** Which fold the finder is at, and that fold's training events (steps, evaluations, logs). */
+  onProgress?: (event: SuspectsProgressEvent | TrainerEvent) => void;
+}
+
+/** The likely mislabeled rows of a dataset, found in a trainer child (k fold runs); rejects with SuspectsFailed. */
+export function suspectsInChild(opts: SuspectsInChildOptions): Promise<SuspectsReport> {
+  return askChild({
+    request: { ...opts.options, task: 'suspects' },
+    entry: opts.entry,
+    env: opts.env,
+    signal: opts.signal,
+    stopTimeoutMs: opts.stopTimeoutMs ?? 30_000,
+    isAnswer: isSuspectsReport,
+    onMessage: (message) => {
+      if (isSuspectsProgress(message) || isTrainerEvent(message)) opts.onProgress?.(message);
+    },
+    cancelled: () => new SuspectsCancelled(),
+    failed: (message, detail) => new SuspectsFailed(message, detail),
+    what: 'finder',
   });
 }

@@ -1,7 +1,8 @@
 /**
  * Entry of the trainer child process: `node main.js --options '<ChildRequest JSON>'` (fine-tuning, pre-training
- * with `task: 'mlm'`, or an estimate with `task: 'estimate'`). Sends every TrainerEvent to the parent over IPC (and
- * prints nothing); an estimate is answered with one `estimate` (or `error`) message, then the child exits.
+ * with `task: 'mlm'`, an estimate with `task: 'estimate'`, or the likely mislabeled rows with `task: 'suspects'`).
+ * Sends every TrainerEvent to the parent over IPC (and prints nothing); an estimate is answered with one `estimate`
+ * (or `error`) message, the finder with one `suspects` (or `error`) message, then the child exits.
  * A `stop` message, SIGTERM or SIGINT asks for a graceful stop (checkpoint, `done` with stopped: true, exit 130; an
  * estimate ends at its next warm-up step, exit 130); a second one exits at once. A window that did not start the
  * child (it has no IPC channel) asks with the run's stop request file, which the session polls after every step and
@@ -12,7 +13,18 @@
 import { KEEP_ALIVE_FLAG } from './client';
 import { EstimateCancelled } from '../core/train/estimate';
 import { runPretrainSession } from '../core/pretrain/session';
-import type { ChildRequest, DoneEvent, EstimateEvent, EstimateRequest, TrainerEvent, TrainerRequest } from './protocol';
+import type {
+  ChildRequest,
+  DoneEvent,
+  EstimateEvent,
+  EstimateRequest,
+  SuspectsProgressEvent,
+  SuspectsReport,
+  SuspectsRequest,
+  TrainerEvent,
+  TrainerRequest,
+} from './protocol';
+import { findSuspects, SuspectsCancelled } from '../core/finetune/suspects';
 import { estimateTrainingSession, runTrainingSession } from '../core/finetune/session';
 import { sessionErrorEvent } from '../core/run/events';
 import type { SessionSink } from '../core/train/session';
@@ -23,7 +35,7 @@ function requestStop(): void {
   if (stopRequests > 1) process.exit(130);
 }
 
-function send(event: TrainerEvent | EstimateEvent): Promise<void> {
+function send(event: TrainerEvent | EstimateEvent | SuspectsReport | SuspectsProgressEvent): Promise<void> {
   return new Promise((resolve) => {
     if (!process.send || !process.connected) return resolve();
     process.send(event, undefined, {}, () => resolve());
@@ -51,6 +63,19 @@ async function estimate(request: EstimateRequest, sink: SessionSink): Promise<nu
   return 0;
 }
 
+/** The finder's one answer, after its folds' training events and progress. */
+async function suspects(request: SuspectsRequest, sink: SessionSink, pending: Promise<void>[]): Promise<number> {
+  const { task: _, ...options } = request;
+  const report = await findSuspects(options, {
+    emit: sink.emit,
+    shouldStop: sink.shouldStop,
+    onFold: (progress) => pending.push(send({ event: 'suspects-progress', ...progress })),
+  });
+  await Promise.all(pending);
+  await send(report);
+  return 0;
+}
+
 async function main(): Promise<number> {
   const at = process.argv.indexOf('--options');
   const request = JSON.parse(process.argv[at + 1] ?? '{}') as ChildRequest;
@@ -74,12 +99,13 @@ async function main(): Promise<number> {
       await Promise.all(pending);
       return code;
     }
+    if (request.task === 'suspects') return await suspects(request, sink, pending);
     const done = await run(request, sink);
     await Promise.all(pending);
     return done.stopped ? 130 : 0;
   } catch (e) {
     await Promise.all(pending);
-    if (e instanceof EstimateCancelled) return 130;
+    if (e instanceof EstimateCancelled || e instanceof SuspectsCancelled) return 130;
     const { event, exitCode } = sessionErrorEvent(e);
     await send(event);
     return exitCode;

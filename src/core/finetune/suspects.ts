@@ -22,31 +22,18 @@ import { DEFAULT_FOLDS, stratifiedFolds } from '../data/folds';
 import type { Example } from '../data/types';
 import type { DeviceChoice } from '../runtime/devices';
 import { isFromScratch } from '../train/presets';
-import type { SessionSink } from '../train/session';
 import { loadPredictor } from '../infer/predictor';
 import { runTrainingSession } from './session';
-import { findLabelIssues, perClassThresholds, type Ranking } from './confident-learning';
+import { findLabelIssues, perClassThresholds } from './confident-learning';
+import {
+  SuspectsCancelled,
+  type Suspect,
+  type SuspectsOptions,
+  type SuspectsReport,
+  type SuspectsSink,
+} from './suspects-report';
 
-export interface SuspectsOptions {
-  data: string;
-  textColumn?: string;
-  labelColumn?: string;
-  textPairColumn?: string;
-  /** k (default 5). */
-  folds?: number;
-  /** Seeds the fold assignment and every fold's training (default 42). */
-  seed?: number;
-  /** As `bertft train --model` (default random:tiny). */
-  model?: string;
-  /** Epochs per fold (default: SUSPECTS_EPOCHS, the cheap preset). */
-  epochs?: number;
-  maxLength?: number;
-  device?: DeviceChoice;
-  /** A new or empty folder for the fold runs and suspects.json, kept; default a temporary folder, deleted. */
-  out?: string;
-  /** Default self-confidence. */
-  ranking?: Ranking;
-}
+export * from './suspects-report';
 
 /**
  * The cheap preset: half the epochs a training run would use (12 from scratch, 3 from a pre-trained model), since
@@ -56,62 +43,6 @@ export const SUSPECTS_EPOCHS = { fromScratch: 6, pretrained: 2 } as const;
 
 /** The longest text kept in a suspect (for display: the row itself is at file:line). */
 const TEXT_PREVIEW = 300;
-
-export interface Suspect {
-  file: string;
-  /** 1-based line where the row starts. */
-  line: number;
-  text: string;
-  textPair?: string;
-  given: string;
-  suggested: string;
-  /** Out-of-fold probability of the given label. */
-  selfConfidence: number;
-  /** Probability of the given label − the highest probability of another label. */
-  margin: number;
-  /** Out-of-fold probability of every label (a JSON record: labels are data; read with ownValue). */
-  probabilities: Record<string, number>;
-}
-
-export interface SuspectsReport {
-  event: 'suspects';
-  data: string;
-  rows: number;
-  folds: number;
-  seed: number;
-  model: string;
-  epochs: number;
-  ranking: Ranking;
-  labels: string[];
-  /** Per-class threshold (mean out-of-fold probability of the label over rows given it), by label. */
-  thresholds: Record<string, number>;
-  /** Share of rows whose out-of-fold argmax is their given label: how much the models learned. */
-  outOfFoldAccuracy: number;
-  suspects: Suspect[];
-  /** Where the fold runs are kept (absent when they went into a deleted temporary folder). */
-  out?: string;
-}
-
-export interface SuspectsProgress {
-  /** 1-based fold now training (or predicting). */
-  fold: number;
-  folds: number;
-  phase: 'train' | 'predict';
-}
-
-export interface SuspectsSink extends Omit<SessionSink, 'emit'> {
-  /** Each fold's training events, with which fold they belong to. */
-  emit?: SessionSink['emit'];
-  onFold?: (progress: SuspectsProgress) => void;
-}
-
-/** The finder was stopped (shouldStop) before it had every fold's probabilities. */
-export class SuspectsCancelled extends Error {
-  constructor() {
-    super('Finding likely mislabeled rows was stopped.');
-    this.name = 'SuspectsCancelled';
-  }
-}
 
 /** `out` absent (created) or an empty folder; anything else is the user's and refused. */
 function claimOut(out: string): void {

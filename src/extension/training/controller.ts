@@ -7,10 +7,16 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ALLOCATOR_MODE_VAR } from '../../core/train/allocator';
 import { claimRunDir } from '../../core/run/folder';
-import { estimateInChild, startTrainer, type TrainerHandle } from '../../trainer/client';
+import {
+  estimateInChild,
+  startTrainer,
+  suspectsInChild,
+  type SuspectsInChildOptions,
+  type TrainerHandle,
+} from '../../trainer/client';
 import { readSettings } from '../config';
 import { trainerEnv, type HubTokenStore } from '../network';
-import type { EstimateEvent, TrainerRequest } from '../../trainer/protocol';
+import type { EstimateEvent, SuspectsReport, TrainerRequest } from '../../trainer/protocol';
 import type { EstimateOptions } from '../../core/finetune/session';
 import { DashboardPanels } from '../dashboard/panel';
 import { StatusDriver } from '../dashboard/statusDriver';
@@ -154,6 +160,19 @@ export class TrainingController implements vscode.Disposable {
       ...this.trainerProcess(),
       onLog: (e) => this.log.info(`[estimate] ${e.message}`),
     });
+  }
+
+  /**
+   * A dataset's likely mislabeled rows (`bertft check --suspects`), found in a trainer child started as start() starts
+   * one: its k fold runs never load onnxruntime in the extension host. `signal` cancels it.
+   */
+  findSuspects(
+    options: SuspectsInChildOptions['options'],
+    signal: AbortSignal,
+    onProgress: SuspectsInChildOptions['onProgress'],
+  ): Promise<SuspectsReport> {
+    this.log.info(`Finding likely mislabeled rows: ${JSON.stringify(options)}`);
+    return suspectsInChild({ options, signal, onProgress, ...this.trainerProcess() });
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
- * Training commands: Fine-tune BERT, Pre-train on Workspace Text, Open Training Dashboard, Stop Training, and the Runs
- * view's commands.
+ * Training commands: Fine-tune BERT, Pre-train on Workspace Text, Open Training Dashboard, Stop Training, Find Likely
+ * Mislabeled Rows (suspects.ts), and the Runs view's commands.
  * Each command returns what it did (a run folder, or undefined) so integration tests can check it.
  */
 import * as path from 'node:path';
@@ -15,6 +15,7 @@ import { TrainingController } from './controller';
 import { fineTuneFlow, rememberModel } from './flow';
 import { estimateOptions, pretrainRequest, runFolderName, sessionOptions, type FineTuneChoices } from './options';
 import { pretrainFlow, type PretrainChoices } from './pretrain';
+import { registerSuspectsCommand } from './suspects';
 
 /** A run argument as commands receive it: a RunInfo from the Runs view, a run folder path or Uri, or nothing. */
 type RunArgument = RunInfo | string | vscode.Uri | undefined;
@@ -104,6 +105,8 @@ export function registerTrainingCommands(ctx: Ctx): TrainingController {
     controller.stop(runDir);
     return runDir;
   });
+
+  registerSuspectsCommand(ctx, controller);
 
   command('bert.runs.refresh', () => controller.runs.refresh());
   command('bert.runs.openDashboard', (arg: RunArgument) =>
