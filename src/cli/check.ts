@@ -6,6 +6,7 @@ import { checkDataset, formatCheckReport } from '../core/data/check';
 import { nativeRuntimeError } from '../core/runtime/devices';
 import { modelDirOf } from '../core/run/paths';
 import { getBool, getNumber, getString, requireString, UsageError, type ParsedArgs } from './args';
+import { labelSetOptions } from './commands';
 import { EXIT_BAD_INPUT, EXIT_OK, Output, type CliIo } from './output';
 
 /** Flags of the finder alone, and the check's flags the finder has no use for. */
@@ -34,6 +35,7 @@ export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<number>
     textColumn: getString(args, 'text-column'),
     labelColumn: getString(args, 'label-column'),
     textPairColumn: getString(args, 'text-pair-column'),
+    ...labelSetOptions(args),
     validationFile: getString(args, 'valid'),
     maxLength: getNumber(args, 'max-length'),
     tokenizer: model === undefined || model.startsWith('random:') ? undefined : modelDirOf(model),

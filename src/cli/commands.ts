@@ -18,7 +18,26 @@ const DATA_FLAGS: FlagSpec[] = [
     kind: 'string',
     help: 'column holding the second text of a pair task (default: detected for sentence1/sentence2, question/answer, premise/hypothesis, text_a/text_b)',
   },
+  {
+    name: 'label-separator',
+    kind: 'string',
+    help: 'multi-label: the character between labels in one label cell (default: | or ; when exactly one is used)',
+  },
+  {
+    name: 'label-columns',
+    kind: 'string',
+    help: 'multi-label: one 0/1 column per label, comma-separated (--label-columns toxic,obscene,insult)',
+  },
 ];
+
+/** --label-separator and --label-columns: how a multi-label dataset writes its label sets (either implies it). */
+export function labelSetOptions(args: ParsedArgs): { labelSeparator?: string; labelColumns?: string[] } {
+  const columns = getString(args, 'label-columns');
+  return {
+    labelSeparator: getString(args, 'label-separator'),
+    labelColumns: columns?.split(',').map((c) => c.trim()),
+  };
+}
 
 const JSON_FLAG: FlagSpec = { name: 'json', kind: 'boolean', help: 'print one JSON object per line (for machines)' };
 /** Training and pre-training continue or redo a run the same way. */
@@ -80,7 +99,9 @@ const TRAIN_FLAGS: FlagSpec[] = [
     name: 'task',
     kind: 'string',
     choices: FINE_TUNE_TASKS,
-    help: 'classification (default), or regression: the label column holds a number per text (one output, MSE loss)',
+    help:
+      'classification (default), regression: the label column holds a number per text (one output, MSE loss), or ' +
+      'multi-label: a set of labels per text (one sigmoid output per label, BCE loss; detected for JSON label lists)',
   },
   { name: 'eval-steps', kind: 'int', min: 1, help: 'evaluate every N steps (always at each epoch end)' },
   {
@@ -370,6 +391,24 @@ export const COMMANDS: Record<string, CommandSpec> = {
         min: 1,
         help: 'tokens shown each way per text by --explain (default 5; --json: all)',
       },
+      {
+        name: 'explain',
+        kind: 'boolean',
+        help: "explain each prediction: every token's integrated gradient toward the predicted label (CPU; [PAD] baseline)",
+      },
+      {
+        name: 'explain-steps',
+        kind: 'int',
+        min: 1,
+        max: 1000,
+        help: 'integrated-gradients steps of --explain (default 50; the time grows with them)',
+      },
+      {
+        name: 'top',
+        kind: 'int',
+        min: 1,
+        help: 'tokens shown each way per text by --explain (default 5; --json: all)',
+      },
       DEVICE_FLAG,
       JSON_FLAG,
     ],
@@ -410,6 +449,7 @@ function trainChoices(args: ParsedArgs): Omit<TrainOverrides, 'data' | 'out'> & 
     textColumn: getString(args, 'text-column'),
     labelColumn: getString(args, 'label-column'),
     textPairColumn: getString(args, 'text-pair-column'),
+    ...labelSetOptions(args),
     model: getString(args, 'model'),
     preset: getString(args, 'preset') as TrainOverrides['preset'],
     epochs: getNumber(args, 'epochs'),

@@ -7,9 +7,19 @@ import { readDataset } from '../core/data/read';
 import { loadPredictor } from '../core/infer/predictor';
 import type { ClassMetrics } from '../core/run/events';
 import { ownValue } from '../core/util/records';
-import { argmaxRows, classificationReport, meanCrossEntropy, regressionReport } from '../core/util/metrics';
+import {
+  argmaxRows,
+  classificationReport,
+  meanCrossEntropy,
+  regressionReport,
+  meanBinaryCrossEntropy,
+  multiLabelReport,
+  sigmoid,
+} from '../core/util/metrics';
 import { regressionTargets } from '../core/finetune/regression';
 import { getNumber, getString, requireString, type ParsedArgs } from './args';
+import { labelSetOptions } from './commands';
+import { multiLabelTargets } from '../core/finetune/multi-label';
 import { EXIT_OK, Output, type CliIo } from './output';
 
 export async function evalCommand(args: ParsedArgs, io: CliIo): Promise<number> {
@@ -19,12 +29,41 @@ export async function evalCommand(args: ParsedArgs, io: CliIo): Promise<number> 
     textColumn: getString(args, 'text-column'),
     labelColumn: getString(args, 'label-column'),
     textPairColumn: getString(args, 'text-pair-column'),
+    ...labelSetOptions(args),
   });
   const predictor = await loadPredictor(modelDir, {
     device: getString(args, 'device') as 'cpu' | undefined,
     batchSize: getNumber(args, 'batch-size'),
   });
   try {
+    if (predictor.thresholds) {
+      // Multi-label: the thresholds stored with the model (tuned on the run's validation data), not re-tuned here.
+      const labels = predictor.labels;
+      const targets = multiLabelTargets(dataset.examples, labels);
+      const pairs = dataset.textPairColumn === undefined ? undefined : dataset.examples.map((e) => e.textPair ?? '');
+      const logits = await predictor.logits(
+        dataset.examples.map((e) => e.text),
+        pairs,
+      );
+      const report = multiLabelReport(sigmoid(logits), targets, labels, predictor.thresholds);
+      const loss = meanBinaryCrossEntropy(logits, targets);
+      new Output(io, args.flags.get('json') === true).result({ task: 'multi-label', loss, ...report }, () => {
+        const width = Math.max(5, ...labels.map((l) => l.length));
+        const rows = labels.map((l) => {
+          const m = ownValue(report.per_label, l)!;
+          return (
+            `  ${l.padEnd(width)}  ${m.precision.toFixed(4)}  ${m.recall.toFixed(4)}  ${m.f1.toFixed(4)}` +
+            `  ${String(m.support).padStart(7)}  ${m.threshold.toFixed(3)}`
+          );
+        });
+        return (
+          `${dataset.examples.length} examples: micro-F1 ${report.micro_f1.toFixed(4)}  macro-F1 ` +
+          `${report.macro_f1.toFixed(4)}  subset accuracy ${report.subset_accuracy.toFixed(4)}  loss ${loss.toFixed(4)}\n` +
+          `  ${'label'.padEnd(width)}  precision recall  F1      support  threshold\n${rows.join('\n')}\n`
+        );
+      });
+      return EXIT_OK;
+    }
     if (predictor.regression) {
       const targets = regressionTargets(dataset.examples);
       const pairs = dataset.textPairColumn === undefined ? undefined : dataset.examples.map((e) => e.textPair ?? '');

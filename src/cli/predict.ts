@@ -125,6 +125,15 @@ export async function predictCommand(args: ParsedArgs, io: CliIo): Promise<numbe
           );
           return;
         }
+        if (p.predicted !== undefined) {
+          // Multi-label: every label at or above its threshold, with its probability ("(none)" when none is).
+          const found = p.predicted.map((l) => `${l.label} ${l.score.toFixed(4)}`).join(', ') || '(none)';
+          output.result(
+            { labels: p.predicted, scores: p.scores },
+            () => `${found}\t${chunk[i].replace(/\s+/g, ' ').slice(0, 80)}\n`,
+          );
+          return;
+        }
         output.result(
           { label: p.label, score: p.score, scores: p.scores },
           () =>

@@ -66,9 +66,11 @@ export class TrainReporter {
         const scores =
           e.task === 'mlm'
             ? `MLM loss ${e.loss.toFixed(4)}  perplexity ${e.perplexity.toFixed(1)}  masked-token accuracy ${e.accuracy.toFixed(4)}`
-            : e.task === 'regression'
-              ? `MSE ${e.mse.toFixed(4)}  MAE ${e.mae.toFixed(4)}  Pearson ${e.pearson.toFixed(4)}  Spearman ${e.spearman.toFixed(4)}`
-              : `loss ${e.loss.toFixed(4)}  accuracy ${e.accuracy.toFixed(4)}  macro-F1 ${e.macro_f1.toFixed(4)}`;
+            : e.task === 'multi-label'
+              ? `loss ${e.loss.toFixed(4)}  micro-F1 ${e.micro_f1.toFixed(4)}  macro-F1 ${e.macro_f1.toFixed(4)}  subset accuracy ${e.subset_accuracy.toFixed(4)}`
+              : e.task === 'regression'
+                ? `MSE ${e.mse.toFixed(4)}  MAE ${e.mae.toFixed(4)}  Pearson ${e.pearson.toFixed(4)}  Spearman ${e.spearman.toFixed(4)}`
+                : `loss ${e.loss.toFixed(4)}  accuracy ${e.accuracy.toFixed(4)}  macro-F1 ${e.macro_f1.toFixed(4)}`;
         this.line(
           `eval @ step ${e.step} (epoch ${e.epoch.toFixed(2)}): ${scores}${e.is_best ? '  (best so far)' : ''}`,
         );
@@ -89,6 +91,7 @@ export class TrainReporter {
         return;
       case 'log':
         if (e.level === 'warn') this.line(`warning: ${e.message}`);
+        else if (e.notice) this.line(e.message);
         return;
     }
   }

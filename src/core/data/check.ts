@@ -12,6 +12,7 @@ import { mapOfRecord, ownValue, recordOf } from '../util/records';
 import { buildLabelMap } from './labels';
 import { readDataset, type ReadOptions } from './read';
 import { quoteForMessage } from './rows';
+import type { MultiLabelFormat } from './multi-label';
 import type { DataFormat, DataProblem, Dataset, Example } from './types';
 
 export interface CheckOptions extends ReadOptions {
@@ -43,7 +44,10 @@ export interface CheckReport {
   textPairColumn?: string;
   /** Readable rows of the main file. */
   rows: number;
-  /** Label → count in the main file, in label-id order (read it with ownValue / mapOfRecord: labels are data). */
+  /**
+   * Label → count in the main file, in label-id order (read it with ownValue / mapOfRecord: labels are data);
+   * multi-label: the rows that have each label.
+   */
   labels: Record<string, number>;
   validationRows?: number;
   validationLabels?: Record<string, number>;
@@ -55,6 +59,8 @@ export interface CheckReport {
   /** Validation rows whose exact text is also in the training file. */
   leakedRows: number;
   tokenLengths?: TokenLengthStats;
+  /** Multi-label data: rows without a label, labels per row, the labels that go together most. */
+  multiLabel?: MultiLabelCheck;
   problems: DataProblem[];
   fatal: boolean;
 }
@@ -62,11 +68,51 @@ export interface CheckReport {
 /** At most this many individual rows are listed per kind of finding; the rest are counted. */
 const MAX_LISTED = 10;
 
-/** Label → count, in label-id order. */
+/** Label → count, in label-id order (multi-label: rows that have the label, its positives). */
 function countLabels(examples: Example[]): Map<string, number> {
-  const counts = new Map(buildLabelMap(examples.map((e) => e.label)).labels.map((l) => [l, 0]));
-  for (const e of examples) counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
+  const labelsOf = (e: Example) => e.labels ?? [e.label];
+  const counts = new Map(buildLabelMap(examples.flatMap(labelsOf)).labels.map((l) => [l, 0]));
+  for (const e of examples) for (const l of labelsOf(e)) counts.set(l, (counts.get(l) ?? 0) + 1);
   return counts;
+}
+
+/** What the check adds for multi-label data. */
+export interface MultiLabelCheck {
+  format: MultiLabelFormat;
+  /** Rows without any label. */
+  rowsWithoutLabel: number;
+  /** Mean number of labels per row. */
+  labelsPerRow: number;
+  /** The pairs of labels that occur together most often (at most 10), with how many rows have both. */
+  cooccurrence: { labels: [string, string]; rows: number }[];
+}
+
+const MAX_PAIRS = 10;
+
+/** The multi-label summary of `examples` (rows with no label, labels per row, the most frequent label pairs). */
+function multiLabelCheck(examples: Example[], format: MultiLabelFormat): MultiLabelCheck {
+  const pairs = new Map<string, { labels: [string, string]; rows: number }>();
+  let none = 0;
+  let total = 0;
+  for (const e of examples) {
+    const labels = [...(e.labels ?? [])].sort();
+    total += labels.length;
+    if (labels.length === 0) none++;
+    for (let i = 0; i < labels.length; i++) {
+      for (let j = i + 1; j < labels.length; j++) {
+        const key = JSON.stringify([labels[i], labels[j]]);
+        const entry = pairs.get(key) ?? { labels: [labels[i], labels[j]], rows: 0 };
+        entry.rows++;
+        pairs.set(key, entry);
+      }
+    }
+  }
+  return {
+    format,
+    rowsWithoutLabel: none,
+    labelsPerRow: examples.length === 0 ? 0 : total / examples.length,
+    cooccurrence: [...pairs.values()].sort((a, b) => b.rows - a.rows).slice(0, MAX_PAIRS),
+  };
 }
 
 /** What makes two rows the same: the text, and for a pair both texts. */
@@ -161,7 +207,8 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
   if (data && examples.length === 0) {
     add('error', 'No usable rows: every row has a problem.', whole, 'Fix the rows listed above.', 'DATA_NO_ROWS');
   }
-  if (classCounts.length === 1) {
+  const multi = data?.multiLabel !== undefined;
+  if (classCounts.length === 1 && !multi) {
     add(
       'error',
       `Only one class was found (${quoteForMessage([...labels.keys()][0] ?? '')}); a classifier needs at least two.`,
@@ -180,7 +227,8 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
       'DATA_IMBALANCE',
     );
   }
-  if (!options.validationFile) {
+  // A multi-label split is random, not stratified: a label with one positive is only "too few" (below).
+  if (!options.validationFile && !multi) {
     for (const [label, n] of labels) {
       if (n === 1) {
         const only = examples.find((e) => e.label === label) as Example;
@@ -195,14 +243,29 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     }
   }
   for (const [label, n] of labels) {
-    if (n > 1 && n < 10)
+    if ((multi || n > 1) && n < 10)
       add(
         'warning',
-        `The label ${quoteForMessage(label)} has only ${n} examples.`,
+        multi
+          ? `The label ${quoteForMessage(label)} has only ${n} positive ${n === 1 ? 'row' : 'rows'}.`
+          : `The label ${quoteForMessage(label)} has only ${n} examples.`,
         whole,
-        'Aim for at least a few dozen examples per class.',
+        multi
+          ? 'Aim for at least a few dozen rows with each label, or drop the label.'
+          : 'Aim for at least a few dozen examples per class.',
         'DATA_FEW_EXAMPLES',
       );
+  }
+  const multiLabel = data?.multiLabel ? multiLabelCheck(examples, data.multiLabel) : undefined;
+  if (multiLabel && multiLabel.rowsWithoutLabel > 0) {
+    const share = multiLabel.rowsWithoutLabel / examples.length;
+    add(
+      share > 0.5 ? 'warning' : 'info',
+      `${multiLabel.rowsWithoutLabel} rows (${(100 * share).toFixed(1)}%) have no label.`,
+      whole,
+      'Rows without a label teach the model to predict none; check that they are meant to have none.',
+      'DATA_ROWS_WITHOUT_LABEL',
+    );
   }
 
   // Label spellings that differ only in case or spaces are almost always one class typed two ways.
@@ -287,7 +350,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
       );
     for (const label of validationLabels.keys()) {
       if (!labels.has(label) && examples.length > 0) {
-        const first = validation.examples.find((e) => e.label === label) as Example;
+        const first = validation.examples.find((e) => (e.labels ?? [e.label]).includes(label)) as Example;
         add(
           'error',
           `The label ${quoteForMessage(label)} occurs in the validation data but not in the training data.`,
@@ -341,6 +404,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     duplicateRows,
     leakedRows,
     tokenLengths,
+    ...(multiLabel ? { multiLabel } : {}),
     problems,
     fatal: problems.some((p) => p.severity === 'error'),
   };
@@ -356,11 +420,29 @@ export function formatCheckReport(report: CheckReport): string {
   const labels = mapOfRecord(report.labels);
   if (labels.size > 0) {
     const width = Math.max(...[...labels.keys()].map((l) => l.length));
-    out.push(`Classes (${labels.size}):`);
+    out.push(report.multiLabel ? `Labels (${labels.size}), rows with each:` : `Classes (${labels.size}):`);
     for (const [l, n] of labels) {
       const share = report.rows === 0 ? 0 : (100 * n) / report.rows;
       const v = report.validationLabels ? `  validation ${ownValue(report.validationLabels, l) ?? 0}` : '';
       out.push(`  ${l.padEnd(width)}  ${String(n).padStart(7)}  ${share.toFixed(1).padStart(5)}%${v}`);
+    }
+  }
+  const m = report.multiLabel;
+  if (m) {
+    const how =
+      m.format.source === 'columns'
+        ? `one 0/1 column per label`
+        : m.format.source === 'list'
+          ? 'label lists'
+          : m.format.separator !== undefined
+            ? `labels separated by "${m.format.separator}"`
+            : 'one label per cell';
+    out.push(
+      `Multi-label (${how}): ${m.labelsPerRow.toFixed(2)} labels per row, ${m.rowsWithoutLabel} rows without a label`,
+    );
+    if (m.cooccurrence.length > 0) {
+      out.push('Labels that occur together most:');
+      for (const c of m.cooccurrence) out.push(`  ${String(c.rows).padStart(7)}  ${c.labels[0]} + ${c.labels[1]}`);
     }
   }
   if (report.imbalanceRatio !== null) out.push(`Imbalance (largest / smallest): ${report.imbalanceRatio.toFixed(2)}`);

@@ -57,6 +57,8 @@ import {
   splitRegression,
   type RegressionEvaluation,
 } from './regression';
+import { evaluateMultiLabel, positiveWeights, prepareMultiLabelData, type MultiLabelEvaluation } from './multi-label';
+import { writeThresholds } from '../infer/thresholds';
 
 /** `bertft train`'s options: the run's settings, where it goes, and how it starts. */
 export interface SessionOptions extends TrainOverrides, Omit<SessionRequest, 'out'> {}
@@ -114,19 +116,54 @@ interface PreparedData {
   targets?: { train: Float32Array; valid: Float32Array };
   /** The second text's column, for a text-pair task. */
   textPairColumn?: string;
+  /** Multi-label (given, or detected from list labels): each train and valid row's 0/1 targets, [rows, labels]. */
+  multiLabelTargets?: { train: Float32Array; valid: Float32Array };
 }
 
 async function prepareData(
   problemType: TrainConfig['problemType'],
-  config: Pick<TrainConfig, 'data' | 'valid' | 'textColumn' | 'labelColumn' | 'textPairColumn' | 'validRatio' | 'seed'>,
+  config: Pick<
+    TrainConfig,
+    | 'data'
+    | 'valid'
+    | 'textColumn'
+    | 'labelColumn'
+    | 'textPairColumn'
+    | 'validRatio'
+    | 'seed'
+    | 'labelSeparator'
+    | 'labelColumns'
+  >,
 ): Promise<PreparedData> {
   const columns = {
     textColumn: config.textColumn,
     labelColumn: config.labelColumn,
     textPairColumn: config.textPairColumn,
+    labelColumns: config.labelColumns,
+    labelSeparator: config.labelSeparator,
+    multiLabel: problemType === 'multi-label',
   };
   const train = await readDataset(config.data, columns);
   const valid = config.valid !== undefined ? await readDataset(config.valid, columns) : undefined;
+  if (train.multiLabel !== undefined && problemType !== undefined && problemType !== 'multi-label') {
+    throw new UserError(`The labels of ${config.data} are label sets, but --task ${problemType} was given.`, {
+      file: config.data,
+      code: 'CONFIG_TASK_MISMATCH',
+      fix: 'Use --task multi-label (or leave --task out), or give one label per row.',
+    });
+  }
+  if (train.multiLabel !== undefined) {
+    const multi = prepareMultiLabelData(train, valid, { validationRatio: config.validRatio, seed: config.seed });
+    const files = [config.data, ...(config.valid !== undefined ? [config.valid] : [])];
+    return {
+      train: multi.train,
+      valid: multi.valid,
+      labels: multi.labels,
+      files,
+      multiLabelTargets: multi.targets,
+      ...(train.textPairColumn !== undefined ? { textPairColumn: train.textPairColumn } : {}),
+    };
+  }
   if (problemType === 'regression') {
     // Parsed before the split, so that the first bad value is reported in file order.
     regressionTargets(train.examples);
@@ -179,9 +216,13 @@ export function balancedClassWeights(labelIds: ArrayLike<number>, numLabels: num
   return Float32Array.from(counts, (c) => (c === 0 ? 0 : labelIds.length / (numLabels * c)));
 }
 
-function labelCounts(examples: Example[]): Record<string, number> {
+/** Rows per label (multi-label: rows that have it, in `labels` order). */
+function labelCounts(examples: Example[], labels: string[]): Record<string, number> {
   const counts = new Map<string, number>();
-  for (const e of examples) counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
+  if (examples.some((e) => e.labels !== undefined)) for (const l of labels) counts.set(l, 0);
+  for (const e of examples) {
+    for (const l of e.labels ?? [e.label]) counts.set(l, (counts.get(l) ?? 0) + 1);
+  }
   return recordOf(counts);
 }
 
@@ -218,7 +259,8 @@ export function freshOverrides(options: Omit<SessionOptions, 'out'>, out: string
 }
 
 /** Everything a fine-tuning run needs before its engine, with what the estimate measures besides. */
-export interface PreparedClassify extends PreparedTask<ClassifyEvaluation | RegressionEvaluation> {
+export interface PreparedClassify
+  extends PreparedTask<ClassifyEvaluation | RegressionEvaluation | MultiLabelEvaluation> {
   data: PreparedData;
   numLabels: number;
   model: PreparedModel;
@@ -290,13 +332,18 @@ export async function prepareClassify(
       })()
     : [];
   // A detected pair column is recorded, so that --resume and the model card name it.
-  const withPair =
-    data.textPairColumn === undefined ? overrides : { ...overrides, textPairColumn: data.textPairColumn };
+  const withPair = {
+    ...overrides,
+    ...(data.textPairColumn === undefined ? {} : { textPairColumn: data.textPairColumn }),
+    // Multi-label data found without --task is recorded as such, for --resume and the model card.
+    ...(data.multiLabelTargets ? { problemType: 'multi-label' as const } : {}),
+  };
   const config = resolveTrainConfig(withPair, lengths, positions, { hiddenSize: model.config.hiddenSize });
   const label2id = new Map(data.labels.map((l, i) => [l, i]));
   // Regression batches carry each row's index; the engine looks its target up (EngineOptions.regressionTargets).
-  const idsOf = (rows: Example[]) =>
-    Int32Array.from(rows, (e, i) => (regression ? i : (label2id.get(e.label) as number)));
+  // Multi-label batches too (EngineOptions.multiLabelTargets).
+  const byRow = regression || data.multiLabelTargets !== undefined;
+  const idsOf = (rows: Example[]) => Int32Array.from(rows, (e, i) => (byRow ? i : (label2id.get(e.label) as number)));
   const trainIds = idsOf(data.train);
   const validIds = idsOf(data.valid);
   const encodedTrain = tokenizer.encode(
@@ -340,6 +387,9 @@ export async function prepareClassify(
       config: model.config,
       numLabels,
       ...(data.targets ? { task: 'regression' as const, regressionTargets: data.targets.train } : {}),
+      ...(data.multiLabelTargets
+        ? { task: 'multi-label' as const, multiLabelTargets: data.multiLabelTargets.train }
+        : {}),
       device: config.device,
       dropout: config.dropout,
       seed,
@@ -357,7 +407,12 @@ export async function prepareClassify(
         totalSteps: total,
         schedule: config.lrSchedule,
       },
-      classWeights: config.classWeights ? balancedClassWeights(trainIds, numLabels) : undefined,
+      // Multi-label: BCE's positive weights (negatives ÷ positives per label).
+      classWeights: !config.classWeights
+        ? undefined
+        : data.multiLabelTargets
+          ? positiveWeights(data.multiLabelTargets.train, numLabels)
+          : balancedClassWeights(trainIds, numLabels),
     },
     started: {
       config: { ...config },
@@ -365,7 +420,7 @@ export async function prepareClassify(
         train_rows: data.train.length,
         valid_rows: data.valid.length,
         labels: data.labels,
-        label_counts: regression ? {} : labelCounts(data.train),
+        label_counts: regression ? {} : labelCounts(data.train, data.labels),
         files: data.files,
       },
     },
@@ -385,7 +440,15 @@ export async function prepareClassify(
     batchesForEpoch: (epoch) => tokenizer.trainBatches(encodedTrain, { ...config, seed }, epoch),
     shapesForEpoch: (epoch) => tokenizer.trainBatchShapes(encodedTrain, { ...config, seed }, epoch),
     evaluate: async (engine) =>
-      data.targets
+      data.multiLabelTargets
+        ? evaluateMultiLabel(
+            (b) => engine.forward(b),
+            { batches: evalSet.batches, targets: data.multiLabelTargets.valid },
+            data.labels,
+            tokenizer.poolLogits,
+            config.metric,
+          )
+        : data.targets
         ? evaluateRegression(
             (b) => engine.forward(b),
             { batches: evalSet.batches, targets: data.targets.valid },
@@ -396,7 +459,8 @@ export async function prepareClassify(
             await evaluateSet((b) => engine.forward(b), evalSet, data.labels, tokenizer.poolLogits),
           ),
     saveBest: async (engine, { result }, step, dir) => {
-      const { predictions: _p, ...rest } = result;
+      // A multi-label model's thresholds go to thresholds.json (eval.json keeps them as a record by label).
+      const { predictions: _p, thresholds: _t, ...rest } = { thresholds: undefined, ...result };
       const { misclassified: _m, ...report } = 'misclassified' in rest ? rest : { ...rest, misclassified: [] };
       await writeBestModel(
         dir,
@@ -447,7 +511,8 @@ export function classifierCard(
   hasOnnxFolder: boolean,
 ): ModelCard {
   const { config, data, model } = run;
-  const count = (rows: Example[], label: string) => rows.reduce((n, e) => n + (e.label === label ? 1 : 0), 0);
+  const count = (rows: Example[], label: string) =>
+    rows.reduce((n, e) => n + ((e.labels ? e.labels.includes(label) : e.label === label) ? 1 : 0), 0);
   const perClassRecord = evalJson.per_class as Record<string, Partial<CardClassScores>> | undefined;
   const perClass = data.labels.flatMap((label): CardClassScores[] => {
     const c = ownValue(perClassRecord, label);
@@ -531,8 +596,21 @@ export async function writeBestModel(
     config: run.model.config,
     weights,
     id2label: run.data.labels,
-    problemType: run.data.targets ? 'regression' : undefined,
+    problemType: run.data.targets
+      ? 'regression'
+      : run.data.multiLabelTargets
+        ? 'multi_label_classification'
+        : undefined,
   });
+  if (run.data.multiLabelTargets) {
+    // The tuned thresholds, from the scores of the evaluation that made this model the best.
+    const perLabel = evalJson.per_label as Record<string, { threshold?: number }> | undefined;
+    await writeThresholds(
+      tmp,
+      run.data.labels,
+      run.data.labels.map((l) => ownValue(perLabel, l)?.threshold ?? 0.5),
+    );
+  }
   const onnxFile = path.join(tmp, 'model.onnx');
   await writeFileAtomic(onnxFile, buildInferenceModel(run.model.config, run.numLabels, weights));
   await run.tokenizer.save(tmp);
@@ -552,7 +630,7 @@ export async function writeBestModel(
 /** Fine-tuning with `options` (the flags given): a new run's settings, or a resumed run's own, checked against them. */
 export function classifyTask(
   options: Omit<SessionOptions, 'out'>,
-): TrainingTask<TrainOverrides, ClassifyEvaluation | RegressionEvaluation> {
+): TrainingTask<TrainOverrides, ClassifyEvaluation | RegressionEvaluation | MultiLabelEvaluation> {
   return {
     kind: 'classify',
     command: 'bertft train',

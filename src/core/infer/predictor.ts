@@ -13,11 +13,12 @@ import { maxSequenceLength, parseBertConfig, type BertConfig } from '../model/co
 import { loadModelDir } from '../model/load';
 import { buildInferenceModel } from '../model/export-onnx';
 import type { Batch } from '../tokenize/batch';
-import { softmaxRows } from '../util/metrics';
+import { sigmoid, softmaxRows } from '../util/metrics';
 import { modelDirOf } from '../run/paths';
 import type { DeviceChoice } from '../runtime/devices';
 import { providerOptions } from '../runtime/providers';
 import { loadPreprocessor, type Preprocessor, type PreprocessSettings } from './preprocess';
+import { multiLabelThresholdsOf } from './thresholds';
 
 export interface Prediction {
   label: string;
@@ -27,12 +28,19 @@ export interface Prediction {
   scores: Record<string, number>;
   /** A regression model's predicted number (then label is that number written out, score the number, scores {}). */
   value?: number;
+  /**
+   * A multi-label model's labels at or above their thresholds, most probable first, each with its sigmoid probability
+   * (then scores holds every label's probability, label these names joined by ", " ("" for none), score the highest).
+   */
+  predicted?: { label: string; score: number; threshold: number }[];
 }
 
 export interface Predictor {
   readonly labels: string[];
   /** config.json's problem_type "regression": one output, a number per text instead of a class. */
   readonly regression: boolean;
+  /** A multi-label model's threshold per label (config.json problem_type "multi_label_classification"). */
+  readonly thresholds?: Float32Array;
   readonly settings: PreprocessSettings;
   /** With `pairs`, text i is classified together with pairs[i] (a text-pair model: NLI, paraphrase, QA). */
   predict(texts: string[], pairs?: string[]): Promise<Prediction[]>;
@@ -137,6 +145,7 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
   });
   const k = labels.length;
   const batchSize = options.batchSize ?? 32;
+  const thresholds = multiLabelThresholdsOf(dir, labels);
 
   const forward = async (b: Batch): Promise<Float32Array> => {
     const shape = [b.batchSize, b.seqLen];
@@ -171,6 +180,7 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
   return {
     labels,
     regression,
+    ...(thresholds ? { thresholds } : {}),
     settings,
     logits,
     async predict(texts: string[], pairs?: string[]): Promise<Prediction[]> {
@@ -178,6 +188,7 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
         const values = await logits(texts, pairs);
         return texts.map((_, d) => ({ label: String(values[d]), score: values[d], scores: {}, value: values[d] }));
       }
+      if (thresholds) return multiLabelPredictions(await logits(texts, pairs), labels, thresholds);
       const probs = softmaxRows(await logits(texts, pairs), k);
       return texts.map((_, d) => {
         let best = 0;
@@ -190,4 +201,27 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
       await session.release();
     },
   };
+}
+
+/** Every label at or above its threshold, with its sigmoid probability, per text ([texts, labels] logits). */
+export function multiLabelPredictions(
+  logits: Float32Array,
+  labels: string[],
+  thresholds: ArrayLike<number>,
+): Prediction[] {
+  const k = labels.length;
+  const probs = sigmoid(logits);
+  return Array.from({ length: k === 0 ? 0 : probs.length / k }, (_, d) => {
+    const row = probs.subarray(d * k, (d + 1) * k);
+    const predicted = labels
+      .map((label, c) => ({ label, score: row[c], threshold: thresholds[c] }))
+      .filter((p) => p.score >= p.threshold)
+      .sort((a, b) => b.score - a.score);
+    return {
+      label: predicted.map((p) => p.label).join(', '),
+      score: Math.max(...row),
+      scores: recordOf(labels.map((label, c) => [label, row[c]])),
+      predicted,
+    };
+  });
 }

@@ -179,7 +179,7 @@ export async function loadModelDir(
 export function hfConfigJson(
   config: BertConfig,
   id2label: string[],
-  problemType?: 'regression',
+  problemType?: 'regression' | 'multi_label_classification',
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { ...config.raw, ...hfConfigValues(config) };
   // transformers derives num_labels from id2label; a stale num_labels would contradict it.
@@ -191,14 +191,20 @@ export function hfConfigJson(
   out.id2label = Object.fromEntries(id2label.map((label, i) => [String(i), label]));
   out.label2id = Object.fromEntries(id2label.map((label, i) => [label, i]));
   if (problemType !== undefined) out.problem_type = problemType;
-  else if (out.problem_type === 'regression') delete out.problem_type;
+  else if (out.problem_type === 'regression' || out.problem_type === 'multi_label_classification')
+    delete out.problem_type;
   return out;
 }
 
 /** Writes a folder transformers can load with the family's *ForSequenceClassification.from_pretrained (and we can reload). */
 export async function saveHfModel(
   dir: string,
-  opts: { config: BertConfig; weights: Weights; id2label: string[]; problemType?: 'regression' },
+  opts: {
+    config: BertConfig;
+    weights: Weights;
+    id2label: string[];
+    problemType?: 'regression' | 'multi_label_classification';
+  },
 ): Promise<void> {
   const classifier = opts.weights.get(`${CLASSIFIER_OUTPUT[opts.config.modelType]}.weight`);
   if (classifier && classifier.shape[0] !== opts.id2label.length) {

@@ -113,7 +113,22 @@ export interface RegressionEvalEvent extends EvalEventBase {
   spearman: number;
 }
 
-export type EvalEvent = ClassifyEvalEvent | MlmEvalEvent | RegressionEvalEvent;
+/**
+ * A multi-label head's evaluation (`loss` is the mean binary cross-entropy; `accuracy` the subset accuracy: rows whose
+ * whole predicted set is right). Each label is predicted above its own threshold, tuned on this validation data to
+ * maximise that label's F1 (so these scores are optimistic; best/thresholds.json keeps the best model's). `per_class`
+ * holds each label's precision, recall, F1 and support (positives); confusion and misclassified are empty.
+ */
+export interface MultiLabelEvalEvent extends EvalEventBase {
+  task: 'multi-label';
+  micro_f1: number;
+  macro_f1: number;
+  subset_accuracy: number;
+  /** label → its threshold on the sigmoid probability (a record: read it with ownValue, labels are data). */
+  thresholds: Record<string, number>;
+}
+
+export type EvalEvent = ClassifyEvalEvent | MlmEvalEvent | RegressionEvalEvent | MultiLabelEvalEvent;
 
 /** An eval event without the parts the loop fills in (time, step, epoch, is_best): what an evaluation produces. */
 export type EvalScores = DistributiveOmit<EvalEvent, 'event' | 'time' | 'step' | 'epoch' | 'is_best'>;
@@ -158,6 +173,8 @@ export interface LogEvent {
   time: string;
   level: 'info' | 'warn';
   message: string;
+  /** Progress the user waits on before the run's steps (seed screening): the CLI prints it as well. */
+  notice?: boolean;
 }
 export type TrainerEvent = StartedEvent | StepEvent | EvalEvent | CheckpointEvent | DoneEvent | ErrorEvent | LogEvent;
 

@@ -10,7 +10,8 @@ import type { LrSchedule } from './schedule';
 
 export type PresetName = 'fast' | 'tutorial';
 export type Truncation = 'head' | 'head+tail' | 'window';
-export const SELECTION_METRICS = ['loss', 'accuracy', 'macro_f1'] as const;
+/** micro_f1: a multi-label run's default; for one label per row it equals accuracy. */
+export const SELECTION_METRICS = ['loss', 'accuracy', 'macro_f1', 'micro_f1'] as const;
 export type SelectionMetric = (typeof SELECTION_METRICS)[number];
 
 export interface TrainConfig {
@@ -72,9 +73,13 @@ export interface TrainConfig {
    * (regression: one output, mean squared error, selected by validation loss).
    */
   problemType?: FineTuneTask;
+  /** multi-label: the separator of a delimited label cell (`--label-separator`; detected when unset). */
+  labelSeparator?: string;
+  /** multi-label: one 0/1 column per label (`--label-columns`), the labels in this order. */
+  labelColumns?: string[];
 }
 
-export const FINE_TUNE_TASKS = ['classification', 'regression'] as const;
+export const FINE_TUNE_TASKS = ['classification', 'regression', 'multi-label'] as const;
 export type FineTuneTask = (typeof FINE_TUNE_TASKS)[number];
 
 /** What the user chose explicitly (CLI flags, extension settings); every field optional but data/out/model. */
@@ -218,6 +223,16 @@ export function resolveTrainConfig(
     });
   }
   if (config.problemType === 'regression') refuseForRegression(config, defined);
+  if (config.problemType === 'multi-label') {
+    if ((config.labelSmoothing ?? 0) > 0) {
+      throw new UserError('--label-smoothing applies to one label per row, not to multi-label training.', {
+        code: 'CONFIG_MULTI_LABEL_SMOOTHING',
+        fix: 'Leave out --label-smoothing (multi-label training uses binary cross-entropy per label).',
+      });
+    }
+    // Multi-label runs keep the model with the best micro-F1 unless told otherwise (accuracy: subset accuracy).
+    config.metric = defined.metric ?? 'micro_f1';
+  }
   if (config.maxLength > modelMaxLength) {
     throw new UserError(`max length ${config.maxLength} is more than the model's ${modelMaxLength} positions.`, {
       code: 'CONFIG_MAX_LENGTH',

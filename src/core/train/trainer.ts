@@ -154,7 +154,8 @@ export function isImprovement(metric: SelectionMetric, value: number, best: numb
 }
 
 export function metricValue(metric: SelectionMetric, r: { loss: number; accuracy: number; macro_f1: number }): number {
-  return metric === 'loss' ? r.loss : metric === 'accuracy' ? r.accuracy : r.macro_f1;
+  // With one label per row, micro-F1 equals accuracy.
+  return metric === 'loss' ? r.loss : metric === 'macro_f1' ? r.macro_f1 : r.accuracy;
 }
 
 export async function trainLoop<E extends Evaluation>(ctx: LoopContext<E>): Promise<LoopResult> {

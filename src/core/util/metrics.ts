@@ -196,3 +196,114 @@ export function regressionReport(predicted: ArrayLike<number>, actual: ArrayLike
     spearman: spearman(predicted, actual),
   };
 }
+
+/** Logistic sigmoid, elementwise: the probability of each label of a multi-label head. */
+export function sigmoid(values: ArrayLike<number>): Float32Array {
+  return Float32Array.from(values, (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))));
+}
+
+/** Mean binary cross-entropy with logits over every (row, label), as torch BCEWithLogitsLoss (no pos_weight). */
+export function meanBinaryCrossEntropy(logits: ArrayLike<number>, targets: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const x = logits[i];
+    sum += Math.max(x, 0) - x * targets[i] + Math.log1p(Math.exp(-Math.abs(x)));
+  }
+  return logits.length === 0 ? NaN : sum / logits.length;
+}
+
+export interface MultiLabelReport {
+  /** F1 over every (row, label) decision pooled. */
+  micro_f1: number;
+  /** The mean of the labels' F1 (a label without positives or predictions scores 0, as sklearn's zero_division=0). */
+  macro_f1: number;
+  /** Share of rows whose predicted label set equals the true one exactly. */
+  subset_accuracy: number;
+  /** Per label (in label order), with the threshold used. Read with ownValue: labels are data. */
+  per_label: Record<string, ClassMetrics & { threshold: number }>;
+}
+
+const f1Of = (tp: number, fp: number, fn: number): number => (tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn));
+
+/**
+ * Scores of multi-label predictions: `probs` and `targets` are [rows, labels] row-major (targets 0/1); a label is
+ * predicted where its probability is at least its threshold.
+ */
+export function multiLabelReport(
+  probs: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  labels: readonly string[],
+  thresholds: ArrayLike<number>,
+): MultiLabelReport {
+  const C = labels.length;
+  const rows = C === 0 ? 0 : probs.length / C;
+  const tp = new Array<number>(C).fill(0);
+  const fp = new Array<number>(C).fill(0);
+  const fn = new Array<number>(C).fill(0);
+  let exact = 0;
+  for (let r = 0; r < rows; r++) {
+    let same = true;
+    for (let c = 0; c < C; c++) {
+      const predicted = probs[r * C + c] >= thresholds[c];
+      const actual = targets[r * C + c] >= 0.5;
+      if (predicted && actual) tp[c]++;
+      else if (predicted) fp[c]++;
+      else if (actual) fn[c]++;
+      if (predicted !== actual) same = false;
+    }
+    if (same) exact++;
+  }
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const perLabel = labels.map((label, c) => {
+    const scores = {
+      precision: tp[c] + fp[c] === 0 ? 0 : tp[c] / (tp[c] + fp[c]),
+      recall: tp[c] + fn[c] === 0 ? 0 : tp[c] / (tp[c] + fn[c]),
+      f1: f1Of(tp[c], fp[c], fn[c]),
+      support: tp[c] + fn[c],
+      threshold: thresholds[c],
+    };
+    return [label, scores] as const;
+  });
+  return {
+    micro_f1: f1Of(sum(tp), sum(fp), sum(fn)),
+    macro_f1: C === 0 ? 0 : perLabel.reduce((s, [, m]) => s + m.f1, 0) / C,
+    subset_accuracy: rows === 0 ? 0 : exact / rows,
+    per_label: recordOf(perLabel),
+  };
+}
+
+/**
+ * One threshold per label that maximises that label's F1 on `probs` / `targets` ([rows, labels], row-major): the
+ * rows sorted by probability, every cut tried, the threshold halfway between the last row in and the first row out
+ * (ties stay together). A label without positives keeps `fallback` (0.5), where F1 cannot tell thresholds apart.
+ */
+export function tuneThresholds(
+  probs: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  numLabels: number,
+  fallback = 0.5,
+): Float32Array {
+  const rows = numLabels === 0 ? 0 : probs.length / numLabels;
+  const thresholds = new Float32Array(numLabels).fill(fallback);
+  for (let c = 0; c < numLabels; c++) {
+    const order = Array.from({ length: rows }, (_, r) => r).sort(
+      (a, b) => probs[b * numLabels + c] - probs[a * numLabels + c],
+    );
+    const positives = order.reduce((n, r) => n + (targets[r * numLabels + c] >= 0.5 ? 1 : 0), 0);
+    if (positives === 0) continue;
+    let best = -1;
+    let tp = 0;
+    for (let k = 0; k < rows; k++) {
+      const p = probs[order[k] * numLabels + c];
+      if (targets[order[k] * numLabels + c] >= 0.5) tp++;
+      const next = k + 1 < rows ? probs[order[k + 1] * numLabels + c] : -Infinity;
+      if (next === p) continue; // a threshold cannot separate equal probabilities
+      const f1 = (2 * tp) / (k + 1 + positives);
+      if (f1 > best) {
+        best = f1;
+        thresholds[c] = next === -Infinity ? p : (p + next) / 2;
+      }
+    }
+  }
+  return thresholds;
+}

@@ -1,0 +1,146 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tempDir } from '../runner/fixtures';
+import { createRng, shuffleInPlace } from '../../../src/core/util/random';
+import { multiLabelReport, tuneThresholds } from '../../../src/core/util/metrics';
+
+const ROOT = path.join(__dirname, '..', '..', '..', '..');
+const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
+
+function run(...args: string[]) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+}
+
+function bertft<T>(...args: string[]): T[] {
+  const r = run(...args);
+  assert.equal(r.status, 0, `bertft ${args[0]} failed:\n${r.stderr}`);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as T);
+}
+
+/** Keywords with at least this many emoji become labels (those mostly spelled in the names themselves excluded). */
+const MIN_EMOJI = 40;
+
+/**
+ * emojilib's keyword annotations (npm emojilib 4.0.3, MIT): each emoji's name ("grinning_face") is the text, and the
+ * keywords given to at least MIN_EMOJI emoji, other than words of the names in most of them ("face", "flag", "woman"
+ * are), are its labels: animal, nature, food, vehicle, weather, country, … Split 70/15/15 by a seeded shuffle.
+ */
+function emojiKeywords(dir: string) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a devDependency, loaded here only
+  const table = require('emojilib/dist/emoji-en-US.json') as Record<string, string[]>;
+  const entries = [...new Map(Object.entries(table)).values()];
+  const count = new Map<string, number>();
+  const inName = new Map<string, number>();
+  for (const [name, ...keywords] of entries) {
+    const words = name.split('_');
+    for (const k of new Set(keywords)) {
+      count.set(k, (count.get(k) ?? 0) + 1);
+      if (words.includes(k)) inName.set(k, (inName.get(k) ?? 0) + 1);
+    }
+  }
+  const labels = [...count].filter(([k, n]) => n >= MIN_EMOJI && (inName.get(k) ?? 0) < n / 2).map(([k]) => k);
+  const rows = entries.map(([name, ...keywords]) => ({
+    text: name.replace(/_/g, ' '),
+    labels: labels.filter((l) => keywords.includes(l)),
+  }));
+  shuffleInPlace(rows, createRng(0, 5));
+  const cut = [Math.round(rows.length * 0.7), Math.round(rows.length * 0.85)];
+  const parts = { train: rows.slice(0, cut[0]), valid: rows.slice(cut[0], cut[1]), test: rows.slice(cut[1]) };
+  const write = (name: keyof typeof parts) => {
+    const file = path.join(dir, `emoji-${name}.jsonl`);
+    fs.writeFileSync(file, parts[name].map((r) => JSON.stringify(r)).join('\n') + '\n');
+    return file;
+  };
+  return { labels, parts, files: { train: write('train'), valid: write('valid'), test: write('test') } };
+}
+
+interface Report {
+  micro_f1: number;
+  macro_f1: number;
+  subset_accuracy: number;
+}
+
+test('multi-label on real emoji keyword annotations (emojilib): train → eval → predict, beating the label frequencies', () => {
+  const dir = tempDir('e2e-multi-label');
+  const { labels, parts, files } = emojiKeywords(dir);
+  const out = path.join(dir, 'run');
+  // No --task: the label lists make it multi-label, and run.json records it.
+  const events = bertft<{ event: string; task?: string; is_best?: boolean } & Partial<Report>>(
+    'train',
+    '--json',
+    ...['--data', files.train, '--valid', files.valid, '--out', out, '--model', 'random:tiny'],
+    ...['--epochs', '12', '--max-length', '24', '--seed', '1', '--device', 'cpu'],
+  );
+  const evals = events.filter((e) => e.event === 'eval');
+  assert.ok(evals.length > 0 && evals.every((e) => e.task === 'multi-label'));
+  const done = events[events.length - 1] as unknown as { event: string; metric_name: string };
+  assert.equal(done.event, 'done');
+  assert.equal(done.metric_name, 'micro_f1');
+
+  // The trivial baselines on the test rows: no label at all (the majority of every label), and each label's training
+  // frequency as its probability with the threshold tuned on validation (which amounts to always or never).
+  const C = labels.length;
+  const targets = (rows: typeof parts.test) =>
+    Float32Array.from(rows.flatMap((r) => labels.map((l) => (r.labels.includes(l) ? 1 : 0))));
+  const freq = labels.map((l) => parts.train.filter((r) => r.labels.includes(l)).length / parts.train.length);
+  const prior = (n: number) => Float32Array.from({ length: n * C }, (_, i) => freq[i % C]);
+  const none = multiLabelReport(prior(parts.test.length), targets(parts.test), labels, new Float32Array(C).fill(2));
+  const priorThresholds = tuneThresholds(prior(parts.valid.length), targets(parts.valid), C);
+  const frequency = multiLabelReport(prior(parts.test.length), targets(parts.test), labels, priorThresholds);
+
+  const [ours] = bertft<Report & { task: string }>('eval', '--json', '--model', out, '--data', files.test);
+  assert.equal(ours.task, 'multi-label');
+  const line = (name: string, r: Report) =>
+    `  ${name.padEnd(34)} micro-F1 ${r.micro_f1.toFixed(3)}  macro-F1 ${r.macro_f1.toFixed(3)}  subset accuracy ${r.subset_accuracy.toFixed(3)}`;
+  console.log(
+    [
+      `emojilib keywords, ${C} labels, ${parts.train.length} train / ${parts.valid.length} valid / ${parts.test.length} test emoji (test scores):`,
+      line('random:tiny, thresholds from valid', ours),
+      line('no label (majority per label)', none),
+      line('label frequencies (tuned on valid)', frequency),
+    ].join('\n'),
+  );
+  assert.ok(ours.micro_f1 > frequency.micro_f1 + 0.2, `micro-F1 ${ours.micro_f1} vs ${frequency.micro_f1}`);
+  // Thresholds tuned for each label's F1 predict liberally: "no label" keeps the better subset accuracy (a third of the
+  // emoji have none of these keywords), and selection is by micro-F1.
+  assert.ok(ours.macro_f1 > frequency.macro_f1 + 0.15, `macro-F1 ${ours.macro_f1} vs ${frequency.macro_f1}`);
+
+  // best/: HF layout with model.onnx, problem_type as transformers reads it, one threshold per label.
+  const best = path.join(out, 'best');
+  const config = JSON.parse(fs.readFileSync(path.join(best, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(config.problem_type, 'multi_label_classification');
+  assert.equal(Object.keys(config.id2label as object).length, C);
+  assert.ok(fs.existsSync(path.join(best, 'model.onnx')) && fs.existsSync(path.join(best, 'model.safetensors')));
+  const thresholds = JSON.parse(fs.readFileSync(path.join(best, 'thresholds.json'), 'utf8')) as {
+    thresholds: Record<string, number>;
+  };
+  assert.deepEqual(Object.keys(thresholds.thresholds).sort(), [...labels].sort());
+  const runJson = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as {
+    config: { problemType: string };
+  };
+  assert.equal(runJson.config.problemType, 'multi-label');
+
+  // predict: every label at or above its threshold with its sigmoid probability; --json has every label's.
+  const [p] = bertft<{ labels: { label: string; score: number; threshold: number }[]; scores: Record<string, number> }>(
+    'predict',
+    '--json',
+    '--model',
+    out,
+    '--text',
+    'dog face',
+  );
+  assert.equal(Object.keys(p.scores).length, C);
+  assert.ok(p.labels.every((l) => l.score >= l.threshold && thresholds.thresholds[l.label] === l.threshold));
+  assert.ok(
+    p.labels.some((l) => l.label === 'animal'),
+    `"dog face" → ${JSON.stringify(p.labels)}`,
+  );
+  assert.match(run('predict', '--model', out, '--text', 'dog face').stdout, /animal \d\.\d{4}.*\tdog face\n$/);
+});
