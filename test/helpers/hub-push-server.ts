@@ -16,8 +16,10 @@
  * Every request is recorded with its body. `failures` make chosen requests answer an error status once.
  */
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 
 export interface HubAccount {
   name: string;
@@ -331,6 +333,20 @@ function json(res: http.ServerResponse, status: number, value: unknown): void {
 
 export function sha256(bytes: Buffer): string {
   return crypto.createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Every file under `dir` with its sha256 and modification time: what "the local model is untouched" means. */
+export function folderSnapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (folder: string): void => {
+    for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+      const file = path.join(folder, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else out.set(path.relative(dir, file), `${sha256(fs.readFileSync(file))} ${fs.statSync(file).mtimeMs}`);
+    }
+  };
+  walk(dir);
+  return out;
 }
 
 export async function startHubPushServer(opts: HubPushServerOptions): Promise<HubPushServer> {

@@ -7,7 +7,9 @@ import path from 'node:path';
 import Mocha from 'mocha';
 
 export function run(): Promise<void> {
-  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 30_000, reporter: 'spec' });
+  // BERTFT_INTEGRATION_GREP runs only the tests whose titles match (one suite while working on it).
+  const grep = process.env.BERTFT_INTEGRATION_GREP || undefined;
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 30_000, reporter: 'spec', grep });
   // This folder's suites, then the training UI's (test/integration/extension-ui).
   for (const dir of [__dirname, path.join(__dirname, '..', 'extension-ui')]) {
     if (!fs.existsSync(dir)) continue;

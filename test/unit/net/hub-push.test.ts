@@ -16,7 +16,7 @@ import { modelFolderFiles, pushModel, repoIdProblem, type PushProgress } from '.
 import { runCli } from '../../../src/cli/main';
 import type { CliIo } from '../../../src/cli/output';
 import { startConnectProxy } from '../../helpers/connect-proxy';
-import { sha256, startHubPushServer, type HubPushServer } from '../../helpers/hub-push-server';
+import { folderSnapshot, sha256, startHubPushServer, type HubPushServer } from '../../helpers/hub-push-server';
 import { rejectsWithCode } from '../../helpers/rejects';
 import { trainedRun } from '../infer-extra/fixtures';
 
@@ -46,20 +46,6 @@ after(async () => {
   await hub?.close();
 });
 
-/** Every file under `dir` with its sha256 and modification time: what "untouched" means. */
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (folder: string): void => {
-    for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
-      const file = path.join(folder, entry.name);
-      if (entry.isDirectory()) walk(file);
-      else out.set(path.relative(dir, file), `${sha256(fs.readFileSync(file))} ${fs.statSync(file).mtimeMs}`);
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 function push(repo: string, extra: Partial<Parameters<typeof pushModel>[0]> = {}) {
   const events: PushProgress[] = [];
   const result = pushModel({
@@ -75,7 +61,7 @@ function push(repo: string, extra: Partial<Parameters<typeof pushModel>[0]> = {}
 }
 
 test('a run folder is pushed as its best/: new private repo, LFS for weights and ONNX, every byte as on disk', async () => {
-  const before = snapshot(run);
+  const before = folderSnapshot(run);
   const local = modelFolderFiles(best);
   assert.ok(local.some((f) => f.path === 'onnx/model.onnx') && local.some((f) => f.path === 'README.md'));
   const mark = hub.requests.length;
@@ -159,7 +145,7 @@ test('a run folder is pushed as its best/: new private repo, LFS for weights and
   assert.deepEqual(events[0], { kind: 'account', name: 'alice' });
   assert.deepEqual(events[1], { kind: 'repo', repoId: 'alice/tiny-sentiment', created: true });
 
-  assert.deepEqual(snapshot(run), before, 'the run folder changed');
+  assert.deepEqual(folderSnapshot(run), before, 'the run folder changed');
 });
 
 test('pushing again to an existing repo adds a commit and sends no LFS object twice; a bare name is the account', async () => {
@@ -188,7 +174,7 @@ test('an organization the account belongs to is pushed to; another namespace is 
 });
 
 test('no token, a token the Hub refuses, a read token and an invalid name stop before anything is written', async () => {
-  const before = snapshot(run);
+  const before = folderSnapshot(run);
   const creates = hub.requestsTo('POST', /^\/api\/repos\/create$/).length;
 
   const none = await rejectsWithCode(push('alice/x', { token: undefined }).result, 'PUSH_NO_TOKEN');
@@ -227,18 +213,18 @@ test('no token, a token the Hub refuses, a read token and an invalid name stop b
     creates + 1,
     'only the HF_TOKEN push created a repo',
   );
-  assert.deepEqual(snapshot(run), before);
+  assert.deepEqual(folderSnapshot(run), before);
 });
 
 test('a 500 in the middle of the upload: nothing committed, the folder untouched, and the retry finishes the job', async () => {
-  const before = snapshot(run);
+  const before = folderSnapshot(run);
   hub.failures.push({ method: 'PUT', path: /^\/lfs-(upload|part)\//, status: 500, times: 1 });
   const err = await rejectsWithCode(push('alice/flaky').result, 'PUSH_FAILED');
   assert.match(err.message, /The push to alice\/flaky failed: 127\.0\.0\.1:\d+ answered HTTP 500/);
   assert.match(err.message, /Nothing was committed to alice\/flaky\. Your model at .*best is unchanged\./);
   assert.match(err.fix ?? '', /Run the same push again/);
   assert.equal(hub.repos.get('alice/flaky')!.commits.length, 0);
-  assert.deepEqual(snapshot(run), before);
+  assert.deepEqual(folderSnapshot(run), before);
 
   // The commit itself failing is the same story.
   hub.failures.push({ method: 'POST', path: /\/commit\/main$/, status: 503, error: 'Service Unavailable' });
@@ -250,7 +236,7 @@ test('a 500 in the middle of the upload: nothing committed, the folder untouched
   assert.equal(pushed.created, false);
   const commit = hub.repos.get('alice/flaky')!.commits[0];
   for (const f of modelFolderFiles(best)) assert.ok(commit.files.get(f.path)!.equals(fs.readFileSync(f.file)), f.path);
-  assert.deepEqual(snapshot(run), before);
+  assert.deepEqual(folderSnapshot(run), before);
 });
 
 test('no server at the endpoint: a network error that names the host and says the model is unchanged', async () => {
