@@ -191,3 +191,42 @@ export function createWebviewPanel(
 export function plainTitle(title: Message): string {
   return asPlain(title);
 }
+
+/** A decoration style: theme colours (package.json `colors`) for the background and border; no text of its own. */
+export function decorationType(
+  colors: { background: string; border?: string },
+  after?: { color: string; fontStyle?: string },
+): vscode.TextEditorDecorationType {
+  return vscode.window.createTextEditorDecorationType({
+    backgroundColor: new vscode.ThemeColor(colors.background),
+    ...(colors.border ? { border: '1px solid', borderColor: new vscode.ThemeColor(colors.border) } : {}),
+    borderRadius: '2px',
+    ...(after
+      ? { after: { color: new vscode.ThemeColor(after.color), fontStyle: after.fontStyle, margin: '0 0 0 1em' } }
+      : {}),
+    rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+  });
+}
+
+/** A decorated range: its hover (markdown, data escaped) and text drawn after it (plain, data made visible). */
+export interface Decoration {
+  range: vscode.Range;
+  hover?: Message;
+  after?: Message;
+}
+
+/** Puts `decorations` of `type` on `editor` (replacing that type's earlier ones there). */
+export function decorate(
+  editor: vscode.TextEditor,
+  type: vscode.TextEditorDecorationType,
+  decorations: readonly Decoration[],
+): void {
+  editor.setDecorations(
+    type,
+    decorations.map((d) => ({
+      range: d.range,
+      ...(d.hover ? { hoverMessage: markdown(d.hover) } : {}),
+      ...(d.after ? { renderOptions: { after: { contentText: asPlain(d.after) } } } : {}),
+    })),
+  );
+}

@@ -5,19 +5,23 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { predictDataset, readColumns, type DatasetPredictionReport } from '../../core/infer/batch-predict';
+import type { Explanation } from '../../core/infer/explain';
 import type { Prediction } from '../../core/infer/predictor';
 import type { Ctx } from '../context';
 import { asLog, info, pick, say, snippet, withProgress } from '../display/ui';
 import { requireTrust } from '../trust';
 import type { InferenceController } from './controller';
 import type { ModelChoice } from './model-commands';
-import { describePrediction, describePredictions, formatConfusion, percent } from './text';
+import { explainSteps } from './explain-commands';
+import { describePrediction, describePredictions, describeTopTokens, formatConfusion, percent } from './text';
 
 export interface ClassifyResult {
   model: string;
   modelDir: string;
   texts: string[];
   predictions: Prediction[];
+  /** One selection: its tokens' integrated gradients toward the predicted label (the notification's top tokens). */
+  explanation?: Explanation;
 }
 
 export function registerClassifyCommands(
@@ -38,16 +42,26 @@ export function registerClassifyCommands(
       return undefined;
     }
     if (!(await requireModel())) return undefined;
-    const result = await withProgress({ location: vscode.ProgressLocation.Window, title: say`BERT: classifying` }, () =>
-      controller.predict(texts),
+    const result = await withProgress(
+      { location: vscode.ProgressLocation.Window, title: say`BERT: classifying` },
+      async () => {
+        const classified = await controller.predict(texts);
+        // One selection also gets the tokens that push it toward its label (a regression value has no label to show).
+        const explained =
+          classified && texts.length === 1 && classified.predictions[0].value === undefined
+            ? await controller.explain(texts[0], explainSteps(editor?.document))
+            : undefined;
+        return classified && { ...classified, explanation: explained?.explanation };
+      },
     );
     if (!result) return undefined;
-    const { model, predictions } = result;
+    const { model, predictions, explanation } = result;
     predictions.forEach((p, i) =>
       log.info(asLog(say`classify (${model.name}): ${describePrediction(p)} ← ${snippet(texts[i])}`)),
     );
-    void info(say`BERT ${model.name}: ${describePredictions(predictions)}`);
-    return { model: model.name, modelDir: model.dir, texts, predictions };
+    const why = explanation ? say` — toward ${explanation.label}: ${describeTopTokens(texts[0], explanation)}` : say``;
+    void info(say`BERT ${model.name}: ${describePredictions(predictions)}${why}`);
+    return { model: model.name, modelDir: model.dir, texts, predictions, explanation };
   });
 
   /** The text column (and an optional label column) of a file whose columns cannot be detected. */

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../../core/errors';
+import type { Explanation } from '../../core/infer/explain';
 import type { Prediction } from '../../core/infer/predictor';
 import type { QuantFormat, QuantizedComparison } from '../../core/infer/quantize';
 import type { Device, ModelInfo, WorkerError, WorkerRequest, WorkerResponse, WorkerResult } from './protocol';
@@ -108,6 +109,15 @@ export class InferenceClient {
 
   async logits(texts: string[], signal?: AbortSignal): Promise<Float32Array> {
     return (await this.request({ op: 'logits', texts }, signal)) as Float32Array;
+  }
+
+  /** Token attributions of `text` toward `options.label` (default: the predicted label) with the loaded model. */
+  async explain(
+    text: string,
+    options: { steps?: number; label?: string } = {},
+    signal?: AbortSignal,
+  ): Promise<Explanation> {
+    return (await this.request({ op: 'explain', text, ...options }, signal)) as Explanation;
   }
 
   /** Write `<model>/int8/` and compare it with the fp32 model on `texts` (the worker's loaded model stays). */

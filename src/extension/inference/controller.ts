@@ -6,6 +6,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { Explanation } from '../../core/infer/explain';
 import type { Prediction } from '../../core/infer/predictor';
 import { readSettings } from '../config';
 import { LruCache } from './cache';
@@ -28,6 +29,7 @@ function workspaceRoot(): string | undefined {
 export class InferenceController implements vscode.Disposable {
   readonly client = new InferenceClient();
   private readonly cache = new LruCache<string, Prediction>(CACHE_ENTRIES);
+  private readonly explanations = new LruCache<string, Explanation>(CACHE_ENTRIES);
   private loading: { dir: string; device: Device; promise: Promise<ActiveModel> } | undefined;
   private readonly subscription: vscode.Disposable;
   private readonly modelChanged = new vscode.EventEmitter<string | undefined>();
@@ -75,7 +77,7 @@ export class InferenceController implements vscode.Disposable {
     if (dir === undefined) return undefined;
     const device = this.device();
     if (this.loading?.dir !== dir || this.loading.device !== device) {
-      this.cache.clear();
+      this.clearCaches();
       const started = Date.now();
       const promise = this.client.load(dir, device).then((info) => {
         this.log.info(
@@ -102,7 +104,7 @@ export class InferenceController implements vscode.Disposable {
     );
     await this.state.update(CHOSEN_MODEL_KEY, absolute);
     this.updateContext();
-    this.cache.clear();
+    this.clearCaches();
     // The worker holds this model now: the next request uses it without loading it again.
     const model = { ...info, name: modelName(absolute) };
     this.loading = { dir: absolute, device, promise: Promise.resolve(model) };
@@ -125,10 +127,33 @@ export class InferenceController implements vscode.Disposable {
     return this.cache.get(text);
   }
 
+  /** Token attributions of `text` toward its predicted label with the active model; cached per text and steps. */
+  async explain(
+    text: string,
+    steps: number,
+    signal?: AbortSignal,
+  ): Promise<{ model: ActiveModel; explanation: Explanation } | undefined> {
+    const model = await this.model();
+    if (!model) return undefined;
+    const key = `${steps}\u0000${text}`;
+    const explanation = this.explanations.get(key) ?? (await this.client.explain(text, { steps }, signal));
+    this.explanations.set(key, explanation);
+    return { model, explanation };
+  }
+
+  cachedExplanation(text: string, steps: number): Explanation | undefined {
+    return this.explanations.get(`${steps}\u0000${text}`);
+  }
+
   /** The model or device changed: the next request loads the new model, which disposes the old session. */
+  private clearCaches(): void {
+    this.cache.clear();
+    this.explanations.clear();
+  }
+
   private reset(): void {
     this.updateContext();
-    this.cache.clear();
+    this.clearCaches();
     this.loading = undefined;
     // No model any more: free the session (and the worker) now rather than at the next load.
     if (this.activeModelDir() === undefined) void this.client.dispose();

@@ -2,13 +2,15 @@
  * Hover classification, opt-in (`bert.hover.enabled`, per language id in `bert.hover.languages`). It classifies the
  * selection under the mouse, or the sentence/paragraph there (`bert.hover.scope`). Typing must never feel slow:
  * results are cached per text, inference runs in the worker, the request is cancelled with the hover's token, and
- * after `bert.hover.timeBudgetMs` the hover shows nothing (a late result still lands in the cache).
+ * after `bert.hover.timeBudgetMs` the hover shows nothing (a late result still lands in the cache). Within the same
+ * budget it shows the tokens pushing toward the label (integrated gradients, `bert.explain.steps`).
  */
 import * as vscode from 'vscode';
 import type { Ctx } from '../context';
 import { markdown } from '../display/ui';
 import type { InferenceController } from './controller';
 import { runDirOfModel } from '../../core/run/paths';
+import { explainSteps } from './explain-commands';
 import { HOVER_SCOPES, hoverMarkdown, hoverTarget, type HoverScope } from './text';
 
 export interface HoverSettings {
@@ -47,19 +49,33 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
     const modelDir = this.controller.activeModelDir();
     if (modelDir === undefined) return undefined;
 
+    const steps = explainSteps(document);
     let prediction = this.controller.cached(target.text);
-    if (!prediction) {
+    let explanation = this.controller.cachedExplanation(target.text, steps);
+    if (!prediction || (!explanation && prediction.value === undefined)) {
+      // One time budget for both: the prediction, then the tokens behind it. What misses the budget still lands in
+      // the cache, for the next hover over the same text.
       const abort = new AbortController();
       const cancel = token.onCancellationRequested(() => abort.abort());
       const timer = setTimeout(() => abort.abort(), settings.timeBudgetMs);
+      const budget = new Promise<undefined>((resolve) =>
+        abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }),
+      );
+      const quietly = <T>(p: Promise<T>) =>
+        p.catch((e: unknown) => {
+          if ((e as { code?: string }).code !== 'CANCELLED') this.log.warn(`hover: ${(e as Error).message}`);
+          return undefined;
+        });
       try {
-        const budget = new Promise<undefined>((resolve) =>
-          abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }),
-        );
-        const result = await Promise.race([this.controller.predict([target.text], abort.signal), budget]);
-        prediction = result?.predictions[0];
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'CANCELLED') this.log.warn(`hover: ${(e as Error).message}`);
+        if (!prediction) {
+          const result = await Promise.race([quietly(this.controller.predict([target.text], abort.signal)), budget]);
+          prediction = result?.predictions[0];
+        }
+        if (prediction && prediction.value === undefined && !explanation && !abort.signal.aborted) {
+          // Not cancelled with the hover: an explanation is worth finishing for the next one.
+          const explained = quietly(this.controller.explain(target.text, steps));
+          explanation = (await Promise.race([explained, budget]))?.explanation;
+        }
       } finally {
         clearTimeout(timer);
         cancel.dispose();
@@ -67,8 +83,9 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
     }
     if (!prediction || token.isCancellationRequested) return undefined;
     const name = (await this.controller.model().catch(() => undefined))?.name ?? '';
+    const explained = explanation ? { text: target.text, explanation } : undefined;
     return new vscode.Hover(
-      markdown(hoverMarkdown(prediction, name, runDirOfModel(modelDir)), ['bert.openDashboard']),
+      markdown(hoverMarkdown(prediction, name, runDirOfModel(modelDir), 5, explained), ['bert.openDashboard']),
       target.range,
     );
   }

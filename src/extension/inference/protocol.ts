@@ -2,6 +2,7 @@
  * Messages between the extension host and the inference worker (worker.ts). One request in, one response out,
  * matched by id; the worker answers requests in the order they came.
  */
+import type { Explanation } from '../../core/infer/explain';
 import type { Prediction } from '../../core/infer/predictor';
 import type { QuantFormat, QuantizedComparison } from '../../core/infer/quantize';
 
@@ -22,6 +23,8 @@ export type WorkerRequest =
   | { id: number; op: 'load'; modelDir: string; device: Device }
   | { id: number; op: 'predict'; texts: string[] }
   | { id: number; op: 'logits'; texts: string[] }
+  /** Integrated gradients of `label` (default: the predicted one) over the tokens of `text`, with the loaded model. */
+  | { id: number; op: 'explain'; text: string; steps?: number; label?: string }
   | {
       id: number;
       op: 'quantize';
@@ -33,7 +36,7 @@ export type WorkerRequest =
   /** Skip request `target` if it has not started yet. */
   | { id: number; op: 'cancel'; target: number };
 
-export type WorkerResult = ModelInfo | Prediction[] | Float32Array | QuantizedComparison | null;
+export type WorkerResult = ModelInfo | Prediction[] | Float32Array | QuantizedComparison | Explanation | null;
 
 /** A UserError crossing the thread boundary (classes do not survive structured clone). */
 export interface WorkerError {

@@ -3,6 +3,7 @@
  * (notification line, hover markdown with bars). Labels and model names are data: they go into Messages as values.
  */
 import type { Evaluation } from '../../core/infer/batch-predict';
+import type { Explanation, TokenAttribution } from '../../core/infer/explain';
 import type { Prediction } from '../../core/infer/predictor';
 import { commandLink, join, say, type Message } from '../display/text';
 
@@ -87,19 +88,67 @@ export function describePredictions(predictions: readonly Prediction[]): Message
   )}`;
 }
 
+/** The text of a token as it stands in `text` (its span), else its vocabulary entry. */
+export function tokenSurface(text: string, t: TokenAttribution): string {
+  return t.start !== null && t.end !== null ? text.slice(t.start, t.end) : t.token;
+}
+
+/** The `k` tokens pushing hardest toward the explained label (positive scores only), largest first. */
+export function topTokens(e: Explanation, k: number): TokenAttribution[] {
+  return e.tokens
+    .filter((t) => t.score > 0)
+    .sort((a, b) => b.score - a.score)
+    .slice(0, k);
+}
+
+/** `wonderful +0.341 · superb +0.049`, or `(none)`: what pushes `text` toward the explained label. */
+export function describeTopTokens(text: string, e: Explanation, k = 3): Message {
+  const top = topTokens(e, k);
+  if (top.length === 0) return say`(none)`;
+  return join(
+    top.map((t) => say`${tokenSurface(text, t)} +${t.score.toFixed(3)}`),
+    ' · ',
+  );
+}
+
+export type AttributionLevel = 'towardStrong' | 'toward' | 'against' | 'againstStrong';
+
+/**
+ * How a token is coloured: by the sign of its score and its size against the largest |score| of the text (half or
+ * more: strong); tokens under a tenth of it stay uncoloured.
+ */
+export function attributionLevel(score: number, maxAbs: number): AttributionLevel | undefined {
+  const r = maxAbs > 0 ? Math.abs(score) / maxAbs : 0;
+  if (r < 0.1) return undefined;
+  if (score > 0) return r >= 0.5 ? 'towardStrong' : 'toward';
+  return r >= 0.5 ? 'againstStrong' : 'against';
+}
+
 const BAR_WIDTH = 20;
 
 /**
  * Hover markdown: the label in bold, one bar per label (█ blocks), the model's name and a link to the run's dashboard
  * (`runDir`, when the model belongs to a run). Labels and the model name are values, escaped by asMarkdown.
  */
-export function hoverMarkdown(p: Prediction, modelName: string, runDir: string | undefined, k = 5): Message {
+export function hoverMarkdown(
+  p: Prediction,
+  modelName: string,
+  runDir: string | undefined,
+  k = 5,
+  explained?: { text: string; explanation: Explanation },
+): Message {
   const rows = topK(p, k).map(([label, score]) => {
     const filled = Math.round(score * BAR_WIDTH);
     return say`\`${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}\` ${percent(score)} ${label}  `;
   });
   const dashboard = runDir ? say` · ${commandLink('Dashboard', 'bert.openDashboard', [runDir])}` : say``;
-  return join([say`**${p.label}** ${percent(p.score)}`, say``, ...rows, say``, say`*${modelName}*${dashboard}`], '\n');
+  const why = explained
+    ? [say``, say`Toward ${explained.explanation.label}: ${describeTopTokens(explained.text, explained.explanation)}`]
+    : [];
+  return join(
+    [say`**${p.label}** ${percent(p.score)}`, say``, ...rows, ...why, say``, say`*${modelName}*${dashboard}`],
+    '\n',
+  );
 }
 
 /** A plain-text confusion matrix for the log (rows: true label, columns: predicted). */

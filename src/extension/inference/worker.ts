@@ -2,10 +2,12 @@
  * The inference worker (worker_threads): owns the one onnxruntime session of the active model, so that tokenizing and
  * `session.run` never block the extension host's thread. Loading another model disposes the previous session once
  * the new one is up.
- * Requests run one at a time, in order; a cancelled request that has not started is skipped.
+ * Explanations (integrated gradients, core/infer/explain.ts) use a second session of the same model, made on the
+ * first one. Requests run one at a time, in order; a cancelled request that has not started is skipped.
  */
 import { parentPort } from 'node:worker_threads';
 import { isUserError } from '../../core/errors';
+import { loadExplainer, type Explainer } from '../../core/infer/explain';
 import { loadPredictor, type Predictor } from '../../core/infer/predictor';
 import { compareQuantized, writeQuantizedModelDir } from '../../core/infer/quantize';
 import type { WorkerError, WorkerRequest, WorkerResponse, WorkerResult } from './protocol';
@@ -15,6 +17,8 @@ if (!port) throw new Error('worker.ts must run as a worker thread');
 
 let predictor: Predictor | undefined;
 let loaded: string | undefined;
+/** The loaded model's explainer: a second session (forward and backward), built on its first explanation. */
+let explainer: { dir: string; explainer: Promise<Explainer> } | undefined;
 const cancelled = new Set<number>();
 let queue: Promise<void> = Promise.resolve();
 
@@ -33,7 +37,18 @@ async function handle(req: Exclude<WorkerRequest, { op: 'cancel' }>): Promise<Wo
       predictor = next;
       loaded = req.modelDir;
       await previous?.dispose();
+      await disposeExplainer();
       return { dir: req.modelDir, labels: next.labels, ...next.settings };
+    }
+    case 'explain': {
+      needPredictor();
+      const dir = loaded as string;
+      if (explainer?.dir !== dir) {
+        await disposeExplainer();
+        explainer = { dir, explainer: loadExplainer(dir) };
+        explainer.explainer.catch(() => (explainer = undefined));
+      }
+      return (await explainer.explainer).explain(req.text, { steps: req.steps, label: req.label });
     }
     case 'predict':
       return needPredictor().predict(req.texts);
@@ -44,6 +59,12 @@ async function handle(req: Exclude<WorkerRequest, { op: 'cancel' }>): Promise<Wo
       return compareQuantized(req.modelDir, dir, req.texts, req.truth);
     }
   }
+}
+
+async function disposeExplainer(): Promise<void> {
+  const previous = explainer;
+  explainer = undefined;
+  await (await previous?.explainer.catch(() => undefined))?.dispose();
 }
 
 function toWorkerError(e: unknown): WorkerError {
