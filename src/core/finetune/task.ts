@@ -259,8 +259,9 @@ export function freshOverrides(options: Omit<SessionOptions, 'out'>, out: string
 }
 
 /** Everything a fine-tuning run needs before its engine, with what the estimate measures besides. */
-export interface PreparedClassify
-  extends PreparedTask<ClassifyEvaluation | RegressionEvaluation | MultiLabelEvaluation> {
+export interface PreparedClassify extends PreparedTask<
+  ClassifyEvaluation | RegressionEvaluation | MultiLabelEvaluation
+> {
   data: PreparedData;
   numLabels: number;
   model: PreparedModel;
@@ -449,15 +450,15 @@ export async function prepareClassify(
             config.metric,
           )
         : data.targets
-        ? evaluateRegression(
-            (b) => engine.forward(b),
-            { batches: evalSet.batches, targets: data.targets.valid },
-            tokenizer.poolLogits,
-          )
-        : classifyEvaluation(
-            config.metric,
-            await evaluateSet((b) => engine.forward(b), evalSet, data.labels, tokenizer.poolLogits),
-          ),
+          ? evaluateRegression(
+              (b) => engine.forward(b),
+              { batches: evalSet.batches, targets: data.targets.valid },
+              tokenizer.poolLogits,
+            )
+          : classifyEvaluation(
+              config.metric,
+              await evaluateSet((b) => engine.forward(b), evalSet, data.labels, tokenizer.poolLogits),
+            ),
     saveBest: async (engine, { result }, step, dir) => {
       // A multi-label model's thresholds go to thresholds.json (eval.json keeps them as a record by label).
       const { predictions: _p, thresholds: _t, ...rest } = { thresholds: undefined, ...result };
