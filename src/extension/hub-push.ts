@@ -5,7 +5,8 @@
  * is the one in SecretStorage (./network.ts), else HF_TOKEN or `huggingface-cli login`'s file; with none, the command
  * offers to set one.
  *
- * A caller (a test) may pass `{ model, repo, private }` to skip the questions; it gets the PushResult back.
+ * A caller (a test) may pass `{ model, repo, private }` to skip the questions; it gets the PushResult back. The Runs
+ * view's context menu passes the run, whose best/ is pushed.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -22,12 +23,14 @@ export interface PushArgs {
   model?: string;
   repo?: string;
   private?: boolean;
+  /** A run of the Runs view (its context menu passes the run). */
+  bestModelDir?: string;
 }
 
 export function registerPushCommand(ctx: Ctx, controller: InferenceController): void {
   ctx.command('bert.pushToHub', async (given?: PushArgs): Promise<PushResult | undefined> => {
     if (!requireTrust('Push Model to Hugging Face Hub')) return undefined;
-    const model = given?.model ?? (await pickModel(controller.activeModelDir()));
+    const model = given?.model ?? given?.bestModelDir ?? (await pickModel(controller.activeModelDir()));
     if (model === undefined) return undefined;
     if (!(await ensureToken(ctx))) return undefined;
     const repo = given?.repo ?? (await askRepo(model));
