@@ -230,8 +230,9 @@ function renderEvals(root: HTMLElement, state: DashboardState): void {
 }
 
 function renderConfusion(root: HTMLElement, state: DashboardState, ctx: RenderContext): void {
-  // Masked-LM pre-training has no classes: no confusion matrix (nor per-class table).
-  if (state.task === 'mlm') {
+  // Masked-LM pre-training has no classes: no confusion matrix (nor per-class table). A multi-label or regression
+  // evaluation has no confusion matrix either (a multi-label run's per-label table stands in for it).
+  if (state.task === 'mlm' || (state.latestEval !== undefined && state.latestEval.confusion.length === 0)) {
     replaceChildren(root);
     return;
   }
