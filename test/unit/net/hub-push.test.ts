@@ -239,6 +239,26 @@ test('a 500 in the middle of the upload: nothing committed, the folder untouched
   assert.deepEqual(folderSnapshot(run), before);
 });
 
+test('a file that changes while it is pushed stops the push with what to do; nothing is committed', async () => {
+  const copy = fs.mkdtempSync(path.join(path.dirname(run), 'changing-'));
+  fs.cpSync(best, copy, { recursive: true });
+  const config = path.join(copy, 'config.json');
+  const err = await rejectsWithCode(
+    push('alice/changing', {
+      model: copy,
+      onProgress: (p) => {
+        // After the large files went up, before the commit reads the small ones: a training run saving again.
+        if (p.kind === 'committing') fs.writeFileSync(config, `${fs.readFileSync(config, 'utf8')}\n `);
+      },
+    }).result,
+    'PUSH_FILE_CHANGED',
+  );
+  assert.match(err.message, /changed or vanished while it was being pushed\. Nothing was committed to alice\/changing/);
+  assert.match(err.fix ?? '', /Wait until nothing writes the model folder/);
+  assert.equal(hub.repos.get('alice/changing')!.commits.length, 0);
+  fs.rmSync(copy, { recursive: true, force: true });
+});
+
 test('no server at the endpoint: a network error that names the host and says the model is unchanged', async () => {
   const closed = http.createServer();
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
