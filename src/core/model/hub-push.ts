@@ -5,8 +5,9 @@
  * LFS oid), the rest inside the commit. The commit is atomic: a push that fails leaves the repository as it was
  * (a repository it created stays, empty). The local folder is only read.
  *
- * Xet, the Hub's newer storage protocol, is not used (`useXet: false`): the Hub still takes LFS uploads for every
- * repository, and LFS is the protocol tested here against a loopback server that checks what arrives.
+ * Xet, the Hub's newer storage protocol, is not used (`useXet: false`): the Hub takes LFS uploads for Xet-backed
+ * repositories too and migrates them (https://huggingface.co/docs/hub/xet/legacy-git-lfs), and LFS is the protocol
+ * tested here against a loopback server that checks what arrives.
  *
  * Requests go through ../net/fetch.ts (our HTTP client), so the proxy settings apply as they do to downloads.
  */
