@@ -102,7 +102,7 @@ export function registerExplainCommands(
     decorate(editor, legend, [
       {
         range: end,
-        after: say`BERT ${model.name} → ${e.label}: green pushes toward it, red away; darker is stronger (${e.steps} steps)`,
+        after: say`BERT → ${e.label}: green toward it, red against; darker is stronger`,
       },
     ]);
     decorated = editor;

@@ -93,10 +93,14 @@ export function tokenSurface(text: string, t: TokenAttribution): string {
   return t.start !== null && t.end !== null ? text.slice(t.start, t.end) : t.token;
 }
 
-/** The `k` tokens pushing hardest toward the explained label (positive scores only), largest first. */
+/**
+ * The `k` tokens pushing hardest toward the explained label, largest first: positive scores that Explain Selection
+ * would colour (a tenth of the largest |score| or more; see attributionLevel).
+ */
 export function topTokens(e: Explanation, k: number): TokenAttribution[] {
+  const maxAbs = Math.max(0, ...e.tokens.map((t) => Math.abs(t.score)));
   return e.tokens
-    .filter((t) => t.score > 0)
+    .filter((t) => t.score > 0 && attributionLevel(t.score, maxAbs) !== undefined)
     .sort((a, b) => b.score - a.score)
     .slice(0, k);
 }
