@@ -2,7 +2,9 @@
  * Predict a whole dataset file (CSV/TSV, JSONL, JSON array) or class folder with a trained model: one
  * predictions CSV next to the input (text, true label when present, predicted label, its score, every class's
  * probability), and, when the input has labels, accuracy and the confusion matrix. Labels are optional here, unlike
- * for training: an unlabelled file is simply predicted.
+ * for training: an unlabelled file is simply predicted. A multi-label model writes every label at or above its
+ * threshold (joined by `|`) and every label's sigmoid probability; a regression model its number. Neither is scored
+ * here (`bertft eval` scores them).
  */
 import * as path from 'node:path';
 import {
@@ -27,7 +29,31 @@ import type { Prediction } from './predictor';
 /** What batch prediction needs of a model: the in-process Predictor or the extension's worker proxy. */
 export interface PredictFn {
   readonly labels: readonly string[];
+  /** A regression model: one number per text. */
+  readonly regression?: boolean;
+  /** A multi-label model's threshold per label (then every label at or above its own is predicted). */
+  readonly thresholds?: ArrayLike<number>;
   predict(texts: string[]): Promise<Prediction[]>;
+}
+
+/** Separates a multi-label prediction's labels in the predictions CSV (as `--label-separator` would read them). */
+export const PREDICTED_LABEL_SEPARATOR = '|';
+
+/** The predictions CSV's columns after the true label: what each kind of model predicts. */
+function predictionColumns(model: PredictFn): { header: string[]; cells: (p: Prediction) => (string | number)[] } {
+  if (model.regression) return { header: ['predicted'], cells: (p) => [(p.value ?? p.score).toFixed(6)] };
+  const probabilities = (p: Prediction) => model.labels.map((l) => (ownValue(p.scores, l) ?? 0).toFixed(6));
+  const perLabel = model.labels.map((l) => `p_${l}`);
+  if (model.thresholds !== undefined) {
+    return {
+      header: ['predicted', ...perLabel],
+      cells: (p) => [(p.predicted ?? []).map((l) => l.label).join(PREDICTED_LABEL_SEPARATOR), ...probabilities(p)],
+    };
+  }
+  return {
+    header: ['predicted', 'score', ...perLabel],
+    cells: (p) => [p.label, p.score.toFixed(6), ...probabilities(p)],
+  };
 }
 
 export interface InputRow {
@@ -255,14 +281,8 @@ export async function predictDataset(
   if (options.signal?.aborted) throw new CancelledError('Prediction');
 
   const folder = rows[0].file !== input;
-  const header = [
-    ...(folder ? ['file'] : ['line']),
-    'text',
-    ...(labelled ? ['label'] : []),
-    'predicted',
-    'score',
-    ...model.labels.map((l) => `p_${l}`),
-  ];
+  const columns = predictionColumns(model);
+  const header = [...(folder ? ['file'] : ['line']), 'text', ...(labelled ? ['label'] : []), ...columns.header];
   const lines = [header.map(csvField).join(',')];
   rows.forEach((r, i) => {
     const p = predictions[i];
@@ -271,9 +291,7 @@ export async function predictDataset(
         folder ? path.relative(input, r.file) : r.line,
         r.text,
         ...(labelled ? [r.label ?? ''] : []),
-        p.label,
-        p.score.toFixed(6),
-        ...model.labels.map((l) => (ownValue(p.scores, l) ?? 0).toFixed(6)),
+        ...columns.cells(p),
       ]
         .map(csvField)
         .join(','),
@@ -286,13 +304,14 @@ export async function predictDataset(
     output,
     rows: rows.length,
     labelled,
-    evaluation: labelled
-      ? evaluatePredictions(
-          model.labels,
-          rows.map((r) => r.label),
-          predictions.map((p) => p.label),
-        )
-      : undefined,
+    evaluation:
+      labelled && !model.regression && model.thresholds === undefined
+        ? evaluatePredictions(
+            model.labels,
+            rows.map((r) => r.label),
+            predictions.map((p) => p.label),
+          )
+        : undefined,
   };
 }
 

@@ -124,7 +124,12 @@ export function registerClassifyCommands(
             token.onCancellationRequested(() => abort.abort());
             let last = 0;
             return predictDataset(
-              { labels: model.labels, predict: (texts) => controller.client.predict(texts, abort.signal) },
+              {
+                labels: model.labels,
+                regression: model.task === 'regression',
+                thresholds: model.thresholds,
+                predict: (texts) => controller.client.predict(texts, abort.signal),
+              },
               dataFile,
               {
                 ...columns,
@@ -156,10 +161,12 @@ export function registerClassifyCommands(
       log.info(`Predicted ${report.rows} rows of ${dataFile} → ${report.output}.${accuracy}`);
       if (report.evaluation)
         log.info(`Confusion matrix (rows: true label, columns: predicted):\n${formatConfusion(report.evaluation)}`);
+      // A multi-label or regression model's file is not scored here: no confusion matrix to show.
+      const matrix: 'Show Confusion Matrix'[] = report.evaluation ? ['Show Confusion Matrix'] : [];
       void info(
         say`BERT: wrote ${path.basename(report.output)} (${report.rows} rows).${accuracy}`,
         'Open',
-        'Show Confusion Matrix',
+        ...matrix,
       ).then((choice) => {
         if (choice === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(report.output));
         if (choice === 'Show Confusion Matrix') log.show(true);

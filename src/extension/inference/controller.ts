@@ -81,7 +81,7 @@ export class InferenceController implements vscode.Disposable {
       const started = Date.now();
       const promise = this.client.load(dir, device).then((info) => {
         this.log.info(
-          `Loaded model ${dir} (${info.labels.length} labels, max ${info.maxLength} tokens, ${info.truncation}) on ${device} in ${Date.now() - started} ms`,
+          `Loaded model ${dir} (${info.labels.length} labels, ${info.task}, max ${info.maxLength} tokens, ${info.truncation}) on ${device} in ${Date.now() - started} ms`,
         );
         return { ...info, name: modelName(dir) };
       });
@@ -100,7 +100,7 @@ export class InferenceController implements vscode.Disposable {
     const started = Date.now();
     const info = await this.client.load(absolute, device);
     this.log.info(
-      `Loaded model ${absolute} (${info.labels.length} labels, max ${info.maxLength} tokens, ${info.truncation}) on ${device} in ${Date.now() - started} ms`,
+      `Loaded model ${absolute} (${info.labels.length} labels, ${info.task}, max ${info.maxLength} tokens, ${info.truncation}) on ${device} in ${Date.now() - started} ms`,
     );
     await this.state.update(CHOSEN_MODEL_KEY, absolute);
     this.updateContext();

@@ -10,11 +10,17 @@ import type { Device } from '../../core/runtime/devices';
 
 export type { Device };
 
+/** What a model predicts: one label per text, every label at or above its threshold, or a number. */
+export type ModelTask = 'single-label' | 'multi-label' | 'regression';
+
 /** What the host knows about the loaded model. */
 export interface ModelInfo {
   /** The folder given to load (a run folder, its best/, a HF folder). */
   dir: string;
   labels: string[];
+  task: ModelTask;
+  /** A multi-label model's threshold per label, in `labels` order (thresholds.json, else 0.5 each). */
+  thresholds?: number[];
   maxLength: number;
   truncation: string;
 }

@@ -68,24 +68,47 @@ export function percent(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
 }
 
-/** `pos 92.1% · neg 7.9%` */
+/** A regression model's predicted number as shown: three decimals, like a score. */
+export function formatValue(value: number): string {
+  return value.toFixed(3);
+}
+
+/** A multi-label prediction's labels at or above their thresholds: `animal 91.2% · nature 64.0%`, or that none is. */
+function describeLabelSet(predicted: NonNullable<Prediction['predicted']>): Message {
+  if (predicted.length === 0) return say`no label at or above its threshold`;
+  return join(
+    predicted.map((l) => say`${l.label} ${percent(l.score)}`),
+    ' · ',
+  );
+}
+
+/**
+ * What a prediction says, in a line: `pos 92.1% · neg 7.9%` (the `k` most probable labels); a multi-label model's
+ * labels at or above their thresholds; a regression model's number.
+ */
 export function describePrediction(p: Prediction, k = 5): Message {
+  if (p.value !== undefined) return say`${formatValue(p.value)}`;
+  if (p.predicted !== undefined) return describeLabelSet(p.predicted);
   return join(
     topK(p, k).map(([l, s]) => say`${l} ${percent(s)}`),
     ' · ',
   );
 }
 
-/** One line for a notification: `spam (97.1%) — spam 97.1% · ham 2.9%`, or one label per text. */
+/**
+ * One line for a notification: `spam (97.1%) — spam 97.1% · ham 2.9%`; a multi-label model's labels at or above
+ * their thresholds; a regression model's number; with several texts, that of each.
+ */
 export function describePredictions(predictions: readonly Prediction[]): Message {
+  const headline = (p: Prediction) =>
+    p.value !== undefined || p.predicted !== undefined ? describePrediction(p) : say`${p.label} ${percent(p.score)}`;
   if (predictions.length === 1) {
     const [p] = predictions;
-    return say`${p.label} (${percent(p.score)}) — ${describePrediction(p)}`;
+    return p.value !== undefined || p.predicted !== undefined
+      ? describePrediction(p)
+      : say`${p.label} (${percent(p.score)}) — ${describePrediction(p)}`;
   }
-  return say`${predictions.length} selections: ${join(
-    predictions.map((p) => say`${p.label} ${percent(p.score)}`),
-    ', ',
-  )}`;
+  return say`${predictions.length} selections: ${join(predictions.map(headline), ', ')}`;
 }
 
 /** The text of a token as it stands in `text` (its span), else its vocabulary entry. */
@@ -130,9 +153,16 @@ export function attributionLevel(score: number, maxAbs: number): AttributionLeve
 
 const BAR_WIDTH = 20;
 
+function bar(score: number): string {
+  const filled = Math.round(score * BAR_WIDTH);
+  return `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
+}
+
 /**
  * Hover markdown: the label in bold, one bar per label (█ blocks), the model's name and a link to the run's dashboard
- * (`runDir`, when the model belongs to a run). Labels and the model name are values, escaped by asMarkdown.
+ * (`runDir`, when the model belongs to a run). A multi-label model: every label at or above its threshold in bold,
+ * then the bars of the `k` most probable labels (or of every predicted one, when more), each marked ✓ when predicted,
+ * with its threshold. A regression model: its number. Labels and the model name are values, escaped by asMarkdown.
  */
 export function hoverMarkdown(
   p: Prediction,
@@ -141,18 +171,30 @@ export function hoverMarkdown(
   k = 5,
   explained?: { text: string; explanation: Explanation },
 ): Message {
-  const rows = topK(p, k).map(([label, score]) => {
-    const filled = Math.round(score * BAR_WIDTH);
-    return say`\`${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}\` ${percent(score)} ${label}  `;
-  });
   const dashboard = runDir ? say` · ${commandLink('Dashboard', 'bert.openDashboard', [runDir])}` : say``;
+  const footer = [say``, say`*${modelName}*${dashboard}`];
+  if (p.value !== undefined) return join([say`**${formatValue(p.value)}** predicted value`, ...footer], '\n');
   const why = explained
     ? [say``, say`Toward ${explained.explanation.label}: ${describeTopTokens(explained.text, explained.explanation)}`]
     : [];
-  return join(
-    [say`**${p.label}** ${percent(p.score)}`, say``, ...rows, ...why, say``, say`*${modelName}*${dashboard}`],
-    '\n',
-  );
+  if (p.predicted !== undefined) {
+    const predicted = new Map(p.predicted.map((l) => [l.label, l]));
+    const head =
+      p.predicted.length === 0
+        ? say`*No label at or above its threshold*`
+        : join(
+            p.predicted.map((l) => say`**${l.label}** ${percent(l.score)}`),
+            ' · ',
+          );
+    const rows = topK(p, Math.max(k, p.predicted.length)).map(([label, score]) =>
+      predicted.has(label)
+        ? say`\`${bar(score)}\` ${percent(score)} ✓ ${label} (threshold ${percent(predicted.get(label)!.threshold)})  `
+        : say`\`${bar(score)}\` ${percent(score)} ${label}  `,
+    );
+    return join([head, say``, ...rows, ...why, ...footer], '\n');
+  }
+  const rows = topK(p, k).map(([label, score]) => say`\`${bar(score)}\` ${percent(score)} ${label}  `);
+  return join([say`**${p.label}** ${percent(p.score)}`, say``, ...rows, ...why, ...footer], '\n');
 }
 
 /** A plain-text confusion matrix for the log (rows: true label, columns: predicted). */

@@ -10,7 +10,7 @@ import { isUserError } from '../../core/errors';
 import { loadExplainer, type Explainer } from '../../core/infer/explain';
 import { loadPredictor, type Predictor } from '../../core/infer/predictor';
 import { compareQuantized, writeQuantizedModelDir } from '../../core/infer/quantize';
-import type { WorkerError, WorkerRequest, WorkerResponse, WorkerResult } from './protocol';
+import type { ModelInfo, WorkerError, WorkerRequest, WorkerResponse, WorkerResult } from './protocol';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run as a worker thread');
@@ -30,7 +30,7 @@ function needPredictor(): Predictor {
 async function handle(req: Exclude<WorkerRequest, { op: 'cancel' }>): Promise<WorkerResult> {
   switch (req.op) {
     case 'load': {
-      if (predictor && loaded === req.modelDir) return { dir: loaded, labels: predictor.labels, ...predictor.settings };
+      if (predictor && loaded === req.modelDir) return modelInfo(loaded, predictor);
       // Load first: a folder that fails to load leaves the current model working.
       const next = await loadPredictor(req.modelDir, { device: req.device });
       const previous = predictor;
@@ -38,7 +38,7 @@ async function handle(req: Exclude<WorkerRequest, { op: 'cancel' }>): Promise<Wo
       loaded = req.modelDir;
       await previous?.dispose();
       await disposeExplainer();
-      return { dir: req.modelDir, labels: next.labels, ...next.settings };
+      return modelInfo(req.modelDir, next);
     }
     case 'explain': {
       needPredictor();
@@ -59,6 +59,18 @@ async function handle(req: Exclude<WorkerRequest, { op: 'cancel' }>): Promise<Wo
       return compareQuantized(req.modelDir, dir, req.texts, req.truth);
     }
   }
+}
+
+/** What the host shows a model's predictions by: its labels, and whether it predicts one, a set, or a number. */
+function modelInfo(dir: string, p: Predictor): ModelInfo {
+  const task = p.regression ? 'regression' : p.thresholds ? 'multi-label' : 'single-label';
+  return {
+    dir,
+    labels: p.labels,
+    task,
+    ...(p.thresholds ? { thresholds: Array.from(p.thresholds) } : {}),
+    ...p.settings,
+  };
 }
 
 async function disposeExplainer(): Promise<void> {
