@@ -3,7 +3,8 @@
  * active model; BERT: Explain Selection on a sentence colours its tokens (theme colours, both signs: exactly the
  * tokens and levels of the same explanation computed in-process) with a legend, says the top tokens in a
  * notification; Classify Selection and the hover over the sentence add "toward <label>: …". Screenshots:
- * test-output/e2e/explain-dark.png, explain-light.png (the same decorations in a light theme), explain-hover.png.
+ * test-output/e2e/explain-dark.png, explain-light.png (the same decorations in a light theme), explain-hover.png and
+ * explain-readme.png (the README's docs/images/explain.png).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -198,4 +199,9 @@ test('Explain Selection colours the tokens with a legend; Classify Selection and
   const named = hoverText.slice(hoverText.indexOf('Toward')).split('\n')[0];
   for (const m of named.matchAll(/\+(\d\.\d{3})/g)) assert.ok(Number(m[1]) >= 0.1 * maxAbs - 5e-4, named);
   await page.screenshot({ path: path.join(OUT, 'explain-hover.png') });
+  // The README's picture (docs/images/explain.png): the coloured line, its legend and the hover.
+  await page.screenshot({
+    path: path.join(OUT, 'explain-readme.png'),
+    clip: { x: 48, y: 70, width: 1180, height: 180 },
+  });
 });
