@@ -2,7 +2,8 @@
 for a tiny DistilBERT / RoBERTa / ELECTRA classifier (default: test/fixtures/parity-<family>/, 20 steps), or with
 --task mlm for the family's *ForMaskedLM (default: test/fixtures/parity-mlm-<family>/, 20 steps).
 
-  /usr/bin/python3 bench/reference/make_parity_fixtures.py [--family bert|distilbert|roberta|electra] [--task classify|mlm]
+  /usr/bin/python3 bench/reference/make_parity_fixtures.py [--family bert|distilbert|roberta|electra]
+                                                           [--task classify|mlm|multi-label|regression]
                                                            [--out DIR] [--seed N]
 
 Files: config.json + model.safetensors (initial weights, HF names), batch.json (one padded batch with token types),
@@ -21,6 +22,13 @@ With --task multi-label (and optionally --pos-weight P0,P1,P2) the head has 3 si
 torch.nn.BCEWithLogitsLoss(pos_weight=P) (HF problem_type "multi_label_classification"; default:
 test/fixtures/parity-multi-label/, 20 steps): each batch's `labels` are its row numbers in the trajectory (0..3 for
 batch.json) and `targets` its 0/1 rows, flattened [batch * 3]; expected.json records the positive weights.
+
+With --task regression the head has one output trained with torch.nn.MSELoss on float targets (HF problem_type
+"regression", num_labels 1, id2label LABEL_0; default: test/fixtures/parity-regression/, 20 steps): each batch's
+`labels` are its row numbers in the trajectory and `targets` its float targets [batch]. The committed fixture is
+--seed 1: seed 0's initial weights give one word-embedding gradient component ~3e-7 of its row's largest (with one
+output, every step's gradient of a row used by one example is a multiple of the same Jacobian row), which after
+clipping is below AdamW's eps, where float32 round-off is amplified by lr / eps = 1e5 (that row ends 1.5e-4 apart).
 
 With --task mlm the batches are masked (labels per token, -100 where not predicted; 80% of the chosen tokens become
 the mask id, 10% a random token, 10% stay), the weights include the MLM head (no decoder weight: it is the word
@@ -117,10 +125,10 @@ def mask_batch(rng, batch, config):
     return {**batch, 'inputIds': ids.ravel().tolist(), 'labels': labels.ravel().tolist()}
 
 
-def initial_params(seed, config=CONFIG, task='classify'):
+def initial_params(seed, config=CONFIG, task='classify', num_labels=NUM_LABELS):
     """HF init (with a large initializer_range so activations vary between rows), then biases and LayerNorm parameters moved off 0/1 so that every gradient path is exercised."""
     g = torch.Generator().manual_seed(seed)
-    p = bt.init_params(config, NUM_LABELS, g, task)
+    p = bt.init_params(config, num_labels, g, task)
     for n, t in p.items():
         if n.endswith('.bias'):
             t += torch.randn(t.shape, generator=g) * 0.02
@@ -132,16 +140,15 @@ def initial_params(seed, config=CONFIG, task='classify'):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--family', choices=sorted(FAMILY_CONFIGS), default='bert')
-    ap.add_argument('--task', choices=['classify', 'mlm', 'multi-label'], default='classify')
+    ap.add_argument('--task', choices=['classify', 'mlm', 'multi-label', 'regression'], default='classify')
     ap.add_argument('--out')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--label-smoothing', type=float, default=0.0)
     ap.add_argument('--class-weights')
     ap.add_argument('--pos-weight')
     args = ap.parse_args()
-    multi = args.task == 'multi-label'
-    if multi:
-        return multi_label(args)
+    if args.task in ('multi-label', 'regression'):
+        return sigmoid_or_mse_head(args)
     mlm = args.task == 'mlm'
     smoothing = args.label_smoothing
     weights = [float(w) for w in args.class_weights.split(',')] if args.class_weights else None
@@ -218,20 +225,40 @@ def multi_hot(rng, batch, offset):
     return {**batch, 'labels': list(range(offset, offset + BATCH)), 'targets': t.ravel().tolist()}
 
 
-def multi_label(args):
-    """--task multi-label: loss, gradients and logits of one batch, then 20 AdamW steps, with BCEWithLogitsLoss."""
-    pos = [float(w) for w in args.pos_weight.split(',')] if args.pos_weight else None
-    pos_weight = torch.tensor(pos, dtype=torch.float32) if pos else None
-    bce = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-    config = {**CONFIG, 'problem_type': 'multi_label_classification'}
+def regression_targets(rng, batch, offset):
+    """A make_batch batch with float regression targets: the row's first two real tokens mod 5, scaled, plus a little
+    noise (learnable from the first tokens). `labels` are the rows' numbers from `offset` on, as the engine indexes its
+    targets."""
+    ids = np.array(batch['inputIds']).reshape(BATCH, SEQ)
+    t = (ids[:, 1] % 5 - (ids[:, 2] % 5) / 2).astype(np.float32) * 0.3 + rng.randn(BATCH).astype(np.float32) * 0.05
+    return {**batch, 'labels': list(range(offset, offset + BATCH)), 'targets': t.tolist()}
+
+
+def sigmoid_or_mse_head(args):
+    """--task multi-label (BCEWithLogitsLoss, 3 outputs) or --task regression (MSELoss, 1 output): loss, gradients
+    and logits of one batch, then 20 AdamW steps, with the loss HF BertForSequenceClassification takes for that
+    problem_type."""
+    regression = args.task == 'regression'
+    pos = [float(w) for w in args.pos_weight.split(',')] if args.pos_weight and not regression else None
+    if regression:
+        num_labels, with_targets = 1, regression_targets
+        config = {**CONFIG, 'id2label': {'0': 'LABEL_0'}, 'label2id': {'LABEL_0': 0}, 'problem_type': 'regression'}
+        mse = torch.nn.MSELoss()
+        # HF: loss_fct(logits.squeeze(), labels.squeeze()) when num_labels == 1.
+        criterion = lambda logits, t: mse(logits.squeeze(), t)  # noqa: E731
+    else:
+        num_labels, with_targets = NUM_LABELS, multi_hot
+        config = {**CONFIG, 'problem_type': 'multi_label_classification'}
+        bce = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos, dtype=torch.float32) if pos else None)
+        criterion = lambda logits, t: bce(logits, t.view(BATCH, NUM_LABELS))  # noqa: E731
     hyper = {**HYPER, 'warmupSteps': 2, 'totalSteps': 20}
     fixtures = os.path.join(os.path.dirname(__file__), '..', '..', 'test', 'fixtures')
-    args.out = args.out or os.path.join(fixtures, 'parity-multi-label')
+    args.out = args.out or os.path.join(fixtures, f'parity-{args.task}')
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     out = lambda name: os.path.join(args.out, name)  # noqa: E731
     rng = np.random.RandomState(args.seed)
-    p = initial_params(args.seed, config)
+    p = initial_params(args.seed, config, num_labels=num_labels)
     with open(out('config.json'), 'w') as f:
         json.dump(config, f, indent=2)
     bt.write_safetensors(out('model.safetensors'), p, {'format': 'pt'})
@@ -239,9 +266,9 @@ def multi_label(args):
     def loss_of(params, b):
         ids, types, mask, _ = bt.batch_to_torch(b)
         logits = bt.logits_fn(params, config, ids, types, mask)
-        return bce(logits, torch.tensor(b['targets'], dtype=torch.float32).view(BATCH, NUM_LABELS)), logits
+        return criterion(logits, torch.tensor(b['targets'], dtype=torch.float32)), logits
 
-    batch = multi_hot(rng, make_batch(rng, config), 0)
+    batch = with_targets(rng, make_batch(rng, config), 0)
     with open(out('batch.json'), 'w') as f:
         json.dump(batch, f)
     leaves = {n: t.clone().requires_grad_(True) for n, t in p.items()}
@@ -252,10 +279,11 @@ def multi_label(args):
     bt.write_safetensors(out('grads.safetensors'), grads, {'format': 'pt'})
     with open(out('expected.json'), 'w') as f:
         json.dump({'seed': args.seed, 'torch': torch.__version__, 'loss': loss.item(), 'gradNorm': grad_norm,
-                   'posWeight': pos, 'logits': logits.detach().ravel().tolist()}, f, indent=1)
+                   **({} if regression else {'posWeight': pos}), 'logits': logits.detach().ravel().tolist()}, f,
+                  indent=1)
 
-    batches = [multi_hot(rng, make_batch(rng, config), k * BATCH) for k in range(hyper['totalSteps'])]
-    trainer = bt.Trainer({n: t.clone() for n, t in p.items()}, config, NUM_LABELS, hyper['lr'], hyper['weightDecay'],
+    batches = [with_targets(rng, make_batch(rng, config), k * BATCH) for k in range(hyper['totalSteps'])]
+    trainer = bt.Trainer({n: t.clone() for n, t in p.items()}, config, num_labels, hyper['lr'], hyper['weightDecay'],
                          hyper['warmupSteps'], hyper['totalSteps'], hyper['maxGradNorm'],
                          (hyper['beta1'], hyper['beta2']), hyper['eps'])
     trainer.loss_fn = lambda p_, cfg_, b, d: loss_of(p_, b)[0]

@@ -5,9 +5,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadModelDir } from '../../src/core/model/load';
 import type { Tensor, Weights } from '../../src/core/model/params';
 import { readSafetensors } from '../../src/core/model/safetensors';
-import type { Hyper, TrainEngine } from '../../src/core/train/engine';
+import { createTrainEngine, type Hyper, type TrainEngine } from '../../src/core/train/engine';
 import type { Batch } from '../../src/core/tokenize/batch';
 
 export const PYTHON = '/usr/bin/python3';
@@ -111,4 +113,73 @@ export async function assertTrajectoryParity(
   } finally {
     await trainer.dispose();
   }
+}
+
+/** A batch of a fixture whose rows carry float targets (--task multi-label: 0/1 per label; --task regression: one value). */
+export type TargetsBatchJson = BatchJson & { targets: number[] };
+
+/**
+ * The parity check of a fixture written by `make_parity_fixtures.py --task multi-label|regression`: logits, loss and
+ * gradients of batch.json, then the 20 AdamW steps, against PyTorch's (BCEWithLogitsLoss with the fixture's positive
+ * weights, or MSELoss); `log` gets a line of figures per part.
+ */
+export async function assertTargetsTaskParity(
+  dir: string,
+  task: 'multi-label' | 'regression',
+  log: (line: string) => void,
+): Promise<void> {
+  const expected = readJson<{ loss: number; logits: number[]; posWeight?: number[] | null }>(
+    path.join(dir, 'expected.json'),
+  );
+  const trajectory = readJson<Omit<TrajectoryJson, 'batches'> & { batches: TargetsBatchJson[] }>(
+    path.join(dir, 'trajectory.json'),
+  );
+  const first = readJson<TargetsBatchJson>(path.join(dir, 'batch.json'));
+  const numLabels = expected.logits.length / first.batchSize;
+  assert.equal(numLabels, task === 'regression' ? 1 : first.targets.length / first.batchSize, 'outputs per row');
+  const initial = await loadModelDir(dir, numLabels, 0);
+  const engineFor = (weights: Weights, targets: number[]) =>
+    createTrainEngine({
+      config: initial.config,
+      numLabels,
+      task,
+      ...(task === 'regression'
+        ? { regressionTargets: Float32Array.from(targets) }
+        : { multiLabelTargets: Float32Array.from(targets) }),
+      weights,
+      hyper: trajectory.hyper,
+      device: 'cpu',
+      dropout: false,
+      seed: 0,
+      threads: 1,
+      graphOptimizationLevel: 'basic',
+      classWeights: expected.posWeight ? Float32Array.from(expected.posWeight) : undefined,
+    });
+  const engine = await engineFor(initial.weights, first.targets);
+  try {
+    const batch = toBatch(first);
+    const logits = await engine.forward(batch);
+    const logitErr = Math.max(...expected.logits.map((x, i) => Math.abs(x - logits[i])));
+    const { loss, grads } = await engine.lossAndGradients(batch);
+    const g = worstRelative(grads, await readSafetensors(path.join(dir, 'grads.safetensors')), 1e-30);
+    log(
+      `${task}${expected.posWeight !== undefined ? `, pos_weight ${JSON.stringify(expected.posWeight)}` : ''}: ` +
+        `loss ours ${loss.toFixed(8)} torch ${expected.loss.toFixed(8)}; ` +
+        `worst logit error ${logitErr.toExponential(2)}, worst gradient error ${g.err.toExponential(2)} (${g.name})`,
+    );
+    assert.ok(logitErr <= TOL.logits, `logits differ by ${logitErr}`);
+    // TOL.loss is for losses of order 1; an MSE is unbounded, and its float32 round-off grows with it.
+    const lossTol = TOL.loss * Math.max(1, expected.loss);
+    assert.ok(Math.abs(loss - expected.loss) <= lossTol, `loss ${loss} vs ${expected.loss}`);
+    assert.ok(g.err <= TOL.grad, `gradient ${g.name} differs by ${g.err} (norm-relative)`);
+  } finally {
+    await engine.dispose();
+  }
+  const allTargets = trajectory.batches.flatMap((b) => b.targets);
+  await assertTrajectoryParity(
+    await engineFor(initial.weights, allTargets),
+    trajectory,
+    path.join(dir, 'final.safetensors'),
+    log,
+  );
 }
