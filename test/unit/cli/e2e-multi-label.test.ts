@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempDir } from '../runner/fixtures';
-import { createRng, shuffleInPlace } from '../../../src/core/util/random';
+import { emojiKeywordRows } from '../../helpers/emoji-keywords';
 import { multiLabelReport, tuneThresholds } from '../../../src/core/util/metrics';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
@@ -27,30 +27,9 @@ function bertft<T>(...args: string[]): T[] {
 /** Keywords with at least this many emoji become labels (those mostly spelled in the names themselves excluded). */
 const MIN_EMOJI = 40;
 
-/**
- * emojilib's keyword annotations (npm emojilib 4.0.3, MIT): each emoji's name ("grinning_face") is the text, and the
- * keywords given to at least MIN_EMOJI emoji, other than words of the names in most of them ("face", "flag", "woman"
- * are), are its labels: animal, nature, food, vehicle, weather, country, … Split 70/15/15 by a seeded shuffle.
- */
+/** emojilib's keyword annotations (test/helpers/emoji-keywords.ts), split 70/15/15 by a seeded shuffle. */
 function emojiKeywords(dir: string) {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a devDependency, loaded here only
-  const table = require('emojilib/dist/emoji-en-US.json') as Record<string, string[]>;
-  const entries = [...new Map(Object.entries(table)).values()];
-  const count = new Map<string, number>();
-  const inName = new Map<string, number>();
-  for (const [name, ...keywords] of entries) {
-    const words = name.split('_');
-    for (const k of new Set(keywords)) {
-      count.set(k, (count.get(k) ?? 0) + 1);
-      if (words.includes(k)) inName.set(k, (inName.get(k) ?? 0) + 1);
-    }
-  }
-  const labels = [...count].filter(([k, n]) => n >= MIN_EMOJI && (inName.get(k) ?? 0) < n / 2).map(([k]) => k);
-  const rows = entries.map(([name, ...keywords]) => ({
-    text: name.replace(/_/g, ' '),
-    labels: labels.filter((l) => keywords.includes(l)),
-  }));
-  shuffleInPlace(rows, createRng(0, 5));
+  const { labels, rows } = emojiKeywordRows(MIN_EMOJI);
   const cut = [Math.round(rows.length * 0.7), Math.round(rows.length * 0.85)];
   const parts = { train: rows.slice(0, cut[0]), valid: rows.slice(cut[0], cut[1]), test: rows.slice(cut[1]) };
   const write = (name: keyof typeof parts) => {
