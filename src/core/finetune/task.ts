@@ -23,8 +23,9 @@ import {
   licenseOfModelDir,
   MODEL_CARD_FILE,
   renderModelCard,
+  classifierScores,
+  type CardProblemType,
   type CardBaseModel,
-  type CardClassScores,
   type ModelCard,
 } from '../model/model-card';
 import { buildInferenceModel } from '../model/export-onnx';
@@ -501,7 +502,11 @@ type BestModelRun = Pick<
   'model' | 'numLabels' | 'tokenizer' | 'config' | 'data' | 'parameters' | 'totalSteps' | 'cardFacts'
 >;
 
-const finite = (value: unknown): number => (typeof value === 'number' ? value : NaN);
+/** The card's name for what the run's head predicts, as config.json's problem_type says it. */
+function cardProblemType(data: PreparedData): CardProblemType {
+  if (data.targets) return 'regression';
+  return data.multiLabelTargets ? 'multi_label_classification' : 'single_label_classification';
+}
 
 /** The model card of a best/ folder: the run's settings, data and labels, and `evalJson`'s scores. */
 export function classifierCard(
@@ -514,22 +519,20 @@ export function classifierCard(
   const { config, data, model } = run;
   const count = (rows: Example[], label: string) =>
     rows.reduce((n, e) => n + ((e.labels ? e.labels.includes(label) : e.label === label) ? 1 : 0), 0);
-  const perClassRecord = evalJson.per_class as Record<string, Partial<CardClassScores>> | undefined;
-  const perClass = data.labels.flatMap((label): CardClassScores[] => {
-    const c = ownValue(perClassRecord, label);
-    if (c === undefined) return [];
-    const { precision, recall, f1, support } = c;
-    return [{ label, precision: finite(precision), recall: finite(recall), f1: finite(f1), support: finite(support) }];
-  });
+  const problemType = cardProblemType(data);
+  const scores = classifierScores(problemType, evalJson, data.labels);
   const step = typeof evalJson.step === 'number' ? evalJson.step : 0;
-  const evaluated = typeof evalJson.accuracy === 'number';
   return {
     name,
     task: 'text-classification',
+    problemType,
     base: model.base,
     baseLicense: model.baseLicense,
     architecture: cardArchitecture(model.config, run.parameters),
-    labels: data.labels.map((l) => ({ name: l, train: count(data.train, l), valid: count(data.valid, l) })),
+    labels:
+      problemType === 'regression'
+        ? []
+        : data.labels.map((l) => ({ name: l, train: count(data.train, l), valid: count(data.valid, l) })),
     hyperparameters: [
       ['preset', config.preset],
       ['learning rate', config.lr],
@@ -560,18 +563,18 @@ export function classifierCard(
       step,
       totalSteps: run.totalSteps,
     },
-    evaluation: evaluated
+    evaluation: scores
       ? {
           dataset: config.valid ?? config.data,
           count: data.valid.length,
           unit: 'rows',
-          heldOut: config.valid === undefined ? `a stratified share of ${config.validRatio}` : undefined,
-          metrics: [
-            { type: 'accuracy', name: 'Accuracy', value: finite(evalJson.accuracy) },
-            { type: 'f1', name: 'Macro F1', value: finite(evalJson.macro_f1) },
-            { type: 'loss', name: 'Loss (cross-entropy)', value: finite(evalJson.loss), bodyOnly: true },
-          ],
-          perClass,
+          heldOut:
+            config.valid !== undefined
+              ? undefined
+              : problemType === 'single_label_classification'
+                ? `a stratified share of ${config.validRatio}`
+                : `a seeded random share of ${config.validRatio}`,
+          ...scores,
         }
       : undefined,
     inference: { maxLength: config.maxLength, truncation: config.truncation },

@@ -13,12 +13,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { escapeMarkdown, visible } from '../util/inert-text';
 import { formatDuration } from '../util/duration';
+import { ownValue } from '../util/records';
 import type { BertConfig } from './config';
 import type { ResolvedModel } from './hub';
 
 export const MODEL_CARD_FILE = 'README.md';
 
 export type CardTask = 'text-classification' | 'fill-mask';
+
+/** What a classifier's head predicts and is trained with, as config.json's `problem_type` names it (HF transformers). */
+export type CardProblemType = 'single_label_classification' | 'multi_label_classification' | 'regression';
 
 /** Where the weights training started from. */
 export type CardBaseModel =
@@ -46,6 +50,8 @@ export interface CardClassScores {
   recall: number;
   f1: number;
   support: number;
+  /** A multi-label model's decision threshold on this label's sigmoid probability. */
+  threshold?: number;
 }
 
 export interface CardArchitecture {
@@ -69,15 +75,81 @@ export function cardArchitecture(config: BertConfig, parameters: number): CardAr
   };
 }
 
+const numberOr = (value: unknown): number => (typeof value === 'number' ? value : NaN);
+
+/**
+ * A classifier's scores for its card, from its eval.json record (`evalJson`; labels are data, read with ownValue):
+ * single-label accuracy, macro-F1 and cross-entropy; multi-label micro- and macro-F1, subset accuracy and BCE with
+ * logits; regression MSE (its loss), MAE, Pearson and Spearman. Undefined when `evalJson` holds no evaluation.
+ */
+export function classifierScores(
+  problemType: CardProblemType,
+  evalJson: Record<string, unknown>,
+  labels: readonly string[],
+): { metrics: CardMetric[]; perClass: CardClassScores[] } | undefined {
+  const value = (key: string) => numberOr(evalJson[key]);
+  const perClassRecord = (evalJson.per_class ?? evalJson.per_label) as Record<string, unknown> | undefined;
+  const perClass = labels.flatMap((label): CardClassScores[] => {
+    const c = ownValue(perClassRecord, label) as Partial<Record<keyof CardClassScores, unknown>> | undefined;
+    if (c === undefined) return [];
+    const scores = {
+      label,
+      precision: numberOr(c.precision),
+      recall: numberOr(c.recall),
+      f1: numberOr(c.f1),
+      support: numberOr(c.support),
+    };
+    return [typeof c.threshold === 'number' ? { ...scores, threshold: c.threshold } : scores];
+  });
+  if (problemType === 'regression') {
+    if (typeof evalJson.mse !== 'number') return undefined;
+    return {
+      metrics: [
+        { type: 'mse', name: 'MSE (the training loss)', value: value('mse') },
+        { type: 'mae', name: 'MAE', value: value('mae') },
+        { type: 'pearsonr', name: 'Pearson correlation', value: value('pearson') },
+        { type: 'spearmanr', name: 'Spearman correlation', value: value('spearman') },
+      ],
+      perClass: [],
+    };
+  }
+  if (problemType === 'multi_label_classification') {
+    if (typeof evalJson.micro_f1 !== 'number') return undefined;
+    return {
+      metrics: [
+        { type: 'f1', name: 'Micro F1', value: value('micro_f1') },
+        { type: 'f1', name: 'Macro F1', value: value('macro_f1') },
+        { type: 'accuracy', name: 'Subset accuracy', value: value('subset_accuracy') },
+        { type: 'loss', name: 'Loss (binary cross-entropy with logits)', value: value('loss'), bodyOnly: true },
+      ],
+      perClass,
+    };
+  }
+  if (typeof evalJson.accuracy !== 'number') return undefined;
+  return {
+    metrics: [
+      { type: 'accuracy', name: 'Accuracy', value: value('accuracy') },
+      { type: 'f1', name: 'Macro F1', value: value('macro_f1') },
+      { type: 'loss', name: 'Loss (cross-entropy)', value: value('loss'), bodyOnly: true },
+    ],
+    perClass,
+  };
+}
+
 export interface ModelCard {
   /** The model's name: its run folder's name. */
   name: string;
   task: CardTask;
+  /** Classification: single-label (the default), multi-label or regression. */
+  problemType?: CardProblemType;
   base: CardBaseModel;
   /** The base model's licence id, when its own card says (licenceOfModelDir). */
   baseLicense?: string;
   architecture: CardArchitecture;
-  /** Classification only: each label with its rows in training and validation, in the model's id order. */
+  /**
+   * Classification only: each label with its rows in training and validation (multi-label: the rows that have it), in
+   * the model's id order. A regression model's one output is no label: none.
+   */
   labels: { name: string; train: number; valid: number }[];
   /** Settings as [name, value] rows; undefined values are left out. */
   hyperparameters: [string, string | number | boolean | undefined][];
@@ -242,6 +314,28 @@ function lastPart(file: string): string {
   return path.basename(file) || file;
 }
 
+/** Tags beyond the pipeline's: a multi-label or regression head is still a text-classification model. */
+const PROBLEM_TAGS: Readonly<Record<CardProblemType, string[]>> = {
+  single_label_classification: [],
+  multi_label_classification: ['multi-label-classification'],
+  regression: ['regression'],
+};
+
+/** What each head predicts and how it was trained, for the card's overview. */
+const PROBLEM_LINES: Readonly<Record<CardProblemType, string>> = {
+  single_label_classification:
+    '**Task.** One label per text: a softmax over the labels, trained with cross-entropy (config.json has no ' +
+    '`problem_type`, which transformers reads as `single_label_classification`).',
+  multi_label_classification:
+    '**Task.** Any number of labels per text (`problem_type: multi_label_classification` in config.json): one ' +
+    'sigmoid probability per label, trained with binary cross-entropy with logits. A label is predicted when its ' +
+    "probability reaches its own threshold, tuned on the validation data for that label's F1 and stored in " +
+    'thresholds.json (use 0.5 where a tool does not read it).',
+  regression:
+    '**Task.** One number per text (`problem_type: regression` in config.json): the single output is the ' +
+    'prediction, trained with the mean squared error.',
+};
+
 const TASK_NAMES: Readonly<Record<CardTask, string>> = {
   'text-classification': 'Text Classification',
   'fill-mask': 'Fill-Mask',
@@ -259,7 +353,8 @@ function frontMatter(card: ModelCard): string[] {
     ['pipeline_tag', card.task],
   ]);
   if (base.kind === 'hub') map.set('base_model', base.repoId);
-  map.set('tags', ['bertft', card.task, card.architecture.family]);
+  const problemTag = card.problemType === undefined ? [] : PROBLEM_TAGS[card.problemType];
+  map.set('tags', ['bertft', card.task, ...problemTag, card.architecture.family]);
   const evaluation = card.evaluation;
   const metrics = evaluation?.metrics.filter((m) => !m.bodyOnly && Number.isFinite(m.value)) ?? [];
   if (evaluation && metrics.length > 0) {
@@ -334,22 +429,30 @@ function licenseLines(card: ModelCard): string[] {
 
 function overview(card: ModelCard): string[] {
   const a = card.architecture;
-  const what = card.task === 'text-classification' ? 'text classifier' : 'masked language model';
+  const what =
+    card.task === 'fill-mask'
+      ? 'masked language model'
+      : card.problemType === 'regression'
+        ? 'text regression model'
+        : 'text classifier';
   const size =
     `${a.layers} layers, hidden size ${a.hiddenSize}, ${a.heads} attention heads, ` +
     `${(a.parameters / 1e6).toFixed(1)}M parameters, vocabulary of ${a.vocabSize}`;
   return [
     `A ${mdText(a.family)} ${what} (${size}), ${describeBase(card)}, with ${mdText(card.generator)}.`,
     '',
+    ...(card.problemType === undefined ? [] : [PROBLEM_LINES[card.problemType], '']),
     ...licenseLines(card),
   ];
 }
 
 function labelSection(card: ModelCard): string[] {
   if (card.labels.length === 0) return [];
+  const multi = card.problemType === 'multi_label_classification';
   return [
     '## Labels',
     '',
+    ...(multi ? ['Each label with the rows that have it (a row may have several, or none).', ''] : []),
     ...mdTable(
       ['id', 'label', 'training rows', 'validation rows'],
       card.labels.map((l, i) => [String(i), mdText(l.name), String(l.train), String(l.valid)]),
@@ -403,10 +506,18 @@ function evaluationSection(card: ModelCard): string[] {
     '',
   ];
   if (e.perClass.length > 0) {
+    const thresholds = e.perClass.some((c) => c.threshold !== undefined);
     lines.push(
       ...mdTable(
-        ['label', 'precision', 'recall', 'F1', 'support'],
-        e.perClass.map((c) => [mdText(c.label), score(c.precision), score(c.recall), score(c.f1), String(c.support)]),
+        ['label', 'precision', 'recall', 'F1', 'support', ...(thresholds ? ['threshold'] : [])],
+        e.perClass.map((c) => [
+          mdText(c.label),
+          score(c.precision),
+          score(c.recall),
+          score(c.f1),
+          String(c.support),
+          ...(thresholds ? [c.threshold === undefined ? 'n/a' : score(c.threshold)] : []),
+        ]),
       ),
       '',
     );
@@ -437,10 +548,64 @@ function classifierHowTo(card: ModelCard): string[] {
       'the int8 copy is made ("BERT: Make Int8 Model").'
     : 'transformers.js looks for onnx/model.onnx, and this folder has model.onnx at its top level (not yet in ' +
       'onnx/): copy it to onnx/model.onnx before loading the folder with transformers.js.';
+  const maxLength = inf ? `, max_length=${inf.maxLength}` : '';
+  const kind = card.problemType ?? 'single_label_classification';
+  const pipelineLines: Readonly<Record<CardProblemType, string[]>> = {
+    single_label_classification: [
+      'classifier = pipeline("text-classification", model="path/to/best")',
+      `print(classifier("Some text to classify", truncation=True${maxLength}))`,
+    ],
+    // transformers applies the sigmoid for this problem_type; top_k=None returns every label's probability.
+    multi_label_classification: [
+      'import json',
+      '',
+      'classifier = pipeline("text-classification", model="path/to/best", top_k=None)',
+      'thresholds = json.load(open("path/to/best/thresholds.json"))["thresholds"]',
+      `scores = classifier("Some text to classify", truncation=True${maxLength})`,
+      'print([s for s in scores if s["score"] >= thresholds[s["label"]]])',
+    ],
+    regression: [
+      'regressor = pipeline("text-classification", model="path/to/best", function_to_apply="none")',
+      `print(regressor("Some text to classify", truncation=True${maxLength})[0]["score"])`,
+    ],
+  };
+  const readOut: Readonly<Record<CardProblemType, string[]>> = {
+    single_label_classification: [
+      '    probabilities = model(**inputs).logits.softmax(-1)[0]',
+      'print({model.config.id2label[i]: p.item() for i, p in enumerate(probabilities)})',
+    ],
+    multi_label_classification: [
+      '    probabilities = model(**inputs).logits.sigmoid()[0]',
+      'print({model.config.id2label[i]: p.item() for i, p in enumerate(probabilities)})',
+    ],
+    regression: ['    value = model(**inputs).logits[0, 0].item()', 'print(value)'],
+  };
+  const javascript =
+    kind === 'regression'
+      ? [
+          // The pipeline applies a softmax, which makes one output 1.0 whatever the text: read the logit itself.
+          "import { env, AutoModelForSequenceClassification, AutoTokenizer } from '@huggingface/transformers';",
+          '',
+          "env.localModelPath = 'path/to'; // the folder that holds best/",
+          'env.allowRemoteModels = false;',
+          "const tokenizer = await AutoTokenizer.from_pretrained('best');",
+          "const model = await AutoModelForSequenceClassification.from_pretrained('best', { dtype: 'fp32' });",
+          "const { logits } = await model(await tokenizer('Some text to classify'));",
+          'console.log(logits.data[0]);',
+        ]
+      : [
+          "import { env, pipeline } from '@huggingface/transformers';",
+          '',
+          "env.localModelPath = 'path/to'; // the folder that holds best/",
+          'env.allowRemoteModels = false;',
+          "const classifier = await pipeline('text-classification', 'best', { dtype: 'fp32' });",
+          kind === 'multi_label_classification'
+            ? "console.log(await classifier('Some text to classify', { top_k: null })); // sigmoid probabilities"
+            : "console.log(await classifier('Some text to classify'));",
+        ];
   return [
     ...PYTHON_PIPELINE,
-    'classifier = pipeline("text-classification", model="path/to/best")',
-    `print(classifier("Some text to classify", truncation=True${inf ? `, max_length=${inf.maxLength}` : ''}))`,
+    ...pipelineLines[kind],
     '```',
     '',
     'or the model and tokenizer themselves:',
@@ -451,25 +616,21 @@ function classifierHowTo(card: ModelCard): string[] {
     '',
     'tokenizer = AutoTokenizer.from_pretrained("path/to/best")',
     'model = AutoModelForSequenceClassification.from_pretrained("path/to/best")',
-    `inputs = tokenizer("Some text to classify", truncation=True${inf ? `, max_length=${inf.maxLength}` : ''}, return_tensors="pt")`,
+    `inputs = tokenizer("Some text to classify", truncation=True${maxLength}, return_tensors="pt")`,
     'with torch.no_grad():',
-    '    probabilities = model(**inputs).logits.softmax(-1)[0]',
-    'print({model.config.id2label[i]: p.item() for i, p in enumerate(probabilities)})',
+    ...readOut[kind],
     '```',
     '',
     ...(truncation ? [truncation, ''] : []),
     `JavaScript, with transformers.js (@huggingface/transformers). ${onnx}`,
     '',
     '```js',
-    "import { env, pipeline } from '@huggingface/transformers';",
-    '',
-    "env.localModelPath = 'path/to'; // the folder that holds best/",
-    'env.allowRemoteModels = false;',
-    "const classifier = await pipeline('text-classification', 'best', { dtype: 'fp32' });",
-    "console.log(await classifier('Some text to classify'));",
+    ...javascript,
     '```',
     '',
-    'With bertft (the run folder or this folder):',
+    kind === 'multi_label_classification'
+      ? 'With bertft (the run folder or this folder), which lists every label at or above its threshold:'
+      : 'With bertft (the run folder or this folder):',
     '',
     '```sh',
     'bertft predict --model path/to/run --text "Some text to classify"',

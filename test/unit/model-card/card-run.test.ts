@@ -163,3 +163,87 @@ test("pre-training's best/ gets a fill-mask card with the MLM scores", async () 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Trains `data` with the tiny run's settings and `extra` flags; returns best/'s card, eval.json and config.json. */
+function trainForCard(dir: string, data: string, extra: string[]) {
+  const run = path.join(dir, 'run');
+  const env = { ...process.env, BERTFT_TRAINING_CHILD: '1' };
+  const train = spawnSync(process.execPath, [CLI, 'train', '--data', data, '--out', run, ...tinyFlags(), ...extra], {
+    encoding: 'utf8',
+    env,
+  });
+  assert.equal(train.status, 0, train.stderr);
+  const best = path.join(run, 'best');
+  const read = (name: string) => fs.readFileSync(path.join(best, name), 'utf8');
+  return {
+    card: read('README.md'),
+    evalJson: JSON.parse(read('eval.json')) as Record<string, number | null>,
+    config: JSON.parse(read('config.json')) as { problem_type?: string },
+  };
+}
+
+/** The model-index metrics of a card as [type, name, value]. */
+function indexMetrics(card: string): [string, string, number][] {
+  const result = (frontMatter(card)['model-index'] as { results: { metrics: Record<string, unknown>[] }[] }[])[0];
+  return result.results[0].metrics.map((m) => [m.type as string, m.name as string, m.value as number]);
+}
+
+test("a multi-label run's card: problem_type as in config.json, BCE with logits, its eval.json scores, thresholds", () => {
+  const dir = tempDir('card-multi');
+  try {
+    const words = ['cat', 'bread', 'rain'];
+    const rows = Array.from({ length: 60 }, (_, i) => {
+      const labels = ['animal', 'food', 'weather'].filter((_, t) => ((i + 1) >> t) & 1);
+      return JSON.stringify({
+        text: `${labels.map((l) => words[['animal', 'food', 'weather'].indexOf(l)]).join(' ')} ${i}`,
+        labels,
+      });
+    });
+    const data = path.join(dir, 'topics.jsonl');
+    fs.writeFileSync(data, rows.join('\n') + '\n');
+    const { card, evalJson, config } = trainForCard(dir, data, []);
+    assert.equal(config.problem_type, 'multi_label_classification');
+    assert.deepEqual(indexMetrics(card), [
+      ['f1', 'Micro F1', evalJson.micro_f1],
+      ['f1', 'Macro F1', evalJson.macro_f1],
+      ['accuracy', 'Subset accuracy', evalJson.subset_accuracy],
+    ]);
+    const body = bodyOf(card);
+    assert.ok(body.includes('`problem_type: multi_label_classification`'));
+    assert.ok(body.includes(`| Loss \\(binary cross\\-entropy with logits\\) | ${evalJson.loss!.toFixed(4)} |`));
+    assert.ok(!body.includes('Loss \\(cross\\-entropy\\)'));
+    const perLabel = (evalJson as unknown as { per_label: Record<string, { threshold: number }> }).per_label;
+    assert.ok(body.includes(`| animal | `) && body.includes(` | ${perLabel.animal.threshold.toFixed(4)} |`));
+    assert.match(body, /a seeded random share of 0\\\.25/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a regression run's card: problem_type regression, MSE as its loss, MAE, Pearson and Spearman from eval.json", () => {
+  const dir = tempDir('card-regression');
+  try {
+    const lines = ['text,label'];
+    for (let i = 0; i < 60; i++) lines.push(`"${'good '.repeat(i % 4)}item ${i}",${(i % 4) + 0.5}`);
+    const data = path.join(dir, 'scores.csv');
+    fs.writeFileSync(data, lines.join('\n') + '\n');
+    const { card, evalJson, config } = trainForCard(dir, data, ['--task', 'regression']);
+    assert.equal(config.problem_type, 'regression');
+    const expected: [string, string, number | null][] = [
+      ['mse', 'MSE (the training loss)', evalJson.mse],
+      ['mae', 'MAE', evalJson.mae],
+      ['pearsonr', 'Pearson correlation', evalJson.pearson],
+      ['spearmanr', 'Spearman correlation', evalJson.spearman],
+    ];
+    assert.deepEqual(
+      indexMetrics(card),
+      expected.filter((m) => m[2] !== null),
+    );
+    const body = bodyOf(card);
+    assert.ok(body.includes('`problem_type: regression`'));
+    assert.match(body, /mean squared error/);
+    assert.ok(!body.includes('## Labels') && !/Accuracy|cross\\-entropy/.test(body));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

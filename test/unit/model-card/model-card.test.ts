@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
+  classifierScores,
   int8ModelCard,
   isBertftCard,
   licenseOfModelDir,
@@ -21,7 +22,7 @@ import {
 import { visible } from '../../../src/core/util/inert-text';
 import { payloads, SPOOFING } from '../../helpers/payloads';
 import { tempDir } from '../runner/fixtures';
-import { bodyOf, elements, frontMatterText as frontMatterOf, shownText, toHtml } from './markdown';
+import { bodyOf, elements, frontMatter, frontMatterText as frontMatterOf, shownText, toHtml } from './markdown';
 
 const PAYLOADS = payloads('http://127.0.0.1:9');
 
@@ -309,4 +310,71 @@ test("a card is ours only by its marker line; a label cannot fake it, and someon
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('multi-label card: problem_type, BCE with logits, micro/macro-F1 and subset accuracy, thresholds, sigmoid how-to', () => {
+  const evalJson = {
+    step: 30,
+    loss: 0.31,
+    micro_f1: 0.62,
+    macro_f1: 0.55,
+    subset_accuracy: 0.4,
+    per_label: {
+      animal: { precision: 0.7, recall: 0.6, f1: 0.646, support: 9, threshold: 0.35 },
+      food: { precision: 0.5, recall: 0.4, f1: 0.444, support: 5, threshold: 0.6 },
+    },
+  };
+  const scores = classifierScores('multi_label_classification', evalJson, ['animal', 'food']);
+  assert.ok(scores);
+  const text = renderModelCard(
+    cardFor({
+      problemType: 'multi_label_classification',
+      evaluation: { ...cardFor().evaluation!, heldOut: 'a seeded random share of 0.25', ...scores },
+    }),
+  );
+  const meta = frontMatter(text);
+  assert.deepEqual(meta.tags, ['bertft', 'text-classification', 'multi-label-classification', 'bert']);
+  assert.deepEqual(meta.metrics, ['f1', 'accuracy']);
+  const index = meta['model-index'] as { results: { metrics: unknown[] }[] }[];
+  assert.deepEqual(index[0].results[0].metrics, [
+    { type: 'f1', value: 0.62, name: 'Micro F1' },
+    { type: 'f1', value: 0.55, name: 'Macro F1' },
+    { type: 'accuracy', value: 0.4, name: 'Subset accuracy' },
+  ]);
+  const body = bodyOf(text);
+  assert.ok(body.includes('`problem_type: multi_label_classification`'));
+  assert.match(body, /binary cross-entropy with logits/);
+  assert.match(body, /\| Loss \\\(binary cross\\-entropy with logits\\\) \| 0\.3100 \|/);
+  assert.ok(!body.includes('Loss \\(cross\\-entropy\\)'), 'not the single-label loss');
+  assert.ok(!body.includes('| Accuracy |'), 'subset accuracy, not accuracy');
+  assert.match(body, /\| label \| precision \| recall \| F1 \| support \| threshold \|/);
+  assert.match(body, /\| animal \| 0\.7000 \| 0\.6000 \| 0\.6460 \| 9 \| 0\.3500 \|/);
+  assert.match(body, /thresholds\.json/);
+  assert.ok(body.includes('logits.sigmoid()'), 'the how-to reads sigmoid probabilities');
+  assert.ok(body.includes('top_k=None'));
+  assert.ok(!body.includes('softmax'));
+});
+
+test('regression card: problem_type regression, MSE as the loss, MAE/Pearson/Spearman, no label table, raw-logit how-to', () => {
+  const evalJson = { step: 30, loss: 0.8, mse: 0.8, mae: 0.7, pearson: 0.91, spearman: NaN };
+  const scores = classifierScores('regression', evalJson, ['LABEL_0']);
+  assert.ok(scores);
+  const text = renderModelCard(
+    cardFor({ problemType: 'regression', labels: [], evaluation: { ...cardFor().evaluation!, ...scores } }),
+  );
+  const meta = frontMatter(text);
+  assert.deepEqual(meta.tags, ['bertft', 'text-classification', 'regression', 'bert']);
+  assert.deepEqual(meta.metrics, ['mse', 'mae', 'pearsonr'], 'a NaN correlation is left out of the front matter');
+  const body = bodyOf(text);
+  assert.ok(body.includes('`problem_type: regression`'));
+  assert.match(body, /text regression model/);
+  assert.match(body, /mean squared error/);
+  assert.match(body, /\| MSE \\\(the training loss\\\) \| 0\.8000 \|/);
+  assert.match(body, /\| Spearman correlation \| n\/a \|/);
+  assert.ok(!body.includes('## Labels'));
+  assert.ok(!/Accuracy|cross\\-entropy|softmax\(-1\)/.test(body), 'nothing of a classifier');
+  assert.ok(body.includes('function_to_apply="none"'));
+  assert.ok(body.includes('logits[0, 0].item()'));
+  assert.ok(body.includes('logits.data[0]'), 'transformers.js: the logit itself, not the pipeline');
+  assert.equal(classifierScores('regression', { step: 3 }, []), undefined, 'no scores: not evaluated');
 });
