@@ -116,6 +116,14 @@ const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'max-steps', kind: 'int', min: 1, help: 'stop after this many optimizer steps' },
   { name: 'seed', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seed for init, split, shuffling and dropout' },
   {
+    name: 'seed-candidates',
+    kind: 'int',
+    min: 1,
+    max: 32,
+    help: 'seed screening: train N seeds for --screen-epochs epochs each, keep the best by the selection metric and train it to the end (default 1)',
+  },
+  { name: 'screen-epochs', kind: 'int', min: 1, max: 1000, help: 'epochs each seed candidate trains (default 1)' },
+  {
     name: 'valid-ratio',
     kind: 'number',
     above: 0,
@@ -471,6 +479,8 @@ function trainChoices(args: ParsedArgs): Omit<TrainOverrides, 'data' | 'out'> & 
     classWeights: args.flags.has('class-weights') ? getBool(args, 'class-weights') : undefined,
     maxSteps: getNumber(args, 'max-steps'),
     seed: getNumber(args, 'seed'),
+    seedCandidates: getNumber(args, 'seed-candidates'),
+    screenEpochs: getNumber(args, 'screen-epochs'),
     validRatio: getNumber(args, 'valid-ratio'),
     saveTotalLimit: getNumber(args, 'save-total-limit'),
     dropout: getBool(args, 'no-dropout') ? false : undefined,

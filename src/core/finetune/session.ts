@@ -20,6 +20,7 @@ import {
   type EstimateEvent,
 } from '../train/estimate';
 import type { DoneEvent, LogEvent } from '../run/events';
+import { screeningPlan } from '../train/presets';
 import { checkRunDir } from '../run/folder';
 import { runPaths } from '../run/paths';
 import {
@@ -30,6 +31,7 @@ import {
   sessionStart,
   type SessionSink,
 } from '../train/session';
+import { screenSeeds } from './screening';
 import {
   classifyTask,
   freshOverrides,
@@ -41,9 +43,35 @@ import {
 
 export type { SessionOptions } from './task';
 
-/** Fine-tunes a classifier into the run folder `options.out` (a new run, --resume or --restart). */
-export function runTrainingSession(options: SessionOptions, sink: SessionSink): Promise<DoneEvent> {
-  return runSession(classifyTask(options), options, sink);
+/**
+ * Fine-tunes a classifier into the run folder `options.out` (a new run, --resume or --restart). A new run with seed
+ * candidates first screens them (screening.ts) and trains the kept one; a stop during screening still starts the
+ * run, which stops at once with a checkpoint, so that --resume continues it.
+ */
+export async function runTrainingSession(options: SessionOptions, sink: SessionSink): Promise<DoneEvent> {
+  const screened = await screenSeeds(options, sink);
+  if (!screened) return runSession(classifyTask(options), options, sink);
+  const { screening, stopped } = screened;
+  return runSession(classifyTask({ ...options, trainSeed: screening.kept, seedScreening: screening }), options, {
+    ...sink,
+    shouldStop: () => stopped || (sink.shouldStop?.() ?? false),
+  });
+}
+
+/**
+ * What seed screening adds to a new run's time: each candidate is a run of `epochs` epochs (start-up, steps,
+ * evaluations, a checkpoint and best/ included), timed as the run's own (`secondsFor(steps)`).
+ */
+function screeningEstimate(
+  options: EstimateOptions,
+  plan: { stepsPerEpoch: number; totalSteps: number },
+  secondsFor: (totalSteps: number) => number,
+): { seconds: number; candidates: number; epochs: number } | undefined {
+  if (options.resume || options.restart) return undefined;
+  const screening = screeningPlan(options);
+  if (!screening) return undefined;
+  const steps = Math.min(plan.totalSteps, screening.epochs * plan.stepsPerEpoch);
+  return { ...screening, seconds: screening.candidates * secondsFor(steps) };
 }
 
 export interface EstimateOptions extends Omit<SessionOptions, 'out'> {
@@ -147,13 +175,31 @@ export async function estimateTrainingSession(
     engine = undefined;
     await liveEngine.dispose();
     const teardownSeconds = (performance.now() - released) / 1000;
-    const time = estimateTime({
+    const runTime = estimateTime({
       plan,
       evalShapes: run.evalSet.batches.map(shapeOf),
       measurements,
       startupSeconds,
       teardownSeconds,
     });
+    const screening = screeningEstimate(
+      options,
+      plan,
+      (totalSteps) =>
+        estimateTime({
+          plan: planRun({
+            totalSteps,
+            evalSteps: config.evalSteps,
+            gradientAccumulationSteps: config.gradientAccumulationSteps,
+            shapesForEpoch: run.shapesForEpoch,
+          }),
+          evalShapes: run.evalSet.batches.map(shapeOf),
+          measurements,
+          startupSeconds,
+          teardownSeconds,
+        }).totalSeconds,
+    );
+    const time = { ...runTime, totalSeconds: runTime.totalSeconds + (screening?.seconds ?? 0) };
     return buildEstimateEvent({
       plan,
       time,
@@ -166,6 +212,7 @@ export async function estimateTrainingSession(
       config: { ...config },
       dataset: { train_rows: run.data.train.length, valid_rows: run.data.valid.length, labels: run.data.labels },
       resumedFromStep: checkpoint ? state.step : options.restart ? 0 : undefined,
+      screening,
       estimateSeconds: (Date.now() - startedAt) / 1000,
     });
   } finally {

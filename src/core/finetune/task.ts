@@ -290,6 +290,8 @@ export async function prepareClassify(
 ): Promise<PreparedClassify> {
   const startedAt = Date.now();
   const seed = overrides.seed ?? 42;
+  // The split follows `seed`; the initial weights, batch order and dropout follow the train seed (seed screening).
+  const trainSeed = overrides.trainSeed ?? seed;
   const data = await prepareData(overrides.problemType, {
     ...overrides,
     validRatio: overrides.validRatio ?? 0.1,
@@ -310,7 +312,7 @@ export async function prepareClassify(
   const numLabels = data.labels.length;
   let downloaded = false;
   const modelStart = performance.now();
-  const model = await prepareModel(overrides.model ?? 'random:tiny', numLabels, seed, {
+  const model = await prepareModel(overrides.model ?? 'random:tiny', numLabels, trainSeed, {
     onDownload: (p) => {
       downloaded = true;
       sink.onDownload?.(p);
@@ -367,7 +369,7 @@ export async function prepareClassify(
     targets: validIds,
     examples: data.valid,
   };
-  const total = countSteps(config, tokenizer.trainBatchShapes(encodedTrain, { ...config, seed }, 0).length);
+  const total = countSteps(config, tokenizer.trainBatchShapes(encodedTrain, { ...config, seed: trainSeed }, 0).length);
   let parameters = 0;
   for (const t of model.weights.values()) parameters += t.data.length;
   const prepared: PreparedClassify = {
@@ -380,7 +382,7 @@ export async function prepareClassify(
     parameters,
     downloadSeconds,
     cardFacts: { dataHashes, startedAt, resumed: previous !== undefined },
-    seed,
+    seed: trainSeed,
     totalSteps: total,
     loop: config,
     metricName: config.metric,
@@ -394,7 +396,7 @@ export async function prepareClassify(
         : {}),
       device: config.device,
       dropout: config.dropout,
-      seed,
+      seed: trainSeed,
       stepsPerRun: config.stepsPerRun,
       gradientAccumulationSteps: config.gradientAccumulationSteps,
       labelSmoothing: config.labelSmoothing,
@@ -439,8 +441,8 @@ export async function prepareClassify(
       device_notes: deviceNotes,
       node: process.version,
     }),
-    batchesForEpoch: (epoch) => tokenizer.trainBatches(encodedTrain, { ...config, seed }, epoch),
-    shapesForEpoch: (epoch) => tokenizer.trainBatchShapes(encodedTrain, { ...config, seed }, epoch),
+    batchesForEpoch: (epoch) => tokenizer.trainBatches(encodedTrain, { ...config, seed: trainSeed }, epoch),
+    shapesForEpoch: (epoch) => tokenizer.trainBatchShapes(encodedTrain, { ...config, seed: trainSeed }, epoch),
     evaluate: async (engine) =>
       data.multiLabelTargets
         ? evaluateMultiLabel(
@@ -553,6 +555,8 @@ export function classifierCard(
       ['early stopping patience', config.earlyStoppingPatience],
       ['validation share', config.valid === undefined ? config.validRatio : undefined],
       ['seed', config.seed],
+      ['train seed (weights, order, dropout)', config.trainSeed],
+      ['seed screening', screeningSummary(config.seedScreening)],
       ['device asked', config.device],
     ],
     data: run.cardFacts.dataHashes,
@@ -629,6 +633,13 @@ export async function writeBestModel(
   const card = classifierCard(run, evalJson, device, name, hasOnnxFolder);
   await writeFileAtomic(path.join(tmp, MODEL_CARD_FILE), renderModelCard(card));
   await commitDir(tmp, dir);
+}
+
+/** One line for the model card: which train seed was kept, out of which candidates, by what. */
+function screeningSummary(screening: TrainConfig['seedScreening']): string | undefined {
+  if (!screening) return undefined;
+  const tried = screening.candidates.map((c) => `${c.trainSeed}: ${c.value.toFixed(4)}`).join(', ');
+  return `kept ${screening.kept} of ${screening.candidates.length} by ${screening.metric} after ${screening.epochs} epoch(s) (${tried})`;
 }
 
 /** Fine-tuning with `options` (the flags given): a new run's settings, or a resumed run's own, checked against them. */

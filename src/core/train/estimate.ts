@@ -436,6 +436,8 @@ export interface EstimateEvent {
   save_seconds: number;
   /** Mean over the run's steps. */
   seconds_per_step: number;
+  /** Seed screening before the run (its candidates' short runs), included in total_seconds; absent without it. */
+  screening_seconds?: number;
   /** Peak resident memory of the training process (host memory; a GPU's own memory is not counted). */
   peak_rss_bytes: number;
   /** Parameters and both AdamW moments (12 bytes per parameter): the state a step briefly holds twice. */
@@ -505,6 +507,8 @@ export interface BuildEstimateInput {
   };
   dataset: { train_rows: number; valid_rows: number; labels: string[] };
   resumedFromStep?: number;
+  /** Seed screening: its candidates' runs together, already in time.totalSeconds. */
+  screening?: { seconds: number; candidates: number; epochs: number };
   estimateSeconds: number;
   now?: Date;
 }
@@ -519,6 +523,12 @@ export function buildEstimateEvent(input: BuildEstimateInput): EstimateEvent {
     'Every evaluation writes best/ (an upper bound).',
     'Step times as measured now: other work on the machine slows the run as it comes and goes.',
   ];
+  if (input.screening) {
+    const { candidates, epochs } = input.screening;
+    assumptions.push(
+      `Seed screening first trains ${candidates} seeds for ${epochs} epoch${epochs === 1 ? '' : 's'} each, at the run's step times.`,
+    );
+  }
   if (input.device !== 'cpu') assumptions.push(`peak_rss_bytes is host memory; ${input.device} memory is not counted.`);
   const peak = Math.round(input.peakRssBytes);
   const warmupShapes = [
@@ -535,6 +545,7 @@ export function buildEstimateEvent(input: BuildEstimateInput): EstimateEvent {
     eval_seconds: round(time.evalSeconds),
     save_seconds: round(time.saveSeconds),
     seconds_per_step: round(time.secondsPerStep, 4),
+    ...(input.screening ? { screening_seconds: round(input.screening.seconds) } : {}),
     peak_rss_bytes: peak,
     state_bytes: 12 * input.parameters,
     parameters: input.parameters,
