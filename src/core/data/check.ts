@@ -12,7 +12,8 @@ import { mapOfRecord, ownValue, recordOf } from '../util/records';
 import { buildLabelMap } from './labels';
 import { readDataset, type ReadOptions } from './read';
 import { quoteForMessage } from './rows';
-import type { MultiLabelFormat } from './multi-label';
+import { detectLabelSeparator, type MultiLabelFormat } from './multi-label';
+import { detectLabelColumns, looksLikeRegression, type DataTask } from './detect-task';
 import type { DataFormat, DataProblem, Dataset, Example } from './types';
 
 export interface CheckOptions extends ReadOptions {
@@ -61,6 +62,11 @@ export interface CheckReport {
   tokenLengths?: TokenLengthStats;
   /** Multi-label data: rows without a label, labels per row, the labels that go together most. */
   multiLabel?: MultiLabelCheck;
+  /**
+   * What the data asks to train (detect-task.ts): one label per row, a set (multiLabel says how it is written), or a
+   * number. Regression data is not checked for classes (no class counts, imbalance or single-example labels).
+   */
+  task: DataTask;
   problems: DataProblem[];
   fatal: boolean;
 }
@@ -147,6 +153,19 @@ async function readForCheck(
   }
 }
 
+/** The separator of a CSV/TSV file's label cells read as single labels (detectLabelSeparator), if one is used alone. */
+function separatorOf(data: Dataset): string | undefined {
+  if (data.format !== 'csv' && data.format !== 'tsv') return undefined;
+  try {
+    return detectLabelSeparator(
+      data.examples.map((e) => ({ cell: e.label, line: e.line })),
+      data.path,
+    );
+  } catch {
+    return undefined; // both separators in use: the labels stay as written, one per row
+  }
+}
+
 function percentile(sorted: number[], q: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
@@ -197,17 +216,67 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
       ...(fix ? { fix } : {}),
       ...(code ? { code } : {}),
     });
-  const data = await readForCheck(file, options, problems);
-  const validation = options.validationFile ? await readForCheck(options.validationFile, options, problems) : undefined;
+  // No label column but 0/1 columns: one label each (what --label-columns says).
+  const labelColumns =
+    options.labelColumn === undefined && options.labelColumns === undefined && options.labelSeparator === undefined
+      ? await detectLabelColumns(file)
+      : undefined;
+  let readOptions: CheckOptions = labelColumns ? { ...options, labelColumns } : options;
+  let readProblems: DataProblem[] = [];
+  let data = await readForCheck(file, readOptions, readProblems);
+  // Label cells that hold one of the detected separators: label sets (what --label-separator says), read again so.
+  const separator =
+    data && data.multiLabel === undefined && options.labelSeparator === undefined && options.multiLabel !== false
+      ? separatorOf(data)
+      : undefined;
+  if (separator !== undefined) {
+    readOptions = { ...readOptions, multiLabel: true, labelSeparator: separator };
+    readProblems = [];
+    data = await readForCheck(file, readOptions, readProblems);
+  }
+  problems.push(...readProblems);
+  const validation = options.validationFile
+    ? await readForCheck(options.validationFile, readOptions, problems)
+    : undefined;
   const examples = data?.examples ?? [];
   const labels = countLabels(examples);
-  const classCounts = [...labels.values()];
   const whole = { file, line: null };
+  const multi = data?.multiLabel !== undefined;
+  const regression = !multi && looksLikeRegression(labels.keys());
+  const task: DataTask = multi ? 'multi-label' : regression ? 'regression' : 'single-label';
+  // A regression target is no class: nothing below counts classes.
+  const classCounts = regression ? [] : [...labels.values()];
+  if (labelColumns && data) {
+    add(
+      'info',
+      `No label column: the 0/1 columns ${labelColumns.map(quoteForMessage).join(', ')} are read as one label each (multi-label).`,
+      whole,
+      `Train with --label-columns ${labelColumns.join(',')} (the Fine-tune flow does).`,
+      'DATA_LABEL_COLUMNS_DETECTED',
+    );
+  }
+  if (separator !== undefined && data) {
+    add(
+      'info',
+      `Label cells hold labels separated by "${separator}": several labels per row (multi-label).`,
+      whole,
+      `Train with --label-separator "${separator}" (the Fine-tune flow does); a label containing "${separator}" needs another separator.`,
+      'DATA_LABEL_SEPARATOR_DETECTED',
+    );
+  }
+  if (regression) {
+    add(
+      'info',
+      'The labels are numbers with fractions: a regression task (the model predicts the number).',
+      whole,
+      'Train with --task regression (the Fine-tune flow does), or round the numbers into classes to classify.',
+      'DATA_REGRESSION_DETECTED',
+    );
+  }
 
   if (data && examples.length === 0) {
     add('error', 'No usable rows: every row has a problem.', whole, 'Fix the rows listed above.', 'DATA_NO_ROWS');
   }
-  const multi = data?.multiLabel !== undefined;
   if (classCounts.length === 1 && !multi) {
     add(
       'error',
@@ -228,7 +297,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     );
   }
   // A multi-label split is random, not stratified: a label with one positive is only "too few" (below).
-  if (!options.validationFile && !multi) {
+  if (!options.validationFile && !multi && !regression) {
     for (const [label, n] of labels) {
       if (n === 1) {
         const only = examples.find((e) => e.label === label) as Example;
@@ -242,7 +311,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
       }
     }
   }
-  for (const [label, n] of labels) {
+  for (const [label, n] of regression ? [] : labels) {
     if ((multi || n > 1) && n < 10)
       add(
         'warning',
@@ -270,7 +339,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
 
   // Label spellings that differ only in case or spaces are almost always one class typed two ways.
   const variants = new Map<string, string[]>();
-  for (const l of labels.keys()) {
+  for (const l of regression ? [] : labels.keys()) {
     const key = l.trim().replace(/\s+/g, ' ').toLowerCase();
     variants.set(key, [...(variants.get(key) ?? []), l]);
   }
@@ -348,7 +417,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
         undefined,
         'DATA_LEAKAGE',
       );
-    for (const label of validationLabels.keys()) {
+    for (const label of regression ? [] : validationLabels.keys()) {
       if (!labels.has(label) && examples.length > 0) {
         const first = validation.examples.find((e) => (e.labels ?? [e.label]).includes(label)) as Example;
         add(
@@ -405,6 +474,7 @@ export async function checkDataset(file: string, options: CheckOptions = {}): Pr
     leakedRows,
     tokenLengths,
     ...(multiLabel ? { multiLabel } : {}),
+    task,
     problems,
     fatal: problems.some((p) => p.severity === 'error'),
   };
@@ -418,7 +488,10 @@ export function formatCheckReport(report: CheckReport): string {
   out.push(`${report.path}: ${report.rows} rows${report.format ? `, ${report.format}` : ''}${columns}`);
   if (report.validationPath) out.push(`${report.validationPath}: ${report.validationRows ?? 0} validation rows`);
   const labels = mapOfRecord(report.labels);
-  if (labels.size > 0) {
+  if (report.task === 'regression') {
+    const values = [...labels.keys()].map(Number);
+    out.push(`Regression: numeric targets from ${Math.min(...values)} to ${Math.max(...values)}`);
+  } else if (labels.size > 0) {
     const width = Math.max(...[...labels.keys()].map((l) => l.length));
     out.push(report.multiLabel ? `Labels (${labels.size}), rows with each:` : `Classes (${labels.size}):`);
     for (const [l, n] of labels) {
