@@ -32,6 +32,9 @@ export function readHoverSettings(scope?: vscode.ConfigurationScope): HoverSetti
 }
 
 export class ClassifyHoverProvider implements vscode.HoverProvider {
+  /** The explanation a hover started, still running (see provideHover). */
+  private explaining: Promise<unknown> | undefined;
+
   constructor(
     private readonly controller: InferenceController,
     private readonly log: vscode.LogOutputChannel,
@@ -71,9 +74,14 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
           const result = await Promise.race([quietly(this.controller.predict([target.text], abort.signal)), budget]);
           prediction = result?.predictions[0];
         }
-        if (prediction && prediction.value === undefined && !explanation && !abort.signal.aborted) {
-          // Not cancelled with the hover: an explanation is worth finishing for the next one.
+        if (prediction && prediction.value === undefined && !explanation && !abort.signal.aborted && !this.explaining) {
+          // Not cancelled with the hover: it finishes and is cached for the next one. One at a time, as an explanation
+          // is steps + 1 passes and the worker runs one request at a time (the classifications wait behind it).
           const explained = quietly(this.controller.explain(target.text, steps));
+          this.explaining = explained;
+          void explained.finally(() => {
+            if (this.explaining === explained) this.explaining = undefined;
+          });
           explanation = (await Promise.race([explained, budget]))?.explanation;
         }
       } finally {
