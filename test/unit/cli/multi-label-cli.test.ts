@@ -102,8 +102,7 @@ test('bertft check on multi-label data: positives, rows without a label, co-occu
 
   for (const [args, how] of [
     [['--data', jsonl], 'label lists'],
-    // A CSV cell is read as a set only when told (check has no --task; train detects "|" with --task multi-label).
-    [['--data', separated, '--label-separator', '|'], 'labels separated by "|"'],
+    [['--data', separated], 'labels separated by "|"'],
     [['--data', columns, '--label-columns', LABELS.join(',')], 'one 0/1 column per label'],
   ] as const) {
     const json = await cli('check', '--json', ...args);
