@@ -20,6 +20,7 @@
  * gradient of the chosen label's logit, summed over the batch, with respect to the word-embedding input. Weights are
  * the folder's model.safetensors, as initializers; it runs on the CPU.
  */
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../errors';
 import { Graph } from '../graph/graph';
@@ -30,6 +31,7 @@ import type { BertConfig } from '../model/config';
 import { encoderFamily } from '../model/families';
 import { loadModelDir } from '../model/load';
 import { BASE_PREFIX, checkWeightsMatch, type Weights } from '../model/params';
+import { isQuantizedCopy } from '../run/paths';
 import { tokenOffsets } from '../tokenize/offsets';
 import { headTokenCount, type TruncationStrategy } from '../tokenize/truncation';
 import { openModelFolder } from './predictor';
@@ -287,6 +289,13 @@ export async function loadExplainer(
 ): Promise<Explainer> {
   const folder = await openModelFolder(modelDir);
   const { labels, pre, settings } = folder;
+  if (isQuantizedCopy(folder.dir)) {
+    throw new ModelError(`${folder.dir} is an int8 copy: explanations need the float32 weights it was made from.`, {
+      file: folder.dir,
+      code: 'MODEL_INT8_NO_EXPLAIN',
+      fix: `Explain with the float32 model it was made from: ${path.dirname(folder.dir)}.`,
+    });
+  }
   const { config, weights, addedHead } = await loadModelDir(folder.dir, labels.length, 0);
   if (addedHead) {
     throw new ModelError(`${folder.dir} has no trained classifier head for its ${labels.length} label(s).`, {

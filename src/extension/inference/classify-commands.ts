@@ -47,9 +47,13 @@ export function registerClassifyCommands(
       async () => {
         const classified = await controller.predict(texts);
         // One selection also gets the tokens that push it toward its label (a regression value has no label to show).
+        // A model that cannot be explained (an int8 copy) still classifies: the log says why there are no tokens.
         const explained =
           classified && texts.length === 1 && classified.predictions[0].value === undefined
-            ? await controller.explain(texts[0], explainSteps(editor?.document))
+            ? await controller.explain(texts[0], explainSteps(editor?.document)).catch((e: unknown) => {
+                log.warn(`explain: ${(e as Error).message}`);
+                return undefined;
+              })
             : undefined;
         return classified && { ...classified, explanation: explained?.explanation };
       },

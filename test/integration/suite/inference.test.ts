@@ -1,7 +1,7 @@
 /**
  * Inference in the real extension host: a tiny model trained here, made active with bert.useModel, then Classify
- * Selection, the hover (off by default, on by setting), Predict Dataset and Make Int8 Model, each checked against
- * the in-process predictor.
+ * Selection, Explain Selection, the hover (off by default, on by setting), Predict Dataset and Make Int8 Model, each
+ * checked against the in-process predictor (or explainer).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,7 +9,8 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { loadPredictor } from '../../../src/core/infer/predictor';
 import type { DatasetPredictionReport } from '../../../src/core/infer/batch-predict';
-import type { ClassifyResult, QuantizeChoice } from '../../../src/extension/inference';
+import { loadExplainer } from '../../../src/core/infer/explain';
+import type { ClassifyResult, ExplainResult, QuantizeChoice } from '../../../src/extension/inference';
 import { runTrainingSession } from '../../../src/core/finetune/session';
 import { writeSentimentCsv } from '../../unit/runner/fixtures';
 import type { BertExtensionApi } from '../../../src/extension/extension';
@@ -96,6 +97,25 @@ suite('inference: classify, hover, predict dataset, int8', function () {
     assert.equal(expected.label, 'pos');
     for (const label of ['neg', 'pos'])
       assert.ok(Math.abs(result.predictions[0].scores[label] - expected.scores[label]) < 1e-6);
+  });
+
+  test("Explain Selection: the core explainer's explanation, coloured at its tokens' spans; Classify Selection has it too", async () => {
+    const editor = await selectText(TEXT);
+    const result = await vscode.commands.executeCommand<ExplainResult>('bert.explainSelection');
+    assert.ok(result, 'no result');
+    const explainer = await loadExplainer(run);
+    const expected = await explainer.explain(TEXT, { steps: 50 });
+    await explainer.dispose();
+    assert.deepEqual(result.explanation, expected);
+    assert.equal(result.explanation.label, 'pos');
+    assert.ok(result.decorated.length > 0, 'some tokens are coloured');
+    for (const d of result.decorated) {
+      const range = new vscode.Range(editor.document.positionAt(d.start), editor.document.positionAt(d.end));
+      assert.equal(editor.document.getText(range), d.text);
+    }
+    await selectText(TEXT);
+    const classified = await vscode.commands.executeCommand<ClassifyResult>('bert.classifySelection');
+    assert.deepEqual(classified?.explanation, expected);
   });
 
   test("a long multi-line selection is classified as one text (the model's truncation applies)", async () => {

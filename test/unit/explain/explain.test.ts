@@ -103,3 +103,16 @@ test("a head+tail model's tokens point at the start and at the end of a long tex
     await explainer.dispose();
   }
 });
+
+test('an int8 copy is refused with the float32 folder to use instead', async () => {
+  const run = await trainedRun();
+  const model = path.join(tempDir('explain-int8'), 'best');
+  fs.cpSync(path.join(run, 'best'), model, { recursive: true });
+  fs.cpSync(path.join(run, 'best'), path.join(model, 'int8'), { recursive: true });
+  await assert.rejects(loadExplainer(path.join(model, 'int8')), (err: unknown) => {
+    assert.ok(err instanceof ModelError);
+    assert.equal(err.code, 'MODEL_INT8_NO_EXPLAIN');
+    assert.ok(err.fix?.includes(model), err.fix);
+    return true;
+  });
+});
