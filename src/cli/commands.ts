@@ -330,6 +330,48 @@ export const COMMANDS: Record<string, CommandSpec> = {
       ),
     ],
   },
+  sweep: {
+    summary:
+      'train one run per point of a grid of train settings (--grid lr=1e-4,3e-4 --grid epochs=2,4), here one after another or with --slurm as one job array; --show prints the leaderboard',
+    flags: [
+      {
+        name: 'grid',
+        kind: 'repeat',
+        help: 'a train flag and its values, as --grid lr=1e-4,3e-4 (repeatable: every combination is a trial)',
+      },
+      {
+        name: 'random',
+        kind: 'int',
+        min: 1,
+        help: 'train N points drawn from the grid (seeded by --seed, default 0) instead of all of them',
+      },
+      {
+        name: 'show',
+        kind: 'string',
+        help: "print a sweep folder's leaderboard, best first: bertft sweep --show SWEEP",
+      },
+      {
+        name: 'max-parallel',
+        kind: 'int',
+        min: 1,
+        max: 10000,
+        help: 'with --slurm: trials running at once (sbatch --array=0-N%P; default: as many as the cluster allows)',
+      },
+      ...SLURM_FLAGS.map((f) =>
+        f.name === 'slurm' ? { ...f, help: 'submit the trials to Slurm as one job array (task i trains trial i)' } : f,
+      ),
+      ...TRAIN_FLAGS.filter((f) => f.name !== 'estimate' && f.name !== 'restart').map((f) =>
+        f.name === 'resume'
+          ? {
+              ...f,
+              help: 'continue the sweep in --out: finished trials are skipped, a started one resumed, failed ones tried again',
+            }
+          : f.name === 'out'
+            ? { ...f, help: 'the sweep folder to create: sweep.json, trial-000/ … and leaderboard.json' }
+            : f,
+      ),
+    ],
+  },
   jobs: {
     summary: 'list the submitted runs under a folder (default .) with their scheduler state: bertft jobs [FOLDER]',
     flags: [{ name: 'dir', kind: 'string', help: 'folder to look in, two levels deep (default .)' }, JSON_FLAG],

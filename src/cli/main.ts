@@ -51,6 +51,8 @@ async function dispatch(command: string, args: ParsedArgs, io: CliIo): Promise<n
   if (command === 'submit') return (await import('./submit')).submitCommand(args, io);
   if (command === 'jobs') return (await import('./jobs')).jobsCommand(args, io);
   if (command === 'cancel') return (await import('./jobs')).cancelCommand(args, io);
+  // A sweep loads onnxruntime only to train here (not for --show or --slurm).
+  if (command === 'sweep') return (await import('./sweep')).sweepCommand(args, io);
   // A push only reads files and talks HTTP: no onnxruntime either.
   if (command === 'push') return (await import('./push')).pushCommand(args, io);
   // Every other command loads onnxruntime-node: where it has no native library, say so instead of a require() failure.

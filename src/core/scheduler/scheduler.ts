@@ -52,6 +52,11 @@ export interface TrainingJob {
   /** An explicit device: a job restarted on another node must not pick another backend. */
   device: string;
   resources: JobResources;
+  /**
+   * A job array (a sweep): task i trains `tasks[i]` in its own run folder, at most `maxParallel` at once; `runDir`
+   * is then the folder above them (the logs go there) and `trainArgs` is unused.
+   */
+  array?: { tasks: readonly { runDir: string; trainArgs: readonly string[] }[]; maxParallel?: number };
 }
 
 /** Where a job is in its life, for any scheduler. */

@@ -123,6 +123,7 @@ function sbatchLines(job: TrainingJob): string[] {
   for (const [what, p] of [
     ['run folder', job.runDir],
     ['working folder', job.workDir],
+    ...(job.array?.tasks ?? []).map((t) => ['run folder', t.runDir] as const),
   ] as const) {
     if (!SBATCH_PATH.test(p)) {
       throw new UserError(`The ${what} ${p} has a space, quote, # or % that an #SBATCH line cannot carry.`, {
@@ -135,11 +136,17 @@ function sbatchLines(job: TrainingJob): string[] {
   const lines = [
     `--job-name=${slurmJobName(job.runDir)}`,
     `--chdir=${job.workDir}`,
-    `--output=${job.runDir}/slurm-%j.out`,
+    // An array task's log: %A the array's job id, %a the task's index.
+    job.array ? `--output=${job.runDir}/slurm-%A_%a.out` : `--output=${job.runDir}/slurm-%j.out`,
     '--open-mode=append',
     '--requeue',
     `--signal=B:USR1@${signalLeadSeconds(r)}`,
   ];
+  if (job.array) {
+    const { tasks, maxParallel } = job.array;
+    if (tasks.length === 0) throw new RangeError('a job array needs at least one task');
+    lines.push(`--array=0-${tasks.length - 1}${maxParallel !== undefined ? `%${maxParallel}` : ''}`);
+  }
   if (r.partition !== undefined) lines.push(`--partition=${r.partition}`);
   if (r.time !== undefined) lines.push(`--time=${r.time}`);
   if (r.gpus !== undefined) lines.push(`--gpus=${r.gpus}`);
@@ -158,16 +165,18 @@ export function renderSlurmScript(job: TrainingJob, version: string): string {
   const q = shellQuote;
   const cli = job.command.map(q).join(' ');
   const tail = `--out "$RUN" --device ${q(job.device)}`;
+  const newArgs = job.trainArgs.map(q).join(' ');
+  const resubmit = job.array ? 'bertft sweep --slurm --resume --out' : 'bertft submit --slurm --resume --out';
   return [
     '#!/bin/bash',
-    `# Written by \`bertft submit --slurm\` (bertft ${version}). Submit it again with`,
-    `#   bertft submit --slurm --resume --out ${job.runDir}`,
+    `# Written by \`bertft ${job.array ? 'sweep' : 'submit'} --slurm\` (bertft ${version}). Submit it again with`,
+    `#   ${resubmit} ${job.runDir}`,
     '# On USR1 (the time limit is near, or a preemption) the trainer is asked to stop (SIGTERM: it finishes its step,',
     '# writes a checkpoint and exits 130) and the job requeues itself; the requeued job resumes from that checkpoint.',
     '# On TERM (scancel) the trainer stops the same way and the job ends; `bertft train --resume` continues it.',
     ...sbatchLines(job),
     'set -u',
-    `RUN=${q(job.runDir)}`,
+    ...(job.array ? arrayTaskLines(job.array.tasks) : [`RUN=${q(job.runDir)}`]),
     `cd ${q(job.workDir)} || exit 1`,
     'event() {',
     '  printf \'{"event":"%s","time":"%s","job":"%s","restart":%s,"node":"%s"%s}\\n\' "$1" "$(date -u +%FT%TZ)" \\',
@@ -180,7 +189,7 @@ export function renderSlurmScript(job: TrainingJob, version: string): string {
     `elif [ -e "$RUN/${RUN_JSON}" ]; then`,
     `  mode=restart; args=(train ${tail} --restart)`,
     'else',
-    `  mode=new; args=(${job.trainArgs.map(q).join(' ')} ${tail})`,
+    `  mode=new; args=(${job.array ? '"${new_args[@]}"' : newArgs} ${tail})`,
     'fi',
     'event start ",\\"mode\\":\\"$mode\\""',
     `${cli} "\${args[@]}" &`,
@@ -211,6 +220,18 @@ export function renderSlurmScript(job: TrainingJob, version: string): string {
     'exit "$rc"',
     '',
   ].join('\n');
+}
+
+/** An array task's run folder and new-run arguments, picked by its index. */
+function arrayTaskLines(tasks: readonly { runDir: string; trainArgs: readonly string[] }[]): string[] {
+  return [
+    'case "${SLURM_ARRAY_TASK_ID:-}" in',
+    ...tasks.map(
+      (t, i) => `  ${i}) RUN=${shellQuote(t.runDir)}; new_args=(${t.trainArgs.map(shellQuote).join(' ')}) ;;`,
+    ),
+    '  *) echo "bertft: no trial for array task ${SLURM_ARRAY_TASK_ID:-(none)}" >&2; exit 1 ;;',
+    'esac',
+  ];
 }
 
 /** `Key=Value` fields of `scontrol show job -o` (one line per job; also its multi-line form). Values may hold spaces. */
