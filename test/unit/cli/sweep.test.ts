@@ -229,6 +229,35 @@ test('an interrupted sweep continues with --resume: finished trials kept, the st
   assert.match(refused.err, /takes no --grid/);
 });
 
+test('a trial that fails is recorded with its reason and the sweep goes on; it ranks after the trained ones', async () => {
+  const dir = tempDir('sweep-failed');
+  const data = writeSentimentCsv(dir);
+  const out = path.join(dir, 'sweep');
+  const missing = path.join(dir, 'no-such-model');
+  const r = await cli([
+    'sweep',
+    ...baseFlags(data).slice(0, 2),
+    '--grid',
+    `model=${missing},random:tiny`,
+    '--out',
+    out,
+  ]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /trial-000 failed: Model folder .*no-such-model does not exist/);
+  const board = readJson<Leaderboard>(path.join(out, 'leaderboard.json'));
+  assert.deepEqual(
+    board.rows.map((row) => [row.dir, row.status]),
+    [
+      ['trial-001', 'done'],
+      ['trial-000', 'failed'],
+    ],
+  );
+  assert.match(board.rows[1].error ?? '', /no-such-model does not exist/);
+  const shown = await cli(['sweep', '--show', out]);
+  assert.match(shown.out, /^-\s+trial-000\s+failed/m, '--show keeps the recorded failure');
+  assert.match(shown.out, /trial-000: Model folder .*does not exist/);
+});
+
 test('--slurm --dry-run prints one job array script: --array=0-N%P, each task its trial folder and train flags', async () => {
   const dir = tempDir('sweep-array');
   const data = writeSentimentCsv(dir);
