@@ -262,6 +262,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
       JSON_FLAG,
     ],
   },
+  models: {
+    summary: 'list the model families you can fine-tune, with suggested Hub ids and when to pick each',
+    flags: [JSON_FLAG],
+  },
   pretrain: {
     summary:
       'continue masked-LM pre-training (BERT, DistilBERT, RoBERTa / XLM-R, ELECTRA) on unlabelled text; writes <out>/best/',

@@ -53,6 +53,8 @@ async function dispatch(command: string, args: ParsedArgs, io: CliIo): Promise<n
   if (command === 'cancel') return (await import('./jobs')).cancelCommand(args, io);
   // A sweep loads onnxruntime only to train here (not for --show or --slurm).
   if (command === 'sweep') return (await import('./sweep')).sweepCommand(args, io);
+  // The model table is text: no onnxruntime either.
+  if (command === 'models') return (await import('./models')).modelsCommand(args, io);
   // A push only reads files and talks HTTP: no onnxruntime either.
   if (command === 'push') return (await import('./push')).pushCommand(args, io);
   // Every other command loads onnxruntime-node: where it has no native library, say so instead of a require() failure.

@@ -4,6 +4,7 @@
  * `dim`, `n_layers` …) are read into the one shape below, and written back under the same keys on export.
  */
 import { ModelError } from '../errors';
+import { catalogFamilyOf, supportedFamilyNames } from './catalog';
 
 /** The encoder families the graph code implements. xlm-roberta is the roberta family with another name. */
 export type ModelFamily = 'bert' | 'distilbert' | 'roberta' | 'electra';
@@ -167,9 +168,11 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
   const modelType = declaredModelType(raw) ?? 'bert';
   const known = MODEL_TYPES[modelType];
   if (!known) {
+    const family = catalogFamilyOf(modelType);
+    const planned = family ? ` ${family.name} is not supported yet.` : '';
     return fail(
-      `model_type '${modelType}' is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(', ')} (and BERT-architecture checkpoints such as MiniLM, which declare model_type "bert").`,
-      'Choose a model of a supported family, e.g. bert-base-uncased, distilbert-base-uncased, roberta-base or google/electra-small-discriminator.',
+      `model_type '${modelType}' is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(', ')} (the families ${supportedFamilyNames().join(', ')}; BERT-architecture checkpoints such as MiniLM declare model_type "bert").${planned}`,
+      'Choose a model of a supported family (`bertft models` lists them with suggested Hub ids), e.g. bert-base-uncased, xlm-roberta-base or google/electra-small-discriminator.',
     );
   }
   const family = known.family;

@@ -29,6 +29,7 @@ import type { EstimateEvent } from '../../core/train/estimate';
 import { bundledExample, markWalkthroughStep } from '../walkthrough';
 import { CheckFailedError, runCheck } from './check';
 import { confirmationText, estimateSummary, type EstimateOutcome } from './estimateText';
+import { catalogModels, otherModelDetail } from './modelItems';
 import {
   advancedDefaults,
   changedSettings,
@@ -323,24 +324,7 @@ async function pickModel(
   /** A Hub model that must be downloaded (not in the cache) while the Hub cannot be reached. */
   const unavailable = (value: string) =>
     !hub.reachable && !value.startsWith('random:') && !path.isAbsolute(value) && cachedHubModel(value) === undefined;
-  const known = new Map<string, { label: Message; description: Message; detail: Message }>([
-    [
-      'random:tiny',
-      {
-        label: say`Small random model`,
-        description: say`from scratch, works offline`,
-        detail: say`A 2-layer BERT trained from random weights: about half a minute on the example, good on plain topics`,
-      },
-    ],
-    [
-      'bert-base-uncased',
-      {
-        label: say`bert-base-uncased`,
-        description: say`Hugging Face Hub`,
-        detail: say`110M parameters, pre-trained: best on subtle text; downloaded once, then cached. Slow on CPU.`,
-      },
-    ],
-  ]);
+  const known = catalogModels();
   const add = (value: string, why?: Message, detail?: Message) => {
     if (seen.has(value)) return;
     seen.add(value);
@@ -363,7 +347,8 @@ async function pickModel(
   if (!hub.reachable) items.sort((a, b) => Number(unavailable(a.value)) - Number(unavailable(b.value)));
   items.push({
     label: say`$(cloud-download) Other Hugging Face model…`,
-    description: say`e.g. google/bert_uncased_L-4_H-256_A-4`,
+    description: say`owner/name`,
+    detail: otherModelDetail(),
     value: '<hub>',
   });
   items.push({

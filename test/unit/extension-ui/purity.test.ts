@@ -21,6 +21,7 @@ const PURE = [
   'src/extension/training/options.ts',
   'src/extension/training/check.ts',
   'src/extension/training/estimateText.ts',
+  'src/extension/training/modelItems.ts',
   'src/extension/display/text.ts',
   'src/extension/inference/text.ts',
   'src/extension/networkEnv.ts',
