@@ -2,7 +2,7 @@
  * Draws every part of the dashboard except the charts from a DashboardState. Called at most a few times a second;
  * it rebuilds the sections from scratch, which is simpler than diffing and cheap at this size.
  */
-import { bestEvalRow, runName, type DashboardState } from '../src/extension/protocol/dashboardState';
+import { bestEvalRow, runKind, runName, type DashboardState } from '../src/extension/protocol/dashboardState';
 import type { WebviewToExtension } from '../src/extension/protocol/messages';
 import { cellShare, examplesForCell, formatConfigValue, formatMetric } from '../src/extension/dashboard/viewModel';
 import { fromScratchSpreadNote, isFromScratch } from '../src/core/train/presets';
@@ -78,6 +78,7 @@ function renderHeader(root: HTMLElement, state: DashboardState): void {
     facts.push(t('{0} examples/s', state.examplesPerS.toFixed(1)));
   if (state.phase === 'training' && state.etaS !== undefined) facts.push(t('ETA {0}', formatDuration(state.etaS)));
   const best = bestEvalRow(state);
+  const kind = runKind(state);
   if (best) {
     facts.push(
       best.perplexity !== undefined
@@ -87,9 +88,14 @@ function renderHeader(root: HTMLElement, state: DashboardState): void {
             formatMetric(best.loss),
             best.step,
           )
-        : t('best accuracy {0} at step {1}', formatMetric(best.accuracy), best.step),
+        : kind === 'regression'
+          ? t('best MSE {0} at step {1}', formatMetric(best.loss), best.step)
+          : kind === 'multi-label'
+            ? t('best micro-F1 {0} at step {1}', formatMetric(best.microF1), best.step)
+            : t('best accuracy {0} at step {1}', formatMetric(best.accuracy), best.step),
     );
   }
+  const pairs = typeof state.config?.textPairColumn === 'string';
   const percent = formatPercent(state.step, state.totalSteps);
   replaceChildren(
     root,
@@ -98,7 +104,7 @@ function renderHeader(root: HTMLElement, state: DashboardState): void {
       {},
       runName(state.runDir),
       ' ',
-      state.task === 'mlm' ? h('span', { class: 'task', id: 'task' }, t('masked-LM pre-training')) : null,
+      kind === 'single-label' && !pairs ? null : h('span', { class: 'task', id: 'task' }, taskText(kind, pairs)),
       ' ',
       h('span', { class: `phase phase-${state.phase}`, id: 'phase' }, phaseText(state.phase)),
     ),
@@ -123,6 +129,15 @@ function renderHeader(root: HTMLElement, state: DashboardState): void {
       ? h('p', { class: 'muted', id: 'seed-note' }, fromScratchSpreadNote())
       : null,
   );
+}
+
+/** The header's name of what a run trains (a plain single-label classifier has none). */
+function taskText(kind: ReturnType<typeof runKind>, pairs: boolean): string {
+  if (kind === 'mlm') return t('masked-LM pre-training');
+  if (kind === 'multi-label')
+    return pairs ? t('multi-label classification of text pairs') : t('multi-label classification');
+  if (kind === 'regression') return pairs ? t('regression on text pairs') : t('regression');
+  return t('text-pair classification');
 }
 
 /** The progress bar's fill, sized by a class-free width set through CSSOM (allowed by the CSP, unlike style="…"). */
@@ -209,9 +224,18 @@ function renderEvals(root: HTMLElement, state: DashboardState): void {
     replaceChildren(root, h('h2', {}, t('Evaluations')), h('p', { class: 'muted' }, t('No evaluation yet.')));
     return;
   }
-  const mlm = state.task === 'mlm';
+  const kind = runKind(state);
   // One marker: the evaluation whose model was kept (each improvement was "best" only until the next one).
   const best = bestEvalRow(state);
+  // Each kind's own scores: the masked LM's perplexity, a multi-label head's F1s, a regression head's errors.
+  const scores = (e: (typeof state.evals)[number]): (string | number)[] =>
+    kind === 'mlm'
+      ? [formatPerplexity(e.perplexity ?? NaN), formatMetric(e.accuracy)]
+      : kind === 'multi-label'
+        ? [formatMetric(e.microF1), formatMetric(e.macroF1), formatMetric(e.accuracy)]
+        : kind === 'regression'
+          ? [formatMetric(e.mae), formatMetric(e.pearson), formatMetric(e.spearman)]
+          : [formatMetric(e.accuracy), formatMetric(e.macroF1)];
   const rows = state.evals
     .slice()
     .reverse()
@@ -219,13 +243,17 @@ function renderEvals(root: HTMLElement, state: DashboardState): void {
       e.step,
       formatEpoch(e.epoch, state.config?.epochs),
       formatMetric(e.loss),
-      mlm ? formatPerplexity(e.perplexity ?? NaN) : formatMetric(e.accuracy),
-      mlm ? formatMetric(e.accuracy) : formatMetric(e.macroF1),
+      ...scores(e),
       e === best ? t('★ best') : '',
     ]);
-  const headers = mlm
-    ? [t('step'), t('epoch'), t('MLM loss'), t('perplexity'), t('masked acc.'), '']
-    : [t('step'), t('epoch'), t('val loss'), t('accuracy'), t('macro-F1'), ''];
+  const headers =
+    kind === 'mlm'
+      ? [t('step'), t('epoch'), t('MLM loss'), t('perplexity'), t('masked acc.'), '']
+      : kind === 'multi-label'
+        ? [t('step'), t('epoch'), t('val loss (BCE)'), t('micro-F1'), t('macro-F1'), t('subset acc.'), '']
+        : kind === 'regression'
+          ? [t('step'), t('epoch'), t('val MSE'), t('MAE'), t('Pearson'), t('Spearman'), '']
+          : [t('step'), t('epoch'), t('val loss'), t('accuracy'), t('macro-F1'), ''];
   replaceChildren(root, h('h2', {}, t('Evaluations')), table(headers, rows, undefined, 'numeric'));
 }
 
@@ -409,6 +437,8 @@ function renderPerClass(root: HTMLElement, state: DashboardState): void {
     replaceChildren(root);
     return;
   }
+  // A multi-label head predicts each label at or above its own threshold: shown beside the label's scores.
+  const thresholds = evaluation.task === 'multi-label' ? evaluation.thresholds : undefined;
   const rows = evaluation.labels.map((label) => {
     const m = ownValue(evaluation.per_class, label);
     return [
@@ -417,12 +447,14 @@ function renderPerClass(root: HTMLElement, state: DashboardState): void {
       formatMetric(m?.recall),
       formatMetric(m?.f1),
       m?.support ?? '–',
+      ...(thresholds ? [formatMetric(ownValue(thresholds, label))] : []),
     ];
   });
+  const headers = [t('label'), t('precision'), t('recall'), t('F1'), t('support')];
   replaceChildren(
     root,
-    h('h2', {}, t('Per class')),
-    table([t('label'), t('precision'), t('recall'), t('F1'), t('support')], rows, undefined, 'numeric'),
+    h('h2', {}, thresholds ? t('Per label') : t('Per class')),
+    table(thresholds ? [...headers, t('threshold')] : headers, rows, undefined, 'numeric'),
   );
 }
 

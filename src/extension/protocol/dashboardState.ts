@@ -30,6 +30,12 @@ export interface EvalRow {
   accuracy: number;
   /** Fine-tuning only. */
   macroF1?: number;
+  /** Multi-label only (accuracy is then the subset accuracy). */
+  microF1?: number;
+  /** Regression only (loss is then the mean squared error). */
+  mae?: number;
+  pearson?: number;
+  spearman?: number;
   /** Pre-training only. */
   perplexity?: number;
   isBest: boolean;
@@ -158,11 +164,23 @@ function applyEval(state: DashboardState, event: EvalEvent): void {
     ...(event.task === 'mlm'
       ? { perplexity: event.perplexity }
       : event.task === 'regression'
-        ? {}
-        : { macroF1: event.macro_f1 }),
+        ? { mae: event.mae, pearson: event.pearson, spearman: event.spearman }
+        : event.task === 'multi-label'
+          ? { macroF1: event.macro_f1, microF1: event.micro_f1 }
+          : { macroF1: event.macro_f1 }),
   });
   state.latestEval = event;
   if (event.is_best) state.bestEval = event;
+}
+
+/** What a run trains: a classifier of one label, of label sets, a regression head, or a masked LM (pre-training). */
+export type RunKind = 'single-label' | 'multi-label' | 'regression' | 'mlm';
+
+/** The run's kind, from its settings (run.json's problemType, in the `started` event) or else its evaluations. */
+export function runKind(state: DashboardState): RunKind {
+  if (state.task === 'mlm') return 'mlm';
+  const problem = state.config?.problemType ?? state.latestEval?.task;
+  return problem === 'multi-label' || problem === 'regression' ? problem : 'single-label';
 }
 
 /** The best eval row so far (the one the trainer saved), or the latest when none was marked best. */

@@ -9,7 +9,9 @@ import {
   applyEvents,
   bestEvalRow,
   emptyDashboardState,
+  runKind,
   type DashboardState,
+  type RunKind,
   type RunPhase,
 } from '../protocol/dashboardState';
 import { formatPerplexity } from '../dashboard/statusText';
@@ -23,12 +25,16 @@ export interface RunInfo {
   phase: RunPhase;
   /** 'mlm' for a pre-training run: its best/ is a model to fine-tune from, not a classifier. */
   task: TrainTask;
+  /** What it trains: one label, label sets, a number, or a masked LM. */
+  kind: RunKind;
   /** ISO time the run (last) started, else the folder's modification time. */
   date: string;
   step: number;
   totalSteps: number;
   bestAccuracy?: number;
   bestMacroF1?: number;
+  /** Multi-label runs (bestAccuracy is then the subset accuracy). */
+  bestMicroF1?: number;
   /** Pre-training runs: the best evaluation's MLM loss and perplexity (bestAccuracy is the masked-token accuracy). */
   bestLoss?: number;
   bestPerplexity?: number;
@@ -134,11 +140,13 @@ export function runInfo(dir: string, state: DashboardState): RunInfo {
     name: path.basename(dir),
     phase: state.phase,
     task: state.task,
+    kind: runKind(state),
     date: state.startedAt ?? fs.statSync(dir).mtime.toISOString(),
     step: state.step,
     totalSteps: state.totalSteps,
     bestAccuracy: best?.accuracy,
     bestMacroF1: best?.macroF1,
+    bestMicroF1: best?.microF1,
     bestLoss: best?.loss,
     bestPerplexity: best?.perplexity,
     bestStep: best?.step,
@@ -154,6 +162,12 @@ export function describeRun(run: RunInfo): string {
   if (run.task === 'mlm') {
     parts.unshift('pre-train');
     if (run.bestPerplexity !== undefined) parts.push(`perplexity ${formatPerplexity(run.bestPerplexity)}`);
+  } else if (run.kind === 'regression') {
+    parts.unshift('regression');
+    if (run.bestLoss !== undefined) parts.push(`MSE ${run.bestLoss.toPrecision(3)}`);
+  } else if (run.kind === 'multi-label') {
+    parts.unshift('multi-label');
+    if (run.bestMicroF1 !== undefined) parts.push(`micro-F1 ${run.bestMicroF1.toFixed(2)}`);
   } else if (run.bestAccuracy !== undefined) parts.push(`acc ${run.bestAccuracy.toFixed(2)}`);
   parts.push(run.date.slice(0, 16).replace('T', ' '));
   return parts.join(' · ');
@@ -174,6 +188,16 @@ export function describeRunTooltip(run: RunInfo): Message {
       );
     }
     if (run.bestModelDir) lines.push(say`Fine-tune BERT offers its best/ folder as a model.`);
+  } else if (run.kind === 'regression') {
+    lines.push(say`Task: regression (a number per text)`);
+    if (run.bestLoss !== undefined)
+      lines.push(say`Best: MSE ${run.bestLoss.toPrecision(4)} at step ${run.bestStep ?? 0}`);
+  } else if (run.kind === 'multi-label') {
+    lines.push(say`Task: multi-label classification (every label at or above its threshold)`);
+    if (run.bestMicroF1 !== undefined)
+      lines.push(
+        say`Best: micro-F1 ${run.bestMicroF1.toFixed(3)}, macro-F1 ${(run.bestMacroF1 ?? 0).toFixed(3)}, subset accuracy ${(run.bestAccuracy ?? 0).toFixed(3)} at step ${run.bestStep ?? 0}`,
+      );
   } else if (run.bestAccuracy !== undefined) {
     lines.push(
       say`Best: accuracy ${run.bestAccuracy.toFixed(3)}, macro-F1 ${(run.bestMacroF1 ?? 0).toFixed(3)} at step ${run.bestStep ?? 0}`,

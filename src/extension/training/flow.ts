@@ -24,7 +24,6 @@ import {
   type Truncation,
 } from '../../core/train/presets';
 import { LR_SCHEDULES } from '../../core/train/schedule';
-import { mapOfRecord } from '../../core/util/records';
 import type { EstimateEvent } from '../../core/train/estimate';
 import { bundledExample, markWalkthroughStep } from '../walkthrough';
 import { CheckFailedError, runCheck } from './check';
@@ -33,6 +32,8 @@ import { catalogModels, otherModelDetail } from './modelItems';
 import {
   advancedDefaults,
   changedSettings,
+  describeTask,
+  taskOptions,
   validateNumber,
   type AdvancedSettings,
   type FineTuneChoices,
@@ -70,6 +71,7 @@ export async function fineTuneFlow(
   const checked = await checkWithColumns(path.join(context.extensionPath, 'dist', 'cli.js'), data, settingLength, log);
   if (!checked) return undefined;
   markWalkthroughStep('bert.datasetChecked');
+  log.info(`${path.basename(data)}: ${asLog(describeTask(checked.report))}`);
   if (!(await acceptProblems(checked.report, log))) return undefined;
   const settings = readSettings(scope);
   const model = given.model ?? (await pickModel(context, settings.model, given.pretrained ?? [], log, given.hubToken));
@@ -93,6 +95,7 @@ export async function fineTuneFlow(
     ...length,
     batchSize: config.get<number | null>('batchSize') ?? undefined,
     advanced: preset.advanced,
+    task: taskOptions(checked.report),
   };
   return (await confirmStart(await estimateRun(choices, estimate, log))) ? choices : undefined;
 }
@@ -194,7 +197,10 @@ async function checkWithColumns(
     }
     const confirmed = await confirmColumns(data, report);
     if (confirmed === undefined) return undefined;
-    if (confirmed === 'ok') return { report, textColumn: report.textColumn, labelColumn: report.labelColumn };
+    if (confirmed === 'ok') {
+      // Label sets in 0/1 columns have no label column (labelColumns, from taskOptions, name them).
+      return { report, textColumn: report.textColumn, labelColumn: report.labelColumn || undefined };
+    }
     columns = confirmed;
   }
 }
@@ -203,14 +209,18 @@ async function confirmColumns(
   data: string,
   report: CheckReport,
 ): Promise<'ok' | { textColumn: string; labelColumn: string } | undefined> {
-  const classes = mapOfRecord(report.labels).size;
+  const labelColumns = report.multiLabel?.format.labelColumns;
   const use: PickItem<'ok' | 'choose'> = {
-    label: say`$(check) Text: "${report.textColumn ?? ''}", label: "${report.labelColumn ?? ''}"`,
-    description: say`${report.rows} rows, ${classes} classes`,
+    label: labelColumns
+      ? say`$(check) Text: "${report.textColumn ?? ''}", labels: ${labelColumns.length} 0/1 columns`
+      : say`$(check) Text: "${report.textColumn ?? ''}", label: "${report.labelColumn ?? ''}"`,
+    description: say`${report.rows} rows`,
+    // What the data asks to train, from the check: the trainer is told the same (taskOptions).
+    detail: describeTask(report),
     value: 'ok',
   };
   const choose: PickItem<'ok' | 'choose'> = { label: say`$(list-selection) Choose other columns…`, value: 'choose' };
-  const picked = await pick([use, choose], { title: say`${TITLE} (2/5): columns`, ignoreFocusOut: true });
+  const picked = await pick([use, choose], { title: say`${TITLE} (2/5): columns and task`, ignoreFocusOut: true });
   if (!picked) return undefined;
   if (picked.value === 'ok') return 'ok';
   // Only this path needs the full column list; the check reports just the two it chose.

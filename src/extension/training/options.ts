@@ -16,6 +16,9 @@ import {
 import type { LrSchedule } from '../../core/train/schedule';
 import type { TrainerRequest } from '../../trainer/protocol';
 import type { EstimateOptions, SessionOptions } from '../../core/finetune/session';
+import type { CheckReport } from '../../core/data/check';
+import { mapOfRecord } from '../../core/util/records';
+import { say, type Message } from '../display/text';
 
 export interface FineTuneChoices {
   /** Absolute dataset file or folder. */
@@ -34,6 +37,55 @@ export interface FineTuneChoices {
   truncation?: Truncation;
   /** The Advanced step's choices that differ from the preset's (changedSettings). */
   advanced?: Partial<TrainOverrides>;
+  /** The task the dataset check detected (taskOptions): what `--task` and the label / pair flags would say. */
+  task?: TaskOptions;
+}
+
+/** The trainer's options for the task the dataset check detected. */
+export type TaskOptions = Pick<TrainOverrides, 'problemType' | 'labelSeparator' | 'labelColumns' | 'textPairColumn'>;
+
+/**
+ * The trainer's options for what the dataset check detected (core/data/detect-task.ts): `multi-label` with how its
+ * label sets are written (label lists need nothing more), `regression`, and the second text's column of a pair
+ * (given explicitly: the flow also names the text column, which turns the trainer's own pair detection off).
+ */
+export function taskOptions(report: CheckReport): TaskOptions {
+  const options: TaskOptions = {};
+  if (report.task === 'regression') options.problemType = 'regression';
+  const format = report.multiLabel?.format;
+  if (report.task === 'multi-label' && format) {
+    options.problemType = 'multi-label';
+    if (format.source === 'separator' && format.separator !== undefined) options.labelSeparator = format.separator;
+    if (format.source === 'columns' && format.labelColumns) options.labelColumns = format.labelColumns;
+  }
+  if (report.textPairColumn !== undefined) options.textPairColumn = report.textPairColumn;
+  return options;
+}
+
+/**
+ * What the flow says it detected: `several labels per row (separated by "|"), 24 labels`, `a number per row
+ * (regression)`, `one label per row, 2 classes`, and a text pair's second column. Labels and columns are data.
+ */
+export function describeTask(report: CheckReport): Message {
+  const count = mapOfRecord(report.labels).size;
+  const format = report.multiLabel?.format;
+  const how =
+    format?.source === 'columns'
+      ? say` (one 0/1 column per label)`
+      : format?.source === 'separator' && format.separator !== undefined
+        ? say` (separated by "${format.separator}")`
+        : format?.source === 'list'
+          ? say` (label lists)`
+          : say``;
+  const task =
+    report.task === 'regression'
+      ? say`a number per row (regression)`
+      : report.task === 'multi-label'
+        ? say`several labels per row${how}, ${count} labels`
+        : say`one label per row, ${count} classes`;
+  return report.textPairColumn === undefined
+    ? say`Detected: ${task}`
+    : say`Detected: ${task}; text pairs with "${report.textPairColumn}"`;
 }
 
 /** `20261125-081502-reviews`: sortable by time, recognisable by dataset. */
@@ -68,7 +120,7 @@ export function estimateOptions(choices: FineTuneChoices): EstimateOptions {
   if (choices.lr !== undefined) options.lr = choices.lr;
   if (choices.maxLength !== undefined) options.maxLength = choices.maxLength;
   if (choices.truncation !== undefined) options.truncation = choices.truncation;
-  return { ...options, ...choices.advanced };
+  return { ...options, ...choices.task, ...choices.advanced };
 }
 
 /** A pre-training request from the flow's answers and the settings that apply to it (empty settings: the defaults). */

@@ -52,6 +52,7 @@ const run = (name: string, error?: string): RunInfo => ({
   name,
   phase: error ? 'failed' : 'done',
   task: 'classify',
+  kind: 'single-label',
   date: '2026-12-06T10:00:00Z',
   step: 10,
   totalSteps: 10,
