@@ -226,3 +226,37 @@ test('bertft cancel leaves a stop checkpoint; bertft train --resume continues it
   assert.equal(resumed.code, 0, resumed.err);
   sameModel(run, LOCAL);
 });
+
+test('a 3-trial sweep as one job array, at most 2 at once, trains every trial and produces its leaderboard', async () => {
+  const sweep = path.join(WORK, 'sweeps', 'lr');
+  const grid = ['--grid', 'lr=1e-3,2e-3,5e-3', '--max-parallel', '2', '--partition', 'batch'];
+  const submit = await bertft(['sweep', '--slurm', ...TRAIN, ...grid, '--out', sweep, '--json']);
+  assert.equal(submit.code, 0, submit.err);
+  const { jobId } = JSON.parse(submit.out) as { jobId: string };
+  assert.match(fs.readFileSync(path.join(sweep, 'job.sbatch'), 'utf8'), /^#SBATCH --array=0-2%2$/m);
+  const trials = ['trial-000', 'trial-001', 'trial-002'].map((t) => path.join(sweep, t));
+  for (const [i, trial] of trials.entries()) {
+    const record = JSON.parse(fs.readFileSync(path.join(trial, 'job.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(record.jobId, `${jobId}_${i}`);
+    assert.equal(record.arrayIndex, i);
+  }
+  for (const trial of trials) assert.equal((await waitForEnd(trial)).phase, 'done', describe(trial));
+  // The throttle: no moment had three trials between their start and exit.
+  const spans = trials.map((t) => {
+    const lines = fs.readFileSync(path.join(t, 'slurm-events.jsonl'), 'utf8').trim().split('\n');
+    const times = lines.map((l) => Date.parse((JSON.parse(l) as { time: string }).time));
+    return [Math.min(...times), Math.max(...times)];
+  });
+  for (const [start] of spans) {
+    assert.ok(spans.filter(([s, e]) => s <= start && start < e).length <= 2, JSON.stringify(spans));
+  }
+  const shown = await bertft(['sweep', '--show', sweep, '--json']);
+  assert.equal(shown.code, 0, shown.err);
+  const board = JSON.parse(shown.out) as { rows: { dir: string; status: string; best_metric: number }[] };
+  assert.deepEqual(
+    board.rows.map((r) => r.status),
+    ['done', 'done', 'done'],
+  );
+  assert.deepEqual(board.rows.map((r) => r.dir).sort(), ['trial-000', 'trial-001', 'trial-002']);
+  assert.ok(fs.existsSync(path.join(sweep, 'leaderboard.json')));
+});
