@@ -33,7 +33,13 @@ import { loadModelDir } from '../model/load';
 import { BASE_PREFIX, checkWeightsMatch, type Weights } from '../model/params';
 import { isQuantizedCopy } from '../run/paths';
 import { tokenOffsets } from '../tokenize/offsets';
-import { headTokenCount, type TruncationStrategy } from '../tokenize/truncation';
+import {
+  contentBudget,
+  defaultWindowStride,
+  headTokenCount,
+  windowStarts,
+  type TruncationStrategy,
+} from '../tokenize/truncation';
 import { openModelFolder } from './predictor';
 
 /** Path intervals of integrated gradients unless asked otherwise (Captum's default n_steps). */
@@ -280,8 +286,8 @@ export interface Explainer {
 
 /**
  * Explanations with a trained folder: its best/ weights (model.safetensors), tokenizer and saved truncation. A text
- * is explained over the row the model reads first: the whole row for 'head' and 'head+tail'; for 'window' models
- * the first window (then `truncated` is set).
+ * is explained over what the model reads: its one row for 'head' and 'head+tail' (`truncated` when that cut the
+ * text), every window for 'window' (whose prediction is the mean of the windows' logits).
  */
 export async function loadExplainer(
   modelDir: string,
@@ -307,15 +313,25 @@ export async function loadExplainer(
   const model = await AttributionModel.create(config, labels.length, weights, options);
   const tokenizer = pre.tokenizer;
   const specials = tokenizer.prefixIds.length;
+  const budget = contentBudget(tokenizer, settings.maxLength);
   return {
     labels,
     async explain(text, explainOptions = {}) {
       const rows = pre.encode([text], settings);
-      const first = rows[0];
-      const ids = Array.from(first.ids);
-      const content = ids.slice(specials, ids.length - tokenizer.suffixIds.length);
-      const baselineIds = ids.map((id, s) => (s < specials || s >= specials + content.length ? id : tokenizer.padId));
-      const row = { ids, typeIds: first.typeIds, baselineIds };
+      const fullIds = tokenizer.tokenIds(text);
+      // Where each window starts among the text's tokens, as truncation.ts's encodeText places them.
+      const starts = windowStarts(fullIds.length, budget, defaultWindowStride(budget));
+      // Each row's content tokens, with where each sits among the text's tokens.
+      const parts = rows.map((r, w) => {
+        const ids = Array.from(r.ids);
+        const content = ids.slice(specials, ids.length - tokenizer.suffixIds.length);
+        const at =
+          settings.truncation === 'window'
+            ? content.map((_, i) => starts[w] + i)
+            : contentPositions(fullIds.length, content.length, settings.truncation);
+        const baselineIds = ids.map((id, s) => (s < specials || s >= specials + content.length ? id : tokenizer.padId));
+        return { row: { ids, typeIds: r.typeIds, baselineIds }, content, at };
+      });
       let labelIndex: number;
       if (explainOptions.label !== undefined) {
         labelIndex = labels.indexOf(explainOptions.label);
@@ -326,26 +342,47 @@ export async function loadExplainer(
             fix: `Use one of its labels: ${labels.join(', ')}.`,
           });
         }
-      } else labelIndex = argmax(await model.logits(row));
-      const a = await model.attribute(row, labelIndex, explainOptions.steps ?? DEFAULT_IG_STEPS);
-      const fullIds = tokenizer.tokenIds(text);
+      } else {
+        // The prediction's label: the largest of the rows' mean logits (poolLogits).
+        const mean = new Float64Array(labels.length);
+        for (const p of parts) (await model.logits(p.row)).forEach((l, k) => (mean[k] += l / parts.length));
+        labelIndex = argmax(mean);
+      }
+      // A window model's logit is the mean of its windows' logits, so its integrated gradients are the mean of theirs:
+      // a token in two overlapping windows gets both shares.
+      const steps = explainOptions.steps ?? DEFAULT_IG_STEPS;
+      const scores = new Map<number, { id: number; score: number }>();
+      let logit = 0;
+      let baselineLogit = 0;
+      for (const p of parts) {
+        const a = await model.attribute(p.row, labelIndex, steps);
+        logit += a.logit / parts.length;
+        baselineLogit += a.baselineLogit / parts.length;
+        p.content.forEach((id, i) => {
+          const prev = scores.get(p.at[i]);
+          scores.set(p.at[i], { id, score: (prev?.score ?? 0) + a.scores[specials + i] / parts.length });
+        });
+      }
       const offsets = tokenOffsets(tokenizer, text, fullIds);
-      const seen = contentPositions(fullIds.length, content.length, settings.truncation);
+      const order = [...scores.keys()].sort((x, y) => x - y);
       return {
         label: labels[labelIndex],
         labelIndex,
-        steps: a.steps,
+        steps,
         baseline: 'pad',
-        logit: a.logit,
-        baselineLogit: a.baselineLogit,
-        tokens: content.map((id, i) => ({
-          token: tokenizer.tokenText(id),
-          id,
-          start: offsets[seen[i]]?.start ?? null,
-          end: offsets[seen[i]]?.end ?? null,
-          score: a.scores[specials + i],
-        })),
-        truncated: rows.length > 1 || content.length < fullIds.length,
+        logit,
+        baselineLogit,
+        tokens: order.map((at) => {
+          const { id, score } = scores.get(at)!;
+          return {
+            token: tokenizer.tokenText(id),
+            id,
+            start: offsets[at]?.start ?? null,
+            end: offsets[at]?.end ?? null,
+            score,
+          };
+        }),
+        truncated: order.length < fullIds.length,
       };
     },
     async dispose() {

@@ -60,6 +60,11 @@ export function windowStarts(n: number, budget: number, stride: number, maxChunk
   return starts;
 }
 
+/** 'window': tokens shared by neighbouring windows unless given: a quarter of the content budget. */
+export function defaultWindowStride(budget: number): number {
+  return Math.floor(budget / 4);
+}
+
 /** 'head+tail': how many of a full row's `budget` content tokens come from the start of the text. */
 export function headTokenCount(budget: number, headShare = 0.25): number {
   return Math.round(budget * headShare);
@@ -78,7 +83,7 @@ export function encodeText(tokenizer: TextTokenizer, text: string, options: Trun
     return [withSpecials(tokenizer, ids)];
   }
   const ids = tokenizer.tokenIds(text);
-  const stride = options.stride ?? Math.floor(budget / 4);
+  const stride = options.stride ?? defaultWindowStride(budget);
   return windowStarts(ids.length, budget, stride, options.maxChunks).map((s) =>
     withSpecials(tokenizer, ids.slice(s, s + budget)),
   );

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadExplainer, type Explanation } from '../../../src/core/infer/explain';
 import { loadPredictor } from '../../../src/core/infer/predictor';
+import { loadPreprocessor } from '../../../src/core/infer/preprocess';
 import { ModelError } from '../../../src/core/errors';
 import { tempDir } from '../runner/fixtures';
 import { trainedRun } from './trained';
@@ -115,4 +116,38 @@ test('an int8 copy is refused with the float32 folder to use instead', async () 
     assert.ok(err.fix?.includes(model), err.fix);
     return true;
   });
+});
+
+test("a window model's explanation covers every window and sums to the pooled logit's difference", async () => {
+  const run = await trainedRun();
+  const copy = path.join(tempDir('explain-window'), 'best');
+  fs.cpSync(path.join(run, 'best'), copy, { recursive: true });
+  // 10 content tokens a window, windows 8 tokens apart (stride 2): 26 tokens need 3 windows, two of them overlapping.
+  fs.writeFileSync(path.join(copy, 'bertft.json'), JSON.stringify({ max_length: 12, truncation: 'window' }));
+  const text =
+    'the film was wonderful and superb, truly lovely, but the ending was awful and boring, a dreadful and poor plot';
+  const explainer = await loadExplainer(copy);
+  const predictor = await loadPredictor(copy);
+  try {
+    const e = await explainer.explain(text, { steps: 50 });
+    const total = (await loadPreprocessor(copy)).tokenizer.tokenIds(text).length;
+    assert.equal(e.truncated, false);
+    assert.equal(e.tokens.length, total);
+    assert.ok(total > 20, `${total} tokens`);
+    assert.deepEqual(
+      e.tokens.map((t) => text.slice(t.start!, t.end!).toLowerCase()),
+      e.tokens.map((t) => t.token.replace(/^##/, '')),
+    );
+    // The prediction pools the windows' logits (their mean): the explanation is of that logit.
+    const pooled = await predictor.logits([text]);
+    assert.ok(Math.abs(pooled[e.labelIndex] - e.logit) < 1e-4, `${pooled[e.labelIndex]} vs ${e.logit}`);
+    const [p] = await predictor.predict([text]);
+    assert.equal(e.label, p.label);
+    const sum = e.tokens.reduce((s, t) => s + t.score, 0);
+    const delta = e.logit - e.baselineLogit;
+    assert.ok(Math.abs(sum - delta) <= Math.abs(delta) / 50 ** 2, `${sum} vs ${delta}`);
+  } finally {
+    await explainer.dispose();
+    await predictor.dispose();
+  }
 });
