@@ -268,7 +268,7 @@ export interface Explanation {
   baselineLogit: number;
   /** The content tokens the model saw, in order (special tokens have zero attribution and are left out). */
   tokens: TokenAttribution[];
-  /** Whether the text was longer than the model reads (tokens past its max length, or later windows, are not here). */
+  /** Whether the model reads only part of the text (head or head+tail truncation): the other tokens are not here. */
   truncated: boolean;
 }
 
