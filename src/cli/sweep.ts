@@ -41,7 +41,7 @@ import {
   type ParsedArgs,
 } from './args';
 import { COMMANDS, trainOverridesFromArgs } from './commands';
-import { EXIT_CANCELLED, EXIT_OK, Output, stopOnSignal, type CliIo } from './output';
+import { EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_OK, Output, stopOnSignal, type CliIo } from './output';
 import { TrainReporter } from './progress';
 import { cliEntry, resourcesFromArgs, trainArgv } from './submit';
 
@@ -224,6 +224,14 @@ async function runLocal(
     if (stopped) {
       output.note(`Stopped. Continue with \`bertft sweep --resume --out ${sweepDir}\`.\n`);
       return EXIT_CANCELLED;
+    }
+    // A script that runs a sweep learns from the exit status that a trial failed (each failure is printed above).
+    const failed = leaderboard.rows.filter((r) => r.status === 'failed').length;
+    if (failed > 0) {
+      output.note(
+        `${failed} of ${leaderboard.rows.length} trials failed. Fix what they say, then \`bertft sweep --resume --out ${sweepDir}\` retries them.\n`,
+      );
+      return EXIT_BAD_INPUT;
     }
     return EXIT_OK;
   } finally {

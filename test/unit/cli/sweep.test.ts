@@ -242,8 +242,9 @@ test('a trial that fails is recorded with its reason and the sweep goes on; it r
     '--out',
     out,
   ]);
-  assert.equal(r.code, 0, r.err);
+  assert.equal(r.code, 1, 'a failed trial makes the sweep exit 1');
   assert.match(r.out, /trial-000 failed: Model folder .*no-such-model does not exist/);
+  assert.match(r.err, /1 of 2 trials failed\. Fix what they say, then `bertft sweep --resume --out /);
   const board = readJson<Leaderboard>(path.join(out, 'leaderboard.json'));
   assert.deepEqual(
     board.rows.map((row) => [row.dir, row.status]),
