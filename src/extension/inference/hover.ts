@@ -3,7 +3,8 @@
  * selection under the mouse, or the sentence/paragraph there (`bert.hover.scope`). Typing must never feel slow:
  * results are cached per text, inference runs in the worker, the request is cancelled with the hover's token, and
  * after `bert.hover.timeBudgetMs` the hover shows nothing (a late result still lands in the cache). Within the same
- * budget it shows the tokens pushing toward the label (integrated gradients, `bert.explain.steps`).
+ * budget it shows the tokens pushing toward the label (integrated gradients, `bert.explain.steps`), unless the
+ * model's explanations proved too slow for hovers (HoverExplanationGate).
  */
 import * as vscode from 'vscode';
 import type { Ctx } from '../context';
@@ -11,7 +12,7 @@ import { markdown } from '../display/ui';
 import type { InferenceController } from './controller';
 import { runDirOfModel } from '../../core/run/paths';
 import { explainSteps } from './explain-commands';
-import { HOVER_SCOPES, hoverMarkdown, hoverTarget, type HoverScope } from './text';
+import { HOVER_SCOPES, HoverExplanationGate, hoverMarkdown, hoverTarget, type HoverScope } from './text';
 
 export interface HoverSettings {
   enabled: boolean;
@@ -34,6 +35,8 @@ export function readHoverSettings(scope?: vscode.ConfigurationScope): HoverSetti
 export class ClassifyHoverProvider implements vscode.HoverProvider {
   /** The explanation a hover started, still running (see provideHover). */
   private explaining: Promise<unknown> | undefined;
+  /** Whether a hover may start an explanation with the active model (slow ones do not). */
+  private readonly explanations = new HoverExplanationGate();
 
   constructor(
     private readonly controller: InferenceController,
@@ -74,13 +77,22 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
           const result = await Promise.race([quietly(this.controller.predict([target.text], abort.signal)), budget]);
           prediction = result?.predictions[0];
         }
-        if (prediction && prediction.value === undefined && !explanation && !abort.signal.aborted && !this.explaining) {
+        if (
+          prediction &&
+          prediction.value === undefined &&
+          !explanation &&
+          !abort.signal.aborted &&
+          !this.explaining &&
+          this.explanations.mayStart(modelDir)
+        ) {
           // Not cancelled with the hover: it finishes and is cached for the next one. One at a time, as an explanation
           // is steps + 1 passes and the worker runs one request at a time (the classifications wait behind it).
+          const started = performance.now();
           const explained = quietly(this.controller.explain(target.text, steps));
           this.explaining = explained;
           void explained.finally(() => {
             if (this.explaining === explained) this.explaining = undefined;
+            this.explanations.finished(modelDir, performance.now() - started, settings.timeBudgetMs);
           });
           explanation = (await Promise.race([explained, budget]))?.explanation;
         }

@@ -205,3 +205,24 @@ export function formatConfusion(e: Evaluation): string {
   const head = `${cell('true\\pred')} ${predictedLabels.map(cell).join(' ')}`;
   return [head, ...trueLabels.map((t, i) => `${cell(t)} ${counts[i].map(cell).join(' ')}`)].join('\n');
 }
+
+/** An explanation this many hover time budgets long is too slow to start from a hover again. */
+export const SLOW_EXPLANATION_BUDGETS = 10;
+
+/**
+ * Which models' hovers may start an explanation. A model whose hover-started explanation took more than
+ * SLOW_EXPLANATION_BUDGETS time budgets starts no more from hovers (the worker keeps classifications waiting behind an
+ * explanation: tens of seconds with BERT-base); explanations made by Explain Selection or Classify Selection still
+ * show from the cache. Forgets nothing until the window reloads: a model does not get faster.
+ */
+export class HoverExplanationGate {
+  private readonly slow = new Set<string>();
+
+  mayStart(modelDir: string): boolean {
+    return !this.slow.has(modelDir);
+  }
+
+  finished(modelDir: string, elapsedMs: number, timeBudgetMs: number): void {
+    if (elapsedMs > SLOW_EXPLANATION_BUDGETS * timeBudgetMs) this.slow.add(modelDir);
+  }
+}

@@ -4,7 +4,14 @@ import assert from 'node:assert/strict';
 import { loadExplainer, type Explanation } from '../../../src/core/infer/explain';
 import { asMarkdown, asPlain } from '../../../src/extension/display/text';
 import { InferenceClient } from '../../../src/extension/inference/client';
-import { attributionLevel, describeTopTokens, hoverMarkdown, topTokens } from '../../../src/extension/inference/text';
+import {
+  attributionLevel,
+  describeTopTokens,
+  hoverMarkdown,
+  HoverExplanationGate,
+  SLOW_EXPLANATION_BUDGETS,
+  topTokens,
+} from '../../../src/extension/inference/text';
 import { trainedRun } from './trained';
 
 const TEXT = 'The acting was wonderful, the ending superb and dreadful.';
@@ -80,4 +87,15 @@ test('top tokens and colour levels: sign and share of the largest |score|', () =
   );
   assert.ok(md.includes('Toward pos: good +0\\.500 · \\[x\\]'), md);
   assert.ok(!md.includes('](command:evil)'), md);
+});
+
+test('hovers stop starting explanations for a model whose hover-started explanation was too slow', () => {
+  const gate = new HoverExplanationGate();
+  const budget = 300;
+  assert.equal(gate.mayStart('/runs/a'), true);
+  gate.finished('/runs/a', SLOW_EXPLANATION_BUDGETS * budget, budget);
+  assert.equal(gate.mayStart('/runs/a'), true, 'exactly the limit is not too slow');
+  gate.finished('/runs/a', SLOW_EXPLANATION_BUDGETS * budget + 1, budget);
+  assert.equal(gate.mayStart('/runs/a'), false);
+  assert.equal(gate.mayStart('/runs/b'), true, 'another model still may');
 });
