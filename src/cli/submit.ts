@@ -46,24 +46,7 @@ export async function submitCommand(args: ParsedArgs, io: CliIo): Promise<number
 
   const { out } = trainOverridesFromArgs(args);
   const runDir = path.resolve(out);
-  for (const flag of ['data', 'valid']) {
-    const file = getString(args, flag);
-    if (file !== undefined && !fs.existsSync(file)) {
-      throw new UserError(`--${flag} ${file} does not exist.`, {
-        file,
-        code: 'SUBMIT_DATA_MISSING',
-        fix: 'Give a file on a folder every node of the cluster sees (your home or project folder).',
-      });
-    }
-  }
-  const resources = resourcesFromArgs(args);
-  const device = getString(args, 'device') ?? (asksForGpu(resources) ? 'cuda' : 'cpu');
-  if (device === 'auto') {
-    throw new UsageError(
-      '`bertft submit` needs an explicit --device: a requeued job on another node must train on the same backend.',
-      `Write --device ${asksForGpu(resources) ? 'cuda' : 'cpu'}, or leave --device out for that default.`,
-    );
-  }
+  const { resources, device } = clusterJobInputs(args, '`bertft submit`', 'job');
   const job: TrainingJob = {
     name: path.basename(runDir),
     runDir,
@@ -174,6 +157,37 @@ function warnNodeLocal(runDir: string, output: Output): void {
       'on another node would not see this run folder or its checkpoints. Use a shared folder (your home or project ' +
       'folder) unless the cluster has one node.',
   );
+}
+
+/**
+ * What a job on the cluster trains with, checked before anything is written: the data files exist (the nodes read
+ * them from a shared folder), the resources asked for, and an explicit device (default cuda with GPUs, else cpu):
+ * a requeued job on another node must train on the same backend.
+ */
+export function clusterJobInputs(
+  args: ParsedArgs,
+  command: string,
+  what: 'job' | 'task',
+): { resources: JobResources; device: string } {
+  for (const flag of ['data', 'valid']) {
+    const file = getString(args, flag);
+    if (file !== undefined && !fs.existsSync(file)) {
+      throw new UserError(`--${flag} ${file} does not exist.`, {
+        file,
+        code: 'SUBMIT_DATA_MISSING',
+        fix: 'Give a file on a folder every node of the cluster sees (your home or project folder).',
+      });
+    }
+  }
+  const resources = resourcesFromArgs(args);
+  const device = getString(args, 'device') ?? (asksForGpu(resources) ? 'cuda' : 'cpu');
+  if (device === 'auto') {
+    throw new UsageError(
+      `${command} needs an explicit --device: a requeued ${what} on another node must train on the same backend.`,
+      `Write --device ${asksForGpu(resources) ? 'cuda' : 'cpu'}, or leave --device out for that default.`,
+    );
+  }
+  return { resources, device };
 }
 
 export function resourcesFromArgs(args: ParsedArgs): JobResources {

@@ -11,7 +11,7 @@ import { UserError } from '../core/errors';
 import { claimRunDir } from '../core/run/folder';
 import { nativeRuntimeError } from '../core/runtime/devices';
 import { readJobRecord, writeJobRecord, type TrainingJob } from '../core/scheduler/scheduler';
-import { asksForGpu, Slurm } from '../core/scheduler/slurm';
+import { Slurm } from '../core/scheduler/slurm';
 import {
   buildLeaderboard,
   createSweep,
@@ -43,7 +43,7 @@ import {
 import { COMMANDS, trainOverridesFromArgs } from './commands';
 import { EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_OK, Output, stopOnSignal, type CliIo } from './output';
 import { TrainReporter } from './progress';
-import { cliEntry, resourcesFromArgs, trainArgv } from './submit';
+import { cliEntry, clusterJobInputs, trainArgv } from './submit';
 
 /** Train flags that say where and how to run, or what the data is: the same for every trial, never on a grid. */
 const NOT_ON_GRID = new Set([
@@ -328,24 +328,7 @@ export function formatLeaderboard(board: Leaderboard): string {
 /** `--slurm`: the sweep's job array, task i training trial i; `--dry-run` prints its script and writes nothing. */
 async function submitSweep(args: ParsedArgs, sweepDir: string, record: SweepRecord, output: Output): Promise<number> {
   const scheduler = new Slurm(packageVersion());
-  for (const flag of ['data', 'valid']) {
-    const file = getString(args, flag);
-    if (file !== undefined && !fs.existsSync(file)) {
-      throw new UserError(`--${flag} ${file} does not exist.`, {
-        file,
-        code: 'SUBMIT_DATA_MISSING',
-        fix: 'Give a file on a folder every node of the cluster sees (your home or project folder).',
-      });
-    }
-  }
-  const resources = resourcesFromArgs(args);
-  const device = getString(args, 'device') ?? (asksForGpu(resources) ? 'cuda' : 'cpu');
-  if (device === 'auto') {
-    throw new UsageError(
-      '`bertft sweep --slurm` needs an explicit --device: a requeued task on another node must train on the same backend.',
-      `Write --device ${asksForGpu(resources) ? 'cuda' : 'cpu'}, or leave --device out for that default.`,
-    );
-  }
+  const { resources, device } = clusterJobInputs(args, '`bertft sweep --slurm`', 'task');
   const job: TrainingJob = {
     name: path.basename(sweepDir),
     runDir: sweepDir,
