@@ -119,3 +119,11 @@ test('wrapText: lines within the width, words kept whole and in order', () => {
   assert.deepEqual(wrapText('a verylongword b', 5), ['a', 'verylongword', 'b']);
   assert.deepEqual(wrapText('', 10), []);
 });
+
+test('no command lists a flag twice', () => {
+  for (const [name, spec] of Object.entries(COMMANDS)) {
+    const names = spec.flags.map((f: FlagSpec) => f.name);
+    const twice = names.filter((n, i) => names.indexOf(n) !== i);
+    assert.deepEqual(twice, [], `bertft ${name} lists ${twice.join(', ')} twice`);
+  }
+});
