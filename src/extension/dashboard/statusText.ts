@@ -1,7 +1,7 @@
 /** What the status bar item says about a run: pure (a type-only import of the item), so it unit-tests without VS Code. */
 import { formatDuration } from '../../core/util/duration';
 import { join, long, say, type Message } from '../display/text';
-import { bestEvalRow, runName, type DashboardState, type EvalRow } from '../protocol/dashboardState';
+import { bestEvalRow, runKind, runName, type DashboardState, type EvalRow } from '../protocol/dashboardState';
 import type { StatusBarState } from '../statusBar';
 
 /**
@@ -35,9 +35,12 @@ export function formatStatus(state: DashboardState): StatusBarState {
 function formatBestMetric(state: DashboardState): string | undefined {
   const best = bestEvalRow(state);
   if (!best) return undefined;
-  return best.perplexity !== undefined
-    ? `perplexity ${formatPerplexity(best.perplexity)}`
-    : `acc ${best.accuracy.toFixed(2)}`;
+  if (best.perplexity !== undefined) return `perplexity ${formatPerplexity(best.perplexity)}`;
+  // A multi-label run is selected by micro-F1 (its accuracy is the subset accuracy); a regression run has no accuracy.
+  const kind = runKind(state);
+  if (kind === 'multi-label') return `micro-F1 ${(best.microF1 ?? NaN).toFixed(2)}`;
+  if (kind === 'regression') return `MSE ${best.loss.toPrecision(3)}`;
+  return `acc ${best.accuracy.toFixed(2)}`;
 }
 
 /** Perplexity spans 1 to the vocabulary size: a few significant digits, never exponent notation below a million. */

@@ -161,8 +161,8 @@ function bar(score: number): string {
 /**
  * Hover markdown: the label in bold, one bar per label (█ blocks), the model's name and a link to the run's dashboard
  * (`runDir`, when the model belongs to a run). A multi-label model: every label at or above its threshold in bold,
- * then the bars of the `k` most probable labels (or of every predicted one, when more), each marked ✓ when predicted,
- * with its threshold. A regression model: its number. Labels and the model name are values, escaped by asMarkdown.
+ * then a bar for each of them, marked ✓ with its threshold, and for the most probable others up to `k` bars. A
+ * regression model: its number. Labels and the model name are values, escaped by asMarkdown.
  */
 export function hoverMarkdown(
   p: Prediction,
@@ -186,11 +186,17 @@ export function hoverMarkdown(
             p.predicted.map((l) => say`**${l.label}** ${percent(l.score)}`),
             ' · ',
           );
-    const rows = topK(p, Math.max(k, p.predicted.length)).map(([label, score]) =>
-      predicted.has(label)
-        ? say`\`${bar(score)}\` ${percent(score)} ✓ ${label} (threshold ${percent(predicted.get(label)!.threshold)})  `
-        : say`\`${bar(score)}\` ${percent(score)} ${label}  `,
-    );
+    // Every predicted label, then the most probable others up to k (a predicted label may be less probable than a
+    // label under its own, higher threshold).
+    const others = topK(p, Object.keys(p.scores).length).filter(([label]) => !predicted.has(label));
+    const shown: [string, number][] = [...p.predicted.map((l): [string, number] => [l.label, l.score]), ...others];
+    const rows = shown
+      .slice(0, Math.max(k, p.predicted.length))
+      .map(([label, score]) =>
+        predicted.has(label)
+          ? say`\`${bar(score)}\` ${percent(score)} ✓ ${label} (threshold ${percent(predicted.get(label)!.threshold)})  `
+          : say`\`${bar(score)}\` ${percent(score)} ${label}  `,
+      );
     return join([head, say``, ...rows, ...why, ...footer], '\n');
   }
   const rows = topK(p, k).map(([label, score]) => say`\`${bar(score)}\` ${percent(score)} ${label}  `);

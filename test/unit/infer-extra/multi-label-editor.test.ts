@@ -187,3 +187,21 @@ test('multi-label hover: every predicted label in bold with its probability, ✓
     '2 selections: animal 91.0% · [x] (command:evil) 64.0%, no label at or above its threshold',
   );
 });
+
+test('multi-label hover: a predicted label less probable than an unpredicted one still gets its ✓ bar', () => {
+  const p: Prediction = {
+    label: 'rare, common',
+    score: 0.9,
+    scores: { common: 0.9, loud: 0.8, rare: 0.2, quiet: 0.1 },
+    predicted: [
+      { label: 'common', score: 0.9, threshold: 0.5 },
+      { label: 'rare', score: 0.2, threshold: 0.15 },
+    ],
+  };
+  const lines = asPlain(hoverMarkdown(p, 'm', undefined, 2)).split('\n');
+  assert.ok(lines.some((l) => l.includes('✓ rare (threshold 15.0%)')));
+  assert.ok(lines.some((l) => l.includes('✓ common (threshold 50.0%)')));
+  assert.ok(!lines.some((l) => l.includes('loud')), 'k = 2 bars: the two predicted ones');
+  const wider = asPlain(hoverMarkdown(p, 'm', undefined, 3)).split('\n');
+  assert.ok(wider.some((l) => l.endsWith('80.0% loud  ')));
+});
