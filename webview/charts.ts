@@ -1,13 +1,14 @@
 /**
- * The live charts against steps, drawn with uPlot in theme colours: loss, accuracy/macro-F1 and learning rate for a
- * fine-tuning run; loss, masked-token accuracy, perplexity and learning rate for a pre-training (MLM) run.
- * Charts are created once and fed new columns; a theme change or another task rebuilds them (uPlot bakes in colours
+ * The live charts against steps, drawn with uPlot in theme colours: loss, accuracy/macro-F1 (multi-label: micro- and
+ * macro-F1; regression: Pearson and Spearman) and learning rate for a fine-tuning run; loss, masked-token accuracy,
+ * perplexity and learning rate for a pre-training (MLM) run.
+ * Charts are created once and fed new columns; a theme change or another kind of run rebuilds them (uPlot bakes in colours
  * and series).
  * A canvas says nothing to a screen reader, so each chart is a focusable figure named by a summary of its latest
  * values (its aria-label), with a visually hidden table of those values; uPlot's own DOM is hidden from it.
  */
 import uPlot from 'uplot';
-import type { TrainTask } from '../src/trainer/protocol';
+import type { RunKind } from '../src/extension/protocol/dashboardState';
 import type { AlignedColumns, ChartColumns } from '../src/extension/dashboard/viewModel';
 import { chartSummary, latestValues, type ChartText, type ValueFormat } from '../src/extension/dashboard/accessibility';
 import { t } from '../src/extension/protocol/l10n';
@@ -23,8 +24,28 @@ interface ChartSpec extends ChartText {
   tick?: (value: number) => string;
 }
 
-/** The charts of a task; built when drawn, so that their words come from the installed translations. */
-function specsOf(task: TrainTask): ChartSpec[] {
+/** A fine-tuning run's quality chart: the scores its kind is judged by (chartColumns feeds the same two). */
+function qualitySpec(kind: Exclude<RunKind, 'mlm'>): ChartSpec {
+  const [title, first, second] =
+    kind === 'multi-label'
+      ? [t('Validation micro-F1 / macro-F1'), t('micro-F1'), t('macro-F1')]
+      : kind === 'regression'
+        ? [t('Validation Pearson / Spearman'), t('Pearson'), t('Spearman')]
+        : [t('Validation accuracy / macro-F1'), t('accuracy'), t('macro-F1')];
+  return {
+    key: 'quality',
+    title,
+    unit: 'evaluation',
+    range: kind === 'regression' ? [-1, 1] : [0, 1],
+    series: [
+      { label: first, name: first, format: 'metric', color: '--vscode-charts-green' },
+      { label: second, name: second, format: 'metric', color: '--vscode-charts-purple', dash: [6, 3] },
+    ],
+  };
+}
+
+/** The charts of a kind of run; built when drawn, so that their words come from the installed translations. */
+function specsOf(kind: RunKind): ChartSpec[] {
   const lr: ChartSpec = {
     key: 'lr',
     title: t('Learning rate'),
@@ -32,7 +53,7 @@ function specsOf(task: TrainTask): ChartSpec[] {
     tick: (v) => (v === 0 ? '0' : v.toExponential(1)),
     series: [{ label: t('lr'), name: t('learning rate'), format: 'rate', color: '--vscode-charts-yellow' }],
   };
-  if (task === 'classify')
+  if (kind !== 'mlm')
     return [
       {
         key: 'loss',
@@ -43,22 +64,7 @@ function specsOf(task: TrainTask): ChartSpec[] {
           { label: t('validation'), name: t('validation loss'), format: 'metric', color: '--vscode-charts-orange' },
         ],
       },
-      {
-        key: 'quality',
-        title: t('Validation accuracy / macro-F1'),
-        unit: 'evaluation',
-        range: [0, 1],
-        series: [
-          { label: t('accuracy'), name: t('accuracy'), format: 'metric', color: '--vscode-charts-green' },
-          {
-            label: t('macro-F1'),
-            name: t('macro-F1'),
-            format: 'metric',
-            color: '--vscode-charts-purple',
-            dash: [6, 3],
-          },
-        ],
-      },
+      qualitySpec(kind),
       lr,
     ];
   return [
@@ -107,7 +113,7 @@ interface Chart {
 export class Charts {
   private charts = new Map<keyof ChartColumns, Chart>();
   private last: ChartColumns | undefined;
-  private task: TrainTask = 'classify';
+  private kind: RunKind = 'single-label';
   private readonly resize = new ResizeObserver(() => this.fit());
 
   constructor(private readonly container: HTMLElement) {
@@ -117,10 +123,10 @@ export class Charts {
     new MutationObserver(() => this.rebuild()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
   }
 
-  update(columns: ChartColumns, task: TrainTask): void {
+  update(columns: ChartColumns, kind: RunKind): void {
     this.last = columns;
-    if (task !== this.task) {
-      this.task = task;
+    if (kind !== this.kind) {
+      this.kind = kind;
       this.rebuild();
       return;
     }
@@ -168,7 +174,7 @@ export class Charts {
     const axisColor = cssVar('--vscode-foreground', '#888');
     const gridColor = cssVar('--vscode-editorWidget-border', cssVar('--vscode-panel-border', 'rgba(128,128,128,0.3)'));
     const font = `11px ${cssVar('--vscode-font-family', 'sans-serif')}`;
-    for (const spec of specsOf(this.task)) {
+    for (const spec of specsOf(this.kind)) {
       // The figure is a tab stop so that a keyboard-only screen reader user hears each chart's summary too.
       const figure = h('figure', {
         class: 'chart',

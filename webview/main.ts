@@ -6,7 +6,7 @@
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { applyEvents, type DashboardState } from '../src/extension/protocol/dashboardState';
+import { applyEvents, runKind, type DashboardState } from '../src/extension/protocol/dashboardState';
 import {
   isDashboardWebviewState,
   type DashboardWebviewState,
@@ -71,7 +71,7 @@ function scheduleRender(): void {
         },
       }),
     );
-    charts.update(chartColumns(state), state.task ?? 'classify');
+    charts.update(chartColumns(state), runKind(state));
   });
 }
 

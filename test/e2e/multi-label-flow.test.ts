@@ -24,6 +24,9 @@ const UI_TIMEOUT = 60_000;
 const TRAIN_TIMEOUT = 300_000;
 const CLI = path.join(REPO_ROOT, 'out', 'src', 'cli.js');
 
+/** An element of the dashboard's page, as far as this test moves it (the tests compile without the DOM's types). */
+type Scrollable = { scrollIntoView(options: { block: 'start' }): void };
+
 let server: CodeServer | undefined;
 let browser: Browser | undefined;
 const temps: string[] = [];
@@ -150,12 +153,11 @@ test('Fine-tune BERT on multi-label data: detected task, per-label dashboard in 
       '',
     ]);
     assert.equal(await view.locator('#confusion-section button.cell').count(), 0, 'no confusion matrix');
+    await view.locator('figcaption', { hasText: 'Validation micro-F1 / macro-F1' }).waitFor({ timeout: UI_TIMEOUT });
     assert.match(await view.locator('#facts').innerText(), /best micro-F1 0\.\d{3} at step \d+/);
     await page.locator('.statusbar-item', { hasText: /BERT: micro-F1 0\.\d\d/ }).waitFor({ timeout: UI_TIMEOUT });
     // The screenshots show the per-label table from its heading.
-    await view
-      .locator('#per-class')
-      .evaluate((el: { scrollIntoView(options: { block: 'start' }): void }) => el.scrollIntoView({ block: 'start' }));
+    await view.locator('#per-class').evaluate((el: Scrollable) => el.scrollIntoView({ block: 'start' }));
 
     for (const [theme, file, bodyClass, workbenchClass] of [
       ['Dark Modern', 'multi-label-dashboard-dark.png', 'vscode-dark', 'vs-dark'],
@@ -167,6 +169,11 @@ test('Fine-tune BERT on multi-label data: detected task, per-label dashboard in 
       await view.locator(`body.${bodyClass}`).waitFor({ timeout: UI_TIMEOUT });
       await page.waitForTimeout(1500);
       await page.screenshot({ path: path.join(OUT, file) });
+      // And the top of the page: the task badge, the charts and the evaluations.
+      await view.locator('#header').evaluate((el: Scrollable) => el.scrollIntoView({ block: 'start' }));
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(OUT, file.replace('dashboard-', 'dashboard-top-')) });
+      await view.locator('#per-class').evaluate((el: Scrollable) => el.scrollIntoView({ block: 'start' }));
     }
 
     const runName = fs.readdirSync(path.join(ws, '.bert', 'runs'))[0];

@@ -3,7 +3,7 @@
  * numbers). They live here, not in webview/, so they are unit-tested from Node; they import nothing at run time.
  */
 import type { EvalEvent, MisclassifiedExample } from '../../trainer/protocol';
-import type { DashboardState } from '../protocol/dashboardState';
+import { runKind, type DashboardState } from '../protocol/dashboardState';
 
 /** uPlot's aligned data: one shared x column, then one y column per series, null where a series has no point. */
 export type AlignedColumns = [number[], ...(number | null)[][]];
@@ -40,7 +40,10 @@ export function alignByStep(
 export interface ChartColumns {
   loss: AlignedColumns;
   lr: AlignedColumns;
-  /** Fine-tuning: accuracy and macro-F1. Pre-training: masked-token accuracy. */
+  /**
+   * Fine-tuning: accuracy and macro-F1 (multi-label: micro- and macro-F1; regression: Pearson and Spearman).
+   * Pre-training: masked-token accuracy.
+   */
   quality: AlignedColumns;
   /** Pre-training only (empty when fine-tuning): validation perplexity. */
   perplexity: AlignedColumns;
@@ -49,6 +52,7 @@ export interface ChartColumns {
 export function chartColumns(state: DashboardState): ChartColumns {
   const evalSteps = state.evals.map((e) => e.step);
   const mlm = state.task === 'mlm';
+  const kind = runKind(state);
   return {
     loss: alignByStep(
       { step: state.train.step, values: [state.train.loss] },
@@ -57,7 +61,11 @@ export function chartColumns(state: DashboardState): ChartColumns {
     lr: [state.train.step.slice(), state.train.lr.slice()],
     quality: mlm
       ? [evalSteps, state.evals.map((e) => e.accuracy)]
-      : [evalSteps, state.evals.map((e) => e.accuracy), state.evals.map((e) => e.macroF1 ?? null)],
+      : kind === 'multi-label'
+        ? [evalSteps, state.evals.map((e) => e.microF1 ?? null), state.evals.map((e) => e.macroF1 ?? null)]
+        : kind === 'regression'
+          ? [evalSteps, state.evals.map((e) => e.pearson ?? null), state.evals.map((e) => e.spearman ?? null)]
+          : [evalSteps, state.evals.map((e) => e.accuracy), state.evals.map((e) => e.macroF1 ?? null)],
     perplexity: mlm ? [evalSteps, state.evals.map((e) => e.perplexity ?? null)] : [[]],
   };
 }
