@@ -180,9 +180,9 @@ export const FROM_SCRATCH = {
   /** Longer texts cost time a small model does not repay: the p95 length, capped here. */
   maxLengthCap: 256,
   /**
-   * Seed screening (seedCandidates, screenEpochs; core/finetune/screening.ts) is offered, not the default: keeping
-   * the best of 3 seeds after epoch 1 moved sotu's accuracy by +2.1 points [−1.0, +5.3] and its seed spread from 5.3
-   * to 3.7 over 10 paired groups, for 1.17× the training (BENCHMARKS.md, "Seed screening"): not shown to help.
+   * Seed screening (seedCandidates, screenEpochs; core/finetune/screening.ts) is offered, not yet the default:
+   * keeping the best of 3 seeds after epoch 1 gained +2.1 points [−1.0, +5.3] on sotu and +1.5 [+0.5, +2.4] on names
+   * over 10 paired groups, for 1.17× the training (BENCHMARKS.md, "Seed screening"); spam is not measured yet.
    */
   seedCandidates: 1,
   screenEpochs: 1,
