@@ -38,6 +38,8 @@ export interface ReadOptions extends ColumnOverrides {
   multiLabel?: boolean;
   /** The separator of a multi-label cell (`--label-separator`); detected in CSV/TSV when absent. */
   labelSeparator?: string;
+  /** Labels are numbers (`--task regression`): a JSON label may have a fraction, which is refused for classes. */
+  numericLabels?: boolean;
 }
 
 async function firstNonSpaceChar(file: string): Promise<string> {
@@ -178,6 +180,7 @@ export async function readDataset(input: string, options: ReadOptions = {}): Pro
         mode: multi ? 'multi' : 'auto',
         separator: options.labelSeparator,
         lists: format === 'json' || format === 'jsonl',
+        numbers: options.numericLabels === true,
       });
     }
     collector.add(row);

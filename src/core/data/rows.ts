@@ -27,6 +27,8 @@ export interface LabelReading {
   separator?: string;
   /** JSON rows: without a separator, a multi-label row's labels must be a list. */
   lists: boolean;
+  /** Regression: a JSON label may be any finite number (a class must be a string or an integer). */
+  numbers?: boolean;
 }
 
 /** The key of a label set where one string stands for it (duplicate texts with different labels): sorted, as JSON. */
@@ -131,7 +133,10 @@ export class ExampleCollector {
         'DATA_MISSING_LABEL',
         'Give every row a label, or delete unlabelled rows.',
       );
-    } else if (typeof rawLabel === 'number' && Number.isInteger(rawLabel)) {
+    } else if (
+      typeof rawLabel === 'number' &&
+      (Number.isInteger(rawLabel) || (this.reading.numbers === true && Number.isFinite(rawLabel)))
+    ) {
       label = String(rawLabel);
     } else if (typeof rawLabel === 'string') {
       // A newline, tab or NUL in a label is almost always a broken export, and it would show as something else.
@@ -151,7 +156,7 @@ export class ExampleCollector {
         `The label ("${labelKey}") must be a string or an integer, found ${describeType(rawLabel)}.`,
         row.line,
         'DATA_BAD_LABEL',
-        'Use class names (strings) or class numbers (integers) as labels.',
+        'Use class names (strings) or class numbers (integers) as labels; for a number per text, train with --task regression.',
       );
     }
     const type = typeof rawLabel === 'number' ? 'number' : 'string';

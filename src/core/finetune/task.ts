@@ -143,6 +143,7 @@ async function prepareData(
     labelColumns: config.labelColumns,
     labelSeparator: config.labelSeparator,
     multiLabel: problemType === 'multi-label',
+    numericLabels: problemType === 'regression',
   };
   const train = await readDataset(config.data, columns);
   const valid = config.valid !== undefined ? await readDataset(config.valid, columns) : undefined;

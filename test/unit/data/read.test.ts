@@ -253,3 +253,20 @@ test('SpamAssassin as CSV, JSONL and folder per class reads to the same examples
     line += (e.text.match(/\n/g) ?? []).length + 1;
   });
 });
+
+test('JSON labels with a fraction are regression targets with numericLabels, and refused as classes with the fix', async () => {
+  const dir = writeFiles({
+    'd.jsonl': '{"text":"a","label":2.5}\n{"text":"b","label":-0.125}\n{"text":"c","label":3}\n',
+  });
+  const file = path.join(dir, 'd.jsonl');
+  const targets = await readDataset(file, { numericLabels: true });
+  assert.deepEqual(
+    targets.examples.map((e) => Number(e.label)),
+    [2.5, -0.125, 3],
+  );
+  await assert.rejects(
+    readDataset(file),
+    (e: Error & { code?: string; line?: number; fix?: string }) =>
+      e.code === 'DATA_BAD_LABEL' && e.line === 1 && /--task regression/.test(e.fix ?? ''),
+  );
+});
