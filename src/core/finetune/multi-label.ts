@@ -18,7 +18,7 @@ import {
 } from '../util/metrics';
 import { recordOf } from '../util/records';
 import type { SelectionMetric } from '../train/presets';
-import type { Evaluation, PoolLogits } from '../train/trainer';
+import { documentLogits, type Evaluation, type PoolLogits } from '../train/trainer';
 import { splitRegression } from './regression';
 
 export interface MultiLabelData {
@@ -120,16 +120,7 @@ export async function evaluateMultiLabel(
   metric: SelectionMetric,
 ): Promise<MultiLabelEvaluation> {
   const k = labels.length;
-  const rows = set.batches.reduce((n, b) => n + b.batchSize, 0);
-  const logits = new Float32Array(rows * k);
-  const docIndex = new Int32Array(rows);
-  let offset = 0;
-  for (const b of set.batches) {
-    logits.set(await forward(b), offset * k);
-    docIndex.set(b.docIndex, offset);
-    offset += b.batchSize;
-  }
-  const docLogits = poolLogits(logits, docIndex, set.targets.length / k, k);
+  const docLogits = await documentLogits(forward, set.batches, k, set.targets.length / k, poolLogits);
   const predictions = sigmoid(docLogits);
   const thresholds = tuneThresholds(predictions, set.targets, k);
   const report = multiLabelReport(predictions, set.targets, labels, thresholds);

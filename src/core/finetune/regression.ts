@@ -9,7 +9,7 @@ import type { Example } from '../data/types';
 import type { Batch } from '../tokenize/batch';
 import { createRng, RNG_STREAM, shuffleInPlace } from '../util/random';
 import { regressionReport, type RegressionReport } from '../util/metrics';
-import type { Evaluation, PoolLogits } from '../train/trainer';
+import { documentLogits, type Evaluation, type PoolLogits } from '../train/trainer';
 
 /** HF's id2label for a one-output head: transformers names it LABEL_0. */
 export const REGRESSION_LABELS = ['LABEL_0'];
@@ -80,16 +80,7 @@ export async function evaluateRegression(
   set: RegressionEvalSet,
   poolLogits: PoolLogits,
 ): Promise<RegressionEvaluation> {
-  const rows = set.batches.reduce((n, b) => n + b.batchSize, 0);
-  const values = new Float32Array(rows);
-  const docIndex = new Int32Array(rows);
-  let offset = 0;
-  for (const b of set.batches) {
-    values.set(await forward(b), offset);
-    docIndex.set(b.docIndex, offset);
-    offset += b.batchSize;
-  }
-  const predictions = poolLogits(values, docIndex, set.targets.length, 1);
+  const predictions = await documentLogits(forward, set.batches, 1, set.targets.length, poolLogits);
   const report = regressionReport(predictions, set.targets);
   const result: RegressionResult = { ...report, loss: report.mse, predictions };
   return {

@@ -19,6 +19,7 @@ import type { DeviceChoice } from '../runtime/devices';
 import { providerOptions } from '../runtime/providers';
 import { loadPreprocessor, type Preprocessor, type PreprocessSettings } from './preprocess';
 import { multiLabelThresholdsOf } from './thresholds';
+import { documentLogits } from '../train/trainer';
 
 export interface Prediction {
   label: string;
@@ -165,16 +166,7 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
       ? pre.encode(texts, { ...settings, truncation: 'head' }, undefined, pairs)
       : pre.encode(texts, settings);
     const batches = pre.evalBatches(encoded, { ...settings, evalBatchSize: batchSize });
-    const rows = batches.reduce((n, b) => n + b.batchSize, 0);
-    const all = new Float32Array(rows * k);
-    const docIndex = new Int32Array(rows);
-    let offset = 0;
-    for (const b of batches) {
-      all.set(await forward(b), offset * k);
-      docIndex.set(b.docIndex, offset);
-      offset += b.batchSize;
-    }
-    return pre.poolLogits(all, docIndex, texts.length, k);
+    return documentLogits(forward, batches, k, texts.length, pre.poolLogits);
   };
 
   return {

@@ -23,6 +23,29 @@ export type PoolLogits = (
   numLabels: number,
 ) => Float32Array;
 
+/**
+ * The model's outputs per document: `width` values for each row of every batch (forwarded in order), pooled over the
+ * rows of each document (several with window truncation) by `poolLogits`.
+ */
+export async function documentLogits(
+  forward: (b: Batch) => Promise<Float32Array>,
+  batches: readonly Batch[],
+  width: number,
+  numDocs: number,
+  poolLogits: PoolLogits,
+): Promise<Float32Array> {
+  const rows = batches.reduce((n, b) => n + b.batchSize, 0);
+  const logits = new Float32Array(rows * width);
+  const docIndex = new Int32Array(rows);
+  let offset = 0;
+  for (const b of batches) {
+    logits.set(await forward(b), offset * width);
+    docIndex.set(b.docIndex, offset);
+    offset += b.batchSize;
+  }
+  return poolLogits(logits, docIndex, numDocs, width);
+}
+
 /** A labelled evaluation set, already tokenized (several rows per document with window truncation). */
 export interface EvalSet {
   batches: Batch[];
@@ -50,16 +73,7 @@ export async function evaluateSet(
 ): Promise<EvalResult> {
   const k = labels.length;
   const numDocs = set.targets.length;
-  const rows = set.batches.reduce((n, b) => n + b.batchSize, 0);
-  const logits = new Float32Array(rows * k);
-  const docIndex = new Int32Array(rows);
-  let offset = 0;
-  for (const b of set.batches) {
-    logits.set(await forward(b), offset * k);
-    docIndex.set(b.docIndex, offset);
-    offset += b.batchSize;
-  }
-  const docLogits = poolLogits(logits, docIndex, numDocs, k);
+  const docLogits = await documentLogits(forward, set.batches, k, numDocs, poolLogits);
   const predictions = argmaxRows(docLogits, k);
   const report = classificationReport(set.targets, predictions, labels);
   const misclassified: MisclassifiedExample[] = [];
