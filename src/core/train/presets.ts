@@ -182,7 +182,7 @@ export const FROM_SCRATCH = {
   /**
    * Seed screening (seedCandidates, screenEpochs; core/finetune/screening.ts) is offered, not yet the default:
    * keeping the best of 3 seeds after epoch 1 gained +2.1 points [−1.0, +5.3] on sotu and +1.5 [+0.5, +2.4] on names
-   * over 10 paired groups, for 1.17× the training (BENCHMARKS.md, "Seed screening"); spam is not measured yet.
+   * over 10 paired groups, for 1.17× the training, and nothing on spam (BENCHMARKS.md, "Seed screening").
    */
   seedCandidates: 1,
   screenEpochs: 1,
