@@ -39,8 +39,15 @@ const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'parity-long', 'expected.jso
 const GENERATOR = path.join(ROOT, 'bench', 'reference', 'make_long_parity_fixture.py');
 const execFileAsync = promisify(execFile);
 
-/** Absolute, worst step: 10x the round-off seen, 18x below the weakest weight-decay defect (bias decay aside). */
+/**
+ * Absolute, worst of steps 1–75: 10x the round-off seen, 18x below the weakest weight-decay defect (bias decay aside).
+ * After step 75 the round-off may drift further on an unlucky seed: seed 567131 reached 3.46e-6 at step 90 (7.75e-7
+ * over steps 1–75, final norms 5.6e-6), identically with the engine of commit f39b3b2, so LATE_LOSS_TOL bounds the
+ * remaining steps; a defect that shows only there (weight decay on biases) fails on the final norms.
+ */
 const LOSS_TOL = 3e-6;
+const LOSS_TOL_STEPS = 75;
+const LATE_LOSS_TOL = 1e-5;
 /** Relative to max(1, torch's norm), worst step: 17x the round-off seen. */
 const GRAD_NORM_TOL = 1e-4;
 /** Relative, worst tensor (key biases aside): 15x the round-off seen, 43x below the weight-decay defects. */
@@ -119,7 +126,8 @@ function compare(inputs: LongRunInputs, ours: Run, expected: Expected, log: (lin
   );
   const lossErrs = ours.losses.map((l, i) => Math.abs(l - expected.losses[i]));
   const lossErr = Math.max(...lossErrs);
-  const firstOver = lossErrs.findIndex((d) => d > LOSS_TOL) + 1;
+  const tolAt = (i: number) => (i < LOSS_TOL_STEPS ? LOSS_TOL : LATE_LOSS_TOL);
+  const firstOver = lossErrs.findIndex((d, i) => d > tolAt(i)) + 1;
   const normErr = Math.max(
     ...ours.gradNorms.map((n, i) => Math.abs(n - expected.gradNorms[i]) / Math.max(1, expected.gradNorms[i])),
   );
@@ -134,12 +142,13 @@ function compare(inputs: LongRunInputs, ours: Run, expected: Expected, log: (lin
   const clipped = expected.gradNorms.filter((n) => n > inputs.hyper.maxGradNorm).length;
   log(
     `${ours.losses.length} steps (${clipped} clipped), loss ${expected.losses[0].toFixed(4)} → ${expected.losses.at(-1)!.toFixed(4)}: ` +
-      `max |Δloss| ${Math.max(...lossErrs.slice(0, 75)).toExponential(2)} over steps 1–75, ${lossErr.toExponential(2)} over all; ` +
+      `max |Δloss| ${Math.max(...lossErrs.slice(0, LOSS_TOL_STEPS)).toExponential(2)} over steps 1–${LOSS_TOL_STEPS}, ${lossErr.toExponential(2)} over all; ` +
       `max relative |Δ grad norm| ${normErr.toExponential(2)}; final norms ${finalErr.toExponential(2)} (${finalName})`,
   );
   assert.ok(
-    lossErr <= LOSS_TOL,
-    `losses differ from PyTorch's by up to ${lossErr} (first above ${LOSS_TOL} at step ${firstOver})`,
+    firstOver === 0,
+    `losses differ from PyTorch's by ${lossErrs[firstOver - 1]} at step ${firstOver} (tolerance ${tolAt(firstOver - 1)}; ` +
+      `${LOSS_TOL} up to step ${LOSS_TOL_STEPS}, ${LATE_LOSS_TOL} after)`,
   );
   assert.ok(normErr <= GRAD_NORM_TOL, `gradient norms differ from PyTorch's by up to ${normErr} (relative)`);
   assert.ok(
