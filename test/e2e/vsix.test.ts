@@ -139,20 +139,27 @@ test('in a workspace with a dataset the extension activates: BERT commands in th
 
     await page.keyboard.press('Escape');
 
-    // The extension's log channel "BERT" is listed in the Output view and holds the activation line.
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-    await page.keyboard.type('Output: Show Output Channels');
-    await rows.filter({ hasText: 'Show Output Channels' }).first().waitFor({ timeout: UI_TIMEOUT });
-    await page.keyboard.press('Enter');
-    await rows
-      .filter({ hasText: /^BERT$/ })
-      .first()
-      .waitFor({ timeout: UI_TIMEOUT });
-    await rows
-      .filter({ hasText: /^BERT$/ })
-      .first()
-      .click();
+    // The extension's log channel "BERT" is listed in the Output view and holds the activation line. The channel
+    // list is taken when the picker opens, and on a loaded machine activation (workspaceContains) can come later:
+    // open the picker again until the channel is there, within the UI timeout.
+    const bertChannel = rows.filter({ hasText: /^BERT$/ }).first();
+    const deadline = Date.now() + UI_TIMEOUT;
+    for (;;) {
+      await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await page.keyboard.type('Output: Show Output Channels');
+      await rows.filter({ hasText: 'Show Output Channels' }).first().waitFor({ timeout: UI_TIMEOUT });
+      await page.keyboard.press('Enter');
+      const listed = await bertChannel
+        .waitFor({ timeout: 3000 })
+        .then(() => true)
+        .catch(() => false);
+      if (listed) break;
+      assert.ok(Date.now() < deadline, 'the BERT output channel never appeared: the extension did not activate');
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(2000);
+    }
+    await bertChannel.click();
     // The editor renders spaces as no-break spaces: match them with \s.
     const logLine = page.locator('.part.panel .view-line', { hasText: /BERT\sFine-tune\s[\d.]+\sactivated/ });
     await logLine.waitFor({ timeout: UI_TIMEOUT });
