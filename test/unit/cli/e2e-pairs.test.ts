@@ -1,28 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempDir } from '../runner/fixtures';
 import { createRng, shuffleInPlace } from '../../../src/core/util/random';
-
-const ROOT = path.join(__dirname, '..', '..', '..', '..');
-const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
-
-function run(...args: string[]) {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-}
-
-/** bertft's --json output: one object a line. */
-function bertft<T>(...args: string[]): T[] {
-  const r = run(...args);
-  assert.equal(r.status, 0, `bertft ${args[0]} failed:\n${r.stderr}`);
-  return r.stdout
-    .trim()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as T);
-}
+import { bertft, run } from '../../helpers/bertft-cli';
 
 const csvField = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
