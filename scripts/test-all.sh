@@ -18,12 +18,29 @@ export NO_PROXY="${NO_PROXY:+$NO_PROXY,}127.0.0.1,localhost,::1" no_proxy="${no_
 
 failed=()
 declare -A seconds
+# Each layer's output is also kept in test-output/logs/<layer>.log, so the summary can name what failed: a CI that
+# shows only the end of the output still shows which tests failed and why.
+LOGS=test-output/logs
+rm -rf "$LOGS" && mkdir -p "$LOGS"
 layer() {
   local name="$1"; shift
   echo; echo "=== $name: $*"
   local start=$SECONDS
-  if "$@"; then echo "=== $name: passed"; else echo "=== $name: FAILED"; failed+=("$name"); fi
+  if "$@" 2>&1 | tee "$LOGS/$name.log"; then
+    echo "=== $name: passed"
+  else
+    echo "=== $name: FAILED"
+    failed+=("$name")
+  fi
   seconds[$name]=$((SECONDS - start))
+}
+# The failing tests of a layer, a few lines each: node:test's "not ok" lines with their error, mocha's numbered
+# failures with their message, or else the layer's last lines.
+failures_of() {
+  local log="$LOGS/$1.log"
+  local found
+  found=$(grep -E -A7 '^\s*not ok [0-9]+ - |^\s+[0-9]+\) ' "$log" | grep -v -E '^\s*(---|duration_ms:|\.\.\.|location:|failureType:|code:|name:)' | cut -c1-240 | head -n 24)
+  if [ -n "$found" ]; then echo "$found"; else tail -n 8 "$log" | cut -c1-240; fi
 }
 
 # The system packages the VS Code layers need (Chromium, code-server's build tools): installed here when missing,
@@ -53,5 +70,12 @@ echo; echo "=== summary"
 for name in lint format typecheck typecheck-webview unit build vscode-setup integration e2e; do
   printf '  %-18s %4ss\n' "$name" "${seconds[$name]:-0}"
 done
-if [ ${#failed[@]} -gt 0 ]; then echo "FAILED: ${failed[*]}"; exit 1; fi
+if [ ${#failed[@]} -gt 0 ]; then
+  for name in "${failed[@]}"; do
+    echo; echo "=== what failed in $name (whole output: $LOGS/$name.log)"
+    failures_of "$name"
+  done
+  echo; echo "FAILED: ${failed[*]}"
+  exit 1
+fi
 echo "all layers passed"

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { launchChromium, waitForBertContributions, type Browser } from './harness/browser';
+import { launchChromium, openPaletteAt, waitForBertContributions, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, codeServerCli, startCodeServer, type CodeServer } from './harness/codeServer';
 import { Vsix, buildVsixes, vsixPath } from '../helpers/vsix';
 
@@ -91,12 +91,8 @@ test('in a workspace with a dataset the extension activates: BERT commands in th
 
     // Command palette: the commands that can act in a workspace without runs are listed under the BERT category; those
     // that cannot (no run to stop or show, no selection to classify) are not.
-    await page.keyboard.press('F1');
+    const rows = await openPaletteAt(page, '>BERT:', 'BERT: Fine-tune BERT', UI_TIMEOUT);
     const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-    await page.keyboard.type('BERT:');
-    const rows = page.locator('.quick-input-list .monaco-list-row');
-    await rows.filter({ hasText: 'BERT: Fine-tune BERT' }).first().waitFor({ timeout: UI_TIMEOUT });
     const labels = (await rows.allInnerTexts()).map((t) => t.split('\n')[0].trim());
     for (const title of ['BERT: Fine-tune BERT', 'BERT: Select Model', 'BERT: Predict Dataset']) {
       assert.ok(
@@ -123,7 +119,7 @@ test('in a workspace with a dataset the extension activates: BERT commands in th
     // Classify Selection is offered in the editor's context menu once text is selected.
     await page.keyboard.press('Control+P');
     await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-    await page.keyboard.type('reviews.csv');
+    await input.fill('reviews.csv');
     await rows.filter({ hasText: 'reviews.csv' }).first().waitFor({ timeout: UI_TIMEOUT });
     await page.keyboard.press('Enter');
     const word = page.locator('.view-lines .view-line span span', { hasText: 'soundtrack' }).first();
@@ -145,10 +141,7 @@ test('in a workspace with a dataset the extension activates: BERT commands in th
     const bertChannel = rows.filter({ hasText: /^BERT$/ }).first();
     const deadline = Date.now() + UI_TIMEOUT;
     for (;;) {
-      await page.keyboard.press('F1');
-      await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-      await page.keyboard.type('Output: Show Output Channels');
-      await rows.filter({ hasText: 'Show Output Channels' }).first().waitFor({ timeout: UI_TIMEOUT });
+      await openPaletteAt(page, '>Output: Show Output Channels', 'Show Output Channels', UI_TIMEOUT);
       await page.keyboard.press('Enter');
       const listed = await bertChannel
         .waitFor({ timeout: 3000 })

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
@@ -52,15 +52,8 @@ export async function launchChromium(): Promise<Browser> {
  * Developer: Reload Window through the Command Palette, as a user would (the workbench saves its editors before
  * reloading; a bare page reload may cut that short). Resolves when the new page has loaded.
  */
-export async function reloadWindow(page: import('playwright-core').Page, timeout: number): Promise<void> {
-  await page.keyboard.press('F1');
-  const paletteInput = page.locator('.quick-input-widget .quick-input-box input');
-  await paletteInput.waitFor({ state: 'visible', timeout });
-  await paletteInput.fill('>Developer: Reload Window');
-  await page
-    .locator('.quick-input-list .monaco-list-row', { hasText: 'Developer: Reload Window' })
-    .first()
-    .waitFor({ timeout });
+export async function reloadWindow(page: Page, timeout: number): Promise<void> {
+  await openPaletteAt(page, '>Developer: Reload Window', 'Developer: Reload Window', timeout);
   await Promise.all([page.waitForEvent('load', { timeout }), page.keyboard.press('Enter')]);
 }
 
@@ -69,6 +62,43 @@ export async function reloadWindow(page: import('playwright-core').Page, timeout
  * bar), so a command palette opened next lists the BERT commands. The extension itself starts only when needed (a
  * command, a workspace with a dataset or a run), and shows no status bar item without a run or a model.
  */
-export async function waitForBertContributions(page: import('playwright-core').Page, timeout: number): Promise<void> {
+export async function waitForBertContributions(page: Page, timeout: number): Promise<void> {
   await page.locator('.activitybar .action-item a[aria-label^="BERT Fine-tune"]').waitFor({ timeout });
+}
+
+/**
+ * Opens the Command Palette with `query` in its box and resolves with its rows once one holds `rowText`. The text is
+ * set with fill(), not typed: on a loaded machine keys typed right after F1 can reach the editor before the box has
+ * focus, and the palette then lists every command, most of them unrendered. The list is taken when the palette
+ * opens, so when the row does not come it is closed and opened again, until `timeout`.
+ */
+export async function openPaletteAt(
+  page: Page,
+  query: string,
+  rowText: string | RegExp,
+  timeout: number,
+): Promise<Locator> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout });
+    await input.fill(query);
+    const listed = await rows
+      .filter({ hasText: rowText })
+      .first()
+      .waitFor({ timeout: Math.max(1000, Math.min(10_000, deadline - Date.now())) })
+      .then(() => true)
+      .catch(() => false);
+    if (listed) return rows;
+    if (Date.now() >= deadline) {
+      const shown = (await rows.allInnerTexts()).map((t) => t.split('\n')[0].trim());
+      throw new Error(
+        `the Command Palette at "${query}" never listed "${String(rowText)}"; it listed: ${shown.join(' | ')}`,
+      );
+    }
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(1000);
+  }
 }
