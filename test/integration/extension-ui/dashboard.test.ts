@@ -7,18 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { finishedRun, toJsonl } from '../../unit/extension-ui/sampleRun';
+import { eventually } from '../eventually';
 
 const EXTENSION_ID = 'bertft.bert-finetune';
-
-async function eventually<T>(read: () => T, accept: (v: T) => boolean, ms = 5000): Promise<T> {
-  const until = Date.now() + ms;
-  let value = read();
-  while (!accept(value) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 100));
-    value = read();
-  }
-  return value;
-}
 
 function dashboardTabs(): vscode.Tab[] {
   return vscode.window.tabGroups.all

@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { BertExtensionApi } from '../../../src/extension/extension';
 import { say } from '../../../src/extension/display/text';
+import { eventually } from '../eventually';
 
 const EXTENSION_ID = 'bertft.bert-finetune';
 
@@ -11,17 +12,6 @@ async function activated(): Promise<BertExtensionApi> {
   const ext = vscode.extensions.getExtension<BertExtensionApi>(EXTENSION_ID);
   assert.ok(ext, `${EXTENSION_ID} is not loaded`);
   return ext.activate();
-}
-
-/** Polls `read` until `accept` holds or `ms` pass; returns the last value read. */
-async function eventually<T>(read: () => T, accept: (v: T) => boolean, ms = 5000): Promise<T> {
-  const until = Date.now() + ms;
-  let value = read();
-  while (!accept(value) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 100));
-    value = read();
-  }
-  return value;
 }
 
 suite('BERT extension in the VS Code extension host', () => {

@@ -15,6 +15,7 @@ import { readMetricsLog } from '../../../src/core/run/metrics-log';
 import { runTrainingSession } from '../../../src/core/finetune/session';
 import { startLoopbackServer, type LoopbackServer } from '../../helpers/loopback-server';
 import { writeSentimentCsv } from '../../unit/runner/fixtures';
+import { eventually } from '../eventually';
 
 const TOKEN = 'hf_IntegrationSecret0123456789abcdefXYZ';
 const GATED = ['org/gated-a', 'org/gated-b', 'org/gated-c'];
@@ -24,16 +25,6 @@ const SETTINGS: [string, unknown][] = [
   ['batchSize', 2],
   ['device', 'cpu'],
 ];
-
-async function eventually<T>(read: () => T, accept: (v: T) => boolean, ms: number): Promise<T> {
-  const until = Date.now() + ms;
-  let value = read();
-  while (!accept(value) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 250));
-    value = read();
-  }
-  return value;
-}
 
 /** Files under `dir` whose bytes contain `secret`. */
 function filesContaining(dir: string, secret: string): string[] {
@@ -138,7 +129,7 @@ suite('Hugging Face token in SecretStorage, handed to the trainer child', functi
     for (const r of resolves) assert.equal(r.headers.authorization, `Bearer ${TOKEN}`);
 
     assert.deepEqual(filesContaining(runDir, TOKEN), []);
-    const log = await eventually(bertLog, (text) => text.includes(path.basename(runDir)), 10_000);
+    const log = await eventually(bertLog, (text) => text.includes(path.basename(runDir)), 20_000);
     assert.ok(log.includes('Hugging Face token stored'), 'the log says a token was stored');
     assert.ok(!log.includes(TOKEN) && !log.includes(TOKEN.slice(3, 15)), 'the BERT log holds the token');
   });
@@ -146,7 +137,7 @@ suite('Hugging Face token in SecretStorage, handed to the trainer child', functi
   test('a token with a line break is refused, and the stored one is kept', async () => {
     const bad = `${TOKEN.slice(0, 10)}\nX-Injected: 1`;
     assert.equal(await vscode.commands.executeCommand('bert.setHubToken', { token: bad }), undefined);
-    const log = await eventually(bertLog, (text) => text.includes('bert.setHubToken failed'), 10_000);
+    const log = await eventually(bertLog, (text) => text.includes('bert.setHubToken failed'), 20_000);
     assert.ok(!log.includes('X-Injected'), 'the refusal quotes the token');
     hub.requests.length = 0;
     const { last } = await pretrain(GATED[1]);

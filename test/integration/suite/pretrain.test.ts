@@ -15,22 +15,13 @@ import { RUN_LOCK } from '../../../src/core/run/paths';
 import { describeAllocator, hugePagesAvailable, trainingProcessEnv } from '../../../src/core/train/allocator';
 import { runTrainingSession } from '../../../src/core/finetune/session';
 import { writeSentimentCsv } from '../../unit/runner/fixtures';
+import { eventually } from '../eventually';
 
 const SETTINGS: [string, unknown][] = [
   ['maxLength', 32],
   ['batchSize', 2],
   ['device', 'cpu'],
 ];
-
-async function eventually<T>(read: () => T, accept: (v: T) => boolean, ms: number): Promise<T> {
-  const until = Date.now() + ms;
-  let value = read();
-  while (!accept(value) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 250));
-    value = read();
-  }
-  return value;
-}
 
 suite('pre-training through the training controller', function () {
   this.timeout(180_000);

@@ -14,6 +14,7 @@ import type { PushResult } from '../../../src/core/model/hub-push';
 import { runTrainingSession } from '../../../src/core/finetune/session';
 import { folderSnapshot, startHubPushServer, type HubPushServer } from '../../helpers/hub-push-server';
 import { writeSentimentCsv } from '../../unit/runner/fixtures';
+import { eventually } from '../eventually';
 
 const TOKEN = 'hf_PushIntegration0123456789abcdef';
 const HUB_VARS = ['HF_ENDPOINT', 'HF_TOKEN', 'HF_TOKEN_PATH'];
@@ -100,10 +101,7 @@ suite('Push Model to Hugging Face Hub (loopback Hub)', function () {
     hub.failures = [];
     assert.equal(result, undefined);
     assert.equal(hub.repos.get('alice/flaky')?.commits.length, 0);
-    const until = Date.now() + 10_000;
-    while (!bertLog().includes('bert.pushToHub failed') && Date.now() < until)
-      await new Promise((r) => setTimeout(r, 250));
-    const log = bertLog();
+    const log = await eventually(bertLog, (text) => text.includes('bert.pushToHub failed'));
     assert.match(log, /bert\.pushToHub failed: The push to alice\/flaky failed: .* answered HTTP 500/);
     assert.match(log, /Nothing was committed to alice\/flaky\. Your model at .*best is unchanged\./);
     assert.match(log, /Fix: Run the same push again/);
