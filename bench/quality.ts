@@ -69,6 +69,8 @@ export const CONFIGS: Record<string, Partial<TrainOverrides>> = {
 
 interface Args {
   seeds: number;
+  /** The first seed (seeds are firstSeed, firstSeed + 1, …): another first seed measures on fresh draws. */
+  firstSeed: number;
   corpora: Corpus[];
   configs: string[];
   /** Extra overrides for every run of every config (for sweeps). */
@@ -94,6 +96,7 @@ interface Args {
 }
 const args: Args = {
   seeds: 10,
+  firstSeed: 1,
   corpora: [...CORPORA],
   configs: ['defaults', 'tuned'],
   torchThreads: 1,
@@ -592,7 +595,7 @@ function screeningSummary(runs: Score[], metric: SelectionMetric, epochs: number
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-bench-quality-'));
-  const seeds = Array.from({ length: args.seeds }, (_, i) => i + 1);
+  const seeds = Array.from({ length: args.seeds }, (_, i) => args.firstSeed + i);
   const results: Record<string, unknown>[] = [];
   const t0 = performance.now();
   try {
@@ -607,10 +610,10 @@ async function main(): Promise<void> {
         let config: TrainConfig | undefined;
         const configStart = performance.now();
         // With ensembles, seeds 1..seeds first (the runs without ensembles), then the other members.
-        const trained = Array.from({ length: args.seeds * (args.ensemble ?? 1) }, (_, i) => i + 1);
+        const trained = Array.from({ length: args.seeds * (args.ensemble ?? 1) }, (_, i) => args.firstSeed + i);
         for (const seed of trained) {
           const r = await runOurs(files, overrides, seed, path.join(work, `run-${corpus}-${name}-${seed}`), valid);
-          if (seed <= args.seeds) ours.push(r.score);
+          if (seed < args.firstSeed + args.seeds) ours.push(r.score);
           everyRun.push(r.score);
           if (r.probabilities) probabilities.push(r.probabilities);
           config ??= r.config;
