@@ -627,6 +627,8 @@ export async function writeBestModel(
   await writeJsonAtomic(path.join(tmp, INFERENCE_SETTINGS_FILE), {
     max_length: run.config.maxLength,
     truncation: run.config.truncation,
+    // A pair model classifies two texts: the editor asks for both, and names the second by its column.
+    ...(run.config.textPairColumn !== undefined ? { text_pair_column: run.config.textPairColumn } : {}),
   });
   await writeJsonAtomic(path.join(tmp, 'eval.json'), evalJson);
   const hasOnnxFolder = fs.existsSync(path.join(tmp, 'onnx', 'model.onnx'));

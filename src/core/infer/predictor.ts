@@ -42,6 +42,8 @@ export interface Predictor {
   readonly regression: boolean;
   /** A multi-label model's threshold per label (config.json problem_type "multi_label_classification"). */
   readonly thresholds?: Float32Array;
+  /** A text-pair model's second-text column (bertft.json text_pair_column): it classifies two texts together. */
+  readonly textPairColumn?: string;
   readonly settings: PreprocessSettings;
   /** With `pairs`, text i is classified together with pairs[i] (a text-pair model: NLI, paraphrase, QA). */
   predict(texts: string[], pairs?: string[]): Promise<Prediction[]>;
@@ -103,6 +105,8 @@ export interface ModelFolder {
   regression: boolean;
   bertConfig: BertConfig;
   settings: PreprocessSettings;
+  /** A text-pair model's second-text column, from bertft.json. */
+  textPairColumn?: string;
   pre: Preprocessor;
 }
 
@@ -127,12 +131,21 @@ export async function openModelFolder(modelDir: string): Promise<ModelFolder> {
     maxLength: typeof saved.max_length === 'number' ? saved.max_length : Math.min(512, maxSequenceLength(bertConfig)),
     truncation: (saved.truncation as PreprocessSettings['truncation'] | undefined) ?? 'head',
   };
+  const textPairColumn = typeof saved.text_pair_column === 'string' ? saved.text_pair_column : undefined;
   const pre = await loadPreprocessor(dir, { typeVocabSize: bertConfig.typeVocabSize });
-  return { dir, labels, regression, bertConfig, settings, pre };
+  return {
+    dir,
+    labels,
+    regression,
+    bertConfig,
+    settings,
+    ...(textPairColumn !== undefined ? { textPairColumn } : {}),
+    pre,
+  };
 }
 
 export async function loadPredictor(modelDir: string, options: PredictorOptions = {}): Promise<Predictor> {
-  const { dir, labels, regression, settings, pre } = await openModelFolder(modelDir);
+  const { dir, labels, regression, settings, textPairColumn, pre } = await openModelFolder(modelDir);
   const onnxFile = path.join(dir, 'model.onnx');
   let model: string | Uint8Array = onnxFile;
   if (!fs.existsSync(onnxFile)) {
@@ -173,6 +186,7 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
     labels,
     regression,
     ...(thresholds ? { thresholds } : {}),
+    ...(textPairColumn !== undefined ? { textPairColumn } : {}),
     settings,
     logits,
     async predict(texts: string[], pairs?: string[]): Promise<Prediction[]> {

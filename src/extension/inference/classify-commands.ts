@@ -8,17 +8,27 @@ import { predictDataset, readColumns, type DatasetPredictionReport } from '../..
 import type { Explanation } from '../../core/infer/explain';
 import type { Prediction } from '../../core/infer/predictor';
 import type { Ctx } from '../context';
-import { asLog, info, pick, say, snippet, withProgress } from '../display/ui';
+import { asLog, info, input, pick, say, snippet, warn, withProgress } from '../display/ui';
 import { requireTrust } from '../trust';
-import type { InferenceController } from './controller';
+import type { ActiveModel, InferenceController } from './controller';
 import type { ModelChoice } from './model-commands';
 import { explainSteps } from './explain-commands';
-import { describePrediction, describePredictions, describeTopTokens, formatConfusion, percent } from './text';
+import {
+  describePrediction,
+  describePredictions,
+  describeTopTokens,
+  describeUnsplit,
+  formatConfusion,
+  percent,
+  splitPairs,
+} from './text';
 
 export interface ClassifyResult {
   model: string;
   modelDir: string;
   texts: string[];
+  /** A text-pair model's second texts, pairs[i] classified with texts[i]. */
+  pairs?: string[];
   predictions: Prediction[];
   /** One selection: its tokens' integrated gradients toward the predicted label (the notification's top tokens). */
   explanation?: Explanation;
@@ -31,42 +41,113 @@ export function registerClassifyCommands(
 ): void {
   const { log } = ctx;
 
-  ctx.command('bert.classifySelection', async (): Promise<ClassifyResult | undefined> => {
-    const editor = vscode.window.activeTextEditor;
-    const texts = (editor?.selections ?? [])
+  /**
+   * A text-pair model's pairs from the selections (see splitPairs); one selection that is one text is the first text,
+   * and the second is `textPair` or asked for. Undefined (after saying why) when the selections are not pairs.
+   */
+  async function pairsOfSelections(
+    editor: vscode.TextEditor,
+    model: ActiveModel,
+    textPair: string | undefined,
+  ): Promise<{ texts: string[]; pairs: string[] } | undefined> {
+    const selections = [...editor.selections]
       .filter((s) => !s.isEmpty)
-      .map((s) => editor!.document.getText(s))
+      .sort((a, b) => a.start.compareTo(b.start))
+      .map((s) => editor.document.getText(s))
       .filter((t) => t.trim() !== '');
-    if (texts.length === 0) {
-      void info(say`BERT: select the text to classify first.`);
+    const split = splitPairs(selections);
+    if (split.ok) return split;
+    const askable = selections.length === 1 && split.reason.kind !== 'no-tab';
+    if (!askable) {
+      void warn(describeUnsplit(split, selections.length));
       return undefined;
     }
-    if (!(await requireModel())) return undefined;
-    const result = await withProgress(
-      { location: vscode.ProgressLocation.Window, title: say`BERT: classifying` },
-      async () => {
-        const classified = await controller.predict(texts);
-        // One selection also gets the tokens that push it toward its label (a regression value has no label to show).
-        // A model that cannot be explained (an int8 copy) still classifies: the log says why there are no tokens.
-        const explained =
-          classified && texts.length === 1 && classified.predictions[0].value === undefined
-            ? await controller.explain(texts[0], explainSteps(editor?.document)).catch((e: unknown) => {
-                log.warn(`explain: ${(e as Error).message}`);
-                return undefined;
-              })
-            : undefined;
-        return classified && { ...classified, explanation: explained?.explanation };
-      },
+    const first = selections[0].trim();
+    const second =
+      textPair ??
+      (await input({
+        title: say`BERT: the second text of the pair`,
+        prompt: say`${model.name} classifies text pairs. The selection is the first text (${snippet(first, 40)}); type the second (${model.textPairColumn ?? ''}), or press Escape and select both texts.`,
+        placeHolder: say`${model.textPairColumn ?? ''}`,
+        ignoreFocusOut: true,
+        validate: (v) => (v.trim() === '' ? say`Type the second text of the pair.` : undefined),
+      }));
+    if (second === undefined || second.trim() === '') return undefined;
+    return { texts: [first], pairs: [second.trim()] };
+  }
+
+  /** Classify text pairs: the log has each pair, the notification the result and, for one pair, how it was read. */
+  async function classifyPairs(
+    model: ActiveModel,
+    texts: string[],
+    pairs: string[],
+  ): Promise<ClassifyResult | undefined> {
+    const result = await withProgress({ location: vscode.ProgressLocation.Window, title: say`BERT: classifying` }, () =>
+      controller.predict(texts, undefined, pairs),
     );
     if (!result) return undefined;
-    const { model, predictions, explanation } = result;
+    const { predictions } = result;
     predictions.forEach((p, i) =>
-      log.info(asLog(say`classify (${model.name}): ${describePrediction(p)} ← ${snippet(texts[i])}`)),
+      log.info(
+        asLog(say`classify (${model.name}): ${describePrediction(p)} ← ${snippet(texts[i])} ⇄ ${snippet(pairs[i])}`),
+      ),
     );
-    const why = explanation ? say` — toward ${explanation.label}: ${describeTopTokens(texts[0], explanation)}` : say``;
-    void info(say`BERT ${model.name}: ${describePredictions(predictions)}${why}`);
-    return { model: model.name, modelDir: model.dir, texts, predictions, explanation };
-  });
+    const read = texts.length === 1 ? say` — for ${snippet(texts[0], 40)} ⇄ ${snippet(pairs[0], 40)}` : say``;
+    void info(say`BERT ${model.name}: ${describePredictions(predictions)}${read}`);
+    return { model: model.name, modelDir: model.dir, texts, pairs, predictions };
+  }
+
+  ctx.command(
+    'bert.classifySelection',
+    async (options?: { textPair?: string }): Promise<ClassifyResult | undefined> => {
+      const editor = vscode.window.activeTextEditor;
+      const texts = (editor?.selections ?? [])
+        .filter((s) => !s.isEmpty)
+        .map((s) => editor!.document.getText(s))
+        .filter((t) => t.trim() !== '');
+      if (!editor || texts.length === 0) {
+        void info(say`BERT: select the text to classify first.`);
+        return undefined;
+      }
+      if (!(await requireModel())) return undefined;
+      const active = await withProgress(
+        { location: vscode.ProgressLocation.Window, title: say`BERT: loading the model` },
+        () => controller.model(),
+      );
+      if (!active) return undefined;
+      if (active.textPairColumn !== undefined) {
+        const paired = await pairsOfSelections(editor, active, options?.textPair);
+        if (!paired) return undefined;
+        return classifyPairs(active, paired.texts, paired.pairs);
+      }
+      const result = await withProgress(
+        { location: vscode.ProgressLocation.Window, title: say`BERT: classifying` },
+        async () => {
+          const classified = await controller.predict(texts);
+          // One selection also gets the tokens that push it toward its label (a regression value has no label to show).
+          // A model that cannot be explained (an int8 copy) still classifies: the log says why there are no tokens.
+          const explained =
+            classified && texts.length === 1 && classified.predictions[0].value === undefined
+              ? await controller.explain(texts[0], explainSteps(editor?.document)).catch((e: unknown) => {
+                  log.warn(`explain: ${(e as Error).message}`);
+                  return undefined;
+                })
+              : undefined;
+          return classified && { ...classified, explanation: explained?.explanation };
+        },
+      );
+      if (!result) return undefined;
+      const { model, predictions, explanation } = result;
+      predictions.forEach((p, i) =>
+        log.info(asLog(say`classify (${model.name}): ${describePrediction(p)} ← ${snippet(texts[i])}`)),
+      );
+      const why = explanation
+        ? say` — toward ${explanation.label}: ${describeTopTokens(texts[0], explanation)}`
+        : say``;
+      void info(say`BERT ${model.name}: ${describePredictions(predictions)}${why}`);
+      return { model: model.name, modelDir: model.dir, texts, predictions, explanation };
+    },
+  );
 
   /** The text column (and an optional label column) of a file whose columns cannot be detected. */
   async function pickColumns(file: string): Promise<{ textColumn: string; labelColumn?: string } | undefined> {

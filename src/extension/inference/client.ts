@@ -103,8 +103,9 @@ export class InferenceClient {
     return info;
   }
 
-  async predict(texts: string[], signal?: AbortSignal): Promise<Prediction[]> {
-    return (await this.request({ op: 'predict', texts }, signal)) as Prediction[];
+  /** With `pairs`, texts[i] is classified together with pairs[i] (a text-pair model). */
+  async predict(texts: string[], signal?: AbortSignal, pairs?: string[]): Promise<Prediction[]> {
+    return (await this.request({ op: 'predict', texts, ...(pairs ? { pairs } : {}) }, signal)) as Prediction[];
   }
 
   async logits(texts: string[], signal?: AbortSignal): Promise<Float32Array> {

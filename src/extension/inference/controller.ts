@@ -111,15 +111,19 @@ export class InferenceController implements vscode.Disposable {
     return model;
   }
 
-  /** Predictions for `texts` with the active model; cached per text for the hover. */
+  /**
+   * Predictions for `texts` with the active model; cached per text for the hover. With `pairs` (a text-pair model),
+   * texts[i] is classified together with pairs[i]; a pair's prediction is not one text's, so it is not cached.
+   */
   async predict(
     texts: string[],
     signal?: AbortSignal,
+    pairs?: string[],
   ): Promise<{ model: ActiveModel; predictions: Prediction[] } | undefined> {
     const model = await this.model();
     if (!model) return undefined;
-    const predictions = await this.client.predict(texts, signal);
-    texts.forEach((t, i) => this.cache.set(t, predictions[i]));
+    const predictions = await this.client.predict(texts, signal, pairs);
+    if (!pairs) texts.forEach((t, i) => this.cache.set(t, predictions[i]));
     return { model, predictions };
   }
 

@@ -68,6 +68,13 @@ export function registerExplainCommands(
       return undefined;
     }
     if (!(await requireModel())) return undefined;
+    const active = await controller.model();
+    if (active?.textPairColumn !== undefined) {
+      void info(
+        say`BERT: ${active.name} classifies text pairs; Explain Selection explains single texts only. Classify Selection classifies a pair.`,
+      );
+      return undefined;
+    }
     const document = editor.document;
     const text = document.getText(selection);
     const steps = explainSteps(document);

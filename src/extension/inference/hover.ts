@@ -54,6 +54,8 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
     if (!target) return undefined;
     const modelDir = this.controller.activeModelDir();
     if (modelDir === undefined) return undefined;
+    // A text-pair model scores two texts together: one text under the pointer has no score (Classify Selection asks).
+    if (this.controller.client.model?.textPairColumn !== undefined) return undefined;
 
     const steps = explainSteps(document);
     let prediction = this.controller.cached(target.text);
@@ -102,7 +104,9 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
       }
     }
     if (!prediction || token.isCancellationRequested) return undefined;
-    const name = (await this.controller.model().catch(() => undefined))?.name ?? '';
+    const model = await this.controller.model().catch(() => undefined);
+    if (model?.textPairColumn !== undefined) return undefined;
+    const name = model?.name ?? '';
     const explained = explanation ? { text: target.text, explanation } : undefined;
     return new vscode.Hover(
       markdown(hoverMarkdown(prediction, name, runDirOfModel(modelDir), 5, explained), ['bert.openDashboard']),

@@ -21,13 +21,16 @@ export interface ModelInfo {
   task: ModelTask;
   /** A multi-label model's threshold per label, in `labels` order (thresholds.json, else 0.5 each). */
   thresholds?: number[];
+  /** A text-pair model's second-text column (e.g. `hypothesis`): it classifies two texts together. */
+  textPairColumn?: string;
   maxLength: number;
   truncation: string;
 }
 
 export type WorkerRequest =
   | { id: number; op: 'load'; modelDir: string; device: Device }
-  | { id: number; op: 'predict'; texts: string[] }
+  /** With `pairs`, texts[i] is classified together with pairs[i] (a text-pair model). */
+  | { id: number; op: 'predict'; texts: string[]; pairs?: string[] }
   | { id: number; op: 'logits'; texts: string[] }
   /** Integrated gradients of `label` (default: the predicted one) over the tokens of `text`, with the loaded model. */
   | { id: number; op: 'explain'; text: string; steps?: number; label?: string }

@@ -232,3 +232,54 @@ export class HoverExplanationGate {
     if (elapsedMs > SLOW_EXPLANATION_BUDGETS * timeBudgetMs) this.slow.add(modelDir);
   }
 }
+
+/** Why a selection is not a text pair: one text only, lines without the tab the others have, or too many lines. */
+export type UnsplitReason = { kind: 'one-text' } | { kind: 'no-tab'; line: number } | { kind: 'lines'; lines: number };
+
+/** The text pairs of a pair model's selections, or the first selection that is none (1-based, in document order). */
+export type PairSplit =
+  { ok: true; texts: string[]; pairs: string[] } | { ok: false; selection: number; reason: UnsplitReason };
+
+/**
+ * How Classify Selection reads text pairs from `selections` (their texts in document order, blanks left out):
+ * exactly two selections are one pair (the first as text, the second as text_pair); otherwise each selection is split
+ * on its own: lines with a tab (a TSV excerpt) are one pair per line, cut at the first tab; two lines without a tab
+ * are one pair. Anything else is reported, not guessed.
+ */
+export function splitPairs(selections: readonly string[]): PairSplit {
+  if (selections.length === 2) return { ok: true, texts: [selections[0].trim()], pairs: [selections[1].trim()] };
+  const texts: string[] = [];
+  const pairs: string[] = [];
+  for (const [i, selection] of selections.entries()) {
+    const lines = selection.split(/\r?\n/).filter((l) => l.trim() !== '');
+    if (lines.some((l) => l.includes('\t'))) {
+      const missing = lines.findIndex((l) => !l.includes('\t'));
+      if (missing >= 0) return { ok: false, selection: i + 1, reason: { kind: 'no-tab', line: missing + 1 } };
+      for (const line of lines) {
+        const tab = line.indexOf('\t');
+        texts.push(line.slice(0, tab).trim());
+        pairs.push(line.slice(tab + 1).trim());
+      }
+    } else if (lines.length === 2) {
+      texts.push(lines[0].trim());
+      pairs.push(lines[1].trim());
+    } else {
+      const reason: UnsplitReason = lines.length === 1 ? { kind: 'one-text' } : { kind: 'lines', lines: lines.length };
+      return { ok: false, selection: i + 1, reason };
+    }
+  }
+  return { ok: true, texts, pairs };
+}
+
+/** Why a selection is not a pair, in words, ending with how to select one. */
+export function describeUnsplit(split: Extract<PairSplit, { ok: false }>, selections: number): Message {
+  const which = selections > 1 ? say`selection ${split.selection} of ${selections}` : say`the selection`;
+  const { reason } = split;
+  const why =
+    reason.kind === 'one-text'
+      ? say`${which} is one text`
+      : reason.kind === 'no-tab'
+        ? say`line ${reason.line} of ${which} has no tab while other lines do`
+        : say`${which} has ${reason.lines} lines and no tab`;
+  return say`BERT: this model classifies text pairs, and ${why}. Select the two texts (Alt+click adds the second selection), two lines, or one line per pair with a tab between the two texts.`;
+}

@@ -51,7 +51,7 @@ async function handle(req: Exclude<WorkerRequest, { op: 'cancel' }>): Promise<Wo
       return (await explainer.explainer).explain(req.text, { steps: req.steps, label: req.label });
     }
     case 'predict':
-      return needPredictor().predict(req.texts);
+      return needPredictor().predict(req.texts, req.pairs);
     case 'logits':
       return needPredictor().logits(req.texts);
     case 'quantize': {
@@ -69,6 +69,7 @@ function modelInfo(dir: string, p: Predictor): ModelInfo {
     labels: p.labels,
     task,
     ...(p.thresholds ? { thresholds: Array.from(p.thresholds) } : {}),
+    ...(p.textPairColumn !== undefined ? { textPairColumn: p.textPairColumn } : {}),
     ...p.settings,
   };
 }

@@ -1,0 +1,56 @@
+/**
+ * How Classify Selection reads a text-pair model's pairs from the editor's selections (splitPairs), and what it says
+ * when a selection is not a pair (describeUnsplit).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeUnsplit, splitPairs, type PairSplit } from '../../../src/extension/inference/text';
+import { asPlain } from '../../../src/extension/display/text';
+
+const unsplit = (split: PairSplit): Extract<PairSplit, { ok: false }> => {
+  if (split.ok) assert.fail(`a pair: ${JSON.stringify(split)}`);
+  return split;
+};
+
+test('two selections are one pair, in the order given (the caller sorts them by position), trimmed', () => {
+  assert.deepEqual(splitPairs(['  Is it raining?\n', 'It is pouring outside. ']), {
+    ok: true,
+    texts: ['Is it raining?'],
+    pairs: ['It is pouring outside.'],
+  });
+  // Even a selection with a tab: two selections are the two texts, never split further.
+  assert.deepEqual(splitPairs(['a\tb', 'c']), { ok: true, texts: ['a\tb'], pairs: ['c'] });
+});
+
+test('a selection of tab-separated lines is one pair per line, cut at the first tab; blank lines are skipped', () => {
+  const tsv = 'A man plays a guitar.\tSomeone makes music.\r\n\nA dog sleeps.\tThe dog runs\tfast.\n';
+  assert.deepEqual(splitPairs([tsv]), {
+    ok: true,
+    texts: ['A man plays a guitar.', 'A dog sleeps.'],
+    pairs: ['Someone makes music.', 'The dog runs\tfast.'],
+  });
+  // Three selections, each split on its own: two lines, a tab line, two lines again.
+  assert.deepEqual(splitPairs(['q1\na1', 'q2\ta2', '\nq3\n\na3\n']), {
+    ok: true,
+    texts: ['q1', 'q2', 'q3'],
+    pairs: ['a1', 'a2', 'a3'],
+  });
+});
+
+test('a selection that is not a pair is reported with which selection, why, and how to select one', () => {
+  const one = unsplit(splitPairs(['only one text']));
+  assert.deepEqual(one, { ok: false, selection: 1, reason: { kind: 'one-text' } });
+  assert.equal(
+    asPlain(describeUnsplit(one, 1)),
+    'BERT: this model classifies text pairs, and the selection is one text. Select the two texts (Alt+click adds ' +
+      'the second selection), two lines, or one line per pair with a tab between the two texts.',
+  );
+
+  const mixed = unsplit(splitPairs(['x\ty', 'p\tq\nno tab here\nr\ts', 'c\td']));
+  assert.deepEqual(mixed, { ok: false, selection: 2, reason: { kind: 'no-tab', line: 2 } });
+  assert.match(asPlain(describeUnsplit(mixed, 3)), /line 2 of selection 2 of 3 has no tab while other lines do\./);
+
+  const lines = unsplit(splitPairs(['a\nb', 'one\ntwo\nthree', 'c\nd']));
+  assert.deepEqual(lines, { ok: false, selection: 2, reason: { kind: 'lines', lines: 3 } });
+  assert.match(asPlain(describeUnsplit(lines, 3)), /selection 2 of 3 has 3 lines and no tab\./);
+});
