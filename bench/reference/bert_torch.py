@@ -328,13 +328,15 @@ class Trainer:
     """AdamW + clipping + linear schedule over a dict of leaf tensors, one optimizer step per call."""
 
     def __init__(self, p, cfg, num_labels, lr, weight_decay, warmup, total, max_grad_norm=1.0,
-                 betas=(0.9, 0.999), eps=1e-8, dropout=0.0, task='classify', weight=None, label_smoothing=0.0):
+                 betas=(0.9, 0.999), eps=1e-8, dropout=0.0, task='classify', weight=None, label_smoothing=0.0,
+                 specs=None):
+        """specs: (name, shape, init, decay) of another family's model (its loss_fn is then set by the caller)."""
         self.p, self.cfg, self.dropout, self.max_grad_norm = p, cfg, dropout, max_grad_norm
         self.loss_fn = mlm_loss_fn if task == 'mlm' else (
             lambda p_, cfg_, b, d: loss_fn(p_, cfg_, b, d, weight, label_smoothing))
         for t in p.values():
             t.requires_grad_(True)
-        decay = {n for n, _, _, d in specs_for(cfg, num_labels, task) if d}
+        decay = {n for n, _, _, d in (specs or specs_for(cfg, num_labels, task)) if d}
         groups = [{'params': [t for n, t in p.items() if n in decay], 'weight_decay': weight_decay},
                   {'params': [t for n, t in p.items() if n not in decay], 'weight_decay': 0.0}]
         self.opt = torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps)

@@ -173,6 +173,23 @@ export const MODEL_CATALOG: readonly CatalogFamily[] = [
     ],
   },
   {
+    name: 'ModernBERT',
+    modelTypes: ['modernbert'],
+    architecturePrefixes: ['ModernBert'],
+    supported: true,
+    summary: 'RoPE, GeGLU, alternating local and global attention; inputs up to 8,192 tokens',
+    models: [
+      {
+        id: 'answerdotai/ModernBERT-base',
+        parameters: '149M',
+        context: 8192,
+        languages: 'English (and code)',
+        license: 'apache-2.0',
+        pick: 'long English documents (up to 8,192 tokens); 22 layers: more compute per token than bert-base',
+      },
+    ],
+  },
+  {
     name: 'random',
     modelTypes: [],
     architecturePrefixes: [],
@@ -210,23 +227,6 @@ export const MODEL_CATALOG: readonly CatalogFamily[] = [
         languages: 'English vocabulary',
         license: 'none',
         pick: 'bert-base shape from scratch: only with a very large dataset',
-      },
-    ],
-  },
-  {
-    name: 'ModernBERT',
-    modelTypes: ['modernbert'],
-    architecturePrefixes: ['ModernBert'],
-    supported: false,
-    summary: 'not yet: RoPE, GeGLU, alternating local/global attention',
-    models: [
-      {
-        id: 'answerdotai/ModernBERT-base',
-        parameters: '149M',
-        context: 8192,
-        languages: 'English',
-        license: 'apache-2.0',
-        pick: 'long documents (8,192 tokens); not supported yet',
       },
     ],
   },

@@ -5,9 +5,10 @@
  */
 import { ModelError } from '../errors';
 import { catalogFamilyOf, supportedFamilyNames } from './catalog';
+import { modernBertSettings } from './modernbert-config';
 
 /** The encoder families the graph code implements. xlm-roberta is the roberta family with another name. */
-export type ModelFamily = 'bert' | 'distilbert' | 'roberta' | 'electra';
+export type ModelFamily = 'bert' | 'distilbert' | 'roberta' | 'electra' | 'modernbert';
 
 /** model_type → family and the HF class a saved classifier declares. */
 const MODEL_TYPES: Record<string, { family: ModelFamily; architecture: string }> = {
@@ -16,6 +17,7 @@ const MODEL_TYPES: Record<string, { family: ModelFamily; architecture: string }>
   roberta: { family: 'roberta', architecture: 'RobertaForSequenceClassification' },
   'xlm-roberta': { family: 'roberta', architecture: 'XLMRobertaForSequenceClassification' },
   electra: { family: 'electra', architecture: 'ElectraForSequenceClassification' },
+  modernbert: { family: 'modernbert', architecture: 'ModernBertForSequenceClassification' },
 };
 
 /** Architecture class-name prefixes, for configs without model_type (longest first: XLMRoberta before Roberta). */
@@ -25,6 +27,7 @@ const ARCHITECTURE_PREFIXES: [string, string][] = [
   ['Roberta', 'roberta'],
   ['Electra', 'electra'],
   ['Bert', 'bert'],
+  ['ModernBert', 'modernbert'],
 ];
 
 export const SUPPORTED_MODEL_TYPES: readonly string[] = Object.keys(MODEL_TYPES);
@@ -138,6 +141,36 @@ const SCHEMAS: Record<ModelFamily, Schema> = {
     defaults: { ...BERT_DEFAULTS, numHiddenLayers: 6, typeVocabSize: 1 },
     activationKey: 'activation',
   },
+  // ModernBERT has no token types (typeVocabSize fixed at 1, never a parameter); its other keys (rope, attention
+  // window, biases, pooling) are read by modernbert-config.ts.
+  modernbert: {
+    keys: {
+      vocabSize: 'vocab_size',
+      hiddenSize: 'hidden_size',
+      numHiddenLayers: 'num_hidden_layers',
+      numAttentionHeads: 'num_attention_heads',
+      intermediateSize: 'intermediate_size',
+      maxPositionEmbeddings: 'max_position_embeddings',
+      hiddenDropoutProb: 'mlp_dropout',
+      attentionProbsDropoutProb: 'attention_dropout',
+      layerNormEps: 'norm_eps',
+      initializerRange: 'initializer_range',
+      padTokenId: 'pad_token_id',
+    },
+    defaults: {
+      ...BERT_DEFAULTS,
+      vocabSize: 50368,
+      intermediateSize: 1152,
+      numHiddenLayers: 22,
+      maxPositionEmbeddings: 8192,
+      typeVocabSize: 1,
+      hiddenDropoutProb: 0,
+      attentionProbsDropoutProb: 0,
+      layerNormEps: 1e-5,
+      padTokenId: 50283,
+    },
+    activationKey: 'hidden_activation',
+  },
 };
 
 /** The model_type a config declares, or the one its architectures name; undefined when neither says. */
@@ -183,7 +216,8 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
       `${schema.activationKey} ${quoted(act)} is not supported (only exact 'gelu').`,
       `Use a model with ${schema.activationKey} "gelu".`,
     );
-  const pos = raw.position_embedding_type ?? 'absolute';
+  // ModernBERT's rotary positions are not an embedding type; its config may still say 'absolute' (unused there).
+  const pos = family === 'modernbert' ? 'absolute' : (raw.position_embedding_type ?? 'absolute');
   if (pos !== 'absolute')
     fail(`position_embedding_type ${quoted(pos)} is not supported.`, 'Use a model with absolute position embeddings.');
   if (family === 'distilbert' && raw.sinusoidal_pos_embds === true) {
@@ -244,6 +278,7 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
       `Fix the hidden size or head count in ${where}.`,
     );
   }
+  if (family === 'modernbert') modernBertSettings(raw, cfg.numHiddenLayers, file);
   if (family === 'roberta' && cfg.maxPositionEmbeddings <= cfg.padTokenId + 1) {
     fail(
       `max_position_embeddings ${cfg.maxPositionEmbeddings} leaves no positions after the offset pad_token_id + 1.`,

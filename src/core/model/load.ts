@@ -37,10 +37,13 @@ const FRESH_IF_MISSING: Record<ModelFamily, string[]> = {
   distilbert: ['pre_classifier.', 'classifier.'],
   roberta: ['classifier.'],
   electra: ['classifier.'],
+  // A ModernBertForMaskedLM checkpoint's head (dense, norm) is the classifier's head too; decoder.* is ignored.
+  modernbert: ['head.', 'classifier.'],
 };
 
 /** Head tensors of this family's classifier, which sit outside the base prefix. */
-function isClassifierHead(name: string): boolean {
+function isClassifierHead(name: string, family: ModelFamily): boolean {
+  if (family === 'modernbert') return name.startsWith('head.') || name.startsWith('classifier.');
   return name.startsWith('classifier.') || name.startsWith('pre_classifier.');
 }
 
@@ -54,7 +57,7 @@ function canonicalName(name: string, prefixed: boolean, family: ModelFamily): st
   const base = BASE_PREFIX[family];
   if (name.endsWith('position_ids') || name.startsWith('cls.')) return undefined;
   let n: string;
-  if (name.startsWith(`${base}.`) || isClassifierHead(name)) n = name;
+  if (name.startsWith(`${base}.`) || isClassifierHead(name, family)) n = name;
   else if (prefixed) return undefined;
   else n = `${base}.${name}`;
   if (family !== 'bert' && n.startsWith(`${base}.pooler.`)) return undefined;

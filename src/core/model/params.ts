@@ -1,6 +1,7 @@
 /** The parameter lists of the encoder families' classifiers (HF tensor names and layouts) and seeded initialisation. */
 import { ModelError } from '../errors';
 import { BertConfig, ModelFamily } from './config';
+import { modernBertSettings, modernbertEncoderSpecs, modernbertHeadSpecs } from './modernbert-config';
 
 export interface Tensor {
   shape: number[];
@@ -27,6 +28,7 @@ export const BASE_PREFIX: Record<ModelFamily, string> = {
   distilbert: 'distilbert',
   roberta: 'roberta',
   electra: 'electra',
+  modernbert: 'model',
 };
 
 /** The head's output layer (numLabels rows) of each family's sequence classifier. */
@@ -35,6 +37,7 @@ export const CLASSIFIER_OUTPUT: Record<ModelFamily, string> = {
   distilbert: 'classifier',
   roberta: 'classifier.out_proj',
   electra: 'classifier.out_proj',
+  modernbert: 'classifier',
 };
 
 /** Builds a spec list in HF's order; linear weights are in torch layout [out, in]. */
@@ -97,12 +100,18 @@ function distilbertEncoderSpecs(list: SpecList, cfg: BertConfig): void {
 export function encoderParamSpecs(cfg: BertConfig): ParamSpec[] {
   const list = new SpecList();
   if (cfg.modelType === 'distilbert') distilbertEncoderSpecs(list, cfg);
+  else if (cfg.modelType === 'modernbert')
+    return modernbertEncoderSpecs(cfg, modernBertSettings(cfg.raw, cfg.numHiddenLayers));
   else bertEncoderSpecs(list, cfg, BASE_PREFIX[cfg.modelType]);
   return list.specs;
 }
 
 /** The parameter list of the family's *ForSequenceClassification (HF tensor names and layouts). */
 export function classifierParamSpecs(cfg: BertConfig, numLabels: number): ParamSpec[] {
+  if (cfg.modelType === 'modernbert') {
+    const settings = modernBertSettings(cfg.raw, cfg.numHiddenLayers);
+    return [...modernbertEncoderSpecs(cfg, settings), ...modernbertHeadSpecs(cfg, settings, numLabels)];
+  }
   const list = new SpecList();
   list.specs.push(...encoderParamSpecs(cfg));
   const H = cfg.hiddenSize;

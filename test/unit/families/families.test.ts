@@ -187,7 +187,7 @@ for (const family of FAMILIES) {
       distilbert: 'DistilBertForSequenceClassification',
       roberta: 'RobertaForSequenceClassification',
       electra: 'ElectraForSequenceClassification',
-    }[cfg.modelType as Exclude<ModelFamily, 'bert'>];
+    }[cfg.modelType as Exclude<ModelFamily, 'bert' | 'modernbert'>];
     assert.deepEqual(json.architectures, [expectedArch]);
     assert.equal(json.model_type, cfg.modelType);
     if (family === 'distilbert')
