@@ -10,6 +10,11 @@ number of steps m in STEPS: the per-position attributions sum_h (x - x0)[s, h] *
 with the trapezoid weights w (1/(2m) at both ends, 1/m between), x the word embeddings of the row and x0 those of the
 baseline, F the target's logit; with the logits at the input and at the baseline.
 
+Then text pairs (`"pair": true`), as the pair templates lay them out: BERT `[CLS] a [SEP] b [SEP]` with token types
+0 then 1 (the first [SEP] typed 0), RoBERTa `<s> a </s></s> b </s>` all 0; the baseline keeps every special token,
+the middle separators too. Their content ids come from a second generator (seed + 1), so the single-text cases above
+stay as they were.
+
 The word embeddings are fed through bert_torch's own embedding lookup: the m + 1 path rows are written into a fresh
 embedding table, one table row per (path row, position), and the ids point at them (all above the padding id, so the
 lookup's padding_idx and RoBERTa's position ids, counted from the non-padding ids, are those of the unpadded input).
@@ -93,6 +98,31 @@ def main():
                             'logit': logits[target].item(), 'baselineLogit': baseline_logit})
         cases.append({'family': fam, 'fixture': folder, 'ids': ids, 'baselineIds': baseline, 'typeIds': types,
                       'target': target, 'results': results})
+    pair_rng = np.random.default_rng(args.seed + 1)
+    for fam in ('bert', 'roberta'):
+        folder = FAMILIES[fam]
+        d = os.path.join(ROOT, 'test', 'fixtures', folder)
+        with open(os.path.join(d, 'config.json')) as f:
+            cfg = json.load(f)
+        p, _ = bt.read_safetensors(os.path.join(d, 'model.safetensors'))
+        pad = cfg.get('pad_token_id', 0)
+        first, last = SPECIALS[fam]
+        vocab = [i for i in range(3, cfg['vocab_size']) if i != pad]
+        middle = [last] if fam == 'bert' else [last, last]
+        a = [int(i) for i in pair_rng.choice(vocab, 5)]
+        b = [int(i) for i in pair_rng.choice(vocab, SEQ - 3 - len(middle) - 2)]
+        ids = [first] + a + middle + b + [last]
+        baseline = [first] + [pad] * len(a) + middle + [pad] * len(b) + [last]
+        types = [0] * (1 + len(a) + len(middle)) + [1] * (len(b) + 1) if fam == 'bert' else [0] * len(ids)
+        target = 2
+        results = []
+        for steps in STEPS:
+            scores, logits, baseline_logit = integrated_gradients(
+                p, cfg, torch.tensor(ids), torch.tensor(baseline), torch.tensor([types]), target, steps)
+            results.append({'steps': steps, 'scores': scores.tolist(), 'logits': logits.tolist(),
+                            'logit': logits[target].item(), 'baselineLogit': baseline_logit})
+        cases.append({'family': fam, 'fixture': folder, 'pair': True, 'ids': ids, 'baselineIds': baseline,
+                      'typeIds': types, 'target': target, 'results': results})
     out = os.path.join(ROOT, 'test', 'fixtures', 'explain')
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, 'ig.json'), 'w') as f:

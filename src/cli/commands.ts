@@ -430,7 +430,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       {
         name: 'explain',
         kind: 'boolean',
-        help: "explain each prediction: every token's integrated gradient toward the predicted label (CPU; [PAD] baseline)",
+        help: "explain each prediction: every token's integrated gradient toward the predicted label, a pair's from both texts (CPU; [PAD] baseline)",
       },
       {
         name: 'explain-steps',

@@ -85,12 +85,6 @@ export async function predictCommand(args: ParsedArgs, io: CliIo): Promise<numbe
   if (!explain && (args.flags.has('explain-steps') || args.flags.has('top'))) {
     throw new UsageError('--explain-steps and --top go with --explain.', 'Add --explain, or leave them out.');
   }
-  if (explain && pairs) {
-    throw new UsageError(
-      '--explain explains single texts; it cannot explain a text pair yet.',
-      'Leave out --explain for pairs.',
-    );
-  }
   const predictor = await loadPredictor(modelDir, { device: getString(args, 'device') as 'cpu' | undefined });
   const explainer = explain ? await loadExplainer(modelDir) : undefined;
   const steps = getNumber(args, 'explain-steps') ?? DEFAULT_IG_STEPS;
@@ -98,17 +92,19 @@ export async function predictCommand(args: ParsedArgs, io: CliIo): Promise<numbe
   try {
     const output = new Output(io, args.flags.get('json') === true);
     if (explainer) {
-      for (const text of texts) {
-        const [p] = await predictor.predict([text]);
+      for (const [i, text] of texts.entries()) {
+        const textPair = pairs?.[i];
+        const [p] = await predictor.predict([text], textPair === undefined ? undefined : [textPair]);
         // The predicted label by name; a regression model's one output, or a multi-label model's labels joined into
         // one name, leave the explainer its own choice: the largest logit.
         const label = predictor.labels.includes(p.label) ? p.label : undefined;
-        const e = await explainer.explain(text, { steps, label });
+        const e = await explainer.explain(text, { steps, label, ...(textPair === undefined ? {} : { textPair }) });
         const prediction =
           p.value !== undefined ? { value: p.value } : { label: p.label, score: p.score, scores: p.scores };
         output.result({ ...prediction, explanation: explanationJson(e) }, () => {
           const head = p.value !== undefined ? p.value.toFixed(4) : `${p.label}\t${p.score.toFixed(4)}`;
-          return `${head}\t${oneLine(text)}\n${explanationText(text, e, top, p.value !== undefined)}`;
+          const shown = `${oneLine(text)}${textPair === undefined ? '' : `\t${oneLine(textPair)}`}`;
+          return `${head}\t${shown}\n${explanationText([text, textPair ?? ''], e, top, p.value !== undefined)}`;
         });
       }
       return EXIT_OK;
@@ -165,14 +161,24 @@ function explanationJson(e: Explanation) {
     logit: e.logit,
     baselineLogit: e.baselineLogit,
     truncated: e.truncated,
-    tokens: e.tokens.map((t) => ({ token: t.token, start: t.start, end: t.end, score: t.score })),
+    // A pair's tokens say which text their offsets point into (segment 0 or 1).
+    tokens: e.tokens.map((t) => ({
+      token: t.token,
+      start: t.start,
+      end: t.end,
+      score: t.score,
+      ...(t.segment === undefined ? {} : { segment: t.segment }),
+    })),
   };
 }
 
-/** Two indented lines: the `top` tokens pushing toward the label, and those pushing away from it. */
-function explanationText(text: string, e: Explanation, top: number, regression: boolean): string {
+/**
+ * Two indented lines: the `top` tokens pushing toward the label, and those pushing away from it. `texts`: the text,
+ * and a pair's second text, which a token's segment points into.
+ */
+function explanationText(texts: [string, string], e: Explanation, top: number, regression: boolean): string {
   const shown = (t: TokenAttribution) =>
-    `${JSON.stringify(t.start !== null && t.end !== null ? text.slice(t.start, t.end) : t.token)} ${t.score >= 0 ? '+' : ''}${t.score.toFixed(3)}`;
+    `${JSON.stringify(t.start !== null && t.end !== null ? texts[t.segment ?? 0].slice(t.start, t.end) : t.token)} ${t.score >= 0 ? '+' : ''}${t.score.toFixed(3)}`;
   const ranked = [...e.tokens].sort((a, b) => b.score - a.score);
   const toward = ranked.filter((t) => t.score > 0).slice(0, top);
   const against = ranked

@@ -33,6 +33,7 @@ import { loadModelDir } from '../model/load';
 import { BASE_PREFIX, checkWeightsMatch, type Weights } from '../model/params';
 import { isQuantizedCopy } from '../run/paths';
 import { tokenOffsets } from '../tokenize/offsets';
+import { encodePair } from '../tokenize/pairs';
 import {
   contentBudget,
   defaultWindowStride,
@@ -254,6 +255,8 @@ export interface TokenAttribution {
   end: number | null;
   /** Integrated gradient toward the label's logit: positive pushes toward the label, negative away from it. */
   score: number;
+  /** A text pair's: which text the token and its offsets belong to (0 the first text, 1 the second). */
+  segment?: 0 | 1;
 }
 
 export interface Explanation {
@@ -266,7 +269,10 @@ export interface Explanation {
   /** The label's logit at the input and at the baseline; sum of scores ≈ logit − baselineLogit (completeness). */
   logit: number;
   baselineLogit: number;
-  /** The content tokens the model saw, in order (special tokens have zero attribution and are left out). */
+  /**
+   * The content tokens the model saw, in order (special tokens have zero attribution and are left out); a pair's
+   * first text's tokens, then its second's (`segment`).
+   */
   tokens: TokenAttribution[];
   /** Whether the model reads only part of the text (head or head+tail truncation): the other tokens are not here. */
   truncated: boolean;
@@ -276,6 +282,11 @@ export interface ExplainOptions {
   /** The label to explain, by name; default the predicted one (for regression, the single output). */
   label?: string;
   steps?: number;
+  /**
+   * The second text of a pair (a text-pair model): the pair is one row as prediction reads it (the tokenizer's pair
+   * template, longest_first truncation), and both texts' tokens are attributed.
+   */
+  textPair?: string;
 }
 
 export interface Explainer {
@@ -314,23 +325,56 @@ export async function loadExplainer(
   const tokenizer = pre.tokenizer;
   const specials = tokenizer.prefixIds.length;
   const budget = contentBudget(tokenizer, settings.maxLength);
+
+  /** A single text's rows (several windows with 'window'), each content position with its place among the tokens. */
+  const singleRows = (text: string): ExplainedRows => {
+    const rows = pre.encode([text], settings);
+    const fullIds = tokenizer.tokenIds(text);
+    // Where each window starts among the text's tokens, as truncation.ts's encodeText places them.
+    const starts = windowStarts(fullIds.length, budget, defaultWindowStride(budget));
+    const parts = rows.map((r, w) => {
+      const ids = Array.from(r.ids);
+      const content = ids.length - specials - tokenizer.suffixIds.length;
+      const at =
+        settings.truncation === 'window'
+          ? Array.from({ length: content }, (_, i) => starts[w] + i)
+          : contentPositions(fullIds.length, content, settings.truncation);
+      const positions = at.map((index, i) => ({ row: specials + i, segment: 0 as const, index }));
+      return { ids, typeIds: r.typeIds, positions };
+    });
+    return { parts, segments: [{ text, ids: fullIds }] };
+  };
+
+  /** A pair's one row (as prediction encodes it), its content positions in the first text's tokens, then the second's. */
+  const pairRows = (text: string, textPair: string): ExplainedRows => {
+    const [r] = pre.encode([text], { ...settings, truncation: 'head' }, undefined, [textPair]);
+    const { first, second, kept } = encodePair(tokenizer, text, textPair, settings.maxLength);
+    const t = tokenizer.pairTemplate;
+    const secondAt = t.prefix.length + kept[0] + t.middle.length;
+    const positions = [
+      ...Array.from({ length: kept[0] }, (_, i) => ({ row: t.prefix.length + i, segment: 0 as const, index: i })),
+      ...Array.from({ length: kept[1] }, (_, i) => ({ row: secondAt + i, segment: 1 as const, index: i })),
+    ];
+    const parts = [{ ids: Array.from(r.ids), typeIds: r.typeIds, positions }];
+    return {
+      parts,
+      segments: [
+        { text, ids: first },
+        { text: textPair, ids: second },
+      ],
+    };
+  };
+
   return {
     labels,
     async explain(text, explainOptions = {}) {
-      const rows = pre.encode([text], settings);
-      const fullIds = tokenizer.tokenIds(text);
-      // Where each window starts among the text's tokens, as truncation.ts's encodeText places them.
-      const starts = windowStarts(fullIds.length, budget, defaultWindowStride(budget));
-      // Each row's content tokens, with where each sits among the text's tokens.
-      const parts = rows.map((r, w) => {
-        const ids = Array.from(r.ids);
-        const content = ids.slice(specials, ids.length - tokenizer.suffixIds.length);
-        const at =
-          settings.truncation === 'window'
-            ? content.map((_, i) => starts[w] + i)
-            : contentPositions(fullIds.length, content.length, settings.truncation);
-        const baselineIds = ids.map((id, s) => (s < specials || s >= specials + content.length ? id : tokenizer.padId));
-        return { row: { ids, typeIds: r.typeIds, baselineIds }, content, at };
+      const { parts: encoded, segments } =
+        explainOptions.textPair === undefined ? singleRows(text) : pairRows(text, explainOptions.textPair);
+      // The baseline: every content token the padding token, the special tokens kept.
+      const parts = encoded.map((p) => {
+        const baselineIds = [...p.ids];
+        for (const { row } of p.positions) baselineIds[row] = tokenizer.padId;
+        return { row: { ids: p.ids, typeIds: p.typeIds, baselineIds }, positions: p.positions };
       });
       let labelIndex: number;
       if (explainOptions.label !== undefined) {
@@ -351,20 +395,33 @@ export async function loadExplainer(
       // A window model's logit is the mean of its windows' logits, so its integrated gradients are the mean of theirs:
       // a token in two overlapping windows gets both shares.
       const steps = explainOptions.steps ?? DEFAULT_IG_STEPS;
-      const scores = new Map<number, { id: number; score: number }>();
+      const scores = segments.map(() => new Map<number, { id: number; score: number }>());
       let logit = 0;
       let baselineLogit = 0;
       for (const p of parts) {
         const a = await model.attribute(p.row, labelIndex, steps);
         logit += a.logit / parts.length;
         baselineLogit += a.baselineLogit / parts.length;
-        p.content.forEach((id, i) => {
-          const prev = scores.get(p.at[i]);
-          scores.set(p.at[i], { id, score: (prev?.score ?? 0) + a.scores[specials + i] / parts.length });
-        });
+        for (const { row, segment, index } of p.positions) {
+          const prev = scores[segment].get(index);
+          scores[segment].set(index, { id: p.row.ids[row], score: (prev?.score ?? 0) + a.scores[row] / parts.length });
+        }
       }
-      const offsets = tokenOffsets(tokenizer, text, fullIds);
-      const order = [...scores.keys()].sort((x, y) => x - y);
+      const tokens = segments.flatMap((seg, segment) => {
+        const offsets = tokenOffsets(tokenizer, seg.text, seg.ids);
+        const order = [...scores[segment].keys()].sort((x, y) => x - y);
+        return order.map((at): TokenAttribution => {
+          const { id, score } = scores[segment].get(at)!;
+          return {
+            token: tokenizer.tokenText(id),
+            id,
+            start: offsets[at]?.start ?? null,
+            end: offsets[at]?.end ?? null,
+            score,
+            ...(segments.length > 1 ? { segment: segment as 0 | 1 } : {}),
+          };
+        });
+      });
       return {
         label: labels[labelIndex],
         labelIndex,
@@ -372,23 +429,25 @@ export async function loadExplainer(
         baseline: 'pad',
         logit,
         baselineLogit,
-        tokens: order.map((at) => {
-          const { id, score } = scores.get(at)!;
-          return {
-            token: tokenizer.tokenText(id),
-            id,
-            start: offsets[at]?.start ?? null,
-            end: offsets[at]?.end ?? null,
-            score,
-          };
-        }),
-        truncated: order.length < fullIds.length,
+        tokens,
+        truncated: segments.some((seg, segment) => scores[segment].size < seg.ids.length),
       };
     },
     async dispose() {
       await model.dispose();
     },
   };
+}
+
+/** What a text (or a pair) is explained over: the model's rows, and the texts their content positions point into. */
+interface ExplainedRows {
+  parts: {
+    ids: number[];
+    typeIds: ArrayLike<number> | undefined;
+    /** Each content position of the row: which text's token it is (segment) and which of its tokens (index). */
+    positions: { row: number; segment: 0 | 1; index: number }[];
+  }[];
+  segments: { text: string; ids: number[] }[];
 }
 
 /**

@@ -45,13 +45,16 @@ export function pairContentBudget(tokenizer: TextTokenizer, maxLength: number): 
   return budget;
 }
 
-/** One row for a pair: ids with the pair's special tokens, and each token's type. */
+/**
+ * One row for a pair: ids with the pair's special tokens, and each token's type; with each text's tokens (`first`,
+ * `second`) and how many of each the row keeps (`kept`), so a caller can map the row's positions back to the texts.
+ */
 export function encodePair(
   tokenizer: TextTokenizer,
   first: string,
   second: string,
   maxLength: number,
-): { ids: Int32Array; typeIds: Uint8Array } {
+): { ids: Int32Array; typeIds: Uint8Array; first: number[]; second: number[]; kept: [number, number] } {
   const budget = pairContentBudget(tokenizer, maxLength);
   const a = tokenizer.tokenIds(first);
   const b = tokenizer.tokenIds(second);
@@ -68,7 +71,7 @@ export function encodePair(
     ...new Array<number>(nb).fill(t.secondType),
     ...t.suffixTypes,
   ];
-  return { ids: Int32Array.from(ids), typeIds: Uint8Array.from(types) };
+  return { ids: Int32Array.from(ids), typeIds: Uint8Array.from(types), first: a, second: b, kept: [na, nb] };
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The attribution graph (src/core/infer/explain.ts) against integrated gradients computed by PyTorch autograd on the
  * same tiny random classifiers (test/fixtures/explain/ig.json, written by bench/reference/make_ig_fixture.py from the
- * parity fixtures' weights): same row, baseline, target, steps and trapezoid rule.
+ * parity fixtures' weights): same row, baseline, target, steps and trapezoid rule. Single texts of each family, and
+ * text pairs as BERT's and RoBERTa's pair templates lay them out (the middle separators kept in the baseline).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,8 @@ const FIXTURES = path.resolve(__dirname, '../../../../test/fixtures');
 interface Case {
   family: string;
   fixture: string;
+  /** A text pair's row (two segments between the template's separators). */
+  pair?: boolean;
   ids: number[];
   baselineIds: number[];
   typeIds: number[];
@@ -32,7 +35,8 @@ const cases = (JSON.parse(fs.readFileSync(path.join(FIXTURES, 'explain', 'ig.jso
 const RELATIVE_TOLERANCE = 1e-5;
 
 for (const c of cases) {
-  test(`integrated gradients equal PyTorch's on a tiny ${c.family} classifier (4, 16, 50 steps)`, async () => {
+  const what = c.pair ? `a text pair of a tiny ${c.family} classifier` : `a tiny ${c.family} classifier`;
+  test(`integrated gradients equal PyTorch's on ${what} (4, 16, 50 steps)`, async () => {
     const { config, weights } = await loadModelDir(path.join(FIXTURES, c.fixture), 3, 0);
     const model = await AttributionModel.create(config, 3, weights, { rowsPerRun: 7 });
     try {
@@ -47,9 +51,10 @@ for (const c of cases) {
         assert.ok(worst <= RELATIVE_TOLERANCE * scale, `${c.family}, ${r.steps} steps: max |Δ| ${worst} vs ${scale}`);
         r.logits.forEach((l, i) => assert.ok(Math.abs(a.logits[i] - l) < 1e-5, `logit ${i}: ${a.logits[i]} vs ${l}`));
         assert.ok(Math.abs(a.baselineLogit - r.baselineLogit) < 1e-5);
-        // Special tokens are the same in input and baseline: nothing to attribute.
-        assert.equal(a.scores[0], 0);
-        assert.equal(a.scores[c.ids.length - 1], 0);
+        // Special tokens (a pair's middle separators too) are the same in input and baseline: nothing to attribute.
+        c.ids.forEach((id, i) => {
+          if (id === c.baselineIds[i]) assert.equal(a.scores[i], 0, `position ${i}`);
+        });
       }
     } finally {
       await model.dispose();
