@@ -1,0 +1,171 @@
+/**
+ * `bertft train` on a tiny ModernBERT folder laid out as answerdotai/ModernBERT-base ships: a ModernBertForMaskedLM
+ * checkpoint (encoder, head.dense / head.norm, decoder.bias; no classifier) and a byte-level BPE tokenizer.json with
+ * [CLS] / [SEP] / [PAD] specials and a TemplateProcessing post-processor. Trains a few steps, exports
+ * best/model.onnx, and `bertft predict` reloads the run and classifies.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { parseBertConfig } from '../../../src/core/model/config';
+import { modernBertSettings, modernbertHeadSpecs } from '../../../src/core/model/modernbert-config';
+import { encoderParamSpecs, initWeights, Tensor } from '../../../src/core/model/params';
+import { readSafetensorsHeader, writeSafetensors } from '../../../src/core/model/safetensors';
+import { bertft, run } from '../../helpers/bertft-cli';
+import { tempDir, writeSentimentCsv } from '../runner/fixtures';
+import { WORDS, byteLevelBpeTokenizerJson } from './tiny-models';
+
+/** The RoBERTa-layout tiny tokenizer with ModernBERT's special tokens and post-processor ([CLS] $A [SEP]). */
+function modernbertTokenizerJson(): Record<string, unknown> {
+  const names = new Map([
+    ['<s>', '[CLS]'],
+    ['<pad>', '[PAD]'],
+    ['</s>', '[SEP]'],
+    ['<unk>', '[UNK]'],
+    ['<mask>', '[MASK]'],
+  ]);
+  const json = byteLevelBpeTokenizerJson(WORDS) as {
+    added_tokens: { id: number; content: string }[];
+    model: { vocab: Record<string, number> };
+  } & Record<string, unknown>;
+  for (const t of json.added_tokens) t.content = names.get(t.content) ?? t.content;
+  json.model.vocab = Object.fromEntries(Object.entries(json.model.vocab).map(([k, v]) => [names.get(k) ?? k, v]));
+  const special = (id: string) => ({ SpecialToken: { id, type_id: 0 } });
+  const sequence = (id: 'A' | 'B') => ({ Sequence: { id, type_id: 0 } });
+  json.post_processor = {
+    type: 'TemplateProcessing',
+    single: [special('[CLS]'), sequence('A'), special('[SEP]')],
+    pair: [special('[CLS]'), sequence('A'), special('[SEP]'), sequence('B'), special('[SEP]')],
+    special_tokens: {
+      '[CLS]': { id: '[CLS]', ids: [0], tokens: ['[CLS]'] },
+      '[SEP]': { id: '[SEP]', ids: [2], tokens: ['[SEP]'] },
+    },
+  };
+  return json;
+}
+
+/** A ModernBertForMaskedLM folder with random weights: 3 layers (global, local, global), a window of 4 tokens. */
+async function writeTinyModernBert(dir: string): Promise<{ pad: number }> {
+  fs.mkdirSync(dir, { recursive: true });
+  const tokenizer = modernbertTokenizerJson();
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+  const vocabSize = Object.keys((tokenizer.model as { vocab: Record<string, number> }).vocab).length;
+  const config = {
+    architectures: ['ModernBertForMaskedLM'],
+    model_type: 'modernbert',
+    vocab_size: vocabSize,
+    hidden_size: 32,
+    intermediate_size: 48,
+    num_hidden_layers: 3,
+    num_attention_heads: 2,
+    hidden_activation: 'gelu',
+    max_position_embeddings: 64,
+    norm_eps: 1e-5,
+    norm_bias: false,
+    global_rope_theta: 160000,
+    local_rope_theta: 10000,
+    global_attn_every_n_layers: 2,
+    local_attention: 4,
+    classifier_pooling: 'mean',
+    classifier_activation: 'gelu',
+    pad_token_id: 1,
+    cls_token_id: 0,
+    sep_token_id: 2,
+    bos_token_id: 0,
+    eos_token_id: 2,
+    position_embedding_type: 'absolute',
+  };
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+  const cfg = parseBertConfig(config);
+  const settings = modernBertSettings(cfg.raw, cfg.numHiddenLayers);
+  const head = modernbertHeadSpecs(cfg, settings, 2).filter((s) => s.name.startsWith('head.'));
+  const weights = new Map<string, Tensor>(initWeights([...encoderParamSpecs(cfg), ...head], 5, 0.02));
+  weights.set('decoder.bias', { shape: [vocabSize], data: new Float32Array(vocabSize) });
+  await writeSafetensors(path.join(dir, 'model.safetensors'), weights, { format: 'pt' });
+  return { pad: 1 };
+}
+
+test('bertft train on a tiny ModernBERT folder (MLM checkpoint, [CLS]/[SEP] tokenizer), export, reload, predict', async () => {
+  const dir = tempDir('cli-modernbert');
+  const model = path.join(dir, 'modernbert');
+  const { pad } = await writeTinyModernBert(model);
+  const data = writeSentimentCsv(dir, 48);
+  const out = path.join(dir, 'run');
+  const events = bertft<{ event: string }>(
+    'train',
+    '--json',
+    '--data',
+    data,
+    '--out',
+    out,
+    '--model',
+    model,
+    '--max-steps',
+    '12',
+    '--batch-size',
+    '8',
+    '--max-length',
+    '24',
+    '--lr',
+    '3e-3',
+    '--seed',
+    '1',
+    '--device',
+    'cpu',
+  );
+  assert.equal(events[events.length - 1].event, 'done');
+  assert.ok(events.some((e) => e.event === 'eval'));
+
+  const best = path.join(out, 'best');
+  const config = JSON.parse(fs.readFileSync(path.join(best, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual(config.architectures, ['ModernBertForSequenceClassification']);
+  assert.equal(config.model_type, 'modernbert');
+  assert.equal(config.classifier_pooling, 'mean');
+  const names = (await readSafetensorsHeader(path.join(best, 'model.safetensors'))).entries.map((e) => e.name);
+  assert.ok(names.includes('classifier.weight') && names.includes('head.norm.weight'), names.join(', '));
+  assert.ok(!names.includes('decoder.bias'), names.join(', '));
+  assert.ok(
+    names.every((n) => /^(model|head|classifier)\./.test(n)),
+    names.join(', '),
+  );
+
+  // The exported ONNX model runs on its own: right padding leaves a row's logits unchanged (padding is masked out of
+  // the keys, global and local, and out of the mean pooling).
+  const session = await ort.InferenceSession.create(path.join(best, 'model.onnx'));
+  const row = [0, 300, 301, 302, 303, 304, 305, 2];
+  const feed = (ids: number[], n: number) => ({
+    input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
+    attention_mask: new ort.Tensor(
+      'int64',
+      BigInt64Array.from(ids, (_, i) => BigInt(i < n ? 1 : 0)),
+      [1, ids.length],
+    ),
+    token_type_ids: new ort.Tensor('int64', new BigInt64Array(ids.length), [1, ids.length]),
+  });
+  const alone = (await session.run(feed(row, row.length))).logits.data as Float32Array;
+  const padded = (await session.run(feed([...row, pad, pad, pad], row.length))).logits.data as Float32Array;
+  assert.ok(
+    alone.every((v, i) => Math.abs(v - padded[i]) < 1e-5),
+    `${alone.join(', ')} vs ${padded.join(', ')}`,
+  );
+
+  const predict = run(
+    'predict',
+    '--model',
+    out,
+    '--json',
+    '--text',
+    'the movie was great',
+    '--text',
+    'the plot was awful',
+  );
+  assert.equal(predict.status, 0, predict.stderr);
+  const predictions = predict.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { label: string });
+  assert.equal(predictions.length, 2);
+  for (const p of predictions) assert.ok(['pos', 'neg'].includes(p.label), JSON.stringify(p));
+});
