@@ -10,6 +10,7 @@ import { HubTokenStore, registerHubTokenCommands } from './network';
 import { TrainingStatusBar } from './statusBar';
 import { registerTrainingCommands } from './training';
 import type { RunInfo } from './runs/runStore';
+import type { RunsTreeProvider } from './runs/view';
 import { registerUnsupported } from './unsupported';
 import { registerWalkthrough } from './walkthrough';
 
@@ -20,6 +21,8 @@ export interface BertExtensionApi {
   logUri: vscode.Uri;
   /** The runs the Runs view lists now (fine-tuning and pre-training), newest first. */
   listRuns(): RunInfo[];
+  /** The Runs view's rows under `node` (its top level without one) and each row's item, as the view renders them. */
+  runsView: Pick<RunsTreeProvider, 'getChildren' | 'getTreeItem' | 'getParent'>;
   /** The folder of the model Classify Selection and the hover use, if any. */
   activeModelDir(): string | undefined;
 }
@@ -51,6 +54,7 @@ export function activate(context: vscode.ExtensionContext): BertExtensionApi | u
     statusBar,
     logUri: context.logUri,
     listRuns: () => training.runs.list(),
+    runsView: training.runs,
     activeModelDir: () => inference.activeModelDir(),
   };
 }

@@ -170,8 +170,16 @@ export function setStatusBarItem(item: vscode.StatusBarItem, text: Message, tool
 }
 
 /** A tree item whose label and description may hold data; the tooltip is markdown. */
-export function treeItem(label: Message, options: { description?: Message; tooltip?: Message }): vscode.TreeItem {
-  const item = new vscode.TreeItem(asPlain(label), vscode.TreeItemCollapsibleState.None);
+export function treeItem(
+  label: Message,
+  options: { description?: Message; tooltip?: Message; collapsible?: 'none' | 'collapsed' | 'expanded' },
+): vscode.TreeItem {
+  const state = {
+    none: vscode.TreeItemCollapsibleState.None,
+    collapsed: vscode.TreeItemCollapsibleState.Collapsed,
+    expanded: vscode.TreeItemCollapsibleState.Expanded,
+  }[options.collapsible ?? 'none'];
+  const item = new vscode.TreeItem(asPlain(label), state);
   if (options.description) item.description = asPlain(options.description);
   if (options.tooltip) item.tooltip = markdown(options.tooltip);
   return item;

@@ -18,6 +18,33 @@ import { formatPerplexity } from '../dashboard/statusText';
 import { join, long, say, type Message } from '../display/text';
 import { hasRun, runPaths } from '../../core/run/paths';
 import { MetricsFollower } from '../../core/run/metrics-log';
+import { JOB_JSON, readJobRecord, type JobRecord, type JobState } from '../../core/scheduler/scheduler';
+import { SWEEP_JSON, type SweepPoint, type TrialStatus } from '../../core/sweep/sweep';
+
+/** A run submitted to a cluster (its job.json) and what the scheduler last said of it. */
+export interface RunJob {
+  record?: JobRecord;
+  /** job.json could not be read (the message names the file and the fix). */
+  recordError?: string;
+  /** The scheduler's last answer (job.json's lastState until the view asks). */
+  state?: JobState;
+  /** Why the scheduler could not be asked (no Slurm on this machine, no answer). */
+  unavailable?: string;
+}
+
+/** A run that is one trial of a sweep: its place on the sweep's leaderboard. */
+export interface TrialMark {
+  sweepDir: string;
+  index: number;
+  /** 1 for the leaderboard's first row. */
+  rank: number;
+  /** The leaderboard's best finished trial. */
+  best: boolean;
+  settings: SweepPoint;
+  status: TrialStatus;
+  metric: string | null;
+  bestMetric: number | null;
+}
 
 export interface RunInfo {
   dir: string;
@@ -42,6 +69,10 @@ export interface RunInfo {
   /** `<run>/best` when it exists: the model to classify with. */
   bestModelDir?: string;
   errorMessage?: string;
+  /** Set for a run submitted with `bertft submit` (or a trial of a sweep submitted with `--slurm`). */
+  job?: RunJob;
+  /** Set for a trial of a sweep. */
+  trial?: TrialMark;
 }
 
 /** Whether a process with this id exists (EPERM means it exists but belongs to someone else). */
@@ -106,8 +137,14 @@ export class RunStateCache {
   }
 }
 
+/** A run folder: training wrote to it, or it was submitted to a cluster (a queued job has written nothing yet). */
 export function isRunDir(dir: string): boolean {
-  return fs.existsSync(runPaths(dir).metrics) || hasRun(dir);
+  return fs.existsSync(runPaths(dir).metrics) || hasRun(dir) || fs.existsSync(path.join(dir, JOB_JSON));
+}
+
+/** A sweep folder (its trials are listed under it, see ./sweeps.ts). */
+export function isSweepDir(dir: string): boolean {
+  return fs.existsSync(path.join(dir, SWEEP_JSON));
 }
 
 /** Every run under `runsRoot`, newest first. A missing folder has no runs. Pass a cache when listing repeatedly. */
@@ -126,10 +163,31 @@ export function listRuns(
   const runs: RunInfo[] = [];
   for (const name of names) {
     const dir = path.join(runsRoot, name);
-    if (name.startsWith('.') || !isDirectory(dir) || !isRunDir(dir)) continue;
-    runs.push(runInfo(dir, cache.read(dir, isAlive)));
+    if (name.startsWith('.') || !isDirectory(dir) || isSweepDir(dir) || !isRunDir(dir)) continue;
+    runs.push(runAt(dir, isAlive, cache));
   }
   return runs.sort((a, b) => b.date.localeCompare(a.date) || a.name.localeCompare(b.name));
+}
+
+/** The run in `dir`, with its job record when it was submitted to a cluster. */
+export function runAt(dir: string, isAlive: (pid: number) => boolean, cache: RunStateCache): RunInfo {
+  const state = cache.read(dir, isAlive);
+  const run = runInfo(dir, state);
+  const job = readRunJob(dir);
+  if (!job) return run;
+  // A job still queued has started nothing: it dates from its submission.
+  const submitted = job.record?.submitted;
+  return { ...run, job, ...(state.startedAt === undefined && submitted ? { date: submitted } : {}) };
+}
+
+/** `<run>/job.json` for the view: undefined when there is none, the reason when it cannot be read. */
+export function readRunJob(dir: string): RunJob | undefined {
+  try {
+    const record = readJobRecord(dir);
+    return record ? { record, state: record.lastState } : undefined;
+  } catch (error) {
+    return { recordError: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 export function runInfo(dir: string, state: DashboardState): RunInfo {
@@ -157,8 +215,7 @@ export function runInfo(dir: string, state: DashboardState): RunInfo {
 
 /** One line for the runs view: `done · acc 0.94 · 2026-11-25 08:12`, `pre-train · done · perplexity 41.2 · …`. */
 export function describeRun(run: RunInfo): string {
-  const parts: string[] = [run.phase];
-  if (run.phase === 'training' && run.totalSteps > 0) parts[0] = `training ${run.step}/${run.totalSteps}`;
+  const parts: string[] = [phaseText(run)];
   if (run.task === 'mlm') {
     parts.unshift('pre-train');
     if (run.bestPerplexity !== undefined) parts.push(`perplexity ${formatPerplexity(run.bestPerplexity)}`);
@@ -171,6 +228,11 @@ export function describeRun(run: RunInfo): string {
   } else if (run.bestAccuracy !== undefined) parts.push(`acc ${run.bestAccuracy.toFixed(2)}`);
   parts.push(run.date.slice(0, 16).replace('T', ' '));
   return parts.join(' · ');
+}
+
+/** `training 12/100` while training, else the phase. */
+export function phaseText(run: RunInfo): string {
+  return run.phase === 'training' && run.totalSteps > 0 ? `training ${run.step}/${run.totalSteps}` : run.phase;
 }
 
 /** The Runs view's tooltip of a run (markdown: one line each). */
@@ -208,7 +270,7 @@ export function describeRunTooltip(run: RunInfo): Message {
   return join(lines, '  \n');
 }
 
-function isDirectory(p: string): boolean {
+export function isDirectory(p: string): boolean {
   try {
     return fs.statSync(p).isDirectory();
   } catch {

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunInfo } from '../runs/runStore';
+import { registerJobCommands } from '../runs/commands';
 import { runFolders } from '../runs/view';
 import { readSettings } from '../config';
 import { info, say } from '../display/ui';
@@ -108,7 +109,8 @@ export function registerTrainingCommands(ctx: Ctx): TrainingController {
 
   registerSuspectsCommand(ctx, controller);
 
-  command('bert.runs.refresh', () => controller.runs.refresh());
+  command('bert.runs.refresh', () => controller.runs.refreshAll());
+  registerJobCommands(ctx, controller.runs);
   command('bert.runs.openDashboard', (arg: RunArgument) =>
     vscode.commands.executeCommand('bert.openDashboard', runDirOf(arg)),
   );
