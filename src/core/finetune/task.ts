@@ -13,7 +13,7 @@ import { packageVersion } from '../util/package-version';
 import { readDataset } from '../data/read';
 import { splitDataset } from '../data/split';
 import type { Example } from '../data/types';
-import { maxSequenceLength, presetConfig, type BertConfig } from '../model/config';
+import { checkPaddingMatchesModel, maxSequenceLength, presetConfig, type BertConfig } from '../model/config';
 import { bertClassifierParamSpecs, initWeights, type Weights } from '../model/params';
 import { loadModelDir, saveHfModel } from '../model/load';
 import { resolveModel } from '../model/hub';
@@ -321,6 +321,8 @@ export async function prepareClassify(
   });
   const downloadSeconds = downloaded ? (performance.now() - modelStart) / 1000 : 0;
   const tokenizer = await loadPreprocessor(model.dir, { typeVocabSize: model.config.typeVocabSize });
+  if (model.dir !== undefined)
+    checkPaddingMatchesModel(model.config, tokenizer.tokenizer.padId, path.join(model.dir, 'config.json'));
   const pairsOf = pairTexts(data.textPairColumn, overrides.truncation);
   // RoBERTa-style position ids start after the padding index, so fewer tokens fit than the position table has.
   const positions = maxSequenceLength(model.config);

@@ -30,7 +30,7 @@ import { toModelBytes } from '../graph/serialize';
 import type { BertConfig } from '../model/config';
 import { encoderFamily } from '../model/families';
 import { loadModelDir } from '../model/load';
-import { BASE_PREFIX, checkWeightsMatch, type Weights } from '../model/params';
+import { checkWeightsMatch, wordEmbeddingsName, type Weights } from '../model/params';
 import { isQuantizedCopy } from '../run/paths';
 import { tokenOffsets } from '../tokenize/offsets';
 import { encodePair } from '../tokenize/pairs';
@@ -70,7 +70,7 @@ export function buildAttributionGraph(cfg: BertConfig, numLabels: number, weight
   const specs = family.paramSpecs(numLabels);
   const arrays = checkWeightsMatch(specs, weights, 'model weights');
   const g = new Graph();
-  const table = wordTableName(cfg);
+  const table = wordEmbeddingsName(cfg);
   // The word-embedding table is read in JS (AttributionModel.embed); the graph takes its rows as an input.
   const params = new Map(
     specs.flatMap((s, i) => (s.name === table ? [] : [[s.name, g.initializer(s.name, 'float32', s.shape, arrays[i])]])),
@@ -94,12 +94,8 @@ export function buildAttributionGraph(cfg: BertConfig, numLabels: number, weight
   return toModelBytes(g, 'bertft explain');
 }
 
-function wordTableName(cfg: BertConfig): string {
-  return `${BASE_PREFIX[cfg.modelType]}.embeddings.word_embeddings.weight`;
-}
-
 function wordTable(cfg: BertConfig, weights: Weights): { shape: number[]; data: Float32Array } {
-  const name = wordTableName(cfg);
+  const name = wordEmbeddingsName(cfg);
   const t = weights.get(name);
   if (!t) throw new ModelError(`The model weights have no ${name}.`, { code: 'MODEL_TENSOR_NAMES' });
   return t;

@@ -4,11 +4,11 @@
  *
  * Parameter counts of the supported families are the encoder's (with BERT's and RoBERTa's pooler), computed from
  * each model's published config.json and rounded; the model cards state bert-base 110M, mBERT 177M, DistilmBERT 134M
- * and RoBERTa-base 125M. Those of the families not supported yet are their model cards' (DeBERTa-v3-base: an 86M
- * backbone and 98M of embeddings). Context is the longest input in tokens (RoBERTa's 514 positions less the
- * padding offset). Licences and languages are those on the Hugging Face model cards (google-bert/*,
- * distilbert/*, FacebookAI/roberta-base, FacebookAI/xlm-roberta-base, google/electra-*, answerdotai/ModernBERT-base,
- * microsoft/deberta-v3-base, openai-community/gpt2), read 2026-12-06.
+ * and RoBERTa-base 125M; GPT-2's 124M (wte, wpe, blocks, ln_f) is the model card's too. Those of the families not
+ * supported yet are their model cards' (DeBERTa-v3-base: an 86M backbone and 98M of embeddings). Context is the
+ * longest input in tokens (RoBERTa's 514 positions less the padding offset). Licences and languages are those on the
+ * Hugging Face model cards (google-bert/*, distilbert/*, FacebookAI/roberta-base, FacebookAI/xlm-roberta-base,
+ * google/electra-*, answerdotai/ModernBERT-base, microsoft/deberta-v3-base, openai-community/gpt2), read 2026-12-06.
  */
 
 export interface CatalogModel {
@@ -190,6 +190,23 @@ export const MODEL_CATALOG: readonly CatalogFamily[] = [
     ],
   },
   {
+    name: 'GPT-2',
+    modelTypes: ['gpt2'],
+    architecturePrefixes: ['GPT2'],
+    supported: true,
+    summary: 'a causal (left-to-right) decoder, classified from its last non-padding token; pads with its eos token',
+    models: [
+      {
+        id: 'openai-community/gpt2',
+        parameters: '124M',
+        context: 1024,
+        languages: 'English',
+        license: 'mit',
+        pick: 'longer English inputs (1,024 tokens) or a GPT-2 tuned to your domain; encoders are usually more accurate',
+      },
+    ],
+  },
+  {
     name: 'random',
     modelTypes: [],
     architecturePrefixes: [],
@@ -244,23 +261,6 @@ export const MODEL_CATALOG: readonly CatalogFamily[] = [
         languages: 'English',
         license: 'mit',
         pick: 'among the strongest English classifiers of its size; not supported yet',
-      },
-    ],
-  },
-  {
-    name: 'GPT-2',
-    modelTypes: ['gpt2'],
-    architecturePrefixes: ['GPT2'],
-    supported: false,
-    summary: 'not yet: a decoder, classified from its last token',
-    models: [
-      {
-        id: 'openai-community/gpt2',
-        parameters: '124M',
-        context: 1024,
-        languages: 'English',
-        license: 'mit',
-        pick: 'a causal language model; not supported yet',
       },
     ],
   },

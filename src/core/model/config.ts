@@ -8,7 +8,7 @@ import { catalogFamilyOf, supportedFamilyNames } from './catalog';
 import { modernBertSettings } from './modernbert-config';
 
 /** The encoder families the graph code implements. xlm-roberta is the roberta family with another name. */
-export type ModelFamily = 'bert' | 'distilbert' | 'roberta' | 'electra' | 'modernbert';
+export type ModelFamily = 'bert' | 'distilbert' | 'roberta' | 'electra' | 'gpt2' | 'modernbert';
 
 /** model_type → family and the HF class a saved classifier declares. */
 const MODEL_TYPES: Record<string, { family: ModelFamily; architecture: string }> = {
@@ -17,6 +17,7 @@ const MODEL_TYPES: Record<string, { family: ModelFamily; architecture: string }>
   roberta: { family: 'roberta', architecture: 'RobertaForSequenceClassification' },
   'xlm-roberta': { family: 'roberta', architecture: 'XLMRobertaForSequenceClassification' },
   electra: { family: 'electra', architecture: 'ElectraForSequenceClassification' },
+  gpt2: { family: 'gpt2', architecture: 'GPT2ForSequenceClassification' },
   modernbert: { family: 'modernbert', architecture: 'ModernBertForSequenceClassification' },
 };
 
@@ -27,6 +28,7 @@ const ARCHITECTURE_PREFIXES: [string, string][] = [
   ['Roberta', 'roberta'],
   ['Electra', 'electra'],
   ['Bert', 'bert'],
+  ['GPT2', 'gpt2'],
   ['ModernBert', 'modernbert'],
 ];
 
@@ -107,22 +109,29 @@ interface Schema {
   /** Config key per field; a field without a key is fixed at its default (or tied to hidden_size for embeddingSize). */
   keys: Partial<Record<Field, string>>;
   defaults: Record<Field, number>;
-  /** The key naming the activation; it must be exact 'gelu'. */
+  /** The key naming the activation. */
   activationKey: string;
+  /** The activations accepted under that key; the first is the default when the key is absent. */
+  activations: readonly string[];
 }
+
+/** GPT-2's tanh approximations of GELU (transformers' gelu_new, gelu_pytorch_tanh and gelu_fast are one formula). */
+const GELU_TANH = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast'];
 
 /** Per family: HF's config keys and the defaults of its config class. */
 const SCHEMAS: Record<ModelFamily, Schema> = {
-  bert: { keys: BERT_KEYS, defaults: BERT_DEFAULTS, activationKey: 'hidden_act' },
+  bert: { keys: BERT_KEYS, defaults: BERT_DEFAULTS, activationKey: 'hidden_act', activations: ['gelu'] },
   roberta: {
     keys: BERT_KEYS,
     defaults: { ...BERT_DEFAULTS, vocabSize: 50265, padTokenId: 1 },
     activationKey: 'hidden_act',
+    activations: ['gelu'],
   },
   electra: {
     keys: { ...BERT_KEYS, embeddingSize: 'embedding_size' },
     defaults: { ...BERT_DEFAULTS, embeddingSize: 128, hiddenSize: 256, numAttentionHeads: 4, intermediateSize: 1024 },
     activationKey: 'hidden_act',
+    activations: ['gelu'],
   },
   distilbert: {
     // DistilBERT has no token types (fixed at 1 unused row, never a parameter) and a fixed LayerNorm eps of 1e-12.
@@ -140,6 +149,34 @@ const SCHEMAS: Record<ModelFamily, Schema> = {
     },
     defaults: { ...BERT_DEFAULTS, numHiddenLayers: 6, typeVocabSize: 1 },
     activationKey: 'activation',
+    activations: ['gelu'],
+  },
+  // GPT-2 has no token types (typeVocabSize fixed at 1, never a parameter); n_inner null means 4 * n_embd, and a
+  // missing pad_token_id becomes eos_token_id (see gpt2PadTokenId).
+  gpt2: {
+    keys: {
+      vocabSize: 'vocab_size',
+      hiddenSize: 'n_embd',
+      numHiddenLayers: 'n_layer',
+      numAttentionHeads: 'n_head',
+      intermediateSize: 'n_inner',
+      maxPositionEmbeddings: 'n_positions',
+      hiddenDropoutProb: 'resid_pdrop',
+      attentionProbsDropoutProb: 'attn_pdrop',
+      layerNormEps: 'layer_norm_epsilon',
+      initializerRange: 'initializer_range',
+      padTokenId: 'pad_token_id',
+    },
+    defaults: {
+      ...BERT_DEFAULTS,
+      vocabSize: 50257,
+      maxPositionEmbeddings: 1024,
+      typeVocabSize: 1,
+      layerNormEps: 1e-5,
+      padTokenId: 50256,
+    },
+    activationKey: 'activation_function',
+    activations: [...GELU_TANH, 'gelu'],
   },
   // ModernBERT has no token types (typeVocabSize fixed at 1, never a parameter); its other keys (rope, attention
   // window, biases, pooling) are read by modernbert-config.ts.
@@ -170,8 +207,41 @@ const SCHEMAS: Record<ModelFamily, Schema> = {
       padTokenId: 50283,
     },
     activationKey: 'hidden_activation',
+    activations: ['gelu'],
   },
 };
+
+/**
+ * GPT-2 configs ship without pad_token_id, and transformers' GPT2ForSequenceClassification then refuses batches of
+ * more than one row. As the fine-tuning guides do (`model.config.pad_token_id = tokenizer.eos_token_id`), we pad with
+ * eos_token_id (50256 in GPT-2's own config) and write it into the saved config.json, so transformers pools the same
+ * last non-padding token we trained on.
+ */
+function gpt2PadTokenId(raw: Record<string, unknown>): unknown {
+  return raw.pad_token_id ?? raw.eos_token_id ?? SCHEMAS.gpt2.defaults.padTokenId;
+}
+
+/**
+ * GPT-2 pools the last token whose id is not pad_token_id, so its batches must be padded with exactly that id: a
+ * ModelError when the tokenizer pads with another (`tokenizerPadId`), naming both and the fix.
+ */
+export function checkPaddingMatchesModel(cfg: BertConfig, tokenizerPadId: number, configFile: string): void {
+  if (cfg.modelType !== 'gpt2' || tokenizerPadId === cfg.padTokenId) return;
+  throw new ModelError(
+    `The tokenizer pads with token ${tokenizerPadId}, but the model's pad_token_id is ${cfg.padTokenId}; GPT-2 classifies from the last token that is not padding, so they must agree.`,
+    {
+      file: configFile,
+      code: 'MODEL_BAD_CONFIG',
+      fix: `Set "pad_token_id": ${tokenizerPadId} in config.json (GPT-2 usually pads with its eos token), or give the tokenizer the model's pad token.`,
+    },
+  );
+}
+
+/** Whether the model's MLP uses GELU's tanh approximation (GPT-2's gelu_new) rather than exact GELU. */
+export function usesTanhGelu(cfg: BertConfig): boolean {
+  const act = cfg.raw[SCHEMAS[cfg.modelType].activationKey] ?? SCHEMAS[cfg.modelType].activations[0];
+  return typeof act === 'string' && GELU_TANH.includes(act);
+}
 
 /** The model_type a config declares, or the one its architectures name; undefined when neither says. */
 /** A config value as a message shows it: a string in single quotes, anything else as JSON. */
@@ -210,12 +280,20 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
   }
   const family = known.family;
   const schema = SCHEMAS[family];
-  const act = raw[schema.activationKey] ?? 'gelu';
-  if (act !== 'gelu')
+  const act = raw[schema.activationKey] ?? schema.activations[0];
+  if (typeof act !== 'string' || !schema.activations.includes(act))
     fail(
-      `${schema.activationKey} ${quoted(act)} is not supported (only exact 'gelu').`,
-      `Use a model with ${schema.activationKey} "gelu".`,
+      `${schema.activationKey} ${quoted(act)} is not supported (only ${schema.activations.map((a) => `'${a}'`).join(', ')}).`,
+      `Use a model with ${schema.activationKey} "${schema.activations[0]}".`,
     );
+  if (family === 'gpt2') {
+    if (raw.scale_attn_by_inverse_layer_idx === true || raw.scale_attn_weights === false) {
+      fail(
+        'scale_attn_by_inverse_layer_idx true or scale_attn_weights false is not supported (GPT-2 scales by 1/sqrt(head size)).',
+        `Use a GPT-2 config with the standard attention scaling in ${where}.`,
+      );
+    }
+  }
   // ModernBERT's rotary positions are not an embedding type; its config may still say 'absolute' (unused there).
   const pos = family === 'modernbert' ? 'absolute' : (raw.position_embedding_type ?? 'absolute');
   if (pos !== 'absolute')
@@ -231,7 +309,12 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
     const key = schema.keys[field];
     const fallback = field === 'embeddingSize' && key === undefined ? undefined : schema.defaults[field];
     if (key === undefined) return fallback as number;
-    const v = raw[key] ?? fallback;
+    const v =
+      field === 'padTokenId' && family === 'gpt2'
+        ? gpt2PadTokenId(raw)
+        : field === 'intermediateSize' && family === 'gpt2'
+          ? (raw[key] ?? 4 * ((raw.n_embd as number | undefined) ?? schema.defaults.hiddenSize))
+          : (raw[key] ?? fallback);
     const kind = KINDS[field];
     const ok =
       typeof v === 'number' &&
@@ -278,6 +361,12 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
       `Fix the hidden size or head count in ${where}.`,
     );
   }
+  if (family === 'gpt2' && cfg.padTokenId >= cfg.vocabSize) {
+    fail(
+      `pad_token_id ${cfg.padTokenId} is not a token of the vocabulary (vocab_size ${cfg.vocabSize}).`,
+      `Set "pad_token_id" in ${where} to a token id below ${cfg.vocabSize}, e.g. eos_token_id.`,
+    );
+  }
   if (family === 'modernbert') modernBertSettings(raw, cfg.numHiddenLayers, file);
   if (family === 'roberta' && cfg.maxPositionEmbeddings <= cfg.padTokenId + 1) {
     fail(
@@ -300,6 +389,7 @@ export function hfClassifierIdentity(cfg: BertConfig): {
   modelType: string;
   architecture: string;
   activationKey: string;
+  activation: string;
 } {
   const declared = declaredModelType(cfg.raw);
   const modelType =
@@ -308,11 +398,13 @@ export function hfClassifierIdentity(cfg: BertConfig): {
     modelType,
     architecture: MODEL_TYPES[modelType].architecture,
     activationKey: SCHEMAS[cfg.modelType].activationKey,
+    activation: SCHEMAS[cfg.modelType].activations[0],
   };
 }
 
 /** Dropout before the classifier: DistilBERT's seq_classif_dropout; else HF's classifier_dropout when set, else hidden_dropout_prob. */
 export function classifierDropout(cfg: BertConfig): number {
+  if (cfg.modelType === 'gpt2') return 0; // GPT2ForSequenceClassification applies score to the hidden states directly
   const v = cfg.modelType === 'distilbert' ? (cfg.raw.seq_classif_dropout ?? 0.2) : cfg.raw.classifier_dropout;
   return typeof v === 'number' ? v : cfg.hiddenDropoutProb;
 }

@@ -3,15 +3,18 @@ import { Value } from '../graph/graph';
 import { EncoderFamily, EncoderInputs, ForwardContext, bertEncoder, bertFamily } from './bert';
 import { BertConfig } from './config';
 import { distilbertEncoder, distilbertFamily } from './distilbert';
+import { gpt2Encoder, gpt2Family } from './gpt2';
 import { modernbertEncoder, modernbertFamily } from './modernbert';
 
 export function encoderFamily(cfg: BertConfig, options: { fusedQkv?: boolean } = {}): EncoderFamily {
+  if (cfg.modelType === 'gpt2') return gpt2Family(cfg);
   if (cfg.modelType === 'modernbert') return modernbertFamily(cfg);
   return cfg.modelType === 'distilbert' ? distilbertFamily(cfg, options) : bertFamily(cfg, options);
 }
 
 /** The family's final hidden states [batch, seq, hidden] (the encoder without any head), for task heads built on it. */
 export function encoderHiddenStates(ctx: ForwardContext, cfg: BertConfig, inputs: EncoderInputs): Value {
+  if (cfg.modelType === 'gpt2') return gpt2Encoder(ctx, cfg, inputs);
   if (cfg.modelType === 'modernbert') return modernbertEncoder(ctx, cfg, inputs);
   return cfg.modelType === 'distilbert' ? distilbertEncoder(ctx, cfg, inputs) : bertEncoder(ctx, cfg, inputs);
 }

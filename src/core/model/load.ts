@@ -37,14 +37,21 @@ const FRESH_IF_MISSING: Record<ModelFamily, string[]> = {
   distilbert: ['pre_classifier.', 'classifier.'],
   roberta: ['classifier.'],
   electra: ['classifier.'],
+  gpt2: ['score.'],
   // A ModernBertForMaskedLM checkpoint's head (dense, norm) is the classifier's head too; decoder.* is ignored.
   modernbert: ['head.', 'classifier.'],
 };
 
 /** Head tensors of this family's classifier, which sit outside the base prefix. */
 function isClassifierHead(name: string, family: ModelFamily): boolean {
+  if (family === 'gpt2') return name.startsWith('score.');
   if (family === 'modernbert') return name.startsWith('head.') || name.startsWith('classifier.');
   return name.startsWith('classifier.') || name.startsWith('pre_classifier.');
+}
+
+/** GPT-2 checkpoints of older transformers carry each block's causal-mask buffers (h.N.attn.bias, attn.masked_bias). */
+function isGpt2MaskBuffer(name: string): boolean {
+  return /(^|\.)h\.\d+\.attn\.(masked_)?bias$/.test(name);
 }
 
 /**
@@ -56,6 +63,7 @@ function isClassifierHead(name: string, family: ModelFamily): boolean {
 function canonicalName(name: string, prefixed: boolean, family: ModelFamily): string | undefined {
   const base = BASE_PREFIX[family];
   if (name.endsWith('position_ids') || name.startsWith('cls.')) return undefined;
+  if (family === 'gpt2' && isGpt2MaskBuffer(name)) return undefined;
   let n: string;
   if (name.startsWith(`${base}.`) || isClassifierHead(name, family)) n = name;
   else if (prefixed) return undefined;
@@ -136,7 +144,7 @@ export async function loadModelDir(
     const group = specs.filter((s) => s.name.startsWith(prefix));
     const present = group.filter((s) => found.has(s.name));
     const output = found.get(outputWeight);
-    const labelCountDiffers = prefix === 'classifier.' && output !== undefined && output.shape[0] !== numLabels;
+    const labelCountDiffers = outputWeight.startsWith(prefix) && output !== undefined && output.shape[0] !== numLabels;
     if (present.length === 0 || labelCountDiffers) {
       fresh.push(...group);
       for (const s of group) found.delete(s.name);
@@ -190,7 +198,7 @@ export function hfConfigJson(
   const identity = hfClassifierIdentity(config);
   out.architectures = [identity.architecture];
   out.model_type = identity.modelType;
-  if (out[identity.activationKey] === undefined) out[identity.activationKey] = 'gelu';
+  if (out[identity.activationKey] === undefined) out[identity.activationKey] = identity.activation;
   out.id2label = Object.fromEntries(id2label.map((label, i) => [String(i), label]));
   out.label2id = Object.fromEntries(id2label.map((label, i) => [label, i]));
   if (problemType !== undefined) out.problem_type = problemType;

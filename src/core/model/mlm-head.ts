@@ -20,7 +20,7 @@ import { binary, cast, reduce, reshapeTo, unary } from '../graph/raw';
 import { EncoderFamily, dense, norm, param } from './bert';
 import { BertConfig, hfClassifierIdentity } from './config';
 import { encoderHiddenStates } from './families';
-import { BASE_PREFIX, ParamSpec, encoderParamSpecs } from './params';
+import { ParamSpec, encoderParamSpecs, wordEmbeddingsName } from './params';
 
 /** Label of positions that are not predicted (torch CrossEntropyLoss ignore_index). */
 export const IGNORE_LABEL = -100;
@@ -98,9 +98,7 @@ export function mlmHead(cfg: BertConfig): MlmHead {
 }
 
 /** The name of the family's word embedding table, which the decoder's weight is tied to. */
-export function wordEmbeddingsName(cfg: BertConfig): string {
-  return `${BASE_PREFIX[cfg.modelType]}.embeddings.word_embeddings.weight`;
-}
+export { wordEmbeddingsName };
 
 /** The head's parameters alone (HF names and order), as from_pretrained initialises them when a checkpoint lacks them. */
 export function mlmHeadParamSpecs(cfg: BertConfig): ParamSpec[] {

@@ -28,6 +28,7 @@ export const BASE_PREFIX: Record<ModelFamily, string> = {
   distilbert: 'distilbert',
   roberta: 'roberta',
   electra: 'electra',
+  gpt2: 'transformer',
   modernbert: 'model',
 };
 
@@ -37,8 +38,17 @@ export const CLASSIFIER_OUTPUT: Record<ModelFamily, string> = {
   distilbert: 'classifier',
   roberta: 'classifier.out_proj',
   electra: 'classifier.out_proj',
+  gpt2: 'score',
   modernbert: 'classifier',
 };
+
+/** The word-embedding table of the family's encoder (HF name). */
+export function wordEmbeddingsName(cfg: BertConfig): string {
+  if (cfg.modelType === 'modernbert') return 'model.embeddings.tok_embeddings.weight';
+  return cfg.modelType === 'gpt2'
+    ? 'transformer.wte.weight'
+    : `${BASE_PREFIX[cfg.modelType]}.embeddings.word_embeddings.weight`;
+}
 
 /** Builds a spec list in HF's order; linear weights are in torch layout [out, in]. */
 class SpecList {
@@ -57,6 +67,28 @@ class SpecList {
     this.weight(`${prefix}.weight`, [out, inp]);
     this.bias(`${prefix}.bias`, out);
   }
+  /** GPT-2's Conv1D: a linear layer whose weight is stored [in, out]. */
+  conv1d(prefix: string, inp: number, out: number): void {
+    this.weight(`${prefix}.weight`, [inp, out]);
+    this.bias(`${prefix}.bias`, out);
+  }
+}
+
+/** GPT-2: token and position tables, pre-LN blocks of Conv1D layers (c_attn fuses query, key and value), ln_f. */
+function gpt2EncoderSpecs(list: SpecList, cfg: BertConfig): void {
+  const H = cfg.hiddenSize;
+  list.weight('transformer.wte.weight', [cfg.vocabSize, H]);
+  list.weight('transformer.wpe.weight', [cfg.maxPositionEmbeddings, H]);
+  for (let l = 0; l < cfg.numHiddenLayers; l++) {
+    const p = `transformer.h.${l}`;
+    list.layerNorm(`${p}.ln_1`, H);
+    list.conv1d(`${p}.attn.c_attn`, H, 3 * H);
+    list.conv1d(`${p}.attn.c_proj`, H, H);
+    list.layerNorm(`${p}.ln_2`, H);
+    list.conv1d(`${p}.mlp.c_fc`, H, cfg.intermediateSize);
+    list.conv1d(`${p}.mlp.c_proj`, cfg.intermediateSize, H);
+  }
+  list.layerNorm('transformer.ln_f', H);
 }
 
 /** Embeddings and encoder layers of the BERT layout (bert, roberta, electra), under `base`. */
@@ -100,6 +132,7 @@ function distilbertEncoderSpecs(list: SpecList, cfg: BertConfig): void {
 export function encoderParamSpecs(cfg: BertConfig): ParamSpec[] {
   const list = new SpecList();
   if (cfg.modelType === 'distilbert') distilbertEncoderSpecs(list, cfg);
+  else if (cfg.modelType === 'gpt2') gpt2EncoderSpecs(list, cfg);
   else if (cfg.modelType === 'modernbert')
     return modernbertEncoderSpecs(cfg, modernBertSettings(cfg.raw, cfg.numHiddenLayers));
   else bertEncoderSpecs(list, cfg, BASE_PREFIX[cfg.modelType]);
@@ -118,7 +151,9 @@ export function classifierParamSpecs(cfg: BertConfig, numLabels: number): ParamS
   if (cfg.modelType === 'bert') list.dense('bert.pooler.dense', H, H);
   if (cfg.modelType === 'distilbert') list.dense('pre_classifier', H, H);
   if (cfg.modelType === 'roberta' || cfg.modelType === 'electra') list.dense('classifier.dense', H, H);
-  list.dense(CLASSIFIER_OUTPUT[cfg.modelType], numLabels, H);
+  // GPT-2's score is a linear layer without bias.
+  if (cfg.modelType === 'gpt2') list.weight('score.weight', [numLabels, H]);
+  else list.dense(CLASSIFIER_OUTPUT[cfg.modelType], numLabels, H);
   return list.specs;
 }
 

@@ -29,6 +29,7 @@ const TOKENIZER_CLASSES: ReadonlyMap<string, string> = new Map([
   ['roberta', 'RobertaTokenizer'],
   ['xlm-roberta', 'XLMRobertaTokenizer'],
   ['electra', 'ElectraTokenizer'],
+  ['gpt2', 'GPT2Tokenizer'],
 ]);
 
 const MASK_TOKENS = ['[MASK]', '<mask>'];

@@ -12,6 +12,7 @@ import { withoutBom } from '../util/text-file';
 import { bertTokenizerJson, parseVocabTxt } from './bertTokenizerJson';
 import { byteLevelBpeTokenizerJson, parseMergesTxt, parseVocabJson, type ByteLevelFamily } from './byteLevelBpe';
 import { parseSentencePieceModel, sentencePieceTokenizerJson, type SentencePieceFamily } from './sentencePiece';
+import { specialTokens } from './specialTokens';
 import { makeWordPieceEncoder } from './wordpiece';
 
 /**
@@ -95,7 +96,17 @@ export class TextTokenizer {
     this.suffixIds = at < 0 ? [] : full.slice(at + plain.length);
     this.pairTemplate = this.probePairTemplate(probe, plain);
     const padding = tokenizerJson.padding as { pad_id?: number } | null | undefined;
-    this.padId = padding?.pad_id ?? this.tokenizer.token_to_id('[PAD]') ?? this.tokenizer.token_to_id('<pad>') ?? 0;
+    // GPT-2's tokenizer has no padding token: it pads with its eos token (<|endoftext|>), as GPT-2 configs do.
+    const named = specialTokens(tokenizerConfig, { eos_token: '<|endoftext|>' });
+    const idOf = (content: string | undefined) =>
+      content === undefined ? undefined : this.tokenizer.token_to_id(content);
+    this.padId =
+      padding?.pad_id ??
+      idOf(named.get('pad_token')?.content) ??
+      this.tokenizer.token_to_id('[PAD]') ??
+      this.tokenizer.token_to_id('<pad>') ??
+      idOf(named.get('eos_token')?.content) ??
+      0;
     this.vocabSize = this.tokenizer.get_vocab(true).size;
     const normalizer = tokenizerJson.normalizer as { type?: string; handle_chinese_chars?: boolean } | null | undefined;
     this.padsAstralCjk = normalizer?.type === 'BertNormalizer' && normalizer.handle_chinese_chars !== false;

@@ -170,7 +170,7 @@ const MODEL_CASES: [string, Record<string, string | Buffer | null>, string[], st
   ],
   [
     'unsupported model_type',
-    { 'm/config.json': '{"model_type":"gpt2"}' },
+    { 'm/config.json': '{"model_type":"t5"}' },
     [...train('d.csv').slice(0, -4), '--model', '@/m'],
     'config.json',
   ],

@@ -26,7 +26,7 @@ test('parseBertConfig names the bad key and the file', () => {
     (e: unknown) => e instanceof ModelError && /"hidden_size"/.test(e.message) && e.file === '/m/config.json',
   );
   assert.throws(() => parseBertConfig({ hidden_size: 100, num_attention_heads: 12 }), /not a multiple/);
-  assert.throws(() => parseBertConfig({ model_type: 'gpt2' }), /'gpt2' is not supported; supported: bert, distilbert/);
+  assert.throws(() => parseBertConfig({ model_type: 't5' }), /'t5' is not supported; supported: bert, distilbert/);
   assert.throws(() => parseBertConfig({ hidden_dropout_prob: 1.5 }), /hidden_dropout_prob/);
   assert.throws(() => parseBertConfig([1, 2]), ModelError);
 });

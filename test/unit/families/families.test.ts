@@ -47,7 +47,7 @@ test('the family comes from model_type, else from architectures; MiniLM-style an
 
 test('an unsupported model is refused with a ModelError that lists the supported types', () => {
   for (const json of [
-    { model_type: 'gpt2' },
+    { model_type: 't5' },
     { architectures: ['T5ForConditionalGeneration'] },
     { model_type: 'deberta-v2' },
   ]) {
@@ -187,7 +187,7 @@ for (const family of FAMILIES) {
       distilbert: 'DistilBertForSequenceClassification',
       roberta: 'RobertaForSequenceClassification',
       electra: 'ElectraForSequenceClassification',
-    }[cfg.modelType as Exclude<ModelFamily, 'bert' | 'modernbert'>];
+    }[cfg.modelType as Exclude<ModelFamily, 'bert' | 'gpt2' | 'modernbert'>];
     assert.deepEqual(json.architectures, [expectedArch]);
     assert.equal(json.model_type, cfg.modelType);
     if (family === 'distilbert')

@@ -149,7 +149,7 @@ export async function worstMlmGradientError(
 }
 
 /** GPT-2's byte → printable character map, which byte-level BPE vocabularies are written in. */
-function bytesToUnicode(): string[] {
+export function bytesToUnicode(): string[] {
   const printable = new Set<number>();
   for (let b = 33; b <= 126; b++) printable.add(b);
   for (let b = 161; b <= 172; b++) printable.add(b);

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { add, mul, scale, sub, tanh } from '../../../src/core/graph/ops/elementwise';
-import { linear, matmul } from '../../../src/core/graph/ops/linear';
+import { conv1d, linear, matmul } from '../../../src/core/graph/ops/linear';
 import { softmax } from '../../../src/core/graph/ops/softmax';
 import { layerNorm } from '../../../src/core/graph/ops/layernorm';
-import { gelu } from '../../../src/core/graph/ops/gelu';
+import { gelu, geluTanh } from '../../../src/core/graph/ops/gelu';
 import { embedding } from '../../../src/core/graph/ops/embedding';
 import { concat, gatherRows, reshape, selectIndex, split, transpose } from '../../../src/core/graph/ops/shape';
 import { bceWithLogits, crossEntropy, mseLoss } from '../../../src/core/graph/ops/loss';
@@ -48,6 +48,37 @@ test('linear over symbolic [batch, seq, in] inputs', async () => {
   assert.ok(r.worst < TOL, `worst ${r.worst}`);
 });
 
+test('conv1d (GPT-2 Conv1D, weight [in, out]) over symbolic [batch, seq, in] inputs', async () => {
+  const r = await gradCheck(
+    [f('x', [2, 3, 4], 41, ['batch', 'seq', 4]), f('W', [4, 5], 42), f('b', [5], 43)],
+    (g, [x, W, b]) => conv1d(g, x, W, b),
+    [2, 3, 5],
+  );
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+});
+
+test('conv1d equals linear with the transposed weight', async () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', [3, 4]);
+  const W = g.input('W', 'float32', [4, 5]);
+  const WT = g.input('WT', 'float32', [5, 4]);
+  const b = g.input('b', 'float32', [5]);
+  g.output(conv1d(g, x, W, b), 'conv');
+  g.output(linear(g, x, WT, b), 'lin');
+  const session = await ort.InferenceSession.create(toModelBytes(g));
+  const w = randn(20, 45);
+  const wt = Float32Array.from({ length: 20 }, (_, i) => w[(i % 4) * 5 + Math.floor(i / 4)]);
+  const out = await session.run({
+    x: new ort.Tensor('float32', randn(12, 44), [3, 4]),
+    W: new ort.Tensor('float32', w, [4, 5]),
+    WT: new ort.Tensor('float32', wt, [5, 4]),
+    b: new ort.Tensor('float32', randn(5, 46), [5]),
+  });
+  const conv = out.conv.data as Float32Array;
+  const lin = out.lin.data as Float32Array;
+  assert.ok(conv.every((v, i) => Math.abs(v - lin[i]) < 1e-6));
+});
+
 test('batched matmul', async () => {
   const r = await gradCheck([f('a', [2, 3, 4], 7), f('b', [2, 4, 2], 8)], (g, [a, b]) => matmul(g, a, b), [2, 3, 2]);
   assert.ok(r.worst < TOL, `worst ${r.worst}`);
@@ -70,6 +101,22 @@ test('layerNorm: x, gamma and beta', async () => {
 test('exact GELU', async () => {
   const r = await gradCheck([f('x', [3, 4], 13)], (g, [x]) => gelu(g, x), [3, 4]);
   assert.ok(r.worst < TOL, `worst ${r.worst}`);
+});
+
+test('GELU, tanh approximation (GPT-2 gelu_new): gradient, and values of the formula', async () => {
+  const r = await gradCheck([f('x', [3, 4], 47, [3, 4])], (g, [x]) => geluTanh(g, x), [3, 4]);
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+  const g = new Graph();
+  g.output(geluTanh(g, g.input('x', 'float32', [5])), 'y');
+  const xs = Float32Array.of(-3, -0.5, 0, 0.7, 2.5);
+  const { y } = await (
+    await ort.InferenceSession.create(toModelBytes(g))
+  ).run({ x: new ort.Tensor('float32', xs, [5]) });
+  const c = Math.sqrt(2 / Math.PI);
+  xs.forEach((x, i) => {
+    const want = 0.5 * x * (1 + Math.tanh(c * (x + 0.044715 * x ** 3)));
+    assert.ok(Math.abs((y.data as Float32Array)[i] - want) < 1e-6, `gelu_new(${x})`);
+  });
 });
 
 test('embedding with repeated ids accumulates gradients', async () => {

@@ -64,3 +64,35 @@ export function matmul(g: Graph, a: Value, b: Value): Value {
   ]);
   return y;
 }
+
+/**
+ * y = x W + b with W stored [in, out] (GPT-2's Conv1D layout, so its checkpoints need no transpose); leading dims of
+ * x are flattened as in linear.
+ * Backward: dx = dy W^T,  dW = x^T dy,  db = sum of dy over rows.
+ */
+export function conv1d(g: Graph, x: Value, W: Value, b: Value | null): Value {
+  expectDType('conv1d', x, 'float32');
+  expectRank('conv1d', W, 2);
+  const [K, N] = W.shape;
+  const lead = x.shape.slice(0, -1);
+  if (x.shape.length < 1 || !sameDim(x.shape[x.shape.length - 1], K)) {
+    throw new GraphError(
+      `conv1d: input ${x.toString()} does not match weight ${W.toString()} (last dim must be ${K}).`,
+    );
+  }
+  if (b && !sameShape(b.shape, [N])) throw new GraphError(`conv1d: bias ${b.toString()} must have shape [${N}].`);
+  const M = dimProduct(lead);
+  const x2 = reshapeTo(g, x, [M, K]);
+  const y2 = g.node1('Gemm', b ? [x2, W, b] : [x2, W], { dtype: 'float32', shape: [M, N] });
+  const y = reshapeTo(g, y2, [...lead, N]);
+  g.record([x, W, b], [y], ([dy]) => {
+    const dy2 = reshapeTo(g, dy!, [M, N]);
+    const dx = x.requiresGrad
+      ? reshapeTo(g, g.node1('Gemm', [dy2, W], { dtype: 'float32', shape: [M, K] }, { transB: 1 }), x.shape)
+      : null;
+    const dW = W.requiresGrad ? g.node1('Gemm', [x2, dy2], { dtype: 'float32', shape: [K, N] }, { transA: 1 }) : null;
+    const db = b && b.requiresGrad ? reduce(g, 'ReduceSum', dy2, [0], false) : null;
+    return [dx, dW, db];
+  });
+  return y;
+}
