@@ -144,4 +144,17 @@ test('bertft train on a tiny GPT-2 folder (no pad_token_id, vocab.json + merges.
     .map((l) => JSON.parse(l) as { label: string });
   assert.equal(predictions.length, 2);
   for (const p of predictions) assert.ok(['pos', 'neg'].includes(p.label), JSON.stringify(p));
+
+  // Token explanations: the baseline replaces the content tokens by eos (the pad token) and the graph still pools
+  // the input's last token, so the attributions add up to the logit difference (completeness).
+  const [explained] = bertft<{
+    explanation: { logit: number; baselineLogit: number; tokens: { token: string; score: number }[] };
+  }>('predict', '--model', out, '--json', '--text', 'the movie was great', '--explain', '--explain-steps', '50');
+  const { tokens, logit, baselineLogit } = explained.explanation;
+  assert.deepEqual(
+    tokens.map((t) => t.token.replace(/^Ġ/, '')),
+    ['the', 'movie', 'was', 'great'],
+  );
+  const sum = tokens.reduce((a, t) => a + t.score, 0);
+  assert.ok(Math.abs(sum - (logit - baselineLogit)) <= 0.01 * Math.abs(logit - baselineLogit) + 1e-4, `${sum}`);
 });
