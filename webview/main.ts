@@ -6,7 +6,7 @@
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { applyEvents, runKind, type DashboardState } from '../src/extension/protocol/dashboardState';
+import { applyEvents, regressionScatter, runKind, type DashboardState } from '../src/extension/protocol/dashboardState';
 import {
   isDashboardWebviewState,
   type DashboardWebviewState,
@@ -16,6 +16,7 @@ import {
 import { chartColumns } from '../src/extension/dashboard/viewModel';
 import { parseTranslations, useTranslations } from '../src/extension/protocol/l10n';
 import { Charts } from './charts';
+import { Scatter } from './scatter';
 import { h, keepingFocus } from './dom';
 import { renderAll, type Sections, type UiState } from './render';
 
@@ -44,15 +45,19 @@ const sections: Sections = {
   config: h('section', { id: 'config' }),
 };
 const chartBox = h('div', { class: 'charts', id: 'charts' });
+// A regression run's predicted-vs-true plot, where a classifier's confusion matrix would be.
+const scatterBox = h('div', { class: 'charts', id: 'scatter' });
 // The reading and focus order: the run and its state (a failure first), the buttons, the charts, the tables.
 app.replaceChildren(
   sections.header,
   sections.problem,
   sections.actions,
   chartBox,
+  scatterBox,
   h('div', { class: 'grid' }, sections.evals, sections.confusion, sections.perClass, sections.config),
 );
 const charts = new Charts(chartBox);
+const scatter = new Scatter(scatterBox);
 
 let frame = 0;
 function scheduleRender(): void {
@@ -72,6 +77,7 @@ function scheduleRender(): void {
       }),
     );
     charts.update(chartColumns(state), runKind(state));
+    scatter.update(regressionScatter(state));
   });
 }
 

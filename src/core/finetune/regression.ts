@@ -9,6 +9,7 @@ import type { Example } from '../data/types';
 import type { Batch } from '../tokenize/batch';
 import { createRng, RNG_STREAM, shuffleInPlace } from '../util/random';
 import { regressionReport, type RegressionReport } from '../util/metrics';
+import type { RegressionPoints } from '../run/events';
 import { documentLogits, type Evaluation, type PoolLogits } from '../train/trainer';
 
 /** HF's id2label for a one-output head: transformers names it LABEL_0. */
@@ -56,6 +57,31 @@ export function splitRegression(
   };
 }
 
+/** At most this many validation documents' values go into each eval event (metrics.jsonl), for the scatter plot. */
+export const REGRESSION_POINTS = 400;
+
+/**
+ * The true and predicted value of every document when there are at most `max`, else of `max` evenly spaced ones (the
+ * same documents at every evaluation, so the plot's points move as the model learns). Nine significant digits give
+ * back each float32 value exactly (an untrained model's predictions differ in the sixth), in fewer characters.
+ */
+export function regressionPoints(
+  predictions: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  max = REGRESSION_POINTS,
+): RegressionPoints {
+  const n = targets.length;
+  const take = Math.min(n, max);
+  const round = (x: number): number => Number(x.toPrecision(9));
+  const points: RegressionPoints = { target: [], predicted: [] };
+  for (let i = 0; i < take; i++) {
+    const d = Math.floor((i * n) / take);
+    points.target.push(round(targets[d]));
+    points.predicted.push(round(predictions[d]));
+  }
+  return points;
+}
+
 /** A regression validation set, tokenized (several rows per document with window truncation). */
 export interface RegressionEvalSet {
   batches: Batch[];
@@ -94,6 +120,7 @@ export async function evaluateRegression(
       mae: report.mae,
       pearson: report.pearson,
       spearman: report.spearman,
+      points: regressionPoints(predictions, set.targets),
       accuracy: NaN,
       labels: [],
       confusion: [],

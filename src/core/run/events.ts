@@ -111,6 +111,16 @@ export interface RegressionEvalEvent extends EvalEventBase {
   mae: number;
   pearson: number;
   spearman: number;
+  /**
+   * The validation documents' true and predicted values, in the same order (every document, or an evenly spaced
+   * sample of them): the dashboard's predicted-vs-true scatter plot. Absent from runs written before it was added.
+   */
+  points?: RegressionPoints;
+}
+
+export interface RegressionPoints {
+  target: number[];
+  predicted: number[];
 }
 
 /**

@@ -183,6 +183,41 @@ export function runKind(state: DashboardState): RunKind {
   return problem === 'multi-label' || problem === 'regression' ? problem : 'single-label';
 }
 
+/** A regression run's validation documents as the scatter plot draws them: true value (x) against predicted (y). */
+export interface RegressionScatter {
+  /** The evaluation they come from (the latest). */
+  step: number;
+  /** True values, ascending (uPlot wants its x column sorted). */
+  target: number[];
+  /** The predicted value of each, in the same order. */
+  predicted: number[];
+  pearson: number;
+  mae: number;
+}
+
+/**
+ * The latest evaluation's predicted-vs-true points of a regression run, sorted by true value; points that are not
+ * finite numbers (a diverged model's NaN is null in JSON) are left out. Undefined for another kind of run, or a
+ * regression run written before its eval events carried points.
+ */
+export function regressionScatter(state: DashboardState): RegressionScatter | undefined {
+  const e = state.latestEval;
+  if (e?.task !== 'regression' || !e.points) return undefined;
+  const { target, predicted } = e.points;
+  if (!Array.isArray(target) || !Array.isArray(predicted)) return undefined;
+  const points: [number, number][] = [];
+  for (let i = 0; i < Math.min(target.length, predicted.length); i++)
+    if (Number.isFinite(target[i]) && Number.isFinite(predicted[i])) points.push([target[i], predicted[i]]);
+  points.sort((a, b) => a[0] - b[0]);
+  return {
+    step: e.step,
+    target: points.map((p) => p[0]),
+    predicted: points.map((p) => p[1]),
+    pearson: e.pearson,
+    mae: e.mae,
+  };
+}
+
 /** The best eval row so far (the one the trainer saved), or the latest when none was marked best. */
 export function bestEvalRow(state: DashboardState): EvalRow | undefined {
   for (let i = state.evals.length - 1; i >= 0; i--) if (state.evals[i].isBest) return state.evals[i];

@@ -1,0 +1,131 @@
+/**
+ * A regression run's dashboard in VS Code 1.100 (code-server) driven by Chromium: a run of the small random model
+ * trained here on scores (a number per text), opened with "BERT: Open Training Dashboard". The page names the task,
+ * shows MSE / MAE / Pearson / Spearman in place of accuracy, no confusion matrix, and the predicted-vs-true scatter
+ * plot of the validation texts, named for a screen reader by its summary; screenshots in a dark and a light theme
+ * (test-output/e2e/regression-dashboard-{dark,light}.png).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { runTrainingSession } from '../../src/core/finetune/session';
+import { launchChromium, openPaletteAt, waitForBertContributions, type Browser } from './harness/browser';
+import { TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
+import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
+
+const OUT = path.join(TEST_OUTPUT, 'e2e');
+const UI_TIMEOUT = 60_000;
+
+/** An element of the dashboard's page, as far as this test moves it (the tests compile without the DOM's types). */
+type Scrollable = { scrollIntoView(options: { block: 'start' }): void };
+
+let server: CodeServer | undefined;
+let browser: Browser | undefined;
+const temps: string[] = [];
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
+});
+
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.locator('.part.statusbar').hover();
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+}
+
+/** Picks a colour theme the way a user does: Command Palette → Preferences: Color Theme. */
+async function setTheme(page: Page, theme: string): Promise<void> {
+  await runCommand(page, 'Preferences: Color Theme');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.fill(theme);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: UI_TIMEOUT });
+  await page.keyboard.press('Enter');
+}
+
+/** text,label: the more of "fine nice great" a text has, the higher its score (0.5 to 3.5). */
+function writeScores(file: string, rows: number): void {
+  const lines = ['text,label'];
+  for (let i = 0; i < rows; i++) {
+    const good = i % 4;
+    lines.push(`"${['fine', 'nice', 'great'].slice(0, good).join(' ')} item ${i}",${good}.5`);
+  }
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+}
+
+test('a regression run: its errors and correlations in place of accuracy, and the predicted-vs-true plot, in two themes', async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-regression-'));
+  temps.push(ws);
+  const data = path.join(ws, 'scores.csv');
+  writeScores(data, 96);
+  const run = path.join(ws, '.bert', 'runs', '20261206-130000-scores');
+  await runTrainingSession(
+    { data, out: run, ...TINY_RUN_SETTINGS, maxSteps: 200, evalSteps: 50, problemType: 'regression' },
+    { emit: () => {}, shouldStop: () => false },
+  );
+
+  server = await startCodeServer({ logFile: path.join(OUT, 'regression-code-server.log') });
+  browser = await launchChromium();
+  const { page } = browser;
+  try {
+    await page.goto(devWorkbenchUrl(server, ws));
+    await waitForBertContributions(page, UI_TIMEOUT);
+    await setTheme(page, 'Dark Modern');
+    // Listed once the extension has found the run (bert.hasRuns): the palette is reopened until then.
+    await openPaletteAt(page, '>BERT: Open Training Dashboard', 'BERT: Open Training Dashboard', UI_TIMEOUT);
+    await page.keyboard.press('Enter');
+    const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await view.locator('#task', { hasText: 'regression' }).waitFor({ timeout: UI_TIMEOUT });
+    assert.equal(await view.locator('#phase').innerText(), 'finished');
+    assert.match(await view.locator('#facts').innerText(), /best MSE \d+\.\d{3} at step \d+/);
+    assert.deepEqual(await view.locator('#evals th').allInnerTexts(), [
+      'step',
+      'epoch',
+      'val MSE',
+      'MAE',
+      'Pearson',
+      'Spearman',
+      '',
+    ]);
+    assert.ok((await view.locator('#evals tbody tr').count()) >= 2, 'evaluations at step 50 and at the end at least');
+    assert.doesNotMatch(await view.locator('#evals').innerText(), /accuracy|NaN/);
+    assert.equal(await view.locator('#confusion-section button.cell').count(), 0, 'no confusion matrix');
+
+    // The scatter plot: 24 validation texts (a quarter of 96) at the last evaluation, summarised in words. The run ends
+    // at step 90: its 10 epochs of 72 rows in batches of 8 come before maxSteps.
+    const scatter = view.locator('figure.chart[data-chart="scatter"]');
+    await scatter.waitFor({ timeout: UI_TIMEOUT });
+    assert.equal(await scatter.locator('figcaption').innerText(), 'Predicted vs true value (validation)');
+    assert.match(
+      (await scatter.getAttribute('aria-label')) ?? '',
+      /^Predicted vs true value \(validation\) at step 90: 24 validation texts, Pearson -?\d\.\d{3}, MAE \d+\.\d{3}, \d+ predicted above their true value$/,
+    );
+    assert.equal(await scatter.locator('canvas').count(), 1);
+    assert.equal(await scatter.locator('canvas[aria-hidden="true"]').count(), 1, 'the canvas is hidden from readers');
+    await scatter.evaluate((el: Scrollable) => el.scrollIntoView({ block: 'start' }));
+
+    for (const [theme, file, bodyClass, workbenchClass] of [
+      ['Dark Modern', 'regression-dashboard-dark.png', 'vscode-dark', 'vs-dark'],
+      ['Light Modern', 'regression-dashboard-light.png', 'vscode-light', 'vs'],
+    ]) {
+      await setTheme(page, theme);
+      await page.locator(`.monaco-workbench.${workbenchClass}`).waitFor({ timeout: UI_TIMEOUT });
+      await view.locator(`body.${bodyClass}`).waitFor({ timeout: UI_TIMEOUT });
+      // The plot is rebuilt in the theme's colours.
+      await view.locator('figure.chart[data-chart="scatter"] canvas').waitFor({ timeout: UI_TIMEOUT });
+      await page.waitForTimeout(1500);
+      await page.screenshot({ path: path.join(OUT, file) });
+    }
+  } catch (error) {
+    await page.screenshot({ path: path.join(OUT, 'regression-failure.png') }).catch(() => undefined);
+    throw error;
+  }
+});
