@@ -2,7 +2,7 @@
  * `bertft train` on a tiny ModernBERT folder laid out as answerdotai/ModernBERT-base ships: a ModernBertForMaskedLM
  * checkpoint (encoder, head.dense / head.norm, decoder.bias; no classifier) and a byte-level BPE tokenizer.json with
  * [CLS] / [SEP] / [PAD] specials and a TemplateProcessing post-processor. Trains a few steps, exports
- * best/model.onnx, and `bertft predict` reloads the run and classifies.
+ * best/model.onnx, and `bertft predict` reloads the run, classifies and explains.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -168,4 +168,17 @@ test('bertft train on a tiny ModernBERT folder (MLM checkpoint, [CLS]/[SEP] toke
     .map((l) => JSON.parse(l) as { label: string });
   assert.equal(predictions.length, 2);
   for (const p of predictions) assert.ok(['pos', 'neg'].includes(p.label), JSON.stringify(p));
+
+  // Integrated gradients differentiate with respect to the token embeddings (model.embeddings.tok_embeddings).
+  const explained = run('predict', '--model', out, '--json', '--text', 'the movie was great', '--explain');
+  assert.equal(explained.status, 0, explained.stderr);
+  const { explanation } = JSON.parse(explained.stdout.trim()) as {
+    explanation: { method: string; tokens: { token: string; score: number }[] };
+  };
+  assert.equal(explanation.method, 'integrated-gradients');
+  assert.deepEqual(
+    explanation.tokens.map((t) => t.token),
+    ['the', 'Ġmovie', 'Ġwas', 'Ġgreat'],
+  );
+  assert.ok(explanation.tokens.every((t) => Number.isFinite(t.score)));
 });
