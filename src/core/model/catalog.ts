@@ -4,8 +4,8 @@
  *
  * Parameter counts of the supported families are the encoder's (with BERT's and RoBERTa's pooler), computed from
  * each model's published config.json and rounded; the model cards state bert-base 110M, mBERT 177M, DistilmBERT 134M
- * and RoBERTa-base 125M; GPT-2's 124M (wte, wpe, blocks, ln_f) is the model card's too. Those of the families not
- * supported yet are their model cards' (DeBERTa-v3-base: an 86M backbone and 98M of embeddings). Context is the
+ * and RoBERTa-base 125M; GPT-2's 124M (wte, wpe, blocks, ln_f) is the model card's too; DeBERTa-v3-base's 184M is
+ * the card's 86M backbone and 98M of embeddings (its relative-position table included). Context is the
  * longest input in tokens (RoBERTa's 514 positions less the padding offset). Licences and languages are those on the
  * Hugging Face model cards (google-bert/*, distilbert/*, FacebookAI/roberta-base, FacebookAI/xlm-roberta-base,
  * google/electra-*, answerdotai/ModernBERT-base, microsoft/deberta-v3-base, openai-community/gpt2), read 2026-12-06.
@@ -248,11 +248,11 @@ export const MODEL_CATALOG: readonly CatalogFamily[] = [
     ],
   },
   {
-    name: 'DeBERTa-v2/v3',
-    modelTypes: ['deberta-v2', 'deberta'],
-    architecturePrefixes: ['DebertaV2', 'Deberta'],
-    supported: false,
-    summary: 'not yet: disentangled attention with relative positions',
+    name: 'DeBERTa-v3',
+    modelTypes: ['deberta-v2'],
+    architecturePrefixes: ['DebertaV2'],
+    supported: true,
+    summary: 'disentangled attention with log-bucketed relative positions (DeBERTa-v2 layout as the v3 configs set it)',
     models: [
       {
         id: 'microsoft/deberta-v3-base',
@@ -260,9 +260,41 @@ export const MODEL_CATALOG: readonly CatalogFamily[] = [
         context: 512,
         languages: 'English',
         license: 'mit',
-        pick: 'among the strongest English classifiers of its size; not supported yet',
+        pick: 'among the strongest English classifiers of its size; slower per step than bert-base',
+      },
+      {
+        id: 'microsoft/deberta-v3-small',
+        parameters: '141M',
+        context: 512,
+        languages: 'English',
+        license: 'mit',
+        pick: 'DeBERTa-v3 with 6 layers: about half the compute of -base',
+      },
+      {
+        id: 'microsoft/deberta-v3-xsmall',
+        parameters: '71M',
+        context: 512,
+        languages: 'English',
+        license: 'mit',
+        pick: 'the smallest DeBERTa-v3 (hidden 384): quick experiments on the CPU',
+      },
+      {
+        id: 'microsoft/mdeberta-v3-base',
+        parameters: '278M',
+        context: 512,
+        languages: 'multilingual (100 languages)',
+        license: 'mit',
+        pick: 'DeBERTa-v3 for non-English or mixed-language text (250k-token vocabulary)',
       },
     ],
+  },
+  {
+    name: 'DeBERTa-v1',
+    modelTypes: ['deberta'],
+    architecturePrefixes: ['Deberta'],
+    supported: false,
+    summary: 'not yet: the first DeBERTa (model_type "deberta"); its v2/v3 successors are supported',
+    models: [],
   },
 ];
 

@@ -5,10 +5,11 @@
  */
 import { ModelError } from '../errors';
 import { catalogFamilyOf, supportedFamilyNames } from './catalog';
+import { debertaV2Settings } from './deberta-v2-config';
 import { modernBertSettings } from './modernbert-config';
 
 /** The encoder families the graph code implements. xlm-roberta is the roberta family with another name. */
-export type ModelFamily = 'bert' | 'distilbert' | 'roberta' | 'electra' | 'gpt2' | 'modernbert';
+export type ModelFamily = 'bert' | 'distilbert' | 'roberta' | 'electra' | 'gpt2' | 'modernbert' | 'deberta-v2';
 
 /** model_type → family and the HF class a saved classifier declares. */
 const MODEL_TYPES: Record<string, { family: ModelFamily; architecture: string }> = {
@@ -19,6 +20,7 @@ const MODEL_TYPES: Record<string, { family: ModelFamily; architecture: string }>
   electra: { family: 'electra', architecture: 'ElectraForSequenceClassification' },
   gpt2: { family: 'gpt2', architecture: 'GPT2ForSequenceClassification' },
   modernbert: { family: 'modernbert', architecture: 'ModernBertForSequenceClassification' },
+  'deberta-v2': { family: 'deberta-v2', architecture: 'DebertaV2ForSequenceClassification' },
 };
 
 /** Architecture class-name prefixes, for configs without model_type (longest first: XLMRoberta before Roberta). */
@@ -30,6 +32,7 @@ const ARCHITECTURE_PREFIXES: [string, string][] = [
   ['Bert', 'bert'],
   ['GPT2', 'gpt2'],
   ['ModernBert', 'modernbert'],
+  ['DebertaV2', 'deberta-v2'],
 ];
 
 export const SUPPORTED_MODEL_TYPES: readonly string[] = Object.keys(MODEL_TYPES);
@@ -209,6 +212,14 @@ const SCHEMAS: Record<ModelFamily, Schema> = {
     activationKey: 'hidden_activation',
     activations: ['gelu'],
   },
+  // DeBERTa-v3 has no token types (type_vocab_size 0: typeVocabSize fixed at 1, never a parameter) and no absolute
+  // positions; its relative-attention keys are read by deberta-v2-config.ts.
+  'deberta-v2': {
+    keys: Object.fromEntries(Object.entries(BERT_KEYS).filter(([field]) => field !== 'typeVocabSize')),
+    defaults: { ...BERT_DEFAULTS, vocabSize: 128100, typeVocabSize: 1, layerNormEps: 1e-7 },
+    activationKey: 'hidden_act',
+    activations: ['gelu'],
+  },
 };
 
 /**
@@ -294,8 +305,9 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
       );
     }
   }
-  // ModernBERT's rotary positions are not an embedding type; its config may still say 'absolute' (unused there).
-  const pos = family === 'modernbert' ? 'absolute' : (raw.position_embedding_type ?? 'absolute');
+  // ModernBERT's rotary and DeBERTa's relative positions are not an embedding type; a config may still say 'absolute'.
+  const pos =
+    family === 'modernbert' || family === 'deberta-v2' ? 'absolute' : (raw.position_embedding_type ?? 'absolute');
   if (pos !== 'absolute')
     fail(`position_embedding_type ${quoted(pos)} is not supported.`, 'Use a model with absolute position embeddings.');
   if (family === 'distilbert' && raw.sinusoidal_pos_embds === true) {
@@ -368,6 +380,7 @@ export function parseBertConfig(json: unknown, file?: string): BertConfig {
     );
   }
   if (family === 'modernbert') modernBertSettings(raw, cfg.numHiddenLayers, file);
+  if (family === 'deberta-v2') debertaV2Settings(raw, cfg, file);
   if (family === 'roberta' && cfg.maxPositionEmbeddings <= cfg.padTokenId + 1) {
     fail(
       `max_position_embeddings ${cfg.maxPositionEmbeddings} leaves no positions after the offset pad_token_id + 1.`,

@@ -2,6 +2,7 @@
 import { Value } from '../graph/graph';
 import { EncoderFamily, EncoderInputs, ForwardContext, bertEncoder, bertFamily } from './bert';
 import { BertConfig } from './config';
+import { debertaV2Encoder, debertaV2Family } from './deberta-v2';
 import { distilbertEncoder, distilbertFamily } from './distilbert';
 import { gpt2Encoder, gpt2Family } from './gpt2';
 import { modernbertEncoder, modernbertFamily } from './modernbert';
@@ -9,6 +10,7 @@ import { modernbertEncoder, modernbertFamily } from './modernbert';
 export function encoderFamily(cfg: BertConfig, options: { fusedQkv?: boolean } = {}): EncoderFamily {
   if (cfg.modelType === 'gpt2') return gpt2Family(cfg);
   if (cfg.modelType === 'modernbert') return modernbertFamily(cfg);
+  if (cfg.modelType === 'deberta-v2') return debertaV2Family(cfg);
   return cfg.modelType === 'distilbert' ? distilbertFamily(cfg, options) : bertFamily(cfg, options);
 }
 
@@ -16,5 +18,6 @@ export function encoderFamily(cfg: BertConfig, options: { fusedQkv?: boolean } =
 export function encoderHiddenStates(ctx: ForwardContext, cfg: BertConfig, inputs: EncoderInputs): Value {
   if (cfg.modelType === 'gpt2') return gpt2Encoder(ctx, cfg, inputs);
   if (cfg.modelType === 'modernbert') return modernbertEncoder(ctx, cfg, inputs);
+  if (cfg.modelType === 'deberta-v2') return debertaV2Encoder(ctx, cfg, inputs);
   return cfg.modelType === 'distilbert' ? distilbertEncoder(ctx, cfg, inputs) : bertEncoder(ctx, cfg, inputs);
 }

@@ -40,12 +40,14 @@ const FRESH_IF_MISSING: Record<ModelFamily, string[]> = {
   gpt2: ['score.'],
   // A ModernBertForMaskedLM checkpoint's head (dense, norm) is the classifier's head too; decoder.* is ignored.
   modernbert: ['head.', 'classifier.'],
+  'deberta-v2': ['pooler.', 'classifier.'],
 };
 
 /** Head tensors of this family's classifier, which sit outside the base prefix. */
 function isClassifierHead(name: string, family: ModelFamily): boolean {
   if (family === 'gpt2') return name.startsWith('score.');
   if (family === 'modernbert') return name.startsWith('head.') || name.startsWith('classifier.');
+  if (family === 'deberta-v2') return name.startsWith('pooler.') || name.startsWith('classifier.');
   return name.startsWith('classifier.') || name.startsWith('pre_classifier.');
 }
 
@@ -64,6 +66,8 @@ function canonicalName(name: string, prefixed: boolean, family: ModelFamily): st
   const base = BASE_PREFIX[family];
   if (name.endsWith('position_ids') || name.startsWith('cls.')) return undefined;
   if (family === 'gpt2' && isGpt2MaskBuffer(name)) return undefined;
+  // DeBERTa-v3 does not use absolute positions (position_biased_input false); from_pretrained ignores such a table.
+  if (family === 'deberta-v2' && name.endsWith('embeddings.position_embeddings.weight')) return undefined;
   let n: string;
   if (name.startsWith(`${base}.`) || isClassifierHead(name, family)) n = name;
   else if (prefixed) return undefined;

@@ -1,6 +1,7 @@
 /** The parameter lists of the encoder families' classifiers (HF tensor names and layouts) and seeded initialisation. */
 import { ModelError } from '../errors';
 import { BertConfig, ModelFamily } from './config';
+import { debertaV2EncoderSpecs, debertaV2HeadSpecs, debertaV2Settings } from './deberta-v2-config';
 import { modernBertSettings, modernbertEncoderSpecs, modernbertHeadSpecs } from './modernbert-config';
 
 export interface Tensor {
@@ -30,6 +31,7 @@ export const BASE_PREFIX: Record<ModelFamily, string> = {
   electra: 'electra',
   gpt2: 'transformer',
   modernbert: 'model',
+  'deberta-v2': 'deberta',
 };
 
 /** The head's output layer (numLabels rows) of each family's sequence classifier. */
@@ -40,6 +42,7 @@ export const CLASSIFIER_OUTPUT: Record<ModelFamily, string> = {
   electra: 'classifier.out_proj',
   gpt2: 'score',
   modernbert: 'classifier',
+  'deberta-v2': 'classifier',
 };
 
 /** The word-embedding table of the family's encoder (HF name). */
@@ -135,6 +138,7 @@ export function encoderParamSpecs(cfg: BertConfig): ParamSpec[] {
   else if (cfg.modelType === 'gpt2') gpt2EncoderSpecs(list, cfg);
   else if (cfg.modelType === 'modernbert')
     return modernbertEncoderSpecs(cfg, modernBertSettings(cfg.raw, cfg.numHiddenLayers));
+  else if (cfg.modelType === 'deberta-v2') return debertaV2EncoderSpecs(cfg, debertaV2Settings(cfg.raw, cfg));
   else bertEncoderSpecs(list, cfg, BASE_PREFIX[cfg.modelType]);
   return list.specs;
 }
@@ -145,6 +149,7 @@ export function classifierParamSpecs(cfg: BertConfig, numLabels: number): ParamS
     const settings = modernBertSettings(cfg.raw, cfg.numHiddenLayers);
     return [...modernbertEncoderSpecs(cfg, settings), ...modernbertHeadSpecs(cfg, settings, numLabels)];
   }
+  if (cfg.modelType === 'deberta-v2') return [...encoderParamSpecs(cfg), ...debertaV2HeadSpecs(cfg, numLabels)];
   const list = new SpecList();
   list.specs.push(...encoderParamSpecs(cfg));
   const H = cfg.hiddenSize;

@@ -47,9 +47,11 @@ test('bertft models prints every family with its suggested ids and facts, the un
     'random:tiny',
     'answerdotai/ModernBERT-base',
     'openai-community/gpt2',
+    'microsoft/deberta-v3-base',
+    'microsoft/mdeberta-v3-base',
   ])
     assert.match(supported, new RegExp(id));
-  for (const name of ['DeBERTa-v2/v3']) assert.match(notYet, new RegExp(`^${name}: not yet`, 'm'));
+  for (const name of ['DeBERTa-v1']) assert.match(notYet, new RegExp(`^${name}: not yet`, 'm'));
   assert.ok(r.out.split('\n').every((line) => line.length <= 120));
 });
 
@@ -81,7 +83,7 @@ test("the random: sizes' parameter counts are those of their configs", () => {
 
 /** Model folders whose config.json names an architecture we do not read, as their Hub repos publish it. */
 const UNSUPPORTED: [string, Record<string, unknown>, string][] = [
-  ['deberta-v3', { model_type: 'deberta-v2', architectures: ['DebertaV2ForMaskedLM'], vocab_size: 128100 }, 'DeBERTa'],
+  ['deberta-v1', { model_type: 'deberta', architectures: ['DebertaForMaskedLM'], vocab_size: 50265 }, 'DeBERTa'],
   ['t5', { model_type: 't5', architectures: ['T5ForConditionalGeneration'] }, ''],
 ];
 
@@ -110,7 +112,7 @@ test('an unsupported architecture is one ModelError naming the supported familie
   }
 });
 
-test('bertft train --model <a DeBERTa-v3 folder> exits 1 with that message, no stack trace', async () => {
+test('bertft train --model <a DeBERTa-v1 folder> exits 1 with that message, no stack trace', async () => {
   const root = tempDir('unsupported-train');
   const model = unsupportedFolder(root, 'deberta', UNSUPPORTED[0][1]);
   const out = path.join(root, 'run');
@@ -126,8 +128,8 @@ test('bertft train --model <a DeBERTa-v3 folder> exits 1 with that message, no s
     'cpu',
   );
   assert.equal(r.code, 1, r.err);
-  assert.match(r.err, /model_type 'deberta-v2' is not supported; supported: bert/);
-  assert.match(r.err, /DeBERTa-v2\/v3 is not supported yet/);
+  assert.match(r.err, /model_type 'deberta' is not supported; supported: bert/);
+  assert.match(r.err, /DeBERTa-v1 is not supported yet/);
   assert.match(r.err, /bertft models/);
   assert.doesNotMatch(r.err, /\n\s+at /);
 });

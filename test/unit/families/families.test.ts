@@ -49,7 +49,7 @@ test('an unsupported model is refused with a ModelError that lists the supported
   for (const json of [
     { model_type: 't5' },
     { architectures: ['T5ForConditionalGeneration'] },
-    { model_type: 'deberta-v2' },
+    { model_type: 'deberta' },
   ]) {
     assert.throws(
       () => parseBertConfig(json, '/m/config.json'),
@@ -187,7 +187,7 @@ for (const family of FAMILIES) {
       distilbert: 'DistilBertForSequenceClassification',
       roberta: 'RobertaForSequenceClassification',
       electra: 'ElectraForSequenceClassification',
-    }[cfg.modelType as Exclude<ModelFamily, 'bert' | 'gpt2' | 'modernbert'>];
+    }[cfg.modelType as Exclude<ModelFamily, 'bert' | 'gpt2' | 'modernbert' | 'deberta-v2'>];
     assert.deepEqual(json.architectures, [expectedArch]);
     assert.equal(json.model_type, cfg.modelType);
     if (family === 'distilbert')

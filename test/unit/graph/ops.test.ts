@@ -6,7 +6,15 @@ import { softmax } from '../../../src/core/graph/ops/softmax';
 import { layerNorm } from '../../../src/core/graph/ops/layernorm';
 import { gelu, geluTanh } from '../../../src/core/graph/ops/gelu';
 import { embedding } from '../../../src/core/graph/ops/embedding';
-import { concat, gatherRows, reshape, selectIndex, split, transpose } from '../../../src/core/graph/ops/shape';
+import {
+  concat,
+  gatherLastAxis,
+  gatherRows,
+  reshape,
+  selectIndex,
+  split,
+  transpose,
+} from '../../../src/core/graph/ops/shape';
 import { bceWithLogits, crossEntropy, mseLoss } from '../../../src/core/graph/ops/loss';
 import { gradCheck, randn } from './gradcheck';
 import * as ort from 'onnxruntime-node';
@@ -174,6 +182,17 @@ test('reshape, transpose and selectIndex on symbolic shapes', async () => {
     [2, 2, 2],
   );
   assert.ok(r.worst < TOL, `worst ${r.worst}`);
+});
+
+test('gatherLastAxis (torch.gather on the last axis): repeated indices accumulate, entries never picked get zero gradient', async () => {
+  // x [2, 3, 4] gathered into [2, 3, 5]: rows pick index 0 twice, index 3 never in some rows.
+  const picks = [0, 0, 2, 1, 2, 1, 1, 1, 0, 2, 2, 3, 0, 1, 0, 3, 3, 3, 3, 3, 0, 2, 2, 2, 1, 0, 1, 2, 0, 1];
+  const index = { name: 'index', shape: [2, 3, 5], dims: [2, 3, 5], data: BigInt64Array.from(picks, BigInt) };
+  const r = await gradCheck([f('x', [2, 3, 4], 48), index], (g, [x, i]) => gatherLastAxis(g, x, i), [2, 3, 5], {
+    maxCoords: 24,
+  });
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+  assert.equal(r.checked, 24, 'every element of x, picked or not, is checked');
 });
 
 test('gatherRows of flattened symbolic [batch, seq, hidden] states: repeated rows accumulate, rows not picked get zero gradient', async () => {

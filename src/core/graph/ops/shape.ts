@@ -140,3 +140,33 @@ export function gatherRows(g: Graph, x: Value, idx: Value): Value {
   });
   return y;
 }
+
+/**
+ * y[..., i, j] = x[..., i, index[..., i, j]]: torch.gather along the last axis (ONNX GatherElements), e.g. DeBERTa's
+ * pick of each query-key pair's relative-position score. index is int64 with x's rank and leading dims.
+ * Backward: dx = zeros of x's runtime shape with dy[..., i, j] added into [..., i, index[..., i, j]] (ScatterElements
+ * with reduction 'add', so indices picked repeatedly accumulate; see gatherRows).
+ */
+export function gatherLastAxis(g: Graph, x: Value, index: Value): Value {
+  expectDType('gatherLastAxis', x, 'float32');
+  expectDType('gatherLastAxis', index, 'int64');
+  const r = x.shape.length;
+  if (index.shape.length !== r) {
+    throw new GraphError(`gatherLastAxis: index ${index.toString()} must have the rank of ${x.toString()}.`);
+  }
+  const y = g.node1('GatherElements', [x, index], { dtype: x.dtype, shape: index.shape }, { axis: r - 1 });
+  const xShape = x.requiresGrad ? g.node1('Shape', [x], { dtype: 'int64', shape: [r] }) : null;
+  g.record([x, index], [y], ([dy]) => {
+    const zeros = g.node1('ConstantOfShape', [xShape!], { dtype: x.dtype, shape: x.shape });
+    return [
+      g.node1(
+        'ScatterElements',
+        [zeros, index, dy!],
+        { dtype: x.dtype, shape: x.shape },
+        { axis: r - 1, reduction: 'add' },
+      ),
+      null,
+    ];
+  });
+  return y;
+}
