@@ -4,9 +4,11 @@
  * the figures name the device the engine actually got). Last stdout line: JSON, with every step's loss.
  *
  *   node out/bench/train-step-ours.js '{"size":"mini","numLabels":2,"batch":16,"seq":128,"warmup":2,"steps":10}'
+ *
+ * `config` (an HF config.json object, e.g. a GPT-2's) replaces the BERT preset `size`.
  */
 import * as ort from 'onnxruntime-node';
-import { presetConfig } from '../src/core/model/config';
+import { parseBertConfig, presetConfig } from '../src/core/model/config';
 import { bertClassifierParamSpecs, initWeights, seededRandom } from '../src/core/model/params';
 import type { Batch } from '../src/core/tokenize/batch';
 import type { DeviceChoice } from '../src/core/runtime/devices';
@@ -15,6 +17,7 @@ import { peakRssMb } from './peak-rss';
 
 interface Args {
   size: 'tiny' | 'mini' | 'small' | 'base';
+  config?: Record<string, unknown>;
   numLabels: number;
   batch: number;
   seq: number;
@@ -50,7 +53,7 @@ async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2]) as Args;
   // ORT_LOG_LEVEL=verbose makes ORT log, among much else, which execution provider each node was placed on.
   if (process.env.ORT_LOG_LEVEL) ort.env.logLevel = process.env.ORT_LOG_LEVEL as typeof ort.env.logLevel;
-  const config = presetConfig(args.size);
+  const config = args.config ? parseBertConfig(args.config) : presetConfig(args.size);
   const specs = bertClassifierParamSpecs(config, args.numLabels);
   const total = args.warmup + args.steps;
   const t0 = performance.now();

@@ -7,6 +7,9 @@
  * Ours runs with the malloc settings of a training process (src/core/train/allocator.ts; BERTFT_ALLOCATOR picks the
  * mode, default lean); PyTorch is tried both with glibc's defaults and with those same settings, and keeps its faster.
  *
+ * GPT-2-mini (GPT-2's layout at BERT-mini's size: 4 layers, n_embd 256, 4 heads, GPT-2's 50,257-token vocabulary; seq
+ * 128, batch 16) is measured the same way against bench/reference/gpt2_torch.py (BENCH_SKIP_GPT2=1 skips it).
+ *
  * Env: BENCH_SKIP_BASE=1 skips BERT-base; BENCH_STEPS / BENCH_BASE_STEPS set the measured steps (default 8 / 3);
  * BENCH_ROUNDS (default 1) repeats the BERT-mini pair and keeps each side's best round; BENCH_OTHER_ALLOCATORS
  * (e.g. "fast,system") also measures ours in those modes, reported beside the ratio, not in it.
@@ -38,6 +41,9 @@ interface StepFigures {
 
 interface Case {
   size: 'mini' | 'base';
+  /** An HF config.json object that replaces the BERT preset `size` (GPT-2-mini), and the row's name. */
+  config?: Record<string, unknown>;
+  name?: string;
   batch: number;
   seq: number;
   warmup: number;
@@ -58,6 +64,7 @@ function envFor(mode: AllocatorMode, base: NodeJS.ProcessEnv = process.env): Nod
 function ours(c: Case, threads: number, mode: AllocatorMode = OUR_MODE): StepFigures {
   const args = {
     size: c.size,
+    ...(c.config ? { config: c.config } : {}),
     numLabels: NUM_LABELS,
     batch: c.batch,
     seq: c.seq,
@@ -74,7 +81,7 @@ function ours(c: Case, threads: number, mode: AllocatorMode = OUR_MODE): StepFig
 function torch(c: Case, threads: number, mode: AllocatorMode): StepFigures {
   const labels = Array.from({ length: NUM_LABELS }, (_, i) => `label${i}`);
   const args = {
-    config: hfConfigJson(presetConfig(c.size), labels),
+    config: c.config ?? hfConfigJson(presetConfig(c.size), labels),
     numLabels: NUM_LABELS,
     batch: c.batch,
     seq: c.seq,
@@ -101,6 +108,28 @@ const TORCH_SETTINGS: [number, AllocatorMode][] = [
       ] as [number, AllocatorMode][])),
 ];
 
+/** GPT-2's own config (openai-community/gpt2) at BERT-mini's depth and width; no pad_token_id, as GPT-2 ships. */
+const GPT2_MINI: Record<string, unknown> = {
+  architectures: ['GPT2ForSequenceClassification'],
+  model_type: 'gpt2',
+  activation_function: 'gelu_new',
+  vocab_size: 50257,
+  n_positions: 1024,
+  n_embd: 256,
+  n_layer: 4,
+  n_head: 4,
+  n_inner: null,
+  resid_pdrop: 0.1,
+  embd_pdrop: 0.1,
+  attn_pdrop: 0.1,
+  layer_norm_epsilon: 1e-5,
+  initializer_range: 0.02,
+  bos_token_id: 50256,
+  eos_token_id: 50256,
+  id2label: { 0: 'label0', 1: 'label1' },
+  label2id: { label0: 0, label1: 1 },
+};
+
 const faster = (a: StepFigures, b: StepFigures): StepFigures => (b.median_step_s < a.median_step_s ? b : a);
 
 /**
@@ -119,7 +148,7 @@ function measure(
   torch_tried: StepFigures[];
   ours_other_allocators: StepFigures[];
 } {
-  const label = `BERT-${c.size} seq ${c.seq} batch ${c.batch}`;
+  const label = `${c.name ?? `BERT-${c.size}`} seq ${c.seq} batch ${c.batch}`;
   const show = (who: string, f: StepFigures): StepFigures => {
     console.log(
       `${label}: ${who}: ${f.median_step_s.toFixed(3)} s/step, peak RSS ${f.peak_rss_mb.toFixed(0)} MB (load ${os.loadavg()[0].toFixed(1)})`,
@@ -166,14 +195,32 @@ function main(): void {
     process.env.BENCH_SKIP_BASE === '1'
       ? undefined
       : measure({ size: 'base', batch: 8, seq: 128, warmup: 1, steps: Number(process.env.BENCH_BASE_STEPS ?? 3) }, 1);
+  const gpt2 =
+    process.env.BENCH_SKIP_GPT2 === '1'
+      ? undefined
+      : measure(
+          {
+            size: 'mini',
+            name: 'GPT-2-mini',
+            config: GPT2_MINI,
+            batch: 16,
+            seq: 128,
+            warmup: 2,
+            steps: Number(process.env.BENCH_STEPS ?? 8),
+          },
+          rounds,
+        );
   const result = {
     ratio: mini.ours.median_step_s / mini.torch.median_step_s,
+    ratio_gpt2: gpt2 ? gpt2.ours.median_step_s / gpt2.torch.median_step_s : null,
+    rss_ratio_gpt2: gpt2 ? gpt2.ours.peak_rss_mb / gpt2.torch.peak_rss_mb : null,
     ratio_base: base ? base.ours.median_step_s / base.torch.median_step_s : null,
     rss_ratio: mini.ours.peak_rss_mb / mini.torch.peak_rss_mb,
     rss_ratio_base: base ? base.ours.peak_rss_mb / base.torch.peak_rss_mb : null,
     allocator: OUR_MODE,
     mini,
     base: base ?? null,
+    gpt2: gpt2 ?? null,
     machine,
     load_average_1min: { before: loadBefore, after: os.loadavg()[0] },
     date: new Date().toISOString(),

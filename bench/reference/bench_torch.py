@@ -4,6 +4,8 @@ the reference BERT classifier and reports peak RSS. One JSON object on the last 
   OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/reference/bench_torch.py '{"config": {...HF config...},
       "numLabels": 2, "batch": 16, "seq": 128, "warmup": 2, "steps": 10, "threads": 1, "device": "cpu"}'
 
+A GPT-2 config (model_type "gpt2") runs gpt2_torch.py's GPT2ForSequenceClassification instead of the BERT reference.
+
 "device": "cuda" runs the same steps on the GPU (bench/gpu-check.ts uses it on a GPU machine; not run here yet).
 """
 import json
@@ -14,6 +16,7 @@ import time
 import torch
 
 import bert_torch as bt
+import gpt2_torch as gt
 
 
 def peak_rss_mb():
@@ -29,11 +32,12 @@ def main():
     cfg, num_labels, B, S = args['config'], args['numLabels'], args['batch'], args['seq']
     torch.set_num_threads(args['threads'])
     g = torch.Generator().manual_seed(0)
-    p = bt.init_params(cfg, num_labels, g)
+    gpt2 = cfg.get('model_type') == 'gpt2'
+    p = (gt if gpt2 else bt).init_params(cfg, num_labels, g)
     total = args['warmup'] + args['steps']
     device = torch.device(args.get('device', 'cpu'))
     p = {k: v.to(device) for k, v in p.items()}
-    trainer = bt.Trainer(p, cfg, num_labels, lr=5e-5, weight_decay=0.01, warmup=0, total=total + 1)
+    trainer = (gt if gpt2 else bt).Trainer(p, cfg, num_labels, lr=5e-5, weight_decay=0.01, warmup=0, total=total + 1)
     batch = (torch.randint(1, cfg['vocab_size'], (B, S), generator=g), torch.zeros(B, S, dtype=torch.long),
              torch.ones(B, S), torch.randint(0, num_labels, (B,), generator=g))
     batch = tuple(t.to(device) for t in batch)
