@@ -36,8 +36,8 @@ export function settingsOf(cfg: BertConfig): DebertaV2Settings {
 }
 
 /**
- * The c2p and p2c index tensors [seq, seq] of this sequence length: delta = i - j looked up in the constant tables
- * of every distance up to the model's maximum length.
+ * The c2p and p2c index tensors [1, 1, seq, seq] of this sequence length (broadcast over batch and heads): delta =
+ * i - j looked up in the constant tables of every distance up to the model's maximum length.
  */
 function relativeIndices(g: Graph, cfg: BertConfig, s: DebertaV2Settings, inputIds: Value): [Value, Value] {
   const maxLength = maxSequenceLength(cfg);
@@ -51,7 +51,7 @@ function relativeIndices(g: Graph, cfg: BertConfig, s: DebertaV2Settings, inputI
     g.constInt64([maxLength - 1], []),
   );
   const lookup = (table: number[]): Value =>
-    g.node1('Gather', [g.constInt64(table), delta], { dtype: 'int64', shape: [S, S] }, { axis: 0 });
+    reshapeTo(g, g.node1('Gather', [g.constInt64(table), delta], { dtype: 'int64', shape: [S, S] }), [1, 1, S, S]);
   return [lookup(tables.c2p), lookup(tables.p2c)];
 }
 
@@ -94,13 +94,10 @@ function disentangledAttention(
   const posQ = posHeads(`${prefix}.query_proj`);
   const posK = posHeads(`${prefix}.key_proj`);
   const content = matmul(g, q, transpose(g, k, [0, 1, 3, 2])); // [B, heads, S, S]
-  const fullShape = g.node1('Shape', [content], { dtype: 'int64', shape: [4] });
-  const expand = (index: Value): Value =>
-    g.node1('Expand', [index, fullShape], { dtype: 'int64', shape: content.shape });
   const [c2pIndex, p2cIndex] = indices;
-  const c2p = gatherLastAxis(g, timesPositions(g, q, posK), expand(c2pIndex));
+  const c2p = gatherLastAxis(g, timesPositions(g, q, posK), c2pIndex);
   // p2c rows are keys: entry [j, i] reads key j against the position of query i, then is transposed to [i, j].
-  const p2c = transpose(g, gatherLastAxis(g, timesPositions(g, k, posQ), expand(p2cIndex)), [0, 1, 3, 2]);
+  const p2c = transpose(g, gatherLastAxis(g, timesPositions(g, k, posQ), p2cIndex), [0, 1, 3, 2]);
   const scores = add(g, scale(g, add(g, add(g, content, c2p), p2c), 1 / Math.sqrt(3 * d)), maskAdd);
   const probs = dropout(g, softmax(g, scores), cfg.attentionProbsDropoutProb, ctx.dropout);
   return reshape(g, transpose(g, matmul(g, probs, v), [0, 2, 1, 3]), [B, S, H]);

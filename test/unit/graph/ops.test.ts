@@ -193,6 +193,17 @@ test('gatherLastAxis (torch.gather on the last axis): repeated indices accumulat
   });
   assert.ok(r.worst < TOL, `worst ${r.worst}`);
   assert.equal(r.checked, 24, 'every element of x, picked or not, is checked');
+  // One [1, 1, 5] index row broadcast over the leading dims, as DeBERTa's position tables are.
+  const row = { name: 'index', shape: [1, 1, 5], dims: [1, 1, 5], data: BigInt64Array.from([3, 0, 0, 2, 3], BigInt) };
+  const b = await gradCheck(
+    [f('x', [2, 3, 4], 49, ['batch', 3, 4]), row],
+    (g, [x, i]) => gatherLastAxis(g, x, i),
+    [2, 3, 5],
+    {
+      maxCoords: 24,
+    },
+  );
+  assert.ok(b.worst < TOL, `broadcast index: worst ${b.worst}`);
 });
 
 test('gatherRows of flattened symbolic [batch, seq, hidden] states: repeated rows accumulate, rows not picked get zero gradient', async () => {

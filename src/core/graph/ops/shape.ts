@@ -143,25 +143,35 @@ export function gatherRows(g: Graph, x: Value, idx: Value): Value {
 
 /**
  * y[..., i, j] = x[..., i, index[..., i, j]]: torch.gather along the last axis (ONNX GatherElements), e.g. DeBERTa's
- * pick of each query-key pair's relative-position score. index is int64 with x's rank and leading dims.
+ * pick of each query-key pair's relative-position score. index is int64 with x's rank; its leading dims may be 1 and
+ * are broadcast to x's (one [1, 1, S, S] table serves every batch row and head).
  * Backward: dx = zeros of x's runtime shape with dy[..., i, j] added into [..., i, index[..., i, j]] (ScatterElements
- * with reduction 'add', so indices picked repeatedly accumulate; see gatherRows).
+ * with reduction 'add', so indices picked repeatedly accumulate; see gatherRows). The index is expanded to the full
+ * shape only for the moment each node needs it, so the backward pass keeps just the small table alive.
  */
 export function gatherLastAxis(g: Graph, x: Value, index: Value): Value {
   expectDType('gatherLastAxis', x, 'float32');
   expectDType('gatherLastAxis', index, 'int64');
   const r = x.shape.length;
-  if (index.shape.length !== r) {
-    throw new GraphError(`gatherLastAxis: index ${index.toString()} must have the rank of ${x.toString()}.`);
+  const width = index.shape[r - 1];
+  const broadcasts = index.shape.every((d, i) => i === r - 1 || d === 1 || sameDim(d, x.shape[i]));
+  if (index.shape.length !== r || !broadcasts) {
+    throw new GraphError(`gatherLastAxis: index ${index.toString()} does not broadcast over ${x.toString()}.`);
   }
-  const y = g.node1('GatherElements', [x, index], { dtype: x.dtype, shape: index.shape }, { axis: r - 1 });
+  const outShape = [...x.shape.slice(0, -1), width];
+  const leading = g.node1('Shape', [x], { dtype: 'int64', shape: [r - 1] }, { start: 0, end: r - 1 });
+  const last = g.node1('Shape', [index], { dtype: 'int64', shape: [1] }, { start: r - 1, end: r });
+  const target = g.node1('Concat', [leading, last], { dtype: 'int64', shape: [r] }, { axis: 0 });
+  const expandTo = (shape: Value): Value => g.node1('Expand', [index, shape], { dtype: 'int64', shape: outShape });
+  const y = g.node1('GatherElements', [x, expandTo(target)], { dtype: x.dtype, shape: outShape }, { axis: r - 1 });
   const xShape = x.requiresGrad ? g.node1('Shape', [x], { dtype: 'int64', shape: [r] }) : null;
   g.record([x, index], [y], ([dy]) => {
     const zeros = g.node1('ConstantOfShape', [xShape!], { dtype: x.dtype, shape: x.shape });
+    const full = expandTo(g.node1('Shape', [dy!], { dtype: 'int64', shape: [r] }));
     return [
       g.node1(
         'ScatterElements',
-        [zeros, index, dy!],
+        [zeros, full, dy!],
         { dtype: x.dtype, shape: x.shape },
         { axis: r - 1, reduction: 'add' },
       ),
