@@ -3,7 +3,9 @@
  * trained here on scores (a number per text), opened with "BERT: Open Training Dashboard". The page names the task,
  * shows MSE / MAE / Pearson / Spearman in place of accuracy, no confusion matrix, and the predicted-vs-true scatter
  * plot of the validation texts, named for a screen reader by its summary; screenshots in a dark and a light theme
- * (test-output/e2e/regression-dashboard-{dark,light}.png).
+ * (test-output/e2e/regression-dashboard-{dark,light}.png). Then "BERT: Fine-tune BERT" on the same data: the flow
+ * detects the numbers, and its Advanced step lists no option a regression run refuses (label smoothing, class
+ * weights, best-model metric) (test-output/e2e/regression-advanced.png).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -39,6 +41,14 @@ async function runCommand(page: Page, title: string): Promise<void> {
   await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
   await input.fill(`>${title}`);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+}
+
+async function pick(page: Page, title: RegExp, typed: string, row: string | RegExp): Promise<void> {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ timeout: UI_TIMEOUT });
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.fill(typed);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout: UI_TIMEOUT });
+  await page.keyboard.press('Enter');
 }
 
 /** Picks a colour theme the way a user does: Command Palette → Preferences: Color Theme. */
@@ -124,6 +134,54 @@ test('a regression run: its errors and correlations in place of accuracy, and th
       await page.waitForTimeout(1500);
       await page.screenshot({ path: path.join(OUT, file) });
     }
+
+    // The Fine-tune flow on the same data: the numbers are detected, and the Advanced step offers only what applies.
+    await runCommand(page, 'BERT: Fine-tune BERT');
+    await pick(page, /dataset/, 'scores.csv', 'scores.csv');
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'Detected: a number per row (regression)' })
+      .first()
+      .waitFor({ timeout: UI_TIMEOUT });
+    await pick(page, /columns and task/, '', /Text: "text", label: "label"/);
+    const modelStep = page.locator('.quick-input-widget .quick-input-title', { hasText: /model/ });
+    const dialog = page.locator('.monaco-dialog-box');
+    await Promise.race([modelStep.waitFor({ timeout: UI_TIMEOUT }), dialog.waitFor({ timeout: UI_TIMEOUT })]);
+    if (await dialog.isVisible()) await dialog.locator('.monaco-button', { hasText: 'Train Anyway' }).click();
+    await pick(page, /model/, 'Small random model', 'Small random model');
+    await page
+      .locator('.quick-input-widget .quick-input-title', { hasText: /settings/ })
+      .waitFor({ timeout: UI_TIMEOUT });
+    const advancedRow = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Advanced' });
+    assert.match(
+      await advancedRow.innerText(),
+      /Fast, with your epochs, learning rate and schedule, batch size and accumulation, early stopping\./,
+    );
+    await pick(page, /settings/, 'Advanced', 'Advanced');
+    await page
+      .locator('.quick-input-widget .quick-input-title', { hasText: /advanced settings/ })
+      .waitFor({ timeout: UI_TIMEOUT });
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await rows.filter({ hasText: 'lowest validation MSE' }).first().waitFor({ timeout: UI_TIMEOUT });
+    await page.screenshot({ path: path.join(OUT, 'regression-advanced.png') });
+    // The list scrolls (rows out of sight are not rendered): each setting is looked for by typing it, as a user would.
+    const box = page.locator('.quick-input-widget .quick-input-box input');
+    for (const shown of ['Epochs', 'Learning rate', 'Batch size', 'Gradient accumulation', 'Early stopping']) {
+      await box.fill(shown);
+      await rows
+        .filter({ hasText: `${shown}: ` })
+        .first()
+        .waitFor({ timeout: UI_TIMEOUT });
+    }
+    for (const withheld of ['Label smoothing', 'Class weights', 'Best model by']) {
+      const present = rows.filter({ hasText: 'Early stopping: ' }).first();
+      await box.fill('Early stopping');
+      await present.waitFor({ timeout: UI_TIMEOUT });
+      await box.fill(withheld);
+      // The list has been filtered for this text once the setting listed just before is gone from it.
+      await present.waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+      assert.equal(await rows.filter({ hasText: withheld }).count(), 0, `${withheld} is not offered for numbers`);
+    }
+    await page.keyboard.press('Escape');
   } catch (error) {
     await page.screenshot({ path: path.join(OUT, 'regression-failure.png') }).catch(() => undefined);
     throw error;

@@ -18,7 +18,7 @@ import { cachedHubModel, parseModelSpec, probeHub, resolveModel } from '../../co
 import {
   FROM_SCRATCH,
   isFromScratch,
-  SELECTION_METRICS,
+  type FineTuneTask,
   type PresetName,
   type TrainOverrides,
   type Truncation,
@@ -31,10 +31,12 @@ import { confirmationText, estimateSummary, type EstimateOutcome } from './estim
 import { catalogModels, otherModelDetail } from './modelItems';
 import {
   advancedDefaults,
+  advancedScope,
   changedSettings,
   describeTask,
   taskOptions,
   validateNumber,
+  type AdvancedScope,
   type AdvancedSettings,
   type FineTuneChoices,
 } from './options';
@@ -81,7 +83,8 @@ export async function fineTuneFlow(
       ? await pickLength(checked.report, isFromScratch(model))
       : { maxLength: settingLength, truncation: settingTruncation };
   if (!length) return undefined;
-  const preset = await pickPreset(model, config.get<number | null>('batchSize') ?? undefined);
+  const task = taskOptions(checked.report);
+  const preset = await pickPreset(model, config.get<number | null>('batchSize') ?? undefined, task.problemType);
   if (!preset) return undefined;
   const device = await pickDevice(settings.device);
   if (!device) return undefined;
@@ -95,7 +98,7 @@ export async function fineTuneFlow(
     ...length,
     batchSize: config.get<number | null>('batchSize') ?? undefined,
     advanced: preset.advanced,
-    task: taskOptions(checked.report),
+    task,
   };
   return (await confirmStart(await estimateRun(choices, estimate, log))) ? choices : undefined;
 }
@@ -535,8 +538,21 @@ interface PresetChoice {
   advanced?: Partial<TrainOverrides>;
 }
 
-async function pickPreset(model: string, batchSizeSetting: number | undefined): Promise<PresetChoice | undefined> {
-  const fast = advancedDefaults(model);
+/** The settings step; its Advanced… list has only the options of the detected `task` (advancedScope). */
+async function pickPreset(
+  model: string,
+  batchSizeSetting: number | undefined,
+  task: FineTuneTask | undefined,
+): Promise<PresetChoice | undefined> {
+  const fast = advancedDefaults(model, task);
+  const scope = advancedScope(task);
+  const offered = [
+    say`epochs, learning rate and schedule, batch size and accumulation`,
+    ...(scope.labelSmoothing ? [say`label smoothing`] : []),
+    ...(scope.classWeights ? [say`class weights`] : []),
+    say`early stopping`,
+    ...(scope.metrics.length > 0 ? [say`best-model metric`] : []),
+  ];
   const items: PickItem<'fast' | 'tutorial' | 'advanced'>[] = [
     {
       label: say`Fast`,
@@ -551,7 +567,7 @@ async function pickPreset(model: string, batchSizeSetting: number | undefined): 
     },
     {
       label: say`Advanced…`,
-      detail: say`Fast, with your epochs, learning rate and schedule, batch size and accumulation, label smoothing, class weights, early stopping and best-model metric.`,
+      detail: say`Fast, with your ${join(offered, ', ')}.`,
       value: 'advanced',
     },
   ];
@@ -559,7 +575,7 @@ async function pickPreset(model: string, batchSizeSetting: number | undefined): 
   if (!picked) return undefined;
   if (picked.value !== 'advanced') return { name: picked.value };
   const defaults = { ...fast, batchSize: batchSizeSetting ?? fast.batchSize };
-  const chosen = await editAdvanced(defaults);
+  const chosen = await editAdvanced(defaults, scope, task);
   return chosen && { name: 'fast', advanced: changedSettings(defaults, chosen) };
 }
 
@@ -611,14 +627,27 @@ function shownNumber(value: number, exponent = false): string {
   return exponent ? value.toExponential() : String(value);
 }
 
-/** A list of the settings with their values; picking one edits it, "Continue" keeps them. */
-async function editAdvanced(defaults: AdvancedSettings): Promise<AdvancedSettings | undefined> {
+/**
+ * A list of the settings with their values; picking one edits it, "Continue" keeps them. Only the options of the
+ * task are listed (`scope`): no label smoothing for label sets or numbers, no class weights or metric for numbers.
+ */
+async function editAdvanced(
+  defaults: AdvancedSettings,
+  scope: AdvancedScope,
+  task: FineTuneTask | undefined,
+): Promise<AdvancedSettings | undefined> {
   const chosen = { ...defaults };
   const mark = (changed: boolean) => (changed ? say`changed` : say`preset`);
+  const numbers = NUMBER_SETTINGS.filter((setting) => setting.key !== 'labelSmoothing' || scope.labelSmoothing);
   for (;;) {
     const items: PickItem<AdvancedItem>[] = [
-      { label: say`$(play) Continue with these settings`, value: { kind: 'start' } },
-      ...NUMBER_SETTINGS.map((setting) => ({
+      {
+        label: say`$(play) Continue with these settings`,
+        // A regression run has no metric to choose: say which model it keeps.
+        ...(scope.metrics.length === 0 ? { detail: say`the model with the lowest validation MSE is kept` } : {}),
+        value: { kind: 'start' },
+      },
+      ...numbers.map((setting) => ({
         label: say`${setting.label}: ${shownNumber(chosen[setting.key], setting.exponent)}`,
         description: mark(chosen[setting.key] !== defaults[setting.key]),
         detail: say`${setting.hint}`,
@@ -630,18 +659,29 @@ async function editAdvanced(defaults: AdvancedSettings): Promise<AdvancedSetting
         detail: say`after warmup: linear decay, cosine, or constant`,
         value: { kind: 'schedule' },
       },
-      {
-        label: say`Class weights: ${chosen.classWeights ? 'on' : 'off'}`,
-        description: mark(chosen.classWeights !== defaults.classWeights),
-        detail: say`weigh each class's loss by its rarity (imbalanced data)`,
-        value: { kind: 'classWeights' },
-      },
-      {
-        label: say`Best model by: ${chosen.metric}`,
-        description: mark(chosen.metric !== defaults.metric),
-        detail: say`the validation metric that picks best/ and drives early stopping`,
-        value: { kind: 'metric' },
-      },
+      ...(scope.classWeights
+        ? [
+            {
+              label: say`Class weights: ${chosen.classWeights ? 'on' : 'off'}`,
+              description: mark(chosen.classWeights !== defaults.classWeights),
+              detail:
+                task === 'multi-label'
+                  ? say`weigh each label's positive rows by their rarity (BCE pos_weight)`
+                  : say`weigh each class's loss by its rarity (imbalanced data)`,
+              value: { kind: 'classWeights' as const },
+            },
+          ]
+        : []),
+      ...(scope.metrics.length > 0
+        ? [
+            {
+              label: say`Best model by: ${chosen.metric}`,
+              description: mark(chosen.metric !== defaults.metric),
+              detail: say`the validation metric that picks best/ and drives early stopping`,
+              value: { kind: 'metric' as const },
+            },
+          ]
+        : []),
     ];
     const picked = await pick(items, { title: say`${TITLE}: advanced settings`, ignoreFocusOut: true });
     if (!picked) return undefined;
@@ -667,7 +707,7 @@ async function editAdvanced(defaults: AdvancedSettings): Promise<AdvancedSetting
       if (schedule) chosen.lrSchedule = schedule.value;
     } else if (item.kind === 'metric') {
       const metric = await pick(
-        SELECTION_METRICS.map((value) => ({ label: say`${value}`, value })),
+        scope.metrics.map((value) => ({ label: say`${value}`, value })),
         { title: say`${TITLE}: best model by`, ignoreFocusOut: true },
       );
       if (metric) chosen.metric = metric.value;

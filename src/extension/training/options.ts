@@ -8,6 +8,7 @@ import { presetConfig } from '../../core/model/config';
 import {
   isFromScratch,
   resolveTrainConfig,
+  type FineTuneTask,
   type PresetName,
   type SelectionMetric,
   type TrainOverrides,
@@ -184,10 +185,14 @@ export interface AdvancedSettings {
   metric: SelectionMetric;
 }
 
-/** The values a Fast run of `model` would use (from-scratch values for random:SIZE), as `bertft train` resolves them. */
-export function advancedDefaults(model: string): AdvancedSettings {
+/**
+ * The values a Fast run of `model` would use (from-scratch values for random:SIZE) for `task` (the detected one; a
+ * multi-label run keeps its best model by micro-F1, a regression run by its loss), as `bertft train` resolves them.
+ */
+export function advancedDefaults(model: string, task?: FineTuneTask): AdvancedSettings {
   const hiddenSize = isFromScratch(model) ? presetConfig(model.slice('random:'.length)).hiddenSize : undefined;
-  const c = resolveTrainConfig({ data: '', out: '', model, preset: 'fast' }, [], 512, { hiddenSize });
+  const problemType = task === undefined ? {} : { problemType: task };
+  const c = resolveTrainConfig({ data: '', out: '', model, preset: 'fast', ...problemType }, [], 512, { hiddenSize });
   return {
     epochs: c.epochs,
     lr: c.lr,
@@ -200,6 +205,27 @@ export function advancedDefaults(model: string): AdvancedSettings {
     earlyStoppingPatience: c.earlyStoppingPatience ?? 0,
     metric: c.metric,
   };
+}
+
+/** Which of the Advanced step's options a task has: the trainer refuses the others (core/train/presets.ts). */
+export interface AdvancedScope {
+  /** Cross-entropy's label smoothing: one label per row only. */
+  labelSmoothing: boolean;
+  /** Class weights (multi-label: each label's positive weight); a regression run has no classes. */
+  classWeights: boolean;
+  /** The best-model metrics offered; none when fixed (a regression run keeps its lowest validation MSE). */
+  metrics: readonly SelectionMetric[];
+}
+
+/**
+ * The Advanced step's options for `task` (undefined: one label per row). One label per row is not offered micro-F1,
+ * which equals its accuracy there.
+ */
+export function advancedScope(task: FineTuneTask | undefined): AdvancedScope {
+  if (task === 'regression') return { labelSmoothing: false, classWeights: false, metrics: [] };
+  if (task === 'multi-label')
+    return { labelSmoothing: false, classWeights: true, metrics: ['micro_f1', 'macro_f1', 'accuracy', 'loss'] };
+  return { labelSmoothing: true, classWeights: true, metrics: ['accuracy', 'macro_f1', 'loss'] };
 }
 
 /** Only what the user changed goes into the request; the rest stays the preset's, resolved by the trainer. */
