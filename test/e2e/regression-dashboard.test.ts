@@ -2,8 +2,8 @@
  * A regression run's dashboard in VS Code 1.100 (code-server) driven by Chromium: a run of the small random model
  * trained here on scores (a number per text), opened with "BERT: Open Training Dashboard". The page names the task,
  * shows MSE / MAE / Pearson / Spearman in place of accuracy, no confusion matrix, and the predicted-vs-true scatter
- * plot of the validation texts, named for a screen reader by its summary; screenshots in a dark and a light theme
- * (test-output/e2e/regression-dashboard-{dark,light}.png). Then "BERT: Fine-tune BERT" on the same data: the flow
+ * plot of the validation texts, named for a screen reader by its summary; screenshots in dark, light and
+ * high-contrast themes (test-output/e2e/regression-dashboard-{dark,light,hc}.png). Then "BERT: Fine-tune BERT" on the same data: the flow
  * detects the numbers, and its Advanced step lists no option a regression run refuses (label smoothing, class
  * weights, best-model metric) (test-output/e2e/regression-advanced.png).
  */
@@ -70,7 +70,7 @@ function writeScores(file: string, rows: number): void {
   fs.writeFileSync(file, lines.join('\n') + '\n');
 }
 
-test('a regression run: its errors and correlations in place of accuracy, and the predicted-vs-true plot, in two themes', async () => {
+test('a regression run: its errors and correlations in place of accuracy, and the predicted-vs-true plot, in three themes', async () => {
   fs.mkdirSync(OUT, { recursive: true });
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-regression-'));
   temps.push(ws);
@@ -125,6 +125,7 @@ test('a regression run: its errors and correlations in place of accuracy, and th
     for (const [theme, file, bodyClass, workbenchClass] of [
       ['Dark Modern', 'regression-dashboard-dark.png', 'vscode-dark', 'vs-dark'],
       ['Light Modern', 'regression-dashboard-light.png', 'vscode-light', 'vs'],
+      ['Dark High Contrast', 'regression-dashboard-hc.png', 'vscode-high-contrast', 'hc-black'],
     ]) {
       await setTheme(page, theme);
       await page.locator(`.monaco-workbench.${workbenchClass}`).waitFor({ timeout: UI_TIMEOUT });
