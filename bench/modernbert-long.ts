@@ -1,0 +1,157 @@
+/**
+ * `npm run bench:modernbert-long`: what one training step of ModernBERT-base (answerdotai/ModernBERT-base's
+ * config.json: 22 layers, hidden 768, 12 heads, GeGLU 1152, a global layer every 3rd, local window 128; random
+ * weights) costs at long inputs on the CPU: peak RSS and step time for a batch of 1 at each length, each length in its
+ * own process (peak RSS = that process's VmHWM), against the plain-PyTorch reference on the same config and length
+ * (bench/reference/bench_modernbert_torch.py, PyTorch 1.13 on the CPU). Attention here is plain: every layer keeps
+ * its [heads, length, length] probabilities for the backward pass, so that part of the memory grows with the square
+ * of the length (up to 1,024 tokens our peak is set by building the session, not by the step).
+ *
+ * Env: BENCH_LENGTHS (default "256,512,1024"; longer ones need far more memory and time), BENCH_THREADS (default 2).
+ * Last stdout line: one JSON object: ratio (ours ÷ PyTorch step time) and rss_ratio at the longest length, and
+ * the figures per length.
+ *
+ *   node out/bench/modernbert-long.js                     (driver)
+ *   node out/bench/modernbert-long.js '{"seq":512}'       (one measurement)
+ */
+import * as path from 'node:path';
+import { parseBertConfig } from '../src/core/model/config';
+import { classifierParamSpecs, initWeights, seededRandom } from '../src/core/model/params';
+import type { Batch } from '../src/core/tokenize/batch';
+import { createTrainEngine } from '../src/core/train/engine';
+import { trainingProcessEnv } from '../src/core/train/allocator';
+import { findRoot, runJson } from './child-process';
+import { peakRssMb } from './peak-rss';
+
+const PYTHON = '/usr/bin/python3';
+
+/** answerdotai/ModernBERT-base's config.json (the keys the model reads). */
+const MODERNBERT_BASE = {
+  architectures: ['ModernBertForMaskedLM'],
+  model_type: 'modernbert',
+  vocab_size: 50368,
+  hidden_size: 768,
+  intermediate_size: 1152,
+  num_hidden_layers: 22,
+  num_attention_heads: 12,
+  hidden_activation: 'gelu',
+  max_position_embeddings: 8192,
+  norm_eps: 1e-5,
+  norm_bias: false,
+  global_rope_theta: 160000,
+  local_rope_theta: 10000,
+  global_attn_every_n_layers: 3,
+  local_attention: 128,
+  classifier_pooling: 'mean',
+  pad_token_id: 50283,
+};
+
+interface Figures {
+  seq: number;
+  setup_s: number;
+  step_s: number;
+  peak_rss_mb: number;
+}
+
+async function measureOne(seq: number, threads: number): Promise<Figures> {
+  const config = parseBertConfig(MODERNBERT_BASE);
+  const t0 = performance.now();
+  const engine = await createTrainEngine({
+    config,
+    numLabels: 2,
+    weights: initWeights(classifierParamSpecs(config, 2), 0, config.initializerRange),
+    hyper: {
+      lr: 5e-5,
+      weightDecay: 0.01,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      maxGradNorm: 1,
+      warmupSteps: 0,
+      totalSteps: 3,
+    },
+    device: 'cpu',
+    dropout: false,
+    seed: 0,
+    threads,
+  });
+  const setupS = (performance.now() - t0) / 1000;
+  const rand = seededRandom(1);
+  const batch: Batch = {
+    batchSize: 1,
+    seqLen: seq,
+    inputIds: BigInt64Array.from({ length: seq }, () => BigInt(1 + Math.floor(rand() * 50000))),
+    attentionMask: new BigInt64Array(seq).fill(1n),
+    tokenTypeIds: new BigInt64Array(seq),
+    labels: BigInt64Array.of(1n),
+    docIndex: Int32Array.of(0),
+  };
+  const s = performance.now();
+  await engine.trainStep(batch);
+  const stepS = (performance.now() - s) / 1000;
+  await engine.dispose();
+  return { seq, setup_s: setupS, step_s: stepS, peak_rss_mb: peakRssMb() };
+}
+
+/** The reference: the plain-PyTorch ModernBERT (bench/reference/modernbert_torch.py) on the same config and length. */
+function torchStep(root: string, seq: number, threads: number): Figures {
+  return runJson<Figures>(
+    root,
+    PYTHON,
+    [
+      path.join(root, 'bench', 'reference', 'bench_modernbert_torch.py'),
+      JSON.stringify({ config: MODERNBERT_BASE, seq, threads }),
+    ],
+    trainingProcessEnv({ ...process.env, OPENBLAS_NUM_THREADS: String(threads) }),
+  );
+}
+
+function driver(): void {
+  const lengths = (process.env.BENCH_LENGTHS ?? '256,512,1024').split(',').map(Number);
+  const threads = Number(process.env.BENCH_THREADS ?? 2);
+  const root = findRoot(__dirname);
+  const rows: { seq: number; ours: Figures; torch: Figures; rss_ratio: number; time_ratio: number }[] = [];
+  for (const seq of lengths) {
+    const ours = runJson<Figures>(
+      root,
+      process.execPath,
+      [path.join(__dirname, 'modernbert-long.js'), JSON.stringify({ seq, threads })],
+      trainingProcessEnv(process.env),
+    );
+    const torch = torchStep(root, seq, threads);
+    const row = {
+      seq,
+      ours,
+      torch,
+      rss_ratio: ours.peak_rss_mb / torch.peak_rss_mb,
+      time_ratio: ours.step_s / torch.step_s,
+    };
+    rows.push(row);
+    console.log(
+      `ModernBERT-base, batch 1, ${seq} tokens: ` +
+        `ours ${ours.step_s.toFixed(1)} s/step, peak RSS ${ours.peak_rss_mb.toFixed(0)} MB; ` +
+        `PyTorch ${torch.step_s.toFixed(1)} s/step, ${torch.peak_rss_mb.toFixed(0)} MB`,
+    );
+  }
+  const last = rows[rows.length - 1];
+  console.log(
+    JSON.stringify({
+      model: 'ModernBERT-base (random weights)',
+      threads,
+      ratio: last.time_ratio,
+      rss_ratio: last.rss_ratio,
+      rows,
+    }),
+  );
+}
+
+const arg = process.argv[2];
+if (arg) {
+  const { seq, threads } = JSON.parse(arg) as { seq: number; threads: number };
+  measureOne(seq, threads)
+    .then((f) => console.log(JSON.stringify(f)))
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
+} else driver();
