@@ -1,0 +1,138 @@
+/**
+ * Classify Selection with a text-pair model, as a user does it in VS Code 1.100 (code-server) through Chromium: a
+ * tiny premise/hypothesis model trained here is the workspace's active model (bert.activeModel). A selected line is
+ * the first text: an input box asks for the second, and the notification gives the pair's label with how it read the
+ * pair (test-output/e2e/pairs-input.png, pairs-classify.png). A selection of two lines is the two texts at once. Both
+ * give the probabilities of the in-process predictor on the same pair.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { loadPredictor } from '../../src/core/infer/predictor';
+import { runTrainingSession } from '../../src/core/finetune/session';
+import { launchChromium, waitForBertContributions, type Browser } from './harness/browser';
+import { TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
+import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
+
+const OUT = path.join(TEST_OUTPUT, 'e2e');
+const UI_TIMEOUT = 60_000;
+
+let server: CodeServer | undefined;
+let browser: Browser | undefined;
+const temps: string[] = [];
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const csvField = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+
+/** premise,hypothesis,label: "agree" when both sentences praise or both pan the same thing, else "disagree". */
+function writeAgreementCsv(file: string, rows: number): void {
+  const good = ['great', 'wonderful', 'excellent', 'lovely', 'superb'];
+  const bad = ['awful', 'terrible', 'boring', 'dreadful', 'poor'];
+  const things = ['movie', 'film', 'story', 'acting', 'ending', 'music'];
+  const lines = ['premise,hypothesis,label'];
+  for (let i = 0; i < rows; i++) {
+    const thing = things[i % things.length];
+    const first = i % 2 === 0 ? good : bad;
+    const agree = i % 4 < 2;
+    const second = agree ? first : first === good ? bad : good;
+    lines.push(
+      `${csvField(`the ${thing} was ${first[i % first.length]} ${i}`)},` +
+        `${csvField(`the ${thing} felt ${second[(i * 3 + 1) % second.length]}`)},${agree ? 'agree' : 'disagree'}`,
+    );
+  }
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+}
+
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.locator('.part.statusbar').hover();
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+}
+
+async function openFile(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+  await page.keyboard.type(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: UI_TIMEOUT });
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: UI_TIMEOUT });
+}
+
+const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+test('Classify Selection on a pair model: an input box asks for the second text; two selected lines are the pair', async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-pairs-'));
+  temps.push(ws);
+  const data = path.join(ws, 'agreement.csv');
+  writeAgreementCsv(data, 96);
+  const run = path.join(ws, '.bert', 'runs', 'pairs-run');
+  await runTrainingSession({ data, out: run, ...TINY_RUN_SETTINGS }, { emit: () => {}, shouldStop: () => false });
+  const [premise, hypothesis] = ['the film was wonderful 7', 'the film felt awful'];
+  const predictor = await loadPredictor(run, { device: 'cpu' });
+  const [expected] = await predictor.predict([premise], [hypothesis]);
+  await predictor.dispose();
+  fs.writeFileSync(path.join(ws, 'one.txt'), `${premise}\n`);
+  fs.writeFileSync(path.join(ws, 'two.txt'), `${premise}\n${hypothesis}\n`);
+  fs.mkdirSync(path.join(ws, '.vscode'));
+  fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'bert.activeModel': run }));
+
+  server = await startCodeServer({ logFile: path.join(OUT, 'pairs-code-server.log') });
+  browser = await launchChromium();
+  const { page } = browser;
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'BERT pairs-run:' });
+  const expectedLine = `BERT pairs-run: ${expected.label} (${percent(expected.score)})`;
+  try {
+    await page.goto(devWorkbenchUrl(server, ws));
+    await waitForBertContributions(page, UI_TIMEOUT);
+
+    // One line selected: it is the first text, and the input box asks for the second.
+    await openFile(page, 'one.txt');
+    await page.locator('.view-lines').click();
+    await page.keyboard.press('Control+A');
+    await runCommand(page, 'BERT: Classify Selection');
+    await page
+      .locator('.quick-input-widget .quick-input-title', { hasText: 'BERT: the second text of the pair' })
+      .waitFor({ timeout: UI_TIMEOUT });
+    const prompt = await page.locator('.quick-input-widget .quick-input-message').innerText();
+    assert.match(
+      prompt,
+      /pairs-run classifies text pairs\. The selection is the first text \(the film was wonderful 7\)/,
+    );
+    assert.match(prompt, /type the second \(hypothesis\)/);
+    await page.locator('.quick-input-widget .quick-input-box input').fill(hypothesis);
+    await page.screenshot({ path: path.join(OUT, 'pairs-input.png') });
+    await page.keyboard.press('Enter');
+    await toast.first().waitFor({ timeout: UI_TIMEOUT });
+    const line = await toast.first().innerText();
+    assert.ok(line.includes(expectedLine), `${line} vs ${expectedLine}`);
+    assert.ok(line.includes(`for ${premise} ⇄ ${hypothesis}`), line);
+    await page.waitForTimeout(800);
+    await page.screenshot({ path: path.join(OUT, 'pairs-classify.png') });
+    await runCommand(page, 'Notifications: Clear All Notifications');
+    await toast.first().waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+
+    // Two lines selected: the same pair, no question asked.
+    await openFile(page, 'two.txt');
+    await page.locator('.view-lines').click();
+    await page.keyboard.press('Control+A');
+    await runCommand(page, 'BERT: Classify Selection');
+    await toast.first().waitFor({ timeout: UI_TIMEOUT });
+    const twoLines = await toast.first().innerText();
+    assert.ok(twoLines.includes(expectedLine) && twoLines.includes(`for ${premise} ⇄ ${hypothesis}`), twoLines);
+  } catch (error) {
+    await page.screenshot({ path: path.join(OUT, 'pairs-failure.png') }).catch(() => undefined);
+    throw error;
+  }
+});
