@@ -260,7 +260,7 @@ export const MODEL_CATALOG: readonly CatalogFamily[] = [
         context: 512,
         languages: 'English',
         license: 'mit',
-        pick: 'among the strongest English classifiers of its size; slower per step than bert-base',
+        pick: 'among the strongest English classifiers of its size; two more attention terms per layer than bert-base',
       },
       {
         id: 'microsoft/deberta-v3-small',
