@@ -23,6 +23,8 @@ export interface BertExtensionApi {
   listRuns(): RunInfo[];
   /** The Runs view's rows under `node` (its top level without one) and each row's item, as the view renders them. */
   runsView: Pick<RunsTreeProvider, 'getChildren' | 'getTreeItem' | 'getParent'>;
+  /** The items the Likely Mislabeled view shows now, as it renders them, most likely wrong first. */
+  suspectItems(): vscode.TreeItem[];
   /** The folder of the model Classify Selection and the hover use, if any. */
   activeModelDir(): string | undefined;
 }
@@ -54,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): BertExtensionApi | u
     statusBar,
     logUri: context.logUri,
     listRuns: () => training.runs.list(),
+    suspectItems: () => training.suspects.getChildren().map((s) => training.suspects.getTreeItem(s)),
     runsView: training.runs,
     activeModelDir: () => inference.activeModelDir(),
   };

@@ -185,6 +185,11 @@ export function treeItem(
   return item;
 }
 
+/** A tree view's message (the line above its items), or none. */
+export function setViewMessage(view: vscode.TreeView<unknown>, message: Message | undefined): void {
+  view.message = message && asPlain(message);
+}
+
 /** A webview panel titled with a Message. */
 export function createWebviewPanel(
   viewType: string,

@@ -1,6 +1,7 @@
 /**
  * Owns the training side of the extension: trainer child processes started here, the shared run watchers, the
- * dashboards, the status bar driver and the Runs view. Commands (./index.ts) and the dashboard's buttons call it.
+ * dashboards, the status bar driver, the Runs view and the Likely Mislabeled view. Commands (./index.ts) and the
+ * dashboard's buttons call it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,6 +24,7 @@ import { StatusDriver } from '../dashboard/statusDriver';
 import { isProcessAlive, readRunState } from '../runs/runStore';
 import { RunsTreeProvider } from '../runs/view';
 import { RunWatchers } from '../runs/runWatcher';
+import { SuspectsTreeProvider } from './suspectsView';
 import type { Ctx } from '../context';
 import { error as showError, info, long, notify, say, warn, withProgress } from '../display/ui';
 import { requireTrust } from '../trust';
@@ -36,6 +38,8 @@ export class TrainingController implements vscode.Disposable {
   readonly dashboards: DashboardPanels;
   readonly status: StatusDriver;
   readonly runs: RunsTreeProvider;
+  /** The Likely Mislabeled view: the last report of Find Likely Mislabeled Rows. */
+  readonly suspects: SuspectsTreeProvider;
   /** Trainer processes this window started, by run folder. */
   private readonly children = new Map<string, TrainerHandle>();
   private readonly log: vscode.LogOutputChannel;
@@ -62,6 +66,7 @@ export class TrainingController implements vscode.Disposable {
     this.dashboards.register(this.context);
     this.status = new StatusDriver(this.watchers, (s) => ctx.statusBar.set(s));
     this.runs = new RunsTreeProvider(this.log);
+    this.suspects = new SuspectsTreeProvider();
   }
 
   /**
@@ -347,6 +352,7 @@ export class TrainingController implements vscode.Disposable {
     this.dashboards.dispose();
     this.status.dispose();
     this.runs.dispose();
+    this.suspects.dispose();
     this.watchers.dispose();
   }
 }

@@ -16,7 +16,7 @@ import { TrainingController } from './controller';
 import { fineTuneFlow, rememberModel } from './flow';
 import { estimateOptions, pretrainRequest, runFolderName, sessionOptions, type FineTuneChoices } from './options';
 import { pretrainFlow, type PretrainChoices } from './pretrain';
-import { registerSuspectsCommand } from './suspects';
+import { registerSuspectsCommands } from './suspects';
 
 /** A run argument as commands receive it: a RunInfo from the Runs view, a run folder path or Uri, or nothing. */
 type RunArgument = RunInfo | string | vscode.Uri | undefined;
@@ -107,7 +107,7 @@ export function registerTrainingCommands(ctx: Ctx): TrainingController {
     return runDir;
   });
 
-  registerSuspectsCommand(ctx, controller);
+  registerSuspectsCommands(ctx, controller);
 
   command('bert.runs.refresh', () => controller.runs.refreshAll());
   registerJobCommands(ctx, controller.runs);

@@ -1,15 +1,17 @@
 /**
  * "BERT: Find Likely Mislabeled Rows": `bertft check --suspects` in a trainer child (controller.findSuspects), with a
- * cancellable progress notification, then the suspects in a quick pick, most likely wrong first; picking one opens the
- * data file at that row's line. The fold runs go to a temporary folder the child deletes.
+ * cancellable progress notification, then the suspects in the Likely Mislabeled view (suspectsView.ts), most likely
+ * wrong first; clicking one opens the data file at that row's line. The fold runs go to a temporary folder the child
+ * deletes.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { SuspectsOptions, SuspectsReport } from '../../core/finetune/suspects-report';
+import type { Suspect, SuspectsOptions, SuspectsReport } from '../../core/finetune/suspects-report';
 import type { Ctx } from '../context';
-import { info, pick, say, snippet, withProgress, type PickItem } from '../display/ui';
+import { info, say, withProgress } from '../display/ui';
 import { requireTrust } from '../trust';
 import type { TrainingController } from './controller';
+import { OPEN_SUSPECT, SUSPECTS_VIEW, openSuspect, percent } from './suspectsView';
 
 const DATA_FILE = /\.(csv|tsv|jsonl|ndjson|json)$/i;
 
@@ -21,7 +23,7 @@ export interface SuspectsOutcome {
 
 /**
  * Arguments answer the questions (tests, other commands): the data file (a Uri from the Explorer, or `data` with the
- * finder's options), and `open`: the suspect (by rank, from 0) to open instead of asking.
+ * finder's options), and `open`: the suspect (by rank, from 0) to open as a click on it in the view does.
  */
 type SuspectsArgument = vscode.Uri | (Partial<SuspectsOptions> & { open?: number }) | undefined;
 
@@ -39,8 +41,6 @@ async function dataFileOf(arg: SuspectsArgument): Promise<string | undefined> {
   });
   return chosen?.[0]?.fsPath;
 }
-
-const percent = (p: number) => `${(100 * p).toFixed(0)}%`;
 
 /** Runs the finder with a progress notification; undefined when cancelled. */
 function runFinder(controller: TrainingController, options: SuspectsOptions): Thenable<SuspectsReport | undefined> {
@@ -82,7 +82,10 @@ function runFinder(controller: TrainingController, options: SuspectsOptions): Th
   );
 }
 
-export function registerSuspectsCommand(ctx: Ctx, controller: TrainingController): void {
+export function registerSuspectsCommands(ctx: Ctx, controller: TrainingController): void {
+  ctx.command(OPEN_SUSPECT, (suspect?: Suspect) => (suspect ? openSuspect(suspect) : undefined));
+  ctx.command('bert.suspects.clear', () => controller.suspects.clear());
+
   ctx.command('bert.findSuspects', async (arg?: SuspectsArgument): Promise<SuspectsOutcome | undefined> => {
     if (!requireTrust('Finding likely mislabeled rows')) return undefined;
     const data = await dataFileOf(arg);
@@ -91,34 +94,18 @@ export function registerSuspectsCommand(ctx: Ctx, controller: TrainingController
     const { open, ...options } = given;
     const report = await runFinder(controller, { ...options, data });
     if (!report) return undefined;
-    const where = (file: string) => vscode.workspace.asRelativePath(file);
+    controller.suspects.show(report);
     if (report.suspects.length === 0) {
+      const where = vscode.workspace.asRelativePath(report.data);
       void info(
-        say`BERT: No likely mislabeled rows in ${where(report.data)} (${report.rows} rows; the fold models agreed with ${percent(report.outOfFoldAccuracy)} of the labels).`,
+        say`BERT: No likely mislabeled rows in ${where} (${report.rows} rows; the fold models agreed with ${percent(report.outOfFoldAccuracy)} of the labels).`,
       );
       return { report };
     }
-    const items: PickItem<number>[] = report.suspects.map((s, i) => ({
-      label: say`${s.given} → ${s.suggested}`,
-      description: say`${where(s.file)}:${s.line} · p(${s.given}) ${percent(s.selfConfidence)}`,
-      detail: say`${snippet(s.text, 160)}`,
-      value: i,
-    }));
-    const chosen =
-      open ??
-      (
-        await pick(items, {
-          title: say`BERT: ${report.suspects.length} likely mislabeled rows of ${report.rows} in ${where(report.data)}`,
-          placeHolder: say`Most likely wrong first (given label → suggested). Pick one to open its row.`,
-          ignoreFocusOut: true,
-        })
-      )?.value;
-    const suspect = chosen === undefined ? undefined : report.suspects[chosen];
+    await vscode.commands.executeCommand(`${SUSPECTS_VIEW}.focus`);
+    const suspect = open === undefined ? undefined : report.suspects[open];
     if (!suspect) return { report };
-    const position = new vscode.Position(Math.max(0, suspect.line - 1), 0);
-    await vscode.window.showTextDocument(vscode.Uri.file(suspect.file), {
-      selection: new vscode.Range(position, position),
-    });
+    await openSuspect(suspect);
     return { report, opened: { file: suspect.file, line: suspect.line } };
   });
 }

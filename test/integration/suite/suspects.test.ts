@@ -1,13 +1,20 @@
 /**
  * "BERT: Find Likely Mislabeled Rows" in the real extension host: the finder runs in a trainer child (its k fold runs
- * go to a temporary folder), and opening a suspect shows the data file with the cursor on that row's line.
+ * go to a temporary folder), the Likely Mislabeled view lists the suspects (labels with markup shown inert), and
+ * clicking one shows the data file with the cursor on that row's line.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { readDataset } from '../../../src/core/data/read';
+import { ownValue } from '../../../src/core/util/records';
+import type { BertExtensionApi } from '../../../src/extension/extension';
 import type { SuspectsOutcome } from '../../../src/extension/training/suspects';
+
+// Labels are data: one with link syntax, one with icon syntax. The view must show them as text.
+const SPAM = 'spam [run](command:workbench.action.quit)';
+const HAM = 'ham $(zap)';
 
 suite('Find Likely Mislabeled Rows', function () {
   this.timeout(280_000);
@@ -24,15 +31,15 @@ suite('Find Likely Mislabeled Rows', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('finds rows whose label was flipped, and opens the first at its line', async () => {
+  test('finds rows whose label was flipped, lists them in the view, and opens one at its line', async () => {
     // The bundled SpamAssassin sample, one row a line, with every 20th label flipped.
     const spam = path.join(__dirname, '..', '..', '..', '..', 'examples', 'spam-ham.csv');
     const { examples } = await readDataset(spam);
     const flipped = new Set<number>();
     const lines = examples.map((e, i) => {
-      if (i % 20 !== 7) return JSON.stringify({ text: e.text, label: e.label });
-      flipped.add(i + 1);
-      return JSON.stringify({ text: e.text, label: e.label === 'spam' ? 'ham' : 'spam' });
+      const isSpam = (e.label === 'spam') !== (i % 20 === 7);
+      if (i % 20 === 7) flipped.add(i + 1);
+      return JSON.stringify({ text: e.text, label: isSpam ? SPAM : HAM });
     });
     const data = path.join(dir, 'mail.jsonl');
     fs.writeFileSync(data, lines.join('\n') + '\n');
@@ -55,5 +62,35 @@ suite('Find Likely Mislabeled Rows', function () {
     assert.equal(editor.selection.active.line, report.suspects[0].line - 1);
     // The fold runs were temporary: nothing but the data is left beside it.
     assert.deepEqual(fs.readdirSync(dir), ['mail.jsonl']);
+
+    // The Likely Mislabeled view lists every suspect in the report's order, labels inert.
+    const api = vscode.extensions.getExtension<BertExtensionApi>('bertft.bert-finetune')!.exports;
+    await vscode.commands.executeCommand('bert.suspects.focus');
+    const items = api.suspectItems();
+    assert.equal(items.length, report.suspects.length);
+    const inert = (label: string) => label.replace('](', '] (');
+    items.forEach((item, i) => {
+      const s = report.suspects[i];
+      assert.equal(item.label, `${inert(s.given)} → ${inert(s.suggested)}`);
+      assert.ok(!String(item.description).includes(']('), String(item.description));
+      const p = ownValue(s.probabilities, s.suggested) ?? NaN;
+      assert.match(String(item.description), new RegExp(`^${(100 * p).toFixed(0)}% · mail\\.jsonl:${s.line} · `));
+      const tooltip = item.tooltip as vscode.MarkdownString;
+      assert.equal(tooltip.isTrusted, false);
+      assert.ok(!tooltip.value.includes('](command:'), tooltip.value);
+      assert.deepEqual(item.command?.arguments, [s]);
+    });
+
+    // A click runs the item's command: the data file opens at that row's line.
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const last = items[items.length - 1];
+    await vscode.commands.executeCommand(last.command!.command, ...(last.command!.arguments as unknown[]));
+    const shown = vscode.window.activeTextEditor;
+    assert.equal(shown?.document.uri.fsPath, data);
+    assert.equal(shown.selection.active.line, report.suspects[items.length - 1].line - 1);
+
+    // Clear empties the view.
+    await vscode.commands.executeCommand('bert.suspects.clear');
+    assert.deepEqual(api.suspectItems(), []);
   });
 });
