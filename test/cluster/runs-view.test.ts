@@ -3,6 +3,7 @@
  * sandbox): a run submitted with `bertft submit --slurm` and held in the queue is listed as a run, the view's state
  * query (JobStates over core/scheduler's Slurm) reads it as `Slurm PENDING (JobHeldUser)` with Cancel Job offered;
  * after the scheduler's cancel (what Cancel Cluster Job calls) a forced refresh reads CANCELLED and offers it no more.
+ * A job id the controller does not know is a state of its own, not the "not reachable" of a machine without Slurm.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,4 +87,8 @@ test("the Runs view's state query reads a real job: held in the queue, then canc
   const cancelled = jobs.apply(listRuns(runs, () => false)[0]);
   assert.match(asPlain(describeJob(cancelled.job!)), /^Slurm CANCELLED/);
   assert.equal(jobBusy(cancelled.job), false, 'no Cancel Job for an ended job');
+
+  // A job id the controller does not know is a state (gone), not "Slurm not reachable".
+  const gone = await slurm.state('999999');
+  assert.equal(gone.phase, 'unknown');
 });

@@ -308,6 +308,9 @@ export function parseSbatchJobId(stdout: string): string | undefined {
   return id && /^\d+(_\d+)?$/.test(id) ? id : undefined;
 }
 
+/** What scontrol and squeue say of a job id the controller does not know (any longer). */
+const INVALID_JOB = /Invalid job id/i;
+
 function toolError(tool: string, what: string, stderr: string, fix: string, file?: string): UserError {
   const said = stderr.trim().split(/\r?\n/).slice(-5).join(' ');
   return new UserError(`${tool} ${what}${said ? `: ${said}` : ''}.`, { code: 'SCHEDULER_REFUSED', fix, file });
@@ -355,6 +358,19 @@ export class Slurm implements Scheduler {
     const squeue = await runTool('squeue', ['-h', '-j', jobId, '-o', SQUEUE_FORMAT], { env: this.env });
     const queued = squeue.code === 0 ? parseSqueue(squeue.stdout).find((s) => s.jobId === jobId) : undefined;
     if (queued) return queued;
+    // Both failed without saying the job is unknown: no configuration, or no controller. Not a state of the job.
+    if (
+      scontrol.code !== 0 &&
+      squeue.code !== 0 &&
+      !INVALID_JOB.test(scontrol.stdout + scontrol.stderr + squeue.stdout + squeue.stderr)
+    ) {
+      throw toolError(
+        'scontrol',
+        `could not ask Slurm about job ${jobId}`,
+        scontrol.stderr,
+        "Check that the cluster's controller answers (`sinfo`) and that SLURM_CONF, if set, names its slurm.conf.",
+      );
+    }
     const sacct = await runTool('sacct', ['-n', '-P', '-X', '-j', jobId, '-o', 'JobID,State,ExitCode,NodeList'], {
       env: this.env,
     }).catch(() => undefined);

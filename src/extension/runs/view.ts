@@ -219,17 +219,28 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   private watchFolders(): void {
     for (const w of this.watchers) w.dispose();
-    this.watchers = runFolders().map((folder) => {
-      // A run's files, a sweep trial's (one level deeper), and the job records `bertft submit` / `jobs` write.
-      const watcher = vscode.workspace.createFileSystemWatcher(
-        new vscode.RelativePattern(vscode.Uri.file(folder), '{*,*/*}/{metrics.jsonl,run.json,job.json,sweep.json}'),
-      );
-      const later = () => this.refreshSoon();
-      watcher.onDidCreate(later);
-      watcher.onDidChange(later);
-      watcher.onDidDelete(later);
-      return watcher;
-    });
+    // A run's files and the job records `bertft submit` / `jobs` write; a sweep's trials are one level deeper. A new
+    // trial folder counts by itself: inotify can report a new folder without the file written into it at once.
+    const globs: [string, boolean][] = [
+      ['*/{metrics.jsonl,run.json,job.json,sweep.json}', false],
+      ['*/*/{metrics.jsonl,run.json,job.json}', false],
+      ['*/*', true],
+    ];
+    this.watchers = runFolders().flatMap((folder) =>
+      globs.map(([glob, createOnly]) => {
+        const watcher = vscode.workspace.createFileSystemWatcher(
+          new vscode.RelativePattern(vscode.Uri.file(folder), glob),
+          false,
+          createOnly,
+          createOnly,
+        );
+        const later = () => this.refreshSoon();
+        watcher.onDidCreate(later);
+        watcher.onDidChange(later);
+        watcher.onDidDelete(later);
+        return watcher;
+      }),
+    );
   }
 
   /** metrics.jsonl changes every step; one refresh a second is plenty for a list. */
