@@ -1,11 +1,12 @@
 /**
  * A machine where Slurm cannot be asked — its tools missing, or present with no configuration or controller to reach
- * (this machine: Debian's slurm-client, a slurm.conf that does not exist) — makes the state query a user error
+ * (this machine: Debian's slurm-client, an empty slurm.conf) — makes the state query a user error
  * naming the tool and the fix, not a job state: the Runs view then says "not reachable here" instead of a made-up
  * UNKNOWN. A job id the controller does not know stays a state (test/cluster/runs-view.test.ts, on a real cluster).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../../src/core/errors';
@@ -14,7 +15,11 @@ import { asPlain } from '../../../src/extension/display/text';
 import { describeJob, JobStates } from '../../../src/extension/runs/jobs';
 import type { RunInfo } from '../../../src/extension/runs/runStore';
 
-const env = { ...process.env, SLURM_CONF: path.join(os.tmpdir(), 'bertft-no-such-cluster', 'slurm.conf') };
+// An empty slurm.conf names no cluster: the tools fail at once (a missing file makes them retry for 60 s).
+const conf = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-no-cluster-')), 'slurm.conf');
+fs.writeFileSync(conf, '');
+const env = { ...process.env, SLURM_CONF: conf };
+after(() => fs.rmSync(path.dirname(conf), { recursive: true, force: true }));
 
 test('Slurm that cannot be reached is a user error naming the tool and the fix, not an UNKNOWN state', async () => {
   const error = await new Slurm('test', env).state('5').then(
