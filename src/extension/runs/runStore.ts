@@ -147,12 +147,8 @@ export function isSweepDir(dir: string): boolean {
   return fs.existsSync(path.join(dir, SWEEP_JSON));
 }
 
-/** Every run under `runsRoot`, newest first. A missing folder has no runs. Pass a cache when listing repeatedly. */
-export function listRuns(
-  runsRoot: string,
-  isAlive: (pid: number) => boolean = isProcessAlive,
-  cache = new RunStateCache(),
-): RunInfo[] {
+/** The folders directly under `runsRoot` whose names do not start with a dot; none when it does not exist. */
+export function foldersUnder(runsRoot: string): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(runsRoot);
@@ -160,13 +156,22 @@ export function listRuns(
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  const runs: RunInfo[] = [];
-  for (const name of names) {
-    const dir = path.join(runsRoot, name);
-    if (name.startsWith('.') || !isDirectory(dir) || isSweepDir(dir) || !isRunDir(dir)) continue;
-    runs.push(runAt(dir, isAlive, cache));
-  }
-  return runs.sort((a, b) => b.date.localeCompare(a.date) || a.name.localeCompare(b.name));
+  return names
+    .filter((name) => !name.startsWith('.'))
+    .map((name) => path.join(runsRoot, name))
+    .filter(isDirectory);
+}
+
+/** Every run under `runsRoot`, newest first. A missing folder has no runs. Pass a cache when listing repeatedly. */
+export function listRuns(
+  runsRoot: string,
+  isAlive: (pid: number) => boolean = isProcessAlive,
+  cache = new RunStateCache(),
+): RunInfo[] {
+  return foldersUnder(runsRoot)
+    .filter((dir) => !isSweepDir(dir) && isRunDir(dir))
+    .map((dir) => runAt(dir, isAlive, cache))
+    .sort((a, b) => b.date.localeCompare(a.date) || a.name.localeCompare(b.name));
 }
 
 /** The run in `dir`, with its job record when it was submitted to a cluster. */

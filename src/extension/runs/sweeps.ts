@@ -16,6 +16,7 @@ import {
 import { join, long, say, type Message } from '../display/text';
 import {
   RunStateCache,
+  foldersUnder,
   isDirectory,
   isProcessAlive,
   isRunDir,
@@ -47,16 +48,8 @@ export function listSweeps(
   isAlive: (pid: number) => boolean = isProcessAlive,
   cache = new RunStateCache(),
 ): SweepInfo[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(runsRoot);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  return names
-    .map((name) => path.join(runsRoot, name))
-    .filter((dir) => !path.basename(dir).startsWith('.') && isDirectory(dir) && isSweepDir(dir))
+  return foldersUnder(runsRoot)
+    .filter(isSweepDir)
     .map((dir) => readSweep(dir, isAlive, cache))
     .sort((a, b) => b.date.localeCompare(a.date) || a.name.localeCompare(b.name));
 }
