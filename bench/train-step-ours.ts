@@ -5,7 +5,7 @@
  *
  *   node out/bench/train-step-ours.js '{"size":"mini","numLabels":2,"batch":16,"seq":128,"warmup":2,"steps":10}'
  *
- * `config` (an HF config.json object, e.g. a GPT-2's) replaces the BERT preset `size`.
+ * `config` (an HF config.json object, e.g. a GPT-2, ModernBERT or DeBERTa-v3 one) replaces the BERT preset `size`.
  */
 import * as ort from 'onnxruntime-node';
 import { parseBertConfig, presetConfig } from '../src/core/model/config';

@@ -8,7 +8,10 @@
  * mode, default lean); PyTorch is tried both with glibc's defaults and with those same settings, and keeps its faster.
  *
  * GPT-2-mini (GPT-2's layout at BERT-mini's size: 4 layers, n_embd 256, 4 heads, GPT-2's 50,257-token vocabulary; seq
- * 128, batch 16) is measured the same way against bench/reference/gpt2_torch.py (BENCH_SKIP_GPT2=1 skips it).
+ * 128, batch 16) is measured the same way against bench/reference/gpt2_torch.py (BENCH_SKIP_GPT2=1 skips it); so are
+ * ModernBERT-mini against bench/reference/modernbert_torch.py (BENCH_SKIP_MODERNBERT=1) and DeBERTa-v3-mini against
+ * bench/reference/deberta_v2_torch.py (BENCH_SKIP_DEBERTA=1): each family's layout at the same size, with its real
+ * vocabulary (50,368 and 128,100 tokens).
  *
  * Env: BENCH_SKIP_BASE=1 skips BERT-base; BENCH_STEPS / BENCH_BASE_STEPS set the measured steps (default 8 / 3);
  * BENCH_ROUNDS (default 1) repeats the BERT-mini pair and keeps each side's best round; BENCH_OTHER_ALLOCATORS
@@ -41,7 +44,7 @@ interface StepFigures {
 
 interface Case {
   size: 'mini' | 'base';
-  /** An HF config.json object that replaces the BERT preset `size` (GPT-2-mini), and the row's name. */
+  /** An HF config.json object that replaces the BERT preset `size` (another family's mini row), and the row's name. */
   config?: Record<string, unknown>;
   name?: string;
   batch: number;
@@ -130,6 +133,58 @@ const GPT2_MINI: Record<string, unknown> = {
   label2id: { label0: 0, label1: 1 },
 };
 
+/** answerdotai/ModernBERT-base's config.json at BERT-mini's depth and width (GeGLU 1.5x wide, as in base). */
+const MODERNBERT_MINI: Record<string, unknown> = {
+  architectures: ['ModernBertForSequenceClassification'],
+  model_type: 'modernbert',
+  vocab_size: 50368,
+  hidden_size: 256,
+  intermediate_size: 384,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  hidden_activation: 'gelu',
+  max_position_embeddings: 8192,
+  norm_eps: 1e-5,
+  norm_bias: false,
+  global_rope_theta: 160000,
+  local_rope_theta: 10000,
+  global_attn_every_n_layers: 3,
+  local_attention: 128,
+  classifier_pooling: 'mean',
+  initializer_range: 0.02,
+  pad_token_id: 50283,
+  id2label: { 0: 'label0', 1: 'label1' },
+  label2id: { label0: 0, label1: 1 },
+};
+
+/** microsoft/deberta-v3-base's config.json at BERT-mini's depth and width. */
+const DEBERTA_V3_MINI: Record<string, unknown> = {
+  architectures: ['DebertaV2ForSequenceClassification'],
+  model_type: 'deberta-v2',
+  vocab_size: 128100,
+  hidden_size: 256,
+  intermediate_size: 1024,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0.1,
+  attention_probs_dropout_prob: 0.1,
+  max_position_embeddings: 512,
+  type_vocab_size: 0,
+  initializer_range: 0.02,
+  layer_norm_eps: 1e-7,
+  relative_attention: true,
+  max_relative_positions: -1,
+  position_buckets: 256,
+  position_biased_input: false,
+  pos_att_type: ['p2c', 'c2p'],
+  share_att_key: true,
+  norm_rel_ebd: 'layer_norm',
+  pad_token_id: 0,
+  id2label: { 0: 'label0', 1: 'label1' },
+  label2id: { label0: 0, label1: 1 },
+};
+
 const faster = (a: StepFigures, b: StepFigures): StepFigures => (b.median_step_s < a.median_step_s ? b : a);
 
 /**
@@ -195,25 +250,25 @@ function main(): void {
     process.env.BENCH_SKIP_BASE === '1'
       ? undefined
       : measure({ size: 'base', batch: 8, seq: 128, warmup: 1, steps: Number(process.env.BENCH_BASE_STEPS ?? 3) }, 1);
-  const gpt2 =
-    process.env.BENCH_SKIP_GPT2 === '1'
+  /** A family's mini row, measured like BERT-mini unless its skip variable is 1. */
+  const familyRow = (name: string, config: Record<string, unknown>, skipVariable: string) =>
+    process.env[skipVariable] === '1'
       ? undefined
       : measure(
-          {
-            size: 'mini',
-            name: 'GPT-2-mini',
-            config: GPT2_MINI,
-            batch: 16,
-            seq: 128,
-            warmup: 2,
-            steps: Number(process.env.BENCH_STEPS ?? 8),
-          },
+          { size: 'mini', name, config, batch: 16, seq: 128, warmup: 2, steps: Number(process.env.BENCH_STEPS ?? 8) },
           rounds,
         );
+  const gpt2 = familyRow('GPT-2-mini', GPT2_MINI, 'BENCH_SKIP_GPT2');
+  const modernbert = familyRow('ModernBERT-mini', MODERNBERT_MINI, 'BENCH_SKIP_MODERNBERT');
+  const deberta = familyRow('DeBERTa-v3-mini', DEBERTA_V3_MINI, 'BENCH_SKIP_DEBERTA');
   const result = {
     ratio: mini.ours.median_step_s / mini.torch.median_step_s,
     ratio_gpt2: gpt2 ? gpt2.ours.median_step_s / gpt2.torch.median_step_s : null,
     rss_ratio_gpt2: gpt2 ? gpt2.ours.peak_rss_mb / gpt2.torch.peak_rss_mb : null,
+    ratio_modernbert: modernbert ? modernbert.ours.median_step_s / modernbert.torch.median_step_s : null,
+    rss_ratio_modernbert: modernbert ? modernbert.ours.peak_rss_mb / modernbert.torch.peak_rss_mb : null,
+    ratio_deberta: deberta ? deberta.ours.median_step_s / deberta.torch.median_step_s : null,
+    rss_ratio_deberta: deberta ? deberta.ours.peak_rss_mb / deberta.torch.peak_rss_mb : null,
     ratio_base: base ? base.ours.median_step_s / base.torch.median_step_s : null,
     rss_ratio: mini.ours.peak_rss_mb / mini.torch.peak_rss_mb,
     rss_ratio_base: base ? base.ours.peak_rss_mb / base.torch.peak_rss_mb : null,
@@ -221,6 +276,8 @@ function main(): void {
     mini,
     base: base ?? null,
     gpt2: gpt2 ?? null,
+    modernbert: modernbert ?? null,
+    deberta: deberta ?? null,
     machine,
     load_average_1min: { before: loadBefore, after: os.loadavg()[0] },
     date: new Date().toISOString(),
