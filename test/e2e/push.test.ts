@@ -4,7 +4,8 @@
  * the workspace's run, name the repository, choose Public; the Hub receives one commit with the model and its card,
  * and the notification names the repository with an "Open on Hugging Face" button. Screenshots:
  * test-output/e2e/push-repo.png (the repository box), push-dark.png (the README's docs/images/push.png) and
- * push-light.png.
+ * push-light.png. Then the card that was pushed, the run's best/README.md, in VS Code's Markdown preview:
+ * model-card.png (the README's docs/images/model-card.png).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -122,4 +123,42 @@ test('Push Model to Hugging Face Hub: a run to a new repository of a loopback Hu
   await setTheme('Light Modern', 'vs');
   await page.mouse.move(700, 300);
   await page.screenshot({ path: path.join(OUT, 'push-light.png') });
+
+  // The model card as it reads: best/README.md opened by its path (Quick Open), then Markdown: Open Preview.
+  const card = path.join(run, 'best', 'README.md');
+  await openPaletteAt(page, card, 'README.md', UI_TIMEOUT);
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: 'README.md' }).waitFor({ timeout: UI_TIMEOUT });
+  const preview = 'Markdown: Open Preview';
+  const previewRows = await openPaletteAt(page, `>${preview}`, preview, UI_TIMEOUT);
+  await previewRows.filter({ hasText: preview, hasNotText: 'Side' }).first().click();
+  const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+  await view.locator('h1', { hasText: 'reviews-tiny' }).waitFor({ timeout: UI_TIMEOUT });
+  const shown = await view.locator('body').innerText();
+  // The front matter is data for the Hub, not shown; the body's sections and the checkpoint's scores are.
+  assert.doesNotMatch(shown, /library_name/, shown);
+  for (const heading of ['Labels', 'Training', 'Evaluation', 'How to use']) {
+    assert.ok(await view.locator('h2', { hasText: heading }).count(), `${heading} in:\n${shown}`);
+  }
+  for (const label of ['neg', 'pos']) assert.match(shown, new RegExp(`\\b${label}\\b`), shown);
+  const evaluation = JSON.parse(fs.readFileSync(path.join(run, 'best', 'eval.json'), 'utf8')) as { accuracy?: number };
+  assert.equal(typeof evaluation.accuracy, 'number', 'eval.json has the accuracy');
+  assert.match(shown, new RegExp(`[Aa]ccuracy[^\\n]*${(evaluation.accuracy ?? NaN).toFixed(4)}`), shown);
+  // How to use it three ways: transformers (Python), transformers.js and bertft predict, each as code.
+  const code = (await view.locator('pre code').allInnerTexts()).join('\n');
+  assert.match(code, /from transformers import pipeline/, code);
+  assert.match(code, /@huggingface\/transformers/, code);
+  assert.match(code, /bertft predict/, code);
+  // The push's toast would cover the card; a taller window shows its labels and settings.
+  const clear = 'Notifications: Clear All Notifications';
+  await openPaletteAt(page, `>${clear}`, clear, UI_TIMEOUT);
+  await page.keyboard.press('Enter');
+  await page
+    .locator('.notifications-toasts .notification-toast')
+    .first()
+    .waitFor({ state: 'hidden', timeout: UI_TIMEOUT });
+  await page.setViewportSize({ width: 1200, height: 760 });
+  await page.mouse.move(1150, 700);
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: path.join(OUT, 'model-card.png') });
 });
