@@ -268,8 +268,14 @@ export class TrainingController implements vscode.Disposable {
     return this.children.has(key) || readRunState(key).phase === 'training';
   }
 
-  resume(runDir: string): void {
+  async resume(runDir: string): Promise<void> {
     const key = path.resolve(runDir);
+    // A trainer that has just stopped (its `done` logged, the run's lock released) can still be exiting: wait for
+    // that briefly instead of calling a stopped run "already training" (Resume right after Stop).
+    const exiting = this.children.get(key);
+    if (exiting && ['stopped', 'done', 'failed'].includes(readRunState(key).phase)) {
+      await Promise.race([exiting.exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+    }
     if (this.isRunning(key)) {
       void info(say`BERT: ${path.basename(key)} is already training.`);
       return;

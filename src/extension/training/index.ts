@@ -115,10 +115,10 @@ export function registerTrainingCommands(ctx: Ctx): TrainingController {
     vscode.commands.executeCommand('bert.openDashboard', runDirOf(arg)),
   );
   command('bert.runs.stop', (arg: RunArgument) => vscode.commands.executeCommand('bert.stopTraining', runDirOf(arg)));
-  command('bert.runs.resume', (arg: RunArgument) => {
+  command('bert.runs.resume', async (arg: RunArgument) => {
     if (!requireTrust('Resuming a run')) return undefined;
     const runDir = runDirOf(arg);
-    if (runDir) controller.resume(runDir);
+    if (runDir) await controller.resume(runDir);
     return runDir;
   });
   command('bert.runs.delete', async (arg: RunArgument) => {
