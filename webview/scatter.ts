@@ -120,7 +120,7 @@ export class Scatter {
             points: { show: false },
           },
         ],
-        legend: { show: true },
+        legend: { show: true, live: false },
         cursor: { drag: { x: false, y: false } },
       },
       [[], [], []],
