@@ -19,3 +19,51 @@ export function bertft<T>(...args: string[]): T[] {
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as T);
 }
+
+/**
+ * The family CLI tests' short run: `bertft train` of a tiny model folder on a sentiment CSV for 12 steps (batch 8,
+ * lr 3e-3, seed 1, CPU); it must end with `done` after an evaluation.
+ */
+export function trainTinyFolder(data: string, out: string, model: string, maxLength: number): { event: string }[] {
+  const events = bertft<{ event: string }>(
+    'train',
+    '--json',
+    '--data',
+    data,
+    '--out',
+    out,
+    '--model',
+    model,
+    '--max-steps',
+    '12',
+    '--batch-size',
+    '8',
+    '--max-length',
+    String(maxLength),
+    '--lr',
+    '3e-3',
+    '--seed',
+    '1',
+    '--device',
+    'cpu',
+  );
+  assert.equal(events[events.length - 1].event, 'done');
+  assert.ok(events.some((e) => e.event === 'eval'));
+  return events;
+}
+
+/** `bertft predict` on a sentiment run reloads it and gives one pos/neg label per text. */
+export function assertPredictsSentiment(out: string): void {
+  const predictions = bertft<{ label: string }>(
+    'predict',
+    '--model',
+    out,
+    '--json',
+    '--text',
+    'the movie was great',
+    '--text',
+    'the plot was awful',
+  );
+  assert.equal(predictions.length, 2);
+  for (const p of predictions) assert.ok(['pos', 'neg'].includes(p.label), JSON.stringify(p));
+}

@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { parseBertConfig } from '../../../src/core/model/config';
 import { encoderParamSpecs, initWeights, Tensor } from '../../../src/core/model/params';
 import { readSafetensorsHeader, writeSafetensors } from '../../../src/core/model/safetensors';
-import { bertft, run } from '../../helpers/bertft-cli';
+import { assertPredictsSentiment, bertft, trainTinyFolder } from '../../helpers/bertft-cli';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
 import { WORDS, bytesToUnicode } from './tiny-models';
 
@@ -71,30 +71,7 @@ test('bertft train on a tiny GPT-2 folder (no pad_token_id, vocab.json + merges.
   const { eos } = await writeTinyGpt2(model);
   const data = writeSentimentCsv(dir, 48);
   const out = path.join(dir, 'run');
-  const events = bertft<{ event: string }>(
-    'train',
-    '--json',
-    '--data',
-    data,
-    '--out',
-    out,
-    '--model',
-    model,
-    '--max-steps',
-    '12',
-    '--batch-size',
-    '8',
-    '--max-length',
-    '24',
-    '--lr',
-    '3e-3',
-    '--seed',
-    '1',
-    '--device',
-    'cpu',
-  );
-  assert.equal(events[events.length - 1].event, 'done');
-  assert.ok(events.some((e) => e.event === 'eval'));
+  trainTinyFolder(data, out, model, 24);
 
   const best = path.join(out, 'best');
   const config = JSON.parse(fs.readFileSync(path.join(best, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -127,23 +104,7 @@ test('bertft train on a tiny GPT-2 folder (no pad_token_id, vocab.json + merges.
     `${alone.join(', ')} vs ${padded.join(', ')}`,
   );
 
-  const predict = run(
-    'predict',
-    '--model',
-    out,
-    '--json',
-    '--text',
-    'the movie was great',
-    '--text',
-    'the plot was awful',
-  );
-  assert.equal(predict.status, 0, predict.stderr);
-  const predictions = predict.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { label: string });
-  assert.equal(predictions.length, 2);
-  for (const p of predictions) assert.ok(['pos', 'neg'].includes(p.label), JSON.stringify(p));
+  assertPredictsSentiment(out);
 
   // Token explanations: the baseline replaces the content tokens by eos (the pad token) and the graph still pools
   // the input's last token, so the attributions add up to the logit difference (completeness).

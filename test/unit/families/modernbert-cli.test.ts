@@ -13,7 +13,7 @@ import { parseBertConfig } from '../../../src/core/model/config';
 import { modernBertSettings, modernbertHeadSpecs } from '../../../src/core/model/modernbert-config';
 import { encoderParamSpecs, initWeights, Tensor } from '../../../src/core/model/params';
 import { readSafetensorsHeader, writeSafetensors } from '../../../src/core/model/safetensors';
-import { bertft, run } from '../../helpers/bertft-cli';
+import { assertPredictsSentiment, run, trainTinyFolder } from '../../helpers/bertft-cli';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
 import { WORDS, byteLevelBpeTokenizerJson } from './tiny-models';
 
@@ -93,30 +93,7 @@ test('bertft train on a tiny ModernBERT folder (MLM checkpoint, [CLS]/[SEP] toke
   const { pad } = await writeTinyModernBert(model);
   const data = writeSentimentCsv(dir, 48);
   const out = path.join(dir, 'run');
-  const events = bertft<{ event: string }>(
-    'train',
-    '--json',
-    '--data',
-    data,
-    '--out',
-    out,
-    '--model',
-    model,
-    '--max-steps',
-    '12',
-    '--batch-size',
-    '8',
-    '--max-length',
-    '24',
-    '--lr',
-    '3e-3',
-    '--seed',
-    '1',
-    '--device',
-    'cpu',
-  );
-  assert.equal(events[events.length - 1].event, 'done');
-  assert.ok(events.some((e) => e.event === 'eval'));
+  trainTinyFolder(data, out, model, 24);
 
   const best = path.join(out, 'best');
   const config = JSON.parse(fs.readFileSync(path.join(best, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -151,23 +128,7 @@ test('bertft train on a tiny ModernBERT folder (MLM checkpoint, [CLS]/[SEP] toke
     `${alone.join(', ')} vs ${padded.join(', ')}`,
   );
 
-  const predict = run(
-    'predict',
-    '--model',
-    out,
-    '--json',
-    '--text',
-    'the movie was great',
-    '--text',
-    'the plot was awful',
-  );
-  assert.equal(predict.status, 0, predict.stderr);
-  const predictions = predict.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { label: string });
-  assert.equal(predictions.length, 2);
-  for (const p of predictions) assert.ok(['pos', 'neg'].includes(p.label), JSON.stringify(p));
+  assertPredictsSentiment(out);
 
   // Integrated gradients differentiate with respect to the token embeddings (model.embeddings.tok_embeddings).
   const explained = run('predict', '--model', out, '--json', '--text', 'the movie was great', '--explain');
