@@ -3,10 +3,11 @@ ONNX train step is checked and timed against. The same for DistilBERT, RoBERTa (
 by the config's model_type, and for each family's *ForMaskedLM (task 'mlm': the same encoder, the family's MLM head
 with the decoder tied to the word embeddings, cross-entropy with ignore_index -100).
 
-It reads and writes HF-named `model.safetensors` + `config.json` (the safetensors format is parsed here directly:
-8-byte little-endian header length, JSON header, raw tensor bytes). The model is the post-LayerNorm BERT encoder,
-exact GELU, tanh pooler over [CLS], a linear classifier and mean cross-entropy; optimisation is torch AdamW with
-weight decay off for biases and LayerNorm weights, global-norm clipping and HF's linear warmup/decay schedule.
+It reads HF-named `model.safetensors` + `config.json` (the safetensors format is parsed here directly: 8-byte
+little-endian header length, JSON header, raw tensor bytes; hf_weights.py writes them). The model is the
+post-LayerNorm BERT encoder, exact GELU, tanh pooler over [CLS], a linear classifier and mean cross-entropy;
+optimisation is torch AdamW with weight decay off for biases and LayerNorm weights, global-norm clipping and HF's
+linear warmup/decay schedule.
 
 Run with Debian's torch: /usr/bin/python3 (apt-get install python3-torch libopenblas0-pthread).
 """
@@ -42,27 +43,6 @@ def read_safetensors(path):
             continue
         out[name] = torch.from_numpy(arr.copy().reshape(e['shape']))
     return out, meta
-
-
-def write_safetensors(path, tensors, metadata=None):
-    """float32 tensors sorted by name, header space-padded to 8 bytes, as the reference writer does."""
-    names = sorted(tensors)
-    header = {}
-    if metadata:
-        header['__metadata__'] = metadata
-    blobs, off = [], 0
-    for name in names:
-        a = np.ascontiguousarray(tensors[name].detach().cpu().numpy().astype(np.float32))
-        header[name] = {'dtype': 'F32', 'shape': list(a.shape), 'data_offsets': [off, off + a.nbytes]}
-        blobs.append(a.tobytes())
-        off += a.nbytes
-    js = json.dumps(header, separators=(',', ':')).encode('utf8')
-    js += b' ' * ((-(8 + len(js))) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(js)))
-        f.write(js)
-        for b in blobs:
-            f.write(b)
 
 
 BASE_PREFIX = {'bert': 'bert', 'distilbert': 'distilbert', 'roberta': 'roberta', 'electra': 'electra'}

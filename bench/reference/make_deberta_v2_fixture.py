@@ -18,6 +18,7 @@ import torch
 
 import bert_torch as bt
 import deberta_v2_torch as dt
+import hf_weights as hf
 from make_parity_fixtures import BATCH, HYPER, NUM_LABELS, SEQ, make_batch
 
 CONFIG = {
@@ -58,9 +59,7 @@ def main():
 
     rng = np.random.RandomState(args.seed)
     p = initial_params(args.seed, config)
-    with open(out('config.json'), 'w') as f:
-        json.dump(config, f, indent=2)
-    bt.write_safetensors(out('model.safetensors'), p, {'format': 'pt'})
+    hf.save_model(args.out, config, p)
 
     batch = make_batch(rng, config)
     with open(out('batch.json'), 'w') as f:
@@ -72,7 +71,7 @@ def main():
     loss.backward()
     grads = {n: t.grad for n, t in leaves.items()}
     grad_norm = float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads.values())))
-    bt.write_safetensors(out('grads.safetensors'), grads, {'format': 'pt'})
+    hf.write_safetensors(out('grads.safetensors'), grads, {'format': 'pt'})
     with open(out('expected.json'), 'w') as f:
         json.dump({'seed': args.seed, 'torch': torch.__version__, 'loss': loss.item(), 'gradNorm': grad_norm,
                    'logits': logits.detach().ravel().tolist(),
@@ -89,7 +88,7 @@ def main():
         losses.append(loss_v)
         lrs.append(lr)
         norms.append(norm)
-    bt.write_safetensors(out('final.safetensors'), trainer.p, {'format': 'pt'})
+    hf.write_safetensors(out('final.safetensors'), trainer.p, {'format': 'pt'})
     with open(out('trajectory.json'), 'w') as f:
         json.dump({'hyper': hyper, 'losses': losses, 'lrs': lrs, 'gradNorms': norms, 'batches': batches}, f)
     print(json.dumps({'out': os.path.abspath(args.out), 'batch': BATCH, 'loss': loss.item(), 'firstLoss': losses[0],

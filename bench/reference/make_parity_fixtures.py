@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 import bert_torch as bt
+import hf_weights as hf
 
 CONFIG = {
     'architectures': ['BertForSequenceClassification'], 'model_type': 'bert', 'hidden_act': 'gelu',
@@ -168,9 +169,7 @@ def main():
 
     rng = np.random.RandomState(args.seed)
     p = initial_params(args.seed, config, args.task)
-    with open(out('config.json'), 'w') as f:
-        json.dump(config, f, indent=2)
-    bt.write_safetensors(out('model.safetensors'), p, {'format': 'pt'})
+    hf.save_model(args.out, config, p)
 
     batch = make()
     with open(out('batch.json'), 'w') as f:
@@ -188,7 +187,7 @@ def main():
     loss.backward()
     grads = {n: t.grad for n, t in leaves.items()}
     grad_norm = float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads.values())))
-    bt.write_safetensors(out('grads.safetensors'), grads, {'format': 'pt'})
+    hf.write_safetensors(out('grads.safetensors'), grads, {'format': 'pt'})
     with open(out('expected.json'), 'w') as f:
         json.dump({'seed': args.seed, 'torch': torch.__version__, 'loss': loss.item(), 'gradNorm': grad_norm,
                    **({'rows': rows} if mlm else {}),
@@ -206,7 +205,7 @@ def main():
         losses.append(loss_v)
         lrs.append(lr)
         norms.append(norm)
-    bt.write_safetensors(out('final.safetensors'), trainer.p, {'format': 'pt'})
+    hf.write_safetensors(out('final.safetensors'), trainer.p, {'format': 'pt'})
     with open(out('trajectory.json'), 'w') as f:
         json.dump({'hyper': hyper, 'losses': losses, 'lrs': lrs, 'gradNorms': norms, 'batches': batches}, f)
     print(json.dumps({'out': os.path.abspath(args.out), 'loss': loss.item(), 'firstLoss': losses[0], 'lastLoss': losses[-1]}))
@@ -259,9 +258,7 @@ def sigmoid_or_mse_head(args):
     out = lambda name: os.path.join(args.out, name)  # noqa: E731
     rng = np.random.RandomState(args.seed)
     p = initial_params(args.seed, config, num_labels=num_labels)
-    with open(out('config.json'), 'w') as f:
-        json.dump(config, f, indent=2)
-    bt.write_safetensors(out('model.safetensors'), p, {'format': 'pt'})
+    hf.save_model(args.out, config, p)
 
     def loss_of(params, b):
         ids, types, mask, _ = bt.batch_to_torch(b)
@@ -276,7 +273,7 @@ def sigmoid_or_mse_head(args):
     loss.backward()
     grads = {n: t.grad for n, t in leaves.items()}
     grad_norm = float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads.values())))
-    bt.write_safetensors(out('grads.safetensors'), grads, {'format': 'pt'})
+    hf.write_safetensors(out('grads.safetensors'), grads, {'format': 'pt'})
     with open(out('expected.json'), 'w') as f:
         json.dump({'seed': args.seed, 'torch': torch.__version__, 'loss': loss.item(), 'gradNorm': grad_norm,
                    **({} if regression else {'posWeight': pos}), 'logits': logits.detach().ravel().tolist()}, f,
@@ -293,7 +290,7 @@ def sigmoid_or_mse_head(args):
         losses.append(loss_v)
         lrs.append(lr)
         norms.append(norm)
-    bt.write_safetensors(out('final.safetensors'), trainer.p, {'format': 'pt'})
+    hf.write_safetensors(out('final.safetensors'), trainer.p, {'format': 'pt'})
     with open(out('trajectory.json'), 'w') as f:
         json.dump({'hyper': hyper, 'losses': losses, 'lrs': lrs, 'gradNorms': norms, 'batches': batches}, f)
     print(json.dumps({'out': os.path.abspath(args.out), 'loss': loss.item(), 'firstLoss': losses[0], 'lastLoss': losses[-1]}))

@@ -23,9 +23,10 @@ import argparse
 import collections
 import json
 import os
-import struct
 
 import torch
+
+import hf_weights as hf
 
 WORDS = ['the', 'movie', 'film', 'story', 'acting', 'ending', 'music', 'plot', 'cast', 'was', 'and', 'truly', 'great',
          'wonderful', 'excellent', 'lovely', 'superb', 'enjoyable', 'awful', 'terrible', 'boring', 'dreadful', 'poor',
@@ -39,8 +40,6 @@ CONFIG = {
     'intermediate_size': 16, 'max_position_embeddings': 40, 'type_vocab_size': 2, 'hidden_dropout_prob': 0.1,
     'attention_probs_dropout_prob': 0.1, 'layer_norm_eps': 1e-12, 'initializer_range': 0.02, 'pad_token_id': 0,
 }
-
-SAFETENSORS_DTYPES = {torch.float32: 'F32', torch.float16: 'F16', torch.bfloat16: 'BF16'}
 
 
 def state_dict(g):
@@ -107,23 +106,6 @@ def views(g):
     return sd
 
 
-def write_safetensors(path, tensors):
-    """Float tensors only, each in its own dtype and made contiguous, names sorted, header padded to 8 bytes."""
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach()
-        if t.dtype not in SAFETENSORS_DTYPES:
-            continue
-        raw = t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
-        header[name] = {'dtype': SAFETENSORS_DTYPES[t.dtype], 'shape': list(t.shape), 'data_offsets': [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    js = json.dumps(header, separators=(',', ':')).encode('utf8')
-    js += b' ' * ((-(8 + len(js))) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(js)) + js + b''.join(blobs))
-
-
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -136,8 +118,8 @@ def main():
     files = {'pytorch_model.bin': cast(sd, torch.float32), 'model-fp16.bin': cast(sd, torch.float16),
              'model-bf16.bin': cast(sd, torch.bfloat16), 'views.bin': views(g)}
     for name, tensors in files.items():
-        torch.save(tensors, os.path.join(args.out, name))
-        write_safetensors(os.path.join(args.out, f'reference-{name[:-4]}.safetensors'), tensors)
+        hf.write_pytorch_bin(os.path.join(args.out, name), tensors)
+        hf.write_safetensors(os.path.join(args.out, f'reference-{name[:-4]}.safetensors'), tensors)
     legacy = collections.OrderedDict(weight=torch.randn(2, 3, generator=g), bias=torch.randn(2, generator=g))
     torch.save(legacy, os.path.join(args.out, 'legacy.bin'), _use_new_zipfile_serialization=False)
     with open(os.path.join(args.out, 'config.json'), 'w') as f:

@@ -15,36 +15,7 @@ import { encoderParamSpecs, initWeights, Tensor } from '../../../src/core/model/
 import { readSafetensorsHeader, writeSafetensors } from '../../../src/core/model/safetensors';
 import { assertPredictsSentiment, run, trainTinyFolder } from '../../helpers/bertft-cli';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
-import { WORDS, byteLevelBpeTokenizerJson } from './tiny-models';
-
-/** The RoBERTa-layout tiny tokenizer with ModernBERT's special tokens and post-processor ([CLS] $A [SEP]). */
-function modernbertTokenizerJson(): Record<string, unknown> {
-  const names = new Map([
-    ['<s>', '[CLS]'],
-    ['<pad>', '[PAD]'],
-    ['</s>', '[SEP]'],
-    ['<unk>', '[UNK]'],
-    ['<mask>', '[MASK]'],
-  ]);
-  const json = byteLevelBpeTokenizerJson(WORDS) as {
-    added_tokens: { id: number; content: string }[];
-    model: { vocab: Record<string, number> };
-  } & Record<string, unknown>;
-  for (const t of json.added_tokens) t.content = names.get(t.content) ?? t.content;
-  json.model.vocab = Object.fromEntries(Object.entries(json.model.vocab).map(([k, v]) => [names.get(k) ?? k, v]));
-  const special = (id: string) => ({ SpecialToken: { id, type_id: 0 } });
-  const sequence = (id: 'A' | 'B') => ({ Sequence: { id, type_id: 0 } });
-  json.post_processor = {
-    type: 'TemplateProcessing',
-    single: [special('[CLS]'), sequence('A'), special('[SEP]')],
-    pair: [special('[CLS]'), sequence('A'), special('[SEP]'), sequence('B'), special('[SEP]')],
-    special_tokens: {
-      '[CLS]': { id: '[CLS]', ids: [0], tokens: ['[CLS]'] },
-      '[SEP]': { id: '[SEP]', ids: [2], tokens: ['[SEP]'] },
-    },
-  };
-  return json;
-}
+import { modernbertTokenizerJson } from './tiny-models';
 
 /** A ModernBertForMaskedLM folder with random weights: 3 layers (global, local, global), a window of 4 tokens. */
 async function writeTinyModernBert(dir: string): Promise<{ pad: number }> {

@@ -249,6 +249,35 @@ export const WORDS = [
   'horrible',
 ];
 
+/** The RoBERTa-layout tiny tokenizer with ModernBERT's special tokens and post-processor ([CLS] $A [SEP]). */
+export function modernbertTokenizerJson(): Record<string, unknown> {
+  const names = new Map([
+    ['<s>', '[CLS]'],
+    ['<pad>', '[PAD]'],
+    ['</s>', '[SEP]'],
+    ['<unk>', '[UNK]'],
+    ['<mask>', '[MASK]'],
+  ]);
+  const json = byteLevelBpeTokenizerJson(WORDS) as {
+    added_tokens: { id: number; content: string }[];
+    model: { vocab: Record<string, number> };
+  } & Record<string, unknown>;
+  for (const t of json.added_tokens) t.content = names.get(t.content) ?? t.content;
+  json.model.vocab = Object.fromEntries(Object.entries(json.model.vocab).map(([k, v]) => [names.get(k) ?? k, v]));
+  const special = (id: string) => ({ SpecialToken: { id, type_id: 0 } });
+  const sequence = (id: 'A' | 'B') => ({ Sequence: { id, type_id: 0 } });
+  json.post_processor = {
+    type: 'TemplateProcessing',
+    single: [special('[CLS]'), sequence('A'), special('[SEP]')],
+    pair: [special('[CLS]'), sequence('A'), special('[SEP]'), sequence('B'), special('[SEP]')],
+    special_tokens: {
+      '[CLS]': { id: '[CLS]', ids: [0], tokens: ['[CLS]'] },
+      '[SEP]': { id: '[SEP]', ids: [2], tokens: ['[SEP]'] },
+    },
+  };
+  return json;
+}
+
 export type HubFamily = 'distilbert' | 'roberta' | 'electra';
 
 /**
