@@ -7,18 +7,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/errors';
-import { checkRunDir, claimRunDir } from '../core/run/folder';
-import { hasRun } from '../core/run/paths';
+import { checkRunDir } from '../core/run/folder';
 import {
-  nodeLocalRoot,
+  nodeLocalWarning,
   readJobRecord,
-  writeJobRecord,
   type JobResources,
   type Scheduler,
   type TrainingJob,
 } from '../core/scheduler/scheduler';
 import { asksForGpu, Slurm } from '../core/scheduler/slurm';
-import { writeFileAtomic } from '../core/util/files';
+import { submitJobScript, submitNewRun, type Submitted } from '../core/scheduler/submit';
 import { packageVersion } from '../core/util/package-version';
 import { getBool, getList, getNumber, getString, requireString, UsageError, type ParsedArgs } from './args';
 import { COMMANDS, trainOverridesFromArgs } from './commands';
@@ -63,39 +61,18 @@ export async function submitCommand(args: ParsedArgs, io: CliIo): Promise<number
     return EXIT_OK;
   }
 
-  checkRunDir(runDir);
-  const record = readJobRecord(runDir);
-  if (hasRun(runDir) || record) {
-    throw new UserError(`${runDir} already holds a ${record ? `submitted job (${record.jobId})` : 'training run'}.`, {
-      file: runDir,
-      code: 'SUBMIT_RUN_EXISTS',
-      fix: `Continue it with \`bertft submit --slurm --resume --out ${out}\`, or choose another --out folder.`,
-    });
-  }
-  claimRunDir(runDir);
-  const scriptFile = path.join(runDir, scheduler.scriptName);
-  await writeFileAtomic(scriptFile, script);
-  return submitScript(scheduler, scriptFile, runDir, [], output);
+  const submitted = await submitNewRun(scheduler, job, script);
+  reportSubmitted(scheduler, submitted, runDir, output);
+  return EXIT_OK;
 }
 
-async function submitScript(
+function reportSubmitted(
   scheduler: Scheduler,
-  scriptFile: string,
+  { record, scriptFile }: Submitted,
   runDir: string,
-  previousJobIds: string[],
   output: Output,
-): Promise<number> {
-  const jobId = await scheduler.submit(scriptFile, runDir);
-  const submitted = new Date().toISOString();
-  await writeJobRecord(runDir, {
-    scheduler: scheduler.name,
-    jobId,
-    arrayIndex: null,
-    submitted,
-    restarts: 0,
-    script: path.basename(scriptFile),
-    previousJobIds,
-  });
+): void {
+  const { jobId, submitted } = record;
   output.result(
     { event: 'submitted', scheduler: scheduler.name, jobId, run: runDir, script: scriptFile, submitted },
     () =>
@@ -106,7 +83,6 @@ async function submitScript(
         '',
       ].join('\n'),
   );
-  return EXIT_OK;
 }
 
 /** `--resume`: the run's job.sbatch, submitted again as written, once its last job has ended. */
@@ -146,17 +122,14 @@ async function resubmit(args: ParsedArgs, scheduler: Scheduler, output: Output):
   }
   checkRunDir(runDir);
   warnNodeLocal(runDir, output);
-  return submitScript(scheduler, scriptFile, runDir, record ? [...record.previousJobIds, record.jobId] : [], output);
+  const previous = record ? [...record.previousJobIds, record.jobId] : [];
+  reportSubmitted(scheduler, await submitJobScript(scheduler, scriptFile, runDir, previous), runDir, output);
+  return EXIT_OK;
 }
 
 function warnNodeLocal(runDir: string, output: Output): void {
-  const root = nodeLocalRoot(runDir);
-  if (root === undefined) return;
-  output.warn(
-    `${runDir} is under ${root}, which each node of a cluster has its own copy of: a job that runs or is requeued ` +
-      'on another node would not see this run folder or its checkpoints. Use a shared folder (your home or project ' +
-      'folder) unless the cluster has one node.',
-  );
+  const warning = nodeLocalWarning(runDir);
+  if (warning !== undefined) output.warn(warning);
 }
 
 /**

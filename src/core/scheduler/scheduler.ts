@@ -77,6 +77,26 @@ export interface JobState {
   exitCode?: string;
 }
 
+/** A queue of the cluster jobs are submitted to (Slurm: a partition), as its nodes offer it. */
+export interface Partition {
+  name: string;
+  /** The cluster's default: a job that names none goes here. */
+  isDefault: boolean;
+  /** Whether it takes jobs (Slurm: up, down, drain, inact). */
+  available: string;
+  /** The longest time limit a job may ask, in the scheduler's notation; undefined when unlimited. */
+  maxTime?: string;
+  /** The time limit a job that asks none gets; undefined when the scheduler does not say. */
+  defaultTime?: string;
+  /** Its nodes, and their states (Slurm: idle, mixed, allocated, drained…). */
+  nodes: number;
+  nodeStates: string[];
+  /** The generic resources of its nodes as the scheduler writes them (Slurm: gpu:a100:4, gpu:2). */
+  gres: string[];
+  /** Its GPUs per node by type ('' for GPUs of no named type), the most a node has. */
+  gpus: { type: string; perNode: number }[];
+}
+
 export interface Scheduler {
   readonly name: SchedulerName;
   /** The job script's file name in the run folder. */
@@ -87,6 +107,8 @@ export interface Scheduler {
   state(jobId: string): Promise<JobState>;
   /** Asks the scheduler to end the job; its script stops the trainer with a checkpoint. */
   cancel(jobId: string): Promise<void>;
+  /** The queues jobs may be submitted to, the default one first. */
+  partitions(): Promise<Partition[]>;
 }
 
 export type SchedulerName = 'slurm';
@@ -181,6 +203,68 @@ export function nodeLocalRoot(dir: string, env: NodeJS.ProcessEnv = process.env)
   return roots.find(
     (root) => resolved === root || resolved.startsWith(root.endsWith(path.sep) ? root : root + path.sep),
   );
+}
+
+/** The warning for a run folder on a node-local path (see nodeLocalRoot), or undefined when it is on a shared one. */
+export function nodeLocalWarning(runDir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const root = nodeLocalRoot(runDir, env);
+  if (root === undefined) return undefined;
+  return (
+    `${runDir} is under ${root}, which each node of a cluster has its own copy of: a job that runs or is requeued ` +
+    'on another node would not see this run folder or its checkpoints. Use a shared folder (your home or project ' +
+    'folder) unless the cluster has one node.'
+  );
+}
+
+/** How findOnPath looks: the platform's PATH rules, and whether a candidate is a program. */
+export interface PathLookup {
+  env?: NodeJS.ProcessEnv;
+  platform?: NodeJS.Platform;
+  isProgram?: (file: string) => boolean;
+}
+
+/** A file that exists and (outside Windows, where PATHEXT says what runs) may be executed. */
+function isProgramFile(file: string, platform: NodeJS.Platform): boolean {
+  try {
+    if (!fs.statSync(file).isFile()) return false;
+    if (platform !== 'win32') fs.accessSync(file, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where the program `tool` is found on PATH, by the platform's rules (Windows: `;`-separated, a Path variable of any
+ * case, quoted folders, the PATHEXT extensions; elsewhere `:` and the execute bit), or undefined.
+ */
+export function findOnPath(tool: string, lookup: PathLookup = {}): string | undefined {
+  const env = lookup.env ?? process.env;
+  const platform = lookup.platform ?? process.platform;
+  const isProgram = lookup.isProgram ?? ((file: string) => isProgramFile(file, platform));
+  const windows = platform === 'win32';
+  const p = windows ? path.win32 : path.posix;
+  const key = windows ? Object.keys(env).find((k) => k.toUpperCase() === 'PATH') : 'PATH';
+  const dirs = (key === undefined ? '' : (env[key] ?? ''))
+    .split(p.delimiter)
+    .map((d) => (windows ? d.replace(/^"(.*)"$/, '$1') : d))
+    .filter((d) => d !== '');
+  const extensions = windows
+    ? (env[Object.keys(env).find((k) => k.toUpperCase() === 'PATHEXT') ?? 'PATHEXT'] ?? '.COM;.EXE;.BAT;.CMD')
+        .split(';')
+        .filter((e) => e !== '')
+    : [];
+  const names =
+    windows && !extensions.some((e) => tool.toUpperCase().endsWith(e.toUpperCase()))
+      ? extensions.map((e) => tool + e)
+      : [tool];
+  for (const dir of dirs) {
+    for (const name of names) {
+      const file = p.join(dir, name);
+      if (isProgram(file)) return file;
+    }
+  }
+  return undefined;
 }
 
 export interface ToolResult {

@@ -17,6 +17,7 @@ import {
   type JobPhase,
   type JobResources,
   type JobState,
+  type Partition,
   type Scheduler,
   type TrainingJob,
 } from './scheduler';
@@ -308,6 +309,84 @@ export function parseSbatchJobId(stdout: string): string | undefined {
   return id && /^\d+(_\d+)?$/.test(id) ? id : undefined;
 }
 
+/**
+ * The sinfo format bertft asks for: partition (a default one marked `*`), availability, time limit, default time,
+ * node count, node state, GRES (last: the one field that may grow). sinfo prints one line per partition and group of
+ * alike nodes, so a partition can take several lines.
+ */
+export const SINFO_FORMAT = '%P|%a|%l|%L|%D|%T|%G';
+
+/** Generic resources as sinfo writes them (`gpu:a100:4(S:0-1),mps:400`), split at the commas outside parentheses. */
+export function parseGres(text: string): string[] {
+  const entries: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const c of text.trim()) {
+    if (c === '(') depth++;
+    if (c === ')') depth = Math.max(0, depth - 1);
+    if (c === ',' && depth === 0) {
+      entries.push(current);
+      current = '';
+    } else current += c;
+  }
+  entries.push(current);
+  return entries.map((e) => e.trim()).filter((e) => present(e) !== undefined);
+}
+
+/** The GPUs of one GRES entry: gpu:a100:4 → a100 × 4, gpu:2 → untyped × 2, gpu:v100 → v100 × 1; others undefined. */
+export function gpuOfGres(entry: string): { type: string; perNode: number } | undefined {
+  const [name, second, third] = entry.replace(/\(.*\)$/, '').split(':');
+  if (name !== 'gpu') return undefined;
+  const count = (s: string | undefined): number => (s === undefined ? 1 : Number(/^\d+/.exec(s)?.[0] ?? 1));
+  if (third !== undefined) return { type: second, perNode: count(third) };
+  if (second !== undefined && /^\d/.test(second)) return { type: '', perNode: count(second) };
+  return { type: second ?? '', perNode: 1 };
+}
+
+/** Lines of `sinfo -h -o SINFO_FORMAT`, one partition each (its lines merged), the default partition first. */
+export function parseSinfo(text: string): Partition[] {
+  const byName = new Map<string, Partition>();
+  for (const line of text.split(/\r?\n/)) {
+    const fields = line.split('|').map((f) => f.trim());
+    if (fields.length < 7 || fields[0] === '') continue;
+    const [listed, available, limit, defaultLimit, nodes, nodeState] = fields;
+    const gres = parseGres(fields.slice(6).join('|'));
+    const name = listed.replace(/\*$/, '');
+    const time = (t: string): string | undefined =>
+      present(t) === undefined || /^(infinite|unlimited)$/i.test(t) ? undefined : t;
+    let partition = byName.get(name);
+    if (!partition) {
+      partition = {
+        name,
+        isDefault: false,
+        available,
+        maxTime: time(limit),
+        defaultTime: time(defaultLimit),
+        nodes: 0,
+        nodeStates: [],
+        gres: [],
+        gpus: [],
+      };
+      byName.set(name, partition);
+    }
+    partition.isDefault ||= listed.endsWith('*');
+    partition.nodes += Number.isInteger(Number(nodes)) ? Number(nodes) : 0;
+    if (present(nodeState) !== undefined && !partition.nodeStates.includes(nodeState)) {
+      partition.nodeStates.push(nodeState);
+    }
+    for (const entry of gres) {
+      if (!partition.gres.includes(entry)) partition.gres.push(entry);
+      const gpu = gpuOfGres(entry);
+      if (!gpu) continue;
+      const known = partition.gpus.find((g) => g.type === gpu.type);
+      if (known) known.perNode = Math.max(known.perNode, gpu.perNode);
+      else partition.gpus.push(gpu);
+    }
+  }
+  const all = [...byName.values()];
+  return [...all.filter((p) => p.isDefault), ...all.filter((p) => !p.isDefault)];
+}
+
 /** What scontrol and squeue say of a job id the controller does not know (any longer). */
 const INVALID_JOB = /Invalid job id/i;
 
@@ -377,6 +456,19 @@ export class Slurm implements Scheduler {
     const accounted = sacct?.code === 0 ? parseSacct(sacct.stdout).find((s) => s.jobId === jobId) : undefined;
     if (accounted) return accounted;
     return { jobId, phase: 'unknown', state: 'UNKNOWN', reason: 'Slurm no longer lists this job (no accounting)' };
+  }
+
+  /** `sinfo`'s partitions; a failing sinfo (no controller, no configuration) or an empty list is a user error. */
+  async partitions(): Promise<Partition[]> {
+    const r = await runTool('sinfo', ['-h', '-o', SINFO_FORMAT], { env: this.env });
+    const fix =
+      "Check that the cluster's controller answers (`sinfo` in a terminal) and that SLURM_CONF, if set, names its slurm.conf.";
+    if (r.code !== 0) throw toolError('sinfo', 'could not list the partitions', r.stderr, fix);
+    const partitions = parseSinfo(r.stdout);
+    if (partitions.length === 0) {
+      throw new UserError('sinfo lists no partition to submit to.', { code: 'SCHEDULER_NO_PARTITION', fix });
+    }
+    return partitions;
   }
 
   async cancel(jobId: string): Promise<void> {

@@ -26,7 +26,9 @@ import {
 import { LR_SCHEDULES } from '../../core/train/schedule';
 import type { EstimateEvent } from '../../core/train/estimate';
 import { bundledExample, markWalkthroughStep } from '../walkthrough';
+import type { Scheduler } from '../../core/scheduler/scheduler';
 import { CheckFailedError, runCheck } from './check';
+import { gpuChoices, partitionStep, validateTime, type ClusterChoice } from './cluster';
 import { confirmationText, estimateSummary, type EstimateOutcome } from './estimateText';
 import { catalogModels, otherModelDetail } from './modelItems';
 import {
@@ -52,6 +54,8 @@ export interface FineTuneGiven {
   pretrained?: readonly RunInfo[];
   /** The stored Hugging Face token, for a Hub model downloaded before the run. */
   hubToken?: () => Promise<string | undefined>;
+  /** The cluster scheduler when `sbatch` is on this host's PATH: the last step then offers to submit the run to it. */
+  cluster?: Pick<Scheduler, 'partitions'>;
 }
 
 /** Measures the run `choices` describe (in a trainer child); rejects when it fails or `signal` cancels it. */
@@ -100,7 +104,10 @@ export async function fineTuneFlow(
     advanced: preset.advanced,
     task,
   };
-  return (await confirmStart(await estimateRun(choices, estimate, log))) ? choices : undefined;
+  const where = await confirmStart(await estimateRun(choices, estimate, log), given.cluster !== undefined);
+  if (where !== 'cluster' || !given.cluster) return where === 'local' ? choices : undefined;
+  const cluster = await pickCluster(given.cluster);
+  return cluster && { ...choices, cluster };
 }
 
 async function pickDataset(context: vscode.ExtensionContext): Promise<string | undefined> {
@@ -773,17 +780,74 @@ async function estimateRun(
   );
 }
 
-/** The last step: what the run will cost, then Start training (the default: Enter) or Cancel. */
-async function confirmStart(outcome: EstimateOutcome): Promise<boolean> {
+/**
+ * The last step: what the run will cost, then Start training (the default: Enter) or Cancel. Where `sbatch` is on
+ * PATH, also "Slurm cluster": the run is submitted as a job instead (its partition, GPU and time limit asked next).
+ */
+async function confirmStart(
+  outcome: EstimateOutcome,
+  clusterOffered: boolean,
+): Promise<'local' | 'cluster' | undefined> {
   const text = confirmationText(outcome);
-  const items: PickItem<boolean>[] = [
-    { label: say`$(play) Start training`, description: text.startDescription, detail: text.startDetail, value: true },
-    { label: say`$(close) Cancel`, description: say`no run is created`, value: false },
+  const items: PickItem<'local' | 'cluster' | undefined>[] = [
+    {
+      label: clusterOffered ? say`$(play) This machine: start training` : say`$(play) Start training`,
+      description: text.startDescription,
+      detail: text.startDetail,
+      value: 'local',
+    },
+    ...(clusterOffered
+      ? [
+          {
+            label: say`$(server-environment) Slurm cluster: submit a job…`,
+            description: say`choose the partition, GPU and time limit`,
+            detail: say`The same run as a Slurm job: it checkpoints before its time limit and requeues itself`,
+            value: 'cluster' as const,
+          },
+        ]
+      : []),
+    { label: say`$(close) Cancel`, description: say`no run is created`, value: undefined },
   ];
   const picked = await pick(items, {
     title: say`${TITLE}: start training?`,
     placeHolder: text.placeHolder,
     ignoreFocusOut: true,
   });
-  return picked?.value === true;
+  return picked?.value;
+}
+
+/** The cluster's questions: the partition (from sinfo), a GPU of one of its types or none, the time limit. */
+async function pickCluster(scheduler: Pick<Scheduler, 'partitions'>): Promise<ClusterChoice | undefined> {
+  const partitions = await withProgress(
+    { location: vscode.ProgressLocation.Window, title: say`BERT: asking Slurm for its partitions…` },
+    () => partitionStep(scheduler),
+  );
+  const partition = await pick(partitions, {
+    title: say`${TITLE}: Slurm partition`,
+    placeHolder: say`The partition (queue) the job waits in`,
+    ignoreFocusOut: true,
+  });
+  if (!partition) return undefined;
+  const p = partition.value;
+  const gpu = await pick(gpuChoices(p), {
+    title: say`${TITLE}: GPU on ${p.name}`,
+    placeHolder: p.gpus.length > 0 ? say`bertft trains on one GPU` : say`${p.name} lists no GPUs`,
+    ignoreFocusOut: true,
+  });
+  if (!gpu) return undefined;
+  const time = await input({
+    title: say`${TITLE}: time limit on ${p.name}`,
+    prompt:
+      p.defaultTime === undefined
+        ? say`Slurm notation: minutes (90), HH:MM:SS, D-HH:MM. Empty: the partition's default. Before the limit the run checkpoints and the job requeues itself.`
+        : say`Slurm notation: minutes (90), HH:MM:SS, D-HH:MM. Empty: the partition's default, ${p.defaultTime}. Before the limit the run checkpoints and the job requeues itself.`,
+    placeHolder: p.maxTime === undefined ? say`no limit on ${p.name}` : say`at most ${p.maxTime}`,
+    ignoreFocusOut: true,
+    validate: (v) => {
+      const why = validateTime(v, p);
+      return why === undefined ? undefined : say`${why}`;
+    },
+  });
+  if (time === undefined) return undefined;
+  return { partition: p.name, gpuType: gpu.value, time: time.trim() === '' ? undefined : time.trim() };
 }

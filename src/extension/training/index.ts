@@ -9,7 +9,12 @@ import type { RunInfo } from '../runs/runStore';
 import { registerJobCommands } from '../runs/commands';
 import { runFolders } from '../runs/view';
 import { readSettings } from '../config';
-import { info, say } from '../display/ui';
+import { info, long, say, warn, withProgress } from '../display/ui';
+import { nodeLocalWarning } from '../../core/scheduler/scheduler';
+import { Slurm } from '../../core/scheduler/slurm';
+import { submitNewRun } from '../../core/scheduler/submit';
+import { packageVersion } from '../../core/util/package-version';
+import { clusterAvailable, clusterCommand, clusterJob, type ClusterChoice } from './cluster';
 import { requireTrust } from '../trust';
 import type { Ctx } from '../context';
 import { TrainingController } from './controller';
@@ -53,19 +58,63 @@ export function registerTrainingCommands(ctx: Ctx): TrainingController {
       .list()
       .filter((r) => r.task === 'mlm' && r.bestModelDir !== undefined && r.phase !== 'training');
     const estimate = (c: FineTuneChoices, signal: AbortSignal) => controller.estimate(estimateOptions(c), signal);
+    // The last step offers the cluster only where sbatch is on this (the workspace's) host's PATH.
+    const cluster = clusterAvailable() ? new Slurm(packageVersion()) : undefined;
     const choices = await fineTuneFlow(context, log, estimate, target instanceof vscode.Uri ? target : undefined, {
       model: given?.model,
       pretrained,
       hubToken: () => ctx.hubToken.get(),
+      cluster,
     });
     if (!choices) return undefined;
-    const runDir = controller.start(
-      sessionOptions(choices, path.join(runsRootFor(choices.data), runFolderName(new Date(), choices.data))),
-    );
+    const out = path.join(runsRootFor(choices.data), runFolderName(new Date(), choices.data));
+    if (choices.cluster && cluster) {
+      await submitToCluster(cluster, choices, choices.cluster, out);
+      void rememberModel(context, choices.model);
+      return out;
+    }
+    const runDir = controller.start(sessionOptions(choices, out));
     // "Recent" lists only models a run has started with.
     void controller.started(runDir).then((ok) => (ok ? rememberModel(context, choices.model) : undefined));
     return runDir;
   });
+
+  /**
+   * Submits the run the flow built as a cluster job (core/scheduler's submitNewRun, as `bertft submit --slurm`), then
+   * shows it in the Runs view and opens its dashboard as the view does. A refusal is a user error, shown by the
+   * command wrapper; it leaves no run folder behind.
+   */
+  const submitToCluster = async (
+    scheduler: Slurm,
+    choices: FineTuneChoices,
+    choice: ClusterChoice,
+    out: string,
+  ): Promise<void> => {
+    const cli = path.join(context.extensionPath, 'dist', 'cli.js');
+    const workDir =
+      vscode.workspace.getWorkspaceFolder(vscode.Uri.file(choices.data))?.uri.fsPath ?? path.dirname(choices.data);
+    const job = clusterJob(sessionOptions(choices, out), choice, {
+      command: clusterCommand(process.execPath, cli, process.versions.electron !== undefined),
+      workDir,
+    });
+    const nodeLocal = nodeLocalWarning(out);
+    if (nodeLocal !== undefined) {
+      log.warn(nodeLocal);
+      void warn(say`BERT: ${long(nodeLocal)}`);
+    }
+    log.info(`Submitting ${out} to Slurm: ${JSON.stringify(job)}`);
+    const { record } = await withProgress(
+      { location: vscode.ProgressLocation.Notification, title: say`BERT: submitting ${path.basename(out)} to Slurm…` },
+      () => submitNewRun(scheduler, job),
+    );
+    log.info(`Submitted Slurm job ${record.jobId} for ${out}`);
+    controller.runs.refreshAll();
+    controller.updateContext();
+    await vscode.commands.executeCommand('bert.runs.openDashboard', out);
+    void info(
+      say`BERT: Submitted Slurm job ${record.jobId} for ${path.basename(out)} (partition ${choice.partition}). The Runs view follows it.`,
+    );
+  };
 
   // Arguments answer the questions (tests, other commands): { data, model }.
   command('bert.pretrain', async (given?: Partial<PretrainChoices>) => {

@@ -20,6 +20,7 @@ import type { EstimateOptions, SessionOptions } from '../../core/finetune/sessio
 import type { CheckReport } from '../../core/data/check';
 import { mapOfRecord } from '../../core/util/records';
 import { say, type Message } from '../display/text';
+import type { ClusterChoice } from './cluster';
 
 export interface FineTuneChoices {
   /** Absolute dataset file or folder. */
@@ -40,6 +41,8 @@ export interface FineTuneChoices {
   advanced?: Partial<TrainOverrides>;
   /** The task the dataset check detected (taskOptions): what `--task` and the label / pair flags would say. */
   task?: TaskOptions;
+  /** Submit the run to the cluster (the last step's "Slurm cluster") instead of training it on this machine. */
+  cluster?: ClusterChoice;
 }
 
 /** The trainer's options for the task the dataset check detected. */
