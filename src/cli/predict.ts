@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { DataError } from '../core/errors';
 import { readInputRows } from '../core/infer/batch-predict';
 import { DEFAULT_IG_STEPS, loadExplainer, type Explanation, type TokenAttribution } from '../core/infer/explain';
+import { tokenSurface } from '../core/infer/token-surface';
 import { loadPredictor } from '../core/infer/predictor';
 import { getBool, getList, getNumber, getString, requireString, UsageError, type ParsedArgs } from './args';
 import { EXIT_OK, Output, type CliIo } from './output';
@@ -178,7 +179,7 @@ function explanationJson(e: Explanation) {
  */
 function explanationText(texts: [string, string], e: Explanation, top: number, regression: boolean): string {
   const shown = (t: TokenAttribution) =>
-    `${JSON.stringify(t.start !== null && t.end !== null ? texts[t.segment ?? 0].slice(t.start, t.end) : t.token)} ${t.score >= 0 ? '+' : ''}${t.score.toFixed(3)}`;
+    `${JSON.stringify(tokenSurface(texts, t))} ${t.score >= 0 ? '+' : ''}${t.score.toFixed(3)}`;
   const ranked = [...e.tokens].sort((a, b) => b.score - a.score);
   const toward = ranked.filter((t) => t.score > 0).slice(0, top);
   const against = ranked

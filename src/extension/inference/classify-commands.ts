@@ -8,20 +8,13 @@ import { predictDataset, readColumns, type DatasetPredictionReport } from '../..
 import type { Explanation } from '../../core/infer/explain';
 import type { Prediction } from '../../core/infer/predictor';
 import type { Ctx } from '../context';
-import { asLog, info, input, pick, say, snippet, warn, withProgress } from '../display/ui';
+import { asLog, info, pick, say, snippet, withProgress } from '../display/ui';
 import { requireTrust } from '../trust';
 import type { ActiveModel, InferenceController } from './controller';
 import type { ModelChoice } from './model-commands';
 import { explainSteps } from './explain-commands';
-import {
-  describePrediction,
-  describePredictions,
-  describeTopTokens,
-  describeUnsplit,
-  formatConfusion,
-  percent,
-  splitPairs,
-} from './text';
+import { readSelectedPairs } from './pair-selection';
+import { describePrediction, describePredictions, describeTopTokens, formatConfusion, percent } from './text';
 
 export interface ClassifyResult {
   model: string;
@@ -30,7 +23,10 @@ export interface ClassifyResult {
   /** A text-pair model's second texts, pairs[i] classified with texts[i]. */
   pairs?: string[];
   predictions: Prediction[];
-  /** One selection: its tokens' integrated gradients toward the predicted label (the notification's top tokens). */
+  /**
+   * One selection (or one pair): its tokens' integrated gradients toward the predicted label (the notification's top
+   * tokens); a pair's, both texts' tokens.
+   */
   explanation?: Explanation;
 }
 
@@ -42,59 +38,47 @@ export function registerClassifyCommands(
   const { log } = ctx;
 
   /**
-   * A text-pair model's pairs from the selections (see splitPairs); one selection that is one text is the first text,
-   * and the second is `textPair` or asked for. Undefined (after saying why) when the selections are not pairs.
+   * Classify text pairs: the log has each pair, the notification the result and, for one pair, how it was read and
+   * the tokens of both texts that push it toward its label.
    */
-  async function pairsOfSelections(
-    editor: vscode.TextEditor,
-    model: ActiveModel,
-    textPair: string | undefined,
-  ): Promise<{ texts: string[]; pairs: string[] } | undefined> {
-    const selections = [...editor.selections]
-      .filter((s) => !s.isEmpty)
-      .sort((a, b) => a.start.compareTo(b.start))
-      .map((s) => editor.document.getText(s))
-      .filter((t) => t.trim() !== '');
-    const split = splitPairs(selections);
-    if (split.ok) return split;
-    const askable = selections.length === 1 && split.reason.kind !== 'no-tab';
-    if (!askable) {
-      void warn(describeUnsplit(split, selections.length));
-      return undefined;
-    }
-    const first = selections[0].trim();
-    const second =
-      textPair ??
-      (await input({
-        title: say`BERT: the second text of the pair`,
-        prompt: say`${model.name} classifies text pairs. The selection is the first text (${snippet(first, 40)}); type the second (${model.textPairColumn ?? ''}), or press Escape and select both texts.`,
-        placeHolder: say`${model.textPairColumn ?? ''}`,
-        ignoreFocusOut: true,
-        validate: (v) => (v.trim() === '' ? say`Type the second text of the pair.` : undefined),
-      }));
-    if (second === undefined || second.trim() === '') return undefined;
-    return { texts: [first], pairs: [second.trim()] };
-  }
-
-  /** Classify text pairs: the log has each pair, the notification the result and, for one pair, how it was read. */
   async function classifyPairs(
     model: ActiveModel,
     texts: string[],
     pairs: string[],
+    steps: number,
   ): Promise<ClassifyResult | undefined> {
-    const result = await withProgress({ location: vscode.ProgressLocation.Window, title: say`BERT: classifying` }, () =>
-      controller.predict(texts, undefined, pairs),
+    const result = await withProgress(
+      { location: vscode.ProgressLocation.Window, title: say`BERT: classifying` },
+      async () => {
+        const classified = await controller.predict(texts, undefined, pairs);
+        const explained =
+          classified && texts.length === 1 && classified.predictions[0].value === undefined
+            ? await explainQuietly(texts[0], steps, pairs[0])
+            : undefined;
+        return classified && { ...classified, explanation: explained?.explanation };
+      },
     );
     if (!result) return undefined;
-    const { predictions } = result;
+    const { predictions, explanation } = result;
     predictions.forEach((p, i) =>
       log.info(
         asLog(say`classify (${model.name}): ${describePrediction(p)} ← ${snippet(texts[i])} ⇄ ${snippet(pairs[i])}`),
       ),
     );
     const read = texts.length === 1 ? say` — for ${snippet(texts[0], 40)} ⇄ ${snippet(pairs[0], 40)}` : say``;
-    void info(say`BERT ${model.name}: ${describePredictions(predictions)}${read}`);
-    return { model: model.name, modelDir: model.dir, texts, pairs, predictions };
+    const why = explanation
+      ? say` — toward ${explanation.label}: ${describeTopTokens([texts[0], pairs[0]], explanation)}`
+      : say``;
+    void info(say`BERT ${model.name}: ${describePredictions(predictions)}${read}${why}`);
+    return { model: model.name, modelDir: model.dir, texts, pairs, predictions, explanation };
+  }
+
+  /** An explanation for the notification; a model that cannot be explained (an int8 copy) still classifies. */
+  function explainQuietly(text: string, steps: number, textPair?: string) {
+    return controller.explain(text, steps, undefined, textPair).catch((e: unknown) => {
+      log.warn(`explain: ${(e as Error).message}`);
+      return undefined;
+    });
   }
 
   ctx.command(
@@ -116,22 +100,18 @@ export function registerClassifyCommands(
       );
       if (!active) return undefined;
       if (active.textPairColumn !== undefined) {
-        const paired = await pairsOfSelections(editor, active, options?.textPair);
+        const paired = await readSelectedPairs(editor, active, options?.textPair);
         if (!paired) return undefined;
-        return classifyPairs(active, paired.texts, paired.pairs);
+        return classifyPairs(active, paired.texts, paired.pairs, explainSteps(editor.document));
       }
       const result = await withProgress(
         { location: vscode.ProgressLocation.Window, title: say`BERT: classifying` },
         async () => {
           const classified = await controller.predict(texts);
           // One selection also gets the tokens that push it toward its label (a regression value has no label to show).
-          // A model that cannot be explained (an int8 copy) still classifies: the log says why there are no tokens.
           const explained =
             classified && texts.length === 1 && classified.predictions[0].value === undefined
-              ? await controller.explain(texts[0], explainSteps(editor?.document)).catch((e: unknown) => {
-                  log.warn(`explain: ${(e as Error).message}`);
-                  return undefined;
-                })
+              ? await explainQuietly(texts[0], explainSteps(editor.document))
               : undefined;
           return classified && { ...classified, explanation: explained?.explanation };
         },
@@ -142,7 +122,7 @@ export function registerClassifyCommands(
         log.info(asLog(say`classify (${model.name}): ${describePrediction(p)} ← ${snippet(texts[i])}`)),
       );
       const why = explanation
-        ? say` — toward ${explanation.label}: ${describeTopTokens(texts[0], explanation)}`
+        ? say` — toward ${explanation.label}: ${describeTopTokens([texts[0]], explanation)}`
         : say``;
       void info(say`BERT ${model.name}: ${describePredictions(predictions)}${why}`);
       return { model: model.name, modelDir: model.dir, texts, predictions, explanation };

@@ -112,10 +112,13 @@ export class InferenceClient {
     return (await this.request({ op: 'logits', texts }, signal)) as Float32Array;
   }
 
-  /** Token attributions of `text` toward `options.label` (default: the predicted label) with the loaded model. */
+  /**
+   * Token attributions of `text` (and, for a text-pair model, `options.textPair`) toward `options.label` (default: the
+   * predicted label) with the loaded model.
+   */
   async explain(
     text: string,
-    options: { steps?: number; label?: string } = {},
+    options: { steps?: number; label?: string; textPair?: string } = {},
     signal?: AbortSignal,
   ): Promise<Explanation> {
     return (await this.request({ op: 'explain', text, ...options }, signal)) as Explanation;

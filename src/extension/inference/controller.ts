@@ -19,6 +19,11 @@ export interface ActiveModel extends ModelInfo {
 }
 
 const CACHE_ENTRIES = 512;
+
+/** The cache key of a text's result, or a pair's (a pair is not its first text), and an explanation's steps. */
+function resultKey(text: string, textPair: string | undefined, steps?: number): string {
+  return JSON.stringify([text, textPair ?? null, steps ?? null]);
+}
 /** workspaceState key of the model chosen in this workspace (an absolute folder). */
 const CHOSEN_MODEL_KEY = 'bert.chosenModel';
 
@@ -112,8 +117,8 @@ export class InferenceController implements vscode.Disposable {
   }
 
   /**
-   * Predictions for `texts` with the active model; cached per text for the hover. With `pairs` (a text-pair model),
-   * texts[i] is classified together with pairs[i]; a pair's prediction is not one text's, so it is not cached.
+   * Predictions for `texts` with the active model; cached per text (and pair) for the hover. With `pairs` (a text-pair
+   * model), texts[i] is classified together with pairs[i].
    */
   async predict(
     texts: string[],
@@ -123,30 +128,37 @@ export class InferenceController implements vscode.Disposable {
     const model = await this.model();
     if (!model) return undefined;
     const predictions = await this.client.predict(texts, signal, pairs);
-    if (!pairs) texts.forEach((t, i) => this.cache.set(t, predictions[i]));
+    texts.forEach((t, i) => this.cache.set(resultKey(t, pairs?.[i]), predictions[i]));
     return { model, predictions };
   }
 
-  cached(text: string): Prediction | undefined {
-    return this.cache.get(text);
+  /** The cached prediction of `text` (with `textPair`, of that pair). */
+  cached(text: string, textPair?: string): Prediction | undefined {
+    return this.cache.get(resultKey(text, textPair));
   }
 
-  /** Token attributions of `text` toward its predicted label with the active model; cached per text and steps. */
+  /**
+   * Token attributions of `text` (with `textPair`: of that pair, both texts' tokens) toward its predicted label with
+   * the active model; cached per text, pair and steps.
+   */
   async explain(
     text: string,
     steps: number,
     signal?: AbortSignal,
+    textPair?: string,
   ): Promise<{ model: ActiveModel; explanation: Explanation } | undefined> {
     const model = await this.model();
     if (!model) return undefined;
-    const key = `${steps}\u0000${text}`;
-    const explanation = this.explanations.get(key) ?? (await this.client.explain(text, { steps }, signal));
+    const key = resultKey(text, textPair, steps);
+    const explanation =
+      this.explanations.get(key) ??
+      (await this.client.explain(text, { steps, ...(textPair === undefined ? {} : { textPair }) }, signal));
     this.explanations.set(key, explanation);
     return { model, explanation };
   }
 
-  cachedExplanation(text: string, steps: number): Explanation | undefined {
-    return this.explanations.get(`${steps}\u0000${text}`);
+  cachedExplanation(text: string, steps: number, textPair?: string): Explanation | undefined {
+    return this.explanations.get(resultKey(text, textPair, steps));
   }
 
   /** The model or device changed: the next request loads the new model, which disposes the old session. */

@@ -2,15 +2,19 @@
  * BERT: Explain Selection. Each token of the selection is coloured by its integrated gradient toward the predicted
  * label (core/infer/explain.ts, computed in the inference worker): the `bert.explain.*` theme colours, toward and
  * against the label, stronger for a score of at least half the largest; a legend after the selection; each token's
- * hover gives its score. Editing the document, or explaining again, clears them.
+ * hover gives its score. A text-pair model's pair (read from the selections as Classify Selection reads it) has both
+ * texts' tokens coloured; a second text typed in is not in the editor, so the legend lists its top tokens. Editing the
+ * document, or explaining again, clears them.
  */
 import * as vscode from 'vscode';
 import type { Explanation } from '../../core/infer/explain';
+import { tokenSurface } from '../../core/infer/token-surface';
 import type { Ctx } from '../context';
-import { asLog, decorate, decorationType, info, say, withProgress, type Decoration } from '../display/ui';
+import { asLog, decorate, decorationType, info, join, say, warn, withProgress, type Decoration } from '../display/ui';
 import type { InferenceController } from './controller';
 import type { ModelChoice } from './model-commands';
-import { attributionLevel, describeTopTokens, tokenSurface, type AttributionLevel } from './text';
+import { readSelectedPairs, type OffsetRange } from './pair-selection';
+import { attributionLevel, describeTopTokens, tokenLabel, type AttributionLevel } from './text';
 
 /** Integrated-gradients steps of the editor's explanations (`bert.explain.steps`). */
 export function explainSteps(scope?: vscode.ConfigurationScope): number {
@@ -22,9 +26,14 @@ export interface ExplainResult {
   model: string;
   modelDir: string;
   text: string;
+  /** A text-pair model's second text (from the editor or typed in). */
+  textPair?: string;
   explanation: Explanation;
-  /** What was coloured: each token's level and its span in the document (offsets). */
-  decorated: { level: AttributionLevel; start: number; end: number; text: string; score: number }[];
+  /**
+   * What was coloured: each token's level and its span in the document (offsets); a pair's tokens say which text they
+   * came from (`segment`), and a second text that was typed in has none coloured.
+   */
+  decorated: { level: AttributionLevel; start: number; end: number; text: string; score: number; segment?: 0 | 1 }[];
 }
 
 const LEVEL_COLORS: Record<AttributionLevel, string> = {
@@ -60,7 +69,34 @@ export function registerExplainCommands(
     controller.onDidChangeActiveModel(clear),
   );
 
-  ctx.command('bert.explainSelection', async (): Promise<ExplainResult | undefined> => {
+  /**
+   * What to explain: the selection, or a pair model's pair (see readSelectedPairs), each text with its range in the
+   * document (none for a second text typed in). Undefined, after saying why, when there is nothing to explain.
+   */
+  async function target(
+    editor: vscode.TextEditor,
+    selection: vscode.Selection,
+    textPair: string | undefined,
+  ): Promise<{ texts: string[]; ranges: (OffsetRange | undefined)[] } | undefined> {
+    const model = await controller.model();
+    if (!model) return undefined;
+    const document = editor.document;
+    if (model.textPairColumn === undefined) {
+      const range = { start: document.offsetAt(selection.start), end: document.offsetAt(selection.end) };
+      return { texts: [document.getText(selection)], ranges: [range] };
+    }
+    const selected = await readSelectedPairs(editor, model, textPair);
+    if (!selected) return undefined;
+    if (selected.texts.length > 1) {
+      void warn(
+        say`BERT: Explain Selection explains one text pair at a time, and the selections hold ${selected.texts.length}. Select one pair: its two texts (Alt+click adds the second selection), two lines, or one line with a tab between the two texts.`,
+      );
+      return undefined;
+    }
+    return { texts: [selected.texts[0], selected.pairs[0]], ranges: selected.ranges[0] };
+  }
+
+  ctx.command('bert.explainSelection', async (options?: { textPair?: string }): Promise<ExplainResult | undefined> => {
     const editor = vscode.window.activeTextEditor;
     const selection = editor?.selections.find((s) => !s.isEmpty && editor.document.getText(s).trim() !== '');
     if (!editor || !selection) {
@@ -68,59 +104,71 @@ export function registerExplainCommands(
       return undefined;
     }
     if (!(await requireModel())) return undefined;
-    const active = await controller.model();
-    if (active?.textPairColumn !== undefined) {
-      void info(
-        say`BERT: ${active.name} classifies text pairs; Explain Selection explains single texts only. Classify Selection classifies a pair.`,
-      );
-      return undefined;
-    }
+    const explained = await target(editor, selection, options?.textPair);
+    if (!explained) return undefined;
+    const { texts, ranges } = explained;
     const document = editor.document;
-    const text = document.getText(selection);
     const steps = explainSteps(document);
     const result = await withProgress(
-      { location: vscode.ProgressLocation.Notification, title: say`BERT: explaining the selection`, cancellable: true },
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: say`BERT: explaining the selection`,
+        cancellable: true,
+      },
       async (_progress, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
-        return controller.explain(text, steps, abort.signal);
+        return controller.explain(texts[0], steps, abort.signal, texts[1]);
       },
     );
     if (!result) return undefined;
     const { model, explanation: e } = result;
-    const base = document.offsetAt(selection.start);
     const maxAbs = Math.max(0, ...e.tokens.map((t) => Math.abs(t.score)));
     const byLevel = new Map<AttributionLevel, Decoration[]>(LEVELS.map((l) => [l, []]));
     const coloured: ExplainResult['decorated'] = [];
     for (const t of e.tokens) {
       const level = attributionLevel(t.score, maxAbs);
-      if (!level || t.start === null || t.end === null) continue;
-      const range = new vscode.Range(document.positionAt(base + t.start), document.positionAt(base + t.end));
+      // A token's offsets are into its own text: a pair's second text starts where its range does.
+      const within = ranges[t.segment ?? 0];
+      if (!level || !within || t.start === null || t.end === null) continue;
+      const [start, end] = [within.start + t.start, within.start + t.end];
       const sign = t.score >= 0 ? '+' : '';
       byLevel.get(level)!.push({
-        range,
-        hover: say`BERT: ${tokenSurface(text, t)} ${sign}${t.score.toFixed(3)} toward ${e.label}`,
+        range: new vscode.Range(document.positionAt(start), document.positionAt(end)),
+        hover: say`BERT: ${tokenLabel(texts, t)} ${sign}${t.score.toFixed(3)} toward ${e.label}`,
       });
-      coloured.push({ level, start: base + t.start, end: base + t.end, text: tokenSurface(text, t), score: t.score });
+      const segment = t.segment === undefined ? {} : { segment: t.segment };
+      coloured.push({ level, start, end, text: tokenSurface(texts, t), score: t.score, ...segment });
     }
     clear();
     for (const level of LEVELS) decorate(editor, types.get(level)!, byLevel.get(level)!);
-    const end = new vscode.Range(selection.end, selection.end);
+    // The legend after the last explained text; a second text typed in is not in the editor: its tokens are listed.
+    const end = document.positionAt(Math.max(...ranges.map((r) => r?.end ?? 0)));
+    const key = say`BERT → ${e.label}: green toward it, red against; darker is stronger`;
+    const typed = texts.length > 1 && ranges[1] === undefined;
     decorate(editor, legend, [
       {
-        range: end,
-        after: say`BERT → ${e.label}: green toward it, red against; darker is stronger`,
+        range: new vscode.Range(end, end),
+        after: typed ? say`${key}. The typed second text: ${describeTopTokens(texts, e, 3, 1)}` : key,
       },
     ]);
     decorated = editor;
     ctx.log.info(
       asLog(
-        say`explain (${model.name}, ${e.steps} steps, ${e.label}, logit ${e.logit.toFixed(3)} vs baseline ${e.baselineLogit.toFixed(3)}): ${e.tokens
-          .map((t) => `${tokenSurface(text, t)} ${t.score.toFixed(4)}`)
-          .join(', ')}`,
+        say`explain (${model.name}, ${e.steps} steps, ${e.label}, logit ${e.logit.toFixed(3)} vs baseline ${e.baselineLogit.toFixed(3)}): ${join(
+          e.tokens.map((t) => say`${tokenLabel(texts, t)} ${t.score.toFixed(4)}`),
+          ', ',
+        )}`,
       ),
     );
-    void info(say`BERT ${model.name}: ${e.label}. Toward it: ${describeTopTokens(text, e)}`);
-    return { model: model.name, modelDir: model.dir, text, explanation: e, decorated: coloured };
+    void info(say`BERT ${model.name}: ${e.label}. Toward it: ${describeTopTokens(texts, e)}`);
+    return {
+      model: model.name,
+      modelDir: model.dir,
+      text: texts[0],
+      ...(texts.length > 1 ? { textPair: texts[1] } : {}),
+      explanation: e,
+      decorated: coloured,
+    };
   });
 }

@@ -4,7 +4,8 @@
  * results are cached per text, inference runs in the worker, the request is cancelled with the hover's token, and
  * after `bert.hover.timeBudgetMs` the hover shows nothing (a late result still lands in the cache). Within the same
  * budget it shows the tokens pushing toward the label (integrated gradients, `bert.explain.steps`), unless the
- * model's explanations proved too slow for hovers (HoverExplanationGate).
+ * model's explanations proved too slow for hovers (HoverExplanationGate). A text-pair model's hover is that of the
+ * pair the selections hold (as Classify Selection reads it) under the mouse: the pair's label and both texts' tokens.
  */
 import * as vscode from 'vscode';
 import type { Ctx } from '../context';
@@ -12,6 +13,7 @@ import { markdown } from '../display/ui';
 import type { InferenceController } from './controller';
 import { runDirOfModel } from '../../core/run/paths';
 import { explainSteps } from './explain-commands';
+import { pairsInSelections } from './pair-selection';
 import { HOVER_SCOPES, HoverExplanationGate, hoverMarkdown, hoverTarget, type HoverScope } from './text';
 
 export interface HoverSettings {
@@ -50,16 +52,17 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
   ): Promise<vscode.Hover | undefined> {
     const settings = readHoverSettings(document);
     if (!settings.enabled || !settings.languages.includes(document.languageId)) return undefined;
-    const target = this.target(document, position, settings.scope);
-    if (!target) return undefined;
     const modelDir = this.controller.activeModelDir();
     if (modelDir === undefined) return undefined;
-    // A text-pair model scores two texts together: one text under the pointer has no score (Classify Selection asks).
-    if (this.controller.client.model?.textPairColumn !== undefined) return undefined;
+    // A text-pair model scores two texts together: the pair selected under the pointer, never one text.
+    const pairModel = this.controller.client.model?.textPairColumn !== undefined;
+    const target = pairModel ? this.pairTarget(document, position) : this.target(document, position, settings.scope);
+    if (!target) return undefined;
+    const { text, textPair } = target;
 
     const steps = explainSteps(document);
-    let prediction = this.controller.cached(target.text);
-    let explanation = this.controller.cachedExplanation(target.text, steps);
+    let prediction = this.controller.cached(text, textPair);
+    let explanation = this.controller.cachedExplanation(text, steps, textPair);
     if (!prediction || (!explanation && prediction.value === undefined)) {
       // One time budget for both: the prediction, then the tokens behind it. What misses the budget still lands in
       // the cache, for the next hover over the same text.
@@ -76,7 +79,8 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
         });
       try {
         if (!prediction) {
-          const result = await Promise.race([quietly(this.controller.predict([target.text], abort.signal)), budget]);
+          const pairs = textPair === undefined ? undefined : [textPair];
+          const result = await Promise.race([quietly(this.controller.predict([text], abort.signal, pairs)), budget]);
           prediction = result?.predictions[0];
         }
         if (
@@ -90,7 +94,7 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
           // Not cancelled with the hover: it finishes and is cached for the next one. One at a time, as an explanation
           // is steps + 1 passes and the worker runs one request at a time (the classifications wait behind it).
           const started = performance.now();
-          const explained = quietly(this.controller.explain(target.text, steps));
+          const explained = quietly(this.controller.explain(text, steps, undefined, textPair));
           this.explaining = explained;
           void explained.finally(() => {
             if (this.explaining === explained) this.explaining = undefined;
@@ -105,20 +109,40 @@ export class ClassifyHoverProvider implements vscode.HoverProvider {
     }
     if (!prediction || token.isCancellationRequested) return undefined;
     const model = await this.controller.model().catch(() => undefined);
-    if (model?.textPairColumn !== undefined) return undefined;
+    // The model changed kind while this hover waited: what it computed is not that model's.
+    if ((model?.textPairColumn !== undefined) !== pairModel) return undefined;
     const name = model?.name ?? '';
-    const explained = explanation ? { text: target.text, explanation } : undefined;
+    const texts = textPair === undefined ? [text] : [text, textPair];
+    const explained = explanation ? { texts, explanation } : undefined;
     return new vscode.Hover(
       markdown(hoverMarkdown(prediction, name, runDirOfModel(modelDir), 5, explained), ['bert.openDashboard']),
       target.range,
     );
   }
 
+  /** A pair model's: the one pair the selections hold (see splitPairs) where one of its texts is under the pointer. */
+  private pairTarget(
+    document: vscode.TextDocument,
+    position: vscode.Position,
+  ): { text: string; textPair: string; range: vscode.Range } | undefined {
+    const editor = vscode.window.activeTextEditor;
+    const found = editor?.document === document ? pairsInSelections(editor) : undefined;
+    if (!found) return undefined;
+    const offset = document.offsetAt(position);
+    for (const [i, pair] of found.ranges.entries()) {
+      const under = pair.find((r) => r !== undefined && r.start <= offset && offset <= r.end);
+      if (!under) continue;
+      const range = new vscode.Range(document.positionAt(under.start), document.positionAt(under.end));
+      return { text: found.texts[i], textPair: found.pairs[i], range };
+    }
+    return undefined;
+  }
+
   private target(
     document: vscode.TextDocument,
     position: vscode.Position,
     scope: HoverScope,
-  ): { text: string; range: vscode.Range } | undefined {
+  ): { text: string; textPair?: string; range: vscode.Range } | undefined {
     const editor = vscode.window.activeTextEditor;
     const selection =
       editor?.document === document ? editor.selections.find((s) => !s.isEmpty && s.contains(position)) : undefined;

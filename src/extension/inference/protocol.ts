@@ -32,8 +32,11 @@ export type WorkerRequest =
   /** With `pairs`, texts[i] is classified together with pairs[i] (a text-pair model). */
   | { id: number; op: 'predict'; texts: string[]; pairs?: string[] }
   | { id: number; op: 'logits'; texts: string[] }
-  /** Integrated gradients of `label` (default: the predicted one) over the tokens of `text`, with the loaded model. */
-  | { id: number; op: 'explain'; text: string; steps?: number; label?: string }
+  /**
+   * Integrated gradients of `label` (default: the predicted one) over the tokens of `text`, with the loaded model;
+   * with `textPair` (a text-pair model), over both texts' tokens.
+   */
+  | { id: number; op: 'explain'; text: string; textPair?: string; steps?: number; label?: string }
   | {
       id: number;
       op: 'quantize';

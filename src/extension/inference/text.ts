@@ -4,6 +4,7 @@
  */
 import type { Evaluation } from '../../core/infer/batch-predict';
 import type { Explanation, TokenAttribution } from '../../core/infer/explain';
+import { tokenSurface } from '../../core/infer/token-surface';
 import type { Prediction } from '../../core/infer/predictor';
 import { commandLink, join, say, type Message } from '../display/text';
 
@@ -111,29 +112,40 @@ export function describePredictions(predictions: readonly Prediction[]): Message
   return say`${predictions.length} selections: ${join(predictions.map(headline), ', ')}`;
 }
 
-/** The text of a token as it stands in `text` (its span), else its vocabulary entry. */
-export function tokenSurface(text: string, t: TokenAttribution): string {
-  return t.start !== null && t.end !== null ? text.slice(t.start, t.end) : t.token;
-}
-
 /**
  * The `k` tokens pushing hardest toward the explained label, largest first: positive scores that Explain Selection
- * would colour (a tenth of the largest |score| or more; see attributionLevel).
+ * would colour (a tenth of the largest |score| or more; see attributionLevel). With `segment`, only a pair's first (0)
+ * or second (1) text's tokens.
  */
-export function topTokens(e: Explanation, k: number): TokenAttribution[] {
+export function topTokens(e: Explanation, k: number, segment?: 0 | 1): TokenAttribution[] {
   const maxAbs = Math.max(0, ...e.tokens.map((t) => Math.abs(t.score)));
   return e.tokens
+    .filter((t) => segment === undefined || (t.segment ?? 0) === segment)
     .filter((t) => t.score > 0 && attributionLevel(t.score, maxAbs) !== undefined)
     .sort((a, b) => b.score - a.score)
     .slice(0, k);
 }
 
-/** `wonderful +0.341 · superb +0.049`, or `(none)`: what pushes `text` toward the explained label. */
-export function describeTopTokens(text: string, e: Explanation, k = 3): Message {
-  const top = topTokens(e, k);
+/**
+ * A token as the editor names it: its text in `texts` (the explained text; a pair's two texts), and for a pair which
+ * text it came from: `superb (2nd)`.
+ */
+export function tokenLabel(texts: readonly string[], t: TokenAttribution): Message {
+  const surface = tokenSurface(texts, t);
+  if (t.segment === undefined) return say`${surface}`;
+  return t.segment === 0 ? say`${surface} (1st)` : say`${surface} (2nd)`;
+}
+
+/**
+ * `wonderful +0.341 · superb +0.049` (a pair's: `wonderful (1st) +0.341 · superb (2nd) +0.049`), or `(none)`: what
+ * pushes `texts` toward the explained label; with `segment`, only that text of a pair (its tokens not marked).
+ */
+export function describeTopTokens(texts: readonly string[], e: Explanation, k = 3, segment?: 0 | 1): Message {
+  const top = topTokens(e, k, segment);
   if (top.length === 0) return say`(none)`;
+  const name = (t: TokenAttribution) => (segment === undefined ? tokenLabel(texts, t) : say`${tokenSurface(texts, t)}`);
   return join(
-    top.map((t) => say`${tokenSurface(text, t)} +${t.score.toFixed(3)}`),
+    top.map((t) => say`${name(t)} +${t.score.toFixed(3)}`),
     ' · ',
   );
 }
@@ -169,13 +181,13 @@ export function hoverMarkdown(
   modelName: string,
   runDir: string | undefined,
   k = 5,
-  explained?: { text: string; explanation: Explanation },
+  explained?: { texts: readonly string[]; explanation: Explanation },
 ): Message {
   const dashboard = runDir ? say` · ${commandLink('Dashboard', 'bert.openDashboard', [runDir])}` : say``;
   const footer = [say``, say`*${modelName}*${dashboard}`];
   if (p.value !== undefined) return join([say`**${formatValue(p.value)}** predicted value`, ...footer], '\n');
   const why = explained
-    ? [say``, say`Toward ${explained.explanation.label}: ${describeTopTokens(explained.text, explained.explanation)}`]
+    ? [say``, say`Toward ${explained.explanation.label}: ${describeTopTokens(explained.texts, explained.explanation)}`]
     : [];
   if (p.predicted !== undefined) {
     const predicted = new Map(p.predicted.map((l) => [l.label, l]));
@@ -236,39 +248,79 @@ export class HoverExplanationGate {
 /** Why a selection is not a text pair: one text only, lines without the tab the others have, or too many lines. */
 export type UnsplitReason = { kind: 'one-text' } | { kind: 'no-tab'; line: number } | { kind: 'lines'; lines: number };
 
-/** The text pairs of a pair model's selections, or the first selection that is none (1-based, in document order). */
-export type PairSplit =
-  { ok: true; texts: string[]; pairs: string[] } | { ok: false; selection: number; reason: UnsplitReason };
+/** Where a text of a pair is in the selections: the selection (an index, document order) and [start, end) in its text. */
+export interface TextSpan {
+  selection: number;
+  start: number;
+  end: number;
+}
 
 /**
- * How Classify Selection reads text pairs from `selections` (their texts in document order, blanks left out):
+ * The text pairs of a pair model's selections (with where each text is: spans[i] holds texts[i]'s and pairs[i]'s),
+ * or the first selection that is none (1-based, in document order).
+ */
+export type PairSplit =
+  | { ok: true; texts: string[]; pairs: string[]; spans: [TextSpan, TextSpan][] }
+  | { ok: false; selection: number; reason: UnsplitReason };
+
+/** The span of `selection`'s text from `start` to `end`, whitespace at both ends left out. */
+export function trimmedSpan(text: string, selection: number, start: number, end: number): TextSpan {
+  const raw = text.slice(start, end);
+  const from = start + raw.length - raw.trimStart().length;
+  return { selection, start: from, end: from + raw.trim().length };
+}
+
+/** The lines of `text` that are not blank, as [start, end) without their line break. */
+function nonBlankLines(text: string): { start: number; end: number }[] {
+  const lines: { start: number; end: number }[] = [];
+  let start = 0;
+  for (const raw of text.split('\n')) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() !== '') lines.push({ start, end: start + line.length });
+    start += raw.length + 1;
+  }
+  return lines;
+}
+
+/**
+ * How Classify Selection, Explain Selection and the hover read text pairs from `selections` (their texts in document
+ * order, blanks left out):
  * exactly two selections are one pair (the first as text, the second as text_pair); otherwise each selection is split
  * on its own: lines with a tab (a TSV excerpt) are one pair per line, cut at the first tab; two lines without a tab
  * are one pair. Anything else is reported, not guessed.
  */
 export function splitPairs(selections: readonly string[]): PairSplit {
-  if (selections.length === 2) return { ok: true, texts: [selections[0].trim()], pairs: [selections[1].trim()] };
-  const texts: string[] = [];
-  const pairs: string[] = [];
-  for (const [i, selection] of selections.entries()) {
-    const lines = selection.split(/\r?\n/).filter((l) => l.trim() !== '');
-    if (lines.some((l) => l.includes('\t'))) {
-      const missing = lines.findIndex((l) => !l.includes('\t'));
-      if (missing >= 0) return { ok: false, selection: i + 1, reason: { kind: 'no-tab', line: missing + 1 } };
-      for (const line of lines) {
-        const tab = line.indexOf('\t');
-        texts.push(line.slice(0, tab).trim());
-        pairs.push(line.slice(tab + 1).trim());
+  const spans: [TextSpan, TextSpan][] = [];
+  if (selections.length === 2) {
+    spans.push([
+      trimmedSpan(selections[0], 0, 0, selections[0].length),
+      trimmedSpan(selections[1], 1, 0, selections[1].length),
+    ]);
+  } else {
+    for (const [i, selection] of selections.entries()) {
+      const lines = nonBlankLines(selection);
+      const tabs = lines.map((l) => selection.slice(l.start, l.end).indexOf('\t'));
+      if (tabs.some((tab) => tab >= 0)) {
+        const missing = tabs.findIndex((tab) => tab < 0);
+        if (missing >= 0) return { ok: false, selection: i + 1, reason: { kind: 'no-tab', line: missing + 1 } };
+        lines.forEach((l, n) => {
+          const tab = l.start + tabs[n];
+          spans.push([trimmedSpan(selection, i, l.start, tab), trimmedSpan(selection, i, tab + 1, l.end)]);
+        });
+      } else if (lines.length === 2) {
+        spans.push([
+          trimmedSpan(selection, i, lines[0].start, lines[0].end),
+          trimmedSpan(selection, i, lines[1].start, lines[1].end),
+        ]);
+      } else {
+        const reason: UnsplitReason =
+          lines.length === 1 ? { kind: 'one-text' } : { kind: 'lines', lines: lines.length };
+        return { ok: false, selection: i + 1, reason };
       }
-    } else if (lines.length === 2) {
-      texts.push(lines[0].trim());
-      pairs.push(lines[1].trim());
-    } else {
-      const reason: UnsplitReason = lines.length === 1 ? { kind: 'one-text' } : { kind: 'lines', lines: lines.length };
-      return { ok: false, selection: i + 1, reason };
     }
   }
-  return { ok: true, texts, pairs };
+  const textOf = (span: TextSpan) => selections[span.selection].slice(span.start, span.end);
+  return { ok: true, texts: spans.map(([a]) => textOf(a)), pairs: spans.map(([, b]) => textOf(b)), spans };
 }
 
 /** Why a selection is not a pair, in words, ending with how to select one. */

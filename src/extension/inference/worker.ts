@@ -48,7 +48,12 @@ async function handle(req: Exclude<WorkerRequest, { op: 'cancel' }>): Promise<Wo
         explainer = { dir, explainer: loadExplainer(dir) };
         explainer.explainer.catch(() => (explainer = undefined));
       }
-      return (await explainer.explainer).explain(req.text, { steps: req.steps, label: req.label });
+      const { text, textPair, steps, label } = req;
+      return (await explainer.explainer).explain(text, {
+        steps,
+        label,
+        ...(textPair === undefined ? {} : { textPair }),
+      });
     }
     case 'predict':
       return needPredictor().predict(req.texts, req.pairs);

@@ -70,8 +70,8 @@ test('top tokens and colour levels: sign and share of the largest |score|', () =
     topTokens(e, 5).map((t) => t.token),
     ['good', '['], // [UNK]'s 0.04 is under a tenth of the largest |score| (0.9)
   );
-  assert.equal(asPlain(describeTopTokens(text, e, 2)), 'good +0.500 · [x] (command:evil) +0.300');
-  assert.equal(asPlain(describeTopTokens(text, explanation([['bad', -1, 0, 3]]))), '(none)');
+  assert.equal(asPlain(describeTopTokens([text], e, 2)), 'good +0.500 · [x] (command:evil) +0.300');
+  assert.equal(asPlain(describeTopTokens([text], explanation([['bad', -1, 0, 3]]))), '(none)');
   assert.equal(attributionLevel(0.9, 0.9), 'towardStrong');
   assert.equal(attributionLevel(0.4, 0.9), 'toward');
   assert.equal(attributionLevel(-0.4, 0.9), 'against');
@@ -81,7 +81,7 @@ test('top tokens and colour levels: sign and share of the largest |score|', () =
   // In the hover the token text is data: escaped, no link.
   const md = asMarkdown(
     hoverMarkdown({ label: 'pos', score: 0.8, scores: { pos: 0.8, neg: 0.2 } }, 'run', undefined, 5, {
-      text,
+      texts: [text],
       explanation: e,
     }),
   );

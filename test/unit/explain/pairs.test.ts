@@ -1,7 +1,8 @@
 /**
  * Explanations of a text-pair model (src/core/infer/explain.ts with `textPair`): the pair is the one row prediction
  * reads; both texts' tokens are attributed, each with offsets into its own text; completeness holds over the pair.
- * PyTorch's integrated gradients on pair rows are checked in ig-reference.test.ts.
+ * PyTorch's integrated gradients on pair rows are checked in ig-reference.test.ts. The editor's side: the inference
+ * worker explains a pair as the core does, and names each token with the text it came from.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadExplainer, type Explanation } from '../../../src/core/infer/explain';
 import { loadPredictor } from '../../../src/core/infer/predictor';
+import { asMarkdown, asPlain } from '../../../src/extension/display/text';
+import { InferenceClient } from '../../../src/extension/inference/client';
+import { describeTopTokens, hoverMarkdown, tokenLabel, topTokens } from '../../../src/extension/inference/text';
 import { runTrainingSession } from '../../../src/core/finetune/session';
 import { TINY_RUN_SETTINGS } from '../../helpers/tiny-run';
 import { tempDir } from '../runner/fixtures';
@@ -161,4 +165,48 @@ test('bertft predict --explain with --text-pair: both texts, their tokens with s
   const named = `${toward} ${against}`;
   assert.match(named, /"dreadful" [+-]\d\.\d{3}/);
   assert.equal(named.match(/"[^"]*" [+-]\d\.\d{3}/g)?.length, 14, named);
+});
+
+test("the editor's pair explanation: the worker's is the core's; each token named with its text (1st / 2nd)", async () => {
+  const run = await pairRun();
+  const client = new InferenceClient();
+  const explainer = await loadExplainer(run);
+  try {
+    await client.load(run);
+    const e = await client.explain(FIRST, { steps: 10, textPair: SECOND });
+    assert.deepEqual(e, await explainer.explain(FIRST, { steps: 10, textPair: SECOND }));
+    const texts = [FIRST, SECOND];
+    const named = e.tokens.map((t) => asPlain(tokenLabel(texts, t)));
+    assert.equal(named[3], 'wonderful (1st)');
+    assert.equal(named[12], 'dreadful (2nd)');
+    // The top tokens of both texts, each marked; of one text (the typed second text of Explain Selection), unmarked.
+    const top = topTokens(e, 3);
+    assert.ok(top.length > 0, 'some token pushes toward the label');
+    assert.equal(
+      asPlain(describeTopTokens(texts, e)),
+      top.map((t) => `${asPlain(tokenLabel(texts, t))} +${t.score.toFixed(3)}`).join(' · '),
+    );
+    const second = topTokens(e, 3, 1);
+    assert.ok(second.every((t) => t.segment === 1));
+    const secondLine = asPlain(describeTopTokens(texts, e, 3, 1));
+    assert.equal(
+      secondLine,
+      second.length === 0
+        ? '(none)'
+        : second.map((t) => `${SECOND.slice(t.start!, t.end!)} +${t.score.toFixed(3)}`).join(' · '),
+    );
+    assert.doesNotMatch(secondLine, /\((1st|2nd)\)/);
+    // The hover's line names them too; the texts are data (escaped).
+    const md = asMarkdown(
+      hoverMarkdown({ label: e.label, score: 0.7, scores: { agree: 0.7, disagree: 0.3 } }, 'run', undefined, 5, {
+        texts,
+        explanation: e,
+      }),
+    );
+    assert.ok(md.includes(`Toward ${e.label}: `), md);
+    assert.match(md, /\((1st|2nd)\) \+\d\\\.\d{3}/);
+  } finally {
+    await explainer.dispose();
+    await client.dispose();
+  }
 });

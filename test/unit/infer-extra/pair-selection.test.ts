@@ -1,6 +1,7 @@
 /**
- * How Classify Selection reads a text-pair model's pairs from the editor's selections (splitPairs), and what it says
- * when a selection is not a pair (describeUnsplit).
+ * How Classify Selection (and Explain Selection, the hover) reads a text-pair model's pairs from the editor's
+ * selections (splitPairs), where each text is in its selection, and what it says when a selection is not a pair
+ * (describeUnsplit).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,29 +13,72 @@ const unsplit = (split: PairSplit): Extract<PairSplit, { ok: false }> => {
   return split;
 };
 
+/** The split's texts and pairs, after checking that each text's span in its selection holds exactly that text. */
+function read(selections: string[]): { ok: boolean; texts?: string[]; pairs?: string[] } {
+  const split = splitPairs(selections);
+  if (!split.ok) return split;
+  assert.equal(split.spans.length, split.texts.length);
+  split.spans.forEach(([a, b], i) => {
+    assert.equal(selections[a.selection].slice(a.start, a.end), split.texts[i], `text ${i}`);
+    assert.equal(selections[b.selection].slice(b.start, b.end), split.pairs[i], `pair ${i}`);
+  });
+  return { ok: true, texts: split.texts, pairs: split.pairs };
+}
+
 test('two selections are one pair, in the order given (the caller sorts them by position), trimmed', () => {
-  assert.deepEqual(splitPairs(['  Is it raining?\n', 'It is pouring outside. ']), {
+  assert.deepEqual(read(['  Is it raining?\n', 'It is pouring outside. ']), {
     ok: true,
     texts: ['Is it raining?'],
     pairs: ['It is pouring outside.'],
   });
   // Even a selection with a tab: two selections are the two texts, never split further.
-  assert.deepEqual(splitPairs(['a\tb', 'c']), { ok: true, texts: ['a\tb'], pairs: ['c'] });
+  assert.deepEqual(read(['a\tb', 'c']), { ok: true, texts: ['a\tb'], pairs: ['c'] });
 });
 
 test('a selection of tab-separated lines is one pair per line, cut at the first tab; blank lines are skipped', () => {
   const tsv = 'A man plays a guitar.\tSomeone makes music.\r\n\nA dog sleeps.\tThe dog runs\tfast.\n';
-  assert.deepEqual(splitPairs([tsv]), {
+  assert.deepEqual(read([tsv]), {
     ok: true,
     texts: ['A man plays a guitar.', 'A dog sleeps.'],
     pairs: ['Someone makes music.', 'The dog runs\tfast.'],
   });
   // Three selections, each split on its own: two lines, a tab line, two lines again.
-  assert.deepEqual(splitPairs(['q1\na1', 'q2\ta2', '\nq3\n\na3\n']), {
+  assert.deepEqual(read(['q1\na1', 'q2\ta2', '\nq3\n\na3\n']), {
     ok: true,
     texts: ['q1', 'q2', 'q3'],
     pairs: ['a1', 'a2', 'a3'],
   });
+});
+
+test('spans: a text sits in its selection without the whitespace around it, line breaks \\r\\n or \\n', () => {
+  const split = splitPairs(['  first line \r\n\n  second\r\n']);
+  assert.ok(split.ok);
+  assert.deepEqual(split.spans, [
+    [
+      { selection: 0, start: 2, end: 12 },
+      { selection: 0, start: 18, end: 24 },
+    ],
+  ]);
+  const tsv = splitPairs(['a b\t c\nd\te ']);
+  assert.ok(tsv.ok);
+  assert.deepEqual(tsv.spans, [
+    [
+      { selection: 0, start: 0, end: 3 },
+      { selection: 0, start: 5, end: 6 },
+    ],
+    [
+      { selection: 0, start: 7, end: 8 },
+      { selection: 0, start: 9, end: 10 },
+    ],
+  ]);
+  const two = splitPairs([' x ', 'y\n']);
+  assert.ok(two.ok);
+  assert.deepEqual(two.spans, [
+    [
+      { selection: 0, start: 1, end: 2 },
+      { selection: 1, start: 0, end: 1 },
+    ],
+  ]);
 });
 
 test('a selection that is not a pair is reported with which selection, why, and how to select one', () => {
