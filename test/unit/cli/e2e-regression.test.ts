@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { tempDir } from '../runner/fixtures';
 import { createRng, shuffleInPlace } from '../../../src/core/util/random';
 import { bertft, run } from '../../helpers/bertft-cli';
+import { csvField } from '../../helpers/csv';
 
-const csvField = (s: string) => `"${s.replace(/"/g, '""')}"`;
 /** The target: the address's year, in centuries from 1900 (an unscaled year would need ~1e6 Adam steps of the bias). */
 const target = (year: number) => (year - 1900) / 100;
 

@@ -13,6 +13,7 @@ import { runCli } from '../../../src/cli/main';
 import { multiLabelReport, tuneThresholds } from '../../../src/core/util/metrics';
 import { emojiKeywordRows, type EmojiRow } from '../../helpers/emoji-keywords';
 import { tempDir } from '../runner/fixtures';
+import { csvField } from '../../helpers/csv';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
@@ -42,8 +43,6 @@ function bertft<T>(...args: string[]): T[] {
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as T);
 }
-
-const csvField = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 /** The rows keeping only `labels`. */
 const keep = (rows: EmojiRow[], labels: string[]): EmojiRow[] =>

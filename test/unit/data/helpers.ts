@@ -75,6 +75,4 @@ export function spamAssassin(): SpamMail[] {
   });
 }
 
-export function csvField(value: string): string {
-  return `"${value.replace(/"/g, '""')}"`;
-}
+export { csvField } from '../../helpers/csv';

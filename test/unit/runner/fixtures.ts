@@ -2,13 +2,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempFolder } from '../../helpers/temp';
+import { csvField } from '../../helpers/csv';
 
 export function tempDir(prefix: string): string {
   return tempFolder(`bertft-${prefix}-`);
-}
-
-function csvField(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
 }
 
 /** `rows` short reviews, half "pos" and half "neg", built from word lists (learnable in a few steps). */
