@@ -5,63 +5,28 @@
  * after the scheduler's cancel (what Cancel Cluster Job calls) a forced refresh reads CANCELLED and offers it no more.
  * A job id the controller does not know is a state of its own, not the "not reachable" of a machine without Slurm.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Slurm } from '../../src/core/scheduler/slurm';
 import { packageVersion } from '../../src/core/util/package-version';
 import { asPlain } from '../../src/extension/display/text';
 import { describeJob, jobBusy, JobStates } from '../../src/extension/runs/jobs';
 import { listRuns } from '../../src/extension/runs/runStore';
+import { DATA, useSlurmCluster } from '../helpers/slurm-cluster';
 
-const REPO = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(REPO, 'out', 'src', 'cli.js');
-const SETUP = path.join(REPO, 'scripts', 'slurm', 'setup.sh');
-const DATA = path.join(REPO, 'examples', 'spam-ham.csv');
-const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-cluster-view-'));
 // Ports of its own: test/cluster/slurm.test.ts's cluster may be up at the same time.
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  SLURM_SANDBOX: path.join(WORK, 'slurm'),
-  SLURMCTLD_PORT: '6847',
-  SLURMD_PORT: '6848',
-};
-
-before(() => {
-  const up = spawnSync('bash', [SETUP, 'up'], { env, encoding: 'utf8', timeout: 600_000 });
-  assert.equal(up.status, 0, `the cluster did not start:\n${up.stdout}\n${up.stderr}`);
-  const conf = /export SLURM_CONF=(\S+)/.exec(up.stdout)?.[1];
-  assert.ok(conf, up.stdout);
-  env.SLURM_CONF = conf;
-});
-
-after(() => {
-  const down = spawnSync('bash', [SETUP, 'down'], { env, encoding: 'utf8', timeout: 120_000 });
-  assert.equal(down.status, 0, down.stderr);
-  fs.rmSync(WORK, { recursive: true, force: true });
-});
-
-function bertft(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env, cwd: REPO });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, out, err })));
-}
+const cluster = useSlurmCluster('bertft-cluster-view-', { slurmctld: 6847, slurmd: 6848 });
 
 test("the Runs view's state query reads a real job: held in the queue, then cancelled", async () => {
-  const runs = path.join(WORK, 'runs');
+  const runs = path.join(cluster.work, 'runs');
   const run = path.join(runs, 'held');
   const train = ['--data', DATA, '--model', 'random:tiny', '--epochs', '1', '--seed', '7'];
-  const submit = await bertft(['submit', '--slurm', ...train, '--out', run, '--sbatch-arg=--hold', '--json']);
+  const submit = await cluster.bertft(['submit', '--slurm', ...train, '--out', run, '--sbatch-arg=--hold', '--json']);
   assert.equal(submit.code, 0, submit.err);
   const { jobId } = JSON.parse(submit.out) as { jobId: string };
 
-  const slurm = new Slurm(packageVersion(), env);
+  const slurm = new Slurm(packageVersion(), cluster.env);
   const jobs = new JobStates(slurm);
   const listed = listRuns(runs, () => false);
   assert.deepEqual(
