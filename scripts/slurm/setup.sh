@@ -4,6 +4,7 @@
 #   bash scripts/slurm/setup.sh up      install if missing, write config, start munged, slurmctld, slurmd; wait for an idle node
 #   bash scripts/slurm/setup.sh down    cancel our jobs, stop the daemons it started (by their PID files), remove the state
 #   bash scripts/slurm/setup.sh env     print the export line clients need (SLURM_CONF)
+#   bash scripts/slurm/setup.sh packages   print the Debian packages it needs (installed by `up` when missing, as root)
 #   SLURM_ACCOUNTING=1 ... up            also a private MariaDB + slurmdbd, so sacct works
 # Everything lives under $SLURM_SANDBOX (default ${TMPDIR:-/tmp}/bertft-slurm); nothing is written to /etc. The ports
 # ($SLURMCTLD_PORT, $SLURMD_PORT; default 6827, 6828) differ from Slurm's own so that another cluster may run beside it.
@@ -21,8 +22,24 @@ HOST=$(hostname -s)
 t0=$(date +%s%N)
 say() { local ms=$(( ($(date +%s%N) - t0) / 1000000 )); printf '[scripts/slurm/setup.sh %4d.%03ds] %s\n' $((ms / 1000)) $((ms % 1000)) "$*"; }
 
+# The Debian packages of the cluster (`packages` prints them: .ci/run and `npm test` ensure them through
+# scripts/system-packages.sh).
+PACKAGES=(slurm-wlm slurmctld slurmd slurm-client munge)
+
+# An `up` that fails half-way takes down what it had started (after showing the daemons' last log lines), so that no
+# daemon is left behind even when nobody calls `down`.
+up_failed() {
+  local rc=$?
+  [ "$rc" -eq 0 ] && return
+  say "up failed (exit $rc): taking down what it started"
+  tail -n 5 "$BASE"/log/*.log 2>/dev/null || true
+  down
+  exit "$rc"
+}
+
 up() {
-  local pkgs=(slurm-wlm slurmctld slurmd slurm-client munge)
+  trap up_failed EXIT
+  local pkgs=("${PACKAGES[@]}")
   [ "${SLURM_ACCOUNTING:-0}" = 1 ] && pkgs+=(slurmdbd mariadb-server)
   local missing=(); for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -133,9 +150,10 @@ EOF
     if timeout 5 sinfo -h -o '%T' 2>/dev/null | grep -qx idle; then break; fi
     sleep 0.5
   done
-  timeout 5 sinfo -h -o '%T' 2>/dev/null | grep -qx idle || { say "node not idle"; tail -5 "$BASE/log/slurmctld.log" "$BASE/log/slurmd.log"; exit 1; }
+  timeout 5 sinfo -h -o '%T' 2>/dev/null | grep -qx idle || { say "node not idle"; exit 1; }
   say "cluster up: $(sinfo -h -o '%P %a %D %T %C' | tr '\n' ';')"
   echo "export SLURM_CONF=$CONF"
+  trap - EXIT
 }
 
 stop_pidfile() {  # stop one daemon we started, by its PID file only
@@ -169,5 +187,6 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   env) echo "export SLURM_CONF=$CONF" ;;
-  *) echo "usage: $0 up|down|env" >&2; exit 2 ;;
+  packages) echo "${PACKAGES[*]}" ;;
+  *) echo "usage: $0 up|down|env|packages" >&2; exit 2 ;;
 esac

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
@@ -54,4 +55,18 @@ test('Dockerfile: Node 20 on Debian 12, the system packages .ci/run ensures, thr
     engines: { node: string };
   };
   assert.equal(engines.node, '>=20', 'the image has the oldest Node the package supports');
+});
+
+test(".ci/run (and so the dev container) ensures the Slurm packages of the cluster layer's one-node cluster", () => {
+  const setup = path.join(REPO_ROOT, 'scripts', 'slurm', 'setup.sh');
+  const printed = spawnSync('bash', [setup, 'packages'], { encoding: 'utf8' });
+  assert.equal(printed.status, 0, printed.stderr);
+  const slurm = printed.stdout.trim().split(/\s+/);
+  assert.ok(slurm.includes('slurmctld') && slurm.includes('munge'), printed.stdout);
+  const ci = systemPackageArgs(fs.readFileSync(path.join(REPO_ROOT, '.ci', 'run'), 'utf8'), '.ci/run');
+  assert.deepEqual(
+    slurm.filter((p) => !ci.includes(p)),
+    [],
+    'every package scripts/slurm/setup.sh needs',
+  );
 });
