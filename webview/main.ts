@@ -13,6 +13,7 @@ import {
   type ExtensionToWebview,
   type WebviewToExtension,
 } from '../src/extension/protocol/messages';
+import type { ClusterStatus } from '../src/extension/protocol/cluster';
 import { chartColumns } from '../src/extension/dashboard/viewModel';
 import { parseTranslations, useTranslations } from '../src/extension/protocol/l10n';
 import { Charts } from './charts';
@@ -30,6 +31,8 @@ declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
 const saved = vscode.getState();
 let state: DashboardState | undefined = isDashboardWebviewState(saved) ? saved.state : undefined;
+// A run submitted to a cluster: its job's state (the extension sends it after each snapshot and when it changes).
+let cluster: ClusterStatus | undefined = isDashboardWebviewState(saved) ? saved.cluster : undefined;
 const ui: UiState = (saved as { ui?: UiState } | undefined)?.ui ?? {};
 
 const app = document.getElementById('app')!;
@@ -70,6 +73,7 @@ function scheduleRender(): void {
       renderAll(sections, current, {
         post: (m) => vscode.postMessage(m),
         ui,
+        cluster,
         rerender: () => {
           save();
           scheduleRender();
@@ -84,7 +88,7 @@ function scheduleRender(): void {
 function save(): void {
   if (saveTimer !== undefined) clearTimeout(saveTimer);
   saveTimer = undefined;
-  if (state) vscode.setState({ runDir: state.runDir, state, ui });
+  if (state) vscode.setState({ runDir: state.runDir, state, cluster, ui });
 }
 
 /** A long run's state is megabytes of JSON: during training, save it every few seconds rather than on every delta. */
@@ -97,7 +101,10 @@ window.addEventListener('message', (event: MessageEvent<ExtensionToWebview>) => 
   const message = event.data;
   switch (message.type) {
     case 'snapshot':
-      if (state?.runDir !== message.state.runDir) ui.cell = ui.focusCell = undefined;
+      if (state?.runDir !== message.state.runDir) {
+        ui.cell = ui.focusCell = undefined;
+        cluster = undefined;
+      }
       state = message.state;
       break;
     case 'events':
@@ -109,6 +116,9 @@ window.addEventListener('message', (event: MessageEvent<ExtensionToWebview>) => 
     case 'phase':
       if (!state) return;
       state.phase = message.phase;
+      break;
+    case 'cluster':
+      cluster = message.cluster;
       break;
     default:
       return;

@@ -4,6 +4,7 @@
  */
 import { bestEvalRow, runKind, runName, type DashboardState } from '../src/extension/protocol/dashboardState';
 import type { WebviewToExtension } from '../src/extension/protocol/messages';
+import { clusterActive, type ClusterStatus } from '../src/extension/protocol/cluster';
 import { cellShare, examplesForCell, formatConfigValue, formatMetric } from '../src/extension/dashboard/viewModel';
 import { fromScratchSpreadNote, isFromScratch } from '../src/core/train/presets';
 import { formatDuration } from '../src/core/util/duration';
@@ -34,6 +35,8 @@ export interface Sections {
 export interface RenderContext {
   post: (message: WebviewToExtension) => void;
   ui: UiState;
+  /** A run submitted to a cluster: its job's state. */
+  cluster?: ClusterStatus;
   /** Re-render after a UI-only change (a cell was selected). */
   rerender: () => void;
 }
@@ -57,7 +60,7 @@ function phaseText(phase: DashboardState['phase']): string {
 }
 
 export function renderAll(sections: Sections, state: DashboardState, ctx: RenderContext): void {
-  renderHeader(sections.header, state);
+  renderHeader(sections.header, state, ctx.cluster);
   renderActions(sections.actions, state, ctx);
   renderProblem(sections.problem, state);
   renderEvals(sections.evals, state);
@@ -66,7 +69,7 @@ export function renderAll(sections: Sections, state: DashboardState, ctx: Render
   renderConfig(sections.config, state);
 }
 
-function renderHeader(root: HTMLElement, state: DashboardState): void {
+function renderHeader(root: HTMLElement, state: DashboardState, cluster: ClusterStatus | undefined): void {
   const facts: string[] = [];
   if (state.totalSteps > 0)
     facts.push(
@@ -106,8 +109,11 @@ function renderHeader(root: HTMLElement, state: DashboardState): void {
       ' ',
       kind === 'single-label' && !pairs ? null : h('span', { class: 'task', id: 'task' }, taskText(kind, pairs)),
       ' ',
-      h('span', { class: `phase phase-${state.phase}`, id: 'phase' }, phaseText(state.phase)),
+      clusterSays(cluster, state)
+        ? h('span', { class: `phase phase-${cluster.stage}`, id: 'phase' }, clusterStageText(cluster.stage))
+        : h('span', { class: `phase phase-${state.phase}`, id: 'phase' }, phaseText(state.phase)),
     ),
+    cluster ? clusterLine(cluster) : null,
     h(
       'div',
       {
@@ -131,6 +137,86 @@ function renderHeader(root: HTMLElement, state: DashboardState): void {
   );
 }
 
+/**
+ * Whether the phase badge says the cluster job's stage rather than the trainer's phase: between runs of its trainer
+ * (queued, preempted, requeued: the trainer's last word is "stopped"), and for a job that ended before its trainer
+ * started (cancelled or failed in the queue: the trainer's phase is still "starting").
+ */
+function clusterSays(cluster: ClusterStatus | undefined, state: DashboardState): cluster is ClusterStatus {
+  if (!cluster) return false;
+  if (cluster.stage === 'queued' || cluster.stage === 'requeued' || cluster.stage === 'preempted') return true;
+  return state.phase === 'waiting' && !clusterActive(cluster);
+}
+
+function clusterStageText(stage: ClusterStatus['stage']): string {
+  switch (stage) {
+    case 'queued':
+      return t('queued');
+    case 'running':
+      return t('running');
+    case 'preempted':
+      return t('preempted');
+    case 'requeued':
+      return t('requeued');
+    case 'done':
+      return t('finished');
+    case 'failed':
+      return t('failed');
+    case 'cancelled':
+      return t('cancelled');
+    case 'unknown':
+      return t('unknown');
+  }
+}
+
+/** Scheduler text (a reason, a node name) is data: cut to this length, and shown through h() like every string. */
+const CLUSTER_TEXT_CHARS = 60;
+
+/**
+ * The cluster job's line under the title: `Slurm job 42 · running on node1 · requeued 1× · resumed at step 12`,
+ * `Slurm job 42 · preempted → requeued (BeginTime)`, `Slurm job 42 · queued (Priority)`.
+ */
+function clusterLine(c: ClusterStatus): HTMLElement {
+  const data = (value: string) => cut(value, CLUSTER_TEXT_CHARS);
+  const parts: string[] = [];
+  switch (c.stage) {
+    case 'queued':
+      parts.push(c.reason ? t('queued ({0})', data(c.reason)) : t('queued'));
+      break;
+    case 'running':
+      parts.push(c.node ? t('running on {0}', data(c.node)) : t('running'));
+      break;
+    case 'preempted':
+      parts.push(t('preempted: writing a checkpoint, then requeued'));
+      break;
+    case 'requeued':
+      parts.push(c.reason ? t('preempted → requeued ({0})', data(c.reason)) : t('preempted → requeued'));
+      break;
+    case 'done':
+      parts.push(c.node ? t('done on {0}', data(c.node)) : t('done'));
+      break;
+    case 'failed':
+      parts.push(c.exitCode ? t('failed (exit {0})', data(c.exitCode)) : t('failed'));
+      break;
+    case 'cancelled':
+      parts.push(t('cancelled'));
+      break;
+    case 'unknown':
+      parts.push(t('no longer known to {0}', c.scheduler));
+      break;
+  }
+  if (c.requeues > 0) parts.push(t('requeued {0}×', c.requeues));
+  if (c.resumedAtStep !== undefined) parts.push(t('resumed at step {0}', c.resumedAtStep));
+  if (c.unreachable) parts.push(t('last seen; {0} not reachable here', c.scheduler));
+  return h(
+    'p',
+    { class: `cluster cluster-${c.stage}`, id: 'cluster', role: 'status' },
+    h('span', { class: 'cluster-job' }, t('{0} job {1}', c.scheduler, data(c.jobId))),
+    ' ',
+    h('span', { class: 'cluster-state', id: 'cluster-state' }, parts.join(' · ')),
+  );
+}
+
 /** The header's name of what a run trains (a plain single-label classifier has none). */
 function taskText(kind: ReturnType<typeof runKind>, pairs: boolean): string {
   if (kind === 'mlm') return t('masked-LM pre-training');
@@ -148,8 +234,12 @@ function bar(percent: string): HTMLElement {
 }
 
 function renderActions(root: HTMLElement, state: DashboardState, ctx: RenderContext): void {
-  const running = state.phase === 'training' || state.phase === 'waiting';
-  const canResume = state.phase === 'interrupted' || state.phase === 'stopped' || state.phase === 'failed';
+  // A cluster run can be stopped (scancel) while its job is queued or running, whatever its trainer last wrote, and
+  // is not resumed here while the cluster may run it.
+  const onCluster = clusterActive(ctx.cluster);
+  const running = ctx.cluster ? onCluster : state.phase === 'training' || state.phase === 'waiting';
+  const canResume =
+    !onCluster && (state.phase === 'interrupted' || state.phase === 'stopped' || state.phase === 'failed');
   const hasModel = state.bestEval !== undefined || state.done !== undefined;
   // The primary button is what the run's state calls for: Stop while it trains, Resume when it can go on, else the model.
   const primary = running ? 'stop' : canResume ? 'resume' : hasModel ? 'use-model' : '';
@@ -176,6 +266,7 @@ function renderActions(root: HTMLElement, state: DashboardState, ctx: RenderCont
       ? button('fine-tune', 'use-model', t('Fine-tune from this model'), hasModel, { type: 'fineTuneFromModel' })
       : button('classify', 'use-model', t('Classify with this model'), hasModel, { type: 'classifyWithModel' }),
     button('open-model', 'open-model', t('Open model folder'), hasModel, { type: 'openModelFolder' }),
+    ctx.cluster ? button('job-log', 'job-log', t('Open job log'), true, { type: 'openJobLog' }) : null,
   );
 }
 

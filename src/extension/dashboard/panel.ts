@@ -27,6 +27,8 @@ export interface DashboardActions {
   resume(runDir: string): Promise<void> | void;
   classifyWithModel(modelDir: string): Promise<void> | void;
   fineTuneFromModel(modelDir: string): Promise<void> | void;
+  /** A cluster run's newest job log. */
+  openJobLog(runDir: string): Promise<void> | void;
 }
 
 /** Deltas go out at most 4 times a second. */
@@ -142,6 +144,9 @@ export class DashboardPanel {
             this.post({ type: 'phase', phase });
           }
         },
+        cluster: (cluster) => {
+          if (this.ready) this.post({ type: 'cluster', cluster });
+        },
       }),
       // A hidden webview is torn down; it says `ready` again when shown and gets a snapshot then.
       panel.onDidChangeViewState(() => {
@@ -185,6 +190,8 @@ export class DashboardPanel {
         return this.actions.fineTuneFromModel(this.modelDir());
       case 'openExample':
         return this.openExample(message.file, message.line);
+      case 'openJobLog':
+        return this.actions.openJobLog(this.runDir);
     }
   }
 
@@ -214,6 +221,8 @@ export class DashboardPanel {
     if (!this.ready) return;
     this.batcher.clear();
     this.post({ type: 'snapshot', state: this.state });
+    const cluster = this.held.watcher.cluster;
+    if (cluster) this.post({ type: 'cluster', cluster });
   }
 
   private post(message: ExtensionToWebview): void {

@@ -1,5 +1,6 @@
 /**
- * Keeps the one status bar item in step with the run being watched (the one last started, resumed or reattached).
+ * Keeps the one status bar item in step with the run being watched (the one last started, resumed or reattached, or
+ * a cluster run opened from the Runs view), its cluster job's state included.
  * Takes the item's `set` function rather than the item, so it is unit-tested without VS Code.
  */
 import type { RunWatchers } from '../runs/runWatcher';
@@ -31,7 +32,12 @@ export class StatusDriver {
     this.held = this.watchers.acquire(runDir);
     previous?.release();
     const changed = () => this.batcher.push(true);
-    this.subscription = this.held.watcher.subscribe({ events: changed, reset: changed, phase: changed });
+    this.subscription = this.held.watcher.subscribe({
+      events: changed,
+      reset: changed,
+      phase: changed,
+      cluster: changed,
+    });
     this.refresh();
   }
 
@@ -46,7 +52,7 @@ export class StatusDriver {
   }
 
   refresh(): void {
-    if (this.held) this.setStatus(formatStatus(this.held.watcher.state));
+    if (this.held) this.setStatus(formatStatus(this.held.watcher.state, this.held.watcher.cluster));
   }
 
   dispose(): void {

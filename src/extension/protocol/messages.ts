@@ -5,6 +5,7 @@
  * `ready` again and gets a fresh snapshot, so no delta is ever applied to a state it was not built on.
  */
 import type { TrainerEvent } from '../../trainer/protocol';
+import type { ClusterStatus } from './cluster';
 import type { DashboardState, RunPhase } from './dashboardState';
 
 /** The panel's viewType, used for the serializer that restores dashboards after a window reload. */
@@ -14,7 +15,9 @@ export type ExtensionToWebview =
   | { type: 'snapshot'; state: DashboardState }
   | { type: 'events'; events: TrainerEvent[] }
   /** A phase the events cannot tell: the process died (interrupted) or came back (training after Resume). */
-  | { type: 'phase'; phase: RunPhase };
+  | { type: 'phase'; phase: RunPhase }
+  /** A run submitted to a cluster: its job's state, after each snapshot and whenever it changes. */
+  | { type: 'cluster'; cluster: ClusterStatus };
 
 export type WebviewToExtension =
   | { type: 'ready' }
@@ -24,12 +27,15 @@ export type WebviewToExtension =
   | { type: 'classifyWithModel' }
   /** A pre-training run's model as the start of a fine-tuning run. */
   | { type: 'fineTuneFromModel' }
-  | { type: 'openExample'; file: string; line: number };
+  | { type: 'openExample'; file: string; line: number }
+  /** A cluster run: open its job's newest log (slurm-<id>.out). */
+  | { type: 'openJobLog' };
 
 /** What the webview keeps with `setState`, so a hidden or reloaded panel can draw at once and find its run again. */
 export interface DashboardWebviewState {
   runDir: string;
   state?: DashboardState;
+  cluster?: ClusterStatus;
 }
 
 /** Messages from a webview are checked, not trusted: the webview renders dataset text. */
@@ -43,6 +49,7 @@ export function parseWebviewMessage(value: unknown): WebviewToExtension | undefi
     case 'openModelFolder':
     case 'classifyWithModel':
     case 'fineTuneFromModel':
+    case 'openJobLog':
       return { type: message.type };
     case 'openExample':
       if (

@@ -7,7 +7,9 @@
  */
 import { UserError } from '../../core/errors';
 import type { JobPhase, JobState, Scheduler } from '../../core/scheduler/scheduler';
+import type { JobRecord } from '../../core/scheduler/scheduler';
 import { join, long, say, type Message } from '../display/text';
+import { schedulerTitle } from './clusterStatus';
 import type { RunInfo, RunJob } from './runStore';
 
 /** What the view asks of a scheduler. */
@@ -15,8 +17,6 @@ export type JobQuery = Pick<Scheduler, 'state'>;
 
 /** The poll interval the issue allows at most (the scheduler is shared by everyone on the cluster). */
 export const MIN_POLL_MS = 10_000;
-
-const SCHEDULER_TITLE: Record<string, string> = { slurm: 'Slurm' };
 
 /** Whether a job may still change state by itself. */
 export function jobActive(phase: JobPhase | undefined): boolean {
@@ -26,6 +26,13 @@ export function jobActive(phase: JobPhase | undefined): boolean {
 interface Known {
   state: JobState;
   checked: number;
+}
+
+/** A job to ask about: its run folder and record; `live` when the caller knows it may still change (see pollJob). */
+interface Asked {
+  dir: string;
+  record: JobRecord;
+  live?: boolean;
 }
 
 export class JobStates {
@@ -70,20 +77,43 @@ export class JobStates {
    * anything shown changed; never rejects (a failure is shown in the rows).
    */
   poll(runs: readonly RunInfo[], force = false): Promise<boolean> {
-    if (this.polling) return this.polling.then(() => (force ? this.poll(runs, true) : false));
-    this.polling = this.pollNow(runs, force).finally(() => (this.polling = undefined));
+    const asked = runs.flatMap((r) => (r.job?.record ? [{ dir: r.dir, record: r.job.record }] : []));
+    return this.ask(asked, force);
+  }
+
+  /**
+   * The same for one run's job (the dashboard and the status bar follow it through the same states, so the view and
+   * they never ask twice within `minIntervalMs`). `live`: its script's events say it was preempted and requeues
+   * itself, so a state that reads as ended (PREEMPTED) is asked again.
+   */
+  pollJob(dir: string, record: JobRecord, { force = false, live = false } = {}): Promise<boolean> {
+    return this.ask([{ dir, record, live }], force);
+  }
+
+  /** The latest state the scheduler gave for the job of the run in `dir`, if it was asked. */
+  stateOf(dir: string): JobState | undefined {
+    return this.known.get(dir)?.state;
+  }
+
+  /** Why the scheduler cannot be asked from this machine, if it cannot. */
+  get unavailableReason(): string | undefined {
+    return this.unavailable;
+  }
+
+  private ask(asked: readonly Asked[], force: boolean): Promise<boolean> {
+    if (this.polling) return this.polling.then(() => (force ? this.ask(asked, true) : false));
+    this.polling = this.pollNow(asked, force).finally(() => (this.polling = undefined));
     return this.polling;
   }
 
-  private async pollNow(runs: readonly RunInfo[], force: boolean): Promise<boolean> {
+  private async pollNow(asked: readonly Asked[], force: boolean): Promise<boolean> {
     if (force) this.unavailable = undefined;
     else if (this.unavailable !== undefined) return false;
     let changed = force;
-    for (const run of runs) {
-      const record = run.job?.record;
-      if (!record) continue;
-      const known = this.known.get(run.dir);
-      const due = force || !known || (jobActive(known.state.phase) && this.now() - known.checked >= this.minIntervalMs);
+    for (const { dir, record, live } of asked) {
+      const known = this.known.get(dir);
+      const due =
+        force || !known || ((live || jobActive(known.state.phase)) && this.now() - known.checked >= this.minIntervalMs);
       if (!due) continue;
       let state: JobState;
       try {
@@ -99,7 +129,7 @@ export class JobStates {
         return true;
       }
       if (!known || JSON.stringify(known.state) !== JSON.stringify(state)) changed = true;
-      this.known.set(run.dir, { state, checked: this.now() });
+      this.known.set(dir, { state, checked: this.now() });
     }
     return changed;
   }
@@ -146,7 +176,7 @@ export function jobIcon(job: RunJob): string | undefined {
  */
 export function describeJob(job: RunJob): Message {
   if (!job.record) return say`job.json unreadable`;
-  const title = SCHEDULER_TITLE[job.record.scheduler] ?? job.record.scheduler;
+  const title = schedulerTitle(job.record.scheduler);
   const state = job.state;
   if (job.unavailable !== undefined) {
     return state
@@ -170,7 +200,7 @@ export function describeJob(job: RunJob): Message {
 /** The tooltip lines of a run's job (markdown, one line each). */
 export function describeJobTooltip(job: RunJob): Message[] {
   if (!job.record) return [say`Job record unreadable: ${long(job.recordError ?? '')}`];
-  const title = SCHEDULER_TITLE[job.record.scheduler] ?? job.record.scheduler;
+  const title = schedulerTitle(job.record.scheduler);
   const lines: Message[] = [
     say`${title} job ${job.record.jobId}, submitted ${job.record.submitted.slice(0, 16).replace('T', ' ')}`,
   ];

@@ -2,12 +2,20 @@
  * One run, followed live: folds `<run>/metrics.jsonl` into a DashboardState and tells listeners about new events and
  * phase changes. The dashboard panel and the status bar share one watcher per run folder (see RunWatchers).
  * A run that says it is training but whose process has died becomes `interrupted`, checked every few seconds.
+ * A run submitted to a cluster (its job.json) also has a ClusterStatus: the job script's events, read every few
+ * seconds, and the scheduler's state, asked through the one poller the Runs view uses too (./jobs.ts: every 10 s at
+ * most, only while the job is queued or running). Its trainer may run on another node, so while the job is live its
+ * phase is the scheduler's, not the pid check's.
  */
 import * as path from 'node:path';
 import type { TrainerEvent } from '../../trainer/protocol';
 import { applyEvents, emptyDashboardState, type DashboardState, type RunPhase } from '../protocol/dashboardState';
+import { clusterActive, type ClusterStatus } from '../protocol/cluster';
 import { runPaths } from '../../core/run/paths';
 import { MetricsFollower } from '../../core/run/metrics-log';
+import { readJobRecord, type JobRecord } from '../../core/scheduler/scheduler';
+import { deriveClusterStatus, readJobEvents } from './clusterStatus';
+import type { JobStates } from './jobs';
 import { isProcessAlive, livePhase } from './runStore';
 
 export interface RunWatcherListener {
@@ -17,6 +25,8 @@ export interface RunWatcherListener {
   reset?: (state: DashboardState) => void;
   /** A phase change no event carries (the process died). */
   phase?: (phase: RunPhase) => void;
+  /** The cluster job's state changed (a run submitted to a cluster only). */
+  cluster?: (status: ClusterStatus) => void;
 }
 
 export interface RunWatcherOptions {
@@ -24,6 +34,10 @@ export interface RunWatcherOptions {
   livenessMs?: number;
   isAlive?: (pid: number) => boolean;
   onError?: (error: unknown) => void;
+  /** The scheduler's states, shared with the Runs view; without it a cluster run shows its job script's events only. */
+  jobs?: JobStates;
+  /** A poll of this watcher's brought a new state (the Runs view shows it too). */
+  onJobChanged?: () => void;
 }
 
 export class RunWatcher {
@@ -32,12 +46,16 @@ export class RunWatcher {
   private readonly listeners = new Set<RunWatcherListener>();
   private liveness: ReturnType<typeof setInterval> | undefined;
   private readonly isAlive: (pid: number) => boolean;
+  /** The run's job.json, when it was submitted to a cluster (read once: a resubmission is a new dashboard's). */
+  private readonly jobRecord: JobRecord | undefined;
+  private clusterStatus: ClusterStatus | undefined;
 
   constructor(
     readonly runDir: string,
     private readonly options: RunWatcherOptions = {},
   ) {
     this.isAlive = options.isAlive ?? isProcessAlive;
+    this.jobRecord = readRecord(runDir, options.onError);
     this.state = emptyDashboardState(runDir);
     this.follower = new MetricsFollower(
       runPaths(runDir).metrics,
@@ -46,14 +64,87 @@ export class RunWatcher {
       { pollMs: options.pollMs, onError: options.onError },
     );
     this.rebuild(this.follower.readAll(), false);
+    this.clusterStatus = this.deriveCluster();
+    if (this.clusterStatus) this.state.phase = this.phaseWithJob(this.state.phase);
   }
 
   start(): void {
     this.follower.start();
     if (this.liveness === undefined) {
-      this.liveness = setInterval(() => this.checkLiveness(), this.options.livenessMs ?? 3000);
+      this.liveness = setInterval(() => {
+        this.checkLiveness();
+        void this.checkCluster();
+      }, this.options.livenessMs ?? 3000);
       this.liveness.unref?.();
     }
+    void this.checkCluster();
+  }
+
+  /** The cluster job's state, for a run submitted to a cluster. */
+  get cluster(): ClusterStatus | undefined {
+    return this.clusterStatus;
+  }
+
+  /** The job record of a run submitted to a cluster. */
+  get job(): JobRecord | undefined {
+    return this.jobRecord;
+  }
+
+  /**
+   * Reads the job script's events and asks the shared poller about the job when it is due (`force`: now, after a
+   * Stop); tells listeners when what is shown changed. Resolves when the answer is in.
+   */
+  async checkCluster(force = false): Promise<void> {
+    const record = this.jobRecord;
+    if (!record) return;
+    this.updateCluster();
+    const jobs = this.options.jobs;
+    if (!jobs || !(force || clusterActive(this.clusterStatus))) return;
+    const live = this.clusterStatus?.stage === 'preempted' || this.clusterStatus?.stage === 'requeued';
+    if (await jobs.pollJob(this.runDir, record, { force, live })) this.options.onJobChanged?.();
+    this.updateCluster();
+  }
+
+  private updateCluster(): void {
+    let next: ClusterStatus | undefined;
+    try {
+      next = this.deriveCluster();
+    } catch (error) {
+      this.options.onError?.(error);
+      return;
+    }
+    if (next && JSON.stringify(next) !== JSON.stringify(this.clusterStatus)) {
+      this.clusterStatus = next;
+      for (const l of this.listeners) l.cluster?.(next);
+    }
+    const phase = this.phaseWithJob(this.state.phase);
+    if (phase !== this.state.phase) {
+      this.state.phase = phase;
+      for (const l of this.listeners) l.phase?.(phase);
+    }
+  }
+
+  private deriveCluster(): ClusterStatus | undefined {
+    const record = this.jobRecord;
+    if (!record) return undefined;
+    const jobs = this.options.jobs;
+    return deriveClusterStatus({
+      record,
+      state: jobs?.stateOf(this.runDir) ?? record.lastState,
+      events: readJobEvents(this.runDir),
+      resumedFromStep: this.state.resumedFromStep,
+      unreachable: jobs === undefined || jobs.unavailableReason !== undefined,
+    });
+  }
+
+  /**
+   * A cluster run's phase while its job is live: the trainer's pid is a node's, so "interrupted" by the pid check is
+   * wrong; a job running is training, a job queued (or requeued) is waiting to (re)start.
+   */
+  private phaseWithJob(phase: RunPhase): RunPhase {
+    const stage = this.clusterStatus?.stage;
+    if (phase !== 'interrupted' || !clusterActive(this.clusterStatus)) return phase;
+    return stage === 'running' || stage === 'preempted' ? 'training' : 'waiting';
   }
 
   subscribe(listener: RunWatcherListener): { dispose(): void } {
@@ -72,11 +163,11 @@ export class RunWatcher {
 
   /** Marks a training run whose process is gone as interrupted; returns the (possibly new) phase. */
   checkLiveness(): RunPhase {
-    const phase = livePhase(this.state, this.isAlive);
+    const phase = this.phaseWithJob(livePhase(this.state, this.isAlive));
     if (phase !== this.state.phase) {
       // Catch events the dying process wrote last (e.g. its `error`) before deciding it was interrupted.
       this.follower.check();
-      const after = livePhase(this.state, this.isAlive);
+      const after = this.phaseWithJob(livePhase(this.state, this.isAlive));
       if (after !== this.state.phase) {
         this.state.phase = after;
         for (const l of this.listeners) l.phase?.(after);
@@ -117,7 +208,18 @@ export class RunWatcher {
     applyEvents(state, events);
     state.phase = livePhase(state, this.isAlive);
     this.state = state;
+    if (this.clusterStatus) state.phase = this.phaseWithJob(state.phase);
     if (notify) for (const l of this.listeners) l.reset?.(state);
+  }
+}
+
+/** job.json of `runDir`, or none; a damaged one is reported and the run followed without its job. */
+function readRecord(runDir: string, onError?: (error: unknown) => void): JobRecord | undefined {
+  try {
+    return readJobRecord(runDir);
+  } catch (error) {
+    onError?.(error);
+    return undefined;
   }
 }
 

@@ -172,9 +172,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     // e.g. `bertRun.done+model`: the phase drives Stop/Resume/Delete, `+model` offers Classify with This Model (not for
     // a pre-training run, whose model has no classes: the fine-tune flow offers it as a starting model instead).
     // A run whose cluster job is queued or running is `bertRun.training+job`: Cancel Job, no Stop, Resume or Delete.
+    // Any run submitted to a cluster ends in `+log`: Open Job Log.
+    const log = run.job?.record ? '+log' : '';
     item.contextValue = busy
-      ? 'bertRun.training+job'
-      : `bertRun.${run.phase}${run.bestModelDir && run.task !== 'mlm' ? '+model' : ''}`;
+      ? `bertRun.training+job${log}`
+      : `bertRun.${run.phase}${run.bestModelDir && run.task !== 'mlm' ? '+model' : ''}${log}`;
     item.resourceUri = vscode.Uri.file(run.dir);
     item.command = { command: 'bert.runs.openDashboard', title: 'Open Dashboard', arguments: [run] };
     return item;

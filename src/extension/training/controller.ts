@@ -22,6 +22,9 @@ import type { EstimateOptions } from '../../core/finetune/session';
 import { DashboardPanels } from '../dashboard/panel';
 import { StatusDriver } from '../dashboard/statusDriver';
 import { isProcessAlive, readRunState } from '../runs/runStore';
+import { jobBusy } from '../runs/jobs';
+import { clusterActive } from '../protocol/cluster';
+import type { JobRecord } from '../../core/scheduler/scheduler';
 import { RunsTreeProvider } from '../runs/view';
 import { RunWatchers } from '../runs/runWatcher';
 import { SuspectsTreeProvider } from './suspectsView';
@@ -51,7 +54,13 @@ export class TrainingController implements vscode.Disposable {
     this.context = ctx.extension;
     this.hubToken = ctx.hubToken;
     this.log = ctx.log;
-    this.watchers = new RunWatchers({ onError: (e) => this.log.warn(`Following a run failed: ${String(e)}`) });
+    this.runs = new RunsTreeProvider(this.log);
+    // The dashboards and the status bar ask the scheduler through the Runs view's poller: one poll per job, not two.
+    this.watchers = new RunWatchers({
+      onError: (e) => this.log.warn(`Following a run failed: ${String(e)}`),
+      jobs: this.runs.jobs,
+      onJobChanged: () => this.runs.refresh(),
+    });
     this.dashboards = new DashboardPanels(
       this.context.extensionUri,
       this.watchers,
@@ -60,12 +69,14 @@ export class TrainingController implements vscode.Disposable {
         resume: (runDir) => this.resume(runDir),
         classifyWithModel: (modelDir) => this.classifyWithModel(modelDir),
         fineTuneFromModel: (modelDir) => this.fineTuneFromModel(modelDir),
+        openJobLog: async (runDir) => {
+          await vscode.commands.executeCommand('bert.runs.openJobLog', runDir);
+        },
       },
       this.log,
     );
     this.dashboards.register(this.context);
     this.status = new StatusDriver(this.watchers, (s) => ctx.statusBar.set(s));
-    this.runs = new RunsTreeProvider(this.log);
     this.suspects = new SuspectsTreeProvider();
   }
 
@@ -80,9 +91,12 @@ export class TrainingController implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', 'bert.trainingActive', active);
   }
 
-  /** After a window reload: follow the newest run that is still training (its process alive) in the status bar. */
+  /**
+   * After a window reload: follow the newest run that is still training (its process alive), or whose cluster job is
+   * queued or running, in the status bar.
+   */
   reattach(): void {
-    const live = this.runs.list().find((r) => r.phase === 'training');
+    const live = this.runs.list().find((r) => r.phase === 'training' || jobBusy(r.job));
     if (live) {
       this.log.info(`Reattached to the training run ${live.dir}`);
       this.status.follow(live.dir);
@@ -231,13 +245,30 @@ export class TrainingController implements vscode.Disposable {
     });
   }
 
-  /** Asks the run's trainer to stop gracefully (checkpoint, then `done` with stopped). */
+  /**
+   * Shows the dashboard of `runDir`. A cluster run is followed in the status bar too (its trainer is no child of this
+   * window, so nothing else would), unless a run this window started is training.
+   */
+  showDashboard(runDir: string): void {
+    const panel = this.dashboards.show(runDir);
+    if (this.children.size === 0 && this.watchers.find(panel.runDir)?.job) this.status.follow(panel.runDir);
+  }
+
+  /**
+   * Asks the run's trainer to stop gracefully (checkpoint, then `done` with stopped). A run whose cluster job is
+   * queued or running is stopped through the scheduler (scancel): its job script stops the trainer the same way.
+   */
   stop(runDir: string): void {
     const key = path.resolve(runDir);
     const child = this.children.get(key);
     if (child) {
       child.stop();
       this.log.info(`Asked the trainer for ${key} to stop`);
+      return;
+    }
+    const job = this.liveClusterJob(key);
+    if (job) {
+      void this.cancelClusterJob(key, job);
       return;
     }
     // A run started by an earlier window (no IPC channel to it): its stop request file, which the trainer polls after
@@ -256,6 +287,27 @@ export class TrainingController implements vscode.Disposable {
       return;
     }
     void info(say`BERT: ${path.basename(key)} is not training.`);
+  }
+
+  /** The job of `key` when it was submitted to a cluster and is queued or running there. */
+  private liveClusterJob(key: string): JobRecord | undefined {
+    const watcher = this.watchers.find(key);
+    if (watcher?.job) return clusterActive(watcher.cluster) ? watcher.job : undefined;
+    this.runs.list();
+    const found = this.runs.jobOf(key);
+    return found && jobBusy(found.run.job) ? found.record : undefined;
+  }
+
+  private async cancelClusterJob(key: string, record: JobRecord): Promise<void> {
+    try {
+      await this.runs.scheduler.cancel(record.jobId);
+    } catch (error) {
+      void showError(say`BERT: Cannot stop ${path.basename(key)}: ${long((error as Error).message)}`);
+      return;
+    }
+    this.log.info(`Stop: cancelled cluster job ${record.jobId} of ${key} (its trainer writes a checkpoint first)`);
+    await this.watchers.find(key)?.checkCluster(true);
+    this.runs.refreshAll();
   }
 
   /** The run the status bar shows, else the single running child. */

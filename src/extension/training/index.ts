@@ -141,7 +141,7 @@ export function registerTrainingCommands(ctx: Ctx): TrainingController {
       if (choice) await vscode.commands.executeCommand('bert.fineTune');
       return undefined;
     }
-    controller.dashboards.show(runDir);
+    controller.showDashboard(runDir);
     return runDir;
   });
 
