@@ -29,6 +29,7 @@ import { runPretrainSession } from '../src/core/pretrain/session';
 import { argmaxRows, classificationReport } from '../src/core/util/metrics';
 import { runTrainingSession } from '../src/core/finetune/session';
 import type { TrainerEvent } from '../src/trainer/protocol';
+import { meanSd, pairedInterval } from './stats';
 
 interface Args {
   pretrainSteps: number;
@@ -231,23 +232,6 @@ async function fineTune(
   };
 }
 
-/** Two-sided 95% Student t quantiles by degrees of freedom (bench/quality.ts has the same table). */
-const T95 = [NaN, 12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
-
-function meanSd(xs: number[]): { mean: number; sd: number } {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
-  return { mean, sd };
-}
-
-/** Mean paired difference a − b and its 95% confidence interval. */
-function pairedDifference(a: number[], b: number[]): { mean: number; sd: number; low: number; high: number } {
-  const { mean, sd } = meanSd(a.map((x, i) => x - b[i]));
-  const df = a.length - 1;
-  const half = df >= 1 ? ((T95[df] ?? 1.96 + 2.4 / df) * sd) / Math.sqrt(a.length) : Infinity;
-  return { mean, sd, low: mean - half, high: mean + half };
-}
-
 async function main(): Promise<void> {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-bench-pretrain-'));
   const started = performance.now();
@@ -320,8 +304,8 @@ async function main(): Promise<void> {
         a: meanSd(pick('a', metric)),
         b: meanSd(pick('b', metric)),
         c: meanSd(pick('c', metric)),
-        a_minus_c: pairedDifference(pick('a', metric), pick('c', metric)),
-        a_minus_b: pairedDifference(pick('a', metric), pick('b', metric)),
+        a_minus_c: pairedInterval(pick('a', metric), pick('c', metric)),
+        a_minus_b: pairedInterval(pick('a', metric), pick('b', metric)),
       },
     ]),
   );

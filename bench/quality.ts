@@ -55,6 +55,7 @@ import { loadPredictor } from '../src/core/infer/predictor';
 import { runPaths } from '../src/core/run/paths';
 import { argmaxRows, classificationReport, softmaxRows } from '../src/core/util/metrics';
 import { findRoot } from './child-process';
+import { meanSd, pairedInterval } from './stats';
 
 const ROOT = findRoot(__dirname);
 const CORPORA = ['spam', 'sotu', 'names'] as const;
@@ -408,55 +409,6 @@ async function runTorch(
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as TorchScore);
-}
-
-/** Two-sided 95% Student t quantiles by degrees of freedom. */
-const T95: Record<number, number> = {
-  1: 12.71,
-  2: 4.303,
-  3: 3.182,
-  4: 2.776,
-  5: 2.571,
-  6: 2.447,
-  7: 2.365,
-  8: 2.306,
-  9: 2.262,
-  10: 2.228,
-  11: 2.201,
-  12: 2.179,
-  13: 2.16,
-  14: 2.145,
-  15: 2.131,
-  16: 2.12,
-  17: 2.11,
-  18: 2.101,
-  19: 2.093,
-  20: 2.086,
-  24: 2.064,
-  29: 2.045,
-};
-function t95(df: number): number {
-  const known = Object.keys(T95)
-    .map(Number)
-    .filter((k) => k <= df);
-  return df >= 30 ? 1.96 + 2.4 / df : T95[Math.max(...known)];
-}
-
-export function meanSd(xs: number[]): { mean: number; sd: number } {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
-  return { mean, sd };
-}
-
-/** Mean paired difference and its 95% confidence interval. */
-export function pairedInterval(
-  a: number[],
-  b: number[],
-): { mean: number; low: number; high: number; halfWidth: number } {
-  const d = a.map((x, i) => x - b[i]);
-  const { mean, sd } = meanSd(d);
-  const halfWidth = d.length > 1 ? (t95(d.length - 1) * sd) / Math.sqrt(d.length) : Infinity;
-  return { mean, low: mean - halfWidth, high: mean + halfWidth, halfWidth };
 }
 
 const pct = (x: number) => (100 * x).toFixed(1);

@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import { restartInTrainingProcess, watchTrainingParent } from '../src/cli/training-process';
 import { findSuspects } from '../src/core/finetune/suspects';
 import { createRng, shuffleInPlace } from '../src/core/util/random';
+import { meanSd } from './stats';
 
 const CORPORA = ['spam', 'names'] as const;
 type Corpus = (typeof CORPORA)[number];
@@ -130,12 +131,6 @@ async function run(name: Corpus, rows: Row[], seed: number, dir: string): Promis
     out_of_fold_accuracy: report.outOfFoldAccuracy,
     seconds,
   };
-}
-
-function meanSd(values: number[]): { mean: number; sd: number } {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const sd = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : NaN;
-  return { mean, sd };
 }
 
 const f3 = (x: number) => x.toFixed(3);

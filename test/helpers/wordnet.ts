@@ -95,7 +95,7 @@ export function wordNetPairs(): WordPair[] {
 export function writeRelationPairs(
   dir: string,
   sizes: { perRelation: number; validPerRelation: number },
-): { train: string; valid: string; majority: number } {
+): { train: string; valid: string; majority: number; rows: { train: WordPair[]; valid: WordPair[] } } {
   const rng = createRng(0, 7);
   const pairs = wordNetPairs();
   const train: WordPair[] = [];
@@ -114,5 +114,5 @@ export function writeRelationPairs(
     fs.writeFileSync(file, ['sentence1,sentence2,label', ...lines].join('\n') + '\n');
     return file;
   };
-  return { train: write('train', train), valid: write('valid', valid), majority: 1 / 3 };
+  return { train: write('train', train), valid: write('valid', valid), majority: 1 / 3, rows: { train, valid } };
 }
