@@ -24,11 +24,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { loadPreprocessor } from '../../../src/core/infer/preprocess';
 import { loadModelDir } from '../../../src/core/model/load';
 import type { Weights } from '../../../src/core/model/params';
 import { findWeights, SAFETENSORS_INDEX_FILE } from '../../../src/core/model/weights-file';
 import type { Batch } from '../../../src/core/tokenize/batch';
-import { loadTokenizer } from '../../../src/core/tokenize/tokenizer';
 import { createTrainEngine } from '../../../src/core/train/engine';
 import { bertft, trainTinyFolder } from '../../helpers/bertft-cli';
 import { HYPER } from '../engine/fixtures';
@@ -147,23 +147,13 @@ function assembleModel(family: FamilyCase, format: Format, root: string): string
   return dir;
 }
 
-/** TEXTS as one right-padded batch by the folder's tokenizer, as training reads them (labels unused). */
+/** TEXTS as one evaluation batch, through the preprocessing training and prediction share. */
 async function textBatch(dir: string): Promise<Batch> {
-  const tok = await loadTokenizer(dir);
-  const rows = TEXTS.map((t) => [...tok.prefixIds, ...tok.tokenIds(t), ...tok.suffixIds]);
-  const seqLen = Math.max(...rows.map((r) => r.length));
-  const ids = (r: number[], i: number) => (i < r.length ? r[i] : tok.padId);
-  return {
-    batchSize: rows.length,
-    seqLen,
-    inputIds: BigInt64Array.from(rows.flatMap((r) => Array.from({ length: seqLen }, (_, i) => BigInt(ids(r, i))))),
-    attentionMask: BigInt64Array.from(
-      rows.flatMap((r) => Array.from({ length: seqLen }, (_, i) => BigInt(i < r.length ? 1 : 0))),
-    ),
-    tokenTypeIds: new BigInt64Array(rows.length * seqLen),
-    labels: new BigInt64Array(rows.length),
-    docIndex: Int32Array.from(rows, (_, i) => i),
-  };
+  const preprocessor = await loadPreprocessor(dir);
+  const settings = { maxLength: MAX_LENGTH, truncation: 'head' as const, evalBatchSize: TEXTS.length };
+  const batches = preprocessor.evalBatches(preprocessor.encode(TEXTS, settings), settings);
+  assert.equal(batches.length, 1);
+  return batches[0];
 }
 
 /** The classifier's logits of TEXTS before training, from the folder loaded as training loads it (2 labels). */
