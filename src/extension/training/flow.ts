@@ -781,8 +781,9 @@ async function estimateRun(
 }
 
 /**
- * The last step: what the run will cost, then Start training (the default: Enter) or Cancel. Where `sbatch` is on
- * PATH, also "Slurm cluster": the run is submitted as a job instead (its partition, GPU and time limit asked next).
+ * The last step: what the run will cost, then Start training on this machine (the default: Enter) or Cancel. Where
+ * `sbatch` is on PATH, also "Slurm cluster": the run is submitted as a job instead (its partition, GPU and time limit
+ * asked next).
  */
 async function confirmStart(
   outcome: EstimateOutcome,
@@ -791,7 +792,7 @@ async function confirmStart(
   const text = confirmationText(outcome);
   const items: PickItem<'local' | 'cluster' | undefined>[] = [
     {
-      label: clusterOffered ? say`$(play) This machine: start training` : say`$(play) Start training`,
+      label: say`$(play) Start training`,
       description: text.startDescription,
       detail: text.startDetail,
       value: 'local',
@@ -809,7 +810,9 @@ async function confirmStart(
     { label: say`$(close) Cancel`, description: say`no run is created`, value: undefined },
   ];
   const picked = await pick(items, {
-    title: say`${TITLE}: start training?`,
+    title: clusterOffered
+      ? say`${TITLE}: start training on this machine or on the Slurm cluster?`
+      : say`${TITLE}: start training?`,
     placeHolder: text.placeHolder,
     ignoreFocusOut: true,
   });
