@@ -4,7 +4,9 @@
  * tokens and levels of the same explanation computed in-process) with a legend, says the top tokens in a
  * notification; Classify Selection and the hover over the sentence add "toward <label>: …". Screenshots:
  * test-output/e2e/explain-dark.png, explain-light.png (the same decorations in a light theme), explain-hover.png and
- * explain-readme.png (the README's docs/images/explain.png).
+ * explain-readme.png (the README's docs/images/explain.png). Then the README's transformers.js usage on the same run's
+ * best/: a script with `pipeline('text-classification', …)` run with node in the integrated terminal prints our
+ * predictor's label and score (transformers-js.png, the README's docs/images/transformers-js.png).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -16,6 +18,7 @@ import { launchChromium, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { runTrainingSession } from '../../src/core/finetune/session';
 import { loadExplainer } from '../../src/core/infer/explain';
+import { loadPredictor } from '../../src/core/infer/predictor';
 import { attributionLevel } from '../../src/extension/inference/text';
 import { writeSentimentCsv } from '../unit/runner/fixtures';
 import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
@@ -54,10 +57,31 @@ test('Explain Selection colours the tokens with a legend; Classify Selection and
     'bert.hover.enabled': true,
     // Generous: the first explanation also builds the explanation session in the worker.
     'bert.hover.timeBudgetMs': 5000,
+    // The terminal of the transformers.js step: drawn as DOM (its text can be read), a plain bash with a short prompt.
+    'terminal.integrated.gpuAcceleration': 'off',
+    'terminal.integrated.shellIntegration.enabled': false,
+    'terminal.integrated.profiles.linux': {
+      bash: { path: 'bash', args: ['--norc', '--noprofile'], env: { PS1: '$ ' } },
+    },
+    'terminal.integrated.defaultProfile.linux': 'bash',
   };
   fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify(settings));
   const SENTENCE = 'The acting was awful and boring, but the music was superb.';
   fs.writeFileSync(path.join(ws, 'notes.txt'), `${SENTENCE}\n\nMore notes.\n`);
+  // The README's transformers.js usage, as a user runs it in the workspace (@huggingface/transformers from ours).
+  fs.writeFileSync(
+    path.join(ws, 'classify.mjs'),
+    [
+      "import { env, pipeline } from '@huggingface/transformers';",
+      '',
+      "env.localModelPath = '.bert/runs/explain-run';",
+      'env.allowRemoteModels = false;',
+      "const classify = await pipeline('text-classification', 'best');",
+      `console.log(await classify(${JSON.stringify(SENTENCE)}));`,
+      '',
+    ].join('\n'),
+  );
+  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(ws, 'node_modules'), 'junction');
   // What the colours must show: the levels of the same explanation computed here, in-process.
   const explainer = await loadExplainer(path.join(ws, '.bert', 'runs', 'explain-run'));
   const expected = await explainer.explain(SENTENCE);
@@ -80,14 +104,17 @@ test('Explain Selection colours the tokens with a legend; Classify Selection and
   await page.locator('.statusbar-item', { hasText: /BERT/ }).first().waitFor({ timeout: UI_TIMEOUT });
 
   const quickInput = page.locator('.quick-input-widget');
-  await page.keyboard.press('Control+P');
-  await quickInput.locator('.quick-input-box input').fill('notes.txt');
-  await quickInput
-    .locator('.quick-input-list .monaco-list-row', { hasText: 'notes.txt' })
-    .first()
-    .waitFor({ timeout: UI_TIMEOUT });
-  await page.keyboard.press('Enter');
-  await page.locator('.tab.active', { hasText: 'notes.txt' }).waitFor({ timeout: UI_TIMEOUT });
+  const openFile = async (name: string): Promise<void> => {
+    await page.keyboard.press('Control+P');
+    await quickInput.locator('.quick-input-box input').fill(name);
+    await quickInput
+      .locator('.quick-input-list .monaco-list-row', { hasText: name })
+      .first()
+      .waitFor({ timeout: UI_TIMEOUT });
+    await page.keyboard.press('Enter');
+    await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: UI_TIMEOUT });
+  };
+  await openFile('notes.txt');
 
   const selectSentence = async (): Promise<void> => {
     await page.locator('.view-lines .view-line', { hasText: 'acting' }).first().click();
@@ -204,4 +231,38 @@ test('Explain Selection colours the tokens with a legend; Classify Selection and
     path: path.join(OUT, 'explain-readme.png'),
     clip: { x: 48, y: 70, width: 1180, height: 180 },
   });
+
+  // transformers.js on the same best/, in the integrated terminal: the label and score of our predictor.
+  const predictor = await loadPredictor(path.join(ws, '.bert', 'runs', 'explain-run'), { device: 'cpu' });
+  const [ours] = await predictor.predict([SENTENCE]);
+  await predictor.dispose();
+  await page.mouse.move(5, 5);
+  await openFile('classify.mjs');
+  await page.keyboard.press('F1');
+  await quickInput.locator('.quick-input-box input').fill('>Terminal: Create New Terminal');
+  await quickInput
+    .locator('.quick-input-list .monaco-list-row', { hasText: 'Terminal: Create New Terminal' })
+    .first()
+    .click();
+  const terminal = page.locator('.terminal-wrapper.active .xterm-rows');
+  const terminalText = async (): Promise<string> => (await terminal.innerText()).replace(/\u00a0/g, ' ');
+  await page.waitForFunction(
+    `document.querySelector('.terminal-wrapper.active .xterm-rows')?.textContent.includes('$')`,
+    undefined,
+    { timeout: UI_TIMEOUT },
+  );
+  await page.keyboard.type('node classify.mjs');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(
+    `/score: [0-9]/.test(document.querySelector('.terminal-wrapper.active .xterm-rows')?.textContent ?? '')`,
+    undefined,
+    { timeout: UI_TIMEOUT },
+  );
+  const printed = await terminalText();
+  const m = /\[ \{ label: '([^']+)', score: ([0-9.e-]+) \} \]/.exec(printed);
+  assert.ok(m, printed);
+  assert.equal(m[1], ours.label, printed);
+  assert.ok(Math.abs(Number(m[2]) - ours.score) < 1e-4, `transformers.js ${m[2]} vs bertft ${ours.score}`);
+  await page.mouse.move(5, 5);
+  await page.screenshot({ path: path.join(OUT, 'transformers-js.png') });
 });

@@ -3,7 +3,10 @@
  * tiny premise/hypothesis model trained here is the workspace's active model (bert.activeModel). A selected line is
  * the first text: an input box asks for the second, and the notification gives the pair's label with how it read the
  * pair (test-output/e2e/pairs-input.png, pairs-classify.png). A selection of two lines is the two texts at once. Both
- * give the probabilities of the in-process predictor on the same pair.
+ * give the probabilities of the in-process predictor on the same pair. BERT: Explain Selection on two selected lines
+ * colours the tokens of both texts (exactly those of the same pair explanation computed in-process) with a legend, and
+ * its notification names the top tokens with the text each came from: test-output/e2e/pairs-explain-{dark,light,
+ * high-contrast}.png.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,9 +14,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { loadExplainer } from '../../src/core/infer/explain';
 import { loadPredictor } from '../../src/core/infer/predictor';
 import { runTrainingSession } from '../../src/core/finetune/session';
-import { launchChromium, waitForBertContributions, type Browser } from './harness/browser';
+import { attributionLevel } from '../../src/extension/inference/text';
+import { launchChromium, openPaletteAt, waitForBertContributions, type Browser } from './harness/browser';
 import { TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
 
@@ -71,7 +76,21 @@ async function openFile(page: Page, name: string): Promise<void> {
 
 const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
-test('Classify Selection on a pair model: an input box asks for the second text; two selected lines are the pair', async () => {
+/** Picks a colour theme as a user does (Preferences: Color Theme) and waits for the workbench to wear it. */
+async function setTheme(page: Page, name: string, themeClass: string): Promise<void> {
+  const themes = await openPaletteAt(page, '>Preferences: Color Theme', 'Preferences: Color Theme', UI_TIMEOUT);
+  await themes.filter({ hasText: 'Preferences: Color Theme' }).first().click();
+  await page.locator('.quick-input-widget .quick-input-box input').fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: UI_TIMEOUT });
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(
+    `document.querySelector('.monaco-workbench')?.classList.contains(${JSON.stringify(themeClass)})`,
+    undefined,
+    { timeout: UI_TIMEOUT },
+  );
+}
+
+test('Classify Selection on a pair model: an input box asks for the second text; two selected lines are the pair; Explain Selection colours both', async () => {
   fs.mkdirSync(OUT, { recursive: true });
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-pairs-'));
   temps.push(ws);
@@ -85,6 +104,16 @@ test('Classify Selection on a pair model: an input box asks for the second text;
   await predictor.dispose();
   fs.writeFileSync(path.join(ws, 'one.txt'), `${premise}\n`);
   fs.writeFileSync(path.join(ws, 'two.txt'), `${premise}\n${hypothesis}\n`);
+  // Explained without a row number: the tiny model leans on the numbers alone (the only token it would colour).
+  const [explainedPremise, explainedHypothesis] = ['the acting was superb', 'the acting felt dreadful'];
+  fs.writeFileSync(path.join(ws, 'pair.txt'), `${explainedPremise}\n${explainedHypothesis}\n`);
+  const explainer = await loadExplainer(run);
+  const explanation = await explainer.explain(explainedPremise, { textPair: explainedHypothesis });
+  await explainer.dispose();
+  const maxAbs = Math.max(...explanation.tokens.map((t) => Math.abs(t.score)));
+  const colouredTokens = explanation.tokens.filter((t) => attributionLevel(t.score, maxAbs) !== undefined);
+  // The premise of "both texts coloured": each has a token with a level.
+  assert.deepEqual([...new Set(colouredTokens.map((t) => t.segment))].sort(), [0, 1]);
   fs.mkdirSync(path.join(ws, '.vscode'));
   fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'bert.activeModel': run }));
 
@@ -131,6 +160,46 @@ test('Classify Selection on a pair model: an input box asks for the second text;
     await toast.first().waitFor({ timeout: UI_TIMEOUT });
     const twoLines = await toast.first().innerText();
     assert.ok(twoLines.includes(expectedLine) && twoLines.includes(`for ${premise} ⇄ ${hypothesis}`), twoLines);
+    await runCommand(page, 'Notifications: Clear All Notifications');
+    await toast.first().waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+
+    // Explain Selection on two selected lines: both texts' tokens coloured, the legend after the second.
+    await openFile(page, 'pair.txt');
+    await page.locator('.view-lines').click();
+    await page.keyboard.press('Control+A');
+    await runCommand(page, 'BERT: Explain Selection');
+    const explained = page.locator('.notifications-toasts .notification-toast', { hasText: 'Toward it:' }).first();
+    await explained.waitFor({ timeout: UI_TIMEOUT });
+    const explainedText = await explained.innerText();
+    assert.ok(explainedText.includes(`BERT pairs-run: ${explanation.label}. Toward it:`), explainedText);
+    assert.match(explainedText, /Toward it: \S+ \((1st|2nd)\) \+\d\.\d{3}/, explainedText);
+    const COLOURED = '.monaco-editor .view-overlays .cdr[class*="ced-"]';
+    await page.locator(COLOURED).first().waitFor({ timeout: UI_TIMEOUT });
+    // Every token with a level is coloured, plus the legend's anchor; on both lines.
+    assert.equal(await page.locator(COLOURED).count(), colouredTokens.length + 1);
+    const lineTops = await page.evaluate<string[]>(
+      `[...new Set([...document.querySelectorAll(${JSON.stringify(COLOURED)})].map((e) => e.parentElement.style.top))]`,
+    );
+    assert.equal(lineTops.length, 2, `decorated lines at ${lineTops.join(', ')}`);
+    const legend = await page.evaluate<string | undefined>(
+      `[...document.querySelectorAll('.view-lines .view-line span')]
+        .map((e) => getComputedStyle(e, '::after').content)
+        .find((c) => c.includes('green toward it'))`,
+    );
+    assert.ok(legend?.includes(`BERT → ${explanation.label}: green toward it`), `legend: ${legend}`);
+    // The colours as they are: no selection (Control+End; Escape would also hide the notification), the cursor below.
+    await page.keyboard.press('Control+End');
+    await page.mouse.move(5, 5);
+    for (const [theme, themeClass, file] of [
+      ['Dark Modern', 'vs-dark', 'pairs-explain-dark.png'],
+      ['Light Modern', 'vs', 'pairs-explain-light.png'],
+      ['Dark High Contrast', 'hc-black', 'pairs-explain-high-contrast.png'],
+    ]) {
+      await setTheme(page, theme, themeClass);
+      await page.mouse.move(5, 5);
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: path.join(OUT, file) });
+    }
   } catch (error) {
     await page.screenshot({ path: path.join(OUT, 'pairs-failure.png') }).catch(() => undefined);
     throw error;
