@@ -211,6 +211,10 @@ test('a cluster run in the dashboard and the status bar: queued → running → 
   assert.ok(resumedAt >= 8, `resumed from the checkpoint written when preempted (step ${resumedAt})`);
   await shows(page, run, 'the status bar resumed', statusBar(`resumed at step ${resumedAt}`));
   await snap('resumed');
+  // The Runs view follows on its own polls (every 10 s): the row trains again too.
+  await row('spam-on-slurm')
+    .locator('.label-description', { hasText: /^(training|done)/ })
+    .waitFor({ timeout: UI_TIMEOUT });
   // Three themes while it trains on.
   const settings = path.join(ws, '.vscode', 'settings.json');
   fs.mkdirSync(path.dirname(settings), { recursive: true });
