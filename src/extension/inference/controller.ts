@@ -24,6 +24,7 @@ const CACHE_ENTRIES = 512;
 function resultKey(text: string, textPair: string | undefined, steps?: number): string {
   return JSON.stringify([text, textPair ?? null, steps ?? null]);
 }
+
 /** workspaceState key of the model chosen in this workspace (an absolute folder). */
 const CHOSEN_MODEL_KEY = 'bert.chosenModel';
 

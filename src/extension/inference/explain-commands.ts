@@ -78,7 +78,10 @@ export function registerExplainCommands(
     selection: vscode.Selection,
     textPair: string | undefined,
   ): Promise<{ texts: string[]; ranges: (OffsetRange | undefined)[] } | undefined> {
-    const model = await controller.model();
+    const model = await withProgress(
+      { location: vscode.ProgressLocation.Window, title: say`BERT: loading the model` },
+      () => controller.model(),
+    );
     if (!model) return undefined;
     const document = editor.document;
     if (model.textPairColumn === undefined) {
