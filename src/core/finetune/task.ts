@@ -38,6 +38,7 @@ import {
   type TrainOverrides,
 } from '../train/presets';
 import { commitDir, prepareTempDir } from '../run/folder';
+import { readRunJson } from '../run/run-json';
 import { sha256File } from '../util/files';
 import {
   differingOnResume,
@@ -247,6 +248,15 @@ function asRunJson(value: unknown, file: string): RunJson {
     });
   }
   return run as RunJson;
+}
+
+/**
+ * The validation rows a run was evaluated on, rebuilt from its run.json as its training split them (the same files,
+ * columns, task and split seed): what an int8 copy of its model is measured on.
+ */
+export async function runValidationExamples(runJsonFile: string): Promise<Example[]> {
+  const run = asRunJson(readRunJson(runJsonFile), runJsonFile);
+  return (await prepareData(run.config.problemType, run.config)).valid;
 }
 
 /** A new run's settings; paths are stored absolute so that --resume works from any working directory. */

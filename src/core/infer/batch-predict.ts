@@ -7,15 +7,7 @@
  * here (`bertft eval` scores them).
  */
 import * as path from 'node:path';
-import {
-  TEXT_COLUMN_NAMES,
-  LABEL_COLUMN_NAMES,
-  canonicalLabel,
-  detectFormat,
-  readDataset,
-  splitDataset,
-  type Example,
-} from '../data';
+import { TEXT_COLUMN_NAMES, LABEL_COLUMN_NAMES, canonicalLabel, detectFormat, readDataset } from '../data';
 import { detectTextPairColumns, findColumn } from '../data/columns';
 import { readRows } from '../data/read';
 import { statInput } from '../data/source';
@@ -313,25 +305,4 @@ export async function predictDataset(
           )
         : undefined,
   };
-}
-
-/** The validation examples a run was evaluated on, rebuilt from run.json (same files, columns, ratio and seed). */
-export async function runValidationExamples(runJsonValue: unknown): Promise<Example[]> {
-  const runJson = (typeof runJsonValue === 'object' && runJsonValue !== null ? runJsonValue : {}) as {
-    config?: Record<string, unknown>;
-    seed?: unknown;
-  };
-  const c = runJson.config ?? {};
-  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-  const data = str(c.data);
-  if (data === undefined) throw new UserError('run.json does not name the training data.', { code: 'RUN_NO_DATA' });
-  const columns = { textColumn: str(c.textColumn), labelColumn: str(c.labelColumn) };
-  const train = await readDataset(data, columns);
-  const valid = str(c.valid) !== undefined ? await readDataset(str(c.valid) as string, columns) : undefined;
-  const seed = typeof runJson.seed === 'number' ? runJson.seed : typeof c.seed === 'number' ? c.seed : undefined;
-  return splitDataset(train.examples, {
-    validationRatio: typeof c.validRatio === 'number' ? c.validRatio : undefined,
-    seed,
-    validation: valid?.examples,
-  }).validation;
 }

@@ -20,12 +20,12 @@ import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { ModelError } from '../errors';
 import { linkOrCopyAtomic, writeFileAtomic } from '../util/files';
-import { evaluatePredictions } from './batch-predict';
 import { commitDir, prepareTempDir } from '../run/folder';
 import { int8ModelCard, MODEL_CARD_FILE, readBertftCard } from '../model/model-card';
 import { refuseLiveLock } from '../run/lock';
 import { modelDirOf, runDirOfModel } from '../run/paths';
-import { loadPredictor, type Predictor } from './predictor';
+import type { Example } from '../data/types';
+import { loadPredictor, type Prediction, type Predictor } from './predictor';
 import { loadPreprocessor } from './preprocess';
 import {
   TRANSFORMERS_JS_DIR,
@@ -269,12 +269,18 @@ export async function writeQuantizedModelDir(
 export interface QuantizedComparison {
   int8Dir: string;
   texts: number;
-  /** Texts with a true label; accuracies are over these. */
+  /** Examples with a known answer (a class, a label set or a number); the scores are over these. */
   labelled: number;
-  fp32Accuracy?: number;
-  int8Accuracy?: number;
-  /** Share of texts whose top-1 label is the same with both models. */
-  agreement: number;
+  /** What the scores measure, by the model's task: the class, the exact label set, or the number's squared error. */
+  metric: 'accuracy' | 'subset accuracy' | 'MSE';
+  fp32Score?: number;
+  int8Score?: number;
+  /**
+   * Share of texts that get the same prediction from both models (the top class, or the whole label set); undefined
+   * for a regression model, whose numbers always differ a little: maxLogitDiff says by how much.
+   */
+  agreement?: number;
+  /** The largest difference between the two models' outputs (logits; a regression model's numbers). */
   maxLogitDiff: number;
   /** Median time of one single-text prediction (first texts, up to LATENCY_SAMPLES). */
   fp32MsPerText: number;
@@ -285,55 +291,81 @@ export interface QuantizedComparison {
 
 const LATENCY_SAMPLES = 20;
 
-async function medianLatencyMs(p: Predictor, texts: string[]): Promise<number> {
-  const sample = texts.slice(0, LATENCY_SAMPLES);
+async function medianLatencyMs(p: Predictor, examples: readonly Example[]): Promise<number> {
+  const sample = examples.slice(0, LATENCY_SAMPLES);
   if (sample.length === 0) return 0;
-  await p.logits([sample[0]]);
+  const one = (e: Example) => p.logits([e.text], e.textPair === undefined ? undefined : [e.textPair]);
+  await one(sample[0]);
   const times: number[] = [];
-  for (const t of sample) {
+  for (const e of sample) {
     const start = process.hrtime.bigint();
-    await p.logits([t]);
+    await one(e);
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   return times.sort((a, b) => a - b)[times.length >> 1];
 }
 
-/** fp32 vs int8 on `texts` (e.g. the run's validation set): accuracy (where `truth` has labels), agreement, speed. */
+/** A prediction as one comparable value: the class, the label set (sorted), or the number. */
+function answerOf(p: Prediction): string | number {
+  if (p.value !== undefined) return p.value;
+  if (p.predicted !== undefined) return JSON.stringify(p.predicted.map((l) => l.label).sort());
+  return p.label;
+}
+
+/** An example's true answer in answerOf's terms, or undefined when it has none. */
+function truthOf(e: Example, task: QuantizedComparison['metric']): string | number | undefined {
+  if (task === 'MSE') return e.label === '' ? undefined : Number(e.label);
+  if (task === 'subset accuracy') return e.labels === undefined ? undefined : JSON.stringify([...e.labels].sort());
+  return e.label === '' ? undefined : e.label;
+}
+
+/**
+ * fp32 vs int8 on `examples` (the run's validation rows, pairs included): the task's score on those with an answer,
+ * how often the two models agree, the largest output difference, speed and size.
+ */
 export async function compareQuantized(
   fp32Dir: string,
   int8Dir: string,
-  texts: string[],
-  truth: readonly (string | undefined)[] = [],
+  examples: readonly Example[],
 ): Promise<QuantizedComparison> {
   const fp32 = await loadPredictor(fp32Dir, { device: 'cpu' });
   let int8: Predictor | undefined;
   try {
     int8 = await loadPredictor(int8Dir, { device: 'cpu' });
-    const k = fp32.labels.length;
-    const a = await fp32.logits(texts);
-    const b = await int8.logits(texts);
+    const texts = examples.map((e) => e.text);
+    const pairs = fp32.textPairColumn === undefined ? undefined : examples.map((e) => e.textPair ?? '');
+    const a = await fp32.logits(texts, pairs);
+    const b = await int8.logits(texts, pairs);
     let maxLogitDiff = 0;
     for (let i = 0; i < a.length; i++) maxLogitDiff = Math.max(maxLogitDiff, Math.abs(a[i] - b[i]));
-    const top = (l: Float32Array) =>
-      texts.map((_, d) => {
-        let best = 0;
-        for (let c = 1; c < k; c++) if (l[d * k + c] > l[d * k + best]) best = c;
-        return fp32.labels[best];
-      });
-    const topA = top(a);
-    const topB = top(b);
-    const labelled = truth.filter((t) => t !== undefined).length;
+    const metric = fp32.regression ? 'MSE' : fp32.thresholds !== undefined ? 'subset accuracy' : 'accuracy';
+    const answersA = (await fp32.predict(texts, pairs)).map(answerOf);
+    const answersB = (await int8.predict(texts, pairs)).map(answerOf);
+    const scored = examples.flatMap((e, i) => {
+      const truth = truthOf(e, metric);
+      return truth === undefined ? [] : [{ truth, a: answersA[i], b: answersB[i] }];
+    });
+    const score = (side: 'a' | 'b') =>
+      metric === 'MSE'
+        ? scored.reduce((sum, r) => sum + (Number(r[side]) - Number(r.truth)) ** 2, 0) / scored.length
+        : scored.filter((r) => r[side] === r.truth).length / scored.length;
     const size = (dir: string) => fs.statSync(path.join(modelDirOf(dir), 'model.onnx')).size;
     return {
       int8Dir,
       texts: texts.length,
-      labelled,
-      fp32Accuracy: labelled > 0 ? evaluatePredictions(fp32.labels, truth, topA).accuracy : undefined,
-      int8Accuracy: labelled > 0 ? evaluatePredictions(fp32.labels, truth, topB).accuracy : undefined,
-      agreement: texts.length === 0 ? 1 : topA.filter((l, i) => l === topB[i]).length / texts.length,
+      labelled: scored.length,
+      metric,
+      fp32Score: scored.length > 0 ? score('a') : undefined,
+      int8Score: scored.length > 0 ? score('b') : undefined,
+      agreement:
+        metric === 'MSE'
+          ? undefined
+          : texts.length === 0
+            ? 1
+            : answersA.filter((x, i) => x === answersB[i]).length / texts.length,
       maxLogitDiff,
-      fp32MsPerText: await medianLatencyMs(fp32, texts),
-      int8MsPerText: await medianLatencyMs(int8, texts),
+      fp32MsPerText: await medianLatencyMs(fp32, examples),
+      int8MsPerText: await medianLatencyMs(int8, examples),
       fp32Bytes: size(fp32Dir),
       int8Bytes: size(int8Dir),
     };

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { Example } from '../../core/data/types';
 import { UserError } from '../../core/errors';
 import type { Explanation } from '../../core/infer/explain';
 import type { Prediction } from '../../core/infer/predictor';
@@ -124,14 +125,9 @@ export class InferenceClient {
     return (await this.request({ op: 'explain', text, ...options }, signal)) as Explanation;
   }
 
-  /** Write `<model>/int8/` and compare it with the fp32 model on `texts` (the worker's loaded model stays). */
-  async quantize(
-    modelDir: string,
-    texts: string[],
-    truth: (string | undefined)[],
-    format?: QuantFormat,
-  ): Promise<QuantizedComparison> {
-    return (await this.request({ op: 'quantize', modelDir, texts, truth, format })) as QuantizedComparison;
+  /** Write `<model>/int8/` and compare it with the fp32 model on `examples` (the worker's loaded model stays). */
+  async quantize(modelDir: string, examples: Example[], format?: QuantFormat): Promise<QuantizedComparison> {
+    return (await this.request({ op: 'quantize', modelDir, examples, format })) as QuantizedComparison;
   }
 
   /** Stop the worker (and its session); a later request starts a fresh one. */

@@ -5,18 +5,17 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { runValidationExamples } from '../../core/infer/batch-predict';
+import { runValidationExamples } from '../../core/finetune/task';
 import type { QuantizedComparison } from '../../core/infer/quantize';
 import { resolveModel } from '../../core/model/hub';
 import { runDirOfModel, runPaths } from '../../core/run/paths';
-import { readRunJson } from '../../core/run/run-json';
 import type { Ctx } from '../context';
 import { asLog, info, input, long, notify, pick, say, withProgress, type PickItem } from '../display/ui';
 import { describeRun, listRuns } from '../runs/runStore';
 import { runFolders } from '../runs/view';
 import { requireTrust } from '../trust';
 import type { InferenceController } from './controller';
-import { percent } from './text';
+import { comparisonText } from './text';
 
 export interface QuantizeChoice {
   comparison: QuantizedComparison;
@@ -150,24 +149,16 @@ export function registerModelCommands(ctx: Ctx, controller: InferenceController)
     const model = await controller.model();
     if (!model) return undefined;
     const run = runDirOfModel(model.dir);
-    const examples = run ? await runValidationExamples(readRunJson(runPaths(run).runJson)) : [];
+    const examples = run ? await runValidationExamples(runPaths(run).runJson) : [];
     const comparison = await withProgress(
       {
         location: vscode.ProgressLocation.Notification,
         title: say`BERT: making an int8 model of ${model.name} and measuring it`,
       },
-      () =>
-        controller.client.quantize(
-          model.dir,
-          examples.map((e) => e.text),
-          examples.map((e) => e.label),
-        ),
+      () => controller.client.quantize(model.dir, examples),
     );
     const c = comparison;
-    const accuracy =
-      c.fp32Accuracy !== undefined && c.int8Accuracy !== undefined
-        ? `accuracy ${percent(c.fp32Accuracy)} → ${percent(c.int8Accuracy)} on ${c.labelled} validation texts (same label for ${percent(c.agreement)})`
-        : 'no validation set to measure accuracy on';
+    const accuracy = comparisonText(c);
     const summary = say`Int8 model of ${model.name}: ${accuracy}; ${c.fp32MsPerText.toFixed(1)} → ${c.int8MsPerText.toFixed(1)} ms per text; ${(c.fp32Bytes / 1e6).toFixed(0)} → ${(c.int8Bytes / 1e6).toFixed(0)} MB.`;
     log.info(asLog(summary));
     const use =

@@ -2,6 +2,7 @@
  * Messages between the extension host and the inference worker (worker.ts). One request in, one response out,
  * matched by id; the worker answers requests in the order they came.
  */
+import type { Example } from '../../core/data/types';
 import type { Explanation } from '../../core/infer/explain';
 import type { Prediction } from '../../core/infer/predictor';
 import type { QuantFormat, QuantizedComparison } from '../../core/infer/quantize';
@@ -42,8 +43,8 @@ export type WorkerRequest =
       op: 'quantize';
       modelDir: string;
       format?: QuantFormat;
-      texts: string[];
-      truth: (string | undefined)[];
+      /** The run's validation rows (pairs, label sets and numbers included) to measure both models on. */
+      examples: Example[];
     }
   /** Skip request `target` if it has not started yet. */
   | { id: number; op: 'cancel'; target: number };

@@ -6,6 +6,7 @@ import type { Evaluation } from '../../core/infer/batch-predict';
 import type { Explanation, TokenAttribution } from '../../core/infer/explain';
 import { tokenSurface } from '../../core/infer/token-surface';
 import type { Prediction } from '../../core/infer/predictor';
+import type { QuantizedComparison } from '../../core/infer/quantize';
 import { commandLink, join, say, type Message } from '../display/text';
 
 export type HoverScope = 'selection' | 'sentence' | 'paragraph';
@@ -67,6 +68,17 @@ export function topK(p: Prediction, k: number): [string, number][] {
 
 export function percent(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
+}
+
+/** How the int8 model compared with the fp32 one on the run's validation rows, in the task's own terms. */
+export function comparisonText(c: QuantizedComparison): string {
+  if (c.fp32Score === undefined || c.int8Score === undefined) return 'no validation set to measure it on';
+  const on = `on ${c.labelled} validation texts`;
+  if (c.metric === 'MSE') {
+    return `MSE ${c.fp32Score.toFixed(4)} → ${c.int8Score.toFixed(4)} ${on} (predictions differ by at most ${c.maxLogitDiff.toFixed(4)})`;
+  }
+  const same = c.metric === 'accuracy' ? 'same label' : 'same labels';
+  return `${c.metric} ${percent(c.fp32Score)} → ${percent(c.int8Score)} ${on} (${same} for ${percent(c.agreement ?? 1)})`;
 }
 
 /** A regression model's predicted number as shown: three decimals, like a score. */

@@ -61,7 +61,7 @@ async function handle(req: Exclude<WorkerRequest, { op: 'cancel' }>): Promise<Wo
       return needPredictor().logits(req.texts);
     case 'quantize': {
       const { dir } = await writeQuantizedModelDir(req.modelDir, req.format);
-      return compareQuantized(req.modelDir, dir, req.texts, req.truth);
+      return compareQuantized(req.modelDir, dir, req.examples);
     }
   }
 }

@@ -11,7 +11,7 @@ import {
   quantizeWeightTransposed,
   writeQuantizedModelDir,
 } from '../../../src/core/infer/quantize';
-import { runValidationExamples } from '../../../src/core/infer/batch-predict';
+import { runValidationExamples } from '../../../src/core/finetune/task';
 import { trainedRun } from './fixtures';
 
 /** Tolerance for int8 vs fp32 logits of the tiny trained model (per-column int8 weights, per-tensor uint8 activations). */
@@ -55,7 +55,7 @@ for (const format of QUANT_FORMATS) {
     assert.equal(result.quantizedLayers, 14);
     assert.ok(fs.statSync(path.join(dir, 'model.onnx')).size < fs.statSync(path.join(best, 'model.onnx')).size);
     assert.ok(!fs.existsSync(`${dir}.tmp`));
-    const examples = await runValidationExamples(JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')));
+    const examples = await runValidationExamples(path.join(run, 'run.json'));
     assert.equal(examples.length, 24);
     const texts = examples.map((e) => e.text);
     const fp32 = await loadPredictor(run, { device: 'cpu' });

@@ -6,6 +6,7 @@ import { LruCache } from '../../../src/extension/inference/cache';
 import { runDirOfModel } from '../../../src/core/run/paths';
 import { modelName, resolveModelSetting } from '../../../src/extension/inference/models';
 import {
+  comparisonText,
   describePrediction,
   formatConfusion,
   hoverMarkdown,
@@ -84,5 +85,33 @@ test('confusion matrix as aligned text, unknown true labels as extra rows', () =
       '      pos         1         1',
       '      meh         0         1',
     ].join('\n'),
+  );
+});
+
+test('the int8 comparison in each task’s terms: accuracy with label agreement, subset accuracy, MSE with the largest difference', () => {
+  const base = { int8Dir: 'x', texts: 40, labelled: 40, maxLogitDiff: 0.0034, fp32MsPerText: 1, int8MsPerText: 1 };
+  const sizes = { fp32Bytes: 2, int8Bytes: 1 };
+  assert.equal(
+    comparisonText({ ...base, ...sizes, metric: 'accuracy', fp32Score: 0.95, int8Score: 0.925, agreement: 0.975 }),
+    'accuracy 95.0% → 92.5% on 40 validation texts (same label for 97.5%)',
+  );
+  assert.equal(
+    comparisonText({
+      ...base,
+      ...sizes,
+      metric: 'subset accuracy',
+      fp32Score: 0.175,
+      int8Score: 0.15,
+      agreement: 0.35,
+    }),
+    'subset accuracy 17.5% → 15.0% on 40 validation texts (same labels for 35.0%)',
+  );
+  assert.equal(
+    comparisonText({ ...base, ...sizes, metric: 'MSE', fp32Score: 0.0931, int8Score: 0.0933 }),
+    'MSE 0.0931 → 0.0933 on 40 validation texts (predictions differ by at most 0.0034)',
+  );
+  assert.equal(
+    comparisonText({ ...base, ...sizes, labelled: 0, metric: 'accuracy', agreement: 1 }),
+    'no validation set to measure it on',
   );
 });
