@@ -12,9 +12,11 @@ import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchChromium, reloadWindow, waitForBertContributions, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
+import { workbenchActions, writeReviewsCsv } from './harness/workbench';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
+const { pick } = workbenchActions(UI_TIMEOUT);
 /** The trainer itself may take a while on 2 shared cores. */
 const TRAIN_TIMEOUT = 240_000;
 
@@ -28,27 +30,6 @@ after(async () => {
   await server?.stop();
   for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
 });
-
-/** 128 short reviews, two classes, deterministic. */
-function writeDataset(file: string): void {
-  const good = ['great', 'wonderful', 'funny', 'warm', 'brilliant', 'lovely'];
-  const bad = ['awful', 'boring', 'flat', 'dull', 'terrible', 'weak'];
-  const rows = ['text,label'];
-  for (let i = 0; i < 128; i++) {
-    const positive = i % 2 === 0;
-    const words = positive ? good : bad;
-    rows.push(`"a ${words[i % 6]} and ${words[(i + 2) % 6]} film number ${i}",${positive ? 'positive' : 'negative'}`);
-  }
-  fs.writeFileSync(file, rows.join('\n') + '\n');
-}
-
-async function pick(page: Page, title: RegExp, typed: string, row: string | RegExp): Promise<void> {
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ timeout: UI_TIMEOUT });
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.fill(typed);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout: UI_TIMEOUT });
-  await page.keyboard.press('Enter');
-}
 
 /** The settings step's Advanced…: each `label` (Epochs, Learning rate, …) set to its value, then Continue. */
 async function advanced(page: Page, values: Record<string, string>): Promise<void> {
@@ -107,7 +88,7 @@ test('Fine-tune BERT: guided flow → trainer child → live dashboard until the
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-finetune-'));
   workspace = ws;
   temps.push(ws);
-  writeDataset(path.join(ws, 'reviews.csv'));
+  writeReviewsCsv(path.join(ws, 'reviews.csv'));
   server = await startCodeServer({ logFile: path.join(OUT, 'finetune-code-server.log') });
   browser = await launchChromium();
   const { page } = browser;

@@ -17,9 +17,11 @@ import type { FrameLocator, Page } from 'playwright-core';
 import { launchChromium, reloadWindow, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { LABELS, evaluation, finishedRun, mlmRun, started, step, toJsonl } from '../unit/extension-ui/sampleRun';
+import { workbenchActions } from './harness/workbench';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
+const { setTheme } = workbenchActions(UI_TIMEOUT);
 const LIVE_RUN = '20261125-090000-live';
 const DONE_RUN = '20261125-080000-done';
 const MLM_RUN = '20261125-070000-notes-pretrain';
@@ -120,19 +122,6 @@ async function tabToMatrix(page: Page, view: FrameLocator): Promise<string[]> {
     visited.push(await focusedKey(view));
   }
   return visited;
-}
-
-/** Picks a colour theme the way a user does: Command Palette → Preferences: Color Theme. */
-async function setTheme(page: Page, theme: string): Promise<void> {
-  await page.locator('.part.statusbar').hover();
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-  await input.fill('>Preferences: Color Theme');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preferences: Color Theme' }).first().click();
-  await input.fill(theme);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: UI_TIMEOUT });
-  await page.keyboard.press('Enter');
 }
 
 test('dashboard: reattach, live updates, interrupted run, confusion examples, untrusted labels, themes', async () => {

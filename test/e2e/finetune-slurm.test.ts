@@ -16,9 +16,11 @@ import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchChromium, waitForBertContributions, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
+import { workbenchActions, writeReviewsCsv } from './harness/workbench';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
+const { pick } = workbenchActions(UI_TIMEOUT);
 /** Queued, then trained by the job on 2 shared cores. */
 const TRAIN_TIMEOUT = 300_000;
 const SETUP = path.join(REPO_ROOT, 'scripts', 'slurm', 'setup.sh');
@@ -50,27 +52,6 @@ function clusterCanStart(): boolean {
   return process.getuid?.() === 0 && ['sbatch', 'sinfo', 'slurmctld', 'slurmd', 'munged'].every(has);
 }
 
-/** 128 short reviews, two classes, deterministic (as test/e2e/dashboard-finetune.test.ts). */
-function writeDataset(file: string): void {
-  const good = ['great', 'wonderful', 'funny', 'warm', 'brilliant', 'lovely'];
-  const bad = ['awful', 'boring', 'flat', 'dull', 'terrible', 'weak'];
-  const rows = ['text,label'];
-  for (let i = 0; i < 128; i++) {
-    const positive = i % 2 === 0;
-    const words = positive ? good : bad;
-    rows.push(`"a ${words[i % 6]} and ${words[(i + 2) % 6]} film number ${i}",${positive ? 'positive' : 'negative'}`);
-  }
-  fs.writeFileSync(file, rows.join('\n') + '\n');
-}
-
-async function pick(page: Page, title: RegExp, typed: string, row: string | RegExp): Promise<void> {
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ timeout: UI_TIMEOUT });
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.fill(typed);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout: UI_TIMEOUT });
-  await page.keyboard.press('Enter');
-}
-
 /** The rows a quick pick shows now, as text. */
 async function rows(page: Page): Promise<string[]> {
   return (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts()).map((t) =>
@@ -97,7 +78,7 @@ test(
 
     const ws = path.join(WORK, 'ws');
     fs.mkdirSync(ws);
-    writeDataset(path.join(ws, 'reviews.csv'));
+    writeReviewsCsv(path.join(ws, 'reviews.csv'));
     server = await startCodeServer({
       logFile: path.join(OUT, 'finetune-slurm-code-server.log'),
       env: { SLURM_CONF: conf },

@@ -20,9 +20,11 @@ import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchU
 import { LoopbackServer } from '../helpers/loopback-server';
 import { isPosixFileName, payloads } from '../helpers/payloads';
 import { csvField } from '../helpers/csv';
+import { workbenchActions } from './harness/workbench';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
+const { runCommand } = workbenchActions(UI_TIMEOUT);
 const TRAIN_TIMEOUT = 240_000;
 
 let server: CodeServer | undefined;
@@ -106,14 +108,6 @@ async function foreignElements(root: Locator, origin: string, allowed: string[])
 async function shownCount(root: Locator, texts: string[]): Promise<number> {
   const rendered = await root.innerText();
   return texts.filter((t) => rendered.includes(t.slice(0, 20))).length;
-}
-
-async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
 }
 
 /** Runs a palette command if the palette offers it (a disabled command may be hidden); either way nothing else. */

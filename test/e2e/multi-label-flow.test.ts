@@ -13,13 +13,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { launchChromium, waitForBertContributions, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { emojiKeywordRows } from '../helpers/emoji-keywords';
+import { workbenchActions } from './harness/workbench';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
+const { pick, runCommand, setTheme } = workbenchActions(UI_TIMEOUT);
 /** The trainer itself may take a while on 2 shared cores. */
 const TRAIN_TIMEOUT = 300_000;
 const CLI = path.join(REPO_ROOT, 'out', 'src', 'cli.js');
@@ -36,32 +37,6 @@ after(async () => {
   await server?.stop();
   for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
 });
-
-async function pick(page: Page, title: RegExp, typed: string, row: string | RegExp): Promise<void> {
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ timeout: UI_TIMEOUT });
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.fill(typed);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout: UI_TIMEOUT });
-  await page.keyboard.press('Enter');
-}
-
-async function runCommand(page: Page, title: string): Promise<void> {
-  await page.locator('.part.statusbar').hover();
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
-}
-
-/** Picks a colour theme the way a user does: Command Palette → Preferences: Color Theme. */
-async function setTheme(page: Page, theme: string): Promise<void> {
-  await runCommand(page, 'Preferences: Color Theme');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.fill(theme);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: UI_TIMEOUT });
-  await page.keyboard.press('Enter');
-}
 
 /** `bertft predict --json` on each text: the labels it lists (at or above their thresholds), per text. */
 function predictedLabels(run: string, texts: string[]): string[][] {

@@ -21,9 +21,11 @@ import { attributionLevel } from '../../src/extension/inference/text';
 import { launchChromium, openPaletteAt, waitForBertContributions, type Browser } from './harness/browser';
 import { TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
+import { workbenchActions } from './harness/workbench';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
+const { runCommand } = workbenchActions(UI_TIMEOUT);
 
 let server: CodeServer | undefined;
 let browser: Browser | undefined;
@@ -54,15 +56,6 @@ function writeAgreementCsv(file: string, rows: number): void {
     );
   }
   fs.writeFileSync(file, lines.join('\n') + '\n');
-}
-
-async function runCommand(page: Page, title: string): Promise<void> {
-  await page.locator('.part.statusbar').hover();
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
 }
 
 async function openFile(page: Page, name: string): Promise<void> {

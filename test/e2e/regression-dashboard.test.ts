@@ -12,14 +12,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { runTrainingSession } from '../../src/core/finetune/session';
 import { launchChromium, openPaletteAt, waitForBertContributions, type Browser } from './harness/browser';
 import { TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
+import { workbenchActions } from './harness/workbench';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
+const { pick, runCommand, setTheme } = workbenchActions(UI_TIMEOUT);
 
 /** An element of the dashboard's page, as far as this test moves it (the tests compile without the DOM's types). */
 type Scrollable = { scrollIntoView(options: { block: 'start' }): void };
@@ -33,32 +34,6 @@ after(async () => {
   await server?.stop();
   for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
 });
-
-async function runCommand(page: Page, title: string): Promise<void> {
-  await page.locator('.part.statusbar').hover();
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
-}
-
-async function pick(page: Page, title: RegExp, typed: string, row: string | RegExp): Promise<void> {
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ timeout: UI_TIMEOUT });
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.fill(typed);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout: UI_TIMEOUT });
-  await page.keyboard.press('Enter');
-}
-
-/** Picks a colour theme the way a user does: Command Palette → Preferences: Color Theme. */
-async function setTheme(page: Page, theme: string): Promise<void> {
-  await runCommand(page, 'Preferences: Color Theme');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.fill(theme);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor({ timeout: UI_TIMEOUT });
-  await page.keyboard.press('Enter');
-}
 
 /** text,label: the more of "fine nice great" a text has, the higher its score (0.5 to 3.5). */
 function writeScores(file: string, rows: number): void {
