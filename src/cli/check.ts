@@ -6,11 +6,20 @@ import { checkDataset, formatCheckReport } from '../core/data/check';
 import { nativeRuntimeError } from '../core/runtime/devices';
 import { modelDirOf } from '../core/run/paths';
 import { getBool, getNumber, getString, requireString, UsageError, type ParsedArgs } from './args';
-import { labelSetOptions } from './commands';
+import { labelSetOptions, SLURM_FLAGS } from './commands';
 import { EXIT_BAD_INPUT, EXIT_OK, Output, type CliIo } from './output';
 
 /** Flags of the finder alone, and the check's flags the finder has no use for. */
-const SUSPECTS_ONLY = ['folds', 'epochs', 'seed', 'rank-by', 'out', 'device'];
+const SUSPECTS_ONLY = [
+  'folds',
+  'epochs',
+  'seed',
+  'rank-by',
+  'out',
+  'device',
+  'aggregate',
+  ...SLURM_FLAGS.map((f) => f.name),
+];
 const SUSPECTS_REFUSE = ['valid'];
 
 export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<number> {

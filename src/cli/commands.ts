@@ -150,7 +150,7 @@ const TRAIN_FLAGS: FlagSpec[] = [
   JSON_FLAG,
 ];
 
-const SLURM_FLAGS: FlagSpec[] = [
+export const SLURM_FLAGS: FlagSpec[] = [
   { name: 'slurm', kind: 'boolean', help: 'submit to Slurm with sbatch (the only scheduler so far)' },
   { name: 'partition', kind: 'string', help: 'Slurm partition (default: the cluster default)' },
   { name: 'time', kind: 'string', help: 'wall-time limit: minutes, HH:MM:SS or D-HH:MM (the job requeues itself)' },
@@ -225,6 +225,21 @@ export const COMMANDS: Record<string, CommandSpec> = {
         kind: 'string',
         help: 'with --suspects: a new folder that keeps the fold runs and suspects.json (default: a temporary one, deleted)',
       },
+      {
+        name: 'aggregate',
+        kind: 'boolean',
+        help: "with --suspects --out DIR: the step after a --slurm job array: each fold's model predicts its rows, DIR/suspects.json",
+      },
+      ...SLURM_FLAGS.map((f) =>
+        f.name === 'slurm'
+          ? {
+              ...f,
+              help: 'with --suspects --out DIR: the folds as one Slurm job array, then a job after it that writes DIR/suspects.json',
+            }
+          : f.name === 'dry-run'
+            ? { ...f, help: 'with --slurm: print both job scripts; write and submit nothing' }
+            : f,
+      ),
       DEVICE_FLAG,
       JSON_FLAG,
     ],

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { UserError } from '../core/errors';
 import { claimRunDir } from '../core/run/folder';
 import { nativeRuntimeError } from '../core/runtime/devices';
-import { readJobRecord, writeJobRecord, type TrainingJob } from '../core/scheduler/scheduler';
+import { readJobRecord, type TrainingJob } from '../core/scheduler/scheduler';
+import { submitArrayScript } from '../core/scheduler/submit';
 import { Slurm } from '../core/scheduler/slurm';
 import {
   buildLeaderboard,
@@ -363,20 +364,8 @@ async function submitArray(
   previousJobIds: string[],
   output: Output,
 ): Promise<number> {
-  const jobId = await scheduler.submit(scriptFile, sweepDir);
-  const submitted = new Date().toISOString();
-  const base = { scheduler: scheduler.name as 'slurm', submitted, restarts: 0, script: path.basename(scriptFile) };
-  await writeJobRecord(sweepDir, { ...base, jobId, arrayIndex: null, previousJobIds });
-  // Each trial's own record (`bertft jobs SWEEP` lists them): the array task's job id is <array id>_<index>.
-  for (const t of record.trials) {
-    await writeJobRecord(path.join(sweepDir, t.dir), {
-      ...base,
-      script: path.join('..', base.script),
-      jobId: `${jobId}_${t.index}`,
-      arrayIndex: t.index,
-      previousJobIds: previousJobIds.map((id) => `${id}_${t.index}`),
-    });
-  }
+  const tasks = record.trials.map((t) => ({ runDir: path.join(sweepDir, t.dir), index: t.index }));
+  const { jobId } = await submitArrayScript(scheduler, scriptFile, sweepDir, tasks, previousJobIds);
   output.result({ event: 'submitted', scheduler: scheduler.name, jobId, sweep: sweepDir, script: scriptFile }, () =>
     [
       `Submitted ${scheduler.name} job array ${jobId} (${record.trials.length} trials): ${scriptFile}`,

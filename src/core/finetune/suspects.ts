@@ -23,8 +23,9 @@ import type { Example } from '../data/types';
 import type { DeviceChoice } from '../runtime/devices';
 import { isFromScratch } from '../train/presets';
 import { loadPredictor } from '../infer/predictor';
-import { runTrainingSession } from './session';
-import { findLabelIssues, perClassThresholds } from './confident-learning';
+import { BEST_DIR } from '../run/paths';
+import { runTrainingSession, type SessionOptions } from './session';
+import { findLabelIssues, perClassThresholds, type Ranking } from './confident-learning';
 import {
   SuspectsCancelled,
   type Suspect,
@@ -45,7 +46,7 @@ export const SUSPECTS_EPOCHS = { fromScratch: 6, pretrained: 2 } as const;
 const TEXT_PREVIEW = 300;
 
 /** `out` absent (created) or an empty folder; anything else is the user's and refused. */
-function claimOut(out: string): void {
+export function claimSuspectsOut(out: string): void {
   let entries: string[];
   try {
     entries = fs.readdirSync(out);
@@ -105,7 +106,28 @@ function classesTooSmall(examples: Example[], labels: string[], k: number): void
   }
 }
 
-export async function findSuspects(options: SuspectsOptions, sink: SuspectsSink = {}): Promise<SuspectsReport> {
+/**
+ * The finder's settings with their defaults filled in, the data read and checked, and every row's fold: all that
+ * the fold trainings and the aggregate step need, computed the same way by each of them (the deal is seeded).
+ */
+export interface SuspectsPlan {
+  /** The data file, absolute. */
+  data: string;
+  folds: number;
+  seed: number;
+  model: string;
+  epochs: number;
+  ranking: Ranking;
+  maxLength: number | undefined;
+  examples: Example[];
+  labels: string[];
+  /** Each row's fold, 0-based. */
+  fold: Int32Array;
+  pairs: boolean;
+}
+
+/** Reads and checks the data and deals its rows into the folds; writes nothing. */
+export async function planSuspects(options: SuspectsOptions): Promise<SuspectsPlan> {
   const k = options.folds ?? DEFAULT_FOLDS;
   const seed = options.seed ?? 42;
   const model = options.model ?? 'random:tiny';
@@ -127,46 +149,152 @@ export async function findSuspects(options: SuspectsOptions, sink: SuspectsSink 
   }
   const fold = stratifiedFolds(examples, k, seed);
   classesTooSmall(examples, labels, k);
+  return {
+    data: path.resolve(options.data),
+    folds: k,
+    seed,
+    model,
+    epochs,
+    ranking,
+    maxLength: options.maxLength,
+    examples,
+    labels,
+    fold,
+    pairs: dataset.textPairColumn !== undefined,
+  };
+}
 
+/** `<root>/fold-<f + 1>`: fold f's training file and run folder. */
+export function foldDir(root: string, f: number): string {
+  return path.join(root, `fold-${f + 1}`);
+}
+
+/** The run folder fold f trains into. */
+export function foldRunDir(root: string, f: number): string {
+  return path.join(foldDir(root, f), 'run');
+}
+
+/** Writes `<root>/fold-<f + 1>/train.jsonl`: the rows of every other fold. */
+export async function writeFoldTrainingFile(plan: SuspectsPlan, root: string, f: number): Promise<void> {
+  fs.mkdirSync(foldDir(root, f), { recursive: true });
+  const rows = plan.examples.filter((_, i) => plan.fold[i] !== f);
+  await writeFileAtomic(path.join(foldDir(root, f), 'train.jsonl'), foldTrainingFile(rows));
+}
+
+/**
+ * The training session's options of fold f, here and on a cluster alike (`bertft check --suspects --slurm` turns
+ * them into the train flags of its job array's task f).
+ */
+export function foldTrainingOptions(
+  plan: SuspectsPlan,
+  root: string,
+  f: number,
+  device: DeviceChoice | undefined,
+): SessionOptions {
+  return {
+    data: path.join(foldDir(root, f), 'train.jsonl'),
+    out: foldRunDir(root, f),
+    textColumn: 'text',
+    labelColumn: 'label',
+    ...(plan.pairs ? { textPairColumn: 'text_pair' } : {}),
+    model: plan.model,
+    epochs: plan.epochs,
+    seed: plan.seed,
+    maxLength: plan.maxLength,
+    device,
+    saveTotalLimit: 1,
+  };
+}
+
+/** Trains fold f into its run folder (its training file written first); false when it was stopped. */
+export async function trainFold(
+  plan: SuspectsPlan,
+  root: string,
+  f: number,
+  device: DeviceChoice | undefined,
+  sink: SuspectsSink = {},
+): Promise<boolean> {
+  await writeFoldTrainingFile(plan, root, f);
+  const done = await runTrainingSession(foldTrainingOptions(plan, root, f, device), {
+    emit: (e) => sink.emit?.(e),
+    shouldStop: sink.shouldStop,
+    onDownload: sink.onDownload,
+  });
+  return !done.stopped;
+}
+
+/** Out-of-fold probabilities, row by row in the data's label order. */
+export function emptyProbabilities(plan: SuspectsPlan): Float32Array {
+  return new Float32Array(plan.examples.length * plan.labels.length);
+}
+
+/** Fold f's trained model (its run's best/) predicts the fold's held-out rows into `probabilities`. */
+export async function predictFold(
+  plan: SuspectsPlan,
+  root: string,
+  f: number,
+  probabilities: Float32Array,
+  device: DeviceChoice | undefined,
+): Promise<void> {
+  const heldOut = plan.examples.map((_, i) => i).filter((i) => plan.fold[i] === f);
+  await predictInto(foldRunDir(root, f), plan.examples, heldOut, plan.labels, probabilities, device);
+}
+
+export async function findSuspects(options: SuspectsOptions, sink: SuspectsSink = {}): Promise<SuspectsReport> {
+  const plan = await planSuspects(options);
+  const k = plan.folds;
   const keep = options.out !== undefined;
   const root = keep ? path.resolve(options.out as string) : fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-suspects-'));
-  if (keep) claimOut(root);
-  const numClasses = labels.length;
-  const probabilities = new Float32Array(examples.length * numClasses);
+  if (keep) claimSuspectsOut(root);
+  const probabilities = emptyProbabilities(plan);
   try {
     for (let f = 0; f < k; f++) {
       if (sink.shouldStop?.()) throw new SuspectsCancelled();
       sink.onFold?.({ fold: f + 1, folds: k, phase: 'train' });
-      const foldDir = path.join(root, `fold-${f + 1}`);
-      fs.mkdirSync(foldDir, { recursive: true });
-      const trainFile = path.join(foldDir, 'train.jsonl');
-      await writeFileAtomic(trainFile, foldTrainingFile(examples.filter((_, i) => fold[i] !== f)));
-      const run = path.join(foldDir, 'run');
-      const done = await runTrainingSession(
-        {
-          data: trainFile,
-          out: run,
-          textColumn: 'text',
-          labelColumn: 'label',
-          ...(dataset.textPairColumn !== undefined ? { textPairColumn: 'text_pair' } : {}),
-          model,
-          epochs,
-          seed,
-          maxLength: options.maxLength,
-          device: options.device,
-          saveTotalLimit: 1,
-        },
-        { emit: (e) => sink.emit?.(e), shouldStop: sink.shouldStop, onDownload: sink.onDownload },
-      );
-      if (done.stopped) throw new SuspectsCancelled();
+      if (!(await trainFold(plan, root, f, options.device, sink))) throw new SuspectsCancelled();
       sink.onFold?.({ fold: f + 1, folds: k, phase: 'predict' });
-      const heldOut = examples.map((_, i) => i).filter((i) => fold[i] === f);
-      await predictInto(run, examples, heldOut, labels, probabilities, options.device);
+      await predictFold(plan, root, f, probabilities, options.device);
     }
   } finally {
     if (!keep) fs.rmSync(root, { recursive: true, force: true });
   }
+  return suspectsReport(plan, probabilities, keep ? root : undefined);
+}
 
+/**
+ * The aggregate step of folds trained elsewhere (a cluster's job array): every fold's model predicts its held-out
+ * rows, and the report is written to `<root>/suspects.json` as findSuspects writes it.
+ */
+export async function aggregateSuspects(
+  plan: SuspectsPlan,
+  root: string,
+  device: DeviceChoice | undefined,
+  sink: SuspectsSink = {},
+): Promise<SuspectsReport> {
+  const probabilities = emptyProbabilities(plan);
+  for (let f = 0; f < plan.folds; f++) {
+    const best = path.join(foldRunDir(root, f), BEST_DIR);
+    if (!fs.existsSync(best)) {
+      throw new UserError(`Fold ${f + 1} has no trained model: ${best} does not exist.`, {
+        file: foldRunDir(root, f),
+        code: 'SUSPECTS_FOLD_NOT_TRAINED',
+        fix: `Check the fold's job with \`bertft jobs ${root}\` and its log; train it again before aggregating.`,
+      });
+    }
+    sink.onFold?.({ fold: f + 1, folds: plan.folds, phase: 'predict' });
+    await predictFold(plan, root, f, probabilities, device);
+  }
+  return suspectsReport(plan, probabilities, root);
+}
+
+/** Confident learning on the out-of-fold probabilities; written to `<out>/suspects.json` when `out` is given. */
+async function suspectsReport(
+  plan: SuspectsPlan,
+  probabilities: Float32Array,
+  out: string | undefined,
+): Promise<SuspectsReport> {
+  const { examples, labels } = plan;
+  const numClasses = labels.length;
   const label2id = new Map(labels.map((l, i) => [l, i]));
   const given = Int32Array.from(examples, (e) => label2id.get(e.label) as number);
   const table = { probabilities, given, numClasses };
@@ -176,7 +304,7 @@ export async function findSuspects(options: SuspectsOptions, sink: SuspectsSink 
     const row = probabilities.subarray(i * numClasses, (i + 1) * numClasses);
     if (row.indexOf(Math.max(...row)) === given[i]) correct++;
   }
-  const suspects = findLabelIssues(table, ranking).map((issue): Suspect => {
+  const suspects = findLabelIssues(table, plan.ranking).map((issue): Suspect => {
     const e = examples[issue.row];
     return {
       file: e.file,
@@ -192,20 +320,20 @@ export async function findSuspects(options: SuspectsOptions, sink: SuspectsSink 
   });
   const report: SuspectsReport = {
     event: 'suspects',
-    data: path.resolve(options.data),
+    data: plan.data,
     rows: examples.length,
-    folds: k,
-    seed,
-    model,
-    epochs,
-    ranking,
+    folds: plan.folds,
+    seed: plan.seed,
+    model: plan.model,
+    epochs: plan.epochs,
+    ranking: plan.ranking,
     labels,
     thresholds: recordOf(labels.map((l, j) => [l, thresholds[j]])),
     outOfFoldAccuracy: correct / examples.length,
     suspects,
-    ...(keep ? { out: root } : {}),
+    ...(out !== undefined ? { out } : {}),
   };
-  if (keep) await writeJsonAtomic(path.join(root, 'suspects.json'), report);
+  if (out !== undefined) await writeJsonAtomic(path.join(out, 'suspects.json'), report);
   return report;
 }
 
@@ -232,4 +360,63 @@ async function predictInto(
   } finally {
     await predictor.dispose();
   }
+}
+
+/** `<out>/suspects-settings.json`: what the aggregate step of folds trained elsewhere needs to deal the rows again. */
+export const SUSPECTS_SETTINGS = 'suspects-settings.json';
+
+interface SuspectsSettings extends Omit<SuspectsOptions, 'out' | 'device'> {
+  /** Rows the data had when the folds were dealt: the aggregate step refuses a data file changed since. */
+  rows: number;
+}
+
+/** Writes the plan's settings (every default filled in, the data path absolute) to `<root>/suspects-settings.json`. */
+export async function writeSuspectsSettings(plan: SuspectsPlan, options: SuspectsOptions, root: string): Promise<void> {
+  const settings: SuspectsSettings = {
+    data: plan.data,
+    textColumn: options.textColumn,
+    labelColumn: options.labelColumn,
+    textPairColumn: options.textPairColumn,
+    folds: plan.folds,
+    seed: plan.seed,
+    model: plan.model,
+    epochs: plan.epochs,
+    maxLength: plan.maxLength,
+    ranking: plan.ranking,
+    rows: plan.examples.length,
+  };
+  await writeJsonAtomic(path.join(root, SUSPECTS_SETTINGS), settings);
+}
+
+/** The plan of the folds written into `root` by `bertft check --suspects --slurm`, dealt again from its settings. */
+export async function readSuspectsPlan(root: string): Promise<SuspectsPlan> {
+  const file = path.join(root, SUSPECTS_SETTINGS);
+  let settings: SuspectsSettings;
+  try {
+    settings = JSON.parse(fs.readFileSync(file, 'utf8')) as SuspectsSettings;
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new UserError(`${file} ${missing ? 'does not exist' : 'is not valid JSON'}.`, {
+      file,
+      code: 'SUSPECTS_NO_SETTINGS',
+      fix: 'Give --out the folder `bertft check --suspects --slurm` wrote its folds into.',
+    });
+  }
+  if (typeof settings !== 'object' || settings === null || typeof settings.data !== 'string') {
+    throw new UserError(`${file} holds no data file.`, {
+      file,
+      code: 'SUSPECTS_NO_SETTINGS',
+      fix: 'Give --out the folder `bertft check --suspects --slurm` wrote its folds into.',
+    });
+  }
+  const { rows, ...options } = settings;
+  const plan = await planSuspects(options);
+  if (plan.examples.length !== rows) {
+    throw new UserError(`${plan.data} has ${plan.examples.length} rows now; its folds were dealt from ${rows}.`, {
+      file: plan.data,
+      code: 'SUSPECTS_DATA_CHANGED',
+      fix: 'Run the finder again on the data as it is now.',
+    });
+  }
+  return plan;
 }

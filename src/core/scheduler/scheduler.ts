@@ -57,6 +57,28 @@ export interface TrainingJob {
    * is then the folder above them (the logs go there) and `trainArgs` is unused.
    */
   array?: { tasks: readonly { runDir: string; trainArgs: readonly string[] }[]; maxParallel?: number };
+  /**
+   * The command that wrote the script and the one that submits it again, for its header (default: `bertft submit`
+   * for one job, `bertft sweep` for an array).
+   */
+  writtenBy?: { command: string; resubmit: string };
+}
+
+/**
+ * A job that runs one command once, no training of its own (the step that gathers a job array's results): its
+ * script, log and job.json go to `runDir`.
+ */
+export interface CommandJob {
+  name: string;
+  /** Absolute folder of the job's script, log and job.json. */
+  runDir: string;
+  /** Absolute working directory of the command. */
+  workDir: string;
+  /** The whole command line: the bertft executable and its arguments. */
+  command: readonly string[];
+  resources: JobResources;
+  /** A job that must end successfully first (an array: every task of it); the scheduler holds this one until then. */
+  dependsOn?: string;
 }
 
 /** Where a job is in its life, for any scheduler. */
@@ -102,6 +124,8 @@ export interface Scheduler {
   /** The job script's file name in the run folder. */
   readonly scriptName: string;
   render(job: TrainingJob): string;
+  /** The script of a job that runs one command once, after `job.dependsOn` when given. */
+  renderCommand(job: CommandJob): string;
   /** Submits the script file `script` of the run in `runDir`; the scheduler's job id. */
   submit(script: string, runDir: string): Promise<string>;
   state(jobId: string): Promise<JobState>;

@@ -14,6 +14,7 @@ import { BEST_DIR, CHECKPOINTS_DIR, RUN_JSON } from '../run/paths';
 import {
   JOB_EVENTS,
   runTool,
+  type CommandJob,
   type JobPhase,
   type JobResources,
   type JobState,
@@ -118,13 +119,15 @@ export function slurmJobName(runDir: string): string {
   return `bertft-${base.replace(/[^A-Za-z0-9_.-]/g, '_')}`.slice(0, 64);
 }
 
-/** The `#SBATCH` lines of a job. */
-function sbatchLines(job: TrainingJob): string[] {
+/** The `#SBATCH` lines of a training job (preemptible: requeued, signalled before its time limit) or a command job. */
+function sbatchLines(job: TrainingJob | CommandJob): string[] {
   const r = job.resources;
+  const array = 'array' in job ? job.array : undefined;
+  const training = 'trainArgs' in job;
   for (const [what, p] of [
-    ['run folder', job.runDir],
+    [training ? 'run folder' : 'job folder', job.runDir],
     ['working folder', job.workDir],
-    ...(job.array?.tasks ?? []).map((t) => ['run folder', t.runDir] as const),
+    ...(array?.tasks ?? []).map((t) => ['run folder', t.runDir] as const),
   ] as const) {
     if (!SBATCH_PATH.test(p)) {
       throw new UserError(`The ${what} ${p} has a space, quote, # or % that an #SBATCH line cannot carry.`, {
@@ -134,17 +137,23 @@ function sbatchLines(job: TrainingJob): string[] {
       });
     }
   }
+  const dependsOn = 'dependsOn' in job ? job.dependsOn : undefined;
+  if (dependsOn !== undefined && !/^[A-Za-z0-9_<>.-]+$/.test(dependsOn)) {
+    throw new RangeError(`not a job id to depend on: ${dependsOn}`);
+  }
   const lines = [
     `--job-name=${slurmJobName(job.runDir)}`,
     `--chdir=${job.workDir}`,
     // An array task's log: %A the array's job id, %a the task's index.
-    job.array ? `--output=${job.runDir}/slurm-%A_%a.out` : `--output=${job.runDir}/slurm-%j.out`,
+    array ? `--output=${job.runDir}/slurm-%A_%a.out` : `--output=${job.runDir}/slurm-%j.out`,
     '--open-mode=append',
     '--requeue',
-    `--signal=B:USR1@${signalLeadSeconds(r)}`,
+    ...(training ? [`--signal=B:USR1@${signalLeadSeconds(r)}`] : []),
+    // afterok: every task of an array ended COMPLETED (exit 0); a failed one holds it (DependencyNeverSatisfied).
+    ...(dependsOn !== undefined ? [`--dependency=afterok:${dependsOn}`] : []),
   ];
-  if (job.array) {
-    const { tasks, maxParallel } = job.array;
+  if (array) {
+    const { tasks, maxParallel } = array;
     if (tasks.length === 0) throw new RangeError('a job array needs at least one task');
     lines.push(`--array=0-${tasks.length - 1}${maxParallel !== undefined ? `%${maxParallel}` : ''}`);
   }
@@ -167,11 +176,12 @@ export function renderSlurmScript(job: TrainingJob, version: string): string {
   const cli = job.command.map(q).join(' ');
   const tail = `--out "$RUN" --device ${q(job.device)}`;
   const newArgs = job.trainArgs.map(q).join(' ');
-  const resubmit = job.array ? 'bertft sweep --slurm --resume --out' : 'bertft submit --slurm --resume --out';
+  const command = `bertft ${job.array ? 'sweep' : 'submit'} --slurm`;
+  const writtenBy = job.writtenBy ?? { command, resubmit: `${command} --resume --out ${job.runDir}` };
   return [
     '#!/bin/bash',
-    `# Written by \`bertft ${job.array ? 'sweep' : 'submit'} --slurm\` (bertft ${version}). Submit it again with`,
-    `#   ${resubmit} ${job.runDir}`,
+    `# Written by \`${writtenBy.command}\` (bertft ${version}). Submit it again with`,
+    `#   ${writtenBy.resubmit}`,
     '# On USR1 (the time limit is near, or a preemption) the trainer is asked to stop (SIGTERM: it finishes its step,',
     '# writes a checkpoint and exits 130) and the job requeues itself; the requeued job resumes from that checkpoint.',
     '# On TERM (scancel) the trainer stops the same way and the job ends; `bertft train --resume` continues it.',
@@ -219,6 +229,23 @@ export function renderSlurmScript(job: TrainingJob, version: string): string {
     'event exit ",\\"trainer_exit\\":$rc"',
     `# The best model is in $RUN/${BEST_DIR}.`,
     'exit "$rc"',
+    '',
+  ].join('\n');
+}
+
+/**
+ * A command job's script: `#SBATCH` lines, then the command. It is short and idempotent, so a preemption simply
+ * requeues it and it runs again from the start.
+ */
+export function renderSlurmCommandScript(job: CommandJob, version: string): string {
+  checkSlurmResources(job.resources);
+  return [
+    '#!/bin/bash',
+    `# Written by bertft ${version}: ${job.name}.`,
+    ...sbatchLines(job),
+    'set -u',
+    `cd ${shellQuote(job.workDir)} || exit 1`,
+    `exec ${job.command.map(shellQuote).join(' ')}`,
     '',
   ].join('\n');
 }
@@ -406,6 +433,10 @@ export class Slurm implements Scheduler {
 
   render(job: TrainingJob): string {
     return renderSlurmScript(job, this.version);
+  }
+
+  renderCommand(job: CommandJob): string {
+    return renderSlurmCommandScript(job, this.version);
   }
 
   async submit(script: string, runDir: string): Promise<string> {

@@ -72,6 +72,34 @@ export async function submitJobScript(
   return { record, scriptFile };
 }
 
+/**
+ * Submits a job array's script and writes its job.json into `dir` (the folder above its tasks) and one into each
+ * task's run folder, whose job id is `<array id>_<index>` (`bertft jobs` lists them).
+ */
+export async function submitArrayScript(
+  scheduler: Scheduler,
+  scriptFile: string,
+  dir: string,
+  tasks: readonly { runDir: string; index: number }[],
+  previousJobIds: string[],
+): Promise<JobRecord> {
+  const jobId = await scheduler.submit(scriptFile, dir);
+  const submitted = new Date().toISOString();
+  const base = { scheduler: scheduler.name, submitted, restarts: 0, script: path.basename(scriptFile) };
+  const record: JobRecord = { ...base, jobId, arrayIndex: null, previousJobIds };
+  await writeJobRecord(dir, record);
+  for (const t of tasks) {
+    await writeJobRecord(t.runDir, {
+      ...base,
+      script: path.relative(t.runDir, scriptFile),
+      jobId: `${jobId}_${t.index}`,
+      arrayIndex: t.index,
+      previousJobIds: previousJobIds.map((id) => `${id}_${t.index}`),
+    });
+  }
+  return record;
+}
+
 function removeEmptyFolder(dir: string): void {
   try {
     fs.rmdirSync(dir);
