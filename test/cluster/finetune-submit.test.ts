@@ -6,11 +6,9 @@
  * to the end with the same settings. A submission sbatch refuses (a partition the cluster does not have) is a user
  * error that leaves no run folder.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../src/core/errors';
 import { readJobRecord } from '../../src/core/scheduler/scheduler';
@@ -21,33 +19,10 @@ import { asPlain } from '../../src/extension/display/text';
 import { listRuns } from '../../src/extension/runs/runStore';
 import { clusterJob, gpuChoices, partitionStep, trainArgv } from '../../src/extension/training/cluster';
 import { sessionOptions, type FineTuneChoices } from '../../src/extension/training/options';
+import { CLI, DATA, REPO, useSlurmCluster } from '../helpers/slurm-cluster';
 
-const REPO = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(REPO, 'out', 'src', 'cli.js');
-const SETUP = path.join(REPO, 'scripts', 'slurm', 'setup.sh');
-const DATA = path.join(REPO, 'examples', 'spam-ham.csv');
-const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-cluster-flow-'));
 // Ports of its own: the other cluster tests' clusters may be up at the same time.
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  SLURM_SANDBOX: path.join(WORK, 'slurm'),
-  SLURMCTLD_PORT: '6857',
-  SLURMD_PORT: '6858',
-};
-
-before(() => {
-  const up = spawnSync('bash', [SETUP, 'up'], { env, encoding: 'utf8', timeout: 600_000 });
-  assert.equal(up.status, 0, `the cluster did not start:\n${up.stdout}\n${up.stderr}`);
-  const conf = /export SLURM_CONF=(\S+)/.exec(up.stdout)?.[1];
-  assert.ok(conf, up.stdout);
-  env.SLURM_CONF = conf;
-});
-
-after(() => {
-  const down = spawnSync('bash', [SETUP, 'down'], { env, encoding: 'utf8', timeout: 120_000 });
-  assert.equal(down.status, 0, down.stderr);
-  fs.rmSync(WORK, { recursive: true, force: true });
-});
+const { env, work: WORK } = useSlurmCluster('bertft-cluster-flow-', { slurmctld: 6857, slurmd: 6858 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -12,7 +12,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(REPO, 'out', 'src', 'cli.js');
+/** The compiled bertft, which jobs run as their command. */
+export const CLI = path.join(REPO, 'out', 'src', 'cli.js');
 const SETUP = path.join(REPO, 'scripts', 'slurm', 'setup.sh');
 export const DATA = path.join(REPO, 'examples', 'spam-ham.csv');
 
