@@ -182,3 +182,27 @@ test('the split path (folds trained one by one, then the aggregate step) writes 
   fs.appendFileSync(options.data, 'one more row,pos\n');
   await assert.rejects(readSuspectsPlan(split), /has 37 rows now; its folds were dealt from 36/);
 });
+
+test('--aggregate takes only --out and --device, needs the folder --slurm wrote; --slurm needs --out', () => {
+  const dir = tempDir('suspects-aggregate-refuse');
+  const data = reviews(dir);
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [CLI, 'check', '--suspects', ...args], { encoding: 'utf8', env: ENV, cwd: dir });
+
+  const stray = run('--aggregate', '--out', dir, '--folds', '3');
+  assert.equal(stray.status, 1, stray.stderr);
+  assert.match(stray.stderr, /--aggregate` reads its settings from the folds' folder; it takes no --folds/);
+  const notOurs = run('--aggregate', '--out', dir);
+  assert.equal(notOurs.status, 1, notOurs.stderr);
+  assert.match(notOurs.stderr, /suspects-settings\.json does not exist/);
+  const noOut = run('--slurm', '--data', data, '--dry-run');
+  assert.equal(noOut.status, 1, noOut.stderr);
+  assert.match(noOut.stderr, /--out/);
+  const notSuspects = spawnSync(process.execPath, [CLI, 'check', '--data', data, '--slurm'], {
+    encoding: 'utf8',
+    env: ENV,
+  });
+  assert.equal(notSuspects.status, 1);
+  assert.match(notSuspects.stderr, /--slurm is used only with --suspects/);
+  assert.deepEqual(fs.readdirSync(dir), ['reviews.csv'], 'nothing written');
+});
