@@ -32,14 +32,8 @@ import {
   type SessionSink,
 } from '../train/session';
 import { screenSeeds } from './screening';
-import {
-  classifyTask,
-  freshOverrides,
-  prepareClassify,
-  writeBestModel,
-  type RunJson,
-  type SessionOptions,
-} from './task';
+import { classifyTask, freshOverrides, prepareClassify, writeBestModel, type SessionOptions } from './task';
+import type { RunJson } from './run-data';
 
 export type { SessionOptions } from './task';
 

@@ -10,8 +10,6 @@ import { UserError } from '../errors';
 import { ownValue, recordOf } from '../util/records';
 import { writeFileAtomic, writeJsonAtomic } from '../util/files';
 import { packageVersion } from '../util/package-version';
-import { readDataset } from '../data/read';
-import { splitDataset } from '../data/split';
 import type { Example } from '../data/types';
 import { checkPaddingMatchesModel, maxSequenceLength, presetConfig, type BertConfig } from '../model/config';
 import { bertClassifierParamSpecs, initWeights, type Weights } from '../model/params';
@@ -38,7 +36,6 @@ import {
   type TrainOverrides,
 } from '../train/presets';
 import { commitDir, prepareTempDir } from '../run/folder';
-import { readRunJson } from '../run/run-json';
 import { sha256File } from '../util/files';
 import {
   differingOnResume,
@@ -52,32 +49,13 @@ import { classifyEvaluation, evaluateSet, type ClassifyEvaluation, type EvalSet 
 import { INFERENCE_SETTINGS_FILE } from '../infer/predictor';
 import { modelDirOf } from '../run/paths';
 import { loadPreprocessor, type Preprocessor } from '../infer/preprocess';
-import {
-  evaluateRegression,
-  REGRESSION_LABELS,
-  regressionTargets,
-  splitRegression,
-  type RegressionEvaluation,
-} from './regression';
-import { evaluateMultiLabel, positiveWeights, prepareMultiLabelData, type MultiLabelEvaluation } from './multi-label';
+import { evaluateRegression, type RegressionEvaluation } from './regression';
+import { evaluateMultiLabel, positiveWeights, type MultiLabelEvaluation } from './multi-label';
+import { asRunJson, prepareData, type PreparedData, type RunJson } from './run-data';
 import { writeThresholds } from '../infer/thresholds';
 
 /** `bertft train`'s options: the run's settings, where it goes, and how it starts. */
 export interface SessionOptions extends TrainOverrides, Omit<SessionRequest, 'out'> {}
-
-export interface RunJson {
-  format: 1;
-  created: string;
-  package_version: string;
-  config: TrainConfig;
-  seed: number;
-  data: { file: string; sha256: string }[];
-  labels: string[];
-  model: { spec: string; dir?: string; model_config: Record<string, unknown> };
-  device: string;
-  device_notes: string[];
-  node: string;
-}
 
 const now = () => new Date().toISOString();
 
@@ -107,92 +85,6 @@ async function prepareModel(
   const { config, weights } = await loadModelDir(dir, numLabels, seed);
   const base = cardBaseModel(resolved, dir);
   return { config, weights, dir, base, baseLicense: licenseOfModelDir(dir) };
-}
-
-interface PreparedData {
-  train: Example[];
-  valid: Example[];
-  labels: string[];
-  files: string[];
-  /** Regression: the target of each train and valid example (their labels hold the numbers). */
-  targets?: { train: Float32Array; valid: Float32Array };
-  /** The second text's column, for a text-pair task. */
-  textPairColumn?: string;
-  /** Multi-label (given, or detected from list labels): each train and valid row's 0/1 targets, [rows, labels]. */
-  multiLabelTargets?: { train: Float32Array; valid: Float32Array };
-}
-
-async function prepareData(
-  problemType: TrainConfig['problemType'],
-  config: Pick<
-    TrainConfig,
-    | 'data'
-    | 'valid'
-    | 'textColumn'
-    | 'labelColumn'
-    | 'textPairColumn'
-    | 'validRatio'
-    | 'seed'
-    | 'labelSeparator'
-    | 'labelColumns'
-  >,
-): Promise<PreparedData> {
-  const columns = {
-    textColumn: config.textColumn,
-    labelColumn: config.labelColumn,
-    textPairColumn: config.textPairColumn,
-    labelColumns: config.labelColumns,
-    labelSeparator: config.labelSeparator,
-    multiLabel: problemType === 'multi-label',
-    numericLabels: problemType === 'regression',
-  };
-  const train = await readDataset(config.data, columns);
-  const valid = config.valid !== undefined ? await readDataset(config.valid, columns) : undefined;
-  if (train.multiLabel !== undefined && problemType !== undefined && problemType !== 'multi-label') {
-    throw new UserError(`The labels of ${config.data} are label sets, but --task ${problemType} was given.`, {
-      file: config.data,
-      code: 'CONFIG_TASK_MISMATCH',
-      fix: 'Use --task multi-label (or leave --task out), or give one label per row.',
-    });
-  }
-  if (train.multiLabel !== undefined) {
-    const multi = prepareMultiLabelData(train, valid, { validationRatio: config.validRatio, seed: config.seed });
-    const files = [config.data, ...(config.valid !== undefined ? [config.valid] : [])];
-    return {
-      train: multi.train,
-      valid: multi.valid,
-      labels: multi.labels,
-      files,
-      multiLabelTargets: multi.targets,
-      ...(train.textPairColumn !== undefined ? { textPairColumn: train.textPairColumn } : {}),
-    };
-  }
-  if (problemType === 'regression') {
-    // Parsed before the split, so that the first bad value is reported in file order.
-    regressionTargets(train.examples);
-    if (valid) regressionTargets(valid.examples);
-    const split = splitRegression(train.examples, {
-      validationRatio: config.validRatio,
-      seed: config.seed,
-      validation: valid?.examples,
-    });
-    const files = [config.data, ...(config.valid !== undefined ? [config.valid] : [])];
-    const targets = { train: regressionTargets(split.train), valid: regressionTargets(split.validation) };
-    return { train: split.train, valid: split.validation, labels: REGRESSION_LABELS, files, targets };
-  }
-  const split = splitDataset(train.examples, {
-    validationRatio: config.validRatio,
-    seed: config.seed,
-    validation: valid?.examples,
-  });
-  const files = [config.data, ...(config.valid !== undefined ? [config.valid] : [])];
-  return {
-    train: split.train,
-    valid: split.validation,
-    labels: split.labelMap.labels,
-    files,
-    ...(train.textPairColumn !== undefined ? { textPairColumn: train.textPairColumn } : {}),
-  };
 }
 
 async function hashInputs(files: string[]): Promise<{ file: string; sha256: string }[]> {
@@ -235,28 +127,6 @@ export function ignoredOnResume(
   previous: TrainConfig,
 ): string[] {
   return differingOnResume(options, previous, ['data', 'valid']);
-}
-
-/** run.json of an existing fine-tuning run, checked enough to resume from; a damaged one is the user's to restore. */
-function asRunJson(value: unknown, file: string): RunJson {
-  const run = value as Partial<RunJson> | null;
-  if (typeof run !== 'object' || run === null || typeof run.config?.data !== 'string' || !Array.isArray(run.data)) {
-    throw new UserError(`${file} is not the run.json of a bertft training run (it has no training configuration).`, {
-      file,
-      code: 'RUN_JSON_UNREADABLE',
-      fix: 'Restore run.json from a backup, or start a new run in another --out folder.',
-    });
-  }
-  return run as RunJson;
-}
-
-/**
- * The validation rows a run was evaluated on, rebuilt from its run.json as its training split them (the same files,
- * columns, task and split seed): what an int8 copy of its model is measured on.
- */
-export async function runValidationExamples(runJsonFile: string): Promise<Example[]> {
-  const run = asRunJson(readRunJson(runJsonFile), runJsonFile);
-  return (await prepareData(run.config.problemType, run.config)).valid;
 }
 
 /** A new run's settings; paths are stored absolute so that --resume works from any working directory. */

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { runValidationExamples } from '../../core/finetune/task';
+import { runValidationExamples } from '../../core/finetune/run-data';
 import type { QuantizedComparison } from '../../core/infer/quantize';
 import { resolveModel } from '../../core/model/hub';
 import { runDirOfModel, runPaths } from '../../core/run/paths';

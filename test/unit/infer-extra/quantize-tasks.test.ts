@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runTrainingSession } from '../../../src/core/finetune/session';
-import { runValidationExamples } from '../../../src/core/finetune/task';
+import { runValidationExamples } from '../../../src/core/finetune/run-data';
 import { loadPredictor } from '../../../src/core/infer/predictor';
 import { compareQuantized, writeQuantizedModelDir } from '../../../src/core/infer/quantize';
 import { readMetricsLog } from '../../../src/core/run/metrics-log';

@@ -11,7 +11,7 @@ import {
   quantizeWeightTransposed,
   writeQuantizedModelDir,
 } from '../../../src/core/infer/quantize';
-import { runValidationExamples } from '../../../src/core/finetune/task';
+import { runValidationExamples } from '../../../src/core/finetune/run-data';
 import { trainedRun } from './fixtures';
 
 /** Tolerance for int8 vs fp32 logits of the tiny trained model (per-column int8 weights, per-tensor uint8 activations). */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runTrainingSession, type SessionOptions } from '../../../src/core/finetune/session';
-import type { RunJson } from '../../../src/core/finetune/task';
+import type { RunJson } from '../../../src/core/finetune/run-data';
 import { listCheckpoints } from '../../../src/core/train/checkpoint';
 import type { EvalEvent, TrainerEvent } from '../../../src/trainer/protocol';
 import { tempDir, writeSentimentCsv } from './fixtures';
