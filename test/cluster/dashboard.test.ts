@@ -11,9 +11,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { launchChromium, waitForBertContributions, type Browser } from '../e2e/harness/browser';
@@ -25,24 +24,14 @@ import {
   startCodeServer,
   type CodeServer,
 } from '../e2e/harness/codeServer';
+import { DATA, lastStep, useSlurmCluster } from '../helpers/slurm-cluster';
 
-const CLI = path.join(REPO_ROOT, 'out', 'src', 'cli.js');
-const SETUP = path.join(REPO_ROOT, 'scripts', 'slurm', 'setup.sh');
-const DATA = path.join(REPO_ROOT, 'examples', 'spam-ham.csv');
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 // Long enough that each state outlasts the 10 s between the scheduler's polls: 4 epochs are about 90 steps.
 const TRAIN = ['--data', DATA, '--model', 'random:tiny', '--epochs', '4', '--seed', '7'];
 /** A state shows within this: the scheduler is asked every 10 s, a job starts or requeues within seconds. */
 const STATE_TIMEOUT = 240_000;
 const UI_TIMEOUT = 60_000;
-const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-cluster-dashboard-'));
-// Ports of its own: the other cluster test files' clusters may be up at the same time.
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  SLURM_SANDBOX: path.join(WORK, 'slurm'),
-  SLURMCTLD_PORT: '6867',
-  SLURMD_PORT: '6868',
-};
 
 let server: CodeServer | undefined;
 let browser: Browser | undefined;
@@ -55,36 +44,21 @@ before(() => {
   if (!fs.existsSync(CODE_SERVER_ENTRY)) {
     execFileSync('bash', [path.join(REPO_ROOT, 'scripts', 'vscode', 'setup.sh')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
-  const up = spawnSync('bash', [SETUP, 'up'], { env, encoding: 'utf8', timeout: 600_000 });
-  assert.equal(up.status, 0, `the cluster did not start:\n${up.stdout}\n${up.stderr}`);
-  const conf = /export SLURM_CONF=(\S+)/.exec(up.stdout)?.[1];
-  assert.ok(conf, up.stdout);
-  env.SLURM_CONF = conf;
 });
 
 after(async () => {
-  try {
-    await browser?.close();
-    await server?.stop();
-  } finally {
-    const down = spawnSync('bash', [SETUP, 'down'], { env, encoding: 'utf8', timeout: 120_000 });
-    fs.rmSync(WORK, { recursive: true, force: true });
-    assert.equal(down.status, 0, down.stderr);
-  }
+  await browser?.close();
+  await server?.stop();
 });
 
-function bertft(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env, cwd: REPO_ROOT });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, out, err })));
-}
+// The cluster, on ports of its own (the other cluster test files' clusters may be up at the same time): its hooks are
+// registered after the workbench's, so it starts once the workbench is set up and is taken down after it closed.
+const cluster = useSlurmCluster('bertft-cluster-dashboard-', { slurmctld: 6867, slurmd: 6868 });
+const { env, work: WORK } = cluster;
 
 /** Submits a held run (it waits in the queue until released) and returns its job id. */
 async function submitHeld(run: string): Promise<string> {
-  const submit = await bertft([
+  const submit = await cluster.bertft([
     'submit',
     '--slurm',
     ...TRAIN,
@@ -107,17 +81,6 @@ function slurm(tool: string, args: string[]): string {
   assert.equal(r.status, 0, `${tool} ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
-
-const lastStep = (run: string): number => {
-  const file = path.join(run, 'metrics.jsonl');
-  if (!fs.existsSync(file)) return 0;
-  const steps = fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('"event":"step"'))
-    .map((l) => (JSON.parse(l) as { step: number }).step);
-  return Math.max(0, ...steps);
-};
 
 /** What a state that never showed leaves behind: the job script's events, the queue, the page. */
 async function explain(page: Page, run: string, what: string, error: unknown): Promise<Error> {
