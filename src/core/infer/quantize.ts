@@ -90,14 +90,28 @@ export function quantizeWeightTransposed(
   n: number,
   k: number,
 ): { q: Int8Array; scales: Float32Array } {
+  return quantizeColumns((o, i) => w[o * k + i], n, k);
+}
+
+/** W already [K in, N out] (a GPT-2 Conv1D, Gemm without transB) → int8 [K, N] and per-column scales [N], as above. */
+export function quantizeWeight(w: Float32Array, n: number, k: number): { q: Int8Array; scales: Float32Array } {
+  return quantizeColumns((o, i) => w[i * n + o], n, k);
+}
+
+/** Int8 [K, N] of the weight whose element (output o, input i) is `at(o, i)`, one scale per output column. */
+function quantizeColumns(
+  at: (o: number, i: number) => number,
+  n: number,
+  k: number,
+): { q: Int8Array; scales: Float32Array } {
   const q = new Int8Array(k * n);
   const scales = new Float32Array(n);
   for (let o = 0; o < n; o++) {
     let max = 0;
-    for (let i = 0; i < k; i++) max = Math.max(max, Math.abs(w[o * k + i]));
+    for (let i = 0; i < k; i++) max = Math.max(max, Math.abs(at(o, i)));
     const scale = max > 0 ? max / 127 : 1;
     scales[o] = scale;
-    for (let i = 0; i < k; i++) q[i * n + o] = Math.max(-127, Math.min(127, Math.round(w[o * k + i] / scale)));
+    for (let i = 0; i < k; i++) q[i * n + o] = Math.max(-127, Math.min(127, Math.round(at(o, i) / scale)));
   }
   return { q, scales };
 }
@@ -106,7 +120,10 @@ function tensor(name: string, dataType: number, dims: number[], data: ArrayBuffe
   return { name, dataType, dims, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
-/** Quantize the Gemm weights of a serialized model; throws ModelError when there is nothing to quantize. */
+/**
+ * Quantize the Gemm weights of a serialized model (either layout: [out, in] with transB, or [in, out]); throws
+ * ModelError when there is nothing to quantize.
+ */
 export function quantizeModel(modelBytes: Uint8Array, format: QuantFormat = DEFAULT_QUANT_FORMAT): QuantizeResult {
   const model = onnx.ModelProto.decode(modelBytes);
   const graph = model.graph;
@@ -129,7 +146,6 @@ export function quantizeModel(modelBytes: Uint8Array, format: QuantFormat = DEFA
       w.dataType === FLOAT &&
       w.dims?.length === 2 &&
       intAttr(node, 'transA', 0) === 0 &&
-      intAttr(node, 'transB', 0) === 1 &&
       floatAttr(node, 'alpha', 1) === 1 &&
       floatAttr(node, 'beta', 1) === 1 &&
       uses.get(wName) === 1;
@@ -137,8 +153,11 @@ export function quantizeModel(modelBytes: Uint8Array, format: QuantFormat = DEFA
       nodes.push(node);
       continue;
     }
-    const [n, k] = (w.dims ?? []).map(Number);
-    const { q, scales } = quantizeWeightTransposed(floatValues(w), n, k);
+    // transB 1: torch's Linear layout [out, in]; 0: GPT-2's Conv1D layout [in, out].
+    const transposed = intAttr(node, 'transB', 0) === 1;
+    const [rows, columns] = (w.dims ?? []).map(Number);
+    const [n, k] = transposed ? [rows, columns] : [columns, rows];
+    const { q, scales } = (transposed ? quantizeWeightTransposed : quantizeWeight)(floatValues(w), n, k);
     const base = wName;
     const out = (node.output ?? [])[0];
     newInits.push(

@@ -24,7 +24,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { loadPredictor } from '../../../src/core/infer/predictor';
 import { loadPreprocessor } from '../../../src/core/infer/preprocess';
+import { writeQuantizedModelDir } from '../../../src/core/infer/quantize';
 import { loadModelDir } from '../../../src/core/model/load';
 import type { Weights } from '../../../src/core/model/params';
 import { findWeights, SAFETENSORS_INDEX_FILE } from '../../../src/core/model/weights-file';
@@ -273,5 +275,23 @@ for (const family of FAMILIES) {
       }
     }
     if (rest.length > 0) t.diagnostic(`largest difference between the formats' predicted probabilities: ${worst}`);
+
+    await t.test(
+      'its int8 copy (Make Int8 Model) quantizes every dense layer and stays within 0.05 of fp32',
+      async () => {
+        const run = path.join(root, `run-${first}`);
+        const { dir, result } = await writeQuantizedModelDir(run);
+        assert.ok(result.quantizedLayers >= 2 * 4, `${result.quantizedLayers} dense layers quantized`);
+        const [fp32, int8] = await Promise.all([run, dir].map((d) => loadPredictor(d, { device: 'cpu' })));
+        try {
+          const [a, b] = await Promise.all([fp32.logits(TEXTS), int8.logits(TEXTS)]);
+          const diff = Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+          assert.ok(diff > 0 && diff <= 0.05, `int8 logits differ from fp32 by ${diff}`);
+        } finally {
+          await fp32.dispose();
+          await int8.dispose();
+        }
+      },
+    );
   });
 }

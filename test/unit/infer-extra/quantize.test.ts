@@ -8,6 +8,7 @@ import {
   INT8_DIR,
   QUANT_FORMATS,
   quantizeModel,
+  quantizeWeight,
   quantizeWeightTransposed,
   writeQuantizedModelDir,
 } from '../../../src/core/infer/quantize';
@@ -31,6 +32,14 @@ test('weights: int8 per output column, transposed, dequantizing within half a st
       assert.ok(Math.abs(q[i * n + o] * scales[o] - w[o * k + i]) <= scales[o] / 2 + 1e-7, `w[${o},${i}]`);
   }
   assert.equal(q[1 * n + 0], -127);
+});
+
+test('weights already [in, out] (GPT-2 Conv1D): the same int8 [in, out] and scales as their torch-layout transpose', () => {
+  const [n, k] = [3, 4];
+  const torchLayout = Float32Array.from([0.5, -1, 0.25, 0, 2, 1, -2, 0.1, 0, 0, 0, 0]);
+  const conv1dLayout = new Float32Array(k * n);
+  for (let o = 0; o < n; o++) for (let i = 0; i < k; i++) conv1dLayout[i * n + o] = torchLayout[o * k + i];
+  assert.deepEqual(quantizeWeight(conv1dLayout, n, k), quantizeWeightTransposed(torchLayout, n, k));
 });
 
 test('a model without dense weights is refused with a ModelError', () => {
