@@ -27,8 +27,10 @@ import {
 import { DATA, lastStep, useSlurmCluster } from '../helpers/slurm-cluster';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
-// Long enough that each state outlasts the 10 s between the scheduler's polls: 4 epochs are about 90 steps.
-const TRAIN = ['--data', DATA, '--model', 'random:tiny', '--epochs', '4', '--seed', '7'];
+// Long enough that each state outlasts the 10 s between the scheduler's polls, also on a quiet machine, where the job
+// trains about 6 steps a second and is preempted near step 50: 8 epochs are 184 steps (4 were 92, and the resumed job
+// could end before a poll showed it resumed).
+const TRAIN = ['--data', DATA, '--model', 'random:tiny', '--epochs', '8', '--seed', '7'];
 /** A state shows within this: the scheduler is asked every 10 s, a job starts or requeues within seconds. */
 const STATE_TIMEOUT = 240_000;
 const UI_TIMEOUT = 60_000;
