@@ -101,9 +101,10 @@ test('preempted by the urgent partition: checkpoint, requeue, resume, the same m
 
 test('a wall-time chain under --time=1: checkpoint, requeue, resume until done, the same training', async (t) => {
   // The job is signalled 30 s before its 1-minute limit (signalLeadSeconds), and Slurm sends that signal on its
-  // 30-s cycle, early rather than late: a segment trains at most about 30 s. 5 epochs (115 steps, about 40 s of
-  // training on a quiet 2-core machine) need 2 segments or more.
-  const train = ['--data', DATA, '--model', 'random:tiny', '--epochs', '5', '--seed', '7'];
+  // 30-s cycle, early rather than late: a segment trains at most about 30 s. 12 epochs (276 steps) need 2 segments or
+  // more on a machine up to about twice as fast as this quiet 2-core one (8 epochs took 2 segments here at load 1;
+  // 5 epochs could fit in one).
+  const train = ['--data', DATA, '--model', 'random:tiny', '--epochs', '12', '--seed', '7'];
   const run = path.join(RUNS, 'wall-time');
   const submit = await cluster.bertft(['submit', '--slurm', ...train, '--out', run, '--time', '1']);
   assert.equal(submit.code, 0, submit.err);
