@@ -1,12 +1,44 @@
 /** The compiled `bertft` run as a user runs it, for the CLI's end-to-end tests. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readMetricsLog } from '../../src/core/run/metrics-log';
+import type { StepEvent } from '../../src/core/run/events';
 
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli.js');
 
 export function run(...args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+}
+
+/** The step events a run folder's metrics.jsonl holds so far. */
+export const stepsOf = (out: string): StepEvent[] =>
+  readMetricsLog(path.join(out, 'metrics.jsonl')).filter((e): e is StepEvent => e.event === 'step');
+
+/**
+ * `bertft train ARGS --out OUT` in its own process, as the training process itself (BERTFT_TRAINING_CHILD, no restart
+ * into a child, so that the kill hits the process that writes), killed with SIGKILL as soon as its metrics log a step
+ * at or past `step`: mid-run, with the work since the last checkpoint lost. Resolves to whether the kill landed before
+ * the run ended.
+ */
+export async function trainKilledAtStep(args: string[], out: string, step: number): Promise<boolean> {
+  const child = spawn(process.execPath, [CLI, 'train', ...args, '--out', out], {
+    env: { ...process.env, BERTFT_TRAINING_CHILD: '1' },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const metrics = path.join(out, 'metrics.jsonl');
+  let landed = false;
+  while (child.exitCode === null && child.signalCode === null) {
+    if (fs.existsSync(metrics) && stepsOf(out).some((s) => s.step >= step)) {
+      landed = child.kill('SIGKILL');
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  await exited;
+  return landed;
 }
 
 /** bertft's --json output: one object a line (the command must succeed). */

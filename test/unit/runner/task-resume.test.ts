@@ -6,15 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readMetricsLog } from '../../../src/core/run/metrics-log';
-import type { StepEvent } from '../../../src/core/run/events';
 import { emojiKeywordRows } from '../../helpers/emoji-keywords';
 import { sotuYears } from '../../helpers/sotu-years';
 import { writeRelationPairs } from '../../helpers/wordnet';
 import { tempDir } from './fixtures';
+import { stepsOf, trainKilledAtStep } from '../../helpers/bertft-cli';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
@@ -85,9 +85,6 @@ const CASES: TaskCase[] = [
 
 const train = (args: string[]) => spawnSync(process.execPath, [CLI, 'train', ...args], { env: ENV, encoding: 'utf8' });
 
-const stepsOf = (out: string): StepEvent[] =>
-  readMetricsLog(path.join(out, 'metrics.jsonl')).filter((e): e is StepEvent => e.event === 'step');
-
 /** Each evaluation's figures (without its time) by step; a step logged again after a resume counts once, the last. */
 const evalsOf = (out: string): string[] => {
   const byStep = new Map<number, string>();
@@ -121,28 +118,14 @@ for (const task of CASES) {
     );
 
     const killed = path.join(dir, 'killed');
-    const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--out', killed, ...args], {
-      env: ENV,
-      stdio: 'ignore',
-    });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const metrics = path.join(killed, 'metrics.jsonl');
-    // Kill once the step after the first checkpoint (step 4) is logged: mid-run, with work since the checkpoint lost.
-    let landed = false;
-    while (child.exitCode === null && child.signalCode === null) {
-      if (fs.existsSync(metrics) && stepsOf(killed).some((s) => s.step >= 5)) {
-        landed = child.kill('SIGKILL');
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    await exited;
+    // Killed once the step after the first checkpoint (step 4) is logged: mid-run, with work since the checkpoint lost.
+    const landed = await trainKilledAtStep(['--data', data, ...args], killed, 5);
     assert.ok(landed, 'the kill landed before the run ended');
     assert.ok(!fs.existsSync(path.join(killed, 'checkpoints', `step-${TOTAL_STEPS}`)), 'the run did not finish');
 
     const resumed = train(['--out', killed, '--resume']);
     assert.equal(resumed.status, 0, resumed.stderr);
-    const starts = readMetricsLog(metrics).filter((e) => e.event === 'started');
+    const starts = readMetricsLog(path.join(killed, 'metrics.jsonl')).filter((e) => e.event === 'started');
     assert.equal(starts.length, 2);
     const from = starts[1].resumed_from_step ?? 0;
     assert.ok(from >= 4 && from < TOTAL_STEPS, `resumed from step ${from}, a checkpoint before the end`);

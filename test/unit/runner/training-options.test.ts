@@ -6,14 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runTrainingSession, type SessionOptions } from '../../../src/core/finetune/session';
-import { readMetricsLog } from '../../../src/core/run/metrics-log';
-import type { StepEvent } from '../../../src/core/run/events';
 import { lrFactor } from '../../../src/core/train/schedule';
 import { tempDir, writeSentimentCsv } from './fixtures';
+import { stepsOf, trainKilledAtStep } from '../../helpers/bertft-cli';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
@@ -57,9 +56,6 @@ function train(args: string[]): { status: number | null; stdout: string; stderr:
 
 const finalWeights = (out: string): Buffer =>
   fs.readFileSync(path.join(out, 'checkpoints', `step-${TOTAL_STEPS}`, 'model.safetensors'));
-
-const stepsOf = (out: string): StepEvent[] =>
-  readMetricsLog(path.join(out, 'metrics.jsonl')).filter((e): e is StepEvent => e.event === 'step');
 
 test('accumulation, cosine schedule and label smoothing: run.json, optimizer steps, lr, refused differences on --resume', () => {
   const dir = tempDir('train-options');
@@ -112,22 +108,8 @@ test('with gradient accumulation, kill -9 mid-run and --resume end with the unin
   assert.equal(train(['--data', data, '--out', straight, ...ARGS]).status, 0);
 
   const killed = path.join(dir, 'killed');
-  const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--out', killed, ...ARGS], {
-    env: ENV,
-    stdio: 'ignore',
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const metrics = path.join(killed, 'metrics.jsonl');
-  // Kill once the step after the first checkpoint (step 2) is logged: mid-run, with work since the checkpoint lost.
-  let landed = false;
-  while (child.exitCode === null && child.signalCode === null) {
-    if (fs.existsSync(metrics) && stepsOf(killed).some((s) => s.step >= 3)) {
-      landed = child.kill('SIGKILL');
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  await exited;
+  // Killed once the step after the first checkpoint (step 2) is logged: mid-run, with work since the checkpoint lost.
+  const landed = await trainKilledAtStep(['--data', data, ...ARGS], killed, 3);
   assert.ok(landed, 'the kill landed before the run ended');
   assert.ok(!fs.existsSync(path.join(killed, 'checkpoints', `step-${TOTAL_STEPS}`)), 'the run did not finish');
   const resumed = train(['--out', killed, '--resume']);
