@@ -16,7 +16,7 @@ import { workbenchActions, writeReviewsCsv } from './harness/workbench';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
-const { pick } = workbenchActions(UI_TIMEOUT);
+const { pick, runCommand } = workbenchActions(UI_TIMEOUT);
 /** The trainer itself may take a while on 2 shared cores. */
 const TRAIN_TIMEOUT = 240_000;
 
@@ -52,11 +52,7 @@ async function advanced(page: Page, values: Record<string, string>): Promise<voi
 
 /** The flow with reviews.csv, the small random model and CPU; `cancelEstimate` presses Cancel on the estimate. */
 async function startFineTune(page: Page, preset: () => Promise<void>, cancelEstimate = false): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-  await input.fill('>BERT: Fine-tune BERT');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Fine-tune BERT' }).first().click();
+  await runCommand(page, 'BERT: Fine-tune BERT');
   await pick(page, /dataset/, 'reviews.csv', 'reviews.csv');
   await pick(page, /columns/, '', /Text: "text", label: "label"/);
   await pick(page, /model/, 'Small random model', 'Small random model');
@@ -180,11 +176,7 @@ test('a dataset the trainer would refuse stops the flow with its problems, and o
     'text,label\n"a fine film",positive\n"a dull film",\n"a warm film",positive\n"a flat film",negative\n',
   );
   try {
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-    await input.fill('>BERT: Fine-tune BERT');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Fine-tune BERT' }).first().click();
+    await runCommand(page, 'BERT: Fine-tune BERT');
     await pick(page, /dataset/, 'broken.csv', 'broken.csv');
     await pick(page, /columns/, '', /Text: "text", label: "label"/);
     const dialog = page.locator('.monaco-dialog-box');

@@ -1,6 +1,7 @@
 /** What the e2e tests do in the workbench as a user would: quick picks, Command Palette commands, colour themes. */
 import * as fs from 'node:fs';
 import type { Page } from 'playwright-core';
+import { openPaletteAt } from './browser';
 
 export interface WorkbenchActions {
   /** Waits for the quick input titled `title`, types `typed` and picks the first row showing `row`. */
@@ -18,12 +19,12 @@ export function workbenchActions(timeout: number): WorkbenchActions {
     await page.locator('.quick-input-list .monaco-list-row', { hasText: row }).first().waitFor({ timeout });
     await page.keyboard.press('Enter');
   };
+  // Through openPaletteAt: it opens the palette again until the command is listed (the list is taken when it opens,
+  // which can be before the extension's commands are registered).
   const runCommand = async (page: Page, title: string) => {
     await page.locator('.part.statusbar').hover();
-    await page.keyboard.press('F1');
-    await input(page).waitFor({ state: 'visible', timeout });
-    await input(page).fill(`>${title}`);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+    const rows = await openPaletteAt(page, `>${title}`, title, timeout);
+    await rows.filter({ hasText: title }).first().click();
   };
   return {
     pick: async (page, title, typed, row) => {
