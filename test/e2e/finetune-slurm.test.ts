@@ -20,7 +20,7 @@ import { workbenchActions, writeReviewsCsv } from './harness/workbench';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
-const { pick } = workbenchActions(UI_TIMEOUT);
+const { pick, runCommand } = workbenchActions(UI_TIMEOUT);
 /** Queued, then trained by the job on 2 shared cores. */
 const TRAIN_TIMEOUT = 300_000;
 const SETUP = path.join(REPO_ROOT, 'scripts', 'slurm', 'setup.sh');
@@ -88,11 +88,8 @@ test(
     try {
       await page.goto(devWorkbenchUrl(server, ws));
       await waitForBertContributions(page, UI_TIMEOUT);
-      await page.keyboard.press('F1');
+      await runCommand(page, 'BERT: Fine-tune BERT');
       const input = page.locator('.quick-input-widget .quick-input-box input');
-      await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-      await input.fill('>BERT: Fine-tune BERT');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Fine-tune BERT' }).first().click();
       await pick(page, /dataset/, 'reviews.csv', 'reviews.csv');
       await pick(page, /columns/, '', /Text: "text", label: "label"/);
       await pick(page, /model/, 'Small random model', 'Small random model');
