@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { launchChromium, type Browser } from './harness/browser';
+import { launchChromium, openPaletteAt, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { runTrainingSession } from '../../src/core/finetune/session';
 import { loadExplainer } from '../../src/core/infer/explain';
@@ -123,9 +123,8 @@ test('Explain Selection colours the tokens with a legend; Classify Selection and
   };
   const runCommand = async (title: string): Promise<void> => {
     await selectSentence();
-    await page.keyboard.press('F1');
-    await quickInput.locator('.quick-input-box input').fill(`>${title}`);
-    await quickInput.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+    const rows = await openPaletteAt(page, `>${title}`, title, UI_TIMEOUT);
+    await rows.filter({ hasText: title }).first().click();
   };
   const setTheme = async (name: string, themeClass: string): Promise<void> => {
     await page.locator('.part.statusbar').hover();

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { launchChromium, type Browser } from './harness/browser';
+import { launchChromium, openPaletteAt, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
@@ -148,9 +148,8 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     await closeEditors(page);
     const bertStatus = page.locator('.statusbar-item', { hasText: /BERT/ });
 
-    await page.keyboard.press('F1');
-    await quickInput.locator('.quick-input-box input').fill('>BERT: Fine-tune BERT');
-    await quickInput.locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Fine-tune BERT' }).first().click();
+    const fineTuneRows = await openPaletteAt(page, '>BERT: Fine-tune BERT', 'BERT: Fine-tune BERT', UI_TIMEOUT);
+    await fineTuneRows.filter({ hasText: 'BERT: Fine-tune BERT' }).first().click();
     // No dataset in the workspace: the step says which formats it reads and offers the bundled example.
     await quickInput.locator('.quick-input-title', { hasText: /dataset/ }).waitFor({ timeout: UI_TIMEOUT });
     const placeholder = (await quickInput.locator('.quick-input-box input').getAttribute('placeholder')) ?? '';
@@ -256,12 +255,8 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     await page.locator('.tab.active', { hasText: 'mail.txt' }).waitFor({ timeout: UI_TIMEOUT });
     await page.locator('.monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+A');
-    await page.keyboard.press('F1');
-    await quickInput.locator('.quick-input-box input').fill('>BERT: Classify Selection');
-    await quickInput
-      .locator('.quick-input-list .monaco-list-row', { hasText: 'BERT: Classify Selection' })
-      .first()
-      .click();
+    const classifyRows = await openPaletteAt(page, '>BERT: Classify Selection', 'BERT: Classify Selection', UI_TIMEOUT);
+    await classifyRows.filter({ hasText: 'BERT: Classify Selection' }).first().click();
     const toast = page
       .locator('.notifications-toasts .notification-toast', { hasText: /BERT .*: (spam|ham) \(/ })
       .first();

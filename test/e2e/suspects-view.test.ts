@@ -113,12 +113,26 @@ test('Find Likely Mislabeled Rows lists the suspects in the Likely Mislabeled vi
   // The view's message names the file and counts.
   await view.locator('.message', { hasText: /likely mislabeled rows of 400 in reviews\.jsonl/ }).waitFor();
 
-  // A click opens the row: the cursor is on its line.
+  // A click opens the row: the cursor is on its line. The command focuses the view once the rows are listed, so the
+  // click waits for its progress to end; a click that still lands while the view is being revealed is tried again.
+  await progress.first().waitFor({ state: 'hidden', timeout: UI_TIMEOUT });
   const second = parsed[Math.min(1, parsed.length - 1)];
-  await items.nth(Math.min(1, parsed.length - 1)).click();
-  await page
-    .locator('.statusbar-item', { hasText: new RegExp(`Ln ${second.line}, Col 1\\b`) })
-    .waitFor({ timeout: UI_TIMEOUT });
+  const cursorOnRow = page.locator('.statusbar-item', { hasText: new RegExp(`Ln ${second.line}, Col 1\\b`) });
+  for (let attempt = 1; ; attempt++) {
+    await items.nth(Math.min(1, parsed.length - 1)).click();
+    const opened = await cursorOnRow
+      .waitFor({ timeout: UI_TIMEOUT / 3 })
+      .then(() => true)
+      .catch(() => false);
+    if (opened) break;
+    if (attempt === 3) {
+      await page.screenshot({ path: path.join(OUT, 'suspects-failure.png') });
+      const status = await page.locator('.statusbar-item').allInnerTexts();
+      assert.fail(
+        `a click on line ${second.line}'s row did not put the cursor there; status bar: ${status.join(' | ')}`,
+      );
+    }
+  }
 
   const setTheme = async (name: string, themeClass: string): Promise<void> => {
     const themes = await openPaletteAt(page, '>Preferences: Color Theme', 'Preferences: Color Theme', UI_TIMEOUT);
