@@ -3,16 +3,18 @@
  * config.json: 22 layers, hidden 768, 12 heads, GeGLU 1152, a global layer every 3rd, local window 128; random
  * weights) costs at long inputs on the CPU: peak RSS and step time for a batch of 1 at each length, each length in its
  * own process (peak RSS = that process's VmHWM), against the plain-PyTorch reference on the same config and length
- * (bench/reference/bench_modernbert_torch.py, PyTorch 1.13 on the CPU). Attention here is plain: every layer keeps
- * its [heads, length, length] probabilities for the backward pass, so that part of the memory grows with the square
- * of the length (up to 1,024 tokens our peak is set by building the session, not by the step).
+ * (bench/reference/bench_modernbert_torch.py, PyTorch 1.13 on the CPU). Ours uses block attention
+ * (src/core/graph/ops/attention.ts: no [heads, length, length] tensor is kept, local layers read only their window), as
+ * training does; "ours, plain" is the same step with plain attention, which keeps every layer's [heads, length,
+ * length] probabilities for the backward pass, as the PyTorch reference does.
  *
- * Env: BENCH_LENGTHS (default "256,512,1024"; longer ones need far more memory and time), BENCH_THREADS (default 2).
- * Last stdout line: one JSON object: ratio (ours ÷ PyTorch step time) and rss_ratio at the longest length, and
- * the figures per length.
+ * Env: BENCH_LENGTHS (default "256,512,1024"), BENCH_THREADS (default 2), BENCH_PLAIN_MAX (default 2048: longer
+ * lengths run ours only, since plain attention's memory grows with the square of the length: about 19 and 64 GB at
+ * 4,096 and 8,192 tokens). Last stdout line: one JSON object: ratio (ours ÷ PyTorch step time) and rss_ratio at the
+ * longest length both ran, and the figures per length.
  *
- *   node out/bench/modernbert-long.js                     (driver)
- *   node out/bench/modernbert-long.js '{"seq":512}'       (one measurement)
+ *   BENCH_LENGTHS=1024,2048,4096,8192 node out/bench/modernbert-long.js     (driver)
+ *   node out/bench/modernbert-long.js '{"seq":512,"threads":2}'              (one measurement; "plain":true for plain)
  */
 import * as path from 'node:path';
 import { parseBertConfig } from '../src/core/model/config';
@@ -53,7 +55,7 @@ interface Figures {
   peak_rss_mb: number;
 }
 
-async function measureOne(seq: number, threads: number): Promise<Figures> {
+async function measureOne(seq: number, threads: number, plain: boolean): Promise<Figures> {
   const config = parseBertConfig(MODERNBERT_BASE);
   const t0 = performance.now();
   const engine = await createTrainEngine({
@@ -74,6 +76,7 @@ async function measureOne(seq: number, threads: number): Promise<Figures> {
     dropout: false,
     seed: 0,
     threads,
+    attentionBlock: plain ? null : undefined,
   });
   const setupS = (performance.now() - t0) / 1000;
   const rand = seededRandom(1);
@@ -106,40 +109,57 @@ function torchStep(root: string, seq: number, threads: number): Figures {
   );
 }
 
+interface Row {
+  seq: number;
+  ours: Figures;
+  oursPlain: Figures | null;
+  torch: Figures | null;
+  rss_ratio: number | null;
+  time_ratio: number | null;
+}
+
+const mb = (f: Figures | null): string =>
+  f ? `${f.step_s.toFixed(1)} s/step, ${f.peak_rss_mb.toFixed(0)} MB` : 'not run';
+
 function driver(): void {
   const lengths = (process.env.BENCH_LENGTHS ?? '256,512,1024').split(',').map(Number);
   const threads = Number(process.env.BENCH_THREADS ?? 2);
+  const plainMax = Number(process.env.BENCH_PLAIN_MAX ?? 2048);
   const root = findRoot(__dirname);
-  const rows: { seq: number; ours: Figures; torch: Figures; rss_ratio: number; time_ratio: number }[] = [];
-  for (const seq of lengths) {
-    const ours = runJson<Figures>(
+  const ourStep = (seq: number, plain: boolean): Figures =>
+    runJson<Figures>(
       root,
       process.execPath,
-      [path.join(__dirname, 'modernbert-long.js'), JSON.stringify({ seq, threads })],
+      [path.join(__dirname, 'modernbert-long.js'), JSON.stringify({ seq, threads, plain })],
       trainingProcessEnv(process.env),
     );
-    const torch = torchStep(root, seq, threads);
-    const row = {
+  const rows: Row[] = [];
+  for (const seq of lengths) {
+    const ours = ourStep(seq, false);
+    const oursPlain = seq <= plainMax ? ourStep(seq, true) : null;
+    const torch = seq <= plainMax ? torchStep(root, seq, threads) : null;
+    rows.push({
       seq,
       ours,
+      oursPlain,
       torch,
-      rss_ratio: ours.peak_rss_mb / torch.peak_rss_mb,
-      time_ratio: ours.step_s / torch.step_s,
-    };
-    rows.push(row);
+      rss_ratio: torch && ours.peak_rss_mb / torch.peak_rss_mb,
+      time_ratio: torch && ours.step_s / torch.step_s,
+    });
     console.log(
-      `ModernBERT-base, batch 1, ${seq} tokens: ` +
-        `ours ${ours.step_s.toFixed(1)} s/step, peak RSS ${ours.peak_rss_mb.toFixed(0)} MB; ` +
-        `PyTorch ${torch.step_s.toFixed(1)} s/step, ${torch.peak_rss_mb.toFixed(0)} MB`,
+      `ModernBERT-base, batch 1, ${seq} tokens: ours ${mb(ours)}; ours with plain attention ${mb(oursPlain)}; ` +
+        `PyTorch ${mb(torch)}`,
     );
   }
-  const last = rows[rows.length - 1];
+  const compared = rows.filter((r) => r.torch !== null);
+  const last = compared[compared.length - 1];
   console.log(
     JSON.stringify({
       model: 'ModernBERT-base (random weights)',
       threads,
-      ratio: last.time_ratio,
-      rss_ratio: last.rss_ratio,
+      ratio: last?.time_ratio ?? null,
+      rss_ratio: last?.rss_ratio ?? null,
+      ratio_at: last?.seq ?? null,
       rows,
     }),
   );
@@ -147,8 +167,8 @@ function driver(): void {
 
 const arg = process.argv[2];
 if (arg) {
-  const { seq, threads } = JSON.parse(arg) as { seq: number; threads: number };
-  measureOne(seq, threads)
+  const { seq, threads, plain } = JSON.parse(arg) as { seq: number; threads: number; plain?: boolean };
+  measureOne(seq, threads, plain === true)
     .then((f) => console.log(JSON.stringify(f)))
     .catch((e) => {
       console.error(e);

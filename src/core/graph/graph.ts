@@ -45,6 +45,21 @@ export interface GraphNode {
   attrs: Record<string, AttrValue>;
 }
 
+/**
+ * Every value a node reads: its inputs and, for a node with a body graph (Loop), the values of enclosing graphs the
+ * body reads directly (ONNX's implicit inputs), which a dependency analysis must count like inputs.
+ */
+export function valuesRead(node: GraphNode): Value[] {
+  const read = node.inputs.filter((v): v is Value => v !== null);
+  const bodies = Object.values(node.attrs).flatMap((a) => (typeof a === 'object' && 'graph' in a ? [a.graph] : []));
+  for (const body of bodies) {
+    for (const inner of body.nodes) {
+      for (const v of valuesRead(inner)) if (v.graph !== body && !v.graph.isInside(body)) read.push(v);
+    }
+  }
+  return read;
+}
+
 export interface Initializer {
   value: Value;
   data: Float32Array | BigInt64Array | Int32Array | Uint32Array | Uint8Array;
@@ -176,6 +191,11 @@ export class Graph {
     if (!(v instanceof Value)) throw new GraphError(`${op}: input is not a graph value (got ${String(v)}).`);
     if (this.encloses(v.graph)) return;
     throw new GraphError(`${op}: value '${v.name}' belongs to another graph and cannot be used here.`);
+  }
+
+  /** Whether this graph is nested, at any depth, in `graph`. */
+  isInside(graph: Graph): boolean {
+    return this.parent === graph || (this.parent?.isInside(graph) ?? false);
   }
 
   /** Whether `graph` is this graph or one it is nested in (a Loop body sees its parents' values). */

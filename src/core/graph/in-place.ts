@@ -10,7 +10,7 @@
  */
 import { GraphError } from '../errors';
 import { sameShape } from './dims';
-import { Graph, GraphNode, Value } from './graph';
+import { Graph, GraphNode, Value, valuesRead } from './graph';
 
 const ELEMENTWISE_IN_PLACE = new Set(['Add', 'Sub', 'Mul', 'Div']);
 
@@ -27,8 +27,8 @@ function ancestors(from: GraphNode, producedBy: Map<Value, GraphNode>, stop: Set
   while (todo.length > 0) {
     const node = todo.pop()!;
     if (stop.has(node)) continue;
-    for (const input of node.inputs) {
-      const parent = input && producedBy.get(input);
+    for (const input of valuesRead(node)) {
+      const parent = producedBy.get(input);
       if (parent && !seen.has(parent)) {
         seen.add(parent);
         todo.push(parent);
@@ -50,8 +50,7 @@ export function checkInPlaceOutputs(g: Graph, barrier: Value, pairs: readonly (r
   const beforeBarrier = ancestors(barrierNode, producedBy, new Set());
   const readers = new Map<Value, GraphNode[]>();
   for (const node of g.nodes) {
-    for (const input of node.inputs) {
-      if (!input) continue;
+    for (const input of valuesRead(node)) {
       const list = readers.get(input);
       if (list) list.push(node);
       else readers.set(input, [node]);

@@ -25,6 +25,7 @@ import * as ort from 'onnxruntime-node';
 import { ModelError } from '../errors';
 import { Graph } from '../graph/graph';
 import { mul } from '../graph/ops/elementwise';
+import { ATTENTION_BLOCK } from '../graph/ops/attention';
 import { sumAll } from '../graph/ops/reduce';
 import { toModelBytes } from '../graph/serialize';
 import type { BertConfig } from '../model/config';
@@ -66,7 +67,7 @@ export const ATTRIBUTION_IO = {
  * logits . target) / d word_embeddings, which for independent rows is each row's own gradient.
  */
 export function buildAttributionGraph(cfg: BertConfig, numLabels: number, weights: Weights): Uint8Array {
-  const family = encoderFamily(cfg);
+  const family = encoderFamily(cfg, { attentionBlock: ATTENTION_BLOCK });
   const specs = family.paramSpecs(numLabels);
   const arrays = checkWeightsMatch(specs, weights, 'model weights');
   const g = new Graph();

@@ -44,6 +44,11 @@ export interface ForwardContext {
   dropout: DropoutKeys | null;
   /** Compute query, key and value with one Gemm on the concatenated weights. */
   fusedQkv?: boolean;
+  /**
+   * Queries per block of memory-efficient attention (graph/ops/attention.ts) in the families that have it (ModernBERT,
+   * whose context is 8,192 tokens); undefined: plain attention, which holds [heads, seq, seq] probabilities.
+   */
+  attentionBlock?: number;
 }
 
 /** What the train-step compiler needs from a model family. */

@@ -7,9 +7,12 @@ import { distilbertEncoder, distilbertFamily } from './distilbert';
 import { gpt2Encoder, gpt2Family } from './gpt2';
 import { modernbertEncoder, modernbertFamily } from './modernbert';
 
-export function encoderFamily(cfg: BertConfig, options: { fusedQkv?: boolean } = {}): EncoderFamily {
+export function encoderFamily(
+  cfg: BertConfig,
+  options: { fusedQkv?: boolean; attentionBlock?: number } = {},
+): EncoderFamily {
   if (cfg.modelType === 'gpt2') return gpt2Family(cfg);
-  if (cfg.modelType === 'modernbert') return modernbertFamily(cfg);
+  if (cfg.modelType === 'modernbert') return modernbertFamily(cfg, options);
   if (cfg.modelType === 'deberta-v2') return debertaV2Family(cfg);
   return cfg.modelType === 'distilbert' ? distilbertFamily(cfg, options) : bertFamily(cfg, options);
 }

@@ -6,6 +6,7 @@
  * -> GELU -> norm) -> dropout -> classifier. Biases and their absence follow the config (modernbert-config.ts).
  */
 import { Graph, Value } from '../graph/graph';
+import { blockAttention } from '../graph/ops/attention';
 import { dropout } from '../graph/ops/dropout';
 import { add, mul, scale } from '../graph/ops/elementwise';
 import { embedding } from '../graph/ops/embedding';
@@ -78,9 +79,12 @@ export function modernbertEncoder(ctx: ForwardContext, cfg: BertConfig, inputs: 
     embedding(g, param(ctx, 'model.embeddings.tok_embeddings.weight'), inputs.inputIds, cfg.padTokenId);
   let x = dropout(g, normMaybeBias(ctx, cfg, s, words, 'model.embeddings.norm'), s.embeddingDropout, ctx.dropout);
   const globalMask = extendedAttentionMask(g, inputs.attentionMask);
-  const localMask = s.globalLayers.every((isGlobal) => isGlobal)
-    ? null
-    : slidingWindowMask(g, globalMask, S, s.localAttention);
+  // Block attention (no [seq, seq] tensor) where the context asks for it; attention dropout needs the plain path.
+  const block = ctx.attentionBlock !== undefined && (ctx.dropout === null || s.attentionDropout === 0);
+  const localMask =
+    block || s.globalLayers.every((isGlobal) => isGlobal)
+      ? null
+      : slidingWindowMask(g, globalMask, S, s.localAttention);
   const globalRope = ropeTables(g, S, headSize, s.globalRopeTheta);
   const localRope = ropeTables(g, S, headSize, s.localRopeTheta);
   const toHeads = (t: Value): Value => transpose(g, reshape(g, t, [B, S, heads, headSize]), [0, 2, 1, 3]);
@@ -91,11 +95,19 @@ export function modernbertEncoder(ctx: ForwardContext, cfg: BertConfig, inputs: 
     const h = l === 0 ? x : normMaybeBias(ctx, cfg, s, x, `${p}.attn_norm`);
     const [qx, kx, vx] = split(g, linearMaybeBias(ctx, h, `${p}.attn.Wqkv`, s.attentionBias), -1, [H, H, H]);
     const q = rope(g, toHeads(qx), cos, sin); // [B, heads, S, d]
-    const kT = transpose(g, rope(g, toHeads(kx), cos, sin), [0, 1, 3, 2]); // [B, heads, d, S]
+    const k = rope(g, toHeads(kx), cos, sin);
     const v = toHeads(vx);
-    const scores = add(g, scale(g, matmul(g, q, kT), 1 / Math.sqrt(headSize)), isGlobal ? globalMask : localMask!);
-    const probs = dropout(g, softmax(g, scores), s.attentionDropout, ctx.dropout);
-    const context = reshape(g, transpose(g, matmul(g, probs, v), [0, 2, 1, 3]), [B, S, H]);
+    const attention = (): Value => {
+      const scoreScale = 1 / Math.sqrt(headSize);
+      if (block) {
+        const window = isGlobal ? null : s.localAttention;
+        return blockAttention(g, q, k, v, globalMask, { scale: scoreScale, window, block: ctx.attentionBlock! });
+      }
+      const kT = transpose(g, k, [0, 1, 3, 2]); // [B, heads, d, S]
+      const scores = add(g, scale(g, matmul(g, q, kT), scoreScale), isGlobal ? globalMask : localMask!);
+      return matmul(g, dropout(g, softmax(g, scores), s.attentionDropout, ctx.dropout), v);
+    };
+    const context = reshape(g, transpose(g, attention(), [0, 2, 1, 3]), [B, S, H]);
     const attnOut = linearMaybeBias(ctx, context, `${p}.attn.Wo`, s.attentionBias);
     x = add(g, x, dropout(g, attnOut, s.attentionDropout, ctx.dropout));
     const wi = linearMaybeBias(ctx, normMaybeBias(ctx, cfg, s, x, `${p}.mlp_norm`), `${p}.mlp.Wi`, s.mlpBias);
@@ -130,12 +142,13 @@ export function modernbertLogits(ctx: ForwardContext, cfg: BertConfig, inputs: E
   return linearMaybeBias(ctx, dropout(g, h, s.classifierDropout, ctx.dropout), 'classifier', true);
 }
 
-export function modernbertFamily(cfg: BertConfig): EncoderFamily {
+export function modernbertFamily(cfg: BertConfig, options: { attentionBlock?: number } = {}): EncoderFamily {
   return {
     paramSpecs: (numLabels) => {
       const s = settingsOf(cfg);
       return [...modernbertEncoderSpecs(cfg, s), ...modernbertHeadSpecs(cfg, s, numLabels)];
     },
-    logits: (ctx, inputs) => modernbertLogits(ctx, cfg, inputs),
+    logits: (outer, inputs) =>
+      modernbertLogits({ ...outer, attentionBlock: options.attentionBlock ?? outer.attentionBlock }, cfg, inputs),
   };
 }

@@ -5,6 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { DataError, ModelError, UserError } from '../errors';
+import { ATTENTION_BLOCK } from '../graph/ops/attention';
 import { dropoutKeyData } from '../graph/ops/dropout';
 import { BertConfig, maxSequenceLength } from '../model/config';
 import { encoderFamily } from '../model/families';
@@ -68,6 +69,11 @@ export interface EngineOptions {
   /** torch CrossEntropyLoss's label_smoothing for the classifier's loss (default 0). */
   labelSmoothing?: number;
   threads?: number;
+  /**
+   * Queries per block of the memory-efficient attention of the families that have it (ModernBERT; graph/ops/attention.ts),
+   * default ATTENTION_BLOCK; null: plain attention, for comparisons.
+   */
+  attentionBlock?: number | null;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /**
    * CPU train steps write the new state into the engine's own state arrays (default true). false: fresh arrays every
@@ -592,8 +598,10 @@ class OrtTrainEngine implements TrainEngine {
 const hasClassWeights = (task: EngineOptions['task']): boolean =>
   (task ?? 'classify') === 'classify' || task === 'multi-label';
 
-function familyFor(opts: Pick<EngineOptions, 'task' | 'config'>): EncoderFamily {
-  return opts.task === 'mlm' ? mlmFamily(opts.config) : encoderFamily(opts.config);
+function familyFor(opts: Pick<EngineOptions, 'task' | 'config' | 'attentionBlock'>): EncoderFamily {
+  if (opts.task === 'mlm') return mlmFamily(opts.config);
+  const block = opts.attentionBlock === undefined ? ATTENTION_BLOCK : opts.attentionBlock;
+  return encoderFamily(opts.config, { attentionBlock: block ?? undefined });
 }
 
 export async function createTrainEngine(opts: EngineOptions): Promise<TrainEngine> {

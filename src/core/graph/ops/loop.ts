@@ -1,4 +1,7 @@
-/** ONNX Loop with a fixed trip count: runs `body` K times, threading loop-carried values through. No gradient. */
+/**
+ * ONNX Loop: runs `body` K times, threading loop-carried values through. No gradient. K is a number, or an int64
+ * scalar computed in the graph (its scan outputs then have a symbolic leading dim).
+ */
 import { Dim } from '../dims';
 import { Graph, Value } from '../graph';
 
@@ -11,7 +14,7 @@ export interface LoopBodyResult {
 
 export function loop(
   g: Graph,
-  tripCount: number,
+  tripCount: number | Value,
   carried: Value[],
   buildBody: (body: Graph, iter: Value, carriedIn: Value[]) => LoopBodyResult,
 ): { carried: Value[]; scans: Value[] } {
@@ -24,10 +27,11 @@ export function loop(
   body.output(condIn, `${p}_cond_out`);
   result.carried.forEach((v, i) => body.output(v, `${p}_out_${carried[i].name}`));
   result.scans.forEach((v, i) => body.output(v, `${p}_scan${i}`));
-  const K: Dim = tripCount;
+  const K: Dim = typeof tripCount === 'number' ? tripCount : `${p}_trips`;
+  const trips = typeof tripCount === 'number' ? g.constInt64([tripCount], []) : tripCount;
   const outs = g.node(
     'Loop',
-    [g.constInt64([tripCount], []), g.constBool(true), ...carried],
+    [trips, g.constBool(true), ...carried],
     [
       ...carried.map((c) => ({ dtype: c.dtype, shape: c.shape })),
       ...result.scans.map((s) => ({ dtype: s.dtype, shape: [K, ...s.shape] })),
