@@ -2,6 +2,7 @@
  * The `bertft` commands, their flags and help text, and the translation of train flags into TrainOverrides.
  * Kept free of heavy imports so that a usage mistake is reported instantly.
  */
+import { LONGEST_CONTEXT } from '../core/model/catalog';
 import { ALL_DEVICES } from '../core/runtime/devices';
 import { LR_SCHEDULES } from '../core/train/schedule';
 import { RANKINGS } from '../core/finetune/confident-learning';
@@ -70,7 +71,13 @@ const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'epochs', kind: 'number', above: 0, max: 1000, help: 'passes over the training data' },
   { name: 'batch-size', kind: 'int', min: 1, max: 4096, help: 'examples per optimizer step' },
   { name: 'lr', kind: 'number', above: 0, max: 1, help: 'peak learning rate' },
-  { name: 'max-length', kind: 'int', min: 8, max: 512, help: 'tokens per example (default: from the data)' },
+  {
+    name: 'max-length',
+    kind: 'int',
+    min: 8,
+    max: LONGEST_CONTEXT,
+    help: "tokens per example, up to the model's context (default: from the data, at most 512)",
+  },
   { name: 'truncation', kind: 'string', choices: ['head', 'head+tail', 'window'], help: 'how long texts are cut' },
   { name: 'warmup-steps', kind: 'int', min: 0, help: 'linear warmup, in steps' },
   { name: 'warmup-ratio', kind: 'number', min: 0, max: 1, help: 'linear warmup, as a share of all steps' },

@@ -13,6 +13,8 @@ import { describeRun, type RunInfo } from '../runs/runStore';
 import { asLog, input, join, long, notify, pick, say, withProgress, type Message, type PickItem } from '../display/ui';
 import { isUserError } from '../../core/errors';
 import { modelDirOf } from '../../core/run/paths';
+import { catalogContext } from '../../core/model/catalog';
+import { maxSequenceLength } from '../../core/model/config';
 import { checkModelDir } from '../../core/model/load';
 import { cachedHubModel, parseModelSpec, probeHub, resolveModel } from '../../core/model/hub';
 import {
@@ -84,7 +86,7 @@ export async function fineTuneFlow(
   if (!model) return undefined;
   const length =
     settingLength === undefined && settingTruncation === undefined
-      ? await pickLength(checked.report, isFromScratch(model))
+      ? await pickLength(checked.report, isFromScratch(model), await modelContext(model))
       : { maxLength: settingLength, truncation: settingTruncation };
   if (!length) return undefined;
   const task = taskOptions(checked.report);
@@ -495,7 +497,18 @@ function relativeCost(report: CheckReport, length: number, base: number, window 
  * When the check finds many texts longer than training will read, the choice it advises, in the flow: a longer
  * maximum, head+tail (the start and the end), or windows over the whole text, each with its share cut and its cost.
  */
-async function pickLength(report: CheckReport, scratch: boolean): Promise<LengthChoice | undefined> {
+/** The chosen model's context when it is known before the run: a suggested model's, or its folder's config.json. */
+async function modelContext(model: string): Promise<number> {
+  const listed = catalogContext(model);
+  if (listed !== undefined) return listed;
+  try {
+    return maxSequenceLength(await checkModelDir(model));
+  } catch {
+    return 512; // not a model folder (a Hub id not in the catalog, random:…): the common context
+  }
+}
+
+async function pickLength(report: CheckReport, scratch: boolean, context: number): Promise<LengthChoice | undefined> {
   const cap = scratch ? FROM_SCRATCH.maxLengthCap : 512;
   const base = Math.min(cap, report.tokenLengths ? Math.max(16, Math.ceil(report.tokenLengths.p90 / 8) * 8) : cap);
   if (longerThan(report, cap) < 0.2) return {};
@@ -521,6 +534,16 @@ async function pickLength(report: CheckReport, scratch: boolean): Promise<Length
             description: say`${percentCut(512)}, ${times(relativeCost(report, 512, cap))}`,
             detail: say`Reads more of each text; longer sequences cost more than linearly.`,
             value: { maxLength: 512 },
+          },
+        ]
+      : []),
+    ...(!scratch && context > 512
+      ? [
+          {
+            label: say`The model's whole context: up to ${context} tokens`,
+            description: say`nothing cut up to ${context} tokens; ${times(relativeCost(report, context, cap))} or more`,
+            detail: say`Reads long documents whole; memory grows with the length (a ModernBERT-base step on one text of 8,192 tokens peaked at 9.7 GB on a CPU).`,
+            value: { maxLength: context },
           },
         ]
       : []),

@@ -78,7 +78,7 @@ test('bertft: usage errors exit 1 with the flag named and a fix', async () => {
     [['train', '--data', 'x.csv', '--out', 'r', '--lr', 'abc'], /--lr must be a number/],
     [['train', '--data', 'x.csv', '--out', 'r', '--epochs', '-1'], /--epochs must be greater than 0/],
     [['train', '--data', 'x.csv', '--out', 'r', '--batch-size', '0'], /--batch-size must be at least 1/],
-    [['train', '--data', 'x.csv', '--out', 'r', '--max-length', '100000'], /--max-length must be at most 512/],
+    [['train', '--data', 'x.csv', '--out', 'r', '--max-length', '100000'], /--max-length must be at most 8192/],
     [
       ['train', '--data', 'x.csv', '--out', 'r', '--truncation', 'tail'],
       /--truncation must be one of head, head\+tail, window/,

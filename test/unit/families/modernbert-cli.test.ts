@@ -13,12 +13,12 @@ import { parseBertConfig } from '../../../src/core/model/config';
 import { modernBertSettings, modernbertHeadSpecs } from '../../../src/core/model/modernbert-config';
 import { encoderParamSpecs, initWeights, Tensor } from '../../../src/core/model/params';
 import { readSafetensorsHeader, writeSafetensors } from '../../../src/core/model/safetensors';
-import { assertPredictsSentiment, run, trainTinyFolder } from '../../helpers/bertft-cli';
+import { assertPredictsSentiment, bertft, run, trainTinyFolder } from '../../helpers/bertft-cli';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
 import { modernbertTokenizerJson } from './tiny-models';
 
 /** A ModernBertForMaskedLM folder with random weights: 3 layers (global, local, global), a window of 4 tokens. */
-async function writeTinyModernBert(dir: string): Promise<{ pad: number }> {
+async function writeTinyModernBert(dir: string, positions = 64): Promise<{ pad: number }> {
   fs.mkdirSync(dir, { recursive: true });
   const tokenizer = modernbertTokenizerJson();
   fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
@@ -32,7 +32,7 @@ async function writeTinyModernBert(dir: string): Promise<{ pad: number }> {
     num_hidden_layers: 3,
     num_attention_heads: 2,
     hidden_activation: 'gelu',
-    max_position_embeddings: 64,
+    max_position_embeddings: positions,
     norm_eps: 1e-5,
     norm_bias: false,
     global_rope_theta: 160000,
@@ -113,4 +113,60 @@ test('bertft train on a tiny ModernBERT folder (MLM checkpoint, [CLS]/[SEP] toke
     ['the', 'Ġmovie', 'Ġwas', 'Ġgreat'],
   );
   assert.ok(explanation.tokens.every((t) => Number.isFinite(t.score)));
+});
+
+/**
+ * Reviews whose sentiment comes only after 600 neutral tokens: a model reading the first 512 tokens sees the same text
+ * for both labels, one reading 1,024 sees the sentiment.
+ */
+function writeLateSentimentCsv(dir: string, rows: number): string {
+  const neutral = 'the film and the story and the plot and the cast and the music and the ending '.repeat(38);
+  const lines = ['text,label'];
+  for (let i = 0; i < rows; i++) {
+    const pos = i % 2 === 0;
+    const sentence = pos ? 'the movie was great and wonderful ' : 'the movie was awful and terrible ';
+    lines.push(`${neutral}${sentence.repeat(40)}${i},${pos ? 'pos' : 'neg'}`);
+  }
+  const file = path.join(dir, 'late.csv');
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+test('bertft train --max-length 1024 on a ModernBERT folder reads past 512 tokens (block attention in training)', async () => {
+  const dir = tempDir('cli-modernbert-long');
+  const model = path.join(dir, 'modernbert');
+  await writeTinyModernBert(model, 2048);
+  const data = writeLateSentimentCsv(dir, 32);
+  const bestAccuracy = (maxLength: number): number => {
+    const events = bertft<{ event: string; accuracy?: number }>(
+      'train',
+      '--json',
+      '--data',
+      data,
+      '--out',
+      path.join(dir, `run-${maxLength}`),
+      '--model',
+      model,
+      '--max-steps',
+      '16',
+      '--batch-size',
+      '8',
+      '--max-length',
+      String(maxLength),
+      '--lr',
+      '3e-3',
+      '--seed',
+      '1',
+      '--device',
+      'cpu',
+    );
+    assert.equal(events[events.length - 1].event, 'done');
+    return Math.max(...events.flatMap((e) => (e.event === 'eval' && e.accuracy !== undefined ? [e.accuracy] : [])));
+  };
+  const check = bertft<{ tokenLengths?: { median: number } }>('check', '--json', '--data', data, '--model', model);
+  assert.ok((check[0].tokenLengths?.median ?? 0) > 800, JSON.stringify(check[0].tokenLengths));
+  const long = bestAccuracy(1024);
+  const head = bestAccuracy(512);
+  assert.ok(long >= 0.75, `reading 1,024 tokens: best accuracy ${long}`);
+  assert.equal(head, 0.5, 'the first 512 tokens are the same text for both labels');
 });
