@@ -199,7 +199,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
         name: 'max-length',
         kind: 'int',
         min: 8,
-        max: 8192,
+        max: LONGEST_CONTEXT,
         help: 'report the share of texts longer than this (with --suspects: tokens per example, at most 512)',
       },
       {
