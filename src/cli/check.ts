@@ -3,6 +3,8 @@
  * With --suspects: the likely mislabeled rows instead (suspects.ts), which trains models and so needs onnxruntime.
  */
 import { checkDataset, formatCheckReport } from '../core/data/check';
+import { maxSequenceLength } from '../core/model/config';
+import { checkModelDir } from '../core/model/load';
 import { nativeRuntimeError } from '../core/runtime/devices';
 import { modelDirOf } from '../core/run/paths';
 import { getBool, getNumber, getString, requireString, UsageError, type ParsedArgs } from './args';
@@ -22,6 +24,18 @@ const SUSPECTS_ONLY = [
 ];
 const SUSPECTS_REFUSE = ['valid'];
 
+/**
+ * The positions of the model in `dir`, against which the check counts the texts training would cut when no
+ * --max-length is given; undefined when its config cannot be read (loading its tokenizer then says what is wrong).
+ */
+async function modelContext(dir: string): Promise<number | undefined> {
+  try {
+    return maxSequenceLength(await checkModelDir(dir));
+  } catch {
+    return undefined;
+  }
+}
+
 export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const suspects = getBool(args, 'suspects');
   const misplaced = suspects
@@ -40,14 +54,15 @@ export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<number>
   }
   const data = requireString(args, 'data', 'check', 'examples/spam-ham.csv');
   const model = getString(args, 'model');
+  const modelDir = model === undefined || model.startsWith('random:') ? undefined : modelDirOf(model);
   const report = await checkDataset(data, {
     textColumn: getString(args, 'text-column'),
     labelColumn: getString(args, 'label-column'),
     textPairColumn: getString(args, 'text-pair-column'),
     ...labelSetOptions(args),
     validationFile: getString(args, 'valid'),
-    maxLength: getNumber(args, 'max-length'),
-    tokenizer: model === undefined || model.startsWith('random:') ? undefined : modelDirOf(model),
+    maxLength: getNumber(args, 'max-length') ?? (modelDir === undefined ? undefined : await modelContext(modelDir)),
+    tokenizer: modelDir,
   });
   new Output(io, getBool(args, 'json')).result(report, () => formatCheckReport(report) + '\n');
   return report.fatal ? EXIT_BAD_INPUT : EXIT_OK;

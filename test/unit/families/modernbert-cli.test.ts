@@ -163,8 +163,18 @@ test('bertft train --max-length 1024 on a ModernBERT folder reads past 512 token
     assert.equal(events[events.length - 1].event, 'done');
     return Math.max(...events.flatMap((e) => (e.event === 'eval' && e.accuracy !== undefined ? [e.accuracy] : [])));
   };
-  const check = bertft<{ tokenLengths?: { median: number } }>('check', '--json', '--data', data, '--model', model);
+  // The check counts tokens with the model's tokenizer, and what would be cut against the model's own 2,048 positions.
+  const check = bertft<{ tokenLengths?: { median: number; maxLength: number; truncatedShare: number } }>(
+    'check',
+    '--json',
+    '--data',
+    data,
+    '--model',
+    model,
+  );
   assert.ok((check[0].tokenLengths?.median ?? 0) > 800, JSON.stringify(check[0].tokenLengths));
+  assert.equal(check[0].tokenLengths?.maxLength, 2048);
+  assert.equal(check[0].tokenLengths?.truncatedShare, 0);
   const long = bestAccuracy(1024);
   const head = bestAccuracy(512);
   assert.ok(long >= 0.75, `reading 1,024 tokens: best accuracy ${long}`);
