@@ -6,6 +6,7 @@
  */
 import { GraphError } from '../errors';
 import { Graph, Value } from '../graph/graph';
+import { MASK_MIN } from '../graph/ops/attention';
 import { DropoutKeys, dropout } from '../graph/ops/dropout';
 import { add, scale, tanh } from '../graph/ops/elementwise';
 import { embedding } from '../graph/ops/embedding';
@@ -58,11 +59,8 @@ export interface EncoderFamily {
   logits(ctx: ForwardContext, inputs: EncoderInputs): Value;
 }
 
-/**
- * HF 4.x adds torch.finfo(float32).min at masked key positions (not the -10000 of older versions); softmax then
- * gives those positions exactly zero weight.
- */
-export const MASK_MIN = -3.4028234663852886e38;
+/** The model families read the mask value from here (it lives with the attention op). */
+export { MASK_MIN };
 
 export function param(ctx: ForwardContext, name: string): Value {
   const v = ctx.params.get(name);

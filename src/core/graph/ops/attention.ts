@@ -19,8 +19,11 @@ import { Graph, Value, expectDType, expectRank } from '../graph';
 import { binary, reduce, transposeRaw, zerosLike } from '../raw';
 import { loop } from './loop';
 
-/** torch.finfo(float32).min, the additive mask value HF uses (MASK_MIN in model/bert.ts). */
-const MASK_MIN = -3.4028234663852886e38;
+/**
+ * The additive attention mask value at masked key positions: HF 4.x adds torch.finfo(float32).min (not the -10000 of
+ * older versions); softmax then gives those positions exactly zero weight.
+ */
+export const MASK_MIN = -3.4028234663852886e38;
 
 /**
  * The block size the product uses (training, evaluation and explanations of ModernBERT): a global layer's block of
