@@ -26,13 +26,23 @@ const SETTINGS: [string, unknown][] = [
   ['device', 'cpu'],
 ];
 
+/** The bytes of `file`, or none when it is gone: the trainer removes its run lock as it exits, after its `done`. */
+function bytesIfPresent(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+    throw e;
+  }
+}
+
 /** Files under `dir` whose bytes contain `secret`. */
 function filesContaining(dir: string, secret: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) return filesContaining(full, secret);
-    return entry.isFile() && fs.readFileSync(full).includes(secret) ? [full] : [];
+    return entry.isFile() && bytesIfPresent(full).includes(secret) ? [full] : [];
   });
 }
 
