@@ -25,6 +25,7 @@ const PURE = [
   'src/extension/training/check.ts',
   'src/extension/training/estimateText.ts',
   'src/extension/training/modelItems.ts',
+  'src/extension/training/lengthStep.ts',
   'src/extension/training/cluster.ts',
   'src/extension/display/text.ts',
   'src/extension/inference/text.ts',
