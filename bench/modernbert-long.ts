@@ -6,7 +6,8 @@
  * (bench/reference/bench_modernbert_torch.py, PyTorch 1.13 on the CPU). Ours uses block attention
  * (src/core/graph/ops/attention.ts: no [heads, length, length] tensor is kept, local layers read only their window), as
  * training does; "ours, plain" is the same step with plain attention, which keeps every layer's [heads, length,
- * length] probabilities for the backward pass, as the PyTorch reference does.
+ * length] probabilities for the backward pass, as the PyTorch reference does. Then, at every length, one forward pass
+ * of the exported inference model (what `bertft predict` and the editor run) on one text, block against plain.
  *
  * Env: BENCH_LENGTHS (default "256,512,1024"), BENCH_THREADS (default 2), BENCH_PLAIN_MAX (default 2048: longer
  * lengths run ours only, since plain attention's memory grows with the square of the length: about 19 and 64 GB at
@@ -14,10 +15,13 @@
  * longest length both ran, and the figures per length.
  *
  *   BENCH_LENGTHS=1024,2048,4096,8192 node out/bench/modernbert-long.js     (driver)
- *   node out/bench/modernbert-long.js '{"seq":512,"threads":2}'              (one measurement; "plain":true for plain)
+ *   node out/bench/modernbert-long.js '{"seq":512,"threads":2}'              (one measurement; "plain":true for plain,
+ *                                                                          "inference":true for one forward pass)
  */
 import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { parseBertConfig } from '../src/core/model/config';
+import { buildInferenceModel } from '../src/core/model/export-onnx';
 import { classifierParamSpecs, initWeights, seededRandom } from '../src/core/model/params';
 import type { Batch } from '../src/core/tokenize/batch';
 import { createTrainEngine } from '../src/core/train/engine';
@@ -96,6 +100,27 @@ async function measureOne(seq: number, threads: number, plain: boolean): Promise
   return { seq, setup_s: setupS, step_s: stepS, peak_rss_mb: peakRssMb() };
 }
 
+/** One forward pass of the exported inference model (what `bertft predict` and the editor run) on one text. */
+async function measureInference(seq: number, threads: number, plain: boolean): Promise<Figures> {
+  const config = parseBertConfig(MODERNBERT_BASE);
+  const t0 = performance.now();
+  const weights = initWeights(classifierParamSpecs(config, 2), 0, config.initializerRange);
+  const model = buildInferenceModel(config, 2, weights, { attentionBlock: plain ? null : undefined });
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads });
+  const setupS = (performance.now() - t0) / 1000;
+  const rand = seededRandom(1);
+  const ids = BigInt64Array.from({ length: seq }, () => BigInt(1 + Math.floor(rand() * 50000)));
+  const s = performance.now();
+  await session.run({
+    input_ids: new ort.Tensor('int64', ids, [1, seq]),
+    attention_mask: new ort.Tensor('int64', new BigInt64Array(seq).fill(1n), [1, seq]),
+    token_type_ids: new ort.Tensor('int64', new BigInt64Array(seq), [1, seq]),
+  });
+  const stepS = (performance.now() - s) / 1000;
+  await session.release();
+  return { seq, setup_s: setupS, step_s: stepS, peak_rss_mb: peakRssMb() };
+}
+
 /** The reference: the plain-PyTorch ModernBERT (bench/reference/modernbert_torch.py) on the same config and length. */
 function torchStep(root: string, seq: number, threads: number): Figures {
   return runJson<Figures>(
@@ -133,6 +158,11 @@ function driver(): void {
       [path.join(__dirname, 'modernbert-long.js'), JSON.stringify({ seq, threads, plain })],
       trainingProcessEnv(process.env),
     );
+  const inference = (seq: number, plain: boolean): Figures =>
+    runJson<Figures>(root, process.execPath, [
+      path.join(__dirname, 'modernbert-long.js'),
+      JSON.stringify({ seq, threads, plain, inference: true }),
+    ]);
   const rows: Row[] = [];
   for (const seq of lengths) {
     const ours = ourStep(seq, false);
@@ -151,6 +181,14 @@ function driver(): void {
         `PyTorch ${mb(torch)}`,
     );
   }
+  // Classifying one text with the exported model.onnx: block attention against plain, at every length.
+  const inferenceRows = lengths.map((seq) => {
+    const row = { seq, ours: inference(seq, false), oursPlain: inference(seq, true) };
+    console.log(
+      `ModernBERT-base inference, one text of ${seq} tokens: ours ${mb(row.ours)}; plain attention ${mb(row.oursPlain)}`,
+    );
+    return row;
+  });
   const compared = rows.filter((r) => r.torch !== null);
   const last = compared[compared.length - 1];
   console.log(
@@ -161,14 +199,20 @@ function driver(): void {
       rss_ratio: last?.rss_ratio ?? null,
       ratio_at: last?.seq ?? null,
       rows,
+      inference: inferenceRows,
     }),
   );
 }
 
 const arg = process.argv[2];
 if (arg) {
-  const { seq, threads, plain } = JSON.parse(arg) as { seq: number; threads: number; plain?: boolean };
-  measureOne(seq, threads, plain === true)
+  const { seq, threads, plain, inference } = JSON.parse(arg) as {
+    seq: number;
+    threads: number;
+    plain?: boolean;
+    inference?: boolean;
+  };
+  (inference ? measureInference : measureOne)(seq, threads, plain === true)
     .then((f) => console.log(JSON.stringify(f)))
     .catch((e) => {
       console.error(e);

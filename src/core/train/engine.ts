@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { DataError, ModelError, UserError } from '../errors';
-import { ATTENTION_BLOCK } from '../graph/ops/attention';
+import { attentionBlockOf } from '../graph/ops/attention';
 import { dropoutKeyData } from '../graph/ops/dropout';
 import { BertConfig, maxSequenceLength } from '../model/config';
 import { encoderFamily } from '../model/families';
@@ -600,8 +600,7 @@ const hasClassWeights = (task: EngineOptions['task']): boolean =>
 
 function familyFor(opts: Pick<EngineOptions, 'task' | 'config' | 'attentionBlock'>): EncoderFamily {
   if (opts.task === 'mlm') return mlmFamily(opts.config);
-  const block = opts.attentionBlock === undefined ? ATTENTION_BLOCK : opts.attentionBlock;
-  return encoderFamily(opts.config, { attentionBlock: block ?? undefined });
+  return encoderFamily(opts.config, { attentionBlock: attentionBlockOf(opts.attentionBlock) });
 }
 
 export async function createTrainEngine(opts: EngineOptions): Promise<TrainEngine> {

@@ -32,6 +32,11 @@ export const MASK_MIN = -3.4028234663852886e38;
  */
 export const ATTENTION_BLOCK = 256;
 
+/** The block size a caller's choice means: undefined = ATTENTION_BLOCK, null = plain attention (undefined). */
+export function attentionBlockOf(choice: number | null | undefined): number | undefined {
+  return choice === undefined ? ATTENTION_BLOCK : (choice ?? undefined);
+}
+
 export interface BlockAttentionOptions {
   /** Multiplies q kᵀ (1 / sqrt(head size)). */
   scale: number;
