@@ -3,8 +3,7 @@
  * With --suspects: the likely mislabeled rows instead (suspects.ts), which trains models and so needs onnxruntime.
  */
 import { checkDataset, formatCheckReport } from '../core/data/check';
-import { maxSequenceLength } from '../core/model/config';
-import { checkModelDir } from '../core/model/load';
+import { modelDirContext } from '../core/model/load';
 import { nativeRuntimeError } from '../core/runtime/devices';
 import { modelDirOf } from '../core/run/paths';
 import { getBool, getNumber, getString, requireString, UsageError, type ParsedArgs } from './args';
@@ -23,18 +22,6 @@ const SUSPECTS_ONLY = [
   ...SLURM_FLAGS.map((f) => f.name),
 ];
 const SUSPECTS_REFUSE = ['valid'];
-
-/**
- * The positions of the model in `dir`, against which the check counts the texts training would cut when no
- * --max-length is given; undefined when its config cannot be read (loading its tokenizer then says what is wrong).
- */
-async function modelContext(dir: string): Promise<number | undefined> {
-  try {
-    return maxSequenceLength(await checkModelDir(dir));
-  } catch {
-    return undefined;
-  }
-}
 
 export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const suspects = getBool(args, 'suspects');
@@ -61,7 +48,7 @@ export async function checkCommand(args: ParsedArgs, io: CliIo): Promise<number>
     textPairColumn: getString(args, 'text-pair-column'),
     ...labelSetOptions(args),
     validationFile: getString(args, 'valid'),
-    maxLength: getNumber(args, 'max-length') ?? (modelDir === undefined ? undefined : await modelContext(modelDir)),
+    maxLength: getNumber(args, 'max-length') ?? (modelDir === undefined ? undefined : await modelDirContext(modelDir)),
     tokenizer: modelDir,
   });
   new Output(io, getBool(args, 'json')).result(report, () => formatCheckReport(report) + '\n');

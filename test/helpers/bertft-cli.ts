@@ -54,10 +54,16 @@ export function bertft<T>(...args: string[]): T[] {
 
 /**
  * The family CLI tests' short run: `bertft train` of a tiny model folder on a sentiment CSV for 12 steps (batch 8,
- * lr 3e-3, seed 1, CPU); it must end with `done` after an evaluation.
+ * lr 3e-3, seed 1, CPU) unless `steps` says otherwise; it must end with `done` after an evaluation.
  */
-export function trainTinyFolder(data: string, out: string, model: string, maxLength: number): { event: string }[] {
-  const events = bertft<{ event: string }>(
+export function trainTinyFolder(
+  data: string,
+  out: string,
+  model: string,
+  maxLength: number,
+  steps = 12,
+): { event: string; accuracy?: number }[] {
+  const events = bertft<{ event: string; accuracy?: number }>(
     'train',
     '--json',
     '--data',
@@ -67,7 +73,7 @@ export function trainTinyFolder(data: string, out: string, model: string, maxLen
     '--model',
     model,
     '--max-steps',
-    '12',
+    String(steps),
     '--batch-size',
     '8',
     '--max-length',

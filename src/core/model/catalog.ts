@@ -298,7 +298,6 @@ export const MODEL_CATALOG: readonly CatalogFamily[] = [
   },
 ];
 
-/** The families that train today, as a message lists them. */
 /** The longest context of any suggested model (ModernBERT's 8,192 tokens): the largest --max-length there is. */
 export const LONGEST_CONTEXT = Math.max(...MODEL_CATALOG.flatMap((f) => f.models.map((m) => m.context)));
 
@@ -307,6 +306,7 @@ export function catalogContext(id: string): number | undefined {
   return MODEL_CATALOG.flatMap((f) => f.models).find((m) => m.id === id)?.context;
 }
 
+/** The families that train today, as a message lists them. */
 export function supportedFamilyNames(): string[] {
   return MODEL_CATALOG.filter((f) => f.supported && f.modelTypes.length > 0).map((f) => f.name);
 }

@@ -12,7 +12,14 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
-import { BertConfig, ModelFamily, hfClassifierIdentity, hfConfigValues, parseBertConfig } from './config';
+import {
+  BertConfig,
+  ModelFamily,
+  hfClassifierIdentity,
+  hfConfigValues,
+  maxSequenceLength,
+  parseBertConfig,
+} from './config';
 import {
   BASE_PREFIX,
   CLASSIFIER_OUTPUT,
@@ -118,6 +125,18 @@ export async function checkModelDir(dir: string): Promise<BertConfig> {
   const config = parseBertConfig(await readConfigJson(configFile), configFile);
   await findWeights(dir);
   return config;
+}
+
+/**
+ * The positions (the longest input) of the model in `dir`, read from its config.json without its weights; undefined
+ * when `dir` is not a model folder we can train from.
+ */
+export async function modelDirContext(dir: string): Promise<number | undefined> {
+  try {
+    return maxSequenceLength(await checkModelDir(dir));
+  } catch {
+    return undefined;
+  }
 }
 
 export async function loadModelDir(

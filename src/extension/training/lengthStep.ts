@@ -5,8 +5,7 @@
  */
 import type { CheckReport } from '../../core/data';
 import { catalogContext } from '../../core/model/catalog';
-import { maxSequenceLength } from '../../core/model/config';
-import { checkModelDir } from '../../core/model/load';
+import { modelDirContext } from '../../core/model/load';
 import { FROM_SCRATCH, type Truncation } from '../../core/train/presets';
 import { say, type Message } from '../display/text';
 
@@ -49,13 +48,8 @@ function relativeCost(report: CheckReport, length: number, base: number, window 
 
 /** The chosen model's context when it is known before the run: a suggested model's, or its folder's config.json. */
 export async function modelContext(model: string): Promise<number> {
-  const listed = catalogContext(model);
-  if (listed !== undefined) return listed;
-  try {
-    return maxSequenceLength(await checkModelDir(model));
-  } catch {
-    return 512; // not a model folder (a Hub id not in the catalog, random:…): the common context
-  }
+  // Neither (a Hub id not in the table, random:…): the common context.
+  return catalogContext(model) ?? (await modelDirContext(model)) ?? 512;
 }
 
 /**

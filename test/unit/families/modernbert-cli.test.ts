@@ -138,29 +138,7 @@ test('bertft train --max-length 1024 on a ModernBERT folder reads past 512 token
   await writeTinyModernBert(model, 2048);
   const data = writeLateSentimentCsv(dir, 32);
   const bestAccuracy = (maxLength: number): number => {
-    const events = bertft<{ event: string; accuracy?: number }>(
-      'train',
-      '--json',
-      '--data',
-      data,
-      '--out',
-      path.join(dir, `run-${maxLength}`),
-      '--model',
-      model,
-      '--max-steps',
-      '16',
-      '--batch-size',
-      '8',
-      '--max-length',
-      String(maxLength),
-      '--lr',
-      '3e-3',
-      '--seed',
-      '1',
-      '--device',
-      'cpu',
-    );
-    assert.equal(events[events.length - 1].event, 'done');
+    const events = trainTinyFolder(data, path.join(dir, `run-${maxLength}`), model, maxLength, 16);
     return Math.max(...events.flatMap((e) => (e.event === 'eval' && e.accuracy !== undefined ? [e.accuracy] : [])));
   };
   // The check counts tokens with the model's tokenizer, and what would be cut against the model's own 2,048 positions.
