@@ -257,7 +257,7 @@ test('measureWarmup times the first step apart, each chosen shape at least once,
   assert.deepEqual(new Set(m.forwards.map((t) => t.seqLen)), new Set([64, 24]));
   assert.equal(m.checkpointSeconds, 0.25);
   assert.equal(m.bestSeconds, 0.5);
-  assert.deepEqual(s.calls.slice(-2), ['checkpoint', 'best']);
+  assert.deepEqual(s.calls.slice(-4), ['checkpoint', 'checkpoint', 'best', 'best'], 'quick writes are timed twice');
 
   // With the budget spent by the first round, only the three mandatory shapes are timed (a large model).
   const slow = stubbed({ base: 10, perToken: 0, perTokenSq: 0 }, forwardCost);
@@ -301,6 +301,68 @@ test('measureWarmup times the first step apart, each chosen shape at least once,
     }),
     EstimateCancelled,
   );
+});
+
+test("measureWarmup's burn-in: a fresh process's slow first seconds of short steps are not timed; one untimed long step; a slow first write is timed again", async () => {
+  // Steps 30% slower for the first 1.5 s after the first step (the fresh-process effect bench:estimate found).
+  const stepCost = { base: 0.05, perToken: 1e-4, perTokenSq: 0 };
+  let t = 0;
+  let firstDone = -1;
+  let writes = 0;
+  const target = {
+    trainStep: (b: Batch) => {
+      const slow = firstDone < 0 || t - firstDone < 1.5 ? 1.3 : 1;
+      t += slow * predictSeconds(stepCost, b);
+      if (firstDone < 0) firstDone = t;
+      return Promise.resolve();
+    },
+    forward: () => Promise.resolve(),
+  };
+  const slowFirstWrite = () => {
+    t += writes++ === 0 ? 2 : 0.2;
+    return Promise.resolve();
+  };
+  const train = [64, 16, 32, 64, 48, 24, 40].map((n) => fakeBatch(shape(8, n)));
+  const m = await measureWarmup(target, {
+    trainBatches: train,
+    evalBatches: [],
+    clock: () => t,
+    writeCheckpoint: () => {
+      t += 0.4;
+      return Promise.resolve();
+    },
+    writeBest: slowFirstWrite,
+  });
+  assert.ok(m.burnInSteps! >= 10 && m.burnInSteps! <= 20, `burn-in steps: ${m.burnInSteps}`);
+  for (const step of m.steps) assert.ok(Math.abs(step.seconds - predictSeconds(stepCost, step)) < 1e-12, 'timed after');
+  assert.ok(Math.abs(m.checkpointSeconds - 0.4) < 1e-9, 'a quick write timed again');
+  assert.ok(Math.abs(m.bestSeconds - 2) < 1e-9, 'a write of a second or more is timed once');
+
+  // Without a burn-in the slow seconds are timed (the estimate bench's 25–45% over).
+  t = 0;
+  firstDone = -1;
+  const unburnt = await measureWarmup(target, {
+    trainBatches: train,
+    evalBatches: [],
+    clock: () => t,
+    burnInSeconds: 0,
+    writeCheckpoint: () => Promise.resolve(),
+    writeBest: () => Promise.resolve(),
+  });
+  assert.equal(unburnt.burnInSteps, 0);
+  assert.ok(unburnt.steps.some((step) => step.seconds > 1.2 * predictSeconds(stepCost, step)));
+
+  // A long step is not slowed measurably: the burn-in ends after one.
+  const long = stubbed({ base: 3, perToken: 0, perTokenSq: 0 }, stepCost);
+  const few = await measureWarmup(long.target, {
+    trainBatches: train,
+    evalBatches: [],
+    clock: long.clock,
+    writeCheckpoint: long.write(0, 'c'),
+    writeBest: long.write(0, 'b'),
+  });
+  assert.equal(few.burnInSteps, 1);
+  assert.equal(few.steps.length, 3);
 });
 
 test('estimateTime: startup + the step model summed over every planned step + evaluations + writes (stubbed timings)', async () => {
@@ -438,6 +500,7 @@ test('the estimate event: the documented fields, a summary a UI can show as is, 
   assert.match(e.summary, /^about \d+ s, 1\.2 GB peak memory$/);
   assert.deepEqual(Object.keys(e.based_on).sort(), [
     'allocator',
+    'burn_in_steps',
     'cpus',
     'distinct_shapes',
     'estimate_seconds',
