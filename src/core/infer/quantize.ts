@@ -83,7 +83,7 @@ function floatAttr(node: onnx.INodeProto, name: string, fallback: number): numbe
 
 /**
  * W in torch layout [N out, K in] → int8 Wt [K, N] (row-major, ready for x · Wt) and per-column scales [N]:
- * scale = max|w| / 127 over the column, zero point 0.
+ * scale = max|w| / WEIGHT_QMAX over the column, zero point 0.
  */
 export function quantizeWeightTransposed(
   w: Float32Array,
@@ -98,6 +98,15 @@ export function quantizeWeight(w: Float32Array, n: number, k: number): { q: Int8
   return quantizeColumns((o, i) => w[i * n + o], n, k);
 }
 
+/**
+ * The largest int8 weight: 7 bits of range, as onnxruntime's quantizer does with reduce_range. On x86-64 CPUs without
+ * VNNI (AVX2, AVX-512 without VNNI: many AMD and older Intel machines) onnxruntime multiplies uint8 activations by
+ * int8 weights with VPMADDUBSW, which adds two products into an int16 and saturates: 255 · 127 · 2 overflows it,
+ * 255 · 64 · 2 does not. With the full ±127 an AMD EPYC without VNNI put int8 logits up to 0.36 from float32 where a
+ * VNNI machine had them within 0.05 (test/unit/families/formats.test.ts).
+ */
+export const WEIGHT_QMAX = 64;
+
 /** Int8 [K, N] of the weight whose element (output o, input i) is `at(o, i)`, one scale per output column. */
 function quantizeColumns(
   at: (o: number, i: number) => number,
@@ -109,9 +118,11 @@ function quantizeColumns(
   for (let o = 0; o < n; o++) {
     let max = 0;
     for (let i = 0; i < k; i++) max = Math.max(max, Math.abs(at(o, i)));
-    const scale = max > 0 ? max / 127 : 1;
+    const scale = max > 0 ? max / WEIGHT_QMAX : 1;
     scales[o] = scale;
-    for (let i = 0; i < k; i++) q[i * n + o] = Math.max(-127, Math.min(127, Math.round(at(o, i) / scale)));
+    for (let i = 0; i < k; i++) {
+      q[i * n + o] = Math.max(-WEIGHT_QMAX, Math.min(WEIGHT_QMAX, Math.round(at(o, i) / scale)));
+    }
   }
   return { q, scales };
 }

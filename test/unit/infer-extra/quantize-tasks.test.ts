@@ -86,10 +86,11 @@ test('int8 of a multi-label model: subset accuracy with the stored thresholds; l
   assert.ok(examples.every((e) => Array.isArray(e.labels)));
   assert.equal(c.fp32Score, best.subset_accuracy, 'the fp32 model scores what the run’s evaluation scored');
   assert.ok(c.maxLogitDiff > 0 && c.maxLogitDiff <= 0.05, `max |Δlogit| ${c.maxLogitDiff}`);
-  assert.ok(c.agreement !== undefined && c.agreement > 0, `agreement ${c.agreement}`);
+  assert.ok(c.agreement !== undefined && c.agreement >= 0 && c.agreement <= 1, `agreement ${c.agreement}`);
   // This briefly trained model puts most probabilities close to their thresholds (0.08–0.12), so its label sets
-  // differ often (agreement 0.35); each label that differs must be one whose fp32 probability is within what the
-  // largest logit difference can move a sigmoid (at most a quarter of it) of its threshold.
+  // differ often (agreement 0.35 on a CPU with VNNI, 0 with the 7-bit weights on one without); what must hold is that
+  // each label that differs is one whose fp32 probability is within what the largest logit difference can move a
+  // sigmoid (at most a quarter of it) of its threshold.
   const texts = examples.map((e) => e.text);
   const [fp32, int8] = await Promise.all([run, int8Dir].map((d) => loadPredictor(d, { device: 'cpu' })));
   try {

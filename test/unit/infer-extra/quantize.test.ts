@@ -10,6 +10,7 @@ import {
   quantizeModel,
   quantizeWeight,
   quantizeWeightTransposed,
+  WEIGHT_QMAX,
   writeQuantizedModelDir,
 } from '../../../src/core/infer/quantize';
 import { runValidationExamples } from '../../../src/core/finetune/run-data';
@@ -25,13 +26,14 @@ test('weights: int8 per output column, transposed, dequantizing within half a st
   const { q, scales } = quantizeWeightTransposed(w, n, k);
   assert.deepEqual(
     Array.from(scales).map((s) => +s.toFixed(6)),
-    [+(1 / 127).toFixed(6), +(2 / 127).toFixed(6), 1],
+    [+(1 / WEIGHT_QMAX).toFixed(6), +(2 / WEIGHT_QMAX).toFixed(6), 1],
   );
   for (let o = 0; o < n; o++) {
     for (let i = 0; i < k; i++)
       assert.ok(Math.abs(q[i * n + o] * scales[o] - w[o * k + i]) <= scales[o] / 2 + 1e-7, `w[${o},${i}]`);
   }
-  assert.equal(q[1 * n + 0], -127);
+  assert.equal(q[1 * n + 0], -WEIGHT_QMAX, '7 bits of range: no int16 saturation in a CPU without VNNI');
+  assert.equal(WEIGHT_QMAX, 64);
 });
 
 test('weights already [in, out] (GPT-2 Conv1D): the same int8 [in, out] and scales as their torch-layout transpose', () => {
