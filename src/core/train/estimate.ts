@@ -248,10 +248,11 @@ export interface WarmupOptions {
   /** Train steps (and evaluation batches) timed at most (default 40). */
   maxSteps?: number;
   /**
-   * Untimed steps after the first, for up to this many seconds (default 2) and at most 20 steps, ending after a step
-   * of BURN_IN_LONG_STEP seconds or more. A process's first few seconds of short steps run slower than the rest of the
-   * run (random:tiny on the bundled example: 21–45% over the run's mean step when timed from the first step on, 1–10%
-   * after a 2 s burn-in, BENCHMARKS.md "Run estimate vs the real run"); a long step is not slowed measurably.
+   * Untimed steps after the first, for up to this many seconds (default 2) and at most BURN_IN_MAX_STEPS steps,
+   * ending after a step of BURN_IN_LONG_STEP seconds or more. A process's first few seconds of short steps run slower
+   * than the rest of the run (random:tiny on the bundled example: 21–45% over the run's mean step when timed from the
+   * first step on, 1–10% after a 2 s burn-in, BENCHMARKS.md "Run estimate vs the real run"); a long step is not
+   * slowed measurably.
    */
   burnInSeconds?: number;
   /** Polled between steps; true ends the warm-up with EstimateCancelled. */
@@ -281,7 +282,9 @@ export class EstimateCancelled extends Error {
 }
 
 /** A step at least this long is not slowed by a fresh process: the burn-in ends after it. */
-export const BURN_IN_LONG_STEP = 0.25;
+const BURN_IN_LONG_STEP = 0.25;
+/** The burn-in's most steps, however short. */
+const BURN_IN_MAX_STEPS = 20;
 /** A write quicker than this is timed twice and the second kept: the first carries one-off costs the run pays once. */
 const REPEAT_WRITE_UNDER = 1;
 
@@ -349,7 +352,7 @@ export async function measureWarmup(target: WarmupTarget, options: WarmupOptions
     const seconds = options.burnInSeconds ?? 2;
     const t0 = clock();
     let taken = 0;
-    while (taken < 20 && clock() - t0 < seconds) {
+    while (taken < BURN_IN_MAX_STEPS && clock() - t0 < seconds) {
       const step = await time(train, chosen[taken % chosen.length]);
       taken++;
       if (step.seconds >= BURN_IN_LONG_STEP) break;
