@@ -253,6 +253,10 @@ export async function prepareClassify(
     examples: data.valid,
   };
   const total = countSteps(config, tokenizer.trainBatchShapes(encodedTrain, { ...config, seed: trainSeed }, 0).length);
+  // The engine trains only the embedding rows of these tokens: every epoch's batches are these rows, padded.
+  const embeddingTokens = new Set<number>([tokenizer.tokenizer.padId]);
+  for (const row of encodedTrain) for (const id of row.ids) embeddingTokens.add(id);
+  for (const batch of evalSet.batches) for (const id of batch.inputIds) embeddingTokens.add(Number(id));
   let parameters = 0;
   for (const t of model.weights.values()) parameters += t.data.length;
   const prepared: PreparedClassify = {
@@ -283,6 +287,7 @@ export async function prepareClassify(
       stepsPerRun: config.stepsPerRun,
       gradientAccumulationSteps: config.gradientAccumulationSteps,
       labelSmoothing: config.labelSmoothing,
+      embeddingTokens,
       hyper: {
         lr: config.lr,
         weightDecay: config.weightDecay,

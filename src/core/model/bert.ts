@@ -17,7 +17,7 @@ import { concat, reshape, selectIndex, split, transpose } from '../graph/ops/sha
 import { softmax } from '../graph/ops/softmax';
 import { binary, cast, reshapeTo } from '../graph/raw';
 import { BertConfig, classifierDropout } from './config';
-import { BASE_PREFIX, ParamSpec, classifierParamSpecs } from './params';
+import { BASE_PREFIX, ParamSpec, classifierParamSpecs, wordEmbeddingPaddingIdx, wordEmbeddingsName } from './params';
 
 /** int64 [batch, seq] tensors, as the tokenizer produces them. */
 export interface EncoderInputs {
@@ -110,7 +110,7 @@ export function bertEmbeddings(ctx: ForwardContext, cfg: BertConfig, inputs: Enc
       : rangePositionIds(g, inputs.inputIds);
   const words =
     inputs.wordEmbeddings ??
-    embedding(g, param(ctx, `${base}.embeddings.word_embeddings.weight`), inputs.inputIds, cfg.padTokenId);
+    embedding(g, param(ctx, wordEmbeddingsName(cfg)), inputs.inputIds, wordEmbeddingPaddingIdx(cfg));
   const types = embedding(g, param(ctx, `${base}.embeddings.token_type_embeddings.weight`), inputs.tokenTypeIds);
   const positions = embedding(g, param(ctx, `${base}.embeddings.position_embeddings.weight`), positionIds);
   const x = norm(ctx, cfg, add(g, add(g, words, types), positions), `${base}.embeddings.LayerNorm`);

@@ -28,7 +28,7 @@ import {
   rangePositionIds,
 } from './bert';
 import { BertConfig, maxSequenceLength } from './config';
-import { classifierParamSpecs } from './params';
+import { classifierParamSpecs, wordEmbeddingPaddingIdx, wordEmbeddingsName } from './params';
 import { DebertaV2Settings, debertaV2Settings, relativeIndexTables } from './deberta-v2-config';
 
 export function settingsOf(cfg: BertConfig): DebertaV2Settings {
@@ -110,7 +110,7 @@ export function debertaV2Encoder(ctx: ForwardContext, cfg: BertConfig, inputs: E
   const [B, S] = inputs.inputIds.shape;
   const words =
     inputs.wordEmbeddings ??
-    embedding(g, param(ctx, 'deberta.embeddings.word_embeddings.weight'), inputs.inputIds, cfg.padTokenId);
+    embedding(g, param(ctx, wordEmbeddingsName(cfg)), inputs.inputIds, wordEmbeddingPaddingIdx(cfg));
   const mask = reshapeTo(g, cast(g, inputs.attentionMask, 'float32'), [B, S, 1]);
   const embedded = mul(g, norm(ctx, cfg, words, 'deberta.embeddings.LayerNorm'), mask);
   let x = dropout(g, embedded, cfg.hiddenDropoutProb, ctx.dropout);

@@ -23,7 +23,7 @@ import {
   selfAttention,
 } from './bert';
 import { BertConfig, classifierDropout } from './config';
-import { classifierParamSpecs } from './params';
+import { classifierParamSpecs, wordEmbeddingPaddingIdx, wordEmbeddingsName } from './params';
 
 /** y = max(x, 0);  dx = dy where x > 0, else 0. */
 export function relu(g: Graph, x: Value): Value {
@@ -41,7 +41,7 @@ export function distilbertEncoder(ctx: ForwardContext, cfg: BertConfig, inputs: 
   const maskAdd = extendedAttentionMask(g, inputs.attentionMask);
   const words =
     inputs.wordEmbeddings ??
-    embedding(g, param(ctx, 'distilbert.embeddings.word_embeddings.weight'), inputs.inputIds, cfg.padTokenId);
+    embedding(g, param(ctx, wordEmbeddingsName(cfg)), inputs.inputIds, wordEmbeddingPaddingIdx(cfg));
   const positions = embedding(
     g,
     param(ctx, 'distilbert.embeddings.position_embeddings.weight'),

@@ -27,7 +27,7 @@ import {
   rangePositionIds,
 } from './bert';
 import { BertConfig, usesTanhGelu } from './config';
-import { classifierParamSpecs } from './params';
+import { classifierParamSpecs, wordEmbeddingPaddingIdx, wordEmbeddingsName } from './params';
 
 function conv(ctx: ForwardContext, x: Value, prefix: string): Value {
   return conv1d(ctx.g, x, param(ctx, `${prefix}.weight`), param(ctx, `${prefix}.bias`));
@@ -78,7 +78,9 @@ function causalSelfAttention(ctx: ForwardContext, cfg: BertConfig, x: Value, mas
 export function gpt2Encoder(ctx: ForwardContext, cfg: BertConfig, inputs: EncoderInputs): Value {
   const { g } = ctx;
   const embdDropout = typeof cfg.raw.embd_pdrop === 'number' ? cfg.raw.embd_pdrop : cfg.hiddenDropoutProb;
-  const words = inputs.wordEmbeddings ?? embedding(g, param(ctx, 'transformer.wte.weight'), inputs.inputIds);
+  const words =
+    inputs.wordEmbeddings ??
+    embedding(g, param(ctx, wordEmbeddingsName(cfg)), inputs.inputIds, wordEmbeddingPaddingIdx(cfg));
   const positions = embedding(g, param(ctx, 'transformer.wpe.weight'), rangePositionIds(g, inputs.inputIds));
   const maskAdd = causalAttentionMask(g, inputs.attentionMask);
   const activation = usesTanhGelu(cfg) ? geluTanh : gelu;

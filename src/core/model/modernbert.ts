@@ -19,6 +19,7 @@ import { softmax } from '../graph/ops/softmax';
 import { binary, cast, reduce, reshapeTo, unary } from '../graph/raw';
 import { EncoderFamily, EncoderInputs, ForwardContext, MASK_MIN, extendedAttentionMask, param } from './bert';
 import { BertConfig } from './config';
+import { wordEmbeddingPaddingIdx, wordEmbeddingsName } from './params';
 import {
   ModernBertSettings,
   modernBertSettings,
@@ -76,7 +77,7 @@ export function modernbertEncoder(ctx: ForwardContext, cfg: BertConfig, inputs: 
   const I = cfg.intermediateSize;
   const words =
     inputs.wordEmbeddings ??
-    embedding(g, param(ctx, 'model.embeddings.tok_embeddings.weight'), inputs.inputIds, cfg.padTokenId);
+    embedding(g, param(ctx, wordEmbeddingsName(cfg)), inputs.inputIds, wordEmbeddingPaddingIdx(cfg));
   let x = dropout(g, normMaybeBias(ctx, cfg, s, words, 'model.embeddings.norm'), s.embeddingDropout, ctx.dropout);
   const globalMask = extendedAttentionMask(g, inputs.attentionMask);
   // Block attention (no [seq, seq] tensor) where the context asks for it; attention dropout needs the plain path.

@@ -53,6 +53,11 @@ export function wordEmbeddingsName(cfg: BertConfig): string {
     : `${BASE_PREFIX[cfg.modelType]}.embeddings.word_embeddings.weight`;
 }
 
+/** The padding_idx of the word-embedding lookup (its row gets no gradient): the pad token's, none for GPT-2 (HF's wte). */
+export function wordEmbeddingPaddingIdx(cfg: BertConfig): number | undefined {
+  return cfg.modelType === 'gpt2' ? undefined : cfg.padTokenId;
+}
+
 /** Builds a spec list in HF's order; linear weights are in torch layout [out, in]. */
 class SpecList {
   readonly specs: ParamSpec[] = [];

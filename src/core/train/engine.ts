@@ -11,13 +11,21 @@ import { BertConfig, maxSequenceLength } from '../model/config';
 import { encoderFamily } from '../model/families';
 import type { EncoderFamily } from '../model/bert';
 import { IGNORE_LABEL, labelledPositions, mlmFamily } from '../model/mlm-head';
-import { ParamSpec, Weights, checkWeightsMatch, numel } from '../model/params';
+import {
+  ParamSpec,
+  Weights,
+  checkWeightsMatch,
+  numel,
+  wordEmbeddingPaddingIdx,
+  wordEmbeddingsName,
+} from '../model/params';
 import { Batch } from '../tokenize/batch';
 import { AdamWConstants, adamwStepScalars } from './optimizer';
 import type { Device, DeviceChoice } from '../runtime/devices';
 import { createSession, defaultThreads } from '../runtime/providers';
 import { scheduleLr, type LrSchedule } from './schedule';
 import { collectGarbage } from './collect-garbage';
+import { EmbeddingRows } from './embedding-rows';
 import { STEP_IO, StepGraphOptions, buildStepGraph } from './step-graph';
 
 export interface Hyper {
@@ -68,6 +76,12 @@ export interface EngineOptions {
   gradientAccumulationSteps?: number;
   /** torch CrossEntropyLoss's label_smoothing for the classifier's loss (default 0). */
   labelSmoothing?: number;
+  /**
+   * Not mlm: every token id the batches can hold (the run's training and evaluation data). The engine then trains only
+   * those rows of the word-embedding table and decays the others, with the same result (train/embedding-rows.ts);
+   * a batch holding another id is refused. Absent: the whole table.
+   */
+  embeddingTokens?: Iterable<number>;
   threads?: number;
   /**
    * Queries per block of the memory-efficient attention of the families that have it (ModernBERT; graph/ops/attention.ts),
@@ -163,20 +177,32 @@ class OrtTrainEngine implements TrainEngine {
   private loggedInPlace = false;
   /** Parameters and both moments, in bytes. */
   private readonly stateBytes: number;
+  /** The parameters as the model has them (this.specs: as the graphs have them, the word embeddings cut to embeddingRows). */
+  private readonly modelSpecs: ParamSpec[];
+  /** With EngineOptions.embeddingTokens: the reachable rows of the word-embedding table, and its index in the specs. */
+  private readonly embeddingRows?: { rows: EmbeddingRows; index: number };
 
   /** The options without the initial weights, which must not stay reachable once training has replaced them. */
   private readonly opts: Omit<EngineOptions, 'weights'>;
 
-  constructor(
-    options: EngineOptions,
-    private readonly specs: ParamSpec[],
-    device: Device,
-  ) {
-    const { weights, ...opts } = options;
+  private readonly specs: ParamSpec[];
+
+  constructor(options: EngineOptions, modelSpecs: ParamSpec[], device: Device) {
+    const { weights, embeddingTokens, ...opts } = options;
     this.opts = opts;
     this.device = device;
+    this.modelSpecs = modelSpecs;
     // The state arrays are the engine's own (copies in, copies out), so that CPU steps can update them in place.
-    this.params = checkWeightsMatch(specs, weights, 'model weights').map((a) => a.slice());
+    this.params = checkWeightsMatch(modelSpecs, weights, 'model weights').map((a) => a.slice());
+    if (embeddingTokens !== undefined && opts.task !== 'mlm') {
+      const name = wordEmbeddingsName(opts.config);
+      const index = modelSpecs.findIndex((s) => s.name === name);
+      const rows = new EmbeddingRows(modelSpecs[index], this.params[index], embeddingTokens, 0, opts.config.padTokenId);
+      this.embeddingRows = { rows, index };
+      this.params[index] = rows.gather(this.params[index]);
+    }
+    this.specs = modelSpecs.map((s, i) => (i === this.embeddingRows?.index ? this.embeddingRows.rows.compactSpec : s));
+    const specs = this.specs;
     this.m = specs.map((s) => new Float32Array(numel(s.shape)));
     this.v = specs.map((s) => new Float32Array(numel(s.shape)));
     this.classWeights = opts.classWeights ?? new Float32Array(hasClassWeights(opts.task) ? opts.numLabels : 0).fill(1);
@@ -199,6 +225,11 @@ class OrtTrainEngine implements TrainEngine {
       adam: this.adam,
       maxGradNorm: this.opts.hyper.maxGradNorm,
       labelSmoothing: this.opts.labelSmoothing,
+      embeddingRows: this.embeddingRows && {
+        param: this.embeddingRows.rows.spec.name,
+        rows: this.embeddingRows.rows.rows.length,
+        paddingIdx: this.embeddingRows.rows.rowOfToken(wordEmbeddingPaddingIdx(this.opts.config) ?? -1),
+      },
     };
   }
 
@@ -368,6 +399,13 @@ class OrtTrainEngine implements TrainEngine {
         [...lead, B, S],
       ),
     };
+    if (this.embeddingRows) {
+      feeds[STEP_IO.embeddingRows] = new ort.Tensor(
+        'int64',
+        this.embeddingRows.rows.lookup(feeds[STEP_IO.inputIds].data as BigInt64Array),
+        [...lead, B, S],
+      );
+    }
     if (this.opts.task === 'mlm' && (!withLabels || this.opts.mlmScoring !== 'every')) {
       // The rows the head scores: the labelled positions (K stacked batches have equally many), else every position.
       const positions = batches.map((b) =>
@@ -436,6 +474,7 @@ class OrtTrainEngine implements TrainEngine {
       stepSize[k] = s.stepSize;
       sqrtBc2[k] = s.sqrtBc2;
       decay[k] = s.decayFactor;
+      this.embeddingRows?.rows.recordDecay(this.step + k, decay[k]);
     }
     const shape = kind === 'loop' ? [count] : [];
     feeds[STEP_IO.stepSize] = new ort.Tensor('float32', stepSize, shape);
@@ -558,22 +597,36 @@ class OrtTrainEngine implements TrainEngine {
     const feeds = this.batchFeeds([batch], false, true);
     this.paramFeeds(feeds, false);
     const out = await this.run('grads', feeds);
-    const grads: Weights = new Map(
-      this.specs.map((s) => [s.name, { shape: [...s.shape], data: out[STEP_IO.grad(s.name)].data as Float32Array }]),
+    const grads = this.wholeTensors(
+      this.specs.map((s) => out[STEP_IO.grad(s.name)].data as Float32Array),
+      (rows, cut) => rows.scatter(cut),
     );
     return { loss: (out[STEP_IO.loss].data as Float32Array)[0], grads };
   }
 
-  private copyOf(arrays: Float32Array[]): Weights {
-    return new Map(this.specs.map((s, i) => [s.name, { shape: [...s.shape], data: arrays[i].slice() }]));
+  /** Copies of `arrays` as the model's tensors; `whole` makes the model's word-embedding table from the cut one. */
+  private wholeTensors(
+    arrays: Float32Array[],
+    whole: (rows: EmbeddingRows, cut: Float32Array) => Float32Array = (rows, cut) => rows.scatter(cut),
+  ): Weights {
+    return new Map(
+      this.modelSpecs.map((s, i) => [
+        s.name,
+        {
+          shape: [...s.shape],
+          data: i === this.embeddingRows?.index ? whole(this.embeddingRows.rows, arrays[i]) : arrays[i].slice(),
+        },
+      ]),
+    );
   }
 
   getWeights(): Weights {
-    return this.copyOf(this.params);
+    return this.wholeTensors(this.params, (rows, cut) => rows.wholeTable(cut, this.step));
   }
 
   getOptimizerState(): { step: number; m: Weights; v: Weights } {
-    return { step: this.step, m: this.copyOf(this.m), v: this.copyOf(this.v) };
+    // The unreachable rows' moments are zero (embedding-rows.ts).
+    return { step: this.step, m: this.wholeTensors(this.m), v: this.wholeTensors(this.v) };
   }
 
   setOptimizerState(s: { step: number; m: Weights; v: Weights }): void {
@@ -582,8 +635,29 @@ class OrtTrainEngine implements TrainEngine {
         fix: 'Resume from an intact checkpoint.',
       });
     }
-    this.m = checkWeightsMatch(this.specs, s.m, 'optimizer state (first moments)').map((a) => a.slice());
-    this.v = checkWeightsMatch(this.specs, s.v, 'optimizer state (second moments)').map((a) => a.slice());
+    const m: Float32Array[] = checkWeightsMatch(this.modelSpecs, s.m, 'optimizer state (first moments)').map((a) =>
+      a.slice(),
+    );
+    const v: Float32Array[] = checkWeightsMatch(this.modelSpecs, s.v, 'optimizer state (second moments)').map((a) =>
+      a.slice(),
+    );
+    if (this.embeddingRows) {
+      const { rows, index } = this.embeddingRows;
+      if (!rows.zeroOutside(m[index]) || !rows.zeroOutside(v[index])) {
+        throw new ModelError(
+          'The checkpoint trained word embeddings of tokens that this run’s data does not hold, so its data changed.',
+          {
+            fix: 'Restart the run (--restart), or resume it with the data it was started with.',
+            code: 'ENGINE_BAD_STATE',
+          },
+        );
+      }
+      rows.moveTo(this.step, s.step);
+      m[index] = rows.gather(m[index]);
+      v[index] = rows.gather(v[index]);
+    }
+    this.m = m;
+    this.v = v;
     this.step = s.step;
   }
 

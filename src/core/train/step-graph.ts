@@ -20,10 +20,12 @@
  * scaled gradient), and `apply` runs once per optimizer step (inputs params, moments, the summed gradient as
  * `grad.<name>` and the AdamW scalars; outputs grad_norm and the new state, as the train graph does).
  */
+import { GraphError } from '../errors';
 import { Dim } from '../graph/dims';
 import { Graph, Value } from '../graph/graph';
 import { checkInPlaceOutputs } from '../graph/in-place';
 import { DropoutKeys } from '../graph/ops/dropout';
+import { embedding } from '../graph/ops/embedding';
 import { mul } from '../graph/ops/elementwise';
 import { bceWithLogits, crossEntropy, mseLoss } from '../graph/ops/loss';
 import { binary } from '../graph/raw';
@@ -40,6 +42,7 @@ export const STEP_IO = {
   tokenTypeIds: 'token_type_ids',
   labels: 'labels',
   maskedPositions: 'masked_positions',
+  embeddingRows: 'embedding_rows',
   classWeights: 'class_weights',
   stepSize: 'step_size',
   sqrtBc2: 'sqrt_bc2',
@@ -88,6 +91,13 @@ export interface StepGraphOptions {
   maxGradNorm: number;
   /** classify: torch CrossEntropyLoss's label_smoothing (default 0). */
   labelSmoothing?: number;
+  /**
+   * Not mlm: the word-embedding table `param` has only the `rows` rows the batches can reach (train/embedding-rows.ts),
+   * and the graph looks words up by embedding_rows (int64, input_ids' shape: each token's row in that table) instead of
+   * input_ids, which every other use keeps (padding, positions). `paddingIdx`: the padding token's row, whose gradient
+   * is zero (the family's padding_idx), if the family has one.
+   */
+  embeddingRows?: { param: string; rows: number; paddingIdx?: number };
 }
 
 export interface StepGraph {
@@ -196,8 +206,39 @@ function taskLoss(
   return maskedLmLoss(g, logits, positions ? labelsAt(g, labels, positions) : labels);
 }
 
-export function buildStepGraph(opts: StepGraphOptions): StepGraph {
+/** The family's parameters, with the word-embedding table cut to its reachable rows when opts.embeddingRows says so. */
+function stepSpecs(opts: StepGraphOptions): ParamSpec[] {
   const specs = opts.family.paramSpecs(opts.numLabels);
+  const rows = opts.embeddingRows;
+  if (!rows) return specs;
+  if (opts.task === 'mlm') throw new GraphError('embeddingRows: the masked-LM head reads the whole embedding table.');
+  const at = specs.findIndex((s) => s.name === rows.param);
+  if (at < 0 || specs[at].shape.length !== 2) {
+    throw new GraphError(`embeddingRows: the model has no embedding table ${rows.param}.`);
+  }
+  return specs.map((s, i) => (i === at ? { ...s, shape: [rows.rows, s.shape[1]] } : s));
+}
+
+/**
+ * The encoder's inputs; with opts.embeddingRows, the word embeddings looked up by `rowIds` in the cut table (the
+ * families' HF inputs_embeds path).
+ */
+function encoderInputs(
+  g: Graph,
+  specs: ParamSpec[],
+  params: Value[],
+  ids: { inputIds: Value; attentionMask: Value; tokenTypeIds: Value; rowIds: Value | null },
+  opts: StepGraphOptions,
+): EncoderInputs {
+  const { rowIds, ...inputs } = ids;
+  const rows = opts.embeddingRows;
+  if (!rows || !rowIds) return inputs;
+  const table = params[specs.findIndex((s) => s.name === rows.param)];
+  return { ...inputs, wordEmbeddings: embedding(g, table, rowIds, rows.paddingIdx) };
+}
+
+export function buildStepGraph(opts: StepGraphOptions): StepGraph {
+  const specs = stepSpecs(opts);
   const g = new Graph();
   const K = opts.stepsPerRun ?? 1;
   const looped = opts.mode === 'train' && K > 1;
@@ -209,6 +250,9 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
   const ids = g.input(STEP_IO.inputIds, 'int64', [...lead, ...BATCH]);
   const mask = g.input(STEP_IO.attentionMask, 'int64', [...lead, ...BATCH]);
   const types = g.input(STEP_IO.tokenTypeIds, 'int64', [...lead, ...BATCH]);
+  const rowIds = opts.embeddingRows ? g.input(STEP_IO.embeddingRows, 'int64', [...lead, ...BATCH]) : null;
+  const inputsOf = (p: Value[]): EncoderInputs =>
+    encoderInputs(g, specs, p, { inputIds: ids, attentionMask: mask, tokenTypeIds: types, rowIds }, opts);
   const mlm = opts.task === 'mlm';
   const positions =
     mlm && (opts.mode === 'forward' || opts.mlmScoring !== 'every')
@@ -219,12 +263,7 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
   if (opts.mode === 'forward') {
     const logits = opts.family.logits(
       { g, params: new Map(specs.map((s, i) => [s.name, params[i]])), dropout: null },
-      {
-        inputIds: ids,
-        attentionMask: mask,
-        tokenTypeIds: types,
-        positions: positions ?? undefined,
-      },
+      { ...inputsOf(params), positions: positions ?? undefined },
     );
     g.output(logits, STEP_IO.logits);
     return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length };
@@ -239,7 +278,7 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
     const paramMap = new Map(specs.map((s, i) => [s.name, params[i]]));
     const logits = opts.family.logits(
       { g, params: paramMap, dropout: null },
-      { inputIds: ids, attentionMask: mask, tokenTypeIds: types, positions: positions ?? undefined },
+      { ...inputsOf(params), positions: positions ?? undefined },
     );
     const loss = taskLoss(g, logits, labels, positions, classWeights, opts);
     g.output(loss, STEP_IO.loss);
@@ -251,7 +290,7 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
     const acc = specs.map((s) => g.input(STEP_IO.acc(s.name), 'float32', s.shape));
     const lossScale = g.input(STEP_IO.lossScale, 'float32', []);
     const keys = opts.dropout ? new DropoutKeys(g.input(STEP_IO.dropoutKeys, 'int64', ['dropout_keys'])) : null;
-    const inputs = { inputIds: ids, attentionMask: mask, tokenTypeIds: types };
+    const inputs = inputsOf(params);
     const { loss } = forwardLoss(g, specs, { params, inputs, labels, positions, classWeights, keys }, opts);
     // HF Trainer: each micro-batch's loss is divided by the number of micro-batches before its backward pass.
     const grads = g.gradients(mul(g, loss, lossScale), params);
@@ -277,7 +316,7 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
       positions,
       classWeights,
       keys,
-      inputs: { inputIds: ids, attentionMask: mask, tokenTypeIds: types },
+      inputs: inputsOf(params),
       scalars: { stepSize, sqrtBc2, decayFactor },
     };
     const r = trainStep(g, specs, io, opts);
@@ -305,7 +344,18 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
       positions: positions ? pick(positions, [MASKED]) : null,
       classWeights,
       keys,
-      inputs: { inputIds: pick(ids, BATCH), attentionMask: pick(mask, BATCH), tokenTypeIds: pick(types, BATCH) },
+      inputs: encoderInputs(
+        body,
+        specs,
+        bodyParams,
+        {
+          inputIds: pick(ids, BATCH),
+          attentionMask: pick(mask, BATCH),
+          tokenTypeIds: pick(types, BATCH),
+          rowIds: rowIds ? pick(rowIds, BATCH) : null,
+        },
+        opts,
+      ),
       scalars: { stepSize: pick(stepSize, []), sqrtBc2: pick(sqrtBc2, []), decayFactor: pick(decayFactor, []) },
     };
     const r = trainStep(body, specs, io, opts);
