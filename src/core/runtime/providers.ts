@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 import { ortBinaryDir, ortProviderName, platformDevices, type Device, type DeviceChoice } from './devices';
+import { UserError } from '../errors';
 
 /** Why a device cannot be used before even trying it, or null when it is worth a try. */
 export function refusalReason(device: Device): string | null {
@@ -56,8 +57,20 @@ export function providerOptions(
     : { executionProviders };
 }
 
-export function defaultThreads(): number {
-  return Math.max(1, os.availableParallelism());
+/** The variable that caps a training run's CPU threads (e.g. on a machine shared with other work). */
+export const THREADS_VAR = 'BERTFT_THREADS';
+
+/** The CPU threads a training engine's sessions use: BERTFT_THREADS when set, else every core this process may use. */
+export function defaultThreads(env: NodeJS.ProcessEnv = process.env, cores = os.availableParallelism()): number {
+  const set = env[THREADS_VAR];
+  if (set === undefined || set === '') return Math.max(1, cores);
+  if (!/^[1-9][0-9]{0,3}$/.test(set.trim())) {
+    throw new UserError(`${THREADS_VAR}=${JSON.stringify(set)} is not a number of threads.`, {
+      fix: `Set ${THREADS_VAR} to a whole number from 1 up (this machine has ${cores} cores), or unset it to use them all.`,
+      code: 'BAD_THREADS',
+    });
+  }
+  return Number(set.trim());
 }
 
 export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';

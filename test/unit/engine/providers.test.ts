@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ortBinaryDir, platformDevices } from '../../../src/core/runtime/devices';
 import { defaultThreads, devicesToTry, refusalReason, sessionOptions } from '../../../src/core/runtime/providers';
+import { UserError } from '../../../src/core/errors';
 
 test('auto tries CUDA, then WebGPU, then CPU on Linux x64; an explicit GPU still falls back to CPU', () => {
   const linux = platformDevices('linux', 'x64');
@@ -41,4 +42,23 @@ test('CPU sessions use every available core by default', () => {
   assert.equal(o.intraOpNumThreads, defaultThreads());
   assert.deepEqual(o.executionProviders, ['cpu']);
   assert.equal(o.enableCpuMemArena, false);
+});
+
+test('BERTFT_THREADS caps the training threads; unset or empty means every core; anything else is refused', () => {
+  assert.equal(defaultThreads({}, 8), 8);
+  assert.equal(defaultThreads({ BERTFT_THREADS: '' }, 8), 8);
+  assert.equal(defaultThreads({}, 0), 1);
+  assert.equal(defaultThreads({ BERTFT_THREADS: '1' }, 8), 1);
+  assert.equal(defaultThreads({ BERTFT_THREADS: ' 3 ' }, 2), 3);
+  for (const bad of ['0', '-1', '1.5', 'two', '99999']) {
+    assert.throws(
+      () => defaultThreads({ BERTFT_THREADS: bad }, 8),
+      (e: unknown) =>
+        e instanceof UserError &&
+        e.code === 'BAD_THREADS' &&
+        e.message.includes(JSON.stringify(bad)) &&
+        /this machine has 8 cores/.test(e.fix ?? ''),
+      bad,
+    );
+  }
 });
