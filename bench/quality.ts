@@ -18,7 +18,9 @@
  * For each corpus and configuration it prints mean ± sd of validation accuracy and macro-F1 of the best evaluation
  * (by the selection metric), and the 95% confidence interval of the paired difference (ours − PyTorch, Student t),
  * and the whole-run wall-time ratio (ours ÷ PyTorch; ours is the product's whole run: data, tokenization, graph,
- * checkpoints and best/ written; PyTorch's is its loop alone).
+ * checkpoints and best/ written; PyTorch's is its loop alone). Runs go `jobs` at a time (default 2: our runs of one
+ * case beside PyTorch's of another, each with an equal share of the cores, 1 thread each on 2 cores), so both sides'
+ * times are taken under the same conditions; `jobs: 1` runs one thing at a time, ours with every core.
  * Weight averaging, measured on the PyTorch side (same runs, so paired with its best evaluation; `averageEvals`: the
  * mean of the weights at the last K evaluations, `averageTail`: the mean of the weights after every step of the last
  * fraction F of the steps): each average's scores, their difference from the best evaluation's, and `kept` (what a
@@ -31,7 +33,7 @@
  * best/ is the evaluation the selection metric chose on these same validation rows, so both sides carry that choice.
  *
  * node out/bench/quality.js '{"seeds":10,"corpora":["spam","sotu","names"],"configs":["defaults","tuned"],
- *   "torchOrder":"ours","torchInit":"torch","averageEvals":[2,3],"averageTail":[0.33]}'   (these are the defaults)
+ *   "torchOrder":"ours","torchInit":"torch","averageEvals":[2,3],"averageTail":[0.33],"jobs":2}'   (the defaults)
  * Last stdout line: JSON.
  */
 import { spawn } from 'node:child_process';
@@ -54,6 +56,7 @@ import { runTrainingSession } from '../src/core/finetune/session';
 import { loadPredictor } from '../src/core/infer/predictor';
 import { runPaths } from '../src/core/run/paths';
 import { argmaxRows, classificationReport, softmaxRows } from '../src/core/util/metrics';
+import { THREADS_VAR } from '../src/core/runtime/providers';
 import { findRoot } from './child-process';
 import { meanSd, pairedInterval } from './stats';
 
@@ -79,6 +82,11 @@ interface Args {
   /** Skip the PyTorch side (a sweep of our own settings). */
   oursOnly?: boolean;
   torchThreads: number;
+  /**
+   * Runs at once (default 2): our runs of one case and PyTorch's of another side by side, each with 1 thread
+   * (ours: BERTFT_THREADS) when there are 2 cores; 1: one after another, ours with every core, as before 2026-12-07.
+   */
+  jobs: number;
   /** 'ours': the PyTorch side replays our batches; 'hf': it draws its own with HF's samplers. */
   torchOrder: 'ours' | 'hf';
   /** 'torch': HF's initialisation from torch's generator; 'ours': our initial weights for the seed. */
@@ -101,6 +109,7 @@ const args: Args = {
   corpora: [...CORPORA],
   configs: ['defaults', 'tuned'],
   torchThreads: 1,
+  jobs: 2,
   torchOrder: 'ours',
   torchInit: 'torch',
   averageEvals: [2, 3],
@@ -117,6 +126,10 @@ for (const [name, allowed] of [
     throw new Error(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
   }
 }
+if (!(Number.isInteger(args.jobs) && args.jobs >= 1))
+  throw new Error(`jobs must be a positive integer, got ${args.jobs}`);
+// Side by side, each run gets its share of the cores (PyTorch's is torchThreads).
+if (args.jobs > 1) process.env[THREADS_VAR] ??= String(Math.max(1, Math.floor(os.availableParallelism() / args.jobs)));
 if (args.ensemble !== undefined && !(Number.isInteger(args.ensemble) && args.ensemble >= 2 && args.oursOnly)) {
   throw new Error(`ensemble must be an integer >= 2 and needs oursOnly, got ${JSON.stringify(args.ensemble)}`);
 }
@@ -545,85 +558,149 @@ function screeningSummary(runs: Score[], metric: SelectionMetric, epochs: number
   return rows;
 }
 
+/** One corpus and configuration. */
+interface Case {
+  corpus: Corpus;
+  name: string;
+  files: { train: string; valid: string };
+  valid?: Validation;
+}
+
+/** What a case measured: our runs, and the PyTorch runs unless oursOnly. */
+interface Measured {
+  ours: Score[];
+  everyRun: Score[];
+  probabilities: Float32Array[];
+  config: TrainConfig;
+  /** Wall time of our runs (with ensembles: all of them). */
+  seconds: number;
+  torch: TorchScore[];
+}
+
+/**
+ * Every case's runs, `args.jobs` at a time: a case's runs of ours in one job (one after another, in this process), its
+ * PyTorch runs in another (one child process), started as soon as our first run has resolved the settings it replays,
+ * ahead of our cases still waiting. With one job at a time each case's PyTorch runs follow its own, as before.
+ */
+async function measureAll(cases: Case[], seeds: number[], work: string): Promise<Measured[]> {
+  const measured = cases.map((): Measured => ({
+    ours: [],
+    everyRun: [],
+    probabilities: [],
+    config: undefined!,
+    seconds: 0,
+    torch: [],
+  }));
+  const queue: (() => Promise<void>)[] = [];
+  // PyTorch jobs still to be queued (side by side only), and the workers waiting for one.
+  let toQueue = args.oursOnly || args.jobs === 1 ? 0 : cases.length;
+  const waiting: (() => void)[] = [];
+  cases.forEach(({ corpus, name, files, valid }, i) => {
+    const m = measured[i];
+    const overrides = { ...CONFIGS[name], ...args.overrides };
+    const torchJob = async () => {
+      m.torch = await runTorch(files, m.config, seeds, path.join(work, `job-${corpus}-${name}.json`));
+      console.error(`${corpus}/${name}: PyTorch's ${m.torch.length} runs done`);
+    };
+    queue.push(async () => {
+      const start = performance.now();
+      // With ensembles, seeds 1..seeds first (the runs without ensembles), then the other members.
+      const trained = Array.from({ length: args.seeds * (args.ensemble ?? 1) }, (_, k) => args.firstSeed + k);
+      for (const seed of trained) {
+        const r = await runOurs(files, overrides, seed, path.join(work, `run-${corpus}-${name}-${seed}`), valid);
+        if (seed < args.firstSeed + args.seeds) m.ours.push(r.score);
+        m.everyRun.push(r.score);
+        if (r.probabilities) m.probabilities.push(r.probabilities);
+        if (!m.config) {
+          m.config = r.config;
+          if (!args.oursOnly && args.jobs > 1) {
+            queue.unshift(torchJob);
+            toQueue--;
+            for (const wake of waiting.splice(0)) wake();
+          }
+        }
+        console.error(
+          `${corpus}/${name} seed ${seed}: ours acc ${pct(r.score.accuracy)} f1 ${pct(r.score.macro_f1)} in ${r.score.seconds.toFixed(1)} s`,
+        );
+      }
+      m.seconds = (performance.now() - start) / 1000;
+      // One job at a time: this case's PyTorch runs next, before the next case's of ours.
+      if (!args.oursOnly && args.jobs === 1) await torchJob();
+    });
+  });
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const job = queue.shift();
+      if (job) await job();
+      else if (toQueue > 0) await new Promise<void>((wake) => waiting.push(wake));
+      else return;
+    }
+  };
+  await Promise.all(Array.from({ length: args.jobs }, worker));
+  return measured;
+}
+
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-bench-quality-'));
   const seeds = Array.from({ length: args.seeds }, (_, i) => args.firstSeed + i);
   const results: Record<string, unknown>[] = [];
   const t0 = performance.now();
   try {
+    const cases: Case[] = [];
     for (const corpus of args.corpora) {
       const files = buildCorpus(corpus, work);
       const valid = args.ensemble ? await readValidation(files.valid) : undefined;
-      for (const name of args.configs) {
-        const overrides = { ...CONFIGS[name], ...args.overrides };
-        const ours: Score[] = [];
-        const everyRun: Score[] = [];
-        const probabilities: Float32Array[] = [];
-        let config: TrainConfig | undefined;
-        const configStart = performance.now();
-        // With ensembles, seeds 1..seeds first (the runs without ensembles), then the other members.
-        const trained = Array.from({ length: args.seeds * (args.ensemble ?? 1) }, (_, i) => args.firstSeed + i);
-        for (const seed of trained) {
-          const r = await runOurs(files, overrides, seed, path.join(work, `run-${corpus}-${name}-${seed}`), valid);
-          if (seed < args.firstSeed + args.seeds) ours.push(r.score);
-          everyRun.push(r.score);
-          if (r.probabilities) probabilities.push(r.probabilities);
-          config ??= r.config;
-          console.error(
-            `${corpus}/${name} seed ${seed}: ours acc ${pct(r.score.accuracy)} f1 ${pct(r.score.macro_f1)} in ${r.score.seconds.toFixed(1)} s`,
-          );
-        }
-        const configSeconds = (performance.now() - configStart) / 1000;
-        const torch = args.oursOnly
-          ? []
-          : await runTorch(files, config as TrainConfig, seeds, path.join(work, `job-${corpus}-${name}.json`));
-        const row: Record<string, unknown> = {
-          corpus,
-          config: name,
-          torch_order: args.torchOrder,
-          torch_init: args.torchInit,
-          settings: {
-            epochs: config?.epochs,
-            batchSize: config?.batchSize,
-            lr: config?.lr,
-            maxLength: config?.maxLength,
-            dropout: config?.dropout,
-            warmupRatio: config?.warmupRatio,
-            metric: config?.metric,
-            groupByLength: config?.groupByLength,
-          },
-          ours: {
-            accuracy: meanSd(ours.map((s) => s.accuracy)),
-            macro_f1: meanSd(ours.map((s) => s.macro_f1)),
-            seconds: ours.reduce((a, s) => a + s.seconds, 0),
-          },
-          ours_runs: ours,
+      for (const name of args.configs) cases.push({ corpus, name, files, valid });
+    }
+    const measured = await measureAll(cases, seeds, work);
+    for (const [i, { corpus, name, valid }] of cases.entries()) {
+      const { ours, everyRun, probabilities, config, seconds: configSeconds, torch } = measured[i];
+      const row: Record<string, unknown> = {
+        corpus,
+        config: name,
+        torch_order: args.torchOrder,
+        torch_init: args.torchInit,
+        settings: {
+          epochs: config.epochs,
+          batchSize: config.batchSize,
+          lr: config.lr,
+          maxLength: config.maxLength,
+          dropout: config.dropout,
+          warmupRatio: config.warmupRatio,
+          metric: config.metric,
+          groupByLength: config.groupByLength,
+        },
+        ours: {
+          accuracy: meanSd(ours.map((s) => s.accuracy)),
+          macro_f1: meanSd(ours.map((s) => s.macro_f1)),
+          seconds: ours.reduce((a, s) => a + s.seconds, 0),
+        },
+        ours_runs: ours,
+      };
+      if (torch.length > 0) {
+        row.torch = {
+          accuracy: meanSd(torch.map((s) => s.accuracy)),
+          macro_f1: meanSd(torch.map((s) => s.macro_f1)),
+          seconds: torch.reduce((a, s) => a + s.seconds, 0),
         };
-        if (torch.length > 0) {
-          row.torch = {
-            accuracy: meanSd(torch.map((s) => s.accuracy)),
-            macro_f1: meanSd(torch.map((s) => s.macro_f1)),
-            seconds: torch.reduce((a, s) => a + s.seconds, 0),
-          };
-          row.torch_runs = torch;
-          row.accuracy_difference = pairedInterval(
-            ours.map((s) => s.accuracy),
-            torch.map((s) => s.accuracy),
-          );
-          row.macro_f1_difference = pairedInterval(
-            ours.map((s) => s.macro_f1),
-            torch.map((s) => s.macro_f1),
-          );
-          row.time_ratio = (row.ours as { seconds: number }).seconds / (row.torch as { seconds: number }).seconds;
-          row.torch_averages = averagesSummary(torch, (config as TrainConfig).metric);
-        }
-        if (valid && args.ensemble) {
-          row.ensemble = ensembleSummary(probabilities, valid, ours, configSeconds);
-          row.screening = screeningSummary(everyRun, (config as TrainConfig).metric, (config as TrainConfig).epochs);
-        }
-        results.push(row);
-        console.error(JSON.stringify({ ...row, ours_runs: undefined, torch_runs: undefined }));
+        row.torch_runs = torch;
+        row.accuracy_difference = pairedInterval(
+          ours.map((s) => s.accuracy),
+          torch.map((s) => s.accuracy),
+        );
+        row.macro_f1_difference = pairedInterval(
+          ours.map((s) => s.macro_f1),
+          torch.map((s) => s.macro_f1),
+        );
+        row.time_ratio = (row.ours as { seconds: number }).seconds / (row.torch as { seconds: number }).seconds;
+        row.torch_averages = averagesSummary(torch, config.metric);
       }
+      if (valid && args.ensemble) {
+        row.ensemble = ensembleSummary(probabilities, valid, ours, configSeconds);
+        row.screening = screeningSummary(everyRun, config.metric, config.epochs);
+      }
+      results.push(row);
+      console.error(JSON.stringify({ ...row, ours_runs: undefined, torch_runs: undefined }));
     }
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
