@@ -209,6 +209,12 @@ class OrtTrainEngine implements TrainEngine {
     this.threads = opts.threads ?? defaultThreads();
     this.level = opts.graphOptimizationLevel ?? 'all';
     this.log = opts.log ?? (() => undefined);
+    if (this.embeddingRows) {
+      const { rows, index } = this.embeddingRows;
+      this.log(
+        `engine: training the ${rows.rows.length} of ${modelSpecs[index].shape[0]} word-embedding rows whose tokens the data holds`,
+      );
+    }
     this.adam = { beta1: opts.hyper.beta1, beta2: opts.hyper.beta2, eps: opts.hyper.eps };
     this.stateBytes = 3 * 4 * specs.reduce((n, s) => n + numel(s.shape), 0);
   }
