@@ -3,6 +3,7 @@
  * and by phase (forward, loss, backward, clipping, optimizer). A tool for finding speed-ups, not a benchmark.
  *
  *   node out/bench/profile-step.js '{"size":"base","batch":8,"seq":128,"threads":2,"steps":3,"level":"all"}'
+ *   ('"tokens":N': a run whose data holds N distinct tokens, whose engine trains only those embedding rows)
  *
  * Phases come from node names (`<op>_<index>`, index ranges from buildStepGraph); nodes that ORT fused or created
  * at level 'all' keep a name that is not one of ours and are counted as 'fused'.
@@ -13,7 +14,7 @@ import * as path from 'node:path';
 import { restartInTrainingProcess, watchTrainingParent } from '../src/cli/training-process';
 import { presetConfig } from '../src/core/model/config';
 import { encoderFamily } from '../src/core/model/families';
-import { classifierParamSpecs, initWeights } from '../src/core/model/params';
+import { classifierParamSpecs, initWeights, wordEmbeddingsName } from '../src/core/model/params';
 import type { Batch } from '../src/core/tokenize/batch';
 import { createTrainEngine } from '../src/core/train/engine';
 import { buildStepGraph } from '../src/core/train/step-graph';
@@ -27,6 +28,11 @@ interface Args {
   warmup?: number;
   level?: 'disabled' | 'basic' | 'extended' | 'all';
   top?: number;
+  /**
+   * Batches of tokens 0..tokens−1 only, and the engine told so (EngineOptions.embeddingTokens): it trains those rows of
+   * the word-embedding table, as a run whose data holds that many distinct tokens. Unset: the whole table.
+   */
+  tokens?: number;
 }
 
 interface ProfileEvent {
@@ -51,6 +57,9 @@ async function main(): Promise<void> {
     dropout: false,
     adam,
     maxGradNorm: 1,
+    embeddingRows: args.tokens
+      ? { param: wordEmbeddingsName(config), rows: args.tokens, paddingIdx: config.padTokenId }
+      : undefined,
   });
   const prefix = path.join(os.tmpdir(), `bertft-profile-${process.pid}`);
   const specs = classifierParamSpecs(config, numLabels);
@@ -65,12 +74,14 @@ async function main(): Promise<void> {
     threads: args.threads,
     graphOptimizationLevel: args.level ?? 'all',
     profilePrefix: prefix,
+    embeddingTokens: args.tokens ? Array.from({ length: args.tokens }, (_, t) => t) : undefined,
   });
+  const vocab = args.tokens ?? config.vocabSize;
   const n = args.batch * args.seq;
   const batch: Batch = {
     batchSize: args.batch,
     seqLen: args.seq,
-    inputIds: BigInt64Array.from({ length: n }, (_, i) => BigInt(1 + ((i * 7919) % (config.vocabSize - 1)))),
+    inputIds: BigInt64Array.from({ length: n }, (_, i) => BigInt(1 + ((i * 7919) % (vocab - 1)))),
     attentionMask: new BigInt64Array(n).fill(1n),
     tokenTypeIds: new BigInt64Array(n),
     labels: BigInt64Array.from({ length: args.batch }, (_, i) => BigInt(i % numLabels)),

@@ -18,9 +18,9 @@
  * For each corpus and configuration it prints mean ± sd of validation accuracy and macro-F1 of the best evaluation
  * (by the selection metric), and the 95% confidence interval of the paired difference (ours − PyTorch, Student t),
  * and the whole-run wall-time ratio (ours ÷ PyTorch; ours is the product's whole run: data, tokenization, graph,
- * checkpoints and best/ written; PyTorch's is its loop alone). Runs go `jobs` at a time (default 2: our runs of one
- * case beside PyTorch's of another, each with an equal share of the cores, 1 thread each on 2 cores), so both sides'
- * times are taken under the same conditions; `jobs: 1` runs one thing at a time, ours with every core.
+ * checkpoints and best/ written; PyTorch's is its loop alone). By default (`sideBySide`) our runs and PyTorch's go
+ * side by side, each with half the cores (1 thread each on 2 cores), so both sides' times are taken under the same
+ * conditions; `"sideBySide":false` runs one thing at a time, ours with every core.
  * Weight averaging, measured on the PyTorch side (same runs, so paired with its best evaluation; `averageEvals`: the
  * mean of the weights at the last K evaluations, `averageTail`: the mean of the weights after every step of the last
  * fraction F of the steps): each average's scores, their difference from the best evaluation's, and `kept` (what a
@@ -33,7 +33,7 @@
  * best/ is the evaluation the selection metric chose on these same validation rows, so both sides carry that choice.
  *
  * node out/bench/quality.js '{"seeds":10,"corpora":["spam","sotu","names"],"configs":["defaults","tuned"],
- *   "torchOrder":"ours","torchInit":"torch","averageEvals":[2,3],"averageTail":[0.33],"jobs":2}'   (the defaults)
+ *   "torchOrder":"ours","torchInit":"torch","averageEvals":[2,3],"averageTail":[0.33],"sideBySide":true}'   (the defaults)
  * Last stdout line: JSON.
  */
 import { spawn } from 'node:child_process';
@@ -83,10 +83,10 @@ interface Args {
   oursOnly?: boolean;
   torchThreads: number;
   /**
-   * Runs at once (default 2): our runs of one case and PyTorch's of another side by side, each with 1 thread
-   * (ours: BERTFT_THREADS) when there are 2 cores; 1: one after another, ours with every core, as before 2026-12-07.
+   * true (the default): our runs and PyTorch's side by side, each with half the cores (ours: BERTFT_THREADS), see
+   * measureAll; false: one after another, ours with every core (as before 2026-12-07).
    */
-  jobs: number;
+  sideBySide: boolean;
   /** 'ours': the PyTorch side replays our batches; 'hf': it draws its own with HF's samplers. */
   torchOrder: 'ours' | 'hf';
   /** 'torch': HF's initialisation from torch's generator; 'ours': our initial weights for the seed. */
@@ -109,7 +109,7 @@ const args: Args = {
   corpora: [...CORPORA],
   configs: ['defaults', 'tuned'],
   torchThreads: 1,
-  jobs: 2,
+  sideBySide: true,
   torchOrder: 'ours',
   torchInit: 'torch',
   averageEvals: [2, 3],
@@ -126,10 +126,9 @@ for (const [name, allowed] of [
     throw new Error(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
   }
 }
-if (!(Number.isInteger(args.jobs) && args.jobs >= 1))
-  throw new Error(`jobs must be a positive integer, got ${args.jobs}`);
-// Side by side, each run gets its share of the cores (PyTorch's is torchThreads).
-if (args.jobs > 1) process.env[THREADS_VAR] ??= String(Math.max(1, Math.floor(os.availableParallelism() / args.jobs)));
+const sideBySide = args.sideBySide && !args.oursOnly;
+// Side by side, our runs get half the cores (PyTorch's get torchThreads).
+if (sideBySide) process.env[THREADS_VAR] ??= String(Math.max(1, Math.floor(os.availableParallelism() / 2)));
 if (args.ensemble !== undefined && !(Number.isInteger(args.ensemble) && args.ensemble >= 2 && args.oursOnly)) {
   throw new Error(`ensemble must be an integer >= 2 and needs oursOnly, got ${JSON.stringify(args.ensemble)}`);
 }
@@ -578,9 +577,10 @@ interface Measured {
 }
 
 /**
- * Every case's runs, `args.jobs` at a time: a case's runs of ours in one job (one after another, in this process), its
- * PyTorch runs in another (one child process), started as soon as our first run has resolved the settings it replays,
- * ahead of our cases still waiting. With one job at a time each case's PyTorch runs follow its own, as before.
+ * Every case's runs. Side by side (the default, with PyTorch): our runs, case after case, in this process, beside
+ * PyTorch's, case after case, in a child process, each with half the cores; a case's PyTorch runs start once our first
+ * run has resolved the settings they replay. (Two of our cases at once in one process ran each run about twice as
+ * slowly, so ours are never doubled up.) Otherwise each case's runs of ours, then its PyTorch runs, with every core.
  */
 async function measureAll(cases: Case[], seeds: number[], work: string): Promise<Measured[]> {
   const measured = cases.map((): Measured => ({
@@ -591,52 +591,44 @@ async function measureAll(cases: Case[], seeds: number[], work: string): Promise
     seconds: 0,
     torch: [],
   }));
-  const queue: (() => Promise<void>)[] = [];
-  // PyTorch jobs still to be queued (side by side only), and the workers waiting for one.
-  let toQueue = args.oursOnly || args.jobs === 1 ? 0 : cases.length;
-  const waiting: (() => void)[] = [];
-  cases.forEach(({ corpus, name, files, valid }, i) => {
+  const resolved = cases.map(() => {
+    let resolve!: (config: TrainConfig) => void;
+    return { promise: new Promise<TrainConfig>((r) => (resolve = r)), resolve };
+  });
+  const oursOf = async ({ corpus, name, files, valid }: Case, i: number): Promise<void> => {
     const m = measured[i];
     const overrides = { ...CONFIGS[name], ...args.overrides };
-    const torchJob = async () => {
-      m.torch = await runTorch(files, m.config, seeds, path.join(work, `job-${corpus}-${name}.json`));
-      console.error(`${corpus}/${name}: PyTorch's ${m.torch.length} runs done`);
-    };
-    queue.push(async () => {
-      const start = performance.now();
-      // With ensembles, seeds 1..seeds first (the runs without ensembles), then the other members.
-      const trained = Array.from({ length: args.seeds * (args.ensemble ?? 1) }, (_, k) => args.firstSeed + k);
-      for (const seed of trained) {
-        const r = await runOurs(files, overrides, seed, path.join(work, `run-${corpus}-${name}-${seed}`), valid);
-        if (seed < args.firstSeed + args.seeds) m.ours.push(r.score);
-        m.everyRun.push(r.score);
-        if (r.probabilities) m.probabilities.push(r.probabilities);
-        if (!m.config) {
-          m.config = r.config;
-          if (!args.oursOnly && args.jobs > 1) {
-            queue.unshift(torchJob);
-            toQueue--;
-            for (const wake of waiting.splice(0)) wake();
-          }
-        }
-        console.error(
-          `${corpus}/${name} seed ${seed}: ours acc ${pct(r.score.accuracy)} f1 ${pct(r.score.macro_f1)} in ${r.score.seconds.toFixed(1)} s`,
-        );
-      }
-      m.seconds = (performance.now() - start) / 1000;
-      // One job at a time: this case's PyTorch runs next, before the next case's of ours.
-      if (!args.oursOnly && args.jobs === 1) await torchJob();
-    });
-  });
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const job = queue.shift();
-      if (job) await job();
-      else if (toQueue > 0) await new Promise<void>((wake) => waiting.push(wake));
-      else return;
+    const start = performance.now();
+    // With ensembles, seeds 1..seeds first (the runs without ensembles), then the other members.
+    const trained = Array.from({ length: args.seeds * (args.ensemble ?? 1) }, (_, k) => args.firstSeed + k);
+    for (const seed of trained) {
+      const r = await runOurs(files, overrides, seed, path.join(work, `run-${corpus}-${name}-${seed}`), valid);
+      if (seed < args.firstSeed + args.seeds) m.ours.push(r.score);
+      m.everyRun.push(r.score);
+      if (r.probabilities) m.probabilities.push(r.probabilities);
+      if (!m.config) resolved[i].resolve((m.config = r.config));
+      console.error(
+        `${corpus}/${name} seed ${seed}: ours acc ${pct(r.score.accuracy)} f1 ${pct(r.score.macro_f1)} in ${r.score.seconds.toFixed(1)} s`,
+      );
     }
+    m.seconds = (performance.now() - start) / 1000;
   };
-  await Promise.all(Array.from({ length: args.jobs }, worker));
+  const torchOf = async ({ corpus, name, files }: Case, i: number): Promise<void> => {
+    const config = await resolved[i].promise;
+    measured[i].torch = await runTorch(files, config, seeds, path.join(work, `job-${corpus}-${name}.json`));
+    console.error(`${corpus}/${name}: PyTorch's ${measured[i].torch.length} runs done`);
+  };
+  if (sideBySide) {
+    const lane = async (job: (c: Case, i: number) => Promise<void>) => {
+      for (const [i, c] of cases.entries()) await job(c, i);
+    };
+    await Promise.all([lane(oursOf), lane(torchOf)]);
+  } else {
+    for (const [i, c] of cases.entries()) {
+      await oursOf(c, i);
+      if (!args.oursOnly) await torchOf(c, i);
+    }
+  }
   return measured;
 }
 
