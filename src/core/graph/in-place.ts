@@ -6,7 +6,8 @@
  *
  * The train step has a natural barrier that makes this cheap to prove: every update depends on the clipping
  * factor, which depends on the whole forward and backward pass. So a reader is fine when it is an ancestor of the
- * barrier, or an ancestor of the writer reached without passing through the barrier.
+ * barrier, or an ancestor of the writer reached without passing through the barrier. An input that nothing but its
+ * own elementwise writer reads (the decay of embedding rows no batch reaches) needs no barrier.
  */
 import { GraphError } from '../errors';
 import { sameShape } from './dims';
@@ -64,6 +65,9 @@ export function checkInPlaceOutputs(g: Graph, barrier: Value, pairs: readonly (r
       );
     }
     const upstream = ancestors(writer, producedBy, beforeBarrier);
+    const elementwise = ELEMENTWISE_IN_PLACE.has(writer.op) && sameShape(output.shape, input.shape);
+    // An input only its own elementwise writer reads is safe to write over whenever that writer runs.
+    if ((readers.get(input) ?? []).every((reader) => reader === writer) && elementwise) continue;
     if (!upstream.has(barrierNode)) {
       throw new GraphError(
         `in-place check: ${output.toString()} does not depend on the barrier ${barrier.toString()}.`,
@@ -71,7 +75,7 @@ export function checkInPlaceOutputs(g: Graph, barrier: Value, pairs: readonly (r
     }
     for (const reader of readers.get(input) ?? []) {
       if (reader === writer) {
-        if (ELEMENTWISE_IN_PLACE.has(writer.op) && sameShape(output.shape, input.shape)) continue;
+        if (elementwise) continue;
         throw new GraphError(
           `in-place check: ${writer.op} writes ${output.name} while reading ${input.name} and is not elementwise.`,
         );

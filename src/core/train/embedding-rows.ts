@@ -7,10 +7,12 @@
  *
  * Why it is exact: a row whose token occurs in no training batch has a zero gradient at every step, so its moments
  * stay exactly 0 (b1·0 + (1 − b1)·0) and AdamW's update of it is p ← p·decayFactor − stepSize·0 / (√0 + ε) = p·decayFactor.
- * The engine therefore trains only the reachable rows and applies the recorded decay factors to the others, one step
- * at a time in float32, when the weights are read: the same bits as the dense update. Evaluation batches are reachable
- * too, so that the forward pass reads their rows from the trained table. (One difference: a step whose gradient is not
- * finite makes the dense update of every row NaN, here only of the reachable rows; such a run has failed either way.)
+ * The engine therefore trains only the reachable rows, and its train step multiplies the others by the step's decay
+ * factor in float32 (one pass in the same graph, not AdamW's dozen): the same bits as the dense update, so a resumed
+ * run still repeats an uninterrupted one. (Applying the factors in JS when the weights are read cost 4 s of an 11 s
+ * run; a separate one-node session per step, 3.5 s.) Evaluation batches are reachable too, so that the forward pass reads
+ * their rows from the trained table. (One difference: a step whose gradient is not finite makes the dense update of
+ * every row NaN, here only of the reachable rows; such a run has failed either way.)
  */
 import { ModelError } from '../errors';
 import type { ParamSpec } from '../model/params';
@@ -20,25 +22,21 @@ export class EmbeddingRows {
   readonly rows: Int32Array;
   /** Token id → its row in the trained table, −1 where unreachable. */
   private readonly rowOf: Int32Array;
-  /** The whole table; its unreachable rows are current as of `decayedTo` (its reachable rows are stale). */
-  private readonly table: Float32Array;
-  private decayedTo: number;
-  /** The decay factor (float32) of each optimizer step by its 0-based index. */
-  private readonly decays: number[] = [];
+  /** The unreachable rows' weights, in token order: the train step decays them (StepGraphOptions.embeddingRows). */
+  unreached: Float32Array;
 
   /**
    * @param spec the word-embedding table's spec ([vocab, hidden])
-   * @param table its weights at optimizer step `step`
+   * @param table its weights
    * @param tokens the ids the batches can hold (any order, repeats allowed); `alwaysRow` (the padding id) is added
    */
   constructor(
     readonly spec: ParamSpec,
     table: Float32Array,
     tokens: Iterable<number>,
-    step: number,
     alwaysRow?: number,
   ) {
-    const [vocab] = spec.shape;
+    const [vocab, H] = spec.shape;
     const reachable = new Uint8Array(vocab);
     for (const t of tokens) {
       if (!(Number.isInteger(t) && t >= 0 && t < vocab)) {
@@ -59,8 +57,17 @@ export class EmbeddingRows {
       }
     }
     this.rows = Int32Array.from(rows);
-    this.table = table.slice();
-    this.decayedTo = step;
+    this.unreached = new Float32Array((vocab - rows.length) * H);
+    let u = 0;
+    for (let t = 0; t < vocab; t++) {
+      if (reachable[t]) continue;
+      this.unreached.set(table.subarray(t * H, (t + 1) * H), u * H);
+      u++;
+    }
+  }
+
+  get unreachedRows(): number {
+    return this.rowOf.length - this.rows.length;
   }
 
   get hidden(): number {
@@ -72,7 +79,7 @@ export class EmbeddingRows {
     return { ...this.spec, shape: [this.rows.length, this.hidden] };
   }
 
-  /** The trained table's row of `padId` (the padding index of its lookup), if it has one. */
+  /** The trained table's row of token `id`, if it has one. */
   rowOfToken(id: number): number | undefined {
     const r = id >= 0 && id < this.rowOf.length ? this.rowOf[id] : -1;
     return r < 0 ? undefined : r;
@@ -86,12 +93,22 @@ export class EmbeddingRows {
     return out;
   }
 
-  /** A whole tensor from the trained rows, `rest` (or zeros) elsewhere. */
-  scatter(compact: Float32Array, rest?: Float32Array): Float32Array {
+  /** A whole tensor from the trained rows; the unreachable rows are `unreached` (weights) or zero (moments). */
+  scatter(compact: Float32Array, unreached?: Float32Array): Float32Array {
     const H = this.hidden;
-    const out = rest ? rest.slice() : new Float32Array(this.rowOf.length * H);
-    this.rows.forEach((t, r) => out.set(compact.subarray(r * H, (r + 1) * H), t * H));
+    const out = new Float32Array(this.rowOf.length * H);
+    let u = 0;
+    for (let t = 0; t < this.rowOf.length; t++) {
+      const r = this.rowOf[t];
+      if (r >= 0) out.set(compact.subarray(r * H, (r + 1) * H), t * H);
+      else if (unreached) out.set(unreached.subarray(u++ * H, u * H), t * H);
+    }
     return out;
+  }
+
+  /** The whole table: the trained rows and the decayed unreachable ones. */
+  wholeTable(compact: Float32Array): Float32Array {
+    return this.scatter(compact, this.unreached);
   }
 
   /** Whether a whole moment tensor is zero on every unreachable row (so training only the reachable rows is exact). */
@@ -119,45 +136,5 @@ export class EmbeddingRows {
       out[i] = BigInt(r);
     }
     return out;
-  }
-
-  /** Records optimizer step `step`'s (0-based) decay factor, as fed to the graph (float32). */
-  recordDecay(step: number, factor: number): void {
-    this.decays[step] = Math.fround(factor);
-  }
-
-  /**
-   * The optimizer's step count is set from `current` to `step` (resuming: its moments are replaced, its weights are
-   * kept): the unreachable rows are brought up to `current`, and steps from `step` on decay them again.
-   */
-  moveTo(current: number, step: number): void {
-    if (this.spec.decay) this.decayUnreachable(current);
-    this.decayedTo = step;
-  }
-
-  /** The whole table at optimizer step `step`: the trained rows, and the others decayed step by step up to it. */
-  wholeTable(compact: Float32Array, step: number): Float32Array {
-    if (this.spec.decay) this.decayUnreachable(step);
-    this.decayedTo = step;
-    return this.scatter(compact, this.table);
-  }
-
-  private decayUnreachable(step: number): void {
-    const factors = this.decays.slice(this.decayedTo, step);
-    if (factors.length !== step - this.decayedTo || factors.some((f) => f === undefined)) {
-      throw new Error(`EmbeddingRows: no decay factors recorded for steps ${this.decayedTo}..${step - 1}`);
-    }
-    if (factors.every((f) => f === 1)) return;
-    const H = this.hidden;
-    const t = this.table;
-    // One float32 multiplication per step, in step order: what the dense update does to these rows.
-    for (let token = 0; token < this.rowOf.length; token++) {
-      if (this.rowOf[token] >= 0) continue;
-      for (let i = token * H; i < (token + 1) * H; i++) {
-        let x = t[i];
-        for (const f of factors) x = Math.fround(x * f);
-        t[i] = x;
-      }
-    }
   }
 }

@@ -197,7 +197,7 @@ class OrtTrainEngine implements TrainEngine {
     if (embeddingTokens !== undefined && opts.task !== 'mlm') {
       const name = wordEmbeddingsName(opts.config);
       const index = modelSpecs.findIndex((s) => s.name === name);
-      const rows = new EmbeddingRows(modelSpecs[index], this.params[index], embeddingTokens, 0, opts.config.padTokenId);
+      const rows = new EmbeddingRows(modelSpecs[index], this.params[index], embeddingTokens, opts.config.padTokenId);
       this.embeddingRows = { rows, index };
       this.params[index] = rows.gather(this.params[index]);
     }
@@ -219,6 +219,12 @@ class OrtTrainEngine implements TrainEngine {
     this.stateBytes = 3 * 4 * specs.reduce((n, s) => n + numel(s.shape), 0);
   }
 
+  /** Whether AdamW changes the embedding rows no batch reaches: only by weight decay (embedding-rows.ts). */
+  private decaysUnreached(): boolean {
+    const rows = this.embeddingRows?.rows;
+    return !!rows && rows.spec.decay && this.opts.hyper.weightDecay > 0 && rows.unreachedRows > 0;
+  }
+
   graphOptions(kind: SessionKind): StepGraphOptions {
     return {
       family: familyFor(this.opts),
@@ -235,6 +241,7 @@ class OrtTrainEngine implements TrainEngine {
         param: this.embeddingRows.rows.spec.name,
         rows: this.embeddingRows.rows.rows.length,
         paddingIdx: this.embeddingRows.rows.rowOfToken(wordEmbeddingPaddingIdx(this.opts.config) ?? -1),
+        unreached: this.decaysUnreached() ? this.embeddingRows.rows.unreachedRows : 0,
       },
     };
   }
@@ -313,6 +320,7 @@ class OrtTrainEngine implements TrainEngine {
       fetches[STEP_IO.newM(s.name)] = feeds[STEP_IO.m(s.name)];
       fetches[STEP_IO.newV(s.name)] = feeds[STEP_IO.v(s.name)];
     }
+    if (feeds[STEP_IO.unreached]) fetches[STEP_IO.newUnreached] = feeds[STEP_IO.unreached];
     return fetches;
   }
 
@@ -456,6 +464,7 @@ class OrtTrainEngine implements TrainEngine {
     return feeds;
   }
 
+  /** The parameters; withMoments (the graphs that update them): also the AdamW moments and the unreached rows. */
   private paramFeeds(feeds: Feeds, withMoments: boolean): void {
     this.specs.forEach((s, i) => {
       feeds[s.name] = new ort.Tensor('float32', this.params[i], s.shape);
@@ -464,6 +473,19 @@ class OrtTrainEngine implements TrainEngine {
         feeds[STEP_IO.v(s.name)] = new ort.Tensor('float32', this.v[i], s.shape);
       }
     });
+    const rows = this.embeddingRows?.rows;
+    if (withMoments && rows && this.decaysUnreached()) {
+      feeds[STEP_IO.unreached] = new ort.Tensor('float32', rows.unreached, [rows.unreachedRows, rows.hidden]);
+    }
+  }
+
+  /** After a run that gave fresh outputs: they are the new state. */
+  private takeState(out: ort.InferenceSession.OnnxValueMapType): void {
+    this.params = this.specs.map((s) => out[STEP_IO.newParam(s.name)].data as Float32Array);
+    this.m = this.specs.map((s) => out[STEP_IO.newM(s.name)].data as Float32Array);
+    this.v = this.specs.map((s) => out[STEP_IO.newV(s.name)].data as Float32Array);
+    const rows = this.embeddingRows?.rows;
+    if (rows && this.decaysUnreached()) rows.unreached = out[STEP_IO.newUnreached].data as Float32Array;
   }
 
   /** Scalars and dropout keys for the steps this.step .. this.step + count - 1. */
@@ -480,7 +502,6 @@ class OrtTrainEngine implements TrainEngine {
       stepSize[k] = s.stepSize;
       sqrtBc2[k] = s.sqrtBc2;
       decay[k] = s.decayFactor;
-      this.embeddingRows?.rows.recordDecay(this.step + k, decay[k]);
     }
     const shape = kind === 'loop' ? [count] : [];
     feeds[STEP_IO.stepSize] = new ort.Tensor('float32', stepSize, shape);
@@ -506,11 +527,7 @@ class OrtTrainEngine implements TrainEngine {
     const lrs = this.stepFeeds(feeds, batches.length, kind);
     const fetches = this.inPlaceFetches(feeds, kind);
     const out = await this.run(kind, feeds, fetches);
-    if (!fetches) {
-      this.params = this.specs.map((s) => out[STEP_IO.newParam(s.name)].data as Float32Array);
-      this.m = this.specs.map((s) => out[STEP_IO.newM(s.name)].data as Float32Array);
-      this.v = this.specs.map((s) => out[STEP_IO.newV(s.name)].data as Float32Array);
-    }
+    if (!fetches) this.takeState(out);
     const losses = out[STEP_IO.loss].data as Float32Array;
     const norms = out[STEP_IO.gradNorm].data as Float32Array;
     return lrs.map((lr, k) => ({ loss: losses[k], gradNorm: norms[k], lr, step: ++this.step }));
@@ -574,11 +591,7 @@ class OrtTrainEngine implements TrainEngine {
     const [lr] = this.stepFeeds(feeds, 1, 'apply');
     const fetches = this.inPlaceFetches(feeds, 'apply');
     const out = await this.run('apply', feeds, fetches);
-    if (!fetches) {
-      this.params = this.specs.map((s) => out[STEP_IO.newParam(s.name)].data as Float32Array);
-      this.m = this.specs.map((s) => out[STEP_IO.newM(s.name)].data as Float32Array);
-      this.v = this.specs.map((s) => out[STEP_IO.newV(s.name)].data as Float32Array);
-    }
+    if (!fetches) this.takeState(out);
     const gradNorm = (out[STEP_IO.gradNorm].data as Float32Array)[0];
     return { loss: lossSum / microBatches.length, gradNorm, lr, step: ++this.step };
   }
@@ -627,7 +640,7 @@ class OrtTrainEngine implements TrainEngine {
   }
 
   getWeights(): Weights {
-    return this.wholeTensors(this.params, (rows, cut) => rows.wholeTable(cut, this.step));
+    return this.wholeTensors(this.params, (rows, cut) => rows.wholeTable(cut));
   }
 
   getOptimizerState(): { step: number; m: Weights; v: Weights } {
@@ -658,7 +671,6 @@ class OrtTrainEngine implements TrainEngine {
           },
         );
       }
-      rows.moveTo(this.step, s.step);
       m[index] = rows.gather(m[index]);
       v[index] = rows.gather(v[index]);
     }

@@ -43,6 +43,8 @@ export const STEP_IO = {
   labels: 'labels',
   maskedPositions: 'masked_positions',
   embeddingRows: 'embedding_rows',
+  unreached: 'unreached_rows',
+  newUnreached: 'new.unreached_rows',
   classWeights: 'class_weights',
   stepSize: 'step_size',
   sqrtBc2: 'sqrt_bc2',
@@ -95,9 +97,11 @@ export interface StepGraphOptions {
    * Not mlm: the word-embedding table `param` has only the `rows` rows the batches can reach (train/embedding-rows.ts),
    * and the graph looks words up by embedding_rows (int64, input_ids' shape: each token's row in that table) instead of
    * input_ids, which every other use keeps (padding, positions). `paddingIdx`: the padding token's row, whose gradient
-   * is zero (the family's padding_idx), if the family has one.
+   * is zero (the family's padding_idx), if the family has one. `unreached` > 0: the train and apply graphs also take
+   * the table's other rows, unreached_rows ([unreached, hidden]), and give new.unreached_rows = unreached_rows ·
+   * decay_factor: AdamW's whole update of a row whose gradient is always zero.
    */
-  embeddingRows?: { param: string; rows: number; paddingIdx?: number };
+  embeddingRows?: { param: string; rows: number; paddingIdx?: number; unreached?: number };
 }
 
 export interface StepGraph {
@@ -177,11 +181,10 @@ function checkStateInPlace(
   coef: Value,
   state: { params: Value[]; m: Value[]; v: Value[] },
   updated: { p: Value; m: Value; v: Value }[],
+  unreached: readonly [Value, Value] | null,
 ): void {
-  checkInPlaceOutputs(
-    g,
-    coef,
-    updated.flatMap(
+  checkInPlaceOutputs(g, coef, [
+    ...updated.flatMap(
       (u, i) =>
         [
           [state.params[i], u.p],
@@ -189,7 +192,8 @@ function checkStateInPlace(
           [state.v[i], u.v],
         ] as const,
     ),
-  );
+    ...(unreached ? [unreached] : []),
+  ]);
 }
 
 function taskLoss(
@@ -235,6 +239,14 @@ function encoderInputs(
   if (!rows || !rowIds) return inputs;
   const table = params[specs.findIndex((s) => s.name === rows.param)];
   return { ...inputs, wordEmbeddings: embedding(g, table, rowIds, rows.paddingIdx) };
+}
+
+/** The unreached rows' input (train and apply graphs, when opts.embeddingRows.unreached > 0). */
+function unreachedInput(g: Graph, specs: ParamSpec[], opts: StepGraphOptions): Value | null {
+  const rows = opts.embeddingRows;
+  if (!rows?.unreached) return null;
+  const hidden = specs.find((s) => s.name === rows.param)!.shape[1];
+  return g.input(STEP_IO.unreached, 'float32', [rows.unreached, hidden]);
 }
 
 export function buildStepGraph(opts: StepGraphOptions): StepGraph {
@@ -305,6 +317,7 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
   const sqrtBc2 = g.input(STEP_IO.sqrtBc2, 'float32', lead);
   const decayFactor = g.input(STEP_IO.decayFactor, 'float32', lead);
   const keysAll = opts.dropout ? g.input(STEP_IO.dropoutKeys, 'int64', [...lead, 'dropout_keys']) : null;
+  const unreached = unreachedInput(g, specs, opts);
 
   if (!looped) {
     const keys = keysAll ? new DropoutKeys(keysAll) : null;
@@ -324,13 +337,15 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
     g.output(r.loss, STEP_IO.loss);
     g.output(r.norm, STEP_IO.gradNorm);
     emitState(g, specs, r.updated);
+    const decayed = unreached && binary(g, 'Mul', unreached, decayFactor);
+    if (decayed) g.output(decayed, STEP_IO.newUnreached);
     // The engine writes new.x over x (pre-allocated outputs); prove here that no read of x can come after that write.
-    checkStateInPlace(g, r.coef, { params, m, v }, r.updated);
+    checkStateInPlace(g, r.coef, { params, m, v }, r.updated, unreached && decayed ? [unreached, decayed] : null);
     return { bytes: toModelBytes(g), specs, dropoutSites, nodeCount: g.nodes.length, phases: r.phases };
   }
 
   const n = specs.length;
-  const out = loop(g, K, [...params, ...m, ...v], (body, iter, carried) => {
+  const out = loop(g, K, [...params, ...m, ...v, ...(unreached ? [unreached] : [])], (body, iter, carried) => {
     const pick = (x: Value, shape: Dim[]): Value =>
       body.node1('Gather', [x, iter], { dtype: x.dtype, shape }, { axis: 0 });
     const bodyParams = carried.slice(0, n);
@@ -360,11 +375,13 @@ export function buildStepGraph(opts: StepGraphOptions): StepGraph {
     };
     const r = trainStep(body, specs, io, opts);
     dropoutSites = keys?.siteCount ?? 0;
+    const decayed = unreached ? [binary(body, 'Mul', carried[3 * n], io.scalars.decayFactor)] : [];
     return {
-      carried: [...r.updated.map((u) => u.p), ...r.updated.map((u) => u.m), ...r.updated.map((u) => u.v)],
+      carried: [...r.updated.map((u) => u.p), ...r.updated.map((u) => u.m), ...r.updated.map((u) => u.v), ...decayed],
       scans: [r.loss, r.norm],
     };
   });
+  if (unreached) g.output(out.carried[3 * n], STEP_IO.newUnreached);
   // Loop outputs are node outputs of the outer graph, so they take their final names without Identity nodes.
   g.output(out.scans[0], STEP_IO.loss);
   g.output(out.scans[1], STEP_IO.gradNorm);
@@ -386,10 +403,13 @@ function buildApplyGraph(g: Graph, specs: ParamSpec[], params: Value[], opts: St
     sqrtBc2: g.input(STEP_IO.sqrtBc2, 'float32', []),
     decayFactor: g.input(STEP_IO.decayFactor, 'float32', []),
   };
+  const unreached = unreachedInput(g, specs, opts);
   const r = clipAndUpdate(g, specs, { params, m, v, scalars }, grads, opts);
   g.output(r.norm, STEP_IO.gradNorm);
   emitState(g, specs, r.updated);
-  checkStateInPlace(g, r.coef, { params, m, v }, r.updated);
+  const decayed = unreached && binary(g, 'Mul', unreached, scalars.decayFactor);
+  if (decayed) g.output(decayed, STEP_IO.newUnreached);
+  checkStateInPlace(g, r.coef, { params, m, v }, r.updated, unreached && decayed ? [unreached, decayed] : null);
   return { bytes: toModelBytes(g), specs, dropoutSites: 0, nodeCount: g.nodes.length };
 }
 

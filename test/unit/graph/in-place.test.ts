@@ -54,3 +54,14 @@ test('an output that does not wait for the barrier is refused', () => {
   g.output(out, 'new_x');
   rejects(() => checkInPlaceOutputs(g, barrier, [[x, out]]), /does not depend on the barrier/);
 });
+
+test('an input that only its own elementwise writer reads may be written over without waiting for the barrier', () => {
+  const { g, barrier } = base();
+  const y = g.input('y', 'float32', [3]);
+  const out = g.node1('Mul', [y, g.constFloat(0.5)], { dtype: 'float32', shape: [3] });
+  g.output(out, 'new_y');
+  checkInPlaceOutputs(g, barrier, [[y, out]]);
+  // A second reader of y makes the order matter again.
+  g.output(g.node1('Neg', [y], { dtype: 'float32', shape: [3] }), 'other');
+  rejects(() => checkInPlaceOutputs(g, barrier, [[y, out]]), /does not depend on the barrier/);
+});
