@@ -24,7 +24,8 @@
  * Weight averaging, measured on the PyTorch side (same runs, so paired with its best evaluation; `averageEvals`: the
  * mean of the weights at the last K evaluations, `averageTail`: the mean of the weights after every step of the last
  * fraction F of the steps): each average's scores, their difference from the best evaluation's, and `kept` (what a
- * trainer keeping whichever of the best evaluation and the average the selection metric prefers would report).
+ * trainer keeping whichever of the best evaluation and the average the selection metric prefers would report). Off by
+ * default since 2026-12-07; the study used `"averageEvals":[2,3],"averageTail":[0.33]`.
  *
  * Seed ensembles (`ensemble: k`, ours only): for each seed index i = 1..seeds, k runs with seeds i, i + seeds,
  * i + 2·seeds, …; after each run, the validation rows' class probabilities of its best/ model (the product's predictor,
@@ -33,7 +34,7 @@
  * best/ is the evaluation the selection metric chose on these same validation rows, so both sides carry that choice.
  *
  * node out/bench/quality.js '{"seeds":10,"corpora":["spam","sotu","names"],"configs":["defaults","tuned"],
- *   "torchOrder":"ours","torchInit":"torch","averageEvals":[2,3],"averageTail":[0.33],"sideBySide":true}'   (the defaults)
+ *   "torchOrder":"ours","torchInit":"torch","averageEvals":[],"averageTail":[],"sideBySide":true}'   (the defaults)
  * Last stdout line: JSON.
  */
 import { spawn } from 'node:child_process';
@@ -112,8 +113,9 @@ const args: Args = {
   sideBySide: true,
   torchOrder: 'ours',
   torchInit: 'torch',
-  averageEvals: [2, 3],
-  averageTail: [0.33],
+  // The weight-average study is finished (BENCHMARKS.md, "Seed spread and weight averaging"): off unless asked for.
+  averageEvals: [],
+  averageTail: [],
   screenEpochs: [1, 2, 3],
   ...(JSON.parse(process.argv[2] ?? '{}') as Partial<Args>),
 };
