@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ortBinaryDir, platformDevices } from '../../../src/core/runtime/devices';
-import { defaultThreads, devicesToTry, refusalReason, sessionOptions } from '../../../src/core/runtime/providers';
+import {
+  autoSkipReason,
+  defaultThreads,
+  devicesToTry,
+  refusalReason,
+  sessionOptions,
+  type LibraryProbe,
+} from '../../../src/core/runtime/providers';
 import { UserError } from '../../../src/core/errors';
 
 test('auto tries CUDA, then WebGPU, then CPU on Linux x64; an explicit GPU still falls back to CPU', () => {
@@ -61,4 +68,40 @@ test('BERTFT_THREADS caps the training threads; unset or empty means every core;
       bad,
     );
   }
+});
+
+test('auto skips WebGPU on Linux without a Vulkan loader (Dawn would only fail, with a native warning); it finds one where the loader would', () => {
+  const probe = (over: Partial<LibraryProbe>): LibraryProbe => ({
+    env: {},
+    loaderCache: () => undefined,
+    exists: () => false,
+    ...over,
+  });
+  assert.match(autoSkipReason('webgpu', 'linux', probe({})) ?? '', /no Vulkan loader \(libvulkan\.so\.1\)/);
+  assert.match(
+    autoSkipReason(
+      'webgpu',
+      'linux',
+      probe({ loaderCache: () => 'ld.so-1.7.0\0libgomp.so.1\0/usr/lib/libgomp.so.1' }),
+    ) ?? '',
+    /no Vulkan loader/,
+  );
+  const cache = 'glibc-ld.so.cache1.1\0libvulkan.so.1\0/usr/lib/x86_64-linux-gnu/libvulkan.so.1\0';
+  assert.equal(autoSkipReason('webgpu', 'linux', probe({ loaderCache: () => cache })), null);
+  const seen: string[] = [];
+  const inDir = probe({
+    env: { LD_LIBRARY_PATH: '/opt/vk/lib::/other' },
+    exists: (f) => (seen.push(f), f === '/opt/vk/lib/libvulkan.so.1'),
+  });
+  assert.equal(autoSkipReason('webgpu', 'linux', inDir), null);
+  assert.deepEqual(seen, ['/opt/vk/lib/libvulkan.so.1'], 'LD_LIBRARY_PATH first, empty entries skipped');
+  assert.equal(
+    autoSkipReason('webgpu', 'linux', probe({ exists: (f) => f === '/usr/lib64/libvulkan.so.1' })),
+    null,
+    'the usual folders',
+  );
+  // Only WebGPU, only Linux (Windows and macOS bring their own graphics APIs).
+  assert.equal(autoSkipReason('cuda', 'linux', probe({})), null);
+  assert.equal(autoSkipReason('webgpu', 'win32', probe({})), null);
+  assert.equal(autoSkipReason('webgpu', 'darwin', probe({})), null);
 });
