@@ -140,6 +140,11 @@ const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'save-total-limit', kind: 'int', min: 1, help: 'checkpoints kept besides the best (default 2)' },
   { name: 'no-dropout', kind: 'boolean', help: 'train without dropout' },
   {
+    name: 'group-by-length',
+    kind: 'boolean',
+    help: 'batch rows of similar length together: less padding, faster (default: on for a pre-trained model, off from scratch, where it cost accuracy; --group-by-length=false turns it off)',
+  },
+  {
     name: 'steps-per-run',
     kind: 'int',
     min: 1,
@@ -534,6 +539,7 @@ function trainChoices(args: ParsedArgs): Omit<TrainOverrides, 'data' | 'out'> & 
     validRatio: getNumber(args, 'valid-ratio'),
     saveTotalLimit: getNumber(args, 'save-total-limit'),
     dropout: getBool(args, 'no-dropout') ? false : undefined,
+    groupByLength: args.flags.has('group-by-length') ? getBool(args, 'group-by-length') : undefined,
     stepsPerRun: getNumber(args, 'steps-per-run'),
     device: getString(args, 'device') as TrainOverrides['device'],
     resume: getBool(args, 'resume'),

@@ -123,5 +123,10 @@ test('train flags map to overrides; unset flags stay undefined for the preset to
   assert.equal(o.dropout, false);
   assert.equal(o.epochs, undefined);
   assert.equal(o.resume, false);
+  assert.equal(o.groupByLength, undefined);
+  const grouping = (flag: string) =>
+    trainOverridesFromArgs(parseArgs(['--data', 'd.csv', '--out', 'o', flag], COMMANDS.train.flags, 'train'))
+      .groupByLength;
+  assert.deepEqual([grouping('--group-by-length'), grouping('--group-by-length=false')], [true, false]);
   assert.throws(() => trainOverridesFromArgs(parseArgs(['--out', 'o'], COMMANDS.train.flags, 'train')), /needs --data/);
 });

@@ -23,7 +23,7 @@ test('fast preset: max length = p95 of token lengths rounded up to 8, capped; wa
   assert.equal(c.preset, 'fast');
   assert.equal(c.maxLength, 96);
   assert.equal(c.dynamicPadding, true);
-  assert.equal(c.groupByLength, true);
+  assert.equal(c.groupByLength, false, 'random:tiny, the default model, trains from scratch: batches ungrouped');
   assert.equal(warmupStepsFor(c, 95), 10); // ceil(0.1 · 95)
   assert.equal(maxLengthFromLengths([2000, 3000]), 512);
   assert.equal(maxLengthFromLengths([3, 4]), 16);
@@ -100,24 +100,38 @@ test('a model from random initialisation gets the from-scratch values the user d
     hiddenSize: 64,
   });
   assert.deepEqual(
-    [scratch.lr, scratch.epochs, scratch.dropout, scratch.metric, scratch.maxLength],
-    [2e-3, 12, false, 'macro_f1', 256],
+    [scratch.lr, scratch.epochs, scratch.dropout, scratch.metric, scratch.maxLength, scratch.groupByLength],
+    [2e-3, 12, false, 'macro_f1', 256, false],
   );
   assert.equal(
     resolveTrainConfig({ data: 'd', out: 'o' }, [], 512, { hiddenSize: 256 }).lr,
     1e-3,
     'random:tiny is the default model; wider: ∝ 1/√hidden',
   );
-  const mine = resolveTrainConfig({ data: 'd', out: 'o', model: 'random:mini', lr: 3e-4, dropout: true }, [], 512, {
-    hiddenSize: 256,
-  });
-  assert.deepEqual([mine.lr, mine.dropout, mine.epochs], [3e-4, true, 12], 'explicit choices win');
+  const mine = resolveTrainConfig(
+    { data: 'd', out: 'o', model: 'random:mini', lr: 3e-4, dropout: true, groupByLength: true },
+    [],
+    512,
+    { hiddenSize: 256 },
+  );
+  assert.deepEqual(
+    [mine.lr, mine.dropout, mine.epochs, mine.groupByLength],
+    [3e-4, true, 12, true],
+    'explicit choices win',
+  );
   const pretrained = resolveTrainConfig({ data: 'd', out: 'o', model: 'bert-base-uncased' }, [2000], 512, {
     hiddenSize: 768,
   });
   assert.deepEqual(
-    [pretrained.lr, pretrained.epochs, pretrained.dropout, pretrained.metric, pretrained.maxLength],
-    [5e-5, 3, true, 'loss', 512],
+    [
+      pretrained.lr,
+      pretrained.epochs,
+      pretrained.dropout,
+      pretrained.metric,
+      pretrained.maxLength,
+      pretrained.groupByLength,
+    ],
+    [5e-5, 3, true, 'loss', 512, true],
   );
   assert.equal(
     resolveTrainConfig({ data: 'd', out: 'o', model: 'random:tiny', preset: 'tutorial' }).lr,
