@@ -143,10 +143,12 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
       clearTimeout(force);
     }
     fs.closeSync(out);
-    // Grandchildren (tsserver, git) may still write into TMPDIR for a moment after the server exits.
+    // Grandchildren (tsserver, git, the storage flush) may still write into these folders for a moment after the
+    // server exits: a file created mid-removal makes rmdir fail with ENOTEMPTY, which the retries absorb, and the
+    // second pass removes what was written after the first.
     for (const wait of [300, 1500]) {
       await sleep(wait);
-      for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
+      for (const d of temps) fs.rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     }
   }
   return { url, extensionsDir, userDataDir, logFile: options.logFile, stop };

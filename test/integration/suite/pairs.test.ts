@@ -21,7 +21,11 @@ import { TINY_RUN_SETTINGS } from '../../helpers/tiny-run';
 
 const csvField = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
-/** premise,hypothesis,label: "agree" when both sentences praise or both pan the same thing, else "disagree". */
+/**
+ * premise,hypothesis,label: every premise praises a thing; "agree" when the hypothesis praises it too, else "disagree".
+ * The label lies in the second text, so the pair visibly changes the scores; "agree when both sentiments match" is an
+ * XOR that random:tiny does not learn in 60 steps (it predicts the prior, pair or not, to within 1e-4).
+ */
 function writeAgreementCsv(dir: string, rows: number): string {
   const good = ['great', 'wonderful', 'excellent', 'lovely', 'superb'];
   const bad = ['awful', 'terrible', 'boring', 'dreadful', 'poor'];
@@ -29,10 +33,9 @@ function writeAgreementCsv(dir: string, rows: number): string {
   const lines = ['premise,hypothesis,label'];
   for (let i = 0; i < rows; i++) {
     const thing = things[i % things.length];
-    const first = i % 2 === 0 ? good : bad;
     const agree = i % 4 < 2;
-    const second = agree ? first : first === good ? bad : good;
-    const premise = `the ${thing} was ${first[i % first.length]} ${i}`;
+    const second = agree ? good : bad;
+    const premise = `the ${thing} was ${good[i % good.length]} ${i}`;
     const hypothesis = `the ${thing} felt ${second[(i * 3 + 1) % second.length]}`;
     lines.push(`${csvField(premise)},${csvField(hypothesis)},${agree ? 'agree' : 'disagree'}`);
   }
