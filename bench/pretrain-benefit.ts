@@ -30,6 +30,7 @@ import { argmaxRows, classificationReport } from '../src/core/util/metrics';
 import { runTrainingSession } from '../src/core/finetune/session';
 import type { TrainerEvent } from '../src/trainer/protocol';
 import { meanSd, pairedInterval } from './stats';
+import { csvField } from '../test/helpers/csv';
 
 interface Args {
   pretrainSteps: number;
@@ -92,7 +93,6 @@ const textOf = (row: string): string => {
   const field = row.slice(0, row.lastIndexOf(','));
   return field.startsWith('"') ? field.slice(1, -1).replace(/""/g, '"') : field;
 };
-const csvField = (text: string): string => `"${text.replace(/"/g, '""')}"`;
 const normalize = (text: string): string => text.replace(/\s+/g, ' ').trim();
 
 /** The unlabelled pre-training file (args.pretrainText); returns its path and how many texts it has. */

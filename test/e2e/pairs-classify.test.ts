@@ -20,6 +20,7 @@ import { runTrainingSession } from '../../src/core/finetune/session';
 import { attributionLevel } from '../../src/extension/inference/text';
 import { launchChromium, openPaletteAt, waitForBertContributions, type Browser } from './harness/browser';
 import { TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
+import { csvField } from '../helpers/csv';
 import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
 import { workbenchActions } from './harness/workbench';
 
@@ -36,8 +37,6 @@ after(async () => {
   await server?.stop();
   for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
 });
-
-const csvField = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
 /** premise,hypothesis,label: "agree" when both sentences praise or both pan the same thing, else "disagree". */
 function writeAgreementCsv(file: string, rows: number): void {

@@ -17,9 +17,8 @@ import { runTrainingSession } from '../../../src/core/finetune/session';
 import type { ClassifyResult, ExplainResult } from '../../../src/extension/inference';
 import { asMarkdown } from '../../../src/extension/display/text';
 import { attributionLevel, describeTopTokens, hoverMarkdown } from '../../../src/extension/inference/text';
+import { csvField } from '../../helpers/csv';
 import { TINY_RUN_SETTINGS } from '../../helpers/tiny-run';
-
-const csvField = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
 /**
  * premise,hypothesis,label: every premise praises a thing; "agree" when the hypothesis praises it too, else "disagree".
