@@ -20,7 +20,7 @@ import { runTrainingSession } from '../../src/core/finetune/session';
 import { attributionLevel } from '../../src/extension/inference/text';
 import { launchChromium, openPaletteAt, waitForBertContributions, type Browser } from './harness/browser';
 import { TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
-import { csvField } from '../helpers/csv';
+import { writeAgreementCsv } from '../helpers/agreement-pairs';
 import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
 import { workbenchActions } from './harness/workbench';
 
@@ -37,25 +37,6 @@ after(async () => {
   await server?.stop();
   for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
 });
-
-/** premise,hypothesis,label: "agree" when both sentences praise or both pan the same thing, else "disagree". */
-function writeAgreementCsv(file: string, rows: number): void {
-  const good = ['great', 'wonderful', 'excellent', 'lovely', 'superb'];
-  const bad = ['awful', 'terrible', 'boring', 'dreadful', 'poor'];
-  const things = ['movie', 'film', 'story', 'acting', 'ending', 'music'];
-  const lines = ['premise,hypothesis,label'];
-  for (let i = 0; i < rows; i++) {
-    const thing = things[i % things.length];
-    const first = i % 2 === 0 ? good : bad;
-    const agree = i % 4 < 2;
-    const second = agree ? first : first === good ? bad : good;
-    lines.push(
-      `${csvField(`the ${thing} was ${first[i % first.length]} ${i}`)},` +
-        `${csvField(`the ${thing} felt ${second[(i * 3 + 1) % second.length]}`)},${agree ? 'agree' : 'disagree'}`,
-    );
-  }
-  fs.writeFileSync(file, lines.join('\n') + '\n');
-}
 
 async function openFile(page: Page, name: string): Promise<void> {
   await page.keyboard.press('Control+P');
@@ -96,7 +77,7 @@ test('Classify Selection on a pair model: an input box asks for the second text;
   await predictor.dispose();
   fs.writeFileSync(path.join(ws, 'one.txt'), `${premise}\n`);
   fs.writeFileSync(path.join(ws, 'two.txt'), `${premise}\n${hypothesis}\n`);
-  // Explained without a row number: the tiny model leans on the numbers alone (the only token it would colour).
+  // Explained without a row number, as a user would write the pair.
   const [explainedPremise, explainedHypothesis] = ['the acting was superb', 'the acting felt dreadful'];
   fs.writeFileSync(path.join(ws, 'pair.txt'), `${explainedPremise}\n${explainedHypothesis}\n`);
   const explainer = await loadExplainer(run);

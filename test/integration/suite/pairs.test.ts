@@ -17,31 +17,8 @@ import { runTrainingSession } from '../../../src/core/finetune/session';
 import type { ClassifyResult, ExplainResult } from '../../../src/extension/inference';
 import { asMarkdown } from '../../../src/extension/display/text';
 import { attributionLevel, describeTopTokens, hoverMarkdown } from '../../../src/extension/inference/text';
-import { csvField } from '../../helpers/csv';
+import { writeAgreementCsv } from '../../helpers/agreement-pairs';
 import { TINY_RUN_SETTINGS } from '../../helpers/tiny-run';
-
-/**
- * premise,hypothesis,label: every premise praises a thing; "agree" when the hypothesis praises it too, else "disagree".
- * The label lies in the second text, so the pair visibly changes the scores; "agree when both sentiments match" is an
- * XOR that random:tiny does not learn in 60 steps (it predicts the prior, pair or not, to within 1e-4).
- */
-function writeAgreementCsv(dir: string, rows: number): string {
-  const good = ['great', 'wonderful', 'excellent', 'lovely', 'superb'];
-  const bad = ['awful', 'terrible', 'boring', 'dreadful', 'poor'];
-  const things = ['movie', 'film', 'story', 'acting', 'ending', 'music'];
-  const lines = ['premise,hypothesis,label'];
-  for (let i = 0; i < rows; i++) {
-    const thing = things[i % things.length];
-    const agree = i % 4 < 2;
-    const second = agree ? good : bad;
-    const premise = `the ${thing} was ${good[i % good.length]} ${i}`;
-    const hypothesis = `the ${thing} felt ${second[(i * 3 + 1) % second.length]}`;
-    lines.push(`${csvField(premise)},${csvField(hypothesis)},${agree ? 'agree' : 'disagree'}`);
-  }
-  const file = path.join(dir, 'agreement.csv');
-  fs.writeFileSync(file, lines.join('\n') + '\n');
-  return file;
-}
 
 suite('pairs: Classify Selection, Explain Selection and the hover with a text-pair model', function () {
   this.timeout(120_000);
@@ -52,11 +29,10 @@ suite('pairs: Classify Selection, Explain Selection and the hover with a text-pa
     await vscode.extensions.getExtension('bertft.bert-finetune')!.activate();
     const dir = path.join(root(), 'pairs-data');
     fs.mkdirSync(dir, { recursive: true });
+    const data = path.join(dir, 'agreement.csv');
+    writeAgreementCsv(data, 96);
     run = path.join(root(), '.bert', 'runs', 'pairs-run');
-    await runTrainingSession(
-      { data: writeAgreementCsv(dir, 96), out: run, ...TINY_RUN_SETTINGS },
-      { emit: () => {}, shouldStop: () => false },
-    );
+    await runTrainingSession({ data, out: run, ...TINY_RUN_SETTINGS }, { emit: () => {}, shouldStop: () => false });
     assert.equal(await vscode.commands.executeCommand<string>('bert.useModel', run), run);
   });
 
