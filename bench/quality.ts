@@ -33,7 +33,8 @@
  * Seed ensembles (`ensemble: k`, ours only): for each seed index i = 1..seeds, k runs with seeds i, i + seeds,
  * i + 2·seeds, …; after each run, the validation rows' class probabilities of its best/ model (the product's predictor,
  * src/core/infer/predictor.ts); ensemble i predicts the argmax of its k models' mean probabilities. It reports the
- * single models (all k·seeds runs, and the first `seeds`), the ensembles, and ensemble i − single model i (paired).
+ * single models (all k·seeds runs, and the first `seeds`), the ensembles, and ensemble i − single model i (paired),
+ * and the which-rows floor of the single models' seed spread (whichRowsFloor).
  * best/ is the evaluation the selection metric chose on these same validation rows, so both sides carry that choice.
  *
  * node out/bench/quality.js '{"seeds":10,"corpora":["spam","sotu","names"],"configs":["defaults","tuned"],
@@ -456,6 +457,32 @@ function averagesSummary(runs: TorchScore[], metric: SelectionMetric): Record<st
 }
 
 /**
+ * How much of the seed spread is which rows a model gets right rather than how many: for every pair of single models,
+ * the validation rows where exactly one of them is right. Were all the models equally good, each such row would move
+ * their accuracy difference by ±1/n at random, so E[(acc_i − acc_j)²] = rows/n² and the accuracy sd across seeds
+ * would be √(mean rows / 2n²): the spread that remains however alike the models' quality, as long as they err on
+ * different rows. A measured sd near it leaves nothing for a training change to remove short of models that agree
+ * (an ensemble, or distilling one).
+ */
+function whichRowsFloor(probabilities: Float32Array[], valid: Validation): Record<string, number> {
+  const k = valid.labels.length;
+  const n = valid.trueIds.length;
+  const correct = probabilities.map((p) => {
+    const predicted = argmaxRows(p, k);
+    return Array.from(valid.trueIds, (t, r) => predicted[r] === t);
+  });
+  let oneRight = 0;
+  let pairs = 0;
+  for (let i = 0; i < correct.length; i++)
+    for (let j = i + 1; j < correct.length; j++) {
+      pairs++;
+      for (let r = 0; r < n; r++) if (correct[i][r] !== correct[j][r]) oneRight++;
+    }
+  const meanRows = oneRight / pairs;
+  return { one_right_rows: meanRows, one_right_rate: meanRows / n, floor_sd: Math.sqrt(meanRows / (2 * n * n)) };
+}
+
+/**
  * Single models (scored from their best/ probabilities, as the ensembles are) against the seed ensembles: member j of
  * ensemble i (0-based) is run i + j·seeds; `probabilities` holds the runs in seed order.
  */
@@ -488,6 +515,7 @@ function ensembleSummary(
     macro_f1_vs_single: pairedInterval(of(ensembles, 'macro_f1'), of(first, 'macro_f1')),
     ensemble_runs: ensembles,
     single_runs: single,
+    which_rows: whichRowsFloor(probabilities, valid),
   };
 }
 
@@ -749,9 +777,9 @@ async function main(): Promise<void> {
     );
     console.log(
       '| corpus | config | single acc (all) | single acc | ensemble acc | Δ acc, 95% CI | single macro-F1 | ' +
-        'ensemble macro-F1 | Δ macro-F1, 95% CI | wall time |',
+        'ensemble macro-F1 | Δ macro-F1, 95% CI | which-rows floor of the sd | wall time |',
     );
-    console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of results) {
       type Stat = { mean: number; sd: number };
       type Interval = { mean: number; low: number; high: number };
@@ -762,13 +790,15 @@ async function main(): Promise<void> {
         ensemble: Record<'accuracy' | 'macro_f1', Stat>;
         accuracy_vs_single: Interval;
         macro_f1_vs_single: Interval;
+        which_rows: { floor_sd: number };
       };
       const ms = (m: Stat) => `${pct(m.mean)} ± ${pct(m.sd)}`;
       const ci = (d: Interval) => `${pct(d.mean)} [${pct(d.low)}, ${pct(d.high)}]`;
       console.log(
         `| ${String(r.corpus)} | ${String(r.config)} | ${ms(e.single_all.accuracy)} | ${ms(e.single_first.accuracy)} | ` +
           `${ms(e.ensemble.accuracy)} | ${ci(e.accuracy_vs_single)} | ${ms(e.single_first.macro_f1)} | ` +
-          `${ms(e.ensemble.macro_f1)} | ${ci(e.macro_f1_vs_single)} | ${(e.seconds / 60).toFixed(1)} min |`,
+          `${ms(e.ensemble.macro_f1)} | ${ci(e.macro_f1_vs_single)} | ${pct(e.which_rows.floor_sd)} | ` +
+          `${(e.seconds / 60).toFixed(1)} min |`,
       );
     }
   }
