@@ -40,6 +40,7 @@ import {
   validateNumber,
   type AdvancedScope,
   type AdvancedSettings,
+  fastGroupsByLength,
   type FineTuneChoices,
 } from './options';
 
@@ -497,7 +498,9 @@ async function pickPreset(
     {
       label: say`Fast`,
       description: say`default`,
-      detail: say`Max length from your data, dynamic padding, length-grouped batches, ${fast.epochs} epochs at learning rate ${fast.lr}.`,
+      detail: fastGroupsByLength(model, task)
+        ? say`Max length from your data, dynamic padding, length-grouped batches, ${fast.epochs} epochs at learning rate ${fast.lr}.`
+        : say`Max length from your data, dynamic padding, batches in random order, ${fast.epochs} epochs at learning rate ${fast.lr}.`,
       value: 'fast',
     },
     {

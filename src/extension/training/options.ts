@@ -193,9 +193,7 @@ export interface AdvancedSettings {
  * multi-label run keeps its best model by micro-F1, a regression run by its loss), as `bertft train` resolves them.
  */
 export function advancedDefaults(model: string, task?: FineTuneTask): AdvancedSettings {
-  const hiddenSize = isFromScratch(model) ? presetConfig(model.slice('random:'.length)).hiddenSize : undefined;
-  const problemType = task === undefined ? {} : { problemType: task };
-  const c = resolveTrainConfig({ data: '', out: '', model, preset: 'fast', ...problemType }, [], 512, { hiddenSize });
+  const c = fastConfig(model, task);
   return {
     epochs: c.epochs,
     lr: c.lr,
@@ -208,6 +206,18 @@ export function advancedDefaults(model: string, task?: FineTuneTask): AdvancedSe
     earlyStoppingPatience: c.earlyStoppingPatience ?? 0,
     metric: c.metric,
   };
+}
+
+/** The whole configuration a Fast run of `model` would resolve to, as `bertft train` resolves it. */
+function fastConfig(model: string, task: FineTuneTask | undefined): ReturnType<typeof resolveTrainConfig> {
+  const hiddenSize = isFromScratch(model) ? presetConfig(model.slice('random:'.length)).hiddenSize : undefined;
+  const problemType = task === undefined ? {} : { problemType: task };
+  return resolveTrainConfig({ data: '', out: '', model, preset: 'fast', ...problemType }, [], 512, { hiddenSize });
+}
+
+/** Whether a Fast run of `model` groups its batches by length (a from-scratch one draws them at random). */
+export function fastGroupsByLength(model: string, task?: FineTuneTask): boolean {
+  return fastConfig(model, task).groupByLength;
 }
 
 /** Which of the Advanced step's options a task has: the trainer refuses the others (core/train/presets.ts). */

@@ -4,6 +4,7 @@ import { resolveTrainConfig, FROM_SCRATCH } from '../../../src/core/train/preset
 import {
   advancedDefaults,
   changedSettings,
+  fastGroupsByLength,
   resumeOptions,
   runFolderName,
   sessionOptions,
@@ -67,6 +68,13 @@ test('the Advanced step starts from what a Fast run of the chosen model would us
     [1, 'linear', 0],
   );
   assert.equal(pretrained.earlyStoppingPatience, 0, 'off');
+});
+
+test("the settings step's Fast summary says the batch order the run will use", () => {
+  // A from-scratch run draws its batches at random (grouping cost accuracy there); a pre-trained model's groups them.
+  assert.equal(fastGroupsByLength('random:tiny'), false);
+  assert.equal(fastGroupsByLength('random:tiny'), FROM_SCRATCH.groupByLength);
+  assert.equal(fastGroupsByLength('bert-base-uncased'), true);
 });
 
 test('only changed Advanced settings reach the run, and the trainer resolves them as the CLI flags would', () => {
