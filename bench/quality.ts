@@ -34,7 +34,8 @@
  * i + 2·seeds, …; after each run, the validation rows' class probabilities of its best/ model (the product's predictor,
  * src/core/infer/predictor.ts); ensemble i predicts the argmax of its k models' mean probabilities. It reports the
  * single models (all k·seeds runs, and the first `seeds`), the ensembles, and ensemble i − single model i (paired),
- * and the which-rows floor of the single models' seed spread (whichRowsFloor).
+ * the which-rows floor of the single models' seed spread (whichRowsFloor), and the seed spread of an ensemble of every
+ * size up to half the runs, from disjoint sets of them (ensembleSizeCurve).
  * best/ is the evaluation the selection metric chose on these same validation rows, so both sides carry that choice.
  *
  * node out/bench/quality.js '{"seeds":10,"corpora":["spam","sotu","names"],"configs":["defaults","tuned"],
@@ -483,6 +484,40 @@ function whichRowsFloor(probabilities: Float32Array[], valid: Validation): Recor
 }
 
 /**
+ * The seed spread of an ensemble of k models, for every k up to half the runs: over random disjoint sets S and T of k
+ * runs each (seeded draws), σ_k² = E[(acc_S − acc_T)²] / 2, which is the accuracy variance of a k-seed ensemble, since
+ * disjoint sets are independent draws of one. (At k = 1, averaged over every pair, it is the runs' sample variance.)
+ * It answers how many seeds an ensemble needs for a given spread, from the runs already trained.
+ */
+function ensembleSizeCurve(
+  probabilities: Float32Array[],
+  valid: Validation,
+  draws = 2000,
+): { k: number; accuracy_mean: number; accuracy_sd: number }[] {
+  const rng = createRng(20261207);
+  const order = probabilities.map((_, i) => i);
+  return Array.from({ length: Math.floor(probabilities.length / 2) }, (_, i) => {
+    const k = i + 1;
+    let squares = 0;
+    let sum = 0;
+    for (let d = 0; d < draws; d++) {
+      shuffleInPlace(order, rng);
+      const a = ensembleScores(
+        order.slice(0, k).map((r) => probabilities[r]),
+        valid,
+      ).accuracy;
+      const b = ensembleScores(
+        order.slice(k, 2 * k).map((r) => probabilities[r]),
+        valid,
+      ).accuracy;
+      squares += (a - b) ** 2 / 2;
+      sum += (a + b) / 2;
+    }
+    return { k, accuracy_mean: sum / draws, accuracy_sd: Math.sqrt(squares / draws) };
+  });
+}
+
+/**
  * Single models (scored from their best/ probabilities, as the ensembles are) against the seed ensembles: member j of
  * ensemble i (0-based) is run i + j·seeds; `probabilities` holds the runs in seed order.
  */
@@ -516,6 +551,7 @@ function ensembleSummary(
     ensemble_runs: ensembles,
     single_runs: single,
     which_rows: whichRowsFloor(probabilities, valid),
+    ensemble_sizes: ensembleSizeCurve(probabilities, valid),
   };
 }
 
@@ -800,6 +836,19 @@ async function main(): Promise<void> {
           `${ms(e.ensemble.macro_f1)} | ${ci(e.macro_f1_vs_single)} | ${pct(e.which_rows.floor_sd)} | ` +
           `${(e.seconds / 60).toFixed(1)} min |`,
       );
+    }
+  }
+  if (args.ensemble) {
+    console.log('\nThe seed spread of a k-seed ensemble (accuracy sd over disjoint sets of k runs, ensembleSizeCurve)');
+    const curves = results.map(
+      (r) => (r.ensemble as { ensemble_sizes: ReturnType<typeof ensembleSizeCurve> }).ensemble_sizes,
+    );
+    const ks = curves[0]?.map((c) => c.k) ?? [];
+    console.log(`| corpus | config | ${ks.map((k) => `k = ${k}`).join(' | ')} |`);
+    console.log(`|---|---|${ks.map(() => '---:').join('|')}|`);
+    for (const [i, r] of results.entries()) {
+      const cells = curves[i].map((c) => `${pct(c.accuracy_mean)} ± ${pct(c.accuracy_sd)}`);
+      console.log(`| ${String(r.corpus)} | ${String(r.config)} | ${cells.join(' | ')} |`);
     }
   }
   if (args.ensemble) {
