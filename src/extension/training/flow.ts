@@ -498,9 +498,10 @@ async function pickPreset(
     {
       label: say`Fast`,
       description: say`default`,
+      // What differs between models first, and short: the quick pick cuts a long detail at its end.
       detail: fastGroupsByLength(model, task)
-        ? say`Max length from your data, dynamic padding, length-grouped batches, ${fast.epochs} epochs at learning rate ${fast.lr}.`
-        : say`Max length from your data, dynamic padding, batches in random order, ${fast.epochs} epochs at learning rate ${fast.lr}.`,
+        ? say`${fast.epochs} epochs, lr ${fast.lr}, length-grouped batches, max length from your data, dynamic padding.`
+        : say`${fast.epochs} epochs, lr ${fast.lr}, batches in random order, max length from your data, dynamic padding.`,
       value: 'fast',
     },
     {
