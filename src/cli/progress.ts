@@ -4,6 +4,7 @@
  * JSON object per line on stdout.
  */
 import type { TrainerEvent } from '../trainer/protocol';
+import { logLineForUser } from '../core/run/events';
 import { fromScratchSpreadNote, isFromScratch } from '../core/train/presets';
 import { formatDuration } from '../core/util/duration';
 import type { CliIo } from './output';
@@ -89,10 +90,11 @@ export class TrainReporter {
       case 'error':
         this.line(`error: ${e.message}`);
         return;
-      case 'log':
-        if (e.level === 'warn') this.line(`warning: ${e.message}`);
-        else if (e.notice) this.line(e.message);
+      case 'log': {
+        const line = logLineForUser(e);
+        if (line !== undefined) this.line(line);
         return;
+      }
     }
   }
 

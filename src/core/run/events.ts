@@ -186,6 +186,15 @@ export interface LogEvent {
   /** Progress the user waits on before the run's steps (seed screening): the CLI prints it as well. */
   notice?: boolean;
 }
+
+/**
+ * What of a log line the user sees beside the log (the CLI's lines, the editor's start-up notification): warnings and
+ * notices; the rest (the engine's device and memory choices) is for the log file and the output channel only.
+ */
+export function logLineForUser(event: LogEvent): string | undefined {
+  if (event.level === 'warn') return `warning: ${event.message}`;
+  return event.notice ? event.message : undefined;
+}
 export type TrainerEvent = StartedEvent | StepEvent | EvalEvent | CheckpointEvent | DoneEvent | ErrorEvent | LogEvent;
 
 export function isTrainerEvent(value: unknown): value is TrainerEvent {

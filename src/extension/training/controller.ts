@@ -17,7 +17,7 @@ import {
 } from '../../trainer/client';
 import { readSettings } from '../config';
 import { trainerEnv, type HubTokenStore } from '../network';
-import type { EstimateEvent, SuspectsReport, TrainerRequest } from '../../trainer/protocol';
+import type { EstimateEvent, SuspectsReport, TrainerEvent, TrainerRequest } from '../../trainer/protocol';
 import type { EstimateOptions } from '../../core/finetune/session';
 import { DashboardPanels } from '../dashboard/panel';
 import { StatusDriver } from '../dashboard/statusDriver';
@@ -34,6 +34,7 @@ import { requireTrust } from '../trust';
 import { resumeOptions } from './options';
 import { runPaths } from '../../core/run/paths';
 import { requestRunStop } from '../../core/run/stop-request';
+import { logLineForUser } from '../../core/run/events';
 import { readRunJson } from '../../core/run/run-json';
 
 export class TrainingController implements vscode.Disposable {
@@ -207,8 +208,9 @@ export class TrainingController implements vscode.Disposable {
       },
       (report, token) =>
         new Promise<void>((resolve) => {
-          const onEvent = (event: { event: string; message?: string }) => {
-            if (event.event === 'log' && event.message) report({ message: say`${long(event.message)}` });
+          const onEvent = (event: TrainerEvent) => {
+            const line = event.event === 'log' ? logLineForUser(event) : undefined;
+            if (line !== undefined) report({ message: say`${long(line)}` });
             if (event.event === 'started') report({ message: say`preparing the first step…` });
             if (event.event === 'step' || event.event === 'done' || event.event === 'error') finish();
           };

@@ -88,3 +88,24 @@ test('not a TTY: no bar at all; --json: every event verbatim on stdout, nothing 
     [step(1), done],
   );
 });
+
+test("log lines: warnings and notices reach the user, the engine's own choices only the log", () => {
+  const log = (message: string, extra: { level?: 'info' | 'warn'; notice?: boolean } = {}): TrainerEvent => ({
+    event: 'log',
+    time: '',
+    level: extra.level ?? 'info',
+    message,
+    ...(extra.notice ? { notice: true } : {}),
+  });
+  const t = io(false);
+  const r = new TrainReporter(t, false);
+  r.report(log('engine: running on cpu with 2 threads'));
+  r.report(log('engine: updating the parameters and AdamW moments in place'));
+  r.report(log('Seed screening: candidate 1 of 3 (train seed 42), 1 epoch.', { notice: true }));
+  r.report(log('3 rows have an empty text', { level: 'warn' }));
+  assert.deepEqual(t.err.trim().split('\n'), [
+    'Seed screening: candidate 1 of 3 (train seed 42), 1 epoch.',
+    'warning: 3 rows have an empty text',
+  ]);
+  assert.equal(t.out, '');
+});
