@@ -4,7 +4,7 @@
  * JSON object per line on stdout.
  */
 import type { TrainerEvent } from '../trainer/protocol';
-import { logLineForUser } from '../core/run/events';
+import { deviceRefusals, logLineForUser } from '../core/run/events';
 import { fromScratchSpreadNote, isFromScratch } from '../core/train/presets';
 import { formatDuration } from '../core/util/duration';
 import type { CliIo } from './output';
@@ -54,7 +54,7 @@ export class TrainReporter {
             ? `Pre-training (masked LM) on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} held-out windows`
             : `Training on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} validation rows, labels ${e.dataset.labels.join(', ')}`;
         // A device that was asked for but refused is said with its reason: the fallback is never silent.
-        const refused = e.device_notes.filter((n) => /not using|falling back|fell back/i.test(n));
+        const refused = deviceRefusals(e.device_notes);
         this.line(
           `${what}, ${e.total_steps} steps` +
             (e.resumed_from_step !== undefined ? `, resuming from step ${e.resumed_from_step}` : '') +

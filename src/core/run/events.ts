@@ -187,6 +187,21 @@ export interface LogEvent {
   notice?: boolean;
 }
 
+/** The device notes that say why a device was not used: refused before, or failed at session creation. */
+export function deviceRefusals(notes: readonly string[]): string[] {
+  return notes.filter((n) => /not using|falling back|fell back/i.test(n));
+}
+
+/**
+ * A device asked for by name (not 'auto', which takes the first that works) that the run does not run on, with why
+ * (its refusal notes without the log's "engine: " prefix): the fallback the user is told of.
+ */
+export function deviceFallback(started: StartedEvent): { asked: string; reasons: string[] } | undefined {
+  const asked = started.config.device;
+  if (typeof asked !== 'string' || asked === 'auto' || asked === started.device) return undefined;
+  return { asked, reasons: deviceRefusals(started.device_notes).map((n) => n.replace(/^engine: /, '')) };
+}
+
 /**
  * What of a log line the user sees beside the log (the CLI's lines, the editor's start-up notification): warnings and
  * notices; the rest (the engine's device and memory choices) is for the log file and the output channel only.

@@ -34,7 +34,7 @@ import { requireTrust } from '../trust';
 import { resumeOptions } from './options';
 import { runPaths } from '../../core/run/paths';
 import { requestRunStop } from '../../core/run/stop-request';
-import { logLineForUser } from '../../core/run/events';
+import { deviceFallback, logLineForUser } from '../../core/run/events';
 import { readRunJson } from '../../core/run/run-json';
 
 export class TrainingController implements vscode.Disposable {
@@ -211,7 +211,14 @@ export class TrainingController implements vscode.Disposable {
           const onEvent = (event: TrainerEvent) => {
             const line = event.event === 'log' ? logLineForUser(event) : undefined;
             if (line !== undefined) report({ message: say`${long(line)}` });
-            if (event.event === 'started') report({ message: say`preparing the first step…` });
+            if (event.event === 'started') {
+              report({ message: say`preparing the first step…` });
+              const fallback = deviceFallback(event);
+              if (fallback)
+                void warn(
+                  say`BERT: ${path.basename(runDir)} trains on ${event.device}: ${long(fallback.reasons.join('; '))}`,
+                );
+            }
             if (event.event === 'step' || event.event === 'done' || event.event === 'error') finish();
           };
           const finish = () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { progressLine, TrainReporter } from '../../../src/cli/progress';
 import type { CliIo } from '../../../src/cli/output';
 import type { TrainerEvent } from '../../../src/trainer/protocol';
+import { deviceFallback, type StartedEvent } from '../../../src/core/run/events';
 
 function io(tty: boolean): CliIo & { out: string; err: string } {
   const o = {
@@ -108,4 +109,32 @@ test("log lines: warnings and notices reach the user, the engine's own choices o
     'warning: 3 rows have an empty text',
   ]);
   assert.equal(t.out, '');
+});
+
+test('a device asked for by name and not got is said with why; auto and a device that worked are not', () => {
+  const notes = [
+    'engine: not using cuda: the CUDA provider library is not installed (run "bertft gpu --install-cuda")',
+    'engine: running on cpu with 2 threads',
+  ];
+  const started = (asked: string, device: string): StartedEvent => ({
+    event: 'started',
+    time: '',
+    run_dir: '/r',
+    pid: 1,
+    config: { device: asked, model: 'random:tiny' },
+    device,
+    device_notes: device === 'cpu' && asked !== 'cpu' ? notes : ['engine: running on cpu with 2 threads'],
+    dataset: { train_rows: 8, valid_rows: 2, labels: ['a', 'b'], label_counts: {}, files: [] },
+    total_steps: 10,
+  });
+  assert.deepEqual(deviceFallback(started('cuda', 'cpu')), {
+    asked: 'cuda',
+    reasons: ['not using cuda: the CUDA provider library is not installed (run "bertft gpu --install-cuda")'],
+  });
+  assert.equal(deviceFallback(started('auto', 'cpu')), undefined, 'auto takes the first device that works');
+  assert.equal(deviceFallback(started('cpu', 'cpu')), undefined);
+  // The CLI says the refusal under its "Training on" line, whichever was asked.
+  const t = io(false);
+  new TrainReporter(t, false).report(started('cuda', 'cpu'));
+  assert.match(t.err, /Training on cpu: 8 train \/ 2 validation rows[^\n]*\nRun: \/r\nengine: not using cuda: /);
 });
