@@ -187,6 +187,8 @@ export interface LogEvent {
   notice?: boolean;
 }
 
+export type TrainerEvent = StartedEvent | StepEvent | EvalEvent | CheckpointEvent | DoneEvent | ErrorEvent | LogEvent;
+
 /** The device notes that say why a device was not used: refused before, or failed at session creation. */
 export function deviceRefusals(notes: readonly string[]): string[] {
   return notes.filter((n) => /not using|falling back|fell back/i.test(n));
@@ -210,7 +212,6 @@ export function logLineForUser(event: LogEvent): string | undefined {
   if (event.level === 'warn') return `warning: ${event.message}`;
   return event.notice ? event.message : undefined;
 }
-export type TrainerEvent = StartedEvent | StepEvent | EvalEvent | CheckpointEvent | DoneEvent | ErrorEvent | LogEvent;
 
 export function isTrainerEvent(value: unknown): value is TrainerEvent {
   if (typeof value !== 'object' || value === null) return false;
