@@ -120,9 +120,9 @@ export async function estimateTrainingSession(
         )
       : undefined;
     const engineLog: string[] = [];
-    engine = await openEngine(run, checkpoint, (line) => {
+    engine = await openEngine(run, checkpoint, (line, level = 'info') => {
       engineLog.push(line);
-      sink.log?.({ event: 'log', time: new Date().toISOString(), level: 'info', message: line });
+      sink.log?.({ event: 'log', time: new Date().toISOString(), level, message: line });
     });
     const liveEngine = engine;
     // As the run's `started` event and run.json have them (the warm-up's own lines come later).

@@ -96,7 +96,8 @@ export interface EngineOptions {
   inPlaceUpdates?: boolean;
   /** ORT profiling: each session writes its per-node timings to `<profilePrefix>_<date>.json` when disposed. */
   profilePrefix?: string;
-  log?: (line: string) => void;
+  /** The engine's lines for the log; 'warn' for what the user must see (a GPU that fell back to the CPU mid-run). */
+  log?: (line: string, level?: 'info' | 'warn') => void;
 }
 
 export interface StepResult {
@@ -170,7 +171,7 @@ class OrtTrainEngine implements TrainEngine {
   private readonly classWeights: Float32Array;
   private readonly threads: number;
   private readonly level: Level;
-  private readonly log: (line: string) => void;
+  private readonly log: (line: string, level?: 'info' | 'warn') => void;
   private readonly adam: AdamWConstants;
   /** Sessions that have completed a run: a later failure there is a real error, not a GPU that cannot run it. */
   private readonly proven = new Set<SessionKind>();
@@ -266,7 +267,7 @@ class OrtTrainEngine implements TrainEngine {
   }
 
   private async fallBackToCpu(reason: string): Promise<void> {
-    this.log(`engine: ${reason}; falling back to cpu`);
+    this.log(`engine: ${reason}; falling back to cpu`, 'warn');
     const kinds = [...this.sessions.keys()];
     for (const s of this.sessions.values()) await s.release();
     this.sessions.clear();

@@ -196,7 +196,7 @@ export async function checkpointToResume(
 export async function openEngine(
   prepared: PreparedTask<Evaluation>,
   checkpoint: Checkpoint | undefined,
-  log: (line: string) => void,
+  log: (line: string, level?: 'info' | 'warn') => void,
 ): Promise<TrainEngine> {
   const engine = await createTrainEngine({ ...prepared.engine, weights: checkpoint?.weights ?? prepared.weights, log });
   try {
@@ -257,9 +257,9 @@ export async function runSession<S, E extends Evaluation>(
       `Add --restart to train this run again from step 0 with its settings (its best/ stays until the new run's first evaluation replaces it), or start a new run in another --out folder.`,
     );
     const engineLog: string[] = [];
-    engine = await openEngine(prepared, checkpoint, (line) => {
+    engine = await openEngine(prepared, checkpoint, (line, level = 'info') => {
       engineLog.push(line);
-      emit({ event: 'log', time: now(), level: 'info', message: line });
+      emit({ event: 'log', time: now(), level, message: line });
     });
     const liveEngine = engine;
     // What the engine said while choosing its device (refused providers, fallbacks) goes into run.json and `started`,
