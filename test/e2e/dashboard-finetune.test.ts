@@ -109,6 +109,15 @@ test('Fine-tune BERT: guided flow → trainer child → live dashboard until the
     });
     await fallback.waitFor({ timeout: TRAIN_TIMEOUT });
     await page.screenshot({ path: path.join(OUT, 'dashboard-finetune-device-fallback.png') });
+    // The same warning in the dark theme (set in the workspace settings; the palette would take the focus).
+    const settings = path.join(ws, '.vscode', 'settings.json');
+    fs.mkdirSync(path.dirname(settings), { recursive: true });
+    fs.writeFileSync(settings, JSON.stringify({ 'workbench.colorTheme': 'Default Dark Modern' }));
+    await page.locator('.monaco-workbench.vs-dark').waitFor({ timeout: UI_TIMEOUT });
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: path.join(OUT, 'dashboard-finetune-device-fallback-dark.png') });
+    fs.writeFileSync(settings, '{}');
+    await page.locator('.monaco-workbench.vs').waitFor({ timeout: UI_TIMEOUT });
 
     // The dashboard opens on the new run and follows it to its end.
     await page.locator('.tab', { hasText: /BERT: \d{8}-\d{6}-reviews/ }).waitFor({ timeout: UI_TIMEOUT });
