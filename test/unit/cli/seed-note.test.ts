@@ -52,6 +52,7 @@ test('a finished from-scratch run states how much its result depends on the seed
   r.report(done(false));
   assert.match(scratch.err, new RegExp(`varied by ${low}–${high} points`));
   assert.match(scratch.err, /several seeds \(--seed\)/);
+  assert.match(scratch.err, /2 runs in 20 failed/);
 
   for (const [model, stopped] of [
     ['bert-base-uncased', false],
