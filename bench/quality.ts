@@ -268,7 +268,12 @@ function heldOutRows(
   const wanted = Object.entries(TEST_ROWS[name]);
   if (wanted.length === 0) throw new Error(`${name} has no held-out test rows`);
   const seen = new Set(used.map((r) => r.text));
-  const fresh = shuffleInPlace([...pool], createRng(0, 8)).filter((r) => !seen.has(r.text) && seen.add(r.text));
+  const fresh: { text: string; label: string }[] = [];
+  for (const row of shuffleInPlace([...pool], createRng(0, 8))) {
+    if (seen.has(row.text)) continue;
+    seen.add(row.text);
+    fresh.push(row);
+  }
   return wanted.flatMap(([label, n]) => {
     const rows = fresh.filter((r) => r.label === label).slice(0, n);
     if (rows.length < n) throw new Error(`${name} has only ${rows.length} unused ${label} rows, ${n} wanted`);
@@ -330,11 +335,6 @@ async function readValidation(file: string): Promise<Validation> {
     labels,
     trueIds: Int32Array.from(examples, (e) => label2id.get(e.label) as number),
   };
-}
-
-/** Class probabilities [rows, labels] of a run's best/ model on some rows, columns in `valid.labels` order. */
-async function bestProbabilities(runDir: string, valid: Validation): Promise<Float32Array> {
-  return modelProbabilities(runPaths(runDir).best, valid);
 }
 
 /**
@@ -422,8 +422,9 @@ async function runOurs(
       trainLosses = [];
     }
   }
-  const probabilities = valid ? await bestProbabilities(out, valid) : undefined;
-  const testProbabilities = test ? await bestProbabilities(out, test) : undefined;
+  const bestDir = runPaths(out).best;
+  const probabilities = valid ? await modelProbabilities(bestDir, valid) : undefined;
+  const testProbabilities = test ? await modelProbabilities(bestDir, test) : undefined;
   const lastTestProbabilities = test ? await lastProbabilities(out, test) : undefined;
   fs.rmSync(out, { recursive: true, force: true });
   return {

@@ -22,6 +22,7 @@ import {
 import { Batch } from '../tokenize/batch';
 import { AdamWConstants, adamwStepScalars } from './optimizer';
 import type { Device, DeviceChoice } from '../runtime/devices';
+import type { LogEvent } from '../run/events';
 import { createSession, defaultThreads } from '../runtime/providers';
 import { scheduleLr, type LrSchedule } from './schedule';
 import { collectGarbage } from './collect-garbage';
@@ -96,9 +97,11 @@ export interface EngineOptions {
   inPlaceUpdates?: boolean;
   /** ORT profiling: each session writes its per-node timings to `<profilePrefix>_<date>.json` when disposed. */
   profilePrefix?: string;
-  /** The engine's lines for the log; 'warn' for what the user must see (a GPU that fell back to the CPU mid-run). */
-  log?: (line: string, level?: 'info' | 'warn') => void;
+  log?: EngineLog;
 }
+
+/** The engine's lines for the log; 'warn' for what the user must see (a GPU that fell back to the CPU mid-run). */
+export type EngineLog = (line: string, level?: LogEvent['level']) => void;
 
 export interface StepResult {
   loss: number;
@@ -171,7 +174,7 @@ class OrtTrainEngine implements TrainEngine {
   private readonly classWeights: Float32Array;
   private readonly threads: number;
   private readonly level: Level;
-  private readonly log: (line: string, level?: 'info' | 'warn') => void;
+  private readonly log: EngineLog;
   private readonly adam: AdamWConstants;
   /** Sessions that have completed a run: a later failure there is a real error, not a GPU that cannot run it. */
   private readonly proven = new Set<SessionKind>();

@@ -20,7 +20,7 @@ import type { Weights } from '../model/params';
 import type { Batch } from '../tokenize/batch';
 import { describeAllocator } from './allocator';
 import { loadLatestCheckpoint, type Checkpoint, type TrainerState } from './checkpoint';
-import { createTrainEngine, type EngineOptions, type TrainEngine } from './engine';
+import { createTrainEngine, type EngineLog, type EngineOptions, type TrainEngine } from './engine';
 import {
   sessionErrorEvent,
   type DatasetSummary,
@@ -196,7 +196,7 @@ export async function checkpointToResume(
 export async function openEngine(
   prepared: PreparedTask<Evaluation>,
   checkpoint: Checkpoint | undefined,
-  log: (line: string, level?: 'info' | 'warn') => void,
+  log: EngineLog,
 ): Promise<TrainEngine> {
   const engine = await createTrainEngine({ ...prepared.engine, weights: checkpoint?.weights ?? prepared.weights, log });
   try {
