@@ -131,6 +131,13 @@ const TRAIN_FLAGS: FlagSpec[] = [
   },
   { name: 'screen-epochs', kind: 'int', min: 1, max: 1000, help: 'epochs each seed candidate trains (default 1)' },
   {
+    name: 'ensemble',
+    kind: 'int',
+    min: 1,
+    max: 16,
+    help: 'seed ensemble: train N models with different seeds and predict with the mean of their probabilities (default 3 from scratch with one label per row and no --max-steps, else 1)',
+  },
+  {
     name: 'valid-ratio',
     kind: 'number',
     above: 0,
@@ -536,6 +543,7 @@ function trainChoices(args: ParsedArgs): Omit<TrainOverrides, 'data' | 'out'> & 
     seed: getNumber(args, 'seed'),
     seedCandidates: getNumber(args, 'seed-candidates'),
     screenEpochs: getNumber(args, 'screen-epochs'),
+    ensembleSize: getNumber(args, 'ensemble'),
     validRatio: getNumber(args, 'valid-ratio'),
     saveTotalLimit: getNumber(args, 'save-total-limit'),
     dropout: getBool(args, 'no-dropout') ? false : undefined,

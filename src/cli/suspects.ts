@@ -160,6 +160,7 @@ export function foldTrainArgv(o: SessionOptions): string[] {
   flag('seed', o.seed);
   flag('max-length', o.maxLength);
   flag('save-total-limit', o.saveTotalLimit);
+  flag('ensemble', o.ensembleSize);
   return argv;
 }
 

@@ -14,7 +14,7 @@ import type { EvalEvent, LogEvent } from '../run/events';
 import { checkRunDir } from '../run/folder';
 import { runPaths } from '../run/paths';
 import { runStopRequested } from '../run/stop-request';
-import { screeningPlan, type SeedScreening, type SelectionMetric } from '../train/presets';
+import { candidateSeed, screeningPlan, type SeedScreening, type SelectionMetric } from '../train/presets';
 import { runSession, sessionStart, type SessionSink } from '../train/session';
 import { isImprovement, metricValue } from '../train/trainer';
 import { classifyTask, type SessionOptions } from './task';
@@ -26,14 +26,6 @@ export interface ScreeningResult {
 }
 
 type Candidate = SeedScreening['candidates'][number];
-
-/**
- * The train seed of candidate `i`: the run's own seed first, then seeds far from it, so that runs with nearby seeds
- * (42, 43, …: how people compare settings) do not share candidates.
- */
-export function candidateSeed(seed: number, i: number): number {
-  return (seed + i * 1_000_003) % 2 ** 31;
-}
 
 const now = (): string => new Date().toISOString();
 

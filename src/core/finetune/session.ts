@@ -176,24 +176,27 @@ export async function estimateTrainingSession(
       startupSeconds,
       teardownSeconds,
     });
-    const screening = screeningEstimate(
-      options,
-      plan,
-      (totalSteps) =>
-        estimateTime({
-          plan: planRun({
-            totalSteps,
-            evalSteps: config.evalSteps,
-            gradientAccumulationSteps: config.gradientAccumulationSteps,
-            shapesForEpoch: run.shapesForEpoch,
-          }),
-          evalShapes: run.evalSet.batches.map(shapeOf),
-          measurements,
-          startupSeconds,
-          teardownSeconds,
-        }).totalSeconds,
-    );
-    const time = { ...runTime, totalSeconds: runTime.totalSeconds + (screening?.seconds ?? 0) };
+    const secondsFor = (totalSteps: number): number =>
+      estimateTime({
+        plan: planRun({
+          totalSteps,
+          evalSteps: config.evalSteps,
+          gradientAccumulationSteps: config.gradientAccumulationSteps,
+          shapesForEpoch: run.shapesForEpoch,
+        }),
+        evalShapes: run.evalSet.batches.map(shapeOf),
+        measurements,
+        startupSeconds,
+        teardownSeconds,
+      }).totalSeconds;
+    const screening = screeningEstimate(options, plan, secondsFor);
+    // A seed ensemble's other members are whole runs of their own (core/finetune/ensemble.ts).
+    const models = config.ensembleSize ?? 1;
+    const ensemble = models > 1 ? { models, seconds: (models - 1) * secondsFor(run.totalSteps) } : undefined;
+    const time = {
+      ...runTime,
+      totalSeconds: runTime.totalSeconds + (screening?.seconds ?? 0) + (ensemble?.seconds ?? 0),
+    };
     return buildEstimateEvent({
       plan,
       time,
@@ -207,6 +210,7 @@ export async function estimateTrainingSession(
       dataset: { train_rows: run.data.train.length, valid_rows: run.data.valid.length, labels: run.data.labels },
       resumedFromStep: checkpoint ? state.step : options.restart ? 0 : undefined,
       screening,
+      ensemble,
       estimateSeconds: (Date.now() - startedAt) / 1000,
     });
   } finally {

@@ -203,6 +203,8 @@ export function foldTrainingOptions(
     maxLength: plan.maxLength,
     device,
     saveTotalLimit: 1,
+    // One model per fold: the folds are already k runs, and bench:suspects measured the finder with single models.
+    ensembleSize: 1,
   };
 }
 

@@ -40,6 +40,7 @@ import { sha256File } from '../util/files';
 import {
   differingOnResume,
   refuseDiffering,
+  runSession,
   type PreparedTask,
   type SessionRequest,
   type SessionSink,
@@ -47,10 +48,11 @@ import {
 } from '../train/session';
 import { classifyEvaluation, evaluateSet, type ClassifyEvaluation, type EvalSet } from '../train/trainer';
 import { INFERENCE_SETTINGS_FILE } from '../infer/predictor';
-import { modelDirOf } from '../run/paths';
+import { MEMBERS_DIR, modelDirOf } from '../run/paths';
 import { loadPreprocessor, type Preprocessor } from '../infer/preprocess';
 import { evaluateRegression, type RegressionEvaluation } from './regression';
 import { evaluateMultiLabel, positiveWeights, type MultiLabelEvaluation } from './multi-label';
+import { trainMembers, type EnsembleModel } from './ensemble';
 import { asRunJson, prepareData, type PreparedData, type RunJson } from './run-data';
 import { writeThresholds } from '../infer/thresholds';
 
@@ -350,20 +352,48 @@ export async function prepareClassify(
               config.metric,
               await evaluateSet((b) => engine.forward(b), evalSet, data.labels, tokenizer.poolLogits),
             ),
+    afterLoop:
+      (config.ensembleSize ?? 1) > 1
+        ? {
+            steps: ((config.ensembleSize ?? 1) - 1) * total,
+            run: (context) =>
+              trainMembers(
+                prepared,
+                context,
+                ({ out, resume, ...settings }, memberSink) =>
+                  runSession(classifyTask(settings), { out, resume }, memberSink),
+                (first, ensemble, evaluation, step) =>
+                  writeBestModel(
+                    context.paths.best,
+                    prepared,
+                    first,
+                    { step, metric: config.metric, ...bestReport(evaluation.result) },
+                    context.device,
+                    ensemble,
+                  ),
+              ),
+          }
+        : undefined,
     saveBest: async (engine, { result }, step, dir) => {
-      // A multi-label model's thresholds go to thresholds.json (eval.json keeps them as a record by label).
-      const { predictions: _p, thresholds: _t, ...rest } = { thresholds: undefined, ...result };
-      const { misclassified: _m, ...report } = 'misclassified' in rest ? rest : { ...rest, misclassified: [] };
       await writeBestModel(
         dir,
         prepared,
         engine.getWeights(),
-        { step, metric: config.metric, ...report },
+        { step, metric: config.metric, ...bestReport(result) },
         engine.device,
       );
     },
   };
   return prepared;
+}
+
+/**
+ * eval.json's scores of an evaluation: without its per-row predictions and misclassified rows; a multi-label model's
+ * thresholds go to thresholds.json (eval.json keeps them as a record by label).
+ */
+function bestReport(result: object): Record<string, unknown> {
+  const { predictions: _p, thresholds: _t, misclassified: _m, ...report } = result as Record<string, unknown>;
+  return report;
 }
 
 /**
@@ -445,6 +475,12 @@ export function classifierCard(
       ['seed', config.seed],
       ['train seed (weights, order, dropout)', config.trainSeed],
       ['seed screening', screeningSummary(config.seedScreening)],
+      [
+        'seed ensemble (models averaged)',
+        (config.ensembleSize ?? 1) > 1
+          ? `${config.ensembleSize}: model.onnx averages their probabilities; model.safetensors is the first, members/ the others`
+          : undefined,
+      ],
       ['device asked', config.device],
     ],
     data: run.cardFacts.dataHashes,
@@ -486,8 +522,16 @@ export async function writeBestModel(
   weights: Weights,
   evalJson: Record<string, unknown>,
   device: string,
+  ensemble?: EnsembleModel,
 ): Promise<void> {
   const tmp = await prepareTempDir(dir);
+  for (const [i, members] of (ensemble?.members ?? []).entries()) {
+    await saveHfModel(path.join(tmp, MEMBERS_DIR, String(i + 2)), {
+      config: run.model.config,
+      weights: members,
+      id2label: run.data.labels,
+    });
+  }
   await saveHfModel(tmp, {
     config: run.model.config,
     weights,
@@ -508,7 +552,7 @@ export async function writeBestModel(
     );
   }
   const onnxFile = path.join(tmp, 'model.onnx');
-  await writeFileAtomic(onnxFile, buildInferenceModel(run.model.config, run.numLabels, weights));
+  await writeFileAtomic(onnxFile, ensemble?.onnx ?? buildInferenceModel(run.model.config, run.numLabels, weights));
   await run.tokenizer.save(tmp);
   await writeTransformersJsFiles(tmp, run.tokenizer.tokenizer, onnxFile, TRANSFORMERS_JS_FP32);
   await writeJsonAtomic(path.join(tmp, INFERENCE_SETTINGS_FILE), {
@@ -517,7 +561,10 @@ export async function writeBestModel(
     // A pair model classifies two texts: the editor asks for both, and names the second by its column.
     ...(run.config.textPairColumn !== undefined ? { text_pair_column: run.config.textPairColumn } : {}),
   });
-  await writeJsonAtomic(path.join(tmp, 'eval.json'), evalJson);
+  await writeJsonAtomic(
+    path.join(tmp, 'eval.json'),
+    ensemble ? { ...evalJson, ensemble: { train_seeds: ensemble.trainSeeds } } : evalJson,
+  );
   const hasOnnxFolder = fs.existsSync(path.join(tmp, 'onnx', 'model.onnx'));
   const name = path.basename(path.dirname(path.resolve(dir)));
   const card = classifierCard(run, evalJson, device, name, hasOnnxFolder);
@@ -543,8 +590,13 @@ export function classifyTask(
     resumed: (stored, file) => {
       const previous = asRunJson(stored, file);
       refuseDiffering(ignoredOnResume(options, previous.config), file, 'bertft train');
-      // The run continues exactly as configured; only where it runs may change.
-      return { ...previous.config, device: options.device ?? previous.config.device };
+      // The run continues exactly as configured; only where it runs may change. Runs from before seed ensembles
+      // trained one model.
+      return {
+        ...previous.config,
+        ensembleSize: previous.config.ensembleSize ?? 1,
+        device: options.device ?? previous.config.device,
+      };
     },
     prepare: (overrides, previous, sink) =>
       prepareClassify(overrides, previous === undefined ? undefined : (previous as RunJson), sink),

@@ -161,16 +161,7 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
   const batchSize = options.batchSize ?? 32;
   const thresholds = multiLabelThresholdsOf(dir, labels);
 
-  const forward = async (b: Batch): Promise<Float32Array> => {
-    const shape = [b.batchSize, b.seqLen];
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', b.inputIds, shape),
-      attention_mask: new ort.Tensor('int64', b.attentionMask, shape),
-      token_type_ids: new ort.Tensor('int64', b.tokenTypeIds, shape),
-    };
-    const out = await session.run(feeds);
-    return out.logits.data as Float32Array;
-  };
+  const forward = sessionForward(session);
 
   const logits = async (texts: string[], pairs?: string[]): Promise<Float32Array> => {
     if (texts.length === 0) return new Float32Array(0);
@@ -206,6 +197,20 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
     async dispose(): Promise<void> {
       await session.release();
     },
+  };
+}
+
+/** The logits an inference model's session gives for one batch (the export's inputs and output, export-onnx.ts). */
+export function sessionForward(session: ort.InferenceSession): (b: Batch) => Promise<Float32Array> {
+  return async (b) => {
+    const shape = [b.batchSize, b.seqLen];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', b.inputIds, shape),
+      attention_mask: new ort.Tensor('int64', b.attentionMask, shape),
+      token_type_ids: new ort.Tensor('int64', b.tokenTypeIds, shape),
+    };
+    const out = await session.run(feeds);
+    return out.logits.data as Float32Array;
   };
 }
 

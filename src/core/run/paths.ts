@@ -4,7 +4,9 @@
  *   <run>/run.json             resolved settings, seed, data hashes, package version, device
  *   <run>/metrics.jsonl        one TrainerEvent per line, appended as they happen
  *   <run>/checkpoints/step-N/  resumable training state (core/train/checkpoint.ts)
- *   <run>/best/                the best model so far in Hugging Face layout (`best/int8/`: its quantized copy)
+ *   <run>/best/                the best model so far in Hugging Face layout (`best/int8/`: its quantized copy;
+ *                              a seed ensemble's other members in `best/members/N/`)
+ *   <run>/members/N/           a seed ensemble's member N (2, 3, …): a run folder of its own (core/finetune/ensemble.ts)
  *   <run>/.bertft-run          written first: the folder is ours even before run.json exists
  *   <run>/.lock                the one writer's pid and host
  *   <run>/.stop-request        a stop asked for by a process with no channel to the trainer (stop-request.ts)
@@ -18,6 +20,8 @@ export const RUN_JSON = 'run.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const CHECKPOINTS_DIR = 'checkpoints';
 export const BEST_DIR = 'best';
+/** A seed ensemble's other members: their run folders in the run, their models in best/. */
+export const MEMBERS_DIR = 'members';
 export const RUN_MARKER = '.bertft-run';
 export const RUN_LOCK = '.lock';
 export const STOP_REQUEST = '.stop-request';

@@ -479,6 +479,8 @@ export interface EstimateEvent {
   seconds_per_step: number;
   /** Seed screening before the run (its candidates' short runs), included in total_seconds; absent without it. */
   screening_seconds?: number;
+  /** A seed ensemble's other members (whole runs each), included in total_seconds; absent for one model. */
+  ensemble_seconds?: number;
   /** Peak resident memory of the training process (host memory; a GPU's own memory is not counted). */
   peak_rss_bytes: number;
   /** Parameters and both AdamW moments (12 bytes per parameter): the state a step briefly holds twice. */
@@ -552,6 +554,8 @@ export interface BuildEstimateInput {
   resumedFromStep?: number;
   /** Seed screening: its candidates' runs together, already in time.totalSeconds. */
   screening?: { seconds: number; candidates: number; epochs: number };
+  /** A seed ensemble: its other members' runs together, already in time.totalSeconds. */
+  ensemble?: { seconds: number; models: number };
   estimateSeconds: number;
   now?: Date;
 }
@@ -572,6 +576,12 @@ export function buildEstimateEvent(input: BuildEstimateInput): EstimateEvent {
       `Seed screening first trains ${candidates} seeds for ${epochs} epoch${epochs === 1 ? '' : 's'} each, at the run's step times.`,
     );
   }
+  if (input.ensemble) {
+    assumptions.push(
+      `A seed ensemble trains ${input.ensemble.models} models one after another, each a whole run at this run's step times` +
+        (input.resumedFromStep !== undefined ? ' (counted in full: an upper bound when some have trained).' : '.'),
+    );
+  }
   if (input.device !== 'cpu') assumptions.push(`peak_rss_bytes is host memory; ${input.device} memory is not counted.`);
   const peak = Math.round(input.peakRssBytes);
   const warmupShapes = [
@@ -589,6 +599,7 @@ export function buildEstimateEvent(input: BuildEstimateInput): EstimateEvent {
     save_seconds: round(time.saveSeconds),
     seconds_per_step: round(time.secondsPerStep, 4),
     ...(input.screening ? { screening_seconds: round(input.screening.seconds) } : {}),
+    ...(input.ensemble ? { ensemble_seconds: round(input.ensemble.seconds) } : {}),
     peak_rss_bytes: peak,
     state_bytes: 12 * input.parameters,
     parameters: input.parameters,

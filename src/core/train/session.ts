@@ -78,6 +78,31 @@ export interface PreparedTask<E extends Evaluation> {
   evaluate(engine: TrainEngine): Promise<E>;
   /** Write the best model into `dir` (through `<dir>.tmp` and a rename). */
   saveBest(engine: TrainEngine, evaluation: E, step: number, dir: string): Promise<void>;
+  /**
+   * Work after the loop has trained every step (a seed ensemble's other members, core/finetune/ensemble.ts), before
+   * `done`; its `steps` follow the loop's in the step events. Runs again on --resume until it completes.
+   */
+  afterLoop?: {
+    steps: number;
+    run(context: AfterLoopContext): Promise<AfterLoopResult>;
+  };
+}
+
+export interface AfterLoopContext {
+  paths: RunPaths;
+  /** The loop's own steps: after-loop step events continue from here. */
+  loopSteps: number;
+  /** The device the loop trained on. */
+  device: string;
+  emit(event: TrainerEvent): void;
+  shouldStop(): boolean;
+}
+
+export interface AfterLoopResult {
+  stopped: boolean;
+  /** The best model after the work: its step and selection metric (unchanged when absent). */
+  best?: { step: number; metric: number };
+  finalStep: number;
 }
 
 /** One kind of training run. `S` is its settings as stored in run.json. */
@@ -280,7 +305,7 @@ export async function runSession<S, E extends Evaluation>(
       task: task.kind,
       device: engine.device,
       device_notes: deviceNotes,
-      total_steps: prepared.totalSteps,
+      total_steps: prepared.totalSteps + (prepared.afterLoop?.steps ?? 0),
       resumed_from_step: checkpoint ? checkpoint.state.step : request.restart ? 0 : undefined,
       dataset: prepared.started.dataset,
     });
@@ -289,6 +314,7 @@ export async function runSession<S, E extends Evaluation>(
       config: prepared.loop,
       paths,
       totalSteps: prepared.totalSteps,
+      reportedTotalSteps: prepared.totalSteps + (prepared.afterLoop?.steps ?? 0),
       state: checkpoint?.state ?? freshState(prepared),
       emit,
       batchesForEpoch: (epoch) => prepared.batchesForEpoch(epoch),
@@ -298,16 +324,31 @@ export async function runSession<S, E extends Evaluation>(
       // The caller's stop (a `stop` message, a signal) or a stop request file from a process with no channel to us.
       shouldStop: () => (sink.shouldStop?.() ?? false) || runStopRequested(paths.root),
     });
+    let after: AfterLoopResult | undefined;
+    const afterLoop = prepared.afterLoop;
+    if (afterLoop && !result.stopped) {
+      // The loop's engine is not needed after it: its memory goes before the work after it starts.
+      const device = liveEngine.device;
+      engine = undefined;
+      await liveEngine.dispose();
+      after = await afterLoop.run({
+        paths,
+        loopSteps: prepared.totalSteps,
+        device,
+        emit,
+        shouldStop: () => (sink.shouldStop?.() ?? false) || runStopRequested(paths.root),
+      });
+    }
     const done: DoneEvent = {
       event: 'done',
       time: now(),
-      stopped: result.stopped,
-      best_step: result.state.bestStep,
-      best_metric: result.state.bestMetric ?? NaN,
+      stopped: result.stopped || (after?.stopped ?? false),
+      best_step: after?.best?.step ?? result.state.bestStep,
+      best_metric: after?.best?.metric ?? result.state.bestMetric ?? NaN,
       metric_name: prepared.metricName,
       best_dir: paths.best,
       run_dir: paths.root,
-      final_step: result.state.step,
+      final_step: after?.finalStep ?? result.state.step,
       ...(result.earlyStopped ? { early_stopped: true } : {}),
     };
     emit(done);

@@ -137,6 +137,11 @@ export interface LoopContext<E extends Evaluation = Evaluation> {
   config: LoopSettings;
   paths: RunPaths;
   totalSteps: number;
+  /**
+   * The run's steps as its step events count them, when work after the loop adds its own (a seed ensemble's other
+   * members): the events' total_steps and ETA read this. Default: totalSteps.
+   */
+  reportedTotalSteps?: number;
   /** Where to start: a fresh state, or the one from a checkpoint (engine already holds its weights and moments). */
   state: TrainerState;
   /** Training batches of an epoch, in that epoch's order (deterministic for (seed, epoch)). */
@@ -199,6 +204,7 @@ export async function trainLoop<E extends Evaluation>(ctx: LoopContext<E>): Prom
 
   const prepare = (b: Batch, index: number): Batch => (ctx.prepareBatch ? ctx.prepareBatch(b, index) : b);
   const perStep = config.gradientAccumulationSteps ?? 1;
+  const reportedTotal = ctx.reportedTotalSteps ?? totalSteps;
   while (state.step < totalSteps) {
     const batches = ctx.batchesForEpoch(state.epoch);
     if (batches.length === 0) throw new Error('trainLoop: an epoch without batches');
@@ -244,13 +250,13 @@ export async function trainLoop<E extends Evaluation>(ctx: LoopContext<E>): Prom
           event: 'step',
           time: new Date().toISOString(),
           step: state.step,
-          total_steps: totalSteps,
+          total_steps: reportedTotal,
           epoch: epochFloat,
           loss: r.loss,
           lr: r.lr,
           grad_norm: r.gradNorm,
           examples_per_s: examplesSeen / elapsed,
-          eta_s: (totalSteps - state.step) / Math.max(stepsPerS, 1e-9),
+          eta_s: (reportedTotal - state.step) / Math.max(stepsPerS, 1e-9),
         });
       }
       i += consumed;

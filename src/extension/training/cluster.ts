@@ -172,6 +172,7 @@ const TRAIN_FLAG: { readonly [K in keyof SessionOptions]?: string } = {
   seed: 'seed',
   seedCandidates: 'seed-candidates',
   screenEpochs: 'screen-epochs',
+  ensembleSize: 'ensemble',
   validRatio: 'valid-ratio',
   saveTotalLimit: 'save-total-limit',
   stepsPerRun: 'steps-per-run',

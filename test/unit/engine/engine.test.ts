@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { DataError, ModelError } from '../../../src/core/errors';
-import { buildInferenceModel } from '../../../src/core/model/export-onnx';
+import { buildEnsembleInferenceModel, buildInferenceModel } from '../../../src/core/model/export-onnx';
 import { bertClassifierParamSpecs, initWeights, Weights } from '../../../src/core/model/params';
 import { EngineOptions, Hyper, createTrainEngine } from '../../../src/core/train/engine';
 import { bertFamily } from '../../../src/core/model/bert';
@@ -213,6 +213,35 @@ test('exported model.onnx logits equal engine.forward logits, for another batch 
   }
   await s.release();
   await e.dispose();
+});
+
+test("an ensemble's model.onnx gives the log of its members' mean probabilities", async () => {
+  // Wide initial weights, so that the members' probabilities differ clearly from each other.
+  const members = [weights0(1, 0.5), weights0(2, 0.5), weights0(3, 0.5)];
+  const [B, S] = [4, 6];
+  const batch = makeBatch(2, B, S);
+  const feeds = {
+    input_ids: new ort.Tensor('int64', batch.inputIds, [B, S]),
+    attention_mask: new ort.Tensor('int64', batch.attentionMask, [B, S]),
+    token_type_ids: new ort.Tensor('int64', batch.tokenTypeIds, [B, S]),
+  };
+  const run = async (bytes: Uint8Array): Promise<Float32Array> => {
+    const s = await ort.InferenceSession.create(bytes);
+    const logits = (await s.run(feeds)).logits.data as Float32Array;
+    await s.release();
+    return logits;
+  };
+  const probabilities = (logits: Float32Array): Float32Array =>
+    logits.map((x, i) => {
+      const row = logits.subarray(i - (i % 2), i - (i % 2) + 2);
+      const max = Math.max(...row);
+      return Math.exp(x - max) / row.reduce((sum, y) => sum + Math.exp(y - max), 0);
+    });
+  const single = await Promise.all(members.map((w) => run(buildInferenceModel(config, 2, w)).then(probabilities)));
+  const mean = single[0].map((_, i) => (single[0][i] + single[1][i] + single[2][i]) / 3);
+  const ensemble = await run(buildEnsembleInferenceModel(config, 2, members));
+  assert.ok(maxAbsDiff(ensemble.map(Math.exp), mean) < 1e-5);
+  assert.ok(maxAbsDiff(single[0], mean) > 1e-3, 'the members disagree, so the mean is not any one of them');
 });
 
 test('class weights change the loss to the weighted mean', async () => {

@@ -12,7 +12,7 @@ import { estimateTrainingSession, runTrainingSession, type SessionOptions } from
 import type { LogEvent, TrainerEvent } from '../../../src/core/run/events';
 import { FROM_SCRATCH, resolveTrainConfig, screeningPlan, type TrainConfig } from '../../../src/core/train/presets';
 import { UserError } from '../../../src/core/errors';
-import { candidateSeed } from '../../../src/core/finetune/screening';
+import { candidateSeed } from '../../../src/core/train/presets';
 import { tempDir, writeSentimentCsv } from './fixtures';
 
 test('screening plan: asked for with --seed-candidates (not the default: not shown to help), off for a pinned seed', () => {
@@ -96,7 +96,7 @@ test('a screened run keeps the better train seed, records it, and equals a run o
   // The same run started with the kept train seed and no screening ends with the same weights, byte for byte.
   const aloneOut = path.join(dir, 'alone');
   await runTrainingSession(
-    { ...base, out: aloneOut, trainSeed: screening.kept, seedCandidates: 1 },
+    { ...base, out: aloneOut, trainSeed: screening.kept, seedCandidates: 1, ensembleSize: 1 },
     { emit: () => undefined },
   );
   assert.ok(
