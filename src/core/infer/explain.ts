@@ -18,13 +18,16 @@
  *
  * The graph is built from the training ops with their own backward (Graph.gradients): forward logits, then the
  * gradient of the chosen label's logit, summed over the batch, with respect to the word-embedding input. Weights are
- * the folder's model.safetensors, as initializers; it runs on the CPU.
+ * the folder's model.safetensors, as initializers; it runs on the CPU. A seed ensemble (best/members/N/ beside it) is
+ * explained as its model.onnx predicts: the "logit" is the log of the members' mean probability, and every member's
+ * word embeddings move along the path together.
  */
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../errors';
-import { Graph } from '../graph/graph';
-import { mul } from '../graph/ops/elementwise';
+import { Graph, type Value } from '../graph/graph';
+import { add, log, mul, scale } from '../graph/ops/elementwise';
+import { softmax } from '../graph/ops/softmax';
 import { ATTENTION_BLOCK } from '../graph/ops/attention';
 import { sumAll } from '../graph/ops/reduce';
 import { toModelBytes } from '../graph/serialize';
@@ -32,7 +35,7 @@ import type { BertConfig } from '../model/config';
 import { encoderFamily } from '../model/families';
 import { loadModelDir } from '../model/load';
 import { checkWeightsMatch, wordEmbeddingsName, type Weights } from '../model/params';
-import { isQuantizedCopy } from '../run/paths';
+import { isQuantizedCopy, memberModelDirs } from '../run/paths';
 import { tokenOffsets } from '../tokenize/offsets';
 import { encodePair } from '../tokenize/pairs';
 import {
@@ -61,37 +64,60 @@ export const ATTRIBUTION_IO = {
   gradient: 'word_embeddings_grad',
 } as const;
 
+/** Member i's name of an attribution input or output: member 1's is the name itself (a single model's graph). */
+export function memberIo(name: string, member: number): string {
+  return member === 0 ? name : `${name}.${member}`;
+}
+
 /**
  * The attribution graph: inputs input_ids / attention_mask / token_type_ids (int64 [batch, seq]), word_embeddings
  * (float32 [batch, seq, embedding]) and target; outputs logits [batch, numLabels] and d (sum over rows of
- * logits . target) / d word_embeddings, which for independent rows is each row's own gradient.
+ * logits . target) / d word_embeddings, which for independent rows is each row's own gradient. A seed ensemble's
+ * graph (several `members`) takes each member's word embeddings (`word_embeddings.1`, … beside `word_embeddings`),
+ * outputs what its model.onnx outputs, log(mean of the members' probabilities), and its gradient for each member's
+ * word embeddings.
  */
-export function buildAttributionGraph(cfg: BertConfig, numLabels: number, weights: Weights): Uint8Array {
+export function buildAttributionGraph(cfg: BertConfig, numLabels: number, members: Weights[]): Uint8Array {
   const family = encoderFamily(cfg, { attentionBlock: ATTENTION_BLOCK });
   const specs = family.paramSpecs(numLabels);
-  const arrays = checkWeightsMatch(specs, weights, 'model weights');
   const g = new Graph();
   const table = wordEmbeddingsName(cfg);
-  // The word-embedding table is read in JS (AttributionModel.embed); the graph takes its rows as an input.
-  const params = new Map(
-    specs.flatMap((s, i) => (s.name === table ? [] : [[s.name, g.initializer(s.name, 'float32', s.shape, arrays[i])]])),
-  );
   const io = ATTRIBUTION_IO;
   const axes = ['batch', 'seq'];
-  const words = g.input(io.wordEmbeddings, 'float32', [...axes, wordTable(cfg, weights).shape[1]], true);
-  const logits = family.logits(
-    { g, params, dropout: null },
-    {
-      inputIds: g.input(io.inputIds, 'int64', axes),
-      attentionMask: g.input(io.attentionMask, 'int64', axes),
-      tokenTypeIds: g.input(io.tokenTypeIds, 'int64', axes),
-      wordEmbeddings: words,
-    },
-  );
+  const inputs = {
+    inputIds: g.input(io.inputIds, 'int64', axes),
+    attentionMask: g.input(io.attentionMask, 'int64', axes),
+    tokenTypeIds: g.input(io.tokenTypeIds, 'int64', axes),
+  };
+  const words: Value[] = [];
+  const memberLogits = members.map((weights, m) => {
+    const arrays = checkWeightsMatch(specs, weights, 'model weights');
+    const prefix = m === 0 ? '' : `member${m}.`;
+    // The word-embedding table is read in JS (AttributionModel.embed); the graph takes its rows as an input.
+    const params = new Map(
+      specs.flatMap((s, i) =>
+        s.name === table ? [] : [[s.name, g.initializer(`${prefix}${s.name}`, 'float32', s.shape, arrays[i])]],
+      ),
+    );
+    const own = g.input(memberIo(io.wordEmbeddings, m), 'float32', [...axes, wordTable(cfg, weights).shape[1]], true);
+    words.push(own);
+    return family.logits({ g, params, dropout: null }, { ...inputs, wordEmbeddings: own });
+  });
+  const logits =
+    memberLogits.length === 1
+      ? memberLogits[0]
+      : log(
+          g,
+          scale(
+            g,
+            memberLogits.map((l) => softmax(g, l)).reduce((sum, p) => add(g, sum, p)),
+            1 / members.length,
+          ),
+        );
   const target = g.input(io.target, 'float32', [numLabels]);
-  const [gradient] = g.gradients(sumAll(g, mul(g, logits, target)), [words]);
+  const gradients = g.gradients(sumAll(g, mul(g, logits, target)), words);
   g.output(logits, io.logits);
-  g.output(gradient, io.gradient);
+  gradients.forEach((gradient, m) => g.output(gradient, memberIo(io.gradient, m)));
   return toModelBytes(g, 'bertft explain');
 }
 
@@ -120,29 +146,34 @@ export interface Attribution {
   steps: number;
 }
 
-/** An attribution graph in an onnxruntime session, with the word-embedding table it reads rows from. */
+/**
+ * An attribution graph in an onnxruntime session, with the word-embedding tables it reads rows from (one per member of
+ * a seed ensemble).
+ */
 export class AttributionModel {
   private constructor(
     private readonly session: ort.InferenceSession,
-    private readonly table: { shape: number[]; data: Float32Array },
+    private readonly tables: { shape: number[]; data: Float32Array }[],
     readonly numLabels: number,
     private readonly rowsPerRun: number,
   ) {}
 
+  /** The model of `weights`, or of a seed ensemble's members (its model.onnx's output, log of the mean probability). */
   static async create(
     cfg: BertConfig,
     numLabels: number,
-    weights: Weights,
+    weights: Weights | Weights[],
     options: { threads?: number; rowsPerRun?: number } = {},
   ): Promise<AttributionModel> {
-    const session = await ort.InferenceSession.create(buildAttributionGraph(cfg, numLabels, weights), {
+    const members = Array.isArray(weights) ? weights : [weights];
+    const session = await ort.InferenceSession.create(buildAttributionGraph(cfg, numLabels, members), {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
     });
     return new AttributionModel(
       session,
-      wordTable(cfg, weights),
+      members.map((w) => wordTable(cfg, w)),
       numLabels,
       options.rowsPerRun ?? DEFAULT_ROWS_PER_RUN,
     );
@@ -154,51 +185,61 @@ export class AttributionModel {
     return out.logits.slice(0, this.numLabels);
   }
 
-  /** Integrated gradients of label `target`'s logit along the straight path from the baseline to the row. */
+  /**
+   * Integrated gradients of label `target`'s logit along the straight path from the baseline to the row. An
+   * ensemble's path moves every member's word embeddings at once, so a token's score is the sum of its members' shares.
+   */
   async attribute(row: AttributionRow, target: number, steps = DEFAULT_IG_STEPS): Promise<Attribution> {
     if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`steps must be a positive integer, got ${steps}`);
     if (!Number.isInteger(target) || target < 0 || target >= this.numLabels) {
       throw new RangeError(`target ${target} is not a label index below ${this.numLabels}`);
     }
     const S = row.ids.length;
-    const E = this.table.shape[1];
     const x = this.embed(row.ids);
     const x0 = this.embed(row.baselineIds);
     const oneHot = new Float32Array(this.numLabels);
     oneHot[target] = 1;
-    const meanGrad = new Float64Array(S * E);
+    const meanGrads = x.map((member) => new Float64Array(member.length));
     const K = this.numLabels;
     let logits = new Float32Array(K);
     let baselineLogit = NaN;
     for (let first = 0; first <= steps; first += this.rowsPerRun) {
       const ks = Array.from({ length: Math.min(this.rowsPerRun, steps + 1 - first) }, (_, i) => first + i);
-      const path = ks.map((k) => (k === 0 ? x0 : k === steps ? x : interpolate(x0, x, k / steps)));
+      const path = ks.map((k) =>
+        k === 0 ? x0 : k === steps ? x : x.map((xm, m) => interpolate(x0[m], xm, k / steps)),
+      );
       const out = await this.run(row, path, oneHot);
       ks.forEach((k, r) => {
         const w = (k === 0 || k === steps ? 0.5 : 1) / steps;
-        const grad = out.gradient.subarray(r * S * E, (r + 1) * S * E);
-        for (let i = 0; i < S * E; i++) meanGrad[i] += w * grad[i];
+        meanGrads.forEach((meanGrad, m) => {
+          const size = meanGrad.length;
+          const grad = out.gradients[m].subarray(r * size, (r + 1) * size);
+          for (let i = 0; i < size; i++) meanGrad[i] += w * grad[i];
+        });
         if (k === 0) baselineLogit = out.logits[r * K + target];
         if (k === steps) logits = out.logits.slice(r * K, (r + 1) * K);
       });
     }
     const scores = new Float64Array(S);
-    for (let s = 0; s < S; s++) {
-      let sum = 0;
-      for (let h = s * E; h < (s + 1) * E; h++) sum += (x[h] - x0[h]) * meanGrad[h];
-      scores[s] = sum;
-    }
+    meanGrads.forEach((meanGrad, m) => {
+      const E = this.tables[m].shape[1];
+      for (let s = 0; s < S; s++) {
+        let sum = 0;
+        for (let h = s * E; h < (s + 1) * E; h++) sum += (x[m][h] - x0[m][h]) * meanGrad[h];
+        scores[s] += sum;
+      }
+    });
     return { scores, logits, logit: logits[target], baselineLogit, steps };
   }
 
+  /** One onnxruntime run over `path`: per row, every member's word embeddings. */
   private async run(
     row: Pick<AttributionRow, 'ids' | 'typeIds'>,
-    path: Float32Array[],
+    path: Float32Array[][],
     target: Float32Array,
-  ): Promise<{ logits: Float32Array; gradient: Float32Array }> {
+  ): Promise<{ logits: Float32Array; gradients: Float32Array[] }> {
     const S = row.ids.length;
     const B = path.length;
-    const E = this.table.shape[1];
     const ids = new BigInt64Array(B * S);
     const types = new BigInt64Array(B * S);
     for (let b = 0; b < B; b++) {
@@ -207,29 +248,38 @@ export class AttributionModel {
         types[b * S + s] = BigInt(row.typeIds?.[s] ?? 0);
       }
     }
-    const words = new Float32Array(B * S * E);
-    path.forEach((p, b) => words.set(p, b * S * E));
     const io = ATTRIBUTION_IO;
-    const out = await this.session.run({
+    const feeds: Record<string, ort.Tensor> = {
       [io.inputIds]: new ort.Tensor('int64', ids, [B, S]),
       [io.attentionMask]: new ort.Tensor('int64', new BigInt64Array(B * S).fill(1n), [B, S]),
       [io.tokenTypeIds]: new ort.Tensor('int64', types, [B, S]),
-      [io.wordEmbeddings]: new ort.Tensor('float32', words, [B, S, E]),
       [io.target]: new ort.Tensor('float32', target, [this.numLabels]),
+    };
+    this.tables.forEach((table, m) => {
+      const E = table.shape[1];
+      const words = new Float32Array(B * S * E);
+      path.forEach((p, b) => words.set(p[m], b * S * E));
+      feeds[memberIo(io.wordEmbeddings, m)] = new ort.Tensor('float32', words, [B, S, E]);
     });
-    return { logits: out[io.logits].data as Float32Array, gradient: out[io.gradient].data as Float32Array };
+    const out = await this.session.run(feeds);
+    return {
+      logits: out[io.logits].data as Float32Array,
+      gradients: this.tables.map((_, m) => out[memberIo(io.gradient, m)].data as Float32Array),
+    };
   }
 
-  /** The word-embedding rows of `ids`, [seq, embedding]. */
-  private embed(ids: ArrayLike<number>): Float32Array {
-    const [V, E] = this.table.shape;
-    const out = new Float32Array(ids.length * E);
-    for (let s = 0; s < ids.length; s++) {
-      const id = ids[s];
-      if (!(id >= 0 && id < V)) throw new RangeError(`token id ${id} is outside the vocabulary of ${V}`);
-      out.set(this.table.data.subarray(id * E, (id + 1) * E), s * E);
-    }
-    return out;
+  /** Each member's word-embedding rows of `ids`, [seq, embedding]. */
+  private embed(ids: ArrayLike<number>): Float32Array[] {
+    return this.tables.map((table) => {
+      const [V, E] = table.shape;
+      const out = new Float32Array(ids.length * E);
+      for (let s = 0; s < ids.length; s++) {
+        const id = ids[s];
+        if (!(id >= 0 && id < V)) throw new RangeError(`token id ${id} is outside the vocabulary of ${V}`);
+        out.set(table.data.subarray(id * E, (id + 1) * E), s * E);
+      }
+      return out;
+    });
   }
 
   async dispose(): Promise<void> {
@@ -318,7 +368,10 @@ export async function loadExplainer(
       fix: 'Explain with the best/ folder of a bertft run (or a model fine-tuned for these labels).',
     });
   }
-  const model = await AttributionModel.create(config, labels.length, weights, options);
+  // A seed ensemble's other members (best/members/N/): the explanation is of the ensemble's prediction.
+  const others: Weights[] = [];
+  for (const dir of memberModelDirs(folder.dir)) others.push((await loadModelDir(dir, labels.length, 0)).weights);
+  const model = await AttributionModel.create(config, labels.length, [weights, ...others], options);
   const tokenizer = pre.tokenizer;
   const specials = tokenizer.prefixIds.length;
   const budget = contentBudget(tokenizer, settings.maxLength);

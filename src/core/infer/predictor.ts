@@ -11,10 +11,11 @@ import { labelsFromId2Label } from '../data/labels';
 import { recordOf } from '../util/records';
 import { maxSequenceLength, parseBertConfig, type BertConfig } from '../model/config';
 import { loadModelDir } from '../model/load';
-import { buildInferenceModel } from '../model/export-onnx';
+import { buildEnsembleInferenceModel, buildInferenceModel } from '../model/export-onnx';
+import type { Weights } from '../model/params';
 import type { Batch } from '../tokenize/batch';
 import { sigmoid, softmaxRows } from '../util/metrics';
-import { modelDirOf } from '../run/paths';
+import { memberModelDirs, modelDirOf } from '../run/paths';
 import type { DeviceChoice } from '../runtime/devices';
 import { providerOptions } from '../runtime/providers';
 import { loadPreprocessor, type Preprocessor, type PreprocessSettings } from './preprocess';
@@ -150,7 +151,13 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
   let model: string | Uint8Array = onnxFile;
   if (!fs.existsSync(onnxFile)) {
     const { config, weights } = await loadModelDir(dir, labels.length, 0);
-    model = buildInferenceModel(config, labels.length, weights);
+    // A seed ensemble's other members (best/members/N/) are averaged in, as its model.onnx would.
+    const others: Weights[] = [];
+    for (const member of memberModelDirs(dir)) others.push((await loadModelDir(member, labels.length, 0)).weights);
+    model =
+      others.length === 0
+        ? buildInferenceModel(config, labels.length, weights)
+        : buildEnsembleInferenceModel(config, labels.length, [weights, ...others]);
   }
   const session = await ort.InferenceSession.create(model as Uint8Array, {
     ...deviceOptions(options.device),

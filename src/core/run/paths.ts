@@ -53,6 +53,20 @@ export function checkpointDir(checkpointsDir: string, step: number): string {
   return path.join(checkpointsDir, `step-${step}`);
 }
 
+/**
+ * A seed ensemble's model folders inside a model folder (`best/members/N/`, N = 2, 3, …), in member order; none for a
+ * single model. The model folder itself holds member 1.
+ */
+export function memberModelDirs(modelDir: string): string[] {
+  const members = path.join(modelDir, MEMBERS_DIR);
+  if (!fs.existsSync(members)) return [];
+  return fs
+    .readdirSync(members)
+    .filter((n) => /^[1-9][0-9]*$/.test(n) && fs.existsSync(path.join(members, n, 'config.json')))
+    .sort((a, b) => Number(a) - Number(b))
+    .map((n) => path.join(members, n));
+}
+
 /** Whether `dir` is a run folder with a run (its run.json). */
 export function hasRun(dir: string): boolean {
   return fs.existsSync(path.join(dir, RUN_JSON));

@@ -7,7 +7,10 @@ import { loadExplainer, type Explanation } from '../../../src/core/infer/explain
 import { loadPredictor } from '../../../src/core/infer/predictor';
 import { loadPreprocessor } from '../../../src/core/infer/preprocess';
 import { ModelError } from '../../../src/core/errors';
-import { tempDir } from '../runner/fixtures';
+import { runTrainingSession } from '../../../src/core/finetune/session';
+import { memberModelDirs } from '../../../src/core/run/paths';
+import { TINY_RUN_SETTINGS } from '../../helpers/tiny-run';
+import { tempDir, writeSentimentCsv } from '../runner/fixtures';
 import { trainedRun } from './trained';
 
 const TEXT = 'The acting was wonderful, the ending superb and dreadful.';
@@ -149,5 +152,37 @@ test("a window model's explanation covers every window and sums to the pooled lo
   } finally {
     await explainer.dispose();
     await predictor.dispose();
+  }
+});
+
+test("a seed ensemble is explained as it predicts: the log of its members' mean probability, complete", async () => {
+  const dir = tempDir('explain-ensemble');
+  const out = path.join(dir, 'run');
+  await runTrainingSession(
+    { ...TINY_RUN_SETTINGS, data: writeSentimentCsv(dir), out, ensembleSize: 2 },
+    { emit: () => {}, shouldStop: () => false },
+  );
+  assert.equal(memberModelDirs(path.join(out, 'best')).length, 1);
+  const explainer = await loadExplainer(out);
+  const predictor = await loadPredictor(out);
+  // The first member alone: best/ without the other member and the ensemble's model.onnx.
+  const firstOnly = path.join(dir, 'first');
+  fs.cpSync(path.join(out, 'best'), firstOnly, {
+    recursive: true,
+    filter: (src) => !['members', 'model.onnx', 'onnx'].includes(path.basename(src)),
+  });
+  const single = await loadExplainer(firstOnly);
+  try {
+    const e = await explainer.explain(TEXT, { steps: 50 });
+    const [p] = await predictor.predict([TEXT]);
+    assert.equal(e.label, p.label);
+    assert.ok(Math.abs(Math.log(p.scores[e.label]) - e.logit) < 1e-4, `log ${p.scores[e.label]} vs ${e.logit}`);
+    const delta = Math.abs(e.logit - e.baselineLogit);
+    assert.ok(delta > 0.01, `the text moves the ensemble's output (${delta})`);
+    assert.ok(gap(e) <= delta / 50 ** 2, `gap ${gap(e)} > ${delta / 50 ** 2}`);
+    const alone = await single.explain(TEXT, { steps: 50, label: e.label });
+    assert.ok(Math.abs(alone.logit - e.logit) > 1e-3, 'the first member alone explains another function');
+  } finally {
+    await Promise.all([explainer.dispose(), predictor.dispose(), single.dispose()]);
   }
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { add, mul, scale, sub, tanh } from '../../../src/core/graph/ops/elementwise';
+import { add, log, mul, scale, sub, tanh } from '../../../src/core/graph/ops/elementwise';
 import { conv1d, linear, matmul } from '../../../src/core/graph/ops/linear';
 import { softmax } from '../../../src/core/graph/ops/softmax';
 import { layerNorm } from '../../../src/core/graph/ops/layernorm';
@@ -44,6 +44,11 @@ test('elementwise add/sub/mul with broadcasting: gradients match finite differen
 
 test('scale and tanh gradients', async () => {
   const r = await gradCheck([f('x', [2, 4], 3)], (g, [x]) => tanh(g, scale(g, x, 0.7)), [2, 4]);
+  assert.ok(r.worst < TOL, `worst ${r.worst}`);
+});
+
+test('log gradient (of positive inputs: a softmax, as a seed ensemble takes the log of its mean probabilities)', async () => {
+  const r = await gradCheck([f('x', [2, 4], 4)], (g, [x]) => log(g, softmax(g, x)), [2, 4]);
   assert.ok(r.worst < TOL, `worst ${r.worst}`);
 });
 

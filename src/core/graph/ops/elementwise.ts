@@ -1,4 +1,4 @@
-/** Element-wise arithmetic with broadcasting, and tanh. Backward: the chain rule, summed back over broadcast axes. */
+/** Element-wise arithmetic with broadcasting, tanh and log. Backward: the chain rule, summed back over broadcast axes. */
 import { Graph, Value, expectDType } from '../graph';
 import { binary, scaleBy, unbroadcast, unary } from '../raw';
 
@@ -42,5 +42,13 @@ export function tanh(g: Graph, x: Value): Value {
   expectDType('Tanh', x, 'float32');
   const y = unary(g, 'Tanh', x);
   g.record([x], [y], ([dy]) => [binary(g, 'Mul', dy!, binary(g, 'Sub', g.constFloat(1), binary(g, 'Mul', y, y)))]);
+  return y;
+}
+
+/** y = log(x) for x > 0;  dx = dy / x */
+export function log(g: Graph, x: Value): Value {
+  expectDType('Log', x, 'float32');
+  const y = unary(g, 'Log', x);
+  g.record([x], [y], ([dy]) => [binary(g, 'Div', dy!, x)]);
   return y;
 }
