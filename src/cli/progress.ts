@@ -55,8 +55,13 @@ export class TrainReporter {
             : `Training on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} validation rows, labels ${e.dataset.labels.join(', ')}`;
         // A device that was asked for but refused is said with its reason: the fallback is never silent.
         const refused = deviceRefusals(e.device_notes);
+        const models = typeof e.config.ensembleSize === 'number' ? e.config.ensembleSize : 1;
+        const steps =
+          models > 1
+            ? `${e.total_steps} steps: a seed ensemble of ${models} models of ${e.total_steps / models} steps each, trained one after another`
+            : `${e.total_steps} steps`;
         this.line(
-          `${what}, ${e.total_steps} steps` +
+          `${what}, ${steps}` +
             (e.resumed_from_step !== undefined ? `, resuming from step ${e.resumed_from_step}` : '') +
             `\nRun: ${e.run_dir}` +
             refused.map((n) => `\n${n}`).join(''),

@@ -181,9 +181,12 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
       await acceptDefault(/settings/);
     }
     await done('settings-step');
-    // A from-scratch run draws its batches at random, and the Fast detail says so (in the dark theme too).
+    // A from-scratch run averages three seeds' models and draws its batches at random, and the Fast detail says so
+    // (in the dark theme too).
     await quickInput
-      .locator('.monaco-list-row', { hasText: /^Fast.*12 epochs, lr 0\.002, batches in random order/ })
+      .locator('.monaco-list-row', {
+        hasText: /^Fast.*3 seeds' models averaged, 12 epochs each, lr 0\.002, batches in random order/,
+      })
       .waitFor({ timeout: UI_TIMEOUT });
     await inTheme(page, ws, 'Default Dark Modern', 'vs-dark', () =>
       page.screenshot({ path: path.join(OUT, 'newcomer-settings-step-dark.png') }),

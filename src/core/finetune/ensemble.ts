@@ -124,7 +124,7 @@ export async function trainMembers(
       resume
         ? { data: run.config.data, out, resume: true, device: run.config.device }
         : memberSettings(run.config, n, out),
-      { emit: forward, shouldStop: context.shouldStop },
+      { emit: forward, shouldStop: () => context.shouldStop() },
     );
     if (done.stopped) return { stopped: true, finalStep: offset + done.final_step };
     bestDirs.push(runPaths(out).best);

@@ -40,7 +40,7 @@ import {
   validateNumber,
   type AdvancedScope,
   type AdvancedSettings,
-  fastGroupsByLength,
+  fastShape,
   type FineTuneChoices,
 } from './options';
 
@@ -479,6 +479,17 @@ interface PresetChoice {
   advanced?: Partial<TrainOverrides>;
 }
 
+/** The Fast item's detail: what differs between models first, and short (the quick pick cuts a long detail at its end). */
+function fastDetail(
+  fast: { epochs: number; lr: number },
+  shape: { groupByLength: boolean; ensembleSize: number },
+): Message {
+  const batches = shape.groupByLength ? say`length-grouped batches` : say`batches in random order`;
+  return shape.ensembleSize > 1
+    ? say`${shape.ensembleSize} seeds' models averaged, ${fast.epochs} epochs each, lr ${fast.lr}, ${batches}, max length from your data.`
+    : say`${fast.epochs} epochs, lr ${fast.lr}, ${batches}, max length from your data, dynamic padding.`;
+}
+
 /** The settings step; its Advanced… list has only the options of the detected `task` (advancedScope). */
 async function pickPreset(
   model: string,
@@ -499,9 +510,7 @@ async function pickPreset(
       label: say`Fast`,
       description: say`default`,
       // What differs between models first, and short: the quick pick cuts a long detail at its end.
-      detail: fastGroupsByLength(model, task)
-        ? say`${fast.epochs} epochs, lr ${fast.lr}, length-grouped batches, max length from your data, dynamic padding.`
-        : say`${fast.epochs} epochs, lr ${fast.lr}, batches in random order, max length from your data, dynamic padding.`,
+      detail: fastDetail(fast, fastShape(model, task)),
       value: 'fast',
     },
     {

@@ -215,9 +215,13 @@ function fastConfig(model: string, task: FineTuneTask | undefined): ReturnType<t
   return resolveTrainConfig({ data: '', out: '', model, preset: 'fast', ...problemType }, [], 512, { hiddenSize });
 }
 
-/** Whether a Fast run of `model` groups its batches by length (a from-scratch one draws them at random). */
-export function fastGroupsByLength(model: string, task?: FineTuneTask): boolean {
-  return fastConfig(model, task).groupByLength;
+/**
+ * What the Fast item says beyond the Advanced defaults: whether a Fast run of `model` groups its batches by length (a
+ * from-scratch one draws them at random), and how many seeds' models it averages (three from scratch).
+ */
+export function fastShape(model: string, task?: FineTuneTask): { groupByLength: boolean; ensembleSize: number } {
+  const c = fastConfig(model, task);
+  return { groupByLength: c.groupByLength, ensembleSize: c.ensembleSize ?? 1 };
 }
 
 /** Which of the Advanced step's options a task has: the trainer refuses the others (core/train/presets.ts). */

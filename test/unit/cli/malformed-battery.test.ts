@@ -294,6 +294,9 @@ const RUN_ARGS = [
   '1',
   '--metric',
   'loss',
+  // One model: the disk fills at a point measured on a single run's folder.
+  '--ensemble',
+  '1',
 ];
 const REVIEWS = fs.readFileSync(writeSentimentCsv(tempDir('battery-data'), 48), 'utf8');
 const fullRun = (out: string) => ['train', '--data', '@/reviews.csv', '--out', `@/${out}`, ...RUN_ARGS];

@@ -4,7 +4,7 @@ import { resolveTrainConfig, FROM_SCRATCH } from '../../../src/core/train/preset
 import {
   advancedDefaults,
   changedSettings,
-  fastGroupsByLength,
+  fastShape,
   resumeOptions,
   runFolderName,
   sessionOptions,
@@ -70,11 +70,15 @@ test('the Advanced step starts from what a Fast run of the chosen model would us
   assert.equal(pretrained.earlyStoppingPatience, 0, 'off');
 });
 
-test("the settings step's Fast summary says the batch order the run will use", () => {
+test("the settings step's Fast summary says the batch order and the seed ensemble the run will use", () => {
   // A from-scratch run draws its batches at random (grouping cost accuracy there); a pre-trained model's groups them.
-  assert.equal(fastGroupsByLength('random:tiny'), false);
-  assert.equal(fastGroupsByLength('random:tiny'), FROM_SCRATCH.groupByLength);
-  assert.equal(fastGroupsByLength('bert-base-uncased'), true);
+  // From scratch, one label per row, it averages three seeds' models; a pre-trained model, or another task, trains one.
+  assert.deepEqual(fastShape('random:tiny'), { groupByLength: false, ensembleSize: 3 });
+  assert.equal(fastShape('random:tiny').groupByLength, FROM_SCRATCH.groupByLength);
+  assert.equal(fastShape('random:tiny').ensembleSize, FROM_SCRATCH.ensembleSize);
+  assert.deepEqual(fastShape('random:tiny', 'regression'), { groupByLength: false, ensembleSize: 1 });
+  assert.deepEqual(fastShape('random:tiny', 'multi-label'), { groupByLength: false, ensembleSize: 1 });
+  assert.deepEqual(fastShape('bert-base-uncased'), { groupByLength: true, ensembleSize: 1 });
 });
 
 test('only changed Advanced settings reach the run, and the trainer resolves them as the CLI flags would', () => {

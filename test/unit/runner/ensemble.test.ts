@@ -36,7 +36,8 @@ test('the ensemble size: three from scratch by default, one where it does not ap
   );
   assert.throws(
     () => resolveTrainConfig({ ...scratch, seedCandidates: 3, ensembleSize: 3 }),
-    (e: unknown) => e instanceof UserError && e.code === 'CONFIG_ENSEMBLE_SCREENING' && /--seed-candidates/.test(e.fix ?? ''),
+    (e: unknown) =>
+      e instanceof UserError && e.code === 'CONFIG_ENSEMBLE_SCREENING' && /--seed-candidates/.test(e.fix ?? ''),
   );
 });
 
