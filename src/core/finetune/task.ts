@@ -475,12 +475,7 @@ export function classifierCard(
       ['seed', config.seed],
       ['train seed (weights, order, dropout)', config.trainSeed],
       ['seed screening', screeningSummary(config.seedScreening)],
-      [
-        'seed ensemble (models averaged)',
-        (config.ensembleSize ?? 1) > 1
-          ? `${config.ensembleSize}: model.onnx averages their probabilities; model.safetensors is the first, members/ the others`
-          : undefined,
-      ],
+      ['seed ensemble (models averaged)', ensembleSummary(evalJson.ensemble)],
       ['device asked', config.device],
     ],
     data: run.cardFacts.dataHashes,
@@ -561,15 +556,23 @@ export async function writeBestModel(
     // A pair model classifies two texts: the editor asks for both, and names the second by its column.
     ...(run.config.textPairColumn !== undefined ? { text_pair_column: run.config.textPairColumn } : {}),
   });
-  await writeJsonAtomic(
-    path.join(tmp, 'eval.json'),
-    ensemble ? { ...evalJson, ensemble: { train_seeds: ensemble.trainSeeds } } : evalJson,
-  );
+  const scores = ensemble ? { ...evalJson, ensemble: { train_seeds: ensemble.trainSeeds } } : evalJson;
+  await writeJsonAtomic(path.join(tmp, 'eval.json'), scores);
   const hasOnnxFolder = fs.existsSync(path.join(tmp, 'onnx', 'model.onnx'));
   const name = path.basename(path.dirname(path.resolve(dir)));
-  const card = classifierCard(run, evalJson, device, name, hasOnnxFolder);
+  const card = classifierCard(run, scores, device, name, hasOnnxFolder);
   await writeFileAtomic(path.join(tmp, MODEL_CARD_FILE), renderModelCard(card));
   await commitDir(tmp, dir);
+}
+
+/** One line for the model card: a seed ensemble's models (eval.json's `ensemble`), and where each one is. */
+function ensembleSummary(ensemble: unknown): string | undefined {
+  const seeds = (ensemble as { train_seeds?: unknown } | undefined)?.train_seeds;
+  if (!Array.isArray(seeds)) return undefined;
+  return (
+    `${seeds.length} (train seeds ${seeds.join(', ')}): model.onnx averages their probabilities; ` +
+    'model.safetensors is the first, members/N/ the others'
+  );
 }
 
 /** One line for the model card: which train seed was kept, out of which candidates, by what. */

@@ -47,6 +47,9 @@ const ARGS = [
   '1',
   '--lr',
   '2e-3',
+  // One model: these tests count a run's optimizer steps.
+  '--ensemble',
+  '1',
 ];
 const TOTAL_STEPS = 6;
 
@@ -140,6 +143,7 @@ test('with gradient accumulation and dropout, a stop and --resume in process end
     gradientAccumulationSteps: ACCUMULATION,
     labelSmoothing: 0.1,
     lrSchedule: 'constant_with_warmup',
+    ensembleSize: 1,
   });
   const straight = path.join(dir, 'straight');
   const done = await runTrainingSession(options(straight), { emit: () => {}, shouldStop: () => false });

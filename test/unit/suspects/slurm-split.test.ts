@@ -88,7 +88,7 @@ test('--slurm --dry-run prints the fold array and the aggregate job after it, an
     const train = path.join(out, `fold-${f + 1}`, 'train.jsonl');
     const line =
       `  ${f}) RUN=${run}; new_args=(train --data ${train} --text-column text --label-column label ` +
-      '--model random:tiny --epochs 2 --seed 5 --max-length 32 --save-total-limit 1) ;;';
+      '--model random:tiny --epochs 2 --seed 5 --max-length 32 --save-total-limit 1 --ensemble 1) ;;';
     assert.ok(script.split('\n').includes(line), `task ${f}:\n${script}`);
   }
   assert.match(script, /args=\("\$\{new_args\[@\]\}" --out "\$RUN" --device cuda\)/);
