@@ -26,6 +26,8 @@ export class TrainReporter {
   private barShown = false;
   /** The run trains a random:* model, whose result depends on the seed (said at the end). */
   private fromScratch = false;
+  /** How many seeds' models the run averages (its `started` config). */
+  private ensembleSize = 1;
 
   constructor(
     private readonly io: CliIo,
@@ -56,6 +58,7 @@ export class TrainReporter {
         // A device that was asked for but refused is said with its reason: the fallback is never silent.
         const refused = deviceRefusals(e.device_notes);
         const models = typeof e.config.ensembleSize === 'number' ? e.config.ensembleSize : 1;
+        this.ensembleSize = models;
         const steps =
           models > 1
             ? `${e.total_steps} steps: a seed ensemble of ${models} models of ${e.total_steps / models} steps each, trained one after another`
@@ -90,7 +93,7 @@ export class TrainReporter {
             ? `Stopped at step ${e.final_step}; checkpoint saved. Continue with --resume.`
             : `${e.early_stopped ? 'Stopped early (no improvement)' : 'Done'} at step ${e.final_step}. Best ${e.metric_name} ${e.best_metric.toFixed(4)} at step ${e.best_step}: ${e.best_dir}`,
         );
-        if (!e.stopped && this.fromScratch) this.line(fromScratchSpreadNote());
+        if (!e.stopped && this.fromScratch) this.line(fromScratchSpreadNote(this.ensembleSize));
         return;
       case 'error':
         this.line(`error: ${e.message}`);

@@ -234,11 +234,13 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
     const facts = await view.locator('#facts').innerText();
     const accuracy = Number(/best accuracy (\d\.\d+)/.exec(facts)?.[1]);
     assert.ok(accuracy >= 0.9, `validation accuracy ${accuracy} (${facts})`);
-    // Trained from scratch: the dashboard says how much of that number is the seed's doing.
+    // Trained from scratch: the dashboard says how much of that number is the seed's doing, for a seed ensemble of
+    // three models (the default), and which model the run ended on.
     assert.match(
       await view.locator('#seed-note').innerText(),
-      /depends on its seed: .* varied by [\d.]+–[\d.]+ points/,
+      /depends on its seed; this run averaged 3 seeds' models.* varied by [\d.]+–[\d.]+ points/,
     );
+    assert.match(facts, /seed ensemble: model 3 of 3/);
     await done('dashboard-finished');
     await page
       .locator('iframe.webview.ready')

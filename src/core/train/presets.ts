@@ -256,20 +256,37 @@ export function isFromScratch(model: string | undefined): boolean {
 }
 
 /**
- * How far a from-scratch run's result moves with the seed alone: the standard deviation of its best/ model's accuracy
- * on 2,000 held-out rows, over seeds of the defaults, in points, on bench:quality's corpora (BENCHMARKS.md, "On 2,000
- * held-out rows", 2026-12-07): spam 1.2 and names 1.8 (30 seeds), sotu 6.7 (seeds 1–20, two of which failed: 38.5
- * and 41.2 against 56–64 for the rest). On the 200 validation rows the spread reads 1.3, 2.5 and 7.9.
+ * How far a from-scratch model's result moves with the seed alone: the standard deviation of its best/ model's
+ * accuracy on 2,000 held-out rows, over seeds of the defaults with one model (--ensemble 1), in points, on
+ * bench:quality's corpora (BENCHMARKS.md, "On 2,000 held-out rows", 2026-12-07): spam 1.2 and names 1.8 (30 seeds),
+ * sotu 6.7 (seeds 1–20, two of which failed: 38.5 and 41.2 against 56–64 for the rest). On the 200 validation rows
+ * the spread reads 1.3, 2.5 and 7.9.
  */
 export const FROM_SCRATCH_SEED_SD_POINTS = { low: 1.2, high: 6.7 } as const;
 
+/**
+ * The same for the defaults' seed ensemble of three models (BENCHMARKS.md, "Seed ensembles, the default"), 10 seeds
+ * per corpus: names LOW_NAMES, spam LOW_SPAM, sotu HIGH_SOTU.
+ */
+export const FROM_SCRATCH_ENSEMBLE_SD_POINTS = { low: 0.8, high: 2.2 } as const;
+
 /** What a finished from-scratch run tells its user about luck (the CLI's summary, the dashboard). */
-export function fromScratchSpreadNote(): string {
-  const { low, high } = FROM_SCRATCH_SEED_SD_POINTS;
+export function fromScratchSpreadNote(ensembleSize = 1): string {
+  const one = FROM_SCRATCH_SEED_SD_POINTS;
+  const compare = 'Compare settings over several seeds (--seed), not one run.';
+  if (ensembleSize <= 1) {
+    return (
+      `Trained from scratch, a model depends on its seed: the same run's accuracy varied by ${one.low}–${one.high} ` +
+      'points (one standard deviation) from seed to seed on held-out rows of our benchmark corpora, and 2 runs in 20 ' +
+      `failed on one of them. ${compare}`
+    );
+  }
+  const three = FROM_SCRATCH_ENSEMBLE_SD_POINTS;
   return (
-    `Trained from scratch, a model depends on its seed: the same run's accuracy varied by ${low}–${high} points ` +
-    '(one standard deviation) from seed to seed on held-out rows of our benchmark corpora, and 2 runs in 20 failed ' +
-    'on one of them. Compare settings over several seeds (--seed), not one run.'
+    `Trained from scratch, a model depends on its seed; this run averaged ${ensembleSize} seeds' models, which narrows ` +
+    `that. On held-out rows of our benchmark corpora, runs of ${FROM_SCRATCH.ensembleSize} models varied by ` +
+    `${three.low}–${three.high} points (one standard deviation) from seed to seed, single models by ` +
+    `${one.low}–${one.high} (and 2 in 20 of those failed on one corpus). ${compare}`
   );
 }
 

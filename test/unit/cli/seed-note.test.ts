@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { TrainReporter } from '../../../src/cli/progress';
 import type { CliIo } from '../../../src/cli/output';
 import type { TrainerEvent } from '../../../src/core/run/events';
-import { FROM_SCRATCH_SEED_SD_POINTS } from '../../../src/core/train/presets';
+import { FROM_SCRATCH_ENSEMBLE_SD_POINTS, FROM_SCRATCH_SEED_SD_POINTS } from '../../../src/core/train/presets';
 
 function capture(): CliIo & { err: string; out: string } {
   const o = {
@@ -20,12 +20,12 @@ function capture(): CliIo & { err: string; out: string } {
   return o;
 }
 
-const started = (model: string): TrainerEvent => ({
+const started = (model: string, ensembleSize?: number): TrainerEvent => ({
   event: 'started',
   time: '',
   run_dir: '/r',
   pid: 1,
-  config: { model },
+  config: { model, ...(ensembleSize === undefined ? {} : { ensembleSize }) },
   task: 'classify',
   device: 'cpu',
   device_notes: [],
@@ -64,4 +64,20 @@ test('a finished from-scratch run states how much its result depends on the seed
     reporter.report(done(stopped));
     assert.doesNotMatch(other.err, /varied by/, `${model}${stopped ? ' (stopped)' : ''}`);
   }
+});
+
+test("a seed ensemble's note gives the spread of such runs beside that of single models", () => {
+  const one = FROM_SCRATCH_SEED_SD_POINTS;
+  const three = FROM_SCRATCH_ENSEMBLE_SD_POINTS;
+  assert.ok(three.high < one.high && three.low < one.low, 'the ensembles measured spread less');
+  const io = capture();
+  const r = new TrainReporter(io, false);
+  r.report(started('random:tiny', 3));
+  r.report(done(false));
+  assert.match(io.err, /averaged 3 seeds' models/);
+  assert.match(io.err, new RegExp(`runs of 3 models varied by ${three.low}–${three.high} points`));
+  assert.match(io.err, new RegExp(`single models by ${one.low}–${one.high}`));
+  assert.match(io.err, /several seeds \(--seed\)/);
+  // The start line says the ensemble's shape.
+  assert.match(io.err, /10 steps: a seed ensemble of 3 models of [\d.]+ steps each/);
 });
