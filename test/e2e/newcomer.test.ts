@@ -19,7 +19,8 @@ import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchU
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
-const TRAIN_TIMEOUT = 300_000;
+// The defaults train a seed ensemble: three models, one after another.
+const TRAIN_TIMEOUT = 600_000;
 const SPAM =
   'Congratulations! You have won a FREE prize. Click here now to claim your cash reward, limited time offer, order today!!!';
 

@@ -13,7 +13,7 @@ import type { EvalEvent, StartedEvent, StepEvent, TrainerEvent } from '../../../
 import { candidateSeed, FROM_SCRATCH, resolveTrainConfig, type TrainConfig } from '../../../src/core/train/presets';
 import { loadPredictor } from '../../../src/core/infer/predictor';
 import { UserError } from '../../../src/core/errors';
-import { tempDir, writeSentimentCsv } from './fixtures';
+import { shortScratchRun, tempDir, writeSentimentCsv } from './fixtures';
 
 test('the ensemble size: three from scratch by default, one where it does not apply, refused where it is not built', () => {
   const scratch = { data: 'd.csv', out: 'o', model: 'random:tiny' };
@@ -178,15 +178,7 @@ test('a from-scratch run trains three seeds, reports them as one run, and best/ 
 test('the estimate counts the other models of an ensemble as whole runs', async () => {
   const dir = tempDir('ensemble-estimate');
   const data = writeSentimentCsv(dir, 48);
-  const options = {
-    data,
-    model: 'random:tiny',
-    epochs: 2,
-    batchSize: 8,
-    maxLength: 16,
-    validRatio: 0.25,
-    device: 'cpu' as const,
-  };
+  const options = shortScratchRun(data, 2);
   const three = await estimateTrainingSession(options);
   assert.ok(three.ensemble_seconds !== undefined && three.ensemble_seconds > 0);
   assert.ok(three.total_seconds >= three.ensemble_seconds + three.train_seconds);

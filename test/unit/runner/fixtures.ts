@@ -24,3 +24,8 @@ export function writeSentimentCsv(dir: string, rows = 48): string {
   fs.writeFileSync(file, lines.join('\n') + '\n');
   return file;
 }
+
+/** A short from-scratch run's settings on `data`: random:tiny on the CPU, short inputs, a quarter held out. */
+export function shortScratchRun(data: string, epochs: number) {
+  return { data, model: 'random:tiny', epochs, batchSize: 8, maxLength: 16, validRatio: 0.25, device: 'cpu' as const };
+}

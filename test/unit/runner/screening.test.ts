@@ -13,7 +13,7 @@ import type { LogEvent, TrainerEvent } from '../../../src/core/run/events';
 import { FROM_SCRATCH, resolveTrainConfig, screeningPlan, type TrainConfig } from '../../../src/core/train/presets';
 import { UserError } from '../../../src/core/errors';
 import { candidateSeed } from '../../../src/core/train/presets';
-import { tempDir, writeSentimentCsv } from './fixtures';
+import { shortScratchRun, tempDir, writeSentimentCsv } from './fixtures';
 
 test('screening plan: asked for with --seed-candidates (not the default: not shown to help), off for a pinned seed', () => {
   const scratch = { data: 'd.csv', out: 'o', model: 'random:tiny' };
@@ -143,16 +143,9 @@ test('a stop during screening still leaves a run that --resume continues', async
 test("the estimate counts the candidates' runs", async () => {
   const dir = tempDir('screening-estimate');
   const data = writeSentimentCsv(dir, 48);
-  const options = {
-    data,
-    model: 'random:tiny',
-    epochs: 4,
-    batchSize: 8,
-    maxLength: 16,
-    validRatio: 0.25,
-    device: 'cpu' as const,
-  };
-  const plain = await estimateTrainingSession(options);
+  const options = shortScratchRun(data, 4);
+  // One model either way: a screened run trains no seed ensemble.
+  const plain = await estimateTrainingSession({ ...options, ensembleSize: 1 });
   const screened = await estimateTrainingSession({ ...options, seedCandidates: 3, screenEpochs: 1 });
   assert.equal(plain.screening_seconds, undefined);
   assert.ok(screened.screening_seconds !== undefined && screened.screening_seconds > 0);
