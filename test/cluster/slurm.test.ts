@@ -31,7 +31,8 @@ import {
 const cluster = useSlurmCluster('bertft-cluster-');
 const { env } = cluster;
 const RUNS = path.join(cluster.work, 'runs');
-const TRAIN = ['--data', DATA, '--model', 'random:tiny', '--epochs', '2', '--seed', '7'];
+// One model (--ensemble 1): the segment timings below are a single model's.
+const TRAIN = ['--data', DATA, '--model', 'random:tiny', '--epochs', '2', '--seed', '7', '--ensemble', '1'];
 /** The uninterrupted run every job of TRAIN is compared with, trained here by the first test. */
 const LOCAL = path.join(RUNS, 'local');
 
@@ -104,7 +105,7 @@ test('a wall-time chain under --time=1: checkpoint, requeue, resume until done, 
   // 30-s cycle, early rather than late: a segment trains at most about 30 s. 12 epochs (276 steps) need 2 segments or
   // more on a machine up to about twice as fast as this quiet 2-core one (8 epochs took 2 segments here at load 1;
   // 5 epochs could fit in one).
-  const train = ['--data', DATA, '--model', 'random:tiny', '--epochs', '12', '--seed', '7'];
+  const train = ['--data', DATA, '--model', 'random:tiny', '--epochs', '12', '--seed', '7', '--ensemble', '1'];
   const run = path.join(RUNS, 'wall-time');
   const submit = await cluster.bertft(['submit', '--slurm', ...train, '--out', run, '--time', '1']);
   assert.equal(submit.code, 0, submit.err);

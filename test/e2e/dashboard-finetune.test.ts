@@ -158,11 +158,12 @@ test('Stop, then Resume: the run stops at a checkpoint and continues to the end 
   const { page } = browser;
   try {
     // Advanced settings: enough epochs that there is time to press Stop. Cancelling the estimate still lets it start.
-    await startFineTune(page, () => advanced(page, { Epochs: '20', 'Learning rate': '5e-5' }), true);
+    // From scratch the run is a seed ensemble: three models of 7 epochs × 8 steps, 168 steps in all.
+    await startFineTune(page, () => advanced(page, { Epochs: '7', 'Learning rate': '5e-5' }), true);
     const runs = () => fs.readdirSync(path.join(workspace, '.bert', 'runs')).sort();
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: TRAIN_TIMEOUT });
-    await view.locator('#facts', { hasText: /step ([5-9]|\d\d+) \/ 160/ }).waitFor({ timeout: TRAIN_TIMEOUT });
+    await view.locator('#facts', { hasText: /step ([5-9]|\d\d+) \/ 168/ }).waitFor({ timeout: TRAIN_TIMEOUT });
     await view.locator('#stop').click();
     await view.locator('#phase', { hasText: 'stopped' }).waitFor({ timeout: TRAIN_TIMEOUT });
     await page.locator('.statusbar-item', { hasText: /BERT: stopped/ }).waitFor({ timeout: UI_TIMEOUT });
@@ -171,7 +172,7 @@ test('Stop, then Resume: the run stops at a checkpoint and continues to the end 
       fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!,
     ) as { event: string; stopped: boolean; final_step: number };
     assert.deepEqual([stoppedAt.event, stoppedAt.stopped], ['done', true]);
-    assert.ok(stoppedAt.final_step < 160);
+    assert.ok(stoppedAt.final_step < 168);
 
     await view.locator('#resume').click();
     await view.locator('#phase', { hasText: 'training' }).waitFor({ timeout: UI_TIMEOUT });
@@ -184,7 +185,7 @@ test('Stop, then Resume: the run stops at a checkpoint and continues to the end 
       .map((l) => JSON.parse(l) as { event: string; final_step?: number });
     assert.equal(events.filter((e) => e.event === 'started').length, 2, 'started, then started again on resume');
     assert.equal(events.at(-1)?.event, 'done');
-    assert.equal(events.at(-1)?.final_step, 160);
+    assert.equal(events.at(-1)?.final_step, 168);
     await page.screenshot({ path: path.join(OUT, 'dashboard-resumed.png') });
   } catch (e) {
     await page.screenshot({ path: path.join(OUT, 'dashboard-resume-failure.png') }).catch(() => undefined);
@@ -228,7 +229,8 @@ test('a window reload mid-run: the trainer keeps training, the status bar and da
   try {
     await startFineTune(page, () => advanced(page, { Epochs: '40', 'Learning rate': '5e-5' }));
     const view = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
-    await view.locator('#facts', { hasText: /step ([5-9]|\d\d+) \/ 320/ }).waitFor({ timeout: TRAIN_TIMEOUT });
+    // Three models of 40 epochs × 8 steps (a seed ensemble, the from-scratch default).
+    await view.locator('#facts', { hasText: /step ([5-9]|\d\d+) \/ 960/ }).waitFor({ timeout: TRAIN_TIMEOUT });
     const runName = fs.readdirSync(runsRoot).find((d) => !before.has(d));
     assert.ok(runName, 'a new run folder');
     const metricsFile = path.join(runsRoot, runName, 'metrics.jsonl');
