@@ -25,12 +25,17 @@ export function estimateSummary(e: EstimateEvent): Message {
   return say`About ${time} on ${deviceName(e.device)}, ${memory} (measured from ${e.based_on.warmup_steps + 1} warm-up steps)`;
 }
 
-/** The run the figures are for: "120 steps (3 epochs × 40, batch 8, max length 128), 3 evaluations of 80 rows". */
-function estimatedRun(e: EstimateEvent): Message {
+/**
+ * The run the figures are for: "120 steps (3 epochs × 40, batch 8, max length 128), 3 evaluations of 80 rows"; a seed
+ * ensemble's "3 seeds' models, each …".
+ */
+export function estimatedRun(e: EstimateEvent): Message {
   const epochs = Number.isInteger(e.epochs) ? String(e.epochs) : e.epochs.toFixed(2);
   const shape = say`batch ${e.batch_size}, max length ${e.max_length}`;
   const evaluations = `${e.evaluations} evaluation${e.evaluations === 1 ? '' : 's'}`;
-  return say`${e.steps} steps (${epochs} epochs × ${e.steps_per_epoch}, ${shape}), ${evaluations} of ${e.dataset.valid_rows} rows`;
+  const run = say`${e.steps} steps (${epochs} epochs × ${e.steps_per_epoch}, ${shape}), ${evaluations} of ${e.dataset.valid_rows} rows`;
+  const models = typeof e.config.ensembleSize === 'number' ? e.config.ensembleSize : 1;
+  return models > 1 ? say`${models} seeds' models, each ${run}` : run;
 }
 
 export function confirmationText(outcome: EstimateOutcome): ConfirmationText {
