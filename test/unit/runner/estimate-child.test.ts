@@ -50,6 +50,8 @@ test('estimateInChild: the real child answers with an estimate of the run, then 
   assert.ok(e.peak_rss_bytes > 20e6, `peak ${e.peak_rss_bytes}`);
   assert.equal(e.epochs, 2);
   assert.equal(e.steps, e.total_steps);
+  // From scratch the run is a seed ensemble: its other two models are counted as whole runs.
+  assert.ok(e.ensemble_seconds !== undefined && e.ensemble_seconds > 0, JSON.stringify(e));
   assert.ok(e.based_on.warmup_steps >= 1);
   assert.ok(logs.length >= 1 && logs.every((l) => l.event === 'log'), "the engine's device lines come as log events");
   assert.deepEqual(fs.readdirSync(dir).sort(), ['reviews.csv', 'tmp'], 'nothing written beside the data');
@@ -65,7 +67,7 @@ test('estimateInChild: the real child answers with an estimate of the run, then 
   assert.match(
     asLabel(text.startDetail),
     new RegExp(
-      `^${e.steps} steps \\(2 epochs × ${e.steps_per_epoch}, batch 4, max length 32\\), \\d+ evaluations? of ${e.dataset.valid_rows} rows$`,
+      `^3 seeds' models, each ${e.steps} steps \\(2 epochs × ${e.steps_per_epoch}, batch 4, max length 32\\), \\d+ evaluations? of ${e.dataset.valid_rows} rows$`,
     ),
   );
 });
