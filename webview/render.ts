@@ -6,7 +6,7 @@ import { bestEvalRow, runKind, runName, type DashboardState } from '../src/exten
 import type { WebviewToExtension } from '../src/extension/protocol/messages';
 import { clusterActive, type ClusterStatus } from '../src/extension/protocol/cluster';
 import { cellShare, examplesForCell, formatConfigValue, formatMetric } from '../src/extension/dashboard/viewModel';
-import { fromScratchSpreadNote, isFromScratch } from '../src/core/train/presets';
+import { ensembleSizeOf, fromScratchSpreadNote, isFromScratch } from '../src/core/train/presets';
 import { formatDuration } from '../src/core/util/duration';
 import { formatEpoch, formatPercent, formatPerplexity } from '../src/extension/dashboard/statusText';
 import { ownValue } from '../src/core/util/records';
@@ -69,11 +69,6 @@ export function renderAll(sections: Sections, state: DashboardState, ctx: Render
   renderConfig(sections.config, state);
 }
 
-/** How many seeds' models the run averages (1 for runs from before seed ensembles). */
-function ensembleSizeOf(state: DashboardState): number {
-  return typeof state.config?.ensembleSize === 'number' ? state.config.ensembleSize : 1;
-}
-
 function renderHeader(root: HTMLElement, state: DashboardState, cluster: ClusterStatus | undefined): void {
   const facts: string[] = [];
   if (state.totalSteps > 0)
@@ -82,7 +77,7 @@ function renderHeader(root: HTMLElement, state: DashboardState, cluster: Cluster
       t('epoch {0}', formatEpoch(state.epoch, state.config?.epochs)),
     );
   // A seed ensemble trains its models one after another, each over an equal share of the steps.
-  const models = ensembleSizeOf(state);
+  const models = ensembleSizeOf(state.config);
   if (models > 1 && state.totalSteps > 0) {
     const current = Math.min(models, Math.max(1, Math.ceil((state.step * models) / state.totalSteps)));
     facts.push(t('seed ensemble: model {0} of {1}', current, models));
@@ -143,7 +138,7 @@ function renderHeader(root: HTMLElement, state: DashboardState, cluster: Cluster
     state.phase === 'done' &&
       state.task !== 'mlm' &&
       isFromScratch(typeof state.config?.model === 'string' ? state.config.model : undefined)
-      ? h('p', { class: 'muted', id: 'seed-note' }, fromScratchSpreadNote(ensembleSizeOf(state)))
+      ? h('p', { class: 'muted', id: 'seed-note' }, fromScratchSpreadNote(ensembleSizeOf(state.config)))
       : null,
   );
 }

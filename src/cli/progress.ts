@@ -5,7 +5,7 @@
  */
 import type { TrainerEvent } from '../trainer/protocol';
 import { deviceRefusals, logLineForUser } from '../core/run/events';
-import { fromScratchSpreadNote, isFromScratch } from '../core/train/presets';
+import { ensembleSizeOf, fromScratchSpreadNote, isFromScratch } from '../core/train/presets';
 import { formatDuration } from '../core/util/duration';
 import type { CliIo } from './output';
 
@@ -57,7 +57,7 @@ export class TrainReporter {
             : `Training on ${e.device}: ${e.dataset.train_rows} train / ${e.dataset.valid_rows} validation rows, labels ${e.dataset.labels.join(', ')}`;
         // A device that was asked for but refused is said with its reason: the fallback is never silent.
         const refused = deviceRefusals(e.device_notes);
-        const models = typeof e.config.ensembleSize === 'number' ? e.config.ensembleSize : 1;
+        const models = ensembleSizeOf(e.config);
         this.ensembleSize = models;
         const steps =
           models > 1

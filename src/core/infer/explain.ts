@@ -33,9 +33,9 @@ import { sumAll } from '../graph/ops/reduce';
 import { toModelBytes } from '../graph/serialize';
 import type { BertConfig } from '../model/config';
 import { encoderFamily } from '../model/families';
-import { loadModelDir } from '../model/load';
+import { loadMemberWeights, loadModelDir } from '../model/load';
 import { checkWeightsMatch, wordEmbeddingsName, type Weights } from '../model/params';
-import { isQuantizedCopy, memberModelDirs } from '../run/paths';
+import { isQuantizedCopy } from '../run/paths';
 import { tokenOffsets } from '../tokenize/offsets';
 import { encodePair } from '../tokenize/pairs';
 import {
@@ -369,8 +369,7 @@ export async function loadExplainer(
     });
   }
   // A seed ensemble's other members (best/members/N/): the explanation is of the ensemble's prediction.
-  const others: Weights[] = [];
-  for (const dir of memberModelDirs(folder.dir)) others.push((await loadModelDir(dir, labels.length, 0)).weights);
+  const others = await loadMemberWeights(folder.dir, labels.length);
   const model = await AttributionModel.create(config, labels.length, [weights, ...others], options);
   const tokenizer = pre.tokenizer;
   const specials = tokenizer.prefixIds.length;

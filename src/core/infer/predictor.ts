@@ -10,12 +10,11 @@ import { ModelError, type DataError } from '../errors';
 import { labelsFromId2Label } from '../data/labels';
 import { recordOf } from '../util/records';
 import { maxSequenceLength, parseBertConfig, type BertConfig } from '../model/config';
-import { loadModelDir } from '../model/load';
+import { loadMemberWeights, loadModelDir } from '../model/load';
 import { buildEnsembleInferenceModel, buildInferenceModel } from '../model/export-onnx';
-import type { Weights } from '../model/params';
 import type { Batch } from '../tokenize/batch';
 import { sigmoid, softmaxRows } from '../util/metrics';
-import { memberModelDirs, modelDirOf } from '../run/paths';
+import { modelDirOf } from '../run/paths';
 import type { DeviceChoice } from '../runtime/devices';
 import { providerOptions } from '../runtime/providers';
 import { loadPreprocessor, type Preprocessor, type PreprocessSettings } from './preprocess';
@@ -152,8 +151,7 @@ export async function loadPredictor(modelDir: string, options: PredictorOptions 
   if (!fs.existsSync(onnxFile)) {
     const { config, weights } = await loadModelDir(dir, labels.length, 0);
     // A seed ensemble's other members (best/members/N/) are averaged in, as its model.onnx would.
-    const others: Weights[] = [];
-    for (const member of memberModelDirs(dir)) others.push((await loadModelDir(member, labels.length, 0)).weights);
+    const others = await loadMemberWeights(dir, labels.length);
     model =
       others.length === 0
         ? buildInferenceModel(config, labels.length, weights)

@@ -30,6 +30,7 @@ import {
   Weights,
 } from './params';
 import { writeFileAtomicWith } from '../util/files';
+import { memberModelDirs } from '../run/paths';
 import { withoutBom } from '../util/text-file';
 import { writeSafetensors } from './safetensors';
 import { SAFETENSORS_FILE, findWeights, readWeightNames, readWeights } from './weights-file';
@@ -259,4 +260,11 @@ export async function saveHfModel(
   await writeFileAtomicWith(path.join(dir, CONFIG_FILE), async (fh) => {
     await fh.writeFile(json, 'utf8');
   });
+}
+
+/** A seed ensemble's other members' weights (`<modelDir>/members/N/`, in member order); none for a single model. */
+export async function loadMemberWeights(modelDir: string, numLabels: number): Promise<Weights[]> {
+  const members: Weights[] = [];
+  for (const dir of memberModelDirs(modelDir)) members.push((await loadModelDir(dir, numLabels, 0)).weights);
+  return members;
 }

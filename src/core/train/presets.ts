@@ -272,6 +272,11 @@ export const FROM_SCRATCH_SEED_SD_POINTS = { low: 1.2, high: 6.7 } as const;
  */
 export const FROM_SCRATCH_ENSEMBLE_SD_POINTS = { low: 1.0, high: 1.9 } as const;
 
+/** How many seeds' models a run's resolved config (as events carry it) averages: 1 for runs from before ensembles. */
+export function ensembleSizeOf(config: Record<string, unknown> | undefined): number {
+  return typeof config?.ensembleSize === 'number' ? config.ensembleSize : 1;
+}
+
 /** What a finished from-scratch run tells its user about luck (the CLI's summary, the dashboard). */
 export function fromScratchSpreadNote(ensembleSize = 1): string {
   const one = FROM_SCRATCH_SEED_SD_POINTS;

@@ -4,6 +4,7 @@
  */
 import { deviceName } from '../../core/runtime/devices';
 import { formatApproxDuration, formatBytes, type EstimateEvent } from '../../core/train/estimate';
+import { ensembleSizeOf } from '../../core/train/presets';
 import { long, say, type Message } from '../display/text';
 
 /** What the estimate came to: its figures, the reason it failed, or nothing (the user skipped it). */
@@ -34,7 +35,7 @@ export function estimatedRun(e: EstimateEvent): Message {
   const shape = say`batch ${e.batch_size}, max length ${e.max_length}`;
   const evaluations = `${e.evaluations} evaluation${e.evaluations === 1 ? '' : 's'}`;
   const run = say`${e.steps} steps (${epochs} epochs × ${e.steps_per_epoch}, ${shape}), ${evaluations} of ${e.dataset.valid_rows} rows`;
-  const models = typeof e.config.ensembleSize === 'number' ? e.config.ensembleSize : 1;
+  const models = ensembleSizeOf(e.config);
   return models > 1 ? say`${models} seeds' models, each ${run}` : run;
 }
 
