@@ -289,11 +289,13 @@ export function fromScratchSpreadNote(ensembleSize = 1): string {
     );
   }
   const three = FROM_SCRATCH_ENSEMBLE_SD_POINTS;
+  // One decimal each, so that 1.0 reads as a measurement, not as "1".
+  const points = (r: { low: number; high: number }): string => `${r.low.toFixed(1)}–${r.high.toFixed(1)}`;
   return (
     `Trained from scratch, a model depends on its seed; this run averaged ${ensembleSize} seeds' models, which narrows ` +
     `that. On held-out rows of our benchmark corpora, runs of ${FROM_SCRATCH.ensembleSize} models varied by ` +
-    `${three.low}–${three.high} points (one standard deviation) from seed to seed, single models by ` +
-    `${one.low}–${one.high} (and 2 in 20 of those failed on one corpus). ${compare}`
+    `${points(three)} points (one standard deviation) from seed to seed, single models by ${points(one)} ` +
+    `(and 2 in 20 of those failed on one corpus). ${compare}`
   );
 }
 

@@ -75,8 +75,11 @@ test("a seed ensemble's note gives the spread of such runs beside that of single
   r.report(started('random:tiny', 3));
   r.report(done(false));
   assert.match(io.err, /averaged 3 seeds' models/);
-  assert.match(io.err, new RegExp(`runs of 3 models varied by ${three.low}–${three.high} points`));
-  assert.match(io.err, new RegExp(`single models by ${one.low}–${one.high}`));
+  assert.match(
+    io.err,
+    new RegExp(`runs of 3 models varied by ${three.low.toFixed(1)}–${three.high.toFixed(1)} points`),
+  );
+  assert.match(io.err, new RegExp(`single models by ${one.low.toFixed(1)}–${one.high.toFixed(1)}`));
   assert.match(io.err, /several seeds \(--seed\)/);
   // The start line says the ensemble's shape.
   assert.match(io.err, /10 steps: a seed ensemble of 3 models of [\d.]+ steps each/);
