@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchChromium, reloadWindow, waitForBertContributions, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { workbenchActions, writeReviewsCsv } from './harness/workbench';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -90,7 +90,7 @@ test('Fine-tune BERT: guided flow → trainer child → live dashboard until the
   ) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-finetune-'));
+  const ws = tempFolder('bertft-e2e-finetune-');
   workspace = ws;
   temps.push(ws);
   writeReviewsCsv(path.join(ws, 'reviews.csv'));

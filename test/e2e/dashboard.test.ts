@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
@@ -18,6 +17,7 @@ import { launchChromium, reloadWindow, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { LABELS, evaluation, finishedRun, mlmRun, started, step, toJsonl } from '../unit/extension-ui/sampleRun';
 import { workbenchActions } from './harness/workbench';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -132,7 +132,7 @@ test('dashboard: reattach, live updates, interrupted run, confusion examples, un
   ) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-dash-'));
+  const ws = tempFolder('bertft-e2e-dash-');
   temps.push(ws);
   // The live run's stand-in trainer: it exits with 130 once the run's stop request file appears.
   const stopRequest = path.join(ws, '.bert', 'runs', LIVE_RUN, '.stop-request');

@@ -11,7 +11,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { launchChromium, openPaletteAt, type Browser } from './harness/browser';
@@ -22,6 +21,7 @@ import { loadPredictor } from '../../src/core/infer/predictor';
 import { attributionLevel } from '../../src/extension/inference/text';
 import { writeSentimentCsv } from '../unit/runner/fixtures';
 import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -44,7 +44,7 @@ test('Explain Selection colours the tokens with a legend; Classify Selection and
   ) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-explain-'));
+  const ws = tempFolder('bertft-e2e-explain-');
   temps.push(ws);
   const data = writeSentimentCsv(fs.mkdtempSync(path.join(ws, 'data-')), 96);
   await runTrainingSession(

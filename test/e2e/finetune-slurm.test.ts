@@ -10,13 +10,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchChromium, waitForBertContributions, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { workbenchActions, writeReviewsCsv } from './harness/workbench';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -24,7 +24,7 @@ const { pick, runCommand } = workbenchActions(UI_TIMEOUT);
 /** Queued, then trained by the job on 2 shared cores. */
 const TRAIN_TIMEOUT = 300_000;
 const SETUP = path.join(REPO_ROOT, 'scripts', 'slurm', 'setup.sh');
-const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-slurm-'));
+const WORK = tempFolder('bertft-e2e-slurm-');
 const clusterEnv: NodeJS.ProcessEnv = {
   ...process.env,
   SLURM_SANDBOX: path.join(WORK, 'slurm'),

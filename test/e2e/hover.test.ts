@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { launchChromium, type Browser } from './harness/browser';
@@ -15,6 +14,7 @@ import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchU
 import { runTrainingSession } from '../../src/core/finetune/session';
 import { writeSentimentCsv } from '../unit/runner/fixtures';
 import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -37,7 +37,7 @@ test('hover over a sentence shows label, probability bars, model name and dashbo
   ) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-hover-'));
+  const ws = tempFolder('bertft-e2e-hover-');
   temps.push(ws);
   const data = writeSentimentCsv(fs.mkdtempSync(path.join(ws, 'data-')), 96);
   await runTrainingSession(

@@ -11,7 +11,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
@@ -21,6 +20,7 @@ import { LoopbackServer } from '../helpers/loopback-server';
 import { isPosixFileName, payloads } from '../helpers/payloads';
 import { csvField } from '../helpers/csv';
 import { workbenchActions } from './harness/workbench';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -42,7 +42,7 @@ after(async () => {
 });
 
 function tempDir(prefix: string): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = tempFolder(prefix);
   temps.push(d);
   return d;
 }

@@ -10,13 +10,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { launchChromium, waitForBertContributions, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { emojiKeywordRows } from '../helpers/emoji-keywords';
 import { workbenchActions } from './harness/workbench';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -56,7 +56,7 @@ test('Fine-tune BERT on multi-label data: detected task, per-label dashboard in 
   if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'trainer.js')) || !fs.existsSync(CLI)) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-multi-label-'));
+  const ws = tempFolder('bertft-e2e-multi-label-');
   temps.push(ws);
   // 70% of the corpus to train on (the flow holds out its own validation share); the rest are texts to classify.
   const { labels, rows } = emojiKeywordRows(40);

@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchChromium, openPaletteAt, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -112,9 +112,9 @@ test('a new user, offline: bundled example, all defaults, accuracy ≥ 0.90, Cla
   ) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-newcomer-'));
+  const ws = tempFolder('bertft-e2e-newcomer-');
   temps.push(ws);
-  const hfHome = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-hf-'));
+  const hfHome = tempFolder('bertft-e2e-hf-');
   temps.push(hfHome);
   server = await startCodeServer({
     logFile: path.join(OUT, 'newcomer-code-server.log'),

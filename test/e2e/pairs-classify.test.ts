@@ -10,7 +10,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -23,6 +22,7 @@ import { TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from '
 import { writeAgreementCsv } from '../helpers/agreement-pairs';
 import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
 import { workbenchActions } from './harness/workbench';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -65,7 +65,7 @@ async function setTheme(page: Page, name: string, themeClass: string): Promise<v
 
 test('Classify Selection on a pair model: an input box asks for the second text; two selected lines are the pair; Explain Selection colours both', async () => {
   fs.mkdirSync(OUT, { recursive: true });
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-pairs-'));
+  const ws = tempFolder('bertft-e2e-pairs-');
   temps.push(ws);
   const data = path.join(ws, 'agreement.csv');
   writeAgreementCsv(data, 96);

@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { launchChromium, openPaletteAt, waitForBertContributions, type Browser } from './harness/browser';
@@ -19,6 +18,7 @@ import { runTrainingSession } from '../../src/core/finetune/session';
 import { startHubPushServer, type HubPushServer } from '../helpers/hub-push-server';
 import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
 import { writeSentimentCsv } from '../unit/runner/fixtures';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -41,7 +41,7 @@ test('Push Model to Hugging Face Hub: a run to a new repository of a loopback Hu
   if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js'))) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-push-'));
+  const ws = tempFolder('bertft-e2e-push-');
   temps.push(ws);
   const run = path.join(ws, '.bert', 'runs', 'reviews-tiny');
   await runTrainingSession(

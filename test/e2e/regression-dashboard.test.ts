@@ -9,7 +9,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { runTrainingSession } from '../../src/core/finetune/session';
@@ -17,6 +16,7 @@ import { launchChromium, openPaletteAt, waitForBertContributions, type Browser }
 import { TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { TINY_RUN_SETTINGS } from '../helpers/tiny-run';
 import { workbenchActions } from './harness/workbench';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -47,7 +47,7 @@ function writeScores(file: string, rows: number): void {
 
 test('a regression run: its errors and correlations in place of accuracy, and the predicted-vs-true plot, in three themes', async () => {
   fs.mkdirSync(OUT, { recursive: true });
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-regression-'));
+  const ws = tempFolder('bertft-e2e-regression-');
   temps.push(ws);
   const data = path.join(ws, 'scores.csv');
   writeScores(data, 96);

@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { launchChromium, waitForBertContributions, type Browser } from './harness/browser';
@@ -17,6 +16,7 @@ import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchU
 import type { JobRecord } from '../../src/core/scheduler/scheduler';
 import { finishedRun, toJsonl } from '../unit/extension-ui/sampleRun';
 import { writeSweep } from '../unit/extension-ui/sampleSweep';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -32,7 +32,7 @@ after(async () => {
 });
 
 function workspace(): string {
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-runs-sweep-'));
+  const ws = tempFolder('bertft-e2e-runs-sweep-');
   temps.push(ws);
   const runs = path.join(ws, '.bert', 'runs');
   writeSweep(runs, 'sweep-lr');
@@ -62,7 +62,7 @@ test('the Runs view: a sweep row with its ranked trials, a cluster job with its 
   }
   const ws = workspace();
   // A slurm.conf that names no cluster: Slurm's tools fail at once (a missing file makes them retry for 60 s).
-  const emptyConf = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-no-cluster-')), 'slurm.conf');
+  const emptyConf = path.join(tempFolder('bertft-e2e-no-cluster-'), 'slurm.conf');
   temps.push(path.dirname(emptyConf));
   fs.writeFileSync(emptyConf, '');
   server = await startCodeServer({

@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { launchChromium, openPaletteAt, waitForBertContributions, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer, type CodeServer, devWorkbenchUrl } from './harness/codeServer';
 import { readDataset } from '../../src/core/data/read';
 import { writeSentimentCsv } from '../unit/runner/fixtures';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const UI_TIMEOUT = 60_000;
@@ -36,9 +36,9 @@ test('Find Likely Mislabeled Rows lists the suspects in the Likely Mislabeled vi
   if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'extension.js'))) {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-suspects-'));
+  const ws = tempFolder('bertft-e2e-suspects-');
   temps.push(ws);
-  const source = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-suspects-source-'));
+  const source = tempFolder('bertft-e2e-suspects-source-');
   temps.push(source);
   const { examples } = await readDataset(writeSentimentCsv(source, 400));
   const flipped = new Set<number>();

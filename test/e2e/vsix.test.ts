@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchChromium, openPaletteAt, waitForBertContributions, type Browser } from './harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, codeServerCli, startCodeServer, type CodeServer } from './harness/codeServer';
 import { Vsix, buildVsixes, vsixPath } from '../helpers/vsix';
+import { tempFolder } from '../helpers/temp';
 
 const OUT = path.join(TEST_OUTPUT, 'e2e');
 const VSIX = vsixPath('linux-x64');
@@ -27,7 +27,7 @@ before(() => {
   fs.mkdirSync(OUT, { recursive: true });
   // Always afresh: the installed extension runs these bundles (the script builds them in a stage of its own).
   buildVsixes(['linux-x64']);
-  extensionsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-ext-'));
+  extensionsDir = tempFolder('bertft-e2e-ext-');
   temps.push(extensionsDir);
 });
 
@@ -74,7 +74,7 @@ test('the VSIX installs into code-server', () => {
 });
 
 test('in a workspace with a dataset the extension activates: BERT commands in the palette and the editor menu, BERT log channel, and no status bar item without a run or a model', async () => {
-  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-e2e-ws-'));
+  const workspace = tempFolder('bertft-e2e-ws-');
   temps.push(workspace);
   fs.copyFileSync(
     path.join(REPO_ROOT, 'test', 'integration', 'workspace', 'reviews.csv'),

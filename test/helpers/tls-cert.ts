@@ -4,8 +4,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { tempFolder } from './temp';
 
 export interface TestCertificate {
   key: string;
@@ -15,7 +15,7 @@ export interface TestCertificate {
 }
 
 export function makeSelfSignedCertificate(): TestCertificate | undefined {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-cert-'));
+  const dir = tempFolder('bertft-cert-');
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
   const made = spawnSync(

@@ -10,11 +10,11 @@
  * usage (after `npm run compile && npm run build`): node out/test/integration/runInVsCode.js
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
 import { launchChromium } from '../e2e/harness/browser';
 import { REPO_ROOT, TEST_OUTPUT, startCodeServer } from '../e2e/harness/codeServer';
+import { tempFolder } from '../helpers/temp';
 
 // The suites take 1.5-4 min on this 2-core machine, quiet to loaded (the pre-training stop/resume test alone up to 2
 // min); the bound is well above that, since it costs time only when something hangs.
@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   const testsPath = path.join(__dirname, 'suite', 'index.js');
   const outputDir = path.join(TEST_OUTPUT, 'integration');
   fs.mkdirSync(outputDir, { recursive: true });
-  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-integration-ws-'));
+  const workspace = tempFolder('bertft-integration-ws-');
   fs.copyFileSync(
     path.join(REPO_ROOT, 'test', 'integration', 'workspace', 'reviews.csv'),
     path.join(workspace, 'reviews.csv'),

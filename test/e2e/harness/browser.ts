@@ -1,8 +1,7 @@
 /** Debian's Chromium, driven headless through playwright-core, with a fresh profile per launch. */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { tempFolder } from '../../helpers/temp';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
@@ -22,7 +21,7 @@ export interface Browser {
 
 export async function launchChromium(): Promise<Browser> {
   assertChromiumInstalled();
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-chromium-'));
+  const profile = tempFolder('bertft-chromium-');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,

@@ -7,8 +7,8 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
+import { tempFolder } from '../../helpers/temp';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 export const VSCODE_HOME = process.env.BERTFT_VSCODE_HOME ?? path.join(REPO_ROOT, '.vscode-test');
@@ -84,7 +84,7 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
   assertCodeServerInstalled();
   const temps: string[] = [];
   const tempDir = (prefix: string): string => {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    const d = tempFolder(prefix);
     temps.push(d);
     return d;
   };

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { InstallCudaResult } from '../../../src/extension/gpu';
 import { CUDA_PROVIDER_FILES } from '../../../src/core/runtime/cuda-provider';
 import { fakeNupkg, fakeProviderLibraries, publishFakeFeed } from '../../helpers/fake-nuget';
 import { startLoopbackServer, type LoopbackServer } from '../../helpers/loopback-server';
+import { tempFolder } from '../../helpers/temp';
 
 suite('Install CUDA Support (from a loopback NuGet feed)', () => {
   let root: string;
   let server: LoopbackServer;
 
   suiteSetup(async () => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-cuda-ext-'));
+    root = tempFolder('bertft-cuda-ext-');
     server = await startLoopbackServer({ root });
     await vscode.extensions.getExtension('bertft.bert-finetune')!.activate();
   });

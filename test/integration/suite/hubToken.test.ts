@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { BertExtensionApi } from '../../../src/extension/extension';
@@ -16,6 +15,7 @@ import { runTrainingSession } from '../../../src/core/finetune/session';
 import { startLoopbackServer, type LoopbackServer } from '../../helpers/loopback-server';
 import { writeSentimentCsv } from '../../unit/runner/fixtures';
 import { eventually } from '../eventually';
+import { tempFolder } from '../../helpers/temp';
 
 const TOKEN = 'hf_IntegrationSecret0123456789abcdefXYZ';
 const GATED = ['org/gated-a', 'org/gated-b', 'org/gated-c'];
@@ -75,7 +75,7 @@ suite('Hugging Face token in SecretStorage, handed to the trainer child', functi
 
   suiteSetup(async () => {
     api = await vscode.extensions.getExtension<BertExtensionApi>('bertft.bert-finetune')!.activate();
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-token-ext-'));
+    scratch = tempFolder('bertft-token-ext-');
     // A small BERT to publish: a short run's best/ folder (its MLM head starts fresh when pre-training).
     const seed = path.join(scratch, 'seed');
     await runTrainingSession(

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { BertExtensionApi } from '../../../src/extension/extension';
@@ -15,6 +14,7 @@ import { runTrainingSession } from '../../../src/core/finetune/session';
 import { folderSnapshot, startHubPushServer, type HubPushServer } from '../../helpers/hub-push-server';
 import { writeSentimentCsv } from '../../unit/runner/fixtures';
 import { eventually } from '../eventually';
+import { tempFolder } from '../../helpers/temp';
 
 const TOKEN = 'hf_PushIntegration0123456789abcdef';
 const HUB_VARS = ['HF_ENDPOINT', 'HF_TOKEN', 'HF_TOKEN_PATH'];
@@ -34,7 +34,7 @@ suite('Push Model to Hugging Face Hub (loopback Hub)', function () {
 
   suiteSetup(async () => {
     api = await vscode.extensions.getExtension<BertExtensionApi>('bertft.bert-finetune')!.activate();
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-push-ext-'));
+    scratch = tempFolder('bertft-push-ext-');
     run = path.join(scratch, 'run');
     await runTrainingSession(
       {

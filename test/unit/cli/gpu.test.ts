@@ -1,19 +1,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../../src/cli/main';
 import type { CliIo } from '../../../src/cli/output';
 import { CUDA_PROVIDER_FILES } from '../../../src/core/runtime/cuda-provider';
 import { FAKE_ORT_VERSION, fakeNupkg, fakeProviderLibraries, publishFakeFeed } from '../../helpers/fake-nuget';
 import { startLoopbackServer, type LoopbackServer } from '../../helpers/loopback-server';
+import { tempFolder } from '../../helpers/temp';
 
 let root: string;
 let server: LoopbackServer;
 
 before(async () => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-gpu-cli-'));
+  root = tempFolder('bertft-gpu-cli-');
   server = await startLoopbackServer({ root });
 });
 

@@ -18,6 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readSafetensorsHeader } from '../../../src/core/model/safetensors';
 import { tempDir, writeSentimentCsv } from '../runner/fixtures';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
@@ -446,7 +447,7 @@ function applyFault(
     return { ...none, nodeArgs: ['--require', FS_FAULTS], env };
   }
   // A tmpfs over the folder: filled with the case's files again, then made read-only or left small.
-  const kept = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-battery-kept-'));
+  const kept = tempFolder('bertft-battery-kept-');
   fs.cpSync(target, kept, { recursive: true });
   const size = c.fault.kind === 'ENOSPC' ? `size=${Math.ceil((c.fault.after ?? 0) / 4096) * 4}k` : 'size=64m';
   assert.ok(mount(target, size), `mount a tmpfs on ${target}`);

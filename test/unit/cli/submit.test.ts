@@ -8,11 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../../src/cli/main';
 import type { CliIo } from '../../../src/cli/output';
 import { cliEntry } from '../../../src/cli/submit';
+import { tempFolder } from '../../helpers/temp';
 
 const DATA = path.resolve(__dirname, '..', '..', '..', '..', 'examples', 'spam-ham.csv');
 
@@ -32,7 +32,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
   return { code, out: io.out, err: io.err };
 }
 
-const tempDir = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `bertft-submit-${name}-`));
+const tempDir = (name: string): string => tempFolder(`bertft-submit-${name}-`);
 
 test('submit --dry-run prints the job script with the train flags and this bertft, writes nothing, warns about /tmp', async () => {
   const out = path.join(tempDir('dry'), 'run');

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   describeAllocator,
@@ -10,6 +9,7 @@ import {
   needsTrainingEnv,
   trainingProcessEnv,
 } from '../../../src/core/train/allocator';
+import { tempFolder } from '../../helpers/temp';
 
 const LINUX = { platform: 'linux' as const, hugePages: true };
 
@@ -75,7 +75,7 @@ test('glibc accepts every tunable of both modes (a misspelt tunable would be ign
 });
 
 test('huge pages are available unless the kernel setting says never (or cannot be read)', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-thp-'));
+  const dir = tempFolder('bertft-thp-');
   const file = path.join(dir, 'enabled');
   fs.writeFileSync(file, 'always [madvise] never\n');
   assert.equal(hugePagesAvailable(file), true);

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CheckFailedError, checkArgs, parseCheckOutput, runCheck } from '../../../src/extension/training/check';
+import { tempFolder } from '../../helpers/temp';
 
 const CLI = path.resolve(__dirname, '..', '..', '..', 'src', 'cli.js');
 
@@ -31,7 +32,7 @@ test('the report is the last JSON line with problems', () => {
 });
 
 test('runCheck reports a fatal dataset through the real CLI, off this process', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-check-'));
+  const dir = tempFolder('bert-check-');
   const file = path.join(dir, 'broken.csv');
   fs.writeFileSync(
     file,

@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { JOB_EVENTS, writeJobRecord, type JobRecord, type JobState } from '../../../src/core/scheduler/scheduler';
 import { asLabel, asPlain } from '../../../src/extension/display/text';
@@ -24,6 +23,7 @@ import {
 import { JobStates, type JobQuery } from '../../../src/extension/runs/jobs';
 import { RunWatcher } from '../../../src/extension/runs/runWatcher';
 import { done, started, step, toJsonl } from './sampleRun';
+import { tempFolder } from '../../helpers/temp';
 
 /** slurm-events.jsonl of job 1: started, preempted at step 33 (USR1), requeued, resumed from step 36, done. */
 const PREEMPTED_LINES = [
@@ -252,7 +252,7 @@ test('a line cut short while written, or not an event, is skipped', () => {
 });
 
 test("Open Job Log's file: the run's newest slurm-<id>.out, or a trial's slurm-<array>_<index>.out above it", () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-joblog-'));
+  const root = tempFolder('bert-joblog-');
   const dir = path.join(root, 'run');
   fs.mkdirSync(dir);
   assert.equal(jobLogFile(dir, record()), undefined, 'none before the job starts');
@@ -280,7 +280,7 @@ class ScriptedScheduler implements JobQuery {
 }
 
 test('the watcher follows the job through the shared poller: once per 10 s while live, never when ended', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-cluster-watch-'));
+  const dir = tempFolder('bert-cluster-watch-');
   await writeJobRecord(dir, record());
   // The trainer's pid is a node's: dead here. While the job runs, the run is training all the same.
   fs.writeFileSync(path.join(dir, 'metrics.jsonl'), toJsonl([started({ pid: 999_999, total_steps: 46 }), step(5)]));
@@ -335,7 +335,7 @@ test('the watcher follows the job through the shared poller: once per 10 s while
 });
 
 test('a run without job.json has no cluster state and asks nothing', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-local-watch-'));
+  const dir = tempFolder('bert-local-watch-');
   fs.writeFileSync(path.join(dir, 'metrics.jsonl'), toJsonl([started({ pid: 999_999 }), step(1)]));
   const scheduler = new ScriptedScheduler(slurm('RUNNING'));
   const watcher = new RunWatcher(dir, { jobs: new JobStates(scheduler), isAlive: () => false });

@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { MetricsFollower, MetricsLineReader, parseMetricsLines } from '../../../src/core/run/metrics-log';
 import type { TrainerEvent } from '../../../src/trainer/protocol';
 import { finishedRun, started, step, toJsonl } from './sampleRun';
+import { tempFolder } from '../../helpers/temp';
 
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'bert-ui-'));
+  return tempFolder('bert-ui-');
 }
 
 test('parseMetricsLines keeps events and counts torn or foreign lines', () => {

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { applyEvents, emptyDashboardState } from '../../../src/extension/protocol/dashboardState';
 import { parseWebviewMessage } from '../../../src/extension/protocol/messages';
@@ -12,6 +11,7 @@ import { describeRun, listRuns } from '../../../src/extension/runs/runStore';
 import { pretrainRequest, resumeOptions } from '../../../src/extension/training/options';
 import { finishedRun, mlmRun, toJsonl } from './sampleRun';
 import { asLabel, asPlain } from '../../../src/extension/display/text';
+import { tempFolder } from '../../helpers/temp';
 
 test('a pre-training run folds into a dashboard state marked mlm, with perplexity and no macro-F1', () => {
   const { events, badLines } = parseMetricsLines(toJsonl(mlmRun()));
@@ -61,7 +61,7 @@ test('status bar and Runs view describe a pre-training run by perplexity and mar
   assert.match(tooltip, /^Pre-training run: p\n/);
   assert.match(tooltip, /Best: MLM loss 6\.000, perplexity 403, masked-token accuracy 0\.100 at step 10/);
 
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-runs-mlm-'));
+  const root = tempFolder('bert-runs-mlm-');
   fs.mkdirSync(path.join(root, 'p', 'best'), { recursive: true });
   fs.writeFileSync(path.join(root, 'p', 'metrics.jsonl'), toJsonl(mlmRun()));
   const [run] = listRuns(root);

@@ -11,9 +11,10 @@ import {
   readRunState,
 } from '../../../src/extension/runs/runStore';
 import { failure, finishedRun, started, step, toJsonl } from './sampleRun';
+import { tempFolder } from '../../helpers/temp';
 
 function makeRuns(): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-runs-'));
+  const root = tempFolder('bert-runs-');
   const write = (name: string, text: string) => {
     fs.mkdirSync(path.join(root, name), { recursive: true });
     fs.writeFileSync(path.join(root, name, 'metrics.jsonl'), text);
@@ -51,7 +52,7 @@ test('lists runs newest first with status, best metric and model folder', () => 
 
 test('a missing run folder has no runs; a run without metrics is waiting', () => {
   assert.deepEqual(listRuns(path.join(os.tmpdir(), 'no-such-folder-bert-ui')), []);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-run-'));
+  const dir = tempFolder('bert-run-');
   assert.equal(readRunState(dir).phase, 'waiting');
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -63,7 +64,7 @@ test('isProcessAlive knows this process and refuses nonsense ids', () => {
 });
 
 test('a cache folds only what was appended and still notices a dead process', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-cache-'));
+  const root = tempFolder('bert-cache-');
   const dir = path.join(root, 'run');
   fs.mkdirSync(dir);
   const file = path.join(dir, 'metrics.jsonl');

@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { RunWatcher, RunWatchers } from '../../../src/extension/runs/runWatcher';
 import type { RunPhase } from '../../../src/extension/protocol/dashboardState';
 import type { TrainerEvent } from '../../../src/trainer/protocol';
 import { done, started, step, toJsonl } from './sampleRun';
+import { tempFolder } from '../../helpers/temp';
 
 function runDir(events: TrainerEvent[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-watch-'));
+  const dir = tempFolder('bert-watch-');
   fs.writeFileSync(path.join(dir, 'metrics.jsonl'), toJsonl(events));
   return dir;
 }
@@ -77,7 +77,7 @@ test('when our trainer exits, an unfinished run is interrupted and one that neve
   const training = runDir([started({ pid: 5 }), step(1)]);
   const a = new RunWatcher(training, { isAlive: () => true });
   assert.equal(a.processEnded(), 'interrupted');
-  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-watch-'));
+  const empty = tempFolder('bert-watch-');
   const b = new RunWatcher(empty, { isAlive: () => true });
   assert.equal(b.state.phase, 'waiting');
   assert.equal(b.processEnded(), 'failed');

@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../../src/core/errors';
 import { writeJobRecord, type JobRecord, type JobState } from '../../../src/core/scheduler/scheduler';
@@ -22,6 +21,7 @@ import {
 } from '../../../src/extension/runs/jobs';
 import { listRuns, type RunInfo } from '../../../src/extension/runs/runStore';
 import { started, step, toJsonl } from './sampleRun';
+import { tempFolder } from '../../helpers/temp';
 
 const record = (over: Partial<JobRecord> = {}): JobRecord => ({
   scheduler: 'slurm',
@@ -48,7 +48,7 @@ class TableScheduler implements JobQuery {
 }
 
 async function runsRoot(): Promise<string> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-jobs-'));
+  const root = tempFolder('bert-jobs-');
   // Queued: submitted, nothing written by the trainer yet.
   fs.mkdirSync(path.join(root, 'queued'));
   await writeJobRecord(path.join(root, 'queued'), record({ jobId: '41' }));

@@ -19,9 +19,10 @@ import {
 } from '../../../src/extension/runs/sweeps';
 import { finishedRun, toJsonl } from './sampleRun';
 import { HOSTILE_SETTING, writeSweep } from './sampleSweep';
+import { tempFolder } from '../../helpers/temp';
 
 function runsRoot(): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-sweeps-'));
+  const root = tempFolder('bert-sweeps-');
   writeSweep(root);
   fs.mkdirSync(path.join(root, 'plain-run'));
   fs.writeFileSync(path.join(root, 'plain-run', 'metrics.jsonl'), toJsonl(finishedRun()));

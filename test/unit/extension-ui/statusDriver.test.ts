@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { StatusDriver } from '../../../src/extension/dashboard/statusDriver';
 import { RunWatchers } from '../../../src/extension/runs/runWatcher';
 import type { StatusBarState } from '../../../src/extension/statusBar';
 import { asLabel } from '../../../src/extension/display/text';
 import { done, evaluation, started, step, toJsonl } from './sampleRun';
+import { tempFolder } from '../../helpers/temp';
 
 test('the status bar follows a run from training to done, then goes idle on clear', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bert-status-'));
+  const dir = tempFolder('bert-status-');
   const file = path.join(dir, 'metrics.jsonl');
   fs.writeFileSync(file, toJsonl([started({ pid: process.pid }), step(37, { loss: 0.41, eta_s: 720 })]));
   const watchers = new RunWatchers({ pollMs: 20 });

@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseBertConfig } from '../../../src/core/model/config';
 import { bucketPosition, debertaV2Settings } from '../../../src/core/model/deberta-v2-config';
@@ -15,6 +14,7 @@ import { loadModelDir } from '../../../src/core/model/load';
 import { writeSafetensors } from '../../../src/core/model/safetensors';
 import { createTrainEngine } from '../../../src/core/train/engine';
 import { BatchJson, TrajectoryJson, readJson, toBatch } from '../../helpers/parity';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const DIR = path.join(ROOT, 'test', 'fixtures', 'parity-deberta-v2');
@@ -84,7 +84,7 @@ const V3_KEYS = {
 };
 
 test('deberta-v2: a DebertaV2ForMaskedLM checkpoint loads with pooler and classifier new, LM head and unused positions ignored', async () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-deberta-mlm-'));
+  const out = tempFolder('bertft-deberta-mlm-');
   try {
     const { config, weights } = await loadModelDir(DIR, 3, 0);
     const mlm = new Map([...weights].filter(([n]) => n.startsWith('deberta.')));

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../../../src/core/errors';
@@ -24,9 +23,10 @@ import {
   tinyFamilyConfig,
   worstGradientError,
 } from './tiny-models';
+import { tempFolder } from '../../helpers/temp';
 
 const FAMILIES = ['distilbert', 'roberta', 'electra', 'electra-projected'] as const;
-const tempDir = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), `bertft-${p}-`));
+const tempDir = (p: string) => tempFolder(`bertft-${p}-`);
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
   Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 

@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ModelError } from '../../../src/core/errors';
 import { checkPaddingMatchesModel, parseBertConfig } from '../../../src/core/model/config';
@@ -16,6 +15,7 @@ import { Tensor } from '../../../src/core/model/params';
 import { readSafetensors, writeSafetensors } from '../../../src/core/model/safetensors';
 import { createTrainEngine } from '../../../src/core/train/engine';
 import { BatchJson, TrajectoryJson, readJson, toBatch } from '../../helpers/parity';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const DIR = path.join(ROOT, 'test', 'fixtures', 'parity-gpt2');
@@ -122,7 +122,7 @@ test('gpt2 config: GPT-2 keys, n_inner null is 4 * n_embd, pad_token_id falls ba
 
 test('gpt2 loading: a bare GPT2Model checkpoint (no prefix, causal-mask buffers) gets a fresh score head; an LM head is ignored', async () => {
   const weights = await readSafetensors(path.join(DIR, 'model.safetensors'));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-gpt2-bare-'));
+  const dir = tempFolder('bertft-gpt2-bare-');
   try {
     fs.copyFileSync(path.join(DIR, 'config.json'), path.join(dir, 'config.json'));
     const bare = new Map<string, Tensor>();

@@ -6,13 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseBertConfig } from '../../../src/core/model/config';
 import { loadModelDir } from '../../../src/core/model/load';
 import { writeSafetensors } from '../../../src/core/model/safetensors';
 import { createTrainEngine, type EngineOptions, type TrainEngine } from '../../../src/core/train/engine';
 import { BatchJson, TrajectoryJson, readJson, toBatch } from '../../helpers/parity';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'parity-modernbert');
@@ -110,7 +110,7 @@ test('modernbert config: transformers 5 rope_parameters and layer_types are read
 
 test('modernbert: a ModernBertForMaskedLM checkpoint loads with its head kept, decoder ignored, classifier new', async () => {
   const src = FIXTURE;
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-modernbert-mlm-'));
+  const out = tempFolder('bertft-modernbert-mlm-');
   try {
     const { config, weights } = await loadModelDir(src, 3, 0);
     const mlm = new Map([...weights].filter(([n]) => !n.startsWith('classifier.')));

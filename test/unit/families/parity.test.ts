@@ -11,7 +11,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BertConfig, ModelFamily } from '../../../src/core/model/config';
 import { loadModelDir, saveHfModel } from '../../../src/core/model/load';
@@ -30,6 +29,7 @@ import {
   torchAvailable,
   worstRelative,
 } from '../../helpers/parity';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
@@ -230,7 +230,7 @@ for (const c of CASES) {
       threads: 1,
       graphOptimizationLevel: 'basic',
     });
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), `bertft-saved-${c.fixture}-`));
+    const out = tempFolder(`bertft-saved-${c.fixture}-`);
     try {
       for (const b of trajectory.batches.slice(0, 5)) await engine.trainStep(toBatch(b));
       await saveHfModel(out, { config, weights: engine.getWeights(), id2label: ['neg', 'neu', 'pos'] });

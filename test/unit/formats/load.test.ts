@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ModelError } from '../../../src/core/errors';
 import { BertConfig, parseBertConfig } from '../../../src/core/model/config';
 import { loadModelDir, saveHfModel } from '../../../src/core/model/load';
 import { bertClassifierParamSpecs, initWeights, Tensor, Weights } from '../../../src/core/model/params';
 import { readSafetensors, writeSafetensors } from '../../../src/core/model/safetensors';
+import { tempFolder } from '../../helpers/temp';
 
 const HF_CONFIG = {
   architectures: ['BertModel'],
@@ -37,13 +37,9 @@ function tinyWeights(config: BertConfig, numLabels: number, seed: number): Weigh
   return initWeights(bertClassifierParamSpecs(config, numLabels), seed, 0.3);
 }
 
-async function tempDir(): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), 'bertft-load-'));
-}
-
 /** Writes config.json (HF_CONFIG + overrides) and model.safetensors with the given tensors into a fresh folder. */
 async function modelDir(tensors: Map<string, Tensor>, config: Record<string, unknown> = HF_CONFIG): Promise<string> {
-  const dir = await tempDir();
+  const dir = tempFolder('bertft-load-');
   await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
   await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
   return dir;
@@ -78,7 +74,7 @@ async function expectModelError(p: Promise<unknown>, pattern: RegExp): Promise<M
 test('saveHfModel then loadModelDir returns the same weights and a complete HF config.json', async () => {
   const config = tinyConfig();
   const weights = tinyWeights(config, 3, 1);
-  const dir = path.join(await tempDir(), 'nested', 'best');
+  const dir = path.join(tempFolder('bertft-load-'), 'nested', 'best');
   await saveHfModel(dir, { config, weights, id2label: ['neg', 'neu', 'pos'] });
   assert.deepEqual((await fs.readdir(dir)).sort(), ['config.json', 'model.safetensors']);
 
@@ -201,15 +197,15 @@ test('a shape mismatch names the tensor, the expected and the found shape', asyn
 });
 
 test('missing config.json, bad config.json and missing or unreadable weights are ModelErrors with a fix', async () => {
-  const empty = await tempDir();
+  const empty = tempFolder('bertft-load-');
   const e1 = await expectModelError(loadModelDir(empty, 2, 0), /no readable config\.json/);
   assert.equal(e1.file, path.join(empty, 'config.json'));
 
-  const bad = await tempDir();
+  const bad = tempFolder('bertft-load-');
   await fs.writeFile(path.join(bad, 'config.json'), '{"hidden_size": 16,');
   await expectModelError(loadModelDir(bad, 2, 0), /config\.json is not valid JSON/);
 
-  const noWeights = await tempDir();
+  const noWeights = tempFolder('bertft-load-');
   await fs.writeFile(path.join(noWeights, 'config.json'), JSON.stringify(HF_CONFIG));
   const e3 = await expectModelError(
     loadModelDir(noWeights, 2, 0),
@@ -225,7 +221,7 @@ test('missing config.json, bad config.json and missing or unreadable weights are
 
 test('saveHfModel refuses labels that do not match the classifier, and leaves no files', async () => {
   const config = tinyConfig();
-  const dir = path.join(await tempDir(), 'out');
+  const dir = path.join(tempFolder('bertft-load-'), 'out');
   await expectModelError(
     saveHfModel(dir, { config, weights: tinyWeights(config, 3, 8), id2label: ['a', 'b'] }),
     /3 outputs but 2 labels/,

@@ -7,11 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadModelDir } from '../../../src/core/model/load';
 import { readSafetensorsHeader } from '../../../src/core/model/safetensors';
 import { writeSentimentCsv } from '../runner/fixtures';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
@@ -31,7 +31,7 @@ function bertft(...args: string[]): Promise<{ status: number | null; stdout: str
 }
 
 test('bertft train --model <a pytorch_model.bin folder> trains and writes best/ as safetensors', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-bin-train-'));
+  const dir = tempFolder('bertft-bin-train-');
   const model = path.join(dir, 'model');
   fs.mkdirSync(model);
   for (const f of ['config.json', 'vocab.txt', 'tokenizer_config.json', 'pytorch_model.bin']) {

@@ -20,6 +20,7 @@ import { loadMlmModelDir } from '../../../src/core/pretrain/model-io';
 import { PYTHON, torchAvailable } from '../../helpers/parity';
 import { rejectsWithCode } from '../../helpers/rejects';
 import { entriesOf, zipOf } from '../../helpers/stored-zip';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'torch-bin');
@@ -31,7 +32,7 @@ const NO_TORCH = `${PYTHON} cannot import torch (apt-get install python3-torch)`
 const FLOATS = { include: (n: string) => !n.endsWith('position_ids') };
 
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-torch-bin-'));
+  return tempFolder('bertft-torch-bin-');
 }
 
 function bytesOf(t: Tensor): Buffer {

@@ -1,15 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ModelError } from '../../../src/core/errors';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../../src/core/model/safetensors';
 import { seededRandom, Tensor } from '../../../src/core/model/params';
-
-async function tempDir(): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), 'bertft-st-'));
-}
+import { tempFolder } from '../../helpers/temp';
 
 function randomTensor(shape: number[], seed: number): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -35,7 +31,7 @@ async function expectModelError(file: string, pattern: RegExp): Promise<void> {
 }
 
 test('write then read gives identical values, shapes and metadata; rewriting gives identical bytes', async () => {
-  const dir = await tempDir();
+  const dir = tempFolder('bertft-st-');
   const tensors = new Map<string, Tensor>([
     ['z.last', randomTensor([3, 5], 1)],
     ['a.first', randomTensor([7], 2)],
@@ -77,7 +73,7 @@ test('write then read gives identical values, shapes and metadata; rewriting giv
 });
 
 test('a subarray view is written from its own offset, not from the start of its buffer', async () => {
-  const dir = await tempDir();
+  const dir = tempFolder('bertft-st-');
   const big = new Float32Array([9, 9, 1, 2, 3, 9]);
   const file = path.join(dir, 'v.safetensors');
   await writeSafetensors(file, new Map([['v', { shape: [3], data: big.subarray(2, 5) }]]));
@@ -85,7 +81,7 @@ test('a subarray view is written from its own offset, not from the start of its 
 });
 
 test('reads F16 and BF16 tensors as float32', async () => {
-  const dir = await tempDir();
+  const dir = tempFolder('bertft-st-');
   // F16: 1.0, -2.0, 0.5, 65504 (max), smallest subnormal 2^-24, +inf
   const f16 = new Uint16Array([0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0x7c00]);
   // BF16: top halves of float32 1.5, -3.0
@@ -111,7 +107,7 @@ test('reads F16 and BF16 tensors as float32', async () => {
 });
 
 test('include filter skips tensors, including ones with an unsupported dtype', async () => {
-  const dir = await tempDir();
+  const dir = tempFolder('bertft-st-');
   const file = path.join(dir, 'mixed.safetensors');
   const data = new Uint8Array(8 + 16);
   new Float32Array(data.buffer, 0, 2).set([4, 5]);
@@ -132,19 +128,19 @@ test('include filter skips tensors, including ones with an unsupported dtype', a
 });
 
 test('malformed: file shorter than 8 bytes', async () => {
-  const file = path.join(await tempDir(), 'short.safetensors');
+  const file = path.join(tempFolder('bertft-st-'), 'short.safetensors');
   await fs.writeFile(file, Buffer.from([1, 2, 3]));
   await expectModelError(file, /truncated/);
 });
 
 test('malformed: header length beyond the file', async () => {
-  const file = path.join(await tempDir(), 'hlen.safetensors');
+  const file = path.join(tempFolder('bertft-st-'), 'hlen.safetensors');
   await fs.writeFile(file, buildFile({}, new Uint8Array(0), 1000n));
   await expectModelError(file, /header length \(1000 bytes\) goes beyond the end of the file/);
 });
 
 test('malformed: header is not JSON, or not an object', async () => {
-  const dir = await tempDir();
+  const dir = tempFolder('bertft-st-');
   const bad = path.join(dir, 'json.safetensors');
   await fs.writeFile(bad, buildFile('{"w": {"dtype": "F32",', new Uint8Array(0)));
   await expectModelError(bad, /not valid JSON/);
@@ -154,19 +150,19 @@ test('malformed: header is not JSON, or not an object', async () => {
 });
 
 test('malformed: data truncated / offsets out of range', async () => {
-  const file = path.join(await tempDir(), 'trunc.safetensors');
+  const file = path.join(tempFolder('bertft-st-'), 'trunc.safetensors');
   await fs.writeFile(file, buildFile({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(12)));
   await expectModelError(file, /"w" ends at byte 16 .* only 12 bytes/);
 });
 
 test('malformed: invalid offsets (begin after end)', async () => {
-  const file = path.join(await tempDir(), 'rev.safetensors');
+  const file = path.join(tempFolder('bertft-st-'), 'rev.safetensors');
   await fs.writeFile(file, buildFile({ w: { dtype: 'F32', shape: [1], data_offsets: [8, 4] } }, new Uint8Array(8)));
   await expectModelError(file, /invalid data_offsets/);
 });
 
 test('malformed: overlapping tensors', async () => {
-  const file = path.join(await tempDir(), 'overlap.safetensors');
+  const file = path.join(tempFolder('bertft-st-'), 'overlap.safetensors');
   await fs.writeFile(
     file,
     buildFile(
@@ -181,13 +177,13 @@ test('malformed: overlapping tensors', async () => {
 });
 
 test('malformed: unsupported dtype', async () => {
-  const file = path.join(await tempDir(), 'i8.safetensors');
+  const file = path.join(tempFolder('bertft-st-'), 'i8.safetensors');
   await fs.writeFile(file, buildFile({ q: { dtype: 'I8', shape: [4], data_offsets: [0, 4] } }, new Uint8Array(4)));
   await expectModelError(file, /"q" has dtype I8; only F32, F16 and BF16/);
 });
 
 test('malformed: shape does not match the byte count', async () => {
-  const file = path.join(await tempDir(), 'shape.safetensors');
+  const file = path.join(tempFolder('bertft-st-'), 'shape.safetensors');
   await fs.writeFile(
     file,
     buildFile({ w: { dtype: 'F32', shape: [2, 3], data_offsets: [0, 20] } }, new Uint8Array(20)),
@@ -196,7 +192,7 @@ test('malformed: shape does not match the byte count', async () => {
 });
 
 test('malformed: bad shape and bad metadata', async () => {
-  const dir = await tempDir();
+  const dir = tempFolder('bertft-st-');
   const shape = path.join(dir, 'negshape.safetensors');
   await fs.writeFile(shape, buildFile({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)));
   await expectModelError(shape, /invalid shape/);
@@ -206,12 +202,12 @@ test('malformed: bad shape and bad metadata', async () => {
 });
 
 test('missing file is a ModelError naming the file', async () => {
-  const file = path.join(await tempDir(), 'nope.safetensors');
+  const file = path.join(tempFolder('bertft-st-'), 'nope.safetensors');
   await expectModelError(file, /Cannot open .*nope\.safetensors/);
 });
 
 test('writing a tensor whose data does not match its shape fails and leaves no file', async () => {
-  const dir = await tempDir();
+  const dir = tempFolder('bertft-st-');
   const file = path.join(dir, 'bad.safetensors');
   await assert.rejects(
     writeSafetensors(file, new Map([['w', { shape: [2, 2], data: new Float32Array(3) }]])),
@@ -221,7 +217,7 @@ test('writing a tensor whose data does not match its shape fails and leaves no f
 });
 
 test('an existing file is replaced whole', async () => {
-  const dir = await tempDir();
+  const dir = tempFolder('bertft-st-');
   const file = path.join(dir, 'm.safetensors');
   await writeSafetensors(file, new Map([['a', randomTensor([100], 5)]]));
   await writeSafetensors(file, new Map([['b', randomTensor([2], 6)]]));
@@ -250,7 +246,7 @@ test('reads files written by the official safetensors writer (F32 + F16) to the 
 
 test('writes the same bytes as the official safetensors writer', async () => {
   const official = path.join(GOLDEN, 'official-f32.safetensors');
-  const ours = path.join(await tempDir(), 'ours.safetensors');
+  const ours = path.join(tempFolder('bertft-st-'), 'ours.safetensors');
   await writeSafetensors(ours, await readSafetensors(official), { format: 'pt' });
   assert.deepEqual(await fs.readFile(ours), await fs.readFile(official));
 });

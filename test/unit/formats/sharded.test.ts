@@ -2,7 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseBertConfig } from '../../../src/core/model/config';
 import { loadModelDir } from '../../../src/core/model/load';
@@ -11,6 +10,7 @@ import { readPytorchBinNames } from '../../../src/core/model/pytorch-bin';
 import { writeSafetensors } from '../../../src/core/model/safetensors';
 import { findWeights, readWeightNames } from '../../../src/core/model/weights-file';
 import { rejectsWithCode } from '../../helpers/rejects';
+import { tempFolder } from '../../helpers/temp';
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'torch-bin');
 const CONFIG = {
@@ -24,7 +24,7 @@ const CONFIG = {
 };
 
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-sharded-'));
+  return tempFolder('bertft-sharded-');
 }
 
 function bytesOf(t: Tensor): Buffer {

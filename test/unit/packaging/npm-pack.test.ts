@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { isBuiltin } from 'node:module';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { NpmRegistry, cleanNpmEnv, npm, npmAsync, readTarball, type TarEntry } from '../../helpers/npm-registry';
+import { tempFolder } from '../../helpers/temp';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const EXAMPLE = path.join(REPO_ROOT, 'examples', 'spam-ham.csv');
@@ -44,7 +44,7 @@ function bertft(args: readonly string[], cwd = REPO_ROOT): { code: number; stdou
 }
 
 before(async () => {
-  temp = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-npm-'));
+  temp = tempFolder('bertft-npm-');
   prefix = path.join(temp, 'prefix');
   const out = npm(['pack', '--pack-destination', temp], { cwd: REPO_ROOT, env: cleanNpmEnv() });
   const tarball = path.join(temp, out.trim().split('\n').pop()!);

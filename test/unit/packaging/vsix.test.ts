@@ -7,11 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import AdmZip from 'adm-zip';
 import { NATIVE_VSCODE_TARGETS, platformDevices, vscodeTarget } from '../../../src/core/runtime/devices';
 import { REPO_ROOT, UNIVERSAL, Vsix, packagedVsixes } from '../../helpers/vsix';
+import { tempFolder } from '../../helpers/temp';
 
 /** Each target's files of node_modules/onnxruntime-node/bin/napi-v6/<os>/<arch>/, as the VSIX must hold them. */
 const BINARIES: ReadonlyMap<string, readonly string[]> = new Map([
@@ -156,7 +156,7 @@ for (const target of TARGETS) {
 
 /** Runs the `bertft` a VSIX carries, unpacked into a temporary folder, as an installed extension would run it. */
 function packagedCli(target: string, ...args: string[]): { code: number | null; out: string; err: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bertft-vsix-${target}-`));
+  const dir = tempFolder(`bertft-vsix-${target}-`);
   try {
     new AdmZip(vsixes.get(target)).extractAllTo(dir);
     const r = spawnSync(process.execPath, [path.join(dir, 'extension', 'dist', 'cli.js'), ...args], {

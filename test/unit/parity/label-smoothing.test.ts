@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadModelDir } from '../../../src/core/model/load';
 import { readSafetensors } from '../../../src/core/model/safetensors';
@@ -26,6 +25,7 @@ import {
   torchAvailable,
   worstRelative,
 } from '../../helpers/parity';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'parity-smoothing');
@@ -117,7 +117,7 @@ test('label smoothing matches a fresh PyTorch run with a random seed and ε', as
     t.skip(`${PYTHON} cannot import torch (apt-get install python3-torch libopenblas0-pthread)`);
     return;
   }
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bertft-smoothing-'));
+  const dir = tempFolder('bertft-smoothing-');
   const seed = 1 + Math.floor(Math.random() * 1_000_000);
   const eps = Number((0.05 + 0.5 * Math.random()).toFixed(3));
   t.diagnostic(`seed ${seed}, ε ${eps}`);

@@ -26,13 +26,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { Weights } from '../../../src/core/model/params';
 import { createTrainEngine } from '../../../src/core/train/engine';
 import { longRunInputs, writeLongRunInputs, type LongRunInputs } from '../../helpers/long-run';
 import { PYTHON, isKeyBias, l2, readJson, torchAvailable } from '../../helpers/parity';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'parity-long', 'expected.json');
@@ -171,7 +171,7 @@ test('92 AdamW steps on real text follow a fresh PyTorch run with a random seed'
   }
   const seed = 1 + Math.floor(Math.random() * 1_000_000);
   t.diagnostic(`seed ${seed}`);
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bertft-long-'));
+  const dir = tempFolder('bertft-long-');
   try {
     const inputs = await longRunInputs(seed);
     await writeLongRunInputs(dir, inputs);

@@ -8,9 +8,9 @@
 import { test } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PYTHON, assertTargetsTaskParity, torchAvailable } from '../../helpers/parity';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'parity-multi-label');
@@ -27,7 +27,7 @@ test('multi-label BCE without positive weights (HF multi_label_classification) m
     t.skip(`${PYTHON} cannot import torch (apt-get install python3-torch libopenblas0-pthread)`);
     return;
   }
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bertft-multi-label-'));
+  const dir = tempFolder('bertft-multi-label-');
   const seed = 1 + Math.floor(Math.random() * 1_000_000);
   t.diagnostic(`seed ${seed}`);
   try {

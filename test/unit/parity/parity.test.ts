@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadModelDir, saveHfModel } from '../../../src/core/model/load';
 import type { Tensor, Weights } from '../../../src/core/model/params';
@@ -28,6 +27,7 @@ import {
   torchAvailable,
   worstRelative,
 } from '../../helpers/parity';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'parity');
@@ -129,7 +129,7 @@ test('engine matches a fresh PyTorch run with a random seed', async (t) => {
     t.skip(`${PYTHON} cannot import torch (apt-get install python3-torch libopenblas0-pthread)`);
     return;
   }
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bertft-parity-'));
+  const dir = tempFolder('bertft-parity-');
   const seed = 1 + Math.floor(Math.random() * 1_000_000);
   t.diagnostic(`seed ${seed}`);
   execFileSync(PYTHON, [GENERATOR, '--out', dir, '--seed', String(seed)], {
@@ -158,7 +158,7 @@ test('a model we train and save is read by the PyTorch reference to the same log
     threads: 1,
     graphOptimizationLevel: 'basic',
   });
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bertft-saved-'));
+  const dir = tempFolder('bertft-saved-');
   try {
     for (const b of trajectory.batches.slice(0, 8)) await engine.trainStep(toBatch(b));
     await saveHfModel(dir, { config, weights: engine.getWeights(), id2label: ['neg', 'neu', 'pos'] });

@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { PYTHON, assertTargetsTaskParity, readJson, torchAvailable } from '../../helpers/parity';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'parity-regression');
@@ -30,7 +30,7 @@ test('regression MSE matches a fresh PyTorch run with a random seed', async (t) 
     t.skip(`${PYTHON} cannot import torch (apt-get install python3-torch libopenblas0-pthread)`);
     return;
   }
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bertft-regression-'));
+  const dir = tempFolder('bertft-regression-');
   const seed = 1 + Math.floor(Math.random() * 1_000_000);
   t.diagnostic(`seed ${seed}`);
   try {

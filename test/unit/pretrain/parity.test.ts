@@ -10,7 +10,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { readSafetensors } from '../../../src/core/model/safetensors';
 import { IGNORE_LABEL } from '../../../src/core/model/mlm-head';
@@ -29,6 +28,7 @@ import {
   torchAvailable,
   worstRelative,
 } from '../../helpers/parity';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
@@ -113,7 +113,7 @@ for (const family of ['bert', 'distilbert', 'roberta', 'electra'] as const) {
       t.skip(`${PYTHON} cannot import torch (apt-get install python3-torch libopenblas0-pthread)`);
       return;
     }
-    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), `bertft-parity-mlm-${family}-`));
+    const fresh = tempFolder(`bertft-parity-mlm-${family}-`);
     const seed = 1 + Math.floor(Math.random() * 1_000_000);
     t.diagnostic(`seed ${seed}`);
     try {
@@ -145,7 +145,7 @@ for (const family of ['bert', 'distilbert', 'roberta', 'electra'] as const) {
       seed: 0,
       threads: 1,
     });
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), `bertft-saved-mlm-${family}-`));
+    const out = tempFolder(`bertft-saved-mlm-${family}-`);
     try {
       for (const b of trajectory.batches.slice(0, 5)) await engine.trainStep(toBatch(b));
       await saveMlmModel(out, config, engine.getWeights());

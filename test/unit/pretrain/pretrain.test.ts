@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadModelDir } from '../../../src/core/model/load';
 import { initWeights } from '../../../src/core/model/params';
@@ -21,11 +20,12 @@ import { createTrainEngine } from '../../../src/core/train/engine';
 import { buildStepGraph } from '../../../src/core/train/step-graph';
 import { worstStepGradientError } from '../../helpers/step-gradcheck';
 import { HYPER, makeBatch, tinyConfig } from '../engine/fixtures';
+import { tempFolder } from '../../helpers/temp';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const CLI = path.join(ROOT, 'out', 'src', 'cli.js');
 const SPAM = path.join(ROOT, 'examples', 'spam-ham.csv');
-const tempDir = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), `bertft-${p}-`));
+const tempDir = (p: string) => tempFolder(`bertft-${p}-`);
 
 /** makeBatch's conventions: 0 = padding, 1 = [CLS]-like first token; 4 plays [MASK]; ids ≥ 40 continue a word. */
 const MASKING: MaskingOptions = { maskTokenId: 4, vocabSize: 50, specialIds: new Set([0, 1]) };

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   listCheckpoints,
@@ -15,6 +14,7 @@ import {
 import { recoverRunDir } from '../../../src/core/run/folder';
 import { runPaths } from '../../../src/core/run/paths';
 import type { Weights } from '../../../src/core/model/params';
+import { tempFolder } from '../../helpers/temp';
 
 function weightsFilled(value: number, size = 6): Weights {
   return new Map([
@@ -38,7 +38,7 @@ function stateAt(step: number): TrainerState {
 }
 
 test('saveCheckpoint round-trips weights, optimizer moments and trainer state; prune keeps best and last N', async () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-ckpt-'));
+  const root = tempFolder('bertft-ckpt-');
   const dir = runPaths(root).checkpoints;
   for (const step of [2, 4, 6, 8]) {
     await saveCheckpoint(dir, {
@@ -60,7 +60,7 @@ test('saveCheckpoint round-trips weights, optimizer moments and trainer state; p
 });
 
 test('kill -9 while a checkpoint is being written leaves the previous one usable and the run recoverable', async () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-ckpt-kill-'));
+  const root = tempFolder('bertft-ckpt-kill-');
   const dir = runPaths(root).checkpoints;
   await saveCheckpoint(dir, {
     weights: weightsFilled(1),

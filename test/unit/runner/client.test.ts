@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { startTrainer } from '../../../src/trainer/client';
 import type { TrainerEvent } from '../../../src/trainer/protocol';
+import { tempFolder } from '../../helpers/temp';
 
 /** A stand-in child speaking the protocol: steps until told to stop; `stubborn` ignores stop requests. */
 function fakeEntry(stubborn: boolean): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-client-')), 'child.js');
+  const file = path.join(tempFolder('bertft-client-'), 'child.js');
   fs.writeFileSync(
     file,
     `

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { appendMetric, readMetricsLog } from '../../../src/core/run/metrics-log';
 import { commitDir, prepareTempDir, recoverRunDir } from '../../../src/core/run/folder';
@@ -10,8 +9,9 @@ import { sha256File } from '../../../src/core/util/files';
 import { foldRun } from '../../helpers/fold-run';
 import { createFileExclusive, writeFileAtomic } from '../../../src/core/util/files';
 import type { TrainerEvent } from '../../../src/trainer/protocol';
+import { tempFolder } from '../../helpers/temp';
 
-const tmpRoot = () => fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-rundir-'));
+const tmpRoot = () => tempFolder('bertft-rundir-');
 const time = '2026-01-01T00:00:00.000Z';
 
 test('writeFileAtomic replaces the file and leaves no temporary sibling', async () => {

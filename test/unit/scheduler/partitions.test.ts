@@ -8,14 +8,14 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../../src/core/errors';
 import { findOnPath } from '../../../src/core/scheduler/scheduler';
 import { gpuOfGres, parseGres, parseSinfo, SINFO_FORMAT, Slurm } from '../../../src/core/scheduler/slurm';
 import { submitNewRun } from '../../../src/core/scheduler/submit';
+import { tempFolder } from '../../helpers/temp';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-partitions-'));
+const tmp = tempFolder('bertft-partitions-');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** `sinfo -h -o '%P|%a|%l|%L|%D|%T|%G'` on scripts/slurm/setup.sh's cluster (slurm-wlm 22.05.8), as printed. */

@@ -8,7 +8,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../../src/core/errors';
 import {
@@ -32,6 +31,7 @@ import {
   slurmTimeSeconds,
   stateFromScontrol,
 } from '../../../src/core/scheduler/slurm';
+import { tempFolder } from '../../helpers/temp';
 
 const RUNNING =
   'JobId=1 JobName=wrap UserId=root(0) GroupId=root(0) MCS_label=N/A Priority=4294901759 Nice=0 Account=(null) QOS=(null) JobState=RUNNING Reason=None Dependency=(null) Requeue=0 Restarts=0 BatchFlag=1 Reboot=0 ExitCode=0:0 RunTime=00:00:02 TimeLimit=365-00:00:00 TimeMin=N/A SubmitTime=2026-12-06T07:51:04 EligibleTime=2026-12-06T07:51:04 AccrueTime=2026-12-06T07:51:04 StartTime=2026-12-06T07:51:05 EndTime=2027-12-06T07:51:05 Deadline=N/A PreemptEligibleTime=2026-12-06T07:51:05 PreemptTime=None SuspendTime=None SecsPreSuspend=0 LastSchedEval=2026-12-06T07:51:05 Scheduler=Backfill Partition=batch AllocNode:Sid=localhost:28462 ReqNodeList=(null) ExcNodeList=(null) NodeList=vm BatchHost=vm NumNodes=1 NumCPUs=2 NumTasks=1 CPUs/Task=2 ReqB:S:C:T=0:0:*:* TRES=cpu=2,node=1,billing=2 Socks/Node=* NtasksPerN:B:S:C=0:0:*:* CoreSpec=* MinCPUsNode=2 MinMemoryNode=0 MinTmpDiskNode=0 Features=(null) DelayBoot=00:00:00 OverSubscribe=OK Contiguous=0 Licenses=(null) Network=(null) Command=(null) WorkDir=/tmp/slcap StdErr=/tmp/slcap/slurm-1.out StdIn=/dev/null StdOut=/tmp/slcap/slurm-1.out Power= ';
@@ -212,7 +212,7 @@ test('the rendered job script: #SBATCH lines from the flags, requeue and the USR
   assert.match(script, /on_usr1\(\) \{[\s\S]*stop_trainer;[\s\S]*scontrol requeue "\$SLURM_JOB_ID"/);
   assert.ok(script.includes('"$RUN/slurm-events.jsonl"'));
   // bash accepts it.
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-sbatch-')), 'job.sbatch');
+  const file = path.join(tempFolder('bertft-sbatch-'), 'job.sbatch');
   fs.writeFileSync(file, script);
   const syntax = spawnSync('bash', ['-n', file], { encoding: 'utf8' });
   assert.equal(syntax.status, 0, syntax.stderr);
@@ -233,7 +233,7 @@ test('the rendered job script: #SBATCH lines from the flags, requeue and the USR
 test('the job script stops the trainer on TERM and requeues after USR1: run by bash with a stand-in trainer', async () => {
   // The trainer here is a bash loop that exits 130 on TERM (what bertft train does after its checkpoint);
   // scontrol is a function that records the requeue. The script's own signal handling is what is tested.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-traps-'));
+  const dir = tempFolder('bertft-traps-');
   const run = path.join(dir, 'run');
   fs.mkdirSync(run);
   const trainer = path.join(dir, 'trainer.sh');
@@ -291,7 +291,7 @@ test('shellQuote keeps words whole for bash', () => {
 });
 
 test('job.json: written atomically, read back, a damaged one is a user error naming the file', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-jobjson-'));
+  const dir = tempFolder('bertft-jobjson-');
   assert.equal(readJobRecord(dir), undefined);
   const record: JobRecord = {
     scheduler: 'slurm',

@@ -14,9 +14,10 @@ import { Slurm } from '../../../src/core/scheduler/slurm';
 import { asPlain } from '../../../src/extension/display/text';
 import { describeJob, JobStates } from '../../../src/extension/runs/jobs';
 import type { RunInfo } from '../../../src/extension/runs/runStore';
+import { tempFolder } from '../../helpers/temp';
 
 // An empty slurm.conf names no cluster: the tools fail at once (a missing file makes them retry for 60 s).
-const conf = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-no-cluster-')), 'slurm.conf');
+const conf = path.join(tempFolder('bertft-no-cluster-'), 'slurm.conf');
 fs.writeFileSync(conf, '');
 const env = { ...process.env, SLURM_CONF: conf };
 after(() => fs.rmSync(path.dirname(conf), { recursive: true, force: true }));

@@ -7,15 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { tempFolder } from '../../helpers/temp';
 
 const SCRIPT = path.join(__dirname, '..', '..', '..', '..', 'scripts', 'system-packages.sh');
 const BASH = '/bin/bash';
 
 /** A bin folder holding only `tools` (linked from this machine), plus optional scripts written verbatim. */
 function binWith(tools: string[], scripts: Record<string, string> = {}): string {
-  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'syspkg-bin-'));
+  const bin = tempFolder('syspkg-bin-');
   for (const tool of tools) {
     const found = spawnSync(BASH, ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
     assert.ok(found, `${tool} exists on this machine`);

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   createFileExclusive,
@@ -9,9 +8,10 @@ import {
   renameWithRetry,
   writeFileAtomic,
 } from '../../../src/core/util/files';
+import { tempFolder } from '../../helpers/temp';
 
 test('createFileExclusive: a folder it cannot write to is reported for the file asked for, not its temporary sibling', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-files-'));
+  const dir = tempFolder('bertft-files-');
   const file = path.join(dir, 'gone', '.lock');
   let caught: unknown;
   try {
@@ -36,7 +36,7 @@ function flakyRename(code: string, failures: number) {
 }
 
 function twoFiles(): { from: string; to: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertft-rename-'));
+  const dir = tempFolder('bertft-rename-');
   const from = path.join(dir, 'new');
   const to = path.join(dir, 'old');
   fs.writeFileSync(from, 'new');
